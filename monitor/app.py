@@ -1,0 +1,69 @@
+"""Composition root: turns settings into objects and runs a command with them.
+
+The command line calls one function here per command; nothing else in the package reads arguments,
+the environment or the configuration file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+from monitor.config import load_settings
+from monitor.errors import ConfigError
+from monitor.logs import setup_logging
+
+log = logging.getLogger("monitor")
+
+EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
+
+
+def check(config: str | Path, *, log_level: str = "info", log_format: str = "text") -> int:
+    """Validate the configuration; print every problem on its own line, or a short summary."""
+    setup_logging(log_level, log_format)
+    try:
+        settings = load_settings(config)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        print(f"{len(exc.problems)} problem(s) found", file=sys.stderr)
+        return EXIT_INVALID
+    tiktok = settings.tiktok
+    advertisers = ", ".join(tiktok.advertiser_ids) if tiktok.advertiser_ids else "every advertiser the token reaches"
+    channels = [name for name in ("slack", "email") if getattr(settings, name) is not None]
+    print(f"{settings.source}: OK")
+    print(f"  API        {tiktok.base_url} (at most {tiktok.max_qps} requests/s)")
+    print(f"  watching   {advertisers}, every {settings.monitor.interval}")
+    print(f"  storage    {settings.storage.url}")
+    print(f"  channels   {', '.join(channels) or 'none (alerts only in the log)'}")
+    print(f"  actions    {'enabled' if settings.actions.enabled else 'disabled: every action is a dry run'}")
+    return EXIT_OK
+
+
+def sandbox(
+    *,
+    host: str,
+    port: int,
+    token: str,
+    app_id: str,
+    secret: str,
+    qps: int,
+    large_ads: int,
+    log_level: str = "info",
+    log_format: str = "text",
+) -> int:
+    """Serve the simulated Business API until interrupted."""
+    from monitor.tiktok.sandbox import SandboxSettings, serve_forever
+
+    setup_logging(log_level, log_format)
+    settings = SandboxSettings(token=token, app_id=app_id, secret=secret, qps=qps, large_ads=large_ads)
+    try:
+        asyncio.run(serve_forever(settings, host, port))
+    except KeyboardInterrupt:
+        log.info("sandbox stopped")
+    except OSError as exc:
+        log.error("cannot serve on %s:%s: %s", host, port, exc.strerror or exc)
+        return EXIT_FAILED
+    return EXIT_OK

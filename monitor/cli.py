@@ -1,0 +1,77 @@
+"""The ``tiktok-monitor`` command line: argument parsing only; the work is done in ``monitor.app``.
+
+Exit codes: 0 success; 1 the command ran and failed (API unreachable, a cycle failed); 2 bad usage or an
+invalid configuration / rule file (each problem printed as ``file:line: key: message``); 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from monitor import __version__
+
+EXAMPLES = {
+    "check": "tiktok-monitor check --config /etc/tiktok-monitor/config.toml",
+    "sandbox": "tiktok-monitor sandbox --port 8808 --token my-test-token",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tiktok-monitor",
+        description="Watch TikTok ad accounts through the Business API v1.3; alert and act with guard rails.",
+        epilog="Exit codes: 0 ok, 1 failed, 2 invalid usage or configuration, 130 interrupted.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    parser.add_argument("--log-format", default="text", choices=["text", "json"])
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        return commands.add_parser(
+            name,
+            help=help_text,
+            description=help_text,
+            epilog=f"example: {EXAMPLES[name]}",
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+
+    check = command("check", "validate the configuration; print each problem as file:line: key: message")
+    check.add_argument("--config", required=True, help="path of config.toml")
+
+    sandbox = command("sandbox", "serve the simulated TikTok Business API v1.3 on loopback")
+    sandbox.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    sandbox.add_argument("--port", type=int, default=8808, help="port (default 8808; 0 picks a free one)")
+    sandbox.add_argument("--token", default="sandbox-token", help="access token it accepts (default sandbox-token)")
+    sandbox.add_argument("--app-id", default="sandbox-app", help="app id it accepts (default sandbox-app)")
+    sandbox.add_argument("--secret", default="sandbox-secret", help="app secret it accepts (default sandbox-secret)")
+    sandbox.add_argument("--qps", type=int, default=10, help="requests per second before code 40100 (default 10)")
+    sandbox.add_argument("--large-ads", type=int, default=0, help="add an advertiser with this many ads (benchmarks)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from monitor import app  # imported late so --help stays fast
+
+    try:
+        if args.command == "check":
+            return app.check(args.config, log_level=args.log_level, log_format=args.log_format)
+        if args.command == "sandbox":
+            return app.sandbox(
+                host=args.host,
+                port=args.port,
+                token=args.token,
+                app_id=args.app_id,
+                secret=args.secret,
+                qps=args.qps,
+                large_ads=args.large_ads,
+                log_level=args.log_level,
+                log_format=args.log_format,
+            )
+    except KeyboardInterrupt:
+        return 130
+    print(f"unknown command {args.command}", file=sys.stderr)
+    return 2

@@ -1,0 +1,46 @@
+"""The exception tree of tiktok-ads-monitor.
+
+Every error the daemon raises on purpose derives from :class:`MonitorError`, so the command line and the
+per-advertiser boundary can catch "ours" without catching programming errors::
+
+    MonitorError
+    ├── ConfigError                 config.toml or a rule file is wrong; carries every problem found
+    └── ApiError                    the TikTok Business API refused or failed  (monitor/tiktok/errors.py)
+        ├── TransientApiError       worth retrying: 5xx, timeouts, broken bodies, 50000/50002/51xxx/60001, ...
+        │   └── RateLimitedError    40100 (the whole app) or 40133 (one advertiser): slow down, then retry
+        ├── AuthError               40102/40104/40105: the advertiser must re-authorize; never retried
+        └── PermanentApiError       any other 4xxxx: the request itself is wrong; never retried
+
+Messages never contain secrets: tokens and app secrets are not part of any exception's text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class MonitorError(Exception):
+    """Base of every error raised on purpose by the monitor."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an input file, located as precisely as we can."""
+
+    file: str
+    line: int | None
+    key: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        key = f"{self.key}: " if self.key else ""
+        return f"{where}: {key}{self.message}"
+
+
+class ConfigError(MonitorError):
+    """The configuration (or a rule file) is invalid. ``problems`` lists every problem, one line each."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))

@@ -1,0 +1,102 @@
+"""Typed failures of the TikTok Business API, and the one function that classifies them.
+
+The API answers errors with HTTP 200 and a non-zero ``code`` in the JSON envelope, so classification is by
+code first and HTTP status second (see ../shared/tiktok-api.md §8.2). Every error keeps the ``request_id``
+TikTok gave (needed for support tickets) and the endpoint path; none carries the access token or app secret.
+"""
+
+from __future__ import annotations
+
+from monitor.errors import MonitorError
+
+#: Codes worth retrying: system/processing errors, async task not ready, write conflict, internal validation,
+#: maintenance. 51000-51099 (internal downstream), 52xxx and 53xxx (storage) are matched by range below.
+TRANSIENT_CODES = frozenset({50000, 50002, 60001, 40200, 40201, 40202, 40700})
+APP_RATE_LIMIT_CODES = frozenset({40100, 40016, 61000})
+ADVERTISER_RATE_LIMIT_CODE = 40133
+AUTH_CODES = frozenset({40102, 40104, 40105})
+
+
+class ApiError(MonitorError):
+    """The API refused or failed a request.
+
+    ``code`` is TikTok's return code (None when the failure happened below the envelope: HTTP status,
+    timeout, broken body); ``http_status`` is the HTTP status when there was one.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        endpoint: str,
+        code: int | None = None,
+        request_id: str | None = None,
+        http_status: int | None = None,
+        advertiser_id: str | None = None,
+    ) -> None:
+        self.message = message
+        self.endpoint = endpoint
+        self.code = code
+        self.request_id = request_id
+        self.http_status = http_status
+        self.advertiser_id = advertiser_id
+        super().__init__(self._describe())
+
+    def _describe(self) -> str:
+        parts = [f"{self.endpoint}:"]
+        if self.code is not None:
+            parts.append(f"code {self.code}:")
+        elif self.http_status is not None:
+            parts.append(f"HTTP {self.http_status}:")
+        parts.append(self.message)
+        if self.advertiser_id:
+            parts.append(f"(advertiser {self.advertiser_id})")
+        if self.request_id:
+            parts.append(f"[request_id {self.request_id}]")
+        return " ".join(parts)
+
+
+class TransientApiError(ApiError):
+    """A failure that may well succeed if tried again later."""
+
+
+class RateLimitedError(TransientApiError):
+    """TikTok throttled us. ``scope`` is "app" (40100: the whole app's QPS/QPM budget) or "advertiser" (40133)."""
+
+    def __init__(self, message: str, *, scope: str, **kwargs: object) -> None:
+        self.scope = scope
+        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+
+
+class AuthError(ApiError):
+    """The access token is empty, expired or revoked. Tokens of this API never expire on a timer and there
+    is nothing to refresh: the advertiser must authorize the app again (``tiktok-monitor auth login``)."""
+
+
+class PermanentApiError(ApiError):
+    """The request is wrong or not allowed (other 4xxxx codes). Retrying would give the same answer."""
+
+
+def is_transient_code(code: int) -> bool:
+    return code in TRANSIENT_CODES or 51000 <= code <= 53999
+
+
+def error_for_code(
+    code: int, message: str, *, endpoint: str, request_id: str | None, advertiser_id: str | None = None
+) -> ApiError:
+    """Map a non-zero envelope ``code`` to the exception class the retry policy understands."""
+    common = {"endpoint": endpoint, "code": code, "request_id": request_id, "advertiser_id": advertiser_id}
+    if code in APP_RATE_LIMIT_CODES:
+        return RateLimitedError(message or "too many requests for this app", scope="app", **common)
+    if code == ADVERTISER_RATE_LIMIT_CODE:
+        return RateLimitedError(message or "too many requests for this advertiser", scope="advertiser", **common)
+    if code in AUTH_CODES:
+        reason = message or "access token rejected"
+        return AuthError(
+            f"{reason}; the advertiser must re-authorize the app (tiktok-monitor auth login) and the new "
+            "token must be configured. Tokens of this API do not expire and cannot be refreshed.",
+            **common,
+        )
+    if is_transient_code(code):
+        return TransientApiError(message or "temporary server error", **common)
+    return PermanentApiError(message or "request refused", **common)

@@ -1,0 +1,260 @@
+"""Value objects for what the API returns, and the parsing of its string-typed numbers.
+
+Everything here is frozen: API answers leave ``tiktok/`` only as these types. IDs stay strings (some
+exceed 2**53). A metric TikTok did not report is ``None``: never 0.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from types import MappingProxyType
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+MetricValue = float | int | str | None
+
+#: Report "metrics" that are attributes of the entity, not numbers (tiktok-api.md §7.1).
+ATTRIBUTE_METRICS = frozenset(
+    {
+        "campaign_name",
+        "campaign_id",
+        "adgroup_name",
+        "adgroup_id",
+        "ad_name",
+        "ad_text",
+        "opt_status",
+        "bid_strategy",
+        "billing_event",
+        "placement_type",
+        "objective_type",
+        "campaign_automation_type",
+        "currency",
+        "timezone",
+        "advertiser_id",
+        "advertiser_name",
+        "promotion_type",
+        "tt_app_name",
+    }
+)
+
+_INTEGER = re.compile(r"^[+-]?\d+$")
+
+
+def parse_metric(name: str, raw: object) -> MetricValue:
+    """Turn one report value into a number, keeping "no data" distinct from zero.
+
+    ``"-"``, ``""``, ``None`` and anything unparseable become ``None``. Attribute metrics stay strings.
+    Integers stay ints ("1079" -> 1079); decimals become floats ("14.68"); a trailing "%" is dropped
+    (values stay in percent, as TikTok sends ctr "1.25" meaning 1.25 %); thousands separators are removed.
+    """
+    if raw is None:
+        return None
+    if name in ATTRIBUTE_METRICS:
+        return str(raw)
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, int | float):
+        return raw if math.isfinite(raw) else None
+    text = str(raw).strip().removesuffix("%").replace(",", "")
+    if text in ("", "-", "--", "N/A", "null"):
+        return None
+    if _INTEGER.match(text):
+        return int(text)
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def parse_number(raw: object) -> float | None:
+    """An entity field such as ``budget`` as a float, or None when absent or not a number."""
+    value = parse_metric("budget", raw)
+    return float(value) if isinstance(value, int | float) else None
+
+
+class Level(enum.StrEnum):
+    """A level of the account tree, with the API vocabulary each one uses."""
+
+    ADVERTISER = "advertiser"
+    CAMPAIGN = "campaign"
+    ADGROUP = "adgroup"
+    AD = "ad"
+
+    @property
+    def id_field(self) -> str:
+        return f"{self.value}_id"
+
+    @property
+    def name_field(self) -> str:
+        return "advertiser_name" if self is Level.ADVERTISER else f"{self.value}_name"
+
+    @property
+    def ids_key(self) -> str:
+        """Body key of the status endpoints and filtering key of the get endpoints."""
+        return f"{self.value}_ids"
+
+    @property
+    def data_level(self) -> str:
+        """``data_level`` of report/integrated/get."""
+        return f"AUCTION_{self.value.upper()}"
+
+    @property
+    def parents(self) -> tuple[str, ...]:
+        return {
+            Level.ADVERTISER: (),
+            Level.CAMPAIGN: (),
+            Level.ADGROUP: ("campaign_id",),
+            Level.AD: ("campaign_id", "adgroup_id"),
+        }[self]
+
+
+#: Fields fetched when the caller names none: what status diffs and budget rules read.
+DEFAULT_FIELDS: Mapping[Level, tuple[str, ...]] = MappingProxyType(
+    {
+        Level.CAMPAIGN: (
+            "campaign_id",
+            "campaign_name",
+            "operation_status",
+            "secondary_status",
+            "budget",
+            "budget_mode",
+            "modify_time",
+        ),
+        Level.ADGROUP: (
+            "adgroup_id",
+            "adgroup_name",
+            "campaign_id",
+            "operation_status",
+            "secondary_status",
+            "budget",
+            "budget_mode",
+            "modify_time",
+        ),
+        Level.AD: (
+            "ad_id",
+            "ad_name",
+            "adgroup_id",
+            "campaign_id",
+            "operation_status",
+            "secondary_status",
+            "modify_time",
+        ),
+    }
+)
+
+
+@dataclass(frozen=True)
+class AdvertiserRef:
+    """An advertiser the token reaches (oauth2/advertiser/get)."""
+
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class AdvertiserInfo:
+    """advertiser/info: what the daemon needs to know about an account."""
+
+    id: str
+    name: str
+    status: str | None
+    currency: str | None
+    timezone: str | None  # IANA name (display_timezone preferred over the offset-style `timezone`)
+    role: str | None = None
+    balance: float | None = None
+    raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def zone(self) -> ZoneInfo:
+        """The account's time zone, in which report dates are counted. Unknown names fall back to UTC."""
+        try:
+            return ZoneInfo(self.timezone or "UTC")
+        except (ZoneInfoNotFoundError, ValueError):
+            return ZoneInfo("UTC")
+
+    def local_date(self, now: datetime) -> date:
+        """The account's local date at the instant ``now`` (aware)."""
+        return now.astimezone(self.zone()).date()
+
+
+@dataclass(frozen=True)
+class Entity:
+    """One campaign, ad group or ad as campaign|adgroup|ad/get returned it."""
+
+    level: Level
+    id: str
+    advertiser_id: str
+    name: str | None
+    operation_status: str | None
+    secondary_status: str | None
+    budget: float | None
+    budget_mode: str | None
+    campaign_id: str | None = None
+    adgroup_id: str | None = None
+    fields: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @classmethod
+    def from_api(cls, level: Level, advertiser_id: str, row: Mapping[str, Any]) -> Entity:
+        return cls(
+            level=level,
+            id=str(row[level.id_field]),
+            advertiser_id=str(row.get("advertiser_id") or advertiser_id),
+            name=_opt_str(row.get(level.name_field)),
+            operation_status=_opt_str(row.get("operation_status")),
+            secondary_status=_opt_str(row.get("secondary_status")),
+            budget=parse_number(row.get("budget")),
+            budget_mode=_opt_str(row.get("budget_mode")),
+            campaign_id=_opt_str(row.get("campaign_id")) if level is not Level.CAMPAIGN else None,
+            adgroup_id=_opt_str(row.get("adgroup_id")) if level is Level.AD else None,
+            fields=MappingProxyType(dict(row)),
+        )
+
+
+@dataclass(frozen=True)
+class ReportRow:
+    """One row of a report: the dimension values (strings) and the parsed metrics."""
+
+    dimensions: Mapping[str, str]
+    metrics: Mapping[str, MetricValue]
+
+
+@dataclass(frozen=True)
+class Report:
+    """All pages of one report. ``truncated`` is set when TikTok capped the rows (20,000-ad limit)."""
+
+    rows: tuple[ReportRow, ...]
+    truncated: bool = False
+    request_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class WriteFailure:
+    """Ids a write did not change, and why."""
+
+    ids: tuple[str, ...]
+    message: str
+    code: int | None = None
+    request_id: str | None = None
+    transient: bool = False
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """Outcome of a batched write (status or budget): which ids changed, which did not, and the request ids."""
+
+    succeeded: tuple[str, ...]
+    failures: tuple[WriteFailure, ...] = ()
+    request_ids: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+
+def _opt_str(value: object) -> str | None:
+    return None if value is None else str(value)

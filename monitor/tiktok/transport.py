@@ -1,0 +1,227 @@
+"""One HTTP exchange with the Business API, and the retry loop around it.
+
+Wire rules (tiktok-api.md §1): ``Access-Token`` header (no "Bearer"); list and object GET parameters are
+JSON strings; POST bodies are JSON; the answer is an envelope ``{code, message, request_id, data}`` whose
+``code`` decides success even when HTTP says 200. Every attempt first takes a slot from the shared
+:class:`RateLimiter`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+
+from monitor.tiktok.errors import (
+    ApiError,
+    PermanentApiError,
+    RateLimitedError,
+    TransientApiError,
+    error_for_code,
+)
+from monitor.tiktok.ratelimit import RateLimiter
+
+log = logging.getLogger(__name__)
+
+API_PREFIX = "/open_api/v1.3/"
+#: 20001 is "partial success": the call worked for some items, callers read its per-item error list.
+SUCCESS_CODES = frozenset({0, 20001})
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential back-off with full jitter, a bounded number of times, for transient failures only."""
+
+    max_retries: int = 5
+    base_delay: float = 0.5
+    max_delay: float = 30.0
+
+    def delay(self, attempt: int, rng: random.Random) -> float:
+        """Seconds to wait before retry number ``attempt`` (1-based): "equal jitter", uniform in
+        [c/2, c] with c = base * 2**(attempt-1) capped at max_delay, so retries spread yet always back off."""
+        ceiling = min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
+        return rng.uniform(ceiling / 2, ceiling)
+
+
+@dataclass(frozen=True)
+class ApiResponse:
+    """A successful envelope: its ``data``, the ``request_id`` and the response headers."""
+
+    data: Mapping[str, Any]
+    request_id: str | None
+    headers: Mapping[str, str]
+    code: int = 0
+    text: str | None = None  # the raw body when it was not an envelope (CSV downloads)
+
+
+def encode_params(params: Mapping[str, Any]) -> dict[str, str]:
+    """Query parameters as the API wants them: strings as-is, everything else as compact JSON."""
+    encoded: dict[str, str] = {}
+    for key, value in params.items():
+        if value is None:
+            continue
+        if isinstance(value, str):
+            encoded[key] = value
+        else:
+            encoded[key] = json.dumps(value, separators=(",", ":"))
+    return encoded
+
+
+class Transport:
+    """Sends requests for one access token; shares its session and limiter with every other Transport."""
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        *,
+        base_url: str,
+        access_token: str,
+        limiter: RateLimiter,
+        retry: RetryPolicy | None = None,
+        timeout: float = 30.0,
+        secrets: Iterable[str] = (),
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._session = session
+        self._base = base_url.rstrip("/") + API_PREFIX
+        self._token = access_token
+        self.limiter = limiter
+        self._retry = retry or RetryPolicy()
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._secrets = tuple(s for s in (access_token, *secrets) if s)
+        self.sleep = sleep
+        self._rng = rng or random.Random()
+        self.calls = 0
+
+    def redact(self, text: str) -> str:
+        """``text`` with every secret this transport knows replaced by ***."""
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
+
+    async def fetch_url(self, url: str) -> str:
+        """GET an absolute URL TikTok handed us (a report download link): no token, no API envelope."""
+        try:
+            async with self._session.get(url, timeout=self._timeout) as resp:
+                text = await resp.text(errors="replace")
+                if resp.status >= 400:
+                    raise TransientApiError(
+                        f"download failed: HTTP {resp.status}", endpoint="report download", http_status=resp.status
+                    )
+                return text
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            raise TransientApiError(f"download failed ({type(exc).__name__})", endpoint="report download") from None
+
+    def _snippet(self, text: str, limit: int = 120) -> str:
+        flat = self.redact(" ".join(text.split()))
+        return flat if len(flat) <= limit else flat[:limit] + "..."
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
+        advertiser_id: str | None = None,
+        allow_raw: bool = False,
+    ) -> ApiResponse:
+        """Send with retries. Raises AuthError/PermanentApiError at once, TransientApiError once retries
+        are spent. ``allow_raw`` accepts a non-JSON body as the answer (report downloads)."""
+        attempt = 0
+        while True:
+            await self.limiter.acquire(advertiser_id)
+            try:
+                response = await self._send_once(method, path, params, body, advertiser_id, allow_raw)
+            except RateLimitedError as exc:
+                if exc.scope == "app":
+                    self.limiter.throttled()
+                else:
+                    self.limiter.advertiser_throttled(advertiser_id or "", self._retry.base_delay * 2**attempt)
+                error: ApiError = exc
+            except TransientApiError as exc:
+                error = exc
+            else:
+                self.limiter.succeeded()
+                return response
+            attempt += 1
+            if attempt > self._retry.max_retries:
+                log.warning("giving up after %d attempts: %s", attempt, error)
+                raise error
+            delay = self._retry.delay(attempt, self._rng)
+            log.info("retry %d/%d in %.1fs: %s", attempt, self._retry.max_retries, delay, error)
+            await self.sleep(delay)
+
+    async def _send_once(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None,
+        body: Mapping[str, Any] | None,
+        advertiser_id: str | None,
+        allow_raw: bool,
+    ) -> ApiResponse:
+        self.calls += 1
+        where = {"endpoint": path, "advertiser_id": advertiser_id}
+        try:
+            async with self._session.request(
+                method,
+                self._base + path,
+                params=encode_params(params or {}),
+                json=body,
+                headers={"Access-Token": self._token},
+                timeout=self._timeout,
+                allow_redirects=False,
+            ) as resp:
+                text = await resp.text(errors="replace")
+                status, headers = resp.status, dict(resp.headers)
+        except TimeoutError as exc:
+            raise TransientApiError("no answer within the timeout", **where) from exc
+        except aiohttp.ClientError as exc:
+            # str(exc) may hold the URL and so the app secret of oauth2 calls: keep only the class and a redacted text
+            detail = self.redact(str(exc)).split("?")[0]
+            raise TransientApiError(f"connection failed ({type(exc).__name__}: {detail})", **where) from None
+        return self._decode(status, headers, text, where, allow_raw)
+
+    def _decode(
+        self, status: int, headers: Mapping[str, str], text: str, where: dict[str, Any], allow_raw: bool
+    ) -> ApiResponse:
+        request_id = headers.get("X-Tt-Logid")
+        if status >= 500:
+            raise TransientApiError(f"server error: {self._snippet(text)}", http_status=status, **where)
+        if status == 429:
+            raise RateLimitedError("HTTP 429 too many requests", scope="app", http_status=status, **where)
+        if status >= 400:
+            hint = " (check tiktok.base_url)" if status in (404, 405) else ""
+            raise PermanentApiError(f"HTTP {status}{hint}: {self._snippet(text)}", http_status=status, **where)
+        try:
+            envelope = json.loads(text)
+        except ValueError:
+            if allow_raw:
+                return ApiResponse(data={}, request_id=request_id, headers=headers, text=text)
+            raise TransientApiError(
+                f"answer was not JSON: {self._snippet(text)}", http_status=status, **where
+            ) from None
+        if not isinstance(envelope, dict) or "code" not in envelope:
+            raise TransientApiError(
+                f"answer was not an API envelope: {self._snippet(text)}", http_status=status, **where
+            )
+        request_id = str(envelope.get("request_id") or request_id or "") or None
+        try:
+            code = int(envelope["code"])
+        except (TypeError, ValueError):
+            raise TransientApiError(f"envelope code {envelope['code']!r} is not a number", **where) from None
+        if code not in SUCCESS_CODES:
+            message = self.redact(str(envelope.get("message") or ""))
+            raise error_for_code(code, message, request_id=request_id, **where)
+        data = envelope.get("data")
+        return ApiResponse(
+            data=data if isinstance(data, dict) else {}, request_id=request_id, headers=headers, code=code
+        )
