@@ -1,0 +1,364 @@
+"""The settings of the daemon: config.toml, read strictly into frozen pydantic models.
+
+:func:`load_settings` is the only way in from a file. In order it
+
+1. reads the file and parses it with tomllib (a syntax error becomes ``FILE:LINE: invalid TOML: ...``);
+2. replaces ``${VAR}`` in every string value with the environment variable, stripped (``$${`` is a literal ``${``);
+3. reads ``<secret>_file`` keys (``access_token_file``, ``secret_file``, ``token_file``, ``webhook_url_file``,
+   ``password_file``): the file's content, stripped, becomes the secret; the path is relative to the config file;
+4. validates everything into :class:`Settings`: unknown keys are errors, durations are text like ``"5m"``
+   (:mod:`monitor.durations`), relative paths and sqlite URLs are resolved against the config file's directory;
+5. reports every problem found at once as :class:`~monitor.errors.ConfigError`, one line each:
+   ``FILE:LINE: dotted.key: message`` (lines come from :mod:`monitor.tomlpos`).
+
+Secrets are :class:`pydantic.SecretStr`: masked in repr and str, and never quoted in an error message.
+Defaults live in the models below and nowhere else; config.example.toml documents them.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator, Mapping
+from datetime import timedelta
+from email.utils import parseaddr
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from monitor.durations import Duration, at_least
+from monitor.errors import ConfigError
+from monitor.tomlpos import KeyIndex
+from monitor.tomlvalidate import Loader, parse_toml, read_text, show_value
+
+__all__ = [
+    "ActionsSettings",
+    "EmailSettings",
+    "MonitorSettings",
+    "Settings",
+    "SlackSettings",
+    "StorageSettings",
+    "TikTokSettings",
+    "load_settings",
+]
+
+_CONFIG_DIR = "config_dir"  # validation context key: the directory relative paths are resolved against
+
+
+def _fail(*problems: tuple[str, str]) -> PydanticCustomError:
+    """A validation error that load_settings reports as is: ``(key relative to the failing place, message)``."""
+    summary = "; ".join(f"{key}: {message}" if key else message for key, message in problems)
+    return PydanticCustomError("config", "{summary}", {"summary": summary, "problems": list(problems)})
+
+
+# --- field types -----------------------------------------------------------------------------------------
+
+
+def _non_empty_secret(value: SecretStr) -> SecretStr:
+    if not value.get_secret_value():
+        raise _fail(("", "must not be empty"))
+    return value
+
+
+def _non_empty(value: str) -> str:
+    if not value.strip():
+        raise _fail(("", "must not be empty"))
+    return value
+
+
+def _http_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc or " " in value:
+        raise _fail(("", f"expected an http(s) URL, like 'https://example.com', got {value!r}"))
+    return value
+
+
+def _not_bool(value: object) -> object:
+    if isinstance(value, bool):
+        raise _fail(("", f"expected an integer, got {show_value(value)}"))
+    return value
+
+
+def _id_string(value: object) -> object:
+    if isinstance(value, int) and not isinstance(value, bool):
+        raise _fail(("", f'ids are strings; quote it: "{value}"'))
+    return value
+
+
+def _digits(value: str) -> str:
+    if not (value.isascii() and value.isdigit()):
+        raise _fail(("", f"expected a string of digits, got {value!r}"))
+    return value
+
+
+def _email_address(value: str) -> str:
+    _, address = parseaddr(value)
+    if not re.fullmatch(r"[^@\s<>]+@[^@\s<>]+", address):
+        raise _fail(("", f"expected an email address like 'ops@example.com', got {value!r}"))
+    return value
+
+
+def _relative_to_config(value: Path, info: ValidationInfo) -> Path:
+    if not str(value) or str(value) == ".":
+        raise _fail(("", "must not be empty"))
+    value = value.expanduser()
+    base = (info.context or {}).get(_CONFIG_DIR)
+    return value if value.is_absolute() or base is None else Path(base) / value
+
+
+Integer = Annotated[int, BeforeValidator(_not_bool)]  # TOML true is not 1
+Secret = Annotated[SecretStr, AfterValidator(_non_empty_secret)]
+NonEmptyStr = Annotated[str, AfterValidator(_non_empty)]
+HttpUrl = Annotated[str, AfterValidator(_http_url)]
+NumericId = Annotated[str, BeforeValidator(_id_string), AfterValidator(_digits)]
+EmailAddress = Annotated[str, AfterValidator(_email_address)]
+ConfigPath = Annotated[Path, AfterValidator(_relative_to_config)]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+# --- the sections ----------------------------------------------------------------------------------------
+
+
+class TikTokSettings(_Section):
+    """``[tiktok]``: where the Business API is and how to use it."""
+
+    base_url: HttpUrl = "https://business-api.tiktok.com"
+    access_token: Secret
+    advertiser_ids: list[NumericId] = Field(default_factory=list)
+    app_id: NumericId | None = None
+    secret: Secret | None = None
+    max_qps: Integer = Field(default=10, ge=1, le=1000)
+    timeout: Annotated[Duration, at_least(timedelta(seconds=1))] = timedelta(seconds=30)
+    max_retries: Integer = Field(default=5, ge=0, le=20)
+
+    @field_validator("base_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @field_validator("advertiser_ids")
+    @classmethod
+    def _unique(cls, value: list[str]) -> list[str]:
+        seen: set[str] = set()
+        for index, advertiser_id in enumerate(value):
+            if advertiser_id in seen:
+                raise _fail((str(index), f"{advertiser_id!r} is listed twice"))
+            seen.add(advertiser_id)
+        return value
+
+    @model_validator(mode="after")
+    def _discovery_needs_app(self) -> TikTokSettings:
+        why = "advertiser_ids is empty (discover every advertiser the token reaches)"
+        missing = []
+        if self.app_id is None:
+            missing.append(("app_id", f"required when {why}: set app_id"))
+        if self.secret is None:
+            missing.append(("secret", f"required when {why}: set secret or secret_file"))
+        if not self.advertiser_ids and missing:
+            raise _fail(*missing)
+        return self
+
+
+class MonitorSettings(_Section):
+    """``[monitor]``: how often to poll and where the rules are."""
+
+    interval: Annotated[Duration, at_least(timedelta(seconds=10))] = timedelta(minutes=5)
+    rules: ConfigPath = Field(default=Path("rules"), validate_default=True)
+    templates: ConfigPath | None = None
+
+
+class StorageSettings(_Section):
+    """``[storage]``: the database of snapshots, alerts, outbox and journal."""
+
+    url: str = Field(default="sqlite:///monitor.db", validate_default=True)
+    retention: Annotated[Duration, at_least(timedelta(hours=1))] = timedelta(days=30)
+
+    @field_validator("url")
+    @classmethod
+    def _database_url(cls, value: str, info: ValidationInfo) -> str:
+        scheme, sep, rest = value.partition("://")
+        if not sep or not re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]*", scheme):
+            # not quoted: a database URL may carry a password
+            raise _fail(("", "expected a database URL like 'sqlite:///monitor.db' or 'postgresql+asyncpg://...'"))
+        base = (info.context or {}).get(_CONFIG_DIR)
+        if not scheme.startswith("sqlite") or base is None or not rest.startswith("/"):
+            return value
+        file, query_sep, query = rest[1:].partition("?")
+        if not file or file == ":memory:" or file.startswith(("/", "file:")):
+            return value
+        resolved = Path(base) / Path(file).expanduser()
+        return f"{scheme}:///{resolved}{query_sep}{query}"
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        for name, value in super().__repr_args__():
+            yield name, _mask_url_password(value) if name == "url" else value
+
+
+class SlackSettings(_Section):
+    """``[slack]``: a bot token and a channel, or an incoming webhook."""
+
+    token: Secret | None = None
+    webhook_url: Secret | None = None
+    channel: NonEmptyStr | None = None
+    base_url: HttpUrl = "https://slack.com/api/"
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_is_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and urlsplit(value.get_secret_value()).scheme not in ("http", "https"):
+            raise _fail(("", "expected an http(s) URL (not shown: it is a secret)"))
+        return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _trailing_slash(cls, value: str) -> str:
+        return value if value.endswith("/") else value + "/"  # slack-sdk joins method names onto it
+
+    @model_validator(mode="after")
+    def _one_way_to_post(self) -> SlackSettings:
+        if self.token is None and self.webhook_url is None:
+            raise _fail(
+                ("token", "required: set token or token_file (a bot token), or webhook_url or webhook_url_file")
+            )
+        if self.token is not None and self.webhook_url is not None:
+            raise _fail(("webhook_url", "set either token or webhook_url, not both"))
+        if self.token is not None and self.channel is None:
+            raise _fail(("channel", "required with token: set channel, like '#ads-alerts'"))
+        if self.webhook_url is not None and self.channel is not None:
+            raise _fail(("channel", "a webhook posts to its own channel: remove channel, or use token"))
+        return self
+
+
+class EmailSettings(_Section):
+    """``[email]``: an SMTP server and who gets the mail."""
+
+    host: NonEmptyStr
+    port: Integer = Field(default=25, ge=1, le=65535)
+    from_addr: EmailAddress = Field(alias="from")
+    to: list[EmailAddress]
+    starttls: bool = False
+    tls: bool = False
+    username: NonEmptyStr | None = None
+    password: Secret | None = None
+    timeout: Annotated[Duration, at_least(timedelta(seconds=1))] = timedelta(seconds=30)
+
+    @field_validator("to")
+    @classmethod
+    def _someone(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise _fail(("", "must list at least one address"))
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> EmailSettings:
+        problems = []
+        if self.tls and self.starttls:
+            problems.append(("tls", "set either tls (implicit TLS, usually port 465) or starttls, not both"))
+        if self.username is not None and self.password is None:
+            problems.append(("password", "required with username: set password or password_file"))
+        if self.password is not None and self.username is None:
+            problems.append(("username", "required with password: set username"))
+        if problems:
+            raise _fail(*problems)
+        return self
+
+
+class ActionsSettings(_Section):
+    """``[actions]``: whether rules may change campaigns, and how much at once."""
+
+    enabled: bool = True
+    max_per_cycle: Integer = Field(default=10, ge=1)
+    dry_run: bool = False
+
+
+class Settings(_Section):
+    """The whole config.toml. Built by :func:`load_settings`; built in code, ``source`` is None."""
+
+    tiktok: TikTokSettings
+    monitor: MonitorSettings = Field(default_factory=MonitorSettings)
+    storage: StorageSettings = Field(default_factory=StorageSettings)
+    slack: SlackSettings | None = None
+    email: EmailSettings | None = None
+    actions: ActionsSettings = Field(default_factory=ActionsSettings)
+
+    _source: Path | None = PrivateAttr(default=None)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _sections_from_empty_tables(cls, data: Any) -> Any:
+        # Validate absent sections from {} rather than using the defaults as they are, so that their
+        # relative paths are resolved against the config file too, and so that a missing [tiktok] is
+        # reported as the keys it needs.
+        if isinstance(data, dict):
+            return {"tiktok": {}, "monitor": {}, "storage": {}, "actions": {}, **data}
+        return data
+
+    @property
+    def source(self) -> Path | None:
+        """The config file these settings were loaded from (absolute), or None when built in code."""
+        return self._source
+
+    def secrets(self) -> list[str]:
+        """Every secret value present, for log redaction: tokens, app secret, webhook URL, passwords."""
+        found = [value.get_secret_value() for value in _secret_values(self)]
+        password = urlsplit(self.storage.url).password
+        if password:
+            found.append(password)
+        return [value for value in found if value]
+
+
+def _secret_values(model: BaseModel) -> Iterator[SecretStr]:
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        if isinstance(value, SecretStr):
+            yield value
+        elif isinstance(value, BaseModel):
+            yield from _secret_values(value)
+
+
+def _mask_url_password(url: str) -> str:
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    return url.replace(f":{parts.password}@", ":***@", 1)
+
+
+def load_settings(path: Path | str, env: Mapping[str, str] | None = None) -> Settings:
+    """Load and validate a config file. ``env`` (default ``os.environ``) serves ``${VAR}``.
+
+    Raises :class:`~monitor.errors.ConfigError` listing every problem found, one line each.
+    """
+    env = os.environ if env is None else env
+    shown = os.fspath(path)
+    source = Path(os.path.abspath(path))
+    text = read_text(source, shown)
+    doc = parse_toml(text, shown)
+    loader = Loader(Settings, shown, source.parent, env, KeyIndex(text))
+    doc = loader.interpolate(doc, ())
+    loader.read_secret_files(doc)
+    try:
+        settings = Settings.model_validate(doc, context={_CONFIG_DIR: source.parent})
+    except ValidationError as exc:
+        loader.add_validation_errors(exc)
+    if loader.problems:
+        raise ConfigError(loader.sorted_problems())
+    settings._source = source
+    return settings

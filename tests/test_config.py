@@ -1,0 +1,593 @@
+from __future__ import annotations
+
+import re
+import textwrap
+import tomllib
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from pydantic import BaseModel, SecretStr
+
+from monitor.config import (
+    ActionsSettings,
+    EmailSettings,
+    MonitorSettings,
+    Settings,
+    SlackSettings,
+    StorageSettings,
+    TikTokSettings,
+    load_settings,
+)
+from monitor.errors import ConfigError
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "config.example.toml"
+TIKTOK = '[tiktok]\naccess_token = "tok-123"\nadvertiser_ids = ["7000000000000000001"]\n'
+DURATION = 'expected a number with a unit s, m, h or d, like "90s", "5m", "4h"'
+
+
+def write(directory: Path, text: str, name: str = "config.toml") -> Path:
+    path = directory / name
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def problems(path: Path, env: dict[str, str] | None = None) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path, env={} if env is None else env)
+    lines = [str(problem) for problem in caught.value.problems]
+    assert str(caught.value) == "\n".join(lines)
+    return lines
+
+
+# --- happy paths -----------------------------------------------------------------------------------------
+
+
+def test_defaults(tmp_path: Path) -> None:
+    path = write(tmp_path, TIKTOK)
+    settings = load_settings(path, env={})
+
+    assert settings.source == path
+    assert settings.tiktok == TikTokSettings(access_token=SecretStr("tok-123"), advertiser_ids=["7000000000000000001"])
+    assert settings.tiktok.base_url == "https://business-api.tiktok.com"
+    assert settings.tiktok.app_id is None
+    assert settings.tiktok.secret is None
+    assert settings.tiktok.max_qps == 10
+    assert settings.tiktok.timeout == timedelta(seconds=30)
+    assert settings.tiktok.max_retries == 5
+    assert settings.monitor.interval == timedelta(minutes=5)
+    assert settings.monitor.rules == tmp_path / "rules"
+    assert settings.monitor.templates is None
+    assert settings.storage.url == f"sqlite:///{tmp_path}/monitor.db"
+    assert settings.storage.retention == timedelta(days=30)
+    assert settings.slack is None
+    assert settings.email is None
+    assert settings.actions == ActionsSettings(enabled=True, max_per_cycle=10, dry_run=False)
+
+
+def test_every_value_set(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+        [tiktok]
+        base_url = "http://127.0.0.1:8080/"
+        access_token = "tok"
+        advertiser_ids = []
+        app_id = "123"
+        secret = "app-secret"
+        max_qps = 1000
+        timeout = "1m30s"
+        max_retries = 0
+        [monitor]
+        interval = "10s"
+        rules = "/etc/monitor/rules/*.toml"
+        templates = "tpl"
+        [storage]
+        url = "postgresql+asyncpg://monitor@db/monitor"
+        retention = "4h"
+        [slack]
+        token = "xoxb-1"
+        channel = "#ads"
+        base_url = "http://127.0.0.1:9000/api"
+        [email]
+        host = "smtp.example.com"
+        port = 587
+        from = "Monitor <monitor@example.com>"
+        to = ["ops@example.com", "root@localhost"]
+        starttls = true
+        username = "monitor"
+        password = "hunter2"
+        timeout = "10s"
+        [actions]
+        enabled = false
+        max_per_cycle = 1
+        dry_run = true
+        """,
+    )
+    settings = load_settings(path, env={})
+
+    assert settings.tiktok.base_url == "http://127.0.0.1:8080"
+    assert settings.tiktok.advertiser_ids == []
+    assert settings.tiktok.app_id == "123"
+    assert settings.tiktok.timeout == timedelta(seconds=90)
+    assert settings.monitor.rules == Path("/etc/monitor/rules/*.toml")
+    assert settings.monitor.templates == tmp_path / "tpl"
+    assert settings.storage.url == "postgresql+asyncpg://monitor@db/monitor"
+    assert settings.slack == SlackSettings(
+        token=SecretStr("xoxb-1"), channel="#ads", base_url="http://127.0.0.1:9000/api/"
+    )
+    assert settings.email == EmailSettings(
+        host="smtp.example.com",
+        port=587,
+        from_addr="Monitor <monitor@example.com>",
+        to=["ops@example.com", "root@localhost"],
+        starttls=True,
+        username="monitor",
+        password=SecretStr("hunter2"),
+        timeout=timedelta(seconds=10),
+    )
+    assert settings.actions == ActionsSettings(enabled=False, max_per_cycle=1, dry_run=True)
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("sqlite:///monitor.db", "sqlite:///{dir}/monitor.db"),
+        ("sqlite+aiosqlite:///data/m.db?timeout=5", "sqlite+aiosqlite:///{dir}/data/m.db?timeout=5"),
+        ("sqlite:////var/lib/monitor.db", "sqlite:////var/lib/monitor.db"),
+        ("sqlite:///:memory:", "sqlite:///:memory:"),
+        ("sqlite://", "sqlite://"),
+        ("postgresql+asyncpg://u@h/db", "postgresql+asyncpg://u@h/db"),
+    ],
+)
+def test_sqlite_path_is_relative_to_the_config_file(tmp_path: Path, url: str, expected: str) -> None:
+    path = write(tmp_path, f'{TIKTOK}[storage]\nurl = "{url}"\n')
+    assert load_settings(path, env={}).storage.url == expected.format(dir=tmp_path)
+
+
+def test_rules_path_is_relative_to_the_config_file(tmp_path: Path) -> None:
+    (tmp_path / "etc").mkdir()
+    path = write(tmp_path / "etc", f'{TIKTOK}[monitor]\nrules = "../rules/*.toml"\n')
+    assert load_settings(path, env={}).monitor.rules == tmp_path / "etc" / "../rules/*.toml"
+
+
+def test_environment_variables_are_interpolated(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+        [tiktok]
+        access_token = "${TOKEN}"
+        advertiser_ids = ["${FIRST}", "2"]
+        base_url = "http://${HOST}:${PORT}"
+        [email]
+        host = "localhost"
+        from = "monitor@example.com"
+        to = ["${USER}@example.com"]
+        password = "$${NOT_A_VAR}"
+        username = "costs $$ ${USER}"
+        """,
+    )
+    env = {"TOKEN": " tok-from-env\n", "FIRST": "1", "HOST": "127.0.0.1", "PORT": "8080", "USER": "ops"}
+    settings = load_settings(path, env=env)
+
+    assert settings.tiktok.access_token.get_secret_value() == "tok-from-env"
+    assert settings.tiktok.advertiser_ids == ["1", "2"]
+    assert settings.tiktok.base_url == "http://127.0.0.1:8080"
+    assert settings.email is not None
+    assert settings.email.to == ["ops@example.com"]
+    assert settings.email.password == SecretStr("${NOT_A_VAR}")
+    assert settings.email.username == "costs $$ ops"
+
+
+def test_numbers_from_the_environment(tmp_path: Path) -> None:
+    path = write(tmp_path, f'{TIKTOK}max_qps = "${{QPS}}"\n')
+    assert load_settings(path, env={"QPS": "20"}).tiktok.max_qps == 20
+
+
+def test_secret_files_are_read_and_stripped(tmp_path: Path) -> None:
+    (tmp_path / "secrets").mkdir()
+    (tmp_path / "secrets" / "token").write_text("  tok-from-file\n", encoding="utf-8")
+    (tmp_path / "app-secret").write_text("s3cret\n", encoding="utf-8")
+    (tmp_path / "hook").write_text("https://hooks.slack.com/services/T/B/X\n", encoding="utf-8")
+    path = write(
+        tmp_path,
+        """
+        [tiktok]
+        access_token_file = "secrets/token"
+        app_id = "42"
+        secret_file = "${CREDS}/app-secret"
+        [slack]
+        webhook_url_file = "hook"
+        """,
+    )
+    settings = load_settings(path, env={"CREDS": str(tmp_path)})
+
+    assert settings.tiktok.access_token.get_secret_value() == "tok-from-file"
+    assert settings.tiktok.secret == SecretStr("s3cret")
+    assert settings.slack is not None
+    assert settings.slack.webhook_url == SecretStr("https://hooks.slack.com/services/T/B/X")
+
+
+def test_secrets_are_masked(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+        [tiktok]
+        access_token = "tok-AAA"
+        app_id = "1"
+        secret = "app-BBB"
+        [storage]
+        url = "postgresql+asyncpg://monitor:db-CCC@db/monitor"
+        [slack]
+        token = "xoxb-DDD"
+        channel = "#ads"
+        [email]
+        host = "localhost"
+        from = "m@example.com"
+        to = ["o@example.com"]
+        username = "u"
+        password = "smtp-EEE"
+        """,
+    )
+    settings = load_settings(path, env={})
+
+    assert sorted(settings.secrets()) == ["app-BBB", "db-CCC", "smtp-EEE", "tok-AAA", "xoxb-DDD"]
+    for text in (repr(settings), str(settings), repr(settings.tiktok), str(settings.storage)):
+        for secret in settings.secrets():
+            assert secret not in text
+    assert "postgresql+asyncpg://monitor:***@db/monitor" in repr(settings)
+    assert settings.storage.url == "postgresql+asyncpg://monitor:db-CCC@db/monitor"
+
+
+def test_secrets_lists_only_what_is_set(tmp_path: Path) -> None:
+    settings = load_settings(write(tmp_path, TIKTOK), env={})
+    assert settings.secrets() == ["tok-123"]
+
+
+def test_settings_are_frozen(tmp_path: Path) -> None:
+    settings = load_settings(write(tmp_path, TIKTOK), env={})
+    with pytest.raises(ValueError, match="frozen"):
+        settings.tiktok.max_qps = 1  # type: ignore[misc]
+
+
+def test_settings_built_in_code() -> None:
+    settings = Settings(tiktok=TikTokSettings(access_token=SecretStr("t"), advertiser_ids=["1"]))
+    assert settings.source is None
+    assert settings.monitor == MonitorSettings()
+    assert settings.monitor.rules == Path("rules")
+    assert settings.storage == StorageSettings()
+
+
+# --- one clear line per problem --------------------------------------------------------------------------
+
+
+def test_unknown_key_top_level(tmp_path: Path) -> None:
+    path = write(tmp_path, f'{TIKTOK}\n[slak]\ntoken = "x"\n')
+    assert problems(path) == [f"{path}:5: slak: unknown key; did you mean 'slack'?"]
+
+
+def test_unknown_key_without_a_close_match_lists_the_valid_keys(tmp_path: Path) -> None:
+    path = write(tmp_path, f"{TIKTOK}[actions]\nfrobnicate = 1\n")
+    assert problems(path) == [
+        f"{path}:5: actions.frobnicate: unknown key; expected one of: enabled, max_per_cycle, dry_run"
+    ]
+
+
+def test_unknown_key_nested_is_one_line_even_when_it_hides_a_required_key(tmp_path: Path) -> None:
+    path = write(tmp_path, '[tiktok]\nadvertiser_ids = ["1"]\nacces_token = "x"\n')
+    assert problems(path) == [f"{path}:3: tiktok.acces_token: unknown key; did you mean 'access_token'?"]
+
+
+def test_misspelt_file_key(tmp_path: Path) -> None:
+    path = write(tmp_path, '[tiktok]\nadvertiser_ids = ["1"]\naccess_token_fil = "x"\n')
+    assert problems(path) == [f"{path}:3: tiktok.access_token_fil: unknown key; did you mean 'access_token_file'?"]
+
+
+def test_missing_required_key(tmp_path: Path) -> None:
+    path = write(tmp_path, '# my config\n[tiktok]\nadvertiser_ids = ["1"]\n')
+    assert problems(path) == [f"{path}:2: tiktok.access_token: required: set access_token or access_token_file"]
+
+
+def test_missing_tiktok_table(tmp_path: Path) -> None:
+    path = write(tmp_path, '[monitor]\ninterval = "1m"\n')
+    assert problems(path) == [f"{path}: tiktok.access_token: required: set access_token or access_token_file"]
+
+
+def test_discovery_needs_app_id_and_secret(tmp_path: Path) -> None:
+    path = write(tmp_path, '[tiktok]\naccess_token = "t"\napp_id = "1"\n')
+    assert problems(path) == [
+        f"{path}:1: tiktok.secret: required when advertiser_ids is empty "
+        "(discover every advertiser the token reaches): set secret or secret_file"
+    ]
+
+
+def test_bad_duration(tmp_path: Path) -> None:
+    path = write(tmp_path, f'{TIKTOK}[monitor]\ninterval = "5x"\n')
+    assert problems(path) == [f"{path}:5: monitor.interval: '5x' is not a duration: {DURATION}"]
+
+
+def test_bare_number_is_not_a_duration(tmp_path: Path) -> None:
+    path = write(tmp_path, f"{TIKTOK}[monitor]\ninterval = 300\n")
+    assert problems(path) == [
+        f'{path}:5: monitor.interval: 300 is not a duration: add a unit s, m, h or d, like "300s"'
+    ]
+
+
+def test_duration_below_minimum(tmp_path: Path) -> None:
+    path = write(tmp_path, f'{TIKTOK}[monitor]\ninterval = "5s"\n')
+    assert problems(path) == [f"{path}:5: monitor.interval: must be at least 10s, got '5s'"]
+
+
+def test_unset_environment_variable(tmp_path: Path) -> None:
+    path = write(tmp_path, '[tiktok]\naccess_token = "${TIKTOK_ACCESS_TOKEN}"\nadvertiser_ids = ["1"]\n')
+    assert problems(path, env={"OTHER": "x"}) == [
+        f"{path}:2: tiktok.access_token: environment variable TIKTOK_ACCESS_TOKEN is not set"
+    ]
+
+
+def test_unset_environment_variables_everywhere_are_all_reported(tmp_path: Path) -> None:
+    path = write(tmp_path, '[tiktok]\naccess_token = "${A}"\nbase_url = "${B}/x/${C}"\nadvertiser_ids = ["${D}"]\n')
+    assert problems(path, env={"C": "c"}) == [
+        f"{path}:2: tiktok.access_token: environment variable A is not set",
+        f"{path}:3: tiktok.base_url: environment variable B is not set",
+        f"{path}:4: tiktok.advertiser_ids[0]: environment variable D is not set",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("${}", "'${}' is not a variable reference: expected ${NAME} (letters, digits, _)"),
+        ("${A-B}", "'${A-B}' is not a variable reference: expected ${NAME} (letters, digits, _)"),
+        ("${OPEN", "'${' without a closing '}' (write $${ for a literal ${)"),
+    ],
+)
+def test_malformed_reference(tmp_path: Path, value: str, message: str) -> None:
+    path = write(tmp_path, f'{TIKTOK}base_url = "{value}"\n')
+    assert problems(path) == [f"{path}:4: tiktok.base_url: {message}"]
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ('max_qps = "ten"', "tiktok.max_qps: expected an integer, got 'ten'"),
+        ("max_qps = 2.5", "tiktok.max_qps: expected an integer, got 2.5"),
+        ("max_qps = true", "tiktok.max_qps: expected an integer, got true"),
+        ("max_qps = 0", "tiktok.max_qps: must be at least 1, got 0"),
+        ("max_retries = 21", "tiktok.max_retries: must be at most 20, got 21"),
+        ("base_url = 5", "tiktok.base_url: expected a string, got 5"),
+        (
+            'base_url = "business-api.tiktok.com"',
+            "tiktok.base_url: expected an http(s) URL, like 'https://example.com', got 'business-api.tiktok.com'",
+        ),
+        ('advertiser_ids = "1"', "tiktok.advertiser_ids: expected an array, got '1'"),
+        ('advertiser_ids = ["1", "1"]', "tiktok.advertiser_ids[1]: '1' is listed twice"),
+        ("app_id = 42", 'tiktok.app_id: ids are strings; quote it: "42"'),
+        ("timeout = true", f"tiktok.timeout: true is not a duration: {DURATION}"),
+    ],
+)
+def test_wrong_values_in_tiktok(tmp_path: Path, line: str, message: str) -> None:
+    ids = "" if line.startswith("advertiser_ids") else 'advertiser_ids = ["1"]\n'
+    path = write(tmp_path, f'[tiktok]\n{line}\naccess_token = "t"\n{ids}')
+    assert problems(path) == [f"{path}:2: {message}"]
+
+
+def test_wrong_types_elsewhere(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        f'slack = "yes"\n{TIKTOK}[actions]\nenabled = "maybe"\nmax_per_cycle = 0\n[monitor]\nrules = 5\n',
+    )
+    assert problems(path) == [
+        f"{path}:1: slack: expected a table, got 'yes'",
+        f"{path}:6: actions.enabled: expected true or false, got 'maybe'",
+        f"{path}:7: actions.max_per_cycle: must be at least 1, got 0",
+        f"{path}:9: monitor.rules: expected a path, got 5",
+    ]
+
+
+def test_advertiser_id_as_integer(tmp_path: Path) -> None:
+    path = write(tmp_path, '[tiktok]\naccess_token = "t"\nadvertiser_ids = ["1", 7000000000000000001]\n')
+    assert problems(path) == [f'{path}:3: tiktok.advertiser_ids[1]: ids are strings; quote it: "7000000000000000001"']
+
+
+def test_advertiser_id_element_line_in_a_multiline_array(tmp_path: Path) -> None:
+    path = write(tmp_path, '[tiktok]\naccess_token = "t"\nadvertiser_ids = [\n  "1",\n  "x2",\n]\n')
+    assert problems(path) == [f"{path}:5: tiktok.advertiser_ids[1]: expected a string of digits, got 'x2'"]
+
+
+def test_unreadable_secret_file(tmp_path: Path) -> None:
+    path = write(tmp_path, '[tiktok]\nadvertiser_ids = ["1"]\naccess_token_file = "missing/token"\n')
+    assert problems(path) == [
+        f"{path}:3: tiktok.access_token_file: cannot read {tmp_path}/missing/token: No such file or directory"
+    ]
+
+
+def test_secret_file_is_a_directory(tmp_path: Path) -> None:
+    path = write(tmp_path, f'{TIKTOK}secret_file = "."\napp_id = "1"\n')
+    assert problems(path) == [f"{path}:4: tiktok.secret_file: cannot read {tmp_path}: Is a directory"]
+
+
+def test_empty_secret_file(tmp_path: Path) -> None:
+    (tmp_path / "token").write_text("\n", encoding="utf-8")
+    path = write(tmp_path, '[tiktok]\nadvertiser_ids = ["1"]\naccess_token_file = "token"\n')
+    assert problems(path) == [f"{path}:3: tiktok.access_token_file: {tmp_path}/token is empty"]
+
+
+def test_secret_file_path_with_unset_variable(tmp_path: Path) -> None:
+    path = write(tmp_path, '[tiktok]\nadvertiser_ids = ["1"]\naccess_token_file = "${CREDS}/token"\n')
+    assert problems(path) == [f"{path}:3: tiktok.access_token_file: environment variable CREDS is not set"]
+
+
+def test_both_secret_and_secret_file(tmp_path: Path) -> None:
+    (tmp_path / "token").write_text("tok", encoding="utf-8")
+    path = write(tmp_path, f'{TIKTOK}access_token_file = "token"\n')
+    assert problems(path) == [
+        f"{path}:4: tiktok.access_token_file: set either access_token or access_token_file, not both"
+    ]
+
+
+def test_invalid_toml(tmp_path: Path) -> None:
+    path = write(tmp_path, "[tiktok]\naccess_token = \n")
+    assert problems(path) == [f"{path}:2: invalid TOML: invalid value (column 16)"]
+
+
+def test_invalid_toml_duplicate_key(tmp_path: Path) -> None:
+    path = write(tmp_path, f'{TIKTOK}access_token = "again"\n')
+    [line] = problems(path)
+    assert line.startswith(f"{path}:4: invalid TOML: ")
+    assert "\n" not in line
+
+
+def test_missing_config_file(tmp_path: Path) -> None:
+    path = tmp_path / "nope.toml"
+    assert problems(path) == [f"{path}: cannot read the config file: No such file or directory"]
+
+
+def test_config_file_not_utf8(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_bytes(b'[tiktok]\naccess_token = "\xff"\n')
+    assert problems(path) == [f"{path}: cannot read the config file: not UTF-8 text (byte 25)"]
+
+
+def test_several_problems_at_once_in_file_order(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+        [tiktok]
+        access_token = "${TOKEN}"
+        advertiser_ids = [1]
+        max_qps = "ten"
+
+        [monitor]
+        interval = "5x"
+
+        [storage]
+        retention = "1m"
+        colour = "blue"
+        """,
+    )
+    assert problems(path) == [
+        f"{path}:3: tiktok.access_token: environment variable TOKEN is not set",
+        f'{path}:4: tiktok.advertiser_ids[0]: ids are strings; quote it: "1"',
+        f"{path}:5: tiktok.max_qps: expected an integer, got 'ten'",
+        f"{path}:8: monitor.interval: '5x' is not a duration: {DURATION}",
+        f"{path}:11: storage.retention: must be at least 1h, got '1m'",
+        f"{path}:12: storage.colour: unknown key; expected one of: url, retention",
+    ]
+
+
+def test_relative_config_path_is_shown_as_given(tmp_path: Path) -> None:
+    path = write(tmp_path, '[tiktok]\nacces_token = "t"\nadvertiser_ids = ["1"]\n')
+    relative = Path(*[".."] * len(Path.cwd().parts[1:]), *path.parts[1:])
+    assert problems(relative) == [f"{relative}:2: tiktok.acces_token: unknown key; did you mean 'access_token'?"]
+
+
+@pytest.mark.parametrize(
+    ("section", "message"),
+    [
+        (
+            '[slack]\nchannel = "#a"\n',
+            "slack.token: required: set token or token_file (a bot token), or webhook_url or webhook_url_file",
+        ),
+        ('[slack]\ntoken = "x"\n', "slack.channel: required with token: set channel, like '#ads-alerts'"),
+        (
+            '[slack]\ntoken = "x"\nchannel = "#a"\nwebhook_url = "https://h"\n',
+            "slack.webhook_url: set either token or webhook_url, not both",
+        ),
+        (
+            '[slack]\nwebhook_url = "https://h"\nchannel = "#a"\n',
+            "slack.channel: a webhook posts to its own channel: remove channel, or use token",
+        ),
+        ('[slack]\ntoken = ""\nchannel = "#a"\n', "slack.token: must not be empty"),
+    ],
+)
+def test_slack_problems(tmp_path: Path, section: str, message: str) -> None:
+    path = write(tmp_path, f"{TIKTOK}{section}")
+    [line] = problems(path)
+    assert re.sub(r":\d+: ", ": ", line, count=1) == f"{path}: {message}"
+
+
+def test_email_problems(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        f'{TIKTOK}[email]\nhost = "h"\nfrom = "nobody"\nto = []\nport = 70000\n',
+    )
+    assert problems(path) == [
+        f"{path}:6: email.from: expected an email address like 'ops@example.com', got 'nobody'",
+        f"{path}:7: email.to: must list at least one address",
+        f"{path}:8: email.port: must be at most 65535, got 70000",
+    ]
+
+
+def test_email_cross_checks(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        f'{TIKTOK}[email]\nhost = "h"\nfrom = "a@b"\nto = ["c@d"]\ntls = true\nstarttls = true\npassword = "p"\n',
+    )
+    assert problems(path) == [
+        f"{path}:4: email.username: required with password: set username",
+        f"{path}:8: email.tls: set either tls (implicit TLS, usually port 465) or starttls, not both",
+    ]
+
+
+def test_email_missing_keys(tmp_path: Path) -> None:
+    path = write(tmp_path, f"{TIKTOK}[email]\n")
+    assert problems(path) == [
+        f"{path}:4: email.host: required: set host",
+        f"{path}:4: email.from: required: set from",
+        f"{path}:4: email.to: required: set to",
+    ]
+
+
+def test_secret_values_never_appear_in_messages(tmp_path: Path) -> None:
+    (tmp_path / "hook").write_text("not-a-url-SECRET", encoding="utf-8")
+    path = write(
+        tmp_path,
+        f'{TIKTOK}secret = 12345\n[slack]\nwebhook_url_file = "hook"\n[storage]\nurl = "postgres-SECRET@host"\n',
+    )
+    lines = problems(path)
+    assert lines == [
+        f"{path}:4: tiktok.secret: expected a string",
+        f"{path}:6: slack.webhook_url_file: expected an http(s) URL (not shown: it is a secret)",
+        f"{path}:8: storage.url: expected a database URL like 'sqlite:///monitor.db' or 'postgresql+asyncpg://...'",
+    ]
+    assert not any("SECRET" in line or "12345" in line for line in lines)
+
+
+# --- config.example.toml ---------------------------------------------------------------------------------
+
+
+def test_example_loads(tmp_path: Path) -> None:
+    settings = load_settings(EXAMPLE, env={"TIKTOK_ACCESS_TOKEN": "tok"})
+    assert settings.tiktok.access_token.get_secret_value() == "tok"
+    assert settings.monitor.rules == EXAMPLE.parent / "rules"
+
+
+def _uncommented_example() -> str:
+    """The example with every commented-out table and key turned back on."""
+    return re.sub(r"(?m)^# (\[\w+\]|\w+ = .*)$", r"\1", EXAMPLE.read_text(encoding="utf-8"))
+
+
+def test_example_documents_every_key() -> None:
+    doc = tomllib.loads(_uncommented_example())
+    sections: dict[str, type[BaseModel]] = {
+        "tiktok": TikTokSettings,
+        "monitor": MonitorSettings,
+        "storage": StorageSettings,
+        "slack": SlackSettings,
+        "email": EmailSettings,
+        "actions": ActionsSettings,
+    }
+    assert set(doc) == set(sections) == set(Settings.model_fields)
+    for name, model in sections.items():
+        keys = {field.alias or key for key, field in model.model_fields.items()}
+        assert set(doc[name]) == keys, name
+
+
+def test_example_with_optional_sections_turned_on_loads(tmp_path: Path) -> None:
+    text = _uncommented_example().replace('webhook_url = "${SLACK_WEBHOOK_URL}"', "")
+    path = write(tmp_path, text)
+    env = {name: "x" for name in re.findall(r"\$\{(\w+)\}", text)}
+    settings = load_settings(path, env={**env, "TIKTOK_APP_ID": "123"})
+    assert settings.slack is not None
+    assert settings.email is not None
