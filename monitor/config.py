@@ -286,7 +286,6 @@ class ActionsSettings(_Section):
 
     enabled: bool = True
     max_per_cycle: Integer = Field(default=10, ge=1)
-    dry_run: bool = False
 
 
 class Settings(_Section):

@@ -62,7 +62,7 @@ def test_defaults(tmp_path: Path) -> None:
     assert settings.storage.retention == timedelta(days=30)
     assert settings.slack is None
     assert settings.email is None
-    assert settings.actions == ActionsSettings(enabled=True, max_per_cycle=10, dry_run=False)
+    assert settings.actions == ActionsSettings(enabled=True, max_per_cycle=10)
 
 
 def test_every_value_set(tmp_path: Path) -> None:
@@ -101,7 +101,6 @@ def test_every_value_set(tmp_path: Path) -> None:
         [actions]
         enabled = false
         max_per_cycle = 1
-        dry_run = true
         """,
     )
     settings = load_settings(path, env={})
@@ -126,7 +125,7 @@ def test_every_value_set(tmp_path: Path) -> None:
         password=SecretStr("hunter2"),
         timeout=timedelta(seconds=10),
     )
-    assert settings.actions == ActionsSettings(enabled=False, max_per_cycle=1, dry_run=True)
+    assert settings.actions == ActionsSettings(enabled=False, max_per_cycle=1)
 
 
 @pytest.mark.parametrize(
@@ -269,7 +268,7 @@ def test_unknown_key_top_level(tmp_path: Path) -> None:
 def test_unknown_key_without_a_close_match_lists_the_valid_keys(tmp_path: Path) -> None:
     path = write(tmp_path, f"{TIKTOK}[actions]\nfrobnicate = 1\n")
     assert problems(path) == [
-        f"{path}:5: actions.frobnicate: unknown key; expected one of: enabled, max_per_cycle, dry_run"
+        f"{path}:5: actions.frobnicate: unknown key; expected one of: enabled, max_per_cycle"
     ]
 
 
