@@ -1,0 +1,76 @@
+"""The command line as a user runs it: a subprocess, its exit code, what it prints."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def run(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("TIKTOK_")}
+    full_env.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "monitor", *args],
+        capture_output=True, text=True, env=full_env, cwd=cwd or REPO, timeout=60, check=False,
+    )  # fmt: skip
+
+
+def test_help_lists_commands_and_exit_codes():
+    result = run("--help")
+    assert result.returncode == 0
+    assert "check" in result.stdout and "sandbox" in result.stdout
+    assert "Exit codes" in result.stdout
+
+
+@pytest.mark.parametrize("command", ["check", "sandbox"])
+def test_each_command_help_shows_an_example(command):
+    result = run(command, "--help")
+    assert result.returncode == 0
+    assert f"example: tiktok-monitor {command}" in result.stdout
+
+
+def test_check_accepts_the_example_config(tmp_path):
+    shutil.copy(REPO / "config.example.toml", tmp_path / "config.toml")
+    result = run("check", "--config", str(tmp_path / "config.toml"), env={"TIKTOK_ACCESS_TOKEN": "t0ken-value-1"})
+    assert result.returncode == 0, result.stderr
+    assert "OK" in result.stdout
+    assert "t0ken-value-1" not in result.stdout + result.stderr
+
+
+def test_check_reports_every_problem_as_one_line_and_exits_2(tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text(
+        '[tiktok]\naccess_token = "${MISSING_TOKEN}"\nadvertiser_ids = ["1"]\nmax_qps = "ten"\n'
+        '[monitor]\ninterval = "5x"\nfrobnicate = 1\n'
+    )
+    result = run("check", "--config", str(config))
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert lines == [
+        f"{config}:2: tiktok.access_token: environment variable MISSING_TOKEN is not set",
+        f"{config}:4: tiktok.max_qps: expected an integer, got 'ten'",
+        f'{config}:6: monitor.interval: \'5x\' is not a duration: expected a number with a unit s, m, h or d, like "90s", "5m", "4h"',
+        f"{config}:7: monitor.frobnicate: unknown key; expected one of: interval, rules, templates",
+        "4 problem(s) found",
+    ]
+    assert "Traceback" not in result.stderr
+
+
+def test_check_of_a_missing_file_is_one_line(tmp_path):
+    result = run("check", "--config", str(tmp_path / "nope.toml"))
+    assert result.returncode == 2
+    assert f"{tmp_path / 'nope.toml'}: cannot read the config file: No such file or directory" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_unknown_command_is_a_usage_error():
+    result = run("frobnicate")
+    assert result.returncode == 2
+    assert "invalid choice" in result.stderr
