@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from datetime import date
 
 import pytest
@@ -135,10 +136,11 @@ async def test_lifetime_report_needs_no_dates(make_client):
     ids=lambda f: f"{f.kind}-{f.status if f.kind == 'http_error' else f.code}",
 )
 async def test_transient_failures_are_retried_until_success(sandbox, make_client, fault):
-    sandbox.faults.add(fault)
+    failures = fault.count
+    sandbox.faults.add(dataclasses.replace(fault))  # the sandbox counts a fault down as it is used
     campaigns = await make_client().campaigns(ADV)
     assert len(campaigns) == 3
-    assert len(api_arrivals(sandbox, "campaign/get/")) == fault.count + 1
+    assert len(api_arrivals(sandbox, "campaign/get/")) == failures + 1
 
 
 async def test_transient_failures_give_up_after_the_bounded_retries(sandbox, make_client):

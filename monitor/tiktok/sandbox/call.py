@@ -1,0 +1,49 @@
+"""What an endpoint handler receives (:class:`Call`) and may return (:class:`Answer` or a plain ``data`` dict)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from monitor.tiktok.sandbox.entities import Advertiser
+from monitor.tiktok.sandbox.params import Params, param_error
+from monitor.tiktok.sandbox.world import World
+
+if TYPE_CHECKING:
+    from monitor.tiktok.sandbox.sandbox import Sandbox
+
+
+@dataclass(slots=True)
+class Answer:
+    """An envelope with a non-default code (e.g. 20001 partial success) or extra response headers."""
+
+    data: dict[str, Any]
+    code: int = 0
+    message: str = "OK"
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Call:
+    sandbox: Sandbox
+    request: web.Request
+    params: Params
+    now: float  # world time, UTC epoch seconds, read once per request
+
+    @property
+    def world(self) -> World:
+        return self.sandbox.world
+
+    def advertiser(self) -> Advertiser:
+        """The ``advertiser_id`` parameter, resolved; unknown ids are a 40002 (see tiktok-api.md §8.2)."""
+        advertiser_id = self.params.id("advertiser_id")
+        assert advertiser_id is not None
+        adv = self.world.advertiser(advertiser_id)
+        if adv is None:
+            raise param_error(
+                f"advertiser_id: Advertiser {advertiser_id} does not exist or this access token "
+                "has no permission to access it."
+            )
+        return adv

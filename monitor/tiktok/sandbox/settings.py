@@ -1,0 +1,42 @@
+"""Typed settings of the simulated Business API; every default lives here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+#: The advertiser added when ``large_ads`` > 0 (benchmarks).
+LARGE_ADVERTISER_ID = "7000000000000000099"
+
+
+@dataclass(frozen=True, slots=True)
+class SandboxSettings:
+    """How the sandbox authenticates, throttles and how big its world is.
+
+    ``qpm`` None means 60 × ``qps`` (TikTok's Basic tier is 10 QPS / 600 QPM per app). ``large_ads`` > 0 adds
+    one extra advertiser (:data:`LARGE_ADVERTISER_ID`, UTC, USD) holding that many ads.
+    """
+
+    token: str = "sandbox-token"  # noqa: S105 - the sandbox's own fake credential
+    app_id: str = "sandbox-app"
+    secret: str = "sandbox-secret"  # noqa: S105
+    qps: int = 10
+    qpm: int | None = None
+    campaigns_per_advertiser: int = 3
+    adgroups_per_campaign: int = 2
+    ads_per_adgroup: int = 3
+    large_ads: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.token:
+            raise ValueError("token must not be empty")
+        if self.qps < 1 or (self.qpm is not None and self.qpm < 1):
+            raise ValueError("qps and qpm must be at least 1")
+        for name in ("campaigns_per_advertiser", "adgroups_per_campaign", "ads_per_adgroup"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1")
+        if self.large_ads < 0:
+            raise ValueError("large_ads must not be negative")
+
+    @property
+    def effective_qpm(self) -> int:
+        return self.qpm if self.qpm is not None else 60 * self.qps
