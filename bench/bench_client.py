@@ -17,7 +17,7 @@ import aiohttp
 
 from monitor.clock import SystemClock
 from monitor.tiktok.client import TikTokClient
-from monitor.tiktok.models import Level
+from monitor.tiktok.models import Level, ReportQuery
 from monitor.tiktok.ratelimit import RateLimiter
 from monitor.tiktok.sandbox import LARGE_ADVERTISER_ID, Sandbox, SandboxSettings
 from monitor.tiktok.transport import Transport
@@ -33,6 +33,7 @@ async def main(ads: int, qps: int) -> None:
         client = TikTokClient(transport)
         today = (await client.advertiser_info([LARGE_ADVERTISER_ID]))[0].local_date(SystemClock().now())
         rows = []
+        ad_query = ReportQuery(Level.AD, ("spend", "impressions", "conversion"), today)
 
         async def measure(label: str, call):
             calls, t0 = transport.calls, time.perf_counter()
@@ -45,19 +46,16 @@ async def main(ads: int, qps: int) -> None:
         await measure("ad/get (all pages)", client.entities(Level.AD, LARGE_ADVERTISER_ID))
         report = await measure(
             "sync report, ad level, today",
-            client.report(LARGE_ADVERTISER_ID, level=Level.AD, metrics=["spend", "impressions", "conversion"],
-                          start_date=today, end_date=today),
-        )  # fmt: skip
+            client.report(LARGE_ADVERTISER_ID, ad_query),
+        )
         await measure(
             "async report task, ad level",
-            client.async_report(LARGE_ADVERTISER_ID, level=Level.AD, metrics=["spend", "impressions", "conversion"],
-                                start_date=today, end_date=today),
-        )  # fmt: skip
+            client.async_report(LARGE_ADVERTISER_ID, ad_query),
+        )
         await measure(
             "sync report, campaign level",
-            client.report(LARGE_ADVERTISER_ID, level=Level.CAMPAIGN, metrics=["spend", "impressions"],
-                          start_date=today, end_date=today),
-        )  # fmt: skip
+            client.report(LARGE_ADVERTISER_ID, ReportQuery(Level.CAMPAIGN, ("spend", "impressions"), today)),
+        )
     print(f"\nclient at {qps} QPS (sync report truncated at the 20,000-ad cap: {report.truncated})")
     print(f"{'read':32} {'calls':>6} {'seconds':>8} {'rows':>8} {'rows/s':>9}")
     for label, calls, seconds, count in rows:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from datetime import date
 from typing import Any
 
 from monitor.tiktok.errors import ApiError, AuthError, PermanentApiError, TransientApiError
@@ -20,13 +19,14 @@ from monitor.tiktok.models import (
     Entity,
     Level,
     Report,
+    ReportQuery,
     ReportRow,
     WriteFailure,
     WriteResult,
     parse_metric,
     parse_number,
 )
-from monitor.tiktok.reports import report_params, run_report_task
+from monitor.tiktok.reports import run_report_task
 from monitor.tiktok.transport import Transport
 
 MAX_PAGE_SIZE = 1000
@@ -126,23 +126,10 @@ class TikTokClient:
 
     # -- reports -------------------------------------------------------------------------------------------
 
-    async def report(
-        self,
-        advertiser_id: str,
-        *,
-        level: Level,
-        metrics: Sequence[str],
-        start_date: date | None = None,
-        end_date: date | None = None,
-        lifetime: bool = False,
-        dimensions: Sequence[str] | None = None,
-        filtering: Sequence[Mapping[str, Any]] | None = None,
-        page_size: int = MAX_PAGE_SIZE,
-    ) -> Report:
-        """report/integrated/get (BASIC), every page. Dates are the advertiser's local dates, inclusive
-        (see :meth:`AdvertiserInfo.local_date`); ``lifetime=True`` asks for the whole lifetime instead.
-        Default dimensions: the level's id. Missing values ("-") come back as None."""
-        params = report_params(advertiser_id, level, metrics, start_date, end_date, lifetime, dimensions, filtering)
+    async def report(self, advertiser_id: str, query: ReportQuery, *, page_size: int = MAX_PAGE_SIZE) -> Report:
+        """report/integrated/get (BASIC), every page. Missing values ("-") come back as None; ``truncated``
+        says TikTok capped the rows at 20,000 ads (use :meth:`async_report` for such accounts)."""
+        params = query.params(advertiser_id)
         rows, responses = await self._all_pages("report/integrated/get/", params, advertiser_id, page_size)
         return Report(
             rows=tuple(
@@ -156,9 +143,10 @@ class TikTokClient:
             request_ids=tuple(r.request_id for r in responses if r.request_id),
         )
 
-    async def async_report(self, advertiser_id: str, **kwargs: Any) -> Report:
-        """The same report through report/task/* (no 20,000-ad cap); see monitor.tiktok.reports."""
-        return await run_report_task(self.transport, advertiser_id, **kwargs)
+    async def async_report(self, advertiser_id: str, query: ReportQuery, **options: Any) -> Report:
+        """The same report through report/task/* (no 20,000-ad cap, minutes of latency); see
+        :func:`monitor.tiktok.reports.run_report_task` for ``options``."""
+        return await run_report_task(self.transport, advertiser_id, query, **options)
 
     # -- writes -------------------------------------------------------------------------------------------
 

@@ -216,6 +216,49 @@ class Entity:
 
 
 @dataclass(frozen=True)
+class ReportQuery:
+    """What a BASIC report asks for: the same for the sync report and the async report task.
+
+    Dates are the advertiser's local dates, inclusive (see :meth:`AdvertiserInfo.local_date`);
+    ``lifetime=True`` asks for the whole lifetime instead. Default dimensions: the level's id.
+    """
+
+    level: Level
+    metrics: tuple[str, ...]
+    start_date: date | None = None
+    end_date: date | None = None
+    lifetime: bool = False
+    dimensions: tuple[str, ...] = ()
+    filtering: tuple[Mapping[str, Any], ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "metrics", tuple(dict.fromkeys(self.metrics)))
+        object.__setattr__(self, "dimensions", tuple(self.dimensions) or (self.level.id_field,))
+        object.__setattr__(self, "filtering", tuple(self.filtering))
+        if not self.lifetime and self.start_date is None:
+            raise ValueError("a report needs start_date (and end_date) or lifetime=True")
+
+    def params(self, advertiser_id: str) -> dict[str, Any]:
+        """The request parameters (GET query for the sync report, POST body for a task)."""
+        params: dict[str, Any] = {
+            "advertiser_id": advertiser_id,
+            "report_type": "BASIC",
+            "data_level": self.level.data_level,
+            "dimensions": list(self.dimensions),
+            "metrics": list(self.metrics),
+        }
+        if self.lifetime:
+            params["query_lifetime"] = True
+        else:
+            assert self.start_date is not None  # checked in __post_init__
+            params["start_date"] = self.start_date.isoformat()
+            params["end_date"] = (self.end_date or self.start_date).isoformat()
+        if self.filtering:
+            params["filtering"] = [dict(f) for f in self.filtering]
+        return params
+
+
+@dataclass(frozen=True)
 class ReportRow:
     """One row of a report: the dimension values (strings) and the parsed metrics."""
 

@@ -10,12 +10,10 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from datetime import date
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
 
 from monitor.tiktok.errors import PermanentApiError, TransientApiError
-from monitor.tiktok.models import Level, Report, ReportRow, parse_metric
+from monitor.tiktok.models import Report, ReportQuery, ReportRow, parse_metric
 from monitor.tiktok.transport import Transport
 
 #: Seconds between status checks: short at first, then patient.
@@ -27,20 +25,14 @@ TASK_TIMEOUT = 600.0
 async def run_report_task(
     transport: Transport,
     advertiser_id: str,
+    query: ReportQuery,
     *,
-    level: Level,
-    metrics: Sequence[str],
-    start_date: date | None = None,
-    end_date: date | None = None,
-    lifetime: bool = False,
-    dimensions: Sequence[str] | None = None,
-    filtering: Sequence[Mapping[str, Any]] | None = None,
     max_wait: float = TASK_TIMEOUT,
     sleep: Callable[[float], Awaitable[None]] | None = None,
 ) -> Report:
     """Create a task, wait for it, download CSV_STRING output and parse it like the sync report."""
     sleep = sleep or transport.sleep
-    body = report_params(advertiser_id, level, metrics, start_date, end_date, lifetime, dimensions, filtering)
+    body = query.params(advertiser_id)
     body.update(output_format="CSV_STRING", enable_report_title_translation=False)
     created = await transport.request("POST", "report/task/create/", body=body, advertiser_id=advertiser_id)
     task_id = created.data.get("task_id")
@@ -90,38 +82,7 @@ async def run_report_task(
                 advertiser_id=advertiser_id,
             )
         text = await transport.fetch_url(str(url))
-    dims = list(dimensions or [level.id_field])
-    return Report(rows=parse_csv_report(text, dims), request_ids=tuple(r for r in request_ids if r))
-
-
-def report_params(
-    advertiser_id: str,
-    level: Level,
-    metrics: Sequence[str],
-    start_date: date | None,
-    end_date: date | None,
-    lifetime: bool,
-    dimensions: Sequence[str] | None,
-    filtering: Sequence[Mapping[str, Any]] | None,
-) -> dict[str, Any]:
-    """The parameters shared by the sync report and the async report task."""
-    params: dict[str, Any] = {
-        "advertiser_id": advertiser_id,
-        "report_type": "BASIC",
-        "data_level": level.data_level,
-        "dimensions": list(dimensions or [level.id_field]),
-        "metrics": list(dict.fromkeys(metrics)),
-    }
-    if lifetime:
-        params["query_lifetime"] = True
-    else:
-        if start_date is None:
-            raise ValueError("a report needs start_date (and end_date) or lifetime=True")
-        params["start_date"] = start_date.isoformat()
-        params["end_date"] = (end_date or start_date).isoformat()
-    if filtering:
-        params["filtering"] = [dict(f) for f in filtering]
-    return params
+    return Report(rows=parse_csv_report(text, query.dimensions), request_ids=tuple(r for r in request_ids if r))
 
 
 def parse_csv_report(text: str, dimensions: Sequence[str]) -> tuple[ReportRow, ...]:

@@ -9,7 +9,7 @@ from datetime import date
 import pytest
 
 from monitor.tiktok.errors import AuthError, PermanentApiError, TransientApiError
-from monitor.tiktok.models import Level
+from monitor.tiktok.models import Level, ReportQuery
 from monitor.tiktok.ratelimit import RateLimiter
 from monitor.tiktok.sandbox import Fault
 from monitor.tiktok.transport import RetryPolicy
@@ -83,10 +83,8 @@ async def test_report_parses_numbers_and_keeps_missing_as_none(sandbox, clock, m
     client = make_client()
     info = (await client.advertiser_info([ADV]))[0]
     today = info.local_date(clock.now())
-    report = await client.report(
-        ADV, level=Level.AD, metrics=["spend", "impressions", "conversion", "cost_per_conversion", "ctr"],
-        start_date=today, end_date=today, page_size=5,
-    )  # fmt: skip
+    query = ReportQuery(Level.AD, ("spend", "impressions", "conversion", "cost_per_conversion", "ctr"), today, today)
+    report = await client.report(ADV, query, page_size=5)  # fmt: skip
     assert report.rows, "the sandbox world spends during the local day"
     assert not report.truncated
     for row in report.rows:
@@ -102,20 +100,20 @@ async def test_report_parses_numbers_and_keeps_missing_as_none(sandbox, clock, m
 async def test_async_report_matches_sync_report(clock, make_client):
     client = make_client()
     today = (await client.advertiser_info([ADV]))[0].local_date(clock.now())
-    query = {"level": Level.CAMPAIGN, "metrics": ["spend", "clicks"], "start_date": today, "end_date": today}
-    sync = await client.report(ADV, **query)
+    query = ReportQuery(Level.CAMPAIGN, ("spend", "clicks"), start_date=today, end_date=today)
+    sync = await client.report(ADV, query)
 
     async def no_wait(_seconds: float) -> None:
         return None
 
-    via_task = await client.async_report(ADV, **query, sleep=no_wait)
+    via_task = await client.async_report(ADV, query, sleep=no_wait)
     as_map = lambda r: {row.dimensions["campaign_id"]: row.metrics for row in r.rows}  # noqa: E731
     assert as_map(via_task) == as_map(sync)
 
 
 async def test_lifetime_report_needs_no_dates(make_client):
     client = make_client()
-    report = await client.report(ADV, level=Level.CAMPAIGN, metrics=["spend"], lifetime=True)
+    report = await client.report(ADV, ReportQuery(Level.CAMPAIGN, ("spend",), lifetime=True))
     assert report.rows
 
 
@@ -188,7 +186,7 @@ async def test_unknown_token_is_rejected_and_not_echoed(sandbox, make_client):
 
 async def test_permanent_error_is_not_retried_and_keeps_request_id(sandbox, make_client):
     with pytest.raises(PermanentApiError) as info:
-        await make_client().report(ADV, level=Level.AD, metrics=["no_such_metric"], start_date=date(2026, 11, 24))
+        await make_client().report(ADV, ReportQuery(Level.AD, ("no_such_metric",), date(2026, 11, 24)))
     assert info.value.code == 40002
     assert info.value.request_id
     assert len(api_arrivals(sandbox)) == 1
