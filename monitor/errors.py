@@ -5,6 +5,11 @@ per-advertiser boundary can catch "ours" without catching programming errors::
 
     MonitorError
     ├── ConfigError                 config.toml or a rule file is wrong; carries every problem found
+    ├── StoreError                  the database (monitor/store/errors.py)
+    │   ├── StoreUnavailableError   transient: locked, connection lost; try the poll again later
+    │   ├── SchemaVersionError      the database is newer than this program: refuse, never downgrade
+    │   ├── MigrationError          an upgrade failed and was rolled back
+    │   └── LeaseError              LeaseHeldError: another poller has the advertiser; LeaseLostError: it took over
     └── ApiError                    the TikTok Business API refused or failed  (monitor/tiktok/errors.py)
         ├── TransientApiError       worth retrying: 5xx, timeouts, broken bodies, 50000/50002/51xxx/60001, ...
         │   └── RateLimitedError    40100 (the whole app) or 40133 (one advertiser): slow down, then retry

@@ -1,0 +1,280 @@
+"""Engines from a URL, connection settings, transactions, and upgrade-on-open.
+
+* ``sqlite:///monitor.db`` (the default) becomes ``sqlite+aiosqlite:///monitor.db``; every connection gets
+  WAL journaling (readers never block the writer), a busy timeout (writers queue instead of failing),
+  ``foreign_keys=ON`` and ``synchronous=FULL`` (a committed poll survives power loss; one commit per poll makes
+  the cost negligible). SQLAlchemy, not the sqlite3 module, emits BEGIN, so reads are consistent and DDL is
+  transactional; write transactions use ``BEGIN IMMEDIATE`` so they queue for the lock up front.
+* ``postgresql://`` becomes ``postgresql+asyncpg://``; ``postgresql+psycopg://`` is used as given (install the
+  ``psycopg`` extra). An optional schema puts the tables in their own ``search_path``.
+
+All database work is async (aiosqlite runs SQLite in its own thread), so the event loop never blocks on it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.util import CommandError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from monitor.store.errors import MigrationError, SchemaVersionError, StoreError, StoreUnavailableError
+
+log = logging.getLogger(__name__)
+
+#: PostgreSQL advisory lock key that serializes schema upgrades of replicas starting together ("tiktokmo").
+_UPGRADE_LOCK = 0x74696B746F6B6D6F
+
+
+def normalize_url(url: str) -> str:
+    """Pick the async driver for a storage URL: sqlite -> aiosqlite, postgresql/postgres -> asyncpg."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        raise StoreError(f"storage url {url.split('@')[-1]!r} is not a URL: expected sqlite:///path or postgresql://")
+    base, _, driver = scheme.partition("+")
+    if base == "sqlite":
+        return f"sqlite+aiosqlite://{rest}" if driver in ("", "aiosqlite") else _refuse(scheme)
+    if base in ("postgresql", "postgres"):
+        if driver in ("", "asyncpg"):
+            return f"postgresql+asyncpg://{rest}"
+        return f"postgresql+psycopg://{rest}" if driver in ("psycopg", "psycopg_async") else _refuse(scheme)
+    return _refuse(scheme)
+
+
+def _refuse(scheme: str) -> str:
+    raise StoreError(
+        f"storage url scheme {scheme!r} is not supported: use sqlite:///path, postgresql+asyncpg:// "
+        "or postgresql+psycopg://"
+    )
+
+
+def create_engine(url: str, *, schema: str | None = None, busy_timeout: float = 30.0) -> AsyncEngine:
+    """An async engine for ``url`` with the connection settings described in the module docstring.
+
+    ``busy_timeout`` (SQLite) is how long a writer waits for another writer before giving up; it must exceed the
+    longest write transaction (one poll's commit). ``schema`` (PostgreSQL) is created when missing.
+    """
+    try:
+        engine = create_async_engine(normalize_url(url), pool_pre_ping=True)
+    except ModuleNotFoundError as exc:
+        raise StoreError(
+            f"storage url needs the {exc.name} driver, which is not installed "
+            f"(for postgresql+psycopg:// install tiktok-ads-monitor[psycopg])"
+        ) from exc
+    sync_engine = engine.sync_engine
+    if engine.dialect.name == "sqlite":
+        if schema:
+            raise StoreError("storage schema is for PostgreSQL; SQLite keeps one database per file")
+        database = engine.url.database
+        if database and database != ":memory:" and not Path(database).parent.is_dir():
+            # Said here, clearly, rather than as "unable to open database file" from the driver.
+            raise StoreError(f"the directory of the SQLite database {database} does not exist")
+        _sqlite_settings(sync_engine, int(busy_timeout * 1000))
+    elif schema:
+        _search_path(sync_engine, engine.dialect.identifier_preparer.quote(schema))
+    return engine
+
+
+def _sqlite_settings(sync_engine: sa.Engine, busy_ms: int) -> None:
+    @sa.event.listens_for(sync_engine, "connect")
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves (see on_begin)
+        cursor = dbapi_connection.cursor()
+        for pragma in ("journal_mode=WAL", f"busy_timeout={busy_ms}", "foreign_keys=ON", "synchronous=FULL"):
+            cursor.execute(f"PRAGMA {pragma}")
+        cursor.close()
+
+    @sa.event.listens_for(sync_engine, "begin")
+    def on_begin(connection: sa.Connection) -> None:
+        immediate = connection.get_execution_options().get("store_write", False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def _search_path(sync_engine: sa.Engine, quoted_schema: str) -> None:
+    @sa.event.listens_for(sync_engine, "connect", insert=True)
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        autocommit = dbapi_connection.autocommit
+        dbapi_connection.autocommit = True
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"SET SESSION search_path TO {quoted_schema}")
+        cursor.close()
+        dbapi_connection.autocommit = autocommit
+
+
+@asynccontextmanager
+async def translate_errors() -> AsyncIterator[None]:
+    """Turn driver failures into the store's errors: connection trouble and locks are transient, the rest not."""
+    try:
+        yield
+    except (sa.exc.DBAPIError, OSError, TimeoutError) as exc:
+        if is_transient(exc):
+            raise StoreUnavailableError(f"database unavailable: {_short(exc)}") from exc
+        raise StoreError(f"database error: {_short(exc)}") from exc
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Worth retrying later: cannot connect, connection lost, database locked or busy."""
+    if isinstance(exc, OSError | TimeoutError):
+        return True
+    if not isinstance(exc, sa.exc.DBAPIError):
+        return False
+    if exc.connection_invalidated or isinstance(exc, sa.exc.InterfaceError):
+        return True
+    if isinstance(exc, sa.exc.OperationalError):
+        # SQLite reports SQL mistakes as OperationalError too; only locks and I/O trouble are transient there.
+        text = str(exc.orig).lower()
+        return not _is_sqlite(exc) or any(w in text for w in ("locked", "busy", "unable to open", "disk i/o"))
+    return False
+
+
+def _is_sqlite(exc: sa.exc.DBAPIError) -> bool:
+    return type(exc.orig).__module__.startswith(("sqlite3", "aiosqlite"))
+
+
+def _short(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None) or exc
+    return (str(orig).strip().splitlines() or [type(orig).__name__])[0][:300]
+
+
+@asynccontextmanager
+async def writing(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """One write transaction: commits when the block ends, rolls back if it raises."""
+    async with translate_errors(), engine.connect() as conn:
+        await conn.execution_options(store_write=True)
+        async with conn.begin():
+            yield conn
+
+
+@asynccontextmanager
+async def reading(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """One read transaction that sees a single consistent state of the database across its statements."""
+    async with translate_errors(), engine.connect() as conn:
+        if engine.dialect.name == "postgresql":
+            await conn.execution_options(isolation_level="REPEATABLE READ")
+        async with conn.begin():
+            yield conn
+
+
+# --- schema versions ------------------------------------------------------------------------------------------
+
+
+def alembic_config() -> Config:
+    """The migrations shipped in this package, configured without an alembic.ini."""
+    cfg = Config()
+    cfg.set_main_option("script_location", "monitor.store:migrations")
+    return cfg
+
+
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+async def current_revisions(engine: AsyncEngine) -> tuple[str, ...]:
+    """The revisions the database is stamped with; empty for a new database."""
+    async with translate_errors(), engine.connect() as conn:
+        heads = await conn.run_sync(lambda c: MigrationContext.configure(c).get_current_heads())
+        await conn.rollback()
+    return tuple(heads)
+
+
+async def upgrade(engine: AsyncEngine, *, schema: str | None = None, revision: str = "head") -> tuple[str, ...]:
+    """Bring the database to ``revision`` (default: the newest this code knows); returns the revisions it had.
+
+    A database stamped with a revision this code does not know (a newer monitor wrote it) is refused with
+    :class:`SchemaVersionError` before anything is touched. The upgrade runs in one transaction (both backends
+    have transactional DDL); on SQLite a copy of an existing database is written next to it first
+    (``<file>.before-<revision>``), and foreign keys are checked before the commit.
+    """
+    script = ScriptDirectory.from_config(alembic_config())
+    head = head_revision()
+    if schema and engine.dialect.name == "postgresql":
+        async with writing(engine) as conn:
+            quoted = engine.dialect.identifier_preparer.quote(schema)
+            await conn.execute(sa.text(f"CREATE SCHEMA IF NOT EXISTS {quoted}"))
+    found = await current_revisions(engine)
+    for rev in found:
+        try:
+            known = script.get_revision(rev)
+        except CommandError:
+            known = None
+        if known is None:
+            raise SchemaVersionError(found, head)
+    target = head if revision == "head" else revision
+    if found == (target,):
+        return found
+    if found and engine.dialect.name == "sqlite":
+        await _backup_sqlite(engine, found[0])
+    try:
+        async with engine.connect() as conn:
+            await _run_upgrade(engine, conn, revision)
+    except MigrationError:
+        raise
+    except Exception as exc:
+        if is_transient(exc):
+            raise StoreUnavailableError(f"database unavailable during schema upgrade: {_short(exc)}") from exc
+        raise MigrationError(
+            f"schema upgrade from {', '.join(found) or 'an empty database'} to {target} failed and was rolled "
+            f"back: {_short(exc)}"
+        ) from exc
+    log.info("store schema upgraded", extra={"from_revision": found, "to_revision": target})
+    return found
+
+
+async def _run_upgrade(engine: AsyncEngine, conn: AsyncConnection, revision: str) -> None:
+    sqlite = engine.dialect.name == "sqlite"
+    raw = (await conn.get_raw_connection()).driver_connection if sqlite else None
+    if raw is not None:
+        # Rebuilding a table (SQLite batch mode) with foreign keys on would cascade or fail; they are off during
+        # the upgrade and verified before it commits. The pragma only works outside a transaction.
+        await raw.execute("PRAGMA foreign_keys=OFF")
+    try:
+        await conn.execution_options(store_write=True)
+        async with conn.begin():
+            if not sqlite:
+                await conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _UPGRADE_LOCK})
+            await conn.run_sync(_alembic_upgrade, revision)
+            if sqlite:
+                broken = (await conn.exec_driver_sql("PRAGMA foreign_key_check")).fetchall()
+                if broken:
+                    raise MigrationError(f"schema upgrade would break foreign keys: {broken[:5]}")
+    finally:
+        if raw is not None:
+            await raw.execute("PRAGMA foreign_keys=ON")
+
+
+def _alembic_upgrade(connection: sa.Connection, revision: str) -> None:
+    cfg = alembic_config()
+    cfg.attributes["connection"] = connection
+    command.upgrade(cfg, revision)
+
+
+async def _backup_sqlite(engine: AsyncEngine, revision: str) -> Path | None:
+    database = engine.url.database
+    if not database or database == ":memory:":
+        return None
+    target = await asyncio.to_thread(_free_path, f"{database}.before-{revision}")
+    async with translate_errors(), engine.connect() as conn:
+        raw = (await conn.get_raw_connection()).driver_connection
+        await raw.execute("VACUUM INTO ?", (str(target),))  # a consistent copy, WAL included
+    log.info("store backed up before schema upgrade", extra={"backup": str(target)})
+    return target
+
+
+def _free_path(base: str) -> Path:
+    target, n = Path(base), 1
+    while target.exists():
+        n += 1
+        target = Path(f"{base}.{n}")
+    return target

@@ -1,0 +1,103 @@
+"""What changed between two snapshots of one advertiser. Pure: no database, no clock.
+
+* ``appeared``: in the current snapshot, not in the previous one. On the first poll (no previous snapshot)
+  every entity appeared; first sight is never a "change".
+* ``disappeared``: in the previous snapshot, not in the current one (deleted, or no longer returned).
+* ``changed``: one :class:`FieldChange` per tracked field (``name``, ``operation_status``, ``secondary_status``,
+  ``budget``, ``budget_mode``) whose value differs, for entities in both snapshots.
+* ``metric_deltas``: one :class:`MetricDelta` per (window, metric) whose value differs, for entities in both.
+  ``delta`` is ``after - before`` when both are numbers, else ``None``: "no data" is not zero, so a metric
+  going from ``None`` to ``0`` is reported (it now has data) but has no numeric delta. A "today" metric that
+  falls (the account's day rolled over) gives a negative delta: the diff reports facts, rules interpret them.
+
+Everything is ordered from the top of the account tree down, then by id, so results are stable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from monitor.store.values import LEVEL_ORDER, TRACKED_FIELDS, EntityKey, EntityState, Snapshot, sorted_states
+from monitor.tiktok.models import MetricValue
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    key: EntityKey
+    field: str
+    before: Any
+    after: Any
+
+
+@dataclass(frozen=True)
+class MetricDelta:
+    key: EntityKey
+    window: str
+    metric: str
+    before: MetricValue
+    after: MetricValue
+    delta: float | int | None
+
+
+@dataclass(frozen=True)
+class SnapshotDiff:
+    appeared: tuple[EntityState, ...] = ()
+    disappeared: tuple[EntityState, ...] = ()
+    changed: tuple[FieldChange, ...] = ()
+    metric_deltas: tuple[MetricDelta, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        return not (self.appeared or self.disappeared or self.changed or self.metric_deltas)
+
+    def changed_fields(self, key: EntityKey) -> frozenset[str]:
+        """The tracked fields of one entity that changed (empty for appeared, disappeared or unchanged ones)."""
+        return frozenset(c.field for c in self.changed if c.key == key)
+
+
+def diff_snapshots(previous: Snapshot | None, current: Snapshot) -> SnapshotDiff:
+    """Compare two snapshots of the same advertiser (``previous`` None means first sight of everything)."""
+    if previous is not None and previous.advertiser_id != current.advertiser_id:
+        raise ValueError(f"snapshots of different advertisers: {previous.advertiser_id}, {current.advertiser_id}")
+    before = {} if previous is None else previous.entities
+    after = current.entities
+    appeared = sorted_states(s for k, s in after.items() if k not in before)
+    disappeared = sorted_states(s for k, s in before.items() if k not in after)
+    changed: list[FieldChange] = []
+    deltas: list[MetricDelta] = []
+    for key in sorted((k for k in after if k in before), key=lambda k: (LEVEL_ORDER[k[0]], k[1])):
+        old, new = before[key], after[key]
+        if old == new:
+            continue
+        changed.extend(field_changes(old, new))
+        deltas.extend(metric_deltas(old, new))
+    return SnapshotDiff(tuple(appeared), tuple(disappeared), tuple(changed), tuple(deltas))
+
+
+def field_changes(old: EntityState, new: EntityState) -> list[FieldChange]:
+    out = []
+    for name in TRACKED_FIELDS:
+        a, b = getattr(old, name), getattr(new, name)
+        if a != b or (a is None) != (b is None):
+            out.append(FieldChange(new.key, name, a, b))
+    return out
+
+
+def metric_deltas(old: EntityState, new: EntityState) -> list[MetricDelta]:
+    out = []
+    for window in sorted(old.metrics.keys() | new.metrics.keys()):
+        a_values, b_values = old.metrics.get(window, {}), new.metrics.get(window, {})
+        for metric in sorted(a_values.keys() | b_values.keys()):
+            a, b = a_values.get(metric), b_values.get(metric)
+            if a == b and (a is None) == (b is None):
+                continue
+            out.append(MetricDelta(new.key, window, metric, a, b, _delta(a, b)))
+    return out
+
+
+def _delta(a: MetricValue, b: MetricValue) -> float | int | None:
+    numbers = (int, float)
+    if isinstance(a, numbers) and isinstance(b, numbers) and not isinstance(a, bool) and not isinstance(b, bool):
+        return b - a
+    return None

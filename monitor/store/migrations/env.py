@@ -1,0 +1,20 @@
+"""Alembic environment: runs on the connection ``monitor.store.db.upgrade`` hands over, inside its transaction."""
+
+from __future__ import annotations
+
+from alembic import context
+
+from monitor.store.models import StoreModel
+
+connection = context.config.attributes.get("connection")
+if connection is None:
+    raise RuntimeError("the store's migrations run through monitor.store.db.upgrade(), not the alembic command line")
+
+context.configure(
+    connection=connection,
+    target_metadata=StoreModel.metadata,
+    render_as_batch=connection.dialect.name == "sqlite",
+    compare_type=True,
+)
+with context.begin_transaction():
+    context.run_migrations()

@@ -1,0 +1,212 @@
+"""The tables (SQLModel). Internal to ``store/``: rows are converted to :mod:`monitor.store.values` on the way out.
+
+Layout and why:
+
+* ``entities`` holds the *current* state of every entity ever seen (fields, metrics as canonical JSON, whether it
+  is still present). A row is written only when something about the entity changed.
+* ``snapshot_rows`` is the history, delta-encoded: a row per entity per poll *in which it appeared, changed or
+  disappeared* (full state, so any row reconstructs the entity alone). The snapshot of poll P is, per entity, its
+  newest row with ``poll_id <= P`` if that row says present. An unchanged entity costs nothing per poll.
+* ``polls`` is one row per poll run; a snapshot exists for each poll with status "ok".
+* ``leases`` serializes pollers of one advertiser (one row per advertiser being polled).
+
+Indexes, one per read a poll makes: ``leases`` and ``advertisers`` by primary key; the newest successful poll
+by ``ix_polls_advertiser_status_id``; the current entities of an advertiser by the ``entities`` primary key
+(advertiser first); history reads and pruning by the ``snapshot_rows`` primary key (advertiser, level, entity,
+poll); alert states by their primary key (advertiser first); due outbox messages by
+``ix_outbox_status_next_attempt_at``; an advertiser's journal by ``ix_actions_advertiser_id_id``.
+
+Bulk reads and writes go through SQLAlchemy Core on these tables (``Model.__table__``), not the ORM session.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import registry
+from sqlmodel import Field, SQLModel
+
+#: Constraint names are explicit so future migrations (SQLite batch mode included) can refer to them.
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(sa.TypeDecorator[datetime]):
+    """Aware UTC datetimes in and out. PostgreSQL stores ``timestamptz``; SQLite, which has no time zones, stores
+    naive UTC text in one fixed format, so comparisons and ordering stay correct. Naive input is refused."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: the store takes aware datetimes (UTC)")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+#: Integer primary keys: BIGINT on PostgreSQL, INTEGER (the rowid alias) on SQLite.
+BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+def _ts(nullable: bool = False, **kw: Any) -> Any:
+    return Field(sa_type=UTCDateTime, nullable=nullable, **kw)
+
+
+def _text(nullable: bool = True) -> Any:
+    return Field(default=None, sa_type=sa.String, nullable=nullable)
+
+
+class StoreModel(SQLModel, registry=registry(metadata=sa.MetaData(naming_convention=NAMING))):
+    """Base of the store's tables; its own metadata keeps them apart from any other SQLModel tables."""
+
+
+class AdvertiserRow(StoreModel, table=True):
+    __tablename__ = "advertisers"
+
+    id: str = Field(primary_key=True, sa_type=sa.String)
+    name: str | None = _text()
+    timezone: str | None = _text()
+    currency: str | None = _text()
+    status: str | None = _text()
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+    last_poll_id: int | None = Field(default=None, sa_type=sa.BigInteger)
+    last_poll_at: datetime | None = _ts(nullable=True, default=None)
+    last_poll_status: str | None = _text()
+    last_poll_error: str | None = Field(default=None, sa_type=sa.Text)
+
+
+class LeaseRow(StoreModel, table=True):
+    __tablename__ = "leases"
+
+    advertiser_id: str = Field(primary_key=True, foreign_key="advertisers.id", sa_type=sa.String)
+    owner: str = Field(sa_type=sa.String)
+    token: str = Field(sa_type=sa.String)
+    acquired_at: datetime = _ts()
+    expires_at: datetime = _ts()
+
+
+class PollRow(StoreModel, table=True):
+    __tablename__ = "polls"
+    __table_args__ = (sa.Index("ix_polls_advertiser_status_id", "advertiser_id", "status", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
+    advertiser_id: str = Field(foreign_key="advertisers.id", sa_type=sa.String)
+    owner: str = Field(sa_type=sa.String)
+    started_at: datetime = _ts()
+    finished_at: datetime | None = _ts(nullable=True, default=None)
+    status: str = Field(sa_type=sa.String)
+    api_calls: int = Field(default=0)
+    errors: str = Field(default="[]", sa_type=sa.Text)  # JSON list of messages
+    entities: int = Field(default=0)
+    rows_written: int = Field(default=0)
+
+
+class _EntityFields(StoreModel):
+    """Columns shared by the current state and the history rows."""
+
+    advertiser_id: str = Field(primary_key=True, sa_type=sa.String)
+    level: str = Field(primary_key=True, sa_type=sa.String)
+    entity_id: str = Field(primary_key=True, sa_type=sa.String)
+    present: bool = Field(default=True)
+    campaign_id: str | None = _text()
+    adgroup_id: str | None = _text()
+    name: str | None = _text()
+    operation_status: str | None = _text()
+    secondary_status: str | None = _text()
+    budget: float | None = Field(default=None, sa_type=sa.Float)
+    budget_mode: str | None = _text()
+    metrics: str = Field(default="{}", sa_type=sa.Text)  # canonical JSON: {window: {metric: value|null}}
+
+
+class EntityRow(_EntityFields, table=True):
+    __tablename__ = "entities"
+    __table_args__ = (sa.ForeignKeyConstraint(["advertiser_id"], ["advertisers.id"]),)
+
+    first_seen_poll: int = Field(sa_type=sa.BigInteger)
+    changed_poll: int = Field(sa_type=sa.BigInteger)  # the poll of its newest snapshot_rows row
+
+
+class SnapshotRow(_EntityFields, table=True):
+    __tablename__ = "snapshot_rows"
+    __table_args__ = (
+        sa.ForeignKeyConstraint(
+            ["advertiser_id", "level", "entity_id"],
+            ["entities.advertiser_id", "entities.level", "entities.entity_id"],
+        ),
+    )
+
+    # The primary key (advertiser_id, level, entity_id, poll_id) is the index every history read and prune uses.
+    # No foreign key to polls: the oldest kept row of an entity may outlive its pruned poll (it is the base state).
+    poll_id: int = Field(primary_key=True, sa_type=sa.BigInteger)
+
+
+class AlertStateRow(StoreModel, table=True):
+    __tablename__ = "alert_states"
+
+    # Advertiser first: every poll loads the states of one advertiser through this primary key.
+    advertiser_id: str = Field(primary_key=True, foreign_key="advertisers.id", sa_type=sa.String)
+    rule: str = Field(primary_key=True, sa_type=sa.String)
+    level: str = Field(primary_key=True, sa_type=sa.String)
+    entity_id: str = Field(primary_key=True, sa_type=sa.String)
+    state: str = Field(sa_type=sa.String)
+    since: datetime = _ts()
+    last_notified_at: datetime | None = _ts(nullable=True, default=None)
+    last_values: str = Field(default="{}", sa_type=sa.Text)
+    updated_at: datetime = _ts()
+
+
+class OutboxRow(StoreModel, table=True):
+    __tablename__ = "outbox"
+    __table_args__ = (sa.Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
+    created_at: datetime = _ts()
+    advertiser_id: str | None = Field(default=None, foreign_key="advertisers.id", sa_type=sa.String)
+    poll_id: int | None = Field(default=None, sa_type=sa.BigInteger)
+    channel: str = Field(sa_type=sa.String)
+    key: str | None = _text()
+    payload: str = Field(sa_type=sa.Text)
+    status: str = Field(sa_type=sa.String)
+    attempts: int = Field(default=0)
+    next_attempt_at: datetime | None = _ts(nullable=True, default=None)
+    sent_at: datetime | None = _ts(nullable=True, default=None)
+    last_error: str | None = Field(default=None, sa_type=sa.Text)
+
+
+class ActionRow(StoreModel, table=True):
+    __tablename__ = "actions"
+    __table_args__ = (sa.Index("ix_actions_advertiser_id_id", "advertiser_id", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
+    created_at: datetime = _ts()
+    finished_at: datetime | None = _ts(nullable=True, default=None)
+    advertiser_id: str = Field(foreign_key="advertisers.id", sa_type=sa.String)
+    level: str = Field(sa_type=sa.String)
+    entity_id: str = Field(sa_type=sa.String)
+    action: str = Field(sa_type=sa.String)
+    reason: str = Field(sa_type=sa.Text)
+    rule: str | None = _text()
+    dry_run: bool = Field(default=False)
+    poll_id: int | None = Field(default=None, sa_type=sa.BigInteger)
+    reverts: int | None = Field(default=None, foreign_key="actions.id", sa_type=sa.BigInteger)
+    before: str = Field(default="{}", sa_type=sa.Text)
+    after: str = Field(default="{}", sa_type=sa.Text)
+    status: str = Field(sa_type=sa.String)
+    request_id: str | None = _text()
+    error: str | None = Field(default=None, sa_type=sa.Text)

@@ -1,0 +1,256 @@
+"""One poll's writes: take the lease, buffer what the poll produced, commit it all in one transaction.
+
+Nothing the pipeline hands to a :class:`PollWriter` touches the database until the poll ends; then one
+transaction fences on the lease, writes the changed entities, the snapshot history rows, alert states, outbox
+rows and the poll's record, and commits (or rolls back entirely). So a crash or an exception mid-poll leaves
+the previous snapshot as the newest, with no partial rows, and SQLite's single writer lock is held only for the
+short final write, not for the minutes a poll spends talking to TikTok.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from monitor.store import alerts, lease, outbox
+from monitor.store.db import reading, writing
+from monitor.store.errors import LeaseLostError
+from monitor.store.models import AdvertiserRow, EntityRow, PollRow, SnapshotRow
+from monitor.store.snapshots import STATE_COLUMNS, load_current, row_values
+from monitor.store.values import (
+    LEVEL_ORDER,
+    AlertState,
+    EntityKey,
+    EntityState,
+    Metrics,
+    Notification,
+    PollStatus,
+    Snapshot,
+    dumps,
+)
+from monitor.tiktok.models import Level
+
+advertisers_t = AdvertiserRow.__table__
+polls_t = PollRow.__table__
+entities_t = EntityRow.__table__
+rows_t = SnapshotRow.__table__
+
+
+@dataclass
+class PollWriter:
+    """What one poll will write, buffered until the poll ends. Obtain it from ``Store.poll``.
+
+    * ``previous`` is the newest committed snapshot before this poll (None on the first poll): diff against it.
+    * :meth:`save` hands over the entity states the poll saw; ``current`` is the resulting snapshot.
+    * :meth:`save_alert_states`, :meth:`delete_alert_states` and :meth:`enqueue` commit with the snapshot.
+    * :meth:`count_calls` and :meth:`note_error` fill the poll's record (errors that did not stop the poll).
+    """
+
+    advertiser_id: str
+    poll_id: int
+    taken_at: datetime
+    owner: str
+    previous: Snapshot | None
+    _token: str = field(repr=False)
+    _saved: dict[EntityKey, EntityState] = field(default_factory=dict, repr=False)
+    _saved_levels: set[Level] = field(default_factory=set, repr=False)
+    _alert_saves: dict[tuple[str, Level, str], AlertState] = field(default_factory=dict, repr=False)
+    _alert_deletes: set[tuple[str, Level, str]] = field(default_factory=set, repr=False)
+    _outbox: list[Notification] = field(default_factory=list, repr=False)
+    _current: Snapshot | None = field(default=None, repr=False)
+    api_calls: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def save(self, states: Iterable[EntityState], *, levels: Iterable[Level | str] | None = None) -> None:
+        """Record the entities this poll saw, complete for ``levels`` (default: every level).
+
+        An entity of those levels that was in the previous snapshot but is not given here has disappeared.
+        Entities of levels never saved in this poll carry over unchanged (for a poll that fetched only some
+        levels). Each level may be saved once per poll; states must belong to this poll's advertiser.
+        """
+        wanted = set(Level) if levels is None else {Level(level) for level in levels}
+        if again := wanted & self._saved_levels:
+            raise ValueError(f"levels already saved in this poll: {sorted(level.value for level in again)}")
+        batch: dict[EntityKey, EntityState] = {}
+        for state in states:
+            if state.advertiser_id != self.advertiser_id:
+                raise ValueError(f"{state.key} belongs to advertiser {state.advertiser_id}, not {self.advertiser_id}")
+            if state.level not in wanted:
+                raise ValueError(f"{state.key} is not of the levels being saved: {sorted(x.value for x in wanted)}")
+            if state.key in batch:
+                raise ValueError(f"{state.key} given twice")
+            batch[state.key] = state
+        self._saved.update(batch)
+        self._saved_levels |= wanted
+        self._current = None
+
+    @property
+    def current(self) -> Snapshot:
+        """The snapshot this poll will commit: the saved states plus what carried over from ``previous``."""
+        if self._current is None:
+            carried = {} if self.previous is None else self.previous.entities
+            entities = {k: v for k, v in carried.items() if k[0] not in self._saved_levels}
+            entities.update(self._saved)
+            self._current = Snapshot(self.advertiser_id, self.poll_id, self.taken_at, entities)
+        return self._current
+
+    def save_alert_states(self, states: Iterable[AlertState]) -> None:
+        for state in states:
+            if state.advertiser_id != self.advertiser_id:
+                raise ValueError(f"alert state of advertiser {state.advertiser_id} in a poll of {self.advertiser_id}")
+            self._alert_deletes.discard(state.key)
+            self._alert_saves[state.key] = state
+
+    def delete_alert_states(self, keys: Iterable[tuple[str, Level | str, str]]) -> None:
+        for rule, level, entity_id in keys:
+            key = (rule, Level(level), entity_id)
+            self._alert_saves.pop(key, None)
+            self._alert_deletes.add(key)
+
+    def enqueue(self, *notifications: Notification) -> None:
+        self._outbox.extend(notifications)
+
+    def count_calls(self, n: int = 1) -> None:
+        self.api_calls += n
+
+    def note_error(self, message: str) -> None:
+        self.errors.append(message)
+
+    def changes(self) -> list[dict[str, object]]:
+        """Rows for ``entities``/``snapshot_rows``: entities that appeared, changed or disappeared."""
+        previous = {} if self.previous is None else self.previous.entities
+        out = []
+        for key, state in self._saved.items():
+            old = previous.get(key)
+            if old is not None and old == state and _same_metric_types(old.metrics, state.metrics):
+                continue  # unchanged: costs no row
+            out.append(row_values(state, _metrics_json(state), present=True))
+        for key, old in previous.items():
+            if key[0] in self._saved_levels and key not in self._saved:
+                out.append(row_values(old, dumps(old.metrics), present=False))
+        out.sort(key=lambda r: (LEVEL_ORDER[Level(r["level"])], r["entity_id"]))
+        return out
+
+
+def _metrics_json(state: EntityState) -> str:
+    try:
+        return dumps(state.metrics)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"{state.level.value} {state.id}: metric values must be finite numbers, strings or None "
+            f"(None for 'no data'): {exc}"
+        ) from exc
+
+
+def _same_metric_types(a: Metrics, b: Metrics) -> bool:
+    """For equal metrics: are the types equal too? 0 -> 0.0 is stored as a change, so what was saved reads back."""
+    return all(type(value) is type(b[window][name]) for window, values in a.items() for name, value in values.items())
+
+
+async def begin(engine: AsyncEngine, advertiser_id: str, now: datetime, owner: str, ttl: timedelta) -> PollWriter:
+    """Take the lease, open the poll's record and load the previous snapshot."""
+    async with writing(engine) as conn:
+        await conn.execute(
+            lease.dialect_insert(conn, advertisers_t)
+            .values(id=advertiser_id, created_at=now, updated_at=now)
+            .on_conflict_do_nothing(index_elements=[advertisers_t.c.id])
+        )
+        token = await lease.take(conn, advertiser_id, owner, now, ttl)
+        # Polls still "running" belonged to a poller whose lease expired: they never committed.
+        await conn.execute(
+            sa.update(polls_t)
+            .where(polls_t.c.advertiser_id == advertiser_id, polls_t.c.status == PollStatus.RUNNING.value)
+            .values(status=PollStatus.ABANDONED.value, finished_at=now)
+        )
+        poll_id = (
+            await conn.execute(
+                sa.insert(polls_t)
+                .values(advertiser_id=advertiser_id, owner=owner, started_at=now, status=PollStatus.RUNNING.value)
+                .returning(polls_t.c.id)
+            )
+        ).scalar_one()
+    try:
+        async with reading(engine) as conn:
+            previous = await load_current(conn, advertiser_id)
+    except BaseException:
+        await fail(engine, _bare(advertiser_id, poll_id, now, owner, token), now, "could not load previous snapshot")
+        raise
+    return PollWriter(advertiser_id, poll_id, now, owner, previous, token)
+
+
+def _bare(advertiser_id: str, poll_id: int, now: datetime, owner: str, token: str) -> PollWriter:
+    return PollWriter(advertiser_id, poll_id, now, owner, None, token)
+
+
+async def commit(engine: AsyncEngine, writer: PollWriter, finished_at: datetime) -> None:
+    """Write everything the poll buffered in one transaction, fenced by the lease token."""
+    rows = await asyncio.to_thread(writer.changes)  # pure CPU over the whole snapshot: off the event loop
+    now = writer.taken_at
+    async with writing(engine) as conn:
+        if not await lease.release(conn, writer.advertiser_id, writer._token):
+            raise LeaseLostError(writer.advertiser_id, writer.owner)
+        if rows:
+            await _upsert_entities(conn, rows, writer.poll_id)
+            await conn.execute(sa.insert(rows_t), [{**r, "poll_id": writer.poll_id} for r in rows])
+        await alerts.upsert(conn, writer._alert_saves.values(), now)
+        await alerts.delete(conn, writer.advertiser_id, writer._alert_deletes)
+        await outbox.insert(conn, writer._outbox, now, writer.poll_id)
+        await _finish(conn, writer, finished_at, PollStatus.OK, len(writer.current), len(rows), None)
+
+
+async def _upsert_entities(conn: AsyncConnection, rows: list[dict[str, object]], poll_id: int) -> None:
+    insert = lease.dialect_insert(conn, entities_t)
+    changing = ("present", "metrics", *STATE_COLUMNS)
+    statement = insert.on_conflict_do_update(
+        index_elements=[entities_t.c.advertiser_id, entities_t.c.level, entities_t.c.entity_id],
+        set_={**{name: insert.excluded[name] for name in changing}, "changed_poll": insert.excluded.changed_poll},
+    )
+    await conn.execute(statement, [{**r, "first_seen_poll": poll_id, "changed_poll": poll_id} for r in rows])
+
+
+async def fail(engine: AsyncEngine, writer: PollWriter, finished_at: datetime, error: str) -> None:
+    """Record a failed poll (nothing else of it is written) and give the lease back if it is still ours."""
+    async with writing(engine) as conn:
+        await lease.release(conn, writer.advertiser_id, writer._token)
+        await _finish(conn, writer, finished_at, PollStatus.FAILED, 0, 0, error)
+
+
+async def _finish(
+    conn: AsyncConnection,
+    writer: PollWriter,
+    finished_at: datetime,
+    status: PollStatus,
+    entities: int,
+    rows_written: int,
+    error: str | None,
+) -> None:
+    errors = [*writer.errors, *([error] if error else [])]
+    await conn.execute(
+        sa.update(polls_t)
+        .where(polls_t.c.id == writer.poll_id)
+        .values(
+            status=status.value,
+            finished_at=finished_at,
+            api_calls=writer.api_calls,
+            errors=dumps(errors),
+            entities=entities,
+            rows_written=rows_written,
+        )
+    )
+    # Only if no newer poll has reported meanwhile (a poller whose lease was taken over finishes late).
+    newest = sa.or_(advertisers_t.c.last_poll_id.is_(None), advertisers_t.c.last_poll_id <= writer.poll_id)
+    await conn.execute(
+        sa.update(advertisers_t)
+        .where(advertisers_t.c.id == writer.advertiser_id, newest)
+        .values(
+            last_poll_id=writer.poll_id,
+            last_poll_at=writer.taken_at,
+            last_poll_status=status.value,
+            last_poll_error=error or (writer.errors[-1] if writer.errors else None),
+        )
+    )

@@ -1,0 +1,102 @@
+"""Retention: forget snapshots older than the retention period, keeping every newer one complete.
+
+For each advertiser the oldest snapshot kept is the first successful poll at or after the cutoff, or the newest
+snapshot when there is none (the newest snapshot of an advertiser is never pruned: the next poll diffs
+against it). A history row older than that poll is deleted only when a newer row of the same entity, no newer
+than that poll, supersedes it; so every kept snapshot rebuilds exactly as before. Entities that had already
+disappeared by then go with their history. Delivered or given-up outbox messages older than the cutoff are
+deleted too. The action journal is an audit trail and is kept.
+
+Each advertiser is pruned in its own short transaction, so pollers are never blocked for long.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from monitor.store.db import reading, writing
+from monitor.store.models import AdvertiserRow, EntityRow, OutboxRow, PollRow, SnapshotRow
+from monitor.store.snapshots import latest_poll
+from monitor.store.values import OutboxStatus, PollStatus, PruneReport
+
+advertisers_t = AdvertiserRow.__table__
+polls_t = PollRow.__table__
+entities_t = EntityRow.__table__
+rows_t = SnapshotRow.__table__
+outbox_t = OutboxRow.__table__
+
+
+async def prune(engine: AsyncEngine, cutoff: datetime) -> PruneReport:
+    """Delete what is older than ``cutoff`` (aware) under the rules in the module docstring."""
+    async with reading(engine) as conn:
+        advertiser_ids = list((await conn.execute(sa.select(advertisers_t.c.id))).scalars())
+    polls = history = entities = 0
+    for advertiser_id in advertiser_ids:
+        async with writing(engine) as conn:
+            counts = await _prune_advertiser(conn, advertiser_id, cutoff)
+        polls, history, entities = polls + counts[0], history + counts[1], entities + counts[2]
+    async with writing(engine) as conn:
+        result = await conn.execute(
+            sa.delete(outbox_t).where(
+                outbox_t.c.status.in_([OutboxStatus.SENT.value, OutboxStatus.FAILED.value]),
+                outbox_t.c.created_at < cutoff,
+            )
+        )
+        outbox = result.rowcount
+    return PruneReport(cutoff, polls, history, entities, outbox)
+
+
+async def _prune_advertiser(conn: AsyncConnection, advertiser_id: str, cutoff: datetime) -> tuple[int, int, int]:
+    latest = await latest_poll(conn, advertiser_id)
+    if latest is None:
+        return 0, 0, 0
+    first_kept = (
+        await conn.execute(
+            sa.select(sa.func.min(polls_t.c.id)).where(
+                polls_t.c.advertiser_id == advertiser_id,
+                polls_t.c.status == PollStatus.OK.value,
+                polls_t.c.started_at >= cutoff,
+            )
+        )
+    ).scalar_one_or_none()
+    keep_from = min(first_kept, latest[0]) if first_kept is not None else latest[0]
+
+    newer = rows_t.alias("newer")
+    superseded = (
+        sa.select(sa.literal(1))
+        .where(
+            newer.c.advertiser_id == rows_t.c.advertiser_id,
+            newer.c.level == rows_t.c.level,
+            newer.c.entity_id == rows_t.c.entity_id,
+            newer.c.poll_id > rows_t.c.poll_id,
+            newer.c.poll_id <= keep_from,
+        )
+        .exists()
+    )
+    history = (
+        await conn.execute(
+            sa.delete(rows_t).where(rows_t.c.advertiser_id == advertiser_id, rows_t.c.poll_id < keep_from, superseded)
+        )
+    ).rowcount
+
+    gone = (entities_t.c.advertiser_id == advertiser_id) & entities_t.c.present.is_(False)
+    gone &= entities_t.c.changed_poll <= keep_from  # absent from every kept snapshot
+    of_gone = (
+        sa.select(sa.literal(1))
+        .where(
+            gone,
+            entities_t.c.level == rows_t.c.level,
+            entities_t.c.entity_id == rows_t.c.entity_id,
+        )
+        .exists()
+    )
+    history += (await conn.execute(sa.delete(rows_t).where(rows_t.c.advertiser_id == advertiser_id, of_gone))).rowcount
+    entities = (await conn.execute(sa.delete(entities_t).where(gone))).rowcount
+
+    polls = (
+        await conn.execute(sa.delete(polls_t).where(polls_t.c.advertiser_id == advertiser_id, polls_t.c.id < keep_from))
+    ).rowcount
+    return polls, history, entities

@@ -1,0 +1,243 @@
+"""The store's front door: the only way the rest of the daemon touches the database.
+
+::
+
+    store = await Store.open("sqlite:///monitor.db", retention=timedelta(days=30))
+    async with store.poll(advertiser_id, now) as poll:     # takes the advertiser's lease (LeaseHeldError if busy)
+        previous = poll.previous                           # newest committed snapshot, or None
+        poll.save(states)                                  # what this poll saw
+        diff = diff_snapshots(previous, poll.current)
+        poll.save_alert_states(...); poll.enqueue(...)     # committed together with the snapshot
+    # leaving the block commits everything in one transaction; an exception rolls all of it back
+    await store.close()
+
+Every method returns frozen value objects (monitor.store.values), never ORM rows. All times are aware UTC.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from monitor.clock import Clock, SystemClock
+from monitor.store import db, snapshots
+from monitor.store import poll as polling
+from monitor.store import prune as pruning
+from monitor.store.alerts import Alerts
+from monitor.store.journal import Journal
+from monitor.store.lease import dialect_insert
+from monitor.store.models import AdvertiserRow, PollRow
+from monitor.store.outbox import Outbox
+from monitor.store.poll import PollWriter
+from monitor.store.values import AdvertiserRecord, PollRun, PollStatus, PruneReport, Snapshot, aware
+from monitor.tiktok.models import AdvertiserInfo
+
+advertisers_t = AdvertiserRow.__table__
+polls_t = PollRow.__table__
+
+DEFAULT_RETENTION = timedelta(days=30)
+DEFAULT_LEASE_TTL = timedelta(minutes=15)
+
+
+class Store:
+    """Snapshots, poll runs, alert states, the outbox and the action journal of one database.
+
+    ``journal``, ``outbox`` and ``alerts`` are the sub-repositories for those tables. Open with :meth:`open`
+    (which upgrades an older schema and refuses a newer one) and close with :meth:`close`.
+    """
+
+    def __init__(
+        self, engine: AsyncEngine, *, clock: Clock, retention: timedelta, lease_ttl: timedelta, owner: str
+    ) -> None:
+        self._engine = engine
+        self._clock = clock
+        self.retention = retention
+        self.lease_ttl = lease_ttl
+        self.owner = owner
+        self.journal = Journal(engine)
+        self.outbox = Outbox(engine)
+        self.alerts = Alerts(engine)
+
+    @classmethod
+    async def open(
+        cls,
+        url: str,
+        *,
+        schema: str | None = None,
+        clock: Clock | None = None,
+        retention: timedelta = DEFAULT_RETENTION,
+        lease_ttl: timedelta = DEFAULT_LEASE_TTL,
+        busy_timeout: float = 30.0,
+        owner: str | None = None,
+    ) -> Store:
+        """Connect to ``url`` (``sqlite:///path``, ``postgresql://...``) and bring its schema up to date.
+
+        Raises :class:`SchemaVersionError` for a database written by a newer monitor, :class:`MigrationError`
+        if an upgrade fails (rolled back), :class:`StoreUnavailableError` if the database cannot be reached.
+        ``owner`` names this process in leases (default ``host:pid``).
+        """
+        engine = db.create_engine(url, schema=schema, busy_timeout=busy_timeout)
+        try:
+            await db.upgrade(engine, schema=schema)
+        except BaseException:
+            await engine.dispose()
+            raise
+        return cls(
+            engine,
+            clock=clock or SystemClock(),
+            retention=retention,
+            lease_ttl=lease_ttl,
+            owner=owner or f"{socket.gethostname()}:{os.getpid()}",
+        )
+
+    async def close(self) -> None:
+        await self._engine.dispose()
+
+    async def __aenter__(self) -> Store:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    @property
+    def engine(self) -> AsyncEngine:
+        """The engine, for tests and benchmarks; application code goes through the methods."""
+        return self._engine
+
+    # --- polls and snapshots -------------------------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def poll(
+        self, advertiser_id: str, now: datetime, *, owner: str | None = None, ttl: timedelta | None = None
+    ) -> AsyncIterator[PollWriter]:
+        """One poll of one advertiser, as a transaction around the block.
+
+        On entry: takes the advertiser's lease for ``ttl`` (default ``lease_ttl``) or raises
+        :class:`LeaseHeldError`, records a "running" poll, loads ``previous``. On normal exit: commits every
+        buffered write at once (or raises :class:`LeaseLostError` if the lease was taken over meanwhile, writing
+        nothing). On an exception: writes nothing of the poll, records it as failed, re-raises. The lease is
+        released either way. ``now`` is the poll's time: the snapshot's ``taken_at``.
+        """
+        aware(now, "poll time")
+        writer = await polling.begin(self._engine, advertiser_id, now, owner or self.owner, ttl or self.lease_ttl)
+        try:
+            yield writer
+            await polling.commit(self._engine, writer, self._clock.now())
+        except GeneratorExit:  # the block was abandoned without an exception (loop shutdown): no I/O now
+            raise
+        except BaseException as exc:
+            try:
+                await polling.fail(self._engine, writer, self._clock.now(), f"{type(exc).__name__}: {exc}")
+            except Exception as record_exc:  # the original error matters more than failing to record it
+                exc.add_note(f"(recording the failed poll also failed: {record_exc})")
+            raise
+
+    async def latest_snapshot(self, advertiser_id: str) -> Snapshot | None:
+        """The newest committed snapshot of the advertiser, or None before its first successful poll."""
+        async with db.reading(self._engine) as conn:
+            return await snapshots.load_current(conn, advertiser_id)
+
+    async def previous_snapshot(self, advertiser_id: str, before: int | None = None) -> Snapshot | None:
+        """The snapshot before poll ``before`` (default: before the newest one), or None if there is none."""
+        async with db.reading(self._engine) as conn:
+            if before is None:
+                latest = await snapshots.latest_poll(conn, advertiser_id)
+                if latest is None:
+                    return None
+                before = latest[0]
+            found = await snapshots.latest_poll(conn, advertiser_id, before=before)
+            if found is None:
+                return None
+            return await snapshots.load_at(conn, advertiser_id, *found)
+
+    async def snapshot(self, advertiser_id: str, poll_id: int) -> Snapshot | None:
+        """The snapshot of one successful poll, or None if there is no such poll (or it was pruned)."""
+        async with db.reading(self._engine) as conn:
+            found = await snapshots.latest_poll(conn, advertiser_id, before=poll_id + 1)
+            if found is None or found[0] != poll_id:
+                return None
+            return await snapshots.load_at(conn, advertiser_id, *found)
+
+    async def polls(self, advertiser_id: str, limit: int = 20) -> list[PollRun]:
+        """The advertiser's poll runs, newest first."""
+        query = sa.select(polls_t).where(polls_t.c.advertiser_id == advertiser_id).order_by(polls_t.c.id.desc())
+        async with db.reading(self._engine) as conn:
+            return [_poll_run(row) for row in await conn.execute(query.limit(limit))]
+
+    async def prune(self, now: datetime, retention: timedelta | None = None) -> PruneReport:
+        """The pruning job: forget history older than ``now - retention`` (see monitor.store.prune)."""
+        return await pruning.prune(self._engine, aware(now) - (self.retention if retention is None else retention))
+
+    # --- advertisers ---------------------------------------------------------------------------------------------
+
+    async def upsert_advertisers(self, infos: Iterable[AdvertiserInfo], now: datetime) -> None:
+        """Insert or update what advertiser/info says about each advertiser (one statement)."""
+        aware(now)
+        rows = [
+            {
+                "id": info.id,
+                "name": info.name,
+                "timezone": info.timezone,
+                "currency": info.currency,
+                "status": info.status,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for info in infos
+        ]
+        if not rows:
+            return
+        async with db.writing(self._engine) as conn:
+            insert = dialect_insert(conn, advertisers_t)
+            changing = ("name", "timezone", "currency", "status", "updated_at")
+            statement = insert.on_conflict_do_update(
+                index_elements=[advertisers_t.c.id], set_={name: insert.excluded[name] for name in changing}
+            )
+            await conn.execute(statement, rows)
+
+    async def advertisers(self) -> list[AdvertiserRecord]:
+        async with db.reading(self._engine) as conn:
+            rows = await conn.execute(sa.select(advertisers_t).order_by(advertisers_t.c.id))
+            return [_advertiser(row) for row in rows]
+
+    async def advertiser(self, advertiser_id: str) -> AdvertiserRecord | None:
+        async with db.reading(self._engine) as conn:
+            row = (await conn.execute(sa.select(advertisers_t).where(advertisers_t.c.id == advertiser_id))).first()
+            return None if row is None else _advertiser(row)
+
+
+def _poll_run(row: Any) -> PollRun:
+    return PollRun(
+        id=row.id,
+        advertiser_id=row.advertiser_id,
+        owner=row.owner,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        status=PollStatus(row.status),
+        api_calls=row.api_calls,
+        errors=tuple(json.loads(row.errors)),
+        entities=row.entities,
+        rows_written=row.rows_written,
+    )
+
+
+def _advertiser(row: Any) -> AdvertiserRecord:
+    return AdvertiserRecord(
+        id=row.id,
+        name=row.name,
+        timezone=row.timezone,
+        currency=row.currency,
+        status=row.status,
+        last_poll_id=row.last_poll_id,
+        last_poll_at=row.last_poll_at,
+        last_poll_status=PollStatus(row.last_poll_status) if row.last_poll_status else None,
+        last_poll_error=row.last_poll_error,
+    )

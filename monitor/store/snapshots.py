@@ -1,0 +1,139 @@
+"""Reading snapshots back: the current one from ``entities``, any older one from the delta-encoded history.
+
+A snapshot exists for every poll with status "ok". The newest is the ``entities`` rows still present (a fast
+primary-key range read); an older poll P is rebuilt from ``snapshot_rows``: per entity, its newest row with
+``poll_id <= P``, if that row says the entity was present.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from types import MappingProxyType
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from monitor.store.models import EntityRow, PollRow, SnapshotRow
+from monitor.store.values import EntityKey, EntityState, PollStatus, Snapshot
+from monitor.tiktok.models import Level
+
+entities_t = EntityRow.__table__
+_SLICE = 2000  # rows converted between two yields to the event loop (a few milliseconds of work)
+rows_t = SnapshotRow.__table__
+polls_t = PollRow.__table__
+
+#: Columns that describe an entity's state, in the order the change detection compares them.
+STATE_COLUMNS = (
+    "campaign_id",
+    "adgroup_id",
+    "name",
+    "operation_status",
+    "secondary_status",
+    "budget",
+    "budget_mode",
+)
+
+
+_LEVELS = {level.value: level for level in Level}
+
+
+def state_from_row(row: Any) -> EntityState:
+    """Rebuild the value object from an ``entities`` or ``snapshot_rows`` row (selected with ``_columns``)."""
+    metrics = json.loads(row.metrics)
+    return EntityState(
+        level=_LEVELS[row.level],
+        id=row.entity_id,
+        advertiser_id=row.advertiser_id,
+        name=row.name,
+        operation_status=row.operation_status,
+        secondary_status=row.secondary_status,
+        budget=row.budget,
+        budget_mode=row.budget_mode,
+        campaign_id=row.campaign_id,
+        adgroup_id=row.adgroup_id,
+        # freshly parsed, referenced by nobody else: wrapped without copying
+        metrics=MappingProxyType({w: MappingProxyType(m) for w, m in metrics.items()}),
+    )
+
+
+def _columns(table: sa.Table) -> list[sa.Column[Any]]:
+    return [table.c.advertiser_id, table.c.level, table.c.entity_id, table.c.metrics] + [
+        table.c[name] for name in STATE_COLUMNS
+    ]
+
+
+async def latest_poll(
+    conn: AsyncConnection, advertiser_id: str, before: int | None = None
+) -> tuple[int, datetime] | None:
+    """Id and time of the newest successful poll of the advertiser (older than poll ``before`` if given)."""
+    query = (
+        sa.select(polls_t.c.id, polls_t.c.started_at)
+        .where(polls_t.c.advertiser_id == advertiser_id, polls_t.c.status == PollStatus.OK.value)
+        .order_by(polls_t.c.id.desc())
+        .limit(1)
+    )
+    if before is not None:
+        query = query.where(polls_t.c.id < before)
+    row = (await conn.execute(query)).first()
+    return None if row is None else (row.id, row.started_at)
+
+
+async def load_current(conn: AsyncConnection, advertiser_id: str) -> Snapshot | None:
+    """The newest snapshot of the advertiser, or None before its first successful poll."""
+    poll = await latest_poll(conn, advertiser_id)
+    if poll is None:
+        return None
+    query = sa.select(*_columns(entities_t)).where(
+        entities_t.c.advertiser_id == advertiser_id, entities_t.c.present.is_(True)
+    )
+    return Snapshot(advertiser_id, poll[0], poll[1], await _states(conn, query))
+
+
+async def load_at(conn: AsyncConnection, advertiser_id: str, poll_id: int, taken_at: datetime) -> Snapshot:
+    """The snapshot of an older poll, rebuilt from the history."""
+    newer = rows_t.alias("newer")
+    superseded = (
+        sa.select(sa.literal(1))
+        .where(
+            newer.c.advertiser_id == rows_t.c.advertiser_id,
+            newer.c.level == rows_t.c.level,
+            newer.c.entity_id == rows_t.c.entity_id,
+            newer.c.poll_id > rows_t.c.poll_id,
+            newer.c.poll_id <= poll_id,
+        )
+        .exists()
+    )
+    query = sa.select(*_columns(rows_t)).where(
+        rows_t.c.advertiser_id == advertiser_id,
+        rows_t.c.poll_id <= poll_id,
+        rows_t.c.present.is_(True),
+        ~superseded,
+    )
+    return Snapshot(advertiser_id, poll_id, taken_at, await _states(conn, query))
+
+
+async def _states(conn: AsyncConnection, query: sa.Select[Any]) -> dict[EntityKey, EntityState]:
+    """Stream the rows in slices and convert each slice, so the event loop runs between slices."""
+    out: dict[EntityKey, EntityState] = {}
+    result = await conn.stream(query.execution_options(yield_per=_SLICE))
+    async for rows in result.partitions():
+        for row in rows:
+            state = state_from_row(row)
+            out[(state.level, state.id)] = state
+    return out
+
+
+def row_values(state: EntityState, metrics_json: str, present: bool) -> dict[str, Any]:
+    """Column values shared by ``entities`` and ``snapshot_rows`` for one entity."""
+    values: dict[str, Any] = {
+        "advertiser_id": state.advertiser_id,
+        "level": state.level.value,
+        "entity_id": state.id,
+        "present": present,
+        "metrics": metrics_json,
+    }
+    for name in STATE_COLUMNS:
+        values[name] = getattr(state, name)
+    return values

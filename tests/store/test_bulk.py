@@ -1,0 +1,56 @@
+"""Economy: a poll writes each table with one statement, however many entities it has."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from monitor.store import AlertState, Notification, Store
+from monitor.tiktok.models import Level
+
+from .conftest import ADV, T0, state, statement_log
+
+
+@pytest.mark.parametrize("n", [20, 3000])
+async def test_one_statement_per_table_per_poll(store: Store, n: int) -> None:
+    states = [state(str(i), metrics={"today": {"spend": float(i), "conversion": None}}) for i in range(n)]
+    with statement_log(store.engine) as log:
+        async with store.poll(ADV, T0) as poll:
+            poll.save(states)
+            poll.save_alert_states([AlertState("r", ADV, Level.AD, str(i), "pending", T0) for i in range(n // 10)])
+            poll.enqueue(*(Notification("slack", {"i": i}, ADV) for i in range(n // 10)))
+    assert log.writes() == {
+        # entering the poll: make sure the advertiser exists, take the lease, retire stale polls, open this one
+        ("INSERT", "advertisers"): 1,
+        ("INSERT", "leases"): 1,
+        ("UPDATE", "polls"): 2,  # the stale ones on entry, this one when it finishes
+        ("INSERT", "polls"): 1,
+        # the commit: fence on the lease, then one statement per table whatever the number of rows
+        ("DELETE", "leases"): 1,
+        ("INSERT", "entities"): 1,
+        ("INSERT", "snapshot_rows"): 1,
+        ("INSERT", "alert_states"): 1,
+        ("INSERT", "outbox"): 1,
+        ("UPDATE", "advertisers"): 1,
+    }
+    assert all(many for verb, table, many in log.statements if table in ("entities", "snapshot_rows", "outbox"))
+
+    # a second poll with 5 % of the entities changed: the same statements, fewer rows
+    changed = [state(str(i), metrics={"today": {"spend": i + 1.0, "conversion": None}}) for i in range(n // 20)]
+    with statement_log(store.engine) as log:
+        async with store.poll(ADV, T0 + timedelta(minutes=5)) as poll:
+            poll.save(changed + states[n // 20 :])
+    writes = log.writes()
+    assert writes[("INSERT", "entities")] == 1 and writes[("INSERT", "snapshot_rows")] == 1
+    (run, _) = await store.polls(ADV)
+    assert run.rows_written == n // 20
+
+
+async def test_reading_the_snapshot_is_a_constant_number_of_statements(store: Store) -> None:
+    async with store.poll(ADV, T0) as poll:
+        poll.save([state(str(i)) for i in range(500)])
+    with statement_log(store.engine) as log:
+        snapshot = await store.latest_snapshot(ADV)
+    assert snapshot is not None and len(snapshot) == 500
+    assert log.count("SELECT", "polls") == 1 and log.count("SELECT", "entities") == 1

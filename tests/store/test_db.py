@@ -1,0 +1,137 @@
+"""Engines and connections: URL handling, SQLite pragmas, error classification, naive times refused."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from monitor.store import StoreError, StoreUnavailableError
+from monitor.store.db import create_engine, normalize_url, writing
+from monitor.store.errors import MonitorError
+from monitor.store.models import AdvertiserRow, EntityRow
+
+from .conftest import ADV, T0, Database, state
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("sqlite:///monitor.db", "sqlite+aiosqlite:///monitor.db"),
+        ("sqlite:////var/lib/monitor/monitor.db", "sqlite+aiosqlite:////var/lib/monitor/monitor.db"),
+        ("sqlite+aiosqlite:///m.db", "sqlite+aiosqlite:///m.db"),
+        ("postgresql://u:p@db/monitor", "postgresql+asyncpg://u:p@db/monitor"),
+        ("postgres://u:p@db/monitor", "postgresql+asyncpg://u:p@db/monitor"),
+        ("postgresql+asyncpg://u@/m?host=/var/run/postgresql", "postgresql+asyncpg://u@/m?host=/var/run/postgresql"),
+        ("postgresql+psycopg://u:p@db/monitor", "postgresql+psycopg://u:p@db/monitor"),
+    ],
+)
+def test_urls_get_an_async_driver(given: str, expected: str) -> None:
+    assert normalize_url(given) == expected
+
+
+@pytest.mark.parametrize("url", ["mysql://u:secret@db/m", "sqlite+pysqlite:///m.db", "monitor.db"])
+def test_unsupported_urls_are_refused_without_leaking_passwords(url: str) -> None:
+    with pytest.raises(StoreError) as refused:
+        normalize_url(url)
+    assert "secret" not in str(refused.value)
+    assert isinstance(refused.value, MonitorError)
+
+
+async def test_sqlite_connections_use_wal_foreign_keys_and_a_busy_timeout(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'm.db'}", busy_timeout=12.5)
+    try:
+        async with engine.connect() as conn:
+            pragma = {}
+            for name in ("journal_mode", "foreign_keys", "busy_timeout", "synchronous"):
+                pragma[name] = (await conn.exec_driver_sql(f"PRAGMA {name}")).scalar_one()
+            await conn.rollback()
+        assert pragma == {"journal_mode": "wal", "foreign_keys": 1, "busy_timeout": 12500, "synchronous": 2}
+    finally:
+        await engine.dispose()
+
+
+async def test_foreign_keys_are_enforced(database: Database) -> None:
+    store = await database.open()
+    try:
+        row = {"advertiser_id": "nobody", "level": "ad", "entity_id": "a1", "present": True, "metrics": "{}"}
+        with pytest.raises(StoreError, match=r"(?i)foreign key"):
+            async with writing(store.engine) as conn:
+                await conn.execute(sa.insert(EntityRow.__table__), [{**row, "first_seen_poll": 1, "changed_poll": 1}])
+    finally:
+        await store.close()
+
+
+async def test_a_writer_waits_for_another_instead_of_failing(database: Database) -> None:
+    """SQLite: busy_timeout queues the second writer; PostgreSQL: row locks do."""
+    first, second = await database.open(), await database.open()
+    try:
+        await first.upsert_advertisers([], T0)
+        async with first.poll(ADV, T0) as poll:
+            poll.save([state("a1")])
+
+        async def hold_write_lock() -> None:
+            async with writing(first.engine) as conn:
+                await conn.execute(sa.update(AdvertiserRow.__table__).values(name="held"))
+                await asyncio.sleep(0.3)
+
+        holder = asyncio.create_task(hold_write_lock())
+        await asyncio.sleep(0.1)
+        async with second.poll(ADV, T0 + timedelta(minutes=5)) as poll:
+            poll.save([state("a1", name="second")])
+        await holder
+        latest = await first.latest_snapshot(ADV)
+        assert latest is not None and latest.get("ad", "a1").name == "second"  # type: ignore[union-attr]
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def test_an_unreachable_server_is_a_transient_error_without_the_password() -> None:
+    engine = create_engine("postgresql://monitor:hunter2@127.0.0.1:1/monitor")
+    try:
+        with pytest.raises(StoreUnavailableError) as unavailable:
+            async with writing(engine) as conn:
+                await conn.execute(sa.text("SELECT 1"))
+        assert unavailable.value.transient
+        assert "hunter2" not in str(unavailable.value)
+    finally:
+        await engine.dispose()
+
+
+async def test_a_sqlite_file_in_a_missing_directory_is_refused_clearly(tmp_path: Path) -> None:
+    from monitor.store import Store
+
+    with pytest.raises(StoreError, match=r"directory of the SQLite database .*missing-dir.* does not exist"):
+        await Store.open(f"sqlite:///{tmp_path / 'missing-dir' / 'm.db'}")
+
+
+async def test_sqlite_has_no_schemas(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="PostgreSQL"):
+        create_engine(f"sqlite:///{tmp_path / 'm.db'}", schema="monitor")
+
+
+async def test_times_come_back_aware_utc_whatever_zone_went_in(database: Database) -> None:
+    store = await database.open()
+    try:
+        tokyo = timezone(timedelta(hours=9))
+        async with store.poll(ADV, T0.astimezone(tokyo)) as poll:
+            poll.save([state("a1")])
+        latest = await store.latest_snapshot(ADV)
+        assert latest is not None
+        assert latest.taken_at == T0 and latest.taken_at.tzinfo == UTC
+        with pytest.raises(ValueError, match="naive"):
+            await store.prune(datetime(2026, 1, 1))
+    finally:
+        await store.close()
+
+
+def test_a_missing_driver_is_named_with_the_extra_to_install() -> None:
+    if importlib.util.find_spec("psycopg") is not None:
+        pytest.skip("psycopg is installed here, so nothing is missing")
+    with pytest.raises(StoreError, match=r"psycopg driver.*tiktok-ads-monitor\[psycopg\]"):
+        create_engine("postgresql+psycopg://monitor:secret@db/monitor")
