@@ -1,0 +1,269 @@
+"""``/healthz`` and ``/metrics``: what the daemon reports about itself over HTTP.
+
+:class:`HealthState` collects the outcome of every poll (the scheduler's ``on_poll_done`` listener) with times
+from an injected :class:`~monitor.clock.Clock`. Two pure functions decide from it:
+
+* :func:`health_status` (``/healthz``): healthy while some advertiser's last successful poll is at most two
+  intervals old. ``"ok"`` when every advertiser is fine, ``"degraded"`` (still 200) when some fail or are
+  stale, ``"starting"`` (200) during the first two intervals before any success, ``"failing"`` (503) otherwise.
+  One account with a revoked token degrades the daemon; only when nothing succeeds is it unhealthy.
+* :func:`liveness`: the daemon is making progress, i.e. polls keep *finishing* (successfully or not). This is
+  what the systemd watchdog should ping on: restarting helps a stuck daemon, not a TikTok outage.
+
+:class:`HealthServer` serves both endpoints with aiohttp, on 127.0.0.1 unless told otherwise: the details name
+advertisers and error messages (never secrets), which is for the operator, not the internet.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from aiohttp import web
+from prometheus_client import CollectorRegistry
+from prometheus_client.exposition import choose_encoder
+
+from monitor import __version__
+from monitor.clock import Clock
+
+__all__ = ["AdvertiserHealth", "HealthServer", "HealthState", "build_app", "health_status", "liveness", "parse_listen"]
+
+STALE_AFTER_INTERVALS = 2
+
+
+@dataclass
+class AdvertiserHealth:
+    """What is known about one advertiser's polls."""
+
+    last_ok_at: datetime | None = None
+    last_poll_at: datetime | None = None  # when the last poll finished, ok or not
+    last_error: str | None = None
+    last_error_at: datetime | None = None
+    consecutive_failures: int = 0
+    last_duration_s: float | None = None
+
+
+class HealthState:
+    """The daemon's health as the scheduler reports it. Mutated only on the event loop."""
+
+    def __init__(self, *, clock: Clock, interval: timedelta, version: str = __version__) -> None:
+        self.clock = clock
+        self.interval = interval
+        self.version = version
+        self.started_at = clock.now()
+        self.advertisers: dict[str, AdvertiserHealth] = {}
+
+    def poll_done(self, advertiser_id: str, ok: bool, duration_s: float, error: str | None = None) -> None:
+        """Record one finished poll (matches the scheduler's ``on_poll_done`` listener)."""
+        now = self.clock.now()
+        entry = self.advertisers.setdefault(advertiser_id, AdvertiserHealth())
+        entry.last_poll_at = now
+        entry.last_duration_s = duration_s
+        if ok:
+            entry.last_ok_at = now
+            entry.consecutive_failures = 0
+        else:
+            entry.last_error = error or "unknown error"
+            entry.last_error_at = now
+            entry.consecutive_failures += 1
+
+    def set_advertisers(self, advertiser_ids: Iterable[str]) -> None:
+        """The advertisers being polled now: new ones show as pending, removed ones are forgotten."""
+        wanted = list(advertiser_ids)
+        self.advertisers = {a: self.advertisers.get(a) or AdvertiserHealth() for a in wanted}
+
+    def status(self) -> tuple[bool, dict[str, Any]]:
+        """:func:`health_status` now."""
+        return health_status(self, self.clock.now(), self.interval)
+
+    def is_healthy(self) -> bool:
+        return self.status()[0]
+
+    def is_live(self) -> bool:
+        """:func:`liveness` now: the predicate for the systemd watchdog."""
+        return liveness(self, self.clock.now(), self.interval)[0]
+
+
+def advertiser_status(entry: AdvertiserHealth, now: datetime, interval: timedelta) -> str:
+    """``pending`` (never polled), ``failing`` (last poll failed), ``stale`` (no success lately), or ``ok``."""
+    if entry.last_poll_at is None:
+        return "pending"
+    if entry.consecutive_failures:
+        return "failing"
+    if entry.last_ok_at is None or now - entry.last_ok_at > STALE_AFTER_INTERVALS * interval:
+        return "stale"
+    return "ok"
+
+
+def health_status(state: HealthState, now: datetime, interval: timedelta) -> tuple[bool, dict[str, Any]]:
+    """Decide ``/healthz``: ``(healthy, details)``; details are the JSON body, ``reason`` says why.
+
+    Pure: reads ``state`` and ``now`` only. See the module docstring for the rule.
+    """
+    window = STALE_AFTER_INTERVALS * interval
+    uptime = now - state.started_at
+    per_advertiser = {a: advertiser_status(e, now, interval) for a, e in state.advertisers.items()}
+    successes = [e.last_ok_at for e in state.advertisers.values() if e.last_ok_at is not None]
+    last_success = max(successes, default=None)
+    troubled = sorted(a for a, s in per_advertiser.items() if s in ("failing", "stale"))
+    pending = sorted(a for a, s in per_advertiser.items() if s == "pending")
+
+    if last_success is not None and now - last_success <= window:
+        if troubled:
+            status, reason = "degraded", f"{len(troubled)} of {len(per_advertiser)} advertisers failing or stale"
+        elif pending:
+            status, reason = "ok", f"{len(pending)} advertisers not polled yet"
+        else:
+            status, reason = "ok", "every advertiser polled successfully within two intervals"
+    elif uptime <= window:
+        status, reason = "starting", f"no successful poll yet; started {_human(uptime)} ago"
+    elif not state.advertisers:
+        status, reason = "failing", "no advertisers to poll"
+    else:
+        since = "ever" if last_success is None else f"in {_human(now - last_success)}"
+        status, reason = "failing", f"no successful poll {since} (limit: two intervals, {_human(window)})"
+
+    details = {
+        "status": status,
+        "ok": status != "failing",
+        "reason": reason,
+        "version": state.version,
+        "now": now.isoformat(),
+        "started_at": state.started_at.isoformat(),
+        "uptime_s": round(uptime.total_seconds(), 3),
+        "interval_s": interval.total_seconds(),
+        "last_success_at": _iso(last_success),
+        "advertisers": {
+            a: {
+                "status": per_advertiser[a],
+                "last_ok_at": _iso(e.last_ok_at),
+                "last_poll_at": _iso(e.last_poll_at),
+                "last_error": e.last_error,
+                "last_error_at": _iso(e.last_error_at),
+                "consecutive_failures": e.consecutive_failures,
+                "last_duration_s": None if e.last_duration_s is None else round(e.last_duration_s, 3),
+            }
+            for a, e in sorted(state.advertisers.items())
+        },
+    }
+    return details["ok"], details
+
+
+def liveness(state: HealthState, now: datetime, interval: timedelta) -> tuple[bool, str]:
+    """Is the daemon making progress? ``(alive, reason)``. Pure.
+
+    Alive during the first two intervals, when there is nothing to poll, and while some poll finished (ok or
+    not) within two intervals. Not alive when polls stopped finishing: something hangs.
+    """
+    window = STALE_AFTER_INTERVALS * interval
+    if now - state.started_at <= window:
+        return True, "starting"
+    if not state.advertisers:
+        return True, "no advertisers to poll"
+    finished = max((e.last_poll_at for e in state.advertisers.values() if e.last_poll_at), default=None)
+    if finished is not None and now - finished <= window:
+        return True, "polls are finishing"
+    return False, f"no poll finished within {_human(window)}"
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()
+
+
+def _human(span: timedelta) -> str:
+    seconds = int(span.total_seconds())
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    return f"{hours}h{minutes:02d}m{seconds:02d}s" if hours else f"{minutes}m{seconds:02d}s"
+
+
+def parse_listen(listen: str) -> tuple[str, int]:
+    """``"127.0.0.1:9108"``, ``"[::1]:9108"``, ``"0.0.0.0:9108"`` -> ``(host, port)``; ValueError otherwise."""
+    host, sep, port = listen.rpartition(":")
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError(f"expected HOST:PORT like '127.0.0.1:9108', got {listen!r}")
+    return host, int(port)
+
+
+# --- the HTTP side -----------------------------------------------------------------------------------------
+
+
+class _Handlers:
+    def __init__(self, state: HealthState, registry: CollectorRegistry) -> None:
+        self.state = state
+        self.registry = registry
+
+    async def healthz(self, request: web.Request) -> web.Response:
+        ok, details = self.state.status()
+        return web.Response(
+            status=200 if ok else 503,
+            text=json.dumps(details, indent=2) + "\n",
+            content_type="application/json",
+            headers={"Cache-Control": "no-store"},
+        )
+
+    async def metrics(self, request: web.Request) -> web.Response:
+        encoder, content_type = choose_encoder(request.headers.get("Accept", ""))
+        return web.Response(body=encoder(self.registry), headers={"Content-Type": content_type})
+
+
+def build_app(state: HealthState, registry: CollectorRegistry) -> web.Application:
+    """The aiohttp application: ``GET /healthz`` (JSON) and ``GET /metrics`` (Prometheus text format)."""
+    handlers = _Handlers(state, registry)
+    app = web.Application()
+    app.router.add_get("/healthz", handlers.healthz)
+    app.router.add_get("/metrics", handlers.metrics)
+    return app
+
+
+class HealthServer:
+    """Serves :func:`build_app` on ``host:port`` (port 0 picks a free one; see :attr:`port` after start)."""
+
+    def __init__(
+        self, state: HealthState, registry: CollectorRegistry, *, host: str = "127.0.0.1", port: int = 9108
+    ) -> None:
+        self._runner = web.AppRunner(build_app(state, registry), access_log=None, shutdown_timeout=2.0)
+        self._host = host
+        self._port = port
+        self._bound: tuple[str, int] | None = None
+
+    async def start(self) -> None:
+        """Bind and serve; raises OSError when the address is taken."""
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self._host, self._port)
+        try:
+            await site.start()
+        except BaseException:
+            await self._runner.cleanup()
+            raise
+        address = self._runner.addresses[0]
+        self._bound = (address[0], address[1])
+
+    async def stop(self) -> None:
+        await self._runner.cleanup()
+        self._bound = None
+
+    @property
+    def port(self) -> int:
+        if self._bound is None:
+            raise RuntimeError("HealthServer is not started")
+        return self._bound[1]
+
+    @property
+    def url(self) -> str:
+        """Base URL, like ``http://127.0.0.1:9108``."""
+        if self._bound is None:
+            raise RuntimeError("HealthServer is not started")
+        host = f"[{self._bound[0]}]" if ":" in self._bound[0] else self._bound[0]
+        return f"http://{host}:{self._bound[1]}"
+
+    async def __aenter__(self) -> HealthServer:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()

@@ -1,0 +1,143 @@
+"""Prometheus metrics of the daemon, kept in their own CollectorRegistry (never the process-global one).
+
+One :class:`Metrics` object is built by the composition root and handed to whoever records something: the
+scheduler's poll listener, the client (API calls, throttles), the pipeline (findings, actions) and the outbox
+(notifications). ``/metrics`` (:mod:`monitor.health`) serves ``metrics.registry``.
+
+Label values are bounded by configuration (endpoints, rule names, channels, advertisers), never by data.
+The series, all prefixed ``tiktok_monitor_``:
+
+- ``polls_total{result}``: ok | error | skipped (due, but the previous poll still ran, or too late)
+- ``poll_duration_seconds``: histogram of one advertiser's poll (the cycle duration)
+- ``advertiser_last_success_timestamp_seconds{advertiser_id}``: unix time of the last good poll
+- ``advertiser_consecutive_failures{advertiser_id}``: failed polls in a row, 0 after a good one
+- ``api_calls_total{endpoint,result}``: endpoint like ``campaign/get/``; result ok or the error class name
+- ``api_throttles_total{scope}``: app (40100) | advertiser (40133) | local (our own limiter made us wait)
+- ``findings_total{rule,severity}``, ``actions_total{type,outcome}``, ``notifications_total{channel,result}``
+- ``outbox_pending``: notifications waiting to be sent; ``build_info{version}``: always 1
+- ``process_*``: CPU, memory, open files of this process (Linux)
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.process_collector import ProcessCollector
+
+from monitor import __version__
+
+__all__ = ["POLL_BUCKETS", "Metrics"]
+
+#: Poll durations: a small account takes well under a second, a large one with reports tens of seconds.
+POLL_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, float("inf"))
+
+
+class Metrics:
+    """The daemon's counters, gauges and histograms in ``registry`` (a new one unless given).
+
+    Every ``record``-style method is cheap and never raises for ordinary input; call them from anywhere on
+    the event loop. :meth:`poll_done` and :meth:`poll_skipped` match the scheduler's listener signatures.
+    """
+
+    def __init__(self, registry: CollectorRegistry | None = None, *, namespace: str = "tiktok_monitor") -> None:
+        self.registry = registry if registry is not None else CollectorRegistry(auto_describe=True)
+        ns, reg = namespace, self.registry
+        self._advertisers: set[str] = set()  # those with per-advertiser series
+        ProcessCollector(registry=reg)  # process_cpu_seconds_total, process_resident_memory_bytes, ... on Linux
+        self._polls = Counter("polls", "Advertiser polls by result", ["result"], namespace=ns, registry=reg)
+        self._poll_duration = Histogram(
+            "poll_duration_seconds",
+            "Duration of one advertiser's poll",
+            namespace=ns,
+            registry=reg,
+            buckets=POLL_BUCKETS,
+        )
+        self._last_success = Gauge(
+            "advertiser_last_success_timestamp_seconds",
+            "Unix time of the advertiser's last successful poll",
+            ["advertiser_id"],
+            namespace=ns,
+            registry=reg,
+        )
+        self._failures = Gauge(
+            "advertiser_consecutive_failures",
+            "Failed polls of the advertiser in a row",
+            ["advertiser_id"],
+            namespace=ns,
+            registry=reg,
+        )
+        self._api_calls = Counter(
+            "api_calls",
+            "Business API requests by endpoint and result",
+            ["endpoint", "result"],
+            namespace=ns,
+            registry=reg,
+        )
+        self._throttles = Counter(
+            "api_throttles", "Rate-limit answers and local waits by scope", ["scope"], namespace=ns, registry=reg
+        )
+        self._findings = Counter(
+            "findings", "Rule findings by rule and severity", ["rule", "severity"], namespace=ns, registry=reg
+        )
+        self._actions = Counter(
+            "actions", "Actions by type and outcome", ["type", "outcome"], namespace=ns, registry=reg
+        )
+        self._notifications = Counter(
+            "notifications", "Notifications by channel and result", ["channel", "result"], namespace=ns, registry=reg
+        )
+        self._outbox_pending = Gauge("outbox_pending", "Notifications waiting to be sent", namespace=ns, registry=reg)
+        build = Gauge("build_info", "The running version", ["version"], namespace=ns, registry=reg)
+        build.labels(version=__version__).set(1)
+        for result in ("ok", "error", "skipped"):
+            self._polls.labels(result=result)  # present at 0 from the start, so rate() sees the first one
+
+    # --- the scheduler's listeners ---------------------------------------------------------------------------
+
+    def poll_done(self, advertiser_id: str, ok: bool, duration_s: float, error: str | None = None) -> None:
+        """One poll finished (the scheduler's ``on_poll_done`` listener)."""
+        self._polls.labels(result="ok" if ok else "error").inc()
+        self._poll_duration.observe(max(duration_s, 0.0))
+        self._advertisers.add(advertiser_id)
+        failures = self._failures.labels(advertiser_id=advertiser_id)
+        if ok:
+            self._last_success.labels(advertiser_id=advertiser_id).set_to_current_time()
+            failures.set(0)
+        else:
+            failures.inc()
+
+    def poll_skipped(self, advertiser_id: str, reason: str) -> None:
+        """A due poll did not run: the previous one still ran, or it was too late (``on_poll_skipped``)."""
+        self._polls.labels(result="skipped").inc()
+
+    def set_advertisers(self, advertiser_ids: list[str]) -> None:
+        """Forget the per-advertiser series of advertisers no longer polled (the scheduler's ``on_advertisers``)."""
+        for advertiser_id in self._advertisers - set(advertiser_ids):
+            for gauge in (self._last_success, self._failures):
+                with contextlib.suppress(KeyError):  # never recorded for this one
+                    gauge.remove(advertiser_id)
+        self._advertisers &= set(advertiser_ids)
+
+    # --- the client, pipeline and outbox ------------------------------------------------------------------
+
+    def api_call(self, endpoint: str, result: str = "ok") -> None:
+        """One Business API request finished; ``result`` is ``ok`` or the error's class name."""
+        self._api_calls.labels(endpoint=endpoint, result=result).inc()
+
+    def throttled(self, scope: str) -> None:
+        """The API said slow down (``app`` 40100, ``advertiser`` 40133), or the local limiter made us wait."""
+        self._throttles.labels(scope=scope).inc()
+
+    def finding(self, rule: str, severity: str) -> None:
+        self._findings.labels(rule=rule, severity=severity).inc()
+
+    def action(self, action_type: str, outcome: str) -> None:
+        """``outcome``: applied | dry_run | blocked (a guard said no) | failed."""
+        self._actions.labels(type=action_type, outcome=outcome).inc()
+
+    def notification(self, channel: str, result: str) -> None:
+        """``result``: sent | failed (will retry) | dropped (gave up)."""
+        self._notifications.labels(channel=channel, result=result).inc()
+
+    def set_outbox_pending(self, count: int) -> None:
+        self._outbox_pending.set(count)

@@ -1,0 +1,344 @@
+"""When things run: APScheduler 3.x (AsyncIOScheduler) wiring only; the work is in the injected callables.
+
+Jobs:
+
+* ``poll:<advertiser_id>``, one per advertiser, every ``interval``. Each advertiser has a fixed phase within
+  the interval (:func:`phase_offset`, a hash of its id measured from the Unix epoch), so 50 advertisers spread
+  over the interval instead of bursting, and keep their slots across restarts and discovery changes.
+  ``max_instances=1`` and ``coalesce=True``: a slow poll never overlaps itself and missed runs collapse into one.
+* ``discover`` (optional): at start and every ``discover_interval``; its list replaces the polled advertisers.
+* ``outbox`` every ``outbox_interval`` and ``prune`` every ``prune_interval`` (both optional).
+
+A job that raises is caught here, at the per-advertiser boundary: logged with the advertiser id (a traceback
+only for an unexpected error, once per failure streak), reported to the listeners, and it never delays
+another advertiser. Listeners are plain callables (health, metrics) and must not block.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+
+from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, JobEvent
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from monitor.clock import Clock, SystemClock
+from monitor.errors import MonitorError
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["PollListener", "Scheduler", "SkipListener", "phase_offset"]
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_POLL = "poll:"
+
+
+#: ``(advertiser_id, ok, duration_s, error)`` after each poll; ``error`` is ``"ClassName: message"`` or None.
+PollListener = Callable[[str, bool, float, str | None], None]
+#: ``(advertiser_id, reason)`` for a poll that was due but did not run.
+SkipListener = Callable[[str, str], None]
+
+
+def phase_offset(advertiser_id: str, interval: timedelta) -> timedelta:
+    """Where in each interval the advertiser is polled: a stable hash of its id, uniform in ``[0, interval)``.
+
+    Depends on nothing but the id and the interval, so adding an advertiser never moves another one.
+    """
+    digest = hashlib.sha256(advertiser_id.encode()).digest()
+    fraction = int.from_bytes(digest[:8], "big") / 2**64
+    return timedelta(microseconds=int(fraction * (interval // timedelta(microseconds=1))))
+
+
+class Scheduler:
+    """Runs ``poll(advertiser_id)`` for each advertiser every ``interval``, plus outbox, prune and discovery.
+
+    ``advertiser_ids`` are polled from :meth:`start`; with ``discover``, its answer (at start, then every
+    ``discover_interval``) replaces them. After each poll every ``on_poll_done`` listener gets
+    ``(advertiser_id, ok, duration_s, error)``; a poll that did not run (still running, or too late) goes to
+    ``on_poll_skipped`` listeners as ``(advertiser_id, reason)``; each change of the advertiser set goes to
+    ``on_advertisers`` listeners as the sorted list.
+    """
+
+    def __init__(
+        self,
+        *,
+        poll: Callable[[str], Awaitable[object]],
+        interval: timedelta,
+        advertiser_ids: Iterable[str] = (),
+        discover: Callable[[], Awaitable[Iterable[str]]] | None = None,
+        discover_interval: timedelta = timedelta(hours=1),
+        send_outbox: Callable[[], Awaitable[object]] | None = None,
+        outbox_interval: timedelta = timedelta(seconds=5),
+        prune: Callable[[], Awaitable[object]] | None = None,
+        prune_interval: timedelta = timedelta(hours=1),
+        on_poll_done: Sequence[PollListener] = (),
+        on_poll_skipped: Sequence[SkipListener] = (),
+        on_advertisers: Sequence[Callable[[list[str]], None]] = (),
+        clock: Clock | None = None,
+        misfire_grace: timedelta | None = None,
+    ) -> None:
+        if interval <= timedelta(0):
+            raise ValueError("interval must be positive")
+        self._poll = poll
+        self._interval = interval
+        self._advertisers: list[str] = list(dict.fromkeys(advertiser_ids))
+        self._discover = discover
+        self._discover_interval = discover_interval
+        self._send_outbox = send_outbox
+        self._outbox_interval = outbox_interval
+        self._prune = prune
+        self._prune_interval = prune_interval
+        self._on_poll_done = list(on_poll_done)
+        self._on_poll_skipped = list(on_poll_skipped)
+        self._on_advertisers = list(on_advertisers)
+        self._clock = clock or SystemClock()
+        self._misfire_grace = misfire_grace
+        self._aps = AsyncIOScheduler(timezone=UTC)
+        self._aps.add_listener(self._on_not_run, EVENT_JOB_MAX_INSTANCES | EVENT_JOB_MISSED)
+        self._tasks: set[asyncio.Task[object]] = set()  # every job running now, for shutdown
+        self._polling: set[str] = set()  # advertisers whose poll is running now
+        self._failing: dict[str, str] = {}  # "poll of advertiser 1", "outbox job" -> error class of the streak
+        self._started = False
+        self._stopping = False
+
+    # --- public ------------------------------------------------------------------------------------------------
+
+    @property
+    def advertiser_ids(self) -> list[str]:
+        """The advertisers polled now, sorted."""
+        return sorted(self._advertisers)
+
+    @property
+    def running(self) -> bool:
+        return self._started and not self._stopping
+
+    def next_run(self, advertiser_id: str) -> datetime | None:
+        """When the advertiser's next poll is due (None when it is not scheduled)."""
+        job = self._aps.get_job(_POLL + advertiser_id) if self._started else None
+        return None if job is None else job.next_run_time
+
+    def start(self) -> None:
+        """Start scheduling; call from a running event loop. Discovery, when set, runs at once."""
+        if self._started:
+            raise RuntimeError("Scheduler already started")
+        self._aps.start()
+        self._started = True
+        ids, self._advertisers = self._advertisers, []
+        self.set_advertisers(ids)
+        if self._discover is not None:
+            self._add_periodic("discover", self._run_discover, self._discover_interval, now=True)
+        if self._send_outbox is not None:
+            self._add_periodic("outbox", self._guarded("outbox", self._send_outbox), self._outbox_interval, now=False)
+        if self._prune is not None:
+            self._add_periodic("prune", self._guarded("prune", self._prune), self._prune_interval, now=False)
+        logger.info("scheduler started: %d advertisers every %s", len(self._advertisers), self._interval)
+
+    def set_advertisers(self, advertiser_ids: Iterable[str]) -> tuple[list[str], list[str]]:
+        """Poll exactly these advertisers from now on; returns ``(added, removed)``. Running polls finish."""
+        wanted = list(dict.fromkeys(advertiser_ids))
+        added = [a for a in wanted if a not in self._advertisers]
+        removed = [a for a in self._advertisers if a not in wanted]
+        self._advertisers = wanted
+        if self._started:
+            for advertiser_id in removed:
+                self._aps.remove_job(_POLL + advertiser_id)
+            for advertiser_id in added:
+                self._add_poll_job(advertiser_id)
+            if added or removed:
+                logger.info("advertisers: %d polled, added %s, removed %s", len(wanted), added, removed)
+            for listener in self._on_advertisers:
+                _call(listener, sorted(wanted))
+        return added, removed
+
+    def set_interval(self, interval: timedelta) -> None:
+        """Poll every ``interval`` from now on (a reload changed it); phases are recomputed."""
+        if interval <= timedelta(0):
+            raise ValueError("interval must be positive")
+        self._interval = interval
+        if self._started:
+            for advertiser_id in self._advertisers:
+                self._aps.reschedule_job(_POLL + advertiser_id, trigger=self._poll_trigger(advertiser_id))
+
+    def run_now(self, advertiser_id: str) -> bool:
+        """Poll the advertiser at once, outside its schedule; False if it is unknown, already running or stopping."""
+        if not self.running or advertiser_id not in self._advertisers or advertiser_id in self._polling:
+            return False
+        task = asyncio.get_running_loop().create_task(self._run_poll(advertiser_id), name=f"poll-now:{advertiser_id}")
+        self._track(task)
+        return True
+
+    async def shutdown(self, wait_seconds: float = 30.0) -> None:
+        """Stop starting jobs, wait up to ``wait_seconds`` for running ones (then cancel them), stop APScheduler.
+
+        When every job finished in time, the outbox gets one last run within what is left of the limit, so the
+        notifications of the last polls are not held back until the next start.
+        """
+        if not self._started or self._stopping:
+            return
+        self._stopping = True
+        self._aps.pause()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait_seconds
+        pending = self._running_tasks()
+        if pending:
+            logger.info("waiting up to %.0fs for %d running jobs", wait_seconds, len(pending))
+            _, pending = await asyncio.wait(pending, timeout=wait_seconds)
+        if not pending and self._send_outbox is not None and deadline > loop.time():
+            flush = loop.create_task(self._guarded("outbox", self._send_outbox, final=True)())
+            _, pending = await asyncio.wait({flush}, timeout=deadline - loop.time())
+        if pending:
+            logger.warning("cancelling %d jobs still running after %.0fs", len(pending), wait_seconds)
+            for task in pending:
+                task.cancel()
+            await asyncio.wait(pending, timeout=1.0)
+        self._aps.shutdown(wait=False)
+        await asyncio.sleep(0)  # AsyncIOScheduler.shutdown runs on the next loop iteration
+        logger.info("scheduler stopped")
+
+    # --- jobs ----------------------------------------------------------------------------------------------------
+
+    def _poll_trigger(self, advertiser_id: str) -> IntervalTrigger:
+        # start_date in the past: APScheduler fires at start_date + n * interval, i.e. at the advertiser's phase.
+        # No APScheduler jitter: the phases already spread the load, and in 3.x an interval trigger measures
+        # each next time from the jittered previous one, so phases would random-walk into each other.
+        return IntervalTrigger(
+            seconds=self._interval.total_seconds(),
+            start_date=EPOCH + phase_offset(advertiser_id, self._interval),
+            timezone=UTC,
+        )
+
+    def _add_poll_job(self, advertiser_id: str) -> None:
+        grace = self._misfire_grace or self._interval / 2
+        self._aps.add_job(
+            self._run_poll,
+            self._poll_trigger(advertiser_id),
+            args=[advertiser_id],
+            id=_POLL + advertiser_id,
+            name=f"poll {advertiser_id}",
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=max(1, round(grace.total_seconds())),
+        )
+
+    def _add_periodic(self, name: str, func: Callable[[], Awaitable[None]], every: timedelta, *, now: bool) -> None:
+        # first run after one period, or at once; (APScheduler reads next_run_time=None as "paused")
+        first = {"next_run_time": datetime.now(UTC)} if now else {}
+        self._aps.add_job(
+            func,
+            IntervalTrigger(seconds=every.total_seconds(), timezone=UTC),
+            id=name,
+            name=name,
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=max(1, round(every.total_seconds())),
+            **first,
+        )
+
+    async def _run_poll(self, advertiser_id: str) -> None:
+        if self._stopping or advertiser_id in self._polling:
+            self._skipped(advertiser_id, "stopping" if self._stopping else "previous poll still running")
+            return
+        self._polling.add(advertiser_id)
+        self._track(asyncio.current_task())
+        started = self._clock.monotonic()
+        error: str | None = None
+        try:
+            await self._poll(advertiser_id)
+        except asyncio.CancelledError:
+            # only shutdown cancels a job, and this task is ours: record it and end quietly
+            error = "cancelled at shutdown"
+            logger.warning("poll of advertiser %s cancelled at shutdown", advertiser_id)
+        except Exception as exc:
+            error = self._failed(f"poll of advertiser {advertiser_id}", exc)
+        else:
+            self._succeeded(f"poll of advertiser {advertiser_id}")
+        finally:
+            self._polling.discard(advertiser_id)
+        duration = self._clock.monotonic() - started
+        for listener in self._on_poll_done:
+            _call(listener, advertiser_id, error is None, duration, error)
+
+    async def _run_discover(self) -> None:
+        if self._discover is None or self._stopping:
+            return
+        self._track(asyncio.current_task())
+        try:
+            found = [str(a) for a in await self._discover()]
+        except Exception as exc:
+            logger.warning(
+                "advertiser discovery failed, still polling %d advertisers: %s", len(self._advertisers), _describe(exc)
+            )
+            return
+        if not found:
+            logger.warning("advertiser discovery found no advertisers: the token reaches none")
+        if not self._stopping:
+            self.set_advertisers(found)
+
+    def _guarded(
+        self, name: str, func: Callable[[], Awaitable[object]], *, final: bool = False
+    ) -> Callable[[], Awaitable[None]]:
+        async def job() -> None:
+            if self._stopping and not final:
+                return
+            self._track(asyncio.current_task())
+            try:
+                await func()
+            except asyncio.CancelledError:
+                logger.warning("%s job cancelled at shutdown", name)
+            except Exception as exc:
+                self._failed(f"{name} job", exc)
+            else:
+                self._succeeded(f"{name} job")
+
+        return job
+
+    # --- bookkeeping ---------------------------------------------------------------------------------------------
+
+    def _track(self, task: asyncio.Task[object] | None) -> None:
+        if task is not None and task not in self._tasks:
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    def _running_tasks(self) -> set[asyncio.Task[object]]:
+        current = asyncio.current_task()
+        return {t for t in self._tasks if t is not current and not t.done()}
+
+    def _failed(self, what: str, exc: Exception) -> str:
+        """Log a job's failure; returns its one-line description."""
+        error, kind = _describe(exc), type(exc).__name__
+        first_of_kind = self._failing.get(what) != kind
+        self._failing[what] = kind
+        # expected failures (ours, classified) never need a traceback; a bug shows one, once per streak
+        show_traceback = first_of_kind and not isinstance(exc, MonitorError)
+        logger.warning("%s failed: %s", what, error, exc_info=exc if show_traceback else None)
+        return error
+
+    def _succeeded(self, what: str) -> None:
+        if self._failing.pop(what, None) is not None:
+            logger.info("%s succeeded again", what)
+
+    def _skipped(self, advertiser_id: str, reason: str) -> None:
+        logger.debug("poll of advertiser %s skipped: %s", advertiser_id, reason)
+        for listener in self._on_poll_skipped:
+            _call(listener, advertiser_id, reason)
+
+    def _on_not_run(self, event: JobEvent) -> None:
+        if event.job_id.startswith(_POLL):
+            reason = "previous poll still running" if event.code == EVENT_JOB_MAX_INSTANCES else "missed its time"
+            self._skipped(event.job_id.removeprefix(_POLL), reason)
+
+
+def _describe(exc: BaseException) -> str:
+    text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    return text if len(text) <= 500 else text[:497] + "..."
+
+
+def _call(listener: Callable[..., None], *args: object) -> None:
+    try:
+        listener(*args)
+    except Exception:
+        logger.exception("listener %r failed", listener)

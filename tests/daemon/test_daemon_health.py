@@ -1,0 +1,208 @@
+"""/healthz: the pure decision (table-tested with a frozen clock) and the real HTTP server on loopback."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import aiohttp
+import pytest
+
+from monitor import __version__
+from monitor.clock import FrozenClock
+from monitor.health import HealthServer, HealthState, health_status, liveness, parse_listen
+from monitor.metrics import Metrics
+
+T0 = datetime(2026, 11, 24, 20, 0, tzinfo=UTC)
+INTERVAL = timedelta(minutes=5)
+
+# Each event: (seconds after start, advertiser, ok). The state is checked 'at' seconds after start.
+CASES = [
+    # name, advertisers, events, at, ok, status
+    ("just started", ["a"], [], 30, True, "starting"),
+    ("started, nothing to poll yet", [], [], 30, True, "starting"),
+    ("first poll ok", ["a"], [(60, "a", True)], 90, True, "ok"),
+    ("ok but another not polled yet", ["a", "b"], [(60, "a", True)], 90, True, "ok"),
+    ("last success 9m59s ago", ["a"], [(60, "a", True)], 60 + 599, True, "ok"),
+    ("last success exactly two intervals ago", ["a"], [(60, "a", True)], 660, True, "ok"),
+    ("last success just over two intervals ago", ["a"], [(60, "a", True)], 661, False, "failing"),
+    ("one of two failing", ["a", "b"], [(60, "a", True), (70, "b", False)], 100, True, "degraded"),
+    ("recovered", ["a"], [(60, "a", False), (360, "a", True)], 400, True, "ok"),
+    ("every poll failed, still starting", ["a"], [(60, "a", False)], 300, True, "starting"),
+    ("every poll failed, past start-up", ["a"], [(60, "a", False), (360, "a", False)], 700, False, "failing"),
+    (
+        "good earlier, failing now",
+        ["a"],
+        [(60, "a", True), (360, "a", False), (660, "a", False)],
+        700,
+        False,
+        "failing",
+    ),
+    ("no advertisers after start-up", [], [], 700, False, "failing"),
+    ("one stale, one fresh", ["a", "b"], [(60, "a", True), (600, "b", True)], 700, True, "degraded"),
+]
+
+
+def build_state(advertisers: list[str], events: list[tuple[int, str, bool]]) -> tuple[HealthState, FrozenClock]:
+    clock = FrozenClock(T0)
+    state = HealthState(clock=clock, interval=INTERVAL, version="9.9.9")
+    state.set_advertisers(advertisers)
+    for seconds, advertiser_id, ok in events:
+        clock.set(T0 + timedelta(seconds=seconds))
+        state.poll_done(advertiser_id, ok, 1.5, None if ok else "TransientApiError: 50000 system busy")
+    return state, clock
+
+
+@pytest.mark.parametrize(("name", "advertisers", "events", "at", "ok", "status"), CASES, ids=[c[0] for c in CASES])
+def test_health_status(
+    name: str, advertisers: list[str], events: list[tuple[int, str, bool]], at: int, ok: bool, status: str
+) -> None:
+    state, _ = build_state(advertisers, events)
+    healthy, details = health_status(state, T0 + timedelta(seconds=at), INTERVAL)
+    assert (healthy, details["status"]) == (ok, status), details["reason"]
+    assert details["ok"] is healthy
+
+
+def test_health_details_per_advertiser() -> None:
+    state, _ = build_state(["a", "b", "c"], [(60, "a", True), (70, "b", False), (370, "b", False)])
+    _, details = health_status(state, T0 + timedelta(seconds=400), INTERVAL)
+    assert details["reason"] == "1 of 3 advertisers failing or stale"
+    assert details["version"] == "9.9.9"
+    assert details["uptime_s"] == 400
+    assert details["interval_s"] == 300
+    assert details["last_success_at"] == "2026-11-24T20:01:00+00:00"
+    assert details["advertisers"] == {
+        "a": {
+            "status": "ok",
+            "last_ok_at": "2026-11-24T20:01:00+00:00",
+            "last_poll_at": "2026-11-24T20:01:00+00:00",
+            "last_error": None,
+            "last_error_at": None,
+            "consecutive_failures": 0,
+            "last_duration_s": 1.5,
+        },
+        "b": {
+            "status": "failing",
+            "last_ok_at": None,
+            "last_poll_at": "2026-11-24T20:06:10+00:00",
+            "last_error": "TransientApiError: 50000 system busy",
+            "last_error_at": "2026-11-24T20:06:10+00:00",
+            "consecutive_failures": 2,
+            "last_duration_s": 1.5,
+        },
+        "c": {
+            "status": "pending",
+            "last_ok_at": None,
+            "last_poll_at": None,
+            "last_error": None,
+            "last_error_at": None,
+            "consecutive_failures": 0,
+            "last_duration_s": None,
+        },
+    }
+
+
+def test_failing_reason_names_the_limit() -> None:
+    state, _ = build_state(["a"], [(60, "a", True)])
+    _, details = health_status(state, T0 + timedelta(seconds=60 + 3600), INTERVAL)
+    assert details["reason"] == "no successful poll in 1h00m00s (limit: two intervals, 10m00s)"
+    state, _ = build_state(["a"], [(60, "a", False)])
+    _, details = health_status(state, T0 + timedelta(seconds=700), INTERVAL)
+    assert details["reason"] == "no successful poll ever (limit: two intervals, 10m00s)"
+
+
+def test_removed_advertisers_are_forgotten() -> None:
+    state, _ = build_state(["a", "b"], [(60, "a", True), (60, "b", False)])
+    state.set_advertisers(["a"])
+    assert list(state.advertisers) == ["a"]
+    assert state.advertisers["a"].last_ok_at == T0 + timedelta(seconds=60)
+
+
+LIVENESS = [
+    # name, advertisers, events, at, alive
+    ("starting", ["a"], [], 100, True),
+    ("nothing to poll", [], [], 7200, True),
+    ("polls finishing, though failing", ["a"], [(60, "a", False), (600, "a", False)], 900, True),
+    ("no poll finished in two intervals", ["a"], [(60, "a", True)], 661, False),
+    ("never finished one", ["a"], [], 700, False),
+]
+
+
+@pytest.mark.parametrize(("name", "advertisers", "events", "at", "alive"), LIVENESS, ids=[c[0] for c in LIVENESS])
+def test_liveness(name: str, advertisers: list[str], events: list[tuple[int, str, bool]], at: int, alive: bool) -> None:
+    state, clock = build_state(advertisers, events)
+    assert liveness(state, T0 + timedelta(seconds=at), INTERVAL)[0] is alive
+    clock.set(T0 + timedelta(seconds=at))
+    assert state.is_live() is alive
+
+
+@pytest.mark.parametrize(
+    ("listen", "expected"),
+    [
+        ("127.0.0.1:9108", ("127.0.0.1", 9108)),
+        ("0.0.0.0:9108", ("0.0.0.0", 9108)),  # noqa: S104 - parsing, not binding
+        ("[::1]:9108", ("::1", 9108)),
+        ("localhost:0", ("localhost", 0)),
+    ],
+)
+def test_parse_listen(listen: str, expected: tuple[str, int]) -> None:
+    assert parse_listen(listen) == expected
+
+
+@pytest.mark.parametrize("listen", ["9108", ":9108", "127.0.0.1:", "127.0.0.1:http", "127.0.0.1:70000", ""])
+def test_parse_listen_rejects(listen: str) -> None:
+    with pytest.raises(ValueError, match="HOST:PORT"):
+        parse_listen(listen)
+
+
+# --- over HTTP -------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def served(clock: FrozenClock) -> AsyncIterator[tuple[HealthState, HealthServer]]:
+    state = HealthState(clock=clock, interval=INTERVAL)
+    async with HealthServer(state, Metrics().registry, host="127.0.0.1", port=0) as server:
+        yield state, server
+
+
+async def test_healthz_is_200_with_details_while_polls_succeed(
+    served: tuple[HealthState, HealthServer], http: aiohttp.ClientSession, clock: FrozenClock
+) -> None:
+    state, server = served
+    state.set_advertisers(["7000000000000000001"])
+    clock.advance(60)
+    state.poll_done("7000000000000000001", True, 0.25, None)
+    async with http.get(server.url + "/healthz") as response:
+        assert response.status == 200
+        assert response.content_type == "application/json"
+        body = await response.json()
+    assert body["status"] == "ok"
+    assert body["version"] == __version__
+    assert body["uptime_s"] == 60
+    assert body["advertisers"]["7000000000000000001"]["last_ok_at"] == clock.now().isoformat()
+
+
+async def test_healthz_is_503_when_nothing_succeeded_for_two_intervals(
+    served: tuple[HealthState, HealthServer], http: aiohttp.ClientSession, clock: FrozenClock
+) -> None:
+    state, server = served
+    state.set_advertisers(["7000000000000000001"])
+    clock.advance(30)
+    state.poll_done("7000000000000000001", True, 0.25, None)
+    clock.advance(11 * 60)
+    async with http.get(server.url + "/healthz") as response:
+        assert response.status == 503
+        body = await response.json()
+    assert body["status"] == "failing"
+    assert body["reason"].startswith("no successful poll in 11m00s")
+
+
+async def test_server_binds_loopback_by_default(clock: FrozenClock) -> None:
+    server = HealthServer(HealthState(clock=clock, interval=INTERVAL), Metrics().registry, port=0)
+    await server.start()
+    try:
+        assert server.url == f"http://127.0.0.1:{server.port}"
+    finally:
+        await server.stop()
+    with pytest.raises(RuntimeError, match="not started"):
+        _ = server.url

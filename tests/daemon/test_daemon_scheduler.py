@@ -1,0 +1,356 @@
+"""The scheduler in real time with short intervals: phases, isolation of failures, no overlap, discovery, shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from monitor.errors import MonitorError
+from monitor.scheduler import EPOCH, Scheduler, phase_offset
+
+INTERVAL = timedelta(seconds=0.3)
+
+
+@dataclass
+class Recorder:
+    """Collects what the scheduler reports and what the injected jobs saw."""
+
+    done: list[tuple[str, bool, float, str | None]] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    advertisers: list[list[str]] = field(default_factory=list)
+    started: list[tuple[str, datetime]] = field(default_factory=list)
+
+    def poll_done(self, advertiser_id: str, ok: bool, duration_s: float, error: str | None) -> None:
+        self.done.append((advertiser_id, ok, duration_s, error))
+
+    def poll_skipped(self, advertiser_id: str, reason: str) -> None:
+        self.skipped.append((advertiser_id, reason))
+
+    def ok_count(self, advertiser_id: str) -> int:
+        return sum(1 for a, ok, _, _ in self.done if a == advertiser_id and ok)
+
+
+@pytest.fixture
+def recorder() -> Recorder:
+    return Recorder()
+
+
+@pytest.fixture
+async def make_scheduler(recorder: Recorder) -> AsyncIterator[Callable[..., Scheduler]]:
+    """Build and start a scheduler whose listeners feed ``recorder``; shut down at the end of the test."""
+    made: list[Scheduler] = []
+
+    def make(**kwargs: object) -> Scheduler:
+        kwargs.setdefault("interval", INTERVAL)
+        scheduler = Scheduler(
+            on_poll_done=[recorder.poll_done],
+            on_poll_skipped=[recorder.poll_skipped],
+            on_advertisers=[recorder.advertisers.append],
+            **kwargs,  # type: ignore[arg-type]
+        )
+        scheduler.start()
+        made.append(scheduler)
+        return scheduler
+
+    yield make
+    for scheduler in made:
+        await scheduler.shutdown(wait_seconds=1.0)
+
+
+async def wait_until(condition: Callable[[], bool], within: float = 3.0) -> None:
+    async with asyncio.timeout(within):
+        while not condition():  # noqa: ASYNC110 - polls state the scheduler owns; no event to wait on
+            await asyncio.sleep(0.02)
+
+
+# --- phases (pure) ---------------------------------------------------------------------------------------------
+
+
+def test_phase_offset_is_stable_and_inside_the_interval() -> None:
+    interval = timedelta(minutes=5)
+    offsets = {f"70000000000000000{i:02d}": phase_offset(f"70000000000000000{i:02d}", interval) for i in range(50)}
+    assert all(timedelta(0) <= o < interval for o in offsets.values())
+    assert offsets == {a: phase_offset(a, interval) for a in offsets}  # a function of the id alone
+    assert len(set(offsets.values())) == 50
+
+
+def test_fifty_advertisers_spread_over_the_interval_instead_of_bursting() -> None:
+    interval = timedelta(minutes=5)
+    ids = [str(7_000_000_000_000_000_000 + i) for i in range(50)]
+    tenths = Counter(int(phase_offset(a, interval) / interval * 10) for a in ids)
+    assert len(tenths) == 10, tenths  # every tenth of the interval has polls
+    assert max(tenths.values()) <= 10, tenths  # and none has a fifth of them (an even share is 5)
+
+
+async def test_each_poll_job_is_due_at_its_advertisers_phase(make_scheduler: Callable[..., Scheduler]) -> None:
+    async def poll(advertiser_id: str) -> None:
+        return None
+
+    interval = timedelta(seconds=60)  # long: nothing runs during the test, only the schedule is checked
+    ids = ["7000000000000000001", "7000000000000000002", "7000000000000000003"]
+    scheduler = make_scheduler(poll=poll, interval=interval, advertiser_ids=ids)
+    now = datetime.now(UTC)
+    for advertiser_id in ids:
+        due = scheduler.next_run(advertiser_id)
+        assert due is not None
+        assert now - timedelta(seconds=1) <= due < now + interval
+        phase = (due - EPOCH) % interval
+        assert abs(phase - phase_offset(advertiser_id, interval)) < timedelta(milliseconds=1)
+
+
+async def test_a_new_interval_moves_each_job_to_its_new_phase(make_scheduler: Callable[..., Scheduler]) -> None:
+    async def poll(advertiser_id: str) -> None:
+        return None
+
+    scheduler = make_scheduler(poll=poll, interval=timedelta(seconds=60), advertiser_ids=["1", "2"])
+    longer = timedelta(seconds=90)
+    scheduler.set_interval(longer)
+    for advertiser_id in ("1", "2"):
+        due = scheduler.next_run(advertiser_id)
+        assert due is not None
+        assert abs((due - EPOCH) % longer - phase_offset(advertiser_id, longer)) < timedelta(milliseconds=1)
+
+
+async def test_polls_repeat_every_interval_at_their_phase(
+    make_scheduler: Callable[..., Scheduler], recorder: Recorder
+) -> None:
+    async def poll(advertiser_id: str) -> None:
+        recorder.started.append((advertiser_id, datetime.now(UTC)))
+
+    ids = ["1", "2"]
+    make_scheduler(poll=poll, advertiser_ids=ids)
+    await wait_until(lambda: all(recorder.ok_count(a) >= 3 for a in ids))
+    for advertiser_id in ids:
+        times = [t for a, t in recorder.started if a == advertiser_id]
+        for moment in times:
+            late = ((moment - EPOCH) - phase_offset(advertiser_id, INTERVAL)) % INTERVAL
+            assert late < timedelta(seconds=0.1), (advertiser_id, late)
+        gaps = [b - a for a, b in itertools.pairwise(times)]
+        assert all(abs(g - INTERVAL) < timedelta(seconds=0.1) for g in gaps), gaps
+
+
+# --- isolation ---------------------------------------------------------------------------------------------------
+
+
+async def test_a_failing_advertiser_is_logged_and_never_stops_the_others(
+    make_scheduler: Callable[..., Scheduler], recorder: Recorder, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def poll(advertiser_id: str) -> None:
+        if advertiser_id == "bad":
+            raise ValueError("boom from the bad account")
+
+    make_scheduler(poll=poll, advertiser_ids=["good-1", "bad", "good-2"])
+    with caplog.at_level(logging.WARNING, logger="monitor.scheduler"):
+        await wait_until(lambda: sum(1 for a, *_ in recorder.done if a == "bad") >= 3)
+        await wait_until(lambda: recorder.ok_count("good-1") >= 3 and recorder.ok_count("good-2") >= 3)
+
+    failures = [d for d in recorder.done if d[0] == "bad"]
+    assert all(not ok and error == "ValueError: boom from the bad account" for _, ok, _, error in failures)
+    messages = [r for r in caplog.records if "advertiser bad" in r.getMessage()]
+    assert len(messages) >= 3
+    assert all("ValueError: boom from the bad account" in r.getMessage() for r in messages)
+    assert sum(1 for r in messages if r.exc_info) == 1  # one traceback for the streak, not one per poll
+
+
+async def test_expected_errors_are_logged_without_a_traceback(
+    make_scheduler: Callable[..., Scheduler], recorder: Recorder, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def poll(advertiser_id: str) -> None:
+        raise MonitorError("API says no")
+
+    make_scheduler(poll=poll, advertiser_ids=["1"])
+    with caplog.at_level(logging.WARNING, logger="monitor.scheduler"):
+        await wait_until(lambda: len(recorder.done) >= 2)
+    assert [r.exc_info for r in caplog.records if "advertiser 1 failed" in r.getMessage()] == [None, None]
+
+
+async def test_a_failing_listener_does_not_break_polling(
+    make_scheduler: Callable[..., Scheduler], recorder: Recorder, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(*args: object) -> None:
+        raise RuntimeError("listener bug")
+
+    async def poll(advertiser_id: str) -> None:
+        return None
+
+    scheduler = Scheduler(poll=poll, interval=INTERVAL, advertiser_ids=["1"], on_poll_done=[broken, recorder.poll_done])
+    scheduler.start()
+    try:
+        with caplog.at_level(logging.ERROR, logger="monitor.scheduler"):
+            await wait_until(lambda: recorder.ok_count("1") >= 2)
+    finally:
+        await scheduler.shutdown(1.0)
+    assert any("listener" in r.getMessage() for r in caplog.records)
+
+
+async def test_a_slow_poll_never_overlaps_itself(make_scheduler: Callable[..., Scheduler], recorder: Recorder) -> None:
+    running: Counter[str] = Counter()
+    most: Counter[str] = Counter()
+
+    async def poll(advertiser_id: str) -> None:
+        running[advertiser_id] += 1
+        most[advertiser_id] = max(most[advertiser_id], running[advertiser_id])
+        try:
+            await asyncio.sleep(0.5 if advertiser_id == "slow" else 0)
+        finally:
+            running[advertiser_id] -= 1
+
+    make_scheduler(poll=poll, interval=timedelta(seconds=0.2), advertiser_ids=["slow", "fast"])
+    await wait_until(lambda: recorder.ok_count("slow") >= 2, within=4)
+    assert most["slow"] == 1
+    assert recorder.ok_count("fast") >= 4  # the slow one never held the fast one back
+    assert ("slow", "previous poll still running") in recorder.skipped
+
+
+async def test_run_now_polls_at_once_but_not_twice_concurrently(
+    make_scheduler: Callable[..., Scheduler], recorder: Recorder
+) -> None:
+    release = asyncio.Event()
+
+    async def poll(advertiser_id: str) -> None:
+        await release.wait()
+
+    scheduler = make_scheduler(poll=poll, interval=timedelta(seconds=60), advertiser_ids=["1"])
+    assert scheduler.run_now("1") is True
+    await asyncio.sleep(0.05)
+    assert scheduler.run_now("1") is False  # still running
+    assert scheduler.run_now("unknown") is False
+    release.set()
+    await wait_until(lambda: recorder.ok_count("1") == 1)
+
+
+# --- discovery -------------------------------------------------------------------------------------------------
+
+
+async def test_discovery_adds_and_removes_poll_jobs(
+    make_scheduler: Callable[..., Scheduler], recorder: Recorder
+) -> None:
+    answers = [["1", "2"], ["2", "3"]]
+    calls = 0
+
+    async def discover() -> list[str]:
+        nonlocal calls
+        calls += 1
+        return answers[min(calls, len(answers)) - 1]
+
+    async def poll(advertiser_id: str) -> None:
+        return None
+
+    scheduler = make_scheduler(poll=poll, discover=discover, discover_interval=timedelta(seconds=0.6))
+    await wait_until(lambda: scheduler.advertiser_ids == ["1", "2"])  # discovery ran at start
+    assert scheduler.next_run("1") is not None and scheduler.next_run("3") is None
+    await wait_until(lambda: scheduler.advertiser_ids == ["2", "3"])
+    assert scheduler.next_run("1") is None and scheduler.next_run("3") is not None
+    assert recorder.advertisers[:3] == [[], ["1", "2"], ["2", "3"]]
+    await wait_until(lambda: recorder.ok_count("3") >= 1)
+
+
+async def test_failed_discovery_keeps_polling_the_known_advertisers(
+    make_scheduler: Callable[..., Scheduler], recorder: Recorder, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def discover() -> list[str]:
+        raise MonitorError("oauth2/advertiser/get failed")
+
+    async def poll(advertiser_id: str) -> None:
+        return None
+
+    with caplog.at_level(logging.WARNING, logger="monitor.scheduler"):
+        scheduler = make_scheduler(poll=poll, advertiser_ids=["1"], discover=discover)
+        await wait_until(lambda: recorder.ok_count("1") >= 2)
+    assert scheduler.advertiser_ids == ["1"]
+    assert any("discovery failed" in r.getMessage() for r in caplog.records)
+
+
+# --- outbox, prune -------------------------------------------------------------------------------------------
+
+
+async def test_outbox_and_prune_run_periodically_and_survive_errors(
+    make_scheduler: Callable[..., Scheduler], caplog: pytest.LogCaptureFixture
+) -> None:
+    runs: Counter[str] = Counter()
+
+    async def poll(advertiser_id: str) -> None:
+        return None
+
+    async def send_outbox() -> None:
+        runs["outbox"] += 1
+        if runs["outbox"] == 1:
+            raise MonitorError("slack is down")
+
+    async def prune() -> None:
+        runs["prune"] += 1
+
+    with caplog.at_level(logging.WARNING, logger="monitor.scheduler"):
+        make_scheduler(
+            poll=poll,
+            send_outbox=send_outbox,
+            outbox_interval=timedelta(seconds=0.1),
+            prune=prune,
+            prune_interval=timedelta(seconds=0.2),
+        )
+        await wait_until(lambda: runs["outbox"] >= 3 and runs["prune"] >= 2)
+    assert any(r.getMessage() == "outbox job failed: MonitorError: slack is down" for r in caplog.records)
+
+
+# --- shutdown --------------------------------------------------------------------------------------------------
+
+
+async def test_shutdown_waits_for_running_polls_then_stops(recorder: Recorder) -> None:
+    started = asyncio.Event()
+    polls = 0
+
+    async def poll(advertiser_id: str) -> None:
+        nonlocal polls
+        polls += 1
+        started.set()
+        await asyncio.sleep(0.5)
+
+    flushed = 0
+
+    async def send_outbox() -> None:
+        nonlocal flushed
+        flushed += 1
+
+    scheduler = Scheduler(
+        poll=poll,
+        interval=INTERVAL,
+        advertiser_ids=["1"],
+        send_outbox=send_outbox,
+        outbox_interval=timedelta(hours=1),
+        on_poll_done=[recorder.poll_done],
+    )
+    scheduler.start()
+    await asyncio.wait_for(started.wait(), 2)
+    loop = asyncio.get_running_loop()
+    begun = loop.time()
+    await scheduler.shutdown(wait_seconds=3)
+    assert 0.2 < loop.time() - begun < 1.5
+    assert [(a, ok) for a, ok, _, _ in recorder.done] == [("1", True)]  # finished, not cancelled
+    assert flushed == 1  # one last outbox run after the polls
+    assert not scheduler.running
+    await asyncio.sleep(2 * INTERVAL.total_seconds())
+    assert polls == 1  # nothing new started
+
+
+async def test_shutdown_cancels_what_outlives_the_limit(recorder: Recorder) -> None:
+    started = asyncio.Event()
+
+    async def poll(advertiser_id: str) -> None:
+        started.set()
+        await asyncio.sleep(30)
+
+    scheduler = Scheduler(poll=poll, interval=INTERVAL, advertiser_ids=["1"], on_poll_done=[recorder.poll_done])
+    scheduler.start()
+    await asyncio.wait_for(started.wait(), 2)
+    loop = asyncio.get_running_loop()
+    begun = loop.time()
+    await scheduler.shutdown(wait_seconds=0.3)
+    assert loop.time() - begun < 1.0
+    assert [(a, ok, error) for a, ok, _, error in recorder.done] == [("1", False, "cancelled at shutdown")]
