@@ -14,22 +14,32 @@ from pathlib import Path
 from monitor.config import load_settings
 from monitor.errors import ConfigError
 from monitor.logs import setup_logging
+from monitor.rules.loader import configured_channels, load_rules, summarize
+from monitor.rules.testing import render_report, run_rule_tests
 
 log = logging.getLogger("monitor")
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
 
 
+def _print_problems(exc: ConfigError) -> int:
+    for problem in exc.problems:
+        print(problem, file=sys.stderr)
+    print(f"{len(exc.problems)} problem(s) found", file=sys.stderr)
+    return EXIT_INVALID
+
+
 def check(config: str | Path, *, log_level: str = "info", log_format: str = "text") -> int:
-    """Validate the configuration; print every problem on its own line, or a short summary."""
+    """Validate the configuration and every rule file; print every problem on its own line, or a summary."""
     setup_logging(log_level, log_format)
     try:
         settings = load_settings(config)
     except ConfigError as exc:
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
-        print(f"{len(exc.problems)} problem(s) found", file=sys.stderr)
-        return EXIT_INVALID
+        return _print_problems(exc)
+    try:
+        ruleset = load_rules(settings.monitor.rules, channels=configured_channels(settings))
+    except ConfigError as exc:
+        return _print_problems(exc)
     tiktok = settings.tiktok
     advertisers = ", ".join(tiktok.advertiser_ids) if tiktok.advertiser_ids else "every advertiser the token reaches"
     channels = [name for name in ("slack", "email") if getattr(settings, name) is not None]
@@ -39,7 +49,16 @@ def check(config: str | Path, *, log_level: str = "info", log_format: str = "tex
     print(f"  storage    {settings.storage.url}")
     print(f"  channels   {', '.join(channels) or 'none (alerts only in the log)'}")
     print(f"  actions    {'enabled' if settings.actions.enabled else 'disabled: every action is a dry run'}")
+    print(summarize(ruleset))
     return EXIT_OK
+
+
+def test_rules(path: str | Path, *, log_level: str = "warning", log_format: str = "text") -> int:
+    """Run a rule unit-test file: pass/fail per case; 0 all passed, 1 a case failed, 2 the file is invalid."""
+    setup_logging(log_level, log_format)
+    report = run_rule_tests(path)
+    print(render_report(report), file=sys.stderr if report.problems else sys.stdout)
+    return report.exit_code
 
 
 def sandbox(

@@ -1,7 +1,8 @@
 """The ``tiktok-monitor`` command line: argument parsing only; the work is done in ``monitor.app``.
 
-Exit codes: 0 success; 1 the command ran and failed (API unreachable, a cycle failed); 2 bad usage or an
-invalid configuration / rule file (each problem printed as ``file:line: key: message``); 130 interrupted.
+Exit codes: 0 success; 1 the command ran and failed (API unreachable, a cycle failed, a rule test failed);
+2 bad usage or an invalid configuration / rule file (each problem printed as ``file:line: key: message``);
+130 interrupted.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from monitor import __version__
 EXAMPLES = {
     "check": "tiktok-monitor check --config /etc/tiktok-monitor/config.toml",
     "sandbox": "tiktok-monitor sandbox --port 8808 --token my-test-token",
+    "test-rules": "tiktok-monitor test-rules rules/tests/example_test.toml",
 }
 
 
@@ -38,8 +40,11 @@ def build_parser() -> argparse.ArgumentParser:
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
 
-    check = command("check", "validate the configuration; print each problem as file:line: key: message")
+    check = command("check", "validate the configuration and the rule files; print each problem as file:line: ...")
     check.add_argument("--config", required=True, help="path of config.toml")
+
+    test_rules = command("test-rules", "run rule unit tests: input snapshots over time, expected alerts and actions")
+    test_rules.add_argument("file", help="a rule test file (TOML)")
 
     sandbox = command("sandbox", "serve the simulated TikTok Business API v1.3 on loopback")
     sandbox.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
@@ -59,6 +64,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "check":
             return app.check(args.config, log_level=args.log_level, log_format=args.log_format)
+        if args.command == "test-rules":
+            return app.test_rules(args.file, log_format=args.log_format)
         if args.command == "sandbox":
             return app.sandbox(
                 host=args.host,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -29,19 +28,40 @@ def test_help_lists_commands_and_exit_codes():
     assert "Exit codes" in result.stdout
 
 
-@pytest.mark.parametrize("command", ["check", "sandbox"])
+@pytest.mark.parametrize("command", ["check", "sandbox", "test-rules"])
 def test_each_command_help_shows_an_example(command):
     result = run(command, "--help")
     assert result.returncode == 0
     assert f"example: tiktok-monitor {command}" in result.stdout
 
 
-def test_check_accepts_the_example_config(tmp_path):
-    shutil.copy(REPO / "config.example.toml", tmp_path / "config.toml")
-    result = run("check", "--config", str(tmp_path / "config.toml"), env={"TIKTOK_ACCESS_TOKEN": "t0ken-value-1"})
+def test_check_accepts_the_example_config_and_rules():
+    env = {"TIKTOK_ACCESS_TOKEN": "t0ken-value-1", "SLACK_BOT_TOKEN": "xoxb-slack-value-2"}
+    result = run("check", "--config", str(REPO / "config.example.toml"), env=env)
     assert result.returncode == 0, result.stderr
     assert "OK" in result.stdout
+    assert "rules" in result.stdout
     assert "t0ken-value-1" not in result.stdout + result.stderr
+    assert "xoxb-slack-value-2" not in result.stdout + result.stderr
+
+
+def test_check_reports_rule_file_problems_with_file_and_line(tmp_path):
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "bad.toml").write_text(
+        '[[rule]]\nname = "x"\nlevel = "campaign"\nwhen = "spendd > 5"\n'
+    )
+    (tmp_path / "config.toml").write_text('[tiktok]\naccess_token = "t"\nadvertiser_ids = ["1"]\n')
+    result = run("check", "--config", str(tmp_path / "config.toml"))
+    assert result.returncode == 2
+    first = result.stderr.splitlines()[0]
+    assert first.startswith(f"{tmp_path / 'rules' / 'bad.toml'}:4: ")
+    assert "spendd" in first and "did you mean" in first
+
+
+def test_test_rules_runs_the_example_rule_tests():
+    result = run("test-rules", str(REPO / "rules" / "tests" / "example_test.toml"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "PASS" in result.stdout and "FAIL" not in result.stdout
 
 
 def test_check_reports_every_problem_as_one_line_and_exits_2(tmp_path):

@@ -557,8 +557,9 @@ def test_secret_values_never_appear_in_messages(tmp_path: Path) -> None:
 
 
 def test_example_loads(tmp_path: Path) -> None:
-    settings = load_settings(EXAMPLE, env={"TIKTOK_ACCESS_TOKEN": "tok"})
+    settings = load_settings(EXAMPLE, env={"TIKTOK_ACCESS_TOKEN": "tok", "SLACK_BOT_TOKEN": "xoxb-1"})
     assert settings.tiktok.access_token.get_secret_value() == "tok"
+    assert settings.slack is not None and settings.slack.channel == "#ads-alerts"
     assert settings.monitor.rules == EXAMPLE.parent / "rules"
 
 

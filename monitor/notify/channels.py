@@ -1,0 +1,39 @@
+"""Channels from settings: what the composition root (app.py) calls to get ``{"slack": ..., "email": ...}``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from monitor.config import Settings
+from monitor.notify.base import Channel
+from monitor.notify.email import EmailChannel
+from monitor.notify.slack import SlackChannel
+from monitor.notify.templates import Templates
+from monitor.notify.webhook import WebhookChannel
+
+
+def build_channels(
+    settings: Settings,
+    templates: Templates,
+    *,
+    webhook_url: str | None = None,
+    webhook_secret: str | None = None,
+    webhook_timeout: float = 10.0,
+) -> dict[str, Channel]:
+    """One channel per configured section, named as rules name them: ``slack``, ``email``, ``webhook``."""
+    channels: dict[str, Channel] = {}
+    if settings.slack is not None:
+        channels["slack"] = SlackChannel.from_settings(settings.slack, templates)
+    if settings.email is not None:
+        channels["email"] = EmailChannel.from_settings(settings.email, templates)
+    if webhook_url is not None:
+        channels["webhook"] = WebhookChannel(webhook_url, templates, secret=webhook_secret, timeout=webhook_timeout)
+    return channels
+
+
+async def close_channels(channels: dict[str, Any]) -> None:
+    """Release what channels hold (the webhook's HTTP session)."""
+    for channel in channels.values():
+        close = getattr(channel, "aclose", None)
+        if close is not None:
+            await close()

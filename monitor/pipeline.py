@@ -1,0 +1,147 @@
+"""One poll of one advertiser, as the design's seven steps: fetch, store, diff, evaluate, lifecycle, act, notify.
+
+Everything a poll writes (snapshot, alert states, outbox rows, the poll's record) commits in one transaction
+under the advertiser's lease (see ``Store.poll``); delivery happens later, in the outbox sender, so Slack being
+down never slows a poll. Only this module knows the order of the steps; each step lives in its own package.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from monitor.clock import Clock
+from monitor.fetch import FetchPlan, LevelPlan, fetch_snapshot
+from monitor.notify.compose import alert_notifications
+from monitor.rules.engine import evaluate
+from monitor.rules.lifecycle import Progress, advance
+from monitor.rules.model import Needs, RuleSet
+from monitor.store.diff import diff_snapshots
+from monitor.store.repo import Store
+from monitor.tiktok.client import TikTokClient
+from monitor.tiktok.models import DEFAULT_FIELDS, AdvertiserInfo
+
+log = logging.getLogger(__name__)
+
+#: advertiser/info (time zone, currency, status) is read again after this long.
+ADVERTISER_INFO_TTL = timedelta(hours=24)
+
+
+def fetch_plan(needs: Needs) -> FetchPlan:
+    """What a poll reads for the rules' needs: the default fields of each level the rules look at, and per
+    level only the windows and metrics some rule reads."""
+    return FetchPlan(
+        {
+            level: LevelPlan(
+                fields=DEFAULT_FIELDS.get(level, ()),
+                windows={window: tuple(sorted(metrics)) for window, metrics in needs.windows(level).items()},
+            )
+            for level in needs.levels
+        }
+    )
+
+
+@dataclass(frozen=True)
+class PollSummary:
+    """What one poll did, for `once`'s summary, the health endpoint and metrics."""
+
+    advertiser_id: str
+    advertiser_name: str | None = None
+    entities: int = 0
+    changes: int = 0
+    calls: int = 0
+    findings: int = 0
+    transitions: tuple[str, ...] = ()  # "firing overspend 1801...", for the terminal
+    notifications: int = 0
+    errors: tuple[str, ...] = ()
+    seconds: float = 0.0
+    progress: Progress | None = field(default=None, repr=False, compare=False)
+
+
+class Pipeline:
+    """Polls advertisers with one client, one store and the rule set ``rules()`` returns at the time of the
+    poll (so a reload swaps rules between polls, never during one)."""
+
+    def __init__(
+        self,
+        *,
+        client: TikTokClient,
+        store: Store,
+        rules: Callable[[], RuleSet],
+        clock: Clock,
+        group_limit: int = 5,
+    ) -> None:
+        self._client = client
+        self._store = store
+        self._rules = rules
+        self._clock = clock
+        self._group_limit = group_limit
+        self._infos: dict[str, tuple[AdvertiserInfo, datetime]] = {}
+
+    async def advertiser(self, advertiser_id: str, now: datetime) -> AdvertiserInfo:
+        """The advertiser's info (time zone, currency, status), read at most once a day and kept in the store."""
+        cached = self._infos.get(advertiser_id)
+        if cached is not None and now - cached[1] < ADVERTISER_INFO_TTL:
+            return cached[0]
+        infos = await self._client.advertiser_info([advertiser_id])
+        info = next((i for i in infos if i.id == advertiser_id), None)
+        if info is None:
+            info = AdvertiserInfo(advertiser_id, "", None, None, None)
+            log.warning("advertiser/info returned nothing for %s: using UTC for its dates", advertiser_id)
+        await self._store.upsert_advertisers([info], now)
+        self._infos[advertiser_id] = (info, now)
+        return info
+
+    async def poll(self, advertiser_id: str) -> PollSummary:
+        """Run the seven steps for one advertiser. Raises what stops the poll (API, lease or store errors):
+        nothing of the poll is written then, and the previous snapshot stays the latest."""
+        started = time.perf_counter()
+        now = self._clock.now()
+        ruleset = self._rules()
+        plan = fetch_plan(ruleset.needs())
+        calls_before = self._client.transport.calls
+        info = await self.advertiser(advertiser_id, now)
+        async with self._store.poll(advertiser_id, now) as poll:
+            # 1 fetch (under the lease: two replicas never poll one advertiser at once)
+            fetched = await fetch_snapshot(self._client, info, plan, now)
+            for error in fetched.errors:
+                poll.note_error(error)
+            # 2 store and 3 diff
+            poll.save(fetched.states, levels=plan.levels)
+            current = poll.current
+            changes = diff_snapshots(poll.previous, current)
+            # 4 evaluate and 5 lifecycle
+            evaluation = evaluate(ruleset, current, poll.previous, now, zone=info.timezone)
+            for error in evaluation.errors:
+                poll.note_error(error)
+            progress = advance(ruleset, await self._store.alerts.load(advertiser_id), evaluation, now)
+            poll.save_alert_states(progress.states)
+            poll.delete_alert_states(progress.removed)
+            # 6 act: guarded actions arrive with issue 6; transitions with act=True are not acted on yet
+            # 7 notify: outbox rows in the same transaction as the alert states
+            rows = alert_notifications(progress.transitions, info, now, group_limit=self._group_limit)
+            poll.enqueue(*rows)
+            poll.count_calls(self._client.transport.calls - calls_before)
+        return PollSummary(
+            advertiser_id=advertiser_id,
+            advertiser_name=info.name,
+            entities=len(fetched.states),
+            changes=len(changes.appeared) + len(changes.disappeared) + len(changes.changed),
+            calls=self._client.transport.calls - calls_before,
+            findings=len(evaluation.findings),
+            transitions=tuple(
+                f"{t.kind} {t.rule.name} {t.alert.level.value} {t.alert.entity_id}"
+                for t in progress.transitions
+                if t.kind != "pending"
+            ),
+            notifications=len(rows),
+            errors=fetched.errors + evaluation.errors,
+            seconds=time.perf_counter() - started,
+            progress=progress,
+        )
+
+
+__all__ = ["Pipeline", "PollSummary", "fetch_plan"]

@@ -1,0 +1,104 @@
+"""One poll end to end: sandbox API -> store -> rules -> lifecycle -> outbox, in one transaction."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from monitor.pipeline import Pipeline, fetch_plan
+from monitor.rules.loader import load_rules
+from monitor.store.repo import Store
+from monitor.tiktok.models import Level
+from monitor.tiktok.sandbox import Fault
+
+ADV = "7000000000000000001"
+
+RULES = """
+[[rule]]
+name = "spending"
+level = "campaign"
+when = "spend > 0"
+severity = "info"
+notify = ["slack"]
+notify_resolved = true
+
+[[rule]]
+name = "paused-campaign"
+level = "campaign"
+when = "operation_status == 'DISABLE'"
+notify = ["slack:#paused"]
+
+[[rule]]
+name = "no-conversions-yesterday"
+level = "ad"
+window = "yesterday"
+when = "spend > 1 and conversion == 0"
+notify = ["slack"]
+"""
+
+
+@pytest.fixture
+def rules_dir(tmp_path: Path) -> Path:
+    directory = tmp_path / "rules"
+    directory.mkdir()
+    (directory / "test.toml").write_text(RULES)
+    return directory
+
+
+@pytest.fixture
+async def store(tmp_path: Path):
+    store = await Store.open(f"sqlite:///{tmp_path / 'monitor.db'}")
+    yield store
+    await store.close()
+
+
+@pytest.fixture
+def pipeline(make_client, store, rules_dir, clock):
+    ruleset = load_rules(rules_dir, channels={"slack"})
+    return Pipeline(client=make_client(), store=store, rules=lambda: ruleset, clock=clock)
+
+
+def test_the_plan_reads_only_what_the_rules_need(rules_dir):
+    plan = fetch_plan(load_rules(rules_dir, channels={"slack"}).needs())
+    assert set(plan.levels) == {Level.CAMPAIGN, Level.AD}
+    assert dict(plan.levels[Level.CAMPAIGN].windows) == {"today": ("spend",)}
+    assert dict(plan.levels[Level.AD].windows) == {"yesterday": ("conversion", "spend")}
+
+
+async def test_a_poll_stores_the_snapshot_and_enqueues_grouped_messages(pipeline, store, sandbox, clock):
+    summary = await pipeline.poll(ADV)
+    assert summary.entities == 3 + 24  # campaigns and ads; ad groups are not read by any rule
+    assert summary.calls == len(sandbox.arrivals)
+    assert summary.findings >= 2
+    snapshot = await store.latest_snapshot(ADV)
+    assert snapshot is not None and len(snapshot) == summary.entities
+    rows = await store.outbox.fetch_due(clock.now())
+    channels = sorted(row.channel for row in rows)
+    assert "slack:#paused" in channels
+    # every spending campaign is in one grouped "spending" message, not one message each
+    spending = [row for row in rows if row.payload["rule"]["name"] == "spending"]
+    assert len(spending) == 1
+    assert summary.notifications == len(rows)
+
+
+async def test_a_second_poll_does_not_repeat_firing_alerts(pipeline, store, clock):
+    await pipeline.poll(ADV)
+    first = len(await store.outbox.fetch_due(clock.now()))
+    clock.advance(60)
+    summary = await pipeline.poll(ADV)
+    assert summary.notifications == 0
+    assert len(await store.outbox.fetch_due(clock.now())) == first
+
+
+async def test_a_failed_fetch_writes_nothing_and_keeps_the_previous_snapshot(pipeline, store, sandbox, clock):
+    await pipeline.poll(ADV)
+    before = await store.latest_snapshot(ADV)
+    sandbox.faults.add(Fault(kind="api_code", code=40002, path="ad/get/", count=1))
+    clock.advance(60)
+    with pytest.raises(Exception, match="40002"):
+        await pipeline.poll(ADV)
+    after = await store.latest_snapshot(ADV)
+    assert after is not None and before is not None and after.poll_id == before.poll_id
+    runs = await store.polls(ADV)
+    assert runs[0].status == "failed" and "40002" in " ".join(runs[0].errors)
