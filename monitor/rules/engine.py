@@ -1,0 +1,201 @@
+"""Evaluating rules against one advertiser's snapshot. Pure: values and ``now`` in, findings out.
+
+:func:`evaluate` runs every rule over the entities of its level that its ``match`` admits. For each entity the
+condition is true (a :class:`Finding`, with the values it read and why), false, or *undecided*: the data to
+decide was missing ("no data", never taken as zero). Undecided entity ids are listed per rule, so the lifecycle
+can keep a firing alert firing through a gap in the data instead of announcing it resolved.
+
+``hour`` and ``weekday`` are the advertiser's local time at ``now`` (``zone``; UTC when not given).
+An exception while evaluating one entity (a value of an unexpected type) makes that entity undecided and is
+counted in :attr:`Evaluation.errors`; it never stops the other entities or rules.
+
+All rules of a level are compiled into one program (:func:`monitor.rules.codegen.compile_program`) that reads
+each entity's values once and evaluates every rule on them: one pass over the entities per level.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, tzinfo
+from types import MappingProxyType
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from monitor.rules.model import Rule
+from monitor.rules.names import WEEKDAYS
+from monitor.rules.program import Program, compile_program
+from monitor.store.values import EntityKey, EntityState, Snapshot
+from monitor.tiktok.models import Level, MetricValue
+
+__all__ = ["Evaluation", "Finding", "evaluate", "explain", "local_time"]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A rule's condition is true for an entity: the values it read (None: no data) and a sentence why."""
+
+    rule: Rule
+    entity: EntityState
+    values: Mapping[str, MetricValue]
+
+    @functools.cached_property
+    def reason(self) -> str:
+        """ "spend > 500 and conversion == 0: spend = 612.5, conversion = 0" (and "no data for x" when so)."""
+        return explain(self.rule.when.text, self.values)[0]
+
+    @functools.cached_property
+    def missing(self) -> tuple[str, ...]:
+        """The names the condition read that had no data (it was true without them, e.g. in an ``or``)."""
+        return tuple(name for name, value in self.values.items() if value is None)
+
+    @property
+    def key(self) -> tuple[str, Level, str]:
+        """(rule, level, entity id): the key of the alert this finding feeds."""
+        return (self.rule.name, self.entity.level, self.entity.id)
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Everything one evaluation found for one advertiser."""
+
+    advertiser_id: str
+    at: datetime
+    snapshot: Snapshot
+    findings: tuple[Finding, ...]
+    by_rule: Mapping[str, Mapping[str, Finding]] = field(default_factory=lambda: MappingProxyType({}))
+    undecided: Mapping[str, frozenset[str]] = field(default_factory=lambda: MappingProxyType({}))
+    errors: tuple[str, ...] = ()
+
+    def finding(self, rule: str, entity_id: str) -> Finding | None:
+        """The finding of ``rule`` (by name) for an entity of its level, if its condition held."""
+        found = self.by_rule.get(rule)
+        return None if found is None else found.get(entity_id)
+
+    def is_undecided(self, rule: str, entity_id: str) -> bool:
+        """Whether ``rule`` could not decide for the entity: the data it needs was missing."""
+        return entity_id in self.undecided.get(rule, ())
+
+
+def local_time(now: datetime, zone: tzinfo | str | None) -> tuple[int, str]:
+    """(hour 0-23, weekday "mon".."sun") at ``now`` in ``zone`` (a name or tzinfo; unknown names mean UTC)."""
+    if isinstance(zone, str):
+        try:
+            zone = ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            zone = UTC
+    local = now.astimezone(zone or UTC)
+    return local.hour, WEEKDAYS[local.weekday()]
+
+
+def evaluate(
+    rules: Iterable[Rule],
+    current: Snapshot,
+    previous: Snapshot | None,
+    now: datetime,
+    *,
+    zone: tzinfo | str | None = None,
+) -> Evaluation:
+    """Evaluate ``rules`` over ``current``; ``previous`` (the poll before, or None) serves prev.x and changed()."""
+    hour, weekday = local_time(now, zone)
+    before = previous.entities if previous is not None else {}
+    rules = [rule for rule in rules if rule.match.admits_advertiser(current.advertiser_id)]
+    results: dict[str, _Outcome] = {}
+    for level in dict.fromkeys(rule.level for rule in rules):
+        group = tuple(rule for rule in rules if rule.level is level)
+        results.update(_run(group, current.of_level(level), before, hour, weekday))
+    findings: list[Finding] = []
+    by_rule: dict[str, Mapping[str, Finding]] = {}
+    undecided: dict[str, frozenset[str]] = {}
+    errors: list[str] = []
+    for rule in rules:
+        outcome = results[rule.name]
+        texts = [ref.text for ref in rule.when.refs]
+        found = {
+            entity.id: Finding(rule, entity, MappingProxyType(dict(zip(texts, values, strict=True))))
+            for entity, values in outcome.hits
+        }
+        findings += found.values()
+        if found:
+            by_rule[rule.name] = MappingProxyType(found)
+        if outcome.unknown:
+            undecided[rule.name] = frozenset(entity.id for entity in outcome.unknown)
+        if outcome.failed:
+            count = outcome.failed
+            errors.append(
+                f"rule {rule.name!r}: {count} entit{'y' if count == 1 else 'ies'} undecided ({outcome.error})"
+            )
+    return Evaluation(
+        advertiser_id=current.advertiser_id,
+        at=now,
+        snapshot=current,
+        findings=tuple(findings),
+        by_rule=MappingProxyType(by_rule),
+        undecided=MappingProxyType(undecided),
+        errors=tuple(errors),
+    )
+
+
+@dataclass
+class _Outcome:
+    hits: list[tuple[EntityState, tuple[MetricValue, ...]]] = field(default_factory=list)
+    unknown: list[EntityState] = field(default_factory=list)
+    failed: int = 0
+    error: str = ""
+
+    def fail(self, entity: EntityState, exc: Exception) -> None:
+        """An entity the condition could not be evaluated for (a value of an unexpected type): undecided."""
+        self.unknown.append(entity)
+        self.failed += 1
+        self.error = f"{type(exc).__name__}: {exc}"
+
+
+def _run(
+    rules: tuple[Rule, ...],
+    entities: Sequence[EntityState],
+    before: Mapping[EntityKey, EntityState],
+    hour: int,
+    weekday: str,
+) -> dict[str, _Outcome]:
+    """Every rule of one level over that level's entities, in one pass of one compiled program."""
+    outcomes = [_Outcome() for _ in rules]
+    sinks: list[Callable[..., None]] = []
+    for outcome in outcomes:
+        sinks += [outcome.hits.append, outcome.unknown.append, outcome.fail]
+
+    def fail(entity: EntityState, exc: Exception) -> None:
+        for outcome in outcomes:
+            outcome.fail(entity, exc)
+
+    _program(rules)(entities, before, hour, weekday, fail, *sinks)
+    return {rule.name: outcome for rule, outcome in zip(rules, outcomes, strict=True)}
+
+
+@functools.lru_cache(maxsize=64)
+def _program(rules: tuple[Rule, ...]) -> Program:
+    """The compiled program of a group of rules (compiled once per rule set and level, then reused)."""
+    return compile_program(
+        [(rule.when.ir, rule.when.refs, None if rule.match.everything else rule.match.admits) for rule in rules]
+    )
+
+
+def explain(condition: str, values: Mapping[str, MetricValue]) -> tuple[str, tuple[str, ...]]:
+    """ "spend > 500 and conversion == 0: spend = 612.5, conversion = 0" and the names that had no data."""
+    shown = ", ".join(f"{name} = {show(value)}" for name, value in values.items() if value is not None)
+    missing = tuple(name for name, value in values.items() if value is None)
+    reason = f"{condition}: {shown}" if shown else condition
+    if missing:
+        reason += ("; " if shown else ": ") + f"no data for {', '.join(missing)}"
+    return reason, missing
+
+
+def show(value: MetricValue) -> str:
+    """A value as a rule writes it: 612.5, 0, "AD_STATUS_AUDIT_DENY"; None is "no data"."""
+    if value is None:
+        return "no data"
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, float):
+        return f"{value:.10g}"
+    return str(value)

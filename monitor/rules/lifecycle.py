@@ -1,0 +1,219 @@
+"""The alert lifecycle: per (rule, entity), what one more evaluation changes, and what to tell or do. Pure.
+
+States (``AlertState.state``; "inactive" is the absence of a stored state)::
+
+               holds, for > 0                 held for `for`                 not holding, 2nd poll in a row
+    inactive ─────────────────► pending ───────────────────► firing ──► resolving ─────────────────────► resolved
+        │   ◄─────────────────     │                        ▲  │  ▲         │  holds again: back to firing,  │
+        │     breaks (or no data)  │                        │  │  └─────────┘  silently (one poll's blip)    │
+        └──────────────────────────┴─ holds, for = 0 ───────┘  └ holds, cooldown elapsed: "repeat"           │
+                                     holds again (via pending when for > 0) ◄────────────────────────────────┘
+                                                                                 after cooldown: forgotten
+
+Transitions and what they cause:
+
+* ``pending``: informational only.
+* ``firing``: notify, and run the rule's action (once per episode). If the alert was notified less than
+  ``cooldown`` ago (it resolved and came straight back: flapping), it fires *quietly*: no message, but the action
+  still runs (guard rails in ``actions/`` stop flip-flopping writes). A quiet episode still firing once the
+  cooldown has passed is announced then (kind ``firing``, no action).
+* ``repeat``: a firing alert is notified again once ``cooldown`` has passed since the last notice.
+* ``resolved``: the condition was false at two polls in a row (a one-poll blip is not a recovery). Notified when
+  the rule sets ``notify_resolved`` and the episode was announced; a quiet episode resolves quietly.
+
+Missing data is not a recovery: while the condition is *undecided* (no data), a firing or resolving alert stays
+as it is, and a pending one starts over. A resolved alert is kept for ``cooldown`` after its last notice, so that
+coming back is recognised as flapping; then it is forgotten. Together: an entity that flaps produces at most one
+"firing" and one "resolved" message per cooldown, never one per poll.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from monitor.rules.engine import Evaluation, Finding
+from monitor.rules.model import Rule
+from monitor.store.values import LEVEL_ORDER, AlertState, EntityState
+from monitor.tiktok.models import Level
+
+PENDING, FIRING, RESOLVING, RESOLVED = "pending", "firing", "resolving", "resolved"
+AlertKey = tuple[str, Level, str]
+
+
+@dataclass(frozen=True)
+class Transition:
+    """Something that happened to one alert at one poll. ``notify``: send a message; ``act``: run the action."""
+
+    kind: str  # "pending" | "firing" | "repeat" | "resolved"
+    rule: Rule
+    alert: AlertState  # the alert after the transition
+    at: datetime
+    notify: bool
+    act: bool
+    reason: str
+    finding: Finding | None = None  # what the rule saw (None when resolved)
+    entity: EntityState | None = None  # the entity as this poll saw it (None: no longer returned)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """The lifecycle's answer for one advertiser: states to write, states to delete, and transitions."""
+
+    states: tuple[AlertState, ...]
+    removed: tuple[AlertKey, ...]
+    transitions: tuple[Transition, ...]
+
+    @property
+    def notifications(self) -> tuple[Transition, ...]:
+        return tuple(t for t in self.transitions if t.notify)
+
+    @property
+    def actions(self) -> tuple[Transition, ...]:
+        return tuple(t for t in self.transitions if t.act and t.rule.action is not None)
+
+
+def step(
+    rule: Rule,
+    previous: AlertState | None,
+    finding: Finding | None,
+    now: datetime,
+    *,
+    undecided: bool = False,
+    entity: EntityState | None = None,
+) -> tuple[AlertState | None, list[Transition]]:
+    """One evaluation of one (rule, entity): ``finding`` when the condition held, else None; ``undecided`` when
+    it could not be decided for lack of data. Returns the new state (None: inactive, forget it) and transitions.
+    """
+    entity = entity if entity is not None else finding.entity if finding is not None else None
+    state = previous.state if previous is not None else None
+    if finding is not None:
+        if state in (FIRING, RESOLVING):
+            assert previous is not None
+            return _still_firing(rule, previous, finding, now, entity)
+        since = previous.since if previous is not None and state == PENDING else now
+        last = previous.last_notified_at if previous is not None else None
+        if now - since >= rule.for_:
+            return _fire(rule, finding, last, now, entity)
+        alert = _alert(finding, PENDING, since, last)
+        if state == PENDING:
+            return alert, []
+        return alert, [Transition(PENDING, rule, alert, now, False, False, finding.reason, finding, entity)]
+    if previous is None:
+        return None, []
+    if state == PENDING:
+        return _rest(rule, previous, now), []
+    if undecided and state in (FIRING, RESOLVING):
+        return previous, []  # no data is not a recovery
+    if state == FIRING:
+        return _replace(previous, state=RESOLVING), []
+    if state == RESOLVING:
+        alert = _replace(previous, state=RESOLVED, since=now)
+        notify = rule.notify_resolved and _announced(previous)
+        why = "no longer returned by the API" if entity is None else f"{rule.when.text} is no longer true"
+        return alert, [Transition(RESOLVED, rule, alert, now, notify, False, why, None, entity)]
+    return _rest(rule, previous, now), []
+
+
+def _fire(
+    rule: Rule, finding: Finding, last: datetime | None, now: datetime, entity: EntityState | None
+) -> tuple[AlertState, list[Transition]]:
+    quiet = last is not None and now - last < rule.cooldown
+    alert = _alert(finding, FIRING, now, last if quiet else now)
+    reason = finding.reason
+    if quiet:
+        reason += f" (back within the cooldown of the notice at {last.isoformat()}: not notified again)"  # type: ignore[union-attr]
+    return alert, [Transition(FIRING, rule, alert, now, not quiet, True, reason, finding, entity)]
+
+
+def _still_firing(
+    rule: Rule, previous: AlertState, finding: Finding, now: datetime, entity: EntityState | None
+) -> tuple[AlertState, list[Transition]]:
+    last = previous.last_notified_at
+    if last is not None and now - last < rule.cooldown:
+        return _alert(finding, FIRING, previous.since, last), []
+    alert = _alert(finding, FIRING, previous.since, now)
+    kind = "repeat" if _announced(previous) else FIRING  # a quiet episode is announced once the cooldown is over
+    return alert, [Transition(kind, rule, alert, now, True, False, finding.reason, finding, entity)]
+
+
+def _announced(alert: AlertState) -> bool:
+    """Whether the current episode (since ``alert.since``) was notified: a quiet re-fire was not."""
+    return alert.last_notified_at is not None and alert.last_notified_at >= alert.since
+
+
+def _rest(rule: Rule, previous: AlertState, now: datetime) -> AlertState | None:
+    """Not holding, not firing: remember a recent notice (to recognise flapping), else forget the alert."""
+    last = previous.last_notified_at
+    if last is None or now - last >= rule.cooldown:
+        return None
+    return previous if previous.state == RESOLVED else _replace(previous, state=RESOLVED, since=now)
+
+
+def _alert(finding: Finding, state: str, since: datetime, last: datetime | None) -> AlertState:
+    entity = finding.entity
+    return AlertState(
+        rule=finding.rule.name,
+        advertiser_id=entity.advertiser_id,
+        level=entity.level,
+        entity_id=entity.id,
+        state=state,
+        since=since,
+        last_notified_at=last,
+        values=finding.values,
+    )
+
+
+def _replace(alert: AlertState, **changes: object) -> AlertState:
+    fields = {
+        "rule": alert.rule,
+        "advertiser_id": alert.advertiser_id,
+        "level": alert.level,
+        "entity_id": alert.entity_id,
+        "state": alert.state,
+        "since": alert.since,
+        "last_notified_at": alert.last_notified_at,
+        "values": alert.values,
+    }
+    fields.update(changes)
+    return AlertState(**fields)  # type: ignore[arg-type]
+
+
+def advance(
+    rules: Iterable[Rule], states: Mapping[AlertKey, AlertState], evaluation: Evaluation, now: datetime
+) -> Progress:
+    """Step every alert of one advertiser: each finding, and each stored state (its entity may be gone).
+
+    ``states`` are the stored alert states of ``evaluation.advertiser_id``, keyed (rule, level, entity id).
+    States of rules no longer loaded are removed without a message.
+    """
+    rules = list(rules)
+    loaded = {rule.name for rule in rules}
+    stored: dict[str, set[tuple[Level, str]]] = {}
+    removed: list[AlertKey] = []
+    for key, alert in states.items():
+        if alert.rule in loaded:
+            stored.setdefault(alert.rule, set()).add((alert.level, alert.entity_id))
+        else:
+            removed.append(key)
+    written: list[AlertState] = []
+    transitions: list[Transition] = []
+    entities = evaluation.snapshot.entities
+    found: dict[str, set[tuple[Level, str]]] = {}
+    for finding in evaluation.findings:
+        found.setdefault(finding.rule.name, set()).add(finding.entity.key)
+    for rule in rules:
+        keys = stored.get(rule.name, set()) | found.get(rule.name, set())
+        for level, entity_id in sorted(keys, key=lambda k: (LEVEL_ORDER[k[0]], k[1])):
+            previous = states.get((rule.name, level, entity_id))
+            finding = evaluation.finding(rule.name, entity_id)
+            undecided = evaluation.is_undecided(rule.name, entity_id)
+            entity = entities.get((level, entity_id))
+            alert, happened = step(rule, previous, finding, now, undecided=undecided, entity=entity)
+            transitions.extend(happened)
+            if alert is None and previous is not None:
+                removed.append((rule.name, level, entity_id))
+            elif alert is not None and alert != previous:
+                written.append(alert)
+    return Progress(tuple(written), tuple(removed), tuple(transitions))

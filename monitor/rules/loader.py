@@ -1,0 +1,169 @@
+"""Loading rule files: every ``*.toml`` of the rules directory (or glob) into one :class:`RuleSet`, strictly.
+
+Each file is read and validated on its own (:mod:`monitor.rules.schema`); then names are checked to be unique
+across files. Every problem of every file is collected and raised together as one
+:class:`~monitor.errors.ConfigError`, each located as ``file:line: key: message`` (the line of the offending
+key, or of its ``[[rule]]``). Nothing is loaded unless everything is valid.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from monitor.errors import ConfigError, Problem
+from monitor.rules.model import Match, Rule, RuleSet
+from monitor.rules.schema import CHANNELS, KNOWN_CHANNELS, RuleFileModel, RuleModel
+from monitor.store.values import LEVEL_ORDER
+from monitor.tomlpos import KeyIndex
+from monitor.tomlvalidate import Loader, parse_toml, read_text
+
+__all__ = ["configured_channels", "load_rules", "rule_files", "summarize"]
+
+
+def configured_channels(settings: Any) -> frozenset[str]:
+    """The channels a config enables (``[slack]``, ``[email]``, later ``[webhook]``): what rules may notify."""
+    return frozenset(name for name in KNOWN_CHANNELS if getattr(settings, name, None) is not None)
+
+
+def rule_files(path: Path | str) -> tuple[list[Path], list[Problem]]:
+    """The rule files at ``path``: a directory's ``*.toml`` (not recursive), or a glob's matches; sorted."""
+    shown = os.fspath(path)
+    if any(char in shown for char in "*?["):
+        files = sorted(Path(found) for found in glob.glob(shown) if Path(found).is_file())
+        return files, [] if files else [Problem(shown, None, "", "no rule file matches this pattern")]
+    directory = Path(path)
+    if directory.is_file():
+        return [directory], []
+    if not directory.is_dir():
+        return [], [Problem(shown, None, "", "the rules directory does not exist")]
+    files = sorted(p for p in directory.glob("*.toml") if p.is_file())
+    return files, [] if files else [Problem(shown, None, "", "no *.toml rule files in the rules directory")]
+
+
+def load_rules(path: Path | str | Iterable[Path], *, channels: Iterable[str]) -> RuleSet:
+    """Load every rule file at ``path`` (directory, glob, or a list of files); notify may use ``channels``.
+
+    Raises :class:`ConfigError` with every problem of every file, in file order and by line.
+    """
+    if isinstance(path, str | Path):
+        files, problems = rule_files(path)
+    else:
+        files, problems = list(path), []
+    context = {CHANNELS: frozenset(channels)}
+    rules: list[Rule] = []
+    where: dict[str, str] = {}
+    for file in files:
+        loaded, file_problems = _load_file(file, context)
+        for rule, index, line in loaded:
+            if rule.name in where:
+                message = f"rule name {rule.name!r} is already used at {where[rule.name]}"
+                file_problems.append(Problem(os.fspath(file), line, f"rule[{index}].name", message))
+                continue
+            where[rule.name] = f"{os.fspath(file)}:{line}"
+            rules.append(rule)
+        problems.extend(sorted(file_problems, key=lambda p: (p.line is None, p.line or 0)))
+    if problems:
+        raise ConfigError(problems)
+    return RuleSet(rules, tuple(os.fspath(f) for f in files))
+
+
+def _load_file(file: Path, context: dict[str, Any]) -> tuple[list[tuple[Rule, int, int | None]], list[Problem]]:
+    """The valid rules of one file (with their index and the line of their name), and its problems."""
+    shown = os.fspath(file)
+    try:
+        text = read_text(file, shown)
+        doc = parse_toml(text, shown)
+    except ConfigError as exc:
+        return [], exc.problems
+    index = KeyIndex(text)
+    loader = Loader(RuleFileModel, shown, file.parent, {}, index)
+    if isinstance(doc.get("rule"), dict):
+        loader.fail(("rule",), "write [[rule]] (with double brackets): each rule is one table of an array")
+        return [], loader.sorted_problems()
+    try:
+        model = RuleFileModel.model_validate(doc, context=context)
+        models = list(enumerate(model.rule))
+    except ValidationError as exc:
+        loader.add_validation_errors(exc)
+        failed = {e["loc"][1] for e in exc.errors() if len(e["loc"]) > 1 and e["loc"][0] == "rule"}
+        models = [(i, RuleModel.model_validate(raw, context=context)) for i, raw in _rules(doc) if i not in failed]
+    loaded = []
+    for i, rule in models:
+        line = index.line(("rule", i, "name"))
+        loaded.append((_rule(rule, f"{shown}:{index.line(('rule', i))}"), i, line))
+    return loaded, loader.sorted_problems()
+
+
+def _rules(doc: dict[str, Any]) -> list[tuple[int, Any]]:
+    raw = doc.get("rule")
+    return list(enumerate(raw)) if isinstance(raw, list) else []
+
+
+def _rule(model: RuleModel, source: str) -> Rule:
+    match = model.match
+    return Rule(
+        name=model.name,
+        level=model.level,
+        when=model.when,
+        window=model.window,
+        for_=model.for_,
+        cooldown=model.cooldown,
+        severity=model.severity,
+        notify=model.notify,
+        notify_resolved=model.notify_resolved,
+        action=model.action,
+        dry_run=model.dry_run,
+        description=model.description,
+        source=source,
+        match=Match()
+        if match is None
+        else Match(
+            advertiser_ids=_ids(match.advertiser_ids),
+            campaign_ids=_ids(match.campaign_ids),
+            ids=_ids(match.ids),
+            names=(match.name,) if isinstance(match.name, str) else tuple(match.name or ()),
+        ),
+    )
+
+
+def _ids(values: list[str] | None) -> frozenset[str] | None:
+    return None if values is None else frozenset(values)
+
+
+def summarize(ruleset: RuleSet) -> str:
+    """A few lines for ``check``: rules per level and severity, channels, actions, and what a poll fetches."""
+    count = len(ruleset)
+    lines = [f"{count} rule{'s' if count != 1 else ''} in {len(ruleset.files)} file(s)"]
+    levels = Counter(rule.level.value for rule in ruleset)
+    lines.append("  levels     " + _counts(levels, ("advertiser", "campaign", "adgroup", "ad")))
+    severities = Counter(rule.severity.value for rule in ruleset)
+    lines.append("  severity   " + _counts(severities, ("critical", "warning", "info")))
+    channels = Counter(str(target) for rule in ruleset for target in rule.notify)
+    silent = sum(1 for rule in ruleset if not rule.notify)
+    text = _counts(channels, sorted(channels)) or "none"
+    lines.append("  notify     " + text + (f"; {silent} rule(s) notify nobody (log only)" if silent else ""))
+    actions = Counter(rule.action.type for rule in ruleset if rule.action is not None)
+    dry = Counter(rule.action.type for rule in ruleset if rule.action is not None and rule.dry_run)
+    described = [
+        f"{kind} {n}" + (f" ({dry[kind]} dry run)" if dry[kind] else "") for kind, n in sorted(actions.items())
+    ]
+    lines.append("  actions    " + (", ".join(described) or "none"))
+    needs = ruleset.needs()
+    for n, level in enumerate(sorted(needs.levels, key=LEVEL_ORDER.__getitem__)):
+        windows = needs.windows(level)
+        reads = "; ".join(f"{w}: {', '.join(sorted(m))}" for w, m in sorted(windows.items())) or "fields only"
+        lines.append(f"  {'fetches' if n == 0 else '':10} {level.value:<10} {reads}")
+    if not needs.levels:
+        lines.append("  fetches    nothing")
+    return "\n".join(lines)
+
+
+def _counts(counter: Counter[str], order: Iterable[str]) -> str:
+    return ", ".join(f"{key} {counter[key]}" for key in order if counter[key])

@@ -1,0 +1,255 @@
+"""The pydantic models of a rule file: every key of ``[[rule]]``, validated strictly, with one-line messages.
+
+Errors are raised as pydantic custom errors of type "config" carrying ``problems`` (key relative to the failing
+place, message), which :class:`monitor.tomlvalidate.Loader` turns into ``file:line: key: message`` lines.
+Cross-references (notify channels) read the set of configured channels from the validation context.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable
+from datetime import timedelta
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+from monitor.config import NumericId
+from monitor.durations import Duration
+from monitor.rules import names as N
+from monitor.rules.expr import Condition, ExprError, compile_when
+from monitor.rules.model import ACTION_TYPES, DEFAULT_COOLDOWN, Action, NotifyTarget, Severity
+from monitor.rules.tokens import located
+from monitor.tiktok.models import Level
+from monitor.tomlvalidate import show_value
+
+#: Channels a rule may name; which of them are usable depends on the config (context key "channels").
+KNOWN_CHANNELS = ("slack", "email", "webhook")
+CHANNELS = "channels"
+
+_RULE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9 _.:-]{0,99}")
+_PERCENT = re.compile(r"([+-])(\d+(?:\.\d+)?)%")
+_EMAIL = re.compile(r"[^@\s<>]+@[^@\s<>]+")
+_SLACK_TARGET = re.compile(r"#[a-z0-9][a-z0-9_-]*|@[\w.-]+|[CGDU][A-Z0-9]{6,}")
+
+
+def fail(*problems: tuple[str, str]) -> PydanticCustomError:
+    """A validation error reported as is: ``(key relative to the failing place, message)`` pairs."""
+    summary = "; ".join(f"{key}: {message}" if key else message for key, message in problems)
+    return PydanticCustomError("config", "{summary}", {"summary": summary, "problems": list(problems)})
+
+
+def one_of(value: object, choices: Iterable[str], what: str) -> str:
+    """``value`` if it is one of ``choices``, else a "did you mean" error."""
+    choices = list(choices)
+    if isinstance(value, str) and value in choices:
+        return value
+    close = difflib.get_close_matches(value, choices, n=1) if isinstance(value, str) else []
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    raise fail(("", f"{what} must be one of {', '.join(choices)}; got {show_value(value)}{hint}"))
+
+
+def _rule_name(value: str) -> str:
+    if not _RULE_NAME.fullmatch(value):
+        raise fail(
+            ("", f"expected 1-100 letters, digits, spaces or _ . : - (starting with a letter or digit); got {value!r}")
+        )
+    return value
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, arbitrary_types_allowed=True)
+
+
+class MatchModel(_Strict):
+    """``[rule.match]``: a rule's scope beyond its level."""
+
+    advertiser_ids: list[NumericId] | None = None
+    campaign_ids: list[NumericId] | None = None
+    ids: list[NumericId] | None = None
+    name: str | list[str] | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _globs(cls, value: str | list[str] | None) -> str | list[str] | None:
+        globs = [value] if isinstance(value, str) else value or []
+        for index, glob in enumerate(globs):
+            if not glob:
+                raise fail(("" if isinstance(value, str) else str(index), "must not be empty"))
+        return value
+
+
+class RuleModel(_Strict):
+    """One ``[[rule]]`` table. Field order matters: ``when`` and ``action`` are checked against ``level``."""
+
+    name: Annotated[str, AfterValidator(_rule_name)]
+    level: Level
+    window: str = N.DEFAULT_WINDOW
+    description: str = ""
+    when: Condition
+    for_: Duration = Field(default=timedelta(0), alias="for")
+    cooldown: Duration = DEFAULT_COOLDOWN
+    severity: Severity = Severity.WARNING
+    notify: tuple[NotifyTarget, ...] = ()
+    notify_resolved: bool = False
+    action: Action | None = None
+    dry_run: bool = False
+    match: MatchModel | None = None
+
+    @field_validator("level", mode="plain")
+    @classmethod
+    def _level(cls, value: object) -> Level:
+        return Level(one_of(value, [lv.value for lv in Level], "level"))
+
+    @field_validator("window", mode="plain")
+    @classmethod
+    def _window(cls, value: object) -> str:
+        return one_of(value, N.WINDOWS, "window")
+
+    @field_validator("severity", mode="plain")
+    @classmethod
+    def _severity(cls, value: object) -> Severity:
+        return Severity(one_of(value, [s.value for s in Severity], "severity"))
+
+    @field_validator("when", mode="plain")
+    @classmethod
+    def _when(cls, value: object, info: ValidationInfo) -> Condition:
+        if not isinstance(value, str):
+            raise fail(("", f'expected a condition as a string, like "spend > 100", got {show_value(value)}'))
+        level = info.data.get("level")
+        window = info.data.get("window", N.DEFAULT_WINDOW)
+        try:
+            return compile_when(value, level=level, window=window)
+        except ExprError as exc:
+            raise fail(*(("", located(pos, message)) for pos, message in exc.problems)) from None
+
+    @field_validator("notify", mode="plain")
+    @classmethod
+    def _notify(cls, value: object, info: ValidationInfo) -> tuple[NotifyTarget, ...]:
+        if not isinstance(value, list):
+            raise fail(("", f'expected an array of channel names, like ["slack"], got {show_value(value)}'))
+        configured = frozenset((info.context or {}).get(CHANNELS, KNOWN_CHANNELS))
+        targets, problems, seen = [], [], set()
+        for index, entry in enumerate(value):
+            try:
+                target = notify_target(entry, configured)
+            except ValueError as exc:
+                problems.append((str(index), str(exc)))
+                continue
+            if str(target) in seen:
+                problems.append((str(index), f"{str(target)!r} is listed twice"))
+            seen.add(str(target))
+            targets.append(target)
+        if problems:
+            raise fail(*problems)
+        return tuple(targets)
+
+    @field_validator("action", mode="plain")
+    @classmethod
+    def _action(cls, value: object, info: ValidationInfo) -> Action | None:
+        return None if value is None else parse_action(value, info.data.get("level"))
+
+    @model_validator(mode="after")
+    def _consistent(self) -> RuleModel:
+        problems = []
+        if self.dry_run and self.action is None:
+            problems.append(("dry_run", "dry_run applies to the rule's action, and this rule has none"))
+        if self.notify_resolved and not self.notify:
+            problems.append(("notify_resolved", "there is no channel to send resolved notices to: set notify"))
+        if self.match is not None and self.match.campaign_ids is not None and self.level is Level.ADVERTISER:
+            problems.append(("match.campaign_ids", "does not apply to advertiser rules"))
+        if problems:
+            raise fail(*problems)
+        return self
+
+
+class RuleFileModel(_Strict):
+    """A whole rule file: an array of ``[[rule]]`` tables and nothing else."""
+
+    rule: list[RuleModel] = Field(default_factory=list)
+
+
+def notify_target(entry: object, configured: frozenset[str]) -> NotifyTarget:
+    """Parse "slack", "slack:#other", "email:ops@example.com"; the channel must be configured."""
+    if not isinstance(entry, str) or not entry:
+        raise ValueError(f'expected a channel name like "slack", got {show_value(entry)}')
+    channel, sep, target = entry.partition(":")
+    if channel not in KNOWN_CHANNELS:
+        close = difflib.get_close_matches(channel, KNOWN_CHANNELS, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else f" (channels are {', '.join(KNOWN_CHANNELS)})"
+        raise ValueError(f"unknown channel {channel!r}{hint}")
+    if channel not in configured:
+        have = ", ".join(c for c in KNOWN_CHANNELS if c in configured) or "none"
+        raise ValueError(f"channel {channel!r} is not configured (configured: {have}): add [{channel}] to the config")
+    if not sep:
+        return NotifyTarget(channel)
+    if channel == "slack" and not _SLACK_TARGET.fullmatch(target):
+        raise ValueError(f"expected a Slack channel like 'slack:#ads-alerts' or 'slack:@someone', got {entry!r}")
+    if channel == "email" and not _EMAIL.fullmatch(target):
+        raise ValueError(f"expected an address like 'email:ops@example.com', got {entry!r}")
+    if not target.strip():
+        raise ValueError(f"nothing after ':' in {entry!r}")
+    return NotifyTarget(channel, target)
+
+
+_ACTION_KEYS = {
+    "pause": ("type",),
+    "enable": ("type",),
+    "scale_budget": ("type", "by", "min", "max"),
+    "set_budget": ("type", "to"),
+}
+
+
+def parse_action(value: object, level: Level | None) -> Action:
+    """An action as written: ``"pause"``, ``"enable"``, ``{type = "scale_budget", by = "+20%", max = 2000}``,
+    ``{type = "set_budget", to = 150}``. ``level`` (None: unknown) rules out what the level cannot do."""
+    table: dict[str, Any] = {"type": value} if isinstance(value, str) else value if isinstance(value, dict) else {}
+    if not table:
+        expected = 'expected "pause", "enable" or a table like { type = "set_budget", to = 150 }'
+        raise fail(("", f"{expected}, got {show_value(value)}"))
+    if "type" not in table:
+        raise fail(("", f"required: set type ({', '.join(ACTION_TYPES)})"))
+    key = "type" if isinstance(value, dict) else ""
+    try:
+        kind = one_of(table["type"], ACTION_TYPES, "action")
+    except PydanticCustomError as exc:
+        raise fail((key, exc.context["problems"][0][1])) from None  # type: ignore[index]
+    problems = []
+    for name in table:
+        if name not in _ACTION_KEYS[kind]:
+            close = difflib.get_close_matches(name, _ACTION_KEYS[kind], n=1)
+            takes = ", ".join(_ACTION_KEYS[kind][1:]) or "nothing else"
+            hint = f"did you mean {close[0]!r}?" if close else f"{kind} takes {takes}"
+            problems.append((name, f"unknown key; {hint}"))
+    if level is Level.ADVERTISER:
+        why = "the API changes campaigns, ad groups and ads"
+        problems.append((key, f"{kind} is not available in advertiser rules: {why}"))
+    elif level is Level.AD and kind.endswith("_budget"):
+        why = "ads have no budget (use an adgroup or campaign rule)"
+        problems.append((key, f"{kind} is not available in ad rules: {why}"))
+    fields: dict[str, float] = {}
+    if kind == "scale_budget":
+        by = table.get("by")
+        match = _PERCENT.fullmatch(by) if isinstance(by, str) else None
+        if by is None:
+            problems.append(("", 'required: set by, like by = "+20%"'))
+        elif match is None or float(match.group(2)) == 0 or (match.group(1) == "-" and float(match.group(2)) >= 100):
+            problems.append(("by", f'expected a change like "+20%" or "-10%" (more than -100%), got {show_value(by)}'))
+        else:
+            fields["by"] = float(match.group(1) + match.group(2))
+    if kind == "set_budget" and "to" not in table:
+        problems.append(("", "required: set to, the new budget, like to = 150"))
+    for name in ("to", "min", "max"):
+        if name in table and name in _ACTION_KEYS[kind]:
+            number = table[name]
+            if isinstance(number, bool) or not isinstance(number, int | float) or not number > 0:
+                problems.append((name, f"expected a positive number, got {show_value(number)}"))
+            else:
+                fields[name] = float(number)
+    if "min" in fields and "max" in fields and fields["min"] > fields["max"]:
+        problems.append(("min", f"min ({fields['min']:g}) is more than max ({fields['max']:g})"))
+    if problems:
+        raise fail(*problems)
+    return Action(kind, **fields)

@@ -1,0 +1,185 @@
+"""Rule unit tests (test-rules): the example passes, a failing case shows a clear diff, a bad file is exit 2."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from monitor.rules import render_report, run_rule_tests
+
+REPO = Path(__file__).resolve().parents[2]
+
+RULES = """\
+[[rule]]
+name = "overspend"
+level = "campaign"
+when = "spend > 500 and conversion == 0"
+for = "10m"
+notify = ["slack"]
+notify_resolved = true
+action = "pause"
+dry_run = true
+"""
+
+CASE = """\
+rule_files = ["rules/*.toml"]
+channels = ["slack"]
+
+[[case]]
+name = "overspend fires after ten minutes"
+
+[[case.poll]]
+at = 2026-11-24T15:00:00Z
+[[case.poll.entity]]
+level = "campaign"
+id = "c1"
+name = "Summer"
+today = {{ spend = 600.0, conversion = 0 }}
+[[case.poll.entity]]
+level = "campaign"
+id = "c2"
+today = {{ spend = 900.0 }}
+
+[[case.poll]]
+after = "5m"
+
+[[case.poll]]
+after = "5m"
+
+[[case.expect]]
+poll = 3
+rule = "overspend"
+firing = {firing}
+pending = []
+notified = {notified}
+actions = {actions}
+
+[[case.poll]]
+after = "5m"
+[[case.poll.entity]]
+level = "campaign"
+id = "c1"
+today = {{ conversion = 1 }}
+
+[[case.poll]]
+at = 2026-11-24T15:20:00Z
+[[case.poll.entity]]
+level = "campaign"
+id = "c2"
+gone = true
+
+[[case.expect]]
+at = 2026-11-24T15:20:00Z
+rule = "overspend"
+firing = []
+notified = {{ c1 = "resolved" }}
+"""
+
+
+def write(tmp_path: Path, case: str) -> Path:
+    (tmp_path / "rules").mkdir(exist_ok=True)
+    (tmp_path / "rules" / "overspend.toml").write_text(RULES)
+    (tmp_path / "test.toml").write_text(case)
+    return tmp_path / "test.toml"
+
+
+def test_the_example_rule_tests_pass():
+    report = run_rule_tests(REPO / "rules" / "tests" / "example_test.toml")
+    assert report.problems == ()
+    assert report.exit_code == 0, render_report(report)
+    assert len(report.cases) >= 5 and all(case.passed for case in report.cases)
+
+
+def test_a_passing_case(tmp_path):
+    path = write(
+        tmp_path, CASE.format(firing='["c1"]', notified='{ c1 = "firing" }', actions='{ c1 = "pause (dry run)" }')
+    )
+    report = run_rule_tests(path)
+    assert report.exit_code == 0, render_report(report)
+    assert render_report(report) == f"{path}\n  PASS  overspend fires after ten minutes\n1 case: 1 passed, 0 failed"
+
+
+def test_an_action_may_be_expected_by_its_type_alone(tmp_path):
+    path = write(tmp_path, CASE.format(firing='["c1"]', notified='{ c1 = "firing" }', actions='{ c1 = "pause" }'))
+    assert run_rule_tests(path).exit_code == 1
+    path = write(tmp_path, CASE.format(firing='["c1"]', notified='{ c1 = "firing" }', actions="{}"))
+    assert run_rule_tests(path).exit_code == 1
+
+
+def test_a_failing_case_is_reported_with_what_was_expected_and_what_happened(tmp_path):
+    path = write(
+        tmp_path, CASE.format(firing='["c1", "c2"]', notified='{ c1 = "repeat" }', actions='{ c1 = "pause (dry run)" }')
+    )
+    report = run_rule_tests(path)
+    assert report.exit_code == 1
+    assert render_report(report) == (
+        f"{path}\n"
+        "  FAIL  overspend fires after ten minutes\n"
+        '        poll 3 at 2026-11-24T15:10:00Z, rule \'overspend\': firing: expected ["c1", "c2"], got ["c1"]\n'
+        '          notified: expected {"c1" = "repeat"}, got {"c1" = "firing"}\n'
+        "            c1: firing since 2026-11-24T15:10:00Z (spend = 600.0, conversion = 0)\n"
+        "            c2: inactive\n"
+        "1 case: 0 passed, 1 failed"
+    )
+
+
+def test_an_invalid_test_file_is_exit_2_with_every_problem_located(tmp_path):
+    case = CASE.format(firing='["c1"]', notified='{ c1 = "fired" }', actions="{}")
+    case = case.replace("today = { spend = 900.0 }", "today = { spend = 900.0, spnd = 1 }")
+    path = write(tmp_path, case)
+    report = run_rule_tests(path)
+    assert report.exit_code == 2
+    assert render_report(report).splitlines() == [
+        f"{path}:17: case[0].poll[0].entity[1].today.spnd: unknown metric; did you mean 'spend'?",
+        f"{path}:30: case[0].expect[0].notified.c1: expected one of firing, repeat, resolved; got 'fired'",
+        "2 problem(s) found: no test ran",
+    ]
+
+
+def test_expectations_must_name_existing_rules_polls_and_entities(tmp_path):
+    case = CASE.format(firing='["c9"]', notified="{}", actions="{}")
+    case = case.replace('poll = 3\nrule = "overspend"', 'poll = 3\nrule = "overspent"')
+    case = case.replace("at = 2026-11-24T15:20:00Z\nrule", "at = 2026-11-24T15:21:00Z\nrule")
+    case = case.replace("[[case.poll]]\nat = 2026-11-24T15:20:00Z", "[[case.poll]]\nat = 2026-11-24T15:01:00Z")
+    path = write(tmp_path, case)
+    report = run_rule_tests(path)
+    assert report.exit_code == 2
+    assert [str(p) for p in report.problems] == [
+        f"{path}:27: case[0].expect[0].rule: unknown rule 'overspent'; did you mean 'overspend'?",
+        f"{path}:28: case[0].expect[0].firing: no poll of this case has an entity with id 'c9'",
+        f"{path}:41: case[0].poll[4].at: polls must be in time order: 2026-11-24T15:01:00Z is not after "
+        "2026-11-24T15:15:00Z",
+        f"{path}:48: case[0].expect[1].at: no poll at 2026-11-24T15:21:00Z; polls are at 2026-11-24T15:00:00Z, "
+        "2026-11-24T15:05:00Z, 2026-11-24T15:10:00Z, 2026-11-24T15:15:00Z, 2026-11-24T15:01:00Z",
+    ]
+
+
+def test_problems_in_the_rule_files_are_reported_as_such(tmp_path):
+    path = write(tmp_path, CASE.format(firing="[]", notified="{}", actions="{}"))
+    (tmp_path / "rules" / "overspend.toml").write_text(RULES.replace('notify = ["slack"]', 'notify = ["email"]'))
+    report = run_rule_tests(path)
+    assert report.exit_code == 2
+    assert [str(p) for p in report.problems] == [
+        f"{tmp_path / 'rules' / 'overspend.toml'}:6: rule[0].notify[0]: channel 'email' is not configured "
+        "(configured: slack): add [email] to the config"
+    ]
+
+
+def test_unreadable_and_malformed_test_files(tmp_path):
+    missing = run_rule_tests(tmp_path / "nope.toml")
+    assert missing.exit_code == 2
+    assert (
+        str(missing.problems[0]) == f"{tmp_path / 'nope.toml'}: cannot read the config file: No such file or directory"
+    )
+    (tmp_path / "bad.toml").write_text("rule_files = [\n")
+    assert run_rule_tests(tmp_path / "bad.toml").exit_code == 2
+    (tmp_path / "empty.toml").write_text("")
+    assert [str(p).split(": ", 1)[1] for p in run_rule_tests(tmp_path / "empty.toml").problems] == [
+        "rule_files: required: set rule_files",
+        "case: required: set case",
+    ]
+    (tmp_path / "nofiles.toml").write_text(
+        'rule_files = ["missing/*.toml"]\n' + CASE.split("\n", 2)[2].format(firing="[]", notified="{}", actions="{}")
+    )
+    assert [str(p) for p in run_rule_tests(tmp_path / "nofiles.toml").problems] == [
+        f"{tmp_path / 'missing' / '*.toml'}: no rule file matches this pattern"
+    ]
