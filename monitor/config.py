@@ -49,11 +49,14 @@ from monitor.tomlvalidate import Loader, parse_toml, read_text, show_value
 __all__ = [
     "ActionsSettings",
     "EmailSettings",
+    "HealthSettings",
     "MonitorSettings",
+    "NotifySettings",
     "Settings",
     "SlackSettings",
     "StorageSettings",
     "TikTokSettings",
+    "WebhookSettings",
     "load_settings",
 ]
 
@@ -288,6 +291,53 @@ class ActionsSettings(_Section):
     max_per_cycle: Integer = Field(default=10, ge=1)
 
 
+class WebhookSettings(_Section):
+    """``[webhook]``: every alert as a JSON POST (schema in docs/notifications.md), optionally HMAC-signed."""
+
+    url: Secret
+    secret: Secret | None = None
+    timeout: Annotated[Duration, at_least(timedelta(seconds=1))] = timedelta(seconds=10)
+
+    @field_validator("url")
+    @classmethod
+    def _is_url(cls, value: SecretStr) -> SecretStr:
+        if urlsplit(value.get_secret_value()).scheme not in ("http", "https"):
+            raise _fail(("", "expected an http(s) URL (not shown: it is a secret)"))
+        return value
+
+
+class NotifySettings(_Section):
+    """``[notify]``: how messages are grouped and delivered, and operational alerts."""
+
+    group_limit: Integer = Field(default=5, ge=1, le=50)
+    interval: Annotated[Duration, at_least(timedelta(seconds=1))] = timedelta(seconds=5)
+    send_timeout: Annotated[Duration, at_least(timedelta(seconds=1))] = timedelta(minutes=2)
+    max_attempts: Integer = Field(default=20, ge=1)
+    retry_first: Annotated[Duration, at_least(timedelta(seconds=1))] = timedelta(seconds=30)
+    retry_max: Annotated[Duration, at_least(timedelta(seconds=1))] = timedelta(hours=1)
+    ops_cooldown: Annotated[Duration, at_least(timedelta(minutes=1))] = timedelta(hours=6)
+    unreachable_after: Integer = Field(default=3, ge=1)
+    ops_channels: list[NonEmptyStr] | None = None
+
+
+class HealthSettings(_Section):
+    """``[health]``: the /healthz and /metrics endpoint."""
+
+    enabled: bool = True
+    listen: str = "127.0.0.1:9108"
+
+    @field_validator("listen")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        from monitor.health import parse_listen  # the endpoint's own parser: one definition of HOST:PORT
+
+        try:
+            parse_listen(value)
+        except ValueError as exc:
+            raise _fail(("", str(exc))) from None
+        return value
+
+
 class Settings(_Section):
     """The whole config.toml. Built by :func:`load_settings`; built in code, ``source`` is None."""
 
@@ -297,6 +347,9 @@ class Settings(_Section):
     slack: SlackSettings | None = None
     email: EmailSettings | None = None
     actions: ActionsSettings = Field(default_factory=ActionsSettings)
+    webhook: WebhookSettings | None = None
+    notify: NotifySettings = Field(default_factory=NotifySettings)
+    health: HealthSettings = Field(default_factory=HealthSettings)
 
     _source: Path | None = PrivateAttr(default=None)
 
@@ -307,7 +360,7 @@ class Settings(_Section):
         # relative paths are resolved against the config file too, and so that a missing [tiktok] is
         # reported as the keys it needs.
         if isinstance(data, dict):
-            return {"tiktok": {}, "monitor": {}, "storage": {}, "actions": {}, **data}
+            return {"tiktok": {}, "monitor": {}, "storage": {}, "actions": {}, "notify": {}, "health": {}, **data}
         return data
 
     @property

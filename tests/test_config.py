@@ -12,11 +12,14 @@ from pydantic import BaseModel, SecretStr
 from monitor.config import (
     ActionsSettings,
     EmailSettings,
+    HealthSettings,
     MonitorSettings,
+    NotifySettings,
     Settings,
     SlackSettings,
     StorageSettings,
     TikTokSettings,
+    WebhookSettings,
     load_settings,
 )
 from monitor.errors import ConfigError
@@ -267,9 +270,7 @@ def test_unknown_key_top_level(tmp_path: Path) -> None:
 
 def test_unknown_key_without_a_close_match_lists_the_valid_keys(tmp_path: Path) -> None:
     path = write(tmp_path, f"{TIKTOK}[actions]\nfrobnicate = 1\n")
-    assert problems(path) == [
-        f"{path}:5: actions.frobnicate: unknown key; expected one of: enabled, max_per_cycle"
-    ]
+    assert problems(path) == [f"{path}:5: actions.frobnicate: unknown key; expected one of: enabled, max_per_cycle"]
 
 
 def test_unknown_key_nested_is_one_line_even_when_it_hides_a_required_key(tmp_path: Path) -> None:
@@ -577,6 +578,9 @@ def test_example_documents_every_key() -> None:
         "slack": SlackSettings,
         "email": EmailSettings,
         "actions": ActionsSettings,
+        "webhook": WebhookSettings,
+        "notify": NotifySettings,
+        "health": HealthSettings,
     }
     assert set(doc) == set(sections) == set(Settings.model_fields)
     for name, model in sections.items():
@@ -588,6 +592,21 @@ def test_example_with_optional_sections_turned_on_loads(tmp_path: Path) -> None:
     text = _uncommented_example().replace('webhook_url = "${SLACK_WEBHOOK_URL}"', "")
     path = write(tmp_path, text)
     env = {name: "x" for name in re.findall(r"\$\{(\w+)\}", text)}
-    settings = load_settings(path, env={**env, "TIKTOK_APP_ID": "123"})
+    settings = load_settings(path, env={**env, "TIKTOK_APP_ID": "123", "ALERT_WEBHOOK_URL": "https://hooks.example/x"})
     assert settings.slack is not None
     assert settings.email is not None
+
+
+def test_health_listen_must_be_host_and_port(tmp_path: Path) -> None:
+    path = write(tmp_path, TIKTOK + '[health]\nlisten = "localhost"\n')
+    with pytest.raises(ConfigError) as info:
+        load_settings(path, env={})
+    assert str(info.value) == (f"{path}:5: health.listen: expected HOST:PORT like '127.0.0.1:9108', got 'localhost'")
+
+
+def test_webhook_url_is_a_secret_never_echoed(tmp_path: Path) -> None:
+    path = write(tmp_path, TIKTOK + '[webhook]\nurl = "ftp://hooks.example/T0PSECRET"\n')
+    with pytest.raises(ConfigError) as info:
+        load_settings(path, env={})
+    assert "T0PSECRET" not in str(info.value)
+    assert "webhook.url: expected an http(s) URL" in str(info.value)
