@@ -9,11 +9,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any
 
-from monitor.config import load_settings
-from monitor.errors import ConfigError
+from monitor.config import Settings, load_settings
+from monitor.daemon import run_daemon
+from monitor.demo import run_demo
+from monitor.errors import ConfigError, MonitorError
 from monitor.logs import setup_logging
+from monitor.once import run_once
 from monitor.rules.loader import configured_channels, load_rules, summarize
 from monitor.rules.testing import render_report, run_rule_tests
 
@@ -59,6 +64,47 @@ def test_rules(path: str | Path, *, log_level: str = "warning", log_format: str 
     report = run_rule_tests(path)
     print(render_report(report), file=sys.stderr if report.problems else sys.stdout)
     return report.exit_code
+
+
+def _settings_or_exit(config: str | Path) -> Settings | int:
+    try:
+        return load_settings(config)
+    except ConfigError as exc:
+        return _print_problems(exc)
+
+
+def run(config: str | Path, *, log_level: str = "info", log_format: str = "text") -> int:
+    """The daemon: polls on schedule until SIGTERM/SIGINT."""
+    settings = _settings_or_exit(config)
+    if isinstance(settings, int):
+        return settings
+    setup_logging(log_level, log_format, settings.secrets())
+    return _run_async(run_daemon(settings))
+
+
+def once(config: str | Path, *, log_level: str = "warning", log_format: str = "text") -> int:
+    """One full cycle over every advertiser, then a one-screen summary; 1 when any poll failed."""
+    settings = _settings_or_exit(config)
+    if isinstance(settings, int):
+        return settings
+    setup_logging(log_level, log_format, settings.secrets())
+    return _run_async(run_once(settings, progress=sys.stderr.isatty()))
+
+
+def demo(*, cycles: int | None = None, log_level: str = "warning", log_format: str = "text") -> int:
+    """The sandbox, a temporary database and the example rules; alerts print to the terminal."""
+    redactor = setup_logging(log_level, log_format)
+    return _run_async(run_demo(cycles=cycles, redactor=redactor))
+
+
+def _run_async(work: Coroutine[Any, Any, int]) -> int:
+    try:
+        return asyncio.run(work)
+    except ConfigError as exc:  # rules checked at start-up
+        return _print_problems(exc)
+    except MonitorError as exc:  # e.g. a database written by a newer version
+        log.error("%s", exc)
+        return EXIT_FAILED
 
 
 def sandbox(

@@ -14,6 +14,9 @@ from collections.abc import Sequence
 from monitor import __version__
 
 EXAMPLES = {
+    "run": "tiktok-monitor run --config /etc/tiktok-monitor/config.toml",
+    "once": "tiktok-monitor once --config config.toml",
+    "demo": "tiktok-monitor demo --cycles 6",
     "check": "tiktok-monitor check --config /etc/tiktok-monitor/config.toml",
     "sandbox": "tiktok-monitor sandbox --port 8808 --token my-test-token",
     "test-rules": "tiktok-monitor test-rules rules/tests/example_test.toml",
@@ -40,6 +43,15 @@ def build_parser() -> argparse.ArgumentParser:
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
 
+    run = command("run", "the daemon: poll on schedule, notify, reload rules on change or SIGHUP, serve /healthz")
+    run.add_argument("--config", required=True, help="path of config.toml")
+
+    once = command("once", "one full cycle over every advertiser (fetch, store, evaluate, notify), then a summary")
+    once.add_argument("--config", required=True, help="path of config.toml")
+
+    demo = command("demo", "the monitor against the built-in sandbox with the example rules; alerts in the terminal")
+    demo.add_argument("--cycles", type=int, default=None, help="stop after N polling cycles (default: until Ctrl-C)")
+
     check = command("check", "validate the configuration and the rule files; print each problem as file:line: ...")
     check.add_argument("--config", required=True, help="path of config.toml")
 
@@ -62,6 +74,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     from monitor import app  # imported late so --help stays fast
 
     try:
+        if args.command == "run":
+            return app.run(args.config, log_level=args.log_level, log_format=args.log_format)
+        if args.command == "once":
+            level = args.log_level if args.log_level != "info" else "warning"  # the summary is the output
+            return app.once(args.config, log_level=level, log_format=args.log_format)
+        if args.command == "demo":
+            level = args.log_level if args.log_level != "info" else "warning"  # the alerts are the output
+            return app.demo(cycles=args.cycles, log_level=level, log_format=args.log_format)
         if args.command == "check":
             return app.check(args.config, log_level=args.log_level, log_format=args.log_format)
         if args.command == "test-rules":

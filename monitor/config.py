@@ -183,7 +183,7 @@ class TikTokSettings(_Section):
 class MonitorSettings(_Section):
     """``[monitor]``: how often to poll and where the rules are."""
 
-    interval: Annotated[Duration, at_least(timedelta(seconds=10))] = timedelta(minutes=5)
+    interval: Annotated[Duration, at_least(timedelta(seconds=1))] = timedelta(minutes=5)
     rules: ConfigPath = Field(default=Path("rules"), validate_default=True)
     templates: ConfigPath | None = None
 

@@ -81,6 +81,11 @@ class Pipeline:
         self._group_limit = group_limit
         self._infos: dict[str, tuple[AdvertiserInfo, datetime]] = {}
 
+    def known_advertiser(self, advertiser_id: str) -> AdvertiserInfo | None:
+        """The advertiser's info if a poll has read it (for messages about a failing account)."""
+        cached = self._infos.get(advertiser_id)
+        return cached[0] if cached else None
+
     async def advertiser(self, advertiser_id: str, now: datetime) -> AdvertiserInfo:
         """The advertiser's info (time zone, currency, status), read at most once a day and kept in the store."""
         cached = self._infos.get(advertiser_id)

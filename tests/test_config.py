@@ -314,8 +314,8 @@ def test_bare_number_is_not_a_duration(tmp_path: Path) -> None:
 
 
 def test_duration_below_minimum(tmp_path: Path) -> None:
-    path = write(tmp_path, f'{TIKTOK}[monitor]\ninterval = "5s"\n')
-    assert problems(path) == [f"{path}:5: monitor.interval: must be at least 10s, got '5s'"]
+    path = write(tmp_path, f'{TIKTOK}[monitor]\ninterval = "0s"\n')
+    assert problems(path) == [f"{path}:5: monitor.interval: must be at least 1s, got '0s'"]
 
 
 def test_unset_environment_variable(tmp_path: Path) -> None:

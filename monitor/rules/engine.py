@@ -9,7 +9,7 @@ can keep a firing alert firing through a gap in the data instead of announcing i
 An exception while evaluating one entity (a value of an unexpected type) makes that entity undecided and is
 counted in :attr:`Evaluation.errors`; it never stops the other entities or rules.
 
-All rules of a level are compiled into one program (:func:`monitor.rules.codegen.compile_program`) that reads
+All rules of a level are compiled into one program (:func:`monitor.rules.program.compile_program`) that reads
 each entity's values once and evaluates every rule on them: one pass over the entities per level.
 """
 

@@ -1,14 +1,17 @@
 """The alert lifecycle: per (rule, entity), what one more evaluation changes, and what to tell or do. Pure.
 
-States (``AlertState.state``; "inactive" is the absence of a stored state)::
+States (``AlertState.state``; "inactive" is the absence of a stored state), and what one poll does to them::
 
-               holds, for > 0                 held for `for`                 not holding, 2nd poll in a row
-    inactive ─────────────────► pending ───────────────────► firing ──► resolving ─────────────────────► resolved
-        │   ◄─────────────────     │                        ▲  │  ▲         │  holds again: back to firing,  │
-        │     breaks (or no data)  │                        │  │  └─────────┘  silently (one poll's blip)    │
-        └──────────────────────────┴─ holds, for = 0 ───────┘  └ holds, cooldown elapsed: "repeat"           │
-                                     holds again (via pending when for > 0) ◄────────────────────────────────┘
-                                                                                 after cooldown: forgotten
+    state       condition true                      condition false                   undecided (no data)
+    ---------   ---------------------------------   -------------------------------   -------------------
+    inactive    firing (for = 0), else pending      -                                 -
+    pending     firing once held for `for`          inactive (*)                      inactive (*)
+    firing      firing; "repeat" after cooldown     resolving                         firing
+    resolving   firing (a one-poll blip)            resolved                          resolving
+    resolved    firing or pending, as inactive      forgotten (**)                    forgotten (**)
+
+    (*)  or resolved, when the last notice is younger than the cooldown: flapping must stay recognisable
+    (**) once the last notice is older than the cooldown; until then it stays resolved
 
 Transitions and what they cause:
 
@@ -23,8 +26,8 @@ Transitions and what they cause:
 
 Missing data is not a recovery: while the condition is *undecided* (no data), a firing or resolving alert stays
 as it is, and a pending one starts over. A resolved alert is kept for ``cooldown`` after its last notice, so that
-coming back is recognised as flapping; then it is forgotten. Together: an entity that flaps produces at most one
-"firing" and one "resolved" message per cooldown, never one per poll.
+coming back is recognised as flapping; then it is forgotten. Together: however an entity flaps, "firing" and
+"repeat" notices are at least ``cooldown`` apart, and each is followed by at most one "resolved" notice.
 """
 
 from __future__ import annotations

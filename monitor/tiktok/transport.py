@@ -88,6 +88,7 @@ class Transport:
         secrets: Iterable[str] = (),
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: random.Random | None = None,
+        on_call: Callable[[str, str], None] | None = None,
     ) -> None:
         self._session = session
         self._base = base_url.rstrip("/") + API_PREFIX
@@ -99,12 +100,17 @@ class Transport:
         self.sleep = sleep
         self._rng = rng or random.Random()
         self.calls = 0
+        self._on_call = on_call  # (endpoint, "ok" or the error class name), for metrics
 
     def redact(self, text: str) -> str:
         """``text`` with every secret this transport knows replaced by ***."""
         for secret in self._secrets:
             text = text.replace(secret, "***")
         return text
+
+    def _observe(self, path: str, error: ApiError | None) -> None:
+        if self._on_call is not None:
+            self._on_call(path, "ok" if error is None else type(error).__name__)
 
     async def fetch_url(self, url: str) -> str:
         """GET an absolute URL TikTok handed us (a report download link): no token, no API envelope."""
@@ -141,15 +147,21 @@ class Transport:
             try:
                 response = await self._send_once(method, path, params, body, advertiser_id, allow_raw)
             except RateLimitedError as exc:
+                self._observe(path, exc)
                 if exc.scope == "app":
                     self.limiter.throttled()
                 else:
                     self.limiter.advertiser_throttled(advertiser_id or "", self._retry.base_delay * 2**attempt)
                 error: ApiError = exc
             except TransientApiError as exc:
+                self._observe(path, exc)
                 error = exc
+            except ApiError as exc:
+                self._observe(path, exc)
+                raise
             else:
                 self.limiter.succeeded()
+                self._observe(path, None)
                 return response
             attempt += 1
             if attempt > self._retry.max_retries:

@@ -1,0 +1,145 @@
+"""`run` and `demo`: the scheduler, health endpoint, rule reloads and signals around a :class:`Runtime`.
+
+Start-up validates everything before the first poll (config, rules, database migration, the health port).
+SIGHUP and edits of rule files reload the rules atomically. SIGTERM/SIGINT stop taking new polls, let the
+running ones finish and commit (their journal entries and outbox rows with them), deliver what the outbox can
+in a few seconds, and exit 0; a second signal exits at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import logging
+import os
+import signal
+from collections.abc import Callable, Mapping
+
+from monitor.clock import Clock, SystemClock
+from monitor.config import Settings
+from monitor.health import HealthServer, HealthState, parse_listen
+from monitor.metrics import Metrics
+from monitor.notify.base import Channel
+from monitor.runtime import Runtime
+from monitor.scheduler import Scheduler
+from monitor.sdnotify import SystemdNotifier, watchdog_loop
+
+log = logging.getLogger(__name__)
+
+#: How often rule files are checked for changes.
+RULES_CHECK_SECONDS = 2.0
+#: Time given to in-flight polls at shutdown, and to the last outbox delivery.
+SHUTDOWN_WAIT_SECONDS = 30.0
+FLUSH_SECONDS = 5.0
+
+
+async def run_daemon(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    channels: Mapping[str, Channel] | None = None,
+    stop: asyncio.Event | None = None,
+    polls: int | None = None,
+    on_ready: Callable[[Runtime], None] | None = None,
+) -> int:
+    """Run until ``stop`` is set, a signal arrives, or ``polls`` polls have finished (the demo's cycles).
+    Returns the exit code."""
+    # Snapshots of big accounts make hundreds of thousands of small objects: collecting them less often
+    # shortens event-loop stalls (measured in bench/README.md).
+    gc.set_threshold(50_000, 10, 10)
+    clock = clock or SystemClock()
+    stop = stop or asyncio.Event()
+    metrics = Metrics()
+    runtime = await Runtime.open(settings, clock=clock, channels=channels, metrics=metrics)
+    health = HealthState(clock=clock, interval=settings.monitor.interval)
+    finished = 0
+
+    def count_poll(advertiser_id: str, ok: bool, duration: float, error: str | None) -> None:
+        nonlocal finished
+        finished += 1
+        if polls is not None and finished >= polls:
+            stop.set()
+
+    scheduler = Scheduler(
+        poll=runtime.poll,
+        interval=settings.monitor.interval,
+        advertiser_ids=settings.tiktok.advertiser_ids,
+        discover=None if settings.tiktok.advertiser_ids else runtime.advertiser_ids,
+        send_outbox=runtime.sender.run_once,
+        outbox_interval=settings.notify.interval,
+        prune=lambda: runtime.store.prune(clock.now()),
+        on_poll_done=[health.poll_done, metrics.poll_done, count_poll],
+        on_poll_skipped=[metrics.poll_skipped],
+        on_advertisers=[health.set_advertisers, metrics.set_advertisers],
+        clock=clock,
+    )
+    server = None
+    notifier = SystemdNotifier.from_env()
+    tasks: list[asyncio.Task[None]] = []
+    loop = asyncio.get_running_loop()
+    signals = _install_signals(loop, stop, lambda: tasks.append(loop.create_task(_reload(runtime))))
+    try:
+        if settings.health.enabled:
+            host, port = parse_listen(settings.health.listen)
+            server = HealthServer(health, metrics.registry, host=host, port=port)
+            await server.start()
+            log.info("health on http://%s:%d/healthz and /metrics", host, server.port)
+        scheduler.start()
+        tasks.append(loop.create_task(_watch_rules(runtime, stop)))
+        tasks.append(loop.create_task(watchdog_loop(notifier, health.is_live)))
+        notifier.ready(f"polling {len(settings.tiktok.advertiser_ids) or 'discovered'} advertiser(s)")
+        log.info("monitor started: every %s, %d rule(s)", settings.monitor.interval, len(runtime.rulebook.current))
+        if on_ready is not None:
+            on_ready(runtime)
+        await stop.wait()
+        log.info("stopping: letting running polls finish (up to %.0fs)", SHUTDOWN_WAIT_SECONDS)
+        notifier.stopping()
+        await scheduler.shutdown(SHUTDOWN_WAIT_SECONDS)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(runtime.sender.run_once(), FLUSH_SECONDS)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for sig in signals:
+            loop.remove_signal_handler(sig)
+        if server is not None:
+            await server.stop()
+        await runtime.close()
+        notifier.close()
+    log.info("monitor stopped")
+    return 0
+
+
+def _install_signals(loop: asyncio.AbstractEventLoop, stop: asyncio.Event, reload: Callable[[], None]) -> list[int]:
+    def terminate(sig: signal.Signals) -> None:
+        if stop.is_set():  # the second signal: the user wants out now
+            log.warning("second %s: exiting at once", sig.name)
+            os._exit(1)
+        log.info("%s received", sig.name)
+        stop.set()
+
+    installed = []
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, terminate, sig)
+        installed.append(sig)
+    loop.add_signal_handler(signal.SIGHUP, reload)
+    installed.append(signal.SIGHUP)
+    return installed
+
+
+async def _reload(runtime: Runtime) -> None:
+    log.info("SIGHUP: reloading rules")
+    await runtime.reload_rules(force=True)
+
+
+async def _watch_rules(runtime: Runtime, stop: asyncio.Event) -> None:
+    """Reload rules when their files change; a broken edit keeps the old rules (and is told once)."""
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), RULES_CHECK_SECONDS)
+        try:
+            await runtime.reload_rules()
+        except Exception:  # a store hiccup while telling about it must not end the watching
+            log.exception("checking the rule files failed")

@@ -1,0 +1,25 @@
+"""A channel that prints messages to a terminal: what `demo` uses in place of Slack when no token is set."""
+
+from __future__ import annotations
+
+import sys
+from typing import TextIO
+
+from monitor.notify.message import Message
+from monitor.notify.templates import Templates
+
+
+class ConsoleChannel:
+    """Writes each message's text rendering (the e-mail text template) to ``stream``, framed by a rule line."""
+
+    def __init__(self, templates: Templates, stream: TextIO | None = None, *, label: str = "alert") -> None:
+        self._templates = templates
+        self._stream = stream or sys.stdout
+        self._label = label
+
+    async def send(self, message: Message, target: str | None, *, delivery_id: str | None = None) -> None:
+        rendered = self._templates.email(message)
+        where = f" -> {target}" if target else ""
+        header = f"── {self._label}{where}: {rendered.subject} "
+        self._stream.write(f"\n{header}{'─' * max(0, 100 - len(header))}\n{rendered.text.rstrip()}\n")
+        self._stream.flush()

@@ -1,0 +1,66 @@
+"""`tiktok-monitor once`: one full cycle over every advertiser, then a one-screen summary."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from typing import TextIO
+
+from monitor.config import Settings
+from monitor.errors import MonitorError
+from monitor.notify.outbox import SendReport
+from monitor.pipeline import PollSummary
+from monitor.runtime import Runtime
+
+
+async def run_once(settings: Settings, *, progress: bool = False, out: TextIO | None = None) -> int:
+    """Poll every advertiser concurrently (the shared limiter keeps the QPS), deliver what was enqueued, print
+    the summary. Returns 0 when every poll succeeded, 1 otherwise."""
+    out = out or sys.stdout
+    runtime = await Runtime.open(settings)
+    try:
+        advertiser_ids = await runtime.advertiser_ids()
+
+        async def poll(advertiser_id: str) -> PollSummary | BaseException:
+            try:
+                summary: PollSummary | BaseException = await runtime.poll(advertiser_id)
+            except (MonitorError, OSError) as exc:
+                summary = exc
+            if progress:
+                print(f"  polled {advertiser_id}", file=sys.stderr)
+            return summary
+
+        results = await asyncio.gather(*(poll(a) for a in advertiser_ids))
+        delivered = await runtime.sender.run_once()
+        out.write(render_summary(advertiser_ids, results, delivered, runtime.client.transport.calls))
+    finally:
+        await runtime.close()
+    return 0 if all(isinstance(r, PollSummary) for r in results) else 1
+
+
+def render_summary(
+    advertiser_ids: list[str], results: list[PollSummary | BaseException], delivered: SendReport, calls: int
+) -> str:
+    lines = [f"{'advertiser':<22} {'name':<24} {'entities':>8} {'changes':>7} {'calls':>5} {'findings':>8} {'msgs':>4}"]
+    failed = 0
+    for advertiser_id, result in zip(advertiser_ids, results, strict=True):
+        if isinstance(result, BaseException):
+            failed += 1
+            lines.append(f"{advertiser_id:<22} FAILED: {result}")
+            continue
+        name = (result.advertiser_name or "")[:24]
+        lines.append(
+            f"{advertiser_id:<22} {name:<24} {result.entities:>8} {result.changes:>7} {result.calls:>5} "
+            f"{result.findings:>8} {result.notifications:>4}"
+        )
+        lines.extend(f"    {t}" for t in result.transitions)
+        lines.extend(f"    no data: {e}" for e in result.errors)
+    ok = [r for r in results if isinstance(r, PollSummary)]
+    lines.append(
+        f"{len(advertiser_ids)} advertiser(s), {failed} failed; {sum(r.entities for r in ok)} entities; "
+        f"{calls} API calls; {sum(r.findings for r in ok)} findings; "
+        f"{sum(r.notifications for r in ok)} message(s) queued, {delivered.sent} delivered, "
+        f"{delivered.retrying} to retry, {delivered.failed} failed"
+    )
+    lines.append("actions: none taken (guarded actions are not enabled in this version)")
+    return "\n".join(lines) + "\n"

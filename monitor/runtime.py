@@ -1,0 +1,188 @@
+"""The running monitor's objects, built from settings in one place, and its per-advertiser boundary.
+
+:class:`Runtime` owns one aiohttp session, one app-wide rate limiter, the client, the store, the rule book,
+the notification channels and the outbox sender. :meth:`Runtime.poll` is where a poll's failure is caught and
+turned into an operational alert (token revoked, permission lost, advertiser unreachable), so one bad account
+never stops the others; operational alert state is kept in memory (a restart may tell a problem once more).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import datetime
+
+import aiohttp
+
+from monitor.clock import Clock, SystemClock
+from monitor.config import Settings
+from monitor.errors import MonitorError
+from monitor.metrics import Metrics
+from monitor.notify.base import Channel
+from monitor.notify.channels import build_channels, close_channels
+from monitor.notify.message import Advertiser, OpsKind, notifications
+from monitor.notify.ops import OpsEvent, OpsPolicy, OpsState, decide
+from monitor.notify.outbox import Backoff, OutboxSender
+from monitor.notify.templates import Templates
+from monitor.pipeline import Pipeline, PollSummary
+from monitor.rulebook import ReloadResult, RuleBook
+from monitor.rules.loader import configured_channels
+from monitor.store.errors import LeaseHeldError
+from monitor.store.repo import Store
+from monitor.tiktok.client import TikTokClient
+from monitor.tiktok.errors import ApiError, AuthError
+from monitor.tiktok.ratelimit import RateLimiter
+from monitor.tiktok.transport import RetryPolicy, Transport
+
+log = logging.getLogger(__name__)
+
+#: API codes that mean the token no longer reaches this advertiser, or lacks a permission (tiktok-api.md §8.2).
+PERMISSION_CODES = frozenset({40001, 40106, 40119, 40125, 40300, 40301})
+
+
+def classify_failure(exc: BaseException) -> OpsKind:
+    """Which operational problem a failed poll shows."""
+    if isinstance(exc, AuthError):
+        return OpsKind.TOKEN_REVOKED
+    if isinstance(exc, ApiError) and exc.code in PERMISSION_CODES:
+        return OpsKind.PERMISSION_LOST
+    return OpsKind.ADVERTISER_UNREACHABLE
+
+
+class Runtime:
+    """Build with :meth:`open`; always :meth:`close`."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        session: aiohttp.ClientSession,
+        client: TikTokClient,
+        store: Store,
+        rulebook: RuleBook,
+        channels: Mapping[str, Channel],
+        clock: Clock,
+    ) -> None:
+        self.settings = settings
+        self.session = session
+        self.client = client
+        self.store = store
+        self.rulebook = rulebook
+        self.channels = dict(channels)
+        self.clock = clock
+        notify = settings.notify
+        self.sender = OutboxSender(
+            store,
+            self.channels,
+            clock,
+            max_attempts=notify.max_attempts,
+            backoff=Backoff(first=notify.retry_first, cap=notify.retry_max),
+            send_timeout=notify.send_timeout.total_seconds(),
+        )
+        self.pipeline = Pipeline(
+            client=client, store=store, rules=rulebook, clock=clock, group_limit=notify.group_limit
+        )
+        self.ops_policy = OpsPolicy(cooldown=notify.ops_cooldown, unreachable_after=notify.unreachable_after)
+        self.ops_channels = list(notify.ops_channels or self.channels)
+        self._ops: dict[tuple[OpsKind, str], OpsState] = {}
+        self._failures: dict[str, int] = {}
+
+    @classmethod
+    async def open(
+        cls,
+        settings: Settings,
+        *,
+        clock: Clock | None = None,
+        channels: Mapping[str, Channel] | None = None,
+        metrics: Metrics | None = None,
+    ) -> Runtime:
+        """Validate and build everything: rules first (a broken rule file stops start-up), then the store
+        (migrating it), then the HTTP side. ``channels`` replaces the configured ones (the demo's terminal)."""
+        clock = clock or SystemClock()
+        rulebook = RuleBook(settings.monitor.rules, configured_channels(settings))
+        store = await Store.open(settings.storage.url, retention=settings.storage.retention, clock=clock)
+        session = aiohttp.ClientSession()
+        tiktok = settings.tiktok
+        transport = Transport(
+            session,
+            base_url=tiktok.base_url,
+            access_token=tiktok.access_token.get_secret_value(),
+            limiter=RateLimiter(tiktok.max_qps),
+            retry=RetryPolicy(max_retries=tiktok.max_retries),
+            timeout=tiktok.timeout.total_seconds(),
+            secrets=settings.secrets(),
+            on_call=metrics.api_call if metrics is not None else None,
+        )
+        client = TikTokClient(
+            transport,
+            app_id=tiktok.app_id,
+            secret=tiktok.secret.get_secret_value() if tiktok.secret else None,
+        )
+        if channels is None:
+            webhook = settings.webhook
+            channels = build_channels(
+                settings,
+                Templates(settings.monitor.templates),
+                webhook_url=webhook.url.get_secret_value() if webhook else None,
+                webhook_secret=webhook.secret.get_secret_value() if webhook and webhook.secret else None,
+                webhook_timeout=webhook.timeout.total_seconds() if webhook else 10.0,
+            )
+        return cls(
+            settings, session=session, client=client, store=store, rulebook=rulebook, channels=channels, clock=clock
+        )
+
+    async def close(self) -> None:
+        await close_channels(self.channels)
+        await self.session.close()
+        await self.store.close()
+
+    async def advertiser_ids(self) -> list[str]:
+        """The configured advertisers, or every advertiser the token reaches when the list is empty."""
+        if self.settings.tiktok.advertiser_ids:
+            return list(self.settings.tiktok.advertiser_ids)
+        return [ref.id for ref in await self.client.advertisers()]
+
+    async def poll(self, advertiser_id: str) -> PollSummary:
+        """One poll with its operational alerts. Raises the poll's error after telling people when due."""
+        try:
+            summary = await self.pipeline.poll(advertiser_id)
+        except LeaseHeldError:
+            raise  # another replica polls this advertiser now: not a problem of the account
+        except (MonitorError, OSError) as exc:
+            self._failures[advertiser_id] = self._failures.get(advertiser_id, 0) + 1
+            failing = classify_failure(exc)
+            await self._ops_events(advertiser_id, failing, str(exc))
+            raise
+        self._failures.pop(advertiser_id, None)
+        await self._ops_events(advertiser_id, None, "")
+        return summary
+
+    async def reload_rules(self, *, force: bool = False) -> ReloadResult:
+        """Reload the rule files (``force``) or only when they changed; a failure keeps the old rules and is an
+        operational alert, a later success its recovery message."""
+        result = self.rulebook.reload() if force else self.rulebook.reload_if_changed()
+        if result.changed or result.problems:
+            detail = "; ".join(str(p) for p in result.problems[:5])
+            await self._tell(OpsEvent(OpsKind.RULES_RELOAD_FAILED, "rules", bool(result.problems), detail))
+        return result
+
+    async def _ops_events(self, advertiser_id: str, failing: OpsKind | None, detail: str) -> None:
+        info = self.pipeline.known_advertiser(advertiser_id)
+        advertiser = Advertiser(advertiser_id, info.name, info.currency, info.timezone) if info else None
+        failures = self._failures.get(advertiser_id, 0)
+        for kind in (OpsKind.TOKEN_REVOKED, OpsKind.PERMISSION_LOST, OpsKind.ADVERTISER_UNREACHABLE):
+            present = kind is failing
+            if present or (kind, advertiser_id) in self._ops:  # a remembered problem may have cleared
+                await self._tell(OpsEvent(kind, advertiser_id, present, detail, advertiser, failures))
+
+    async def _tell(self, event: OpsEvent, now: datetime | None = None) -> None:
+        now = now or self.clock.now()
+        decision = decide(event, self._ops.get((event.kind, event.subject)), now, self.ops_policy)
+        if decision.state is None:
+            self._ops.pop((event.kind, event.subject), None)
+        else:
+            self._ops[(event.kind, event.subject)] = decision.state
+        if decision.message is not None:
+            log.warning("operational alert %s for %s: %s", event.kind.value, event.subject, decision.reason)
+            if self.ops_channels:
+                await self.store.outbox.enqueue(notifications(decision.message, self.ops_channels), now)
