@@ -52,7 +52,7 @@ from monitor.tiktok.sandbox.settings import SandboxSettings
 
 DAY_S = 86_400.0
 EXCEED_AFTER = 120.0
-REJECT_AFTER = 90.0
+REJECT_AFTER = 30.0  # soon enough that `demo` shows an "ad rejected" alert within a minute
 SCHEDULE_DAYS = 90
 
 

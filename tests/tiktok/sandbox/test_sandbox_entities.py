@@ -129,10 +129,12 @@ async def test_deleted_objects_are_excluded_unless_asked_for(api: Api, sandbox: 
     assert again.code == 40002 and "deleted" in again.body["message"]
 
 
-async def test_rejection_arrives_about_90_seconds_after_start(api: Api, clock: FrozenClock) -> None:
+async def test_rejection_arrives_about_30_seconds_after_start(api: Api, clock: FrozenClock) -> None:
     flt = {"secondary_status": "AD_STATUS_AUDIT_DENY"}
     assert (await api.get("ad/get/", advertiser_id=NY, filtering=flt)).data["list"] == []
-    clock.advance(91)
+    clock.advance(29)
+    assert (await api.get("ad/get/", advertiser_id=NY, filtering=flt)).data["list"] == []
+    clock.advance(2)
     denied = (await api.get("ad/get/", advertiser_id=NY, filtering=flt)).data["list"]
     assert len(denied) == 1 and denied[0]["operation_status"] == "ENABLE"
 
