@@ -51,7 +51,7 @@ RULES = [
     ),
     (
         'secondary_status in ["ADGROUP_STATUS_BUDGET_EXCEED", "ADGROUP_STATUS_CAMPAIGN_EXCEED"]',
-        'secondary_status in ["ADGROUP_STATUS_BUDGET_EXCEED", "ADGROUP_STATUS_CAMPAIGN_EXCEED"]',
+        "secondary_status in out_of_budget",  # SimpleEval has no list literals: the list is a name
         'secondary_status in ["ADGROUP_STATUS_BUDGET_EXCEED", "ADGROUP_STATUS_CAMPAIGN_EXCEED"]',
     ),
     (
@@ -99,7 +99,7 @@ RULES = [
     ),
     (
         'weekday in ["sat", "sun"] and cost_per_conversion > 40',
-        'weekday in ["sat", "sun"] and cost_per_conversion > 40',
+        "weekday in weekend and cost_per_conversion > 40",
         'weekday in ["sat", "sun"] && cost_per_conversion > 40.0',
     ),
     ("frequency > 4 and reach > 10000", "frequency > 4 and reach > 10000", "frequency > 4.0 && reach > 10000.0"),
@@ -187,9 +187,13 @@ def build(count: int, seed: int = 7) -> tuple[Snapshot, Snapshot]:
     )
 
 
+WEEKEND = ("sat", "sun")
+OUT_OF_BUDGET = ("ADGROUP_STATUS_BUDGET_EXCEED", "ADGROUP_STATUS_CAMPAIGN_EXCEED")
+
+
 def flat_names(entity: EntityState, previous: EntityState | None, hour: int, weekday: str) -> dict[str, object]:
     """What simpleeval and CEL get for one entity: every value under a flat name (None: no data)."""
-    names: dict[str, object] = {"hour": hour, "weekday": weekday}
+    names: dict[str, object] = {"hour": hour, "weekday": weekday, "weekend": WEEKEND, "out_of_budget": OUT_OF_BUDGET}
     for field in ("budget", "budget_mode", "operation_status", "secondary_status"):
         names[field] = getattr(entity, field)
     for window in ("today", "yesterday", "last_3d", "last_7d"):
@@ -295,7 +299,7 @@ def main(entities: int, cel_sample: int, simpleeval_sample: int) -> None:
 
     env = celpy.Environment()
     programs = [env.program(env.compile(text)) for _, _, text in RULES]
-    activations = [{k: cel(v) for k, v in n.items()} for n in names[:cel_sample]]
+    activations = [{k: cel(v) for k, v in n.items() if not isinstance(v, tuple)} for n in names[:cel_sample]]
 
     def run_cel() -> int:
         errors = 0
