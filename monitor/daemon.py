@@ -61,12 +61,18 @@ async def run_daemon(
         if polls is not None and finished >= polls:
             stop.set()
 
+    async def send_outbox() -> None:
+        report = await runtime.sender.run_once()
+        for result, count in (("sent", report.sent), ("failed", report.retrying), ("dropped", report.failed)):
+            for _ in range(count):
+                metrics.notification("any", result)  # the sender reports totals, not per channel
+
     scheduler = Scheduler(
         poll=runtime.poll,
         interval=settings.monitor.interval,
         advertiser_ids=settings.tiktok.advertiser_ids,
         discover=None if settings.tiktok.advertiser_ids else runtime.advertiser_ids,
-        send_outbox=runtime.sender.run_once,
+        send_outbox=send_outbox,
         outbox_interval=settings.notify.interval,
         prune=lambda: runtime.store.prune(clock.now()),
         on_poll_done=[health.poll_done, metrics.poll_done, count_poll],
