@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import io
+from datetime import UTC, datetime, timedelta
 
 from monitor.config import load_settings
 from monitor.once import run_once
+from monitor.store.repo import Store
 
 IDS = ["7000000000000000001", "7000000000000000002"]
 RULE = '[[rule]]\nname = "spending"\nlevel = "campaign"\nwhen = "spend > 0"\nnotify = ["webhook"]\n'
@@ -44,3 +46,11 @@ async def test_once_exits_1_when_a_poll_fails_and_says_why(tmp_path, sandbox):
     assert text.count("FAILED") == 2
     assert "re-authorize" in text
     assert "sandbox-token" not in text
+    # and people are told, once per advertiser, through the configured channels (queued: the webhook is down)
+    store = await Store.open(settings.storage.url)
+    try:
+        rows = await store.outbox.fetch_due(datetime.now(UTC) + timedelta(days=1))
+    finally:
+        await store.close()
+    told = sorted((row.payload["kind"], row.payload["subject"]) for row in rows if row.payload["type"] == "ops")
+    assert told == [("token_revoked", IDS[0]), ("token_revoked", IDS[1])]
