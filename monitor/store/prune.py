@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from monitor.store.db import reading, writing
 from monitor.store.models import AdvertiserRow, EntityRow, OutboxRow, PollRow, SnapshotRow
-from monitor.store.snapshots import latest_poll
+from monitor.store.snapshots import latest_poll, superseded_by
 from monitor.store.values import OutboxStatus, PollStatus, PruneReport
 
 advertisers_t = AdvertiserRow.__table__
@@ -64,18 +64,7 @@ async def _prune_advertiser(conn: AsyncConnection, advertiser_id: str, cutoff: d
     ).scalar_one_or_none()
     keep_from = min(first_kept, latest[0]) if first_kept is not None else latest[0]
 
-    newer = rows_t.alias("newer")
-    superseded = (
-        sa.select(sa.literal(1))
-        .where(
-            newer.c.advertiser_id == rows_t.c.advertiser_id,
-            newer.c.level == rows_t.c.level,
-            newer.c.entity_id == rows_t.c.entity_id,
-            newer.c.poll_id > rows_t.c.poll_id,
-            newer.c.poll_id <= keep_from,
-        )
-        .exists()
-    )
+    superseded = superseded_by(keep_from)
     history = (
         await conn.execute(
             sa.delete(rows_t).where(rows_t.c.advertiser_id == advertiser_id, rows_t.c.poll_id < keep_from, superseded)

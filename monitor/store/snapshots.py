@@ -91,20 +91,25 @@ async def load_current(conn: AsyncConnection, advertiser_id: str) -> Snapshot | 
     return Snapshot(advertiser_id, poll[0], poll[1], await _states(conn, query))
 
 
-async def load_at(conn: AsyncConnection, advertiser_id: str, poll_id: int, taken_at: datetime) -> Snapshot:
-    """The snapshot of an older poll, rebuilt from the history."""
+def superseded_by(upto: int) -> sa.Exists:
+    """True for a history row that a newer row of the same entity, written no later than poll ``upto``, replaces."""
     newer = rows_t.alias("newer")
-    superseded = (
+    return (
         sa.select(sa.literal(1))
         .where(
             newer.c.advertiser_id == rows_t.c.advertiser_id,
             newer.c.level == rows_t.c.level,
             newer.c.entity_id == rows_t.c.entity_id,
             newer.c.poll_id > rows_t.c.poll_id,
-            newer.c.poll_id <= poll_id,
+            newer.c.poll_id <= upto,
         )
         .exists()
     )
+
+
+async def load_at(conn: AsyncConnection, advertiser_id: str, poll_id: int, taken_at: datetime) -> Snapshot:
+    """The snapshot of an older poll, rebuilt from the history."""
+    superseded = superseded_by(poll_id)
     query = sa.select(*_columns(rows_t)).where(
         rows_t.c.advertiser_id == advertiser_id,
         rows_t.c.poll_id <= poll_id,
