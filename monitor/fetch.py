@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from monitor.store.values import EntityState
 from monitor.tiktok.client import TikTokClient
@@ -72,9 +73,9 @@ async def fetch_snapshot(
     calls_before = client.transport.calls
     listed = [level for level in plan.levels if level is not Level.ADVERTISER]
     reports = [(level, window, metrics) for level, lp in plan.levels.items() for window, metrics in lp.windows.items()]
-    entity_lists, report_results = await asyncio.gather(
-        asyncio.gather(*(_entities(client, advertiser.id, level, plan.levels[level]) for level in listed)),
-        asyncio.gather(*(_report(client, advertiser.id, window_query(w, lv, m, today)) for lv, w, m in reports)),
+    entity_lists, report_results = await _all_or_nothing(
+        [_entities(client, advertiser.id, level, plan.levels[level]) for level in listed],
+        [_report(client, advertiser.id, window_query(w, lv, m, today)) for lv, w, m in reports],
     )
     errors: list[str] = []
     metrics: dict[tuple[Level, str], dict[str, dict[str, MetricValue]]] = {}
@@ -95,6 +96,20 @@ async def fetch_snapshot(
     if Level.ADVERTISER in plan.levels:
         states.append(_advertiser_state(advertiser, metrics.get((Level.ADVERTISER, advertiser.id))))
     return FetchResult(tuple(states), tuple(errors), client.transport.calls - calls_before)
+
+
+async def _all_or_nothing(
+    lists: list[Coroutine[Any, Any, list[Entity]]], reports: list[Coroutine[Any, Any, Report | ApiError]]
+) -> tuple[list[list[Entity]], list[Report | ApiError]]:
+    """Run every read concurrently; when one raises, cancel the others (a failed poll must not leave requests
+    running after it released its lease) and raise that error, not an ExceptionGroup."""
+    try:
+        async with asyncio.TaskGroup() as group:
+            list_tasks = [group.create_task(c) for c in lists]
+            report_tasks = [group.create_task(c) for c in reports]
+    except* Exception as failed:
+        raise failed.exceptions[0] from None
+    return [t.result() for t in list_tasks], [t.result() for t in report_tasks]
 
 
 async def _entities(client: TikTokClient, advertiser_id: str, level: Level, plan: LevelPlan) -> list[Entity]:

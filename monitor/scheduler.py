@@ -273,6 +273,12 @@ class Scheduler:
                 "advertiser discovery failed, still polling %d advertisers: %s", len(self._advertisers), _describe(exc)
             )
             return
+        if not found and self._advertisers:
+            # an empty answer is more likely a hiccup than every account gone at once: keep polling what we had
+            logger.warning(
+                "advertiser discovery found no advertisers: still polling the %d known ones", len(self._advertisers)
+            )
+            return
         if not found:
             logger.warning("advertiser discovery found no advertisers: the token reaches none")
         if not self._stopping:

@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 #: Extra spacing added to each window. Requests granted exactly one second apart can arrive at the server
 #: closer together (scheduling, connection reuse); a small margin keeps its sliding window satisfied.
-DEFAULT_MARGIN = 0.05
+DEFAULT_MARGIN = 0.1
 #: After an app-level throttle the first pause is this long, doubling per consecutive throttle ...
 FIRST_PAUSE = 1.0
 #: ... up to this (TikTok's guidance: a QPM breach needs about five minutes).

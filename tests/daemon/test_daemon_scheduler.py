@@ -268,6 +268,28 @@ async def test_failed_discovery_keeps_polling_the_known_advertisers(
     assert any("discovery failed" in r.getMessage() for r in caplog.records)
 
 
+async def test_an_empty_discovery_answer_keeps_polling_the_known_advertisers(
+    make_scheduler: Callable[..., Scheduler], recorder: Recorder, caplog: pytest.LogCaptureFixture
+) -> None:
+    answers = [["1"], []]
+    calls = 0
+
+    async def discover() -> list[str]:
+        nonlocal calls
+        calls += 1
+        return answers[min(calls, len(answers)) - 1]
+
+    async def poll(advertiser_id: str) -> None:
+        return None
+
+    with caplog.at_level(logging.WARNING, logger="monitor.scheduler"):
+        scheduler = make_scheduler(poll=poll, discover=discover, discover_interval=timedelta(seconds=0.3))
+        await wait_until(lambda: calls >= 3)
+        await wait_until(lambda: recorder.ok_count("1") >= 2)
+    assert scheduler.advertiser_ids == ["1"]
+    assert any("still polling the 1 known" in r.getMessage() for r in caplog.records)
+
+
 # --- outbox, prune -------------------------------------------------------------------------------------------
 
 
