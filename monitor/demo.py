@@ -1,7 +1,7 @@
 """`tiktok-monitor demo`: the whole monitor against the in-process sandbox, alerts printed to the terminal.
 
 It writes a real config file into a temporary directory (sandbox URL and credentials, the four sandbox
-advertisers, a 10-second interval, a temporary SQLite database, the example rules from ``rules/``) and runs
+advertisers, a 5-second interval, a temporary SQLite database, the example rules from ``rules/``) and runs
 the daemon with it. Without SLACK_BOT_TOKEN, what the rules send to Slack is printed instead; with it (and
 optionally SLACK_CHANNEL), it goes to Slack too.
 """
@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 
 from monitor.config import load_settings
+from monitor.errors import MonitorError
 from monitor.logs import SecretRedactor
 from monitor.notify.console import ConsoleChannel
 from monitor.notify.templates import Templates
@@ -23,11 +24,13 @@ DEMO_INTERVAL = "5s"
 
 
 def example_rules() -> Path:
-    """The rules/ directory of the checkout (the current directory's, else the one beside the package)."""
-    for candidate in (Path.cwd() / "rules", Path(__file__).resolve().parents[1] / "rules"):
+    """The example rules: ``rules/`` of the checkout (the current directory's, else the one beside the
+    package), or the copy a wheel ships as ``monitor/example_rules``."""
+    here = Path(__file__).resolve().parent
+    for candidate in (Path.cwd() / "rules", here.parent / "rules", here / "example_rules"):
         if candidate.is_dir() and any(candidate.glob("*.toml")):
             return candidate
-    raise FileNotFoundError("the example rules directory rules/ was not found: run demo from the repository")
+    raise MonitorError("the example rules were not found: run `tiktok-monitor demo` from the repository")
 
 
 def demo_config(base_url: str, sandbox: SandboxSettings, directory: Path, rules: Path) -> str:

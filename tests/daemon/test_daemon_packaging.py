@@ -177,7 +177,7 @@ def test_dockerfile_contract() -> None:
 def test_dockerignore_keeps_the_context_small() -> None:
     lines = [line for line in (ROOT / ".dockerignore").read_text().splitlines() if line and not line.startswith("#")]
     assert lines[0] == "*"  # everything out, then only what the build copies back in
-    assert {"!pyproject.toml", "!README.md", "!monitor/"} <= set(lines)
+    assert {"!pyproject.toml", "!README.md", "!monitor/", "!rules/"} <= set(lines)  # rules/: the wheel's example rules
 
 
 def test_dockerfile_passes_hadolint() -> None:
