@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
+
+from pydantic import SecretStr
 
 from monitor.tiktok.errors import ApiError, AuthError, PermanentApiError, TransientApiError
 from monitor.tiktok.models import (
@@ -30,6 +33,7 @@ from monitor.tiktok.reports import run_report_task
 from monitor.tiktok.transport import Transport
 
 MAX_PAGE_SIZE = 1000
+BC_PAGE_SIZE = 50  # bc/get and bc/asset/get take at most 50 per page
 WRITE_BATCH = 20  # status and budget endpoints take 1-20 ids per call
 INFO_BATCH = 100  # advertiser/info: Airbyte batches 100 ids; the official maximum is unconfirmed
 PAGE_CONCURRENCY = 4  # pages after the first are fetched a few at a time; the limiter keeps the QPS
@@ -37,6 +41,41 @@ TRUNCATION_HEADER = "X-Tt-Ads-Throttle"
 
 #: Sends one batch of a write; returns (ids changed, per-item failures, request_id).
 BatchSender = Callable[[list[str]], Awaitable[tuple[list[str], list[WriteFailure], str | None]]]
+
+
+@dataclass(frozen=True)
+class TokenGrant:
+    """What oauth2/access_token/ gives for an auth code: a long-term token (masked in repr and str; read it
+    with ``access_token.get_secret_value()``), the advertisers it reaches and the permission ids granted."""
+
+    access_token: SecretStr
+    advertiser_ids: tuple[str, ...]
+    scope: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class BusinessCenter:
+    """A Business Center the token's user belongs to (bc/get). ``user_role``: ADMIN or STANDARD."""
+
+    id: str
+    name: str
+    user_role: str | None = None
+    type: str | None = None
+    status: str | None = None
+    timezone: str | None = None
+    currency: str | None = None
+
+
+@dataclass(frozen=True)
+class BcAdvertiser:
+    """An ad account in a Business Center (bc/asset/get, asset_type ADVERTISER) and the user's ``role`` on
+    it: ADMIN, OPERATOR or ANALYST (analysts may read, not write)."""
+
+    id: str
+    name: str
+    role: str | None
+    bc_id: str = ""
+    status: str | None = None
 
 
 class TikTokClient:
@@ -64,6 +103,66 @@ class TikTokClient:
             AdvertiserRef(id=str(row["advertiser_id"]), name=str(row.get("advertiser_name") or ""))
             for row in _rows(response.data)
             if row.get("advertiser_id") is not None
+        ]
+
+    async def exchange_auth_code(self, auth_code: str, *, return_advertiser_ids: bool = True) -> TokenGrant:
+        """oauth2/access_token/: trade an advertiser's auth code (single use, valid 1 h) for a long-term token.
+        Sent with app credentials and no Access-Token header. A used or expired code is PermanentApiError
+        code 40110, wrong app credentials 40101. Neither the code nor the token appears in any error text."""
+        app_id, secret = self._app_credentials("oauth2/access_token/")
+        body: dict[str, Any] = {"app_id": app_id, "secret": secret, "auth_code": auth_code}
+        if not return_advertiser_ids:
+            body["return_advertiser_ids"] = False
+        try:
+            response = await self.transport.request("POST", "oauth2/access_token/", body=body, authenticated=False)
+        except ApiError as exc:
+            raise _scrubbed(exc, auth_code) from None
+        token = response.data.get("access_token")
+        if not isinstance(token, str) or not token:
+            raise PermanentApiError(
+                "the answer carried no access_token", endpoint="oauth2/access_token/", request_id=response.request_id
+            )
+        ids = response.data.get("advertiser_ids")
+        scope = response.data.get("scope")
+        return TokenGrant(
+            access_token=SecretStr(token),
+            advertiser_ids=tuple(str(i) for i in ids) if isinstance(ids, list) else (),
+            scope=tuple(n for n in (_int(v) for v in scope) if n is not None) if isinstance(scope, list) else (),
+        )
+
+    async def business_centers(self) -> list[BusinessCenter]:
+        """Every Business Center the token's user belongs to (bc/get, all pages at 50)."""
+        centers: list[BusinessCenter] = []
+        for row in await self._bc_pages("bc/get/", {}):
+            info = row.get("bc_info")
+            if isinstance(info, dict) and info.get("bc_id") is not None:
+                centers.append(
+                    BusinessCenter(
+                        id=str(info["bc_id"]),
+                        name=str(info.get("name") or ""),
+                        user_role=_opt(row.get("user_role")),
+                        type=_opt(info.get("type")),
+                        status=_opt(info.get("status")),
+                        timezone=_opt(info.get("timezone")),
+                        currency=_opt(info.get("currency")),
+                    )
+                )
+        return centers
+
+    async def bc_advertisers(self, bc_id: str, *, page_size: int = BC_PAGE_SIZE) -> list[BcAdvertiser]:
+        """The ad accounts of Business Center ``bc_id`` with the user's role on each (bc/asset/get,
+        asset_type ADVERTISER, every page)."""
+        params = {"bc_id": bc_id, "asset_type": "ADVERTISER"}
+        return [
+            BcAdvertiser(
+                id=str(row["asset_id"]),
+                name=str(row.get("asset_name") or ""),
+                role=_opt(row.get("advertiser_role")),
+                bc_id=bc_id,
+                status=_opt(row.get("advertiser_status")),
+            )
+            for row in await self._bc_pages("bc/asset/get/", params, page_size)
+            if row.get("asset_id") is not None
         ]
 
     async def advertiser_info(self, advertiser_ids: Sequence[str]) -> list[AdvertiserInfo]:
@@ -204,6 +303,32 @@ class TikTokClient:
 
     # -- helpers -------------------------------------------------------------------------------------------
 
+    def _app_credentials(self, endpoint: str) -> tuple[str, str]:
+        if not (self._app_id and self._secret):
+            raise PermanentApiError(
+                "app_id and secret are needed here (set tiktok.app_id and tiktok.secret)", endpoint=endpoint
+            )
+        return self._app_id, self._secret
+
+    async def _bc_pages(
+        self, path: str, params: Mapping[str, Any], page_size: int = BC_PAGE_SIZE
+    ) -> list[dict[str, Any]]:
+        """Every row of a Business Center listing, page by page (such lists are short: no concurrency)."""
+        page_size = max(1, min(page_size, BC_PAGE_SIZE))
+        rows: list[dict[str, Any]] = []
+        number = 1
+        while True:
+            response = await self.transport.request(
+                "GET", path, params={**params, "page": number, "page_size": page_size}
+            )
+            batch = _rows(response.data)
+            rows.extend(batch)
+            total_pages = _int((response.data.get("page_info") or {}).get("total_page"))
+            done = number >= total_pages if total_pages is not None else len(batch) < page_size
+            if done or not batch:
+                return rows
+            number += 1
+
     async def _batched_write(self, ids: Sequence[str], send: BatchSender) -> WriteResult:
         succeeded: list[str] = []
         failures: list[WriteFailure] = []
@@ -296,3 +421,11 @@ def _int(value: object) -> int | None:
 
 def _opt(value: object) -> str | None:
     return None if value in (None, "") else str(value)
+
+
+def _scrubbed(exc: ApiError, secret: str) -> ApiError:
+    """``exc`` with ``secret`` (an auth code the API may quote back) masked in its message."""
+    if secret and secret in exc.message:
+        exc.message = exc.message.replace(secret, "***")
+        exc.args = (str(exc.args[0]).replace(secret, "***"),)
+    return exc

@@ -138,14 +138,18 @@ class Transport:
         body: Mapping[str, Any] | None = None,
         advertiser_id: str | None = None,
         allow_raw: bool = False,
+        authenticated: bool = True,
     ) -> ApiResponse:
         """Send with retries. Raises AuthError/PermanentApiError at once, TransientApiError once retries
-        are spent. ``allow_raw`` accepts a non-JSON body as the answer (report downloads)."""
+        are spent. ``allow_raw`` accepts a non-JSON body as the answer (report downloads);
+        ``authenticated=False`` sends no ``Access-Token`` header (oauth2/access_token/ takes app credentials)."""
         attempt = 0
         while True:
             await self.limiter.acquire(advertiser_id)
             try:
-                response = await self._send_once(method, path, params, body, advertiser_id, allow_raw)
+                response = await self._send_once(
+                    method, path, params, body, advertiser_id, allow_raw, authenticated=authenticated
+                )
             except RateLimitedError as exc:
                 self._observe(path, exc)
                 if exc.scope == "app":
@@ -179,6 +183,8 @@ class Transport:
         body: Mapping[str, Any] | None,
         advertiser_id: str | None,
         allow_raw: bool,
+        *,
+        authenticated: bool = True,
     ) -> ApiResponse:
         self.calls += 1
         where = {"endpoint": path, "advertiser_id": advertiser_id}
@@ -188,7 +194,7 @@ class Transport:
                 self._base + path,
                 params=encode_params(params or {}),
                 json=body,
-                headers={"Access-Token": self._token},
+                headers={"Access-Token": self._token} if authenticated else {},
                 timeout=self._timeout,
                 allow_redirects=False,
             ) as resp:

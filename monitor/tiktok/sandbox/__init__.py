@@ -8,6 +8,7 @@ world whose spend accrues through each advertiser's local day under daily and li
 Modules: settings (SandboxSettings), curve + localtime (time of day), catalog + entities + builder (the world),
 ledger + spend (accrual), world (reads and writes), status (secondary_status), budgets (edit rules), metrics,
 report_query + report (reports), params + call + render (request/response plumbing), api_* (endpoints),
+grants (auth codes and issued tokens) + business (Business Centers and roles) for the /portal/auth flow,
 server (app, envelope, auth, faults), ratelimit, faults, arrivals, tasks, admin (/sandbox/*), sandbox.
 """
 

@@ -1,4 +1,4 @@
-"""oauth2/advertiser/get/ and advertiser/info/ (tiktok-api.md §2.2, §2.3).
+"""oauth2/advertiser/get/ and advertiser/info/ (tiktok-api.md §2.2, §2.3), limited to what the token reaches.
 
 ``advertiser/info/`` answers 40002 naming the ids when any requested advertiser does not exist or is not
 reachable with the token (Airbyte treats 40002 as "not accessible"; §8.2), rather than silently omitting them.
@@ -22,9 +22,7 @@ async def oauth2_advertiser_get(call: Call) -> dict[str, Any]:
     settings = call.sandbox.settings
     if app_id != settings.app_id or secret != settings.secret:
         raise ApiFailure(INVALID_APP, "Invalid app_id or secret: the app credentials do not match.")
-    return {
-        "list": [{"advertiser_id": a.advertiser_id, "advertiser_name": a.name} for a in call.world.advertisers.values()]
-    }
+    return {"list": [{"advertiser_id": a.advertiser_id, "advertiser_name": a.name} for a in call.reachable()]}
 
 
 async def advertiser_info(call: Call) -> dict[str, Any]:
@@ -34,7 +32,7 @@ async def advertiser_info(call: Call) -> dict[str, Any]:
     if not ids:
         raise param_error("advertiser_ids: Length must be between 1 and 100.")
     fields = render.check_fields(p.string_list("fields"), render.ADVERTISER_FIELDS)
-    missing = [i for i in ids if call.world.advertiser(i) is None]
+    missing = [i for i in ids if not call.reaches(i)]
     if missing:
         raise param_error(
             f"advertiser_ids: No permission to access advertiser(s) {', '.join(missing)}, or they do not exist."

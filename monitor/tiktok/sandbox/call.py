@@ -31,17 +31,27 @@ class Call:
     request: web.Request
     params: Params
     now: float  # world time, UTC epoch seconds, read once per request
+    #: The advertisers the request's token reaches (None: every advertiser, as the configured token).
+    reach: frozenset[str] | None = None
 
     @property
     def world(self) -> World:
         return self.sandbox.world
+
+    def reaches(self, advertiser_id: str) -> bool:
+        """The advertiser exists and the token may access it."""
+        return self.world.advertiser(advertiser_id) is not None and (self.reach is None or advertiser_id in self.reach)
+
+    def reachable(self) -> list[Advertiser]:
+        """Every advertiser the token reaches, in world order."""
+        return [a for a in self.world.advertisers.values() if self.reaches(a.advertiser_id)]
 
     def advertiser(self) -> Advertiser:
         """The ``advertiser_id`` parameter, resolved; unknown ids are a 40002 (see tiktok-api.md §8.2)."""
         advertiser_id = self.params.id("advertiser_id")
         assert advertiser_id is not None
         adv = self.world.advertiser(advertiser_id)
-        if adv is None:
+        if adv is None or not self.reaches(advertiser_id):
             raise param_error(
                 f"advertiser_id: Advertiser {advertiser_id} does not exist or this access token "
                 "has no permission to access it."

@@ -5,6 +5,8 @@
         ...                                     # point the client at base_url
     sb.faults.add(Fault(kind="http_error", status=502, path="campaign/get/"))
     sb.revoke_token(); sb.restore_token()
+    token = sb.issue_token([advertiser_id, ...])  # a second token reaching only those advertisers
+    sb.portal_advertiser_ids = (...)            # what /portal/auth grants (None: every advertiser)
     sb.arrivals                                 # one Arrival per API request, in order
     sb.world                                    # the World, for inspecting state
 
@@ -16,14 +18,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 
 from aiohttp import web
 
 from monitor.clock import Clock, SystemClock
+from monitor.tiktok.sandbox.api_oauth import PORTAL_PATH
 from monitor.tiktok.sandbox.arrivals import Arrival
+from monitor.tiktok.sandbox.business import BusinessCenter, build_business_centers
 from monitor.tiktok.sandbox.faults import FaultQueue
+from monitor.tiktok.sandbox.grants import Grants
 from monitor.tiktok.sandbox.ratelimit import RateLimiter
 from monitor.tiktok.sandbox.report import ReportCache
 from monitor.tiktok.sandbox.server import API_PREFIX, build_app
@@ -48,6 +53,10 @@ class Sandbox:
         self.limiter = RateLimiter(self.settings.qps, self.settings.effective_qpm)
         self.tasks = ReportTasks()
         self.report_cache = ReportCache()
+        self.grants = Grants(self.settings.app_id)
+        self.business_centers: tuple[BusinessCenter, ...] = build_business_centers(self.world.advertisers)
+        #: The advertisers an authorization through /portal/auth grants (None: every advertiser).
+        self.portal_advertiser_ids: tuple[str, ...] | None = None
         #: The URL :meth:`serve` is serving on (None when not serving).
         self.base_url: str | None = None
         self._revoked = False
@@ -65,6 +74,16 @@ class Sandbox:
     @property
     def token_revoked(self) -> bool:
         return self._revoked
+
+    def issue_token(self, advertiser_ids: Iterable[str] | None = None) -> str:
+        """A further long-term token, as oauth2/access_token/ issues, reaching ``advertiser_ids`` (None: all)."""
+        return self.grants.issue_token(self.world.advertisers if advertiser_ids is None else advertiser_ids)
+
+    def reach(self, token: str) -> frozenset[str] | None:
+        """The advertisers ``token`` reaches (the configured one: all), or None if it is unknown or revoked."""
+        if token == self.settings.token:
+            return None if self._revoked else frozenset(self.world.advertisers)
+        return self.grants.reach(token) if token else None
 
     def reset(self) -> None:
         """Clear pending faults, the request log and the rate limiter's windows (the world is kept)."""
@@ -110,6 +129,7 @@ async def serve_forever(
     sb = Sandbox(settings, clock=clock)
     async with sb.serve(host, port) as url:
         log.info("TikTok Business API sandbox on %s (API base %s%s)", url, url, API_PREFIX)
+        log.info("advertiser authorization portal: %s%s (for tiktok-monitor auth login)", url, PORTAL_PATH)
         # The built-in fake credentials are shown so they can be copied into a config file; values given
         # on the command line are not echoed, in case someone passed something real.
         defaults = SandboxSettings()

@@ -6,10 +6,13 @@ Request pipeline for an API path:
 2. unknown path (also a missing trailing slash) → HTTP 404, wrong method → HTTP 405, as the real API;
 3. a pending matching fault is applied (``slow`` sleeps and continues; the others answer instead);
 4. ``Access-Token`` header: missing or empty → 40104 (an ``Authorization: Bearer`` header does not count),
-   wrong or revoked → 40105;
+   wrong or revoked → 40105; the configured token reaches every advertiser, a token issued by
+   oauth2/access_token/ only those it was granted (:data:`PUBLIC_ROUTES` take no token);
 5. the app-wide rate limit (QPS and QPM over sliding windows) → 40100;
 6. parameters (GET: query string with JSON-string arrays; POST: ``application/json`` object body) and the
    endpoint itself. Failures are HTTP 200 envelopes ``{code, message, request_id, data: {}}``.
+
+The advertiser authorization portal (``GET /portal/auth``, api_oauth) is served beside the API.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from monitor.tiktok.sandbox import api_accounts, api_entities, api_reports, api_writes
+from monitor.tiktok.sandbox import api_accounts, api_bc, api_entities, api_oauth, api_reports, api_writes
 from monitor.tiktok.sandbox.admin import add_admin_routes
 from monitor.tiktok.sandbox.arrivals import Arrival
 from monitor.tiktok.sandbox.call import Answer, Call
@@ -56,7 +59,11 @@ ROUTES: tuple[tuple[str, str, Handler], ...] = (
     ("GET", "report/task/check/", api_reports.task_check),
     ("GET", "report/task/download/", api_reports.task_download),
     ("POST", "report/task/cancel/", api_reports.task_cancel),
+    ("GET", "bc/get/", api_bc.bc_get),
+    ("GET", "bc/asset/get/", api_bc.bc_asset_get),
 )
+#: Endpoints called with app credentials in the body instead of an ``Access-Token`` header.
+PUBLIC_ROUTES: tuple[tuple[str, str, Handler], ...] = (("POST", "oauth2/access_token/", api_oauth.oauth2_access_token),)
 
 HTML_PAGE = (
     "<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1>"
@@ -68,6 +75,9 @@ def build_app(sandbox: Sandbox) -> web.Application:
     app = web.Application(middlewares=[_api_middleware(sandbox)])
     for method, path, handler in ROUTES:
         app.router.add_route(method, API_PREFIX + path, _endpoint(sandbox, handler))
+    for method, path, handler in PUBLIC_ROUTES:
+        app.router.add_route(method, API_PREFIX + path, _endpoint(sandbox, handler, public=True))
+    api_oauth.add_portal_route(app, sandbox)
     add_admin_routes(app, sandbox)
     return app
 
@@ -82,17 +92,19 @@ def envelope(
     )
 
 
-def _endpoint(sandbox: Sandbox, handler: Handler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+def _endpoint(
+    sandbox: Sandbox, handler: Handler, *, public: bool = False
+) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     async def run(request: web.Request) -> web.StreamResponse:
         try:
-            _authenticate(sandbox, request)
+            reach = None if public else _authenticate(sandbox, request)
             if not sandbox.limiter.try_acquire():
                 raise ApiFailure(
                     RATE_LIMITED,
                     f"Due to too many requests, requests from App "
                     f"[{sandbox.settings.app_id}] are temporarily restricted.",
                 )
-            call = Call(sandbox, request, await _params(request), sandbox.now())
+            call = Call(sandbox, request, await _params(request), sandbox.now(), reach)
             result = await handler(call)
         except ApiFailure as failure:
             request[CODE_KEY] = failure.code
@@ -107,14 +119,17 @@ def _endpoint(sandbox: Sandbox, handler: Handler) -> Callable[[web.Request], Awa
     return run
 
 
-def _authenticate(sandbox: Sandbox, request: web.Request) -> None:
+def _authenticate(sandbox: Sandbox, request: web.Request) -> frozenset[str]:
+    """The advertisers the request's token reaches, or the 40104/40105 failure."""
     token = request.headers.get("Access-Token", "").strip()
     if not token:
         raise ApiFailure(
             TOKEN_MISSING, "Access token is null, please pass your access token in the Access-Token header."
         )
-    if token != sandbox.settings.token or sandbox.token_revoked:
+    reach = sandbox.reach(token)
+    if reach is None:
         raise ApiFailure(TOKEN_INVALID, "Access token is incorrect or has been revoked.")
+    return reach
 
 
 async def _params(request: web.Request) -> Params:

@@ -1,0 +1,87 @@
+"""``tiktok-monitor auth advertisers``: what the token reaches, with time zone, currency, status and role."""
+
+from __future__ import annotations
+
+import logging
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from monitor.auth.roles import Role, roles
+from monitor.tiktok.client import BcAdvertiser, TikTokClient
+from monitor.tiktok.errors import PermanentApiError
+
+log = logging.getLogger(__name__)
+
+HEADERS = ("ADVERTISER ID", "NAME", "TIME ZONE", "CURRENCY", "STATUS", "ROLE")
+
+
+@dataclass(frozen=True)
+class AdvertiserRow:
+    id: str
+    name: str
+    timezone: str | None
+    currency: str | None
+    status: str | None
+    role: Role
+
+
+async def list_advertisers(client: TikTokClient, *, bc_ids: Sequence[str] | None = None) -> list[AdvertiserRow]:
+    """Every advertiser the token reaches (oauth2/advertiser/get, needs app_id and secret), its details
+    (advertiser/info) and its role from the Business Centers ``bc_ids`` (None: every BC of the token's user,
+    bc/get). A token without Business Center access (bc/get refused) gives roles DIRECT."""
+    refs = await client.advertisers()
+    if not refs:
+        return []
+    infos = {info.id: info for info in await client.advertiser_info([r.id for r in refs])}
+    assets: list[BcAdvertiser] = []
+    try:
+        centers = list(bc_ids) if bc_ids is not None else [bc.id for bc in await client.business_centers()]
+        for bc_id in centers:
+            assets += await client.bc_advertisers(bc_id)
+    except PermanentApiError as exc:
+        log.warning("Business Center roles unavailable, showing DIRECT: %s", exc)
+    role_of = roles(refs, assets)
+    rows = []
+    for ref in refs:
+        info = infos.get(ref.id)
+        rows.append(
+            AdvertiserRow(
+                id=ref.id,
+                name=(info.name if info else "") or ref.name,
+                timezone=info.timezone if info else None,
+                currency=info.currency if info else None,
+                status=info.status if info else None,
+                role=role_of[ref.id],
+            )
+        )
+    return rows
+
+
+def render_advertisers(rows: Iterable[AdvertiserRow]) -> str:
+    """A plain-text table (columns aligned also for wide CJK names), with a note on read-only accounts."""
+    rows = list(rows)
+    if not rows:
+        return "The token reaches no advertisers. Authorize the app for an ad account: tiktok-monitor auth login\n"
+    table = [HEADERS] + [
+        (r.id, _clean(r.name), r.timezone or "-", r.currency or "-", r.status or "-", str(r.role)) for r in rows
+    ]
+    widths = [max(_width(line[i]) for line in table) for i in range(len(HEADERS))]
+    lines = ["  ".join(_pad(cell, w) for cell, w in zip(line, widths, strict=True)).rstrip() for line in table]
+    analysts = sum(1 for r in rows if not r.role.can_write)
+    if analysts:
+        lines += ["", f"{analysts} advertiser(s) with role ANALYST: read-only, the monitor takes no actions there."]
+    return "\n".join(lines) + "\n"
+
+
+def _clean(text: str) -> str:
+    """Names are the advertiser's: no control characters or line breaks in a terminal table."""
+    return "".join(" " if unicodedata.category(c).startswith("C") else c for c in text) or "-"
+
+
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * (width - _width(text))
