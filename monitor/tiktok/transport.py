@@ -219,6 +219,11 @@ class Transport:
         if status >= 400:
             hint = " (check tiktok.base_url)" if status in (404, 405) else ""
             raise PermanentApiError(f"HTTP {status}{hint}: {self._snippet(text)}", http_status=status, **where)
+        if 300 <= status < 400:  # redirects are not followed: the API never redirects, a wrong base_url does
+            target = self.redact(headers.get("Location", "?")).split("?")[0]
+            raise PermanentApiError(
+                f"HTTP {status}: redirected to {target} (check tiktok.base_url)", http_status=status, **where
+            )
         try:
             envelope = json.loads(text)
         except ValueError:

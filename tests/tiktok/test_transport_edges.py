@@ -135,3 +135,11 @@ async def test_partial_success_code_is_accepted(transport):
     assert result.succeeded == ("8",)
     assert result.failures[0].ids == ("9",)
     assert result.failures[0].message == "R&F"
+
+
+async def test_a_redirect_is_permanent_and_names_where_it_went(transport):
+    with aioresponses() as mock:
+        mock.get(ANY_CAMPAIGN_GET, status=301, headers={"Location": "https://business-api.tiktok.com/x?secret=1"})
+        with pytest.raises(PermanentApiError, match=r"redirected to https://business-api.tiktok.com/x \(check"):
+            await transport.request("GET", "campaign/get/")
+    assert transport.calls == 1
