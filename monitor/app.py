@@ -10,9 +10,17 @@ import asyncio
 import logging
 import sys
 from collections.abc import Coroutine
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import aiohttp
+
+from monitor.actions import GuardSettings
+from monitor.actions.history import parse_since
+from monitor.actions.history import render as render_history
+from monitor.actions.revert import revert as revert_action
+from monitor.clock import SystemClock
 from monitor.config import Settings, load_settings
 from monitor.daemon import run_daemon
 from monitor.demo import run_demo
@@ -21,6 +29,8 @@ from monitor.logs import setup_logging
 from monitor.once import run_once
 from monitor.rules.loader import configured_channels, load_rules, summarize
 from monitor.rules.testing import render_report, run_rule_tests
+from monitor.runtime import build_client
+from monitor.store.repo import Store
 
 log = logging.getLogger("monitor")
 
@@ -89,6 +99,76 @@ def once(config: str | Path, *, log_level: str = "warning", log_format: str = "t
         return settings
     setup_logging(log_level, log_format, settings.secrets())
     return _run_async(run_once(settings, progress=sys.stderr.isatty()))
+
+
+def history(
+    config: str | Path,
+    *,
+    rule: str | None = None,
+    entity: str | None = None,
+    advertiser: str | None = None,
+    since: str | None = None,
+    limit: int = 50,
+    reasons: bool = False,
+    log_level: str = "warning",
+    log_format: str = "text",
+) -> int:
+    """Print the action journal, newest first, filtered; 2 for a bad --since or --limit."""
+    settings = _settings_or_exit(config)
+    if isinstance(settings, int):
+        return settings
+    setup_logging(log_level, log_format, settings.secrets())
+    try:
+        start = parse_since(since, datetime.now(UTC)) if since else None
+    except ValueError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_INVALID
+    if limit < 1:
+        print("--limit must be at least 1", file=sys.stderr)
+        return EXIT_INVALID
+
+    async def show() -> int:
+        store = await Store.open(settings.storage.url, retention=settings.storage.retention)
+        try:
+            entries = await store.journal.history(
+                advertiser_id=advertiser, rule=rule, entity_id=entity, since=start, limit=limit
+            )
+        finally:
+            await store.close()
+        sys.stdout.write(render_history(entries, reasons=reasons))
+        return EXIT_OK
+
+    return _run_async(show())
+
+
+def revert(
+    config: str | Path, entry_id: int, *, dry_run: bool = False, log_level: str = "warning", log_format: str = "text"
+) -> int:
+    """Undo journal entry ``entry_id`` through the guard rails; 0 when done (or, dry run, would be), else 1."""
+    settings = _settings_or_exit(config)
+    if isinstance(settings, int):
+        return settings
+    setup_logging(log_level, log_format, settings.secrets())
+
+    async def undo() -> int:
+        clock = SystemClock()
+        store = await Store.open(settings.storage.url, retention=settings.storage.retention, clock=clock)
+        try:
+            async with aiohttp.ClientSession() as session:
+                result = await revert_action(
+                    entry_id,
+                    store=store,
+                    client=build_client(settings, session),
+                    clock=clock,
+                    settings=GuardSettings.from_config(settings.actions),
+                    dry_run=dry_run,
+                )
+        finally:
+            await store.close()
+        print(result.message, file=sys.stdout if result.ok else sys.stderr)
+        return EXIT_OK if result.ok else EXIT_FAILED
+
+    return _run_async(undo())
 
 
 def demo(*, cycles: int | None = None, log_level: str = "warning", log_format: str = "text") -> int:

@@ -20,6 +20,8 @@ EXAMPLES = {
     "check": "tiktok-monitor check --config /etc/tiktok-monitor/config.toml",
     "sandbox": "tiktok-monitor sandbox --port 8808 --token my-test-token",
     "test-rules": "tiktok-monitor test-rules rules/tests/example_test.toml",
+    "history": "tiktok-monitor history --config config.toml --rule overspend-no-conversions --since 2026-11-24T00:00Z",
+    "revert": "tiktok-monitor revert --config config.toml 42 --dry-run",
 }
 
 
@@ -58,6 +60,22 @@ def build_parser() -> argparse.ArgumentParser:
     test_rules = command("test-rules", "run rule unit tests: input snapshots over time, expected alerts and actions")
     test_rules.add_argument("file", help="a rule test file (TOML)")
 
+    history = command("history", "the action journal, newest first: what was changed (or would be), why, outcome")
+    history.add_argument("--config", required=True, help="path of config.toml")
+    history.add_argument("--rule", help="only this rule's actions")
+    history.add_argument("--entity", metavar="ID", help="only actions on this campaign, ad group or ad")
+    history.add_argument("--advertiser", metavar="ID", help="only this advertiser's actions")
+    history.add_argument(
+        "--since", metavar="TIME", help="from this time on: 2026-11-24T00:00Z, a date (UTC), or a duration back (24h)"
+    )
+    history.add_argument("--limit", type=int, default=50, metavar="N", help="at most N entries (default 50)")
+    history.add_argument("--reasons", action="store_true", help="print each action's reason under it")
+
+    revert = command("revert", "undo one journaled action through the same guard rails; journaled with `reverts`")
+    revert.add_argument("--config", required=True, help="path of config.toml")
+    revert.add_argument("id", type=int, help="the journal id (tiktok-monitor history; alerts show it)")
+    revert.add_argument("--dry-run", action="store_true", help="say what would be done; change nothing")
+
     sandbox = command("sandbox", "serve the simulated TikTok Business API v1.3 on loopback")
     sandbox.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     sandbox.add_argument("--port", type=int, default=8808, help="port (default 8808; 0 picks a free one)")
@@ -84,6 +102,22 @@ def main(argv: Sequence[str] | None = None) -> int:
             return app.demo(cycles=args.cycles, log_level=level, log_format=args.log_format)
         if args.command == "check":
             return app.check(args.config, log_level=args.log_level, log_format=args.log_format)
+        if args.command == "history":
+            level = args.log_level if args.log_level != "info" else "warning"  # the table is the output
+            return app.history(
+                args.config,
+                rule=args.rule,
+                entity=args.entity,
+                advertiser=args.advertiser,
+                since=args.since,
+                limit=args.limit,
+                reasons=args.reasons,
+                log_level=level,
+                log_format=args.log_format,
+            )
+        if args.command == "revert":
+            level = args.log_level if args.log_level != "info" else "warning"
+            return app.revert(args.config, args.id, dry_run=args.dry_run, log_level=level, log_format=args.log_format)
         if args.command == "test-rules":
             return app.test_rules(args.file, log_format=args.log_format)
         if args.command == "sandbox":

@@ -284,11 +284,37 @@ class EmailSettings(_Section):
         return self
 
 
+_PERCENT_CHANGE = re.compile(r"\+?([0-9]+(?:\.[0-9]+)?)%")
+
+
+def _change_limit(value: object) -> object:
+    """``"+100%"`` (relative to the budget at the start of the local day) or a positive amount of money."""
+    if isinstance(value, bool):
+        raise _fail(("", f'expected a percentage like "+100%" or an amount like 500, got {show_value(value)}'))
+    if isinstance(value, int | float):
+        if not value > 0:
+            raise _fail(("", f"expected a positive amount, got {show_value(value)}"))
+        return float(value)
+    if isinstance(value, str):
+        match = _PERCENT_CHANGE.fullmatch(value.strip())
+        if match and float(match.group(1)) > 0:
+            return value.strip()
+    raise _fail(("", f'expected a percentage like "+100%" or an amount like 500, got {show_value(value)}'))
+
+
 class ActionsSettings(_Section):
-    """``[actions]``: whether rules may change campaigns, and how much at once."""
+    """``[actions]``: whether rules may change campaigns, how much at once, and how they yield to people."""
 
     enabled: bool = True
     max_per_cycle: Integer = Field(default=10, ge=1)
+    max_change_per_day: Annotated[str | float, BeforeValidator(_change_limit)] = "+100%"
+    override_hold: Annotated[Duration, at_least(timedelta(0))] = timedelta(hours=24)
+
+    @property
+    def change_percent(self) -> float | None:
+        """``max_change_per_day`` as a percentage (100.0 for "+100%"), None when it is an amount."""
+        value = self.max_change_per_day
+        return float(value.strip().lstrip("+").rstrip("%")) if isinstance(value, str) else None
 
 
 class WebhookSettings(_Section):

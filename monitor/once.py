@@ -6,8 +6,10 @@ import asyncio
 import sys
 from typing import TextIO
 
+from monitor.actions import Taken
 from monitor.config import Settings
 from monitor.errors import MonitorError
+from monitor.notify.message import Outcome
 from monitor.notify.outbox import SendReport
 from monitor.pipeline import PollSummary
 from monitor.runtime import Runtime
@@ -54,6 +56,7 @@ def render_summary(
             f"{result.findings:>8} {result.notifications:>4}"
         )
         lines.extend(f"    {t}" for t in result.transitions)
+        lines.extend(f"    action: {t.line()}" for t in result.actions)
         lines.extend(f"    no data: {e}" for e in result.errors)
     ok = [r for r in results if isinstance(r, PollSummary)]
     lines.append(
@@ -62,5 +65,14 @@ def render_summary(
         f"{sum(r.notifications for r in ok)} message(s) queued, {delivered.sent} delivered, "
         f"{delivered.retrying} to retry, {delivered.failed} failed"
     )
-    lines.append("actions: none taken (guarded actions are not enabled in this version)")
+    lines.append(action_summary([t for r in ok for t in r.actions]))
     return "\n".join(lines) + "\n"
+
+
+def action_summary(taken: list[Taken]) -> str:
+    """ "actions: 1 done, 2 dry run, 0 skipped, 0 failed (journal: tiktok-monitor history)" """
+    if not taken:
+        return "actions: none asked for by the rules"
+    counts = {outcome: sum(1 for t in taken if t.outcome is outcome) for outcome in Outcome}
+    parts = ", ".join(f"{counts[o]} {o.value}" for o in Outcome)
+    return f"actions: {parts} (journal: tiktok-monitor history)"

@@ -3,26 +3,34 @@
 Everything a poll writes (snapshot, alert states, outbox rows, the poll's record) commits in one transaction
 under the advertiser's lease (see ``Store.poll``); delivery happens later, in the outbox sender, so Slack being
 down never slows a poll. Only this module knows the order of the steps; each step lives in its own package.
+
+Step 6 (act) runs inside that block, under the lease, so no other poll or revert writes to the advertiser at the
+same time. Its journal entries are their own transactions, written before and after each API call; the holds
+and messages it produces commit with the poll (see :mod:`monitor.actions.runner` for what a crash leaves).
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from monitor.actions import ActionRunner, Taken, split_holds
+from monitor.actions.budget import spend_needs
 from monitor.clock import Clock
 from monitor.fetch import FetchPlan, LevelPlan, fetch_snapshot
 from monitor.notify.compose import alert_notifications
+from monitor.notify.message import OperationalMessage, notifications
 from monitor.rules.engine import evaluate
 from monitor.rules.lifecycle import Progress, advance
 from monitor.rules.model import Needs, RuleSet
 from monitor.store.diff import diff_snapshots
 from monitor.store.repo import Store
+from monitor.store.values import Notification
 from monitor.tiktok.client import TikTokClient
-from monitor.tiktok.models import DEFAULT_FIELDS, AdvertiserInfo
+from monitor.tiktok.models import DEFAULT_FIELDS, AdvertiserInfo, Level
 
 log = logging.getLogger(__name__)
 
@@ -30,18 +38,26 @@ log = logging.getLogger(__name__)
 ADVERTISER_INFO_TTL = timedelta(hours=24)
 
 
-def fetch_plan(needs: Needs) -> FetchPlan:
+def fetch_plan(needs: Needs, extra: Mapping[Level, Mapping[str, frozenset[str]]] | None = None) -> FetchPlan:
     """What a poll reads for the rules' needs: the default fields of each level the rules look at, and per
-    level only the windows and metrics some rule reads."""
-    return FetchPlan(
-        {
-            level: LevelPlan(
-                fields=DEFAULT_FIELDS.get(level, ()),
-                windows={window: tuple(sorted(metrics)) for window, metrics in needs.windows(level).items()},
-            )
-            for level in needs.levels
-        }
-    )
+    level only the windows and metrics some rule reads, plus ``extra`` ones (what the action guards need)."""
+    extra = extra or {}
+    plans = {}
+    for level in needs.levels | set(extra):
+        windows = {window: set(metrics) for window, metrics in needs.windows(level).items()}
+        for window, metrics in extra.get(level, {}).items():
+            windows.setdefault(window, set()).update(metrics)
+        plans[level] = LevelPlan(
+            fields=DEFAULT_FIELDS.get(level, ()),
+            windows={window: tuple(sorted(metrics)) for window, metrics in windows.items()},
+        )
+    return FetchPlan(plans)
+
+
+def ruleset_plan(ruleset: RuleSet) -> FetchPlan:
+    """The fetch plan of a rule set: what its conditions read and what its budget actions' guards need."""
+    actions = [(rule.level, rule.action.type) for rule in ruleset if rule.action is not None]
+    return fetch_plan(ruleset.needs(), spend_needs(actions))
 
 
 @dataclass(frozen=True)
@@ -56,6 +72,7 @@ class PollSummary:
     findings: int = 0
     transitions: tuple[str, ...] = ()  # "firing overspend 1801...", for the terminal
     notifications: int = 0
+    actions: tuple[Taken, ...] = ()  # what each action the rules asked for became (done, dry run, skipped, failed)
     errors: tuple[str, ...] = ()
     seconds: float = 0.0
     progress: Progress | None = field(default=None, repr=False, compare=False)
@@ -63,7 +80,9 @@ class PollSummary:
 
 class Pipeline:
     """Polls advertisers with one client, one store and the rule set ``rules()`` returns at the time of the
-    poll (so a reload swaps rules between polls, never during one)."""
+    poll (so a reload swaps rules between polls, never during one). ``actions`` runs step 6 (default: an
+    :class:`ActionRunner` with default guard settings); operational messages of that step (failed, unconfirmed or
+    held-back actions) go to ``ops_channels`` (none: they are only logged)."""
 
     def __init__(
         self,
@@ -73,12 +92,16 @@ class Pipeline:
         rules: Callable[[], RuleSet],
         clock: Clock,
         group_limit: int = 5,
+        actions: ActionRunner | None = None,
+        ops_channels: Sequence[str] = (),
     ) -> None:
         self._client = client
         self._store = store
         self._rules = rules
         self._clock = clock
         self._group_limit = group_limit
+        self._actions = actions or ActionRunner(client, store.journal, clock)
+        self._ops_channels = tuple(ops_channels)
         self._infos: dict[str, tuple[AdvertiserInfo, datetime]] = {}
 
     def known_advertiser(self, advertiser_id: str) -> AdvertiserInfo | None:
@@ -106,7 +129,7 @@ class Pipeline:
         started = time.perf_counter()
         now = self._clock.now()
         ruleset = self._rules()
-        plan = fetch_plan(ruleset.needs())
+        plan = ruleset_plan(ruleset)
         calls_before = self._client.transport.calls
         info = await self.advertiser(advertiser_id, now)
         async with self._store.poll(advertiser_id, now) as poll:
@@ -122,12 +145,29 @@ class Pipeline:
             evaluation = evaluate(ruleset, current, poll.previous, now, zone=info.timezone)
             for error in evaluation.errors:
                 poll.note_error(error)
-            progress = advance(ruleset, await self._store.alerts.load(advertiser_id), evaluation, now)
+            alert_states, holds = split_holds(await self._store.alerts.load(advertiser_id))
+            progress = advance(ruleset, alert_states, evaluation, now)
             poll.save_alert_states(progress.states)
             poll.delete_alert_states(progress.removed)
-            # 6 act: guarded actions arrive with issue 6; transitions with act=True are not acted on yet
-            # 7 notify: outbox rows in the same transaction as the alert states
-            rows = alert_notifications(progress.transitions, info, now, group_limit=self._group_limit)
+            # 6 act: settle and verify earlier writes, then guarded, journaled writes for what the rules ask
+            acted = await self._actions.act(
+                info,
+                progress.transitions,
+                current=current,
+                previous=poll.previous,
+                changes=changes,
+                polled=plan.levels,
+                holds=holds,
+                now=now,
+                poll_id=poll.poll_id,
+            )
+            poll.delete_alert_states(acted.drop_holds)  # expired holds; a hold seen again this poll is saved anew
+            poll.save_alert_states(acted.save_holds)
+            # 7 notify: outbox rows in the same transaction as the alert states, with what the actions did
+            rows = alert_notifications(
+                progress.transitions, info, now, actions=acted.outcomes(), group_limit=self._group_limit
+            )
+            rows += self._ops_rows(acted.messages)
             poll.enqueue(*rows)
             poll.count_calls(self._client.transport.calls - calls_before)
         return PollSummary(
@@ -143,10 +183,18 @@ class Pipeline:
                 if t.kind != "pending"
             ),
             notifications=len(rows),
+            actions=acted.taken,
             errors=fetched.errors + evaluation.errors,
             seconds=time.perf_counter() - started,
             progress=progress,
         )
 
+    def _ops_rows(self, messages: Sequence[OperationalMessage]) -> list[Notification]:
+        rows: list[Notification] = []
+        for message in messages:
+            log.warning("operational alert %s for %s: %s", message.kind.value, message.subject, message.detail)
+            rows.extend(notifications(message, self._ops_channels))
+        return rows
 
-__all__ = ["Pipeline", "PollSummary", "fetch_plan"]
+
+__all__ = ["Pipeline", "PollSummary", "fetch_plan", "ruleset_plan"]

@@ -1,7 +1,8 @@
 """The running monitor's objects, built from settings in one place, and its per-advertiser boundary.
 
 :class:`Runtime` owns one aiohttp session, one app-wide rate limiter, the client, the store, the rule book,
-the notification channels and the outbox sender. :meth:`Runtime.poll` is where a poll's failure is caught and
+the notification channels, the outbox sender and the action runner (guard rails from ``[actions]``); at start-up
+it reports actions a previous run left unfinished. :meth:`Runtime.poll` is where a poll's failure is caught and
 turned into an operational alert (token revoked, permission lost, advertiser unreachable), so one bad account
 never stops the others; operational alert state is kept in memory (a restart may tell a problem once more).
 """
@@ -14,13 +15,15 @@ from datetime import datetime
 
 import aiohttp
 
+from monitor.actions import ActionRunner, GuardSettings
+from monitor.actions.base import METRIC_OUTCOME
 from monitor.clock import Clock, SystemClock
 from monitor.config import Settings
 from monitor.errors import MonitorError
 from monitor.metrics import Metrics
 from monitor.notify.base import Channel
 from monitor.notify.channels import build_channels, close_channels
-from monitor.notify.message import Advertiser, OpsKind, notifications
+from monitor.notify.message import Advertiser, OperationalMessage, OpsKind, notifications
 from monitor.notify.ops import OpsEvent, OpsPolicy, OpsState, decide
 from monitor.notify.outbox import Backoff, OutboxSender
 from monitor.notify.templates import Templates
@@ -28,7 +31,9 @@ from monitor.pipeline import Pipeline, PollSummary
 from monitor.rulebook import ReloadResult, RuleBook
 from monitor.rules.loader import configured_channels
 from monitor.store.errors import LeaseHeldError
+from monitor.store.journal import Journal
 from monitor.store.repo import Store
+from monitor.store.values import ActionStatus
 from monitor.tiktok.client import TikTokClient
 from monitor.tiktok.errors import ApiError, AuthError
 from monitor.tiktok.ratelimit import RateLimiter
@@ -49,6 +54,38 @@ def classify_failure(exc: BaseException) -> OpsKind:
     return OpsKind.ADVERTISER_UNREACHABLE
 
 
+def build_client(settings: Settings, session: aiohttp.ClientSession, metrics: Metrics | None = None) -> TikTokClient:
+    """The TikTok client of the configuration: one transport with the app-wide rate limiter and retries."""
+    tiktok = settings.tiktok
+    transport = Transport(
+        session,
+        base_url=tiktok.base_url,
+        access_token=tiktok.access_token.get_secret_value(),
+        limiter=RateLimiter(tiktok.max_qps),
+        retry=RetryPolicy(max_retries=tiktok.max_retries),
+        timeout=tiktok.timeout.total_seconds(),
+        secrets=settings.secrets(),
+        on_call=metrics.api_call if metrics is not None else None,
+    )
+    return TikTokClient(
+        transport,
+        app_id=tiktok.app_id,
+        secret=tiktok.secret.get_secret_value() if tiktok.secret else None,
+    )
+
+
+async def interrupted_actions(journal: Journal) -> dict[str, list[str]]:
+    """Pending (unfinished) journal entries per advertiser, one line each."""
+    found: dict[str, list[str]] = {}
+    for entry in reversed(await journal.history(statuses=[ActionStatus.PENDING], limit=None)):
+        intent = entry.intent
+        line = (
+            f"#{entry.id} {intent.action} {intent.level.value} {intent.entity_id} at {entry.created_at:%Y-%m-%d %H:%M}"
+        )
+        found.setdefault(intent.advertiser_id, []).append(line)
+    return found
+
+
 class Runtime:
     """Build with :meth:`open`; always :meth:`close`."""
 
@@ -62,6 +99,7 @@ class Runtime:
         rulebook: RuleBook,
         channels: Mapping[str, Channel],
         clock: Clock,
+        metrics: Metrics | None = None,
     ) -> None:
         self.settings = settings
         self.session = session
@@ -79,11 +117,24 @@ class Runtime:
             backoff=Backoff(first=notify.retry_first, cap=notify.retry_max),
             send_timeout=notify.send_timeout.total_seconds(),
         )
-        self.pipeline = Pipeline(
-            client=client, store=store, rules=rulebook, clock=clock, group_limit=notify.group_limit
-        )
         self.ops_policy = OpsPolicy(cooldown=notify.ops_cooldown, unreachable_after=notify.unreachable_after)
         self.ops_channels = list(notify.ops_channels or self.channels)
+        self.actions = ActionRunner(
+            client,
+            store.journal,
+            clock,
+            GuardSettings.from_config(settings.actions),
+            on_taken=(lambda t: metrics.action(t.planned.type, METRIC_OUTCOME[t.outcome])) if metrics else None,
+        )
+        self.pipeline = Pipeline(
+            client=client,
+            store=store,
+            rules=rulebook,
+            clock=clock,
+            group_limit=notify.group_limit,
+            actions=self.actions,
+            ops_channels=self.ops_channels,
+        )
         self._ops: dict[tuple[OpsKind, str], OpsState] = {}
         self._failures: dict[str, int] = {}
 
@@ -102,22 +153,7 @@ class Runtime:
         rulebook = RuleBook(settings.monitor.rules, configured_channels(settings))
         store = await Store.open(settings.storage.url, retention=settings.storage.retention, clock=clock)
         session = aiohttp.ClientSession()
-        tiktok = settings.tiktok
-        transport = Transport(
-            session,
-            base_url=tiktok.base_url,
-            access_token=tiktok.access_token.get_secret_value(),
-            limiter=RateLimiter(tiktok.max_qps),
-            retry=RetryPolicy(max_retries=tiktok.max_retries),
-            timeout=tiktok.timeout.total_seconds(),
-            secrets=settings.secrets(),
-            on_call=metrics.api_call if metrics is not None else None,
-        )
-        client = TikTokClient(
-            transport,
-            app_id=tiktok.app_id,
-            secret=tiktok.secret.get_secret_value() if tiktok.secret else None,
-        )
+        client = build_client(settings, session, metrics)
         if channels is None:
             webhook = settings.webhook
             channels = build_channels(
@@ -127,9 +163,39 @@ class Runtime:
                 webhook_secret=webhook.secret.get_secret_value() if webhook and webhook.secret else None,
                 webhook_timeout=webhook.timeout.total_seconds() if webhook else 10.0,
             )
-        return cls(
-            settings, session=session, client=client, store=store, rulebook=rulebook, channels=channels, clock=clock
+        runtime = cls(
+            settings,
+            session=session,
+            client=client,
+            store=store,
+            rulebook=rulebook,
+            channels=channels,
+            clock=clock,
+            metrics=metrics,
         )
+        await runtime.report_interrupted_actions()
+        return runtime
+
+    async def report_interrupted_actions(self) -> None:
+        """At start-up: journal entries still pending were interrupted (the process stopped between the API call
+        and its answer). Tell people; never retry them. The next poll of each advertiser settles them."""
+        found = await interrupted_actions(self.store.journal)
+        for advertiser_id, lines in found.items():
+            info = self.pipeline.known_advertiser(advertiser_id)
+            record = await self.store.advertiser(advertiser_id)
+            name = info.name if info else record.name if record else None
+            message = OperationalMessage(
+                OpsKind.ACTION_FAILED,
+                advertiser_id,
+                "interrupted at the last stop, outcome unknown (the next poll checks and records it): "
+                + "; ".join(lines),
+                self.clock.now(),
+                self.clock.now(),
+                advertiser=Advertiser(advertiser_id, name),
+            )
+            log.warning("interrupted actions of advertiser %s: %s", advertiser_id, message.detail)
+            if self.ops_channels:
+                await self.store.outbox.enqueue(notifications(message, self.ops_channels), self.clock.now())
 
     async def close(self) -> None:
         await close_channels(self.channels)

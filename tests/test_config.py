@@ -270,7 +270,30 @@ def test_unknown_key_top_level(tmp_path: Path) -> None:
 
 def test_unknown_key_without_a_close_match_lists_the_valid_keys(tmp_path: Path) -> None:
     path = write(tmp_path, f"{TIKTOK}[actions]\nfrobnicate = 1\n")
-    assert problems(path) == [f"{path}:5: actions.frobnicate: unknown key; expected one of: enabled, max_per_cycle"]
+    assert problems(path) == [
+        f"{path}:5: actions.frobnicate: unknown key; expected one of: enabled, max_per_cycle, max_change_per_day, "
+        "override_hold"
+    ]
+
+
+def test_actions_change_limit_and_override_hold(tmp_path: Path) -> None:
+    path = write(tmp_path, f'{TIKTOK}[actions]\nmax_change_per_day = "+50%"\noverride_hold = "2h"\n')
+    actions = load_settings(path).actions
+    assert (actions.max_change_per_day, actions.change_percent, actions.override_hold) == (
+        "+50%",
+        50.0,
+        timedelta(hours=2),
+    )
+    path = write(tmp_path, f"{TIKTOK}[actions]\nmax_change_per_day = 500\n")
+    actions = load_settings(path).actions
+    assert (actions.max_change_per_day, actions.change_percent) == (500.0, None)
+    assert ActionsSettings().override_hold == timedelta(hours=24) and ActionsSettings().change_percent == 100.0
+    path = write(tmp_path, f'{TIKTOK}[actions]\nmax_change_per_day = "double"\noverride_hold = "soon"\n')
+    found = problems(path)
+    assert found[0].startswith(f'{path}:5: actions.max_change_per_day: expected a percentage like "+100%"')
+    assert found[1].startswith(f"{path}:6: actions.override_hold: 'soon' is not a duration")
+    path = write(tmp_path, f"{TIKTOK}[actions]\nmax_change_per_day = 0\n")
+    assert problems(path) == [f"{path}:5: actions.max_change_per_day: expected a positive amount, got 0"]
 
 
 def test_unknown_key_nested_is_one_line_even_when_it_hides_a_required_key(tmp_path: Path) -> None:

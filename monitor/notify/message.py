@@ -3,7 +3,8 @@
 Two kinds of message exist. An :class:`AlertMessage` tells that a rule started firing, is still firing (a
 repeat after its cooldown) or resolved, for one or more entities of one advertiser. An
 :class:`OperationalMessage` tells that the monitor itself has a problem with an advertiser or its rules (token
-revoked, advertiser unreachable, permission lost, rules failing to reload), or that the problem cleared.
+revoked, advertiser unreachable, permission lost, rules failing to reload, an action that failed or was held
+back), or that the problem cleared.
 
 A message is also the outbox payload (``Notification.payload``): :func:`to_json` gives plain JSON data and
 :func:`from_json` rebuilds an equal message, exactly (``from_json(to_json(m)) == m``). Times are aware
@@ -53,6 +54,8 @@ class OpsKind(enum.StrEnum):
     ADVERTISER_UNREACHABLE = "advertiser_unreachable"  # N polls in a row failed
     PERMISSION_LOST = "permission_lost"  # the token no longer reaches the advertiser, or lacks a scope
     RULES_RELOAD_FAILED = "rules_reload_failed"  # the previous rules stay in force
+    ACTION_FAILED = "action_failed"  # a write failed, was interrupted, or the next poll did not see it in effect
+    ACTIONS_HELD = "actions_held"  # guards held writes back: blast radius, conflicting rules, a manual override
 
 
 def _aware(moment: datetime, what: str) -> datetime:

@@ -4,18 +4,24 @@
 *before* the request goes out, so a crash mid-action leaves a "pending" entry to reconcile instead of an
 action nobody knows about. :meth:`Journal.finish` records the outcome and TikTok's request id. These writes are
 their own transactions, not the poll's: an action that reached TikTok happened even if the poll later fails.
+
+:meth:`Journal.history` filters by advertiser, rule, entity, time, status and reverted entry; :meth:`Journal.note`
+adds a remark to a finished entry (e.g. "not confirmed by the next poll"); :meth:`Journal.lease` holds an
+advertiser's poll lease for a write made outside a poll (``tiktok-monitor revert``), so it never races a poll.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from datetime import datetime
+from collections.abc import AsyncIterator, Collection, Mapping
+from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from monitor.store import lease as leases
 from monitor.store.db import reading, writing
 from monitor.store.errors import StoreError
 from monitor.store.models import ActionRow
@@ -90,16 +96,74 @@ class Journal:
         return None if row is None else _from_row(row)
 
     async def history(
-        self, *, advertiser_id: str | None = None, limit: int = 50, before_id: int | None = None
+        self,
+        *,
+        advertiser_id: str | None = None,
+        rule: str | None = None,
+        entity_id: str | Collection[str] | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        statuses: Collection[ActionStatus] | None = None,
+        reverts: int | None = None,
+        limit: int | None = 50,
+        before_id: int | None = None,
     ) -> list[JournalEntry]:
-        """Newest first; page with ``before_id`` (the smallest id of the previous page)."""
-        query = sa.select(actions_t).order_by(actions_t.c.id.desc()).limit(limit)
+        """Newest first; page with ``before_id`` (the smallest id of the previous page); ``limit`` None: all.
+
+        ``since`` is inclusive and ``until`` exclusive (on ``created_at``); ``entity_id`` is one id or several;
+        ``reverts`` finds the entries that undo that entry.
+        """
+        query = sa.select(actions_t).order_by(actions_t.c.id.desc())
+        if limit is not None:
+            query = query.limit(limit)
         if advertiser_id is not None:
             query = query.where(actions_t.c.advertiser_id == advertiser_id)
+        if rule is not None:
+            query = query.where(actions_t.c.rule == rule)
+        if isinstance(entity_id, str):
+            query = query.where(actions_t.c.entity_id == entity_id)
+        elif entity_id is not None:
+            ids = sorted(set(entity_id))
+            if not ids:
+                return []
+            query = query.where(actions_t.c.entity_id.in_(ids))
+        if since is not None:
+            query = query.where(actions_t.c.created_at >= aware(since, "since"))
+        if until is not None:
+            query = query.where(actions_t.c.created_at < aware(until, "until"))
+        if statuses is not None:
+            query = query.where(actions_t.c.status.in_([ActionStatus(s).value for s in statuses]))
+        if reverts is not None:
+            query = query.where(actions_t.c.reverts == reverts)
         if before_id is not None:
             query = query.where(actions_t.c.id < before_id)
         async with reading(self._engine) as conn:
             return [_from_row(row) for row in await conn.execute(query)]
+
+    async def note(self, entry_id: int, text: str) -> JournalEntry:
+        """Add a remark to an entry (kept in ``error``, after what is there); the same remark is added once."""
+        async with writing(self._engine) as conn:
+            row = (await conn.execute(sa.select(actions_t).where(actions_t.c.id == entry_id))).first()
+            if row is None:
+                raise StoreError(f"journal entry {entry_id} does not exist")
+            if text not in (row.error or ""):
+                error = f"{row.error}; {text}" if row.error else text
+                await conn.execute(sa.update(actions_t).where(actions_t.c.id == entry_id).values(error=error))
+            row = (await conn.execute(sa.select(actions_t).where(actions_t.c.id == entry_id))).one()
+        return _from_row(row)
+
+    @asynccontextmanager
+    async def lease(self, advertiser_id: str, owner: str, now: datetime, ttl: timedelta) -> AsyncIterator[None]:
+        """Hold the advertiser's poll lease around the block (raises ``LeaseHeldError`` while a poll runs), so
+        a write made outside a poll never races one. The advertiser must be known to the store."""
+        aware(now)
+        async with writing(self._engine) as conn:
+            token = await leases.take(conn, advertiser_id, owner, now, ttl)
+        try:
+            yield
+        finally:
+            async with writing(self._engine) as conn:
+                await leases.release(conn, advertiser_id, token)
 
 
 def _from_row(row: Any) -> JournalEntry:

@@ -1,0 +1,133 @@
+"""TikTok's budget rules, as pure functions of ``now``, the account's time zone and currency (tiktok-api.md §6).
+
+* Minimum daily budget: campaign 50, ad group 20, times the currency's "budget verification ratio"; budgets must
+  stay below 10,000,000 times the ratio. Only the ratios the documentation states are known here; for any other
+  currency the monitor does not change budgets (it cannot tell whether TikTok would accept the amount).
+* Integer-only currencies (JPY, KRW, IDR, HUF) take whole amounts.
+* A new budget must be at least 105 % of what is already spent: today's spend for daily budgets, lifetime spend
+  for lifetime budgets (read from the poll's report; no data means no change).
+* No budget edits from 23:55 to midnight, account time.
+* Daily ad-group budgets are sent as ``scheduled_budget`` and take effect at the next local midnight.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from datetime import datetime, time, timedelta, tzinfo
+
+from monitor.notify.units import format_value
+from monitor.tiktok.models import Level
+
+DAY = "BUDGET_MODE_DAY"
+DYNAMIC_DAY = "BUDGET_MODE_DYNAMIC_DAILY_BUDGET"
+TOTAL = "BUDGET_MODE_TOTAL"
+INFINITE = "BUDGET_MODE_INFINITE"
+DAILY_MODES = frozenset({DAY, DYNAMIC_DAY})
+
+#: TikTok's budget verification ratio per currency, as far as the documentation states it.
+RATIOS = {"USD": 1, "EUR": 1, "GBP": 1, "JPY": 100, "KRW": 1000, "IDR": 10000}
+INTEGER_ONLY = frozenset({"JPY", "KRW", "IDR", "HUF"})
+MINIMUM = {Level.CAMPAIGN: 50, Level.ADGROUP: 20}
+MAXIMUM = 10_000_000
+SPENT_FACTOR = 1.05
+LOCK_FROM = time(23, 55)
+
+
+def money(value: float | None, currency: str | None) -> str:
+    return format_value(value, currency or "")
+
+
+def decimals(currency: str | None) -> int:
+    return 0 if (currency or "").upper() in INTEGER_ONLY else 2
+
+
+def round_money(value: float, currency: str | None, how: str = "nearest") -> float:
+    """``value`` in the currency's precision: to the nearest unit, or ``"up"`` / ``"down"``."""
+    scale = 10 ** decimals(currency)
+    scaled = value * scale
+    if how == "up":
+        whole = math.ceil(scaled - 1e-9)
+    elif how == "down":
+        whole = math.floor(scaled + 1e-9)
+    else:
+        whole = math.floor(scaled + 0.5)
+    return whole / scale
+
+
+def same_money(a: float | None, b: float | None, currency: str | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    return abs(a - b) < 0.5 / 10 ** decimals(currency)
+
+
+def minimum_budget(level: Level, currency: str | None) -> float | None:
+    """The smallest daily budget TikTok accepts for ``level`` in ``currency`` (None: ratio unknown)."""
+    ratio = RATIOS.get((currency or "").upper())
+    if ratio is None or level not in MINIMUM:
+        return None
+    return float(MINIMUM[level] * ratio)
+
+
+def maximum_budget(currency: str | None) -> float | None:
+    ratio = RATIOS.get((currency or "").upper())
+    return None if ratio is None else float(MAXIMUM * ratio)
+
+
+def in_lock_window(now: datetime, zone: tzinfo) -> bool:
+    """True from 23:55 to midnight in the account's time zone, when TikTok refuses budget edits."""
+    return now.astimezone(zone).time() >= LOCK_FROM
+
+
+def day_start(now: datetime, zone: tzinfo) -> datetime:
+    """The start of the account's local day containing ``now``."""
+    local = now.astimezone(zone)
+    return datetime.combine(local.date(), time(0), zone)
+
+
+def next_midnight(now: datetime, zone: tzinfo) -> datetime:
+    local = now.astimezone(zone)
+    return datetime.combine(local.date() + timedelta(days=1), time(0), zone)
+
+
+def scheduled(level: Level, mode: str | None) -> bool:
+    """Whether a budget change of this entity waits for the next local midnight (daily ad-group budgets)."""
+    return level is Level.ADGROUP and mode in DAILY_MODES
+
+
+def spend_window(mode: str | None) -> str:
+    """The report window whose ``spend`` the 105 % rule compares with."""
+    return "today" if mode in DAILY_MODES else "lifetime"
+
+
+def floor_problem(level: Level, target: float, spent: float | None, mode: str | None, currency: str | None) -> str:
+    """Why TikTok would refuse ``target`` ("" when it would not): the minimum, the maximum, 105 % of spend."""
+    low = minimum_budget(level, currency)
+    high = maximum_budget(currency)
+    if low is None or high is None:
+        return f"the minimum budget in {currency or 'an unknown currency'} is not known to the monitor"
+    if target < low:
+        return f"{money(target, currency)} is below TikTok's minimum {level.value} budget of {money(low, currency)}"
+    if target >= high:
+        return f"{money(target, currency)} is not below TikTok's maximum of {money(high, currency)}"
+    if spent is None:
+        window = spend_window(mode)
+        return f"{window}'s spend is unknown (no report data), so 105 % of spend cannot be checked"
+    needed = round_money(spent * SPENT_FACTOR, currency, "up")
+    if target < needed:
+        when = "today" if mode in DAILY_MODES else "over its lifetime"
+        return (
+            f"{money(target, currency)} is below 105 % of what it spent {when} "
+            f"({money(spent, currency)}; at least {money(needed, currency)})"
+        )
+    return ""
+
+
+def spend_needs(actions: Iterable[tuple[Level, str]]) -> dict[Level, dict[str, frozenset[str]]]:
+    """The report windows a poll must read for the 105 % rule: ``spend`` today and over the lifetime, at each
+    level a budget action acts on. ``actions`` are (level, action type) of the loaded rules' actions."""
+    return {
+        level: {"today": frozenset({"spend"}), "lifetime": frozenset({"spend"})}
+        for level, kind in actions
+        if kind.endswith("_budget")
+    }

@@ -1,0 +1,144 @@
+"""Carrying decisions out: journal before, API call, journal after. The only module of ``actions/`` with I/O.
+
+Writes of one kind are batched as the API allows (20 ids per status call, 20 ad groups per budget call, one
+campaign per campaign/update); each batch is journaled *before* its request goes out (status "pending") and
+finished *after* the answer (succeeded / failed, with TikTok's request_id and error). Dry runs are journaled as
+such and sent nowhere; skipped actions are not journaled (their reason goes into the messages).
+
+Crash semantics: a process that dies between "pending" and the answer leaves pending entries; the next poll of
+the advertiser (under its lease, so no write can be in flight) reconciles them against what it reads, and they
+are reported at start-up. Nothing is ever retried blindly. The client's transport retries transient failures
+(HTTP 5xx, timeouts, codes 50000...) a few times; status and budget writes set absolute values, so a repeat is
+harmless. An auth error stops the writes (and the poll); other API errors fail only their batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+from monitor.actions.base import BUDGET, SCHEDULED_FROM, STATUS, Decision, Taken, Verdict
+from monitor.clock import Clock
+from monitor.notify.message import Outcome
+from monitor.store.journal import Journal
+from monitor.store.values import ActionIntent, ActionStatus, JournalEntry
+from monitor.tiktok.client import WRITE_BATCH, TikTokClient
+from monitor.tiktok.errors import AuthError
+from monitor.tiktok.models import Level, WriteResult
+
+
+@dataclass
+class _Batch:
+    decisions: list[Decision]
+    send: Callable[[], Awaitable[WriteResult]]
+
+
+class Executor:
+    """Writes decisions for one advertiser through ``client``, journaling each in ``journal``."""
+
+    def __init__(self, client: TikTokClient, journal: Journal, clock: Clock) -> None:
+        self._client = client
+        self._journal = journal
+        self._clock = clock
+
+    async def run(self, advertiser_id: str, decisions: Sequence[Decision], poll_id: int | None = None) -> list[Taken]:
+        """One :class:`Taken` per decision, in the same order."""
+        taken: dict[int, Taken] = {}
+        for i, decision in enumerate(decisions):
+            if decision.verdict is Verdict.SKIP:
+                taken[i] = Taken(decision.planned, Outcome.SKIPPED, decision.reason)
+            elif decision.verdict is Verdict.DRY_RUN:
+                entry = await self._journal.begin(
+                    _intent(advertiser_id, decision, poll_id, dry=True), self._clock.now()
+                )
+                taken[i] = Taken(decision.planned, Outcome.DRY_RUN, decision.reason, entry.id)
+        index = {id(d): i for i, d in enumerate(decisions)}
+        for batch in self._batches(advertiser_id, [d for d in decisions if d.verdict is Verdict.GO]):
+            for decision, result in zip(batch.decisions, await self._send(advertiser_id, batch, poll_id), strict=True):
+                taken[index[id(decision)]] = result
+        return [taken[i] for i in range(len(decisions))]
+
+    def _batches(self, advertiser_id: str, decisions: list[Decision]) -> list[_Batch]:
+        groups: dict[tuple[str, Level, object], list[Decision]] = {}
+        for d in decisions:
+            plan = d.planned
+            if plan.field == STATUS:
+                group = ("status", plan.level, d.after[STATUS])
+            elif plan.level is Level.CAMPAIGN:
+                group = ("campaign", plan.level, plan.entity_id)  # campaign/update: one campaign per call
+            else:
+                group = ("adgroup", plan.level, SCHEDULED_FROM in d.after)
+            groups.setdefault(group, []).append(d)
+        client = self._client
+        batches = []
+        for (kind, level, what), members in groups.items():
+            for start in range(0, len(members), WRITE_BATCH):
+                chunk = members[start : start + WRITE_BATCH]
+                ids = [d.planned.entity_id for d in chunk]
+                budgets = {d.planned.entity_id: float(d.after[BUDGET]) for d in chunk if BUDGET in d.after}
+                if kind == "status":
+                    send = _bind(client.update_status, level, advertiser_id, ids, str(what))
+                elif kind == "campaign":
+                    send = _bind(client.update_campaign_budget, advertiser_id, ids[0], budgets[ids[0]])
+                else:
+                    send = _bind_kw(client.update_adgroup_budgets, advertiser_id, budgets, scheduled=bool(what))
+                batches.append(_Batch(chunk, send))
+        return batches
+
+    async def _send(self, advertiser_id: str, batch: _Batch, poll_id: int | None) -> list[Taken]:
+        entries = [
+            await self._journal.begin(_intent(advertiser_id, d, poll_id, dry=False), self._clock.now())
+            for d in batch.decisions
+        ]
+        try:
+            result = await batch.send()
+        except AuthError as exc:
+            for entry in entries:
+                await self._finish(entry, ActionStatus.FAILED, request_id=exc.request_id, error=str(exc))
+            raise
+        failed = {i: f for f in result.failures for i in f.ids}
+        request_id = result.request_ids[0] if result.request_ids else None
+        out = []
+        for decision, entry in zip(batch.decisions, entries, strict=True):
+            failure = failed.get(decision.planned.entity_id)
+            if failure is None:
+                await self._finish(entry, ActionStatus.SUCCEEDED, request_id=request_id)
+                out.append(Taken(decision.planned, Outcome.DONE, decision.reason, entry.id, request_id))
+                continue
+            code = f"code {failure.code}: " if failure.code is not None else ""
+            error = f"{code}{failure.message}"
+            if failure.transient:
+                error += " (still failing after retries; it may or may not have taken effect: see the next poll)"
+            await self._finish(entry, ActionStatus.FAILED, request_id=failure.request_id, error=error)
+            out.append(Taken(decision.planned, Outcome.FAILED, error, entry.id, failure.request_id))
+        return out
+
+    async def _finish(self, entry: JournalEntry, status: ActionStatus, **kw: str | None) -> None:
+        await self._journal.finish(entry.id, self._clock.now(), status, **kw)
+
+
+def _intent(advertiser_id: str, decision: Decision, poll_id: int | None, *, dry: bool) -> ActionIntent:
+    plan = decision.planned
+    return ActionIntent(
+        advertiser_id=advertiser_id,
+        level=plan.level,
+        entity_id=plan.entity_id,
+        action=plan.type,
+        reason=f"{plan.who}: {plan.reason}; {decision.reason}",
+        before=decision.before,
+        after=decision.after,
+        rule=plan.rule,
+        dry_run=dry,
+        poll_id=poll_id,
+        reverts=plan.reverts,
+    )
+
+
+def _bind(method: Callable[..., Awaitable[WriteResult]], *args: object) -> Callable[[], Awaitable[WriteResult]]:
+    return lambda: method(*args)
+
+
+def _bind_kw(
+    method: Callable[..., Awaitable[WriteResult]], *args: object, **kw: object
+) -> Callable[[], Awaitable[WriteResult]]:
+    return lambda: method(*args, **kw)

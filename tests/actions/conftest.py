@@ -1,0 +1,45 @@
+"""Fixtures for the action tests: a real SQLite store, pipelines with rules written to a tmp dir, all against
+the sandbox over loopback (fixtures ``sandbox``, ``clock`` and ``make_client`` come from tests/conftest.py)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+
+from monitor.actions import ActionRunner, GuardSettings
+from monitor.clock import FrozenClock
+from monitor.pipeline import Pipeline
+from monitor.rules.loader import load_rules
+from monitor.store.repo import Store
+
+
+@pytest.fixture
+async def store(tmp_path: Path, clock: FrozenClock) -> AsyncIterator[Store]:
+    opened = await Store.open(f"sqlite:///{tmp_path / 'monitor.db'}", clock=clock)
+    yield opened
+    await opened.close()
+
+
+@pytest.fixture
+def make_pipeline(make_client, store: Store, clock: FrozenClock, tmp_path: Path) -> Callable[..., Pipeline]:
+    """A pipeline with ``rules`` (TOML text) and guard settings; ops messages go to "slack:#ops"."""
+
+    def make(rules: str, settings: GuardSettings | None = None, client=None) -> Pipeline:
+        directory = tmp_path / "rules"
+        directory.mkdir(exist_ok=True)
+        (directory / "rules.toml").write_text(rules)
+        ruleset = load_rules(directory, channels={"slack"})
+        client = client or make_client()
+        runner = ActionRunner(client, store.journal, clock, settings or GuardSettings())
+        return Pipeline(
+            client=client,
+            store=store,
+            rules=lambda: ruleset,
+            clock=clock,
+            actions=runner,
+            ops_channels=["slack:#ops"],
+        )
+
+    return make
