@@ -21,7 +21,7 @@ from monitor.actions.history import parse_since
 from monitor.actions.history import render as render_history
 from monitor.actions.revert import revert as revert_action
 from monitor.clock import SystemClock
-from monitor.config import Settings, load_settings
+from monitor.config import Settings, load_settings, mask_url_password
 from monitor.daemon import run_daemon
 from monitor.demo import run_demo
 from monitor.errors import ConfigError, MonitorError
@@ -57,11 +57,11 @@ def check(config: str | Path, *, log_level: str = "info", log_format: str = "tex
         return _print_problems(exc)
     tiktok = settings.tiktok
     advertisers = ", ".join(tiktok.advertiser_ids) if tiktok.advertiser_ids else "every advertiser the token reaches"
-    channels = [name for name in ("slack", "email") if getattr(settings, name) is not None]
+    channels = sorted(configured_channels(settings))
     print(f"{settings.source}: OK")
     print(f"  API        {tiktok.base_url} (at most {tiktok.max_qps} requests/s)")
     print(f"  watching   {advertisers}, every {settings.monitor.interval}")
-    print(f"  storage    {settings.storage.url}")
+    print(f"  storage    {mask_url_password(settings.storage.url)}")
     print(f"  channels   {', '.join(channels) or 'none (alerts only in the log)'}")
     print(f"  actions    {'enabled' if settings.actions.enabled else 'disabled: every action is a dry run'}")
     print(summarize(ruleset))
@@ -184,6 +184,9 @@ def _run_async(work: Coroutine[Any, Any, int]) -> int:
         return _print_problems(exc)
     except MonitorError as exc:  # e.g. a database written by a newer version
         log.error("%s", exc)
+        return EXIT_FAILED
+    except OSError as exc:  # e.g. the health port is taken
+        log.error("cannot start: %s", exc)
         return EXIT_FAILED
 
 

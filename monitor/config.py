@@ -212,7 +212,7 @@ class StorageSettings(_Section):
 
     def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
         for name, value in super().__repr_args__():
-            yield name, _mask_url_password(value) if name == "url" else value
+            yield name, mask_url_password(value) if name == "url" else value
 
 
 class SlackSettings(_Section):
@@ -412,7 +412,7 @@ def _secret_values(model: BaseModel) -> Iterator[SecretStr]:
             yield from _secret_values(value)
 
 
-def _mask_url_password(url: str) -> str:
+def mask_url_password(url: str) -> str:
     parts = urlsplit(url)
     if not parts.password:
         return url

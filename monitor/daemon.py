@@ -103,7 +103,7 @@ async def run_daemon(
         notifier.stopping()
         await scheduler.shutdown(SHUTDOWN_WAIT_SECONDS)
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(runtime.sender.run_once(), FLUSH_SECONDS)
+            await asyncio.wait_for(runtime.sender.drain(), FLUSH_SECONDS)
     finally:
         for task in tasks:
             task.cancel()

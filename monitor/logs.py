@@ -69,5 +69,7 @@ def setup_logging(level: str = "info", fmt: str = "text", secrets: Iterable[str]
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    # libraries' routine chatter: an access line per request, two lines per scheduled job, migration details
+    for noisy in ("aiohttp.access", "apscheduler.executors.default", "apscheduler.scheduler", "alembic.runtime"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     return redactor

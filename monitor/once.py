@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
 from typing import TextIO
 
 from monitor.actions import Taken
+from monitor.clock import Clock
 from monitor.config import Settings
 from monitor.errors import MonitorError
 from monitor.notify.message import Outcome
@@ -14,12 +16,16 @@ from monitor.notify.outbox import SendReport
 from monitor.pipeline import PollSummary
 from monitor.runtime import Runtime
 
+log = logging.getLogger(__name__)
 
-async def run_once(settings: Settings, *, progress: bool = False, out: TextIO | None = None) -> int:
+
+async def run_once(
+    settings: Settings, *, progress: bool = False, out: TextIO | None = None, clock: Clock | None = None
+) -> int:
     """Poll every advertiser concurrently (the shared limiter keeps the QPS), deliver what was enqueued, print
     the summary. Returns 0 when every poll succeeded, 1 otherwise."""
     out = out or sys.stdout
-    runtime = await Runtime.open(settings)
+    runtime = await Runtime.open(settings, clock=clock)
     try:
         advertiser_ids = await runtime.advertiser_ids()
 
@@ -28,12 +34,15 @@ async def run_once(settings: Settings, *, progress: bool = False, out: TextIO | 
                 summary: PollSummary | BaseException = await runtime.poll(advertiser_id)
             except (MonitorError, OSError) as exc:
                 summary = exc
+            except Exception as exc:  # a bug must not cost the other advertisers their poll
+                log.exception("poll of advertiser %s failed unexpectedly", advertiser_id)
+                summary = exc
             if progress:
                 print(f"  polled {advertiser_id}", file=sys.stderr)
             return summary
 
         results = await asyncio.gather(*(poll(a) for a in advertiser_ids))
-        delivered = await runtime.sender.run_once()
+        delivered = await runtime.sender.drain()
         out.write(render_summary(advertiser_ids, results, delivered, runtime.client.transport.calls))
     finally:
         await runtime.close()

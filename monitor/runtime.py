@@ -153,27 +153,36 @@ class Runtime:
         rulebook = RuleBook(settings.monitor.rules, configured_channels(settings))
         store = await Store.open(settings.storage.url, retention=settings.storage.retention, clock=clock)
         session = aiohttp.ClientSession()
-        client = build_client(settings, session, metrics)
-        if channels is None:
-            webhook = settings.webhook
-            channels = build_channels(
+        try:
+            client = build_client(settings, session, metrics)
+            if channels is None:
+                webhook = settings.webhook
+                channels = build_channels(
+                    settings,
+                    Templates(settings.monitor.templates),
+                    webhook_url=webhook.url.get_secret_value() if webhook else None,
+                    webhook_secret=webhook.secret.get_secret_value() if webhook and webhook.secret else None,
+                    webhook_timeout=webhook.timeout.total_seconds() if webhook else 10.0,
+                )
+            runtime = cls(
                 settings,
-                Templates(settings.monitor.templates),
-                webhook_url=webhook.url.get_secret_value() if webhook else None,
-                webhook_secret=webhook.secret.get_secret_value() if webhook and webhook.secret else None,
-                webhook_timeout=webhook.timeout.total_seconds() if webhook else 10.0,
+                session=session,
+                client=client,
+                store=store,
+                rulebook=rulebook,
+                channels=channels,
+                clock=clock,
+                metrics=metrics,
             )
-        runtime = cls(
-            settings,
-            session=session,
-            client=client,
-            store=store,
-            rulebook=rulebook,
-            channels=channels,
-            clock=clock,
-            metrics=metrics,
-        )
-        await runtime.report_interrupted_actions()
+        except BaseException:  # nothing half-built may leak: close what was opened, in reverse order
+            await session.close()
+            await store.close()
+            raise
+        try:
+            await runtime.report_interrupted_actions()
+        except BaseException:
+            await runtime.close()
+            raise
         return runtime
 
     async def report_interrupted_actions(self) -> None:

@@ -25,10 +25,10 @@ def write_config(tmp_path, base_url: str) -> object:
     return load_settings(tmp_path / "config.toml")
 
 
-async def test_once_polls_every_advertiser_and_summarizes(tmp_path, sandbox):
+async def test_once_polls_every_advertiser_and_summarizes(tmp_path, sandbox, clock):
     settings = write_config(tmp_path, sandbox.base_url)
     out = io.StringIO()
-    assert await run_once(settings, out=out) == 0
+    assert await run_once(settings, out=out, clock=clock) == 0
     text = out.getvalue()
     assert "Acme Outdoor US" in text and "Kiwi Coffee" in text
     assert "2 advertiser(s), 0 failed" in text
@@ -37,11 +37,11 @@ async def test_once_polls_every_advertiser_and_summarizes(tmp_path, sandbox):
     assert "0 delivered" in text and "to retry" in text
 
 
-async def test_once_exits_1_when_a_poll_fails_and_says_why(tmp_path, sandbox):
+async def test_once_exits_1_when_a_poll_fails_and_says_why(tmp_path, sandbox, clock):
     settings = write_config(tmp_path, sandbox.base_url)
     sandbox.revoke_token()
     out = io.StringIO()
-    assert await run_once(settings, out=out) == 1
+    assert await run_once(settings, out=out, clock=clock) == 1
     text = out.getvalue()
     assert text.count("FAILED") == 2
     assert "re-authorize" in text

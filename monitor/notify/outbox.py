@@ -125,6 +125,17 @@ class OutboxSender:
                 raise result
         return report
 
+    async def drain(self, now: datetime | None = None) -> SendReport:
+        """Deliver batch after batch until no due row is left or a batch made no progress (all retrying):
+        for `once` and the last delivery at shutdown, where one batch of ``batch`` rows may not be all."""
+        total = SendReport()
+        while True:
+            report = await self.run_once(now)
+            for name in ("fetched", "sent", "already_delivered", "retrying", "failed"):
+                setattr(total, name, getattr(total, name) + getattr(report, name))
+            if report.fetched < self._batch or report.sent + report.already_delivered + report.failed == 0:
+                return total
+
     async def run_forever(self, stop: asyncio.Event, interval: float = 5.0) -> None:
         """Deliver until ``stop`` is set: a full batch is followed at once by the next, otherwise wait ``interval``."""
         while not stop.is_set():

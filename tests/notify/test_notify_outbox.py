@@ -66,6 +66,16 @@ async def test_due_rows_are_delivered_marked_sent_and_never_sent_again(
     assert len(slack.requests) == 2 and len(slack.delivered) == 2
 
 
+async def test_drain_delivers_more_than_one_batch(
+    store: Store, slack: FakeSlack, make_slack: Callable[..., SlackChannel], clock: FrozenClock
+) -> None:
+    for _ in range(5):
+        await enqueue(store, "slack")  # five rows: one per enqueue
+    report = await sender(store, {"slack": make_slack()}, clock, batch=2).drain(NOW)
+    assert (report.fetched, report.sent) == (5, 5)
+    assert len(slack.delivered) == 5
+
+
 async def test_a_500_is_retried_with_back_off(
     store: Store, slack: FakeSlack, make_slack: Callable[..., SlackChannel], clock: FrozenClock
 ) -> None:
