@@ -389,6 +389,17 @@ class Settings(_Section):
             return {"tiktok": {}, "monitor": {}, "storage": {}, "actions": {}, "notify": {}, "health": {}, **data}
         return data
 
+    @model_validator(mode="after")
+    def _ops_channels_are_configured(self) -> Settings:
+        configured = [name for name in ("slack", "email", "webhook") if getattr(self, name) is not None]
+        for index, name in enumerate(self.notify.ops_channels or ()):
+            if name.partition(":")[0] not in configured:
+                shown = ", ".join(configured) or "none"
+                raise _fail(
+                    (f"notify.ops_channels.{index}", f"channel {name!r} is not configured (configured: {shown})")
+                )
+        return self
+
     @property
     def source(self) -> Path | None:
         """The config file these settings were loaded from (absolute), or None when built in code."""

@@ -30,7 +30,7 @@ from monitor.notify.templates import Templates
 from monitor.pipeline import Pipeline, PollSummary
 from monitor.rulebook import ReloadResult, RuleBook
 from monitor.rules.loader import configured_channels
-from monitor.store.errors import LeaseHeldError
+from monitor.store.errors import LeaseHeldError, StoreError
 from monitor.store.journal import Journal
 from monitor.store.repo import Store
 from monitor.store.values import ActionStatus
@@ -223,6 +223,8 @@ class Runtime:
             summary = await self.pipeline.poll(advertiser_id)
         except LeaseHeldError:
             raise  # another replica polls this advertiser now: not a problem of the account
+        except StoreError:
+            raise  # our database, not the account: logged and shown by /healthz; telling it would need the store
         except (MonitorError, OSError) as exc:
             self._failures[advertiser_id] = self._failures.get(advertiser_id, 0) + 1
             failing = classify_failure(exc)

@@ -633,3 +633,10 @@ def test_webhook_url_is_a_secret_never_echoed(tmp_path: Path) -> None:
         load_settings(path, env={})
     assert "T0PSECRET" not in str(info.value)
     assert "webhook.url: expected an http(s) URL" in str(info.value)
+
+
+def test_ops_channels_must_be_configured(tmp_path: Path) -> None:
+    path = write(tmp_path, TIKTOK + '[notify]\nops_channels = ["slack"]\n')
+    with pytest.raises(ConfigError) as info:
+        load_settings(path, env={})
+    assert str(info.value) == f"{path}:5: notify.ops_channels[0]: channel 'slack' is not configured (configured: none)"
