@@ -6,13 +6,14 @@ the environment or the configuration file.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import logging
 import sys
 from collections.abc import Coroutine
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import aiohttp
 
@@ -188,6 +189,43 @@ def _run_async(work: Coroutine[Any, Any, int]) -> int:
     except OSError as exc:  # e.g. the health port is taken
         log.error("cannot start: %s", exc)
         return EXIT_FAILED
+
+
+def auth(args: argparse.Namespace) -> int:
+    """``auth url|login|exchange|advertisers``: see monitor.auth.commands."""
+    from monitor.auth import commands
+
+    setup_logging(args.log_level, args.log_format, [getattr(args, "secret", None) or ""])
+    if args.auth_command == "advertisers":
+        settings = _settings_or_exit(args.config)
+        if isinstance(settings, int):
+            return settings
+        setup_logging(args.log_level, args.log_format, settings.secrets())
+        return _print_result(commands.advertisers(settings))
+    if not args.app_id:
+        print("the app id is needed: set TIKTOK_APP_ID (or pass --app-id)", file=sys.stderr)
+        return EXIT_INVALID
+    app = commands.AppCredentials(args.app_id, getattr(args, "secret", None), args.base_url.rstrip("/"))
+    if args.auth_command == "url":
+        print(commands.url(app, port=args.port, redirect=args.redirect_uri))
+        return EXIT_OK
+    if args.auth_command == "login":
+        work = commands.login_and_store(
+            app, port=args.port, wait=args.timeout, print_token=args.print_token, token_file=args.token_file
+        )
+    else:
+        work = commands.exchange_and_store(app, args.code, print_token=args.print_token, token_file=args.token_file)
+    return _print_result(work, stream=sys.stderr)
+
+
+def _print_result(work: Coroutine[Any, Any, str], *, stream: TextIO = sys.stdout) -> int:
+    try:
+        text = asyncio.run(work)
+    except MonitorError as exc:  # AuthFlowError, TokenFileError, ApiError: their messages hold no secret
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    print(text, file=stream, end="" if text.endswith("\n") else "\n")
+    return EXIT_OK
 
 
 def sandbox(

@@ -8,8 +8,10 @@ Exit codes: 0 success; 1 the command ran and failed (API unreachable, a cycle fa
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from monitor import __version__
 
@@ -17,6 +19,7 @@ EXAMPLES = {
     "run": "tiktok-monitor run --config /etc/tiktok-monitor/config.toml",
     "once": "tiktok-monitor once --config config.toml",
     "demo": "tiktok-monitor demo --cycles 6",
+    "auth": "TIKTOK_APP_ID=7000... TIKTOK_APP_SECRET=... tiktok-monitor auth login",
     "check": "tiktok-monitor check --config /etc/tiktok-monitor/config.toml",
     "sandbox": "tiktok-monitor sandbox --port 8808 --token my-test-token",
     "test-rules": "tiktok-monitor test-rules rules/tests/example_test.toml",
@@ -53,6 +56,38 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = command("demo", "the monitor against the built-in sandbox with the example rules; alerts in the terminal")
     demo.add_argument("--cycles", type=int, default=None, help="stop after N polling cycles (default: until Ctrl-C)")
+
+    auth = command("auth", "authorize the app for advertisers and keep the token; list what a token reaches")
+    auth_commands = auth.add_subparsers(dest="auth_command", required=True, metavar="AUTH_COMMAND")
+
+    def app_options(sub: argparse.ArgumentParser, *, secret: bool) -> None:
+        sub.add_argument("--app-id", default=os.environ.get("TIKTOK_APP_ID"), help="default: $TIKTOK_APP_ID")
+        if secret:
+            hint = "default: $TIKTOK_APP_SECRET (prefer the variable: options show in `ps`)"
+            sub.add_argument("--secret", default=os.environ.get("TIKTOK_APP_SECRET"), help=hint)
+        sub.add_argument("--base-url", default="https://business-api.tiktok.com", help="the API and portal host")
+
+    def keep_options(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument(
+            "--print", action="store_true", dest="print_token", help="print the token instead of saving it"
+        )
+        sub.add_argument("--token-file", type=Path, help="where to save it (default: the state directory, mode 0600)")
+
+    auth_url = auth_commands.add_parser("url", help="print the advertiser authorization URL")
+    app_options(auth_url, secret=False)
+    auth_url.add_argument("--port", type=int, default=8765, help="loopback port of the redirect URI (default 8765)")
+    auth_url.add_argument("--redirect-uri", help="a redirect URI registered for the app, instead of the loopback one")
+    auth_login = auth_commands.add_parser("login", help="authorize in the browser; a loopback server takes the code")
+    app_options(auth_login, secret=True)
+    keep_options(auth_login)
+    auth_login.add_argument("--port", type=int, default=8765, help="loopback port (the app's redirect URI)")
+    auth_login.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for the browser")
+    auth_exchange = auth_commands.add_parser("exchange", help="exchange an auth_code for the long-term token")
+    auth_exchange.add_argument("code", help="the auth_code from the redirect")
+    app_options(auth_exchange, secret=True)
+    keep_options(auth_exchange)
+    auth_list = auth_commands.add_parser("advertisers", help="list the advertisers the configured token reaches")
+    auth_list.add_argument("--config", required=True, help="path of config.toml")
 
     check = command("check", "validate the configuration and the rule files; print each problem as file:line: ...")
     check.add_argument("--config", required=True, help="path of config.toml")
@@ -100,6 +135,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "demo":
             level = args.log_level if args.log_level != "info" else "warning"  # the alerts are the output
             return app.demo(cycles=args.cycles, log_level=level, log_format=args.log_format)
+        if args.command == "auth":
+            return app.auth(args)
         if args.command == "check":
             return app.check(args.config, log_level=args.log_level, log_format=args.log_format)
         if args.command == "history":
