@@ -16,7 +16,8 @@ from pathlib import Path
 from monitor.config import load_settings
 from monitor.errors import MonitorError
 from monitor.logs import SecretRedactor
-from monitor.notify.console import ConsoleChannel
+from monitor.notify.channels import build_channels
+from monitor.notify.console import AlsoOnConsole, ConsoleChannel
 from monitor.notify.templates import Templates
 from monitor.tiktok.sandbox import Sandbox, SandboxSettings
 
@@ -74,7 +75,8 @@ async def run_demo(*, cycles: int | None = None, redactor: SecretRedactor | None
                 redactor.add(settings.secrets())
             templates = Templates(settings.monitor.templates)
             console = ConsoleChannel(templates, sys.stdout)
-            channels = None if os.environ.get("SLACK_BOT_TOKEN") else {"slack": console}
+            slack = build_channels(settings, templates)["slack"] if os.environ.get("SLACK_BOT_TOKEN") else None
+            channels = {"slack": console if slack is None else AlsoOnConsole(console, slack)}
             print(f"demo: sandbox API on {base_url}, rules from {rules}, polling 4 advertisers every "
                   f"{DEMO_INTERVAL}; alerts print below. Ctrl-C stops.", flush=True)  # fmt: skip
             polls = None if cycles is None else cycles * len(settings.tiktok.advertiser_ids)
