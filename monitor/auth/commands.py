@@ -20,7 +20,8 @@ from monitor.auth.listing import list_advertisers, render_advertisers
 from monitor.auth.tokenfile import default_token_path, save_token
 from monitor.config import Settings
 from monitor.runtime import build_client
-from monitor.tiktok.client import TikTokClient, TokenGrant
+from monitor.tiktok.client import TikTokClient
+from monitor.tiktok.models import TokenGrant
 from monitor.tiktok.ratelimit import RateLimiter
 from monitor.tiktok.transport import Transport
 

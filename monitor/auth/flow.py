@@ -30,8 +30,9 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from monitor.auth.errors import AuthFlowError
-from monitor.tiktok.client import TikTokClient, TokenGrant
+from monitor.tiktok.client import TikTokClient
 from monitor.tiktok.errors import ApiError
+from monitor.tiktok.models import TokenGrant
 
 log = logging.getLogger(__name__)
 

@@ -8,8 +8,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from monitor.auth.roles import Role, roles
-from monitor.tiktok.client import BcAdvertiser, TikTokClient
+from monitor.tiktok.client import TikTokClient
 from monitor.tiktok.errors import PermanentApiError
+from monitor.tiktok.models import BcAdvertiser
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Mapping
 
-from monitor.tiktok.client import BcAdvertiser
+from monitor.tiktok.models import BcAdvertiser
 
 
 class Role(enum.StrEnum):

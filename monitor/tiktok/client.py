@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from pydantic import SecretStr
@@ -19,11 +18,14 @@ from monitor.tiktok.models import (
     DEFAULT_FIELDS,
     AdvertiserInfo,
     AdvertiserRef,
+    BcAdvertiser,
+    BusinessCenter,
     Entity,
     Level,
     Report,
     ReportQuery,
     ReportRow,
+    TokenGrant,
     WriteFailure,
     WriteResult,
     parse_metric,
@@ -41,41 +43,6 @@ TRUNCATION_HEADER = "X-Tt-Ads-Throttle"
 
 #: Sends one batch of a write; returns (ids changed, per-item failures, request_id).
 BatchSender = Callable[[list[str]], Awaitable[tuple[list[str], list[WriteFailure], str | None]]]
-
-
-@dataclass(frozen=True)
-class TokenGrant:
-    """What oauth2/access_token/ gives for an auth code: a long-term token (masked in repr and str; read it
-    with ``access_token.get_secret_value()``), the advertisers it reaches and the permission ids granted."""
-
-    access_token: SecretStr
-    advertiser_ids: tuple[str, ...]
-    scope: tuple[int, ...]
-
-
-@dataclass(frozen=True)
-class BusinessCenter:
-    """A Business Center the token's user belongs to (bc/get). ``user_role``: ADMIN or STANDARD."""
-
-    id: str
-    name: str
-    user_role: str | None = None
-    type: str | None = None
-    status: str | None = None
-    timezone: str | None = None
-    currency: str | None = None
-
-
-@dataclass(frozen=True)
-class BcAdvertiser:
-    """An ad account in a Business Center (bc/asset/get, asset_type ADVERTISER) and the user's ``role`` on
-    it: ADMIN, OPERATOR or ANALYST (analysts may read, not write)."""
-
-    id: str
-    name: str
-    role: str | None
-    bc_id: str = ""
-    status: str | None = None
 
 
 class TikTokClient:

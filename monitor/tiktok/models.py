@@ -16,6 +16,8 @@ from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from pydantic import SecretStr
+
 MetricValue = float | int | str | None
 
 #: Report "metrics" that are attributes of the entity, not numbers (tiktok-api.md §7.1).
@@ -301,3 +303,38 @@ class WriteResult:
 
 def _opt_str(value: object) -> str | None:
     return None if value is None else str(value)
+
+
+@dataclass(frozen=True)
+class TokenGrant:
+    """What oauth2/access_token/ gives for an auth code: a long-term token (masked in repr and str; read it
+    with ``access_token.get_secret_value()``), the advertisers it reaches and the permission ids granted."""
+
+    access_token: SecretStr
+    advertiser_ids: tuple[str, ...]
+    scope: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class BusinessCenter:
+    """A Business Center the token's user belongs to (bc/get). ``user_role``: ADMIN or STANDARD."""
+
+    id: str
+    name: str
+    user_role: str | None = None
+    type: str | None = None
+    status: str | None = None
+    timezone: str | None = None
+    currency: str | None = None
+
+
+@dataclass(frozen=True)
+class BcAdvertiser:
+    """An ad account in a Business Center (bc/asset/get, asset_type ADVERTISER) and the user's ``role`` on
+    it: ADMIN, OPERATOR or ANALYST (analysts may read, not write)."""
+
+    id: str
+    name: str
+    role: str | None
+    bc_id: str = ""
+    status: str | None = None

@@ -9,8 +9,9 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from monitor.tiktok.client import BusinessCenter, TikTokClient
+from monitor.tiktok.client import TikTokClient
 from monitor.tiktok.errors import PermanentApiError
+from monitor.tiktok.models import BusinessCenter
 from monitor.tiktok.ratelimit import RateLimiter
 from monitor.tiktok.sandbox import Fault, Sandbox
 from monitor.tiktok.sandbox.business import AGENCY_BC_ID, PARTNER_BC_ID

@@ -9,8 +9,8 @@ import pytest
 
 from monitor.auth import AdvertiserRow, Role, list_advertisers, parse_role, render_advertisers, roles
 from monitor.clock import FrozenClock
-from monitor.tiktok.client import BcAdvertiser, TikTokClient
-from monitor.tiktok.models import AdvertiserRef
+from monitor.tiktok.client import TikTokClient
+from monitor.tiktok.models import AdvertiserRef, BcAdvertiser
 from monitor.tiktok.sandbox import Fault, Sandbox, SandboxSettings
 from monitor.tiktok.sandbox.business import AGENCY_BC_ID, ANALYST_ONLY_ADVERTISER_ID, PARTNER_BC_ID
 from monitor.tiktok.sandbox.settings import LARGE_ADVERTISER_ID
