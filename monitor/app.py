@@ -17,6 +17,7 @@ from typing import Any, TextIO
 
 import aiohttp
 
+from monitor.accounts import Roster, build_clients
 from monitor.actions import GuardSettings
 from monitor.actions.history import parse_since
 from monitor.actions.history import render as render_history
@@ -30,8 +31,8 @@ from monitor.logs import setup_logging
 from monitor.once import run_once
 from monitor.rules.loader import configured_channels, load_rules, summarize
 from monitor.rules.testing import render_report, run_rule_tests
-from monitor.runtime import build_client
 from monitor.store.repo import Store
+from monitor.tiktok.client import TikTokClient
 
 log = logging.getLogger("monitor")
 
@@ -159,7 +160,7 @@ def revert(
                 result = await revert_action(
                     entry_id,
                     store=store,
-                    client=build_client(settings, session),
+                    client=await _client_of_entry(settings, session, store, entry_id),
                     clock=clock,
                     settings=GuardSettings.from_config(settings.actions),
                     dry_run=dry_run,
@@ -170,6 +171,23 @@ def revert(
         return EXIT_OK if result.ok else EXIT_FAILED
 
     return _run_async(undo())
+
+
+async def _client_of_entry(
+    settings: Settings, session: aiohttp.ClientSession, store: Store, entry_id: int
+) -> TikTokClient:
+    """The client of the token account that polls the journal entry's advertiser (several tokens: the configured
+    lists, else a discovery)."""
+    clients = build_clients(settings, session)
+    if len(clients) == 1:
+        return next(iter(clients.values()))
+    entry = await store.journal.get(entry_id)
+    roster = Roster(settings.tiktok.token_accounts(), clients)
+    if entry is None:
+        return next(iter(clients.values()))
+    if entry.intent.advertiser_id not in settings.tiktok.configured_advertiser_ids():
+        await roster.refresh()
+    return clients[roster.account_of(entry.intent.advertiser_id)]
 
 
 def demo(*, cycles: int | None = None, log_level: str = "warning", log_format: str = "text") -> int:

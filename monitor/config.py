@@ -47,6 +47,8 @@ from monitor.tomlpos import KeyIndex
 from monitor.tomlvalidate import Loader, parse_toml, read_text, show_value
 
 __all__ = [
+    "DEFAULT_ACCOUNT",
+    "AccountSettings",
     "ActionsSettings",
     "EmailSettings",
     "HealthSettings",
@@ -140,12 +142,38 @@ class _Section(BaseModel):
 # --- the sections ----------------------------------------------------------------------------------------
 
 
+def _unique_ids(value: list[str]) -> list[str]:
+    seen: set[str] = set()
+    for index, advertiser_id in enumerate(value):
+        if advertiser_id in seen:
+            raise _fail((str(index), f"{advertiser_id!r} is listed twice"))
+        seen.add(advertiser_id)
+    return value
+
+
+UniqueIds = Annotated[list[NumericId], AfterValidator(_unique_ids)]
+
+#: The name of the one account of the single-token form (``[tiktok] access_token``).
+DEFAULT_ACCOUNT = "default"
+
+
+class AccountSettings(_Section):
+    """``[[tiktok.accounts]]``: one access token (an agency's login) and the advertisers it watches."""
+
+    name: NonEmptyStr
+    access_token: Secret
+    advertiser_ids: UniqueIds = Field(default_factory=list)
+    bc_ids: UniqueIds | None = None
+
+
 class TikTokSettings(_Section):
-    """``[tiktok]``: where the Business API is and how to use it."""
+    """``[tiktok]``: where the Business API is and how to use it; one token, or several ``accounts``."""
 
     base_url: HttpUrl = "https://business-api.tiktok.com"
-    access_token: Secret
-    advertiser_ids: list[NumericId] = Field(default_factory=list)
+    access_token: Secret | None = None
+    advertiser_ids: UniqueIds = Field(default_factory=list)
+    bc_ids: UniqueIds | None = None
+    accounts: list[AccountSettings] = Field(default_factory=list)
     app_id: NumericId | None = None
     secret: Secret | None = None
     max_qps: Integer = Field(default=10, ge=1, le=1000)
@@ -157,15 +185,43 @@ class TikTokSettings(_Section):
     def _no_trailing_slash(cls, value: str) -> str:
         return value.rstrip("/")
 
-    @field_validator("advertiser_ids")
-    @classmethod
-    def _unique(cls, value: list[str]) -> list[str]:
-        seen: set[str] = set()
-        for index, advertiser_id in enumerate(value):
-            if advertiser_id in seen:
-                raise _fail((str(index), f"{advertiser_id!r} is listed twice"))
-            seen.add(advertiser_id)
-        return value
+    @model_validator(mode="after")
+    def _one_form(self) -> TikTokSettings:
+        if not self.accounts:
+            if self.access_token is None:
+                raise _fail(("access_token", "required: set access_token or access_token_file"))
+            return self
+        problems: list[tuple[str, str]] = []
+        both = "set either access_token (one token) or [[tiktok.accounts]] tables (several), not both"
+        if self.access_token is not None:
+            problems.append(("access_token", both))
+        for key, value in (("advertiser_ids", self.advertiser_ids), ("bc_ids", self.bc_ids)):
+            if value:
+                problems.append((key, f"with [[tiktok.accounts]], set {key} in each account"))
+        names: dict[str, int] = {}
+        owners: dict[str, str] = {}
+        for index, account in enumerate(self.accounts):
+            if account.name in names:
+                problems.append(
+                    (
+                        f"accounts.{index}.name",
+                        f"{account.name!r} is also the name of account {names[account.name] + 1}",
+                    )
+                )
+            names.setdefault(account.name, index)
+            for position, advertiser_id in enumerate(account.advertiser_ids):
+                if advertiser_id in owners and owners[advertiser_id] != account.name:
+                    problems.append(
+                        (
+                            f"accounts.{index}.advertiser_ids.{position}",
+                            f"{advertiser_id!r} is also listed under account {owners[advertiser_id]!r}: "
+                            "each advertiser is polled with one token",
+                        )
+                    )
+                owners.setdefault(advertiser_id, account.name)
+        if problems:
+            raise _fail(*problems)
+        return self
 
     @model_validator(mode="after")
     def _discovery_needs_app(self) -> TikTokSettings:
@@ -175,9 +231,28 @@ class TikTokSettings(_Section):
             missing.append(("app_id", f"required when {why}: set app_id"))
         if self.secret is None:
             missing.append(("secret", f"required when {why}: set secret or secret_file"))
-        if not self.advertiser_ids and missing:
+        if any(not a.advertiser_ids for a in self.token_accounts()) and missing:
             raise _fail(*missing)
         return self
+
+    def token_accounts(self) -> list[AccountSettings]:
+        """Every token with its advertisers: the ``accounts``, or the single token as account "default"."""
+        if self.accounts:
+            return list(self.accounts)
+        if self.access_token is None:
+            return []
+        return [
+            AccountSettings(
+                name=DEFAULT_ACCOUNT,
+                access_token=self.access_token,
+                advertiser_ids=self.advertiser_ids,
+                bc_ids=self.bc_ids,
+            )
+        ]
+
+    def configured_advertiser_ids(self) -> list[str]:
+        """Every advertiser id listed in the configuration (discovery adds the rest at run time)."""
+        return [a for account in self.token_accounts() for a in account.advertiser_ids]
 
 
 class MonitorSettings(_Section):
@@ -421,6 +496,10 @@ def _secret_values(model: BaseModel) -> Iterator[SecretStr]:
             yield value
         elif isinstance(value, BaseModel):
             yield from _secret_values(value)
+        elif isinstance(value, list):
+            for item in value:
+                if isinstance(item, BaseModel):
+                    yield from _secret_values(item)
 
 
 def mask_url_password(url: str) -> str:

@@ -70,8 +70,8 @@ async def run_daemon(
     scheduler = Scheduler(
         poll=runtime.poll,
         interval=settings.monitor.interval,
-        advertiser_ids=settings.tiktok.advertiser_ids,
-        discover=None if settings.tiktok.advertiser_ids else runtime.advertiser_ids,
+        advertiser_ids=settings.tiktok.configured_advertiser_ids(),
+        discover=runtime.advertiser_ids,  # every account's advertisers and roles, at start and hourly
         send_outbox=send_outbox,
         outbox_interval=settings.notify.interval,
         prune=lambda: runtime.store.prune(clock.now()),
@@ -94,7 +94,7 @@ async def run_daemon(
         scheduler.start()
         tasks.append(loop.create_task(_watch_rules(runtime, stop)))
         tasks.append(loop.create_task(watchdog_loop(notifier, health.is_live)))
-        notifier.ready(f"polling {len(settings.tiktok.advertiser_ids) or 'discovered'} advertiser(s)")
+        notifier.ready(f"polling {len(settings.tiktok.configured_advertiser_ids()) or 'discovered'} advertiser(s)")
         log.info("monitor started: every %s, %d rule(s)", settings.monitor.interval, len(runtime.rulebook.current))
         if on_ready is not None:
             on_ready(runtime)

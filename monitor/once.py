@@ -43,7 +43,7 @@ async def run_once(
 
         results = await asyncio.gather(*(poll(a) for a in advertiser_ids))
         delivered = await runtime.sender.drain()
-        out.write(render_summary(advertiser_ids, results, delivered, runtime.client.transport.calls))
+        out.write(render_summary(advertiser_ids, results, delivered, runtime.api_calls))
     finally:
         await runtime.close()
     return 0 if all(isinstance(r, PollSummary) for r in results) else 1
@@ -58,6 +58,9 @@ def render_summary(
         if isinstance(result, BaseException):
             failed += 1
             lines.append(f"{advertiser_id:<22} FAILED: {result}")
+            continue
+        if result.paused:
+            lines.append(f"{advertiser_id:<22} PAUSED: {result.paused}")
             continue
         name = (result.advertiser_name or "")[:24]
         lines.append(

@@ -75,6 +75,7 @@ class PollSummary:
     actions: tuple[Taken, ...] = ()  # what each action the rules asked for became (done, dry run, skipped, failed)
     errors: tuple[str, ...] = ()
     seconds: float = 0.0
+    paused: str | None = None  # why the advertiser was not polled (its account is not active)
     progress: Progress | None = field(default=None, repr=False, compare=False)
 
 
@@ -109,10 +110,17 @@ class Pipeline:
         cached = self._infos.get(advertiser_id)
         return cached[0] if cached else None
 
-    async def advertiser(self, advertiser_id: str, now: datetime) -> AdvertiserInfo:
-        """The advertiser's info (time zone, currency, status), read at most once a day and kept in the store."""
+    @property
+    def actions(self) -> ActionRunner:
+        return self._actions
+
+    async def advertiser(
+        self, advertiser_id: str, now: datetime, *, max_age: timedelta | None = None
+    ) -> AdvertiserInfo:
+        """The advertiser's info (time zone, currency, status), read at most once a day (or ``max_age``) and
+        kept in the store."""
         cached = self._infos.get(advertiser_id)
-        if cached is not None and now - cached[1] < ADVERTISER_INFO_TTL:
+        if cached is not None and now - cached[1] < (max_age or ADVERTISER_INFO_TTL):
             return cached[0]
         infos = await self._client.advertiser_info([advertiser_id])
         info = next((i for i in infos if i.id == advertiser_id), None)

@@ -1,20 +1,23 @@
 """The running monitor's objects, built from settings in one place, and its per-advertiser boundary.
 
-:class:`Runtime` owns one aiohttp session, one app-wide rate limiter, the client, the store, the rule book,
-the notification channels, the outbox sender and the action runner (guard rails from ``[actions]``); at start-up
+:class:`Runtime` owns one aiohttp session, one app-wide rate limiter, a client (with its pipeline and action
+runner) per token account (:mod:`monitor.accounts`), the store, the rule book,
+the notification channels, the outbox sender and the guard rails from ``[actions]``; at start-up
 it reports actions a previous run left unfinished. :meth:`Runtime.poll` is where a poll's failure is caught and
 turned into an operational alert (token revoked, permission lost, advertiser unreachable), so one bad account
-never stops the others; operational alert state is kept in memory (a restart may tell a problem once more).
+never stops the others, and where an account that is not active (advertiser/info status) pauses its polls;
+operational alert state is kept in memory (a restart may tell a problem once more).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import aiohttp
 
+from monitor.accounts import Roster, analyst_warnings, build_clients
 from monitor.actions import ActionRunner, GuardSettings
 from monitor.actions.base import METRIC_OUTCOME
 from monitor.clock import Clock, SystemClock
@@ -36,10 +39,16 @@ from monitor.store.repo import Store
 from monitor.store.values import ActionStatus
 from monitor.tiktok.client import TikTokClient
 from monitor.tiktok.errors import ApiError, AuthError
-from monitor.tiktok.ratelimit import RateLimiter
-from monitor.tiktok.transport import RetryPolicy, Transport
+from monitor.tiktok.models import AdvertiserInfo
 
 log = logging.getLogger(__name__)
+
+#: advertiser/info ``status`` of an account that may be polled (tiktok-api.md §2.3).
+ACTIVE_STATUS = "STATUS_ENABLE"
+#: How often the status of an account that is not active is read again.
+STATUS_RECHECK = timedelta(hours=1)
+#: The cooldown of an operational alert told once per episode.
+TELL_ONCE = timedelta(days=3650)
 
 #: API codes that mean the token no longer reaches this advertiser, or lacks a permission (tiktok-api.md §8.2).
 PERMISSION_CODES = frozenset({40001, 40106, 40119, 40125, 40300, 40301})
@@ -55,23 +64,8 @@ def classify_failure(exc: BaseException) -> OpsKind:
 
 
 def build_client(settings: Settings, session: aiohttp.ClientSession, metrics: Metrics | None = None) -> TikTokClient:
-    """The TikTok client of the configuration: one transport with the app-wide rate limiter and retries."""
-    tiktok = settings.tiktok
-    transport = Transport(
-        session,
-        base_url=tiktok.base_url,
-        access_token=tiktok.access_token.get_secret_value(),
-        limiter=RateLimiter(tiktok.max_qps),
-        retry=RetryPolicy(max_retries=tiktok.max_retries),
-        timeout=tiktok.timeout.total_seconds(),
-        secrets=settings.secrets(),
-        on_call=metrics.api_call if metrics is not None else None,
-    )
-    return TikTokClient(
-        transport,
-        app_id=tiktok.app_id,
-        secret=tiktok.secret.get_secret_value() if tiktok.secret else None,
-    )
+    """The client of the configuration's first token account (the only one in the single-token form)."""
+    return next(iter(build_clients(settings, session, metrics).values()))
 
 
 async def interrupted_actions(journal: Journal) -> dict[str, list[str]]:
@@ -94,7 +88,7 @@ class Runtime:
         settings: Settings,
         *,
         session: aiohttp.ClientSession,
-        client: TikTokClient,
+        clients: Mapping[str, TikTokClient],
         store: Store,
         rulebook: RuleBook,
         channels: Mapping[str, Channel],
@@ -103,7 +97,6 @@ class Runtime:
     ) -> None:
         self.settings = settings
         self.session = session
-        self.client = client
         self.store = store
         self.rulebook = rulebook
         self.channels = dict(channels)
@@ -117,24 +110,38 @@ class Runtime:
             backoff=Backoff(first=notify.retry_first, cap=notify.retry_max),
             send_timeout=notify.send_timeout.total_seconds(),
         )
-        self.ops_policy = OpsPolicy(cooldown=notify.ops_cooldown, unreachable_after=notify.unreachable_after)
+        self.ops_policy = OpsPolicy(
+            cooldown=notify.ops_cooldown,
+            cooldowns={OpsKind.ACCOUNT_LIMITED: TELL_ONCE},
+            unreachable_after=notify.unreachable_after,
+        )
         self.ops_channels = list(notify.ops_channels or self.channels)
-        self.actions = ActionRunner(
-            client,
-            store.journal,
-            clock,
-            GuardSettings.from_config(settings.actions),
-            on_taken=(lambda t: metrics.action(t.planned.type, METRIC_OUTCOME[t.outcome])) if metrics else None,
-        )
-        self.pipeline = Pipeline(
-            client=client,
-            store=store,
-            rules=rulebook,
-            clock=clock,
-            group_limit=notify.group_limit,
-            actions=self.actions,
-            ops_channels=self.ops_channels,
-        )
+        self.clients = dict(clients)
+        self.roster = Roster(settings.tiktok.token_accounts(), self.clients)
+        self.pipelines: dict[str, Pipeline] = {}
+        for name, client in self.clients.items():
+            actions = ActionRunner(
+                client,
+                store.journal,
+                clock,
+                GuardSettings.from_config(settings.actions),
+                read_only=self.roster.read_only,
+                on_taken=(lambda t: metrics.action(t.planned.type, METRIC_OUTCOME[t.outcome])) if metrics else None,
+            )
+            self.pipelines[name] = Pipeline(
+                client=client,
+                store=store,
+                rules=rulebook,
+                clock=clock,
+                group_limit=notify.group_limit,
+                actions=actions,
+                ops_channels=self.ops_channels,
+            )
+        first = next(iter(self.clients))
+        self.client = self.clients[first]  # the first account's: for callers that need one (auth, summaries)
+        self.pipeline = self.pipelines[first]
+        self.actions = self.pipeline.actions
+        self._limited: set[str] = set()  # advertisers whose account is not active: polls paused
         self._ops: dict[tuple[OpsKind, str], OpsState] = {}
         self._failures: dict[str, int] = {}
 
@@ -154,7 +161,7 @@ class Runtime:
         store = await Store.open(settings.storage.url, retention=settings.storage.retention, clock=clock)
         session = aiohttp.ClientSession()
         try:
-            client = build_client(settings, session, metrics)
+            clients = build_clients(settings, session, metrics)
             if channels is None:
                 webhook = settings.webhook
                 channels = build_channels(
@@ -167,7 +174,7 @@ class Runtime:
             runtime = cls(
                 settings,
                 session=session,
-                client=client,
+                clients=clients,
                 store=store,
                 rulebook=rulebook,
                 channels=channels,
@@ -190,7 +197,7 @@ class Runtime:
         and its answer). Tell people; never retry them. The next poll of each advertiser settles them."""
         found = await interrupted_actions(self.store.journal)
         for advertiser_id, lines in found.items():
-            info = self.pipeline.known_advertiser(advertiser_id)
+            info = self.known_advertiser(advertiser_id)
             record = await self.store.advertiser(advertiser_id)
             name = info.name if info else record.name if record else None
             message = OperationalMessage(
@@ -211,16 +218,50 @@ class Runtime:
         await self.session.close()
         await self.store.close()
 
+    @property
+    def api_calls(self) -> int:
+        """API calls made so far with every token."""
+        return sum(client.transport.calls for client in self.clients.values())
+
+    def known_advertiser(self, advertiser_id: str) -> AdvertiserInfo | None:
+        """The advertiser's info if a poll has read it."""
+        return self._pipeline_of(advertiser_id).known_advertiser(advertiser_id)
+
+    def _pipeline_of(self, advertiser_id: str) -> Pipeline:
+        return self.pipelines[self.roster.account_of(advertiser_id)]
+
     async def advertiser_ids(self) -> list[str]:
-        """The configured advertisers, or every advertiser the token reaches when the list is empty."""
-        if self.settings.tiktok.advertiser_ids:
-            return list(self.settings.tiktok.advertiser_ids)
-        return [ref.id for ref in await self.client.advertisers()]
+        """Every advertiser to poll, of every token account: the configured ones, or every advertiser the token
+        reaches when its list is empty; learns the token's role on each (run at start and hourly). Rules with
+        actions that will only dry-run (analyst access) are logged as a warning."""
+        assignment = await self.roster.refresh()
+        analysts = assignment.analysts()
+        if analysts:
+            log.warning("analyst access only (every action a dry run) on advertiser(s) %s", ", ".join(analysts))
+            for line in analyst_warnings(self.rulebook.current, analysts):
+                log.warning("%s", line)
+        return list(assignment.owners)
 
     async def poll(self, advertiser_id: str) -> PollSummary:
-        """One poll with its operational alerts. Raises the poll's error after telling people when due."""
+        """One poll with its operational alerts. Raises the poll's error after telling people when due.
+
+        The account's advertiser/info status is checked first (read daily, hourly while not active): an account
+        that is not STATUS_ENABLE is told once as ``account_limited`` and not polled until it is active again."""
+        pipeline = self._pipeline_of(advertiser_id)
         try:
-            summary = await self.pipeline.poll(advertiser_id)
+            limited = advertiser_id in self._limited
+            info = await pipeline.advertiser(
+                advertiser_id, self.clock.now(), max_age=STATUS_RECHECK if limited else None
+            )
+            if info.status and info.status != ACTIVE_STATUS:
+                self._limited.add(advertiser_id)
+                detail = f"advertiser/info status {info.status}: polls paused, the status is checked every hour"
+                await self._tell(OpsEvent(OpsKind.ACCOUNT_LIMITED, advertiser_id, True, detail, _advertiser(info)))
+                return PollSummary(advertiser_id, info.name, paused=f"account status {info.status}")
+            if limited:
+                self._limited.discard(advertiser_id)
+                await self._tell(OpsEvent(OpsKind.ACCOUNT_LIMITED, advertiser_id, False, "", _advertiser(info)))
+            summary = await pipeline.poll(advertiser_id)
         except LeaseHeldError:
             raise  # another replica polls this advertiser now: not a problem of the account
         except StoreError:
@@ -244,8 +285,8 @@ class Runtime:
         return result
 
     async def _ops_events(self, advertiser_id: str, failing: OpsKind | None, detail: str) -> None:
-        info = self.pipeline.known_advertiser(advertiser_id)
-        advertiser = Advertiser(advertiser_id, info.name, info.currency, info.timezone) if info else None
+        info = self.known_advertiser(advertiser_id)
+        advertiser = _advertiser(info) if info else None
         failures = self._failures.get(advertiser_id, 0)
         for kind in (OpsKind.TOKEN_REVOKED, OpsKind.PERMISSION_LOST, OpsKind.ADVERTISER_UNREACHABLE):
             present = kind is failing
@@ -263,3 +304,7 @@ class Runtime:
             log.warning("operational alert %s for %s: %s", event.kind.value, event.subject, decision.reason)
             if self.ops_channels:
                 await self.store.outbox.enqueue(notifications(decision.message, self.ops_channels), now)
+
+
+def _advertiser(info: AdvertiserInfo) -> Advertiser:
+    return Advertiser(info.id, info.name, info.currency, info.timezone)

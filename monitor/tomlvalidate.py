@@ -117,6 +117,17 @@ class Loader:
                 key = f"{name}_file"
                 if key in table:
                     self._read_secret_file(table, (section,), name, key)
+            for name, field in model.model_fields.items():  # arrays of tables, like [[tiktok.accounts]]
+                item_model = _model_of(field.annotation)
+                items = table.get(field.alias or name)
+                if item_model is None or not isinstance(items, list):
+                    continue
+                for index, item in enumerate(items):
+                    for secret in _secret_fields(item_model) if isinstance(item, dict) else ():
+                        if f"{secret}_file" in item:
+                            self._read_secret_file(
+                                item, (section, field.alias or name, index), secret, f"{secret}_file"
+                            )
 
     def _read_secret_file(self, table: dict[str, Any], loc: KeyPath, name: str, key: str) -> None:
         """Replace ``<name>_file`` by ``<name>`` = the file's content; on failure a stand-in, reported."""

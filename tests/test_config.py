@@ -10,6 +10,7 @@ import pytest
 from pydantic import BaseModel, SecretStr
 
 from monitor.config import (
+    AccountSettings,
     ActionsSettings,
     EmailSettings,
     HealthSettings,
@@ -589,7 +590,7 @@ def test_example_loads(tmp_path: Path) -> None:
 
 def _uncommented_example() -> str:
     """The example with every commented-out table and key turned back on."""
-    return re.sub(r"(?m)^# (\[\w+\]|\w+ = .*)$", r"\1", EXAMPLE.read_text(encoding="utf-8"))
+    return re.sub(r"(?m)^# (\[\w+\]|\[\[[\w.]+\]\]|\w+ = .*)$", r"\1", EXAMPLE.read_text(encoding="utf-8"))
 
 
 def test_example_documents_every_key() -> None:
@@ -609,10 +610,13 @@ def test_example_documents_every_key() -> None:
     for name, model in sections.items():
         keys = {field.alias or key for key, field in model.model_fields.items()}
         assert set(doc[name]) == keys, name
+    account = doc["tiktok"]["accounts"][0]
+    assert set(account) == {field.alias or key for key, field in AccountSettings.model_fields.items()}
 
 
 def test_example_with_optional_sections_turned_on_loads(tmp_path: Path) -> None:
     text = _uncommented_example().replace('webhook_url = "${SLACK_WEBHOOK_URL}"', "")
+    text = re.sub(r"(?ms)^\[\[tiktok\.accounts\]\].*?(?=^\[)", "", text)  # access_token or accounts, not both
     path = write(tmp_path, text)
     env = {name: "x" for name in re.findall(r"\$\{(\w+)\}", text)}
     settings = load_settings(path, env={**env, "TIKTOK_APP_ID": "123", "ALERT_WEBHOOK_URL": "https://hooks.example/x"})

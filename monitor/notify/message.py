@@ -56,6 +56,7 @@ class OpsKind(enum.StrEnum):
     RULES_RELOAD_FAILED = "rules_reload_failed"  # the previous rules stay in force
     ACTION_FAILED = "action_failed"  # a write failed, was interrupted, or the next poll did not see it in effect
     ACTIONS_HELD = "actions_held"  # guards held writes back: blast radius, conflicting rules, a manual override
+    ACCOUNT_LIMITED = "account_limited"  # advertiser/info status is not STATUS_ENABLE (e.g. STATUS_LIMIT): polls paused
 
 
 def _aware(moment: datetime, what: str) -> datetime:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Iterator
+from dataclasses import replace
 
 from monitor.tiktok.sandbox.budgets import CURRENCIES, Currency, minimum_budget
 from monitor.tiktok.sandbox.catalog import (
@@ -48,7 +49,7 @@ from monitor.tiktok.sandbox.entities import (
     Campaign,
     Timeline,
 )
-from monitor.tiktok.sandbox.settings import SandboxSettings
+from monitor.tiktok.sandbox.settings import SandboxSettings, extra_advertiser_id
 
 DAY_S = 86_400.0
 EXCEED_AFTER = 120.0
@@ -59,8 +60,8 @@ SCHEDULE_DAYS = 90
 class _Ids:
     """Entity ids: "18" + advertiser suffix + kind digit + a sequence, so newer entities have larger ids."""
 
-    def __init__(self, advertiser_id: str) -> None:
-        self._sfx = advertiser_id[-2:]
+    def __init__(self, advertiser_id: str, suffix: str | None = None) -> None:
+        self._sfx = advertiser_id[-2:] if suffix is None else suffix
         self._seq = {"1": 0, "2": 0, "3": 0}
 
     def next(self, kind: str) -> str:
@@ -72,6 +73,13 @@ def build_advertisers(settings: SandboxSettings, start: float) -> list[Advertise
     out = [_regular(spec, settings, start) for spec in ACCOUNTS]
     if settings.large_ads:
         out.append(_large(settings.large_ads, start))
+    small = replace(settings, campaigns_per_advertiser=1, adgroups_per_campaign=1, ads_per_adgroup=1)
+    for index in range(settings.extra_advertisers):
+        advertiser_id = extra_advertiser_id(index)
+        spec = AccountSpec(
+            advertiser_id, f"Extra Advertiser {index + 1:04d}", "UTC", "Etc/GMT", 0, "USD", "US", "Retail"
+        )
+        out.append(_regular(spec, small, start, ids=_Ids(advertiser_id, suffix=f"9{index:04d}")))
     return out
 
 
@@ -93,12 +101,12 @@ def _account(spec: AccountSpec, start: float) -> Advertiser:
     )
 
 
-def _regular(spec: AccountSpec, settings: SandboxSettings, start: float) -> Advertiser:
+def _regular(spec: AccountSpec, settings: SandboxSettings, start: float, ids: _Ids | None = None) -> Advertiser:
     adv = _account(spec, start)
     cur = CURRENCIES[spec.currency]
-    ids = _Ids(spec.advertiser_id)
+    ids = ids or _Ids(spec.advertiser_id)
     n_groups, n_ads = settings.adgroups_per_campaign, settings.ads_per_adgroup
-    first = spec.advertiser_id.endswith("01")
+    first = spec.advertiser_id == ACCOUNTS[0].advertiser_id
     for k in range(settings.campaigns_per_advertiser):
         rng = random.Random(f"{spec.advertiser_id}:campaign:{k}")
         created = float(int(start - max(2.0, 24.0 - 3 * k) * DAY_S + k * 600 + rng.uniform(0, 3600)))
@@ -149,7 +157,13 @@ def _regular(spec: AccountSpec, settings: SandboxSettings, start: float) -> Adve
                 if first and k == min(1, settings.campaigns_per_advertiser - 1) and j == 0 and i == 0:
                     ad.denied_at = start + REJECT_AFTER
                     c.add_event(ad.denied_at)
-                if spec.advertiser_id.endswith("03") and k == 0 and j == 0 and i == n_ads - 1 and n_ads > 1:
+                if (
+                    spec.advertiser_id == ACCOUNTS[2].advertiser_id
+                    and k == 0
+                    and j == 0
+                    and i == n_ads - 1
+                    and n_ads > 1
+                ):
                     ad.statuses = Timeline(ad.create_time, ENABLE)
                     ad.statuses.set(ad.create_time + DAY_S, DISABLE)
                     ad.modify_time = ad.create_time + DAY_S

@@ -71,6 +71,7 @@ class Advertiser:
         "curve",
         "industry",
         "name",
+        "status",
         "timezone",
         "zone_name",
     )
@@ -99,6 +100,7 @@ class Advertiser:
         self.industry = industry
         self.create_time = create_time
         self.balance = balance
+        self.status = "STATUS_ENABLE"  # advertiser/info status; Sandbox.set_advertiser_status changes it
         self.calendar = AccountCalendar(zone_name)
         self.curve = DiurnalCurve(utc_offset_hours)
         self.campaigns: list[Campaign] = []

@@ -148,7 +148,7 @@ def advertiser(adv: Advertiser, requested: list[str] | None) -> dict[str, Any]:
     full = {
         "advertiser_id": adv.advertiser_id,
         "name": adv.name,
-        "status": "STATUS_ENABLE",
+        "status": adv.status,
         "role": "ROLE_ADVERTISER",
         "rejection_reason": "",
         "timezone": adv.timezone,

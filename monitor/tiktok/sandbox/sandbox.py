@@ -79,6 +79,10 @@ class Sandbox:
         """A further long-term token, as oauth2/access_token/ issues, reaching ``advertiser_ids`` (None: all)."""
         return self.grants.issue_token(self.world.advertisers if advertiser_ids is None else advertiser_ids)
 
+    def set_advertiser_status(self, advertiser_id: str, status: str) -> None:
+        """What advertiser/info reports as the account's ``status`` from now on (STATUS_LIMIT: penalised)."""
+        self.world.advertisers[advertiser_id].status = status
+
     def reach(self, token: str) -> frozenset[str] | None:
         """The advertisers ``token`` reaches (the configured one: all), or None if it is unknown or revoked."""
         if token == self.settings.token:

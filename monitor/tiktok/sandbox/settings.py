@@ -8,12 +8,19 @@ from dataclasses import dataclass
 LARGE_ADVERTISER_ID = "7000000000000000099"
 
 
+def extra_advertiser_id(index: int) -> str:
+    """The id of extra advertiser ``index`` (0-based): 7000000000001000000 + index."""
+    return f"700000000000100{index:04d}"
+
+
 @dataclass(frozen=True, slots=True)
 class SandboxSettings:
     """How the sandbox authenticates, throttles and how big its world is.
 
     ``qpm`` None means 60 × ``qps`` (TikTok's Basic tier is 10 QPS / 600 QPM per app). ``large_ads`` > 0 adds
-    one extra advertiser (:data:`LARGE_ADVERTISER_ID`, UTC, USD) holding that many ads.
+    one extra advertiser (:data:`LARGE_ADVERTISER_ID`, UTC, USD) holding that many ads. ``extra_advertisers``
+    adds that many small advertisers (UTC, USD, one campaign, ad group and ad each; ids from
+    :func:`extra_advertiser_id`), for agency-sized configurations.
     """
 
     token: str = "sandbox-token"  # noqa: S105 - the sandbox's own fake credential
@@ -25,6 +32,7 @@ class SandboxSettings:
     adgroups_per_campaign: int = 2
     ads_per_adgroup: int = 3
     large_ads: int = 0
+    extra_advertisers: int = 0
 
     def __post_init__(self) -> None:
         if not self.token:
@@ -36,6 +44,8 @@ class SandboxSettings:
                 raise ValueError(f"{name} must be at least 1")
         if self.large_ads < 0:
             raise ValueError("large_ads must not be negative")
+        if not 0 <= self.extra_advertisers <= 9999:
+            raise ValueError("extra_advertisers must be between 0 and 9999")
 
     @property
     def effective_qpm(self) -> int:
