@@ -21,16 +21,13 @@ import os
 import re
 from collections.abc import Iterator, Mapping
 from datetime import timedelta
-from email.utils import parseaddr
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
     BeforeValidator,
-    ConfigDict,
     Field,
     PrivateAttr,
     SecretStr,
@@ -39,8 +36,20 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_core import PydanticCustomError
 
+from monitor.configtypes import (
+    CONFIG_DIR,
+    ConfigPath,
+    EmailAddress,
+    HttpUrl,
+    Integer,
+    NonEmptyStr,
+    NumericId,
+    Secret,
+    Section,
+    UniqueIds,
+    config_error,
+)
 from monitor.durations import Duration, at_least
 from monitor.errors import ConfigError
 from monitor.tomlpos import KeyIndex
@@ -62,102 +71,12 @@ __all__ = [
     "load_settings",
 ]
 
-_CONFIG_DIR = "config_dir"  # validation context key: the directory relative paths are resolved against
-
-
-def _fail(*problems: tuple[str, str]) -> PydanticCustomError:
-    """A validation error that load_settings reports as is: ``(key relative to the failing place, message)``."""
-    summary = "; ".join(f"{key}: {message}" if key else message for key, message in problems)
-    return PydanticCustomError("config", "{summary}", {"summary": summary, "problems": list(problems)})
-
-
-# --- field types -----------------------------------------------------------------------------------------
-
-
-def _non_empty_secret(value: SecretStr) -> SecretStr:
-    if not value.get_secret_value():
-        raise _fail(("", "must not be empty"))
-    return value
-
-
-def _non_empty(value: str) -> str:
-    if not value.strip():
-        raise _fail(("", "must not be empty"))
-    return value
-
-
-def _http_url(value: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc or " " in value:
-        raise _fail(("", f"expected an http(s) URL, like 'https://example.com', got {value!r}"))
-    return value
-
-
-def _not_bool(value: object) -> object:
-    if isinstance(value, bool):
-        raise _fail(("", f"expected an integer, got {show_value(value)}"))
-    return value
-
-
-def _id_string(value: object) -> object:
-    if isinstance(value, int) and not isinstance(value, bool):
-        raise _fail(("", f'ids are strings; quote it: "{value}"'))
-    return value
-
-
-def _digits(value: str) -> str:
-    if not (value.isascii() and value.isdigit()):
-        raise _fail(("", f"expected a string of digits, got {value!r}"))
-    return value
-
-
-def _email_address(value: str) -> str:
-    _, address = parseaddr(value)
-    if not re.fullmatch(r"[^@\s<>]+@[^@\s<>]+", address):
-        raise _fail(("", f"expected an email address like 'ops@example.com', got {value!r}"))
-    return value
-
-
-def _relative_to_config(value: Path, info: ValidationInfo) -> Path:
-    if not str(value) or str(value) == ".":
-        raise _fail(("", "must not be empty"))
-    value = value.expanduser()
-    base = (info.context or {}).get(_CONFIG_DIR)
-    return value if value.is_absolute() or base is None else Path(base) / value
-
-
-Integer = Annotated[int, BeforeValidator(_not_bool)]  # TOML true is not 1
-Secret = Annotated[SecretStr, AfterValidator(_non_empty_secret)]
-NonEmptyStr = Annotated[str, AfterValidator(_non_empty)]
-HttpUrl = Annotated[str, AfterValidator(_http_url)]
-NumericId = Annotated[str, BeforeValidator(_id_string), AfterValidator(_digits)]
-EmailAddress = Annotated[str, AfterValidator(_email_address)]
-ConfigPath = Annotated[Path, AfterValidator(_relative_to_config)]
-
-
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-
-# --- the sections ----------------------------------------------------------------------------------------
-
-
-def _unique_ids(value: list[str]) -> list[str]:
-    seen: set[str] = set()
-    for index, advertiser_id in enumerate(value):
-        if advertiser_id in seen:
-            raise _fail((str(index), f"{advertiser_id!r} is listed twice"))
-        seen.add(advertiser_id)
-    return value
-
-
-UniqueIds = Annotated[list[NumericId], AfterValidator(_unique_ids)]
 
 #: The name of the one account of the single-token form (``[tiktok] access_token``).
 DEFAULT_ACCOUNT = "default"
 
 
-class AccountSettings(_Section):
+class AccountSettings(Section):
     """``[[tiktok.accounts]]``: one access token (an agency's login) and the advertisers it watches."""
 
     name: NonEmptyStr
@@ -166,7 +85,7 @@ class AccountSettings(_Section):
     bc_ids: UniqueIds | None = None
 
 
-class TikTokSettings(_Section):
+class TikTokSettings(Section):
     """``[tiktok]``: where the Business API is and how to use it; one token, or several ``accounts``."""
 
     base_url: HttpUrl = "https://business-api.tiktok.com"
@@ -189,7 +108,7 @@ class TikTokSettings(_Section):
     def _one_form(self) -> TikTokSettings:
         if not self.accounts:
             if self.access_token is None:
-                raise _fail(("access_token", "required: set access_token or access_token_file"))
+                raise config_error(("access_token", "required: set access_token or access_token_file"))
             return self
         problems: list[tuple[str, str]] = []
         both = "set either access_token (one token) or [[tiktok.accounts]] tables (several), not both"
@@ -220,7 +139,7 @@ class TikTokSettings(_Section):
                     )
                 owners.setdefault(advertiser_id, account.name)
         if problems:
-            raise _fail(*problems)
+            raise config_error(*problems)
         return self
 
     @model_validator(mode="after")
@@ -232,7 +151,7 @@ class TikTokSettings(_Section):
         if self.secret is None:
             missing.append(("secret", f"required when {why}: set secret or secret_file"))
         if any(not a.advertiser_ids for a in self.token_accounts()) and missing:
-            raise _fail(*missing)
+            raise config_error(*missing)
         return self
 
     def token_accounts(self) -> list[AccountSettings]:
@@ -255,7 +174,7 @@ class TikTokSettings(_Section):
         return [a for account in self.token_accounts() for a in account.advertiser_ids]
 
 
-class MonitorSettings(_Section):
+class MonitorSettings(Section):
     """``[monitor]``: how often to poll and where the rules are."""
 
     interval: Annotated[Duration, at_least(timedelta(seconds=1))] = timedelta(minutes=5)
@@ -263,7 +182,7 @@ class MonitorSettings(_Section):
     templates: ConfigPath | None = None
 
 
-class StorageSettings(_Section):
+class StorageSettings(Section):
     """``[storage]``: the database of snapshots, alerts, outbox and journal."""
 
     url: str = Field(default="sqlite:///monitor.db", validate_default=True)
@@ -275,8 +194,10 @@ class StorageSettings(_Section):
         scheme, sep, rest = value.partition("://")
         if not sep or not re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]*", scheme):
             # not quoted: a database URL may carry a password
-            raise _fail(("", "expected a database URL like 'sqlite:///monitor.db' or 'postgresql+asyncpg://...'"))
-        base = (info.context or {}).get(_CONFIG_DIR)
+            raise config_error(
+                ("", "expected a database URL like 'sqlite:///monitor.db' or 'postgresql+asyncpg://...'")
+            )
+        base = (info.context or {}).get(CONFIG_DIR)
         if not scheme.startswith("sqlite") or base is None or not rest.startswith("/"):
             return value
         file, query_sep, query = rest[1:].partition("?")
@@ -290,7 +211,7 @@ class StorageSettings(_Section):
             yield name, mask_url_password(value) if name == "url" else value
 
 
-class SlackSettings(_Section):
+class SlackSettings(Section):
     """``[slack]``: a bot token and a channel, or an incoming webhook."""
 
     token: Secret | None = None
@@ -302,7 +223,7 @@ class SlackSettings(_Section):
     @classmethod
     def _webhook_is_url(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and urlsplit(value.get_secret_value()).scheme not in ("http", "https"):
-            raise _fail(("", "expected an http(s) URL (not shown: it is a secret)"))
+            raise config_error(("", "expected an http(s) URL (not shown: it is a secret)"))
         return value
 
     @field_validator("base_url")
@@ -313,19 +234,19 @@ class SlackSettings(_Section):
     @model_validator(mode="after")
     def _one_way_to_post(self) -> SlackSettings:
         if self.token is None and self.webhook_url is None:
-            raise _fail(
+            raise config_error(
                 ("token", "required: set token or token_file (a bot token), or webhook_url or webhook_url_file")
             )
         if self.token is not None and self.webhook_url is not None:
-            raise _fail(("webhook_url", "set either token or webhook_url, not both"))
+            raise config_error(("webhook_url", "set either token or webhook_url, not both"))
         if self.token is not None and self.channel is None:
-            raise _fail(("channel", "required with token: set channel, like '#ads-alerts'"))
+            raise config_error(("channel", "required with token: set channel, like '#ads-alerts'"))
         if self.webhook_url is not None and self.channel is not None:
-            raise _fail(("channel", "a webhook posts to its own channel: remove channel, or use token"))
+            raise config_error(("channel", "a webhook posts to its own channel: remove channel, or use token"))
         return self
 
 
-class EmailSettings(_Section):
+class EmailSettings(Section):
     """``[email]``: an SMTP server and who gets the mail."""
 
     host: NonEmptyStr
@@ -342,7 +263,7 @@ class EmailSettings(_Section):
     @classmethod
     def _someone(cls, value: list[str]) -> list[str]:
         if not value:
-            raise _fail(("", "must list at least one address"))
+            raise config_error(("", "must list at least one address"))
         return value
 
     @model_validator(mode="after")
@@ -355,7 +276,7 @@ class EmailSettings(_Section):
         if self.password is not None and self.username is None:
             problems.append(("username", "required with password: set username"))
         if problems:
-            raise _fail(*problems)
+            raise config_error(*problems)
         return self
 
 
@@ -365,19 +286,19 @@ _PERCENT_CHANGE = re.compile(r"\+?([0-9]+(?:\.[0-9]+)?)%")
 def _change_limit(value: object) -> object:
     """``"+100%"`` (relative to the budget at the start of the local day) or a positive amount of money."""
     if isinstance(value, bool):
-        raise _fail(("", f'expected a percentage like "+100%" or an amount like 500, got {show_value(value)}'))
+        raise config_error(("", f'expected a percentage like "+100%" or an amount like 500, got {show_value(value)}'))
     if isinstance(value, int | float):
         if not value > 0:
-            raise _fail(("", f"expected a positive amount, got {show_value(value)}"))
+            raise config_error(("", f"expected a positive amount, got {show_value(value)}"))
         return float(value)
     if isinstance(value, str):
         match = _PERCENT_CHANGE.fullmatch(value.strip())
         if match and float(match.group(1)) > 0:
             return value.strip()
-    raise _fail(("", f'expected a percentage like "+100%" or an amount like 500, got {show_value(value)}'))
+    raise config_error(("", f'expected a percentage like "+100%" or an amount like 500, got {show_value(value)}'))
 
 
-class ActionsSettings(_Section):
+class ActionsSettings(Section):
     """``[actions]``: whether rules may change campaigns, how much at once, and how they yield to people."""
 
     enabled: bool = True
@@ -392,7 +313,7 @@ class ActionsSettings(_Section):
         return float(value.strip().lstrip("+").rstrip("%")) if isinstance(value, str) else None
 
 
-class WebhookSettings(_Section):
+class WebhookSettings(Section):
     """``[webhook]``: every alert as a JSON POST (schema in docs/notifications.md), optionally HMAC-signed."""
 
     url: Secret
@@ -403,11 +324,11 @@ class WebhookSettings(_Section):
     @classmethod
     def _is_url(cls, value: SecretStr) -> SecretStr:
         if urlsplit(value.get_secret_value()).scheme not in ("http", "https"):
-            raise _fail(("", "expected an http(s) URL (not shown: it is a secret)"))
+            raise config_error(("", "expected an http(s) URL (not shown: it is a secret)"))
         return value
 
 
-class NotifySettings(_Section):
+class NotifySettings(Section):
     """``[notify]``: how messages are grouped and delivered, and operational alerts."""
 
     group_limit: Integer = Field(default=5, ge=1, le=50)
@@ -421,7 +342,7 @@ class NotifySettings(_Section):
     ops_channels: list[NonEmptyStr] | None = None
 
 
-class HealthSettings(_Section):
+class HealthSettings(Section):
     """``[health]``: the /healthz and /metrics endpoint."""
 
     enabled: bool = True
@@ -435,11 +356,11 @@ class HealthSettings(_Section):
         try:
             parse_listen(value)
         except ValueError as exc:
-            raise _fail(("", str(exc))) from None
+            raise config_error(("", str(exc))) from None
         return value
 
 
-class Settings(_Section):
+class Settings(Section):
     """The whole config.toml. Built by :func:`load_settings`; built in code, ``source`` is None."""
 
     tiktok: TikTokSettings
@@ -470,7 +391,7 @@ class Settings(_Section):
         for index, name in enumerate(self.notify.ops_channels or ()):
             if name.partition(":")[0] not in configured:
                 shown = ", ".join(configured) or "none"
-                raise _fail(
+                raise config_error(
                     (f"notify.ops_channels.{index}", f"channel {name!r} is not configured (configured: {shown})")
                 )
         return self
@@ -523,7 +444,7 @@ def load_settings(path: Path | str, env: Mapping[str, str] | None = None) -> Set
     doc = loader.interpolate(doc, ())
     loader.read_secret_files(doc)
     try:
-        settings = Settings.model_validate(doc, context={_CONFIG_DIR: source.parent})
+        settings = Settings.model_validate(doc, context={CONFIG_DIR: source.parent})
     except ValidationError as exc:
         loader.add_validation_errors(exc)
     if loader.problems:

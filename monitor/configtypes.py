@@ -1,0 +1,105 @@
+"""Field types of the configuration: validated building blocks shared by the sections in monitor.config.
+
+Each type says in its validator what is expected, in words a user reads as ``file:line: key: message``.
+"""
+
+from __future__ import annotations
+
+import re
+from email.utils import parseaddr
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, SecretStr, ValidationInfo
+from pydantic_core import PydanticCustomError
+
+from monitor.tomlvalidate import show_value
+
+CONFIG_DIR = "config_dir"  # validation context key: the directory relative paths are resolved against
+
+
+def config_error(*problems: tuple[str, str]) -> PydanticCustomError:
+    """A validation error that load_settings reports as is: ``(key relative to the failing place, message)``."""
+    summary = "; ".join(f"{key}: {message}" if key else message for key, message in problems)
+    return PydanticCustomError("config", "{summary}", {"summary": summary, "problems": list(problems)})
+
+
+# --- field types -----------------------------------------------------------------------------------------
+
+
+def _non_empty_secret(value: SecretStr) -> SecretStr:
+    if not value.get_secret_value():
+        raise config_error(("", "must not be empty"))
+    return value
+
+
+def _non_empty(value: str) -> str:
+    if not value.strip():
+        raise config_error(("", "must not be empty"))
+    return value
+
+
+def _http_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc or " " in value:
+        raise config_error(("", f"expected an http(s) URL, like 'https://example.com', got {value!r}"))
+    return value
+
+
+def _not_bool(value: object) -> object:
+    if isinstance(value, bool):
+        raise config_error(("", f"expected an integer, got {show_value(value)}"))
+    return value
+
+
+def _id_string(value: object) -> object:
+    if isinstance(value, int) and not isinstance(value, bool):
+        raise config_error(("", f'ids are strings; quote it: "{value}"'))
+    return value
+
+
+def _digits(value: str) -> str:
+    if not (value.isascii() and value.isdigit()):
+        raise config_error(("", f"expected a string of digits, got {value!r}"))
+    return value
+
+
+def _email_address(value: str) -> str:
+    _, address = parseaddr(value)
+    if not re.fullmatch(r"[^@\s<>]+@[^@\s<>]+", address):
+        raise config_error(("", f"expected an email address like 'ops@example.com', got {value!r}"))
+    return value
+
+
+def _relative_to_config(value: Path, info: ValidationInfo) -> Path:
+    if not str(value) or str(value) == ".":
+        raise config_error(("", "must not be empty"))
+    value = value.expanduser()
+    base = (info.context or {}).get(CONFIG_DIR)
+    return value if value.is_absolute() or base is None else Path(base) / value
+
+
+Integer = Annotated[int, BeforeValidator(_not_bool)]  # TOML true is not 1
+Secret = Annotated[SecretStr, AfterValidator(_non_empty_secret)]
+NonEmptyStr = Annotated[str, AfterValidator(_non_empty)]
+HttpUrl = Annotated[str, AfterValidator(_http_url)]
+NumericId = Annotated[str, BeforeValidator(_id_string), AfterValidator(_digits)]
+EmailAddress = Annotated[str, AfterValidator(_email_address)]
+ConfigPath = Annotated[Path, AfterValidator(_relative_to_config)]
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+def _unique_ids(value: list[str]) -> list[str]:
+    seen: set[str] = set()
+    for index, advertiser_id in enumerate(value):
+        if advertiser_id in seen:
+            raise config_error((str(index), f"{advertiser_id!r} is listed twice"))
+        seen.add(advertiser_id)
+    return value
+
+
+UniqueIds = Annotated[list[NumericId], AfterValidator(_unique_ids)]
