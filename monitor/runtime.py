@@ -142,6 +142,7 @@ class Runtime:
         self.pipeline = self.pipelines[first]
         self.actions = self.pipeline.actions
         self._limited: set[str] = set()  # advertisers whose account is not active: polls paused
+        self._unauthorized: dict[str, datetime] = {}  # token revoked / permission lost: polls paused, last try
         self._ops: dict[tuple[OpsKind, str], OpsState] = {}
         self._failures: dict[str, int] = {}
 
@@ -246,8 +247,13 @@ class Runtime:
         """One poll with its operational alerts. Raises the poll's error after telling people when due.
 
         The account's advertiser/info status is checked first (read daily, hourly while not active): an account
-        that is not STATUS_ENABLE is told once as ``account_limited`` and not polled until it is active again."""
+        that is not STATUS_ENABLE is told once as ``account_limited`` and not polled until it is active again.
+        A revoked token or lost permission is told once too, and the advertiser is then tried only hourly."""
         pipeline = self._pipeline_of(advertiser_id)
+        last_try = self._unauthorized.get(advertiser_id)
+        if last_try is not None and self.clock.now() - last_try < STATUS_RECHECK:
+            # told once already; hammering the API with a dead token helps nobody: try again hourly
+            return PollSummary(advertiser_id, paused="authorization lost: re-authorize (tiktok-monitor auth login)")
         try:
             limited = advertiser_id in self._limited
             info = await pipeline.advertiser(
@@ -269,9 +275,12 @@ class Runtime:
         except (MonitorError, OSError) as exc:
             self._failures[advertiser_id] = self._failures.get(advertiser_id, 0) + 1
             failing = classify_failure(exc)
+            if failing in (OpsKind.TOKEN_REVOKED, OpsKind.PERMISSION_LOST):
+                self._unauthorized[advertiser_id] = self.clock.now()
             await self._ops_events(advertiser_id, failing, str(exc))
             raise
         self._failures.pop(advertiser_id, None)
+        self._unauthorized.pop(advertiser_id, None)
         await self._ops_events(advertiser_id, None, "")
         return summary
 

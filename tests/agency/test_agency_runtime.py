@@ -133,3 +133,32 @@ async def test_limited_account_is_told_once_paused_and_resumes(tmp_path: Path, s
     finally:
         await runtime.close()
     assert await ops_rows(settings) == [("account_limited", adv, False), ("account_limited", adv, True)]
+
+
+async def test_lost_authorization_is_told_once_paused_and_retried_hourly(
+    tmp_path: Path, sandbox: Sandbox, clock
+) -> None:
+    adv = "7000000000000000001"
+    settings = write_config(
+        tmp_path,
+        f'[tiktok]\nbase_url = "{sandbox.base_url}"\naccess_token = "sandbox-token"\nadvertiser_ids = ["{adv}"]\n',
+    )
+    runtime = await Runtime.open(settings, clock=clock)
+    try:
+        assert (await runtime.poll(adv)).paused is None
+        sandbox.revoke_token()
+        clock.advance(25 * 3600)
+        with pytest.raises(Exception, match="re-authorize"):
+            await runtime.poll(adv)
+        sandbox.arrivals.clear()
+        clock.advance(600)
+        paused = await runtime.poll(adv)
+        assert paused.paused and "re-authorize" in paused.paused
+        assert sandbox.arrivals == []  # a dead token is not tried every interval
+        sandbox.restore_token()
+        clock.advance(3600)  # the hourly retry finds the new authorization
+        resumed = await runtime.poll(adv)
+        assert resumed.paused is None and resumed.entities > 0
+    finally:
+        await runtime.close()
+    assert await ops_rows(settings) == [("token_revoked", adv, False), ("token_revoked", adv, True)]
