@@ -47,9 +47,7 @@ def test_check_accepts_the_example_config_and_rules():
 
 def test_check_reports_rule_file_problems_with_file_and_line(tmp_path):
     (tmp_path / "rules").mkdir()
-    (tmp_path / "rules" / "bad.toml").write_text(
-        '[[rule]]\nname = "x"\nlevel = "campaign"\nwhen = "spendd > 5"\n'
-    )
+    (tmp_path / "rules" / "bad.toml").write_text('[[rule]]\nname = "x"\nlevel = "campaign"\nwhen = "spendd > 5"\n')
     (tmp_path / "config.toml").write_text('[tiktok]\naccess_token = "t"\nadvertiser_ids = ["1"]\n')
     result = run("check", "--config", str(tmp_path / "config.toml"))
     assert result.returncode == 2
