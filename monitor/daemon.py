@@ -21,6 +21,7 @@ from monitor.config import Settings
 from monitor.health import HealthServer, HealthState, parse_listen
 from monitor.metrics import Metrics
 from monitor.notify.base import Channel
+from monitor.pipeline import PollSummary
 from monitor.runtime import Runtime
 from monitor.scheduler import Scheduler
 from monitor.sdnotify import SystemdNotifier, watchdog_loop
@@ -67,8 +68,14 @@ async def run_daemon(
             for _ in range(count):
                 metrics.notification("any", result)  # the sender reports totals, not per channel
 
+    async def poll(advertiser_id: str) -> PollSummary:
+        summary = await runtime.poll(advertiser_id)
+        for (rule, severity), count in summary.findings_by_rule.items():
+            metrics.finding(rule, severity, count)
+        return summary
+
     scheduler = Scheduler(
-        poll=runtime.poll,
+        poll=poll,
         interval=settings.monitor.interval,
         advertiser_ids=settings.tiktok.configured_advertiser_ids(),
         discover=runtime.advertiser_ids,  # every account's advertisers and roles, at start and hourly

@@ -128,8 +128,9 @@ class Metrics:
         """The API said slow down (``app`` 40100, ``advertiser`` 40133), or the local limiter made us wait."""
         self._throttles.labels(scope=scope).inc()
 
-    def finding(self, rule: str, severity: str) -> None:
-        self._findings.labels(rule=rule, severity=severity).inc()
+    def finding(self, rule: str, severity: str, count: int = 1) -> None:
+        """``count`` entities matched ``rule`` in one poll."""
+        self._findings.labels(rule=rule, severity=severity).inc(count)
 
     def action(self, action_type: str, outcome: str) -> None:
         """``outcome``: applied | dry_run | blocked (a guard said no) | failed."""

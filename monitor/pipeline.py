@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -70,6 +71,7 @@ class PollSummary:
     changes: int = 0
     calls: int = 0
     findings: int = 0
+    findings_by_rule: Mapping[tuple[str, str], int] = field(default_factory=dict)  # (rule, severity) -> count
     transitions: tuple[str, ...] = ()  # "firing overspend 1801...", for the terminal
     notifications: int = 0
     actions: tuple[Taken, ...] = ()  # what each action the rules asked for became (done, dry run, skipped, failed)
@@ -185,6 +187,7 @@ class Pipeline:
             changes=len(changes.appeared) + len(changes.disappeared) + len(changes.changed),
             calls=self._client.transport.calls - calls_before,
             findings=len(evaluation.findings),
+            findings_by_rule=Counter((f.rule.name, f.rule.severity.value) for f in evaluation.findings),
             transitions=tuple(
                 f"{t.kind} {t.rule.name} {t.alert.level.value} {t.alert.entity_id}"
                 for t in progress.transitions

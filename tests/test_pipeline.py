@@ -71,6 +71,8 @@ async def test_a_poll_stores_the_snapshot_and_enqueues_grouped_messages(pipeline
     assert summary.entities == 3 + 24  # campaigns and ads; ad groups are not read by any rule
     assert summary.calls == len(sandbox.arrivals)
     assert summary.findings >= 2
+    assert sum(summary.findings_by_rule.values()) == summary.findings
+    assert summary.findings_by_rule[("paused-campaign", "warning")] == 1
     snapshot = await store.latest_snapshot(ADV)
     assert snapshot is not None and len(snapshot) == summary.entities
     rows = await store.outbox.fetch_due(clock.now())

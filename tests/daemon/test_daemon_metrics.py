@@ -51,6 +51,7 @@ async def test_recorded_values_are_served(metrics_url: tuple[Metrics, str], http
     metrics.api_call("report/integrated/get/", "RateLimitedError")
     metrics.throttled("app")
     metrics.finding("overspend-no-conversions", "critical")
+    metrics.finding("overspend-no-conversions", "critical", 4)  # four entities matched in one poll
     metrics.action("pause", "applied")
     metrics.action("pause", "dry_run")
     metrics.notification("slack", "sent")
@@ -72,7 +73,7 @@ async def test_recorded_values_are_served(metrics_url: tuple[Metrics, str], http
     assert values[key(ns + "api_calls_total", endpoint="campaign/get/", result="ok")] == 2
     assert values[key(ns + "api_calls_total", endpoint="report/integrated/get/", result="RateLimitedError")] == 1
     assert values[key(ns + "api_throttles_total", scope="app")] == 1
-    assert values[key(ns + "findings_total", rule="overspend-no-conversions", severity="critical")] == 1
+    assert values[key(ns + "findings_total", rule="overspend-no-conversions", severity="critical")] == 5
     assert values[key(ns + "actions_total", type="pause", outcome="applied")] == 1
     assert values[key(ns + "actions_total", type="pause", outcome="dry_run")] == 1
     assert values[key(ns + "notifications_total", channel="slack", result="sent")] == 1
