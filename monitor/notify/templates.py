@@ -26,16 +26,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import jinja2
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, PrefixLoader, StrictUndefined
 from jinja2.environment import TemplateModule
 
 from monitor.notify.message import Message
+from monitor.tiktok.models import zone_or_utc
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -77,13 +77,7 @@ def format_time(moment: datetime | None, timezone: str | None = None) -> str:
     """``2026-11-24 19:45 UTC``, or in a time zone: ``2026-11-24 14:45 UTC-05:00``."""
     if moment is None:
         return "unknown"
-    zone: Any = UTC
-    if timezone:
-        try:
-            zone = ZoneInfo(timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            zone = UTC
-    local = moment.astimezone(zone)
+    local = moment.astimezone(zone_or_utc(timezone or None))
     offset = local.utcoffset() or timedelta(0)
     if not offset:
         return f"{local:%Y-%m-%d %H:%M} UTC"

@@ -19,15 +19,14 @@ import functools
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, tzinfo
+from datetime import datetime, tzinfo
 from types import MappingProxyType
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from monitor.rules.model import Rule
 from monitor.rules.names import WEEKDAYS
 from monitor.rules.program import Program, compile_program
 from monitor.store.values import EntityKey, EntityState, Snapshot
-from monitor.tiktok.models import Level, MetricValue
+from monitor.tiktok.models import Level, MetricValue, zone_or_utc
 
 __all__ = ["Evaluation", "Finding", "evaluate", "explain", "local_time"]
 
@@ -80,12 +79,7 @@ class Evaluation:
 
 def local_time(now: datetime, zone: tzinfo | str | None) -> tuple[int, str]:
     """(hour 0-23, weekday "mon".."sun") at ``now`` in ``zone`` (a name or tzinfo; unknown names mean UTC)."""
-    if isinstance(zone, str):
-        try:
-            zone = ZoneInfo(zone)
-        except (ZoneInfoNotFoundError, ValueError):
-            zone = UTC
-    local = now.astimezone(zone or UTC)
+    local = now.astimezone(zone_or_utc(zone))
     return local.hour, WEEKDAYS[local.weekday()]
 
 

@@ -7,16 +7,19 @@ exceed 2**53). A metric TikTok did not report is ``None``: never 0.
 from __future__ import annotations
 
 import enum
+import logging
 import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import SecretStr
+
+log = logging.getLogger(__name__)
 
 MetricValue = float | int | str | None
 
@@ -159,6 +162,23 @@ class AdvertiserRef:
     name: str
 
 
+_UNKNOWN_ZONES: set[str] = set()
+
+
+def zone_or_utc(name: str | tzinfo | None) -> tzinfo:
+    """A time zone by IANA name (or as given); None means UTC. An unknown name also means UTC, said once in
+    the log per name, because every local date and hour of that advertiser is then counted in UTC."""
+    if name is None or isinstance(name, tzinfo):
+        return name or UTC
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        if name not in _UNKNOWN_ZONES:
+            _UNKNOWN_ZONES.add(name)
+            log.warning("unknown time zone %r: its local days and hours are counted in UTC", name)
+        return UTC
+
+
 @dataclass(frozen=True)
 class AdvertiserInfo:
     """advertiser/info: what the daemon needs to know about an account."""
@@ -172,12 +192,9 @@ class AdvertiserInfo:
     balance: float | None = None
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
-    def zone(self) -> ZoneInfo:
-        """The account's time zone, in which report dates are counted. Unknown names fall back to UTC."""
-        try:
-            return ZoneInfo(self.timezone or "UTC")
-        except (ZoneInfoNotFoundError, ValueError):
-            return ZoneInfo("UTC")
+    def zone(self) -> tzinfo:
+        """The account's time zone, in which report dates are counted (see :func:`zone_or_utc`)."""
+        return zone_or_utc(self.timezone)
 
     def local_date(self, now: datetime) -> date:
         """The account's local date at the instant ``now`` (aware)."""

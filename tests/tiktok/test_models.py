@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from monitor.tiktok.models import AdvertiserInfo, Entity, Level, parse_metric
+from monitor.tiktok.models import AdvertiserInfo, Entity, Level, parse_metric, zone_or_utc
 
 
 @pytest.mark.parametrize(
@@ -61,4 +62,15 @@ def test_advertiser_local_date_uses_its_time_zone():
     honolulu = AdvertiserInfo("2", "hi", "STATUS_ENABLE", "USD", "Pacific/Honolulu")
     assert auckland.local_date(instant).isoformat() == "2026-11-25"
     assert honolulu.local_date(instant).isoformat() == "2026-11-24"
-    assert AdvertiserInfo("3", "x", None, None, "Not/AZone").zone().key == "UTC"
+    assert AdvertiserInfo("3", "x", None, None, "Not/AZone").zone() is UTC
+
+
+def test_an_unknown_time_zone_means_utc_and_is_said_once(caplog):
+    with caplog.at_level(logging.WARNING, logger="monitor.tiktok.models"):
+        assert zone_or_utc("Mars/Olympus_Mons") is UTC
+        assert zone_or_utc("Mars/Olympus_Mons") is UTC
+    assert [r.getMessage() for r in caplog.records] == [
+        "unknown time zone 'Mars/Olympus_Mons': its local days and hours are counted in UTC"
+    ]
+    assert zone_or_utc("Asia/Tokyo").utcoffset(datetime(2026, 11, 24)).total_seconds() == 9 * 3600
+    assert zone_or_utc(None) is UTC
