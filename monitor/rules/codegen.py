@@ -11,7 +11,8 @@ into the lines. :mod:`monitor.rules.program` assembles and audits them into func
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Sequence
+import operator
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
@@ -50,6 +51,7 @@ class Emitter:
 
     def __init__(self) -> None:
         self.consts: list[Any] = []
+        self.getters: list[Callable[[Any], tuple[Any, ...]]] = []  # parameters g0, g1, ...: see preload()
         self._const_slots: dict[tuple[type, Any], str] = {}
         self.prologue: list[str] = []
         self._reads: dict[tuple[Any, ...], str] = {}
@@ -85,6 +87,37 @@ class Emitter:
             read = f"E if prev is None else prev.metrics.get({slot}, E)"
             return self._once(("w", window, True), "p", lambda n: [f"{n} = {read}"])
         return self._once(("w", window, False), "w", lambda n: [f"{n} = cur.metrics.get({slot}, E)"])
+
+    def preload(self, keys: Iterable[tuple[Any, ...]]) -> None:
+        """Prologue lines reading several metrics of one window with one call, for the read keys ``keys``.
+
+        ``v2, v3, v5 = g0(w1)`` (an ``operator.itemgetter``) costs one call where ``w1.get(k1)`` costs one per
+        metric; reads are most of an evaluation's time. A window without data (``E``) gives None for each; a
+        row that lacks one of the metrics falls back to ``.get`` for each, so a missing key is still None.
+        """
+        groups: dict[tuple[str, bool], list[str]] = {}
+        for key in keys:
+            if key[0] == "m" and key not in self._reads:
+                groups.setdefault((key[1], key[3]), []).append(key[2])
+        for (window, prev), metrics in sorted(groups.items()):
+            if len(metrics) < 2:
+                continue
+            source = self.window(window, prev)
+            names = [self._reads.setdefault(("m", window, metric, prev), self.fresh("v")) for metric in metrics]
+            getter = f"g{len(self.getters)}"
+            self.getters.append(operator.itemgetter(*metrics))
+            fallback = [
+                f"{name} = {source}.get({self.const(metric)})" for name, metric in zip(names, metrics, strict=True)
+            ]
+            self.prologue += [
+                f"if {source} is E:",
+                f"    {' = '.join(names)} = None",
+                "else:",
+                "    try:",
+                f"        {', '.join(names)}, = {getter}({source})",
+                "    except KeyError:",
+                *indent(fallback, 8),
+            ]
 
     def load(self, ref: Ref) -> str:
         """The local holding what ``ref`` reads (read once per entity, in the prologue)."""

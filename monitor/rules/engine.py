@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import json
+import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
@@ -28,23 +29,51 @@ from monitor.rules.program import Program, compile_program
 from monitor.store.values import EntityKey, EntityState, Snapshot
 from monitor.tiktok.models import Level, MetricValue, zone_or_utc
 
+_ID = operator.attrgetter("id")
+
 __all__ = ["Evaluation", "Finding", "evaluate", "explain", "local_time"]
 
 
-@dataclass(frozen=True)
 class Finding:
-    """A rule's condition is true for an entity: the values it read (None: no data) and a sentence why."""
+    """A rule's condition is true for an entity: the values it read (None: no data) and a sentence why.
 
-    rule: Rule
-    entity: EntityState
-    values: Mapping[str, MetricValue]
+    Read-only by convention. A large account yields tens of thousands of findings per poll, most of which
+    only feed the lifecycle's bookkeeping, so the engine makes them from the bare tuple of values read
+    (:meth:`of`) and the ``values`` mapping and ``reason`` are built on first use.
+    """
 
-    @functools.cached_property
+    __slots__ = ("_read", "_reason", "_values", "entity", "rule")
+
+    def __init__(self, rule: Rule, entity: EntityState, values: Mapping[str, MetricValue]) -> None:
+        self.rule = rule
+        self.entity = entity
+        self._values: Mapping[str, MetricValue] | None = MappingProxyType(dict(values))
+        self._read: tuple[MetricValue, ...] = ()
+        self._reason: str | None = None
+
+    @classmethod
+    def of(cls, rule: Rule, entity: EntityState, read: tuple[MetricValue, ...]) -> Finding:
+        """The finding whose values are ``read``, in the order of ``rule.when.names``."""
+        finding = cls.__new__(cls)
+        finding.rule, finding.entity, finding._read = rule, entity, read
+        finding._values = finding._reason = None
+        return finding
+
+    @property
+    def values(self) -> Mapping[str, MetricValue]:
+        """What the condition read, by name: {"spend": 612.5, "conversion": 0}."""
+        if self._values is None:
+            self._values = MappingProxyType(dict(zip(self.rule.when.names, self._read, strict=True)))
+        return self._values
+
+    @property
     def reason(self) -> str:
         """ "spend > 500 and conversion == 0: spend = 612.5, conversion = 0" (and "no data for x" when so)."""
-        return explain(self.rule.when.text, self.values)[0]
+        if self._reason is None:
+            self._reason = explain(self.rule.when.text, self.values)[0]
+        return self._reason
 
-    @functools.cached_property
+    @property
     def missing(self) -> tuple[str, ...]:
         """The names the condition read that had no data (it was true without them, e.g. in an ``or``)."""
         return tuple(name for name, value in self.values.items() if value is None)
@@ -53,6 +82,16 @@ class Finding:
     def key(self) -> tuple[str, Level, str]:
         """(rule, level, entity id): the key of the alert this finding feeds."""
         return (self.rule.name, self.entity.level, self.entity.id)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Finding):
+            return NotImplemented
+        return (self.rule, self.entity, self.values) == (other.rule, other.entity, other.values)
+
+    __hash__ = None  # type: ignore[assignment]  # equal findings may hold unhashable values mappings
+
+    def __repr__(self) -> str:
+        return f"Finding(rule={self.rule.name!r}, entity={self.entity.key!r}, values={dict(self.values)!r})"
 
 
 @dataclass(frozen=True)
@@ -105,16 +144,14 @@ def evaluate(
     errors: list[str] = []
     for rule in rules:
         outcome = results[rule.name]
-        texts = [ref.text for ref in rule.when.refs]
-        found = {
-            entity.id: Finding(rule, entity, MappingProxyType(dict(zip(texts, values, strict=True))))
-            for entity, values in outcome.hits
-        }
-        findings += found.values()
-        if found:
+        if outcome.hits:  # map() and zip() rather than a comprehension: this runs once per finding
+            entities, reads = zip(*outcome.hits, strict=True)
+            made = map(functools.partial(Finding.of, rule), entities, reads)
+            found = dict(zip(map(_ID, entities), made, strict=True))
+            findings += found.values()
             by_rule[rule.name] = MappingProxyType(found)
         if outcome.unknown:
-            undecided[rule.name] = frozenset(entity.id for entity in outcome.unknown)
+            undecided[rule.name] = frozenset(map(_ID, outcome.unknown))
         if outcome.failed:
             count = outcome.failed
             errors.append(

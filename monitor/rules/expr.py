@@ -52,7 +52,7 @@ class Condition:
     the values it reads, in order of appearance.
     """
 
-    __slots__ = ("_read", "_texts", "fn", "ir", "refs", "text", "uses_prev")
+    __slots__ = ("_read", "fn", "ir", "names", "refs", "text", "uses_prev")
 
     def __init__(self, text: str, ir: IR, refs: tuple[Ref, ...]) -> None:
         self.text = text
@@ -60,7 +60,7 @@ class Condition:
         self.refs = refs
         self.uses_prev = any(r.prev for r in refs)
         self.fn: Callable[[Context], bool | None] = compile_condition(ir)
-        self._texts = tuple(ref.text for ref in refs)
+        self.names = tuple(ref.text for ref in refs)  # how each ref is shown: "spend", "yesterday.cpc"
         self._read = compile_values(refs)
 
     def __call__(self, ctx: Context) -> bool | None:
@@ -68,7 +68,7 @@ class Condition:
 
     def values(self, ctx: Context) -> dict[str, MetricValue]:
         """Every value the condition reads, by its text; None is "no data"."""
-        return dict(zip(self._texts, self._read(ctx), strict=True))
+        return dict(zip(self.names, self._read(ctx), strict=True))
 
     def metrics(self) -> set[tuple[str, str]]:
         """The (window, metric) pairs the condition reads (budget_used reads today's spend)."""

@@ -4,10 +4,11 @@
 factory ``make(E, k0, k1, ..., m0, ...)`` whose parameters bind every constant and match predicate, compiles it
 once with :func:`compile`, and calls it. Nothing written in a rule file is ever part of the source: every
 number, string, list, window and metric name arrives as a parameter, and the only callables the code calls are
-``.get`` and the sinks the engine passes (``h0``, ``u0``, ``x0``, ``m0``, ``fail``). :func:`audit` enforces
-this before anything is compiled: it tokenizes the source and refuses any string or number literal, any name
-outside the allowlist, and any call of something else. The code runs with an empty ``__builtins__`` (bar
-``Exception``), so it could not reach ``open``, ``__import__`` or ``eval`` even by mistake.
+``.get``, the sinks the engine passes (``h0``, ``u0``, ``x0``, ``m0``, ``fail``) and ``operator.itemgetter``
+objects made here from metric names (``g0``). :func:`audit` enforces this before anything is compiled: it
+tokenizes the source and refuses any string or number literal, any name outside the allowlist, and any call of
+something else. The code runs with an empty ``__builtins__`` (bar ``Exception`` and ``KeyError``), so it could
+not reach ``open``, ``__import__`` or ``eval`` even by mistake.
 
 Why not closures: a tree of closures costs a Python call per node; a program evaluates every rule of a level
 for one entity in one frame, reading each value once, and stops an ``and`` at its first false part. That is
@@ -33,13 +34,14 @@ Conditioned = tuple[IR, Sequence[Ref], Callable[[Any], bool] | None]
 _ALLOWED = frozenset(
     {"def", "return", "for", "in", "if", "elif", "else", "is", "not", "and", "or", "None", "True", "False"}
     | {"while", "break"}
-    | {"try", "except", "as", "Exception", "make", "run", "cond", "c", "cur", "prev", "hour", "weekday", "E"}
+    | {"try", "except", "as", "Exception", "KeyError", "make", "run", "cond", "c", "cur", "prev", "hour", "weekday"}
+    | {"E"}
     | {"entities", "before", "exc", "metrics", "get", "key", "budget", "budget_mode", "s", "fail", "continue"}
     | FIELD_ATTRS
 )
 _CALLABLE = frozenset({"get", "make", "run", "cond", "fail"})
-_NUMBERED = re.compile(r"[kvwptmhuxn][0-9]+")
-_NUMBERED_CALLABLE = re.compile(r"[mhux][0-9]+")
+_NUMBERED = re.compile(r"[kvwptmhuxng][0-9]+")
+_NUMBERED_CALLABLE = re.compile(r"[mhuxg][0-9]+")
 _OPERATORS = frozenset({"(", ")", ",", ":", ".", "=", "==", "!=", "<", "<=", ">", ">=", "+", "-", "*", "/"})
 
 
@@ -52,7 +54,7 @@ class Source:
 
     def build(self) -> Any:
         code = compile(self.text, "<rules>", "exec")
-        namespace: dict[str, Any] = {"__builtins__": {"Exception": Exception}}
+        namespace: dict[str, Any] = {"__builtins__": {"Exception": Exception, "KeyError": KeyError}}
         exec(code, namespace)  # noqa: S102 -- audited when made: no text from any rule file is in the source
         return namespace["make"](*self.values)
 
@@ -115,6 +117,7 @@ def program_source(conditions: Sequence[Conditioned]) -> Source:
             seen[key] = seen.get(key, 0) + 1
     emitter = Emitter()
     emitter.shared = {key for key, count in seen.items() if count > 1}
+    emitter.preload(sorted(emitter.shared, key=repr))
     blocks: list[str] = []
     sinks: list[str] = []
     matches: list[str] = []
@@ -128,10 +131,10 @@ def program_source(conditions: Sequence[Conditioned]) -> Source:
             matches.append(f"m{number}")
             block = [f"if m{number}(cur):", *indent(block, 4)]
         blocks += block
-    prologue = ["prev = before.get(cur.key)"] if emitter.uses_prev else []
+    prologue = ["prev = before.get((cur.level, cur.id))"] if emitter.uses_prev else []
     prologue += emitter.prologue
     lines = [
-        f"def make({_params(['E', *_slots(emitter), *matches])}):",
+        f"def make({_params(['E', *_slots(emitter), *_getters(emitter), *matches])}):",
         f"    def run({_params(['entities', 'before', 'hour', 'weekday', 'fail', *sinks])}):",
         "        for cur in entities:",
         "            try:",
@@ -142,11 +145,16 @@ def program_source(conditions: Sequence[Conditioned]) -> Source:
         *indent(blocks, 12),
         "    return run",
     ]
-    return _source(lines, [EMPTY, *emitter.consts, *(m for _, _, m in conditions if m is not None)])
+    matchers = (m for _, _, m in conditions if m is not None)
+    return _source(lines, [EMPTY, *emitter.consts, *emitter.getters, *matchers])
 
 
 def _slots(emitter: Emitter) -> list[str]:
     return [f"k{n}" for n in range(len(emitter.consts))]
+
+
+def _getters(emitter: Emitter) -> list[str]:
+    return [f"g{n}" for n in range(len(emitter.getters))]
 
 
 def _params(names: list[str]) -> str:

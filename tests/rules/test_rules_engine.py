@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rules_factories import T0, entity, rule, snapshot
 
-from monitor.rules import Match, RuleSet, evaluate
+from monitor.rules import Finding, Match, RuleSet, evaluate
 from monitor.rules.engine import explain
 from monitor.tiktok.models import Level
 
@@ -94,6 +94,29 @@ def test_an_odd_value_makes_an_entity_undecided_and_is_reported_without_stopping
     assert evaluation.errors == (
         "rule 'r': 1 entity undecided (TypeError: '>' not supported between instances of 'str' and 'int')",
         "rule 'other': 1 entity undecided (TypeError: '>' not supported between instances of 'str' and 'int')",
+    )
+
+
+def test_metrics_read_together_fall_back_to_one_by_one_when_a_row_lacks_one():
+    # spend and clicks are read by both rules, so the program reads them with one call per row; a row without
+    # clicks, and an entity without a report row, must still read as "no data" for what is absent
+    rules = [rule("spend > 500 and clicks == 0", name="a"), rule("spend > 650 or clicks > 10", name="b")]
+    full = entity("campaign", "1", today={"spend": 600.0, "clicks": 0, "conversion": 2})
+    partial = entity("campaign", "2", today={"spend": 700.0, "conversion": 0})
+    none = entity("campaign", "3")
+    evaluation = evaluate(rules, snapshot(full, partial, none), None, T0)
+    assert ids(evaluation, "a") == ["1"] and ids(evaluation, "b") == ["2"]
+    assert dict(evaluation.finding("b", "2").values) == {"spend": 700.0, "clicks": None}
+    assert evaluation.undecided == {"a": frozenset({"2", "3"}), "b": frozenset({"3"})}
+
+
+def test_findings_made_by_the_engine_equal_findings_made_by_hand():
+    [found] = evaluate([rule("spend > 500 and conversion == 0")], snapshot(SUMMER), None, T0).findings
+    by_hand = Finding(found.rule, SUMMER, {"spend": 600.0, "conversion": 0})
+    assert found == by_hand and found != Finding(found.rule, SUMMER, {"spend": 600.0, "conversion": 1})
+    assert found.reason == by_hand.reason == "spend > 500 and conversion == 0: spend = 600, conversion = 0"
+    assert repr(found) == "Finding(rule='r', entity=(<Level.CAMPAIGN: 'campaign'>, '1'), values=" + (
+        "{'spend': 600.0, 'conversion': 0})"
     )
 
 
