@@ -94,6 +94,8 @@ class Emitter:
         ``v2, v3, v5 = g0(w1)`` (an ``operator.itemgetter``) costs one call where ``w1.get(k1)`` costs one per
         metric; reads are most of an evaluation's time. A window without data (``E``) gives None for each; a
         row that lacks one of the metrics falls back to ``.get`` for each, so a missing key is still None.
+        (Windows are plain dicts behind read-only proxies, as :func:`monitor.store.values.freeze_metrics`
+        makes them: a mapping with ``__missing__`` would answer the getter with its default.)
         """
         groups: dict[tuple[str, bool], list[str]] = {}
         for key in keys:
@@ -102,6 +104,8 @@ class Emitter:
         for (window, prev), metrics in sorted(groups.items()):
             if len(metrics) < 2:
                 continue
+            # the window must be read in the prologue too: a metric read by two conditions makes its window so
+            assert self.shared is None or ("w", window, prev) in self.shared, (window, prev)
             source = self.window(window, prev)
             names = [self._reads.setdefault(("m", window, metric, prev), self.fresh("v")) for metric in metrics]
             getter = f"g{len(self.getters)}"

@@ -37,16 +37,16 @@ __all__ = ["Evaluation", "Finding", "evaluate", "explain", "local_time"]
 class Finding:
     """A rule's condition is true for an entity: the values it read (None: no data) and a sentence why.
 
-    Read-only by convention. A large account yields tens of thousands of findings per poll, most of which
-    only feed the lifecycle's bookkeeping, so the engine makes them from the bare tuple of values read
-    (:meth:`of`) and the ``values`` mapping and ``reason`` are built on first use.
+    Read-only. A large account yields tens of thousands of findings per poll, so the engine makes them from the
+    bare tuple of values read (:meth:`of`); the ``values`` mapping is built on first use (the lifecycle reads it
+    for every finding) and ``reason`` only for the findings that make a message.
     """
 
-    __slots__ = ("_read", "_reason", "_values", "entity", "rule")
+    __slots__ = ("_entity", "_read", "_reason", "_rule", "_values")
 
     def __init__(self, rule: Rule, entity: EntityState, values: Mapping[str, MetricValue]) -> None:
-        self.rule = rule
-        self.entity = entity
+        self._rule = rule
+        self._entity = entity
         self._values: Mapping[str, MetricValue] | None = MappingProxyType(dict(values))
         self._read: tuple[MetricValue, ...] = ()
         self._reason: str | None = None
@@ -55,9 +55,17 @@ class Finding:
     def of(cls, rule: Rule, entity: EntityState, read: tuple[MetricValue, ...]) -> Finding:
         """The finding whose values are ``read``, in the order of ``rule.when.names``."""
         finding = cls.__new__(cls)
-        finding.rule, finding.entity, finding._read = rule, entity, read
+        finding._rule, finding._entity, finding._read = rule, entity, read
         finding._values = finding._reason = None
         return finding
+
+    @property
+    def rule(self) -> Rule:
+        return self._rule
+
+    @property
+    def entity(self) -> EntityState:
+        return self._entity
 
     @property
     def values(self) -> Mapping[str, MetricValue]:

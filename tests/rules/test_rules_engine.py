@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from rules_factories import T0, entity, rule, snapshot
 
 from monitor.rules import Finding, Match, RuleSet, evaluate
@@ -115,6 +116,8 @@ def test_findings_made_by_the_engine_equal_findings_made_by_hand():
     by_hand = Finding(found.rule, SUMMER, {"spend": 600.0, "conversion": 0})
     assert found == by_hand and found != Finding(found.rule, SUMMER, {"spend": 600.0, "conversion": 1})
     assert found.reason == by_hand.reason == "spend > 500 and conversion == 0: spend = 600, conversion = 0"
+    with pytest.raises(AttributeError):
+        found.rule = by_hand.rule  # type: ignore[misc]
     assert repr(found) == "Finding(rule='r', entity=(<Level.CAMPAIGN: 'campaign'>, '1'), values=" + (
         "{'spend': 600.0, 'conversion': 0})"
     )
