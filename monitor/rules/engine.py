@@ -37,26 +37,24 @@ __all__ = ["Evaluation", "Finding", "evaluate", "explain", "local_time"]
 class Finding:
     """A rule's condition is true for an entity: the values it read (None: no data) and a sentence why.
 
-    Read-only. A large account yields tens of thousands of findings per poll, so the engine makes them from the
-    bare tuple of values read (:meth:`of`); the ``values`` mapping is built on first use (the lifecycle reads it
-    for every finding) and ``reason`` only for the findings that make a message.
+    Read-only. A large account yields tens of thousands of findings per poll, so the engine makes them with
+    :meth:`of` (no dataclass machinery) and ``reason`` is only written for the findings that make a message.
     """
 
-    __slots__ = ("_entity", "_read", "_reason", "_rule", "_values")
+    __slots__ = ("_entity", "_reason", "_rule", "_values")
 
     def __init__(self, rule: Rule, entity: EntityState, values: Mapping[str, MetricValue]) -> None:
         self._rule = rule
         self._entity = entity
-        self._values: Mapping[str, MetricValue] | None = MappingProxyType(dict(values))
-        self._read: tuple[MetricValue, ...] = ()
+        self._values: Mapping[str, MetricValue] = MappingProxyType(dict(values))
         self._reason: str | None = None
 
     @classmethod
     def of(cls, rule: Rule, entity: EntityState, read: tuple[MetricValue, ...]) -> Finding:
         """The finding whose values are ``read``, in the order of ``rule.when.names``."""
         finding = cls.__new__(cls)
-        finding._rule, finding._entity, finding._read = rule, entity, read
-        finding._values = finding._reason = None
+        finding._rule, finding._entity, finding._reason = rule, entity, None
+        finding._values = MappingProxyType(dict(zip(rule.when.names, read, strict=True)))
         return finding
 
     @property
@@ -70,8 +68,6 @@ class Finding:
     @property
     def values(self) -> Mapping[str, MetricValue]:
         """What the condition read, by name: {"spend": 612.5, "conversion": 0}."""
-        if self._values is None:
-            self._values = MappingProxyType(dict(zip(self.rule.when.names, self._read, strict=True)))
         return self._values
 
     @property

@@ -36,7 +36,7 @@ _ALLOWED = frozenset(
     | {"while", "break"}
     | {"try", "except", "as", "Exception", "KeyError", "make", "run", "cond", "c", "cur", "prev", "hour", "weekday"}
     | {"E"}
-    | {"entities", "before", "exc", "metrics", "get", "key", "budget", "budget_mode", "s", "fail", "continue"}
+    | {"entities", "before", "exc", "metrics", "get", "budget", "budget_mode", "s", "fail", "continue"}
     | FIELD_ATTRS
 )
 _CALLABLE = frozenset({"get", "make", "run", "cond", "fail"})
