@@ -19,7 +19,7 @@ from monitor.clock import SystemClock
 from monitor.tiktok.client import TikTokClient
 from monitor.tiktok.models import Level, ReportQuery
 from monitor.tiktok.ratelimit import RateLimiter
-from monitor.tiktok.sandbox import LARGE_ADVERTISER_ID, Sandbox, SandboxSettings
+from monitor.sandbox import LARGE_ADVERTISER_ID, Sandbox, SandboxSettings
 from monitor.tiktok.transport import Transport
 
 

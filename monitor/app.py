@@ -259,7 +259,7 @@ def sandbox(
     log_format: str = "text",
 ) -> int:
     """Serve the simulated Business API until interrupted."""
-    from monitor.tiktok.sandbox import SandboxSettings, serve_forever
+    from monitor.sandbox import SandboxSettings, serve_forever
 
     setup_logging(log_level, log_format)
     settings = SandboxSettings(token=token, app_id=app_id, secret=secret, qps=qps, large_ads=large_ads)

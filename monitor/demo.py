@@ -19,7 +19,7 @@ from monitor.logs import SecretRedactor
 from monitor.notify.channels import build_channels
 from monitor.notify.console import AlsoOnConsole, ConsoleChannel
 from monitor.notify.templates import Templates
-from monitor.tiktok.sandbox import Sandbox, SandboxSettings
+from monitor.sandbox import Sandbox, SandboxSettings
 
 DEMO_INTERVAL = "5s"
 

@@ -9,7 +9,7 @@ import pytest
 from monitor.fetch import FetchPlan, LevelPlan, fetch_snapshot, window_query
 from monitor.tiktok.errors import PermanentApiError
 from monitor.tiktok.models import Level
-from monitor.tiktok.sandbox import Fault
+from monitor.sandbox import Fault
 
 ADV = "7000000000000000001"
 

@@ -10,7 +10,7 @@ from monitor.pipeline import Pipeline, fetch_plan
 from monitor.rules.loader import load_rules
 from monitor.store.repo import Store
 from monitor.tiktok.models import Level
-from monitor.tiktok.sandbox import Fault
+from monitor.sandbox import Fault
 
 ADV = "7000000000000000001"
 

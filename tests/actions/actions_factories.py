@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from monitor.store.repo import Store
-from monitor.tiktok.sandbox import Sandbox
+from monitor.sandbox import Sandbox
 
 ADV = "7000000000000000001"  # America/New_York, USD; 15:00 local at T0
 CAMPAIGN = "1801100000000000001"  # daily budget 434, about 432 spent today at T0, ~40/h

@@ -12,7 +12,7 @@ from monitor.actions.revert import revert
 from monitor.runtime import interrupted_actions
 from monitor.store.values import ActionIntent, ActionStatus
 from monitor.tiktok.models import AdvertiserInfo, Level
-from monitor.tiktok.sandbox import Fault
+from monitor.sandbox import Fault
 
 PAUSE_OVERSPEND = rule("overspend", "spend > 300", '"pause"')
 

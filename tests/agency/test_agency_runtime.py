@@ -15,9 +15,9 @@ from monitor.notify.message import Outcome
 from monitor.once import run_once
 from monitor.runtime import Runtime
 from monitor.store.repo import Store
-from monitor.tiktok.sandbox import Sandbox
-from monitor.tiktok.sandbox.business import ANALYST_ONLY_ADVERTISER_ID
-from monitor.tiktok.sandbox.settings import SandboxSettings, extra_advertiser_id
+from monitor.sandbox import Sandbox
+from monitor.sandbox.business import ANALYST_ONLY_ADVERTISER_ID
+from monitor.sandbox.settings import SandboxSettings, extra_advertiser_id
 
 APP_ID = "4242"
 MAX_QPS = 20

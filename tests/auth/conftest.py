@@ -10,7 +10,7 @@ import aiohttp
 import pytest
 
 from monitor.tiktok.client import TikTokClient
-from monitor.tiktok.sandbox import SandboxSettings
+from monitor.sandbox import SandboxSettings
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import aiohttp
 import pytest
 
 from monitor.clock import SystemClock
-from monitor.tiktok.sandbox import Sandbox, SandboxSettings
+from monitor.sandbox import Sandbox, SandboxSettings
 
 APP_ID = "7100000000000000001"
 SECRET = "sandbox-app-secret-value"

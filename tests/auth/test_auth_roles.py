@@ -11,9 +11,9 @@ from monitor.auth import AdvertiserRow, Role, list_advertisers, parse_role, rend
 from monitor.clock import FrozenClock
 from monitor.tiktok.client import TikTokClient
 from monitor.tiktok.models import AdvertiserRef, BcAdvertiser
-from monitor.tiktok.sandbox import Fault, Sandbox, SandboxSettings
-from monitor.tiktok.sandbox.business import AGENCY_BC_ID, ANALYST_ONLY_ADVERTISER_ID, PARTNER_BC_ID
-from monitor.tiktok.sandbox.settings import LARGE_ADVERTISER_ID
+from monitor.sandbox import Fault, Sandbox, SandboxSettings
+from monitor.sandbox.business import AGENCY_BC_ID, ANALYST_ONLY_ADVERTISER_ID, PARTNER_BC_ID
+from monitor.sandbox.settings import LARGE_ADVERTISER_ID
 
 NY, AKL, HNL, TYO = (f"700000000000000000{i}" for i in range(1, 5))
 

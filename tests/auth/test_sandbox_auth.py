@@ -11,8 +11,8 @@ import pytest
 from auth_helpers import query_of
 
 from monitor.clock import FrozenClock
-from monitor.tiktok.sandbox import Sandbox, SandboxSettings
-from monitor.tiktok.sandbox.business import AGENCY_BC_ID, PARTNER_BC_ID
+from monitor.sandbox import Sandbox, SandboxSettings
+from monitor.sandbox.business import AGENCY_BC_ID, PARTNER_BC_ID
 
 NY, AKL, HNL, TYO = (f"700000000000000000{i}" for i in range(1, 5))
 APP = {"app_id": "sandbox-app", "secret": "sandbox-secret"}

@@ -18,7 +18,7 @@ from aiohttp import web
 
 from monitor.clock import SystemClock
 from monitor.store.repo import Store
-from monitor.tiktok.sandbox import Sandbox, SandboxSettings
+from monitor.sandbox import Sandbox, SandboxSettings
 
 ADV = "7000000000000000001"
 SPENDING = '[[rule]]\nname = "spending"\nlevel = "campaign"\nwhen = "spend > 0"\nnotify = ["webhook"]\n'

@@ -15,7 +15,7 @@ from monitor.tiktok.client import TikTokClient
 from monitor.tiktok.errors import AuthError, PermanentApiError, TransientApiError
 from monitor.tiktok.models import Level, ReportQuery
 from monitor.tiktok.ratelimit import RateLimiter
-from monitor.tiktok.sandbox import Fault
+from monitor.sandbox import Fault
 from monitor.tiktok.transport import RetryPolicy, Transport
 
 ADV = "7000000000000000001"  # America/New_York
