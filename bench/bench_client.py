@@ -16,10 +16,11 @@ import time
 import aiohttp
 
 from monitor.clock import SystemClock
-from monitor.tiktok.client import TikTokClient
-from monitor.tiktok.models import Level, ReportQuery
-from monitor.tiktok.ratelimit import RateLimiter
+from monitor.domain import Level
 from monitor.sandbox import LARGE_ADVERTISER_ID, Sandbox, SandboxSettings
+from monitor.tiktok.client import TikTokClient
+from monitor.tiktok.models import ReportQuery
+from monitor.tiktok.ratelimit import RateLimiter
 from monitor.tiktok.transport import Transport
 
 

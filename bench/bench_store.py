@@ -27,9 +27,9 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from monitor.store import EntityState, Store
+from monitor.domain import EntityState, Level
+from monitor.store import Store
 from monitor.store.db import normalize_url
-from monitor.tiktok.models import Level
 
 ADV = "7000000000000000001"
 T0 = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)

@@ -30,12 +30,11 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from monitor.domain import EntityState, Level, Snapshot
 from monitor.rules import Rule, evaluate
 from monitor.rules.codegen import EMPTY, Emitter, indent
 from monitor.rules.expr import Context, compile_when
 from monitor.rules.program import Source, audit
-from monitor.store.values import EntityState, Snapshot
-from monitor.tiktok.models import Level
 
 NOW = datetime(2026, 11, 24, 20, 0, tzinfo=UTC)
 ADVERTISER = "7000000000000000001"

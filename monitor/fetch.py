@@ -5,8 +5,7 @@ read per level; the rule set derives it, so a poll fetches only what some rule r
 ad groups and ads are required: if one fails the poll fails and the previous snapshot stays the latest. A
 report that fails leaves its window *missing* for every entity (never zero) and is recorded as an error.
 
-Windows are dates in the advertiser's own time zone: ``today``; ``yesterday``; ``last_3d`` .. ``last_30d``,
-the N complete days before today (as Ads Manager's "last N days"); ``lifetime``.
+Windows are dates in the advertiser's own time zone (:mod:`monitor.domain.windows`).
 """
 
 from __future__ import annotations
@@ -15,31 +14,24 @@ import asyncio
 import logging
 from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
-from monitor.store.values import EntityState
+from monitor.domain import EntityState, Level, Metrics, MetricValue, window_dates
 from monitor.tiktok.client import TikTokClient
 from monitor.tiktok.errors import ApiError, AuthError
-from monitor.tiktok.models import AdvertiserInfo, Entity, Level, MetricValue, Report, ReportQuery
+from monitor.tiktok.models import AdvertiserInfo, Entity, Report, ReportQuery
 
 log = logging.getLogger(__name__)
 
-LAST_N_DAYS = {"last_3d": 3, "last_7d": 7, "last_14d": 14, "last_30d": 30}
-
 
 def window_query(window: str, level: Level, metrics: tuple[str, ...], today: date) -> ReportQuery:
-    """The report query for one window, ``today`` being the advertiser's local date."""
-    if window == "today":
-        return ReportQuery(level, metrics, today, today)
-    if window == "yesterday":
-        day = today - timedelta(days=1)
-        return ReportQuery(level, metrics, day, day)
-    if window in LAST_N_DAYS:
-        return ReportQuery(level, metrics, today - timedelta(days=LAST_N_DAYS[window]), today - timedelta(days=1))
-    if window == "lifetime":
+    """The report query for one window (see :func:`monitor.domain.window_dates`), ``today`` being the
+    advertiser's local date."""
+    dates = window_dates(window, today)
+    if dates is None:
         return ReportQuery(level, metrics, lifetime=True)
-    raise ValueError(f"unknown window {window!r}")
+    return ReportQuery(level, metrics, *dates)
 
 
 @dataclass(frozen=True)
@@ -89,7 +81,7 @@ async def fetch_snapshot(
                 values = {name: row.metrics.get(name) for name in wanted}
                 metrics.setdefault((level, entity_id), {})[window] = values
     states = [
-        EntityState.from_entity(entity, metrics.get((level, entity.id)))
+        entity_state(entity, metrics.get((level, entity.id)))
         for level, entities in zip(listed, entity_lists, strict=True)
         for entity in entities
     ]
@@ -128,6 +120,24 @@ async def _report(client: TikTokClient, advertiser_id: str, query: ReportQuery) 
     except ApiError as exc:
         log.warning("advertiser %s: report failed, its values are missing this poll: %s", advertiser_id, exc)
         return exc
+
+
+def entity_state(entity: Entity, metrics: Metrics | None = None) -> EntityState:
+    """What campaign|adgroup|ad/get returned for one entity, with the report values for it, as the daemon's
+    :class:`EntityState` (the edge between the API's types and the domain's)."""
+    return EntityState(
+        level=entity.level,
+        id=entity.id,
+        advertiser_id=entity.advertiser_id,
+        name=entity.name,
+        operation_status=entity.operation_status,
+        secondary_status=entity.secondary_status,
+        budget=entity.budget,
+        budget_mode=entity.budget_mode,
+        campaign_id=entity.campaign_id,
+        adgroup_id=entity.adgroup_id,
+        metrics=metrics,
+    )
 
 
 def _advertiser_state(

@@ -10,8 +10,8 @@ from typing import TextIO
 from monitor.actions import Taken
 from monitor.clock import Clock
 from monitor.config import Settings
+from monitor.domain import Outcome
 from monitor.errors import MonitorError
-from monitor.notify.message import Outcome
 from monitor.notify.outbox import SendReport
 from monitor.pipeline import PollSummary
 from monitor.runtime import Runtime

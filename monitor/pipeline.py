@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from monitor.actions import ActionRunner, Taken, split_holds
 from monitor.actions.budget import spend_needs
 from monitor.clock import Clock
+from monitor.domain import Level
 from monitor.fetch import FetchPlan, LevelPlan, fetch_snapshot
 from monitor.notify.compose import alert_notifications
 from monitor.notify.message import OperationalMessage, notifications
@@ -31,7 +32,7 @@ from monitor.store.diff import diff_snapshots
 from monitor.store.repo import Store
 from monitor.store.values import Notification
 from monitor.tiktok.client import TikTokClient
-from monitor.tiktok.models import DEFAULT_FIELDS, AdvertiserInfo, Level
+from monitor.tiktok.models import DEFAULT_FIELDS, AdvertiserInfo
 
 log = logging.getLogger(__name__)
 

@@ -22,11 +22,12 @@ from monitor.actions import ActionRunner, GuardSettings
 from monitor.actions.base import METRIC_OUTCOME
 from monitor.clock import Clock, SystemClock
 from monitor.config import Settings
+from monitor.domain import Account
 from monitor.errors import MonitorError
 from monitor.metrics import Metrics
 from monitor.notify.base import Channel
 from monitor.notify.channels import build_channels, close_channels
-from monitor.notify.message import Advertiser, OperationalMessage, OpsKind, notifications
+from monitor.notify.message import OperationalMessage, OpsKind, notifications
 from monitor.notify.ops import OpsEvent, OpsPolicy, OpsState, decide
 from monitor.notify.outbox import Backoff, OutboxSender
 from monitor.notify.templates import Templates
@@ -208,7 +209,7 @@ class Runtime:
                 + "; ".join(lines),
                 self.clock.now(),
                 self.clock.now(),
-                advertiser=Advertiser(advertiser_id, name),
+                advertiser=Account(advertiser_id, name),
             )
             log.warning("interrupted actions of advertiser %s: %s", advertiser_id, message.detail)
             if self.ops_channels:
@@ -315,5 +316,5 @@ class Runtime:
                 await self.store.outbox.enqueue(notifications(decision.message, self.ops_channels), now)
 
 
-def _advertiser(info: AdvertiserInfo) -> Advertiser:
-    return Advertiser(info.id, info.name, info.currency, info.timezone)
+def _advertiser(info: AdvertiserInfo) -> Account:
+    return Account(info.id, info.name, info.currency, info.timezone)

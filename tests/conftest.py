@@ -9,9 +9,9 @@ import aiohttp
 import pytest
 
 from monitor.clock import FrozenClock
+from monitor.sandbox import Sandbox, SandboxSettings
 from monitor.tiktok.client import TikTokClient
 from monitor.tiktok.ratelimit import RateLimiter
-from monitor.sandbox import Sandbox, SandboxSettings
 from monitor.tiktok.transport import RetryPolicy, Transport
 
 #: A fixed instant: 20:00 UTC is already "tomorrow" in Auckland and still morning in Honolulu.

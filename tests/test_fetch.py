@@ -6,10 +6,10 @@ from datetime import date
 
 import pytest
 
+from monitor.domain import Level
 from monitor.fetch import FetchPlan, LevelPlan, fetch_snapshot, window_query
-from monitor.tiktok.errors import PermanentApiError
-from monitor.tiktok.models import Level
 from monitor.sandbox import Fault
+from monitor.tiktok.errors import PermanentApiError
 
 ADV = "7000000000000000001"
 

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from monitor.domain import Level
 from monitor.pipeline import Pipeline, fetch_plan
 from monitor.rules.loader import load_rules
-from monitor.store.repo import Store
-from monitor.tiktok.models import Level
 from monitor.sandbox import Fault
+from monitor.store.repo import Store
 
 ADV = "7000000000000000001"
 

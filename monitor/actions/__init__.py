@@ -9,9 +9,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from monitor.actions.base import Decision, GuardSettings, Planned, Taken, Verdict, planned_from
 from monitor.actions.guard import GuardContext, GuardResult, decide
-from monitor.actions.runner import ActionRunner, ActResult, split_holds
+from monitor.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from monitor.actions.runner import ActionRunner, ActResult, split_holds
+
+# The runner talks to the API and the journal: loaded on first use, so the guards load without them.
+__getattr__ = lazy_exports(__name__, {"ActionRunner": ".runner", "ActResult": ".runner", "split_holds": ".runner"})
 
 __all__ = [
     "ActResult",

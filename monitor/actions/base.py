@@ -18,12 +18,10 @@ from datetime import timedelta
 from typing import Any
 
 from monitor.config import ActionsSettings
+from monitor.domain import EntityKey, EntityState, Level, Outcome
 from monitor.notify.message import Action as MessageAction
-from monitor.notify.message import Outcome
 from monitor.rules.lifecycle import Transition
 from monitor.rules.model import Action as RuleAction
-from monitor.store.values import EntityKey, EntityState
-from monitor.tiktok.models import Level
 
 STATUS = "operation_status"
 BUDGET = "budget"

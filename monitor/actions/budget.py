@@ -16,14 +16,9 @@ import math
 from collections.abc import Iterable
 from datetime import datetime, time, timedelta, tzinfo
 
+from monitor.domain import Level
+from monitor.domain.budget import DAILY_MODES
 from monitor.notify.units import format_value
-from monitor.tiktok.models import Level
-
-DAY = "BUDGET_MODE_DAY"
-DYNAMIC_DAY = "BUDGET_MODE_DYNAMIC_DAILY_BUDGET"
-TOTAL = "BUDGET_MODE_TOTAL"
-INFINITE = "BUDGET_MODE_INFINITE"
-DAILY_MODES = frozenset({DAY, DYNAMIC_DAY})
 
 #: TikTok's budget verification ratio per currency, as far as the documentation states it.
 RATIOS = {"USD": 1, "EUR": 1, "GBP": 1, "JPY": 100, "KRW": 1000, "IDR": 10000}

@@ -19,12 +19,12 @@ from dataclasses import dataclass
 
 from monitor.actions.base import BUDGET, SCHEDULED_FROM, STATUS, Decision, Taken, Verdict
 from monitor.clock import Clock
-from monitor.notify.message import Outcome
+from monitor.domain import Level, Outcome
 from monitor.store.journal import Journal
 from monitor.store.values import ActionIntent, ActionStatus, JournalEntry
 from monitor.tiktok.client import WRITE_BATCH, TikTokClient
 from monitor.tiktok.errors import AuthError
-from monitor.tiktok.models import Level, WriteResult
+from monitor.tiktok.models import WriteResult
 
 
 @dataclass

@@ -15,7 +15,8 @@ from typing import Any
 
 from monitor.actions.base import BUDGET, STATUS, WRITABLE
 from monitor.actions.budget import day_start
-from monitor.store.values import ActionStatus, EntityKey, JournalEntry
+from monitor.domain import EntityKey
+from monitor.store.values import ActionStatus, JournalEntry
 
 #: Entries that changed (or may have changed) something: a pending one may have reached TikTok.
 WRITES = frozenset({ActionStatus.SUCCEEDED, ActionStatus.PENDING})

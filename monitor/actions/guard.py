@@ -41,7 +41,8 @@ from monitor.actions.base import (
     Verdict,
 )
 from monitor.actions.facts import Facts
-from monitor.tiktok.models import Level
+from monitor.domain import Level
+from monitor.domain.budget import INFINITE
 
 
 @dataclass(frozen=True)
@@ -110,7 +111,7 @@ def _ask(plan: Planned) -> tuple[str, Any]:
         return "", STATUS_TARGET[plan.type]
     if plan.level is Level.AD:
         return "ads have no budget", None
-    if entity.budget_mode == rules.INFINITE:
+    if entity.budget_mode == INFINITE:
         return f"{plan.level.value} has no budget to change (BUDGET_MODE_INFINITE)", None
     if entity.budget is None or entity.budget_mode is None:
         return "its budget or budget mode is unknown", None

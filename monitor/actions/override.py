@@ -15,8 +15,9 @@ from datetime import datetime, timedelta
 from monitor.actions.base import BUDGET, WRITABLE
 from monitor.actions.budget import same_money
 from monitor.actions.facts import Hold, written
+from monitor.domain import AlertState, EntityKey
 from monitor.store.diff import FieldChange
-from monitor.store.values import AlertState, EntityKey, JournalEntry
+from monitor.store.values import JournalEntry
 
 RULE_PREFIX = "_actions/override/"
 HELD = "held"

@@ -18,8 +18,8 @@ from monitor.actions.execute import Executor
 from monitor.actions.facts import collect, recent_since, written
 from monitor.actions.guard import GuardContext, decide
 from monitor.clock import Clock
+from monitor.domain import Outcome
 from monitor.fetch import FetchPlan, LevelPlan, fetch_snapshot
-from monitor.notify.message import Outcome
 from monitor.store.errors import LeaseHeldError
 from monitor.store.repo import Store
 from monitor.store.values import ActionStatus, JournalEntry

@@ -30,14 +30,15 @@ from monitor.actions.execute import Executor
 from monitor.actions.facts import Hold, collect, recent_since
 from monitor.actions.guard import GuardContext, decide
 from monitor.clock import Clock
+from monitor.domain import Account, AlertState, Level, Outcome, Snapshot
 from monitor.notify.message import Action as MessageAction
-from monitor.notify.message import Advertiser, OperationalMessage, OpsKind, Outcome
+from monitor.notify.message import OperationalMessage, OpsKind
 from monitor.rules.lifecycle import AlertKey, Transition
 from monitor.store.diff import SnapshotDiff
 from monitor.store.journal import Journal
-from monitor.store.values import ActionStatus, AlertState, JournalEntry, Snapshot
+from monitor.store.values import ActionStatus, JournalEntry
 from monitor.tiktok.client import TikTokClient
-from monitor.tiktok.models import AdvertiserInfo, Level
+from monitor.tiktok.models import AdvertiserInfo
 
 log = logging.getLogger(__name__)
 
@@ -223,7 +224,7 @@ class ActionRunner:
             detail="; ".join(lines),
             since=now,
             now=now,
-            advertiser=Advertiser(info.id, info.name, info.currency, info.timezone),
+            advertiser=Account(info.id, info.name, info.currency, info.timezone),
         )
 
 

@@ -19,7 +19,8 @@ from datetime import datetime
 from monitor.actions.base import SCHEDULED_FROM
 from monitor.actions.budget import money, same_money
 from monitor.actions.facts import written
-from monitor.store.values import ActionStatus, EntityKey, EntityState, JournalEntry
+from monitor.domain import EntityKey, EntityState
+from monitor.store.values import ActionStatus, JournalEntry
 
 
 def due(entry: JournalEntry) -> datetime:

@@ -8,15 +8,15 @@ the :class:`OutboxSender`, running as its own task, delivers them. Operational a
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from monitor.lazy import lazy_exports
 from monitor.notify.base import Channel, Reconciler, split_channel
-from monitor.notify.channels import build_channels, close_channels
-from monitor.notify.email import EmailChannel
 from monitor.notify.errors import DeliveryError, PermanentDeliveryError, TransientDeliveryError
 from monitor.notify.grouping import group_alerts
 from monitor.notify.links import ads_manager_url
 from monitor.notify.message import (
     Action,
-    Advertiser,
     AlertEntity,
     AlertKind,
     AlertMessage,
@@ -24,23 +24,41 @@ from monitor.notify.message import (
     Message,
     OperationalMessage,
     OpsKind,
-    Outcome,
     RuleInfo,
-    Severity,
     from_json,
     notifications,
     to_json,
 )
 from monitor.notify.ops import OpsDecision, OpsEvent, OpsPolicy, OpsState, decide
-from monitor.notify.outbox import Backoff, OutboxSender, SendReport, delivery_id
-from monitor.notify.slack import SlackChannel
-from monitor.notify.templates import Templates
 from monitor.notify.units import format_value, unit_for
-from monitor.notify.webhook import WebhookChannel
+
+if TYPE_CHECKING:
+    from monitor.notify.channels import build_channels, close_channels
+    from monitor.notify.email import EmailChannel
+    from monitor.notify.outbox import Backoff, OutboxSender, SendReport, delivery_id
+    from monitor.notify.slack import SlackChannel
+    from monitor.notify.templates import Templates
+    from monitor.notify.webhook import WebhookChannel
+
+# The channels, templates and the sender load aiohttp, slack_sdk, aiosmtplib and jinja2: only on first use.
+__getattr__ = lazy_exports(
+    __name__,
+    {
+        "build_channels": ".channels",
+        "close_channels": ".channels",
+        "EmailChannel": ".email",
+        "Backoff": ".outbox",
+        "OutboxSender": ".outbox",
+        "SendReport": ".outbox",
+        "delivery_id": ".outbox",
+        "SlackChannel": ".slack",
+        "Templates": ".templates",
+        "WebhookChannel": ".webhook",
+    },
+)
 
 __all__ = [
     "Action",
-    "Advertiser",
     "AlertEntity",
     "AlertKind",
     "AlertMessage",
@@ -57,12 +75,10 @@ __all__ = [
     "OpsPolicy",
     "OpsState",
     "OutboxSender",
-    "Outcome",
     "PermanentDeliveryError",
     "Reconciler",
     "RuleInfo",
     "SendReport",
-    "Severity",
     "SlackChannel",
     "Templates",
     "TransientDeliveryError",

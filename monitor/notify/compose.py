@@ -11,15 +11,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 
+from monitor.domain import Account, MetricValue
 from monitor.notify.grouping import DEFAULT_LIMIT, group_alerts
 from monitor.notify.links import ads_manager_url
-from monitor.notify.message import Action, Advertiser, AlertEntity, AlertKind, AlertMessage, MatchedValue, RuleInfo
+from monitor.notify.message import Action, AlertEntity, AlertKind, AlertMessage, MatchedValue, RuleInfo
 from monitor.notify.message import notifications as message_notifications
 from monitor.notify.units import unit_for
 from monitor.rules.lifecycle import Transition
 from monitor.rules.names import WINDOWS
 from monitor.store.values import Notification
-from monitor.tiktok.models import AdvertiserInfo, MetricValue
+from monitor.tiktok.models import AdvertiserInfo
 
 #: Lifecycle transition kinds that are told, and how.
 KINDS = {"firing": AlertKind.FIRING, "repeat": AlertKind.REPEAT, "resolved": AlertKind.RESOLVED}
@@ -57,7 +58,7 @@ def alert_message(
             when=rule.when.text,
             window=rule.window,
         ),
-        advertiser=Advertiser(advertiser.id, advertiser.name, advertiser.currency, advertiser.timezone),
+        advertiser=Account(advertiser.id, advertiser.name, advertiser.currency, advertiser.timezone),
         entities=(
             AlertEntity(
                 level=alert.level,

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from monitor.tiktok.models import Level
+from monitor.domain import Level
 
 ADS_MANAGER = "https://ads.tiktok.com"
 _PAGES = {Level.CAMPAIGN: "campaign", Level.ADGROUP: "adgroup", Level.AD: "creative"}

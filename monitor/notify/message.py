@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 
+from monitor.domain import Account, Level, MetricValue, Outcome, Severity
 from monitor.notify.units import format_value
 from monitor.store.values import Notification
-from monitor.tiktok.models import Level, MetricValue
 
 VERSION = 1
 
@@ -34,19 +34,6 @@ class AlertKind(enum.StrEnum):
     FIRING = "firing"  # the rule started to hold (after its "for")
     REPEAT = "repeat"  # still firing, told again after the rule's cooldown
     RESOLVED = "resolved"  # no longer holds
-
-
-class Severity(enum.StrEnum):
-    INFO = "info"
-    WARNING = "warning"
-    CRITICAL = "critical"
-
-
-class Outcome(enum.StrEnum):
-    DONE = "done"  # the action was carried out
-    DRY_RUN = "dry run"  # what would have been done; nothing was sent (rule dry_run or actions disabled)
-    SKIPPED = "skipped"  # a guard rail stopped it (reason says which)
-    FAILED = "failed"  # the API refused it (reason says why)
 
 
 class OpsKind(enum.StrEnum):
@@ -63,16 +50,6 @@ def _aware(moment: datetime, what: str) -> datetime:
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError(f"{what} must be an aware datetime, got {moment.isoformat()}")
     return moment
-
-
-@dataclass(frozen=True)
-class Advertiser:
-    """The ad account: id, name, currency (ISO 4217) and time zone as advertiser/info reports them."""
-
-    id: str
-    name: str | None = None
-    currency: str | None = None
-    timezone: str | None = None
 
 
 @dataclass(frozen=True)
@@ -159,7 +136,7 @@ class AlertMessage:
 
     kind: AlertKind
     rule: RuleInfo
-    advertiser: Advertiser
+    advertiser: Account
     entities: tuple[AlertEntity, ...]
     first_seen: datetime
     now: datetime
@@ -200,7 +177,7 @@ class OperationalMessage:
     now: datetime
     recovered: bool = False
     repeat: bool = False  # told again after the cooldown
-    advertiser: Advertiser | None = None
+    advertiser: Account | None = None
     failures: int | None = None  # consecutive failed polls (advertiser_unreachable)
 
     def __post_init__(self) -> None:
@@ -239,7 +216,7 @@ def to_json(message: Message) -> dict[str, Any]:
             **head,
             "kind": message.kind.value,
             "rule": {**vars(message.rule), "severity": message.rule.severity.value},
-            "advertiser": vars(message.advertiser).copy(),
+            "advertiser": message.advertiser.as_dict(),
             "entities": [_entity_json(e) for e in message.entities],
             "more_count": message.more_count,
             "first_seen": _time(message.first_seen),
@@ -254,7 +231,7 @@ def to_json(message: Message) -> dict[str, Any]:
         "now": _time(message.now),
         "recovered": message.recovered,
         "repeat": message.repeat,
-        "advertiser": None if message.advertiser is None else vars(message.advertiser).copy(),
+        "advertiser": None if message.advertiser is None else message.advertiser.as_dict(),
         "failures": message.failures,
     }
 
@@ -282,7 +259,7 @@ def from_json(data: Mapping[str, Any]) -> Message:
             return AlertMessage(
                 kind=AlertKind(data["kind"]),
                 rule=RuleInfo(**data["rule"]),
-                advertiser=Advertiser(**data["advertiser"]),
+                advertiser=Account(**data["advertiser"]),
                 entities=tuple(_entity(e) for e in data["entities"]),
                 more_count=data["more_count"],
                 first_seen=_parse_time(data["first_seen"]),  # type: ignore[arg-type]
@@ -298,7 +275,7 @@ def from_json(data: Mapping[str, Any]) -> Message:
                 now=_parse_time(data["now"]),  # type: ignore[arg-type]
                 recovered=data["recovered"],
                 repeat=data["repeat"],
-                advertiser=None if advertiser is None else Advertiser(**advertiser),
+                advertiser=None if advertiser is None else Account(**advertiser),
                 failures=data["failures"],
             )
         raise ValueError(f"unknown message type {data['type']!r}")

@@ -21,9 +21,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from types import MappingProxyType
 
-from monitor.notify.message import Advertiser, OperationalMessage, OpsKind
-from monitor.store.values import AlertState
-from monitor.tiktok.models import Level
+from monitor.domain import Account, AlertState, Level
+from monitor.notify.message import OperationalMessage, OpsKind
 
 RULE_PREFIX = "_ops/"
 _NOTIFIED, _PENDING = "firing", "pending"
@@ -49,7 +48,7 @@ class OpsEvent:
     subject: str  # the advertiser id, or "rules"
     failing: bool  # True: the problem is present now; False: it is not
     detail: str = ""  # the error, for people
-    advertiser: Advertiser | None = None
+    advertiser: Account | None = None
     failures: int = 1  # consecutive failed polls, for advertiser_unreachable
 
 

@@ -8,25 +8,22 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from monitor.domain import Account, Level, Outcome, Severity
 from monitor.notify.links import ads_manager_url
 from monitor.notify.message import (
     Action,
-    Advertiser,
     AlertEntity,
     AlertKind,
     AlertMessage,
     MatchedValue,
     OperationalMessage,
     OpsKind,
-    Outcome,
     RuleInfo,
-    Severity,
 )
 from monitor.notify.units import unit_for
-from monitor.tiktok.models import Level
 
 NOW = datetime(2026, 11, 24, 20, 0, tzinfo=UTC)
-ACME = Advertiser("7000000000000000001", "Acme Outdoor US", "USD", "Etc/GMT+5")
+ACME = Account("7000000000000000001", "Acme Outdoor US", "USD", "Etc/GMT+5")
 HOSTILE = "Retargeting <!channel> & <b>VIP</b> <https://evil.example|click>"
 OVERSPEND = RuleInfo(
     name="overspend-no-conversions",

@@ -34,8 +34,8 @@ import jinja2
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, PrefixLoader, StrictUndefined
 from jinja2.environment import TemplateModule
 
+from monitor.domain import zone_or_utc
 from monitor.notify.message import Message
-from monitor.tiktok.models import zone_or_utc
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 
-from monitor.tiktok.models import MetricValue
+from monitor.domain import MetricValue
 
 NO_DATA = "no data"
 PERCENT = "%"

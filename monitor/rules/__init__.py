@@ -19,7 +19,7 @@ from monitor.rules.engine import Evaluation, Finding, evaluate
 from monitor.rules.expr import Condition, ExprError, compile_when
 from monitor.rules.lifecycle import Progress, Transition, advance, step
 from monitor.rules.loader import configured_channels, load_rules, summarize
-from monitor.rules.model import Action, Match, Needs, NotifyTarget, Rule, RuleSet, Severity
+from monitor.rules.model import Action, Match, Needs, NotifyTarget, Rule, RuleSet
 from monitor.rules.testing import RuleTestReport, render_report, run_rule_tests
 
 __all__ = [
@@ -35,7 +35,6 @@ __all__ = [
     "Rule",
     "RuleSet",
     "RuleTestReport",
-    "Severity",
     "Transition",
     "advance",
     "compile_when",

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
+from monitor.domain.budget import DAILY_MODES
 from monitor.rules import names as N
 from monitor.rules.resolve import Ref
 
@@ -134,7 +135,7 @@ class Emitter:
         owner = "prev" if ref.prev else "cur"
         self.uses_prev |= ref.prev
         if ref.kind == "derived":  # budget_used: today's spend / daily budget
-            today, spend, daily = self.window("today", ref.prev), self.const("spend"), self.const(N.DAILY_BUDGET_MODES)
+            today, spend, daily = self.window("today", ref.prev), self.const("spend"), self.const(DAILY_MODES)
             guard = "prev is not None and " if ref.prev else ""
             return self._once(
                 ("budget_used", ref.prev),

@@ -23,11 +23,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from types import MappingProxyType
 
+from monitor.domain import EntityKey, EntityState, Level, MetricValue, Snapshot, zone_or_utc
 from monitor.rules.model import Rule
 from monitor.rules.names import WEEKDAYS
 from monitor.rules.program import Program, compile_program
-from monitor.store.values import EntityKey, EntityState, Snapshot
-from monitor.tiktok.models import Level, MetricValue, zone_or_utc
 
 _ID = operator.attrgetter("id")
 

@@ -31,13 +31,13 @@ import difflib
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from monitor.domain import Level, MetricValue
 from monitor.rules import names as N
 from monitor.rules.codegen import IR, Const, Load, Op
 from monitor.rules.program import compile_condition, compile_values
 from monitor.rules.resolve import Context, Ref, check_value, resolve
 from monitor.rules.syntax import Binary, Call, In, Literal, Logic, Name, Node, Not, Unary, parse
 from monitor.rules.tokens import ExprError
-from monitor.tiktok.models import Level, MetricValue
 
 __all__ = ["Condition", "Context", "ExprError", "Ref", "compile_when"]
 

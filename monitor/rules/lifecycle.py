@@ -36,10 +36,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from monitor.domain import LEVEL_ORDER, AlertState, EntityState, Level
 from monitor.rules.engine import Evaluation, Finding
 from monitor.rules.model import Rule
-from monitor.store.values import LEVEL_ORDER, AlertState, EntityState
-from monitor.tiktok.models import Level
 
 PENDING, FIRING, RESOLVING, RESOLVED = "pending", "firing", "resolving", "resolved"
 AlertKey = tuple[str, Level, str]

@@ -17,10 +17,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from monitor.domain import LEVEL_ORDER
 from monitor.errors import ConfigError, Problem
 from monitor.rules.model import Match, Rule, RuleSet
 from monitor.rules.schema import CHANNELS, KNOWN_CHANNELS, RuleFileModel, RuleModel
-from monitor.store.values import LEVEL_ORDER
 from monitor.tomlpos import KeyIndex
 from monitor.tomlvalidate import Loader, parse_toml, read_text
 

@@ -7,7 +7,6 @@ nothing no rule reads.
 
 from __future__ import annotations
 
-import enum
 import fnmatch
 import re
 from collections.abc import Iterator, Mapping
@@ -15,17 +14,10 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from types import MappingProxyType
 
+from monitor.domain import LEVEL_ORDER, EntityState, Level, Severity
 from monitor.rules.expr import Condition
-from monitor.store.values import LEVEL_ORDER, EntityState
-from monitor.tiktok.models import Level
 
 DEFAULT_COOLDOWN = timedelta(hours=4)
-
-
-class Severity(enum.StrEnum):
-    INFO = "info"
-    WARNING = "warning"
-    CRITICAL = "critical"
 
 
 @dataclass(frozen=True)

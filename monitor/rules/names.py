@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
-from monitor.tiktok.models import Level
+from monitor.domain import Level
+
+# The windows and budget modes are the daemon's vocabulary (monitor.domain); the rule language names them too.
+from monitor.domain.budget import BUDGET_MODES as BUDGET_MODES
+from monitor.domain.windows import DEFAULT_WINDOW as DEFAULT_WINDOW
+from monitor.domain.windows import WINDOWS as WINDOWS
 
 NUMBER, STRING, CONDITION = "number", "string", "condition"
 
-#: Report windows, in the advertiser's own time zone. Bare metric names read the rule's ``window``.
-WINDOWS = ("today", "yesterday", "last_3d", "last_7d", "last_14d", "last_30d", "lifetime")
-DEFAULT_WINDOW = "today"
 
 #: Every numeric report metric a rule can read (tiktok-api.md §7.1). All numbers; ctr and the *_rate metrics
 #: are in percent as TikTok sends them ("1.25" means 1.25 %).
@@ -61,8 +63,6 @@ FIELDS = MappingProxyType(
 
 #: Values computed from others: name -> (type, levels).
 DERIVED = MappingProxyType({"budget_used": (NUMBER, _BUDGETED)})
-#: Budget modes whose ``budget`` is a daily budget (budget_used = today's spend / budget).
-DAILY_BUDGET_MODES = frozenset({"BUDGET_MODE_DAY", "BUDGET_MODE_DYNAMIC_DAILY_BUDGET"})
 
 #: The advertiser's local time at the poll.
 TIME = MappingProxyType({"hour": NUMBER, "weekday": STRING})
@@ -95,9 +95,6 @@ ALIASES = MappingProxyType(
 )
 
 OPERATION_STATUSES = frozenset({"ENABLE", "DISABLE", "DELETE", "FROZEN"})
-BUDGET_MODES = frozenset(
-    {"BUDGET_MODE_INFINITE", "BUDGET_MODE_TOTAL", "BUDGET_MODE_DAY", "BUDGET_MODE_DYNAMIC_DAILY_BUDGET"}
-)
 _ADVERTISER_WIDE = ("ADVERTISER_CONTRACT_PENDING", "ADVERTISER_ACCOUNT_PUNISH")
 SECONDARY_STATUSES = MappingProxyType(
     {

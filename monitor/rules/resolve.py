@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
+from monitor.domain import Level
 from monitor.rules import names as N
-from monitor.tiktok.models import Level
 
 _EMPTY: Any = MappingProxyType({})
 

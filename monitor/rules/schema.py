@@ -17,12 +17,12 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInf
 from pydantic_core import PydanticCustomError
 
 from monitor.config import NumericId
+from monitor.domain import Level, Severity
 from monitor.durations import Duration
 from monitor.rules import names as N
 from monitor.rules.expr import Condition, ExprError, compile_when
-from monitor.rules.model import ACTION_TYPES, DEFAULT_COOLDOWN, Action, NotifyTarget, Severity
+from monitor.rules.model import ACTION_TYPES, DEFAULT_COOLDOWN, Action, NotifyTarget
 from monitor.rules.tokens import located
-from monitor.tiktok.models import Level
 from monitor.tomlvalidate import show_value
 
 #: Channels a rule may name; which of them are usable depends on the config (context key "channels").

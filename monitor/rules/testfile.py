@@ -42,10 +42,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from monitor.domain import Level
 from monitor.durations import Duration
 from monitor.rules import names as N
 from monitor.rules.schema import KNOWN_CHANNELS, fail, one_of
-from monitor.tiktok.models import Level
 
 NOTICE_KINDS = ("firing", "repeat", "resolved")
 CLEAR = "-"

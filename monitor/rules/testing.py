@@ -20,6 +20,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from monitor.domain import AlertState, EntityKey, EntityState, Snapshot
 from monitor.errors import ConfigError, Problem
 from monitor.rules.engine import evaluate
 from monitor.rules.lifecycle import FIRING, PENDING, RESOLVING, AlertKey, Progress, advance
@@ -27,7 +28,6 @@ from monitor.rules.loader import load_rules, rule_files
 from monitor.rules.model import Rule, RuleSet
 from monitor.rules.names import WINDOWS
 from monitor.rules.testfile import CLEAR, CaseModel, EntityModel, ExpectModel, TestFileModel
-from monitor.store.values import AlertState, EntityKey, EntityState, Snapshot
 from monitor.tomlpos import KeyIndex
 from monitor.tomlvalidate import Loader, parse_toml, read_text
 

@@ -1,11 +1,16 @@
 """The snapshot store: the daemon's memory (snapshots, poll runs, alert states, outbox, action journal).
 
-Open a :class:`Store` from a URL; everything it returns is a frozen value object from
-:mod:`monitor.store.values`. :func:`diff_snapshots` compares two snapshots and is pure.
+Open a :class:`Store` from a URL; everything it returns is a frozen value object from :mod:`monitor.domain` or
+:mod:`monitor.store.values`. :func:`diff_snapshots` compares two snapshots and is pure. The database side
+(:class:`Store`, :class:`PollWriter`) is imported on first use, so the values and the diff load without
+sqlalchemy.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from monitor.lazy import lazy_exports
 from monitor.store.diff import FieldChange, MetricDelta, SnapshotDiff, diff_snapshots
 from monitor.store.errors import (
     LeaseError,
@@ -16,40 +21,35 @@ from monitor.store.errors import (
     StoreError,
     StoreUnavailableError,
 )
-from monitor.store.poll import PollWriter
-from monitor.store.repo import Store
 from monitor.store.values import (
     ActionIntent,
     ActionStatus,
     AdvertiserRecord,
-    AlertState,
-    EntityKey,
-    EntityState,
     JournalEntry,
-    Metrics,
     Notification,
     OutboxMessage,
     OutboxStatus,
     PollRun,
     PollStatus,
     PruneReport,
-    Snapshot,
 )
+
+if TYPE_CHECKING:
+    from monitor.store.poll import PollWriter
+    from monitor.store.repo import Store
+
+__getattr__ = lazy_exports(__name__, {"PollWriter": ".poll", "Store": ".repo"})
 
 __all__ = [
     "ActionIntent",
     "ActionStatus",
     "AdvertiserRecord",
-    "AlertState",
-    "EntityKey",
-    "EntityState",
     "FieldChange",
     "JournalEntry",
     "LeaseError",
     "LeaseHeldError",
     "LeaseLostError",
     "MetricDelta",
-    "Metrics",
     "MigrationError",
     "Notification",
     "OutboxMessage",
@@ -59,7 +59,6 @@ __all__ = [
     "PollWriter",
     "PruneReport",
     "SchemaVersionError",
-    "Snapshot",
     "SnapshotDiff",
     "Store",
     "StoreError",

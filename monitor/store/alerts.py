@@ -14,11 +14,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from monitor.domain import AlertState, Level
 from monitor.store.db import reading
 from monitor.store.lease import dialect_insert
 from monitor.store.models import AlertStateRow
-from monitor.store.values import AlertState, dumps
-from monitor.tiktok.models import Level
+from monitor.store.values import dumps
 
 alerts_t = AlertStateRow.__table__
 

@@ -18,8 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from monitor.store.values import LEVEL_ORDER, TRACKED_FIELDS, EntityKey, EntityState, Snapshot, sorted_states
-from monitor.tiktok.models import MetricValue
+from monitor.domain import LEVEL_ORDER, TRACKED_FIELDS, EntityKey, EntityState, MetricValue, Snapshot, sorted_states
 
 
 @dataclass(frozen=True)

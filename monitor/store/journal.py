@@ -21,12 +21,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from monitor.domain import Level, aware
 from monitor.store import lease as leases
 from monitor.store.db import reading, writing
 from monitor.store.errors import StoreError
 from monitor.store.models import ActionRow
-from monitor.store.values import ActionIntent, ActionStatus, JournalEntry, aware, dumps
-from monitor.tiktok.models import Level
+from monitor.store.values import ActionIntent, ActionStatus, JournalEntry, dumps
 
 actions_t = ActionRow.__table__
 

@@ -16,10 +16,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from monitor.domain import aware, freeze
 from monitor.store.db import reading, writing
 from monitor.store.errors import StoreError
 from monitor.store.models import OutboxRow
-from monitor.store.values import Notification, OutboxMessage, OutboxStatus, aware, dumps, freeze
+from monitor.store.values import Notification, OutboxMessage, OutboxStatus, dumps
 
 outbox_t = OutboxRow.__table__
 

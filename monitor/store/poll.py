@@ -17,23 +17,13 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from monitor.domain import LEVEL_ORDER, AlertState, EntityKey, EntityState, Level, Metrics, Snapshot
 from monitor.store import alerts, lease, outbox
 from monitor.store.db import reading, writing
 from monitor.store.errors import LeaseLostError
 from monitor.store.models import AdvertiserRow, EntityRow, PollRow, SnapshotRow
 from monitor.store.snapshots import STATE_COLUMNS, load_current, row_values
-from monitor.store.values import (
-    LEVEL_ORDER,
-    AlertState,
-    EntityKey,
-    EntityState,
-    Metrics,
-    Notification,
-    PollStatus,
-    Snapshot,
-    dumps,
-)
-from monitor.tiktok.models import Level
+from monitor.store.values import Notification, PollStatus, dumps
 
 advertisers_t = AdvertiserRow.__table__
 polls_t = PollRow.__table__

@@ -28,6 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from monitor.clock import Clock, SystemClock
+from monitor.domain import Snapshot, aware
 from monitor.store import db, snapshots
 from monitor.store import poll as polling
 from monitor.store import prune as pruning
@@ -37,7 +38,7 @@ from monitor.store.lease import dialect_insert
 from monitor.store.models import AdvertiserRow, PollRow
 from monitor.store.outbox import Outbox
 from monitor.store.poll import PollWriter
-from monitor.store.values import AdvertiserRecord, PollRun, PollStatus, PruneReport, Snapshot, aware
+from monitor.store.values import AdvertiserRecord, PollRun, PollStatus, PruneReport
 from monitor.tiktok.models import AdvertiserInfo
 
 advertisers_t = AdvertiserRow.__table__

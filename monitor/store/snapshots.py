@@ -15,9 +15,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from monitor.domain import EntityKey, EntityState, Level, Snapshot
 from monitor.store.models import EntityRow, PollRow, SnapshotRow
-from monitor.store.values import EntityKey, EntityState, PollStatus, Snapshot
-from monitor.tiktok.models import Level
+from monitor.store.values import PollStatus
 
 entities_t = EntityRow.__table__
 _SLICE = 2000  # rows converted between two yields to the event loop (a few milliseconds of work)

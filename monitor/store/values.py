@@ -1,4 +1,6 @@
-"""The frozen value objects that leave ``store/``: what the rest of the daemon reads and hands in.
+"""The store's own frozen value objects: poll runs, advertiser records, outbox rows, journal entries.
+
+Entity states, snapshots and alert states are the daemon's shared vocabulary and live in :mod:`monitor.domain`.
 
 ORM rows never leave the package; every read returns these. Times are aware UTC datetimes. A metric the API did
 not return is ``None`` (or absent), never 0, and the store keeps that distinction: ``None`` round-trips as
@@ -9,47 +11,14 @@ from __future__ import annotations
 
 import enum
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from types import MappingProxyType
 from typing import Any
 
-from monitor.tiktok.models import Entity, Level, MetricValue
-
-#: An entity within one advertiser: ``(Level.AD, "1790...")``.
-EntityKey = tuple[Level, str]
-#: Metrics of one entity: window (``"today"``, ``"yesterday"``, ``"last_7d"``, ...) -> metric name -> value.
-Metrics = Mapping[str, Mapping[str, MetricValue]]
-
-_EMPTY: Mapping[str, Any] = MappingProxyType({})
-#: Levels from the top of the tree down, for stable ordering.
-LEVEL_ORDER = {level: rank for rank, level in enumerate(Level)}
-
-
-def aware(moment: datetime, what: str = "time") -> datetime:
-    """Refuse naive datetimes at the door: the store works in aware UTC only."""
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError(f"{what} {moment.isoformat()} is naive: the store takes aware datetimes (UTC)")
-    return moment
-
-
-def freeze(value: Any) -> Any:
-    """A read-only deep copy of JSON-like data: dicts become mapping proxies, lists become tuples."""
-    if isinstance(value, Mapping):
-        return MappingProxyType({str(k): freeze(v) for k, v in value.items()})
-    if isinstance(value, list | tuple):
-        return tuple(freeze(v) for v in value)
-    return value
-
-
-def freeze_metrics(metrics: Metrics | None) -> Metrics:
-    """Read-only metrics. Already frozen ones (proxies all the way down, as the store builds them) are kept as is."""
-    if not metrics:
-        return _EMPTY
-    if type(metrics) is MappingProxyType and all(type(m) is MappingProxyType for m in metrics.values()):
-        return metrics
-    return MappingProxyType({str(w): MappingProxyType(dict(m)) for w, m in metrics.items()})
+from monitor.domain import Level
+from monitor.domain.values import EMPTY as _EMPTY
+from monitor.domain.values import freeze
 
 
 def _thaw(value: Any) -> Any:
@@ -61,81 +30,6 @@ def _thaw(value: Any) -> Any:
 def dumps(value: Any) -> str:
     """Canonical compact JSON (sorted keys, no NaN): equal data gives equal text, so text compares for change."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False, default=_thaw)
-
-
-@dataclass(frozen=True, slots=True)  # slots: a snapshot holds 100,000s of these; less memory and GC work
-class EntityState:
-    """One campaign, ad group, ad (or the advertiser itself) as one poll saw it: fields and metrics per window."""
-
-    level: Level
-    id: str
-    advertiser_id: str
-    name: str | None = None
-    operation_status: str | None = None
-    secondary_status: str | None = None
-    budget: float | None = None
-    budget_mode: str | None = None
-    campaign_id: str | None = None
-    adgroup_id: str | None = None
-    metrics: Metrics = field(default_factory=lambda: _EMPTY)
-
-    def __post_init__(self) -> None:
-        if type(self.level) is not Level:
-            object.__setattr__(self, "level", Level(self.level))
-        object.__setattr__(self, "metrics", freeze_metrics(self.metrics))
-
-    @property
-    def key(self) -> EntityKey:
-        return (self.level, self.id)
-
-    def metric(self, name: str, window: str = "today") -> MetricValue:
-        """The value of one metric, ``None`` when the poll did not report it."""
-        return self.metrics.get(window, _EMPTY).get(name)
-
-    @classmethod
-    def from_entity(cls, entity: Entity, metrics: Metrics | None = None) -> EntityState:
-        """Combine what campaign|adgroup|ad/get returned with the report values for it."""
-        return cls(
-            level=entity.level,
-            id=entity.id,
-            advertiser_id=entity.advertiser_id,
-            name=entity.name,
-            operation_status=entity.operation_status,
-            secondary_status=entity.secondary_status,
-            budget=entity.budget,
-            budget_mode=entity.budget_mode,
-            campaign_id=entity.campaign_id,
-            adgroup_id=entity.adgroup_id,
-            metrics=metrics,
-        )
-
-
-#: The entity fields a snapshot tracks and the diff compares (parent ids never change for an entity).
-TRACKED_FIELDS = ("name", "operation_status", "secondary_status", "budget", "budget_mode")
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """Everything one successful poll of one advertiser saw. ``entities`` is keyed by ``(level, id)``."""
-
-    advertiser_id: str
-    poll_id: int
-    taken_at: datetime
-    entities: Mapping[EntityKey, EntityState]
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.entities, MappingProxyType):
-            object.__setattr__(self, "entities", MappingProxyType(dict(self.entities)))
-
-    def get(self, level: Level | str, entity_id: str) -> EntityState | None:
-        return self.entities.get((Level(level), entity_id))
-
-    def of_level(self, level: Level | str) -> tuple[EntityState, ...]:
-        wanted = Level(level)
-        return tuple(e for e in self.entities.values() if e.level is wanted)
-
-    def __len__(self) -> int:
-        return len(self.entities)
 
 
 class PollStatus(enum.StrEnum):
@@ -174,32 +68,6 @@ class AdvertiserRecord:
     last_poll_at: datetime | None
     last_poll_status: PollStatus | None
     last_poll_error: str | None
-
-
-@dataclass(frozen=True)
-class AlertState:
-    """Where one rule stands for one entity: the lifecycle's memory between polls.
-
-    ``state`` is the lifecycle's own vocabulary (e.g. "pending", "firing", "resolved"): the store keeps it as text.
-    ``values`` are the numbers the rule last saw (for messages and "no data" reasoning), ``None`` kept distinct.
-    """
-
-    rule: str
-    advertiser_id: str
-    level: Level
-    entity_id: str
-    state: str
-    since: datetime
-    last_notified_at: datetime | None = None
-    values: Mapping[str, MetricValue] = field(default_factory=lambda: _EMPTY)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "level", Level(self.level))
-        object.__setattr__(self, "values", MappingProxyType(dict(self.values)))
-
-    @property
-    def key(self) -> tuple[str, Level, str]:
-        return (self.rule, self.level, self.entity_id)
 
 
 @dataclass(frozen=True)
@@ -287,11 +155,6 @@ class JournalEntry:
     finished_at: datetime | None
     request_id: str | None
     error: str | None
-
-
-def sorted_states(states: Iterable[EntityState]) -> list[EntityState]:
-    """States from the top of the tree down, then by id: the order diffs and writes use."""
-    return sorted(states, key=lambda s: (LEVEL_ORDER[s.level], s.id))
 
 
 @dataclass(frozen=True)

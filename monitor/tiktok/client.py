@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
+from monitor.domain import Level
 from monitor.tiktok.errors import ApiError, AuthError, PermanentApiError, TransientApiError
 from monitor.tiktok.models import (
     DEFAULT_FIELDS,
@@ -21,7 +22,6 @@ from monitor.tiktok.models import (
     BcAdvertiser,
     BusinessCenter,
     Entity,
-    Level,
     Report,
     ReportQuery,
     ReportRow,

@@ -1,27 +1,28 @@
 """Value objects for what the API returns, and the parsing of its string-typed numbers.
 
+The daemon's own vocabulary (:class:`Level`, :data:`MetricValue`, :class:`Account`) lives in :mod:`monitor.domain`;
+this module is the API's side of the edge.
+
 Everything here is frozen: API answers leave ``tiktok/`` only as these types. IDs stay strings (some
 exceed 2**53). A metric TikTok did not report is ``None``: never 0.
 """
 
 from __future__ import annotations
 
-import enum
 import logging
 import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, tzinfo
+from datetime import date, datetime, tzinfo
 from types import MappingProxyType
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import SecretStr
 
-log = logging.getLogger(__name__)
+from monitor.domain import Account, Level, MetricValue, zone_or_utc
 
-MetricValue = float | int | str | None
+log = logging.getLogger(__name__)
 
 #: Report "metrics" that are attributes of the entity, not numbers (tiktok-api.md §7.1).
 ATTRIBUTE_METRICS = frozenset(
@@ -83,42 +84,6 @@ def parse_number(raw: object) -> float | None:
     return float(value) if isinstance(value, int | float) else None
 
 
-class Level(enum.StrEnum):
-    """A level of the account tree, with the API vocabulary each one uses."""
-
-    ADVERTISER = "advertiser"
-    CAMPAIGN = "campaign"
-    ADGROUP = "adgroup"
-    AD = "ad"
-
-    @property
-    def id_field(self) -> str:
-        return f"{self.value}_id"
-
-    @property
-    def name_field(self) -> str:
-        return "advertiser_name" if self is Level.ADVERTISER else f"{self.value}_name"
-
-    @property
-    def ids_key(self) -> str:
-        """Body key of the status endpoints and filtering key of the get endpoints."""
-        return f"{self.value}_ids"
-
-    @property
-    def data_level(self) -> str:
-        """``data_level`` of report/integrated/get."""
-        return f"AUCTION_{self.value.upper()}"
-
-    @property
-    def parents(self) -> tuple[str, ...]:
-        return {
-            Level.ADVERTISER: (),
-            Level.CAMPAIGN: (),
-            Level.ADGROUP: ("campaign_id",),
-            Level.AD: ("campaign_id", "adgroup_id"),
-        }[self]
-
-
 #: Fields fetched when the caller names none: what status diffs and budget rules read.
 DEFAULT_FIELDS: Mapping[Level, tuple[str, ...]] = MappingProxyType(
     {
@@ -162,23 +127,6 @@ class AdvertiserRef:
     name: str
 
 
-_UNKNOWN_ZONES: set[str] = set()
-
-
-def zone_or_utc(name: str | tzinfo | None) -> tzinfo:
-    """A time zone by IANA name (or as given); None means UTC. An unknown name also means UTC, said once in
-    the log per name, because every local date and hour of that advertiser is then counted in UTC."""
-    if name is None or isinstance(name, tzinfo):
-        return name or UTC
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        if name not in _UNKNOWN_ZONES:
-            _UNKNOWN_ZONES.add(name)
-            log.warning("unknown time zone %r: its local days and hours are counted in UTC", name)
-        return UTC
-
-
 @dataclass(frozen=True)
 class AdvertiserInfo:
     """advertiser/info: what the daemon needs to know about an account."""
@@ -191,6 +139,11 @@ class AdvertiserInfo:
     role: str | None = None
     balance: float | None = None
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def account(self) -> Account:
+        """The account in the daemon's vocabulary (its time zone resolved once)."""
+        return Account(self.id, self.name, self.currency, self.timezone)
 
     def zone(self) -> tzinfo:
         """The account's time zone, in which report dates are counted (see :func:`zone_or_utc`)."""

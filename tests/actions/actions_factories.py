@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from monitor.store.repo import Store
 from monitor.sandbox import Sandbox
+from monitor.store.repo import Store
 
 ADV = "7000000000000000001"  # America/New_York, USD; 15:00 local at T0
 CAMPAIGN = "1801100000000000001"  # daily budget 434, about 432 spent today at T0, ~40/h

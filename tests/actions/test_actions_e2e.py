@@ -9,10 +9,11 @@ from actions_factories import ADGROUP, ADV, CAMPAIGN, LIFETIME_CAMPAIGN, actions
 
 from monitor.actions import GuardSettings
 from monitor.actions.revert import revert
+from monitor.domain import Level
 from monitor.runtime import interrupted_actions
-from monitor.store.values import ActionIntent, ActionStatus
-from monitor.tiktok.models import AdvertiserInfo, Level
 from monitor.sandbox import Fault
+from monitor.store.values import ActionIntent, ActionStatus
+from monitor.tiktok.models import AdvertiserInfo
 
 PAUSE_OVERSPEND = rule("overspend", "spend > 300", '"pause"')
 

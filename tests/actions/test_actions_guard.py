@@ -11,9 +11,9 @@ import pytest
 
 from monitor.actions import GuardContext, GuardSettings, Planned, Verdict, decide
 from monitor.actions.facts import Facts, Hold, collect
+from monitor.domain import EntityState, Level
 from monitor.rules.model import Action
-from monitor.store.values import ActionIntent, ActionStatus, EntityState, JournalEntry
-from monitor.tiktok.models import Level
+from monitor.store.values import ActionIntent, ActionStatus, JournalEntry
 
 ADV = "7000000000000000001"
 NY = ZoneInfo("America/New_York")

@@ -9,15 +9,15 @@ from actions_factories import ADV, CAMPAIGN, ops, rule
 
 from monitor.actions import Planned, Taken
 from monitor.config import load_settings
+from monitor.domain import Level, Outcome
 from monitor.metrics import Metrics
-from monitor.notify.message import Outcome
 from monitor.notify.outbox import SendReport
 from monitor.once import render_summary
 from monitor.pipeline import PollSummary
 from monitor.runtime import Runtime
 from monitor.store.repo import Store
 from monitor.store.values import ActionIntent, ActionStatus
-from monitor.tiktok.models import AdvertiserInfo, Level
+from monitor.tiktok.models import AdvertiserInfo
 
 
 class Quiet:

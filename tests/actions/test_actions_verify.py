@@ -9,9 +9,9 @@ import pytest
 
 from monitor.actions import split_holds, verify
 from monitor.actions.override import detect, from_state, latest_writes, to_state
+from monitor.domain import AlertState, EntityState, Level
 from monitor.store.diff import FieldChange
-from monitor.store.values import ActionIntent, ActionStatus, AlertState, EntityState, JournalEntry
-from monitor.tiktok.models import Level
+from monitor.store.values import ActionIntent, ActionStatus, JournalEntry
 
 ADV = "7000000000000000001"
 T = datetime(2026, 11, 24, 20, 0, tzinfo=UTC)

@@ -11,13 +11,13 @@ import pytest
 
 from monitor.accounts import ANALYST_NOTE
 from monitor.config import Settings, load_settings
-from monitor.notify.message import Outcome
+from monitor.domain import Outcome
 from monitor.once import run_once
 from monitor.runtime import Runtime
-from monitor.store.repo import Store
 from monitor.sandbox import Sandbox
 from monitor.sandbox.business import ANALYST_ONLY_ADVERTISER_ID
 from monitor.sandbox.settings import SandboxSettings, extra_advertiser_id
+from monitor.store.repo import Store
 
 APP_ID = "4242"
 MAX_QPS = 20

@@ -9,8 +9,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from monitor.tiktok.client import TikTokClient
 from monitor.sandbox import SandboxSettings
+from monitor.tiktok.client import TikTokClient
 
 
 @pytest.fixture

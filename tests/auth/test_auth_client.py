@@ -9,12 +9,12 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from monitor.sandbox import Fault, Sandbox
+from monitor.sandbox.business import AGENCY_BC_ID, PARTNER_BC_ID
 from monitor.tiktok.client import TikTokClient
 from monitor.tiktok.errors import PermanentApiError
 from monitor.tiktok.models import BusinessCenter
 from monitor.tiktok.ratelimit import RateLimiter
-from monitor.sandbox import Fault, Sandbox
-from monitor.sandbox.business import AGENCY_BC_ID, PARTNER_BC_ID
 from monitor.tiktok.transport import RetryPolicy, Transport
 
 NY, AKL, HNL, TYO = (f"700000000000000000{i}" for i in range(1, 5))

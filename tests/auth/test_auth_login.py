@@ -11,9 +11,9 @@ from auth_helpers import query_of, with_query
 from conftest import Browser
 
 from monitor.auth import AuthFlowError, authorization_url, load_token, login, new_state, save_token
+from monitor.sandbox import Sandbox
 from monitor.tiktok.client import TikTokClient
 from monitor.tiktok.errors import PermanentApiError
-from monitor.sandbox import Sandbox
 
 APP_ID = "sandbox-app"
 NY, TYO = "7000000000000000001", "7000000000000000004"

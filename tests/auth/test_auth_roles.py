@@ -9,11 +9,11 @@ import pytest
 
 from monitor.auth import AdvertiserRow, Role, list_advertisers, parse_role, render_advertisers, roles
 from monitor.clock import FrozenClock
-from monitor.tiktok.client import TikTokClient
-from monitor.tiktok.models import AdvertiserRef, BcAdvertiser
 from monitor.sandbox import Fault, Sandbox, SandboxSettings
 from monitor.sandbox.business import AGENCY_BC_ID, ANALYST_ONLY_ADVERTISER_ID, PARTNER_BC_ID
 from monitor.sandbox.settings import LARGE_ADVERTISER_ID
+from monitor.tiktok.client import TikTokClient
+from monitor.tiktok.models import AdvertiserRef, BcAdvertiser
 
 NY, AKL, HNL, TYO = (f"700000000000000000{i}" for i in range(1, 5))
 

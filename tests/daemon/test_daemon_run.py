@@ -17,8 +17,8 @@ import pytest
 from aiohttp import web
 
 from monitor.clock import SystemClock
-from monitor.store.repo import Store
 from monitor.sandbox import Sandbox, SandboxSettings
+from monitor.store.repo import Store
 
 ADV = "7000000000000000001"
 SPENDING = '[[rule]]\nname = "spending"\nlevel = "campaign"\nwhen = "spend > 0"\nnotify = ["webhook"]\n'

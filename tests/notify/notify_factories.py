@@ -8,21 +8,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from monitor.notify import (
-    Advertiser,
-    AlertEntity,
-    AlertKind,
-    AlertMessage,
-    MatchedValue,
-    RuleInfo,
-    Severity,
-    ads_manager_url,
-    unit_for,
-)
-from monitor.tiktok.models import Level
+from monitor.domain import Account, Level, Severity
+from monitor.notify import AlertEntity, AlertKind, AlertMessage, MatchedValue, RuleInfo, ads_manager_url, unit_for
 
 NOW = datetime(2026, 11, 24, 20, 0, tzinfo=UTC)
-ACME = Advertiser("7000000000000000001", "Acme Outdoor US", "USD", "Etc/GMT+5")
+ACME = Account("7000000000000000001", "Acme Outdoor US", "USD", "Etc/GMT+5")
 HOSTILE = "Retargeting <!channel> & <b>VIP</b> <https://evil|click>"
 RULE = RuleInfo(
     "overspend-no-conversions",

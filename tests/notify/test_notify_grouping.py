@@ -7,7 +7,8 @@ from dataclasses import replace
 import pytest
 from notify_factories import ACME, NOW, RULE, alert, entity
 
-from monitor.notify import Advertiser, AlertKind, Templates, group_alerts
+from monitor.domain import Account
+from monitor.notify import AlertKind, Templates, group_alerts
 
 
 def test_twenty_five_entities_become_one_message_listing_the_five_worst_and_twenty_more(templates: Templates) -> None:
@@ -39,7 +40,7 @@ def test_lowest_is_worst_when_the_rule_says_so_and_sort_by_picks_the_metric() ->
 
 def test_different_rules_advertisers_and_kinds_stay_apart_in_first_seen_order() -> None:
     other_rule = replace(RULE, name="cpc-spike")
-    other_adv = Advertiser("7000000000000000002", "Kiwi Coffee Roasters", "NZD", "Etc/GMT-12")
+    other_adv = Account("7000000000000000002", "Kiwi Coffee Roasters", "NZD", "Etc/GMT-12")
     alerts = [
         alert(entity("1")),
         alert(entity("2"), rule=other_rule),

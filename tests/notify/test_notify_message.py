@@ -11,13 +11,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 from notify_factories import ACME, HOSTILE, NOW, alert, entity
 
+from monitor.domain import Outcome, freeze
 from monitor.notify import (
     Action,
     AlertKind,
     MatchedValue,
     OperationalMessage,
     OpsKind,
-    Outcome,
     ads_manager_url,
     format_value,
     from_json,
@@ -27,7 +27,7 @@ from monitor.notify import (
 )
 from monitor.notify.samples import sample_messages
 from monitor.store import Notification
-from monitor.store.values import dumps, freeze
+from monitor.store.values import dumps
 
 
 @pytest.mark.parametrize("message", sample_messages(), ids=lambda m: f"{m.type}-{m.kind}")

@@ -7,10 +7,10 @@ from datetime import timedelta
 import pytest
 from notify_factories import ACME, NOW
 
+from monitor.domain import AlertState, Level
 from monitor.notify import OpsEvent, OpsKind, OpsPolicy, OpsState, decide, notifications
 from monitor.notify.ops import from_alert_state, rule_name, to_alert_state
-from monitor.store import AlertState, Store
-from monitor.tiktok.models import Level
+from monitor.store import Store
 
 H = timedelta(hours=1)
 POLICY = OpsPolicy(cooldown=6 * H, cooldowns={OpsKind.RULES_RELOAD_FAILED: H}, unreachable_after=3)

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from notify_factories import HOSTILE, NOW, alert, entity
 
-from monitor.notify import Action, Advertiser, OperationalMessage, OpsKind, Outcome, Templates
+from monitor.domain import Account, Outcome
+from monitor.notify import Action, OperationalMessage, OpsKind, Templates
 from monitor.notify.samples import sample_messages
 from monitor.notify.templates import format_duration, format_time, slack_escape, slack_link
 
@@ -24,7 +25,7 @@ def assert_slack_safe(text: str) -> None:
 
 
 def hostile_alert() -> object:
-    hostile_adv = Advertiser("7000000000000000001", "Acme <!here> & Co", "USD", "Etc/GMT+5")
+    hostile_adv = Account("7000000000000000001", "Acme <!here> & Co", "USD", "Etc/GMT+5")
     return alert(entity("1800000000000000011", HOSTILE, 812.5), advertiser=hostile_adv)
 
 
@@ -69,7 +70,7 @@ def test_every_builtin_template_renders_every_sample(templates: Templates) -> No
 
 @pytest.mark.parametrize("kind", list(OpsKind))
 def test_operational_messages_and_their_recovery(templates: Templates, kind: OpsKind) -> None:
-    adv = Advertiser("7000000000000000001", "Acme <!channel>", "USD", "Etc/GMT+5")
+    adv = Account("7000000000000000001", "Acme <!channel>", "USD", "Etc/GMT+5")
     since = NOW.replace(hour=18)
     problem = OperationalMessage(kind, adv.id, "error <x>", since, NOW, advertiser=adv, failures=4)
     rendered = templates.slack(problem)

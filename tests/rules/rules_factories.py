@@ -9,13 +9,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from monitor.domain import EntityState, Level, Snapshot
+from monitor.domain.budget import DAILY_MODES as DAILY_BUDGET_MODES
 from monitor.rules import Rule, compile_when
 from monitor.rules.codegen import Const, Load, Op
 from monitor.rules.engine import evaluate, local_time
 from monitor.rules.expr import Context
-from monitor.rules.names import DAILY_BUDGET_MODES
-from monitor.store.values import EntityState, Snapshot
-from monitor.tiktok.models import Level
 
 ADVERTISER = "7000000000000000001"
 #: 15:00 UTC: 10:00 on a Tuesday in New York.

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from rules_factories import T0, entity, rule, snapshot
 
+from monitor.domain import Level
 from monitor.rules import Finding, Match, RuleSet, evaluate
 from monitor.rules.engine import explain
-from monitor.tiktok.models import Level
 
 SUMMER = entity("campaign", "1", name="Summer Sale", today={"spend": 600.0, "conversion": 0})
 summer_lower = entity("campaign", "2", name="summer sale", today={"spend": 700.0, "conversion": 0})

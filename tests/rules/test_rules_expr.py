@@ -9,8 +9,8 @@ from __future__ import annotations
 import pytest
 from rules_factories import decide, entity
 
+from monitor.domain import Level
 from monitor.rules import ExprError, compile_when
-from monitor.tiktok.models import Level
 
 CAMPAIGN = entity(
     "campaign",

@@ -10,12 +10,12 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from rules_factories import T0, entity, reference, snapshot
 
+from monitor.domain import Level
 from monitor.rules import ExprError, Rule, compile_when, evaluate
 from monitor.rules.engine import local_time
 from monitor.rules.expr import Context
 from monitor.rules.names import FUNCTIONS, METRICS, SECONDARY_STATUSES, WEEKDAYS, WINDOWS
 from monitor.rules.program import audit, condition_source, program_source, values_source
-from monitor.tiktok.models import Level
 
 # --- random text never crashes the parser ------------------------------------------------------------------
 

@@ -10,10 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rules_factories import T0, entity, minutes, rule, snapshot
 
+from monitor.domain import AlertState, Level
 from monitor.rules import advance, evaluate, step
 from monitor.rules.engine import Finding
-from monitor.store.values import AlertState
-from monitor.tiktok.models import Level
 
 CAMPAIGN = entity("campaign", "1800000000000001", name="Summer", today={"spend": 600.0})
 

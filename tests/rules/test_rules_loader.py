@@ -8,9 +8,9 @@ from types import SimpleNamespace
 
 import pytest
 
+from monitor.domain import Level, Severity
 from monitor.errors import ConfigError
-from monitor.rules import Action, Match, NotifyTarget, Severity, configured_channels, load_rules, summarize
-from monitor.tiktok.models import Level
+from monitor.rules import Action, Match, NotifyTarget, configured_channels, load_rules, summarize
 
 REPO = Path(__file__).resolve().parents[2]
 

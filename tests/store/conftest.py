@@ -17,9 +17,9 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from monitor.clock import FrozenClock
-from monitor.store import EntityState, Store
+from monitor.domain import EntityState, Level
+from monitor.store import Store
 from monitor.store.db import normalize_url
-from monitor.tiktok.models import Level
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL")
 NO_POSTGRES = "TEST_POSTGRES_URL not set (CI starts PostgreSQL)"

@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from monitor.store import AlertState, Notification, PollStatus, Store
+from monitor.domain import AlertState, Level
+from monitor.store import Notification, PollStatus, Store
 from monitor.store.models import EntityRow, OutboxRow, SnapshotRow
 from monitor.store.poll import begin as begin_poll
-from monitor.tiktok.models import Level
 
 from .conftest import ADV, T0, state
 

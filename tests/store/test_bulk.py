@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from monitor.store import AlertState, Notification, Store
-from monitor.tiktok.models import Level
+from monitor.domain import AlertState, Level
+from monitor.store import Notification, Store
 
 from .conftest import ADV, T0, state, statement_log
 

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from monitor.store import FieldChange, MetricDelta, Snapshot, diff_snapshots
-from monitor.tiktok.models import Level
+from monitor.domain import Level, Snapshot
+from monitor.store import FieldChange, MetricDelta, diff_snapshots
 
 from .conftest import ADV, T0, state
 

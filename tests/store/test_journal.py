@@ -6,8 +6,9 @@ from datetime import timedelta
 
 import pytest
 
+from monitor.domain import Level
 from monitor.store import ActionIntent, ActionStatus, LeaseHeldError, Store, StoreError
-from monitor.tiktok.models import AdvertiserInfo, Level
+from monitor.tiktok.models import AdvertiserInfo
 
 from .conftest import ADV, T0
 

@@ -13,10 +13,10 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from monitor.store import ActionIntent, AlertState, MigrationError, SchemaVersionError, Store
+from monitor.domain import AlertState, Level
+from monitor.store import ActionIntent, MigrationError, SchemaVersionError, Store
 from monitor.store.db import create_engine, current_revisions, head_revision, upgrade
 from monitor.store.models import StoreModel
-from monitor.tiktok.models import Level
 
 from .conftest import ADV, T0, Database, state
 

@@ -6,7 +6,8 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from monitor.store import EntityState, Notification, Store
+from monitor.domain import EntityState
+from monitor.store import Notification, Store
 from monitor.store.models import EntityRow, PollRow, SnapshotRow
 
 from .conftest import ADV, T0, state

@@ -6,17 +6,9 @@ from datetime import timedelta
 
 import pytest
 
-from monitor.store import (
-    ActionIntent,
-    ActionStatus,
-    AlertState,
-    Notification,
-    OutboxStatus,
-    PollStatus,
-    Store,
-    StoreError,
-)
-from monitor.tiktok.models import AdvertiserInfo, Level
+from monitor.domain import AlertState, Level
+from monitor.store import ActionIntent, ActionStatus, Notification, OutboxStatus, PollStatus, Store, StoreError
+from monitor.tiktok.models import AdvertiserInfo
 
 from .conftest import ADV, T0, state
 

@@ -8,9 +8,11 @@ import pytest
 import sqlalchemy as sa
 
 from monitor.clock import FrozenClock
-from monitor.store import EntityState, PollStatus, Store, diff_snapshots
+from monitor.domain import EntityState, Level
+from monitor.fetch import entity_state
+from monitor.store import PollStatus, Store, diff_snapshots
 from monitor.store.models import EntityRow, SnapshotRow
-from monitor.tiktok.models import Entity, Level
+from monitor.tiktok.models import Entity
 
 from .conftest import ADV, T0, data_bytes, state
 
@@ -76,7 +78,7 @@ async def test_value_objects_are_frozen(store: Store) -> None:
 async def test_from_entity_combines_the_client_value_object_with_metrics(store: Store) -> None:
     row = {"ad_id": "a1", "ad_name": "An ad", "adgroup_id": "g1", "campaign_id": "c1", "operation_status": "ENABLE"}
     entity = Entity.from_api(Level.AD, ADV, row)
-    await poll_once(store, EntityState.from_entity(entity, {"today": {"spend": 2.5}}))
+    await poll_once(store, entity_state(entity, {"today": {"spend": 2.5}}))
     snapshot = await store.latest_snapshot(ADV)
     assert snapshot is not None
     got = snapshot.get(Level.AD, "a1")

@@ -11,11 +11,12 @@ from datetime import date
 import aiohttp
 import pytest
 
+from monitor.domain import Level
+from monitor.sandbox import Fault
 from monitor.tiktok.client import TikTokClient
 from monitor.tiktok.errors import AuthError, PermanentApiError, TransientApiError
-from monitor.tiktok.models import Level, ReportQuery
+from monitor.tiktok.models import ReportQuery
 from monitor.tiktok.ratelimit import RateLimiter
-from monitor.sandbox import Fault
 from monitor.tiktok.transport import RetryPolicy, Transport
 
 ADV = "7000000000000000001"  # America/New_York

@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from monitor.tiktok.models import AdvertiserInfo, Entity, Level, parse_metric, zone_or_utc
+from monitor.domain import Level, zone_or_utc
+from monitor.tiktok.models import AdvertiserInfo, Entity, parse_metric
 
 
 @pytest.mark.parametrize(

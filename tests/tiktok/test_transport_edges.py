@@ -129,7 +129,7 @@ async def test_partial_success_code_is_accepted(transport):
         mock.post(re.compile(r".*adgroup/status/update/.*"),
                   body=envelope(20001, data={"error_list": [{"adgroup_id": "9", "error_message": "R&F"}]}))  # fmt: skip
         client = TikTokClient(transport)
-        from monitor.tiktok.models import Level
+        from monitor.domain import Level
 
         result = await client.update_status(Level.ADGROUP, "1", ["8", "9"], "DISABLE")
     assert result.succeeded == ("8",)

@@ -1,0 +1,51 @@
+"""The daemon's shared vocabulary: what the rules, the guards, the store and the messages all speak.
+
+Pure values and names, with no I/O and no third-party imports, so any layer may depend on it and it depends on
+none (see docs/architecture.md). Adapters (``tiktok/``, ``store/``, ``notify/``) convert to and from these types
+at their edges.
+
+Modules: ``levels`` (Level, LEVEL_ORDER), ``values`` (MetricValue, Metrics, freezing, aware times),
+``entities`` (EntityKey, EntityState, Snapshot), ``windows`` (report window names and their local dates),
+``budget`` (budget modes), ``alerts`` (Severity, AlertState, action Outcome), ``account`` (Account, zone_or_utc).
+"""
+
+from __future__ import annotations
+
+from monitor.domain.account import Account, zone_or_utc
+from monitor.domain.alerts import AlertState, Outcome, Severity
+from monitor.domain.budget import BUDGET_MODES, DAILY_MODES, DAY, DYNAMIC_DAY, INFINITE, TOTAL
+from monitor.domain.entities import TRACKED_FIELDS, EntityKey, EntityState, Snapshot, sorted_states
+from monitor.domain.levels import LEVEL_ORDER, Level
+from monitor.domain.values import Metrics, MetricValue, aware, freeze, freeze_metrics
+from monitor.domain.windows import DEFAULT_WINDOW, LAST_N_DAYS, WINDOWS, Window, window_dates
+
+__all__ = [
+    "BUDGET_MODES",
+    "DAILY_MODES",
+    "DAY",
+    "DEFAULT_WINDOW",
+    "DYNAMIC_DAY",
+    "INFINITE",
+    "LAST_N_DAYS",
+    "LEVEL_ORDER",
+    "TOTAL",
+    "TRACKED_FIELDS",
+    "WINDOWS",
+    "Account",
+    "AlertState",
+    "EntityKey",
+    "EntityState",
+    "Level",
+    "MetricValue",
+    "Metrics",
+    "Outcome",
+    "Severity",
+    "Snapshot",
+    "Window",
+    "aware",
+    "freeze",
+    "freeze_metrics",
+    "sorted_states",
+    "window_dates",
+    "zone_or_utc",
+]

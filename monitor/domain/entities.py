@@ -1,0 +1,76 @@
+"""Entities as one poll saw them (:class:`EntityState`) and everything one poll saw (:class:`Snapshot`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from types import MappingProxyType
+
+from monitor.domain.levels import LEVEL_ORDER, Level
+from monitor.domain.values import EMPTY, Metrics, MetricValue, freeze_metrics
+
+#: An entity within one advertiser: ``(Level.AD, "1790...")``.
+EntityKey = tuple[Level, str]
+
+#: The entity fields a snapshot tracks and the diff compares (parent ids never change for an entity).
+TRACKED_FIELDS = ("name", "operation_status", "secondary_status", "budget", "budget_mode")
+
+
+@dataclass(frozen=True, slots=True)  # slots: a snapshot holds 100,000s of these; less memory and GC work
+class EntityState:
+    """One campaign, ad group, ad (or the advertiser itself) as one poll saw it: fields and metrics per window."""
+
+    level: Level
+    id: str
+    advertiser_id: str
+    name: str | None = None
+    operation_status: str | None = None
+    secondary_status: str | None = None
+    budget: float | None = None
+    budget_mode: str | None = None
+    campaign_id: str | None = None
+    adgroup_id: str | None = None
+    metrics: Metrics = field(default_factory=lambda: EMPTY)
+
+    def __post_init__(self) -> None:
+        if type(self.level) is not Level:
+            object.__setattr__(self, "level", Level(self.level))
+        object.__setattr__(self, "metrics", freeze_metrics(self.metrics))
+
+    @property
+    def key(self) -> EntityKey:
+        return (self.level, self.id)
+
+    def metric(self, name: str, window: str = "today") -> MetricValue:
+        """The value of one metric, ``None`` when the poll did not report it."""
+        return self.metrics.get(window, EMPTY).get(name)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything one successful poll of one advertiser saw. ``entities`` is keyed by ``(level, id)``."""
+
+    advertiser_id: str
+    poll_id: int
+    taken_at: datetime
+    entities: Mapping[EntityKey, EntityState]
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.entities, MappingProxyType):
+            object.__setattr__(self, "entities", MappingProxyType(dict(self.entities)))
+
+    def get(self, level: Level | str, entity_id: str) -> EntityState | None:
+        return self.entities.get((Level(level), entity_id))
+
+    def of_level(self, level: Level | str) -> tuple[EntityState, ...]:
+        wanted = Level(level)
+        return tuple(e for e in self.entities.values() if e.level is wanted)
+
+    def __len__(self) -> int:
+        return len(self.entities)
+
+
+def sorted_states(states: Iterable[EntityState]) -> list[EntityState]:
+    """States from the top of the tree down, then by id: the order diffs and writes use."""
+    return sorted(states, key=lambda s: (LEVEL_ORDER[s.level], s.id))
