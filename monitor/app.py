@@ -17,7 +17,6 @@ from typing import Any, TextIO
 
 import aiohttp
 
-from monitor.accounts import Roster, build_clients
 from monitor.actions import GuardSettings
 from monitor.actions.history import parse_since
 from monitor.actions.history import render as render_history
@@ -31,8 +30,7 @@ from monitor.logs import setup_logging
 from monitor.once import run_once
 from monitor.rules.loader import configured_channels, load_rules, summarize
 from monitor.rules.testing import render_report, run_rule_tests
-from monitor.store.repo import Store
-from monitor.tiktok.client import TikTokClient
+from monitor.wiring import build_client, client_of_advertiser, open_store
 
 log = logging.getLogger("monitor")
 
@@ -130,7 +128,7 @@ def history(
         return EXIT_INVALID
 
     async def show() -> int:
-        store = await Store.open(settings.storage.url, retention=settings.storage.retention)
+        store = await open_store(settings)
         try:
             entries = await store.journal.history(
                 advertiser_id=advertiser, rule=rule, entity_id=entity, since=start, limit=limit
@@ -154,13 +152,15 @@ def revert(
 
     async def undo() -> int:
         clock = SystemClock()
-        store = await Store.open(settings.storage.url, retention=settings.storage.retention, clock=clock)
+        store = await open_store(settings, clock)
         try:
             async with aiohttp.ClientSession() as session:
+                entry = await store.journal.get(entry_id)
+                advertiser_id = entry.intent.advertiser_id if entry is not None else None
                 result = await revert_action(
                     entry_id,
                     store=store,
-                    client=await _client_of_entry(settings, session, store, entry_id),
+                    client=await client_of_advertiser(settings, session, advertiser_id),
                     clock=clock,
                     settings=GuardSettings.from_config(settings.actions),
                     dry_run=dry_run,
@@ -171,23 +171,6 @@ def revert(
         return EXIT_OK if result.ok else EXIT_FAILED
 
     return _run_async(undo())
-
-
-async def _client_of_entry(
-    settings: Settings, session: aiohttp.ClientSession, store: Store, entry_id: int
-) -> TikTokClient:
-    """The client of the token account that polls the journal entry's advertiser (several tokens: the configured
-    lists, else a discovery)."""
-    clients = build_clients(settings, session)
-    if len(clients) == 1:
-        return next(iter(clients.values()))
-    entry = await store.journal.get(entry_id)
-    roster = Roster(settings.tiktok.token_accounts(), clients)
-    if entry is None:
-        return next(iter(clients.values()))
-    if entry.intent.advertiser_id not in settings.tiktok.configured_advertiser_ids():
-        await roster.refresh()
-    return clients[roster.account_of(entry.intent.advertiser_id)]
 
 
 def demo(*, cycles: int | None = None, log_level: str = "warning", log_format: str = "text") -> int:
@@ -219,7 +202,7 @@ def auth(args: argparse.Namespace) -> int:
         if isinstance(settings, int):
             return settings
         setup_logging(args.log_level, args.log_format, settings.secrets())
-        return _print_result(commands.advertisers(settings))
+        return _print_result(commands.advertisers(lambda session: build_client(settings, session)))
     if not args.app_id:
         print("the app id is needed: set TIKTOK_APP_ID (or pass --app-id)", file=sys.stderr)
         return EXIT_INVALID

@@ -21,10 +21,11 @@ from monitor.config import Settings
 from monitor.health import HealthServer, HealthState, parse_listen
 from monitor.metrics import Metrics
 from monitor.notify.base import Channel
-from monitor.pipeline import PollSummary
+from monitor.polls import PollOutcome
 from monitor.runtime import Runtime
 from monitor.scheduler import Scheduler
 from monitor.sdnotify import SystemdNotifier, watchdog_loop
+from monitor.wiring import open_runtime
 
 log = logging.getLogger(__name__)
 
@@ -52,11 +53,11 @@ async def run_daemon(
     clock = clock or SystemClock()
     stop = stop or asyncio.Event()
     metrics = Metrics()
-    runtime = await Runtime.open(settings, clock=clock, channels=channels, metrics=metrics)
+    runtime = await open_runtime(settings, clock=clock, channels=channels, metrics=metrics)
     health = HealthState(clock=clock, interval=settings.monitor.interval)
     finished = 0
 
-    def count_poll(advertiser_id: str, ok: bool, duration: float, error: str | None) -> None:
+    def count_poll(outcome: PollOutcome) -> None:
         nonlocal finished
         finished += 1
         if polls is not None and finished >= polls:
@@ -68,14 +69,8 @@ async def run_daemon(
             for _ in range(count):
                 metrics.notification("any", result)  # the sender reports totals, not per channel
 
-    async def poll(advertiser_id: str) -> PollSummary:
-        summary = await runtime.poll(advertiser_id)
-        for (rule, severity), count in summary.findings_by_rule.items():
-            metrics.finding(rule, severity, count)
-        return summary
-
     scheduler = Scheduler(
-        poll=poll,
+        poll=runtime.poll,
         interval=settings.monitor.interval,
         advertiser_ids=settings.tiktok.configured_advertiser_ids(),
         discover=runtime.advertiser_ids,  # every account's advertisers and roles, at start and hourly

@@ -16,9 +16,6 @@ from pathlib import Path
 from monitor.config import load_settings
 from monitor.errors import MonitorError
 from monitor.logs import SecretRedactor
-from monitor.notify.channels import build_channels
-from monitor.notify.console import AlsoOnConsole, ConsoleChannel
-from monitor.notify.templates import Templates
 from monitor.sandbox import Sandbox, SandboxSettings
 
 DEMO_INTERVAL = "5s"
@@ -61,6 +58,7 @@ enabled = false
 
 async def run_demo(*, cycles: int | None = None, redactor: SecretRedactor | None = None) -> int:
     from monitor.daemon import run_daemon  # the daemon imports much; the demo is its only in-process user
+    from monitor.wiring import console_channels
 
     rules = example_rules()
     sandbox_settings = SandboxSettings()
@@ -73,10 +71,7 @@ async def run_demo(*, cycles: int | None = None, redactor: SecretRedactor | None
             settings = load_settings(config)
             if redactor is not None:
                 redactor.add(settings.secrets())
-            templates = Templates(settings.monitor.templates)
-            console = ConsoleChannel(templates, sys.stdout)
-            slack = build_channels(settings, templates)["slack"] if os.environ.get("SLACK_BOT_TOKEN") else None
-            channels = {"slack": console if slack is None else AlsoOnConsole(console, slack)}
+            channels = console_channels(settings, sys.stdout, also_slack=bool(os.environ.get("SLACK_BOT_TOKEN")))
             print(f"demo: sandbox API on {base_url}, rules from {rules}, polling 4 advertisers every "
                   f"{DEMO_INTERVAL}; alerts print below. Ctrl-C stops.", flush=True)  # fmt: skip
             polls = None if cycles is None else cycles * len(settings.tiktok.advertiser_ids)

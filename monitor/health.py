@@ -4,8 +4,9 @@
 from an injected :class:`~monitor.clock.Clock`. Two pure functions decide from it:
 
 * :func:`health_status` (``/healthz``): healthy while some advertiser's last successful poll is at most two
-  intervals old. ``"ok"`` when every advertiser is fine, ``"degraded"`` (still 200) when some fail or are
-  stale, ``"starting"`` (200) during the first two intervals before any success, ``"failing"`` (503) otherwise.
+  intervals old. ``"ok"`` when every advertiser is fine, ``"degraded"`` (still 200) when some fail, are
+  stale or are paused (not watched: token revoked, account not active; ``paused`` says why), ``"starting"``
+  (200) during the first two intervals before any success, ``"failing"`` (503) otherwise.
   One account with a revoked token degrades the daemon; only when nothing succeeds is it unhealthy.
 * :func:`liveness`: the daemon is making progress, i.e. polls keep *finishing* (successfully or not). This is
   what the systemd watchdog should ping on: restarting helps a stuck daemon, not a TikTok outage.
@@ -28,6 +29,7 @@ from prometheus_client.exposition import choose_encoder
 
 from monitor import __version__
 from monitor.clock import Clock
+from monitor.polls import PollOutcome, PollResult
 
 __all__ = ["AdvertiserHealth", "HealthServer", "HealthState", "build_app", "health_status", "liveness", "parse_listen"]
 
@@ -44,6 +46,7 @@ class AdvertiserHealth:
     last_error_at: datetime | None = None
     consecutive_failures: int = 0
     last_duration_s: float | None = None
+    paused: str | None = None  # why the advertiser is not polled now (token revoked, account not active)
 
 
 class HealthState:
@@ -56,19 +59,20 @@ class HealthState:
         self.started_at = clock.now()
         self.advertisers: dict[str, AdvertiserHealth] = {}
 
-    def poll_done(self, advertiser_id: str, ok: bool, duration_s: float, error: str | None = None) -> None:
-        """Record one finished poll (matches the scheduler's ``on_poll_done`` listener)."""
+    def poll_done(self, outcome: PollOutcome) -> None:
+        """Record one finished poll (the scheduler's ``on_poll_done`` listener). The failure streak is the
+        poller's, as the outcome carries it."""
         now = self.clock.now()
-        entry = self.advertisers.setdefault(advertiser_id, AdvertiserHealth())
+        entry = self.advertisers.setdefault(outcome.advertiser_id, AdvertiserHealth())
         entry.last_poll_at = now
-        entry.last_duration_s = duration_s
-        if ok:
+        entry.last_duration_s = outcome.seconds
+        entry.consecutive_failures = outcome.consecutive_failures
+        entry.paused = outcome.reason if outcome.result is PollResult.PAUSED else None
+        if outcome.result is PollResult.OK:
             entry.last_ok_at = now
-            entry.consecutive_failures = 0
-        else:
-            entry.last_error = error or "unknown error"
+        elif outcome.result is PollResult.FAILED:
+            entry.last_error = outcome.reason or "unknown error"
             entry.last_error_at = now
-            entry.consecutive_failures += 1
 
     def set_advertisers(self, advertiser_ids: Iterable[str]) -> None:
         """The advertisers being polled now: new ones show as pending, removed ones are forgotten."""
@@ -88,9 +92,12 @@ class HealthState:
 
 
 def advertiser_status(entry: AdvertiserHealth, now: datetime, interval: timedelta) -> str:
-    """``pending`` (never polled), ``failing`` (last poll failed), ``stale`` (no success lately), or ``ok``."""
+    """``pending`` (never polled), ``paused`` (not polled on purpose: not watched), ``failing`` (last poll failed),
+    ``stale`` (no success lately), or ``ok``."""
     if entry.last_poll_at is None:
         return "pending"
+    if entry.paused is not None:
+        return "paused"
     if entry.consecutive_failures:
         return "failing"
     if entry.last_ok_at is None or now - entry.last_ok_at > STALE_AFTER_INTERVALS * interval:
@@ -108,12 +115,15 @@ def health_status(state: HealthState, now: datetime, interval: timedelta) -> tup
     per_advertiser = {a: advertiser_status(e, now, interval) for a, e in state.advertisers.items()}
     successes = [e.last_ok_at for e in state.advertisers.values() if e.last_ok_at is not None]
     last_success = max(successes, default=None)
-    troubled = sorted(a for a, s in per_advertiser.items() if s in ("failing", "stale"))
+    troubled = sorted(a for a, s in per_advertiser.items() if s in ("failing", "stale", "paused"))
     pending = sorted(a for a, s in per_advertiser.items() if s == "pending")
 
     if last_success is not None and now - last_success <= window:
         if troubled:
-            status, reason = "degraded", f"{len(troubled)} of {len(per_advertiser)} advertisers failing or stale"
+            status, reason = (
+                "degraded",
+                f"{len(troubled)} of {len(per_advertiser)} advertisers {_troubles(troubled, per_advertiser)}",
+            )
         elif pending:
             status, reason = "ok", f"{len(pending)} advertisers not polled yet"
         else:
@@ -144,6 +154,7 @@ def health_status(state: HealthState, now: datetime, interval: timedelta) -> tup
                 "last_error": e.last_error,
                 "last_error_at": _iso(e.last_error_at),
                 "consecutive_failures": e.consecutive_failures,
+                "paused": e.paused,
                 "last_duration_s": None if e.last_duration_s is None else round(e.last_duration_s, 3),
             }
             for a, e in sorted(state.advertisers.items())
@@ -167,6 +178,13 @@ def liveness(state: HealthState, now: datetime, interval: timedelta) -> tuple[bo
     if finished is not None and now - finished <= window:
         return True, "polls are finishing"
     return False, f"no poll finished within {_human(window)}"
+
+
+def _troubles(troubled: list[str], per_advertiser: dict[str, str]) -> str:
+    """``"failing or stale"``, or with paused ones ``"failing, stale or paused"``."""
+    if any(per_advertiser[a] == "paused" for a in troubled):
+        return "failing, stale or paused"
+    return "failing or stale"
 
 
 def _iso(moment: datetime | None) -> str | None:

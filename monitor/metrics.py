@@ -7,7 +7,8 @@ scheduler's poll listener, the client (API calls, throttles), the pipeline (find
 Label values are bounded by configuration (endpoints, rule names, channels, advertisers), never by data.
 The series, all prefixed ``tiktok_monitor_``:
 
-- ``polls_total{result}``: ok | error | skipped (due, but the previous poll still ran, or too late)
+- ``polls_total{result}``: ok | error | paused (not polled on purpose: token revoked, account not active; not
+  watched) | skipped (due, but the previous poll still ran, or too late)
 - ``poll_duration_seconds``: histogram of one advertiser's poll (the cycle duration)
 - ``advertiser_last_success_timestamp_seconds{advertiser_id}``: unix time of the last good poll
 - ``advertiser_consecutive_failures{advertiser_id}``: failed polls in a row, 0 after a good one
@@ -26,8 +27,12 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.process_collector import ProcessCollector
 
 from monitor import __version__
+from monitor.polls import PollOutcome, PollResult
 
 __all__ = ["POLL_BUCKETS", "Metrics"]
+
+#: ``polls_total``'s result label per poll outcome.
+_POLL_RESULT = {PollResult.OK: "ok", PollResult.FAILED: "error", PollResult.PAUSED: "paused"}
 
 #: Poll durations: a small account takes well under a second, a large one with reports tens of seconds.
 POLL_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, float("inf"))
@@ -89,22 +94,24 @@ class Metrics:
         self._outbox_pending = Gauge("outbox_pending", "Notifications waiting to be sent", namespace=ns, registry=reg)
         build = Gauge("build_info", "The running version", ["version"], namespace=ns, registry=reg)
         build.labels(version=__version__).set(1)
-        for result in ("ok", "error", "skipped"):
+        for result in ("ok", "error", "paused", "skipped"):
             self._polls.labels(result=result)  # present at 0 from the start, so rate() sees the first one
 
     # --- the scheduler's listeners ---------------------------------------------------------------------------
 
-    def poll_done(self, advertiser_id: str, ok: bool, duration_s: float, error: str | None = None) -> None:
-        """One poll finished (the scheduler's ``on_poll_done`` listener)."""
-        self._polls.labels(result="ok" if ok else "error").inc()
-        self._poll_duration.observe(max(duration_s, 0.0))
+    def poll_done(self, outcome: PollOutcome) -> None:
+        """One poll finished (the scheduler's ``on_poll_done`` listener): counted by result, with the
+        poller's failure streak. A paused advertiser is counted as ``paused``, never as ``ok``."""
+        advertiser_id = outcome.advertiser_id
+        self._polls.labels(result=_POLL_RESULT[outcome.result]).inc()
+        self._poll_duration.observe(max(outcome.seconds, 0.0))
         self._advertisers.add(advertiser_id)
-        failures = self._failures.labels(advertiser_id=advertiser_id)
-        if ok:
+        self._failures.labels(advertiser_id=advertiser_id).set(outcome.consecutive_failures)
+        if outcome.ok:
             self._last_success.labels(advertiser_id=advertiser_id).set_to_current_time()
-            failures.set(0)
-        else:
-            failures.inc()
+        if outcome.summary is not None:
+            for (rule, severity), count in outcome.summary.findings_by_rule.items():
+                self.finding(rule, severity, count)
 
     def poll_skipped(self, advertiser_id: str, reason: str) -> None:
         """A due poll did not run: the previous one still ran, or it was too late (``on_poll_skipped``)."""

@@ -11,10 +11,9 @@ from monitor.actions import Taken
 from monitor.clock import Clock
 from monitor.config import Settings
 from monitor.domain import Outcome
-from monitor.errors import MonitorError
 from monitor.notify.outbox import SendReport
-from monitor.pipeline import PollSummary
-from monitor.runtime import Runtime
+from monitor.polls import PollOutcome, PollResult, PollSummary
+from monitor.wiring import open_runtime
 
 log = logging.getLogger(__name__)
 
@@ -23,54 +22,49 @@ async def run_once(
     settings: Settings, *, progress: bool = False, out: TextIO | None = None, clock: Clock | None = None
 ) -> int:
     """Poll every advertiser concurrently (the shared limiter keeps the QPS), deliver what was enqueued, print
-    the summary. Returns 0 when every poll succeeded, 1 otherwise."""
+    the summary. Returns 0 when every advertiser was watched (every poll succeeded), 1 when one could not be
+    (a poll failed, or the advertiser is paused: token revoked, account not active)."""
     out = out or sys.stdout
-    runtime = await Runtime.open(settings, clock=clock)
+    runtime = await open_runtime(settings, clock=clock)
     try:
         advertiser_ids = await runtime.advertiser_ids()
 
-        async def poll(advertiser_id: str) -> PollSummary | BaseException:
-            try:
-                summary: PollSummary | BaseException = await runtime.poll(advertiser_id)
-            except (MonitorError, OSError) as exc:
-                summary = exc
-            except Exception as exc:  # a bug must not cost the other advertisers their poll
-                log.exception("poll of advertiser %s failed unexpectedly", advertiser_id)
-                summary = exc
+        async def poll(advertiser_id: str) -> PollOutcome:
+            outcome = await runtime.poll(advertiser_id)  # never raises: failures come back as outcomes
             if progress:
                 print(f"  polled {advertiser_id}", file=sys.stderr)
-            return summary
+            return outcome
 
         results = await asyncio.gather(*(poll(a) for a in advertiser_ids))
         delivered = await runtime.sender.drain()
         out.write(render_summary(advertiser_ids, results, delivered, runtime.api_calls))
     finally:
         await runtime.close()
-    return 0 if all(isinstance(r, PollSummary) for r in results) else 1
+    return 0 if all(r.ok for r in results) else 1
 
 
-def render_summary(
-    advertiser_ids: list[str], results: list[PollSummary | BaseException], delivered: SendReport, calls: int
-) -> str:
+def render_summary(advertiser_ids: list[str], results: list[PollOutcome], delivered: SendReport, calls: int) -> str:
     lines = [f"{'advertiser':<22} {'name':<24} {'entities':>8} {'changes':>7} {'calls':>5} {'findings':>8} {'msgs':>4}"]
     failed = 0
+    ok: list[PollSummary] = []
     for advertiser_id, result in zip(advertiser_ids, results, strict=True):
-        if isinstance(result, BaseException):
+        if result.result is PollResult.FAILED:
             failed += 1
-            lines.append(f"{advertiser_id:<22} FAILED: {result}")
+            lines.append(f"{advertiser_id:<22} FAILED: {result.reason}")
             continue
-        if result.paused:
-            lines.append(f"{advertiser_id:<22} PAUSED: {result.paused}")
+        if result.summary is None:
+            lines.append(f"{advertiser_id:<22} PAUSED: {result.reason}")
             continue
-        name = (result.advertiser_name or "")[:24]
+        summary = result.summary
+        ok.append(summary)
+        name = (summary.advertiser_name or "")[:24]
         lines.append(
-            f"{advertiser_id:<22} {name:<24} {result.entities:>8} {result.changes:>7} {result.calls:>5} "
-            f"{result.findings:>8} {result.notifications:>4}"
+            f"{advertiser_id:<22} {name:<24} {summary.entities:>8} {summary.changes:>7} {summary.calls:>5} "
+            f"{summary.findings:>8} {summary.notifications:>4}"
         )
-        lines.extend(f"    {t}" for t in result.transitions)
-        lines.extend(f"    action: {t.line()}" for t in result.actions)
-        lines.extend(f"    no data: {e}" for e in result.errors)
-    ok = [r for r in results if isinstance(r, PollSummary)]
+        lines.extend(f"    {t}" for t in summary.transitions)
+        lines.extend(f"    action: {t.line()}" for t in summary.actions)
+        lines.extend(f"    no data: {e}" for e in summary.errors)
     lines.append(
         f"{len(advertiser_ids)} advertiser(s), {failed} failed; {sum(r.entities for r in ok)} entities; "
         f"{calls} API calls; {sum(r.findings for r in ok)} findings; "

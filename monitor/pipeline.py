@@ -15,18 +15,18 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from monitor.actions import ActionRunner, Taken, split_holds
+from monitor.actions import ActionRunner, split_holds
 from monitor.actions.budget import spend_needs
 from monitor.clock import Clock
 from monitor.domain import Level
 from monitor.fetch import FetchPlan, LevelPlan, fetch_snapshot
 from monitor.notify.compose import alert_notifications
 from monitor.notify.message import OperationalMessage, notifications
+from monitor.polls import PollSummary
 from monitor.rules.engine import evaluate
-from monitor.rules.lifecycle import Progress, advance
+from monitor.rules.lifecycle import advance
 from monitor.rules.model import Needs, RuleSet
 from monitor.store.diff import diff_snapshots
 from monitor.store.repo import Store
@@ -35,9 +35,6 @@ from monitor.tiktok.client import TikTokClient
 from monitor.tiktok.models import DEFAULT_FIELDS, AdvertiserInfo
 
 log = logging.getLogger(__name__)
-
-#: advertiser/info (time zone, currency, status) is read again after this long.
-ADVERTISER_INFO_TTL = timedelta(hours=24)
 
 
 def fetch_plan(needs: Needs, extra: Mapping[Level, Mapping[str, frozenset[str]]] | None = None) -> FetchPlan:
@@ -60,26 +57,6 @@ def ruleset_plan(ruleset: RuleSet) -> FetchPlan:
     """The fetch plan of a rule set: what its conditions read and what its budget actions' guards need."""
     actions = [(rule.level, rule.action.type) for rule in ruleset if rule.action is not None]
     return fetch_plan(ruleset.needs(), spend_needs(actions))
-
-
-@dataclass(frozen=True)
-class PollSummary:
-    """What one poll did, for `once`'s summary, the health endpoint and metrics."""
-
-    advertiser_id: str
-    advertiser_name: str | None = None
-    entities: int = 0
-    changes: int = 0
-    calls: int = 0
-    findings: int = 0
-    findings_by_rule: Mapping[tuple[str, str], int] = field(default_factory=dict)  # (rule, severity) -> count
-    transitions: tuple[str, ...] = ()  # "firing overspend 1801...", for the terminal
-    notifications: int = 0
-    actions: tuple[Taken, ...] = ()  # what each action the rules asked for became (done, dry run, skipped, failed)
-    errors: tuple[str, ...] = ()
-    seconds: float = 0.0
-    paused: str | None = None  # why the advertiser was not polled (its account is not active)
-    progress: Progress | None = field(default=None, repr=False, compare=False)
 
 
 class Pipeline:
@@ -106,43 +83,27 @@ class Pipeline:
         self._group_limit = group_limit
         self._actions = actions or ActionRunner(client, store.journal, clock)
         self._ops_channels = tuple(ops_channels)
-        self._infos: dict[str, tuple[AdvertiserInfo, datetime]] = {}
-
-    def known_advertiser(self, advertiser_id: str) -> AdvertiserInfo | None:
-        """The advertiser's info if a poll has read it (for messages about a failing account)."""
-        cached = self._infos.get(advertiser_id)
-        return cached[0] if cached else None
 
     @property
     def actions(self) -> ActionRunner:
         return self._actions
 
-    async def advertiser(
-        self, advertiser_id: str, now: datetime, *, max_age: timedelta | None = None
-    ) -> AdvertiserInfo:
-        """The advertiser's info (time zone, currency, status), read at most once a day (or ``max_age``) and
-        kept in the store."""
-        cached = self._infos.get(advertiser_id)
-        if cached is not None and now - cached[1] < (max_age or ADVERTISER_INFO_TTL):
-            return cached[0]
-        infos = await self._client.advertiser_info([advertiser_id])
-        info = next((i for i in infos if i.id == advertiser_id), None)
-        if info is None:
-            info = AdvertiserInfo(advertiser_id, "", None, None, None)
-            log.warning("advertiser/info returned nothing for %s: using UTC for its dates", advertiser_id)
-        await self._store.upsert_advertisers([info], now)
-        self._infos[advertiser_id] = (info, now)
-        return info
+    @property
+    def client(self) -> TikTokClient:
+        return self._client
 
-    async def poll(self, advertiser_id: str) -> PollSummary:
-        """Run the seven steps for one advertiser. Raises what stops the poll (API, lease or store errors):
-        nothing of the poll is written then, and the previous snapshot stays the latest."""
+    @property
+    def store(self) -> Store:
+        return self._store
+
+    async def poll(self, info: AdvertiserInfo, now: datetime) -> PollSummary:
+        """Run the seven steps for the advertiser of ``info`` at ``now``. Raises what stops the poll (API, lease
+        or store errors): nothing of the poll is written then, and the previous snapshot stays the latest."""
         started = time.perf_counter()
-        now = self._clock.now()
+        advertiser_id = info.id
         ruleset = self._rules()
         plan = ruleset_plan(ruleset)
         calls_before = self._client.transport.calls
-        info = await self.advertiser(advertiser_id, now)
         async with self._store.poll(advertiser_id, now) as poll:
             # 1 fetch (under the lease: two replicas never poll one advertiser at once)
             fetched = await fetch_snapshot(self._client, info, plan, now)
@@ -198,7 +159,6 @@ class Pipeline:
             actions=acted.taken,
             errors=fetched.errors + evaluation.errors,
             seconds=time.perf_counter() - started,
-            progress=progress,
         )
 
     def _ops_rows(self, messages: Sequence[OperationalMessage]) -> list[Notification]:
@@ -209,4 +169,4 @@ class Pipeline:
         return rows
 
 
-__all__ = ["Pipeline", "PollSummary", "fetch_plan", "ruleset_plan"]
+__all__ = ["Pipeline", "fetch_plan", "ruleset_plan"]

@@ -1,4 +1,4 @@
-"""When things run: APScheduler 3.x (AsyncIOScheduler) wiring only; the work is in the injected callables.
+"""When things run: APScheduler 3.x (AsyncIOScheduler) jobs around the injected callables.
 
 Jobs:
 
@@ -9,9 +9,12 @@ Jobs:
 * ``discover`` (optional): at start and every ``discover_interval``; its list replaces the polled advertisers.
 * ``outbox`` every ``outbox_interval`` and ``prune`` every ``prune_interval`` (both optional).
 
-A job that raises is caught here, at the per-advertiser boundary: logged with the advertiser id (a traceback
-only for an unexpected error, once per failure streak), reported to the listeners, and it never delays
-another advertiser. Listeners are plain callables (health, metrics) and must not block.
+A poll returns its :class:`~monitor.polls.PollOutcome` (ok, paused or failed): the per-advertiser boundary
+(:class:`~monitor.poller.AdvertiserPoller`) has already caught, counted, logged and told its failure. The
+scheduler hands each outcome to its listeners (health, metrics), which are plain callables and must not block.
+A poll callable that raises anyway is a bug: it is logged with its traceback and reported as failed, and it
+never delays another advertiser. A failing outbox, prune or discovery job is logged once per failure streak
+with a traceback only for an unexpected error.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from monitor.clock import Clock, SystemClock
 from monitor.errors import MonitorError
+from monitor.polls import PollOutcome, PollResult
 
 logger = logging.getLogger(__name__)
 
@@ -37,8 +41,8 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _POLL = "poll:"
 
 
-#: ``(advertiser_id, ok, duration_s, error)`` after each poll; ``error`` is ``"ClassName: message"`` or None.
-PollListener = Callable[[str, bool, float, str | None], None]
+#: Gets each poll's outcome.
+PollListener = Callable[[PollOutcome], None]
 #: ``(advertiser_id, reason)`` for a poll that was due but did not run.
 SkipListener = Callable[[str, str], None]
 
@@ -57,8 +61,8 @@ class Scheduler:
     """Runs ``poll(advertiser_id)`` for each advertiser every ``interval``, plus outbox, prune and discovery.
 
     ``advertiser_ids`` are polled from :meth:`start`; with ``discover``, its answer (at start, then every
-    ``discover_interval``) replaces them. After each poll every ``on_poll_done`` listener gets
-    ``(advertiser_id, ok, duration_s, error)``; a poll that did not run (still running, or too late) goes to
+    ``discover_interval``) replaces them. After each poll every ``on_poll_done`` listener gets its
+    :class:`~monitor.polls.PollOutcome`; a poll that did not run (still running, or too late) goes to
     ``on_poll_skipped`` listeners as ``(advertiser_id, reason)``; each change of the advertiser set goes to
     ``on_advertisers`` listeners as the sorted list.
     """
@@ -66,7 +70,7 @@ class Scheduler:
     def __init__(
         self,
         *,
-        poll: Callable[[str], Awaitable[object]],
+        poll: Callable[[str], Awaitable[PollOutcome]],
         interval: timedelta,
         advertiser_ids: Iterable[str] = (),
         discover: Callable[[], Awaitable[Iterable[str]]] | None = None,
@@ -245,22 +249,23 @@ class Scheduler:
         self._polling.add(advertiser_id)
         self._track(asyncio.current_task())
         started = self._clock.monotonic()
-        error: str | None = None
         try:
-            await self._poll(advertiser_id)
+            outcome = await self._poll(advertiser_id)
         except asyncio.CancelledError:
             # only shutdown cancels a job, and this task is ours: record it and end quietly
-            error = "cancelled at shutdown"
             logger.warning("poll of advertiser %s cancelled at shutdown", advertiser_id)
-        except Exception as exc:
-            error = self._failed(f"poll of advertiser {advertiser_id}", exc)
-        else:
-            self._succeeded(f"poll of advertiser {advertiser_id}")
+            outcome = self._failed_poll(advertiser_id, started, "cancelled at shutdown")
+        except Exception as exc:  # the poll callable must not raise: a bug, shown with its traceback
+            logger.exception("poll of advertiser %s raised", advertiser_id)
+            outcome = self._failed_poll(advertiser_id, started, _describe(exc))
         finally:
             self._polling.discard(advertiser_id)
-        duration = self._clock.monotonic() - started
         for listener in self._on_poll_done:
-            _call(listener, advertiser_id, error is None, duration, error)
+            _call(listener, outcome)
+
+    def _failed_poll(self, advertiser_id: str, started: float, reason: str) -> PollOutcome:
+        seconds = self._clock.monotonic() - started
+        return PollOutcome(advertiser_id, PollResult.FAILED, reason=reason, consecutive_failures=1, seconds=seconds)
 
     async def _run_discover(self) -> None:
         if self._discover is None or self._stopping:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from polling import PipelinePolls
 
 from monitor.domain import Level
 from monitor.pipeline import Pipeline, fetch_plan
@@ -56,7 +57,7 @@ async def store(tmp_path: Path):
 @pytest.fixture
 def pipeline(make_client, store, rules_dir, clock):
     ruleset = load_rules(rules_dir, channels={"slack"})
-    return Pipeline(client=make_client(), store=store, rules=lambda: ruleset, clock=clock)
+    return PipelinePolls(Pipeline(client=make_client(), store=store, rules=lambda: ruleset, clock=clock), clock)
 
 
 def test_the_plan_reads_only_what_the_rules_need(rules_dir):

@@ -9,6 +9,7 @@ stored in a 0600 file (or printed with ``--print``, for an environment variable)
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,8 +19,6 @@ from monitor.auth.errors import AuthFlowError
 from monitor.auth.flow import authorization_url, login, new_state, open_in_browser, redirect_uri
 from monitor.auth.listing import list_advertisers, render_advertisers
 from monitor.auth.tokenfile import default_token_path, save_token
-from monitor.config import Settings
-from monitor.runtime import build_client
 from monitor.tiktok.client import TikTokClient
 from monitor.tiktok.models import TokenGrant
 from monitor.tiktok.ratelimit import RateLimiter
@@ -84,7 +83,8 @@ def _keep(grant: TokenGrant, *, print_token: bool, token_file: Path | None) -> s
     return f'{reached}\ntoken saved to {path} (mode 0600): set [tiktok] access_token_file = "{path}"'
 
 
-async def advertisers(settings: Settings) -> str:
-    """The table of `auth advertisers`: name, time zone, currency, status and Business Center role."""
+async def advertisers(client_of: Callable[[aiohttp.ClientSession], TikTokClient]) -> str:
+    """The table of `auth advertisers`: name, time zone, currency, status and Business Center role, read with
+    the client ``client_of`` builds on a session (the composition root builds it from the configuration)."""
     async with aiohttp.ClientSession() as session:
-        return render_advertisers(await list_advertisers(build_client(settings, session)))
+        return render_advertisers(await list_advertisers(client_of(session)))

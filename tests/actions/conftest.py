@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
+from polling import PipelinePolls
 
 from monitor.actions import ActionRunner, GuardSettings
 from monitor.clock import FrozenClock
@@ -23,17 +24,18 @@ async def store(tmp_path: Path, clock: FrozenClock) -> AsyncIterator[Store]:
 
 
 @pytest.fixture
-def make_pipeline(make_client, store: Store, clock: FrozenClock, tmp_path: Path) -> Callable[..., Pipeline]:
-    """A pipeline with ``rules`` (TOML text) and guard settings; ops messages go to "slack:#ops"."""
+def make_pipeline(make_client, store: Store, clock: FrozenClock, tmp_path: Path) -> Callable[..., PipelinePolls]:
+    """A pipeline with ``rules`` (TOML text) and guard settings, polled as the daemon polls (through an
+    advertiser poller); ops messages of the act step go to "slack:#ops"."""
 
-    def make(rules: str, settings: GuardSettings | None = None, client=None) -> Pipeline:
+    def make(rules: str, settings: GuardSettings | None = None, client=None) -> PipelinePolls:
         directory = tmp_path / "rules"
         directory.mkdir(exist_ok=True)
         (directory / "rules.toml").write_text(rules)
         ruleset = load_rules(directory, channels={"slack"})
         client = client or make_client()
         runner = ActionRunner(client, store.journal, clock, settings or GuardSettings())
-        return Pipeline(
+        pipeline = Pipeline(
             client=client,
             store=store,
             rules=lambda: ruleset,
@@ -41,5 +43,6 @@ def make_pipeline(make_client, store: Store, clock: FrozenClock, tmp_path: Path)
             actions=runner,
             ops_channels=["slack:#ops"],
         )
+        return PipelinePolls(pipeline, clock)
 
     return make

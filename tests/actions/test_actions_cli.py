@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from actions_factories import ADV, CAMPAIGN, rule
+from polling import PipelinePolls
 
 from monitor.actions import ActionRunner
 from monitor.clock import FrozenClock
@@ -47,7 +48,7 @@ async def journaled(tmp_path: Path, sandbox, make_client, clock: FrozenClock) ->
         ruleset = load_rules(tmp_path / "rules", channels={"slack"})
         runner = ActionRunner(client, store.journal, clock)
         pipeline = Pipeline(client=client, store=store, rules=lambda: ruleset, clock=clock, actions=runner)
-        [taken] = (await pipeline.poll(ADV)).actions
+        [taken] = (await PipelinePolls(pipeline, clock).poll(ADV)).actions
     finally:
         await store.close()
     assert taken.journal_id is not None

@@ -13,11 +13,11 @@ from monitor.domain import Level, Outcome
 from monitor.metrics import Metrics
 from monitor.notify.outbox import SendReport
 from monitor.once import render_summary
-from monitor.pipeline import PollSummary
-from monitor.runtime import Runtime
+from monitor.polls import PollOutcome, PollResult, PollSummary
 from monitor.store.repo import Store
 from monitor.store.values import ActionIntent, ActionStatus
 from monitor.tiktok.models import AdvertiserInfo
+from monitor.wiring import open_runtime
 
 
 class Quiet:
@@ -50,13 +50,13 @@ async def test_runtime_reports_interrupted_writes_and_counts_outcomes(tmp_path, 
     finally:
         await store.close()
     metrics = Metrics()
-    runtime = await Runtime.open(settings, clock=clock, channels={"slack": Quiet()}, metrics=metrics)
+    runtime = await open_runtime(settings, clock=clock, channels={"slack": Quiet()}, metrics=metrics)
     try:
         assert runtime.actions.settings.max_per_cycle == 2
         [told] = await ops(runtime.store, clock.now(), "action_failed")
         assert told["_channel"] == "slack" and told["subject"] == ADV
         assert f"#{left.id} pause ad a1" in told["detail"] and "interrupted" in told["detail"]
-        summary = await runtime.poll(ADV)
+        summary = (await runtime.poll(ADV)).summary
         assert [(t.planned.entity_id, t.outcome.value) for t in summary.actions] == [(CAMPAIGN, "done")]
         sample = metrics.registry.get_sample_value
         assert sample("tiktok_monitor_actions_total", {"type": "pause", "outcome": "applied"}) == 1
@@ -73,9 +73,13 @@ def test_once_summary_counts_action_outcomes_and_lists_them() -> None:
         Taken(planned, Outcome.DONE, "operation_status ENABLE -> DISABLE", 3),
         Taken(planned, Outcome.SKIPPED, "already paused (operation_status DISABLE)"),
     )
-    text = render_summary([ADV], [PollSummary(ADV, "Acme", actions=taken)], SendReport(), 5)
+    text = render_summary(
+        [ADV], [PollOutcome(ADV, PollResult.OK, summary=PollSummary(ADV, "Acme", actions=taken))], SendReport(), 5
+    )
     assert f"    action: pause campaign {CAMPAIGN} (rule overspend): done (journal #3): operation_status" in text
     assert text.splitlines()[-1] == (
         "actions: 1 done, 0 dry run, 1 skipped, 0 failed (journal: tiktok-monitor history)"
     )
-    assert render_summary([ADV], [PollSummary(ADV)], SendReport(), 0).endswith("actions: none asked for by the rules\n")
+    assert render_summary([ADV], [PollOutcome(ADV, PollResult.OK, summary=PollSummary(ADV))], SendReport(), 0).endswith(
+        "actions: none asked for by the rules\n"
+    )

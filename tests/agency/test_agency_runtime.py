@@ -13,11 +13,12 @@ from monitor.accounts import ANALYST_NOTE
 from monitor.config import Settings, load_settings
 from monitor.domain import Outcome
 from monitor.once import run_once
-from monitor.runtime import Runtime
+from monitor.polls import PollResult
 from monitor.sandbox import Sandbox
 from monitor.sandbox.business import ANALYST_ONLY_ADVERTISER_ID
 from monitor.sandbox.settings import SandboxSettings, extra_advertiser_id
 from monitor.store.repo import Store
+from monitor.wiring import open_runtime
 
 APP_ID = "4242"
 MAX_QPS = 20
@@ -78,16 +79,16 @@ async def test_analyst_only_advertiser_gets_dry_runs(tmp_path: Path, sandbox: Sa
         f'advertiser_ids = ["{ANALYST_ONLY_ADVERTISER_ID}", "7000000000000000002"]\n',
         PAUSE,
     )
-    runtime = await Runtime.open(settings, clock=clock)
+    runtime = await open_runtime(settings, clock=clock)
     try:
         with caplog.at_level(logging.WARNING, logger="monitor.runtime"):
             assert await runtime.advertiser_ids() == [ANALYST_ONLY_ADVERTISER_ID, "7000000000000000002"]
         assert "rule 'stop-spending' (pause) will only dry-run on 7000000000000000004" in caplog.text
-        summary = await runtime.poll(ANALYST_ONLY_ADVERTISER_ID)
+        summary = (await runtime.poll(ANALYST_ONLY_ADVERTISER_ID)).summary
         assert summary.actions
         assert all(t.outcome is Outcome.DRY_RUN and ANALYST_NOTE in t.reason for t in summary.actions)
         assert not [a for a in sandbox.arrivals if a.path.endswith("/update/status/")]
-        writable = await runtime.poll("7000000000000000002")  # OPERATOR: actions go through
+        writable = (await runtime.poll("7000000000000000002")).summary  # OPERATOR: actions go through
         assert any(t.outcome is Outcome.DONE for t in writable.actions)
     finally:
         await runtime.close()
@@ -112,7 +113,7 @@ async def test_limited_account_is_told_once_paused_and_resumes(tmp_path: Path, s
         tmp_path,
         f'[tiktok]\nbase_url = "{sandbox.base_url}"\naccess_token = "sandbox-token"\nadvertiser_ids = ["{adv}"]\n',
     )
-    runtime = await Runtime.open(settings, clock=clock)
+    runtime = await open_runtime(settings, clock=clock)
     try:
         assert (await runtime.poll(adv)).paused is None
         sandbox.set_advertiser_status(adv, "STATUS_LIMIT")
@@ -129,7 +130,7 @@ async def test_limited_account_is_told_once_paused_and_resumes(tmp_path: Path, s
         sandbox.set_advertiser_status(adv, "STATUS_ENABLE")
         clock.advance(3600)
         resumed = await runtime.poll(adv)
-        assert resumed.paused is None and resumed.entities > 0
+        assert resumed.paused is None and resumed.summary.entities > 0
     finally:
         await runtime.close()
     assert await ops_rows(settings) == [("account_limited", adv, False), ("account_limited", adv, True)]
@@ -143,13 +144,13 @@ async def test_lost_authorization_is_told_once_paused_and_retried_hourly(
         tmp_path,
         f'[tiktok]\nbase_url = "{sandbox.base_url}"\naccess_token = "sandbox-token"\nadvertiser_ids = ["{adv}"]\n',
     )
-    runtime = await Runtime.open(settings, clock=clock)
+    runtime = await open_runtime(settings, clock=clock)
     try:
         assert (await runtime.poll(adv)).paused is None
         sandbox.revoke_token()
         clock.advance(25 * 3600)
-        with pytest.raises(Exception, match="re-authorize"):
-            await runtime.poll(adv)
+        failed = await runtime.poll(adv)
+        assert failed.result is PollResult.FAILED and "re-authorize" in failed.reason
         sandbox.arrivals.clear()
         clock.advance(600)
         paused = await runtime.poll(adv)
@@ -158,7 +159,7 @@ async def test_lost_authorization_is_told_once_paused_and_retried_hourly(
         sandbox.restore_token()
         clock.advance(3600)  # the hourly retry finds the new authorization
         resumed = await runtime.poll(adv)
-        assert resumed.paused is None and resumed.entities > 0
+        assert resumed.paused is None and resumed.summary.entities > 0
     finally:
         await runtime.close()
     assert await ops_rows(settings) == [("token_revoked", adv, False), ("token_revoked", adv, True)]

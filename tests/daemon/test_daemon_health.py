@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import aiohttp
 import pytest
+from polling import Outcomes
 
 from monitor import __version__
 from monitor.clock import FrozenClock
@@ -47,9 +48,10 @@ def build_state(advertisers: list[str], events: list[tuple[int, str, bool]]) -> 
     clock = FrozenClock(T0)
     state = HealthState(clock=clock, interval=INTERVAL, version="9.9.9")
     state.set_advertisers(advertisers)
+    outcome = Outcomes()
     for seconds, advertiser_id, ok in events:
         clock.set(T0 + timedelta(seconds=seconds))
-        state.poll_done(advertiser_id, ok, 1.5, None if ok else "TransientApiError: 50000 system busy")
+        state.poll_done(outcome(advertiser_id, ok, 1.5, None if ok else "TransientApiError: 50000 system busy"))
     return state, clock
 
 
@@ -79,6 +81,7 @@ def test_health_details_per_advertiser() -> None:
             "last_error": None,
             "last_error_at": None,
             "consecutive_failures": 0,
+            "paused": None,
             "last_duration_s": 1.5,
         },
         "b": {
@@ -88,6 +91,7 @@ def test_health_details_per_advertiser() -> None:
             "last_error": "TransientApiError: 50000 system busy",
             "last_error_at": "2026-11-24T20:06:10+00:00",
             "consecutive_failures": 2,
+            "paused": None,
             "last_duration_s": 1.5,
         },
         "c": {
@@ -97,6 +101,7 @@ def test_health_details_per_advertiser() -> None:
             "last_error": None,
             "last_error_at": None,
             "consecutive_failures": 0,
+            "paused": None,
             "last_duration_s": None,
         },
     }
@@ -171,7 +176,7 @@ async def test_healthz_is_200_with_details_while_polls_succeed(
     state, server = served
     state.set_advertisers(["7000000000000000001"])
     clock.advance(60)
-    state.poll_done("7000000000000000001", True, 0.25, None)
+    state.poll_done(Outcomes()("7000000000000000001", True, 0.25, None))
     async with http.get(server.url + "/healthz") as response:
         assert response.status == 200
         assert response.content_type == "application/json"
@@ -188,7 +193,7 @@ async def test_healthz_is_503_when_nothing_succeeded_for_two_intervals(
     state, server = served
     state.set_advertisers(["7000000000000000001"])
     clock.advance(30)
-    state.poll_done("7000000000000000001", True, 0.25, None)
+    state.poll_done(Outcomes()("7000000000000000001", True, 0.25, None))
     clock.advance(11 * 60)
     async with http.get(server.url + "/healthz") as response:
         assert response.status == 503

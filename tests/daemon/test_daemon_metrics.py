@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import aiohttp
 import pytest
+from polling import Outcomes
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -42,9 +43,10 @@ def key(name: str, **labels: str) -> tuple[str, frozenset[tuple[str, str]]]:
 
 async def test_recorded_values_are_served(metrics_url: tuple[Metrics, str], http: aiohttp.ClientSession) -> None:
     metrics, url = metrics_url
-    metrics.poll_done("7000000000000000001", True, 0.3, None)
-    metrics.poll_done("7000000000000000001", False, 2.0, "TransientApiError: busy")
-    metrics.poll_done("7000000000000000002", True, 12.0, None)
+    outcome = Outcomes()
+    metrics.poll_done(outcome("7000000000000000001", True, 0.3, None))
+    metrics.poll_done(outcome("7000000000000000001", False, 2.0, "TransientApiError: busy"))
+    metrics.poll_done(outcome("7000000000000000002", True, 12.0, None))
     metrics.poll_skipped("7000000000000000002", "previous poll still running")
     metrics.api_call("campaign/get/")
     metrics.api_call("campaign/get/")
@@ -95,8 +97,9 @@ async def test_advertisers_no_longer_polled_lose_their_series(
     metrics_url: tuple[Metrics, str], http: aiohttp.ClientSession
 ) -> None:
     metrics, url = metrics_url
-    metrics.poll_done("1", True, 0.1, None)
-    metrics.poll_done("2", False, 0.1, "boom")
+    outcome = Outcomes()
+    metrics.poll_done(outcome("1", True, 0.1, None))
+    metrics.poll_done(outcome("2", False, 0.1, "boom"))
     metrics.set_advertisers(["1", "3"])
     values = await scrape(http, url)
     advertisers = {

@@ -21,6 +21,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from polling import Outcomes
 
 from monitor.clock import FrozenClock
 from monitor.health import HealthServer, HealthState
@@ -154,7 +155,7 @@ async def test_docker_healthcheck_passes_on_200_and_fails_on_503(
 ) -> None:
     state, server = health_server
     state.set_advertisers(["7000000000000000001"])
-    state.poll_done("7000000000000000001", True, 1.0, None)
+    state.poll_done(Outcomes()("7000000000000000001", True, 1.0, None))
     assert await run_healthcheck(server.url + "/healthz") == 0
     clock.advance(3600)
     assert await run_healthcheck(server.url + "/healthz") == 1

@@ -5,14 +5,16 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from monitor.errors import MonitorError
+from monitor.polls import PollOutcome, PollResult
 from monitor.scheduler import EPOCH, Scheduler, phase_offset
 
 INTERVAL = timedelta(seconds=0.3)
@@ -27,14 +29,32 @@ class Recorder:
     advertisers: list[list[str]] = field(default_factory=list)
     started: list[tuple[str, datetime]] = field(default_factory=list)
 
-    def poll_done(self, advertiser_id: str, ok: bool, duration_s: float, error: str | None) -> None:
-        self.done.append((advertiser_id, ok, duration_s, error))
+    def poll_done(self, outcome: PollOutcome) -> None:
+        self.done.append((outcome.advertiser_id, outcome.ok, outcome.seconds, outcome.reason))
 
     def poll_skipped(self, advertiser_id: str, reason: str) -> None:
         self.skipped.append((advertiser_id, reason))
 
     def ok_count(self, advertiser_id: str) -> int:
         return sum(1 for a, ok, _, _ in self.done if a == advertiser_id and ok)
+
+
+def as_poller(poll: Callable[[str], Awaitable[None]]) -> Callable[[str], Awaitable[PollOutcome]]:
+    """A test's poll as the per-advertiser boundary reports it: an outcome per poll, failed with the error's
+    ``"ClassName: message"`` when it raises (the boundary catches; the scheduler only passes outcomes on)."""
+
+    async def run(advertiser_id: str) -> PollOutcome:
+        started = time.monotonic()
+        try:
+            await poll(advertiser_id)
+        except Exception as exc:
+            failed = PollResult.FAILED
+            return PollOutcome(
+                advertiser_id, failed, f"{type(exc).__name__}: {exc}", seconds=time.monotonic() - started
+            )
+        return PollOutcome(advertiser_id, PollResult.OK, seconds=time.monotonic() - started)
+
+    return run
 
 
 @pytest.fixture
@@ -49,6 +69,7 @@ async def make_scheduler(recorder: Recorder) -> AsyncIterator[Callable[..., Sche
 
     def make(**kwargs: object) -> Scheduler:
         kwargs.setdefault("interval", INTERVAL)
+        kwargs["poll"] = as_poller(kwargs["poll"])  # type: ignore[arg-type]
         scheduler = Scheduler(
             on_poll_done=[recorder.poll_done],
             on_poll_skipped=[recorder.poll_skipped],
@@ -139,36 +160,40 @@ async def test_polls_repeat_every_interval_at_their_phase(
 # --- isolation ---------------------------------------------------------------------------------------------------
 
 
-async def test_a_failing_advertiser_is_logged_and_never_stops_the_others(
-    make_scheduler: Callable[..., Scheduler], recorder: Recorder, caplog: pytest.LogCaptureFixture
+async def test_a_failing_advertiser_never_stops_the_others(
+    make_scheduler: Callable[..., Scheduler], recorder: Recorder
 ) -> None:
     async def poll(advertiser_id: str) -> None:
         if advertiser_id == "bad":
             raise ValueError("boom from the bad account")
 
     make_scheduler(poll=poll, advertiser_ids=["good-1", "bad", "good-2"])
-    with caplog.at_level(logging.WARNING, logger="monitor.scheduler"):
-        await wait_until(lambda: sum(1 for a, *_ in recorder.done if a == "bad") >= 3)
-        await wait_until(lambda: recorder.ok_count("good-1") >= 3 and recorder.ok_count("good-2") >= 3)
+    await wait_until(lambda: sum(1 for a, *_ in recorder.done if a == "bad") >= 3)
+    await wait_until(lambda: recorder.ok_count("good-1") >= 3 and recorder.ok_count("good-2") >= 3)
 
     failures = [d for d in recorder.done if d[0] == "bad"]
     assert all(not ok and error == "ValueError: boom from the bad account" for _, ok, _, error in failures)
-    messages = [r for r in caplog.records if "advertiser bad" in r.getMessage()]
-    assert len(messages) >= 3
-    assert all("ValueError: boom from the bad account" in r.getMessage() for r in messages)
-    assert sum(1 for r in messages if r.exc_info) == 1  # one traceback for the streak, not one per poll
 
 
-async def test_expected_errors_are_logged_without_a_traceback(
-    make_scheduler: Callable[..., Scheduler], recorder: Recorder, caplog: pytest.LogCaptureFixture
+async def test_a_poll_that_raises_is_a_failed_outcome_with_its_traceback(
+    recorder: Recorder, caplog: pytest.LogCaptureFixture
 ) -> None:
-    async def poll(advertiser_id: str) -> None:
-        raise MonitorError("API says no")
+    async def poll(advertiser_id: str) -> PollOutcome:  # breaks the contract: a poll returns its outcome
+        raise ValueError("a bug in the poll")
 
-    make_scheduler(poll=poll, advertiser_ids=["1"])
-    with caplog.at_level(logging.WARNING, logger="monitor.scheduler"):
-        await wait_until(lambda: len(recorder.done) >= 2)
-    assert [r.exc_info for r in caplog.records if "advertiser 1 failed" in r.getMessage()] == [None, None]
+    scheduler = Scheduler(poll=poll, interval=INTERVAL, advertiser_ids=["1", "2"], on_poll_done=[recorder.poll_done])
+    scheduler.start()
+    try:
+        with caplog.at_level(logging.WARNING, logger="monitor.scheduler"):
+            await wait_until(lambda: len(recorder.done) >= 4)
+    finally:
+        await scheduler.shutdown(1.0)
+    assert {(a, ok, error) for a, ok, _, error in recorder.done} == {
+        ("1", False, "ValueError: a bug in the poll"),
+        ("2", False, "ValueError: a bug in the poll"),
+    }
+    raised = [r for r in caplog.records if "raised" in r.getMessage()]
+    assert raised and all(r.exc_info for r in raised)
 
 
 async def test_a_failing_listener_does_not_break_polling(
@@ -180,7 +205,9 @@ async def test_a_failing_listener_does_not_break_polling(
     async def poll(advertiser_id: str) -> None:
         return None
 
-    scheduler = Scheduler(poll=poll, interval=INTERVAL, advertiser_ids=["1"], on_poll_done=[broken, recorder.poll_done])
+    scheduler = Scheduler(
+        poll=as_poller(poll), interval=INTERVAL, advertiser_ids=["1"], on_poll_done=[broken, recorder.poll_done]
+    )
     scheduler.start()
     try:
         with caplog.at_level(logging.ERROR, logger="monitor.scheduler"):
@@ -341,7 +368,7 @@ async def test_shutdown_waits_for_running_polls_then_stops(recorder: Recorder) -
         flushed += 1
 
     scheduler = Scheduler(
-        poll=poll,
+        poll=as_poller(poll),
         interval=INTERVAL,
         advertiser_ids=["1"],
         send_outbox=send_outbox,
@@ -368,7 +395,9 @@ async def test_shutdown_cancels_what_outlives_the_limit(recorder: Recorder) -> N
         started.set()
         await asyncio.sleep(30)
 
-    scheduler = Scheduler(poll=poll, interval=INTERVAL, advertiser_ids=["1"], on_poll_done=[recorder.poll_done])
+    scheduler = Scheduler(
+        poll=as_poller(poll), interval=INTERVAL, advertiser_ids=["1"], on_poll_done=[recorder.poll_done]
+    )
     scheduler.start()
     await asyncio.wait_for(started.wait(), 2)
     loop = asyncio.get_running_loop()

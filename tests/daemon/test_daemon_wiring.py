@@ -10,11 +10,13 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from polling import Outcomes
 from prometheus_client.parser import text_string_to_metric_families
 
 from monitor.clock import SystemClock
 from monitor.health import HealthServer, HealthState
 from monitor.metrics import Metrics
+from monitor.polls import PollOutcome
 from monitor.scheduler import Scheduler
 from monitor.sdnotify import SystemdNotifier, watchdog_loop
 
@@ -37,9 +39,12 @@ async def test_polls_show_up_in_healthz_metrics_and_watchdog(tmp_path: Path, htt
 
     listener = asyncio.create_task(listen())
 
-    async def poll(advertiser_id: str) -> None:
+    outcome = Outcomes()  # as the per-advertiser boundary reports polls, with its failure streak
+
+    async def poll(advertiser_id: str) -> PollOutcome:
         if advertiser_id == "7000000000000000002":
-            raise RuntimeError("token revoked")
+            return outcome(advertiser_id, False, 0.01, "RuntimeError: token revoked")
+        return outcome(advertiser_id, True, 0.01)
 
     clock = SystemClock()
     metrics = Metrics()

@@ -1,0 +1,200 @@
+"""One advertiser's boundary: everything about polling it, in one place, with one outcome per poll.
+
+Like Home Assistant's ``DataUpdateCoordinator`` (one per polled target), an :class:`AdvertiserPoller` owns its
+advertiser's state between polls and turns every way a poll can end into a :class:`~monitor.polls.PollOutcome`;
+it raises for none, so one bad advertiser never stops the others. It reads the clock once per poll and owns:
+
+* the advertiser/info cache (time zone, currency, status): read daily, hourly while the account is not active;
+* the **status gate**: an account whose status is not ``STATUS_ENABLE`` (e.g. ``STATUS_LIMIT``) is told once as
+  ``account_limited`` and *paused* until it is active again; a revoked token or lost permission is told once and
+  the advertiser is then *paused*, tried again hourly;
+* its one **failure streak** (consecutive failed polls), which ``/healthz`` and ``/metrics`` read from the outcome;
+* its **operational problems** (:class:`~monitor.notify.problems.ProblemBook`): token revoked, permission lost,
+  advertiser unreachable, account limited, each told once per episode and its recovery told too.
+
+:meth:`Pipeline.poll <monitor.pipeline.Pipeline.poll>` is only the seven steps of a poll that runs.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from monitor.errors import MonitorError
+from monitor.notify.message import OperationalMessage, OpsKind
+from monitor.notify.ops import OpsPolicy
+from monitor.notify.problems import ProblemBook
+from monitor.pipeline import Pipeline
+from monitor.polls import PollOutcome, PollResult, PollSummary
+from monitor.store.errors import LeaseHeldError, StoreError
+from monitor.tiktok.errors import ApiError, AuthError
+from monitor.tiktok.models import AdvertiserInfo
+
+log = logging.getLogger(__name__)
+
+#: advertiser/info ``status`` of an account that may be polled (tiktok-api.md §2.3).
+ACTIVE_STATUS = "STATUS_ENABLE"
+#: advertiser/info (time zone, currency, status) is read again after this long.
+ADVERTISER_INFO_TTL = timedelta(hours=24)
+#: How often an account that is not active, or whose authorization was lost, is tried again.
+STATUS_RECHECK = timedelta(hours=1)
+#: API codes that mean the token no longer reaches this advertiser, or lacks a permission (tiktok-api.md §8.2).
+PERMISSION_CODES = frozenset({40001, 40106, 40119, 40125, 40300, 40301})
+#: The problems a failed poll can show; a success clears each of them.
+POLL_PROBLEMS = (OpsKind.TOKEN_REVOKED, OpsKind.PERMISSION_LOST, OpsKind.ADVERTISER_UNREACHABLE)
+
+#: Hands operational messages to people (log and outbox): ``tell(messages, now)``.
+Tell = Callable[[Sequence[OperationalMessage], datetime], Awaitable[None]]
+
+
+def classify_failure(exc: BaseException) -> OpsKind:
+    """Which operational problem a failed poll shows."""
+    if isinstance(exc, AuthError):
+        return OpsKind.TOKEN_REVOKED
+    if isinstance(exc, ApiError) and exc.code in PERMISSION_CODES:
+        return OpsKind.PERMISSION_LOST
+    return OpsKind.ADVERTISER_UNREACHABLE
+
+
+class AdvertiserPoller:
+    """Polls one advertiser with ``pipeline`` (its token account's); ``tell`` delivers its operational messages."""
+
+    def __init__(
+        self,
+        advertiser_id: str,
+        *,
+        pipeline: Pipeline,
+        clock_now: Callable[[], datetime],
+        policy: OpsPolicy,
+        tell: Tell,
+    ) -> None:
+        self.advertiser_id = advertiser_id
+        self.pipeline = pipeline
+        self._now = clock_now
+        self._tell = tell
+        self._problems = ProblemBook(advertiser_id, policy)
+        self._info: AdvertiserInfo | None = None
+        self._info_read_at: datetime | None = None
+        self._limited = False  # the account is not active: polls paused
+        self._unauthorized_at: datetime | None = None  # token revoked / permission lost: polls paused, last try
+        self._failures = 0
+        self._failing_as: str | None = None  # the error class of the current failure streak, for its traceback
+
+    @property
+    def info(self) -> AdvertiserInfo | None:
+        """The advertiser's info if a poll has read it."""
+        return self._info
+
+    @property
+    def failures(self) -> int:
+        """Consecutive failed polls (0 after a success)."""
+        return self._failures
+
+    async def poll(self) -> PollOutcome:
+        """One poll, whatever happens: ok, paused (and why) or failed (and why). Never raises but for
+        cancellation."""
+        started = time.perf_counter()
+        now = self._now()
+        if self._unauthorized_at is not None and now - self._unauthorized_at < STATUS_RECHECK:
+            # told once already; hammering the API with a dead token helps nobody: try again hourly
+            return self._outcome(
+                PollResult.PAUSED, started, "authorization lost: re-authorize (tiktok-monitor auth login)"
+            )
+        calls_before = self.pipeline.client.transport.calls
+        try:
+            info = await self._advertiser_info(now)
+            if info.status and info.status != ACTIVE_STATUS:
+                self._limited = True
+                detail = f"advertiser/info status {info.status}: polls paused, the status is checked every hour"
+                await self._observe(OpsKind.ACCOUNT_LIMITED, True, now, detail)
+                return self._outcome(PollResult.PAUSED, started, f"account status {info.status}")
+            if self._limited:
+                self._limited = False
+                await self._observe(OpsKind.ACCOUNT_LIMITED, False, now)
+            summary = await self.pipeline.poll(info, now)
+        except LeaseHeldError as exc:  # another process polls this advertiser now: not a problem of the account
+            return self._failed(exc, started)
+        except StoreError as exc:  # our database, not the account: logged and shown by /healthz
+            return self._failed(exc, started)
+        except (MonitorError, OSError) as exc:
+            outcome = self._failed(exc, started)
+            failing = classify_failure(exc)
+            if failing in (OpsKind.TOKEN_REVOKED, OpsKind.PERMISSION_LOST):
+                self._unauthorized_at = now
+            await self._settle(failing, now, str(exc))
+            return outcome
+        except Exception as exc:  # a bug: shown with its traceback once per streak, told like an unreachable account
+            outcome = self._failed(exc, started)
+            await self._settle(OpsKind.ADVERTISER_UNREACHABLE, now, f"internal error: {_describe(exc)}")
+            return outcome
+        if self._failing_as is not None:
+            log.info("poll of advertiser %s succeeded again", self.advertiser_id)
+        self._failures, self._failing_as, self._unauthorized_at = 0, None, None
+        await self._settle(None, now, "")
+        # the summary counts every call of this poll, advertiser/info's too
+        summary = replace(summary, calls=self.pipeline.client.transport.calls - calls_before)
+        return self._outcome(PollResult.OK, started, summary=summary)
+
+    async def _advertiser_info(self, now: datetime) -> AdvertiserInfo:
+        """The advertiser's info, read at most once a day (hourly while the account is not active) and kept in
+        the store."""
+        max_age = STATUS_RECHECK if self._limited else ADVERTISER_INFO_TTL
+        if self._info is not None and self._info_read_at is not None and now - self._info_read_at < max_age:
+            return self._info
+        client = self.pipeline.client
+        infos = await client.advertiser_info([self.advertiser_id])
+        info = next((i for i in infos if i.id == self.advertiser_id), None)
+        if info is None:
+            info = AdvertiserInfo(self.advertiser_id, "", None, None, None)
+            log.warning("advertiser/info returned nothing for %s: using UTC for its dates", self.advertiser_id)
+        await self.pipeline.store.upsert_advertisers([info], now)
+        self._info, self._info_read_at = info, now
+        return info
+
+    def _failed(self, exc: BaseException, started: float) -> PollOutcome:
+        """Count the failure in the streak and log it: a traceback only for an unexpected error, once per streak."""
+        self._failures += 1
+        kind = type(exc).__name__
+        first_of_kind, self._failing_as = self._failing_as != kind, kind
+        show_traceback = first_of_kind and not isinstance(exc, MonitorError | OSError)
+        error = _describe(exc)
+        log.warning(
+            "poll of advertiser %s failed: %s", self.advertiser_id, error, exc_info=exc if show_traceback else None
+        )
+        return self._outcome(PollResult.FAILED, started, error)
+
+    def _outcome(
+        self, result: PollResult, started: float, reason: str | None = None, *, summary: PollSummary | None = None
+    ) -> PollOutcome:
+        return PollOutcome(
+            self.advertiser_id,
+            result,
+            reason=reason,
+            summary=summary,
+            advertiser_name=self._info.name if self._info else None,
+            consecutive_failures=self._failures,
+            seconds=time.perf_counter() - started,
+        )
+
+    async def _observe(self, kind: OpsKind, present: bool, now: datetime, detail: str = "") -> None:
+        account = self._info.account if self._info else None
+        message = self._problems.observe(kind, present, now, detail=detail, account=account)
+        if message is not None:
+            await self._tell([message], now)
+
+    async def _settle(self, failing: OpsKind | None, now: datetime, detail: str) -> None:
+        account = self._info.account if self._info else None
+        messages = self._problems.settle(
+            failing, POLL_PROBLEMS, now, detail=detail, account=account, failures=self._failures
+        )
+        if messages:
+            await self._tell(messages, now)
+
+
+def _describe(exc: BaseException) -> str:
+    """``"ClassName: message"``, at most 500 characters."""
+    text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    return text if len(text) <= 500 else text[:497] + "..."

@@ -1,0 +1,67 @@
+"""What one poll of one advertiser came to: :class:`PollOutcome` (ok, paused or failed) and, for a poll that
+ran, its :class:`PollSummary`.
+
+The per-advertiser boundary (:class:`monitor.poller.AdvertiserPoller`) returns an outcome for every poll and
+raises for none; the scheduler, ``/healthz``, ``/metrics``, ``once`` and ``demo`` read it. A paused advertiser
+(its token was revoked, or its account is not active) is not watched, so it is never counted as a success.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from monitor.actions.base import Taken
+
+
+class PollResult(enum.StrEnum):
+    OK = "ok"  # the seven steps ran and committed
+    PAUSED = "paused"  # not polled on purpose until its cause goes (reason says which); people were told
+    FAILED = "failed"  # the poll ran and failed; nothing of it was written
+
+
+@dataclass(frozen=True)
+class PollSummary:
+    """What one poll that ran did, for ``once``'s summary, the health endpoint and metrics."""
+
+    advertiser_id: str
+    advertiser_name: str | None = None
+    entities: int = 0
+    changes: int = 0
+    calls: int = 0
+    findings: int = 0
+    findings_by_rule: Mapping[tuple[str, str], int] = field(default_factory=dict)  # (rule, severity) -> count
+    transitions: tuple[str, ...] = ()  # "firing overspend 1801...", for the terminal
+    notifications: int = 0
+    actions: tuple[Taken, ...] = ()  # what each action the rules asked for became (done, dry run, skipped, failed)
+    errors: tuple[str, ...] = ()
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class PollOutcome:
+    """One poll of one advertiser: ``ok`` (with its ``summary``), ``paused`` or ``failed`` (with the ``reason``).
+
+    ``consecutive_failures`` is the advertiser's failure streak after this poll (0 after a success; a paused
+    poll leaves it as it was); ``seconds`` how long the poll took.
+    """
+
+    advertiser_id: str
+    result: PollResult
+    reason: str | None = None
+    summary: PollSummary | None = None
+    advertiser_name: str | None = None
+    consecutive_failures: int = 0
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.result is PollResult.OK
+
+    @property
+    def paused(self) -> str | None:
+        """Why the advertiser is paused (not polled), or None when it was polled."""
+        return self.reason if self.result is PollResult.PAUSED else None

@@ -1,0 +1,111 @@
+"""The composition root: the one place that turns settings into objects, for every command.
+
+``run``, ``once`` and ``demo`` get a :class:`~monitor.runtime.Runtime` from :func:`open_runtime` (the demo its
+terminal channels from :func:`console_channels`); ``history``
+and ``revert`` a store from :func:`open_store` (and ``revert`` the client of the entry's token account from
+:func:`client_of_advertiser`); ``auth advertisers`` a client from :func:`build_client`. Nothing else in the
+package builds clients, stores or channels from settings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TextIO
+
+import aiohttp
+
+from monitor.accounts import Roster, build_clients
+from monitor.clock import Clock, SystemClock
+from monitor.config import Settings
+from monitor.metrics import Metrics
+from monitor.notify.base import Channel
+from monitor.notify.channels import build_channels
+from monitor.notify.console import AlsoOnConsole, ConsoleChannel
+from monitor.notify.templates import Templates
+from monitor.rulebook import RuleBook
+from monitor.rules.loader import configured_channels
+from monitor.runtime import Runtime
+from monitor.store.repo import Store
+from monitor.tiktok.client import TikTokClient
+
+
+async def open_store(settings: Settings, clock: Clock | None = None) -> Store:
+    """The configured store, migrated to this version's schema."""
+    return await Store.open(settings.storage.url, retention=settings.storage.retention, clock=clock or SystemClock())
+
+
+def build_client(settings: Settings, session: aiohttp.ClientSession, metrics: Metrics | None = None) -> TikTokClient:
+    """The client of the configuration's first token account (the only one in the single-token form)."""
+    return next(iter(build_clients(settings, session, metrics).values()))
+
+
+async def client_of_advertiser(
+    settings: Settings, session: aiohttp.ClientSession, advertiser_id: str | None
+) -> TikTokClient:
+    """The client of the token account that polls ``advertiser_id`` (several tokens: the configured lists,
+    else a discovery); the first account's for None."""
+    clients = build_clients(settings, session)
+    if len(clients) == 1 or advertiser_id is None:
+        return next(iter(clients.values()))
+    roster = Roster(settings.tiktok.token_accounts(), clients)
+    if advertiser_id not in settings.tiktok.configured_advertiser_ids():
+        await roster.refresh()
+    return clients[roster.account_of(advertiser_id)]
+
+
+def configured_channels_of(settings: Settings) -> dict[str, Channel]:
+    """The notification channels the configuration sets up, with its templates."""
+    webhook = settings.webhook
+    return build_channels(
+        settings,
+        Templates(settings.monitor.templates),
+        webhook_url=webhook.url.get_secret_value() if webhook else None,
+        webhook_secret=webhook.secret.get_secret_value() if webhook and webhook.secret else None,
+        webhook_timeout=webhook.timeout.total_seconds() if webhook else 10.0,
+    )
+
+
+def console_channels(settings: Settings, stream: TextIO, *, also_slack: bool) -> dict[str, Channel]:
+    """The demo's channels: what rules send to ``slack`` is printed on ``stream`` (and sent to Slack too with
+    ``also_slack``)."""
+    templates = Templates(settings.monitor.templates)
+    console = ConsoleChannel(templates, stream)
+    slack = build_channels(settings, templates)["slack"] if also_slack else None
+    return {"slack": console if slack is None else AlsoOnConsole(console, slack)}
+
+
+async def open_runtime(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    channels: Mapping[str, Channel] | None = None,
+    metrics: Metrics | None = None,
+) -> Runtime:
+    """Validate and build everything: rules first (a broken rule file stops start-up), then the store
+    (migrating it), then the HTTP side; then report actions a previous run left unfinished. ``channels``
+    replaces the configured ones (the demo's terminal). Always ``close()`` the result."""
+    clock = clock or SystemClock()
+    rulebook = RuleBook(settings.monitor.rules, configured_channels(settings))
+    store = await open_store(settings, clock)
+    session = aiohttp.ClientSession()
+    try:
+        runtime = Runtime(
+            settings,
+            session=session,
+            clients=build_clients(settings, session, metrics),
+            store=store,
+            rulebook=rulebook,
+            channels=configured_channels_of(settings) if channels is None else channels,
+            clock=clock,
+            metrics=metrics,
+        )
+    except BaseException:  # nothing half-built may leak: close what was opened, in reverse order
+        await session.close()
+        await store.close()
+        raise
+    try:
+        await runtime.report_interrupted_actions()
+    except BaseException:
+        await runtime.close()
+        raise
+    return runtime
