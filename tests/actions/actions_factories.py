@@ -5,7 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from monitor.store.db import reading
 from monitor.store.repo import Store
+from monitor.store.snapshots import load_current
+from monitor.store.values import Snapshot
 from monitor.sandbox import Sandbox
 
 ADV = "7000000000000000001"  # America/New_York, USD; 15:00 local at T0
@@ -32,6 +35,12 @@ def rule(
 def writes(sandbox: Sandbox, path: str) -> int:
     """How many requests for ``path`` ("campaign/status/update/") reached the sandbox."""
     return sum(1 for a in sandbox.arrivals if a.path == path)
+
+
+async def latest_snapshot(store: Store, advertiser_id: str) -> Snapshot | None:
+    """The newest committed snapshot, read the way a poll loads ``poll.previous``."""
+    async with reading(store.engine) as conn:
+        return await load_current(conn, advertiser_id)
 
 
 async def outbox(store: Store, now: datetime) -> list[dict[str, Any]]:
