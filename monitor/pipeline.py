@@ -25,7 +25,7 @@ from monitor.fetch import FetchPlan, LevelPlan, fetch_snapshot
 from monitor.notify.compose import alert_notifications
 from monitor.notify.message import OperationalMessage, notifications
 from monitor.rules.engine import evaluate
-from monitor.rules.lifecycle import Progress, advance
+from monitor.rules.lifecycle import advance
 from monitor.rules.model import Needs, RuleSet
 from monitor.store.diff import diff_snapshots
 from monitor.store.repo import Store
@@ -78,7 +78,6 @@ class PollSummary:
     errors: tuple[str, ...] = ()
     seconds: float = 0.0
     paused: str | None = None  # why the advertiser was not polled (its account is not active)
-    progress: Progress | None = field(default=None, repr=False, compare=False)
 
 
 class Pipeline:
@@ -197,7 +196,6 @@ class Pipeline:
             actions=acted.taken,
             errors=fetched.errors + evaluation.errors,
             seconds=time.perf_counter() - started,
-            progress=progress,
         )
 
     def _ops_rows(self, messages: Sequence[OperationalMessage]) -> list[Notification]:
