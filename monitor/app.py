@@ -1,7 +1,12 @@
 """Composition root: turns settings into objects and runs a command with them.
 
-The command line calls one function here per command; nothing else in the package reads arguments,
-the environment or the configuration file.
+The command line (:mod:`monitor.cli`, which parses the arguments) calls one function here per command. The
+configuration file is loaded here, through :func:`monitor.config.load_settings` (``demo`` writes and loads one of
+its own). The environment is read only where each variable is used, not here: ``${VAR}`` references in the
+configuration file (:mod:`monitor.config`), ``TIKTOK_APP_ID`` / ``TIKTOK_APP_SECRET`` as defaults of ``auth``'s
+options (:mod:`monitor.cli`), where ``auth login`` keeps the token (``STATE_DIRECTORY``, ``XDG_STATE_HOME``,
+``HOME``: :mod:`monitor.auth.tokenfile`), systemd's ``NOTIFY_SOCKET`` and ``WATCHDOG_USEC`` / ``WATCHDOG_PID``
+(:mod:`monitor.sdnotify`) and ``SLACK_BOT_TOKEN`` / ``SLACK_CHANNEL`` for the demo (:mod:`monitor.demo`).
 """
 
 from __future__ import annotations

@@ -68,6 +68,7 @@ async def run_daemon(
         for result, count in (("sent", report.sent), ("failed", report.retrying), ("dropped", report.failed)):
             for _ in range(count):
                 metrics.notification("any", result)  # the sender reports totals, not per channel
+        metrics.set_outbox_pending(await runtime.store.outbox.count_pending())
 
     scheduler = Scheduler(
         poll=runtime.poll,

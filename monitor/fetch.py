@@ -49,11 +49,10 @@ class FetchPlan:
 
 @dataclass(frozen=True)
 class FetchResult:
-    """Entity states for the snapshot, the errors that left data missing, and the API calls made."""
+    """Entity states for the snapshot, and the errors that left data missing."""
 
     states: tuple[EntityState, ...]
     errors: tuple[str, ...]
-    calls: int
 
 
 async def fetch_snapshot(
@@ -62,7 +61,6 @@ async def fetch_snapshot(
     """Read everything ``plan`` asks for. Raises when an entity list cannot be read (the poll fails);
     a failed report only makes its window missing. Auth errors always propagate."""
     today = advertiser.local_date(now)
-    calls_before = client.transport.calls
     listed = [level for level in plan.levels if level is not Level.ADVERTISER]
     reports = [(level, window, metrics) for level, lp in plan.levels.items() for window, metrics in lp.windows.items()]
     entity_lists, report_results = await _all_or_nothing(
@@ -87,7 +85,7 @@ async def fetch_snapshot(
     ]
     if Level.ADVERTISER in plan.levels:
         states.append(_advertiser_state(advertiser, metrics.get((Level.ADVERTISER, advertiser.id))))
-    return FetchResult(tuple(states), tuple(errors), client.transport.calls - calls_before)
+    return FetchResult(tuple(states), tuple(errors))
 
 
 async def _all_or_nothing(

@@ -15,7 +15,8 @@ The series, all prefixed ``tiktok_monitor_``:
 - ``api_calls_total{endpoint,result}``: endpoint like ``campaign/get/``; result ok or the error class name
 - ``api_throttles_total{scope}``: app (40100) | advertiser (40133) | local (our own limiter made us wait)
 - ``findings_total{rule,severity}``, ``actions_total{type,outcome}``, ``notifications_total{channel,result}``
-- ``outbox_pending``: notifications waiting to be sent; ``build_info{version}``: always 1
+- ``outbox_pending``: notifications waiting to be sent (pending outbox rows, counted after each outbox run);
+  ``build_info{version}``: always 1
 - ``process_*``: CPU, memory, open files of this process (Linux)
 """
 
@@ -148,4 +149,5 @@ class Metrics:
         self._notifications.labels(channel=channel, result=result).inc()
 
     def set_outbox_pending(self, count: int) -> None:
+        """The pending outbox rows, every channel together (the daemon counts them after each outbox run)."""
         self._outbox_pending.set(count)

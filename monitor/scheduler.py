@@ -1,13 +1,17 @@
-"""When things run: APScheduler 3.x (AsyncIOScheduler) jobs around the injected callables.
+"""When things run: the daemon's jobs on APScheduler 3.x (AsyncIOScheduler), and what happens around each job;
+the work itself is in the injected callables (poll, discover, send_outbox, prune).
 
 Jobs:
 
 * ``poll:<advertiser_id>``, one per advertiser, every ``interval``. Each advertiser has a fixed phase within
   the interval (:func:`phase_offset`, a hash of its id measured from the Unix epoch), so 50 advertisers spread
   over the interval instead of bursting, and keep their slots across restarts and discovery changes.
-  ``max_instances=1`` and ``coalesce=True``: a slow poll never overlaps itself and missed runs collapse into one.
-* ``discover`` (optional): at start and every ``discover_interval``; its list replaces the polled advertisers.
-* ``outbox`` every ``outbox_interval`` and ``prune`` every ``prune_interval`` (both optional).
+  ``max_instances=1`` and ``coalesce=True``: a slow poll never overlaps itself and missed runs collapse into one;
+  a run later than ``misfire_grace`` (default half an interval) is skipped. Skipped polls go to the skip listeners.
+* ``discover`` (optional): at start and every ``discover_interval``; its list replaces the polled advertisers,
+  except that a failed discovery, or an empty answer while advertisers are known, keeps polling the known ones.
+* ``outbox`` every ``outbox_interval`` and ``prune`` every ``prune_interval`` (both optional), first after one
+  period.
 
 A poll returns its :class:`~monitor.polls.PollOutcome` (ok, paused or failed): the per-advertiser boundary
 (:class:`~monitor.poller.AdvertiserPoller`) has already caught, counted, logged and told its failure. The
@@ -15,6 +19,9 @@ scheduler hands each outcome to its listeners (health, metrics), which are plain
 A poll callable that raises anyway is a bug: it is logged with its traceback and reported as failed, and it
 never delays another advertiser. A failing outbox, prune or discovery job is logged once per failure streak
 with a traceback only for an unexpected error.
+
+:meth:`Scheduler.shutdown` stops starting jobs, waits for the running ones up to a limit (then cancels them) and,
+when they all finished in time, runs the outbox job once more.
 """
 
 from __future__ import annotations
@@ -120,11 +127,6 @@ class Scheduler:
     def running(self) -> bool:
         return self._started and not self._stopping
 
-    def next_run(self, advertiser_id: str) -> datetime | None:
-        """When the advertiser's next poll is due (None when it is not scheduled)."""
-        job = self._aps.get_job(_POLL + advertiser_id) if self._started else None
-        return None if job is None else job.next_run_time
-
     def start(self) -> None:
         """Start scheduling; call from a running event loop. Discovery, when set, runs at once."""
         if self._started:
@@ -157,23 +159,6 @@ class Scheduler:
             for listener in self._on_advertisers:
                 _call(listener, sorted(wanted))
         return added, removed
-
-    def set_interval(self, interval: timedelta) -> None:
-        """Poll every ``interval`` from now on (a reload changed it); phases are recomputed."""
-        if interval <= timedelta(0):
-            raise ValueError("interval must be positive")
-        self._interval = interval
-        if self._started:
-            for advertiser_id in self._advertisers:
-                self._aps.reschedule_job(_POLL + advertiser_id, trigger=self._poll_trigger(advertiser_id))
-
-    def run_now(self, advertiser_id: str) -> bool:
-        """Poll the advertiser at once, outside its schedule; False if it is unknown, already running or stopping."""
-        if not self.running or advertiser_id not in self._advertisers or advertiser_id in self._polling:
-            return False
-        task = asyncio.get_running_loop().create_task(self._run_poll(advertiser_id), name=f"poll-now:{advertiser_id}")
-        self._track(task)
-        return True
 
     async def shutdown(self, wait_seconds: float = 30.0) -> None:
         """Stop starting jobs, wait up to ``wait_seconds`` for running ones (then cancel them), stop APScheduler.

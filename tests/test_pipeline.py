@@ -7,11 +7,13 @@ from pathlib import Path
 import pytest
 from polling import PipelinePolls
 
-from monitor.domain import Level
+from monitor.domain import Level, Snapshot
 from monitor.pipeline import Pipeline, fetch_plan
 from monitor.rules.loader import load_rules
 from monitor.sandbox import Fault
+from monitor.store.db import reading
 from monitor.store.repo import Store
+from monitor.store.snapshots import load_current
 
 ADV = "7000000000000000001"
 
@@ -37,6 +39,12 @@ window = "yesterday"
 when = "spend > 1 and conversion == 0"
 notify = ["slack"]
 """
+
+
+async def latest_snapshot(store: Store, advertiser_id: str) -> Snapshot | None:
+    """The newest committed snapshot, read the way a poll loads ``poll.previous``."""
+    async with reading(store.engine) as conn:
+        return await load_current(conn, advertiser_id)
 
 
 @pytest.fixture
@@ -74,7 +82,7 @@ async def test_a_poll_stores_the_snapshot_and_enqueues_grouped_messages(pipeline
     assert summary.findings >= 2
     assert sum(summary.findings_by_rule.values()) == summary.findings
     assert summary.findings_by_rule[("paused-campaign", "warning")] == 1
-    snapshot = await store.latest_snapshot(ADV)
+    snapshot = await latest_snapshot(store, ADV)
     assert snapshot is not None and len(snapshot) == summary.entities
     rows = await store.outbox.fetch_due(clock.now())
     channels = sorted(row.channel for row in rows)
@@ -96,12 +104,12 @@ async def test_a_second_poll_does_not_repeat_firing_alerts(pipeline, store, cloc
 
 async def test_a_failed_fetch_writes_nothing_and_keeps_the_previous_snapshot(pipeline, store, sandbox, clock):
     await pipeline.poll(ADV)
-    before = await store.latest_snapshot(ADV)
+    before = await latest_snapshot(store, ADV)
     sandbox.faults.add(Fault(kind="api_code", code=40002, path="ad/get/", count=1))
     clock.advance(60)
     with pytest.raises(Exception, match="40002"):
         await pipeline.poll(ADV)
-    after = await store.latest_snapshot(ADV)
+    after = await latest_snapshot(store, ADV)
     assert after is not None and before is not None and after.poll_id == before.poll_id
     runs = await store.polls(ADV)
     assert runs[0].status == "failed" and "40002" in " ".join(runs[0].errors)

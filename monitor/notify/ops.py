@@ -1,17 +1,23 @@
 """Operational alerts: the monitor's own problems, told with their own cooldown, and told again when they clear.
 
-Four kinds (monitor.notify.message.OpsKind): ``token_revoked`` (re-authorize), ``advertiser_unreachable`` (after
-``unreachable_after`` failed polls in a row), ``permission_lost`` and ``rules_reload_failed``. :func:`decide` is
-pure: given what happened now (an :class:`OpsEvent`: the problem is present, or it is not), what was remembered
-(an :class:`OpsState`, or None) and ``now``, it returns what to remember, the message to send (or None) and why.
+Seven kinds (monitor.notify.message.OpsKind). Five go through :func:`decide`, in :class:`monitor.runtime.Runtime`:
+``token_revoked`` (re-authorize), ``permission_lost``, ``advertiser_unreachable`` (after ``unreachable_after``
+failed polls in a row), ``rules_reload_failed`` and ``account_limited`` (told once while it lasts). The other two,
+``action_failed`` and ``actions_held``, are told by the poll that met them (monitor.actions.runner, and
+``action_failed`` also at start-up for actions a previous run left unfinished), without this state.
+
+:func:`decide` is pure: given what happened now (an :class:`OpsEvent`: the problem is present, or it is not),
+what was remembered (an :class:`OpsState`, or None) and ``now``, it returns what to remember, the message to send
+(or None) and why.
 
 * A new problem is told at once (for ``advertiser_unreachable``: once the failure count reaches the threshold).
 * A problem still present is told again only after its kind's cooldown (a "repeat").
 * A problem that clears after it was told gives a recovery message; one that clears before it was told is
   forgotten silently.
 
-The pipeline persists the state as an AlertState (:func:`to_alert_state` / :func:`from_alert_state`) with rule
-``_ops/<kind>`` and the subject (advertiser id) as entity id, in the same transaction as the outbox row.
+The runtime keeps the states in memory, per (kind, subject); nothing of them is written to the database, so after
+a restart a problem that is still there is told once more. It queues each message in the outbox at once, in a
+transaction of its own (not the poll's).
 """
 
 from __future__ import annotations
@@ -21,11 +27,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from types import MappingProxyType
 
-from monitor.domain import Account, AlertState, Level
+from monitor.domain import Account
 from monitor.notify.message import OperationalMessage, OpsKind
-
-RULE_PREFIX = "_ops/"
-_NOTIFIED, _PENDING = "firing", "pending"
 
 
 @dataclass(frozen=True)
@@ -117,40 +120,3 @@ def _tell(state: OpsState, event: OpsEvent, now: datetime, *, repeat: bool, reas
         failures=event.failures if event.kind is OpsKind.ADVERTISER_UNREACHABLE else None,
     )
     return OpsDecision(replace(state, notified=True, last_notified_at=now), message, reason)
-
-
-# --- persistence as alert states ---------------------------------------------------------------------------------
-
-
-def rule_name(kind: OpsKind) -> str:
-    return f"{RULE_PREFIX}{kind.value}"
-
-
-def to_alert_state(state: OpsState, advertiser_id: str) -> AlertState:
-    """The state as an AlertState row of ``advertiser_id`` (rule ``_ops/<kind>``, entity id = subject)."""
-    return AlertState(
-        rule=rule_name(state.kind),
-        advertiser_id=advertiser_id,
-        level=Level.ADVERTISER,
-        entity_id=state.subject,
-        state=_NOTIFIED if state.notified else _PENDING,
-        since=state.since,
-        last_notified_at=state.last_notified_at,
-        values={"failures": state.failures, "detail": state.detail},
-    )
-
-
-def from_alert_state(alert: AlertState) -> OpsState | None:
-    """The OpsState kept in an AlertState, or None if the row belongs to an ordinary rule."""
-    if not alert.rule.startswith(RULE_PREFIX):
-        return None
-    failures, detail = alert.values.get("failures"), alert.values.get("detail")
-    return OpsState(
-        kind=OpsKind(alert.rule.removeprefix(RULE_PREFIX)),
-        subject=alert.entity_id,
-        since=alert.since,
-        notified=alert.state == _NOTIFIED,
-        last_notified_at=alert.last_notified_at,
-        failures=failures if isinstance(failures, int) else 0,
-        detail=detail if isinstance(detail, str) else "",
-    )

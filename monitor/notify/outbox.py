@@ -1,33 +1,38 @@
 """The sender: delivers outbox rows through their channels, retries transient failures, records every result.
 
 A poll writes its notification rows in the same transaction as the alert states that caused them
-(``PollWriter.enqueue``), so a decided notification is never lost. This sender, running as its own task, fetches
-due rows, delivers each through its channel and records the outcome:
+(``PollWriter.enqueue``), so a decided notification is never lost. The daemon's scheduler runs
+:meth:`OutboxSender.run_once` as its ``outbox`` job every ``[notify] interval`` (one run at a time), then a last
+run and :meth:`OutboxSender.drain` at shutdown (``once`` drains after its polls). Each run fetches due rows,
+delivers each through its channel and records the outcome:
 
 * accepted by the channel -> ``mark_sent`` right away;
 * :class:`TransientDeliveryError` (or a timeout, or a bug) -> retried later with exponential back-off and jitter
   (at least the receiver's Retry-After); the other due rows to the same destination wait with it, so an
   unreachable Slack costs one attempt per back-off period, not one per message; after ``max_attempts`` it is
   given up (failed);
-* :class:`PermanentDeliveryError` -> failed at once; logged once per (channel, error code), not once per message,
-  and listed in :attr:`OutboxSender.problems` (for the health check) until a delivery through it succeeds.
+* :class:`PermanentDeliveryError` -> failed at once; logged once per (destination, error code), not once per
+  message, until a delivery through that destination succeeds; :attr:`OutboxSender.problems` lists them meanwhile
+  (nothing in the daemon reads it: /healthz and /metrics do not show it).
 
-Destinations are independent: each channel is served by its own task, so a slow SMTP server does not delay Slack.
+Within a run, each channel's rows are delivered by their own task, so a slow SMTP server does not delay the Slack
+messages of that run. The next run starts only when the slowest channel has finished, though: a slow or hanging
+channel (each attempt waits up to ``send_timeout``) delays the messages queued meanwhile for every channel.
 Polling never waits for delivery: the pipeline only enqueues.
 
 Delivery guarantee. A row marked sent is never sent again. A crash (or a lost answer) between "the channel
 accepted it" and "the row is marked sent" leaves a row that may already have been delivered. Before re-sending
 such a row (one that was pending when this sender started, or whose last attempt failed), the sender asks the
 channel whether it arrived (:class:`~monitor.notify.base.Reconciler`): Slack with a bot token looks for the row's
-delivery id in the channel's recent history, so Slack gets each message exactly once. Channels that cannot tell
-(incoming webhook, e-mail, generic webhook) get it at least once, with a stable ``delivery_id`` (metadata,
-Message-ID, X-Monitor-Delivery header) to deduplicate on.
+delivery id in the channel's recent history, so Slack gets each message exactly once (when the token may read
+that history; otherwise it says so once and delivery is at least once). Channels that cannot tell (incoming
+webhook, e-mail, generic webhook) get it at least once, with a stable ``delivery_id`` (metadata, Message-ID,
+X-Monitor-Delivery header) to deduplicate on.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import logging
 import random
@@ -135,19 +140,6 @@ class OutboxSender:
                 setattr(total, name, getattr(total, name) + getattr(report, name))
             if report.fetched < self._batch or report.sent + report.already_delivered + report.failed == 0:
                 return total
-
-    async def run_forever(self, stop: asyncio.Event, interval: float = 5.0) -> None:
-        """Deliver until ``stop`` is set: a full batch is followed at once by the next, otherwise wait ``interval``."""
-        while not stop.is_set():
-            full = False
-            try:
-                report = await self.run_once()
-                full = report.fetched >= self._batch
-            except Exception as exc:  # the store is unavailable, say: try again next round
-                log.warning("notification delivery failed this round (%s: %s); trying again", type(exc).__name__, exc)
-            if not full:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=interval)
 
     # --- one channel -----------------------------------------------------------------------------------------
 

@@ -2,9 +2,10 @@
 
 :func:`compile_when` parses a condition (:mod:`monitor.rules.syntax`), resolves every name against the
 vocabulary (:mod:`monitor.rules.names`) for the rule's level and window, checks types, and returns a
-:class:`Condition` holding a small typed tree (:mod:`monitor.rules.codegen` IR) and a Python function compiled
-from it. A condition can only read the values listed below; it cannot call, import or reach attributes: the
-language has no way to say so, and the generated code is audited to contain no text from the rule file.
+:class:`Condition` holding a small typed tree (:mod:`monitor.rules.codegen` IR); the engine compiles the
+conditions of a level together from those trees (:mod:`monitor.rules.program`). A condition can only read the
+values listed below; it cannot call, import or reach attributes: the language has no way to say so, and the
+generated code is audited to contain no text from the rule file.
 
 Names
     ``spend``, ``ctr``, ... (TikTok's metric names) read the rule's window; ``yesterday.cpc``, ``last_7d.spend``,
@@ -31,10 +32,10 @@ import difflib
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from monitor.domain import Level, MetricValue
+from monitor.domain import Level
 from monitor.rules import names as N
 from monitor.rules.codegen import IR, Const, Load, Op
-from monitor.rules.program import compile_condition, compile_values
+from monitor.rules.program import compile_condition
 from monitor.rules.resolve import Context, Ref, check_value, resolve
 from monitor.rules.syntax import Binary, Call, In, Literal, Logic, Name, Node, Not, Unary, parse
 from monitor.rules.tokens import ExprError
@@ -46,29 +47,27 @@ _ARTICLE = {N.NUMBER: "a number", N.STRING: "a string", N.CONDITION: "a conditio
 
 
 class Condition:
-    """A compiled ``when``. Calling it with a :class:`Context` gives True, False or None (unknown: no data).
-
-    ``ir`` is the checked tree (the engine compiles the conditions of a level together from it); ``refs`` are
-    the values it reads, in order of appearance.
+    """A checked ``when``: ``ir`` is the checked tree (the engine compiles the conditions of a level together
+    from it); ``refs`` are the values it reads, in order of appearance, ``names`` how each is shown.
     """
 
-    __slots__ = ("_read", "fn", "ir", "names", "refs", "text", "uses_prev")
+    __slots__ = ("_fn", "ir", "names", "refs", "text", "uses_prev")
 
     def __init__(self, text: str, ir: IR, refs: tuple[Ref, ...]) -> None:
         self.text = text
         self.ir = ir
         self.refs = refs
         self.uses_prev = any(r.prev for r in refs)
-        self.fn: Callable[[Context], bool | None] = compile_condition(ir)
         self.names = tuple(ref.text for ref in refs)  # how each ref is shown: "spend", "yesterday.cpc"
-        self._read = compile_values(refs)
+        self._fn: Callable[[Context], bool | None] | None = None
 
-    def __call__(self, ctx: Context) -> bool | None:
-        return self.fn(ctx)
-
-    def values(self, ctx: Context) -> dict[str, MetricValue]:
-        """Every value the condition reads, by its text; None is "no data"."""
-        return dict(zip(self.names, self._read(ctx), strict=True))
+    @property
+    def fn(self) -> Callable[[Context], bool | None]:
+        """This condition alone as ``fn(ctx) -> True | False | None``, compiled on first use. The daemon never
+        uses it (the engine compiles a level's conditions together); bench/rules_eval.py times it."""
+        if self._fn is None:
+            self._fn = compile_condition(self.ir)
+        return self._fn
 
     def metrics(self) -> set[tuple[str, str]]:
         """The (window, metric) pairs the condition reads (budget_used reads today's spend)."""

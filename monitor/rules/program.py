@@ -64,11 +64,6 @@ def compile_condition(node: IR) -> Callable[[Any], bool | None]:
     return condition_source(node).build()  # type: ignore[no-any-return]
 
 
-def compile_values(refs: Sequence[Ref]) -> Callable[[Any], tuple[Any, ...]]:
-    """``values(ctx)``: what each of ``refs`` reads for ``ctx``, as a tuple in the same order (None: no data)."""
-    return values_source(refs).build()  # type: ignore[no-any-return]
-
-
 def compile_program(conditions: Sequence[Conditioned]) -> Program:
     """Many conditions over many entities in one loop: ``run(entities, before, hour, weekday, fail, *sinks)``.
 
@@ -89,20 +84,6 @@ def condition_source(node: IR) -> Source:
         f"def make({_params(['E', *_slots(emitter)])}):",
         "    def cond(c):",
         *indent([*head, *emitter.prologue, *body, f"return {result}"], 8),
-        "    return cond",
-    ]
-    return _source(lines, [EMPTY, *emitter.consts])
-
-
-def values_source(refs: Sequence[Ref]) -> Source:
-    emitter = Emitter()
-    names = [emitter.load(ref) for ref in refs]
-    head = ["cur = c.cur", "prev = c.prev", "hour = c.hour", "weekday = c.weekday"]
-    result = f"({', '.join(names)},)" if names else "()"
-    lines = [
-        f"def make({_params(['E', *_slots(emitter)])}):",
-        "    def cond(c):",
-        *indent([*head, *emitter.prologue, f"return {result}"], 8),
         "    return cond",
     ]
     return _source(lines, [EMPTY, *emitter.consts])

@@ -49,6 +49,12 @@ class Outbox:
         async with reading(self._engine) as conn:
             return [_from_row(row) for row in await conn.execute(query)]
 
+    async def count_pending(self) -> int:
+        """How many messages wait to be sent: due now or retried later, not yet sent or given up."""
+        query = sa.select(sa.func.count()).select_from(outbox_t).where(outbox_t.c.status == OutboxStatus.PENDING.value)
+        async with reading(self._engine) as conn:
+            return int((await conn.execute(query)).scalar_one())
+
     async def get(self, message_id: int) -> OutboxMessage | None:
         async with reading(self._engine) as conn:
             row = (await conn.execute(sa.select(outbox_t).where(outbox_t.c.id == message_id))).first()

@@ -141,11 +141,6 @@ class Store:
                 exc.add_note(f"(recording the failed poll also failed: {record_exc})")
             raise
 
-    async def latest_snapshot(self, advertiser_id: str) -> Snapshot | None:
-        """The newest committed snapshot of the advertiser, or None before its first successful poll."""
-        async with db.reading(self._engine) as conn:
-            return await snapshots.load_current(conn, advertiser_id)
-
     async def previous_snapshot(self, advertiser_id: str, before: int | None = None) -> Snapshot | None:
         """The snapshot before poll ``before`` (default: before the newest one), or None if there is none."""
         async with db.reading(self._engine) as conn:

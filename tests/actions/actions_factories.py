@@ -5,8 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from monitor.domain import Snapshot
 from monitor.sandbox import Sandbox
+from monitor.store.db import reading
 from monitor.store.repo import Store
+from monitor.store.snapshots import load_current
 
 ADV = "7000000000000000001"  # America/New_York, USD; 15:00 local at T0
 CAMPAIGN = "1801100000000000001"  # daily budget 434, about 432 spent today at T0, ~40/h
@@ -32,6 +35,12 @@ def rule(
 def writes(sandbox: Sandbox, path: str) -> int:
     """How many requests for ``path`` ("campaign/status/update/") reached the sandbox."""
     return sum(1 for a in sandbox.arrivals if a.path == path)
+
+
+async def latest_snapshot(store: Store, advertiser_id: str) -> Snapshot | None:
+    """The newest committed snapshot, read the way a poll loads ``poll.previous``."""
+    async with reading(store.engine) as conn:
+        return await load_current(conn, advertiser_id)
 
 
 async def outbox(store: Store, now: datetime) -> list[dict[str, Any]]:

@@ -5,7 +5,18 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from actions_factories import ADGROUP, ADV, CAMPAIGN, LIFETIME_CAMPAIGN, actions_in, ops, outbox, rule, writes
+from actions_factories import (
+    ADGROUP,
+    ADV,
+    CAMPAIGN,
+    LIFETIME_CAMPAIGN,
+    actions_in,
+    latest_snapshot,
+    ops,
+    outbox,
+    rule,
+    writes,
+)
 
 from monitor.actions import GuardSettings
 from monitor.actions.revert import revert
@@ -259,7 +270,7 @@ async def test_a_daily_ad_group_budget_is_scheduled_and_verified_after_midnight(
     clock.set(datetime(2026, 11, 25, 5, 5, tzinfo=UTC))
     await pipeline.poll(ADV)
     assert await ops(store, clock.now()) == []
-    snapshot = await store.latest_snapshot(ADV)
+    snapshot = await latest_snapshot(store, ADV)
     assert snapshot.get(Level.ADGROUP, ADGROUP).budget == 600.0
     assert (await store.journal.get(entry.id)).error is None
 

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import gc
+import socket
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -13,8 +18,14 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from monitor import __version__
 from monitor.clock import FrozenClock
+from monitor.config import load_settings
+from monitor.daemon import run_daemon
 from monitor.health import HealthServer, HealthState
 from monitor.metrics import Metrics
+from monitor.notify.errors import TransientDeliveryError
+from monitor.notify.message import Message, OperationalMessage, OpsKind, notifications
+from monitor.sandbox import Sandbox
+from monitor.store.repo import Store
 
 
 @pytest.fixture
@@ -126,3 +137,80 @@ def test_each_metrics_object_has_its_own_registry() -> None:
         is None
     )
     assert REGISTRY.get_sample_value("tiktok_monitor_build_info", {"version": __version__}) is None
+
+
+# --- the daemon keeps outbox_pending up to date -------------------------------------------------------------------
+
+
+class Gate:
+    """A webhook channel that refuses every message (a transient error) until it is opened."""
+
+    def __init__(self) -> None:
+        self.open = False
+        self.delivered: list[str | None] = []
+
+    async def send(self, message: Message, target: str | None, *, delivery_id: str | None = None) -> None:
+        if not self.open:
+            raise TransientDeliveryError("the receiver is down", code="down")
+        self.delivered.append(delivery_id)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def outbox_pending(http: aiohttp.ClientSession, url: str, wanted: float, within: float = 10.0) -> float:
+    """Scrape ``url`` until ``outbox_pending`` is ``wanted`` (or ``within`` seconds passed); the last value read."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while True:
+        with contextlib.suppress(aiohttp.ClientConnectionError):  # the server is not listening yet
+            value = (await scrape(http, url)).get(key("tiktok_monitor_outbox_pending"), -1.0)
+            if value == wanted or loop.time() > deadline:
+                return value
+        if loop.time() > deadline:
+            return -1.0
+        await asyncio.sleep(0.1)
+
+
+async def test_the_daemon_serves_the_pending_outbox_count(
+    tmp_path: Path, sandbox: Sandbox, http: aiohttp.ClientSession
+) -> None:
+    database = tmp_path / "monitor.db"
+    store = await Store.open(f"sqlite:///{database}")
+    try:  # three messages a previous run could not deliver
+        now = datetime.now(UTC)
+        for n in range(3):
+            message = OperationalMessage(OpsKind.RULES_RELOAD_FAILED, "rules", f"problem {n}", now, now)
+            await store.outbox.enqueue(notifications(message, ["webhook"]), now)
+    finally:
+        await store.close()
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "a.toml").write_text(
+        '[[rule]]\nname = "never"\nlevel = "campaign"\nwhen = "spend < 0"\nnotify = ["webhook"]\n'
+    )
+    port = free_port()
+    (tmp_path / "config.toml").write_text(
+        f'[tiktok]\nbase_url = "{sandbox.base_url}"\naccess_token = "sandbox-token"\n'  # type: ignore[attr-defined]
+        'advertiser_ids = ["7000000000000000001"]\n'
+        f'[monitor]\ninterval = "1h"\nrules = "rules"\n[storage]\nurl = "sqlite:///{database}"\n'
+        '[webhook]\nurl = "http://127.0.0.1:9/unused"\n'
+        '[notify]\ninterval = "1s"\nretry_first = "1s"\nretry_max = "1s"\n'
+        f'[health]\nlisten = "127.0.0.1:{port}"\n'
+    )
+    settings = load_settings(tmp_path / "config.toml")
+    gate, stop = Gate(), asyncio.Event()
+    thresholds = gc.get_threshold()
+    daemon = asyncio.create_task(run_daemon(settings, channels={"webhook": gate}, stop=stop))
+    url = f"http://127.0.0.1:{port}/metrics"
+    try:
+        assert await outbox_pending(http, url, 3) == 3  # tried, refused, still waiting
+        gate.open = True
+        assert await outbox_pending(http, url, 0) == 0  # delivered at the next attempt
+        assert len(gate.delivered) == 3
+    finally:
+        stop.set()
+        assert await asyncio.wait_for(daemon, 30) == 0
+        gc.set_threshold(*thresholds)  # run_daemon tunes the collector for the whole process

@@ -1,4 +1,4 @@
-"""Operational alerts: pure decisions with their own cooldown, recovery messages, and persistence as alert states."""
+"""Operational alerts: pure decisions with their own cooldown, recovery messages, and the message in the outbox."""
 
 from __future__ import annotations
 
@@ -7,9 +7,7 @@ from datetime import timedelta
 import pytest
 from notify_factories import ACME, NOW
 
-from monitor.domain import AlertState, Level
 from monitor.notify import OpsEvent, OpsKind, OpsPolicy, OpsState, decide, notifications
-from monitor.notify.ops import from_alert_state, rule_name, to_alert_state
 from monitor.store import Store
 
 H = timedelta(hours=1)
@@ -79,22 +77,10 @@ def test_an_unreachable_advertiser_is_told_once_the_threshold_is_reached_then_re
     assert recovery.message is not None and recovery.message.recovered and recovery.state is None
 
 
-async def test_the_state_persists_as_an_alert_state_in_the_poll_transaction(store: Store) -> None:
+async def test_a_decided_message_is_queued_in_the_outbox_under_its_ops_key(store: Store) -> None:
     decision = decide(event(), None, NOW, POLICY)
     assert decision.state is not None and decision.message is not None
-    async with store.poll(ACME.id, NOW) as poll:
-        poll.save_alert_states([to_alert_state(decision.state, ACME.id)])
-        poll.enqueue(*notifications(decision.message, ["slack"]))
-    (saved,) = (await store.alerts.load(ACME.id)).values()
-    assert (saved.rule, saved.level, saved.entity_id, saved.state) == (
-        rule_name(OpsKind.TOKEN_REVOKED),
-        Level.ADVERTISER,
-        ACME.id,
-        "firing",
-    )
-    assert from_alert_state(saved) == decision.state
-    assert (await store.outbox.fetch_due(NOW))[0].key == f"_ops/token_revoked/{ACME.id}"
-
-
-def test_ordinary_alert_states_are_not_ops_states() -> None:
-    assert from_alert_state(AlertState("overspend", ACME.id, Level.CAMPAIGN, "1", "firing", NOW)) is None
+    await store.outbox.enqueue(notifications(decision.message, ["slack"]), NOW)  # as Runtime does
+    (row,) = await store.outbox.fetch_due(NOW)
+    assert (row.key, row.advertiser_id, row.channel) == (f"_ops/token_revoked/{ACME.id}", ACME.id, "slack")
+    assert (row.payload["type"], row.payload["kind"], row.payload["subject"]) == ("ops", "token_revoked", ACME.id)

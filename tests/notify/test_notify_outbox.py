@@ -8,7 +8,7 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -27,6 +27,7 @@ from monitor.notify import (
     delivery_id,
     notifications,
 )
+from monitor.scheduler import Scheduler
 from monitor.store import Notification, OutboxMessage, OutboxStatus, Store, StoreUnavailableError
 
 NO_JITTER = Backoff(first=timedelta(seconds=30), jitter=0.0)
@@ -296,19 +297,33 @@ async def test_a_delivery_that_could_not_be_recorded_is_recorded_later_not_resen
 # --- running alongside polling -----------------------------------------------------------------------------------
 
 
-async def test_run_forever_delivers_until_stopped(
+@contextlib.asynccontextmanager
+async def outbox_job(out: OutboxSender) -> AsyncIterator[Scheduler]:
+    """The sender as the daemon runs it: the scheduler's ``outbox`` job calling ``run_once``, here every 0.05 s."""
+
+    async def poll(advertiser_id: str) -> None:
+        return None
+
+    scheduler = Scheduler(
+        poll=poll, interval=timedelta(hours=1), send_outbox=out.run_once, outbox_interval=timedelta(seconds=0.05)
+    )
+    scheduler.start()
+    try:
+        yield scheduler
+    finally:
+        await scheduler.shutdown(wait_seconds=0.2)  # a stalled run is cancelled after that
+
+
+async def test_the_outbox_job_delivers_rows_queued_while_it_runs(
     store: Store, slack: FakeSlack, make_slack: Callable[..., SlackChannel], clock: FrozenClock
 ) -> None:
-    stop = asyncio.Event()
-    task = asyncio.create_task(sender(store, {"slack": make_slack()}, clock).run_forever(stop, interval=0.05))
-    await enqueue(store)
-    await enqueue(store)
-    for _ in range(100):
-        if len(slack.delivered) == 2:
-            break
-        await asyncio.sleep(0.05)
-    stop.set()
-    await asyncio.wait_for(task, 2)
+    async with outbox_job(sender(store, {"slack": make_slack()}, clock)):
+        await enqueue(store)
+        await enqueue(store)
+        for _ in range(100):
+            if len(slack.delivered) == 2:
+                break
+            await asyncio.sleep(0.05)
     assert len(slack.delivered) == 2
 
 
@@ -317,15 +332,10 @@ async def test_an_unreachable_slack_does_not_hold_up_polling(
 ) -> None:
     await enqueue(store)
     slack.answer("stall_before_accept")
-    stop = asyncio.Event()
-    task = asyncio.create_task(sender(store, {"slack": make_slack(timeout=60)}, clock).run_forever(stop, interval=0.05))
-    await asyncio.wait_for(slack.stalled.wait(), 5)
-    started = time.monotonic()
-    async with store.poll(ACME.id, NOW + timedelta(minutes=5)) as poll:  # a poll decides another alert meanwhile
-        poll.enqueue(*notifications(alert(entity("9")), ["slack"]))
-    assert time.monotonic() - started < 1.0
-    assert (await row(store, 2)).status is OutboxStatus.PENDING
-    stop.set()
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    async with outbox_job(sender(store, {"slack": make_slack(timeout=60)}, clock)):
+        await asyncio.wait_for(slack.stalled.wait(), 5)
+        started = time.monotonic()
+        async with store.poll(ACME.id, NOW + timedelta(minutes=5)) as poll:  # a poll decides another alert meanwhile
+            poll.enqueue(*notifications(alert(entity("9")), ["slack"]))
+        assert time.monotonic() - started < 1.0
+        assert (await row(store, 2)).status is OutboxStatus.PENDING

@@ -1,11 +1,12 @@
 """Small builders for rule tests: entities, snapshots, rules, and a reference evaluator of the IR.
 
 The reference evaluator is a plain tree walk of the checked IR with Kleene's three-valued logic spelt out,
-independent of the generated code: tests compare the two.
+independent of the generated code: tests compare it with the engine (the program the daemon compiles).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,7 +15,6 @@ from monitor.domain.budget import DAILY_MODES as DAILY_BUDGET_MODES
 from monitor.rules import Rule, compile_when
 from monitor.rules.codegen import Const, Load, Op
 from monitor.rules.engine import evaluate, local_time
-from monitor.rules.expr import Context
 
 ADVERTISER = "7000000000000000001"
 #: 15:00 UTC: 10:00 on a Tuesday in New York.
@@ -54,19 +54,28 @@ def decide(
     at: datetime = T0,
     zone: str = "America/New_York",
 ) -> bool | None:
-    """What the engine decides for one entity (True / False / None), checked against the other two ways."""
+    """What the engine decides for one entity (True / False / None), checked against the reference evaluator."""
     the_rule = rule(when, level=level or cur.level.value)
     evaluation = evaluate([the_rule], snapshot(cur, at=at), snapshot(prev) if prev else None, at, zone=zone)
     engine = True if evaluation.findings else None if evaluation.is_undecided("r", cur.id) else False
     hour, weekday = local_time(at, zone)
-    ctx = Context(cur, prev, hour, weekday)
-    single = the_rule.when(ctx)
-    walked = reference(the_rule.when.ir, ctx)
-    assert engine is single is walked, (when, engine, single, walked)
+    walked = reference(the_rule.when.ir, Context(cur, prev, hour, weekday))
+    assert engine is walked, (when, engine, walked)
     return engine
 
 
 # --- reference evaluator -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the reference evaluator reads for one entity: the entity now (``cur``) and at the previous poll
+    (``prev``, None when it was not there), and the advertiser's local ``hour`` and ``weekday``."""
+
+    cur: Any
+    prev: Any
+    hour: int
+    weekday: str
 
 
 def reference(node: Any, ctx: Context) -> Any:

@@ -17,9 +17,10 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from monitor.clock import FrozenClock
-from monitor.domain import EntityState, Level
+from monitor.domain import EntityState, Level, Snapshot
 from monitor.store import Store
-from monitor.store.db import normalize_url
+from monitor.store.db import normalize_url, reading
+from monitor.store.snapshots import load_current
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL")
 NO_POSTGRES = "TEST_POSTGRES_URL not set (CI starts PostgreSQL)"
@@ -74,6 +75,12 @@ async def store(database: Database, clock: FrozenClock) -> AsyncIterator[Store]:
     opened = await database.open(clock)
     yield opened
     await opened.close()
+
+
+async def latest_snapshot(store: Store, advertiser_id: str) -> Snapshot | None:
+    """The newest committed snapshot, read the way a poll loads ``poll.previous`` (None before the first one)."""
+    async with reading(store.engine) as conn:
+        return await load_current(conn, advertiser_id)
 
 
 def state(

@@ -13,7 +13,7 @@ from monitor.store import Notification, PollStatus, Store
 from monitor.store.models import EntityRow, OutboxRow, SnapshotRow
 from monitor.store.poll import begin as begin_poll
 
-from .conftest import ADV, T0, state
+from .conftest import ADV, T0, latest_snapshot, state
 
 
 class Boom(Exception):
@@ -41,12 +41,12 @@ def second_poll_writes(poll: Any) -> None:
 
 async def test_exception_in_the_poll_writes_nothing(store: Store) -> None:
     await first_poll(store)
-    before, counts = await store.latest_snapshot(ADV), await rows(store)
+    before, counts = await latest_snapshot(store, ADV), await rows(store)
     with pytest.raises(Boom):
         async with store.poll(ADV, T0 + timedelta(minutes=5)) as poll:
             second_poll_writes(poll)
             raise Boom("rules engine crashed")
-    assert await store.latest_snapshot(ADV) == before
+    assert await latest_snapshot(store, ADV) == before
     assert await rows(store) == counts
     assert await store.alerts.load(ADV) == {}
     failed, ok = await store.polls(ADV)
@@ -67,7 +67,7 @@ async def test_exception_in_the_poll_writes_nothing(store: Store) -> None:
 async def test_failure_during_the_commit_leaves_no_partial_rows(store: Store, table: str) -> None:
     """A statement failing midway through the final transaction (entities already written) rolls all back."""
     await first_poll(store)
-    before, counts = await store.latest_snapshot(ADV), await rows(store)
+    before, counts = await latest_snapshot(store, ADV), await rows(store)
 
     def fail_on(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         if statement.lstrip().upper().startswith(("INSERT INTO " + table.upper(), "UPDATE " + table.upper())):
@@ -80,7 +80,7 @@ async def test_failure_during_the_commit_leaves_no_partial_rows(store: Store, ta
                 second_poll_writes(poll)
     finally:
         sa.event.remove(store.engine.sync_engine, "before_cursor_execute", fail_on)
-    assert await store.latest_snapshot(ADV) == before
+    assert await latest_snapshot(store, ADV) == before
     assert await rows(store) == counts
     assert await store.alerts.load(ADV) == {}
 
@@ -89,14 +89,14 @@ async def test_a_poll_that_never_finished_leaves_the_previous_snapshot(database:
     """A crash mid-poll: the process dies holding the lease, its poll stays "running" and is later abandoned."""
     store = await database.open(clock)
     await first_poll(store)
-    before = await store.latest_snapshot(ADV)
+    before = await latest_snapshot(store, ADV)
     # what entering `store.poll` does; the process "dies" before the block ends, so nothing else runs
     poll = await begin_poll(store.engine, ADV, T0 + timedelta(minutes=5), "crashed", timedelta(minutes=1))
     second_poll_writes(poll)
     await store.close()
 
     store = await database.open(clock)
-    assert await store.latest_snapshot(ADV) == before
+    assert await latest_snapshot(store, ADV) == before
     async with store.poll(ADV, T0 + timedelta(minutes=10)) as poll:  # the lease expired: taken over
         assert poll.previous == before
         poll.save([state("a1"), state("a2")])
@@ -109,7 +109,7 @@ async def test_writes_of_a_successful_poll_all_land(store: Store) -> None:
     await first_poll(store)
     async with store.poll(ADV, T0 + timedelta(minutes=5)) as poll:
         second_poll_writes(poll)
-    latest = await store.latest_snapshot(ADV)
+    latest = await latest_snapshot(store, ADV)
     assert latest is not None and sorted(k[1] for k in latest.entities) == ["a1", "a3"]
     assert list(await store.alerts.load(ADV)) == [("r", Level.AD, "a1")]
     (message,) = await store.outbox.fetch_due(T0 + timedelta(minutes=5))

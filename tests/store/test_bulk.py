@@ -9,7 +9,7 @@ import pytest
 from monitor.domain import AlertState, Level
 from monitor.store import Notification, Store
 
-from .conftest import ADV, T0, state, statement_log
+from .conftest import ADV, T0, latest_snapshot, state, statement_log
 
 
 @pytest.mark.parametrize("n", [20, 3000])
@@ -51,6 +51,6 @@ async def test_reading_the_snapshot_is_a_constant_number_of_statements(store: St
     async with store.poll(ADV, T0) as poll:
         poll.save([state(str(i)) for i in range(500)])
     with statement_log(store.engine) as log:
-        snapshot = await store.latest_snapshot(ADV)
+        snapshot = await latest_snapshot(store, ADV)
     assert snapshot is not None and len(snapshot) == 500
     assert log.count("SELECT", "polls") == 1 and log.count("SELECT", "entities") == 1

@@ -15,7 +15,7 @@ from monitor.store.db import create_engine, normalize_url, writing
 from monitor.store.errors import MonitorError
 from monitor.store.models import AdvertiserRow, EntityRow
 
-from .conftest import ADV, T0, Database, state
+from .conftest import ADV, T0, Database, latest_snapshot, state
 
 
 @pytest.mark.parametrize(
@@ -84,7 +84,7 @@ async def test_a_writer_waits_for_another_instead_of_failing(database: Database)
         async with second.poll(ADV, T0 + timedelta(minutes=5)) as poll:
             poll.save([state("a1", name="second")])
         await holder
-        latest = await first.latest_snapshot(ADV)
+        latest = await latest_snapshot(first, ADV)
         assert latest is not None and latest.get("ad", "a1").name == "second"  # type: ignore[union-attr]
     finally:
         await first.close()
@@ -121,7 +121,7 @@ async def test_times_come_back_aware_utc_whatever_zone_went_in(database: Databas
         tokyo = timezone(timedelta(hours=9))
         async with store.poll(ADV, T0.astimezone(tokyo)) as poll:
             poll.save([state("a1")])
-        latest = await store.latest_snapshot(ADV)
+        latest = await latest_snapshot(store, ADV)
         assert latest is not None
         assert latest.taken_at == T0 and latest.taken_at.tzinfo == UTC
         with pytest.raises(ValueError, match="naive"):

@@ -10,7 +10,7 @@ import pytest
 
 from monitor.store import LeaseHeldError, LeaseLostError, PollStatus, Store
 
-from .conftest import ADV, T0, state
+from .conftest import ADV, T0, latest_snapshot, state
 
 
 async def test_a_second_poller_is_refused_while_the_first_holds_the_lease(store: Store, database: Any) -> None:
@@ -50,7 +50,7 @@ async def test_an_expired_lease_can_be_taken_over_and_the_old_holder_cannot_comm
         fast.save([state("a1", name="from the fast poller")])
     with pytest.raises(LeaseLostError, match="taken over"):
         await slow.__aexit__(None, None, None)
-    latest = await store.latest_snapshot(ADV)
+    latest = await latest_snapshot(store, ADV)
     assert latest is not None and latest.get("ad", "a1").name == "from the fast poller"  # type: ignore[union-attr]
     statuses = {r.owner: r.status for r in await store.polls(ADV)}
     assert statuses == {"slow": PollStatus.FAILED, "fast": PollStatus.OK}

@@ -18,7 +18,7 @@ from monitor.store import ActionIntent, MigrationError, SchemaVersionError, Stor
 from monitor.store.db import create_engine, current_revisions, head_revision, upgrade
 from monitor.store.models import StoreModel
 
-from .conftest import ADV, T0, Database, state
+from .conftest import ADV, T0, Database, latest_snapshot, state
 
 FIRST = "0001"
 
@@ -90,7 +90,7 @@ async def test_a_first_revision_database_with_data_is_upgraded_in_place(database
     try:
         engine = store.engine
         assert await current_revisions(engine) == (head_revision(),)
-        latest, previous = await store.latest_snapshot(ADV), await store.previous_snapshot(ADV)
+        latest, previous = await latest_snapshot(store, ADV), await store.previous_snapshot(ADV)
         assert latest is not None and previous is not None
         assert (latest.poll_id, latest.taken_at, previous.poll_id, previous.taken_at) == (
             2,

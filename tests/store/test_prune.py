@@ -10,7 +10,7 @@ from monitor.domain import EntityState
 from monitor.store import Notification, Store
 from monitor.store.models import EntityRow, PollRow, SnapshotRow
 
-from .conftest import ADV, T0, state
+from .conftest import ADV, T0, latest_snapshot, state
 
 HOUR = timedelta(hours=1)
 
@@ -58,10 +58,10 @@ async def test_prune_keeps_newer_snapshots_intact_and_drops_older_ones(store: St
 async def test_the_newest_snapshot_of_an_advertiser_is_never_pruned(store: Store) -> None:
     await poll_at(store, 0, state("a1"), state("a2"))
     newest = await poll_at(store, 1, state("a1"))
-    snapshot = await store.latest_snapshot(ADV)
+    snapshot = await latest_snapshot(store, ADV)
     report = await store.prune(T0 + 1000 * HOUR, retention=timedelta(days=1))
     assert report.polls == 1
-    assert await store.latest_snapshot(ADV) == snapshot
+    assert await latest_snapshot(store, ADV) == snapshot
     assert await store.snapshot(ADV, newest) == snapshot
     assert await count(store, PollRow.__table__) == 1
     assert await count(store, EntityRow.__table__) == 1  # a2 disappeared before the only kept snapshot
@@ -84,7 +84,7 @@ async def test_prune_works_per_advertiser(store: Store) -> None:
     await poll_at(store, 10, state("a1", budget=1.0))
     report = await store.prune(T0 + 10 * HOUR, retention=HOUR)
     assert report.polls == 1  # ADV's first poll; the other advertiser's only poll is its newest
-    assert await store.latest_snapshot(other) is not None
+    assert await latest_snapshot(store, other) is not None
 
 
 async def test_prune_deletes_old_delivered_outbox_messages(store: Store) -> None:

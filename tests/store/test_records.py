@@ -84,12 +84,15 @@ async def test_outbox_delivery_cycle(store: Store) -> None:
     with pytest.raises(TypeError):
         slack.payload["rule"] = "x"  # type: ignore[index]
 
+    assert await store.outbox.count_pending() == 2
     await store.outbox.mark_sent(slack.id, T0 + MINUTE)
     await store.outbox.mark_failed(email.id, "SMTP 451: try later", retry_at=T0 + 5 * MINUTE)
     assert await store.outbox.fetch_due(T0 + 2 * MINUTE) == []
+    assert await store.outbox.count_pending() == 1  # waiting for its retry: still pending
     (retry,) = await store.outbox.fetch_due(T0 + 5 * MINUTE)
     assert (retry.id, retry.attempts, retry.last_error) == (email.id, 1, "SMTP 451: try later")
     await store.outbox.mark_failed(email.id, "SMTP 550: no such user", retry_at=None)
+    assert await store.outbox.count_pending() == 0
     given_up = await store.outbox.get(email.id)
     assert given_up is not None and (given_up.status, given_up.attempts) == (OutboxStatus.FAILED, 2)
     sent = await store.outbox.get(slack.id)

@@ -14,7 +14,7 @@ from monitor.store import PollStatus, Store, diff_snapshots
 from monitor.store.models import EntityRow, SnapshotRow
 from monitor.tiktok.models import Entity
 
-from .conftest import ADV, T0, data_bytes, state
+from .conftest import ADV, T0, data_bytes, latest_snapshot, state
 
 
 async def poll_once(store: Store, *states: EntityState, at: int = 0, **save: object) -> int:
@@ -29,7 +29,7 @@ async def count(store: Store, table: sa.Table) -> int:
 
 
 async def test_no_snapshot_before_the_first_poll(store: Store) -> None:
-    assert await store.latest_snapshot(ADV) is None
+    assert await latest_snapshot(store, ADV) is None
     assert await store.previous_snapshot(ADV) is None
 
 
@@ -46,7 +46,7 @@ async def test_round_trip_keeps_none_zero_and_types_apart(store: Store) -> None:
         state("1790000000000000001", Level.AD, secondary_status=None, operation_status=None),
     ]
     poll_id = await poll_once(store, *states)
-    snapshot = await store.latest_snapshot(ADV)
+    snapshot = await latest_snapshot(store, ADV)
     assert snapshot is not None
     assert (snapshot.advertiser_id, snapshot.poll_id, snapshot.taken_at) == (ADV, poll_id, T0)
     assert snapshot.taken_at.tzinfo is not None
@@ -63,7 +63,7 @@ async def test_round_trip_keeps_none_zero_and_types_apart(store: Store) -> None:
 
 async def test_value_objects_are_frozen(store: Store) -> None:
     await poll_once(store, state("a1"))
-    snapshot = await store.latest_snapshot(ADV)
+    snapshot = await latest_snapshot(store, ADV)
     assert snapshot is not None
     entity = snapshot.get("ad", "a1")
     assert entity is not None
@@ -79,7 +79,7 @@ async def test_from_entity_combines_the_client_value_object_with_metrics(store: 
     row = {"ad_id": "a1", "ad_name": "An ad", "adgroup_id": "g1", "campaign_id": "c1", "operation_status": "ENABLE"}
     entity = Entity.from_api(Level.AD, ADV, row)
     await poll_once(store, entity_state(entity, {"today": {"spend": 2.5}}))
-    snapshot = await store.latest_snapshot(ADV)
+    snapshot = await latest_snapshot(store, ADV)
     assert snapshot is not None
     got = snapshot.get(Level.AD, "a1")
     assert got is not None
@@ -90,7 +90,7 @@ async def test_previous_and_older_snapshots_are_rebuilt_from_history(store: Stor
     p1 = await poll_once(store, state("a1", budget=1.0), state("a2"), at=0)
     p2 = await poll_once(store, state("a1", budget=2.0), state("a3"), at=1)  # a2 gone, a3 new
     p3 = await poll_once(store, state("a1", budget=2.0), state("a2"), state("a3"), at=2)  # a2 back
-    latest, previous = await store.latest_snapshot(ADV), await store.previous_snapshot(ADV)
+    latest, previous = await latest_snapshot(store, ADV), await store.previous_snapshot(ADV)
     assert latest is not None and previous is not None
     assert latest.poll_id == p3 and previous.poll_id == p2
     assert sorted(k[1] for k in previous.entities) == ["a1", "a3"]
@@ -108,20 +108,20 @@ async def test_previous_and_older_snapshots_are_rebuilt_from_history(store: Stor
 async def test_the_writer_hands_the_pipeline_previous_and_current(store: Store) -> None:
     await poll_once(store, state("a1", operation_status="ENABLE"), state("a2"))
     async with store.poll(ADV, T0 + timedelta(minutes=5)) as poll:
-        assert poll.previous == await store.latest_snapshot(ADV)
+        assert poll.previous == await latest_snapshot(store, ADV)
         poll.save([state("a1", operation_status="DISABLE"), state("a3")])
         diff = diff_snapshots(poll.previous, poll.current)
         assert [s.id for s in diff.appeared] == ["a3"]
         assert [s.id for s in diff.disappeared] == ["a2"]
         assert [(c.key[1], c.field) for c in diff.changed] == [("a1", "operation_status")]
         current = poll.current
-    assert await store.latest_snapshot(ADV) == current
+    assert await latest_snapshot(store, ADV) == current
 
 
 async def test_levels_not_saved_carry_over(store: Store) -> None:
     await poll_once(store, state("c1", Level.CAMPAIGN), state("a1"), state("a2"))
     await poll_once(store, state("c1", Level.CAMPAIGN, budget=9.0), at=1, levels=[Level.CAMPAIGN])
-    snapshot = await store.latest_snapshot(ADV)
+    snapshot = await latest_snapshot(store, ADV)
     assert snapshot is not None
     assert sorted(k[1] for k in snapshot.entities) == ["a1", "a2", "c1"]
     assert snapshot.get("campaign", "c1").budget == 9.0  # type: ignore[union-attr]
@@ -145,7 +145,7 @@ async def test_unstorable_metric_values_fail_the_poll_and_write_nothing(store: S
     await poll_once(store, state("a1"))
     with pytest.raises(ValueError, match="metric values must be finite numbers"):
         await poll_once(store, state("a1", metrics={"today": {"spend": bad}}), at=1)
-    latest = await store.latest_snapshot(ADV)
+    latest = await latest_snapshot(store, ADV)
     assert latest is not None and latest.get("ad", "a1") == state("a1")
     assert [r.status for r in await store.polls(ADV)] == [PollStatus.FAILED, PollStatus.OK]
 
@@ -169,7 +169,7 @@ async def test_unchanged_entities_cost_no_rows(store: Store) -> None:
     assert await count(store, SnapshotRow.__table__) == 53
     runs = await store.polls(ADV, limit=1)
     assert (runs[0].status, runs[0].entities, runs[0].rows_written) == (PollStatus.OK, 50, 3)
-    latest = await store.latest_snapshot(ADV)
+    latest = await latest_snapshot(store, ADV)
     assert latest is not None
     assert type(latest.get("ad", "2").metric("spend")) is int  # type: ignore[union-attr]
 
