@@ -106,7 +106,7 @@ class EntityState:
             budget_mode=entity.budget_mode,
             campaign_id=entity.campaign_id,
             adgroup_id=entity.adgroup_id,
-            metrics=metrics,
+            metrics=metrics or _EMPTY,
         )
 
 
