@@ -97,7 +97,12 @@ def error_for_code(
     code: int, message: str, *, endpoint: str, request_id: str | None, advertiser_id: str | None = None
 ) -> ApiError:
     """Map a non-zero envelope ``code`` to the exception class the retry policy understands."""
-    common: ApiErrorFields = {"endpoint": endpoint, "code": code, "request_id": request_id, "advertiser_id": advertiser_id}
+    common: ApiErrorFields = {
+        "endpoint": endpoint,
+        "code": code,
+        "request_id": request_id,
+        "advertiser_id": advertiser_id,
+    }
     if code in APP_RATE_LIMIT_CODES:
         return RateLimitedError(message or "too many requests for this app", scope="app", **common)
     if code == ADVERTISER_RATE_LIMIT_CODE:
