@@ -13,7 +13,16 @@ from datetime import datetime
 
 from monitor.notify.grouping import DEFAULT_LIMIT, group_alerts
 from monitor.notify.links import ads_manager_url
-from monitor.notify.message import Action, Advertiser, AlertEntity, AlertKind, AlertMessage, MatchedValue, RuleInfo
+from monitor.notify.message import (
+    Action,
+    Advertiser,
+    AlertEntity,
+    AlertKind,
+    AlertMessage,
+    MatchedValue,
+    RuleInfo,
+    Severity,
+)
 from monitor.notify.message import notifications as message_notifications
 from monitor.notify.units import unit_for
 from monitor.rules.lifecycle import Transition
@@ -30,6 +39,7 @@ def matched_values(values: Mapping[str, MetricValue], window: str, currency: str
     matched = []
     for name, value in values.items():
         prefix, _, rest = name.partition(".")
+        value_window: str | None
         if rest and prefix in WINDOWS:
             metric, value_window = rest, prefix
         elif rest and prefix == "prev":
@@ -52,7 +62,7 @@ def alert_message(
         kind=KINDS[transition.kind],
         rule=RuleInfo(
             name=rule.name,
-            severity=rule.severity.value,
+            severity=Severity(rule.severity.value),
             description=rule.description or None,
             when=rule.when.text,
             window=rule.window,
