@@ -75,7 +75,7 @@ def tokenize(text: str) -> list[Token]:
         kind, token_text, end = match.lastgroup or "", match.group(), match.end()
         if kind == "num":
             if end < len(text) and (text[end].isalnum() or text[end] in "_."):
-                bad = re.match(r"[\w.]*", text[pos:]).group()  # type: ignore[union-attr]  # * matches any text
+                bad = re.match(r"[\w.]*", text[pos:]).group()  # type: ignore[union-attr]  # [\w.]* always matches
                 raise ExprError([(pos, f"malformed number {bad!r}")])
             digits = token_text.replace("_", "")
             value: float | int | str = float(digits) if any(c in digits for c in ".eE") else int(digits)
