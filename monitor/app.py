@@ -1,4 +1,5 @@
-"""Composition root: turns settings into objects and runs a command with them.
+"""The commands: each one loads its settings, gets its objects from the composition root (:mod:`monitor.wiring`)
+and runs.
 
 The command line (:mod:`monitor.cli`, which parses the arguments) calls one function here per command. The
 configuration file is loaded here, through :func:`monitor.config.load_settings` (``demo`` writes and loads one of

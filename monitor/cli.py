@@ -1,4 +1,5 @@
-"""The ``tiktok-monitor`` command line: argument parsing only; the work is done in ``monitor.app``.
+"""The ``tiktok-monitor`` command line: argument parsing (with TIKTOK_APP_ID and TIKTOK_APP_SECRET as the
+``auth`` commands' defaults); the work is done in ``monitor.app``.
 
 Exit codes: 0 success; 1 the command ran and failed (API unreachable, a cycle failed, a rule test failed);
 2 bad usage or an invalid configuration / rule file (each problem printed as ``file:line: key: message``);

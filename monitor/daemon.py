@@ -129,7 +129,7 @@ def _install_signals(loop: asyncio.AbstractEventLoop, stop: asyncio.Event, reloa
         log.info("%s received", sig.name)
         stop.set()
 
-    installed = []
+    installed: list[int] = []
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, terminate, sig)
         installed.append(sig)

@@ -134,7 +134,7 @@ def entity_state(entity: Entity, metrics: Metrics | None = None) -> EntityState:
         budget_mode=entity.budget_mode,
         campaign_id=entity.campaign_id,
         adgroup_id=entity.adgroup_id,
-        metrics=metrics,
+        metrics=metrics or {},
     )
 
 

@@ -136,9 +136,10 @@ def health_status(state: HealthState, now: datetime, interval: timedelta) -> tup
         since = "ever" if last_success is None else f"in {_human(now - last_success)}"
         status, reason = "failing", f"no successful poll {since} (limit: two intervals, {_human(window)})"
 
-    details = {
+    healthy = status != "failing"
+    details: dict[str, Any] = {
         "status": status,
-        "ok": status != "failing",
+        "ok": healthy,
         "reason": reason,
         "version": state.version,
         "now": now.isoformat(),
@@ -160,7 +161,7 @@ def health_status(state: HealthState, now: datetime, interval: timedelta) -> tup
             for a, e in sorted(state.advertisers.items())
         },
     }
-    return details["ok"], details
+    return healthy, details
 
 
 def liveness(state: HealthState, now: datetime, interval: timedelta) -> tuple[bool, str]:

@@ -25,7 +25,7 @@ class PollResult(enum.StrEnum):
 
 @dataclass(frozen=True)
 class PollSummary:
-    """What one poll that ran did, for ``once``'s summary, the health endpoint and metrics."""
+    """What one poll that ran did, for ``once``'s summary and the metrics (findings per rule)."""
 
     advertiser_id: str
     advertiser_name: str | None = None

@@ -29,8 +29,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, JobEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -276,7 +277,7 @@ class Scheduler:
 
     def _guarded(
         self, name: str, func: Callable[[], Awaitable[object]], *, final: bool = False
-    ) -> Callable[[], Awaitable[None]]:
+    ) -> Callable[[], Coroutine[Any, Any, None]]:
         async def job() -> None:
             if self._stopping and not final:
                 return

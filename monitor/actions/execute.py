@@ -113,8 +113,10 @@ class Executor:
             out.append(Taken(decision.planned, Outcome.FAILED, error, entry.id, failure.request_id))
         return out
 
-    async def _finish(self, entry: JournalEntry, status: ActionStatus, **kw: str | None) -> None:
-        await self._journal.finish(entry.id, self._clock.now(), status, **kw)
+    async def _finish(
+        self, entry: JournalEntry, status: ActionStatus, *, request_id: str | None, error: str | None = None
+    ) -> None:
+        await self._journal.finish(entry.id, self._clock.now(), status, request_id=request_id, error=error)
 
 
 def _intent(advertiser_id: str, decision: Decision, poll_id: int | None, *, dry: bool) -> ActionIntent:

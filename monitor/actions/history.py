@@ -55,7 +55,7 @@ def _value(value: object) -> str:
 
 
 def rows(entries: Sequence[JournalEntry]) -> list[tuple[str, ...]]:
-    out = []
+    out: list[tuple[str, ...]] = []
     for e in entries:
         intent = e.intent
         action = intent.action + (f" (revert #{intent.reverts})" if intent.reverts is not None else "")

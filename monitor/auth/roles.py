@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Mapping
+from typing import Protocol
 
 from monitor.tiktok.models import BcAdvertiser
 
@@ -39,7 +40,12 @@ def parse_role(value: str | None) -> Role:
     return Role.ANALYST if role is Role.DIRECT else role
 
 
-def roles(advertisers: Iterable[str | object], bc_assets: Iterable[BcAdvertiser]) -> dict[str, Role]:
+class _HasId(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
+def roles(advertisers: Iterable[str | _HasId], bc_assets: Iterable[BcAdvertiser]) -> dict[str, Role]:
     """Each advertiser's role, keyed by id, in the order given. ``advertisers`` are ids or objects with an
     ``id`` (AdvertiserRef, AdvertiserInfo). An advertiser listed in several BCs gets its strongest role
     (ADMIN > OPERATOR > ANALYST): the user can act through whichever BC grants the most. One in no BC is
@@ -52,6 +58,6 @@ def roles(advertisers: Iterable[str | object], bc_assets: Iterable[BcAdvertiser]
             best[asset.id] = role
     out: dict[str, Role] = {}
     for advertiser in advertisers:
-        advertiser_id = advertiser if isinstance(advertiser, str) else str(advertiser.id)  # type: ignore[attr-defined]
+        advertiser_id = advertiser if isinstance(advertiser, str) else str(advertiser.id)
         out[advertiser_id] = best.get(advertiser_id, Role.DIRECT)
     return out

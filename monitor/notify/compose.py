@@ -31,6 +31,7 @@ def matched_values(values: Mapping[str, MetricValue], window: str, currency: str
     matched = []
     for name, value in values.items():
         prefix, _, rest = name.partition(".")
+        value_window: str | None
         if rest and prefix in WINDOWS:
             metric, value_window = rest, prefix
         elif rest and prefix == "prev":
@@ -53,7 +54,7 @@ def alert_message(
         kind=KINDS[transition.kind],
         rule=RuleInfo(
             name=rule.name,
-            severity=rule.severity.value,
+            severity=rule.severity,
             description=rule.description or None,
             when=rule.when.text,
             window=rule.window,

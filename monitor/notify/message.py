@@ -262,8 +262,8 @@ def from_json(data: Mapping[str, Any]) -> Message:
                 advertiser=Account(**data["advertiser"]),
                 entities=tuple(_entity(e) for e in data["entities"]),
                 more_count=data["more_count"],
-                first_seen=_parse_time(data["first_seen"]),  # type: ignore[arg-type]
-                now=_parse_time(data["now"]),  # type: ignore[arg-type]
+                first_seen=datetime.fromisoformat(data["first_seen"]),
+                now=datetime.fromisoformat(data["now"]),
             )
         if data["type"] == OperationalMessage.type:
             advertiser = data["advertiser"]
@@ -271,8 +271,8 @@ def from_json(data: Mapping[str, Any]) -> Message:
                 kind=OpsKind(data["kind"]),
                 subject=data["subject"],
                 detail=data["detail"],
-                since=_parse_time(data["since"]),  # type: ignore[arg-type]
-                now=_parse_time(data["now"]),  # type: ignore[arg-type]
+                since=datetime.fromisoformat(data["since"]),
+                now=datetime.fromisoformat(data["now"]),
                 recovered=data["recovered"],
                 repeat=data["repeat"],
                 advertiser=None if advertiser is None else Account(**advertiser),

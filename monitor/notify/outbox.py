@@ -146,9 +146,9 @@ class OutboxSender:
     async def _deliver_all(self, name: str, rows: list[OutboxMessage], report: SendReport) -> None:
         channel = self._channels.get(name)
         if channel is None:
-            error = PermanentDeliveryError(f"no notification channel named {name!r} is configured", code="no_channel")
+            missing = PermanentDeliveryError(f"no notification channel named {name!r} is configured", code="no_channel")
             for row in rows:
-                await self._give_up(row, error, report)
+                await self._give_up(row, missing, report)
             return
         rows = await self._confirm_unrecorded(rows, report)
         rows = await self._skip_delivered(name, channel, rows, report)

@@ -34,7 +34,7 @@ OVERSPEND = RuleInfo(
 
 
 def campaign(
-    campaign_id: str, name: str | None, spend: float | None, conversion: int | None, **kw: object
+    campaign_id: str, name: str | None, spend: float | None, conversion: int | None, *, action: Action
 ) -> AlertEntity:
     """A campaign of Acme Outdoor US that matched the overspend rule."""
     values = (
@@ -48,7 +48,7 @@ def campaign(
         values=values,
         link=ads_manager_url(Level.CAMPAIGN, ACME.id, campaign_id),
         first_seen=NOW - timedelta(minutes=15),
-        **kw,  # type: ignore[arg-type]
+        action=action,
     )
 
 

@@ -27,6 +27,7 @@ from typing import Any
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
@@ -78,13 +79,13 @@ class SlackChannel:
         self._templates = templates
         self.channel = channel
         self._history_pages = history_pages
-        retry = [AsyncRateLimitErrorRetryHandler(max_retry_count=rate_limit_retries)]
+        retry: list[AsyncRetryHandler] = [AsyncRateLimitErrorRetryHandler(max_retry_count=rate_limit_retries)]
         self._web: AsyncWebClient | None = None
         self._hook: AsyncWebhookClient | None = None
-        # slack-sdk types timeout as int; aiohttp takes a float
+        # the ignores: slack-sdk types timeout as int, but hands it to aiohttp, which takes a float
         if token is not None:
             self._web = AsyncWebClient(token=token, base_url=base_url, timeout=timeout, retry_handlers=retry)  # type: ignore[arg-type]
-        else:
+        elif webhook_url is not None:  # one of the two, checked above
             self._hook = AsyncWebhookClient(webhook_url, timeout=timeout, retry_handlers=retry)  # type: ignore[arg-type]
         self._channel_ids: dict[str, str] = {}
         self._warned: set[str] = set()

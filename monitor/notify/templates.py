@@ -211,7 +211,11 @@ class Templates:
                 try:
                     build(self._envs[_flavour(name)].get_template(name).make_module(context(sample)), sample)
                 except Exception as exc:
-                    where = self.directory / name if self._overridden(name) else f"builtin/{name}"
+                    where = (
+                        self.directory / name
+                        if self.directory is not None and self._overridden(name)
+                        else f"builtin/{name}"
+                    )
                     problems.add(f"{where}: {_describe(exc)}")
         return sorted(problems)
 

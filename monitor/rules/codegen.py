@@ -15,7 +15,7 @@ import operator
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeGuard
 
 from monitor.domain.budget import DAILY_MODES
 from monitor.rules import names as N
@@ -281,7 +281,7 @@ class Emitter:
         return target
 
 
-def _comparison(node: IR) -> bool:
+def _comparison(node: IR) -> TypeGuard[Op]:
     return isinstance(node, Op) and (node.op in _COMPARE or node.op in ("in", "not in"))
 
 

@@ -74,7 +74,7 @@ class Condition:
         found = {(r.window, r.key) for r in self.refs if r.kind == "metric" and r.window}
         if any(r.kind == "derived" for r in self.refs):
             found.add(("today", "spend"))
-        return found  # type: ignore[return-value]
+        return found
 
     def __repr__(self) -> str:
         return f"Condition({self.text!r})"

@@ -33,7 +33,7 @@ coming back is recognised as flapping; then it is forgotten. Together: however a
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from monitor.domain import LEVEL_ORDER, AlertState, EntityState, Level
@@ -124,8 +124,8 @@ def _fire(
     quiet = last is not None and now - last < rule.cooldown
     alert = _alert(finding, FIRING, now, last if quiet else now)
     reason = finding.reason
-    if quiet:
-        reason += f" (back within the cooldown of the notice at {last.isoformat()}: not notified again)"  # type: ignore[union-attr]
+    if quiet and last is not None:
+        reason += f" (back within the cooldown of the notice at {last.isoformat()}: not notified again)"
     return alert, [Transition(FIRING, rule, alert, now, not quiet, True, reason, finding, entity)]
 
 
@@ -167,19 +167,8 @@ def _alert(finding: Finding, state: str, since: datetime, last: datetime | None)
     )
 
 
-def _replace(alert: AlertState, **changes: object) -> AlertState:
-    fields = {
-        "rule": alert.rule,
-        "advertiser_id": alert.advertiser_id,
-        "level": alert.level,
-        "entity_id": alert.entity_id,
-        "state": alert.state,
-        "since": alert.since,
-        "last_notified_at": alert.last_notified_at,
-        "values": alert.values,
-    }
-    fields.update(changes)
-    return AlertState(**fields)  # type: ignore[arg-type]
+def _replace(alert: AlertState, *, state: str, since: datetime | None = None) -> AlertState:
+    return replace(alert, state=state, since=alert.since if since is None else since)
 
 
 def advance(
@@ -194,17 +183,17 @@ def advance(
     loaded = {rule.name for rule in rules}
     stored: dict[str, set[tuple[Level, str]]] = {}
     removed: list[AlertKey] = []
-    for key, alert in states.items():
-        if alert.rule in loaded:
-            stored.setdefault(alert.rule, set()).add((alert.level, alert.entity_id))
+    for key, state in states.items():
+        if state.rule in loaded:
+            stored.setdefault(state.rule, set()).add((state.level, state.entity_id))
         else:
             removed.append(key)
     written: list[AlertState] = []
     transitions: list[Transition] = []
     entities = evaluation.snapshot.entities
     found: dict[str, set[tuple[Level, str]]] = {}
-    for finding in evaluation.findings:
-        found.setdefault(finding.rule.name, set()).add(finding.entity.key)
+    for hit in evaluation.findings:
+        found.setdefault(hit.rule.name, set()).add(hit.entity.key)
     for rule in rules:
         keys = stored.get(rule.name, set()) | found.get(rule.name, set())
         for level, entity_id in sorted(keys, key=lambda k: (LEVEL_ORDER[k[0]], k[1])):

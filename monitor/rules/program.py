@@ -72,7 +72,7 @@ def compile_program(conditions: Sequence[Conditioned]) -> Program:
     condition, in order: ``hit((entity, values))`` (true; ``values`` what ``refs`` read), ``unknown(entity)``
     (no data to decide), ``error(entity, exc)``; ``fail(entity, exc)`` when even reading an entity failed.
     """
-    return program_source(conditions).build()  # type: ignore[no-any-return]
+    return program_source(conditions).build()  # type: ignore[no-any-return]  # exec'd code: mypy cannot see it
 
 
 def condition_source(node: IR) -> Source:

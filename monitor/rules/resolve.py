@@ -141,14 +141,16 @@ def check_value(ref: Ref, value: object, level: Level | None) -> str | None:
 
 def _check_status(value: str, level: Level | None) -> str | None:
     """Known statuses pass; a near miss is a typo; a status of another level never matches; new ones pass."""
-    known = N.SECONDARY_STATUSES.get(level) if level is not None else None  # type: ignore[call-overload]
+    known = N.SECONDARY_STATUSES.get(level) if level is not None else None
     candidates = known if known is not None else N.ALL_SECONDARY_STATUSES
     if value in candidates:
         return None
     close = difflib.get_close_matches(value, sorted(candidates), n=1, cutoff=0.85)
     if close:
         return f"unknown secondary_status {value!r}; did you mean {close[0]!r}?"
-    prefix = N.STATUS_PREFIX.get(level) if level is not None else None  # type: ignore[call-overload]
+    if level is None:
+        return None
+    prefix = N.STATUS_PREFIX.get(level)
     if prefix and not value.startswith((prefix, "ADVERTISER_")):
-        return f"a {level.value}'s secondary_status starts with {prefix}, so it is never {value!r}"  # type: ignore[union-attr]
+        return f"a {level.value}'s secondary_status starts with {prefix}, so it is never {value!r}"
     return None

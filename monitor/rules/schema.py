@@ -215,6 +215,7 @@ def parse_action(value: object, level: Level | None) -> Action:
     try:
         kind = one_of(table["type"], ACTION_TYPES, "action")
     except PydanticCustomError as exc:
+        # context is optional in pydantic-core's types; fail() always sets it
         raise fail((key, exc.context["problems"][0][1])) from None  # type: ignore[index]
     problems = []
     for name in table:

@@ -24,6 +24,7 @@ Every error is an :class:`ExprError` carrying the 0-based position of the offend
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from monitor.rules.tokens import COMPARISONS, ExprError, Token, describe, tokenize
@@ -158,11 +159,11 @@ class _Parser:
     def and_(self) -> Node:
         return self.logic("and", self.not_)
 
-    def logic(self, op: str, operand: object) -> Node:
-        parts = [operand()]  # type: ignore[operator]
+    def logic(self, op: str, operand: Callable[[], Node]) -> Node:
+        parts = [operand()]
         while self.at("kw", op):
             self.advance()
-            parts.append(operand())  # type: ignore[operator]
+            parts.append(operand())
         if len(parts) == 1:
             return parts[0]
         return Logic(parts[0].pos, parts[-1].end, op, tuple(parts))
@@ -206,8 +207,8 @@ class _Parser:
             tok = self.tok
             if tok.kind == "num" or (tok.kind == "str" and sign > 0):
                 self.advance()
-                value = tok.value if tok.kind == "str" else sign * tok.value  # type: ignore[operator]
-                items.append(Literal(start.pos, tok.end, value))  # type: ignore[arg-type]
+                value = tok.value if isinstance(tok.value, str) else sign * tok.value
+                items.append(Literal(start.pos, tok.end, value))
             elif tok.kind == "end":
                 raise self.fail("the list is not closed: missing ']'", start)
             else:
@@ -249,7 +250,7 @@ class _Parser:
         tok = self.tok
         if tok.kind in ("num", "str"):
             self.advance()
-            return Literal(tok.pos, tok.end, tok.value)  # type: ignore[arg-type]
+            return Literal(tok.pos, tok.end, tok.value)
         if tok.kind == "kw" and tok.text in ("true", "false"):
             self.advance()
             return Literal(tok.pos, tok.end, tok.text == "true")

@@ -41,6 +41,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from monitor.domain import Level
 from monitor.durations import Duration
@@ -195,8 +196,8 @@ class TestFileModel(_Strict):
         for index, channel in enumerate(value):
             try:
                 one_of(channel, KNOWN_CHANNELS, "a channel")
-            except Exception as exc:  # the "config" error carries the message
-                problems.append((str(index), exc.context["problems"][0][1]))  # type: ignore[attr-defined]
+            except PydanticCustomError as exc:  # the "config" error carries the message in its context, always set
+                problems.append((str(index), exc.context["problems"][0][1]))  # type: ignore[index]
         if problems:
             raise fail(*problems)
         return value

@@ -57,7 +57,7 @@ def located(pos: int | None, message: str) -> str:
 class Token:
     kind: str  # "num" | "str" | "name" | "kw" | "op" | "end"
     text: str
-    value: object
+    value: float | int | str  # num: the number; str: the decoded string; any other kind: its text
     pos: int
     end: int
 
@@ -75,10 +75,10 @@ def tokenize(text: str) -> list[Token]:
         kind, token_text, end = match.lastgroup or "", match.group(), match.end()
         if kind == "num":
             if end < len(text) and (text[end].isalnum() or text[end] in "_."):
-                bad = re.match(r"[\w.]*", text[pos:]).group()  # type: ignore[union-attr]
+                bad = re.match(r"[\w.]*", text[pos:]).group()  # type: ignore[union-attr]  # [\w.]* always matches
                 raise ExprError([(pos, f"malformed number {bad!r}")])
             digits = token_text.replace("_", "")
-            value: object = float(digits) if any(c in digits for c in ".eE") else int(digits)
+            value: float | int | str = float(digits) if any(c in digits for c in ".eE") else int(digits)
             tokens.append(Token("num", token_text, value, pos, end))
         elif kind == "name":
             tokens.append(Token("kw" if token_text in KEYWORDS else "name", token_text, token_text, pos, end))
@@ -90,12 +90,13 @@ def tokenize(text: str) -> list[Token]:
                 raise ExprError([(pos, _MISTAKES[token_text])])
             tokens.append(Token("op", token_text, token_text, pos, end))
         pos = end
-    tokens.append(Token("end", "", None, len(text), len(text)))
+    tokens.append(Token("end", "", "", len(text), len(text)))
     return tokens
 
 
 def _string(text: str, start: int) -> tuple[str, int]:
-    quote, pos, out = text[start], start + 1, []
+    quote, pos = text[start], start + 1
+    out: list[str] = []
     while pos < len(text):
         char = text[pos]
         if char == quote:

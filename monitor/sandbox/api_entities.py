@@ -16,6 +16,7 @@ from monitor.sandbox.call import Call
 from monitor.sandbox.entities import Ad, AdGroup, Campaign
 from monitor.sandbox.params import checked_strings, page_info, param_error
 from monitor.sandbox.status import PRIMARY_FILTERS, SECONDARY_VALUES, is_deleted, primary_of
+from monitor.sandbox.world import World
 
 Entity = Campaign | AdGroup | Ad
 MAX_PAGE_SIZE = 1000
@@ -85,11 +86,18 @@ def _list(call: Call, kind: str) -> dict[str, Any]:
     matching = [e for e in base if all(check(e) for check in checks)] if checks else base
     chosen = matching[(page - 1) * page_size : page * page_size]
     now = call.now
-    renderer = {"campaign": render.campaign, "adgroup": render.adgroup, "ad": render.ad}[kind]
     return {
-        "list": [renderer(world, e, now, fields) for e in chosen],  # type: ignore[operator]
+        "list": [_render(world, e, now, fields) for e in chosen],
         "page_info": page_info(len(matching), page, page_size),
     }
+
+
+def _render(world: World, e: Entity, now: float, fields: list[str] | None) -> dict[str, Any]:
+    if isinstance(e, Campaign):
+        return render.campaign(world, e, now, fields)
+    if isinstance(e, AdGroup):
+        return render.adgroup(world, e, now, fields)
+    return render.ad(world, e, now, fields)
 
 
 def _ids_of(e: Entity) -> dict[str, str]:
@@ -98,6 +106,10 @@ def _ids_of(e: Entity) -> dict[str, str]:
     if isinstance(e, AdGroup):
         return {"campaign_ids": e.campaign.campaign_id, "adgroup_ids": e.adgroup_id}
     return {"campaign_ids": e.adgroup.campaign.campaign_id, "adgroup_ids": e.adgroup.adgroup_id, "ad_ids": e.ad_id}
+
+
+def _id_in(key: str, ids: frozenset[str]) -> Callable[[Entity], bool]:
+    return lambda e: _ids_of(e)[key] in ids
 
 
 def _campaign(e: Entity) -> Campaign:
@@ -123,7 +135,7 @@ def _checks(call: Call, kind: str, f: dict[str, Any]) -> tuple[list[Callable[[En
     for key in ("campaign_ids", "adgroup_ids", "ad_ids"):
         if key in f:
             ids = frozenset(checked_strings(f"filtering.{key}", f[key], max_len=100, ids=True))
-            checks.append(lambda e, key=key, ids=ids: _ids_of(e)[key] in ids)
+            checks.append(_id_in(key, ids))
     name_key = f"{kind}_name"
     if f.get(name_key):
         needle = str(f[name_key]).casefold()

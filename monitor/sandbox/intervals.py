@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 _TOUCH = 1e-6  # intervals closer than this are merged (F-space seconds)
 
@@ -54,7 +54,7 @@ class IntervalSet:
             return 0.0
         return self.upto(b) - self.upto(a)
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[tuple[float, float]]:
         return iter(zip(self._starts, self._ends, strict=True))
 
     def __len__(self) -> int:

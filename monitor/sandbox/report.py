@@ -160,6 +160,7 @@ def _accumulate(
     for ad in ads:
         g = ad.adgroup
         state = world.state(g.campaign, now)
+        exposure: list[float] | None
         if ad.is_special:
             exposure = special_exposure(state, ad, xs)
         else:

@@ -8,7 +8,7 @@ ad group's lifetime budget at once and its daily (scheduled) budget at the next 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 
 from monitor.sandbox.builder import build_advertisers
@@ -45,7 +45,7 @@ class World:
     def find(self, entity_id: str) -> Entity | None:
         """Any campaign, ad group or ad by id."""
         for adv in self.advertisers.values():
-            found = adv.campaign_index.get(entity_id) or adv.adgroup_index.get(entity_id)
+            found: Entity | None = adv.campaign_index.get(entity_id) or adv.adgroup_index.get(entity_id)
             found = found or adv.ad_index.get(entity_id)
             if found is not None:
                 return found
@@ -57,7 +57,12 @@ class World:
         key = (adv.advertiser_id, kind)
         found = self._listings.get(key)
         if found is None:
-            index = {"campaign": adv.campaign_index, "adgroup": adv.adgroup_index, "ad": adv.ad_index}[kind]
+            indexes: dict[str, Mapping[str, Entity]] = {
+                "campaign": adv.campaign_index,
+                "adgroup": adv.adgroup_index,
+                "ad": adv.ad_index,
+            }
+            index = indexes[kind]
             found = self._listings[key] = sorted(index.values(), key=_id_key, reverse=True)
         return found
 

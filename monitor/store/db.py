@@ -267,6 +267,7 @@ async def _backup_sqlite(engine: AsyncEngine, revision: str) -> Path | None:
     target = await asyncio.to_thread(_free_path, f"{database}.before-{revision}")
     async with translate_errors(), engine.connect() as conn:
         raw = (await conn.get_raw_connection()).driver_connection
+        assert raw is not None  # None only once the connection is closed
         await raw.execute("VACUUM INTO ?", (str(target),))  # a consistent copy, WAL included
     log.info("store backed up before schema upgrade", extra={"backup": str(target)})
     return target

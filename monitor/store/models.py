@@ -22,7 +22,7 @@ Bulk reads and writes go through SQLAlchemy Core on these tables (``Model.__tabl
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import registry
@@ -73,6 +73,9 @@ def _text(nullable: bool = True) -> Any:
 
 class StoreModel(SQLModel, registry=registry(metadata=sa.MetaData(naming_convention=NAMING))):
     """Base of the store's tables; its own metadata keeps them apart from any other SQLModel tables."""
+
+    if TYPE_CHECKING:  # SQLModel sets it on every table=True class but does not declare it
+        __table__: ClassVar[sa.Table]
 
 
 class AdvertiserRow(StoreModel, table=True):

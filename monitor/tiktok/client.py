@@ -380,9 +380,11 @@ def _batches(items: Sequence[str], size: int) -> list[list[str]]:
 
 
 def _int(value: object) -> int | None:
+    if not isinstance(value, str | int | float):  # what a JSON number can come as
+        return None
     try:
-        return int(value)  # type: ignore[call-overload]
-    except (TypeError, ValueError):
+        return int(value)
+    except ValueError:
         return None
 
 

@@ -7,6 +7,8 @@ TikTok gave (needed for support tickets) and the endpoint path; none carries the
 
 from __future__ import annotations
 
+from typing import Required, TypedDict, Unpack
+
 from monitor.errors import MonitorError
 
 #: Codes worth retrying: system/processing errors, async task not ready, write conflict, internal validation,
@@ -56,6 +58,16 @@ class ApiError(MonitorError):
         return " ".join(parts)
 
 
+class ApiErrorFields(TypedDict, total=False):
+    """The keyword arguments of :class:`ApiError`, for passing them along as ``**fields``."""
+
+    endpoint: Required[str]
+    code: int | None
+    request_id: str | None
+    http_status: int | None
+    advertiser_id: str | None
+
+
 class TransientApiError(ApiError):
     """A failure that may well succeed if tried again later."""
 
@@ -63,9 +75,9 @@ class TransientApiError(ApiError):
 class RateLimitedError(TransientApiError):
     """TikTok throttled us. ``scope`` is "app" (40100: the whole app's QPS/QPM budget) or "advertiser" (40133)."""
 
-    def __init__(self, message: str, *, scope: str, **kwargs: object) -> None:
+    def __init__(self, message: str, *, scope: str, **kwargs: Unpack[ApiErrorFields]) -> None:
         self.scope = scope
-        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+        super().__init__(message, **kwargs)
 
 
 class AuthError(ApiError):
@@ -85,7 +97,12 @@ def error_for_code(
     code: int, message: str, *, endpoint: str, request_id: str | None, advertiser_id: str | None = None
 ) -> ApiError:
     """Map a non-zero envelope ``code`` to the exception class the retry policy understands."""
-    common = {"endpoint": endpoint, "code": code, "request_id": request_id, "advertiser_id": advertiser_id}
+    common: ApiErrorFields = {
+        "endpoint": endpoint,
+        "code": code,
+        "request_id": request_id,
+        "advertiser_id": advertiser_id,
+    }
     if code in APP_RATE_LIMIT_CODES:
         return RateLimitedError(message or "too many requests for this app", scope="app", **common)
     if code == ADVERTISER_RATE_LIMIT_CODE:

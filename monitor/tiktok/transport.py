@@ -14,7 +14,7 @@ import logging
 import random
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 import aiohttp
 
@@ -32,6 +32,13 @@ log = logging.getLogger(__name__)
 API_PREFIX = "/open_api/v1.3/"
 #: 20001 is "partial success": the call worked for some items, callers read its per-item error list.
 SUCCESS_CODES = frozenset({0, 20001})
+
+
+class _Where(TypedDict):
+    """Which request failed: passed to every error raised for it."""
+
+    endpoint: str
+    advertiser_id: str | None
 
 
 @dataclass(frozen=True)
@@ -187,7 +194,7 @@ class Transport:
         authenticated: bool = True,
     ) -> ApiResponse:
         self.calls += 1
-        where = {"endpoint": path, "advertiser_id": advertiser_id}
+        where: _Where = {"endpoint": path, "advertiser_id": advertiser_id}
         try:
             async with self._session.request(
                 method,
@@ -209,7 +216,7 @@ class Transport:
         return self._decode(status, headers, text, where, allow_raw)
 
     def _decode(
-        self, status: int, headers: Mapping[str, str], text: str, where: dict[str, Any], allow_raw: bool
+        self, status: int, headers: Mapping[str, str], text: str, where: _Where, allow_raw: bool
     ) -> ApiResponse:
         request_id = headers.get("X-Tt-Logid")
         if status >= 500:

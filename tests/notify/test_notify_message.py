@@ -83,6 +83,22 @@ def test_from_json_refuses_what_is_not_a_message(data: dict[str, Any], problem: 
         from_json(data)
 
 
+@pytest.mark.parametrize(
+    "message, field",
+    [
+        (alert(), "first_seen"),
+        (alert(), "now"),
+        (OperationalMessage(OpsKind.RULES_RELOAD_FAILED, "rules", "bad", NOW, NOW), "since"),
+        (OperationalMessage(OpsKind.RULES_RELOAD_FAILED, "rules", "bad", NOW, NOW), "now"),
+    ],
+)
+def test_from_json_refuses_a_message_without_its_times(message: Any, field: str) -> None:
+    # a ValueError, which the outbox gives up on, not an AttributeError that would stall the channel every round
+    data = {**to_json(message), field: None}
+    with pytest.raises(ValueError, match="not a notification message"):
+        from_json(data)
+
+
 def test_naive_times_are_refused() -> None:
     with pytest.raises(ValueError, match="aware"):
         alert(now=NOW.replace(tzinfo=None))
