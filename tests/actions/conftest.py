@@ -24,18 +24,20 @@ async def store(tmp_path: Path, clock: FrozenClock) -> AsyncIterator[Store]:
 
 @pytest.fixture
 def make_pipeline(make_client, store: Store, clock: FrozenClock, tmp_path: Path) -> Callable[..., Pipeline]:
-    """A pipeline with ``rules`` (TOML text) and guard settings; ops messages go to "slack:#ops"."""
+    """A pipeline with ``rules`` (TOML text) and guard settings; ops messages go to "slack:#ops". ``on``: another
+    store than the fixture's (e.g. the same database opened again)."""
 
-    def make(rules: str, settings: GuardSettings | None = None, client=None) -> Pipeline:
+    def make(rules: str, settings: GuardSettings | None = None, client=None, on: Store | None = None) -> Pipeline:
         directory = tmp_path / "rules"
         directory.mkdir(exist_ok=True)
         (directory / "rules.toml").write_text(rules)
         ruleset = load_rules(directory, channels={"slack"})
         client = client or make_client()
-        runner = ActionRunner(client, store.journal, clock, settings or GuardSettings())
+        target = on or store
+        runner = ActionRunner(client, target.journal, clock, settings or GuardSettings())
         return Pipeline(
             client=client,
-            store=store,
+            store=target,
             rules=lambda: ruleset,
             clock=clock,
             actions=runner,
