@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
-from monitor.actions import ActionRunner, split_holds
+from monitor.actions import ActionRunner
 from monitor.actions.budget import spend_needs
 from monitor.clock import Clock
 from monitor.domain import Level
@@ -117,7 +117,7 @@ class Pipeline:
             evaluation = evaluate(ruleset, current, poll.previous, now, zone=info.timezone)
             for error in evaluation.errors:
                 poll.note_error(error)
-            alert_states, holds = split_holds(await self._store.alerts.load(advertiser_id))
+            alert_states = await self._store.alerts.load(advertiser_id)
             progress = advance(ruleset, alert_states, evaluation, now)
             poll.save_alert_states(progress.states)
             poll.delete_alert_states(progress.removed)
@@ -129,12 +129,12 @@ class Pipeline:
                 previous=poll.previous,
                 changes=changes,
                 polled=plan.levels,
-                holds=holds,
+                holds=await self._store.holds.active(advertiser_id, now),
                 now=now,
                 poll_id=poll.poll_id,
             )
-            poll.delete_alert_states(acted.drop_holds)  # expired holds; a hold seen again this poll is saved anew
-            poll.save_alert_states(acted.save_holds)
+            poll.end_holds(acted.end_holds)  # replaced by a hold seen again this poll; run-out holds need nothing
+            poll.save_holds(acted.save_holds)
             # 7 notify: outbox rows in the same transaction as the alert states, with what the actions did
             rows = alert_notifications(
                 progress.transitions, info, now, actions=acted.outcomes(), group_limit=self._group_limit

@@ -16,10 +16,10 @@ from monitor.actions.guard import GuardContext, GuardResult, decide
 from monitor.lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from monitor.actions.runner import ActionRunner, ActResult, split_holds
+    from monitor.actions.runner import ActionRunner, ActResult
 
 # The runner talks to the API and the journal: loaded on first use, so the guards load without them.
-__getattr__ = lazy_exports(__name__, {"ActionRunner": ".runner", "ActResult": ".runner", "split_holds": ".runner"})
+__getattr__ = lazy_exports(__name__, {"ActionRunner": ".runner", "ActResult": ".runner"})
 
 __all__ = [
     "ActResult",
@@ -33,5 +33,4 @@ __all__ = [
     "Verdict",
     "decide",
     "planned_from",
-    "split_holds",
 ]

@@ -2,9 +2,10 @@
 
 Seen in the diff between two polls: a field the monitor last set (its newest successful, non-dry-run journal
 entry for that field of that entity) moves *away from* the value the monitor set, and this poll's journal has
-no write of the monitor that explains it. Then :func:`detect` returns a :class:`~monitor.actions.facts.Hold`;
-the pipeline keeps it as an alert state (rule ``_actions/override/<field>``, saved in the poll's transaction,
-so holds survive restarts) until it expires. Pure, apart from the types.
+no write of the monitor that explains it. Then :func:`detect` returns a :class:`~monitor.domain.Hold`, which the
+pipeline stores in the holds table in the poll's transaction (so holds survive restarts); it stops counting when
+it ends. Done on purpose, with ``tiktok-monitor revert``: :func:`revert_hold` is the hold a successful revert
+makes. Pure, apart from the types.
 """
 
 from __future__ import annotations
@@ -14,18 +15,11 @@ from datetime import datetime, timedelta
 
 from monitor.actions.base import BUDGET, WRITABLE
 from monitor.actions.budget import same_money
-from monitor.actions.facts import Hold, written
-from monitor.domain import AlertState, EntityKey
+from monitor.actions.facts import written
+from monitor.domain import EntityKey, Hold
+from monitor.domain.holds import A_PERSON
 from monitor.store.diff import FieldChange
 from monitor.store.values import JournalEntry
-
-RULE_PREFIX = "_actions/override/"
-HELD = "held"
-
-
-def is_hold(rule: str) -> bool:
-    """Whether an alert state's rule name is a hold (not a rule's alert: the lifecycle must not see it)."""
-    return rule.startswith(RULE_PREFIX)
 
 
 def latest_writes(entries: Iterable[JournalEntry]) -> dict[tuple[EntityKey, str], JournalEntry]:
@@ -58,43 +52,25 @@ def detect(
             _same(change.before, ours, change.field, currency) and not _same(change.after, ours, change.field, currency)
         ):
             continue
-        found.append(Hold(change.key, change.field, now, now + hold, entry.id, change.after, "a person"))
+        advertiser_id = entry.intent.advertiser_id
+        found.append(Hold(advertiser_id, change.key, change.field, now, now + hold, entry.id, change.after, A_PERSON))
     return found
+
+
+def revert_hold(entry: JournalEntry, hold: timedelta) -> Hold | None:
+    """The hold the revert journaled as ``entry`` makes once it succeeded: rules leave the field it wrote alone
+    for ``hold`` from when it was journaled. None if ``entry`` is no revert (or a dry run, or writes no field)."""
+    intent = entry.intent
+    name = written(entry)
+    if intent.reverts is None or intent.dry_run or name is None:
+        return None
+    since = entry.created_at
+    key = (intent.level, intent.entity_id)
+    value = intent.after[name]
+    return Hold(intent.advertiser_id, key, name, since, since + hold, intent.reverts, value, f"revert #{entry.id}")
 
 
 def _same(a: object, b: object, name: str, currency: str | None) -> bool:
     if name == BUDGET and isinstance(a, int | float) and isinstance(b, int | float):
         return same_money(float(a), float(b), currency)
     return a == b
-
-
-def to_state(hold: Hold, advertiser_id: str) -> AlertState:
-    level, entity_id = hold.key
-    return AlertState(
-        rule=RULE_PREFIX + hold.field,
-        advertiser_id=advertiser_id,
-        level=level,
-        entity_id=entity_id,
-        state=HELD,
-        since=hold.since,
-        values={
-            "until": hold.until.isoformat(),
-            "journal_id": hold.journal_id,
-            "value": None if hold.value is None else str(hold.value),
-            "by": hold.by,
-        },
-    )
-
-
-def from_state(state: AlertState) -> Hold:
-    values = state.values
-    journal_id = values.get("journal_id")
-    return Hold(
-        key=(state.level, state.entity_id),
-        field=state.rule.removeprefix(RULE_PREFIX),
-        since=state.since,
-        until=datetime.fromisoformat(str(values.get("until"))),
-        journal_id=int(journal_id) if isinstance(journal_id, int | float) else None,
-        value=values.get("value"),
-        by=str(values.get("by") or "a person"),
-    )

@@ -4,8 +4,10 @@ The entry must have succeeded, not be a dry run, and not be reverted already. Th
 advertiser's poll lease (so it never races a poll), reads the entity afresh from the API (status, budget, and
 for budgets today's and lifetime spend), asks the guards (:func:`~monitor.actions.guard.decide`: kill switch,
 pending writes, idempotence, budget rules, ``max_change_per_day``; manual-override holds do not apply, a revert
-*is* a person's decision) and writes through the same executor, journaled with ``reverts`` = ID. Rules then
-leave that field of the entity alone for ``override_hold``. The next poll verifies the write.
+*is* a person's decision) and writes through the same executor, journaled with ``reverts`` = ID. Once the write
+succeeded, the revert stores a hold (by "revert #<its journal id>", in its own transaction, still under the
+lease): rules leave that field of the entity alone for ``override_hold``. The next poll verifies the write (and,
+should the revert have died before it stored its hold, makes the hold when it settles the write).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from monitor.actions.base import BUDGET, STATUS, GuardSettings, Planned, Taken
 from monitor.actions.execute import Executor
 from monitor.actions.facts import collect, recent_since, written
 from monitor.actions.guard import GuardContext, decide
+from monitor.actions.override import revert_hold
 from monitor.clock import Clock
 from monitor.domain import Outcome
 from monitor.fetch import FetchPlan, LevelPlan, fetch_snapshot
@@ -123,19 +126,28 @@ async def _revert(
         to=float(old) if name == BUDGET else None,
     )
     zone = info.zone()
-    recent = await store.journal.history(
-        advertiser_id=info.id, since=recent_since(now, zone, settings.override_hold), limit=None
-    )
+    recent = await store.journal.history(advertiser_id=info.id, since=recent_since(now, zone), limit=None)
     pending = await store.journal.history(advertiser_id=info.id, statuses=[ActionStatus.PENDING], limit=None)
-    facts = collect({e.id: e for e in [*recent, *pending]}.values(), [], now, zone, settings.override_hold)
+    facts = collect({e.id: e for e in [*recent, *pending]}.values(), [], now, zone)  # holds do not apply
     result = decide([planned], GuardContext(now, zone, info.currency, settings, facts))
     taken = (await Executor(client, store.journal, clock).run(info.id, result.decisions))[0]
+    if taken.outcome is Outcome.DONE and taken.journal_id is not None:
+        await _hold(store, taken.journal_id, settings, clock)
     where = f" (journal #{taken.journal_id})" if taken.journal_id is not None else ""
     request = f" [request_id {taken.request_id}]" if taken.request_id else ""
     words = {Outcome.DONE: "reverted", Outcome.DRY_RUN: "dry run", Outcome.SKIPPED: "not reverted"}
     word = words.get(taken.outcome, "revert failed")
     message = f"#{entry.id} {intent.action} {intent.level.value} {intent.entity_id}: {word}{where}: {taken.reason}"
     return RevertResult(taken.outcome in (Outcome.DONE, Outcome.DRY_RUN), message + request, taken)
+
+
+async def _hold(store: Store, journal_id: int, settings: GuardSettings, clock: Clock) -> None:
+    """Store the hold of the revert journaled as ``journal_id`` (it succeeded)."""
+    written_by = await store.journal.get(journal_id)
+    hold = revert_hold(written_by, settings.override_hold) if written_by is not None else None
+    now = clock.now()
+    if hold is not None and hold.live(now):
+        await store.holds.add([hold], now)
 
 
 async def _advertiser(store: Store, client: TikTokClient, advertiser_id: str) -> AdvertiserInfo:

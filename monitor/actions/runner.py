@@ -4,36 +4,40 @@
 writes to the advertiser meanwhile), after the lifecycle and before the notifications:
 
 1. **reconcile**: journal entries left pending by a crash are settled from what this poll read (never retried);
+   a revert found to have succeeded makes the hold the crash kept it from storing;
 2. **verify**: writes the previous poll (or a revert since) made are compared with what this poll read; a
    mismatch is noted in the journal and told as an ``action_failed`` operational message;
-3. **overrides**: the diff shows a person undoing the monitor's change: a hold is kept (as an alert state in the
-   poll's transaction) and told as ``actions_held``; expired holds are dropped;
-4. **guards** (:mod:`guard`) decide on every action the lifecycle asks for, with the journal's facts;
+3. **overrides**: the diff shows a person undoing the monitor's change: a new :class:`~monitor.domain.Hold` is
+   returned for the poll to store (ending the stored hold of the same field it replaces) and told as
+   ``actions_held``. A hold that ran out needs nothing: it is no longer live;
+4. **guards** (:mod:`guard`) decide on every action the lifecycle asks for, with the journal's facts and the
+   live holds (the stored ones the pipeline passes in, and this poll's new ones);
 5. **execute** (:mod:`execute`): journal before, API call, journal after; failures told as ``action_failed``,
    blast radius and conflicts as ``actions_held``.
 
 The journal is written in its own transactions (a write that reached TikTok stays recorded even if the poll
-then fails); holds, alert states and every message commit with the poll. If the poll fails after writing, its
-alert states roll back: the next poll sees the rule fire again and the guards find the entity already changed.
+then fails); new and ended holds, alert states and every message commit with the poll. If the poll fails after
+writing, its alert states roll back: the next poll sees the rule fire again and the guards find the entity already
+changed.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from monitor.actions import override, verify
 from monitor.actions.base import WRITABLE, GuardSettings, Planned, Taken, planned_from
 from monitor.actions.execute import Executor
-from monitor.actions.facts import Hold, collect, recent_since
+from monitor.actions.facts import collect, recent_since
 from monitor.actions.guard import GuardContext, decide
 from monitor.clock import Clock
-from monitor.domain import Account, AlertState, Level, Outcome, Snapshot
+from monitor.domain import Account, Hold, Level, Outcome, Snapshot
 from monitor.notify.message import Action as MessageAction
 from monitor.notify.message import OperationalMessage, OpsKind
-from monitor.rules.lifecycle import AlertKey, Transition
+from monitor.rules.lifecycle import Transition
 from monitor.store.diff import SnapshotDiff
 from monitor.store.journal import Journal
 from monitor.store.values import ActionStatus, JournalEntry
@@ -48,12 +52,13 @@ SCHEDULE_REACH = timedelta(hours=26)
 
 @dataclass(frozen=True)
 class ActResult:
-    """What the act step did, and what the poll commits for it."""
+    """What the act step did, and what the poll commits for it: ``save_holds`` are the holds it made,
+    ``end_holds`` the ids of stored holds they replace (to end now)."""
 
     taken: tuple[Taken, ...] = ()
     messages: tuple[OperationalMessage, ...] = ()
-    save_holds: tuple[AlertState, ...] = ()
-    drop_holds: tuple[AlertKey, ...] = ()
+    save_holds: tuple[Hold, ...] = ()
+    end_holds: tuple[int, ...] = ()
     notes: tuple[str, ...] = field(default=(), compare=False)  # reconciled and verified writes, for the log
 
     def outcomes(self) -> dict[tuple[str, str], MessageAction]:
@@ -90,36 +95,39 @@ class ActionRunner:
         previous: Snapshot | None,
         changes: SnapshotDiff,
         polled: Iterable[Level],
-        holds: Mapping[AlertKey, AlertState],
+        holds: Iterable[Hold],
         now: datetime,
         poll_id: int | None = None,
     ) -> ActResult:
         """Everything above for one poll of ``info``'s advertiser. ``polled`` are the levels this poll read
         (other levels in ``current`` are carried over, so nothing is verified from them); ``holds`` are the
-        stored override holds (see :func:`split_holds`). Raises only what stops the poll (auth, store)."""
+        advertiser's live holds as stored (``Store.holds.active``). Raises only what stops the poll (auth,
+        store)."""
         polled = frozenset(polled)
         failed: list[str] = []
         held: list[str] = []
         notes: list[str] = []
+        made: list[Hold] = []
         # 1 settle entries a crash left pending, 2 verify what was written since the previous poll
-        await self._reconcile(info, current, polled, now, failed, notes)
-        since = recent_since(now, info.zone(), self.settings.override_hold)
+        await self._reconcile(info, current, polled, now, failed, notes, made)
+        since = recent_since(now, info.zone())
         if previous is not None:
             since = min(since, previous.taken_at - SCHEDULE_REACH)
         recent = await self._journal.history(advertiser_id=info.id, since=since, limit=None)
         await self._verify(info, recent, current, previous, polled, now, failed, notes)
-        # 3 manual overrides seen in the diff; expired holds
-        stored = [override.from_state(s) for s in holds.values()]
-        live = [h for h in stored if now < h.until]
-        drop = tuple(k for k, s in holds.items() if now >= override.from_state(s).until)
+        # 3 manual overrides seen in the diff: a new hold replaces the stored one of the same field
         fresh = await self._overrides(info, changes, polled, now)
         for hold in fresh:
             held.append(f"{hold.key[0].value} {hold.key[1]}: manual override: {hold.describe()}")
+        made += fresh
+        replaced = {(h.key, h.field) for h in fresh}
+        stored = [h for h in holds if h.live(now)]
+        ended = tuple(h.id for h in stored if h.id is not None and (h.key, h.field) in replaced)
         # 4 guards and 5 execute
         plans = planned_from(transitions)
         taken: list[Taken] = []
         if plans:
-            taken = await self._decide_and_run(info, plans, recent, [*live, *fresh], now, held, poll_id)
+            taken = await self._decide_and_run(info, plans, recent, [*stored, *made], now, held, poll_id)
         failed += [
             f"{t.planned.describe()} ({t.planned.who}): {t.reason}" for t in taken if t.outcome is Outcome.FAILED
         ]
@@ -132,8 +140,7 @@ class ActionRunner:
         messages = [self._message(OpsKind.ACTION_FAILED, info, failed, now)] if failed else []
         if held:
             messages.append(self._message(OpsKind.ACTIONS_HELD, info, held, now))
-        saves = tuple(override.to_state(h, info.id) for h in fresh)
-        return ActResult(tuple(taken), tuple(messages), saves, drop, tuple(notes))
+        return ActResult(tuple(taken), tuple(messages), tuple(made), ended, tuple(notes))
 
     async def _reconcile(
         self,
@@ -143,9 +150,11 @@ class ActionRunner:
         now: datetime,
         failed: list[str],
         notes: list[str],
+        made: list[Hold],
     ) -> None:
         """Finish the pending entries of the advertiser from what this poll read (we hold the lease: none of
-        them can still be in flight). A daily budget that has not taken effect yet stays pending."""
+        them can still be in flight). A daily budget that has not taken effect yet stays pending. A revert that
+        took effect makes its hold here (the revert died before it could store it)."""
         for entry in await self._journal.history(advertiser_id=info.id, statuses=[ActionStatus.PENDING], limit=None):
             intent = entry.intent
             polled_level = intent.level in polled
@@ -158,6 +167,9 @@ class ActionRunner:
             notes.append(f"journal #{entry.id}: {text}")
             if status is ActionStatus.FAILED:
                 failed.append(f"#{entry.id} {intent.action} {intent.level.value} {intent.entity_id}: {text}")
+            hold = override.revert_hold(entry, self.settings.override_hold)
+            if status is ActionStatus.SUCCEEDED and hold is not None and hold.live(now):
+                made.append(hold)
 
     async def _verify(
         self,
@@ -210,7 +222,7 @@ class ActionRunner:
     ) -> list[Taken]:
         pending = await self._journal.history(advertiser_id=info.id, statuses=[ActionStatus.PENDING], limit=None)
         entries = {e.id: e for e in [*recent, *pending]}
-        facts = collect(entries.values(), holds, now, info.zone(), self.settings.override_hold)
+        facts = collect(entries.values(), holds, now, info.zone())
         read_only = self._read_only(info) if self._read_only is not None else None
         ctx = GuardContext(now, info.zone(), info.currency, self.settings, facts, read_only)
         result = decide(plans, ctx)
@@ -228,11 +240,4 @@ class ActionRunner:
         )
 
 
-def split_holds(states: Mapping[AlertKey, AlertState]) -> tuple[dict[AlertKey, AlertState], dict[AlertKey, AlertState]]:
-    """Separate stored override holds from the rules' alert states (the lifecycle must see only the latter)."""
-    rules = {k: s for k, s in states.items() if not override.is_hold(k[0])}
-    holds = {k: s for k, s in states.items() if override.is_hold(k[0])}
-    return rules, holds
-
-
-__all__ = ["ActResult", "ActionRunner", "split_holds"]
+__all__ = ["ActResult", "ActionRunner"]

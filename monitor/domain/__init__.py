@@ -6,7 +6,8 @@ at their edges.
 
 Modules: ``levels`` (Level, LEVEL_ORDER), ``values`` (MetricValue, Metrics, freezing, aware times),
 ``entities`` (EntityKey, EntityState, Snapshot), ``windows`` (report window names and their local dates),
-``budget`` (budget modes), ``alerts`` (Severity, AlertState, action Outcome), ``account`` (Account, zone_or_utc).
+``budget`` (budget modes), ``alerts`` (Severity, AlertState, action Outcome), ``holds`` (Hold: rules leave a field
+of an entity alone), ``account`` (Account, zone_or_utc).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from monitor.domain.account import Account, zone_or_utc
 from monitor.domain.alerts import AlertState, Outcome, Severity
 from monitor.domain.budget import BUDGET_MODES, DAILY_MODES, DAY, DYNAMIC_DAY, INFINITE, TOTAL
 from monitor.domain.entities import TRACKED_FIELDS, EntityKey, EntityState, Snapshot, sorted_states
+from monitor.domain.holds import Hold
 from monitor.domain.levels import LEVEL_ORDER, Level
 from monitor.domain.values import Metrics, MetricValue, aware, freeze, freeze_metrics
 from monitor.domain.windows import DEFAULT_WINDOW, LAST_N_DAYS, WINDOWS, Window, window_dates
@@ -35,6 +37,7 @@ __all__ = [
     "AlertState",
     "EntityKey",
     "EntityState",
+    "Hold",
     "Level",
     "MetricValue",
     "Metrics",

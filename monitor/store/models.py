@@ -9,11 +9,13 @@ Layout and why:
   newest row with ``poll_id <= P`` if that row says present. An unchanged entity costs nothing per poll.
 * ``polls`` is one row per poll run; a snapshot exists for each poll with status "ok".
 * ``leases`` serializes pollers of one advertiser (one row per advertiser being polled).
+* ``holds`` are the spans during which rules leave a field of an entity alone (:class:`HoldRow`).
 
 Indexes, one per read a poll makes: ``leases`` and ``advertisers`` by primary key; the newest successful poll
 by ``ix_polls_advertiser_status_id``; the current entities of an advertiser by the ``entities`` primary key
 (advertiser first); history reads and pruning by the ``snapshot_rows`` primary key (advertiser, level, entity,
-poll); alert states by their primary key (advertiser first); due outbox messages by
+poll); alert states by their primary key (advertiser first); an advertiser's live holds by
+``ix_holds_advertiser_id_ends_at``; due outbox messages by
 ``ix_outbox_status_next_attempt_at``; an advertiser's journal by ``ix_actions_advertiser_id_id``.
 
 Bulk reads and writes go through SQLAlchemy Core on these tables (``Model.__table__``), not the ORM session.
@@ -172,6 +174,39 @@ class AlertStateRow(StoreModel, table=True):
     last_notified_at: datetime | None = _ts(nullable=True, default=None)
     last_values: str = Field(default="{}", sa_type=sa.Text)
     updated_at: datetime = _ts()
+
+
+class HoldRow(StoreModel, table=True):
+    """A hold: rules leave ``field`` (operation_status, budget) of one entity alone from ``starts_at`` until
+    ``ends_at`` (see :class:`monitor.domain.Hold`). One row per hold, never updated but to end it early (set
+    ``ends_at``); a hold is live while ``ends_at`` is in the future, and pruned ``retention`` after it ended.
+
+    ``created_by`` is who made it ("a person" seen undoing the monitor's change, "revert #13", later a user
+    name), ``comment`` their note, ``journal_id`` the monitor's journal entry that was undone (no foreign key: it
+    is a reference for people, and the hold means the same without it), ``value`` what the person set (JSON).
+
+    Silences (a later issue: "do not notify or act on these matchers until T", matching rule, advertiser, level,
+    entity id or name glob) are meant to live beside this table with the same shape of columns: ``starts_at``,
+    ``ends_at`` (expired early by setting it to now), ``created_by``, ``comment``, ``created_at``, and their own
+    matcher columns instead of ``level``/``entity_id``/``field``/``journal_id``/``value``.
+    """
+
+    __tablename__ = "holds"
+    # Every poll reads the live holds of one advertiser: advertiser, then end.
+    __table_args__ = (sa.Index("ix_holds_advertiser_id_ends_at", "advertiser_id", "ends_at"),)
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
+    advertiser_id: str = Field(foreign_key="advertisers.id", sa_type=sa.String)
+    level: str = Field(sa_type=sa.String)
+    entity_id: str = Field(sa_type=sa.String)
+    field: str = Field(sa_type=sa.String)
+    starts_at: datetime = _ts()
+    ends_at: datetime = _ts()
+    created_by: str = Field(sa_type=sa.String)
+    comment: str | None = Field(default=None, sa_type=sa.Text)
+    journal_id: int | None = Field(default=None, sa_type=sa.BigInteger)
+    value: str | None = Field(default=None, sa_type=sa.Text)  # JSON
+    created_at: datetime = _ts()
 
 
 class OutboxRow(StoreModel, table=True):

@@ -1,8 +1,8 @@
 """One poll's writes: take the lease, buffer what the poll produced, commit it all in one transaction.
 
 Nothing the pipeline hands to a :class:`PollWriter` touches the database until the poll ends; then one
-transaction fences on the lease, writes the changed entities, the snapshot history rows, alert states, outbox
-rows and the poll's record, and commits (or rolls back entirely). So a crash or an exception mid-poll leaves
+transaction fences on the lease, writes the changed entities, the snapshot history rows, alert states, holds,
+outbox rows and the poll's record, and commits (or rolls back entirely). So a crash or an exception mid-poll leaves
 the previous snapshot as the newest, with no partial rows, and SQLite's single writer lock is held only for the
 short final write, not for the minutes a poll spends talking to TikTok.
 """
@@ -17,8 +17,8 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from monitor.domain import LEVEL_ORDER, AlertState, EntityKey, EntityState, Level, Metrics, Snapshot
-from monitor.store import alerts, lease, outbox
+from monitor.domain import LEVEL_ORDER, AlertState, EntityKey, EntityState, Hold, Level, Metrics, Snapshot
+from monitor.store import alerts, holds, lease, outbox
 from monitor.store.db import reading, writing
 from monitor.store.errors import LeaseLostError
 from monitor.store.models import AdvertiserRow, EntityRow, PollRow, SnapshotRow
@@ -37,7 +37,8 @@ class PollWriter:
 
     * ``previous`` is the newest committed snapshot before this poll (None on the first poll): diff against it.
     * :meth:`save` hands over the entity states the poll saw; ``current`` is the resulting snapshot.
-    * :meth:`save_alert_states`, :meth:`delete_alert_states` and :meth:`enqueue` commit with the snapshot.
+    * :meth:`save_alert_states`, :meth:`delete_alert_states`, :meth:`save_holds`, :meth:`end_holds` and
+      :meth:`enqueue` commit with the snapshot.
     * :meth:`count_calls` and :meth:`note_error` fill the poll's record (errors that did not stop the poll).
     """
 
@@ -51,6 +52,8 @@ class PollWriter:
     _saved_levels: set[Level] = field(default_factory=set, repr=False)
     _alert_saves: dict[tuple[str, Level, str], AlertState] = field(default_factory=dict, repr=False)
     _alert_deletes: set[tuple[str, Level, str]] = field(default_factory=set, repr=False)
+    _hold_saves: list[Hold] = field(default_factory=list, repr=False)
+    _hold_ends: set[int] = field(default_factory=set, repr=False)
     _outbox: list[Notification] = field(default_factory=list, repr=False)
     _current: Snapshot | None = field(default=None, repr=False)
     api_calls: int = 0
@@ -101,6 +104,17 @@ class PollWriter:
             key = (rule, Level(level), entity_id)
             self._alert_saves.pop(key, None)
             self._alert_deletes.add(key)
+
+    def save_holds(self, new: Iterable[Hold]) -> None:
+        """Store new holds of this poll's advertiser."""
+        for hold in new:
+            if hold.advertiser_id != self.advertiser_id:
+                raise ValueError(f"hold of advertiser {hold.advertiser_id} in a poll of {self.advertiser_id}")
+            self._hold_saves.append(hold)
+
+    def end_holds(self, ids: Iterable[int]) -> None:
+        """End stored holds (by id) at this poll's time, e.g. those a new hold of the same field replaces."""
+        self._hold_ends.update(ids)
 
     def enqueue(self, *notifications: Notification) -> None:
         self._outbox.extend(notifications)
@@ -189,6 +203,8 @@ async def commit(engine: AsyncEngine, writer: PollWriter, finished_at: datetime)
             await conn.execute(sa.insert(rows_t), [{**r, "poll_id": writer.poll_id} for r in rows])
         await alerts.upsert(conn, writer._alert_saves.values(), now)
         await alerts.delete(conn, writer.advertiser_id, writer._alert_deletes)
+        await holds.end(conn, writer.advertiser_id, writer._hold_ends, now)
+        await holds.insert(conn, writer._hold_saves, now)
         await outbox.insert(conn, writer._outbox, now, writer.poll_id)
         await _finish(conn, writer, finished_at, PollStatus.OK, len(writer.current), len(rows), None)
 

@@ -8,6 +8,7 @@
         poll.save(states)                                  # what this poll saw
         diff = diff_snapshots(previous, poll.current)
         poll.save_alert_states(...); poll.enqueue(...)     # committed together with the snapshot
+        poll.save_holds(...); poll.end_holds(...)          # likewise
     # leaving the block commits everything in one transaction; an exception rolls all of it back
     await store.close()
 
@@ -33,6 +34,7 @@ from monitor.store import db, snapshots
 from monitor.store import poll as polling
 from monitor.store import prune as pruning
 from monitor.store.alerts import Alerts
+from monitor.store.holds import Holds
 from monitor.store.journal import Journal
 from monitor.store.lease import dialect_insert
 from monitor.store.models import AdvertiserRow, PollRow
@@ -49,9 +51,9 @@ DEFAULT_LEASE_TTL = timedelta(minutes=15)
 
 
 class Store:
-    """Snapshots, poll runs, alert states, the outbox and the action journal of one database.
+    """Snapshots, poll runs, alert states, holds, the outbox and the action journal of one database.
 
-    ``journal``, ``outbox`` and ``alerts`` are the sub-repositories for those tables. Open with :meth:`open`
+    ``journal``, ``outbox``, ``alerts`` and ``holds`` are the sub-repositories for those tables. Open with :meth:`open`
     (which upgrades an older schema and refuses a newer one) and close with :meth:`close`.
     """
 
@@ -66,6 +68,7 @@ class Store:
         self.journal = Journal(engine)
         self.outbox = Outbox(engine)
         self.alerts = Alerts(engine)
+        self.holds = Holds(engine)
 
     @classmethod
     async def open(

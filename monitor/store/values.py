@@ -166,3 +166,4 @@ class PruneReport:
     snapshot_rows: int = 0
     entities: int = 0
     outbox: int = 0
+    holds: int = 0

@@ -26,18 +26,20 @@ async def store(tmp_path: Path, clock: FrozenClock) -> AsyncIterator[Store]:
 @pytest.fixture
 def make_pipeline(make_client, store: Store, clock: FrozenClock, tmp_path: Path) -> Callable[..., PipelinePolls]:
     """A pipeline with ``rules`` (TOML text) and guard settings, polled as the daemon polls (through an
-    advertiser poller); ops messages of the act step go to "slack:#ops"."""
+    advertiser poller); ops messages of the act step go to "slack:#ops". ``on``: another store than the
+    fixture's (e.g. the same database opened again)."""
 
-    def make(rules: str, settings: GuardSettings | None = None, client=None) -> PipelinePolls:
+    def make(rules: str, settings: GuardSettings | None = None, client=None, on: Store | None = None) -> PipelinePolls:
         directory = tmp_path / "rules"
         directory.mkdir(exist_ok=True)
         (directory / "rules.toml").write_text(rules)
         ruleset = load_rules(directory, channels={"slack"})
         client = client or make_client()
-        runner = ActionRunner(client, store.journal, clock, settings or GuardSettings())
+        target = on or store
+        runner = ActionRunner(client, target.journal, clock, settings or GuardSettings())
         pipeline = Pipeline(
             client=client,
-            store=store,
+            store=target,
             rules=lambda: ruleset,
             clock=clock,
             actions=runner,

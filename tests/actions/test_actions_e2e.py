@@ -148,11 +148,12 @@ async def test_a_manual_re_enable_is_respected(make_pipeline, sandbox, store, cl
     assert sandbox.world.operation_status(campaign, clock.now().timestamp()) == "ENABLE"
     [told] = await ops(store, clock.now(), "actions_held")
     assert f"campaign {CAMPAIGN}: manual override: a person set it to ENABLE" in told["detail"]
-    holds = [k for k in await store.alerts.load(ADV) if k[0].startswith("_actions/")]
-    assert holds == [("_actions/override/operation_status", Level.CAMPAIGN, CAMPAIGN)]
+    holds = [(h.key, h.field, h.by) for h in await store.holds.active(ADV, clock.now())]
+    assert holds == [((Level.CAMPAIGN, CAMPAIGN), "operation_status", "a person")]
+    assert {rule for rule, _, _ in await store.alerts.load(ADV)} == {"pause-spender"}  # holds are no alert states
     clock.advance(25 * 3600)  # the hold expires and is forgotten
     await pipeline.poll(ADV)
-    assert [k for k in await store.alerts.load(ADV) if k[0].startswith("_actions/")] == []
+    assert await store.holds.active(ADV, clock.now()) == []
 
 
 async def test_revert_undoes_a_pause(make_pipeline, make_client, sandbox, store, clock):

@@ -10,8 +10,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from monitor.actions import GuardContext, GuardSettings, Planned, Verdict, decide
-from monitor.actions.facts import Facts, Hold, collect
-from monitor.domain import EntityState, Level
+from monitor.actions.facts import Facts, collect
+from monitor.actions.override import revert_hold
+from monitor.domain import EntityState, Hold, Level
 from monitor.rules.model import Action
 from monitor.store.values import ActionIntent, ActionStatus, JournalEntry
 
@@ -83,7 +84,7 @@ def ctx(
     **settings: Any,
 ) -> GuardContext:
     guard = GuardSettings(**settings)
-    facts = facts or collect(entries, holds, now, NY, guard.override_hold)
+    facts = facts or collect(entries, holds, now, NY)
     return GuardContext(now, NY, currency, guard, facts, read_only)
 
 
@@ -197,7 +198,7 @@ def test_a_pending_write_of_the_field_blocks_it() -> None:
     assert one(plan("scale_budget"), ctx(entries=(pending,)))[0] is Verdict.GO  # another field
 
 
-HOLD = Hold((Level.CAMPAIGN, "c1"), "operation_status", NOW - timedelta(hours=2), NOW + timedelta(hours=22), 3,
+HOLD = Hold(ADV, (Level.CAMPAIGN, "c1"), "operation_status", NOW - timedelta(hours=2), NOW + timedelta(hours=22), 3,
             "ENABLE", "a person")  # fmt: skip
 
 
@@ -220,9 +221,16 @@ def test_manual_override_hold(planned: Planned, now: datetime, verdict: Verdict)
 
 def test_a_revert_holds_off_rules_for_override_hold() -> None:
     undo = entry(9, {"operation_status": "ENABLE"}, {"operation_status": "DISABLE"}, reverts=4)
-    verdict, reason, _ = one(plan(), ctx(entries=(undo,)))
+
+    def held(override_hold: timedelta) -> tuple[Hold, ...]:  # the hold the revert stored
+        return (revert_hold(undo, override_hold),)
+
+    verdict, reason, _ = one(plan(), ctx(entries=(undo,), holds=held(timedelta(hours=24))))
     assert verdict is Verdict.SKIP and "revert #9 set it to ENABLE" in reason
-    assert one(plan(), ctx(entries=(undo,), override_hold=timedelta(minutes=30)))[0] is Verdict.GO
+    assert (
+        one(plan(), ctx(entries=(undo,), holds=held(timedelta(minutes=30)), override_hold=timedelta(minutes=30)))[0]
+        is Verdict.GO
+    )
 
 
 # --- budgets ---------------------------------------------------------------------------------------------------

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from monitor.actions import split_holds, verify
-from monitor.actions.override import detect, from_state, latest_writes, to_state
-from monitor.domain import AlertState, EntityState, Level
+from monitor.actions import verify
+from monitor.actions.override import detect, latest_writes, revert_hold
+from monitor.domain import EntityState, Hold, Level
 from monitor.store.diff import FieldChange
 from monitor.store.values import ActionIntent, ActionStatus, JournalEntry
 
@@ -103,11 +104,19 @@ def test_manual_override_detection(change: FieldChange, held: bool) -> None:
         assert (hold.key, hold.field, hold.until, hold.by) == (KEY, change.field, T + timedelta(hours=24), "a person")
 
 
-def test_a_hold_survives_as_an_alert_state_apart_from_the_rules() -> None:
+def test_a_detected_hold_is_a_domain_value_of_the_advertiser() -> None:
     [hold] = detect([FieldChange(KEY, "operation_status", "DISABLE", "ENABLE")], latest_writes([PAUSED]), T,
                     timedelta(hours=24), "USD")  # fmt: skip
-    stored = to_state(hold, ADV)
-    assert from_state(stored) == hold
-    rule_state = AlertState("overspend", ADV, Level.CAMPAIGN, "c1", "firing", T)
-    rules, holds = split_holds({stored.key: stored, rule_state.key: rule_state})
-    assert list(rules) == [rule_state.key] and list(holds) == [stored.key]
+    assert hold == Hold(ADV, KEY, "operation_status", T, T + timedelta(hours=24), 1, "ENABLE", "a person")
+    assert hold.live(T) and not hold.live(T + timedelta(hours=24))
+
+
+def test_a_revert_makes_a_hold_for_override_hold() -> None:
+    undo = entry(9, {"operation_status": "ENABLE"}, before={"operation_status": "DISABLE"}, at=T)
+    undo = JournalEntry(9, T, replace(undo.intent, reverts=1), ActionStatus.SUCCEEDED, T, None, None)
+    hold = revert_hold(undo, timedelta(hours=24))
+    assert hold == Hold(ADV, KEY, "operation_status", T, T + timedelta(hours=24), 1, "ENABLE", "revert #9")
+    assert hold.describe().startswith("revert #9 set it to ENABLE at 2026-11-24 20:00 UTC after journal #1")
+    assert revert_hold(PAUSED, timedelta(hours=24)) is None  # not a revert
+    dry = JournalEntry(9, T, replace(undo.intent, dry_run=True), ActionStatus.DRY_RUN, T, None, None)
+    assert revert_hold(dry, timedelta(hours=24)) is None

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from monitor.domain import AlertState, Level
+from monitor.domain import AlertState, Hold, Level
 from monitor.store import ActionIntent, MigrationError, SchemaVersionError, Store
-from monitor.store.db import create_engine, current_revisions, head_revision, upgrade
+from monitor.store.db import alembic_config, create_engine, current_revisions, head_revision, upgrade
 from monitor.store.models import StoreModel
 
 from .conftest import ADV, T0, Database, latest_snapshot, state
@@ -169,7 +171,7 @@ async def test_a_failing_upgrade_is_rolled_back_entirely(database: Database) -> 
         await conn.execute(sa.text("CREATE TABLE outbox (somebody_elses INTEGER)"))
     await engine.dispose()
 
-    with pytest.raises(MigrationError, match="from 0001 to 0002 failed and was rolled back"):
+    with pytest.raises(MigrationError, match=f"from 0001 to {head_revision()} failed and was rolled back"):
         await database.open()
 
     engine = create_engine(database.url, schema=database.schema)
@@ -201,3 +203,140 @@ async def test_opening_twice_is_a_no_op(database: Database) -> None:
         store = await database.open()
         assert await current_revisions(store.engine) == (head_revision(),)
         await store.close()
+
+
+# --- 0003: holds move out of alert_states ----------------------------------------------------------------------
+
+TS = sa.DateTime(timezone=True)
+ALERT_STATES = sa.table(
+    "alert_states",
+    *(sa.column(c) for c in ("advertiser_id", "rule", "level", "entity_id", "state", "last_values")),
+    sa.column("since", TS),
+    sa.column("last_notified_at", TS),
+    sa.column("updated_at", TS),
+)
+
+
+def packed(until: datetime, journal_id: int | None, value: str | None) -> str:
+    """A hold's data as the monitor at 0002 packed it into an alert state (override.to_state)."""
+    return json.dumps(
+        {"by": "a person", "journal_id": journal_id, "until": until.isoformat(), "value": value},
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+
+
+async def fill_second_revision(database: Database) -> list[dict[str, Any]]:
+    """An advertiser with two rules' alert states and two holds, as the store at 0002 kept them."""
+    engine = create_engine(database.url, schema=database.schema)
+    await upgrade(engine, schema=database.schema, revision="0002")
+    sqlite = engine.dialect.name == "sqlite"
+
+    def ts(moment: datetime) -> datetime:
+        return moment.replace(tzinfo=None) if sqlite else moment
+
+    common = {"advertiser_id": ADV, "last_notified_at": None, "updated_at": ts(T0)}
+    rows = [
+        {**common, "rule": "overspend", "level": "campaign", "entity_id": "c1", "state": "firing", "since": ts(T0)},
+        # "_" is a LIKE wildcard: a rule whose name only looks like a hold's stays a rule's
+        {**common, "rule": "Xactions/override/budget", "level": "adgroup", "entity_id": "g1", "state": "pending"},
+        {**common, "rule": "_actions/override/operation_status", "level": "campaign", "entity_id": "c1"},
+        {**common, "rule": "_actions/override/budget", "level": "adgroup", "entity_id": "g1"},
+    ]
+    rows[0]["last_values"] = '{"spend":512.5}'
+    rows[1] |= {"since": ts(T0), "last_values": "{}"}
+    rows[2] |= {"state": "held", "since": ts(T0), "last_values": packed(T0 + timedelta(hours=24), 3, "ENABLE")}
+    rows[3] |= {"state": "held", "since": ts(T0 - timedelta(hours=1))}
+    rows[3]["last_values"] = packed(T0 + timedelta(hours=23), None, "150.0")
+    async with engine.begin() as conn:
+        await conn.execute(
+            table("advertisers", "id", "created_at", "updated_at").insert(),
+            [{"id": ADV, "created_at": ts(T0), "updated_at": ts(T0)}],
+        )
+        await conn.execute(ALERT_STATES.insert(), rows)
+    await engine.dispose()
+    return rows
+
+
+async def alert_state_rows(database: Database) -> list[dict[str, Any]]:
+    engine = create_engine(database.url, schema=database.schema)
+    try:
+        async with engine.connect() as conn:
+            found = await conn.execute(sa.select(ALERT_STATES))
+            return sorted((dict(row._mapping) for row in found), key=lambda r: r["rule"])
+    finally:
+        await engine.dispose()
+
+
+async def downgrade_to(database: Database, revision: str) -> None:
+    engine = create_engine(database.url, schema=database.schema)
+
+    def run(connection: sa.Connection) -> None:
+        cfg = alembic_config()
+        cfg.attributes["connection"] = connection
+        command.downgrade(cfg, revision)
+
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(run)
+    finally:
+        await engine.dispose()
+
+
+async def test_holds_move_from_alert_states_to_their_table_and_back(database: Database) -> None:
+    before = sorted(await fill_second_revision(database), key=lambda r: r["rule"])
+    store = await database.open()
+    try:
+        assert set(await store.alerts.load(ADV)) == {
+            ("overspend", Level.CAMPAIGN, "c1"),
+            ("Xactions/override/budget", Level.ADGROUP, "g1"),
+        }
+        assert await store.holds.active(ADV, T0) == [
+            Hold(
+                ADV, (Level.ADGROUP, "g1"), "budget", T0 - timedelta(hours=1), T0 + timedelta(hours=23), None, "150.0"
+            ),
+            Hold(ADV, (Level.CAMPAIGN, "c1"), "operation_status", T0, T0 + timedelta(hours=24), 3, "ENABLE"),
+        ]
+    finally:
+        await store.close()
+
+    await downgrade_to(database, "0002")
+    assert await alert_state_rows(database) == await alert_state_rows_like(database, before)
+    engine = create_engine(database.url, schema=database.schema)
+    try:
+        assert await current_revisions(engine) == ("0002",)
+        async with engine.connect() as conn:
+            assert "holds" not in await conn.run_sync(lambda c: sa.inspect(c).get_table_names())
+    finally:
+        await engine.dispose()
+
+    # up again; a second hold of one field (a revert's, ending later): the downgrade keeps the newest per field
+    store = await database.open()
+    try:
+        assert len(await store.holds.active(ADV, T0)) == 2
+        later = Hold(
+            ADV, (Level.CAMPAIGN, "c1"), "operation_status", T0, T0 + timedelta(hours=30), 5, "ENABLE", "revert #6"
+        )
+        await store.holds.add([later], T0)
+    finally:
+        await store.close()
+    await downgrade_to(database, "0002")
+    [held] = [r for r in await alert_state_rows(database) if r["rule"] == "_actions/override/operation_status"]
+    assert json.loads(held["last_values"]) == {
+        "by": "revert #6",
+        "journal_id": 5,
+        "until": (T0 + timedelta(hours=30)).isoformat(),
+        "value": "ENABLE",
+    }
+
+
+async def alert_state_rows_like(database: Database, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``rows`` as the database hands them back (naive times on SQLite, aware on PostgreSQL)."""
+    expected = []
+    for row in rows:
+        out = dict(row)
+        for name in ("since", "updated_at"):
+            moment = out[name]
+            out[name] = moment.replace(tzinfo=None) if database.backend == "sqlite" else moment
+        expected.append(out)
+    return expected
