@@ -1,8 +1,10 @@
 """Operational alerts: the monitor's own problems, told with their own cooldown, and told again when they clear.
 
-Seven kinds (monitor.notify.message.OpsKind). Five go through :func:`decide`, in :class:`monitor.runtime.Runtime`:
-``token_revoked`` (re-authorize), ``permission_lost``, ``advertiser_unreachable`` (after ``unreachable_after``
-failed polls in a row), ``rules_reload_failed`` and ``account_limited`` (told once while it lasts). The other two,
+Seven kinds (monitor.notify.message.OpsKind). Five go through :func:`decide`, by way of a
+:class:`~monitor.notify.problems.ProblemBook` (each advertiser's :class:`~monitor.poller.AdvertiserPoller` keeps
+one, the runtime one for the rules): ``token_revoked`` (re-authorize), ``permission_lost``,
+``advertiser_unreachable`` (after ``unreachable_after`` failed polls in a row), ``rules_reload_failed`` and
+``account_limited`` (told once while it lasts). The other two,
 ``action_failed`` and ``actions_held``, are told by the poll that met them (monitor.actions.runner, and
 ``action_failed`` also at start-up for actions a previous run left unfinished), without this state.
 
@@ -15,9 +17,9 @@ what was remembered (an :class:`OpsState`, or None) and ``now``, it returns what
 * A problem that clears after it was told gives a recovery message; one that clears before it was told is
   forgotten silently.
 
-The runtime keeps the states in memory, per (kind, subject); nothing of them is written to the database, so after
-a restart a problem that is still there is told once more. It queues each message in the outbox at once, in a
-transaction of its own (not the poll's).
+The problem books keep the states in memory, per (kind, subject); nothing of them is written to the database, so
+after a restart a problem that is still there is told once more. ``Runtime.tell`` queues each message in the
+outbox at once, in a transaction of its own (not the poll's).
 """
 
 from __future__ import annotations
