@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import aiohttp
 
@@ -64,10 +64,12 @@ def build_clients(
 
 @dataclass(frozen=True)
 class Assignment:
-    """The outcome of one discovery: advertiser -> account name (in polling order), and roles."""
+    """The outcome of one discovery: advertiser -> account name (in polling order), roles, and the accounts whose
+    discovery failed (account name -> error; they kept what they had)."""
 
     owners: Mapping[str, str]
     roles: Mapping[str, Role]
+    failures: Mapping[str, str] = field(default_factory=dict)
 
     def analysts(self) -> list[str]:
         return [a for a, role in self.roles.items() if not role.can_write]
@@ -96,12 +98,14 @@ class Roster:
 
     async def refresh(self) -> Assignment:
         """Discover advertisers and roles for every account. A failing account keeps what it had (its
-        configured ids, or the previous discovery); the error is logged, never raised."""
+        configured ids, or the previous discovery); the error is logged and returned in the assignment's
+        ``failures``, never raised."""
         owners: dict[str, str] = {}
         found_roles: dict[str, Role] = {}
+        failures: dict[str, str] = {}
         for account in self._accounts:
             client = self._clients[account.name]
-            ids = await self._advertisers(account, client)
+            ids = await self._advertisers(account, client, failures)
             for advertiser_id in ids:
                 if advertiser_id in owners:
                     log.info(
@@ -117,9 +121,9 @@ class Roster:
             found_roles.update(await self._roles_of(account, client, mine))
         self._owners = owners
         self._roles.update(found_roles)
-        return Assignment(dict(owners), {a: self._roles[a] for a in owners if a in self._roles})
+        return Assignment(dict(owners), {a: self._roles[a] for a in owners if a in self._roles}, failures)
 
-    async def _advertisers(self, account: AccountSettings, client: TikTokClient) -> list[str]:
+    async def _advertisers(self, account: AccountSettings, client: TikTokClient, failures: dict[str, str]) -> list[str]:
         if account.advertiser_ids:
             return list(account.advertiser_ids)
         try:
@@ -127,6 +131,7 @@ class Roster:
         except (MonitorError, OSError) as exc:
             previous = [a for a, owner in self._owners.items() if owner == account.name]
             log.warning("account %r: discovering advertisers failed, keeping %d: %s", account.name, len(previous), exc)
+            failures[account.name] = str(exc) or type(exc).__name__
             return previous
 
     async def _roles_of(self, account: AccountSettings, client: TikTokClient, ids: list[str]) -> dict[str, Role]:

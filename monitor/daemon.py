@@ -1,7 +1,8 @@
 """`run` and `demo`: the scheduler, health endpoint, rule reloads and signals around a :class:`Runtime`.
 
 Start-up validates everything before the first poll (config, rules, database migration, the health port).
-SIGHUP and edits of rule files reload the rules atomically. SIGTERM/SIGINT stop taking new polls, let the
+SIGHUP and edits of rule files reload the rules atomically; SIGHUP also tries every paused advertiser (revoked
+token, account not active) at once. SIGTERM/SIGINT stop taking new polls, let the
 running ones finish and commit (their journal entries and outbox rows with them), deliver what the outbox can
 in a few seconds, and exit 0; a second signal exits at once.
 """
@@ -81,13 +82,14 @@ async def run_daemon(
         on_poll_done=[health.poll_done, metrics.poll_done, count_poll],
         on_poll_skipped=[metrics.poll_skipped],
         on_advertisers=[health.set_advertisers, metrics.set_advertisers],
+        on_discovery=[health.discovery_done],
         clock=clock,
     )
     server = None
     notifier = SystemdNotifier.from_env()
     tasks: list[asyncio.Task[None]] = []
     loop = asyncio.get_running_loop()
-    signals = _install_signals(loop, stop, lambda: tasks.append(loop.create_task(_reload(runtime))))
+    signals = _install_signals(loop, stop, lambda: tasks.append(loop.create_task(_reload(runtime, scheduler))))
     try:
         if settings.health.enabled:
             host, port = parse_listen(settings.health.listen)
@@ -96,7 +98,8 @@ async def run_daemon(
             log.info("health on http://%s:%d/healthz and /metrics", host, server.port)
         scheduler.start()
         tasks.append(loop.create_task(_watch_rules(runtime, stop)))
-        tasks.append(loop.create_task(watchdog_loop(notifier, health.is_live)))
+        # the watchdog proves the loop turns and the scheduler runs; /healthz proves advertisers are watched
+        tasks.append(loop.create_task(watchdog_loop(notifier, lambda: scheduler.running)))
         notifier.ready(f"polling {len(settings.tiktok.configured_advertiser_ids()) or 'discovered'} advertiser(s)")
         log.info("monitor started: every %s, %d rule(s)", settings.monitor.interval, len(runtime.rulebook.current))
         if on_ready is not None:
@@ -138,9 +141,14 @@ def _install_signals(loop: asyncio.AbstractEventLoop, stop: asyncio.Event, reloa
     return installed
 
 
-async def _reload(runtime: Runtime) -> None:
-    log.info("SIGHUP: reloading rules")
+async def _reload(runtime: Runtime, scheduler: Scheduler) -> None:
+    """SIGHUP: reload the rules, and try every paused advertiser (lost token, account not active) at once."""
+    log.info("SIGHUP: reloading rules and re-checking paused advertisers")
     await runtime.reload_rules(force=True)
+    paused = runtime.recheck()
+    if paused:
+        log.info("SIGHUP: re-checking %d paused advertiser(s): %s", len(paused), ", ".join(paused))
+        scheduler.poll_soon(paused)
 
 
 async def _watch_rules(runtime: Runtime, stop: asyncio.Event) -> None:

@@ -5,11 +5,14 @@ from an injected :class:`~monitor.clock.Clock`. Two pure functions decide from i
 
 * :func:`health_status` (``/healthz``): healthy while some advertiser's last successful poll is at most two
   intervals old. ``"ok"`` when every advertiser is fine, ``"degraded"`` (still 200) when some fail, are
-  stale or are paused (not watched: token revoked, account not active; ``paused`` says why), ``"starting"``
-  (200) during the first two intervals before any success, ``"failing"`` (503) otherwise.
+  stale or are paused (not watched: token revoked, account not active; ``paused`` says why, ``since`` since
+  when), ``"starting"`` (200) during the first two intervals before any success, ``"failing"`` (503) otherwise,
+  and at once when discovery failed (or found no advertiser) while no advertiser is known.
   One account with a revoked token degrades the daemon; only when nothing succeeds is it unhealthy.
-* :func:`liveness`: the daemon is making progress, i.e. polls keep *finishing* (successfully or not). This is
-  what the systemd watchdog should ping on: restarting helps a stuck daemon, not a TikTok outage.
+
+``/healthz`` proves that advertisers are *watched*; it is not what the systemd watchdog pings on. The watchdog
+proves that the event loop is alive and the scheduler runs (see :mod:`monitor.sdnotify`): restarting helps a
+stuck process, not a TikTok outage, a revoked token or a legitimate rate-limit pause, which ``/healthz`` shows.
 
 :class:`HealthServer` serves both endpoints with aiohttp, on 127.0.0.1 unless told otherwise: the details name
 advertisers and error messages (never secrets), which is for the operator, not the internet.
@@ -31,7 +34,7 @@ from monitor import __version__
 from monitor.clock import Clock
 from monitor.polls import PollOutcome, PollResult
 
-__all__ = ["AdvertiserHealth", "HealthServer", "HealthState", "build_app", "health_status", "liveness", "parse_listen"]
+__all__ = ["AdvertiserHealth", "HealthServer", "HealthState", "build_app", "health_status", "parse_listen"]
 
 STALE_AFTER_INTERVALS = 2
 
@@ -47,6 +50,7 @@ class AdvertiserHealth:
     consecutive_failures: int = 0
     last_duration_s: float | None = None
     paused: str | None = None  # why the advertiser is not polled now (token revoked, account not active)
+    since: datetime | None = None  # since when it is not watched (paused or failing)
 
 
 class HealthState:
@@ -58,6 +62,7 @@ class HealthState:
         self.version = version
         self.started_at = clock.now()
         self.advertisers: dict[str, AdvertiserHealth] = {}
+        self.discovery_error: str | None = None  # the last discovery's error (None: it worked, or none ran)
 
     def poll_done(self, outcome: PollOutcome) -> None:
         """Record one finished poll (the scheduler's ``on_poll_done`` listener). The failure streak is the
@@ -68,11 +73,16 @@ class HealthState:
         entry.last_duration_s = outcome.seconds
         entry.consecutive_failures = outcome.consecutive_failures
         entry.paused = outcome.reason if outcome.result is PollResult.PAUSED else None
+        entry.since = outcome.since
         if outcome.result is PollResult.OK:
             entry.last_ok_at = now
         elif outcome.result is PollResult.FAILED:
             entry.last_error = outcome.reason or "unknown error"
             entry.last_error_at = now
+
+    def discovery_done(self, error: str | None) -> None:
+        """Record one discovery's result (the scheduler's ``on_discovery`` listener)."""
+        self.discovery_error = error
 
     def set_advertisers(self, advertiser_ids: Iterable[str]) -> None:
         """The advertisers being polled now: new ones show as pending, removed ones are forgotten."""
@@ -85,10 +95,6 @@ class HealthState:
 
     def is_healthy(self) -> bool:
         return self.status()[0]
-
-    def is_live(self) -> bool:
-        """:func:`liveness` now: the predicate for the systemd watchdog."""
-        return liveness(self, self.clock.now(), self.interval)[0]
 
 
 def advertiser_status(entry: AdvertiserHealth, now: datetime, interval: timedelta) -> str:
@@ -128,6 +134,8 @@ def health_status(state: HealthState, now: datetime, interval: timedelta) -> tup
             status, reason = "ok", f"{len(pending)} advertisers not polled yet"
         else:
             status, reason = "ok", "every advertiser polled successfully within two intervals"
+    elif not state.advertisers and state.discovery_error is not None:
+        status, reason = "failing", f"nothing is watched: {state.discovery_error}"
     elif uptime <= window:
         status, reason = "starting", f"no successful poll yet; started {_human(uptime)} ago"
     elif not state.advertisers:
@@ -147,6 +155,7 @@ def health_status(state: HealthState, now: datetime, interval: timedelta) -> tup
         "uptime_s": round(uptime.total_seconds(), 3),
         "interval_s": interval.total_seconds(),
         "last_success_at": _iso(last_success),
+        "discovery_error": state.discovery_error,
         "advertisers": {
             a: {
                 "status": per_advertiser[a],
@@ -156,29 +165,13 @@ def health_status(state: HealthState, now: datetime, interval: timedelta) -> tup
                 "last_error_at": _iso(e.last_error_at),
                 "consecutive_failures": e.consecutive_failures,
                 "paused": e.paused,
+                "since": _iso(e.since),
                 "last_duration_s": None if e.last_duration_s is None else round(e.last_duration_s, 3),
             }
             for a, e in sorted(state.advertisers.items())
         },
     }
     return healthy, details
-
-
-def liveness(state: HealthState, now: datetime, interval: timedelta) -> tuple[bool, str]:
-    """Is the daemon making progress? ``(alive, reason)``. Pure.
-
-    Alive during the first two intervals, when there is nothing to poll, and while some poll finished (ok or
-    not) within two intervals. Not alive when polls stopped finishing: something hangs.
-    """
-    window = STALE_AFTER_INTERVALS * interval
-    if now - state.started_at <= window:
-        return True, "starting"
-    if not state.advertisers:
-        return True, "no advertisers to poll"
-    finished = max((e.last_poll_at for e in state.advertisers.values() if e.last_poll_at), default=None)
-    if finished is not None and now - finished <= window:
-        return True, "polls are finishing"
-    return False, f"no poll finished within {_human(window)}"
 
 
 def _troubles(troubled: list[str], per_advertiser: dict[str, str]) -> str:

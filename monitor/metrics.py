@@ -7,8 +7,9 @@ scheduler's poll listener, the client (API calls, throttles), the pipeline (find
 Label values are bounded by configuration (endpoints, rule names, channels, advertisers), never by data.
 The series, all prefixed ``tiktok_monitor_``:
 
-- ``polls_total{result}``: ok | error | paused (not polled on purpose: token revoked, account not active; not
+- ``polls_total{result}``: ok | failed | paused (not polled on purpose: token revoked, account not active; not
   watched) | skipped (due, but the previous poll still ran, or too late)
+- ``unwatched_advertisers{state}``: advertisers not watched now: their last poll was ``paused`` or failed (``failing``)
 - ``poll_duration_seconds``: histogram of one advertiser's poll (the cycle duration)
 - ``advertiser_last_success_timestamp_seconds{advertiser_id}``: unix time of the last good poll
 - ``advertiser_consecutive_failures{advertiser_id}``: failed polls in a row, 0 after a good one
@@ -33,7 +34,9 @@ from monitor.polls import PollOutcome, PollResult
 __all__ = ["POLL_BUCKETS", "Metrics"]
 
 #: ``polls_total``'s result label per poll outcome.
-_POLL_RESULT = {PollResult.OK: "ok", PollResult.FAILED: "error", PollResult.PAUSED: "paused"}
+_POLL_RESULT = {PollResult.OK: "ok", PollResult.FAILED: "failed", PollResult.PAUSED: "paused"}
+#: ``unwatched_advertisers``'s state label per poll outcome (ok: watched).
+_NOT_WATCHED = {PollResult.FAILED: "failing", PollResult.PAUSED: "paused"}
 
 #: Poll durations: a small account takes well under a second, a large one with reports tens of seconds.
 POLL_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, float("inf"))
@@ -95,7 +98,17 @@ class Metrics:
         self._outbox_pending = Gauge("outbox_pending", "Notifications waiting to be sent", namespace=ns, registry=reg)
         build = Gauge("build_info", "The running version", ["version"], namespace=ns, registry=reg)
         build.labels(version=__version__).set(1)
-        for result in ("ok", "error", "paused", "skipped"):
+        self._not_watched = Gauge(
+            "unwatched_advertisers",
+            "Advertisers whose last poll was paused or failed",
+            ["state"],
+            namespace=ns,
+            registry=reg,
+        )
+        self._unwatched: dict[str, str] = {}  # advertiser -> "paused" | "failing"
+        for state in ("paused", "failing"):
+            self._not_watched.labels(state=state).set(0)
+        for result in ("ok", "failed", "paused", "skipped"):
             self._polls.labels(result=result)  # present at 0 from the start, so rate() sees the first one
 
     # --- the scheduler's listeners ---------------------------------------------------------------------------
@@ -110,6 +123,10 @@ class Metrics:
         self._failures.labels(advertiser_id=advertiser_id).set(outcome.consecutive_failures)
         if outcome.ok:
             self._last_success.labels(advertiser_id=advertiser_id).set_to_current_time()
+            self._unwatched.pop(advertiser_id, None)
+        else:
+            self._unwatched[advertiser_id] = _NOT_WATCHED[outcome.result]
+        self._count_unwatched()
         if outcome.summary is not None:
             for (rule, severity), count in outcome.summary.findings_by_rule.items():
                 self.finding(rule, severity, count)
@@ -125,6 +142,13 @@ class Metrics:
                 with contextlib.suppress(KeyError):  # never recorded for this one
                     gauge.remove(advertiser_id)
         self._advertisers &= set(advertiser_ids)
+        for advertiser_id in set(self._unwatched) - set(advertiser_ids):
+            del self._unwatched[advertiser_id]
+        self._count_unwatched()
+
+    def _count_unwatched(self) -> None:
+        for state in ("paused", "failing"):
+            self._not_watched.labels(state=state).set(sum(1 for s in self._unwatched.values() if s == state))
 
     # --- the client, pipeline and outbox ------------------------------------------------------------------
 

@@ -23,11 +23,13 @@ async def run_once(
 ) -> int:
     """Poll every advertiser concurrently (the shared limiter keeps the QPS), deliver what was enqueued, print
     the summary. Returns 0 when every advertiser was watched (every poll succeeded), 1 when one could not be
-    (a poll failed, or the advertiser is paused: token revoked, account not active)."""
+    (a poll failed, the advertiser is paused: token revoked, account not active; or a token account's discovery
+    failed or found no advertiser), with one line each."""
     out = out or sys.stdout
     runtime = await open_runtime(settings, clock=clock)
     try:
-        advertiser_ids = await runtime.advertiser_ids()
+        discovery = await runtime.discover()
+        advertiser_ids = discovery.advertiser_ids
 
         async def poll(advertiser_id: str) -> PollOutcome:
             outcome = await runtime.poll(advertiser_id)  # never raises: failures come back as outcomes
@@ -38,9 +40,11 @@ async def run_once(
         results = await asyncio.gather(*(poll(a) for a in advertiser_ids))
         delivered = await runtime.sender.drain()
         out.write(render_summary(advertiser_ids, results, delivered, runtime.api_calls))
+        for account, why in discovery.problems.items():
+            out.write(f"discovery FAILED for token account {account!r}: {why}\n")
     finally:
         await runtime.close()
-    return 0 if all(r.ok for r in results) else 1
+    return 0 if all(r.ok for r in results) and not discovery.problems else 1
 
 
 def render_summary(advertiser_ids: list[str], results: list[PollOutcome], delivered: SendReport, calls: int) -> str:

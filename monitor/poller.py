@@ -6,11 +6,14 @@ it raises for none, so one bad advertiser never stops the others. It reads the c
 
 * the advertiser/info cache (time zone, currency, status): read daily, hourly while the account is not active;
 * the **status gate**: an account whose status is not ``STATUS_ENABLE`` (e.g. ``STATUS_LIMIT``) is told once as
-  ``account_limited`` and *paused* until it is active again; a revoked token or lost permission is told once and
-  the advertiser is then *paused*, tried again hourly;
+  ``account_limited`` and *paused* until it is active again (its status is read hourly); a revoked token or lost
+  permission is told once and the advertiser is then *paused*, tried again with back-off from a minute up to an
+  hour, and at once after :meth:`AdvertiserPoller.recheck` (SIGHUP);
 * its one **failure streak** (consecutive failed polls), which ``/healthz`` and ``/metrics`` read from the outcome;
-* its **operational problems** (:class:`~monitor.notify.problems.ProblemBook`): token revoked, permission lost,
-  advertiser unreachable, account limited, each told once per episode and its recovery told too.
+* its **operational problems** (:class:`~monitor.notify.problems.ProblemBook`, remembered in the store across
+  restarts): token revoked, permission lost, advertiser unreachable, account limited, each told once per episode
+  and its recovery told too;
+* **since when** it has not been watched (paused or failing), for ``/healthz``.
 
 :meth:`Pipeline.poll <monitor.pipeline.Pipeline.poll>` is only the seven steps of a poll that runs.
 """
@@ -21,11 +24,11 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
+from monitor.domain import OpsKind
 from monitor.errors import MonitorError
-from monitor.notify.message import OperationalMessage, OpsKind
-from monitor.notify.ops import OpsPolicy
+from monitor.notify.message import OperationalMessage
 from monitor.notify.problems import ProblemBook
 from monitor.pipeline import Pipeline
 from monitor.polls import PollOutcome, PollResult, PollSummary
@@ -39,8 +42,11 @@ log = logging.getLogger(__name__)
 ACTIVE_STATUS = "STATUS_ENABLE"
 #: advertiser/info (time zone, currency, status) is read again after this long.
 ADVERTISER_INFO_TTL = timedelta(hours=24)
-#: How often an account that is not active, or whose authorization was lost, is tried again.
+#: How often the status of an account that is not active is read again.
 STATUS_RECHECK = timedelta(hours=1)
+#: A lost authorization is tried again after this long, doubling up to :data:`UNAUTHORIZED_RECHECK_MAX`.
+UNAUTHORIZED_RECHECK_FIRST = timedelta(minutes=1)
+UNAUTHORIZED_RECHECK_MAX = timedelta(hours=1)
 #: API codes that mean the token no longer reaches this advertiser, or lacks a permission (tiktok-api.md §8.2).
 PERMISSION_CODES = frozenset({40001, 40106, 40119, 40125, 40300, 40301})
 #: The problems a failed poll can show; a success clears each of them.
@@ -68,20 +74,22 @@ class AdvertiserPoller:
         *,
         pipeline: Pipeline,
         clock_now: Callable[[], datetime],
-        policy: OpsPolicy,
+        problems: ProblemBook,
         tell: Tell,
     ) -> None:
         self.advertiser_id = advertiser_id
         self.pipeline = pipeline
         self._now = clock_now
         self._tell = tell
-        self._problems = ProblemBook(advertiser_id, policy)
+        self._problems = problems
         self._info: AdvertiserInfo | None = None
         self._info_read_at: datetime | None = None
         self._limited = False  # the account is not active: polls paused
         self._unauthorized_at: datetime | None = None  # token revoked / permission lost: polls paused, last try
+        self._recheck_after = UNAUTHORIZED_RECHECK_FIRST  # the back-off of a lost authorization
         self._failures = 0
         self._failing_as: str | None = None  # the error class of the current failure streak, for its traceback
+        self._troubled_since: datetime | None = None  # first poll of the current paused or failing stretch
 
     @property
     def info(self) -> AdvertiserInfo | None:
@@ -93,16 +101,30 @@ class AdvertiserPoller:
         """Consecutive failed polls (0 after a success)."""
         return self._failures
 
+    @property
+    def paused(self) -> bool:
+        """Whether polls are paused now (lost authorization waiting for its re-check, or an account not active)."""
+        return self._unauthorized_at is not None or self._limited
+
+    def recheck(self) -> None:
+        """Try a lost authorization and a limited account's status at the next poll, and restart the back-off
+        (SIGHUP: someone fixed the token)."""
+        self._recheck_after = UNAUTHORIZED_RECHECK_FIRST
+        if self._unauthorized_at is not None:
+            self._unauthorized_at = datetime.min.replace(tzinfo=UTC)
+        self._info_read_at = None
+
     async def poll(self) -> PollOutcome:
         """One poll, whatever happens: ok, paused (and why) or failed (and why). Never raises but for
         cancellation."""
         started = time.perf_counter()
         now = self._now()
-        if self._unauthorized_at is not None and now - self._unauthorized_at < STATUS_RECHECK:
-            # told once already; hammering the API with a dead token helps nobody: try again hourly
-            return self._outcome(
-                PollResult.PAUSED, started, "authorization lost: re-authorize (tiktok-monitor auth login)"
-            )
+        self._troubled_since = self._troubled_since or now  # cleared by a success
+        if self._unauthorized_at is not None and now - self._unauthorized_at < self._recheck_after:
+            # told once already; hammering the API with a dead token helps nobody: try again with back-off
+            retry = self._unauthorized_at + self._recheck_after
+            reason = f"authorization lost: re-authorize (tiktok-monitor auth login); next try {retry:%H:%M:%S} UTC"
+            return self._outcome(PollResult.PAUSED, started, reason)
         calls_before = self.pipeline.client.transport.calls
         try:
             info = await self._advertiser_info(now)
@@ -123,6 +145,8 @@ class AdvertiserPoller:
             outcome = self._failed(exc, started)
             failing = classify_failure(exc)
             if failing in (OpsKind.TOKEN_REVOKED, OpsKind.PERMISSION_LOST):
+                if self._unauthorized_at is not None:  # a re-check failed too: wait longer next time
+                    self._recheck_after = min(UNAUTHORIZED_RECHECK_MAX, self._recheck_after * 2)
                 self._unauthorized_at = now
             await self._settle(failing, now, str(exc))
             return outcome
@@ -133,6 +157,7 @@ class AdvertiserPoller:
         if self._failing_as is not None:
             log.info("poll of advertiser %s succeeded again", self.advertiser_id)
         self._failures, self._failing_as, self._unauthorized_at = 0, None, None
+        self._recheck_after, self._troubled_since = UNAUTHORIZED_RECHECK_FIRST, None
         await self._settle(None, now, "")
         # the summary counts every call of this poll, advertiser/info's too
         summary = replace(summary, calls=self.pipeline.client.transport.calls - calls_before)
@@ -176,18 +201,27 @@ class AdvertiserPoller:
             summary=summary,
             advertiser_name=self._info.name if self._info else None,
             consecutive_failures=self._failures,
+            since=None if result is PollResult.OK else self._since(),
             seconds=time.perf_counter() - started,
         )
 
+    def _since(self) -> datetime | None:
+        """Since when the advertiser has not been watched: this process's first troubled poll, or earlier when
+        the store remembers the problem from before a restart."""
+        remembered = [
+            since for kind in (*POLL_PROBLEMS, OpsKind.ACCOUNT_LIMITED) if (since := self._problems.since(kind))
+        ]
+        return min([*remembered, *([self._troubled_since] if self._troubled_since else [])], default=None)
+
     async def _observe(self, kind: OpsKind, present: bool, now: datetime, detail: str = "") -> None:
         account = self._info.account if self._info else None
-        message = self._problems.observe(kind, present, now, detail=detail, account=account)
+        message = await self._problems.observe(kind, present, now, detail=detail, account=account)
         if message is not None:
             await self._tell([message], now)
 
     async def _settle(self, failing: OpsKind | None, now: datetime, detail: str) -> None:
         account = self._info.account if self._info else None
-        messages = self._problems.settle(
+        messages = await self._problems.settle(
             failing, POLL_PROBLEMS, now, detail=detail, account=account, failures=self._failures
         )
         if messages:

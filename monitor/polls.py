@@ -11,6 +11,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -46,7 +47,8 @@ class PollOutcome:
     """One poll of one advertiser: ``ok`` (with its ``summary``), ``paused`` or ``failed`` (with the ``reason``).
 
     ``consecutive_failures`` is the advertiser's failure streak after this poll (0 after a success; a paused
-    poll leaves it as it was); ``seconds`` how long the poll took.
+    poll leaves it as it was); ``since`` when the advertiser stopped being watched (paused or failed; None for
+    ok); ``seconds`` how long the poll took.
     """
 
     advertiser_id: str
@@ -55,6 +57,7 @@ class PollOutcome:
     summary: PollSummary | None = None
     advertiser_name: str | None = None
     consecutive_failures: int = 0
+    since: datetime | None = None
     seconds: float = 0.0
 
     @property

@@ -12,7 +12,8 @@ once more).
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import aiohttp
@@ -22,11 +23,12 @@ from monitor.actions import ActionRunner, GuardSettings
 from monitor.actions.base import METRIC_OUTCOME
 from monitor.clock import Clock
 from monitor.config import Settings
-from monitor.domain import Account
+from monitor.domain import Account, OpsKind, OpsState
+from monitor.errors import MonitorError
 from monitor.metrics import Metrics
 from monitor.notify.base import Channel
 from monitor.notify.channels import close_channels
-from monitor.notify.message import OperationalMessage, OpsKind, notifications
+from monitor.notify.message import OperationalMessage, notifications
 from monitor.notify.ops import OpsPolicy
 from monitor.notify.outbox import Backoff, OutboxSender
 from monitor.notify.problems import ProblemBook
@@ -34,9 +36,8 @@ from monitor.pipeline import Pipeline
 from monitor.poller import AdvertiserPoller
 from monitor.polls import PollOutcome
 from monitor.rulebook import ReloadResult, RuleBook
-from monitor.store.journal import Journal
 from monitor.store.repo import Store
-from monitor.store.values import ActionStatus
+from monitor.store.values import ActionStatus, JournalEntry
 from monitor.tiktok.client import TikTokClient
 from monitor.tiktok.models import AdvertiserInfo
 
@@ -46,16 +47,33 @@ log = logging.getLogger(__name__)
 TELL_ONCE_COOLDOWN_DAYS = 3650
 
 
-async def interrupted_actions(journal: Journal) -> dict[str, list[str]]:
-    """Pending (unfinished) journal entries per advertiser, one line each."""
+def interrupted_lines(entries: Iterable[JournalEntry]) -> dict[str, list[str]]:
+    """Pending (unfinished) journal entries per advertiser, one line each, oldest first."""
     found: dict[str, list[str]] = {}
-    for entry in reversed(await journal.history(statuses=[ActionStatus.PENDING], limit=None)):
+    for entry in sorted(entries, key=lambda e: e.id):
         intent = entry.intent
         line = (
             f"#{entry.id} {intent.action} {intent.level.value} {intent.entity_id} at {entry.created_at:%Y-%m-%d %H:%M}"
         )
         found.setdefault(intent.advertiser_id, []).append(line)
     return found
+
+
+class DiscoveryError(MonitorError):
+    """Discovery failed (or found no advertiser) while no advertiser is known: nothing is watched."""
+
+
+@dataclass(frozen=True)
+class Discovery:
+    """What one discovery found: the advertisers to poll, and the token accounts whose discovery failed (or that
+    reach no advertiser), with why."""
+
+    advertiser_ids: list[str]
+    problems: Mapping[str, str]
+
+    def describe(self) -> str:
+        """``discovery failed: token account 'a': ...; token account 'b': ...``"""
+        return "discovery failed: " + "; ".join(f"token account {name!r}: {why}" for name, why in self.problems.items())
 
 
 class Runtime:
@@ -120,17 +138,36 @@ class Runtime:
         self.pipeline = self.pipelines[first]
         self.actions = self.pipeline.actions
         self.pollers: dict[str, AdvertiserPoller] = {}
-        self._rule_problems = ProblemBook("rules", self.ops_policy)
+        self._remembered: list[OpsState] = []  # operational problems the store remembers, read by load_problems
+        self._books: dict[str, ProblemBook] = {}
+
+    async def load_problems(self) -> None:
+        """Read the operational problems the store remembers (told before a restart, or by an earlier ``once``)."""
+        self._remembered = await self.store.problems.all()
+        self._books.clear()
+
+    def problems_of(self, subject: str) -> ProblemBook:
+        """The problem book of ``subject`` (an advertiser id, ``rules``, ``discovery:<account>``), made on first
+        use from what the store remembers."""
+        book = self._books.get(subject)
+        if book is None:
+            book = ProblemBook(subject, self.ops_policy, states=self._remembered, memory=self.store.problems)
+            self._books[subject] = book
+        return book
 
     async def report_interrupted_actions(self) -> None:
         """At start-up: journal entries still pending were interrupted (the process stopped between the API call
-        and its answer). Tell people; never retry them. The next poll of each advertiser settles them."""
-        found = await interrupted_actions(self.store.journal)
+        and its answer). Tell people once per entry (the store remembers which were told); never retry them. The
+        next poll of each advertiser settles them."""
+        pending = await self.store.journal.history(statuses=[ActionStatus.PENDING], limit=None)
+        told = {s.subject for s in self._remembered if s.kind is OpsKind.ACTION_FAILED}
+        current = {f"journal:{entry.id}" for entry in pending}
+        settled = [(OpsKind.ACTION_FAILED, subject) for subject in told - current if subject.startswith("journal:")]
+        await self.store.problems.forget(settled)  # settled since they were told: nothing more to remember
+        fresh = [entry for entry in pending if f"journal:{entry.id}" not in told]
         now = self.clock.now()
-        for advertiser_id, lines in found.items():
+        for advertiser_id, lines in interrupted_lines(fresh).items():
             record = await self.store.advertiser(advertiser_id)
-            info = self.known_advertiser(advertiser_id)
-            name = info.name if info else record.name if record else None
             message = OperationalMessage(
                 OpsKind.ACTION_FAILED,
                 advertiser_id,
@@ -138,9 +175,11 @@ class Runtime:
                 + "; ".join(lines),
                 now,
                 now,
-                advertiser=Account(advertiser_id, name),
+                advertiser=Account(advertiser_id, record.name if record else None),
             )
             await self.tell([message], now)
+        remembered = [OpsState(OpsKind.ACTION_FAILED, f"journal:{e.id}", now, True, now) for e in fresh]
+        await self.store.problems.remember(remembered, now)
 
     async def close(self) -> None:
         await close_channels(self.channels)
@@ -163,23 +202,59 @@ class Runtime:
         poller = self.pollers.get(advertiser_id)
         if poller is None:
             poller = AdvertiserPoller(
-                advertiser_id, pipeline=pipeline, clock_now=self.clock.now, policy=self.ops_policy, tell=self.tell
+                advertiser_id,
+                pipeline=pipeline,
+                clock_now=self.clock.now,
+                problems=self.problems_of(advertiser_id),
+                tell=self.tell,
             )
             self.pollers[advertiser_id] = poller
         poller.pipeline = pipeline  # a discovery may have moved the advertiser to another token
         return poller
 
-    async def advertiser_ids(self) -> list[str]:
+    async def discover(self) -> Discovery:
         """Every advertiser to poll, of every token account: the configured ones, or every advertiser the token
         reaches when its list is empty; learns the token's role on each (run at start and hourly). Rules with
-        actions that will only dry-run (analyst access) are logged as a warning."""
+        actions that will only dry-run (analyst access) are logged as a warning. An account whose discovery
+        failed, or that reaches no advertiser, is an operational alert (``discovery_failed``), told once; its
+        recovery is told too."""
         assignment = await self.roster.refresh()
         analysts = assignment.analysts()
         if analysts:
             log.warning("analyst access only (every action a dry run) on advertiser(s) %s", ", ".join(analysts))
             for line in analyst_warnings(self.rulebook.current, analysts):
                 log.warning("%s", line)
-        return list(assignment.owners)
+        now = self.clock.now()
+        problems: dict[str, str] = {}
+        for account in self.settings.tiktok.token_accounts():
+            if account.advertiser_ids:
+                continue  # configured: nothing is discovered
+            failure = assignment.failures.get(account.name)
+            if failure is None and not any(owner == account.name for owner in assignment.owners.values()):
+                failure = "the token reaches no advertiser"
+            if failure is not None:
+                problems[account.name] = failure
+            book = self.problems_of(f"discovery:{account.name}")
+            detail = f"token account {account.name!r}: {failure}" if failure else ""
+            message = await book.observe(OpsKind.DISCOVERY_FAILED, failure is not None, now, detail=detail)
+            if message is not None:
+                await self.tell([message], now)
+        return Discovery(list(assignment.owners), problems)
+
+    async def advertiser_ids(self) -> list[str]:
+        """The scheduler's discovery: :meth:`discover`'s advertisers. Raises :class:`DiscoveryError` when a
+        discovery failed and no advertiser at all is known (nothing would be watched)."""
+        found = await self.discover()
+        if not found.advertiser_ids and found.problems:
+            raise DiscoveryError(found.describe())
+        return found.advertiser_ids
+
+    def recheck(self) -> list[str]:
+        """Try every paused advertiser again at its next poll (SIGHUP); returns their ids."""
+        paused = [advertiser_id for advertiser_id, poller in self.pollers.items() if poller.paused]
+        for advertiser_id in paused:
+            self.pollers[advertiser_id].recheck()
+        return paused
 
     async def poll(self, advertiser_id: str) -> PollOutcome:
         """One poll of the advertiser through its poller: ok, paused or failed; never raises."""
@@ -192,9 +267,8 @@ class Runtime:
         if result.changed or result.problems:
             now = self.clock.now()
             detail = "; ".join(str(p) for p in result.problems[:5])
-            message = self._rule_problems.observe(
-                OpsKind.RULES_RELOAD_FAILED, bool(result.problems), now, detail=detail
-            )
+            book = self.problems_of("rules")
+            message = await book.observe(OpsKind.RULES_RELOAD_FAILED, bool(result.problems), now, detail=detail)
             if message is not None:
                 await self.tell([message], now)
         return result

@@ -72,7 +72,8 @@ class Scheduler:
     ``discover_interval``) replaces them. After each poll every ``on_poll_done`` listener gets its
     :class:`~monitor.polls.PollOutcome`; a poll that did not run (still running, or too late) goes to
     ``on_poll_skipped`` listeners as ``(advertiser_id, reason)``; each change of the advertiser set goes to
-    ``on_advertisers`` listeners as the sorted list.
+    ``on_advertisers`` listeners as the sorted list; each discovery's result to ``on_discovery`` listeners (its
+    error as ``"ClassName: message"``, or None when it worked).
     """
 
     def __init__(
@@ -90,6 +91,7 @@ class Scheduler:
         on_poll_done: Sequence[PollListener] = (),
         on_poll_skipped: Sequence[SkipListener] = (),
         on_advertisers: Sequence[Callable[[list[str]], None]] = (),
+        on_discovery: Sequence[Callable[[str | None], None]] = (),
         clock: Clock | None = None,
         misfire_grace: timedelta | None = None,
     ) -> None:
@@ -107,6 +109,7 @@ class Scheduler:
         self._on_poll_done = list(on_poll_done)
         self._on_poll_skipped = list(on_poll_skipped)
         self._on_advertisers = list(on_advertisers)
+        self._on_discovery = list(on_discovery)
         self._clock = clock or SystemClock()
         self._misfire_grace = misfire_grace
         self._aps = AsyncIOScheduler(timezone=UTC)
@@ -143,6 +146,16 @@ class Scheduler:
         if self._prune is not None:
             self._add_periodic("prune", self._guarded("prune", self._prune), self._prune_interval, now=False)
         logger.info("scheduler started: %d advertisers every %s", len(self._advertisers), self._interval)
+
+    def poll_soon(self, advertiser_ids: Iterable[str]) -> None:
+        """Poll these advertisers at once, outside their phase (SIGHUP's re-check of paused ones). One already
+        polling is skipped, as a due poll would be."""
+        if not self.running:
+            return
+        loop = asyncio.get_running_loop()
+        for advertiser_id in advertiser_ids:
+            if advertiser_id in self._advertisers:
+                self._track(loop.create_task(self._run_poll(advertiser_id), name=f"poll-soon:{advertiser_id}"))
 
     def set_advertisers(self, advertiser_ids: Iterable[str]) -> tuple[list[str], list[str]]:
         """Poll exactly these advertisers from now on; returns ``(added, removed)``. Running polls finish."""
@@ -263,7 +276,11 @@ class Scheduler:
             logger.warning(
                 "advertiser discovery failed, still polling %d advertisers: %s", len(self._advertisers), _describe(exc)
             )
+            for listener in self._on_discovery:
+                _call(listener, _describe(exc))
             return
+        for listener in self._on_discovery:
+            _call(listener, None)
         if not found and self._advertisers:
             # an empty answer is more likely a hiccup than every account gone at once: keep polling what we had
             logger.warning(

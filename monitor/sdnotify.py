@@ -3,8 +3,13 @@
 systemd passes ``$NOTIFY_SOCKET`` to a ``Type=notify`` service: the path of an AF_UNIX datagram socket (a
 leading ``@`` means the abstract namespace). Each message is one datagram of ``KEY=VALUE`` lines. With
 ``WatchdogSec=`` systemd also sets ``$WATCHDOG_USEC`` (and ``$WATCHDOG_PID``) and kills the service when no
-``WATCHDOG=1`` arrives within that time; :func:`watchdog_loop` pings at half of it, but only while the daemon
-says it is healthy, so a stuck daemon gets restarted.
+``WATCHDOG=1`` arrives within that time; :func:`watchdog_loop` pings at half of it while the daemon says it is
+alive, so a stuck daemon gets restarted.
+
+What the watchdog proves: the event loop turns (a blocked loop sends no ping) and the scheduler runs. It does
+*not* prove that advertisers are watched; ``/healthz`` does (degraded or 503). Polls waiting out a legitimate
+rate-limit pause, a TikTok outage or a revoked token must not get the service killed: a restart fixes none of
+them, and each poll ends by its deadline anyway.
 
 Outside systemd (no ``$NOTIFY_SOCKET``) every call is a no-op. Sending never raises: a lost notification must
 not take the daemon down, so failures are logged (once per kind of error) and ignored.
@@ -133,8 +138,8 @@ async def watchdog_loop(
 
     Returns at once when there is no watchdog; otherwise runs until cancelled. While ``is_healthy()`` is false
     (or raises) no ping is sent, so systemd restarts the service after ``WatchdogSec``; a blocked event loop
-    sends none either. Pass a liveness check (:meth:`monitor.health.HealthState.is_live`), not one that an API
-    outage fails: restarting does not bring TikTok back.
+    sends none either. Pass a liveness check (the daemon passes "the scheduler runs"), not one that an API
+    outage or a rate-limit pause fails: restarting does not bring TikTok back.
     """
     if interval is None:
         interval = watchdog_interval()

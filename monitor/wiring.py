@@ -82,7 +82,8 @@ async def open_runtime(
     metrics: Metrics | None = None,
 ) -> Runtime:
     """Validate and build everything: rules first (a broken rule file stops start-up), then the store
-    (migrating it), then the HTTP side; then report actions a previous run left unfinished. ``channels``
+    (migrating it), then the HTTP side; then read the operational problems the store remembers and report actions a
+    previous run left unfinished (once per journal entry). ``channels``
     replaces the configured ones (the demo's terminal). Always ``close()`` the result."""
     clock = clock or SystemClock()
     rulebook = RuleBook(settings.monitor.rules, configured_channels(settings))
@@ -104,6 +105,7 @@ async def open_runtime(
         await store.close()
         raise
     try:
+        await runtime.load_problems()
         await runtime.report_interrupted_actions()
     except BaseException:
         await runtime.close()

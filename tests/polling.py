@@ -9,6 +9,7 @@ from datetime import datetime
 from monitor.clock import Clock
 from monitor.notify.message import OperationalMessage
 from monitor.notify.ops import OpsPolicy
+from monitor.notify.problems import ProblemBook
 from monitor.pipeline import Pipeline
 from monitor.poller import AdvertiserPoller
 from monitor.polls import PollOutcome, PollResult, PollSummary
@@ -31,8 +32,9 @@ class PipelinePolls:
     async def poll(self, advertiser_id: str) -> PollSummary:
         poller = self._pollers.get(advertiser_id)
         if poller is None:
+            problems = ProblemBook(advertiser_id, OpsPolicy())  # kept in memory only
             poller = AdvertiserPoller(
-                advertiser_id, pipeline=self.pipeline, clock_now=self._clock.now, policy=OpsPolicy(), tell=self._tell
+                advertiser_id, pipeline=self.pipeline, clock_now=self._clock.now, problems=problems, tell=self._tell
             )
             self._pollers[advertiser_id] = poller
         outcome = await poller.poll()

@@ -34,9 +34,9 @@ from monitor.actions.execute import Executor
 from monitor.actions.facts import collect, recent_since
 from monitor.actions.guard import GuardContext, decide
 from monitor.clock import Clock
-from monitor.domain import Account, Hold, Level, Outcome, Snapshot
+from monitor.domain import Account, Hold, Level, OpsKind, Outcome, Snapshot
 from monitor.notify.message import Action as MessageAction
-from monitor.notify.message import OperationalMessage, OpsKind
+from monitor.notify.message import OperationalMessage
 from monitor.rules.lifecycle import Transition
 from monitor.store.diff import SnapshotDiff
 from monitor.store.journal import Journal

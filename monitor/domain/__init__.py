@@ -7,7 +7,8 @@ at their edges.
 Modules: ``levels`` (Level, LEVEL_ORDER), ``values`` (MetricValue, Metrics, freezing, aware times),
 ``entities`` (EntityKey, EntityState, Snapshot), ``windows`` (report window names and their local dates),
 ``budget`` (budget modes), ``alerts`` (Severity, AlertState, action Outcome), ``holds`` (Hold: rules leave a field
-of an entity alone), ``account`` (Account, zone_or_utc).
+of an entity alone), ``problems`` (OpsKind, OpsState: the monitor's own problems), ``account`` (Account,
+zone_or_utc).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from monitor.domain.budget import BUDGET_MODES, DAILY_MODES, DAY, DYNAMIC_DAY, I
 from monitor.domain.entities import TRACKED_FIELDS, EntityKey, EntityState, Snapshot, sorted_states
 from monitor.domain.holds import Hold
 from monitor.domain.levels import LEVEL_ORDER, Level
+from monitor.domain.problems import OpsKind, OpsState
 from monitor.domain.values import Metrics, MetricValue, aware, freeze, freeze_metrics
 from monitor.domain.windows import DEFAULT_WINDOW, LAST_N_DAYS, WINDOWS, Window, window_dates
 
@@ -41,6 +43,8 @@ __all__ = [
     "Level",
     "MetricValue",
     "Metrics",
+    "OpsKind",
+    "OpsState",
     "Outcome",
     "Severity",
     "Snapshot",

@@ -23,13 +23,12 @@ from monitor.notify.message import (
     MatchedValue,
     Message,
     OperationalMessage,
-    OpsKind,
     RuleInfo,
     from_json,
     notifications,
     to_json,
 )
-from monitor.notify.ops import OpsDecision, OpsEvent, OpsPolicy, OpsState, decide
+from monitor.notify.ops import OpsDecision, OpsEvent, OpsPolicy, decide
 from monitor.notify.units import format_value, unit_for
 
 if TYPE_CHECKING:
@@ -71,9 +70,7 @@ __all__ = [
     "OperationalMessage",
     "OpsDecision",
     "OpsEvent",
-    "OpsKind",
     "OpsPolicy",
-    "OpsState",
     "OutboxSender",
     "PermanentDeliveryError",
     "Reconciler",

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 
-from monitor.domain import Account, Level, MetricValue, Outcome, Severity
+from monitor.domain import Account, Level, MetricValue, OpsKind, Outcome, Severity
 from monitor.notify.units import format_value
 from monitor.store.values import Notification
 
@@ -34,16 +34,6 @@ class AlertKind(enum.StrEnum):
     FIRING = "firing"  # the rule started to hold (after its "for")
     REPEAT = "repeat"  # still firing, told again after the rule's cooldown
     RESOLVED = "resolved"  # no longer holds
-
-
-class OpsKind(enum.StrEnum):
-    TOKEN_REVOKED = "token_revoked"  # noqa: S105 (not a secret)  the advertiser must authorize the app again
-    ADVERTISER_UNREACHABLE = "advertiser_unreachable"  # N polls in a row failed
-    PERMISSION_LOST = "permission_lost"  # the token no longer reaches the advertiser, or lacks a scope
-    RULES_RELOAD_FAILED = "rules_reload_failed"  # the previous rules stay in force
-    ACTION_FAILED = "action_failed"  # a write failed, was interrupted, or the next poll did not see it in effect
-    ACTIONS_HELD = "actions_held"  # guards held writes back: blast radius, conflicting rules, a manual override
-    ACCOUNT_LIMITED = "account_limited"  # advertiser/info status is not STATUS_ENABLE (e.g. STATUS_LIMIT): polls paused
 
 
 def _aware(moment: datetime, what: str) -> datetime:

@@ -1,10 +1,10 @@
 """Operational alerts: the monitor's own problems, told with their own cooldown, and told again when they clear.
 
-Seven kinds (monitor.notify.message.OpsKind). Five go through :func:`decide`, by way of a
+Eight kinds (monitor.domain.OpsKind). Six go through :func:`decide`, by way of a
 :class:`~monitor.notify.problems.ProblemBook` (each advertiser's :class:`~monitor.poller.AdvertiserPoller` keeps
 one, the runtime one for the rules): ``token_revoked`` (re-authorize), ``permission_lost``,
 ``advertiser_unreachable`` (after ``unreachable_after`` failed polls in a row), ``rules_reload_failed`` and
-``account_limited`` (told once while it lasts). The other two,
+``account_limited`` (told once while it lasts) and ``discovery_failed``. The other two,
 ``action_failed`` and ``actions_held``, are told by the poll that met them (monitor.actions.runner, and
 ``action_failed`` also at start-up for actions a previous run left unfinished), without this state.
 
@@ -29,8 +29,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from types import MappingProxyType
 
-from monitor.domain import Account
-from monitor.notify.message import OperationalMessage, OpsKind
+from monitor.domain import Account, OpsKind, OpsState
+from monitor.notify.message import OperationalMessage
 
 
 @dataclass(frozen=True)
@@ -55,19 +55,6 @@ class OpsEvent:
     detail: str = ""  # the error, for people
     advertiser: Account | None = None
     failures: int = 1  # consecutive failed polls, for advertiser_unreachable
-
-
-@dataclass(frozen=True)
-class OpsState:
-    """What is remembered about one (kind, subject) between polls."""
-
-    kind: OpsKind
-    subject: str
-    since: datetime
-    notified: bool = False
-    last_notified_at: datetime | None = None
-    failures: int = 0
-    detail: str = ""
 
 
 @dataclass(frozen=True)

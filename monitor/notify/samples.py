@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from monitor.domain import Account, Level, Outcome, Severity
+from monitor.domain import Account, Level, OpsKind, Outcome, Severity
 from monitor.notify.links import ads_manager_url
 from monitor.notify.message import (
     Action,
@@ -17,7 +17,6 @@ from monitor.notify.message import (
     AlertMessage,
     MatchedValue,
     OperationalMessage,
-    OpsKind,
     RuleInfo,
 )
 from monitor.notify.units import unit_for

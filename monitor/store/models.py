@@ -209,6 +209,26 @@ class HoldRow(StoreModel, table=True):
     created_at: datetime = _ts()
 
 
+class OpsStateRow(StoreModel, table=True):
+    """What is remembered about one operational problem (:class:`monitor.notify.ops.OpsState`), so "told once"
+    survives restarts and a cron'd ``once``: one row per (kind, subject), deleted when the problem clears.
+
+    ``subject`` is an advertiser id, ``rules``, ``discovery:<account>``, or ``journal:<id>`` for an interrupted
+    action that was told (so it is told once per journal entry).
+    """
+
+    __tablename__ = "ops_states"
+
+    kind: str = Field(primary_key=True, sa_type=sa.String)
+    subject: str = Field(primary_key=True, sa_type=sa.String)
+    since: datetime = _ts()
+    notified: bool = Field(default=False, sa_type=sa.Boolean)
+    last_notified_at: datetime | None = _ts(nullable=True, default=None)
+    failures: int = Field(default=0, sa_type=sa.Integer)
+    detail: str = Field(default="", sa_type=sa.Text)
+    updated_at: datetime = _ts()
+
+
 class OutboxRow(StoreModel, table=True):
     __tablename__ = "outbox"
     __table_args__ = (sa.Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),)

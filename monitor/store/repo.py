@@ -40,6 +40,7 @@ from monitor.store.lease import dialect_insert
 from monitor.store.models import AdvertiserRow, PollRow
 from monitor.store.outbox import Outbox
 from monitor.store.poll import PollWriter
+from monitor.store.problems import Problems
 from monitor.store.values import AdvertiserRecord, PollRun, PollStatus, PruneReport
 from monitor.tiktok.models import AdvertiserInfo
 
@@ -53,7 +54,8 @@ DEFAULT_LEASE_TTL = timedelta(minutes=15)
 class Store:
     """Snapshots, poll runs, alert states, holds, the outbox and the action journal of one database.
 
-    ``journal``, ``outbox``, ``alerts`` and ``holds`` are the sub-repositories for those tables. Open with :meth:`open`
+    ``journal``, ``outbox``, ``alerts``, ``holds`` and ``problems`` (operational problems remembered across
+    restarts) are the sub-repositories for those tables. Open with :meth:`open`
     (which upgrades an older schema and refuses a newer one) and close with :meth:`close`.
     """
 
@@ -69,6 +71,7 @@ class Store:
         self.outbox = Outbox(engine)
         self.alerts = Alerts(engine)
         self.holds = Holds(engine)
+        self.problems = Problems(engine)
 
     @classmethod
     async def open(

@@ -21,7 +21,7 @@ from actions_factories import (
 from monitor.actions import GuardSettings
 from monitor.actions.revert import revert
 from monitor.domain import Level
-from monitor.runtime import interrupted_actions
+from monitor.runtime import interrupted_lines
 from monitor.sandbox import Fault
 from monitor.store.values import ActionIntent, ActionStatus
 from monitor.tiktok.models import AdvertiserInfo
@@ -241,7 +241,7 @@ async def test_an_interrupted_write_is_settled_by_the_next_poll_never_retried(ma
     intent = ActionIntent(ADV, Level.CAMPAIGN, CAMPAIGN, "pause", "crashed", {"operation_status": "ENABLE"},
                           {"operation_status": "DISABLE"}, rule="overspend")  # fmt: skip
     left = await store.journal.begin(intent, clock.now())  # the process died before TikTok answered
-    assert await interrupted_actions(store.journal) == {
+    assert interrupted_lines(await store.journal.history(statuses=[ActionStatus.PENDING], limit=None)) == {
         ADV: [f"#{left.id} pause campaign {CAMPAIGN} at {clock.now():%Y-%m-%d %H:%M}"]
     }
     clock.advance(60)
@@ -253,7 +253,7 @@ async def test_an_interrupted_write_is_settled_by_the_next_poll_never_retried(ma
     assert writes(sandbox, "campaign/status/update/") == 0
     [alert] = await ops(store, clock.now(), "action_failed")
     assert f"#{left.id} pause campaign {CAMPAIGN}: interrupted" in alert["detail"]
-    assert await interrupted_actions(store.journal) == {}
+    assert interrupted_lines(await store.journal.history(statuses=[ActionStatus.PENDING], limit=None)) == {}
 
 
 async def test_a_daily_ad_group_budget_is_scheduled_and_verified_after_midnight(make_pipeline, sandbox, store, clock):

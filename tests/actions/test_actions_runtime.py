@@ -83,3 +83,24 @@ def test_once_summary_counts_action_outcomes_and_lists_them() -> None:
     assert render_summary([ADV], [PollOutcome(ADV, PollResult.OK, summary=PollSummary(ADV))], SendReport(), 0).endswith(
         "actions: none asked for by the rules\n"
     )
+
+
+async def test_an_interrupted_write_is_told_once_across_restarts(tmp_path, sandbox, clock) -> None:
+    settings = load_settings(config(tmp_path, sandbox.base_url))
+    store = await Store.open(settings.storage.url, clock=clock)
+    try:
+        await store.upsert_advertisers([AdvertiserInfo(ADV, "Acme", None, "USD", "America/New_York")], clock.now())
+        intent = ActionIntent(ADV, Level.AD, "a1", "pause", "why", {"operation_status": "ENABLE"},
+                              {"operation_status": "DISABLE"})  # fmt: skip
+        await store.journal.begin(intent, clock.now())
+    finally:
+        await store.close()
+    for _ in range(3):  # three starts, none of which polls (so the entry stays unsettled)
+        runtime = await open_runtime(settings, clock=clock, channels={"slack": Quiet()})
+        await runtime.close()
+        clock.advance(600)
+    store = await Store.open(settings.storage.url, clock=clock)
+    try:
+        assert len(await ops(store, clock.now(), "action_failed")) == 1
+    finally:
+        await store.close()

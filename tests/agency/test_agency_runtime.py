@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import logging
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -136,7 +137,7 @@ async def test_limited_account_is_told_once_paused_and_resumes(tmp_path: Path, s
     assert await ops_rows(settings) == [("account_limited", adv, False), ("account_limited", adv, True)]
 
 
-async def test_lost_authorization_is_told_once_paused_and_retried_hourly(
+async def test_lost_authorization_is_told_once_paused_and_retried_with_back_off(
     tmp_path: Path, sandbox: Sandbox, clock
 ) -> None:
     adv = "7000000000000000001"
@@ -152,12 +153,19 @@ async def test_lost_authorization_is_told_once_paused_and_retried_hourly(
         failed = await runtime.poll(adv)
         assert failed.result is PollResult.FAILED and "re-authorize" in failed.reason
         sandbox.arrivals.clear()
-        clock.advance(600)
+        clock.advance(30)
         paused = await runtime.poll(adv)
         assert paused.paused and "re-authorize" in paused.paused
         assert sandbox.arrivals == []  # a dead token is not tried every interval
+        tries = []
+        for _ in range(8):  # re-checked after 1, 2, 4, ... minutes, never more than hourly
+            clock.advance(60)
+            if (await runtime.poll(adv)).result is PollResult.FAILED:
+                tries.append(clock.now())
+        assert [(b - a).total_seconds() for a, b in itertools.pairwise(tries)] == [120, 240]
+        assert [a.path for a in sandbox.arrivals] == ["advertiser/info/"] * 3
         sandbox.restore_token()
-        clock.advance(3600)  # the hourly retry finds the new authorization
+        clock.advance(8 * 60)  # the next re-check finds the new authorization
         resumed = await runtime.poll(adv)
         assert resumed.paused is None and resumed.summary.entities > 0
     finally:

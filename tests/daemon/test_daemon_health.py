@@ -11,7 +11,7 @@ from polling import Outcomes
 
 from monitor import __version__
 from monitor.clock import FrozenClock
-from monitor.health import HealthServer, HealthState, health_status, liveness, parse_listen
+from monitor.health import HealthServer, HealthState, health_status, parse_listen
 from monitor.metrics import Metrics
 
 T0 = datetime(2026, 11, 24, 20, 0, tzinfo=UTC)
@@ -82,6 +82,7 @@ def test_health_details_per_advertiser() -> None:
             "last_error_at": None,
             "consecutive_failures": 0,
             "paused": None,
+            "since": None,
             "last_duration_s": 1.5,
         },
         "b": {
@@ -92,6 +93,7 @@ def test_health_details_per_advertiser() -> None:
             "last_error_at": "2026-11-24T20:06:10+00:00",
             "consecutive_failures": 2,
             "paused": None,
+            "since": None,
             "last_duration_s": 1.5,
         },
         "c": {
@@ -102,6 +104,7 @@ def test_health_details_per_advertiser() -> None:
             "last_error_at": None,
             "consecutive_failures": 0,
             "paused": None,
+            "since": None,
             "last_duration_s": None,
         },
     }
@@ -121,24 +124,6 @@ def test_removed_advertisers_are_forgotten() -> None:
     state.set_advertisers(["a"])
     assert list(state.advertisers) == ["a"]
     assert state.advertisers["a"].last_ok_at == T0 + timedelta(seconds=60)
-
-
-LIVENESS = [
-    # name, advertisers, events, at, alive
-    ("starting", ["a"], [], 100, True),
-    ("nothing to poll", [], [], 7200, True),
-    ("polls finishing, though failing", ["a"], [(60, "a", False), (600, "a", False)], 900, True),
-    ("no poll finished in two intervals", ["a"], [(60, "a", True)], 661, False),
-    ("never finished one", ["a"], [], 700, False),
-]
-
-
-@pytest.mark.parametrize(("name", "advertisers", "events", "at", "alive"), LIVENESS, ids=[c[0] for c in LIVENESS])
-def test_liveness(name: str, advertisers: list[str], events: list[tuple[int, str, bool]], at: int, alive: bool) -> None:
-    state, clock = build_state(advertisers, events)
-    assert liveness(state, T0 + timedelta(seconds=at), INTERVAL)[0] is alive
-    clock.set(T0 + timedelta(seconds=at))
-    assert state.is_live() is alive
 
 
 @pytest.mark.parametrize(

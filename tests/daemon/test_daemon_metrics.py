@@ -20,10 +20,11 @@ from monitor import __version__
 from monitor.clock import FrozenClock
 from monitor.config import load_settings
 from monitor.daemon import run_daemon
+from monitor.domain import OpsKind
 from monitor.health import HealthServer, HealthState
 from monitor.metrics import Metrics
 from monitor.notify.errors import TransientDeliveryError
-from monitor.notify.message import Message, OperationalMessage, OpsKind, notifications
+from monitor.notify.message import Message, OperationalMessage, notifications
 from monitor.sandbox import Sandbox
 from monitor.store.repo import Store
 
@@ -74,7 +75,7 @@ async def test_recorded_values_are_served(metrics_url: tuple[Metrics, str], http
     values = await scrape(http, url)
     ns = "tiktok_monitor_"
     assert values[key(ns + "polls_total", result="ok")] == 2
-    assert values[key(ns + "polls_total", result="error")] == 1
+    assert values[key(ns + "polls_total", result="failed")] == 1
     assert values[key(ns + "polls_total", result="skipped")] == 1
     assert values[key(ns + "poll_duration_seconds_count")] == 3
     assert values[key(ns + "poll_duration_seconds_sum")] == pytest.approx(14.3)
@@ -101,7 +102,7 @@ async def test_poll_results_exist_at_zero_before_the_first_poll(
 ) -> None:
     _, url = metrics_url
     values = await scrape(http, url)
-    assert [values[key("tiktok_monitor_polls_total", result=r)] for r in ("ok", "error", "skipped")] == [0, 0, 0]
+    assert [values[key("tiktok_monitor_polls_total", result=r)] for r in ("ok", "failed", "skipped")] == [0, 0, 0]
 
 
 async def test_advertisers_no_longer_polled_lose_their_series(

@@ -11,13 +11,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 from notify_factories import ACME, HOSTILE, NOW, alert, entity
 
-from monitor.domain import Outcome, freeze
+from monitor.domain import OpsKind, Outcome, freeze
 from monitor.notify import (
     Action,
     AlertKind,
     MatchedValue,
     OperationalMessage,
-    OpsKind,
     ads_manager_url,
     format_value,
     from_json,

@@ -7,7 +7,8 @@ from datetime import timedelta
 import pytest
 from notify_factories import ACME, NOW
 
-from monitor.notify import OpsEvent, OpsKind, OpsPolicy, OpsState, decide, notifications
+from monitor.domain import OpsKind, OpsState
+from monitor.notify import OpsEvent, OpsPolicy, decide, notifications
 from monitor.store import Store
 
 H = timedelta(hours=1)

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from notify_factories import HOSTILE, NOW, alert, entity
 
-from monitor.domain import Account, Outcome
-from monitor.notify import Action, OperationalMessage, OpsKind, Templates
+from monitor.domain import Account, OpsKind, Outcome
+from monitor.notify import Action, OperationalMessage, Templates
 from monitor.notify.samples import sample_messages
 from monitor.notify.templates import format_duration, format_time, slack_escape, slack_link
 

@@ -8,9 +8,9 @@ import pytest
 from notify_factories import ACME, HOSTILE, NOW, alert, entity
 from notify_fakes import WebhookReceiver, free_port
 
+from monitor.domain import OpsKind
 from monitor.notify import (
     OperationalMessage,
-    OpsKind,
     PermanentDeliveryError,
     Templates,
     TransientDeliveryError,
