@@ -171,3 +171,28 @@ async def test_lost_authorization_is_told_once_paused_and_retried_with_back_off(
     finally:
         await runtime.close()
     assert await ops_rows(settings) == [("token_revoked", adv, False), ("token_revoked", adv, True)]
+
+
+async def test_a_restored_token_is_found_within_a_minute(tmp_path: Path, sandbox: Sandbox, clock) -> None:
+    adv = "7000000000000000001"
+    settings = write_config(
+        tmp_path,
+        f'[tiktok]\nbase_url = "{sandbox.base_url}"\naccess_token = "sandbox-token"\nadvertiser_ids = ["{adv}"]\n',
+    )
+    runtime = await open_runtime(settings, clock=clock)
+    try:
+        assert (await runtime.poll(adv)).ok
+        sandbox.revoke_token()
+        clock.advance(25 * 3600)
+        assert (await runtime.poll(adv)).result is PollResult.FAILED
+        clock.advance(5)
+        sandbox.restore_token()  # the token works again from here
+        polls = []
+        for _ in range(12):  # polled every 5 s, as with a short interval
+            clock.advance(5)
+            polls.append(await runtime.poll(adv))
+        first_ok = next(i for i, outcome in enumerate(polls) if outcome.ok)
+        assert (first_ok + 1) * 5 <= 60  # within a minute of the token working again
+        assert all(outcome.paused for outcome in polls[:first_ok])  # paused until then, not hammering the API
+    finally:
+        await runtime.close()
