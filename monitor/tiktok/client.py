@@ -354,7 +354,12 @@ class TikTokClient:
         # says) or without any count, one page at a time up to the cap.
         while last >= size and not (total is not None and expected is not None and number >= expected):
             if number >= self.max_pages:
-                log.warning("%s: page %d (the cap) was still full: the list is refused", path, number)
+                log.warning(
+                    "%s (advertiser %s): page %d (the cap) was still full: the list is refused",
+                    path,
+                    advertiser_id or "-",
+                    number,
+                )
                 raise data.error(
                     "list",
                     f"was still full on page {number} and page_info gives no total_number: more than "
@@ -394,30 +399,27 @@ class TikTokClient:
             if first_rows > total:
                 raise info.error("total_number", f"is {total}, but page 1 alone holds {first_rows} rows")
             expected = math.ceil(total / page_size)
-            if total_page is not None and total_page != expected and not (total == 0 and total_page <= 1):
-                log.warning(
-                    "%s: page_info.total_page %d disagrees with total_number %d at page_size %d: reading %d page(s)",
-                    data.where.endpoint,
-                    total_page,
-                    total,
-                    page_size,
-                    expected,
-                )
+        where = f"{data.where.endpoint} (advertiser {data.where.advertiser_id or '-'})"
         if expected is not None and expected > self.max_pages:
             field = "total_number" if total is not None else "total_page"
             count = total if total is not None else total_page
             log.warning(
-                "%s: %s %s needs %d pages: more than the cap of %d",
-                data.where.endpoint,
-                field,
-                count,
-                expected,
-                self.max_pages,
+                "%s: %s %s needs %d pages, more than the cap of %d", where, field, count, expected, self.max_pages
             )
             raise info.error(
                 field,
                 f"is {count}: {expected} pages of {page_size}, more than the {self.max_pages} a list may take; "
                 "the list would be incomplete",
+            )
+        disagree = total is not None and total_page is not None and total_page != expected
+        if disagree and not (total == 0 and total_page is not None and total_page <= 1):  # 0 or 1 page: both fine
+            log.warning(
+                "%s: page_info.total_page %s disagrees with total_number %s at page_size %d: reading %s page(s)",
+                where,
+                total_page,
+                total,
+                page_size,
+                expected,
             )
         return total, expected, page_size
 
