@@ -14,7 +14,9 @@ per-advertiser boundary can catch "ours" without catching programming errors::
         ├── TransientApiError       worth retrying: 5xx, timeouts, broken bodies, 50000/50002/51xxx/60001, ...
         │   └── RateLimitedError    40100 (the whole app) or 40133 (one advertiser): slow down, then retry
         ├── AuthError               40102/40104/40105: the advertiser must re-authorize; never retried
-        └── PermanentApiError       any other 4xxxx: the request itself is wrong; never retried
+        ├── PermanentApiError       any other 4xxxx: the request itself is wrong; never retried
+        └── BadResponseError        code 0, but an answer we cannot use: a wrong shape, or a list that cannot be
+                                    read completely; names the endpoint and the field; never retried at once
 
 Messages never contain secrets: tokens and app secrets are not part of any exception's text.
 """

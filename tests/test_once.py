@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import io
+import logging
 from datetime import UTC, datetime, timedelta
 
 from monitor.config import load_settings
 from monitor.once import run_once
+from monitor.sandbox import Fault
 from monitor.store.repo import Store
 
 IDS = ["7000000000000000001", "7000000000000000002"]
@@ -54,3 +56,29 @@ async def test_once_exits_1_when_a_poll_fails_and_says_why(tmp_path, sandbox, cl
         await store.close()
     told = sorted((row.payload["kind"], row.payload["subject"]) for row in rows if row.payload["type"] == "ops")
     assert told == [("token_revoked", IDS[0]), ("token_revoked", IDS[1])]
+
+
+async def test_once_fails_only_the_advertiser_whose_answer_is_malformed_in_one_line(tmp_path, sandbox, clock, caplog):
+    # issue 13: a campaign row with "advertiser_id": true printed a traceback; now it is a typed error naming the
+    # endpoint and the field, that advertiser's poll fails (exit 1) and the other one is polled as usual
+    settings = write_config(tmp_path, sandbox.base_url)
+    hostile = [{"op": "add", "path": "/data/list/0/advertiser_id", "value": True}]
+    sandbox.faults.add(Fault(kind="patch", path="campaign/get/", advertiser_id=IDS[1], patch=hostile, count=5))
+    out = io.StringIO()
+    with caplog.at_level(logging.INFO):
+        assert await run_once(settings, out=out, clock=clock) == 1
+    lines = out.getvalue().splitlines()
+    failed = [line for line in lines if "FAILED" in line]
+    assert len(failed) == 1 and failed[0].startswith(IDS[1])
+    reason = failed[0].split("FAILED: ", 1)[1]
+    assert reason.startswith(
+        "BadResponseError: campaign/get/: data.list[0].advertiser_id is a bool, expected a string or number "
+        f"(advertiser {IDS[1]}) [request_id "
+    )
+    assert any(line.startswith(IDS[0]) and "Acme Outdoor US" in line for line in lines)
+    assert "2 advertiser(s), 1 failed" in out.getvalue()
+    assert [r for r in caplog.records if r.exc_info] == []  # no traceback anywhere
+    poll_failures = [
+        r.getMessage() for r in caplog.records if r.name == "monitor.poller" and "failed" in r.getMessage()
+    ]
+    assert poll_failures == [f"poll of advertiser {IDS[1]} failed: {reason}"]

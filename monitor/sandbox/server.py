@@ -30,7 +30,7 @@ from monitor.sandbox import api_accounts, api_bc, api_entities, api_oauth, api_r
 from monitor.sandbox.admin import add_admin_routes
 from monitor.sandbox.arrivals import Arrival
 from monitor.sandbox.call import Answer, Call
-from monitor.sandbox.faults import Fault
+from monitor.sandbox.faults import Fault, PatchError, apply_patch
 from monitor.sandbox.params import ApiFailure, Params, param_error
 
 if TYPE_CHECKING:
@@ -41,6 +41,8 @@ log = logging.getLogger("monitor.sandbox")
 API_PREFIX = "/open_api/v1.3/"
 TOKEN_MISSING, TOKEN_INVALID, RATE_LIMITED = 40104, 40105, 40100
 CODE_KEY = "sandbox.code"
+#: Set when a ``patch`` fault was consumed by this request: the operations to apply to its answer.
+PATCH_KEY = "sandbox.patch"
 
 Handler = Callable[[Call], Awaitable[Any]]
 ROUTES: tuple[tuple[str, str, Handler], ...] = (
@@ -168,12 +170,14 @@ def _api_middleware(sandbox: SandboxState) -> Any:
         try:
             response = None
             if request.match_info.http_exception is None:
-                fault = sandbox.faults.take(rel)
+                fault = sandbox.faults.take(rel, arrival.advertiser_id)
                 if fault is not None:
                     response = await _apply_fault(sandbox, fault, request, arrival)
             if response is None:
                 response = await handler(request)
                 arrival.code = request.get(CODE_KEY)
+                if request.get(PATCH_KEY) is not None:
+                    response = _patched(response, request[PATCH_KEY], arrival)
         except _Disconnected:
             log.debug("%s %s -> connection closed without an answer", request.method, rel)
             raise
@@ -206,6 +210,9 @@ async def _apply_fault(
     if fault.kind == "task_failed":
         request[api_reports.FAIL_TASK_KEY] = fault.message or "Report generation failed (injected)."
         return None
+    if fault.kind == "patch":
+        request[PATCH_KEY] = fault.patch
+        return None
     if fault.kind == "http_error":
         reason = web.Response(status=fault.status).reason
         return web.Response(status=fault.status, text=fault.message or f"{fault.status} {reason}")
@@ -218,6 +225,28 @@ async def _apply_fault(
     if request.transport is not None:
         request.transport.close()
     raise _Disconnected
+
+
+def _patched(response: web.StreamResponse, patch: list[dict[str, Any]], arrival: Arrival) -> web.StreamResponse:
+    """The JSON answer ``response`` changed by ``patch`` (a ``patch`` fault), or HTTP 500 saying why it could not be."""
+    try:
+        if isinstance(response, web.Response) and response.content_type == "application/json":
+            answer = json.loads(response.text or "null")
+        elif patch[0]["path"] == "" and patch[0]["op"] != "remove":  # replaces the whole answer: any will do
+            answer, response = None, web.Response(status=response.status)
+        else:
+            raise PatchError("the answer is not JSON")
+        body = apply_patch(answer, patch)
+    except PatchError as exc:
+        log.warning("patch fault not applied: %s", exc)
+        arrival.code = None
+        return web.Response(status=500, text=f"sandbox: the patch fault does not apply: {exc}")
+    headers = {k: v for k, v in response.headers.items() if k.lower() not in ("content-length", "content-type")}
+    code = body.get("code") if isinstance(body, dict) else None
+    arrival.code = code if isinstance(code, int) and not isinstance(code, bool) else None
+    return web.json_response(
+        body, status=response.status, headers=headers, dumps=lambda o: json.dumps(o, ensure_ascii=False)
+    )
 
 
 class _Disconnected(web.HTTPInternalServerError):

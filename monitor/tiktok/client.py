@@ -3,13 +3,27 @@
 Reads fetch every page at ``page_size`` 1000 and only the fields asked for; writes are batched at the
 API's 20 ids per call. All calls share one aiohttp session and one app-wide :class:`RateLimiter` through
 :class:`Transport`. Errors are the typed ones of ``monitor.tiktok.errors``.
+
+Every answer a read uses is checked at this edge (:mod:`monitor.tiktok.shape`): a wrong shape is a
+:class:`~monitor.tiktok.errors.BadResponseError` naming the endpoint and the field, never an empty list.
+
+**Pagination** (:meth:`TikTokClient._pages`): page 1 says how many rows there are. The client reads
+``ceil(total_number / page_size)`` pages (``total_number`` rather than ``total_page``, which is only a
+fallback; a disagreement is logged), fetches the rest a few at a time, and stops at the first page that is not
+full. A list needing more than :data:`MAX_PAGES` pages is refused after page 1, and pages that hold fewer rows
+than ``total_number`` promised make the read fail too: a list that cannot be complete must not reach the diff,
+where the missing entities would look deleted. Only the sync report's own cap (20,000 ads, flagged by the
+``X-Tt-Ads-Throttle`` header) is a known shortfall: :attr:`Report.truncated` says so.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from typing import Any
+import logging
+import math
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from pydantic import SecretStr
 
@@ -28,14 +42,23 @@ from monitor.tiktok.models import (
     TokenGrant,
     WriteFailure,
     WriteResult,
-    parse_metric,
-    parse_number,
 )
 from monitor.tiktok.reports import run_report_task
-from monitor.tiktok.transport import Transport
+from monitor.tiktok.shape import Fields, answer_data
+from monitor.tiktok.transport import ApiResponse, Transport
+
+log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 MAX_PAGE_SIZE = 1000
 BC_PAGE_SIZE = 50  # bc/get and bc/asset/get take at most 50 per page
+#: The most pages one list read may take: 1,000,000 rows at page_size 1000 (50,000 at bc/*'s 50). What the API
+#: allows: the sync report covers at most 20,000 ads (20 pages per window at the daemon's id-only dimensions); an
+#: ad account holds at most 5,000 campaigns (5 pages), 999 ad groups per campaign and 50 ads per ad group
+#: (TikTok's "ad account limits", 2025), so ad groups and ads have no practical API bound and the cap is about
+#: cost: at the Basic tier's 10 QPS, shared by the whole app, 1,000 pages take 100 s of every request the app may
+#: make, past what one poll should spend. A count past the cap is refused after page 1: it costs one request.
+MAX_PAGES = 1000
 WRITE_BATCH = 20  # status and budget endpoints take 1-20 ids per call
 INFO_BATCH = 100  # advertiser/info: Airbyte batches 100 ids; the official maximum is unconfirmed
 PAGE_CONCURRENCY = 4  # pages after the first are fetched a few at a time; the limiter keeps the QPS
@@ -49,10 +72,18 @@ class TikTokClient:
     """The Business API for one access token. ``transport`` carries session, token, limiter and retries;
     ``app_id``/``secret`` are needed only for oauth2/advertiser/get."""
 
-    def __init__(self, transport: Transport, *, app_id: str | None = None, secret: str | None = None) -> None:
+    def __init__(
+        self,
+        transport: Transport,
+        *,
+        app_id: str | None = None,
+        secret: str | None = None,
+        max_pages: int = MAX_PAGES,
+    ) -> None:
         self.transport = transport
         self._app_id = app_id
         self._secret = secret
+        self.max_pages = max_pages
 
     # -- accounts -------------------------------------------------------------------------------------------
 
@@ -63,13 +94,11 @@ class TikTokClient:
                 "app_id and secret are needed to list advertisers (set tiktok.app_id and tiktok.secret)",
                 endpoint="oauth2/advertiser/get/",
             )
-        response = await self.transport.request(
-            "GET", "oauth2/advertiser/get/", params={"app_id": self._app_id, "secret": self._secret}
-        )
+        path = "oauth2/advertiser/get/"
+        response = await self.transport.request("GET", path, params={"app_id": self._app_id, "secret": self._secret})
         return [
-            AdvertiserRef(id=str(row["advertiser_id"]), name=str(row.get("advertiser_name") or ""))
-            for row in _rows(response.data)
-            if row.get("advertiser_id") is not None
+            AdvertiserRef(id=row.id("advertiser_id"), name=row.text("advertiser_name") or "")
+            for row in answer_data(response, path).rows()
         ]
 
     async def exchange_auth_code(self, auth_code: str, *, return_advertiser_ids: bool = True) -> TokenGrant:
@@ -100,54 +129,54 @@ class TikTokClient:
     async def business_centers(self) -> list[BusinessCenter]:
         """Every Business Center the token's user belongs to (bc/get, all pages at 50)."""
         centers: list[BusinessCenter] = []
-        for row in await self._bc_pages("bc/get/", {}):
-            info = row.get("bc_info")
-            if isinstance(info, dict) and info.get("bc_id") is not None:
-                centers.append(
-                    BusinessCenter(
-                        id=str(info["bc_id"]),
-                        name=str(info.get("name") or ""),
-                        user_role=_opt(row.get("user_role")),
-                        type=_opt(info.get("type")),
-                        status=_opt(info.get("status")),
-                        timezone=_opt(info.get("timezone")),
-                        currency=_opt(info.get("currency")),
-                    )
+        for row in (await self._pages("bc/get/", {}, page_size=BC_PAGE_SIZE, max_page_size=BC_PAGE_SIZE)).rows:
+            info = row.object("bc_info")
+            centers.append(
+                BusinessCenter(
+                    id=info.id("bc_id"),
+                    name=info.text("name") or "",
+                    user_role=row.text("user_role") or None,
+                    type=info.text("type") or None,
+                    status=info.text("status") or None,
+                    timezone=info.text("timezone") or None,
+                    currency=info.text("currency") or None,
                 )
+            )
         return centers
 
     async def bc_advertisers(self, bc_id: str, *, page_size: int = BC_PAGE_SIZE) -> list[BcAdvertiser]:
         """The ad accounts of Business Center ``bc_id`` with the user's role on each (bc/asset/get,
         asset_type ADVERTISER, every page)."""
         params = {"bc_id": bc_id, "asset_type": "ADVERTISER"}
+        pages = await self._pages("bc/asset/get/", params, page_size=page_size, max_page_size=BC_PAGE_SIZE)
         return [
             BcAdvertiser(
-                id=str(row["asset_id"]),
-                name=str(row.get("asset_name") or ""),
-                role=_opt(row.get("advertiser_role")),
+                id=row.id("asset_id"),
+                name=row.text("asset_name") or "",
+                role=row.text("advertiser_role") or None,
                 bc_id=bc_id,
-                status=_opt(row.get("advertiser_status")),
+                status=row.text("advertiser_status") or None,
             )
-            for row in await self._bc_pages("bc/asset/get/", params, page_size)
-            if row.get("asset_id") is not None
+            for row in pages.rows
         ]
 
     async def advertiser_info(self, advertiser_ids: Sequence[str]) -> list[AdvertiserInfo]:
         """Name, status, currency and time zone of each advertiser, 100 ids per call."""
         infos: list[AdvertiserInfo] = []
+        path = "advertiser/info/"
         for batch in _batches(advertiser_ids, INFO_BATCH):
-            response = await self.transport.request("GET", "advertiser/info/", params={"advertiser_ids": batch})
-            for row in _rows(response.data):
+            response = await self.transport.request("GET", path, params={"advertiser_ids": batch})
+            for row in answer_data(response, path, batch[0] if len(batch) == 1 else None).rows():
                 infos.append(
                     AdvertiserInfo(
-                        id=str(row["advertiser_id"]),
-                        name=str(row.get("name") or row.get("advertiser_name") or ""),
-                        status=_opt(row.get("status")),
-                        currency=_opt(row.get("currency")),
-                        timezone=_opt(row.get("display_timezone") or row.get("timezone")),
-                        role=_opt(row.get("role")),
-                        balance=parse_number(row.get("balance")),
-                        raw=dict(row),
+                        id=row.id("advertiser_id"),
+                        name=row.text("name") or row.text("advertiser_name") or "",
+                        status=row.text("status") or None,
+                        currency=row.text("currency") or None,
+                        timezone=row.text("display_timezone") or row.text("timezone") or None,
+                        role=row.text("role") or None,
+                        balance=row.number("balance"),
+                        raw=dict(row.raw),
                     )
                 )
         return infos
@@ -173,12 +202,11 @@ class TikTokClient:
         params: dict[str, Any] = {"advertiser_id": advertiser_id, "fields": wanted}
         if filtering:
             params["filtering"] = dict(filtering)
-        rows, _ = await self._all_pages(f"{level.value}/get/", params, advertiser_id, page_size)
+        pages = await self._pages(f"{level.value}/get/", params, advertiser_id=advertiser_id, page_size=page_size)
         seen: dict[str, Entity] = {}  # an entity created between two page reads can shift pages: dedupe
-        for row in rows:
-            if row.get(level.id_field) is not None:
-                entity = Entity.from_api(level, advertiser_id, row)
-                seen[entity.id] = entity
+        for row in pages.rows:
+            entity = Entity.from_api(level, advertiser_id, row)
+            seen[entity.id] = entity
         return list(seen.values())
 
     async def campaigns(self, advertiser_id: str, **kwargs: Any) -> list[Entity]:
@@ -196,17 +224,11 @@ class TikTokClient:
         """report/integrated/get (BASIC), every page. Missing values ("-") come back as None; ``truncated``
         says TikTok capped the rows at 20,000 ads (use :meth:`async_report` for such accounts)."""
         params = query.params(advertiser_id)
-        rows, responses = await self._all_pages("report/integrated/get/", params, advertiser_id, page_size)
+        pages = await self._pages("report/integrated/get/", params, advertiser_id=advertiser_id, page_size=page_size)
         return Report(
-            rows=tuple(
-                ReportRow(
-                    dimensions={k: str(v) for k, v in (row.get("dimensions") or {}).items()},
-                    metrics={k: parse_metric(k, v) for k, v in (row.get("metrics") or {}).items()},
-                )
-                for row in rows
-            ),
-            truncated=any(TRUNCATION_HEADER.lower() in {h.lower() for h in r.headers} for r in responses),
-            request_ids=tuple(r.request_id for r in responses if r.request_id),
+            rows=tuple(_report_row(row, query.dimensions) for row in pages.rows),
+            truncated=pages.truncated,
+            request_ids=tuple(r.request_id for r in pages.responses if r.request_id),
         )
 
     async def async_report(self, advertiser_id: str, query: ReportQuery, **options: Any) -> Report:
@@ -277,25 +299,6 @@ class TikTokClient:
             )
         return self._app_id, self._secret
 
-    async def _bc_pages(
-        self, path: str, params: Mapping[str, Any], page_size: int = BC_PAGE_SIZE
-    ) -> list[dict[str, Any]]:
-        """Every row of a Business Center listing, page by page (such lists are short: no concurrency)."""
-        page_size = max(1, min(page_size, BC_PAGE_SIZE))
-        rows: list[dict[str, Any]] = []
-        number = 1
-        while True:
-            response = await self.transport.request(
-                "GET", path, params={**params, "page": number, "page_size": page_size}
-            )
-            batch = _rows(response.data)
-            rows.extend(batch)
-            total_pages = _int((response.data.get("page_info") or {}).get("total_page"))
-            done = number >= total_pages if total_pages is not None else len(batch) < page_size
-            if done or not batch:
-                return rows
-            number += 1
-
     async def _batched_write(self, ids: Sequence[str], send: BatchSender) -> WriteResult:
         succeeded: list[str] = []
         failures: list[WriteFailure] = []
@@ -324,45 +327,132 @@ class TikTokClient:
                 request_ids.append(request_id)
         return WriteResult(tuple(succeeded), tuple(failures), tuple(request_ids))
 
-    async def _all_pages(
-        self, path: str, params: Mapping[str, Any], advertiser_id: str, page_size: int
-    ) -> tuple[list[dict[str, Any]], list[Any]]:
-        """Page 1, then the remaining pages a few at a time, in page order."""
-        page_size = max(1, min(page_size, MAX_PAGE_SIZE))
+    async def _pages(
+        self,
+        path: str,
+        params: Mapping[str, Any],
+        *,
+        page_size: int,
+        max_page_size: int = MAX_PAGE_SIZE,
+        advertiser_id: str | None = None,
+    ) -> Pages:
+        """Every row of a paginated list, checked: page 1, then the pages its count asks for, a few at a time
+        (see the module docstring for the rule). Raises BadResponseError when the list cannot be read whole."""
+        page_size = max(1, min(page_size, max_page_size))
 
-        async def page(number: int) -> Any:
-            return await self.transport.request(
-                "GET",
-                path,
-                params={**params, "page": number, "page_size": page_size},
-                advertiser_id=advertiser_id,
+        async def page(number: int) -> tuple[ApiResponse, list[Fields]]:
+            response = await self.transport.request(
+                "GET", path, params={**params, "page": number, "page_size": page_size}, advertiser_id=advertiser_id
             )
+            return response, answer_data(response, path, advertiser_id, page=number).rows()
 
-        first = await page(1)
-        responses = [first]
-        info = first.data.get("page_info") or {}
-        total_pages = _int(info.get("total_page"))
-        if total_pages is None:  # no page_info: keep asking while pages come back full
-            rows = list(_rows(first.data))
-            number = 1
-            while len(_rows(responses[-1].data)) >= page_size:
+        first, rows = await page(1)
+        data = answer_data(first, path, advertiser_id, page=1)
+        total, expected, size = self._page_count(data, len(rows), page_size)
+        responses, number, last = [first], 1, len(rows)
+        # Read on while the last page was full: up to the count; past total_page (when it is all page_info
+        # says) or without any count, one page at a time up to the cap.
+        while last >= size and not (total is not None and expected is not None and number >= expected):
+            if number >= self.max_pages:
+                log.warning(
+                    "%s (advertiser %s): page %d (the cap) was still full: the list is refused",
+                    path,
+                    advertiser_id or "-",
+                    number,
+                )
+                raise data.error(
+                    "list",
+                    f"was still full on page {number} and page_info gives no total_number: more than "
+                    f"{self.max_pages} pages of {size} cannot be read, so the list would be incomplete",
+                )
+            counted_to = expected if expected is not None and number < expected else None
+            width = PAGE_CONCURRENCY if counted_to is not None else 1
+            numbers = range(number + 1, min(number + width, counted_to or self.max_pages) + 1)
+            for response, page_rows in await _all_of([page(n) for n in numbers]):
                 number += 1
-                responses.append(await page(number))
-                rows.extend(_rows(responses[-1].data))
-            return rows, responses
-        gate = asyncio.Semaphore(PAGE_CONCURRENCY)
+                responses.append(response)
+                rows.extend(page_rows)
+                last = len(page_rows)
+                if last < size:  # the end of the list: a later page of this batch can only be empty
+                    break
+        truncated = any(TRUNCATION_HEADER.lower() in {h.lower() for h in r.headers} for r in responses)
+        if total is not None and len(rows) < total and not truncated:
+            raise data.error(
+                "page_info.total_number",
+                f"is {total} but {number} page(s) of {size} held {len(rows)} rows: the list is incomplete "
+                "(TikTok's answer contradicts itself, or entities changed while it was read)",
+            )
+        return Pages(rows, responses, truncated)
 
-        async def gated(number: int) -> Any:
-            async with gate:
-                return await page(number)
+    def _page_count(self, data: Fields, first_rows: int, page_size: int) -> tuple[int | None, int | None, int]:
+        """(total_number, pages to read, rows per page) from page 1's ``page_info``; a count is None when it
+        does not say. The rows per page are those asked for, or fewer if TikTok says it used fewer."""
+        info = data.opt_object("page_info")
+        if info is None:
+            return None, None, page_size
+        total, total_page = info.count("total_number"), info.count("total_page")
+        used = info.count("page_size")
+        page_size = used if used is not None and 1 <= used < page_size else page_size
+        if total is None:
+            expected = total_page
+        else:
+            if first_rows > total:
+                raise info.error("total_number", f"is {total}, but page 1 alone holds {first_rows} rows")
+            expected = math.ceil(total / page_size)
+        where = f"{data.where.endpoint} (advertiser {data.where.advertiser_id or '-'})"
+        if expected is not None and expected > self.max_pages:
+            field = "total_number" if total is not None else "total_page"
+            count = total if total is not None else total_page
+            log.warning(
+                "%s: %s %s needs %d pages, more than the cap of %d", where, field, count, expected, self.max_pages
+            )
+            raise info.error(
+                field,
+                f"is {count}: {expected} pages of {page_size}, more than the {self.max_pages} a list may take; "
+                "the list would be incomplete",
+            )
+        disagree = total is not None and total_page is not None and total_page != expected
+        if disagree and not (total == 0 and total_page is not None and total_page <= 1):  # 0 or 1 page: both fine
+            log.warning(
+                "%s: page_info.total_page %s disagrees with total_number %s at page_size %d: reading %s page(s)",
+                where,
+                total_page,
+                total,
+                page_size,
+                expected,
+            )
+        return total, expected, page_size
 
-        responses += await asyncio.gather(*(gated(n) for n in range(2, total_pages + 1)))
-        return [row for r in responses for row in _rows(r.data)], responses
+
+@dataclass(frozen=True)
+class Pages:
+    """The checked rows of every page read, the answers they came in, and whether TikTok flagged the (sync
+    report's) rows as capped at 20,000 ads."""
+
+    rows: list[Fields]
+    responses: list[ApiResponse]
+    truncated: bool = False
 
 
-def _rows(data: Mapping[str, Any]) -> list[dict[str, Any]]:
-    rows = data.get("list")
-    return [r for r in rows if isinstance(r, dict)] if isinstance(rows, list) else []
+async def _all_of(reads: list[Coroutine[Any, Any, _T]]) -> list[_T]:
+    """Run ``reads`` concurrently, results in order; when one fails the others are cancelled (no request of a
+    refused list is left running) and its error is raised."""
+    tasks = [asyncio.ensure_future(read) for read in reads]
+    try:
+        return await asyncio.gather(*tasks)
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        raise
+
+
+def _report_row(row: Fields, dimensions: Sequence[str]) -> ReportRow:
+    """One report row: ``dimensions`` (each asked-for one present) and ``metrics``, both objects."""
+    values = row.strings("dimensions")
+    for name in dimensions:
+        if name not in values:
+            raise row.error(f"dimensions.{name}", "is missing")
+    return ReportRow(dimensions=values, metrics=row.metrics("metrics"))
 
 
 def _error_list(data: Mapping[str, Any], id_field: str, request_id: str | None) -> list[WriteFailure]:
@@ -386,10 +476,6 @@ def _int(value: object) -> int | None:
         return int(value)
     except ValueError:
         return None
-
-
-def _opt(value: object) -> str | None:
-    return None if value in (None, "") else str(value)
 
 
 def _scrubbed(exc: ApiError, secret: str) -> ApiError:

@@ -89,6 +89,21 @@ class PermanentApiError(ApiError):
     """The request is wrong or not allowed (other 4xxxx codes). Retrying would give the same answer."""
 
 
+class BadResponseError(ApiError):
+    """TikTok said OK (code 0) but answered something this client does not understand, so nothing of it is
+    used: ``data`` or a field of the wrong type or missing, or a list that cannot be read completely (its
+    count needs more pages than :data:`monitor.tiktok.client.MAX_PAGES`, or the pages held fewer rows than
+    the count promised). ``field`` is where, e.g. ``data.list[3].advertiser_id``; the message reads
+    ``campaign/get/: data.list[3].advertiser_id is a bool, expected a string or number``.
+
+    Never retried at once (the same answer would come back); the poll fails as "advertiser unreachable" and
+    the next poll reads everything again."""
+
+    def __init__(self, message: str, *, field: str, **kwargs: Unpack[ApiErrorFields]) -> None:
+        self.field = field
+        super().__init__(message, **kwargs)
+
+
 def is_transient_code(code: int) -> bool:
     return code in TRANSIENT_CODES or 51000 <= code <= 53999
 

@@ -1,7 +1,8 @@
-"""Value objects for what the API returns, and the parsing of its string-typed numbers.
+"""Value objects for what the API returns.
 
 The daemon's own vocabulary (:class:`Level`, :data:`MetricValue`, :class:`Account`) lives in :mod:`monitor.domain`;
-this module is the API's side of the edge.
+this module is the API's side of the edge. Answers are read with the checks of :mod:`monitor.tiktok.shape`
+(where the parsing of the API's string-typed numbers lives, re-exported here).
 
 Everything here is frozen: API answers leave ``tiktok/`` only as these types. IDs stay strings (some
 exceed 2**53). A metric TikTok did not report is ``None``: never 0.
@@ -10,8 +11,6 @@ exceed 2**53). A metric TikTok did not report is ``None``: never 0.
 from __future__ import annotations
 
 import logging
-import math
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
@@ -21,68 +20,12 @@ from typing import Any
 from pydantic import SecretStr
 
 from monitor.domain import Account, Level, MetricValue, zone_or_utc
+from monitor.tiktok.shape import ATTRIBUTE_METRICS as ATTRIBUTE_METRICS
+from monitor.tiktok.shape import Fields, Where
+from monitor.tiktok.shape import parse_metric as parse_metric
+from monitor.tiktok.shape import parse_number as parse_number
 
 log = logging.getLogger(__name__)
-
-#: Report "metrics" that are attributes of the entity, not numbers (tiktok-api.md §7.1).
-ATTRIBUTE_METRICS = frozenset(
-    {
-        "campaign_name",
-        "campaign_id",
-        "adgroup_name",
-        "adgroup_id",
-        "ad_name",
-        "ad_text",
-        "opt_status",
-        "bid_strategy",
-        "billing_event",
-        "placement_type",
-        "objective_type",
-        "campaign_automation_type",
-        "currency",
-        "timezone",
-        "advertiser_id",
-        "advertiser_name",
-        "promotion_type",
-        "tt_app_name",
-    }
-)
-
-_INTEGER = re.compile(r"^[+-]?\d+$")
-
-
-def parse_metric(name: str, raw: object) -> MetricValue:
-    """Turn one report value into a number, keeping "no data" distinct from zero.
-
-    ``"-"``, ``""``, ``None`` and anything unparseable become ``None``. Attribute metrics stay strings.
-    Integers stay ints ("1079" -> 1079); decimals become floats ("14.68"); a trailing "%" is dropped
-    (values stay in percent, as TikTok sends ctr "1.25" meaning 1.25 %); thousands separators are removed.
-    """
-    if raw is None:
-        return None
-    if name in ATTRIBUTE_METRICS:
-        return str(raw)
-    if isinstance(raw, bool):
-        return None
-    if isinstance(raw, int | float):
-        return raw if math.isfinite(raw) else None
-    text = str(raw).strip().removesuffix("%").replace(",", "")
-    if text in ("", "-", "--", "N/A", "null"):
-        return None
-    if _INTEGER.match(text):
-        return int(text)
-    try:
-        value = float(text)
-    except ValueError:
-        return None
-    return value if math.isfinite(value) else None
-
-
-def parse_number(raw: object) -> float | None:
-    """An entity field such as ``budget`` as a float, or None when absent or not a number."""
-    value = parse_metric("budget", raw)
-    return float(value) if isinstance(value, int | float) else None
-
 
 #: Fields fetched when the caller names none: what status diffs and budget rules read.
 DEFAULT_FIELDS: Mapping[Level, tuple[str, ...]] = MappingProxyType(
@@ -171,19 +114,27 @@ class Entity:
     fields: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
-    def from_api(cls, level: Level, advertiser_id: str, row: Mapping[str, Any]) -> Entity:
+    def from_api(cls, level: Level, advertiser_id: str, row: Mapping[str, Any] | Fields) -> Entity:
+        """One row of campaign|adgroup|ad/get for ``advertiser_id``, its fields type-checked (a wrong one is a
+        BadResponseError naming it). A row that names another advertiser is refused: it does not belong in
+        this advertiser's snapshot."""
+        if not isinstance(row, Fields):
+            row = Fields(row, "row", Where(f"{level.value}/get/", advertiser_id))
+        owner = row.opt_id("advertiser_id")
+        if owner is not None and owner != advertiser_id:
+            raise row.error("advertiser_id", f"is {owner}, expected {advertiser_id} (the advertiser asked for)")
         return cls(
             level=level,
-            id=str(row[level.id_field]),
-            advertiser_id=str(row.get("advertiser_id") or advertiser_id),
-            name=_opt_str(row.get(level.name_field)),
-            operation_status=_opt_str(row.get("operation_status")),
-            secondary_status=_opt_str(row.get("secondary_status")),
-            budget=parse_number(row.get("budget")),
-            budget_mode=_opt_str(row.get("budget_mode")),
-            campaign_id=_opt_str(row.get("campaign_id")) if level is not Level.CAMPAIGN else None,
-            adgroup_id=_opt_str(row.get("adgroup_id")) if level is Level.AD else None,
-            fields=MappingProxyType(dict(row)),
+            id=row.id(level.id_field),
+            advertiser_id=advertiser_id,
+            name=row.text(level.name_field),
+            operation_status=row.text("operation_status"),
+            secondary_status=row.text("secondary_status"),
+            budget=row.number("budget"),
+            budget_mode=row.text("budget_mode"),
+            campaign_id=row.opt_id("campaign_id") if level is not Level.CAMPAIGN else None,
+            adgroup_id=row.opt_id("adgroup_id") if level is Level.AD else None,
+            fields=MappingProxyType(dict(row.raw)),
         )
 
 
@@ -269,10 +220,6 @@ class WriteResult:
     @property
     def ok(self) -> bool:
         return not self.failures
-
-
-def _opt_str(value: object) -> str | None:
-    return None if value is None else str(value)
 
 
 @dataclass(frozen=True)

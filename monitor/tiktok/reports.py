@@ -12,8 +12,9 @@ import io
 import json
 from collections.abc import Awaitable, Callable, Sequence
 
-from monitor.tiktok.errors import PermanentApiError, TransientApiError
-from monitor.tiktok.models import Report, ReportQuery, ReportRow, parse_metric
+from monitor.tiktok.errors import BadResponseError, PermanentApiError, TransientApiError
+from monitor.tiktok.models import Report, ReportQuery, ReportRow
+from monitor.tiktok.shape import answer_data, parse_metric
 from monitor.tiktok.transport import Transport
 
 #: Seconds between status checks: short at first, then patient.
@@ -35,26 +36,22 @@ async def run_report_task(
     body = query.params(advertiser_id)
     body.update(output_format="CSV_STRING", enable_report_title_translation=False)
     created = await transport.request("POST", "report/task/create/", body=body, advertiser_id=advertiser_id)
-    task_id = created.data.get("task_id")
-    if not task_id:
-        raise TransientApiError(
-            "report task was not created (no task_id)",
-            endpoint="report/task/create/",
-            request_id=created.request_id,
-            advertiser_id=advertiser_id,
-        )
+    task_id = answer_data(created, "report/task/create/", advertiser_id).id("task_id")
     request_ids = [created.request_id]
-    params = {"advertiser_id": advertiser_id, "task_id": str(task_id)}
+    params = {"advertiser_id": advertiser_id, "task_id": task_id}
     waited = 0.0
     for attempt in range(10_000):
         check = await transport.request("GET", "report/task/check/", params=params, advertiser_id=advertiser_id)
         request_ids.append(check.request_id)
-        status = str(check.data.get("status") or "")
+        checked = answer_data(check, "report/task/check/", advertiser_id)
+        status = checked.text("status")
+        if status is None:
+            raise checked.error("status", "is missing")
         if status == "SUCCESS":
             break
         if status in ("FAILED", "CANCELED"):
             raise PermanentApiError(
-                f"report task {task_id} {status.lower()}: {check.data.get('message') or ''}".strip(),
+                f"report task {task_id} {status.lower()}: {checked.text('message') or ''}".strip(),
                 endpoint="report/task/check/",
                 request_id=check.request_id,
                 advertiser_id=advertiser_id,
@@ -74,19 +71,22 @@ async def run_report_task(
     request_ids.append(download.request_id)
     text = download.text
     if text is None:  # a JSON answer: the *_DOWNLOAD formats give a URL to fetch instead of the CSV itself
-        url = download.data.get("download_url")
+        link = answer_data(download, "report/task/download/", advertiser_id)
+        url = link.text("download_url")
         if not url:
-            raise TransientApiError(
-                "report download had neither CSV nor a download_url",
-                endpoint="report/task/download/",
-                advertiser_id=advertiser_id,
-            )
-        text = await transport.fetch_url(str(url))
-    return Report(rows=parse_csv_report(text, query.dimensions), request_ids=tuple(r for r in request_ids if r))
+            raise link.error("download_url", "is missing: the answer had neither CSV nor a download_url")
+        text = await transport.fetch_url(url)
+    return Report(
+        rows=parse_csv_report(text, query.dimensions, advertiser_id=advertiser_id),
+        request_ids=tuple(r for r in request_ids if r),
+    )
 
 
-def parse_csv_report(text: str, dimensions: Sequence[str]) -> tuple[ReportRow, ...]:
-    """CSV with a header row of column names: dimension columns stay strings, the rest are metrics."""
+def parse_csv_report(
+    text: str, dimensions: Sequence[str], *, advertiser_id: str | None = None
+) -> tuple[ReportRow, ...]:
+    """CSV with a header row of column names: dimension columns stay strings, the rest are metrics. A CSV
+    without a column for each of ``dimensions`` is a BadResponseError (its rows could not be attributed)."""
     text = text.lstrip("\ufeff")
     if text.lstrip().startswith("{"):  # an envelope where CSV was expected
         try:
@@ -98,9 +98,21 @@ def parse_csv_report(text: str, dimensions: Sequence[str]) -> tuple[ReportRow, .
             endpoint="report/task/download/",
             code=envelope.get("code"),
         )
+    if not text.strip():  # no header and no rows: an empty report
+        return ()
     dimension_set = set(dimensions)
+    reader = csv.DictReader(io.StringIO(text))
+    header = reader.fieldnames or []
+    absent = [d for d in dimensions if d not in header]
+    if absent:
+        raise BadResponseError(
+            f"CSV header has no column {', '.join(absent)} (columns: {', '.join(header)[:200] or 'none'})",
+            field="csv header",
+            endpoint="report/task/download/",
+            advertiser_id=advertiser_id,
+        )
     rows = []
-    for record in csv.DictReader(io.StringIO(text)):
+    for record in reader:
         dims = {k: (v or "") for k, v in record.items() if k in dimension_set}
         metrics = {k: parse_metric(k, v) for k, v in record.items() if k and k not in dimension_set}
         rows.append(ReportRow(dimensions=dims, metrics=metrics))

@@ -65,6 +65,9 @@ class ApiResponse:
     headers: Mapping[str, str]
     code: int = 0
     text: str | None = None  # the raw body when it was not an envelope (CSV downloads)
+    #: The envelope's ``data`` as it came (``data`` above is ``{}`` when it was not an object): what
+    #: monitor.tiktok.shape checks, so a list or a missing ``data`` is an error rather than "nothing".
+    payload: object = None
 
 
 def encode_params(params: Mapping[str, Any]) -> dict[str, str]:
@@ -253,5 +256,9 @@ class Transport:
             raise error_for_code(code, message, request_id=request_id, **where)
         data = envelope.get("data")
         return ApiResponse(
-            data=data if isinstance(data, dict) else {}, request_id=request_id, headers=headers, code=code
+            data=data if isinstance(data, dict) else {},
+            request_id=request_id,
+            headers=headers,
+            code=code,
+            payload=data,
         )

@@ -82,3 +82,50 @@ def test_fault_validation() -> None:
     with pytest.raises(ValueError, match="status"):
         Fault(kind="http_error", status=700)
     assert Fault(kind="slow", path="/open_api/v1.3/ad/get/").path == "ad/get/"
+
+
+async def test_patch_fault_changes_the_real_answer(api: Api, sandbox: Sandbox) -> None:
+    sandbox.faults.add(
+        Fault(
+            kind="patch",
+            path="campaign/get/",
+            patch=[
+                {"op": "replace", "path": "/data/page_info/total_page", "value": 1000000},
+                {"op": "replace", "path": "/data/list/0/advertiser_id", "value": True},
+                {"op": "add", "path": "/data/extra", "value": {"a": [1]}},
+            ],
+        )
+    )
+    normal = await api.get("campaign/get/", advertiser_id=NY, page_size="2")
+    sandbox.faults.add(Fault(kind="patch", patch=[{"op": "remove", "path": "/data/list"}]))
+    patched_list = await api.get("campaign/get/", advertiser_id=NY, page_size="2")
+    assert normal.data["page_info"]["total_page"] == 1000000
+    assert normal.data["list"][0]["advertiser_id"] is True and normal.data["list"][1]["advertiser_id"] == NY
+    assert normal.data["extra"] == {"a": [1]} and normal.code == 0 and normal.body["request_id"]
+    assert "list" not in patched_list.data and "page_info" in patched_list.data
+    sandbox.faults.add(Fault(kind="patch", patch=[{"op": "replace", "path": "/data", "value": [1, 2, 3]}]))
+    assert (await api.get("ad/get/", advertiser_id=NY)).data == [1, 2, 3]
+    assert (await api.get("ad/get/", advertiser_id=NY)).data["list"]  # consumed: normal again
+    assert [a.code for a in sandbox.arrivals] == [0, 0, 0, 0]
+
+
+async def test_patch_fault_that_does_not_apply_answers_500(api: Api, sandbox: Sandbox) -> None:
+    sandbox.faults.add(Fault(kind="patch", patch=[{"op": "replace", "path": "/data/nothing/here", "value": 1}]))
+    r = await api.get("campaign/get/", advertiser_id=NY)
+    assert r.status == 500 and "/data/nothing/here" in r.text
+
+
+async def test_a_fault_for_one_advertiser_leaves_the_others_alone(api: Api, sandbox: Sandbox) -> None:
+    other = next(a for a in sandbox.world.advertisers if a != NY)
+    sandbox.faults.add(Fault(kind="api_code", code=50000, advertiser_id=NY))
+    assert (await api.get("campaign/get/", advertiser_id=other)).code == 0
+    assert (await api.get("campaign/get/", advertiser_id=NY)).code == 50000
+
+
+async def test_patch_fault_over_http_admin(api: Api, sandbox: Sandbox) -> None:
+    patch = [{"op": "remove", "path": "/data/page_info"}]
+    added = await api.admin("POST", "/sandbox/faults", {"kind": "patch", "path": "ad/get/", "patch": patch})
+    assert added.status == 200 and added.body["fault"]["patch"] == patch
+    assert "page_info" not in (await api.get("ad/get/", advertiser_id=NY)).data
+    for bad in ({"kind": "patch"}, {"kind": "slow", "patch": patch}, {"kind": "patch", "patch": [{"op": "move"}]}):
+        assert (await api.admin("POST", "/sandbox/faults", bad)).status == 400
