@@ -16,9 +16,9 @@ The series, all prefixed ``tiktok_monitor_``:
 - ``api_throttles_total{scope}``: throttled answers by scope, app (40100, HTTP 429) | endpoint (40016, one
   endpoint of the app) | advertiser (40133), and local (our own limiter made a request wait)
 - ``api_throttle_episodes_total{scope}``: throttle episodes begun (app | endpoint | advertiser): the answers to
-  requests in flight when TikTok starts throttling make one episode and one pause; an episode ends when a
-  request sent after its pause goes through. Many answers per episode are normal; episodes often (see
-  ``rate(...[1h])``) mean another process shares the app's budget: lower ``max_qps`` in each
+  requests in flight when TikTok starts throttling make one episode and one pause; it ends a minute after its
+  last pause passes without another (:mod:`monitor.tiktok.ratelimit`). Many answers per episode are normal;
+  episodes often (``increase(...[1h])``) mean another process shares the app's budget: lower ``max_qps`` in each
 - ``findings_total{rule,severity}``, ``actions_total{type,outcome}``, ``notifications_total{channel,result}``
 - ``outbox_pending``: notifications waiting to be sent (pending outbox rows, counted after each outbox run);
   ``build_info{version}``: always 1
