@@ -26,7 +26,7 @@ from monitor.metrics import Metrics
 from monitor.rules.model import RuleSet
 from monitor.tiktok.client import BcAdvertiser, TikTokClient
 from monitor.tiktok.models import AdvertiserInfo
-from monitor.tiktok.ratelimit import RateLimiter
+from monitor.tiktok.ratelimit import RateLimiter, pause_cap
 from monitor.tiktok.transport import RetryPolicy, Transport
 
 log = logging.getLogger(__name__)
@@ -40,7 +40,12 @@ def build_clients(
 ) -> dict[str, TikTokClient]:
     """One client per token account, in configuration order, all behind one app-wide rate limiter."""
     tiktok = settings.tiktok
-    limiter = RateLimiter(tiktok.max_qps)
+    limiter = RateLimiter(
+        tiktok.max_qps,
+        max_pause=pause_cap(settings.monitor.interval.total_seconds()),  # a throttle must not outlast a poll
+        on_throttle=metrics.throttled if metrics is not None else None,
+        on_episode=metrics.throttle_episode if metrics is not None else None,
+    )
     secrets = settings.secrets()
     clients = {}
     for account in tiktok.token_accounts():

@@ -12,7 +12,7 @@ per-advertiser boundary can catch "ours" without catching programming errors::
     │   └── LeaseError              LeaseHeldError: another poller has the advertiser; LeaseLostError: it took over
     └── ApiError                    the TikTok Business API refused or failed  (monitor/tiktok/errors.py)
         ├── TransientApiError       worth retrying: 5xx, timeouts, broken bodies, 50000/50002/51xxx/60001, ...
-        │   └── RateLimitedError    40100 (the whole app) or 40133 (one advertiser): slow down, then retry
+        │   └── RateLimitedError    40100 (the whole app), 40016 (one endpoint), 40133 (one advertiser): slow down
         ├── AuthError               40102/40104/40105: the advertiser must re-authorize; never retried
         ├── PermanentApiError       any other 4xxxx: the request itself is wrong; never retried
         └── BadResponseError        code 0, but an answer we cannot use: a wrong shape, or a list that cannot be

@@ -14,7 +14,12 @@ The series, all prefixed ``tiktok_monitor_``:
 - ``advertiser_last_success_timestamp_seconds{advertiser_id}``: unix time of the last good poll
 - ``advertiser_consecutive_failures{advertiser_id}``: failed polls in a row, 0 after a good one
 - ``api_calls_total{endpoint,result}``: endpoint like ``campaign/get/``; result ok or the error class name
-- ``api_throttles_total{scope}``: app (40100) | advertiser (40133) | local (our own limiter made us wait)
+- ``api_throttles_total{scope}``: throttled answers by scope, app (40100, HTTP 429) | endpoint (40016, one
+  endpoint of the app) | advertiser (40133), and local (our own limiter made a request wait)
+- ``api_throttle_episodes_total{scope}``: throttle episodes begun (app | endpoint | advertiser): the answers to
+  requests in flight when TikTok starts throttling make one episode and one pause; it ends a minute after its
+  last pause passes without another (:mod:`monitor.tiktok.ratelimit`). Many answers per episode are normal;
+  episodes often (``increase(...[1h])``) mean another process shares the app's budget: lower ``max_qps`` in each
 - ``findings_total{rule,severity}``, ``actions_total{type,outcome}``, ``notifications_total{channel,result}``
 - ``outbox_pending``: notifications waiting to be sent (pending outbox rows, counted after each outbox run);
   ``build_info{version}``: always 1
@@ -85,6 +90,9 @@ class Metrics:
         )
         self._throttles = Counter(
             "api_throttles", "Rate-limit answers and local waits by scope", ["scope"], namespace=ns, registry=reg
+        )
+        self._throttle_episodes = Counter(
+            "api_throttle_episodes", "Throttle episodes begun, by scope", ["scope"], namespace=ns, registry=reg
         )
         self._findings = Counter(
             "findings", "Rule findings by rule and severity", ["rule", "severity"], namespace=ns, registry=reg
@@ -157,8 +165,13 @@ class Metrics:
         self._api_calls.labels(endpoint=endpoint, result=result).inc()
 
     def throttled(self, scope: str) -> None:
-        """The API said slow down (``app`` 40100, ``advertiser`` 40133), or the local limiter made us wait."""
+        """The API said slow down (``app`` 40100, ``endpoint`` 40016, ``advertiser`` 40133), or the local
+        limiter made a request wait (``local``)."""
         self._throttles.labels(scope=scope).inc()
+
+    def throttle_episode(self, scope: str) -> None:
+        """A throttle episode began (``app``, ``endpoint`` or ``advertiser``): the limiter paused that scope."""
+        self._throttle_episodes.labels(scope=scope).inc()
 
     def finding(self, rule: str, severity: str, count: int = 1) -> None:
         """``count`` entities matched ``rule`` in one poll."""

@@ -14,7 +14,12 @@ from monitor.errors import MonitorError
 #: Codes worth retrying: system/processing errors, async task not ready, write conflict, internal validation,
 #: maintenance. 51000-51099 (internal downstream), 52xxx and 53xxx (storage) are matched by range below.
 TRANSIENT_CODES = frozenset({50000, 50002, 60001, 40200, 40201, 40202, 40700})
-APP_RATE_LIMIT_CODES = frozenset({40100, 40016, 61000})
+#: The app's whole budget (QPS/QPM/QPD: 40100; 61000 "too many requests, blacklist").
+APP_RATE_LIMIT_CODES = frozenset({40100, 61000})
+#: An app-level limit of one endpoint (tiktok-api.md §12: "app-level, per-endpoint"; the SDK names it
+#: BIZ_FC_ERROR). Pausing that endpoint for every advertiser is enough; should TikTok send it for the whole app
+#: after all, every endpoint it reaches pauses in turn.
+ENDPOINT_RATE_LIMIT_CODE = 40016
 ADVERTISER_RATE_LIMIT_CODE = 40133
 AUTH_CODES = frozenset({40102, 40104, 40105})
 
@@ -73,7 +78,8 @@ class TransientApiError(ApiError):
 
 
 class RateLimitedError(TransientApiError):
-    """TikTok throttled us. ``scope`` is "app" (40100: the whole app's QPS/QPM budget) or "advertiser" (40133)."""
+    """TikTok throttled us. ``scope`` is "app" (40100, HTTP 429: the whole app's QPS/QPM budget), "endpoint"
+    (40016: the app's limit on one endpoint) or "advertiser" (40133: one advertiser on one endpoint)."""
 
     def __init__(self, message: str, *, scope: str, **kwargs: Unpack[ApiErrorFields]) -> None:
         self.scope = scope
@@ -120,6 +126,10 @@ def error_for_code(
     }
     if code in APP_RATE_LIMIT_CODES:
         return RateLimitedError(message or "too many requests for this app", scope="app", **common)
+    if code == ENDPOINT_RATE_LIMIT_CODE:
+        return RateLimitedError(
+            message or "too many requests to this endpoint for this app", scope="endpoint", **common
+        )
     if code == ADVERTISER_RATE_LIMIT_CODE:
         return RateLimitedError(message or "too many requests for this advertiser", scope="advertiser", **common)
     if code in AUTH_CODES:

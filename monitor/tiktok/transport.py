@@ -3,7 +3,9 @@
 Wire rules (tiktok-api.md §1): ``Access-Token`` header (no "Bearer"); list and object GET parameters are
 JSON strings; POST bodies are JSON; the answer is an envelope ``{code, message, request_id, data}`` whose
 ``code`` decides success even when HTTP says 200. Every attempt first takes a slot from the shared
-:class:`RateLimiter`.
+:class:`RateLimiter` and hands its grant back with the answer: a throttled answer goes to the limiter (which
+pauses once per episode and logs it) and is retried when the limiter allows, without a delay or log line of its
+own; other transient failures back off here.
 """
 
 from __future__ import annotations
@@ -155,18 +157,17 @@ class Transport:
         ``authenticated=False`` sends no ``Access-Token`` header (oauth2/access_token/ takes app credentials)."""
         attempt = 0
         while True:
-            await self.limiter.acquire(advertiser_id)
+            grant = await self.limiter.acquire(advertiser_id, path)
+            throttled = False
             try:
                 response = await self._send_once(
                     method, path, params, body, advertiser_id, allow_raw, authenticated=authenticated
                 )
             except RateLimitedError as exc:
                 self._observe(path, exc)
-                if exc.scope == "app":
-                    self.limiter.throttled()
-                else:
-                    self.limiter.advertiser_throttled(advertiser_id or "", self._retry.base_delay * 2**attempt)
+                self.limiter.throttled(grant, exc.scope, code=exc.code)
                 error: ApiError = exc
+                throttled = True
             except TransientApiError as exc:
                 self._observe(path, exc)
                 error = exc
@@ -174,13 +175,17 @@ class Transport:
                 self._observe(path, exc)
                 raise
             else:
-                self.limiter.succeeded()
                 self._observe(path, None)
                 return response
             attempt += 1
             if attempt > self._retry.max_retries:
                 log.warning("giving up after %d attempts: %s", attempt, error)
                 raise error
+            if throttled:
+                # the limiter paces the retry (its pause, then half rate) and logs the episode once: no own
+                # delay, and no line per request
+                log.debug("retry %d/%d once the rate limit allows: %s", attempt, self._retry.max_retries, error)
+                continue
             delay = self._retry.delay(attempt, self._rng)
             log.info("retry %d/%d in %.1fs: %s", attempt, self._retry.max_retries, delay, error)
             await self.sleep(delay)

@@ -28,16 +28,18 @@ ANY_CAMPAIGN_GET = re.compile(r"^http://api\.test/open_api/v1\.3/campaign/get/.*
 @pytest.fixture
 async def transport():
     sleeps: list[float] = []
+    now = [0.0]  # virtual time: the limiter's pauses pass as soon as they are slept
 
     async def sleep(seconds: float) -> None:
         sleeps.append(seconds)
+        now[0] += seconds
 
     async with aiohttp.ClientSession() as session:
         t = Transport(
             session,
             base_url=BASE,
             access_token=TOKEN,
-            limiter=RateLimiter(1000, sleep=sleep),
+            limiter=RateLimiter(1000, clock=lambda: now[0], sleep=sleep),
             retry=RetryPolicy(max_retries=2, base_delay=0.1),
             secrets=[APP_SECRET],
             sleep=sleep,
