@@ -202,7 +202,6 @@ def actions(
     command: str,
     *,
     by: str | None = None,
-    clock: Clock | None = None,
     log_level: str = "warning",
     log_format: str = "text",
 ) -> int:
@@ -212,24 +211,25 @@ def actions(
     if isinstance(settings, int):
         return settings
     setup_logging(log_level, log_format, settings.secrets())
+    return _run_async(run_actions(settings, command, by=by))
+
+
+async def run_actions(
+    settings: Settings, command: str, *, by: str | None = None, clock: Clock | None = None, out: TextIO | None = None
+) -> int:
+    """The work of :func:`actions` (``command`` is ``resume`` or ``status``), printing on ``out``."""
     clock = clock or SystemClock()
-
-    async def work() -> int:
-        store = await open_store(settings, clock)
-        try:
-            breaker = Breaker(
-                store.breaker, clock, GuardSettings.from_config(settings.actions, settings.monitor.interval)
-            )
-            if command == "resume":
-                closed = await breaker.resume(by or os_user())
-                print(resumed_text(closed))
-            else:
-                print(render_breaker(await breaker.status(), breaker.settings))
-        finally:
-            await store.close()
-        return EXIT_OK
-
-    return _run_async(work())
+    out = out or sys.stdout
+    store = await open_store(settings, clock)
+    try:
+        breaker = Breaker(store.breaker, clock, GuardSettings.from_config(settings.actions, settings.monitor.interval))
+        if command == "resume":
+            out.write(resumed_text(await breaker.resume(by or os_user())) + "\n")
+        else:
+            out.write(render_breaker(await breaker.status(), breaker.settings))
+    finally:
+        await store.close()
+    return EXIT_OK
 
 
 def os_user() -> str:
