@@ -17,6 +17,7 @@ import os
 import signal
 from collections.abc import Callable, Mapping
 
+from monitor.actions.breaker import tell_after
 from monitor.clock import Clock, SystemClock
 from monitor.config import Settings
 from monitor.health import HealthServer, HealthState, parse_listen
@@ -65,8 +66,8 @@ async def run_daemon(
             stop.set()
 
     async def send_outbox() -> None:
-        # the circuit breaker is told once per opening (by whichever replica gets there first), then delivered
-        await runtime.breaker.tell(runtime.ops_channels)
+        # the circuit breaker is told once per opening, a cycle after it (by whichever replica gets there first)
+        await runtime.breaker.tell(runtime.ops_channels, after=tell_after(settings.monitor.interval))
         report = await runtime.sender.run_once()
         for result, count in (("sent", report.sent), ("failed", report.retrying), ("dropped", report.failed)):
             for _ in range(count):

@@ -10,7 +10,8 @@ and records what it decided, through the store (:class:`monitor.store.breaker.Br
   are added to the open one. The API calls come after, outside the lock.
 * :meth:`Breaker.tell`: people are told once per opening (an ``actions_held`` operational message naming the
   reason, the setting and the held-back actions), whichever replica gets there first. ``once`` tells after its
-  cycle, the daemon with every outbox run, so the message lists what the first polls after the opening held back.
+  cycle; the daemon's outbox job tells one poll interval (at most 15 minutes) after the opening, so the message
+  lists what a whole cycle of polls held back.
 * :meth:`Breaker.resume` (``tiktok-monitor actions resume``) closes the open episode, recording who did; writes
   made before no longer count. An episode also closes by itself ``breaker_reset`` after it opened.
 * :meth:`Breaker.status` for ``/healthz``, ``/metrics`` and ``tiktok-monitor actions status``.
@@ -23,7 +24,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from monitor.actions.base import GuardSettings, Planned, Verdict
 from monitor.actions.execute import intent_of
@@ -42,6 +43,8 @@ log = logging.getLogger(__name__)
 SUBJECT = "circuit-breaker"
 #: How many held-back actions the message lists.
 MESSAGE_LIST_LIMIT = 20
+#: The daemon tells at most this long after an opening (see :func:`tell_after`).
+TELL_AFTER_MAX = timedelta(minutes=15)
 
 
 class Breaker:
@@ -89,9 +92,10 @@ class Breaker:
             log.warning("circuit breaker closed by %s (opened %s: %s)", by, closed.opened_at, closed.reason)
         return closed
 
-    async def tell(self, channels: Sequence[str]) -> BreakerEpisode | None:
-        """Tell people about the open episode if nobody was told yet (logged, and queued for ``channels``);
-        returns the episode told."""
+    async def tell(self, channels: Sequence[str], *, after: timedelta = timedelta(0)) -> BreakerEpisode | None:
+        """Tell people about the open episode if nobody was told yet and it opened at least ``after`` ago (logged,
+        and queued for ``channels``); returns the episode told. ``once`` tells after its cycle; the daemon waits
+        :func:`tell_after` so the message lists what one cycle of polls after the opening held back."""
         now = self._clock.now()
 
         def compose(episode: BreakerEpisode) -> list[Notification]:
@@ -99,7 +103,13 @@ class Breaker:
             log.warning("operational alert %s for %s: %s", message.kind.value, message.subject, message.detail)
             return notifications(message, channels)
 
-        return await self._episodes.tell_once(now, self.settings.breaker_reset, compose)
+        return await self._episodes.tell_once(now, self.settings.breaker_reset, compose, after)
+
+
+def tell_after(interval: timedelta) -> timedelta:
+    """How long the daemon waits after an opening before it tells: one poll interval (every advertiser polled
+    once since), at most :data:`TELL_AFTER_MAX`."""
+    return min(interval, TELL_AFTER_MAX)
 
 
 def breaker_message(episode: BreakerEpisode, settings: GuardSettings, now: datetime) -> OperationalMessage:

@@ -119,16 +119,20 @@ class BreakerEpisodes:
             return closed
 
     async def tell_once(
-        self, now: datetime, reset: timedelta, compose: Callable[[BreakerEpisode], Iterable[Notification]]
+        self,
+        now: datetime,
+        reset: timedelta,
+        compose: Callable[[BreakerEpisode], Iterable[Notification]],
+        after: timedelta = timedelta(0),
     ) -> BreakerEpisode | None:
-        """If the breaker is open and nobody was told yet: ``compose`` its messages, queue them and mark the
-        episode told, in one transaction (so every replica's sender tells it once in all). Returns the episode
-        told (None: nothing to tell)."""
+        """If the breaker has been open for ``after`` and nobody was told yet: ``compose`` its messages, queue
+        them and mark the episode told, in one transaction (so every replica's sender tells it once in all).
+        Returns the episode told (None: nothing to tell yet)."""
         aware(now)
         async with writing(self._engine) as conn:
             await _lock(conn)
             newest = await _settled(conn, now, reset)
-            if newest is None or not newest.is_open or newest.told_at is not None:
+            if newest is None or not newest.is_open or newest.told_at is not None or now < newest.opened_at + after:
                 return None
             await outbox.insert(conn, list(compose(newest)), now, None)
             told = dataclasses.replace(newest, told_at=now)
