@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import logging
+import os
 import sys
 from collections.abc import Coroutine
 from datetime import UTC, datetime
@@ -24,13 +26,15 @@ from typing import Any, TextIO
 import aiohttp
 
 from monitor.actions import GuardSettings
+from monitor.actions.breaker import Breaker, render_breaker, resumed_text
 from monitor.actions.history import parse_since
 from monitor.actions.history import render as render_history
 from monitor.actions.revert import revert as revert_action
-from monitor.clock import SystemClock
+from monitor.clock import Clock, SystemClock
 from monitor.config import Settings, load_settings, mask_url_password
 from monitor.daemon import run_daemon
 from monitor.demo import run_demo
+from monitor.durations import format_duration
 from monitor.errors import ConfigError, MonitorError
 from monitor.logs import setup_logging
 from monitor.once import run_once
@@ -61,6 +65,8 @@ def check(config: str | Path, *, log_level: str = "info", log_format: str = "tex
         ruleset = load_rules(settings.monitor.rules, channels=configured_channels(settings))
     except ConfigError as exc:
         return _print_problems(exc)
+    for warning in settings.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     tiktok = settings.tiktok
     advertisers = ", ".join(tiktok.advertiser_ids) if tiktok.advertiser_ids else "every advertiser the token reaches"
     channels = sorted(configured_channels(settings))
@@ -70,6 +76,11 @@ def check(config: str | Path, *, log_level: str = "info", log_format: str = "tex
     print(f"  storage    {mask_url_password(settings.storage.url)}")
     print(f"  channels   {', '.join(channels) or 'none (alerts only in the log)'}")
     print(f"  actions    {'enabled' if settings.actions.enabled else 'disabled: every action is a dry run'}")
+    guards = GuardSettings.from_config(settings.actions, settings.monitor.interval)
+    print(
+        f"  breaker    at most {guards.max_writes} writes within {format_duration(guards.window)} (every advertiser); "
+        f"then held back until `tiktok-monitor actions resume` or {format_duration(guards.breaker_reset)}"
+    )
     print(summarize(ruleset))
     return EXIT_OK
 
@@ -89,12 +100,18 @@ def _settings_or_exit(config: str | Path) -> Settings | int:
         return _print_problems(exc)
 
 
+def _log_warnings(settings: Settings) -> None:
+    for warning in settings.warnings:
+        log.warning("%s", warning)
+
+
 def run(config: str | Path, *, log_level: str = "info", log_format: str = "text") -> int:
     """The daemon: polls on schedule until SIGTERM/SIGINT."""
     settings = _settings_or_exit(config)
     if isinstance(settings, int):
         return settings
     setup_logging(log_level, log_format, settings.secrets())
+    _log_warnings(settings)
     return _run_async(run_daemon(settings))
 
 
@@ -104,6 +121,7 @@ def once(config: str | Path, *, log_level: str = "warning", log_format: str = "t
     if isinstance(settings, int):
         return settings
     setup_logging(log_level, log_format, settings.secrets())
+    _log_warnings(settings)
     return _run_async(run_once(settings, progress=sys.stderr.isatty()))
 
 
@@ -168,7 +186,7 @@ def revert(
                     store=store,
                     client=await client_of_advertiser(settings, session, advertiser_id),
                     clock=clock,
-                    settings=GuardSettings.from_config(settings.actions),
+                    settings=GuardSettings.from_config(settings.actions, settings.monitor.interval),
                     dry_run=dry_run,
                 )
         finally:
@@ -177,6 +195,49 @@ def revert(
         return EXIT_OK if result.ok else EXIT_FAILED
 
     return _run_async(undo())
+
+
+def actions(
+    config: str | Path,
+    command: str,
+    *,
+    by: str | None = None,
+    log_level: str = "warning",
+    log_format: str = "text",
+) -> int:
+    """``actions resume``: close the circuit breaker (recorded with ``by``, default the OS user); ``actions
+    status``: print it. 0 done (resume with the breaker closed already says so), 2 for a bad configuration."""
+    settings = _settings_or_exit(config)
+    if isinstance(settings, int):
+        return settings
+    setup_logging(log_level, log_format, settings.secrets())
+    return _run_async(run_actions(settings, command, by=by))
+
+
+async def run_actions(
+    settings: Settings, command: str, *, by: str | None = None, clock: Clock | None = None, out: TextIO | None = None
+) -> int:
+    """The work of :func:`actions` (``command`` is ``resume`` or ``status``), printing on ``out``."""
+    clock = clock or SystemClock()
+    out = out or sys.stdout
+    store = await open_store(settings, clock)
+    try:
+        breaker = Breaker(store.breaker, clock, GuardSettings.from_config(settings.actions, settings.monitor.interval))
+        if command == "resume":
+            out.write(resumed_text(await breaker.resume(by or os_user())) + "\n")
+        else:
+            out.write(render_breaker(await breaker.status(), breaker.settings))
+    finally:
+        await store.close()
+    return EXIT_OK
+
+
+def os_user() -> str:
+    """Who runs this command, as the OS says (the uid when it has no name for it, as in some containers)."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return f"uid {os.getuid()}"
 
 
 def demo(*, cycles: int | None = None, log_level: str = "warning", log_format: str = "text") -> int:

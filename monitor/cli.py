@@ -26,6 +26,7 @@ EXAMPLES = {
     "test-rules": "tiktok-monitor test-rules rules/tests/example_test.toml",
     "history": "tiktok-monitor history --config config.toml --rule overspend-no-conversions --since 2026-11-24T00:00Z",
     "revert": "tiktok-monitor revert --config config.toml 42 --dry-run",
+    "actions": "tiktok-monitor actions resume --config config.toml --by alice",
 }
 
 
@@ -112,6 +113,16 @@ def build_parser() -> argparse.ArgumentParser:
     revert.add_argument("id", type=int, help="the journal id (tiktok-monitor history; alerts show it)")
     revert.add_argument("--dry-run", action="store_true", help="say what would be done; change nothing")
 
+    actions = command("actions", "the actions' circuit breaker: see it, or let rules write again after it opened")
+    actions_commands = actions.add_subparsers(dest="actions_command", required=True, metavar="ACTIONS_COMMAND")
+    resume = actions_commands.add_parser(
+        "resume", help="close the circuit breaker: rules may write again (recorded with who resumed)"
+    )
+    resume.add_argument("--config", required=True, help="path of config.toml")
+    resume.add_argument("--by", metavar="NAME", help="who resumes, recorded with the breaker (default: the OS user)")
+    status = actions_commands.add_parser("status", help="is the circuit breaker open, why, and the writes it counts")
+    status.add_argument("--config", required=True, help="path of config.toml")
+
     sandbox = command("sandbox", "serve the simulated TikTok Business API v1.3 on loopback")
     sandbox.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     sandbox.add_argument("--port", type=int, default=8808, help="port (default 8808; 0 picks a free one)")
@@ -156,6 +167,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "revert":
             level = args.log_level if args.log_level != "info" else "warning"
             return app.revert(args.config, args.id, dry_run=args.dry_run, log_level=level, log_format=args.log_format)
+        if args.command == "actions":
+            level = args.log_level if args.log_level != "info" else "warning"
+            by = getattr(args, "by", None)
+            return app.actions(args.config, args.actions_command, by=by, log_level=level, log_format=args.log_format)
         if args.command == "test-rules":
             return app.test_rules(args.file, log_format=args.log_format)
         if args.command == "sandbox":

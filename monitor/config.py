@@ -51,7 +51,7 @@ from monitor.configtypes import (
     config_error,
 )
 from monitor.durations import Duration, at_least
-from monitor.errors import ConfigError
+from monitor.errors import ConfigError, Problem
 from monitor.tomlpos import KeyIndex
 from monitor.tomlvalidate import Loader, parse_toml, read_text, show_value
 
@@ -74,6 +74,15 @@ __all__ = [
 
 #: The name of the one account of the single-token form (``[tiktok] access_token``).
 DEFAULT_ACCOUNT = "default"
+
+#: Keys still read under an old name, and what ``check`` (and ``run``, ``once`` at start) warn about them.
+DEPRECATED = {
+    ("actions", "max_per_cycle"): (
+        "deprecated name of max_writes (read as max_writes): rename it. It is now a fleet-wide circuit breaker: "
+        "at most max_writes real writes within [actions] window (default: [monitor] interval) across every "
+        "advertiser, not a count per poll"
+    ),
+}
 
 
 class AccountSettings(Section):
@@ -299,12 +308,29 @@ def _change_limit(value: object) -> object:
 
 
 class ActionsSettings(Section):
-    """``[actions]``: whether rules may change campaigns, how much at once, and how they yield to people."""
+    """``[actions]``: whether rules may change campaigns, how much at once, and how they yield to people.
+
+    ``max_writes`` real writes within any ``window`` (default: ``[monitor] interval``), across every advertiser and
+    every replica sharing the database, open the circuit breaker: nothing more is written until ``tiktok-monitor
+    actions resume`` or ``breaker_reset`` has passed. ``max_per_cycle`` is the deprecated name of ``max_writes``
+    (``check`` warns about it)."""
 
     enabled: bool = True
-    max_per_cycle: Integer = Field(default=10, ge=1)
+    max_writes: Integer = Field(default=10, ge=1)
+    window: Annotated[Duration, at_least(timedelta(seconds=1))] | None = None
+    breaker_reset: Annotated[Duration, at_least(timedelta(minutes=1))] = timedelta(hours=1)
+    max_per_cycle: Integer | None = Field(default=None, ge=1, json_schema_extra={"deprecated": True})
     max_change_per_day: Annotated[str | float, BeforeValidator(_change_limit)] = "+100%"
     override_hold: Annotated[Duration, at_least(timedelta(0))] = timedelta(hours=24)
+
+    @model_validator(mode="after")
+    def _old_name(self) -> ActionsSettings:
+        if self.max_per_cycle is None:
+            return self
+        if "max_writes" in self.model_fields_set:
+            raise config_error(("max_per_cycle", "the deprecated name of max_writes: set max_writes only"))
+        object.__setattr__(self, "max_writes", self.max_per_cycle)  # the alias; the model is frozen
+        return self
 
     @property
     def change_percent(self) -> float | None:
@@ -374,6 +400,7 @@ class Settings(Section):
     health: HealthSettings = Field(default_factory=HealthSettings)
 
     _source: Path | None = PrivateAttr(default=None)
+    _warnings: list[Problem] = PrivateAttr(default_factory=list)
 
     @model_validator(mode="before")
     @classmethod
@@ -400,6 +427,12 @@ class Settings(Section):
     def source(self) -> Path | None:
         """The config file these settings were loaded from (absolute), or None when built in code."""
         return self._source
+
+    @property
+    def warnings(self) -> list[Problem]:
+        """What is accepted but should change (deprecated keys), located like problems; empty when built in
+        code."""
+        return list(self._warnings)
 
     def secrets(self) -> list[str]:
         """Every secret value present, for log redaction: tokens, app secret, webhook URL, passwords."""
@@ -450,4 +483,14 @@ def load_settings(path: Path | str, env: Mapping[str, str] | None = None) -> Set
     if loader.problems:
         raise ConfigError(loader.sorted_problems())
     settings._source = source
+    settings._warnings = _deprecated(doc, shown, loader.index)
     return settings
+
+
+def _deprecated(doc: Mapping[str, Any], shown: str, index: KeyIndex) -> list[Problem]:
+    found = []
+    for (section, key), message in DEPRECATED.items():
+        table = doc.get(section)
+        if isinstance(table, Mapping) and key in table:
+            found.append(Problem(shown, index.line((section, key)), f"{section}.{key}", message))
+    return found

@@ -17,6 +17,7 @@ import os
 import signal
 from collections.abc import Callable, Mapping
 
+from monitor.actions.breaker import tell_after
 from monitor.clock import Clock, SystemClock
 from monitor.config import Settings
 from monitor.health import HealthServer, HealthState, parse_listen
@@ -65,11 +66,18 @@ async def run_daemon(
             stop.set()
 
     async def send_outbox() -> None:
+        # the circuit breaker is told once per opening, a cycle after it (by whichever replica gets there first)
+        await runtime.breaker.tell(runtime.ops_channels, after=tell_after(settings.monitor.interval))
         report = await runtime.sender.run_once()
         for result, count in (("sent", report.sent), ("failed", report.retrying), ("dropped", report.failed)):
             for _ in range(count):
                 metrics.notification("any", result)  # the sender reports totals, not per channel
         metrics.set_outbox_pending(await runtime.store.outbox.count_pending())
+        breaker = await runtime.breaker.status()
+        episode = breaker.episode
+        since = None if episode is None else episode.opened_at if breaker.is_open else episode.closed_at
+        health.breaker_done(breaker.is_open, since, breaker.writes)
+        metrics.set_breaker(breaker.is_open, breaker.writes)
 
     scheduler = Scheduler(
         poll=runtime.poll,

@@ -9,6 +9,8 @@ from an injected :class:`~monitor.clock.Clock`. Two pure functions decide from i
   when), ``"starting"`` (200) during the first two intervals before any success, ``"failing"`` (503) otherwise,
   and at once when discovery failed (or found no advertiser) while no advertiser is known.
   One account with a revoked token degrades the daemon; only when nothing succeeds is it unhealthy.
+  ``breaker`` shows the actions' circuit breaker (``state`` open or closed, ``since``, ``writes_in_window``; null
+  until the daemon first read it); an open breaker holds writes back but does not change the status.
 
 ``/healthz`` proves that advertisers are *watched*; it is not what the systemd watchdog pings on. The watchdog
 proves that the event loop is alive and the scheduler runs (see :mod:`monitor.sdnotify`): restarting helps a
@@ -63,6 +65,7 @@ class HealthState:
         self.started_at = clock.now()
         self.advertisers: dict[str, AdvertiserHealth] = {}
         self.discovery_error: str | None = None  # the last discovery's error (None: it worked, or none ran)
+        self.breaker: dict[str, Any] | None = None  # the actions' circuit breaker, as the daemon last read it
 
     def poll_done(self, outcome: PollOutcome) -> None:
         """Record one finished poll (the scheduler's ``on_poll_done`` listener). The failure streak is the
@@ -83,6 +86,11 @@ class HealthState:
     def discovery_done(self, error: str | None) -> None:
         """Record one discovery's result (the scheduler's ``on_discovery`` listener)."""
         self.discovery_error = error
+
+    def breaker_done(self, is_open: bool, since: datetime | None, writes: int) -> None:
+        """Record the circuit breaker as read from the store (the daemon does after each outbox run): open or
+        closed since when (None: it never opened), and the real writes counted in its window."""
+        self.breaker = {"state": "open" if is_open else "closed", "since": _iso(since), "writes_in_window": writes}
 
     def set_advertisers(self, advertiser_ids: Iterable[str]) -> None:
         """The advertisers being polled now: new ones show as pending, removed ones are forgotten."""
@@ -156,6 +164,7 @@ def health_status(state: HealthState, now: datetime, interval: timedelta) -> tup
         "interval_s": interval.total_seconds(),
         "last_success_at": _iso(last_success),
         "discovery_error": state.discovery_error,
+        "breaker": state.breaker,
         "advertisers": {
             a: {
                 "status": per_advertiser[a],

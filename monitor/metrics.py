@@ -23,6 +23,9 @@ The series, all prefixed ``tiktok_monitor_``:
 - ``findings_total{rule,severity}``, ``actions_total{type,outcome}``, ``notifications_total{channel,result}``
 - ``outbox_pending``: notifications waiting to be sent (pending outbox rows, counted after each outbox run);
   ``build_info{version}``: always 1
+- ``circuit_breaker_open``: 1 while the actions' circuit breaker is open (writes held back), else 0;
+  ``circuit_breaker_writes``: the real writes it counts in its window (every advertiser and replica), read after
+  each outbox run
 - ``process_*``: CPU, memory, open files of this process (Linux)
 """
 
@@ -104,6 +107,12 @@ class Metrics:
             "notifications", "Notifications by channel and result", ["channel", "result"], namespace=ns, registry=reg
         )
         self._outbox_pending = Gauge("outbox_pending", "Notifications waiting to be sent", namespace=ns, registry=reg)
+        self._breaker_open = Gauge(
+            "circuit_breaker_open", "1 while the actions' circuit breaker holds writes back", namespace=ns, registry=reg
+        )
+        self._breaker_writes = Gauge(
+            "circuit_breaker_writes", "Real writes counted in the circuit breaker's window", namespace=ns, registry=reg
+        )
         build = Gauge("build_info", "The running version", ["version"], namespace=ns, registry=reg)
         build.labels(version=__version__).set(1)
         self._not_watched = Gauge(
@@ -184,6 +193,11 @@ class Metrics:
     def notification(self, channel: str, result: str) -> None:
         """``result``: sent | failed (will retry) | dropped (gave up)."""
         self._notifications.labels(channel=channel, result=result).inc()
+
+    def set_breaker(self, is_open: bool, writes: int) -> None:
+        """The circuit breaker as read from the store (the daemon does after each outbox run)."""
+        self._breaker_open.set(1 if is_open else 0)
+        self._breaker_writes.set(writes)
 
     def set_outbox_pending(self, count: int) -> None:
         """The pending outbox rows, every channel together (the daemon counts them after each outbox run)."""

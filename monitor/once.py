@@ -21,10 +21,12 @@ log = logging.getLogger(__name__)
 async def run_once(
     settings: Settings, *, progress: bool = False, out: TextIO | None = None, clock: Clock | None = None
 ) -> int:
-    """Poll every advertiser concurrently (the shared limiter keeps the QPS), deliver what was enqueued, print
-    the summary. Returns 0 when every advertiser was watched (every poll succeeded), 1 when one could not be
-    (a poll failed, the advertiser is paused: token revoked, account not active; or a token account's discovery
-    failed or found no advertiser), with one line each."""
+    """Poll every advertiser concurrently (the shared limiter keeps the QPS; the circuit breaker's count of
+    writes is the database's, so the cycle as a whole makes at most ``max_writes``), tell people once if the
+    breaker opened, deliver what was enqueued, print the summary. Returns 0 when every advertiser was watched
+    (every poll succeeded), 1 when one could not be (a poll failed, the advertiser is paused: token revoked,
+    account not active; or a token account's discovery failed or found no advertiser), with one line each. An
+    open breaker does not change the exit code (every advertiser was watched; people are told)."""
     out = out or sys.stdout
     runtime = await open_runtime(settings, clock=clock)
     try:
@@ -38,8 +40,15 @@ async def run_once(
             return outcome
 
         results = await asyncio.gather(*(poll(a) for a in advertiser_ids))
+        await runtime.breaker.tell(runtime.ops_channels)  # once per opening, with what the whole cycle held back
         delivered = await runtime.sender.drain()
         out.write(render_summary(advertiser_ids, results, delivered, runtime.api_calls))
+        breaker = await runtime.breaker.status()
+        if breaker.is_open and breaker.episode is not None:
+            out.write(
+                f"circuit breaker OPEN: {breaker.episode.reason}; {breaker.episode.held_count} action(s) held back "
+                "(tiktok-monitor actions status; resume with tiktok-monitor actions resume)\n"
+            )
         for account, why in discovery.problems.items():
             out.write(f"discovery FAILED for token account {account!r}: {why}\n")
     finally:

@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
 from monitor.actions import ActionRunner
+from monitor.actions.breaker import Breaker
 from monitor.actions.budget import spend_needs
 from monitor.clock import Clock
 from monitor.domain import Level
@@ -62,8 +63,8 @@ def ruleset_plan(ruleset: RuleSet) -> FetchPlan:
 class Pipeline:
     """Polls advertisers with one client, one store and the rule set ``rules()`` returns at the time of the
     poll (so a reload swaps rules between polls, never during one). ``actions`` runs step 6 (default: an
-    :class:`ActionRunner` with default guard settings); operational messages of that step (failed, unconfirmed or
-    held-back actions) go to ``ops_channels`` (none: they are only logged)."""
+    :class:`ActionRunner` with default guard settings and the store's circuit breaker); operational messages of
+    that step (failed, unconfirmed or held-back actions) go to ``ops_channels`` (none: they are only logged)."""
 
     def __init__(
         self,
@@ -81,7 +82,7 @@ class Pipeline:
         self._rules = rules
         self._clock = clock
         self._group_limit = group_limit
-        self._actions = actions or ActionRunner(client, store.journal, clock)
+        self._actions = actions or ActionRunner(client, store.journal, clock, breaker=Breaker(store.breaker, clock))
         self._ops_channels = tuple(ops_channels)
 
     @property

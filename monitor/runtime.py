@@ -1,7 +1,8 @@
 """The running monitor's objects, as the composition root (:mod:`monitor.wiring`) built them.
 
 :class:`Runtime` holds one aiohttp session, the clients of the token accounts (:mod:`monitor.accounts`, one
-app-wide rate limiter), a :class:`~monitor.pipeline.Pipeline` and action runner per token account, the store,
+app-wide rate limiter), a :class:`~monitor.pipeline.Pipeline` and action runner per token account (sharing one
+circuit breaker, :class:`~monitor.actions.breaker.Breaker`, whose count is in the database), the store,
 the rule book, the notification channels and the outbox sender, and one
 :class:`~monitor.poller.AdvertiserPoller` per advertiser: the per-advertiser boundary, where a poll's failure
 is caught, counted and told. :meth:`Runtime.poll` hands each poll to its advertiser's poller and returns its
@@ -21,6 +22,7 @@ import aiohttp
 from monitor.accounts import Roster, analyst_warnings
 from monitor.actions import ActionRunner, GuardSettings
 from monitor.actions.base import METRIC_OUTCOME
+from monitor.actions.breaker import Breaker
 from monitor.clock import Clock
 from monitor.config import Settings
 from monitor.domain import Account, OpsKind, OpsState
@@ -115,14 +117,17 @@ class Runtime:
         self.clients = dict(clients)
         self.roster = Roster(settings.tiktok.token_accounts(), self.clients)
         self.pipelines: dict[str, Pipeline] = {}
+        guards = GuardSettings.from_config(settings.actions, settings.monitor.interval)
+        self.breaker = Breaker(store.breaker, clock, guards)  # fleet-wide: every advertiser, every replica
         for name, client in self.clients.items():
             actions = ActionRunner(
                 client,
                 store.journal,
                 clock,
-                GuardSettings.from_config(settings.actions),
+                guards,
                 read_only=self.roster.read_only,
                 on_taken=(lambda t: metrics.action(t.planned.type, METRIC_OUTCOME[t.outcome])) if metrics else None,
+                breaker=self.breaker,
             )
             self.pipelines[name] = Pipeline(
                 client=client,

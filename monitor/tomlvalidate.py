@@ -265,7 +265,12 @@ def _sections(root: type[BaseModel]) -> Iterator[tuple[str, type[BaseModel]]]:
 
 
 def _keys(model: type[BaseModel]) -> list[str]:
-    keys = [field.alias or name for name, field in model.model_fields.items()]
+    """The keys a table takes, as suggested to people: deprecated ones are still read, never suggested."""
+    keys = [
+        field.alias or name
+        for name, field in model.model_fields.items()
+        if not (isinstance(field.json_schema_extra, dict) and field.json_schema_extra.get("deprecated"))
+    ]
     return keys + [f"{name}_file" for name in _secret_fields(model)]
 
 

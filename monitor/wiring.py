@@ -1,8 +1,8 @@
 """The composition root: the one place that turns settings into objects, for every command.
 
 ``run``, ``once`` and ``demo`` get a :class:`~monitor.runtime.Runtime` from :func:`open_runtime` (the demo its
-terminal channels from :func:`console_channels`); ``history``
-and ``revert`` a store from :func:`open_store` (and ``revert`` the client of the entry's token account from
+terminal channels from :func:`console_channels`); ``history``,
+``revert`` and ``actions`` a store from :func:`open_store` (and ``revert`` the client of the entry's token account from
 :func:`client_of_advertiser`); ``auth advertisers`` a client from :func:`build_client`. Nothing else in the
 package builds clients, stores or channels from settings.
 """

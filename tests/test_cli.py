@@ -28,7 +28,7 @@ def test_help_lists_commands_and_exit_codes():
     assert "Exit codes" in result.stdout
 
 
-@pytest.mark.parametrize("command", ["check", "sandbox", "test-rules"])
+@pytest.mark.parametrize("command", ["check", "sandbox", "test-rules", "actions"])
 def test_each_command_help_shows_an_example(command):
     result = run(command, "--help")
     assert result.returncode == 0
@@ -43,6 +43,18 @@ def test_check_accepts_the_example_config_and_rules():
     assert "rules" in result.stdout
     assert "t0ken-value-1" not in result.stdout + result.stderr
     assert "xoxb-slack-value-2" not in result.stdout + result.stderr
+
+
+def test_check_warns_about_the_deprecated_max_per_cycle_with_file_and_line(tmp_path):
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "a.toml").write_text('[[rule]]\nname = "x"\nlevel = "campaign"\nwhen = "spend > 5"\n')
+    config = tmp_path / "config.toml"
+    config.write_text('[tiktok]\naccess_token = "t"\nadvertiser_ids = ["1"]\n[actions]\nmax_per_cycle = 5\n')
+    result = run("check", "--config", str(config))
+    assert result.returncode == 0, result.stderr
+    [warning] = result.stderr.splitlines()
+    assert warning.startswith(f"warning: {config}:5: actions.max_per_cycle: deprecated name of max_writes")
+    assert "breaker    at most 5 writes within 5m (every advertiser)" in result.stdout
 
 
 def test_check_reports_rule_file_problems_with_file_and_line(tmp_path):

@@ -121,20 +121,27 @@ METRIC_OUTCOME = {
 @dataclass(frozen=True)
 class GuardSettings:
     """``[actions]`` as the guards use it (see config.example.toml). One of ``change_percent`` and
-    ``change_amount`` bounds how far a budget moves per entity per local day."""
+    ``change_amount`` bounds how far a budget moves per entity per local day. ``max_writes`` real writes within
+    any ``window``, across every advertiser and replica, open the circuit breaker, which closes after
+    ``breaker_reset`` (or with ``tiktok-monitor actions resume``)."""
 
     enabled: bool = True
-    max_per_cycle: int = 10
+    max_writes: int = 10
+    window: timedelta = timedelta(minutes=5)
+    breaker_reset: timedelta = timedelta(hours=1)
     change_percent: float | None = 100.0
     change_amount: float | None = None
     override_hold: timedelta = timedelta(hours=24)
 
     @classmethod
-    def from_config(cls, actions: ActionsSettings) -> GuardSettings:
+    def from_config(cls, actions: ActionsSettings, interval: timedelta | None = None) -> GuardSettings:
+        """From ``[actions]``; ``window`` defaults to ``interval`` (``[monitor] interval``)."""
         percent = actions.change_percent
         return cls(
             enabled=actions.enabled,
-            max_per_cycle=actions.max_per_cycle,
+            max_writes=actions.max_writes,
+            window=actions.window or interval or cls.window,
+            breaker_reset=actions.breaker_reset,
             change_percent=percent,
             change_amount=None if percent is not None else float(actions.max_change_per_day),
             override_hold=actions.override_hold,

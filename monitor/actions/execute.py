@@ -1,9 +1,10 @@
 """Carrying decisions out: journal before, API call, journal after. The only module of ``actions/`` with I/O.
 
 Writes of one kind are batched as the API allows (20 ids per status call, 20 ad groups per budget call, one
-campaign per campaign/update); each batch is journaled *before* its request goes out (status "pending") and
-finished *after* the answer (succeeded / failed, with TikTok's request_id and error). Dry runs are journaled as
-such and sent nowhere; skipped actions are not journaled (their reason goes into the messages).
+campaign per campaign/update); each write is journaled *before* its request goes out (status "pending": by the
+circuit breaker when it admits the poll's writes, else just before the batch) and finished *after* the answer
+(succeeded / failed, with TikTok's request_id and error). Dry runs are journaled as such and sent nowhere;
+skipped actions are not journaled (their reason goes into the messages).
 
 Crash semantics: a process that dies between "pending" and the answer leaves pending entries; the next poll of
 the advertiser (under its lease, so no write can be in flight) reconciles them against what it reads, and they
@@ -14,7 +15,7 @@ harmless. An auth error stops the writes (and the poll); other API errors fail o
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from monitor.actions.base import BUDGET, SCHEDULED_FROM, STATUS, Decision, Taken, Verdict
@@ -41,20 +42,40 @@ class Executor:
         self._journal = journal
         self._clock = clock
 
-    async def run(self, advertiser_id: str, decisions: Sequence[Decision], poll_id: int | None = None) -> list[Taken]:
-        """One :class:`Taken` per decision, in the same order."""
+    async def run(
+        self,
+        advertiser_id: str,
+        decisions: Sequence[Decision],
+        poll_id: int | None = None,
+        begun: Mapping[int, JournalEntry] | None = None,
+    ) -> list[Taken]:
+        """One :class:`Taken` per decision, in the same order. ``begun``: the journal entries (pending) already
+        written for some writes, by their position in ``decisions`` (the circuit breaker journals the writes it
+        admits); the others are journaled here, before their request."""
+        begun = begun or {}
         taken: dict[int, Taken] = {}
         for i, decision in enumerate(decisions):
             if decision.verdict is Verdict.SKIP:
                 taken[i] = Taken(decision.planned, Outcome.SKIPPED, decision.reason)
             elif decision.verdict is Verdict.DRY_RUN:
                 entry = await self._journal.begin(
-                    _intent(advertiser_id, decision, poll_id, dry=True), self._clock.now()
+                    intent_of(advertiser_id, decision, poll_id, dry=True), self._clock.now()
                 )
                 taken[i] = Taken(decision.planned, Outcome.DRY_RUN, decision.reason, entry.id)
         index = {id(d): i for i, d in enumerate(decisions)}
-        for batch in self._batches(advertiser_id, [d for d in decisions if d.verdict is Verdict.GO]):
-            for decision, result in zip(batch.decisions, await self._send(advertiser_id, batch, poll_id), strict=True):
+        batches = self._batches(advertiser_id, [d for d in decisions if d.verdict is Verdict.GO])
+        for n, batch in enumerate(batches):
+            entries = {id(d): begun[index[id(d)]] for d in batch.decisions if index[id(d)] in begun}
+            try:
+                results = await self._send(advertiser_id, batch, poll_id, entries)
+            except AuthError as exc:  # the writes journaled beforehand and not sent did not happen
+                for later in batches[n + 1 :]:
+                    for decision in later.decisions:
+                        unsent = begun.get(index[id(decision)])
+                        if unsent is not None:
+                            await self._finish(unsent, ActionStatus.FAILED, request_id=None, error=f"not sent: {exc}")
+                raise
+            for decision, result in zip(batch.decisions, results, strict=True):
                 taken[index[id(decision)]] = result
         return [taken[i] for i in range(len(decisions))]
 
@@ -85,9 +106,11 @@ class Executor:
                 batches.append(_Batch(chunk, send))
         return batches
 
-    async def _send(self, advertiser_id: str, batch: _Batch, poll_id: int | None) -> list[Taken]:
+    async def _send(
+        self, advertiser_id: str, batch: _Batch, poll_id: int | None, begun: Mapping[int, JournalEntry]
+    ) -> list[Taken]:
         entries = [
-            await self._journal.begin(_intent(advertiser_id, d, poll_id, dry=False), self._clock.now())
+            begun.get(id(d)) or await self._journal.begin(intent_of(advertiser_id, d, poll_id), self._clock.now())
             for d in batch.decisions
         ]
         try:
@@ -119,7 +142,8 @@ class Executor:
         await self._journal.finish(entry.id, self._clock.now(), status, request_id=request_id, error=error)
 
 
-def _intent(advertiser_id: str, decision: Decision, poll_id: int | None, *, dry: bool) -> ActionIntent:
+def intent_of(advertiser_id: str, decision: Decision, poll_id: int | None, *, dry: bool = False) -> ActionIntent:
+    """What the journal records of a decision."""
     plan = decision.planned
     return ActionIntent(
         advertiser_id=advertiser_id,

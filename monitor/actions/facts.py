@@ -1,4 +1,5 @@
-"""What the guards need to know from the past: journal facts of the advertiser's day, and manual-override holds.
+"""What the guards need to know from the past: journal facts of the advertiser's day, manual-override holds, and
+the circuit breaker's state and count (:class:`BreakerFacts`, read by :mod:`monitor.actions.breaker`).
 
 :func:`collect` reduces journal entries and the live holds to :class:`Facts` (pure): the entries still pending,
 each entity's budget writes of the current local day (for ``max_change_per_day``), and per field of an entity the
@@ -15,7 +16,7 @@ from datetime import datetime, tzinfo
 
 from monitor.actions.base import BUDGET, WRITABLE
 from monitor.actions.budget import day_start
-from monitor.domain import EntityKey, Hold
+from monitor.domain import BreakerEpisode, EntityKey, Hold
 from monitor.store.values import ActionStatus, JournalEntry
 
 #: Entries that changed (or may have changed) something: a pending one may have reached TikTok.
@@ -33,6 +34,16 @@ class Facts:
     def hold(self, key: EntityKey, name: str, now: datetime) -> Hold | None:
         found = self.holds.get((key, name))
         return found if found is not None and found.live(now) else None
+
+
+@dataclass(frozen=True)
+class BreakerFacts:
+    """What the circuit breaker knows at ``now`` (read from the store under its lock): the real writes counted in
+    the window, and the open episode (None: the breaker is closed)."""
+
+    now: datetime
+    writes: int = 0
+    open: BreakerEpisode | None = None
 
 
 def written(entry: JournalEntry) -> str | None:

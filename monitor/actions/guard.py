@@ -1,8 +1,9 @@
 """The guard rails: pure decisions on the writes one poll's rules (or a revert) ask for. No I/O, no clock.
 
 :func:`decide` takes the planned actions, the facts (journal and holds) and a :class:`GuardContext` (settings,
-``now``, the account's time zone and currency) and returns one :class:`Decision` per planned action, in order,
-plus the cycle-level problems to tell people about. The guards, in the order they apply:
+``now``, the account's time zone and currency, and the circuit breaker's facts) and returns one
+:class:`Decision` per planned action, in order, plus the cycle-level problems to tell people about. The guards,
+in the order they apply:
 
 1. **entity**: the entity must be in the poll (and the level must have the field): else skip.
 2. **conflict**: two rules asking different things of one field of one entity in one cycle (pause and enable,
@@ -19,14 +20,21 @@ plus the cycle-level problems to tell people about. The guards, in the order the
 7. **dry run**: the kill switch (``[actions] enabled = false``), the rule's ``dry_run``, a revert's ``--dry-run``
    or an advertiser that may not be written to (``read_only``, a hook for analyst-only access) turn "go" into
    "dry run": everything above was still checked, so the dry run says what would really happen.
-8. **blast radius**: more than ``max_per_cycle`` entities to write in one cycle: write none, tell people.
+8. **circuit breaker** (fleet-wide, when ``GuardContext.breaker`` is given): at most ``max_writes`` real writes
+   within any ``window``, counted across every advertiser and every process sharing the database (the journal's
+   writes, :class:`~monitor.actions.facts.BreakerFacts`). A poll whose writes would take the count past
+   ``max_writes`` makes none of them and *opens* the breaker (:attr:`GuardResult.opens`); while it is open every
+   write is held back (skipped, the reason naming the setting and ``tiktok-monitor actions resume``) until a
+   person resumes or ``breaker_reset`` passes. Reverts (a person's decision) neither count nor are held back.
+   The runner reads the facts and records the outcome atomically (:mod:`monitor.actions.breaker`); this stays
+   pure.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from monitor.actions import budget as rules
@@ -40,14 +48,16 @@ from monitor.actions.base import (
     Planned,
     Verdict,
 )
-from monitor.actions.facts import Facts
-from monitor.domain import Level
+from monitor.actions.facts import BreakerFacts, Facts
+from monitor.domain import BreakerEpisode, Level
 from monitor.domain.budget import INFINITE
+from monitor.durations import format_duration
 
 
 @dataclass(frozen=True)
 class GuardContext:
-    """Everything but the plans: ``read_only`` (a reason) makes every write of the advertiser a dry run."""
+    """Everything but the plans: ``read_only`` (a reason) makes every write of the advertiser a dry run;
+    ``breaker`` (None: no breaker) is what the circuit breaker knows."""
 
     now: datetime
     zone: tzinfo
@@ -55,12 +65,15 @@ class GuardContext:
     settings: GuardSettings = field(default_factory=GuardSettings)
     facts: Facts = field(default_factory=Facts)
     read_only: str | None = None
+    breaker: BreakerFacts | None = None  # None: no circuit breaker (a revert)
 
 
 @dataclass(frozen=True)
 class GuardResult:
     decisions: tuple[Decision, ...]
-    problems: tuple[str, ...] = ()  # conflicts and blast radius, for an operational message
+    problems: tuple[str, ...] = ()  # conflicting rules, for an operational message
+    held: tuple[Decision, ...] = ()  # the writes the circuit breaker held back (among ``decisions``)
+    opens: str | None = None  # why the circuit breaker opens now (None: it stays as it was)
 
     @property
     def writes(self) -> tuple[Decision, ...]:
@@ -82,16 +95,49 @@ def decide(plans: Sequence[Planned], ctx: GuardContext) -> GuardResult:
         if decisions[i] is None:
             decisions[i] = _check(plan, asked[i], ctx)
     final = [_dry(d, ctx) for d in decisions if d is not None]
-    live = [d for d in final if d.verdict is Verdict.GO]
-    entities = {d.planned.key for d in live}
-    if len(entities) > ctx.settings.max_per_cycle:
-        why = (
-            f"blast radius: {len(entities)} entities would be changed in one cycle, more than max_per_cycle = "
-            f"{ctx.settings.max_per_cycle}: none was changed"
+    final, held, opens = _breaker(final, ctx)
+    return GuardResult(tuple(final), tuple(problems), held, opens)
+
+
+def _breaker(final: list[Decision], ctx: GuardContext) -> tuple[list[Decision], tuple[Decision, ...], str | None]:
+    """Guard 8: hold every write back while the breaker is open, or when this poll's writes would take the count
+    past ``max_writes`` (which opens it)."""
+    facts, settings = ctx.breaker, ctx.settings
+    if facts is None:
+        return final, (), None
+    live = [d for d in final if d.verdict is Verdict.GO and d.planned.reverts is None]
+    if not live:
+        return final, (), None
+    opens = None
+    episode = facts.open
+    if episode is None:
+        if facts.writes + len(live) <= settings.max_writes:
+            return final, (), None
+        opens = (
+            f"{facts.writes} writes within {format_duration(settings.window)} and {len(live)} more asked, more than "
+            f"max_writes = {settings.max_writes}"
         )
-        final = [_skip(d.planned, why, d) if d.verdict is Verdict.GO else d for d in final]
-        problems.append(why + ": " + ", ".join(d.planned.describe() for d in live[:10]) + (" ..." * (len(live) > 10)))
-    return GuardResult(tuple(final), tuple(problems))
+        episode = BreakerEpisode(facts.now, opens)
+    why = held_reason(episode, settings)
+    holding = {id(d) for d in live}
+    out: list[Decision] = []
+    held: list[Decision] = []
+    for decision in final:
+        if id(decision) in holding:
+            decision = _skip(decision.planned, why, decision)
+            held.append(decision)
+        out.append(decision)
+    return out, tuple(held), opens
+
+
+def held_reason(episode: BreakerEpisode, settings: GuardSettings) -> str:
+    """Why the open breaker holds a write back: what opened it, the setting, and how it closes."""
+    opened, closes = episode.opened_at.astimezone(UTC), episode.closes_at(settings.breaker_reset).astimezone(UTC)
+    return (
+        f"circuit breaker open since {opened:%Y-%m-%d %H:%M} UTC: {episode.reason}; resume with "
+        f"tiktok-monitor actions resume (or it closes by itself at {closes:%Y-%m-%d %H:%M} UTC: breaker_reset = "
+        f"{format_duration(settings.breaker_reset)})"
+    )
 
 
 def _skip(plan: Planned, reason: str, was: Decision | None = None) -> Decision:

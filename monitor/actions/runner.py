@@ -11,9 +11,10 @@ writes to the advertiser meanwhile), after the lifecycle and before the notifica
    returned for the poll to store (ending the stored hold of the same field it replaces) and told as
    ``actions_held``. A hold that ran out needs nothing: it is no longer live;
 4. **guards** (:mod:`guard`) decide on every action the lifecycle asks for, with the journal's facts and the
-   live holds (the stored ones the pipeline passes in, and this poll's new ones);
+   live holds (the stored ones the pipeline passes in, and this poll's new ones), and the fleet-wide circuit
+   breaker (:mod:`breaker`), which journals the writes it admits, atomically with its count;
 5. **execute** (:mod:`execute`): journal before, API call, journal after; failures told as ``action_failed``,
-   blast radius and conflicts as ``actions_held``.
+   conflicts as ``actions_held`` (the breaker tells its own ``actions_held`` once per opening).
 
 The journal is written in its own transactions (a write that reached TikTok stays recorded even if the poll
 then fails); new and ended holds, alert states and every message commit with the poll. If the poll fails after
@@ -30,6 +31,7 @@ from datetime import datetime, timedelta
 
 from monitor.actions import override, verify
 from monitor.actions.base import WRITABLE, GuardSettings, Planned, Taken, planned_from
+from monitor.actions.breaker import Breaker
 from monitor.actions.execute import Executor
 from monitor.actions.facts import collect, recent_since
 from monitor.actions.guard import GuardContext, decide
@@ -68,7 +70,8 @@ class ActResult:
 
 class ActionRunner:
     """Acts for every advertiser of one daemon. ``read_only(advertiser)`` returns why an advertiser may not be
-    written to (every action a dry run), or None: the hook for analyst-only access (issue 8)."""
+    written to (every action a dry run), or None: the hook for analyst-only access (issue 8). ``breaker``: the
+    fleet-wide circuit breaker (None: no limit on writes, for tests of the other guards)."""
 
     def __init__(
         self,
@@ -79,8 +82,10 @@ class ActionRunner:
         *,
         read_only: Callable[[AdvertiserInfo], str | None] | None = None,
         on_taken: Callable[[Taken], None] | None = None,
+        breaker: Breaker | None = None,
     ) -> None:
         self.settings = settings or GuardSettings()
+        self.breaker = breaker
         self._journal = journal
         self._executor = Executor(client, journal, clock)
         self._read_only = read_only
@@ -225,9 +230,12 @@ class ActionRunner:
         facts = collect(entries.values(), holds, now, info.zone())
         read_only = self._read_only(info) if self._read_only is not None else None
         ctx = GuardContext(now, info.zone(), info.currency, self.settings, facts, read_only)
-        result = decide(plans, ctx)
+        if self.breaker is not None:
+            result, begun = await self.breaker.decide(info.id, plans, ctx, poll_id)
+        else:
+            result, begun = decide(plans, ctx), {}
         held.extend(result.problems)
-        return await self._executor.run(info.id, result.decisions, poll_id)
+        return await self._executor.run(info.id, result.decisions, poll_id, begun)
 
     def _message(self, kind: OpsKind, info: AdvertiserInfo, lines: list[str], now: datetime) -> OperationalMessage:
         return OperationalMessage(

@@ -7,14 +7,15 @@ at their edges.
 Modules: ``levels`` (Level, LEVEL_ORDER), ``values`` (MetricValue, Metrics, freezing, aware times),
 ``entities`` (EntityKey, EntityState, Snapshot), ``windows`` (report window names and their local dates),
 ``budget`` (budget modes), ``alerts`` (Severity, AlertState, action Outcome), ``holds`` (Hold: rules leave a field
-of an entity alone), ``problems`` (OpsKind, OpsState: the monitor's own problems), ``account`` (Account,
-zone_or_utc).
+of an entity alone), ``breaker`` (BreakerEpisode: the actions' circuit breaker), ``problems`` (OpsKind, OpsState:
+the monitor's own problems), ``account`` (Account, zone_or_utc).
 """
 
 from __future__ import annotations
 
 from monitor.domain.account import Account, zone_or_utc
 from monitor.domain.alerts import AlertState, Outcome, Severity
+from monitor.domain.breaker import BreakerEpisode
 from monitor.domain.budget import BUDGET_MODES, DAILY_MODES, DAY, DYNAMIC_DAY, INFINITE, TOTAL
 from monitor.domain.entities import TRACKED_FIELDS, EntityKey, EntityState, Snapshot, sorted_states
 from monitor.domain.holds import Hold
@@ -37,6 +38,7 @@ __all__ = [
     "WINDOWS",
     "Account",
     "AlertState",
+    "BreakerEpisode",
     "EntityKey",
     "EntityState",
     "Hold",

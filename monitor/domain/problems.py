@@ -13,7 +13,7 @@ class OpsKind(enum.StrEnum):
     PERMISSION_LOST = "permission_lost"  # the token no longer reaches the advertiser, or lacks a scope
     RULES_RELOAD_FAILED = "rules_reload_failed"  # the previous rules stay in force
     ACTION_FAILED = "action_failed"  # a write failed, was interrupted, or the next poll did not see it in effect
-    ACTIONS_HELD = "actions_held"  # guards held writes back: blast radius, conflicting rules, a manual override
+    ACTIONS_HELD = "actions_held"  # guards held writes back: circuit breaker, conflicting rules, a manual override
     ACCOUNT_LIMITED = "account_limited"  # advertiser/info status is not STATUS_ENABLE (e.g. STATUS_LIMIT): polls paused
     DISCOVERY_FAILED = "discovery_failed"  # a token account's advertisers could not be listed
 

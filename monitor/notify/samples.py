@@ -61,7 +61,7 @@ def sample_alert(kind: AlertKind = AlertKind.FIRING) -> AlertMessage:
             "Holiday Promo",
             531.2,
             0,
-            action=Action("pause", Outcome.SKIPPED, "over max_per_cycle"),
+            action=Action("pause", Outcome.SKIPPED, "circuit breaker open (max_writes)"),
         ),
     )
     return AlertMessage(

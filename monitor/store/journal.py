@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from monitor.domain import Level, aware
 from monitor.store import lease as leases
@@ -40,27 +40,8 @@ class Journal:
     async def begin(self, intent: ActionIntent, now: datetime) -> JournalEntry:
         """Journal an action about to be sent ("pending"); a dry run is journaled as finished ("dry_run")."""
         aware(now)
-        status = ActionStatus.DRY_RUN if intent.dry_run else ActionStatus.PENDING
-        values = {
-            "created_at": now,
-            "finished_at": now if intent.dry_run else None,
-            "advertiser_id": intent.advertiser_id,
-            "level": intent.level.value,
-            "entity_id": intent.entity_id,
-            "action": intent.action,
-            "reason": intent.reason,
-            "rule": intent.rule,
-            "dry_run": intent.dry_run,
-            "poll_id": intent.poll_id,
-            "reverts": intent.reverts,
-            "before": dumps(intent.before),
-            "after": dumps(intent.after),
-            "status": status.value,
-        }
         async with writing(self._engine) as conn:
-            entry_id = (await conn.execute(sa.insert(actions_t).values(values).returning(actions_t.c.id))).scalar_one()
-            row = (await conn.execute(sa.select(actions_t).where(actions_t.c.id == entry_id))).one()
-        return _from_row(row)
+            return await insert_entry(conn, intent, now)
 
     async def finish(
         self,
@@ -164,6 +145,31 @@ class Journal:
         finally:
             async with writing(self._engine) as conn:
                 await leases.release(conn, advertiser_id, token)
+
+
+async def insert_entry(conn: AsyncConnection, intent: ActionIntent, now: datetime) -> JournalEntry:
+    """:meth:`Journal.begin` inside the caller's transaction (the circuit breaker journals the writes it admits
+    in the transaction that counted them)."""
+    status = ActionStatus.DRY_RUN if intent.dry_run else ActionStatus.PENDING
+    values = {
+        "created_at": now,
+        "finished_at": now if intent.dry_run else None,
+        "advertiser_id": intent.advertiser_id,
+        "level": intent.level.value,
+        "entity_id": intent.entity_id,
+        "action": intent.action,
+        "reason": intent.reason,
+        "rule": intent.rule,
+        "dry_run": intent.dry_run,
+        "poll_id": intent.poll_id,
+        "reverts": intent.reverts,
+        "before": dumps(intent.before),
+        "after": dumps(intent.after),
+        "status": status.value,
+    }
+    entry_id = (await conn.execute(sa.insert(actions_t).values(values).returning(actions_t.c.id))).scalar_one()
+    row = (await conn.execute(sa.select(actions_t).where(actions_t.c.id == entry_id))).one()
+    return _from_row(row)
 
 
 def _from_row(row: Any) -> JournalEntry:

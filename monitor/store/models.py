@@ -16,7 +16,8 @@ by ``ix_polls_advertiser_status_id``; the current entities of an advertiser by t
 (advertiser first); history reads and pruning by the ``snapshot_rows`` primary key (advertiser, level, entity,
 poll); alert states by their primary key (advertiser first); an advertiser's live holds by
 ``ix_holds_advertiser_id_ends_at``; due outbox messages by
-``ix_outbox_status_next_attempt_at``; an advertiser's journal by ``ix_actions_advertiser_id_id``.
+``ix_outbox_status_next_attempt_at``; an advertiser's journal by ``ix_actions_advertiser_id_id``, the writes of
+the circuit breaker's window by ``ix_actions_created_at``; its newest episode by the ``breaker_episodes`` key.
 
 Bulk reads and writes go through SQLAlchemy Core on these tables (``Model.__table__``), not the ORM session.
 """
@@ -229,6 +230,24 @@ class OpsStateRow(StoreModel, table=True):
     updated_at: datetime = _ts()
 
 
+class BreakerRow(StoreModel, table=True):
+    """One opening of the actions' circuit breaker (:class:`monitor.domain.BreakerEpisode`): the newest row is
+    the breaker's state (open while ``closed_at`` is null and ``breaker_reset`` has not passed). Rows are the
+    breaker's journal: why it opened, what it held back (``held``: a JSON list, at most 50, ``held_count`` in
+    all), when people were told (``told_at``: told once per opening), who closed it and when."""
+
+    __tablename__ = "breaker_episodes"
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
+    opened_at: datetime = _ts()
+    reason: str = Field(sa_type=sa.Text)
+    held: str = Field(default="[]", sa_type=sa.Text)
+    held_count: int = Field(default=0, sa_type=sa.Integer)
+    told_at: datetime | None = _ts(nullable=True, default=None)
+    closed_at: datetime | None = _ts(nullable=True, default=None)
+    closed_by: str | None = _text()
+
+
 class OutboxRow(StoreModel, table=True):
     __tablename__ = "outbox"
     __table_args__ = (sa.Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),)
@@ -249,7 +268,11 @@ class OutboxRow(StoreModel, table=True):
 
 class ActionRow(StoreModel, table=True):
     __tablename__ = "actions"
-    __table_args__ = (sa.Index("ix_actions_advertiser_id_id", "advertiser_id", "id"),)
+    # An advertiser's journal; the circuit breaker counts the real writes of the last window (every advertiser).
+    __table_args__ = (
+        sa.Index("ix_actions_advertiser_id_id", "advertiser_id", "id"),
+        sa.Index("ix_actions_created_at", "created_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
     created_at: datetime = _ts()

@@ -34,6 +34,7 @@ from monitor.store import db, snapshots
 from monitor.store import poll as polling
 from monitor.store import prune as pruning
 from monitor.store.alerts import Alerts
+from monitor.store.breaker import BreakerEpisodes
 from monitor.store.holds import Holds
 from monitor.store.journal import Journal
 from monitor.store.lease import dialect_insert
@@ -54,9 +55,9 @@ DEFAULT_LEASE_TTL = timedelta(minutes=15)
 class Store:
     """Snapshots, poll runs, alert states, holds, the outbox and the action journal of one database.
 
-    ``journal``, ``outbox``, ``alerts``, ``holds`` and ``problems`` (operational problems remembered across
-    restarts) are the sub-repositories for those tables. Open with :meth:`open`
-    (which upgrades an older schema and refuses a newer one) and close with :meth:`close`.
+    ``journal``, ``outbox``, ``alerts``, ``holds``, ``problems`` (operational problems remembered across
+    restarts) and ``breaker`` (the actions' circuit breaker) are the sub-repositories for those tables. Open with
+    :meth:`open` (which upgrades an older schema and refuses a newer one) and close with :meth:`close`.
     """
 
     def __init__(
@@ -72,6 +73,7 @@ class Store:
         self.alerts = Alerts(engine)
         self.holds = Holds(engine)
         self.problems = Problems(engine)
+        self.breaker = BreakerEpisodes(engine)
 
     @classmethod
     async def open(

@@ -10,6 +10,7 @@ import pytest
 from polling import PipelinePolls
 
 from monitor.actions import ActionRunner, GuardSettings
+from monitor.actions.breaker import Breaker
 from monitor.clock import FrozenClock
 from monitor.pipeline import Pipeline
 from monitor.rules.loader import load_rules
@@ -25,8 +26,9 @@ async def store(tmp_path: Path, clock: FrozenClock) -> AsyncIterator[Store]:
 
 @pytest.fixture
 def make_pipeline(make_client, store: Store, clock: FrozenClock, tmp_path: Path) -> Callable[..., PipelinePolls]:
-    """A pipeline with ``rules`` (TOML text) and guard settings, polled as the daemon polls (through an
-    advertiser poller); ops messages of the act step go to "slack:#ops". ``on``: another store than the
+    """A pipeline with ``rules`` (TOML text) and guard settings (the circuit breaker's too: the runner has
+    the store's), polled as the daemon polls (through an advertiser poller); ops messages of the act step go to
+    "slack:#ops". ``on``: another store than the
     fixture's (e.g. the same database opened again)."""
 
     def make(rules: str, settings: GuardSettings | None = None, client=None, on: Store | None = None) -> PipelinePolls:
@@ -36,7 +38,9 @@ def make_pipeline(make_client, store: Store, clock: FrozenClock, tmp_path: Path)
         ruleset = load_rules(directory, channels={"slack"})
         client = client or make_client()
         target = on or store
-        runner = ActionRunner(client, target.journal, clock, settings or GuardSettings())
+        settings = settings or GuardSettings()
+        breaker = Breaker(target.breaker, clock, settings)
+        runner = ActionRunner(client, target.journal, clock, settings, breaker=breaker)
         pipeline = Pipeline(
             client=client,
             store=target,

@@ -19,6 +19,7 @@ from actions_factories import (
 )
 
 from monitor.actions import GuardSettings
+from monitor.actions.breaker import Breaker
 from monitor.actions.revert import revert
 from monitor.domain import Level
 from monitor.runtime import interrupted_lines
@@ -74,18 +75,27 @@ async def test_the_kill_switch_makes_every_action_a_dry_run(make_pipeline, sandb
     assert writes(sandbox, "campaign/status/update/") == 0
 
 
-async def test_a_blast_radius_breach_writes_nothing_and_alerts(make_pipeline, sandbox, store, clock):
-    pipeline = make_pipeline(
-        rule("spending-ads", "spend > 0", '"pause"', level="ad", ids=()), GuardSettings(max_per_cycle=5)
-    )
+async def test_a_poll_asking_more_than_max_writes_writes_nothing_and_opens_the_breaker(
+    make_pipeline, sandbox, store, clock
+):
+    settings = GuardSettings(max_writes=5)
+    pipeline = make_pipeline(rule("spending-ads", "spend > 0", '"pause"', level="ad", ids=()), settings)
     summary = await pipeline.poll(ADV)
-    assert len(summary.actions) > 5
+    asked = len(summary.actions)
+    assert asked > 5
     assert {t.outcome.value for t in summary.actions} == {"skipped"}
-    assert all(t.reason.startswith(f"blast radius: {len(summary.actions)} entities") for t in summary.actions)
+    why = f"0 writes within 5m and {asked} more asked, more than max_writes = 5"
+    assert all(t.reason.startswith(f"circuit breaker open since 2026-11-24 20:00 UTC: {why}") for t in summary.actions)
     assert writes(sandbox, "ad/status/update/") == 0
     assert await store.journal.history() == []
+    assert await ops(store, clock.now(), "actions_held") == []  # the breaker tells once, not each poll
+    breaker = Breaker(store.breaker, clock, settings)
+    assert (await breaker.tell(["slack:#ops"])) is not None
+    assert (await breaker.tell(["slack:#ops"])) is None
     [alert] = await ops(store, clock.now(), "actions_held")
-    assert alert["_channel"] == "slack:#ops" and "max_per_cycle = 5: none was changed" in alert["detail"]
+    assert alert["_channel"] == "slack:#ops" and alert["subject"] == "circuit-breaker"
+    assert alert["detail"].startswith(f"circuit breaker open: {why}. Held back ({asked}): pause ad ")
+    assert f"of advertiser {ADV} (rule spending-ads)" in alert["detail"]
 
 
 async def test_conflicting_rules_neither_acts_and_alerts(make_pipeline, sandbox, store, clock):

@@ -3,6 +3,7 @@ go / dry run / skip with a reason out. Pure: no sandbox, no database."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -10,9 +11,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from monitor.actions import GuardContext, GuardSettings, Planned, Verdict, decide
-from monitor.actions.facts import Facts, collect
+from monitor.actions.facts import BreakerFacts, Facts, collect
 from monitor.actions.override import revert_hold
-from monitor.domain import EntityState, Hold, Level
+from monitor.domain import BreakerEpisode, EntityState, Hold, Level
+from monitor.domain.breaker import counted_from
 from monitor.rules.model import Action
 from monitor.store.values import ActionIntent, ActionStatus, JournalEntry
 
@@ -141,25 +143,62 @@ def test_a_dry_run_still_reports_what_a_guard_would_stop() -> None:
     assert (verdict, reason) == (Verdict.SKIP, "already paused (operation_status DISABLE)")
 
 
-# --- blast radius ----------------------------------------------------------------------------------------------
+# --- circuit breaker (fleet-wide; the facts come from the store) ---------------------------------------------
 
 
-def test_blast_radius_more_entities_than_max_per_cycle_writes_none() -> None:
-    plans = [plan(state=entity(f"c{i}")) for i in range(4)]
-    result = decide(plans, ctx(max_per_cycle=3))
-    assert {d.verdict for d in result.decisions} == {Verdict.SKIP}
-    assert all("blast radius: 4 entities would be changed" in d.reason for d in result.decisions)
-    assert len(result.problems) == 1 and "max_per_cycle = 3" in result.problems[0]
+def breaker_ctx(writes: int = 0, episode: BreakerEpisode | None = None, **settings: Any) -> GuardContext:
+    return dataclasses.replace(ctx(**settings), breaker=BreakerFacts(NOW, writes, episode))
 
 
-def test_blast_radius_counts_only_real_writes() -> None:
+def test_breaker_lets_writes_through_up_to_max_writes_in_the_window() -> None:
     plans = [plan(state=entity(f"c{i}")) for i in range(3)]
-    plans += [plan(state=entity("c9", status="DISABLE")), plan(state=entity("c8"), dry_run=True)]
-    two_actions_on_one = [plan(state=entity("c0"), kind="scale_budget", rule="r2")]
-    result = decide(plans + two_actions_on_one, ctx(max_per_cycle=3))
-    verdicts = [d.verdict for d in result.decisions]
-    assert verdicts == [Verdict.GO] * 3 + [Verdict.SKIP, Verdict.DRY_RUN, Verdict.GO]  # c0 counts once
-    assert result.problems == ()
+    result = decide(plans, breaker_ctx(writes=7, max_writes=10))
+    assert [d.verdict for d in result.decisions] == [Verdict.GO] * 3
+    assert (result.held, result.opens) == ((), None)
+
+
+def test_breaker_opens_when_a_poll_would_pass_max_writes_and_writes_none_of_it() -> None:
+    plans = [plan(state=entity(f"c{i}")) for i in range(3)]
+    result = decide(plans, breaker_ctx(writes=8, max_writes=10, window=timedelta(minutes=5)))
+    assert {d.verdict for d in result.decisions} == {Verdict.SKIP}
+    assert result.held == result.decisions
+    assert result.opens == "8 writes within 5m and 3 more asked, more than max_writes = 10"
+    reason = result.decisions[0].reason
+    assert reason.startswith("circuit breaker open since 2026-11-24 20:00 UTC: 8 writes within 5m and 3 more asked")
+    assert "resume with tiktok-monitor actions resume" in reason
+    assert "closes by itself at 2026-11-24 21:00 UTC: breaker_reset = 1h" in reason
+    assert result.decisions[0].before == {"operation_status": "ENABLE"}  # what it would have done, kept
+
+
+def test_an_open_breaker_holds_every_write_but_not_reverts_dry_runs_or_skips() -> None:
+    episode = BreakerEpisode(NOW - timedelta(minutes=10), "10 writes within 5m and 1 more asked, ...")
+    plans = [
+        plan(state=entity("c1")),
+        plan(state=entity("c2"), dry_run=True),
+        plan("enable", state=entity("c3", status="DISABLE"), reverts=12),
+        plan(state=entity("c4", status="DISABLE")),
+    ]
+    result = decide(plans, breaker_ctx(writes=0, episode=episode))
+    assert [d.verdict for d in result.decisions] == [Verdict.SKIP, Verdict.DRY_RUN, Verdict.GO, Verdict.SKIP]
+    assert result.held == (result.decisions[0],) and result.opens is None
+    assert result.decisions[0].reason.startswith("circuit breaker open since 2026-11-24 19:50 UTC: 10 writes")
+    assert result.decisions[3].reason == "already paused (operation_status DISABLE)"
+
+
+def test_without_breaker_facts_there_is_no_limit() -> None:
+    plans = [plan(state=entity(f"c{i}")) for i in range(30)]
+    assert {d.verdict for d in decide(plans, ctx(max_writes=1)).decisions} == {Verdict.GO}
+
+
+def test_an_episode_closes_by_itself_after_breaker_reset_and_the_count_restarts_when_it_closed() -> None:
+    opened = BreakerEpisode(NOW, "why")
+    assert opened.as_of(NOW + timedelta(minutes=59), timedelta(hours=1)).is_open
+    closed = opened.as_of(NOW + timedelta(hours=1), timedelta(hours=1))
+    assert (closed.is_open, closed.closed_at, closed.closed_by) == (False, NOW + timedelta(hours=1), "breaker_reset")
+    later = NOW + timedelta(hours=1, minutes=2)
+    assert counted_from(closed, later, timedelta(minutes=5)) == closed.closed_at  # a resume starts afresh
+    assert counted_from(closed, later + timedelta(hours=1), timedelta(minutes=5)) == later + timedelta(minutes=55)
+    assert counted_from(None, NOW, timedelta(minutes=5)) == NOW - timedelta(minutes=5)
 
 
 # --- conflicting rules -----------------------------------------------------------------------------------------

@@ -52,7 +52,7 @@ async def test_runtime_reports_interrupted_writes_and_counts_outcomes(tmp_path, 
     metrics = Metrics()
     runtime = await open_runtime(settings, clock=clock, channels={"slack": Quiet()}, metrics=metrics)
     try:
-        assert runtime.actions.settings.max_per_cycle == 2
+        assert runtime.actions.settings.max_writes == 2  # max_per_cycle: its deprecated name
         [told] = await ops(runtime.store, clock.now(), "action_failed")
         assert told["_channel"] == "slack" and told["subject"] == ADV
         assert f"#{left.id} pause ad a1" in told["detail"] and "interrupted" in told["detail"]

@@ -110,6 +110,23 @@ def test_health_details_per_advertiser() -> None:
     }
 
 
+def test_the_breaker_is_shown_once_read_and_does_not_change_the_status() -> None:
+    state, clock = build_state(["a"], [(60, "a", True)])
+    clock.advance(90)
+    ok, details = health_status(state, clock.now(), INTERVAL)
+    assert details["breaker"] is None  # not read yet
+    state.breaker_done(True, T0 + timedelta(seconds=70), 10)
+    ok, details = health_status(state, clock.now(), INTERVAL)
+    assert (ok, details["status"]) == (True, "ok")
+    assert details["breaker"] == {"state": "open", "since": "2026-11-24T20:01:10+00:00", "writes_in_window": 10}
+    metrics = Metrics()
+    metrics.set_breaker(True, 10)
+    assert metrics.registry.get_sample_value("tiktok_monitor_circuit_breaker_open") == 1
+    assert metrics.registry.get_sample_value("tiktok_monitor_circuit_breaker_writes") == 10
+    metrics.set_breaker(False, 0)
+    assert metrics.registry.get_sample_value("tiktok_monitor_circuit_breaker_open") == 0
+
+
 def test_failing_reason_names_the_limit() -> None:
     state, _ = build_state(["a"], [(60, "a", True)])
     _, details = health_status(state, T0 + timedelta(seconds=60 + 3600), INTERVAL)
