@@ -50,7 +50,7 @@ from monitor.configtypes import (
     UniqueIds,
     config_error,
 )
-from monitor.durations import Duration, at_least
+from monitor.durations import Duration, at_least, format_duration
 from monitor.errors import ConfigError
 from monitor.tomlpos import KeyIndex
 from monitor.tomlvalidate import Loader, parse_toml, read_text, show_value
@@ -174,12 +174,37 @@ class TikTokSettings(Section):
         return [a for account in self.token_accounts() for a in account.advertiser_ids]
 
 
+#: The default poll deadline, as a share of the interval (see :attr:`MonitorSettings.poll_deadline`).
+POLL_TIMEOUT_SHARE = 0.8
+
+
 class MonitorSettings(Section):
-    """``[monitor]``: how often to poll and where the rules are."""
+    """``[monitor]``: how often to poll, how long a poll may run, and where the rules are."""
 
     interval: Annotated[Duration, at_least(timedelta(seconds=1))] = timedelta(minutes=5)
+    poll_timeout: Annotated[Duration, at_least(timedelta(seconds=1))] | None = None
     rules: ConfigPath = Field(default=Path("rules"), validate_default=True)
     templates: ConfigPath | None = None
+
+    @model_validator(mode="after")
+    def _timeout_within_interval(self) -> MonitorSettings:
+        if self.poll_timeout is not None and self.poll_timeout >= self.interval:
+            raise config_error(
+                (
+                    "poll_timeout",
+                    f"must be shorter than monitor.interval ({format_duration(self.interval)}), got "
+                    f"{format_duration(self.poll_timeout)!r}: a poll still running when the next one is due makes "
+                    "that one skip",
+                )
+            )
+        return self
+
+    @property
+    def poll_deadline(self) -> timedelta:
+        """How long a poll may run before it is cancelled: ``poll_timeout``, by default 80 % of the interval (4
+        minutes of 5), which leaves the rest of the interval for the cancelled poll to be recorded before the next
+        one is due."""
+        return self.poll_timeout if self.poll_timeout is not None else self.interval * POLL_TIMEOUT_SHARE
 
 
 class StorageSettings(Section):

@@ -17,9 +17,8 @@ Every method returns frozen value objects (monitor.store.values), never ORM rows
 
 from __future__ import annotations
 
+import asyncio
 import json
-import os
-import socket
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
@@ -30,13 +29,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from monitor.clock import Clock, SystemClock
 from monitor.domain import Snapshot, aware
-from monitor.store import db, snapshots
+from monitor.store import db, lease, snapshots
 from monitor.store import poll as polling
 from monitor.store import prune as pruning
 from monitor.store.alerts import Alerts
 from monitor.store.holds import Holds
 from monitor.store.journal import Journal
-from monitor.store.lease import dialect_insert
+from monitor.store.lease import dialect_insert, process_owner
 from monitor.store.models import AdvertiserRow, PollRow
 from monitor.store.outbox import Outbox
 from monitor.store.poll import PollWriter
@@ -47,7 +46,8 @@ advertisers_t = AdvertiserRow.__table__
 polls_t = PollRow.__table__
 
 DEFAULT_RETENTION = timedelta(days=30)
-DEFAULT_LEASE_TTL = timedelta(minutes=15)
+#: The lease TTL for the default poll deadline (80 % of the default 5-minute interval): 60 s.
+DEFAULT_LEASE_TTL = lease.ttl_for(timedelta(minutes=4))
 
 
 class Store:
@@ -65,7 +65,7 @@ class Store:
         self.retention = retention
         self.lease_ttl = lease_ttl
         self.owner = owner
-        self.journal = Journal(engine)
+        self.journal = Journal(engine, clock)
         self.outbox = Outbox(engine)
         self.alerts = Alerts(engine)
         self.holds = Holds(engine)
@@ -86,7 +86,8 @@ class Store:
 
         Raises :class:`SchemaVersionError` for a database written by a newer monitor, :class:`MigrationError`
         if an upgrade fails (rolled back), :class:`StoreUnavailableError` if the database cannot be reached.
-        ``owner`` names this process in leases (default ``host:pid``).
+        ``owner`` names this process in leases (default ``host:pid``); ``lease_ttl`` is how long a lease outlives
+        its holder's last heartbeat (see :mod:`monitor.store.lease`; the daemon derives it from the poll deadline).
         """
         engine = db.create_engine(url, schema=schema, busy_timeout=busy_timeout)
         try:
@@ -99,7 +100,7 @@ class Store:
             clock=clock or SystemClock(),
             retention=retention,
             lease_ttl=lease_ttl,
-            owner=owner or f"{socket.gethostname()}:{os.getpid()}",
+            owner=owner or process_owner(),
         )
 
     async def close(self) -> None:
@@ -125,21 +126,28 @@ class Store:
         """One poll of one advertiser, as a transaction around the block.
 
         On entry: takes the advertiser's lease for ``ttl`` (default ``lease_ttl``) or raises
-        :class:`LeaseHeldError`, records a "running" poll, loads ``previous``. On normal exit: commits every
-        buffered write at once (or raises :class:`LeaseLostError` if the lease was taken over meanwhile, writing
-        nothing). On an exception: writes nothing of the poll, records it as failed, re-raises. The lease is
-        released either way. ``now`` is the poll's time: the snapshot's ``taken_at``.
+        :class:`LeaseHeldError`, records a "running" poll, loads ``previous``. While the block runs, a heartbeat
+        renews the lease every ``ttl / 3``. On normal exit: commits every buffered write at once (or raises
+        :class:`LeaseLostError` if the lease was taken over meanwhile, writing nothing). On an exception (or a
+        cancellation): writes nothing of the poll, records it as failed, re-raises. The lease is released either
+        way. ``now`` is the poll's time: the snapshot's ``taken_at``.
         """
         aware(now, "poll time")
-        writer = await polling.begin(self._engine, advertiser_id, now, owner or self.owner, ttl or self.lease_ttl)
+        ttl = ttl or self.lease_ttl
+        writer = await polling.begin(self._engine, advertiser_id, now, owner or self.owner, ttl)
+        heartbeat = lease.Heartbeat(self._engine, advertiser_id, writer._token, ttl, self._clock.now)
+        heartbeat.start()
         try:
             yield writer
+            await heartbeat.stop()
             await polling.commit(self._engine, writer, self._clock.now())
         except GeneratorExit:  # the block was abandoned without an exception (loop shutdown): no I/O now
+            heartbeat.cancel()
             raise
         except BaseException as exc:
             try:
-                await polling.fail(self._engine, writer, self._clock.now(), f"{type(exc).__name__}: {exc}")
+                await heartbeat.stop()
+                await polling.fail(self._engine, writer, self._clock.now(), _failure(exc))
             except Exception as record_exc:  # the original error matters more than failing to record it
                 exc.add_note(f"(recording the failed poll also failed: {record_exc})")
             raise
@@ -211,6 +219,13 @@ class Store:
         async with db.reading(self._engine) as conn:
             row = (await conn.execute(sa.select(advertisers_t).where(advertisers_t.c.id == advertiser_id))).first()
             return None if row is None else _advertiser(row)
+
+
+def _failure(exc: BaseException) -> str:
+    """What a failed poll's record says about the exception that ended it."""
+    if isinstance(exc, asyncio.CancelledError):
+        return "cancelled"
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
 def _poll_run(row: Any) -> PollRun:
