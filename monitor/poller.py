@@ -8,6 +8,8 @@ it raises for none, so one bad advertiser never stops the others. It reads the c
 * the **status gate**: an account whose status is not ``STATUS_ENABLE`` (e.g. ``STATUS_LIMIT``) is told once as
   ``account_limited`` and *paused* until it is active again; a revoked token or lost permission is told once and
   the advertiser is then *paused*, tried again hourly;
+* the **poll deadline** (``[monitor] poll_timeout``): a poll still running then is cancelled and fails with a
+  :class:`~monitor.errors.PollTimeoutError` naming the stage it was in, so the next one runs on time;
 * its one **failure streak** (consecutive failed polls), which ``/healthz`` and ``/metrics`` read from the outcome;
 * its **operational problems** (:class:`~monitor.notify.problems.ProblemBook`): token revoked, permission lost,
   advertiser unreachable, account limited, each told once per episode and its recovery told too.
@@ -17,17 +19,18 @@ it raises for none, so one bad advertiser never stops the others. It reads the c
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from monitor.errors import MonitorError
+from monitor.errors import MonitorError, PollTimeoutError
 from monitor.notify.message import OperationalMessage, OpsKind
 from monitor.notify.ops import OpsPolicy
 from monitor.notify.problems import ProblemBook
-from monitor.pipeline import Pipeline
+from monitor.pipeline import Pipeline, Progress
 from monitor.polls import PollOutcome, PollResult, PollSummary
 from monitor.store.errors import LeaseHeldError, StoreError
 from monitor.tiktok.errors import ApiError, AuthError
@@ -60,7 +63,8 @@ def classify_failure(exc: BaseException) -> OpsKind:
 
 
 class AdvertiserPoller:
-    """Polls one advertiser with ``pipeline`` (its token account's); ``tell`` delivers its operational messages."""
+    """Polls one advertiser with ``pipeline`` (its token account's); ``tell`` delivers its operational messages.
+    ``poll_timeout`` (None: none) cancels a poll's seven steps that run longer."""
 
     def __init__(
         self,
@@ -70,8 +74,10 @@ class AdvertiserPoller:
         clock_now: Callable[[], datetime],
         policy: OpsPolicy,
         tell: Tell,
+        poll_timeout: timedelta | None = None,
     ) -> None:
         self.advertiser_id = advertiser_id
+        self.poll_timeout = poll_timeout
         self.pipeline = pipeline
         self._now = clock_now
         self._tell = tell
@@ -114,7 +120,7 @@ class AdvertiserPoller:
             if self._limited:
                 self._limited = False
                 await self._observe(OpsKind.ACCOUNT_LIMITED, False, now)
-            summary = await self.pipeline.poll(info, now)
+            summary = await self._run_pipeline(info, now)
         except LeaseHeldError as exc:  # another process polls this advertiser now: not a problem of the account
             return self._failed(exc, started)
         except StoreError as exc:  # our database, not the account: logged and shown by /healthz
@@ -137,6 +143,20 @@ class AdvertiserPoller:
         # the summary counts every call of this poll, advertiser/info's too
         summary = replace(summary, calls=self.pipeline.client.transport.calls - calls_before)
         return self._outcome(PollResult.OK, started, summary=summary)
+
+    async def _run_pipeline(self, info: AdvertiserInfo, now: datetime) -> PollSummary:
+        """The seven steps, cancelled at the poll deadline: then :class:`PollTimeoutError` names the stage."""
+        if self.poll_timeout is None:
+            return await self.pipeline.poll(info, now)
+        progress = Progress()
+        deadline = asyncio.timeout(self.poll_timeout.total_seconds())
+        try:
+            async with deadline:
+                return await self.pipeline.poll(info, now, progress)
+        except TimeoutError:
+            if deadline.expired():
+                raise PollTimeoutError(self.poll_timeout, progress.stage) from None
+            raise
 
     async def _advertiser_info(self, now: datetime) -> AdvertiserInfo:
         """The advertiser's info, read at most once a day (hourly while the account is not active) and kept in

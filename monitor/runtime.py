@@ -163,7 +163,12 @@ class Runtime:
         poller = self.pollers.get(advertiser_id)
         if poller is None:
             poller = AdvertiserPoller(
-                advertiser_id, pipeline=pipeline, clock_now=self.clock.now, policy=self.ops_policy, tell=self.tell
+                advertiser_id,
+                pipeline=pipeline,
+                clock_now=self.clock.now,
+                policy=self.ops_policy,
+                tell=self.tell,
+                poll_timeout=self.settings.monitor.poll_deadline,
             )
             self.pollers[advertiser_id] = poller
         poller.pipeline = pipeline  # a discovery may have moved the advertiser to another token

@@ -48,6 +48,7 @@ polls_t = PollRow.__table__
 DEFAULT_RETENTION = timedelta(days=30)
 #: The lease TTL for the default poll deadline (80 % of the default 5-minute interval): 60 s.
 DEFAULT_LEASE_TTL = lease.ttl_for(timedelta(minutes=4))
+RECORD_FAILURE_SECONDS = 10.0
 
 
 class Store:
@@ -65,6 +66,8 @@ class Store:
         self.retention = retention
         self.lease_ttl = lease_ttl
         self.owner = owner
+        #: Seconds a failed poll may spend recording its failure and giving its lease back (PostgreSQL).
+        self.record_failure_timeout = RECORD_FAILURE_SECONDS
         self.journal = Journal(engine, clock)
         self.outbox = Outbox(engine)
         self.alerts = Alerts(engine)
@@ -146,11 +149,19 @@ class Store:
             raise
         except BaseException as exc:
             try:
-                await heartbeat.stop()
-                await polling.fail(self._engine, writer, self._clock.now(), _failure(exc))
+                async with asyncio.timeout(self._record_failure_timeout()):
+                    await heartbeat.stop()
+                    await polling.fail(self._engine, writer, self._clock.now(), _failure(exc))
             except Exception as record_exc:  # the original error matters more than failing to record it
-                exc.add_note(f"(recording the failed poll also failed: {record_exc})")
+                exc.add_note(f"(recording the failed poll also failed: {_failure(record_exc)})")
             raise
+
+    def _record_failure_timeout(self) -> float | None:
+        """How long a failed poll may take to record its failure. PostgreSQL waits for a lock without end, so
+        that a cancelled poll (its deadline) ends even while the database hangs, the wait is bounded (the record
+        left "running" is marked abandoned by the advertiser's next poll). SQLite's waits end with its busy
+        timeout, and cancelling one a second time would strand the aiosqlite connection: not bounded."""
+        return self.record_failure_timeout if self._engine.dialect.name == "postgresql" else None
 
     async def previous_snapshot(self, advertiser_id: str, before: int | None = None) -> Snapshot | None:
         """The snapshot before poll ``before`` (default: before the newest one), or None if there is none."""
