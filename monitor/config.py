@@ -50,7 +50,7 @@ from monitor.configtypes import (
     UniqueIds,
     config_error,
 )
-from monitor.durations import Duration, at_least, format_duration
+from monitor.durations import Duration, at_least
 from monitor.errors import ConfigError
 from monitor.tomlpos import KeyIndex
 from monitor.tomlvalidate import Loader, parse_toml, read_text, show_value
@@ -174,8 +174,9 @@ class TikTokSettings(Section):
         return [a for account in self.token_accounts() for a in account.advertiser_ids]
 
 
-#: The default poll deadline, as a share of the interval (see :attr:`MonitorSettings.poll_deadline`).
+#: The default poll deadline: this share of the interval, but never less than MIN_POLL_TIMEOUT.
 POLL_TIMEOUT_SHARE = 0.8
+MIN_POLL_TIMEOUT = timedelta(seconds=10)
 
 
 class MonitorSettings(Section):
@@ -186,25 +187,16 @@ class MonitorSettings(Section):
     rules: ConfigPath = Field(default=Path("rules"), validate_default=True)
     templates: ConfigPath | None = None
 
-    @model_validator(mode="after")
-    def _timeout_within_interval(self) -> MonitorSettings:
-        if self.poll_timeout is not None and self.poll_timeout >= self.interval:
-            raise config_error(
-                (
-                    "poll_timeout",
-                    f"must be shorter than monitor.interval ({format_duration(self.interval)}), got "
-                    f"{format_duration(self.poll_timeout)!r}: a poll still running when the next one is due makes "
-                    "that one skip",
-                )
-            )
-        return self
-
     @property
     def poll_deadline(self) -> timedelta:
         """How long a poll may run before it is cancelled: ``poll_timeout``, by default 80 % of the interval (4
-        minutes of 5), which leaves the rest of the interval for the cancelled poll to be recorded before the next
-        one is due."""
-        return self.poll_timeout if self.poll_timeout is not None else self.interval * POLL_TIMEOUT_SHARE
+        minutes of 5, 48 s of 1), which leaves the rest of the interval for the cancelled poll to be recorded
+        before the next one is due, but at least 10 s: even a small account's poll makes a few calls at the rate
+        limit, and a deadline it cannot meet would fail every poll, where a poll longer than a short interval only
+        makes the next one skip."""
+        if self.poll_timeout is not None:
+            return self.poll_timeout
+        return max(self.interval * POLL_TIMEOUT_SHARE, MIN_POLL_TIMEOUT)
 
 
 class StorageSettings(Section):
