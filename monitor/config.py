@@ -183,12 +183,29 @@ class TikTokSettings(Section):
         return [a for account in self.token_accounts() for a in account.advertiser_ids]
 
 
+#: The default poll deadline: this share of the interval, but never less than MIN_POLL_TIMEOUT.
+POLL_TIMEOUT_SHARE = 0.8
+MIN_POLL_TIMEOUT = timedelta(seconds=10)
+
+
 class MonitorSettings(Section):
-    """``[monitor]``: how often to poll and where the rules are."""
+    """``[monitor]``: how often to poll, how long a poll may run, and where the rules are."""
 
     interval: Annotated[Duration, at_least(timedelta(seconds=1))] = timedelta(minutes=5)
+    poll_timeout: Annotated[Duration, at_least(timedelta(seconds=1))] | None = None
     rules: ConfigPath = Field(default=Path("rules"), validate_default=True)
     templates: ConfigPath | None = None
+
+    @property
+    def poll_deadline(self) -> timedelta:
+        """How long a poll may run before it is cancelled: ``poll_timeout``, by default 80 % of the interval (4
+        minutes of 5, 48 s of 1), which leaves the rest of the interval for the cancelled poll to be recorded
+        before the next one is due, but at least 10 s: even a small account's poll makes a few calls at the rate
+        limit, and a deadline it cannot meet would fail every poll, where a poll longer than a short interval only
+        makes the next one skip."""
+        if self.poll_timeout is not None:
+            return self.poll_timeout
+        return max(self.interval * POLL_TIMEOUT_SHARE, MIN_POLL_TIMEOUT)
 
 
 class StorageSettings(Section):

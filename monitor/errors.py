@@ -10,6 +10,7 @@ per-advertiser boundary can catch "ours" without catching programming errors::
     │   ├── SchemaVersionError      the database is newer than this program: refuse, never downgrade
     │   ├── MigrationError          an upgrade failed and was rolled back
     │   └── LeaseError              LeaseHeldError: another poller has the advertiser; LeaseLostError: it took over
+    ├── PollTimeoutError            a poll ran past [monitor] poll_timeout and was cancelled (names the stage)
     └── ApiError                    the TikTok Business API refused or failed  (monitor/tiktok/errors.py)
         ├── TransientApiError       worth retrying: 5xx, timeouts, broken bodies, 50000/50002/51xxx/60001, ...
         │   └── RateLimitedError    40100 (the whole app), 40016 (one endpoint), 40133 (one advertiser): slow down
@@ -24,10 +25,23 @@ Messages never contain secrets: tokens and app secrets are not part of any excep
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
+
+from monitor.durations import format_duration
 
 
 class MonitorError(Exception):
     """Base of every error raised on purpose by the monitor."""
+
+
+class PollTimeoutError(MonitorError):
+    """A poll ran past its deadline (``[monitor] poll_timeout``) and was cancelled in ``stage`` (fetch, act, ...);
+    nothing of it was committed."""
+
+    def __init__(self, timeout: timedelta, stage: str) -> None:
+        self.timeout = timeout
+        self.stage = stage
+        super().__init__(f"poll timed out after {format_duration(timeout)} in stage {stage}")
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,9 @@ Everything a poll writes (snapshot, alert states, outbox rows, the poll's record
 under the advertiser's lease (see ``Store.poll``); delivery happens later, in the outbox sender, so Slack being
 down never slows a poll. Only this module knows the order of the steps; each step lives in its own package.
 
+A poll tells where it is in a :class:`Progress` its caller may hand in (the :class:`Stage` it runs): the poller
+names that stage when the poll deadline cancels the poll, and the poll's record in the store names it too.
+
 Step 6 (act) runs inside that block, under the lease, so no other poll or revert writes to the advertiser at the
 same time. Its journal entries are their own transactions, written before and after each API call; the holds
 and messages it produces commit with the poll (see :mod:`monitor.actions.runner` for what a crash leaves).
@@ -11,10 +14,13 @@ and messages it produces commit with the poll (see :mod:`monitor.actions.runner`
 
 from __future__ import annotations
 
+import asyncio
+import enum
 import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from monitor.actions import ActionRunner
@@ -36,6 +42,27 @@ from monitor.tiktok.client import TikTokClient
 from monitor.tiktok.models import DEFAULT_FIELDS, AdvertiserInfo
 
 log = logging.getLogger(__name__)
+
+
+class Stage(enum.StrEnum):
+    """Where a poll is: before its seven steps, one of them, or committing."""
+
+    START = "start"  # taking the advertiser's lease, loading the previous snapshot
+    FETCH = "fetch"
+    STORE = "store"
+    DIFF = "diff"
+    EVALUATE = "evaluate"
+    LIFECYCLE = "lifecycle"
+    ACT = "act"
+    NOTIFY = "notify"
+    COMMIT = "commit"  # writing everything in one transaction, fenced by the lease
+
+
+@dataclass
+class Progress:
+    """The stage a running poll is in; :meth:`Pipeline.poll` moves it on, its caller reads it."""
+
+    stage: Stage = Stage.START
 
 
 def fetch_plan(needs: Needs, extra: Mapping[Level, Mapping[str, frozenset[str]]] | None = None) -> FetchPlan:
@@ -97,52 +124,67 @@ class Pipeline:
     def store(self) -> Store:
         return self._store
 
-    async def poll(self, info: AdvertiserInfo, now: datetime) -> PollSummary:
+    async def poll(self, info: AdvertiserInfo, now: datetime, progress: Progress | None = None) -> PollSummary:
         """Run the seven steps for the advertiser of ``info`` at ``now``. Raises what stops the poll (API, lease
-        or store errors): nothing of the poll is written then, and the previous snapshot stays the latest."""
+        or store errors, a cancellation): nothing of the poll is written then, and the previous snapshot stays the
+        latest. ``progress`` (optional) follows the stage the poll is in."""
+        progress = progress if progress is not None else Progress()
+        progress.stage = Stage.START
         started = time.perf_counter()
         advertiser_id = info.id
         ruleset = self._rules()
         plan = ruleset_plan(ruleset)
         calls_before = self._client.transport.calls
         async with self._store.poll(advertiser_id, now) as poll:
-            # 1 fetch (under the lease: two replicas never poll one advertiser at once)
-            fetched = await fetch_snapshot(self._client, info, plan, now)
-            for error in fetched.errors:
-                poll.note_error(error)
-            # 2 store and 3 diff
-            poll.save(fetched.states, levels=plan.levels)
-            current = poll.current
-            changes = diff_snapshots(poll.previous, current)
-            # 4 evaluate and 5 lifecycle
-            evaluation = evaluate(ruleset, current, poll.previous, now, zone=info.timezone)
-            for error in evaluation.errors:
-                poll.note_error(error)
-            alert_states = await self._store.alerts.load(advertiser_id)
-            progress = advance(ruleset, alert_states, evaluation, now)
-            poll.save_alert_states(progress.states)
-            poll.delete_alert_states(progress.removed)
-            # 6 act: settle and verify earlier writes, then guarded, journaled writes for what the rules ask
-            acted = await self._actions.act(
-                info,
-                progress.transitions,
-                current=current,
-                previous=poll.previous,
-                changes=changes,
-                polled=plan.levels,
-                holds=await self._store.holds.active(advertiser_id, now),
-                now=now,
-                poll_id=poll.poll_id,
-            )
-            poll.end_holds(acted.end_holds)  # replaced by a hold seen again this poll; run-out holds need nothing
-            poll.save_holds(acted.save_holds)
-            # 7 notify: outbox rows in the same transaction as the alert states, with what the actions did
-            rows = alert_notifications(
-                progress.transitions, info, now, actions=acted.outcomes(), group_limit=self._group_limit
-            )
-            rows += self._ops_rows(acted.messages)
-            poll.enqueue(*rows)
-            poll.count_calls(self._client.transport.calls - calls_before)
+            try:
+                # 1 fetch (under the lease: two replicas never poll one advertiser at once)
+                progress.stage = Stage.FETCH
+                fetched = await fetch_snapshot(self._client, info, plan, now)
+                for error in fetched.errors:
+                    poll.note_error(error)
+                # 2 store and 3 diff
+                progress.stage = Stage.STORE
+                poll.save(fetched.states, levels=plan.levels)
+                current = poll.current
+                progress.stage = Stage.DIFF
+                changes = diff_snapshots(poll.previous, current)
+                # 4 evaluate and 5 lifecycle
+                progress.stage = Stage.EVALUATE
+                evaluation = evaluate(ruleset, current, poll.previous, now, zone=info.timezone)
+                for error in evaluation.errors:
+                    poll.note_error(error)
+                progress.stage = Stage.LIFECYCLE
+                alert_states = await self._store.alerts.load(advertiser_id)
+                lifecycle = advance(ruleset, alert_states, evaluation, now)
+                poll.save_alert_states(lifecycle.states)
+                poll.delete_alert_states(lifecycle.removed)
+                # 6 act: settle and verify earlier writes, then guarded, journaled writes for what the rules ask
+                progress.stage = Stage.ACT
+                acted = await self._actions.act(
+                    info,
+                    lifecycle.transitions,
+                    current=current,
+                    previous=poll.previous,
+                    changes=changes,
+                    polled=plan.levels,
+                    holds=await self._store.holds.active(advertiser_id, now),
+                    now=now,
+                    poll_id=poll.poll_id,
+                )
+                poll.end_holds(acted.end_holds)  # replaced by a hold seen again this poll; run-out holds need nothing
+                poll.save_holds(acted.save_holds)
+                # 7 notify: outbox rows in the same transaction as the alert states, with what the actions did
+                progress.stage = Stage.NOTIFY
+                rows = alert_notifications(
+                    lifecycle.transitions, info, now, actions=acted.outcomes(), group_limit=self._group_limit
+                )
+                rows += self._ops_rows(acted.messages)
+                poll.enqueue(*rows)
+                poll.count_calls(self._client.transport.calls - calls_before)
+            except asyncio.CancelledError:  # the poll deadline (or shutdown): the poll's record names the stage
+                poll.note_error(f"cancelled in stage {progress.stage}")
+                raise
+            progress.stage = Stage.COMMIT
         return PollSummary(
             advertiser_id=advertiser_id,
             advertiser_name=info.name,
@@ -153,7 +195,7 @@ class Pipeline:
             findings_by_rule=Counter((f.rule.name, f.rule.severity.value) for f in evaluation.findings),
             transitions=tuple(
                 f"{t.kind} {t.rule.name} {t.alert.level.value} {t.alert.entity_id}"
-                for t in progress.transitions
+                for t in lifecycle.transitions
                 if t.kind != "pending"
             ),
             notifications=len(rows),
@@ -170,4 +212,4 @@ class Pipeline:
         return rows
 
 
-__all__ = ["Pipeline", "fetch_plan", "ruleset_plan"]
+__all__ = ["Pipeline", "Progress", "Stage", "fetch_plan", "ruleset_plan"]

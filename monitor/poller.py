@@ -9,6 +9,8 @@ it raises for none, so one bad advertiser never stops the others. It reads the c
   ``account_limited`` and *paused* until it is active again (its status is read hourly); a revoked token or lost
   permission is told once and the advertiser is then *paused*, tried again with back-off from a minute up to an
   hour, and at once after :meth:`AdvertiserPoller.recheck` (SIGHUP);
+* the **poll deadline** (``[monitor] poll_timeout``): a poll still running then is cancelled and fails with a
+  :class:`~monitor.errors.PollTimeoutError` naming the stage it was in, so the next one runs on time;
 * its one **failure streak** (consecutive failed polls), which ``/healthz`` and ``/metrics`` read from the outcome;
 * its **operational problems** (:class:`~monitor.notify.problems.ProblemBook`, remembered in the store across
   restarts): token revoked, permission lost, advertiser unreachable, account limited, each told once per episode
@@ -20,6 +22,7 @@ it raises for none, so one bad advertiser never stops the others. It reads the c
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -27,10 +30,10 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from monitor.domain import OpsKind
-from monitor.errors import MonitorError
+from monitor.errors import MonitorError, PollTimeoutError
 from monitor.notify.message import OperationalMessage
 from monitor.notify.problems import ProblemBook
-from monitor.pipeline import Pipeline
+from monitor.pipeline import Pipeline, Progress, Stage
 from monitor.polls import PollOutcome, PollResult, PollSummary
 from monitor.store.errors import LeaseHeldError, StoreError
 from monitor.tiktok.errors import ApiError, AuthError
@@ -52,6 +55,9 @@ PERMISSION_CODES = frozenset({40001, 40106, 40119, 40125, 40300, 40301})
 #: The problems a failed poll can show; a success clears each of them.
 POLL_PROBLEMS = (OpsKind.TOKEN_REVOKED, OpsKind.PERMISSION_LOST, OpsKind.ADVERTISER_UNREACHABLE)
 
+#: Stages of a poll where it waits for our own database (a deadline there is not the account's problem).
+DATABASE_STAGES = frozenset({Stage.START, Stage.COMMIT})
+
 #: Hands operational messages to people (log and outbox): ``tell(messages, now)``.
 Tell = Callable[[Sequence[OperationalMessage], datetime], Awaitable[None]]
 
@@ -66,7 +72,8 @@ def classify_failure(exc: BaseException) -> OpsKind:
 
 
 class AdvertiserPoller:
-    """Polls one advertiser with ``pipeline`` (its token account's); ``tell`` delivers its operational messages."""
+    """Polls one advertiser with ``pipeline`` (its token account's); ``tell`` delivers its operational messages.
+    ``poll_timeout`` (None: none) cancels a poll's seven steps that run longer."""
 
     def __init__(
         self,
@@ -76,8 +83,10 @@ class AdvertiserPoller:
         clock_now: Callable[[], datetime],
         problems: ProblemBook,
         tell: Tell,
+        poll_timeout: timedelta | None = None,
     ) -> None:
         self.advertiser_id = advertiser_id
+        self.poll_timeout = poll_timeout
         self.pipeline = pipeline
         self._now = clock_now
         self._tell = tell
@@ -136,11 +145,17 @@ class AdvertiserPoller:
             if self._limited:
                 self._limited = False
                 await self._observe(OpsKind.ACCOUNT_LIMITED, False, now)
-            summary = await self.pipeline.poll(info, now)
+            summary = await self._run_pipeline(info, now)
         except LeaseHeldError as exc:  # another process polls this advertiser now: not a problem of the account
             return self._failed(exc, started)
         except StoreError as exc:  # our database, not the account: logged and shown by /healthz
             return self._failed(exc, started)
+        except PollTimeoutError as exc:
+            outcome = self._failed(exc, started)
+            if exc.stage in DATABASE_STAGES:  # waited for our database, not the account: not told as its problem
+                return outcome
+            await self._settle(OpsKind.ADVERTISER_UNREACHABLE, now, str(exc))
+            return outcome
         except (MonitorError, OSError) as exc:
             outcome = self._failed(exc, started)
             failing = classify_failure(exc)
@@ -162,6 +177,20 @@ class AdvertiserPoller:
         # the summary counts every call of this poll, advertiser/info's too
         summary = replace(summary, calls=self.pipeline.client.transport.calls - calls_before)
         return self._outcome(PollResult.OK, started, summary=summary)
+
+    async def _run_pipeline(self, info: AdvertiserInfo, now: datetime) -> PollSummary:
+        """The seven steps, cancelled at the poll deadline: then :class:`PollTimeoutError` names the stage."""
+        if self.poll_timeout is None:
+            return await self.pipeline.poll(info, now)
+        progress = Progress()
+        deadline = asyncio.timeout(self.poll_timeout.total_seconds())
+        try:
+            async with deadline:
+                return await self.pipeline.poll(info, now, progress)
+        except TimeoutError:
+            if deadline.expired():
+                raise PollTimeoutError(self.poll_timeout, progress.stage) from None
+            raise
 
     async def _advertiser_info(self, now: datetime) -> AdvertiserInfo:
         """The advertiser's info, read at most once a day (hourly while the account is not active) and kept in

@@ -212,6 +212,7 @@ class Runtime:
                 clock_now=self.clock.now,
                 problems=self.problems_of(advertiser_id),
                 tell=self.tell,
+                poll_timeout=self.settings.monitor.poll_deadline,
             )
             self.pollers[advertiser_id] = poller
         poller.pipeline = pipeline  # a discovery may have moved the advertiser to another token

@@ -25,13 +25,20 @@ from monitor.notify.templates import Templates
 from monitor.rulebook import RuleBook
 from monitor.rules.loader import configured_channels
 from monitor.runtime import Runtime
+from monitor.store.lease import ttl_for
 from monitor.store.repo import Store
 from monitor.tiktok.client import TikTokClient
 
 
 async def open_store(settings: Settings, clock: Clock | None = None) -> Store:
-    """The configured store, migrated to this version's schema."""
-    return await Store.open(settings.storage.url, retention=settings.storage.retention, clock=clock or SystemClock())
+    """The configured store, migrated to this version's schema; its leases live twice the poll deadline (10 s to
+    60 s, renewed while held: :func:`monitor.store.lease.ttl_for`)."""
+    return await Store.open(
+        settings.storage.url,
+        retention=settings.storage.retention,
+        clock=clock or SystemClock(),
+        lease_ttl=ttl_for(settings.monitor.poll_deadline),
+    )
 
 
 def build_client(settings: Settings, session: aiohttp.ClientSession, metrics: Metrics | None = None) -> TikTokClient:

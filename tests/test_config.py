@@ -376,6 +376,26 @@ def test_duration_below_minimum(tmp_path: Path) -> None:
     assert problems(path) == [f"{path}:5: monitor.interval: must be at least 1s, got '0s'"]
 
 
+def test_poll_timeout_defaults_to_most_of_the_interval_but_at_least_10s(tmp_path: Path) -> None:
+    assert load_settings(write(tmp_path, TIKTOK), env={}).monitor.poll_deadline == timedelta(minutes=4)
+    path = write(tmp_path, f'{TIKTOK}[monitor]\ninterval = "1m"\n')
+    settings = load_settings(path, env={})
+    assert settings.monitor.poll_timeout is None and settings.monitor.poll_deadline == timedelta(seconds=48)
+    path = write(tmp_path, f'{TIKTOK}[monitor]\ninterval = "2s"\n')
+    assert load_settings(path, env={}).monitor.poll_deadline == timedelta(seconds=10)
+    path = write(tmp_path, f'{TIKTOK}[monitor]\ninterval = "1m"\npoll_timeout = "30s"\n')
+    assert load_settings(path, env={}).monitor.poll_deadline == timedelta(seconds=30)
+
+
+def test_poll_timeout_is_a_duration_of_at_least_1s(tmp_path: Path) -> None:
+    path = write(tmp_path, f'{TIKTOK}[monitor]\npoll_timeout = "0s"\n')
+    assert problems(path) == [f"{path}:5: monitor.poll_timeout: must be at least 1s, got '0s'"]
+    path = write(tmp_path, f"{TIKTOK}[monitor]\npoll_timeout = 30\n")
+    assert problems(path) == [
+        f'{path}:5: monitor.poll_timeout: 30 is not a duration: add a unit s, m, h or d, like "30s"'
+    ]
+
+
 def test_unset_environment_variable(tmp_path: Path) -> None:
     path = write(tmp_path, '[tiktok]\naccess_token = "${TIKTOK_ACCESS_TOKEN}"\nadvertiser_ids = ["1"]\n')
     assert problems(path, env={"OTHER": "x"}) == [

@@ -7,7 +7,8 @@ their own transactions, not the poll's: an action that reached TikTok happened e
 
 :meth:`Journal.history` filters by advertiser, rule, entity, time, status and reverted entry; :meth:`Journal.note`
 adds a remark to a finished entry (e.g. "not confirmed by the next poll"); :meth:`Journal.lease` holds an
-advertiser's poll lease for a write made outside a poll (``tiktok-monitor revert``), so it never races a poll.
+advertiser's poll lease for a write made outside a poll (``tiktok-monitor revert``), so it never races a poll,
+renewed by a heartbeat like a poll's (see :mod:`monitor.store.lease`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from monitor.clock import Clock, SystemClock
 from monitor.domain import Level, aware
 from monitor.store import lease as leases
 from monitor.store.db import reading, writing
@@ -34,8 +36,9 @@ actions_t = ActionRow.__table__
 class Journal:
     """Append to and read the action journal."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, clock: Clock | None = None) -> None:
         self._engine = engine
+        self._clock = clock or SystemClock()  # for renewing a lease held by :meth:`lease`
 
     async def begin(self, intent: ActionIntent, now: datetime) -> JournalEntry:
         """Journal an action about to be sent ("pending"); a dry run is journaled as finished ("dry_run")."""
@@ -136,13 +139,17 @@ class Journal:
     @asynccontextmanager
     async def lease(self, advertiser_id: str, owner: str, now: datetime, ttl: timedelta) -> AsyncIterator[None]:
         """Hold the advertiser's poll lease around the block (raises ``LeaseHeldError`` while a poll runs), so
-        a write made outside a poll never races one. The advertiser must be known to the store."""
+        a write made outside a poll never races one. The advertiser must be known to the store. A heartbeat
+        renews the lease every ``ttl / 3`` while the block runs."""
         aware(now)
         async with writing(self._engine) as conn:
             token = await leases.take(conn, advertiser_id, owner, now, ttl)
+        heartbeat = leases.Heartbeat(self._engine, advertiser_id, token, ttl, self._clock.now)
+        heartbeat.start()
         try:
             yield
         finally:
+            await heartbeat.stop()
             async with writing(self._engine) as conn:
                 await leases.release(conn, advertiser_id, token)
 

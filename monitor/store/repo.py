@@ -17,9 +17,8 @@ Every method returns frozen value objects (monitor.store.values), never ORM rows
 
 from __future__ import annotations
 
+import asyncio
 import json
-import os
-import socket
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
@@ -30,14 +29,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from monitor.clock import Clock, SystemClock
 from monitor.domain import Snapshot, aware
-from monitor.store import db, snapshots
+from monitor.store import db, lease, snapshots
 from monitor.store import poll as polling
 from monitor.store import prune as pruning
 from monitor.store.alerts import Alerts
 from monitor.store.breaker import BreakerEpisodes
 from monitor.store.holds import Holds
 from monitor.store.journal import Journal
-from monitor.store.lease import dialect_insert
+from monitor.store.lease import dialect_insert, process_owner
 from monitor.store.models import AdvertiserRow, PollRow
 from monitor.store.outbox import Outbox
 from monitor.store.poll import PollWriter
@@ -49,7 +48,9 @@ advertisers_t = AdvertiserRow.__table__
 polls_t = PollRow.__table__
 
 DEFAULT_RETENTION = timedelta(days=30)
-DEFAULT_LEASE_TTL = timedelta(minutes=15)
+#: The lease TTL for the default poll deadline (80 % of the default 5-minute interval): 60 s.
+DEFAULT_LEASE_TTL = lease.ttl_for(timedelta(minutes=4))
+RECORD_FAILURE_SECONDS = 10.0
 
 
 class Store:
@@ -68,7 +69,9 @@ class Store:
         self.retention = retention
         self.lease_ttl = lease_ttl
         self.owner = owner
-        self.journal = Journal(engine)
+        #: Seconds a failed poll may spend recording its failure and giving its lease back (PostgreSQL).
+        self.record_failure_timeout = RECORD_FAILURE_SECONDS
+        self.journal = Journal(engine, clock)
         self.outbox = Outbox(engine)
         self.alerts = Alerts(engine)
         self.holds = Holds(engine)
@@ -91,7 +94,8 @@ class Store:
 
         Raises :class:`SchemaVersionError` for a database written by a newer monitor, :class:`MigrationError`
         if an upgrade fails (rolled back), :class:`StoreUnavailableError` if the database cannot be reached.
-        ``owner`` names this process in leases (default ``host:pid``).
+        ``owner`` names this process in leases (default ``host:pid``); ``lease_ttl`` is how long a lease outlives
+        its holder's last heartbeat (see :mod:`monitor.store.lease`; the daemon derives it from the poll deadline).
         """
         engine = db.create_engine(url, schema=schema, busy_timeout=busy_timeout)
         try:
@@ -104,7 +108,7 @@ class Store:
             clock=clock or SystemClock(),
             retention=retention,
             lease_ttl=lease_ttl,
-            owner=owner or f"{socket.gethostname()}:{os.getpid()}",
+            owner=owner or process_owner(),
         )
 
     async def close(self) -> None:
@@ -130,24 +134,39 @@ class Store:
         """One poll of one advertiser, as a transaction around the block.
 
         On entry: takes the advertiser's lease for ``ttl`` (default ``lease_ttl``) or raises
-        :class:`LeaseHeldError`, records a "running" poll, loads ``previous``. On normal exit: commits every
-        buffered write at once (or raises :class:`LeaseLostError` if the lease was taken over meanwhile, writing
-        nothing). On an exception: writes nothing of the poll, records it as failed, re-raises. The lease is
-        released either way. ``now`` is the poll's time: the snapshot's ``taken_at``.
+        :class:`LeaseHeldError`, records a "running" poll, loads ``previous``. While the block runs, a heartbeat
+        renews the lease every ``ttl / 3``. On normal exit: commits every buffered write at once (or raises
+        :class:`LeaseLostError` if the lease was taken over meanwhile, writing nothing). On an exception (or a
+        cancellation): writes nothing of the poll, records it as failed, re-raises. The lease is released either
+        way. ``now`` is the poll's time: the snapshot's ``taken_at``.
         """
         aware(now, "poll time")
-        writer = await polling.begin(self._engine, advertiser_id, now, owner or self.owner, ttl or self.lease_ttl)
+        ttl = ttl or self.lease_ttl
+        writer = await polling.begin(self._engine, advertiser_id, now, owner or self.owner, ttl)
+        heartbeat = lease.Heartbeat(self._engine, advertiser_id, writer._token, ttl, self._clock.now)
+        heartbeat.start()
         try:
             yield writer
+            await heartbeat.stop()
             await polling.commit(self._engine, writer, self._clock.now())
         except GeneratorExit:  # the block was abandoned without an exception (loop shutdown): no I/O now
+            heartbeat.cancel()
             raise
         except BaseException as exc:
             try:
-                await polling.fail(self._engine, writer, self._clock.now(), f"{type(exc).__name__}: {exc}")
+                async with asyncio.timeout(self._record_failure_timeout()):
+                    await heartbeat.stop()
+                    await polling.fail(self._engine, writer, self._clock.now(), _failure(exc))
             except Exception as record_exc:  # the original error matters more than failing to record it
-                exc.add_note(f"(recording the failed poll also failed: {record_exc})")
+                exc.add_note(f"(recording the failed poll also failed: {_failure(record_exc)})")
             raise
+
+    def _record_failure_timeout(self) -> float | None:
+        """How long a failed poll may take to record its failure. PostgreSQL waits for a lock without end, so
+        that a cancelled poll (its deadline) ends even while the database hangs, the wait is bounded (the record
+        left "running" is marked abandoned by the advertiser's next poll). SQLite's waits end with its busy
+        timeout, and cancelling one a second time would strand the aiosqlite connection: not bounded."""
+        return self.record_failure_timeout if self._engine.dialect.name == "postgresql" else None
 
     async def previous_snapshot(self, advertiser_id: str, before: int | None = None) -> Snapshot | None:
         """The snapshot before poll ``before`` (default: before the newest one), or None if there is none."""
@@ -216,6 +235,13 @@ class Store:
         async with db.reading(self._engine) as conn:
             row = (await conn.execute(sa.select(advertisers_t).where(advertisers_t.c.id == advertiser_id))).first()
             return None if row is None else _advertiser(row)
+
+
+def _failure(exc: BaseException) -> str:
+    """What a failed poll's record says about the exception that ended it."""
+    if isinstance(exc, asyncio.CancelledError):
+        return "cancelled"
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
 def _poll_run(row: Any) -> PollRun:

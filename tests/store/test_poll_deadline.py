@@ -1,0 +1,201 @@
+"""The poll deadline: a poll that hangs is cancelled at ``poll_timeout``, fails naming the stage it was in, is
+recorded as failed with nothing of it committed, and the next poll runs (on SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from monitor.clock import FrozenClock
+from monitor.notify.message import OperationalMessage
+from monitor.notify.ops import OpsPolicy
+from monitor.pipeline import Pipeline
+from monitor.poller import AdvertiserPoller
+from monitor.polls import PollResult
+from monitor.rules.loader import load_rules
+from monitor.sandbox import Fault, Sandbox
+from monitor.store import PollStatus, Store
+from monitor.store.db import normalize_url
+from monitor.tiktok.client import TikTokClient
+
+from .conftest import ADV, BACKENDS, latest_snapshot
+
+RULES = '[[rule]]\nname = "spending"\nlevel = "campaign"\nwhen = "spend > 0"\nnotify = ["slack"]\n'
+DEADLINE = timedelta(seconds=1)
+HANG = 4.0  # seconds the sandbox sits on the request: far past the deadline
+
+
+@pytest.fixture
+def make_poller(
+    tmp_path: Path, make_client: Callable[..., TikTokClient], clock: FrozenClock
+) -> Callable[[Store], AdvertiserPoller]:
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "r.toml").write_text(RULES)
+    ruleset = load_rules(tmp_path / "rules", channels={"slack"})
+
+    async def tell(messages: Sequence[OperationalMessage], now: datetime) -> None:
+        pass
+
+    def make(store: Store) -> AdvertiserPoller:
+        pipeline = Pipeline(client=make_client(timeout=10.0), store=store, rules=lambda: ruleset, clock=clock)
+        return AdvertiserPoller(
+            ADV, pipeline=pipeline, clock_now=clock.now, policy=OpsPolicy(), tell=tell, poll_timeout=DEADLINE
+        )
+
+    return make
+
+
+@pytest.fixture
+def poller(make_poller: Callable[[Store], AdvertiserPoller], store: Store) -> AdvertiserPoller:
+    return make_poller(store)
+
+
+async def test_a_hung_poll_is_cancelled_recorded_as_failed_and_the_next_one_runs(
+    poller: AdvertiserPoller, store: Store, sandbox: Sandbox, clock: FrozenClock
+) -> None:
+    first = await poller.poll()
+    assert first.result is PollResult.OK, first.reason
+    before = await latest_snapshot(store, ADV)
+    outbox_before = len(await store.outbox.fetch_due(clock.now() + timedelta(days=1)))
+
+    sandbox.faults.add(Fault(kind="slow", delay=HANG, path="campaign/get/"))
+    clock.advance(60)
+    hung = await poller.poll()
+    assert hung.result is PollResult.FAILED
+    assert hung.reason == "PollTimeoutError: poll timed out after 1s in stage fetch"
+    assert hung.consecutive_failures == 1
+    assert hung.seconds < HANG  # cut short, not waited out
+
+    # recorded as failed, naming the stage; nothing of it committed
+    record = (await store.polls(ADV))[0]
+    assert record.status is PollStatus.FAILED
+    assert "cancelled in stage fetch" in record.errors
+    assert await latest_snapshot(store, ADV) == before
+    assert len(await store.outbox.fetch_due(clock.now() + timedelta(days=1))) == outbox_before
+    advertiser = await store.advertiser(ADV)
+    assert advertiser is not None and advertiser.last_poll_status is PollStatus.FAILED
+
+    clock.advance(60)  # the next poll runs: the lease was given back
+    after = await poller.poll()
+    assert after.result is PollResult.OK, after.reason
+    assert after.consecutive_failures == 0
+    assert [r.status for r in await store.polls(ADV)] == [PollStatus.OK, PollStatus.FAILED, PollStatus.OK]
+
+
+async def test_a_poll_stuck_on_a_locked_database_is_cancelled_and_the_next_one_runs(
+    make_poller: Callable[[Store], AdvertiserPoller], database: Any, clock: FrozenClock
+) -> None:
+    # SQLite waits for its lock in a thread that a cancellation cannot interrupt: the poll ends when the busy
+    # timeout does (30 s in production); PostgreSQL cancels the statement at the deadline
+    store = await database.open(clock, busy_timeout=2.0)
+    try:
+        await _stuck_then_next(make_poller(store), store, database, clock)
+    finally:
+        await store.close()
+
+
+async def _stuck_then_next(poller: AdvertiserPoller, store: Store, database: Any, clock: FrozenClock) -> None:
+    first = await poller.poll()
+    assert first.result is PollResult.OK, first.reason
+    # another connection holds the write lock (SQLite) / the leases table (PostgreSQL): taking the lease waits
+    engine = create_async_engine(normalize_url(database.url))
+    async with engine.connect() as conn:
+        if database.backend == "sqlite":
+            await conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            await conn.exec_driver_sql(f'LOCK TABLE "{database.schema}".leases IN ACCESS EXCLUSIVE MODE')
+        clock.advance(60)
+        stuck = await asyncio.wait_for(poller.poll(), 30)  # without a deadline it would wait for the lock
+        await conn.rollback()
+    await engine.dispose()
+    assert stuck.result is PollResult.FAILED
+    assert stuck.reason == "PollTimeoutError: poll timed out after 1s in stage start"
+    clock.advance(60)
+    after = await poller.poll()
+    assert after.result is PollResult.OK, after.reason
+    assert [r.status for r in await store.polls(ADV)] == [PollStatus.OK, PollStatus.OK]
+
+
+@pytest.fixture
+async def lock(database: Any) -> Any:
+    """Locks what a poll writes from another connection: SQLite's write lock, PostgreSQL's leases table."""
+    engine = create_async_engine(normalize_url(database.url))
+    conn = await engine.connect()
+
+    async def take() -> None:
+        if database.backend == "sqlite":
+            await conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            await conn.exec_driver_sql(f'LOCK TABLE "{database.schema}".leases IN ACCESS EXCLUSIVE MODE')
+
+    async def release() -> None:
+        await conn.rollback()
+
+    yield take, release
+    await conn.close()
+    await engine.dispose()
+
+
+async def start_poll_and_lock_its_commit(poller: AdvertiserPoller, sandbox: Sandbox, take: Any) -> asyncio.Task[Any]:
+    """Start a poll whose fetch is slowed down just long enough to lock the database under it: its commit waits."""
+    sandbox.faults.add(Fault(kind="slow", delay=0.5, path="campaign/get/"))
+    arrived = len(sandbox.arrivals)
+    task = asyncio.create_task(poller.poll())
+    while not any(a.path == "campaign/get/" for a in sandbox.arrivals[arrived:]):  # noqa: ASYNC110 - a list
+        await asyncio.sleep(0.01)
+    await take()
+    return task
+
+
+async def test_a_poll_stuck_in_its_commit_is_cancelled_in_stage_commit(
+    make_poller: Callable[[Store], AdvertiserPoller], database: Any, sandbox: Sandbox, clock: FrozenClock, lock: Any
+) -> None:
+    take, release = lock
+    store = await database.open(clock, busy_timeout=5.0)
+    try:
+        poller = make_poller(store)
+        assert (await poller.poll()).result is PollResult.OK
+        clock.advance(60)
+        polling = await start_poll_and_lock_its_commit(poller, sandbox, take)
+        await asyncio.sleep(DEADLINE.total_seconds() + 1.5)  # the deadline passes while the commit waits
+        await release()
+        stuck = await asyncio.wait_for(polling, 30)
+        assert stuck.result is PollResult.FAILED
+        assert stuck.reason == "PollTimeoutError: poll timed out after 1s in stage commit"
+        clock.advance(60)
+        after = await poller.poll()
+        assert after.result is PollResult.OK, after.reason
+        assert [r.status for r in await store.polls(ADV)] == [PollStatus.OK, PollStatus.FAILED, PollStatus.OK]
+    finally:
+        await store.close()
+
+
+@pytest.mark.parametrize("database", [b for b in BACKENDS if b.id == "postgres"], indirect=True)
+async def test_a_cancelled_poll_ends_even_while_the_database_hangs(
+    make_poller: Callable[[Store], AdvertiserPoller], database: Any, sandbox: Sandbox, clock: FrozenClock, lock: Any
+) -> None:
+    take, release = lock
+    store = await database.open(clock)
+    store.record_failure_timeout = 1.0
+    try:
+        poller = make_poller(store)
+        assert (await poller.poll()).result is PollResult.OK
+        clock.advance(60)
+        polling = await start_poll_and_lock_its_commit(poller, sandbox, take)
+        stuck = await asyncio.wait_for(polling, 30)  # the lock is still held: the failure cannot be recorded
+        await release()
+        assert stuck.result is PollResult.FAILED
+        assert stuck.reason == "PollTimeoutError: poll timed out after 1s in stage commit"
+        clock.advance(60)
+        after = await poller.poll()
+        assert after.result is PollResult.OK, after.reason
+        # the record left "running" was marked abandoned by the next poll
+        assert [r.status for r in await store.polls(ADV)] == [PollStatus.OK, PollStatus.ABANDONED, PollStatus.OK]
+    finally:
+        await store.close()
