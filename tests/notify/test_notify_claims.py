@@ -9,6 +9,7 @@ SQLite file and on PostgreSQL, and counts what arrived at a real local Slack API
 from __future__ import annotations
 
 import asyncio
+import signal
 import sys
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -17,10 +18,21 @@ from pathlib import Path
 
 import pytest
 from notify_db import SharedDatabase, enqueue_alerts, slack_posts, webhook_posts
+from notify_factories import NOW
 from notify_fakes import SLACK_TOKEN, FakeSlack, WebhookReceiver
 
-from monitor.clock import SystemClock
-from monitor.notify import Channel, OutboxSender, SlackChannel, Templates, WebhookChannel, delivery_id
+from monitor.clock import FrozenClock, SystemClock
+from monitor.notify import (
+    Channel,
+    Message,
+    OutboxSender,
+    SendReport,
+    SlackChannel,
+    Templates,
+    WebhookChannel,
+    delivery_id,
+    from_json,
+)
 from monitor.store import OutboxStatus, Store
 
 SCRIPT = Path(__file__).with_name("notify_sender_proc.py")
@@ -28,6 +40,7 @@ ROOT = Path(__file__).resolve().parents[2]
 ROWS = 24
 SENDERS = 3
 BATCH = 4  # ROWS / BATCH > SENDERS: every sender finds rows to claim
+SEND_TIMEOUT = timedelta(seconds=120)  # the default: a claim lasts three times that
 
 
 def channel_for(kind: str, slack: FakeSlack, hook: WebhookReceiver, templates: Templates) -> Channel:
@@ -122,3 +135,141 @@ async def test_sender_processes_deliver_each_row_exactly_once(shared_db: SharedD
         await finish([await spawn(shared_db, slack, "--send-timeout", "20") for _ in range(SENDERS)])
         assert slack_posts(slack) == await delivery_ids(store, ROWS)
         assert len(slack.requests) == ROWS
+
+
+# --- a sender that died --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("posted_before_dying", [False, True], ids=["died-before-posting", "died-after-posting"])
+@pytest.mark.parametrize("kind", ["slack", "webhook"])
+async def test_the_rows_of_a_dead_sender_are_delivered_once_after_its_claim_runs_out(
+    shared_db: SharedDatabase,
+    slack: FakeSlack,
+    hook: WebhookReceiver,
+    templates: Templates,
+    kind: str,
+    posted_before_dying: bool,
+) -> None:
+    clock = FrozenClock(NOW)
+    async with stores(shared_db, SENDERS) as (first, *others):
+        await enqueue_alerts(first, 6, NOW, kind)
+        dead = await first.outbox.claim_due(NOW, "sender-that-died", NOW + 3 * SEND_TIMEOUT, limit=2)  # rows 1, 2
+        channels = [channel_for(kind, slack, hook, templates) for _ in others]
+        if posted_before_dying:  # Slack (or the webhook) accepted row 1, then the sender was killed
+            row = dead.messages[0]
+            await channels[0].send(from_json(row.payload), None, delivery_id=delivery_id(row))
+        senders = [
+            OutboxSender(store, {kind: channel}, clock, send_timeout=SEND_TIMEOUT.total_seconds())
+            for store, channel in zip(others, channels, strict=True)
+        ]
+        try:
+            clock.advance(60)
+            before = await asyncio.gather(*(s.run_once() for s in senders))
+            assert sum(r.sent for r in before) == 4  # rows 3..6; the dead sender's rows wait for its claim
+            assert [(await first.outbox.get(i)).status for i in (1, 2)] == [OutboxStatus.PENDING] * 2  # type: ignore[union-attr]
+
+            clock.set(dead.until)  # the claim has run out
+            after = await asyncio.gather(*(s.run_once() for s in senders))
+        finally:
+            await close(channels)
+        found_in_slack = kind == "slack" and posted_before_dying
+        assert sum(r.sent for r in after) == 2 - found_in_slack
+        assert sum(r.already_delivered for r in after) == found_in_slack
+        rows = [await first.outbox.get(i) for i in (1, 2)]
+        assert [(r.status, r.sent_at) for r in rows if r] == [(OutboxStatus.SENT, dead.until)] * 2
+        expected = await delivery_ids(first, 6)
+        if kind == "webhook" and posted_before_dying:  # the documented at-least-once case: same delivery id
+            expected[delivery_id(dead.messages[0])] = 2
+        assert posts(kind, slack, hook) == expected
+
+
+async def test_a_killed_sender_process_leaves_rows_that_others_deliver_once(
+    shared_db: SharedDatabase, slack: FakeSlack
+) -> None:
+    async with stores(shared_db, 1) as (store,):
+        await enqueue_alerts(store, 12, datetime.now(UTC) - timedelta(seconds=1))
+        slack.answer("ok", "stall_after_accept")  # row 2 is posted; the answer never comes back
+        first = await spawn(shared_db, slack, "--send-timeout", "1")  # claims rows 1..4 for 3 s
+        await asyncio.wait_for(slack.stalled.wait(), 30)
+        first.send_signal(signal.SIGKILL)
+        await first.communicate()
+        left = [await store.outbox.get(i) for i in (2, 3, 4)]
+        assert {(r.status, r.attempts) for r in left if r} == {(OutboxStatus.PENDING, 0)}
+        expiry = {r.claimed_until for r in left if r}
+        assert len(expiry) == 1 and None not in expiry
+
+        await finish([await spawn(shared_db, slack, "--send-timeout", "1") for _ in range(2)])
+        assert slack_posts(slack) == await delivery_ids(store, 12)
+        assert len(slack.requests) == 12  # row 2 was found in Slack's history, not posted again
+        for row_id in (2, 3, 4):
+            row = await store.outbox.get(row_id)
+            assert row is not None and row.sent_at is not None and row.sent_at >= min(expiry)  # type: ignore[type-var]
+
+
+# --- claims last as long as a delivery ---------------------------------------------------------------------------
+
+
+class SlowChannel:
+    """Each send takes a whole send timeout (on the test's clock); meanwhile another sender tries to claim."""
+
+    def __init__(self, clock: FrozenClock, intruder: Store) -> None:
+        self._clock = clock
+        self._intruder = intruder
+        self.sent: list[str] = []
+        self.intruder_got: list[int] = []
+
+    async def send(self, message: Message, target: str | None, *, delivery_id: str | None = None) -> None:
+        self._clock.advance(SEND_TIMEOUT.total_seconds())
+        now = self._clock.now()
+        claim = await self._intruder.outbox.claim_due(now, f"intruder-{len(self.sent)}", now + SEND_TIMEOUT)
+        self.intruder_got.extend(m.id for m in claim.messages)
+        self.sent.append(delivery_id or "")
+
+
+async def test_a_claim_is_renewed_before_a_delivery_could_outlast_it(shared_db: SharedDatabase) -> None:
+    clock = FrozenClock(NOW)
+    async with stores(shared_db, 2) as (store, intruder):
+        await enqueue_alerts(store, 5, NOW, "slow")
+        channel = SlowChannel(clock, intruder)
+        sender = OutboxSender(store, {"slow": channel}, clock, send_timeout=SEND_TIMEOUT.total_seconds())
+        report = await sender.run_once()
+        assert (report.sent, report.lost) == (5, 0)
+        assert channel.intruder_got == []  # 5 sends of a send timeout each; a claim lasts 3: renewed in time
+        assert len(set(channel.sent)) == 5
+
+
+class HangingChannel:
+    """The first send hangs past the sender's claim (its clock jumps), and ``other`` takes the row over meanwhile."""
+
+    def __init__(self, clock: FrozenClock) -> None:
+        self._clock = clock
+        self.other: OutboxSender | None = None
+        self.other_report: SendReport | None = None
+        self.sent: list[str] = []
+
+    async def send(self, message: Message, target: str | None, *, delivery_id: str | None = None) -> None:
+        if self.other is not None and self.other_report is None:
+            other, self.other = self.other, None
+            self._clock.advance(4 * SEND_TIMEOUT.total_seconds())
+            self.other_report = await other.run_once()
+        self.sent.append(delivery_id or "")
+
+
+async def test_a_sender_whose_claim_was_taken_over_records_nothing(
+    shared_db: SharedDatabase, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = FrozenClock(NOW)
+    timeout = SEND_TIMEOUT.total_seconds()
+    async with stores(shared_db, 2) as (store, other_store):
+        await enqueue_alerts(store, 1, NOW, "hang")
+        channel = HangingChannel(clock)
+        channel.other = other = OutboxSender(other_store, {"hang": channel}, clock, send_timeout=timeout)
+        report = await OutboxSender(store, {"hang": channel}, clock, send_timeout=timeout).run_once()
+        assert (report.sent, report.lost) == (0, 1)
+        assert channel.other_report is not None and channel.other_report.sent == 1
+        row = await store.outbox.get(1)
+        assert row is not None and (row.status, row.attempts, row.claimed_by) == (OutboxStatus.SENT, 1, other.claimant)
+        # recorded once, by the sender that held the row; delivered twice: the limit of a sender hanging past
+        # its claim (Slack: the taker looks in the channel first, which finds it when the post came first)
+        assert channel.sent == [delivery_id(row)] * 2
+        assert "another sender took it over: it may arrive twice" in caplog.text
