@@ -206,6 +206,8 @@ class OutboxSender:
         rows = await self._skip_delivered(name, channel, rows, taken_over, held, report)
         blocked: dict[str | None, tuple[TransientDeliveryError, datetime]] = {}
         for index, row in enumerate(rows):
+            if row.id in held.lost:  # another sender holds it now
+                continue
             target = split_channel(row.channel)[1]
             if target in blocked:
                 error, retry_at = blocked[target]
