@@ -11,6 +11,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 from alembic import command
+from alembic.script import ScriptDirectory
 
 from monitor.store import Notification, OutboxStatus, Store
 from monitor.store.db import alembic_config, create_engine, current_revisions, upgrade
@@ -117,7 +118,7 @@ async def test_postgres_claims_skip_rows_another_claimer_has_locked(database: Da
 async def test_rows_pending_at_the_upgrade_count_as_interrupted_claims(database: Database) -> None:
     """The monitor before 0007 kept no claims: a row it left pending may have been mid-delivery."""
     engine = create_engine(database.url, schema=database.schema)
-    await upgrade(engine, schema=database.schema, revision="0004")
+    await upgrade(engine, schema=database.schema, revision="0004")  # the outbox as 0002 made it, before claims
     ts = T0.replace(tzinfo=None) if engine.dialect.name == "sqlite" else T0
     outbox = sa.table(
         "outbox",
@@ -144,16 +145,18 @@ async def test_rows_pending_at_the_upgrade_count_as_interrupted_claims(database:
 
     engine = create_engine(database.url, schema=database.schema)
 
+    before = ScriptDirectory.from_config(alembic_config()).get_revision("0007").down_revision
+
     def downgrade(connection: sa.Connection) -> list[str]:
         cfg = alembic_config()
         cfg.attributes["connection"] = connection
-        command.downgrade(cfg, "0004")
+        command.downgrade(cfg, str(before))
         return [c["name"] for c in sa.inspect(connection).get_columns("outbox")]
 
     try:
         async with engine.begin() as conn:
             columns = await conn.run_sync(downgrade)
         assert "claimed_by" not in columns and "claimed_until" not in columns
-        assert await current_revisions(engine) == ("0004",)
+        assert await current_revisions(engine) == (before,)
     finally:
         await engine.dispose()
