@@ -1,44 +1,57 @@
-"""The sender: delivers outbox rows through their channels, retries transient failures, records every result.
+"""The sender: claims due outbox rows, delivers them through their channels, retries transient failures, records
+every result.
 
 A poll writes its notification rows in the same transaction as the alert states that caused them
 (``PollWriter.enqueue``), so a decided notification is never lost. The daemon's scheduler runs
 :meth:`OutboxSender.run_once` as its ``outbox`` job every ``[notify] interval`` (one run at a time), then a last
-run and :meth:`OutboxSender.drain` at shutdown (``once`` drains after its polls). Each run fetches due rows,
-delivers each through its channel and records the outcome:
+run and :meth:`OutboxSender.drain` at shutdown (``once`` drains after its polls). Each run *claims* up to ``batch``
+due rows (monitor.store.outbox: one write transaction, ``FOR UPDATE SKIP LOCKED`` on PostgreSQL), delivers each
+through its channel outside any transaction, and records the outcome:
 
 * accepted by the channel -> ``mark_sent`` right away;
 * :class:`TransientDeliveryError` (or a timeout, or a bug) -> retried later with exponential back-off and jitter
-  (at least the receiver's Retry-After); the other due rows to the same destination wait with it, so an
-  unreachable Slack costs one attempt per back-off period, not one per message; after ``max_attempts`` it is
-  given up (failed);
+  (at least the receiver's Retry-After); the other claimed rows to the same destination wait with it, so an
+  unreachable Slack costs one attempt per back-off period and sender, not one per message; after
+  ``max_attempts`` it is given up (failed);
 * :class:`PermanentDeliveryError` -> failed at once; logged once per (destination, error code), not once per
   message, until a delivery through that destination succeeds; :attr:`OutboxSender.problems` lists them meanwhile
   (nothing in the daemon reads it: /healthz and /metrics do not show it).
 
 Within a run, each channel's rows are delivered by their own task, so a slow SMTP server does not delay the Slack
 messages of that run. The next run starts only when the slowest channel has finished, though: a slow or hanging
-channel (each attempt waits up to ``send_timeout``) delays the messages queued meanwhile for every channel.
+channel (each call waits up to ``send_timeout``) delays the messages queued meanwhile for every channel.
 Polling never waits for delivery: the pipeline only enqueues.
 
-Delivery guarantee. A row marked sent is never sent again. A crash (or a lost answer) between "the channel
-accepted it" and "the row is marked sent" leaves a row that may already have been delivered. Before re-sending
-such a row (one that was pending when this sender started, or whose last attempt failed), the sender asks the
+Several senders on one database (replicas of ``run``). A claim lasts ``CLAIM_MARGIN`` × ``send_timeout``; before
+each call to a channel the sender renews its claim if fewer than ``RENEW_MARGIN`` × ``send_timeout`` are left, so a
+claim never runs out during a delivery of a live sender, and no two senders hold a row at once: each row is
+delivered once however many senders run. Only the claimant records a result. A sender that dies (or hangs past its
+claim) leaves its rows claimed; once the claim has run out, another sender takes them over.
+
+Delivery guarantee. A row marked sent is never sent again. A sender that dies (or loses an answer) between "the
+channel accepted it" and "the row is marked sent" leaves a row that may already have been delivered. Before
+re-sending such a row (taken over from a claim that ran out, or whose last attempt failed), the sender asks the
 channel whether it arrived (:class:`~monitor.notify.base.Reconciler`): Slack with a bot token looks for the row's
 delivery id in the channel's recent history, so Slack gets each message exactly once (when the token may read
 that history; otherwise it says so once and delivery is at least once). Channels that cannot tell (incoming
-webhook, e-mail, generic webhook) get it at least once, with a stable ``delivery_id`` (metadata, Message-ID,
-X-Monitor-Delivery header) to deduplicate on.
+webhook, e-mail, generic webhook) get such a row at least once, with a stable ``delivery_id`` (metadata,
+Message-ID, X-Monitor-Delivery header) to deduplicate on.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import logging
+import os
 import random
-from collections.abc import Mapping
-from dataclasses import dataclass
+import secrets
+import socket
+from collections.abc import Awaitable, Collection, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from monitor.clock import Clock
 from monitor.notify.base import Channel, Reconciler, split_channel
@@ -48,6 +61,14 @@ from monitor.store import OutboxMessage, Store
 from monitor.store.values import dumps
 
 log = logging.getLogger(__name__)
+
+#: A claim lasts this many ``send_timeout``s ...
+CLAIM_MARGIN = 3
+#: ... and is renewed before a call to a channel when fewer than this many are left: the call (at most one
+#: ``send_timeout``) and the recording of its result fit in what is left.
+RENEW_MARGIN = 2
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -68,11 +89,16 @@ class Backoff:
 class SendReport:
     """What one :meth:`OutboxSender.run_once` did."""
 
-    fetched: int = 0
+    fetched: int = 0  # rows claimed
     sent: int = 0
     already_delivered: int = 0  # found at the destination after an interrupted delivery: not sent again
     retrying: int = 0
     failed: int = 0
+    lost: int = 0  # taken over by another sender after this one's claim ran out: result not recorded here
+
+    def add(self, other: SendReport) -> None:
+        for name in (f.name for f in dataclasses.fields(self)):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
 def delivery_id(row: OutboxMessage) -> str:
@@ -81,8 +107,20 @@ def delivery_id(row: OutboxMessage) -> str:
     return f"tam-{row.id}-{digest[:12]}"
 
 
+@dataclass
+class _Held:
+    """One channel task's share of a claim: until when it lasts, and the rows lost to another sender."""
+
+    until: datetime
+    lost: set[int] = field(default_factory=set)
+
+
 class OutboxSender:
-    """Delivers due outbox rows. ``channels`` maps configured names ("slack", "email", "webhook") to channels."""
+    """Delivers due outbox rows. ``channels`` maps configured names ("slack", "email", "webhook") to channels.
+
+    ``name`` says who claims rows in the database (default ``host:pid``); a random suffix makes every sender's
+    claimant unique (:attr:`claimant`).
+    """
 
     def __init__(
         self,
@@ -95,6 +133,7 @@ class OutboxSender:
         backoff: Backoff | None = None,
         send_timeout: float = 120.0,
         rng: random.Random | None = None,
+        name: str | None = None,
     ) -> None:
         self._store = store
         self._channels = dict(channels)
@@ -103,8 +142,11 @@ class OutboxSender:
         self._max_attempts = max_attempts
         self._backoff = backoff or Backoff()
         self._send_timeout = send_timeout
+        self._claim_for = timedelta(seconds=send_timeout * CLAIM_MARGIN)
+        self._renew_below = timedelta(seconds=send_timeout * RENEW_MARGIN)
         self._rng = rng or random.Random()
-        self._started = clock.now()
+        self.claimant = f"{name or f'{socket.gethostname()}:{os.getpid()}'}/{secrets.token_hex(4)}"
+        self._running = asyncio.Lock()  # one run at a time: a run takes back this sender's unfinished claims
         self._problems: dict[tuple[str, str], str] = {}
         self._unconfirmed: set[int] = set()  # delivered, but recording it failed: record, never re-send
 
@@ -114,21 +156,30 @@ class OutboxSender:
         return {f"{spec}: {code}": text for (spec, code), text in self._problems.items()}
 
     async def run_once(self, now: datetime | None = None) -> SendReport:
-        """Deliver the due rows (at most ``batch``). Store errors propagate after every channel has finished."""
-        now = now or self._clock.now()
-        report = SendReport()
-        due = await self._store.outbox.fetch_due(now, self._batch)
-        report.fetched = len(due)
-        by_channel: dict[str, list[OutboxMessage]] = {}
-        for row in due:
-            by_channel.setdefault(split_channel(row.channel)[0], []).append(row)
-        results = await asyncio.gather(
-            *(self._deliver_all(name, rows, report) for name, rows in by_channel.items()), return_exceptions=True
-        )
-        for result in results:
-            if isinstance(result, BaseException):
-                raise result
-        return report
+        """Claim the due rows (at most ``batch``) and deliver them. Store errors propagate after every channel has
+        finished; the rows left unrecorded stay claimed by this sender, and its next run takes them again."""
+        async with self._running:
+            now = now or self._clock.now()
+            report = SendReport()
+            claim = await self._store.outbox.claim_due(now, self.claimant, now + self._claim_for, self._batch)
+            report.fetched = len(claim.messages)
+            for row_id, previous in claim.taken_over.items():
+                if previous != self.claimant:
+                    log.info("outbox row %s: taking over from %s, whose claim ran out unrecorded", row_id, previous)
+            by_channel: dict[str, list[OutboxMessage]] = {}
+            for row in claim.messages:
+                by_channel.setdefault(split_channel(row.channel)[0], []).append(row)
+            results = await asyncio.gather(
+                *(
+                    self._deliver_all(name, rows, claim.taken_over.keys(), _Held(claim.until), report)
+                    for name, rows in by_channel.items()
+                ),
+                return_exceptions=True,
+            )
+            for result in results:
+                if isinstance(result, BaseException):
+                    raise result
+            return report
 
     async def drain(self, now: datetime | None = None) -> SendReport:
         """Deliver batch after batch until no due row is left or a batch made no progress (all retrying):
@@ -136,14 +187,15 @@ class OutboxSender:
         total = SendReport()
         while True:
             report = await self.run_once(now)
-            for name in ("fetched", "sent", "already_delivered", "retrying", "failed"):
-                setattr(total, name, getattr(total, name) + getattr(report, name))
+            total.add(report)
             if report.fetched < self._batch or report.sent + report.already_delivered + report.failed == 0:
                 return total
 
     # --- one channel -----------------------------------------------------------------------------------------
 
-    async def _deliver_all(self, name: str, rows: list[OutboxMessage], report: SendReport) -> None:
+    async def _deliver_all(
+        self, name: str, rows: list[OutboxMessage], taken_over: Collection[int], held: _Held, report: SendReport
+    ) -> None:
         channel = self._channels.get(name)
         if channel is None:
             missing = PermanentDeliveryError(f"no notification channel named {name!r} is configured", code="no_channel")
@@ -151,13 +203,18 @@ class OutboxSender:
                 await self._give_up(row, missing, report)
             return
         rows = await self._confirm_unrecorded(rows, report)
-        rows = await self._skip_delivered(name, channel, rows, report)
+        rows = await self._skip_delivered(name, channel, rows, taken_over, held, report)
         blocked: dict[str | None, tuple[TransientDeliveryError, datetime]] = {}
-        for row in rows:
+        for index, row in enumerate(rows):
+            if row.id in held.lost:  # another sender holds it now
+                continue
             target = split_channel(row.channel)[1]
             if target in blocked:
                 error, retry_at = blocked[target]
                 await self._retry(row, error, report, retry_at=retry_at, deferred=True)
+                continue
+            await self._keep_claim(rows[index:], held, report)
+            if row.id in held.lost:
                 continue
             failure = await self._attempt(channel, row, report)
             if failure is not None:
@@ -167,6 +224,25 @@ class OutboxSender:
             log.warning(
                 "%s: delivery failed (%s: %s); next attempt at %s", where, error.code, error, f"{retry_at:%H:%M:%S}"
             )
+
+    async def _keep_claim(self, rows: list[OutboxMessage], held: _Held, report: SendReport) -> None:
+        """Before a call to a channel: renew the claim on ``rows`` if the call might outlast it."""
+        now = self._clock.now()
+        if held.until - now >= self._renew_below:
+            return
+        wanted = [row.id for row in rows if row.id not in held.lost]
+        until = now + self._claim_for
+        kept = await self._store.outbox.renew(wanted, self.claimant, until)
+        held.until = until
+        for row_id in set(wanted) - kept:
+            held.lost.add(row_id)
+            report.lost += 1
+            log.warning("outbox row %s: this sender's claim ran out and another sender took it over", row_id)
+
+    async def _call(self, call: Awaitable[_T]) -> _T:
+        """A call to a channel, bounded by ``send_timeout`` (a claim lasts only so long)."""
+        async with asyncio.timeout(self._send_timeout):
+            return await call
 
     async def _attempt(
         self, channel: Channel, row: OutboxMessage, report: SendReport
@@ -180,8 +256,7 @@ class OutboxSender:
             return None
         target = split_channel(row.channel)[1]
         try:
-            async with asyncio.timeout(self._send_timeout):
-                await channel.send(message, target, delivery_id=delivery_id(row))
+            await self._call(channel.send(message, target, delivery_id=delivery_id(row)))
         except PermanentDeliveryError as exc:
             await self._give_up(row, exc, report)
             return None
@@ -197,11 +272,24 @@ class OutboxSender:
             return None
         return error, await self._retry(row, error, report)
 
-    async def _mark_sent(self, row: OutboxMessage, report: SendReport) -> None:
+    async def _mark_sent(self, row: OutboxMessage, report: SendReport, *, already: bool = False) -> None:
+        """Record a delivery (``already``: found at the destination, not sent by this run)."""
         self._unconfirmed.add(row.id)
-        await self._store.outbox.mark_sent(row.id, self._clock.now())
+        recorded = await self._store.outbox.mark_sent(row.id, self._clock.now(), claimant=self.claimant)
         self._unconfirmed.discard(row.id)
-        report.sent += 1
+        if not recorded:
+            report.lost += 1
+            log.warning(
+                "%s: outbox row %s was delivered after this sender's claim on it ran out, and another sender took it "
+                "over: it may arrive twice (Slack with a bot token: that sender looks for it in the channel first)",
+                row.channel,
+                row.id,
+            )
+            return
+        if already:
+            report.already_delivered += 1
+        else:
+            report.sent += 1
         cleared = [key for key in self._problems if key[0] == row.channel]
         if cleared:
             for key in cleared:
@@ -213,42 +301,54 @@ class OutboxSender:
         rest = []
         for row in rows:
             if row.id in self._unconfirmed:
-                await self._mark_sent(row, report)
-                report.sent -= 1
-                report.already_delivered += 1
+                await self._mark_sent(row, report, already=True)
             else:
                 rest.append(row)
         return rest
 
     async def _skip_delivered(
-        self, name: str, channel: Channel, rows: list[OutboxMessage], report: SendReport
+        self,
+        name: str,
+        channel: Channel,
+        rows: list[OutboxMessage],
+        taken_over: Collection[int],
+        held: _Held,
+        report: SendReport,
     ) -> list[OutboxMessage]:
-        """Ask the channel about rows that may have been delivered already; mark those sent instead of sending."""
+        """Ask the channel about rows that may have been delivered already (taken over from a claim that ran out,
+        or whose last attempt failed); mark those sent instead of sending."""
         if not isinstance(channel, Reconciler):
             return rows
         doubtful: dict[str | None, list[OutboxMessage]] = {}
         for row in rows:
-            if row.attempts > 0 or row.created_at < self._started:
+            if row.attempts > 0 or row.id in taken_over:
                 doubtful.setdefault(split_channel(row.channel)[1], []).append(row)
         skip: set[int] = set()
         for target, candidates in doubtful.items():
-            ids = {delivery_id(row): row for row in candidates}
+            await self._keep_claim(rows, held, report)
+            ids = {delivery_id(row): row for row in candidates if row.id not in held.lost}
+            if not ids:
+                continue
+            since = min(r.created_at for r in ids.values())
             try:
-                found = await channel.find_delivered(target, min(r.created_at for r in candidates), ids.keys())
-            except TransientDeliveryError as exc:  # cannot check now: do not risk a duplicate, try later
+                found = await self._call(channel.find_delivered(target, since, ids.keys()))
+            except (TransientDeliveryError, TimeoutError) as exc:  # cannot check now: do not risk a duplicate
+                error = (
+                    exc
+                    if isinstance(exc, TransientDeliveryError)
+                    else TransientDeliveryError(f"no answer within {self._send_timeout:g}s", code="timeout")
+                )
                 retry_at = None
-                for row in candidates:
-                    retry_at = await self._retry(row, exc, report, retry_at=retry_at)
+                for row in ids.values():
+                    retry_at = await self._retry(row, error, report, retry_at=retry_at)
                     skip.add(row.id)
                 continue
             for key in found or ():
                 row = ids[key]
                 log.info("%s: outbox row %s was already delivered (interrupted before it was recorded)", name, row.id)
-                await self._mark_sent(row, report)
-                report.sent -= 1
-                report.already_delivered += 1
+                await self._mark_sent(row, report, already=True)
                 skip.add(row.id)
-        return [row for row in rows if row.id not in skip]
+        return [row for row in rows if row.id not in skip and row.id not in held.lost]
 
     # --- recording -------------------------------------------------------------------------------------------
 
@@ -266,8 +366,8 @@ class OutboxSender:
         failures = row.attempts + 1
         if failures >= self._max_attempts:
             gave_up = PermanentDeliveryError(f"gave up after {failures} attempts; last: {error}", code=error.code)
-            await self._give_up(row, gave_up, report, log_it=False)
-            log.error("%s: gave up on outbox row %s after %d attempts: %s", row.channel, row.id, failures, error)
+            if await self._give_up(row, gave_up, report, log_it=False):
+                log.error("%s: gave up on outbox row %s after %d attempts: %s", row.channel, row.id, failures, error)
             return now
         if retry_at is None:
             delay = self._backoff.delay(failures, self._rng)
@@ -277,14 +377,15 @@ class OutboxSender:
         text = f"{error.code}: {error}" + (
             " (waiting for an earlier message to the same destination)" if deferred else ""
         )
-        await self._store.outbox.mark_failed(row.id, text, retry_at)
-        report.retrying += 1
+        if await self._record_failure(row, text, retry_at, report):
+            report.retrying += 1
         return retry_at
 
     async def _give_up(
         self, row: OutboxMessage, error: DeliveryError, report: SendReport, *, log_it: bool = True
-    ) -> None:
-        await self._store.outbox.mark_failed(row.id, f"{error.code}: {error}", None)
+    ) -> bool:
+        if not await self._record_failure(row, f"{error.code}: {error}", None, report):
+            return False
         report.failed += 1
         key = (row.channel, error.code)
         if log_it and key not in self._problems:
@@ -293,6 +394,16 @@ class OutboxSender:
             log.debug("%s: outbox row %s failed: %s", row.channel, row.id, error)
         if log_it:
             self._problems[key] = str(error)
+        return True
+
+    async def _record_failure(
+        self, row: OutboxMessage, text: str, retry_at: datetime | None, report: SendReport
+    ) -> bool:
+        if await self._store.outbox.mark_failed(row.id, text, retry_at, claimant=self.claimant):
+            return True
+        report.lost += 1
+        log.info("%s: outbox row %s was taken over by another sender; not recording this result", row.channel, row.id)
+        return False
 
 
 __all__ = ["Backoff", "OutboxSender", "SendReport", "delivery_id"]

@@ -249,6 +249,15 @@ class BreakerRow(StoreModel, table=True):
 
 
 class OutboxRow(StoreModel, table=True):
+    """A notification and its delivery record. ``status`` is pending until it is sent or given up (failed).
+
+    A sender *claims* a pending row before delivering it: ``claimed_by`` names the sender, ``claimed_until`` is
+    when the claim runs out. No other sender takes a row while its claim lasts; recording the result (sent, or a
+    failed attempt) releases it (``claimed_until`` back to NULL; ``claimed_by`` stays, naming the last claimant).
+    A claim that ran out without a result belonged to a sender that died or hung: another sender takes the row
+    over, and asks the channel first whether it arrived (see monitor.store.outbox).
+    """
+
     __tablename__ = "outbox"
     __table_args__ = (sa.Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),)
 
@@ -264,6 +273,8 @@ class OutboxRow(StoreModel, table=True):
     next_attempt_at: datetime | None = _ts(nullable=True, default=None)
     sent_at: datetime | None = _ts(nullable=True, default=None)
     last_error: str | None = Field(default=None, sa_type=sa.Text)
+    claimed_by: str | None = _text()
+    claimed_until: datetime | None = _ts(nullable=True, default=None)
 
 
 class ActionRow(StoreModel, table=True):

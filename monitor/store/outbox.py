@@ -1,15 +1,30 @@
-"""The notification outbox: messages are written in the poll's transaction, then delivered and marked.
+"""The notification outbox: messages are written in the poll's transaction, then claimed, delivered and marked.
 
 A notification is never lost between "decided" and "sent": the poll commits the outbox row together with the
-alert state that caused it, and a sender (notify/outbox.py) fetches due rows, delivers them, and records the
-result (sent, or failed with a retry time). A crash after delivery but before ``mark_sent`` re-sends once:
-delivery is at-least-once. One sender per database is assumed for now (no row claiming across replicas).
+alert state that caused it. A sender (notify/outbox.py) then *claims* due rows, delivers them outside any
+transaction, and records each result (sent, or failed with a retry time). Any number of senders (replicas of
+``run``, a ``once`` beside a daemon) may share the database:
+
+* :meth:`Outbox.claim_due` selects due rows that nobody else holds and sets ``claimed_by`` / ``claimed_until`` in
+  the same write transaction, then commits: on PostgreSQL with ``SELECT ... FOR UPDATE SKIP LOCKED`` (two
+  claimers never wait for each other and never get the same row), on SQLite inside the ``BEGIN IMMEDIATE``
+  transaction of :func:`~monitor.store.db.writing` (writers are serialized, so the select and the update see no
+  other writer in between). Both backends therefore hand each row to one claimant at a time.
+* A claim runs out at ``claimed_until``: the rows of a sender that died (or hung) are taken over by another one
+  after that, and the claim says so (``OutboxClaim.taken_over``), since such a row may have been delivered
+  already. :meth:`Outbox.renew` extends a claim that would run out before a delivery could finish.
+* Only the claimant records a result: :meth:`Outbox.mark_sent` and :meth:`Outbox.mark_failed` update the row only
+  where ``claimed_by`` is the caller, and release the claim. A sender whose claim was taken over meanwhile gets
+  False and records nothing; the row belongs to the other sender now.
+
+Claimed rows are still pending: :meth:`Outbox.count_pending` counts them until their result is recorded.
+Expiry is judged with the ``now`` the senders pass in, so replicas should keep their clocks in sync (NTP).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -20,13 +35,14 @@ from monitor.domain import aware, freeze
 from monitor.store.db import reading, writing
 from monitor.store.errors import StoreError
 from monitor.store.models import OutboxRow
-from monitor.store.values import Notification, OutboxMessage, OutboxStatus, dumps
+from monitor.store.values import Notification, OutboxClaim, OutboxMessage, OutboxStatus, dumps
 
 outbox_t = OutboxRow.__table__
+_pending = outbox_t.c.status == OutboxStatus.PENDING.value
 
 
 class Outbox:
-    """Fetch due messages and record delivery results."""
+    """Claim due messages and record delivery results."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
@@ -38,20 +54,74 @@ class Outbox:
             await insert(conn, notifications, now, poll_id)
 
     async def fetch_due(self, now: datetime, limit: int = 100) -> list[OutboxMessage]:
-        """Pending messages whose next attempt is due, oldest first."""
+        """Pending messages whose next attempt is due and that no live claim holds, oldest first (a read: what
+        :meth:`claim_due` could take now)."""
         aware(now)
         query = (
             sa.select(outbox_t)
-            .where(outbox_t.c.status == OutboxStatus.PENDING.value, outbox_t.c.next_attempt_at <= now)
+            .where(_pending, outbox_t.c.next_attempt_at <= now, _unclaimed(now))
             .order_by(outbox_t.c.id)
             .limit(limit)
         )
         async with reading(self._engine) as conn:
             return [_from_row(row) for row in await conn.execute(query)]
 
+    async def claim_due(self, now: datetime, claimant: str, until: datetime, limit: int = 100) -> OutboxClaim:
+        """Claim up to ``limit`` due messages for ``claimant`` until ``until``, oldest first, and commit.
+
+        Due: pending, next attempt at or before ``now``, and not under a claim that lasts beyond ``now`` (unless
+        the claim is ``claimant``'s own: its earlier run was interrupted before recording, so it takes the rows
+        again). Rows whose earlier claim had not been released are listed in ``taken_over``.
+        """
+        aware(now)
+        aware(until, "until")
+        query = (
+            sa.select(outbox_t.c.id, outbox_t.c.claimed_by, outbox_t.c.claimed_until)
+            .where(
+                _pending,
+                outbox_t.c.next_attempt_at <= now,
+                sa.or_(_unclaimed(now), outbox_t.c.claimed_by == claimant),
+            )
+            .order_by(outbox_t.c.id)
+            .limit(limit)
+        )
+        async with writing(self._engine) as conn:
+            if conn.dialect.name == "postgresql":
+                # rows another sender is claiming right now are skipped, not waited for
+                query = query.with_for_update(skip_locked=True)
+            found = (await conn.execute(query)).all()
+            if not found:
+                return OutboxClaim(claimant, until)
+            ids = [row.id for row in found]
+            claimed = await conn.execute(
+                sa.update(outbox_t)
+                .where(outbox_t.c.id.in_(ids))
+                .values(claimed_by=claimant, claimed_until=until)
+                .returning(*outbox_t.c)
+            )
+            messages = sorted((_from_row(row) for row in claimed), key=lambda m: m.id)
+        taken_over = {row.id: row.claimed_by or "" for row in found if row.claimed_until is not None}
+        return OutboxClaim(claimant, until, tuple(messages), taken_over)
+
+    async def renew(self, message_ids: Collection[int], claimant: str, until: datetime) -> set[int]:
+        """Extend ``claimant``'s claim on these messages to ``until``; returns the ids it still holds (the others
+        were taken over by another sender after the claim ran out, or are no longer pending)."""
+        aware(until, "until")
+        if not message_ids:
+            return set()
+        async with writing(self._engine) as conn:
+            result = await conn.execute(
+                sa.update(outbox_t)
+                .where(outbox_t.c.id.in_(list(message_ids)), _pending, outbox_t.c.claimed_by == claimant)
+                .values(claimed_until=until)
+                .returning(outbox_t.c.id)
+            )
+            return {row.id for row in result}
+
     async def count_pending(self) -> int:
-        """How many messages wait to be sent: due now or retried later, not yet sent or given up."""
-        query = sa.select(sa.func.count()).select_from(outbox_t).where(outbox_t.c.status == OutboxStatus.PENDING.value)
+        """How many messages wait to be sent: due now, retried later or being delivered (claimed); not yet sent
+        or given up."""
+        query = sa.select(sa.func.count()).select_from(outbox_t).where(_pending)
         async with reading(self._engine) as conn:
             return int((await conn.execute(query)).scalar_one())
 
@@ -60,35 +130,52 @@ class Outbox:
             row = (await conn.execute(sa.select(outbox_t).where(outbox_t.c.id == message_id))).first()
             return None if row is None else _from_row(row)
 
-    async def mark_sent(self, message_id: int, now: datetime) -> None:
-        """Record a delivery."""
+    async def mark_sent(self, message_id: int, now: datetime, *, claimant: str) -> bool:
+        """Record a delivery by ``claimant`` and release its claim. False: another sender holds the message now
+        (it took it over after ``claimant``'s claim ran out), nothing was recorded."""
         aware(now)
-        await self._update(
-            message_id, status=OutboxStatus.SENT.value, sent_at=now, attempts=outbox_t.c.attempts + 1, last_error=None
+        return await self._record(
+            message_id,
+            claimant,
+            status=OutboxStatus.SENT.value,
+            sent_at=now,
+            attempts=outbox_t.c.attempts + 1,
+            last_error=None,
         )
 
-    async def mark_failed(self, message_id: int, error: str, retry_at: datetime | None) -> None:
-        """Record a failed attempt: retried at ``retry_at``, or given up for good when it is None."""
+    async def mark_failed(self, message_id: int, error: str, retry_at: datetime | None, *, claimant: str) -> bool:
+        """Record a failed attempt by ``claimant`` and release its claim: retried at ``retry_at``, or given up for
+        good when it is None. False as for :meth:`mark_sent`."""
         status = OutboxStatus.FAILED if retry_at is None else OutboxStatus.PENDING
         if retry_at is not None:
             aware(retry_at, "retry_at")
-        await self._update(
+        return await self._record(
             message_id,
+            claimant,
             status=status.value,
             next_attempt_at=retry_at,
             attempts=outbox_t.c.attempts + 1,
             last_error=error,
         )
 
-    async def _update(self, message_id: int, **values: Any) -> None:
+    async def _record(self, message_id: int, claimant: str, **values: Any) -> bool:
         async with writing(self._engine) as conn:
             result = await conn.execute(
                 sa.update(outbox_t)
-                .where(outbox_t.c.id == message_id, outbox_t.c.status == OutboxStatus.PENDING.value)
-                .values(**values)
+                .where(outbox_t.c.id == message_id, _pending, outbox_t.c.claimed_by == claimant)
+                .values(claimed_until=None, **values)
             )
-            if result.rowcount != 1:
-                raise StoreError(f"outbox message {message_id} does not exist or is no longer pending")
+            if result.rowcount == 1:
+                return True
+            row = (await conn.execute(sa.select(outbox_t.c.claimed_by).where(outbox_t.c.id == message_id))).first()
+            if row is not None and row.claimed_by != claimant:
+                return False
+            raise StoreError(f"outbox message {message_id} does not exist or is no longer pending")
+
+
+def _unclaimed(now: datetime) -> sa.ColumnElement[bool]:
+    """No claim holds the row at ``now``: never claimed, released, or run out."""
+    return sa.or_(outbox_t.c.claimed_until.is_(None), outbox_t.c.claimed_until <= now)
 
 
 async def insert(
@@ -128,4 +215,6 @@ def _from_row(row: Any) -> OutboxMessage:
         next_attempt_at=row.next_attempt_at,
         sent_at=row.sent_at,
         last_error=row.last_error,
+        claimed_by=row.claimed_by,
+        claimed_until=row.claimed_until,
     )

@@ -109,6 +109,23 @@ class OutboxMessage:
     next_attempt_at: datetime | None
     sent_at: datetime | None
     last_error: str | None
+    claimed_by: str | None = None  # the sender delivering it (or, once released, the last one that did)
+    claimed_until: datetime | None = None  # when that claim runs out; None: not claimed
+
+
+@dataclass(frozen=True)
+class OutboxClaim:
+    """The rows one sender claimed: no other sender takes them before ``until`` unless this one releases them.
+
+    ``taken_over`` maps the id of each row whose previous claim had run out without a result (its sender died,
+    hung, or this sender's own earlier run was interrupted) to that claimant: such a row may have been delivered
+    already, so the channel is asked first where it can tell.
+    """
+
+    claimant: str
+    until: datetime
+    messages: tuple[OutboxMessage, ...] = ()
+    taken_over: Mapping[int, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

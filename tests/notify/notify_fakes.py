@@ -10,6 +10,9 @@ queues answers for the next message requests, each one of
   (on the incoming-webhook endpoint: HTTP 400/403/404 with the code as body);
 * ``"stall_after_accept"``: record the message as posted, then hold the answer until ``release`` is set;
 * ``"stall_before_accept"``: hold the request without posting anything until ``release`` is set.
+
+``meet(n)`` holds the next ``n`` message requests until all ``n`` have arrived, then lets them all go on: proof
+that ``n`` senders had a request in flight at the same moment.
 """
 
 from __future__ import annotations
@@ -44,9 +47,25 @@ class Scripted:
         self.script: list[Any] = []
         self.stalled = asyncio.Event()
         self.release = asyncio.Event()
+        self._meeting = 0
+        self._arrived = 0
+        self._met = asyncio.Event()
 
     def answer(self, *answers: Any) -> None:
         self.script.extend(answers)
+
+    def meet(self, count: int) -> None:
+        self._meeting, self._arrived = count, 0
+        self._met.clear()
+
+    async def rendezvous(self) -> None:
+        """Called by each message request on arrival: waits while a meeting is gathering."""
+        if self._arrived >= self._meeting:
+            return
+        self._arrived += 1
+        if self._arrived == self._meeting:
+            self._met.set()
+        await self._met.wait()
 
     def next_answer(self) -> Any:
         return self.script.pop(0) if self.script else "ok"
@@ -113,6 +132,7 @@ class FakeSlack(Scripted):
     async def _post_message(self, request: web.Request) -> web.StreamResponse:
         body = await request.json()
         self.requests.append(body)
+        await self.rendezvous()
         if not self._authorized(request):
             return _slack_error("invalid_auth")
         answer = self.next_answer()
@@ -243,6 +263,7 @@ class WebhookReceiver(Scripted):
     def __init__(self) -> None:
         super().__init__()
         self.received: list[Received] = []
+        self.answer_delay = 0.0  # seconds between receiving a message and answering
         self.url = ""
         self._runner: web.AppRunner | None = None
 
@@ -263,6 +284,9 @@ class WebhookReceiver(Scripted):
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         self.received.append(Received(await request.read(), dict(request.headers)))
+        await self.rendezvous()
+        if self.answer_delay:
+            await asyncio.sleep(self.answer_delay)
         answer = self.next_answer()
         if isinstance(answer, tuple):
             return web.Response(status=429, headers={"Retry-After": str(answer[1])})

@@ -1,7 +1,9 @@
 """Exactly once across a killed sender: a real sender process is SIGKILLed mid-delivery and started again.
 
-The worst moment is between "Slack accepted the message" and "the row is marked sent": the restarted sender finds
-the message's delivery id in the channel's history and marks the row instead of posting it again.
+The worst moment is between "Slack accepted the message" and "the row is marked sent": the killed sender's claim
+on the row runs out, and the restarted sender, taking the row over, finds the message's delivery id in the
+channel's history and marks the row instead of posting it again. The processes run with a short send timeout
+(1 s, so claims last 3 s): the restarted sender waits that long for the rows the killed one had claimed.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from monitor.tiktok.models import AdvertiserInfo
 SCRIPT = Path(__file__).with_name("notify_sender_proc.py")
 ROOT = Path(__file__).resolve().parents[2]
 MESSAGES = 10
+SEND_TIMEOUT = 1  # second; far longer than a delivery to the local Slack takes; claims last 3 times that
 
 
 async def prepare(tmp_path: Path, count: int = MESSAGES) -> tuple[str, Store]:
@@ -42,6 +45,8 @@ async def spawn(url: str, slack: FakeSlack) -> asyncio.subprocess.Process:
         str(SCRIPT),
         url,
         slack.api_url,
+        "--send-timeout",
+        str(SEND_TIMEOUT),
         cwd=ROOT,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,

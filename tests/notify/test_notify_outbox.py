@@ -245,9 +245,11 @@ async def test_after_a_restart_rows_already_in_slack_are_marked_not_reposted(
 ) -> None:
     await enqueue(store, message=alert(entity("1")))
     await enqueue(store, message=alert(entity("2")))
-    delivered_before_crash = await row(store, 1)  # a previous sender posted it and died before marking it
+    # a previous sender claimed it, posted it and died before marking it
+    await store.outbox.claim_due(NOW, "sender-that-died", NOW + timedelta(seconds=60), limit=1)
+    delivered_before_crash = await row(store, 1)
     await make_slack().send(alert(entity("1")), None, delivery_id=delivery_id(delivered_before_crash))
-    clock.advance(60)
+    clock.advance(60)  # its claim has run out
     report = await sender(store, {"slack": make_slack()}, clock).run_once()  # the restarted sender
     assert (report.sent, report.already_delivered) == (1, 1)
     assert len(slack.requests) == 2 and len(slack.delivered) == 2 and slack.history_calls == 1
@@ -258,8 +260,9 @@ async def test_an_incoming_webhook_cannot_be_checked_so_delivery_is_at_least_onc
 ) -> None:
     await enqueue(store)
     hook = make_slack(webhook_url=slack.hook_url)
+    await store.outbox.claim_due(NOW, "sender-that-died", NOW + timedelta(seconds=60))
     await hook.send(alert(), None)  # delivered by a sender that died before marking it
-    clock.advance(60)
+    clock.advance(60)  # its claim has run out
     assert (await sender(store, {"slack": hook}, clock).run_once()).sent == 1
     assert len(slack.delivered) == 2  # the documented at-least-once case
 
@@ -274,11 +277,11 @@ class FlakyOutbox:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._outbox, name)
 
-    async def mark_sent(self, message_id: int, now: Any) -> None:
+    async def mark_sent(self, message_id: int, now: Any, *, claimant: str) -> bool:
         if self.failures:
             self.failures -= 1
             raise StoreUnavailableError("database is locked")
-        await self._outbox.mark_sent(message_id, now)
+        return bool(await self._outbox.mark_sent(message_id, now, claimant=claimant))
 
 
 async def test_a_delivery_that_could_not_be_recorded_is_recorded_later_not_resent(

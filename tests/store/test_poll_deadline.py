@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from monitor.clock import FrozenClock
 from monitor.notify.message import OperationalMessage
 from monitor.notify.ops import OpsPolicy
+from monitor.notify.problems import ProblemBook
 from monitor.pipeline import Pipeline
 from monitor.poller import AdvertiserPoller
 from monitor.polls import PollResult
@@ -44,8 +45,9 @@ def make_poller(
 
     def make(store: Store) -> AdvertiserPoller:
         pipeline = Pipeline(client=make_client(timeout=10.0), store=store, rules=lambda: ruleset, clock=clock)
+        problems = ProblemBook(ADV, OpsPolicy(), memory=store.problems)
         return AdvertiserPoller(
-            ADV, pipeline=pipeline, clock_now=clock.now, policy=OpsPolicy(), tell=tell, poll_timeout=DEADLINE
+            ADV, pipeline=pipeline, clock_now=clock.now, problems=problems, tell=tell, poll_timeout=DEADLINE
         )
 
     return make

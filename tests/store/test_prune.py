@@ -89,8 +89,8 @@ async def test_prune_works_per_advertiser(store: Store) -> None:
 
 async def test_prune_deletes_old_delivered_outbox_messages(store: Store) -> None:
     await store.outbox.enqueue([Notification("slack", {"n": 1}), Notification("slack", {"n": 2})], T0)
-    first, second = await store.outbox.fetch_due(T0)
-    await store.outbox.mark_sent(first.id, T0)
+    first, second = (await store.outbox.claim_due(T0, "sender", T0 + HOUR)).messages
+    await store.outbox.mark_sent(first.id, T0, claimant="sender")
     report = await store.prune(T0 + 48 * HOUR, retention=timedelta(days=1))
     assert report.outbox == 1
     assert await store.outbox.get(first.id) is None

@@ -84,21 +84,26 @@ async def test_outbox_delivery_cycle(store: Store) -> None:
     with pytest.raises(TypeError):
         slack.payload["rule"] = "x"  # type: ignore[index]
 
-    assert await store.outbox.count_pending() == 2
-    await store.outbox.mark_sent(slack.id, T0 + MINUTE)
-    await store.outbox.mark_failed(email.id, "SMTP 451: try later", retry_at=T0 + 5 * MINUTE)
+    claim = await store.outbox.claim_due(T0, "sender-1", T0 + 3 * MINUTE)
+    assert [m.id for m in claim.messages] == [slack.id, email.id] and claim.taken_over == {}
+    assert {(m.claimed_by, m.claimed_until) for m in claim.messages} == {("sender-1", T0 + 3 * MINUTE)}
+    assert await store.outbox.fetch_due(T0) == []  # claimed: nobody else takes them
+    assert await store.outbox.count_pending() == 2  # claimed rows are still pending
+    assert await store.outbox.mark_sent(slack.id, T0 + MINUTE, claimant="sender-1")
+    assert await store.outbox.mark_failed(email.id, "SMTP 451: try later", T0 + 5 * MINUTE, claimant="sender-1")
     assert await store.outbox.fetch_due(T0 + 2 * MINUTE) == []
     assert await store.outbox.count_pending() == 1  # waiting for its retry: still pending
-    (retry,) = await store.outbox.fetch_due(T0 + 5 * MINUTE)
+    (retry,) = (await store.outbox.claim_due(T0 + 5 * MINUTE, "sender-2", T0 + 8 * MINUTE)).messages
     assert (retry.id, retry.attempts, retry.last_error) == (email.id, 1, "SMTP 451: try later")
-    await store.outbox.mark_failed(email.id, "SMTP 550: no such user", retry_at=None)
+    await store.outbox.mark_failed(email.id, "SMTP 550: no such user", retry_at=None, claimant="sender-2")
     assert await store.outbox.count_pending() == 0
     given_up = await store.outbox.get(email.id)
     assert given_up is not None and (given_up.status, given_up.attempts) == (OutboxStatus.FAILED, 2)
     sent = await store.outbox.get(slack.id)
     assert sent is not None and (sent.status, sent.sent_at, sent.attempts) == (OutboxStatus.SENT, T0 + MINUTE, 1)
+    assert (sent.claimed_by, sent.claimed_until) == ("sender-1", None)  # released; the last claimant stays
     with pytest.raises(StoreError, match="no longer pending"):
-        await store.outbox.mark_sent(slack.id, T0)
+        await store.outbox.mark_sent(slack.id, T0, claimant="sender-1")
 
 
 async def test_outbox_enqueue_outside_a_poll(store: Store) -> None:
