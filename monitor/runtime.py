@@ -6,8 +6,8 @@ circuit breaker, :class:`~monitor.actions.breaker.Breaker`, whose count is in th
 the rule book, the notification channels and the outbox sender, and one
 :class:`~monitor.poller.AdvertiserPoller` per advertiser: the per-advertiser boundary, where a poll's failure
 is caught, counted and told. :meth:`Runtime.poll` hands each poll to its advertiser's poller and returns its
-:class:`~monitor.polls.PollOutcome`. Operational alert state is kept in memory (a restart may tell a problem
-once more).
+:class:`~monitor.polls.PollOutcome`. Operational problems are kept in problem books (one per subject), which the
+store remembers across restarts (:meth:`Runtime.load_problems`), so each is told once per episode.
 """
 
 from __future__ import annotations

@@ -17,9 +17,9 @@ what was remembered (an :class:`OpsState`, or None) and ``now``, it returns what
 * A problem that clears after it was told gives a recovery message; one that clears before it was told is
   forgotten silently.
 
-The problem books keep the states in memory, per (kind, subject); nothing of them is written to the database, so
-after a restart a problem that is still there is told once more. ``Runtime.tell`` queues each message in the
-outbox at once, in a transaction of its own (not the poll's).
+The problem books keep the states per (kind, subject) and write every change to the store (``ops_states``), so a
+problem told once is not told again after a restart or by the next cron'd ``once``. ``Runtime.tell`` queues each
+message in the outbox at once, in a transaction of its own (not the poll's).
 """
 
 from __future__ import annotations
