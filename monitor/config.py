@@ -390,6 +390,8 @@ class HealthSettings(Section):
 
     enabled: bool = True
     listen: str = "127.0.0.1:9108"
+    #: DNS names the endpoint answers to besides IP addresses and ``localhost`` (DNS-rebinding protection).
+    allowed_hosts: tuple[str, ...] = ()
 
     @field_validator("listen")
     @classmethod

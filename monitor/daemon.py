@@ -101,7 +101,9 @@ async def run_daemon(
     try:
         if settings.health.enabled:
             host, port = parse_listen(settings.health.listen)
-            server = HealthServer(health, metrics.registry, host=host, port=port)
+            server = HealthServer(
+                health, metrics.registry, host=host, port=port, allowed_hosts=settings.health.allowed_hosts
+            )
             await server.start()
             log.info("health on http://%s:%d/healthz and /metrics", host, server.port)
         scheduler.start()

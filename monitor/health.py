@@ -22,6 +22,7 @@ advertisers and error messages (never secrets), which is for the operator, not t
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -232,10 +233,38 @@ class _Handlers:
         return web.Response(body=encoder(self.registry), headers={"Content-Type": content_type})
 
 
-def build_app(state: HealthState, registry: CollectorRegistry) -> web.Application:
-    """The aiohttp application: ``GET /healthz`` (JSON) and ``GET /metrics`` (Prometheus text format)."""
+def host_allowed(host_header: str | None, allowed: frozenset[str]) -> bool:
+    """Whether a request's ``Host`` may be answered: an IP address (v4 or v6, with or without a port),
+    ``localhost``, or a name in ``allowed`` (``[health] allowed_hosts``). Any other DNS name is refused: that is
+    how a web page reaches a loopback service through DNS rebinding."""
+    if not host_header:
+        return False
+    host = host_header.strip().lower()
+    if host.startswith("["):  # [::1]:9108
+        host = host[1 : host.find("]")] if "]" in host else host
+    elif host.count(":") == 1:
+        host = host.rsplit(":", 1)[0]
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        return host.rstrip(".") in {"localhost", *allowed}
+
+
+def build_app(state: HealthState, registry: CollectorRegistry, *, allowed_hosts: Iterable[str] = ()) -> web.Application:
+    """The aiohttp application: ``GET /healthz`` (JSON) and ``GET /metrics`` (Prometheus text format), answering
+    only requests whose ``Host`` passes :func:`host_allowed` (421 otherwise)."""
     handlers = _Handlers(state, registry)
-    app = web.Application()
+    allowed = frozenset(h.lower().rstrip(".") for h in allowed_hosts)
+
+    @web.middleware
+    async def check_host(request: web.Request, handler: Any) -> web.StreamResponse:
+        if not host_allowed(request.headers.get("Host"), allowed):
+            return web.Response(status=421, text="misdirected request: this Host is not allowed (allowed_hosts)\n")
+        response: web.StreamResponse = await handler(request)
+        return response
+
+    app = web.Application(middlewares=[check_host])
     app.router.add_get("/healthz", handlers.healthz)
     app.router.add_get("/metrics", handlers.metrics)
     return app
@@ -245,9 +274,16 @@ class HealthServer:
     """Serves :func:`build_app` on ``host:port`` (port 0 picks a free one; see :attr:`port` after start)."""
 
     def __init__(
-        self, state: HealthState, registry: CollectorRegistry, *, host: str = "127.0.0.1", port: int = 9108
+        self,
+        state: HealthState,
+        registry: CollectorRegistry,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 9108,
+        allowed_hosts: Iterable[str] = (),
     ) -> None:
-        self._runner = web.AppRunner(build_app(state, registry), access_log=None, shutdown_timeout=2.0)
+        app = build_app(state, registry, allowed_hosts=allowed_hosts)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
         self._host = host
         self._port = port
         self._bound: tuple[str, int] | None = None

@@ -19,11 +19,12 @@ from __future__ import annotations
 import enum
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, ClassVar
 
 from monitor.domain import Account, Level, MetricValue, OpsKind, Outcome, Severity
+from monitor.notify.names import display_name
 from monitor.notify.units import format_value
 from monitor.store.values import Notification
 
@@ -34,6 +35,12 @@ class AlertKind(enum.StrEnum):
     FIRING = "firing"  # the rule started to hold (after its "for")
     REPEAT = "repeat"  # still firing, told again after the rule's cooldown
     RESOLVED = "resolved"  # no longer holds
+
+
+def _shown(account: Account) -> Account:
+    """The account with its name as messages show it (:func:`monitor.notify.names.display_name`)."""
+    name = display_name(account.name)
+    return account if name == account.name else replace(account, name=name)
 
 
 def _aware(moment: datetime, what: str) -> datetime:
@@ -92,6 +99,7 @@ class AlertEntity:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "level", Level(self.level))
+        object.__setattr__(self, "name", display_name(self.name))  # a name from TikTok: one line, bounded, inert
         object.__setattr__(self, "values", tuple(self.values))
         if self.first_seen is not None:
             _aware(self.first_seen, "first_seen")
@@ -134,6 +142,7 @@ class AlertMessage:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kind", AlertKind(self.kind))
+        object.__setattr__(self, "advertiser", _shown(self.advertiser))
         object.__setattr__(self, "entities", tuple(self.entities))
         _aware(self.first_seen, "first_seen")
         _aware(self.now, "now")
@@ -172,6 +181,8 @@ class OperationalMessage:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kind", OpsKind(self.kind))
+        if self.advertiser is not None:
+            object.__setattr__(self, "advertiser", _shown(self.advertiser))
         _aware(self.since, "since")
         _aware(self.now, "now")
 

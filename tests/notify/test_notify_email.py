@@ -163,3 +163,15 @@ async def test_starttls_and_implicit_tls(
                 await make_email(templates, port).send(alert(), None)
     finally:
         controller.stop()
+
+
+async def test_names_in_mail_are_one_line_without_bidi_controls(smtp: tuple[Mailbox, int], templates: Templates) -> None:
+    mailbox, port = smtp
+    message = alert(entity("21", "Zx10\r\nBcc: victim@example.com"), entity("22", "Sale \u202eelas"))
+    await make_email(templates, port).send(message, None)
+    (mail,) = mailbox.messages
+    text = mail.get_body(("plain",)).get_content()
+    html = mail.get_body(("html",)).get_content()
+    assert "Zx10 Bcc: victim@example.com" in text  # kept, on the name's own line
+    assert not [line for line in text.splitlines() if line.startswith("Bcc:")]
+    assert "\u202e" not in text and "\u202e" not in html

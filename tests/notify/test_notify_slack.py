@@ -12,7 +12,8 @@ import pytest
 from notify_factories import HOSTILE, NOW, alert, entity
 from notify_fakes import FakeSlack, free_port
 
-from monitor.notify import PermanentDeliveryError, SlackChannel, TransientDeliveryError
+from monitor.domain import Outcome
+from monitor.notify import Action, PermanentDeliveryError, SlackChannel, TransientDeliveryError
 from monitor.notify.slack import EVENT_TYPE
 
 OUR_LINK = re.compile(r"<https://ads\.tiktok\.com/[^<>|\s]+\|[^<>]*>")
@@ -212,3 +213,33 @@ async def test_without_history_scope_delivery_is_at_least_once_and_said_once(
         assert await channel.find_delivered(None, NOW, ["x"]) is None
         assert await channel.find_delivered(None, NOW, ["y"]) is None
     assert len([r for r in caplog.records if "at-least-once" in r.getMessage()]) == 1
+
+
+async def test_an_action_is_escaped_once(slack: FakeSlack, make_slack: Callable[..., SlackChannel]) -> None:
+    done = Action("pause", Outcome.DONE, "operation_status ENABLE -> DISABLE", 7)
+    await make_slack().send(alert(entity("1", "Summer Sale", action=done)), None)
+    (body,) = slack.requests
+    [block] = [t for t in block_texts(body["blocks"]) if "Summer Sale" in t]
+    for text in [body["text"], block]:
+        assert "ENABLE -&gt; DISABLE" in text  # Slack shows "->"
+        assert "&amp;gt;" not in text
+
+
+async def test_a_name_is_one_line_without_bidi_controls_and_never_pushes_out_the_id_or_values(
+    slack: FakeSlack, make_slack: Callable[..., SlackChannel]
+) -> None:
+    forged = "Zx10\n• Zx10 injected line (campaign 1): spend 0.00 USD"
+    reordering = "Sale \u202eelas\u2066 tnuocsid"
+    huge = "Q" * 10_000
+    done = Action("pause", Outcome.DONE, "operation_status ENABLE -> DISABLE", 7)
+    message = alert(entity("11", forged), entity("12", reordering), entity("13", huge, 900.0, action=done))
+    await make_slack().send(message, None)
+    (body,) = slack.requests
+    lines = body["text"].splitlines()
+    assert not [line for line in lines if line.startswith("• Zx10 injected")]  # no forged bullet line
+    assert "Zx10 • Zx10 injected line" in body["text"]  # the name is still there, on its own bullet's line
+    texts = [body["text"], *block_texts(body["blocks"])]
+    assert not [t for t in texts if any(c in t for c in "\u202e\u2066")]
+    [huge_block] = [t for t in block_texts(body["blocks"]) if "QQQ" in t]
+    assert "(campaign 13)" in huge_block and "*900.00 USD*" in huge_block and "done" in huge_block
+    assert len(body["text"]) <= 40_000 and all(len(t) <= 3000 for t in block_texts(body["blocks"]))
