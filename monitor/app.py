@@ -37,8 +37,10 @@ from monitor.demo import run_demo
 from monitor.durations import format_duration
 from monitor.errors import ConfigError, MonitorError
 from monitor.logs import setup_logging
+from monitor.notify.templates import Templates
 from monitor.once import run_once
 from monitor.rules.loader import configured_channels, load_rules, summarize
+from monitor.rules.model import RuleSet
 from monitor.rules.testing import render_report, run_rule_tests
 from monitor.wiring import build_client, client_of_advertiser, open_store
 
@@ -65,7 +67,13 @@ def check(config: str | Path, *, log_level: str = "info", log_format: str = "tex
         ruleset = load_rules(settings.monitor.rules, channels=configured_channels(settings))
     except ConfigError as exc:
         return _print_problems(exc)
-    for warning in settings.warnings:
+    template_problems = Templates(settings.monitor.templates).check()  # renders every template with samples
+    if template_problems:
+        for problem in template_problems:
+            print(problem, file=sys.stderr)
+        print(f"{len(template_problems)} problem(s) found", file=sys.stderr)
+        return EXIT_INVALID
+    for warning in [*settings.warnings, *silent_rules(ruleset)]:
         print(f"warning: {warning}", file=sys.stderr)
     tiktok = settings.tiktok
     advertisers = ", ".join(tiktok.advertiser_ids) if tiktok.advertiser_ids else "every advertiser the token reaches"
@@ -83,6 +91,16 @@ def check(config: str | Path, *, log_level: str = "info", log_format: str = "tex
     )
     print(summarize(ruleset))
     return EXIT_OK
+
+
+def silent_rules(ruleset: RuleSet) -> list[str]:
+    """``file:line: rule 'x': ...`` for each rule that neither notifies nor acts: nobody would hear of it."""
+    return [
+        f"{rule.source or rule.name}: rule {rule.name!r}: neither notify nor action: it fires unseen (only the log "
+        "and `once` show it)"
+        for rule in ruleset
+        if not rule.notify and rule.action is None
+    ]
 
 
 def test_rules(path: str | Path, *, log_level: str = "warning", log_format: str = "text") -> int:

@@ -51,7 +51,7 @@ from monitor.configtypes import (
     config_error,
 )
 from monitor.durations import Duration, at_least
-from monitor.errors import ConfigError, Problem
+from monitor.errors import ConfigError, MonitorError, Problem
 from monitor.tomlpos import KeyIndex
 from monitor.tomlvalidate import Loader, parse_toml, read_text, show_value
 
@@ -223,6 +223,12 @@ class StorageSettings(Section):
             raise config_error(
                 ("", "expected a database URL like 'sqlite:///monitor.db' or 'postgresql+asyncpg://...'")
             )
+        from monitor.store.db import normalize_url  # the store's own rule: one definition of what it can open
+
+        try:
+            normalize_url(value)
+        except MonitorError as exc:
+            raise config_error(("", str(exc))) from None
         base = (info.context or {}).get(CONFIG_DIR)
         if not scheme.startswith("sqlite") or base is None or not rest.startswith("/"):
             return value

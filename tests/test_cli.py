@@ -52,7 +52,7 @@ def test_check_warns_about_the_deprecated_max_per_cycle_with_file_and_line(tmp_p
     config.write_text('[tiktok]\naccess_token = "t"\nadvertiser_ids = ["1"]\n[actions]\nmax_per_cycle = 5\n')
     result = run("check", "--config", str(config))
     assert result.returncode == 0, result.stderr
-    [warning] = result.stderr.splitlines()
+    [warning] = [line for line in result.stderr.splitlines() if "max_per_cycle" in line]
     assert warning.startswith(f"warning: {config}:5: actions.max_per_cycle: deprecated name of max_writes")
     assert "breaker    at most 5 writes within 5m (every advertiser)" in result.stdout
 
@@ -66,6 +66,48 @@ def test_check_reports_rule_file_problems_with_file_and_line(tmp_path):
     first = result.stderr.splitlines()[0]
     assert first.startswith(f"{tmp_path / 'rules' / 'bad.toml'}:4: ")
     assert "spendd" in first and "did you mean" in first
+
+
+def test_check_renders_the_templates(tmp_path):
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "ok.toml").write_text('[[rule]]\nname = "x"\nlevel = "campaign"\nwhen = "spend > 5"\n')
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "alert.txt.j2").write_text("Firing {{ foo(\n")
+    (tmp_path / "config.toml").write_text(
+        '[tiktok]\naccess_token = "t"\nadvertiser_ids = ["1"]\n[monitor]\ntemplates = "templates"\n'
+    )
+    result = run("check", "--config", str(tmp_path / "config.toml"))
+    assert result.returncode == 2, result.stdout
+    assert f"{tmp_path / 'templates' / 'alert.txt.j2'}: " in result.stderr
+
+
+def test_check_refuses_a_database_the_store_cannot_open(tmp_path):
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "config.toml").write_text(
+        '[tiktok]\naccess_token = "t"\nadvertiser_ids = ["1"]\n[storage]\nurl = "mysql://x/y"\n'
+    )
+    result = run("check", "--config", str(tmp_path / "config.toml"))
+    assert result.returncode == 2
+    assert f"{tmp_path / 'config.toml'}:5: storage.url: " in result.stderr
+    assert "'mysql' is not supported" in result.stderr
+
+
+def test_check_warns_about_a_rule_that_neither_notifies_nor_acts(tmp_path):
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "a.toml").write_text(
+        '[[rule]]\nname = "told"\nlevel = "campaign"\nwhen = "spend > 5"\nnotify = ["slack"]\n\n'
+        '[[rule]]\nname = "unheard"\nlevel = "campaign"\nwhen = "spend > 5"\n'
+    )
+    (tmp_path / "config.toml").write_text(
+        '[tiktok]\naccess_token = "t"\nadvertiser_ids = ["1"]\n[slack]\ntoken = "xoxb-1"\nchannel = "#a"\n'
+    )
+    result = run("check", "--config", str(tmp_path / "config.toml"))
+    assert result.returncode == 0, result.stderr
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning: ")]
+    assert warnings == [
+        f"warning: {tmp_path / 'rules' / 'a.toml'}:7: rule 'unheard': neither notify nor action: it fires unseen "
+        "(only the log and `once` show it)"
+    ]
 
 
 def test_test_rules_runs_the_example_rule_tests():

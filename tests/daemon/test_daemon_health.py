@@ -217,16 +217,18 @@ async def test_server_binds_loopback_by_default(clock: FrozenClock) -> None:
 
 async def test_a_host_that_is_not_allowed_is_refused(clock: FrozenClock) -> None:
     state = HealthState(clock=clock, interval=INTERVAL)
-    async with HealthServer(state, Metrics().registry, port=0, allowed_hosts=["monitor.internal"]) as server:
-        async with aiohttp.ClientSession() as http:
+    async with (
+        HealthServer(state, Metrics().registry, port=0, allowed_hosts=["monitor.internal"]) as server,
+        aiohttp.ClientSession() as http,
+    ):
 
-            async def status(host: str) -> int:
-                async with http.get(server.url + "/healthz", headers={"Host": host}) as response:
-                    return response.status
+        async def status(host: str) -> int:
+            async with http.get(server.url + "/healthz", headers={"Host": host}) as response:
+                return response.status
 
-            for allowed in (f"127.0.0.1:{server.port}", f"localhost:{server.port}", "[::1]", "monitor.internal:9108"):
-                assert await status(allowed) != 421, allowed
-            for rebound in ("attacker.example:9108", "rebind.attacker.example", "localhost.attacker.example"):
-                assert await status(rebound) == 421, rebound
-            async with http.get(server.url + "/metrics", headers={"Host": "attacker.example"}) as response:
-                assert response.status == 421
+        for allowed in (f"127.0.0.1:{server.port}", f"localhost:{server.port}", "[::1]", "monitor.internal:9108"):
+            assert await status(allowed) != 421, allowed
+        for rebound in ("attacker.example:9108", "rebind.attacker.example", "localhost.attacker.example"):
+            assert await status(rebound) == 421, rebound
+        async with http.get(server.url + "/metrics", headers={"Host": "attacker.example"}) as response:
+            assert response.status == 421

@@ -165,7 +165,9 @@ async def test_starttls_and_implicit_tls(
         controller.stop()
 
 
-async def test_names_in_mail_are_one_line_without_bidi_controls(smtp: tuple[Mailbox, int], templates: Templates) -> None:
+async def test_names_in_mail_are_one_line_without_bidi_controls(
+    smtp: tuple[Mailbox, int], templates: Templates
+) -> None:
     mailbox, port = smtp
     message = alert(entity("21", "Zx10\r\nBcc: victim@example.com"), entity("22", "Sale \u202eelas"))
     await make_email(templates, port).send(message, None)
