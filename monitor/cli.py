@@ -53,7 +53,11 @@ def build_parser() -> argparse.ArgumentParser:
     run = command("run", "the daemon: poll on schedule, notify, reload rules on change or SIGHUP, serve /healthz")
     run.add_argument("--config", required=True, help="path of config.toml")
 
-    once = command("once", "one full cycle over every advertiser (fetch, store, evaluate, notify), then a summary")
+    once = command(
+        "once",
+        "one full cycle over every advertiser as run does it (fetch, store, evaluate, act: pauses and budget "
+        "changes go to TikTok through the guards; notify: messages are sent), then a summary",
+    )
     once.add_argument("--config", required=True, help="path of config.toml")
 
     demo = command("demo", "the monitor against the built-in sandbox with the example rules; alerts in the terminal")

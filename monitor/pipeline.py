@@ -38,6 +38,7 @@ from monitor.rules.model import Needs, RuleSet
 from monitor.store.diff import diff_snapshots
 from monitor.store.repo import Store
 from monitor.store.values import Notification
+from monitor.tiktok.callcount import counting_calls
 from monitor.tiktok.client import TikTokClient
 from monitor.tiktok.models import DEFAULT_FIELDS, AdvertiserInfo
 
@@ -134,63 +135,65 @@ class Pipeline:
         advertiser_id = info.id
         ruleset = self._rules()
         plan = ruleset_plan(ruleset)
-        calls_before = self._client.transport.calls
-        async with self._store.poll(advertiser_id, now) as poll:
-            try:
-                # 1 fetch (under the lease: two replicas never poll one advertiser at once)
-                progress.stage = Stage.FETCH
-                fetched = await fetch_snapshot(self._client, info, plan, now)
-                for error in fetched.errors:
-                    poll.note_error(error)
-                # 2 store and 3 diff
-                progress.stage = Stage.STORE
-                poll.save(fetched.states, levels=plan.levels)
-                current = poll.current
-                progress.stage = Stage.DIFF
-                changes = diff_snapshots(poll.previous, current)
-                # 4 evaluate and 5 lifecycle
-                progress.stage = Stage.EVALUATE
-                evaluation = evaluate(ruleset, current, poll.previous, now, zone=info.timezone)
-                for error in evaluation.errors:
-                    poll.note_error(error)
-                progress.stage = Stage.LIFECYCLE
-                alert_states = await self._store.alerts.load(advertiser_id)
-                lifecycle = advance(ruleset, alert_states, evaluation, now)
-                poll.save_alert_states(lifecycle.states)
-                poll.delete_alert_states(lifecycle.removed)
-                # 6 act: settle and verify earlier writes, then guarded, journaled writes for what the rules ask
-                progress.stage = Stage.ACT
-                acted = await self._actions.act(
-                    info,
-                    lifecycle.transitions,
-                    current=current,
-                    previous=poll.previous,
-                    changes=changes,
-                    polled=plan.levels,
-                    holds=await self._store.holds.active(advertiser_id, now),
-                    now=now,
-                    poll_id=poll.poll_id,
-                )
-                poll.end_holds(acted.end_holds)  # replaced by a hold seen again this poll; run-out holds need nothing
-                poll.save_holds(acted.save_holds)
-                # 7 notify: outbox rows in the same transaction as the alert states, with what the actions did
-                progress.stage = Stage.NOTIFY
-                rows = alert_notifications(
-                    lifecycle.transitions, info, now, actions=acted.outcomes(), group_limit=self._group_limit
-                )
-                rows += self._ops_rows(acted.messages)
-                poll.enqueue(*rows)
-                poll.count_calls(self._client.transport.calls - calls_before)
-            except asyncio.CancelledError:  # the poll deadline (or shutdown): the poll's record names the stage
-                poll.note_error(f"cancelled in stage {progress.stage}")
-                raise
-            progress.stage = Stage.COMMIT
+        with counting_calls() as calls:  # this poll's requests, not those of polls running beside it
+            async with self._store.poll(advertiser_id, now) as poll:
+                try:
+                    # 1 fetch (under the lease: two replicas never poll one advertiser at once)
+                    progress.stage = Stage.FETCH
+                    fetched = await fetch_snapshot(self._client, info, plan, now)
+                    for error in fetched.errors:
+                        poll.note_error(error)
+                    # 2 store and 3 diff
+                    progress.stage = Stage.STORE
+                    poll.save(fetched.states, levels=plan.levels)
+                    current = poll.current
+                    progress.stage = Stage.DIFF
+                    changes = diff_snapshots(poll.previous, current)
+                    # 4 evaluate and 5 lifecycle
+                    progress.stage = Stage.EVALUATE
+                    evaluation = evaluate(ruleset, current, poll.previous, now, zone=info.timezone)
+                    for error in evaluation.errors:
+                        poll.note_error(error)
+                    progress.stage = Stage.LIFECYCLE
+                    alert_states = await self._store.alerts.load(advertiser_id)
+                    lifecycle = advance(ruleset, alert_states, evaluation, now)
+                    poll.save_alert_states(lifecycle.states)
+                    poll.delete_alert_states(lifecycle.removed)
+                    # 6 act: settle and verify earlier writes, then guarded, journaled writes for what the rules ask
+                    progress.stage = Stage.ACT
+                    acted = await self._actions.act(
+                        info,
+                        lifecycle.transitions,
+                        current=current,
+                        previous=poll.previous,
+                        changes=changes,
+                        polled=plan.levels,
+                        holds=await self._store.holds.active(advertiser_id, now),
+                        now=now,
+                        poll_id=poll.poll_id,
+                    )
+                    poll.end_holds(
+                        acted.end_holds
+                    )  # replaced by a hold seen again this poll; run-out holds need nothing
+                    poll.save_holds(acted.save_holds)
+                    # 7 notify: outbox rows in the same transaction as the alert states, with what the actions did
+                    progress.stage = Stage.NOTIFY
+                    rows = alert_notifications(
+                        lifecycle.transitions, info, now, actions=acted.outcomes(), group_limit=self._group_limit
+                    )
+                    rows += self._ops_rows(acted.messages)
+                    poll.enqueue(*rows)
+                    poll.count_calls(calls.n)
+                except asyncio.CancelledError:  # the poll deadline (or shutdown): the poll's record names the stage
+                    poll.note_error(f"cancelled in stage {progress.stage}")
+                    raise
+                progress.stage = Stage.COMMIT
         return PollSummary(
             advertiser_id=advertiser_id,
             advertiser_name=info.name,
             entities=len(fetched.states),
             changes=len(changes.appeared) + len(changes.disappeared) + len(changes.changed),
-            calls=self._client.transport.calls - calls_before,
+            calls=calls.n,
             findings=len(evaluation.findings),
             findings_by_rule=Counter((f.rule.name, f.rule.severity.value) for f in evaluation.findings),
             transitions=tuple(

@@ -36,6 +36,7 @@ from monitor.notify.problems import ProblemBook
 from monitor.pipeline import Pipeline, Progress, Stage
 from monitor.polls import PollOutcome, PollResult, PollSummary
 from monitor.store.errors import LeaseHeldError, StoreError
+from monitor.tiktok.callcount import counting_calls
 from monitor.tiktok.errors import ApiError, AuthError
 from monitor.tiktok.models import AdvertiserInfo
 
@@ -134,9 +135,9 @@ class AdvertiserPoller:
             retry = self._unauthorized_at + self._recheck_after
             reason = f"authorization lost: re-authorize (tiktok-monitor auth login); next try {retry:%H:%M:%S} UTC"
             return self._outcome(PollResult.PAUSED, started, reason)
-        calls_before = self.pipeline.client.transport.calls
         try:
-            info = await self._advertiser_info(now)
+            with counting_calls() as info_calls:
+                info = await self._advertiser_info(now)
             if info.status and info.status != ACTIVE_STATUS:
                 self._limited = True
                 detail = f"advertiser/info status {info.status}: polls paused, the status is checked every hour"
@@ -175,7 +176,7 @@ class AdvertiserPoller:
         self._recheck_after, self._troubled_since = UNAUTHORIZED_RECHECK_FIRST, None
         await self._settle(None, now, "")
         # the summary counts every call of this poll, advertiser/info's too
-        summary = replace(summary, calls=self.pipeline.client.transport.calls - calls_before)
+        summary = replace(summary, calls=summary.calls + info_calls.n)
         return self._outcome(PollResult.OK, started, summary=summary)
 
     async def _run_pipeline(self, info: AdvertiserInfo, now: datetime) -> PollSummary:

@@ -82,3 +82,19 @@ async def test_once_fails_only_the_advertiser_whose_answer_is_malformed_in_one_l
         r.getMessage() for r in caplog.records if r.name == "monitor.poller" and "failed" in r.getMessage()
     ]
     assert poll_failures == [f"poll of advertiser {IDS[1]} failed: {reason}"]
+
+
+async def test_each_row_counts_the_calls_of_its_own_poll(tmp_path, sandbox, clock):
+    settings = write_config(tmp_path, sandbox.base_url)
+    out = io.StringIO()
+    assert await run_once(settings, out=out, clock=clock) == 0  # the two polls run at the same time
+    rows = {
+        line.split()[0]: line.split()
+        for line in out.getvalue().splitlines()
+        if line.split()[:1] in ([IDS[0]], [IDS[1]])
+    }
+    for advertiser_id in IDS:
+        calls = int(rows[advertiser_id][-3])  # the "calls" column
+        own = sum(1 for a in sandbox.arrivals if a.advertiser_id == advertiser_id)
+        info = 1  # its advertiser/info read (advertiser_ids=[...]: the arrival names no single advertiser)
+        assert calls == own + info, (advertiser_id, calls, own)

@@ -20,6 +20,7 @@ from typing import Any, TypedDict
 
 import aiohttp
 
+from monitor.tiktok.callcount import count_call
 from monitor.tiktok.errors import (
     ApiError,
     PermanentApiError,
@@ -202,6 +203,7 @@ class Transport:
         authenticated: bool = True,
     ) -> ApiResponse:
         self.calls += 1
+        count_call()  # for the poll this request belongs to (monitor.tiktok.callcount)
         where: _Where = {"endpoint": path, "advertiser_id": advertiser_id}
         try:
             async with self._session.request(
