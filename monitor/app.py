@@ -80,7 +80,7 @@ def check(config: str | Path, *, log_level: str = "info", log_format: str = "tex
     channels = sorted(configured_channels(settings))
     print(f"{settings.source}: OK")
     print(f"  API        {tiktok.base_url} (at most {tiktok.max_qps} requests/s)")
-    print(f"  watching   {advertisers}, every {settings.monitor.interval}")
+    print(f"  watching   {advertisers}, every {format_duration(settings.monitor.interval)}")
     print(f"  storage    {mask_url_password(settings.storage.url)}")
     print(f"  channels   {', '.join(channels) or 'none (alerts only in the log)'}")
     print(f"  actions    {'enabled' if settings.actions.enabled else 'disabled: every action is a dry run'}")
@@ -175,9 +175,10 @@ def history(
             entries = await store.journal.history(
                 advertiser_id=advertiser, rule=rule, entity_id=entity, since=start, limit=limit
             )
+            currencies = {record.id: record.currency for record in await store.advertisers()}
         finally:
             await store.close()
-        sys.stdout.write(render_history(entries, reasons=reasons))
+        sys.stdout.write(render_history(entries, reasons=reasons, currencies=currencies))
         return EXIT_OK
 
     return _run_async(show())

@@ -7,12 +7,13 @@ is printed under its entry.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
 from monitor.actions.base import BUDGET, SCHEDULED_FROM
 from monitor.actions.facts import written
 from monitor.durations import parse_duration
+from monitor.notify.units import format_value
 from monitor.store.values import JournalEntry
 
 HEADERS = ("id", "time (UTC)", "rule", "action", "entity", "before -> after", "outcome", "request_id")
@@ -35,17 +36,27 @@ def parse_since(text: str, now: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
-def change(entry: JournalEntry) -> str:
-    """ "ENABLE -> DISABLE", "434 -> 520.8 (from 2026-11-25T05:00:00+00:00)" """
+def change(entry: JournalEntry, currency: str | None = None) -> str:
+    """ "ENABLE -> DISABLE", "434.00 USD -> 520.80 USD (from 2026-11-25T05:00:00+00:00)": budgets in the
+    advertiser's ``currency`` (plain numbers when it is not known)."""
     name = written(entry)
     if name is None:
         return "-"
     before, after = entry.intent.before.get(name), entry.intent.after.get(name)
-    text = f"{_value(before)} -> {_value(after)}"
+    if name == BUDGET:
+        text = f"{_money(before, currency)} -> {_money(after, currency)}"
+    else:
+        text = f"{_value(before)} -> {_value(after)}"
     starts = entry.intent.after.get(SCHEDULED_FROM)
     if name == BUDGET and starts:
         text += f" (from {starts})"
     return text
+
+
+def _money(value: object, currency: str | None) -> str:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return format_value(float(value), currency or "")
+    return _value(value)
 
 
 def _value(value: object) -> str:
@@ -54,7 +65,8 @@ def _value(value: object) -> str:
     return "?" if value is None else str(value)
 
 
-def rows(entries: Sequence[JournalEntry]) -> list[tuple[str, ...]]:
+def rows(entries: Sequence[JournalEntry], currencies: Mapping[str, str | None] | None = None) -> list[tuple[str, ...]]:
+    currencies = currencies or {}
     out: list[tuple[str, ...]] = []
     for e in entries:
         intent = e.intent
@@ -66,7 +78,7 @@ def rows(entries: Sequence[JournalEntry]) -> list[tuple[str, ...]]:
                 intent.rule or "-",
                 action,
                 f"{intent.level.value} {intent.entity_id}",
-                change(e),
+                change(e, currencies.get(intent.advertiser_id)),
                 e.status.value,
                 e.request_id or "-",
             )
@@ -74,12 +86,14 @@ def rows(entries: Sequence[JournalEntry]) -> list[tuple[str, ...]]:
     return out
 
 
-def render(entries: Sequence[JournalEntry], *, reasons: bool = False) -> str:
+def render(
+    entries: Sequence[JournalEntry], *, reasons: bool = False, currencies: Mapping[str, str | None] | None = None
+) -> str:
     """The table, one entry per line (remarks, and with ``reasons`` the reason, indented under it); a sentence
-    when there is nothing."""
+    when there is nothing. ``currencies``: advertiser id -> its currency, for budgets."""
     if not entries:
         return "no journaled actions match\n"
-    table = rows(entries)
+    table = rows(entries, currencies)
     widths = [max(len(h), *(len(r[i]) for r in table)) for i, h in enumerate(HEADERS)]
     lines = ["  ".join(h.ljust(w) for h, w in zip(HEADERS, widths, strict=True)).rstrip()]
     for entry, row in zip(entries, table, strict=True):
