@@ -228,7 +228,10 @@ async def upgrade(engine: AsyncEngine, *, schema: str | None = None, revision: s
             f"schema upgrade from {', '.join(found) or 'an empty database'} to {target} failed and was rolled "
             f"back: {_short(exc)}"
         ) from exc
-    log.info("store schema upgraded", extra={"from_revision": found, "to_revision": target})
+    if found:
+        log.info("store schema upgraded", extra={"from_revision": found, "to_revision": target})
+    else:
+        log.info("store created", extra={"to_revision": target})
     return found
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import sqlite3
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -340,3 +341,13 @@ async def alert_state_rows_like(database: Database, rows: list[dict[str, Any]]) 
             out[name] = moment.replace(tzinfo=None) if database.backend == "sqlite" else moment
         expected.append(out)
     return expected
+
+
+async def test_a_new_database_is_created_not_upgraded(tmp_path, caplog) -> None:
+    with caplog.at_level(logging.INFO, logger="monitor.store.db"):
+        store = await Store.open(f"sqlite:///{tmp_path / 'new.db'}")
+        await store.close()
+        store = await Store.open(f"sqlite:///{tmp_path / 'new.db'}")  # opened again: nothing to say
+        await store.close()
+    said = [r.getMessage() for r in caplog.records if r.name == "monitor.store.db"]
+    assert said == ["store created"]
