@@ -98,6 +98,19 @@ def _plural(count: int, singular: str, plural: str | None = None) -> str:
     return f"{count} {singular if count == 1 else plural or singular + 's'}"
 
 
+def subject_name(subject: object) -> str:
+    """What an operational message is about, in words: ``rules`` -> "the rule files", ``discovery:<account>`` ->
+    "token account '<account>'", ``circuit-breaker`` -> "the actions circuit breaker"; an id as it is."""
+    text = str(subject)
+    if text == "rules":
+        return "the rule files"
+    if text.startswith("discovery:"):
+        return f"token account {text.removeprefix('discovery:')!r}"
+    if text == "circuit-breaker":
+        return "the actions circuit breaker"
+    return text
+
+
 def _level_name(level: object) -> str:
     return _LEVEL_NAMES.get(str(level), str(level))
 
@@ -120,6 +133,7 @@ def _environment(loader: jinja2.BaseLoader, flavour: str) -> Environment:
         duration=format_duration,
         plural=_plural,
         level_name=_level_name,
+        subject_name=subject_name,
         slack_link=slack_link,
         slack_escape=lambda text: Mrkdwn(slack_escape(text)),
         mrkdwn=Mrkdwn,  # text this template already escaped (a captured {% set %} block): output as is

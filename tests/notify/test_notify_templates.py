@@ -136,3 +136,10 @@ def test_a_broken_user_common_file_falls_back_too(tmp_path: Path) -> None:
     (tmp_path / "common.j2").write_text("{% set kind_words = {} %}\n")  # the built-ins import it: KeyError-like
     rendered = Templates(tmp_path).slack(alert())
     assert rendered.header == ":rotating_light: Firing: overspend-no-conversions"
+
+
+def test_an_operational_subject_reads_as_words(templates: Templates) -> None:
+    rules = OperationalMessage(OpsKind.RULES_RELOAD_FAILED, "rules", "a.toml:3: when: ...", NOW, NOW)
+    discovery = OperationalMessage(OpsKind.DISCOVERY_FAILED, "discovery:agency", "code 40105", NOW, NOW)
+    assert templates.subject(rules) == "[CRITICAL] Rules failed to reload: the rule files"
+    assert templates.subject(discovery) == "[CRITICAL] Advertisers could not be listed: token account 'agency'"
