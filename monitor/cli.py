@@ -131,7 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     sandbox.add_argument("--port", type=int, default=8808, help="port (default 8808; 0 picks a free one)")
     sandbox.add_argument("--token", default="sandbox-token", help="access token it accepts (default sandbox-token)")
-    sandbox.add_argument("--app-id", default="sandbox-app", help="app id it accepts (default sandbox-app)")
+    sandbox.add_argument("--app-id", default="4242424242", help="app id it accepts (digits; default 4242424242)")
     sandbox.add_argument("--secret", default="sandbox-secret", help="app secret it accepts (default sandbox-secret)")
     sandbox.add_argument("--qps", type=int, default=10, help="requests per second before code 40100 (default 10)")
     sandbox.add_argument("--large-ads", type=int, default=0, help="add an advertiser with this many ads (benchmarks)")

@@ -17,7 +17,7 @@ from monitor.tiktok.transport import RetryPolicy, Transport
 #: A fixed instant: 20:00 UTC is already "tomorrow" in Auckland and still morning in Honolulu.
 T0 = datetime(2026, 11, 24, 20, 0, tzinfo=UTC)
 SANDBOX_TOKEN = "sandbox-token"
-SANDBOX_APP_ID = "sandbox-app"
+SANDBOX_APP_ID = "4242424242"
 SANDBOX_SECRET = "sandbox-secret"
 
 

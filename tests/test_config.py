@@ -703,3 +703,15 @@ def test_ops_channels_must_be_configured(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         load_settings(path, env={})
     assert str(info.value) == f"{path}:5: notify.ops_channels[0]: channel 'slack' is not configured (configured: none)"
+
+
+def test_the_sandboxs_own_app_id_passes_the_configs_digits_check(tmp_path) -> None:
+    from monitor.sandbox import SandboxSettings
+
+    sandbox = SandboxSettings()
+    path = tmp_path / "config.toml"
+    path.write_text(
+        f'[tiktok]\naccess_token = "{sandbox.token}"\nadvertiser_ids = []\n'
+        f'app_id = "{sandbox.app_id}"\nsecret = "{sandbox.secret}"\n'
+    )
+    assert load_settings(path).tiktok.app_id == sandbox.app_id

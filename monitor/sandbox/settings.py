@@ -24,7 +24,7 @@ class SandboxSettings:
     """
 
     token: str = "sandbox-token"  # noqa: S105 - the sandbox's own fake credential
-    app_id: str = "sandbox-app"
+    app_id: str = "4242424242"
     secret: str = "sandbox-secret"  # noqa: S105
     qps: int = 10
     qpm: int | None = None

@@ -17,7 +17,7 @@ from monitor.clock import SystemClock
 from monitor.sandbox import Sandbox, SandboxSettings
 
 APP_ID = "7100000000000000001"
-SECRET = "sandbox-app-secret-value"
+SECRET = "4242424242-secret-value"
 
 
 def free_port() -> int:

@@ -15,7 +15,7 @@ from monitor.sandbox import Sandbox
 from monitor.tiktok.client import TikTokClient
 from monitor.tiktok.errors import PermanentApiError
 
-APP_ID = "sandbox-app"
+APP_ID = "4242424242"
 NY, TYO = "7000000000000000001", "7000000000000000004"
 
 

@@ -15,7 +15,7 @@ from monitor.sandbox import Sandbox, SandboxSettings
 from monitor.sandbox.business import AGENCY_BC_ID, PARTNER_BC_ID
 
 NY, AKL, HNL, TYO = (f"700000000000000000{i}" for i in range(1, 5))
-APP = {"app_id": "sandbox-app", "secret": "sandbox-secret"}
+APP = {"app_id": "4242424242", "secret": "sandbox-secret"}
 
 
 class Raw:
@@ -27,7 +27,7 @@ class Raw:
             return r.status, r.headers.get("Location", ""), await r.text()
 
     async def code(self) -> str:
-        status, location, _ = await self.portal(app_id="sandbox-app", redirect_uri="http://127.0.0.1:1/cb", state="s")
+        status, location, _ = await self.portal(app_id="4242424242", redirect_uri="http://127.0.0.1:1/cb", state="s")
         assert status == 302
         return query_of(location)["auth_code"]
 
@@ -53,7 +53,7 @@ def raw(http: aiohttp.ClientSession, sandbox: Sandbox) -> Raw:
 
 async def test_portal_redirects_with_code_and_state(raw: Raw) -> None:
     status, location, _ = await raw.portal(
-        app_id="sandbox-app", redirect_uri="http://127.0.0.1:9/callback?keep=1", state="abc/+="
+        app_id="4242424242", redirect_uri="http://127.0.0.1:9/callback?keep=1", state="abc/+="
     )
     assert status == 302 and location.startswith("http://127.0.0.1:9/callback?")
     query = query_of(location)
@@ -62,7 +62,7 @@ async def test_portal_redirects_with_code_and_state(raw: Raw) -> None:
 
 
 async def test_portal_without_state_adds_none(raw: Raw) -> None:
-    _, location, _ = await raw.portal(app_id="sandbox-app", redirect_uri="https://example.com/cb")
+    _, location, _ = await raw.portal(app_id="4242424242", redirect_uri="https://example.com/cb")
     assert "state" not in query_of(location) and location.startswith("https://example.com/cb?auth_code=")
 
 
@@ -71,8 +71,8 @@ async def test_portal_without_state_adds_none(raw: Raw) -> None:
     [
         ({"app_id": "other-app", "redirect_uri": "http://127.0.0.1:9/cb"}, "app_id"),
         ({"redirect_uri": "http://127.0.0.1:9/cb"}, "app_id"),
-        ({"app_id": "sandbox-app", "redirect_uri": "javascript:alert(1)"}, "redirect_uri"),
-        ({"app_id": "sandbox-app"}, "redirect_uri"),
+        ({"app_id": "4242424242", "redirect_uri": "javascript:alert(1)"}, "redirect_uri"),
+        ({"app_id": "4242424242"}, "redirect_uri"),
     ],
 )
 async def test_portal_refuses_a_wrong_app_or_redirect(raw: Raw, query: dict[str, str], says: str) -> None:

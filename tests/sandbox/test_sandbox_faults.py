@@ -27,7 +27,7 @@ async def test_api_code_fault_answers_an_envelope(api: Api, sandbox: Sandbox) ->
     sandbox.faults.add(Fault(kind="api_code", code=51010, message="downstream timeout"))
     first = await api.get("ad/get/", advertiser_id=NY)
     assert (first.status, first.code, first.data) == (200, 40100, {})
-    assert "[sandbox-app]" in first.body["message"] and first.body["request_id"]
+    assert "[4242424242]" in first.body["message"] and first.body["request_id"]
     second = await api.get("ad/get/", advertiser_id=NY)
     assert (second.code, second.body["message"]) == (51010, "downstream timeout")
     assert [a.code for a in sandbox.arrivals] == [40100, 51010]

@@ -99,7 +99,7 @@ async def test_qps_limit_answers_40100_past_ten_in_a_second(make_sandbox, serve)
     assert codes == [0] * 10 + [40100] * 5
     limited = next(r for r in replies if r.code == 40100)
     assert limited.body["message"] == (
-        "Due to too many requests, requests from App [sandbox-app] are temporarily restricted."
+        "Due to too many requests, requests from App [4242424242] are temporarily restricted."
     )
     assert [a.code for a in sb.arrivals].count(40100) == 5
     await asyncio.sleep(1.05)
@@ -150,11 +150,11 @@ async def test_arrivals_record_order_codes_and_real_time(api: Api, sandbox: Sand
 
 
 async def test_oauth2_advertiser_get_checks_app_credentials(api: Api) -> None:
-    ok = await api.get("oauth2/advertiser/get/", app_id="sandbox-app", secret="sandbox-secret")
+    ok = await api.get("oauth2/advertiser/get/", app_id="4242424242", secret="sandbox-secret")
     assert ok.code == 0
     assert [a["advertiser_id"] for a in ok.data["list"]] == [f"700000000000000000{i}" for i in range(1, 5)]
     assert set(ok.data) == {"list"}  # not paginated
-    bad = await api.get("oauth2/advertiser/get/", app_id="sandbox-app", secret="wrong")
+    bad = await api.get("oauth2/advertiser/get/", app_id="4242424242", secret="wrong")
     assert bad.code == 40101
 
 
