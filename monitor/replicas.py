@@ -8,8 +8,9 @@ view of the assignment is what :meth:`owns` and :meth:`fence_of` answer from, be
   back ``not_mine`` (not a failure, not in ``/healthz``'s degraded list);
 * each poll carries a :class:`~monitor.store.shards.Fence` (shard, owner, epoch) that its begin and commit check.
 
-A beat that fails (the database is unreachable) keeps the last view: the fence refuses the commits of shards
-another replica claimed meanwhile. A clean stop (:meth:`leave`) releases every shard at once, so the others claim
+A beat that fails (the database is unreachable) keeps the last view for one TTL (the fence refuses the commits
+of shards another replica claimed meanwhile); once the last good beat is older than the TTL, the others take this
+replica for dead and claim its shards, so it polls nothing until a beat works again. A clean stop (:meth:`leave`) releases every shard at once, so the others claim
 them at their next beat instead of after the TTL. One replica alone owns every shard: it behaves as before.
 """
 
@@ -54,12 +55,16 @@ class Replicas:
         self._listeners = list(on_assignment)
         self.assignment = Assignment(replica, (replica,))
         self._failing = False
+        self._beaten_at: float | None = None  # monotonic time of the last good beat
 
     def owns(self, advertiser_id: str) -> bool:
-        """Whether this replica polls the advertiser (its shard is ours, as of the last beat)."""
-        return self.assignment.fence_of(advertiser_id) is not None
+        """Whether this replica polls the advertiser (its shard is ours, as of the last beat, and that beat is
+        younger than the TTL)."""
+        return self.fence_of(advertiser_id) is not None
 
     def fence_of(self, advertiser_id: str) -> Fence | None:
+        if self._beaten_at is None or self._clock.monotonic() - self._beaten_at > self.ttl.total_seconds():
+            return None  # the others take us for dead by now: their shards, not ours
         return self.assignment.fence_of(advertiser_id)
 
     @property
@@ -69,8 +74,9 @@ class Replicas:
     async def beat(self) -> Assignment:
         """One heartbeat and rebalance; raises what the store raises."""
         keep = {shard_of(advertiser_id) for advertiser_id in self._busy()}
+        started = self._clock.monotonic()
         assignment = await self._shards.beat(self.replica, self._clock.now(), self.ttl, keep=keep)
-        self.assignment = assignment
+        self.assignment, self._beaten_at = assignment, started
         for listener in self._listeners:
             try:
                 listener(assignment)
@@ -99,5 +105,5 @@ class Replicas:
     async def leave(self) -> None:
         """Release every shard and forget this replica (a clean stop)."""
         released = await self._shards.leave(self.replica, self._clock.now())
-        self.assignment = Assignment(self.replica, ())
+        self.assignment, self._beaten_at = Assignment(self.replica, ()), None
         log.info("replica %s left: released %d of %d shards", self.replica, len(released), SHARD_COUNT)

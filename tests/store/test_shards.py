@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from monitor.clock import FrozenClock
+from monitor.replicas import Replicas
 from monitor.store import PollStatus, ShardLostError, Store
 from monitor.store.shards import SHARD_COUNT, Assignment, fair_share, shard_of, timing
 
@@ -115,3 +117,21 @@ async def test_a_poll_commits_only_while_its_replica_owns_the_shard_at_the_epoch
         assert view["a"].fence_of(ADV) is None  # b owns it until a rebalance: a does not poll it
     finally:
         await other.close()
+
+
+async def test_a_replica_polls_its_shards_and_nothing_once_its_last_beat_is_older_than_the_ttl(
+    store: Store, clock: FrozenClock
+) -> None:
+    seen: list[Assignment] = []
+    replica = Replicas(store.shards, "a", clock, beat=timedelta(seconds=1), ttl=TTL, on_assignment=[seen.append])
+    assert not replica.owns(ADV)  # before its first beat
+    await replica.beat()
+    assert replica.owns(ADV) and replica.owned_shards == SHARD_COUNT and seen == [replica.assignment]
+    fence = replica.fence_of(ADV)
+    assert fence is not None and (fence.shard, fence.owner, fence.epoch) == (shard_of(ADV), "a", 1)
+    clock.advance(TTL.total_seconds() + 0.1)  # no beat since: the others take it for dead
+    assert not replica.owns(ADV) and replica.fence_of(ADV) is None
+    await replica.beat()
+    assert replica.owns(ADV)
+    await replica.leave()
+    assert not replica.owns(ADV) and await store.shards.alive(clock.now(), TTL) == []
