@@ -10,8 +10,9 @@ view of the assignment is what :meth:`owns` and :meth:`fence_of` answer from, be
 
 A beat that fails (the database is unreachable) keeps the last view for one TTL (the fence refuses the commits
 of shards another replica claimed meanwhile); once the last good beat is older than the TTL, the others take this
-replica for dead and claim its shards, so it polls nothing until a beat works again. A clean stop (:meth:`leave`) releases every shard at once, so the others claim
-them at their next beat instead of after the TTL. One replica alone owns every shard: it behaves as before.
+replica for dead and claim its shards, so it polls nothing until a beat works again. A clean stop
+(:meth:`leave`) releases every shard at once, so the others claim them at their next beat instead of after the TTL.
+One replica alone owns every shard: it behaves as before.
 """
 
 from __future__ import annotations
