@@ -23,10 +23,12 @@ from monitor.config import Settings
 from monitor.health import HealthServer, HealthState, parse_listen
 from monitor.metrics import Metrics
 from monitor.notify.base import Channel
-from monitor.polls import PollOutcome
+from monitor.polls import PollOutcome, PollResult
+from monitor.replicas import Replicas
 from monitor.runtime import Runtime
 from monitor.scheduler import Scheduler
 from monitor.sdnotify import SystemdNotifier, watchdog_loop
+from monitor.store.shards import timing
 from monitor.wiring import open_runtime
 
 log = logging.getLogger(__name__)
@@ -57,10 +59,25 @@ async def run_daemon(
     metrics = Metrics()
     runtime = await open_runtime(settings, clock=clock, channels=channels, metrics=metrics)
     health = HealthState(clock=clock, interval=settings.monitor.interval)
+    # replicas sharing the database share the advertisers: this one polls those of the shards it owns
+    beat, ttl = timing(settings.monitor.interval)
+    replicas = Replicas(
+        runtime.store.shards,
+        runtime.store.owner,
+        clock,
+        beat=beat,
+        ttl=ttl,
+        busy=lambda: runtime.polling,
+        on_assignment=[health.set_assignment, metrics.set_assignment],
+    )
+    runtime.replicas = replicas
+    runtime.store.fence_of = replicas.fence_of
     finished = 0
 
     def count_poll(outcome: PollOutcome) -> None:
         nonlocal finished
+        if outcome.result is PollResult.NOT_MINE:
+            return
         finished += 1
         if polls is not None and finished >= polls:
             stop.set()
@@ -106,7 +123,9 @@ async def run_daemon(
             )
             await server.start()
             log.info("health on http://%s:%d/healthz and /metrics", host, server.port)
+        await replicas.beat()  # this replica's share of the advertisers, before the first poll
         scheduler.start()
+        tasks.append(loop.create_task(replicas.run(stop)))
         tasks.append(loop.create_task(_watch_rules(runtime, stop)))
         # the watchdog proves the loop turns and the scheduler runs; /healthz proves advertisers are watched
         tasks.append(loop.create_task(watchdog_loop(notifier, lambda: scheduler.running)))
@@ -118,6 +137,10 @@ async def run_daemon(
         log.info("stopping: letting running polls finish (up to %.0fs)", SHUTDOWN_WAIT_SECONDS)
         notifier.stopping()
         await scheduler.shutdown(SHUTDOWN_WAIT_SECONDS)
+        try:
+            await replicas.leave()  # the others take this replica's shards at their next beat
+        except Exception as exc:
+            log.warning("could not release this replica's shards (they are taken over when it stops beating): %s", exc)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(runtime.sender.drain(), FLUSH_SECONDS)
     finally:

@@ -9,6 +9,10 @@ from an injected :class:`~monitor.clock.Clock`. Two pure functions decide from i
   when), ``"starting"`` (200) during the first two intervals before any success, ``"failing"`` (503) otherwise,
   and at once when discovery failed (or found no advertiser) while no advertiser is known.
   One account with a revoked token degrades the daemon; only when nothing succeeds is it unhealthy.
+  With several replicas (``run`` processes sharing a database), only the advertisers of the shards this replica
+  owns are judged and listed; ``replica`` shows this replica's ``id``, the replicas ``alive``, its
+  ``owned_shards`` of ``shards``, and ``advertisers_by_replica`` (which replica polls which advertiser), so the
+  others are summed up without degrading this one. A replica that owns none is ``ok``.
   ``breaker`` shows the actions' circuit breaker (``state`` open or closed, ``since``, ``writes_in_window``; null
   until the daemon first read it); an open breaker holds writes back but does not change the status.
 
@@ -36,6 +40,7 @@ from prometheus_client.exposition import choose_encoder
 from monitor import __version__
 from monitor.clock import Clock
 from monitor.polls import PollOutcome, PollResult
+from monitor.store.shards import SHARD_COUNT, Assignment
 
 __all__ = ["AdvertiserHealth", "HealthServer", "HealthState", "build_app", "health_status", "parse_listen"]
 
@@ -67,10 +72,21 @@ class HealthState:
         self.advertisers: dict[str, AdvertiserHealth] = {}
         self.discovery_error: str | None = None  # the last discovery's error (None: it worked, or none ran)
         self.breaker: dict[str, Any] | None = None  # the actions' circuit breaker, as the daemon last read it
+        self.assignment: Assignment | None = None  # who owns which shards (None: one process polls everything)
+
+    def owns(self, advertiser_id: str) -> bool:
+        """Whether this replica polls the advertiser (always, without an assignment)."""
+        return self.assignment is None or self.assignment.owner_of(advertiser_id) == self.assignment.replica
+
+    def set_assignment(self, assignment: Assignment) -> None:
+        """Record who owns which shards, after each heartbeat of this replica (monitor.replicas)."""
+        self.assignment = assignment
 
     def poll_done(self, outcome: PollOutcome) -> None:
         """Record one finished poll (the scheduler's ``on_poll_done`` listener). The failure streak is the
         poller's, as the outcome carries it."""
+        if outcome.result is PollResult.NOT_MINE:  # another replica polls it: nothing to record here
+            return
         now = self.clock.now()
         entry = self.advertisers.setdefault(outcome.advertiser_id, AdvertiserHealth())
         entry.last_poll_at = now
@@ -127,8 +143,9 @@ def health_status(state: HealthState, now: datetime, interval: timedelta) -> tup
     """
     window = STALE_AFTER_INTERVALS * interval
     uptime = now - state.started_at
-    per_advertiser = {a: advertiser_status(e, now, interval) for a, e in state.advertisers.items()}
-    successes = [e.last_ok_at for e in state.advertisers.values() if e.last_ok_at is not None]
+    mine = {a: e for a, e in state.advertisers.items() if state.owns(a)}  # other replicas answer for the rest
+    per_advertiser = {a: advertiser_status(e, now, interval) for a, e in mine.items()}
+    successes = [e.last_ok_at for e in mine.values() if e.last_ok_at is not None]
     last_success = max(successes, default=None)
     troubled = sorted(a for a, s in per_advertiser.items() if s in ("failing", "stale", "paused"))
     pending = sorted(a for a, s in per_advertiser.items() if s == "pending")
@@ -143,6 +160,9 @@ def health_status(state: HealthState, now: datetime, interval: timedelta) -> tup
             status, reason = "ok", f"{len(pending)} advertisers not polled yet"
         else:
             status, reason = "ok", "every advertiser polled successfully within two intervals"
+    elif not mine and state.advertisers and state.assignment is not None:
+        status = "ok"
+        reason = f"this replica polls none of the {len(state.advertisers)} advertisers: other replicas own their shards"
     elif not state.advertisers and state.discovery_error is not None:
         status, reason = "failing", f"nothing is watched: {state.discovery_error}"
     elif uptime <= window:
@@ -166,6 +186,7 @@ def health_status(state: HealthState, now: datetime, interval: timedelta) -> tup
         "last_success_at": _iso(last_success),
         "discovery_error": state.discovery_error,
         "breaker": state.breaker,
+        "replica": _replica(state),
         "advertisers": {
             a: {
                 "status": per_advertiser[a],
@@ -178,10 +199,34 @@ def health_status(state: HealthState, now: datetime, interval: timedelta) -> tup
                 "since": _iso(e.since),
                 "last_duration_s": None if e.last_duration_s is None else round(e.last_duration_s, 3),
             }
-            for a, e in sorted(state.advertisers.items())
+            for a, e in sorted(mine.items())
         },
     }
     return healthy, details
+
+
+def _replica(state: HealthState) -> dict[str, Any] | None:
+    """This replica's id, the live replicas, its shards, and which replica polls which advertiser (null without an
+    assignment)."""
+    assignment = state.assignment
+    if assignment is None:
+        return None
+    owners: dict[str, list[str]] = {}
+    unowned: list[str] = []
+    for advertiser_id in sorted(state.advertisers):
+        owner = assignment.owner_of(advertiser_id)
+        if owner is None:
+            unowned.append(advertiser_id)
+        else:
+            owners.setdefault(owner, []).append(advertiser_id)
+    return {
+        "id": assignment.replica,
+        "alive": list(assignment.alive),
+        "shards": SHARD_COUNT,
+        "owned_shards": len(assignment.mine),
+        "advertisers_by_replica": owners,
+        "unowned_advertisers": unowned,
+    }
 
 
 def _troubles(troubled: list[str], per_advertiser: dict[str, str]) -> str:

@@ -26,6 +26,9 @@ The series, all prefixed ``tiktok_monitor_``:
 - ``circuit_breaker_open``: 1 while the actions' circuit breaker is open (writes held back), else 0;
   ``circuit_breaker_writes``: the real writes it counts in its window (every advertiser and replica), read after
   each outbox run
+- ``replica_owned_shards`` / ``replica_owned_advertisers``: the shards (of 64) and the advertisers this replica polls
+  (several ``run`` replicas share the advertisers); ``replicas_alive``: the replicas it saw alive at its last
+  heartbeat. Polls of advertisers another replica owns are not counted in ``polls_total``
 - ``process_*``: CPU, memory, open files of this process (Linux)
 """
 
@@ -38,6 +41,7 @@ from prometheus_client.process_collector import ProcessCollector
 
 from monitor import __version__
 from monitor.polls import PollOutcome, PollResult
+from monitor.store.shards import Assignment
 
 __all__ = ["POLL_BUCKETS", "Metrics"]
 
@@ -123,6 +127,17 @@ class Metrics:
             registry=reg,
         )
         self._unwatched: dict[str, str] = {}  # advertiser -> "paused" | "failing"
+        self._owned_shards = Gauge(
+            "replica_owned_shards", "Shards this replica owns (polls the advertisers of)", namespace=ns, registry=reg
+        )
+        self._owned_advertisers = Gauge(
+            "replica_owned_advertisers", "Advertisers this replica polls", namespace=ns, registry=reg
+        )
+        self._replicas_alive = Gauge(
+            "replicas_alive", "Replicas alive at this replica's last heartbeat", namespace=ns, registry=reg
+        )
+        self._all_advertisers: list[str] = []
+        self._assignment: Assignment | None = None
         for state in ("paused", "failing"):
             self._not_watched.labels(state=state).set(0)
         for result in ("ok", "failed", "paused", "skipped"):
@@ -134,6 +149,10 @@ class Metrics:
         """One poll finished (the scheduler's ``on_poll_done`` listener): counted by result, with the
         poller's failure streak. A paused advertiser is counted as ``paused``, never as ``ok``."""
         advertiser_id = outcome.advertiser_id
+        if outcome.result is PollResult.NOT_MINE:  # another replica polls it: its series are that replica's
+            self._forget([advertiser_id])
+            self._count_unwatched()
+            return
         self._polls.labels(result=_POLL_RESULT[outcome.result]).inc()
         self._poll_duration.observe(max(outcome.seconds, 0.0))
         self._advertisers.add(advertiser_id)
@@ -154,14 +173,33 @@ class Metrics:
 
     def set_advertisers(self, advertiser_ids: list[str]) -> None:
         """Forget the per-advertiser series of advertisers no longer polled (the scheduler's ``on_advertisers``)."""
-        for advertiser_id in self._advertisers - set(advertiser_ids):
-            for gauge in (self._last_success, self._failures):
-                with contextlib.suppress(KeyError):  # never recorded for this one
-                    gauge.remove(advertiser_id)
-        self._advertisers &= set(advertiser_ids)
+        self._forget(self._advertisers - set(advertiser_ids))
         for advertiser_id in set(self._unwatched) - set(advertiser_ids):
             del self._unwatched[advertiser_id]
         self._count_unwatched()
+        self._all_advertisers = list(advertiser_ids)
+        self._count_owned()
+
+    def set_assignment(self, assignment: Assignment) -> None:
+        """Who owns which shards, after each heartbeat of this replica (monitor.replicas)."""
+        self._assignment = assignment
+        self._owned_shards.set(len(assignment.mine))
+        self._replicas_alive.set(len(assignment.alive))
+        self._count_owned()
+
+    def _count_owned(self) -> None:
+        assignment = self._assignment
+        if assignment is not None:
+            owned = sum(1 for a in self._all_advertisers if assignment.owner_of(a) == assignment.replica)
+            self._owned_advertisers.set(owned)
+
+    def _forget(self, advertiser_ids: set[str] | list[str]) -> None:
+        for advertiser_id in advertiser_ids:
+            for gauge in (self._last_success, self._failures):
+                with contextlib.suppress(KeyError):  # never recorded for this one
+                    gauge.remove(advertiser_id)
+            self._advertisers.discard(advertiser_id)
+            self._unwatched.pop(advertiser_id, None)
 
     def _count_unwatched(self) -> None:
         for state in ("paused", "failing"):

@@ -35,7 +35,7 @@ from monitor.notify.message import OperationalMessage
 from monitor.notify.problems import ProblemBook
 from monitor.pipeline import Pipeline, Progress, Stage
 from monitor.polls import PollOutcome, PollResult, PollSummary
-from monitor.store.errors import LeaseHeldError, StoreError
+from monitor.store.errors import LeaseHeldError, ShardLostError, StoreError
 from monitor.tiktok.callcount import counting_calls
 from monitor.tiktok.errors import ApiError, AuthError
 from monitor.tiktok.models import AdvertiserInfo
@@ -147,6 +147,9 @@ class AdvertiserPoller:
                 self._limited = False
                 await self._observe(OpsKind.ACCOUNT_LIMITED, False, now)
             summary = await self._run_pipeline(info, now)
+        except ShardLostError as exc:  # another replica owns the advertiser now: its poll counts, this one is moot
+            log.info("%s", exc)
+            return self._outcome(PollResult.NOT_MINE, started, str(exc))
         except LeaseHeldError as exc:  # another process polls this advertiser now: not a problem of the account
             return self._failed(exc, started)
         except StoreError as exc:  # our database, not the account: logged and shown by /healthz

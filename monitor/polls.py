@@ -3,7 +3,8 @@ ran, its :class:`PollSummary`.
 
 The per-advertiser boundary (:class:`monitor.poller.AdvertiserPoller`) returns an outcome for every poll and
 raises for none; the scheduler, ``/healthz``, ``/metrics``, ``once`` and ``demo`` read it. A paused advertiser
-(its token was revoked, or its account is not active) is not watched, so it is never counted as a success.
+(its token was revoked, or its account is not active) is not watched, so it is never counted as a success. An
+advertiser of a shard another replica owns comes back ``not_mine``: neither a success nor a failure here.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ class PollResult(enum.StrEnum):
     OK = "ok"  # the seven steps ran and committed
     PAUSED = "paused"  # not polled on purpose until its cause goes (reason says which); people were told
     FAILED = "failed"  # the poll ran and failed; nothing of it was written
+    NOT_MINE = "not_mine"  # another replica owns the advertiser's shard: not polled here, and not a failure
 
 
 @dataclass(frozen=True)

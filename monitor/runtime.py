@@ -6,8 +6,10 @@ circuit breaker, :class:`~monitor.actions.breaker.Breaker`, whose count is in th
 the rule book, the notification channels and the outbox sender, and one
 :class:`~monitor.poller.AdvertiserPoller` per advertiser: the per-advertiser boundary, where a poll's failure
 is caught, counted and told. :meth:`Runtime.poll` hands each poll to its advertiser's poller and returns its
-:class:`~monitor.polls.PollOutcome`. Operational problems are kept in problem books (one per subject), which the
-store remembers across restarts (:meth:`Runtime.load_problems`), so each is told once per episode.
+:class:`~monitor.polls.PollOutcome`; in ``run``, only for advertisers of the shards this replica owns
+(:mod:`monitor.replicas`), the others are ``not_mine``. Operational problems are kept in problem books (one per
+subject), which the store remembers across restarts (:meth:`Runtime.load_problems`), so each is told once per
+episode.
 """
 
 from __future__ import annotations
@@ -36,7 +38,8 @@ from monitor.notify.outbox import Backoff, OutboxSender
 from monitor.notify.problems import ProblemBook
 from monitor.pipeline import Pipeline
 from monitor.poller import AdvertiserPoller
-from monitor.polls import PollOutcome
+from monitor.polls import PollOutcome, PollResult
+from monitor.replicas import Replicas
 from monitor.rulebook import ReloadResult, RuleBook
 from monitor.store.repo import Store
 from monitor.store.values import ActionStatus, JournalEntry
@@ -143,6 +146,9 @@ class Runtime:
         self.pipeline = self.pipelines[first]
         self.actions = self.pipeline.actions
         self.pollers: dict[str, AdvertiserPoller] = {}
+        #: This replica's share of the advertisers (``run`` sets it); None: every advertiser is polled here.
+        self.replicas: Replicas | None = None
+        self.polling: set[str] = set()  # advertisers whose poll is running now
         self._remembered: list[OpsState] = []  # operational problems the store remembers, read by load_problems
         self._books: dict[str, ProblemBook] = {}
 
@@ -263,8 +269,17 @@ class Runtime:
         return paused
 
     async def poll(self, advertiser_id: str) -> PollOutcome:
-        """One poll of the advertiser through its poller: ok, paused or failed; never raises."""
-        return await self.poller(advertiser_id).poll()
+        """One poll of the advertiser through its poller: ok, paused or failed; ``not_mine`` at once when another
+        replica owns its shard. Never raises."""
+        if self.replicas is not None and not self.replicas.owns(advertiser_id):
+            owner = self.replicas.assignment.owner_of(advertiser_id)
+            reason = f"polled by replica {owner}" if owner else "its shard has no owner yet"
+            return PollOutcome(advertiser_id, PollResult.NOT_MINE, reason=reason)
+        self.polling.add(advertiser_id)
+        try:
+            return await self.poller(advertiser_id).poll()
+        finally:
+            self.polling.discard(advertiser_id)
 
     async def reload_rules(self, *, force: bool = False) -> ReloadResult:
         """Reload the rule files (``force``) or only when they changed; a failure keeps the old rules and is an

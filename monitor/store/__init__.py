@@ -19,6 +19,7 @@ from monitor.store.errors import (
     LeaseLostError,
     MigrationError,
     SchemaVersionError,
+    ShardLostError,
     StoreError,
     StoreUnavailableError,
 )
@@ -62,6 +63,7 @@ __all__ = [
     "PollWriter",
     "PruneReport",
     "SchemaVersionError",
+    "ShardLostError",
     "SnapshotDiff",
     "Store",
     "StoreError",

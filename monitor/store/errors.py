@@ -5,9 +5,10 @@
         ├── StoreUnavailableError   transient: cannot connect, connection lost, database locked too long
         ├── SchemaVersionError      the database's schema is newer than (or unknown to) this monitor: never touched
         ├── MigrationError          upgrading an older database failed; the database is left as it was
-        └── LeaseError              the per-advertiser poll lease
-            ├── LeaseHeldError      another poller holds the advertiser's lease and it has not expired
-            └── LeaseLostError      our lease was taken over (it had expired) before we committed: nothing written
+        ├── LeaseError              the per-advertiser poll lease
+        │   ├── LeaseHeldError      another poller holds the advertiser's lease and it has not expired
+        │   └── LeaseLostError      our lease was taken over (it had expired) before we committed: nothing written
+        └── ShardLostError          the advertiser's shard changed owner (its epoch moved on): nothing written
 
 Only :class:`StoreUnavailableError` is worth retrying as is; a :class:`LeaseHeldError` is retried by the next
 scheduled poll. Messages name advertisers, owners and schema revisions, never passwords from the URL.
@@ -81,4 +82,17 @@ class LeaseLostError(LeaseError):
             f"lease on advertiser {advertiser_id} held by {owner} expired and was taken over before the poll "
             f"committed; the poll's writes were rolled back (raise the lease ttl if polls take this long)",
             advertiser_id,
+        )
+
+
+class ShardLostError(StoreError):
+    """This replica no longer owns the advertiser's shard at the epoch its poll began with (another replica took it
+    over, or it was released in a rebalance): the poll wrote nothing. Not a failure of the advertiser."""
+
+    def __init__(self, advertiser_id: str, shard: int, owner: str, epoch: int) -> None:
+        self.advertiser_id = advertiser_id
+        self.shard = shard
+        super().__init__(
+            f"advertiser {advertiser_id}: shard {shard} is no longer owned by {owner} at epoch {epoch}; "
+            f"the poll's writes were discarded (another replica polls it now)"
         )

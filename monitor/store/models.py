@@ -107,6 +107,29 @@ class LeaseRow(StoreModel, table=True):
     expires_at: datetime = _ts()
 
 
+class ReplicaRow(StoreModel, table=True):
+    """One running ``run`` process (``<host>:<pid>``): alive while its ``heartbeat_at`` is within the replica TTL
+    (see monitor.store.shards). A clean stop deletes its row."""
+
+    __tablename__ = "replicas"
+
+    id: str = Field(primary_key=True, sa_type=sa.String)
+    started_at: datetime = _ts()
+    heartbeat_at: datetime = _ts()
+
+
+class ShardRow(StoreModel, table=True):
+    """One of the ``SHARD_COUNT`` shards advertisers hash into: its ``owner`` (a replica id, NULL: nobody) and its
+    ``epoch``, incremented on every change of owner, so a poll that saw epoch N commits only while it is still N."""
+
+    __tablename__ = "shards"
+
+    shard: int = Field(primary_key=True, sa_type=sa.Integer, sa_column_kwargs={"autoincrement": False})
+    owner: str | None = _text()
+    epoch: int = Field(default=0, sa_type=sa.BigInteger)
+    changed_at: datetime | None = _ts(nullable=True, default=None)
+
+
 class PollRow(StoreModel, table=True):
     __tablename__ = "polls"
     __table_args__ = (sa.Index("ix_polls_advertiser_status_id", "advertiser_id", "status", "id"),)

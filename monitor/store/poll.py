@@ -18,10 +18,11 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from monitor.domain import LEVEL_ORDER, AlertState, EntityKey, EntityState, Hold, Level, Metrics, Snapshot
-from monitor.store import alerts, holds, lease, outbox
+from monitor.store import alerts, holds, lease, outbox, shards
 from monitor.store.db import reading, writing
-from monitor.store.errors import LeaseLostError
+from monitor.store.errors import LeaseLostError, ShardLostError
 from monitor.store.models import AdvertiserRow, EntityRow, PollRow, SnapshotRow
+from monitor.store.shards import Fence
 from monitor.store.snapshots import STATE_COLUMNS, load_current, row_values
 from monitor.store.values import Notification, PollStatus, dumps
 
@@ -48,6 +49,7 @@ class PollWriter:
     owner: str
     previous: Snapshot | None
     _token: str = field(repr=False)
+    fence: Fence | None = field(default=None, repr=False)
     _saved: dict[EntityKey, EntityState] = field(default_factory=dict, repr=False)
     _saved_levels: set[Level] = field(default_factory=set, repr=False)
     _alert_saves: dict[tuple[str, Level, str], AlertState] = field(default_factory=dict, repr=False)
@@ -156,9 +158,14 @@ def _same_metric_types(a: Metrics, b: Metrics) -> bool:
     return all(type(value) is type(b[window][name]) for window, values in a.items() for name, value in values.items())
 
 
-async def begin(engine: AsyncEngine, advertiser_id: str, now: datetime, owner: str, ttl: timedelta) -> PollWriter:
-    """Take the lease, open the poll's record and load the previous snapshot."""
+async def begin(
+    engine: AsyncEngine, advertiser_id: str, now: datetime, owner: str, ttl: timedelta, fence: Fence | None = None
+) -> PollWriter:
+    """Check the shard's fence (when given), take the lease, open the poll's record and load the previous
+    snapshot."""
     async with writing(engine) as conn:
+        if fence is not None and not await shards.holds(conn, fence):
+            raise ShardLostError(advertiser_id, fence.shard, fence.owner, fence.epoch)
         await conn.execute(
             lease.dialect_insert(conn, advertisers_t)
             .values(id=advertiser_id, created_at=now, updated_at=now)
@@ -184,7 +191,7 @@ async def begin(engine: AsyncEngine, advertiser_id: str, now: datetime, owner: s
     except BaseException:
         await fail(engine, _bare(advertiser_id, poll_id, now, owner, token), now, "could not load previous snapshot")
         raise
-    return PollWriter(advertiser_id, poll_id, now, owner, previous, token)
+    return PollWriter(advertiser_id, poll_id, now, owner, previous, token, fence)
 
 
 def _bare(advertiser_id: str, poll_id: int, now: datetime, owner: str, token: str) -> PollWriter:
@@ -192,10 +199,14 @@ def _bare(advertiser_id: str, poll_id: int, now: datetime, owner: str, token: st
 
 
 async def commit(engine: AsyncEngine, writer: PollWriter, finished_at: datetime) -> None:
-    """Write everything the poll buffered in one transaction, fenced by the lease token."""
+    """Write everything the poll buffered in one transaction, fenced by the shard's epoch (when the poll has a
+    fence) and by the lease token."""
     rows = await asyncio.to_thread(writer.changes)  # pure CPU over the whole snapshot: off the event loop
     now = writer.taken_at
     async with writing(engine) as conn:
+        fence = writer.fence
+        if fence is not None and not await shards.holds(conn, fence):
+            raise ShardLostError(writer.advertiser_id, fence.shard, fence.owner, fence.epoch)
         if not await lease.release(conn, writer.advertiser_id, writer._token):
             raise LeaseLostError(writer.advertiser_id, writer.owner)
         if rows:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from typing import Any
@@ -41,6 +41,7 @@ from monitor.store.models import AdvertiserRow, PollRow
 from monitor.store.outbox import Outbox
 from monitor.store.poll import PollWriter
 from monitor.store.problems import Problems
+from monitor.store.shards import Fence, Shards
 from monitor.store.values import AdvertiserRecord, PollRun, PollStatus, PruneReport
 from monitor.tiktok.models import AdvertiserInfo
 
@@ -77,6 +78,10 @@ class Store:
         self.holds = Holds(engine)
         self.problems = Problems(engine)
         self.breaker = BreakerEpisodes(engine)
+        self.shards = Shards(engine)
+        #: The fence of a poll of an advertiser (its shard, owner and epoch), or None for no fencing: given by
+        #: the replica's shard assignment (monitor.replicas) in ``run``; ``once`` and tools poll unfenced.
+        self.fence_of: Callable[[str], Fence | None] = _no_fence
 
     @classmethod
     async def open(
@@ -134,7 +139,8 @@ class Store:
         """One poll of one advertiser, as a transaction around the block.
 
         On entry: takes the advertiser's lease for ``ttl`` (default ``lease_ttl``) or raises
-        :class:`LeaseHeldError`, records a "running" poll, loads ``previous``. While the block runs, a heartbeat
+        :class:`LeaseHeldError` (:class:`ShardLostError` when ``fence_of`` gives a fence that no longer holds),
+        records a "running" poll, loads ``previous``. While the block runs, a heartbeat
         renews the lease every ``ttl / 3``. On normal exit: commits every buffered write at once (or raises
         :class:`LeaseLostError` if the lease was taken over meanwhile, writing nothing). On an exception (or a
         cancellation): writes nothing of the poll, records it as failed, re-raises. The lease is released either
@@ -142,7 +148,8 @@ class Store:
         """
         aware(now, "poll time")
         ttl = ttl or self.lease_ttl
-        writer = await polling.begin(self._engine, advertiser_id, now, owner or self.owner, ttl)
+        fence = self.fence_of(advertiser_id)
+        writer = await polling.begin(self._engine, advertiser_id, now, owner or self.owner, ttl, fence)
         heartbeat = lease.Heartbeat(self._engine, advertiser_id, writer._token, ttl, self._clock.now)
         heartbeat.start()
         try:
@@ -235,6 +242,10 @@ class Store:
         async with db.reading(self._engine) as conn:
             row = (await conn.execute(sa.select(advertisers_t).where(advertisers_t.c.id == advertiser_id))).first()
             return None if row is None else _advertiser(row)
+
+
+def _no_fence(advertiser_id: str) -> Fence | None:
+    return None
 
 
 def _failure(exc: BaseException) -> str:

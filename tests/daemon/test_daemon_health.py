@@ -13,6 +13,8 @@ from monitor import __version__
 from monitor.clock import FrozenClock
 from monitor.health import HealthServer, HealthState, health_status, parse_listen
 from monitor.metrics import Metrics
+from monitor.polls import PollOutcome, PollResult
+from monitor.store.shards import Assignment, shard_of
 
 T0 = datetime(2026, 11, 24, 20, 0, tzinfo=UTC)
 INTERVAL = timedelta(minutes=5)
@@ -232,3 +234,41 @@ async def test_a_host_that_is_not_allowed_is_refused(clock: FrozenClock) -> None
             assert await status(rebound) == 421, rebound
         async with http.get(server.url + "/metrics", headers={"Host": "attacker.example"}) as response:
             assert response.status == 421
+
+
+def shard_owner(assign: dict[str, str | None]) -> Assignment:
+    """An assignment of replica "r1" where each advertiser's shard has the given owner."""
+    owners = {shard_of(a): (owner, 3) for a, owner in assign.items()}
+    alive = tuple(sorted({o for o in assign.values() if o} | {"r1"}))
+    return Assignment("r1", alive, owners)
+
+
+def test_only_the_advertisers_this_replica_owns_are_judged_the_rest_summed_up() -> None:
+    state, clock = build_state(["a", "b", "c"], [(60, "a", True)])
+    state.set_assignment(shard_owner({"a": "r1", "b": "r2", "c": None}))
+    state.poll_done(PollOutcome("b", PollResult.NOT_MINE, reason="polled by replica r2"))  # not recorded
+    clock.set(T0 + timedelta(seconds=90))
+    ok, details = state.status()
+    assert ok and details["status"] == "ok" and list(details["advertisers"]) == ["a"]
+    assert details["replica"] == {
+        "id": "r1",
+        "alive": ["r1", "r2"],
+        "shards": 64,
+        "owned_shards": 1,
+        "advertisers_by_replica": {"r1": ["a"], "r2": ["b"]},
+        "unowned_advertisers": ["c"],
+    }
+
+
+def test_a_replica_owning_no_advertiser_is_ok() -> None:
+    state, clock = build_state(["a", "b"], [])
+    state.set_assignment(shard_owner({"a": "r2", "b": "r2"}))
+    clock.set(T0 + timedelta(hours=1))
+    ok, details = state.status()
+    assert ok and details["status"] == "ok" and "polls none of the 2 advertisers" in details["reason"]
+    assert details["advertisers"] == {}
+
+
+def test_without_replicas_there_is_no_replica_block() -> None:
+    state, _ = build_state(["a"], [(60, "a", True)])
+    assert state.status()[1]["replica"] is None

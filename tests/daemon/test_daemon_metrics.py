@@ -25,8 +25,10 @@ from monitor.health import HealthServer, HealthState
 from monitor.metrics import Metrics
 from monitor.notify.errors import TransientDeliveryError
 from monitor.notify.message import Message, OperationalMessage, notifications
+from monitor.polls import PollOutcome, PollResult
 from monitor.sandbox import Sandbox
 from monitor.store.repo import Store
+from monitor.store.shards import Assignment, shard_of
 
 
 @pytest.fixture
@@ -118,6 +120,25 @@ async def test_advertisers_no_longer_polled_lose_their_series(
         dict(labels).get("advertiser_id") for name, labels in values if name.startswith("tiktok_monitor_adv")
     }
     assert advertisers == {"1"}
+
+
+async def test_owned_shards_and_advertisers_and_polls_of_other_replicas_not_counted(
+    metrics_url: tuple[Metrics, str], http: aiohttp.ClientSession
+) -> None:
+    metrics, url = metrics_url
+    outcome = Outcomes()
+    metrics.set_advertisers(["1", "2", "3"])
+    owners = {shard_of("1"): ("me", 2), shard_of("2"): ("me", 5), shard_of("3"): ("other", 1)}
+    metrics.set_assignment(Assignment("me", ("me", "other"), owners))
+    metrics.poll_done(outcome("3", False, 0.1, "boom"))  # failing while it was ours
+    metrics.poll_done(PollOutcome("3", PollResult.NOT_MINE, reason="polled by replica other"))
+    values = await scrape(http, url)
+    assert values[key("tiktok_monitor_replica_owned_shards")] == len({shard_of("1"), shard_of("2")})
+    assert values[key("tiktok_monitor_replica_owned_advertisers")] == 2
+    assert values[key("tiktok_monitor_replicas_alive")] == 2
+    assert values[key("tiktok_monitor_polls_total", result="failed")] == 1  # the not_mine poll is not counted
+    assert values[key("tiktok_monitor_unwatched_advertisers", state="failing")] == 0  # another replica's now
+    assert key("tiktok_monitor_advertiser_consecutive_failures", advertiser_id="3") not in values
 
 
 async def test_openmetrics_is_negotiated(metrics_url: tuple[Metrics, str], http: aiohttp.ClientSession) -> None:
