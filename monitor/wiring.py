@@ -25,6 +25,7 @@ from monitor.notify.templates import Templates
 from monitor.rulebook import RuleBook
 from monitor.rules.loader import configured_channels
 from monitor.runtime import Runtime
+from monitor.store.budget import DEFAULT_APP, AppBudget
 from monitor.store.lease import ttl_for
 from monitor.store.repo import Store
 from monitor.tiktok.client import TikTokClient
@@ -39,6 +40,14 @@ async def open_store(settings: Settings, clock: Clock | None = None) -> Store:
         clock=clock or SystemClock(),
         lease_ttl=ttl_for(settings.monitor.poll_deadline),
     )
+
+
+def shared_budget(settings: Settings, store: Store) -> AppBudget | None:
+    """The app's request budget shared through ``store`` with every process using it (``[tiktok]
+    shared_budget``, default on); None keeps the budget per process."""
+    if not settings.tiktok.shared_budget:
+        return None
+    return AppBudget(store.engine, settings.tiktok.app_id or DEFAULT_APP)
 
 
 def build_client(settings: Settings, session: aiohttp.ClientSession, metrics: Metrics | None = None) -> TikTokClient:
@@ -100,7 +109,7 @@ async def open_runtime(
         runtime = Runtime(
             settings,
             session=session,
-            clients=build_clients(settings, session, metrics),
+            clients=build_clients(settings, session, metrics, shared_budget(settings, store)),
             store=store,
             rulebook=rulebook,
             channels=configured_channels_of(settings) if channels is None else channels,
