@@ -191,6 +191,7 @@ class RateLimiter:
         self._tokens_until = float("-inf")  # ... spendable until then
         self._lease_after = float("-inf")  # no lease before then (the fleet's budget is spent, or it failed)
         self._waiting = 0  # callers in acquire
+        self._own_until = float("-inf")  # the latest app pause we recorded in the shared budget ends by then
         self._publishing: set[asyncio.Task[None]] = set()
         self.leases = 0
 
@@ -301,6 +302,11 @@ class RateLimiter:
             state.aftermath_until = max(state.aftermath_until, now + lease.slow_for)
         if lease.paused_for <= 0 or now + lease.paused_for <= state.until + ADOPT_SLACK:
             return
+        if now < state.until or now + lease.paused_for <= self._own_until + ADOPT_SLACK:
+            # paused already, or the shared pause is our own (recorded a little later than we began it): the
+            # fleet's pause is the one that counts, nothing to tell
+            state.until = now + lease.paused_for
+            return
         episode = state.episode
         if episode is None:
             episode = state.episode = Episode("app", None, None, started_at=now)
@@ -332,6 +338,8 @@ class RateLimiter:
     async def _record_pause(self, shared: SharedBudget, pause: float) -> None:
         try:
             await shared.pause(pause, self.slow_period)
+            # the shared pause began while it was recorded: it ends no later than this, on our clock
+            self._own_until = max(self._own_until, self._clock() + pause)
         except Exception as exc:
             log.warning("could not share the app's rate-limit pause with other processes: %s", exc)
 

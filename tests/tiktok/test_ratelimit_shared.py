@@ -136,8 +136,9 @@ async def test_answers_to_grants_from_before_an_adopted_pause_change_nothing():
     budget.script = [BudgetLease(tokens=0, valid_for=0.2, retry_in=2.0, paused_for=2.0, pause=2.0, slow_for=62.0)]
     vt.now += 0.3  # the batch ran out: the next acquire leases and meets the pause
     waiting = asyncio.ensure_future(limiter.acquire())
-    while limiter.leases < 2:  # until it has the lease, and the pause with it
+    for _ in range(3):  # until it has the lease, and the pause with it
         await asyncio.sleep(0)
+    assert limiter.leases == 2
     limiter.throttled(before, "app", code=40100)
     assert limiter.pauses == 0 and budget.paused == []  # that pause already answers it
     await waiting
@@ -162,3 +163,20 @@ async def test_a_failing_database_leaves_the_process_limiting_itself(caplog):
     assert len(grants) == 20 and max_in_window(grants, 1.0) <= 10
     assert "shared request budget is unavailable" in caplog.text
     assert len(budget.asked) >= 2  # asked again once the second was over
+
+
+async def test_our_own_pause_read_back_a_little_later_is_not_another_processes(caplog):
+    vt, budget = VirtualTime(), FakeBudget()
+    limiter = RateLimiter(10, clock=vt.clock, sleep=vt.sleep, shared=budget)
+    grant = await limiter.acquire()
+    start = vt.now
+    limiter.throttled(grant, "app", code=40100)  # a 1 s pause here ...
+    vt.now += 0.2  # ... recorded in the database while 0.2 s pass: there it began 0.1 s later
+    await asyncio.sleep(0)
+    assert budget.paused == [(1.0, limiter.slow_period)]
+    budget.script = [BudgetLease(tokens=0, valid_for=0.2, retry_in=0.1, paused_for=0.1, pause=1.0, slow_for=61.1)]
+    with caplog.at_level(logging.INFO, logger="monitor.tiktok.ratelimit"):
+        await limiter.acquire()  # our pause ends at +1.0: the lease says the fleet's runs 0.1 s longer
+    assert vt.now - start >= 1.1
+    assert "another process" not in caplog.text
+    assert (limiter.episodes, limiter.pauses) == (1, 1)
