@@ -31,6 +31,7 @@ If the database cannot be reached the limiter goes on alone (see RateLimiter), a
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Callable
 from typing import Any
@@ -65,6 +66,7 @@ class AppBudget:
         margin: float = DEFAULT_MARGIN,
         validity: float = VALIDITY,
         wall: Callable[[], float] = time.time,
+        rng: random.Random | None = None,
     ) -> None:
         if validity <= 0:
             raise ValueError("validity must be positive")
@@ -74,6 +76,7 @@ class AppBudget:
         self._second = 1.0 + margin + validity  # the windows leases are counted in (see the module docstring)
         self._minute = 60.0 + margin + validity
         self._wall = wall
+        self._rng = rng or random.Random()
         self.round_trips = 0
         self.batches = 0
 
@@ -106,7 +109,9 @@ class AppBudget:
                     waits.append(oldest_1s + self._second - now)
                 if int(in_60s) >= per_minute and oldest_60s is not None:
                     waits.append(oldest_60s + self._minute - now)
-                retry_in = max([0.01, *waits])
+                # replicas that found it full all learn the same moment: spread their retries over half a
+                # batch's life, so fewer of them ask in vain
+                retry_in = max([0.01, *waits]) + self._rng.uniform(0.0, self.validity / 2)
             if tokens:
                 self.batches += 1
                 await conn.execute(sa.insert(leases_t).values(app=self.app, t=now, tokens=tokens))

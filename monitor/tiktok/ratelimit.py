@@ -186,7 +186,7 @@ class RateLimiter:
         self.pauses = 0  # pauses made, every scope
         self.longest_pause = 0.0
         self._shared = shared
-        self.batch_max = batch_max if batch_max is not None else max(1, max_qps // 4)
+        self.batch_max = batch_max if batch_max is not None else max(1, max_qps // 2)
         self._tokens = 0  # tokens of the shared budget leased and not spent yet ...
         self._tokens_until = float("-inf")  # ... spendable until then
         self._lease_after = float("-inf")  # no lease before then (the fleet's budget is spent, or it failed)
