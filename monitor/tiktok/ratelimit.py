@@ -264,6 +264,11 @@ class RateLimiter:
 
     # --- the budget shared with other processes ----------------------------------------------------------------
 
+    @property
+    def shared(self) -> SharedBudget | None:
+        """The budget this limiter shares with other processes (None: its own alone)."""
+        return self._shared
+
     async def _has_token(self) -> bool:
         """Whether a token of the shared budget may be spent now; leases a batch when none is left (waiting
         first if the fleet's budget said when it has room again). Adopts the shared pause."""
