@@ -56,11 +56,11 @@ def build_client(settings: Settings, session: aiohttp.ClientSession, metrics: Me
 
 
 async def client_of_advertiser(
-    settings: Settings, session: aiohttp.ClientSession, advertiser_id: str | None
+    settings: Settings, session: aiohttp.ClientSession, advertiser_id: str | None, store: Store | None = None
 ) -> TikTokClient:
     """The client of the token account that polls ``advertiser_id`` (several tokens: the configured lists,
-    else a discovery); the first account's for None."""
-    clients = build_clients(settings, session)
+    else a discovery); the first account's for None. With ``store`` it shares the app's budget through it."""
+    clients = build_clients(settings, session, shared=shared_budget(settings, store) if store is not None else None)
     if len(clients) == 1 or advertiser_id is None:
         return next(iter(clients.values()))
     roster = Roster(settings.tiktok.token_accounts(), clients)
