@@ -14,7 +14,7 @@ sent in any window ``[a, a + w]`` (``w`` = one second plus the margin) therefore
 ``(a - validity, a + w]``; the newest of them checked, under the lock, that the batches leased in the
 ``w + validity`` before it, its own included, hold at most ``max_qps`` tokens. Batches are leased in lock
 order and ``t`` is read once the lock is held, so every earlier batch is visible with a smaller ``t``. The
-price: the fleet sends at most ``max_qps`` per ``w + validity`` seconds (about 7.7/s for 10 with the defaults),
+price: the fleet sends at most ``max_qps`` per ``w + validity`` seconds (about 8.3/s for 10 with the defaults),
 and a batch no request used costs its tokens until it leaves the window.
 
 **Time.** On PostgreSQL ``t`` is the database server's ``clock_timestamp()``: one clock for every replica,
@@ -48,7 +48,7 @@ budget_t = ApiBudgetRow.__table__
 leases_t = ApiBudgetLeaseRow.__table__
 
 #: How long a leased batch may be spent after it was asked for (see the module docstring).
-VALIDITY = 0.2
+VALIDITY = 0.1
 #: The app key when the configuration names no app_id.
 DEFAULT_APP = "default"
 

@@ -84,7 +84,7 @@ async def test_an_app_throttle_met_by_one_replica_pauses_them_all(replicas: list
     assert len(throttled) == 1
     x = throttled[0].t
     # the replica that met it pauses at once and records the pause; the others learn it at their next lease (a
-    # batch lives 0.2 s): after the requests granted before (0.6 s allows for a slow, shared machine) nobody
+    # batch lives 0.1 s): after the requests granted before (0.6 s allows for a slow, shared machine) nobody
     # sends until the pause is over
     during = [round(a.t - x, 3) for a in arrivals if x + 0.6 <= a.t <= x + FIRST_PAUSE - 0.1]
     assert during == []
