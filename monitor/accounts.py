@@ -2,7 +2,9 @@
 
 The configuration names one or more token accounts (``[[tiktok.accounts]]``, or the single ``[tiktok]
 access_token`` as account "default"). :func:`build_clients` gives each its own client, all sharing ONE
-:class:`RateLimiter`: TikTok's QPS budget is per developer app, not per token (tiktok-api.md §8.1).
+:class:`RateLimiter`: TikTok's QPS budget is per developer app, not per token (tiktok-api.md §8.1). Processes
+sharing a database share that budget too when the composition root passes the store's
+:class:`~monitor.store.budget.AppBudget` (``[tiktok] shared_budget``, on by default).
 
 :class:`Roster` answers, at start and on every discovery run (hourly), which advertisers to poll and with which
 token: the configured ids, or every advertiser the token reaches (oauth2/advertiser/get). An advertiser reached
@@ -26,7 +28,7 @@ from monitor.metrics import Metrics
 from monitor.rules.model import RuleSet
 from monitor.tiktok.client import BcAdvertiser, TikTokClient
 from monitor.tiktok.models import AdvertiserInfo
-from monitor.tiktok.ratelimit import RateLimiter, pause_cap
+from monitor.tiktok.ratelimit import RateLimiter, SharedBudget, pause_cap
 from monitor.tiktok.transport import RetryPolicy, Transport
 
 log = logging.getLogger(__name__)
@@ -36,15 +38,20 @@ ANALYST_NOTE = "analyst access: dry run"
 
 
 def build_clients(
-    settings: Settings, session: aiohttp.ClientSession, metrics: Metrics | None = None
+    settings: Settings,
+    session: aiohttp.ClientSession,
+    metrics: Metrics | None = None,
+    shared: SharedBudget | None = None,
 ) -> dict[str, TikTokClient]:
-    """One client per token account, in configuration order, all behind one app-wide rate limiter."""
+    """One client per token account, in configuration order, all behind one app-wide rate limiter; with
+    ``shared`` (the app's budget in the database), that limiter also shares the budget with other processes."""
     tiktok = settings.tiktok
     limiter = RateLimiter(
         tiktok.max_qps,
         max_pause=pause_cap(settings.monitor.interval.total_seconds()),  # a throttle must not outlast a poll
         on_throttle=metrics.throttled if metrics is not None else None,
         on_episode=metrics.throttle_episode if metrics is not None else None,
+        shared=shared,
     )
     secrets = settings.secrets()
     clients = {}

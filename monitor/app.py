@@ -203,7 +203,7 @@ def revert(
                 result = await revert_action(
                     entry_id,
                     store=store,
-                    client=await client_of_advertiser(settings, session, advertiser_id),
+                    client=await client_of_advertiser(settings, session, advertiser_id, store),
                     clock=clock,
                     settings=GuardSettings.from_config(settings.actions, settings.monitor.interval),
                     dry_run=dry_run,

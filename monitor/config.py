@@ -105,6 +105,7 @@ class TikTokSettings(Section):
     app_id: NumericId | None = None
     secret: Secret | None = None
     max_qps: Integer = Field(default=10, ge=1, le=1000)
+    shared_budget: bool = True
     timeout: Annotated[Duration, at_least(timedelta(seconds=1))] = timedelta(seconds=30)
     max_retries: Integer = Field(default=5, ge=0, le=20)
 

@@ -19,7 +19,8 @@ The series, all prefixed ``tiktok_monitor_``:
 - ``api_throttle_episodes_total{scope}``: throttle episodes begun (app | endpoint | advertiser): the answers to
   requests in flight when TikTok starts throttling make one episode and one pause; it ends a minute after its
   last pause passes without another (:mod:`monitor.tiktok.ratelimit`). Many answers per episode are normal;
-  episodes often (``increase(...[1h])``) mean another process shares the app's budget: lower ``max_qps`` in each
+  episodes often (``increase(...[1h])``) mean something else spends the app's budget: a monitor process on
+  another database or with ``[tiktok] shared_budget = false``, or another tool (lower ``max_qps`` in each)
 - ``findings_total{rule,severity}``, ``actions_total{type,outcome}``, ``notifications_total{channel,result}``
 - ``outbox_pending``: notifications waiting to be sent (pending outbox rows, counted after each outbox run);
   ``build_info{version}``: always 1

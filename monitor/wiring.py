@@ -25,6 +25,7 @@ from monitor.notify.templates import Templates
 from monitor.rulebook import RuleBook
 from monitor.rules.loader import configured_channels
 from monitor.runtime import Runtime
+from monitor.store.budget import DEFAULT_APP, AppBudget
 from monitor.store.lease import ttl_for
 from monitor.store.repo import Store
 from monitor.tiktok.client import TikTokClient
@@ -41,17 +42,25 @@ async def open_store(settings: Settings, clock: Clock | None = None) -> Store:
     )
 
 
+def shared_budget(settings: Settings, store: Store) -> AppBudget | None:
+    """The app's request budget shared through ``store`` with every process using it (``[tiktok]
+    shared_budget``, default on); None keeps the budget per process."""
+    if not settings.tiktok.shared_budget:
+        return None
+    return AppBudget(store.engine, settings.tiktok.app_id or DEFAULT_APP)
+
+
 def build_client(settings: Settings, session: aiohttp.ClientSession, metrics: Metrics | None = None) -> TikTokClient:
     """The client of the configuration's first token account (the only one in the single-token form)."""
     return next(iter(build_clients(settings, session, metrics).values()))
 
 
 async def client_of_advertiser(
-    settings: Settings, session: aiohttp.ClientSession, advertiser_id: str | None
+    settings: Settings, session: aiohttp.ClientSession, advertiser_id: str | None, store: Store | None = None
 ) -> TikTokClient:
     """The client of the token account that polls ``advertiser_id`` (several tokens: the configured lists,
-    else a discovery); the first account's for None."""
-    clients = build_clients(settings, session)
+    else a discovery); the first account's for None. With ``store`` it shares the app's budget through it."""
+    clients = build_clients(settings, session, shared=shared_budget(settings, store) if store is not None else None)
     if len(clients) == 1 or advertiser_id is None:
         return next(iter(clients.values()))
     roster = Roster(settings.tiktok.token_accounts(), clients)
@@ -100,7 +109,7 @@ async def open_runtime(
         runtime = Runtime(
             settings,
             session=session,
-            clients=build_clients(settings, session, metrics),
+            clients=build_clients(settings, session, metrics, shared_budget(settings, store)),
             store=store,
             rulebook=rulebook,
             channels=configured_channels_of(settings) if channels is None else channels,

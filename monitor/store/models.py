@@ -325,3 +325,29 @@ class ActionRow(StoreModel, table=True):
     status: str = Field(sa_type=sa.String)
     request_id: str | None = _text()
     error: str | None = Field(default=None, sa_type=sa.Text)
+
+
+class ApiBudgetRow(StoreModel, table=True):
+    """The API budget of one developer app, shared by every process on this database (monitor.store.budget):
+    the shared throttle pause. Times are seconds since the epoch on the database's clock (PostgreSQL) or the
+    host's (SQLite, one host)."""
+
+    __tablename__ = "api_budget"
+
+    app: str = Field(primary_key=True, sa_type=sa.String)
+    paused_until: float = Field(default=0.0, sa_type=sa.Double)  # every request of the app waits until then
+    pause: float = Field(default=0.0, sa_type=sa.Double)  # the length of the latest pause (escalation)
+    slow_until: float = Field(default=0.0, sa_type=sa.Double)  # half rate until then
+
+
+class ApiBudgetLeaseRow(StoreModel, table=True):
+    """One batch of request tokens a process leased at ``t``: spent within the lease's validity or never.
+    Kept for the minute window, then deleted by the next lease."""
+
+    __tablename__ = "api_budget_leases"
+    __table_args__ = (sa.Index("ix_api_budget_leases_app_t", "app", "t"),)
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
+    app: str = Field(sa_type=sa.String)
+    t: float = Field(sa_type=sa.Double)
+    tokens: int = Field(sa_type=sa.Integer)

@@ -22,6 +22,15 @@ one info line when it is over. The next episode starts from ``first_pause`` agai
 Scopes: ``app`` (40100, HTTP 429, 61000) pauses every request and halves the rate for ``slow_period`` after the
 pause; ``endpoint`` (40016: an app-level limit of one endpoint) pauses every request to that endpoint, every
 advertiser and token; ``advertiser`` (40133) pauses only that advertiser's requests.
+
+**Several processes, one app** (issue 14). Given a :class:`SharedBudget` (``shared``; the database's
+:class:`monitor.store.budget.AppBudget`), a request also needs a token of the fleet's budget: the limiter leases
+a small batch (at most the callers waiting, at most ``batch_max``), spends it within the lease's validity and
+leases again, so the sum of every process's requests stays within ``max_qps`` and ``per_minute`` at the cost
+of one database transaction per batch, not per request. An app pause it makes is recorded there too, and a
+pause another process recorded is adopted at the next lease (as if this process had made it: answers to grants
+from before it change nothing, a throttle after it escalates from its length). Should the database fail, the
+limiter goes on with its own windows alone and tries it again a second later.
 """
 
 from __future__ import annotations
@@ -32,6 +41,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +66,34 @@ def pause_cap(interval_seconds: float) -> float:
     so a poll that meets a throttle episode still finishes within its interval; never more than
     :data:`MAX_PAUSE`."""
     return min(MAX_PAUSE, interval_seconds * INTERVAL_SHARE)
+
+
+#: A pause another process recorded is adopted when it ends at least this much later than ours.
+ADOPT_SLACK = 0.05
+#: After the shared budget failed (database unreachable), the limiter runs alone this long before asking again.
+SHARED_RETRY = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetLease:
+    """What :meth:`SharedBudget.lease` gives: ``tokens`` requests that may be sent within ``valid_for`` seconds of
+    asking (0: none now, ask again in ``retry_in`` seconds), and the app's shared throttle state: paused for
+    ``paused_for`` more seconds by a pause of ``pause`` seconds, at half rate for ``slow_for`` more seconds."""
+
+    tokens: int
+    valid_for: float
+    retry_in: float = 0.0
+    paused_for: float = 0.0
+    pause: float = 0.0
+    slow_for: float = 0.0
+
+
+class SharedBudget(Protocol):
+    """The app's budget shared with other processes (monitor.store.budget.AppBudget)."""
+
+    async def lease(self, wanted: int, qps: int, per_minute: int) -> BudgetLease: ...
+
+    async def pause(self, seconds: float, slow_period: float) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +140,8 @@ class RateLimiter:
     rate is halved until ``slow_period`` after the pause), one endpoint's (40016) or one advertiser's (40133).
     ``clock`` and ``sleep`` are injectable so tests can drive time. ``on_throttle(scope)`` is called for every
     throttled answer and, with scope ``local``, whenever a request had to wait for the budget;
-    ``on_episode(scope)`` when an episode begins (the metrics hooks).
+    ``on_episode(scope)`` when an episode begins (the metrics hooks). ``shared`` makes it spend the budget of
+    the whole app with other processes (see the module docstring); ``leases`` counts its leases.
     """
 
     def __init__(
@@ -118,6 +157,8 @@ class RateLimiter:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         on_throttle: Callable[[str], None] | None = None,
         on_episode: Callable[[str], None] | None = None,
+        shared: SharedBudget | None = None,
+        batch_max: int | None = None,
     ) -> None:
         if max_qps < 1:
             raise ValueError("max_qps must be at least 1")
@@ -144,6 +185,15 @@ class RateLimiter:
         self.episodes = 0  # episodes begun, every scope
         self.pauses = 0  # pauses made, every scope
         self.longest_pause = 0.0
+        self._shared = shared
+        self.batch_max = batch_max if batch_max is not None else max(1, max_qps // 2)
+        self._tokens = 0  # tokens of the shared budget leased and not spent yet ...
+        self._tokens_until = float("-inf")  # ... spendable until then
+        self._lease_after = float("-inf")  # no lease before then (the fleet's budget is spent, or it failed)
+        self._waiting = 0  # callers in acquire
+        self._own_until = float("-inf")  # the latest app pause we recorded in the shared budget ends by then
+        self._publishing: set[asyncio.Task[None]] = set()
+        self.leases = 0
 
     # --- granting ---------------------------------------------------------------------------------------------
 
@@ -177,6 +227,13 @@ class RateLimiter:
     async def acquire(self, advertiser_id: str | None = None, endpoint: str | None = None) -> Grant:
         """Wait until a request (for ``advertiser_id``, to ``endpoint``) may be sent, count it as sent, and
         return its :class:`Grant`."""
+        self._waiting += 1
+        try:
+            return await self._acquire(advertiser_id, endpoint)
+        finally:
+            self._waiting -= 1
+
+    async def _acquire(self, advertiser_id: str | None, endpoint: str | None) -> Grant:
         waited = False
         while True:
             # an advertiser's or endpoint's pause holds up only its own requests: waited for outside the queue
@@ -184,20 +241,112 @@ class RateLimiter:
                 waited = True
                 await self._sleep(wait)
             async with self._lock:  # FIFO: callers are granted in the order they asked
-                while (wait := self._wait_needed(self._clock())) > 0:
-                    waited = True
-                    await self._sleep(wait)
+                while True:
+                    while (wait := self._wait_needed(self._clock())) > 0:
+                        waited = True
+                        await self._sleep(wait)
+                    if self._shared is None or await self._has_token():
+                        break
+                    waited = True  # the fleet's budget had no token now (or the app is paused): windows again
                 if self._scoped_wait(advertiser_id, endpoint, self._clock()) > 0:
                     continue  # its advertiser or endpoint was paused while it queued
                 now = self._clock()
                 self._close_quiet(now)
                 self._second.append(now)
                 self._minute.append(now)
+                if self._shared is not None:
+                    self._tokens -= 1
                 self.granted += 1
                 grant = Grant(self.granted, advertiser_id, endpoint)
             if waited and self._on_throttle is not None:
                 self._on_throttle("local")
             return grant
+
+    # --- the budget shared with other processes ----------------------------------------------------------------
+
+    @property
+    def shared(self) -> SharedBudget | None:
+        """The budget this limiter shares with other processes (None: its own alone)."""
+        return self._shared
+
+    async def _has_token(self) -> bool:
+        """Whether a token of the shared budget may be spent now; leases a batch when none is left (waiting
+        first if the fleet's budget said when it has room again). Adopts the shared pause."""
+        assert self._shared is not None
+        now = self._clock()
+        if self._tokens > 0 and now < self._tokens_until:
+            return True
+        if now < self._lease_after:
+            await self._sleep(self._lease_after - now)
+            return False
+        room = self._current_qps(now) - len(self._second)
+        wanted = max(1, min(self._waiting, self.batch_max, room))
+        try:
+            lease = await self._shared.lease(wanted, self.max_qps, self.per_minute)
+        except Exception as exc:  # the database is away: go on alone, as a process without a shared budget
+            log.warning(
+                "the app's shared request budget is unavailable (%s): this process limits itself alone for %.0fs",
+                exc,
+                SHARED_RETRY,
+            )
+            self._tokens, self._tokens_until = self.per_minute, now + SHARED_RETRY
+            self._lease_after = now + SHARED_RETRY
+            return True
+        self.leases += 1
+        after = self._clock()
+        self._adopt(lease, after)
+        self._tokens, self._tokens_until = lease.tokens, now + lease.valid_for
+        if lease.tokens == 0:
+            self._lease_after = after + lease.retry_in
+        return lease.tokens > 0 and self._clock() < self._tokens_until
+
+    def _adopt(self, lease: BudgetLease, now: float) -> None:
+        """Take over the app pause (and the half rate after it) another process recorded."""
+        state = self._app
+        if lease.slow_for > 0:
+            state.aftermath_until = max(state.aftermath_until, now + lease.slow_for)
+        if lease.paused_for <= 0 or now + lease.paused_for <= state.until + ADOPT_SLACK:
+            return
+        if now < state.until or now + lease.paused_for <= self._own_until + ADOPT_SLACK:
+            # paused already, or the shared pause is our own (recorded a little later than we began it): the
+            # fleet's pause is the one that counts, nothing to tell
+            state.until = now + lease.paused_for
+            return
+        episode = state.episode
+        if episode is None:
+            episode = state.episode = Episode("app", None, None, started_at=now)
+            self.episodes += 1
+            if self._on_episode is not None:
+                self._on_episode("app")
+        state.pause = max(state.pause, min(self.max_pause, lease.pause))
+        state.sent_before = self.granted
+        state.until = now + lease.paused_for
+        episode.pauses += 1
+        episode.paused += lease.paused_for
+        episode.longest = max(episode.longest, lease.paused_for)
+        log.info(
+            "another process sharing the app's budget was rate-limited: every request of the app pauses %.1fs",
+            lease.paused_for,
+        )
+
+    def _publish(self, pause: float) -> None:
+        """Record an app pause this process made in the shared budget, in the background."""
+        if self._shared is None:
+            return
+        try:
+            task = asyncio.get_running_loop().create_task(self._record_pause(self._shared, pause))
+        except RuntimeError:  # no event loop (a synchronous test): nobody else to tell
+            return
+        self._publishing.add(task)
+        task.add_done_callback(self._publishing.discard)
+
+    async def _record_pause(self, shared: SharedBudget, pause: float) -> None:
+        try:
+            await shared.pause(pause, self.slow_period)
+            # the shared pause began while it was recorded: it ends no later than this, on our clock
+            self._own_until = max(self._own_until, self._clock() + pause)
+        except Exception as exc:
+            log.warning("could not share the app's rate-limit pause with other processes: %s", exc)
 
     # --- answers ----------------------------------------------------------------------------------------------
 
@@ -243,6 +392,8 @@ class RateLimiter:
         episode.longest = max(episode.longest, pause)
         self.pauses += 1
         self.longest_pause = max(self.longest_pause, pause)
+        if scope == "app":
+            self._publish(pause)
         if new_episode:
             log.warning("%s", self._started_text(episode, pause, grant))
         else:
