@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from monitor.clock import SystemClock
 from monitor.sandbox import Sandbox, SandboxSettings
+from monitor.sandbox.arrivals import max_in_window
 from monitor.store import Store
 from monitor.store.budget import AppBudget
 from monitor.store.db import normalize_url
@@ -33,15 +34,6 @@ from monitor.tiktok.ratelimit import RateLimiter
 from monitor.tiktok.transport import Transport
 
 ADV = "7000000000000000001"
-
-
-def max_in_window(times: list[float], window: float) -> int:
-    times, best, start = sorted(times), 0, 0
-    for end, t in enumerate(times):
-        while times[start] <= t - window:
-            start += 1
-        best = max(best, end - start + 1)
-    return best
 
 
 async def run(name: str, url: str, schema: str | None, replicas: int, reads: int, qps: int, shared: bool) -> None:

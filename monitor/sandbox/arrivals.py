@@ -23,3 +23,13 @@ class Arrival:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def max_in_window(times: list[float], window: float) -> int:
+    """The most ``times`` (seconds) that fall in any ``window`` seconds long: how a rate limit sees a request log."""
+    ordered, best, start = sorted(times), 0, 0
+    for end, t in enumerate(ordered):
+        while ordered[start] <= t - window:
+            start += 1
+        best = max(best, end - start + 1)
+    return best

@@ -16,6 +16,7 @@ from monitor.domain import Outcome
 from monitor.once import run_once
 from monitor.polls import PollResult
 from monitor.sandbox import Sandbox
+from monitor.sandbox.arrivals import max_in_window
 from monitor.sandbox.business import ANALYST_ONLY_ADVERTISER_ID
 from monitor.sandbox.settings import SandboxSettings, extra_advertiser_id
 from monitor.store.repo import Store
@@ -40,15 +41,6 @@ def write_config(tmp_path: Path, tiktok: str, rule: str = RULE) -> Settings:
         '[webhook]\nurl = "http://127.0.0.1:9/unreachable"\n[notify]\nretry_first = "1h"\n'
     )
     return load_settings(tmp_path / "config.toml")
-
-
-def max_in_window(times: list[float], window: float) -> int:
-    times, best, start = sorted(times), 0, 0
-    for end, t in enumerate(times):
-        while times[start] <= t - window:
-            start += 1
-        best = max(best, end - start + 1)
-    return best
 
 
 async def test_two_tokens_fifty_advertisers_share_one_qps_budget(tmp_path: Path, sandbox: Sandbox, clock) -> None:

@@ -10,6 +10,7 @@ import pytest
 
 from monitor.config import Settings, load_settings
 from monitor.sandbox import Sandbox
+from monitor.sandbox.arrivals import max_in_window
 from monitor.sandbox.settings import SandboxSettings, extra_advertiser_id
 from monitor.store.budget import AppBudget
 from monitor.wiring import open_runtime
@@ -35,15 +36,6 @@ def config(tmp_path: Path, sandbox: Sandbox, ids: list[str], extra: str = "") ->
         '[slack]\nwebhook_url = "http://127.0.0.1:9/unreachable"\n'
     )
     return load_settings(path)
-
-
-def max_in_window(times: list[float], window: float) -> int:
-    times, best, start = sorted(times), 0, 0
-    for end, t in enumerate(times):
-        while times[start] <= t - window:
-            start += 1
-        best = max(best, end - start + 1)
-    return best
 
 
 async def test_two_monitors_on_one_database_share_max_qps(tmp_path: Path, sandbox: Sandbox, clock) -> None:

@@ -11,6 +11,7 @@ import aiohttp
 import pytest
 
 from monitor.sandbox import Sandbox
+from monitor.sandbox.arrivals import max_in_window
 from monitor.sandbox.faults import Fault
 from monitor.store import Store
 from monitor.store.budget import AppBudget
@@ -23,15 +24,6 @@ ADV = "7000000000000000001"
 MAX_QPS = 10
 REPLICAS = 3
 FIRST_PAUSE = 3.0
-
-
-def max_in_window(times: list[float], window: float) -> int:
-    times, best, start = sorted(times), 0, 0
-    for end, t in enumerate(times):
-        while times[start] <= t - window:
-            start += 1
-        best = max(best, end - start + 1)
-    return best
 
 
 class Replica:

@@ -13,6 +13,7 @@ import pytest
 
 from monitor.domain import Level
 from monitor.sandbox import Fault
+from monitor.sandbox.arrivals import max_in_window
 from monitor.tiktok.client import TikTokClient
 from monitor.tiktok.errors import AuthError, PermanentApiError, TransientApiError
 from monitor.tiktok.models import ReportQuery
@@ -198,15 +199,6 @@ async def test_permanent_error_is_not_retried_and_keeps_request_id(sandbox, make
 
 
 # -- the shared limiter, measured at the server -------------------------------------------------------------
-
-
-def max_in_window(times: list[float], window: float) -> int:
-    times, best, start = sorted(times), 0, 0
-    for end, t in enumerate(times):
-        while times[start] <= t - window:
-            start += 1
-        best = max(best, end - start + 1)
-    return best
 
 
 async def test_limiter_holds_max_qps_under_50_concurrent_callers(http, tmp_path):

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from monitor.sandbox.arrivals import max_in_window
 from monitor.tiktok.errors import error_for_code
 from monitor.tiktok.ratelimit import FIRST_PAUSE, MAX_PAUSE, RateLimiter, pause_cap
 
@@ -25,16 +26,6 @@ class VirtualTime:
     async def sleep(self, seconds: float) -> None:
         self.now += max(seconds, 0.0)
         await asyncio.sleep(0)
-
-
-def max_in_window(times: list[float], window: float) -> int:
-    times = sorted(times)
-    best, start = 0, 0
-    for end, t in enumerate(times):
-        while times[start] <= t - window:
-            start += 1
-        best = max(best, end - start + 1)
-    return best
 
 
 async def grant_all(limiter: RateLimiter, vt: VirtualTime, callers: int, per_caller: int) -> list[float]:

@@ -8,6 +8,7 @@ import logging
 
 import pytest
 
+from monitor.sandbox.arrivals import max_in_window
 from monitor.tiktok.ratelimit import BudgetLease, RateLimiter
 
 
@@ -23,15 +24,6 @@ class VirtualTime:
     async def sleep(self, seconds: float) -> None:
         self.now += max(seconds, 0.0)
         await asyncio.sleep(0)
-
-
-def max_in_window(times: list[float], window: float) -> int:
-    times, best, start = sorted(times), 0, 0
-    for end, t in enumerate(times):
-        while times[start] <= t - window:
-            start += 1
-        best = max(best, end - start + 1)
-    return best
 
 
 async def grant_all(limiter: RateLimiter, vt: VirtualTime, callers: int, per_caller: int) -> list[float]:
