@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from monitor.clock import SystemClock
 from monitor.sandbox import Fault, Sandbox, SandboxSettings
+from monitor.sandbox.arrivals import max_in_window
 from monitor.sandbox.settings import extra_advertiser_id
 from monitor.scheduler import EPOCH, phase_offset
 from monitor.store.db import normalize_url
@@ -106,9 +107,13 @@ async def receiver() -> AsyncIterator[tuple[Receiver, str]]:
     await runner.cleanup()
 
 
+#: The app's budget: the sandbox enforces it, and the three replicas share it through the database.
+MAX_QPS = 10
+
+
 @pytest.fixture
 async def live_sandbox() -> AsyncIterator[Sandbox]:
-    sandbox = Sandbox(SandboxSettings(qps=1000, extra_advertisers=len(ADVERTISERS)), clock=SystemClock())
+    sandbox = Sandbox(SandboxSettings(qps=MAX_QPS, extra_advertisers=len(ADVERTISERS)), clock=SystemClock())
     async with sandbox.serve("127.0.0.1", 0) as base_url:
         sandbox.base_url = base_url  # type: ignore[attr-defined]
         yield sandbox
@@ -149,7 +154,7 @@ async def test_three_replicas_share_the_advertisers_and_take_over_from_a_killed_
             config = tmp_path / f"replica{n}.toml"
             config.write_text(
                 f'[tiktok]\nbase_url = "{live_sandbox.base_url}"\naccess_token = "sandbox-token"\n'  # type: ignore[attr-defined]
-                f"advertiser_ids = [{ids}]\nmax_qps = 1000\n"
+                f"advertiser_ids = [{ids}]\nmax_qps = {MAX_QPS}\n"
                 f'[monitor]\ninterval = "{INTERVAL.seconds}s"\nrules = "{tmp_path / "rules"}"\n'
                 f'[storage]\nurl = "{database_url}"\n[health]\nenabled = true\nlisten = "127.0.0.1:{port}"\n'
                 f'[webhook]\nurl = "{hook_url}"\n[notify]\ninterval = "1s"\n'
@@ -249,6 +254,10 @@ async def test_three_replicas_share_the_advertisers_and_take_over_from_a_killed_
         if advertiser_id in victims:  # the slots until the take-over (at most two intervals) may be missed
             missing = [n for n in missing if not kill_slot[advertiser_id] <= n <= kill_slot[advertiser_id] + 2]
         assert not missing, f"advertiser {advertiser_id} not polled in intervals {missing}\n{text}"
+
+    # the three replicas together stay within the app's budget: never more than max_qps in any second, no 40100
+    assert max_in_window([a.t for a in live_sandbox.arrivals], 1.0) <= MAX_QPS
+    assert not [a for a in live_sandbox.arrivals if a.code == 40100]
 
     # every pause made once, every alert delivered once
     writes = Counter(a.advertiser_id for a in live_sandbox.arrivals if a.path == STATUS_WRITES)
