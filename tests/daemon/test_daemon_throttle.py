@@ -24,7 +24,7 @@ from monitor.sandbox.settings import extra_advertiser_id
 from monitor.store.repo import Store
 
 ADVERTISERS = [extra_advertiser_id(i) for i in range(8)]
-INTERVAL = 4.0  # run's 8 advertisers need about 4 requests each per interval: most of the app's 10 QPS
+INTERVAL = 6.0  # run's 8 advertisers need about 4 requests each per interval: over half of the app's budget
 RULES = (
     '[[rule]]\nname = "spending"\nlevel = "campaign"\nwhen = "spend > 0"\n\n'
     '[[rule]]\nname = "groups-spending"\nlevel = "adgroup"\nwhen = "spend > 0"\n'
