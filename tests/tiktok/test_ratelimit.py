@@ -8,36 +8,11 @@ import logging
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from limiter_time import VirtualTime, grant_all
 
 from monitor.sandbox.arrivals import max_in_window
 from monitor.tiktok.errors import error_for_code
 from monitor.tiktok.ratelimit import FIRST_PAUSE, MAX_PAUSE, RateLimiter, pause_cap
-
-
-class VirtualTime:
-    """A monotonic clock that moves only when someone sleeps."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def clock(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.now += max(seconds, 0.0)
-        await asyncio.sleep(0)
-
-
-async def grant_all(limiter: RateLimiter, vt: VirtualTime, callers: int, per_caller: int) -> list[float]:
-    grants: list[float] = []
-
-    async def caller() -> None:
-        for _ in range(per_caller):
-            await limiter.acquire()
-            grants.append(vt.now)
-
-    await asyncio.gather(*(caller() for _ in range(callers)))
-    return grants
 
 
 async def test_never_more_than_max_qps_in_any_second_with_50_callers():
