@@ -42,6 +42,7 @@ from monitor.configtypes import (
     ConfigPath,
     EmailAddress,
     HttpUrl,
+    MinBudgets,
     Integer,
     NonEmptyStr,
     NumericId,
@@ -337,7 +338,8 @@ class ActionsSettings(Section):
     ``max_writes`` real writes within any ``window`` (default: ``[monitor] interval``), across every advertiser and
     every replica sharing the database, open the circuit breaker: nothing more is written until ``tiktok-monitor
     actions resume`` or ``breaker_reset`` has passed. ``max_per_cycle`` is the deprecated name of ``max_writes``
-    (``check`` warns about it)."""
+    (``check`` warns about it). ``min_budget``: minimum daily budgets per currency (campaign, ad group), used
+    before TikTok's documented ones; in a currency with neither, TikTok's answer decides."""
 
     enabled: bool = True
     max_writes: Integer = Field(default=10, ge=1)
@@ -346,6 +348,7 @@ class ActionsSettings(Section):
     max_per_cycle: Integer | None = Field(default=None, ge=1, json_schema_extra={"deprecated": True})
     max_change_per_day: Annotated[str | float, BeforeValidator(_change_limit)] = "+100%"
     override_hold: Annotated[Duration, at_least(timedelta(0))] = timedelta(hours=24)
+    min_budget: MinBudgets = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _old_name(self) -> ActionsSettings:

@@ -6,6 +6,7 @@ Each type says in its validator what is expected, in words a user reads as ``fil
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Annotated
@@ -80,6 +81,52 @@ def _relative_to_config(value: Path, info: ValidationInfo) -> Path:
     return value if value.is_absolute() or base is None else Path(base) / value
 
 
+_CURRENCY = re.compile(r"[A-Z]{3}")
+_LEVELS = ("campaign", "adgroup")
+
+
+def _positive_amount(value: object) -> float | None:
+    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+        return float(value)
+    return None
+
+
+def _min_budgets(value: object) -> object:
+    """``{ BRL = 50 }`` (campaigns and ad groups) or ``{ BRL = { campaign = 250, adgroup = 100 } }``, amounts in
+    that currency; returned as currency -> (campaign, ad group)."""
+    if not isinstance(value, Mapping):
+        raise config_error(("", f"expected a table of currencies, like {{ BRL = 50 }}, got {show_value(value)}"))
+    found: dict[str, tuple[float, float]] = {}
+    problems: list[tuple[str, str]] = []
+    for code, amount in value.items():
+        if not (isinstance(code, str) and _CURRENCY.fullmatch(code)):
+            problems.append((str(code), "expected a currency code of three capital letters, like BRL"))
+            continue
+        if isinstance(amount, Mapping):
+            unknown = [key for key in amount if key not in _LEVELS]
+            levels = {key: _positive_amount(amount.get(key)) for key in _LEVELS}
+            if unknown:
+                problems.append((f"{code}.{unknown[0]}", "unknown key: expected campaign and adgroup"))
+            for key, parsed in levels.items():
+                if key not in amount:
+                    problems.append((f"{code}.{key}", "required: set both campaign and adgroup (or one amount)"))
+                elif parsed is None:
+                    problems.append((f"{code}.{key}", f"expected a positive amount, got {show_value(amount[key])}"))
+            if not unknown and None not in levels.values():
+                found[code] = (levels["campaign"] or 0.0, levels["adgroup"] or 0.0)
+            continue
+        both = _positive_amount(amount)
+        if both is None:
+            problems.append(
+                (code, f"expected a positive amount or {{ campaign = ..., adgroup = ... }}, got {show_value(amount)}")
+            )
+            continue
+        found[code] = (both, both)
+    if problems:
+        raise config_error(*problems)
+    return found
+
+
 Integer = Annotated[int, BeforeValidator(_not_bool)]  # TOML true is not 1
 Secret = Annotated[SecretStr, AfterValidator(_non_empty_secret)]
 NonEmptyStr = Annotated[str, AfterValidator(_non_empty)]
@@ -87,6 +134,8 @@ HttpUrl = Annotated[str, AfterValidator(_http_url)]
 NumericId = Annotated[str, BeforeValidator(_id_string), AfterValidator(_digits)]
 EmailAddress = Annotated[str, AfterValidator(_email_address)]
 ConfigPath = Annotated[Path, AfterValidator(_relative_to_config)]
+#: ``[actions] min_budget``: currency -> (campaign, ad group) minimum daily budgets.
+MinBudgets = Annotated[dict[str, tuple[float, float]], BeforeValidator(_min_budgets)]
 
 
 class Section(BaseModel):

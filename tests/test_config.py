@@ -304,6 +304,39 @@ def test_actions_change_limit_and_override_hold(tmp_path: Path) -> None:
     assert problems(path) == [f"{path}:5: actions.max_change_per_day: expected a positive amount, got 0"]
 
 
+def test_actions_min_budget_per_currency(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        f"""{TIKTOK}[actions]
+        min_budget = {{ BRL = 50, MXN = {{ campaign = 250, adgroup = 100.5 }} }}
+        """,
+    )
+    assert load_settings(path).actions.min_budget == {"BRL": (50.0, 50.0), "MXN": (250.0, 100.5)}
+    assert ActionsSettings().min_budget == {}
+
+
+def test_actions_min_budget_problems_name_the_line_and_the_key(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        f"""{TIKTOK}[actions]
+        enabled = true
+
+        [actions.min_budget]
+        brl = 50
+        COP = -1
+        ARS = {{ campaign = 5 }}
+        CLP = {{ campaign = 1, adgroup = true, ad = 3 }}
+        """,
+    )
+    assert problems(path) == [
+        f"{path}:8: actions.min_budget.brl: expected a currency code of three capital letters, like BRL",
+        f"{path}:9: actions.min_budget.COP: expected a positive amount or {{ campaign = ..., adgroup = ... }}, got -1",
+        f"{path}:10: actions.min_budget.ARS.adgroup: required: set both campaign and adgroup (or one amount)",
+        f"{path}:11: actions.min_budget.CLP.ad: unknown key: expected campaign and adgroup",
+        f"{path}:11: actions.min_budget.CLP.adgroup: expected a positive amount, got true",
+    ]
+
+
 def test_max_per_cycle_is_a_deprecated_alias_of_max_writes_with_a_located_warning(tmp_path: Path) -> None:
     path = write(tmp_path, f"{TIKTOK}[actions]\nenabled = true\nmax_per_cycle = 3\n")
     settings = load_settings(path)

@@ -123,7 +123,8 @@ class GuardSettings:
     """``[actions]`` as the guards use it (see config.example.toml). One of ``change_percent`` and
     ``change_amount`` bounds how far a budget moves per entity per local day. ``max_writes`` real writes within
     any ``window``, across every advertiser and replica, open the circuit breaker, which closes after
-    ``breaker_reset`` (or with ``tiktok-monitor actions resume``)."""
+    ``breaker_reset`` (or with ``tiktok-monitor actions resume``). ``min_budget``: configured minimum daily
+    budgets, currency -> (campaign, ad group), before the documented ones."""
 
     enabled: bool = True
     max_writes: int = 10
@@ -132,6 +133,7 @@ class GuardSettings:
     change_percent: float | None = 100.0
     change_amount: float | None = None
     override_hold: timedelta = timedelta(hours=24)
+    min_budget: Mapping[str, tuple[float, float]] = field(default_factory=dict)
 
     @classmethod
     def from_config(cls, actions: ActionsSettings, interval: timedelta | None = None) -> GuardSettings:
@@ -145,6 +147,7 @@ class GuardSettings:
             change_percent=percent,
             change_amount=None if percent is not None else float(actions.max_change_per_day),
             override_hold=actions.override_hold,
+            min_budget=dict(actions.min_budget),
         )
 
     def describe_limit(self) -> str:

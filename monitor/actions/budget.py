@@ -1,8 +1,10 @@
 """TikTok's budget rules, as pure functions of ``now``, the account's time zone and currency (tiktok-api.md §6).
 
 * Minimum daily budget: campaign 50, ad group 20, times the currency's "budget verification ratio"; budgets must
-  stay below 10,000,000 times the ratio. Only the ratios the documentation states are known here; for any other
-  currency the monitor does not change budgets (it cannot tell whether TikTok would accept the amount).
+  stay below 10,000,000 times the ratio. Only the ratios the documentation states are known here (USD, EUR, GBP,
+  JPY, KRW, IDR); ``[actions] min_budget`` sets (or overrides) a currency's minimums. In any other currency the
+  minimum and maximum are unknown: the monitor sends the change and TikTok's answer decides (a refusal is
+  journaled as a failed write with TikTok's message).
 * Integer-only currencies (JPY, KRW, IDR, HUF) take whole amounts.
 * A new budget must be at least 105 % of what is already spent: today's spend for daily budgets, lifetime spend
   for lifetime budgets (read from the poll's report; no data means no change).
@@ -13,7 +15,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime, time, timedelta, tzinfo
 
 from monitor.domain import Level
@@ -24,6 +26,9 @@ from monitor.notify.units import format_value
 RATIOS = {"USD": 1, "EUR": 1, "GBP": 1, "JPY": 100, "KRW": 1000, "IDR": 10000}
 INTEGER_ONLY = frozenset({"JPY", "KRW", "IDR", "HUF"})
 MINIMUM = {Level.CAMPAIGN: 50, Level.ADGROUP: 20}
+#: Configured minimum daily budgets (``[actions] min_budget``): currency -> (campaign, ad group).
+Minimums = Mapping[str, tuple[float, float]]
+NO_MINIMUMS: Minimums = {}
 MAXIMUM = 10_000_000
 SPENT_FACTOR = 1.05
 LOCK_FROM = time(23, 55)
@@ -56,17 +61,39 @@ def same_money(a: float | None, b: float | None, currency: str | None) -> bool:
     return abs(a - b) < 0.5 / 10 ** decimals(currency)
 
 
-def minimum_budget(level: Level, currency: str | None) -> float | None:
-    """The smallest daily budget TikTok accepts for ``level`` in ``currency`` (None: ratio unknown)."""
-    ratio = RATIOS.get((currency or "").upper())
-    if ratio is None or level not in MINIMUM:
+def minimum_budget(level: Level, currency: str | None, configured: Minimums = NO_MINIMUMS) -> float | None:
+    """The smallest daily budget TikTok accepts for ``level`` in ``currency``: the configured one
+    (``[actions] min_budget``) first, else the documented one (None: unknown, TikTok decides)."""
+    code = (currency or "").upper()
+    if level not in MINIMUM:
         return None
-    return float(MINIMUM[level] * ratio)
+    if code in configured:
+        campaign, adgroup = configured[code]
+        return campaign if level is Level.CAMPAIGN else adgroup
+    ratio = RATIOS.get(code)
+    return None if ratio is None else float(MINIMUM[level] * ratio)
 
 
 def maximum_budget(currency: str | None) -> float | None:
+    """The documented upper bound (budgets must stay below it); None when the currency's ratio is unknown."""
     ratio = RATIOS.get((currency or "").upper())
     return None if ratio is None else float(MAXIMUM * ratio)
+
+
+def known_minimums(configured: Minimums = NO_MINIMUMS) -> list[str]:
+    """The currencies whose minimum budgets the monitor knows: documented and configured, sorted."""
+    return sorted({*RATIOS, *(code.upper() for code in configured)})
+
+
+def unknown_minimum(level: Level, currency: str | None, configured: Minimums = NO_MINIMUMS) -> str:
+    """A note for a write whose minimum is unknown ("" when it is known): TikTok's answer decides."""
+    if minimum_budget(level, currency, configured) is not None:
+        return ""
+    shown = (currency or "").upper() or "an unknown currency"
+    return (
+        f"TikTok decides the minimum {level.value} budget in {shown} (not known to the monitor; "
+        f"[actions] min_budget can set it)"
+    )
 
 
 def in_lock_window(now: datetime, zone: tzinfo) -> bool:
@@ -95,15 +122,21 @@ def spend_window(mode: str | None) -> str:
     return "today" if mode in DAILY_MODES else "lifetime"
 
 
-def floor_problem(level: Level, target: float, spent: float | None, mode: str | None, currency: str | None) -> str:
-    """Why TikTok would refuse ``target`` ("" when it would not): the minimum, the maximum, 105 % of spend."""
-    low = minimum_budget(level, currency)
+def floor_problem(
+    level: Level,
+    target: float,
+    spent: float | None,
+    mode: str | None,
+    currency: str | None,
+    configured: Minimums = NO_MINIMUMS,
+) -> str:
+    """Why TikTok would refuse ``target`` ("" when it would not, as far as the monitor knows): the minimum and the
+    maximum (each checked only when known), 105 % of spend."""
+    low = minimum_budget(level, currency, configured)
     high = maximum_budget(currency)
-    if low is None or high is None:
-        return f"the minimum budget in {currency or 'an unknown currency'} is not known to the monitor"
-    if target < low:
+    if low is not None and target < low:
         return f"{money(target, currency)} is below TikTok's minimum {level.value} budget of {money(low, currency)}"
-    if target >= high:
+    if high is not None and target >= high:
         return f"{money(target, currency)} is not below TikTok's maximum of {money(high, currency)}"
     if spent is None:
         window = spend_window(mode)

@@ -11,6 +11,11 @@ the advertiser (under its lease, so no write can be in flight) reconciles them a
 are reported at start-up. Nothing is ever retried blindly. The client's transport retries transient failures
 (HTTP 5xx, timeouts, codes 50000...) a few times; status and budget writes set absolute values, so a repeat is
 harmless. An auth error stops the writes (and the poll); other API errors fail only their batch.
+
+TikTok's code for a budget it refuses (below its minimum, above its maximum, under 105 % of spend) is not
+documented, so no code is singled out: every permanent error of a budget write is journaled as "TikTok refused
+the budget: code N: <TikTok's message>", the message kept word for word (where the monitor does not know the
+currency's minimum, TikTok's answer is what decides).
 """
 
 from __future__ import annotations
@@ -132,6 +137,8 @@ class Executor:
             error = f"{code}{failure.message}"
             if failure.transient:
                 error += " (still failing after retries; it may or may not have taken effect: see the next poll)"
+            elif decision.planned.field == BUDGET:
+                error = f"TikTok refused the budget: {error}"
             await self._finish(entry, ActionStatus.FAILED, request_id=failure.request_id, error=error)
             out.append(Taken(decision.planned, Outcome.FAILED, error, entry.id, failure.request_id))
         return out

@@ -16,7 +16,9 @@ in the order they apply:
 6. **budget rules**: no edits 23:55-00:00 account time; at most ``max_change_per_day`` away from the budget the
    entity had before the monitor's first change that local day, across all rules (larger asks are trimmed to
    the limit; at the limit, skip); never below the currency's minimum, at or above its maximum, or below 105 %
-   of spend (unknown spend: skip). TikTok's floors are not rounded up to: a refused ask is skipped.
+   of spend (unknown spend: skip). TikTok's floors are not rounded up to: a refused ask is skipped. Where the
+   minimum is unknown (a currency neither documented nor in ``[actions] min_budget``) the write goes, its
+   reason saying that TikTok decides: TikTok's refusal is journaled as a failed write.
 7. **dry run**: the kill switch (``[actions] enabled = false``), the rule's ``dry_run``, a revert's ``--dry-run``
    or an advertiser that may not be written to (``read_only``, a hook for analyst-only access) turn "go" into
    "dry run": everything above was still checked, so the dry run says what would really happen.
@@ -276,9 +278,13 @@ def _budget(plan: Planned, target: float, ctx: GuardContext) -> Decision:
         if rules.same_money(target, effective, currency):
             return skip(f"max_change_per_day = {ctx.settings.describe_limit()} reached for today: {notes[0]}")
     spent = entity.metric("spend", rules.spend_window(mode))
-    problem = rules.floor_problem(plan.level, target, _number(spent), mode, currency)
+    configured = ctx.settings.min_budget
+    problem = rules.floor_problem(plan.level, target, _number(spent), mode, currency, configured)
     if problem:
         return skip(f"not changing the budget: {problem}")
+    unknown = rules.unknown_minimum(plan.level, currency, configured)
+    if unknown:
+        notes.append(unknown)
     reason = f"budget {rules.money(effective, currency)} -> {rules.money(target, currency)}"
     if later:
         reason += " from the next local midnight (daily ad-group budgets take effect the next day)"

@@ -307,7 +307,8 @@ def test_a_revert_holds_off_rules_for_override_hold() -> None:
         ),
         (plan("scale_budget", state=entity(mode="BUDGET_MODE_INFINITE")), ctx(), Verdict.SKIP, "no budget", None),
         (plan("scale_budget", state=entity(level=Level.AD)), ctx(), Verdict.SKIP, "ads have no budget", None),
-        (plan("scale_budget"), ctx(currency="NZD"), Verdict.SKIP, "minimum budget in NZD is not known", 120.0),
+        # no known minimum: the write goes, and TikTok's answer decides
+        (plan("scale_budget"), ctx(currency="NZD"), Verdict.GO, "TikTok decides the minimum campaign budget in NZD", 120.0),
         (plan("scale_budget"), ctx(now=datetime(2026, 11, 25, 4, 56, tzinfo=UTC)), Verdict.SKIP, "23:55", 120.0),
         (plan("scale_budget"), ctx(now=datetime(2026, 11, 25, 5, 0, tzinfo=UTC)), Verdict.GO, "-> 120.00", 120.0),
     ],
@@ -335,6 +336,46 @@ def test_minimum_budgets_per_currency(currency: str, budget: float, to: float, v
     state = entity(budget=budget, spend=0.0)
     got, why, _ = one(plan("set_budget", state, action=Action("set_budget", to=to)), ctx(currency=currency))
     assert got is verdict and shown in why
+
+
+def test_a_currency_without_a_known_minimum_goes_and_tiktok_decides() -> None:
+    """BRL is not in the documentation's ratios: the monitor sends even a tiny budget (TikTok refuses it or not);
+    105 % of spend is still checked, and no maximum is assumed."""
+    state = entity(budget=100.0, spend=0.0)
+    got, why, after = one(plan("set_budget", state, action=Action("set_budget", to=51.0)), ctx(currency="BRL"))
+    assert got is Verdict.GO and after["budget"] == 51.0
+    assert why == (
+        "budget 100.00 BRL -> 51.00 BRL; TikTok decides the minimum campaign budget in BRL (not known to the "
+        "monitor; [actions] min_budget can set it)"
+    )
+    spent = entity(budget=100.0, spend=80.0)
+    got, why, _ = one(plan("set_budget", spent, action=Action("set_budget", to=60.0)), ctx(currency="BRL"))
+    assert got is Verdict.SKIP and "below 105 % of what it spent today" in why
+    huge = entity(budget=9e9, spend=0.0)
+    got, _, _ = one(plan("set_budget", huge, action=Action("set_budget", to=1e10)), ctx(currency="BRL"))
+    assert got is Verdict.GO
+
+
+@pytest.mark.parametrize(
+    ("currency", "level", "to", "verdict", "shown"),
+    [
+        ("BRL", Level.CAMPAIGN, 230.0, Verdict.SKIP, "below TikTok's minimum campaign budget of 250.00 BRL"),
+        ("BRL", Level.ADGROUP, 99.0, Verdict.SKIP, "below TikTok's minimum adgroup budget of 100.00 BRL"),
+        ("BRL", Level.ADGROUP, 100.0, Verdict.GO, "budget 120.00 BRL -> 100.00 BRL"),
+        ("MXN", Level.CAMPAIGN, 69.0, Verdict.SKIP, "below TikTok's minimum campaign budget of 70.00 MXN"),
+        ("USD", Level.CAMPAIGN, 61.0, Verdict.SKIP, "below TikTok's minimum campaign budget of 62.00 USD"),
+    ],
+)
+def test_configured_minimums_come_before_the_documented_ones(
+    currency: str, level: Level, to: float, verdict: Verdict, shown: str
+) -> None:
+    configured = {"BRL": (250.0, 100.0), "MXN": (70.0, 70.0), "USD": (62.0, 25.0)}
+    state = entity("e1", level, budget=120.0, spend=0.0)
+    got, why, _ = one(
+        plan("set_budget", state, action=Action("set_budget", to=to)), ctx(currency=currency, min_budget=configured)
+    )
+    assert got is verdict and shown in why, why
+    assert "TikTok decides" not in why
 
 
 def test_ad_group_minimum_and_daily_budget_scheduled_for_the_next_local_midnight() -> None:
