@@ -26,6 +26,7 @@ from typing import Any, TextIO
 import aiohttp
 
 from monitor.actions import GuardSettings
+from monitor.actions.budget import below_documented, describe_minimums
 from monitor.actions.breaker import Breaker, render_breaker, resumed_text
 from monitor.actions.history import parse_since
 from monitor.actions.history import render as render_history
@@ -35,13 +36,14 @@ from monitor.config import Settings, load_settings, mask_url_password
 from monitor.daemon import run_daemon
 from monitor.demo import run_demo
 from monitor.durations import format_duration
-from monitor.errors import ConfigError, MonitorError
+from monitor.errors import ConfigError, MonitorError, Problem
 from monitor.logs import setup_logging
 from monitor.notify.templates import Templates
 from monitor.once import run_once
 from monitor.rules.loader import configured_channels, load_rules, summarize
 from monitor.rules.model import RuleSet
 from monitor.rules.testing import render_report, run_rule_tests
+from monitor.tomlpos import key_line
 from monitor.wiring import build_client, client_of_advertiser, open_store
 
 log = logging.getLogger("monitor")
@@ -73,7 +75,7 @@ def check(config: str | Path, *, log_level: str = "info", log_format: str = "tex
             print(problem, file=sys.stderr)
         print(f"{len(template_problems)} problem(s) found", file=sys.stderr)
         return EXIT_INVALID
-    for warning in [*settings.warnings, *silent_rules(ruleset)]:
+    for warning in [*settings.warnings, *silent_rules(ruleset), *min_budget_warnings(settings)]:
         print(f"warning: {warning}", file=sys.stderr)
     tiktok = settings.tiktok
     advertisers = ", ".join(tiktok.advertiser_ids) if tiktok.advertiser_ids else "every advertiser the token reaches"
@@ -89,8 +91,18 @@ def check(config: str | Path, *, log_level: str = "info", log_format: str = "tex
         f"  breaker    at most {guards.max_writes} writes within {format_duration(guards.window)} (every advertiser); "
         f"then held back until `tiktok-monitor actions resume` or {format_duration(guards.breaker_reset)}"
     )
+    print(f"  budgets    {describe_minimums(settings.actions.min_budget)}")
     print(summarize(ruleset))
     return EXIT_OK
+
+
+def min_budget_warnings(settings: Settings) -> list[Problem]:
+    """``[actions] min_budget`` entries below TikTok's documented minimums, located in the config file."""
+    text = settings.source.read_text(encoding="utf-8") if settings.source else ""
+    return [
+        Problem(str(settings.source), key_line(text, ("actions", "min_budget", code)), f"actions.min_budget.{code}", why)
+        for code, why in below_documented(settings.actions.min_budget).items()
+    ]
 
 
 def silent_rules(ruleset: RuleSet) -> list[str]:
@@ -288,7 +300,9 @@ def auth(args: argparse.Namespace) -> int:
         if isinstance(settings, int):
             return settings
         setup_logging(args.log_level, args.log_format, settings.secrets())
-        return _print_result(commands.advertisers(lambda session: build_client(settings, session)))
+        return _print_result(
+            commands.advertisers(lambda session: build_client(settings, session), settings.actions.min_budget)
+        )
     if not args.app_id:
         print("the app id is needed: set TIKTOK_APP_ID (or pass --app-id)", file=sys.stderr)
         return EXIT_INVALID

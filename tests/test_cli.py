@@ -57,6 +57,27 @@ def test_check_warns_about_the_deprecated_max_per_cycle_with_file_and_line(tmp_p
     assert "breaker    at most 5 writes within 5m (every advertiser)" in result.stdout
 
 
+def test_check_says_where_budget_minimums_are_known_and_warns_about_one_below_tiktoks(tmp_path):
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "a.toml").write_text('[[rule]]\nname = "x"\nlevel = "campaign"\nwhen = "spend > 5"\n')
+    config = tmp_path / "config.toml"
+    config.write_text(
+        '[tiktok]\naccess_token = "t"\nadvertiser_ids = ["1"]\n\n[actions]\nenabled = true\n'
+        "min_budget = { USD = { campaign = 40, adgroup = 25 }, BRL = 100, JPY = 5000 }\n"
+    )
+    result = run("check", "--config", str(config))
+    assert result.returncode == 0, result.stderr
+    warnings = [line for line in result.stderr.splitlines() if "min_budget" in line]
+    assert warnings == [  # JPY 5,000 is at TikTok's documented minimums (5,000 and 2,000): no warning
+        f"warning: {config}:7: actions.min_budget.USD: campaign 40.00 USD is below TikTok's documented minimum "
+        "(campaign 50.00 USD, adgroup 20.00 USD): TikTok refuses it"
+    ]
+    assert (
+        "budgets    minimums known in EUR, GBP, IDR, JPY, KRW, USD and [actions] min_budget's BRL; in any other "
+        "currency a budget change is sent and TikTok's answer decides" in result.stdout
+    )
+
+
 def test_check_reports_rule_file_problems_with_file_and_line(tmp_path):
     (tmp_path / "rules").mkdir()
     (tmp_path / "rules" / "bad.toml").write_text('[[rule]]\nname = "x"\nlevel = "campaign"\nwhen = "spendd > 5"\n')

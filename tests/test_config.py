@@ -280,7 +280,7 @@ def test_unknown_key_without_a_close_match_lists_the_valid_keys(tmp_path: Path) 
     path = write(tmp_path, f"{TIKTOK}[actions]\nfrobnicate = 1\n")
     assert problems(path) == [
         f"{path}:5: actions.frobnicate: unknown key; expected one of: enabled, max_writes, window, breaker_reset, "
-        "max_change_per_day, override_hold"
+        "max_change_per_day, override_hold, min_budget"
     ]
 
 

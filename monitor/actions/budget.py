@@ -85,6 +85,33 @@ def known_minimums(configured: Minimums = NO_MINIMUMS) -> list[str]:
     return sorted({*RATIOS, *(code.upper() for code in configured)})
 
 
+def describe_minimums(configured: Minimums = NO_MINIMUMS) -> str:
+    """One line for ``check``: where the minimums are known, and what happens elsewhere."""
+    documented = ", ".join(sorted(RATIOS))
+    extra = sorted(code for code in configured if code not in RATIOS)
+    also = f" and [actions] min_budget's {', '.join(extra)}" if extra else ""
+    return (
+        f"minimums known in {documented}{also}; in any other currency a budget change is sent and TikTok's "
+        "answer decides (`tiktok-monitor auth advertisers` shows each account's)"
+    )
+
+
+def below_documented(configured: Minimums) -> dict[str, str]:
+    """Configured minimums below TikTok's documented ones, per currency: TikTok would still refuse what the
+    monitor lets through."""
+    found = {}
+    for code, amounts in configured.items():
+        ratio = RATIOS.get(code.upper())
+        if ratio is None:
+            continue
+        levels = zip((Level.CAMPAIGN, Level.ADGROUP), amounts, strict=True)
+        low = [f"{level.value} {money(amount, code)}" for level, amount in levels if amount < MINIMUM[level] * ratio]
+        if low:
+            documented = ", ".join(f"{level.value} {money(MINIMUM[level] * ratio, code)}" for level in MINIMUM)
+            found[code] = f"{' and '.join(low)} is below TikTok's documented minimum ({documented}): TikTok refuses it"
+    return found
+
+
 def unknown_minimum(level: Level, currency: str | None, configured: Minimums = NO_MINIMUMS) -> str:
     """A note for a write whose minimum is unknown ("" when it is known): TikTok's answer decides."""
     if minimum_budget(level, currency, configured) is not None:

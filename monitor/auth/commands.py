@@ -15,6 +15,7 @@ from pathlib import Path
 
 import aiohttp
 
+from monitor.actions.budget import NO_MINIMUMS, Minimums
 from monitor.auth.errors import AuthFlowError
 from monitor.auth.flow import authorization_url, login, new_state, open_in_browser, redirect_uri
 from monitor.auth.listing import list_advertisers, render_advertisers
@@ -83,8 +84,11 @@ def _keep(grant: TokenGrant, *, print_token: bool, token_file: Path | None) -> s
     return f'{reached}\ntoken saved to {path} (mode 0600): set [tiktok] access_token_file = "{path}"'
 
 
-async def advertisers(client_of: Callable[[aiohttp.ClientSession], TikTokClient]) -> str:
-    """The table of `auth advertisers`: name, time zone, currency, status and Business Center role, read with
-    the client ``client_of`` builds on a session (the composition root builds it from the configuration)."""
+async def advertisers(
+    client_of: Callable[[aiohttp.ClientSession], TikTokClient], min_budget: Minimums = NO_MINIMUMS
+) -> str:
+    """The table of `auth advertisers`: name, time zone, currency, minimum budgets (``min_budget``: the
+    configured ones), status and Business Center role, read with the client ``client_of`` builds on a session (the
+    composition root builds it from the configuration)."""
     async with aiohttp.ClientSession() as session:
-        return render_advertisers(await list_advertisers(client_of(session)))
+        return render_advertisers(await list_advertisers(client_of(session)), min_budget)

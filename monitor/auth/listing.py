@@ -1,4 +1,5 @@
-"""``tiktok-monitor auth advertisers``: what the token reaches, with time zone, currency, status and role."""
+"""``tiktok-monitor auth advertisers``: what the token reaches, with time zone, currency, the minimum daily budgets
+the monitor checks (campaign / ad group; "TikTok decides" where it knows none), status and role."""
 
 from __future__ import annotations
 
@@ -7,14 +8,17 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from monitor.actions import budget
 from monitor.auth.roles import Role, roles
+from monitor.domain import Level
 from monitor.tiktok.client import TikTokClient
 from monitor.tiktok.errors import PermanentApiError
 from monitor.tiktok.models import BcAdvertiser
 
 log = logging.getLogger(__name__)
 
-HEADERS = ("ADVERTISER ID", "NAME", "TIME ZONE", "CURRENCY", "STATUS", "ROLE")
+HEADERS = ("ADVERTISER ID", "NAME", "TIME ZONE", "CURRENCY", "MIN BUDGET", "STATUS", "ROLE")
+UNKNOWN = "TikTok decides"
 
 
 @dataclass(frozen=True)
@@ -59,16 +63,41 @@ async def list_advertisers(client: TikTokClient, *, bc_ids: Sequence[str] | None
     return rows
 
 
-def render_advertisers(rows: Iterable[AdvertiserRow]) -> str:
-    """A plain-text table (columns aligned also for wide CJK names), with a note on read-only accounts."""
+def min_budget(currency: str | None, configured: budget.Minimums = budget.NO_MINIMUMS) -> str:
+    """The minimum daily budgets the monitor checks in ``currency``: "50.00 / 20.00" (campaign / ad group)."""
+    low = [budget.minimum_budget(level, currency, configured) for level in (Level.CAMPAIGN, Level.ADGROUP)]
+    if None in low:
+        return UNKNOWN
+    return " / ".join(budget.money(value, currency).removesuffix(f" {currency}") for value in low)
+
+
+def render_advertisers(rows: Iterable[AdvertiserRow], configured: budget.Minimums = budget.NO_MINIMUMS) -> str:
+    """A plain-text table (columns aligned also for wide CJK names), with notes on read-only accounts and on
+    currencies whose minimum budget the monitor does not know (``configured``: ``[actions] min_budget``)."""
     rows = list(rows)
     if not rows:
         return "The token reaches no advertisers. Authorize the app for an ad account: tiktok-monitor auth login\n"
     table = [HEADERS] + [
-        (r.id, _clean(r.name), r.timezone or "-", r.currency or "-", r.status or "-", str(r.role)) for r in rows
+        (
+            r.id,
+            _clean(r.name),
+            r.timezone or "-",
+            r.currency or "-",
+            min_budget(r.currency, configured),
+            r.status or "-",
+            str(r.role),
+        )
+        for r in rows
     ]
     widths = [max(_width(line[i]) for line in table) for i in range(len(HEADERS))]
     lines = ["  ".join(_pad(cell, w) for cell, w in zip(line, widths, strict=True)).rstrip() for line in table]
+    unknown = sorted({r.currency or "?" for r in rows if min_budget(r.currency, configured) == UNKNOWN})
+    lines += ["", "MIN BUDGET: the smallest daily budget the monitor sets, campaign / ad group, in the account's currency."]
+    if unknown:
+        lines.append(
+            f"{UNKNOWN} ({', '.join(unknown)}): the monitor knows no minimum there; a budget change is sent and "
+            "TikTok's answer decides. Set [actions] min_budget to check before sending."
+        )
     analysts = sum(1 for r in rows if not r.role.can_write)
     if analysts:
         lines += ["", f"{analysts} advertiser(s) with role ANALYST: read-only, the monitor takes no actions there."]

@@ -57,12 +57,32 @@ def test_table_aligns_wide_names_and_explains_analysts() -> None:
         AdvertiserRow(TYO, "Sakura 株式会社", "Asia/Tokyo", "JPY", None, Role.ANALYST),
     ]
     lines = render_advertisers(rows).splitlines()
-    assert lines[0].split() == ["ADVERTISER", "ID", "NAME", "TIME", "ZONE", "CURRENCY", "STATUS", "ROLE"]
-    assert lines[1].split() == [NY, "Acme", "Outdoor", "America/New_York", "USD", "STATUS_ENABLE", "ADMIN"]
-    assert lines[2].split() == [TYO, "Sakura", "株式会社", "Asia/Tokyo", "JPY", "-", "ANALYST"]
+    header = ["ADVERTISER", "ID", "NAME", "TIME", "ZONE", "CURRENCY", "MIN", "BUDGET", "STATUS", "ROLE"]
+    assert lines[0].split() == header
+    assert lines[1].split() == [NY, "Acme", "Outdoor", "America/New_York", "USD", "50.00", "/", "20.00"] + [
+        "STATUS_ENABLE",
+        "ADMIN",
+    ]
+    assert lines[2].split() == [TYO, "Sakura", "株式会社", "Asia/Tokyo", "JPY", "5,000", "/", "2,000", "-", "ANALYST"]
     # "株式会社" is 8 columns wide: the time zone column starts at the same display column in every line
     assert lines[1].index("America") == lines[0].index("TIME") == lines[2].index("Asia") + 4
     assert lines[-1].startswith("1 advertiser(s) with role ANALYST: read-only")
+
+
+def test_table_shows_the_minimum_budgets_and_where_tiktok_decides() -> None:
+    rows = [
+        AdvertiserRow(NY, "Acme", "America/New_York", "USD", "STATUS_ENABLE", Role.ADMIN),
+        AdvertiserRow(AKL, "Kiwi", "Pacific/Auckland", "NZD", "STATUS_ENABLE", Role.ADMIN),
+        AdvertiserRow(HNL, "Rio", "America/Sao_Paulo", "BRL", "STATUS_ENABLE", Role.ADMIN),
+    ]
+    lines = render_advertisers(rows, {"BRL": (250.0, 100.0)}).splitlines()
+    assert lines[2].split()[3:7] == ["NZD", "TikTok", "decides", "STATUS_ENABLE"]
+    assert lines[3].split()[3:7] == ["BRL", "250.00", "/", "100.00"]
+    assert lines[-1] == (
+        "TikTok decides (NZD): the monitor knows no minimum there; a budget change is sent and TikTok's answer "
+        "decides. Set [actions] min_budget to check before sending."
+    )
+    assert "TikTok decides (" not in render_advertisers(rows[:1])
 
 
 def test_table_of_nothing_says_what_to_do() -> None:
