@@ -2,10 +2,13 @@
 
 * ``POST /sandbox/faults``   JSON body with :class:`Fault` fields → ``{"ok": true, "fault": {...}}``
   (HTTP 400 ``{"error": ...}`` when invalid); ``GET /sandbox/faults`` lists pending faults;
-* ``POST /sandbox/revoke`` / ``POST /sandbox/restore``  revoke / restore the token;
+* ``POST /sandbox/revoke`` / ``POST /sandbox/restore``  revoke / restore the token (``{"ok": true, "revoked": ...}``);
 * ``GET /sandbox/arrivals``  the request log as a JSON list of :class:`Arrival` objects;
-* ``POST /sandbox/reset``    clear faults and arrivals (and the rate limiter's windows);
+* ``POST /sandbox/reset``    clear faults and arrivals (and the rate limiter's windows) → ``{"ok": true}``; the world
+  and a revoked token stay as they are;
 * ``GET /sandbox/reports/{task_id}``  the CSV of a CSV_DOWNLOAD async report task.
+
+README.md documents each in a table (a test keeps the two in step).
 """
 
 from __future__ import annotations

@@ -128,7 +128,7 @@ def _regular(spec: AccountSpec, settings: SandboxSettings, start: float, ids: _I
             g = AdGroup(
                 c,
                 ids.next("2"),
-                f"{name[:24]} / {AUDIENCES[j % len(AUDIENCES)]}",
+                f"{name} / {AUDIENCES[j % len(AUDIENCES)]}",
                 g_mode,
                 0.0,
                 ENABLE,

@@ -79,6 +79,19 @@ async def test_world_has_modes_statuses_and_a_hostile_name(api: Api) -> None:
     assert {g["budget_mode"] for g in groups} == {"BUDGET_MODE_DAY", "BUDGET_MODE_TOTAL"}
 
 
+async def test_ad_group_names_carry_their_campaign_name_whole(api: Api) -> None:
+    """Generated names are never cut mid-word ("Summer Sale – Prospectin / Broad 18-44" once)."""
+    fields = ["adgroup_id", "adgroup_name", "campaign_id"]
+    campaigns, _ = await _all_pages(api, "campaign/get/", advertiser_id=HNL, fields=["campaign_id", "campaign_name"])
+    names = {c["campaign_id"]: c["campaign_name"] for c in campaigns}
+    groups, _ = await _all_pages(api, "adgroup/get/", advertiser_id=HNL, fields=fields)
+    assert groups
+    for group in groups:
+        campaign, _, audience = group["adgroup_name"].rpartition(" / ")
+        assert campaign == names[group["campaign_id"]] and audience
+    assert "Summer Sale – Prospecting / Broad 18-44" in {g["adgroup_name"] for g in groups}
+
+
 async def test_filtering_by_ids_names_and_limits(api: Api, sandbox: Sandbox) -> None:
     adv = sandbox.world.advertisers[NY]
     c = adv.campaigns[0]

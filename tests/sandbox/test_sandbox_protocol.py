@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import re
+from pathlib import Path
+from typing import cast
 
+from aiohttp import web
 from sandbox_http import NY, Api
 
 from monitor.sandbox import Sandbox
+from monitor.sandbox.admin import add_admin_routes
+from monitor.sandbox.state import SandboxState
 
 
 async def test_envelope_has_code_message_request_id_and_data(api: Api, sandbox: Sandbox) -> None:
@@ -134,6 +139,25 @@ async def test_admin_revoke_restore_and_reset(api: Api, sandbox: Sandbox) -> Non
     assert len(sandbox.faults.pending) == 1
     await api.admin("POST", "/sandbox/reset")
     assert sandbox.faults.pending == [] and sandbox.arrivals == []
+
+
+async def test_restore_and_reset_answer_as_the_readme_says(api: Api, sandbox: Sandbox) -> None:
+    """README's table: restore answers revoked false; reset answers ok and keeps the world and a revoked token."""
+    assert (await api.admin("POST", "/sandbox/revoke")).body == {"ok": True, "revoked": True}
+    assert (await api.admin("POST", "/sandbox/reset")).body == {"ok": True}
+    assert (await api.get("campaign/get/", advertiser_id=NY)).code == 40105  # reset does not restore the token
+    assert (await api.admin("POST", "/sandbox/restore")).body == {"ok": True, "revoked": False}
+    assert (await api.get("campaign/get/", advertiser_id=NY)).code == 0
+
+
+def test_readme_documents_every_control_endpoint() -> None:
+    app = web.Application()
+    add_admin_routes(app, cast("SandboxState", None))
+    routes = {(r.method, r.resource.canonical) for r in app.router.routes() if r.resource is not None}
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    table = readme[readme.index("The control endpoints") : readme.index("Fault kinds:")]
+    documented = set(re.findall(r"^\| `(GET|POST) (/sandbox/[^`]*)` \|", table, re.MULTILINE))
+    assert documented == {(method, path) for method, path in routes if method != "HEAD"}
 
 
 async def test_arrivals_record_order_codes_and_real_time(api: Api, sandbox: Sandbox) -> None:
