@@ -1,10 +1,14 @@
 # syntax=docker/dockerfile:1
 # tiktok-ads-monitor in a container. Build: docker build -t tiktok-monitor .
-# Run (config.toml in ./config, rule files in ./rules, the SQLite database in the "monitor-data" volume):
-#   docker run -d --name tiktok-monitor --stop-timeout 45 -p 127.0.0.1:9108:9108 \
-#     -e TIKTOK_ACCESS_TOKEN -v "$PWD/config:/config:ro" -v "$PWD/rules:/rules:ro" -v monitor-data:/data tiktok-monitor
+# Run (config.toml and rules/ from the current directory, the SQLite database in the "tiktok-monitor-data" volume;
+# README.md "Deployment" shows the same command):
+#   docker run -d --name tiktok-monitor --restart unless-stopped --stop-timeout 45 \
+#     -v "$PWD/config.toml:/config/config.toml:ro" -v "$PWD/rules:/rules:ro" -v tiktok-monitor-data:/data \
+#     -e TIKTOK_ACCESS_TOKEN -e SLACK_BOT_TOKEN -p 127.0.0.1:9108:9108 tiktok-monitor
 # Inside the container config.toml should say: [monitor] rules = "/rules", [storage] url = "sqlite:////data/monitor.db",
 # and [health] listen = "${TIKTOK_MONITOR_HEALTH_LISTEN}" (0.0.0.0:9108 here, so that -p can reach it).
+# The monitor runs as uid 10001 (gid 10001): a named volume takes /data's ownership from the image; a directory
+# bind-mounted on /data instead must be writable by that uid (chown 10001:10001 DIR).
 
 # --- builder: install the package and its dependencies into a virtual environment ----------------------------
 FROM python:3.11-slim AS builder
@@ -14,10 +18,11 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
 
 RUN python -m venv /opt/venv
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md constraints.txt ./
 COPY monitor ./monitor
 COPY rules ./rules
-RUN /opt/venv/bin/pip install --no-cache-dir . \
+# constraints.txt pins every dependency (and theirs) to the versions the tests passed with.
+RUN /opt/venv/bin/pip install --no-cache-dir --constraint constraints.txt . \
     && /opt/venv/bin/pip uninstall --yes pip
 
 # --- runtime: the same Python, the virtual environment, a non-root user ----------------------------------------

