@@ -26,8 +26,8 @@ from typing import Any, TextIO
 import aiohttp
 
 from monitor.actions import GuardSettings
-from monitor.actions.budget import below_documented, describe_minimums
 from monitor.actions.breaker import Breaker, render_breaker, resumed_text
+from monitor.actions.budget import below_documented, describe_minimums
 from monitor.actions.history import parse_since
 from monitor.actions.history import render as render_history
 from monitor.actions.revert import revert as revert_action
@@ -100,8 +100,8 @@ def min_budget_warnings(settings: Settings) -> list[Problem]:
     """``[actions] min_budget`` entries below TikTok's documented minimums, located in the config file."""
     text = settings.source.read_text(encoding="utf-8") if settings.source else ""
     return [
-        Problem(str(settings.source), key_line(text, ("actions", "min_budget", code)), f"actions.min_budget.{code}", why)
-        for code, why in below_documented(settings.actions.min_budget).items()
+        Problem(str(settings.source), key_line(text, ("actions", "min_budget", code)), f"actions.min_budget.{code}", w)
+        for code, w in below_documented(settings.actions.min_budget).items()
     ]
 
 

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from monitor import __version__
+from monitor.completion import SHELLS, script
 
 EXAMPLES = {
     "run": "tiktok-monitor run --config /etc/tiktok-monitor/config.toml",
@@ -27,6 +28,7 @@ EXAMPLES = {
     "history": "tiktok-monitor history --config config.toml --rule overspend-no-conversions --since 2026-11-24T00:00Z",
     "revert": "tiktok-monitor revert --config config.toml 42 --dry-run",
     "actions": "tiktok-monitor actions resume --config config.toml --by alice",
+    "completion": "tiktok-monitor completion bash > ~/.local/share/bash-completion/completions/tiktok-monitor",
 }
 
 
@@ -135,11 +137,18 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--secret", default="sandbox-secret", help="app secret it accepts (default sandbox-secret)")
     sandbox.add_argument("--qps", type=int, default=10, help="requests per second before code 40100 (default 10)")
     sandbox.add_argument("--large-ads", type=int, default=0, help="add an advertiser with this many ads (benchmarks)")
+
+    completion = command("completion", "print a shell completion script (bash, or zsh through bashcompinit)")
+    completion.add_argument("shell", choices=SHELLS, help="the shell to complete in")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "completion":
+        sys.stdout.write(script(parser, args.shell))
+        return 0
     from monitor import app  # imported late so --help stays fast
 
     try:

@@ -92,7 +92,7 @@ def render_advertisers(rows: Iterable[AdvertiserRow], configured: budget.Minimum
     widths = [max(_width(line[i]) for line in table) for i in range(len(HEADERS))]
     lines = ["  ".join(_pad(cell, w) for cell, w in zip(line, widths, strict=True)).rstrip() for line in table]
     unknown = sorted({r.currency or "?" for r in rows if min_budget(r.currency, configured) == UNKNOWN})
-    lines += ["", "MIN BUDGET: the smallest daily budget the monitor sets, campaign / ad group, in the account's currency."]
+    lines += ["", "MIN BUDGET: the smallest daily budget the monitor sets, campaign / ad group, in the currency."]
     if unknown:
         lines.append(
             f"{UNKNOWN} ({', '.join(unknown)}): the monitor knows no minimum there; a budget change is sent and "

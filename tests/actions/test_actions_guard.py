@@ -308,7 +308,13 @@ def test_a_revert_holds_off_rules_for_override_hold() -> None:
         (plan("scale_budget", state=entity(mode="BUDGET_MODE_INFINITE")), ctx(), Verdict.SKIP, "no budget", None),
         (plan("scale_budget", state=entity(level=Level.AD)), ctx(), Verdict.SKIP, "ads have no budget", None),
         # no known minimum: the write goes, and TikTok's answer decides
-        (plan("scale_budget"), ctx(currency="NZD"), Verdict.GO, "TikTok decides the minimum campaign budget in NZD", 120.0),
+        (
+            plan("scale_budget"),
+            ctx(currency="NZD"),
+            Verdict.GO,
+            "TikTok decides the minimum campaign budget in NZD",
+            120.0,
+        ),
         (plan("scale_budget"), ctx(now=datetime(2026, 11, 25, 4, 56, tzinfo=UTC)), Verdict.SKIP, "23:55", 120.0),
         (plan("scale_budget"), ctx(now=datetime(2026, 11, 25, 5, 0, tzinfo=UTC)), Verdict.GO, "-> 120.00", 120.0),
     ],

@@ -51,6 +51,9 @@ def test_only_analysts_cannot_write() -> None:
     assert parse_role("DIRECT") is Role.ANALYST  # not a BC role: never trusted from the API
 
 
+ENABLED = ("STATUS_ENABLE", "ADMIN")
+
+
 def test_table_aligns_wide_names_and_explains_analysts() -> None:
     rows = [
         AdvertiserRow(NY, "Acme\nOutdoor", "America/New_York", "USD", "STATUS_ENABLE", Role.ADMIN),
@@ -59,10 +62,7 @@ def test_table_aligns_wide_names_and_explains_analysts() -> None:
     lines = render_advertisers(rows).splitlines()
     header = ["ADVERTISER", "ID", "NAME", "TIME", "ZONE", "CURRENCY", "MIN", "BUDGET", "STATUS", "ROLE"]
     assert lines[0].split() == header
-    assert lines[1].split() == [NY, "Acme", "Outdoor", "America/New_York", "USD", "50.00", "/", "20.00"] + [
-        "STATUS_ENABLE",
-        "ADMIN",
-    ]
+    assert lines[1].split() == [NY, "Acme", "Outdoor", "America/New_York", "USD", "50.00", "/", "20.00", *ENABLED]
     assert lines[2].split() == [TYO, "Sakura", "株式会社", "Asia/Tokyo", "JPY", "5,000", "/", "2,000", "-", "ANALYST"]
     # "株式会社" is 8 columns wide: the time zone column starts at the same display column in every line
     assert lines[1].index("America") == lines[0].index("TIME") == lines[2].index("Asia") + 4

@@ -222,7 +222,7 @@ def test_readme_and_dockerfile_give_the_same_docker_run() -> None:
     assert options(readme, "--restart") == ["unless-stopped"]
     mounts = [volume.split(":") for volume in options(readme, "-v")]
     volumes = json.loads(re.search(r"^VOLUME (\[.*\])$", DOCKERFILE.read_text(), re.MULTILINE).group(1))
-    for source, target, *_ in mounts:
+    for _, target, *_ in mounts:
         assert any(target == v or target.startswith(v + "/") for v in volumes), target
     named = [source for source, *_ in mounts if not source.startswith(("$", "/", "."))]
     assert named == ["tiktok-monitor-data"]
