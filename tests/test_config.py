@@ -311,7 +311,11 @@ def test_actions_min_budget_per_currency(tmp_path: Path) -> None:
         min_budget = {{ BRL = 50, MXN = {{ campaign = 250, adgroup = 100.5 }} }}
         """,
     )
-    assert load_settings(path).actions.min_budget == {"BRL": (50.0, 50.0), "MXN": (250.0, 100.5)}
+    actions = load_settings(path).actions
+    assert actions.min_budget == {"BRL": (50.0, 50.0), "MXN": (250.0, 100.5)}
+    from monitor.actions import GuardSettings
+
+    assert GuardSettings.from_config(actions).min_budget == actions.min_budget  # what the guards check
     assert ActionsSettings().min_budget == {}
 
 
