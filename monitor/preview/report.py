@@ -3,7 +3,6 @@ and every message as its channel would render it; then what the journal would re
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -44,7 +43,7 @@ def render_preview(
             f"\nadvertiser {result.advertiser_id}{name}: {summary.entities} entities, {summary.findings} "
             f"finding(s), {summary.calls} API call(s)"
         )
-        lines += [f"  would {t}" for t in summary.transitions] or ["  nothing would fire or resolve"]
+        lines += [f"  alert: {t}" for t in summary.transitions] or ["  alert: none would fire, repeat or resolve"]
         lines += [f"  action: {decision_line(d)}" for d in result.decisions]
         lines += [f"  no data: {e}" for e in summary.errors]
         for notification in result.messages:
@@ -69,8 +68,9 @@ def decision_line(decision: Decision) -> str:
 
 
 def render_message(notification: Notification, templates: Templates) -> list[str]:
-    """One queued message as its channel would render it: Slack's text, e-mail's subject and text, the
-    webhook's JSON payload; framed and indented."""
+    """One queued message as its channel would render it: Slack's header, summary, entity lines and footer;
+    e-mail's subject and text; the webhook's summary (it POSTs the message as JSON: docs/notifications.md) and
+    text; framed and indented."""
     channel, target = split_channel(notification.channel)
     where = f"{channel} {target}" if target else channel
     message: Message = from_json(notification.payload)
@@ -78,7 +78,8 @@ def render_message(notification: Notification, templates: Templates) -> list[str
         slack = templates.slack(message)
         body = [slack.header, slack.summary, *slack.entities, slack.footer]
     elif channel == "webhook":
-        body = json.dumps(payload(message, templates, None), ensure_ascii=False, indent=2).splitlines()
+        summary = payload(message, templates, None)["summary"]
+        body = [f"summary: {summary} (POSTed as JSON)", *templates.email(message).text.rstrip().splitlines()]
     else:
         email = templates.email(message)
         body = [f"Subject: {email.subject}", *email.text.rstrip().splitlines()]
