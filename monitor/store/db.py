@@ -8,7 +8,8 @@
 * ``postgresql://`` becomes ``postgresql+asyncpg://``; ``postgresql+psycopg://`` is used as given (install the
   ``psycopg`` extra). An optional schema puts the tables in their own ``search_path``.
 * ``read_only=True`` (``once --dry-run``, ``explain``) refuses every write at the database itself: SQLite opens
-  the file with ``mode=ro`` (and ``query_only``), PostgreSQL sessions get ``default_transaction_read_only``.
+  an existing file only (``mode=rw``, never creating it) with ``query_only``, PostgreSQL sessions get
+  ``default_transaction_read_only``.
 
 All database work is async (aiosqlite runs SQLite in its own thread), so the event loop never blocks on it.
 """
@@ -103,7 +104,9 @@ def _read_only(url: str) -> tuple[str, dict[str, Any]]:
         if not database or database == ":memory:" or not Path(database).is_file():
             raise StoreError(f"the SQLite database {database} does not exist (a read-only open creates nothing)")
         path = Path(database).resolve().as_posix()
-        return f"sqlite+{parsed.get_driver_name()}:///file:{path}?mode=ro&uri=true", {}
+        # mode=rw: never creates the file. Not mode=ro: a read-only connection cannot remove the -wal and -shm
+        # files a WAL database needs while open, so it would leave them behind; query_only refuses the writes.
+        return f"sqlite+{parsed.get_driver_name()}:///file:{path}?mode=rw&uri=true", {}
     if parsed.get_driver_name() == "psycopg":
         return url, {"options": "-c default_transaction_read_only=on"}
     return url, {"server_settings": {"default_transaction_read_only": "on"}}
