@@ -5,6 +5,7 @@ same before and after; a database that does not exist yet is neither created nor
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import io
@@ -22,6 +23,7 @@ from monitor.once import run_once
 from monitor.preview.dryrun import run_preview
 from monitor.store.db import create_engine, normalize_url
 from monitor.store.errors import StoreError
+from monitor.store.repo import Store
 
 NOTIFY = '[[rule]]\nname = "spending"\nlevel = "campaign"\nwhen = "spend > 0"\nnotify = ["slack"]\n'
 PAUSE = '[[rule]]\nname = "overspend"\nlevel = "campaign"\nwhen = "spend > 400"\nnotify = ["slack"]\naction = "pause"\n'
@@ -148,3 +150,18 @@ async def test_debug_logging_has_one_line_per_rule_per_poll(configure, sandbox, 
         f"advertiser {ADVERTISER}: rule spending (campaign): 3 evaluated, 2 true, 1 no data; 2 firing, 0 pending",
         f"advertiser {ADVERTISER}: rule overspend (campaign): 3 evaluated, 2 true, 1 no data; 0 firing, 2 pending",
     ]
+
+
+async def test_a_preview_beside_a_running_poll_takes_no_lease_and_does_not_wait(
+    configure, database_url, sandbox, slack, clock
+):
+    settings = configure({"notify": NOTIFY})
+    assert await run_once(settings, out=io.StringIO(), clock=clock) == 0
+    store = await Store.open(database_url, clock=clock, owner="run-elsewhere")
+    try:
+        async with store.poll(ADVERTISER, clock.now()):  # `run` is polling the advertiser: it holds the lease
+            out = io.StringIO()
+            assert await asyncio.wait_for(run_preview(settings, out=out, clock=clock), timeout=30) == 0
+            assert f"advertiser {ADVERTISER} Acme Outdoor US: 3 entities" in out.getvalue()
+    finally:
+        await store.close()
