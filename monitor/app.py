@@ -40,6 +40,8 @@ from monitor.errors import ConfigError, MonitorError, Problem
 from monitor.logs import setup_logging
 from monitor.notify.templates import Templates
 from monitor.once import run_once
+from monitor.preview.dryrun import run_preview
+from monitor.preview.explain_command import run_explain
 from monitor.rules.loader import configured_channels, load_rules, summarize
 from monitor.rules.model import RuleSet
 from monitor.rules.testing import render_report, run_rule_tests
@@ -145,14 +147,36 @@ def run(config: str | Path, *, log_level: str = "info", log_format: str = "text"
     return _run_async(run_daemon(settings))
 
 
-def once(config: str | Path, *, log_level: str = "warning", log_format: str = "text") -> int:
-    """One full cycle over every advertiser, then a one-screen summary; 1 when any poll failed."""
+def once(config: str | Path, *, dry_run: bool = False, log_level: str = "warning", log_format: str = "text") -> int:
+    """One full cycle over every advertiser, then a one-screen summary; 1 when any poll failed. ``dry_run``: the
+    preview, which writes nothing anywhere (:mod:`monitor.preview.dryrun`)."""
     settings = _settings_or_exit(config)
     if isinstance(settings, int):
         return settings
     setup_logging(log_level, log_format, settings.secrets())
     _log_warnings(settings)
+    if dry_run:
+        return _run_async(run_preview(settings))
     return _run_async(run_once(settings, progress=sys.stderr.isatty()))
+
+
+def explain(
+    config: str | Path,
+    rule: str,
+    *,
+    advertiser: str | None = None,
+    entity: str | None = None,
+    stored: bool = False,
+    log_level: str = "warning",
+    log_format: str = "text",
+) -> int:
+    """Print why ``rule`` fires or not for each entity (:mod:`monitor.preview.explain_command`); 2 for an unknown
+    rule, 1 when an advertiser could not be read."""
+    settings = _settings_or_exit(config)
+    if isinstance(settings, int):
+        return settings
+    setup_logging(log_level, log_format, settings.secrets())
+    return _run_async(run_explain(settings, rule, advertiser=advertiser, entity=entity, stored=stored))
 
 
 def history(

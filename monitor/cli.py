@@ -19,7 +19,8 @@ from monitor.completion import SHELLS, script
 
 EXAMPLES = {
     "run": "tiktok-monitor run --config /etc/tiktok-monitor/config.toml",
-    "once": "tiktok-monitor once --config config.toml",
+    "once": "tiktok-monitor once --config config.toml --dry-run   (a preview: writes nothing; without it: acts)",
+    "explain": "tiktok-monitor explain overspend-no-conversions --config config.toml --advertiser 7000000000000000001",
     "demo": "tiktok-monitor demo --cycles 6",
     "auth": "TIKTOK_APP_ID=7000... TIKTOK_APP_SECRET=... tiktok-monitor auth login",
     "check": "tiktok-monitor check --config /etc/tiktok-monitor/config.toml",
@@ -61,6 +62,23 @@ def build_parser() -> argparse.ArgumentParser:
         "changes go to TikTok through the guards; notify: messages are sent), then a summary",
     )
     once.add_argument("--config", required=True, help="path of config.toml")
+    once.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="read the API and the database and evaluate, write nothing anywhere (no TikTok write, no message, no "
+        "database change): print what would fire, each action after the guards, and each message",
+    )
+
+    explain = command(
+        "explain", "why a rule fires or not, per entity: the values it reads, the result, pending, cooldown, held"
+    )
+    explain.add_argument("rule", help="the rule's name")
+    explain.add_argument("--config", required=True, help="path of config.toml")
+    explain.add_argument("--advertiser", metavar="ID", help="only this advertiser (default: every one)")
+    explain.add_argument("--entity", metavar="ID", help="only this campaign, ad group or ad")
+    explain.add_argument(
+        "--stored", action="store_true", help="use the last stored snapshot instead of reading the API (no API call)"
+    )
 
     demo = command("demo", "the monitor against the built-in sandbox with the example rules; alerts in the terminal")
     demo.add_argument("--cycles", type=int, default=None, help="stop after N polling cycles (default: until Ctrl-C)")
@@ -156,7 +174,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             return app.run(args.config, log_level=args.log_level, log_format=args.log_format)
         if args.command == "once":
             level = args.log_level if args.log_level != "info" else "warning"  # the summary is the output
-            return app.once(args.config, log_level=level, log_format=args.log_format)
+            return app.once(args.config, dry_run=args.dry_run, log_level=level, log_format=args.log_format)
+        if args.command == "explain":
+            level = args.log_level if args.log_level != "info" else "warning"  # the table is the output
+            return app.explain(
+                args.config,
+                args.rule,
+                advertiser=args.advertiser,
+                entity=args.entity,
+                stored=args.stored,
+                log_level=level,
+                log_format=args.log_format,
+            )
         if args.command == "demo":
             level = args.log_level if args.log_level != "info" else "warning"  # the alerts are the output
             return app.demo(cycles=args.cycles, log_level=level, log_format=args.log_format)

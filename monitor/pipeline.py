@@ -27,13 +27,15 @@ from monitor.actions import ActionRunner
 from monitor.actions.breaker import Breaker
 from monitor.actions.budget import spend_needs
 from monitor.clock import Clock
-from monitor.domain import Level
+from monitor.domain import AlertState, Level
 from monitor.fetch import FetchPlan, LevelPlan, fetch_snapshot
 from monitor.notify.compose import alert_notifications
 from monitor.notify.message import OperationalMessage, notifications
 from monitor.polls import PollSummary
-from monitor.rules.engine import evaluate
-from monitor.rules.lifecycle import advance
+from monitor.preview.tally import tallies
+from monitor.rules.engine import Evaluation, evaluate
+from monitor.rules.lifecycle import AlertKey, advance
+from monitor.rules.lifecycle import Progress as LifecycleProgress
 from monitor.rules.model import Needs, RuleSet
 from monitor.store.diff import diff_snapshots
 from monitor.store.repo import Store
@@ -159,6 +161,8 @@ class Pipeline:
                     lifecycle = advance(ruleset, alert_states, evaluation, now)
                     poll.save_alert_states(lifecycle.states)
                     poll.delete_alert_states(lifecycle.removed)
+                    if log.isEnabledFor(logging.DEBUG):
+                        _log_tallies(ruleset, evaluation, alert_states, lifecycle)
                     # 6 act: settle and verify earlier writes, then guarded, journaled writes for what the rules ask
                     progress.stage = Stage.ACT
                     acted = await self._actions.act(
@@ -213,6 +217,17 @@ class Pipeline:
             log.warning("operational alert %s for %s: %s", message.kind.value, message.subject, message.detail)
             rows.extend(notifications(message, self._ops_channels))
         return rows
+
+
+def _log_tallies(
+    ruleset: RuleSet, evaluation: Evaluation, before: Mapping[AlertKey, AlertState], lifecycle: LifecycleProgress
+) -> None:
+    """One debug line per rule: entities evaluated, true, no data, and its alerts firing and pending now."""
+    after = {**before, **{state.key: state for state in lifecycle.states}}
+    for key in lifecycle.removed:
+        after.pop(key, None)
+    for tally in tallies(ruleset, evaluation, after.values()):
+        log.debug("advertiser %s: %s", evaluation.advertiser_id, tally.line())
 
 
 __all__ = ["Pipeline", "Progress", "Stage", "fetch_plan", "ruleset_plan"]

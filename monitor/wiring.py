@@ -2,7 +2,8 @@
 
 ``run``, ``once`` and ``demo`` get a :class:`~monitor.runtime.Runtime` from :func:`open_runtime` (the demo its
 terminal channels from :func:`console_channels`); ``history``,
-``revert`` and ``actions`` a store from :func:`open_store` (and ``revert`` the client of the entry's token account from
+``revert`` and ``actions`` a store from :func:`open_store`; ``once --dry-run`` and ``explain`` read-only parts from
+:func:`open_preview` (and ``revert`` the client of the entry's token account from
 :func:`client_of_advertiser`); ``auth advertisers`` a client from :func:`build_client`. Nothing else in the
 package builds clients, stores or channels from settings.
 """
@@ -22,6 +23,8 @@ from monitor.notify.base import Channel
 from monitor.notify.channels import build_channels
 from monitor.notify.console import AlsoOnConsole, ConsoleChannel
 from monitor.notify.templates import Templates
+from monitor.preview.parts import PreviewParts
+from monitor.preview.readonly import open_readonly
 from monitor.rulebook import RuleBook
 from monitor.rules.loader import configured_channels
 from monitor.runtime import Runtime
@@ -127,3 +130,20 @@ async def open_runtime(
         await runtime.close()
         raise
     return runtime
+
+
+async def open_preview(settings: Settings, clock: Clock | None = None) -> PreviewParts:
+    """What ``once --dry-run`` and ``explain`` need: the database read-only (neither created nor migrated: see
+    :mod:`monitor.preview.readonly`), clients behind this process's own rate limiter only (the app's shared budget
+    is a table it would write), who polls which advertiser, the templates. Always ``close()`` the result."""
+    readonly = await open_readonly(settings, clock or SystemClock())
+    session = aiohttp.ClientSession()
+    clients = build_clients(settings, session)
+    return PreviewParts(
+        readonly,
+        session,
+        clients,
+        Roster(settings.tiktok.token_accounts(), clients),
+        Templates(settings.monitor.templates),
+        tuple(sorted(configured_channels(settings))),
+    )

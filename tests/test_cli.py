@@ -28,11 +28,18 @@ def test_help_lists_commands_and_exit_codes():
     assert "Exit codes" in result.stdout
 
 
-@pytest.mark.parametrize("command", ["check", "sandbox", "test-rules", "actions", "completion"])
+@pytest.mark.parametrize("command", ["check", "sandbox", "test-rules", "actions", "completion", "once", "explain"])
 def test_each_command_help_shows_an_example(command):
     result = run(command, "--help")
     assert result.returncode == 0
     assert f"example: tiktok-monitor {command}" in result.stdout
+
+
+def test_the_preview_options_are_in_the_help_with_an_example():
+    once = run("once", "--help").stdout
+    assert "--dry-run" in once and "example: tiktok-monitor once --config config.toml --dry-run" in once
+    explain = run("explain", "--help").stdout
+    assert all(option in explain for option in ("--advertiser", "--entity", "--stored"))
 
 
 def test_check_accepts_the_example_config_and_rules():

@@ -71,7 +71,8 @@ class ActResult:
 class ActionRunner:
     """Acts for every advertiser of one daemon. ``read_only(advertiser)`` returns why an advertiser may not be
     written to (every action a dry run), or None: the hook for analyst-only access (issue 8). ``breaker``: the
-    fleet-wide circuit breaker (None: no limit on writes, for tests of the other guards)."""
+    fleet-wide circuit breaker (None: no limit on writes, for tests of the other guards). ``executor`` carries
+    the decisions out (default: journal, API call, journal; a preview's writes nothing)."""
 
     def __init__(
         self,
@@ -83,11 +84,12 @@ class ActionRunner:
         read_only: Callable[[AdvertiserInfo], str | None] | None = None,
         on_taken: Callable[[Taken], None] | None = None,
         breaker: Breaker | None = None,
+        executor: Executor | None = None,
     ) -> None:
         self.settings = settings or GuardSettings()
         self.breaker = breaker
         self._journal = journal
-        self._executor = Executor(client, journal, clock)
+        self._executor = executor or Executor(client, journal, clock)
         self._read_only = read_only
         self._on_taken = on_taken
 

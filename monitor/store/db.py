@@ -7,6 +7,9 @@
   transactional; write transactions use ``BEGIN IMMEDIATE`` so they queue for the lock up front.
 * ``postgresql://`` becomes ``postgresql+asyncpg://``; ``postgresql+psycopg://`` is used as given (install the
   ``psycopg`` extra). An optional schema puts the tables in their own ``search_path``.
+* ``read_only=True`` (``once --dry-run``, ``explain``) refuses every write at the database itself: SQLite opens
+  an existing file only (``mode=rw``, never creating it) with ``query_only``, PostgreSQL sessions get
+  ``default_transaction_read_only``.
 
 All database work is async (aiosqlite runs SQLite in its own thread), so the event loop never blocks on it.
 """
@@ -58,14 +61,22 @@ def _refuse(scheme: str) -> str:
     )
 
 
-def create_engine(url: str, *, schema: str | None = None, busy_timeout: float = 30.0) -> AsyncEngine:
+def create_engine(
+    url: str, *, schema: str | None = None, busy_timeout: float = 30.0, read_only: bool = False
+) -> AsyncEngine:
     """An async engine for ``url`` with the connection settings described in the module docstring.
 
     ``busy_timeout`` (SQLite) is how long a writer waits for another writer before giving up; it must exceed the
-    longest write transaction (one poll's commit). ``schema`` (PostgreSQL) is created when missing.
+    longest write transaction (one poll's commit). ``schema`` (PostgreSQL) is created when missing (by
+    :func:`upgrade`). ``read_only``: every write fails in the database (see the module docstring); a SQLite file
+    must exist then.
     """
+    target = normalize_url(url)
+    connect_args: dict[str, Any] = {}
+    if read_only:
+        target, connect_args = _read_only(target)
     try:
-        engine = create_async_engine(normalize_url(url), pool_pre_ping=True)
+        engine = create_async_engine(target, pool_pre_ping=True, connect_args=connect_args)
     except ModuleNotFoundError as exc:
         raise StoreError(
             f"storage url needs the {exc.name} driver, which is not installed "
@@ -76,21 +87,49 @@ def create_engine(url: str, *, schema: str | None = None, busy_timeout: float = 
         if schema:
             raise StoreError("storage schema is for PostgreSQL; SQLite keeps one database per file")
         database = engine.url.database
-        if database and database != ":memory:" and not Path(database).parent.is_dir():
+        if database and not read_only and database != ":memory:" and not Path(database).parent.is_dir():
             # Said here, clearly, rather than as "unable to open database file" from the driver.
             raise StoreError(f"the directory of the SQLite database {database} does not exist")
-        _sqlite_settings(sync_engine, int(busy_timeout * 1000))
+        _sqlite_settings(sync_engine, int(busy_timeout * 1000), read_only=read_only)
     elif schema:
         _search_path(sync_engine, engine.dialect.identifier_preparer.quote(schema))
     return engine
 
 
-def _sqlite_settings(sync_engine: sa.Engine, busy_ms: int) -> None:
+def _read_only(url: str) -> tuple[str, dict[str, Any]]:
+    """The URL and connect arguments of a connection that cannot write (see the module docstring)."""
+    parsed = sa.engine.make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database
+        if not database or database == ":memory:" or not Path(database).is_file():
+            raise StoreError(f"the SQLite database {database} does not exist (a read-only open creates nothing)")
+        path = Path(database).resolve().as_posix()
+        # mode=rw: never creates the file. Not mode=ro: a read-only connection cannot remove the -wal and -shm
+        # files a WAL database needs while open, so it would leave them behind; query_only refuses the writes.
+        return f"sqlite+{parsed.get_driver_name()}:///file:{path}?mode=rw&uri=true", {}
+    if parsed.get_driver_name() == "psycopg":
+        return url, {"options": "-c default_transaction_read_only=on"}
+    return url, {"server_settings": {"default_transaction_read_only": "on"}}
+
+
+def _sqlite_settings(sync_engine: sa.Engine, busy_ms: int, *, read_only: bool = False) -> None:
+    # read-only: no journal_mode change (a write), and query_only as a second lock on the door
+    pragmas = (
+        ("query_only=ON", f"busy_timeout={busy_ms}")
+        if read_only
+        else (
+            "journal_mode=WAL",
+            f"busy_timeout={busy_ms}",
+            "foreign_keys=ON",
+            "synchronous=FULL",
+        )
+    )
+
     @sa.event.listens_for(sync_engine, "connect")
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we emit BEGIN ourselves (see on_begin)
         cursor = dbapi_connection.cursor()
-        for pragma in ("journal_mode=WAL", f"busy_timeout={busy_ms}", "foreign_keys=ON", "synchronous=FULL"):
+        for pragma in pragmas:
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
 

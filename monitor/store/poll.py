@@ -121,6 +121,11 @@ class PollWriter:
     def enqueue(self, *notifications: Notification) -> None:
         self._outbox.extend(notifications)
 
+    @property
+    def enqueued(self) -> tuple[Notification, ...]:
+        """The messages this poll will hand to the outbox (what a preview shows)."""
+        return tuple(self._outbox)
+
     def count_calls(self, n: int = 1) -> None:
         self.api_calls += n
 

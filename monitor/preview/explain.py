@@ -1,0 +1,160 @@
+"""Why a rule fires or not, per entity. Pure: (rule, snapshot, previous, alert states, holds, now) in.
+
+:func:`explain_rule` evaluates one rule with the engine (:func:`monitor.rules.engine.evaluate`) and steps each
+entity's alert with the lifecycle (:func:`monitor.rules.lifecycle.step`) exactly as a poll at ``now`` would,
+without storing anything, and says for each entity of the rule's level in its scope:
+
+* the values the condition reads, by name (:mod:`monitor.preview.values`);
+* the result: true, false, or no data, naming the values that were missing;
+* the alert's state after this evaluation and why: pending (k of N min), firing (since when; would notify now,
+  or in cooldown until when), resolving, resolved; and for a rule with an action: held (a manual override or a
+  revert, until when) or a dry run (the rule's ``dry_run``, ``[actions] enabled = false``, analyst access);
+* silenced: ``silenced_by(rule, entity)`` (a seam: None by default) names the silence that mutes it.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, tzinfo
+
+from monitor.actions.base import BUDGET, STATUS, STATUS_TARGET
+from monitor.domain import AlertState, EntityState, Hold, Level, MetricValue, Snapshot
+from monitor.preview.values import values_of
+from monitor.rules.engine import evaluate, local_time
+from monitor.rules.lifecycle import FIRING, PENDING, RESOLVED, RESOLVING, step
+from monitor.rules.model import Rule
+
+#: ``silenced_by(rule, entity)``: a description of the silence muting the rule for the entity, or None.
+SilencedBy = Callable[[Rule, EntityState], str | None]
+
+INACTIVE = "inactive"
+
+
+class Result(enum.StrEnum):
+    TRUE = "true"
+    FALSE = "false"
+    NO_DATA = "no data"
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """One entity: what the rule read, the result (``missing``: the values without data) and the alert's
+    ``state`` after this evaluation, with the reasons (``why``)."""
+
+    entity: EntityState
+    values: tuple[tuple[str, MetricValue], ...]
+    result: Result
+    missing: tuple[str, ...]
+    state: str
+    why: tuple[str, ...]
+
+
+def explain_rule(
+    rule: Rule,
+    current: Snapshot,
+    previous: Snapshot | None,
+    alerts: Mapping[tuple[str, Level, str], AlertState],
+    holds: Iterable[Hold],
+    now: datetime,
+    *,
+    zone: tzinfo | str | None = None,
+    entity_id: str | None = None,
+    dry_run: str | None = None,
+    silenced_by: SilencedBy | None = None,
+) -> list[Explanation]:
+    """One explanation per entity of ``rule``'s level in its scope (only ``entity_id`` when given), by id.
+    ``alerts`` are the advertiser's stored alert states, ``holds`` its live holds; ``dry_run`` is why every
+    action of the advertiser is a dry run (actions disabled, analyst access), if so. Empty when the rule does not
+    apply to the advertiser."""
+    if not rule.match.admits_advertiser(current.advertiser_id):
+        return []
+    hour, weekday = local_time(now, zone)
+    evaluation = evaluate([rule], current, previous, now, zone=zone)
+    before = previous.entities if previous is not None else {}
+    live = [h for h in holds if h.live(now)]
+    out: list[Explanation] = []
+    for entity in sorted(current.of_level(rule.level), key=lambda e: e.id):
+        if (entity_id is not None and entity.id != entity_id) or not rule.match.admits(entity):
+            continue
+        values = values_of(rule, entity, before.get(entity.key), hour, weekday)
+        missing = tuple(name for name, value in values if value is None)
+        finding = evaluation.finding(rule.name, entity.id)
+        undecided = evaluation.is_undecided(rule.name, entity.id)
+        result = Result.TRUE if finding is not None else Result.NO_DATA if undecided else Result.FALSE
+        stored = alerts.get((rule.name, entity.level, entity.id))
+        alert, happened = step(rule, stored, finding, now, undecided=undecided, entity=entity)
+        why = [_result_reason(rule, result, missing)]
+        why += _lifecycle(rule, alert, [t.kind for t in happened], [t.notify for t in happened], now, undecided)
+        if rule.action is not None and alert is not None and alert.state == FIRING:
+            why += _action(rule, entity, live, dry_run)
+        silence = silenced_by(rule, entity) if silenced_by is not None else None
+        if silence is not None:
+            why.append(f"silenced: {silence}")
+        out.append(Explanation(entity, values, result, missing, alert.state if alert else INACTIVE, tuple(why)))
+    return out
+
+
+def _result_reason(rule: Rule, result: Result, missing: tuple[str, ...]) -> str:
+    if result is Result.TRUE:
+        return f"{rule.when.text} is true"
+    if result is Result.NO_DATA:
+        return f"no data for {', '.join(missing)}" if missing else "could not be decided (a value of a wrong type)"
+    return f"{rule.when.text} is false"
+
+
+def _lifecycle(
+    rule: Rule, alert: AlertState | None, kinds: list[str], notify: list[bool], now: datetime, undecided: bool
+) -> list[str]:
+    """The alert's state after this evaluation, and why (see the module docstring)."""
+    if alert is None:
+        return []
+    last = alert.last_notified_at
+    quiet_until = last + rule.cooldown if last is not None else None
+    if alert.state == PENDING:
+        return [f"pending {_minutes(now - alert.since)} of {_minutes(rule.for_)} min"]
+    if alert.state == FIRING:
+        if FIRING in kinds and not notify[kinds.index(FIRING)] and quiet_until is not None:
+            return [f"would fire now, quietly: in cooldown until {_at(quiet_until)} (notified at {_at(last)})"]
+        if FIRING in kinds:
+            return ["would fire now: notify" + (" and act" if rule.action is not None else "")]
+        if "repeat" in kinds:
+            return [f"firing since {_at(alert.since)}; the cooldown is over: notified again now"]
+        cooldown = f"; in cooldown until {_at(quiet_until)}" if quiet_until is not None and now < quiet_until else ""
+        gap = " (no data is not a recovery)" if undecided else ""
+        return [f"firing since {_at(alert.since)}{gap}{cooldown}"]
+    if alert.state == RESOLVING:
+        if undecided:
+            return ["resolving (no data is not a recovery)"]
+        return ["resolving: resolved if still false at the next poll"]
+    if alert.state == RESOLVED:
+        if RESOLVED in kinds:
+            return ["resolves now" + (": notified" if notify[kinds.index(RESOLVED)] else "")]
+        return (
+            [f"resolved; remembered until {_at(quiet_until)} to recognise flapping (cooldown)"] if quiet_until else []
+        )
+    return []
+
+
+def _action(rule: Rule, entity: EntityState, holds: list[Hold], dry_run: str | None) -> list[str]:
+    """Why the rule's action would not write: a hold on its field, a dry run."""
+    assert rule.action is not None
+    field = STATUS if rule.action.type in STATUS_TARGET else BUDGET
+    why = [f"held until {_at(h.until)}: {h.describe()}" for h in holds if h.key == entity.key and h.field == field]
+    if rule.dry_run:
+        why.append("dry run (the rule's dry_run = true)")
+    elif dry_run is not None:
+        why.append(f"dry run ({dry_run})")
+    return why
+
+
+def _minutes(delta: timedelta) -> str:
+    return f"{delta.total_seconds() / 60:g}"
+
+
+def _at(moment: datetime | None) -> str:
+    return "-" if moment is None else f"{moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+
+
+__all__ = ["INACTIVE", "Explanation", "Result", "SilencedBy", "explain_rule"]
