@@ -39,6 +39,7 @@ from pydantic import (
 
 from monitor.configtypes import (
     CONFIG_DIR,
+    Boolean,
     ConfigPath,
     EmailAddress,
     HttpUrl,
@@ -50,7 +51,8 @@ from monitor.configtypes import (
     UniqueIds,
     config_error,
 )
-from monitor.durations import Duration, at_least
+from monitor.domain.budget import MAX_AMOUNT, MAX_CHANGE_PERCENT
+from monitor.durations import Duration, at_least, at_most
 from monitor.errors import ConfigError, MonitorError, Problem
 from monitor.tomlpos import KeyIndex
 from monitor.tomlvalidate import Loader, parse_toml, read_text, show_value
@@ -85,6 +87,16 @@ DEPRECATED = {
 }
 
 
+#: Upper bounds of durations and counts: longer or larger cannot be meant (typos like "1000d" or a stray digit).
+HOUR, DAY, YEAR = timedelta(hours=1), timedelta(days=1), timedelta(days=366)
+REQUEST = "a request that takes longer has failed"
+RETRY = "a message is retried at least daily"
+LONG = "longer than a year cannot be meant"
+MAX_COUNT = 10_000
+#: A request's timeout (TikTok, SMTP, webhook, a send): at least 1 s, at most an hour.
+Timeout = Annotated[Duration, at_least(timedelta(seconds=1)), at_most(HOUR, REQUEST)]
+
+
 class AccountSettings(Section):
     """``[[tiktok.accounts]]``: one access token (an agency's login) and the advertisers it watches."""
 
@@ -105,8 +117,8 @@ class TikTokSettings(Section):
     app_id: NumericId | None = None
     secret: Secret | None = None
     max_qps: Integer = Field(default=10, ge=1, le=1000)
-    shared_budget: bool = True
-    timeout: Annotated[Duration, at_least(timedelta(seconds=1))] = timedelta(seconds=30)
+    shared_budget: Boolean = True
+    timeout: Timeout = timedelta(seconds=30)
     max_retries: Integer = Field(default=5, ge=0, le=20)
 
     @field_validator("base_url")
@@ -192,8 +204,12 @@ MIN_POLL_TIMEOUT = timedelta(seconds=10)
 class MonitorSettings(Section):
     """``[monitor]``: how often to poll, how long a poll may run, and where the rules are."""
 
-    interval: Annotated[Duration, at_least(timedelta(seconds=1))] = timedelta(minutes=5)
-    poll_timeout: Annotated[Duration, at_least(timedelta(seconds=1))] | None = None
+    interval: Annotated[Duration, at_least(timedelta(seconds=1)), at_most(DAY, "poll at least daily")] = timedelta(
+        minutes=5
+    )
+    poll_timeout: Annotated[Duration, at_least(timedelta(seconds=1)), at_most(DAY, "a poll is minutes long")] | None = (
+        None
+    )
     rules: ConfigPath = Field(default=Path("rules"), validate_default=True)
     templates: ConfigPath | None = None
 
@@ -213,7 +229,7 @@ class StorageSettings(Section):
     """``[storage]``: the database of snapshots, alerts, outbox and journal."""
 
     url: str = Field(default="sqlite:///monitor.db", validate_default=True)
-    retention: Annotated[Duration, at_least(timedelta(hours=1))] = timedelta(days=30)
+    retention: Annotated[Duration, at_least(timedelta(hours=1)), at_most(YEAR, LONG)] = timedelta(days=30)
 
     @field_validator("url")
     @classmethod
@@ -286,11 +302,11 @@ class EmailSettings(Section):
     port: Integer = Field(default=25, ge=1, le=65535)
     from_addr: EmailAddress = Field(alias="from")
     to: list[EmailAddress]
-    starttls: bool = False
-    tls: bool = False
+    starttls: Boolean = False
+    tls: Boolean = False
     username: NonEmptyStr | None = None
     password: Secret | None = None
-    timeout: Annotated[Duration, at_least(timedelta(seconds=1))] = timedelta(seconds=30)
+    timeout: Timeout = timedelta(seconds=30)
 
     @field_validator("to")
     @classmethod
@@ -317,18 +333,24 @@ _PERCENT_CHANGE = re.compile(r"\+?([0-9]+(?:\.[0-9]+)?)%")
 
 
 def _change_limit(value: object) -> object:
-    """``"+100%"`` (relative to the budget at the start of the local day) or a positive amount of money."""
+    """``"+100%"`` (relative to the budget at the start of the local day) or a positive amount of money, both
+    within the bounds of :mod:`monitor.domain.budget`."""
+    expected = f'expected a percentage like "+100%" or an amount like 500, got {show_value(value)}'
     if isinstance(value, bool):
-        raise config_error(("", f'expected a percentage like "+100%" or an amount like 500, got {show_value(value)}'))
+        raise config_error(("", expected))
     if isinstance(value, int | float):
         if not value > 0:
             raise config_error(("", f"expected a positive amount, got {show_value(value)}"))
+        if not value < MAX_AMOUNT:  # also inf and a 400-digit integer, which float() would refuse
+            raise config_error(("", f"must be less than {MAX_AMOUNT:g} (an amount of money), got {show_value(value)}"))
         return float(value)
     if isinstance(value, str):
         match = _PERCENT_CHANGE.fullmatch(value.strip())
+        if match and float(match.group(1)) > MAX_CHANGE_PERCENT:
+            raise config_error(("", f"must be at most +{MAX_CHANGE_PERCENT}%, got {show_value(value)}"))
         if match and float(match.group(1)) > 0:
             return value.strip()
-    raise config_error(("", f'expected a percentage like "+100%" or an amount like 500, got {show_value(value)}'))
+    raise config_error(("", expected))
 
 
 class ActionsSettings(Section):
@@ -339,13 +361,13 @@ class ActionsSettings(Section):
     actions resume`` or ``breaker_reset`` has passed. ``max_per_cycle`` is the deprecated name of ``max_writes``
     (``check`` warns about it)."""
 
-    enabled: bool = True
-    max_writes: Integer = Field(default=10, ge=1)
-    window: Annotated[Duration, at_least(timedelta(seconds=1))] | None = None
-    breaker_reset: Annotated[Duration, at_least(timedelta(minutes=1))] = timedelta(hours=1)
-    max_per_cycle: Integer | None = Field(default=None, ge=1, json_schema_extra={"deprecated": True})
+    enabled: Boolean = True
+    max_writes: Integer = Field(default=10, ge=1, le=MAX_COUNT)
+    window: Annotated[Duration, at_least(timedelta(seconds=1)), at_most(DAY, "it counts recent writes")] | None = None
+    breaker_reset: Annotated[Duration, at_least(timedelta(minutes=1)), at_most(YEAR, LONG)] = timedelta(hours=1)
+    max_per_cycle: Integer | None = Field(default=None, ge=1, le=MAX_COUNT, json_schema_extra={"deprecated": True})
     max_change_per_day: Annotated[str | float, BeforeValidator(_change_limit)] = "+100%"
-    override_hold: Annotated[Duration, at_least(timedelta(0))] = timedelta(hours=24)
+    override_hold: Annotated[Duration, at_least(timedelta(0)), at_most(YEAR, LONG)] = timedelta(hours=24)
 
     @model_validator(mode="after")
     def _old_name(self) -> ActionsSettings:
@@ -368,7 +390,7 @@ class WebhookSettings(Section):
 
     url: Secret
     secret: Secret | None = None
-    timeout: Annotated[Duration, at_least(timedelta(seconds=1))] = timedelta(seconds=10)
+    timeout: Timeout = timedelta(seconds=10)
 
     @field_validator("url")
     @classmethod
@@ -382,20 +404,22 @@ class NotifySettings(Section):
     """``[notify]``: how messages are grouped and delivered, and operational alerts."""
 
     group_limit: Integer = Field(default=5, ge=1, le=50)
-    interval: Annotated[Duration, at_least(timedelta(seconds=1))] = timedelta(seconds=5)
-    send_timeout: Annotated[Duration, at_least(timedelta(seconds=1))] = timedelta(minutes=2)
-    max_attempts: Integer = Field(default=20, ge=1)
-    retry_first: Annotated[Duration, at_least(timedelta(seconds=1))] = timedelta(seconds=30)
-    retry_max: Annotated[Duration, at_least(timedelta(seconds=1))] = timedelta(hours=1)
-    ops_cooldown: Annotated[Duration, at_least(timedelta(minutes=1))] = timedelta(hours=6)
-    unreachable_after: Integer = Field(default=3, ge=1)
+    interval: Annotated[Duration, at_least(timedelta(seconds=1)), at_most(HOUR, "the outbox is looked at often")] = (
+        timedelta(seconds=5)
+    )
+    send_timeout: Timeout = timedelta(minutes=2)
+    max_attempts: Integer = Field(default=20, ge=1, le=MAX_COUNT)
+    retry_first: Annotated[Duration, at_least(timedelta(seconds=1)), at_most(DAY, RETRY)] = timedelta(seconds=30)
+    retry_max: Annotated[Duration, at_least(timedelta(seconds=1)), at_most(DAY, RETRY)] = timedelta(hours=1)
+    ops_cooldown: Annotated[Duration, at_least(timedelta(minutes=1)), at_most(YEAR, LONG)] = timedelta(hours=6)
+    unreachable_after: Integer = Field(default=3, ge=1, le=MAX_COUNT)
     ops_channels: list[NonEmptyStr] | None = None
 
 
 class HealthSettings(Section):
     """``[health]``: the /healthz and /metrics endpoint."""
 
-    enabled: bool = True
+    enabled: Boolean = True
     listen: str = "127.0.0.1:9108"
     #: DNS names the endpoint answers to besides IP addresses and ``localhost`` (DNS-rebinding protection).
     allowed_hosts: tuple[str, ...] = ()

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, SecretStr, ValidationInfo
 from pydantic_core import PydanticCustomError
 
-from monitor.tomlvalidate import show_value
+from monitor.tomlvalidate import FromEnv, show_value
 
 CONFIG_DIR = "config_dir"  # validation context key: the directory relative paths are resolved against
 
@@ -47,10 +47,25 @@ def _http_url(value: str) -> str:
     return value
 
 
-def _not_bool(value: object) -> object:
-    if isinstance(value, bool):
-        raise config_error(("", f"expected an integer, got {show_value(value)}"))
+def described(value: object) -> str:
+    """A value as a message shows it: strings as ``the string "yes"``, anything else as TOML writes it."""
+    if isinstance(value, str):
+        text = value if len(value) <= 40 else value[:37] + "..."
+        return 'the string "' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return show_value(value)
+
+
+def _integer(value: object) -> object:
+    if isinstance(value, bool) or (isinstance(value, str) and not isinstance(value, FromEnv)):
+        unquote = " (write numbers without quotes)" if isinstance(value, str) and value.strip().isdigit() else ""
+        raise config_error(("", f"expected an integer, got {described(value)}{unquote}"))
     return value
+
+
+def _boolean(value: object) -> object:
+    if isinstance(value, bool | FromEnv):
+        return value
+    raise config_error(("", f"expected a boolean, got {described(value)} (write true or false, without quotes)"))
 
 
 def _id_string(value: object) -> object:
@@ -80,7 +95,8 @@ def _relative_to_config(value: Path, info: ValidationInfo) -> Path:
     return value if value.is_absolute() or base is None else Path(base) / value
 
 
-Integer = Annotated[int, BeforeValidator(_not_bool)]  # TOML true is not 1
+Integer = Annotated[int, BeforeValidator(_integer)]  # TOML true is not 1, "10" is not 10
+Boolean = Annotated[bool, BeforeValidator(_boolean)]  # "yes" is not true
 Secret = Annotated[SecretStr, AfterValidator(_non_empty_secret)]
 NonEmptyStr = Annotated[str, AfterValidator(_non_empty)]
 HttpUrl = Annotated[str, AfterValidator(_http_url)]

@@ -78,7 +78,7 @@ def _load_file(file: Path, context: dict[str, Any]) -> tuple[list[tuple[Rule, in
     """The valid rules of one file (with their index and the line of their name), and its problems."""
     shown = os.fspath(file)
     try:
-        text = read_text(file, shown)
+        text = read_text(file, shown, "rule file")
         doc = parse_toml(text, shown)
     except ConfigError as exc:
         return [], exc.problems

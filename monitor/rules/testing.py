@@ -63,7 +63,7 @@ def run_rule_tests(path: Path | str) -> RuleTestReport:
     shown = os.fspath(path)
     source = Path(os.path.abspath(path))
     try:
-        text = read_text(source, shown)
+        text = read_text(source, shown, "rule test file")
         doc = parse_toml(text, shown)
     except ConfigError as exc:
         return RuleTestReport(shown, problems=tuple(exc.problems))
