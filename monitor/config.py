@@ -51,9 +51,9 @@ from monitor.configtypes import (
     UniqueIds,
     config_error,
 )
-from monitor.domain.budget import MAX_AMOUNT, MAX_CHANGE_PERCENT
+from monitor.domain.budget import AMOUNT_TEXT, MAX_AMOUNT, MAX_CHANGE_PERCENT
 from monitor.durations import Duration, at_least, at_most
-from monitor.errors import ConfigError, MonitorError, Problem
+from monitor.errors import ConfigError, MonitorError, Origin, Problem
 from monitor.tomlpos import KeyIndex
 from monitor.tomlvalidate import Loader, parse_toml, read_text, show_value
 
@@ -342,7 +342,7 @@ def _change_limit(value: object) -> object:
         if not value > 0:
             raise config_error(("", f"expected a positive amount, got {show_value(value)}"))
         if not value < MAX_AMOUNT:  # also inf and a 400-digit integer, which float() would refuse
-            raise config_error(("", f"must be less than {MAX_AMOUNT:g} (an amount of money), got {show_value(value)}"))
+            raise config_error(("", f"must be less than {AMOUNT_TEXT} (an amount of money), got {show_value(value)}"))
         return float(value)
     if isinstance(value, str):
         match = _PERCENT_CHANGE.fullmatch(value.strip())
@@ -451,6 +451,7 @@ class Settings(Section):
 
     _source: Path | None = PrivateAttr(default=None)
     _warnings: list[Problem] = PrivateAttr(default_factory=list)
+    _where: tuple[str, KeyIndex] | None = PrivateAttr(default=None)  # the file as given and its keys' lines
 
     @model_validator(mode="before")
     @classmethod
@@ -483,6 +484,15 @@ class Settings(Section):
         """What is accepted but should change (deprecated keys), located like problems; empty when built in
         code."""
         return list(self._warnings)
+
+    def origin(self, *key: str) -> Origin | None:
+        """Where ``key`` (like ``"monitor", "rules"``) is set, for problems about what it names: the config file as
+        given, the line (None when the key is not written: a default) and the dotted key; None when built in
+        code."""
+        if self._where is None:
+            return None
+        shown, index = self._where
+        return Origin(shown, index.exact(key), ".".join(key))
 
     def secrets(self) -> list[str]:
         """Every secret value present, for log redaction: tokens, app secret, webhook URL, passwords."""
@@ -534,6 +544,7 @@ def load_settings(path: Path | str, env: Mapping[str, str] | None = None) -> Set
         raise ConfigError(loader.sorted_problems())
     settings._source = source
     settings._warnings = _deprecated(doc, shown, loader.index)
+    settings._where = (shown, loader.index)
     return settings
 
 

@@ -75,9 +75,20 @@ class Loader:
         self.problems: list[Problem] = []
         self.reported: list[KeyPath] = []  # found before validation: validation errors at or below are noise
         self.renamed: dict[KeyPath, KeyPath] = {}  # secret read from a file -> the *_file key that named it
+        #: What a problem's key calls a table, instead of its path: ("rule", 2) -> 'rule "overspend"'.
+        self.labels: dict[KeyPath, str] = {}
 
     def report(self, loc: KeyPath, message: str) -> None:
-        self.problems.append(Problem(self.shown, self.index.line(loc), _dotted(loc), message))
+        self.problems.append(Problem(self.shown, self.index.line(loc), self.key(loc), message))
+
+    def key(self, loc: KeyPath) -> str:
+        """The key of a problem at ``loc``, dotted, starting from the label of the innermost labelled table."""
+        for length in range(len(loc), 0, -1):
+            label = self.labels.get(loc[:length])
+            if label is not None:
+                rest = _dotted(loc[length:])
+                return f"{label}.{rest}" if rest and not rest.startswith("[") else label + rest
+        return _dotted(loc)
 
     def fail(self, loc: KeyPath, message: str) -> None:
         """Report a problem found before validation, and silence validation errors at or below ``loc``."""
@@ -254,9 +265,15 @@ def _unknown_key(root: type[BaseModel], loc: KeyPath) -> str:
 
 
 def _closest(root: type[BaseModel], loc: KeyPath) -> str | None:
-    """The valid key most like the unknown key at ``loc``, if any is close."""
+    """The valid key most like the unknown key at ``loc``, if any is close: the model's ``SYNONYMS`` (a class
+    attribute mapping what people write to our key) first, then the closest spelling."""
     model = _model_at(root, loc[:-1])
-    close = difflib.get_close_matches(str(loc[-1]), _keys(model), n=1) if model is not None else []
+    if model is None:
+        return None
+    synonym = getattr(model, "SYNONYMS", {}).get(str(loc[-1]).lower())  # e.g. condition -> when
+    if synonym in _keys(model):
+        return str(synonym)
+    close = difflib.get_close_matches(str(loc[-1]), _keys(model), n=1)
     return close[0] if close else None
 
 

@@ -512,17 +512,17 @@ def test_wrong_types_elsewhere(tmp_path: Path) -> None:
         (
             "actions",
             "max_change_per_day = 1e400",
-            "actions.max_change_per_day: must be less than 1e+12 (an amount of money), got inf",
+            "actions.max_change_per_day: must be less than 1e12 (an amount of money), got inf",
         ),
         (
             "actions",
             "max_change_per_day = inf",
-            "actions.max_change_per_day: must be less than 1e+12 (an amount of money), got inf",
+            "actions.max_change_per_day: must be less than 1e12 (an amount of money), got inf",
         ),
         (
             "actions",
             "max_change_per_day = 1" + "0" * 399,
-            f"actions.max_change_per_day: must be less than 1e+12 (an amount of money), got 1{'0' * 56}...",
+            f"actions.max_change_per_day: must be less than 1e12 (an amount of money), got 1{'0' * 56}...",
         ),
     ],
 )

@@ -13,5 +13,6 @@ DAILY_MODES = frozenset({DAY, DYNAMIC_DAY})
 #: The largest budget amount a config or rule file may write, in the account's currency: more cannot be meant, even
 #: in currencies with small units (a typo, an extra digit or a stray exponent).
 MAX_AMOUNT = 1e12
+AMOUNT_TEXT = "1e12"  # MAX_AMOUNT as messages write it
 #: The largest budget change a config or rule file may write as a percentage: +1000 % is eleven times the budget.
 MAX_CHANGE_PERCENT = 1000
