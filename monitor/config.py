@@ -22,12 +22,11 @@ import re
 from collections.abc import Iterator, Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,
-    BeforeValidator,
     Field,
     PrivateAttr,
     SecretStr,
@@ -39,7 +38,14 @@ from pydantic import (
 
 from monitor.configtypes import (
     CONFIG_DIR,
+    DAY,
+    HOUR,
+    LONG,
+    MAX_COUNT,
+    RETRY,
+    YEAR,
     Boolean,
+    ChangeLimit,
     ConfigPath,
     EmailAddress,
     HttpUrl,
@@ -48,14 +54,14 @@ from monitor.configtypes import (
     NumericId,
     Secret,
     Section,
+    Timeout,
     UniqueIds,
     config_error,
 )
-from monitor.domain.budget import AMOUNT_TEXT, MAX_AMOUNT, MAX_CHANGE_PERCENT
 from monitor.durations import Duration, at_least, at_most
 from monitor.errors import ConfigError, MonitorError, Origin, Problem
 from monitor.tomlpos import KeyIndex
-from monitor.tomlvalidate import Loader, parse_toml, read_text, show_value
+from monitor.tomlvalidate import Loader, parse_toml, read_text
 
 __all__ = [
     "DEFAULT_ACCOUNT",
@@ -87,16 +93,6 @@ DEPRECATED = {
 }
 
 
-#: Upper bounds of durations and counts: longer or larger cannot be meant (typos like "1000d" or a stray digit).
-HOUR, DAY, YEAR = timedelta(hours=1), timedelta(days=1), timedelta(days=366)
-REQUEST = "a request that takes longer has failed"
-RETRY = "a message is retried at least daily"
-LONG = "longer than a year cannot be meant"
-MAX_COUNT = 10_000
-#: A request's timeout (TikTok, SMTP, webhook, a send): at least 1 s, at most an hour.
-Timeout = Annotated[Duration, at_least(timedelta(seconds=1)), at_most(HOUR, REQUEST)]
-
-
 class AccountSettings(Section):
     """``[[tiktok.accounts]]``: one access token (an agency's login) and the advertisers it watches."""
 
@@ -108,6 +104,15 @@ class AccountSettings(Section):
 
 class TikTokSettings(Section):
     """``[tiktok]``: where the Business API is and how to use it; one token, or several ``accounts``."""
+
+    #: What people write for our keys: suggested before the closest spelling (see tomlvalidate).
+    SYNONYMS: ClassVar[dict[str, str]] = {
+        "token": "access_token",
+        "qps": "max_qps",
+        "rate_limit": "max_qps",
+        "advertisers": "advertiser_ids",
+        "app_secret": "secret",
+    }
 
     base_url: HttpUrl = "https://business-api.tiktok.com"
     access_token: Secret | None = None
@@ -204,6 +209,14 @@ MIN_POLL_TIMEOUT = timedelta(seconds=10)
 class MonitorSettings(Section):
     """``[monitor]``: how often to poll, how long a poll may run, and where the rules are."""
 
+    SYNONYMS: ClassVar[dict[str, str]] = {
+        "every": "interval",
+        "frequency": "interval",
+        "rules_dir": "rules",
+        "rules_path": "rules",
+        "rule_files": "rules",
+    }
+
     interval: Annotated[Duration, at_least(timedelta(seconds=1)), at_most(DAY, "poll at least daily")] = timedelta(
         minutes=5
     )
@@ -227,6 +240,14 @@ class MonitorSettings(Section):
 
 class StorageSettings(Section):
     """``[storage]``: the database of snapshots, alerts, outbox and journal."""
+
+    SYNONYMS: ClassVar[dict[str, str]] = {
+        "database": "url",
+        "database_url": "url",
+        "db": "url",
+        "dsn": "url",
+        "keep": "retention",
+    }
 
     url: str = Field(default="sqlite:///monitor.db", validate_default=True)
     retention: Annotated[Duration, at_least(timedelta(hours=1)), at_most(YEAR, LONG)] = timedelta(days=30)
@@ -329,30 +350,6 @@ class EmailSettings(Section):
         return self
 
 
-_PERCENT_CHANGE = re.compile(r"\+?([0-9]+(?:\.[0-9]+)?)%")
-
-
-def _change_limit(value: object) -> object:
-    """``"+100%"`` (relative to the budget at the start of the local day) or a positive amount of money, both
-    within the bounds of :mod:`monitor.domain.budget`."""
-    expected = f'expected a percentage like "+100%" or an amount like 500, got {show_value(value)}'
-    if isinstance(value, bool):
-        raise config_error(("", expected))
-    if isinstance(value, int | float):
-        if not value > 0:
-            raise config_error(("", f"expected a positive amount, got {show_value(value)}"))
-        if not value < MAX_AMOUNT:  # also inf and a 400-digit integer, which float() would refuse
-            raise config_error(("", f"must be less than {AMOUNT_TEXT} (an amount of money), got {show_value(value)}"))
-        return float(value)
-    if isinstance(value, str):
-        match = _PERCENT_CHANGE.fullmatch(value.strip())
-        if match and float(match.group(1)) > MAX_CHANGE_PERCENT:
-            raise config_error(("", f"must be at most +{MAX_CHANGE_PERCENT}%, got {show_value(value)}"))
-        if match and float(match.group(1)) > 0:
-            return value.strip()
-    raise config_error(("", expected))
-
-
 class ActionsSettings(Section):
     """``[actions]``: whether rules may change campaigns, how much at once, and how they yield to people.
 
@@ -366,7 +363,7 @@ class ActionsSettings(Section):
     window: Annotated[Duration, at_least(timedelta(seconds=1)), at_most(DAY, "it counts recent writes")] | None = None
     breaker_reset: Annotated[Duration, at_least(timedelta(minutes=1)), at_most(YEAR, LONG)] = timedelta(hours=1)
     max_per_cycle: Integer | None = Field(default=None, ge=1, le=MAX_COUNT, json_schema_extra={"deprecated": True})
-    max_change_per_day: Annotated[str | float, BeforeValidator(_change_limit)] = "+100%"
+    max_change_per_day: ChangeLimit = "+100%"
     override_hold: Annotated[Duration, at_least(timedelta(0)), at_most(YEAR, LONG)] = timedelta(hours=24)
 
     @model_validator(mode="after")

@@ -6,6 +6,7 @@ Each type says in its validator what is expected, in words a user reads as ``fil
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Annotated
@@ -14,6 +15,8 @@ from urllib.parse import urlsplit
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, SecretStr, ValidationInfo
 from pydantic_core import PydanticCustomError
 
+from monitor.domain.budget import AMOUNT_TEXT, MAX_AMOUNT, MAX_CHANGE_PERCENT
+from monitor.durations import Duration, at_least, at_most
 from monitor.tomlvalidate import FromEnv, show_value
 
 CONFIG_DIR = "config_dir"  # validation context key: the directory relative paths are resolved against
@@ -119,3 +122,40 @@ def _unique_ids(value: list[str]) -> list[str]:
 
 
 UniqueIds = Annotated[list[NumericId], AfterValidator(_unique_ids)]
+
+
+#: Upper bounds of durations and counts: longer or larger cannot be meant (typos like "1000d" or a stray digit).
+HOUR, DAY, YEAR = timedelta(hours=1), timedelta(days=1), timedelta(days=366)
+REQUEST = "a request that takes longer has failed"
+RETRY = "a message is retried at least daily"
+LONG = "longer than a year cannot be meant"
+MAX_COUNT = 10_000
+#: A request's timeout (TikTok, SMTP, webhook, a send): at least 1 s, at most an hour.
+Timeout = Annotated[Duration, at_least(timedelta(seconds=1)), at_most(HOUR, REQUEST)]
+
+
+_PERCENT_CHANGE = re.compile(r"\+?([0-9]+(?:\.[0-9]+)?)%")
+
+
+def _change_limit(value: object) -> object:
+    """``"+100%"`` (relative to the budget at the start of the local day) or a positive amount of money, both
+    within the bounds of :mod:`monitor.domain.budget`."""
+    expected = f'expected a percentage like "+100%" or an amount like 500, got {show_value(value)}'
+    if isinstance(value, bool):
+        raise config_error(("", expected))
+    if isinstance(value, int | float):
+        if not value > 0:
+            raise config_error(("", f"expected a positive amount, got {show_value(value)}"))
+        if not value < MAX_AMOUNT:  # also inf and a 400-digit integer, which float() would refuse
+            raise config_error(("", f"must be less than {AMOUNT_TEXT} (an amount of money), got {show_value(value)}"))
+        return float(value)
+    if isinstance(value, str):
+        match = _PERCENT_CHANGE.fullmatch(value.strip())
+        if match and float(match.group(1)) > MAX_CHANGE_PERCENT:
+            raise config_error(("", f"must be at most +{MAX_CHANGE_PERCENT}%, got {show_value(value)}"))
+        if match and float(match.group(1)) > 0:
+            return value.strip()
+    raise config_error(("", expected))
+
+
+ChangeLimit = Annotated[str | float, BeforeValidator(_change_limit)]

@@ -337,6 +337,19 @@ def test_unknown_key_nested_is_one_line_even_when_it_hides_a_required_key(tmp_pa
     assert problems(path) == [f"{path}:3: tiktok.acces_token: unknown key; did you mean 'access_token'?"]
 
 
+@pytest.mark.parametrize(
+    ("table", "key", "meant"),
+    [("tiktok", "token", "access_token"), ("storage", "database", "url"), ("monitor", "rules_dir", "rules")],
+)
+def test_an_unknown_key_that_is_a_common_name_for_one_of_ours_suggests_ours(
+    tmp_path: Path, table: str, key: str, meant: str
+) -> None:
+    header = "" if table == "tiktok" else f"[{table}]\n"
+    path = write(tmp_path, f'{TIKTOK}{header}{key} = "x"\n')
+    line = 4 if table == "tiktok" else 5
+    assert problems(path) == [f"{path}:{line}: {table}.{key}: unknown key; did you mean {meant!r}?"]
+
+
 def test_misspelt_file_key(tmp_path: Path) -> None:
     path = write(tmp_path, '[tiktok]\nadvertiser_ids = ["1"]\naccess_token_fil = "x"\n')
     assert problems(path) == [f"{path}:3: tiktok.access_token_fil: unknown key; did you mean 'access_token_file'?"]
