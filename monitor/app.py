@@ -18,7 +18,7 @@ import getpass
 import logging
 import os
 import sys
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
@@ -44,6 +44,7 @@ from monitor.preview.dryrun import run_preview
 from monitor.preview.explain_command import run_explain
 from monitor.rules.loader import configured_channels, load_rules, summarize
 from monitor.rules.model import RuleSet
+from monitor.rules.testfile import rule_test_files
 from monitor.rules.testing import render_report, run_rule_tests
 from monitor.tomlpos import key_line
 from monitor.wiring import build_client, client_of_advertiser, open_store
@@ -68,7 +69,11 @@ def check(config: str | Path, *, log_level: str = "info", log_format: str = "tex
     except ConfigError as exc:
         return _print_problems(exc)
     try:
-        ruleset = load_rules(settings.monitor.rules, channels=configured_channels(settings))
+        ruleset = load_rules(
+            settings.monitor.rules,
+            channels=configured_channels(settings),
+            origin=settings.origin("monitor", "rules"),
+        )
     except ConfigError as exc:
         return _print_problems(exc)
     template_problems = Templates(settings.monitor.templates).check()  # renders every template with samples
@@ -117,12 +122,24 @@ def silent_rules(ruleset: RuleSet) -> list[str]:
     ]
 
 
-def test_rules(path: str | Path, *, log_level: str = "warning", log_format: str = "text") -> int:
-    """Run a rule unit-test file: pass/fail per case; 0 all passed, 1 a case failed, 2 the file is invalid."""
+def test_rules(
+    paths: str | Path | Sequence[str | Path], *, log_level: str = "warning", log_format: str = "text"
+) -> int:
+    """Run rule unit-test files (a directory: its ``*.toml``), pass/fail per case: 0 every case passed, 1 a case
+    failed, 2 a file is invalid (the other files still run)."""
     setup_logging(log_level, log_format)
-    report = run_rule_tests(path)
-    print(render_report(report), file=sys.stderr if report.problems else sys.stdout)
-    return report.exit_code
+    files, problems = rule_test_files([paths] if isinstance(paths, str | Path) else paths)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    codes = [EXIT_INVALID] if problems else []
+    for file in files:
+        report = run_rule_tests(file)
+        print(render_report(report), file=sys.stderr if report.problems else sys.stdout)
+        codes.append(report.exit_code)
+    if len(files) > 1:
+        counts = [codes.count(code) for code in (EXIT_OK, EXIT_FAILED, EXIT_INVALID)]
+        print(f"{len(files)} test files: {counts[0]} passed, {counts[1]} failed, {counts[2]} invalid")
+    return max(codes, default=EXIT_INVALID)
 
 
 def _settings_or_exit(config: str | Path) -> Settings | int:

@@ -25,7 +25,7 @@ EXAMPLES = {
     "auth": "TIKTOK_APP_ID=7000... TIKTOK_APP_SECRET=... tiktok-monitor auth login",
     "check": "tiktok-monitor check --config /etc/tiktok-monitor/config.toml",
     "sandbox": "tiktok-monitor sandbox --port 8808 --token my-test-token",
-    "test-rules": "tiktok-monitor test-rules rules/tests/example_test.toml",
+    "test-rules": "tiktok-monitor test-rules rules/tests/",
     "history": "tiktok-monitor history --config config.toml --rule overspend-no-conversions --since 2026-11-24T00:00Z",
     "revert": "tiktok-monitor revert --config config.toml 42 --dry-run",
     "actions": "tiktok-monitor actions resume --config config.toml --by alice",
@@ -119,7 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--config", required=True, help="path of config.toml")
 
     test_rules = command("test-rules", "run rule unit tests: input snapshots over time, expected alerts and actions")
-    test_rules.add_argument("file", help="a rule test file (TOML)")
+    test_rules.add_argument("files", nargs="+", metavar="FILE", help="rule test files (TOML), or directories of them")
 
     history = command("history", "the action journal, newest first: what was changed (or would be), why, outcome")
     history.add_argument("--config", required=True, help="path of config.toml")
@@ -214,7 +214,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             by = getattr(args, "by", None)
             return app.actions(args.config, args.actions_command, by=by, log_level=level, log_format=args.log_format)
         if args.command == "test-rules":
-            return app.test_rules(args.file, log_format=args.log_format)
+            return app.test_rules(args.files, log_format=args.log_format)
         if args.command == "sandbox":
             return app.sandbox(
                 host=args.host,

@@ -22,12 +22,11 @@ import re
 from collections.abc import Iterator, Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,
-    BeforeValidator,
     Field,
     PrivateAttr,
     SecretStr,
@@ -39,6 +38,14 @@ from pydantic import (
 
 from monitor.configtypes import (
     CONFIG_DIR,
+    DAY,
+    HOUR,
+    LONG,
+    MAX_COUNT,
+    RETRY,
+    YEAR,
+    Boolean,
+    ChangeLimit,
     ConfigPath,
     EmailAddress,
     HttpUrl,
@@ -48,13 +55,14 @@ from monitor.configtypes import (
     NumericId,
     Secret,
     Section,
+    Timeout,
     UniqueIds,
     config_error,
 )
-from monitor.durations import Duration, at_least
-from monitor.errors import ConfigError, MonitorError, Problem
+from monitor.durations import Duration, at_least, at_most
+from monitor.errors import ConfigError, MonitorError, Origin, Problem
 from monitor.tomlpos import KeyIndex
-from monitor.tomlvalidate import Loader, parse_toml, read_text, show_value
+from monitor.tomlvalidate import Loader, parse_toml, read_text
 
 __all__ = [
     "DEFAULT_ACCOUNT",
@@ -98,6 +106,15 @@ class AccountSettings(Section):
 class TikTokSettings(Section):
     """``[tiktok]``: where the Business API is and how to use it; one token, or several ``accounts``."""
 
+    #: What people write for our keys: suggested before the closest spelling (see tomlvalidate).
+    SYNONYMS: ClassVar[dict[str, str]] = {
+        "token": "access_token",
+        "qps": "max_qps",
+        "rate_limit": "max_qps",
+        "advertisers": "advertiser_ids",
+        "app_secret": "secret",
+    }
+
     base_url: HttpUrl = "https://business-api.tiktok.com"
     access_token: Secret | None = None
     advertiser_ids: UniqueIds = Field(default_factory=list)
@@ -106,8 +123,8 @@ class TikTokSettings(Section):
     app_id: NumericId | None = None
     secret: Secret | None = None
     max_qps: Integer = Field(default=10, ge=1, le=1000)
-    shared_budget: bool = True
-    timeout: Annotated[Duration, at_least(timedelta(seconds=1))] = timedelta(seconds=30)
+    shared_budget: Boolean = True
+    timeout: Timeout = timedelta(seconds=30)
     max_retries: Integer = Field(default=5, ge=0, le=20)
 
     @field_validator("base_url")
@@ -193,8 +210,20 @@ MIN_POLL_TIMEOUT = timedelta(seconds=10)
 class MonitorSettings(Section):
     """``[monitor]``: how often to poll, how long a poll may run, and where the rules are."""
 
-    interval: Annotated[Duration, at_least(timedelta(seconds=1))] = timedelta(minutes=5)
-    poll_timeout: Annotated[Duration, at_least(timedelta(seconds=1))] | None = None
+    SYNONYMS: ClassVar[dict[str, str]] = {
+        "every": "interval",
+        "frequency": "interval",
+        "rules_dir": "rules",
+        "rules_path": "rules",
+        "rule_files": "rules",
+    }
+
+    interval: Annotated[Duration, at_least(timedelta(seconds=1)), at_most(DAY, "poll at least daily")] = timedelta(
+        minutes=5
+    )
+    poll_timeout: Annotated[Duration, at_least(timedelta(seconds=1)), at_most(DAY, "a poll is minutes long")] | None = (
+        None
+    )
     rules: ConfigPath = Field(default=Path("rules"), validate_default=True)
     templates: ConfigPath | None = None
 
@@ -213,8 +242,16 @@ class MonitorSettings(Section):
 class StorageSettings(Section):
     """``[storage]``: the database of snapshots, alerts, outbox and journal."""
 
+    SYNONYMS: ClassVar[dict[str, str]] = {
+        "database": "url",
+        "database_url": "url",
+        "db": "url",
+        "dsn": "url",
+        "keep": "retention",
+    }
+
     url: str = Field(default="sqlite:///monitor.db", validate_default=True)
-    retention: Annotated[Duration, at_least(timedelta(hours=1))] = timedelta(days=30)
+    retention: Annotated[Duration, at_least(timedelta(hours=1)), at_most(YEAR, LONG)] = timedelta(days=30)
 
     @field_validator("url")
     @classmethod
@@ -287,11 +324,11 @@ class EmailSettings(Section):
     port: Integer = Field(default=25, ge=1, le=65535)
     from_addr: EmailAddress = Field(alias="from")
     to: list[EmailAddress]
-    starttls: bool = False
-    tls: bool = False
+    starttls: Boolean = False
+    tls: Boolean = False
     username: NonEmptyStr | None = None
     password: Secret | None = None
-    timeout: Annotated[Duration, at_least(timedelta(seconds=1))] = timedelta(seconds=30)
+    timeout: Timeout = timedelta(seconds=30)
 
     @field_validator("to")
     @classmethod
@@ -314,24 +351,6 @@ class EmailSettings(Section):
         return self
 
 
-_PERCENT_CHANGE = re.compile(r"\+?([0-9]+(?:\.[0-9]+)?)%")
-
-
-def _change_limit(value: object) -> object:
-    """``"+100%"`` (relative to the budget at the start of the local day) or a positive amount of money."""
-    if isinstance(value, bool):
-        raise config_error(("", f'expected a percentage like "+100%" or an amount like 500, got {show_value(value)}'))
-    if isinstance(value, int | float):
-        if not value > 0:
-            raise config_error(("", f"expected a positive amount, got {show_value(value)}"))
-        return float(value)
-    if isinstance(value, str):
-        match = _PERCENT_CHANGE.fullmatch(value.strip())
-        if match and float(match.group(1)) > 0:
-            return value.strip()
-    raise config_error(("", f'expected a percentage like "+100%" or an amount like 500, got {show_value(value)}'))
-
-
 class ActionsSettings(Section):
     """``[actions]``: whether rules may change campaigns, how much at once, and how they yield to people.
 
@@ -341,13 +360,13 @@ class ActionsSettings(Section):
     (``check`` warns about it). ``min_budget``: minimum daily budgets per currency (campaign, ad group), used
     before TikTok's documented ones; in a currency with neither, TikTok's answer decides."""
 
-    enabled: bool = True
-    max_writes: Integer = Field(default=10, ge=1)
-    window: Annotated[Duration, at_least(timedelta(seconds=1))] | None = None
-    breaker_reset: Annotated[Duration, at_least(timedelta(minutes=1))] = timedelta(hours=1)
-    max_per_cycle: Integer | None = Field(default=None, ge=1, json_schema_extra={"deprecated": True})
-    max_change_per_day: Annotated[str | float, BeforeValidator(_change_limit)] = "+100%"
-    override_hold: Annotated[Duration, at_least(timedelta(0))] = timedelta(hours=24)
+    enabled: Boolean = True
+    max_writes: Integer = Field(default=10, ge=1, le=MAX_COUNT)
+    window: Annotated[Duration, at_least(timedelta(seconds=1)), at_most(DAY, "it counts recent writes")] | None = None
+    breaker_reset: Annotated[Duration, at_least(timedelta(minutes=1)), at_most(YEAR, LONG)] = timedelta(hours=1)
+    max_per_cycle: Integer | None = Field(default=None, ge=1, le=MAX_COUNT, json_schema_extra={"deprecated": True})
+    max_change_per_day: ChangeLimit = "+100%"
+    override_hold: Annotated[Duration, at_least(timedelta(0)), at_most(YEAR, LONG)] = timedelta(hours=24)
     min_budget: MinBudgets = Field(default_factory=dict)
 
     @model_validator(mode="after")
@@ -371,7 +390,7 @@ class WebhookSettings(Section):
 
     url: Secret
     secret: Secret | None = None
-    timeout: Annotated[Duration, at_least(timedelta(seconds=1))] = timedelta(seconds=10)
+    timeout: Timeout = timedelta(seconds=10)
 
     @field_validator("url")
     @classmethod
@@ -385,20 +404,22 @@ class NotifySettings(Section):
     """``[notify]``: how messages are grouped and delivered, and operational alerts."""
 
     group_limit: Integer = Field(default=5, ge=1, le=50)
-    interval: Annotated[Duration, at_least(timedelta(seconds=1))] = timedelta(seconds=5)
-    send_timeout: Annotated[Duration, at_least(timedelta(seconds=1))] = timedelta(minutes=2)
-    max_attempts: Integer = Field(default=20, ge=1)
-    retry_first: Annotated[Duration, at_least(timedelta(seconds=1))] = timedelta(seconds=30)
-    retry_max: Annotated[Duration, at_least(timedelta(seconds=1))] = timedelta(hours=1)
-    ops_cooldown: Annotated[Duration, at_least(timedelta(minutes=1))] = timedelta(hours=6)
-    unreachable_after: Integer = Field(default=3, ge=1)
+    interval: Annotated[Duration, at_least(timedelta(seconds=1)), at_most(HOUR, "the outbox is looked at often")] = (
+        timedelta(seconds=5)
+    )
+    send_timeout: Timeout = timedelta(minutes=2)
+    max_attempts: Integer = Field(default=20, ge=1, le=MAX_COUNT)
+    retry_first: Annotated[Duration, at_least(timedelta(seconds=1)), at_most(DAY, RETRY)] = timedelta(seconds=30)
+    retry_max: Annotated[Duration, at_least(timedelta(seconds=1)), at_most(DAY, RETRY)] = timedelta(hours=1)
+    ops_cooldown: Annotated[Duration, at_least(timedelta(minutes=1)), at_most(YEAR, LONG)] = timedelta(hours=6)
+    unreachable_after: Integer = Field(default=3, ge=1, le=MAX_COUNT)
     ops_channels: list[NonEmptyStr] | None = None
 
 
 class HealthSettings(Section):
     """``[health]``: the /healthz and /metrics endpoint."""
 
-    enabled: bool = True
+    enabled: Boolean = True
     listen: str = "127.0.0.1:9108"
     #: DNS names the endpoint answers to besides IP addresses and ``localhost`` (DNS-rebinding protection).
     allowed_hosts: tuple[str, ...] = ()
@@ -430,6 +451,7 @@ class Settings(Section):
 
     _source: Path | None = PrivateAttr(default=None)
     _warnings: list[Problem] = PrivateAttr(default_factory=list)
+    _where: tuple[str, KeyIndex] | None = PrivateAttr(default=None)  # the file as given and its keys' lines
 
     @model_validator(mode="before")
     @classmethod
@@ -462,6 +484,15 @@ class Settings(Section):
         """What is accepted but should change (deprecated keys), located like problems; empty when built in
         code."""
         return list(self._warnings)
+
+    def origin(self, *key: str) -> Origin | None:
+        """Where ``key`` (like ``"monitor", "rules"``) is set, for problems about what it names: the config file as
+        given, the line (None when the key is not written: a default) and the dotted key; None when built in
+        code."""
+        if self._where is None:
+            return None
+        shown, index = self._where
+        return Origin(shown, index.exact(key), ".".join(key))
 
     def secrets(self) -> list[str]:
         """Every secret value present, for log redaction: tokens, app secret, webhook URL, passwords."""
@@ -513,6 +544,7 @@ def load_settings(path: Path | str, env: Mapping[str, str] | None = None) -> Set
         raise ConfigError(loader.sorted_problems())
     settings._source = source
     settings._warnings = _deprecated(doc, shown, loader.index)
+    settings._where = (shown, loader.index)
     return settings
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import timedelta
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Annotated
@@ -15,7 +16,9 @@ from urllib.parse import urlsplit
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, SecretStr, ValidationInfo
 from pydantic_core import PydanticCustomError
 
-from monitor.tomlvalidate import show_value
+from monitor.domain.budget import AMOUNT_TEXT, MAX_AMOUNT, MAX_CHANGE_PERCENT
+from monitor.durations import Duration, at_least, at_most
+from monitor.tomlvalidate import FromEnv, show_value
 
 CONFIG_DIR = "config_dir"  # validation context key: the directory relative paths are resolved against
 
@@ -48,10 +51,25 @@ def _http_url(value: str) -> str:
     return value
 
 
-def _not_bool(value: object) -> object:
-    if isinstance(value, bool):
-        raise config_error(("", f"expected an integer, got {show_value(value)}"))
+def described(value: object) -> str:
+    """A value as a message shows it: strings as ``the string "yes"``, anything else as TOML writes it."""
+    if isinstance(value, str):
+        text = value if len(value) <= 40 else value[:37] + "..."
+        return 'the string "' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return show_value(value)
+
+
+def _integer(value: object) -> object:
+    if isinstance(value, bool) or (isinstance(value, str) and not isinstance(value, FromEnv)):
+        unquote = " (write numbers without quotes)" if isinstance(value, str) and value.strip().isdigit() else ""
+        raise config_error(("", f"expected an integer, got {described(value)}{unquote}"))
     return value
+
+
+def _boolean(value: object) -> object:
+    if isinstance(value, bool | FromEnv):
+        return value
+    raise config_error(("", f"expected a boolean, got {described(value)} (write true or false, without quotes)"))
 
 
 def _id_string(value: object) -> object:
@@ -86,7 +104,7 @@ _LEVELS = ("campaign", "adgroup")
 
 
 def _positive_amount(value: object) -> float | None:
-    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+    if isinstance(value, int | float) and not isinstance(value, bool) and 0 < value < MAX_AMOUNT:
         return float(value)
     return None
 
@@ -127,7 +145,8 @@ def _min_budgets(value: object) -> object:
     return found
 
 
-Integer = Annotated[int, BeforeValidator(_not_bool)]  # TOML true is not 1
+Integer = Annotated[int, BeforeValidator(_integer)]  # TOML true is not 1, "10" is not 10
+Boolean = Annotated[bool, BeforeValidator(_boolean)]  # "yes" is not true
 Secret = Annotated[SecretStr, AfterValidator(_non_empty_secret)]
 NonEmptyStr = Annotated[str, AfterValidator(_non_empty)]
 HttpUrl = Annotated[str, AfterValidator(_http_url)]
@@ -152,3 +171,40 @@ def _unique_ids(value: list[str]) -> list[str]:
 
 
 UniqueIds = Annotated[list[NumericId], AfterValidator(_unique_ids)]
+
+
+#: Upper bounds of durations and counts: longer or larger cannot be meant (typos like "1000d" or a stray digit).
+HOUR, DAY, YEAR = timedelta(hours=1), timedelta(days=1), timedelta(days=366)
+REQUEST = "a request that takes longer has failed"
+RETRY = "a message is retried at least daily"
+LONG = "longer than a year cannot be meant"
+MAX_COUNT = 10_000
+#: A request's timeout (TikTok, SMTP, webhook, a send): at least 1 s, at most an hour.
+Timeout = Annotated[Duration, at_least(timedelta(seconds=1)), at_most(HOUR, REQUEST)]
+
+
+_PERCENT_CHANGE = re.compile(r"\+?([0-9]+(?:\.[0-9]+)?)%")
+
+
+def _change_limit(value: object) -> object:
+    """``"+100%"`` (relative to the budget at the start of the local day) or a positive amount of money, both
+    within the bounds of :mod:`monitor.domain.budget`."""
+    expected = f'expected a percentage like "+100%" or an amount like 500, got {show_value(value)}'
+    if isinstance(value, bool):
+        raise config_error(("", expected))
+    if isinstance(value, int | float):
+        if not value > 0:
+            raise config_error(("", f"expected a positive amount, got {show_value(value)}"))
+        if not value < MAX_AMOUNT:  # also inf and a 400-digit integer, which float() would refuse
+            raise config_error(("", f"must be less than {AMOUNT_TEXT} (an amount of money), got {show_value(value)}"))
+        return float(value)
+    if isinstance(value, str):
+        match = _PERCENT_CHANGE.fullmatch(value.strip())
+        if match and float(match.group(1)) > MAX_CHANGE_PERCENT:
+            raise config_error(("", f"must be at most +{MAX_CHANGE_PERCENT}%, got {show_value(value)}"))
+        if match and float(match.group(1)) > 0:
+            return value.strip()
+    raise config_error(("", expected))
+
+
+ChangeLimit = Annotated[str | float, BeforeValidator(_change_limit)]

@@ -5,7 +5,8 @@ most once, no spaces inside. ``"0"`` (or the integer ``0``) means zero. A bare n
 ``interval = 5`` could mean seconds or minutes, so the message asks for a unit instead of guessing.
 
 :func:`parse_duration` raises :class:`ValueError` with a one-line message that quotes the input; the pydantic
-type :data:`Duration` turns that into a validation error, and :func:`at_least` adds a lower bound.
+type :data:`Duration` turns that into a validation error, :func:`at_least` adds a lower bound and :func:`at_most` an
+upper one (with the reason a longer duration cannot be meant).
 """
 
 from __future__ import annotations
@@ -81,6 +82,19 @@ def at_least(minimum: timedelta) -> AfterValidator:
     def check(value: timedelta) -> timedelta:
         if value < minimum:
             message = f"must be at least {format_duration(minimum)}, got {format_duration(value)!r}"
+            raise PydanticCustomError("config", "{message}", {"message": message, "problems": [("", message)]})
+        return value
+
+    return AfterValidator(check)
+
+
+def at_most(maximum: timedelta, why: str) -> AfterValidator:
+    """An upper bound for a :data:`Duration`, with the reason a longer one cannot be meant:
+    ``Annotated[Duration, at_most(timedelta(days=1), "polls are at least daily")]``."""
+
+    def check(value: timedelta) -> timedelta:
+        if value > maximum:
+            message = f"must be at most {format_duration(maximum)} ({why}), got {format_duration(value)!r}"
             raise PydanticCustomError("config", "{message}", {"message": message, "problems": [("", message)]})
         return value
 

@@ -59,6 +59,19 @@ class Problem:
         return f"{where}: {key}{self.message}"
 
 
+@dataclass(frozen=True)
+class Origin:
+    """Where a setting naming another file or directory is written (``[monitor] rules``, a test file's
+    ``rule_files``): a problem with what it names, like a missing directory, is reported there."""
+
+    file: str
+    line: int | None
+    key: str
+
+    def problem(self, message: str) -> Problem:
+        return Problem(self.file, self.line, self.key, message)
+
+
 class ConfigError(MonitorError):
     """The configuration (or a rule file) is invalid. ``problems`` lists every problem, one line each."""
 

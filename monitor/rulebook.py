@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from monitor.errors import ConfigError, Problem
+from monitor.errors import ConfigError, Origin, Problem
 from monitor.rules.loader import load_rules, rule_files
 from monitor.rules.model import RuleSet
 
@@ -38,11 +38,12 @@ class RuleBook:
     """Holds the current :class:`RuleSet`. Construction loads the rules and raises ConfigError if invalid:
     the daemon does not start with broken rules; after that, a broken file never replaces working rules."""
 
-    def __init__(self, path: Path, channels: Iterable[str]) -> None:
+    def __init__(self, path: Path, channels: Iterable[str], origin: Origin | None = None) -> None:
         self.path = path
         self.channels = frozenset(channels)
+        self.origin = origin  # where path is set: problems with the path itself are reported there
         self._fingerprint = self.fingerprint()
-        self.current: RuleSet = load_rules(path, channels=self.channels)
+        self.current: RuleSet = load_rules(path, channels=self.channels, origin=origin)
 
     def __call__(self) -> RuleSet:
         return self.current
@@ -68,7 +69,7 @@ class RuleBook:
         """Load every rule file again and swap the set in one assignment, or keep the old one."""
         self._fingerprint = self.fingerprint()
         try:
-            ruleset = load_rules(self.path, channels=self.channels)
+            ruleset = load_rules(self.path, channels=self.channels, origin=self.origin)
         except ConfigError as exc:
             for problem in exc.problems:
                 log.error("rules not reloaded: %s", problem)

@@ -26,14 +26,20 @@ _TOML_POSITION = re.compile(r"^(.*) \(at (?:line (\d+), column (\d+)|end of docu
 _UNREADABLE = "<unreadable>"  # stands in for a secret whose file could not be read, already reported
 
 
-def read_text(source: Path, shown: str) -> str:
+def read_text(source: Path, shown: str, what: str = "config file") -> str:
+    """The file's text; a file that cannot be read, or is not UTF-8, is one problem naming ``what`` it is (and,
+    for bytes that are not UTF-8, the line and column of the first)."""
     try:
-        return source.read_bytes().decode("utf-8-sig")
+        data = source.read_bytes()
     except OSError as exc:
-        raise ConfigError([Problem(shown, None, "", f"cannot read the config file: {exc.strerror}")]) from None
+        raise ConfigError([Problem(shown, None, "", f"cannot read the {what}: {exc.strerror}")]) from None
+    try:
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        message = f"cannot read the config file: not UTF-8 text (byte {exc.start})"
-        raise ConfigError([Problem(shown, None, "", message)]) from None
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = len(data[data.rfind(b"\n", 0, exc.start) + 1 : exc.start].decode("utf-8", "replace")) + 1
+        message = f"cannot read the {what}: not UTF-8 text (column {column}: byte 0x{data[exc.start]:02x})"
+        raise ConfigError([Problem(shown, line, "", message)]) from None
 
 
 def parse_toml(text: str, shown: str) -> dict[str, Any]:
@@ -47,6 +53,12 @@ def parse_toml(text: str, shown: str) -> dict[str, Any]:
             message += f" (column {column})"
         problem = Problem(shown, int(line) if line else text.count("\n") + 1, "", f"invalid TOML: {message}")
         raise ConfigError([problem]) from None
+
+
+class FromEnv(str):
+    """Text a ``${VAR}`` reference produced. An environment variable is always text, so where a number or a
+    boolean is expected, text from the environment is parsed (``max_qps = "${QPS}"``); text written in the file
+    is not: ``max_qps = "10"`` and ``enabled = "yes"`` are refused (a quoted value is usually a mistake)."""
 
 
 class Loader:
@@ -63,9 +75,20 @@ class Loader:
         self.problems: list[Problem] = []
         self.reported: list[KeyPath] = []  # found before validation: validation errors at or below are noise
         self.renamed: dict[KeyPath, KeyPath] = {}  # secret read from a file -> the *_file key that named it
+        #: What a problem's key calls a table, instead of its path: ("rule", 2) -> 'rule "overspend"'.
+        self.labels: dict[KeyPath, str] = {}
 
     def report(self, loc: KeyPath, message: str) -> None:
-        self.problems.append(Problem(self.shown, self.index.line(loc), _dotted(loc), message))
+        self.problems.append(Problem(self.shown, self.index.line(loc), self.key(loc), message))
+
+    def key(self, loc: KeyPath) -> str:
+        """The key of a problem at ``loc``, dotted, starting from the label of the innermost labelled table."""
+        for length in range(len(loc), 0, -1):
+            label = self.labels.get(loc[:length])
+            if label is not None:
+                rest = _dotted(loc[length:])
+                return f"{label}.{rest}" if rest and not rest.startswith("[") else label + rest
+        return _dotted(loc)
 
     def fail(self, loc: KeyPath, message: str) -> None:
         """Report a problem found before validation, and silence validation errors at or below ``loc``."""
@@ -90,6 +113,8 @@ class Loader:
             self.fail(loc, message)
         if errors:
             return value
+        if any(match.group(1) is not None for match in _REFERENCE.finditer(value)):
+            return FromEnv(result)  # from the environment: may stand for a number or a boolean
         return result
 
     def _substitute(self, match: re.Match[str], errors: list[str]) -> str:
@@ -240,9 +265,15 @@ def _unknown_key(root: type[BaseModel], loc: KeyPath) -> str:
 
 
 def _closest(root: type[BaseModel], loc: KeyPath) -> str | None:
-    """The valid key most like the unknown key at ``loc``, if any is close."""
+    """The valid key most like the unknown key at ``loc``, if any is close: the model's ``SYNONYMS`` (a class
+    attribute mapping what people write to our key) first, then the closest spelling."""
     model = _model_at(root, loc[:-1])
-    close = difflib.get_close_matches(str(loc[-1]), _keys(model), n=1) if model is not None else []
+    if model is None:
+        return None
+    synonym = getattr(model, "SYNONYMS", {}).get(str(loc[-1]).lower())  # e.g. condition -> when
+    if synonym in _keys(model):
+        return str(synonym)
+    close = difflib.get_close_matches(str(loc[-1]), _keys(model), n=1)
     return close[0] if close else None
 
 

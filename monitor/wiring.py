@@ -105,7 +105,7 @@ async def open_runtime(
     previous run left unfinished (once per journal entry). ``channels``
     replaces the configured ones (the demo's terminal). Always ``close()`` the result."""
     clock = clock or SystemClock()
-    rulebook = RuleBook(settings.monitor.rules, configured_channels(settings))
+    rulebook = RuleBook(settings.monitor.rules, configured_channels(settings), settings.origin("monitor", "rules"))
     store = await open_store(settings, clock)
     session = aiohttp.ClientSession()
     try:

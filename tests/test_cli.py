@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -155,7 +156,7 @@ def test_check_reports_every_problem_as_one_line_and_exits_2(tmp_path):
     lines = result.stderr.strip().splitlines()
     assert lines == [
         f"{config}:2: tiktok.access_token: environment variable MISSING_TOKEN is not set",
-        f"{config}:4: tiktok.max_qps: expected an integer, got 'ten'",
+        f'{config}:4: tiktok.max_qps: expected an integer, got the string "ten"',
         f'{config}:6: monitor.interval: \'5x\' is not a duration: expected a number with a unit s, m, h or d, like "90s", "5m", "4h"',
         f"{config}:7: monitor.frobnicate: unknown key; expected one of: interval, poll_timeout, rules, templates",
         "4 problem(s) found",
@@ -174,3 +175,72 @@ def test_unknown_command_is_a_usage_error():
     result = run("frobnicate")
     assert result.returncode == 2
     assert "invalid choice" in result.stderr
+
+
+# --- issue 15: what a new user tripped over -----------------------------------------------------------------
+
+
+def test_check_refuses_loose_types_and_values_that_cannot_be_meant(tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text(
+        '[tiktok]\naccess_token = "t"\nadvertiser_ids = ["1"]\nmax_qps = "10"\n'
+        '[monitor]\ninterval = "1000d"\n[actions]\nenabled = "yes"\n'
+    )
+    result = run("check", "--config", str(config))
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        f'{config}:4: tiktok.max_qps: expected an integer, got the string "10" (write numbers without quotes)',
+        f"{config}:6: monitor.interval: must be at most 1d (poll at least daily), got '1000d'",
+        f'{config}:8: actions.enabled: expected a boolean, got the string "yes" (write true or false, without quotes)',
+        "3 problem(s) found",
+    ]
+
+
+def test_check_names_rules_by_name_and_suggests_when_for_condition(tmp_path):
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "a.toml").write_text(
+        '[[rule]]\nname = "overspend"\nlevel = "campaign"\ncondition = "spend > 5"\n\n'
+        '[[rule]]\nname = "huge"\nlevel = "campaign"\nwhen = "spend > 1e400"\naction = { type = "set_budget", to = 1e308 }\n'
+    )
+    (tmp_path / "config.toml").write_text('[tiktok]\naccess_token = "t"\nadvertiser_ids = ["1"]\n')
+    result = run("check", "--config", str(tmp_path / "config.toml"))
+    assert result.returncode == 2
+    rules = tmp_path / "rules" / "a.toml"
+    assert result.stderr.splitlines() == [
+        f"{rules}:4: rule \"overspend\".condition: unknown key; did you mean 'when'?",
+        f'{rules}:9: rule "huge".when: 1e400 is out of range: a number in a condition must be less than 1e15 in size '
+        "(column 9)",
+        f'{rules}:10: rule "huge".action.to: must be less than 1e12 (an amount of money), got 1e+308',
+        "3 problem(s) found",
+    ]
+
+
+def test_check_reports_a_missing_rules_directory_at_the_config_key(tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text('[tiktok]\naccess_token = "t"\nadvertiser_ids = ["1"]\n\n[monitor]\nrules = "nope"\n')
+    result = run("check", "--config", str(config))
+    assert result.returncode == 2
+    assert (
+        result.stderr.splitlines()[0]
+        == f"{config}:6: monitor.rules: {tmp_path / 'nope'}: the rules directory does not exist"
+    )
+
+
+def test_test_rules_takes_several_files_and_directories(tmp_path):
+    shutil.copytree(REPO / "rules", tmp_path / "rules")
+    tests = tmp_path / "rules" / "tests"
+    example = (tests / "example_test.toml").read_text()
+    (tests / "failing_test.toml").write_text(example.replace('firing = ["1790000000000001"]', "firing = []", 1))
+    (tmp_path / "more").mkdir()
+    (tmp_path / "more" / "broken_test.toml").write_text('rule_files = ["../rules/*.toml"]\n')
+    files = sorted(str(path) for path in tests.glob("*.toml"))  # what the shell makes of rules/tests/*.toml
+    result = run("test-rules", *files)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert result.stdout.splitlines()[-1] == "2 test files: 1 passed, 1 failed, 0 invalid"
+    result = run("test-rules", "rules/tests", "more", cwd=tmp_path)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stdout.splitlines()[0] == "rules/tests/example_test.toml"
+    assert result.stdout.splitlines()[-1] == "3 test files: 1 passed, 1 failed, 1 invalid"
+    assert "more/broken_test.toml: case: required: set case" in result.stderr
+    result = run("test-rules", "rules/tests/../tests/example_test.toml", "rules/tests/", cwd=tmp_path)
+    assert result.stdout.splitlines()[0] == "rules/tests/example_test.toml"

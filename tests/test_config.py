@@ -29,6 +29,7 @@ from monitor.errors import ConfigError
 EXAMPLE = Path(__file__).resolve().parent.parent / "config.example.toml"
 TIKTOK = '[tiktok]\naccess_token = "tok-123"\nadvertiser_ids = ["7000000000000000001"]\n'
 DURATION = 'expected a number with a unit s, m, h or d, like "90s", "5m", "4h"'
+BOOLEAN = '{}: expected a boolean, got the string "{}" (write true or false, without quotes)'
 
 
 def write(directory: Path, text: str, name: str = "config.toml") -> Path:
@@ -373,6 +374,19 @@ def test_unknown_key_nested_is_one_line_even_when_it_hides_a_required_key(tmp_pa
     assert problems(path) == [f"{path}:3: tiktok.acces_token: unknown key; did you mean 'access_token'?"]
 
 
+@pytest.mark.parametrize(
+    ("table", "key", "meant"),
+    [("tiktok", "token", "access_token"), ("storage", "database", "url"), ("monitor", "rules_dir", "rules")],
+)
+def test_an_unknown_key_that_is_a_common_name_for_one_of_ours_suggests_ours(
+    tmp_path: Path, table: str, key: str, meant: str
+) -> None:
+    header = "" if table == "tiktok" else f"[{table}]\n"
+    path = write(tmp_path, f'{TIKTOK}{header}{key} = "x"\n')
+    line = 4 if table == "tiktok" else 5
+    assert problems(path) == [f"{path}:{line}: {table}.{key}: unknown key; did you mean {meant!r}?"]
+
+
 def test_misspelt_file_key(tmp_path: Path) -> None:
     path = write(tmp_path, '[tiktok]\nadvertiser_ids = ["1"]\naccess_token_fil = "x"\n')
     assert problems(path) == [f"{path}:3: tiktok.access_token_fil: unknown key; did you mean 'access_token_file'?"]
@@ -465,7 +479,11 @@ def test_malformed_reference(tmp_path: Path, value: str, message: str) -> None:
 @pytest.mark.parametrize(
     ("line", "message"),
     [
-        ('max_qps = "ten"', "tiktok.max_qps: expected an integer, got 'ten'"),
+        ('max_qps = "ten"', 'tiktok.max_qps: expected an integer, got the string "ten"'),
+        ('max_qps = "10"', 'tiktok.max_qps: expected an integer, got the string "10" (write numbers without quotes)'),
+        ('shared_budget = "yes"', BOOLEAN.format("tiktok.shared_budget", "yes")),
+        ("max_qps = " + "1" * 300, f"tiktok.max_qps: must be at most 1000, got {'1' * 57}..."),
+        ('timeout = "2h"', "tiktok.timeout: must be at most 1h (a request that takes longer has failed), got '2h'"),
         ("max_qps = 2.5", "tiktok.max_qps: expected an integer, got 2.5"),
         ("max_qps = true", "tiktok.max_qps: expected an integer, got true"),
         ("max_qps = 0", "tiktok.max_qps: must be at least 1, got 0"),
@@ -494,10 +512,94 @@ def test_wrong_types_elsewhere(tmp_path: Path) -> None:
     )
     assert problems(path) == [
         f"{path}:1: slack: expected a table, got 'yes'",
-        f"{path}:6: actions.enabled: expected true or false, got 'maybe'",
+        f"{path}:6: {BOOLEAN.format('actions.enabled', 'maybe')}",
         f"{path}:7: actions.max_writes: must be at least 1, got 0",
         f"{path}:9: monitor.rules: expected a path, got 5",
     ]
+
+
+@pytest.mark.parametrize(
+    ("table", "line", "message"),
+    [
+        ("actions", 'enabled = "yes"', BOOLEAN.format("actions.enabled", "yes")),
+        ("actions", 'enabled = "true"', BOOLEAN.format("actions.enabled", "true")),
+        ("actions", "enabled = 1", "actions.enabled: expected a boolean, got 1 (write true or false, without quotes)"),
+        ("health", 'enabled = "no"', BOOLEAN.format("health.enabled", "no")),
+        ("actions", "max_writes = 1" + "0" * 299, f"actions.max_writes: must be at most 10000, got 1{'0' * 56}..."),
+        ("notify", "max_attempts = 100000", "notify.max_attempts: must be at most 10000, got 100000"),
+        ("notify", "unreachable_after = 100000", "notify.unreachable_after: must be at most 10000, got 100000"),
+        ("monitor", 'interval = "1000d"', "monitor.interval: must be at most 1d (poll at least daily), got '1000d'"),
+        (
+            "monitor",
+            'poll_timeout = "2d"',
+            "monitor.poll_timeout: must be at most 1d (a poll is minutes long), got '2d'",
+        ),
+        (
+            "storage",
+            'retention = "400d"',
+            "storage.retention: must be at most 366d (longer than a year cannot be meant), got '400d'",
+        ),
+        (
+            "actions",
+            'override_hold = "1000d"',
+            "actions.override_hold: must be at most 366d (longer than a year cannot be meant), got '1000d'",
+        ),
+        (
+            "actions",
+            'window = "2d"',
+            "actions.window: must be at most 1d (it counts recent writes), got '2d'",
+        ),
+        (
+            "notify",
+            'retry_max = "7d"',
+            "notify.retry_max: must be at most 1d (a message is retried at least daily), got '7d'",
+        ),
+        (
+            "actions",
+            'max_change_per_day = "+100000000%"',
+            "actions.max_change_per_day: must be at most +1000%, got '+100000000%'",
+        ),
+        (
+            "actions",
+            "max_change_per_day = 1e400",
+            "actions.max_change_per_day: must be less than 1e12 (an amount of money), got inf",
+        ),
+        (
+            "actions",
+            "max_change_per_day = inf",
+            "actions.max_change_per_day: must be less than 1e12 (an amount of money), got inf",
+        ),
+        (
+            "actions",
+            "max_change_per_day = 1" + "0" * 399,
+            f"actions.max_change_per_day: must be less than 1e12 (an amount of money), got 1{'0' * 56}...",
+        ),
+    ],
+)
+def test_loose_types_and_values_that_cannot_be_meant_are_refused(
+    tmp_path: Path, table: str, line: str, message: str
+) -> None:
+    path = write(tmp_path, f"{TIKTOK}[{table}]\n{line}\n")
+    assert problems(path) == [f"{path}:5: {message}"]
+
+
+def test_numbers_and_booleans_from_the_environment_are_parsed(tmp_path: Path) -> None:
+    path = write(
+        tmp_path, f'{TIKTOK}shared_budget = "${{SHARED}}"\n[actions]\nenabled = "${{ACT}}"\nmax_writes = "${{N}}"\n'
+    )
+    settings = load_settings(path, env={"SHARED": "false", "ACT": "true", "N": "7"})
+    assert (settings.tiktok.shared_budget, settings.actions.enabled, settings.actions.max_writes) == (False, True, 7)
+
+
+def test_the_upper_bounds_are_accepted(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        f'{TIKTOK}[monitor]\ninterval = "1d"\npoll_timeout = "1d"\n[storage]\nretention = "366d"\n'
+        '[actions]\nmax_change_per_day = "+1000%"\nmax_writes = 10000\n',
+    )
+    settings = load_settings(path, env={})
+    assert (settings.monitor.interval, settings.storage.retention) == (timedelta(days=1), timedelta(days=366))
+    assert (settings.actions.change_percent, settings.actions.max_writes) == (1000.0, 10000)
 
 
 def test_advertiser_id_as_integer(tmp_path: Path) -> None:
@@ -561,7 +663,7 @@ def test_missing_config_file(tmp_path: Path) -> None:
 def test_config_file_not_utf8(tmp_path: Path) -> None:
     path = tmp_path / "config.toml"
     path.write_bytes(b'[tiktok]\naccess_token = "\xff"\n')
-    assert problems(path) == [f"{path}: cannot read the config file: not UTF-8 text (byte 25)"]
+    assert problems(path) == [f"{path}:2: cannot read the config file: not UTF-8 text (column 17: byte 0xff)"]
 
 
 def test_several_problems_at_once_in_file_order(tmp_path: Path) -> None:
@@ -584,7 +686,7 @@ def test_several_problems_at_once_in_file_order(tmp_path: Path) -> None:
     assert problems(path) == [
         f"{path}:3: tiktok.access_token: environment variable TOKEN is not set",
         f'{path}:4: tiktok.advertiser_ids[0]: ids are strings; quote it: "1"',
-        f"{path}:5: tiktok.max_qps: expected an integer, got 'ten'",
+        f'{path}:5: tiktok.max_qps: expected an integer, got the string "ten"',
         f"{path}:8: monitor.interval: '5x' is not a duration: {DURATION}",
         f"{path}:11: storage.retention: must be at least 1h, got '1m'",
         f"{path}:12: storage.colour: unknown key; expected one of: url, retention",

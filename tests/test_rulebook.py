@@ -6,6 +6,7 @@ import os
 
 import pytest
 
+from monitor.config import load_settings
 from monitor.errors import ConfigError
 from monitor.rulebook import RuleBook
 
@@ -57,3 +58,22 @@ def test_a_broken_file_keeps_the_old_rules_and_reports_why(tmp_path):
     touch_later(broken)
     assert book.reload_if_changed().changed
     assert [rule.name for rule in book()] == ["one", "two"]
+
+
+def test_a_missing_rules_directory_is_reported_where_the_config_names_it(tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text('[tiktok]\naccess_token = "t"\nadvertiser_ids = ["1"]\n[monitor]\nrules = "gone"\n')
+    settings = load_settings(config, env={})
+    with pytest.raises(ConfigError) as caught:
+        RuleBook(settings.monitor.rules, {"slack"}, settings.origin("monitor", "rules"))
+    assert [str(p) for p in caught.value.problems] == [
+        f"{config}:5: monitor.rules: {tmp_path / 'gone'}: the rules directory does not exist"
+    ]
+    (tmp_path / "gone").mkdir()
+    (tmp_path / "gone" / "a.toml").write_text(GOOD.format(name="one"))
+    book = RuleBook(settings.monitor.rules, {"slack"}, settings.origin("monitor", "rules"))
+    (tmp_path / "gone" / "a.toml").unlink()
+    (tmp_path / "gone").rmdir()
+    assert [str(p) for p in book.reload().problems] == [
+        f"{config}:5: monitor.rules: {tmp_path / 'gone'}: the rules directory does not exist"
+    ]

@@ -18,9 +18,17 @@ from typing import Any
 from pydantic import ValidationError
 
 from monitor.domain import LEVEL_ORDER
-from monitor.errors import ConfigError, Problem
+from monitor.errors import ConfigError, Origin, Problem
 from monitor.rules.model import Match, Rule, RuleSet
-from monitor.rules.schema import CHANNELS, KNOWN_CHANNELS, RuleFileModel, RuleModel
+from monitor.rules.schema import (
+    CHANNELS,
+    CHANNELS_HINT,
+    CONFIG_HINT,
+    KNOWN_CHANNELS,
+    RULE_NAME,
+    RuleFileModel,
+    RuleModel,
+)
 from monitor.tomlpos import KeyIndex
 from monitor.tomlvalidate import Loader, parse_toml, read_text
 
@@ -32,39 +40,56 @@ def configured_channels(settings: Any) -> frozenset[str]:
     return frozenset(name for name in KNOWN_CHANNELS if getattr(settings, name, None) is not None)
 
 
-def rule_files(path: Path | str) -> tuple[list[Path], list[Problem]]:
-    """The rule files at ``path``: a directory's ``*.toml`` (not recursive), or a glob's matches; sorted."""
+def rule_files(path: Path | str, origin: Origin | None = None) -> tuple[list[Path], list[Problem]]:
+    """The rule files at ``path``: a directory's ``*.toml`` (not recursive), or a glob's matches; sorted.
+
+    A path that names no rule file is a problem reported where the path is set (``origin``, like the config's
+    ``monitor.rules``), or at the path itself when that is not known."""
     shown = os.fspath(path)
+
+    def problem(message: str) -> list[Problem]:
+        if origin is None:
+            return [Problem(shown, None, "", message)]
+        return [origin.problem(f"{shown}: {message}")]
+
     if any(char in shown for char in "*?["):
         files = sorted(Path(found) for found in glob.glob(shown) if Path(found).is_file())
-        return files, [] if files else [Problem(shown, None, "", "no rule file matches this pattern")]
+        return files, [] if files else problem("no rule file matches this pattern")
     directory = Path(path)
     if directory.is_file():
         return [directory], []
     if not directory.is_dir():
-        return [], [Problem(shown, None, "", "the rules directory does not exist")]
+        return [], problem("the rules directory does not exist")
     files = sorted(p for p in directory.glob("*.toml") if p.is_file())
-    return files, [] if files else [Problem(shown, None, "", "no *.toml rule files in the rules directory")]
+    return files, [] if files else problem("no *.toml rule files in the rules directory")
 
 
-def load_rules(path: Path | str | Iterable[Path], *, channels: Iterable[str]) -> RuleSet:
-    """Load every rule file at ``path`` (directory, glob, or a list of files); notify may use ``channels``.
+def load_rules(
+    path: Path | str | Iterable[Path],
+    *,
+    channels: Iterable[str],
+    origin: Origin | None = None,
+    channels_hint: str = CONFIG_HINT,
+) -> RuleSet:
+    """Load every rule file at ``path`` (directory, glob, or a list of files); notify may use ``channels``
+    (``channels_hint``, a template with {channel}, says how to allow another). ``origin`` is where ``path`` is set
+    (problems with the path itself are reported there).
 
     Raises :class:`ConfigError` with every problem of every file, in file order and by line.
     """
     if isinstance(path, str | Path):
-        files, problems = rule_files(path)
+        files, problems = rule_files(path, origin)
     else:
         files, problems = list(path), []
-    context = {CHANNELS: frozenset(channels)}
+    context = {CHANNELS: frozenset(channels), CHANNELS_HINT: channels_hint}
     rules: list[Rule] = []
     where: dict[str, str] = {}
     for file in files:
         loaded, file_problems = _load_file(file, context)
-        for rule, index, line in loaded:
+        for rule, line in loaded:
             if rule.name in where:
                 message = f"rule name {rule.name!r} is already used at {where[rule.name]}"
-                file_problems.append(Problem(os.fspath(file), line, f"rule[{index}].name", message))
+                file_problems.append(Problem(os.fspath(file), line, f"{rule_label(rule.name)}.name", message))
                 continue
             where[rule.name] = f"{os.fspath(file)}:{line}"
             rules.append(rule)
@@ -74,16 +99,25 @@ def load_rules(path: Path | str | Iterable[Path], *, channels: Iterable[str]) ->
     return RuleSet(rules, tuple(os.fspath(f) for f in files))
 
 
-def _load_file(file: Path, context: dict[str, Any]) -> tuple[list[tuple[Rule, int, int | None]], list[Problem]]:
-    """The valid rules of one file (with their index and the line of their name), and its problems."""
+def rule_label(name: str) -> str:
+    """How a problem's key names a rule: ``rule "overspend"``."""
+    return f'rule "{name}"'
+
+
+def _load_file(file: Path, context: dict[str, Any]) -> tuple[list[tuple[Rule, int | None]], list[Problem]]:
+    """The valid rules of one file (with the line of their name), and its problems (keys name rules by name)."""
     shown = os.fspath(file)
     try:
-        text = read_text(file, shown)
+        text = read_text(file, shown, "rule file")
         doc = parse_toml(text, shown)
     except ConfigError as exc:
         return [], exc.problems
     index = KeyIndex(text)
     loader = Loader(RuleFileModel, shown, file.parent, {}, index)
+    for i, raw in _rules(doc):
+        name = raw.get("name") if isinstance(raw, dict) else None
+        if isinstance(name, str) and RULE_NAME.fullmatch(name):
+            loader.labels[("rule", i)] = rule_label(name)
     if isinstance(doc.get("rule"), dict):
         loader.fail(("rule",), "write [[rule]] (with double brackets): each rule is one table of an array")
         return [], loader.sorted_problems()
@@ -97,7 +131,7 @@ def _load_file(file: Path, context: dict[str, Any]) -> tuple[list[tuple[Rule, in
     loaded = []
     for i, rule in models:
         line = index.line(("rule", i, "name"))
-        loaded.append((_rule(rule, f"{shown}:{index.line(('rule', i))}"), i, line))
+        loaded.append((_rule(rule, f"{shown}:{index.line(('rule', i))}"), line))
     return loaded, loader.sorted_problems()
 
 

@@ -11,14 +11,15 @@ import difflib
 import re
 from collections.abc import Iterable
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from monitor.config import NumericId
+from monitor.configtypes import Boolean, NumericId
 from monitor.domain import Level, Severity
-from monitor.durations import Duration
+from monitor.domain.budget import AMOUNT_TEXT, MAX_AMOUNT, MAX_CHANGE_PERCENT
+from monitor.durations import Duration, at_most
 from monitor.rules import names as N
 from monitor.rules.expr import Condition, ExprError, compile_when
 from monitor.rules.model import ACTION_TYPES, DEFAULT_COOLDOWN, Action, NotifyTarget
@@ -28,8 +29,11 @@ from monitor.tomlvalidate import show_value
 #: Channels a rule may name; which of them are usable depends on the config (context key "channels").
 KNOWN_CHANNELS = ("slack", "email", "webhook")
 CHANNELS = "channels"
+#: Context key: what to do about a channel that is not configured, a template with {channel}.
+CHANNELS_HINT = "channels_hint"
+CONFIG_HINT = "add [{channel}] to the config"
 
-_RULE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9 _.:-]{0,99}")
+RULE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9 _.:-]{0,99}")
 _PERCENT = re.compile(r"([+-])(\d+(?:\.\d+)?)%")
 _EMAIL = re.compile(r"[^@\s<>]+@[^@\s<>]+")
 _SLACK_TARGET = re.compile(r"#[a-z0-9][a-z0-9_-]*|@[\w.-]+|[CGDU][A-Z0-9]{6,}")
@@ -52,11 +56,16 @@ def one_of(value: object, choices: Iterable[str], what: str) -> str:
 
 
 def _rule_name(value: str) -> str:
-    if not _RULE_NAME.fullmatch(value):
+    if not RULE_NAME.fullmatch(value):
         raise fail(
             ("", f"expected 1-100 letters, digits, spaces or _ . : - (starting with a letter or digit); got {value!r}")
         )
     return value
+
+
+#: The longest ``for`` and ``cooldown``: longer cannot be meant.
+LONGEST = timedelta(days=366)
+RuleDuration = Annotated[Duration, at_most(LONGEST, "longer than a year cannot be meant")]
 
 
 class _Strict(BaseModel):
@@ -84,18 +93,53 @@ class MatchModel(_Strict):
 class RuleModel(_Strict):
     """One ``[[rule]]`` table. Field order matters: ``when`` and ``action`` are checked against ``level``."""
 
+    #: Keys people write for ours (from other alerting tools): suggested before the closest spelling.
+    SYNONYMS: ClassVar[dict[str, str]] = {
+        "condition": "when",
+        "if": "when",
+        "expr": "when",
+        "expression": "when",
+        "query": "when",
+        "threshold": "when",
+        "duration": "for",
+        "pending": "for",
+        "wait": "for",
+        "repeat": "cooldown",
+        "repeat_interval": "cooldown",
+        "snooze": "cooldown",
+        "priority": "severity",
+        "labels": "match",
+        "scope": "match",
+        "filter": "match",
+        "where": "match",
+        "channels": "notify",
+        "alert": "notify",
+        "actions": "action",
+        "do": "action",
+        "then": "action",
+        "title": "name",
+        "id": "name",
+        "summary": "description",
+        "annotations": "description",
+        "period": "window",
+        "range": "window",
+        "timeframe": "window",
+        "dryrun": "dry_run",
+        "dry-run": "dry_run",
+    }
+
     name: Annotated[str, AfterValidator(_rule_name)]
     level: Level
     window: str = N.DEFAULT_WINDOW
     description: str = ""
     when: Condition
-    for_: Duration = Field(default=timedelta(0), alias="for")
-    cooldown: Duration = DEFAULT_COOLDOWN
+    for_: RuleDuration = Field(default=timedelta(0), alias="for")
+    cooldown: RuleDuration = DEFAULT_COOLDOWN
     severity: Severity = Severity.WARNING
     notify: tuple[NotifyTarget, ...] = ()
-    notify_resolved: bool = False
+    notify_resolved: Boolean = False
     action: Action | None = None
-    dry_run: bool = False
+    dry_run: Boolean = False
     match: MatchModel | None = None
 
     @field_validator("level", mode="plain")
@@ -131,10 +175,11 @@ class RuleModel(_Strict):
         if not isinstance(value, list):
             raise fail(("", f'expected an array of channel names, like ["slack"], got {show_value(value)}'))
         configured = frozenset((info.context or {}).get(CHANNELS, KNOWN_CHANNELS))
+        hint = (info.context or {}).get(CHANNELS_HINT, CONFIG_HINT)
         targets, problems, seen = [], [], set()
         for index, entry in enumerate(value):
             try:
-                target = notify_target(entry, configured)
+                target = notify_target(entry, configured, hint)
             except ValueError as exc:
                 problems.append((str(index), str(exc)))
                 continue
@@ -171,8 +216,9 @@ class RuleFileModel(_Strict):
     rule: list[RuleModel] = Field(default_factory=list)
 
 
-def notify_target(entry: object, configured: frozenset[str]) -> NotifyTarget:
-    """Parse "slack", "slack:#other", "email:ops@example.com"; the channel must be configured."""
+def notify_target(entry: object, configured: frozenset[str], hint: str = CONFIG_HINT) -> NotifyTarget:
+    """Parse "slack", "slack:#other", "email:ops@example.com"; the channel must be configured (``hint``, a template
+    with {channel}, says where)."""
     if not isinstance(entry, str) or not entry:
         raise ValueError(f'expected a channel name like "slack", got {show_value(entry)}')
     channel, sep, target = entry.partition(":")
@@ -182,7 +228,7 @@ def notify_target(entry: object, configured: frozenset[str]) -> NotifyTarget:
         raise ValueError(f"unknown channel {channel!r}{hint}")
     if channel not in configured:
         have = ", ".join(c for c in KNOWN_CHANNELS if c in configured) or "none"
-        raise ValueError(f"channel {channel!r} is not configured (configured: {have}): add [{channel}] to the config")
+        raise ValueError(f"channel {channel!r} is not configured (configured: {have}): {hint.format(channel=channel)}")
     if not sep:
         return NotifyTarget(channel)
     if channel == "slack" and not _SLACK_TARGET.fullmatch(target):
@@ -238,6 +284,9 @@ def parse_action(value: object, level: Level | None) -> Action:
             problems.append(("", 'required: set by, like by = "+20%"'))
         elif match is None or float(match.group(2)) == 0 or (match.group(1) == "-" and float(match.group(2)) >= 100):
             problems.append(("by", f'expected a change like "+20%" or "-10%" (more than -100%), got {show_value(by)}'))
+        elif float(match.group(2)) > MAX_CHANGE_PERCENT:
+            why = f"+{MAX_CHANGE_PERCENT}% is eleven times the budget"
+            problems.append(("by", f"must be at most +{MAX_CHANGE_PERCENT}% ({why}), got {show_value(by)}"))
         else:
             fields["by"] = float(match.group(1) + match.group(2))
     if kind == "set_budget" and "to" not in table:
@@ -247,6 +296,10 @@ def parse_action(value: object, level: Level | None) -> Action:
             number = table[name]
             if isinstance(number, bool) or not isinstance(number, int | float) or not number > 0:
                 problems.append((name, f"expected a positive number, got {show_value(number)}"))
+            elif not number < MAX_AMOUNT:  # also inf, and integers too large for a float
+                problems.append(
+                    (name, f"must be less than {AMOUNT_TEXT} (an amount of money), got {show_value(number)}")
+                )
             else:
                 fields[name] = float(number)
     if "min" in fields and "max" in fields and fields["min"] > fields["max"]:

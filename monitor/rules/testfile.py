@@ -36,15 +36,19 @@ metrics it gives (``"-"`` clears one: no data), ``gone = true`` removes it. Metr
 from __future__ import annotations
 
 import difflib
+import os
 from collections.abc import Iterable
 from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from monitor.configtypes import Boolean
 from monitor.domain import Level
 from monitor.durations import Duration
+from monitor.errors import Problem
 from monitor.rules import names as N
 from monitor.rules.schema import KNOWN_CHANNELS, fail, one_of
 
@@ -77,7 +81,7 @@ class EntityModel(_Strict):
     budget_mode: str | None = None
     campaign_id: str | None = None
     adgroup_id: str | None = None
-    gone: bool = False
+    gone: Boolean = False
     today: dict[str, Number | str] | None = None
     yesterday: dict[str, Number | str] | None = None
     last_3d: dict[str, Number | str] | None = None
@@ -207,3 +211,28 @@ def one_of_message(value: str, choices: Iterable[str], what: str) -> str:
     """``what``, with "did you mean" when ``value`` is close to one of ``choices``."""
     close = difflib.get_close_matches(value, sorted(choices), n=1)
     return f"{what}; did you mean {close[0]!r}?" if close else what
+
+
+def rule_test_files(paths: Iterable[Path | str]) -> tuple[list[str], list[Problem]]:
+    """The test files named on the command line: files as given, and each directory's ``*.toml`` (sorted); paths
+    normalised (``rules/tests/../x.toml`` is ``rules/x.toml``), each once."""
+    files: list[str] = []
+    problems: list[Problem] = []
+    for path in paths:
+        shown = tidy(os.fspath(path))
+        if os.path.isdir(shown):
+            found = sorted(os.path.join(shown, name) for name in os.listdir(shown) if name.endswith(".toml"))
+            found = [file for file in found if os.path.isfile(file)]
+            if not found:
+                problems.append(Problem(shown, None, "", "no *.toml rule test files in this directory"))
+        else:
+            found = [shown]
+        files.extend(file for file in found if file not in files)
+    return files, problems
+
+
+def tidy(path: str) -> str:
+    """``path`` without ``.`` and ``dir/..`` parts, as it is shown (``rules/tests/../x.toml`` is ``rules/x.toml``),
+    unless a symbolic link gives ``..`` another meaning there."""
+    normal = os.path.normpath(path)
+    return normal if os.path.realpath(normal) == os.path.realpath(path) else path

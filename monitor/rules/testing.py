@@ -21,13 +21,13 @@ from typing import Any
 from pydantic import ValidationError
 
 from monitor.domain import AlertState, EntityKey, EntityState, Snapshot
-from monitor.errors import ConfigError, Problem
+from monitor.errors import ConfigError, Origin, Problem
 from monitor.rules.engine import evaluate
 from monitor.rules.lifecycle import FIRING, PENDING, RESOLVING, AlertKey, Progress, advance
 from monitor.rules.loader import load_rules, rule_files
 from monitor.rules.model import Rule, RuleSet
 from monitor.rules.names import WINDOWS
-from monitor.rules.testfile import CLEAR, CaseModel, EntityModel, ExpectModel, TestFileModel
+from monitor.rules.testfile import CLEAR, CaseModel, EntityModel, ExpectModel, TestFileModel, tidy
 from monitor.tomlpos import KeyIndex
 from monitor.tomlvalidate import Loader, parse_toml, read_text
 
@@ -60,22 +60,26 @@ class RuleTestReport:
 
 def run_rule_tests(path: Path | str) -> RuleTestReport:
     """Run every case of one test file."""
-    shown = os.fspath(path)
+    shown = tidy(os.fspath(path))
     source = Path(os.path.abspath(path))
     try:
-        text = read_text(source, shown)
+        text = read_text(source, shown, "rule test file")
         doc = parse_toml(text, shown)
     except ConfigError as exc:
         return RuleTestReport(shown, problems=tuple(exc.problems))
     index = KeyIndex(text)
     loader = Loader(TestFileModel, shown, source.parent, {}, index)
+    cases = doc.get("case")
+    for i, case in enumerate(cases if isinstance(cases, list) else ()):
+        if isinstance(case, dict) and isinstance(case.get("name"), str) and case["name"]:
+            loader.labels[("case", i)] = f"case {json.dumps(case['name'], ensure_ascii=False)}"
     try:
         model = TestFileModel.model_validate(doc)
     except ValidationError as exc:
         loader.add_validation_errors(exc)
         return RuleTestReport(shown, problems=tuple(loader.sorted_problems()))
     try:
-        ruleset = _load(model, source.parent)
+        ruleset = _load(model, shown, index)
     except ConfigError as exc:
         return RuleTestReport(shown, problems=tuple(exc.problems))
     for number, case in enumerate(model.case):
@@ -85,16 +89,21 @@ def run_rule_tests(path: Path | str) -> RuleTestReport:
     return RuleTestReport(shown, cases=tuple(_run_case(ruleset, case) for case in model.case))
 
 
-def _load(model: TestFileModel, base: Path) -> RuleSet:
+def _load(model: TestFileModel, shown: str, index: KeyIndex) -> RuleSet:
+    """The rules a test file names: each pattern of ``rule_files`` relative to the test file, normalised."""
     files: list[Path] = []
     problems: list[Problem] = []
-    for pattern in model.rule_files:
-        found, missing = rule_files(base / pattern)
+    for i, pattern in enumerate(model.rule_files):
+        origin = Origin(shown, index.line(("rule_files", i)), f"rule_files[{i}]")
+        found, missing = rule_files(tidy(os.path.join(os.path.dirname(shown), pattern)), origin)
         files.extend(f for f in found if f not in files)
         problems.extend(missing)
     if problems:
         raise ConfigError(problems)
-    return load_rules(files, channels=model.channels)
+    channels = index.exact(("channels",))
+    where = f"{shown}:{channels}" if channels else shown
+    hint = f"add {{channel!r}} to channels at {where} (or leave channels out to allow every channel)"
+    return load_rules(files, channels=model.channels, channels_hint=hint)
 
 
 def _check_references(loader: Loader, ruleset: RuleSet, case: CaseModel, number: int) -> None:

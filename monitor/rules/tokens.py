@@ -33,6 +33,8 @@ _TOKEN = re.compile(
     r"|(?P<str>[\"'])"
     r"|(?P<op>==|!=|<=|>=|&&|\|\||\*\*|//|[<>+\-*/()\[\],.=!&|%^;{}])"
 )
+MAX_NUMBER = 10**15  # numbers in a condition are smaller than this; metrics and budgets are
+MAX_DIGITS = 15  # and have at most this many significant digits (a float's exact decimal precision)
 _ESCAPES = {'"': '"', "'": "'", "\\": "\\", "n": "\n", "t": "\t"}
 
 
@@ -79,6 +81,9 @@ def tokenize(text: str) -> list[Token]:
                 raise ExprError([(pos, f"malformed number {bad!r}")])
             digits = token_text.replace("_", "")
             value: float | int | str = float(digits) if any(c in digits for c in ".eE") else int(digits)
+            problem = number_problem(digits, value)
+            if problem:
+                raise ExprError([(pos, problem)])
             tokens.append(Token("num", token_text, value, pos, end))
         elif kind == "name":
             tokens.append(Token("kw" if token_text in KEYWORDS else "name", token_text, token_text, pos, end))
@@ -92,6 +97,19 @@ def tokenize(text: str) -> list[Token]:
         pos = end
     tokens.append(Token("end", "", "", len(text), len(text)))
     return tokens
+
+
+def number_problem(digits: str, value: float | int | str) -> str | None:
+    """Why a number written in a condition cannot be meant, or None: it must be finite, less than
+    :data:`MAX_NUMBER` in size and have at most :data:`MAX_DIGITS` significant digits (more cannot be compared
+    exactly: metrics are floating point)."""
+    mantissa = re.split(r"[eE]", digits)[0].replace(".", "").strip("0")
+    shown = digits if len(digits) <= 24 else f"{digits[:16]}... ({len(digits)} characters)"
+    if not (isinstance(value, int | float) and abs(value) < MAX_NUMBER):  # also inf (1e400) and nan
+        return f"{shown} is out of range: a number in a condition must be less than 1e15 in size"
+    if len(mantissa) > MAX_DIGITS:
+        return f"{shown} has more than {MAX_DIGITS} significant digits: more cannot be compared exactly"
+    return None
 
 
 def _string(text: str, start: int) -> tuple[str, int]:

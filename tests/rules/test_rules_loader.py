@@ -116,32 +116,32 @@ action = "delete"
 }
 
 EXPECTED = """\
-a.toml:13: rule[1].level: level must be one of advertiser, campaign, adgroup, ad; got 'campaigns'; did you mean 'campaign'?
-a.toml:14: rule[1].whne: unknown key; did you mean 'when'?
-a.toml:15: rule[1].for: '5x' is not a duration: expected a number with a unit s, m, h or d, like "90s", "5m", "4h"
-a.toml:16: rule[1].cooldown: 5 is not a duration: add a unit s, m, h or d, like "5s"
-a.toml:17: rule[1].severity: severity must be one of info, warning, critical; got 'crit'; did you mean 'critical'?
-a.toml:18: rule[1].notify[0]: unknown channel 'slak'; did you mean 'slack'?
-a.toml:18: rule[1].notify[1]: channel 'email' is not configured (configured: slack): add [email] to the config
-a.toml:18: rule[1].notify[2]: expected a Slack channel like 'slack:#ads-alerts' or 'slack:@someone', got 'slack:general'
-a.toml:19: rule[1].action.maxx: unknown key; did you mean 'max'?
-a.toml:19: rule[1].action.by: expected a change like "+20%" or "-10%" (more than -100%), got '20%'
-a.toml:24: rule[2].when: unknown name 'spnd'; did you mean 'spend'? (column 1)
-a.toml:24: rule[2].when: budget is not available in ad rules (only in advertiser, campaign, adgroup rules) (column 14)
-a.toml:25: rule[2].action.type: set_budget is not available in ad rules: ads have no budget (use an adgroup or campaign rule)
-a.toml:25: rule[2].action.to: expected a positive number, got -1
-a.toml:31: rule[3].colour: unknown key; expected one of: name, level, window, description, when, for, cooldown, severity, notify, notify_resolved, action, dry_run, match
-a.toml:37: rule[4].action: enable is not available in advertiser rules: the API changes campaigns, ad groups and ads
-a.toml:39: rule[4].match.campaign_ids[0]: ids are strings; quote it: "123"
-a.toml:40: rule[4].match.names: unknown key; did you mean 'name'?
-b.toml:2: rule[0].name: rule name 'overspend' is already used at a.toml:3
+a.toml:13: rule "bad one".level: level must be one of advertiser, campaign, adgroup, ad; got 'campaigns'; did you mean 'campaign'?
+a.toml:14: rule "bad one".whne: unknown key; did you mean 'when'?
+a.toml:15: rule "bad one".for: '5x' is not a duration: expected a number with a unit s, m, h or d, like "90s", "5m", "4h"
+a.toml:16: rule "bad one".cooldown: 5 is not a duration: add a unit s, m, h or d, like "5s"
+a.toml:17: rule "bad one".severity: severity must be one of info, warning, critical; got 'crit'; did you mean 'critical'?
+a.toml:18: rule "bad one".notify[0]: unknown channel 'slak'; did you mean 'slack'?
+a.toml:18: rule "bad one".notify[1]: channel 'email' is not configured (configured: slack): add [email] to the config
+a.toml:18: rule "bad one".notify[2]: expected a Slack channel like 'slack:#ads-alerts' or 'slack:@someone', got 'slack:general'
+a.toml:19: rule "bad one".action.maxx: unknown key; did you mean 'max'?
+a.toml:19: rule "bad one".action.by: expected a change like "+20%" or "-10%" (more than -100%), got '20%'
+a.toml:24: rule "typos in when".when: unknown name 'spnd'; did you mean 'spend'? (column 1)
+a.toml:24: rule "typos in when".when: budget is not available in ad rules (only in advertiser, campaign, adgroup rules) (column 14)
+a.toml:25: rule "typos in when".action.type: set_budget is not available in ad rules: ads have no budget (use an adgroup or campaign rule)
+a.toml:25: rule "typos in when".action.to: expected a positive number, got -1
+a.toml:31: rule "no action".colour: unknown key; expected one of: name, level, window, description, when, for, cooldown, severity, notify, notify_resolved, action, dry_run, match
+a.toml:37: rule "advertiser actions".action: enable is not available in advertiser rules: the API changes campaigns, ad groups and ads
+a.toml:39: rule "advertiser actions".match.campaign_ids[0]: ids are strings; quote it: "123"
+a.toml:40: rule "advertiser actions".match.names: unknown key; did you mean 'name'?
+b.toml:2: rule "overspend".name: rule name 'overspend' is already used at a.toml:3
 b.toml:7: rule[1].name: expected 1-100 letters, digits, spaces or _ . : - (starting with a letter or digit); got ''
 b.toml:10: rule[1].action: action must be one of pause, enable, scale_budget, set_budget; got 'delete'
 c.toml:1: rule: write [[rule]] (with double brackets): each rule is one table of an array
 d.toml:1: invalid TOML: expected ']]' at the end of an array declaration (column 7)
 e.toml:1: rules: unknown key; did you mean 'rule'?
-f.toml:5: rule[0].dry_run: dry_run applies to the rule's action, and this rule has none
-f.toml:6: rule[0].notify_resolved: there is no channel to send resolved notices to: set notify"""
+f.toml:5: rule "lonely dry run".dry_run: dry_run applies to the rule's action, and this rule has none
+f.toml:6: rule "lonely dry run".notify_resolved: there is no channel to send resolved notices to: set notify"""
 
 
 def write(directory: Path, files: dict[str, str]) -> Path:
@@ -223,7 +223,8 @@ def test_a_good_file_loads_into_frozen_rules(tmp_path):
 def test_action_shapes(tmp_path, action, message):
     write(tmp_path, {"r.toml": f'[[rule]]\nname = "r"\nlevel = "adgroup"\nwhen = "spend > 1"\naction = {action}\n'})
     [problem] = problems(tmp_path).splitlines()
-    assert problem.endswith(f"rule[0].{message}" if message.startswith("action.") else f"rule[0].action: {message}")
+    rule = 'rule "r"'
+    assert problem.endswith(f"{rule}.{message}" if message.startswith("action.") else f"{rule}.action: {message}")
 
 
 @pytest.mark.parametrize(
@@ -247,13 +248,13 @@ def test_notify_targets(tmp_path, notify, channels, message):
 def test_notify_must_be_a_list(tmp_path):
     write(tmp_path, {"r.toml": '[[rule]]\nname = "r"\nlevel = "ad"\nwhen = "spend > 1"\nnotify = "slack"\n'})
     assert problems(tmp_path).endswith(
-        "rule[0].notify: expected an array of channel names, like [\"slack\"], got 'slack'"
+        'rule "r".notify: expected an array of channel names, like ["slack"], got \'slack\''
     )
 
 
 def test_when_must_be_text(tmp_path):
     write(tmp_path, {"r.toml": '[[rule]]\nname = "r"\nlevel = "ad"\nwhen = 5\n'})
-    assert problems(tmp_path).endswith('rule[0].when: expected a condition as a string, like "spend > 100", got 5')
+    assert problems(tmp_path).endswith('rule "r".when: expected a condition as a string, like "spend > 100", got 5')
 
 
 def test_required_keys(tmp_path):
@@ -319,4 +320,84 @@ def test_summary(tmp_path):
         "  fetches    campaign   today: conversion, spend\n"
         "             adgroup    today: spend\n"
         "             ad         fields only"
+    )
+
+
+# --- what cannot be meant, and how problems name rules (issue 15 items 8 and 10) ----------------------------
+
+
+def one_rule(tmp_path, body: str) -> str:
+    write(tmp_path, {"r.toml": f'[[rule]]\nname = "overspend"\nlevel = "campaign"\n{body}'})
+    return problems(tmp_path)
+
+
+def test_a_misnamed_condition_suggests_when_and_names_the_rule(tmp_path):
+    assert one_rule(tmp_path, 'condition = "spend > 1"\n') == (
+        f"{tmp_path / 'r.toml'}:4: rule \"overspend\".condition: unknown key; did you mean 'when'?"
+    )
+
+
+@pytest.mark.parametrize(
+    ("when", "message"),
+    [
+        ("spend > 1e400", "1e400 is out of range: a number in a condition must be less than 1e15 in size (column 9)"),
+        ("spend > 1e15", "1e15 is out of range: a number in a condition must be less than 1e15 in size (column 9)"),
+        (
+            "spend > 1" + "0" * 299,
+            "1000000000000000... (300 characters) is out of range: a number in a condition must be less than 1e15 in "
+            "size (column 9)",
+        ),
+        (
+            "spend > -2_000_000_000_000_000",
+            "2000000000000000 is out of range: a number in a condition must be less than 1e15 in size (column 10)",
+        ),
+        (
+            "cpc < 0.1234567890123456",
+            "0.1234567890123456 has more than 15 significant digits: more cannot be compared exactly (column 7)",
+        ),
+    ],
+)
+def test_numbers_in_a_condition_must_be_finite_and_of_sane_magnitude(tmp_path, when, message):
+    assert one_rule(tmp_path, f'when = "{when}"\n') == f'{tmp_path / "r.toml"}:4: rule "overspend".when: {message}'
+
+
+def test_large_but_sane_numbers_in_a_condition_are_fine(tmp_path):
+    write(
+        tmp_path,
+        {"r.toml": '[[rule]]\nname = "r"\nlevel = "campaign"\nwhen = "spend > 999999999999999 or cpc < 1.5e-3"\n'},
+    )
+    assert len(load_rules(tmp_path, channels=())) == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ('when = "spend > 1"\ndry_run = "yes"\naction = "pause"\n', "dry_run: expected a boolean, got the string \"yes\" (write true or false, without quotes)"),
+        ('when = "spend > 1"\nnotify_resolved = "true"\n', "notify_resolved: expected a boolean, got the string \"true\" (write true or false, without quotes)"),
+        ('when = "spend > 1"\nfor = "1000d"\n', "for: must be at most 366d (longer than a year cannot be meant), got '1000d'"),
+        ('when = "spend > 1"\ncooldown = "400d"\n', "cooldown: must be at most 366d (longer than a year cannot be meant), got '400d'"),
+        ('when = "spend > 1"\naction = { type = "set_budget", to = 1e308 }\n', "action.to: must be less than 1e12 (an amount of money), got 1e+308"),
+        ('when = "spend > 1"\naction = { type = "set_budget", to = inf }\n', "action.to: must be less than 1e12 (an amount of money), got inf"),
+        ('when = "spend > 1"\naction = { type = "set_budget", to = 1' + "0" * 399 + " }\n", f"action.to: must be less than 1e12 (an amount of money), got 1{'0' * 56}..."),
+        ('when = "spend > 1"\naction = { type = "scale_budget", by = "+5%", max = 1e13 }\n', "action.max: must be less than 1e12 (an amount of money), got 10000000000000.0"),
+        ('when = "spend > 1"\naction = { type = "scale_budget", by = "+100000000%" }\n', "action.by: must be at most +1000% (+1000% is eleven times the budget), got '+100000000%'"),
+    ],
+)  # fmt: skip
+def test_rule_values_that_cannot_be_meant_are_refused(tmp_path, body, message):
+    [problem] = one_rule(tmp_path, body).splitlines()
+    assert problem.split(": ", 1)[1] == f'rule "overspend".{message}'
+
+
+def test_the_bounds_themselves_are_accepted(tmp_path):
+    body = 'when = "spend > 1"\nfor = "366d"\naction = { type = "scale_budget", by = "+1000%", max = 999999999999 }\n'
+    write(tmp_path, {"r.toml": f'[[rule]]\nname = "r"\nlevel = "campaign"\n{body}'})
+    [rule] = load_rules(tmp_path, channels=())
+    assert rule.action == Action("scale_budget", by=1000.0, max=999999999999.0) and rule.for_ == timedelta(days=366)
+
+
+def test_a_rule_file_that_is_not_utf8_names_the_line(tmp_path):
+    (tmp_path / "r.toml").write_bytes(b'[[rule]]\nname = "caf\xe9"\n')
+    assert (
+        problems(tmp_path)
+        == f"{tmp_path / 'r.toml'}:2: cannot read the rule file: not UTF-8 text (column 12: byte 0xe9)"
     )

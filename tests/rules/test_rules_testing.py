@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from monitor.rules import render_report, run_rule_tests
 
 REPO = Path(__file__).resolve().parents[2]
+CASE0 = 'case "overspend fires after ten minutes"'
 
 RULES = """\
 [[rule]]
@@ -89,6 +91,28 @@ def test_the_example_rule_tests_pass():
     assert len(report.cases) >= 5 and all(case.passed for case in report.cases)
 
 
+def test_the_example_rule_tests_do_not_depend_on_the_channels_the_example_rules_use(tmp_path):
+    shutil.copytree(REPO / "rules", tmp_path / "rules")
+    delivery = tmp_path / "rules" / "delivery.toml"
+    delivery.write_text(delivery.read_text().replace('notify = ["slack"]', 'notify = ["email", "webhook"]'))
+    report = run_rule_tests(tmp_path / "rules" / "tests" / "example_test.toml")
+    assert report.exit_code == 0, render_report(report)
+
+
+def test_paths_are_shown_normalised(tmp_path, monkeypatch):
+    write(tmp_path, "")
+    (tmp_path / "rules" / "overspend.toml").write_text(RULES.replace("for = ", "fr = "))
+    (tmp_path / "tests").mkdir()
+    case = CASE.format(firing="[]", notified="{}", actions="{}").replace('"rules/*.toml"', '"../rules/*.toml"')
+    (tmp_path / "tests" / "t.toml").write_text(case)
+    monkeypatch.chdir(tmp_path)
+    report = run_rule_tests("./tests/../tests/t.toml")
+    assert report.file == "tests/t.toml"
+    assert [str(p) for p in report.problems] == [
+        "rules/overspend.toml:5: rule \"overspend\".fr: unknown key; did you mean 'for'?"
+    ]
+
+
 def test_a_passing_case(tmp_path):
     path = write(
         tmp_path, CASE.format(firing='["c1"]', notified='{ c1 = "firing" }', actions='{ c1 = "pause (dry run)" }')
@@ -129,8 +153,8 @@ def test_an_invalid_test_file_is_exit_2_with_every_problem_located(tmp_path):
     report = run_rule_tests(path)
     assert report.exit_code == 2
     assert render_report(report).splitlines() == [
-        f"{path}:17: case[0].poll[0].entity[1].today.spnd: unknown metric; did you mean 'spend'?",
-        f"{path}:30: case[0].expect[0].notified.c1: expected one of firing, repeat, resolved; got 'fired'",
+        f"{path}:17: {CASE0}.poll[0].entity[1].today.spnd: unknown metric; did you mean 'spend'?",
+        f"{path}:30: {CASE0}.expect[0].notified.c1: expected one of firing, repeat, resolved; got 'fired'",
         "2 problem(s) found: no test ran",
     ]
 
@@ -144,11 +168,11 @@ def test_expectations_must_name_existing_rules_polls_and_entities(tmp_path):
     report = run_rule_tests(path)
     assert report.exit_code == 2
     assert [str(p) for p in report.problems] == [
-        f"{path}:27: case[0].expect[0].rule: unknown rule 'overspent'; did you mean 'overspend'?",
-        f"{path}:28: case[0].expect[0].firing: no poll of this case has an entity with id 'c9'",
-        f"{path}:41: case[0].poll[4].at: polls must be in time order: 2026-11-24T15:01:00Z is not after "
+        f"{path}:27: {CASE0}.expect[0].rule: unknown rule 'overspent'; did you mean 'overspend'?",
+        f"{path}:28: {CASE0}.expect[0].firing: no poll of this case has an entity with id 'c9'",
+        f"{path}:41: {CASE0}.poll[4].at: polls must be in time order: 2026-11-24T15:01:00Z is not after "
         "2026-11-24T15:15:00Z",
-        f"{path}:48: case[0].expect[1].at: no poll at 2026-11-24T15:21:00Z; polls are at 2026-11-24T15:00:00Z, "
+        f"{path}:48: {CASE0}.expect[1].at: no poll at 2026-11-24T15:21:00Z; polls are at 2026-11-24T15:00:00Z, "
         "2026-11-24T15:05:00Z, 2026-11-24T15:10:00Z, 2026-11-24T15:15:00Z, 2026-11-24T15:01:00Z",
     ]
 
@@ -159,8 +183,8 @@ def test_problems_in_the_rule_files_are_reported_as_such(tmp_path):
     report = run_rule_tests(path)
     assert report.exit_code == 2
     assert [str(p) for p in report.problems] == [
-        f"{tmp_path / 'rules' / 'overspend.toml'}:6: rule[0].notify[0]: channel 'email' is not configured "
-        "(configured: slack): add [email] to the config"
+        f"{tmp_path / 'rules' / 'overspend.toml'}:6: rule \"overspend\".notify[0]: channel 'email' is not configured "
+        f"(configured: slack): add 'email' to channels at {path}:2 (or leave channels out to allow every channel)"
     ]
 
 
@@ -168,7 +192,8 @@ def test_unreadable_and_malformed_test_files(tmp_path):
     missing = run_rule_tests(tmp_path / "nope.toml")
     assert missing.exit_code == 2
     assert (
-        str(missing.problems[0]) == f"{tmp_path / 'nope.toml'}: cannot read the config file: No such file or directory"
+        str(missing.problems[0])
+        == f"{tmp_path / 'nope.toml'}: cannot read the rule test file: No such file or directory"
     )
     (tmp_path / "bad.toml").write_text("rule_files = [\n")
     assert run_rule_tests(tmp_path / "bad.toml").exit_code == 2
@@ -181,5 +206,5 @@ def test_unreadable_and_malformed_test_files(tmp_path):
         'rule_files = ["missing/*.toml"]\n' + CASE.split("\n", 2)[2].format(firing="[]", notified="{}", actions="{}")
     )
     assert [str(p) for p in run_rule_tests(tmp_path / "nofiles.toml").problems] == [
-        f"{tmp_path / 'missing' / '*.toml'}: no rule file matches this pattern"
+        f"{tmp_path / 'nofiles.toml'}:1: rule_files[0]: {tmp_path / 'missing' / '*.toml'}: no rule file matches this pattern"
     ]
