@@ -12,7 +12,6 @@ import sys
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 from polling import PipelinePolls
 
@@ -51,14 +50,14 @@ POLLS_PER_DAY = 6
 DAYS = 7
 
 
-def backtest(config: Path, *args: str) -> dict[str, Any]:
+def backtest(config: Path, *args: str) -> str:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TIKTOK_")}
     result = subprocess.run(
         [sys.executable, "-m", "monitor", "backtest", "--config", str(config), *args],
         capture_output=True, text=True, env=env, cwd=REPO, timeout=120, check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
+    return result.stdout
 
 
 async def test_a_backtest_of_a_stored_week_reports_what_the_daemon_did(sandbox, make_client, clock, tmp_path):
@@ -101,7 +100,12 @@ async def test_a_backtest_of_a_stored_week_reports_what_the_daemon_did(sandbox, 
     finally:
         await store.close()
 
-    report = backtest(config, "--since", (start - timedelta(minutes=1)).isoformat(), "--json")
+    since = (start - timedelta(minutes=1)).isoformat()
+    report = json.loads(backtest(config, "--since", since, "--json"))
+    table = backtest(config, "--since", since, "--advertiser", ADV)
+    [blocked_line] = [line for line in table.splitlines() if "blocked: pause (manual override" in line]
+    assert blocked_line.startswith("2026-11-27 00:00  2026-11-27 12:00  overspend  campaign " + CAMPAIGN)
+    assert table.splitlines()[-1] == "5 firings (5 notified, 2 resolved); actions: 1 blocked, 2 would do"
 
     # the scenario is not trivial: pauses done, one blocked by the person's override, episodes that resolved
     outcomes = Counter(t[4] for t in taken)
@@ -135,3 +139,13 @@ async def test_a_backtest_of_a_stored_week_reports_what_the_daemon_did(sandbox, 
     for firing in report["firings"]:
         action = firing["action"]
         assert (action is not None) == (firing["rule"] == "overspend")
+
+
+def test_backtest_help_shows_an_example():
+    result = subprocess.run(
+        [sys.executable, "-m", "monitor", "backtest", "--help"],
+        capture_output=True, text=True, cwd=REPO, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0
+    assert "example: tiktok-monitor backtest --config config.toml --rules rules/ --since 7d" in result.stdout
+    assert "nothing is written" in result.stdout
