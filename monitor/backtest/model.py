@@ -58,6 +58,7 @@ class Report:
     """Everything one backtest found, from ``since`` to ``until`` (the newest poll replayed)."""
 
     since: datetime
+    first: datetime | None = None  # the oldest poll replayed (later than ``since`` when history was pruned)
     until: datetime | None = None
     advertisers: list[str] = field(default_factory=list)
     polls: int = 0

@@ -56,9 +56,14 @@ def render_table(report: Report) -> str:
 
 
 def _heading(report: Report) -> str:
-    span = f"{_time(report.since)} to {_time(report.until)} UTC" if report.until else f"since {_time(report.since)}"
     who = ", ".join(report.advertisers) or "no advertiser"
-    return f"backtest of {who}, {span}: {report.polls} stored polls replayed; nothing was written"
+    head = f"backtest of {who} since {_time(report.since)} UTC: "
+    if report.first is None:
+        return head + "no stored polls to replay (the history goes back [storage] retention); nothing was written"
+    return (
+        head + f"{report.polls} stored polls replayed, {_time(report.first)} to {_time(report.until)} UTC; "
+        "nothing was written"
+    )
 
 
 def _summary(report: Report) -> str:
@@ -73,6 +78,7 @@ def report_json(report: Report) -> dict[str, Any]:
     """The report as JSON values: times in ISO 8601 UTC."""
     return {
         "since": _iso(report.since),
+        "first": _iso(report.first),
         "until": _iso(report.until),
         "advertisers": report.advertisers,
         "polls": report.polls,

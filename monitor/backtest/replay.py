@@ -63,7 +63,9 @@ class Replayer:
         for decision in self.actions.act(progress.transitions, now, current.poll_id):
             self._acted(decision, now)
         self.report.polls += 1
-        self.report.until = now if self.report.until is None else max(self.report.until, now)
+        report = self.report
+        report.first = now if report.first is None else min(report.first, now)
+        report.until = now if report.until is None else max(report.until, now)
 
     def _record(self, t: Transition, now: datetime) -> None:
         key = (t.rule.name, t.alert.level, t.alert.entity_id)
