@@ -65,3 +65,4 @@ class Report:
     firings: list[Firing] = field(default_factory=list)
     actions: list[WouldAct] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)  # rule evaluation errors, "advertiser at: message"
+    warnings: list[str] = field(default_factory=list)  # rules the stored history cannot decide

@@ -49,6 +49,7 @@ def render_table(report: Report) -> str:
             cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
             lines.append("  ".join([*cells, row[-1]]).rstrip())
     lines.append(_summary(report))
+    lines += [f"warning: {warning}" for warning in report.warnings]
     lines += [f"error: {error}" for error in report.errors[:20]]
     if len(report.errors) > 20:
         lines.append(f"... and {len(report.errors) - 20} more errors")
@@ -85,6 +86,7 @@ def report_json(report: Report) -> dict[str, Any]:
         "firings": [_firing(f) for f in by_time(report.firings)],
         "actions": [_would(a) for a in report.actions],
         "errors": report.errors,
+        "warnings": report.warnings,
     }
 
 

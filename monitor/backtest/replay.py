@@ -11,6 +11,7 @@ already firing before then is reported as firing at the first poll replayed (wit
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import AsyncIterable, Sequence
 from datetime import datetime, tzinfo
 
@@ -45,12 +46,19 @@ class Replayer:
         self.alerts: dict[AlertKey, AlertState] = {}
         self.episodes: dict[AlertKey, Firing] = {}  # the newest episode of each alert
         self.actions = SimulatedActions(advertiser_id, zone, currency, settings)
+        self.polls = 0
+        self.seen: Counter[str] = Counter()  # per rule: entities of its level, summed over the polls
+        self.unknown: Counter[str] = Counter()  # per rule: of those, the ones it could not decide (no data)
 
     def step(self, current: Snapshot, previous: Snapshot | None) -> None:
         """One stored poll: evaluate, advance the alerts, decide the actions."""
         now = current.taken_at
         evaluation = evaluate(self.ruleset, current, previous, now, zone=self.zone)
         self.report.errors += [f"{current.advertiser_id} {now.isoformat()}: {e}" for e in evaluation.errors]
+        levels = Counter(level for level, _ in current.entities)
+        for rule in self.ruleset:
+            self.seen[rule.name] += levels[rule.level]
+            self.unknown[rule.name] += len(evaluation.undecided.get(rule.name, ()))
         progress = advance(self.ruleset, self.alerts, evaluation, now)
         for key in progress.removed:
             self.alerts.pop(key, None)
@@ -62,10 +70,32 @@ class Replayer:
             self.actions.observe(diff_snapshots(previous, current), now)
         for decision in self.actions.act(progress.transitions, now, current.poll_id):
             self._acted(decision, now)
+        self.polls += 1
         self.report.polls += 1
         report = self.report
         report.first = now if report.first is None else min(report.first, now)
         report.until = now if report.until is None else max(report.until, now)
+
+    def undecidable(self) -> list[str]:
+        """Rules the stored history could not decide at any poll replayed: their level was never stored, or the
+        values they read never were (the daemon's rules did not fetch that window or metric)."""
+        if not self.polls:
+            return []
+        out = []
+        advertiser = self.actions.advertiser_id
+        for rule in self.ruleset:
+            if not rule.match.admits_advertiser(advertiser):
+                continue
+            if self.seen[rule.name] == 0:
+                out.append(
+                    f"rule {rule.name!r}: no {rule.level.value} of advertiser {advertiser} in the stored history"
+                )
+            elif self.unknown[rule.name] == self.seen[rule.name]:
+                out.append(
+                    f"rule {rule.name!r}: no data for what it reads in the stored history of advertiser {advertiser} "
+                    "(the rules that ran did not fetch that window or metric)"
+                )
+        return out
 
     def _record(self, t: Transition, now: datetime) -> None:
         key = (t.rule.name, t.alert.level, t.alert.entity_id)
@@ -136,6 +166,7 @@ async def replay(
             replayer.step(snapshot, previous)
         previous = snapshot
     report.advertisers.append(advertiser_id)
+    report.warnings += replayer.undecidable()
 
 
 def by_time(firings: Sequence[Firing]) -> list[Firing]:

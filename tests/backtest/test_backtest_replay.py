@@ -103,3 +103,19 @@ async def test_for_delays_the_firing_and_a_false_condition_twice_resolves_it(tmp
         timedelta(minutes=40),
     )
     assert dict(firing.values) == {"spend": 200.0} and firing.notified and firing.action is None
+
+
+async def test_rules_the_stored_history_cannot_decide_are_named(tmp_path):
+    ruleset = rules(
+        tmp_path,
+        '[[rule]]\nname = "ads"\nlevel = "ad"\nwhen = "spend > 1"\n'
+        '[[rule]]\nname = "yesterday"\nlevel = "campaign"\nwhen = "yesterday.spend > 1"\n'
+        '[[rule]]\nname = "fine"\nlevel = "campaign"\nwhen = "spend > 1000"\n',
+    )
+    report = await run(ruleset, polls({"1": 200.0}, {"1": 200.0}), GuardSettings())
+    assert report.warnings == [
+        f"rule 'ads': no ad of advertiser {ADV} in the stored history",
+        f"rule 'yesterday': no data for what it reads in the stored history of advertiser {ADV} (the rules that "
+        "ran did not fetch that window or metric)",
+    ]
+    assert report.firings == []
