@@ -53,10 +53,16 @@ async def run_backtest(
 
 
 async def backtest(
-    url: str, ruleset: RuleSet, guards: GuardSettings, *, since: datetime, advertiser: str | None = None
+    url: str,
+    ruleset: RuleSet,
+    guards: GuardSettings,
+    *,
+    since: datetime,
+    advertiser: str | None = None,
+    schema: str | None = None,
 ) -> Report:
-    """The report of ``ruleset`` over the database at ``url`` (read only)."""
-    engine = db.create_engine(url)
+    """The report of ``ruleset`` over the database at ``url`` (in ``schema``, PostgreSQL; read only)."""
+    engine = db.create_engine(url, schema=schema)
     try:
         found, head = await db.current_revisions(engine), db.head_revision()
         if found != (head,):

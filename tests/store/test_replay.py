@@ -7,12 +7,16 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 
+from monitor.actions import GuardSettings
+from monitor.backtest.command import BacktestError, backtest
 from monitor.domain import EntityState
+from monitor.rules.loader import load_rules
 from monitor.store import Store
 from monitor.store.replay import poll_times, snapshots
 
-from .conftest import ADV, T0, state
+from .conftest import ADV, T0, Database, state
 
 HOUR = timedelta(hours=1)
 OTHER = "7000000000000000002"
@@ -73,3 +77,28 @@ async def test_after_pruning_a_backtest_reaches_back_to_the_retention_cutoff(sto
     await store.prune(T0 + 4 * HOUR, retention=2 * HOUR)  # cutoff T0 + 2h: polls from ids[2] on are kept
     # every poll from the cutoff on replays as before; the poll before it (the first one's previous) is gone
     assert await replayed(store, 2) == before[1:]
+
+
+async def test_the_backtest_command_reads_the_database_and_refuses_another_schema_version(
+    store: Store, database: Database, tmp_path
+) -> None:
+    await history(store)
+    (tmp_path / "r.toml").write_text(
+        "[[rule]]\nname = \"big\"\nlevel = \"ad\"\nwhen = \"name in ['ad a1', 'ad gone', 'ad x1']\"\n"
+    )
+    ruleset = load_rules(tmp_path / "r.toml", channels=())
+    report = await backtest(database.url, ruleset, GuardSettings(), since=T0, schema=database.schema)
+    assert report.advertisers == [ADV, OTHER] and report.polls == 6 + 2
+    assert [(f.advertiser_id, f.entity_id, f.fired_at - T0) for f in report.firings] == [
+        (ADV, "a1", 0 * HOUR),
+        (ADV, "gone", 0 * HOUR),
+        (OTHER, "x1", 0.5 * HOUR),
+    ]
+    only = await backtest(database.url, ruleset, GuardSettings(), since=T0, schema=database.schema, advertiser=OTHER)
+    assert only.advertisers == [OTHER]
+    with pytest.raises(BacktestError, match="no stored history"):
+        await backtest(database.url, ruleset, GuardSettings(), since=T0, schema=database.schema, advertiser="1")
+    async with store.engine.begin() as conn:
+        await conn.execute(sa.text("UPDATE alembic_version SET version_num = '0001'"))
+    with pytest.raises(BacktestError, match="schema is at 0001"):
+        await backtest(database.url, ruleset, GuardSettings(), since=T0, schema=database.schema)
