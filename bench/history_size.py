@@ -9,6 +9,8 @@ ad spends all day). Measures the history table with its primary-key index: on SQ
 ``snapshot_rows`` and its index), on PostgreSQL (when TEST_POSTGRES_URL is set, in a schema of its own, dropped
 afterwards) ``pg_total_relation_size('snapshot_rows')``. Prints bytes per row and what a day costs per 1,000
 entities at a 5-minute interval (288 polls), for every entity changing at every poll and for one in ten.
+Then times a backtest of that history (``monitor.backtest``: the history streamed back poll by poll, one rule on
+the ads evaluated at each poll) in history rows per second.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import asyncio
 import os
 import random
 import tempfile
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,8 +28,13 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from monitor.actions import GuardSettings
+from monitor.backtest.model import Report
+from monitor.backtest.replay import replay
 from monitor.domain import EntityState, Level
+from monitor.rules.loader import load_rules
 from monitor.store import Store
+from monitor.store import replay as history
 from monitor.store.db import normalize_url
 
 ADV = "7000000000000000001"
@@ -90,6 +98,18 @@ async def run(store: Store, backend: str, entities: int, polls: int, windows: in
     print(f"{backend}: {entities:,} ads, {polls} polls, metrics of {windows} window(s) x 10")
     print(f"  history rows {rows:,}, {per_row:,.0f} bytes per row (table and its index)")
     print(f"  per 1,000 entities per day at 5 min: {day / 1e6:,.1f} MB all changing, {day / 1e7:,.1f} MB one in ten")
+    with tempfile.TemporaryDirectory() as tmp:
+        rule = Path(tmp) / "r.toml"
+        rule.write_text('[[rule]]\nname = "r"\nlevel = "ad"\nwhen = "spend > 400 and conversion == 0"\n')
+        ruleset = load_rules(rule, channels=())
+    report = Report(since=T0)
+    started = time.perf_counter()
+    snapshots = history.snapshots(store.engine, ADV, T0)
+    await replay(
+        ruleset, snapshots, zone=UTC, currency="USD", settings=GuardSettings(), report=report, advertiser_id=ADV
+    )
+    took = time.perf_counter() - started
+    print(f"  backtest: {report.polls} polls in {took:.1f} s, {rows / took:,.0f} history rows/s")
 
 
 async def main() -> None:

@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncResult
 
 from monitor.domain import EntityKey, EntityState, Snapshot
 from monitor.store.db import reading
@@ -81,8 +81,8 @@ async def snapshots(engine: AsyncEngine, advertiser_id: str, since: datetime) ->
             .execution_options(yield_per=_SLICE)
         )
         result = await conn.stream(query)
+        rows = _each(result)
         pending: Any = None  # a row read ahead: it belongs to a later poll
-        rows = result.__aiter__()
         for poll_id, taken_at in polls[1:]:
             while True:
                 if pending is None:
@@ -95,6 +95,13 @@ async def snapshots(engine: AsyncEngine, advertiser_id: str, since: datetime) ->
                 pending = None
             yield Snapshot(advertiser_id, poll_id, taken_at, state), True
         await result.close()
+
+
+async def _each(result: AsyncResult[Any]) -> AsyncIterator[Any]:
+    """The rows of ``result``, fetched ``_SLICE`` at a time (one trip to the database's thread per slice)."""
+    async for part in result.partitions(_SLICE):
+        for row in part:
+            yield row
 
 
 def _apply(state: dict[EntityKey, EntityState], row: Any) -> None:
