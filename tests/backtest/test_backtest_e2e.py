@@ -100,9 +100,11 @@ async def test_a_backtest_of_a_stored_week_reports_what_the_daemon_did(sandbox, 
     finally:
         await store.close()
 
+    stored = database.read_bytes()
     since = (start - timedelta(minutes=1)).isoformat()
     report = json.loads(backtest(config, "--since", since, "--json"))
     table = backtest(config, "--since", since, "--advertiser", ADV)
+    assert database.read_bytes() == stored  # nothing was written
     [blocked_line] = [line for line in table.splitlines() if "blocked: pause (manual override" in line]
     assert blocked_line.startswith("2026-11-27 00:00  2026-11-27 12:00  overspend  campaign " + CAMPAIGN)
     assert table.splitlines()[-1] == "5 firings (5 notified, 2 resolved); actions: 1 blocked, 2 would do"
