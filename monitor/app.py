@@ -237,6 +237,32 @@ def history(
     return _run_async(show())
 
 
+def backtest(
+    config: str | Path,
+    *,
+    rules: Path | None = None,
+    since: str = "7d",
+    advertiser: str | None = None,
+    as_json: bool = False,
+    log_level: str = "warning",
+    log_format: str = "text",
+) -> int:
+    """Replay rule files over the stored history and print what would have fired (monitor.backtest.command);
+    2 for a bad --since, configuration or rule file."""
+    settings = _settings_or_exit(config)
+    if isinstance(settings, int):
+        return settings
+    setup_logging(log_level, log_format, settings.secrets())
+    try:
+        start = parse_since(since, datetime.now(UTC))
+    except ValueError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_INVALID
+    from monitor.backtest.command import run_backtest
+
+    return _run_async(run_backtest(settings, since=start, rules=rules, advertiser=advertiser, as_json=as_json))
+
+
 def revert(
     config: str | Path, entry_id: int, *, dry_run: bool = False, log_level: str = "warning", log_format: str = "text"
 ) -> int:

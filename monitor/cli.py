@@ -30,6 +30,7 @@ EXAMPLES = {
     "revert": "tiktok-monitor revert --config config.toml 42 --dry-run",
     "actions": "tiktok-monitor actions resume --config config.toml --by alice",
     "completion": "tiktok-monitor completion bash > ~/.local/share/bash-completion/completions/tiktok-monitor",
+    "backtest": "tiktok-monitor backtest --config config.toml --rules rules/ --since 7d --advertiser 7000... --json",
 }
 
 
@@ -147,6 +148,19 @@ def build_parser() -> argparse.ArgumentParser:
     status = actions_commands.add_parser("status", help="is the circuit breaker open, why, and the writes it counts")
     status.add_argument("--config", required=True, help="path of config.toml")
 
+    backtest = command(
+        "backtest",
+        "replay rule files over the stored history: what would have fired, when, and what each action would have "
+        "done (guards that need no API); nothing is written",
+    )
+    backtest.add_argument("--config", required=True, help="path of config.toml (the database, [actions])")
+    backtest.add_argument("--rules", type=Path, help="rule file or directory to replay (default: [monitor] rules)")
+    backtest.add_argument(
+        "--since", default="7d", metavar="TIME", help="from this time on: 7d (default), 24h, 2026-11-24T00:00Z, a date"
+    )
+    backtest.add_argument("--advertiser", metavar="ID", help="only this advertiser (default: every stored one)")
+    backtest.add_argument("--json", action="store_true", dest="as_json", help="print the report as JSON")
+
     sandbox = command("sandbox", "serve the simulated TikTok Business API v1.3 on loopback")
     sandbox.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     sandbox.add_argument("--port", type=int, default=8808, help="port (default 8808; 0 picks a free one)")
@@ -213,6 +227,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             level = args.log_level if args.log_level != "info" else "warning"
             by = getattr(args, "by", None)
             return app.actions(args.config, args.actions_command, by=by, log_level=level, log_format=args.log_format)
+        if args.command == "backtest":
+            level = args.log_level if args.log_level != "info" else "warning"  # the report is the output
+            return app.backtest(
+                args.config,
+                rules=args.rules,
+                since=args.since,
+                advertiser=args.advertiser,
+                as_json=args.as_json,
+                log_level=level,
+                log_format=args.log_format,
+            )
         if args.command == "test-rules":
             return app.test_rules(args.files, log_format=args.log_format)
         if args.command == "sandbox":

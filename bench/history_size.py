@@ -1,0 +1,144 @@
+"""What the history costs on disk: bytes per ``snapshot_rows`` row (a row per entity per poll at which it
+changed, with the metrics of every window the rules read as JSON), and per 1,000 entities per day.
+
+    .venv/bin/python bench/history_size.py [--entities 20000] [--polls 6] [--windows 2]
+
+Writes the snapshots of one advertiser's ads through the store's API (``store.poll``/``poll.save``), the first
+poll seeing every ad, each later one changing every ad (spend moves on: the worst case, an account where every
+ad spends all day). Measures the history table with its primary-key index: on SQLite from ``dbstat`` (pages of
+``snapshot_rows`` and its index), on PostgreSQL (when TEST_POSTGRES_URL is set, in a schema of its own, dropped
+afterwards) ``pg_total_relation_size('snapshot_rows')``. Prints bytes per row and what a day costs per 1,000
+entities at a 5-minute interval (288 polls), for every entity changing at every poll and for one in ten.
+Then times a backtest of that history (``monitor.backtest``: the history streamed back poll by poll, one rule on
+the ads evaluated at each poll) in history rows per second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from monitor.actions import GuardSettings
+from monitor.backtest.model import Report
+from monitor.backtest.replay import replay
+from monitor.domain import EntityState, Level
+from monitor.rules.loader import load_rules
+from monitor.store import Store
+from monitor.store import replay as history
+from monitor.store.db import normalize_url
+
+ADV = "7000000000000000001"
+T0 = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
+WINDOWS = ("today", "yesterday", "last_7d", "lifetime")
+POLLS_PER_DAY = 288  # every 5 minutes
+
+
+def metrics(rng: random.Random, spend: float) -> dict[str, float | int | None]:
+    impressions = rng.randint(0, 50_000)
+    clicks = impressions // rng.randint(50, 200)
+    conversions = clicks // 20
+    return {
+        "spend": round(spend, 2),
+        "impressions": impressions,
+        "clicks": clicks,
+        "ctr": round(100 * clicks / impressions, 2) if impressions else None,
+        "cpc": round(spend / clicks, 2) if clicks else None,
+        "cpm": round(1000 * spend / impressions, 2) if impressions else None,
+        "conversion": conversions,
+        "cost_per_conversion": round(spend / conversions, 2) if conversions else None,
+        "result": conversions,
+        "cost_per_result": round(spend / conversions, 2) if conversions else None,
+    }
+
+
+def ad(i: int, rng: random.Random, windows: int, poll: int) -> EntityState:
+    return EntityState(
+        level=Level.AD,
+        id=str(1_790_000_000_000_000_000 + i),
+        advertiser_id=ADV,
+        name=f"Summer sale / video {i % 97} / {i}",
+        operation_status="ENABLE",
+        secondary_status="AD_STATUS_DELIVERY_OK",
+        campaign_id=str(1_780_000_000_000_000_000 + i // 1000),
+        adgroup_id=str(1_785_000_000_000_000_000 + i // 100),
+        metrics={w: metrics(rng, rng.uniform(0, 500) + poll) for w in WINDOWS[:windows]},
+    )
+
+
+async def history_bytes(store: Store) -> int:
+    async with store.engine.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            query = "SELECT sum(pgsize) FROM dbstat WHERE name IN ('snapshot_rows', 'sqlite_autoindex_snapshot_rows_1')"
+        else:
+            query = "SELECT pg_total_relation_size('snapshot_rows')"
+        size = (await conn.exec_driver_sql(query)).scalar_one()
+        await conn.rollback()
+    return int(size)
+
+
+async def run(store: Store, backend: str, entities: int, polls: int, windows: int) -> None:
+    rng = random.Random(7)
+    for poll in range(polls):
+        async with store.poll(ADV, T0 + timedelta(minutes=5 * poll)) as writer:
+            writer.save([ad(i, rng, windows, poll) for i in range(entities)])
+    rows = entities * polls
+    per_row = await history_bytes(store) / rows
+    day = per_row * 1000 * POLLS_PER_DAY
+    print(f"{backend}: {entities:,} ads, {polls} polls, metrics of {windows} window(s) x 10")
+    print(f"  history rows {rows:,}, {per_row:,.0f} bytes per row (table and its index)")
+    print(f"  per 1,000 entities per day at 5 min: {day / 1e6:,.1f} MB all changing, {day / 1e7:,.1f} MB one in ten")
+    with tempfile.TemporaryDirectory() as tmp:
+        rule = Path(tmp) / "r.toml"
+        rule.write_text('[[rule]]\nname = "r"\nlevel = "ad"\nwhen = "spend > 400 and conversion == 0"\n')
+        ruleset = load_rules(rule, channels=())
+    report = Report(since=T0)
+    started = time.perf_counter()
+    snapshots = history.snapshots(store.engine, ADV, T0)
+    await replay(
+        ruleset, snapshots, zone=UTC, currency="USD", settings=GuardSettings(), report=report, advertiser_id=ADV
+    )
+    took = time.perf_counter() - started
+    print(f"  backtest: {report.polls} polls in {took:.1f} s, {rows / took:,.0f} history rows/s")
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--entities", type=int, default=20_000)
+    parser.add_argument("--polls", type=int, default=6)
+    parser.add_argument("--windows", type=int, default=2, choices=range(1, len(WINDOWS) + 1))
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        store = await Store.open(f"sqlite:///{Path(tmp) / 'bench.db'}")
+        try:
+            await run(store, "SQLite", args.entities, args.polls, args.windows)
+        finally:
+            await store.close()
+    url = os.environ.get("TEST_POSTGRES_URL")
+    if not url:
+        print("PostgreSQL: skipped (set TEST_POSTGRES_URL to include it)")
+        return
+    schema = f"bench_{uuid.uuid4().hex[:12]}"
+    store = await Store.open(url, schema=schema)
+    try:
+        await run(store, "PostgreSQL", args.entities, args.polls, args.windows)
+    finally:
+        await store.close()
+        engine = create_async_engine(normalize_url(url))
+        async with engine.begin() as conn:
+            await conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        await engine.dispose()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
