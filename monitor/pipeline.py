@@ -27,7 +27,7 @@ from monitor.actions import ActionRunner
 from monitor.actions.breaker import Breaker
 from monitor.actions.budget import spend_needs
 from monitor.clock import Clock
-from monitor.domain import Level
+from monitor.domain import EntityKey, Level, Snapshot
 from monitor.fetch import FetchPlan, LevelPlan, fetch_snapshot
 from monitor.notify.compose import alert_notifications
 from monitor.notify.message import OperationalMessage, notifications
@@ -35,6 +35,7 @@ from monitor.polls import PollSummary
 from monitor.rules.engine import evaluate
 from monitor.rules.lifecycle import advance
 from monitor.rules.model import Needs, RuleSet
+from monitor.rules.mute import Muting
 from monitor.store.diff import diff_snapshots
 from monitor.store.repo import Store
 from monitor.store.values import Notification
@@ -133,7 +134,7 @@ class Pipeline:
         progress.stage = Stage.START
         started = time.perf_counter()
         advertiser_id = info.id
-        ruleset = self._rules()
+        ruleset = self._rules().enabled()  # enabled = false: checked at load, never evaluated
         plan = ruleset_plan(ruleset)
         with counting_calls() as calls:  # this poll's requests, not those of polls running beside it
             async with self._store.poll(advertiser_id, now) as poll:
@@ -156,7 +157,11 @@ class Pipeline:
                         poll.note_error(error)
                     progress.stage = Stage.LIFECYCLE
                     alert_states = await self._store.alerts.load(advertiser_id)
-                    lifecycle = advance(ruleset, alert_states, evaluation, now)
+                    # muted alerts (silences, rules' active times) keep their lifecycle but neither notify nor act
+                    silences = await self._store.silences.active(now)
+                    names = _names(poll.previous) if silences else None
+                    mute = Muting.of(advertiser_id, now, info.timezone, silences, names)
+                    lifecycle = advance(ruleset, alert_states, evaluation, now, mute)
                     poll.save_alert_states(lifecycle.states)
                     poll.delete_alert_states(lifecycle.removed)
                     # 6 act: settle and verify earlier writes, then guarded, journaled writes for what the rules ask
@@ -213,6 +218,13 @@ class Pipeline:
             log.warning("operational alert %s for %s: %s", message.kind.value, message.subject, message.detail)
             rows.extend(notifications(message, self._ops_channels))
         return rows
+
+
+def _names(snapshot: Snapshot | None) -> dict[EntityKey, str]:
+    """The entity names of the previous snapshot: what name matchers of silences read for an entity gone since."""
+    if snapshot is None:
+        return {}
+    return {key: entity.name for key, entity in snapshot.entities.items() if entity.name is not None}
 
 
 __all__ = ["Pipeline", "Progress", "Stage", "fetch_plan", "ruleset_plan"]

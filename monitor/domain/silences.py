@@ -94,7 +94,7 @@ class Silence:
             raise MatcherError("a silence needs at least one matcher (it would silence everything)")
         aware(self.starts_at, "silence start")
         aware(self.ends_at, "silence end")
-        if self.ends_at <= self.starts_at:
+        if self.ends_at < self.starts_at:  # equal: expired before it started
             raise MatcherError("a silence must end after it starts")
 
     def active(self, now: datetime) -> bool:
