@@ -98,7 +98,7 @@ class RuleModel(_Strict):
     action: Action | None = None
     dry_run: bool = False
     match: MatchModel | None = None
-    enabled: bool = True
+    enabled: bool = Field(default=True, strict=True)
     active: tuple[tuple[int, int], ...] | None = None
     active_days: frozenset[str] | None = None
 
