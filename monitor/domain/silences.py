@@ -102,7 +102,7 @@ class Silence:
         return self.starts_at <= now < self.ends_at
 
     def state(self, now: datetime) -> str:
-        """"pending" (starts later), "active" or "expired" at ``now``."""
+        """ "pending" (starts later), "active" or "expired" at ``now``."""
         return "pending" if now < self.starts_at else "active" if now < self.ends_at else "expired"
 
     def matches(self, facts: Mapping[str, str | None]) -> bool:

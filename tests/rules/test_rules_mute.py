@@ -114,7 +114,7 @@ def test_a_silence_mutes_when_every_matcher_matches_while_it_is_active(
 def test_ranges_parse_and_bad_ones_say_why() -> None:
     assert parse_range("08:00-20:00") == (480, 1200) and parse_range("00:00-24:00") == (0, 1440)
     for text, message in [
-        ("8-20", 'expected a time range like "08:00-20:00", got \'8-20\''),
+        ("8-20", "expected a time range like \"08:00-20:00\", got '8-20'"),
         ("08:00-25:00", "'08:00-25:00': hours are 00:00 to 24:00"),
         ("08:00-08:00", "'08:00-08:00': the end must be after the start"),
         (
@@ -288,5 +288,7 @@ def test_active_hours_mute_in_the_advertisers_zone_through_advance() -> None:
     morning = datetime(2026, 11, 25, 13, 0, tzinfo=UTC)  # 08:00 in New York
     evaluation = evaluate([office], snapshot(CAMPAIGN, at=morning), None, morning)
     states = {fired.alert.key: fired.alert}
-    [told] = advance([office], states, evaluation, morning, Muting.of(ADVERTISER, morning, "America/New_York")).transitions
+    [told] = advance(
+        [office], states, evaluation, morning, Muting.of(ADVERTISER, morning, "America/New_York")
+    ).transitions
     assert (told.kind, told.notify, told.act, told.alert.since) == ("firing", True, True, evening)
