@@ -132,9 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     status = actions_commands.add_parser("status", help="is the circuit breaker open, why, and the writes it counts")
     status.add_argument("--config", required=True, help="path of config.toml")
 
-    silence = command(
-        "silence", "mute alerts for a while: they still fire, pend and resolve, but neither notify nor act"
-    )
+    silence = command("silence", "mute alerts for a while: they still fire and resolve, but neither notify nor act")
     silence_commands = silence.add_subparsers(dest="silence_command", required=True, metavar="SILENCE_COMMAND")
 
     def silence_command(name: str, help_text: str) -> argparse.ArgumentParser:
