@@ -203,6 +203,7 @@ class Pipeline:
             findings_by_rule=Counter((f.rule.name, f.rule.severity.value) for f in evaluation.findings),
             transitions=tuple(
                 f"{t.kind} {t.rule.name} {t.alert.level.value} {t.alert.entity_id}"
+                + (" (muted: not notified, no action)" if t.alert.withheld else "")
                 for t in lifecycle.transitions
                 if t.kind != "pending"
             ),

@@ -138,7 +138,8 @@ def describe(silence: Silence, now: datetime) -> str:
     """``rule=overspend name~Summer* until 2026-12-06 07:00 UTC (2h), by alice: relaunch``."""
     matchers = " ".join(str(m) for m in silence.matchers)
     starts = f" from {_utc(silence.starts_at)}" if silence.starts_at > now else ""
-    length = format_duration(silence.ends_at - max(now, silence.starts_at))
+    left = (silence.ends_at - max(now, silence.starts_at)).total_seconds()
+    length = format_duration(timedelta(minutes=round(left / 60))) if left >= 60 else f"{left:.0f}s"
     why = f": {silence.comment}" if silence.comment else ""
     return f"{matchers}{starts} until {_utc(silence.ends_at)} ({length}), by {silence.created_by}{why}"
 

@@ -67,7 +67,11 @@ class Matcher:
         return fnmatch.fnmatchcase(fact, self.value) if self.is_glob else fact == self.value
 
     def __str__(self) -> str:
-        return f"{self.name}{GLOB if self.is_glob else EQUAL}{self.value}"
+        """As written on the command line; a value with spaces or quotes is shell-quoted (``name~'Summer *'``)."""
+        value = self.value
+        if any(char.isspace() or char in "'\"" for char in value):
+            value = "'" + value.replace("'", "'\"'\"'") + "'"
+        return f"{self.name}{GLOB if self.is_glob else EQUAL}{value}"
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "value": self.value, "is_glob": self.is_glob}

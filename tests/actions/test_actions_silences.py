@@ -59,7 +59,10 @@ async def test_a_silence_stops_the_notice_and_action_of_a_firing_alert_and_its_e
     first = await polls.poll(ADV)
     # both alerts fire (the summary, like status, shows them), only the one the silence does not match is told
     assert sorted(first.transitions) == sorted(
-        [f"firing big-budget campaign {CAMPAIGN}", f"firing big-budget campaign {LIFETIME_CAMPAIGN}"]
+        [
+            f"firing big-budget campaign {CAMPAIGN} (muted: not notified, no action)",
+            f"firing big-budget campaign {LIFETIME_CAMPAIGN}",
+        ]
     )
     told = [e["id"] for m in await outbox(store, clock.now()) if m["type"] == "alert" for e in m["entities"]]
     assert told == [LIFETIME_CAMPAIGN]

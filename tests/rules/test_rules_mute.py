@@ -49,6 +49,14 @@ def test_matchers_compare_one_fact_by_equality_or_glob(text: str, matches: bool)
     assert Matcher.parse(text).matches(FACTS_OF_CAMPAIGN) is matches
 
 
+def test_matchers_print_as_written_with_values_quoted_for_the_shell() -> None:
+    assert [str(Matcher.parse(t)) for t in ("rule=x", "name~Summer *", "name=it's")] == [
+        "rule=x",
+        "name~'Summer *'",
+        "name='it'\"'\"'s'",
+    ]
+
+
 def test_a_missing_fact_is_the_empty_text() -> None:
     gone = alert_facts("overspend", ADVERTISER, Level.CAMPAIGN, "1", None)
     assert not Matcher.parse("name~*x*").matches(gone) and Matcher.parse("name~*").matches(gone)
