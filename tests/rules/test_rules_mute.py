@@ -300,3 +300,25 @@ def test_active_hours_mute_in_the_advertisers_zone_through_advance() -> None:
         [office], states, evaluation, morning, Muting.of(ADVERTISER, morning, "America/New_York")
     ).transitions
     assert (told.kind, told.notify, told.act, told.alert.since) == ("firing", True, True, evening)
+
+
+@given(
+    polls=st.lists(st.tuples(st.sampled_from("TF"), st.booleans()), min_size=1, max_size=30),
+    cooldown=st.sampled_from([0, 10, 60]),
+)
+def test_however_mutes_fall_a_muted_poll_never_tells_or_acts_and_each_episode_acts_at_most_once(
+    polls: list[tuple[str, bool]], cooldown: int
+) -> None:
+    the_rule = rule("spend > 5", notify_resolved=True, cooldown=minutes(cooldown))
+    seen = run(the_rule, [(5 * i, outcome, muted) for i, (outcome, muted) in enumerate(polls)])
+    acted_in_episode = 0
+    for (outcome, muted), (state, withheld, shown) in zip(polls, seen, strict=True):
+        if muted:
+            assert not any("!" in s or "+act" in s for s in shown)
+        acted_in_episode += sum("+act" in s for s in shown)
+        assert acted_in_episode <= 1
+        if state != "firing" and state != "resolving":
+            acted_in_episode = 0
+        # a firing alert that is not muted is never left withheld
+        if outcome == "T" and not muted:
+            assert withheld is False
