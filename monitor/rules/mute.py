@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import datetime, tzinfo
 from types import MappingProxyType
 
@@ -40,10 +41,15 @@ class Muting:
         live = tuple(s for s in silences if s.active(now))
         return cls(advertiser_id, now, zone, live, MappingProxyType(dict(names or {})))
 
+    @cached_property
+    def local(self) -> datetime:
+        """``now`` in the advertiser's time zone (what active hours are read in)."""
+        return self.now.astimezone(zone_or_utc(self.zone))
+
     def reason(self, rule: Rule, level: Level, entity_id: str, entity: EntityState | None = None) -> str | None:
         """Why the alert of ``rule`` for the entity is muted ("silenced by #3 rule=x", "outside the rule's active
         time 08:00-20:00"), or None when it may notify and act."""
-        if rule.active is not None and not rule.active.contains(self.now.astimezone(zone_or_utc(self.zone))):
+        if rule.active is not None and not rule.active.contains(self.local):
             return f"outside the rule's active time {rule.active}"
         if not self.silences:
             return None
