@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
 from datetime import datetime, tzinfo
+from functools import cached_property
 from types import MappingProxyType
 
 from monitor.domain import EntityKey, EntityState, Level, Silence, zone_or_utc
