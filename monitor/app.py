@@ -338,6 +338,32 @@ def os_user() -> str:
         return f"uid {os.getuid()}"
 
 
+def silence(args: argparse.Namespace) -> int:
+    """``silence add | list | expire`` (see :mod:`monitor.silencing`); 2 for a bad configuration or silence."""
+    from monitor.silencing import Request, run_silence
+
+    settings = _settings_or_exit(args.config)
+    if isinstance(settings, int):
+        return settings
+    level = args.log_level if args.log_level != "info" else "warning"
+    setup_logging(level, args.log_format, settings.secrets())
+    request = None
+    if args.silence_command == "add":
+        by = args.by or os_user()
+        request = Request(args.matchers, args.duration, args.until, args.start, args.comment, by)
+    return _run_async(
+        run_silence(
+            settings,
+            args.silence_command,
+            request=request,
+            silence_id=getattr(args, "id", None),
+            include_expired=getattr(args, "include_expired", False),
+            out=sys.stdout,
+            err=sys.stderr,
+        )
+    )
+
+
 def demo(*, cycles: int | None = None, log_level: str = "warning", log_format: str = "text") -> int:
     """The sandbox, a temporary database and the example rules; alerts print to the terminal."""
     redactor = setup_logging(log_level, log_format)

@@ -31,6 +31,11 @@ EXAMPLES = {
     "actions": "tiktok-monitor actions resume --config config.toml --by alice",
     "completion": "tiktok-monitor completion bash > ~/.local/share/bash-completion/completions/tiktok-monitor",
     "backtest": "tiktok-monitor backtest --config config.toml --rules rules/ --since 7d --advertiser 7000... --json",
+    "silence": "tiktok-monitor silence add --config config.toml rule=overspend name~'Summer *' --for 2h",
+    "silence add": "tiktok-monitor silence add --config config.toml rule=overspend name~'Summer *' --for 2h "
+    "--comment 'relaunch, spend expected'",
+    "silence list": "tiktok-monitor silence list --config config.toml --all",
+    "silence expire": "tiktok-monitor silence expire --config config.toml 3",
 }
 
 
@@ -160,6 +165,39 @@ def build_parser() -> argparse.ArgumentParser:
     )
     backtest.add_argument("--advertiser", metavar="ID", help="only this advertiser (default: every stored one)")
     backtest.add_argument("--json", action="store_true", dest="as_json", help="print the report as JSON")
+    silence = command("silence", "mute alerts for a while: they still fire and resolve, but neither notify nor act")
+    silence_commands = silence.add_subparsers(dest="silence_command", required=True, metavar="SILENCE_COMMAND")
+
+    def silence_command(name: str, help_text: str) -> argparse.ArgumentParser:
+        sub = silence_commands.add_parser(
+            name,
+            help=help_text,
+            description=help_text,
+            epilog=f"example: {EXAMPLES['silence ' + name]}",
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        sub.add_argument("--config", required=True, help="path of config.toml")
+        return sub
+
+    silence_add = silence_command(
+        "add", "silence the alerts every MATCHER matches, from now (or --start) for --for or until --until"
+    )
+    silence_add.add_argument(
+        "matchers",
+        nargs="+",
+        metavar="MATCHER",
+        help="rule=NAME, advertiser=ID, level=LEVEL, entity=ID or name=NAME; ~ instead of = for a glob "
+        "(name~'Summer *': * ? [..], case-sensitive, the whole value)",
+    )
+    silence_add.add_argument("--for", dest="duration", metavar="DURATION", help="how long: 30m, 2h, 1d")
+    silence_add.add_argument("--until", metavar="TIME", help="when it ends: 2026-12-06T18:00Z (UTC when no offset)")
+    silence_add.add_argument("--start", metavar="TIME", help="when it starts (default: now)")
+    silence_add.add_argument("--comment", help="why, shown by silence list")
+    silence_add.add_argument("--by", metavar="NAME", help="who silences (default: the OS user)")
+    silence_list = silence_command("list", "the silences that are active or start later (--all: the ended ones too)")
+    silence_list.add_argument("--all", action="store_true", dest="include_expired", help="show ended ones too")
+    silence_expire = silence_command("expire", "end a silence now: its alerts notify and act again from the next poll")
+    silence_expire.add_argument("id", type=int, help="the silence's id (silence list)")
 
     sandbox = command("sandbox", "serve the simulated TikTok Business API v1.3 on loopback")
     sandbox.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
@@ -238,6 +276,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 log_level=level,
                 log_format=args.log_format,
             )
+        if args.command == "silence":
+            return app.silence(args)
         if args.command == "test-rules":
             return app.test_rules(args.files, log_format=args.log_format)
         if args.command == "sandbox":

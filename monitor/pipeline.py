@@ -27,7 +27,7 @@ from monitor.actions import ActionRunner
 from monitor.actions.breaker import Breaker
 from monitor.actions.budget import spend_needs
 from monitor.clock import Clock
-from monitor.domain import AlertState, Level
+from monitor.domain import AlertState, EntityKey, Level, Snapshot
 from monitor.fetch import FetchPlan, LevelPlan, fetch_snapshot
 from monitor.notify.compose import alert_notifications
 from monitor.notify.message import OperationalMessage, notifications
@@ -37,6 +37,7 @@ from monitor.rules.engine import Evaluation, evaluate
 from monitor.rules.lifecycle import AlertKey, advance
 from monitor.rules.lifecycle import Progress as LifecycleProgress
 from monitor.rules.model import Needs, RuleSet
+from monitor.rules.mute import Muting
 from monitor.store.diff import diff_snapshots
 from monitor.store.repo import Store
 from monitor.store.values import Notification
@@ -135,7 +136,7 @@ class Pipeline:
         progress.stage = Stage.START
         started = time.perf_counter()
         advertiser_id = info.id
-        ruleset = self._rules()
+        ruleset = self._rules().enabled()  # enabled = false: checked at load, never evaluated
         plan = ruleset_plan(ruleset)
         with counting_calls() as calls:  # this poll's requests, not those of polls running beside it
             async with self._store.poll(advertiser_id, now) as poll:
@@ -158,7 +159,11 @@ class Pipeline:
                         poll.note_error(error)
                     progress.stage = Stage.LIFECYCLE
                     alert_states = await self._store.alerts.load(advertiser_id)
-                    lifecycle = advance(ruleset, alert_states, evaluation, now)
+                    # muted alerts (silences, rules' active times) keep their lifecycle but neither notify nor act
+                    silences = await self._store.silences.active(now)
+                    names = _names(poll.previous) if silences else None
+                    mute = Muting.of(advertiser_id, now, info.timezone, silences, names)
+                    lifecycle = advance(ruleset, alert_states, evaluation, now, mute)
                     poll.save_alert_states(lifecycle.states)
                     poll.delete_alert_states(lifecycle.removed)
                     if log.isEnabledFor(logging.DEBUG):
@@ -202,6 +207,7 @@ class Pipeline:
             findings_by_rule=Counter((f.rule.name, f.rule.severity.value) for f in evaluation.findings),
             transitions=tuple(
                 f"{t.kind} {t.rule.name} {t.alert.level.value} {t.alert.entity_id}"
+                + (" (muted: not notified, no action)" if t.alert.withheld else "")
                 for t in lifecycle.transitions
                 if t.kind != "pending"
             ),
@@ -228,6 +234,13 @@ def _log_tallies(
         after.pop(key, None)
     for tally in tallies(ruleset, evaluation, after.values()):
         log.debug("advertiser %s: %s", evaluation.advertiser_id, tally.line())
+
+
+def _names(snapshot: Snapshot | None) -> dict[EntityKey, str]:
+    """The entity names of the previous snapshot: what name matchers of silences read for an entity gone since."""
+    if snapshot is None:
+        return {}
+    return {key: entity.name for key, entity in snapshot.entities.items() if entity.name is not None}
 
 
 __all__ = ["Pipeline", "Progress", "Stage", "fetch_plan", "ruleset_plan"]

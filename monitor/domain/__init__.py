@@ -7,7 +7,8 @@ at their edges.
 Modules: ``levels`` (Level, LEVEL_ORDER), ``values`` (MetricValue, Metrics, freezing, aware times),
 ``entities`` (EntityKey, EntityState, Snapshot), ``windows`` (report window names and their local dates),
 ``budget`` (budget modes), ``alerts`` (Severity, AlertState, action Outcome), ``holds`` (Hold: rules leave a field
-of an entity alone), ``breaker`` (BreakerEpisode: the actions' circuit breaker), ``problems`` (OpsKind, OpsState:
+of an entity alone), ``silences`` (Silence, Matcher: alerts that neither notify nor act for a while),
+``breaker`` (BreakerEpisode: the actions' circuit breaker), ``problems`` (OpsKind, OpsState:
 the monitor's own problems), ``account`` (Account, zone_or_utc).
 """
 
@@ -21,6 +22,7 @@ from monitor.domain.entities import TRACKED_FIELDS, EntityKey, EntityState, Snap
 from monitor.domain.holds import Hold
 from monitor.domain.levels import LEVEL_ORDER, Level
 from monitor.domain.problems import OpsKind, OpsState
+from monitor.domain.silences import Matcher, MatcherError, Silence
 from monitor.domain.values import Metrics, MetricValue, aware, freeze, freeze_metrics
 from monitor.domain.windows import DEFAULT_WINDOW, LAST_N_DAYS, WINDOWS, Window, window_dates
 
@@ -43,12 +45,15 @@ __all__ = [
     "EntityState",
     "Hold",
     "Level",
+    "Matcher",
+    "MatcherError",
     "MetricValue",
     "Metrics",
     "OpsKind",
     "OpsState",
     "Outcome",
     "Severity",
+    "Silence",
     "Snapshot",
     "Window",
     "aware",

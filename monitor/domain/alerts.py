@@ -34,6 +34,8 @@ class AlertState:
 
     ``state`` is the lifecycle's own vocabulary (e.g. "pending", "firing", "resolved"): the store keeps it as text.
     ``values`` are the numbers the rule last saw (for messages and "no data" reasoning), ``None`` kept distinct.
+    ``withheld``: the episode's firing was muted (a silence, the rule's active time): neither notified nor acted
+    on yet; the first poll that finds it still firing and no longer muted notifies and acts then.
     """
 
     rule: str
@@ -44,6 +46,7 @@ class AlertState:
     since: datetime
     last_notified_at: datetime | None = None
     values: Mapping[str, MetricValue] = field(default_factory=lambda: EMPTY)
+    withheld: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "level", Level(self.level))

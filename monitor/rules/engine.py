@@ -133,10 +133,11 @@ def evaluate(
     *,
     zone: tzinfo | str | None = None,
 ) -> Evaluation:
-    """Evaluate ``rules`` over ``current``; ``previous`` (the poll before, or None) serves prev.x and changed()."""
+    """Evaluate ``rules`` over ``current``; ``previous`` (the poll before, or None) serves prev.x and changed().
+    Rules with ``enabled = false`` are left out."""
     hour, weekday = local_time(now, zone)
     before = previous.entities if previous is not None else {}
-    rules = [rule for rule in rules if rule.match.admits_advertiser(current.advertiser_id)]
+    rules = [rule for rule in rules if rule.enabled and rule.match.admits_advertiser(current.advertiser_id)]
     results: dict[str, _Outcome] = {}
     for level in dict.fromkeys(rule.level for rule in rules):
         group = tuple(rule for rule in rules if rule.level is level)

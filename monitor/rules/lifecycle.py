@@ -24,6 +24,13 @@ Transitions and what they cause:
 * ``resolved``: the condition was false at two polls in a row (a one-poll blip is not a recovery). Notified when
   the rule sets ``notify_resolved`` and the episode was announced; a quiet episode resolves quietly.
 
+Muted alerts (a live silence matches them, or their rule is outside its active time: :mod:`monitor.rules.mute`)
+keep this lifecycle but neither notify nor act. A firing that is muted is *withheld* (``AlertState.withheld``):
+its transition is still reported (notify and act False, the reason says what muted it), and the first poll that
+finds the alert still firing and no longer muted delivers it: notified (as a firing, quietly when flapping) and
+acted on. A repeat or a resolved notice that falls in a mute is dropped; an episode whose firing was never
+announced resolves without a notice, as a quiet one does.
+
 Missing data is not a recovery: while the condition is *undecided* (no data), a firing or resolving alert stays
 as it is, and a pending one starts over. A resolved alert is kept for ``cooldown`` after its last notice, so that
 coming back is recognised as flapping; then it is forgotten. Together: however an entity flaps, "firing" and
@@ -39,6 +46,7 @@ from datetime import datetime
 from monitor.domain import LEVEL_ORDER, AlertState, EntityState, Level
 from monitor.rules.engine import Evaluation, Finding
 from monitor.rules.model import Rule
+from monitor.rules.mute import Muting
 
 PENDING, FIRING, RESOLVING, RESOLVED = "pending", "firing", "resolving", "resolved"
 AlertKey = tuple[str, Level, str]
@@ -84,20 +92,22 @@ def step(
     *,
     undecided: bool = False,
     entity: EntityState | None = None,
+    muted: str | None = None,
 ) -> tuple[AlertState | None, list[Transition]]:
     """One evaluation of one (rule, entity): ``finding`` when the condition held, else None; ``undecided`` when
-    it could not be decided for lack of data. Returns the new state (None: inactive, forget it) and transitions.
+    it could not be decided for lack of data; ``muted`` why it may neither notify nor act now (None: it may).
+    Returns the new state (None: inactive, forget it) and transitions.
     """
     entity = entity if entity is not None else finding.entity if finding is not None else None
     state = previous.state if previous is not None else None
     if finding is not None:
         if state in (FIRING, RESOLVING):
             assert previous is not None
-            return _still_firing(rule, previous, finding, now, entity)
+            return _still_firing(rule, previous, finding, now, entity, muted)
         since = previous.since if previous is not None and state == PENDING else now
         last = previous.last_notified_at if previous is not None else None
         if now - since >= rule.for_:
-            return _fire(rule, finding, last, now, entity)
+            return _fire(rule, finding, last, now, entity, muted)
         alert = _alert(finding, PENDING, since, last)
         if state == PENDING:
             return alert, []
@@ -111,30 +121,50 @@ def step(
     if state == FIRING:
         return _replace(previous, state=RESOLVING), []
     if state == RESOLVING:
-        alert = _replace(previous, state=RESOLVED, since=now)
-        notify = rule.notify_resolved and _announced(previous)
+        alert = replace(previous, state=RESOLVED, since=now, withheld=False)
+        notify = rule.notify_resolved and _announced(previous) and muted is None
         why = "no longer returned by the API" if entity is None else f"{rule.when.text} is no longer true"
+        if muted is not None:
+            why += f" ({muted}: not notified)"
         return alert, [Transition(RESOLVED, rule, alert, now, notify, False, why, None, entity)]
     return _rest(rule, previous, now), []
 
 
 def _fire(
-    rule: Rule, finding: Finding, last: datetime | None, now: datetime, entity: EntityState | None
+    rule: Rule,
+    finding: Finding,
+    last: datetime | None,
+    now: datetime,
+    entity: EntityState | None,
+    muted: str | None,
+    since: datetime | None = None,
 ) -> tuple[AlertState, list[Transition]]:
+    """The episode starts firing (``since``: it started earlier, withheld until now)."""
+    since = now if since is None else since
+    if muted is not None:  # withheld: neither notified nor acted on, delivered once no longer muted
+        alert = _alert(finding, FIRING, since, last, withheld=True)
+        reason = f"{finding.reason} ({muted}: not notified, no action)"
+        return alert, [Transition(FIRING, rule, alert, now, False, False, reason, finding, entity)]
     quiet = last is not None and now - last < rule.cooldown
-    alert = _alert(finding, FIRING, now, last if quiet else now)
+    alert = _alert(finding, FIRING, since, last if quiet else now)
     reason = finding.reason
     if quiet and last is not None:
         reason += f" (back within the cooldown of the notice at {last.isoformat()}: not notified again)"
+    if since < now:
+        reason += f" (firing since {since.isoformat()}, muted until now)"
     return alert, [Transition(FIRING, rule, alert, now, not quiet, True, reason, finding, entity)]
 
 
 def _still_firing(
-    rule: Rule, previous: AlertState, finding: Finding, now: datetime, entity: EntityState | None
+    rule: Rule, previous: AlertState, finding: Finding, now: datetime, entity: EntityState | None, muted: str | None
 ) -> tuple[AlertState, list[Transition]]:
     last = previous.last_notified_at
-    if last is not None and now - last < rule.cooldown:
-        return _alert(finding, FIRING, previous.since, last), []
+    if previous.withheld:
+        if muted is not None:
+            return _alert(finding, FIRING, previous.since, last, withheld=True), []
+        return _fire(rule, finding, last, now, entity, None, since=previous.since)
+    if muted is not None or (last is not None and now - last < rule.cooldown):
+        return _alert(finding, FIRING, previous.since, last), []  # a muted repeat is dropped
     alert = _alert(finding, FIRING, previous.since, now)
     kind = "repeat" if _announced(previous) else FIRING  # a quiet episode is announced once the cooldown is over
     return alert, [Transition(kind, rule, alert, now, True, False, finding.reason, finding, entity)]
@@ -153,7 +183,9 @@ def _rest(rule: Rule, previous: AlertState, now: datetime) -> AlertState | None:
     return previous if previous.state == RESOLVED else _replace(previous, state=RESOLVED, since=now)
 
 
-def _alert(finding: Finding, state: str, since: datetime, last: datetime | None) -> AlertState:
+def _alert(
+    finding: Finding, state: str, since: datetime, last: datetime | None, *, withheld: bool = False
+) -> AlertState:
     entity = finding.entity
     return AlertState(
         rule=finding.rule.name,
@@ -164,6 +196,7 @@ def _alert(finding: Finding, state: str, since: datetime, last: datetime | None)
         since=since,
         last_notified_at=last,
         values=finding.values,
+        withheld=withheld,
     )
 
 
@@ -172,14 +205,20 @@ def _replace(alert: AlertState, *, state: str, since: datetime | None = None) ->
 
 
 def advance(
-    rules: Iterable[Rule], states: Mapping[AlertKey, AlertState], evaluation: Evaluation, now: datetime
+    rules: Iterable[Rule],
+    states: Mapping[AlertKey, AlertState],
+    evaluation: Evaluation,
+    now: datetime,
+    mute: Muting | None = None,
 ) -> Progress:
     """Step every alert of one advertiser: each finding, and each stored state (its entity may be gone).
 
     ``states`` are the stored alert states of ``evaluation.advertiser_id``, keyed (rule, level, entity id).
-    States of rules no longer loaded are removed without a message.
+    States of rules no longer loaded (or disabled) are removed without a message. ``mute`` says which alerts may
+    neither notify nor act (None: silences aside, the rules' active times read in UTC).
     """
-    rules = list(rules)
+    mute = mute if mute is not None else Muting.of(evaluation.advertiser_id, now)
+    rules = [rule for rule in rules if rule.enabled]
     loaded = {rule.name for rule in rules}
     stored: dict[str, set[tuple[Level, str]]] = {}
     removed: list[AlertKey] = []
@@ -201,7 +240,8 @@ def advance(
             finding = evaluation.finding(rule.name, entity_id)
             undecided = evaluation.is_undecided(rule.name, entity_id)
             entity = entities.get((level, entity_id))
-            alert, happened = step(rule, previous, finding, now, undecided=undecided, entity=entity)
+            muted = mute.reason(rule, level, entity_id, entity)
+            alert, happened = step(rule, previous, finding, now, undecided=undecided, entity=entity, muted=muted)
             transitions.extend(happened)
             if alert is None and previous is not None:
                 removed.append((rule.name, level, entity_id))

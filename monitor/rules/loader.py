@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from monitor.domain import LEVEL_ORDER
 from monitor.errors import ConfigError, Origin, Problem
+from monitor.rules.active import ActiveTime
 from monitor.rules.model import Match, Rule, RuleSet
 from monitor.rules.schema import (
     CHANNELS,
@@ -156,6 +157,10 @@ def _rule(model: RuleModel, source: str) -> Rule:
         dry_run=model.dry_run,
         description=model.description,
         source=source,
+        enabled=model.enabled,
+        active=None
+        if model.active is None and model.active_days is None
+        else ActiveTime(model.active or (), model.active_days),
         match=Match()
         if match is None
         else Match(
@@ -175,6 +180,12 @@ def summarize(ruleset: RuleSet) -> str:
     """A few lines for ``check``: rules per level and severity, channels, actions, and what a poll fetches."""
     count = len(ruleset)
     lines = [f"{count} rule{'s' if count != 1 else ''} in {len(ruleset.files)} file(s)"]
+    disabled = [rule.name for rule in ruleset if not rule.enabled]
+    if disabled:
+        lines.append("  disabled   " + ", ".join(disabled) + " (enabled = false: checked, never evaluated)")
+    timed = [f"{rule.name} ({rule.active})" for rule in ruleset if rule.active is not None and rule.enabled]
+    if timed:
+        lines.append("  active     " + "; ".join(timed) + " (advertiser's time; other times: no notice, no action)")
     levels = Counter(rule.level.value for rule in ruleset)
     lines.append("  levels     " + _counts(levels, ("advertiser", "campaign", "adgroup", "ad")))
     severities = Counter(rule.severity.value for rule in ruleset)
@@ -189,7 +200,7 @@ def summarize(ruleset: RuleSet) -> str:
         f"{kind} {n}" + (f" ({dry[kind]} dry run)" if dry[kind] else "") for kind, n in sorted(actions.items())
     ]
     lines.append("  actions    " + (", ".join(described) or "none"))
-    needs = ruleset.needs()
+    needs = ruleset.enabled().needs()
     for n, level in enumerate(sorted(needs.levels, key=LEVEL_ORDER.__getitem__)):
         windows = needs.windows(level)
         reads = "; ".join(f"{w}: {', '.join(sorted(m))}" for w, m in sorted(windows.items())) or "fields only"

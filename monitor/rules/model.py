@@ -15,6 +15,7 @@ from datetime import timedelta
 from types import MappingProxyType
 
 from monitor.domain import LEVEL_ORDER, EntityState, Level, Severity
+from monitor.rules.active import ActiveTime
 from monitor.rules.expr import Condition
 
 DEFAULT_COOLDOWN = timedelta(hours=4)
@@ -111,7 +112,11 @@ class Match:
 
 @dataclass(frozen=True, eq=False)
 class Rule:
-    """One ``[[rule]]``. ``for_`` is the TOML key ``for``; ``source`` is "file:line" of its ``[[rule]]``."""
+    """One ``[[rule]]``. ``for_`` is the TOML key ``for``; ``source`` is "file:line" of its ``[[rule]]``.
+
+    ``enabled`` False: loaded and checked, never evaluated (its alerts are forgotten). ``active``: when it may
+    notify and act, in the advertiser's time zone (None: always; see :mod:`monitor.rules.active`).
+    """
 
     name: str
     level: Level
@@ -127,6 +132,8 @@ class Rule:
     match: Match = field(default_factory=Match)
     description: str = ""
     source: str | None = None
+    enabled: bool = True
+    active: ActiveTime | None = None
 
     def __repr__(self) -> str:
         return f"Rule({self.name!r}, {self.level.value}, {self.when.text!r})"
@@ -174,6 +181,12 @@ class RuleSet:
     def get(self, name: str) -> Rule | None:
         return self._by_name.get(name)
 
+    def enabled(self) -> RuleSet:
+        """The rules that are evaluated (``enabled = false`` ones left out), from the same files."""
+        if all(rule.enabled for rule in self.rules):
+            return self
+        return RuleSet(tuple(rule for rule in self.rules if rule.enabled), self.files)
+
     def of_level(self, level: Level) -> tuple[Rule, ...]:
         return tuple(rule for rule in self.rules if rule.level is level)
 
@@ -181,6 +194,8 @@ class RuleSet:
         """The levels and (window, metric) pairs the rules read, so a poll fetches only those."""
         metrics: dict[Level, dict[str, set[str]]] = {}
         for rule in self.rules:
+            if not rule.enabled:
+                continue  # never evaluated: nothing to fetch for it
             windows = metrics.setdefault(rule.level, {})
             for window, metric in rule.when.metrics():
                 windows.setdefault(window, set()).add(metric)

@@ -21,6 +21,7 @@ from monitor.domain import Level, Severity
 from monitor.domain.budget import AMOUNT_TEXT, MAX_AMOUNT, MAX_CHANGE_PERCENT
 from monitor.durations import Duration, at_most
 from monitor.rules import names as N
+from monitor.rules.active import parse_range
 from monitor.rules.expr import Condition, ExprError, compile_when
 from monitor.rules.model import ACTION_TYPES, DEFAULT_COOLDOWN, Action, NotifyTarget
 from monitor.rules.tokens import located
@@ -141,6 +142,37 @@ class RuleModel(_Strict):
     action: Action | None = None
     dry_run: Boolean = False
     match: MatchModel | None = None
+    enabled: Boolean = True
+    active: tuple[tuple[int, int], ...] | None = None
+    active_days: frozenset[str] | None = None
+
+    @field_validator("active", mode="plain")
+    @classmethod
+    def _active(cls, value: object) -> tuple[tuple[int, int], ...]:
+        ranges = [value] if isinstance(value, str) else value if isinstance(value, list) and value else None
+        if ranges is None or not all(isinstance(r, str) for r in ranges):
+            raise fail(("", f'expected a time range like "08:00-20:00" or a list of them, got {show_value(value)}'))
+        parsed, problems = [], []
+        for index, text in enumerate(ranges):
+            try:
+                parsed.append(parse_range(text))
+            except ValueError as exc:
+                problems.append(("" if isinstance(value, str) else str(index), str(exc)))
+        if problems:
+            raise fail(*problems)
+        return tuple(sorted(parsed))
+
+    @field_validator("active_days", mode="plain")
+    @classmethod
+    def _active_days(cls, value: object) -> frozenset[str]:
+        if not isinstance(value, list) or not value:
+            raise fail(("", f'expected a list of days like ["mon", "tue"], got {show_value(value)}'))
+        for index, day in enumerate(value):
+            try:
+                one_of(day, N.WEEKDAYS, "a day")
+            except PydanticCustomError as exc:
+                raise fail((str(index), exc.context["problems"][0][1])) from None  # type: ignore[index]
+        return frozenset(value)
 
     @field_validator("level", mode="plain")
     @classmethod

@@ -26,6 +26,7 @@ from monitor.rules.engine import evaluate
 from monitor.rules.lifecycle import FIRING, PENDING, RESOLVING, AlertKey, Progress, advance
 from monitor.rules.loader import load_rules, rule_files
 from monitor.rules.model import Rule, RuleSet
+from monitor.rules.mute import Muting
 from monitor.rules.names import WINDOWS
 from monitor.rules.testfile import CLEAR, CaseModel, EntityModel, ExpectModel, TestFileModel, tidy
 from monitor.tomlpos import KeyIndex
@@ -166,7 +167,7 @@ def _run_case(ruleset: RuleSet, case: CaseModel) -> CaseResult:
         entities = _apply(entities, poll.entity, case.advertiser_id)
         snapshot = Snapshot(case.advertiser_id, number, at, entities)
         evaluation = evaluate(rules, snapshot, previous, at, zone=case.timezone)
-        progress = advance(rules, states, evaluation, at)
+        progress = advance(rules, states, evaluation, at, Muting.of(case.advertiser_id, at, case.timezone))
         for key in progress.removed:
             states.pop(key, None)
         states.update((alert.key, alert) for alert in progress.states)

@@ -1,5 +1,5 @@
-"""The snapshot store: the daemon's memory (snapshots, poll runs, alert states, holds, outbox,
-action journal).
+"""The snapshot store: the daemon's memory (snapshots, poll runs, alert states, holds, silences,
+outbox, action journal).
 
 Open a :class:`Store` from a URL; everything it returns is a frozen value object from :mod:`monitor.domain` or
 :mod:`monitor.store.values`. :func:`diff_snapshots` compares two snapshots and is pure. The database side

@@ -49,6 +49,7 @@ def _from_row(row: Any) -> AlertState:
         since=row.since,
         last_notified_at=row.last_notified_at,
         values=json.loads(row.last_values),
+        withheld=bool(row.withheld),
     )
 
 
@@ -65,6 +66,7 @@ async def upsert(conn: AsyncConnection, states: Iterable[AlertState], now: datet
             "last_notified_at": s.last_notified_at,
             "last_values": dumps(s.values),
             "updated_at": now,
+            "withheld": s.withheld,
         }
         for s in states
     ]

@@ -198,6 +198,8 @@ class AlertStateRow(StoreModel, table=True):
     last_notified_at: datetime | None = _ts(nullable=True, default=None)
     last_values: str = Field(default="{}", sa_type=sa.Text)
     updated_at: datetime = _ts()
+    # The firing was muted (silence, active time) and is still to be told and acted on (migration 0010).
+    withheld: bool = Field(default=False, sa_type=sa.Boolean, sa_column_kwargs={"server_default": sa.false()})
 
 
 class HoldRow(StoreModel, table=True):
@@ -209,10 +211,7 @@ class HoldRow(StoreModel, table=True):
     name), ``comment`` their note, ``journal_id`` the monitor's journal entry that was undone (no foreign key: it
     is a reference for people, and the hold means the same without it), ``value`` what the person set (JSON).
 
-    Silences (a later issue: "do not notify or act on these matchers until T", matching rule, advertiser, level,
-    entity id or name glob) are meant to live beside this table with the same shape of columns: ``starts_at``,
-    ``ends_at`` (expired early by setting it to now), ``created_by``, ``comment``, ``created_at``, and their own
-    matcher columns instead of ``level``/``entity_id``/``field``/``journal_id``/``value``.
+    Silences live beside this table with the same shape of columns (:class:`SilenceRow`).
     """
 
     __tablename__ = "holds"
@@ -230,6 +229,25 @@ class HoldRow(StoreModel, table=True):
     comment: str | None = Field(default=None, sa_type=sa.Text)
     journal_id: int | None = Field(default=None, sa_type=sa.BigInteger)
     value: str | None = Field(default=None, sa_type=sa.Text)  # JSON
+    created_at: datetime = _ts()
+
+
+class SilenceRow(StoreModel, table=True):
+    """A silence (see :class:`monitor.domain.Silence`): alerts matched by every one of ``matchers`` (JSON:
+    ``[{"name", "value", "is_glob"}]``) neither notify nor act from ``starts_at`` until ``ends_at``. Never updated
+    but to expire it (``ends_at`` set to the time of ``silence expire``); pruned ``retention`` after it ended.
+    ``created_by`` is who made it, ``comment`` why."""
+
+    __tablename__ = "silences"
+    # Every poll reads the silences not yet ended.
+    __table_args__ = (sa.Index("ix_silences_ends_at", "ends_at"),)
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
+    matchers: str = Field(sa_type=sa.Text)
+    starts_at: datetime = _ts()
+    ends_at: datetime = _ts()
+    created_by: str = Field(sa_type=sa.String)
+    comment: str | None = Field(default=None, sa_type=sa.Text)
     created_at: datetime = _ts()
 
 

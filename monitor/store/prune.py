@@ -5,7 +5,7 @@ snapshot when there is none (the newest snapshot of an advertiser is never prune
 against it). A history row older than that poll is deleted only when a newer row of the same entity, no newer
 than that poll, supersedes it; so every kept snapshot rebuilds exactly as before. Entities that had already
 disappeared by then go with their history. Delivered or given-up outbox messages older than the cutoff are
-deleted too, and so are holds that ended before it. The action journal is an audit trail and is kept.
+deleted too, and so are holds and silences that ended before it. The action journal is an audit trail and is kept.
 
 Each advertiser is pruned in its own short transaction, so pollers are never blocked for long.
 """
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from monitor.store.db import reading, writing
-from monitor.store.models import AdvertiserRow, EntityRow, HoldRow, OutboxRow, PollRow, SnapshotRow
+from monitor.store.models import AdvertiserRow, EntityRow, HoldRow, OutboxRow, PollRow, SilenceRow, SnapshotRow
 from monitor.store.snapshots import latest_poll, superseded_by
 from monitor.store.values import OutboxStatus, PollStatus, PruneReport
 
@@ -28,6 +28,7 @@ entities_t = EntityRow.__table__
 rows_t = SnapshotRow.__table__
 outbox_t = OutboxRow.__table__
 holds_t = HoldRow.__table__
+silences_t = SilenceRow.__table__
 
 
 async def prune(engine: AsyncEngine, cutoff: datetime) -> PruneReport:
@@ -48,7 +49,8 @@ async def prune(engine: AsyncEngine, cutoff: datetime) -> PruneReport:
         )
         outbox = result.rowcount
         holds = (await conn.execute(sa.delete(holds_t).where(holds_t.c.ends_at < cutoff))).rowcount
-    return PruneReport(cutoff, polls, history, entities, outbox, holds)
+        silences = (await conn.execute(sa.delete(silences_t).where(silences_t.c.ends_at < cutoff))).rowcount
+    return PruneReport(cutoff, polls, history, entities, outbox, holds, silences)
 
 
 async def _prune_advertiser(conn: AsyncConnection, advertiser_id: str, cutoff: datetime) -> tuple[int, int, int]:

@@ -42,6 +42,7 @@ from monitor.store.outbox import Outbox
 from monitor.store.poll import PollWriter
 from monitor.store.problems import Problems
 from monitor.store.shards import Fence, Shards
+from monitor.store.silences import Silences
 from monitor.store.values import AdvertiserRecord, PollRun, PollStatus, PruneReport
 from monitor.tiktok.models import AdvertiserInfo
 
@@ -57,7 +58,7 @@ RECORD_FAILURE_SECONDS = 10.0
 class Store:
     """Snapshots, poll runs, alert states, holds, the outbox and the action journal of one database.
 
-    ``journal``, ``outbox``, ``alerts``, ``holds``, ``problems`` (operational problems remembered across
+    ``journal``, ``outbox``, ``alerts``, ``holds``, ``silences``, ``problems`` (operational problems remembered across
     restarts) and ``breaker`` (the actions' circuit breaker) are the sub-repositories for those tables. Open with
     :meth:`open` (which upgrades an older schema and refuses a newer one) and close with :meth:`close`.
     """
@@ -76,6 +77,7 @@ class Store:
         self.outbox = Outbox(engine)
         self.alerts = Alerts(engine)
         self.holds = Holds(engine)
+        self.silences = Silences(engine)
         self.problems = Problems(engine)
         self.breaker = BreakerEpisodes(engine)
         self.shards = Shards(engine)

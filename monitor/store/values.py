@@ -184,3 +184,4 @@ class PruneReport:
     entities: int = 0
     outbox: int = 0
     holds: int = 0
+    silences: int = 0

@@ -130,7 +130,7 @@ a.toml:24: rule "typos in when".when: unknown name 'spnd'; did you mean 'spend'?
 a.toml:24: rule "typos in when".when: budget is not available in ad rules (only in advertiser, campaign, adgroup rules) (column 14)
 a.toml:25: rule "typos in when".action.type: set_budget is not available in ad rules: ads have no budget (use an adgroup or campaign rule)
 a.toml:25: rule "typos in when".action.to: expected a positive number, got -1
-a.toml:31: rule "no action".colour: unknown key; expected one of: name, level, window, description, when, for, cooldown, severity, notify, notify_resolved, action, dry_run, match
+a.toml:31: rule "no action".colour: unknown key; expected one of: name, level, window, description, when, for, cooldown, severity, notify, notify_resolved, action, dry_run, match, enabled, active, active_days
 a.toml:37: rule "advertiser actions".action: enable is not available in advertiser rules: the API changes campaigns, ad groups and ads
 a.toml:39: rule "advertiser actions".match.campaign_ids[0]: ids are strings; quote it: "123"
 a.toml:40: rule "advertiser actions".match.names: unknown key; did you mean 'name'?
