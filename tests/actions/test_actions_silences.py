@@ -4,6 +4,7 @@ the action of an alert that fires against the sandbox; ``silence expire`` brings
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -13,15 +14,26 @@ from test_actions_cli import cli
 
 from monitor.clock import FrozenClock
 from monitor.domain import Level
+from monitor.sandbox import Sandbox, SandboxSettings
 from monitor.store.repo import Store
 
 STATUS_UPDATE = "campaign/status/update/"
+WORLD_TIME = datetime(2026, 11, 24, 20, 0, tzinfo=UTC)  # T0 of tests/conftest.py: campaign 1 has its 434 budget
 
 
 @pytest.fixture
 def clock() -> FrozenClock:
     """The real time: the command stamps a silence with the system clock, the polls read this one."""
     return FrozenClock(datetime.now(UTC).replace(microsecond=0))
+
+
+@pytest.fixture
+async def sandbox(sandbox_settings: SandboxSettings) -> AsyncIterator[Sandbox]:
+    """The sandbox's world at WORLD_TIME whatever the time (its budgets change on a calendar), polled at the real time."""
+    sb = Sandbox(sandbox_settings, clock=FrozenClock(WORLD_TIME))
+    async with sb.serve(host="127.0.0.1", port=0) as base_url:
+        sb.base_url = base_url  # type: ignore[attr-defined]
+        yield sb
 
 
 @pytest.fixture

@@ -278,11 +278,11 @@ def test_bad_active_keys_name_file_line_and_key(tmp_path: Path) -> None:
         load_rules(tmp_path, channels=())
     shown = [str(p).replace(str(tmp_path) + "/", "") for p in caught.value.problems]
     assert shown == [
-        "r.toml:5: rule[0].active[1]: '22:00-06:00': the end must be after the start (across midnight write two "
+        "r.toml:5: rule \"a\".active[1]: '22:00-06:00': the end must be after the start (across midnight write two "
         'ranges: ["22:00-24:00", "00:00-06:00"])',
-        "r.toml:6: rule[0].active_days[1]: a day must be one of mon, tue, wed, thu, fri, sat, sun; got 'tues'; did you"
+        "r.toml:6: rule \"a\".active_days[1]: a day must be one of mon, tue, wed, thu, fri, sat, sun; got 'tues'; did you"
         " mean 'tue'?",
-        "r.toml:7: rule[0].enabled: expected true or false, got 'no'",
+        'r.toml:7: rule "a".enabled: expected a boolean, got the string "no" (write true or false, without quotes)',
     ]
 
 
