@@ -33,8 +33,8 @@ from monitor.wiring import open_runtime
 
 log = logging.getLogger(__name__)
 
-#: How often rule files are checked for changes.
-RULES_CHECK_SECONDS = 2.0
+#: How often rule files are checked for changes (a change is reloaded at the first look that sees it settled).
+RULES_CHECK_SECONDS = 1.0
 #: Time given to in-flight polls at shutdown, and to the last outbox delivery.
 SHUTDOWN_WAIT_SECONDS = 30.0
 FLUSH_SECONDS = 5.0

@@ -2,7 +2,10 @@
 
 A reload loads every rule file again; only when all of them are valid does the new set replace the old one.
 Otherwise the old rules stay in force and the problems are returned, for the log and an operational alert.
-The daemon checks the files' fingerprint (names, sizes, modification times) every few seconds and on SIGHUP.
+The daemon checks the files' fingerprint (names, sizes, modification times) every second and reloads on SIGHUP.
+A change is reloaded once it has settled: the fingerprint must be the same on two looks in a row, so a file
+written in several steps (created empty, then filled; an editor's save) is loaded once, complete, not once per
+step.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ class RuleBook:
         self.path = path
         self.channels = frozenset(channels)
         self._fingerprint = self.fingerprint()
+        self._seen = self._fingerprint  # what the last look saw: a change is reloaded once two looks agree
         self.current: RuleSet = load_rules(path, channels=self.channels)
 
     def __call__(self) -> RuleSet:
@@ -59,14 +63,16 @@ class RuleBook:
         return tuple(prints)
 
     def reload_if_changed(self) -> ReloadResult:
-        """Reload when a rule file was added, removed or modified since the last look."""
-        if self.fingerprint() == self._fingerprint:
+        """Reload when a rule file was added, removed or modified since the last reload, and the last look saw
+        the same files already (the change has settled); otherwise nothing happens yet."""
+        seen, self._seen = self._seen, self.fingerprint()
+        if self._seen == self._fingerprint or self._seen != seen:
             return ReloadResult(changed=False)
         return self.reload()
 
     def reload(self) -> ReloadResult:
         """Load every rule file again and swap the set in one assignment, or keep the old one."""
-        self._fingerprint = self.fingerprint()
+        self._fingerprint = self._seen = self.fingerprint()
         try:
             ruleset = load_rules(self.path, channels=self.channels)
         except ConfigError as exc:
