@@ -15,7 +15,7 @@ import gc
 import logging
 import os
 import signal
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 from monitor.actions.breaker import tell_after
 from monitor.clock import Clock, SystemClock
@@ -26,7 +26,7 @@ from monitor.notify.base import Channel
 from monitor.polls import PollOutcome, PollResult
 from monitor.replicas import Replicas
 from monitor.runtime import Runtime
-from monitor.scheduler import Scheduler
+from monitor.scheduler import PollListener, Scheduler
 from monitor.sdnotify import SystemdNotifier, watchdog_loop
 from monitor.store.shards import timing
 from monitor.wiring import open_runtime
@@ -48,9 +48,12 @@ async def run_daemon(
     stop: asyncio.Event | None = None,
     polls: int | None = None,
     on_ready: Callable[[Runtime], None] | None = None,
+    on_poll_done: Sequence[PollListener] = (),
+    interrupted_code: int = 0,
 ) -> int:
     """Run until ``stop`` is set, a signal arrives, or ``polls`` polls have finished (the demo's cycles).
-    Returns the exit code."""
+    Returns the exit code: 0, or ``interrupted_code`` when SIGINT (Ctrl-C) stopped it (the demo's 130).
+    ``on_poll_done`` listeners get each poll's outcome besides health and metrics."""
     # Snapshots of big accounts make hundreds of thousands of small objects: collecting them less often
     # shortens event-loop stalls (measured in bench/README.md).
     gc.set_threshold(50_000, 10, 10)
@@ -104,7 +107,7 @@ async def run_daemon(
         send_outbox=send_outbox,
         outbox_interval=settings.notify.interval,
         prune=lambda: runtime.store.prune(clock.now()),
-        on_poll_done=[health.poll_done, metrics.poll_done, count_poll],
+        on_poll_done=[health.poll_done, metrics.poll_done, count_poll, *on_poll_done],
         on_poll_skipped=[metrics.poll_skipped],
         on_advertisers=[health.set_advertisers, metrics.set_advertisers],
         on_discovery=[health.discovery_done],
@@ -114,7 +117,8 @@ async def run_daemon(
     notifier = SystemdNotifier.from_env()
     tasks: list[asyncio.Task[None]] = []
     loop = asyncio.get_running_loop()
-    signals = _install_signals(loop, stop, lambda: tasks.append(loop.create_task(_reload(runtime, scheduler))))
+    received: list[signal.Signals] = []
+    signals = _install_signals(loop, stop, received, lambda: tasks.append(loop.create_task(_reload(runtime, scheduler))))
     try:
         if settings.health.enabled:
             host, port = parse_listen(settings.health.listen)
@@ -154,11 +158,14 @@ async def run_daemon(
         await runtime.close()
         notifier.close()
     log.info("monitor stopped")
-    return 0
+    return interrupted_code if signal.SIGINT in received else 0
 
 
-def _install_signals(loop: asyncio.AbstractEventLoop, stop: asyncio.Event, reload: Callable[[], None]) -> list[int]:
+def _install_signals(
+    loop: asyncio.AbstractEventLoop, stop: asyncio.Event, received: list[signal.Signals], reload: Callable[[], None]
+) -> list[int]:
     def terminate(sig: signal.Signals) -> None:
+        received.append(sig)
         if stop.is_set():  # the second signal: the user wants out now
             log.warning("second %s: exiting at once", sig.name)
             os._exit(1)
