@@ -287,8 +287,13 @@ def auth(args: argparse.Namespace) -> int:
         settings = _settings_or_exit(args.config)
         if isinstance(settings, int):
             return settings
+        try:
+            settings = commands.with_app_keys(settings, args.app_id, getattr(args, "secret", None))
+        except ConfigError as exc:
+            return _print_problems(exc)
         setup_logging(args.log_level, args.log_format, settings.secrets())
-        return _print_result(commands.advertisers(lambda session: build_client(settings, session)))
+        listed = settings
+        return _print_result(commands.advertisers(lambda session: build_client(listed, session)))
     if not args.app_id:
         print("the app id is needed: set TIKTOK_APP_ID (or pass --app-id)", file=sys.stderr)
         return EXIT_INVALID
@@ -298,10 +303,17 @@ def auth(args: argparse.Namespace) -> int:
         return EXIT_OK
     if args.auth_command == "login":
         work = commands.login_and_store(
-            app, port=args.port, wait=args.timeout, print_token=args.print_token, token_file=args.token_file
+            app,
+            port=args.port,
+            wait=args.timeout,
+            print_token=args.print_token,
+            token_file=args.token_file,
+            force=args.force,
         )
     else:
-        work = commands.exchange_and_store(app, args.code, print_token=args.print_token, token_file=args.token_file)
+        work = commands.exchange_and_store(
+            app, args.code, print_token=args.print_token, token_file=args.token_file, force=args.force
+        )
     return _print_result(work, stream=sys.stderr)
 
 
