@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from monitor.actions.breaker import tell_after
 from monitor.clock import Clock, SystemClock
 from monitor.config import Settings
+from monitor.durations import format_duration
 from monitor.health import HealthServer, HealthState, parse_listen
 from monitor.metrics import Metrics
 from monitor.notify.base import Channel
@@ -134,7 +135,9 @@ async def run_daemon(
         # the watchdog proves the loop turns and the scheduler runs; /healthz proves advertisers are watched
         tasks.append(loop.create_task(watchdog_loop(notifier, lambda: scheduler.running)))
         notifier.ready(f"polling {len(settings.tiktok.configured_advertiser_ids()) or 'discovered'} advertiser(s)")
-        log.info("monitor started: every %s, %d rule(s)", settings.monitor.interval, len(runtime.rulebook.current))
+        log.info(
+            "monitor started: every %s, %d rule(s)", format_duration(settings.monitor.interval), len(runtime.rulebook.current)
+        )
         if on_ready is not None:
             on_ready(runtime)
         await stop.wait()

@@ -31,9 +31,10 @@ from monitor.domain import Level
 from monitor.fetch import FetchPlan, LevelPlan, fetch_snapshot
 from monitor.notify.compose import alert_notifications
 from monitor.notify.message import OperationalMessage, notifications
+from monitor.notify.names import display_name
 from monitor.polls import PollSummary
 from monitor.rules.engine import evaluate
-from monitor.rules.lifecycle import advance
+from monitor.rules.lifecycle import Transition, advance
 from monitor.rules.model import Needs, RuleSet
 from monitor.store.diff import diff_snapshots
 from monitor.store.repo import Store
@@ -188,6 +189,7 @@ class Pipeline:
                     poll.note_error(f"cancelled in stage {progress.stage}")
                     raise
                 progress.stage = Stage.COMMIT
+        log_transitions(lifecycle.transitions, info)  # committed: the alerts' states are what the log says
         return PollSummary(
             advertiser_id=advertiser_id,
             advertiser_name=info.name,
@@ -213,6 +215,27 @@ class Pipeline:
             log.warning("operational alert %s for %s: %s", message.kind.value, message.subject, message.detail)
             rows.extend(notifications(message, self._ops_channels))
         return rows
+
+
+def log_transitions(transitions: Sequence[Transition], info: AdvertiserInfo) -> None:
+    """One INFO line per alert that fired or resolved: rule, entity (id and name), advertiser and the values the
+    rule read (``run`` in a terminal shows them without any channel)."""
+    advertiser = f"{info.id} {display_name(info.name) or ''}".rstrip()
+    for t in transitions:
+        if t.kind not in ("firing", "resolved"):
+            continue
+        name = display_name(t.entity.name if t.entity is not None else None)
+        entity = f"{t.alert.level.value} {t.alert.entity_id}" + (f" {name!r}" if name else "")
+        values = ", ".join(f"{key} = {value}" for key, value in t.alert.values.items())
+        log.info(
+            "alert %s: rule %s on %s (advertiser %s)%s%s",
+            t.kind,
+            t.rule.name,
+            entity,
+            advertiser,
+            f": {values}" if values else "",
+            "" if t.notify else " (not notified)",
+        )
 
 
 __all__ = ["Pipeline", "Progress", "Stage", "fetch_plan", "ruleset_plan"]

@@ -26,7 +26,7 @@ from monitor.rules.tokens import located
 from monitor.tomlvalidate import show_value
 
 #: Channels a rule may name; which of them are usable depends on the config (context key "channels").
-KNOWN_CHANNELS = ("slack", "email", "webhook")
+KNOWN_CHANNELS = ("slack", "email", "webhook", "console")
 CHANNELS = "channels"
 
 _RULE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9 _.:-]{0,99}")
