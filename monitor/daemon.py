@@ -119,7 +119,9 @@ async def run_daemon(
     tasks: list[asyncio.Task[None]] = []
     loop = asyncio.get_running_loop()
     received: list[signal.Signals] = []
-    signals = _install_signals(loop, stop, received, lambda: tasks.append(loop.create_task(_reload(runtime, scheduler))))
+    signals = _install_signals(
+        loop, stop, received, lambda: tasks.append(loop.create_task(_reload(runtime, scheduler)))
+    )
     try:
         if settings.health.enabled:
             host, port = parse_listen(settings.health.listen)
@@ -136,7 +138,9 @@ async def run_daemon(
         tasks.append(loop.create_task(watchdog_loop(notifier, lambda: scheduler.running)))
         notifier.ready(f"polling {len(settings.tiktok.configured_advertiser_ids()) or 'discovered'} advertiser(s)")
         log.info(
-            "monitor started: every %s, %d rule(s)", format_duration(settings.monitor.interval), len(runtime.rulebook.current)
+            "monitor started: every %s, %d rule(s)",
+            format_duration(settings.monitor.interval),
+            len(runtime.rulebook.current),
         )
         if on_ready is not None:
             on_ready(runtime)

@@ -219,8 +219,8 @@ class Scheduler:
         if not times:
             return ""
         first = min(times)
-        wait = max(timedelta(0), first - datetime.now(UTC))
-        return f"; first poll at {first:%H:%M:%S} UTC (in {format_duration(timedelta(seconds=round(wait.total_seconds())))})"
+        wait = timedelta(seconds=max(0, round((first - datetime.now(UTC)).total_seconds())))
+        return f"; first poll at {first:%H:%M:%S} UTC (in {format_duration(wait)})"
 
     # --- jobs ----------------------------------------------------------------------------------------------------
 

@@ -725,7 +725,7 @@ def test_console_is_a_channel_rules_may_notify_and_its_stream_is_checked(tmp_pat
 
     base = '[tiktok]\naccess_token = "t"\nadvertiser_ids = ["1"]\n'
     config = tmp_path / "config.toml"
-    config.write_text(base + "[console]\n[notify]\nops_channels = [\"console\"]\n")
+    config.write_text(base + '[console]\n[notify]\nops_channels = ["console"]\n')
     settings = load_settings(config)
     assert settings.console is not None and settings.console.stream == "stdout"
     assert "console" in configured_channels(settings)

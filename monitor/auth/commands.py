@@ -130,9 +130,7 @@ def with_app_keys(settings: Settings, app_id: str | None, secret: str | None) ->
     tiktok = settings.tiktok
     found_id = tiktok.app_id or (app_id or None)
     found_secret = tiktok.secret or (SecretStr(secret) if secret else None)
-    missing = [
-        key for key, value in (("app_id", found_id), ("secret", found_secret)) if value is None
-    ]
+    missing = [key for key, value in (("app_id", found_id), ("secret", found_secret)) if value is None]
     if missing:
         variables = {"app_id": "TIKTOK_APP_ID", "secret": "TIKTOK_APP_SECRET"}
         raise ConfigError(

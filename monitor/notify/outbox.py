@@ -116,7 +116,8 @@ class _Held:
 
 
 class OutboxSender:
-    """Delivers due outbox rows. ``channels`` maps configured names ("slack", "email", "webhook", "console") to channels.
+    """Delivers due outbox rows. ``channels`` maps configured names ("slack", "email", "webhook", "console") to
+    channels.
 
     ``name`` says who claims rows in the database (default ``host:pid``); a random suffix makes every sender's
     claimant unique (:attr:`claimant`).
