@@ -128,9 +128,9 @@ def run(config: str | Path, *, log_level: str = "info", log_format: str = "text"
     settings = _settings_or_exit(config)
     if isinstance(settings, int):
         return settings
-    setup_logging(log_level, log_format, settings.secrets())
+    redactor = setup_logging(log_level, log_format, settings.secrets())
     _log_warnings(settings)
-    return _run_async(run_daemon(settings))
+    return _run_async(run_daemon(settings, redactor=redactor))
 
 
 def once(config: str | Path, *, log_level: str = "warning", log_format: str = "text") -> int:

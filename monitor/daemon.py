@@ -1,8 +1,9 @@
 """`run` and `demo`: the scheduler, health endpoint, rule reloads and signals around a :class:`Runtime`.
 
 Start-up validates everything before the first poll (config, rules, database migration, the health port).
-SIGHUP and edits of rule files reload the rules atomically; SIGHUP also tries every paused advertiser (revoked
-token, account not active) at once. SIGTERM/SIGINT stop taking new polls, let the
+Edits of rule files reload the rules atomically; SIGHUP reloads the configuration too (what it applies live
+and what needs a restart: :mod:`monitor.reload`) and tries every paused advertiser (revoked token, account not
+active) at once. SIGTERM/SIGINT stop taking new polls, let the
 running ones finish and commit (their journal entries and outbox rows with them), deliver what the outbox can
 in a few seconds, and exit 0; a second signal exits at once.
 """
@@ -16,21 +17,24 @@ import logging
 import os
 import signal
 from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from monitor.actions.breaker import tell_after
 from monitor.clock import Clock, SystemClock
 from monitor.config import Settings
 from monitor.durations import format_duration
 from monitor.health import HealthServer, HealthState, parse_listen
+from monitor.logs import SecretRedactor
 from monitor.metrics import Metrics
 from monitor.notify.base import Channel
 from monitor.polls import PollOutcome, PollResult
+from monitor.reload import reload, watch_rules
 from monitor.replicas import Replicas
 from monitor.runtime import Runtime
 from monitor.scheduler import PollListener, Scheduler
 from monitor.sdnotify import SystemdNotifier, watchdog_loop
 from monitor.store.shards import timing
-from monitor.wiring import open_runtime
+from monitor.wiring import configured_channels_of, open_runtime
 
 log = logging.getLogger(__name__)
 
@@ -51,10 +55,12 @@ async def run_daemon(
     on_ready: Callable[[Runtime], None] | None = None,
     on_poll_done: Sequence[PollListener] = (),
     interrupted_code: int = 0,
+    redactor: SecretRedactor | None = None,
 ) -> int:
     """Run until ``stop`` is set, a signal arrives, or ``polls`` polls have finished (the demo's cycles).
     Returns the exit code: 0, or ``interrupted_code`` when SIGINT (Ctrl-C) stopped it (the demo's 130).
-    ``on_poll_done`` listeners get each poll's outcome besides health and metrics."""
+    ``on_poll_done`` listeners get each poll's outcome besides health and metrics; ``redactor`` learns the secrets
+    of a configuration SIGHUP reloads. Given ``channels`` stay as they are on SIGHUP."""
     # Snapshots of big accounts make hundreds of thousands of small objects: collecting them less often
     # shortens event-loop stalls (measured in bench/README.md).
     gc.set_threshold(50_000, 10, 10)
@@ -88,7 +94,7 @@ async def run_daemon(
 
     async def send_outbox() -> None:
         # the circuit breaker is told once per opening, a cycle after it (by whichever replica gets there first)
-        await runtime.breaker.tell(runtime.ops_channels, after=tell_after(settings.monitor.interval))
+        await runtime.breaker.tell(runtime.ops_channels, after=tell_after(runtime.settings.monitor.interval))
         report = await runtime.sender.run_once()
         for result, count in (("sent", report.sent), ("failed", report.retrying), ("dropped", report.failed)):
             for _ in range(count):
@@ -119,8 +125,12 @@ async def run_daemon(
     tasks: list[asyncio.Task[None]] = []
     loop = asyncio.get_running_loop()
     received: list[signal.Signals] = []
+    reloading: dict[str, Any] = {
+        "build_channels": configured_channels_of if channels is None else None,
+        "redactor": redactor,
+    }
     signals = _install_signals(
-        loop, stop, received, lambda: tasks.append(loop.create_task(_reload(runtime, scheduler)))
+        loop, stop, received, lambda: tasks.append(loop.create_task(reload(runtime, scheduler, health, **reloading)))
     )
     try:
         if settings.health.enabled:
@@ -133,7 +143,7 @@ async def run_daemon(
         await replicas.beat()  # this replica's share of the advertisers, before the first poll
         scheduler.start()
         tasks.append(loop.create_task(replicas.run(stop)))
-        tasks.append(loop.create_task(_watch_rules(runtime, stop)))
+        tasks.append(loop.create_task(watch_rules(runtime, stop, RULES_CHECK_SECONDS)))
         # the watchdog proves the loop turns and the scheduler runs; /healthz proves advertisers are watched
         tasks.append(loop.create_task(watchdog_loop(notifier, lambda: scheduler.running)))
         notifier.ready(f"polling {len(settings.tiktok.configured_advertiser_ids()) or 'discovered'} advertiser(s)")
@@ -186,24 +196,3 @@ def _install_signals(
     loop.add_signal_handler(signal.SIGHUP, reload)
     installed.append(signal.SIGHUP)
     return installed
-
-
-async def _reload(runtime: Runtime, scheduler: Scheduler) -> None:
-    """SIGHUP: reload the rules, and try every paused advertiser (lost token, account not active) at once."""
-    log.info("SIGHUP: reloading rules and re-checking paused advertisers")
-    await runtime.reload_rules(force=True)
-    paused = runtime.recheck()
-    if paused:
-        log.info("SIGHUP: re-checking %d paused advertiser(s): %s", len(paused), ", ".join(paused))
-        scheduler.poll_soon(paused)
-
-
-async def _watch_rules(runtime: Runtime, stop: asyncio.Event) -> None:
-    """Reload rules when their files change; a broken edit keeps the old rules (and is told once)."""
-    while not stop.is_set():
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), RULES_CHECK_SECONDS)
-        try:
-            await runtime.reload_rules()
-        except Exception:  # a store hiccup while telling about it must not end the watching
-            log.exception("checking the rule files failed")

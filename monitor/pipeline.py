@@ -114,6 +114,11 @@ class Pipeline:
         self._actions = actions or ActionRunner(client, store.journal, clock, breaker=Breaker(store.breaker, clock))
         self._ops_channels = tuple(ops_channels)
 
+    def reconfigure(self, *, group_limit: int, ops_channels: Sequence[str]) -> None:
+        """A reloaded configuration's ``[notify] group_limit`` and operational channels, from the next poll on."""
+        self._group_limit = group_limit
+        self._ops_channels = tuple(ops_channels)
+
     @property
     def actions(self) -> ActionRunner:
         return self._actions

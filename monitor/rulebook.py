@@ -70,6 +70,22 @@ class RuleBook:
             return ReloadResult(changed=False)
         return self.reload()
 
+    def replace(self, path: Path, channels: Iterable[str]) -> ReloadResult:
+        """The rules of ``path`` validated against ``channels`` (a reloaded configuration's): when every file is
+        valid they, the path and the channels replace the current ones; otherwise nothing changes and the
+        problems are returned (the caller says what was refused). Unchanged path and channels: nothing to do."""
+        wanted = frozenset(channels)
+        if path == self.path and wanted == self.channels:
+            return ReloadResult(changed=False)
+        try:
+            ruleset = load_rules(path, channels=wanted)
+        except ConfigError as exc:
+            return ReloadResult(changed=False, problems=tuple(exc.problems))
+        self.path, self.channels, self.current = path, wanted, ruleset
+        self._fingerprint = self._seen = self.fingerprint()
+        log.info("rules from %s: %d rule(s) from %d file(s)", path, len(ruleset), len(ruleset.files))
+        return ReloadResult(changed=True)
+
     def reload(self) -> ReloadResult:
         """Load every rule file again and swap the set in one assignment, or keep the old one."""
         self._fingerprint = self._seen = self.fingerprint()

@@ -163,6 +163,18 @@ class Scheduler:
             if advertiser_id in self._advertisers:
                 self._track(loop.create_task(self._run_poll(advertiser_id), name=f"poll-soon:{advertiser_id}"))
 
+    def set_interval(self, interval: timedelta) -> None:
+        """Poll every ``interval`` from now on (a reloaded configuration): each advertiser moves to its phase of
+        the new interval; running polls finish."""
+        if interval <= timedelta(0):
+            raise ValueError("interval must be positive")
+        self._interval = interval
+        if self._started and not self._stopping:
+            for advertiser_id in self._advertisers:
+                self._aps.remove_job(_POLL + advertiser_id)
+                self._add_poll_job(advertiser_id)
+            logger.info("polling every %s from now on%s", format_duration(interval), self._first_poll())
+
     def set_advertisers(self, advertiser_ids: Iterable[str]) -> tuple[list[str], list[str]]:
         """Poll exactly these advertisers from now on; returns ``(added, removed)``. Running polls finish."""
         wanted = list(dict.fromkeys(advertiser_ids))

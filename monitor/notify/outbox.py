@@ -156,6 +156,14 @@ class OutboxSender:
         """Permanent delivery problems not yet cleared by a success: ``"slack: invalid_auth" -> message``."""
         return {f"{spec}: {code}": text for (spec, code), text in self._problems.items()}
 
+    async def replace_channels(self, channels: Mapping[str, Channel]) -> dict[str, Channel]:
+        """Deliver through ``channels`` from now on (a reloaded configuration's); returns the previous ones once
+        no run is delivering with them any more, for the caller to close."""
+        previous, self._channels = self._channels, dict(channels)
+        async with self._running:  # a run that started before the swap has finished
+            pass
+        return previous
+
     async def run_once(self, now: datetime | None = None) -> SendReport:
         """Claim the due rows (at most ``batch``) and deliver them. Store errors propagate after every channel has
         finished; the rows left unrecorded stay claimed by this sender, and its next run takes them again."""
