@@ -128,7 +128,8 @@ async def reload_config(
     try:
         new = load_settings(source)
     except ConfigError as exc:
-        return _refused(exc.problems, source)
+        _refused(exc.problems, source)
+        return None
     if redactor is not None:
         redactor.add(new.secrets())  # before anything could log them
     changes = config_changes(old, new)
@@ -138,7 +139,8 @@ async def reload_config(
     if not rules.ok:
         if channels is not None:
             await close_channels(channels)
-        return _refused(rules.problems, source)
+        _refused(rules.problems, source)
+        return None
     if not changes.live and not changes.restart:
         log.info("configuration unchanged")
         return changes

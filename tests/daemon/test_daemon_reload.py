@@ -34,7 +34,7 @@ def config_text(base_url: str, tmp_path: Path, *, interval: str, rules: str, ext
         f'[tiktok]\nbase_url = "{base_url}"\naccess_token = "sandbox-token"\nadvertiser_ids = ["{ADV}"]\n'
         f'[monitor]\ninterval = "{interval}"\nrules = "{rules}"\n'
         f'[storage]\nurl = "sqlite:///{tmp_path / "monitor.db"}"\n'
-        f"[notify]\ninterval = \"1s\"\n[health]\nenabled = false\n{extra}"
+        f'[notify]\ninterval = "1s"\n[health]\nenabled = false\n{extra}'
     )
 
 
@@ -76,9 +76,7 @@ async def test_sighup_applies_interval_channels_rules_and_actions_and_names_what
         )  # fmt: skip
         process.send_signal(signal.SIGHUP)
         applied = await read_until("configuration: applied ")
-        assert applied.endswith(
-            "applied actions.max_writes, console, monitor.interval, monitor.rules"
-        ), applied
+        assert applied.endswith("applied actions.max_writes, console, monitor.interval, monitor.rules"), applied
         restart = await read_until("NOT applied until a restart")
         assert restart.endswith(": health.enabled, storage.url"), restart
         await read_until("alert firing: rule loud on campaign ")
