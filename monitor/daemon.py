@@ -17,7 +17,6 @@ import logging
 import os
 import signal
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
 
 from monitor.actions.breaker import tell_after
 from monitor.clock import Clock, SystemClock
@@ -125,13 +124,12 @@ async def run_daemon(
     tasks: list[asyncio.Task[None]] = []
     loop = asyncio.get_running_loop()
     received: list[signal.Signals] = []
-    reloading: dict[str, Any] = {
-        "build_channels": configured_channels_of if channels is None else None,
-        "redactor": redactor,
-    }
-    signals = _install_signals(
-        loop, stop, received, lambda: tasks.append(loop.create_task(reload(runtime, scheduler, health, **reloading)))
-    )
+    build = configured_channels_of if channels is None else None  # given channels stay as they are
+
+    def hangup() -> None:
+        tasks.append(loop.create_task(reload(runtime, scheduler, health, build_channels=build, redactor=redactor)))
+
+    signals = _install_signals(loop, stop, received, hangup)
     try:
         if settings.health.enabled:
             host, port = parse_listen(settings.health.listen)
