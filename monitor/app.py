@@ -159,9 +159,9 @@ def run(config: str | Path, *, log_level: str = "info", log_format: str = "text"
     settings = _settings_or_exit(config)
     if isinstance(settings, int):
         return settings
-    setup_logging(log_level, log_format, settings.secrets())
+    redactor = setup_logging(log_level, log_format, settings.secrets())
     _log_warnings(settings)
-    return _run_async(run_daemon(settings))
+    return _run_async(run_daemon(settings, redactor=redactor))
 
 
 def once(config: str | Path, *, dry_run: bool = False, log_level: str = "warning", log_format: str = "text") -> int:
@@ -392,9 +392,14 @@ def auth(args: argparse.Namespace) -> int:
         settings = _settings_or_exit(args.config)
         if isinstance(settings, int):
             return settings
+        try:
+            settings = commands.with_app_keys(settings, args.app_id, getattr(args, "secret", None))
+        except ConfigError as exc:
+            return _print_problems(exc)
         setup_logging(args.log_level, args.log_format, settings.secrets())
+        listed = settings
         return _print_result(
-            commands.advertisers(lambda session: build_client(settings, session), settings.actions.min_budget)
+            commands.advertisers(lambda session: build_client(listed, session), listed.actions.min_budget)
         )
     if not args.app_id:
         print("the app id is needed: set TIKTOK_APP_ID (or pass --app-id)", file=sys.stderr)
@@ -405,10 +410,17 @@ def auth(args: argparse.Namespace) -> int:
         return EXIT_OK
     if args.auth_command == "login":
         work = commands.login_and_store(
-            app, port=args.port, wait=args.timeout, print_token=args.print_token, token_file=args.token_file
+            app,
+            port=args.port,
+            wait=args.timeout,
+            print_token=args.print_token,
+            token_file=args.token_file,
+            force=args.force,
         )
     else:
-        work = commands.exchange_and_store(app, args.code, print_token=args.print_token, token_file=args.token_file)
+        work = commands.exchange_and_store(
+            app, args.code, print_token=args.print_token, token_file=args.token_file, force=args.force
+        )
     return _print_result(work, stream=sys.stderr)
 
 

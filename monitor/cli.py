@@ -104,6 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
             "--print", action="store_true", dest="print_token", help="print the token instead of saving it"
         )
         sub.add_argument("--token-file", type=Path, help="where to save it (default: the state directory, mode 0600)")
+        sub.add_argument("--force", action="store_true", help="replace a token file that exists already")
 
     auth_url = auth_commands.add_parser("url", help="print the advertiser authorization URL")
     app_options(auth_url, secret=False)
@@ -120,6 +121,14 @@ def build_parser() -> argparse.ArgumentParser:
     keep_options(auth_exchange)
     auth_list = auth_commands.add_parser("advertisers", help="list the advertisers the configured token reaches")
     auth_list.add_argument("--config", required=True, help="path of config.toml")
+    auth_list.add_argument(
+        "--app-id", default=os.environ.get("TIKTOK_APP_ID"), help="when [tiktok] has no app_id; default $TIKTOK_APP_ID"
+    )
+    auth_list.add_argument(
+        "--secret",
+        default=os.environ.get("TIKTOK_APP_SECRET"),
+        help="when [tiktok] has no secret; default $TIKTOK_APP_SECRET (prefer the variable: options show in `ps`)",
+    )
 
     check = command("check", "validate the configuration and the rule files; print each problem as file:line: ...")
     check.add_argument("--config", required=True, help="path of config.toml")

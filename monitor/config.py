@@ -22,7 +22,7 @@ import re
 from collections.abc import Iterator, Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Literal
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -68,6 +68,7 @@ __all__ = [
     "DEFAULT_ACCOUNT",
     "AccountSettings",
     "ActionsSettings",
+    "ConsoleSettings",
     "EmailSettings",
     "HealthSettings",
     "MonitorSettings",
@@ -317,6 +318,13 @@ class SlackSettings(Section):
         return self
 
 
+class ConsoleSettings(Section):
+    """``[console]``: every message a rule sends to ``console`` printed on the terminal (stdout or stderr) of
+    ``run`` or ``once``; no account anywhere needed."""
+
+    stream: Literal["stdout", "stderr"] = "stdout"
+
+
 class EmailSettings(Section):
     """``[email]``: an SMTP server and who gets the mail."""
 
@@ -444,6 +452,7 @@ class Settings(Section):
     storage: StorageSettings = Field(default_factory=StorageSettings)
     slack: SlackSettings | None = None
     email: EmailSettings | None = None
+    console: ConsoleSettings | None = None
     actions: ActionsSettings = Field(default_factory=ActionsSettings)
     webhook: WebhookSettings | None = None
     notify: NotifySettings = Field(default_factory=NotifySettings)
@@ -465,7 +474,7 @@ class Settings(Section):
 
     @model_validator(mode="after")
     def _ops_channels_are_configured(self) -> Settings:
-        configured = [name for name in ("slack", "email", "webhook") if getattr(self, name) is not None]
+        configured = [n for n in ("slack", "email", "webhook", "console") if getattr(self, n) is not None]
         for index, name in enumerate(self.notify.ops_channels or ()):
             if name.partition(":")[0] not in configured:
                 shown = ", ".join(configured) or "none"

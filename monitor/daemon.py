@@ -1,8 +1,9 @@
 """`run` and `demo`: the scheduler, health endpoint, rule reloads and signals around a :class:`Runtime`.
 
 Start-up validates everything before the first poll (config, rules, database migration, the health port).
-SIGHUP and edits of rule files reload the rules atomically; SIGHUP also tries every paused advertiser (revoked
-token, account not active) at once. SIGTERM/SIGINT stop taking new polls, let the
+Edits of rule files reload the rules atomically; SIGHUP reloads the configuration too (what it applies live
+and what needs a restart: :mod:`monitor.reload`) and tries every paused advertiser (revoked token, account not
+active) at once. SIGTERM/SIGINT stop taking new polls, let the
 running ones finish and commit (their journal entries and outbox rows with them), deliver what the outbox can
 in a few seconds, and exit 0; a second signal exits at once.
 """
@@ -15,26 +16,29 @@ import gc
 import logging
 import os
 import signal
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 from monitor.actions.breaker import tell_after
 from monitor.clock import Clock, SystemClock
 from monitor.config import Settings
+from monitor.durations import format_duration
 from monitor.health import HealthServer, HealthState, parse_listen
+from monitor.logs import SecretRedactor
 from monitor.metrics import Metrics
 from monitor.notify.base import Channel
 from monitor.polls import PollOutcome, PollResult
+from monitor.reload import reload, watch_rules
 from monitor.replicas import Replicas
 from monitor.runtime import Runtime
-from monitor.scheduler import Scheduler
+from monitor.scheduler import PollListener, Scheduler
 from monitor.sdnotify import SystemdNotifier, watchdog_loop
 from monitor.store.shards import timing
-from monitor.wiring import open_runtime
+from monitor.wiring import configured_channels_of, open_runtime
 
 log = logging.getLogger(__name__)
 
-#: How often rule files are checked for changes.
-RULES_CHECK_SECONDS = 2.0
+#: How often rule files are checked for changes (a change is reloaded at the first look that sees it settled).
+RULES_CHECK_SECONDS = 1.0
 #: Time given to in-flight polls at shutdown, and to the last outbox delivery.
 SHUTDOWN_WAIT_SECONDS = 30.0
 FLUSH_SECONDS = 5.0
@@ -48,9 +52,14 @@ async def run_daemon(
     stop: asyncio.Event | None = None,
     polls: int | None = None,
     on_ready: Callable[[Runtime], None] | None = None,
+    on_poll_done: Sequence[PollListener] = (),
+    interrupted_code: int = 0,
+    redactor: SecretRedactor | None = None,
 ) -> int:
     """Run until ``stop`` is set, a signal arrives, or ``polls`` polls have finished (the demo's cycles).
-    Returns the exit code."""
+    Returns the exit code: 0, or ``interrupted_code`` when SIGINT (Ctrl-C) stopped it (the demo's 130).
+    ``on_poll_done`` listeners get each poll's outcome besides health and metrics; ``redactor`` learns the secrets
+    of a configuration SIGHUP reloads. Given ``channels`` stay as they are on SIGHUP."""
     # Snapshots of big accounts make hundreds of thousands of small objects: collecting them less often
     # shortens event-loop stalls (measured in bench/README.md).
     gc.set_threshold(50_000, 10, 10)
@@ -84,7 +93,7 @@ async def run_daemon(
 
     async def send_outbox() -> None:
         # the circuit breaker is told once per opening, a cycle after it (by whichever replica gets there first)
-        await runtime.breaker.tell(runtime.ops_channels, after=tell_after(settings.monitor.interval))
+        await runtime.breaker.tell(runtime.ops_channels, after=tell_after(runtime.settings.monitor.interval))
         report = await runtime.sender.run_once()
         for result, count in (("sent", report.sent), ("failed", report.retrying), ("dropped", report.failed)):
             for _ in range(count):
@@ -104,7 +113,7 @@ async def run_daemon(
         send_outbox=send_outbox,
         outbox_interval=settings.notify.interval,
         prune=lambda: runtime.store.prune(clock.now()),
-        on_poll_done=[health.poll_done, metrics.poll_done, count_poll],
+        on_poll_done=[health.poll_done, metrics.poll_done, count_poll, *on_poll_done],
         on_poll_skipped=[metrics.poll_skipped],
         on_advertisers=[health.set_advertisers, metrics.set_advertisers],
         on_discovery=[health.discovery_done],
@@ -114,7 +123,13 @@ async def run_daemon(
     notifier = SystemdNotifier.from_env()
     tasks: list[asyncio.Task[None]] = []
     loop = asyncio.get_running_loop()
-    signals = _install_signals(loop, stop, lambda: tasks.append(loop.create_task(_reload(runtime, scheduler))))
+    received: list[signal.Signals] = []
+    build = configured_channels_of if channels is None else None  # given channels stay as they are
+
+    def hangup() -> None:
+        tasks.append(loop.create_task(reload(runtime, scheduler, health, build_channels=build, redactor=redactor)))
+
+    signals = _install_signals(loop, stop, received, hangup)
     try:
         if settings.health.enabled:
             host, port = parse_listen(settings.health.listen)
@@ -126,11 +141,15 @@ async def run_daemon(
         await replicas.beat()  # this replica's share of the advertisers, before the first poll
         scheduler.start()
         tasks.append(loop.create_task(replicas.run(stop)))
-        tasks.append(loop.create_task(_watch_rules(runtime, stop)))
+        tasks.append(loop.create_task(watch_rules(runtime, stop, RULES_CHECK_SECONDS)))
         # the watchdog proves the loop turns and the scheduler runs; /healthz proves advertisers are watched
         tasks.append(loop.create_task(watchdog_loop(notifier, lambda: scheduler.running)))
         notifier.ready(f"polling {len(settings.tiktok.configured_advertiser_ids()) or 'discovered'} advertiser(s)")
-        log.info("monitor started: every %s, %d rule(s)", settings.monitor.interval, len(runtime.rulebook.current))
+        log.info(
+            "monitor started: every %s, %d rule(s)",
+            format_duration(settings.monitor.interval),
+            len(runtime.rulebook.current),
+        )
         if on_ready is not None:
             on_ready(runtime)
         await stop.wait()
@@ -154,11 +173,14 @@ async def run_daemon(
         await runtime.close()
         notifier.close()
     log.info("monitor stopped")
-    return 0
+    return interrupted_code if signal.SIGINT in received else 0
 
 
-def _install_signals(loop: asyncio.AbstractEventLoop, stop: asyncio.Event, reload: Callable[[], None]) -> list[int]:
+def _install_signals(
+    loop: asyncio.AbstractEventLoop, stop: asyncio.Event, received: list[signal.Signals], reload: Callable[[], None]
+) -> list[int]:
     def terminate(sig: signal.Signals) -> None:
+        received.append(sig)
         if stop.is_set():  # the second signal: the user wants out now
             log.warning("second %s: exiting at once", sig.name)
             os._exit(1)
@@ -172,24 +194,3 @@ def _install_signals(loop: asyncio.AbstractEventLoop, stop: asyncio.Event, reloa
     loop.add_signal_handler(signal.SIGHUP, reload)
     installed.append(signal.SIGHUP)
     return installed
-
-
-async def _reload(runtime: Runtime, scheduler: Scheduler) -> None:
-    """SIGHUP: reload the rules, and try every paused advertiser (lost token, account not active) at once."""
-    log.info("SIGHUP: reloading rules and re-checking paused advertisers")
-    await runtime.reload_rules(force=True)
-    paused = runtime.recheck()
-    if paused:
-        log.info("SIGHUP: re-checking %d paused advertiser(s): %s", len(paused), ", ".join(paused))
-        scheduler.poll_soon(paused)
-
-
-async def _watch_rules(runtime: Runtime, stop: asyncio.Event) -> None:
-    """Reload rules when their files change; a broken edit keeps the old rules (and is told once)."""
-    while not stop.is_set():
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), RULES_CHECK_SECONDS)
-        try:
-            await runtime.reload_rules()
-        except Exception:  # a store hiccup while telling about it must not end the watching
-            log.exception("checking the rule files failed")

@@ -31,10 +31,11 @@ from monitor.domain import AlertState, EntityKey, Level, Snapshot
 from monitor.fetch import FetchPlan, LevelPlan, fetch_snapshot
 from monitor.notify.compose import alert_notifications
 from monitor.notify.message import OperationalMessage, notifications
+from monitor.notify.names import display_name
 from monitor.polls import PollSummary
 from monitor.preview.tally import tallies
 from monitor.rules.engine import Evaluation, evaluate
-from monitor.rules.lifecycle import AlertKey, advance
+from monitor.rules.lifecycle import AlertKey, Transition, advance
 from monitor.rules.lifecycle import Progress as LifecycleProgress
 from monitor.rules.model import Needs, RuleSet
 from monitor.rules.mute import Muting
@@ -114,6 +115,11 @@ class Pipeline:
         self._clock = clock
         self._group_limit = group_limit
         self._actions = actions or ActionRunner(client, store.journal, clock, breaker=Breaker(store.breaker, clock))
+        self._ops_channels = tuple(ops_channels)
+
+    def reconfigure(self, *, group_limit: int, ops_channels: Sequence[str]) -> None:
+        """A reloaded configuration's ``[notify] group_limit`` and operational channels, from the next poll on."""
+        self._group_limit = group_limit
         self._ops_channels = tuple(ops_channels)
 
     @property
@@ -197,6 +203,7 @@ class Pipeline:
                     poll.note_error(f"cancelled in stage {progress.stage}")
                     raise
                 progress.stage = Stage.COMMIT
+        log_transitions(lifecycle.transitions, info)  # committed: the alerts' states are what the log says
         return PollSummary(
             advertiser_id=advertiser_id,
             advertiser_name=info.name,
@@ -241,6 +248,27 @@ def _names(snapshot: Snapshot | None) -> dict[EntityKey, str]:
     if snapshot is None:
         return {}
     return {key: entity.name for key, entity in snapshot.entities.items() if entity.name is not None}
+
+
+def log_transitions(transitions: Sequence[Transition], info: AdvertiserInfo) -> None:
+    """One INFO line per alert that fired or resolved: rule, entity (id and name), advertiser and the values the
+    rule read (``run`` in a terminal shows them without any channel)."""
+    advertiser = f"{info.id} {display_name(info.name) or ''}".rstrip()
+    for t in transitions:
+        if t.kind not in ("firing", "resolved"):
+            continue
+        name = display_name(t.entity.name if t.entity is not None else None)
+        entity = f"{t.alert.level.value} {t.alert.entity_id}" + (f" {name!r}" if name else "")
+        values = ", ".join(f"{key} = {value}" for key, value in t.alert.values.items())
+        log.info(
+            "alert %s: rule %s on %s (advertiser %s)%s%s",
+            t.kind,
+            t.rule.name,
+            entity,
+            advertiser,
+            f": {values}" if values else "",
+            "" if t.notify else " (not notified)",
+        )
 
 
 __all__ = ["Pipeline", "Progress", "Stage", "fetch_plan", "ruleset_plan"]

@@ -38,6 +38,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from monitor.clock import Clock, SystemClock
+from monitor.durations import format_duration
 from monitor.errors import MonitorError
 from monitor.polls import PollOutcome, PollResult
 
@@ -145,7 +146,12 @@ class Scheduler:
             self._add_periodic("outbox", self._guarded("outbox", self._send_outbox), self._outbox_interval, now=False)
         if self._prune is not None:
             self._add_periodic("prune", self._guarded("prune", self._prune), self._prune_interval, now=False)
-        logger.info("scheduler started: %d advertisers every %s", len(self._advertisers), self._interval)
+        logger.info(
+            "scheduler started: %d advertiser(s) every %s%s",
+            len(self._advertisers),
+            format_duration(self._interval),
+            "" if self._advertisers else " (the advertisers come from the discovery)",
+        )
 
     def poll_soon(self, advertiser_ids: Iterable[str]) -> None:
         """Poll these advertisers at once, outside their phase (SIGHUP's re-check of paused ones). One already
@@ -156,6 +162,18 @@ class Scheduler:
         for advertiser_id in advertiser_ids:
             if advertiser_id in self._advertisers:
                 self._track(loop.create_task(self._run_poll(advertiser_id), name=f"poll-soon:{advertiser_id}"))
+
+    def set_interval(self, interval: timedelta) -> None:
+        """Poll every ``interval`` from now on (a reloaded configuration): each advertiser moves to its phase of
+        the new interval; running polls finish."""
+        if interval <= timedelta(0):
+            raise ValueError("interval must be positive")
+        self._interval = interval
+        if self._started and not self._stopping:
+            for advertiser_id in self._advertisers:
+                self._aps.remove_job(_POLL + advertiser_id)
+                self._add_poll_job(advertiser_id)
+            logger.info("polling every %s from now on%s", format_duration(interval), self._first_poll())
 
     def set_advertisers(self, advertiser_ids: Iterable[str]) -> tuple[list[str], list[str]]:
         """Poll exactly these advertisers from now on; returns ``(added, removed)``. Running polls finish."""
@@ -169,7 +187,8 @@ class Scheduler:
             for advertiser_id in added:
                 self._add_poll_job(advertiser_id)
             if added or removed:
-                logger.info("advertisers: %d polled, added %s, removed %s", len(wanted), added, removed)
+                first = self._first_poll() if len(added) == len(wanted) and self._aps.running else ""
+                logger.info("advertisers: %d polled, added %s, removed %s%s", len(wanted), added, removed, first)
             for listener in self._on_advertisers:
                 _call(listener, sorted(wanted))
         return added, removed
@@ -201,6 +220,19 @@ class Scheduler:
         self._aps.shutdown(wait=False)
         await asyncio.sleep(0)  # AsyncIOScheduler.shutdown runs on the next loop iteration
         logger.info("scheduler stopped")
+
+    def _first_poll(self) -> str:
+        """``; first poll at 04:52:10 UTC (in 3m12s)``: when the earliest poll job runs (each has its phase)."""
+        times = [
+            job.next_run_time
+            for job in self._aps.get_jobs()
+            if job.id.startswith(_POLL) and job.next_run_time is not None
+        ]
+        if not times:
+            return ""
+        first = min(times)
+        wait = timedelta(seconds=max(0, round((first - datetime.now(UTC)).total_seconds())))
+        return f"; first poll at {first:%H:%M:%S} UTC (in {format_duration(wait)})"
 
     # --- jobs ----------------------------------------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ from pydantic import BaseModel, SecretStr
 from monitor.config import (
     AccountSettings,
     ActionsSettings,
+    ConsoleSettings,
     EmailSettings,
     HealthSettings,
     MonitorSettings,
@@ -800,6 +801,7 @@ def test_example_documents_every_key() -> None:
         "slack": SlackSettings,
         "email": EmailSettings,
         "actions": ActionsSettings,
+        "console": ConsoleSettings,
         "webhook": WebhookSettings,
         "notify": NotifySettings,
         "health": HealthSettings,
@@ -854,3 +856,19 @@ def test_the_sandboxs_own_app_id_passes_the_configs_digits_check(tmp_path) -> No
         f'app_id = "{sandbox.app_id}"\nsecret = "{sandbox.secret}"\n'
     )
     assert load_settings(path).tiktok.app_id == sandbox.app_id
+
+
+def test_console_is_a_channel_rules_may_notify_and_its_stream_is_checked(tmp_path: Path) -> None:
+    """Issue 15: a newcomer without Slack had no channel; `[console]` is one (stdout by default)."""
+    from monitor.rules.loader import configured_channels
+
+    base = '[tiktok]\naccess_token = "t"\nadvertiser_ids = ["1"]\n'
+    config = tmp_path / "config.toml"
+    config.write_text(base + '[console]\n[notify]\nops_channels = ["console"]\n')
+    settings = load_settings(config)
+    assert settings.console is not None and settings.console.stream == "stdout"
+    assert "console" in configured_channels(settings)
+    config.write_text(base + '[console]\nstream = "printer"\n')
+    with pytest.raises(ConfigError) as error:
+        load_settings(config)
+    assert str(error.value.problems[0]).startswith(f"{config}:5: console.stream: ")

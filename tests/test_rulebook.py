@@ -39,6 +39,7 @@ def test_a_changed_file_swaps_the_rule_set(tmp_path):
     book = RuleBook(tmp_path, {"slack"})
     rule_file.write_text(GOOD.format(name="one") + GOOD.format(name="two"))
     touch_later(rule_file)
+    assert book.reload_if_changed().changed is False  # seen; reloaded once the next look finds it settled
     result = book.reload_if_changed()
     assert result.changed and result.ok
     assert [rule.name for rule in book()] == ["one", "two"]
@@ -49,6 +50,7 @@ def test_a_broken_file_keeps_the_old_rules_and_reports_why(tmp_path):
     book = RuleBook(tmp_path, {"slack"})
     broken = tmp_path / "b.toml"
     broken.write_text('[[rule]]\nname = "two"\nlevel = "campaign"\nwhen = "spend >"\nnotify = ["slack"]\n')
+    book.reload_if_changed()
     result = book.reload_if_changed()
     assert not result.changed and not result.ok
     assert str(result.problems[0]).startswith(f"{broken}:4: ")
@@ -56,6 +58,7 @@ def test_a_broken_file_keeps_the_old_rules_and_reports_why(tmp_path):
     # fixing the file is picked up by the next look
     broken.write_text(GOOD.format(name="two"))
     touch_later(broken)
+    book.reload_if_changed()
     assert book.reload_if_changed().changed
     assert [rule.name for rule in book()] == ["one", "two"]
 
@@ -77,3 +80,19 @@ def test_a_missing_rules_directory_is_reported_where_the_config_names_it(tmp_pat
     assert [str(p) for p in book.reload().problems] == [
         f"{config}:5: monitor.rules: {tmp_path / 'gone'}: the rules directory does not exist"
     ]
+
+
+def test_a_file_created_in_two_steps_is_reloaded_once(tmp_path):
+    """Issue 15: creating one rule file (empty first, then filled, as editors and `cat >` do) reloaded twice,
+    the first time from the half-written file."""
+    (tmp_path / "a.toml").write_text(GOOD.format(name="one"))
+    book = RuleBook(tmp_path, {"slack"})
+    new = tmp_path / "b.toml"
+    new.write_text("")  # a look between the two steps sees the empty file
+    results = [book.reload_if_changed()]
+    new.write_text(GOOD.format(name="two"))
+    touch_later(new)
+    results += [book.reload_if_changed() for _ in range(3)]
+    assert [r.changed for r in results] == [False, False, True, False]
+    assert all(r.ok for r in results)  # the half-written file was never loaded
+    assert [rule.name for rule in book()] == ["one", "two"]

@@ -2,8 +2,12 @@
 
 ``url``, ``login`` and ``exchange`` need no configuration file: the app id and secret come from the
 environment (TIKTOK_APP_ID, TIKTOK_APP_SECRET) or options, the API host from ``--base-url``. The token is
-stored in a 0600 file (or printed with ``--print``, for an environment variable); it is never logged.
-``advertisers`` uses the configuration, like the daemon.
+stored in a 0600 file (or printed with ``--print``, for an environment variable); it is never logged. An
+existing token file is never replaced without ``--force``: the check comes before the browser opens, so no
+authorization is spent on a refusal.
+``advertisers`` uses the configuration, like the daemon; listing what a token reaches (oauth2/advertiser/get)
+needs the app's id and secret too, from ``[tiktok] app_id`` / ``secret`` or else, as for the other commands,
+TIKTOK_APP_ID / TIKTOK_APP_SECRET (:func:`with_app_keys`).
 """
 
 from __future__ import annotations
@@ -14,12 +18,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
+from pydantic import SecretStr
 
 from monitor.actions.budget import NO_MINIMUMS, Minimums
-from monitor.auth.errors import AuthFlowError
+from monitor.auth.errors import AuthFlowError, TokenFileError
 from monitor.auth.flow import authorization_url, login, new_state, open_in_browser, redirect_uri
 from monitor.auth.listing import list_advertisers, render_advertisers
 from monitor.auth.tokenfile import default_token_path, save_token
+from monitor.config import Settings
+from monitor.errors import ConfigError, Problem
 from monitor.tiktok.client import TikTokClient
 from monitor.tiktok.models import TokenGrant
 from monitor.tiktok.ratelimit import RateLimiter
@@ -53,10 +60,31 @@ def url(app: AppCredentials, *, port: int = DEFAULT_PORT, redirect: str | None =
     return authorization_url(app.app_id, redirect or redirect_uri("127.0.0.1", port), new_state(), base=app.base_url)
 
 
+def _target(print_token: bool, token_file: Path | None, force: bool) -> Path | None:
+    """Where the token goes (None: printed); refuses an existing file unless ``force``."""
+    if print_token:
+        return None
+    path = (token_file or default_token_path()).expanduser().absolute()
+    if path.exists() and not force:
+        raise TokenFileError(
+            f"{path}: a token is stored here already and was left as it is; to replace it run the command again "
+            "with --force (revoke the old token if nothing uses it any more), or choose another --token-file"
+        )
+    return path
+
+
 async def login_and_store(
-    app: AppCredentials, *, port: int = 0, wait: float, print_token: bool, token_file: Path | None
+    app: AppCredentials,
+    *,
+    port: int = 0,
+    wait: float,
+    print_token: bool,
+    token_file: Path | None,
+    force: bool = False,
 ) -> str:
-    """Run the loopback login and store (or print) the token; returns what to tell the user."""
+    """Run the loopback login and store (or print) the token; returns what to tell the user. An existing token
+    file is refused before the browser opens, unless ``force``."""
+    target = _target(print_token, token_file, force)
     async with aiohttp.ClientSession() as session:
         grant = await login(
             lambda: _app_client(session, app),
@@ -66,21 +94,26 @@ async def login_and_store(
             timeout=wait,
             base=app.base_url,
         )
-    return _keep(grant, print_token=print_token, token_file=token_file)
+    return _keep(grant, target)
 
 
-async def exchange_and_store(app: AppCredentials, code: str, *, print_token: bool, token_file: Path | None) -> str:
+async def exchange_and_store(
+    app: AppCredentials, code: str, *, print_token: bool, token_file: Path | None, force: bool = False
+) -> str:
+    """Trade ``code`` for the token and store (or print) it; an existing token file is refused first, unless
+    ``force``."""
+    target = _target(print_token, token_file, force)
     async with aiohttp.ClientSession() as session:
         grant = await _app_client(session, app).exchange_auth_code(code)
-    return _keep(grant, print_token=print_token, token_file=token_file)
+    return _keep(grant, target)
 
 
-def _keep(grant: TokenGrant, *, print_token: bool, token_file: Path | None) -> str:
+def _keep(grant: TokenGrant, target: Path | None) -> str:
     reached = f"the token reaches {len(grant.advertiser_ids)} advertiser(s): {', '.join(grant.advertiser_ids)}"
-    if print_token:
+    if target is None:
         sys.stdout.write(grant.access_token.get_secret_value() + "\n")  # stdout only, for `export VAR=$(...)`
         return reached
-    path = save_token(token_file or default_token_path(), grant.access_token)
+    path = save_token(target, grant.access_token)
     return f'{reached}\ntoken saved to {path} (mode 0600): set [tiktok] access_token_file = "{path}"'
 
 
@@ -92,3 +125,30 @@ async def advertisers(
     composition root builds it from the configuration)."""
     async with aiohttp.ClientSession() as session:
         return render_advertisers(await list_advertisers(client_of(session)), min_budget)
+
+
+def with_app_keys(settings: Settings, app_id: str | None, secret: str | None) -> Settings:
+    """``settings`` with the app's id and secret for listing advertisers: the configuration's, else ``app_id``
+    and ``secret`` (TIKTOK_APP_ID / TIKTOK_APP_SECRET or the options). Raises :class:`ConfigError` naming the
+    keys and the variables when one is still missing (nothing is sent then)."""
+    tiktok = settings.tiktok
+    found_id = tiktok.app_id or (app_id or None)
+    found_secret = tiktok.secret or (SecretStr(secret) if secret else None)
+    missing = [key for key, value in (("app_id", found_id), ("secret", found_secret)) if value is None]
+    if missing:
+        variables = {"app_id": "TIKTOK_APP_ID", "secret": "TIKTOK_APP_SECRET"}
+        raise ConfigError(
+            [
+                Problem(
+                    str(settings.source or "config"),
+                    None,
+                    f"tiktok.{key}",
+                    f"listing the advertisers a token reaches (oauth2/advertiser/get) needs the developer app's "
+                    f"{key.replace('_', ' ')}: set it in [tiktok] (or {key}_file), or the environment variable "
+                    f"{variables[key]}",
+                )
+                for key in missing
+            ]
+        )
+    update = {"app_id": found_id, "secret": found_secret}
+    return settings.model_copy(update={"tiktok": tiktok.model_copy(update=update)})

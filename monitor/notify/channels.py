@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from monitor.config import Settings
 from monitor.notify.base import Channel
+from monitor.notify.console import ConsoleChannel
 from monitor.notify.email import EmailChannel
 from monitor.notify.slack import SlackChannel
 from monitor.notify.templates import Templates
@@ -20,7 +22,8 @@ def build_channels(
     webhook_secret: str | None = None,
     webhook_timeout: float = 10.0,
 ) -> dict[str, Channel]:
-    """One channel per configured section, named as rules name them: ``slack``, ``email``, ``webhook``."""
+    """One channel per configured section, named as rules name them: ``slack``, ``email``, ``webhook``,
+    ``console``."""
     channels: dict[str, Channel] = {}
     if settings.slack is not None:
         channels["slack"] = SlackChannel.from_settings(settings.slack, templates)
@@ -28,6 +31,9 @@ def build_channels(
         channels["email"] = EmailChannel.from_settings(settings.email, templates)
     if webhook_url is not None:
         channels["webhook"] = WebhookChannel(webhook_url, templates, secret=webhook_secret, timeout=webhook_timeout)
+    if settings.console is not None:
+        stream = sys.stderr if settings.console.stream == "stderr" else sys.stdout
+        channels["console"] = ConsoleChannel(templates, stream)
     return channels
 
 

@@ -1,4 +1,5 @@
-"""A channel that prints messages to a terminal: what `demo` uses in place of Slack when no token is set."""
+"""A channel that prints messages to a terminal: ``[console]`` in the configuration (rules notify ``console``),
+and what `demo` uses in place of Slack when no token is set."""
 
 from __future__ import annotations
 

@@ -116,7 +116,8 @@ class _Held:
 
 
 class OutboxSender:
-    """Delivers due outbox rows. ``channels`` maps configured names ("slack", "email", "webhook") to channels.
+    """Delivers due outbox rows. ``channels`` maps configured names ("slack", "email", "webhook", "console") to
+    channels.
 
     ``name`` says who claims rows in the database (default ``host:pid``); a random suffix makes every sender's
     claimant unique (:attr:`claimant`).
@@ -154,6 +155,14 @@ class OutboxSender:
     def problems(self) -> dict[str, str]:
         """Permanent delivery problems not yet cleared by a success: ``"slack: invalid_auth" -> message``."""
         return {f"{spec}: {code}": text for (spec, code), text in self._problems.items()}
+
+    async def replace_channels(self, channels: Mapping[str, Channel]) -> dict[str, Channel]:
+        """Deliver through ``channels`` from now on (a reloaded configuration's); returns the previous ones once
+        no run is delivering with them any more, for the caller to close."""
+        previous, self._channels = self._channels, dict(channels)
+        async with self._running:  # a run that started before the swap has finished
+            pass
+        return previous
 
     async def run_once(self, now: datetime | None = None) -> SendReport:
         """Claim the due rows (at most ``batch``) and deliver them. Store errors propagate after every channel has

@@ -37,7 +37,8 @@ __all__ = ["configured_channels", "load_rules", "rule_files", "summarize"]
 
 
 def configured_channels(settings: Any) -> frozenset[str]:
-    """The channels a config enables (``[slack]``, ``[email]``, later ``[webhook]``): what rules may notify."""
+    """The channels a config enables (``[slack]``, ``[email]``, ``[webhook]``, ``[console]``): what rules may
+    notify."""
     return frozenset(name for name in KNOWN_CHANNELS if getattr(settings, name, None) is not None)
 
 

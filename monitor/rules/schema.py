@@ -28,7 +28,7 @@ from monitor.rules.tokens import located
 from monitor.tomlvalidate import show_value
 
 #: Channels a rule may name; which of them are usable depends on the config (context key "channels").
-KNOWN_CHANNELS = ("slack", "email", "webhook")
+KNOWN_CHANNELS = ("slack", "email", "webhook", "console")
 CHANNELS = "channels"
 #: Context key: what to do about a channel that is not configured, a template with {channel}.
 CHANNELS_HINT = "channels_hint"

@@ -3,7 +3,7 @@
 ::
 
     rule_files = ["../*.toml"]          # rule files to test, relative to this file; globs allowed
-    channels = ["slack"]                # channels taken as configured (default: slack, email, webhook)
+    channels = ["slack"]                # channels taken as configured (default: slack, email, webhook, console)
 
     [[case]]
     name = "overspend without conversions fires after 15 minutes"

@@ -125,3 +125,53 @@ async def test_run_alerts_reloads_survives_a_broken_rule_and_stops_cleanly(tmp_p
         assert runs and all(run.status in ("ok",) for run in runs)  # every poll finished and committed
     finally:
         await store.close()
+
+
+async def test_run_in_a_terminal_says_when_it_polls_and_what_fires_and_resolves(tmp_path: Path, live_sandbox):
+    """Issue 15: `run` was silent in a terminal: no first-poll time at start, no line when an alert fired or
+    resolved, and no channel a newcomer could use without Slack. `[console]` prints what rules send it."""
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "a.toml").write_text(SPENDING.replace('"webhook"', '"console"'))
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[tiktok]\nbase_url = "{live_sandbox.base_url}"\naccess_token = "sandbox-token"\n'
+        f'advertiser_ids = ["{ADV}"]\n[monitor]\ninterval = "2s"\nrules = "rules"\n'
+        f'[storage]\nurl = "sqlite:///{tmp_path / "monitor.db"}"\n[console]\n'
+        f'[notify]\ninterval = "1s"\n[health]\nenabled = false\n'
+    )
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "monitor", "run", "--config", str(config),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, env=env,
+    )  # fmt: skip
+    seen = ""
+
+    async def read_until(text: str) -> None:
+        nonlocal seen
+        while text not in seen:
+            try:
+                line = await asyncio.wait_for(process.stdout.readline(), 30)  # type: ignore[union-attr]
+            except TimeoutError:
+                raise AssertionError(f"{text!r} not printed within 30 s:\n{seen}") from None
+            assert line, seen
+            seen += line.decode()
+
+    try:
+        await read_until("first poll at ")
+        assert "(in " in seen.splitlines()[-1]
+        await read_until("alert firing: rule spending on campaign ")
+        await read_until("── alert: [WARNING] Firing: spending · Acme Outdoor US")  # the [console] channel's message
+        (rules / "a.toml").write_text(SPENDING.replace('"webhook"', '"console"').replace("spend > 0", "spend < 0"))
+        await read_until("alert resolved: rule spending on campaign ")
+        process.send_signal(signal.SIGTERM)
+        rest, _ = await asyncio.wait_for(process.communicate(), 45)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    text = seen + rest.decode()
+    assert process.returncode == 0, text
+    firing = next(line for line in text.splitlines() if "alert firing: rule spending" in line)
+    assert f"(advertiser {ADV} " in firing and ": spend = " in firing  # rule, entity, advertiser and values
+    assert "Traceback" not in text

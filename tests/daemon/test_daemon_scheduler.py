@@ -97,6 +97,25 @@ async def wait_until(condition: Callable[[], bool], within: float = 3.0) -> None
             await asyncio.sleep(0.02)
 
 
+async def test_a_new_interval_moves_every_poll_to_its_phase_of_that_interval(
+    make_scheduler: Callable[..., Scheduler],
+) -> None:
+    """SIGHUP with a new [monitor] interval (issue 15): polls follow it at once, each at its phase."""
+
+    async def poll(advertiser_id: str) -> None:
+        return None
+
+    ids = ["7000000000000000001", "7000000000000000002"]
+    scheduler = make_scheduler(poll=poll, interval=timedelta(days=1), advertiser_ids=ids)
+    shorter = timedelta(seconds=60)
+    scheduler.set_interval(shorter)
+    now = datetime.now(UTC)
+    for advertiser_id in ids:
+        when = due(scheduler, advertiser_id)
+        assert when is not None and now - timedelta(seconds=1) <= when < now + shorter
+        assert (when - EPOCH) % shorter == phase_offset(advertiser_id, shorter)
+
+
 # --- phases (pure) ---------------------------------------------------------------------------------------------
 
 

@@ -232,7 +232,7 @@ def test_action_shapes(tmp_path, action, message):
     [
         ('["webhook"]', ("slack",), "channel 'webhook' is not configured (configured: slack): add [webhook] to the config"),
         ('["slack"]', (), "channel 'slack' is not configured (configured: none): add [slack] to the config"),
-        ('["teams"]', ("slack",), "unknown channel 'teams' (channels are slack, email, webhook)"),
+        ('["teams"]', ("slack",), "unknown channel 'teams' (channels are slack, email, webhook, console)"),
         ('["email:nobody"]', ("email",), "expected an address like 'email:ops@example.com', got 'email:nobody'"),
         ('["webhook:"]', ("webhook",), "nothing after ':' in 'webhook:'"),
         ('["slack", "slack"]', ("slack",), "'slack' is listed twice"),
