@@ -23,6 +23,7 @@ from monitor.notify.names import display_name
 from monitor.rules.engine import evaluate
 from monitor.rules.lifecycle import AlertKey, Transition, advance
 from monitor.rules.model import RuleSet
+from monitor.rules.mute import Muting
 from monitor.store.diff import diff_snapshots
 
 _OUTCOMES = {Verdict.GO: WOULD_DO, Verdict.DRY_RUN: DRY_RUN, Verdict.SKIP: BLOCKED}
@@ -59,7 +60,9 @@ class Replayer:
         for rule in self.ruleset:
             self.seen[rule.name] += levels[rule.level]
             self.unknown[rule.name] += len(evaluation.undecided.get(rule.name, ()))
-        progress = advance(self.ruleset, self.alerts, evaluation, now)
+        # the rules' active hours mute as they do in the daemon; silences are not replayed (the question is what
+        # the rules would do)
+        progress = advance(self.ruleset, self.alerts, evaluation, now, Muting.of(current.advertiser_id, now, self.zone))
         for key in progress.removed:
             self.alerts.pop(key, None)
         for state in progress.states:

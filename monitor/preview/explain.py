@@ -9,7 +9,7 @@ without storing anything, and says for each entity of the rule's level in its sc
 * the alert's state after this evaluation and why: pending (k of N min), firing (since when; would notify now,
   or in cooldown until when), resolving, resolved; and for a rule with an action: held (a manual override or a
   revert, until when) or a dry run (the rule's ``dry_run``, ``[actions] enabled = false``, analyst access);
-* silenced: ``silenced_by(rule, entity)`` (a seam: None by default) names the silence that mutes it.
+* muted: ``silenced_by(rule, entity)`` says what mutes its alert: a live silence or the rule's active time.
 """
 
 from __future__ import annotations
@@ -91,7 +91,7 @@ def explain_rule(
             why += _action(rule, entity, live, dry_run)
         silence = silenced_by(rule, entity) if silenced_by is not None else None
         if silence is not None:
-            why.append(f"silenced: {silence}")
+            why.append(f"muted: {silence}")
         out.append(Explanation(entity, values, result, missing, alert.state if alert else INACTIVE, tuple(why)))
     return out
 

@@ -23,6 +23,7 @@ from monitor.preview.explain_table import render_table, rule_header
 from monitor.preview.parts import PreviewParts
 from monitor.rules.loader import configured_channels, load_rules
 from monitor.rules.model import Rule, RuleSet
+from monitor.rules.mute import Muting
 from monitor.tiktok.models import AdvertiserInfo
 from monitor.wiring import open_preview
 
@@ -111,6 +112,9 @@ async def _one(
         notes += [f"no data: {error}" for error in fetched.errors]
         source = f"the API at {now:%Y-%m-%d %H:%M} UTC"
     dry_run = None if settings.actions.enabled else "[actions] enabled = false"
+    # live silences and the rule's active time mute its alerts as in a poll (names of entities gone: the last ones)
+    names = {key: e.name for key, e in (previous.entities.items() if previous else ()) if e.name is not None}
+    mute = Muting.of(advertiser_id, now, info.timezone, await store.silences.active(now), names)
     explanations = explain_rule(
         rule,
         current,
@@ -121,6 +125,7 @@ async def _one(
         zone=info.timezone,
         entity_id=entity,
         dry_run=dry_run or parts.roster.read_only(info),
+        silenced_by=lambda muted, state: mute.reason(muted, state.level, state.id, state),
     )
     head = f"\nadvertiser {advertiser_id}: {len(explanations)} {rule.level.value}(s) from {source}"
     lines = [head, *notes]

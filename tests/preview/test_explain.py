@@ -104,7 +104,7 @@ def test_silenced_is_a_seam_that_names_the_silence():
         return "silence #4 by alice until 2026-11-25 08:00 UTC" if entity.id == SPENDING else None
 
     found = by_id(explain_rule(rule("spend > 500"), CURRENT, None, {}, [], NOW, silenced_by=silenced_by))
-    assert found[SPENDING].why[-1] == "silenced: silence #4 by alice until 2026-11-25 08:00 UTC"
+    assert found[SPENDING].why[-1] == "muted: silence #4 by alice until 2026-11-25 08:00 UTC"
     assert not any("silenced" in why for why in found[CHEAP].why)
 
 

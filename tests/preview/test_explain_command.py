@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import timedelta
 
 from conftest import ADVERTISER
 
+from monitor.domain import Matcher, Silence
 from monitor.once import run_once
 from monitor.preview.explain_command import run_explain
+from monitor.store.repo import Store
 
 RULE = '[[rule]]\nname = "spending"\nlevel = "campaign"\nwhen = "spend > 0"\nnotify = ["slack"]\n'
 NO_REPORT = "1801100000000000003"  # the sandbox's campaign without a report row (no spend today)
@@ -55,3 +58,25 @@ async def test_an_unknown_rule_is_a_usage_error_naming_the_rules(configure, sand
     settings = configure({"rule": RULE})
     assert await run_explain(settings, "spendin", out=io.StringIO(), clock=clock) == 2
     assert "unknown rule 'spendin'; the rules are: spending" in capsys.readouterr().err
+
+
+async def test_explain_names_the_silence_that_mutes_an_alert(configure, sandbox, clock, database_url):
+    """A live silence (stored as `silence add` stores it) is named in the entity's reasons; others are not muted."""
+    settings = configure({"rule": RULE})
+    assert await run_once(settings, out=io.StringIO(), clock=clock) == 0  # creates the database
+    store = await Store.open(database_url)
+    try:
+        silence = Silence(
+            (Matcher("rule", "spending"), Matcher("entity", "1801100000000000001")),
+            clock.now(),
+            clock.now() + timedelta(hours=2),
+            "alice",
+        )
+        await store.silences.add(silence, clock.now())
+    finally:
+        await store.close()
+    out = io.StringIO()
+    assert await run_explain(settings, "spending", stored=True, out=out, clock=clock) == 0
+    muted = row(out.getvalue(), "1801100000000000001")
+    assert muted.endswith("; muted: silenced by #1 rule=spending entity=1801100000000000001")
+    assert "muted" not in row(out.getvalue(), "1801100000000000002")
