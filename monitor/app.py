@@ -30,7 +30,6 @@ from monitor.actions.breaker import Breaker, render_breaker, resumed_text
 from monitor.actions.budget import below_documented, describe_minimums
 from monitor.actions.history import parse_since
 from monitor.actions.history import render as render_history
-from monitor.actions.revert import revert as revert_action
 from monitor.clock import Clock, SystemClock
 from monitor.config import Settings, load_settings, mask_url_password
 from monitor.daemon import run_daemon
@@ -47,7 +46,7 @@ from monitor.rules.model import RuleSet
 from monitor.rules.testfile import rule_test_files
 from monitor.rules.testing import render_report, run_rule_tests
 from monitor.tomlpos import key_line
-from monitor.wiring import build_client, client_of_advertiser, open_store
+from monitor.wiring import build_client, open_store, steering_of
 
 log = logging.getLogger("monitor")
 
@@ -264,9 +263,16 @@ def backtest(
 
 
 def revert(
-    config: str | Path, entry_id: int, *, dry_run: bool = False, log_level: str = "warning", log_format: str = "text"
+    config: str | Path,
+    entry_id: int,
+    *,
+    dry_run: bool = False,
+    by: str | None = None,
+    log_level: str = "warning",
+    log_format: str = "text",
 ) -> int:
-    """Undo journal entry ``entry_id`` through the guard rails; 0 when done (or, dry run, would be), else 1."""
+    """Undo journal entry ``entry_id`` through the guard rails, journaled with who asked (``by``, default the OS
+    user); 0 when done (or, dry run, would be), else 1."""
     settings = _settings_or_exit(config)
     if isinstance(settings, int):
         return settings
@@ -277,16 +283,8 @@ def revert(
         store = await open_store(settings, clock)
         try:
             async with aiohttp.ClientSession() as session:
-                entry = await store.journal.get(entry_id)
-                advertiser_id = entry.intent.advertiser_id if entry is not None else None
-                result = await revert_action(
-                    entry_id,
-                    store=store,
-                    client=await client_of_advertiser(settings, session, advertiser_id, store),
-                    clock=clock,
-                    settings=GuardSettings.from_config(settings.actions, settings.monitor.interval),
-                    dry_run=dry_run,
-                )
+                steering = steering_of(settings, store, clock, session)
+                result = await steering.revert(entry_id, by=by or os_user(), dry_run=dry_run)
         finally:
             await store.close()
         print(result.message, file=sys.stdout if result.ok else sys.stderr)

@@ -151,6 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
     revert.add_argument("--config", required=True, help="path of config.toml")
     revert.add_argument("id", type=int, help="the journal id (tiktok-monitor history; alerts show it)")
     revert.add_argument("--dry-run", action="store_true", help="say what would be done; change nothing")
+    revert.add_argument("--by", metavar="NAME", help="who asks (default: the OS user); journaled with the revert")
 
     actions = command("actions", "the actions' circuit breaker: see it, or let rules write again after it opened")
     actions_commands = actions.add_subparsers(dest="actions_command", required=True, metavar="ACTIONS_COMMAND")
@@ -269,7 +270,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         if args.command == "revert":
             level = args.log_level if args.log_level != "info" else "warning"
-            return app.revert(args.config, args.id, dry_run=args.dry_run, log_level=level, log_format=args.log_format)
+            return app.revert(
+                args.config, args.id, dry_run=args.dry_run, by=args.by, log_level=level, log_format=args.log_format
+            )
         if args.command == "actions":
             level = args.log_level if args.log_level != "info" else "warning"
             by = getattr(args, "by", None)

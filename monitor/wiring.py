@@ -16,6 +16,7 @@ from typing import TextIO
 import aiohttp
 
 from monitor.accounts import Roster, build_clients
+from monitor.actions.base import GuardSettings
 from monitor.clock import Clock, SystemClock
 from monitor.config import Settings
 from monitor.metrics import Metrics
@@ -28,6 +29,7 @@ from monitor.preview.readonly import open_readonly
 from monitor.rulebook import RuleBook
 from monitor.rules.loader import configured_channels
 from monitor.runtime import Runtime
+from monitor.steering import Steering
 from monitor.store.budget import DEFAULT_APP, AppBudget
 from monitor.store.lease import ttl_for
 from monitor.store.repo import Store
@@ -147,3 +149,12 @@ async def open_preview(settings: Settings, clock: Clock | None = None) -> Previe
         Templates(settings.monitor.templates),
         tuple(sorted(configured_channels(settings))),
     )
+
+
+def steering_of(settings: Settings, store: Store, clock: Clock, session: aiohttp.ClientSession) -> Steering:
+    """The changes people make (silences, reverts) on ``store``, with API clients on ``session`` for reverts."""
+
+    async def client_of(advertiser_id: str) -> TikTokClient:
+        return await client_of_advertiser(settings, session, advertiser_id, store)
+
+    return Steering(store, clock, GuardSettings.from_config(settings.actions, settings.monitor.interval), client_of)

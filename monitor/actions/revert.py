@@ -70,9 +70,10 @@ async def revert(
     settings: GuardSettings,
     dry_run: bool = False,
     wait: float = 30.0,
+    by: str | None = None,
 ) -> RevertResult:
     """Revert journal entry ``entry_id`` (see the module docstring). ``wait``: how long to wait for a running
-    poll of the advertiser to finish."""
+    poll of the advertiser to finish; ``by``: who asked (journaled in the revert's reason)."""
     journal = store.journal
     entry = await journal.get(entry_id)
     reverted_by = await journal.history(
@@ -88,7 +89,7 @@ async def revert(
         now = clock.now()
         try:
             async with journal.lease(intent.advertiser_id, f"{store.owner} (revert)", now, store.lease_ttl):
-                return await _revert(entry, info, store, client, clock, settings, dry_run)
+                return await _revert(entry, info, store, client, clock, settings, dry_run, by)
         except LeaseHeldError as exc:
             if waited >= wait:
                 return RevertResult(False, f"not reverted: a poll of advertiser {intent.advertiser_id} runs ({exc})")
@@ -104,6 +105,7 @@ async def _revert(
     clock: Clock,
     settings: GuardSettings,
     dry_run: bool,
+    by: str | None,
 ) -> RevertResult:
     intent = entry.intent
     name = written(entry)
@@ -119,7 +121,10 @@ async def _revert(
         level=intent.level,
         entity_id=intent.entity_id,
         entity=entity,
-        reason=f"{intent.action}" + (f" by rule {intent.rule}" if intent.rule else "") + " undone on request",
+        reason=f"{intent.action}"
+        + (f" by rule {intent.rule}" if intent.rule else "")
+        + " undone on request"
+        + (f" of {by}" if by else ""),
         rule=intent.rule,
         dry_run=dry_run,
         reverts=entry.id,

@@ -82,7 +82,7 @@ async def test_revert_restores_the_before_state_through_the_guards(journaled: tu
     assert code == 0, err
     assert "dry run" in out and "would do: operation_status DISABLE -> ENABLE (--dry-run)" in out
     assert sandbox.world.operation_status(campaign, clock.now().timestamp()) == "DISABLE"
-    code, out, err = await cli("revert", "--config", str(config), str(entry_id))
+    code, out, err = await cli("revert", "--config", str(config), str(entry_id), "--by", "alice")
     assert code == 0, err
     assert out.startswith(f"#{entry_id} pause campaign {CAMPAIGN}: reverted (journal #")
     assert sandbox.world.operation_status(campaign, clock.now().timestamp()) == "ENABLE"
@@ -90,6 +90,8 @@ async def test_revert_restores_the_before_state_through_the_guards(journaled: tu
     assert code == 1 and "already reverted" in err
     code, out, _ = await cli("history", "--config", str(config))
     assert f"enable (revert #{entry_id})" in out and "DISABLE -> ENABLE" in out
+    code, out, _ = await cli("history", "--config", str(config), "--reasons")
+    assert "pause by rule overspend undone on request of alice" in out  # who asked is journaled
 
 
 async def test_history_and_revert_help_show_examples() -> None:

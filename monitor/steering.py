@@ -1,0 +1,106 @@
+"""Every change a person makes from a front end (the command line, the status page, Slack buttons), in one place.
+
+Front ends parse what a person asked for and say the answer; the rules of each change live here, so a silence
+made from Slack is the same as one made by ``silence add``, and a revert from the page goes through the same
+guards and journal as ``tiktok-monitor revert``. Each change takes ``by``, who made it (``alice``, ``slack:U123
+(alice)``, ``page:bob``), and records it with the change: a silence's ``created_by``, the reason journaled with a
+revert. Every method reads the clock once and works on the database only, so any replica (or a command beside
+``run``) can make the change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from monitor.actions.base import GuardSettings
+from monitor.actions.revert import RevertResult, revert
+from monitor.clock import Clock
+from monitor.domain import Matcher, Silence
+from monitor.store.repo import Store
+from monitor.tiktok.client import TikTokClient
+
+#: the client of the token account that polls an advertiser (wiring.client_of_advertiser on a session)
+ClientOf = Callable[[str], Awaitable[TikTokClient]]
+
+
+class SteeringError(ValueError):
+    """A change that cannot be made as asked (no such silence, a silence that ends before it starts); the
+    message says why, for people."""
+
+
+@dataclass(frozen=True)
+class Expired:
+    """The answer to :meth:`Steering.expire_silence`: the silence as it is now, and whether this call ended it
+    (False: it had ended already)."""
+
+    silence: Silence
+    ended_now: bool
+
+
+class Steering:
+    """The changes people make: silences (add, expire) and reverts of journaled actions, each recorded with who
+    made it. ``client_of`` gives the API client for an advertiser (needed by reverts only)."""
+
+    def __init__(self, store: Store, clock: Clock, guard_settings: GuardSettings, client_of: ClientOf) -> None:
+        self._store = store
+        self._clock = clock
+        self._guards = guard_settings
+        self._client_of = client_of
+
+    async def add_silence(
+        self,
+        matchers: Sequence[Matcher],
+        *,
+        by: str,
+        ends_at: datetime | None = None,
+        duration: timedelta | None = None,
+        starts_at: datetime | None = None,
+        comment: str | None = None,
+    ) -> Silence:
+        """Store a silence of ``matchers`` from ``starts_at`` (default now) until ``ends_at`` or for ``duration``
+        (one of them); returns it with its id. Raises :class:`SteeringError` for one that cannot be made."""
+        now = self._clock.now()
+        start = starts_at or now
+        if (ends_at is None) == (duration is None):
+            raise SteeringError("say how long the silence lasts: a duration or an end time (one of them)")
+        end = ends_at if ends_at is not None else start + (duration or timedelta(0))
+        if not matchers:
+            raise SteeringError("a silence needs at least one matcher")
+        if end <= start or end <= now:
+            raise SteeringError("the silence would end before it starts (or has ended already)")
+        silence = Silence(tuple(matchers), start, end, by, comment or None)
+        return await self._store.silences.add(silence, now)
+
+    async def expire_silence(self, silence_id: int, *, by: str) -> Expired:
+        """End silence ``silence_id`` now (its alerts notify and act again from the next poll). Raises
+        :class:`SteeringError` when there is no such silence."""
+        now = self._clock.now()
+        before = await self._store.silences.get(silence_id)
+        if before is None:
+            raise SteeringError(f"no silence #{silence_id}")
+        if before.ends_at <= now:
+            return Expired(before, ended_now=False)
+        after = await self._store.silences.expire(silence_id, now)
+        return Expired(after or before, ended_now=True)
+
+    async def revert(self, journal_id: int, *, by: str, dry_run: bool = False) -> RevertResult:
+        """Undo journal entry ``journal_id`` through the guards, journaled with who asked (see
+        :func:`monitor.actions.revert.revert`); the result's message is for people."""
+        entry = await self._store.journal.get(journal_id)
+        if entry is None:
+            return RevertResult(False, f"not reverted: there is no journal entry #{journal_id}")
+        client = await self._client_of(entry.intent.advertiser_id)
+        return await revert(
+            journal_id,
+            store=self._store,
+            client=client,
+            clock=self._clock,
+            settings=self._guards,
+            dry_run=dry_run,
+            by=by,
+        )
+
+
+__all__ = ["ClientOf", "Expired", "Steering", "SteeringError"]
