@@ -27,6 +27,7 @@ EXAMPLES = {
     "history": "tiktok-monitor history --config config.toml --rule overspend-no-conversions --since 2026-11-24T00:00Z",
     "revert": "tiktok-monitor revert --config config.toml 42 --dry-run",
     "actions": "tiktok-monitor actions resume --config config.toml --by alice",
+    "status": "tiktok-monitor status --config config.toml --json | jq '.alerts[] | select(.state == \"firing\")'",
 }
 
 
@@ -127,6 +128,15 @@ def build_parser() -> argparse.ArgumentParser:
     status = actions_commands.add_parser("status", help="is the circuit breaker open, why, and the writes it counts")
     status.add_argument("--config", required=True, help="path of config.toml")
 
+    status_cmd = command(
+        "status",
+        "what the monitor sees now, read from the database (works while run runs): each advertiser's last and "
+        "next poll and whether it is paused, firing and pending alerts with their values, silences, holds, the "
+        "actions' circuit breaker, the outbox backlog per channel",
+    )
+    status_cmd.add_argument("--config", required=True, help="path of config.toml")
+    status_cmd.add_argument("--json", action="store_true", help="print JSON (schema: docs/status.md)")
+
     sandbox = command("sandbox", "serve the simulated TikTok Business API v1.3 on loopback")
     sandbox.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     sandbox.add_argument("--port", type=int, default=8808, help="port (default 8808; 0 picks a free one)")
@@ -175,6 +185,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             level = args.log_level if args.log_level != "info" else "warning"
             by = getattr(args, "by", None)
             return app.actions(args.config, args.actions_command, by=by, log_level=level, log_format=args.log_format)
+        if args.command == "status":
+            level = args.log_level if args.log_level != "info" else "warning"  # the report is the output
+            return app.status(args.config, as_json=args.json, log_level=level, log_format=args.log_format)
         if args.command == "test-rules":
             return app.test_rules(args.file, log_format=args.log_format)
         if args.command == "sandbox":
