@@ -33,7 +33,7 @@ from monitor.notify.compose import alert_notifications
 from monitor.notify.message import OperationalMessage, notifications
 from monitor.polls import PollSummary
 from monitor.rules.engine import evaluate
-from monitor.rules.lifecycle import advance
+from monitor.rules.lifecycle import advance, firing_counts
 from monitor.rules.model import Needs, RuleSet
 from monitor.store.diff import diff_snapshots
 from monitor.store.repo import Store
@@ -196,6 +196,7 @@ class Pipeline:
             calls=calls.n,
             findings=len(evaluation.findings),
             findings_by_rule=Counter((f.rule.name, f.rule.severity.value) for f in evaluation.findings),
+            firing_by_rule=firing_counts(ruleset, alert_states, lifecycle),
             transitions=tuple(
                 f"{t.kind} {t.rule.name} {t.alert.level.value} {t.alert.entity_id}"
                 for t in lifecycle.transitions

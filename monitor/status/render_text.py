@@ -80,9 +80,7 @@ def _alert(a: AlertStatus, now: datetime) -> str:
 
 def _silence(s: Mapping[str, Any]) -> str:
     matchers = s.get("matchers")
-    what = (
-        " ".join(f"{k}={v}" for k, v in matchers.items()) if isinstance(matchers, Mapping) else str(matchers or "")
-    )
+    what = " ".join(f"{k}={v}" for k, v in matchers.items()) if isinstance(matchers, Mapping) else str(matchers or "")
     by = f" by {s['created_by']}" if s.get("created_by") else ""
     comment = f": {s['comment']}" if s.get("comment") else ""
     return f"#{s.get('id')} {what} until {s.get('ends_at')}{by}{comment}"
@@ -116,4 +114,6 @@ def _when(moment: datetime | None, now: datetime) -> str:
     delta = timedelta(seconds=round((at - now).total_seconds()))
     if delta == timedelta(0):
         return f"{text} (now)"
-    return f"{text} (in {format_duration(delta)})" if delta > timedelta(0) else f"{text} ({format_duration(-delta)} ago)"
+    if delta > timedelta(0):
+        return f"{text} (in {format_duration(delta)})"
+    return f"{text} ({format_duration(-delta)} ago)"

@@ -238,4 +238,3 @@ def _from_row(row: Any) -> OutboxMessage:
         claimed_by=row.claimed_by,
         claimed_until=row.claimed_until,
     )
-

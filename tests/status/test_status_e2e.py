@@ -22,8 +22,7 @@ from monitor.sandbox import Sandbox, SandboxSettings
 
 ADV = "7000000000000000001"
 SPENDING = (
-    '[[rule]]\nname = "spending"\nlevel = "campaign"\nseverity = "critical"\nwhen = "spend > 0"\n'
-    'notify = ["webhook"]\n'
+    '[[rule]]\nname = "spending"\nlevel = "campaign"\nseverity = "critical"\nwhen = "spend > 0"\nnotify = ["webhook"]\n'
 )
 
 
