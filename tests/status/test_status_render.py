@@ -9,6 +9,8 @@ from datetime import UTC, datetime, timedelta
 from schema_check import load_schema, problems
 
 from monitor.domain import Hold, Level
+from monitor.status.render_json import render_json, to_json
+from monitor.status.render_text import render_text
 from monitor.status.report import (
     AdvertiserStatus,
     AlertStatus,
@@ -19,8 +21,6 @@ from monitor.status.report import (
     Problem,
     StatusReport,
 )
-from monitor.status.render_json import render_json, to_json
-from monitor.status.render_text import render_text
 
 NOW = datetime(2026, 11, 24, 20, 0, tzinfo=UTC)
 MIN = timedelta(minutes=1)
@@ -44,16 +44,32 @@ REPORT = StatusReport(
         ),
     ),
     alerts=(
-        AlertStatus(ADV, "overspend", "critical", "firing", "campaign", "1801", NOW - 20 * MIN, NOW - 20 * MIN,
-                    {"spend": 120.5, "conversions": 0}),
+        AlertStatus(
+            ADV,
+            "overspend",
+            "critical",
+            "firing",
+            "campaign",
+            "1801",
+            NOW - 20 * MIN,
+            NOW - 20 * MIN,
+            {"spend": 120.5, "conversions": 0},
+        ),
         AlertStatus(ADV, "low-ctr", None, "pending", "ad", "1803", NOW - 5 * MIN, None, {"ctr": None}),
-        AlertStatus(ADV, "overspend", "critical", "resolving", "campaign", "1802", NOW - MIN, NOW - 30 * MIN,
-                    {"spend": 99.0}),
-    ),  # fmt: skip
+        AlertStatus(
+            ADV, "overspend", "critical", "resolving", "campaign", "1802", NOW - MIN, NOW - 30 * MIN, {"spend": 99.0}
+        ),
+    ),
     silences=(
-        {"id": 4, "matchers": {"rule": "low-ctr"}, "starts_at": "2026-11-24T19:00:00Z",
-         "ends_at": "2026-11-25T08:00:00Z", "created_by": "alice", "comment": "launch week"},
-    ),  # fmt: skip
+        {
+            "id": 4,
+            "matchers": {"rule": "low-ctr"},
+            "starts_at": "2026-11-24T19:00:00Z",
+            "ends_at": "2026-11-25T08:00:00Z",
+            "created_by": "alice",
+            "comment": "launch week",
+        },
+    ),
     holds=(
         Hold(ADV, (Level.CAMPAIGN, "1801"), "budget", NOW - MIN, NOW + 23 * 60 * MIN, 13, 80.0, "revert #13", id=2),
     ),
