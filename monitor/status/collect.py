@@ -8,8 +8,8 @@ database. What comes from where:
   from the interval and the advertiser's stable phase (:func:`monitor.scheduler.next_poll_at`); paused and why
   from the operational problems the pollers remember (``ops_states``): a revoked token, a lost permission or an
   account that is not active pause the advertiser's polls until it is fixed;
-* alerts: ``alert_states`` in firing, resolving or pending, with the values the rule last saw; the severity is
-  the loaded rule's (None for a rule no longer in the rule files);
+* alerts: ``alert_states`` in firing, resolving or pending, with the values the rule last saw and the entity's
+  current name (``entities``); the severity is the loaded rule's (None for a rule no longer in the rule files);
 * silences: the injected :class:`SilenceSource` (none by default);
 * holds: every live hold; the breaker: as ``tiktok-monitor actions status`` reads it; the outbox: its pending
   rows per channel.
@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from monitor.actions.base import GuardSettings
-from monitor.domain import AlertState, Hold, OpsKind, OpsState
+from monitor.domain import AlertState, Hold, Level, OpsKind, OpsState
 from monitor.scheduler import next_poll_at
 from monitor.status.report import (
     SHOWN_ALERT_STATES,
@@ -82,6 +82,7 @@ async def collect(
     records = await store.advertisers()
     problems = await store.problems.all()
     alerts = await store.alerts.in_states(SHOWN_ALERT_STATES)
+    names = await store.entity_names((a.advertiser_id, a.level, a.entity_id) for a in alerts)
     holds = await store.holds.live(now)
     breaker = await store.breaker.status(now, guards.window, guards.breaker_reset)
     backlog = await store.outbox.backlog()
@@ -94,6 +95,7 @@ async def collect(
         problems=problems,
         alerts=alerts,
         severities=severities or {},
+        names=names,
         holds=holds,
         breaker=breaker,
         guards=guards,
@@ -116,10 +118,11 @@ def assemble(
     breaker: BreakerStatus,
     guards: GuardSettings,
     backlog: Sequence[OutboxBacklog],
+    names: Mapping[tuple[str, Level, str], str | None] | None = None,
     silences: Sequence[Mapping[str, Any]] = (),
     notes: Sequence[str] = (),
 ) -> StatusReport:
-    """The report from what the store returned (pure)."""
+    """The report from what the store returned (pure). ``names`` are the entities' current names."""
     by_subject: dict[str, list[OpsState]] = {}
     for problem in problems:
         by_subject.setdefault(problem.subject, []).append(problem)
@@ -140,6 +143,7 @@ def assemble(
             since=alert.since,
             last_notified_at=alert.last_notified_at,
             values=alert.values,
+            entity_name=(names or {}).get((alert.advertiser_id, alert.level, alert.entity_id)),
         )
         for alert in alerts
         if alert.state in SHOWN_ALERT_STATES

@@ -63,6 +63,7 @@ def _alert(a: AlertStatus) -> dict[str, Any]:
         "state": a.state,
         "level": a.level,
         "entity_id": a.entity_id,
+        "entity_name": a.entity_name,
         "since": _iso(a.since),
         "last_notified_at": _iso(a.last_notified_at),
         "values": dict(a.values),

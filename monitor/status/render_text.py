@@ -72,9 +72,10 @@ def _alert(a: AlertStatus, now: datetime) -> str:
     severity = a.severity or "?"
     state = a.state.upper() if a.state in ("firing", "resolving") else a.state
     values = " ".join(f"{name}={_value(value)}" for name, value in sorted(a.values.items()))
-    return (
-        f"{state} {severity} {a.rule}: {a.level} {a.entity_id} (advertiser {a.advertiser_id}) since "
-        f"{_when(a.since, now)}" + (f": {values}" if values else "")
+    name = display_name(a.entity_name, NAME_WIDTH)
+    entity = f"{a.level} {a.entity_id}" + (f' "{name}"' if name else "")
+    return f"{state} {severity} {a.rule}: {entity} (advertiser {a.advertiser_id}) since {_when(a.since, now)}" + (
+        f": {values}" if values else ""
     )
 
 

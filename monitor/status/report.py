@@ -60,7 +60,8 @@ class AdvertiserStatus:
 @dataclass(frozen=True)
 class AlertStatus:
     """A firing (or resolving) or pending alert: the rule (and its severity, when the rule file still has the
-    rule), the entity, since when it is in this state, when it was last notified, and the values the rule saw."""
+    rule), the entity (and its current name), since when it is in this state, when it was last notified, and the
+    values the rule saw."""
 
     advertiser_id: str
     rule: str
@@ -71,6 +72,7 @@ class AlertStatus:
     since: datetime
     last_notified_at: datetime | None
     values: Mapping[str, MetricValue]
+    entity_name: str | None = None  # as TikTok names it now (None: not known)
 
 
 @dataclass(frozen=True)

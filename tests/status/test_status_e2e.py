@@ -98,6 +98,7 @@ async def test_status_shows_a_firing_alert_with_its_values_while_run_runs(tmp_pa
         "campaign",
         ADV,
     )
+    assert alert["entity_name"]  # the campaign's name from the snapshot
     spend = [value for name, value in alert["values"].items() if "spend" in name]
     assert spend and all(isinstance(v, int | float) and v > 0 for v in spend), alert["values"]
     (advertiser,) = report["advertisers"]
@@ -110,6 +111,7 @@ async def test_status_shows_a_firing_alert_with_its_values_while_run_runs(tmp_pa
     assert backlog["channel"] == "webhook" and backlog["pending"] >= backlog["retrying"] >= 1
     assert report["breaker"]["open"] is False and report["silences"] == []
 
-    assert f"FIRING critical spending: campaign {alert['entity_id']} (advertiser {ADV})" in text
+    entity = f'campaign {alert["entity_id"]} "{alert["entity_name"]}"'
+    assert f"FIRING critical spending: {entity} (advertiser {ADV})" in text
     assert "webhook:" in text and "retrying" in text
     assert "actions breaker: closed" in text

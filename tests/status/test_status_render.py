@@ -54,6 +54,7 @@ REPORT = StatusReport(
             NOW - 20 * MIN,
             NOW - 20 * MIN,
             {"spend": 120.5, "conversions": 0},
+            "Summer\u202esale\r\nx",  # its name, as TikTok has it
         ),
         AlertStatus(ADV, "low-ctr", None, "pending", "ad", "1803", NOW - 5 * MIN, None, {"ctr": None}),
         AlertStatus(
@@ -101,7 +102,8 @@ def test_text_shows_every_part_on_one_screen() -> None:
         "    problem advertiser_unreachable since 19:50:00 (10m ago): TransientApiError: busy\n"
         "\n"
         "alerts: 2 firing, 1 pending\n"
-        "  FIRING critical overspend: campaign 1801 (advertiser 7000000000000000001) since 19:40:00 (20m ago): "
+        '  FIRING critical overspend: campaign 1801 "Summersale x" (advertiser 7000000000000000001) since 19:40:00 '
+        "(20m ago): "
         "conversions=0 spend=120.5\n"
         "  RESOLVING critical overspend: campaign 1802 (advertiser 7000000000000000001) since 19:59:00 (1m ago): "
         "spend=99\n"
@@ -148,6 +150,7 @@ def test_json_validates_against_the_documented_schema_and_keeps_values() -> None
         "2026-11-24T19:40:00Z",
     )
     assert data["alerts"][1]["values"] == {"ctr": None} and data["alerts"][1]["severity"] is None
+    assert data["alerts"][0]["entity_name"] == "Summer\u202esale\r\nx" and data["alerts"][1]["entity_name"] is None
     assert data["silences"] == [dict(REPORT.silences[0])]
     assert data["holds"][0]["value"] == 80.0 and data["holds"][0]["created_by"] == "revert #13"
     assert data["breaker"]["open"] is True and data["breaker"]["closes_at"] == "2026-11-24T20:56:00Z"

@@ -89,10 +89,13 @@ async def test_collect_reports_paused_advertisers_alerts_with_severity_and_the_b
         "account not active: advertiser/info status STATUS_LIMIT",
     )
     assert unpolled.id == "7000000000000000003" and unpolled.problems == ()
-    assert [(a.rule, a.severity, a.state) for a in report.alerts] == [
-        ("gone", None, "pending"),  # no longer in the rule files: severity unknown
-        ("overspend", "critical", "firing"),
+    assert [(a.rule, a.severity, a.state, a.entity_name) for a in report.alerts] == [
+        ("gone", None, "pending", "campaign c1"),  # no longer in the rule files: severity unknown
+        ("overspend", "critical", "firing", "campaign c1"),
     ]
+    assert await store.entity_names([(ADV, Level.CAMPAIGN, "c1"), (ADV, Level.AD, "c1"), (OTHER, Level.AD, "x")]) == {
+        (ADV, Level.CAMPAIGN, "c1"): "campaign c1"
+    }
     assert report.breaker is not None and (report.breaker.open, report.breaker.max_writes) == (False, 3)
     assert [(b.channel, b.pending) for b in report.outbox] == [("webhook", 1)]
     assert report.silences == ()
