@@ -42,6 +42,7 @@ from monitor.once import run_once
 from monitor.rules.loader import configured_channels, load_rules, summarize
 from monitor.rules.model import RuleSet
 from monitor.rules.testing import render_report, run_rule_tests
+from monitor.status.command import run_status
 from monitor.wiring import build_client, client_of_advertiser, open_store
 
 log = logging.getLogger("monitor")
@@ -259,41 +260,6 @@ def status(config: str | Path, *, as_json: bool = False, log_level: str = "warni
         return settings
     setup_logging(log_level, log_format, settings.secrets())
     return _run_async(run_status(settings, as_json=as_json))
-
-
-async def run_status(
-    settings: Settings, *, as_json: bool = False, clock: Clock | None = None, out: TextIO | None = None
-) -> int:
-    """The work of :func:`status`, printing on ``out``. Severities come from the rule files; when they cannot be
-    loaded the report says so and shows none."""
-    from monitor.status.collect import collect
-    from monitor.status.render_json import render_json
-    from monitor.status.render_text import render_text
-
-    clock = clock or SystemClock()
-    out = out or sys.stdout
-    notes = []
-    try:
-        ruleset = load_rules(settings.monitor.rules, channels=configured_channels(settings))
-        severities = {rule.name: rule.severity.value for rule in ruleset}
-    except ConfigError as exc:
-        severities = {}
-        notes.append(f"the rule files have {len(exc.problems)} problem(s) (tiktok-monitor check): severities unknown")
-    store = await open_store(settings, clock)
-    try:
-        report = await collect(
-            store,
-            clock.now(),
-            interval=settings.monitor.interval,
-            guards=GuardSettings.from_config(settings.actions, settings.monitor.interval),
-            configured=settings.tiktok.configured_advertiser_ids(),
-            severities=severities,
-            notes=notes,
-        )
-    finally:
-        await store.close()
-    out.write(render_json(report) if as_json else render_text(report))
-    return EXIT_OK
 
 
 def os_user() -> str:
