@@ -3,6 +3,8 @@
 Reads only (a handful of short read transactions), so it runs beside ``run`` (and its replicas) on the same
 database. What comes from where:
 
+* replicas: the replicas of ``run`` alive now (``replicas``, by heartbeat), and which one polls each advertiser
+  (the owner of its shard, ``shards``);
 * advertisers: the ``advertisers`` table (and the configured ids not polled yet); the newest finished poll is its
   ``last_poll_*`` columns (written by every poll that runs to an end, ok or failed); the next poll is computed
   from the interval and the advertiser's stable phase (:func:`monitor.scheduler.next_poll_at`); paused and why
@@ -18,6 +20,7 @@ database. What comes from where:
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -37,6 +40,7 @@ from monitor.status.report import (
 )
 from monitor.store.breaker import BreakerStatus
 from monitor.store.repo import Store
+from monitor.store.shards import shard_of, timing
 from monitor.store.values import AdvertiserRecord, OutboxBacklog
 
 #: Problems that pause an advertiser's polls, and how ``status`` names them.
@@ -80,6 +84,9 @@ async def collect(
     """The status at ``now``: ``interval`` is ``[monitor] interval`` (for the next polls), ``configured`` the
     advertiser ids of the configuration, ``severities`` rule name -> severity of the loaded rules."""
     records = await store.advertisers()
+    ttl = timing(interval)[1]
+    alive = await store.shards.alive(now, ttl)
+    owners = (await store.shards.assignment("", now, ttl)).owners
     problems = await store.problems.all()
     alerts = await store.alerts.in_states(SHOWN_ALERT_STATES)
     names = await store.entity_names((a.advertiser_id, a.level, a.entity_id) for a in alerts)
@@ -92,6 +99,8 @@ async def collect(
         interval,
         records=records,
         configured=configured,
+        replicas=alive,
+        owners=owners,
         problems=problems,
         alerts=alerts,
         severities=severities or {},
@@ -111,6 +120,8 @@ def assemble(
     *,
     records: Sequence[AdvertiserRecord],
     configured: Iterable[str],
+    replicas: Sequence[str],
+    owners: Mapping[int, tuple[str | None, int]],
     problems: Sequence[OpsState],
     alerts: Sequence[AlertState],
     severities: Mapping[str, str],
@@ -122,14 +133,21 @@ def assemble(
     silences: Sequence[Mapping[str, Any]] = (),
     notes: Sequence[str] = (),
 ) -> StatusReport:
-    """The report from what the store returned (pure). ``names`` are the entities' current names."""
+    """The report from what the store returned (pure). ``replicas`` are the live replicas, ``owners`` each
+    shard's (owner, epoch), ``names`` the entities' current names."""
     by_subject: dict[str, list[OpsState]] = {}
     for problem in problems:
         by_subject.setdefault(problem.subject, []).append(problem)
     known = {record.id: record for record in records}
     ids = sorted(set(known) | set(configured))
+    alive = set(replicas)
     advertisers = tuple(
-        advertiser_status(advertiser_id, known.get(advertiser_id), by_subject.get(advertiser_id, []), interval, now)
+        replace(
+            advertiser_status(
+                advertiser_id, known.get(advertiser_id), by_subject.get(advertiser_id, []), interval, now
+            ),
+            polled_by=owner if (owner := owners.get(shard_of(advertiser_id), (None, 0))[0]) in alive else None,
+        )
         for advertiser_id in ids
     )
     shown = tuple(
@@ -151,6 +169,7 @@ def assemble(
     return StatusReport(
         now=now,
         interval=interval,
+        replicas=tuple(sorted(alive)),
         advertisers=advertisers,
         alerts=shown,
         silences=tuple(silences),

@@ -23,6 +23,7 @@ def to_json(report: StatusReport) -> dict[str, Any]:
         "schema_version": SCHEMA_VERSION,
         "generated_at": _iso(report.now),
         "interval_seconds": report.interval.total_seconds(),
+        "replicas": list(report.replicas),
         "advertisers": [_advertiser(a) for a in report.advertisers],
         "alerts": [_alert(a) for a in report.alerts],
         "silences": [dict(s) for s in report.silences],
@@ -49,6 +50,7 @@ def _advertiser(a: AdvertiserStatus) -> dict[str, Any]:
         "last_poll": None if last is None else {"at": _iso(last.at), "outcome": last.outcome, "error": last.error},
         "next_poll_at": _iso(a.next_poll_at),
         "paused": None if a.paused is None else {"reason": a.paused.reason, "since": _iso(a.paused.since)},
+        "polled_by": a.polled_by,
         "problems": [
             {"kind": p.kind, "since": _iso(p.since), "detail": p.detail, "failures": p.failures} for p in a.problems
         ],

@@ -23,6 +23,10 @@ def render_text(report: StatusReport) -> str:
     """What ``status`` prints, ending with a newline."""
     now = report.now
     lines = [f"status at {now.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC (polls every {format_duration(report.interval)})"]
+    if report.replicas:
+        lines.append(f"run: {len(report.replicas)} replica(s) alive: {', '.join(report.replicas)}")
+    else:
+        lines.append("run: no replica alive (nothing polls this database now; the next polls are when run would)")
     lines += ["", f"advertisers ({len(report.advertisers)})"]
     lines += [f"  {line}" for a in report.advertisers for line in _advertiser(a, now)] or ["  none known yet"]
     firing = report.alerts_in("firing", "resolving")
@@ -58,6 +62,8 @@ def _advertiser(a: AdvertiserStatus, now: datetime) -> list[str]:
     else:
         polled = f"last poll {_when(last.at, now)} {last.outcome}" + (f" ({last.error})" if last.error else "")
     lines = [f"{head}: {polled}; next {_when(a.next_poll_at, now)}"]
+    if a.polled_by is None and a.paused is None:
+        lines.append("  not polled: no live replica owns its shard")
     if a.paused is not None:
         lines.append(f"  PAUSED since {_when(a.paused.since, now)}: {a.paused.reason}")
     lines += [

@@ -47,7 +47,7 @@ class Paused:
 @dataclass(frozen=True)
 class AdvertiserStatus:
     """One advertiser: its newest finished poll (None: none yet), when its poll job fires next, whether it is
-    paused and why, and its open operational problems."""
+    paused and why, its open operational problems, and which replica of ``run`` polls it."""
 
     id: str
     name: str | None
@@ -55,6 +55,7 @@ class AdvertiserStatus:
     next_poll_at: datetime
     paused: Paused | None = None
     problems: tuple[Problem, ...] = ()
+    polled_by: str | None = None  # the live replica that owns its shard (None: no live replica does)
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,7 @@ class StatusReport:
 
     now: datetime
     interval: timedelta
+    replicas: tuple[str, ...] = ()  # the replicas of ``run`` alive now (by heartbeat): none, nothing polls
     advertisers: tuple[AdvertiserStatus, ...] = ()
     alerts: tuple[AlertStatus, ...] = ()
     silences: tuple[Mapping[str, Any], ...] = ()

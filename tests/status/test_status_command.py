@@ -58,6 +58,7 @@ async def test_silences_come_from_the_injected_source(tmp_path: Path) -> None:
     assert data["silences"] == [quiet.fields] and source.asked == [NOW]
     assert [a["id"] for a in data["advertisers"]] == ["7000000000000000001"]  # configured, not polled yet
     assert data["advertisers"][0]["last_poll"] is None and data["notes"] == []
+    assert data["replicas"] == [] and data["advertisers"][0]["polled_by"] is None  # no run
 
 
 async def test_a_broken_rule_file_leaves_severities_unknown_and_says_so(tmp_path: Path) -> None:

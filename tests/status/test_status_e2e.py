@@ -103,6 +103,7 @@ async def test_status_shows_a_firing_alert_with_its_values_while_run_runs(tmp_pa
     assert spend and all(isinstance(v, int | float) and v > 0 for v in spend), alert["values"]
     (advertiser,) = report["advertisers"]
     assert advertiser["id"] == ADV and advertiser["paused"] is None
+    assert report["replicas"] == [advertiser["polled_by"]] and advertiser["polled_by"].endswith(f":{run.pid}")
     assert advertiser["last_poll"]["outcome"] == "ok"
     next_poll = datetime.fromisoformat(advertiser["next_poll_at"])
     assert 0 <= (next_poll - datetime.fromisoformat(report["generated_at"])).total_seconds() <= 2

@@ -29,8 +29,9 @@ ADV, OTHER = "7000000000000000001", "7000000000000000002"
 REPORT = StatusReport(
     now=NOW,
     interval=5 * MIN,
+    replicas=("h:1", "h:2"),
     advertisers=(
-        AdvertiserStatus(ADV, "Acme\nFAKE LINE", LastPoll(NOW - 2 * MIN, "ok"), NOW + 3 * MIN),
+        AdvertiserStatus(ADV, "Acme\nFAKE LINE", LastPoll(NOW - 2 * MIN, "ok"), NOW + 3 * MIN, polled_by="h:1"),
         AdvertiserStatus(
             OTHER,
             None,
@@ -93,6 +94,7 @@ REPORT = StatusReport(
 def test_text_shows_every_part_on_one_screen() -> None:
     assert render_text(REPORT) == (
         "status at 2026-11-24 20:00:00 UTC (polls every 5m)\n"
+        "run: 2 replica(s) alive: h:1, h:2\n"
         "\n"
         "advertisers (2)\n"
         "  7000000000000000001 Acme FAKE LINE: last poll 19:58:00 (2m ago) ok; next 20:03:00 (in 3m)\n"
@@ -129,6 +131,7 @@ def test_text_shows_every_part_on_one_screen() -> None:
 
 def test_text_of_an_empty_database() -> None:
     text = render_text(StatusReport(now=NOW, interval=5 * MIN))
+    assert "run: no replica alive (nothing polls this database now" in text
     assert "advertisers (0)\n  none known yet\n" in text
     assert "alerts: 0 firing, 0 pending\n" in text and "outbox: 0 pending\n" in text
 
@@ -139,6 +142,8 @@ def test_json_validates_against_the_documented_schema_and_keeps_values() -> None
     assert problems(to_json(StatusReport(now=NOW, interval=5 * MIN)), load_schema()) == []
     assert data["generated_at"] == "2026-11-24T20:00:00Z" and data["interval_seconds"] == 300
     assert data["advertisers"][0]["name"] == "Acme\nFAKE LINE"  # data, as TikTok has it: JSON escapes it
+    assert data["replicas"] == ["h:1", "h:2"]
+    assert [a["polled_by"] for a in data["advertisers"]] == ["h:1", None]
     assert data["advertisers"][1]["paused"] == {
         "reason": "account not active: advertiser/info status STATUS_LIMIT",
         "since": "2026-11-24T19:00:00Z",

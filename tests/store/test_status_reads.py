@@ -71,6 +71,8 @@ async def test_collect_reports_paused_advertisers_alerts_with_severity_and_the_b
     await store.problems.remember([limited], T0)
     await store.outbox.enqueue([Notification("webhook", {"n": 1})], T0)
     now = T0 + timedelta(minutes=1)
+    await store.shards.beat("host:1", now, timedelta(seconds=30))  # the only replica: it owns every shard
+    await store.shards.beat("host:2", now - HOUR, timedelta(seconds=30))  # stopped beating an hour ago
     report = await collect(
         store,
         now,
@@ -79,7 +81,9 @@ async def test_collect_reports_paused_advertisers_alerts_with_severity_and_the_b
         configured=[OTHER, "7000000000000000003"],
         severities={"overspend": "critical"},
     )
+    assert report.replicas == ("host:1",)
     first, other, unpolled = report.advertisers
+    assert {a.polled_by for a in report.advertisers} == {"host:1"}
     assert first.id == ADV and first.last_poll is not None
     assert (first.last_poll.at, first.last_poll.outcome, first.paused) == (T0, "ok", None)
     assert now <= first.next_poll_at < now + timedelta(minutes=5)
