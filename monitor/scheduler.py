@@ -68,7 +68,7 @@ def phase_offset(advertiser_id: str, interval: timedelta) -> timedelta:
 def next_poll_at(advertiser_id: str, interval: timedelta, now: datetime) -> datetime:
     """When the advertiser's poll job next fires at or after ``now``: its phase plus a whole number of intervals
     from the epoch, as the job's trigger fires (pure; ``tiktok-monitor status`` computes it without asking the
-    daemon). A SIGHUP re-check or a discovery's first poll may run one earlier."""
+    daemon). A SIGHUP re-checks paused advertisers at once, outside their phase."""
     start = EPOCH + phase_offset(advertiser_id, interval)
     return start - ((start - now) // interval) * interval
 
