@@ -45,6 +45,7 @@ from monitor.rules.loader import configured_channels, load_rules, summarize
 from monitor.rules.model import RuleSet
 from monitor.rules.testfile import rule_test_files
 from monitor.rules.testing import render_report, run_rule_tests
+from monitor.status.command import run_status
 from monitor.tomlpos import key_line
 from monitor.wiring import build_client, open_store, steering_of
 
@@ -326,6 +327,16 @@ async def run_actions(
     finally:
         await store.close()
     return EXIT_OK
+
+
+def status(config: str | Path, *, as_json: bool = False, log_level: str = "warning", log_format: str = "text") -> int:
+    """Print what the monitor sees now (advertisers, alerts, silences, holds, breaker, outbox), read from the
+    database: as text, or JSON (docs/status.md). 0 printed, 1 the database could not be read, 2 bad config."""
+    settings = _settings_or_exit(config)
+    if isinstance(settings, int):
+        return settings
+    setup_logging(log_level, log_format, settings.secrets())
+    return _run_async(run_status(settings, as_json=as_json))
 
 
 def os_user() -> str:

@@ -36,6 +36,7 @@ EXAMPLES = {
     "--comment 'relaunch, spend expected'",
     "silence list": "tiktok-monitor silence list --config config.toml --all",
     "silence expire": "tiktok-monitor silence expire --config config.toml 3",
+    "status": "tiktok-monitor status --config config.toml --json | jq '.alerts[] | select(.state == \"firing\")'",
 }
 
 
@@ -208,6 +209,14 @@ def build_parser() -> argparse.ArgumentParser:
     silence_list.add_argument("--all", action="store_true", dest="include_expired", help="show ended ones too")
     silence_expire = silence_command("expire", "end a silence now: its alerts notify and act again from the next poll")
     silence_expire.add_argument("id", type=int, help="the silence's id (silence list)")
+    status_cmd = command(
+        "status",
+        "what the monitor sees now, read from the database (works while run runs): each advertiser's last and "
+        "next poll and whether it is paused, firing and pending alerts with their values, silences, holds, the "
+        "actions' circuit breaker, the outbox backlog per channel",
+    )
+    status_cmd.add_argument("--config", required=True, help="path of config.toml")
+    status_cmd.add_argument("--json", action="store_true", help="print JSON (schema: docs/status.md)")
 
     sandbox = command("sandbox", "serve the simulated TikTok Business API v1.3 on loopback")
     sandbox.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
@@ -290,6 +299,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         if args.command == "silence":
             return app.silence(args)
+        if args.command == "status":
+            level = args.log_level if args.log_level != "info" else "warning"  # the report is the output
+            return app.status(args.config, as_json=args.json, log_level=level, log_format=args.log_format)
         if args.command == "test-rules":
             return app.test_rules(args.files, log_format=args.log_format)
         if args.command == "sandbox":

@@ -95,9 +95,8 @@ async def run_daemon(
         # the circuit breaker is told once per opening, a cycle after it (by whichever replica gets there first)
         await runtime.breaker.tell(runtime.ops_channels, after=tell_after(runtime.settings.monitor.interval))
         report = await runtime.sender.run_once()
-        for result, count in (("sent", report.sent), ("failed", report.retrying), ("dropped", report.failed)):
-            for _ in range(count):
-                metrics.notification("any", result)  # the sender reports totals, not per channel
+        for (channel, result), count in report.by_channel.items():
+            metrics.notification(channel, result, count)
         metrics.set_outbox_pending(await runtime.store.outbox.count_pending())
         breaker = await runtime.breaker.status()
         episode = breaker.episode

@@ -21,7 +21,12 @@ The series, all prefixed ``tiktok_monitor_``:
   last pause passes without another (:mod:`monitor.tiktok.ratelimit`). Many answers per episode are normal;
   episodes often (``increase(...[1h])``) mean something else spends the app's budget: a monitor process on
   another database or with ``[tiktok] shared_budget = false``, or another tool (lower ``max_qps`` in each)
-- ``findings_total{rule,severity}``, ``actions_total{type,outcome}``, ``notifications_total{channel,result}``
+- ``findings_total{rule,severity}``, ``actions_total{type,outcome}``
+- ``notifications_total{channel,result}``: per configured channel (slack, email, webhook; ``slack:#ops`` counts as
+  slack): sent | failed (will retry) | dropped (given up)
+- ``firing_alerts{rule,severity}``: alerts firing now (resolving ones too: false at one poll, not resolved yet),
+  set after each poll from the alert states of the advertisers this replica polls (``sum by (rule, severity)``
+  over replicas for the fleet); a rule that stops firing goes back to 0
 - ``outbox_pending``: notifications waiting to be sent (pending outbox rows, counted after each outbox run);
   ``build_info{version}``: always 1
 - ``circuit_breaker_open``: 1 while the actions' circuit breaker is open (writes held back), else 0;
@@ -36,6 +41,7 @@ The series, all prefixed ``tiktok_monitor_``:
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.process_collector import ProcessCollector
@@ -102,6 +108,15 @@ class Metrics:
         self._throttle_episodes = Counter(
             "api_throttle_episodes", "Throttle episodes begun, by scope", ["scope"], namespace=ns, registry=reg
         )
+        self._firing = Gauge(
+            "firing_alerts",
+            "Alerts firing now by rule and severity (the advertisers this replica polls)",
+            ["rule", "severity"],
+            namespace=ns,
+            registry=reg,
+        )
+        self._firing_of: dict[str, Mapping[tuple[str, str], int]] = {}  # advertiser -> its counts after its poll
+        self._firing_labels: set[tuple[str, str]] = set()
         self._findings = Counter(
             "findings", "Rule findings by rule and severity", ["rule", "severity"], namespace=ns, registry=reg
         )
@@ -167,6 +182,8 @@ class Metrics:
         if outcome.summary is not None:
             for (rule, severity), count in outcome.summary.findings_by_rule.items():
                 self.finding(rule, severity, count)
+            self._firing_of[advertiser_id] = outcome.summary.firing_by_rule
+            self._count_firing()
 
     def poll_skipped(self, advertiser_id: str, reason: str) -> None:
         """A due poll did not run: the previous one still ran, or it was too late (``on_poll_skipped``)."""
@@ -201,6 +218,19 @@ class Metrics:
                     gauge.remove(advertiser_id)
             self._advertisers.discard(advertiser_id)
             self._unwatched.pop(advertiser_id, None)
+            if self._firing_of.pop(advertiser_id, None) is not None:
+                self._count_firing()
+
+    def _count_firing(self) -> None:
+        """``firing_alerts`` from each advertiser's counts after its newest poll; a (rule, severity) that fires
+        nowhere any more goes back to 0."""
+        totals: dict[tuple[str, str], int] = dict.fromkeys(self._firing_labels, 0)
+        for counts in self._firing_of.values():
+            for label, count in counts.items():
+                totals[label] = totals.get(label, 0) + count
+        for (rule, severity), count in totals.items():
+            self._firing.labels(rule=rule, severity=severity).set(count)
+        self._firing_labels = set(totals)
 
     def _count_unwatched(self) -> None:
         for state in ("paused", "failing"):
@@ -229,9 +259,10 @@ class Metrics:
         """``outcome``: applied | dry_run | blocked (a guard said no) | failed."""
         self._actions.labels(type=action_type, outcome=outcome).inc()
 
-    def notification(self, channel: str, result: str) -> None:
-        """``result``: sent | failed (will retry) | dropped (gave up)."""
-        self._notifications.labels(channel=channel, result=result).inc()
+    def notification(self, channel: str, result: str, count: int = 1) -> None:
+        """``count`` messages to ``channel`` (its configured name: slack, email, webhook) ended so: ``result`` is
+        sent | failed (will retry) | dropped (gave up)."""
+        self._notifications.labels(channel=channel, result=result).inc(count)
 
     def set_breaker(self, is_open: bool, writes: int) -> None:
         """The circuit breaker as read from the store (the daemon does after each outbox run)."""

@@ -35,7 +35,7 @@ from monitor.notify.names import display_name
 from monitor.polls import PollSummary
 from monitor.preview.tally import tallies
 from monitor.rules.engine import Evaluation, evaluate
-from monitor.rules.lifecycle import AlertKey, Transition, advance
+from monitor.rules.lifecycle import AlertKey, Transition, advance, firing_counts
 from monitor.rules.lifecycle import Progress as LifecycleProgress
 from monitor.rules.model import Needs, RuleSet
 from monitor.rules.mute import Muting
@@ -212,6 +212,7 @@ class Pipeline:
             calls=calls.n,
             findings=len(evaluation.findings),
             findings_by_rule=Counter((f.rule.name, f.rule.severity.value) for f in evaluation.findings),
+            firing_by_rule=firing_counts(ruleset, alert_states, lifecycle),
             transitions=tuple(
                 f"{t.kind} {t.rule.name} {t.alert.level.value} {t.alert.entity_id}"
                 + (" (muted: not notified, no action)" if t.alert.withheld else "")

@@ -37,6 +37,7 @@ class PollSummary:
     calls: int = 0
     findings: int = 0
     findings_by_rule: Mapping[tuple[str, str], int] = field(default_factory=dict)  # (rule, severity) -> count
+    firing_by_rule: Mapping[tuple[str, str], int] = field(default_factory=dict)  # firing after the poll, every rule
     transitions: tuple[str, ...] = ()  # "firing overspend 1801...", for the terminal
     notifications: int = 0
     actions: tuple[Taken, ...] = ()  # what each action the rules asked for became (done, dry run, skipped, failed)

@@ -44,7 +44,7 @@ from monitor.polls import PollOutcome, PollResult
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["PollListener", "Scheduler", "SkipListener", "phase_offset"]
+__all__ = ["PollListener", "Scheduler", "SkipListener", "next_poll_at", "phase_offset"]
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _POLL = "poll:"
@@ -64,6 +64,14 @@ def phase_offset(advertiser_id: str, interval: timedelta) -> timedelta:
     digest = hashlib.sha256(advertiser_id.encode()).digest()
     fraction = int.from_bytes(digest[:8], "big") / 2**64
     return timedelta(microseconds=int(fraction * (interval // timedelta(microseconds=1))))
+
+
+def next_poll_at(advertiser_id: str, interval: timedelta, now: datetime) -> datetime:
+    """When the advertiser's poll job next fires at or after ``now``: its phase plus a whole number of intervals
+    from the epoch, as the job's trigger fires (pure; ``tiktok-monitor status`` computes it without asking the
+    daemon). A SIGHUP re-checks paused advertisers at once, outside their phase."""
+    start = EPOCH + phase_offset(advertiser_id, interval)
+    return start - ((start - now) // interval) * interval
 
 
 class Scheduler:

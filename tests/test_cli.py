@@ -29,7 +29,9 @@ def test_help_lists_commands_and_exit_codes():
     assert "Exit codes" in result.stdout
 
 
-@pytest.mark.parametrize("command", ["check", "sandbox", "test-rules", "actions", "completion", "once", "explain"])
+@pytest.mark.parametrize(
+    "command", ["check", "sandbox", "test-rules", "actions", "completion", "once", "explain", "status"]
+)
 def test_each_command_help_shows_an_example(command):
     result = run(command, "--help")
     assert result.returncode == 0

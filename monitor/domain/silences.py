@@ -18,7 +18,7 @@ import fnmatch
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from monitor.domain.levels import Level
@@ -115,12 +115,12 @@ class Silence:
 
     def to_json(self) -> dict[str, Any]:
         """A plain dict: ``id``, ``matchers`` (``[{"name", "value", "is_glob"}]``), ``starts_at`` and ``ends_at``
-        (ISO 8601, UTC), ``created_by``, ``comment`` (or None)."""
+        (ISO 8601 in UTC with ``Z``, as ``status --json`` shows times), ``created_by``, ``comment`` (or None)."""
         return {
             "id": self.id,
             "matchers": [m.to_json() for m in self.matchers],
-            "starts_at": self.starts_at.isoformat(),
-            "ends_at": self.ends_at.isoformat(),
+            "starts_at": _zulu(self.starts_at),
+            "ends_at": _zulu(self.ends_at),
             "created_by": self.created_by,
             "comment": self.comment,
         }
@@ -136,3 +136,7 @@ def alert_facts(
 ) -> dict[str, str | None]:
     """The facts of one alert, as matchers read them."""
     return {"rule": rule, "advertiser": advertiser_id, "level": Level(level).value, "entity": entity_id, "name": name}
+
+
+def _zulu(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")

@@ -48,6 +48,7 @@ import os
 import random
 import secrets
 import socket
+from collections import Counter
 from collections.abc import Awaitable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -95,6 +96,13 @@ class SendReport:
     retrying: int = 0
     failed: int = 0
     lost: int = 0  # taken over by another sender after this one's claim ran out: result not recorded here
+    #: (channel name, result) -> messages: ``sent``, ``failed`` (will retry) or ``dropped`` (given up), for the
+    #: metrics; the channel is the configured name (``slack`` for ``slack:#ops`` too)
+    by_channel: Counter[tuple[str, str]] = field(default_factory=Counter)
+
+    def tally(self, row: OutboxMessage, result: str) -> None:
+        """Count one result of ``row`` under its channel's name."""
+        self.by_channel[(split_channel(row.channel)[0], result)] += 1
 
     def add(self, other: SendReport) -> None:
         for name in (f.name for f in dataclasses.fields(self)):
@@ -299,6 +307,7 @@ class OutboxSender:
             report.already_delivered += 1
         else:
             report.sent += 1
+            report.tally(row, "sent")
         cleared = [key for key in self._problems if key[0] == row.channel]
         if cleared:
             for key in cleared:
@@ -388,6 +397,7 @@ class OutboxSender:
         )
         if await self._record_failure(row, text, retry_at, report):
             report.retrying += 1
+            report.tally(row, "failed")
         return retry_at
 
     async def _give_up(
@@ -396,6 +406,7 @@ class OutboxSender:
         if not await self._record_failure(row, f"{error.code}: {error}", None, report):
             return False
         report.failed += 1
+        report.tally(row, "dropped")
         key = (row.channel, error.code)
         if log_it and key not in self._problems:
             log.error("%s: %s (logged once; such messages fail until it is fixed)", row.channel, error)

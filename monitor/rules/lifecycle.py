@@ -49,6 +49,8 @@ from monitor.rules.model import Rule
 from monitor.rules.mute import Muting
 
 PENDING, FIRING, RESOLVING, RESOLVED = "pending", "firing", "resolving", "resolved"
+#: States of an alert that is firing: resolving is false at one poll, not resolved yet.
+FIRING_STATES = frozenset({FIRING, RESOLVING})
 AlertKey = tuple[str, Level, str]
 
 
@@ -248,3 +250,20 @@ def advance(
             elif alert is not None and alert != previous:
                 written.append(alert)
     return Progress(tuple(written), tuple(removed), tuple(transitions))
+
+
+def firing_counts(
+    rules: Iterable[Rule], before: Mapping[AlertKey, AlertState], progress: Progress
+) -> dict[tuple[str, str], int]:
+    """How many alerts of one advertiser fire after a poll, by (rule, severity): the stored states ``before`` it,
+    with what ``progress`` wrote and removed. Every loaded rule is counted, with 0 when none fires."""
+    after = dict(before)
+    for key in progress.removed:
+        after.pop(key, None)
+    after.update((state.key, state) for state in progress.states)
+    counts = {(rule.name, rule.severity.value): 0 for rule in rules}
+    severity = {rule.name: rule.severity.value for rule in rules}
+    for state in after.values():
+        if state.state in FIRING_STATES and state.rule in severity:
+            counts[(state.rule, severity[state.rule])] += 1
+    return counts

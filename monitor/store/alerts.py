@@ -7,7 +7,7 @@ same transaction as the snapshot and the outbox rows their transitions produce.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -37,6 +37,17 @@ class Alerts:
             rows = await conn.execute(sa.select(alerts_t).where(alerts_t.c.advertiser_id == advertiser_id))
             states = [_from_row(row) for row in rows]
         return {s.key: s for s in states}
+
+    async def in_states(self, states: Collection[str]) -> list[AlertState]:
+        """Every advertiser's alert states that are in one of ``states`` (e.g. pending, firing), by advertiser,
+        rule, level and entity (``tiktok-monitor status``)."""
+        query = (
+            sa.select(alerts_t)
+            .where(alerts_t.c.state.in_(list(states)))
+            .order_by(alerts_t.c.advertiser_id, alerts_t.c.rule, alerts_t.c.level, alerts_t.c.entity_id)
+        )
+        async with reading(self._engine) as conn:
+            return [_from_row(row) for row in await conn.execute(query)]
 
 
 def _from_row(row: Any) -> AlertState:

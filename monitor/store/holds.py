@@ -42,6 +42,13 @@ class Holds:
         async with reading(self._engine) as conn:
             return [_from_row(row) for row in await conn.execute(query)]
 
+    async def live(self, now: datetime) -> list[Hold]:
+        """Every advertiser's holds still live at ``now``, by advertiser then age (``tiktok-monitor status``)."""
+        aware(now)
+        query = sa.select(holds_t).where(holds_t.c.ends_at > now).order_by(holds_t.c.advertiser_id, holds_t.c.id)
+        async with reading(self._engine) as conn:
+            return [_from_row(row) for row in await conn.execute(query)]
+
     async def add(self, holds: Iterable[Hold], now: datetime) -> None:
         """Store holds in a transaction of their own (one statement); ``now`` is when they were written."""
         async with writing(self._engine) as conn:

@@ -35,7 +35,7 @@ from monitor.domain import aware, freeze
 from monitor.store.db import reading, writing
 from monitor.store.errors import StoreError
 from monitor.store.models import OutboxRow
-from monitor.store.values import Notification, OutboxClaim, OutboxMessage, OutboxStatus, dumps
+from monitor.store.values import Notification, OutboxBacklog, OutboxClaim, OutboxMessage, OutboxStatus, dumps
 
 outbox_t = OutboxRow.__table__
 _pending = outbox_t.c.status == OutboxStatus.PENDING.value
@@ -124,6 +124,26 @@ class Outbox:
         query = sa.select(sa.func.count()).select_from(outbox_t).where(_pending)
         async with reading(self._engine) as conn:
             return int((await conn.execute(query)).scalar_one())
+
+    async def backlog(self) -> list[OutboxBacklog]:
+        """The pending messages per channel (as rows name it: ``slack``, ``slack:#ops``), by channel: how many,
+        how many of them failed an attempt already, and when the oldest was queued (``tiktok-monitor status``)."""
+        query = (
+            sa.select(
+                outbox_t.c.channel,
+                sa.func.count().label("pending"),
+                sa.func.count().filter(outbox_t.c.attempts > 0).label("retrying"),
+                sa.func.min(outbox_t.c.created_at).label("oldest"),  # min() keeps the column's type: aware UTC
+            )
+            .where(_pending)
+            .group_by(outbox_t.c.channel)
+            .order_by(outbox_t.c.channel)
+        )
+        async with reading(self._engine) as conn:
+            return [
+                OutboxBacklog(row.channel, int(row.pending), int(row.retrying), row.oldest)
+                for row in await conn.execute(query)
+            ]
 
     async def get(self, message_id: int) -> OutboxMessage | None:
         async with reading(self._engine) as conn:

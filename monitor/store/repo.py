@@ -28,7 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from monitor.clock import Clock, SystemClock
-from monitor.domain import Snapshot, aware
+from monitor.domain import Level, Snapshot, aware
 from monitor.store import db, lease, snapshots
 from monitor.store import poll as polling
 from monitor.store import prune as pruning
@@ -239,6 +239,11 @@ class Store:
         async with db.reading(self._engine) as conn:
             rows = await conn.execute(sa.select(advertisers_t).order_by(advertisers_t.c.id))
             return [_advertiser(row) for row in rows]
+
+    async def entity_names(self, keys: Iterable[tuple[str, Level, str]]) -> dict[tuple[str, Level, str], str | None]:
+        """The current names of these entities, keyed ``(advertiser_id, level, entity_id)``; unknown ones absent."""
+        async with db.reading(self._engine) as conn:
+            return await snapshots.entity_names(conn, keys)
 
     async def advertiser(self, advertiser_id: str) -> AdvertiserRecord | None:
         async with db.reading(self._engine) as conn:

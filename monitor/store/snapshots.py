@@ -8,6 +8,7 @@ primary-key range read); an older poll P is rebuilt from ``snapshot_rows``: per 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import datetime
 from types import MappingProxyType
 from typing import Any
@@ -142,3 +143,18 @@ def row_values(state: EntityState, metrics_json: str, present: bool) -> dict[str
     for name in STATE_COLUMNS:
         values[name] = getattr(state, name)
     return values
+
+
+async def entity_names(
+    conn: AsyncConnection, keys: Iterable[tuple[str, Level, str]]
+) -> dict[tuple[str, Level, str], str | None]:
+    """The current names of the entities ``(advertiser_id, level, entity_id)`` (by the ``entities`` primary key);
+    an entity never stored is absent."""
+    wanted = sorted({(a, Level(level).value, e) for a, level, e in keys})
+    found: dict[tuple[str, Level, str], str | None] = {}
+    key = sa.tuple_(entities_t.c.advertiser_id, entities_t.c.level, entities_t.c.entity_id)
+    for start in range(0, len(wanted), 500):  # bounded statements: SQLite limits the parameters of one
+        query = sa.select(entities_t.c.advertiser_id, entities_t.c.level, entities_t.c.entity_id, entities_t.c.name)
+        for row in await conn.execute(query.where(key.in_(wanted[start : start + 500]))):
+            found[(row.advertiser_id, _LEVELS[row.level], row.entity_id)] = row.name
+    return found

@@ -114,6 +114,17 @@ class OutboxMessage:
 
 
 @dataclass(frozen=True)
+class OutboxBacklog:
+    """The pending messages of one channel (as rows name it: ``slack``, ``slack:#ops``): how many, how many of
+    them failed an attempt already (waiting for a retry), and when the oldest was queued."""
+
+    channel: str
+    pending: int
+    retrying: int
+    oldest: datetime
+
+
+@dataclass(frozen=True)
 class OutboxClaim:
     """The rows one sender claimed: no other sender takes them before ``until`` unless this one releases them.
 

@@ -25,7 +25,7 @@ from monitor.health import HealthServer, HealthState
 from monitor.metrics import Metrics
 from monitor.notify.errors import TransientDeliveryError
 from monitor.notify.message import Message, OperationalMessage, notifications
-from monitor.polls import PollOutcome, PollResult
+from monitor.polls import PollOutcome, PollResult, PollSummary
 from monitor.sandbox import Sandbox
 from monitor.store.repo import Store
 from monitor.store.shards import Assignment, shard_of
@@ -141,6 +141,32 @@ async def test_owned_shards_and_advertisers_and_polls_of_other_replicas_not_coun
     assert key("tiktok_monitor_advertiser_consecutive_failures", advertiser_id="3") not in values
 
 
+def firing(advertiser_id: str, counts: dict[tuple[str, str], int]) -> PollOutcome:
+    """An ok poll whose advertiser has ``counts`` firing alerts by (rule, severity) after it."""
+    return PollOutcome(advertiser_id, PollResult.OK, summary=PollSummary(advertiser_id, firing_by_rule=counts))
+
+
+async def test_firing_alerts_per_rule_and_severity_summed_over_advertisers_and_reset_to_zero(
+    metrics_url: tuple[Metrics, str], http: aiohttp.ClientSession
+) -> None:
+    metrics, url = metrics_url
+    name = "tiktok_monitor_firing_alerts"
+    metrics.poll_done(firing("1", {("overspend", "critical"): 2, ("low-ctr", "warning"): 1}))
+    metrics.poll_done(firing("2", {("overspend", "critical"): 3, ("low-ctr", "warning"): 0}))
+    values = await scrape(http, url)
+    assert values[key(name, rule="overspend", severity="critical")] == 5
+    assert values[key(name, rule="low-ctr", severity="warning")] == 1
+
+    metrics.poll_done(firing("1", {("overspend", "critical"): 0}))  # resolved; low-ctr left the rule files
+    metrics.poll_done(PollOutcome("2", PollResult.FAILED, reason="boom"))  # what 2 had fires still
+    values = await scrape(http, url)
+    assert values[key(name, rule="overspend", severity="critical")] == 3
+    assert values[key(name, rule="low-ctr", severity="warning")] == 0  # reset, not left at 1
+
+    metrics.poll_done(PollOutcome("2", PollResult.NOT_MINE, reason="polled by replica other"))
+    assert (await scrape(http, url))[key(name, rule="overspend", severity="critical")] == 0  # the other's now
+
+
 async def test_openmetrics_is_negotiated(metrics_url: tuple[Metrics, str], http: aiohttp.ClientSession) -> None:
     _, url = metrics_url
     async with http.get(url, headers={"Accept": "application/openmetrics-text; version=1.0.0"}) as response:
@@ -197,7 +223,7 @@ async def outbox_pending(http: aiohttp.ClientSession, url: str, wanted: float, w
         await asyncio.sleep(0.1)
 
 
-async def test_the_daemon_serves_the_pending_outbox_count(
+async def test_the_daemon_serves_the_pending_outbox_count_notifications_per_channel_and_firing_alerts(
     tmp_path: Path, sandbox: Sandbox, http: aiohttp.ClientSession
 ) -> None:
     database = tmp_path / "monitor.db"
@@ -212,12 +238,13 @@ async def test_the_daemon_serves_the_pending_outbox_count(
     (tmp_path / "rules").mkdir()
     (tmp_path / "rules" / "a.toml").write_text(
         '[[rule]]\nname = "never"\nlevel = "campaign"\nwhen = "spend < 0"\nnotify = ["webhook"]\n'
+        '[[rule]]\nname = "budgeted"\nlevel = "campaign"\nseverity = "info"\nwhen = "budget > 0"\n'
     )
     port = free_port()
     (tmp_path / "config.toml").write_text(
         f'[tiktok]\nbase_url = "{sandbox.base_url}"\naccess_token = "sandbox-token"\n'  # type: ignore[attr-defined]
         'advertiser_ids = ["7000000000000000001"]\n'
-        f'[monitor]\ninterval = "1h"\nrules = "rules"\n[storage]\nurl = "sqlite:///{database}"\n'
+        f'[monitor]\ninterval = "2s"\nrules = "rules"\n[storage]\nurl = "sqlite:///{database}"\n'
         '[webhook]\nurl = "http://127.0.0.1:9/unused"\n'
         '[notify]\ninterval = "1s"\nretry_first = "1s"\nretry_max = "1s"\n'
         f'[health]\nlisten = "127.0.0.1:{port}"\n'
@@ -226,12 +253,26 @@ async def test_the_daemon_serves_the_pending_outbox_count(
     gate, stop = Gate(), asyncio.Event()
     thresholds = gc.get_threshold()
     daemon = asyncio.create_task(run_daemon(settings, channels={"webhook": gate}, stop=stop))
-    url = f"http://127.0.0.1:{port}/metrics"
+    url, ns = f"http://127.0.0.1:{port}/metrics", "tiktok_monitor_"
     try:
         assert await outbox_pending(http, url, 3) == 3  # tried, refused, still waiting
         gate.open = True
         assert await outbox_pending(http, url, 0) == 0  # delivered at the next attempt
         assert len(gate.delivered) == 3
+        values = await scrape(http, url)
+        notified = {dict(labels)["channel"] for name, labels in values if name == ns + "notifications_total"}
+        assert notified == {"webhook"}  # per channel, never channel="any"
+        assert values[key(ns + "notifications_total", channel="webhook", result="sent")] == 3
+        assert values[key(ns + "notifications_total", channel="webhook", result="failed")] >= 3
+        # "budgeted" fires from the first poll on for campaigns 1 and 3 (2 has none: sandbox/builder.py)
+        firing = key(ns + "firing_alerts", rule="budgeted", severity="info")
+        for _ in range(100):
+            values = await scrape(http, url)
+            if firing in values:
+                break
+            await asyncio.sleep(0.1)
+        assert values[firing] == 2
+        assert values[key(ns + "firing_alerts", rule="never", severity="warning")] == 0
     finally:
         stop.set()
         assert await asyncio.wait_for(daemon, 30) == 0

@@ -46,7 +46,8 @@ async def main(args: argparse.Namespace) -> None:
         while True:
             report = await sender.run_once()
             if report.fetched:
-                print(json.dumps(asdict(report)), flush=True)
+                counts = {name: value for name, value in asdict(report).items() if name != "by_channel"}
+                print(json.dumps(counts), flush=True)
             elif await store.outbox.count_pending() == 0:
                 break
             else:  # pending rows are claimed by another sender, or wait for their next attempt

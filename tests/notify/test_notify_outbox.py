@@ -67,6 +67,20 @@ async def test_due_rows_are_delivered_marked_sent_and_never_sent_again(
     assert len(slack.requests) == 2 and len(slack.delivered) == 2
 
 
+async def test_the_report_counts_results_per_channel_name_targets_included(
+    store: Store, slack: FakeSlack, make_slack: Callable[..., SlackChannel], clock: FrozenClock
+) -> None:
+    await enqueue(store, "slack", "slack:#other", "pager")
+    report = await sender(store, {"slack": make_slack()}, clock).run_once(NOW)
+    assert dict(report.by_channel) == {("slack", "sent"): 2, ("pager", "dropped"): 1}
+    await enqueue(store, "slack:#ops")
+    slack.answer(500)
+    retried = await sender(store, {"slack": make_slack()}, clock).run_once(NOW)
+    assert dict(retried.by_channel) == {("slack", "failed"): 1}
+    report.add(retried)  # drain sums its runs
+    assert dict(report.by_channel) == {("slack", "sent"): 2, ("pager", "dropped"): 1, ("slack", "failed"): 1}
+
+
 async def test_drain_delivers_more_than_one_batch(
     store: Store, slack: FakeSlack, make_slack: Callable[..., SlackChannel], clock: FrozenClock
 ) -> None:

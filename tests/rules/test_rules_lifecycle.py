@@ -10,9 +10,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rules_factories import T0, entity, minutes, rule, snapshot
 
-from monitor.domain import AlertState, Level
+from monitor.domain import AlertState, Level, Severity
 from monitor.rules import advance, evaluate, step
 from monitor.rules.engine import Finding
+from monitor.rules.lifecycle import firing_counts
 
 CAMPAIGN = entity("campaign", "1800000000000001", name="Summer", today={"spend": 600.0})
 
@@ -257,6 +258,29 @@ def test_advance_steps_findings_and_stored_states_and_forgets_removed_rules():
     [resolved] = third.transitions
     assert (resolved.kind, resolved.notify, resolved.entity) == ("resolved", True, None)
     assert resolved.reason == "no longer returned by the API"
+
+
+def test_firing_counts_after_a_poll_by_rule_and_severity_resolving_included_removed_and_pending_not():
+    overspend = rule("spend > 500", name="overspend", severity=Severity.CRITICAL)
+    slow = rule("spend > 500", name="slow", for_=minutes(30))  # pending first
+    quiet = rule("spend < 0", name="quiet", severity=Severity.INFO)
+    rules = [overspend, slow, quiet]
+    a = entity("campaign", "1", today={"spend": 600.0})
+    b = entity("campaign", "2", today={"spend": 700.0})
+    gone_rule = AlertState(rule="deleted-rule", advertiser_id=a.advertiser_id, level="campaign", entity_id="1",
+                           state="firing", since=T0)  # fmt: skip
+    before = {gone_rule.key: gone_rule}
+    first = advance(rules, before, evaluate(rules, snapshot(a, b), None, T0), T0)
+    assert firing_counts(rules, before, first) == {
+        ("overspend", "critical"): 2,
+        ("slow", "warning"): 0,  # pending is not firing
+        ("quiet", "info"): 0,  # every loaded rule is counted, 0 too
+    }
+    states = {s.key: s for s in first.states}
+    later = T0 + minutes(5)
+    second = advance(rules, states, evaluate(rules, snapshot(b, at=later), None, later), later)
+    assert {**states, **{s.key: s for s in second.states}}[("overspend", Level.CAMPAIGN, "1")].state == "resolving"
+    assert firing_counts(rules, states, second)[("overspend", "critical")] == 2  # resolving still fires
 
 
 def test_advance_keeps_a_firing_alert_through_missing_data():

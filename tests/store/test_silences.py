@@ -40,8 +40,8 @@ async def test_add_list_expire_and_active(store: Store) -> None:
             {"name": "rule", "value": "overspend", "is_glob": False},
             {"name": "name", "value": "Summer *", "is_glob": True},
         ],
-        "starts_at": "2026-11-24T20:00:00+00:00",
-        "ends_at": "2026-11-24T22:00:00+00:00",
+        "starts_at": "2026-11-24T20:00:00Z",
+        "ends_at": "2026-11-24T22:00:00Z",
         "created_by": "alice",
         "comment": "campaign relaunch",
     }
