@@ -11,6 +11,7 @@ from monitor.actions import Taken
 from monitor.clock import Clock
 from monitor.config import Settings
 from monitor.domain import Outcome
+from monitor.notify.names import display_name
 from monitor.notify.outbox import SendReport
 from monitor.polls import PollOutcome, PollResult, PollSummary
 from monitor.wiring import open_runtime
@@ -70,7 +71,7 @@ def render_summary(advertiser_ids: list[str], results: list[PollOutcome], delive
             continue
         summary = result.summary
         ok.append(summary)
-        name = (summary.advertiser_name or "")[:24]
+        name = display_name(summary.advertiser_name, 24) or ""  # names from TikTok: one line, no bidi controls
         lines.append(
             f"{advertiser_id:<22} {name:<24} {summary.entities:>8} {summary.changes:>7} {summary.calls:>5} "
             f"{summary.findings:>8} {summary.notifications:>4}"

@@ -4,8 +4,9 @@ Front ends parse what a person asked for and say the answer; the rules of each c
 made from Slack is the same as one made by ``silence add``, and a revert from the page goes through the same
 guards and journal as ``tiktok-monitor revert``. Each change takes ``by``, who made it (``alice``, ``slack:U123
 (alice)``, ``page:bob``), and records it with the change: a silence's ``created_by``, the reason journaled with a
-revert. Every method reads the clock once and works on the database only, so any replica (or a command beside
-``run``) can make the change.
+revert. Every method reads the clock once and works on the database (a revert also on the API), so any replica, or a
+command beside ``run``, can make the change. ``silence add | expire`` and ``revert`` use it; so do the status page
+and the Slack buttons.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from monitor.domain import Matcher, Silence
 from monitor.store.repo import Store
 from monitor.tiktok.client import TikTokClient
 
+#: the longest silence: longer ones cannot be meant (a rule that should stay quiet gets enabled = false)
+LONGEST = timedelta(days=366)
 #: the client of the token account that polls an advertiser (wiring.client_of_advertiser on a session)
 ClientOf = Callable[[str], Awaitable[TikTokClient]]
 
@@ -32,11 +35,12 @@ class SteeringError(ValueError):
 
 @dataclass(frozen=True)
 class Expired:
-    """The answer to :meth:`Steering.expire_silence`: the silence as it is now, and whether this call ended it
-    (False: it had ended already)."""
+    """The answer to :meth:`Steering.expire_silence`: the silence as it is now, whether this call ended it (False:
+    it had ended already), and when it was to end."""
 
     silence: Silence
     ended_now: bool
+    was_to_end: datetime
 
 
 class Steering:
@@ -70,6 +74,8 @@ class Steering:
             raise SteeringError("a silence needs at least one matcher")
         if end <= start or end <= now:
             raise SteeringError("the silence would end before it starts (or has ended already)")
+        if end - start > LONGEST:
+            raise SteeringError("a silence of more than 366 days cannot be meant: disable the rule (enabled = false)")
         silence = Silence(tuple(matchers), start, end, by, comment or None)
         return await self._store.silences.add(silence, now)
 
@@ -81,9 +87,9 @@ class Steering:
         if before is None:
             raise SteeringError(f"no silence #{silence_id}")
         if before.ends_at <= now:
-            return Expired(before, ended_now=False)
+            return Expired(before, ended_now=False, was_to_end=before.ends_at)
         after = await self._store.silences.expire(silence_id, now)
-        return Expired(after or before, ended_now=True)
+        return Expired(after or before, ended_now=True, was_to_end=before.ends_at)
 
     async def revert(self, journal_id: int, *, by: str, dry_run: bool = False) -> RevertResult:
         """Undo journal entry ``journal_id`` through the guards, journaled with who asked (see

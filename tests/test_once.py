@@ -7,7 +7,9 @@ import logging
 from datetime import UTC, datetime, timedelta
 
 from monitor.config import load_settings
-from monitor.once import run_once
+from monitor.notify.outbox import SendReport
+from monitor.once import render_summary, run_once
+from monitor.polls import PollOutcome, PollResult, PollSummary
 from monitor.sandbox import Fault
 from monitor.store.repo import Store
 
@@ -98,3 +100,14 @@ async def test_each_row_counts_the_calls_of_its_own_poll(tmp_path, sandbox, cloc
         own = sum(1 for a in sandbox.arrivals if a.advertiser_id == advertiser_id)
         info = 1  # its advertiser/info read (advertiser_ids=[...]: the arrival names no single advertiser)
         assert calls == own + info, (advertiser_id, calls, own)
+
+
+def test_the_summary_shows_an_advertisers_name_as_one_line_without_bidi_controls():
+    """Names from TikTok are data: a newline or a right-to-left override in an advertiser's name cannot forge or
+    reorder the summary's lines (issue 15, item 2)."""
+    name = "Acme\u202e\nFORGED 7000000000000000009 ok"
+    summary = PollSummary("7000000000000000001", name, entities=3)
+    outcome = PollOutcome("7000000000000000001", PollResult.OK, summary=summary, advertiser_name=name)
+    text = render_summary(["7000000000000000001"], [outcome], SendReport(), calls=1)
+    row = next(line for line in text.splitlines() if line.startswith("7000000000000000001"))
+    assert "Acme" in row and "\u202e" not in text and not any(line.startswith("FORGED") for line in text.splitlines())
