@@ -19,6 +19,7 @@ from monitor.config import Settings
 from monitor.domain import Matcher, MatcherError, Silence
 from monitor.durations import format_duration, parse_duration
 from monitor.errors import ConfigError
+from monitor.notify.names import display_name
 from monitor.rules.loader import configured_channels, load_rules
 from monitor.steering import Steering, SteeringError
 from monitor.tiktok.client import TikTokClient
@@ -156,8 +157,8 @@ def describe(silence: Silence, now: datetime) -> str:
     starts = f" from {_utc(silence.starts_at)}" if silence.starts_at > now else ""
     left = (silence.ends_at - max(now, silence.starts_at)).total_seconds()
     length = format_duration(timedelta(minutes=round(left / 60))) if left >= 60 else f"{left:.0f}s"
-    why = f": {silence.comment}" if silence.comment else ""
-    return f"{matchers}{starts} until {_utc(silence.ends_at)} ({length}), by {silence.created_by}{why}"
+    why = f": {display_name(silence.comment)}" if silence.comment else ""
+    return f"{matchers}{starts} until {_utc(silence.ends_at)} ({length}), by {display_name(silence.created_by)}{why}"
 
 
 def render(silences: Sequence[Silence], now: datetime, include_expired: bool = False) -> str:
@@ -173,9 +174,9 @@ def render(silences: Sequence[Silence], now: datetime, include_expired: bool = F
                 s.state(now),
                 _utc(s.starts_at, zone=False),
                 _utc(s.ends_at, zone=False),
-                s.created_by,
+                display_name(s.created_by) or "",  # one line: a comment or a name may come from Slack or a page
                 " ".join(str(m) for m in s.matchers),
-                s.comment or "",
+                display_name(s.comment) or "",
             )
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
