@@ -93,5 +93,6 @@ def action_summary(taken: list[Taken]) -> str:
     if not taken:
         return "actions: none asked for by the rules"
     counts = {outcome: sum(1 for t in taken if t.outcome is outcome) for outcome in Outcome}
-    parts = ", ".join(f"{counts[o]} {o.value}" for o in Outcome)
+    shown = [o for o in Outcome if o is not Outcome.AWAITING or counts[o]]  # approvals only when a rule asks
+    parts = ", ".join(f"{counts[o]} {o.value}" for o in shown)
     return f"actions: {parts} (journal: tiktok-monitor history)"

@@ -156,6 +156,7 @@ def _rule(model: RuleModel, source: str) -> Rule:
         notify_resolved=model.notify_resolved,
         action=model.action,
         dry_run=model.dry_run,
+        approve=model.approval_wait(),
         description=model.description,
         source=source,
         enabled=model.enabled,
