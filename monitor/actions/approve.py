@@ -12,13 +12,20 @@ guard that now says no ends it ``blocked``, with the guard's reason (nothing wri
 had within ``wait`` (a poll of the advertiser runs long), the claim is given back: the approval is pending again.
 
 :func:`reject` claims it as rejected: nothing is written.
+
+:func:`expire_due` is the daemon's expiry job (run with the outbox job, by any replica: idempotent): pending
+approvals past ``expires_at`` become ``expired`` and one ``actions_held`` message per approval says the action
+was dropped, queued in the same transaction for the rule's channels (the operational ones when the rule is gone
+or notifies nobody).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from monitor.actions.base import BUDGET_TYPES, GuardSettings, Planned, Taken
 from monitor.actions.breaker import Breaker
@@ -27,15 +34,18 @@ from monitor.actions.facts import collect, recent_since
 from monitor.actions.guard import GuardContext
 from monitor.actions.revert import LEASE_RETRY_SECONDS, advertiser_info
 from monitor.clock import Clock
-from monitor.domain import Outcome
+from monitor.domain import Account, OpsKind, Outcome
 from monitor.domain.approvals import Approval, ApprovalState
 from monitor.fetch import FetchPlan, LevelPlan, fetch_snapshot
+from monitor.notify.message import OperationalMessage, notifications
 from monitor.rules.model import Action as RuleAction
 from monitor.store.errors import LeaseHeldError
 from monitor.store.repo import Store
-from monitor.store.values import ActionStatus
+from monitor.store.values import ActionStatus, Notification
 from monitor.tiktok.client import TikTokClient
 from monitor.tiktok.models import DEFAULT_FIELDS, AdvertiserInfo
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -150,6 +160,33 @@ async def _carry_out(
     where = f" (journal #{taken.journal_id})" if taken.journal_id is not None else ""
     text = f"approval {approval.describe()} approved by {by}: {word}{where}: {taken.reason}"
     return ApprovalResult(taken.outcome in (Outcome.DONE, Outcome.DRY_RUN), text, settled, taken)
+
+
+async def expire_due(store: Store, clock: Clock, channels_of: Callable[[Approval], Sequence[str]]) -> list[Approval]:
+    """Drop the approvals that expired (see the module docstring); returns those this call dropped."""
+    now = clock.now()
+
+    def compose(approval: Approval) -> list[Notification]:
+        message = expired_message(approval, now)
+        log.warning("approval %s expired: %s", approval.id, message.detail)
+        return notifications(message, channels_of(approval))
+
+    return await store.approvals.expire_due(now, compose)
+
+
+def expired_message(approval: Approval, now: datetime) -> OperationalMessage:
+    """The message of an approval that expired: what was dropped, asked when, for which values."""
+    values = ", ".join(f"{k} = {v}" for k, v in approval.reason.items())
+    detail = (
+        f"approval {approval.describe()} expired at {approval.expires_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC before "
+        f"anyone approved it: the action was dropped (nothing was written). Asked at "
+        f"{approval.requested_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC" + (f" ({values})" if values else "") + "; the "
+        "rule acts again when its alert fires anew"
+    )
+    return OperationalMessage(
+        OpsKind.ACTIONS_HELD, f"approval:{approval.id}", detail, approval.requested_at, now,
+        advertiser=Account(approval.advertiser_id),
+    )  # fmt: skip
 
 
 async def _refusal(

@@ -103,9 +103,10 @@ class Taken:
     reason: str
     journal_id: int | None = None
     request_id: str | None = None
+    approval_id: str | None = None  # outcome "awaiting approval": the approval it waits in
 
     def message_action(self) -> MessageAction:
-        return MessageAction(self.planned.type, self.outcome, self.reason, self.journal_id)
+        return MessageAction(self.planned.type, self.outcome, self.reason, self.journal_id, self.approval_id)
 
     def line(self) -> str:
         """One line for a terminal: "pause campaign 1801... (rule overspend): done (journal #3)"."""

@@ -159,7 +159,7 @@ def approval_id(poll_id: int, n: int) -> str:
 def how_to_approve(approval: Approval) -> str:
     """What an alert message says about an action waiting for approval."""
     return (
-        f"waiting for approval #{approval.id} until {_utc(approval.expires_at)}: "
+        f"approval #{approval.id} until {_utc(approval.expires_at)}: "
         f"tiktok-monitor approvals approve {approval.id} (or reject {approval.id})"
     )
 

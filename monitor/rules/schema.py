@@ -247,7 +247,7 @@ class RuleModel(_Strict):
         if self.approve is False and self.approve_within is not None:
             problems.append(("approve_within", "approve = false: the action does not wait; leave approve_within out"))
         if self.approve_within is not None and self.approve_within <= timedelta(0):
-            problems.append(("approve_within", "an approval must be able to wait: give a duration like \"30m\""))
+            problems.append(("approve_within", 'an approval must be able to wait: give a duration like "30m"'))
         if self.notify_resolved and not self.notify:
             problems.append(("notify_resolved", "there is no channel to send resolved notices to: set notify"))
         if self.match is not None and self.match.campaign_ids is not None and self.level is Level.ADVERTISER:
@@ -255,7 +255,6 @@ class RuleModel(_Strict):
         if problems:
             raise fail(*problems)
         return self
-
 
     def approval_wait(self) -> timedelta | None:
         """How long the action waits for a person: ``approve_within``, or the default for ``approve = true``
