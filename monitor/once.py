@@ -8,6 +8,7 @@ import sys
 from typing import TextIO
 
 from monitor.actions import Taken
+from monitor.actions.approve import expire_due
 from monitor.clock import Clock
 from monitor.config import Settings
 from monitor.domain import Outcome
@@ -41,6 +42,7 @@ async def run_once(
 
         results = await asyncio.gather(*(poll(a) for a in advertiser_ids))
         await runtime.breaker.tell(runtime.ops_channels)  # once per opening, with what the whole cycle held back
+        await expire_due(runtime.store, runtime.clock, runtime.approval_channels)  # drop expired approvals, tell once
         delivered = await runtime.sender.drain()
         out.write(render_summary(advertiser_ids, results, delivered, runtime.api_calls))
         breaker = await runtime.breaker.status()
