@@ -70,7 +70,7 @@ def render(approvals: Sequence[Approval], now: datetime, include_decided: bool =
     for a in approvals:
         state = "expired" if a.expired(now) else a.state.value
         name = display_name(a.entity_name)
-        entity = f"{a.level.value} {a.entity_id}" + (f" {name!r}" if name else "")
+        entity = f"{a.level.value} {a.entity_id}" + (f' "{name}"' if name else "")
         row = [a.id, state, _utc(a.expires_at), a.advertiser_id, a.rule, a.change.describe(), entity]
         if include_decided:
             row += [a.decided_by or "", a.outcome or ""]

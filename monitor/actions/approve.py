@@ -38,6 +38,7 @@ from monitor.domain import Account, OpsKind, Outcome
 from monitor.domain.approvals import Approval, ApprovalState
 from monitor.fetch import FetchPlan, LevelPlan, fetch_snapshot
 from monitor.notify.message import OperationalMessage, notifications
+from monitor.notify.names import display_name
 from monitor.rules.model import Action as RuleAction
 from monitor.store.errors import LeaseHeldError
 from monitor.store.repo import Store
@@ -70,7 +71,7 @@ async def reject(approval_id: str, *, store: Store, clock: Clock, by: str) -> Ap
     if claimed is None:
         return await _refusal(store, approval_id, "rejected", None, now)
     settled = await store.approvals.settle(approval_id, ApprovalState.REJECTED, outcome=f"rejected by {by}")
-    return ApprovalResult(True, f"approval {claimed.describe()} rejected by {by}: nothing was written", settled)
+    return ApprovalResult(True, f"approval {_described(claimed)} rejected by {by}: nothing was written", settled)
 
 
 async def approve(
@@ -150,7 +151,7 @@ async def _carry_out(
     taken = (await Executor(client, store.journal, clock).run(info.id, result.decisions, None, begun))[0]
     if taken.outcome is Outcome.SKIPPED:
         settled = await store.approvals.settle(approval.id, ApprovalState.BLOCKED, outcome=f"blocked: {taken.reason}")
-        text = f"approval {approval.describe()} approved by {by} but not carried out: a guard said no: {taken.reason}"
+        text = f"approval {_described(approval)} approved by {by} but not carried out: a guard said no: {taken.reason}"
         return ApprovalResult(False, text, settled, taken)
     word = {Outcome.DONE: "done", Outcome.DRY_RUN: "dry run"}.get(taken.outcome, "failed")
     outcome = f"{word}: {taken.reason}"
@@ -158,7 +159,7 @@ async def _carry_out(
         approval.id, ApprovalState.APPROVED, outcome=outcome, journal_id=taken.journal_id
     )
     where = f" (journal #{taken.journal_id})" if taken.journal_id is not None else ""
-    text = f"approval {approval.describe()} approved by {by}: {word}{where}: {taken.reason}"
+    text = f"approval {_described(approval)} approved by {by}: {word}{where}: {taken.reason}"
     return ApprovalResult(taken.outcome in (Outcome.DONE, Outcome.DRY_RUN), text, settled, taken)
 
 
@@ -178,7 +179,7 @@ def expired_message(approval: Approval, now: datetime) -> OperationalMessage:
     """The message of an approval that expired: what was dropped, asked when, for which values."""
     values = ", ".join(f"{k} = {v}" for k, v in approval.reason.items())
     detail = (
-        f"approval {approval.describe()} expired at {approval.expires_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC before "
+        f"approval {_described(approval)} expired at {approval.expires_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC before "
         f"anyone approved it: the action was dropped (nothing was written). Asked at "
         f"{approval.requested_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC" + (f" ({values})" if values else "") + "; the "
         "rule acts again when its alert fires anew"
@@ -187,6 +188,11 @@ def expired_message(approval: Approval, now: datetime) -> OperationalMessage:
         OpsKind.ACTIONS_HELD, f"approval:{approval.id}", detail, approval.requested_at, now,
         advertiser=Account(approval.advertiser_id),
     )  # fmt: skip
+
+
+def _described(approval: Approval) -> str:
+    """The approval as messages name it, its entity's name shown as names from TikTok are."""
+    return approval.describe(display_name(approval.entity_name))
 
 
 async def _refusal(

@@ -118,9 +118,10 @@ class Approval:
             f": {self.outcome}" if self.outcome else ""
         )
 
-    def describe(self) -> str:
-        """ "#12-1 pause campaign 1801... 'Summer' (rule overspend)" """
-        name = f" {self.entity_name!r}" if self.entity_name else ""
+    def describe(self, shown_name: str | None = None) -> str:
+        """ "#12-1 pause campaign 1801... "Summer" (rule overspend)". ``shown_name``: the entity's name as the
+        caller shows names from TikTok (``monitor.notify.names.display_name``); the raw name is never used here."""
+        name = f' "{shown_name}"' if shown_name else ""
         return f"#{self.id} {self.change.describe()} {self.level.value} {self.entity_id}{name} (rule {self.rule})"
 
     def to_json(self) -> dict[str, Any]:
