@@ -367,6 +367,7 @@ def silence(args: argparse.Namespace) -> int:
             request=request,
             silence_id=getattr(args, "id", None),
             include_expired=getattr(args, "include_expired", False),
+            by=(getattr(args, "by", None) or os_user()) if args.silence_command == "expire" else None,
             out=sys.stdout,
             err=sys.stderr,
         )

@@ -213,6 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
     silence_list.add_argument("--all", action="store_true", dest="include_expired", help="show ended ones too")
     silence_expire = silence_command("expire", "end a silence now: its alerts notify and act again from the next poll")
     silence_expire.add_argument("id", type=int, help="the silence's id (silence list)")
+    silence_expire.add_argument("--by", metavar="NAME", help="who ends it, recorded with it (default: the OS user)")
     approvals = command(
         "approvals",
         "actions of rules with approve that wait for a person: list them, approve (the guards run again, then the "

@@ -80,12 +80,13 @@ async def run_silence(
     request: Request | None = None,
     silence_id: int | None = None,
     include_expired: bool = False,
+    by: str | None = None,
     clock: Clock | None = None,
     out: TextIO,
     err: TextIO,
 ) -> int:
-    """``command`` is ``add`` (``request``), ``list`` or ``expire`` (``silence_id``); prints on ``out`` (problems
-    and warnings on ``err``). 0 done, 1 no such silence, 2 a silence that cannot be made."""
+    """``command`` is ``add`` (``request``), ``list`` or ``expire`` (``silence_id``, recorded as expired ``by``);
+    prints on ``out`` (problems and warnings on ``err``). 0 done, 1 no such silence, 2 a silence that cannot be made."""
     clock = clock or SystemClock()
     now = clock.now()
     if command == "add":
@@ -113,7 +114,7 @@ async def run_silence(
             if before.ends_at <= now:
                 out.write(f"silence #{silence_id} had already ended at {_utc(before.ends_at)}\n")
                 return EXIT_OK
-            await store.silences.expire(silence_id, now)
+            await store.silences.expire(silence_id, now, by=by)
             was = f"(it was to end at {_utc(before.ends_at)})"
             out.write(f"silence #{silence_id} expired at {_utc(now)} {was}: its alerts notify and act again\n")
     finally:

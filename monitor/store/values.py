@@ -197,3 +197,4 @@ class PruneReport:
     outbox: int = 0
     holds: int = 0
     silences: int = 0
+    approvals: int = 0

@@ -57,7 +57,17 @@ async def test_list_then_approve_from_the_command_line_writes_once_and_history_n
     header, line, footer = out.splitlines()
     assert header.split() == ["id", "state", "expires", "(UTC)", "advertiser", "rule", "action", "entity"]
     assert line.split()[:2] == [approval_id, "pending"]
-    assert line.split()[4:] == [ADV, "big-budget", "pause", "campaign", CAMPAIGN, '"Summer', "Sale", "–", 'Prospecting"']
+    assert line.split()[4:] == [
+        ADV,
+        "big-budget",
+        "pause",
+        "campaign",
+        CAMPAIGN,
+        '"Summer',
+        "Sale",
+        "–",
+        'Prospecting"',
+    ]
     assert footer.startswith("approve with: tiktok-monitor approvals approve ID")
 
     code, out, err = await cli("approvals", "approve", "--config", str(config), approval_id, "--by", "alice")

@@ -129,3 +129,13 @@ async def test_migration_0011_adds_approvals_and_who_columns_and_takes_them_away
             assert (await conn.execute(sa.text("SELECT count(*) FROM actions"))).scalar_one() == 1
     finally:
         await engine.dispose()
+
+
+async def test_pruning_deletes_approvals_decided_before_the_cutoff_and_keeps_pending_ones(store: Store) -> None:
+    await saved(store, approval(1), approval(2, "c2"), approval(3, "c3", hours=200))
+    await store.approvals.claim("7-1", ApprovalState.REJECTED, by="bob", now=T0 + timedelta(minutes=1))
+    await store.approvals.expire_due(T0 + 2 * HOUR, lambda a: [])  # 7-2 expires; 7-3 still waits
+    report = await store.prune(T0 + 26 * HOUR, timedelta(hours=24))  # cutoff T0 + 2h: only 7-1 decided before
+    assert report.approvals == 1
+    assert await store.approvals.get("7-1") is None
+    assert {a.id for a in await store.approvals.list()} == {"7-2", "7-3"}
