@@ -9,7 +9,8 @@ kill switch, and the fleet-wide circuit breaker (:class:`~monitor.actions.breake
 write it admits). A write that goes is journaled with ``approved_by`` and carried out by the
 :class:`~monitor.actions.execute.Executor`; the approval ends ``approved`` with the journal entry and outcome. A
 guard that now says no ends it ``blocked``, with the guard's reason (nothing written). When the lease cannot be
-had within ``wait`` (a poll of the advertiser runs long), the claim is given back: the approval is pending again.
+had within ``wait`` (a poll of the advertiser runs long), or the API or the store fails before an outcome is
+recorded, the claim is given back: the approval is pending again (the result says why).
 
 :func:`reject` claims it as rejected: nothing is written.
 
@@ -93,6 +94,23 @@ async def approve(
     claimed = await store.approvals.claim(approval_id, ApprovalState.APPROVED, by=by, now=now)
     if claimed is None:  # someone else decided it first (or it expired meanwhile)
         return await _refusal(store, approval_id, "approved", None, now)
+    try:
+        return await _under_lease(claimed, store, client, clock, settings, by, wait)
+    except Exception as exc:  # the API or the store failed before a result was recorded: undecided again
+        await store.approvals.unclaim(approval_id, by)
+        log.warning("approval %s by %s not carried out: %s: %s", approval_id, by, type(exc).__name__, exc)
+        return ApprovalResult(
+            False,
+            f"not approved: {type(exc).__name__}: {exc}; approval #{approval_id} is pending again (unless the "
+            "journal shows a write: tiktok-monitor history)",
+            await store.approvals.get(approval_id),
+        )
+
+
+async def _under_lease(
+    claimed: Approval, store: Store, client: TikTokClient, clock: Clock, settings: GuardSettings, by: str, wait: float
+) -> ApprovalResult:
+    """Hold the advertiser's lease (waiting up to ``wait`` for a poll) and carry the claimed approval out."""
     info = await advertiser_info(store, client, claimed.advertiser_id)
     waited = 0.0
     while True:
@@ -103,13 +121,12 @@ async def approve(
                 return await _carry_out(claimed, info, store, client, clock, settings, by)
         except LeaseHeldError as exc:
             if waited >= wait:
-                await store.approvals.unclaim(approval_id, by)
-                again = await store.approvals.get(approval_id)
+                await store.approvals.unclaim(claimed.id, by)
                 return ApprovalResult(
                     False,
                     f"not approved: a poll of advertiser {claimed.advertiser_id} runs ({exc}); approval "
-                    f"#{approval_id} is pending again: try again in a minute",
-                    again,
+                    f"#{claimed.id} is pending again: try again in a minute",
+                    await store.approvals.get(claimed.id),
                 )
         await asyncio.sleep(LEASE_RETRY_SECONDS)
         waited += LEASE_RETRY_SECONDS

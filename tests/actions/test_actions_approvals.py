@@ -21,6 +21,7 @@ from monitor.actions import GuardSettings
 from monitor.actions.approve import expire_due
 from monitor.clock import FrozenClock
 from monitor.domain.approvals import ApprovalState
+from monitor.sandbox import Fault
 from monitor.steering import Steering
 from monitor.store.db import normalize_url
 from monitor.store.repo import Store
@@ -174,3 +175,19 @@ async def test_two_people_approving_at_once_write_once(
     assert writes(sandbox, STATUS_UPDATE) == 1
     [entry] = await shared.journal.history()
     assert entry.intent.approved_by in ("slack:U1 (alice)", "page:bob")
+
+
+async def test_an_api_failure_at_approval_leaves_the_approval_pending_to_try_again(
+    make_pipeline, make_client, sandbox, store: Store, clock: FrozenClock
+) -> None:
+    polls = make_pipeline(APPROVED_PAUSE)
+    [taken] = (await polls.poll(ADV)).actions
+    assert taken.approval_id is not None
+    sandbox.faults.add(Fault(kind="api_code", code=40002, count=1, path="campaign/get/"))  # the fresh read fails
+    failed = await steering(store, clock, make_client()).approve(taken.approval_id, by="alice")
+    assert not failed.ok and "is pending again" in failed.message
+    assert failed.approval is not None and failed.approval.state is ApprovalState.PENDING
+    assert writes(sandbox, STATUS_UPDATE) == 0
+    again = await steering(store, clock, make_client()).approve(taken.approval_id, by="alice")
+    assert again.ok, again.message
+    assert writes(sandbox, STATUS_UPDATE) == 1
