@@ -374,6 +374,28 @@ def silence(args: argparse.Namespace) -> int:
     )
 
 
+def approvals(args: argparse.Namespace) -> int:
+    """``approvals list | approve ID | reject ID`` (see :mod:`monitor.approving`); 1 for a refused decision."""
+    from monitor.approving import run_approvals
+
+    settings = _settings_or_exit(args.config)
+    if isinstance(settings, int):
+        return settings
+    level = args.log_level if args.log_level != "info" else "warning"
+    setup_logging(level, args.log_format, settings.secrets())
+    return _run_async(
+        run_approvals(
+            settings,
+            args.approvals_command,
+            approval_id=getattr(args, "id", None),
+            by=getattr(args, "by", None) or os_user(),
+            include_decided=getattr(args, "include_decided", False),
+            out=sys.stdout,
+            err=sys.stderr,
+        )
+    )
+
+
 def demo(*, cycles: int | None = None, log_level: str = "warning", log_format: str = "text") -> int:
     """The sandbox, a temporary database and the example rules; alerts print to the terminal."""
     redactor = setup_logging(log_level, log_format)

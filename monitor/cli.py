@@ -32,6 +32,10 @@ EXAMPLES = {
     "actions": "tiktok-monitor actions resume --config config.toml --by alice",
     "completion": "tiktok-monitor completion bash > ~/.local/share/bash-completion/completions/tiktok-monitor",
     "backtest": "tiktok-monitor backtest --config config.toml --rules rules/ --since 7d --advertiser 7000... --json",
+    "approvals": "tiktok-monitor approvals list --config config.toml",
+    "approvals list": "tiktok-monitor approvals list --config config.toml --all",
+    "approvals approve": "tiktok-monitor approvals approve --config config.toml 4821-1 --by alice",
+    "approvals reject": "tiktok-monitor approvals reject --config config.toml 4821-1 --by alice",
     "silence": "tiktok-monitor silence add --config config.toml rule=overspend name~'Summer *' --for 2h",
     "silence add": "tiktok-monitor silence add --config config.toml rule=overspend name~'Summer *' --for 2h "
     "--comment 'relaunch, spend expected'",
@@ -239,7 +243,34 @@ def build_parser() -> argparse.ArgumentParser:
     silence_list.add_argument("--all", action="store_true", dest="include_expired", help="show ended ones too")
     silence_expire = silence_command("expire", "end a silence now: its alerts notify and act again from the next poll")
     silence_expire.add_argument("id", type=int, help="the silence's id (silence list)")
-    silence_expire.add_argument("--by", metavar="NAME", help="who ends it (default: the OS user)")
+    silence_expire.add_argument("--by", metavar="NAME", help="who ends it, recorded with it (default: the OS user)")
+    approvals = command(
+        "approvals",
+        "actions of rules with approve that wait for a person: list them, approve (the guards run again, then the "
+        "write, journaled with who approved) or reject",
+    )
+    approvals_commands = approvals.add_subparsers(dest="approvals_command", required=True, metavar="APPROVALS_COMMAND")
+
+    def approvals_command(name: str, help_text: str) -> argparse.ArgumentParser:
+        sub = approvals_commands.add_parser(
+            name,
+            help=help_text,
+            description=help_text,
+            epilog=f"example: {EXAMPLES['approvals ' + name]}",
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        sub.add_argument("--config", required=True, help="path of config.toml")
+        return sub
+
+    approvals_list = approvals_command("list", "the actions waiting for approval (--all: the decided ones too)")
+    approvals_list.add_argument("--all", action="store_true", dest="include_decided", help="show decided ones too")
+    for verb, text in (
+        ("approve", "approve an action: the guards run again now; if they let it, it is written and journaled"),
+        ("reject", "reject an action: it is dropped, nothing is written"),
+    ):
+        sub = approvals_command(verb, text)
+        sub.add_argument("id", help="the approval's id (approvals list; the alert's message shows it)")
+        sub.add_argument("--by", metavar="NAME", help="who decides, recorded with it (default: the OS user)")
     status_cmd = command(
         "status",
         "what the monitor sees now, read from the database (works while run runs): each advertiser's last and "
@@ -330,6 +361,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         if args.command == "silence":
             return app.silence(args)
+        if args.command == "approvals":
+            return app.approvals(args)
         if args.command == "status":
             level = args.log_level if args.log_level != "info" else "warning"  # the report is the output
             return app.status(args.config, as_json=args.json, log_level=level, log_format=args.log_format)

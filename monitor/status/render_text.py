@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from monitor.domain import Matcher, MetricValue
+from monitor.domain.approvals import Approval
 from monitor.durations import format_duration
 from monitor.notify.names import display_name
 from monitor.status.report import AdvertiserStatus, AlertStatus, BreakerView, StatusReport
@@ -35,6 +36,8 @@ def render_text(report: StatusReport) -> str:
     lines += [f"  {_alert(a, now)}" for a in [*firing, *pending]]
     lines += ["", f"silences ({len(report.silences)})"]
     lines += [f"  {_silence(s, now)}" for s in report.silences]
+    lines += ["", f"waiting for approval ({len(report.approvals)})"]
+    lines += [f"  {_approval(a, now)}" for a in report.approvals]
     lines += ["", f"holds ({len(report.holds)})"]
     lines += [
         f"  #{h.id} {h.level.value} {h.entity_id} {h.field} (advertiser {h.advertiser_id}): {h.describe()}"
@@ -98,6 +101,17 @@ def _silence(s: Mapping[str, Any], now: datetime) -> str:
 
 def _instant(text: object) -> datetime | None:
     return datetime.fromisoformat(text.replace("Z", "+00:00")) if isinstance(text, str) else None
+
+
+def _approval(a: Approval, now: datetime) -> str:
+    name = display_name(a.entity_name, NAME_WIDTH)
+    entity = f"{a.level.value} {a.entity_id}" + (f' "{name}"' if name else "")
+    values = ", ".join(f"{k} = {v}" for k, v in a.reason.items())
+    return (
+        f"#{a.id} {a.change.describe()} {entity} (rule {a.rule}, advertiser {a.advertiser_id})"
+        + (f": {values}" if values else "")
+        + f"; expires {_when(a.expires_at, now)}: tiktok-monitor approvals approve {a.id}"
+    )
 
 
 def _breaker(b: BreakerView, now: datetime) -> str:
