@@ -43,6 +43,7 @@ from monitor.once import run_once
 from monitor.rules.loader import configured_channels, load_rules, summarize
 from monitor.rules.model import RuleSet
 from monitor.rules.testing import render_report, run_rule_tests
+from monitor.tiktok.sendtrace import send_trace
 from monitor.tomlpos import key_line
 from monitor.wiring import build_client, client_of_advertiser, open_store
 
@@ -209,7 +210,7 @@ def revert(
         clock = SystemClock()
         store = await open_store(settings, clock)
         try:
-            async with aiohttp.ClientSession() as session:
+            async with aiohttp.ClientSession(trace_configs=[send_trace()]) as session:
                 entry = await store.journal.get(entry_id)
                 advertiser_id = entry.intent.advertiser_id if entry is not None else None
                 result = await revert_action(

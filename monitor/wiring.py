@@ -29,6 +29,7 @@ from monitor.store.budget import DEFAULT_APP, AppBudget
 from monitor.store.lease import ttl_for
 from monitor.store.repo import Store
 from monitor.tiktok.client import TikTokClient
+from monitor.tiktok.sendtrace import send_trace
 
 
 async def open_store(settings: Settings, clock: Clock | None = None) -> Store:
@@ -104,7 +105,7 @@ async def open_runtime(
     clock = clock or SystemClock()
     rulebook = RuleBook(settings.monitor.rules, configured_channels(settings))
     store = await open_store(settings, clock)
-    session = aiohttp.ClientSession()
+    session = aiohttp.ClientSession(trace_configs=[send_trace()])  # the limiter counts requests when they leave
     try:
         runtime = Runtime(
             settings,
