@@ -34,7 +34,7 @@ class SandboxState:
         self.arrivals: list[Arrival] = []
         self.limiter = RateLimiter(self.settings.qps, self.settings.effective_qpm)
         self.tasks = ReportTasks()
-        self.report_cache = ReportCache()
+        self.report_cache = ReportCache(self.settings.sync_ad_limit)
         self.grants = Grants(self.settings.app_id)
         self.business_centers: tuple[BusinessCenter, ...] = build_business_centers(self.world.advertisers)
         #: The advertisers an authorization through /portal/auth grants (None: every advertiser).
