@@ -25,6 +25,7 @@ from typing import Any
 
 from monitor.domain import EntityState, Level, Metrics, MetricValue, window_dates
 from monitor.tiktok.client import TikTokClient
+from monitor.tiktok.cooperative import cooperative
 from monitor.tiktok.errors import ApiError, AuthError
 from monitor.tiktok.models import AdvertiserInfo, Entity, Report, ReportQuery
 
@@ -92,7 +93,7 @@ async def fetch_snapshot(
         if isinstance(result, ApiError):
             errors.append(f"{level.value} report for {window}: {result}")
             continue
-        for row in result.rows:
+        async for row in cooperative(result.rows):
             entity_id = row.dimensions.get(level.id_field)
             if entity_id:
                 values = {name: row.metrics.get(name) for name in wanted}
@@ -100,7 +101,7 @@ async def fetch_snapshot(
     states = [
         entity_state(entity, metrics.get((level, entity.id)))
         for level, entities in zip(listed, entity_lists, strict=True)
-        for entity in entities
+        async for entity in cooperative(entities)
     ]
     if Level.ADVERTISER in plan.levels:
         states.append(_advertiser_state(advertiser, metrics.get((Level.ADVERTISER, advertiser.id))))

@@ -14,6 +14,7 @@ query while the world has not been written to and world time has moved less than
 from __future__ import annotations
 
 import math
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -71,9 +72,14 @@ class ReportCache:
 
     def __init__(self, ad_limit: int = SYNC_AD_LIMIT) -> None:
         self.ad_limit = ad_limit
+        self._lock = threading.Lock()  # reports are computed in worker threads, one at a time
         self._items: OrderedDict[tuple[object, ...], tuple[int, ReportResult]] = OrderedDict()
 
     def get_or_run(self, world: World, adv: Advertiser, q: ReportQuery, now: float) -> ReportResult:
+        with self._lock:
+            return self._get_or_run(world, adv, q, now)
+
+    def _get_or_run(self, world: World, adv: Advertiser, q: ReportQuery, now: float) -> ReportResult:
         key = q.cache_key()
         hit = self._items.get(key)
         if hit is not None and hit[0] == world.version and 0.0 <= now - hit[1].now < FRESH_SECONDS:
@@ -87,7 +93,8 @@ class ReportCache:
         return result
 
     def clear(self) -> None:
-        self._items.clear()
+        with self._lock:
+            self._items.clear()
 
 
 def _buckets(adv: Advertiser, q: ReportQuery, now: float) -> list[Bucket]:

@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 from pydantic import SecretStr
 
 from monitor.domain import Level
+from monitor.tiktok.cooperative import cooperative
 from monitor.tiktok.errors import ApiError, AuthError, PermanentApiError, TransientApiError
 from monitor.tiktok.models import (
     DEFAULT_FIELDS,
@@ -209,7 +210,7 @@ class TikTokClient:
             params["filtering"] = dict(filtering)
         pages = await self._pages(f"{level.value}/get/", params, advertiser_id=advertiser_id, page_size=page_size)
         seen: dict[str, Entity] = {}  # an entity created between two page reads can shift pages: dedupe
-        for row in pages.rows:
+        async for row in cooperative(pages.rows):
             entity = Entity.from_api(level, advertiser_id, row)
             seen[entity.id] = entity
         return list(seen.values())
@@ -234,7 +235,7 @@ class TikTokClient:
             "report/integrated/get/", params, advertiser_id=advertiser_id, page_size=page_size, stop_if_truncated=True
         )
         return Report(
-            rows=tuple(_report_row(row, query.dimensions) for row in pages.rows),
+            rows=tuple([_report_row(row, query.dimensions) async for row in cooperative(pages.rows)]),
             truncated=pages.truncated,
             request_ids=tuple(r.request_id for r in pages.responses if r.request_id),
         )

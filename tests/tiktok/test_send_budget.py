@@ -3,7 +3,7 @@
 What was measured: with the sandbox enforcing 10 QPS, a 100,000-ad cycle drew 40100 answers and the sandbox
 counted up to 18 requests in one second. Grants were spaced, sends were not: CPU-bound work on the event loop
 held granted requests back, and they left together. Here a "hog" blocks the client's loop in long slices while
-readers request pages; the sandbox runs in a thread of its own, so its request log has the real arrival times.
+readers request pages; the sandbox runs in a thread of its own (monitor.sandbox.threaded), so its request log has the real arrival times.
 """
 
 from __future__ import annotations
@@ -14,12 +14,12 @@ from datetime import UTC, datetime
 
 import aiohttp
 import pytest
-from sandbox_thread import sandbox_in_thread
 
 from monitor.clock import FrozenClock
 from monitor.domain import Level
-from monitor.sandbox import SandboxSettings
+from monitor.sandbox import Sandbox, SandboxSettings
 from monitor.sandbox.arrivals import max_in_window
+from monitor.sandbox.threaded import served_in_thread
 from monitor.tiktok.client import TikTokClient
 from monitor.tiktok.ratelimit import RateLimiter
 from monitor.tiktok.transport import RetryPolicy, Transport, send_trace
@@ -58,14 +58,15 @@ async def test_requests_reach_the_server_within_the_budget_while_the_loop_is_blo
     """With the daemon's session (``send_trace``) a request counts from when it was written; on another
     session from when its answer came (later, so never too early)."""
     settings = SandboxSettings(qps=QPS, campaigns_per_advertiser=3, adgroups_per_campaign=2, ads_per_adgroup=4)
-    with sandbox_in_thread(settings, FrozenClock(T0)) as sandbox:
+    sandbox = Sandbox(settings, clock=FrozenClock(T0))
+    with served_in_thread(sandbox) as base_url:
         async with aiohttp.ClientSession(
             trace_configs=[cpu_between_grant_and_send(2 * QPS, 0.5), *([send_trace()] if traced else [])]
         ) as http:
             limiter = RateLimiter(QPS, margin=0.05)
             transport = Transport(
                 http,
-                base_url=sandbox.base_url,
+                base_url=base_url,
                 access_token="sandbox-token",
                 limiter=limiter,
                 retry=RetryPolicy(max_retries=8, base_delay=0.01, max_delay=0.05),
