@@ -45,7 +45,8 @@ class Sandbox(SandboxState):
         """Serve on ``host``:``port`` (0 = any free port); yields the base URL without a trailing slash."""
         runner = web.AppRunner(self.app(), access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT)
         await runner.setup()
-        self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sandbox-worker")
+        worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sandbox-worker")
+        previous, self.worker = self.worker, self.worker or worker  # served twice at once: one worker still
         try:
             site = web.TCPSite(runner, host, port)
             await site.start()
@@ -56,7 +57,8 @@ class Sandbox(SandboxState):
         finally:
             self.base_url = None
             await runner.cleanup()
-            worker, self.worker = self.worker, None
+            if self.worker is worker:
+                self.worker = previous
             worker.shutdown(wait=False, cancel_futures=True)
 
 
