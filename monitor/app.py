@@ -23,8 +23,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-import aiohttp
-
 from monitor.actions import GuardSettings
 from monitor.actions.breaker import Breaker, render_breaker, resumed_text
 from monitor.actions.budget import below_documented, describe_minimums
@@ -47,7 +45,7 @@ from monitor.rules.testfile import rule_test_files
 from monitor.rules.testing import render_report, run_rule_tests
 from monitor.status.command import run_status
 from monitor.tomlpos import key_line
-from monitor.wiring import build_client, open_store, steering_of
+from monitor.wiring import api_session, build_client, open_store, steering_of
 
 log = logging.getLogger("monitor")
 
@@ -283,7 +281,7 @@ def revert(
         clock = SystemClock()
         store = await open_store(settings, clock)
         try:
-            async with aiohttp.ClientSession() as session:
+            async with api_session() as session:
                 steering = steering_of(settings, store, clock, session)
                 result = await steering.revert(entry_id, by=by or os_user(), dry_run=dry_run)
         finally:

@@ -13,13 +13,11 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TextIO
 
-import aiohttp
-
 from monitor.clock import Clock, SystemClock
 from monitor.config import Settings
 from monitor.domain.approvals import Approval, ApprovalState
 from monitor.notify.names import display_name
-from monitor.wiring import open_store, steering_of
+from monitor.wiring import api_session, open_store, steering_of
 
 EXIT_OK, EXIT_FAILED = 0, 1
 
@@ -46,7 +44,7 @@ async def run_approvals(
             out.write(render(shown, now, include_decided))
             return EXIT_OK
         assert approval_id is not None
-        async with aiohttp.ClientSession() as session:
+        async with api_session() as session:
             steering = steering_of(settings, store, clock, session)
             if command == "approve":
                 result = await steering.approve(approval_id, by=by)
