@@ -13,7 +13,7 @@ import logging
 import shlex
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import jinja2
@@ -24,7 +24,9 @@ from monitor.domain import Matcher, MatcherError
 from monitor.durations import parse_duration
 from monitor.page.auth import COOKIE, Authenticator
 from monitor.page.csrf import FIELD, Csrf, same_origin
-from monitor.page.view import Sources, filters, read_view, revertible
+from monitor.notify.links import ads_manager_url
+from monitor.page.view import FILTERS, Sources, read_view, revertible
+from monitor.status.render_text import when
 from monitor.steering import Steering, SteeringError
 
 log = logging.getLogger(__name__)
@@ -37,7 +39,7 @@ HEADERS = {
     ),
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",  # no-referrer would make browsers send Origin: null
 }
 #: The longest silence the page makes (the command line makes any).
 MAX_SILENCE = timedelta(days=30)
@@ -48,7 +50,18 @@ _TEMPLATES = jinja2.Environment(
     undefined=jinja2.StrictUndefined,
     trim_blocks=True,
     lstrip_blocks=True,
+    enable_async=True,
 )
+
+
+@jinja2.pass_context
+def _when(context: Any, moment: datetime | None) -> str:
+    """``20:03:12 (2m ago)``: relative to the rendering's ``now``."""
+    return when(moment, context["now"])
+
+
+_TEMPLATES.filters.update(FILTERS, when=_when)
+_TEMPLATES.globals["ads_manager"] = ads_manager_url
 
 
 @dataclass(frozen=True)
@@ -84,7 +97,7 @@ class _Handlers:
     async def index(self, request: web.Request) -> web.StreamResponse:
         who = self.who(request)
         if who is None:
-            return self.unknown(request)
+            return await self.unknown(request)
         return await self.render(who)
 
     async def render(self, who: str, notice: str | None = None, ok: bool = True, status: int = 200) -> web.Response:
@@ -102,27 +115,26 @@ class _Handlers:
             notice_ok=ok,
             refresh=int(self.page.refresh.total_seconds()),
             revertible=lambda entry: revertible(entry, view.reverted),
-            **filters(now),
         )
         return web.Response(text=html, content_type="text/html", status=status, headers=HEADERS)
 
-    def unknown(self, request: web.Request) -> web.StreamResponse:
+    async def unknown(self, request: web.Request) -> web.StreamResponse:
         """Ask who is there: basic auth when users are configured, else the token's login form."""
         auth = self.page.auth
         if not auth.has_users:
             raise web.HTTPSeeOther("/login", headers=HEADERS)
-        html = _TEMPLATES.get_template("login.html.j2").render(
+        html = await _TEMPLATES.get_template("login.html.j2").render_async(
             basic=True, token=auth.has_token, csrf_field=FIELD, error=None
         )
         headers = {**HEADERS, "WWW-Authenticate": 'Basic realm="tiktok-monitor", charset="UTF-8"'}
         return web.Response(status=401, text=html, content_type="text/html", headers=headers)
 
     async def login_form(self, request: web.Request) -> web.Response:
-        return self.login_page(error=None, status=200)
+        return await self.login_page(error=None, status=200)
 
-    def login_page(self, error: str | None, status: int) -> web.Response:
+    async def login_page(self, error: str | None, status: int) -> web.Response:
         auth = self.page.auth
-        html = _TEMPLATES.get_template("login.html.j2").render(
+        html = await _TEMPLATES.get_template("login.html.j2").render_async(
             basic=auth.has_users, token=auth.has_token, csrf_field=FIELD, error=error
         )
         return web.Response(status=status, text=html, content_type="text/html", headers=HEADERS)
@@ -135,8 +147,8 @@ class _Handlers:
         session = self.page.auth.session_value()
         if session is None or not isinstance(token, str) or not self.page.auth.check_token(token.strip()):
             log.warning("status page: a login with a wrong token from %s", request.remote)
-            return self.login_page(error="That is not the token.", status=401)
-        response = web.HTTPSeeOther("/", headers=HEADERS)
+            return await self.login_page(error="That is not the token.", status=401)
+        response = web.Response(status=303, headers={**HEADERS, "Location": "/"})
         response.set_cookie(COOKIE, session, httponly=True, samesite="Strict", path="/")
         return response
 
@@ -146,7 +158,7 @@ class _Handlers:
         """A POST: who it is, from the page, with a valid CSRF token; then ``make(form, who)`` -> (ok, notice)."""
         who = self.who(request)
         if who is None:
-            return self.unknown(request)
+            return await self.unknown(request)
         if not _same_origin(request):
             return _refused("this form was not sent from the status page")
         form = await request.post()

@@ -16,10 +16,9 @@ from monitor.actions.base import GuardSettings
 from monitor.actions.history import change
 from monitor.domain import Matcher
 from monitor.durations import format_duration
-from monitor.notify.links import ads_manager_url
 from monitor.notify.names import display_name
 from monitor.status.collect import collect
-from monitor.status.render_text import metric, when
+from monitor.status.render_text import metric
 from monitor.status.report import AdvertiserStatus, StatusReport
 from monitor.store.repo import Store
 from monitor.store.values import ActionStatus, JournalEntry
@@ -87,16 +86,18 @@ def matchers_text(matchers: Sequence[Mapping[str, Any]]) -> str:
     return " ".join(str(Matcher(m["name"], m["value"], bool(m.get("is_glob")))) for m in matchers)
 
 
-def filters(now: datetime) -> dict[str, Callable[..., Any]]:
-    """The templates' filters, with ``now`` for relative times."""
-    return {
-        "when": lambda moment: when(moment, now),
-        "metric": metric,
-        "name": lambda name: display_name(name) or "",
-        "ads_manager": ads_manager_url,
-        "change": change,
-        "health": health,
-        "duration": format_duration,
-        "matchers": matchers_text,
-        "utc": lambda moment: moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S") if moment else "-",
-    }
+def utc(moment: datetime | None) -> str:
+    """``2026-11-24 20:03:12`` (UTC), or ``-``."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S") if moment else "-"
+
+
+#: The templates' filters (``when`` is added by the page: it needs the rendering's ``now``).
+FILTERS: dict[str, Callable[..., Any]] = {
+    "metric": metric,
+    "name": lambda name: display_name(name) or "",
+    "change": change,
+    "health": health,
+    "duration": format_duration,
+    "matchers": matchers_text,
+    "utc": utc,
+}
