@@ -22,9 +22,9 @@ from aiohttp import web
 from monitor.clock import Clock
 from monitor.domain import Matcher, MatcherError
 from monitor.durations import parse_duration
+from monitor.notify.links import ads_manager_url
 from monitor.page.auth import COOKIE, Authenticator
 from monitor.page.csrf import FIELD, Csrf, same_origin
-from monitor.notify.links import ads_manager_url
 from monitor.page.view import FILTERS, Sources, read_view, revertible
 from monitor.status.render_text import when
 from monitor.steering import Steering, SteeringError
