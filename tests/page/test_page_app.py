@@ -10,17 +10,20 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 
+import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from monitor.actions.base import GuardSettings
 from monitor.clock import FrozenClock
+from monitor.config import PageSettings, load_settings
 from monitor.domain import Level, Matcher, Silence
 from monitor.health import host_middleware
 from monitor.page.app import Page, add_routes
 from monitor.page.auth import COOKIE, Authenticator
 from monitor.page.csrf import Csrf
+from monitor.page.serve import page_server, shares_health
 from monitor.page.view import Sources
 from monitor.steering import Steering
 from monitor.store.repo import Store
@@ -190,3 +193,27 @@ async def test_a_revert_of_an_unknown_entry_says_so(local: TestClient) -> None:
     token = csrf_of(await (await local.get("/")).text())
     response = await local.post("/journal/9/revert", data={"csrf": token})
     assert response.status == 400 and "there is no journal entry #9" in await response.text()
+
+
+async def test_the_page_on_a_listener_of_its_own(tmp_path: Path, store, clock) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[tiktok]\naccess_token = "t"\nadvertiser_ids = ["{ADV}"]\n[page]\nenabled = true\nlisten = "127.0.0.1:0"\n'
+    )
+    settings = load_settings(config, env={})
+    assert not shares_health(settings)
+    assert shares_health(load_settings(config, env={}).model_copy(update={"page": PageSettings(enabled=True)}))
+    page = Page(
+        sources=Sources(store, timedelta(minutes=5), GuardSettings()),
+        steering=Steering(store, clock, GuardSettings(), no_client),
+        clock=clock,
+        auth=Authenticator(),
+        csrf=Csrf(),
+    )
+    async with page_server(settings, page) as server, aiohttp.ClientSession() as http:
+        async with http.get(f"{server.url}/") as response:
+            assert response.status == 200 and "page:local" in await response.text()
+        async with http.get(f"{server.url}/healthz") as response:
+            assert response.status == 404  # /healthz stays on the health listener
+        async with http.get(f"{server.url}/", headers={"Host": "rebound.example"}) as response:
+            assert response.status == 421
