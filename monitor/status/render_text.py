@@ -45,7 +45,7 @@ def render_text(report: StatusReport) -> str:
     total = sum(b.pending for b in report.outbox)
     lines += ["", f"outbox: {total} pending"]
     lines += [
-        f"  {b.channel}: {b.pending} pending ({b.retrying} retrying), oldest {when(b.oldest, now)}"
+        f"  {b.channel}: {b.pending} pending ({b.retrying} retrying), oldest {_when(b.oldest, now)}"
         for b in report.outbox
     ]
     if report.notes:
@@ -60,14 +60,14 @@ def _advertiser(a: AdvertiserStatus, now: datetime) -> list[str]:
     if last is None:
         polled = "not polled yet"
     else:
-        polled = f"last poll {when(last.at, now)} {last.outcome}" + (f" ({last.error})" if last.error else "")
-    lines = [f"{head}: {polled}; next {when(a.next_poll_at, now)}"]
+        polled = f"last poll {_when(last.at, now)} {last.outcome}" + (f" ({last.error})" if last.error else "")
+    lines = [f"{head}: {polled}; next {_when(a.next_poll_at, now)}"]
     if a.polled_by is None and a.paused is None:
         lines.append("  not polled: no live replica owns its shard")
     if a.paused is not None:
-        lines.append(f"  PAUSED since {when(a.paused.since, now)}: {a.paused.reason}")
+        lines.append(f"  PAUSED since {_when(a.paused.since, now)}: {a.paused.reason}")
     lines += [
-        f"  problem {p.kind} since {when(p.since, now)}" + (f": {p.detail}" if p.detail else "")
+        f"  problem {p.kind} since {_when(p.since, now)}" + (f": {p.detail}" if p.detail else "")
         for p in a.problems
         if a.paused is None or p.since != a.paused.since
     ]
@@ -77,10 +77,10 @@ def _advertiser(a: AdvertiserStatus, now: datetime) -> list[str]:
 def _alert(a: AlertStatus, now: datetime) -> str:
     severity = a.severity or "?"
     state = a.state.upper() if a.state in ("firing", "resolving") else a.state
-    values = " ".join(f"{name}={metric(value)}" for name, value in sorted(a.values.items()))
+    values = " ".join(f"{name}={_value(value)}" for name, value in sorted(a.values.items()))
     name = display_name(a.entity_name, NAME_WIDTH)
     entity = f"{a.level} {a.entity_id}" + (f' "{name}"' if name else "")
-    return f"{state} {severity} {a.rule}: {entity} (advertiser {a.advertiser_id}) since {when(a.since, now)}" + (
+    return f"{state} {severity} {a.rule}: {entity} (advertiser {a.advertiser_id}) since {_when(a.since, now)}" + (
         f": {values}" if values else ""
     )
 
@@ -96,16 +96,15 @@ def _silence(s: Mapping[str, Any]) -> str:
 def _breaker(b: BreakerView, now: datetime) -> str:
     count = f"{b.writes} of {b.max_writes} writes within {format_duration(b.window)}"
     if b.open:
-        closes = f"; closes {when(b.closes_at, now)}" if b.closes_at else ""
+        closes = f"; closes {_when(b.closes_at, now)}" if b.closes_at else ""
         return (
-            f"actions breaker: OPEN since {when(b.opened_at, now)}: {b.reason} ({b.held_count} held back{closes}; "
+            f"actions breaker: OPEN since {_when(b.opened_at, now)}: {b.reason} ({b.held_count} held back{closes}; "
             f"tiktok-monitor actions resume); {count}"
         )
     return f"actions breaker: closed ({count})"
 
 
-def metric(value: MetricValue) -> str:
-    """A value a rule saw, as ``status`` (and the status page) shows it: ``no data``, ``12.5``, ``ENABLE``."""
+def _value(value: MetricValue) -> str:
     if value is None:
         return "no data"
     if isinstance(value, float):
@@ -113,7 +112,7 @@ def metric(value: MetricValue) -> str:
     return str(value)
 
 
-def when(moment: datetime | None, now: datetime) -> str:
+def _when(moment: datetime | None, now: datetime) -> str:
     """``20:03:12 (in 1m12s)``, ``19:58:00 (2m ago)``, the date too when it is not ``now``'s day."""
     if moment is None:
         return "-"
@@ -125,3 +124,8 @@ def when(moment: datetime | None, now: datetime) -> str:
     if delta > timedelta(0):
         return f"{text} (in {format_duration(delta)})"
     return f"{text} ({format_duration(-delta)} ago)"
+
+
+#: A value a rule saw and a time relative to now, as ``status`` writes them (the status page shows them so too).
+metric = _value
+when = _when
