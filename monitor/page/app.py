@@ -13,7 +13,7 @@ import logging
 import shlex
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jinja2
@@ -187,7 +187,8 @@ class _Handlers:
         except (MatcherError, SteeringError, ValueError) as exc:
             return False, f"not silenced: {exc}"
         shown = " ".join(str(m) for m in silence.matchers)
-        return True, f"silence #{silence.id} ({shown}) until {silence.ends_at:%Y-%m-%d %H:%M} UTC, by {who}"
+        until = silence.ends_at.astimezone(UTC)
+        return True, f"silence #{silence.id} ({shown}) until {until:%Y-%m-%d %H:%M} UTC, by {who}"
 
     async def expire_silence(self, request: web.Request) -> web.StreamResponse:
         silence_id = int(request.match_info["id"])
