@@ -19,6 +19,7 @@ import signal
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 
+from monitor.actions.approve import expire_due
 from monitor.actions.breaker import tell_after
 from monitor.clock import Clock, SystemClock
 from monitor.config import Settings
@@ -97,6 +98,8 @@ async def run_daemon(
     async def send_outbox() -> None:
         # the circuit breaker is told once per opening, a cycle after it (by whichever replica gets there first)
         await runtime.breaker.tell(runtime.ops_channels, after=tell_after(runtime.settings.monitor.interval))
+        # approvals past their expiry are dropped and told once (any replica: the update claims each one)
+        await expire_due(runtime.store, clock, runtime.approval_channels)
         report = await runtime.sender.run_once()
         for (channel, result), count in report.by_channel.items():
             metrics.notification(channel, result, count)

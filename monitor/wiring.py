@@ -34,6 +34,7 @@ from monitor.store.budget import DEFAULT_APP, AppBudget
 from monitor.store.lease import ttl_for
 from monitor.store.repo import Store
 from monitor.tiktok.client import TikTokClient
+from monitor.tiktok.sendtrace import send_trace
 
 
 async def open_store(settings: Settings, clock: Clock | None = None) -> Store:
@@ -109,7 +110,7 @@ async def open_runtime(
     clock = clock or SystemClock()
     rulebook = RuleBook(settings.monitor.rules, configured_channels(settings), settings.origin("monitor", "rules"))
     store = await open_store(settings, clock)
-    session = aiohttp.ClientSession()
+    session = api_session()
     try:
         runtime = Runtime(
             settings,
@@ -139,7 +140,7 @@ async def open_preview(settings: Settings, clock: Clock | None = None) -> Previe
     :mod:`monitor.preview.readonly`), clients behind this process's own rate limiter only (the app's shared budget
     is a table it would write), who polls which advertiser, the templates. Always ``close()`` the result."""
     readonly = await open_readonly(settings, clock or SystemClock())
-    session = aiohttp.ClientSession()
+    session = api_session()
     clients = build_clients(settings, session)
     return PreviewParts(
         readonly,
@@ -158,3 +159,8 @@ def steering_of(settings: Settings, store: Store, clock: Clock, session: aiohttp
         return await client_of_advertiser(settings, session, advertiser_id, store)
 
     return Steering(store, clock, GuardSettings.from_config(settings.actions, settings.monitor.interval), client_of)
+
+
+def api_session() -> aiohttp.ClientSession:
+    """A session for the Business API: the rate limiter counts each request when it leaves (``send_trace``)."""
+    return aiohttp.ClientSession(trace_configs=[send_trace()])
