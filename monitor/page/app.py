@@ -1,10 +1,11 @@
 """The status page's routes (aiohttp), served by ``run`` beside ``/healthz`` or on a listener of its own.
 
 ``GET /`` shows the page (it refreshes itself: ``<meta http-equiv="refresh">``, no JavaScript); its forms POST
-``/silences`` (a new silence), ``/silences/{id}/expire`` and ``/journal/{id}/revert``, each answered with the page
-and a notice saying what happened. ``/login`` takes the token when one is configured. Every request must say who
-it is (:mod:`monitor.page.auth`), every POST carries a CSRF token and comes from the page's own origin
-(:mod:`monitor.page.csrf`); every change goes through :class:`~monitor.steering.Steering` with ``by`` = who.
+``/silences`` (a new silence), ``/silences/{id}/expire``, ``/journal/{id}/revert`` and ``/approvals/{id}/approve``
+(or ``reject``), each answered with the page and a notice saying what happened. ``/login`` takes the token when
+one is configured. Every request must say who it is (:mod:`monitor.page.auth`), every POST carries a CSRF token
+and comes from the page's own origin (:mod:`monitor.page.csrf`); every change goes through
+:class:`~monitor.steering.Steering` with ``by`` = who.
 """
 
 from __future__ import annotations
@@ -85,6 +86,7 @@ def add_routes(app: web.Application, page: Page) -> None:
     app.router.add_post("/silences", handlers.add_silence)
     app.router.add_post("/silences/{id:[0-9]+}/expire", handlers.expire_silence)
     app.router.add_post("/journal/{id:[0-9]+}/revert", handlers.revert)
+    app.router.add_post("/approvals/{id:[0-9]+-[0-9]+}/{decision:approve|reject}", handlers.decide)
 
 
 class _Handlers:
@@ -216,6 +218,23 @@ class _Handlers:
             return result.ok, result.message
 
         return await self.change(request, revert)
+
+    async def decide(self, request: web.Request) -> web.StreamResponse:
+        approval_id, decision = request.match_info["id"], request.match_info["decision"]
+
+        async def decide(form: Any, who: str) -> tuple[bool, str]:
+            steering = self.page.steering
+            try:
+                if decision == "approve":
+                    result = await steering.approve(approval_id, by=who)
+                else:
+                    result = await steering.reject(approval_id, by=who)
+            except Exception as exc:  # the API or the database: said on the page, logged with the traceback
+                log.exception("status page: the %s of approval #%s failed", decision, approval_id)
+                return False, f"not decided: {type(exc).__name__}: {exc}"
+            return result.ok, result.message
+
+        return await self.change(request, decide)
 
 
 def _same_origin(request: web.Request) -> bool:

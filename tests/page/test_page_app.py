@@ -19,6 +19,7 @@ from monitor.actions.base import GuardSettings
 from monitor.clock import FrozenClock
 from monitor.config import PageSettings, load_settings
 from monitor.domain import Level, Matcher, Silence
+from monitor.domain.approvals import Approval, ApprovalState, PlannedChange
 from monitor.health import host_middleware
 from monitor.page.app import Page, add_routes
 from monitor.page.auth import COOKIE, Authenticator
@@ -127,6 +128,8 @@ async def test_a_silence_is_made_with_the_forms_token_and_recorded_with_who(loca
     expire = await local.post(f"/silences/{made.id}/expire", data={"csrf": csrf_of(await response.text())})
     assert expire.status == 200 and f"silence #{made.id} expired by page:local" in await expire.text()
     assert [s.id for s in await store.silences.active(clock.now())] == [made.id + 1]
+    ended = await store.silences.get(made.id)
+    assert ended is not None and ended.expired_by == "page:local"
 
 
 async def test_forms_without_a_valid_token_or_from_another_origin_are_refused(local: TestClient, store, clock) -> None:
@@ -217,3 +220,35 @@ async def test_the_page_on_a_listener_of_its_own(tmp_path: Path, store, clock) -
             assert response.status == 404  # /healthz stays on the health listener
         async with http.get(f"{server.url}/", headers={"Host": "rebound.example"}) as response:
             assert response.status == 421
+
+
+async def test_pending_approvals_are_listed_and_rejected_with_who(local: TestClient, store, clock) -> None:
+    html = await (await local.get("/")).text()
+    assert "No action waits for approval." in html and "approval-row" not in html
+    waiting = Approval(
+        id="7-1",
+        advertiser_id=ADV,
+        rule="overspend",
+        level=Level.CAMPAIGN,
+        entity_id="1800",
+        entity_name=HOSTILE,
+        change=PlannedChange("pause", before={"operation_status": "ENABLE"}),
+        reason={"spend": 120.5},
+        requested_at=clock.now(),
+        expires_at=clock.now() + timedelta(minutes=30),
+    )
+    async with store.poll(ADV, clock.now()) as poll:
+        poll.save_approvals([waiting])
+    html = await (await local.get("/")).text()
+    assert 'data-id="7-1"' in html and "<script>" not in html and "120.5" in html
+    assert 'action="/approvals/7-1/approve"' in html and 'action="/approvals/7-1/reject"' in html
+    response = await local.post("/approvals/7-1/reject", data={"csrf": csrf_of(html)})
+    text = await response.text()
+    assert response.status == 200, text
+    decided = await store.approvals.get("7-1")
+    assert decided is not None and (decided.state, decided.decided_by) == (ApprovalState.REJECTED, "page:local")
+    assert 'data-id="7-1"' not in text  # no longer waiting
+    again = await local.post("/approvals/7-1/reject", data={"csrf": csrf_of(text)})
+    assert again.status == 400 and "already rejected by page:local" in await again.text()
+    unknown = await local.post("/approvals/7-9/approve", data={"csrf": csrf_of(text)})
+    assert unknown.status == 400 and "there is no approval #7-9" in await unknown.text()

@@ -1,6 +1,7 @@
 """The status page in a real browser (Debian's Chromium driven by Playwright): a `run` subprocess polls the sandbox
-every 2 s and pauses the campaigns that spend; alice (basic auth) opens the page, sees the firing alert, silences it
-through the alert's form, reverts a pause from the journal, and the database shows both with her name. Without
+every 2 s, pauses the campaigns that spend and asks for approval to pause their ad groups; alice (basic auth) opens
+the page, sees the firing alert, silences it through the alert's form, reverts a pause from the journal, approves
+one waiting action and rejects another, and the database shows each with her name. Without
 authentication a non-loopback listener refuses to start.
 
 In CI (``CI=1``) a missing browser fails these tests; elsewhere it skips them. ``STATUS_PAGE_SCREENSHOT=PATH``
@@ -22,6 +23,7 @@ import aiohttp
 import pytest
 
 from monitor.clock import SystemClock
+from monitor.domain.approvals import ApprovalState
 from monitor.sandbox import Sandbox, SandboxSettings
 from monitor.store.repo import Store
 from monitor.store.values import ActionStatus
@@ -40,6 +42,8 @@ ARGS = [
 RULES = (
     '[[rule]]\nname = "spending"\nlevel = "campaign"\nseverity = "critical"\nwhen = "spend > 0"\n'
     'action = "pause"\nnotify = ["console"]\n'
+    '[[rule]]\nname = "adgroup-spending"\nlevel = "adgroup"\nseverity = "warning"\nwhen = "spend > 0"\n'
+    'action = "pause"\napprove_within = "30m"\nnotify = ["console"]\n'
 )
 PASSWORD = "correct horse battery staple"
 
@@ -139,9 +143,9 @@ async def test_alice_silences_an_alert_and_reverts_a_pause_in_the_browser(
                         html = await response.text()
                 except aiohttp.ClientConnectionError:
                     return False
-                return 'data-state="firing"' in html and "/revert" in html
+                return 'data-state="firing"' in html and "/revert" in html and html.count("/approve") >= 2
 
-            await until(ready, "a firing alert and a journaled pause on the page")
+            await until(ready, "a firing alert, a journaled pause and two approvals on the page")
             async with http.get(f"{base}/healthz") as health:
                 assert health.status == 200  # /healthz beside the page, without authentication
 
@@ -151,9 +155,7 @@ async def test_alice_silences_an_alert_and_reverts_a_pause_in_the_browser(
         page = await context.new_page()
         await page.goto(f"{base}/")
         assert "alice" in await page.inner_text("body")
-        firing = page.locator('tr.alert[data-state="firing"]').first
-        rule = await firing.get_attribute("data-rule")
-        assert rule == "spending"
+        firing = page.locator('tr.alert[data-state="firing"][data-rule="spending"]').first
         assert "spend" in await firing.inner_text()
         link = await firing.locator("a").first.get_attribute("href")
         assert link is not None and link.startswith(f"https://ads.tiktok.com/i18n/perf/campaign?aadvid={ADV}")
@@ -186,6 +188,23 @@ async def test_alice_silences_an_alert_and_reverts_a_pause_in_the_browser(
         assert undo.status is ActionStatus.SUCCEEDED and undo.intent.after == {"operation_status": "ENABLE"}
         assert "page:alice" in undo.intent.reason
         assert await page.locator(f'tr.journal-row[data-id="{entry_id}"] button').count() == 0  # reverted
+
+        # approve one waiting action, reject another
+        first, second = [await row.get_attribute("data-id") for row in await page.locator("tr.approval-row").all()][:2]
+        await page.locator(f'tr.approval-row[data-id="{first}"] button', has_text="Approve").click()
+        await page.wait_for_selector("#notice")
+        notice = await page.inner_text("#notice")
+        approved = await store.approvals.get(str(first))
+        assert approved is not None and approved.decided_by == "page:alice", notice
+        assert approved.state is ApprovalState.APPROVED and "approved by page:alice" in notice, notice
+        written = await store.journal.get(approved.journal_id or 0)
+        assert written is not None and written.intent.approved_by == "page:alice"
+        assert written.status is ActionStatus.SUCCEEDED and written.intent.after == {"operation_status": "DISABLE"}
+        await page.locator(f'tr.approval-row[data-id="{second}"] button', has_text="Reject").click()
+        await page.wait_for_selector("#notice")
+        rejected = await store.approvals.get(str(second))
+        assert rejected is not None and (rejected.state, rejected.decided_by) == (ApprovalState.REJECTED, "page:alice")
+        assert await page.locator(f'tr.approval-row[data-id="{second}"]').count() == 0
         await context.close()
     finally:
         await store.close()
