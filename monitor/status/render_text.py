@@ -145,3 +145,8 @@ def _when(moment: datetime | None, now: datetime) -> str:
     if delta > timedelta(0):
         return f"{text} (in {format_duration(delta)})"
     return f"{text} ({format_duration(-delta)} ago)"
+
+
+#: A value a rule saw and a time relative to now, as ``status`` writes them (the status page shows them so too).
+metric = _value
+when = _when
