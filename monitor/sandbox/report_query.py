@@ -6,7 +6,8 @@ Supported (anything else is a 40002 naming the parameter):
   ``report_type`` BASIC, ``data_level`` AUCTION_ADVERTISER|CAMPAIGN|ADGROUP|AD;
 * ``dimensions``: the level's id (advertiser_id, campaign_id, adgroup_id or ad_id) and/or one of
   stat_time_day, stat_time_hour;
-* ``metrics``: any name from tiktok-api.md §7.1 (default ["spend", "impressions"]);
+* ``metrics``: an open list, as in the SDK: any lower-case metric name (default ["spend", "impressions"]);
+  those the sandbox does not simulate answer zero or "-" (metrics.py);
 * ``start_date``/``end_date`` (inclusive, account time zone) or ``query_lifetime`` (no time dimension).
   Sync limits: stat_time_day ≤ 30 days, stat_time_hour = 1 day, otherwise ≤ 365 days; async: none;
 * ``filtering``: a list of {field_name, filter_type, filter_value}; campaign_ids (any level), adgroup_ids
@@ -23,7 +24,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from monitor.sandbox.metrics import ATTRIBUTE_SET, DEFAULT_METRICS, KNOWN
+from monitor.sandbox.metrics import ATTRIBUTE_SET, DEFAULT_METRICS, is_metric_name
 from monitor.sandbox.params import Params, checked_strings, param_error
 
 LEVEL_ID = {
@@ -104,7 +105,7 @@ def parse_report_query(p: Params, *, sync: bool) -> ReportQuery:
     assert level is not None
     dimensions = _dimensions(p.string_list("dimensions", required=True) or [], level)
     metrics = p.string_list("metrics") or list(DEFAULT_METRICS)
-    unknown = [m for m in metrics if m not in KNOWN]
+    unknown = [m for m in metrics if not is_metric_name(m)]
     if unknown:
         raise param_error(f"metrics: Invalid metric(s): {', '.join(unknown)}.")
     if not metrics:
@@ -126,7 +127,7 @@ def parse_report_query(p: Params, *, sync: bool) -> ReportQuery:
             raise param_error(f"start_date, end_date: The date range {what} cannot exceed {limit} day(s); got {span}.")
     id_filters, include_deleted = _filtering(p, level, max_ids=100 if sync else 20_000)
     order_field = p.string("order_field")
-    if order_field is not None and (order_field not in KNOWN or order_field in ATTRIBUTE_SET):
+    if order_field is not None and (not is_metric_name(order_field) or order_field in ATTRIBUTE_SET):
         raise param_error(f"order_field: {order_field!r} is not a sortable metric.")
     order_desc = p.choice("order_type", ("ASC", "DESC"), default="DESC") == "DESC"
     page = p.integer("page", default=1, low=1, high=1_000_000) if sync else 1
