@@ -65,7 +65,9 @@ def _render(world: World, e: Entity, now: float, fields: list[str] | None) -> di
 def _exclude_null(types: list[str] | None) -> bool:
     wrong = [t for t in types or [] if t != "NULL_FIELD"]
     if wrong:
-        raise param_error(f"exclude_field_types_in_response: Invalid value(s): {', '.join(wrong)}; allowed: NULL_FIELD.")
+        raise param_error(
+            f"exclude_field_types_in_response: Invalid value(s): {', '.join(wrong)}; allowed: NULL_FIELD."
+        )
     return bool(types)
 
 

@@ -39,17 +39,52 @@ _SHARED = {"campaign_ids", "primary_status", "secondary_status", "objective_type
            "campaign_system_origins", "creation_filter_start_time", "creation_filter_end_time"}  # fmt: skip
 #: The keys of the SDK's filtering models (plus ``campaign_automation_type``, tiktok-api.md §3).
 FILTER_KEYS = {
-    "campaign": frozenset(_SHARED | {"campaign_name", "campaign_type", "campaign_product_source", "optimization_goal",
-                                     "creative_campaign_type", "is_smart_performance_campaign", "sales_destination",
-                                     "split_test_enabled", "campaign_automation_type"}),  # fmt: skip
-    "adgroup": frozenset(_SHARED | {"adgroup_ids", "adgroup_name", "bid_strategy", "billing_events",
-                                    "creative_material_mode", "optimization_goal", "promotion_type",
-                                    "split_test_enabled", "campaign_automation_type"}),  # fmt: skip
-    "ad": frozenset(_SHARED | {"adgroup_ids", "ad_ids", "ad_name", "creative_material_mode", "destination",
-                               "modified_after", "optimization_goal", "campaign_automation_type"}),  # fmt: skip
+    "campaign": frozenset(
+        _SHARED
+        | {
+            "campaign_name",
+            "campaign_type",
+            "campaign_product_source",
+            "optimization_goal",
+            "creative_campaign_type",
+            "is_smart_performance_campaign",
+            "sales_destination",
+            "split_test_enabled",
+            "campaign_automation_type",
+        }
+    ),
+    "adgroup": frozenset(
+        _SHARED
+        | {
+            "adgroup_ids",
+            "adgroup_name",
+            "bid_strategy",
+            "billing_events",
+            "creative_material_mode",
+            "optimization_goal",
+            "promotion_type",
+            "split_test_enabled",
+            "campaign_automation_type",
+        }
+    ),
+    "ad": frozenset(
+        _SHARED
+        | {
+            "adgroup_ids",
+            "ad_ids",
+            "ad_name",
+            "creative_material_mode",
+            "destination",
+            "modified_after",
+            "optimization_goal",
+            "campaign_automation_type",
+        }
+    ),
 }
 _NOT_SIMULATED = {
-    "campaign": frozenset({"optimization_goal", "creative_campaign_type", "campaign_product_source", "sales_destination"}),
+    "campaign": frozenset(
+        {"optimization_goal", "creative_campaign_type", "campaign_product_source", "sales_destination"}
+    ),
     "adgroup": frozenset({"bid_strategy"}),
     "ad": frozenset({"destination"}),
 }

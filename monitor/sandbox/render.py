@@ -141,7 +141,9 @@ def check_fields(requested: list[str] | None, known: Iterable[str]) -> list[str]
     return requested
 
 
-def _pick(full: dict[str, Any], requested: list[str] | None, hidden: frozenset[str] = _ONLY_ON_REQUEST) -> dict[str, Any]:
+def _pick(
+    full: dict[str, Any], requested: list[str] | None, hidden: frozenset[str] = _ONLY_ON_REQUEST
+) -> dict[str, Any]:
     if requested is None:
         return {k: v for k, v in full.items() if k not in hidden}
     return {f: full[f] for f in requested}

@@ -3,7 +3,8 @@
 Request pipeline for an API path:
 
 1. log an :class:`Arrival` (real monotonic time);
-2. unknown path (also a missing trailing slash, except ``user/info``) → HTTP 404, wrong method → HTTP 405, as the real API;
+2. unknown path (also a missing trailing slash, except ``user/info``) → HTTP 404, wrong method → HTTP 405,
+   as the real API;
 3. a pending matching fault is applied (``slow`` sleeps and continues; the others answer instead);
 4. ``Access-Token`` header: missing or empty → 40104 (an ``Authorization: Bearer`` header does not count),
    wrong or revoked → 40105; the configured token reaches every advertiser, a token issued by

@@ -51,9 +51,12 @@ async def test_async_report_takes_the_same_open_metric_list(api: Api) -> None:
 
 async def test_total_metrics_add_up_the_rows_of_every_page(api: Api) -> None:
     r = await api.get(
-        "report/integrated/get/", **BASE, metrics=["spend", "impressions", "ctr"], page_size="1",
+        "report/integrated/get/",
+        **BASE,
+        metrics=["spend", "impressions", "ctr"],
+        page_size="1",
         enable_total_metrics="true",
-    )  # fmt: skip
+    )
     assert r.code == 0, r.body
     every = await api.get("report/integrated/get/", **BASE, metrics=["spend", "impressions"], page_size="100")
     rows = every.data["list"]
@@ -143,7 +146,9 @@ async def test_every_sdk_status_value_is_a_valid_filter(api: Api) -> None:
 
 
 async def test_campaign_fields_status_and_app_profile_page_state(api: Api) -> None:
-    r = await api.get("campaign/get/", advertiser_id=NY, fields=["campaign_id", "status", "campaign_app_profile_page_state"])
+    r = await api.get(
+        "campaign/get/", advertiser_id=NY, fields=["campaign_id", "status", "campaign_app_profile_page_state"]
+    )
     assert r.code == 0, r.body
     item = r.data["list"][0]
     assert item["status"].startswith("CAMPAIGN_STATUS_") and "campaign_app_profile_page_state" in item

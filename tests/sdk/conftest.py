@@ -26,7 +26,7 @@ if importlib.util.find_spec("business_api_client") is None:
 
 #: 16:30 in New York: the same world instant as tests/sandbox.
 START = datetime(2026, 11, 24, 21, 30, tzinfo=UTC)
-TOKEN = "sandbox-token"  # noqa: S105 - the sandbox's own fake credential
+TOKEN = "sandbox-token"
 NY = "7000000000000000001"
 TODAY = "2026-11-24"
 

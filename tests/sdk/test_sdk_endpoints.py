@@ -31,9 +31,13 @@ def ok(answer: Any) -> Any:
 def raw(client: Any, method: str, path: str, **kwargs: Any) -> Any:
     """An endpoint the SDK has no method for, through its ApiClient.call_api (envelope checked as for the rest)."""
     return client.call_api(
-        f"/open_api/v1.3/{path}", method, header_params={"Access-Token": TOKEN, "Content-Type": "application/json"},
-        response_type="InlineResponse200", _return_http_data_only=True, **kwargs,
-    )  # fmt: skip
+        f"/open_api/v1.3/{path}",
+        method,
+        header_params={"Access-Token": TOKEN, "Content-Type": "application/json"},
+        response_type="InlineResponse200",
+        _return_http_data_only=True,
+        **kwargs,
+    )
 
 
 def test_oauth2_access_token_and_advertiser_get(api_client: Any, sandbox: Sandbox) -> None:
@@ -55,19 +59,25 @@ def test_campaign_adgroup_ad_get_with_sdk_filter_models(api_client: Any) -> None
     campaigns = sdk.CampaignCreationApi(api_client)
     data = ok(
         campaigns.campaign_get(
-            NY, TOKEN, filtering=models.FilteringCampaignGet(objective_type="CONVERSIONS", split_test_enabled=False),
-            page=1, page_size=1000, fields=["campaign_id", "objective_type", "status"],
+            NY,
+            TOKEN,
+            filtering=models.FilteringCampaignGet(objective_type="CONVERSIONS", split_test_enabled=False),
+            page=1,
+            page_size=1000,
+            fields=["campaign_id", "objective_type", "status"],
             exclude_field_types_in_response=["NULL_FIELD"],
         )
-    )  # fmt: skip
+    )
     assert data["list"] and {c["objective_type"] for c in data["list"]} == {"WEB_CONVERSIONS"}
     campaign_id = data["list"][0]["campaign_id"]
     groups = ok(
         sdk.AdgroupApi(api_client).adgroup_get(
-            NY, TOKEN, filtering=models.FilteringAdgroupGet(campaign_ids=[campaign_id], optimization_goal="CONVERT"),
+            NY,
+            TOKEN,
+            filtering=models.FilteringAdgroupGet(campaign_ids=[campaign_id], optimization_goal="CONVERT"),
             page_size=1000,
         )
-    )  # fmt: skip
+    )
     assert groups["list"] and {g["optimization_goal"] for g in groups["list"]} == {"CONVERT"}
     ads = ok(
         sdk.AdApi(api_client).ad_get(
@@ -88,10 +98,17 @@ def test_status_writes(api_client: Any, sandbox: Sandbox) -> None:
     )
     ok(
         sdk.AdgroupApi(api_client).adgroup_status_update(
-            TOKEN, body=models.AdgroupStatusUpdateBody(advertiser_id=NY, adgroup_ids=[g.adgroup_id], operation_status="DISABLE")
+            TOKEN,
+            body=models.AdgroupStatusUpdateBody(
+                advertiser_id=NY, adgroup_ids=[g.adgroup_id], operation_status="DISABLE"
+            ),
         )
-    )  # fmt: skip
-    ok(sdk.AdApi(api_client).ad_status_update(TOKEN, body=models.AdStatusUpdateBody(advertiser_id=NY, ad_ids=[ad.ad_id], operation_status="DISABLE")))  # fmt: skip
+    )
+    ok(
+        sdk.AdApi(api_client).ad_status_update(
+            TOKEN, body=models.AdStatusUpdateBody(advertiser_id=NY, ad_ids=[ad.ad_id], operation_status="DISABLE")
+        )
+    )
     now = sandbox.now()
     assert (c.statuses.at(now), g.statuses.at(now), ad.status_at(now)) == ("DISABLE",) * 3
 
@@ -100,29 +117,56 @@ def test_budget_writes(api_client: Any, sandbox: Sandbox) -> None:
     adv = sandbox.world.advertisers[NY]
     c = next(c for c in adv.campaigns if c.budget_mode != "BUDGET_MODE_INFINITE")
     new = round((c.budgets.at(sandbox.now()) or 0) * 2 + 50, 2)
-    ok(sdk.CampaignCreationApi(api_client).campaign_update(TOKEN, body=models.CampaignUpdateBody(advertiser_id=NY, campaign_id=c.campaign_id, budget=new)))  # fmt: skip
+    ok(
+        sdk.CampaignCreationApi(api_client).campaign_update(
+            TOKEN, body=models.CampaignUpdateBody(advertiser_id=NY, campaign_id=c.campaign_id, budget=new)
+        )
+    )
     assert c.budgets.at(sandbox.now()) == new
     g = next(g for c in adv.campaigns for g in c.adgroups if g.budget_mode != "BUDGET_MODE_INFINITE")
     amount = round((g.budgets.at(sandbox.now()) or 0) * 2 + 50, 2)
     key = "scheduled_budget" if g.budget_mode == "BUDGET_MODE_DAY" else "budget"  # daily: from next midnight
-    ok(raw(api_client, "POST", "adgroup/budget/update/", body={"advertiser_id": NY, key: [{"adgroup_id": g.adgroup_id, key: amount}]}))  # fmt: skip
+    ok(
+        raw(
+            api_client,
+            "POST",
+            "adgroup/budget/update/",
+            body={"advertiser_id": NY, key: [{"adgroup_id": g.adgroup_id, key: amount}]},
+        )
+    )
     assert key == "scheduled_budget" or g.budgets.at(sandbox.now()) == amount
 
 
 def test_sync_report_every_level_daily_hourly_lifetime_with_connector_metrics(api_client: Any) -> None:
     reporting = sdk.ReportingApi(api_client)
     metrics = ["spend", "impressions", "clicks", "ctr", "vta_purchase", "average_video_play_per_user", "tt_app_id"]
-    for level, dim in (("AUCTION_ADVERTISER", "advertiser_id"), ("AUCTION_CAMPAIGN", "campaign_id"),
-                       ("AUCTION_ADGROUP", "adgroup_id"), ("AUCTION_AD", "ad_id")):  # fmt: skip
-        for extra in ({"dimensions": [dim, "stat_time_day"]}, {"dimensions": [dim, "stat_time_hour"]},
-                      {"dimensions": [dim], "query_lifetime": True}):  # fmt: skip
+    for level, dim in (
+        ("AUCTION_ADVERTISER", "advertiser_id"),
+        ("AUCTION_CAMPAIGN", "campaign_id"),
+        ("AUCTION_ADGROUP", "adgroup_id"),
+        ("AUCTION_AD", "ad_id"),
+    ):
+        for extra in (
+            {"dimensions": [dim, "stat_time_day"]},
+            {"dimensions": [dim, "stat_time_hour"]},
+            {"dimensions": [dim], "query_lifetime": True},
+        ):
             dates = {} if extra.get("query_lifetime") else {"start_date": TODAY, "end_date": TODAY}
             data = ok(
                 reporting.report_integrated_get(
-                    "BASIC", TOKEN, advertiser_id=NY, service_type="AUCTION", data_level=level, metrics=metrics,
-                    page=1, page_size=1000, enable_total_metrics=True, **dates, **extra,
+                    "BASIC",
+                    TOKEN,
+                    advertiser_id=NY,
+                    service_type="AUCTION",
+                    data_level=level,
+                    metrics=metrics,
+                    page=1,
+                    page_size=1000,
+                    enable_total_metrics=True,
+                    **dates,
+                    **extra,
                 )
-            )  # fmt: skip
+            )
             assert data["list"], (level, extra)
             row = data["list"][0]
             assert set(row["metrics"]) == set(metrics) and set(row["dimensions"]) == set(extra["dimensions"])
@@ -131,22 +175,35 @@ def test_sync_report_every_level_daily_hourly_lifetime_with_connector_metrics(ap
 
 def test_sync_report_filtering_models(api_client: Any, sandbox: Sandbox) -> None:
     campaign_id = sandbox.world.advertisers[NY].campaigns[0].campaign_id
-    flt = FilteringReportIntegratedGet(field_name="campaign_ids", filter_type="IN", filter_value=json.dumps([campaign_id]))
+    flt = FilteringReportIntegratedGet(
+        field_name="campaign_ids", filter_type="IN", filter_value=json.dumps([campaign_id])
+    )
     data = ok(
         sdk.ReportingApi(api_client).report_integrated_get(
-            "BASIC", TOKEN, advertiser_id=NY, data_level="AUCTION_CAMPAIGN", dimensions=["campaign_id"],
-            start_date=TODAY, end_date=TODAY, filtering=[flt],
+            "BASIC",
+            TOKEN,
+            advertiser_id=NY,
+            data_level="AUCTION_CAMPAIGN",
+            dimensions=["campaign_id"],
+            start_date=TODAY,
+            end_date=TODAY,
+            filtering=[flt],
         )
-    )  # fmt: skip
+    )
     assert {r["dimensions"]["campaign_id"] for r in data["list"]} == {campaign_id}
 
 
 def test_async_report_create_check_download_cancel(api_client: Any) -> None:
     reporting = sdk.ReportingApi(api_client)
     body = models.ReportTaskCreateBody(
-        advertiser_id=NY, report_type="BASIC", data_level="AUCTION_AD", dimensions=["ad_id", "stat_time_day"],
-        metrics=["spend", "impressions", "total_pageview"], start_date=TODAY, end_date=TODAY,
-    )  # SDK defaults ride along: enable_report_title_translation=True, file_name=" ", query_lifetime=False  # fmt: skip
+        advertiser_id=NY,
+        report_type="BASIC",
+        data_level="AUCTION_AD",
+        dimensions=["ad_id", "stat_time_day"],
+        metrics=["spend", "impressions", "total_pageview"],
+        start_date=TODAY,
+        end_date=TODAY,
+    )  # SDK defaults ride along: enable_report_title_translation=True, file_name=" ", query_lifetime=False
     task_id = ok(reporting.report_task_create(TOKEN, body=body))["task_id"]
     status = ok(reporting.report_task_check(task_id, NY, TOKEN))["status"]
     assert status in ("QUEUING", "PROCESSING", "SUCCESS")
@@ -155,8 +212,9 @@ def test_async_report_create_check_download_cancel(api_client: Any) -> None:
         assert status in ("QUEUING", "PROCESSING", "SUCCESS")
     download = api_client.rest_client.GET(  # CSV_STRING answers the CSV itself: the SDK's REST client, no envelope
         f"{api_client.configuration.host}/open_api/v1.3/report/task/download/",
-        headers={"Access-Token": TOKEN}, query_params=[("advertiser_id", NY), ("task_id", task_id)],
-    )  # fmt: skip
+        headers={"Access-Token": TOKEN},
+        query_params=[("advertiser_id", NY), ("task_id", task_id)],
+    )
     csv_text = download.data.decode()
     assert csv_text.splitlines()[0] == "ad_id,stat_time_day,spend,impressions,total_pageview"
     other = ok(reporting.report_task_create(TOKEN, body=body))["task_id"]
