@@ -10,10 +10,10 @@ from __future__ import annotations
 import importlib.util
 import os
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from sdk_world import START
 
 from monitor.clock import FrozenClock
 from monitor.sandbox import Sandbox, SandboxSettings
@@ -23,12 +23,6 @@ if importlib.util.find_spec("business_api_client") is None:
     if os.environ.get("CI"):
         raise ImportError("tests/sdk need the 'sdk' extra (tiktok-business-api-sdk-official); .ci/run installs it")
     collect_ignore_glob = ["test_*.py"]
-
-#: 16:30 in New York: the same world instant as tests/sandbox.
-START = datetime(2026, 11, 24, 21, 30, tzinfo=UTC)
-TOKEN = "sandbox-token"
-NY = "7000000000000000001"
-TODAY = "2026-11-24"
 
 
 @pytest.fixture

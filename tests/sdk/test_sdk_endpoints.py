@@ -15,7 +15,7 @@ import business_api_client as sdk
 from business_api_client import models
 from business_api_client.models.filtering_report_integrated_get import FilteringReportIntegratedGet
 from business_api_client.tiktok_business.tiktok_exceptions import TiktokSDKError
-from conftest import NY, TODAY, TOKEN
+from sdk_world import NY, TODAY, TOKEN
 
 from monitor.sandbox import Sandbox
 from monitor.sandbox.status_enums import PRIMARY, SECONDARY
