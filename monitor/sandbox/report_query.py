@@ -156,7 +156,7 @@ def _dimensions(dims: list[str], level: str) -> list[str]:
     wrong = [d for d in dims if d not in allowed]
     if wrong:
         raise param_error(
-            f"dimensions: {', '.join(wrong)} cannot be used at data_level {level} in the sandbox; "
+            f"dimensions: {', '.join(wrong)} at data_level {level} is not simulated by the sandbox; "
             f"allowed: {LEVEL_ID[level]} plus at most one of stat_time_day, stat_time_hour."
         )
     if len(set(dims)) != len(dims) or sum(d in TIME_DIMENSIONS for d in dims) > 1:
@@ -194,11 +194,12 @@ def _filtering(p: Params, level: str, *, max_ids: int) -> tuple[dict[str, tuple[
         elif name in STATUS_FILTERS:
             if ftype != "IN" or not set(values) <= {"STATUS_ALL", "STATUS_NOT_DELETE"}:
                 raise param_error(
-                    f'filtering: {name} supports only IN ["STATUS_ALL"] or ["STATUS_NOT_DELETE"] in the sandbox.'
+                    f"filtering: {name} other than IN "
+                    '["STATUS_ALL"] or ["STATUS_NOT_DELETE"] is not simulated by the sandbox.'
                 )
             include_deleted = include_deleted or "STATUS_ALL" in values
         else:
-            raise param_error(f"filtering: field_name {name!r} is not supported by the sandbox.")
+            raise param_error(f"filtering: field_name {name!r} is not simulated by the sandbox.")
     return id_filters, include_deleted
 
 
