@@ -26,6 +26,7 @@ from monitor.sandbox.call import Answer, Call
 from monitor.sandbox.params import ApiFailure, page_info, param_error
 from monitor.sandbox.report import ReportResult, format_row, run_report
 from monitor.sandbox.report_query import parse_report_query
+from monitor.sandbox.reports_multi import is_multi, report_over_advertisers
 from monitor.sandbox.reports_totals import total_metrics
 from monitor.sandbox.tasks import CANCELED, FAILED, QUEUING, SUCCESS, ReportTask
 
@@ -37,6 +38,8 @@ FORMATS = ("CSV_STRING", "CSV_DOWNLOAD", "XLSX_DOWNLOAD")
 
 
 async def report_integrated_get(call: Call) -> Answer:
+    if is_multi(call):
+        return await report_over_advertisers(call)
     q = parse_report_query(call.params, sync=True)
     adv = call.advertiser()
     result = await call.sandbox.offload(lambda: call.sandbox.report_cache.get_or_run(call.world, adv, q, call.now))

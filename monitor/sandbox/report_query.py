@@ -2,7 +2,8 @@
 
 Supported (anything else is a 40002 naming the parameter):
 
-* ``advertiser_id`` (``advertiser_ids``/``bc_id`` reports are not simulated), ``service_type`` AUCTION,
+* ``advertiser_id`` (sync reports over ``advertiser_ids``: reports_multi.py; ``bc_id`` reports and async ones
+  over ``advertiser_ids`` are not simulated), ``service_type`` AUCTION,
   ``report_type`` BASIC, ``data_level`` AUCTION_ADVERTISER|CAMPAIGN|ADGROUP|AD;
 * ``dimensions``: the level's id (advertiser_id, campaign_id, adgroup_id or ad_id) and/or one of
   stat_time_day, stat_time_hour;
@@ -90,9 +91,9 @@ class ReportQuery:
 
 def parse_report_query(p: Params, *, sync: bool) -> ReportQuery:
     if not p.has("advertiser_id") and (p.has("advertiser_ids") or p.has("bc_id")):
+        what = "bc_id" if p.has("bc_id") else "advertiser_ids (async)" if not sync else "advertiser_ids"
         raise param_error(
-            "advertiser_id: Reports over advertiser_ids or bc_id are not simulated by the sandbox; "
-            "pass one advertiser_id."
+            f"advertiser_id: Reports over {what} are not simulated by the sandbox; pass one advertiser_id."
         )
     advertiser_id = p.id("advertiser_id")
     assert advertiser_id is not None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sandbox_http import NY, Api
+from sandbox_http import AKL, NY, Api
 
 from monitor.sandbox import Sandbox
 from monitor.sandbox.status_enums import PRIMARY, SECONDARY
@@ -68,14 +68,39 @@ async def test_total_metrics_add_up_the_rows_of_every_page(api: Api) -> None:
 
 
 async def test_unmodelled_report_requests_are_refused_saying_so(api: Api) -> None:
+    multi = {**{k: v for k, v in BASE.items() if k != "advertiser_id"}, "advertiser_ids": [NY, AKL]}
     cases: list[dict[str, Any]] = [
-        {**{k: v for k, v in BASE.items() if k != "advertiser_id"}, "advertiser_ids": [NY]},
         {**{k: v for k, v in BASE.items() if k != "advertiser_id"}, "bc_id": "7100000000000000001"},
         {**BASE, "report_type": "AUDIENCE"},
+        {**multi, "dimensions": ["stat_time_day"]},
+        {**multi, "multi_adv_report_in_utc_time": "true"},
     ]
     for params in cases:
         r = await api.get("report/integrated/get/", **params)
         assert r.code == 40002 and "not simulated" in r.body["message"], r.body
+    r = await api.post("report/task/create/", multi)
+    assert r.code == 40002 and "not simulated" in r.body["message"], r.body
+
+
+async def test_report_over_advertiser_ids_lists_each_accounts_rows(api: Api) -> None:
+    multi = {**{k: v for k, v in BASE.items() if k != "advertiser_id"}, "advertiser_ids": [NY, AKL]}
+    metrics = ["spend", "advertiser_id", "currency", "timezone"]
+    r = await api.get("report/integrated/get/", **multi, metrics=metrics, page_size="100")
+    assert r.code == 0, r.body
+    by_account: dict[str, list[dict[str, Any]]] = {}
+    for row in r.data["list"]:
+        by_account.setdefault(row["metrics"]["advertiser_id"], []).append(row)
+    assert list(by_account) == [NY, AKL]
+    for adv in (NY, AKL):
+        one = await api.get(
+            "report/integrated/get/", **{**BASE, "advertiser_id": adv}, metrics=metrics, page_size="100"
+        )
+        assert [x["dimensions"] for x in by_account[adv]] == [x["dimensions"] for x in one.data["list"]]
+        assert [x["metrics"]["spend"] for x in by_account[adv]] == [x["metrics"]["spend"] for x in one.data["list"]]
+    assert {row["metrics"]["currency"] for row in by_account[AKL]} == {"NZD"}
+    assert r.data["page_info"]["total_number"] == len(r.data["list"])
+    six = await api.get("report/integrated/get/", **{**multi, "advertiser_ids": [NY] * 6})
+    assert six.code == 40002
 
 
 async def test_user_info_answers_with_and_without_trailing_slash(api: Api) -> None:

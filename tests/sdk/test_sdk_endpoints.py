@@ -250,3 +250,21 @@ def test_every_sdk_status_filter_value_answers_a_list(api_client: Any) -> None:
             assert isinstance(ok(get(NY, TOKEN, filtering=model(secondary_status=value)))["list"], list)
         for value in sorted(PRIMARY):
             assert isinstance(ok(get(NY, TOKEN, filtering=model(primary_status=value)))["list"], list)
+
+
+def test_sync_report_over_advertiser_ids(api_client: Any) -> None:
+    tokyo = "7000000000000000004"
+    data = ok(
+        sdk.ReportingApi(api_client).report_integrated_get(
+            "BASIC",
+            TOKEN,
+            advertiser_ids=[NY, tokyo],
+            data_level="AUCTION_CAMPAIGN",
+            dimensions=["campaign_id", "stat_time_day"],
+            metrics=["spend", "advertiser_id", "currency"],
+            start_date=TODAY,
+            end_date=TODAY,
+            page_size=1000,
+        )
+    )
+    assert {row["metrics"]["advertiser_id"] for row in data["list"]} == {NY, tokyo}
