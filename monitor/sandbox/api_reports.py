@@ -26,6 +26,8 @@ from monitor.sandbox.call import Answer, Call
 from monitor.sandbox.params import ApiFailure, page_info, param_error
 from monitor.sandbox.report import ReportResult, format_row, run_report
 from monitor.sandbox.report_query import parse_report_query
+from monitor.sandbox.reports_multi import is_multi, report_over_advertisers
+from monitor.sandbox.reports_totals import total_metrics
 from monitor.sandbox.tasks import CANCELED, FAILED, QUEUING, SUCCESS, ReportTask
 
 THROTTLE_HEADER = "X-Tt-Ads-Throttle"
@@ -36,13 +38,18 @@ FORMATS = ("CSV_STRING", "CSV_DOWNLOAD", "XLSX_DOWNLOAD")
 
 
 async def report_integrated_get(call: Call) -> Answer:
+    if is_multi(call):
+        return await report_over_advertisers(call)
     q = parse_report_query(call.params, sync=True)
     adv = call.advertiser()
     result = await call.sandbox.offload(lambda: call.sandbox.report_cache.get_or_run(call.world, adv, q, call.now))
     page = result.rows[(q.page - 1) * q.page_size : q.page * q.page_size]
     rows = [dict(zip(("dimensions", "metrics"), format_row(result, r), strict=True)) for r in page]
     headers = {THROTTLE_HEADER: "true"} if result.truncated else {}
-    return Answer({"list": rows, "page_info": page_info(len(result.rows), q.page, q.page_size)}, headers=headers)
+    data: dict[str, Any] = {"list": rows, "page_info": page_info(len(result.rows), q.page, q.page_size)}
+    if call.params.boolean("enable_total_metrics"):
+        data["total_metrics"] = total_metrics(result)
+    return Answer(data, headers=headers)
 
 
 def to_csv(result: ReportResult) -> str:

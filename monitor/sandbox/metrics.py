@@ -1,9 +1,12 @@
-"""Report metrics: the accepted names (tiktok-api.md §7.1), what the sandbox computes, and TikTok's string format.
+"""Report metrics: what the sandbox computes, and TikTok's string format (tiktok-api.md §7.1).
 
-Every value is a string: money "14.68" (two decimals in every currency), counts "1079", ratios in percent
-"1.25" (ctr, conversion_rate, result_rate, …), and "-" when a ratio's denominator is zero. Metrics that are
-accepted but **not simulated** (video/engagement metrics, app installs, registrations, secondary goals, …)
-always answer "-".
+The metric list is open, as in TikTok's SDK (``metrics: list[str]``): any lower-case name is accepted (see
+:func:`is_metric_name`). Every value is a string: money "14.68" (two decimals in every currency), counts
+"1079", ratios in percent "1.25" (ctr, conversion_rate, result_rate, …), and "-" when a ratio's denominator is
+zero. Metrics the sandbox does **not simulate** answer as TikTok answers an ad without such activity
+(:func:`unsimulated`): a zero ("0" for counts, "0.00" for money, rates and averages), except secondary-goal
+metrics and attribute metrics the sandbox has no value for, which answer "-" (the Singer tap's schemas type
+every metric as a number and convert "-" only for ``secondary_goal_*``).
 
 How the simulated metrics relate: per ad, cumulative impressions = ⌊spend × 1000 / cpm⌋, clicks =
 ⌊impressions × ctr⌋ (before flooring), conversions = ⌊clicks × cvr⌋; a window's count is the difference of
@@ -16,6 +19,7 @@ has no reporting latency); ``reach`` = ⌊impressions / frequency⌋ with freque
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 CORE = (
@@ -96,7 +100,29 @@ ATTRIBUTES = (
 )
 
 KNOWN = frozenset(CORE + CONVERSIONS + ENGAGEMENT + ATTRIBUTES)
-ATTRIBUTE_SET = frozenset(ATTRIBUTES)
+#: Attribute (non-numeric, not sortable) metrics the connectors request beyond :data:`ATTRIBUTES`.
+EXTRA_ATTRIBUTES = frozenset(
+    {
+        "tt_app_id",
+        "tt_app_name",
+        "mobile_app_id",
+        "promotion_type",
+        "dpa_target_audience_type",
+        "app_promotion_type",
+        "smart_target",
+        "call_to_action",
+        "image_mode",
+        "aeo_type",
+        "split_test",
+        "bid_type",
+        "advertiser_name",
+        "advertiser_id",
+        "timezone",
+    }
+)
+_NAME = re.compile(r"^[a-z][a-z0-9_]{0,99}$")
+_DECIMAL_HINTS = ("cost", "cpc", "cpm", "ctr", "cpa", "rate", "value", "average", "spend", "roas", "per_", "budget")
+ATTRIBUTE_SET = frozenset(ATTRIBUTES) | EXTRA_ATTRIBUTES
 DEFAULT_METRICS = ("spend", "impressions")
 NONE = "-"
 
@@ -192,5 +218,17 @@ def format_metrics(names: list[str], t: Totals, attributes: dict[str, str]) -> d
         elif name in nums:
             out[name] = text(name, nums[name])
         else:
-            out[name] = NONE  # accepted but not simulated
+            out[name] = unsimulated(name)
     return out
+
+
+def is_metric_name(name: str) -> bool:
+    """Whether ``name`` can be a metric (the list is open: lower-case letters, digits and underscores)."""
+    return bool(_NAME.match(name))
+
+
+def unsimulated(name: str) -> str:
+    """The value of a metric the sandbox does not simulate: "-" for secondary goals and attributes, else zero."""
+    if name.startswith(("secondary_goal_", "cost_per_secondary_goal")) or name in ATTRIBUTE_SET:
+        return NONE
+    return "0.00" if any(hint in name for hint in _DECIMAL_HINTS) else "0"

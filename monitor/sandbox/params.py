@@ -37,6 +37,13 @@ class Params:
     def has(self, name: str) -> bool:
         return self._values.get(name) not in (None, "")
 
+    def replaced(self, name: str, value: Any) -> Params:
+        """The same parameters with ``name`` set to ``value`` (or left out when None)."""
+        values = {k: v for k, v in self._values.items() if k != name}
+        if value is not None:
+            values[name] = value
+        return Params(values, from_query=self._query)
+
     def raw(self, name: str) -> Any:
         return self._values.get(name)
 

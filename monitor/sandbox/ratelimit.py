@@ -19,15 +19,20 @@ class RateLimiter:
         self._second: deque[float] = deque()
         self._minute: deque[float] = deque()
 
-    def try_acquire(self) -> bool:
-        """Count one request if the budget allows it; False means answer 40100."""
+    def allows(self) -> bool:
+        """Whether one more request fits the budget now (nothing is counted)."""
         now = self._monotonic()
         while self._second and self._second[0] <= now - 1.0:
             self._second.popleft()
         while self._minute and self._minute[0] <= now - 60.0:
             self._minute.popleft()
-        if len(self._second) >= self.qps or len(self._minute) >= self.qpm:
+        return len(self._second) < self.qps and len(self._minute) < self.qpm
+
+    def try_acquire(self) -> bool:
+        """Count one request if the budget allows it; False means answer 40100."""
+        if not self.allows():
             return False
+        now = self._monotonic()
         self._second.append(now)
         self._minute.append(now)
         return True

@@ -67,6 +67,8 @@ CAMPAIGN_FIELDS = (
     "campaign_product_source",
     "po_number",
     "budget_optimize_on",
+    "status",
+    "campaign_app_profile_page_state",
     "create_time",
     "modify_time",
 )
@@ -124,6 +126,8 @@ AD_FIELDS = (
     "modify_time",
 )
 _ONLY_ON_REQUEST = frozenset({"budget_optimize_on"})
+#: Campaign fields returned only when asked for (``status`` is the v1.2 name of ``secondary_status``).
+_CAMPAIGN_ON_REQUEST = _ONLY_ON_REQUEST | {"status", "campaign_app_profile_page_state"}
 
 
 def check_fields(requested: list[str] | None, known: Iterable[str]) -> list[str] | None:
@@ -137,9 +141,11 @@ def check_fields(requested: list[str] | None, known: Iterable[str]) -> list[str]
     return requested
 
 
-def _pick(full: dict[str, Any], requested: list[str] | None) -> dict[str, Any]:
+def _pick(
+    full: dict[str, Any], requested: list[str] | None, hidden: frozenset[str] = _ONLY_ON_REQUEST
+) -> dict[str, Any]:
     if requested is None:
-        return {k: v for k, v in full.items() if k not in _ONLY_ON_REQUEST}
+        return {k: v for k, v in full.items() if k not in hidden}
     return {f: full[f] for f in requested}
 
 
@@ -201,10 +207,12 @@ def campaign(world: World, c: Campaign, now: float, requested: list[str] | None)
         "campaign_product_source": None,
         "po_number": "",
         "budget_optimize_on": False,
+        "status": world.secondary_status(c, now),  # the v1.2 name of secondary_status, still accepted in fields
+        "campaign_app_profile_page_state": None,  # app promotion only
         "create_time": utc_text(c.create_time),
         "modify_time": utc_text(c.modify_time),
     }
-    return _pick(full, requested)
+    return _pick(full, requested, _CAMPAIGN_ON_REQUEST)
 
 
 def adgroup(world: World, g: AdGroup, now: float, requested: list[str] | None) -> dict[str, Any]:

@@ -2,11 +2,13 @@
 
 Supported (anything else is a 40002 naming the parameter):
 
-* ``advertiser_id`` (``advertiser_ids``/``bc_id`` reports are not simulated), ``service_type`` AUCTION,
+* ``advertiser_id`` (sync reports over ``advertiser_ids``: reports_multi.py; ``bc_id`` reports and async ones
+  over ``advertiser_ids`` are not simulated), ``service_type`` AUCTION,
   ``report_type`` BASIC, ``data_level`` AUCTION_ADVERTISER|CAMPAIGN|ADGROUP|AD;
 * ``dimensions``: the level's id (advertiser_id, campaign_id, adgroup_id or ad_id) and/or one of
   stat_time_day, stat_time_hour;
-* ``metrics``: any name from tiktok-api.md §7.1 (default ["spend", "impressions"]);
+* ``metrics``: an open list, as in the SDK: any lower-case metric name (default ["spend", "impressions"]);
+  those the sandbox does not simulate answer zero or "-" (metrics.py);
 * ``start_date``/``end_date`` (inclusive, account time zone) or ``query_lifetime`` (no time dimension).
   Sync limits: stat_time_day ≤ 30 days, stat_time_hour = 1 day, otherwise ≤ 365 days; async: none;
 * ``filtering``: a list of {field_name, filter_type, filter_value}; campaign_ids (any level), adgroup_ids
@@ -23,7 +25,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from monitor.sandbox.metrics import ATTRIBUTE_SET, DEFAULT_METRICS, KNOWN
+from monitor.sandbox.metrics import ATTRIBUTE_SET, DEFAULT_METRICS, is_metric_name
 from monitor.sandbox.params import Params, checked_strings, param_error
 
 LEVEL_ID = {
@@ -89,9 +91,9 @@ class ReportQuery:
 
 def parse_report_query(p: Params, *, sync: bool) -> ReportQuery:
     if not p.has("advertiser_id") and (p.has("advertiser_ids") or p.has("bc_id")):
+        what = "bc_id" if p.has("bc_id") else "advertiser_ids (async)" if not sync else "advertiser_ids"
         raise param_error(
-            "advertiser_id: Reports over advertiser_ids or bc_id are not simulated by the sandbox; "
-            "pass one advertiser_id."
+            f"advertiser_id: Reports over {what} are not simulated by the sandbox; pass one advertiser_id."
         )
     advertiser_id = p.id("advertiser_id")
     assert advertiser_id is not None
@@ -104,7 +106,7 @@ def parse_report_query(p: Params, *, sync: bool) -> ReportQuery:
     assert level is not None
     dimensions = _dimensions(p.string_list("dimensions", required=True) or [], level)
     metrics = p.string_list("metrics") or list(DEFAULT_METRICS)
-    unknown = [m for m in metrics if m not in KNOWN]
+    unknown = [m for m in metrics if not is_metric_name(m)]
     if unknown:
         raise param_error(f"metrics: Invalid metric(s): {', '.join(unknown)}.")
     if not metrics:
@@ -126,7 +128,7 @@ def parse_report_query(p: Params, *, sync: bool) -> ReportQuery:
             raise param_error(f"start_date, end_date: The date range {what} cannot exceed {limit} day(s); got {span}.")
     id_filters, include_deleted = _filtering(p, level, max_ids=100 if sync else 20_000)
     order_field = p.string("order_field")
-    if order_field is not None and (order_field not in KNOWN or order_field in ATTRIBUTE_SET):
+    if order_field is not None and (not is_metric_name(order_field) or order_field in ATTRIBUTE_SET):
         raise param_error(f"order_field: {order_field!r} is not a sortable metric.")
     order_desc = p.choice("order_type", ("ASC", "DESC"), default="DESC") == "DESC"
     page = p.integer("page", default=1, low=1, high=1_000_000) if sync else 1
@@ -155,7 +157,7 @@ def _dimensions(dims: list[str], level: str) -> list[str]:
     wrong = [d for d in dims if d not in allowed]
     if wrong:
         raise param_error(
-            f"dimensions: {', '.join(wrong)} cannot be used at data_level {level} in the sandbox; "
+            f"dimensions: {', '.join(wrong)} at data_level {level} is not simulated by the sandbox; "
             f"allowed: {LEVEL_ID[level]} plus at most one of stat_time_day, stat_time_hour."
         )
     if len(set(dims)) != len(dims) or sum(d in TIME_DIMENSIONS for d in dims) > 1:
@@ -193,11 +195,12 @@ def _filtering(p: Params, level: str, *, max_ids: int) -> tuple[dict[str, tuple[
         elif name in STATUS_FILTERS:
             if ftype != "IN" or not set(values) <= {"STATUS_ALL", "STATUS_NOT_DELETE"}:
                 raise param_error(
-                    f'filtering: {name} supports only IN ["STATUS_ALL"] or ["STATUS_NOT_DELETE"] in the sandbox.'
+                    f"filtering: {name} other than IN "
+                    '["STATUS_ALL"] or ["STATUS_NOT_DELETE"] is not simulated by the sandbox.'
                 )
             include_deleted = include_deleted or "STATUS_ALL" in values
         else:
-            raise param_error(f"filtering: field_name {name!r} is not supported by the sandbox.")
+            raise param_error(f"filtering: field_name {name!r} is not simulated by the sandbox.")
     return id_filters, include_deleted
 
 

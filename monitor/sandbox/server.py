@@ -3,12 +3,14 @@
 Request pipeline for an API path:
 
 1. log an :class:`Arrival` (real monotonic time);
-2. unknown path (also a missing trailing slash) → HTTP 404, wrong method → HTTP 405, as the real API;
+2. unknown path (also a missing trailing slash, except ``user/info``) → HTTP 404, wrong method → HTTP 405,
+   as the real API;
 3. a pending matching fault is applied (``slow`` sleeps and continues; the others answer instead);
 4. ``Access-Token`` header: missing or empty → 40104 (an ``Authorization: Bearer`` header does not count),
    wrong or revoked → 40105; the configured token reaches every advertiser, a token issued by
    oauth2/access_token/ only those it was granted (:data:`PUBLIC_ROUTES` take no token);
-5. the app-wide rate limit (QPS and QPM over sliding windows) → 40100;
+5. the app-wide rate limit (QPS and QPM over sliding windows) → 40100, then the endpoint's own limit
+   (endpoint_limits, e.g. report/task/create/ 2 QPS / 60 QPM) → 40016;
 6. parameters (GET: query string with JSON-string arrays; POST: ``application/json`` object body) and the
    endpoint itself. Failures are HTTP 200 envelopes ``{code, message, request_id, data: {}}``.
 
@@ -26,10 +28,11 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from monitor.sandbox import api_accounts, api_bc, api_entities, api_oauth, api_reports, api_writes
+from monitor.sandbox import api_accounts, api_bc, api_entities, api_oauth, api_reports, api_user, api_writes
 from monitor.sandbox.admin import add_admin_routes
 from monitor.sandbox.arrivals import Arrival
 from monitor.sandbox.call import Answer, Call
+from monitor.sandbox.endpoint_limits import ENDPOINT_RATE_LIMITED
 from monitor.sandbox.faults import Fault, PatchError, apply_patch
 from monitor.sandbox.params import ApiFailure, Params, param_error
 
@@ -63,6 +66,7 @@ ROUTES: tuple[tuple[str, str, Handler], ...] = (
     ("POST", "report/task/cancel/", api_reports.task_cancel),
     ("GET", "bc/get/", api_bc.bc_get),
     ("GET", "bc/asset/get/", api_bc.bc_asset_get),
+    ("GET", "user/info/", api_user.user_info),
 )
 #: Endpoints called with app credentials in the body instead of an ``Access-Token`` header.
 PUBLIC_ROUTES: tuple[tuple[str, str, Handler], ...] = (("POST", "oauth2/access_token/", api_oauth.oauth2_access_token),)
@@ -76,9 +80,11 @@ HTML_PAGE = (
 def build_app(sandbox: SandboxState) -> web.Application:
     app = web.Application(middlewares=[_api_middleware(sandbox)])
     for method, path, handler in ROUTES:
-        app.router.add_route(method, API_PREFIX + path, _endpoint(sandbox, handler))
+        app.router.add_route(method, API_PREFIX + path, _endpoint(sandbox, handler, path))
     for method, path, handler in PUBLIC_ROUTES:
-        app.router.add_route(method, API_PREFIX + path, _endpoint(sandbox, handler, public=True))
+        app.router.add_route(method, API_PREFIX + path, _endpoint(sandbox, handler, path, public=True))
+    # The Singer tap checks its token with user/info (no trailing slash); answered both ways (tiktok-api.md §12).
+    app.router.add_route("GET", API_PREFIX + "user/info", _endpoint(sandbox, api_user.user_info, "user/info/"))
     api_oauth.add_portal_route(app, sandbox)
     add_admin_routes(app, sandbox)
     return app
@@ -95,17 +101,21 @@ def envelope(
 
 
 def _endpoint(
-    sandbox: SandboxState, handler: Handler, *, public: bool = False
+    sandbox: SandboxState, handler: Handler, path: str, *, public: bool = False
 ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     async def run(request: web.Request) -> web.StreamResponse:
         try:
             reach = None if public else _authenticate(sandbox, request)
-            if not sandbox.limiter.try_acquire():
+            if not sandbox.limiter.allows():
                 raise ApiFailure(
                     RATE_LIMITED,
                     f"Due to too many requests, requests from App "
                     f"[{sandbox.settings.app_id}] are temporarily restricted.",
                 )
+            if not sandbox.endpoint_limits.allows(path):
+                raise ApiFailure(ENDPOINT_RATE_LIMITED, sandbox.endpoint_limits.message(path, sandbox.settings.app_id))
+            sandbox.limiter.try_acquire()
+            sandbox.endpoint_limits.acquire(path)
             call = Call(sandbox, request, await _params(request), sandbox.now(), reach)
             result = await handler(call)
         except ApiFailure as failure:

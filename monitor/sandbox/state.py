@@ -15,6 +15,7 @@ from typing import TypeVar
 from monitor.clock import Clock, SystemClock
 from monitor.sandbox.arrivals import Arrival
 from monitor.sandbox.business import BusinessCenter, build_business_centers
+from monitor.sandbox.endpoint_limits import EndpointLimits
 from monitor.sandbox.faults import FaultQueue
 from monitor.sandbox.grants import Grants
 from monitor.sandbox.ratelimit import RateLimiter
@@ -38,6 +39,7 @@ class SandboxState:
         self.faults = FaultQueue()
         self.arrivals: list[Arrival] = []
         self.limiter = RateLimiter(self.settings.qps, self.settings.effective_qpm)
+        self.endpoint_limits = EndpointLimits()
         self.tasks = ReportTasks()
         self.report_cache = ReportCache(self.settings.sync_ad_limit)
         self.grants = Grants(self.settings.app_id)
@@ -92,6 +94,7 @@ class SandboxState:
         self.faults.clear()
         self.arrivals.clear()
         self.limiter.reset()
+        self.endpoint_limits.reset()
 
     # ---- helpers used by the server ---------------------------------------------------------------------------
     def now(self) -> float:

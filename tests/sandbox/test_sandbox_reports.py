@@ -46,7 +46,7 @@ async def test_rows_are_strings_with_dash_for_zero_denominators(api: Api, sandbo
     assert all(isinstance(v, str) for v in m.values())
     assert m["conversion"] == "0" and m["cost_per_conversion"] == "-" and m["cost_per_result"] == "-"
     assert m["conversion_rate"] == "0.00"
-    assert m["likes"] == "-"  # accepted, not simulated
+    assert m["likes"] == "0"  # not simulated: zero, as for an ad without engagement
     assert m["campaign_name"] == no_conv.name and m["currency"] == "USD"
     spend, impressions = float(m["spend"]), int(m["impressions"])
     assert m["spend"] == f"{spend:.2f}" and abs(float(m["cpm"]) - spend / impressions * 1000) < 0.01
@@ -67,7 +67,7 @@ async def test_dimensions_metrics_and_dates_are_validated(api: Api) -> None:
     cases = [
         ({"dimensions": ["adgroup_id"]}, "dimensions"),
         ({"dimensions": []}, "dimensions"),
-        ({"metrics": ["spend", "profit"]}, "profit"),
+        ({"metrics": ["spend", "Spend!"]}, "Spend!"),  # the list is open, but a name is lower-case snake_case
         ({"data_level": "AUCTION_SOMETHING"}, "data_level"),
         ({"report_type": "AUDIENCE"}, "report_type"),
         ({"start_date": "24/11/2026"}, "start_date"),

@@ -192,7 +192,7 @@ async def test_unknown_token_is_rejected_and_not_echoed(sandbox, make_client):
 
 async def test_permanent_error_is_not_retried_and_keeps_request_id(sandbox, make_client):
     with pytest.raises(PermanentApiError) as info:
-        await make_client().report(ADV, ReportQuery(Level.AD, ("no_such_metric",), date(2026, 11, 24)))
+        await make_client().report(ADV, ReportQuery(Level.AD, ("No-such-metric",), date(2026, 11, 24)))
     assert info.value.code == 40002
     assert info.value.request_id
     assert len(api_arrivals(sandbox)) == 1
