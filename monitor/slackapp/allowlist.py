@@ -8,6 +8,7 @@ the reason is logged once per group and error.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Collection
 from datetime import datetime, timedelta
@@ -34,6 +35,7 @@ class Allowlist:
         self._clock = clock
         self._cache: dict[str, tuple[datetime, frozenset[str]]] = {}
         self._warned: set[tuple[str, str]] = set()
+        self._locks: dict[str, asyncio.Lock] = {}  # clicks at once ask Slack once
 
     async def allows(self, user_id: str) -> bool:
         if user_id in self._users:
@@ -44,6 +46,10 @@ class Allowlist:
         return False
 
     async def _members(self, group: str) -> frozenset[str]:
+        async with self._locks.setdefault(group, asyncio.Lock()):
+            return await self._members_locked(group)
+
+    async def _members_locked(self, group: str) -> frozenset[str]:
         now = self._clock.now()
         cached = self._cache.get(group)
         if cached is not None and now - cached[0] < MEMBERS_TTL:

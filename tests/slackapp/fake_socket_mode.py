@@ -39,6 +39,7 @@ class FakeSocketMode:
         self.ephemerals: list[dict[str, Any]] = []  # chat.postEphemeral bodies
         self.groups: dict[str, list[str]] = {}  # user group id -> member ids
         self.group_calls = 0
+        self.group_delay = 0.0  # seconds usergroups.users.list takes to answer
         self._ids = itertools.count(1)
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
@@ -177,6 +178,7 @@ class FakeSocketMode:
         if body is None:
             return _error("invalid_auth")
         self.group_calls += 1
+        await asyncio.sleep(self.group_delay)
         group = str(body.get("usergroup"))
         if group not in self.groups:
             return _error("no_such_subteam")
