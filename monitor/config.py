@@ -295,8 +295,8 @@ class SlackSettings(Section):
     channel: NonEmptyStr | None = None
     base_url: HttpUrl = "https://slack.com/api/"
     app_token: Secret | None = None
-    allowed_users: list[SlackUser] = []
-    allowed_groups: list[SlackGroup] = []
+    allowed_users: list[SlackUser] = Field(default_factory=list)
+    allowed_groups: list[SlackGroup] = Field(default_factory=list)
 
     @field_validator("webhook_url")
     @classmethod
@@ -322,17 +322,21 @@ class SlackSettings(Section):
             raise config_error(("channel", "required with token: set channel, like '#ads-alerts'"))
         if self.webhook_url is not None and self.channel is not None:
             raise config_error(("channel", "a webhook posts to its own channel: remove channel, or use token"))
-        if self.app_token is not None:
-            if not self.app_token.get_secret_value().startswith("xapp-"):
-                raise config_error(("app_token", "expected an app-level token (xapp-...; not shown: it is a secret)"))
-            if self.token is None:
-                raise config_error(("app_token", "buttons need a bot token to update messages: set token, not webhook_url"))
-            if not self.allowed_users and not self.allowed_groups:
-                raise config_error(
-                    ("allowed_users", "required with app_token: the Slack users (U...) or allowed_groups (S...) who may click")
-                )
-        elif self.allowed_users or self.allowed_groups:
-            raise config_error(("app_token", "required with allowed_users/allowed_groups: set app_token or app_token_file"))
+        return self._buttons()
+
+    def _buttons(self) -> SlackSettings:
+        if self.app_token is None:
+            if self.allowed_users or self.allowed_groups:
+                why = "required with allowed_users/allowed_groups: set app_token or app_token_file"
+                raise config_error(("app_token", why))
+            return self
+        if not self.app_token.get_secret_value().startswith("xapp-"):
+            raise config_error(("app_token", "expected an app-level token (xapp-...; not shown: it is a secret)"))
+        if self.token is None:
+            raise config_error(("app_token", "buttons need a bot token to update messages: set token, not webhook_url"))
+        if not self.allowed_users and not self.allowed_groups:
+            why = "required with app_token: the Slack users (U...) or allowed_groups (S...) who may click"
+            raise config_error(("allowed_users", why))
         return self
 
 

@@ -26,9 +26,7 @@ MembersOf = Callable[[str], Awaitable[Collection[str]]]
 class Allowlist:
     """``allows(user_id)``: listed in ``users``, or a member of one of ``groups`` (asked via ``members_of``)."""
 
-    def __init__(
-        self, users: Collection[str], groups: Collection[str], members_of: MembersOf, clock: Clock
-    ) -> None:
+    def __init__(self, users: Collection[str], groups: Collection[str], members_of: MembersOf, clock: Clock) -> None:
         self._users = frozenset(users)
         self._groups = tuple(groups)
         self._members_of = members_of

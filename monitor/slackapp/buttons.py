@@ -81,9 +81,7 @@ def label_of(action_id: str) -> str:
     return action_id.removeprefix("silence_")
 
 
-def after_click(
-    blocks: Sequence[Mapping[str, Any]], action_id: str, value: str, line: str
-) -> list[dict[str, Any]]:
+def after_click(blocks: Sequence[Mapping[str, Any]], action_id: str, value: str, line: str) -> list[dict[str, Any]]:
     """The message's blocks after a click: the clicked button gone (an actions block left empty goes too) and
     ``line`` (mrkdwn: who did what) added as a context block at the end."""
     updated: list[dict[str, Any]] = []

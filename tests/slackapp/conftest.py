@@ -68,7 +68,9 @@ async def make_app(fake: FakeSocketMode, store: Store, clock: FrozenClock) -> As
             return list((await web.usergroups_users_list(usergroup=group)).get("users") or ())
 
         steering = Steering(on or store, clock, GuardSettings(), client_of)
-        app = SlackApp(APP_TOKEN, fake.api_url, ClickHandler(steering, web, Allowlist(users, groups, members_of, clock)))
+        app = SlackApp(
+            APP_TOKEN, fake.api_url, ClickHandler(steering, web, Allowlist(users, groups, members_of, clock))
+        )
         apps.append(app)
         assert await app.start()
         return app

@@ -75,9 +75,9 @@ class FakeSocketMode:
 
     # --- what tests drive ----------------------------------------------------------------------------------------
 
-    async def wait_until(self, condition: Callable[[], bool], timeout: float = 5.0) -> None:
+    async def wait_until(self, condition: Callable[[], bool], within: float = 5.0) -> None:
         async with self._changed:
-            await asyncio.wait_for(self._changed.wait_for(condition), timeout)
+            await asyncio.wait_for(self._changed.wait_for(condition), within)
 
     async def connected(self, count: int = 1) -> None:
         """Wait until ``count`` clients are connected (and greeted)."""
@@ -95,7 +95,7 @@ class FakeSocketMode:
     async def acked(self, envelope_id: str) -> float:
         """Seconds the acknowledgement of ``envelope_id`` took; AssertionError if none came within 3 seconds."""
         try:
-            await self.wait_until(lambda: envelope_id in self.acks, timeout=ACK_LIMIT)
+            await self.wait_until(lambda: envelope_id in self.acks, within=ACK_LIMIT)
         except TimeoutError:
             raise AssertionError(f"{envelope_id} was not acknowledged within {ACK_LIMIT}s") from None
         return self.acks[envelope_id]
@@ -190,7 +190,12 @@ def _error(code: str) -> web.Response:
 
 
 def block_actions(
-    message: Mapping[str, Any], action_id: str, *, user: str = "U0ALICE", username: str = "alice", value: str | None = None
+    message: Mapping[str, Any],
+    action_id: str,
+    *,
+    user: str = "U0ALICE",
+    username: str = "alice",
+    value: str | None = None,
 ) -> dict[str, Any]:
     """The ``block_actions`` payload Slack sends when ``user`` clicks the button ``action_id`` (the first, or the
     one with ``value``) of a posted ``message``."""
@@ -201,13 +206,21 @@ def block_actions(
         "user": {"id": user, "username": username, "name": username, "team_id": "T0FAKE"},
         "api_app_id": "A0FAKE",
         "token": "verification-token-unused",
-        "container": {"type": "message", "message_ts": message["ts"], "channel_id": message["channel"],
-                      "is_ephemeral": False},  # fmt: skip
+        "container": {
+            "type": "message",
+            "message_ts": message["ts"],
+            "channel_id": message["channel"],
+            "is_ephemeral": False,
+        },
         "trigger_id": "1.2.3",
         "team": {"id": "T0FAKE", "domain": "fake"},
         "channel": {"id": message["channel"], "name": "ads-alerts"},
-        "message": {"type": "message", "ts": message["ts"], "text": message.get("text"),
-                    "blocks": message.get("blocks")},  # fmt: skip
+        "message": {
+            "type": "message",
+            "ts": message["ts"],
+            "text": message.get("text"),
+            "blocks": message.get("blocks"),
+        },
         "response_url": "https://hooks.slack.invalid/actions/T0FAKE/1/xyz",
         "actions": [{**button, "block_id": "tiktok_monitor_actions", "action_ts": f"{time.time():.6f}"}],
     }

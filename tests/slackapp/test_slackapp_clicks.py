@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from conftest import ALICE, BOB, MALLORY, OPS_GROUP, MakeApp
 from fake_socket_mode import APP_TOKEN, BOT_TOKEN, FakeSocketMode, block_actions
 from polling import PipelinePolls
+from slack_sdk.web.async_client import AsyncWebClient
 from slackapp_factories import ADV, CAMPAIGN, alert, campaign, paused
 
 from monitor.actions import ActionRunner, GuardSettings
@@ -21,6 +22,7 @@ from monitor.domain import Matcher
 from monitor.notify import SlackChannel, Templates
 from monitor.pipeline import Pipeline
 from monitor.rules.loader import load_rules
+from monitor.slackapp.allowlist import Allowlist
 from monitor.slackapp.handlers import ClickHandler
 from monitor.slackapp.socket import SlackApp
 from monitor.steering import Steering
@@ -45,7 +47,9 @@ async def test_a_silence_button_silences_the_entity_records_the_user_and_says_so
     assert await fake.acked(envelope) < 3.0
     await fake.wait_until(lambda: bool(fake.updates))
     [silence] = await store.silences.active(clock.now())
-    assert silence.created_by == "slack:U0ALICE (alice)" and silence.ends_at - silence.starts_at == timedelta(hours=hours)
+    assert silence.created_by == "slack:U0ALICE (alice)" and silence.ends_at - silence.starts_at == timedelta(
+        hours=hours
+    )
     assert silence.matchers == (Matcher("rule", "overspend"), Matcher("advertiser", ADV), Matcher("level", "campaign"),
                                 Matcher("entity", CAMPAIGN))  # fmt: skip
     [update] = fake.updates
@@ -145,7 +149,7 @@ async def test_the_acknowledgement_comes_before_the_work_however_long_that_takes
     envelope = await fake.click(block_actions(message, "silence_2h", user=BOB, username="bob"))
     assert await fake.acked(envelope) < 1.0
     assert fake.updates == []  # still working
-    await fake.wait_until(lambda: bool(fake.updates), timeout=10)
+    await fake.wait_until(lambda: bool(fake.updates), within=10)
     assert [s.created_by for s in await store.silences.active(clock.now())] == ["slack:U0BOB (bob)"]
 
 
@@ -170,9 +174,6 @@ async def test_an_app_token_slack_refuses_leaves_the_buttons_off_and_says_why(
 
     async def members_of(group: str) -> list[str]:
         return []
-
-    from monitor.slackapp.allowlist import Allowlist
-    from slack_sdk.web.async_client import AsyncWebClient
 
     handler = ClickHandler(Steering(store, clock, GuardSettings(), members_of),  # type: ignore[arg-type]
                            AsyncWebClient(token=BOT_TOKEN, base_url=fake.api_url),

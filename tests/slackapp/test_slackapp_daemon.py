@@ -53,11 +53,11 @@ async def test_run_takes_clicks_through_socket_mode(tmp_path: Path, live_sandbox
     )  # fmt: skip
     try:
         await fake.connected()
-        await fake.wait_until(lambda: bool(fake.posted), timeout=30)
+        await fake.wait_until(lambda: bool(fake.posted), within=30)
         message = fake.message()
         envelope = await fake.click(block_actions(message, "silence_2h"))
         assert await fake.acked(envelope) < 3.0
-        await fake.wait_until(lambda: bool(fake.updates), timeout=10)
+        await fake.wait_until(lambda: bool(fake.updates), within=10)
         assert fake.updates[0]["text"].startswith(f"Silenced 2h by <@{ALICE}> (silence #1, until ")
         process.send_signal(signal.SIGTERM)
         output, _ = await asyncio.wait_for(process.communicate(), 45)
