@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from fake_socket_mode import APP_TOKEN, BOT_TOKEN, FakeSocketMode
 from slack_sdk.web.async_client import AsyncWebClient
+from slackapp_factories import ALICE, OPS_GROUP, MakeApp
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from monitor.actions import GuardSettings
@@ -24,8 +25,6 @@ from monitor.steering import ClientOf, Steering
 from monitor.store.db import normalize_url
 from monitor.store.repo import Store
 
-ALICE, BOB, MALLORY = "U0ALICE", "U0BOB", "U0MALLORY"
-OPS_GROUP = "S0OPS"
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL")
 #: In CI a missing server is a failure, not a skip (as in tests/store/conftest.py).
 SKIP_POSTGRES = not POSTGRES_URL and not os.environ.get("CI")
@@ -48,9 +47,6 @@ async def store(tmp_path: Path, clock: FrozenClock) -> AsyncIterator[Store]:
 
 async def no_client(advertiser_id: str):  # silences need no API
     raise AssertionError(f"no client wanted for {advertiser_id}")
-
-
-MakeApp = Callable[..., Awaitable[SlackApp]]
 
 
 @pytest.fixture

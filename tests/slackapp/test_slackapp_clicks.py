@@ -10,11 +10,10 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-from conftest import ALICE, BOB, MALLORY, OPS_GROUP, MakeApp
 from fake_socket_mode import APP_TOKEN, BOT_TOKEN, FakeSocketMode, block_actions
 from polling import PipelinePolls
 from slack_sdk.web.async_client import AsyncWebClient
-from slackapp_factories import ADV, CAMPAIGN, alert, campaign, paused
+from slackapp_factories import ADV, ALICE, BOB, CAMPAIGN, MALLORY, OPS_GROUP, MakeApp, alert, campaign, paused
 
 from monitor.actions import ActionRunner, GuardSettings
 from monitor.clock import FrozenClock

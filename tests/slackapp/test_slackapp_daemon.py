@@ -13,8 +13,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import ALICE
 from fake_socket_mode import APP_TOKEN, BOT_TOKEN, FakeSocketMode, block_actions
+from slackapp_factories import ALICE
 
 from monitor.clock import SystemClock
 from monitor.domain import Matcher
