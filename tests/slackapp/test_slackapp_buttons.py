@@ -5,8 +5,10 @@ the buttons as SlackChannel posts them (only when something takes the clicks).""
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from fake_socket_mode import BOT_TOKEN, FakeSocketMode, block_actions
@@ -119,3 +121,13 @@ async def test_slack_channel_posts_the_buttons_only_when_something_takes_the_cli
     many = alert(*(campaign(str(1801100000000000000 + i)) for i in range(60)))
     await SlackChannel(Templates(), token=BOT_TOKEN, channel="#a", base_url=fake.api_url, buttons=True).send(many)
     assert len(fake.message()["blocks"]) == 50 and fake.message()["blocks"][-1]["type"] == "actions"
+
+
+def test_the_app_manifest_asks_for_what_the_buttons_use() -> None:
+    """docs/slack-app-manifest.yaml: the scopes of the Web API methods the monitor calls, Socket Mode and
+    interactivity on (read as text: the suite has no YAML parser)."""
+    text = (Path(__file__).resolve().parents[2] / "docs" / "slack-app-manifest.yaml").read_text()
+    settings = {k: v for k, v in re.findall(r"^ +(\w+): *(\w+)", text, re.MULTILINE)}
+    assert settings["socket_mode_enabled"] == "true" and settings["is_enabled"] == "true"
+    scopes = re.findall(r"^ +- ([a-z]+:[a-z]+)", text, re.MULTILINE)
+    assert {"chat:write", "usergroups:read"} <= set(scopes)
