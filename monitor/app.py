@@ -23,8 +23,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-import aiohttp
-
 from monitor.actions import GuardSettings
 from monitor.actions.breaker import Breaker, render_breaker, resumed_text
 from monitor.actions.budget import below_documented, describe_minimums
@@ -47,7 +45,7 @@ from monitor.rules.testfile import rule_test_files
 from monitor.rules.testing import render_report, run_rule_tests
 from monitor.status.command import run_status
 from monitor.tomlpos import key_line
-from monitor.wiring import build_client, open_store, steering_of
+from monitor.wiring import api_session, build_client, open_store, steering_of
 
 log = logging.getLogger("monitor")
 
@@ -283,7 +281,7 @@ def revert(
         clock = SystemClock()
         store = await open_store(settings, clock)
         try:
-            async with aiohttp.ClientSession() as session:
+            async with api_session() as session:
                 steering = steering_of(settings, store, clock, session)
                 result = await steering.revert(entry_id, by=by or os_user(), dry_run=dry_run)
         finally:
@@ -367,6 +365,29 @@ def silence(args: argparse.Namespace) -> int:
             request=request,
             silence_id=getattr(args, "id", None),
             include_expired=getattr(args, "include_expired", False),
+            by=getattr(args, "by", None) or os_user(),
+            out=sys.stdout,
+            err=sys.stderr,
+        )
+    )
+
+
+def approvals(args: argparse.Namespace) -> int:
+    """``approvals list | approve ID | reject ID`` (see :mod:`monitor.approving`); 1 for a refused decision."""
+    from monitor.approving import run_approvals
+
+    settings = _settings_or_exit(args.config)
+    if isinstance(settings, int):
+        return settings
+    level = args.log_level if args.log_level != "info" else "warning"
+    setup_logging(level, args.log_format, settings.secrets())
+    return _run_async(
+        run_approvals(
+            settings,
+            args.approvals_command,
+            approval_id=getattr(args, "id", None),
+            by=getattr(args, "by", None) or os_user(),
+            include_decided=getattr(args, "include_decided", False),
             out=sys.stdout,
             err=sys.stderr,
         )

@@ -13,6 +13,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from monitor import __version__
 from monitor.completion import SHELLS, script
@@ -31,6 +32,10 @@ EXAMPLES = {
     "actions": "tiktok-monitor actions resume --config config.toml --by alice",
     "completion": "tiktok-monitor completion bash > ~/.local/share/bash-completion/completions/tiktok-monitor",
     "backtest": "tiktok-monitor backtest --config config.toml --rules rules/ --since 7d --advertiser 7000... --json",
+    "approvals": "tiktok-monitor approvals list --config config.toml",
+    "approvals list": "tiktok-monitor approvals list --config config.toml --all",
+    "approvals approve": "tiktok-monitor approvals approve --config config.toml 4821-1 --by alice",
+    "approvals reject": "tiktok-monitor approvals reject --config config.toml 4821-1 --by alice",
     "silence": "tiktok-monitor silence add --config config.toml rule=overspend name~'Summer *' --for 2h",
     "silence add": "tiktok-monitor silence add --config config.toml rule=overspend name~'Summer *' --for 2h "
     "--comment 'relaunch, spend expected'",
@@ -38,6 +43,28 @@ EXAMPLES = {
     "silence expire": "tiktok-monitor silence expire --config config.toml 3",
     "status": "tiktok-monitor status --config config.toml --json | jq '.alerts[] | select(.state == \"firing\")'",
 }
+
+
+SUB_EXAMPLES = {
+    "auth url": "tiktok-monitor auth url --app-id 7000...",
+    "auth login": "TIKTOK_APP_ID=7000... TIKTOK_APP_SECRET=... tiktok-monitor auth login --port 8765",
+    "auth exchange": "tiktok-monitor auth exchange 1a2b3c... --app-id 7000... --secret ...",
+    "auth advertisers": "tiktok-monitor auth advertisers --config config.toml",
+    "actions resume": "tiktok-monitor actions resume --config config.toml --by alice",
+    "actions status": "tiktok-monitor actions status --config config.toml",
+}
+
+
+def _subcommand(group: Any, parent: str, name: str, help_text: str) -> argparse.ArgumentParser:
+    """``parent name`` (e.g. ``auth login``) with its help and the example of :data:`SUB_EXAMPLES`."""
+    parser: argparse.ArgumentParser = group.add_parser(
+        name,
+        help=help_text,
+        description=help_text,
+        epilog=f"example: {SUB_EXAMPLES[f'{parent} {name}']}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    return parser
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -107,20 +134,22 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--token-file", type=Path, help="where to save it (default: the state directory, mode 0600)")
         sub.add_argument("--force", action="store_true", help="replace a token file that exists already")
 
-    auth_url = auth_commands.add_parser("url", help="print the advertiser authorization URL")
+    auth_url = _subcommand(auth_commands, "auth", "url", "print the advertiser authorization URL")
     app_options(auth_url, secret=False)
     auth_url.add_argument("--port", type=int, default=8765, help="loopback port of the redirect URI (default 8765)")
     auth_url.add_argument("--redirect-uri", help="a redirect URI registered for the app, instead of the loopback one")
-    auth_login = auth_commands.add_parser("login", help="authorize in the browser; a loopback server takes the code")
+    auth_login = _subcommand(
+        auth_commands, "auth", "login", "authorize in the browser; a loopback server takes the code"
+    )
     app_options(auth_login, secret=True)
     keep_options(auth_login)
     auth_login.add_argument("--port", type=int, default=8765, help="loopback port (the app's redirect URI)")
     auth_login.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for the browser")
-    auth_exchange = auth_commands.add_parser("exchange", help="exchange an auth_code for the long-term token")
+    auth_exchange = _subcommand(auth_commands, "auth", "exchange", "exchange an auth_code for the long-term token")
     auth_exchange.add_argument("code", help="the auth_code from the redirect")
     app_options(auth_exchange, secret=True)
     keep_options(auth_exchange)
-    auth_list = auth_commands.add_parser("advertisers", help="list the advertisers the configured token reaches")
+    auth_list = _subcommand(auth_commands, "auth", "advertisers", "list the advertisers the configured token reaches")
     auth_list.add_argument("--config", required=True, help="path of config.toml")
     auth_list.add_argument(
         "--app-id", default=os.environ.get("TIKTOK_APP_ID"), help="when [tiktok] has no app_id; default $TIKTOK_APP_ID"
@@ -156,12 +185,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     actions = command("actions", "the actions' circuit breaker: see it, or let rules write again after it opened")
     actions_commands = actions.add_subparsers(dest="actions_command", required=True, metavar="ACTIONS_COMMAND")
-    resume = actions_commands.add_parser(
-        "resume", help="close the circuit breaker: rules may write again (recorded with who resumed)"
+    resume = _subcommand(
+        actions_commands,
+        "actions",
+        "resume",
+        "close the circuit breaker: rules may write again (recorded with who resumed)",
     )
     resume.add_argument("--config", required=True, help="path of config.toml")
     resume.add_argument("--by", metavar="NAME", help="who resumes, recorded with the breaker (default: the OS user)")
-    status = actions_commands.add_parser("status", help="is the circuit breaker open, why, and the writes it counts")
+    status = _subcommand(
+        actions_commands, "actions", "status", "is the circuit breaker open, why, and the writes it counts"
+    )
     status.add_argument("--config", required=True, help="path of config.toml")
 
     backtest = command(
@@ -209,6 +243,34 @@ def build_parser() -> argparse.ArgumentParser:
     silence_list.add_argument("--all", action="store_true", dest="include_expired", help="show ended ones too")
     silence_expire = silence_command("expire", "end a silence now: its alerts notify and act again from the next poll")
     silence_expire.add_argument("id", type=int, help="the silence's id (silence list)")
+    silence_expire.add_argument("--by", metavar="NAME", help="who ends it, recorded with it (default: the OS user)")
+    approvals = command(
+        "approvals",
+        "actions of rules with approve that wait for a person: list them, approve (the guards run again, then the "
+        "write, journaled with who approved) or reject",
+    )
+    approvals_commands = approvals.add_subparsers(dest="approvals_command", required=True, metavar="APPROVALS_COMMAND")
+
+    def approvals_command(name: str, help_text: str) -> argparse.ArgumentParser:
+        sub = approvals_commands.add_parser(
+            name,
+            help=help_text,
+            description=help_text,
+            epilog=f"example: {EXAMPLES['approvals ' + name]}",
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        sub.add_argument("--config", required=True, help="path of config.toml")
+        return sub
+
+    approvals_list = approvals_command("list", "the actions waiting for approval (--all: the decided ones too)")
+    approvals_list.add_argument("--all", action="store_true", dest="include_decided", help="show decided ones too")
+    for verb, text in (
+        ("approve", "approve an action: the guards run again now; if they let it, it is written and journaled"),
+        ("reject", "reject an action: it is dropped, nothing is written"),
+    ):
+        sub = approvals_command(verb, text)
+        sub.add_argument("id", help="the approval's id (approvals list; the alert's message shows it)")
+        sub.add_argument("--by", metavar="NAME", help="who decides, recorded with it (default: the OS user)")
     status_cmd = command(
         "status",
         "what the monitor sees now, read from the database (works while run runs): each advertiser's last and "
@@ -299,6 +361,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         if args.command == "silence":
             return app.silence(args)
+        if args.command == "approvals":
+            return app.approvals(args)
         if args.command == "status":
             level = args.log_level if args.log_level != "info" else "warning"  # the report is the output
             return app.status(args.config, as_json=args.json, log_level=level, log_format=args.log_format)

@@ -75,6 +75,7 @@ __all__ = [
     "HealthSettings",
     "MonitorSettings",
     "NotifySettings",
+    "PageSettings",
     "Settings",
     "SlackSettings",
     "StorageSettings",
@@ -466,6 +467,57 @@ class HealthSettings(Section):
         return value
 
 
+class PageSettings(Section):
+    """``[page]``: the status page (HTML, for people) that the daemon serves: beside ``/healthz`` on ``[health]
+    listen`` unless ``listen`` gives it a listener of its own. Off the loopback it needs ``token`` and/or ``users``
+    (basic auth: name = password; ``users_file`` holds ``name:password`` lines)."""
+
+    SYNONYMS: ClassVar[dict[str, str]] = {"password": "users", "passwords": "users", "auth_token": "token"}
+
+    enabled: Boolean = False
+    listen: str | None = None
+    token: Secret | None = None
+    users: dict[NonEmptyStr, Secret] = Field(default_factory=dict)
+    refresh: Annotated[Duration, at_least(timedelta(seconds=2)), at_most(HOUR, "the page refreshes itself")] = (
+        timedelta(seconds=30)
+    )
+
+    @field_validator("listen")
+    @classmethod
+    def _host_port(cls, value: str | None) -> str | None:
+        from monitor.health import parse_listen
+
+        if value is None:
+            return None
+        try:
+            parse_listen(value)
+        except ValueError as exc:
+            raise config_error(("", str(exc))) from None
+        return value
+
+    @field_validator("users", mode="before")
+    @classmethod
+    def _users_lines(cls, value: Any) -> Any:
+        """``users_file``: one ``name:password`` a line (``#`` comments); a line is never quoted in an error."""
+        if not isinstance(value, str):
+            return value
+        users: dict[str, str] = {}
+        for number, line in enumerate(value.splitlines(), 1):
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            name, sep, password = line.partition(":")
+            if not sep or not name.strip() or not password:
+                raise config_error(("", f"line {number} of the users file: expected name:password"))
+            users[name.strip()] = password
+        return users
+
+    @property
+    def authenticated(self) -> bool:
+        """Whether the page asks who is there (a token or users are configured)."""
+        return self.token is not None or bool(self.users)
+
+
 class Settings(Section):
     """The whole config.toml. Built by :func:`load_settings`; built in code, ``source`` is None."""
 
@@ -479,6 +531,7 @@ class Settings(Section):
     webhook: WebhookSettings | None = None
     notify: NotifySettings = Field(default_factory=NotifySettings)
     health: HealthSettings = Field(default_factory=HealthSettings)
+    page: PageSettings = Field(default_factory=PageSettings)
 
     _source: Path | None = PrivateAttr(default=None)
     _warnings: list[Problem] = PrivateAttr(default_factory=list)
@@ -491,7 +544,8 @@ class Settings(Section):
         # relative paths are resolved against the config file too, and so that a missing [tiktok] is
         # reported as the keys it needs.
         if isinstance(data, dict):
-            return {"tiktok": {}, "monitor": {}, "storage": {}, "actions": {}, "notify": {}, "health": {}, **data}
+            sections = ("tiktok", "monitor", "storage", "actions", "notify", "health", "page")
+            return {**{name: {} for name in sections}, **data}
         return data
 
     @model_validator(mode="after")
@@ -504,6 +558,29 @@ class Settings(Section):
                     (f"notify.ops_channels.{index}", f"channel {name!r} is not configured (configured: {shown})")
                 )
         return self
+
+    @model_validator(mode="after")
+    def _page_off_loopback_needs_auth(self) -> Settings:
+        from monitor.page.auth import is_loopback  # the page's own rule: one definition of the loopback
+
+        page = self.page
+        if not page.enabled or page.authenticated:
+            return self
+        key = "page.listen" if page.listen is not None else "health.listen"
+        host = self.page_listen().rpartition(":")[0].strip("[]")
+        if not is_loopback(host):
+            raise config_error(
+                (
+                    key,
+                    f"the status page would listen on {host}, not the loopback: set [page] token (or token_file) "
+                    "or users, or listen on 127.0.0.1",
+                )
+            )
+        return self
+
+    def page_listen(self) -> str:
+        """Where the status page listens: ``[page] listen``, by default ``[health] listen`` (beside /healthz)."""
+        return self.page.listen or self.health.listen
 
     @property
     def source(self) -> Path | None:
@@ -545,6 +622,8 @@ def _secret_values(model: BaseModel) -> Iterator[SecretStr]:
             for item in value:
                 if isinstance(item, BaseModel):
                     yield from _secret_values(item)
+        elif isinstance(value, dict):  # [page] users: name -> password
+            yield from (item for item in value.values() if isinstance(item, SecretStr))
 
 
 def mask_url_password(url: str) -> str:

@@ -18,15 +18,19 @@ import logging
 import os
 import signal
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 
+from monitor.actions.approve import expire_due
 from monitor.actions.breaker import tell_after
 from monitor.clock import Clock, SystemClock
 from monitor.config import Settings
 from monitor.durations import format_duration
-from monitor.health import HealthServer, HealthState, parse_listen
+from monitor.health import AppServer, HealthServer, HealthState, parse_listen
 from monitor.logs import SecretRedactor
 from monitor.metrics import Metrics
 from monitor.notify.base import Channel
+from monitor.page.app import add_routes
+from monitor.page.serve import page_of, page_server, shares_health
 from monitor.polls import PollOutcome, PollResult
 from monitor.reload import reload, watch_rules
 from monitor.replicas import Replicas
@@ -95,6 +99,8 @@ async def run_daemon(
     async def send_outbox() -> None:
         # the circuit breaker is told once per opening, a cycle after it (by whichever replica gets there first)
         await runtime.breaker.tell(runtime.ops_channels, after=tell_after(runtime.settings.monitor.interval))
+        # approvals past their expiry are dropped and told once (any replica: the update claims each one)
+        await expire_due(runtime.store, clock, runtime.approval_channels)
         report = await runtime.sender.run_once()
         for (channel, result), count in report.by_channel.items():
             metrics.notification(channel, result, count)
@@ -120,6 +126,7 @@ async def run_daemon(
         clock=clock,
     )
     server = None
+    page_listener: AppServer | None = None
     notifier = SystemdNotifier.from_env()
     tasks: list[asyncio.Task[None]] = []
     loop = asyncio.get_running_loop()
@@ -132,13 +139,26 @@ async def run_daemon(
     signals = _install_signals(loop, stop, received, hangup)
     slack_app = slack_app_of(settings, runtime.store, clock, runtime.session)  # the buttons: [slack] app_token
     try:
+        page = page_of(settings, runtime) if settings.page.enabled else None
         if settings.health.enabled:
             host, port = parse_listen(settings.health.listen)
+            beside = page if page is not None and shares_health(settings) else None
             server = HealthServer(
-                health, metrics.registry, host=host, port=port, allowed_hosts=settings.health.allowed_hosts
+                health,
+                metrics.registry,
+                host=host,
+                port=port,
+                allowed_hosts=settings.health.allowed_hosts,
+                add_routes=None if beside is None else partial(add_routes, page=beside),
             )
             await server.start()
             log.info("health on http://%s:%d/healthz and /metrics", host, server.port)
+            if beside is not None:
+                log.info("status page on %s/", server.url)
+        if page is not None and not shares_health(settings):
+            page_listener = page_server(settings, page)
+            await page_listener.start()
+            log.info("status page on %s/", page_listener.url)
         await replicas.beat()  # this replica's share of the advertisers, before the first poll
         scheduler.start()
         if slack_app is not None:
@@ -173,6 +193,8 @@ async def run_daemon(
             loop.remove_signal_handler(sig)
         if server is not None:
             await server.stop()
+        if page_listener is not None:
+            await page_listener.stop()
         if slack_app is not None:
             await slack_app.close()
         await runtime.close()

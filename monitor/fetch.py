@@ -6,6 +6,12 @@ ad groups and ads are required: if one fails the poll fails and the previous sna
 report that fails leaves its window *missing* for every entity (never zero) and is recorded as an error.
 
 Windows are dates in the advertiser's own time zone (:mod:`monitor.domain.windows`).
+
+**Calls** (issue 18): a poll makes the pages of each level's list plus, per window some rule reads at a level,
+the report's pages, and no more. The sync report covers at most 20,000 ads
+(:attr:`TikTokClient.sync_report_ads`): an ad-level report waits for the ad list and, when the advertiser has
+more ads than that, goes straight to an async report task (create, check, download) instead of paging a capped
+sync report first. Should a sync report still say it was capped, it stops after page 1 and the task follows.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from typing import Any
 
 from monitor.domain import EntityState, Level, Metrics, MetricValue, window_dates
 from monitor.tiktok.client import TikTokClient
+from monitor.tiktok.cooperative import cooperative
 from monitor.tiktok.errors import ApiError, AuthError
 from monitor.tiktok.models import AdvertiserInfo, Entity, Report, ReportQuery
 
@@ -63,9 +70,22 @@ async def fetch_snapshot(
     today = advertiser.local_date(now)
     listed = [level for level in plan.levels if level is not Level.ADVERTISER]
     reports = [(level, window, metrics) for level, lp in plan.levels.items() for window, metrics in lp.windows.items()]
+    ad_count: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+    async def listing(level: Level) -> list[Entity]:
+        entities = await _entities(client, advertiser.id, level, plan.levels[level])
+        if level is Level.AD:
+            ad_count.set_result(len(entities))
+        return entities
+
+    async def reading(level: Level, query: ReportQuery) -> Report | ApiError:
+        # ad-level: the ad count decides between the sync report and the task (the list runs beside)
+        many = level is Level.AD and Level.AD in listed and await ad_count > client.sync_report_ads
+        return await _report(client, advertiser.id, query, use_task=many)
+
     entity_lists, report_results = await _all_or_nothing(
-        [_entities(client, advertiser.id, level, plan.levels[level]) for level in listed],
-        [_report(client, advertiser.id, window_query(w, lv, m, today)) for lv, w, m in reports],
+        [listing(level) for level in listed],
+        [reading(lv, window_query(w, lv, m, today)) for lv, w, m in reports],
     )
     errors: list[str] = []
     metrics: dict[tuple[Level, str], dict[str, dict[str, MetricValue]]] = {}
@@ -73,7 +93,7 @@ async def fetch_snapshot(
         if isinstance(result, ApiError):
             errors.append(f"{level.value} report for {window}: {result}")
             continue
-        for row in result.rows:
+        async for row in cooperative(result.rows):
             entity_id = row.dimensions.get(level.id_field)
             if entity_id:
                 values = {name: row.metrics.get(name) for name in wanted}
@@ -81,7 +101,7 @@ async def fetch_snapshot(
     states = [
         entity_state(entity, metrics.get((level, entity.id)))
         for level, entities in zip(listed, entity_lists, strict=True)
-        for entity in entities
+        async for entity in cooperative(entities)
     ]
     if Level.ADVERTISER in plan.levels:
         states.append(_advertiser_state(advertiser, metrics.get((Level.ADVERTISER, advertiser.id))))
@@ -106,8 +126,14 @@ async def _entities(client: TikTokClient, advertiser_id: str, level: Level, plan
     return await client.entities(level, advertiser_id, fields=plan.fields or None)
 
 
-async def _report(client: TikTokClient, advertiser_id: str, query: ReportQuery) -> Report | ApiError:
+async def _report(
+    client: TikTokClient, advertiser_id: str, query: ReportQuery, *, use_task: bool = False
+) -> Report | ApiError:
+    """The report of one window: an async task when ``use_task`` (more ads than the sync report covers) or when
+    the sync report's page 1 says TikTok capped it; a failure is returned, not raised (auth errors are)."""
     try:
+        if use_task:
+            return await client.async_report(advertiser_id, query)
         report = await client.report(advertiser_id, query)
         if report.truncated:  # TikTok capped the sync report at 20,000 ads: the task has no cap
             log.info("advertiser %s: %s report truncated, using an async report task", advertiser_id, query.level)

@@ -28,10 +28,10 @@ from __future__ import annotations
 
 import ipaddress
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Self
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry
@@ -42,7 +42,16 @@ from monitor.clock import Clock
 from monitor.polls import PollOutcome, PollResult
 from monitor.store.shards import SHARD_COUNT, Assignment
 
-__all__ = ["AdvertiserHealth", "HealthServer", "HealthState", "build_app", "health_status", "parse_listen"]
+__all__ = [
+    "AdvertiserHealth",
+    "AppServer",
+    "HealthServer",
+    "HealthState",
+    "build_app",
+    "health_status",
+    "host_middleware",
+    "parse_listen",
+]
 
 STALE_AFTER_INTERVALS = 2
 
@@ -296,10 +305,8 @@ def host_allowed(host_header: str | None, allowed: frozenset[str]) -> bool:
         return host.rstrip(".") in {"localhost", *allowed}
 
 
-def build_app(state: HealthState, registry: CollectorRegistry, *, allowed_hosts: Iterable[str] = ()) -> web.Application:
-    """The aiohttp application: ``GET /healthz`` (JSON) and ``GET /metrics`` (Prometheus text format), answering
-    only requests whose ``Host`` passes :func:`host_allowed` (421 otherwise)."""
-    handlers = _Handlers(state, registry)
+def host_middleware(allowed_hosts: Iterable[str] = ()) -> Any:
+    """An aiohttp middleware answering 421 to a request whose ``Host`` fails :func:`host_allowed`."""
     allowed = frozenset(h.lower().rstrip(".") for h in allowed_hosts)
 
     @web.middleware
@@ -309,25 +316,23 @@ def build_app(state: HealthState, registry: CollectorRegistry, *, allowed_hosts:
         response: web.StreamResponse = await handler(request)
         return response
 
-    app = web.Application(middlewares=[check_host])
+    return check_host
+
+
+def build_app(state: HealthState, registry: CollectorRegistry, *, allowed_hosts: Iterable[str] = ()) -> web.Application:
+    """The aiohttp application: ``GET /healthz`` (JSON) and ``GET /metrics`` (Prometheus text format), answering
+    only requests whose ``Host`` passes :func:`host_allowed` (421 otherwise)."""
+    handlers = _Handlers(state, registry)
+    app = web.Application(middlewares=[host_middleware(allowed_hosts)])
     app.router.add_get("/healthz", handlers.healthz)
     app.router.add_get("/metrics", handlers.metrics)
     return app
 
 
-class HealthServer:
-    """Serves :func:`build_app` on ``host:port`` (port 0 picks a free one; see :attr:`port` after start)."""
+class AppServer:
+    """Serves an aiohttp ``app`` on ``host:port`` (port 0 picks a free one; see :attr:`port` after start)."""
 
-    def __init__(
-        self,
-        state: HealthState,
-        registry: CollectorRegistry,
-        *,
-        host: str = "127.0.0.1",
-        port: int = 9108,
-        allowed_hosts: Iterable[str] = (),
-    ) -> None:
-        app = build_app(state, registry, allowed_hosts=allowed_hosts)
+    def __init__(self, app: web.Application, *, host: str = "127.0.0.1", port: int = 9108) -> None:
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
         self._host = host
         self._port = port
@@ -363,9 +368,28 @@ class HealthServer:
         host = f"[{self._bound[0]}]" if ":" in self._bound[0] else self._bound[0]
         return f"http://{host}:{self._bound[1]}"
 
-    async def __aenter__(self) -> HealthServer:
+    async def __aenter__(self) -> Self:
         await self.start()
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
+
+
+class HealthServer(AppServer):
+    """Serves :func:`build_app` on ``host:port``; ``add_routes`` adds more to it (the status page beside it)."""
+
+    def __init__(
+        self,
+        state: HealthState,
+        registry: CollectorRegistry,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 9108,
+        allowed_hosts: Iterable[str] = (),
+        add_routes: Callable[[web.Application], None] | None = None,
+    ) -> None:
+        app = build_app(state, registry, allowed_hosts=allowed_hosts)
+        if add_routes is not None:
+            add_routes(app)
+        super().__init__(app, host=host, port=port)

@@ -256,7 +256,8 @@ class Metrics:
         self._findings.labels(rule=rule, severity=severity).inc(count)
 
     def action(self, action_type: str, outcome: str) -> None:
-        """``outcome``: applied | dry_run | blocked (a guard said no) | failed."""
+        """``outcome``: applied | dry_run | blocked (a guard said no) | failed | awaiting_approval (queued for a
+        person: a rule with ``approve``)."""
         self._actions.labels(type=action_type, outcome=outcome).inc()
 
     def notification(self, channel: str, result: str, count: int = 1) -> None:

@@ -8,9 +8,11 @@ import sys
 from typing import TextIO
 
 from monitor.actions import Taken
+from monitor.actions.approve import expire_due
 from monitor.clock import Clock
 from monitor.config import Settings
 from monitor.domain import Outcome
+from monitor.notify.names import display_name
 from monitor.notify.outbox import SendReport
 from monitor.polls import PollOutcome, PollResult, PollSummary
 from monitor.wiring import open_runtime
@@ -41,6 +43,7 @@ async def run_once(
 
         results = await asyncio.gather(*(poll(a) for a in advertiser_ids))
         await runtime.breaker.tell(runtime.ops_channels)  # once per opening, with what the whole cycle held back
+        await expire_due(runtime.store, runtime.clock, runtime.approval_channels)  # drop expired approvals, tell once
         delivered = await runtime.sender.drain()
         out.write(render_summary(advertiser_ids, results, delivered, runtime.api_calls))
         breaker = await runtime.breaker.status()
@@ -70,7 +73,7 @@ def render_summary(advertiser_ids: list[str], results: list[PollOutcome], delive
             continue
         summary = result.summary
         ok.append(summary)
-        name = (summary.advertiser_name or "")[:24]
+        name = display_name(summary.advertiser_name, 24) or ""  # names from TikTok: one line, no bidi controls
         lines.append(
             f"{advertiser_id:<22} {name:<24} {summary.entities:>8} {summary.changes:>7} {summary.calls:>5} "
             f"{summary.findings:>8} {summary.notifications:>4}"
@@ -93,5 +96,6 @@ def action_summary(taken: list[Taken]) -> str:
     if not taken:
         return "actions: none asked for by the rules"
     counts = {outcome: sum(1 for t in taken if t.outcome is outcome) for outcome in Outcome}
-    parts = ", ".join(f"{counts[o]} {o.value}" for o in Outcome)
+    shown = [o for o in Outcome if o is not Outcome.AWAITING or counts[o]]  # approvals only when a rule asks
+    parts = ", ".join(f"{counts[o]} {o.value}" for o in shown)
     return f"actions: {parts} (journal: tiktok-monitor history)"

@@ -186,11 +186,13 @@ class Pipeline:
                         holds=await self._store.holds.active(advertiser_id, now),
                         now=now,
                         poll_id=poll.poll_id,
+                        waiting=await self._store.approvals.waiting(advertiser_id),
                     )
                     poll.end_holds(
                         acted.end_holds
                     )  # replaced by a hold seen again this poll; run-out holds need nothing
                     poll.save_holds(acted.save_holds)
+                    poll.save_approvals(acted.approvals)  # actions of rules with approve: they wait for a person
                     # 7 notify: outbox rows in the same transaction as the alert states, with what the actions did
                     progress.stage = Stage.NOTIFY
                     rows = alert_notifications(

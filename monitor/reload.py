@@ -11,8 +11,8 @@ in force. Otherwise each changed key is either applied at once or named as needi
   ``[notify] ops_channels`` and ``group_limit``, and all of ``[actions]`` (the guards and the circuit breaker's
   limits);
 * needing a restart (everything else, kept as it was until then): ``[tiktok]`` (token, app credentials,
-  advertisers, API host, rate), ``[storage]``, ``[health]``, and the other ``[notify]`` keys (the outbox's
-  timing and retries, the operational alerts' cooldown and threshold). The heartbeat of replicas also keeps
+  advertisers, API host, rate), ``[storage]``, ``[health]``, ``[page]``, and the other ``[notify]`` keys (the
+  outbox's timing and retries, the operational alerts' cooldown and threshold). The heartbeat of replicas also keeps
   the timing it took from the interval at start.
 
 Then, with or without a new configuration, the rules are reloaded and every paused advertiser (lost token,

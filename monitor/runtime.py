@@ -28,6 +28,7 @@ from monitor.actions.breaker import Breaker
 from monitor.clock import Clock
 from monitor.config import Settings
 from monitor.domain import Account, OpsKind, OpsState
+from monitor.domain.approvals import Approval
 from monitor.errors import MonitorError
 from monitor.metrics import Metrics
 from monitor.notify.base import Channel
@@ -293,6 +294,13 @@ class Runtime:
             if message is not None:
                 await self.tell([message], now)
         return result
+
+    def approval_channels(self, approval: Approval) -> list[str]:
+        """Where an approval's expiry is told: the rule's channels while it is loaded and notifies, else the
+        operational ones."""
+        rule = self.rulebook.current.get(approval.rule)
+        targets = [str(target) for target in rule.notify] if rule is not None else []
+        return targets or list(self.ops_channels)
 
     async def tell(self, messages: Sequence[OperationalMessage], now: datetime) -> None:
         """Log operational messages and enqueue them for the ops channels."""

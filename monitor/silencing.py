@@ -13,12 +13,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TextIO
 
+from monitor.actions.base import GuardSettings
 from monitor.clock import Clock, SystemClock
 from monitor.config import Settings
 from monitor.domain import Matcher, MatcherError, Silence
 from monitor.durations import format_duration, parse_duration
 from monitor.errors import ConfigError
+from monitor.notify.names import display_name
 from monitor.rules.loader import configured_channels, load_rules
+from monitor.steering import Steering, SteeringError
+from monitor.tiktok.client import TikTokClient
 from monitor.wiring import open_store
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
@@ -80,12 +84,14 @@ async def run_silence(
     request: Request | None = None,
     silence_id: int | None = None,
     include_expired: bool = False,
+    by: str = "unknown",
     clock: Clock | None = None,
     out: TextIO,
     err: TextIO,
 ) -> int:
-    """``command`` is ``add`` (``request``), ``list`` or ``expire`` (``silence_id``); prints on ``out`` (problems
-    and warnings on ``err``). 0 done, 1 no such silence, 2 a silence that cannot be made."""
+    """``command`` is ``add`` (``request``), ``list`` or ``expire`` (``silence_id``, ended by ``by``); prints on
+    ``out`` (problems and warnings on ``err``). 0 done, 1 no such silence, 2 a silence that cannot be made. The
+    changes go through :class:`monitor.steering.Steering`, as the page's and Slack's do."""
     clock = clock or SystemClock()
     now = clock.now()
     if command == "add":
@@ -98,23 +104,34 @@ async def run_silence(
         for warning in unknown_rules(settings, silence):
             err.write(f"warning: {warning}\n")
     store = await open_store(settings, clock)
+    steering = Steering(store, clock, GuardSettings.from_config(settings.actions, settings.monitor.interval), _no_api)
     try:
         if command == "add":
-            added = await store.silences.add(silence, now)
+            try:
+                added = await steering.add_silence(
+                    silence.matchers,
+                    by=silence.created_by,
+                    starts_at=silence.starts_at,
+                    ends_at=silence.ends_at,
+                    comment=silence.comment,
+                )
+            except SteeringError as exc:
+                err.write(f"{exc}\n")
+                return EXIT_INVALID
             out.write(f"silence #{added.id} added: {describe(added, now)}\n")
         elif command == "list":
             out.write(render(await store.silences.list(now, include_expired=include_expired), now, include_expired))
         else:
             assert silence_id is not None
-            before = await store.silences.get(silence_id)
-            if before is None:
-                err.write(f"no silence #{silence_id}\n")
+            try:
+                expired = await steering.expire_silence(silence_id, by=by)
+            except SteeringError as exc:
+                err.write(f"{exc}\n")
                 return EXIT_FAILED
-            if before.ends_at <= now:
-                out.write(f"silence #{silence_id} had already ended at {_utc(before.ends_at)}\n")
+            if not expired.ended_now:
+                out.write(f"silence #{silence_id} had already ended at {_utc(expired.silence.ends_at)}\n")
                 return EXIT_OK
-            await store.silences.expire(silence_id, now)
-            was = f"(it was to end at {_utc(before.ends_at)})"
+            was = f"(it was to end at {_utc(expired.was_to_end)})"
             out.write(f"silence #{silence_id} expired at {_utc(now)} {was}: its alerts notify and act again\n")
     finally:
         await store.close()
@@ -140,8 +157,8 @@ def describe(silence: Silence, now: datetime) -> str:
     starts = f" from {_utc(silence.starts_at)}" if silence.starts_at > now else ""
     left = (silence.ends_at - max(now, silence.starts_at)).total_seconds()
     length = format_duration(timedelta(minutes=round(left / 60))) if left >= 60 else f"{left:.0f}s"
-    why = f": {silence.comment}" if silence.comment else ""
-    return f"{matchers}{starts} until {_utc(silence.ends_at)} ({length}), by {silence.created_by}{why}"
+    why = f": {display_name(silence.comment)}" if silence.comment else ""
+    return f"{matchers}{starts} until {_utc(silence.ends_at)} ({length}), by {display_name(silence.created_by)}{why}"
 
 
 def render(silences: Sequence[Silence], now: datetime, include_expired: bool = False) -> str:
@@ -157,9 +174,9 @@ def render(silences: Sequence[Silence], now: datetime, include_expired: bool = F
                 s.state(now),
                 _utc(s.starts_at, zone=False),
                 _utc(s.ends_at, zone=False),
-                s.created_by,
+                display_name(s.created_by) or "",  # one line: a comment or a name may come from Slack or a page
                 " ".join(str(m) for m in s.matchers),
-                s.comment or "",
+                display_name(s.comment) or "",
             )
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
@@ -169,3 +186,8 @@ def render(silences: Sequence[Silence], now: datetime, include_expired: bool = F
 
 def _utc(moment: datetime, *, zone: bool = True) -> str:
     return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M}" + (" UTC" if zone else "")
+
+
+async def _no_api(advertiser_id: str) -> TikTokClient:
+    """Silences need no API client (only reverts do)."""
+    raise SteeringError(f"no API client here (advertiser {advertiser_id})")

@@ -39,6 +39,7 @@ from monitor.store.budget import DEFAULT_APP, AppBudget
 from monitor.store.lease import ttl_for
 from monitor.store.repo import Store
 from monitor.tiktok.client import TikTokClient
+from monitor.tiktok.sendtrace import send_trace
 
 
 async def open_store(settings: Settings, clock: Clock | None = None) -> Store:
@@ -114,7 +115,7 @@ async def open_runtime(
     clock = clock or SystemClock()
     rulebook = RuleBook(settings.monitor.rules, configured_channels(settings), settings.origin("monitor", "rules"))
     store = await open_store(settings, clock)
-    session = aiohttp.ClientSession()
+    session = api_session()
     try:
         runtime = Runtime(
             settings,
@@ -144,7 +145,7 @@ async def open_preview(settings: Settings, clock: Clock | None = None) -> Previe
     :mod:`monitor.preview.readonly`), clients behind this process's own rate limiter only (the app's shared budget
     is a table it would write), who polls which advertiser, the templates. Always ``close()`` the result."""
     readonly = await open_readonly(settings, clock or SystemClock())
-    session = aiohttp.ClientSession()
+    session = api_session()
     clients = build_clients(settings, session)
     return PreviewParts(
         readonly,
@@ -180,3 +181,8 @@ def slack_app_of(settings: Settings, store: Store, clock: Clock, session: aiohtt
     allowlist = Allowlist(slack.allowed_users, slack.allowed_groups, members_of, clock)
     handler = ClickHandler(steering_of(settings, store, clock, session), web, allowlist)
     return SlackApp(slack.app_token.get_secret_value(), slack.base_url, handler)
+
+
+def api_session() -> aiohttp.ClientSession:
+    """A session for the Business API: the rate limiter counts each request when it leaves (``send_trace``)."""
+    return aiohttp.ClientSession(trace_configs=[send_trace()])

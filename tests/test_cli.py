@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import shutil
 import subprocess
@@ -9,6 +10,9 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from monitor import __version__
+from monitor.cli import build_parser
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -36,6 +40,27 @@ def test_each_command_help_shows_an_example(command):
     result = run(command, "--help")
     assert result.returncode == 0
     assert f"example: tiktok-monitor {command}" in result.stdout
+
+
+def _commands(parser, prefix=()):
+    """Every command and subcommand of the parser, as the words a user types."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield (*prefix, name), sub
+                yield from _commands(sub, (*prefix, name))
+
+
+def test_every_command_and_subcommand_has_an_example_in_its_help():
+    commands = list(_commands(build_parser()))
+    assert len(commands) > 20  # the walk finds the subcommands too
+    missing = [words for words, sub in commands if f"tiktok-monitor {' '.join(words)}" not in (sub.epilog or "")]
+    assert missing == []
+
+
+def test_version_prints_the_package_version():
+    result = run("--version")
+    assert result.returncode == 0 and result.stdout.strip() == f"tiktok-monitor {__version__}"
 
 
 def test_the_preview_options_are_in_the_help_with_an_example():

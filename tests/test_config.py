@@ -18,6 +18,7 @@ from monitor.config import (
     HealthSettings,
     MonitorSettings,
     NotifySettings,
+    PageSettings,
     Settings,
     SlackSettings,
     StorageSettings,
@@ -841,6 +842,7 @@ def test_example_documents_every_key() -> None:
         "webhook": WebhookSettings,
         "notify": NotifySettings,
         "health": HealthSettings,
+        "page": PageSettings,
     }
     assert set(doc) == set(sections) == set(Settings.model_fields)
     for name, model in sections.items():

@@ -7,7 +7,9 @@ import logging
 from datetime import UTC, datetime, timedelta
 
 from monitor.config import load_settings
-from monitor.once import run_once
+from monitor.notify.outbox import SendReport
+from monitor.once import render_summary, run_once
+from monitor.polls import PollOutcome, PollResult, PollSummary
 from monitor.sandbox import Fault
 from monitor.store.repo import Store
 
@@ -98,3 +100,37 @@ async def test_each_row_counts_the_calls_of_its_own_poll(tmp_path, sandbox, cloc
         own = sum(1 for a in sandbox.arrivals if a.advertiser_id == advertiser_id)
         info = 1  # its advertiser/info read (advertiser_ids=[...]: the arrival names no single advertiser)
         assert calls == own + info, (advertiser_id, calls, own)
+
+
+def test_the_summary_shows_an_advertisers_name_as_one_line_without_bidi_controls():
+    """Names from TikTok are data: a newline or a right-to-left override in an advertiser's name cannot forge or
+    reorder the summary's lines (issue 15, item 2)."""
+    name = "Acme\u202e\nFORGED 7000000000000000009 ok"
+    summary = PollSummary("7000000000000000001", name, entities=3)
+    outcome = PollOutcome("7000000000000000001", PollResult.OK, summary=summary, advertiser_name=name)
+    text = render_summary(["7000000000000000001"], [outcome], SendReport(), calls=1)
+    row = next(line for line in text.splitlines() if line.startswith("7000000000000000001"))
+    assert "Acme" in row and "\u202e" not in text and not any(line.startswith("FORGED") for line in text.splitlines())
+
+
+async def test_once_drops_an_expired_approval_and_tells_the_rules_channel_once(tmp_path, sandbox, clock):
+    settings = write_config(tmp_path, sandbox.base_url)
+    approve = '\naction = "pause"\napprove_within = "5m"\n[rule.match]\nids = ["1801100000000000001"]\n'
+    (tmp_path / "rules" / "a.toml").write_text(RULE + approve)
+    out = io.StringIO()
+    assert await run_once(settings, out=out, clock=clock) == 0
+    assert "1 awaiting approval" in out.getvalue()
+    assert not any(r.path == "campaign/status/update/" for r in sandbox.arrivals)
+    for _ in range(2):  # the second cycle finds nothing more to drop
+        clock.advance(10 * 60)
+        assert await run_once(settings, out=io.StringIO(), clock=clock) == 0
+    store = await Store.open(settings.storage.url)
+    try:
+        [dropped] = await store.approvals.list()
+        rows = await store.outbox.fetch_due(clock.now() + timedelta(days=1))
+    finally:
+        await store.close()
+    assert dropped.state.value == "expired" and dropped.decided_by == "expiry"
+    told = [r for r in rows if r.payload["type"] == "ops" and r.payload["subject"] == f"approval:{dropped.id}"]
+    assert [r.channel for r in told] == ["webhook"] and "the action was dropped" in told[0].payload["detail"]
+    assert not any(r.path == "campaign/status/update/" for r in sandbox.arrivals)

@@ -46,5 +46,7 @@ async def test_silences_that_cannot_be_meant_are_refused(steering, clock: Frozen
         await steer.add_silence(rule, by="alice", ends_at=clock.now() - timedelta(minutes=1))
     with pytest.raises(SteeringError, match="at least one matcher"):
         await steer.add_silence([], by="alice", duration=timedelta(hours=1))
+    with pytest.raises(SteeringError, match="more than 366 days cannot be meant"):
+        await steer.add_silence(rule, by="alice", duration=timedelta(days=1000))
     with pytest.raises(SteeringError, match="no silence #7"):
         await steer.expire_silence(7, by="alice")

@@ -45,6 +45,7 @@ class Planned:
 
     ``action`` carries a rule's budget parameters; ``to`` is the budget a revert restores. ``reverts`` names the
     journal entry a revert undoes (reverts are made by people: manual-override holds do not apply to them).
+    ``approve``: the rule's ``approve_within`` (the write waits for a person); ``approved_by``: who approved it.
     """
 
     type: str  # pause | enable | scale_budget | set_budget
@@ -57,6 +58,8 @@ class Planned:
     dry_run: bool = False
     reverts: int | None = None
     to: float | None = None
+    approve: timedelta | None = None  # the rule's approve_within: the write waits for a person (None: it goes)
+    approved_by: str | None = None  # who approved it (a write carried out on approval)
 
     @property
     def key(self) -> EntityKey:
@@ -71,7 +74,8 @@ class Planned:
         """Who asks: "rule overspend", "revert of #12"."""
         if self.reverts is not None:
             return f"revert of #{self.reverts}"
-        return f"rule {self.rule}" if self.rule else "someone"
+        approved = f" approved by {self.approved_by}" if self.approved_by else ""
+        return (f"rule {self.rule}" if self.rule else "someone") + approved
 
     def describe(self) -> str:
         """ "pause campaign 1801100000000000001" """
@@ -99,9 +103,10 @@ class Taken:
     reason: str
     journal_id: int | None = None
     request_id: str | None = None
+    approval_id: str | None = None  # outcome "awaiting approval": the approval it waits in
 
     def message_action(self) -> MessageAction:
-        return MessageAction(self.planned.type, self.outcome, self.reason, self.journal_id)
+        return MessageAction(self.planned.type, self.outcome, self.reason, self.journal_id, self.approval_id)
 
     def line(self) -> str:
         """One line for a terminal: "pause campaign 1801... (rule overspend): done (journal #3)"."""
@@ -115,6 +120,7 @@ METRIC_OUTCOME = {
     Outcome.DRY_RUN: "dry_run",
     Outcome.SKIPPED: "blocked",
     Outcome.FAILED: "failed",
+    Outcome.AWAITING: "awaiting_approval",
 }
 
 
@@ -174,6 +180,7 @@ def planned_from(transitions: Iterable[Transition]) -> list[Planned]:
                 rule=t.rule.name,
                 action=action,
                 dry_run=t.rule.dry_run,
+                approve=t.rule.approve,
             )
         )
     return out

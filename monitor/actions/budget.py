@@ -19,12 +19,11 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, time, timedelta, tzinfo
 
 from monitor.domain import Level
-from monitor.domain.budget import DAILY_MODES
+from monitor.domain.budget import DAILY_MODES, WHOLE_CURRENCIES
 from monitor.notify.units import format_value
 
 #: TikTok's budget verification ratio per currency, as far as the documentation states it.
 RATIOS = {"USD": 1, "EUR": 1, "GBP": 1, "JPY": 100, "KRW": 1000, "IDR": 10000}
-INTEGER_ONLY = frozenset({"JPY", "KRW", "IDR", "HUF"})
 MINIMUM = {Level.CAMPAIGN: 50, Level.ADGROUP: 20}
 #: Configured minimum daily budgets (``[actions] min_budget``): currency -> (campaign, ad group).
 Minimums = Mapping[str, tuple[float, float]]
@@ -39,7 +38,7 @@ def money(value: float | None, currency: str | None) -> str:
 
 
 def decimals(currency: str | None) -> int:
-    return 0 if (currency or "").upper() in INTEGER_ONLY else 2
+    return 0 if (currency or "").upper() in WHOLE_CURRENCIES else 2
 
 
 def round_money(value: float, currency: str | None, how: str = "nearest") -> float:

@@ -164,6 +164,7 @@ def intent_of(advertiser_id: str, decision: Decision, poll_id: int | None, *, dr
         dry_run=dry,
         poll_id=poll_id,
         reverts=plan.reverts,
+        approved_by=plan.approved_by,
     )
 
 

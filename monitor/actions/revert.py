@@ -83,7 +83,7 @@ async def revert(
     if problem or entry is None:
         return RevertResult(False, f"not reverted: {problem}")
     intent = entry.intent
-    info = await _advertiser(store, client, intent.advertiser_id)
+    info = await advertiser_info(store, client, intent.advertiser_id)
     waited = 0.0
     while True:
         now = clock.now()
@@ -155,7 +155,7 @@ async def _hold(store: Store, journal_id: int, settings: GuardSettings, clock: C
         await store.holds.add([hold], now)
 
 
-async def _advertiser(store: Store, client: TikTokClient, advertiser_id: str) -> AdvertiserInfo:
+async def advertiser_info(store: Store, client: TikTokClient, advertiser_id: str) -> AdvertiserInfo:
     """Time zone and currency as the last poll stored them, else from advertiser/info."""
     record = await store.advertiser(advertiser_id)
     if record is not None and record.timezone and record.currency:

@@ -10,10 +10,13 @@ writes to the advertiser meanwhile), after the lifecycle and before the notifica
 3. **overrides**: the diff shows a person undoing the monitor's change: a new :class:`~monitor.domain.Hold` is
    returned for the poll to store (ending the stored hold of the same field it replaces) and told as
    ``actions_held``. A hold that ran out needs nothing: it is no longer live;
-4. **guards** (:mod:`guard`) decide on every action the lifecycle asks for, with the journal's facts and the
+4. **approvals** (:mod:`queue`): a write of a rule with ``approve`` that the guards would let go waits for a
+   person instead: a pending :class:`~monitor.domain.approvals.Approval` (one per alert) for the poll to store,
+   reported "awaiting approval" with how to approve;
+5. **guards** (:mod:`guard`) decide on every action the lifecycle asks for, with the journal's facts and the
    live holds (the stored ones the pipeline passes in, and this poll's new ones), and the fleet-wide circuit
    breaker (:mod:`breaker`), which journals the writes it admits, atomically with its count;
-5. **execute** (:mod:`execute`): journal before, API call, journal after; failures told as ``action_failed``,
+6. **execute** (:mod:`execute`): journal before, API call, journal after; failures told as ``action_failed``,
    conflicts as ``actions_held`` (the breaker tells its own ``actions_held`` once per opening).
 
 The journal is written in its own transactions (a write that reached TikTok stays recorded even if the poll
@@ -25,9 +28,10 @@ changed.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from monitor.actions import override, verify
 from monitor.actions.base import WRITABLE, GuardSettings, Planned, Taken, planned_from
@@ -35,8 +39,10 @@ from monitor.actions.breaker import Breaker
 from monitor.actions.execute import Executor
 from monitor.actions.facts import collect, recent_since
 from monitor.actions.guard import GuardContext, decide
+from monitor.actions.queue import Queued, queue
 from monitor.clock import Clock
 from monitor.domain import Account, Hold, Level, OpsKind, Outcome, Snapshot
+from monitor.domain.approvals import Approval
 from monitor.notify.message import Action as MessageAction
 from monitor.notify.message import OperationalMessage
 from monitor.rules.lifecycle import Transition
@@ -55,12 +61,14 @@ SCHEDULE_REACH = timedelta(hours=26)
 @dataclass(frozen=True)
 class ActResult:
     """What the act step did, and what the poll commits for it: ``save_holds`` are the holds it made,
-    ``end_holds`` the ids of stored holds they replace (to end now)."""
+    ``end_holds`` the ids of stored holds they replace (to end now), ``approvals`` the actions now waiting for a
+    person."""
 
     taken: tuple[Taken, ...] = ()
     messages: tuple[OperationalMessage, ...] = ()
     save_holds: tuple[Hold, ...] = ()
     end_holds: tuple[int, ...] = ()
+    approvals: tuple[Approval, ...] = ()  # new approvals to store with the poll
     notes: tuple[str, ...] = field(default=(), compare=False)  # reconciled and verified writes, for the log
 
     def outcomes(self) -> dict[tuple[str, str], MessageAction]:
@@ -105,11 +113,13 @@ class ActionRunner:
         holds: Iterable[Hold],
         now: datetime,
         poll_id: int | None = None,
+        waiting: Sequence[Approval] = (),
     ) -> ActResult:
         """Everything above for one poll of ``info``'s advertiser. ``polled`` are the levels this poll read
         (other levels in ``current`` are carried over, so nothing is verified from them); ``holds`` are the
-        advertiser's live holds as stored (``Store.holds.active``). Raises only what stops the poll (auth,
-        store)."""
+        advertiser's live holds as stored (``Store.holds.active``); ``waiting`` its pending approvals
+        (``Store.approvals.waiting``). Raises only what stops the poll (auth, store)."""
+        transitions = tuple(transitions)
         polled = frozenset(polled)
         failed: list[str] = []
         held: list[str] = []
@@ -130,11 +140,16 @@ class ActionRunner:
         replaced = {(h.key, h.field) for h in fresh}
         stored = [h for h in holds if h.live(now)]
         ended = tuple(h.id for h in stored if h.id is not None and (h.key, h.field) in replaced)
-        # 4 guards and 5 execute
+        # 4 approvals, 5 guards and 6 execute
         plans = planned_from(transitions)
         taken: list[Taken] = []
+        queued = Queued((), (), ())
         if plans:
-            taken = await self._decide_and_run(info, plans, recent, [*stored, *made], now, held, poll_id)
+            values = {(t.rule.name, t.alert.level, t.alert.entity_id): t.alert.values for t in transitions}
+            queued, ctx = await self._queue(info, plans, recent, [*stored, *made], now, waiting, values, poll_id)
+            taken = list(queued.taken)
+            if queued.rest:
+                taken += await self._decide_and_run(info, queued.rest, ctx, held, poll_id)
         failed += [
             f"{t.planned.describe()} ({t.planned.who}): {t.reason}" for t in taken if t.outcome is Outcome.FAILED
         ]
@@ -147,7 +162,7 @@ class ActionRunner:
         messages = [self._message(OpsKind.ACTION_FAILED, info, failed, now)] if failed else []
         if held:
             messages.append(self._message(OpsKind.ACTIONS_HELD, info, held, now))
-        return ActResult(tuple(taken), tuple(messages), tuple(made), ended, tuple(notes))
+        return ActResult(tuple(taken), tuple(messages), tuple(made), ended, queued.approvals, tuple(notes))
 
     async def _reconcile(
         self,
@@ -217,21 +232,36 @@ class ActionRunner:
         writes = override.latest_writes(entries)
         return override.detect(moved, writes, now, self.settings.override_hold, info.currency)
 
-    async def _decide_and_run(
+    async def _queue(
         self,
         info: AdvertiserInfo,
         plans: Sequence[Planned],
         recent: Sequence[JournalEntry],
         holds: Sequence[Hold],
         now: datetime,
-        held: list[str],
+        waiting: Sequence[Approval],
+        values: Mapping[tuple[str, Level, str], Mapping[str, Any]],
         poll_id: int | None,
-    ) -> list[Taken]:
+    ) -> tuple[Queued, GuardContext]:
+        """The guards' context of this poll, and the writes of rules with ``approve`` queued for a person."""
         pending = await self._journal.history(advertiser_id=info.id, statuses=[ActionStatus.PENDING], limit=None)
         entries = {e.id: e for e in [*recent, *pending]}
         facts = collect(entries.values(), holds, now, info.zone())
         read_only = self._read_only(info) if self._read_only is not None else None
         ctx = GuardContext(now, info.zone(), info.currency, self.settings, facts, read_only)
+        if not any(p.approve is not None for p in plans):
+            return Queued((), (), tuple(plans)), ctx
+        preview = decide(plans, ctx)  # pure, no breaker: nothing is written now
+        return queue(info.id, plans, preview.decisions, waiting, values, now, poll_id), ctx
+
+    async def _decide_and_run(
+        self,
+        info: AdvertiserInfo,
+        plans: Sequence[Planned],
+        ctx: GuardContext,
+        held: list[str],
+        poll_id: int | None,
+    ) -> list[Taken]:
         if self.breaker is not None:
             result, begun = await self.breaker.decide(info.id, plans, ctx, poll_id)
         else:

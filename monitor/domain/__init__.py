@@ -8,8 +8,8 @@ Modules: ``levels`` (Level, LEVEL_ORDER), ``values`` (MetricValue, Metrics, free
 ``entities`` (EntityKey, EntityState, Snapshot), ``windows`` (report window names and their local dates),
 ``budget`` (budget modes), ``alerts`` (Severity, AlertState, action Outcome), ``holds`` (Hold: rules leave a field
 of an entity alone), ``silences`` (Silence, Matcher: alerts that neither notify nor act for a while),
-``breaker`` (BreakerEpisode: the actions' circuit breaker), ``problems`` (OpsKind, OpsState:
-the monitor's own problems), ``account`` (Account, zone_or_utc).
+``approvals`` (Approval: a rule's action waiting for a person), ``breaker`` (BreakerEpisode: the actions' circuit
+breaker), ``problems`` (OpsKind, OpsState: the monitor's own problems), ``account`` (Account, zone_or_utc).
 """
 
 from __future__ import annotations

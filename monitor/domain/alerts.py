@@ -26,6 +26,7 @@ class Outcome(enum.StrEnum):
     DRY_RUN = "dry run"  # what would have been done; nothing was sent (rule dry_run or actions disabled)
     SKIPPED = "skipped"  # a guard rail stopped it (reason says which)
     FAILED = "failed"  # the API refused it (reason says why)
+    AWAITING = "awaiting approval"  # the rule has ``approve``: queued for a person (reason says how to approve)
 
 
 @dataclass(frozen=True)

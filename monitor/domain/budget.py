@@ -16,3 +16,6 @@ MAX_AMOUNT = 1e12
 AMOUNT_TEXT = "1e12"  # MAX_AMOUNT as messages write it
 #: The largest budget change a config or rule file may write as a percentage: +1000 % is eleven times the budget.
 MAX_CHANGE_PERCENT = 1000
+#: currencies whose amounts are whole numbers: budgets sent to TikTok and amounts shown to people (ISO 4217
+#: currencies without minor units, and those TikTok takes without decimals: IDR, HUF, TWD)
+WHOLE_CURRENCIES = frozenset({"JPY", "KRW", "VND", "IDR", "CLP", "ISK", "HUF", "TWD", "UGX", "PYG"})

@@ -81,8 +81,8 @@ class Matcher:
 class Silence:
     """Alerts matched by every one of ``matchers`` neither notify nor act from ``starts_at`` until ``ends_at``.
 
-    ``created_by`` is who made it (``--by``, default the OS user), ``comment`` why. ``id`` is the store's: None
-    until stored (it takes no part in equality).
+    ``created_by`` is who made it (``--by``, default the OS user), ``comment`` why, ``expired_by`` who ended it
+    early. ``id`` is the store's: None until stored (it and ``expired_by`` take no part in equality).
     """
 
     matchers: tuple[Matcher, ...]
@@ -91,6 +91,7 @@ class Silence:
     created_by: str
     comment: str | None = None
     id: int | None = dataclasses.field(default=None, compare=False)
+    expired_by: str | None = dataclasses.field(default=None, compare=False)  # who ended it early (None: nobody)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "matchers", tuple(self.matchers))
@@ -115,7 +116,8 @@ class Silence:
 
     def to_json(self) -> dict[str, Any]:
         """A plain dict: ``id``, ``matchers`` (``[{"name", "value", "is_glob"}]``), ``starts_at`` and ``ends_at``
-        (ISO 8601 in UTC with ``Z``, as ``status --json`` shows times), ``created_by``, ``comment`` (or None)."""
+        (ISO 8601 in UTC with ``Z``, as ``status --json`` shows times), ``created_by``, ``comment`` (or None),
+        ``expired_by`` (or None)."""
         return {
             "id": self.id,
             "matchers": [m.to_json() for m in self.matchers],
@@ -123,6 +125,7 @@ class Silence:
             "ends_at": _zulu(self.ends_at),
             "created_by": self.created_by,
             "comment": self.comment,
+            "expired_by": self.expired_by,
         }
 
     def describe(self) -> str:

@@ -80,6 +80,7 @@ class Action:
     outcome: Outcome
     reason: str | None = None
     journal_id: int | None = None  # for `tiktok-monitor revert ID`
+    approval_id: str | None = None  # awaiting approval: for `tiktok-monitor approvals approve ID` (and buttons)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "outcome", Outcome(self.outcome))

@@ -30,6 +30,7 @@ from datetime import datetime, timedelta
 from types import MappingProxyType
 
 from monitor.domain import Account, OpsKind, OpsState
+from monitor.durations import format_duration
 from monitor.notify.message import OperationalMessage
 
 
@@ -75,7 +76,7 @@ def decide(event: OpsEvent, previous: OpsState | None, now: datetime, policy: Op
         message = OperationalMessage(
             event.kind, event.subject, previous.detail, previous.since, now, recovered=True, advertiser=event.advertiser
         )
-        return OpsDecision(None, message, f"recovered after {now - previous.since}")
+        return OpsDecision(None, message, f"recovered after {format_duration(now - previous.since)}")
 
     state = OpsState(
         event.kind,

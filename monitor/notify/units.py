@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 
 from monitor.domain import MetricValue
+from monitor.domain.budget import WHOLE_CURRENCIES
 
 NO_DATA = "no data"
 PERCENT = "%"
@@ -24,8 +25,6 @@ _MONEY = frozenset(
 )  # fmt: skip
 _MONEY_PREFIXES = ("cost_per_", "real_time_cost_per_")
 _PERCENT = frozenset({"ctr"})
-#: ISO 4217 currencies without minor units (the ones TikTok advertisers use).
-_NO_DECIMALS = frozenset({"JPY", "KRW", "VND", "IDR", "CLP", "ISK", "HUF", "TWD", "UGX", "PYG"})
 
 
 def unit_for(name: str, currency: str | None) -> str | None:
@@ -47,7 +46,7 @@ def format_value(value: MetricValue, unit: str | None = None) -> str:
     if unit == PERCENT:
         return f"{value:,.2f} %"
     if unit:  # a currency
-        decimals = 0 if unit.upper() in _NO_DECIMALS else 2
+        decimals = 0 if unit.upper() in WHOLE_CURRENCIES else 2
         return f"{value:,.{decimals}f} {unit}"
     if isinstance(value, int):
         return f"{value:,}"

@@ -85,11 +85,12 @@ def explain_rule(
         result = Result.TRUE if finding is not None else Result.NO_DATA if undecided else Result.FALSE
         stored = alerts.get((rule.name, entity.level, entity.id))
         alert, happened = step(rule, stored, finding, now, undecided=undecided, entity=entity)
+        silence = silenced_by(rule, entity) if silenced_by is not None else None
         why = [_result_reason(rule, result, missing)]
-        why += _lifecycle(rule, alert, [t.kind for t in happened], [t.notify for t in happened], now, undecided)
+        kinds, notify = [t.kind for t in happened], [t.notify for t in happened]
+        why += _lifecycle(rule, alert, kinds, notify, now, undecided, muted=silence is not None)
         if rule.action is not None and alert is not None and alert.state == FIRING:
             why += _action(rule, entity, live, dry_run)
-        silence = silenced_by(rule, entity) if silenced_by is not None else None
         if silence is not None:
             why.append(f"muted: {silence}")
         out.append(Explanation(entity, values, result, missing, alert.state if alert else INACTIVE, tuple(why)))
@@ -105,9 +106,17 @@ def _result_reason(rule: Rule, result: Result, missing: tuple[str, ...]) -> str:
 
 
 def _lifecycle(
-    rule: Rule, alert: AlertState | None, kinds: list[str], notify: list[bool], now: datetime, undecided: bool
+    rule: Rule,
+    alert: AlertState | None,
+    kinds: list[str],
+    notify: list[bool],
+    now: datetime,
+    undecided: bool,
+    *,
+    muted: bool = False,
 ) -> list[str]:
-    """The alert's state after this evaluation, and why (see the module docstring)."""
+    """The alert's state after this evaluation, and why (see the module docstring); ``muted``: a silence or the
+    rule's active time withholds its notices and actions (the caller says which)."""
     if alert is None:
         return []
     last = alert.last_notified_at
@@ -115,12 +124,15 @@ def _lifecycle(
     if alert.state == PENDING:
         return [f"pending {_minutes(now - alert.since)} of {_minutes(rule.for_)} min"]
     if alert.state == FIRING:
+        if FIRING in kinds and muted:
+            return ["would fire now, withheld: no notice" + (", no action" if rule.action is not None else "")]
         if FIRING in kinds and not notify[kinds.index(FIRING)] and quiet_until is not None:
             return [f"would fire now, quietly: in cooldown until {_at(quiet_until)} (notified at {_at(last)})"]
         if FIRING in kinds:
             return ["would fire now: notify" + (" and act" if rule.action is not None else "")]
         if "repeat" in kinds:
-            return [f"firing since {_at(alert.since)}; the cooldown is over: notified again now"]
+            again = "its repeat is withheld" if muted else "notified again now"
+            return [f"firing since {_at(alert.since)}; the cooldown is over: {again}"]
         cooldown = f"; in cooldown until {_at(quiet_until)}" if quiet_until is not None and now < quiet_until else ""
         gap = " (no data is not a recovery)" if undecided else ""
         return [f"firing since {_at(alert.since)}{gap}{cooldown}"]
@@ -130,7 +142,8 @@ def _lifecycle(
         return ["resolving: resolved if still false at the next poll"]
     if alert.state == RESOLVED:
         if RESOLVED in kinds:
-            return ["resolves now" + (": notified" if notify[kinds.index(RESOLVED)] else "")]
+            told = notify[kinds.index(RESOLVED)]
+            return ["resolves now" + (": withheld" if told and muted else ": notified" if told else "")]
         return (
             [f"resolved; remembered until {_at(quiet_until)} to recognise flapping (cooldown)"] if quiet_until else []
         )
@@ -150,7 +163,8 @@ def _action(rule: Rule, entity: EntityState, holds: list[Hold], dry_run: str | N
 
 
 def _minutes(delta: timedelta) -> str:
-    return f"{delta.total_seconds() / 60:g}"
+    """Whole minutes gone (``pending 3 of 15 min`` until the fourth minute is full)."""
+    return str(int(delta.total_seconds() // 60))
 
 
 def _at(moment: datetime | None) -> str:

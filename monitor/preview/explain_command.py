@@ -64,6 +64,8 @@ async def run_explain(
             ids = [advertiser]
         elif stored:
             ids = [record.id for record in await parts.store.advertisers()]
+            if not ids:
+                out.write("no advertiser is stored yet (none polled): nothing to explain from the database\n")
         else:
             ids = list((await parts.roster.refresh()).owners)
         for advertiser_id in ids:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 
+from monitor.durations import format_duration
 from monitor.notify.names import display_name
 from monitor.preview.explain import Explanation
 from monitor.rules.engine import show
@@ -47,6 +49,4 @@ def _cut(name: str) -> str:
 
 
 def _span(seconds: float) -> str:
-    if seconds % 3600 == 0 and seconds:
-        return f"{seconds / 3600:g}h"
-    return f"{seconds / 60:g}m"
+    return format_duration(timedelta(seconds=seconds)) if seconds else "0m"

@@ -156,6 +156,7 @@ def _rule(model: RuleModel, source: str) -> Rule:
         notify_resolved=model.notify_resolved,
         action=model.action,
         dry_run=model.dry_run,
+        approve=model.approval_wait(),
         description=model.description,
         source=source,
         enabled=model.enabled,
@@ -197,8 +198,12 @@ def summarize(ruleset: RuleSet) -> str:
     lines.append("  notify     " + text + (f"; {silent} rule(s) notify nobody (log only)" if silent else ""))
     actions = Counter(rule.action.type for rule in ruleset if rule.action is not None)
     dry = Counter(rule.action.type for rule in ruleset if rule.action is not None and rule.dry_run)
+    waits = Counter(rule.action.type for rule in ruleset if rule.action is not None and rule.approve is not None)
     described = [
-        f"{kind} {n}" + (f" ({dry[kind]} dry run)" if dry[kind] else "") for kind, n in sorted(actions.items())
+        f"{kind} {n}"
+        + (f" ({dry[kind]} dry run)" if dry[kind] else "")
+        + (f" ({waits[kind]} waiting for approval)" if waits[kind] else "")
+        for kind, n in sorted(actions.items())
     ]
     lines.append("  actions    " + (", ".join(described) or "none"))
     needs = ruleset.enabled().needs()

@@ -115,7 +115,9 @@ class Rule:
     """One ``[[rule]]``. ``for_`` is the TOML key ``for``; ``source`` is "file:line" of its ``[[rule]]``.
 
     ``enabled`` False: loaded and checked, never evaluated (its alerts are forgotten). ``active``: when it may
-    notify and act, in the advertiser's time zone (None: always; see :mod:`monitor.rules.active`).
+    notify and act, in the advertiser's time zone (None: always; see :mod:`monitor.rules.active`). ``approve``:
+    how long its action waits for a person to approve it (``approve = true`` / ``approve_within``; None: it acts
+    at once; see :mod:`monitor.domain.approvals`).
     """
 
     name: str
@@ -134,6 +136,7 @@ class Rule:
     source: str | None = None
     enabled: bool = True
     active: ActiveTime | None = None
+    approve: timedelta | None = None
 
     def __repr__(self) -> str:
         return f"Rule({self.name!r}, {self.level.value}, {self.when.text!r})"

@@ -18,6 +18,7 @@ from pydantic_core import PydanticCustomError
 
 from monitor.configtypes import Boolean, NumericId
 from monitor.domain import Level, Severity
+from monitor.domain.approvals import DEFAULT_APPROVE_WITHIN
 from monitor.domain.budget import AMOUNT_TEXT, MAX_AMOUNT, MAX_CHANGE_PERCENT
 from monitor.durations import Duration, at_most
 from monitor.rules import names as N
@@ -127,6 +128,11 @@ class RuleModel(_Strict):
         "timeframe": "window",
         "dryrun": "dry_run",
         "dry-run": "dry_run",
+        "approval": "approve",
+        "require_approval": "approve",
+        "confirm": "approve",
+        "approve_for": "approve_within",
+        "approval_timeout": "approve_within",
     }
 
     name: Annotated[str, AfterValidator(_rule_name)]
@@ -141,6 +147,8 @@ class RuleModel(_Strict):
     notify_resolved: Boolean = False
     action: Action | None = None
     dry_run: Boolean = False
+    approve: Boolean | None = None
+    approve_within: RuleDuration | None = None
     match: MatchModel | None = None
     enabled: Boolean = True
     active: tuple[tuple[int, int], ...] | None = None
@@ -233,6 +241,13 @@ class RuleModel(_Strict):
         problems = []
         if self.dry_run and self.action is None:
             problems.append(("dry_run", "dry_run applies to the rule's action, and this rule has none"))
+        for key in ("approve", "approve_within"):
+            if getattr(self, key) is not None and self.action is None:
+                problems.append((key, f"{key} applies to the rule's action, and this rule has none"))
+        if self.approve is False and self.approve_within is not None:
+            problems.append(("approve_within", "approve = false: the action does not wait; leave approve_within out"))
+        if self.approve_within is not None and self.approve_within <= timedelta(0):
+            problems.append(("approve_within", 'an approval must be able to wait: give a duration like "30m"'))
         if self.notify_resolved and not self.notify:
             problems.append(("notify_resolved", "there is no channel to send resolved notices to: set notify"))
         if self.match is not None and self.match.campaign_ids is not None and self.level is Level.ADVERTISER:
@@ -240,6 +255,13 @@ class RuleModel(_Strict):
         if problems:
             raise fail(*problems)
         return self
+
+    def approval_wait(self) -> timedelta | None:
+        """How long the action waits for a person: ``approve_within``, or the default for ``approve = true``
+        (:data:`~monitor.domain.approvals.DEFAULT_APPROVE_WITHIN`); None: it acts at once."""
+        if self.approve is False or (self.approve is None and self.approve_within is None):
+            return None
+        return self.approve_within or DEFAULT_APPROVE_WITHIN
 
 
 class RuleFileModel(_Strict):

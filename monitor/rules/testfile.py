@@ -27,7 +27,8 @@
     firing = ["1800000000000001"]       # exactly these entity ids are firing (checked when given)
     pending = []                        # exactly these are pending
     notified = { "1800000000000001" = "firing" }      # exactly these messages: firing | repeat | resolved
-    actions = { "1800000000000001" = "pause (dry run)" }  # exactly these actions ran
+    actions = { "1800000000000001" = "pause (dry run)" }  # exactly these actions ran ("pause (waiting for
+                                                          #   approval)" for a rule with approve)
 
 A poll starts from everything the previous poll saw: an entity listed again changes only the fields and
 metrics it gives (``"-"`` clears one: no data), ``gone = true`` removes it. Metrics not given are missing.

@@ -238,19 +238,24 @@ def _compare(
     return [f"{when}, rule {rule.name!r}: " + lines[0], *(f"  {line}" for line in lines[1:])]
 
 
+#: How an expected action says it is not written at once: a dry run, or waiting for a person (``approve``).
+DRY_RUN, WAITING = " (dry run)", " (waiting for approval)"
+
+
 def _action(rule: Rule) -> str:
     assert rule.action is not None
-    return rule.action.summary() + (" (dry run)" if rule.dry_run else "")
+    return rule.action.summary() + (DRY_RUN if rule.dry_run else WAITING if rule.approve is not None else "")
 
 
 def _same_actions(wanted: Mapping[str, str], got: Mapping[str, str]) -> bool:
-    """An expected action matches its full summary, or just its type: "scale_budget (dry run)"."""
+    """An expected action matches its full summary, or just its type: "scale_budget (dry run)",
+    "pause (waiting for approval)"."""
     if set(wanted) != set(got):
         return False
     for entity_id, text in wanted.items():
         full = got[entity_id]
-        dry = " (dry run)" if full.endswith(" (dry run)") else ""
-        if text not in (full, full.split(" ")[0] + dry):
+        suffix = next((s for s in (DRY_RUN, WAITING) if full.endswith(s)), "")
+        if text not in (full, full.split(" ")[0] + suffix):
             return False
     return True
 

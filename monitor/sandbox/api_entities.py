@@ -62,15 +62,15 @@ FIELDS = {"campaign": render.CAMPAIGN_FIELDS, "adgroup": render.ADGROUP_FIELDS, 
 
 
 async def campaign_get(call: Call) -> dict[str, Any]:
-    return _list(call, "campaign")
+    return await call.sandbox.offload(lambda: _list(call, "campaign"))
 
 
 async def adgroup_get(call: Call) -> dict[str, Any]:
-    return _list(call, "adgroup")
+    return await call.sandbox.offload(lambda: _list(call, "adgroup"))
 
 
 async def ad_get(call: Call) -> dict[str, Any]:
-    return _list(call, "ad")
+    return await call.sandbox.offload(lambda: _list(call, "ad"))
 
 
 def _list(call: Call, kind: str) -> dict[str, Any]:

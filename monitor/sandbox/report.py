@@ -2,8 +2,9 @@
 
 Rows: one per (entity at the data level, time bucket) that had impressions or spend; entities with neither get
 no row at all. Default order: entity id descending, then time ascending; ``order_field`` sorts by that metric
-(stable, "-" counts as 0). Sync reports at AUCTION_AD level cover at most :data:`SYNC_AD_LIMIT` ads — the
-newest by create_time — and say so with the ``X-Tt-Ads-Throttle`` header (set by the handler).
+(stable, "-" counts as 0). Sync reports at AUCTION_AD level cover at most :data:`SYNC_AD_LIMIT` ads (or
+``SandboxSettings.sync_ad_limit``) — the newest by create_time — and say so with the ``X-Tt-Ads-Throttle``
+header (set by the handler).
 
 :class:`ReportCache` lets the pages of one sync report share one computation: a result is reused for the same
 query while the world has not been written to and world time has moved less than :data:`FRESH_SECONDS`
@@ -13,6 +14,7 @@ query while the world has not been written to and world time has moved less than
 from __future__ import annotations
 
 import math
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -48,12 +50,14 @@ class ReportResult:
     now: float
 
 
-def run_report(world: World, adv: Advertiser, q: ReportQuery, now: float, *, sync: bool) -> ReportResult:
+def run_report(
+    world: World, adv: Advertiser, q: ReportQuery, now: float, *, sync: bool, ad_limit: int = SYNC_AD_LIMIT
+) -> ReportResult:
     buckets = _buckets(adv, q, now)
     ads = _candidate_ads(adv, q, now)
     truncated = False
-    if sync and q.level == "AUCTION_AD" and len(ads) > SYNC_AD_LIMIT:
-        ads = sorted(ads, key=lambda a: (a.create_time, int(a.ad_id)), reverse=True)[:SYNC_AD_LIMIT]
+    if sync and q.level == "AUCTION_AD" and len(ads) > ad_limit:
+        ads = sorted(ads, key=lambda a: (a.create_time, int(a.ad_id)), reverse=True)[:ad_limit]
         truncated = True
     rows = _accumulate(world, adv, q, buckets, ads, now) if buckets else []
     rows.sort(key=lambda r: (-int(r.key) if r.key else 0, r.bucket))
@@ -66,16 +70,22 @@ def run_report(world: World, adv: Advertiser, q: ReportQuery, now: float, *, syn
 class ReportCache:
     """A few recent sync report results (see the module docstring)."""
 
-    def __init__(self) -> None:
+    def __init__(self, ad_limit: int = SYNC_AD_LIMIT) -> None:
+        self.ad_limit = ad_limit
+        self._lock = threading.Lock()  # reports are computed in worker threads, one at a time
         self._items: OrderedDict[tuple[object, ...], tuple[int, ReportResult]] = OrderedDict()
 
     def get_or_run(self, world: World, adv: Advertiser, q: ReportQuery, now: float) -> ReportResult:
+        with self._lock:
+            return self._get_or_run(world, adv, q, now)
+
+    def _get_or_run(self, world: World, adv: Advertiser, q: ReportQuery, now: float) -> ReportResult:
         key = q.cache_key()
         hit = self._items.get(key)
         if hit is not None and hit[0] == world.version and 0.0 <= now - hit[1].now < FRESH_SECONDS:
             self._items.move_to_end(key)
             return replace(hit[1], query=q)
-        result = run_report(world, adv, q, now, sync=True)
+        result = run_report(world, adv, q, now, sync=True, ad_limit=self.ad_limit)
         self._items[key] = (world.version, result)
         self._items.move_to_end(key)
         while len(self._items) > CACHE_SIZE:
@@ -83,7 +93,8 @@ class ReportCache:
         return result
 
     def clear(self) -> None:
-        self._items.clear()
+        with self._lock:
+            self._items.clear()
 
 
 def _buckets(adv: Advertiser, q: ReportQuery, now: float) -> list[Bucket]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 
 from aiohttp import web
@@ -44,6 +45,8 @@ class Sandbox(SandboxState):
         """Serve on ``host``:``port`` (0 = any free port); yields the base URL without a trailing slash."""
         runner = web.AppRunner(self.app(), access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT)
         await runner.setup()
+        worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sandbox-worker")
+        previous, self.worker = self.worker, self.worker or worker  # served twice at once: one worker still
         try:
             site = web.TCPSite(runner, host, port)
             await site.start()
@@ -54,6 +57,9 @@ class Sandbox(SandboxState):
         finally:
             self.base_url = None
             await runner.cleanup()
+            if self.worker is worker:
+                self.worker = previous
+            worker.shutdown(wait=False, cancel_futures=True)
 
 
 async def serve_forever(

@@ -20,7 +20,8 @@ class SandboxSettings:
     ``qpm`` None means 60 × ``qps`` (TikTok's Basic tier is 10 QPS / 600 QPM per app). ``large_ads`` > 0 adds
     one extra advertiser (:data:`LARGE_ADVERTISER_ID`, UTC, USD) holding that many ads. ``extra_advertisers``
     adds that many small advertisers (UTC, USD, one campaign, ad group and ad each; ids from
-    :func:`extra_advertiser_id`), for agency-sized configurations.
+    :func:`extra_advertiser_id`), for agency-sized configurations. ``sync_ad_limit`` is the most ads an ad-level
+    sync report covers (TikTok's 20,000; lower it to test the capped report with a small world).
     """
 
     token: str = "sandbox-token"  # noqa: S105 - the sandbox's own fake credential
@@ -33,6 +34,7 @@ class SandboxSettings:
     ads_per_adgroup: int = 3
     large_ads: int = 0
     extra_advertisers: int = 0
+    sync_ad_limit: int = 20_000
 
     def __post_init__(self) -> None:
         if not self.token:
@@ -44,6 +46,8 @@ class SandboxSettings:
                 raise ValueError(f"{name} must be at least 1")
         if self.large_ads < 0:
             raise ValueError("large_ads must not be negative")
+        if self.sync_ad_limit < 1:
+            raise ValueError("sync_ad_limit must be at least 1")
         if not 0 <= self.extra_advertisers <= 9999:
             raise ValueError("extra_advertisers must be between 0 and 9999")
 

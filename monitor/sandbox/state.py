@@ -6,8 +6,11 @@ package has no import cycle: state <- server <- sandbox.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 from monitor.clock import Clock, SystemClock
 from monitor.sandbox.arrivals import Arrival
@@ -19,6 +22,8 @@ from monitor.sandbox.report import ReportCache
 from monitor.sandbox.settings import SandboxSettings
 from monitor.sandbox.tasks import ReportTasks
 from monitor.sandbox.world import World
+
+_T = TypeVar("_T")
 
 
 class SandboxState:
@@ -34,7 +39,7 @@ class SandboxState:
         self.arrivals: list[Arrival] = []
         self.limiter = RateLimiter(self.settings.qps, self.settings.effective_qpm)
         self.tasks = ReportTasks()
-        self.report_cache = ReportCache()
+        self.report_cache = ReportCache(self.settings.sync_ad_limit)
         self.grants = Grants(self.settings.app_id)
         self.business_centers: tuple[BusinessCenter, ...] = build_business_centers(self.world.advertisers)
         #: The advertisers an authorization through /portal/auth grants (None: every advertiser).
@@ -44,6 +49,17 @@ class SandboxState:
         self._revoked = False
         self._instance = secrets.randbelow(10_000)
         self._seq = 0
+        #: While serving: the one worker thread that computes big answers (see :meth:`offload`).
+        self.worker: ThreadPoolExecutor | None = None
+
+    async def offload(self, work: Callable[[], _T]) -> _T:
+        """Run ``work`` (building a page or a report from the world) in the worker thread while serving, so
+        the server's event loop goes on reading, logging and rate-limiting requests as they arrive (issue 18:
+        100,000-ad answers took a few hundred milliseconds each, and requests that came meanwhile were logged
+        and counted together). One worker: the world is read by one thread at a time. Inline when not serving."""
+        if self.worker is None:
+            return work()
+        return await asyncio.get_running_loop().run_in_executor(self.worker, work)
 
     # ---- control --------------------------------------------------------------------------------------------
     def revoke_token(self) -> None:

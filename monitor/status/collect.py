@@ -13,6 +13,7 @@ database. What comes from where:
 * alerts: ``alert_states`` in firing, resolving or pending, with the values the rule last saw and the entity's
   current name (``entities``); the severity is the loaded rule's (None for a rule no longer in the rule files);
 * silences: those not yet ended (``store.silences``, pending ones included);
+* approvals: the actions waiting for a person (``store.approvals.pending``: pending, not yet expired);
 * holds: every live hold; the breaker: as ``tiktok-monitor actions status`` reads it; the outbox: its pending
   rows per channel.
 """
@@ -26,6 +27,7 @@ from typing import Any, Protocol
 
 from monitor.actions.base import GuardSettings
 from monitor.domain import AlertState, Hold, Level, OpsKind, OpsState
+from monitor.domain.approvals import Approval
 from monitor.scheduler import next_poll_at
 from monitor.status.report import (
     SHOWN_ALERT_STATES,
@@ -88,6 +90,7 @@ async def collect(
     breaker = await store.breaker.status(now, guards.window, guards.breaker_reset)
     backlog = await store.outbox.backlog()
     shown = await (silences or store.silences).list(now)
+    waiting = await store.approvals.pending(now)
     return assemble(
         now,
         interval,
@@ -104,6 +107,7 @@ async def collect(
         guards=guards,
         backlog=backlog,
         silences=[dict(silence.to_json()) for silence in shown],
+        approvals=waiting,
         notes=notes,
     )
 
@@ -125,6 +129,7 @@ def assemble(
     backlog: Sequence[OutboxBacklog],
     names: Mapping[tuple[str, Level, str], str | None] | None = None,
     silences: Sequence[Mapping[str, Any]] = (),
+    approvals: Sequence[Approval] = (),
     notes: Sequence[str] = (),
 ) -> StatusReport:
     """The report from what the store returned (pure). ``replicas`` are the live replicas, ``owners`` each
@@ -167,6 +172,7 @@ def assemble(
         advertisers=advertisers,
         alerts=shown,
         silences=tuple(silences),
+        approvals=tuple(a for a in approvals if not a.expired(now)),
         holds=tuple(hold for hold in holds if hold.live(now)),
         breaker=breaker_view(breaker, guards),
         outbox=tuple(Backlog(b.channel, b.pending, b.retrying, b.oldest) for b in backlog),

@@ -27,6 +27,7 @@ def to_json(report: StatusReport) -> dict[str, Any]:
         "advertisers": [_advertiser(a) for a in report.advertisers],
         "alerts": [_alert(a) for a in report.alerts],
         "silences": [dict(s) for s in report.silences],
+        "approvals": [a.to_json() for a in report.approvals],
         "holds": [_hold(h) for h in report.holds],
         "breaker": None if report.breaker is None else _breaker(report.breaker),
         "outbox": [

@@ -10,7 +10,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from monitor.domain import MetricValue
+from monitor.domain import Matcher, MetricValue
+from monitor.domain.approvals import Approval
 from monitor.durations import format_duration
 from monitor.notify.names import display_name
 from monitor.status.report import AdvertiserStatus, AlertStatus, BreakerView, StatusReport
@@ -34,7 +35,9 @@ def render_text(report: StatusReport) -> str:
     lines += ["", f"alerts: {len(firing)} firing, {len(pending)} pending"]
     lines += [f"  {_alert(a, now)}" for a in [*firing, *pending]]
     lines += ["", f"silences ({len(report.silences)})"]
-    lines += [f"  {_silence(s)}" for s in report.silences]
+    lines += [f"  {_silence(s, now)}" for s in report.silences]
+    lines += ["", f"waiting for approval ({len(report.approvals)})"]
+    lines += [f"  {_approval(a, now)}" for a in report.approvals]
     lines += ["", f"holds ({len(report.holds)})"]
     lines += [
         f"  #{h.id} {h.level.value} {h.entity_id} {h.field} (advertiser {h.advertiser_id}): {h.describe()}"
@@ -85,12 +88,30 @@ def _alert(a: AlertStatus, now: datetime) -> str:
     )
 
 
-def _silence(s: Mapping[str, Any]) -> str:
-    matchers = s.get("matchers")
-    what = " ".join(f"{k}={v}" for k, v in matchers.items()) if isinstance(matchers, Mapping) else str(matchers or "")
-    by = f" by {s['created_by']}" if s.get("created_by") else ""
-    comment = f": {s['comment']}" if s.get("comment") else ""
-    return f"#{s.get('id')} {what} until {s.get('ends_at')}{by}{comment}"
+def _silence(s: Mapping[str, Any], now: datetime) -> str:
+    """``#4 rule=low-ctr name~'Summer *' until 08:00:00 (in 12h) by alice: launch week`` (``from ...`` first when it
+    has not started); ``s`` is :meth:`monitor.domain.Silence.to_json`."""
+    what = " ".join(str(Matcher(m["name"], m["value"], bool(m.get("is_glob")))) for m in s.get("matchers") or ())
+    starts, ends = _instant(s.get("starts_at")), _instant(s.get("ends_at"))
+    start = f" from {_when(starts, now)}" if starts is not None and starts > now else ""
+    by = f" by {display_name(s['created_by'], NAME_WIDTH)}" if s.get("created_by") else ""
+    comment = f": {display_name(s['comment'])}" if s.get("comment") else ""
+    return f"#{s.get('id')} {what}{start} until {_when(ends, now)}{by}{comment}"
+
+
+def _instant(text: object) -> datetime | None:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")) if isinstance(text, str) else None
+
+
+def _approval(a: Approval, now: datetime) -> str:
+    name = display_name(a.entity_name, NAME_WIDTH)
+    entity = f"{a.level.value} {a.entity_id}" + (f' "{name}"' if name else "")
+    values = ", ".join(f"{k} = {v}" for k, v in a.reason.items())
+    return (
+        f"#{a.id} {a.change.describe()} {entity} (rule {a.rule}, advertiser {a.advertiser_id})"
+        + (f": {values}" if values else "")
+        + f"; expires {_when(a.expires_at, now)}: tiktok-monitor approvals approve {a.id}"
+    )
 
 
 def _breaker(b: BreakerView, now: datetime) -> str:
@@ -124,3 +145,8 @@ def _when(moment: datetime | None, now: datetime) -> str:
     if delta > timedelta(0):
         return f"{text} (in {format_duration(delta)})"
     return f"{text} ({format_duration(-delta)} ago)"
+
+
+#: A value a rule saw and a time relative to now, as ``status`` writes them (the status page shows them so too).
+metric = _value
+when = _when

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from monitor.domain import Hold, MetricValue
+from monitor.domain.approvals import Approval
 
 #: The alert states ``status`` lists: firing, resolving (false once, not yet resolved: still firing) and pending.
 SHOWN_ALERT_STATES = ("firing", "resolving", "pending")
@@ -115,6 +116,7 @@ class StatusReport:
     advertisers: tuple[AdvertiserStatus, ...] = ()
     alerts: tuple[AlertStatus, ...] = ()
     silences: tuple[Mapping[str, Any], ...] = ()
+    approvals: tuple[Approval, ...] = ()  # actions waiting for a person (pending, not expired), oldest first
     holds: tuple[Hold, ...] = ()
     breaker: BreakerView | None = None
     outbox: tuple[Backlog, ...] = ()

@@ -170,6 +170,7 @@ async def insert_entry(conn: AsyncConnection, intent: ActionIntent, now: datetim
         "dry_run": intent.dry_run,
         "poll_id": intent.poll_id,
         "reverts": intent.reverts,
+        "approved_by": intent.approved_by,
         "before": dumps(intent.before),
         "after": dumps(intent.after),
         "status": status.value,
@@ -192,6 +193,7 @@ def _from_row(row: Any) -> JournalEntry:
         dry_run=row.dry_run,
         poll_id=row.poll_id,
         reverts=row.reverts,
+        approved_by=row.approved_by,
     )
     return JournalEntry(
         id=row.id,

@@ -249,6 +249,37 @@ class SilenceRow(StoreModel, table=True):
     created_by: str = Field(sa_type=sa.String)
     comment: str | None = Field(default=None, sa_type=sa.Text)
     created_at: datetime = _ts()
+    expired_by: str | None = _text()  # who ended it early (``silence expire --by``; migration 0011)
+
+
+class ApprovalRow(StoreModel, table=True):
+    """An action waiting for a person (:class:`monitor.domain.approvals.Approval`, migration 0011): made in the
+    transaction of the poll that would have acted, one pending per alert; decided by a conditional update
+    (``WHERE state = 'pending'``), so of two people approving at once one wins. ``change`` (the rule's action and
+    the state before) and ``reason`` (the rule's values) are JSON. Pruned ``retention`` after it was decided."""
+
+    __tablename__ = "approvals"
+    # Status, the page and Slack read the pending ones (of an advertiser, or due to expire): state, then expiry.
+    __table_args__ = (
+        sa.Index("ix_approvals_state_expires_at", "state", "expires_at"),
+        sa.Index("ix_approvals_advertiser_id_state", "advertiser_id", "state"),
+    )
+
+    id: str = Field(primary_key=True, sa_type=sa.String)
+    advertiser_id: str = Field(foreign_key="advertisers.id", sa_type=sa.String)
+    rule: str = Field(sa_type=sa.String)
+    level: str = Field(sa_type=sa.String)
+    entity_id: str = Field(sa_type=sa.String)
+    entity_name: str | None = _text()
+    change: str = Field(sa_type=sa.Text)
+    reason: str = Field(default="{}", sa_type=sa.Text)
+    requested_at: datetime = _ts()
+    expires_at: datetime = _ts()
+    state: str = Field(sa_type=sa.String)
+    decided_by: str | None = _text()
+    decided_at: datetime | None = _ts(nullable=True, default=None)
+    journal_id: int | None = Field(default=None, sa_type=sa.BigInteger)
+    outcome: str | None = Field(default=None, sa_type=sa.Text)
 
 
 class OpsStateRow(StoreModel, table=True):
@@ -343,6 +374,7 @@ class ActionRow(StoreModel, table=True):
     status: str = Field(sa_type=sa.String)
     request_id: str | None = _text()
     error: str | None = Field(default=None, sa_type=sa.Text)
+    approved_by: str | None = _text()  # who approved the rule's action (approvals, migration 0011)
 
 
 class ApiBudgetRow(StoreModel, table=True):

@@ -18,7 +18,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from monitor.domain import LEVEL_ORDER, AlertState, EntityKey, EntityState, Hold, Level, Metrics, Snapshot
-from monitor.store import alerts, holds, lease, outbox, shards
+from monitor.domain.approvals import Approval
+from monitor.store import alerts, approvals, holds, lease, outbox, shards
 from monitor.store.db import reading, writing
 from monitor.store.errors import LeaseLostError, ShardLostError
 from monitor.store.models import AdvertiserRow, EntityRow, PollRow, SnapshotRow
@@ -38,8 +39,8 @@ class PollWriter:
 
     * ``previous`` is the newest committed snapshot before this poll (None on the first poll): diff against it.
     * :meth:`save` hands over the entity states the poll saw; ``current`` is the resulting snapshot.
-    * :meth:`save_alert_states`, :meth:`delete_alert_states`, :meth:`save_holds`, :meth:`end_holds` and
-      :meth:`enqueue` commit with the snapshot.
+    * :meth:`save_alert_states`, :meth:`delete_alert_states`, :meth:`save_holds`, :meth:`end_holds`,
+      :meth:`save_approvals` and :meth:`enqueue` commit with the snapshot.
     * :meth:`count_calls` and :meth:`note_error` fill the poll's record (errors that did not stop the poll).
     """
 
@@ -57,6 +58,7 @@ class PollWriter:
     _hold_saves: list[Hold] = field(default_factory=list, repr=False)
     _hold_ends: set[int] = field(default_factory=set, repr=False)
     _outbox: list[Notification] = field(default_factory=list, repr=False)
+    _approvals: list[Approval] = field(default_factory=list, repr=False)
     _current: Snapshot | None = field(default=None, repr=False)
     api_calls: int = 0
     errors: list[str] = field(default_factory=list)
@@ -117,6 +119,13 @@ class PollWriter:
     def end_holds(self, ids: Iterable[int]) -> None:
         """End stored holds (by id) at this poll's time, e.g. those a new hold of the same field replaces."""
         self._hold_ends.update(ids)
+
+    def save_approvals(self, new: Iterable[Approval]) -> None:
+        """Store new pending approvals (actions of rules with ``approve``) of this poll's advertiser."""
+        for approval in new:
+            if approval.advertiser_id != self.advertiser_id:
+                raise ValueError(f"approval of advertiser {approval.advertiser_id} in a poll of {self.advertiser_id}")
+            self._approvals.append(approval)
 
     def enqueue(self, *notifications: Notification) -> None:
         self._outbox.extend(notifications)
@@ -221,6 +230,7 @@ async def commit(engine: AsyncEngine, writer: PollWriter, finished_at: datetime)
         await alerts.delete(conn, writer.advertiser_id, writer._alert_deletes)
         await holds.end(conn, writer.advertiser_id, writer._hold_ends, now)
         await holds.insert(conn, writer._hold_saves, now)
+        await approvals.insert(conn, writer._approvals)
         await outbox.insert(conn, writer._outbox, now, writer.poll_id)
         await _finish(conn, writer, finished_at, PollStatus.OK, len(writer.current), len(rows), None)
 

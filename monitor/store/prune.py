@@ -1,11 +1,12 @@
 """Retention: forget snapshots older than the retention period, keeping every newer one complete.
 
 For each advertiser the oldest snapshot kept is the first successful poll at or after the cutoff, or the newest
-snapshot when there is none (the newest snapshot of an advertiser is never pruned: the next poll diffs
-against it). A history row older than that poll is deleted only when a newer row of the same entity, no newer
-than that poll, supersedes it; so every kept snapshot rebuilds exactly as before. Entities that had already
-disappeared by then go with their history. Delivered or given-up outbox messages older than the cutoff are
-deleted too, and so are holds and silences that ended before it. The action journal is an audit trail and is kept.
+snapshot when there is none (the newest snapshot of an advertiser is never pruned: the next poll diffs against it).
+A history row older than that poll is deleted only when a newer row of the same entity, no newer than that poll,
+supersedes it; so every kept snapshot rebuilds exactly as before. Entities that had already disappeared by then go
+with their history. Delivered or given-up outbox messages older than the cutoff are deleted too, and so are holds
+and silences that ended before it, and approvals decided (or expired) before it. The action journal is an audit
+trail and is kept.
 
 Each advertiser is pruned in its own short transaction, so pollers are never blocked for long.
 """
@@ -18,7 +19,16 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from monitor.store.db import reading, writing
-from monitor.store.models import AdvertiserRow, EntityRow, HoldRow, OutboxRow, PollRow, SilenceRow, SnapshotRow
+from monitor.store.models import (
+    AdvertiserRow,
+    ApprovalRow,
+    EntityRow,
+    HoldRow,
+    OutboxRow,
+    PollRow,
+    SilenceRow,
+    SnapshotRow,
+)
 from monitor.store.snapshots import latest_poll, superseded_by
 from monitor.store.values import OutboxStatus, PollStatus, PruneReport
 
@@ -29,6 +39,7 @@ rows_t = SnapshotRow.__table__
 outbox_t = OutboxRow.__table__
 holds_t = HoldRow.__table__
 silences_t = SilenceRow.__table__
+approvals_t = ApprovalRow.__table__
 
 
 async def prune(engine: AsyncEngine, cutoff: datetime) -> PruneReport:
@@ -50,7 +61,9 @@ async def prune(engine: AsyncEngine, cutoff: datetime) -> PruneReport:
         outbox = result.rowcount
         holds = (await conn.execute(sa.delete(holds_t).where(holds_t.c.ends_at < cutoff))).rowcount
         silences = (await conn.execute(sa.delete(silences_t).where(silences_t.c.ends_at < cutoff))).rowcount
-    return PruneReport(cutoff, polls, history, entities, outbox, holds, silences)
+        decided = sa.and_(approvals_t.c.decided_at.is_not(None), approvals_t.c.decided_at < cutoff)
+        approvals = (await conn.execute(sa.delete(approvals_t).where(decided))).rowcount
+    return PruneReport(cutoff, polls, history, entities, outbox, holds, silences, approvals)
 
 
 async def _prune_advertiser(conn: AsyncConnection, advertiser_id: str, cutoff: datetime) -> tuple[int, int, int]:

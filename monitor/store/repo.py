@@ -33,6 +33,7 @@ from monitor.store import db, lease, snapshots
 from monitor.store import poll as polling
 from monitor.store import prune as pruning
 from monitor.store.alerts import Alerts
+from monitor.store.approvals import Approvals
 from monitor.store.breaker import BreakerEpisodes
 from monitor.store.holds import Holds
 from monitor.store.journal import Journal
@@ -78,6 +79,7 @@ class Store:
         self.alerts = Alerts(engine)
         self.holds = Holds(engine)
         self.silences = Silences(engine)
+        self.approvals = Approvals(engine)
         self.problems = Problems(engine)
         self.breaker = BreakerEpisodes(engine)
         self.shards = Shards(engine)

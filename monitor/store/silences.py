@@ -7,7 +7,7 @@ The API, for the commands and for ``status``::
     added = await silences.add(silence, now)                 # -> the Silence with its id
     await silences.list(now)                                 # pending and active ones, by start then id
     await silences.list(now, include_expired=True)           # every stored one (pruned retention after its end)
-    await silences.expire(3, now)                            # ends_at = now; -> the Silence, or None: no such id
+    await silences.expire(3, now, by="alice")                # ends_at = now; -> the Silence, or None: no such id
     await silences.active(now)                               # what a poll reads: those muting at now
 
 ``Silence.to_json()`` is the plain form of one (id, matchers, starts_at, ends_at, created_by, comment).
@@ -71,18 +71,23 @@ class Silences:
             row = (await conn.execute(sa.select(silences_t).where(silences_t.c.id == silence_id))).first()
         return None if row is None else _from_row(row)
 
-    async def expire(self, silence_id: int, now: datetime) -> Silence | None:
-        """End silence ``silence_id`` at ``now`` (ends_at = now) unless it ended already; returns it as it is then,
-        or None when there is no such silence. A pending one ends before it starts: it never mutes."""
+    async def expire(self, silence_id: int, now: datetime, by: str | None = None) -> Silence | None:
+        """End silence ``silence_id`` at ``now`` (ends_at = now) unless it ended already, recording ``by`` (who
+        ended it) in ``expired_by``; returns it as it is then, or None when there is no such silence. A pending
+        one ends before it starts: it never mutes."""
         async with writing(self._engine) as conn:
             await conn.execute(
                 sa.update(silences_t)
                 .where(silences_t.c.id == silence_id, silences_t.c.ends_at > aware(now))
-                .values(ends_at=sa.case((silences_t.c.starts_at > now, silences_t.c.starts_at), else_=now))
+                .values(
+                    ends_at=sa.case((silences_t.c.starts_at > now, silences_t.c.starts_at), else_=now), expired_by=by
+                )
             )
         return await self.get(silence_id)
 
 
 def _from_row(row: Any) -> Silence:
     matchers = tuple(Matcher(m["name"], m["value"], bool(m["is_glob"])) for m in json.loads(row.matchers))
-    return Silence(matchers, row.starts_at, row.ends_at, row.created_by, row.comment, id=row.id)
+    return Silence(
+        matchers, row.starts_at, row.ends_at, row.created_by, row.comment, id=row.id, expired_by=row.expired_by
+    )

@@ -158,6 +158,7 @@ class ActionIntent:
     dry_run: bool = False
     poll_id: int | None = None
     reverts: int | None = None
+    approved_by: str | None = None  # who approved the rule's action (``approve`` rules), else None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "level", Level(self.level))
@@ -196,3 +197,4 @@ class PruneReport:
     outbox: int = 0
     holds: int = 0
     silences: int = 0
+    approvals: int = 0

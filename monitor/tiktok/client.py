@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 from pydantic import SecretStr
 
 from monitor.domain import Level
+from monitor.tiktok.cooperative import cooperative
 from monitor.tiktok.errors import ApiError, AuthError, PermanentApiError, TransientApiError
 from monitor.tiktok.models import (
     DEFAULT_FIELDS,
@@ -63,6 +64,8 @@ WRITE_BATCH = 20  # status and budget endpoints take 1-20 ids per call
 INFO_BATCH = 100  # advertiser/info: Airbyte batches 100 ids; the official maximum is unconfirmed
 PAGE_CONCURRENCY = 4  # pages after the first are fetched a few at a time; the limiter keeps the QPS
 TRUNCATION_HEADER = "X-Tt-Ads-Throttle"
+#: The sync report covers at most this many ads (the newest); TikTok flags a capped one with TRUNCATION_HEADER.
+SYNC_REPORT_ADS = 20_000
 
 #: Sends one batch of a write; returns (ids changed, per-item failures, request_id).
 BatchSender = Callable[[list[str]], Awaitable[tuple[list[str], list[WriteFailure], str | None]]]
@@ -79,11 +82,14 @@ class TikTokClient:
         app_id: str | None = None,
         secret: str | None = None,
         max_pages: int = MAX_PAGES,
+        sync_report_ads: int = SYNC_REPORT_ADS,
     ) -> None:
         self.transport = transport
         self._app_id = app_id
         self._secret = secret
         self.max_pages = max_pages
+        #: The most ads an ad-level sync report covers (TikTok's cap): past it, reports go to a task at once.
+        self.sync_report_ads = sync_report_ads
 
     # -- accounts -------------------------------------------------------------------------------------------
 
@@ -204,7 +210,7 @@ class TikTokClient:
             params["filtering"] = dict(filtering)
         pages = await self._pages(f"{level.value}/get/", params, advertiser_id=advertiser_id, page_size=page_size)
         seen: dict[str, Entity] = {}  # an entity created between two page reads can shift pages: dedupe
-        for row in pages.rows:
+        async for row in cooperative(pages.rows):
             entity = Entity.from_api(level, advertiser_id, row)
             seen[entity.id] = entity
         return list(seen.values())
@@ -221,12 +227,15 @@ class TikTokClient:
     # -- reports -------------------------------------------------------------------------------------------
 
     async def report(self, advertiser_id: str, query: ReportQuery, *, page_size: int = MAX_PAGE_SIZE) -> Report:
-        """report/integrated/get (BASIC), every page. Missing values ("-") come back as None; ``truncated``
-        says TikTok capped the rows at 20,000 ads (use :meth:`async_report` for such accounts)."""
+        """report/integrated/get (BASIC), every page. Missing values ("-") come back as None. ``truncated``
+        says TikTok capped the rows at 20,000 ads: then only page 1 was read (the rest could not complete the
+        report either; use :meth:`async_report` for such accounts, :attr:`sync_report_ads`)."""
         params = query.params(advertiser_id)
-        pages = await self._pages("report/integrated/get/", params, advertiser_id=advertiser_id, page_size=page_size)
+        pages = await self._pages(
+            "report/integrated/get/", params, advertiser_id=advertiser_id, page_size=page_size, stop_if_truncated=True
+        )
         return Report(
-            rows=tuple(_report_row(row, query.dimensions) for row in pages.rows),
+            rows=tuple([_report_row(row, query.dimensions) async for row in cooperative(pages.rows)]),
             truncated=pages.truncated,
             request_ids=tuple(r.request_id for r in pages.responses if r.request_id),
         )
@@ -335,9 +344,11 @@ class TikTokClient:
         page_size: int,
         max_page_size: int = MAX_PAGE_SIZE,
         advertiser_id: str | None = None,
+        stop_if_truncated: bool = False,
     ) -> Pages:
         """Every row of a paginated list, checked: page 1, then the pages its count asks for, a few at a time
-        (see the module docstring for the rule). Raises BadResponseError when the list cannot be read whole."""
+        (see the module docstring for the rule). Raises BadResponseError when the list cannot be read whole.
+        ``stop_if_truncated``: when page 1 says TikTok capped the rows, only page 1 is read."""
         page_size = max(1, min(page_size, max_page_size))
 
         async def page(number: int) -> tuple[ApiResponse, list[Fields]]:
@@ -348,6 +359,8 @@ class TikTokClient:
 
         first, rows = await page(1)
         data = answer_data(first, path, advertiser_id, page=1)
+        if stop_if_truncated and _truncated(first):
+            return Pages(rows, [first], truncated=True)
         total, expected, size = self._page_count(data, len(rows), page_size)
         responses, number, last = [first], 1, len(rows)
         # Read on while the last page was full: up to the count; past total_page (when it is all page_info
@@ -375,7 +388,7 @@ class TikTokClient:
                 last = len(page_rows)
                 if last < size:  # the end of the list: a later page of this batch can only be empty
                     break
-        truncated = any(TRUNCATION_HEADER.lower() in {h.lower() for h in r.headers} for r in responses)
+        truncated = any(_truncated(r) for r in responses)
         if total is not None and len(rows) < total and not truncated:
             raise data.error(
                 "page_info.total_number",
@@ -444,6 +457,11 @@ async def _all_of(reads: list[Coroutine[Any, Any, _T]]) -> list[_T]:
         for task in tasks:
             task.cancel()
         raise
+
+
+def _truncated(response: ApiResponse) -> bool:
+    """Whether TikTok flagged the answer's rows as capped (the sync report's 20,000 ads)."""
+    return TRUNCATION_HEADER.lower() in {h.lower() for h in response.headers}
 
 
 def _report_row(row: Fields, dimensions: Sequence[str]) -> ReportRow:

@@ -38,10 +38,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
+
+from monitor.tiktok.sendwindow import SendWindow, Slot
 
 log = logging.getLogger(__name__)
 
@@ -99,11 +100,13 @@ class SharedBudget(Protocol):
 @dataclass(frozen=True, slots=True)
 class Grant:
     """The permission to send one request, from :meth:`RateLimiter.acquire`. Hand it back with the answer
-    when it is throttled (:meth:`RateLimiter.throttled`). ``seq`` numbers grants in order."""
+    when it is throttled (:meth:`RateLimiter.throttled`). ``seq`` numbers grants in order; ``slot`` is its
+    place in the windows (pending until :meth:`RateLimiter.sent` when acquired with ``hold``)."""
 
     seq: int
     advertiser_id: str | None = None
     endpoint: str | None = None
+    slot: Slot | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(slots=True)
@@ -174,8 +177,8 @@ class RateLimiter:
         self._sleep = sleep
         self._on_throttle = on_throttle
         self._on_episode = on_episode
-        self._second: deque[float] = deque()
-        self._minute: deque[float] = deque()
+        self._second = SendWindow(1.0 + margin)
+        self._minute = SendWindow(60.0 + margin)
         self._lock = asyncio.Lock()
         self._app = _Throttle()
         self._endpoints: dict[str, _Throttle] = {}
@@ -202,18 +205,8 @@ class RateLimiter:
 
     def _wait_needed(self, now: float) -> float:
         """Seconds until one more grant fits every window and the app is not paused (0 when it fits now)."""
-        window_1s, window_60s = 1.0 + self._margin, 60.0 + self._margin
-        while self._second and self._second[0] <= now - window_1s:
-            self._second.popleft()
-        while self._minute and self._minute[0] <= now - window_60s:
-            self._minute.popleft()
         wait = max(0.0, self._app.until - now)
-        qps = self._current_qps(now)
-        if len(self._second) >= qps:
-            wait = max(wait, self._second[-qps] + window_1s - now)
-        if len(self._minute) >= self.per_minute:
-            wait = max(wait, self._minute[-self.per_minute] + window_60s - now)
-        return wait
+        return max(wait, self._second.wait(self._current_qps(now), now), self._minute.wait(self.per_minute, now))
 
     def _scoped_wait(self, advertiser_id: str | None, endpoint: str | None, now: float) -> float:
         """Seconds until neither the advertiser nor the endpoint is paused."""
@@ -224,16 +217,26 @@ class RateLimiter:
                 wait = max(wait, state.until - now)
         return wait
 
-    async def acquire(self, advertiser_id: str | None = None, endpoint: str | None = None) -> Grant:
-        """Wait until a request (for ``advertiser_id``, to ``endpoint``) may be sent, count it as sent, and
-        return its :class:`Grant`."""
+    async def acquire(
+        self, advertiser_id: str | None = None, endpoint: str | None = None, *, hold: bool = False
+    ) -> Grant:
+        """Wait until a request (for ``advertiser_id``, to ``endpoint``) may be sent and return its
+        :class:`Grant`. It counts as sent now, unless ``hold``: then it counts as pending (in every window)
+        until :meth:`sent` says when it left, and from then on by that time (see
+        :mod:`monitor.tiktok.sendwindow`). Whoever holds must call :meth:`sent` once the request was written,
+        or failed without being written."""
         self._waiting += 1
         try:
-            return await self._acquire(advertiser_id, endpoint)
+            return await self._acquire(advertiser_id, endpoint, hold)
         finally:
             self._waiting -= 1
 
-    async def _acquire(self, advertiser_id: str | None, endpoint: str | None) -> Grant:
+    def sent(self, grant: Grant) -> None:
+        """The request of ``grant`` (acquired with ``hold``) left now: the windows count it from now on."""
+        if grant.slot is not None:
+            grant.slot.sent(self._clock())
+
+    async def _acquire(self, advertiser_id: str | None, endpoint: str | None, hold: bool) -> Grant:
         waited = False
         while True:
             # an advertiser's or endpoint's pause holds up only its own requests: waited for outside the queue
@@ -252,12 +255,13 @@ class RateLimiter:
                     continue  # its advertiser or endpoint was paused while it queued
                 now = self._clock()
                 self._close_quiet(now)
-                self._second.append(now)
-                self._minute.append(now)
+                slot = Slot(now, pending=hold)
+                self._second.add(slot)
+                self._minute.add(slot)
                 if self._shared is not None:
                     self._tokens -= 1
                 self.granted += 1
-                grant = Grant(self.granted, advertiser_id, endpoint)
+                grant = Grant(self.granted, advertiser_id, endpoint, slot)
             if waited and self._on_throttle is not None:
                 self._on_throttle("local")
             return grant
@@ -279,7 +283,7 @@ class RateLimiter:
         if now < self._lease_after:
             await self._sleep(self._lease_after - now)
             return False
-        room = self._current_qps(now) - len(self._second)
+        room = self._current_qps(now) - self._second.used(now)
         wanted = max(1, min(self._waiting, self.batch_max, room))
         try:
             lease = await self._shared.lease(wanted, self.max_qps, self.per_minute)

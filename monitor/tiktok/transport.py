@@ -6,6 +6,12 @@ JSON strings; POST bodies are JSON; the answer is an envelope ``{code, message, 
 :class:`RateLimiter` and hands its grant back with the answer: a throttled answer goes to the limiter (which
 pauses once per episode and logs it) and is retried when the limiter allows, without a delay or log line of its
 own; other transient failures back off here.
+
+**Send time** (issue 18): the limiter counts a request from the moment it is written, not from its grant
+(:mod:`monitor.tiktok.sendwindow`): CPU-bound work on the event loop can hold a granted request back, and
+requests granted a second apart must not leave together. A session built with :func:`send_trace` tells the
+limiter when each request's bytes were written; on another session a request counts as sent when its answer
+(or failure) came, which is later than it left and so never too early.
 """
 
 from __future__ import annotations
@@ -28,13 +34,19 @@ from monitor.tiktok.errors import (
     TransientApiError,
     error_for_code,
 )
-from monitor.tiktok.ratelimit import RateLimiter
+from monitor.tiktok.ratelimit import Grant, RateLimiter
+from monitor.tiktok.sendtrace import BODY_KEY, SENT_KEY, send_trace
+
+__all__ = ["ApiResponse", "RetryPolicy", "Transport", "encode_params", "send_trace"]
 
 log = logging.getLogger(__name__)
 
 API_PREFIX = "/open_api/v1.3/"
 #: 20001 is "partial success": the call worked for some items, callers read its per-item error list.
 SUCCESS_CODES = frozenset({0, 20001})
+#: Answers at least this long (a page of 1,000 rows is ~100-400 kB) are decoded in a worker thread: json.loads
+#: of one takes milliseconds to tens of milliseconds of CPU that would otherwise hold every granted request back.
+OFF_LOOP_BYTES = 64 * 1024
 
 
 class _Where(TypedDict):
@@ -158,12 +170,15 @@ class Transport:
         ``authenticated=False`` sends no ``Access-Token`` header (oauth2/access_token/ takes app credentials)."""
         attempt = 0
         while True:
-            grant = await self.limiter.acquire(advertiser_id, path)
+            grant = await self.limiter.acquire(advertiser_id, path, hold=True)
             throttled = False
             try:
-                response = await self._send_once(
-                    method, path, params, body, advertiser_id, allow_raw, authenticated=authenticated
-                )
+                try:
+                    response = await self._send_once(
+                        method, path, params, body, advertiser_id, allow_raw, authenticated=authenticated, grant=grant
+                    )
+                finally:
+                    self.limiter.sent(grant)  # no send hook fired (another session, or it failed before writing)
             except RateLimitedError as exc:
                 self._observe(path, exc)
                 self.limiter.throttled(grant, exc.scope, code=exc.code)
@@ -201,6 +216,7 @@ class Transport:
         allow_raw: bool,
         *,
         authenticated: bool = True,
+        grant: Grant | None = None,
     ) -> ApiResponse:
         self.calls += 1
         count_call()  # for the poll this request belongs to (monitor.tiktok.callcount)
@@ -214,6 +230,7 @@ class Transport:
                 headers={"Access-Token": self._token} if authenticated else {},
                 timeout=self._timeout,
                 allow_redirects=False,
+                trace_request_ctx=self._send_context(grant, has_body=body is not None),
             ) as resp:
                 text = await resp.text(errors="replace")
                 status, headers = resp.status, dict(resp.headers)
@@ -223,7 +240,16 @@ class Transport:
             # str(exc) may hold the URL and so the app secret of oauth2 calls: keep only the class and a redacted text
             detail = self.redact(str(exc)).split("?")[0]
             raise TransientApiError(f"connection failed ({type(exc).__name__}: {detail})", **where) from None
+        if len(text) >= OFF_LOOP_BYTES:  # a big page: parse it in a thread, the loop sends granted requests meanwhile
+            return await asyncio.to_thread(self._decode, status, headers, text, where, allow_raw)
         return self._decode(status, headers, text, where, allow_raw)
+
+    def _send_context(self, grant: Grant | None, *, has_body: bool) -> dict[str, Any] | None:
+        """What :func:`send_trace`'s hooks read: tell the limiter when the request was written."""
+        if grant is None:
+            return None
+        limiter = self.limiter
+        return {SENT_KEY: lambda: limiter.sent(grant), BODY_KEY: has_body}
 
     def _decode(
         self, status: int, headers: Mapping[str, str], text: str, where: _Where, allow_raw: bool

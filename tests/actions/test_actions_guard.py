@@ -344,6 +344,13 @@ def test_minimum_budgets_per_currency(currency: str, budget: float, to: float, v
     assert got is verdict and shown in why
 
 
+def test_a_budget_in_a_currency_without_minor_units_is_sent_whole_even_when_tiktok_decides_the_minimum() -> None:
+    """VND has no minor units: a computed 51,234.6 VND goes out as 51,235, as people see it in messages."""
+    state = entity(budget=100_000.0, spend=0.0)
+    got, why, after = one(plan("set_budget", state, action=Action("set_budget", to=51_234.6)), ctx(currency="VND"))
+    assert got is Verdict.GO and after["budget"] == 51_235.0 and "51,235 VND" in why
+
+
 def test_a_currency_without_a_known_minimum_goes_and_tiktok_decides() -> None:
     """BRL is not in the documentation's ratios: the monitor sends even a tiny budget (TikTok refuses it or not);
     105 % of spend is still checked, and no maximum is assumed."""

@@ -94,9 +94,11 @@ async def test_a_silence_stops_the_notice_and_action_of_a_firing_alert_and_its_e
         f"alice  rule=big-budget entity={CAMPAIGN}  budget test"
     )
 
-    code, out, err = await cli("silence", "expire", "--config", str(config), "1")
+    code, out, err = await cli("silence", "expire", "--config", str(config), "1", "--by", "carol")
     assert code == 0, err
     assert out.startswith("silence #1 expired at ") and out.endswith(": its alerts notify and act again\n")
+    expired = await store.silences.get(1)
+    assert expired is not None and expired.expired_by == "carol"
 
     now_after(clock, 5)
     third = await polls.poll(ADV)  # still firing, no longer silenced: told and paused now

@@ -51,7 +51,13 @@ def test_alert_json_is_the_documented_schema() -> None:
         {"name": "spend", "value": 612.4, "unit": "USD", "window": "today"},
         {"name": "conversion", "value": None, "unit": None, "window": "today"},
     ]
-    assert only["action"] == {"type": "pause", "outcome": "dry run", "reason": "rule dry_run", "journal_id": None}
+    assert only["action"] == {
+        "type": "pause",
+        "outcome": "dry run",
+        "reason": "rule dry_run",
+        "journal_id": None,
+        "approval_id": None,
+    }
     assert data["first_seen"] == (NOW - timedelta(minutes=15)).isoformat() and data["more_count"] == 0
 
 

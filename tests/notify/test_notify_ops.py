@@ -32,7 +32,7 @@ def told(kind: OpsKind = OpsKind.TOKEN_REVOKED, at: object = NOW, since: object 
         (event(), told(), NOW + 5 * H, None, "quiet until"),
         (event(), told(), NOW + 6 * H, "repeat", "still failing"),
         (event(OpsKind.RULES_RELOAD_FAILED), told(OpsKind.RULES_RELOAD_FAILED), NOW + H, "repeat", "still failing"),
-        (event(failing=False), told(), NOW + 2 * H, "recovered", "recovered after"),
+        (event(failing=False), told(), NOW + 2 * H, "recovered", "recovered after 2h"),  # a duration, not 2:00:00
         (event(failing=False), None, NOW, None, "no problem"),
         (event(OpsKind.ADVERTISER_UNREACHABLE, failures=2), None, NOW, None, "2 of 3 failed polls"),
         (event(OpsKind.ADVERTISER_UNREACHABLE, failures=3), None, NOW, "problem", "new problem"),

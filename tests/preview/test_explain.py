@@ -76,6 +76,9 @@ def test_pending_says_how_long_of_how_long():
     explained = by_id(explain_rule(rule("spend > 500", for_=timedelta(minutes=15)), CURRENT, None, pending, [], NOW))
     assert explained[SPENDING].state == "pending"
     assert explained[SPENDING].why[-1] == "pending 3 of 15 min"
+    later = {("overspend", Level.CAMPAIGN, SPENDING): alert("pending", NOW - timedelta(seconds=31))}
+    explained = by_id(explain_rule(rule("spend > 500", for_=timedelta(minutes=60)), CURRENT, None, later, [], NOW))
+    assert explained[SPENDING].why[-1] == "pending 0 of 60 min"  # whole minutes, not 0.516667
 
 
 def test_firing_in_cooldown_says_until_when():
@@ -105,6 +108,8 @@ def test_silenced_is_a_seam_that_names_the_silence():
 
     found = by_id(explain_rule(rule("spend > 500"), CURRENT, None, {}, [], NOW, silenced_by=silenced_by))
     assert found[SPENDING].why[-1] == "muted: silence #4 by alice until 2026-11-25 08:00 UTC"
+    assert "would fire now, withheld: no notice" in found[SPENDING].why  # not "would fire now: notify"
+    assert not any("notify" in why for why in found[SPENDING].why)
     assert not any("silenced" in why for why in found[CHEAP].why)
 
 

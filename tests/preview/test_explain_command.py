@@ -54,6 +54,14 @@ async def test_explain_stored_makes_no_api_call_and_sees_the_alerts(configure, s
     assert len(sandbox.arrivals) == calls
 
 
+async def test_explain_stored_on_an_empty_database_says_there_is_nothing_stored(configure, sandbox, clock):
+    settings = configure({"rule": RULE})
+    out = io.StringIO()
+    assert await run_explain(settings, "spending", stored=True, out=out, clock=clock) == 0
+    assert out.getvalue().endswith("no advertiser is stored yet (none polled): nothing to explain from the database\n")
+    assert sandbox.arrivals == []  # --stored: no API call
+
+
 async def test_an_unknown_rule_is_a_usage_error_naming_the_rules(configure, sandbox, clock, capsys):
     settings = configure({"rule": RULE})
     assert await run_explain(settings, "spendin", out=io.StringIO(), clock=clock) == 2

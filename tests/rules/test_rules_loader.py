@@ -130,7 +130,7 @@ a.toml:24: rule "typos in when".when: unknown name 'spnd'; did you mean 'spend'?
 a.toml:24: rule "typos in when".when: budget is not available in ad rules (only in advertiser, campaign, adgroup rules) (column 14)
 a.toml:25: rule "typos in when".action.type: set_budget is not available in ad rules: ads have no budget (use an adgroup or campaign rule)
 a.toml:25: rule "typos in when".action.to: expected a positive number, got -1
-a.toml:31: rule "no action".colour: unknown key; expected one of: name, level, window, description, when, for, cooldown, severity, notify, notify_resolved, action, dry_run, match, enabled, active, active_days
+a.toml:31: rule "no action".colour: unknown key; expected one of: name, level, window, description, when, for, cooldown, severity, notify, notify_resolved, action, dry_run, approve, approve_within, match, enabled, active, active_days
 a.toml:37: rule "advertiser actions".action: enable is not available in advertiser rules: the API changes campaigns, ad groups and ads
 a.toml:39: rule "advertiser actions".match.campaign_ids[0]: ids are strings; quote it: "123"
 a.toml:40: rule "advertiser actions".match.names: unknown key; did you mean 'name'?
@@ -400,4 +400,33 @@ def test_a_rule_file_that_is_not_utf8_names_the_line(tmp_path):
     assert (
         problems(tmp_path)
         == f"{tmp_path / 'r.toml'}:2: cannot read the rule file: not UTF-8 text (column 12: byte 0xe9)"
+    )
+
+
+def test_approve_and_approve_within_wait_for_a_person_and_need_an_action(tmp_path, monkeypatch):
+    rule = '[[rule]]\nname = "{name}"\nlevel = "campaign"\nwhen = "spend > 1"\n{keys}\n'
+    files = {
+        "a.toml": rule.format(name="one", keys='action = "pause"\napprove = true')
+        + rule.format(name="two", keys='action = "pause"\napprove_within = "30m"')
+        + rule.format(name="three", keys='action = "pause"\napprove = false'),
+    }
+    ruleset = load_rules(write(tmp_path / "ok", files), channels=())
+    assert [(r.name, r.approve) for r in ruleset] == [
+        ("one", timedelta(hours=1)),
+        ("two", timedelta(minutes=30)),
+        ("three", None),
+    ]
+    assert "pause 3 (2 waiting for approval)" in summarize(ruleset)
+    bad = {
+        "b.toml": rule.format(name="lonely", keys="approve = true")
+        + rule.format(name="zero", keys='action = "pause"\napprove_within = "0s"')
+        + rule.format(name="contradiction", keys='action = "pause"\napprove = false\napprove_within = "1h"'),
+    }
+    write(tmp_path / "bad", bad)
+    monkeypatch.chdir(tmp_path / "bad")
+    assert problems(Path(".")) == (
+        'b.toml:5: rule "lonely".approve: approve applies to the rule\'s action, and this rule has none\n'
+        'b.toml:11: rule "zero".approve_within: an approval must be able to wait: give a duration like "30m"\n'
+        'b.toml:18: rule "contradiction".approve_within: approve = false: the action does not wait; leave '
+        "approve_within out"
     )

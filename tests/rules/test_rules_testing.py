@@ -129,6 +129,18 @@ def test_an_action_may_be_expected_by_its_type_alone(tmp_path):
     assert run_rule_tests(path).exit_code == 1
 
 
+def test_an_action_that_waits_for_approval_is_expected_as_such(tmp_path):
+    path = write(
+        tmp_path,
+        CASE.format(firing='["c1"]', notified='{ c1 = "firing" }', actions='{ c1 = "pause (waiting for approval)" }'),
+    )
+    (tmp_path / "rules" / "overspend.toml").write_text(RULES.replace("dry_run = true", 'approve_within = "30m"'))
+    assert run_rule_tests(path).exit_code == 0, render_report(run_rule_tests(path))
+    (tmp_path / "rules" / "overspend.toml").write_text(RULES.replace("dry_run = true\n", ""))  # acts at once
+    report = run_rule_tests(path)
+    assert report.exit_code == 1 and 'got {"c1" = "pause"}' in render_report(report)
+
+
 def test_a_failing_case_is_reported_with_what_was_expected_and_what_happened(tmp_path):
     path = write(
         tmp_path, CASE.format(firing='["c1", "c2"]', notified='{ c1 = "repeat" }', actions='{ c1 = "pause (dry run)" }')

@@ -12,7 +12,8 @@ from schema_check import load_schema, problems
 
 from monitor.clock import FrozenClock
 from monitor.config import load_settings
-from monitor.domain import Matcher, Silence
+from monitor.domain import Level, Matcher, Silence
+from monitor.domain.approvals import Approval, ApprovalState, PlannedChange
 from monitor.status.command import run_status
 from monitor.store.repo import Store
 
@@ -58,3 +59,30 @@ async def test_a_broken_rule_file_leaves_severities_unknown_and_says_so(tmp_path
     text = out.getvalue()
     assert "silences (0)" in text
     assert text.endswith("note: the rule files have 1 problem(s) (tiktok-monitor check): severities unknown\n")
+
+
+async def test_the_pending_approvals_are_shown_and_expired_or_decided_ones_are_not(tmp_path: Path) -> None:
+    settings = load_settings(config(tmp_path, '[[rule]]\nname = "r"\nlevel = "campaign"\nwhen = "spend > 1"\n'))
+    adv = "7000000000000000001"
+    store = await Store.open(f"sqlite:///{tmp_path / 'monitor.db'}")
+
+    def asked(n: int, minutes: int) -> Approval:
+        change = PlannedChange("set_budget", to=50.0, before={"budget": 100.0})
+        ends = NOW + timedelta(minutes=minutes)
+        return Approval(f"9-{n}", adv, "r", Level.CAMPAIGN, f"c{n}", None, change, {"spend": 2.0}, NOW, ends)
+
+    try:
+        async with store.poll(adv, NOW - timedelta(minutes=1)) as poll:
+            poll.save_approvals([asked(1, 30), asked(2, -1), asked(3, 30)])
+        await store.approvals.claim("9-3", ApprovalState.REJECTED, by="bob", now=NOW - timedelta(seconds=1))
+    finally:
+        await store.close()
+    out = io.StringIO()
+    assert await run_status(settings, as_json=True, clock=FrozenClock(NOW), out=out) == 0
+    data = json.loads(out.getvalue())
+    assert problems(data, load_schema()) == []
+    [shown] = data["approvals"]
+    assert (shown["id"], shown["action"]["type"], shown["action"]["to"]) == ("9-1", "set_budget", 50.0)
+    text = io.StringIO()
+    assert await run_status(settings, as_json=False, clock=FrozenClock(NOW), out=text) == 0
+    assert "waiting for approval (1)\n  #9-1 set_budget to 50 campaign c1 (rule r, advertiser " in text.getvalue()

@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 from schema_check import load_schema, problems
 
-from monitor.domain import Hold, Level
+from monitor.domain import Hold, Level, Matcher, Silence
+from monitor.domain.approvals import Approval, PlannedChange
 from monitor.status.render_json import render_json, to_json
 from monitor.status.render_text import render_text
 from monitor.status.report import (
@@ -63,14 +64,29 @@ REPORT = StatusReport(
         ),
     ),
     silences=(
-        {
-            "id": 4,
-            "matchers": {"rule": "low-ctr"},
-            "starts_at": "2026-11-24T19:00:00Z",
-            "ends_at": "2026-11-25T08:00:00Z",
-            "created_by": "alice",
-            "comment": "launch week",
-        },
+        Silence(
+            (Matcher("rule", "low-ctr"), Matcher("name", "Summer *", is_glob=True)),
+            NOW - 60 * MIN,
+            NOW + 12 * 60 * MIN,
+            "alice",
+            "launch\nweek",
+            id=4,
+        ).to_json(),
+        Silence((Matcher("advertiser", ADV),), NOW + 60 * MIN, NOW + 120 * MIN, "bob", id=5).to_json(),
+    ),
+    approvals=(
+        Approval(
+            "4821-1",
+            ADV,
+            "overspend",
+            Level.CAMPAIGN,
+            "1801",
+            "Summer\u202esale",
+            PlannedChange("pause", before={"operation_status": "ENABLE"}),
+            {"spend": 120.5},
+            NOW - 20 * MIN,
+            NOW + 10 * MIN,
+        ),
     ),
     holds=(
         Hold(ADV, (Level.CAMPAIGN, "1801"), "budget", NOW - MIN, NOW + 23 * 60 * MIN, 13, 80.0, "revert #13", id=2),
@@ -111,8 +127,13 @@ def test_text_shows_every_part_on_one_screen() -> None:
         "spend=99\n"
         "  pending ? low-ctr: ad 1803 (advertiser 7000000000000000001) since 19:55:00 (5m ago): ctr=no data\n"
         "\n"
-        "silences (1)\n"
-        "  #4 rule=low-ctr until 2026-11-25T08:00:00Z by alice: launch week\n"
+        "silences (2)\n"
+        "  #4 rule=low-ctr name~'Summer *' until 2026-11-25 08:00:00 (in 12h) by alice: launch week\n"
+        "  #5 advertiser=7000000000000000001 from 21:00:00 (in 1h) until 22:00:00 (in 2h) by bob\n"
+        "\n"
+        "waiting for approval (1)\n"
+        '  #4821-1 pause campaign 1801 "Summersale" (rule overspend, advertiser 7000000000000000001): spend = 120.5; '
+        "expires 20:10:00 (in 10m): tiktok-monitor approvals approve 4821-1\n"
         "\n"
         "holds (1)\n"
         "  #2 campaign 1801 budget (advertiser 7000000000000000001): revert #13 set it to 80.0 at 2026-11-24 19:59 "
@@ -156,7 +177,10 @@ def test_json_validates_against_the_documented_schema_and_keeps_values() -> None
     )
     assert data["alerts"][1]["values"] == {"ctr": None} and data["alerts"][1]["severity"] is None
     assert data["alerts"][0]["entity_name"] == "Summer\u202esale\r\nx" and data["alerts"][1]["entity_name"] is None
-    assert data["silences"] == [dict(REPORT.silences[0])]
+    assert data["silences"] == [dict(s) for s in REPORT.silences]
+    [approval] = data["approvals"]
+    assert (approval["id"], approval["state"], approval["expires_at"]) == ("4821-1", "pending", "2026-11-24T20:10:00Z")
+    assert approval["action"]["before"] == {"operation_status": "ENABLE"} and approval["reason"] == {"spend": 120.5}
     assert data["holds"][0]["value"] == 80.0 and data["holds"][0]["created_by"] == "revert #13"
     assert data["breaker"]["open"] is True and data["breaker"]["closes_at"] == "2026-11-24T20:56:00Z"
     assert data["outbox"][0] == {"channel": "slack:#ops", "pending": 2, "retrying": 1, "oldest": "2026-11-24T19:57:00Z"}

@@ -44,6 +44,7 @@ async def test_add_list_expire_and_active(store: Store) -> None:
         "ends_at": "2026-11-24T22:00:00Z",
         "created_by": "alice",
         "comment": "campaign relaunch",
+        "expired_by": None,
     }
     assert [s.id for s in await silences.list(now)] == [1, 2]  # pending and active, by start
     assert [s.id for s in await silences.list(now, include_expired=True)] == [3, 1, 2]
