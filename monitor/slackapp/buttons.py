@@ -2,7 +2,8 @@
 
 An alert that fires (or repeats) gets "Silence 2h" and "Silence 24h": a silence of that rule for that entity
 (``rule``, ``advertiser``, ``level``, ``entity``), or of the rule for the whole advertiser when the message is about
-several entities. Each entity whose action was carried out gets "Revert" (its journal id). A value is compact JSON,
+several entities. Each entity whose action awaits approval gets "Approve" and "Reject" (the approval id); each
+entity whose action was carried out gets "Revert" (its journal id). A value is compact JSON,
 at most :data:`VALUE_LIMIT` characters (Slack's limit); a button whose value would be longer is left out.
 """
 
@@ -22,7 +23,7 @@ VALUE_LIMIT, ELEMENTS_LIMIT = 2000, 25
 BLOCK_ID = "tiktok_monitor_actions"
 #: action_id -> how long that silence lasts.
 SILENCES = {"silence_2h": timedelta(hours=2), "silence_24h": timedelta(hours=24)}
-REVERT = "revert"
+REVERT, APPROVE, REJECT = "revert", "approve", "reject"
 
 
 def encode(data: Mapping[str, Any]) -> str:
@@ -60,6 +61,14 @@ def buttons_of(message: Message) -> list[dict[str, Any]]:
     if message.kind is not AlertKind.RESOLVED:
         target = encode(silence_target(message))
         elements += [button(action_id, f"Silence {label_of(action_id)}", target) for action_id in SILENCES]
+    waiting = [e.action.approval_id for e in message.entities if e.action and e.action.outcome is Outcome.AWAITING]
+    approvals = [a for a in waiting if a]
+    for approval_id in approvals:
+        suffix, value = "" if len(approvals) == 1 else f" #{approval_id}", encode({"approval": approval_id})
+        elements += [
+            button(APPROVE, f"Approve{suffix}", value, style="primary"),
+            button(REJECT, f"Reject{suffix}", value, style="danger"),
+        ]
     done = [e for e in message.entities if e.action is not None and e.action.outcome is Outcome.DONE]
     for entity in done:
         assert entity.action is not None
@@ -82,14 +91,14 @@ def label_of(action_id: str) -> str:
 
 
 def after_click(blocks: Sequence[Mapping[str, Any]], action_id: str, value: str, line: str) -> list[dict[str, Any]]:
-    """The message's blocks after a click: the clicked button gone (an actions block left empty goes too) and
-    ``line`` (mrkdwn: who did what) added as a context block at the end."""
+    """The message's blocks after a click: the clicked button gone (with its pair: Approve and Reject of one
+    approval go together; an actions block left empty goes too) and ``line`` (mrkdwn: who did what) added as a
+    context block at the end."""
+    gone = {APPROVE, REJECT} if action_id in (APPROVE, REJECT) else {action_id}
     updated: list[dict[str, Any]] = []
     for block in blocks:
         if block.get("type") == "actions" and block.get("block_id") == BLOCK_ID:
-            kept = [
-                e for e in block.get("elements") or () if (e.get("action_id"), e.get("value")) != (action_id, value)
-            ]
+            kept = [e for e in block.get("elements") or () if e.get("action_id") not in gone or e.get("value") != value]
             if kept:
                 updated.append({**block, "elements": kept})
             continue

@@ -3,8 +3,10 @@
 The clicker must be on the allowlist (:mod:`monitor.slackapp.allowlist`); anyone else is told so in a message
 only they see (``chat.postEphemeral``) and nothing changes. A change that cannot be made (a revert the guards
 refuse, an entry reverted already) is told the same way; the message stays as it was. A change that is made is
-recorded with the clicker (``by="slack:U123 (alice)"``) and the message is updated (``chat.update``): the clicked
-button goes, and a line says who did what ("Silenced 2h by @alice (silence #4, until ...)").
+recorded with the clicker (``by="slack:U123 (alice)"``; an approval is decided through the guards as
+``approvals approve`` decides it, and an expired or decided one is refused) and the message is updated
+(``chat.update``): the clicked button goes, and a line says who did what ("Silenced 2h by @alice (silence #4,
+until ...)").
 
 The socket acknowledges the envelope before :meth:`ClickHandler.handle` runs (Slack wants that within 3 seconds);
 this module only talks to the database (through Steering) and to Slack's Web API, so any replica handles any click.
@@ -23,7 +25,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from monitor.notify.templates import format_time, slack_escape
 from monitor.slackapp.allowlist import Allowlist
 from monitor.slackapp.buttons import after_click
-from monitor.slackapp.interactions import Click, InteractionError, SilenceCommand, parse_click
+from monitor.slackapp.interactions import ApprovalCommand, Click, InteractionError, SilenceCommand, parse_click
 from monitor.steering import Steering, SteeringError
 
 log = logging.getLogger(__name__)
@@ -76,6 +78,14 @@ class ClickHandler:
             log.info("slack: silence %s for %s made by %s", silence.describe(), command.label, click.by)
             until = format_time(silence.ends_at)
             return f"Silenced {command.label} by {who} (silence #{silence.id}, until {until})"
+        if isinstance(command, ApprovalCommand):
+            decide = self._steering.approve if command.approve else self._steering.reject
+            decided = await decide(command.approval_id, by=click.by)
+            log.info("slack: %s of #%s by %s: %s", click.action_id, command.approval_id, click.by, decided.message)
+            if not decided.ok:
+                await self._tell(click, slack_escape(decided.message))
+                return None
+            return f"{'Approved' if command.approve else 'Rejected'} by {who}: {slack_escape(decided.message)}"
         result = await self._steering.revert(command.journal_id, by=click.by)
         log.info("slack: revert of #%d asked by %s: %s", command.journal_id, click.by, result.message)
         if not result.ok:

@@ -16,7 +16,7 @@ from typing import Any
 
 from monitor.domain import Matcher, MatcherError
 from monitor.notify.names import display_name
-from monitor.slackapp.buttons import REVERT, SILENCES, label_of
+from monitor.slackapp.buttons import APPROVE, REJECT, REVERT, SILENCES, label_of
 
 
 class InteractionError(ValueError):
@@ -39,7 +39,15 @@ class RevertCommand:
     journal_id: int
 
 
-Command = SilenceCommand | RevertCommand
+@dataclass(frozen=True)
+class ApprovalCommand:
+    """Approve (``approve``) or reject approval ``approval_id``."""
+
+    approval_id: str
+    approve: bool
+
+
+Command = SilenceCommand | RevertCommand | ApprovalCommand
 
 
 @dataclass(frozen=True)
@@ -110,6 +118,11 @@ def command_of(action_id: str, value: str) -> Command:
         if not isinstance(journal, int) or isinstance(journal, bool) or journal < 1:
             raise InteractionError("bad revert button: no journal id")
         return RevertCommand(journal)
+    if action_id in (APPROVE, REJECT):
+        approval = data.get("approval")
+        if not isinstance(approval, str) or not 0 < len(approval) <= 64:
+            raise InteractionError(f"bad {action_id} button: no approval id")
+        return ApprovalCommand(approval, approve=action_id == APPROVE)
     raise InteractionError(f"unknown button {action_id[:40]!r}")
 
 

@@ -15,9 +15,16 @@ from fake_socket_mode import BOT_TOKEN, FakeSocketMode, block_actions
 from slackapp_factories import ADV, CAMPAIGN, NOW, RULE, alert, campaign, paused
 
 from monitor.domain import Matcher, OpsKind, Outcome
-from monitor.notify import AlertKind, OperationalMessage, SlackChannel, Templates
+from monitor.notify import Action, AlertKind, OperationalMessage, SlackChannel, Templates
 from monitor.slackapp.buttons import BLOCK_ID, VALUE_LIMIT, actions_block, after_click, buttons_of
-from monitor.slackapp.interactions import InteractionError, RevertCommand, SilenceCommand, command_of, parse_click
+from monitor.slackapp.interactions import (
+    ApprovalCommand,
+    InteractionError,
+    RevertCommand,
+    SilenceCommand,
+    command_of,
+    parse_click,
+)
 
 
 def ids_and_values(message) -> list[tuple[str, str, dict]]:
@@ -45,6 +52,25 @@ def test_an_action_carried_out_offers_revert_of_its_journal_entry_and_only_that(
             "silence_2h", "silence_24h"]  # fmt: skip
     [block] = actions_block(message)
     assert block["type"] == "actions" and block["block_id"] == BLOCK_ID and len(block["elements"]) == 3
+
+
+def test_an_action_awaiting_approval_offers_approve_and_reject_of_its_approval() -> None:
+    waiting = Action("pause", Outcome.AWAITING, "approve with ...", approval_id="12-1")
+    assert ids_and_values(alert(campaign(action=waiting)))[2:] == [
+        ("approve", "Approve", {"approval": "12-1"}),
+        ("reject", "Reject", {"approval": "12-1"}),
+    ]
+    two = alert(campaign(action=waiting), campaign("1801100000000000002", replace(waiting, approval_id="12-2")))
+    assert [t for _, t, _ in ids_and_values(two)][2:] == [
+        "Approve #12-1",
+        "Reject #12-1",
+        "Approve #12-2",
+        "Reject #12-2",
+    ]
+    click = parse_click(payload(alert(campaign(action=waiting)), "reject"))
+    assert click.command == ApprovalCommand("12-1", approve=False)
+    with pytest.raises(InteractionError, match="bad approve button: no approval id"):
+        command_of("approve", '{"approval": 12}')
 
 
 def test_a_button_whose_value_would_pass_slacks_limit_is_left_out() -> None:
