@@ -1,8 +1,9 @@
 """Render a Slack message's Block Kit JSON as an HTML page and screenshot it: docs/screenshots/slack-buttons.png.
 
 This is a rendering of the blocks, not Slack itself (Slack cannot run here). The blocks are the monitor's own:
-``SlackChannel`` builds them (``build_blocks`` with the buttons of ``monitor.slackapp.buttons``), and the second
-message is the first after a click on "Silence 2h" (``after_click``, as the handler updates it). The renderer
+``SlackChannel`` builds them (``build_blocks`` with the buttons of ``monitor.slackapp.buttons``), the second
+message is the first after a click on "Silence 2h" (``after_click``, as the handler updates it); the third awaits
+approval. The renderer
 handles what these messages use: header, section and context blocks with mrkdwn (bold, code, links, mentions,
 a few emoji shortcodes) and an actions block of buttons.
 
@@ -36,8 +37,8 @@ EMOJI = {"rotating_light": "🚨", "warning": "⚠️", "information_source": "�
 USERS = {"U0ALICE": "alice"}
 
 
-def message() -> AlertMessage:
-    """The overspend rule fired for one campaign and paused it (journal #17)."""
+def message(action: Action | None = None) -> AlertMessage:
+    """The overspend rule fired for one campaign and paused it (journal #17), or ``action``."""
     rule = RuleInfo("overspend-no-conversions", Severity.CRITICAL, "Spent more than 500 today without a single "
                     "conversion.", "spend > 500 and conversion == 0")  # fmt: skip
     campaign = AlertEntity(
@@ -45,7 +46,7 @@ def message() -> AlertMessage:
         (MatchedValue("spend", 640.0, "USD", "today"), MatchedValue("conversion", 0, None, "today")),
         link=ads_manager_url(Level.CAMPAIGN, ACME.id, "1800000000000000012"),
         first_seen=NOW - timedelta(minutes=15),
-        action=Action("pause", Outcome.DONE, journal_id=17),
+        action=action or Action("pause", Outcome.DONE, journal_id=17),
     )  # fmt: skip
     return AlertMessage(AlertKind.FIRING, rule, ACME, (campaign,), NOW - timedelta(minutes=15), NOW)
 
@@ -122,6 +123,8 @@ a { color: #1264a3; text-decoration: none; }
 
 def page() -> str:
     alert = message()
+    how = "approval #9-1 until 2026-11-24 20:30 UTC: tiktok-monitor approvals approve 9-1 (or reject 9-1)"
+    waiting = message(Action("pause", Outcome.AWAITING, how, approval_id="9-1"))
     before = build_blocks(Templates().slack(alert), actions_block(alert))
     clicked = buttons_of(alert)[0]
     until = format_time(NOW + timedelta(hours=2))
@@ -135,6 +138,8 @@ def page() -> str:
         + render_message(before, "3:00 PM")
         + "<div class='caption'>After alice clicked “Silence 2h” (the message updated by chat.update)</div>"
         + render_message(after, "3:00 PM", edited=True)
+        + "<div class='caption'>A rule with <code>approve_within</code>: its pause awaits approval</div>"
+        + render_message(build_blocks(Templates().slack(waiting), actions_block(waiting)), "3:05 PM")
         + "</body></html>"
     )
 

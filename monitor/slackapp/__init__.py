@@ -1,4 +1,5 @@
-"""Slack buttons through Socket Mode: "Silence 2h", "Silence 24h" on alerts, "Revert" on actions.
+"""Slack buttons through Socket Mode: "Silence 2h", "Silence 24h" on alerts, "Approve" / "Reject" on actions
+awaiting approval, "Revert" on actions carried out.
 
 * :mod:`~monitor.slackapp.buttons` (pure): the actions block a message carries, the buttons' values, and the
   message as it reads after a click;
