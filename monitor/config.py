@@ -55,6 +55,8 @@ from monitor.configtypes import (
     NumericId,
     Secret,
     Section,
+    SlackGroup,
+    SlackUser,
     Timeout,
     UniqueIds,
     config_error,
@@ -285,12 +287,17 @@ class StorageSettings(Section):
 
 
 class SlackSettings(Section):
-    """``[slack]``: a bot token and a channel, or an incoming webhook."""
+    """``[slack]``: a bot token and a channel, or an incoming webhook. With ``app_token`` (an app-level token,
+    ``xapp-...``) ``run`` also takes button clicks through Socket Mode (monitor.slackapp) from the users and user
+    groups allowed."""
 
     token: Secret | None = None
     webhook_url: Secret | None = None
     channel: NonEmptyStr | None = None
     base_url: HttpUrl = "https://slack.com/api/"
+    app_token: Secret | None = None
+    allowed_users: list[SlackUser] = Field(default_factory=list)
+    allowed_groups: list[SlackGroup] = Field(default_factory=list)
 
     @field_validator("webhook_url")
     @classmethod
@@ -316,6 +323,21 @@ class SlackSettings(Section):
             raise config_error(("channel", "required with token: set channel, like '#ads-alerts'"))
         if self.webhook_url is not None and self.channel is not None:
             raise config_error(("channel", "a webhook posts to its own channel: remove channel, or use token"))
+        return self._buttons()
+
+    def _buttons(self) -> SlackSettings:
+        if self.app_token is None:
+            if self.allowed_users or self.allowed_groups:
+                why = "required with allowed_users/allowed_groups: set app_token or app_token_file"
+                raise config_error(("app_token", why))
+            return self
+        if not self.app_token.get_secret_value().startswith("xapp-"):
+            raise config_error(("app_token", "expected an app-level token (xapp-...; not shown: it is a secret)"))
+        if self.token is None:
+            raise config_error(("app_token", "buttons need a bot token to update messages: set token, not webhook_url"))
+        if not self.allowed_users and not self.allowed_groups:
+            why = "required with app_token: the Slack users (U...) or allowed_groups (S...) who may click"
+            raise config_error(("allowed_users", why))
         return self
 
 

@@ -6,7 +6,7 @@ Each type says in its validator what is expected, in words a user reads as ``fil
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from email.utils import parseaddr
 from pathlib import Path
@@ -145,6 +145,18 @@ def _min_budgets(value: object) -> object:
     return found
 
 
+def _slack_id(*prefixes: str) -> Callable[[str], str]:
+    """A Slack id check: upper-case letters and digits starting with one of ``prefixes`` (users U/W, groups S)."""
+
+    def check(value: str) -> str:
+        if not re.fullmatch(r"[A-Z0-9]{3,}", value) or not value.startswith(prefixes):
+            what = "a user id like U0123ABCD" if "U" in prefixes else "a user group id like S0123ABCD"
+            raise config_error(("", f"expected {what} (Slack ids, not names), got {value!r}"))
+        return value
+
+    return check
+
+
 Integer = Annotated[int, BeforeValidator(_integer)]  # TOML true is not 1, "10" is not 10
 Boolean = Annotated[bool, BeforeValidator(_boolean)]  # "yes" is not true
 Secret = Annotated[SecretStr, AfterValidator(_non_empty_secret)]
@@ -152,6 +164,8 @@ NonEmptyStr = Annotated[str, AfterValidator(_non_empty)]
 HttpUrl = Annotated[str, AfterValidator(_http_url)]
 NumericId = Annotated[str, BeforeValidator(_id_string), AfterValidator(_digits)]
 EmailAddress = Annotated[str, AfterValidator(_email_address)]
+SlackUser = Annotated[str, AfterValidator(_slack_id("U", "W"))]
+SlackGroup = Annotated[str, AfterValidator(_slack_id("S"))]
 ConfigPath = Annotated[Path, AfterValidator(_relative_to_config)]
 #: ``[actions] min_budget``: currency -> (campaign, ad group) minimum daily budgets.
 MinBudgets = Annotated[dict[str, tuple[float, float]], BeforeValidator(_min_budgets)]

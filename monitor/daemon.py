@@ -1,7 +1,8 @@
 """`run` and `demo`: the scheduler, health endpoint, rule reloads and signals around a :class:`Runtime`.
 
 Start-up validates everything before the first poll (config, rules, database migration, the health port).
-Edits of rule files reload the rules atomically; SIGHUP reloads the configuration too (what it applies live
+With ``[slack] app_token`` it also takes Slack button clicks (:mod:`monitor.slackapp`). Edits of rule files
+reload the rules atomically; SIGHUP reloads the configuration too (what it applies live
 and what needs a restart: :mod:`monitor.reload`) and tries every paused advertiser (revoked token, account not
 active) at once. SIGTERM/SIGINT stop taking new polls, let the
 running ones finish and commit (their journal entries and outbox rows with them), deliver what the outbox can
@@ -37,7 +38,7 @@ from monitor.runtime import Runtime
 from monitor.scheduler import PollListener, Scheduler
 from monitor.sdnotify import SystemdNotifier, watchdog_loop
 from monitor.store.shards import timing
-from monitor.wiring import configured_channels_of, open_runtime
+from monitor.wiring import configured_channels_of, open_runtime, slack_app_of
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +137,7 @@ async def run_daemon(
         tasks.append(loop.create_task(reload(runtime, scheduler, health, build_channels=build, redactor=redactor)))
 
     signals = _install_signals(loop, stop, received, hangup)
+    slack_app = slack_app_of(settings, runtime.store, clock, runtime.session)  # the buttons: [slack] app_token
     try:
         page = page_of(settings, runtime) if settings.page.enabled else None
         if settings.health.enabled:
@@ -159,6 +161,8 @@ async def run_daemon(
             log.info("status page on %s/", page_listener.url)
         await replicas.beat()  # this replica's share of the advertisers, before the first poll
         scheduler.start()
+        if slack_app is not None:
+            await slack_app.start()
         tasks.append(loop.create_task(replicas.run(stop)))
         tasks.append(loop.create_task(watch_rules(runtime, stop, RULES_CHECK_SECONDS)))
         # the watchdog proves the loop turns and the scheduler runs; /healthz proves advertisers are watched
@@ -191,6 +195,8 @@ async def run_daemon(
             await server.stop()
         if page_listener is not None:
             await page_listener.stop()
+        if slack_app is not None:
+            await slack_app.close()
         await runtime.close()
         notifier.close()
     log.info("monitor stopped")

@@ -6,7 +6,8 @@ in force. Otherwise each changed key is either applied at once or named as needi
 
 * applied live (:data:`LIVE`): ``[monitor]`` (``interval`` reschedules every poll at its phase of the new
   interval, ``poll_timeout``, ``rules``: the new rules directory, ``templates``), the channels (``[slack]``,
-  ``[email]``, ``[webhook]``, ``[console]``: rebuilt and swapped into the outbox sender, the old ones closed),
+  ``[email]``, ``[webhook]``, ``[console]``: rebuilt and swapped into the outbox sender, the old ones closed;
+  but not the Slack buttons' ``app_token``, ``allowed_users`` and ``allowed_groups``: Socket Mode connects at start),
   ``[notify] ops_channels`` and ``group_limit``, and all of ``[actions]`` (the guards and the circuit breaker's
   limits);
 * needing a restart (everything else, kept as it was until then): ``[tiktok]`` (token, app credentials,
@@ -49,6 +50,8 @@ log = logging.getLogger(__name__)
 LIVE = frozenset(
     {"monitor", "actions", "slack", "email", "webhook", "console", "notify.ops_channels", "notify.group_limit"}
 )
+#: Keys of a live section that still need a restart: the Slack buttons' Socket Mode app is built at start.
+BUTTON_KEYS = ("app_token", "allowed_users", "allowed_groups")
 #: The channel sections: a change to any of them rebuilds the channels (with the templates of ``[monitor]``).
 CHANNEL_SECTIONS = ("slack", "email", "webhook", "console")
 
@@ -76,8 +79,16 @@ def config_changes(old: Settings, new: Settings) -> ConfigChanges:
             keys += [f"{section}.{k}" for k in type(before).model_fields if getattr(before, k) != getattr(after, k)]
         elif before != after:
             keys.append(section)
-    live = sorted(k for k in keys if k in LIVE or k.split(".")[0] in LIVE)
+    buttons = [f"slack.{k}" for k in BUTTON_KEYS]
+    keys = [k for k in keys if k not in buttons]
+    keys += [f"slack.{k}" for k in BUTTON_KEYS if _button_key(old, k) != _button_key(new, k)]
+    live = sorted(k for k in keys if (k in LIVE or k.split(".")[0] in LIVE) and k not in buttons)
     return ConfigChanges(tuple(live), tuple(sorted(set(keys) - set(live))))
+
+
+def _button_key(settings: Settings, key: str) -> Any:
+    """A button key's value (None when unset: no section, no token, no list)."""
+    return None if settings.slack is None else getattr(settings.slack, key) or None
 
 
 def merged(old: Settings, new: Settings) -> Settings:
@@ -87,6 +98,15 @@ def merged(old: Settings, new: Settings) -> Settings:
         update={"ops_channels": new.notify.ops_channels, "group_limit": new.notify.group_limit}
     )
     update: dict[str, Any] = {name: getattr(new, name) for name in ("monitor", "actions", *CHANNEL_SECTIONS)}
+    if new.slack is not None:  # the buttons stay as the running Socket Mode app takes them (or not at all)
+        buttons = {k: _button_key(old, k) for k in BUTTON_KEYS}
+        update["slack"] = new.slack.model_copy(
+            update={
+                **buttons,
+                "allowed_users": buttons["allowed_users"] or [],
+                "allowed_groups": buttons["allowed_groups"] or [],
+            }
+        )
     return old.model_copy(update={**update, "notify": notify})
 
 

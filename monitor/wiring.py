@@ -4,8 +4,9 @@
 terminal channels from :func:`console_channels`); ``history``,
 ``revert`` and ``actions`` a store from :func:`open_store`; ``once --dry-run`` and ``explain`` read-only parts from
 :func:`open_preview` (and ``revert`` the client of the entry's token account from
-:func:`client_of_advertiser`); ``auth advertisers`` a client from :func:`build_client`. Nothing else in the
-package builds clients, stores or channels from settings.
+:func:`client_of_advertiser`); ``auth advertisers`` a client from :func:`build_client`; ``run`` the Slack
+buttons' app from :func:`slack_app_of`. Nothing else in the package builds clients, stores or channels from
+settings.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Mapping
 from typing import TextIO
 
 import aiohttp
+from slack_sdk.web.async_client import AsyncWebClient
 
 from monitor.accounts import Roster, build_clients
 from monitor.actions.base import GuardSettings
@@ -29,6 +31,9 @@ from monitor.preview.readonly import open_readonly
 from monitor.rulebook import RuleBook
 from monitor.rules.loader import configured_channels
 from monitor.runtime import Runtime
+from monitor.slackapp.allowlist import Allowlist
+from monitor.slackapp.handlers import ClickHandler
+from monitor.slackapp.socket import SlackApp
 from monitor.steering import Steering
 from monitor.store.budget import DEFAULT_APP, AppBudget
 from monitor.store.lease import ttl_for
@@ -159,6 +164,23 @@ def steering_of(settings: Settings, store: Store, clock: Clock, session: aiohttp
         return await client_of_advertiser(settings, session, advertiser_id, store)
 
     return Steering(store, clock, GuardSettings.from_config(settings.actions, settings.monitor.interval), client_of)
+
+
+def slack_app_of(settings: Settings, store: Store, clock: Clock, session: aiohttp.ClientSession) -> SlackApp | None:
+    """The Slack buttons' Socket Mode app when ``[slack] app_token`` is set (None otherwise): clicks of the allowed
+    users and groups made into changes through :func:`steering_of`, messages updated with the bot token."""
+    slack = settings.slack
+    if slack is None or slack.app_token is None or slack.token is None:
+        return None
+    web = AsyncWebClient(token=slack.token.get_secret_value(), base_url=slack.base_url)
+
+    async def members_of(group: str) -> list[str]:
+        response = await web.usergroups_users_list(usergroup=group)
+        return [str(user) for user in response.get("users") or ()]
+
+    allowlist = Allowlist(slack.allowed_users, slack.allowed_groups, members_of, clock)
+    handler = ClickHandler(steering_of(settings, store, clock, session), web, allowlist)
+    return SlackApp(slack.app_token.get_secret_value(), slack.base_url, handler)
 
 
 def api_session() -> aiohttp.ClientSession:

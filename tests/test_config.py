@@ -726,6 +726,42 @@ def test_slack_problems(tmp_path: Path, section: str, message: str) -> None:
     assert re.sub(r":\d+: ", ": ", line, count=1) == f"{path}: {message}"
 
 
+BOT = '[slack]\ntoken = "xoxb-1"\nchannel = "#a"\n'
+
+
+@pytest.mark.parametrize(
+    ("section", "message"),
+    [
+        (BOT + 'app_token = "xoxb-2"\nallowed_users = ["U1AB"]\n',
+         "slack.app_token: expected an app-level token (xapp-...; not shown: it is a secret)"),
+        ('[slack]\nwebhook_url = "https://h"\napp_token = "xapp-1"\nallowed_users = ["U1AB"]\n',
+         "slack.app_token: buttons need a bot token to update messages: set token, not webhook_url"),
+        (BOT + 'app_token = "xapp-1"\n',
+         "slack.allowed_users: required with app_token: the Slack users (U...) or allowed_groups (S...) who may click"),
+        (BOT + 'allowed_groups = ["S1AB"]\n',
+         "slack.app_token: required with allowed_users/allowed_groups: set app_token or app_token_file"),
+        (BOT + 'app_token = "xapp-1"\nallowed_users = ["alice"]\n',
+         "slack.allowed_users[0]: expected a user id like U0123ABCD (Slack ids, not names), got 'alice'"),
+        (BOT + 'app_token = "xapp-1"\nallowed_groups = ["U1AB"]\n',
+         "slack.allowed_groups[0]: expected a user group id like S0123ABCD (Slack ids, not names), got 'U1AB'"),
+    ],
+)  # fmt: skip
+def test_slack_button_problems(tmp_path: Path, section: str, message: str) -> None:
+    path = write(tmp_path, f"{TIKTOK}{section}")
+    [line] = problems(path)
+    assert re.sub(r":\d+: ", ": ", line, count=1) == f"{path}: {message}"
+
+
+def test_slack_buttons_settings_with_the_app_token_from_a_file(tmp_path: Path) -> None:
+    (tmp_path / "app-token").write_text("xapp-1-A0-secret\n")
+    path = write(tmp_path, f'{TIKTOK}{BOT}app_token_file = "app-token"\nallowed_users = ["U0ALICE", "W0BOB"]\n'
+                           'allowed_groups = ["S0OPS"]\n')  # fmt: skip
+    slack = load_settings(path).slack
+    assert slack is not None and slack.app_token is not None
+    assert slack.app_token.get_secret_value() == "xapp-1-A0-secret" and "xapp" not in repr(slack)
+    assert (slack.allowed_users, slack.allowed_groups) == (["U0ALICE", "W0BOB"], ["S0OPS"])
+
+
 def test_email_problems(tmp_path: Path) -> None:
     path = write(
         tmp_path,
@@ -821,8 +857,9 @@ def test_example_with_optional_sections_turned_on_loads(tmp_path: Path) -> None:
     text = re.sub(r"(?ms)^\[\[tiktok\.accounts\]\].*?(?=^\[)", "", text)  # access_token or accounts, not both
     path = write(tmp_path, text)
     env = {name: "x" for name in re.findall(r"\$\{(\w+)\}", text)}
-    settings = load_settings(path, env={**env, "TIKTOK_APP_ID": "123", "ALERT_WEBHOOK_URL": "https://hooks.example/x"})
-    assert settings.slack is not None
+    env.update(TIKTOK_APP_ID="123", ALERT_WEBHOOK_URL="https://hooks.example/x", SLACK_APP_TOKEN="xapp-x")
+    settings = load_settings(path, env=env)
+    assert settings.slack is not None and settings.slack.app_token is not None
     assert settings.email is not None
 
 

@@ -36,6 +36,7 @@ from monitor.config import SlackSettings
 from monitor.notify.errors import DeliveryError, PermanentDeliveryError, TransientDeliveryError
 from monitor.notify.message import Message
 from monitor.notify.templates import SlackText, Templates
+from monitor.slackapp.buttons import actions_block
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +59,9 @@ _CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]{6,}")
 
 
 class SlackChannel:
-    """Posts messages to Slack. Give ``token`` and ``channel`` (Web API) or ``webhook_url`` (incoming webhook)."""
+    """Posts messages to Slack. Give ``token`` and ``channel`` (Web API) or ``webhook_url`` (incoming webhook).
+    ``buttons``: messages carry the Slack app's buttons (:mod:`monitor.slackapp.buttons`); only when something
+    takes the clicks (``[slack] app_token``), or they would do nothing."""
 
     def __init__(
         self,
@@ -71,6 +74,7 @@ class SlackChannel:
         timeout: float = 30.0,
         rate_limit_retries: int = 2,
         history_pages: int = 5,
+        buttons: bool = False,
     ) -> None:
         if (token is None) == (webhook_url is None):
             raise ValueError("give either token (with channel) or webhook_url")
@@ -79,6 +83,7 @@ class SlackChannel:
         self._templates = templates
         self.channel = channel
         self._history_pages = history_pages
+        self._buttons = buttons and token is not None
         retry: list[AsyncRetryHandler] = [AsyncRateLimitErrorRetryHandler(max_retry_count=rate_limit_retries)]
         self._web: AsyncWebClient | None = None
         self._hook: AsyncWebhookClient | None = None
@@ -98,6 +103,7 @@ class SlackChannel:
             channel=settings.channel,
             webhook_url=None if settings.webhook_url is None else settings.webhook_url.get_secret_value(),
             base_url=settings.base_url,
+            buttons=settings.app_token is not None,
             **options,
         )
 
@@ -105,7 +111,8 @@ class SlackChannel:
 
     async def send(self, message: Message, target: str | None = None, *, delivery_id: str | None = None) -> None:
         rendered = self._templates.slack(message)
-        text, blocks = truncate(rendered.text, TEXT_LIMIT), build_blocks(rendered)
+        tail = actions_block(message) if self._buttons else []
+        text, blocks = truncate(rendered.text, TEXT_LIMIT), build_blocks(rendered, tail)
         if self._hook is not None:
             if target:
                 raise PermanentDeliveryError(
@@ -292,8 +299,10 @@ def truncate(text: str, limit: int) -> str:
     return cut + "…"
 
 
-def build_blocks(parts: SlackText) -> list[dict[str, Any]]:
-    """Block Kit: a header, the summary, one section per listed entity, and a context line."""
+def build_blocks(parts: SlackText, tail: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """Block Kit: a header, the summary, one section per listed entity, a context line, and ``tail`` (the
+    buttons), within Slack's 50 blocks."""
+    tail = tail or []
     blocks: list[dict[str, Any]] = []
     if parts.header:
         header = parts.header if len(parts.header) <= HEADER_LIMIT else parts.header[: HEADER_LIMIT - 1] + "…"
@@ -301,9 +310,9 @@ def build_blocks(parts: SlackText) -> list[dict[str, Any]]:
     for text in (parts.summary, *parts.entities):
         if text:
             blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": truncate(text, SECTION_LIMIT)}})
-    blocks = blocks[: MAX_BLOCKS - 1]
+    blocks = blocks[: MAX_BLOCKS - 1 - len(tail)]
     if parts.footer:
         blocks.append(
             {"type": "context", "elements": [{"type": "mrkdwn", "text": truncate(parts.footer, SECTION_LIMIT)}]}
         )
-    return blocks
+    return blocks + tail

@@ -123,3 +123,26 @@ def test_changes_are_split_into_live_and_restart_keys_and_merged_keeps_the_resta
     assert now.notify.group_limit == 9 and now.notify.ops_cooldown == old.notify.ops_cooldown
     assert now.tiktok.base_url == "http://127.0.0.1:1" and now.source == config
     assert config_changes(old, old) == config_changes(new, new) == type(changes)()
+
+
+def test_the_slack_buttons_keys_need_a_restart_and_the_rest_of_slack_applies_live(tmp_path: Path):
+    (tmp_path / "rules").mkdir()
+    config = tmp_path / "config.toml"
+    slack = '[slack]\ntoken = "xoxb-1"\nchannel = "#a"\n'
+    config.write_text(config_text("http://127.0.0.1:1", tmp_path, interval="5m", rules="rules", extra=slack))
+    old = load_settings(config)
+    buttons = 'app_token = "xapp-1"\nallowed_users = ["U0ALICE"]\n'
+    config.write_text(
+        config_text(
+            "http://127.0.0.1:1", tmp_path, interval="5m", rules="rules", extra=slack.replace("#a", "#b") + buttons
+        )
+    )
+    new = load_settings(config)
+    changes = config_changes(old, new)
+    assert (changes.live, changes.restart) == (("slack.channel",), ("slack.allowed_users", "slack.app_token"))
+    now = merged(old, new)  # no buttons on messages until a restart connects Socket Mode
+    assert now.slack is not None and now.slack.channel == "#b"
+    assert (now.slack.app_token, now.slack.allowed_users) == (None, [])
+    config.write_text(config_text("http://127.0.0.1:1", tmp_path, interval="5m", rules="rules"))
+    removed = config_changes(new, load_settings(config))  # slack removed: the running buttons' keys too
+    assert removed.live == ("slack",) and removed.restart == ("slack.allowed_users", "slack.app_token")
