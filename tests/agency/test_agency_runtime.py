@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import itertools
 import logging
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from monitor.sandbox import Sandbox
 from monitor.sandbox.arrivals import max_in_window
 from monitor.sandbox.business import ANALYST_ONLY_ADVERTISER_ID
 from monitor.sandbox.settings import SandboxSettings, extra_advertiser_id
+from monitor.sandbox.threaded import served_in_thread
 from monitor.store.repo import Store
 from monitor.wiring import open_runtime
 
@@ -31,6 +33,16 @@ PAUSE = RULE.replace('"spending"', '"stop-spending"') + 'action = "pause"\n'
 @pytest.fixture
 def sandbox_settings() -> SandboxSettings:
     return SandboxSettings(app_id=APP_ID, qps=1000, extra_advertisers=50)
+
+
+@pytest.fixture
+def sandbox(sandbox_settings: SandboxSettings, clock) -> Iterator[Sandbox]:
+    """The sandbox in a thread of its own: its request log has the real arrival times, not the moments this
+    test's busy event loop let its handler run (the QPS assertion reads them)."""
+    sb = Sandbox(sandbox_settings, clock=clock)
+    with served_in_thread(sb) as base_url:
+        sb.base_url = base_url  # type: ignore[attr-defined]
+        yield sb
 
 
 def write_config(tmp_path: Path, tiktok: str, rule: str = RULE) -> Settings:
