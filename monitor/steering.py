@@ -59,8 +59,9 @@ class Expired:
 
 
 class Steering:
-    """The changes people make: silences (add, expire) and reverts of journaled actions, each recorded with who
-    made it. ``client_of`` gives the API client for an advertiser (needed by reverts only)."""
+    """The changes people make: silences (add, expire), reverts of journaled actions and decisions on approvals
+    (approve, reject), each recorded with who made it. ``client_of`` gives the API client for an advertiser (needed
+    by reverts and approvals)."""
 
     def __init__(self, store: Store, clock: Clock, guard_settings: GuardSettings, client_of: ClientOf) -> None:
         self._store = store

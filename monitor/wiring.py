@@ -158,7 +158,8 @@ async def open_preview(settings: Settings, clock: Clock | None = None) -> Previe
 
 
 def steering_of(settings: Settings, store: Store, clock: Clock, session: aiohttp.ClientSession) -> Steering:
-    """The changes people make (silences, reverts) on ``store``, with API clients on ``session`` for reverts."""
+    """The changes people make (silences, reverts, approvals) on ``store``, with API clients on ``session`` for
+    reverts and approvals."""
 
     async def client_of(advertiser_id: str) -> TikTokClient:
         return await client_of_advertiser(settings, session, advertiser_id, store)

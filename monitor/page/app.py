@@ -84,9 +84,9 @@ def add_routes(app: web.Application, page: Page) -> None:
     app.router.add_get("/login", handlers.login_form)
     app.router.add_post("/login", handlers.login)
     app.router.add_post("/silences", handlers.add_silence)
-    app.router.add_post("/silences/{id:[0-9]+}/expire", handlers.expire_silence)
-    app.router.add_post("/journal/{id:[0-9]+}/revert", handlers.revert)
-    app.router.add_post("/approvals/{id:[0-9]+-[0-9]+}/{decision:approve|reject}", handlers.decide)
+    app.router.add_post("/silences/{id:[0-9]{1,18}}/expire", handlers.expire_silence)
+    app.router.add_post("/journal/{id:[0-9]{1,18}}/revert", handlers.revert)
+    app.router.add_post("/approvals/{id:[0-9]{1,18}-[0-9]{1,9}}/{decision:approve|reject}", handlers.decide)
 
 
 class _Handlers:
@@ -128,6 +128,8 @@ class _Handlers:
         html = await _TEMPLATES.get_template("login.html.j2").render_async(
             basic=True, token=auth.has_token, csrf_field=FIELD, error=None
         )
+        if request.headers.get("Authorization"):  # credentials that did not match: seen, never their content
+            log.warning("status page: credentials that match no user or token from %s", request.remote)
         headers = {**HEADERS, "WWW-Authenticate": 'Basic realm="tiktok-monitor", charset="UTF-8"'}
         return web.Response(status=401, text=html, content_type="text/html", headers=headers)
 

@@ -1,10 +1,11 @@
 """Cross-site request forgery: every form of the status page carries a token, and every POST is checked.
 
-A token is ``ISSUED.SIGNATURE``: an HMAC (with a key of this process, random at start) of who the form was made
-for and when, valid for :data:`MAX_AGE`. A POST is refused unless its token was issued to the same person and is
+A token is ``ISSUED.SIGNATURE``: an HMAC of who the form was made for and when (the key derives from the page's
+configured secrets, so every replica sharing them accepts a form another made; without any, it is random per
+process), valid for :data:`MAX_AGE`. A POST is refused unless its token was issued to the same person and is
 not too old, and unless the browser says the request comes from the page itself: an ``Origin`` (when sent) equal
-to the page's own, and no ``Sec-Fetch-Site: cross-site``. The ``Host`` is checked before (DNS rebinding,
-:func:`monitor.health.host_allowed`). Pure but for the key: ``now`` is passed in.
+to the page's own, and no ``Sec-Fetch-Site`` of ``cross-site`` or ``same-site``. The ``Host`` is checked before
+(DNS rebinding, :func:`monitor.health.host_allowed`). Pure but for the key: ``now`` is passed in.
 """
 
 from __future__ import annotations
@@ -12,12 +13,25 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 #: How long a form may stay open (the page refreshes itself long before).
 MAX_AGE = timedelta(hours=12)
 FIELD = "csrf"
+
+
+def key_from_secrets(values: Iterable[str]) -> bytes | None:
+    """The forms' key derived from the page's configured secrets (token, users' passwords): the same on every
+    replica configured alike, and never one of the secrets. None when there are none (then a random key)."""
+    material = sorted(values)
+    if not material:
+        return None
+    digest = hmac.new(b"tiktok-monitor page csrf key", digestmod=hashlib.sha256)
+    for secret in material:
+        digest.update(len(secret).to_bytes(4, "big") + secret.encode())
+    return digest.digest()
 
 
 class Csrf:

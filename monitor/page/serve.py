@@ -10,7 +10,7 @@ from monitor.config import Settings
 from monitor.health import AppServer, host_middleware, parse_listen
 from monitor.page.app import Page, add_routes
 from monitor.page.auth import Authenticator
-from monitor.page.csrf import Csrf
+from monitor.page.csrf import Csrf, key_from_secrets
 from monitor.page.view import Sources
 from monitor.runtime import Runtime
 from monitor.wiring import steering_of
@@ -33,7 +33,7 @@ def page_of(settings: Settings, runtime: Runtime) -> Page:
         steering=steering_of(settings, runtime.store, runtime.clock, runtime.session),
         clock=runtime.clock,
         auth=Authenticator(token, users),
-        csrf=Csrf(),
+        csrf=Csrf(key_from_secrets([*([token] if token else []), *users.values()])),
         refresh=config.refresh,
     )
 

@@ -82,9 +82,11 @@ class ClickHandler:
             decide = self._steering.approve if command.approve else self._steering.reject
             decided = await decide(command.approval_id, by=click.by)
             log.info("slack: %s of #%s by %s: %s", click.action_id, command.approval_id, click.by, decided.message)
-            if not decided.ok:
-                await self._tell(click, slack_escape(decided.message))
+            if not decided.ok and decided.taken is None:
+                await self._tell(click, slack_escape(decided.message))  # refused, nothing decided: the buttons stay
                 return None
+            if not decided.ok:  # this click decided it, but the guards blocked the write: the buttons go, it says why
+                return f"Approved by {who}, not written: {slack_escape(decided.message)}"
             return f"{'Approved' if command.approve else 'Rejected'} by {who}: {slack_escape(decided.message)}"
         result = await self._steering.revert(command.journal_id, by=click.by)
         log.info("slack: revert of #%d asked by %s: %s", command.journal_id, click.by, result.message)

@@ -23,7 +23,7 @@ from monitor.domain.approvals import Approval, ApprovalState, PlannedChange
 from monitor.health import host_middleware
 from monitor.page.app import Page, add_routes
 from monitor.page.auth import COOKIE, Authenticator
-from monitor.page.csrf import Csrf
+from monitor.page.csrf import Csrf, key_from_secrets
 from monitor.page.serve import page_server, shares_health
 from monitor.page.view import Sources
 from monitor.steering import Steering
@@ -155,6 +155,31 @@ async def test_forms_without_a_valid_token_or_from_another_origin_are_refused(lo
         "/silences", data={"matchers": "colour=red", "duration": "2h", "csrf": csrf_of(await response.text())}
     )
     assert bad.status == 400 and "unknown matcher" in await bad.text()
+
+
+@pytest.mark.parametrize(
+    "route", ["/silences", "/silences/1/expire", "/journal/1/revert", "/approvals/1-1/approve", "/approvals/1-1/reject"]
+)
+async def test_every_change_is_refused_without_the_forms_token_or_from_another_origin(local: TestClient, route) -> None:
+    token = csrf_of(await (await local.get("/")).text())
+    assert (await local.post(route, data={})).status == 403
+    assert (await local.post(route, data={"csrf": token + "0"})).status == 403
+    assert (await local.post(route, data={"csrf": token}, headers={"Origin": "http://evil.example"})).status == 403
+
+
+def test_replicas_configured_alike_accept_each_others_forms(clock) -> None:
+    """Behind a load balancer a form made by one replica is posted to another: the key comes from the secrets."""
+    one, two = Csrf(key_from_secrets(["s3cret", "pw"])), Csrf(key_from_secrets(["pw", "s3cret"]))
+    token = one.issue("page:alice", clock.now())
+    assert two.valid(token, "page:alice", clock.now()) and not two.valid(token, "page:bob", clock.now())
+    assert not Csrf(key_from_secrets(["other"])).valid(token, "page:alice", clock.now())
+    assert key_from_secrets([]) is None and b"s3cret" not in (key_from_secrets(["s3cret"]) or b"")
+
+
+async def test_an_id_past_what_the_database_holds_is_not_found_not_an_error(local: TestClient) -> None:
+    token = csrf_of(await (await local.get("/")).text())
+    for route in ("/silences/99999999999999999999/expire", "/journal/99999999999999999999/revert"):
+        assert (await local.post(route, data={"csrf": token})).status == 404
 
 
 async def test_a_token_logs_in_with_a_cookie_that_is_not_the_token(serve, store, clock) -> None:

@@ -5,6 +5,7 @@ the clicker told."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from slackapp_factories import ADV, ALICE, CAMPAIGN, MakeApp, alert, campaign
 
 from monitor.actions import ActionRunner, GuardSettings
 from monitor.clock import FrozenClock
-from monitor.domain import Outcome
+from monitor.domain import Hold, Level, Outcome
 from monitor.domain.approvals import ApprovalState
 from monitor.notify import Action, SlackChannel, Templates
 from monitor.pipeline import Pipeline
@@ -76,6 +77,29 @@ async def test_approve_carries_the_action_out_recorded_with_the_slack_user(
     assert update["text"].startswith(f"Approved by <@{ALICE}>: ")
     left = [e["action_id"] for b in update["blocks"] if b["type"] == "actions" for e in b["elements"]]
     assert left == ["silence_2h", "silence_24h"]  # Approve and Reject went together
+
+
+async def test_an_approval_a_guard_blocks_is_decided_and_the_message_says_why(
+    fake: FakeSocketMode, waiting: tuple[str, dict], store: Store, clock: FrozenClock, sandbox
+) -> None:
+    """A person set the campaign's status since the rule asked: the approval is decided (blocked) and the message
+    loses its Approve/Reject buttons and says why, instead of offering a decision that is no longer open."""
+    approval_id, message = waiting
+    asked = await store.approvals.get(approval_id)
+    assert asked is not None
+    now = clock.now()
+    override = Hold(ADV, (Level.CAMPAIGN, asked.entity_id), "operation_status", now, now + timedelta(hours=2),
+                    value="ENABLE")  # fmt: skip
+    await store.holds.add([override], now)
+    await fake.acked(await fake.click(block_actions(message, "approve")))
+    await fake.wait_until(lambda: bool(fake.updates), within=10)
+    decided = await store.approvals.get(approval_id)
+    assert decided is not None and decided.state is ApprovalState.BLOCKED
+    assert status(sandbox, clock) == "ENABLE" and fake.ephemerals == []
+    [update] = fake.updates
+    assert update["text"].startswith(f"Approved by <@{ALICE}>, not written: ") and "a guard said no" in update["text"]
+    left = [e["action_id"] for b in update["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert left == ["silence_2h", "silence_24h"]
 
 
 async def test_reject_drops_the_action_and_says_who(
