@@ -1,4 +1,4 @@
-"""The snapshot store: the daemon's memory (snapshots, poll runs, alert states, holds, silences,
+"""The snapshot store: the daemon's memory (snapshots, poll runs, alert states, holds, silences, approvals,
 outbox, action journal).
 
 Open a :class:`Store` from a URL; everything it returns is a frozen value object from :mod:`monitor.domain` or

@@ -138,43 +138,50 @@ async def test_an_expired_approval_is_dropped_once_with_a_message(
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-async def shared(request: pytest.FixtureRequest, tmp_path: Path, clock: FrozenClock) -> AsyncIterator[Store]:
-    """A store on SQLite or PostgreSQL (a schema of its own) for the concurrency test."""
+async def replicas(
+    request: pytest.FixtureRequest, tmp_path: Path, clock: FrozenClock
+) -> AsyncIterator[tuple[Store, Store]]:
+    """Two stores (two engines: two replicas) on one SQLite file or one PostgreSQL schema of their own."""
     if request.param == "sqlite":
-        opened = await Store.open(f"sqlite:///{tmp_path / 'shared.db'}", clock=clock)
-        yield opened
-        await opened.close()
-        return
-    if not POSTGRES_URL:
-        if os.environ.get("CI"):
-            pytest.fail("CI is set but TEST_POSTGRES_URL is not")
+        url, schema = f"sqlite:///{tmp_path / 'shared.db'}", None
+    elif POSTGRES_URL:
+        url, schema = POSTGRES_URL, f"test_{uuid.uuid4().hex[:16]}"
+    elif os.environ.get("CI"):
+        pytest.fail("CI is set but TEST_POSTGRES_URL is not")
+    else:
         pytest.skip("TEST_POSTGRES_URL not set")
-    schema = f"test_{uuid.uuid4().hex[:16]}"
-    opened = await Store.open(POSTGRES_URL, schema=schema, clock=clock)
-    yield opened
-    await opened.close()
-    engine = create_async_engine(normalize_url(POSTGRES_URL))
-    async with engine.begin() as conn:
-        await conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-    await engine.dispose()
+    first = await Store.open(url, schema=schema, clock=clock, owner="replica-1")
+    second = await Store.open(url, schema=schema, clock=clock, owner="replica-2")
+    yield first, second
+    await first.close()
+    await second.close()
+    if schema is not None:
+        engine = create_async_engine(normalize_url(url))
+        async with engine.begin() as conn:
+            await conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        await engine.dispose()
 
 
-async def test_two_people_approving_at_once_write_once(
-    make_pipeline, make_client, sandbox, shared: Store, clock: FrozenClock
+async def test_two_people_approving_at_once_on_two_replicas_write_once(
+    make_pipeline, make_client, sandbox, replicas: tuple[Store, Store], clock: FrozenClock
 ) -> None:
-    polls = make_pipeline(APPROVED_PAUSE, on=shared)
+    one, two = replicas
+    polls = make_pipeline(APPROVED_PAUSE, on=one)
     [taken] = (await polls.poll(ADV)).actions
     assert taken.approval_id is not None
-    slack, page = steering(shared, clock, make_client()), steering(shared, clock, make_client())
+    slack, page = steering(one, clock, make_client()), steering(two, clock, make_client())
     results = await asyncio.gather(
         slack.approve(taken.approval_id, by="slack:U1 (alice)"), page.approve(taken.approval_id, by="page:bob")
     )
     assert sorted(r.ok for r in results) == [False, True]
+    [won] = [r for r in results if r.ok]
     [lost] = [r for r in results if not r.ok]
-    assert "already approved by" in lost.message
+    assert won.approval is not None and f"already approved by {won.approval.decided_by}" in lost.message
     assert writes(sandbox, STATUS_UPDATE) == 1
-    [entry] = await shared.journal.history()
-    assert entry.intent.approved_by in ("slack:U1 (alice)", "page:bob")
+    [entry] = await two.journal.history()
+    assert entry.intent.approved_by == won.approval.decided_by
+    final = await two.approvals.get(taken.approval_id)  # decided once: approved and carried out, never re-tried
+    assert final is not None and (final.state, final.journal_id) == (ApprovalState.APPROVED, entry.id)
 
 
 async def test_an_api_failure_at_approval_leaves_the_approval_pending_to_try_again(
