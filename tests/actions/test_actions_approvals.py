@@ -18,7 +18,7 @@ from actions_factories import ADV, CAMPAIGN, actions_in, ops, outbox, rule, writ
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from monitor.actions import GuardSettings
-from monitor.actions.approve import expire_due
+from monitor.actions.approve import approve, expire_due
 from monitor.clock import FrozenClock
 from monitor.domain.approvals import ApprovalState
 from monitor.sandbox import Fault
@@ -197,4 +197,25 @@ async def test_an_api_failure_at_approval_leaves_the_approval_pending_to_try_aga
     assert writes(sandbox, STATUS_UPDATE) == 0
     again = await steering(store, clock, make_client()).approve(taken.approval_id, by="alice")
     assert again.ok, again.message
+    assert writes(sandbox, STATUS_UPDATE) == 1
+
+
+async def test_an_approval_while_another_replica_polls_the_advertiser_waits_or_gives_the_claim_back(
+    make_pipeline, make_client, sandbox, store: Store, clock: FrozenClock
+) -> None:
+    """A poll of the advertiser (another replica's, holding its lease) runs when the approval comes: the approval
+    does not write beside it; after the wait it is pending again, and once the poll is over it goes through."""
+    polls = make_pipeline(APPROVED_PAUSE)
+    [taken] = (await polls.poll(ADV)).actions
+    assert taken.approval_id is not None
+    async with store.journal.lease(ADV, "replica-b:42", clock.now(), store.lease_ttl):
+        busy = await approve(
+            taken.approval_id, store=store, client=make_client(), clock=clock, settings=GuardSettings(), by="alice",
+            wait=0.0,
+        )  # fmt: skip
+    assert not busy.ok and f"a poll of advertiser {ADV} runs" in busy.message and "pending again" in busy.message
+    assert busy.approval is not None and busy.approval.state is ApprovalState.PENDING
+    assert writes(sandbox, STATUS_UPDATE) == 0
+    done = await steering(store, clock, make_client()).approve(taken.approval_id, by="alice")
+    assert done.ok, done.message
     assert writes(sandbox, STATUS_UPDATE) == 1
