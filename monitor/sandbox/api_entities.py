@@ -15,6 +15,7 @@ from monitor.sandbox import render
 from monitor.sandbox.call import Call
 from monitor.sandbox.entities import Ad, AdGroup, Campaign
 from monitor.sandbox.params import checked_strings, page_info, param_error
+from monitor.sandbox.smartplus import AUTOMATION_TYPES
 from monitor.sandbox.status import PRIMARY_FILTERS, SECONDARY_VALUES, is_deleted, primary_of
 from monitor.sandbox.world import World
 
@@ -166,8 +167,11 @@ def _checks(call: Call, kind: str, f: dict[str, Any]) -> tuple[list[Callable[[En
     origins = f.get("campaign_system_origins")
     if origins is not None and "TT_ADS_PLATFORM" not in checked_strings("filtering.campaign_system_origins", origins):
         checks.append(lambda e: False)
-    if f.get("campaign_automation_type") not in (None, "MANUAL"):
-        checks.append(lambda e: False)
+    automation = f.get("campaign_automation_type")
+    if automation is not None:
+        if automation not in AUTOMATION_TYPES:
+            raise param_error(f"filtering.campaign_automation_type: Invalid value {automation!r}.")
+        checks.append(lambda e: _campaign(e).automation_type == automation)
     if "creation_filter_start_time" in f:
         since = _utc("creation_filter_start_time", f["creation_filter_start_time"])
         checks.append(lambda e: e.create_time >= since)

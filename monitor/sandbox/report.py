@@ -147,11 +147,11 @@ def _candidate_ads(adv: Advertiser, q: ReportQuery, now: float) -> list[Ad]:
     return out
 
 
-def _key_of(q: ReportQuery, ad: Ad) -> tuple[str | None, Advertiser | Campaign | AdGroup | Ad | None]:
+def _key_of(q: ReportQuery, ad: Ad, world: World) -> tuple[str | None, Advertiser | Campaign | AdGroup | Ad | None]:
     if not q.has_id_dimension:
         return None, None
-    if q.level == "AUCTION_AD":
-        return ad.ad_id, ad
+    if q.level == "AUCTION_AD":  # ad_id: creative ids for Smart+ ads; ad_id_v2: their Smart+ ad ids
+        return (world.smart_plus.ad_id_v2(ad) if "ad_id_v2" in q.dimensions else ad.ad_id), ad
     if q.level == "AUCTION_ADGROUP":
         return ad.adgroup.adgroup_id, ad.adgroup
     c = ad.adgroup.campaign
@@ -178,7 +178,7 @@ def _accumulate(
             exposure = plain_cache.get(g.adgroup_id)
             if exposure is None:
                 exposure = plain_cache[g.adgroup_id] = plain_exposure(state, g, xs)
-        key, entity = _key_of(q, ad)
+        key, entity = _key_of(q, ad, world)
         rate, ipm, ctr, cvr = ad.rate, ad.imp_per_money, ad.ctr, ad.cvr
         s0 = rate * exposure[0]
         i0, c0, v0 = math.floor(s0 * ipm), math.floor(s0 * ipm * ctr), math.floor(s0 * ipm * ctr * cvr)
@@ -215,7 +215,7 @@ def attributes(entity: object, adv: Advertiser, now: float) -> dict[str, str]:
             campaign_budget=f"{c.budgets.at(now) or 0.0:.2f}",
             budget=f"{c.budgets.at(now) or 0.0:.2f}",
             opt_status=status,
-            campaign_automation_type="MANUAL",
+            campaign_automation_type=c.automation_type,
         )
     if g is not None:
         out.update(
