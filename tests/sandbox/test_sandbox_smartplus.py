@@ -107,7 +107,13 @@ async def test_reports_key_smart_plus_ads_by_ad_id_v2(sp: tuple[Sandbox, Api]) -
     smart = sb.world.advertisers[NY].campaigns[-1]
     creatives = {a.ad_id for g in smart.adgroups for a in g.ads}
     smart_ids = {sb.world.smart_plus.ad_id_v2(a) for a in creatives_of(smart)}
-    common = {"advertiser_id": NY, "report_type": "BASIC", "data_level": "AUCTION_AD", "metrics": ["spend"], "page_size": 1000}
+    common = {
+        "advertiser_id": NY,
+        "report_type": "BASIC",
+        "data_level": "AUCTION_AD",
+        "metrics": ["spend"],
+        "page_size": 1000,
+    }
     by_creative = await api.get("report/integrated/get/", dimensions=["ad_id"], query_lifetime=True, **common)
     by_v2 = await api.get("report/integrated/get/", dimensions=["ad_id_v2"], query_lifetime=True, **common)
     assert by_creative.code == 0 and by_v2.code == 0, by_v2.body
