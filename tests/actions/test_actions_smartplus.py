@@ -5,7 +5,7 @@ a write is journaled as a throttle, not written."""
 from __future__ import annotations
 
 import pytest
-from actions_factories import ADV, rule, writes
+from actions_factories import ADV, actions_in, outbox, rule, writes
 
 from monitor.sandbox import Fault, SandboxSettings
 from monitor.store.values import ActionStatus
@@ -77,4 +77,6 @@ async def test_a_40016_on_a_smart_plus_write_is_journaled_as_a_throttle_not_writ
     assert "code 40016" in entry.error and "the app's limit on this endpoint" in entry.error
     assert "not written" in entry.error and "may or may not" not in entry.error
     assert writes(sandbox, "smart_plus/campaign/status/update/") == 2  # the first try and one retry, no more
+    [action] = actions_in(await outbox(store, clock.now()), "stop")  # what the rule's channel is told
+    assert action["outcome"] == "failed" and action["reason"] == entry.error
     assert sandbox.world.operation_status(sandbox.world.find(SMART), clock.now().timestamp()) == "ENABLE"
