@@ -23,11 +23,13 @@ import logging
 import math
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, TypeVar
 
 from pydantic import SecretStr
 
 from monitor.domain import Level
+from monitor.tiktok.changelog import ChangeRecord, read_change_log
 from monitor.tiktok.cooperative import cooperative
 from monitor.tiktok.errors import ApiError, AuthError, PermanentApiError, TransientApiError
 from monitor.tiktok.models import (
@@ -250,6 +252,13 @@ class TikTokClient:
         )
         seen = {e.id: e for e in (Entity.from_smart_plus_ad(advertiser_id, row) for row in pages.rows)}
         return list(seen.values())
+
+    async def change_log(
+        self, advertiser_id: str, start: datetime, end: datetime, **options: Any
+    ) -> list[ChangeRecord]:
+        """Who changed what between ``start`` and ``end`` (changelog/task/*; see
+        :func:`monitor.tiktok.changelog.read_change_log` for ``options``)."""
+        return await read_change_log(self.transport, advertiser_id, start, end, **options)
 
     # -- reports -------------------------------------------------------------------------------------------
 
