@@ -101,7 +101,6 @@ def build_app(sandbox: SandboxState) -> web.Application:
         app.router.add_route(method, API_PREFIX + path, _endpoint(sandbox, handler, public=True))
     api_oauth.add_portal_route(app, sandbox)
     add_admin_routes(app, sandbox)
-    changelog.add_changes_route(app, sandbox)
     return app
 
 
