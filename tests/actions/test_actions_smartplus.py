@@ -80,3 +80,16 @@ async def test_a_40016_on_a_smart_plus_write_is_journaled_as_a_throttle_not_writ
     [action] = actions_in(await outbox(store, clock.now()), "stop")  # what the rule's channel is told
     assert action["outcome"] == "failed" and action["reason"] == entry.error
     assert sandbox.world.operation_status(sandbox.world.find(SMART), clock.now().timestamp()) == "ENABLE"
+
+
+async def test_a_rule_pauses_a_smart_plus_ad_by_its_smart_plus_ad_id(make_pipeline, sandbox, store, clock):
+    group = sandbox.world.find(SMART).adgroups[0]
+    ad = sandbox.world.smart_plus.of_adgroup(group)
+    pipeline = make_pipeline(rule("stop-ad", "spend > 0", '"pause"', level="ad", ids=(ad.smart_plus_ad_id,)))
+    [taken] = (await pipeline.poll(ADV)).actions
+    assert (taken.planned.entity_id, taken.outcome.value) == (ad.smart_plus_ad_id, "done")
+    assert writes(sandbox, "smart_plus/ad/status/update/") == 1 and writes(sandbox, "ad/status/update/") == 0
+    now = clock.now().timestamp()
+    assert {sandbox.world.operation_status(creative, now) for creative in group.ads} == {"DISABLE"}
+    clock.advance(300)
+    assert (await pipeline.poll(ADV)).actions == ()  # the next poll reads it paused: nothing more to do
