@@ -124,6 +124,11 @@ async def test_reports_key_smart_plus_ads_by_ad_id_v2(sp: tuple[Sandbox, Api]) -
     spend1 = sum(float(r["metrics"]["spend"]) for r in by_creative.data["list"])
     spend2 = sum(float(r["metrics"]["spend"]) for r in by_v2.data["list"])
     assert spend1 == pytest.approx(spend2, abs=0.05)
+    named = await api.get(
+        "report/integrated/get/", dimensions=["ad_id_v2"], query_lifetime=True, **{**common, "metrics": ["ad_name"]}
+    )
+    names = {r["dimensions"]["ad_id_v2"]: r["metrics"]["ad_name"] for r in named.data["list"]}
+    assert {names[i] for i in smart_ids} == {sb.world.smart_plus.ads[i].name for i in smart_ids}
     both = await api.get("report/integrated/get/", dimensions=["ad_id", "ad_id_v2"], query_lifetime=True, **common)
     assert both.code == 40002
 
