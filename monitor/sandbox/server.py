@@ -8,7 +8,8 @@ Request pipeline for an API path:
 4. ``Access-Token`` header: missing or empty → 40104 (an ``Authorization: Bearer`` header does not count),
    wrong or revoked → 40105; the configured token reaches every advertiser, a token issued by
    oauth2/access_token/ only those it was granted (:data:`PUBLIC_ROUTES` take no token);
-5. the app-wide rate limit (QPS and QPM over sliding windows) → 40100;
+5. the app-wide rate limit (QPS and QPM over sliding windows) → 40100, then the endpoint's own limit, if it has
+   one (report/task/create/: 2 QPS / 60 QPM, :mod:`monitor.sandbox.endpoint_limits`) → 40016;
 6. parameters (GET: query string with JSON-string arrays; POST: ``application/json`` object body) and the
    endpoint itself. Failures are HTTP 200 envelopes ``{code, message, request_id, data: {}}``.
 
@@ -39,6 +40,7 @@ from monitor.sandbox import (
 from monitor.sandbox.admin import add_admin_routes
 from monitor.sandbox.arrivals import Arrival
 from monitor.sandbox.call import Answer, Call
+from monitor.sandbox.endpoint_limits import ENDPOINT_RATE_LIMITED
 from monitor.sandbox.faults import Fault, PatchError, apply_patch
 from monitor.sandbox.params import ApiFailure, Params, param_error
 
@@ -96,7 +98,7 @@ HTML_PAGE = (
 def build_app(sandbox: SandboxState) -> web.Application:
     app = web.Application(middlewares=[_api_middleware(sandbox)])
     for method, path, handler in ROUTES:
-        app.router.add_route(method, API_PREFIX + path, _endpoint(sandbox, handler))
+        app.router.add_route(method, API_PREFIX + path, _endpoint(sandbox, handler, path=path))
     for method, path, handler in PUBLIC_ROUTES:
         app.router.add_route(method, API_PREFIX + path, _endpoint(sandbox, handler, public=True))
     api_oauth.add_portal_route(app, sandbox)
@@ -115,7 +117,7 @@ def envelope(
 
 
 def _endpoint(
-    sandbox: SandboxState, handler: Handler, *, public: bool = False
+    sandbox: SandboxState, handler: Handler, *, public: bool = False, path: str = ""
 ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     async def run(request: web.Request) -> web.StreamResponse:
         try:
@@ -125,6 +127,12 @@ def _endpoint(
                     RATE_LIMITED,
                     f"Due to too many requests, requests from App "
                     f"[{sandbox.settings.app_id}] are temporarily restricted.",
+                )
+            if not sandbox.endpoint_limits.try_acquire(path):
+                raise ApiFailure(
+                    ENDPOINT_RATE_LIMITED,
+                    f"Due to too many requests to {path}, requests from App [{sandbox.settings.app_id}] to this "
+                    f"endpoint are temporarily restricted ({sandbox.endpoint_limits.describe(path)}).",
                 )
             call = Call(sandbox, request, await _params(request), sandbox.now(), reach)
             result = await handler(call)

@@ -16,6 +16,7 @@ from monitor.clock import Clock, SystemClock
 from monitor.sandbox.arrivals import Arrival
 from monitor.sandbox.business import BusinessCenter, build_business_centers
 from monitor.sandbox.changelog import ChangeLog
+from monitor.sandbox.endpoint_limits import EndpointLimits
 from monitor.sandbox.faults import FaultQueue
 from monitor.sandbox.grants import Grants
 from monitor.sandbox.ratelimit import RateLimiter
@@ -39,6 +40,7 @@ class SandboxState:
         self.faults = FaultQueue()
         self.arrivals: list[Arrival] = []
         self.limiter = RateLimiter(self.settings.qps, self.settings.effective_qpm)
+        self.endpoint_limits = EndpointLimits()
         self.tasks = ReportTasks()
         #: Status and budget changes (API, people, TikTok) for the changelog/task/* endpoints.
         self.changelog = ChangeLog()
@@ -95,6 +97,7 @@ class SandboxState:
         self.faults.clear()
         self.arrivals.clear()
         self.limiter.reset()
+        self.endpoint_limits.reset()
 
     # ---- helpers used by the server ---------------------------------------------------------------------------
     def now(self) -> float:
