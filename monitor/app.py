@@ -473,14 +473,27 @@ def sandbox(
     secret: str,
     qps: int,
     large_ads: int,
+    smart_plus: int = 0,
     log_level: str = "info",
     log_format: str = "text",
 ) -> int:
-    """Serve the simulated Business API until interrupted."""
+    """Serve the simulated Business API until interrupted. ``smart_plus``: Upgraded Smart+ campaigns added to
+    each regular advertiser's three."""
     from monitor.sandbox import SandboxSettings, serve_forever
 
     setup_logging(log_level, log_format)
-    settings = SandboxSettings(token=token, app_id=app_id, secret=secret, qps=qps, large_ads=large_ads)
+    if smart_plus < 0:
+        log.error("--smart-plus must not be negative")
+        return EXIT_FAILED
+    settings = SandboxSettings(
+        token=token,
+        app_id=app_id,
+        secret=secret,
+        qps=qps,
+        large_ads=large_ads,
+        campaigns_per_advertiser=3 + smart_plus,
+        smart_plus_campaigns=smart_plus,
+    )
     try:
         asyncio.run(serve_forever(settings, host, port))
     except KeyboardInterrupt:

@@ -288,6 +288,13 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--secret", default="sandbox-secret", help="app secret it accepts (default sandbox-secret)")
     sandbox.add_argument("--qps", type=int, default=10, help="requests per second before code 40100 (default 10)")
     sandbox.add_argument("--large-ads", type=int, default=0, help="add an advertiser with this many ads (benchmarks)")
+    sandbox.add_argument(
+        "--smart-plus",
+        type=int,
+        default=0,
+        metavar="N",
+        help="add N Upgraded Smart+ campaigns to each regular advertiser (smart_plus/* endpoints; default 0)",
+    )
 
     completion = command("completion", "print a shell completion script (bash, or zsh through bashcompinit)")
     completion.add_argument("shell", choices=SHELLS, help="the shell to complete in")
@@ -377,6 +384,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 secret=args.secret,
                 qps=args.qps,
                 large_ads=args.large_ads,
+                smart_plus=args.smart_plus,
                 log_level=args.log_level,
                 log_format=args.log_format,
             )

@@ -12,6 +12,15 @@ the report's pages, and no more. The sync report covers at most 20,000 ads
 (:attr:`TikTokClient.sync_report_ads`): an ad-level report waits for the ad list and, when the advertiser has
 more ads than that, goes straight to an async report task (create, check, download) instead of paging a capped
 sync report first. Should a sync report still say it was capped, it stops after page 1 and the task follows.
+
+**Upgraded Smart+** (tiktok-api.md §12): campaign/get says which campaigns are Upgraded Smart+
+(``campaign_automation_type``; a poll that lists ad groups or ads but not campaigns asks
+smart_plus/campaign/get instead). Their campaigns and ad groups are read as any other, marked ``smart_plus``
+(so writes go to the smart_plus/* endpoints). Their ads are not: ad/get lists them as creatives (creative ids,
+file names as names), so those rows are dropped and smart_plus/ad/get gives the real ads (``smart_plus_ad_id``
+and name); the ad-level report then uses the ``ad_id_v2`` dimension, which keys Smart+ ads by that id (``ad_id``
+would give creative ids), and rows are keyed by ``ad_id_v2`` (``ad_id`` when a row lacks it). Accounts without
+Smart+ campaigns make exactly the calls they made before.
 """
 
 from __future__ import annotations
@@ -19,7 +28,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Coroutine, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -30,6 +39,8 @@ from monitor.tiktok.errors import ApiError, AuthError
 from monitor.tiktok.models import AdvertiserInfo, Entity, Report, ReportQuery
 
 log = logging.getLogger(__name__)
+#: The ad-level report dimension that keys Upgraded Smart+ ads by their smart_plus_ad_id (tiktok-api.md §12).
+SMART_PLUS_AD_DIMENSION = "ad_id_v2"
 
 
 def window_query(window: str, level: Level, metrics: tuple[str, ...], today: date) -> ReportQuery:
@@ -70,31 +81,57 @@ async def fetch_snapshot(
     today = advertiser.local_date(now)
     listed = [level for level in plan.levels if level is not Level.ADVERTISER]
     reports = [(level, window, metrics) for level, lp in plan.levels.items() for window, metrics in lp.windows.items()]
-    ad_count: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+    loop = asyncio.get_running_loop()
+    ad_count: asyncio.Future[int] = loop.create_future()
+    smart: asyncio.Future[frozenset[str]] = loop.create_future()  # the Upgraded Smart+ campaigns' ids
+    errors: list[str] = []
 
     async def listing(level: Level) -> list[Entity]:
         entities = await _entities(client, advertiser.id, level, plan.levels[level])
-        if level is Level.AD:
+        if level is Level.CAMPAIGN:
+            smart.set_result(frozenset(e.id for e in entities if e.smart_plus))
+        elif level is Level.ADGROUP:
+            smart_ids = await smart
+            entities = [replace(e, smart_plus=True) if e.campaign_id in smart_ids else e for e in entities]
+        elif level is Level.AD:
             ad_count.set_result(len(entities))
+            smart_ids = await smart
+            if smart_ids:  # ad/get's rows of Smart+ campaigns are creatives: the ads come from smart_plus/ad/get
+                plain = [e for e in entities if e.campaign_id not in smart_ids]
+                entities = plain + await client.smart_plus_ads(advertiser.id)
         return entities
+
+    async def smart_campaigns() -> list[Entity]:
+        smart.set_result(await _smart_plus_ids(client, advertiser.id, errors))
+        return []
 
     async def reading(level: Level, query: ReportQuery) -> Report | ApiError:
         # ad-level: the ad count decides between the sync report and the task (the list runs beside)
         many = level is Level.AD and Level.AD in listed and await ad_count > client.sync_report_ads
+        if level is Level.AD and await smart:  # Smart+ ads are keyed by ad_id_v2 (ad_id: their creatives)
+            query = replace(query, dimensions=(SMART_PLUS_AD_DIMENSION,))
         return await _report(client, advertiser.id, query, use_task=many)
 
-    entity_lists, report_results = await _all_or_nothing(
-        [listing(level) for level in listed],
-        [reading(lv, window_query(w, lv, m, today)) for lv, w, m in reports],
+    if Level.CAMPAIGN not in listed:
+        if {Level.ADGROUP, Level.AD} & set(listed):
+            lists = [*(listing(level) for level in listed), smart_campaigns()]
+        else:
+            smart.set_result(frozenset())
+            lists = [listing(level) for level in listed]
+    else:
+        lists = [listing(level) for level in listed]
+    all_lists, report_results = await _all_or_nothing(
+        lists, [reading(lv, window_query(w, lv, m, today)) for lv, w, m in reports]
     )
-    errors: list[str] = []
+    entity_lists = all_lists[: len(listed)]
     metrics: dict[tuple[Level, str], dict[str, dict[str, MetricValue]]] = {}
     for (level, window, wanted), result in zip(reports, report_results, strict=True):
         if isinstance(result, ApiError):
             errors.append(f"{level.value} report for {window}: {result}")
             continue
         async for row in cooperative(result.rows):
-            entity_id = row.dimensions.get(level.id_field)
+            entity_id = row.dimensions.get(SMART_PLUS_AD_DIMENSION) if level is Level.AD else None
+            entity_id = entity_id or row.dimensions.get(level.id_field)
             if entity_id:
                 values = {name: row.metrics.get(name) for name in wanted}
                 metrics.setdefault((level, entity_id), {})[window] = values
@@ -120,6 +157,19 @@ async def _all_or_nothing(
     except* Exception as failed:
         raise failed.exceptions[0] from None
     return [t.result() for t in list_tasks], [t.result() for t in report_tasks]
+
+
+async def _smart_plus_ids(client: TikTokClient, advertiser_id: str, errors: list[str]) -> frozenset[str]:
+    """The Upgraded Smart+ campaigns' ids when campaigns are not listed; none (and an error noted) when
+    smart_plus/campaign/get fails: Smart+ ads then show as their creatives for this poll."""
+    try:
+        return await client.smart_plus_campaign_ids(advertiser_id)
+    except AuthError:
+        raise
+    except ApiError as exc:
+        log.warning("advertiser %s: Upgraded Smart+ campaigns unknown this poll: %s", advertiser_id, exc)
+        errors.append(f"Upgraded Smart+ campaigns: {exc}")
+        return frozenset()
 
 
 async def _entities(client: TikTokClient, advertiser_id: str, level: Level, plan: LevelPlan) -> list[Entity]:
@@ -161,6 +211,7 @@ def entity_state(entity: Entity, metrics: Metrics | None = None) -> EntityState:
         campaign_id=entity.campaign_id,
         adgroup_id=entity.adgroup_id,
         metrics=metrics or {},
+        smart_plus=entity.smart_plus,
     )
 
 

@@ -39,6 +39,8 @@ def sandbox_settings() -> SandboxSettings:
 def minimum(states: tuple[EntityState, ...], plan: FetchPlan, cap: int) -> int:
     """The fewest calls that read what ``plan`` asks for, given what was read."""
     calls = 0
+    if Level.CAMPAIGN not in plan.levels and {Level.ADGROUP, Level.AD} & set(plan.levels):
+        calls += 1  # smart_plus/campaign/get: which ad groups and ads are Upgraded Smart+ (campaign/get says it)
     for level, level_plan in plan.levels.items():
         of_level = [s for s in states if s.level is level]
         calls += max(1, math.ceil(len(of_level) / MAX_PAGE_SIZE))

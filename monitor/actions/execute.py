@@ -3,14 +3,17 @@
 Writes of one kind are batched as the API allows (20 ids per status call, 20 ad groups per budget call, one
 campaign per campaign/update); each write is journaled *before* its request goes out (status "pending": by the
 circuit breaker when it admits the poll's writes, else just before the batch) and finished *after* the answer
-(succeeded / failed, with TikTok's request_id and error). Dry runs are journaled as such and sent nowhere;
-skipped actions are not journaled (their reason goes into the messages).
+(succeeded / failed, with TikTok's request_id and error). Upgraded Smart+ entities (``EntityState.smart_plus``)
+are written through TikTok's smart_plus/* endpoints, in batches of their own. Dry runs are journaled as such
+and sent nowhere; skipped actions are not journaled (their reason goes into the messages).
 
 Crash semantics: a process that dies between "pending" and the answer leaves pending entries; the next poll of
 the advertiser (under its lease, so no write can be in flight) reconciles them against what it reads, and they
 are reported at start-up. Nothing is ever retried blindly. The client's transport retries transient failures
 (HTTP 5xx, timeouts, codes 50000...) a few times; status and budget writes set absolute values, so a repeat is
-harmless. An auth error stops the writes (and the poll); other API errors fail only their batch.
+harmless. An auth error stops the writes (and the poll); other API errors fail only their batch. A write TikTok
+still throttles after the retries (40100, 40016 the app's limit on one endpoint, 40133) was refused, so it is
+journaled as not written, saying which limit, and left to the next poll.
 
 TikTok's code for a budget it refuses (below its minimum, above its maximum, under 105 % of spend) is not
 documented, so no code is singled out: every permanent error of a budget write is journaled as "TikTok refused
@@ -29,7 +32,7 @@ from monitor.domain import Level, Outcome
 from monitor.store.journal import Journal
 from monitor.store.values import ActionIntent, ActionStatus, JournalEntry
 from monitor.tiktok.client import WRITE_BATCH, TikTokClient
-from monitor.tiktok.errors import AuthError
+from monitor.tiktok.errors import AuthError, is_throttle_code, throttle_meaning
 from monitor.tiktok.models import WriteResult
 
 
@@ -85,29 +88,34 @@ class Executor:
         return [taken[i] for i in range(len(decisions))]
 
     def _batches(self, advertiser_id: str, decisions: list[Decision]) -> list[_Batch]:
-        groups: dict[tuple[str, Level, object], list[Decision]] = {}
+        groups: dict[tuple[str, Level, object, bool], list[Decision]] = {}
         for d in decisions:
             plan = d.planned
+            smart = plan.entity is not None and plan.entity.smart_plus  # Upgraded Smart+: smart_plus/* endpoints
             if plan.field == STATUS:
-                group = ("status", plan.level, d.after[STATUS])
+                group = ("status", plan.level, d.after[STATUS], smart)
             elif plan.level is Level.CAMPAIGN:
-                group = ("campaign", plan.level, plan.entity_id)  # campaign/update: one campaign per call
+                group = ("campaign", plan.level, plan.entity_id, smart)  # campaign/update: one campaign per call
             else:
-                group = ("adgroup", plan.level, SCHEDULED_FROM in d.after)
+                group = ("adgroup", plan.level, SCHEDULED_FROM in d.after, smart)
             groups.setdefault(group, []).append(d)
         client = self._client
         batches = []
-        for (kind, level, what), members in groups.items():
+        for (kind, level, what, smart), members in groups.items():
             for start in range(0, len(members), WRITE_BATCH):
                 chunk = members[start : start + WRITE_BATCH]
                 ids = [d.planned.entity_id for d in chunk]
                 budgets = {d.planned.entity_id: float(d.after[BUDGET]) for d in chunk if BUDGET in d.after}
                 if kind == "status":
-                    send = _bind(client.update_status, level, advertiser_id, ids, str(what))
+                    send = _bind_kw(client.update_status, level, advertiser_id, ids, str(what), smart_plus=smart)
                 elif kind == "campaign":
-                    send = _bind(client.update_campaign_budget, advertiser_id, ids[0], budgets[ids[0]])
+                    send = _bind_kw(
+                        client.update_campaign_budget, advertiser_id, ids[0], budgets[ids[0]], smart_plus=smart
+                    )
                 else:
-                    send = _bind_kw(client.update_adgroup_budgets, advertiser_id, budgets, scheduled=bool(what))
+                    send = _bind_kw(
+                        client.update_adgroup_budgets, advertiser_id, budgets, scheduled=bool(what), smart_plus=smart
+                    )
                 batches.append(_Batch(chunk, send))
         return batches
 
@@ -135,7 +143,12 @@ class Executor:
                 continue
             code = f"code {failure.code}: " if failure.code is not None else ""
             error = f"{code}{failure.message}"
-            if failure.transient:
+            if is_throttle_code(failure.code):  # refused, so not made; retried with back-off already, not again
+                error += (
+                    f" ({throttle_meaning(failure.code)}; not written, still throttled after the retries: "
+                    "the next poll decides again; if it keeps happening, the app's limits need a person)"
+                )
+            elif failure.transient:
                 error += " (still failing after retries; it may or may not have taken effect: see the next poll)"
             elif decision.planned.field == BUDGET:
                 error = f"TikTok refused the budget: {error}"

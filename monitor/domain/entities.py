@@ -32,6 +32,9 @@ class EntityState:
     campaign_id: str | None = None
     adgroup_id: str | None = None
     metrics: Metrics = field(default_factory=lambda: EMPTY)
+    #: Part of an Upgraded Smart+ campaign: its status and budget are written through TikTok's smart_plus/*
+    #: endpoints (and an ad's ``id`` is its smart_plus_ad_id). Read from the API each poll, not stored.
+    smart_plus: bool = False
 
     def __post_init__(self) -> None:
         if type(self.level) is not Level:

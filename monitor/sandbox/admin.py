@@ -6,7 +6,9 @@
 * ``GET /sandbox/arrivals``  the request log as a JSON list of :class:`Arrival` objects;
 * ``POST /sandbox/reset``    clear faults and arrivals (and the rate limiter's windows) → ``{"ok": true}``; the world
   and a revoked token stay as they are;
-* ``GET /sandbox/reports/{task_id}``  the CSV of a CSV_DOWNLOAD async report task.
+* ``GET /sandbox/reports/{task_id}``  the CSV of a CSV_DOWNLOAD async report task;
+* ``POST /sandbox/changes``  a status or budget change made by a person or by TikTok, logged in the change log
+  (:func:`monitor.sandbox.changelog.add_changes_route`).
 
 README.md documents each in a table (a test keeps the two in step).
 """
@@ -18,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from monitor.sandbox.changelog import add_changes_route
 from monitor.sandbox.faults import Fault
 
 if TYPE_CHECKING:
@@ -69,3 +72,4 @@ def add_admin_routes(app: web.Application, sandbox: SandboxState) -> None:
     app.router.add_get("/sandbox/arrivals", arrivals)
     app.router.add_post("/sandbox/reset", reset)
     app.router.add_get("/sandbox/reports/{task_id}", report_file)
+    add_changes_route(app, sandbox)

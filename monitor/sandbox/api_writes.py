@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from monitor.sandbox import render
+from monitor.sandbox import changelog, render
 from monitor.sandbox.budgets import CURRENCIES, check_budget
 from monitor.sandbox.call import Answer, Call
 from monitor.sandbox.entities import DAY, TOTAL, Ad, AdGroup, Advertiser, Campaign
 from monitor.sandbox.params import Params, checked_strings, param_error, to_number
+from monitor.sandbox.smartplus import is_smart
 
 STATUSES = ("ENABLE", "DISABLE", "DELETE")
 MAX_IDS = 20
@@ -35,6 +36,8 @@ def _problem(call: Call, kind: str, entity: Campaign | AdGroup | Ad | None, enti
         return f"{kind}_id {entity_id} does not exist in this advertiser."
     if call.world.is_deleted(entity, call.now):
         return f"{kind}_id {entity_id} is deleted (or under a deleted parent) and cannot be changed."
+    if is_smart(entity):
+        return f"{kind}_id {entity_id} belongs to an Upgraded Smart+ campaign: use the smart_plus/{kind}/ endpoints."
     return None
 
 
@@ -54,7 +57,9 @@ def _status_update(
     if errors and not partial:
         raise param_error("; ".join(e["error_message"] for e in errors))
     for entity_id in ok:
+        before = call.world.operation_status(index[entity_id], call.now)
         call.world.set_status(index[entity_id], status, call.now)
+        changelog.record(call.sandbox, index[entity_id], "STATUS", before, status, call.now)
     return status, ok, errors
 
 
@@ -96,7 +101,7 @@ async def ad_status_update(call: Call) -> dict[str, Any]:
     return {"ad_ids": ok, "aco_ad_ids": [], "status": status}
 
 
-def _budget_problem(call: Call, adv: Advertiser, entity: Campaign | AdGroup, value: float) -> str | None:
+def budget_problem(call: Call, adv: Advertiser, entity: Campaign | AdGroup, value: float) -> str | None:
     world, now = call.world, call.now
     mode = entity.budget_mode
     spent = world.spend_today(entity, now) if mode == DAY else world.spend_lifetime(entity, now)
@@ -131,12 +136,13 @@ async def campaign_update(call: Call) -> dict[str, Any]:
         raise param_error("campaign_name: Length must be at most 512 characters.")
     budget = p.number("budget")
     if budget is not None:
-        problem = _budget_problem(call, adv, c, budget)
+        problem = budget_problem(call, adv, c, budget)
         if problem:
             raise param_error(problem)
     if name is not None:
         call.world.rename_campaign(c, name, call.now)
     if budget is not None and budget != c.budgets.at(call.now):
+        changelog.record(call.sandbox, c, "BUDGET", c.budgets.at(call.now) or 0.0, budget, call.now)
         call.world.set_campaign_budget(c, budget, call.now)
     return render.campaign(call.world, c, call.now, None)
 
@@ -164,7 +170,7 @@ async def adgroup_budget_update(call: Call) -> dict[str, Any]:
                 other = "scheduled_budget" if g.budget_mode == DAY else "budget"
                 problem = f"adgroup_id {gid} uses {g.budget_mode}; change its budget with {other}."
             if problem is None and g is not None:
-                found = _budget_problem(call, adv, g, value)
+                found = budget_problem(call, adv, g, value)
                 problem = f"adgroup_id {gid}: {found}" if found else None
             if problem or g is None:
                 problems.append(problem or "")
@@ -173,5 +179,6 @@ async def adgroup_budget_update(call: Call) -> dict[str, Any]:
     if problems:
         raise param_error("; ".join(problems))
     for g, value in changes:
+        changelog.record(call.sandbox, g, "BUDGET", g.budgets.at(call.now) or 0.0, value, call.now)
         call.world.set_adgroup_budget(g, value, call.now)
     return {}

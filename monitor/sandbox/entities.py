@@ -113,6 +113,7 @@ class Campaign:
     __slots__ = (
         "adgroups",
         "advertiser",
+        "automation_type",
         "budget_mode",
         "budgets",
         "campaign_id",
@@ -145,6 +146,8 @@ class Campaign:
         self.create_time = create_time
         self.modify_time = create_time
         self.adgroups: list[AdGroup] = []
+        #: campaign_automation_type: MANUAL, or UPGRADED_SMART_PLUS (see :mod:`monitor.sandbox.smartplus`).
+        self.automation_type = "MANUAL"
         #: Sorted times at which anything that affects this campaign's delivery changes.
         self.events: list[float] = [create_time]
 

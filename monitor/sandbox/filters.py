@@ -9,8 +9,9 @@ Keys that work:
   sandbox never produces matches nothing. Deleted objects are left out unless a status filter asks for them;
 * ``objective_type``: ``CONVERSIONS`` also matches ``WEB_CONVERSIONS`` objects (as TikTok does);
 * ``optimization_goal`` (ad groups and ads: the ad group's goal), ``billing_events`` (ad groups);
+* ``campaign_automation_type``: the campaign's (``UPGRADED_SMART_PLUS`` for Smart+ ones, :mod:`smartplus`);
 * filters on properties every sandbox object shares match all or nothing: ``buying_types`` (all are AUCTION),
-  ``campaign_system_origins`` (TT_ADS_PLATFORM), ``campaign_automation_type`` (MANUAL), ``campaign_type``
+  ``campaign_system_origins`` (TT_ADS_PLATFORM), ``campaign_type``
   (REGULAR_CAMPAIGN), ``promotion_type`` (WEBSITE), ``creative_material_mode`` (CUSTOM),
   ``split_test_enabled`` and ``is_smart_performance_campaign`` (false);
 * ``creation_filter_start_time``/``_end_time`` and ``modified_after`` (ads), UTC ``YYYY-MM-DD HH:MM:SS``.
@@ -28,6 +29,7 @@ from typing import Any
 
 from monitor.sandbox.entities import Ad, AdGroup, Campaign
 from monitor.sandbox.params import checked_strings, param_error
+from monitor.sandbox.smartplus import AUTOMATION_TYPES
 from monitor.sandbox.status import is_deleted, primary_of
 from monitor.sandbox.status_enums import PRIMARY, SECONDARY
 from monitor.sandbox.world import World
@@ -92,7 +94,6 @@ _NOT_SIMULATED = {
 _CONSTANT: dict[str, object] = {
     "buying_types": "AUCTION",
     "campaign_system_origins": "TT_ADS_PLATFORM",
-    "campaign_automation_type": "MANUAL",
     "campaign_type": "REGULAR_CAMPAIGN",
     "promotion_type": "WEBSITE",
     "creative_material_mode": "CUSTOM",
@@ -198,6 +199,11 @@ def entity_checks(world: World, now: float, kind: str, f: dict[str, Any]) -> tup
     if "billing_events" in f:
         events = frozenset(checked_strings("filtering.billing_events", f["billing_events"]))
         checks.append(lambda e: _adgroup_of(e).billing_event in events)
+    automation = _string(f, "campaign_automation_type")
+    if automation is not None:
+        if automation not in AUTOMATION_TYPES:
+            raise param_error(f"filtering.campaign_automation_type: Invalid value {automation!r}.")
+        checks.append(lambda e: campaign_of(e).automation_type == automation)
     checks.extend(_constant(key, f[key]) for key in sorted(set(f) & set(_CONSTANT)) if f[key] is not None)
     if "creation_filter_start_time" in f:
         since = _utc("creation_filter_start_time", f["creation_filter_start_time"])

@@ -188,7 +188,7 @@ def campaign(world: World, c: Campaign, now: float, requested: list[str] | None)
         "campaign_id": c.campaign_id,
         "campaign_name": c.name,
         "campaign_type": "REGULAR_CAMPAIGN",
-        "campaign_automation_type": "MANUAL",
+        "campaign_automation_type": c.automation_type,
         "objective_type": c.objective_type,
         "objective": "LANDING_PAGE",
         "budget": c.budgets.at(now) or 0.0,

@@ -22,6 +22,7 @@ from datetime import timedelta
 from monitor.sandbox.entities import DELETE, Ad, AdGroup, Advertiser, Campaign
 from monitor.sandbox.metrics import Totals, format_metrics, numbers
 from monitor.sandbox.report_query import TIME_DIMENSIONS, ReportQuery
+from monitor.sandbox.smartplus import SmartPlusAd
 from monitor.sandbox.spend import plain_exposure, special_exposure
 from monitor.sandbox.world import World
 
@@ -35,7 +36,7 @@ Bucket = tuple[str | None, float, float]  # (label, start, end) epoch seconds
 @dataclass(slots=True)
 class Row:
     key: str | None
-    entity: Advertiser | Campaign | AdGroup | Ad | None
+    entity: Advertiser | Campaign | AdGroup | Ad | SmartPlusAd | None
     bucket: int
     label: str | None
     totals: Totals
@@ -147,11 +148,14 @@ def _candidate_ads(adv: Advertiser, q: ReportQuery, now: float) -> list[Ad]:
     return out
 
 
-def _key_of(q: ReportQuery, ad: Ad) -> tuple[str | None, Advertiser | Campaign | AdGroup | Ad | None]:
+def _key_of(
+    q: ReportQuery, ad: Ad, world: World
+) -> tuple[str | None, Advertiser | Campaign | AdGroup | Ad | SmartPlusAd | None]:
     if not q.has_id_dimension:
         return None, None
-    if q.level == "AUCTION_AD":
-        return ad.ad_id, ad
+    if q.level == "AUCTION_AD":  # ad_id: creative ids for Smart+ ads; ad_id_v2: their Smart+ ad ids
+        smart = world.smart_plus.of_creative(ad) if "ad_id_v2" in q.dimensions else None
+        return (smart.smart_plus_ad_id, smart) if smart is not None else (ad.ad_id, ad)
     if q.level == "AUCTION_ADGROUP":
         return ad.adgroup.adgroup_id, ad.adgroup
     c = ad.adgroup.campaign
@@ -178,7 +182,7 @@ def _accumulate(
             exposure = plain_cache.get(g.adgroup_id)
             if exposure is None:
                 exposure = plain_cache[g.adgroup_id] = plain_exposure(state, g, xs)
-        key, entity = _key_of(q, ad)
+        key, entity = _key_of(q, ad, world)
         rate, ipm, ctr, cvr = ad.rate, ad.imp_per_money, ad.ctr, ad.cvr
         s0 = rate * exposure[0]
         i0, c0, v0 = math.floor(s0 * ipm), math.floor(s0 * ipm * ctr), math.floor(s0 * ipm * ctr * cvr)
@@ -203,7 +207,8 @@ def _accumulate(
 def attributes(entity: object, adv: Advertiser, now: float) -> dict[str, str]:
     """Attribute metrics of a row's entity (those not defined at its level are "-")."""
     out = {"currency": adv.currency}
-    ad = entity if isinstance(entity, Ad) else None
+    smart = entity if isinstance(entity, SmartPlusAd) else None
+    ad = entity if isinstance(entity, Ad) else smart.creatives[0] if smart else None
     g = ad.adgroup if ad else entity if isinstance(entity, AdGroup) else None
     c = g.campaign if g else entity if isinstance(entity, Campaign) else None
     if c is not None:
@@ -215,7 +220,7 @@ def attributes(entity: object, adv: Advertiser, now: float) -> dict[str, str]:
             campaign_budget=f"{c.budgets.at(now) or 0.0:.2f}",
             budget=f"{c.budgets.at(now) or 0.0:.2f}",
             opt_status=status,
-            campaign_automation_type="MANUAL",
+            campaign_automation_type=c.automation_type,
         )
     if g is not None:
         out.update(
@@ -229,7 +234,9 @@ def attributes(entity: object, adv: Advertiser, now: float) -> dict[str, str]:
             placement_type="PLACEMENT_TYPE_AUTOMATIC",
         )
     if ad is not None:
-        out.update(ad_name=ad.name, ad_text=ad.ad_text, opt_status=ad.status_at(now) or "ENABLE")
+        out.update(
+            ad_name=smart.name if smart else ad.name, ad_text=ad.ad_text, opt_status=ad.status_at(now) or "ENABLE"
+        )
     return out
 
 

@@ -5,8 +5,9 @@ Supported (anything else is a 40002 naming the parameter):
 * ``advertiser_id`` (sync reports over ``advertiser_ids``: reports_multi.py; ``bc_id`` reports and async ones
   over ``advertiser_ids`` are not simulated), ``service_type`` AUCTION,
   ``report_type`` BASIC, ``data_level`` AUCTION_ADVERTISER|CAMPAIGN|ADGROUP|AD;
-* ``dimensions``: the level's id (advertiser_id, campaign_id, adgroup_id or ad_id) and/or one of
-  stat_time_day, stat_time_hour;
+* ``dimensions``: the level's id (advertiser_id, campaign_id, adgroup_id or ad_id; at ad level also ad_id_v2,
+  the Smart+ ad id of a Smart+ creative, see :mod:`monitor.sandbox.smartplus`) and/or one of stat_time_day,
+  stat_time_hour;
 * ``metrics``: an open list, as in the SDK: any lower-case metric name (default ["spend", "impressions"]);
   those the sandbox does not simulate answer zero or "-" (metrics.py);
 * ``start_date``/``end_date`` (inclusive, account time zone) or ``query_lifetime`` (no time dimension).
@@ -69,7 +70,7 @@ class ReportQuery:
 
     @property
     def has_id_dimension(self) -> bool:
-        return LEVEL_ID[self.level] in self.dimensions
+        return LEVEL_ID[self.level] in self.dimensions or "ad_id_v2" in self.dimensions
 
     def cache_key(self) -> tuple[object, ...]:
         """Everything that determines the rows (not the page)."""
@@ -153,13 +154,15 @@ def parse_report_query(p: Params, *, sync: bool) -> ReportQuery:
 def _dimensions(dims: list[str], level: str) -> list[str]:
     if not dims:
         raise param_error("dimensions: Length must be at least 1.")
-    allowed = {LEVEL_ID[level], *TIME_DIMENSIONS}
+    allowed = {LEVEL_ID[level], *TIME_DIMENSIONS} | ({"ad_id_v2"} if level == "AUCTION_AD" else set())
     wrong = [d for d in dims if d not in allowed]
     if wrong:
         raise param_error(
             f"dimensions: {', '.join(wrong)} at data_level {level} is not simulated by the sandbox; "
             f"allowed: {LEVEL_ID[level]} plus at most one of stat_time_day, stat_time_hour."
         )
+    if "ad_id" in dims and "ad_id_v2" in dims:
+        raise param_error("dimensions: ad_id together with ad_id_v2 is not simulated by the sandbox; use one.")
     if len(set(dims)) != len(dims) or sum(d in TIME_DIMENSIONS for d in dims) > 1:
         raise param_error("dimensions: Duplicate dimensions or more than one time dimension.")
     return dims

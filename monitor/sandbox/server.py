@@ -28,7 +28,17 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from monitor.sandbox import api_accounts, api_bc, api_entities, api_oauth, api_reports, api_user, api_writes
+from monitor.sandbox import (
+    api_accounts,
+    api_bc,
+    api_entities,
+    api_oauth,
+    api_reports,
+    api_smartplus,
+    api_user,
+    api_writes,
+    changelog,
+)
 from monitor.sandbox.admin import add_admin_routes
 from monitor.sandbox.arrivals import Arrival
 from monitor.sandbox.call import Answer, Call
@@ -67,6 +77,17 @@ ROUTES: tuple[tuple[str, str, Handler], ...] = (
     ("GET", "bc/get/", api_bc.bc_get),
     ("GET", "bc/asset/get/", api_bc.bc_asset_get),
     ("GET", "user/info/", api_user.user_info),
+    ("GET", "smart_plus/campaign/get/", api_smartplus.campaign_get),
+    ("GET", "smart_plus/adgroup/get/", api_smartplus.adgroup_get),
+    ("GET", "smart_plus/ad/get/", api_smartplus.ad_get),
+    ("POST", "smart_plus/campaign/status/update/", api_smartplus.campaign_status_update),
+    ("POST", "smart_plus/adgroup/status/update/", api_smartplus.adgroup_status_update),
+    ("POST", "smart_plus/ad/status/update/", api_smartplus.ad_status_update),
+    ("POST", "smart_plus/campaign/update/", api_smartplus.campaign_update),
+    ("POST", "smart_plus/adgroup/budget/update/", api_smartplus.adgroup_budget_update),
+    ("POST", "changelog/task/create/", changelog.task_create),
+    ("GET", "changelog/task/check/", changelog.task_check),
+    ("GET", "changelog/task/download/", changelog.task_download),
 )
 #: Endpoints called with app credentials in the body instead of an ``Access-Token`` header.
 PUBLIC_ROUTES: tuple[tuple[str, str, Handler], ...] = (("POST", "oauth2/access_token/", api_oauth.oauth2_access_token),)

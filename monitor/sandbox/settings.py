@@ -35,6 +35,8 @@ class SandboxSettings:
     large_ads: int = 0
     extra_advertisers: int = 0
     sync_ad_limit: int = 20_000
+    #: The last this many campaigns of each regular advertiser are Upgraded Smart+ ones (monitor.sandbox.smartplus).
+    smart_plus_campaigns: int = 0
 
     def __post_init__(self) -> None:
         if not self.token:
@@ -48,6 +50,8 @@ class SandboxSettings:
             raise ValueError("large_ads must not be negative")
         if self.sync_ad_limit < 1:
             raise ValueError("sync_ad_limit must be at least 1")
+        if not 0 <= self.smart_plus_campaigns <= self.campaigns_per_advertiser:
+            raise ValueError("smart_plus_campaigns must be between 0 and campaigns_per_advertiser")
         if not 0 <= self.extra_advertisers <= 9999:
             raise ValueError("extra_advertisers must be between 0 and 9999")
 

@@ -15,6 +15,7 @@ from typing import TypeVar
 from monitor.clock import Clock, SystemClock
 from monitor.sandbox.arrivals import Arrival
 from monitor.sandbox.business import BusinessCenter, build_business_centers
+from monitor.sandbox.changelog import ChangeLog
 from monitor.sandbox.endpoint_limits import EndpointLimits
 from monitor.sandbox.faults import FaultQueue
 from monitor.sandbox.grants import Grants
@@ -41,6 +42,8 @@ class SandboxState:
         self.limiter = RateLimiter(self.settings.qps, self.settings.effective_qpm)
         self.endpoint_limits = EndpointLimits()
         self.tasks = ReportTasks()
+        #: Status and budget changes (API, people, TikTok) for the changelog/task/* endpoints.
+        self.changelog = ChangeLog()
         self.report_cache = ReportCache(self.settings.sync_ad_limit)
         self.grants = Grants(self.settings.app_id)
         self.business_centers: tuple[BusinessCenter, ...] = build_business_centers(self.world.advertisers)

@@ -15,6 +15,7 @@ from monitor.sandbox.builder import build_advertisers
 from monitor.sandbox.entities import DAY, DELETE, ENABLE, Ad, AdGroup, Advertiser, Campaign, Timeline
 from monitor.sandbox.ledger import CampaignLedger, CampaignState
 from monitor.sandbox.settings import SandboxSettings
+from monitor.sandbox.smartplus import SmartPlus
 from monitor.sandbox.spend import ad_cumulative
 from monitor.sandbox.status import ad_secondary, adgroup_secondary, campaign_secondary
 
@@ -29,6 +30,8 @@ class World:
             raise ValueError("start must be an aware datetime")
         self.start = start.timestamp()
         self.advertisers: dict[str, Advertiser] = {a.advertiser_id: a for a in build_advertisers(settings, self.start)}
+        #: The Upgraded Smart+ campaigns' ads (none unless ``settings.smart_plus_campaigns``).
+        self.smart_plus = SmartPlus.mark(self.advertisers.values(), settings.smart_plus_campaigns)
         self._ledgers: dict[str, CampaignLedger] = {
             c.campaign_id: CampaignLedger(c) for a in self.advertisers.values() for c in a.campaigns
         }

@@ -23,11 +23,13 @@ import logging
 import math
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, TypeVar
 
 from pydantic import SecretStr
 
 from monitor.domain import Level
+from monitor.tiktok.changelog import ChangeRecord, read_change_log
 from monitor.tiktok.cooperative import cooperative
 from monitor.tiktok.errors import ApiError, AuthError, PermanentApiError, TransientApiError
 from monitor.tiktok.models import (
@@ -64,6 +66,8 @@ WRITE_BATCH = 20  # status and budget endpoints take 1-20 ids per call
 INFO_BATCH = 100  # advertiser/info: Airbyte batches 100 ids; the official maximum is unconfirmed
 PAGE_CONCURRENCY = 4  # pages after the first are fetched a few at a time; the limiter keeps the QPS
 TRUNCATION_HEADER = "X-Tt-Ads-Throttle"
+SMART_PLUS_PREFIX = "smart_plus/"  # Upgraded Smart+ objects' own endpoints (tiktok-api.md §12)
+SMART_PLUS_AD_PAGE_SIZE = 100  # smart_plus/ad/get takes at most 100 per page
 #: The sync report covers at most this many ads (the newest); TikTok flags a capped one with TRUNCATION_HEADER.
 SYNC_REPORT_ADS = 20_000
 
@@ -202,8 +206,11 @@ class TikTokClient:
         name and parent ids that an :class:`Entity` needs. Deleted ones are excluded, as the API does."""
         if level is Level.ADVERTISER:
             raise ValueError("advertisers are read with advertiser_info()")
+        smart = ("campaign_automation_type",) if level is Level.CAMPAIGN else ()  # which are Upgraded Smart+
         wanted = list(
-            dict.fromkeys([level.id_field, level.name_field, *level.parents, *(fields or DEFAULT_FIELDS[level])])
+            dict.fromkeys(
+                [level.id_field, level.name_field, *level.parents, *(fields or DEFAULT_FIELDS[level]), *smart]
+            )
         )
         params: dict[str, Any] = {"advertiser_id": advertiser_id, "fields": wanted}
         if filtering:
@@ -223,6 +230,35 @@ class TikTokClient:
 
     async def ads(self, advertiser_id: str, **kwargs: Any) -> list[Entity]:
         return await self.entities(Level.AD, advertiser_id, **kwargs)
+
+    async def smart_plus_campaign_ids(self, advertiser_id: str) -> frozenset[str]:
+        """The ids of the advertiser's Upgraded Smart+ campaigns (smart_plus/campaign/get, every page)."""
+        params = {"advertiser_id": advertiser_id, "fields": ["campaign_id"]}
+        pages = await self._pages(
+            "smart_plus/campaign/get/", params, advertiser_id=advertiser_id, page_size=MAX_PAGE_SIZE
+        )
+        return frozenset(row.id("campaign_id") for row in pages.rows)
+
+    async def smart_plus_ads(self, advertiser_id: str) -> list[Entity]:
+        """Every Upgraded Smart+ ad (smart_plus/ad/get, 100 per page): ids ``smart_plus_ad_id``, their real names.
+        ad/get lists the same ads as creatives (creative ids, file names as names): see :mod:`monitor.fetch`."""
+        params = {"advertiser_id": advertiser_id}
+        pages = await self._pages(
+            "smart_plus/ad/get/",
+            params,
+            advertiser_id=advertiser_id,
+            page_size=SMART_PLUS_AD_PAGE_SIZE,
+            max_page_size=SMART_PLUS_AD_PAGE_SIZE,
+        )
+        seen = {e.id: e for e in (Entity.from_smart_plus_ad(advertiser_id, row) for row in pages.rows)}
+        return list(seen.values())
+
+    async def change_log(
+        self, advertiser_id: str, start: datetime, end: datetime, **options: Any
+    ) -> list[ChangeRecord]:
+        """Who changed what between ``start`` and ``end`` (changelog/task/*; see
+        :func:`monitor.tiktok.changelog.read_change_log` for ``options``)."""
+        return await read_change_log(self.transport, advertiser_id, start, end, **options)
 
     # -- reports -------------------------------------------------------------------------------------------
 
@@ -248,52 +284,60 @@ class TikTokClient:
     # -- writes -------------------------------------------------------------------------------------------
 
     async def update_status(
-        self, level: Level, advertiser_id: str, ids: Sequence[str], operation_status: str
+        self, level: Level, advertiser_id: str, ids: Sequence[str], operation_status: str, *, smart_plus: bool = False
     ) -> WriteResult:
         """Set ENABLE / DISABLE on campaigns, ad groups or ads, 20 ids per call. A batch that fails for
-        good is reported in ``failures`` and the other batches still run; auth errors stop everything."""
+        good is reported in ``failures`` and the other batches still run; auth errors stop everything.
+        ``smart_plus``: Upgraded Smart+ objects, through smart_plus/<level>/status/update/ (ads by
+        ``smart_plus_ad_ids``; its ``error_list`` names the ids that failed)."""
         if level is Level.ADVERTISER:
             raise ValueError("advertisers have no status endpoint")
-        path = f"{level.value}/status/update/"
+        path = f"{SMART_PLUS_PREFIX if smart_plus else ''}{level.value}/status/update/"
+        ids_key = "smart_plus_ad_ids" if smart_plus and level is Level.AD else level.ids_key
+        id_fields = ("smart_plus_ad_id", "ad_id") if smart_plus and level is Level.AD else (level.id_field,)
 
         async def send(batch: list[str]) -> tuple[list[str], list[WriteFailure], str | None]:
             body: dict[str, Any] = {
                 "advertiser_id": advertiser_id,
-                level.ids_key: batch,
+                ids_key: batch,
                 "operation_status": operation_status,
             }
-            if level is Level.ADGROUP:
+            if level is Level.ADGROUP and not smart_plus:
                 body["allow_partial_success"] = True
             response = await self.transport.request("POST", path, body=body, advertiser_id=advertiser_id)
-            failed = _error_list(response.data, level.id_field, response.request_id)
+            failed = _error_list(response.data, id_fields, response.request_id)
             failed_ids = {i for f in failed for i in f.ids}
             return [i for i in batch if i not in failed_ids], failed, response.request_id
 
         return await self._batched_write(ids, send)
 
-    async def update_campaign_budget(self, advertiser_id: str, campaign_id: str, budget: float) -> WriteResult:
-        """campaign/update with a new ``budget`` (takes effect at once)."""
+    async def update_campaign_budget(
+        self, advertiser_id: str, campaign_id: str, budget: float, *, smart_plus: bool = False
+    ) -> WriteResult:
+        """campaign/update with a new ``budget`` (takes effect at once); smart_plus/campaign/update for an
+        Upgraded Smart+ campaign (``smart_plus``)."""
+        path = f"{SMART_PLUS_PREFIX if smart_plus else ''}campaign/update/"
 
         async def send(batch: list[str]) -> tuple[list[str], list[WriteFailure], str | None]:
             body = {"advertiser_id": advertiser_id, "campaign_id": batch[0], "budget": budget}
-            response = await self.transport.request("POST", "campaign/update/", body=body, advertiser_id=advertiser_id)
+            response = await self.transport.request("POST", path, body=body, advertiser_id=advertiser_id)
             return batch, [], response.request_id
 
         return await self._batched_write([campaign_id], send)
 
     async def update_adgroup_budgets(
-        self, advertiser_id: str, budgets: Mapping[str, float], *, scheduled: bool
+        self, advertiser_id: str, budgets: Mapping[str, float], *, scheduled: bool, smart_plus: bool = False
     ) -> WriteResult:
         """adgroup/budget/update, 20 per call. ``scheduled=False`` sends ``budget`` (lifetime budgets, at
-        once); ``scheduled=True`` sends ``scheduled_budget`` (daily budgets, from the next local midnight)."""
+        once); ``scheduled=True`` sends ``scheduled_budget`` (daily budgets, from the next local midnight).
+        ``smart_plus``: Upgraded Smart+ ad groups, through smart_plus/adgroup/budget/update/ (same body)."""
         key = "scheduled_budget" if scheduled else "budget"
+        path = f"{SMART_PLUS_PREFIX if smart_plus else ''}adgroup/budget/update/"
 
         async def send(batch: list[str]) -> tuple[list[str], list[WriteFailure], str | None]:
             body = {"advertiser_id": advertiser_id, key: [{"adgroup_id": i, key: budgets[i]} for i in batch]}
-            response = await self.transport.request(
-                "POST", "adgroup/budget/update/", body=body, advertiser_id=advertiser_id
-            )
-            failed = _error_list(response.data, "adgroup_id", response.request_id)
+            response = await self.transport.request("POST", path, body=body, advertiser_id=advertiser_id)
+            failed = _error_list(response.data, ("adgroup_id",), response.request_id)
             failed_ids = {i for f in failed for i in f.ids}
             return [i for i in batch if i not in failed_ids], failed, response.request_id
 
@@ -473,13 +517,17 @@ def _report_row(row: Fields, dimensions: Sequence[str]) -> ReportRow:
     return ReportRow(dimensions=values, metrics=row.metrics("metrics"))
 
 
-def _error_list(data: Mapping[str, Any], id_field: str, request_id: str | None) -> list[WriteFailure]:
+def _error_list(data: Mapping[str, Any], id_fields: Sequence[str], request_id: str | None) -> list[WriteFailure]:
+    """The per-id failures of a write's ``error_list``, the id read from the first of ``id_fields`` present."""
     errors = data.get("error_list") or []
-    return [
-        WriteFailure((str(e.get(id_field)),), str(e.get("error_message") or "failed"), None, request_id)
-        for e in errors
-        if isinstance(e, dict) and e.get(id_field) is not None
-    ]
+    out = []
+    for e in errors:
+        if not isinstance(e, dict):
+            continue
+        entity_id = next((e[f] for f in id_fields if e.get(f) is not None), None)
+        if entity_id is not None:
+            out.append(WriteFailure((str(entity_id),), str(e.get("error_message") or "failed"), None, request_id))
+    return out
 
 
 def _batches(items: Sequence[str], size: int) -> list[list[str]]:

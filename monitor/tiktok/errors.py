@@ -79,11 +79,37 @@ class TransientApiError(ApiError):
 
 class RateLimitedError(TransientApiError):
     """TikTok throttled us. ``scope`` is "app" (40100, HTTP 429: the whole app's QPS/QPM budget), "endpoint"
-    (40016: the app's limit on one endpoint) or "advertiser" (40133: one advertiser on one endpoint)."""
+    (40016: the app's limit on one endpoint) or "advertiser" (40133: one advertiser on one endpoint). Its text
+    says which limit it was (:func:`throttle_meaning`), whatever TikTok's message says."""
 
     def __init__(self, message: str, *, scope: str, **kwargs: Unpack[ApiErrorFields]) -> None:
         self.scope = scope
         super().__init__(message, **kwargs)
+
+    def _describe(self) -> str:
+        return f"{super()._describe()} ({throttle_meaning(self.code, self.scope)})"
+
+
+#: What each throttle code means, for people reading the journal and the operational messages.
+THROTTLE_MEANINGS = {
+    40100: "rate limited: the app's request budget (QPS/QPM/QPD)",
+    61000: "rate limited: the app is blocked for too many requests",
+    40016: "rate limited: the app's limit on this endpoint",
+    40133: "rate limited: this advertiser's limit on this endpoint",
+}
+
+
+def throttle_meaning(code: int | None, scope: str | None = None) -> str:
+    """Which TikTok limit a throttle code (or, without a known code, a scope) is."""
+    if code in THROTTLE_MEANINGS:
+        return THROTTLE_MEANINGS[code]
+    return {"endpoint": THROTTLE_MEANINGS[40016], "advertiser": THROTTLE_MEANINGS[40133]}.get(
+        scope or "", "rate limited: the app's request budget"
+    )
+
+
+def is_throttle_code(code: int | None) -> bool:
+    return code in THROTTLE_MEANINGS
 
 
 class AuthError(ApiError):

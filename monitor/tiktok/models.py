@@ -27,6 +27,10 @@ from monitor.tiktok.shape import parse_number as parse_number
 
 log = logging.getLogger(__name__)
 
+#: ``campaign_automation_type`` values of Upgraded Smart+ campaigns: their objects are read and written through
+#: the smart_plus/* endpoints (tiktok-api.md §12). Plain SMART_PLUS (the older kind) uses the ordinary ones.
+UPGRADED_SMART_PLUS = frozenset({"UPGRADED_SMART_PLUS", "UPGRADED_SMART_PLUS_CREATIVE"})
+
 #: Fields fetched when the caller names none: what status diffs and budget rules read.
 DEFAULT_FIELDS: Mapping[Level, tuple[str, ...]] = MappingProxyType(
     {
@@ -112,6 +116,8 @@ class Entity:
     campaign_id: str | None = None
     adgroup_id: str | None = None
     fields: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    #: Part of an Upgraded Smart+ campaign (see :data:`UPGRADED_SMART_PLUS`).
+    smart_plus: bool = False
 
     @classmethod
     def from_api(cls, level: Level, advertiser_id: str, row: Mapping[str, Any] | Fields) -> Entity:
@@ -135,6 +141,30 @@ class Entity:
             campaign_id=row.opt_id("campaign_id") if level is not Level.CAMPAIGN else None,
             adgroup_id=row.opt_id("adgroup_id") if level is Level.AD else None,
             fields=MappingProxyType(dict(row.raw)),
+            smart_plus=level is Level.CAMPAIGN and row.text("campaign_automation_type") in UPGRADED_SMART_PLUS,
+        )
+
+    @classmethod
+    def from_smart_plus_ad(cls, advertiser_id: str, row: Fields) -> Entity:
+        """One row of smart_plus/ad/get: the ad's id is its ``smart_plus_ad_id`` (``ad_id`` accepted when that is
+        missing: the field names are from the SDK, not verified against a live account) and its name ``ad_name``."""
+        owner = row.opt_id("advertiser_id")
+        if owner is not None and owner != advertiser_id:
+            raise row.error("advertiser_id", f"is {owner}, expected {advertiser_id} (the advertiser asked for)")
+        ad_id = row.opt_id("smart_plus_ad_id") or row.id("ad_id")
+        return cls(
+            level=Level.AD,
+            id=ad_id,
+            advertiser_id=advertiser_id,
+            name=row.text("ad_name") or row.text("smart_plus_ad_name"),
+            operation_status=row.text("operation_status"),
+            secondary_status=row.text("secondary_status"),
+            budget=None,
+            budget_mode=None,
+            campaign_id=row.opt_id("campaign_id"),
+            adgroup_id=row.opt_id("adgroup_id"),
+            fields=MappingProxyType(dict(row.raw)),
+            smart_plus=True,
         )
 
 

@@ -237,3 +237,13 @@ async def test_hooks_count_answers_waits_and_episodes():
     await limiter.acquire()
     assert answers == ["app", "app", "advertiser", "local"]
     assert episodes == ["app", "advertiser"]
+
+
+def test_a_throttle_error_says_which_limit_it_was_whatever_tiktok_wrote():
+    """40016 reaches journals and operational messages through the error's text: it names the limit."""
+    endpoint = error_for_code(40016, "Injected error.", endpoint="smart_plus/ad/get/", request_id="r1")
+    assert "code 40016: Injected error." in str(endpoint) and "the app's limit on this endpoint" in str(endpoint)
+    app = error_for_code(40100, "", endpoint="campaign/get/", request_id=None)
+    assert "the app's request budget" in str(app)
+    advertiser = error_for_code(40133, "", endpoint="campaign/get/", request_id=None, advertiser_id="7")
+    assert "this advertiser's limit on this endpoint" in str(advertiser)
