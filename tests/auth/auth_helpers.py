@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
+
+import aiohttp
 
 
 def query_of(url: str) -> dict[str, str]:
@@ -18,3 +23,25 @@ def with_query(url: str, **changes: str | None) -> str:
         else:
             query[key] = value
     return urlunsplit(urlsplit(url)._replace(query=urlencode(query)))
+
+
+@dataclass
+class Browser:
+    """Stands in for the advertiser's browser: GETs the portal URL, reads the 302, follows it (optionally
+    after ``tamper`` rewrote the redirect URL), and keeps what it saw."""
+
+    session: aiohttp.ClientSession
+    tamper: Callable[[str], str] | None = None
+    redirect: str | None = None
+    pages: list[tuple[int, str]] = field(default_factory=list)
+
+    async def open(self, url: str) -> None:
+        async with self.session.get(url, allow_redirects=False) as portal:
+            assert portal.status == 302, await portal.text()
+            self.redirect = portal.headers["Location"]
+        target = self.tamper(self.redirect) if self.tamper else self.redirect
+        async with self.session.get(target, allow_redirects=False) as callback:
+            self.pages.append((callback.status, await callback.text()))
+
+    def __call__(self, url: str) -> Any:
+        return self.open(url)

@@ -7,8 +7,7 @@ import stat
 from collections.abc import Callable
 
 import pytest
-from auth_helpers import query_of, with_query
-from conftest import Browser
+from auth_helpers import Browser, query_of, with_query
 
 from monitor.auth import AuthFlowError, authorization_url, load_token, login, new_state, save_token
 from monitor.sandbox import Sandbox

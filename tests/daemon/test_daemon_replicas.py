@@ -14,7 +14,6 @@ import signal
 import socket
 import sys
 import time
-import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -23,16 +22,14 @@ from typing import Any
 
 import aiohttp
 import pytest
-import sqlalchemy as sa
 from aiohttp import web
-from sqlalchemy.ext.asyncio import create_async_engine
+from databases import DATABASES, own_database
 
 from monitor.clock import SystemClock
 from monitor.sandbox import Fault, Sandbox, SandboxSettings
 from monitor.sandbox.arrivals import max_in_window
 from monitor.sandbox.settings import extra_advertiser_id
 from monitor.scheduler import EPOCH, phase_offset
-from monitor.store.db import normalize_url
 from monitor.store.repo import Store
 from monitor.store.values import PollRun, PollStatus
 
@@ -40,9 +37,6 @@ INTERVAL = timedelta(seconds=4)
 ADVERTISERS = [extra_advertiser_id(i) for i in range(8)]
 STATUS_WRITES = "campaign/status/update/"
 RULE = '[[rule]]\nname = "overspend"\nlevel = "campaign"\nwhen = "spend > 0"\nnotify = ["webhook"]\naction = "pause"\n'
-POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL")
-#: In CI a missing server is a failure, not a skip (as in tests/store/conftest.py).
-SKIP_POSTGRES = not POSTGRES_URL and not os.environ.get("CI")
 
 
 def free_port() -> int:
@@ -51,33 +45,11 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-@pytest.fixture(
-    params=[
-        pytest.param("sqlite", id="sqlite"),
-        pytest.param(
-            "postgres",
-            id="postgres",
-            marks=[pytest.mark.postgres, pytest.mark.skipif(SKIP_POSTGRES, reason="TEST_POSTGRES_URL not set")],
-        ),
-    ]
-)
+@pytest.fixture(params=DATABASES)
 async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
     """A database of the test's own: a SQLite file, or a new PostgreSQL database (dropped afterwards)."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'monitor.db'}"
-        return
-    if not POSTGRES_URL:
-        pytest.fail("CI is set but TEST_POSTGRES_URL is not: .ci/run must start PostgreSQL and export it")
-    name = f"replicas_{uuid.uuid4().hex[:12]}"
-    admin = create_async_engine(normalize_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")
-    try:
-        async with admin.connect() as conn:
-            await conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        yield sa.make_url(normalize_url(POSTGRES_URL)).set(database=name).render_as_string(hide_password=False)
-    finally:
-        async with admin.connect() as conn:
-            await conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        await admin.dispose()
+    async with own_database(request.param, tmp_path, "replicas") as url:
+        yield url
 
 
 class Receiver:

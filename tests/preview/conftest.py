@@ -4,24 +4,17 @@ local Slack Web API of tests/notify, and a monitor configuration pointing at the
 from __future__ import annotations
 
 import importlib.util
-import os
 import sys
-import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import create_async_engine
+from databases import DATABASES, own_database
 
 from monitor.config import Settings, load_settings
-from monitor.store.db import normalize_url
 
-POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL")
-#: In CI a missing server is a failure, not a skip (as in tests/store/conftest.py).
-SKIP_POSTGRES = not POSTGRES_URL and not os.environ.get("CI")
 ADVERTISER = "7000000000000000001"
 
 
@@ -48,33 +41,11 @@ async def slack() -> AsyncIterator[Any]:
     await server.close()
 
 
-@pytest.fixture(
-    params=[
-        pytest.param("sqlite", id="sqlite"),
-        pytest.param(
-            "postgres",
-            id="postgres",
-            marks=[pytest.mark.postgres, pytest.mark.skipif(SKIP_POSTGRES, reason="TEST_POSTGRES_URL not set")],
-        ),
-    ]
-)
+@pytest.fixture(params=DATABASES)
 async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    """A database of the test's own, not created yet: a SQLite path, or a new, empty PostgreSQL database."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'monitor.db'}"
-        return
-    if not POSTGRES_URL:
-        pytest.fail("CI is set but TEST_POSTGRES_URL is not: .ci/run must start PostgreSQL and export it")
-    name = f"preview_{uuid.uuid4().hex[:12]}"
-    admin = create_async_engine(normalize_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")
-    try:
-        async with admin.connect() as conn:
-            await conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        yield sa.make_url(normalize_url(POSTGRES_URL)).set(database=name).render_as_string(hide_password=False)
-    finally:
-        async with admin.connect() as conn:
-            await conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        await admin.dispose()
+    """A database of the test's own: a SQLite file, or a new PostgreSQL database (dropped afterwards)."""
+    async with own_database(request.param, tmp_path, "preview") as url:
+        yield url
 
 
 @pytest.fixture

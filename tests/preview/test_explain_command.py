@@ -7,12 +7,12 @@ import io
 import re
 from datetime import timedelta
 
-from conftest import ADVERTISER
-
 from monitor.domain import Matcher, Silence
 from monitor.once import run_once
 from monitor.preview.explain_command import run_explain
 from monitor.store.repo import Store
+
+ADVERTISER = "7000000000000000001"  # the sandbox advertiser the preview tests configure (conftest)
 
 RULE = '[[rule]]\nname = "spending"\nlevel = "campaign"\nwhen = "spend > 0"\nnotify = ["slack"]\n'
 NO_REPORT = "1801100000000000003"  # the sandbox's campaign without a report row (no spend today)

@@ -16,7 +16,6 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from conftest import ADVERTISER
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from monitor.once import run_once
@@ -24,6 +23,8 @@ from monitor.preview.dryrun import run_preview
 from monitor.store.db import create_engine, normalize_url
 from monitor.store.errors import StoreError
 from monitor.store.repo import Store
+
+ADVERTISER = "7000000000000000001"  # the sandbox advertiser the preview tests configure (conftest)
 
 NOTIFY = '[[rule]]\nname = "spending"\nlevel = "campaign"\nwhen = "spend > 0"\nnotify = ["slack"]\n'
 PAUSE = '[[rule]]\nname = "overspend"\nlevel = "campaign"\nwhen = "spend > 400"\nnotify = ["slack"]\naction = "pause"\n'

@@ -4,17 +4,14 @@ tests/conftest.py)."""
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
+from databases import DATABASES, own_database
 from fake_socket_mode import APP_TOKEN, BOT_TOKEN, FakeSocketMode
 from slack_sdk.web.async_client import AsyncWebClient
 from slackapp_factories import ALICE, OPS_GROUP, MakeApp
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from monitor.actions import GuardSettings
 from monitor.clock import FrozenClock
@@ -22,12 +19,7 @@ from monitor.slackapp.allowlist import Allowlist
 from monitor.slackapp.handlers import ClickHandler
 from monitor.slackapp.socket import SlackApp
 from monitor.steering import ClientOf, Steering
-from monitor.store.db import normalize_url
 from monitor.store.repo import Store
-
-POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL")
-#: In CI a missing server is a failure, not a skip (as in tests/store/conftest.py).
-SKIP_POSTGRES = not POSTGRES_URL and not os.environ.get("CI")
 
 
 @pytest.fixture
@@ -76,30 +68,8 @@ async def make_app(fake: FakeSocketMode, store: Store, clock: FrozenClock) -> As
         await app.close()
 
 
-@pytest.fixture(
-    params=[
-        pytest.param("sqlite", id="sqlite"),
-        pytest.param(
-            "postgres",
-            id="postgres",
-            marks=[pytest.mark.postgres, pytest.mark.skipif(SKIP_POSTGRES, reason="TEST_POSTGRES_URL not set")],
-        ),
-    ]
-)
+@pytest.fixture(params=DATABASES)
 async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
     """A database of the test's own: a SQLite file, or a new PostgreSQL database (dropped afterwards)."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'shared.db'}"
-        return
-    if not POSTGRES_URL:
-        pytest.fail("CI is set but TEST_POSTGRES_URL is not: .ci/run must start PostgreSQL and export it")
-    name = f"slackapp_{uuid.uuid4().hex[:12]}"
-    admin = create_async_engine(normalize_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")
-    try:
-        async with admin.connect() as conn:
-            await conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        yield sa.make_url(normalize_url(POSTGRES_URL)).set(database=name).render_as_string(hide_password=False)
-    finally:
-        async with admin.connect() as conn:
-            await conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        await admin.dispose()
+    async with own_database(request.param, tmp_path, "slackapp", "shared.db") as url:
+        yield url

@@ -11,57 +11,28 @@ import os
 import signal
 import socket
 import sys
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
+from databases import DATABASES, own_database
 from schema_check import load_schema, problems
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from monitor.clock import SystemClock
 from monitor.sandbox import Sandbox, SandboxSettings
-from monitor.store.db import normalize_url
 
 ADV = "7000000000000000001"
 SPENDING = (
     '[[rule]]\nname = "spending"\nlevel = "campaign"\nseverity = "critical"\nwhen = "spend > 0"\nnotify = ["webhook"]\n'
 )
 
-POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL")
-#: In CI a missing server is a failure, not a skip (as in tests/store/conftest.py).
-SKIP_POSTGRES = not POSTGRES_URL and not os.environ.get("CI")
 
-
-@pytest.fixture(
-    params=[
-        pytest.param("sqlite", id="sqlite"),
-        pytest.param(
-            "postgres",
-            id="postgres",
-            marks=[pytest.mark.postgres, pytest.mark.skipif(SKIP_POSTGRES, reason="TEST_POSTGRES_URL not set")],
-        ),
-    ]
-)
+@pytest.fixture(params=DATABASES)
 async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
     """A database of the test's own: a SQLite file, or a new PostgreSQL database (dropped afterwards)."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'monitor.db'}"
-        return
-    if not POSTGRES_URL:
-        pytest.fail("CI is set but TEST_POSTGRES_URL is not: .ci/run must start PostgreSQL and export it")
-    name = f"status_{uuid.uuid4().hex[:12]}"
-    admin = create_async_engine(normalize_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")
-    try:
-        async with admin.connect() as conn:
-            await conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        yield sa.make_url(normalize_url(POSTGRES_URL)).set(database=name).render_as_string(hide_password=False)
-    finally:
-        async with admin.connect() as conn:
-            await conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        await admin.dispose()
+    async with own_database(request.param, tmp_path, "status") as url:
+        yield url
 
 
 def closed_port() -> int:
