@@ -37,8 +37,8 @@ from monitor.errors import ConfigError, MonitorError, Problem
 from monitor.logs import setup_logging
 from monitor.notify.templates import Templates
 from monitor.once import run_once
-from monitor.preview.dryrun import run_preview
 from monitor.preview.currencies import stored_currencies
+from monitor.preview.dryrun import run_preview
 from monitor.preview.explain_command import run_explain
 from monitor.rules.loader import configured_channels, load_rules, summarize
 from monitor.rules.model import RuleSet

@@ -17,9 +17,9 @@ from monitor.store.repo import Store
 
 ACME, KIWI = "7000000000000000001", "7000000000000000002"  # the sandbox's USD (New York) and NZD (Auckland) accounts
 REPO = Path(__file__).resolve().parents[1]
+THROTTLED = 40100
 OVERPACING = (
-    '[[rule]]\nname = "overpacing"\nlevel = "campaign"\nwhen = "pace > 1.2 and budget_used < 1"\n'
-    'notify = ["console"]\n'
+    '[[rule]]\nname = "overpacing"\nlevel = "campaign"\nwhen = "pace > 1.2 and budget_used < 1"\nnotify = ["console"]\n'
 )
 EXPENSIVE_CLICKS = '[[rule]]\nname = "expensive-clicks"\nlevel = "campaign"\nwhen = "cpc > 0.7"\nnotify = ["console"]\n'
 
@@ -100,3 +100,30 @@ def run_check(config: Path) -> subprocess.CompletedProcess[str]:
         [sys.executable, "-m", "monitor", "check", "--config", str(config)],
         capture_output=True, text=True, env=env, cwd=REPO, timeout=60, check=False,
     )  # fmt: skip
+
+
+async def calls_of(tmp_path: Path, sandbox, when: str, clock) -> list[str]:
+    """The endpoints one `once` calls for the advertiser with one campaign rule (the roster's bc/ calls left out,
+    and answers throttled by the sandbox's rate limit: five `once` runs in a row exceed it; the call is made again)."""
+    rules = f'[[rule]]\nname = "r"\nlevel = "campaign"\nwhen = "{when}"\nnotify = ["console"]\n'
+    before = len(sandbox.arrivals)
+    await run_once(
+        load_settings(write_config(tmp_path, sandbox.base_url, rules, [ACME])), out=io.StringIO(), clock=clock
+    )
+    made = list(sandbox.arrivals)[before:]
+    return sorted(a.path for a in made if not a.path.startswith("bc/") and a.code != THROTTLED)
+
+
+async def test_the_new_names_cost_what_the_readme_says(tmp_path, sandbox, clock):
+    """currency and day_elapsed cost no call; pace and projected_spend read today's spend of the level: one
+    report (a page per 1,000 rows) unless a rule already reads that window there."""
+    cost = {}
+    for number, when in enumerate(
+        ["budget > 0", "budget > 0 and day_elapsed > 0.5 and currency == 'USD'", "spend > 0", "pace > 1.2",
+         "projected_spend > 1 and spend > 0"]
+    ):  # fmt: skip
+        (tmp_path / str(number)).mkdir()
+        cost[when] = await calls_of(tmp_path / str(number), sandbox, when, clock)
+    fields, clock_and_account, spend, pace, both = cost.values()
+    assert fields == clock_and_account == ["advertiser/info/", "campaign/get/"]
+    assert spend == pace == both == sorted([*fields, "report/integrated/get/"])

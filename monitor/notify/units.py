@@ -1,7 +1,7 @@
 """Units and display of the values a rule matched: money in the advertiser's currency, percent, counts.
 
-* Money (``spend``, ``cpc``, ``cpm``, ``cost_per_*``, ``budget``, ``projected_spend``, ...) is in the advertiser's currency:
-  ``"612.40 USD"`` (no decimals for currencies that have none: ``"81,200 JPY"``).
+* Money (``spend``, ``cpc``, ``cpm``, ``cost_per_*``, ``budget``, ``projected_spend``, ...) is in the
+  advertiser's currency: ``"612.40 USD"`` (no decimals for currencies that have none: ``"81,200 JPY"``).
 * ``ctr`` and the ``*_rate`` metrics are already percent as TikTok sends them: 1.25 means 1.25 % -> ``"1.25 %"``.
 * Everything else is a plain count or ratio: ``"1,079"``, ``"1.84"``. Text (statuses) is shown as is.
 * A value the API did not return is ``None`` and shows as ``"no data"``, never as 0.

@@ -26,7 +26,7 @@ async def stored_currencies(settings: Settings) -> dict[str, str | None]:
     """Advertiser id -> currency (None when unknown) for every advertiser in the database; {} when unknown."""
     try:
         return await asyncio.wait_for(_read(settings), TIMEOUT)
-    except Exception as exc:  # noqa: BLE001 -- check goes on without them; said at debug level
+    except Exception as exc:
         log.debug("advertisers' currencies not read from the database: %s", type(exc).__name__)
         return {}
 

@@ -23,9 +23,9 @@ from monitor.actions.base import BUDGET, STATUS, STATUS_TARGET
 from monitor.domain import AlertState, EntityState, Hold, Level, MetricValue, Snapshot
 from monitor.preview.values import values_of
 from monitor.rules.engine import evaluate
-from monitor.rules.pacing import local_day
 from monitor.rules.lifecycle import FIRING, PENDING, RESOLVED, RESOLVING, step
 from monitor.rules.model import Rule
+from monitor.rules.pacing import local_day
 
 #: ``silenced_by(rule, entity)``: a description of the silence muting the rule for the entity, or None.
 SilencedBy = Callable[[Rule, EntityState], str | None]

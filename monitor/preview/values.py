@@ -23,7 +23,9 @@ def read(
     """What ``ref`` reads for the entity (``current``; ``previous``: at the previous poll, None if absent) on the
     advertiser's local ``day`` (:mod:`monitor.rules.pacing`), in its ``currency`` (None: unknown)."""
     if ref.kind == "time":
-        return {"hour": day.hour, "weekday": day.weekday, "day_elapsed": day.elapsed}[ref.key]
+        if ref.key == "hour":
+            return day.hour
+        return day.weekday if ref.key == "weekday" else day.elapsed
     if ref.kind == "account":
         return currency
     owner = previous if ref.prev else current

@@ -60,4 +60,3 @@ def spend_share(elapsed: float, gone: timedelta) -> float | None:
     if gone < timedelta(hours=MIN_HOURS):
         return None
     return elapsed
-

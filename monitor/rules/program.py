@@ -43,6 +43,8 @@ _ALLOWED = frozenset(
 _CALLABLE = frozenset({"get", "make", "run", "cond", "fail"})
 _NUMBERED = re.compile(r"[kvwptmhuxng][0-9]+")
 _NUMBERED_CALLABLE = re.compile(r"[mhuxg][0-9]+")
+#: The parameters of a program's ``run`` before the sinks.
+_RUN = ["entities", "before", "hour", "weekday", "elapsed", "base", "currency", "fail"]
 _OPERATORS = frozenset({"(", ")", ",", ":", ".", "=", "==", "!=", "<", "<=", ">", ">=", "+", "-", "*", "/"})
 
 
@@ -71,9 +73,10 @@ def compile_program(conditions: Sequence[Conditioned]) -> Program:
 
     ``conditions`` are (condition, refs, match) triples; ``match(entity)`` (None: every entity) scopes a
     condition. ``before`` maps entity keys to the previous poll's entities; ``hour``, ``weekday``, ``elapsed``
-    and ``base`` are the advertiser's local day (:class:`monitor.rules.pacing.LocalDay`), ``currency`` its own. ``sinks`` are three callables per
-    condition, in order: ``hit((entity, values))`` (true; ``values`` what ``refs`` read), ``unknown(entity)``
-    (no data to decide), ``error(entity, exc)``; ``fail(entity, exc)`` when even reading an entity failed.
+    and ``base`` are the advertiser's local day (:class:`monitor.rules.pacing.LocalDay`), ``currency`` its
+    own. ``sinks`` are three callables per condition, in order: ``hit((entity, values))`` (true; ``values``
+    what ``refs`` read), ``unknown(entity)`` (no data to decide), ``error(entity, exc)``; ``fail(entity,
+    exc)`` when even reading an entity failed.
     """
     return program_source(conditions).build()  # type: ignore[no-any-return]  # exec'd code: mypy cannot see it
 
@@ -120,7 +123,7 @@ def program_source(conditions: Sequence[Conditioned]) -> Source:
     prologue += emitter.prologue
     lines = [
         f"def make({_params(['E', *_slots(emitter), *_getters(emitter), *matches])}):",
-        f"    def run({_params(['entities', 'before', 'hour', 'weekday', 'elapsed', 'base', 'currency', 'fail', *sinks])}):",
+        f"    def run({_params([*_RUN, *sinks])}):",
         "        for cur in entities:",
         "            try:",
         *indent(prologue or ["prev = None"], 16),

@@ -138,7 +138,7 @@ def check_value(ref: Ref, value: object, level: Level | None) -> str | None:
             return f"day_elapsed is a fraction of the day from 0 to 1 (0.5 is noon); got {value!r}"
         return None
     if key == "currency" and isinstance(value, str) and not _CURRENCY.fullmatch(value):
-        return f"currency is an ISO 4217 code in capitals, like \"USD\" or \"JPY\"; got {value!r}"
+        return f'currency is an ISO 4217 code in capitals, like "USD" or "JPY"; got {value!r}'
     if key == "hour":
         if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value) or not 0 <= value <= 23:
             return f"hour is a whole number from 0 to 23; got {value!r}"

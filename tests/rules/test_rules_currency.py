@@ -23,7 +23,7 @@ JPY_CAMPAIGN = entity("campaign", "1", today={"cpc": 88.07, "spend": 8807.0})
         ('currency in ["USD", "EUR"]', "EUR", True),
         ('currency not in ["USD", "EUR"] and cpc > 70', "JPY", True),
         ('currency == "USD" and cpc > 0.7', "JPY", False),  # the measured case: no longer fires on a JPY account
-        ('has(currency)', None, False),
+        ("has(currency)", None, False),
     ],
 )
 def test_currency_reads_the_advertisers(when, currency, expected):

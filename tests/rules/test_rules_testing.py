@@ -265,5 +265,5 @@ def test_a_case_gives_the_advertisers_currency(tmp_path):
     assert report.exit_code == 2
     assert str(report.problems[0]) == (
         f'{tmp_path / "test.toml"}:5: case "a USD threshold on a yen account".currency: is an ISO 4217 code in '
-        "capitals, like \"USD\" or \"JPY\"; got 'yen'"
+        'capitals, like "USD" or "JPY"; got \'yen\''
     )
