@@ -25,9 +25,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from types import MappingProxyType
 
-from monitor.domain import EntityKey, EntityState, Level, MetricValue, Snapshot, zone_or_utc
+from monitor.domain import EntityKey, EntityState, Level, MetricValue, Snapshot
 from monitor.rules.model import Rule
-from monitor.rules.names import WEEKDAYS
 from monitor.rules.pacing import LocalDay, local_day
 from monitor.rules.program import Program, compile_program
 
@@ -124,8 +123,8 @@ class Evaluation:
 
 def local_time(now: datetime, zone: tzinfo | str | None) -> tuple[int, str]:
     """(hour 0-23, weekday "mon".."sun") at ``now`` in ``zone`` (a name or tzinfo; unknown names mean UTC)."""
-    local = now.astimezone(zone_or_utc(zone))
-    return local.hour, WEEKDAYS[local.weekday()]
+    day = local_day(now, zone)
+    return day.hour, day.weekday
 
 
 def _admitted(rule: Rule, advertiser_id: str, currency: str | None) -> bool:

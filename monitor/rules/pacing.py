@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 
 from monitor.domain import zone_or_utc
+from monitor.rules.names import WEEKDAYS
 
-__all__ = ["MIN_HOURS", "WEEKDAYS", "LocalDay", "local_day", "spend_share"]
+__all__ = ["MIN_HOURS", "LocalDay", "local_day", "spend_share"]
 
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 #: Hours of the local day that must be gone before today's spend is extrapolated to the whole day.
 MIN_HOURS = 2.0
 
