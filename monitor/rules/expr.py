@@ -240,7 +240,7 @@ class _Checker:
             return piece
         if func == "has":
             return _Piece(N.CONDITION, Op("has", (Load(ref),)))
-        if ref.prev or ref.kind == "time":
+        if ref.prev or ref.kind in ("time", "account") or ref.key in N.TIMED:
             return self.problem(arg, f"{func}() compares with the previous poll: {ref.text} has no previous value")
         if func == "delta" and ref.type != N.NUMBER:
             return self.problem(arg, f"delta() needs a number; {ref.text} is {_ARTICLE[ref.type]}")

@@ -37,6 +37,7 @@ def test_currency_reads_the_advertisers(when, currency, expected):
         ('currency in ["USD", "yen"]', "currency is an ISO 4217 code in capitals"),
         ('prev.currency == "USD"', "currency has no previous value"),
         ("currency > 1", "cannot compare"),
+        ("changed(currency)", "changed() compares with the previous poll: currency has no previous value"),
         ("yesterday.currency == 'USD'", "currency is not a report metric"),
     ],
 )

@@ -121,6 +121,8 @@ def test_the_same_instant_is_another_day_in_each_zone():
         ("day_elapsed > 12", "day_elapsed is a fraction of the day from 0 to 1"),
         ("yesterday.pace > 1", "pace is not a report metric"),
         ("pace == 'fast'", "cannot compare"),
+        ("delta(projected_spend) > 5", "delta() compares with the previous poll: projected_spend has no previous"),
+        ("changed(pace)", "changed() compares with the previous poll: pace has no previous value (column 9)"),
     ],
 )
 def test_mistakes_with_the_pacing_names(when, message):
