@@ -37,10 +37,12 @@ from monitor.errors import ConfigError, MonitorError, Problem
 from monitor.logs import setup_logging
 from monitor.notify.templates import Templates
 from monitor.once import run_once
+from monitor.preview.currencies import stored_currencies
 from monitor.preview.dryrun import run_preview
 from monitor.preview.explain_command import run_explain
 from monitor.rules.loader import configured_channels, load_rules, summarize
 from monitor.rules.model import RuleSet
+from monitor.rules.money import currency_warnings
 from monitor.rules.testfile import rule_test_files
 from monitor.rules.testing import render_report, run_rule_tests
 from monitor.status.command import run_status
@@ -80,7 +82,9 @@ def check(config: str | Path, *, log_level: str = "info", log_format: str = "tex
             print(problem, file=sys.stderr)
         print(f"{len(template_problems)} problem(s) found", file=sys.stderr)
         return EXIT_INVALID
-    for warning in [*settings.warnings, *silent_rules(ruleset), *min_budget_warnings(settings)]:
+    currencies = asyncio.run(stored_currencies(settings))  # the accounts polled before; {} without a database
+    warnings = [*settings.warnings, *silent_rules(ruleset), *min_budget_warnings(settings)]
+    for warning in [*warnings, *currency_warnings(ruleset, currencies)]:
         print(f"warning: {warning}", file=sys.stderr)
     tiktok = settings.tiktok
     advertisers = ", ".join(tiktok.advertiser_ids) if tiktok.advertiser_ids else "every advertiser the token reaches"

@@ -160,7 +160,9 @@ class Pipeline:
                     changes = diff_snapshots(poll.previous, current)
                     # 4 evaluate and 5 lifecycle
                     progress.stage = Stage.EVALUATE
-                    evaluation = evaluate(ruleset, current, poll.previous, now, zone=info.timezone)
+                    evaluation = evaluate(
+                        ruleset, current, poll.previous, now, zone=info.timezone, currency=info.currency
+                    )
                     for error in evaluation.errors:
                         poll.note_error(error)
                     progress.stage = Stage.LIFECYCLE

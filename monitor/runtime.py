@@ -42,6 +42,7 @@ from monitor.poller import AdvertiserPoller
 from monitor.polls import PollOutcome, PollResult
 from monitor.replicas import Replicas
 from monitor.rulebook import ReloadResult, RuleBook
+from monitor.rules.money import CurrencyWatch
 from monitor.store.repo import Store
 from monitor.store.values import ActionStatus, JournalEntry
 from monitor.tiktok.client import TikTokClient
@@ -101,6 +102,7 @@ class Runtime:
         self.session = session
         self.store = store
         self.rulebook = rulebook
+        self.currencies = CurrencyWatch()
         self.channels = dict(channels)
         self.clock = clock
         notify = settings.notify
@@ -278,9 +280,15 @@ class Runtime:
             return PollOutcome(advertiser_id, PollResult.NOT_MINE, reason=reason)
         self.polling.add(advertiser_id)
         try:
-            return await self.poller(advertiser_id).poll()
+            poller = self.poller(advertiser_id)
+            outcome = await poller.poll()
         finally:
             self.polling.discard(advertiser_id)
+        info = poller.info
+        if info is not None:  # its currency is known: warn about money thresholds across currencies (once)
+            for line in self.currencies.observe(advertiser_id, info.currency, self.rulebook.current):
+                log.warning("%s", line)
+        return outcome
 
     async def reload_rules(self, *, force: bool = False) -> ReloadResult:
         """Reload the rule files (``force``) or only when they changed; a failure keeps the old rules and is an

@@ -46,6 +46,7 @@ class Replayer:
         self.report = report
         self.alerts: dict[AlertKey, AlertState] = {}
         self.episodes: dict[AlertKey, Firing] = {}  # the newest episode of each alert
+        self.currency = currency
         self.actions = SimulatedActions(advertiser_id, zone, currency, settings)
         self.polls = 0
         self.seen: Counter[str] = Counter()  # per rule: entities of its level, summed over the polls
@@ -54,7 +55,7 @@ class Replayer:
     def step(self, current: Snapshot, previous: Snapshot | None) -> None:
         """One stored poll: evaluate, advance the alerts, decide the actions."""
         now = current.taken_at
-        evaluation = evaluate(self.ruleset, current, previous, now, zone=self.zone)
+        evaluation = evaluate(self.ruleset, current, previous, now, zone=self.zone, currency=self.currency)
         self.report.errors += [f"{current.advertiser_id} {now.isoformat()}: {e}" for e in evaluation.errors]
         levels = Counter(level for level, _ in current.entities)
         for rule in self.ruleset:

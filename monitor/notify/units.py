@@ -1,7 +1,7 @@
 """Units and display of the values a rule matched: money in the advertiser's currency, percent, counts.
 
-* Money (``spend``, ``cpc``, ``cpm``, ``cost_per_*``, ``budget``, ...) is in the advertiser's currency:
-  ``"612.40 USD"`` (no decimals for currencies that have none: ``"81,200 JPY"``).
+* Money (``spend``, ``cpc``, ``cpm``, ``cost_per_*``, ``budget``, ``projected_spend``, ...) is in the
+  advertiser's currency: ``"612.40 USD"`` (no decimals for currencies that have none: ``"81,200 JPY"``).
 * ``ctr`` and the ``*_rate`` metrics are already percent as TikTok sends them: 1.25 means 1.25 % -> ``"1.25 %"``.
 * Everything else is a plain count or ratio: ``"1,079"``, ``"1.84"``. Text (statuses) is shown as is.
 * A value the API did not return is ``None`` and shows as ``"no data"``, never as 0.
@@ -20,7 +20,7 @@ PERCENT = "%"
 _MONEY = frozenset(
     {
         "spend", "cpc", "cpm", "budget", "cash_spend", "voucher_spend", "total_purchase_value",
-        "value_per_complete_payment", "cost_per_1000_reached",
+        "value_per_complete_payment", "cost_per_1000_reached", "projected_spend",
     }
 )  # fmt: skip
 _MONEY_PREFIXES = ("cost_per_", "real_time_cost_per_")

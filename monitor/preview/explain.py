@@ -22,9 +22,10 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from monitor.actions.base import BUDGET, STATUS, STATUS_TARGET
 from monitor.domain import AlertState, EntityState, Hold, Level, MetricValue, Snapshot
 from monitor.preview.values import values_of
-from monitor.rules.engine import evaluate, local_time
+from monitor.rules.engine import evaluate
 from monitor.rules.lifecycle import FIRING, PENDING, RESOLVED, RESOLVING, step
 from monitor.rules.model import Rule
+from monitor.rules.pacing import local_day
 
 #: ``silenced_by(rule, entity)``: a description of the silence muting the rule for the entity, or None.
 SilencedBy = Callable[[Rule, EntityState], str | None]
@@ -60,6 +61,7 @@ def explain_rule(
     now: datetime,
     *,
     zone: tzinfo | str | None = None,
+    currency: str | None = None,
     entity_id: str | None = None,
     dry_run: str | None = None,
     silenced_by: SilencedBy | None = None,
@@ -68,17 +70,17 @@ def explain_rule(
     ``alerts`` are the advertiser's stored alert states, ``holds`` its live holds; ``dry_run`` is why every
     action of the advertiser is a dry run (actions disabled, analyst access), if so. Empty when the rule does not
     apply to the advertiser."""
-    if not rule.match.admits_advertiser(current.advertiser_id):
+    if not rule.match.admits_advertiser(current.advertiser_id) or not rule.match.admits_currency(currency):
         return []
-    hour, weekday = local_time(now, zone)
-    evaluation = evaluate([rule], current, previous, now, zone=zone)
+    day = local_day(now, zone)
+    evaluation = evaluate([rule], current, previous, now, zone=zone, currency=currency)
     before = previous.entities if previous is not None else {}
     live = [h for h in holds if h.live(now)]
     out: list[Explanation] = []
     for entity in sorted(current.of_level(rule.level), key=lambda e: e.id):
         if (entity_id is not None and entity.id != entity_id) or not rule.match.admits(entity):
             continue
-        values = values_of(rule, entity, before.get(entity.key), hour, weekday)
+        values = values_of(rule, entity, before.get(entity.key), day, currency)
         missing = tuple(name for name, value in values if value is None)
         finding = evaluation.finding(rule.name, entity.id)
         undecided = evaluation.is_undecided(rule.name, entity.id)

@@ -125,6 +125,7 @@ async def _one(
         await store.holds.active(advertiser_id, now),
         now,
         zone=info.timezone,
+        currency=info.currency,
         entity_id=entity,
         dry_run=dry_run or parts.roster.read_only(info),
         silenced_by=lambda muted, state: mute.reason(muted, state.level, state.id, state),

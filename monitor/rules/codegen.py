@@ -127,33 +127,51 @@ class Emitter:
     def load(self, ref: Ref) -> str:
         """The local holding what ``ref`` reads (read once per entity, in the prologue)."""
         if ref.kind == "time":
-            return "hour" if ref.key == "hour" else "weekday"
+            return {"hour": "hour", "weekday": "weekday", "day_elapsed": "elapsed"}[ref.key]
+        if ref.kind == "account":  # currency
+            return "currency"
         if ref.kind == "metric":
             assert ref.window is not None
             source, slot = self.window(ref.window, ref.prev), self.const(ref.key)
             return self._once(("m", ref.window, ref.key, ref.prev), "v", lambda n: [f"{n} = {source}.get({slot})"])
-        owner = "prev" if ref.prev else "cur"
+        if ref.kind == "derived":
+            return self._derived(ref)
         self.uses_prev |= ref.prev
-        if ref.kind == "derived":  # budget_used: today's spend / daily budget
-            today, spend, daily = self.window("today", ref.prev), self.const("spend"), self.const(DAILY_MODES)
-            guard = "prev is not None and " if ref.prev else ""
-            return self._once(
-                ("budget_used", ref.prev),
-                "v",
-                lambda n: [
-                    f"{n} = None",
-                    f"if {guard}{owner}.budget and {owner}.budget_mode in {daily}:",
-                    f"    s = {today}.get({spend})",
-                    "    if s is not None:",
-                    f"        {n} = s / {owner}.budget",
-                ],
-            )
         attr = ref.attr
         if attr not in FIELD_ATTRS:
             raise AssertionError(f"not an entity field: {attr}")
         if ref.prev:
             return self._once(("f", attr, True), "v", lambda n: [f"{n} = None if prev is None else prev.{attr}"])
         return self._once(("f", attr, False), "v", lambda n: [f"{n} = cur.{attr}"])
+
+    def _derived(self, ref: Ref) -> str:
+        """budget_used = today's spend / daily budget; projected_spend = today's spend / base (the share of a
+        day's spend expected by now, None early in the day); pace = budget_used / base."""
+        owner = "prev" if ref.prev else "cur"
+        self.uses_prev |= ref.prev
+        today, spend = self.window("today", ref.prev), self.const("spend")
+        if ref.key == "projected_spend":
+            return self._once(
+                ("projected_spend",),
+                "v",
+                lambda n: [f"{n} = None", "if base:", f"    s = {today}.get({spend})", "    if s is not None:",
+                           f"        {n} = s / base"],
+            )  # fmt: skip
+        daily = self.const(DAILY_MODES)
+        guard = "prev is not None and " if ref.prev else ""
+        over = " and base" if ref.key == "pace" else ""
+        divisor = f"{owner}.budget * base" if ref.key == "pace" else f"{owner}.budget"
+        return self._once(
+            (ref.key, ref.prev),
+            "v",
+            lambda n: [
+                f"{n} = None",
+                f"if {guard}{owner}.budget and {owner}.budget_mode in {daily}{over}:",
+                f"    s = {today}.get({spend})",
+                "    if s is not None:",
+                f"        {n} = s / ({divisor})" if over else f"        {n} = s / {divisor}",
+            ],
+        )
 
     def emit(self, node: IR, out: list[str]) -> str:
         """Append the lines computing ``node`` to ``out``; return the operand (a local or constant) holding it."""
@@ -289,7 +307,7 @@ def _nullable(node: IR) -> bool:
     if isinstance(node, Const):
         return False
     if isinstance(node, Load):
-        return node.ref.kind != "time"
+        return node.ref.kind != "time"  # hour, weekday and day_elapsed are always known
     return node.op != "has"
 
 

@@ -5,7 +5,9 @@ condition is true (a :class:`Finding`, with the values it read and why), false, 
 decide was missing ("no data", never taken as zero). Undecided entity ids are listed per rule, so the lifecycle
 can keep a firing alert firing through a gap in the data instead of announcing it resolved.
 
-``hour`` and ``weekday`` are the advertiser's local time at ``now`` (``zone``; UTC when not given).
+``hour``, ``weekday`` and ``day_elapsed`` are the advertiser's local time at ``now`` (``zone``; UTC when not
+given; :mod:`monitor.rules.pacing`); ``currency`` is the advertiser's (None: unknown, so ``currency`` reads no
+data and a rule scoped to ``currencies`` does not apply).
 An exception while evaluating one entity (a value of an unexpected type) makes that entity undecided and is
 counted in :attr:`Evaluation.errors`; it never stops the other entities or rules.
 
@@ -23,9 +25,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from types import MappingProxyType
 
-from monitor.domain import EntityKey, EntityState, Level, MetricValue, Snapshot, zone_or_utc
+from monitor.domain import EntityKey, EntityState, Level, MetricValue, Snapshot
 from monitor.rules.model import Rule
-from monitor.rules.names import WEEKDAYS
+from monitor.rules.pacing import LocalDay, local_day
 from monitor.rules.program import Program, compile_program
 
 _ID = operator.attrgetter("id")
@@ -121,8 +123,12 @@ class Evaluation:
 
 def local_time(now: datetime, zone: tzinfo | str | None) -> tuple[int, str]:
     """(hour 0-23, weekday "mon".."sun") at ``now`` in ``zone`` (a name or tzinfo; unknown names mean UTC)."""
-    local = now.astimezone(zone_or_utc(zone))
-    return local.hour, WEEKDAYS[local.weekday()]
+    day = local_day(now, zone)
+    return day.hour, day.weekday
+
+
+def _admitted(rule: Rule, advertiser_id: str, currency: str | None) -> bool:
+    return rule.enabled and rule.match.admits_advertiser(advertiser_id) and rule.match.admits_currency(currency)
 
 
 def evaluate(
@@ -132,16 +138,18 @@ def evaluate(
     now: datetime,
     *,
     zone: tzinfo | str | None = None,
+    currency: str | None = None,
 ) -> Evaluation:
     """Evaluate ``rules`` over ``current``; ``previous`` (the poll before, or None) serves prev.x and changed().
-    Rules with ``enabled = false`` are left out."""
-    hour, weekday = local_time(now, zone)
+    Rules with ``enabled = false``, and those whose match leaves out the advertiser or its currency, are left
+    out."""
+    day = local_day(now, zone)
     before = previous.entities if previous is not None else {}
-    rules = [rule for rule in rules if rule.enabled and rule.match.admits_advertiser(current.advertiser_id)]
+    rules = [rule for rule in rules if _admitted(rule, current.advertiser_id, currency)]
     results: dict[str, _Outcome] = {}
     for level in dict.fromkeys(rule.level for rule in rules):
         group = tuple(rule for rule in rules if rule.level is level)
-        results.update(_run(group, current.of_level(level), before, hour, weekday))
+        results.update(_run(group, current.of_level(level), before, day, currency))
     findings: list[Finding] = []
     by_rule: dict[str, Mapping[str, Finding]] = {}
     undecided: dict[str, frozenset[str]] = {}
@@ -190,8 +198,8 @@ def _run(
     rules: tuple[Rule, ...],
     entities: Sequence[EntityState],
     before: Mapping[EntityKey, EntityState],
-    hour: int,
-    weekday: str,
+    day: LocalDay,
+    currency: str | None,
 ) -> dict[str, _Outcome]:
     """Every rule of one level over that level's entities, in one pass of one compiled program."""
     outcomes = [_Outcome() for _ in rules]
@@ -203,7 +211,7 @@ def _run(
         for outcome in outcomes:
             outcome.fail(entity, exc)
 
-    _program(rules)(entities, before, hour, weekday, fail, *sinks)
+    _program(rules)(entities, before, day.hour, day.weekday, day.elapsed, day.base, currency, fail, *sinks)
     return {rule.name: outcome for rule, outcome in zip(rules, outcomes, strict=True)}
 
 

@@ -12,8 +12,12 @@ Names
     ``lifetime.spend`` read another window (today, yesterday, last_3d, last_7d, last_14d, last_30d, lifetime).
     Entity fields: ``id``, ``name``, ``level``, ``advertiser_id``, ``campaign_id``, ``adgroup_id``, ``ad_id``,
     ``operation_status``, ``secondary_status``, ``budget``, ``budget_mode``. Derived: ``budget_used`` = today's
-    spend / budget, for daily budgets only (a ratio: 1.0 is the whole budget). Time, in the advertiser's zone:
-    ``hour`` (0-23), ``weekday`` ("mon" .. "sun"). ``prev.x`` is x at the previous poll.
+    spend / budget, for daily budgets only (a ratio: 1.0 is the whole budget); ``projected_spend`` = today's
+    spend extrapolated to the whole local day (linear; no data before 2 hours of it are gone:
+    :mod:`monitor.rules.pacing`); ``pace`` = budget_used / the share of the day gone, daily budgets only (1.0:
+    on track to spend the budget). Time, in the advertiser's zone: ``hour`` (0-23), ``weekday`` ("mon" ..
+    "sun"), ``day_elapsed`` (0 to 1). The account: ``currency`` ("USD"; no data when unknown). ``prev.x`` is
+    x at the previous poll (not for the time, the account, projected_spend or pace).
 Functions
     ``has(x)``, ``changed(x)``, ``delta(x)`` (x - prev.x), ``abs(x)``, ``min(a, b, ...)``, ``max(a, b, ...)``.
 
@@ -176,7 +180,8 @@ class _Checker:
         if left.type != N.NUMBER and node.op not in ("==", "!="):
             return self.problem(node, f"{_ARTICLE[left.type]}s can only be compared with == and != (or in [...])")
         for named, other in ((left, right), (right, left)):
-            if named.ref is not None and isinstance(other.ir, Const) and node.op in ("==", "!="):
+            ordered = named.ref is not None and named.ref.key == "day_elapsed"  # day_elapsed > 12 means hours
+            if named.ref is not None and isinstance(other.ir, Const) and (node.op in ("==", "!=") or ordered):
                 self.check_value(named.ref, other.ir.value, node)
         return self.build(N.CONDITION, node.op, (left, right))
 
@@ -235,7 +240,7 @@ class _Checker:
             return piece
         if func == "has":
             return _Piece(N.CONDITION, Op("has", (Load(ref),)))
-        if ref.prev or ref.kind == "time":
+        if ref.prev or ref.kind in ("time", "account") or ref.key in N.TIMED:
             return self.problem(arg, f"{func}() compares with the previous poll: {ref.text} has no previous value")
         if func == "delta" and ref.type != N.NUMBER:
             return self.problem(arg, f"delta() needs a number; {ref.text} is {_ARTICLE[ref.type]}")

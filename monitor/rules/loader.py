@@ -170,6 +170,7 @@ def _rule(model: RuleModel, source: str) -> Rule:
             campaign_ids=_ids(match.campaign_ids),
             ids=_ids(match.ids),
             names=(match.name,) if isinstance(match.name, str) else tuple(match.name or ()),
+            currencies=_ids(match.currencies),
         ),
     )
 

@@ -77,12 +77,14 @@ def _number(value: float | None) -> str:
 
 @dataclass(frozen=True)
 class Match:
-    """A rule's scope beyond its level. Empty fields admit everything; ``names`` are globs (case-sensitive)."""
+    """A rule's scope beyond its level. Empty fields admit everything; ``names`` are globs (case-sensitive);
+    ``currencies`` the advertisers' currencies (ISO 4217 codes)."""
 
     advertiser_ids: frozenset[str] | None = None
     campaign_ids: frozenset[str] | None = None
     ids: frozenset[str] | None = None
     names: tuple[str, ...] = ()
+    currencies: frozenset[str] | None = None
     _pattern: re.Pattern[str] | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -96,6 +98,11 @@ class Match:
 
     def admits_advertiser(self, advertiser_id: str) -> bool:
         return self.advertiser_ids is None or advertiser_id in self.advertiser_ids
+
+    def admits_currency(self, currency: str | None) -> bool:
+        """Whether an advertiser of ``currency`` is in scope; an unknown currency is not, when currencies are
+        given (a threshold meant for one currency is never applied to money of another)."""
+        return self.currencies is None or currency in self.currencies
 
     def admits(self, entity: EntityState) -> bool:
         """Whether the entity is in scope (the advertiser is checked separately, once per snapshot)."""

@@ -61,12 +61,21 @@ FIELDS = MappingProxyType(
     }
 )
 
-#: Values computed from others: name -> (type, levels).
-DERIVED = MappingProxyType({"budget_used": (NUMBER, _BUDGETED)})
+#: Values computed from others: name -> (type, levels). ``budget_used``: today's spend / daily budget;
+#: ``projected_spend``: today's spend extrapolated to the whole local day (monitor.rules.pacing); ``pace``:
+#: budget_used against the share of the day gone (1.0: on track to spend exactly the daily budget).
+DERIVED = MappingProxyType(
+    {"budget_used": (NUMBER, _BUDGETED), "projected_spend": (NUMBER, ALL_LEVELS), "pace": (NUMBER, _BUDGETED)}
+)
+#: Derived values that depend on the time of the poll: no prev.x (the previous poll's time is not kept).
+TIMED = frozenset({"projected_spend", "pace"})
 
-#: The advertiser's local time at the poll.
-TIME = MappingProxyType({"hour": NUMBER, "weekday": STRING})
+#: The advertiser's local time at the poll; ``day_elapsed`` is the fraction of the local day gone (0 to 1).
+TIME = MappingProxyType({"hour": NUMBER, "weekday": STRING, "day_elapsed": NUMBER})
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+#: The advertiser (ad account) itself: ``currency`` is its ISO 4217 code from advertiser/info ("USD", "JPY").
+ACCOUNT = MappingProxyType({"currency": STRING})
 
 #: Functions: name -> how to call it (for messages).
 FUNCTIONS = MappingProxyType(
@@ -151,7 +160,7 @@ ALL_SECONDARY_STATUSES = frozenset().union(*SECONDARY_STATUSES.values())
 
 def value_names(level: Level | None) -> list[str]:
     """Every name that stands for a value at ``level`` (all levels when None): for "did you mean"."""
-    names = [*METRICS, *TIME, *WINDOWS, "prev"]
+    names = [*METRICS, *TIME, *ACCOUNT, *WINDOWS, "prev"]
     names += [n for n, (_, levels) in FIELDS.items() if level is None or level in levels]
     names += [n for n, (_, levels) in DERIVED.items() if level is None or level in levels]
     return names

@@ -35,6 +35,7 @@ _ALLOWED = frozenset(
     {"def", "return", "for", "in", "if", "elif", "else", "is", "not", "and", "or", "None", "True", "False"}
     | {"while", "break"}
     | {"try", "except", "as", "Exception", "KeyError", "make", "run", "cond", "c", "cur", "prev", "hour", "weekday"}
+    | {"elapsed", "base", "currency"}
     | {"E"}
     | {"entities", "before", "exc", "metrics", "get", "budget", "budget_mode", "s", "fail", "continue"}
     | FIELD_ATTRS
@@ -42,6 +43,8 @@ _ALLOWED = frozenset(
 _CALLABLE = frozenset({"get", "make", "run", "cond", "fail"})
 _NUMBERED = re.compile(r"[kvwptmhuxng][0-9]+")
 _NUMBERED_CALLABLE = re.compile(r"[mhuxg][0-9]+")
+#: The parameters of a program's ``run`` before the sinks.
+_RUN = ["entities", "before", "hour", "weekday", "elapsed", "base", "currency", "fail"]
 _OPERATORS = frozenset({"(", ")", ",", ":", ".", "=", "==", "!=", "<", "<=", ">", ">=", "+", "-", "*", "/"})
 
 
@@ -65,12 +68,15 @@ def compile_condition(node: IR) -> Callable[[Any], bool | None]:
 
 
 def compile_program(conditions: Sequence[Conditioned]) -> Program:
-    """Many conditions over many entities in one loop: ``run(entities, before, hour, weekday, fail, *sinks)``.
+    """Many conditions over many entities in one loop:
+    ``run(entities, before, hour, weekday, elapsed, base, currency, fail, *sinks)``.
 
     ``conditions`` are (condition, refs, match) triples; ``match(entity)`` (None: every entity) scopes a
-    condition. ``before`` maps entity keys to the previous poll's entities. ``sinks`` are three callables per
-    condition, in order: ``hit((entity, values))`` (true; ``values`` what ``refs`` read), ``unknown(entity)``
-    (no data to decide), ``error(entity, exc)``; ``fail(entity, exc)`` when even reading an entity failed.
+    condition. ``before`` maps entity keys to the previous poll's entities; ``hour``, ``weekday``, ``elapsed``
+    and ``base`` are the advertiser's local day (:class:`monitor.rules.pacing.LocalDay`), ``currency`` its
+    own. ``sinks`` are three callables per condition, in order: ``hit((entity, values))`` (true; ``values``
+    what ``refs`` read), ``unknown(entity)`` (no data to decide), ``error(entity, exc)``; ``fail(entity,
+    exc)`` when even reading an entity failed.
     """
     return program_source(conditions).build()  # type: ignore[no-any-return]  # exec'd code: mypy cannot see it
 
@@ -79,7 +85,8 @@ def condition_source(node: IR) -> Source:
     emitter = Emitter()
     body: list[str] = []
     result = emitter.emit(node, body)
-    head = ["cur = c.cur", "prev = c.prev", "hour = c.hour", "weekday = c.weekday"]
+    head = ["cur = c.cur", "prev = c.prev", "hour = c.hour", "weekday = c.weekday", "elapsed = c.elapsed"]
+    head += ["base = c.base", "currency = c.currency"]
     lines = [
         f"def make({_params(['E', *_slots(emitter)])}):",
         "    def cond(c):",
@@ -116,7 +123,7 @@ def program_source(conditions: Sequence[Conditioned]) -> Source:
     prologue += emitter.prologue
     lines = [
         f"def make({_params(['E', *_slots(emitter), *_getters(emitter), *matches])}):",
-        f"    def run({_params(['entities', 'before', 'hour', 'weekday', 'fail', *sinks])}):",
+        f"    def run({_params([*_RUN, *sinks])}):",
         "        for cur in entities:",
         "            try:",
         *indent(prologue or ["prev = None"], 16),

@@ -8,6 +8,7 @@ raised as ``ValueError`` with a one-line message ("did you mean" included).
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -17,19 +18,34 @@ from monitor.domain import Level
 from monitor.rules import names as N
 
 _EMPTY: Any = MappingProxyType({})
+_CURRENCY = re.compile(r"[A-Z]{3}")
 
 
 class Context:
     """What a condition reads for one entity: the entity now (``cur``) and at the previous poll (``prev``, None
-    when it was not there), and the advertiser's local ``hour`` (0-23) and ``weekday`` ("mon".."sun")."""
+    when it was not there), the advertiser's local ``hour`` (0-23), ``weekday`` ("mon".."sun"), ``elapsed``
+    (day_elapsed) and ``base`` (the share of a day's spend expected by now, None: too early; see
+    :mod:`monitor.rules.pacing`), and its ``currency`` (None: unknown)."""
 
-    __slots__ = ("cur", "hour", "prev", "weekday")
+    __slots__ = ("base", "cur", "currency", "elapsed", "hour", "prev", "weekday")
 
-    def __init__(self, cur: Any = None, prev: Any = None, hour: int = 0, weekday: str = "mon") -> None:
+    def __init__(
+        self,
+        cur: Any = None,
+        prev: Any = None,
+        hour: int = 0,
+        weekday: str = "mon",
+        elapsed: float = 0.0,
+        base: float | None = None,
+        currency: str | None = None,
+    ) -> None:
         self.cur = cur
         self.prev = prev
         self.hour = hour
         self.weekday = weekday
+        self.elapsed = elapsed
+        self.base = base
+        self.currency = currency
 
 
 @dataclass(frozen=True)
@@ -38,8 +54,8 @@ class Ref:
 
     text: str
     type: str  # names.NUMBER | names.STRING
-    kind: str  # "metric" | "field" | "derived" | "time"
-    key: str  # the metric, field, derived or time name
+    kind: str  # "metric" | "field" | "derived" | "time" | "account"
+    key: str  # the metric, field, derived, time or account name
     window: str | None  # metrics only
     prev: bool
     attr: str | None = None  # fields only: the EntityState attribute read ("id" for a level's own id)
@@ -54,7 +70,7 @@ def resolve(parts: Sequence[str], level: Level | None, window: str) -> Ref:
         raise ValueError("prev needs a name after it, like prev.spend")
     if rest[0] == "prev":
         raise ValueError("prev.prev is not available: only the previous poll is kept")
-    if rest[0] in N.TIME:
+    if rest[0] in N.TIME or rest[0] in N.ACCOUNT or rest[0] in N.TIMED:
         raise ValueError(f"{rest[0]} has no previous value: prev.x reads the entity as the previous poll saw it")
     return _resolve(rest, level, window, prev=True)
 
@@ -70,11 +86,11 @@ def _resolve(parts: Sequence[str], level: Level | None, window: str, *, prev: bo
         metric = rest[0]
         if metric in N.METRICS:
             return Ref(f"{prefix}{head}.{metric}", N.NUMBER, "metric", metric, head, prev)
-        if metric in N.FIELDS or metric in N.DERIVED or metric in N.TIME:
+        if metric in N.FIELDS or metric in N.DERIVED or metric in N.TIME or metric in N.ACCOUNT:
             raise ValueError(f"{metric} is not a report metric, so it has no window: write {prefix}{metric}")
         raise ValueError(_unknown(f"unknown metric {metric!r}", metric, N.METRICS))
     if rest:
-        if head in N.METRICS or head in N.FIELDS or head in N.DERIVED or head in N.TIME:
+        if head in N.METRICS or head in N.FIELDS or head in N.DERIVED or head in N.TIME or head in N.ACCOUNT:
             raise ValueError(f"{head} has no parts: only windows ({', '.join(N.WINDOWS)}) and prev take a '.'")
         raise ValueError(_unknown(f"unknown window {head!r}", head, [*N.WINDOWS, "prev"]))
     if head in N.METRICS:
@@ -91,6 +107,8 @@ def _resolve(parts: Sequence[str], level: Level | None, window: str, *, prev: bo
         return Ref(f"{prefix}{head}", kind, "derived", head, None, prev)
     if head in N.TIME:
         return Ref(head, N.TIME[head], "time", head, None, False)
+    if head in N.ACCOUNT:
+        return Ref(head, N.ACCOUNT[head], "account", head, None, False)
     if head in N.FUNCTIONS:
         raise ValueError(f"{head} is a function: write {N.FUNCTIONS[head].split(':')[0]}")
     if head in N.ALIASES:
@@ -115,6 +133,12 @@ def _available(name: str, levels: frozenset[Level], level: Level | None) -> None
 def check_value(ref: Ref, value: object, level: Level | None) -> str | None:
     """A message when ``value`` can never equal what ``ref`` holds (a typo, another level's status), else None."""
     key = ref.key
+    if key == "day_elapsed":
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+            return f"day_elapsed is a fraction of the day from 0 to 1 (0.5 is noon); got {value!r}"
+        return None
+    if key == "currency" and isinstance(value, str) and not _CURRENCY.fullmatch(value):
+        return f'currency is an ISO 4217 code in capitals, like "USD" or "JPY"; got {value!r}'
     if key == "hour":
         if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value) or not 0 <= value <= 23:
             return f"hour is a whole number from 0 to 23; got {value!r}"

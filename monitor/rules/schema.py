@@ -74,6 +74,9 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, arbitrary_types_allowed=True)
 
 
+_CURRENCY = re.compile(r"[A-Z]{3}")
+
+
 class MatchModel(_Strict):
     """``[rule.match]``: a rule's scope beyond its level."""
 
@@ -81,6 +84,17 @@ class MatchModel(_Strict):
     campaign_ids: list[NumericId] | None = None
     ids: list[NumericId] | None = None
     name: str | list[str] | None = None
+    currencies: list[str] | None = None
+
+    @field_validator("currencies")
+    @classmethod
+    def _currencies(cls, value: list[str] | None) -> list[str] | None:
+        for index, code in enumerate(value or []):
+            if not _CURRENCY.fullmatch(code):
+                raise fail((str(index), f'is an ISO 4217 code in capitals, like "USD" or "JPY"; got {code!r}'))
+        if value is not None and not value:
+            raise fail(("", "must not be empty: leave currencies out to match every currency"))
+        return value
 
     @field_validator("name")
     @classmethod

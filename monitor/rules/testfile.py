@@ -8,7 +8,8 @@
     [[case]]
     name = "overspend without conversions fires after 15 minutes"
     advertiser_id = "7000000000000000001"   # default
-    timezone = "America/New_York"           # the advertiser's zone, for hour and weekday (default UTC)
+    timezone = "America/New_York"           # the advertiser's zone, for hour, weekday, day_elapsed (default UTC)
+    currency = "USD"                        # the advertiser's currency (default USD)
     rules = ["overspend-no-conversions"]    # only these rules (default: every rule loaded)
 
     [[case.poll]]                       # one poll; polls run in order, each sees the one before as "prev"
@@ -38,6 +39,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
@@ -175,9 +177,17 @@ class CaseModel(_Strict):
     name: str = Field(min_length=1)
     advertiser_id: str = "7000000000000000001"
     timezone: str = "UTC"
+    currency: str = "USD"
     rules: list[str] | None = None
     poll: list[PollModel] = Field(min_length=1)
     expect: list[ExpectModel] = Field(min_length=1)
+
+    @field_validator("currency")
+    @classmethod
+    def _currency(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Z]{3}", value):
+            raise fail(("", f'is an ISO 4217 code in capitals, like "USD" or "JPY"; got {value!r}'))
+        return value
 
     @field_validator("timezone")
     @classmethod

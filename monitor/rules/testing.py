@@ -166,7 +166,7 @@ def _run_case(ruleset: RuleSet, case: CaseModel) -> CaseResult:
     for number, (poll, at) in enumerate(zip(case.poll, times, strict=True), start=1):
         entities = _apply(entities, poll.entity, case.advertiser_id)
         snapshot = Snapshot(case.advertiser_id, number, at, entities)
-        evaluation = evaluate(rules, snapshot, previous, at, zone=case.timezone)
+        evaluation = evaluate(rules, snapshot, previous, at, zone=case.timezone, currency=case.currency)
         progress = advance(rules, states, evaluation, at, Muting.of(case.advertiser_id, at, case.timezone))
         for key in progress.removed:
             states.pop(key, None)

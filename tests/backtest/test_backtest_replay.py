@@ -7,6 +7,8 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from monitor.actions import GuardSettings
 from monitor.backtest.model import Report
 from monitor.backtest.replay import replay
@@ -119,3 +121,17 @@ async def test_rules_the_stored_history_cannot_decide_are_named(tmp_path):
         "ran did not fetch that window or metric)",
     ]
     assert report.firings == []
+
+
+async def test_pace_is_replayed_at_each_snapshots_own_time_and_currency_scopes(tmp_path):
+    # UTC here: T0 is 15:00, 15/24 of the day. 700 of 1000 -> pace 1.12; at 15:10, 800 -> 1.27 (fires)
+    ruleset = rules(
+        tmp_path,
+        '[[rule]]\nname = "overpacing"\nlevel = "campaign"\nwhen = "pace > 1.2"\n'
+        '[[rule]]\nname = "nzd-only"\nlevel = "campaign"\nwhen = "projected_spend > 0"\n'
+        '[rule.match]\ncurrencies = ["NZD"]\n',
+    )
+    report = await run(ruleset, polls({"1": 700.0}, {"1": 800.0}), GuardSettings())
+    [firing] = report.firings
+    assert (firing.rule, firing.fired_at - T0) == ("overpacing", timedelta(minutes=10))
+    assert firing.values["pace"] == pytest.approx(0.8 / ((15 + 10 / 60) / 24))

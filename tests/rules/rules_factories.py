@@ -15,6 +15,7 @@ from monitor.domain.budget import DAILY_MODES as DAILY_BUDGET_MODES
 from monitor.rules import Rule, compile_when
 from monitor.rules.codegen import Const, Load, Op
 from monitor.rules.engine import evaluate, local_time
+from monitor.rules.pacing import local_day
 
 ADVERTISER = "7000000000000000001"
 #: 15:00 UTC: 10:00 on a Tuesday in New York.
@@ -53,13 +54,16 @@ def decide(
     level: str | None = None,
     at: datetime = T0,
     zone: str = "America/New_York",
+    currency: str | None = "USD",
 ) -> bool | None:
     """What the engine decides for one entity (True / False / None), checked against the reference evaluator."""
     the_rule = rule(when, level=level or cur.level.value)
-    evaluation = evaluate([the_rule], snapshot(cur, at=at), snapshot(prev) if prev else None, at, zone=zone)
+    previous = snapshot(prev) if prev else None
+    evaluation = evaluate([the_rule], snapshot(cur, at=at), previous, at, zone=zone, currency=currency)
     engine = True if evaluation.findings else None if evaluation.is_undecided("r", cur.id) else False
     hour, weekday = local_time(at, zone)
-    walked = reference(the_rule.when.ir, Context(cur, prev, hour, weekday))
+    day = local_day(at, zone)
+    walked = reference(the_rule.when.ir, Context(cur, prev, hour, weekday, day.elapsed, day.base, currency))
     assert engine is walked, (when, engine, walked)
     return engine
 
@@ -70,12 +74,16 @@ def decide(
 @dataclass(frozen=True)
 class Context:
     """What the reference evaluator reads for one entity: the entity now (``cur``) and at the previous poll
-    (``prev``, None when it was not there), and the advertiser's local ``hour`` and ``weekday``."""
+    (``prev``, None when it was not there), the advertiser's local ``hour``, ``weekday``, ``elapsed``
+    (day_elapsed) and ``base`` (the share of the day's spend expected by now: None early), and its currency."""
 
     cur: Any
     prev: Any
     hour: int
     weekday: str
+    elapsed: float = 0.0
+    base: float | None = None
+    currency: str | None = None
 
 
 def reference(node: Any, ctx: Context) -> Any:
@@ -145,7 +153,9 @@ def reference(node: Any, ctx: Context) -> Any:
 
 def read(ref: Any, ctx: Context) -> Any:
     if ref.kind == "time":
-        return ctx.hour if ref.key == "hour" else ctx.weekday
+        return {"hour": ctx.hour, "weekday": ctx.weekday, "day_elapsed": ctx.elapsed}[ref.key]
+    if ref.kind == "account":
+        return ctx.currency
     e = ctx.prev if ref.prev else ctx.cur
     if e is None:
         return None
@@ -153,8 +163,14 @@ def read(ref: Any, ctx: Context) -> Any:
         return e.metrics.get(ref.window, {}).get(ref.key)
     if ref.kind == "field":
         return getattr(e, ref.attr)
-    assert ref.key == "budget_used"
     spend = e.metrics.get("today", {}).get("spend")
-    if not e.budget or e.budget_mode not in DAILY_BUDGET_MODES or spend is None:
+    if spend is None:
         return None
+    if ref.key == "projected_spend":  # linear: today's spend over the share of the day gone, none too early
+        return None if not ctx.base else spend / ctx.base
+    if not e.budget or e.budget_mode not in DAILY_BUDGET_MODES:
+        return None
+    if ref.key == "pace":  # budget used over the share of the day gone
+        return None if not ctx.base else (spend / e.budget) / ctx.base
+    assert ref.key == "budget_used"
     return spend / e.budget

@@ -220,3 +220,50 @@ def test_unreadable_and_malformed_test_files(tmp_path):
     assert [str(p) for p in run_rule_tests(tmp_path / "nofiles.toml").problems] == [
         f"{tmp_path / 'nofiles.toml'}:1: rule_files[0]: {tmp_path / 'missing' / '*.toml'}: no rule file matches this pattern"
     ]
+
+
+CURRENCY_RULES = """\
+[[rule]]
+name = "cpc-usd"
+level = "campaign"
+when = "cpc > 0.7"
+notify = ["slack"]
+[rule.match]
+currencies = ["USD"]
+"""
+
+CURRENCY_CASE = """\
+rule_files = ["rules/*.toml"]
+
+[[case]]
+name = "a USD threshold on a {currency} account"
+currency = "{currency}"
+
+[[case.poll]]
+at = 2026-11-24T15:00:00Z
+[[case.poll.entity]]
+level = "campaign"
+id = "c1"
+today = {{ cpc = 88.07 }}
+
+[[case.expect]]
+poll = 1
+rule = "cpc-usd"
+firing = {firing}
+"""
+
+
+def test_a_case_gives_the_advertisers_currency(tmp_path):
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "cpc.toml").write_text(CURRENCY_RULES)
+    for currency, firing, code in (("JPY", "[]", 0), ("USD", '["c1"]', 0), ("JPY", '["c1"]', 1)):
+        (tmp_path / "test.toml").write_text(CURRENCY_CASE.format(currency=currency, firing=firing))
+        report = run_rule_tests(tmp_path / "test.toml")
+        assert report.exit_code == code, render_report(report)
+    (tmp_path / "test.toml").write_text(CURRENCY_CASE.format(currency="yen", firing="[]"))
+    report = run_rule_tests(tmp_path / "test.toml")
+    assert report.exit_code == 2
+    assert str(report.problems[0]) == (
+        f'{tmp_path / "test.toml"}:5: case "a USD threshold on a yen account".currency: is an ISO 4217 code in '
+        'capitals, like "USD" or "JPY"; got \'yen\''
+    )
