@@ -1,5 +1,5 @@
 """The commands: each one loads its settings, gets its objects from the composition root (:mod:`monitor.wiring`)
-and runs.
+and runs (``check`` and ``test-rules`` live in :mod:`monitor.checking`).
 
 The command line (:mod:`monitor.cli`, which parses the arguments) calls one function here per command. The
 configuration file is loaded here, through :func:`monitor.config.load_settings` (``demo`` writes and loads one of
@@ -18,35 +18,28 @@ import getpass
 import logging
 import os
 import sys
-from collections.abc import Coroutine, Sequence
+from collections.abc import Coroutine
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
 from monitor.actions import GuardSettings
 from monitor.actions.breaker import Breaker, render_breaker, resumed_text
-from monitor.actions.budget import below_documented, describe_minimums
 from monitor.actions.history import parse_since
 from monitor.actions.history import render as render_history
+from monitor.checking import check as check  # the command line calls every command through this module
+from monitor.checking import print_problems
+from monitor.checking import test_rules as test_rules
 from monitor.clock import Clock, SystemClock
-from monitor.config import Settings, load_settings, mask_url_password
+from monitor.config import Settings, load_settings
 from monitor.daemon import run_daemon
 from monitor.demo import run_demo
-from monitor.durations import format_duration
-from monitor.errors import ConfigError, MonitorError, Problem
+from monitor.errors import ConfigError, MonitorError
 from monitor.logs import setup_logging
-from monitor.notify.templates import Templates
 from monitor.once import run_once
-from monitor.preview.currencies import stored_currencies
 from monitor.preview.dryrun import run_preview
 from monitor.preview.explain_command import run_explain
-from monitor.rules.loader import configured_channels, load_rules, summarize
-from monitor.rules.model import RuleSet
-from monitor.rules.money import currency_warnings
-from monitor.rules.testfile import rule_test_files
-from monitor.rules.testing import render_report, run_rule_tests
 from monitor.status.command import run_status
-from monitor.tomlpos import key_line
 from monitor.wiring import api_session, build_client, open_store, steering_of
 
 log = logging.getLogger("monitor")
@@ -54,101 +47,11 @@ log = logging.getLogger("monitor")
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
 
 
-def _print_problems(exc: ConfigError) -> int:
-    for problem in exc.problems:
-        print(problem, file=sys.stderr)
-    print(f"{len(exc.problems)} problem(s) found", file=sys.stderr)
-    return EXIT_INVALID
-
-
-def check(config: str | Path, *, log_level: str = "info", log_format: str = "text") -> int:
-    """Validate the configuration and every rule file; print every problem on its own line, or a summary."""
-    setup_logging(log_level, log_format)
-    try:
-        settings = load_settings(config)
-    except ConfigError as exc:
-        return _print_problems(exc)
-    try:
-        ruleset = load_rules(
-            settings.monitor.rules,
-            channels=configured_channels(settings),
-            origin=settings.origin("monitor", "rules"),
-        )
-    except ConfigError as exc:
-        return _print_problems(exc)
-    template_problems = Templates(settings.monitor.templates).check()  # renders every template with samples
-    if template_problems:
-        for problem in template_problems:
-            print(problem, file=sys.stderr)
-        print(f"{len(template_problems)} problem(s) found", file=sys.stderr)
-        return EXIT_INVALID
-    currencies = asyncio.run(stored_currencies(settings))  # the accounts polled before; {} without a database
-    warnings = [*settings.warnings, *silent_rules(ruleset), *min_budget_warnings(settings)]
-    for warning in [*warnings, *currency_warnings(ruleset, currencies)]:
-        print(f"warning: {warning}", file=sys.stderr)
-    tiktok = settings.tiktok
-    advertisers = ", ".join(tiktok.advertiser_ids) if tiktok.advertiser_ids else "every advertiser the token reaches"
-    channels = sorted(configured_channels(settings))
-    print(f"{settings.source}: OK")
-    print(f"  API        {tiktok.base_url} (at most {tiktok.max_qps} requests/s)")
-    print(f"  watching   {advertisers}, every {format_duration(settings.monitor.interval)}")
-    print(f"  storage    {mask_url_password(settings.storage.url)}")
-    print(f"  channels   {', '.join(channels) or 'none (alerts only in the log)'}")
-    print(f"  actions    {'enabled' if settings.actions.enabled else 'disabled: every action is a dry run'}")
-    guards = GuardSettings.from_config(settings.actions, settings.monitor.interval)
-    print(
-        f"  breaker    at most {guards.max_writes} writes within {format_duration(guards.window)} (every advertiser); "
-        f"then held back until `tiktok-monitor actions resume` or {format_duration(guards.breaker_reset)}"
-    )
-    print(f"  budgets    {describe_minimums(settings.actions.min_budget)}")
-    print(summarize(ruleset))
-    return EXIT_OK
-
-
-def min_budget_warnings(settings: Settings) -> list[Problem]:
-    """``[actions] min_budget`` entries below TikTok's documented minimums, located in the config file."""
-    text = settings.source.read_text(encoding="utf-8") if settings.source else ""
-    return [
-        Problem(str(settings.source), key_line(text, ("actions", "min_budget", code)), f"actions.min_budget.{code}", w)
-        for code, w in below_documented(settings.actions.min_budget).items()
-    ]
-
-
-def silent_rules(ruleset: RuleSet) -> list[str]:
-    """``file:line: rule 'x': ...`` for each rule that neither notifies nor acts: nobody would hear of it."""
-    return [
-        f"{rule.source or rule.name}: rule {rule.name!r}: neither notify nor action: it fires unseen (only the log "
-        "and `once` show it)"
-        for rule in ruleset
-        if not rule.notify and rule.action is None
-    ]
-
-
-def test_rules(
-    paths: str | Path | Sequence[str | Path], *, log_level: str = "warning", log_format: str = "text"
-) -> int:
-    """Run rule unit-test files (a directory: its ``*.toml``), pass/fail per case: 0 every case passed, 1 a case
-    failed, 2 a file is invalid (the other files still run)."""
-    setup_logging(log_level, log_format)
-    files, problems = rule_test_files([paths] if isinstance(paths, str | Path) else paths)
-    for problem in problems:
-        print(problem, file=sys.stderr)
-    codes = [EXIT_INVALID] if problems else []
-    for file in files:
-        report = run_rule_tests(file)
-        print(render_report(report), file=sys.stderr if report.problems else sys.stdout)
-        codes.append(report.exit_code)
-    if len(files) > 1:
-        counts = [codes.count(code) for code in (EXIT_OK, EXIT_FAILED, EXIT_INVALID)]
-        print(f"{len(files)} test files: {counts[0]} passed, {counts[1]} failed, {counts[2]} invalid")
-    return max(codes, default=EXIT_INVALID)
-
-
 def _settings_or_exit(config: str | Path) -> Settings | int:
     try:
         return load_settings(config)
     except ConfigError as exc:
-        return _print_problems(exc)
+        return print_problems(exc)
 
 
 def _log_warnings(settings: Settings) -> None:
@@ -408,7 +311,7 @@ def _run_async(work: Coroutine[Any, Any, int]) -> int:
     try:
         return asyncio.run(work)
     except ConfigError as exc:  # rules checked at start-up
-        return _print_problems(exc)
+        return print_problems(exc)
     except MonitorError as exc:  # e.g. a database written by a newer version
         log.error("%s", exc)
         return EXIT_FAILED
@@ -429,7 +332,7 @@ def auth(args: argparse.Namespace) -> int:
         try:
             settings = commands.with_app_keys(settings, args.app_id, getattr(args, "secret", None))
         except ConfigError as exc:
-            return _print_problems(exc)
+            return print_problems(exc)
         setup_logging(args.log_level, args.log_format, settings.secrets())
         listed = settings
         return _print_result(
