@@ -8,8 +8,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from monitor.domain import Level
 from monitor.domain.hourly import NOT_HOURLY, report_metrics, window_values
 from monitor.domain.windows import hour_dates, window_dates, window_hours
+from monitor.rules.resolve import resolve
 
 KIRITIMATI = ZoneInfo("Pacific/Kiritimati")  # UTC+14
 PAGO_PAGO = ZoneInfo("Pacific/Pago_Pago")  # UTC-11
@@ -103,3 +105,10 @@ def test_window_values(metrics, hours, reported, rows, expected):
 def test_a_ratio_is_fetched_as_its_parts():
     assert report_metrics(["cpc", "ctr", "spend", "reach"]) == ("clicks", "impressions", "spend")
     assert "frequency" in NOT_HOURLY
+
+
+@pytest.mark.parametrize(("parts", "window"), [(["last_3h", "reach"], "today"), (["frequency"], "last_hour")])
+def test_a_metric_that_does_not_add_up_over_hours_is_refused_in_an_hourly_window(parts, window):
+    with pytest.raises(ValueError, match="not available in hourly windows"):
+        resolve(parts, Level.CAMPAIGN, window)
+    assert resolve(["last_3h", "cpc"], Level.CAMPAIGN, "today").window == "last_3h"
