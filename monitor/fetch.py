@@ -10,8 +10,8 @@ Windows are dates in the advertiser's own time zone (:mod:`monitor.domain.window
 local date they cover (:mod:`monitor.fetch_hours`).
 
 **Calls** (issue 18): a poll makes the pages of each level's list plus, per window some rule reads at a level,
-the report's pages, plus, when some rule reads an hourly window at a level, one
-report per local date those windows cover (1, or 2 across local midnight), and no more. The sync report covers at most 20,000 ads
+the report's pages, plus, when some rule reads an hourly window at a level, one report per local date those
+windows cover (1, or 2 across local midnight), and no more. The sync report covers at most 20,000 ads
 (:attr:`TikTokClient.sync_report_ads`): an ad-level report waits for the ad list and, when the advertiser has
 more ads than that, goes straight to an async report task (create, check, download) instead of paging a capped
 sync report first. Should a sync report still say it was capped, it stops after page 1 and the task follows.
@@ -135,9 +135,7 @@ async def fetch_snapshot(
             lists = [listing(level) for level in listed]
     else:
         lists = [listing(level) for level in listed]
-    all_lists, report_results = await _all_or_nothing(
-        lists, [reading(lv, query) for lv, _, _, query in reports]
-    )
+    all_lists, report_results = await _all_or_nothing(lists, [reading(lv, query) for lv, _, _, query in reports])
     entity_lists = all_lists[: len(listed)]
     metrics: dict[tuple[Level, str], dict[str, dict[str, MetricValue]]] = {}
     hours = {level: HourlyRows() for level in hourly}

@@ -18,7 +18,9 @@ REPORT = "report/integrated/get/"
 
 @pytest.fixture
 def sandbox_settings() -> SandboxSettings:
-    return SandboxSettings(campaigns_per_advertiser=4, adgroups_per_campaign=2, ads_per_adgroup=3, smart_plus_campaigns=1)
+    return SandboxSettings(
+        campaigns_per_advertiser=4, adgroups_per_campaign=2, ads_per_adgroup=3, smart_plus_campaigns=1
+    )
 
 
 def plan(windows: dict[str, tuple[str, ...]], level: Level = Level.CAMPAIGN) -> FetchPlan:

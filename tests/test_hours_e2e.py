@@ -57,8 +57,13 @@ async def test_an_hourly_rule_fires_for_the_hot_hours(tmp_path, sandbox, clock, 
 
 async def test_a_poll_makes_the_hourly_call_only_when_a_rule_reads_an_hour(tmp_path, sandbox, clock):
     calls = {}
-    for number, when in enumerate(["spend > 0", "spend > 0 and last_hour.spend > 0", "last_3h.cpc > 0 and "
-                                   "last_hour.spend > 0 and this_hour.clicks >= 0 and spend > 0"]):
+    for number, when in enumerate(
+        [
+            "spend > 0",
+            "spend > 0 and last_hour.spend > 0",
+            "last_3h.cpc > 0 and last_hour.spend > 0 and this_hour.clicks >= 0 and spend > 0",
+        ]
+    ):
         (tmp_path / str(number)).mkdir()
         calls[when] = await calls_of(tmp_path / str(number), sandbox, when, clock)
     daily, hourly, many_hourly = calls.values()

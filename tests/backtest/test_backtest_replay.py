@@ -148,4 +148,8 @@ async def test_an_hourly_rule_is_replayed_from_the_stored_hourly_windows(tmp_pat
 
     report = await run(ruleset, hourly(), GuardSettings())
     [firing] = report.firings
-    assert (firing.rule, firing.fired_at - T0, firing.values["last_hour.spend"]) == ("hot-hour", timedelta(hours=2), 60.0)
+    assert (firing.rule, firing.fired_at - T0, firing.values["last_hour.spend"]) == (
+        "hot-hour",
+        timedelta(hours=2),
+        60.0,
+    )
