@@ -5,10 +5,13 @@ read per level; the rule set derives it, so a poll fetches only what some rule r
 ad groups and ads are required: if one fails the poll fails and the previous snapshot stays the latest. A
 report that fails leaves its window *missing* for every entity (never zero) and is recorded as an error.
 
-Windows are dates in the advertiser's own time zone (:mod:`monitor.domain.windows`).
+Windows are dates in the advertiser's own time zone (:mod:`monitor.domain.windows`). Hourly windows
+(``this_hour``, ``last_hour``, ``last_3h``, ``last_6h``) share a level's ``stat_time_hour`` reports, one per
+local date they cover (:mod:`monitor.fetch_hours`).
 
 **Calls** (issue 18): a poll makes the pages of each level's list plus, per window some rule reads at a level,
-the report's pages, and no more. The sync report covers at most 20,000 ads
+the report's pages, plus, when some rule reads an hourly window at a level, one report per local date those
+windows cover (1, or 2 across local midnight), and no more. The sync report covers at most 20,000 ads
 (:attr:`TikTokClient.sync_report_ads`): an ad-level report waits for the ad list and, when the advertiser has
 more ads than that, goes straight to an async report task (create, check, download) instead of paging a capped
 sync report first. Should a sync report still say it was capped, it stops after page 1 and the task follows.
@@ -33,6 +36,7 @@ from datetime import date, datetime
 from typing import Any
 
 from monitor.domain import EntityState, Level, Metrics, MetricValue, window_dates
+from monitor.fetch_hours import HourlyRows, hourly_queries, hourly_windows
 from monitor.tiktok.client import TikTokClient
 from monitor.tiktok.cooperative import cooperative
 from monitor.tiktok.errors import ApiError, AuthError
@@ -78,9 +82,20 @@ async def fetch_snapshot(
 ) -> FetchResult:
     """Read everything ``plan`` asks for. Raises when an entity list cannot be read (the poll fails);
     a failed report only makes its window missing. Auth errors always propagate."""
-    today = advertiser.local_date(now)
+    today, zone = advertiser.local_date(now), advertiser.zone()
     listed = [level for level in plan.levels if level is not Level.ADVERTISER]
-    reports = [(level, window, metrics) for level, lp in plan.levels.items() for window, metrics in lp.windows.items()]
+    hourly = {level: hourly_windows(lp.windows) for level, lp in plan.levels.items()}
+    reports = [
+        (level, window, metrics, window_query(window, level, metrics, today))
+        for level, lp in plan.levels.items()
+        for window, metrics in lp.windows.items()
+        if window not in hourly[level]
+    ]
+    reports += [
+        (level, f"hours of {day.isoformat()}", (), query)
+        for level, windows in hourly.items()
+        for day, query in hourly_queries(level, windows, now, zone)
+    ]
     loop = asyncio.get_running_loop()
     ad_count: asyncio.Future[int] = loop.create_future()
     smart: asyncio.Future[frozenset[str]] = loop.create_future()  # the Upgraded Smart+ campaigns' ids
@@ -109,7 +124,7 @@ async def fetch_snapshot(
         # ad-level: the ad count decides between the sync report and the task (the list runs beside)
         many = level is Level.AD and Level.AD in listed and await ad_count > client.sync_report_ads
         if level is Level.AD and await smart:  # Smart+ ads are keyed by ad_id_v2 (ad_id: their creatives)
-            query = replace(query, dimensions=(SMART_PLUS_AD_DIMENSION,))
+            query = replace(query, dimensions=(SMART_PLUS_AD_DIMENSION, *query.dimensions[1:]))
         return await _report(client, advertiser.id, query, use_task=many)
 
     if Level.CAMPAIGN not in listed:
@@ -120,14 +135,17 @@ async def fetch_snapshot(
             lists = [listing(level) for level in listed]
     else:
         lists = [listing(level) for level in listed]
-    all_lists, report_results = await _all_or_nothing(
-        lists, [reading(lv, window_query(w, lv, m, today)) for lv, w, m in reports]
-    )
+    all_lists, report_results = await _all_or_nothing(lists, [reading(lv, query) for lv, _, _, query in reports])
     entity_lists = all_lists[: len(listed)]
     metrics: dict[tuple[Level, str], dict[str, dict[str, MetricValue]]] = {}
-    for (level, window, wanted), result in zip(reports, report_results, strict=True):
+    hours = {level: HourlyRows() for level in hourly}
+    for (level, window, wanted, _), result in zip(reports, report_results, strict=True):
         if isinstance(result, ApiError):
             errors.append(f"{level.value} report for {window}: {result}")
+            continue
+        if window not in plan.levels[level].windows:  # an hourly report
+            id_of = (SMART_PLUS_AD_DIMENSION, level.id_field) if level is Level.AD else level.id_field
+            hours[level].add(result, id_of)
             continue
         async for row in cooperative(result.rows):
             entity_id = row.dimensions.get(SMART_PLUS_AD_DIMENSION) if level is Level.AD else None
@@ -135,13 +153,20 @@ async def fetch_snapshot(
             if entity_id:
                 values = {name: row.metrics.get(name) for name in wanted}
                 metrics.setdefault((level, entity_id), {})[window] = values
+
+    def of(level: Level, entity_id: str) -> dict[str, dict[str, MetricValue]] | None:
+        mine = metrics.get((level, entity_id))
+        if not hourly[level]:
+            return mine
+        return {**(mine or {}), **hours[level].values(entity_id, hourly[level], now, zone)}
+
     states = [
-        entity_state(entity, metrics.get((level, entity.id)))
+        entity_state(entity, of(level, entity.id))
         for level, entities in zip(listed, entity_lists, strict=True)
         async for entity in cooperative(entities)
     ]
     if Level.ADVERTISER in plan.levels:
-        states.append(_advertiser_state(advertiser, metrics.get((Level.ADVERTISER, advertiser.id))))
+        states.append(_advertiser_state(advertiser, of(Level.ADVERTISER, advertiser.id)))
     return FetchResult(tuple(states), tuple(errors))
 
 

@@ -15,6 +15,8 @@ from types import MappingProxyType
 from typing import Any
 
 from monitor.domain import Level
+from monitor.domain.hourly import NOT_HOURLY
+from monitor.domain.windows import HOURLY_WINDOWS
 from monitor.rules import names as N
 
 _EMPTY: Any = MappingProxyType({})
@@ -85,6 +87,7 @@ def _resolve(parts: Sequence[str], level: Level | None, window: str, *, prev: bo
             raise ValueError(f"{'.'.join(parts)}: a window takes one metric name, like {head}.spend")
         metric = rest[0]
         if metric in N.METRICS:
+            _hourly(metric, head)
             return Ref(f"{prefix}{head}.{metric}", N.NUMBER, "metric", metric, head, prev)
         if metric in N.FIELDS or metric in N.DERIVED or metric in N.TIME or metric in N.ACCOUNT:
             raise ValueError(f"{metric} is not a report metric, so it has no window: write {prefix}{metric}")
@@ -94,6 +97,7 @@ def _resolve(parts: Sequence[str], level: Level | None, window: str, *, prev: bo
             raise ValueError(f"{head} has no parts: only windows ({', '.join(N.WINDOWS)}) and prev take a '.'")
         raise ValueError(_unknown(f"unknown window {head!r}", head, [*N.WINDOWS, "prev"]))
     if head in N.METRICS:
+        _hourly(head, window)
         return Ref(f"{prefix}{head}", N.NUMBER, "metric", head, window, prev)
     if head in N.FIELDS:
         kind, levels = N.FIELDS[head]
@@ -119,6 +123,14 @@ def _resolve(parts: Sequence[str], level: Level | None, window: str, *, prev: bo
 def _unknown(message: str, word: str, candidates: Iterable[str]) -> str:
     close = difflib.get_close_matches(word, sorted(candidates), n=1)
     return f"{message}; did you mean {close[0]!r}?" if close else message
+
+
+def _hourly(metric: str, window: str) -> None:
+    if window in HOURLY_WINDOWS and metric in NOT_HOURLY:
+        raise ValueError(
+            f"{window}.{metric}: {metric} is not available in hourly windows (it does not add up over hours); "
+            f"read it in a daily window, like today.{metric}"
+        )
 
 
 def _available(name: str, levels: frozenset[Level], level: Level | None) -> None:

@@ -92,6 +92,10 @@ class EntityModel(_Strict):
     last_14d: dict[str, Number | str] | None = None
     last_30d: dict[str, Number | str] | None = None
     lifetime: dict[str, Number | str] | None = None
+    this_hour: dict[str, Number | str] | None = None
+    last_hour: dict[str, Number | str] | None = None
+    last_3h: dict[str, Number | str] | None = None
+    last_6h: dict[str, Number | str] | None = None
 
     @field_validator("level", mode="plain")
     @classmethod

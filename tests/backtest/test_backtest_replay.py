@@ -4,6 +4,7 @@ breaker's writes, its opening and reset), dry-run rules stay dry runs, and ``for
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -135,3 +136,20 @@ async def test_pace_is_replayed_at_each_snapshots_own_time_and_currency_scopes(t
     [firing] = report.firings
     assert (firing.rule, firing.fired_at - T0) == ("overpacing", timedelta(minutes=10))
     assert firing.values["pace"] == pytest.approx(0.8 / ((15 + 10 / 60) / 24))
+
+
+async def test_an_hourly_rule_is_replayed_from_the_stored_hourly_windows(tmp_path):
+    ruleset = rules(tmp_path, '[[rule]]\nname = "hot-hour"\nlevel = "campaign"\nwhen = "last_hour.spend > 50"\n')
+
+    async def hourly() -> AsyncIterator[tuple[Snapshot, bool]]:
+        for i, spent in enumerate([40.0, None, 60.0]):  # None: the hour TikTok had not reported
+            state = replace(campaign("1", 100.0), metrics={"last_hour": {"spend": spent}})
+            yield Snapshot(ADV, i + 1, T0 + i * timedelta(hours=1), {(Level.CAMPAIGN, "1"): state}), True
+
+    report = await run(ruleset, hourly(), GuardSettings())
+    [firing] = report.firings
+    assert (firing.rule, firing.fired_at - T0, firing.values["last_hour.spend"]) == (
+        "hot-hour",
+        timedelta(hours=2),
+        60.0,
+    )

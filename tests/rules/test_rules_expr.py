@@ -277,7 +277,7 @@ def test_strings_missing_are_missing_too():
         ("yesterday.spnd > 1", "unknown metric 'spnd'; did you mean 'spend'? (column 1)"),
         ("yesterday.budget > 1", "budget is not a report metric, so it has no window: write budget (column 1)"),
         ("yesterday.spend.x > 1", "yesterday.spend.x: a window takes one metric name, like yesterday.spend (column 1)"),
-        ("spend.today > 1", "spend has no parts: only windows (today, yesterday, last_3d, last_7d, last_14d, last_30d, lifetime) and prev take a '.' (column 1)"),
+        ("spend.today > 1", "spend has no parts: only windows (today, yesterday, last_3d, last_7d, last_14d, last_30d, lifetime, this_hour, last_hour, last_3h, last_6h) and prev take a '.' (column 1)"),
         ("prev > 1", "prev needs a name after it, like prev.spend (column 1)"),
         ("prev.prev.spend > 1", "prev.prev is not available: only the previous poll is kept (column 1)"),
         ("prev.hour > 1", "hour has no previous value: prev.x reads the entity as the previous poll saw it (column 1)"),

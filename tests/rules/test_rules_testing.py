@@ -267,3 +267,43 @@ def test_a_case_gives_the_advertisers_currency(tmp_path):
         f'{tmp_path / "test.toml"}:5: case "a USD threshold on a yen account".currency: is an ISO 4217 code in '
         'capitals, like "USD" or "JPY"; got \'yen\''
     )
+
+
+HOURLY_RULES = """\
+[[rule]]
+name = "hot-hour"
+level = "campaign"
+when = "last_hour.spend > 50 and last_3h.cpc > 1"
+notify = ["slack"]
+"""
+
+HOURLY_CASE = """\
+rule_files = ["rules/*.toml"]
+
+[[case]]
+name = "an hourly rule"
+
+[[case.poll]]
+at = 2026-11-24T15:00:00Z
+[[case.poll.entity]]
+level = "campaign"
+id = "c1"
+last_hour = {{ spend = 60 }}
+last_3h = {{ cpc = {cpc} }}
+this_hour = {{ spend = 1 }}
+last_6h = {{ spend = 200 }}
+
+[[case.expect]]
+poll = 1
+rule = "hot-hour"
+firing = {firing}
+"""
+
+
+def test_a_case_gives_hourly_windows_and_a_missing_hour_does_not_fire(tmp_path):
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "hours.toml").write_text(HOURLY_RULES)
+    for cpc, firing, code in (("1.5", '["c1"]', 0), ('"-"', "[]", 0), ('"-"', '["c1"]', 1), ("0.5", "[]", 0)):
+        (tmp_path / "test.toml").write_text(HOURLY_CASE.format(cpc=cpc, firing=firing))
+        report = run_rule_tests(tmp_path / "test.toml")
+        assert report.exit_code == code, render_report(report)
