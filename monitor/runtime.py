@@ -31,18 +31,19 @@ from monitor.domain import Account, OpsKind, OpsState
 from monitor.domain.approvals import Approval
 from monitor.errors import MonitorError
 from monitor.metrics import Metrics
-from monitor.notify.base import Channel
+from monitor.notify.base import Channel, split_channel
 from monitor.notify.channels import close_channels
 from monitor.notify.message import OperationalMessage, notifications
 from monitor.notify.ops import OpsPolicy
 from monitor.notify.outbox import Backoff, OutboxSender
 from monitor.notify.problems import ProblemBook
 from monitor.pipeline import Pipeline
-from monitor.poller import AdvertiserPoller
+from monitor.poller import STORAGE_SUBJECT, AdvertiserPoller
 from monitor.polls import PollOutcome, PollResult
 from monitor.replicas import Replicas
 from monitor.rulebook import ReloadResult, RuleBook
 from monitor.rules.money import CurrencyWatch
+from monitor.store.errors import StoreFullError
 from monitor.store.repo import Store
 from monitor.store.values import ActionStatus, JournalEntry
 from monitor.tiktok.client import TikTokClient
@@ -220,6 +221,7 @@ class Runtime:
                 pipeline=pipeline,
                 clock_now=self.clock.now,
                 problems=self.problems_of(advertiser_id),
+                storage=self.problems_of(STORAGE_SUBJECT),
                 tell=self.tell,
                 poll_timeout=self.settings.monitor.poll_deadline,
             )
@@ -315,5 +317,22 @@ class Runtime:
         for message in messages:
             what = "recovered" if message.recovered else message.detail
             log.warning("operational alert %s for %s: %s", message.kind.value, message.subject, what)
-            if self.ops_channels:
+            if not self.ops_channels:
+                continue
+            try:
                 await self.store.outbox.enqueue(notifications(message, self.ops_channels), now)
+            except StoreFullError:  # the outbox cannot take it: said now, once, straight to the ops channels
+                await self._send_now(message)
+
+    async def _send_now(self, message: OperationalMessage) -> None:
+        """Send ``message`` to the ops channels without the outbox (it cannot be written); a channel that fails
+        is logged, not retried."""
+        for spec in dict.fromkeys(self.ops_channels):
+            name, target = split_channel(spec)
+            channel = self.channels.get(name)
+            if channel is None:
+                continue
+            try:
+                await channel.send(message, target)
+            except Exception as exc:  # noqa: BLE001  a channel's failure must not stop the poll that told it
+                log.warning("could not send operational alert %s to %s: %s", message.kind.value, spec, exc)

@@ -98,6 +98,7 @@ class Store:
         lease_ttl: timedelta = DEFAULT_LEASE_TTL,
         busy_timeout: float = 30.0,
         owner: str | None = None,
+        max_bytes: int | None = None,
     ) -> Store:
         """Connect to ``url`` (``sqlite:///path``, ``postgresql://...``) and bring its schema up to date.
 
@@ -105,8 +106,9 @@ class Store:
         if an upgrade fails (rolled back), :class:`StoreUnavailableError` if the database cannot be reached.
         ``owner`` names this process in leases (default ``host:pid``); ``lease_ttl`` is how long a lease outlives
         its holder's last heartbeat (see :mod:`monitor.store.lease`; the daemon derives it from the poll deadline).
+        ``max_bytes`` (SQLite) caps the database file: writes beyond it fail with :class:`StoreFullError`.
         """
-        engine = db.create_engine(url, schema=schema, busy_timeout=busy_timeout)
+        engine = db.create_engine(url, schema=schema, busy_timeout=busy_timeout, max_bytes=max_bytes)
         try:
             await db.upgrade(engine, schema=schema)
         except BaseException:
