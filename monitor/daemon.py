@@ -24,6 +24,7 @@ from monitor.actions.approve import expire_due
 from monitor.actions.breaker import tell_after
 from monitor.clock import Clock, SystemClock
 from monitor.config import Settings
+from monitor.domain import OpsKind
 from monitor.durations import format_duration
 from monitor.health import AppServer, HealthServer, HealthState, parse_listen
 from monitor.logs import SecretRedactor
@@ -31,12 +32,14 @@ from monitor.metrics import Metrics
 from monitor.notify.base import Channel
 from monitor.page.app import add_routes
 from monitor.page.serve import page_of, page_server, shares_health
+from monitor.poller import STORAGE_SUBJECT
 from monitor.polls import PollOutcome, PollResult
 from monitor.reload import reload, watch_rules
 from monitor.replicas import Replicas
 from monitor.runtime import Runtime
 from monitor.scheduler import PollListener, Scheduler
 from monitor.sdnotify import SystemdNotifier, watchdog_loop
+from monitor.storage import StorageWatch
 from monitor.store.shards import timing
 from monitor.wiring import configured_channels_of, open_runtime, slack_app_of
 
@@ -86,7 +89,18 @@ async def run_daemon(
     )
     runtime.replicas = replicas
     runtime.store.fence_of = replicas.fence_of
+    storage = StorageWatch(runtime.store.size, clock=clock, min_free=settings.storage.min_free)
     finished = 0
+
+    def show_storage(_outcome: PollOutcome | None = None) -> None:
+        # the book the pollers share: full or not, after every poll
+        storage.full = runtime.problems_of(STORAGE_SUBJECT).state(OpsKind.STORAGE_FULL)
+        health.storage_done(storage.problem, storage.details())
+        metrics.set_storage(storage.size, storage.full is not None)
+
+    async def measure_storage() -> None:
+        if await storage.refresh():
+            show_storage()
 
     def count_poll(outcome: PollOutcome) -> None:
         nonlocal finished
@@ -97,6 +111,7 @@ async def run_daemon(
             stop.set()
 
     async def send_outbox() -> None:
+        await measure_storage()  # first: the outbox's own writes fail while the database is full
         # the circuit breaker is told once per opening, a cycle after it (by whichever replica gets there first)
         await runtime.breaker.tell(runtime.ops_channels, after=tell_after(runtime.settings.monitor.interval))
         # approvals past their expiry are dropped and told once (any replica: the update claims each one)
@@ -119,7 +134,7 @@ async def run_daemon(
         send_outbox=send_outbox,
         outbox_interval=settings.notify.interval,
         prune=lambda: runtime.store.prune(clock.now()),
-        on_poll_done=[health.poll_done, metrics.poll_done, count_poll, *on_poll_done],
+        on_poll_done=[health.poll_done, metrics.poll_done, show_storage, count_poll, *on_poll_done],
         on_poll_skipped=[metrics.poll_skipped],
         on_advertisers=[health.set_advertisers, metrics.set_advertisers],
         on_discovery=[health.discovery_done],
@@ -160,6 +175,7 @@ async def run_daemon(
             await page_listener.start()
             log.info("status page on %s/", page_listener.url)
         await replicas.beat()  # this replica's share of the advertisers, before the first poll
+        await measure_storage()
         scheduler.start()
         if slack_app is not None:
             await slack_app.start()

@@ -334,5 +334,5 @@ class Runtime:
                 continue
             try:
                 await channel.send(message, target)
-            except Exception as exc:  # noqa: BLE001  a channel's failure must not stop the poll that told it
+            except Exception as exc:
                 log.warning("could not send operational alert %s to %s: %s", message.kind.value, spec, exc)

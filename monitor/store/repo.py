@@ -44,6 +44,7 @@ from monitor.store.poll import PollWriter
 from monitor.store.problems import Problems
 from monitor.store.shards import Fence, Shards
 from monitor.store.silences import Silences
+from monitor.store.size import StorageSize, measure
 from monitor.store.values import AdvertiserRecord, PollRun, PollStatus, PruneReport
 from monitor.tiktok.models import AdvertiserInfo
 
@@ -211,6 +212,10 @@ class Store:
     async def prune(self, now: datetime, retention: timedelta | None = None) -> PruneReport:
         """The pruning job: forget history older than ``now - retention`` (see monitor.store.prune)."""
         return await pruning.prune(self._engine, aware(now) - (self.retention if retention is None else retention))
+
+    async def size(self) -> StorageSize:
+        """The database's bytes on disk and its disk's free space (see monitor.store.size)."""
+        return await measure(self._engine)
 
     # --- advertisers ---------------------------------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from monitor.store import Store
-from monitor.store.db import writing
+from monitor.store.db import create_engine, writing
 from monitor.store.errors import StoreError, StoreFullError, StoreUnavailableError
 
 from .conftest import ADV, NO_POSTGRES, POSTGRES_URL, SKIP_POSTGRES, T0, latest_snapshot, state
@@ -71,13 +71,13 @@ async def test_postgres_disk_full_is_store_full(sqlstate: str, error: type[Store
     error is not."""
     if not POSTGRES_URL:
         pytest.fail("CI is set but TEST_POSTGRES_URL is not: .ci/run must start PostgreSQL and export it")
-    store = await Store.open(POSTGRES_URL, owner="test")
+    engine = create_engine(POSTGRES_URL)
     try:
         statement = f"DO $$ BEGIN RAISE EXCEPTION 'could not extend file' USING ERRCODE = '{sqlstate}'; END $$"
         with pytest.raises(error) as raised:
-            async with writing(store.engine) as conn:
+            async with writing(engine) as conn:
                 await conn.execute(sa.text(statement))
         assert isinstance(raised.value, StoreFullError) is (sqlstate == "53100")
         assert not isinstance(raised.value, StoreUnavailableError) or sqlstate != "53100"
     finally:
-        await store.close()
+        await engine.dispose()
