@@ -24,7 +24,6 @@ from monitor.actions.approve import expire_due
 from monitor.actions.breaker import tell_after
 from monitor.clock import Clock, SystemClock
 from monitor.config import Settings
-from monitor.domain import OpsKind
 from monitor.durations import format_duration
 from monitor.health import AppServer, HealthServer, HealthState, parse_listen
 from monitor.logs import SecretRedactor
@@ -32,7 +31,6 @@ from monitor.metrics import Metrics
 from monitor.notify.base import Channel
 from monitor.page.app import add_routes
 from monitor.page.serve import page_of, page_server, shares_health
-from monitor.poller import STORAGE_SUBJECT
 from monitor.polls import PollOutcome, PollResult
 from monitor.reload import reload, watch_rules
 from monitor.replicas import Replicas
@@ -93,8 +91,7 @@ async def run_daemon(
     finished = 0
 
     def show_storage(_outcome: PollOutcome | None = None) -> None:
-        # the book the pollers share: full or not, after every poll
-        storage.full = runtime.problems_of(STORAGE_SUBJECT).state(OpsKind.STORAGE_FULL)
+        storage.full = runtime.full_store.state  # the pollers share it: full or not, after every poll
         health.storage_done(storage.problem, storage.details())
         metrics.set_storage(storage.size, storage.full is not None)
 

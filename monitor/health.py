@@ -14,8 +14,8 @@ from an injected :class:`~monitor.clock.Clock`. Two pure functions decide from i
   ``owned_shards`` of ``shards``, and ``advertisers_by_replica`` (which replica polls which advertiser), so the
   others are summed up without degrading this one. A replica that owns none is ``ok``.
   ``storage`` shows the database (monitor.storage): its bytes, its disk's free bytes (null when unknown, as on
-  PostgreSQL) and ``problem``; a full database or a disk below ``[storage] min_free`` makes an ``ok`` daemon
-  ``degraded`` and leads the ``reason`` of any status.
+  PostgreSQL) and ``problem``; a full database or a disk below ``[storage] min_free`` makes an ``ok`` (or
+  ``starting``) daemon ``degraded`` and leads the ``reason`` of any status.
   ``breaker`` shows the actions' circuit breaker (``state`` open or closed, ``since``, ``writes_in_window``; null
   until the daemon first read it); an open breaker holds writes back but does not change the status.
 
@@ -193,7 +193,7 @@ def health_status(state: HealthState, now: datetime, interval: timedelta) -> tup
         status, reason = "failing", f"no successful poll {since} (limit: two intervals, {_human(window)})"
 
     if state.storage_problem is not None:  # the database first: it is why the rest fails, or soon will
-        status = "degraded" if status == "ok" else status
+        status = "degraded" if status in ("ok", "starting") else status
         reason = f"{state.storage_problem}; {reason}"
     healthy = status != "failing"
     details: dict[str, Any] = {

@@ -14,9 +14,8 @@ it raises for none, so one bad advertiser never stops the others. It reads the c
 * its one **failure streak** (consecutive failed polls), which ``/healthz`` and ``/metrics`` read from the outcome;
 * its **operational problems** (:class:`~monitor.notify.problems.ProblemBook`, remembered in the store across
   restarts): token revoked, permission lost, advertiser unreachable, account limited, each told once per episode
-  and its recovery told too; a full database (``storage_full``) goes to the one book of :data:`STORAGE_SUBJECT`
-  that every advertiser's poller shares, so it is told once however many advertisers cannot be stored, and its
-  recovery at the first poll that stores again;
+  and its recovery told too; a full database (``storage_full``) goes to the :class:`~monitor.fullstore.FullStore`
+  every advertiser's poller shares, so it is told once however many advertisers cannot be stored;
 * **since when** it has not been watched (paused or failing), for ``/healthz``.
 
 :meth:`Pipeline.poll <monitor.pipeline.Pipeline.poll>` is only the seven steps of a poll that runs.
@@ -33,6 +32,7 @@ from datetime import UTC, datetime, timedelta
 
 from monitor.domain import OpsKind
 from monitor.errors import MonitorError, PollTimeoutError
+from monitor.fullstore import FullStore
 from monitor.notify.message import OperationalMessage
 from monitor.notify.problems import ProblemBook
 from monitor.pipeline import Pipeline, Progress, Stage
@@ -58,9 +58,6 @@ PERMISSION_CODES = frozenset({40001, 40106, 40119, 40125, 40300, 40301})
 #: The problems a failed poll can show; a success clears each of them.
 POLL_PROBLEMS = (OpsKind.TOKEN_REVOKED, OpsKind.PERMISSION_LOST, OpsKind.ADVERTISER_UNREACHABLE)
 
-#: The subject of the database's own problems (``storage_full``): one for every advertiser.
-STORAGE_SUBJECT = "storage"
-
 #: Stages of a poll where it waits for our own database (a deadline there is not the account's problem).
 DATABASE_STAGES = frozenset({Stage.START, Stage.COMMIT})
 
@@ -79,8 +76,8 @@ def classify_failure(exc: BaseException) -> OpsKind:
 
 class AdvertiserPoller:
     """Polls one advertiser with ``pipeline`` (its token account's); ``tell`` delivers its operational messages.
-    ``poll_timeout`` (None: none) cancels a poll's seven steps that run longer. ``storage`` is the book of the
-    database's own problems, shared by every poller (None: ``problems``)."""
+    ``poll_timeout`` (None: none) cancels a poll's seven steps that run longer. ``storage`` tells a full
+    database, shared by every poller (None: one of this poller's own, told through ``problems``)."""
 
     def __init__(
         self,
@@ -91,7 +88,7 @@ class AdvertiserPoller:
         problems: ProblemBook,
         tell: Tell,
         poll_timeout: timedelta | None = None,
-        storage: ProblemBook | None = None,
+        storage: FullStore | None = None,
     ) -> None:
         self.advertiser_id = advertiser_id
         self.poll_timeout = poll_timeout
@@ -99,7 +96,7 @@ class AdvertiserPoller:
         self._now = clock_now
         self._tell = tell
         self._problems = problems
-        self._storage = storage or problems
+        self._storage = storage or FullStore(problems, tell)
         self._info: AdvertiserInfo | None = None
         self._info_read_at: datetime | None = None
         self._limited = False  # the account is not active: polls paused
@@ -162,7 +159,7 @@ class AdvertiserPoller:
             return self._failed(exc, started)
         except StoreFullError as exc:  # nothing could be stored: told once for the database, not per account
             outcome = self._failed(exc, started)
-            await self._observe_storage(True, now, str(exc))
+            await self._storage.failed(self.advertiser_id, now, str(exc))
             return outcome
         except StoreError as exc:  # our database, not the account: logged and shown by /healthz
             return self._failed(exc, started)
@@ -190,8 +187,7 @@ class AdvertiserPoller:
         self._failures, self._failing_as, self._unauthorized_at = 0, None, None
         self._recheck_after, self._troubled_since = UNAUTHORIZED_RECHECK_FIRST, None
         await self._settle(None, now, "")
-        if self._storage.is_open(OpsKind.STORAGE_FULL):  # this poll was stored: there is room again
-            await self._observe_storage(False, now)
+        await self._storage.stored(self.advertiser_id, now)  # this poll was stored: there may be room again
         # the summary counts every call of this poll, advertiser/info's too
         summary = replace(summary, calls=summary.calls + info_calls.n)
         return self._outcome(PollResult.OK, started, summary=summary)
@@ -263,11 +259,6 @@ class AdvertiserPoller:
     async def _observe(self, kind: OpsKind, present: bool, now: datetime, detail: str = "") -> None:
         account = self._info.account if self._info else None
         message = await self._problems.observe(kind, present, now, detail=detail, account=account)
-        if message is not None:
-            await self._tell([message], now)
-
-    async def _observe_storage(self, full: bool, now: datetime, detail: str = "") -> None:
-        message = await self._storage.observe(OpsKind.STORAGE_FULL, full, now, detail=detail)
         if message is not None:
             await self._tell([message], now)
 

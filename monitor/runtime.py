@@ -30,6 +30,7 @@ from monitor.config import Settings
 from monitor.domain import Account, OpsKind, OpsState
 from monitor.domain.approvals import Approval
 from monitor.errors import MonitorError
+from monitor.fullstore import STORAGE_SUBJECT, FullStore
 from monitor.metrics import Metrics
 from monitor.notify.base import Channel, split_channel
 from monitor.notify.channels import close_channels
@@ -38,7 +39,7 @@ from monitor.notify.ops import OpsPolicy
 from monitor.notify.outbox import Backoff, OutboxSender
 from monitor.notify.problems import ProblemBook
 from monitor.pipeline import Pipeline
-from monitor.poller import STORAGE_SUBJECT, AdvertiserPoller
+from monitor.poller import AdvertiserPoller
 from monitor.polls import PollOutcome, PollResult
 from monitor.replicas import Replicas
 from monitor.rulebook import ReloadResult, RuleBook
@@ -155,11 +156,14 @@ class Runtime:
         self.polling: set[str] = set()  # advertisers whose poll is running now
         self._remembered: list[OpsState] = []  # operational problems the store remembers, read by load_problems
         self._books: dict[str, ProblemBook] = {}
+        #: Whether polls cannot be stored (the database is full): one problem for every advertiser.
+        self.full_store = FullStore(self.problems_of(STORAGE_SUBJECT), self.tell)
 
     async def load_problems(self) -> None:
         """Read the operational problems the store remembers (told before a restart, or by an earlier ``once``)."""
         self._remembered = await self.store.problems.all()
         self._books.clear()
+        self.full_store = FullStore(self.problems_of(STORAGE_SUBJECT), self.tell)
 
     def problems_of(self, subject: str) -> ProblemBook:
         """The problem book of ``subject`` (an advertiser id, ``rules``, ``discovery:<account>``), made on first
@@ -221,7 +225,7 @@ class Runtime:
                 pipeline=pipeline,
                 clock_now=self.clock.now,
                 problems=self.problems_of(advertiser_id),
-                storage=self.problems_of(STORAGE_SUBJECT),
+                storage=self.full_store,
                 tell=self.tell,
                 poll_timeout=self.settings.monitor.poll_deadline,
             )

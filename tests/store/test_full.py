@@ -3,7 +3,6 @@ edge: the poll that met it wrote nothing, what was stored before is intact, and 
 
 from __future__ import annotations
 
-import os
 import sqlite3
 from datetime import timedelta
 from pathlib import Path
@@ -32,7 +31,7 @@ async def test_sqlite_over_its_max_size_is_full_and_keeps_what_was_stored(tmp_pa
         async with first.poll(ADV, T0) as poll:
             poll.save(entities(3))
         before = await latest_snapshot(first, ADV)
-    size = os.path.getsize(tmp_path / "monitor.db")
+    size = (tmp_path / "monitor.db").stat().st_size
     capped = await Store.open(url, owner="test", max_bytes=size + 8 * 4096)
     try:
         with pytest.raises(StoreFullError, match="database or disk is full"):
