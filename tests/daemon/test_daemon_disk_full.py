@@ -61,7 +61,9 @@ async def receiver():
 
 @pytest.fixture
 async def live_sandbox():
-    sandbox = Sandbox(SandboxSettings(large_ads=300), clock=SystemClock())  # real time: the daemon runs on the real clock
+    sandbox = Sandbox(
+        SandboxSettings(large_ads=300), clock=SystemClock()
+    )  # real time: the daemon runs on the real clock
     async with sandbox.serve("127.0.0.1", 0) as base_url:
         sandbox.base_url = base_url
         yield sandbox

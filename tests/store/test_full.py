@@ -3,6 +3,7 @@ edge: the poll that met it wrote nothing, what was stored before is intact, and 
 
 from __future__ import annotations
 
+import errno
 import sqlite3
 from datetime import timedelta
 from pathlib import Path
@@ -80,3 +81,38 @@ async def test_postgres_disk_full_is_store_full(sqlstate: str, error: type[Store
         assert not isinstance(raised.value, StoreUnavailableError) or sqlstate != "53100"
     finally:
         await engine.dispose()
+
+
+async def test_a_write_fault_at_the_store_edge_is_store_full_and_writes_nothing(store: Store) -> None:
+    """The disk says ENOSPC to one of the poll's inserts (a fault injected into this store's engine): the poll
+    fails as a full store, the previous snapshot stays the newest, and the next poll with room is stored."""
+    async with store.poll(ADV, T0) as poll:
+        poll.save(entities(3))
+    before = await latest_snapshot(store, ADV)
+
+    def no_space(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO SNAPSHOT_ROWS"):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    engine = store.engine.sync_engine
+    sa.event.listen(engine, "before_cursor_execute", no_space)
+    try:
+        with pytest.raises(StoreFullError, match="No space left on device"):
+            async with store.poll(ADV, T0 + timedelta(minutes=5)) as poll:
+                poll.save(entities(5, "b"))
+        assert await latest_snapshot(store, ADV) == before
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", no_space)
+    async with store.poll(ADV, T0 + timedelta(minutes=10)) as poll:
+        poll.save(entities(5, "b"))
+    after = await latest_snapshot(store, ADV)
+    assert after is not None and len(after.entities) == 5
+
+
+async def test_size_of_the_database_and_its_free_disk(store: Store, database: Any) -> None:
+    size = await store.size()
+    assert size.bytes > 0
+    if database.backend == "sqlite":
+        assert size.backend == "sqlite" and size.free_bytes is not None and size.free_bytes > 0
+    else:  # a PostgreSQL server's disk is not visible to a client
+        assert size.backend == "postgresql" and size.free_bytes is None
