@@ -184,7 +184,8 @@ async def translate_errors() -> AsyncIterator[None]:
         yield
     except (sa.exc.DBAPIError, OSError, TimeoutError) as exc:
         if is_full(exc):
-            raise StoreFullError(f"database or disk is full: {_short(exc)}") from exc
+            text = _short(exc)
+            raise StoreFullError(text if SQLITE_FULL_TEXT in text else f"{SQLITE_FULL_TEXT}: {text}") from exc
         if is_transient(exc):
             raise StoreUnavailableError(f"database unavailable: {_short(exc)}") from exc
         raise StoreError(f"database error: {_short(exc)}") from exc
