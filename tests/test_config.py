@@ -700,9 +700,7 @@ def test_storage_sizes_are_read_and_a_bad_one_is_named_with_its_line(tmp_path: P
     settings = load_settings(path)
     assert (settings.storage.max_size, settings.storage.min_free) == (20 * 1000**3, 1000**3)
     path = write(tmp_path, '[tiktok]\naccess_token = "t"\nadvertiser_ids = ["1"]\n[storage]\nmin_free = "lots"\n')
-    assert problems(path) == [
-        f"{path}:5: storage.min_free: expected a size like '500MB', '1GB' or '2GiB', got 'lots'"
-    ]
+    assert problems(path) == [f"{path}:5: storage.min_free: expected a size like '500MB', '1GB' or '2GiB', got 'lots'"]
 
 
 def test_relative_config_path_is_shown_as_given(tmp_path: Path) -> None:
