@@ -36,6 +36,7 @@ from pydantic import (
     model_validator,
 )
 
+from monitor.bytesize import ByteSize
 from monitor.configtypes import (
     CONFIG_DIR,
     DAY,
@@ -256,6 +257,11 @@ class StorageSettings(Section):
 
     url: str = Field(default="sqlite:///monitor.db", validate_default=True)
     retention: Annotated[Duration, at_least(timedelta(hours=1)), at_most(YEAR, LONG)] = timedelta(days=30)
+    #: ``/healthz`` is degraded while the database's disk has less free space than this (SQLite; "0" turns it off).
+    min_free: ByteSize = 1000**3
+    #: SQLite only: the database file never grows beyond this; a write that would is refused like a full disk
+    #: (told as ``storage_full``). Keeps the monitor from filling a disk it shares.
+    max_size: ByteSize | None = None
 
     @field_validator("url")
     @classmethod

@@ -37,6 +37,7 @@ from monitor.replicas import Replicas
 from monitor.runtime import Runtime
 from monitor.scheduler import PollListener, Scheduler
 from monitor.sdnotify import SystemdNotifier, watchdog_loop
+from monitor.storage import StorageWatch
 from monitor.store.shards import timing
 from monitor.wiring import configured_channels_of, open_runtime, slack_app_of
 
@@ -86,7 +87,17 @@ async def run_daemon(
     )
     runtime.replicas = replicas
     runtime.store.fence_of = replicas.fence_of
+    storage = StorageWatch(runtime.store.size, clock=clock, min_free=settings.storage.min_free)
     finished = 0
+
+    def show_storage(_outcome: PollOutcome | None = None) -> None:
+        storage.full = runtime.full_store.state  # the pollers share it: full or not, after every poll
+        health.storage_done(storage.problem, storage.details())
+        metrics.set_storage(storage.size, storage.full is not None)
+
+    async def measure_storage() -> None:
+        if await storage.refresh():
+            show_storage()
 
     def count_poll(outcome: PollOutcome) -> None:
         nonlocal finished
@@ -97,6 +108,7 @@ async def run_daemon(
             stop.set()
 
     async def send_outbox() -> None:
+        await measure_storage()  # first: the outbox's own writes fail while the database is full
         # the circuit breaker is told once per opening, a cycle after it (by whichever replica gets there first)
         await runtime.breaker.tell(runtime.ops_channels, after=tell_after(runtime.settings.monitor.interval))
         # approvals past their expiry are dropped and told once (any replica: the update claims each one)
@@ -119,7 +131,7 @@ async def run_daemon(
         send_outbox=send_outbox,
         outbox_interval=settings.notify.interval,
         prune=lambda: runtime.store.prune(clock.now()),
-        on_poll_done=[health.poll_done, metrics.poll_done, count_poll, *on_poll_done],
+        on_poll_done=[health.poll_done, metrics.poll_done, show_storage, count_poll, *on_poll_done],
         on_poll_skipped=[metrics.poll_skipped],
         on_advertisers=[health.set_advertisers, metrics.set_advertisers],
         on_discovery=[health.discovery_done],
@@ -160,6 +172,7 @@ async def run_daemon(
             await page_listener.start()
             log.info("status page on %s/", page_listener.url)
         await replicas.beat()  # this replica's share of the advertisers, before the first poll
+        await measure_storage()
         scheduler.start()
         if slack_app is not None:
             await slack_app.start()

@@ -13,6 +13,9 @@ from an injected :class:`~monitor.clock.Clock`. Two pure functions decide from i
   owns are judged and listed; ``replica`` shows this replica's ``id``, the replicas ``alive``, its
   ``owned_shards`` of ``shards``, and ``advertisers_by_replica`` (which replica polls which advertiser), so the
   others are summed up without degrading this one. A replica that owns none is ``ok``.
+  ``storage`` shows the database (monitor.storage): its bytes, its disk's free bytes (null when unknown, as on
+  PostgreSQL) and ``problem``; a full database or a disk below ``[storage] min_free`` makes an ``ok`` (or
+  ``starting``) daemon ``degraded`` and leads the ``reason`` of any status.
   ``breaker`` shows the actions' circuit breaker (``state`` open or closed, ``since``, ``writes_in_window``; null
   until the daemon first read it); an open breaker holds writes back but does not change the status.
 
@@ -82,6 +85,8 @@ class HealthState:
         self.discovery_error: str | None = None  # the last discovery's error (None: it worked, or none ran)
         self.breaker: dict[str, Any] | None = None  # the actions' circuit breaker, as the daemon last read it
         self.assignment: Assignment | None = None  # who owns which shards (None: one process polls everything)
+        self.storage: dict[str, Any] | None = None  # the database, as monitor.storage.StorageWatch last saw it
+        self.storage_problem: str | None = None  # why the database is a problem (full, disk nearly full)
 
     def owns(self, advertiser_id: str) -> bool:
         """Whether this replica polls the advertiser (always, without an assignment)."""
@@ -117,6 +122,11 @@ class HealthState:
         """Record the circuit breaker as read from the store (the daemon does after each outbox run): open or
         closed since when (None: it never opened), and the real writes counted in its window."""
         self.breaker = {"state": "open" if is_open else "closed", "since": _iso(since), "writes_in_window": writes}
+
+    def storage_done(self, problem: str | None, details: dict[str, Any]) -> None:
+        """Record the database's state (the daemon does after each poll and measurement): ``problem`` (None: fine)
+        and the ``storage`` details."""
+        self.storage_problem, self.storage = problem, details
 
     def set_advertisers(self, advertiser_ids: Iterable[str]) -> None:
         """The advertisers being polled now: new ones show as pending, removed ones are forgotten."""
@@ -182,6 +192,9 @@ def health_status(state: HealthState, now: datetime, interval: timedelta) -> tup
         since = "ever" if last_success is None else f"in {_human(now - last_success)}"
         status, reason = "failing", f"no successful poll {since} (limit: two intervals, {_human(window)})"
 
+    if state.storage_problem is not None:  # the database first: it is why the rest fails, or soon will
+        status = "degraded" if status in ("ok", "starting") else status
+        reason = f"{state.storage_problem}; {reason}"
     healthy = status != "failing"
     details: dict[str, Any] = {
         "status": status,
@@ -195,6 +208,7 @@ def health_status(state: HealthState, now: datetime, interval: timedelta) -> tup
         "last_success_at": _iso(last_success),
         "discovery_error": state.discovery_error,
         "breaker": state.breaker,
+        "storage": state.storage,
         "replica": _replica(state),
         "advertisers": {
             a: {

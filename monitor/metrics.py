@@ -35,6 +35,10 @@ The series, all prefixed ``tiktok_monitor_``:
 - ``replica_owned_shards`` / ``replica_owned_advertisers``: the shards (of 64) and the advertisers this replica polls
   (several ``run`` replicas share the advertisers); ``replicas_alive``: the replicas it saw alive at its last
   heartbeat. Polls of advertisers another replica owns are not counted in ``polls_total``
+- ``database_bytes{backend}``: the database on disk (SQLite: the file and its write-ahead log; PostgreSQL:
+  ``pg_database_size``); ``database_free_bytes{backend}``: free space of the disk it is on, SQLite only (a
+  PostgreSQL server's disk is not visible to a client: not exported); both measured at most once a minute;
+  ``database_full``: 1 while polls cannot be stored because the database or its disk is full, else 0
 - ``process_*``: CPU, memory, open files of this process (Linux)
 """
 
@@ -49,6 +53,7 @@ from prometheus_client.process_collector import ProcessCollector
 from monitor import __version__
 from monitor.polls import PollOutcome, PollResult
 from monitor.store.shards import Assignment
+from monitor.store.size import StorageSize
 
 __all__ = ["POLL_BUCKETS", "Metrics"]
 
@@ -151,6 +156,15 @@ class Metrics:
         )
         self._replicas_alive = Gauge(
             "replicas_alive", "Replicas alive at this replica's last heartbeat", namespace=ns, registry=reg
+        )
+        self._database_bytes = Gauge(
+            "database_bytes", "The database's bytes on disk", ["backend"], namespace=ns, registry=reg
+        )
+        self._database_free = Gauge(
+            "database_free_bytes", "Free bytes of the database's disk (SQLite)", ["backend"], namespace=ns, registry=reg
+        )
+        self._database_full = Gauge(
+            "database_full", "1 while polls cannot be stored: the database is full", namespace=ns, registry=reg
         )
         self._all_advertisers: list[str] = []
         self._assignment: Assignment | None = None
@@ -269,6 +283,14 @@ class Metrics:
         """The circuit breaker as read from the store (the daemon does after each outbox run)."""
         self._breaker_open.set(1 if is_open else 0)
         self._breaker_writes.set(writes)
+
+    def set_storage(self, size: StorageSize | None, full: bool) -> None:
+        """The database's size and free disk as last measured (None: not yet), and whether it is full now."""
+        if size is not None:
+            self._database_bytes.labels(backend=size.backend).set(size.bytes)
+            if size.free_bytes is not None:
+                self._database_free.labels(backend=size.backend).set(size.free_bytes)
+        self._database_full.set(1 if full else 0)
 
     def set_outbox_pending(self, count: int) -> None:
         """The pending outbox rows, every channel together (the daemon counts them after each outbox run)."""

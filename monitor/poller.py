@@ -14,7 +14,8 @@ it raises for none, so one bad advertiser never stops the others. It reads the c
 * its one **failure streak** (consecutive failed polls), which ``/healthz`` and ``/metrics`` read from the outcome;
 * its **operational problems** (:class:`~monitor.notify.problems.ProblemBook`, remembered in the store across
   restarts): token revoked, permission lost, advertiser unreachable, account limited, each told once per episode
-  and its recovery told too;
+  and its recovery told too; a full database (``storage_full``) goes to the :class:`~monitor.fullstore.FullStore`
+  every advertiser's poller shares, so it is told once however many advertisers cannot be stored;
 * **since when** it has not been watched (paused or failing), for ``/healthz``.
 
 :meth:`Pipeline.poll <monitor.pipeline.Pipeline.poll>` is only the seven steps of a poll that runs.
@@ -31,11 +32,12 @@ from datetime import UTC, datetime, timedelta
 
 from monitor.domain import OpsKind
 from monitor.errors import MonitorError, PollTimeoutError
+from monitor.fullstore import FullStore
 from monitor.notify.message import OperationalMessage
 from monitor.notify.problems import ProblemBook
 from monitor.pipeline import Pipeline, Progress, Stage
 from monitor.polls import PollOutcome, PollResult, PollSummary
-from monitor.store.errors import LeaseHeldError, ShardLostError, StoreError
+from monitor.store.errors import LeaseHeldError, ShardLostError, StoreError, StoreFullError
 from monitor.tiktok.callcount import counting_calls
 from monitor.tiktok.errors import ApiError, AuthError
 from monitor.tiktok.models import AdvertiserInfo
@@ -74,7 +76,8 @@ def classify_failure(exc: BaseException) -> OpsKind:
 
 class AdvertiserPoller:
     """Polls one advertiser with ``pipeline`` (its token account's); ``tell`` delivers its operational messages.
-    ``poll_timeout`` (None: none) cancels a poll's seven steps that run longer."""
+    ``poll_timeout`` (None: none) cancels a poll's seven steps that run longer. ``storage`` tells a full
+    database, shared by every poller (None: one of this poller's own, told through ``problems``)."""
 
     def __init__(
         self,
@@ -85,6 +88,7 @@ class AdvertiserPoller:
         problems: ProblemBook,
         tell: Tell,
         poll_timeout: timedelta | None = None,
+        storage: FullStore | None = None,
     ) -> None:
         self.advertiser_id = advertiser_id
         self.poll_timeout = poll_timeout
@@ -92,6 +96,7 @@ class AdvertiserPoller:
         self._now = clock_now
         self._tell = tell
         self._problems = problems
+        self._storage = storage or FullStore(problems, tell)
         self._info: AdvertiserInfo | None = None
         self._info_read_at: datetime | None = None
         self._limited = False  # the account is not active: polls paused
@@ -152,6 +157,10 @@ class AdvertiserPoller:
             return self._outcome(PollResult.NOT_MINE, started, str(exc))
         except LeaseHeldError as exc:  # another process polls this advertiser now: not a problem of the account
             return self._failed(exc, started)
+        except StoreFullError as exc:  # nothing could be stored: told once for the database, not per account
+            outcome = self._failed(exc, started)
+            await self._storage.failed(self.advertiser_id, now, str(exc))
+            return outcome
         except StoreError as exc:  # our database, not the account: logged and shown by /healthz
             return self._failed(exc, started)
         except PollTimeoutError as exc:
@@ -178,6 +187,7 @@ class AdvertiserPoller:
         self._failures, self._failing_as, self._unauthorized_at = 0, None, None
         self._recheck_after, self._troubled_since = UNAUTHORIZED_RECHECK_FIRST, None
         await self._settle(None, now, "")
+        await self._storage.stored(self.advertiser_id, now)  # this poll was stored: there may be room again
         # the summary counts every call of this poll, advertiser/info's too
         summary = replace(summary, calls=summary.calls + info_calls.n)
         return self._outcome(PollResult.OK, started, summary=summary)

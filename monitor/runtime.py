@@ -30,8 +30,9 @@ from monitor.config import Settings
 from monitor.domain import Account, OpsKind, OpsState
 from monitor.domain.approvals import Approval
 from monitor.errors import MonitorError
+from monitor.fullstore import STORAGE_SUBJECT, FullStore
 from monitor.metrics import Metrics
-from monitor.notify.base import Channel
+from monitor.notify.base import Channel, split_channel
 from monitor.notify.channels import close_channels
 from monitor.notify.message import OperationalMessage, notifications
 from monitor.notify.ops import OpsPolicy
@@ -43,6 +44,7 @@ from monitor.polls import PollOutcome, PollResult
 from monitor.replicas import Replicas
 from monitor.rulebook import ReloadResult, RuleBook
 from monitor.rules.money import CurrencyWatch
+from monitor.store.errors import StoreFullError
 from monitor.store.repo import Store
 from monitor.store.values import ActionStatus, JournalEntry
 from monitor.tiktok.client import TikTokClient
@@ -154,11 +156,14 @@ class Runtime:
         self.polling: set[str] = set()  # advertisers whose poll is running now
         self._remembered: list[OpsState] = []  # operational problems the store remembers, read by load_problems
         self._books: dict[str, ProblemBook] = {}
+        #: Whether polls cannot be stored (the database is full): one problem for every advertiser.
+        self.full_store = FullStore(self.problems_of(STORAGE_SUBJECT), self.tell)
 
     async def load_problems(self) -> None:
         """Read the operational problems the store remembers (told before a restart, or by an earlier ``once``)."""
         self._remembered = await self.store.problems.all()
         self._books.clear()
+        self.full_store = FullStore(self.problems_of(STORAGE_SUBJECT), self.tell)
 
     def problems_of(self, subject: str) -> ProblemBook:
         """The problem book of ``subject`` (an advertiser id, ``rules``, ``discovery:<account>``), made on first
@@ -220,6 +225,7 @@ class Runtime:
                 pipeline=pipeline,
                 clock_now=self.clock.now,
                 problems=self.problems_of(advertiser_id),
+                storage=self.full_store,
                 tell=self.tell,
                 poll_timeout=self.settings.monitor.poll_deadline,
             )
@@ -315,5 +321,22 @@ class Runtime:
         for message in messages:
             what = "recovered" if message.recovered else message.detail
             log.warning("operational alert %s for %s: %s", message.kind.value, message.subject, what)
-            if self.ops_channels:
+            if not self.ops_channels:
+                continue
+            try:
                 await self.store.outbox.enqueue(notifications(message, self.ops_channels), now)
+            except StoreFullError:  # the outbox cannot take it: said now, once, straight to the ops channels
+                await self._send_now(message)
+
+    async def _send_now(self, message: OperationalMessage) -> None:
+        """Send ``message`` to the ops channels without the outbox (it cannot be written); a channel that fails
+        is logged, not retried."""
+        for spec in dict.fromkeys(self.ops_channels):
+            name, target = split_channel(spec)
+            channel = self.channels.get(name)
+            if channel is None:
+                continue
+            try:
+                await channel.send(message, target)
+            except Exception as exc:
+                log.warning("could not send operational alert %s to %s: %s", message.kind.value, spec, exc)

@@ -50,6 +50,7 @@ async def open_store(settings: Settings, clock: Clock | None = None) -> Store:
         retention=settings.storage.retention,
         clock=clock or SystemClock(),
         lease_ttl=ttl_for(settings.monitor.poll_deadline),
+        max_bytes=settings.storage.max_size,
     )
 
 

@@ -691,8 +691,16 @@ def test_several_problems_at_once_in_file_order(tmp_path: Path) -> None:
         f'{path}:5: tiktok.max_qps: expected an integer, got the string "ten"',
         f"{path}:8: monitor.interval: '5x' is not a duration: {DURATION}",
         f"{path}:11: storage.retention: must be at least 1h, got '1m'",
-        f"{path}:12: storage.colour: unknown key; expected one of: url, retention",
+        f"{path}:12: storage.colour: unknown key; expected one of: url, retention, min_free, max_size",
     ]
+
+
+def test_storage_sizes_are_read_and_a_bad_one_is_named_with_its_line(tmp_path: Path) -> None:
+    path = write(tmp_path, '[tiktok]\naccess_token = "t"\nadvertiser_ids = ["1"]\n[storage]\nmax_size = "20GB"\n')
+    settings = load_settings(path)
+    assert (settings.storage.max_size, settings.storage.min_free) == (20 * 1000**3, 1000**3)
+    path = write(tmp_path, '[tiktok]\naccess_token = "t"\nadvertiser_ids = ["1"]\n[storage]\nmin_free = "lots"\n')
+    assert problems(path) == [f"{path}:5: storage.min_free: expected a size like '500MB', '1GB' or '2GiB', got 'lots'"]
 
 
 def test_relative_config_path_is_shown_as_given(tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ class OpsKind(enum.StrEnum):
     ACTIONS_HELD = "actions_held"  # guards held writes back: circuit breaker, conflicting rules, a manual override
     ACCOUNT_LIMITED = "account_limited"  # advertiser/info status is not STATUS_ENABLE (e.g. STATUS_LIMIT): polls paused
     DISCOVERY_FAILED = "discovery_failed"  # a token account's advertisers could not be listed
+    STORAGE_FULL = "storage_full"  # the database or its disk is full: polls cannot be stored
 
 
 @dataclass(frozen=True)

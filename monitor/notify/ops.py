@@ -1,10 +1,11 @@
 """Operational alerts: the monitor's own problems, told with their own cooldown, and told again when they clear.
 
-Eight kinds (monitor.domain.OpsKind). Six go through :func:`decide`, by way of a
+Nine kinds (monitor.domain.OpsKind). Seven go through :func:`decide`, by way of a
 :class:`~monitor.notify.problems.ProblemBook` (each advertiser's :class:`~monitor.poller.AdvertiserPoller` keeps
 one, the runtime one for the rules): ``token_revoked`` (re-authorize), ``permission_lost``,
 ``advertiser_unreachable`` (after ``unreachable_after`` failed polls in a row), ``rules_reload_failed`` and
-``account_limited`` (told once while it lasts) and ``discovery_failed``. The other two,
+``account_limited`` (told once while it lasts), ``discovery_failed`` and ``storage_full`` (the database or its
+disk is full: one book for every advertiser). The other two,
 ``action_failed`` and ``actions_held``, are told by the poll that met them (monitor.actions.runner, and
 ``action_failed`` also at start-up for actions a previous run left unfinished), without this state.
 

@@ -52,6 +52,10 @@ class ProblemBook:
         """Whether a problem of ``kind`` is remembered (present at the last observation)."""
         return kind in self._states
 
+    def state(self, kind: OpsKind) -> OpsState | None:
+        """The problem of ``kind`` as remembered now (None: it is not present)."""
+        return self._states.get(kind)
+
     def since(self, kind: OpsKind) -> datetime | None:
         """Since when the problem of ``kind`` has been present (None: it is not)."""
         state = self._states.get(kind)

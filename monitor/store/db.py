@@ -17,6 +17,7 @@ All database work is async (aiosqlite runs SQLite in its own thread), so the eve
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -31,9 +32,21 @@ from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from monitor.store.errors import MigrationError, SchemaVersionError, StoreError, StoreUnavailableError
+from monitor.store.errors import (
+    MigrationError,
+    SchemaVersionError,
+    StoreError,
+    StoreFullError,
+    StoreUnavailableError,
+)
 
 log = logging.getLogger(__name__)
+
+#: PostgreSQL's SQLSTATE of a full disk (class 53, insufficient resources: disk_full).
+PG_DISK_FULL = "53100"
+#: SQLite's text of SQLITE_FULL (also what ``PRAGMA max_page_count`` gives at its limit).
+SQLITE_FULL_TEXT = "database or disk is full"
+SQLITE_FULL = 13  # its primary result code
 
 #: PostgreSQL advisory lock key that serializes schema upgrades of replicas starting together ("tiktokmo").
 _UPGRADE_LOCK = 0x74696B746F6B6D6F
@@ -62,14 +75,20 @@ def _refuse(scheme: str) -> str:
 
 
 def create_engine(
-    url: str, *, schema: str | None = None, busy_timeout: float = 30.0, read_only: bool = False
+    url: str,
+    *,
+    schema: str | None = None,
+    busy_timeout: float = 30.0,
+    read_only: bool = False,
+    max_bytes: int | None = None,
 ) -> AsyncEngine:
     """An async engine for ``url`` with the connection settings described in the module docstring.
 
     ``busy_timeout`` (SQLite) is how long a writer waits for another writer before giving up; it must exceed the
     longest write transaction (one poll's commit). ``schema`` (PostgreSQL) is created when missing (by
     :func:`upgrade`). ``read_only``: every write fails in the database (see the module docstring); a SQLite file
-    must exist then.
+    must exist then. ``max_bytes`` (SQLite, ``[storage] max_size``) caps the database file with ``PRAGMA
+    max_page_count`` on every connection: a write beyond it fails as a full disk (:class:`StoreFullError`).
     """
     target = normalize_url(url)
     connect_args: dict[str, Any] = {}
@@ -90,7 +109,9 @@ def create_engine(
         if database and not read_only and database != ":memory:" and not Path(database).parent.is_dir():
             # Said here, clearly, rather than as "unable to open database file" from the driver.
             raise StoreError(f"the directory of the SQLite database {database} does not exist")
-        _sqlite_settings(sync_engine, int(busy_timeout * 1000), read_only=read_only)
+        _sqlite_settings(sync_engine, int(busy_timeout * 1000), read_only=read_only, max_bytes=max_bytes)
+    elif max_bytes is not None:
+        raise StoreError("storage max_size is for SQLite; size a PostgreSQL database with its own disk or quota")
     elif schema:
         _search_path(sync_engine, engine.dialect.identifier_preparer.quote(schema))
     return engine
@@ -112,7 +133,9 @@ def _read_only(url: str) -> tuple[str, dict[str, Any]]:
     return url, {"server_settings": {"default_transaction_read_only": "on"}}
 
 
-def _sqlite_settings(sync_engine: sa.Engine, busy_ms: int, *, read_only: bool = False) -> None:
+def _sqlite_settings(
+    sync_engine: sa.Engine, busy_ms: int, *, read_only: bool = False, max_bytes: int | None = None
+) -> None:
     # read-only: no journal_mode change (a write), and query_only as a second lock on the door
     pragmas = (
         ("query_only=ON", f"busy_timeout={busy_ms}")
@@ -131,6 +154,10 @@ def _sqlite_settings(sync_engine: sa.Engine, busy_ms: int, *, read_only: bool = 
         cursor = dbapi_connection.cursor()
         for pragma in pragmas:
             cursor.execute(f"PRAGMA {pragma}")
+        if max_bytes is not None:
+            cursor.execute("PRAGMA page_size")
+            page_size = cursor.fetchone()[0]
+            cursor.execute(f"PRAGMA max_page_count={max(1, max_bytes // page_size)}")
         cursor.close()
 
     @sa.event.listens_for(sync_engine, "begin")
@@ -156,9 +183,24 @@ async def translate_errors() -> AsyncIterator[None]:
     try:
         yield
     except (sa.exc.DBAPIError, OSError, TimeoutError) as exc:
+        if is_full(exc):
+            text = _short(exc)
+            raise StoreFullError(text if SQLITE_FULL_TEXT in text else f"{SQLITE_FULL_TEXT}: {text}") from exc
         if is_transient(exc):
             raise StoreUnavailableError(f"database unavailable: {_short(exc)}") from exc
         raise StoreError(f"database error: {_short(exc)}") from exc
+
+
+def is_full(exc: BaseException) -> bool:
+    """The database or its disk is full: SQLite's SQLITE_FULL, PostgreSQL's SQLSTATE 53100, or ENOSPC."""
+    if isinstance(exc, OSError):
+        return exc.errno == errno.ENOSPC
+    orig = getattr(exc, "orig", None)
+    if orig is None:
+        return False
+    if (getattr(orig, "sqlite_errorcode", None) or 0) & 0xFF == SQLITE_FULL or SQLITE_FULL_TEXT in str(orig).lower():
+        return True
+    return PG_DISK_FULL in (getattr(orig, "sqlstate", None), getattr(orig, "pgcode", None))
 
 
 def is_transient(exc: BaseException) -> bool:

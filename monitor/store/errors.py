@@ -3,6 +3,7 @@
     MonitorError
     └── StoreError                  the snapshot store failed or refused
         ├── StoreUnavailableError   transient: cannot connect, connection lost, database locked too long
+        ├── StoreFullError          the database or its disk is full (SQLITE_FULL, SQLSTATE 53100): nothing written
         ├── SchemaVersionError      the database's schema is newer than (or unknown to) this monitor: never touched
         ├── MigrationError          upgrading an older database failed; the database is left as it was
         ├── LeaseError              the per-advertiser poll lease
@@ -31,6 +32,12 @@ class StoreUnavailableError(StoreError):
     """The database cannot be reached or stayed locked: worth retrying later."""
 
     transient = True
+
+
+class StoreFullError(StoreError):
+    """The database or the disk it is on is full (SQLite's ``database or disk is full``, PostgreSQL's
+    ``disk_full``, SQLSTATE 53100): the transaction was rolled back, nothing stored before is damaged. Writes work
+    again once space returns; the poller tells it as one ``storage_full`` problem."""
 
 
 class SchemaVersionError(StoreError):

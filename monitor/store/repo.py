@@ -44,6 +44,7 @@ from monitor.store.poll import PollWriter
 from monitor.store.problems import Problems
 from monitor.store.shards import Fence, Shards
 from monitor.store.silences import Silences
+from monitor.store.size import StorageSize, measure
 from monitor.store.values import AdvertiserRecord, PollRun, PollStatus, PruneReport
 from monitor.tiktok.models import AdvertiserInfo
 
@@ -98,6 +99,7 @@ class Store:
         lease_ttl: timedelta = DEFAULT_LEASE_TTL,
         busy_timeout: float = 30.0,
         owner: str | None = None,
+        max_bytes: int | None = None,
     ) -> Store:
         """Connect to ``url`` (``sqlite:///path``, ``postgresql://...``) and bring its schema up to date.
 
@@ -105,8 +107,9 @@ class Store:
         if an upgrade fails (rolled back), :class:`StoreUnavailableError` if the database cannot be reached.
         ``owner`` names this process in leases (default ``host:pid``); ``lease_ttl`` is how long a lease outlives
         its holder's last heartbeat (see :mod:`monitor.store.lease`; the daemon derives it from the poll deadline).
+        ``max_bytes`` (SQLite) caps the database file: writes beyond it fail with :class:`StoreFullError`.
         """
-        engine = db.create_engine(url, schema=schema, busy_timeout=busy_timeout)
+        engine = db.create_engine(url, schema=schema, busy_timeout=busy_timeout, max_bytes=max_bytes)
         try:
             await db.upgrade(engine, schema=schema)
         except BaseException:
@@ -209,6 +212,10 @@ class Store:
     async def prune(self, now: datetime, retention: timedelta | None = None) -> PruneReport:
         """The pruning job: forget history older than ``now - retention`` (see monitor.store.prune)."""
         return await pruning.prune(self._engine, aware(now) - (self.retention if retention is None else retention))
+
+    async def size(self) -> StorageSize:
+        """The database's bytes on disk and its disk's free space (see monitor.store.size)."""
+        return await measure(self._engine)
 
     # --- advertisers ---------------------------------------------------------------------------------------------
 
