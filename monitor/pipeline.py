@@ -45,6 +45,7 @@ from monitor.store.values import Notification
 from monitor.tiktok.callcount import counting_calls
 from monitor.tiktok.client import TikTokClient
 from monitor.tiktok.models import DEFAULT_FIELDS, AdvertiserInfo
+from monitor.whochanged import wanted, who_changed, with_changed_by
 
 log = logging.getLogger(__name__)
 
@@ -158,6 +159,12 @@ class Pipeline:
                     current = poll.current
                     progress.stage = Stage.DIFF
                     changes = diff_snapshots(poll.previous, current)
+                    asked = wanted(ruleset, poll.previous, changes)  # who changed status or budget: Change Log
+                    if asked and poll.previous is not None:
+                        who = await who_changed(self._client, advertiser_id, asked, poll.previous.taken_at, now)
+                        if who.error is not None:
+                            poll.note_error(who.error)
+                        current = with_changed_by(current, who.by)
                     # 4 evaluate and 5 lifecycle
                     progress.stage = Stage.EVALUATE
                     evaluation = evaluate(

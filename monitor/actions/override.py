@@ -4,8 +4,14 @@ Seen in the diff between two polls: a field the monitor last set (its newest suc
 entry for that field of that entity) moves *away from* the value the monitor set, and this poll's journal has
 no write of the monitor that explains it. Then :func:`detect` returns a :class:`~monitor.domain.Hold`, which the
 pipeline stores in the holds table in the poll's transaction (so holds survive restarts); it stops counting when
-it ends. Done on purpose, with ``tiktok-monitor revert``: :func:`revert_hold` is the hold a successful revert
-makes. Pure, apart from the types.
+it ends.
+
+Who moved it comes from TikTok's Change Log when the poll read it (``changed_by``, :mod:`monitor.changes`):
+"a person" and "another app" make a hold (by that), so the monitor does not fight a decision made elsewhere;
+"TikTok" (its own system changes) and "monitor" (a write of this app, e.g. by another instance) make none, so
+the rules keep acting. When the log did not say (not read, failed, no row), the change is taken for a person's,
+as before the Change Log was read. Done on purpose, with ``tiktok-monitor revert``: :func:`revert_hold` is the
+hold a successful revert makes. Pure, apart from the types.
 """
 
 from __future__ import annotations
@@ -16,10 +22,13 @@ from datetime import datetime, timedelta
 from monitor.actions.base import BUDGET, WRITABLE
 from monitor.actions.budget import same_money
 from monitor.actions.facts import written
+from monitor.changes import A_PERSON, ANOTHER_APP
 from monitor.domain import EntityKey, Hold
-from monitor.domain.holds import A_PERSON
 from monitor.store.diff import FieldChange
 from monitor.store.values import JournalEntry
+
+#: Who, changing a field the monitor set, makes the monitor yield (see the module docstring).
+HOLDING = frozenset({A_PERSON, ANOTHER_APP})
 
 
 def latest_writes(entries: Iterable[JournalEntry]) -> dict[tuple[EntityKey, str], JournalEntry]:
@@ -38,8 +47,10 @@ def detect(
     now: datetime,
     hold: timedelta,
     currency: str | None,
+    changed_by: Mapping[EntityKey, str | None] | None = None,
 ) -> list[Hold]:
-    """Holds for the changes that undo the monitor's latest write of a field (see the module docstring)."""
+    """Holds for the changes that undo the monitor's latest write of a field (see the module docstring);
+    ``changed_by`` says who changed each entity, when the Change Log told (missing or None: not known)."""
     found = []
     for change in changes:
         if change.field not in WRITABLE:
@@ -52,8 +63,11 @@ def detect(
             _same(change.before, ours, change.field, currency) and not _same(change.after, ours, change.field, currency)
         ):
             continue
+        who = (changed_by or {}).get(change.key) or A_PERSON
+        if who not in HOLDING:
+            continue
         advertiser_id = entry.intent.advertiser_id
-        found.append(Hold(advertiser_id, change.key, change.field, now, now + hold, entry.id, change.after, A_PERSON))
+        found.append(Hold(advertiser_id, change.key, change.field, now, now + hold, entry.id, change.after, who))
     return found
 
 

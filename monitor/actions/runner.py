@@ -133,7 +133,7 @@ class ActionRunner:
         recent = await self._journal.history(advertiser_id=info.id, since=since, limit=None)
         await self._verify(info, recent, current, previous, polled, now, failed, notes)
         # 3 manual overrides seen in the diff: a new hold replaces the stored one of the same field
-        fresh = await self._overrides(info, changes, polled, now)
+        fresh = await self._overrides(info, current, changes, polled, now)
         for hold in fresh:
             held.append(f"{hold.key[0].value} {hold.key[1]}: manual override: {hold.describe()}")
         made += fresh
@@ -218,7 +218,7 @@ class ActionRunner:
             failed.append(f"#{entry.id} {intent.action} {intent.level.value} {intent.entity_id}: {text}")
 
     async def _overrides(
-        self, info: AdvertiserInfo, changes: SnapshotDiff, polled: frozenset[Level], now: datetime
+        self, info: AdvertiserInfo, current: Snapshot, changes: SnapshotDiff, polled: frozenset[Level], now: datetime
     ) -> list[Hold]:
         moved = [c for c in changes.changed if c.field in WRITABLE and c.key[0] in polled]
         if not moved:
@@ -230,7 +230,8 @@ class ActionRunner:
             limit=None,
         )
         writes = override.latest_writes(entries)
-        return override.detect(moved, writes, now, self.settings.override_hold, info.currency)
+        who = {c.key: state.changed_by for c in moved if (state := current.entities.get(c.key)) is not None}
+        return override.detect(moved, writes, now, self.settings.override_hold, info.currency, who)
 
     async def _queue(
         self,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from types import MappingProxyType
 
@@ -35,6 +35,10 @@ class EntityState:
     #: Part of an Upgraded Smart+ campaign: its status and budget are written through TikTok's smart_plus/*
     #: endpoints (and an ad's ``id`` is its smart_plus_ad_id). Read from the API each poll, not stored.
     smart_plus: bool = False
+    #: Who changed its status or budget since the previous poll ("monitor", "another app", "a person", "TikTok";
+    #: monitor.changes), from TikTok's Change Log; None: unchanged or not known. Set for one poll, not stored,
+    #: and not compared (the diff and the store see the entity the API returned).
+    changed_by: str | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if type(self.level) is not Level:
@@ -44,6 +48,10 @@ class EntityState:
     @property
     def key(self) -> EntityKey:
         return (self.level, self.id)
+
+    def with_changed_by(self, who: str | None) -> EntityState:
+        """This entity with ``changed_by`` set to ``who``."""
+        return replace(self, changed_by=who)
 
     def metric(self, name: str, window: str = "today") -> MetricValue:
         """The value of one metric, ``None`` when the poll did not report it."""

@@ -22,6 +22,8 @@ from monitor.rules.names import WINDOWS
 from monitor.store.values import Notification
 from monitor.tiktok.models import AdvertiserInfo
 
+#: Values that show a status or budget change: the message says who made it, when known.
+_CHANGEABLE = frozenset({"operation_status", "secondary_status", "budget"})
 #: Lifecycle transition kinds that are told, and how.
 KINDS = {"firing": AlertKind.FIRING, "repeat": AlertKind.REPEAT, "resolved": AlertKind.RESOLVED}
 
@@ -42,6 +44,16 @@ def matched_values(values: Mapping[str, MetricValue], window: str, currency: str
     return tuple(matched)
 
 
+def with_changed_by(values: Mapping[str, MetricValue], who: str | None) -> Mapping[str, MetricValue]:
+    """``values`` and, when they show a status or budget and the Change Log said who changed it this poll,
+    ``changed_by`` after them (already there when the rule reads it)."""
+    if who is None or "changed_by" in values:
+        return values
+    if not any(name.rpartition(".")[2] in _CHANGEABLE for name in values):
+        return values
+    return {**values, "changed_by": who}
+
+
 def alert_message(
     transition: Transition, advertiser: AdvertiserInfo, now: datetime, action: Action | None = None
 ) -> AlertMessage:
@@ -49,6 +61,7 @@ def alert_message(
     rule, alert = transition.rule, transition.alert
     entity = transition.entity or (transition.finding.entity if transition.finding else None)
     values = transition.finding.values if transition.finding is not None else alert.values
+    values = with_changed_by(values, entity.changed_by if entity is not None else None)
     name = entity.name if entity is not None else None
     return AlertMessage(
         kind=KINDS[transition.kind],

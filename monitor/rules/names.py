@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
+from monitor.changes import CHANGED_BY as _CHANGED_BY
 from monitor.domain import Level
 
 # The windows and budget modes are the daemon's vocabulary (monitor.domain); the rule language names them too.
@@ -43,6 +44,7 @@ METRICS = frozenset(
 
 ALL_LEVELS = frozenset(Level)
 _BUDGETED = frozenset({Level.ADVERTISER, Level.CAMPAIGN, Level.ADGROUP})
+_CHANGEABLE = frozenset({Level.CAMPAIGN, Level.ADGROUP, Level.AD})
 
 #: Entity fields: name -> (type, levels that have it). ``<level>_id`` of the entity's own level is its id.
 FIELDS = MappingProxyType(
@@ -58,8 +60,14 @@ FIELDS = MappingProxyType(
         "secondary_status": (STRING, ALL_LEVELS),
         "budget": (NUMBER, _BUDGETED),
         "budget_mode": (STRING, _BUDGETED),
+        "changed_by": (STRING, _CHANGEABLE),
     }
 )
+#: ``changed_by``: who changed the entity's status or budget since the previous poll (TikTok's Change Log, read
+#: only then; monitor.changes). No data when neither changed or the log does not say. No ``prev.changed_by``.
+CHANGED_BY = _CHANGED_BY
+#: Fields that hold for one poll only: no prev.x.
+ONE_POLL = frozenset({"changed_by"})
 
 #: Values computed from others: name -> (type, levels). ``budget_used``: today's spend / daily budget;
 #: ``projected_spend``: today's spend extrapolated to the whole local day (monitor.rules.pacing); ``pace``:

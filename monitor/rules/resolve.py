@@ -72,6 +72,8 @@ def resolve(parts: Sequence[str], level: Level | None, window: str) -> Ref:
         raise ValueError("prev needs a name after it, like prev.spend")
     if rest[0] == "prev":
         raise ValueError("prev.prev is not available: only the previous poll is kept")
+    if rest[0] in N.ONE_POLL:
+        raise ValueError(f"{rest[0]} has no previous value: it says who changed the entity since the previous poll")
     if rest[0] in N.TIME or rest[0] in N.ACCOUNT or rest[0] in N.TIMED:
         raise ValueError(f"{rest[0]} has no previous value: prev.x reads the entity as the previous poll saw it")
     return _resolve(rest, level, window, prev=True)
@@ -165,6 +167,9 @@ def check_value(ref: Ref, value: object, level: Level | None) -> str | None:
     if key == "level":
         known = [lv.value for lv in Level]
         return None if value in known else _unknown(f"unknown level {value!r}", value, known)
+    if key == "changed_by" and value not in N.CHANGED_BY:
+        message = f"changed_by is one of {', '.join(repr(v) for v in N.CHANGED_BY)}; got {value!r}"
+        return _unknown(message, value, N.CHANGED_BY)
     if key == "operation_status" and value not in N.OPERATION_STATUSES:
         message = f"operation_status is one of {', '.join(sorted(N.OPERATION_STATUSES))}; got {value!r}"
         return _unknown(message, value, N.OPERATION_STATUSES)

@@ -18,7 +18,7 @@
     level = "campaign"
     id = "1800000000000001"
     name = "Summer Sale"                # also operation_status, secondary_status, budget, budget_mode,
-    budget = 1000                       #   campaign_id, adgroup_id
+    budget = 1000                       #   campaign_id, adgroup_id; changed_by (this poll only)
     budget_mode = "BUDGET_MODE_DAY"
     today = { spend = 520.0, conversion = 0 }   # metrics per window: today, yesterday, last_3d, ... lifetime
 
@@ -84,6 +84,8 @@ class EntityModel(_Strict):
     budget_mode: str | None = None
     campaign_id: str | None = None
     adgroup_id: str | None = None
+    #: Who changed its status or budget since the previous poll (this poll only: not carried to the next).
+    changed_by: str | None = None
     gone: Boolean = False
     today: dict[str, Number | str] | None = None
     yesterday: dict[str, Number | str] | None = None
@@ -101,6 +103,11 @@ class EntityModel(_Strict):
     @classmethod
     def _level(cls, value: object) -> Level:
         return Level(one_of(value, [lv.value for lv in Level], "level"))
+
+    @field_validator("changed_by")
+    @classmethod
+    def _changed_by(cls, value: str | None) -> str | None:
+        return None if value is None else one_of(value, N.CHANGED_BY, "changed_by")
 
     @field_validator("budget")
     @classmethod

@@ -185,6 +185,7 @@ def _apply(
 ) -> dict[EntityKey, EntityState]:
     """What the next poll sees: the previous entities, changed as the poll says."""
     out = dict(entities)
+    who = {(c.level, c.id): c.changed_by for c in changes if not c.gone and c.changed_by is not None}
     for change in changes:
         key = (change.level, change.id)
         if change.gone:
@@ -199,7 +200,8 @@ def _apply(
             for metric, value in (getattr(change, window) or {}).items():
                 metrics.setdefault(window, {})[metric] = _value(value)
         out[key] = EntityState(level=change.level, id=change.id, advertiser_id=advertiser_id, metrics=metrics, **fields)
-    return out
+    # changed_by holds for the poll that gives it: who changed the entity since the poll before
+    return {key: state.with_changed_by(who.get(key)) for key, state in out.items()}
 
 
 def _value(value: Any) -> Any:

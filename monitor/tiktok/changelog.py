@@ -3,7 +3,7 @@ which app. A task: ``changelog/task/create/`` → ``changelog/task/check/`` unti
 
 The download's shape is known only from an unofficial SDK, and its payload has been seen with Python-style
 ``b'...'`` quoting, so it is read defensively: rows under ``list`` (or ``data``/``rows``), values unquoted, any
-field may be missing. The monitor does not use it yet (a later issue: telling its own writes from people's).
+field may be missing. Polls read it for ``changed_by`` (:mod:`monitor.whochanged`, :mod:`monitor.changes`).
 """
 
 from __future__ import annotations

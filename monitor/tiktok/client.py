@@ -95,6 +95,11 @@ class TikTokClient:
         #: The most ads an ad-level sync report covers (TikTok's cap): past it, reports go to a task at once.
         self.sync_report_ads = sync_report_ads
 
+    @property
+    def app_id(self) -> str | None:
+        """The app's id (``[tiktok] app_id``; None: not configured): the Change Log names it for the app's writes."""
+        return self._app_id
+
     # -- accounts -------------------------------------------------------------------------------------------
 
     async def advertisers(self) -> list[AdvertiserRef]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
+
 from monitor.rules import render_report, run_rule_tests
 
 REPO = Path(__file__).resolve().parents[2]
@@ -307,3 +309,57 @@ def test_a_case_gives_hourly_windows_and_a_missing_hour_does_not_fire(tmp_path):
         (tmp_path / "test.toml").write_text(HOURLY_CASE.format(cpc=cpc, firing=firing))
         report = run_rule_tests(tmp_path / "test.toml")
         assert report.exit_code == code, render_report(report)
+
+
+CHANGED_BY_RULE = """\
+[[rule]]
+name = "switched-on-by-a-person"
+level = "campaign"
+when = "changed(operation_status) and operation_status == 'ENABLE' and changed_by == 'a person'"
+notify = ["slack"]
+"""
+
+CHANGED_BY_CASE = """\
+rule_files = ["rules/*.toml"]
+channels = ["slack"]
+
+[[case]]
+name = "a person switches it on"
+
+[[case.poll]]
+at = 2026-11-24T15:00:00Z
+[[case.poll.entity]]
+level = "campaign"
+id = "c1"
+operation_status = "DISABLE"
+
+[[case.poll]]
+after = "5m"
+[[case.poll.entity]]
+level = "campaign"
+id = "c1"
+operation_status = "ENABLE"
+changed_by = "{who}"
+
+[[case.expect]]
+poll = 2
+rule = "switched-on-by-a-person"
+firing = {firing}
+"""
+
+
+@pytest.mark.parametrize(("who", "firing"), [("a person", '["c1"]'), ("TikTok", "[]")])
+def test_changed_by_is_given_per_poll_in_a_rule_test(tmp_path, who, firing):
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "who.toml").write_text(CHANGED_BY_RULE)
+    (tmp_path / "test.toml").write_text(CHANGED_BY_CASE.format(who=who, firing=firing))
+    report = run_rule_tests(tmp_path / "test.toml")
+    assert report.exit_code == 0, render_report(report)
+
+
+def test_a_changed_by_no_rule_can_see_is_refused_in_a_test_file(tmp_path):
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "who.toml").write_text(CHANGED_BY_RULE)
+    (tmp_path / "test.toml").write_text(CHANGED_BY_CASE.format(who="a persn", firing="[]"))
+    report = run_rule_tests(tmp_path / "test.toml")
+    assert report.exit_code == 2 and "did you mean 'a person'?" in render_report(report)
