@@ -60,7 +60,10 @@ def start_sandbox(python: str, token: str, qps: int) -> tuple[subprocess.Popen[b
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     proc = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
         [python, "-m", "monitor", "sandbox", "--port", str(port), "--token", token, "--qps", str(qps)],
-        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -85,7 +88,7 @@ def redirect_session(session: Any, sandbox_url: str, answered: dict[str, int]) -
 
     class ToSandbox(HTTPAdapter):
         def send(self, request: Any, *args: Any, **kwargs: Any) -> Any:
-            request.url = target + request.url[len(TIKTOK_ORIGIN):]
+            request.url = target + request.url[len(TIKTOK_ORIGIN) :]
             response = super().send(request, *args, **kwargs)
             with contextlib.suppress(ValueError, AttributeError, TypeError):
                 body = response.json()
@@ -135,8 +138,9 @@ def run(sandbox_url: str, token: str, accounts: list[str], start_date: str) -> d
     from tap_tiktok_ads.sync import sync
 
     config = {"access_token": token, "accounts": accounts, "start_date": start_date, "request_timeout": 30}
-    client = TikTokClient(access_token=token, advertiser_id=accounts, sandbox="false", request_timeout=30,
-                          config=config)
+    client = TikTokClient(
+        access_token=token, advertiser_id=accounts, sandbox="false", request_timeout=30, config=config
+    )
     answered: dict[str, int] = {}
     redirect_session(client._TikTokClient__session, sandbox_url, answered)  # type: ignore[attr-defined]
     result: dict[str, Any] = {"streams": {}}
@@ -177,8 +181,11 @@ def run(sandbox_url: str, token: str, accounts: list[str], start_date: str) -> d
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sandbox-url", help="a running sandbox (default: start one)")
-    parser.add_argument("--monitor-python", default=str(REPO / ".venv" / "bin" / "python"),
-                        help="the Python with the monitor installed, to start the sandbox (default .venv/bin/python)")
+    parser.add_argument(
+        "--monitor-python",
+        default=str(REPO / ".venv" / "bin" / "python"),
+        help="the Python with the monitor installed, to start the sandbox (default .venv/bin/python)",
+    )
     parser.add_argument("--token", default="tap-check-token", help="the sandbox's access token")
     parser.add_argument("--accounts", default=",".join(ADVERTISERS), help="advertiser ids, comma-separated")
     parser.add_argument("--days", type=int, default=3, help="start date this many days back (default 3)")
@@ -208,8 +215,9 @@ def main(argv: list[str] | None = None) -> int:
     for name, outcome in result["streams"].items():
         total = sum(outcome["records"].values())
         state = "ok" if outcome["ok"] else "FAILED"
-        print(f"  {name}: {state}, {total} records written {outcome['records']},"
-              f" rows answered {outcome['rows_answered']}")
+        print(
+            f"  {name}: {state}, {total} records written {outcome['records']}, rows answered {outcome['rows_answered']}"
+        )
         if not outcome["ok"]:
             print(f"    {outcome['failure']}")
         for answer in outcome.get("error_answers", []):
