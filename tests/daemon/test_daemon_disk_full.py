@@ -181,5 +181,5 @@ async def test_run_on_a_database_that_fills_up_says_so_and_recovers_by_itself(
         assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
         now = conn.execute("SELECT * FROM snapshot_rows ORDER BY 1").fetchall()
         big = conn.execute("SELECT count(*) FROM entities WHERE advertiser_id = ?", (BIG,)).fetchone()[0]
-    assert now[: len(stored)] == stored  # what was stored before is intact; later polls added to it
+    assert set(stored) <= set(now)  # every row stored before is intact; later polls added rows (anywhere in the order)
     assert big >= 300  # stored once there was room
