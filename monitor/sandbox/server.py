@@ -56,6 +56,7 @@ TOKEN_MISSING, TOKEN_INVALID, RATE_LIMITED = 40104, 40105, 40100
 CODE_KEY = "sandbox.code"
 #: Set when a ``patch`` fault was consumed by this request: the operations to apply to its answer.
 PATCH_KEY = "sandbox.patch"
+ARRIVED_KEY = "sandbox.arrived"  # the request's arrival time (time.monotonic), which the rate limit counts
 
 Handler = Callable[[Call], Awaitable[Any]]
 ROUTES: tuple[tuple[str, str, Handler], ...] = (
@@ -127,7 +128,8 @@ def _endpoint(
     async def run(request: web.Request) -> web.StreamResponse:
         try:
             reach = None if public else _authenticate(sandbox, request)
-            if not sandbox.limiter.allows():
+            arrived = request.get(ARRIVED_KEY)  # counted when it arrived (see ratelimit.py)
+            if not sandbox.limiter.allows(arrived):
                 raise ApiFailure(
                     RATE_LIMITED,
                     f"Due to too many requests, requests from App "
@@ -135,7 +137,7 @@ def _endpoint(
                 )
             if not sandbox.endpoint_limits.allows(path):
                 raise ApiFailure(ENDPOINT_RATE_LIMITED, sandbox.endpoint_limits.message(path, sandbox.settings.app_id))
-            sandbox.limiter.try_acquire()
+            sandbox.limiter.try_acquire(arrived)
             sandbox.endpoint_limits.acquire(path)
             call = Call(sandbox, request, await _params(request), sandbox.now(), reach)
             result = await handler(call)
@@ -198,6 +200,7 @@ def _api_middleware(sandbox: SandboxState) -> Any:
         rel = request.path.removeprefix(API_PREFIX) if request.path.startswith(API_PREFIX) else request.path
         arrival = Arrival(time.monotonic(), request.method, rel, await _advertiser_hint(request))
         sandbox.arrivals.append(arrival)
+        request[ARRIVED_KEY] = arrival.t
         try:
             response = None
             if request.match_info.http_exception is None:
