@@ -13,8 +13,9 @@ Each ``once`` is measured as a process of its own: wall seconds, CPU seconds (us
 sandbox's request log; database bytes per entity (the SQLite file and its WAL after the cold run, divided by
 the entities polled; for the warm run, the growth); and the split by stage, from the debug line each poll
 logs (``advertiser ...: stage seconds start=... fetch=...``), for the large advertiser (the 21 polls run
-concurrently and share the rate limit, so the small ones' fetch time is mostly waiting for their turn). ``load`` is taking the lease and loading the
-previous snapshot, ``commit`` writing everything of the poll in one transaction.
+concurrently and share the rate limit, so the small ones' fetch time is mostly waiting for their turn).
+``start`` is taking the lease and loading the previous snapshot, ``commit`` writing everything of the poll in
+one transaction.
 
     .venv/bin/python bench/cycle.py [--ads 1000 10000] [--repeats 3] [--qps 10]
 
