@@ -185,11 +185,11 @@ def median(runs: list[Run], pick: str) -> float:
 
 def table(results: dict[int, tuple[list[Run], list[Run]]]) -> str:
     sizes = list(results)
-    head = f"{'':34}" + "".join(f"{f'{n:,} ads cold':>17}{'warm':>11}" for n in sizes)
+    head = f"{'':34}" + "".join(f"{f'{n:,} ads cold':>17}{'warm':>12}" for n in sizes)
     lines = [head]
 
     def row(label: str, values: list[str]) -> None:
-        lines.append(f"{label:34}" + "".join(f"{v:>17}" if i % 2 == 0 else f"{v:>11}" for i, v in enumerate(values)))
+        lines.append(f"{label:34}" + "".join(f"{v:>17}" if i % 2 == 0 else f"{v:>12}" for i, v in enumerate(values)))
 
     def each(fmt: str, fn) -> list[str]:  # type: ignore[no-untyped-def]
         return [fmt.format(fn(runs)) for n in sizes for runs in results[n]]

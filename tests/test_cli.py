@@ -290,7 +290,7 @@ def test_sandbox_serves_the_extra_advertisers_asked_for(tmp_path):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    server = subprocess.Popen(  # noqa: S603
+    server = subprocess.Popen(
         [sys.executable, "-m", "monitor", "sandbox", "--port", str(port), "--extra-advertisers", "2"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=REPO,
     )  # fmt: skip
