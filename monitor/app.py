@@ -380,6 +380,7 @@ def sandbox(
     secret: str,
     qps: int,
     large_ads: int,
+    extra_advertisers: int = 0,
     smart_plus: int = 0,
     log_level: str = "info",
     log_format: str = "text",
@@ -392,12 +393,16 @@ def sandbox(
     if smart_plus < 0:
         log.error("--smart-plus must not be negative")
         return EXIT_FAILED
+    if not 0 <= extra_advertisers <= 9999:
+        log.error("--extra-advertisers must be between 0 and 9999")
+        return EXIT_FAILED
     settings = SandboxSettings(
         token=token,
         app_id=app_id,
         secret=secret,
         qps=qps,
         large_ads=large_ads,
+        extra_advertisers=extra_advertisers,
         campaigns_per_advertiser=3 + smart_plus,
         smart_plus_campaigns=smart_plus,
     )

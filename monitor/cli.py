@@ -289,6 +289,9 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--qps", type=int, default=10, help="requests per second before code 40100 (default 10)")
     sandbox.add_argument("--large-ads", type=int, default=0, help="add an advertiser with this many ads (benchmarks)")
     sandbox.add_argument(
+        "--extra-advertisers", type=int, default=0, metavar="N", help="add N small advertisers (benchmarks; default 0)"
+    )
+    sandbox.add_argument(
         "--smart-plus",
         type=int,
         default=0,
@@ -384,6 +387,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 secret=args.secret,
                 qps=args.qps,
                 large_ads=args.large_ads,
+                extra_advertisers=args.extra_advertisers,
                 smart_plus=args.smart_plus,
                 log_level=args.log_level,
                 log_format=args.log_format,

@@ -20,7 +20,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from monitor.actions import ActionRunner
@@ -66,9 +66,32 @@ class Stage(enum.StrEnum):
 
 @dataclass
 class Progress:
-    """The stage a running poll is in; :meth:`Pipeline.poll` moves it on, its caller reads it."""
+    """The stage a running poll is in; :meth:`Pipeline.poll` moves it on (:meth:`enter`), its caller reads it.
+
+    ``seconds`` adds up the wall time spent in each stage (one ``perf_counter`` call per stage change), up to
+    the last :meth:`enter` or :meth:`stop`.
+    """
 
     stage: Stage = Stage.START
+    seconds: dict[Stage, float] = field(default_factory=dict)
+    _since: float | None = None
+
+    def start(self) -> None:
+        """Begin a poll: stage START, no time counted yet."""
+        self.seconds.clear()
+        self.stage, self._since = Stage.START, time.perf_counter()
+
+    def enter(self, stage: Stage) -> None:
+        """Move on to ``stage``, adding the time since the last change to the stage left."""
+        self.stop()
+        self.stage = stage
+
+    def stop(self) -> None:
+        """Add the time since the last change to the current stage (the poll ended, or left it)."""
+        now = time.perf_counter()
+        if self._since is not None:
+            self.seconds[self.stage] = self.seconds.get(self.stage, 0.0) + now - self._since
+        self._since = now
 
 
 def fetch_plan(needs: Needs, extra: Mapping[Level, Mapping[str, frozenset[str]]] | None = None) -> FetchPlan:
@@ -140,7 +163,7 @@ class Pipeline:
         or store errors, a cancellation): nothing of the poll is written then, and the previous snapshot stays the
         latest. ``progress`` (optional) follows the stage the poll is in."""
         progress = progress if progress is not None else Progress()
-        progress.stage = Stage.START
+        progress.start()
         started = time.perf_counter()
         advertiser_id = info.id
         ruleset = self._rules().enabled()  # enabled = false: checked at load, never evaluated
@@ -149,15 +172,15 @@ class Pipeline:
             async with self._store.poll(advertiser_id, now) as poll:
                 try:
                     # 1 fetch (under the lease: two replicas never poll one advertiser at once)
-                    progress.stage = Stage.FETCH
+                    progress.enter(Stage.FETCH)
                     fetched = await fetch_snapshot(self._client, info, plan, now)
                     for error in fetched.errors:
                         poll.note_error(error)
                     # 2 store and 3 diff
-                    progress.stage = Stage.STORE
+                    progress.enter(Stage.STORE)
                     poll.save(fetched.states, levels=plan.levels)
                     current = poll.current
-                    progress.stage = Stage.DIFF
+                    progress.enter(Stage.DIFF)
                     changes = diff_snapshots(poll.previous, current)
                     asked = wanted(ruleset, poll.previous, changes)  # who changed status or budget: Change Log
                     if asked and poll.previous is not None:
@@ -166,13 +189,13 @@ class Pipeline:
                             poll.note_error(who.error)
                         current = with_changed_by(current, who.by)
                     # 4 evaluate and 5 lifecycle
-                    progress.stage = Stage.EVALUATE
+                    progress.enter(Stage.EVALUATE)
                     evaluation = evaluate(
                         ruleset, current, poll.previous, now, zone=info.timezone, currency=info.currency
                     )
                     for error in evaluation.errors:
                         poll.note_error(error)
-                    progress.stage = Stage.LIFECYCLE
+                    progress.enter(Stage.LIFECYCLE)
                     alert_states = await self._store.alerts.load(advertiser_id)
                     # muted alerts (silences, rules' active times) keep their lifecycle but neither notify nor act
                     silences = await self._store.silences.active(now)
@@ -184,7 +207,7 @@ class Pipeline:
                     if log.isEnabledFor(logging.DEBUG):
                         _log_tallies(ruleset, evaluation, alert_states, lifecycle)
                     # 6 act: settle and verify earlier writes, then guarded, journaled writes for what the rules ask
-                    progress.stage = Stage.ACT
+                    progress.enter(Stage.ACT)
                     acted = await self._actions.act(
                         info,
                         lifecycle.transitions,
@@ -203,7 +226,7 @@ class Pipeline:
                     poll.save_holds(acted.save_holds)
                     poll.save_approvals(acted.approvals)  # actions of rules with approve: they wait for a person
                     # 7 notify: outbox rows in the same transaction as the alert states, with what the actions did
-                    progress.stage = Stage.NOTIFY
+                    progress.enter(Stage.NOTIFY)
                     rows = alert_notifications(
                         lifecycle.transitions, info, now, actions=acted.outcomes(), group_limit=self._group_limit
                     )
@@ -213,7 +236,11 @@ class Pipeline:
                 except asyncio.CancelledError:  # the poll deadline (or shutdown): the poll's record names the stage
                     poll.note_error(f"cancelled in stage {progress.stage}")
                     raise
-                progress.stage = Stage.COMMIT
+                progress.enter(Stage.COMMIT)
+        progress.stop()
+        if log.isEnabledFor(logging.DEBUG):  # bench/cycle.py reads this line
+            stages = " ".join(f"{stage.value}={seconds:.4f}" for stage, seconds in progress.seconds.items())
+            log.debug("advertiser %s: stage seconds %s", advertiser_id, stages)
         log_transitions(lifecycle.transitions, info)  # committed: the alerts' states are what the log says
         return PollSummary(
             advertiser_id=advertiser_id,
@@ -234,6 +261,7 @@ class Pipeline:
             actions=acted.taken,
             errors=fetched.errors + evaluation.errors,
             seconds=time.perf_counter() - started,
+            stage_seconds={stage.value: seconds for stage, seconds in progress.seconds.items()},
         )
 
     def _ops_rows(self, messages: Sequence[OperationalMessage]) -> list[Notification]:

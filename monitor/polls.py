@@ -43,6 +43,8 @@ class PollSummary:
     actions: tuple[Taken, ...] = ()  # what each action the rules asked for became (done, dry run, skipped, failed)
     errors: tuple[str, ...] = ()
     seconds: float = 0.0
+    #: wall seconds per stage of the poll (monitor.pipeline.Stage values: start, fetch, ..., commit)
+    stage_seconds: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -271,3 +271,43 @@ def test_test_rules_takes_several_files_and_directories(tmp_path):
     assert "more/broken_test.toml: case: required: set case" in result.stderr
     result = run("test-rules", "rules/tests/../tests/example_test.toml", "rules/tests/", cwd=tmp_path)
     assert result.stdout.splitlines()[0] == "rules/tests/example_test.toml"
+
+
+def test_sandbox_extra_advertisers_out_of_range_is_refused():
+    result = run("sandbox", "--port", "0", "--extra-advertisers", "10000")
+    assert result.returncode == 1
+    assert "--extra-advertisers must be between 0 and 9999" in result.stderr
+
+
+def test_sandbox_serves_the_extra_advertisers_asked_for(tmp_path):
+    import json
+    import socket
+    import time
+    import urllib.request
+
+    from monitor.sandbox.settings import extra_advertiser_id
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "monitor", "sandbox", "--port", str(port), "--extra-advertisers", "2"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=REPO,
+    )  # fmt: skip
+    ids = json.dumps([extra_advertiser_id(0), extra_advertiser_id(1)])
+    url = f"http://127.0.0.1:{port}/open_api/v1.3/advertiser/info/?advertiser_ids={urllib.parse.quote(ids)}"
+    request = urllib.request.Request(url, headers={"Access-Token": "sandbox-token"})
+    try:
+        for _ in range(200):
+            assert server.poll() is None, "the sandbox did not start"
+            try:
+                with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 - loopback
+                    body = json.loads(response.read())
+                break
+            except OSError:
+                time.sleep(0.05)
+    finally:
+        server.terminate()
+        server.wait(10)
+    assert body["code"] == 0
+    assert sorted(a["advertiser_id"] for a in body["data"]["list"]) == [extra_advertiser_id(0), extra_advertiser_id(1)]

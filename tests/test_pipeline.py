@@ -113,3 +113,21 @@ async def test_a_failed_fetch_writes_nothing_and_keeps_the_previous_snapshot(pip
     assert after is not None and before is not None and after.poll_id == before.poll_id
     runs = await store.polls(ADV)
     assert runs[0].status == "failed" and "40002" in " ".join(runs[0].errors)
+
+
+async def test_a_poll_times_each_of_its_stages(pipeline):
+    summary = await pipeline.poll(ADV)
+    stages = ["start", "fetch", "store", "diff", "evaluate", "lifecycle", "act", "notify", "commit"]
+    assert list(summary.stage_seconds) == stages
+    assert all(seconds >= 0 for seconds in summary.stage_seconds.values())
+    assert summary.stage_seconds["fetch"] > 0  # real HTTP to the sandbox
+    assert sum(summary.stage_seconds.values()) <= summary.seconds
+
+
+async def test_at_debug_level_a_poll_logs_its_stage_seconds(pipeline, caplog):
+    with caplog.at_level("DEBUG", logger="monitor.pipeline"):
+        await pipeline.poll(ADV)
+    lines = [r.getMessage() for r in caplog.records if "stage seconds" in r.getMessage()]
+    assert len(lines) == 1
+    assert lines[0].startswith(f"advertiser {ADV}: stage seconds start=")
+    assert " fetch=" in lines[0] and " commit=" in lines[0]
