@@ -28,6 +28,7 @@ import aiohttp
 from monitor.sandbox import LARGE_ADVERTISER_ID
 
 RULES = Path(__file__).resolve().parent.parent / "rules"
+CHANNEL = re.compile(r'"(slack|email|webhook|ops)"')
 POLLS = re.compile(r'^tiktok_monitor_polls_total\{result="(\w+)"\} ([0-9.e+]+)$', re.MULTILINE)
 
 
@@ -58,13 +59,18 @@ def slope(points: list[tuple[float, float]]) -> float:
 
 
 def write_config(folder: Path, base_url: str, port: int, interval: str) -> Path:
+    """The examples in rules/, every message to the console channel (stdout, discarded)."""
+    rules = folder / "rules"
+    rules.mkdir()
+    for example in RULES.glob("*.toml"):
+        (rules / example.name).write_text(CHANNEL.sub('"console"', example.read_text()))
     config = folder / "config.toml"
     config.write_text(
         f'[tiktok]\nbase_url = "{base_url}"\naccess_token = "sandbox-token"\n'
         f'advertiser_ids = ["{LARGE_ADVERTISER_ID}"]\nmax_qps = 1000\n'
-        f'[monitor]\ninterval = "{interval}"\nrules = "{RULES}"\n'
+        f'[monitor]\ninterval = "{interval}"\nrules = "{rules}"\n'
         f'[storage]\nurl = "sqlite:///{folder / "monitor.db"}"\nmin_free = "1MB"\n'
-        f'[actions]\nenabled = false\n'
+        f'[actions]\nenabled = false\n[console]\n'
         f'[health]\nenabled = true\nlisten = "127.0.0.1:{port}"\n'
     )
     return config
@@ -98,16 +104,17 @@ async def main(ads: int, interval: str, polls: int, warmup: int, qps: int, sampl
                                 break
                     await asyncio.sleep(0.2)
                 config = write_config(folder, sandbox_url, health_port, interval)
+                log = folder / "daemon.log"
                 daemon = subprocess.Popen(  # noqa: ASYNC220, S603
                     [sys.executable, "-m", "monitor", "--log-level", "warning", "run", "--config", str(config)],
-                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL, stderr=log.open("wb"),
                 )  # fmt: skip
                 t0 = time.monotonic()
                 done = 0
                 while done < polls:
-                    if daemon.poll() is not None:
-                        raise SystemExit(f"the daemon exited with {daemon.returncode}")
                     await asyncio.sleep(sample)
+                    if daemon.poll() is not None:
+                        raise SystemExit(f"the daemon exited with {daemon.returncode}:\n{log.read_text()[-3000:]}")
                     done = await polls_done(http, f"http://127.0.0.1:{health_port}")
                     db = database_bytes(folder / "monitor.db")
                     samples.append((time.monotonic() - t0, done, rss_bytes(daemon.pid), db))
