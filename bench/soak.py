@@ -70,7 +70,7 @@ def write_config(folder: Path, base_url: str, port: int, interval: str) -> Path:
         f'advertiser_ids = ["{LARGE_ADVERTISER_ID}"]\nmax_qps = 1000\n'
         f'[monitor]\ninterval = "{interval}"\nrules = "{rules}"\n'
         f'[storage]\nurl = "sqlite:///{folder / "monitor.db"}"\nmin_free = "1MB"\n'
-        f'[actions]\nenabled = false\n[console]\n'
+        f"[actions]\nenabled = false\n[console]\n"
         f'[health]\nenabled = true\nlisten = "127.0.0.1:{port}"\n'
     )
     return config
