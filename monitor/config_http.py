@@ -37,7 +37,7 @@ class HealthSettings(Section):
     @field_validator("listen")
     @classmethod
     def _host_port(cls, value: str) -> str:
-        from monitor.health import parse_listen  # the endpoint's own parser: one definition of HOST:PORT
+        from monitor.appserver import parse_listen  # the endpoint's own parser: one definition of HOST:PORT
 
         try:
             parse_listen(value)
@@ -64,7 +64,7 @@ class PageSettings(Section):
     @field_validator("listen")
     @classmethod
     def _host_port(cls, value: str | None) -> str | None:
-        from monitor.health import parse_listen
+        from monitor.appserver import parse_listen
 
         if value is None:
             return None
