@@ -4,67 +4,22 @@
 Exit codes: 0 success; 1 the command ran and failed (API unreachable, a cycle failed, a rule test failed);
 2 bad usage or an invalid configuration / rule file (each problem printed as ``file:line: key: message``);
 130 interrupted.
+
+The examples under each command's help are :mod:`monitor.cli_examples`; the command groups with subcommands
+(auth, actions, silence, approvals) are added by :mod:`monitor.cli_groups`.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from monitor import __version__
+from monitor.cli_examples import EXAMPLES
+from monitor.cli_groups import add_actions, add_approvals, add_auth, add_silence
 from monitor.completion import SHELLS, script
-
-EXAMPLES = {
-    "run": "tiktok-monitor run --config /etc/tiktok-monitor/config.toml",
-    "once": "tiktok-monitor once --config config.toml --dry-run   (a preview: writes nothing; without it: acts)",
-    "explain": "tiktok-monitor explain overspend-no-conversions --config config.toml --advertiser 7000000000000000001",
-    "demo": "tiktok-monitor demo --cycles 6",
-    "auth": "TIKTOK_APP_ID=7000... TIKTOK_APP_SECRET=... tiktok-monitor auth login",
-    "check": "tiktok-monitor check --config /etc/tiktok-monitor/config.toml",
-    "sandbox": "tiktok-monitor sandbox --port 8808 --token my-test-token",
-    "test-rules": "tiktok-monitor test-rules rules/tests/",
-    "history": "tiktok-monitor history --config config.toml --rule overspend-no-conversions --since 2026-11-24T00:00Z",
-    "revert": "tiktok-monitor revert --config config.toml 42 --dry-run",
-    "actions": "tiktok-monitor actions resume --config config.toml --by alice",
-    "completion": "tiktok-monitor completion bash > ~/.local/share/bash-completion/completions/tiktok-monitor",
-    "backtest": "tiktok-monitor backtest --config config.toml --rules rules/ --since 7d --advertiser 7000... --json",
-    "approvals": "tiktok-monitor approvals list --config config.toml",
-    "approvals list": "tiktok-monitor approvals list --config config.toml --all",
-    "approvals approve": "tiktok-monitor approvals approve --config config.toml 4821-1 --by alice",
-    "approvals reject": "tiktok-monitor approvals reject --config config.toml 4821-1 --by alice",
-    "silence": "tiktok-monitor silence add --config config.toml rule=overspend name~'Summer *' --for 2h",
-    "silence add": "tiktok-monitor silence add --config config.toml rule=overspend name~'Summer *' --for 2h "
-    "--comment 'relaunch, spend expected'",
-    "silence list": "tiktok-monitor silence list --config config.toml --all",
-    "silence expire": "tiktok-monitor silence expire --config config.toml 3",
-    "status": "tiktok-monitor status --config config.toml --json | jq '.alerts[] | select(.state == \"firing\")'",
-}
-
-
-SUB_EXAMPLES = {
-    "auth url": "tiktok-monitor auth url --app-id 7000...",
-    "auth login": "TIKTOK_APP_ID=7000... TIKTOK_APP_SECRET=... tiktok-monitor auth login --port 8765",
-    "auth exchange": "tiktok-monitor auth exchange 1a2b3c... --app-id 7000... --secret ...",
-    "auth advertisers": "tiktok-monitor auth advertisers --config config.toml",
-    "actions resume": "tiktok-monitor actions resume --config config.toml --by alice",
-    "actions status": "tiktok-monitor actions status --config config.toml",
-}
-
-
-def _subcommand(group: Any, parent: str, name: str, help_text: str) -> argparse.ArgumentParser:
-    """``parent name`` (e.g. ``auth login``) with its help and the example of :data:`SUB_EXAMPLES`."""
-    parser: argparse.ArgumentParser = group.add_parser(
-        name,
-        help=help_text,
-        description=help_text,
-        epilog=f"example: {SUB_EXAMPLES[f'{parent} {name}']}",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    return parser
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -117,48 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo = command("demo", "the monitor against the built-in sandbox with the example rules; alerts in the terminal")
     demo.add_argument("--cycles", type=int, default=None, help="stop after N polling cycles (default: until Ctrl-C)")
 
-    auth = command("auth", "authorize the app for advertisers and keep the token; list what a token reaches")
-    auth_commands = auth.add_subparsers(dest="auth_command", required=True, metavar="AUTH_COMMAND")
-
-    def app_options(sub: argparse.ArgumentParser, *, secret: bool) -> None:
-        sub.add_argument("--app-id", default=os.environ.get("TIKTOK_APP_ID"), help="default: $TIKTOK_APP_ID")
-        if secret:
-            hint = "default: $TIKTOK_APP_SECRET (prefer the variable: options show in `ps`)"
-            sub.add_argument("--secret", default=os.environ.get("TIKTOK_APP_SECRET"), help=hint)
-        sub.add_argument("--base-url", default="https://business-api.tiktok.com", help="the API and portal host")
-
-    def keep_options(sub: argparse.ArgumentParser) -> None:
-        sub.add_argument(
-            "--print", action="store_true", dest="print_token", help="print the token instead of saving it"
-        )
-        sub.add_argument("--token-file", type=Path, help="where to save it (default: the state directory, mode 0600)")
-        sub.add_argument("--force", action="store_true", help="replace a token file that exists already")
-
-    auth_url = _subcommand(auth_commands, "auth", "url", "print the advertiser authorization URL")
-    app_options(auth_url, secret=False)
-    auth_url.add_argument("--port", type=int, default=8765, help="loopback port of the redirect URI (default 8765)")
-    auth_url.add_argument("--redirect-uri", help="a redirect URI registered for the app, instead of the loopback one")
-    auth_login = _subcommand(
-        auth_commands, "auth", "login", "authorize in the browser; a loopback server takes the code"
-    )
-    app_options(auth_login, secret=True)
-    keep_options(auth_login)
-    auth_login.add_argument("--port", type=int, default=8765, help="loopback port (the app's redirect URI)")
-    auth_login.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for the browser")
-    auth_exchange = _subcommand(auth_commands, "auth", "exchange", "exchange an auth_code for the long-term token")
-    auth_exchange.add_argument("code", help="the auth_code from the redirect")
-    app_options(auth_exchange, secret=True)
-    keep_options(auth_exchange)
-    auth_list = _subcommand(auth_commands, "auth", "advertisers", "list the advertisers the configured token reaches")
-    auth_list.add_argument("--config", required=True, help="path of config.toml")
-    auth_list.add_argument(
-        "--app-id", default=os.environ.get("TIKTOK_APP_ID"), help="when [tiktok] has no app_id; default $TIKTOK_APP_ID"
-    )
-    auth_list.add_argument(
-        "--secret",
-        default=os.environ.get("TIKTOK_APP_SECRET"),
-        help="when [tiktok] has no secret; default $TIKTOK_APP_SECRET (prefer the variable: options show in `ps`)",
-    )
+    add_auth(command)
 
     check = command("check", "validate the configuration and the rule files; print each problem as file:line: ...")
     check.add_argument("--config", required=True, help="path of config.toml")
@@ -183,20 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     revert.add_argument("--dry-run", action="store_true", help="say what would be done; change nothing")
     revert.add_argument("--by", metavar="NAME", help="who asks (default: the OS user); journaled with the revert")
 
-    actions = command("actions", "the actions' circuit breaker: see it, or let rules write again after it opened")
-    actions_commands = actions.add_subparsers(dest="actions_command", required=True, metavar="ACTIONS_COMMAND")
-    resume = _subcommand(
-        actions_commands,
-        "actions",
-        "resume",
-        "close the circuit breaker: rules may write again (recorded with who resumed)",
-    )
-    resume.add_argument("--config", required=True, help="path of config.toml")
-    resume.add_argument("--by", metavar="NAME", help="who resumes, recorded with the breaker (default: the OS user)")
-    status = _subcommand(
-        actions_commands, "actions", "status", "is the circuit breaker open, why, and the writes it counts"
-    )
-    status.add_argument("--config", required=True, help="path of config.toml")
+    add_actions(command)
 
     backtest = command(
         "backtest",
@@ -210,67 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     backtest.add_argument("--advertiser", metavar="ID", help="only this advertiser (default: every stored one)")
     backtest.add_argument("--json", action="store_true", dest="as_json", help="print the report as JSON")
-    silence = command("silence", "mute alerts for a while: they still fire and resolve, but neither notify nor act")
-    silence_commands = silence.add_subparsers(dest="silence_command", required=True, metavar="SILENCE_COMMAND")
-
-    def silence_command(name: str, help_text: str) -> argparse.ArgumentParser:
-        sub = silence_commands.add_parser(
-            name,
-            help=help_text,
-            description=help_text,
-            epilog=f"example: {EXAMPLES['silence ' + name]}",
-            formatter_class=argparse.RawDescriptionHelpFormatter,
-        )
-        sub.add_argument("--config", required=True, help="path of config.toml")
-        return sub
-
-    silence_add = silence_command(
-        "add", "silence the alerts every MATCHER matches, from now (or --start) for --for or until --until"
-    )
-    silence_add.add_argument(
-        "matchers",
-        nargs="+",
-        metavar="MATCHER",
-        help="rule=NAME, advertiser=ID, level=LEVEL, entity=ID or name=NAME; ~ instead of = for a glob "
-        "(name~'Summer *': * ? [..], case-sensitive, the whole value)",
-    )
-    silence_add.add_argument("--for", dest="duration", metavar="DURATION", help="how long: 30m, 2h, 1d")
-    silence_add.add_argument("--until", metavar="TIME", help="when it ends: 2026-12-06T18:00Z (UTC when no offset)")
-    silence_add.add_argument("--start", metavar="TIME", help="when it starts (default: now)")
-    silence_add.add_argument("--comment", help="why, shown by silence list")
-    silence_add.add_argument("--by", metavar="NAME", help="who silences (default: the OS user)")
-    silence_list = silence_command("list", "the silences that are active or start later (--all: the ended ones too)")
-    silence_list.add_argument("--all", action="store_true", dest="include_expired", help="show ended ones too")
-    silence_expire = silence_command("expire", "end a silence now: its alerts notify and act again from the next poll")
-    silence_expire.add_argument("id", type=int, help="the silence's id (silence list)")
-    silence_expire.add_argument("--by", metavar="NAME", help="who ends it, recorded with it (default: the OS user)")
-    approvals = command(
-        "approvals",
-        "actions of rules with approve that wait for a person: list them, approve (the guards run again, then the "
-        "write, journaled with who approved) or reject",
-    )
-    approvals_commands = approvals.add_subparsers(dest="approvals_command", required=True, metavar="APPROVALS_COMMAND")
-
-    def approvals_command(name: str, help_text: str) -> argparse.ArgumentParser:
-        sub = approvals_commands.add_parser(
-            name,
-            help=help_text,
-            description=help_text,
-            epilog=f"example: {EXAMPLES['approvals ' + name]}",
-            formatter_class=argparse.RawDescriptionHelpFormatter,
-        )
-        sub.add_argument("--config", required=True, help="path of config.toml")
-        return sub
-
-    approvals_list = approvals_command("list", "the actions waiting for approval (--all: the decided ones too)")
-    approvals_list.add_argument("--all", action="store_true", dest="include_decided", help="show decided ones too")
-    for verb, text in (
-        ("approve", "approve an action: the guards run again now; if they let it, it is written and journaled"),
-        ("reject", "reject an action: it is dropped, nothing is written"),
-    ):
-        sub = approvals_command(verb, text)
-        sub.add_argument("id", help="the approval's id (approvals list; the alert's message shows it)")
-        sub.add_argument("--by", metavar="NAME", help="who decides, recorded with it (default: the OS user)")
+    add_silence(command)
+    add_approvals(command)
     status_cmd = command(
         "status",
         "what the monitor sees now, read from the database (works while run runs): each advertiser's last and "

@@ -23,25 +23,26 @@ from an injected :class:`~monitor.clock.Clock`. Two pure functions decide from i
 proves that the event loop is alive and the scheduler runs (see :mod:`monitor.sdnotify`): restarting helps a
 stuck process, not a TikTok outage, a revoked token or a legitimate rate-limit pause, which ``/healthz`` shows.
 
-:class:`HealthServer` serves both endpoints with aiohttp, on 127.0.0.1 unless told otherwise: the details name
+:class:`~monitor.healthserver.HealthServer` serves both endpoints with aiohttp (:mod:`monitor.healthserver`, on
+:mod:`monitor.appserver`, behind :mod:`monitor.hostcheck`), on 127.0.0.1 unless told otherwise: the details name
 advertisers and error messages (never secrets), which is for the operator, not the internet.
+
+This module is the health document; it re-exports the HTTP side's names (``HealthServer``, ``AppServer``,
+``build_app``, ``host_middleware``, ``parse_listen``) for those who import them from here.
 """
 
 from __future__ import annotations
 
-import ipaddress
-import json
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Self
-
-from aiohttp import web
-from prometheus_client import CollectorRegistry
-from prometheus_client.exposition import choose_encoder
+from typing import Any
 
 from monitor import __version__
+from monitor.appserver import AppServer, parse_listen
 from monitor.clock import Clock
+from monitor.healthserver import HealthServer, build_app
+from monitor.hostcheck import host_middleware
 from monitor.polls import PollOutcome, PollResult
 from monitor.store.shards import SHARD_COUNT, Assignment
 
@@ -268,142 +269,3 @@ def _human(span: timedelta) -> str:
     hours, rest = divmod(seconds, 3600)
     minutes, seconds = divmod(rest, 60)
     return f"{hours}h{minutes:02d}m{seconds:02d}s" if hours else f"{minutes}m{seconds:02d}s"
-
-
-def parse_listen(listen: str) -> tuple[str, int]:
-    """``"127.0.0.1:9108"``, ``"[::1]:9108"``, ``"0.0.0.0:9108"`` -> ``(host, port)``; ValueError otherwise."""
-    host, sep, port = listen.rpartition(":")
-    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
-    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
-        raise ValueError(f"expected HOST:PORT like '127.0.0.1:9108', got {listen!r}")
-    return host, int(port)
-
-
-# --- the HTTP side -----------------------------------------------------------------------------------------
-
-
-class _Handlers:
-    def __init__(self, state: HealthState, registry: CollectorRegistry) -> None:
-        self.state = state
-        self.registry = registry
-
-    async def healthz(self, request: web.Request) -> web.Response:
-        ok, details = self.state.status()
-        return web.Response(
-            status=200 if ok else 503,
-            text=json.dumps(details, indent=2) + "\n",
-            content_type="application/json",
-            headers={"Cache-Control": "no-store"},
-        )
-
-    async def metrics(self, request: web.Request) -> web.Response:
-        encoder, content_type = choose_encoder(request.headers.get("Accept", ""))
-        return web.Response(body=encoder(self.registry), headers={"Content-Type": content_type})
-
-
-def host_allowed(host_header: str | None, allowed: frozenset[str]) -> bool:
-    """Whether a request's ``Host`` may be answered: an IP address (v4 or v6, with or without a port),
-    ``localhost``, or a name in ``allowed`` (``[health] allowed_hosts``). Any other DNS name is refused: that is
-    how a web page reaches a loopback service through DNS rebinding."""
-    if not host_header:
-        return False
-    host = host_header.strip().lower()
-    if host.startswith("["):  # [::1]:9108
-        host = host[1 : host.find("]")] if "]" in host else host
-    elif host.count(":") == 1:
-        host = host.rsplit(":", 1)[0]
-    try:
-        ipaddress.ip_address(host)
-        return True
-    except ValueError:
-        return host.rstrip(".") in {"localhost", *allowed}
-
-
-def host_middleware(allowed_hosts: Iterable[str] = ()) -> Any:
-    """An aiohttp middleware answering 421 to a request whose ``Host`` fails :func:`host_allowed`."""
-    allowed = frozenset(h.lower().rstrip(".") for h in allowed_hosts)
-
-    @web.middleware
-    async def check_host(request: web.Request, handler: Any) -> web.StreamResponse:
-        if not host_allowed(request.headers.get("Host"), allowed):
-            return web.Response(status=421, text="misdirected request: this Host is not allowed (allowed_hosts)\n")
-        response: web.StreamResponse = await handler(request)
-        return response
-
-    return check_host
-
-
-def build_app(state: HealthState, registry: CollectorRegistry, *, allowed_hosts: Iterable[str] = ()) -> web.Application:
-    """The aiohttp application: ``GET /healthz`` (JSON) and ``GET /metrics`` (Prometheus text format), answering
-    only requests whose ``Host`` passes :func:`host_allowed` (421 otherwise)."""
-    handlers = _Handlers(state, registry)
-    app = web.Application(middlewares=[host_middleware(allowed_hosts)])
-    app.router.add_get("/healthz", handlers.healthz)
-    app.router.add_get("/metrics", handlers.metrics)
-    return app
-
-
-class AppServer:
-    """Serves an aiohttp ``app`` on ``host:port`` (port 0 picks a free one; see :attr:`port` after start)."""
-
-    def __init__(self, app: web.Application, *, host: str = "127.0.0.1", port: int = 9108) -> None:
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
-        self._host = host
-        self._port = port
-        self._bound: tuple[str, int] | None = None
-
-    async def start(self) -> None:
-        """Bind and serve; raises OSError when the address is taken."""
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self._host, self._port)
-        try:
-            await site.start()
-        except BaseException:
-            await self._runner.cleanup()
-            raise
-        address = self._runner.addresses[0]
-        self._bound = (address[0], address[1])
-
-    async def stop(self) -> None:
-        await self._runner.cleanup()
-        self._bound = None
-
-    @property
-    def port(self) -> int:
-        if self._bound is None:
-            raise RuntimeError("HealthServer is not started")
-        return self._bound[1]
-
-    @property
-    def url(self) -> str:
-        """Base URL, like ``http://127.0.0.1:9108``."""
-        if self._bound is None:
-            raise RuntimeError("HealthServer is not started")
-        host = f"[{self._bound[0]}]" if ":" in self._bound[0] else self._bound[0]
-        return f"http://{host}:{self._bound[1]}"
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()
-
-
-class HealthServer(AppServer):
-    """Serves :func:`build_app` on ``host:port``; ``add_routes`` adds more to it (the status page beside it)."""
-
-    def __init__(
-        self,
-        state: HealthState,
-        registry: CollectorRegistry,
-        *,
-        host: str = "127.0.0.1",
-        port: int = 9108,
-        allowed_hosts: Iterable[str] = (),
-        add_routes: Callable[[web.Application], None] | None = None,
-    ) -> None:
-        app = build_app(state, registry, allowed_hosts=allowed_hosts)
-        if add_routes is not None:
-            add_routes(app)
-        super().__init__(app, host=host, port=port)

@@ -22,33 +22,31 @@ with a traceback only for an unexpected error.
 
 :meth:`Scheduler.shutdown` stops starting jobs, waits for the running ones up to a limit (then cancels them) and,
 when they all finished in time, runs the outbox job once more.
+
+The phases are :mod:`monitor.phases` (re-exported here); what happens around each job (listeners, failure
+streaks, skips, tracking for shutdown) is :mod:`monitor.scheduler_jobs`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
-from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
-from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, JobEvent
+from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from monitor.clock import Clock, SystemClock
 from monitor.durations import format_duration
-from monitor.errors import MonitorError
-from monitor.polls import PollOutcome, PollResult
+from monitor.phases import EPOCH, next_poll_at, phase_offset
+from monitor.polls import PollOutcome
+from monitor.scheduler_jobs import POLL_JOB, JobRunner, call_listener, describe_error
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["PollListener", "Scheduler", "SkipListener", "next_poll_at", "phase_offset"]
-
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_POLL = "poll:"
-
+__all__ = ["EPOCH", "PollListener", "Scheduler", "SkipListener", "next_poll_at", "phase_offset"]
 
 #: Gets each poll's outcome.
 PollListener = Callable[[PollOutcome], None]
@@ -56,25 +54,7 @@ PollListener = Callable[[PollOutcome], None]
 SkipListener = Callable[[str, str], None]
 
 
-def phase_offset(advertiser_id: str, interval: timedelta) -> timedelta:
-    """Where in each interval the advertiser is polled: a stable hash of its id, uniform in ``[0, interval)``.
-
-    Depends on nothing but the id and the interval, so adding an advertiser never moves another one.
-    """
-    digest = hashlib.sha256(advertiser_id.encode()).digest()
-    fraction = int.from_bytes(digest[:8], "big") / 2**64
-    return timedelta(microseconds=int(fraction * (interval // timedelta(microseconds=1))))
-
-
-def next_poll_at(advertiser_id: str, interval: timedelta, now: datetime) -> datetime:
-    """When the advertiser's poll job next fires at or after ``now``: its phase plus a whole number of intervals
-    from the epoch, as the job's trigger fires (pure; ``tiktok-monitor status`` computes it without asking the
-    daemon). A SIGHUP re-checks paused advertisers at once, outside their phase."""
-    start = EPOCH + phase_offset(advertiser_id, interval)
-    return start - ((start - now) // interval) * interval
-
-
-class Scheduler:
+class Scheduler(JobRunner):
     """Runs ``poll(advertiser_id)`` for each advertiser every ``interval``, plus outbox, prune and discovery.
 
     ``advertiser_ids`` are polled from :meth:`start`; with ``discover``, its answer (at start, then every
@@ -179,7 +159,7 @@ class Scheduler:
         self._interval = interval
         if self._started and not self._stopping:
             for advertiser_id in self._advertisers:
-                self._aps.remove_job(_POLL + advertiser_id)
+                self._aps.remove_job(POLL_JOB + advertiser_id)
                 self._add_poll_job(advertiser_id)
             logger.info("polling every %s from now on%s", format_duration(interval), self._first_poll())
 
@@ -191,14 +171,14 @@ class Scheduler:
         self._advertisers = wanted
         if self._started:
             for advertiser_id in removed:
-                self._aps.remove_job(_POLL + advertiser_id)
+                self._aps.remove_job(POLL_JOB + advertiser_id)
             for advertiser_id in added:
                 self._add_poll_job(advertiser_id)
             if added or removed:
                 first = self._first_poll() if len(added) == len(wanted) and self._aps.running else ""
                 logger.info("advertisers: %d polled, added %s, removed %s%s", len(wanted), added, removed, first)
             for listener in self._on_advertisers:
-                _call(listener, sorted(wanted))
+                call_listener(listener, sorted(wanted))
         return added, removed
 
     async def shutdown(self, wait_seconds: float = 30.0) -> None:
@@ -234,7 +214,7 @@ class Scheduler:
         times = [
             job.next_run_time
             for job in self._aps.get_jobs()
-            if job.id.startswith(_POLL) and job.next_run_time is not None
+            if job.id.startswith(POLL_JOB) and job.next_run_time is not None
         ]
         if not times:
             return ""
@@ -260,7 +240,7 @@ class Scheduler:
             self._run_poll,
             self._poll_trigger(advertiser_id),
             args=[advertiser_id],
-            id=_POLL + advertiser_id,
+            id=POLL_JOB + advertiser_id,
             name=f"poll {advertiser_id}",
             max_instances=1,
             coalesce=True,
@@ -281,31 +261,6 @@ class Scheduler:
             **first,
         )
 
-    async def _run_poll(self, advertiser_id: str) -> None:
-        if self._stopping or advertiser_id in self._polling:
-            self._skipped(advertiser_id, "stopping" if self._stopping else "previous poll still running")
-            return
-        self._polling.add(advertiser_id)
-        self._track(asyncio.current_task())
-        started = self._clock.monotonic()
-        try:
-            outcome = await self._poll(advertiser_id)
-        except asyncio.CancelledError:
-            # only shutdown cancels a job, and this task is ours: record it and end quietly
-            logger.warning("poll of advertiser %s cancelled at shutdown", advertiser_id)
-            outcome = self._failed_poll(advertiser_id, started, "cancelled at shutdown")
-        except Exception as exc:  # the poll callable must not raise: a bug, shown with its traceback
-            logger.exception("poll of advertiser %s raised", advertiser_id)
-            outcome = self._failed_poll(advertiser_id, started, _describe(exc))
-        finally:
-            self._polling.discard(advertiser_id)
-        for listener in self._on_poll_done:
-            _call(listener, outcome)
-
-    def _failed_poll(self, advertiser_id: str, started: float, reason: str) -> PollOutcome:
-        seconds = self._clock.monotonic() - started
-        return PollOutcome(advertiser_id, PollResult.FAILED, reason=reason, consecutive_failures=1, seconds=seconds)
-
     async def _run_discover(self) -> None:
         if self._discover is None or self._stopping:
             return
@@ -314,13 +269,15 @@ class Scheduler:
             found = [str(a) for a in await self._discover()]
         except Exception as exc:
             logger.warning(
-                "advertiser discovery failed, still polling %d advertisers: %s", len(self._advertisers), _describe(exc)
+                "advertiser discovery failed, still polling %d advertisers: %s",
+                len(self._advertisers),
+                describe_error(exc),
             )
             for listener in self._on_discovery:
-                _call(listener, _describe(exc))
+                call_listener(listener, describe_error(exc))
             return
         for listener in self._on_discovery:
-            _call(listener, None)
+            call_listener(listener, None)
         if not found and self._advertisers:
             # an empty answer is more likely a hiccup than every account gone at once: keep polling what we had
             logger.warning(
@@ -331,68 +288,3 @@ class Scheduler:
             logger.warning("advertiser discovery found no advertisers: the token reaches none")
         if not self._stopping:
             self.set_advertisers(found)
-
-    def _guarded(
-        self, name: str, func: Callable[[], Awaitable[object]], *, final: bool = False
-    ) -> Callable[[], Coroutine[Any, Any, None]]:
-        async def job() -> None:
-            if self._stopping and not final:
-                return
-            self._track(asyncio.current_task())
-            try:
-                await func()
-            except asyncio.CancelledError:
-                logger.warning("%s job cancelled at shutdown", name)
-            except Exception as exc:
-                self._failed(f"{name} job", exc)
-            else:
-                self._succeeded(f"{name} job")
-
-        return job
-
-    # --- bookkeeping ---------------------------------------------------------------------------------------------
-
-    def _track(self, task: asyncio.Task[object] | None) -> None:
-        if task is not None and task not in self._tasks:
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-
-    def _running_tasks(self) -> set[asyncio.Task[object]]:
-        current = asyncio.current_task()
-        return {t for t in self._tasks if t is not current and not t.done()}
-
-    def _failed(self, what: str, exc: Exception) -> str:
-        """Log a job's failure; returns its one-line description."""
-        error, kind = _describe(exc), type(exc).__name__
-        first_of_kind = self._failing.get(what) != kind
-        self._failing[what] = kind
-        # expected failures (ours, classified) never need a traceback; a bug shows one, once per streak
-        show_traceback = first_of_kind and not isinstance(exc, MonitorError)
-        logger.warning("%s failed: %s", what, error, exc_info=exc if show_traceback else None)
-        return error
-
-    def _succeeded(self, what: str) -> None:
-        if self._failing.pop(what, None) is not None:
-            logger.info("%s succeeded again", what)
-
-    def _skipped(self, advertiser_id: str, reason: str) -> None:
-        logger.debug("poll of advertiser %s skipped: %s", advertiser_id, reason)
-        for listener in self._on_poll_skipped:
-            _call(listener, advertiser_id, reason)
-
-    def _on_not_run(self, event: JobEvent) -> None:
-        if event.job_id.startswith(_POLL):
-            reason = "previous poll still running" if event.code == EVENT_JOB_MAX_INSTANCES else "missed its time"
-            self._skipped(event.job_id.removeprefix(_POLL), reason)
-
-
-def _describe(exc: BaseException) -> str:
-    text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-    return text if len(text) <= 500 else text[:497] + "..."
-
-
-def _call(listener: Callable[..., None], *args: object) -> None:
-    try:
-        listener(*args)
-    except Exception:
-        logger.exception("listener %r failed", listener)

@@ -28,7 +28,7 @@ from typing import Any, Protocol
 from monitor.actions.base import GuardSettings
 from monitor.domain import AlertState, Hold, Level, OpsKind, OpsState
 from monitor.domain.approvals import Approval
-from monitor.scheduler import next_poll_at
+from monitor.phases import next_poll_at
 from monitor.status.report import (
     SHOWN_ALERT_STATES,
     AdvertiserStatus,

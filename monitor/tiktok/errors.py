@@ -124,7 +124,7 @@ class PermanentApiError(ApiError):
 class BadResponseError(ApiError):
     """TikTok said OK (code 0) but answered something this client does not understand, so nothing of it is
     used: ``data`` or a field of the wrong type or missing, or a list that cannot be read completely (its
-    count needs more pages than :data:`monitor.tiktok.client.MAX_PAGES`, or the pages held fewer rows than
+    count needs more pages than :data:`monitor.tiktok.client_paging.MAX_PAGES`, or the pages held fewer rows than
     the count promised). ``field`` is where, e.g. ``data.list[3].advertiser_id``; the message reads
     ``campaign/get/: data.list[3].advertiser_id is a bool, expected a string or number``.
 
