@@ -18,15 +18,28 @@ Command = Callable[[str, str], argparse.ArgumentParser]
 
 
 def _subcommand(group: Any, parent: str, name: str, help_text: str) -> argparse.ArgumentParser:
-    """``parent name`` (e.g. ``auth login``) with its help and the example of :data:`SUB_EXAMPLES`."""
+    """``parent name`` (e.g. ``auth login``) with its help and its example (:data:`SUB_EXAMPLES`, else
+    :data:`EXAMPLES`)."""
+    key = f"{parent} {name}"
     parser: argparse.ArgumentParser = group.add_parser(
         name,
         help=help_text,
         description=help_text,
-        epilog=f"example: {SUB_EXAMPLES[f'{parent} {name}']}",
+        epilog=f"example: {SUB_EXAMPLES.get(key) or EXAMPLES[key]}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     return parser
+
+
+def _configured(group: Any, parent: str) -> Callable[[str, str], argparse.ArgumentParser]:
+    """A maker of ``parent``'s subcommands that read ``--config``."""
+
+    def make(name: str, help_text: str) -> argparse.ArgumentParser:
+        sub = _subcommand(group, parent, name, help_text)
+        sub.add_argument("--config", required=True, help="path of config.toml")
+        return sub
+
+    return make
 
 
 def add_auth(command: Command) -> None:
@@ -98,16 +111,7 @@ def add_silence(command: Command) -> None:
     silence = command("silence", "mute alerts for a while: they still fire and resolve, but neither notify nor act")
     silence_commands = silence.add_subparsers(dest="silence_command", required=True, metavar="SILENCE_COMMAND")
 
-    def silence_command(name: str, help_text: str) -> argparse.ArgumentParser:
-        sub = silence_commands.add_parser(
-            name,
-            help=help_text,
-            description=help_text,
-            epilog=f"example: {EXAMPLES['silence ' + name]}",
-            formatter_class=argparse.RawDescriptionHelpFormatter,
-        )
-        sub.add_argument("--config", required=True, help="path of config.toml")
-        return sub
+    silence_command = _configured(silence_commands, "silence")
 
     silence_add = silence_command(
         "add", "silence the alerts every MATCHER matches, from now (or --start) for --for or until --until"
@@ -140,16 +144,7 @@ def add_approvals(command: Command) -> None:
     )
     approvals_commands = approvals.add_subparsers(dest="approvals_command", required=True, metavar="APPROVALS_COMMAND")
 
-    def approvals_command(name: str, help_text: str) -> argparse.ArgumentParser:
-        sub = approvals_commands.add_parser(
-            name,
-            help=help_text,
-            description=help_text,
-            epilog=f"example: {EXAMPLES['approvals ' + name]}",
-            formatter_class=argparse.RawDescriptionHelpFormatter,
-        )
-        sub.add_argument("--config", required=True, help="path of config.toml")
-        return sub
+    approvals_command = _configured(approvals_commands, "approvals")
 
     approvals_list = approvals_command("list", "the actions waiting for approval (--all: the decided ones too)")
     approvals_list.add_argument("--all", action="store_true", dest="include_decided", help="show decided ones too")
