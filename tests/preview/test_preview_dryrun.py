@@ -146,7 +146,9 @@ async def test_debug_logging_has_one_line_per_rule_per_poll(configure, sandbox, 
     settings = configure({"notify": NOTIFY, "pause": PAUSE.replace('action = "pause"\n', 'for = "15m"\n')})
     with caplog.at_level(logging.DEBUG, logger="monitor.pipeline"):
         assert await run_once(settings, out=io.StringIO(), clock=clock) == 0
-    lines = [r.getMessage() for r in caplog.records if r.name == "monitor.pipeline" and r.levelno == logging.DEBUG]
+    debug = [r.getMessage() for r in caplog.records if r.name == "monitor.pipeline" and r.levelno == logging.DEBUG]
+    lines = [line for line in debug if ": rule " in line]  # the per-rule lines (the stage timings are another)
+    assert len(debug) == len(lines) + 1 and "stage seconds" in debug[-1]
     assert lines == [
         f"advertiser {ADVERTISER}: rule spending (campaign): 3 evaluated, 2 true, 1 no data; 2 firing, 0 pending",
         f"advertiser {ADVERTISER}: rule overspend (campaign): 3 evaluated, 2 true, 1 no data; 0 firing, 2 pending",
