@@ -218,7 +218,10 @@ class Pipeline:
                         holds=await self._store.holds.active(advertiser_id, now),
                         now=now,
                         poll_id=poll.poll_id,
-                        waiting=await self._store.approvals.waiting(advertiser_id),
+                        # read only when a rule waits for approval: the others never queue one
+                        waiting=await self._store.approvals.waiting(advertiser_id)
+                        if any(rule.approve is not None for rule in ruleset)
+                        else (),
                     )
                     poll.end_holds(
                         acted.end_holds
