@@ -177,14 +177,16 @@ class Runtime:
     async def report_interrupted_actions(self) -> None:
         """At start-up: journal entries still pending were interrupted (the process stopped between the API call
         and its answer). Tell people once per entry (the store remembers which were told); never retry them. The
-        next poll of each advertiser settles them."""
+        next poll of each advertiser settles them. Entries of advertisers another live process polls now (a
+        replica, a ``run`` beside this ``once``) are in flight, not interrupted: that poll settles them."""
+        now = self.clock.now()
+        elsewhere = await self.store.polled_elsewhere(now)
         pending = await self.store.journal.history(statuses=[ActionStatus.PENDING], limit=None)
         told = {s.subject for s in self._remembered if s.kind is OpsKind.ACTION_FAILED}
         current = {f"journal:{entry.id}" for entry in pending}
         settled = [(OpsKind.ACTION_FAILED, subject) for subject in told - current if subject.startswith("journal:")]
         await self.store.problems.forget(settled)  # settled since they were told: nothing more to remember
-        fresh = [entry for entry in pending if f"journal:{entry.id}" not in told]
-        now = self.clock.now()
+        fresh = [e for e in pending if f"journal:{e.id}" not in told and e.intent.advertiser_id not in elsewhere]
         for advertiser_id, lines in interrupted_lines(fresh).items():
             record = await self.store.advertiser(advertiser_id)
             message = OperationalMessage(

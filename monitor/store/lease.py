@@ -139,6 +139,15 @@ async def _holder(conn: AsyncConnection, advertiser_id: str) -> Any:
     return (await conn.execute(query)).first()
 
 
+async def held_elsewhere(conn: AsyncConnection, owner: str, now: datetime) -> set[str]:
+    """The advertisers whose lease another live process holds at ``now`` (not expired, holder not gone): their
+    polls are running, so their pending journal entries are in flight, not interrupted."""
+    rows = await conn.execute(
+        sa.select(leases_t.c.advertiser_id, leases_t.c.owner).where(leases_t.c.expires_at > now)
+    )
+    return {r.advertiser_id for r in rows if r.owner != owner and not holder_is_gone(r.owner)}
+
+
 async def renew(conn: AsyncConnection, advertiser_id: str, token: str, expires_at: datetime) -> bool:
     """Extend our lease to ``expires_at`` (never shorten it); False when it is no longer ours."""
     later = sa.case((leases_t.c.expires_at < expires_at, expires_at), else_=leases_t.c.expires_at)

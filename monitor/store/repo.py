@@ -254,6 +254,11 @@ class Store:
         async with db.reading(self._engine) as conn:
             return await snapshots.entity_names(conn, keys)
 
+    async def polled_elsewhere(self, now: datetime) -> set[str]:
+        """The advertisers another live process polls now (it holds their lease)."""
+        async with db.reading(self._engine) as conn:
+            return await lease.held_elsewhere(conn, self.owner, aware(now))
+
     async def advertiser(self, advertiser_id: str) -> AdvertiserRecord | None:
         async with db.reading(self._engine) as conn:
             row = (await conn.execute(sa.select(advertisers_t).where(advertisers_t.c.id == advertiser_id))).first()

@@ -104,3 +104,30 @@ async def test_an_interrupted_write_is_told_once_across_restarts(tmp_path, sandb
         assert len(await ops(store, clock.now(), "action_failed")) == 1
     finally:
         await store.close()
+
+
+async def test_a_write_in_flight_in_another_process_is_not_told_as_interrupted(tmp_path, sandbox, clock) -> None:
+    """A replica (or ``once`` beside ``run``) starting while another process's poll is between its write and the
+    answer: that entry is pending because it is in flight, not because a stop interrupted it."""
+    settings = load_settings(config(tmp_path, sandbox.base_url))
+    other = await Store.open(settings.storage.url, clock=clock, owner="replica-b.example:41")
+    try:
+        await other.upsert_advertisers([AdvertiserInfo(ADV, "Acme", None, "USD", "America/New_York")], clock.now())
+        intent = ActionIntent(ADV, Level.AD, "a1", "pause", "why", {"operation_status": "ENABLE"},
+                              {"operation_status": "DISABLE"})  # fmt: skip
+        async with other.poll(ADV, clock.now()):  # the other process holds the advertiser's lease
+            await other.journal.begin(intent, clock.now())
+            runtime = await open_runtime(settings, clock=clock, channels={"slack": Quiet()})
+            try:
+                assert await ops(runtime.store, clock.now(), "action_failed") == []
+            finally:
+                await runtime.close()
+    finally:
+        await other.close()
+    # the other process stopped without settling it: now it was interrupted, and the next start tells it
+    runtime = await open_runtime(settings, clock=clock, channels={"slack": Quiet()})
+    try:
+        [told] = await ops(runtime.store, clock.now(), "action_failed")
+        assert "interrupted" in told["detail"]
+    finally:
+        await runtime.close()
