@@ -142,9 +142,7 @@ async def _holder(conn: AsyncConnection, advertiser_id: str) -> Any:
 async def held_elsewhere(conn: AsyncConnection, owner: str, now: datetime) -> set[str]:
     """The advertisers whose lease another live process holds at ``now`` (not expired, holder not gone): their
     polls are running, so their pending journal entries are in flight, not interrupted."""
-    rows = await conn.execute(
-        sa.select(leases_t.c.advertiser_id, leases_t.c.owner).where(leases_t.c.expires_at > now)
-    )
+    rows = await conn.execute(sa.select(leases_t.c.advertiser_id, leases_t.c.owner).where(leases_t.c.expires_at > now))
     return {r.advertiser_id for r in rows if r.owner != owner and not holder_is_gone(r.owner)}
 
 
