@@ -1,0 +1,145 @@
+"""Baselines: what a metric usually is by this local hour on this weekday. Pure.
+
+``baseline(spend, weeks=4)`` at 14:20 on a Tuesday (the advertiser's local time) is the mean, over the 4
+previous Tuesdays, of each day's spend from local 00:00 through the end of hour 14 (the labels ``00:00`` ..
+``14:00`` of TikTok's ``stat_time_hour`` rows); ``stddev(spend, weeks=4)`` is the sample standard deviation of
+the same values (for z-scores). The current hour is counted whole on past days while today has only part of it:
+a baseline is a little ahead of today early in each hour.
+
+Each past day is one **sample** of an entity when:
+
+* the day's hourly report is stored (:mod:`monitor.store.hourly` keeps them; a day not fetched yet, or whose
+  report failed, is no sample: never zero);
+* the entity has a row for some hour of that day (a day it did not deliver at all, paused or not yet created,
+  is no sample, so a new campaign is not compared with zeros);
+* the value is defined (a ratio whose denominator is zero through that hour is no sample).
+
+Sums for counts and money, ratios recomputed from the day's sums (``baseline(cpc)`` is the mean of each day's
+spend over clicks through the hour); metrics that do not add up over hours (:data:`~monitor.domain.hourly.NOT_HOURLY`)
+have no baseline. With fewer than :data:`MIN_SAMPLES` samples both values are missing (no data): a baseline
+needs at least two of its weeks. ``weeks`` is :data:`MIN_WEEKS` to :data:`MAX_WEEKS` (default 4).
+
+In rules the values are read as pseudo windows of the entity's metrics: ``baseline_4w`` and ``stddev_4w``
+(:func:`baseline_window`), filled by :mod:`monitor.fetch_baseline` and stored with the snapshot like any window.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Collection, Mapping
+from datetime import date, timedelta
+
+from monitor.domain.hourly import NOT_HOURLY, RATIOS
+from monitor.domain.values import MetricValue
+
+DEFAULT_WEEKS = 4
+MIN_WEEKS, MAX_WEEKS = 2, 12
+#: Samples (past same weekdays with data) needed before a baseline has a value.
+MIN_SAMPLES = 2
+#: The two functions of the ``when`` language that read baselines.
+KINDS = ("baseline", "stddev")
+#: Days of stored hourly history kept beyond the longest ``weeks`` a rule reads (see :func:`keep_days`).
+MARGIN_DAYS = 7
+_WINDOW = re.compile(r"(baseline|stddev)_(\d+)w")
+
+#: One day of one entity: local hour (0-23) -> metric -> value.
+DayRows = Mapping[int, Mapping[str, MetricValue]]
+
+
+def baseline_window(kind: str, weeks: int) -> str:
+    """The pseudo window holding ``kind`` ("baseline" or "stddev") over ``weeks``: "baseline_4w"."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown baseline kind {kind!r}")
+    return f"{kind}_{weeks}w"
+
+
+def parse_window(window: str) -> tuple[str, int] | None:
+    """(kind, weeks) of a pseudo window made by :func:`baseline_window`; None for any other window."""
+    match = _WINDOW.fullmatch(window)
+    return None if match is None else (match.group(1), int(match.group(2)))
+
+
+def sample_days(today: date, weeks: int) -> tuple[date, ...]:
+    """The local dates a baseline on ``today`` reads: the same weekday 1 .. ``weeks`` weeks back, newest first."""
+    return tuple(today - timedelta(days=7 * back) for back in range(1, weeks + 1))
+
+
+def keep_days(weeks: int) -> int:
+    """How many days of hourly history to keep when the longest baseline a rule reads is ``weeks``."""
+    return 7 * weeks + MARGIN_DAYS if weeks > 0 else MARGIN_DAYS
+
+
+def day_value(metric: str, rows: DayRows, through_hour: int) -> MetricValue:
+    """``metric`` of one day's ``rows`` from hour 0 through ``through_hour``: a sum, or a ratio of sums; None when
+    not summable, when a value is not a number, or for a ratio over a zero denominator."""
+    if metric in NOT_HOURLY:
+        return None
+    hours = [hour for hour in rows if hour <= through_hour]
+
+    def total(name: str) -> float | None:
+        values = [rows[hour].get(name) for hour in hours]
+        numbers = [v for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
+        return float(sum(numbers)) if len(numbers) == len(values) else None
+
+    if metric in RATIOS:
+        numerator, denominator, factor = RATIOS[metric]
+        top, bottom = total(numerator), total(denominator)
+        return None if top is None or not bottom else top / bottom * factor
+    return total(metric)
+
+
+def samples(
+    metric: str, days: Mapping[date, DayRows | None], stored: Collection[date], wanted: Collection[date], hour: int
+) -> list[float]:
+    """The samples of ``metric`` through ``hour`` on the ``wanted`` dates: ``stored`` are the dates whose reports
+    are kept, ``days`` the entity's rows by date (a stored date missing here: the entity had no row that day)."""
+    out: list[float] = []
+    for day in wanted:
+        rows = days.get(day)
+        if day not in stored or not rows:
+            continue
+        value = day_value(metric, rows, hour)
+        if isinstance(value, int | float):
+            out.append(float(value))
+    return out
+
+
+def mean_and_stddev(values: Collection[float]) -> tuple[float | None, float | None]:
+    """The mean and sample standard deviation of ``values``; (None, None) with fewer than :data:`MIN_SAMPLES`."""
+    if len(values) < MIN_SAMPLES:
+        return None, None
+    mean = sum(values) / len(values)
+    variance = sum((v - mean) ** 2 for v in values) / (len(values) - 1)
+    return mean, math.sqrt(variance)
+
+
+def baseline_values(
+    wanted: Mapping[str, Collection[str]],
+    days: Mapping[date, DayRows | None],
+    stored: Collection[date],
+    today: date,
+    hour: int,
+) -> dict[str, dict[str, MetricValue]]:
+    """One entity's pseudo windows: ``wanted`` maps each baseline window ("baseline_4w", "stddev_4w") to its
+    metrics; ``days`` are the entity's stored rows by local date, ``stored`` the dates whose reports are kept,
+    ``today`` and ``hour`` the advertiser's local date and hour now."""
+    out: dict[str, dict[str, MetricValue]] = {}
+    for window, metrics in wanted.items():
+        parsed = parse_window(window)
+        if parsed is None:
+            continue
+        kind, weeks = parsed
+        dates = sample_days(today, weeks)
+        values: dict[str, MetricValue] = {}
+        for metric in metrics:
+            mean, spread = mean_and_stddev(samples(metric, days, stored, dates, hour))
+            values[metric] = mean if kind == "baseline" else spread
+        out[window] = values
+    return out
+
+
+def needed_days(windows: Collection[str], today: date) -> tuple[date, ...]:
+    """Every local date the baseline ``windows`` read on ``today``, newest first."""
+    weeks = max((parsed[1] for w in windows if (parsed := parse_window(w)) is not None), default=0)
+    return sample_days(today, weeks)
