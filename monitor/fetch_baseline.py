@@ -23,7 +23,7 @@ from dataclasses import replace
 from datetime import date, datetime
 
 from monitor.domain import EntityState, Level, MetricValue
-from monitor.domain.baseline import baseline_values, needed_days, parse_window
+from monitor.domain.baseline import baseline_values, local_time, needed_days, parse_window
 from monitor.domain.hourly import parse_hour, report_metrics
 from monitor.fetch_hours import HOUR_DIMENSION
 from monitor.store.hourly import HourlyHistory, Hours
@@ -77,7 +77,7 @@ async def with_baselines(
     if not wanted:
         return list(states), []
     local = now.astimezone(advertiser.zone())
-    today, hour = local.date(), local.hour
+    today, until = local.date(), local_time(local.hour, local.minute, local.second)
     budget, errors = DAYS_PER_POLL, list[str]()
     values: dict[tuple[Level, str], dict[str, dict[str, MetricValue]]] = {}
     for level, windows in wanted.items():
@@ -99,7 +99,7 @@ async def with_baselines(
         for state in states:
             if state.level is level:
                 days = loaded.get(state.id, {})
-                values[(level, state.id)] = baseline_values(windows, days, complete, today, hour)
+                values[(level, state.id)] = baseline_values(windows, days, complete, today, until)
     return [_with(state, values.get(state.key)) for state in states], errors
 
 

@@ -1,10 +1,11 @@
 """Baselines: what a metric usually is by this local hour on this weekday. Pure.
 
 ``baseline(spend, weeks=4)`` at 14:20 on a Tuesday (the advertiser's local time) is the mean, over the 4
-previous Tuesdays, of each day's spend from local 00:00 through the end of hour 14 (the labels ``00:00`` ..
-``14:00`` of TikTok's ``stat_time_hour`` rows); ``stddev(spend, weeks=4)`` is the sample standard deviation of
-the same values (for z-scores). The current hour is counted whole on past days while today has only part of it:
-a baseline is a little ahead of today early in each hour.
+previous Tuesdays, of each day's spend from local 00:00 up to 14:20: the hours labelled ``00:00`` .. ``13:00`` in
+TikTok's ``stat_time_hour`` rows whole, and a third of hour ``14:00`` (the part of the current hour gone, as the
+hour's rate is all a report says within it). Counting the current hour whole would put the baseline up to an hour
+ahead of today's value early in each hour. ``stddev(spend, weeks=4)`` is the sample standard deviation of the
+same values (for z-scores).
 
 Each past day is one **sample** of an entity when:
 
@@ -70,16 +71,22 @@ def keep_days(weeks: int) -> int:
     return 7 * weeks + MARGIN_DAYS if weeks > 0 else MARGIN_DAYS
 
 
-def day_value(metric: str, rows: DayRows, through_hour: int) -> MetricValue:
-    """``metric`` of one day's ``rows`` from hour 0 through ``through_hour``: a sum, or a ratio of sums; None when
-    not summable, when a value is not a number, or for a ratio over a zero denominator."""
+def local_time(hour: int, minute: int = 0, second: float = 0.0) -> float:
+    """A local time of day in hours (14:20 -> 14.333...): how far into the day a baseline reads."""
+    return hour + minute / 60 + second / 3600
+
+
+def day_value(metric: str, rows: DayRows, until: float) -> MetricValue:
+    """``metric`` of one day's ``rows`` from 00:00 up to the local time ``until`` (hours, :func:`local_time`): the
+    hours before it whole, the one it falls in pro rata; a sum, or a ratio of sums. None when not summable, when a
+    value is not a number, or for a ratio over a zero denominator."""
     if metric in NOT_HOURLY:
         return None
-    hours = [hour for hour in rows if hour <= through_hour]
+    weights = {hour: min(1.0, until - hour) for hour in rows if hour < until}
 
     def total(name: str) -> float | None:
-        values = [rows[hour].get(name) for hour in hours]
-        numbers = [v for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
+        values = [(rows[hour].get(name), weight) for hour, weight in weights.items()]
+        numbers = [v * w for v, w in values if isinstance(v, int | float) and not isinstance(v, bool)]
         return float(sum(numbers)) if len(numbers) == len(values) else None
 
     if metric in RATIOS:
@@ -90,16 +97,16 @@ def day_value(metric: str, rows: DayRows, through_hour: int) -> MetricValue:
 
 
 def samples(
-    metric: str, days: Mapping[date, DayRows | None], stored: Collection[date], wanted: Collection[date], hour: int
+    metric: str, days: Mapping[date, DayRows | None], stored: Collection[date], wanted: Collection[date], until: float
 ) -> list[float]:
-    """The samples of ``metric`` through ``hour`` on the ``wanted`` dates: ``stored`` are the dates whose reports
+    """The samples of ``metric`` up to the local time ``until`` on the ``wanted`` dates: ``stored`` are the dates whose reports
     are kept, ``days`` the entity's rows by date (a stored date missing here: the entity had no row that day)."""
     out: list[float] = []
     for day in wanted:
         rows = days.get(day)
         if day not in stored or not rows:
             continue
-        value = day_value(metric, rows, hour)
+        value = day_value(metric, rows, until)
         if isinstance(value, int | float):
             out.append(float(value))
     return out
@@ -119,11 +126,11 @@ def baseline_values(
     days: Mapping[date, DayRows | None],
     stored: Collection[date],
     today: date,
-    hour: int,
+    until: float,
 ) -> dict[str, dict[str, MetricValue]]:
     """One entity's pseudo windows: ``wanted`` maps each baseline window ("baseline_4w", "stddev_4w") to its
     metrics; ``days`` are the entity's stored rows by local date, ``stored`` the dates whose reports are kept,
-    ``today`` and ``hour`` the advertiser's local date and hour now."""
+    ``today`` and ``until`` the advertiser's local date and time of day (:func:`local_time`) now."""
     out: dict[str, dict[str, MetricValue]] = {}
     for window, metrics in wanted.items():
         parsed = parse_window(window)
@@ -133,7 +140,7 @@ def baseline_values(
         dates = sample_days(today, weeks)
         values: dict[str, MetricValue] = {}
         for metric in metrics:
-            mean, spread = mean_and_stddev(samples(metric, days, stored, dates, hour))
+            mean, spread = mean_and_stddev(samples(metric, days, stored, dates, until))
             values[metric] = mean if kind == "baseline" else spread
         out[window] = values
     return out
