@@ -23,7 +23,7 @@ from dataclasses import replace
 from datetime import date, datetime
 
 from monitor.domain import EntityState, Level, MetricValue
-from monitor.domain.baseline import baseline_values, local_time, needed_days, parse_window
+from monitor.domain.baseline import baseline_at, baseline_values, needed_days, parse_window
 from monitor.domain.hourly import parse_hour, report_metrics
 from monitor.fetch_hours import HOUR_DIMENSION
 from monitor.store.hourly import HourlyHistory, Hours
@@ -76,8 +76,7 @@ async def with_baselines(
     wanted = {level: found for level, windows in plans.items() if (found := baseline_windows(windows))}
     if not wanted:
         return list(states), []
-    local = now.astimezone(advertiser.zone())
-    today, until = local.date(), local_time(local.hour, local.minute, local.second)
+    today, until = baseline_at(now, advertiser.zone())
     budget, errors = DAYS_PER_POLL, list[str]()
     values: dict[tuple[Level, str], dict[str, dict[str, MetricValue]]] = {}
     for level, windows in wanted.items():

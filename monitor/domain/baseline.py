@@ -29,7 +29,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Collection, Mapping
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 
 from monitor.domain.hourly import NOT_HOURLY, RATIOS
 from monitor.domain.values import MetricValue
@@ -74,6 +74,14 @@ def keep_days(weeks: int) -> int:
 def local_time(hour: int, minute: int = 0, second: float = 0.0) -> float:
     """A local time of day in hours (14:20 -> 14.333...): how far into the day a baseline reads."""
     return hour + minute / 60 + second / 3600
+
+
+def baseline_at(now: datetime, zone: tzinfo) -> tuple[date, float]:
+    """The advertiser's local date at ``now`` (aware) and the local time of day (:func:`local_time`) a baseline
+    reads up to: the local clock's reading, so on a day that changes to or from daylight saving time the hours
+    are those labelled so (as TikTok labels ``stat_time_hour``)."""
+    local = now.astimezone(zone)
+    return local.date(), local_time(local.hour, local.minute, local.second + local.microsecond / 1e6)
 
 
 def day_value(metric: str, rows: DayRows, until: float) -> MetricValue:
