@@ -59,7 +59,7 @@ async def test_a_baseline_rule_fires_after_four_weeks_of_history(tmp_path, sandb
     clock.set(NOW)
     settings = load_settings(write_config(tmp_path, sandbox.base_url, UNDER, [ACME]))
     made = []
-    for poll in range(3):  # DAYS_PER_POLL past days per poll: the four Tuesdays take two polls, the third none
+    for _ in range(3):  # DAYS_PER_POLL past days per poll: the four Tuesdays take two polls, the third none
         before = len(sandbox.arrivals)
         assert await run_once(settings, out=io.StringIO(), clock=clock) == 0
         made.append(sum(a.path == HISTORY and a.code != THROTTLED for a in list(sandbox.arrivals)[before:]))

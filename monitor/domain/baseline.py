@@ -107,8 +107,8 @@ def day_value(metric: str, rows: DayRows, until: float) -> MetricValue:
 def samples(
     metric: str, days: Mapping[date, DayRows | None], stored: Collection[date], wanted: Collection[date], until: float
 ) -> list[float]:
-    """The samples of ``metric`` up to the local time ``until`` on the ``wanted`` dates: ``stored`` are the dates whose reports
-    are kept, ``days`` the entity's rows by date (a stored date missing here: the entity had no row that day)."""
+    """The samples of ``metric`` up to the local time ``until`` on the ``wanted`` dates: ``stored`` are the dates
+    whose reports are kept, ``days`` the entity's rows by date (a stored date missing here: no row that day)."""
     out: list[float] = []
     for day in wanted:
         rows = days.get(day)
