@@ -48,6 +48,14 @@ _WINDOW = re.compile(r"(baseline|stddev)_(\d+)w")
 DayRows = Mapping[int, Mapping[str, MetricValue]]
 
 
+def no_data_reason(weeks: int) -> str:
+    """Why a baseline over ``weeks`` can be no data (what ``explain`` adds to "no data for baseline(spend)")."""
+    return (
+        f"a baseline needs the same weekday of at least {MIN_SAMPLES} of the last {weeks} weeks with delivery by "
+        f"this time, from hourly history the monitor stores at most a few past days per poll"
+    )
+
+
 def baseline_window(kind: str, weeks: int) -> str:
     """The pseudo window holding ``kind`` ("baseline" or "stddev") over ``weeks``: "baseline_4w"."""
     if kind not in KINDS:
