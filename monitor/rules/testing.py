@@ -27,6 +27,7 @@ from monitor.rules.lifecycle import FIRING, PENDING, RESOLVING, AlertKey, Progre
 from monitor.rules.loader import load_rules, rule_files
 from monitor.rules.model import Rule, RuleSet
 from monitor.rules.mute import Muting
+from monitor.domain.baseline import KINDS, MAX_WEEKS, MIN_WEEKS, baseline_window
 from monitor.rules.names import WINDOWS
 from monitor.rules.testfile import CLEAR, CaseModel, EntityModel, ExpectModel, TestFileModel, tidy
 from monitor.tomlpos import KeyIndex
@@ -199,6 +200,10 @@ def _apply(
         for window in WINDOWS:
             for metric, value in (getattr(change, window) or {}).items():
                 metrics.setdefault(window, {})[metric] = _value(value)
+        for kind in KINDS:  # baseline(x) and stddev(x) of any weeks
+            for metric, value in (getattr(change, kind) or {}).items():
+                for weeks in range(MIN_WEEKS, MAX_WEEKS + 1):
+                    metrics.setdefault(baseline_window(kind, weeks), {})[metric] = _value(value)
         out[key] = EntityState(level=change.level, id=change.id, advertiser_id=advertiser_id, metrics=metrics, **fields)
     # changed_by holds for the poll that gives it: who changed the entity since the poll before
     return {key: state.with_changed_by(who.get(key)) for key, state in out.items()}
