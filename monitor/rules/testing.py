@@ -21,13 +21,13 @@ from typing import Any
 from pydantic import ValidationError
 
 from monitor.domain import AlertState, EntityKey, EntityState, Snapshot
+from monitor.domain.baseline import KINDS, MAX_WEEKS, MIN_WEEKS, baseline_window
 from monitor.errors import ConfigError, Origin, Problem
 from monitor.rules.engine import evaluate
 from monitor.rules.lifecycle import FIRING, PENDING, RESOLVING, AlertKey, Progress, advance
 from monitor.rules.loader import load_rules, rule_files
 from monitor.rules.model import Rule, RuleSet
 from monitor.rules.mute import Muting
-from monitor.domain.baseline import KINDS, MAX_WEEKS, MIN_WEEKS, baseline_window
 from monitor.rules.names import WINDOWS
 from monitor.rules.testfile import CLEAR, CaseModel, EntityModel, ExpectModel, TestFileModel, tidy
 from monitor.tomlpos import KeyIndex
