@@ -98,7 +98,7 @@ def day_value(metric: str, rows: DayRows, until: float) -> MetricValue:
     value is not a number, or for a ratio over a zero denominator."""
     if metric in NOT_HOURLY:
         return None
-    weights = {hour: min(1.0, until - hour) for hour in rows if hour < until}
+    weights = {hour: min(1.0, until - hour) for hour in sorted(rows) if hour < until}  # summed in hour order
 
     def total(name: str) -> float | None:
         values = [(rows[hour].get(name), weight) for hour, weight in weights.items()]
