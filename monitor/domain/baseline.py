@@ -63,6 +63,11 @@ def baseline_window(kind: str, weeks: int) -> str:
     return f"{kind}_{weeks}w"
 
 
+def every_weeks(kind: str) -> tuple[str, ...]:
+    """The pseudo windows of ``kind`` for every ``weeks`` a rule may give."""
+    return tuple(baseline_window(kind, weeks) for weeks in range(MIN_WEEKS, MAX_WEEKS + 1))
+
+
 def parse_window(window: str) -> tuple[str, int] | None:
     """(kind, weeks) of a pseudo window made by :func:`baseline_window`; None for any other window."""
     match = _WINDOW.fullmatch(window)
