@@ -201,8 +201,8 @@ def _apply(
         fields: dict[str, Any] = {name: getattr(old, name) if old else None for name in _FIELDS}
         fields.update({name: _value(getattr(change, name)) for name in _FIELDS if name in given})
         metrics = {window: dict(values) for window, values in (old.metrics.items() if old else ())}
-        for given, window in _GIVEN:
-            for metric, value in (getattr(change, given) or {}).items():
+        for table, window in _GIVEN:
+            for metric, value in (getattr(change, table) or {}).items():
                 metrics.setdefault(window, {})[metric] = _value(value)
         out[key] = EntityState(level=change.level, id=change.id, advertiser_id=advertiser_id, metrics=metrics, **fields)
     # changed_by holds for the poll that gives it: who changed the entity since the poll before
