@@ -91,7 +91,7 @@ async def with_baselines(
                 await history.save_day(advertiser.id, level, day, metrics, rows, now)
                 fresh[day], stored[day] = rows, frozenset(metrics)
         complete = {day for day, had in stored.items() if set(metrics) <= had}
-        loaded = await history.load(advertiser.id, level, complete - set(fresh))
+        loaded = await history.load(advertiser.id, level, {d: stored[d] for d in complete if d not in fresh})
         for day, rows in fresh.items():
             for entity_id, hours in rows.items():
                 loaded.setdefault(entity_id, {})[day] = hours

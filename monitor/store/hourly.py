@@ -16,6 +16,7 @@ wholly stored or not at all. :func:`prune_before` forgets the days before a date
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from collections.abc import Collection, Iterable, Mapping
 from datetime import date, datetime
 
@@ -31,6 +32,10 @@ from monitor.store.models import StoreModel, UTCDateTime
 Hours = dict[int, dict[str, MetricValue]]
 #: Rows per insert statement (SQLite's bound-parameter limit).
 _CHUNK = 500
+#: Stored days (of one advertiser and level each) kept in memory once read.
+CACHED_DAYS = 64
+#: A stored day in the cache: advertiser, level, local date, the metrics it was stored with.
+_Key = tuple[str, str, date, frozenset[str]]
 
 
 class HourlyDayRow(StoreModel, table=True):
@@ -69,6 +74,7 @@ class HourlyHistory:
     def __init__(self, engine: AsyncEngine, *, writable: bool = True) -> None:
         self._engine = engine
         self.writable = writable
+        self._cache: OrderedDict[_Key, dict[str, Hours]] = OrderedDict()
 
     async def stored_days(self, advertiser_id: str, level: Level, days: Collection[date]) -> dict[date, frozenset[str]]:
         """Which of ``days`` are stored for the level, each with the metrics its report asked for."""
@@ -81,19 +87,36 @@ class HourlyHistory:
             rows = (await conn.execute(query)).all()
         return {row.day: frozenset(filter(None, row.metrics.split(","))) for row in rows}
 
-    async def load(self, advertiser_id: str, level: Level, days: Collection[date]) -> dict[str, dict[date, Hours]]:
-        """The stored hours of ``days`` at the level: entity id -> local date -> hours."""
+    async def load(
+        self, advertiser_id: str, level: Level, days: Mapping[date, frozenset[str]]
+    ) -> dict[str, dict[date, Hours]]:
+        """The stored hours of ``days`` (local date -> its metrics, as :meth:`stored_days` gives them) at the level:
+        entity id -> local date -> hours. A stored day changes only when it is stored again with other metrics, so
+        the last :data:`CACHED_DAYS` days read are kept in memory by date and metrics: a poll reads only the days
+        it has not read before (about one a day per level), and a day another process stored again is read anew."""
+        wanted = {(advertiser_id, level.value, day, metrics) for day, metrics in days.items()}
+        missing = {key[2]: key for key in wanted if key not in self._cache}
+        if missing:
+            query = sa.select(stats_t.c.entity_id, stats_t.c.day, stats_t.c.hours).where(
+                stats_t.c.advertiser_id == advertiser_id, stats_t.c.level == level.value, stats_t.c.day.in_(missing)
+            )
+            read: dict[date, dict[str, Hours]] = {day: {} for day in missing}
+            async with reading(self._engine) as conn:
+                for row in await conn.execute(query):
+                    read[row.day][row.entity_id] = {int(h): values for h, values in json.loads(row.hours).items()}
+            for day, entities in read.items():
+                self._remember(missing[day], entities)
         out: dict[str, dict[date, Hours]] = {}
-        if not days:
-            return out
-        query = sa.select(stats_t.c.entity_id, stats_t.c.day, stats_t.c.hours).where(
-            stats_t.c.advertiser_id == advertiser_id, stats_t.c.level == level.value, stats_t.c.day.in_(list(days))
-        )
-        async with reading(self._engine) as conn:
-            for row in await conn.execute(query):
-                hours = {int(hour): values for hour, values in json.loads(row.hours).items()}
-                out.setdefault(row.entity_id, {})[row.day] = hours
+        for key in sorted(wanted, key=lambda k: k[2]):
+            self._cache.move_to_end(key)
+            for entity_id, hours in self._cache[key].items():
+                out.setdefault(entity_id, {})[key[2]] = hours
         return out
+
+    def _remember(self, key: _Key, entities: dict[str, Hours]) -> None:
+        self._cache[key] = entities
+        while len(self._cache) > CACHED_DAYS:
+            self._cache.popitem(last=False)
 
     async def save_day(
         self,
