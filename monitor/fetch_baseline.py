@@ -28,6 +28,7 @@ from monitor.domain.hourly import parse_hour, report_metrics
 from monitor.fetch_hours import HOUR_DIMENSION
 from monitor.store.hourly import HourlyHistory, Hours
 from monitor.tiktok.client import TikTokClient
+from monitor.tiktok.cooperative import cooperative
 from monitor.tiktok.errors import ApiError, AuthError
 from monitor.tiktok.models import AdvertiserInfo, Report, ReportQuery
 
@@ -95,7 +96,7 @@ async def with_baselines(
         for day, rows in fresh.items():
             for entity_id, hours in rows.items():
                 loaded.setdefault(entity_id, {})[day] = hours
-        for state in states:
+        async for state in cooperative(states):  # 10,000 ads' 4 weeks take about 1.5 s of CPU: let others run
             if state.level is level:
                 days = loaded.get(state.id, {})
                 values[(level, state.id)] = baseline_values(windows, days, complete, today, until)

@@ -31,7 +31,7 @@ import re
 from collections.abc import Collection, Mapping
 from datetime import date, datetime, timedelta, tzinfo
 
-from monitor.domain.hourly import NOT_HOURLY, RATIOS
+from monitor.domain.hourly import NOT_HOURLY, RATIOS, report_metrics
 from monitor.domain.values import MetricValue
 
 DEFAULT_WEEKS = 4
@@ -97,40 +97,40 @@ def baseline_at(now: datetime, zone: tzinfo) -> tuple[date, float]:
     return local.date(), local_time(local.hour, local.minute, local.second + local.microsecond / 1e6)
 
 
-def day_value(metric: str, rows: DayRows, until: float) -> MetricValue:
-    """``metric`` of one day's ``rows`` from 00:00 up to the local time ``until`` (hours, :func:`local_time`): the
-    hours before it whole, the one it falls in pro rata; a sum, or a ratio of sums. None when not summable, when a
-    value is not a number, or for a ratio over a zero denominator."""
+def day_sums(rows: DayRows, names: Collection[str], until: float) -> dict[str, float | None]:
+    """The sums of ``names`` over one day's ``rows`` from 00:00 up to the local time ``until`` (hours,
+    :func:`local_time`): the hours before it whole, the one it falls in pro rata, in hour order. A sum is None
+    when one of its hours holds no number for it."""
+    sums: dict[str, float | None] = dict.fromkeys(names, 0.0)
+    for hour in sorted(rows):
+        if hour >= until:
+            break
+        weight, row = min(1.0, until - hour), rows[hour]
+        for name, total in sums.items():
+            value = row.get(name)
+            if total is None or not isinstance(value, int | float) or isinstance(value, bool):
+                sums[name] = None
+            else:
+                sums[name] = total + value * weight
+    return sums
+
+
+def from_sums(metric: str, sums: Mapping[str, float | None]) -> MetricValue:
+    """``metric`` from a day's sums (:func:`day_sums` of :func:`~monitor.domain.hourly.report_metrics`): the sum
+    itself, or a ratio of sums (None over a zero or missing denominator); None for what does not add up."""
     if metric in NOT_HOURLY:
         return None
-    weights = {hour: min(1.0, until - hour) for hour in sorted(rows) if hour < until}  # summed in hour order
-
-    def total(name: str) -> float | None:
-        values = [(rows[hour].get(name), weight) for hour, weight in weights.items()]
-        numbers = [v * w for v, w in values if isinstance(v, int | float) and not isinstance(v, bool)]
-        return float(sum(numbers)) if len(numbers) == len(values) else None
-
     if metric in RATIOS:
         numerator, denominator, factor = RATIOS[metric]
-        top, bottom = total(numerator), total(denominator)
+        top, bottom = sums.get(numerator), sums.get(denominator)
         return None if top is None or not bottom else top / bottom * factor
-    return total(metric)
+    return sums.get(metric)
 
 
-def samples(
-    metric: str, days: Mapping[date, DayRows | None], stored: Collection[date], wanted: Collection[date], until: float
-) -> list[float]:
-    """The samples of ``metric`` up to the local time ``until`` on the ``wanted`` dates: ``stored`` are the dates
-    whose reports are kept, ``days`` the entity's rows by date (a stored date missing here: no row that day)."""
-    out: list[float] = []
-    for day in wanted:
-        rows = days.get(day)
-        if day not in stored or not rows:
-            continue
-        value = day_value(metric, rows, until)
-        if isinstance(value, int | float):
-            out.append(float(value))
-    return out
+def day_value(metric: str, rows: DayRows, until: float) -> MetricValue:
+    """``metric`` of one day's ``rows`` up to the local time ``until``: a sum, or a ratio of sums (see
+    :func:`day_sums` and :func:`from_sums`)."""
+    return from_sums(metric, day_sums(rows, report_metrics([metric]), until))
 
 
 def mean_and_stddev(values: Collection[float]) -> tuple[float | None, float | None]:
@@ -150,19 +150,22 @@ def baseline_values(
     until: float,
 ) -> dict[str, dict[str, MetricValue]]:
     """One entity's pseudo windows: ``wanted`` maps each baseline window ("baseline_4w", "stddev_4w") to its
-    metrics; ``days`` are the entity's stored rows by local date, ``stored`` the dates whose reports are kept,
-    ``today`` and ``until`` the advertiser's local date and time of day (:func:`local_time`) now."""
+    metrics; ``days`` are the entity's stored rows by local date (a stored date missing: no row that day),
+    ``stored`` the dates whose reports are kept, ``today`` and ``until`` the advertiser's local date and time of
+    day (:func:`local_time`) now. Each sample day is summed once, whatever the windows and metrics."""
+    parsed = {window: found for window in wanted if (found := parse_window(window)) is not None}
+    names = report_metrics(m for window in parsed for m in wanted[window])
+    dates = sample_days(today, max((weeks for _, weeks in parsed.values()), default=0))
+    sums = {day: day_sums(rows, names, until) for day in dates if day in stored and (rows := days.get(day))}
+    stats: dict[tuple[int, str], tuple[float | None, float | None]] = {}
     out: dict[str, dict[str, MetricValue]] = {}
-    for window, metrics in wanted.items():
-        parsed = parse_window(window)
-        if parsed is None:
-            continue
-        kind, weeks = parsed
-        dates = sample_days(today, weeks)
+    for window, (kind, weeks) in parsed.items():
         values: dict[str, MetricValue] = {}
-        for metric in metrics:
-            mean, spread = mean_and_stddev(samples(metric, days, stored, dates, until))
-            values[metric] = mean if kind == "baseline" else spread
+        for metric in wanted[window]:
+            if (weeks, metric) not in stats:
+                read = (from_sums(metric, sums[day]) for day in dates[:weeks] if day in sums)
+                stats[(weeks, metric)] = mean_and_stddev([float(v) for v in read if isinstance(v, int | float)])
+            values[metric] = stats[(weeks, metric)][0 if kind == "baseline" else 1]
         out[window] = values
     return out
 
