@@ -7,7 +7,8 @@ report that fails leaves its window *missing* for every entity (never zero) and 
 
 Windows are dates in the advertiser's own time zone (:mod:`monitor.domain.windows`). Hourly windows
 (``this_hour``, ``last_hour``, ``last_3h``, ``last_6h``) share a level's ``stat_time_hour`` reports, one per
-local date they cover (:mod:`monitor.fetch_hours`).
+local date they cover (:mod:`monitor.fetch_hours`). Baselines (``baseline(spend)``) read past days' hourly
+reports, each fetched once and kept in the store (:mod:`monitor.fetch_baseline`).
 
 **Calls** (issue 18): a poll makes the pages of each level's list plus, per window some rule reads at a level,
 the report's pages, plus, when some rule reads an hourly window at a level, one report per local date those
@@ -36,7 +37,9 @@ from datetime import date, datetime
 from typing import Any
 
 from monitor.domain import EntityState, Level, Metrics, MetricValue, window_dates
+from monitor.fetch_baseline import baseline_windows, with_baselines
 from monitor.fetch_hours import HourlyRows, hourly_queries, hourly_windows
+from monitor.store.hourly import HourlyHistory
 from monitor.tiktok.client import TikTokClient
 from monitor.tiktok.cooperative import cooperative
 from monitor.tiktok.errors import ApiError, AuthError
@@ -78,18 +81,24 @@ class FetchResult:
 
 
 async def fetch_snapshot(
-    client: TikTokClient, advertiser: AdvertiserInfo, plan: FetchPlan, now: datetime
+    client: TikTokClient,
+    advertiser: AdvertiserInfo,
+    plan: FetchPlan,
+    now: datetime,
+    history: HourlyHistory | None = None,
 ) -> FetchResult:
     """Read everything ``plan`` asks for. Raises when an entity list cannot be read (the poll fails);
-    a failed report only makes its window missing. Auth errors always propagate."""
+    a failed report only makes its window missing. Auth errors always propagate. Baseline windows are read from
+    and kept in ``history`` (:mod:`monitor.fetch_baseline`; None: they stay missing)."""
     today, zone = advertiser.local_date(now), advertiser.zone()
     listed = [level for level in plan.levels if level is not Level.ADVERTISER]
     hourly = {level: hourly_windows(lp.windows) for level, lp in plan.levels.items()}
+    baselines = {level: baseline_windows(lp.windows) for level, lp in plan.levels.items()}
     reports = [
         (level, window, metrics, window_query(window, level, metrics, today))
         for level, lp in plan.levels.items()
         for window, metrics in lp.windows.items()
-        if window not in hourly[level]
+        if window not in hourly[level] and window not in baselines[level]
     ]
     reports += [
         (level, f"hours of {day.isoformat()}", (), query)
@@ -167,6 +176,9 @@ async def fetch_snapshot(
     ]
     if Level.ADVERTISER in plan.levels:
         states.append(_advertiser_state(advertiser, of(Level.ADVERTISER, advertiser.id)))
+    if history is not None and any(baselines.values()):
+        states, failed = await with_baselines(client, history, advertiser, baselines, states, now)
+        errors += failed
     return FetchResult(tuple(states), tuple(errors))
 
 

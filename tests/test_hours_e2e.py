@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from monitor.config import load_settings
 from monitor.domain import Level
 from monitor.fetch import FetchPlan, LevelPlan, fetch_snapshot
+from monitor.fetch_baseline import DAYS_PER_POLL
 from monitor.once import run_once
 from monitor.store.repo import Store
 from monitor.tiktok.models import DEFAULT_FIELDS
@@ -62,13 +63,17 @@ async def test_a_poll_makes_the_hourly_call_only_when_a_rule_reads_an_hour(tmp_p
             "spend > 0",
             "spend > 0 and last_hour.spend > 0",
             "last_3h.cpc > 0 and last_hour.spend > 0 and this_hour.clicks >= 0 and spend > 0",
+            "spend > 2 * baseline(spend) and stddev(spend) >= 0 and baseline(cpc, weeks=3) > 0",
         ]
     ):
         (tmp_path / str(number)).mkdir()
         calls[when] = await calls_of(tmp_path / str(number), sandbox, when, clock)
-    daily, hourly, many_hourly = calls.values()
+    daily, hourly, many_hourly, baseline = calls.values()
     assert daily == ["advertiser/info/", "campaign/get/", REPORT]
     assert hourly == many_hourly == sorted([*daily, REPORT])  # every hourly window shares today's hourly report
+    # baselines: past days' hourly reports, DAYS_PER_POLL of them on a first poll (the backfill's pace), each
+    # asking for every metric the level's baselines need; never the hourly rules' report, nor without a baseline
+    assert baseline == sorted([*daily, *[REPORT] * DAYS_PER_POLL])
     # 06:30 UTC is 01:30 in New York: last_3h (22:00, 23:00, 00:00) crosses local midnight: one report more
     clock.set(datetime(2026, 11, 25, 6, 30, tzinfo=UTC))
     (tmp_path / "midnight").mkdir()

@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 
 from monitor.actions.base import BUDGET, STATUS, STATUS_TARGET
 from monitor.domain import AlertState, EntityState, Hold, Level, MetricValue, Snapshot
+from monitor.domain.baseline import no_data_reason, parse_window
 from monitor.preview.values import values_of
 from monitor.rules.engine import evaluate
 from monitor.rules.lifecycle import FIRING, PENDING, RESOLVED, RESOLVING, step
@@ -103,7 +104,10 @@ def _result_reason(rule: Rule, result: Result, missing: tuple[str, ...]) -> str:
     if result is Result.TRUE:
         return f"{rule.when.text} is true"
     if result is Result.NO_DATA:
-        return f"no data for {', '.join(missing)}" if missing else "could not be decided (a value of a wrong type)"
+        if not missing:
+            return "could not be decided (a value of a wrong type)"
+        weeks = [found[1] for r in rule.when.refs if r.text in missing and (found := parse_window(r.window or ""))]
+        return f"no data for {', '.join(missing)}" + (f" ({no_data_reason(max(weeks))})" if weeks else "")
     return f"{rule.when.text} is false"
 
 

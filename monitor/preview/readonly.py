@@ -30,6 +30,7 @@ from monitor.config import Settings
 from monitor.domain import Snapshot, aware
 from monitor.store import db
 from monitor.store.errors import SchemaVersionError
+from monitor.store.hourly import HourlyHistory
 from monitor.store.lease import process_owner, ttl_for
 from monitor.store.poll import PollWriter
 from monitor.store.repo import Store
@@ -43,6 +44,7 @@ class PreviewStore(Store):
     def __init__(self, engine: AsyncEngine, *, clock: Clock, retention: timedelta, lease_ttl: timedelta) -> None:
         super().__init__(engine, clock=clock, retention=retention, lease_ttl=lease_ttl, owner=process_owner())
         self.unwritten: dict[str, PollWriter] = {}
+        self.hourly = HourlyHistory(engine, writable=False)  # past days fetched for baselines are not kept
 
     @asynccontextmanager
     async def poll(

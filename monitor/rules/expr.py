@@ -19,7 +19,9 @@ Names
     "sun"), ``day_elapsed`` (0 to 1). The account: ``currency`` ("USD"; no data when unknown). ``prev.x`` is
     x at the previous poll (not for the time, the account, projected_spend or pace).
 Functions
-    ``has(x)``, ``changed(x)``, ``delta(x)`` (x - prev.x), ``abs(x)``, ``min(a, b, ...)``, ``max(a, b, ...)``.
+    ``has(x)``, ``changed(x)``, ``delta(x)`` (x - prev.x), ``abs(x)``, ``min(a, b, ...)``, ``max(a, b, ...)``;
+    ``baseline(x, weeks=4)`` and ``stddev(x, weeks=4)``: today's metric x as it usually is by this local hour on
+    this weekday, from stored hourly history (:mod:`monitor.domain.baseline`; no data before two of the weeks).
 
 Missing data (three-valued logic). A value the API did not return is *missing* (``None``), never zero.
 Arithmetic with a missing value is missing; division by zero is missing. A comparison (or ``in``) with a missing
@@ -37,6 +39,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from monitor.domain import Level
+from monitor.domain.baseline import DEFAULT_WEEKS, KINDS, MAX_WEEKS, MIN_WEEKS, baseline_window
+from monitor.domain.hourly import NOT_HOURLY
 from monitor.rules import names as N
 from monitor.rules.codegen import IR, Const, Load, Op
 from monitor.rules.program import compile_condition
@@ -223,6 +227,11 @@ class _Checker:
             close = difflib.get_close_matches(func, list(N.FUNCTIONS), n=1)
             hint = f"did you mean {close[0]}()? " if close else ""
             return self.problem(node, f"unknown function {func}(); {hint}functions are {', '.join(N.FUNCTIONS)}")
+        if func in KINDS:
+            return self.baseline(node)
+        if node.keywords:
+            key, value = node.keywords[0]
+            return self.problem(value, f"{func}() takes no keyword argument {key}= (to compare, write ==)")
         if func in ("min", "max"):
             if len(args) < 2:
                 return self.problem(node, f"{func}() needs at least two numbers, like {N.FUNCTIONS[func]}")
@@ -248,3 +257,30 @@ class _Checker:
         self.refs.setdefault(previous.text, previous)
         kind = N.CONDITION if func == "changed" else N.NUMBER
         return _Piece(kind, Op(func, (Load(ref), Load(previous))))
+
+    def baseline(self, node: Call) -> _Piece:
+        """``baseline(metric, weeks=4)`` or ``stddev(...)``: a metric of a pseudo window (monitor.domain.baseline)."""
+        func, usage = node.func, N.FUNCTIONS[node.func].split(":")[0]
+        weeks = DEFAULT_WEEKS
+        for key, value in node.keywords:
+            if key != "weeks":
+                return self.problem(value, f"{func}() has no argument {key}=; it is {usage}")
+            number = value.value if isinstance(value, Literal) else None
+            if isinstance(number, bool) or not isinstance(number, int) or not MIN_WEEKS <= number <= MAX_WEEKS:
+                message = f"weeks is a whole number from {MIN_WEEKS} to {MAX_WEEKS}; got {self.src(value)}"
+                return self.problem(value, message)
+            weeks = number
+        if len(node.args) != 1 or not isinstance(node.args[0], Name):
+            return self.problem(node, f"{func}() takes one metric name, like {usage}")
+        arg = node.args[0]
+        parts = arg.parts[1:] if arg.parts[0] == "today" and len(arg.parts) == 2 else arg.parts
+        metric = parts[0]
+        if len(parts) != 1 or metric not in N.METRICS:
+            why = "a metric of today so far" if len(parts) == 1 else "today's metric (no other window)"
+            return self.problem(arg, f"{func}() reads {why}, like {usage}; got {self.src(arg)}")
+        if metric in NOT_HOURLY:
+            return self.problem(arg, f"{func}({metric}): {metric} does not add up over hours, so it has no baseline")
+        shown = metric if weeks == DEFAULT_WEEKS else f"{metric}, weeks={weeks}"
+        ref = Ref(f"{func}({shown})", N.NUMBER, "metric", metric, baseline_window(func, weeks), False)
+        self.refs.setdefault(ref.text, ref)
+        return _Piece(N.NUMBER, Load(ref))

@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from monitor.domain import LEVEL_ORDER
+from monitor.domain.baseline import parse_window
 from monitor.errors import ConfigError, Origin, Problem
 from monitor.rules.active import ActiveTime
 from monitor.rules.model import Match, Rule, RuleSet
@@ -210,11 +211,17 @@ def summarize(ruleset: RuleSet) -> str:
     needs = ruleset.enabled().needs()
     for n, level in enumerate(sorted(needs.levels, key=LEVEL_ORDER.__getitem__)):
         windows = needs.windows(level)
-        reads = "; ".join(f"{w}: {', '.join(sorted(m))}" for w, m in sorted(windows.items())) or "fields only"
+        reads = "; ".join(f"{_window(w)}: {', '.join(sorted(m))}" for w, m in sorted(windows.items())) or "fields only"
         lines.append(f"  {'fetches' if n == 0 else '':10} {level.value:<10} {reads}")
     if not needs.levels:
         lines.append("  fetches    nothing")
     return "\n".join(lines)
+
+
+def _window(window: str) -> str:
+    """A window as ``check`` shows it: a baseline's says it reads stored hourly history."""
+    parsed = parse_window(window)
+    return window if parsed is None else f"{parsed[0]} over {parsed[1]} weeks (stored hourly history)"
 
 
 def _counts(counter: Counter[str], order: Iterable[str]) -> str:

@@ -15,6 +15,7 @@ from datetime import timedelta
 from types import MappingProxyType
 
 from monitor.domain import LEVEL_ORDER, EntityState, Level, Severity
+from monitor.domain.baseline import parse_window
 from monitor.rules.active import ActiveTime
 from monitor.rules.expr import Condition
 
@@ -199,6 +200,20 @@ class RuleSet:
 
     def of_level(self, level: Level) -> tuple[Rule, ...]:
         return tuple(rule for rule in self.rules if rule.level is level)
+
+    def baseline_weeks(self) -> int:
+        """The longest ``weeks`` any enabled rule's baseline() or stddev() reads; 0 when none does (how much stored
+        hourly history the prune job keeps: monitor.domain.baseline.keep_days)."""
+        return max(
+            (
+                parsed[1]
+                for rule in self.rules
+                if rule.enabled
+                for window, _ in rule.when.metrics()
+                if (parsed := parse_window(window)) is not None
+            ),
+            default=0,
+        )
 
     def needs(self) -> Needs:
         """The levels and (window, metric) pairs the rules read, so a poll fetches only those."""

@@ -94,6 +94,8 @@ FUNCTIONS = MappingProxyType(
         "abs": "abs(x)",
         "min": "min(a, b, ...)",
         "max": "max(a, b, ...)",
+        "baseline": "baseline(x, weeks=4): x on the same weekday up to this hour, the mean over the last weeks",
+        "stddev": "stddev(x, weeks=4): the standard deviation of the values baseline(x) averages",
     }
 )
 

@@ -10,7 +10,8 @@ Grammar (lowest precedence first; the same order as Python)::
     sum        := product (("+" | "-") product)*
     product    := unary (("*" | "/") unary)*
     unary      := ("-" | "+") unary | atom
-    atom       := NUMBER | STRING | "true" | "false" | name | function "(" condition ("," condition)* ")"
+    atom       := NUMBER | STRING | "true" | "false" | name | function "(" argument ("," argument)* ")"
+    argument   := condition | IDENT "=" condition          keywords last: baseline(spend, weeks=3)
                 | "(" condition ")"
     name       := IDENT ("." IDENT)*           resolved later: metric, field, window.metric, prev.x, ...
     list       := "[" literal ("," literal)* [","] "]"        literal := ["-"] NUMBER | STRING
@@ -31,6 +32,7 @@ from monitor.rules.tokens import COMPARISONS, ExprError, Token, describe, tokeni
 
 MAX_LENGTH = 4000
 MAX_DEPTH = 64
+_EQUALS = "use == to compare (a single = is not an operator)"
 _WORD_MISTAKES = {
     "True": "write true in lower case",
     "False": "write false in lower case",
@@ -69,6 +71,8 @@ class Name(Node):
 class Call(Node):
     func: str
     args: tuple[Node, ...]
+    #: Keyword arguments, ``weeks=4``: (name, value) pairs in the order written.
+    keywords: tuple[tuple[str, Node], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +184,8 @@ class _Parser:
     def comparison(self) -> Node:
         left = self.sum()
         node: Node = left
+        if self.at("op", "="):  # the tokenizer lets '=' through only after "(name" or ", name": a keyword
+            raise self.fail(_EQUALS)
         if self.at("op", *COMPARISONS):
             op = self.advance().text
             right = self.sum()
@@ -290,11 +296,19 @@ class _Parser:
             raise self.fail(f"{'.'.join(parts)} cannot be called: only functions like has(x) can", first)
         self.nested(self.advance())
         args: list[Node] = []
+        keywords: list[tuple[str, Node]] = []
         while not self.at("op", ")"):
-            args.append(self.or_())
+            if self.at("name") and self.tokens[self.index + 1].text == "=":
+                key = self.advance()
+                self.advance()
+                keywords.append((key.text, self.or_()))
+            elif keywords:
+                raise self.fail(f"a keyword argument like weeks=4 comes after the others in {first.text}()")
+            else:
+                args.append(self.or_())
             if self.at("op", ","):
                 self.advance()
             elif not self.at("op", ")"):
                 raise self.fail(f"expected ',' or ')' in the call of {first.text}(), got {describe(self.tok)}")
         self.depth -= 1
-        return Call(first.pos, self.advance().end, first.text, tuple(args))
+        return Call(first.pos, self.advance().end, first.text, tuple(args), tuple(keywords))

@@ -21,6 +21,7 @@
     budget = 1000                       #   campaign_id, adgroup_id; changed_by (this poll only)
     budget_mode = "BUDGET_MODE_DAY"
     today = { spend = 520.0, conversion = 0 }   # metrics per window: today, yesterday, last_3d, ... lifetime
+    baseline = { spend = 200.0 }        # what baseline(spend) reads (any weeks); stddev = { ... } likewise
 
     [[case.expect]]                     # what must be true right after one poll, for one rule
     at = 2026-11-24T15:15:00Z           # or poll = 4 (1-based)
@@ -50,6 +51,7 @@ from pydantic_core import PydanticCustomError
 
 from monitor.configtypes import Boolean
 from monitor.domain import Level
+from monitor.domain.baseline import KINDS
 from monitor.durations import Duration
 from monitor.errors import Problem
 from monitor.rules import names as N
@@ -98,6 +100,9 @@ class EntityModel(_Strict):
     last_hour: dict[str, Number | str] | None = None
     last_3h: dict[str, Number | str] | None = None
     last_6h: dict[str, Number | str] | None = None
+    #: What baseline(x) and stddev(x) read, whatever ``weeks`` the rule gives (no history is fetched in a test).
+    baseline: dict[str, Number | str] | None = None
+    stddev: dict[str, Number | str] | None = None
 
     @field_validator("level", mode="plain")
     @classmethod
@@ -116,7 +121,7 @@ class EntityModel(_Strict):
             raise fail(("", f'expected a number, or "-" for no data; got {value!r}'))
         return value
 
-    @field_validator(*N.WINDOWS, mode="before")
+    @field_validator(*N.WINDOWS, *KINDS, mode="before")
     @classmethod
     def _metrics(cls, value: object) -> object:
         if not isinstance(value, dict):

@@ -21,6 +21,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from monitor.domain import AlertState, EntityKey, EntityState, Snapshot
+from monitor.domain.baseline import KINDS, every_weeks
 from monitor.errors import ConfigError, Origin, Problem
 from monitor.rules.engine import evaluate
 from monitor.rules.lifecycle import FIRING, PENDING, RESOLVING, AlertKey, Progress, advance
@@ -180,6 +181,10 @@ def _run_case(ruleset: RuleSet, case: CaseModel) -> CaseResult:
     return CaseResult(case.name, tuple(failures))
 
 
+#: An entity's tables in a case -> the window each sets: baseline = {...} sets baseline(x) of every weeks.
+_GIVEN = [(w, w) for w in WINDOWS] + [(k, w) for k in KINDS for w in every_weeks(k)]
+
+
 def _apply(
     entities: Mapping[EntityKey, EntityState], changes: list[EntityModel], advertiser_id: str
 ) -> dict[EntityKey, EntityState]:
@@ -196,8 +201,8 @@ def _apply(
         fields: dict[str, Any] = {name: getattr(old, name) if old else None for name in _FIELDS}
         fields.update({name: _value(getattr(change, name)) for name in _FIELDS if name in given})
         metrics = {window: dict(values) for window, values in (old.metrics.items() if old else ())}
-        for window in WINDOWS:
-            for metric, value in (getattr(change, window) or {}).items():
+        for table, window in _GIVEN:
+            for metric, value in (getattr(change, table) or {}).items():
                 metrics.setdefault(window, {})[metric] = _value(value)
         out[key] = EntityState(level=change.level, id=change.id, advertiser_id=advertiser_id, metrics=metrics, **fields)
     # changed_by holds for the poll that gives it: who changed the entity since the poll before

@@ -91,12 +91,20 @@ def tokenize(text: str) -> list[Token]:
             value, end = _string(text, pos)
             tokens.append(Token("str", text[pos:end], value, pos, end))
         elif kind == "op":
-            if token_text in _MISTAKES:
+            if token_text == "=" and _keyword_position(tokens):  # noqa: S105 -- an operator, not a password
+                tokens.append(Token("op", token_text, token_text, pos, end))
+            elif token_text in _MISTAKES:
                 raise ExprError([(pos, _MISTAKES[token_text])])
-            tokens.append(Token("op", token_text, token_text, pos, end))
+            else:
+                tokens.append(Token("op", token_text, token_text, pos, end))
         pos = end
     tokens.append(Token("end", "", "", len(text), len(text)))
     return tokens
+
+
+def _keyword_position(tokens: list[Token]) -> bool:
+    """Whether an '=' after ``tokens`` names a keyword argument: it follows a name right after '(' or ','."""
+    return len(tokens) >= 2 and tokens[-1].kind == "name" and tokens[-2].kind == "op" and tokens[-2].text in ("(", ",")
 
 
 def number_problem(digits: str, value: float | int | str) -> str | None:

@@ -13,12 +13,14 @@ Each advertiser is pruned in its own short transaction, so pollers are never blo
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from monitor.domain.baseline import keep_days
 from monitor.store.db import reading, writing
+from monitor.store.hourly import prune_before
 from monitor.store.models import (
     AdvertiserRow,
     ApprovalRow,
@@ -106,3 +108,9 @@ async def _prune_advertiser(conn: AsyncConnection, advertiser_id: str, cutoff: d
         await conn.execute(sa.delete(polls_t).where(polls_t.c.advertiser_id == advertiser_id, polls_t.c.id < keep_from))
     ).rowcount
     return polls, history, entities
+
+
+async def prune_hourly(engine: AsyncEngine, now: datetime, weeks: int) -> int:
+    """Forget the stored hourly days (monitor.store.hourly) no baseline of at most ``weeks`` reads, beyond a
+    margin (monitor.domain.baseline.keep_days); the date is taken a day early for every time zone's sake."""
+    return await prune_before(engine, (now - timedelta(days=keep_days(weeks) + 1)).date())

@@ -36,6 +36,7 @@ from monitor.store.alerts import Alerts
 from monitor.store.approvals import Approvals
 from monitor.store.breaker import BreakerEpisodes
 from monitor.store.holds import Holds
+from monitor.store.hourly import HourlyHistory
 from monitor.store.journal import Journal
 from monitor.store.lease import dialect_insert, process_owner
 from monitor.store.models import AdvertiserRow, PollRow
@@ -84,6 +85,7 @@ class Store:
         self.problems = Problems(engine)
         self.breaker = BreakerEpisodes(engine)
         self.shards = Shards(engine)
+        self.hourly = HourlyHistory(engine)  # past days' hourly reports, for baselines
         #: The fence of a poll of an advertiser (its shard, owner and epoch), or None for no fencing: given by
         #: the replica's shard assignment (monitor.replicas) in ``run``; ``once`` and tools poll unfenced.
         self.fence_of: Callable[[str], Fence | None] = _no_fence
@@ -209,9 +211,16 @@ class Store:
         async with db.reading(self._engine) as conn:
             return [_poll_run(row) for row in await conn.execute(query.limit(limit))]
 
-    async def prune(self, now: datetime, retention: timedelta | None = None) -> PruneReport:
-        """The pruning job: forget history older than ``now - retention`` (see monitor.store.prune)."""
-        return await pruning.prune(self._engine, aware(now) - (self.retention if retention is None else retention))
+    async def prune(
+        self, now: datetime, retention: timedelta | None = None, *, baseline_weeks: int | None = None
+    ) -> PruneReport:
+        """The pruning job: forget history older than ``now - retention`` (see monitor.store.prune), and, when
+        ``baseline_weeks`` is given (the longest ``weeks`` any rule's baseline reads, 0 for none), the stored
+        hourly days no baseline reads any more."""
+        report = await pruning.prune(self._engine, aware(now) - (self.retention if retention is None else retention))
+        if baseline_weeks is not None:
+            await pruning.prune_hourly(self._engine, aware(now), baseline_weeks)
+        return report
 
     async def size(self) -> StorageSize:
         """The database's bytes on disk and its disk's free space (see monitor.store.size)."""

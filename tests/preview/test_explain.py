@@ -136,3 +136,19 @@ def test_the_table_has_a_row_per_entity_with_values_result_state_and_why():
     assert rule_header(rule("spend > 500", for_=timedelta(minutes=15))) == (
         "rule overspend (campaign): spend > 500; for 15m, cooldown 4h"
     )
+
+
+def test_a_baseline_shows_its_value_and_why_it_has_none():
+    usual = {"today": {"spend": 612.5}, "baseline_4w": {"spend": 250.0}, "stddev_4w": {"spend": 40.0}}
+    spending = EntityState(Level.CAMPAIGN, SPENDING, ADV, "Summer Sale", "ENABLE", metrics=usual)
+    new = EntityState(Level.CAMPAIGN, CHEAP, ADV, "New", "ENABLE", metrics={"today": {"spend": 90.0}})
+    now = snapshot(spending, new)
+    condition = rule("(spend - baseline(spend)) / stddev(spend) > 3")
+    explained = by_id(explain_rule(condition, now, None, {}, [], NOW))
+    assert explained[SPENDING].values == (("spend", 612.5), ("baseline(spend)", 250.0), ("stddev(spend)", 40.0))
+    assert explained[SPENDING].result is Result.TRUE
+    assert explained[CHEAP].result is Result.NO_DATA
+    assert explained[CHEAP].why[0] == (
+        "no data for baseline(spend), stddev(spend) (a baseline needs the same weekday of at least 2 of the last 4 "
+        "weeks with delivery by this time, from hourly history the monitor stores at most a few past days per poll)"
+    )

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from monitor.domain import EntityState, Level, Snapshot
+from monitor.domain.baseline import parse_window
 from monitor.domain.budget import DAILY_MODES as DAILY_BUDGET_MODES
 from monitor.rules import Rule, compile_when
 from monitor.rules.codegen import Const, Load, Op
@@ -24,7 +25,7 @@ T0 = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
 
 def entity(level: str = "campaign", id: str = "1", **fields: Any) -> EntityState:
     """An entity; window tables are keyword arguments: ``entity(today={"spend": 5}, name="x")``."""
-    windows = {w: fields.pop(w) for w in list(fields) if w in _WINDOWS}
+    windows = {w: fields.pop(w) for w in list(fields) if w in _WINDOWS or parse_window(w)}
     fields.setdefault("advertiser_id", ADVERTISER)
     return EntityState(level=Level(level), id=id, metrics=windows, **fields)
 

@@ -285,9 +285,9 @@ def test_strings_missing_are_missing_too():
         ('ad_id == "1"', "ad_id is not available in campaign rules (only in ad rules) (column 1)"),
         ('adgroup_id == "1"', "adgroup_id is not available in campaign rules (only in adgroup, ad rules) (column 1)"),
         # functions
-        ("foo(spend) > 1", "unknown function foo(); functions are has, changed, delta, abs, min, max (column 1)"),
-        ("hass(spend)", "unknown function hass(); did you mean has()? functions are has, changed, delta, abs, min, max (column 1)"),
-        ("__import__('os')", "unknown function __import__(); functions are has, changed, delta, abs, min, max (column 1)"),
+        ("foo(spend) > 1", "unknown function foo(); functions are has, changed, delta, abs, min, max, baseline, stddev (column 1)"),
+        ("hass(spend)", "unknown function hass(); did you mean has()? functions are has, changed, delta, abs, min, max, baseline, stddev (column 1)"),
+        ("__import__('os')", "unknown function __import__(); functions are has, changed, delta, abs, min, max, baseline, stddev (column 1)"),
         ("has(spend, clicks)", "has() takes exactly one argument: has(x): true when x has data (column 1)"),
         ("has()", "has() takes exactly one argument: has(x): true when x has data (column 1)"),
         ("has(1)", "has() takes a name, like has(spend); got 1 (column 5)"),
@@ -298,6 +298,22 @@ def test_strings_missing_are_missing_too():
         ("min(spend) > 1", "min() needs at least two numbers, like min(a, b, ...) (column 1)"),
         ("abs(name) > 1", "abs() needs a number; name is a string (column 5)"),
         ("max(spend, name) > 1", "max() needs a number; name is a string (column 12)"),
+        # baselines
+        ("baseline(spend, weeks=1) > 0", "weeks is a whole number from 2 to 12; got 1 (column 23)"),
+        ("baseline(spend, weeks=2.5) > 0", "weeks is a whole number from 2 to 12; got 2.5 (column 23)"),
+        ("baseline(spend, weeks=spend) > 0", "weeks is a whole number from 2 to 12; got spend (column 23)"),
+        ("baseline(spend, week=3) > 0", "baseline() has no argument week=; it is baseline(x, weeks=4) (column 22)"),
+        ("baseline(weeks=3, spend) > 0", "a keyword argument like weeks=4 comes after the others in baseline() (column 19)"),
+        ("baseline(spend, 3) > 0", "baseline() takes one metric name, like baseline(x, weeks=4) (column 1)"),
+        ("stddev() > 0", "stddev() takes one metric name, like stddev(x, weeks=4) (column 1)"),
+        ("baseline(reach) > 0", "baseline(reach): reach does not add up over hours, so it has no baseline (column 10)"),
+        ("baseline(yesterday.spend) > 0", "baseline() reads today's metric (no other window), like baseline(x, weeks=4); got yesterday.spend (column 10)"),
+        ("baseline(prev.spend) > 0", "baseline() reads today's metric (no other window), like baseline(x, weeks=4); got prev.spend (column 10)"),
+        ("baseline(budget) > 0", "baseline() reads a metric of today so far, like baseline(x, weeks=4); got budget (column 10)"),
+        ("has(spend=1)", "has() takes no keyword argument spend= (to compare, write ==) (column 11)"),
+        ("(spend = 1)", "use == to compare (a single = is not an operator) (column 8)"),
+        ("spend = 1", "use == to compare (a single = is not an operator) (column 7)"),
+        ("max(spend, clicks = 1) > 0", "max() takes no keyword argument clicks= (to compare, write ==) (column 21)"),
         # types
         ("spend", "must be a condition that is true or false; this is a number (column 1)"),
         ("name", "must be a condition that is true or false; this is a string (column 1)"),
@@ -370,3 +386,36 @@ def test_the_rule_window_is_what_bare_metric_names_read():
     assert condition.metrics() == {("last_7d", "spend"), ("yesterday", "spend"), ("last_7d", "cpc")}
     assert [r.text for r in condition.refs] == ["spend", "yesterday.spend", "prev.cpc"]
     assert condition.uses_prev
+
+
+BASELINED = entity(
+    "campaign",
+    "1800000000000002",
+    today={"spend": 600.0, "clicks": 40, "cpc": 15.0},
+    baseline_4w={"spend": 250.0, "cpc": 5.0},
+    stddev_4w={"spend": 50.0},
+    baseline_8w={"spend": 400.0},
+)
+
+
+@pytest.mark.parametrize(
+    ("when", "expected"),
+    [
+        ("spend > 2 * baseline(spend)", True),
+        ("spend > 2 * baseline(today.spend)", True),  # today.x is x
+        ("spend > 2 * baseline(spend, weeks=8)", False),  # another weeks, another value
+        ("(spend - baseline(spend)) / stddev(spend) > 3", True),  # a z-score of 7
+        ("cpc > 2 * baseline(cpc)", True),
+        ("clicks > baseline(clicks)", None),  # no baseline of clicks: no data, never zero
+        ("spend > stddev(spend, weeks=8)", None),
+        ("has(spend) and not (spend < baseline(spend, weeks=3))", None),
+    ],
+)
+def test_baselines_are_read_as_their_windows(when, expected):
+    assert decide(when, BASELINED) is expected
+
+
+def test_a_baseline_is_read_from_its_window_and_shown_as_written():
+    condition = compile_when("spend > 2 * baseline(spend) and stddev(cpc, weeks=3) > 0", level=Level.CAMPAIGN)
+    assert condition.names == ("spend", "baseline(spend)", "stddev(cpc, weeks=3)")
+    assert condition.metrics() == {("today", "spend"), ("baseline_4w", "spend"), ("stddev_3w", "cpc")}

@@ -430,3 +430,13 @@ def test_approve_and_approve_within_wait_for_a_person_and_need_an_action(tmp_pat
         'b.toml:18: rule "contradiction".approve_within: approve = false: the action does not wait; leave '
         "approve_within out"
     )
+
+
+def test_summary_says_a_baseline_reads_stored_hourly_history(tmp_path):
+    rule = (
+        '[[rule]]\nname = "a"\nlevel = "campaign"\nwhen = "spend > 2 * baseline(spend, weeks=3)"\nnotify = ["slack"]\n'
+    )
+    write(tmp_path, {"a.toml": rule})
+    summary = summarize(load_rules(tmp_path, channels={"slack"}))
+    fetches = "  fetches    campaign   baseline over 3 weeks (stored hourly history): spend; today: spend"
+    assert summary.splitlines()[-1] == fetches

@@ -363,3 +363,42 @@ def test_a_changed_by_no_rule_can_see_is_refused_in_a_test_file(tmp_path):
     (tmp_path / "test.toml").write_text(CHANGED_BY_CASE.format(who="a persn", firing="[]"))
     report = run_rule_tests(tmp_path / "test.toml")
     assert report.exit_code == 2 and "did you mean 'a person'?" in render_report(report)
+
+
+BASELINE_RULES = """\
+[[rule]]
+name = "z"
+level = "campaign"
+when = "(spend - baseline(spend, weeks=8)) / stddev(spend, weeks=8) > 3 and spend > 2 * baseline(spend)"
+notify = ["slack"]
+"""
+
+BASELINE_CASE = """\
+rule_files = ["rules/*.toml"]
+
+[[case]]
+name = "a baseline rule"
+
+[[case.poll]]
+at = 2026-11-24T15:00:00Z
+[[case.poll.entity]]
+level = "campaign"
+id = "c1"
+today = {{ spend = 500 }}
+baseline = {{ spend = {baseline} }}
+stddev = {{ spend = 50 }}
+
+[[case.expect]]
+poll = 1
+rule = "z"
+firing = {firing}
+"""
+
+
+def test_a_case_gives_baselines_of_any_weeks_and_a_missing_one_does_not_fire(tmp_path):
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "z.toml").write_text(BASELINE_RULES)
+    for baseline, firing, code in (("200", '["c1"]', 0), ("300", "[]", 0), ('"-"', "[]", 0), ('"-"', '["c1"]', 1)):
+        (tmp_path / "test.toml").write_text(BASELINE_CASE.format(baseline=baseline, firing=firing))
+        report = run_rule_tests(tmp_path / "test.toml")
+        assert report.exit_code == code, render_report(report)

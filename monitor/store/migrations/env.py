@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+import monitor.store.hourly  # noqa: F401  (its tables, in StoreModel's metadata)
 from monitor.store.models import StoreModel
 
 connection = context.config.attributes.get("connection")
