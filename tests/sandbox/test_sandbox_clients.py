@@ -71,7 +71,8 @@ async def test_unmodelled_report_requests_are_refused_saying_so(api: Api) -> Non
     multi = {**{k: v for k, v in BASE.items() if k != "advertiser_id"}, "advertiser_ids": [NY, AKL]}
     cases: list[dict[str, Any]] = [
         {**{k: v for k, v in BASE.items() if k != "advertiser_id"}, "bc_id": "7100000000000000001"},
-        {**BASE, "report_type": "AUDIENCE"},
+        {**BASE, "report_type": "AUDIENCE", "dimensions": ["campaign_id", "ac"]},
+        {**BASE, "report_type": "AUDIENCE", "dimensions": ["campaign_id", "age", "platform"]},
         {**multi, "dimensions": ["stat_time_day"]},
         {**multi, "multi_adv_report_in_utc_time": "true"},
     ]
