@@ -94,7 +94,9 @@ async def test_a_basic_report_may_split_by_country(api: Api) -> None:
     dims = ["campaign_id", "country_code"]
     rows = await rows_of(api, advertiser_id=AKL, report_type="BASIC", data_level="AUCTION_CAMPAIGN", dimensions=dims)
     assert {r["dimensions"]["country_code"] for r in rows} <= set(COUNTRIES)
-    basic = await rows_of(api, advertiser_id=AKL, report_type="BASIC", data_level="AUCTION_CAMPAIGN", dimensions=dims[:1])
+    basic = await rows_of(
+        api, advertiser_id=AKL, report_type="BASIC", data_level="AUCTION_CAMPAIGN", dimensions=dims[:1]
+    )
     assert summed(rows, ("campaign_id",)) == summed(basic, ("campaign_id",))
 
 
