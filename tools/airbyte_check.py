@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from tap_check import ADVERTISERS, _control, redirect_session, start_sandbox  # noqa: E402
+from tap_check import ADVERTISERS, _control, redirect_session, start_sandbox
 
 APP_ID, SECRET = "4242424242", "sandbox-secret"  # the sandbox's defaults (monitor/sandbox/settings.py)
 
