@@ -67,7 +67,9 @@ def _advertiser_of(record: dict[str, Any]) -> str:
     return str(value) if value is not None else "none"
 
 
-def run(sandbox_url: str, token: str, start_date: str, only: list[str] | None) -> dict[str, Any]:
+def run(
+    sandbox_url: str, token: str, start_date: str, only: list[str] | None, include_deleted: bool = False
+) -> dict[str, Any]:
     """Check, discover, then each stream's read on its own; what came of each."""
     from airbyte_cdk.models import (
         ConfiguredAirbyteCatalog,
@@ -85,7 +87,7 @@ def run(sandbox_url: str, token: str, start_date: str, only: list[str] | None) -
     config = {
         "credentials": {"auth_type": "oauth2.0", "app_id": APP_ID, "secret": SECRET, "access_token": token},
         "start_date": start_date,
-        "include_deleted": False,
+        "include_deleted": include_deleted,
     }
     result: dict[str, Any] = {"streams": {}}
     source = SourceTiktokMarketing(None, config, None)
@@ -157,6 +159,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--qps", type=int, default=1000, help="the started sandbox's --qps (default 1000)")
     parser.add_argument("--stream", action="append", help="read only this stream (repeatable)")
     parser.add_argument("--allow", action="append", default=[], help="a stream whose failure is expected")
+    parser.add_argument(
+        "--include-deleted", action="store_true", help="the connector's include_deleted option (status filters)"
+    )
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
@@ -171,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         sys.stdout.flush()
         os.dup2(quiet, 1)
-        result = run(url, args.token, start, args.stream)
+        result = run(url, args.token, start, args.stream, args.include_deleted)
     finally:
         sys.stdout.flush()
         os.dup2(real_stdout, 1)
