@@ -1,4 +1,5 @@
-"""Computing BASIC report rows from the world (the query is parsed in report_query.py).
+"""Computing BASIC report rows from the world (the query is parsed in report_query.py); AUDIENCE rows are the
+BASIC ones split over audience values (audience.py).
 
 Rows: one per (entity at the data level, time bucket) that had impressions or spend; entities with neither get
 no row at all. Default order: entity id descending, then time ascending; ``order_field`` sorts by that metric
