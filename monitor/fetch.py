@@ -37,6 +37,7 @@ from datetime import date, datetime
 from typing import Any
 
 from monitor.domain import EntityState, Level, Metrics, MetricValue, window_dates
+from monitor.domain.ratios import with_denominators
 from monitor.fetch_baseline import baseline_windows, with_baselines
 from monitor.fetch_hours import HourlyRows, hourly_queries, hourly_windows
 from monitor.store.hourly import HourlyHistory
@@ -52,7 +53,9 @@ SMART_PLUS_AD_DIMENSION = "ad_id_v2"
 
 def window_query(window: str, level: Level, metrics: tuple[str, ...], today: date) -> ReportQuery:
     """The report query for one window (see :func:`monitor.domain.window_dates`), ``today`` being the
-    advertiser's local date."""
+    advertiser's local date. It asks for each ratio's denominator too, so a ratio over a zero count is read as
+    no data (:mod:`monitor.domain.ratios`)."""
+    metrics = with_denominators(metrics)
     dates = window_dates(window, today)
     if dates is None:
         return ReportQuery(level, metrics, lifetime=True)

@@ -94,3 +94,30 @@ async def test_advertiser_level_uses_the_account_report(clock, make_client, adve
     (state,) = result.states
     assert (state.level, state.id, state.secondary_status) == (Level.ADVERTISER, ADV, "STATUS_ENABLE")
     assert state.metric("spend") > 0
+
+
+@pytest.mark.parametrize("wire", ["0.00", "0", "-"])
+async def test_a_ratio_over_zero_clicks_is_missing_whatever_the_api_sends(
+    sandbox, clock, make_client, advertiser, wire
+):
+    """The report asks for cpc's denominator too (a rule reads only cpc), so a cpc over zero clicks is no data."""
+    plan = FetchPlan({Level.CAMPAIGN: LevelPlan(fields=("budget",), windows={"today": ("cpc",)})})
+    first = await fetch_snapshot(make_client(), advertiser, plan, clock.now())
+    with_cpc = sorted((s.id for s in first.states if s.metric("cpc") is not None), key=int)
+    assert with_cpc, "the sandbox's enabled campaigns get clicks during the day"
+    sandbox.faults.add(  # the first row (the highest campaign id): no clicks, and cpc as TikTok may send it
+        Fault(
+            kind="patch",
+            path="report/integrated/get/",
+            patch=[
+                {"op": "replace", "path": "/data/list/0/metrics/clicks", "value": "0"},
+                {"op": "replace", "path": "/data/list/0/metrics/cpc", "value": wire},
+            ],
+        )
+    )
+    result = await fetch_snapshot(make_client(), advertiser, plan, clock.now())
+    assert not result.errors
+    cpc = {s.id: s.metric("cpc") for s in result.states}
+    assert cpc[with_cpc[-1]] is None
+    assert all(isinstance(cpc[i], float) for i in with_cpc[:-1])
+    assert set(next(s for s in result.states if s.id == with_cpc[-1]).metrics["today"]) == {"cpc"}

@@ -4,7 +4,8 @@ Pure values and names, with no I/O and no third-party imports, so any layer may 
 none (see docs/architecture.md). Adapters (``tiktok/``, ``store/``, ``notify/``) convert to and from these types
 at their edges.
 
-Modules: ``levels`` (Level, LEVEL_ORDER), ``values`` (MetricValue, Metrics, freezing, aware times),
+Modules: ``levels`` (Level, LEVEL_ORDER), ``values`` (MetricValue, Metrics, freezing, aware times), ``ratios``
+(a ratio metric over a zero count is no data), ``hourly`` (hourly windows' values),
 ``entities`` (EntityKey, EntityState, Snapshot), ``windows`` (report window names and their local dates),
 ``budget`` (budget modes), ``alerts`` (Severity, AlertState, action Outcome), ``holds`` (Hold: rules leave a field
 of an entity alone), ``silences`` (Silence, Matcher: alerts that neither notify nor act for a while),

@@ -2,11 +2,17 @@
 
 The metric list is open, as in TikTok's SDK (``metrics: list[str]``): any lower-case name is accepted (see
 :func:`is_metric_name`). Every value is a string: money "14.68" (two decimals in every currency), counts
-"1079", ratios in percent "1.25" (ctr, conversion_rate, result_rate, …), and "-" when a ratio's denominator is
-zero. Metrics the sandbox does **not simulate** answer as TikTok answers an ad without such activity
-(:func:`unsimulated`): a zero ("0" for counts, "0.00" for money, rates and averages), except secondary-goal
-metrics and attribute metrics the sandbox has no value for, which answer "-" (the Singer tap's schemas type
-every metric as a number and convert "-" only for ``secondary_goal_*``).
+"1079", ratios in percent "1.25" (ctr, conversion_rate, result_rate, …). A ratio whose denominator is zero
+(cpc without clicks, cost_per_conversion without conversions, ctr and cpm without impressions) is "0.00", not
+"-". Evidence (tiktok-api.md §7.1 says "verify"): the Singer tap ``tap-tiktok-ads`` 1.2.1, used against live
+accounts for years, types cost_per_conversion, cpc, ctr, conversion_rate … as numbers in its schemas and converts
+"-" to null only for ``secondary_goal_result``, ``cost_per_secondary_goal_result`` and
+``secondary_goal_result_rate``, so TikTok must send numbers there (its sync stopped at the first "-" this sandbox
+sent for cost_per_conversion); "-" is for metrics that do not apply (secondary goals, attributes). The monitor
+reads a ratio over a zero count as no data either way (monitor/domain/ratios.py). Metrics the sandbox does **not
+simulate** answer as TikTok answers an ad without such activity (:func:`unsimulated`): a zero ("0" for counts,
+"0.00" for money, rates and averages), except secondary-goal metrics and attribute metrics the sandbox has no
+value for, which answer "-".
 
 How the simulated metrics relate: per ad, cumulative impressions = ⌊spend × 1000 / cpm⌋, clicks =
 ⌊impressions × ctr⌋ (before flooring), conversions = ⌊clicks × cvr⌋; a window's count is the difference of
@@ -148,12 +154,12 @@ class Totals:
         return math.floor(self.impressions / (1.08 + 0.04 * max(days, 0.0)))
 
 
-def _ratio(num: float, den: float, scale: float = 1.0) -> float | None:
-    return None if den == 0 else num * scale / den
+def _ratio(num: float, den: float, scale: float = 1.0) -> float:
+    return 0.0 if den == 0 else num * scale / den
 
 
 def numbers(t: Totals) -> dict[str, float | None]:
-    """Numeric values of every simulated metric (None = no data / zero denominator)."""
+    """Numeric values of every simulated metric (a ratio over a zero denominator is 0.0, as TikTok sends it)."""
     reach = t.reach
     conv = t.conversion
     out: dict[str, float | None] = {

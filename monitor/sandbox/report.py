@@ -1,4 +1,5 @@
-"""Computing BASIC report rows from the world (the query is parsed in report_query.py).
+"""Computing BASIC report rows from the world (the query is parsed in report_query.py); AUDIENCE rows are the
+BASIC ones split over audience values (audience.py).
 
 Rows: one per (entity at the data level, time bucket) that had impressions or spend; entities with neither get
 no row at all. Default order: entity id descending, then time ascending; ``order_field`` sorts by that metric
@@ -19,6 +20,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
+from monitor.sandbox.audience import split_totals, splits
 from monitor.sandbox.entities import DELETE, Ad, AdGroup, Advertiser, Campaign
 from monitor.sandbox.metrics import Totals, format_metrics, numbers
 from monitor.sandbox.report_query import TIME_DIMENSIONS, ReportQuery
@@ -40,6 +42,7 @@ class Row:
     bucket: int
     label: str | None
     totals: Totals
+    audience: dict[str, str] | None = None  # AUDIENCE reports: the row's audience dimension values
 
 
 @dataclass(slots=True)
@@ -62,6 +65,8 @@ def run_report(
         truncated = True
     rows = _accumulate(world, adv, q, buckets, ads, now) if buckets else []
     rows.sort(key=lambda r: (-int(r.key) if r.key else 0, r.bucket))
+    if q.audience:
+        rows = _split(rows, q.audience, adv.advertiser_id)
     if q.order_field:
         field = q.order_field
         rows.sort(key=lambda r: numbers(r.totals).get(field) or 0.0, reverse=q.order_desc)
@@ -96,6 +101,20 @@ class ReportCache:
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
+
+
+def _split(rows: list[Row], audience: tuple[str, ...], advertiser_id: str) -> list[Row]:
+    """Each row in parts over the audience dimension values (audience.py), in value order; empty parts dropped."""
+    out: list[Row] = []
+    for row in rows:
+        combos = splits(row.key or advertiser_id, audience)
+        parts = split_totals(row.totals, [weight for _, weight in combos])
+        out.extend(
+            Row(row.key, row.entity, row.bucket, row.label, part, values)
+            for (values, _), part in zip(combos, parts, strict=True)
+            if not part.empty
+        )
+    return out
 
 
 def _buckets(adv: Advertiser, q: ReportQuery, now: float) -> list[Bucket]:
@@ -243,6 +262,7 @@ def attributes(entity: object, adv: Advertiser, now: float) -> dict[str, str]:
 def format_row(result: ReportResult, row: Row) -> tuple[dict[str, str], dict[str, str]]:
     """(dimensions, metrics) of one row, every value a string."""
     q = result.query
-    dims = {d: (row.label if d in TIME_DIMENSIONS else row.key) or "" for d in q.dimensions}
+    audience = row.audience or {}
+    dims = {d: audience.get(d, (row.label if d in TIME_DIMENSIONS else row.key) or "") for d in q.dimensions}
     attrs = attributes(row.entity, result.advertiser, result.now)
     return dims, format_metrics(list(q.metrics), row.totals, attrs)

@@ -1,13 +1,16 @@
-"""Parsing and validating a BASIC report request (sync ``report/integrated/get/`` and ``report/task/create/``).
+"""Parsing and validating a BASIC or AUDIENCE report request (sync ``report/integrated/get/`` and
+``report/task/create/``).
 
 Supported (anything else is a 40002 naming the parameter):
 
 * ``advertiser_id`` (sync reports over ``advertiser_ids``: reports_multi.py; ``bc_id`` reports and async ones
   over ``advertiser_ids`` are not simulated), ``service_type`` AUCTION,
-  ``report_type`` BASIC, ``data_level`` AUCTION_ADVERTISER|CAMPAIGN|ADGROUP|AD;
+  ``report_type`` BASIC or AUDIENCE (audience.py; PLAYABLE_MATERIAL, CATALOG, BC and TT_SHOP are not simulated),
+  ``data_level`` AUCTION_ADVERTISER|CAMPAIGN|ADGROUP|AD;
 * ``dimensions``: the level's id (advertiser_id, campaign_id, adgroup_id or ad_id; at ad level also ad_id_v2,
   the Smart+ ad id of a Smart+ creative, see :mod:`monitor.sandbox.smartplus`) and/or one of stat_time_day,
-  stat_time_hour;
+  stat_time_hour; AUDIENCE reports add audience dimensions (age, gender, country_code, platform, province_id:
+  audience.py), BASIC ones may add country_code; an AUDIENCE report cannot ask for ``query_lifetime``;
 * ``metrics``: an open list, as in the SDK: any lower-case metric name (default ["spend", "impressions"]);
   those the sandbox does not simulate answer zero or "-" (metrics.py);
 * ``start_date``/``end_date`` (inclusive, account time zone) or ``query_lifetime`` (no time dimension).
@@ -26,6 +29,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
+from monitor.sandbox.audience import AUDIENCE_DIMENSIONS, NOT_SIMULATED, check_audience
 from monitor.sandbox.metrics import ATTRIBUTE_SET, DEFAULT_METRICS, is_metric_name
 from monitor.sandbox.params import Params, checked_strings, param_error
 
@@ -63,6 +67,12 @@ class ReportQuery:
     order_desc: bool
     page: int = 1
     page_size: int = 10
+    report_type: str = "BASIC"
+
+    @property
+    def audience(self) -> tuple[str, ...]:
+        """The audience dimensions asked for, in request order (audience.py)."""
+        return tuple(d for d in self.dimensions if d in AUDIENCE_DIMENSIONS)
 
     @property
     def time_dimension(self) -> str | None:
@@ -87,6 +97,7 @@ class ReportQuery:
             self.include_deleted,
             self.order_field,
             self.order_desc,
+            self.report_type,
         )
 
 
@@ -101,11 +112,14 @@ def parse_report_query(p: Params, *, sync: bool) -> ReportQuery:
     if p.string("service_type", default="AUCTION") != "AUCTION":
         raise param_error("service_type: Must be AUCTION (RESERVATION is deprecated).")
     report_type = p.choice("report_type", REPORT_TYPES, required=True)
-    if report_type != "BASIC":
-        raise param_error(f"report_type: {report_type} reports are not simulated by the sandbox; use BASIC.")
+    if report_type not in ("BASIC", "AUDIENCE"):
+        raise param_error(
+            f"report_type: {report_type} reports are not simulated by the sandbox; use BASIC or AUDIENCE."
+        )
     level = p.choice("data_level", tuple(LEVEL_ID), required=True)
-    assert level is not None
+    assert level is not None and report_type is not None
     dimensions = _dimensions(p.string_list("dimensions", required=True) or [], level)
+    check_audience(report_type, [d for d in dimensions if d in AUDIENCE_DIMENSIONS])
     metrics = p.string_list("metrics") or list(DEFAULT_METRICS)
     unknown = [m for m in metrics if not is_metric_name(m)]
     if unknown:
@@ -116,6 +130,8 @@ def parse_report_query(p: Params, *, sync: bool) -> ReportQuery:
     time_dim = next((d for d in dimensions if d in TIME_DIMENSIONS), None)
     start = end = None
     if lifetime:
+        if report_type == "AUDIENCE":
+            raise param_error("query_lifetime: Only BASIC reports can query the lifetime; got report_type AUDIENCE.")
         if time_dim:
             raise param_error(f"query_lifetime: Cannot be used with the time dimension {time_dim}.")
     else:
@@ -148,18 +164,22 @@ def parse_report_query(p: Params, *, sync: bool) -> ReportQuery:
         order_desc,
         page,
         page_size,
+        report_type,
     )
 
 
 def _dimensions(dims: list[str], level: str) -> list[str]:
     if not dims:
         raise param_error("dimensions: Length must be at least 1.")
-    allowed = {LEVEL_ID[level], *TIME_DIMENSIONS} | ({"ad_id_v2"} if level == "AUCTION_AD" else set())
+    allowed = {LEVEL_ID[level], *TIME_DIMENSIONS, *AUDIENCE_DIMENSIONS}
+    allowed |= {"ad_id_v2"} if level == "AUCTION_AD" else set()
     wrong = [d for d in dims if d not in allowed]
     if wrong:
+        known = [d for d in wrong if d in NOT_SIMULATED]
+        what = f"the audience dimension(s) {', '.join(known)}" if known else f"{', '.join(wrong)} at data_level {level}"
         raise param_error(
-            f"dimensions: {', '.join(wrong)} at data_level {level} is not simulated by the sandbox; "
-            f"allowed: {LEVEL_ID[level]} plus at most one of stat_time_day, stat_time_hour."
+            f"dimensions: {what} is not simulated by the sandbox; allowed: {LEVEL_ID[level]} plus at most one of "
+            "stat_time_day, stat_time_hour, plus age, gender, country_code, platform or province_id (AUDIENCE)."
         )
     if "ad_id" in dims and "ad_id_v2" in dims:
         raise param_error("dimensions: ad_id together with ad_id_v2 is not simulated by the sandbox; use one.")

@@ -35,6 +35,7 @@ from monitor.sandbox import (
     api_oauth,
     api_reports,
     api_smartplus,
+    api_unsimulated,
     api_user,
     api_writes,
     changelog,
@@ -105,6 +106,8 @@ def build_app(sandbox: SandboxState) -> web.Application:
         app.router.add_route(method, API_PREFIX + path, _endpoint(sandbox, handler, path))
     for method, path, handler in PUBLIC_ROUTES:
         app.router.add_route(method, API_PREFIX + path, _endpoint(sandbox, handler, path, public=True))
+    for path in api_unsimulated.NOT_SIMULATED:  # known at TikTok, not modelled: 40002 saying so
+        app.router.add_route("GET", API_PREFIX + path, _endpoint(sandbox, api_unsimulated.refusal(path), path))
     # The Singer tap checks its token with user/info (no trailing slash); answered both ways (tiktok-api.md §12).
     app.router.add_route("GET", API_PREFIX + "user/info", _endpoint(sandbox, api_user.user_info, "user/info/"))
     api_oauth.add_portal_route(app, sandbox)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from monitor.domain.ratios import without_undefined_ratios
 from monitor.tiktok.client_paging import MAX_PAGE_SIZE, PagedClient
 from monitor.tiktok.cooperative import cooperative
 from monitor.tiktok.models import Report, ReportQuery, ReportRow
@@ -24,7 +25,8 @@ class ReportReads(PagedClient):
     sync_report_ads: int
 
     async def report(self, advertiser_id: str, query: ReportQuery, *, page_size: int = MAX_PAGE_SIZE) -> Report:
-        """report/integrated/get (BASIC), every page. Missing values ("-") come back as None. ``truncated``
+        """report/integrated/get (BASIC), every page. Missing values ("-") come back as None, and so does a ratio
+        whose denominator in the row is zero (cpc without clicks: :mod:`monitor.domain.ratios`). ``truncated``
         says TikTok capped the rows at 20,000 ads: then only page 1 was read (the rest could not complete the
         report either; use :meth:`async_report` for such accounts, :attr:`sync_report_ads`)."""
         params = query.params(advertiser_id)
@@ -44,9 +46,10 @@ class ReportReads(PagedClient):
 
 
 def _report_row(row: Fields, dimensions: Sequence[str]) -> ReportRow:
-    """One report row: ``dimensions`` (each asked-for one present) and ``metrics``, both objects."""
+    """One report row: ``dimensions`` (each asked-for one present) and ``metrics``, both objects (a ratio over a
+    zero count is None)."""
     values = row.strings("dimensions")
     for name in dimensions:
         if name not in values:
             raise row.error(f"dimensions.{name}", "is missing")
-    return ReportRow(dimensions=values, metrics=row.metrics("metrics"))
+    return ReportRow(dimensions=values, metrics=without_undefined_ratios(row.metrics("metrics")))

@@ -13,6 +13,7 @@ import io
 import json
 from collections.abc import Awaitable, Callable, Sequence
 
+from monitor.domain.ratios import without_undefined_ratios
 from monitor.tiktok.errors import BadResponseError, PermanentApiError, TransientApiError
 from monitor.tiktok.models import Report, ReportQuery, ReportRow
 from monitor.tiktok.shape import answer_data, parse_metric
@@ -90,7 +91,8 @@ async def run_report_task(
 def parse_csv_report(
     text: str, dimensions: Sequence[str], *, advertiser_id: str | None = None
 ) -> tuple[ReportRow, ...]:
-    """CSV with a header row of column names: dimension columns stay strings, the rest are metrics. A CSV
+    """CSV with a header row of column names: dimension columns stay strings, the rest are metrics (a ratio over
+    a zero count is None, :mod:`monitor.domain.ratios`). A CSV
     without a column for each of ``dimensions`` is a BadResponseError (its rows could not be attributed)."""
     text = text.lstrip("\ufeff")
     if text.lstrip().startswith("{"):  # an envelope where CSV was expected
@@ -120,5 +122,5 @@ def parse_csv_report(
     for record in reader:
         dims = {k: (v or "") for k, v in record.items() if k in dimension_set}
         metrics = {k: parse_metric(k, v) for k, v in record.items() if k and k not in dimension_set}
-        rows.append(ReportRow(dimensions=dims, metrics=metrics))
+        rows.append(ReportRow(dimensions=dims, metrics=without_undefined_ratios(metrics)))
     return tuple(rows)

@@ -71,7 +71,8 @@ async def test_unmodelled_report_requests_are_refused_saying_so(api: Api) -> Non
     multi = {**{k: v for k, v in BASE.items() if k != "advertiser_id"}, "advertiser_ids": [NY, AKL]}
     cases: list[dict[str, Any]] = [
         {**{k: v for k, v in BASE.items() if k != "advertiser_id"}, "bc_id": "7100000000000000001"},
-        {**BASE, "report_type": "AUDIENCE"},
+        {**BASE, "report_type": "AUDIENCE", "dimensions": ["campaign_id", "ac"]},
+        {**BASE, "report_type": "AUDIENCE", "dimensions": ["campaign_id", "age", "platform"]},
         {**multi, "dimensions": ["stat_time_day"]},
         {**multi, "multi_adv_report_in_utc_time": "true"},
     ]
@@ -201,3 +202,17 @@ async def test_report_task_create_has_its_own_2_qps_limit_answering_40016(
     assert (await api.get("campaign/get/", advertiser_id=NY)).code == 0  # other endpoints unaffected
     refused = [a for a in sb.arrivals if a.code == 40016]
     assert len(refused) == 1
+
+
+async def test_endpoints_airbyte_reads_that_are_not_simulated_are_refused_saying_so(api: Api) -> None:
+    for path in ("dmp/custom_audience/list/", "file/music/get/", "creative/portfolio/list/", "tt_video/list/",
+                 "file/image/ad/search/", "file/video/ad/search/", "pixel/list/", "pixel/event/stats/",
+                 "pixel/instant_page/event/"):  # fmt: skip
+        r = await api.get(path, advertiser_id=NY, page_size="100")
+        assert (
+            r.status == 200 and r.code == 40002 and path in r.body["message"] and "not simulated" in r.body["message"]
+        )
+    unknown = await api.get("no/such/endpoint/", advertiser_id=NY)
+    assert unknown.status == 404
+    r = await api.get("pixel/list/", advertiser_id=NY, headers={})
+    assert r.code == 40104  # the token is still checked first

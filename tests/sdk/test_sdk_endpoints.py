@@ -173,6 +173,39 @@ def test_sync_report_every_level_daily_hourly_lifetime_with_connector_metrics(ap
             assert float(data["total_metrics"]["spend"]) > 0
 
 
+def test_audience_report_every_level_and_dimension(api_client: Any) -> None:
+    """AUDIENCE reports through the SDK (issue 20): the rows of each split add up to the BASIC report's."""
+    reporting = sdk.ReportingApi(api_client)
+    dates = {"start_date": TODAY, "end_date": TODAY, "page": 1, "page_size": 1000}
+    for level, dim in (
+        ("AUCTION_ADVERTISER", "advertiser_id"),
+        ("AUCTION_CAMPAIGN", "campaign_id"),
+        ("AUCTION_ADGROUP", "adgroup_id"),
+        ("AUCTION_AD", "ad_id"),
+    ):
+        basic = ok(
+            reporting.report_integrated_get(
+                "BASIC", TOKEN, advertiser_id=NY, data_level=level, dimensions=[dim], metrics=["impressions"], **dates
+            )
+        )["list"]
+        total = sum(int(r["metrics"]["impressions"]) for r in basic)
+        for audience in (["age", "gender"], ["country_code"], ["platform"], ["province_id"]):
+            rows = ok(
+                reporting.report_integrated_get(
+                    "AUDIENCE",
+                    TOKEN,
+                    advertiser_id=NY,
+                    service_type="AUCTION",
+                    data_level=level,
+                    dimensions=[dim, "stat_time_day", *audience],
+                    metrics=["impressions", "spend", "ctr"],
+                    **dates,
+                )
+            )["list"]
+            assert rows and set(rows[0]["dimensions"]) == {dim, "stat_time_day", *audience}, (level, audience)
+            assert sum(int(r["metrics"]["impressions"]) for r in rows) == total, (level, audience)
+
+
 def test_sync_report_filtering_models(api_client: Any, sandbox: Sandbox) -> None:
     campaign_id = sandbox.world.advertisers[NY].campaigns[0].campaign_id
     flt = FilteringReportIntegratedGet(

@@ -98,7 +98,7 @@ async def test_report_parses_numbers_and_keeps_missing_as_none(sandbox, clock, m
         assert isinstance(row.metrics["spend"], int | float)
         assert isinstance(row.metrics["impressions"], int)
         if row.metrics["conversion"] == 0:
-            assert row.metrics["cost_per_conversion"] is None  # "-" from the API: no data, not 0
+            assert row.metrics["cost_per_conversion"] is None  # "0.00" from the API: no data, not 0
     assert any(row.metrics["conversion"] == 0 for row in report.rows)
     assert len(report.request_ids) == len(api_arrivals(sandbox, "report/integrated/get/"))
 

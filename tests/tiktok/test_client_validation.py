@@ -236,6 +236,31 @@ async def test_missing_report_values_stay_none_and_numeric_ids_become_strings(sa
     assert row.metrics == {"spend": None, "conversion": None}
 
 
+@pytest.mark.parametrize("wire", ["0.00", "0", "-", "1.75"])
+async def test_a_ratio_over_a_zero_count_is_no_data_whatever_the_api_sends(sandbox, make_client, wire):
+    query = ReportQuery(Level.CAMPAIGN, ("spend", "clicks", "cpc", "impressions", "ctr"), date(2026, 11, 24))
+    patch(
+        sandbox,
+        "report/integrated/get/",
+        replace("/data/list/0/metrics/clicks", "0"),
+        replace("/data/list/0/metrics/cpc", wire),
+        replace("/data/list/0/dimensions/campaign_id", "1234"),
+    )
+    report = await make_client().report(ADV, query)
+    row = next(r for r in report.rows if r.dimensions["campaign_id"] == "1234")
+    assert row.metrics["clicks"] == 0 and row.metrics["cpc"] is None
+    assert isinstance(row.metrics["ctr"], float) and row.metrics["impressions"] > 0  # impressions were not zero
+
+
+def test_a_csv_ratio_over_a_zero_count_is_no_data():
+    text = "campaign_id,spend,clicks,cpc,conversion,cost_per_conversion\n1,2.50,0,0.00,0,0.00\n2,2.50,5,0.50,0,-\n"
+    rows = parse_csv_report(text, ["campaign_id"])
+    assert rows[0].metrics == {
+        "spend": 2.5, "clicks": 0, "cpc": None, "conversion": 0, "cost_per_conversion": None,
+    }  # fmt: skip
+    assert rows[1].metrics["cpc"] == 0.5 and rows[1].metrics["cost_per_conversion"] is None
+
+
 @pytest.mark.parametrize(
     ("path", "op", "message"),
     [
