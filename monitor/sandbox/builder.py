@@ -73,7 +73,9 @@ def build_advertisers(settings: SandboxSettings, start: float) -> list[Advertise
     out = [_regular(spec, settings, start) for spec in ACCOUNTS]
     if settings.large_ads:
         out.append(_large(settings.large_ads, start))
-    small = replace(settings, campaigns_per_advertiser=1, adgroups_per_campaign=1, ads_per_adgroup=1)
+    small = replace(  # extra advertisers are not regular ones: never Smart+ (smartplus.SmartPlus.mark)
+        settings, campaigns_per_advertiser=1, adgroups_per_campaign=1, ads_per_adgroup=1, smart_plus_campaigns=0
+    )
     for index in range(settings.extra_advertisers):
         advertiser_id = extra_advertiser_id(index)
         spec = AccountSpec(

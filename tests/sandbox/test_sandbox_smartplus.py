@@ -135,3 +135,15 @@ async def test_reports_key_smart_plus_ads_by_ad_id_v2(sp: tuple[Sandbox, Api]) -
 
 def creatives_of(campaign: Any) -> list[Any]:
     return [a for g in campaign.adgroups for a in g.ads]
+
+
+def test_several_smart_plus_campaigns_per_advertiser_beside_extra_advertisers(
+    make_sandbox: Callable[..., Sandbox],
+) -> None:
+    """The extra advertisers' one-campaign settings used to keep smart_plus_campaigns and fail validation for
+    any value above 1, so no world could have two Smart+ campaigns per advertiser."""
+    sb = make_sandbox(smart_plus_campaigns=2, extra_advertisers=1)
+    types = [c.automation_type for c in sb.world.advertisers[NY].campaigns]
+    assert types == ["MANUAL", "UPGRADED_SMART_PLUS", "UPGRADED_SMART_PLUS"]
+    extra = next(a for a in sb.world.advertisers.values() if a.name.startswith("Extra"))
+    assert [c.automation_type for c in extra.campaigns] == ["MANUAL"]
