@@ -1,9 +1,11 @@
-"""TikTok's official Python SDK (1.1.3) against the sandbox, for every endpoint the monitor calls.
+"""TikTok's official Python SDK (1.1.3) against the sandbox: the ordinary entity, write, report, account and
+Business Center endpoints (Upgraded Smart+ in test_sdk_smart_plus, the Change Log in test_sdk_changelog; that
+together they cover every endpoint the monitor calls is test_sdk_coverage's check).
 
 The SDK builds the requests (paths, headers, JSON-string query values, model bodies with the SDK's defaults) and
 parses the envelopes, so the sandbox cannot drift from the SDK's idea of the API. Endpoints the SDK does not wrap
-(``adgroup/budget/update/``, ``report/task/download/``, ``user/info/``) go through the SDK's own
-``ApiClient.call_api``, i.e. the same serialization.
+(``adgroup/budget/update/``, ``user/info/``) go through the SDK's own ``ApiClient.call_api``, i.e. the same
+serialization; ``report/task/download/`` answers a CSV, read with the SDK's REST client.
 """
 
 from __future__ import annotations
@@ -12,34 +14,17 @@ import json
 from typing import Any
 
 import business_api_client as sdk
+import pytest
 from business_api_client import models
 from business_api_client.models.filtering_report_integrated_get import FilteringReportIntegratedGet
 from business_api_client.tiktok_business.tiktok_exceptions import TiktokSDKError
-from sdk_world import NY, TODAY, TOKEN
+from sdk_world import NY, TODAY, TOKEN, ok, raw
 
 from monitor.sandbox import Sandbox
 from monitor.sandbox.status_enums import PRIMARY, SECONDARY
 
 
-def ok(answer: Any) -> Any:
-    """The ``data`` of a successful envelope: the SDK answers ``{"data", "request_id"}`` when ``code`` is 0 and
-    raises ``TiktokSDKError`` otherwise."""
-    assert answer["request_id"]
-    return answer["data"]
-
-
-def raw(client: Any, method: str, path: str, **kwargs: Any) -> Any:
-    """An endpoint the SDK has no method for, through its ApiClient.call_api (envelope checked as for the rest)."""
-    return client.call_api(
-        f"/open_api/v1.3/{path}",
-        method,
-        header_params={"Access-Token": TOKEN, "Content-Type": "application/json"},
-        response_type="InlineResponse200",
-        _return_http_data_only=True,
-        **kwargs,
-    )
-
-
+@pytest.mark.endpoints("oauth2/access_token/", "oauth2/advertiser/get/")
 def test_oauth2_access_token_and_advertiser_get(api_client: Any, sandbox: Sandbox) -> None:
     auth = sdk.AuthenticationApi(api_client)
     code = sandbox.grants.issue_code([NY], sandbox.now())
@@ -50,11 +35,13 @@ def test_oauth2_access_token_and_advertiser_get(api_client: Any, sandbox: Sandbo
     assert [a["advertiser_id"] for a in listed["list"]] == [NY]
 
 
+@pytest.mark.endpoints("advertiser/info/")
 def test_advertiser_info(api_client: Any) -> None:
     data = ok(sdk.AccountManagementApi(api_client).advertiser_info([NY], TOKEN, fields=["name", "display_timezone"]))
     assert data["list"][0]["display_timezone"] == "America/New_York"
 
 
+@pytest.mark.endpoints("campaign/get/", "adgroup/get/", "ad/get/")
 def test_campaign_adgroup_ad_get_with_sdk_filter_models(api_client: Any) -> None:
     campaigns = sdk.CampaignCreationApi(api_client)
     data = ok(
@@ -87,6 +74,7 @@ def test_campaign_adgroup_ad_get_with_sdk_filter_models(api_client: Any) -> None
     assert ads["page_info"]["page_size"] == 2 and ads["page_info"]["total_number"] == 3
 
 
+@pytest.mark.endpoints("campaign/status/update/", "adgroup/status/update/", "ad/status/update/")
 def test_status_writes(api_client: Any, sandbox: Sandbox) -> None:
     c = sandbox.world.advertisers[NY].campaigns[0]
     g = c.adgroups[0]
@@ -113,6 +101,7 @@ def test_status_writes(api_client: Any, sandbox: Sandbox) -> None:
     assert (c.statuses.at(now), g.statuses.at(now), ad.status_at(now)) == ("DISABLE",) * 3
 
 
+@pytest.mark.endpoints("campaign/update/", "adgroup/budget/update/")
 def test_budget_writes(api_client: Any, sandbox: Sandbox) -> None:
     adv = sandbox.world.advertisers[NY]
     c = next(c for c in adv.campaigns if c.budget_mode != "BUDGET_MODE_INFINITE")
@@ -137,6 +126,7 @@ def test_budget_writes(api_client: Any, sandbox: Sandbox) -> None:
     assert key == "scheduled_budget" or g.budgets.at(sandbox.now()) == amount
 
 
+@pytest.mark.endpoints("report/integrated/get/")
 def test_sync_report_every_level_daily_hourly_lifetime_with_connector_metrics(api_client: Any) -> None:
     reporting = sdk.ReportingApi(api_client)
     metrics = ["spend", "impressions", "clicks", "ctr", "vta_purchase", "average_video_play_per_user", "tt_app_id"]
@@ -226,6 +216,7 @@ def test_sync_report_filtering_models(api_client: Any, sandbox: Sandbox) -> None
     assert {r["dimensions"]["campaign_id"] for r in data["list"]} == {campaign_id}
 
 
+@pytest.mark.endpoints("report/task/create/", "report/task/check/", "report/task/download/")
 def test_async_report_create_check_download_cancel(api_client: Any) -> None:
     reporting = sdk.ReportingApi(api_client)
     body = models.ReportTaskCreateBody(
@@ -257,6 +248,7 @@ def test_async_report_create_check_download_cancel(api_client: Any) -> None:
         assert "Error Code: 40002" in str(exc) and "can no longer be canceled" in str(exc)
 
 
+@pytest.mark.endpoints("bc/get/", "bc/asset/get/")
 def test_business_center_reads(api_client: Any) -> None:
     bc = sdk.BCApi(api_client)
     centers = ok(bc.bc_get(TOKEN, page=1, page_size=50))["list"]
@@ -266,6 +258,7 @@ def test_business_center_reads(api_client: Any) -> None:
     assert "list" in assets
 
 
+@pytest.mark.endpoints("user/info/")
 def test_user_info(api_client: Any) -> None:
     assert ok(raw(api_client, "GET", "user/info/"))["display_name"]
 
