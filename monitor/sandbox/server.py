@@ -32,10 +32,11 @@ from monitor.sandbox import (
     api_accounts,
     api_bc,
     api_entities,
+    api_library,
     api_oauth,
+    api_pixels,
     api_reports,
     api_smartplus,
-    api_unsimulated,
     api_user,
     api_writes,
     changelog,
@@ -90,6 +91,15 @@ ROUTES: tuple[tuple[str, str, Handler], ...] = (
     ("POST", "changelog/task/create/", changelog.task_create),
     ("GET", "changelog/task/check/", changelog.task_check),
     ("GET", "changelog/task/download/", changelog.task_download),
+    ("GET", "dmp/custom_audience/list/", api_library.custom_audience_list),
+    ("GET", "file/video/ad/search/", api_library.video_ad_search),
+    ("GET", "file/image/ad/search/", api_library.image_ad_search),
+    ("GET", "file/music/get/", api_library.music_get),
+    ("GET", "creative/portfolio/list/", api_library.portfolio_list),
+    ("GET", "tt_video/list/", api_library.tt_video_list),
+    ("GET", "pixel/list/", api_pixels.pixel_list),
+    ("GET", "pixel/instant_page/event/", api_pixels.instant_page_events),
+    ("GET", "pixel/event/stats/", api_pixels.event_stats),
 )
 #: Endpoints called with app credentials in the body instead of an ``Access-Token`` header.
 PUBLIC_ROUTES: tuple[tuple[str, str, Handler], ...] = (("POST", "oauth2/access_token/", api_oauth.oauth2_access_token),)
@@ -106,8 +116,6 @@ def build_app(sandbox: SandboxState) -> web.Application:
         app.router.add_route(method, API_PREFIX + path, _endpoint(sandbox, handler, path))
     for method, path, handler in PUBLIC_ROUTES:
         app.router.add_route(method, API_PREFIX + path, _endpoint(sandbox, handler, path, public=True))
-    for path in api_unsimulated.NOT_SIMULATED:  # known at TikTok, not modelled: 40002 saying so
-        app.router.add_route("GET", API_PREFIX + path, _endpoint(sandbox, api_unsimulated.refusal(path), path))
     # The Singer tap checks its token with user/info (no trailing slash); answered both ways (tiktok-api.md §12).
     app.router.add_route("GET", API_PREFIX + "user/info", _endpoint(sandbox, api_user.user_info, "user/info/"))
     api_oauth.add_portal_route(app, sandbox)
