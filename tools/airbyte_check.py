@@ -23,8 +23,8 @@ Each stream is read on its own (a configured catalog with only that stream, incr
 state), so one failure does not hide the others. For each it prints the records per advertiser (report streams
 keep rows from ``--days`` back), the rows the sandbox answered, and for a failure the connector's error and the
 sandbox's answers with a non-zero code (from ``/sandbox/arrivals``). Exit status 0 when check, discovery and
-every stream succeeded, 1 otherwise (``--allow`` names streams whose failure is expected: endpoints the sandbox
-does not simulate).
+every stream succeeded, 1 otherwise (``--allow`` names streams whose failure is expected: in 4.7.0
+``pixel_events_statistics``, whose request the sandbox refuses as malformed; see README).
 """
 
 from __future__ import annotations

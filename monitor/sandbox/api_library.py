@@ -53,7 +53,7 @@ def _ids(f: dict[str, Any], key: str) -> frozenset[str] | None:
 async def custom_audience_list(call: Call) -> dict[str, Any]:
     adv = call.advertiser()
     wanted = call.params.string_list("custom_audience_ids", max_len=100)
-    rows = [a for a in library.audiences(adv, call.now) if wanted is None or a["audience_id"] in wanted]
+    rows = [a for a in library.audiences(adv) if wanted is None or a["audience_id"] in wanted]
     return _paged(call, "list", rows, dict, default=10, high=100)
 
 

@@ -116,9 +116,12 @@ def portfolios(adv: Advertiser) -> list[dict[str, Any]]:
     ]
 
 
-def audiences(adv: Advertiser, now: float) -> list[dict[str, Any]]:
-    kinds = (("Customer list", "CUSTOMER_FILE", "MULTIPLE_TYPES"), ("Video viewers 30d", "ENGAGEMENT", None))
-    kinds += (("Lookalike of customers", "LOOKALIKE", None),)
+def audiences(adv: Advertiser) -> list[dict[str, Any]]:
+    kinds: tuple[tuple[str, str, str | None], ...] = (
+        ("Customer list", "CUSTOMER_FILE", "MULTIPLE_TYPES"),
+        ("Video viewers 30d", "ENGAGEMENT", None),
+        ("Lookalike of customers", "LOOKALIKE", None),
+    )
     return [
         {
             "audience_id": f"77{adv.advertiser_id[-8:]}{n:09d}",
