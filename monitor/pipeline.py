@@ -167,7 +167,8 @@ class Pipeline:
         started = time.perf_counter()
         advertiser_id = info.id
         ruleset = self._rules().enabled()  # enabled = false: checked at load, never evaluated
-        plan = ruleset_plan(ruleset)
+        # fetched for this advertiser: only what the rules its [rule.match] admits read (id, currency)
+        plan = ruleset_plan(ruleset.applying_to(advertiser_id, info.currency))
         with counting_calls() as calls:  # this poll's requests, not those of polls running beside it
             async with self._store.poll(advertiser_id, now) as poll:
                 try:

@@ -149,6 +149,11 @@ class Rule:
     def __repr__(self) -> str:
         return f"Rule({self.name!r}, {self.level.value}, {self.when.text!r})"
 
+    def applies_to(self, advertiser_id: str, currency: str | None) -> bool:
+        """Whether the rule is evaluated for the advertiser: enabled, and its match admits the advertiser's id and
+        currency (what decides both evaluation and what a poll of the advertiser fetches for the rule)."""
+        return self.enabled and self.match.admits_advertiser(advertiser_id) and self.match.admits_currency(currency)
+
 
 @dataclass(frozen=True)
 class Needs:
@@ -197,6 +202,13 @@ class RuleSet:
         if all(rule.enabled for rule in self.rules):
             return self
         return RuleSet(tuple(rule for rule in self.rules if rule.enabled), self.files)
+
+    def applying_to(self, advertiser_id: str, currency: str | None) -> RuleSet:
+        """The rules evaluated for the advertiser (:meth:`Rule.applies_to`), from the same files: what a poll of
+        it fetches for (a rule whose ``[rule.match]`` leaves the advertiser out costs it no call)."""
+        if all(rule.applies_to(advertiser_id, currency) for rule in self.rules):
+            return self
+        return RuleSet(tuple(rule for rule in self.rules if rule.applies_to(advertiser_id, currency)), self.files)
 
     def of_level(self, level: Level) -> tuple[Rule, ...]:
         return tuple(rule for rule in self.rules if rule.level is level)
