@@ -16,6 +16,7 @@ from types import MappingProxyType
 
 from monitor.domain import LEVEL_ORDER, EntityState, Level, Severity
 from monitor.domain.baseline import parse_window
+from monitor.domain.profile import PROFILE_WEEKS, reads_history
 from monitor.rules.active import ActiveTime
 from monitor.rules.expr import Condition
 
@@ -215,17 +216,16 @@ class RuleSet:
 
     def baseline_weeks(self) -> int:
         """The longest ``weeks`` any enabled rule's baseline() or stddev() reads; 0 when none does (how much stored
-        hourly history the prune job keeps: monitor.domain.baseline.keep_days)."""
-        return max(
-            (
-                parsed[1]
-                for rule in self.rules
-                if rule.enabled
-                for window, _ in rule.when.metrics()
-                if (parsed := parse_window(window)) is not None
-            ),
-            default=0,
-        )
+        hourly history the prune job keeps: monitor.domain.baseline.keep_days); a projected_spend counts as the weeks
+        its hourly profile reads (monitor.domain.profile)."""
+        weeks = [
+            parsed[1] if (parsed := parse_window(window)) is not None else PROFILE_WEEKS
+            for rule in self.rules
+            if rule.enabled
+            for window, _ in rule.when.metrics()
+            if reads_history(window)
+        ]
+        return max(weeks, default=0)
 
     def needs(self) -> Needs:
         """The levels and (window, metric) pairs the rules read, so a poll fetches only those."""

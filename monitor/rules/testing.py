@@ -22,6 +22,7 @@ from pydantic import ValidationError
 
 from monitor.domain import AlertState, EntityKey, EntityState, Snapshot
 from monitor.domain.baseline import KINDS, every_weeks
+from monitor.domain.profile import PROFILE_WINDOW
 from monitor.errors import ConfigError, Origin, Problem
 from monitor.rules.engine import evaluate
 from monitor.rules.lifecycle import FIRING, PENDING, RESOLVING, AlertKey, Progress, advance
@@ -182,7 +183,7 @@ def _run_case(ruleset: RuleSet, case: CaseModel) -> CaseResult:
 
 
 #: An entity's tables in a case -> the window each sets: baseline = {...} sets baseline(x) of every weeks.
-_GIVEN = [(w, w) for w in WINDOWS] + [(k, w) for k in KINDS for w in every_weeks(k)]
+_GIVEN = [(w, w) for w in WINDOWS] + [(k, w) for k in KINDS for w in every_weeks(k)] + [("profile", PROFILE_WINDOW)]
 
 
 def _apply(

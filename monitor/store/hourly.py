@@ -1,4 +1,5 @@
-"""Hourly history of past local days, kept for baselines (:mod:`monitor.domain.baseline`; migration 0012).
+"""Hourly history of past local days, kept for baselines and hourly profiles (:mod:`monitor.domain.baseline`,
+:mod:`monitor.domain.profile`; migration 0012).
 
 Two tables:
 
