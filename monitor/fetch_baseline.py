@@ -33,7 +33,7 @@ from monitor.domain.baseline import DayRows, baseline_at, baseline_values, neede
 from monitor.domain.hourly import parse_hour, report_metrics
 from monitor.domain.profile import PROFILE_METRIC, PROFILE_WINDOW, profile_days, profile_share, reads_history
 from monitor.fetch_hours import HOUR_DIMENSION
-from monitor.store.hourly import HourlyHistory, Hours
+from monitor.store.hourly import HourlyHistory, Hours, StoredDay
 from monitor.tiktok.client import TikTokClient
 from monitor.tiktok.cooperative import cooperative
 from monitor.tiktok.errors import ApiError, AuthError
@@ -122,7 +122,7 @@ async def with_baselines(
             rows = await _fetch_day(client, advertiser.id, level, day, metrics, _smart_plus(level, states), errors)
             if rows is not None:
                 await history.save_day(advertiser.id, level, day, metrics, rows, now)
-                fresh[day], stored[day] = rows, frozenset(metrics)
+                fresh[day], stored[day] = rows, StoredDay(metrics)
         complete = {day for day, had in stored.items() if set(metrics) <= had}
         loaded = await history.load(advertiser.id, level, {d: stored[d] for d in complete if d not in fresh})
         for day, rows in fresh.items():
