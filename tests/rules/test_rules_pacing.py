@@ -9,8 +9,11 @@ import pytest
 from rules_factories import decide, entity, rule, snapshot
 
 from monitor.domain import EntityState, Level
+from monitor.domain.baseline import keep_days
 from monitor.domain.budget import DAY, DYNAMIC_DAY, INFINITE, TOTAL
+from monitor.domain.profile import PROFILE_DAYS, PROFILE_WEEKS
 from monitor.rules import ExprError, compile_when, evaluate
+from monitor.rules.model import RuleSet
 from monitor.rules.pacing import MIN_HOURS, local_day
 
 KIRITIMATI = "Pacific/Kiritimati"  # UTC+14
@@ -167,3 +170,12 @@ def test_at_most_one_day_elapsed():
     for minutes in range(0, 24 * 60, 7):
         day = local_day(utc(0) + timedelta(minutes=minutes), PAGO_PAGO)
         assert 0 <= day.elapsed < 1
+
+
+def test_the_prune_job_keeps_the_days_a_profile_reads():
+    assert RuleSet([rule("projected_spend > 5")]).baseline_weeks() == PROFILE_WEEKS == 3
+    assert (
+        RuleSet([rule("projected_spend > 5"), rule("spend > baseline(spend, weeks=6)", name="b")]).baseline_weeks() == 6
+    )
+    assert RuleSet([rule("pace > 1")]).baseline_weeks() == 0  # linear only: no history
+    assert keep_days(PROFILE_WEEKS) > PROFILE_DAYS + 1  # yesterday unsettled: the window reaches 15 days back
