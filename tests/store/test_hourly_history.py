@@ -85,8 +85,8 @@ async def test_the_cache_is_bounded_by_entity_hours_not_days(store: Store) -> No
     stored = await history.stored_days(ADV, Level.CAMPAIGN, days)
     loaded = await history.load(ADV, Level.CAMPAIGN, stored)
     assert set(loaded["c0"]) == set(days)
-    assert history.cached_hours == 96  # two of the three days: 144 entity-hours would exceed 100
+    assert history.hours_cached == 96  # two of the three days: 144 entity-hours would exceed 100
     huge = {f"c{i}": {h: {"spend": 1.0} for h in range(24)} for i in range(5)}  # 120 > the whole cache
     await history.save_day(ADV, Level.CAMPAIGN, DAY, ("spend",), huge, T0)
     again = await history.load(ADV, Level.CAMPAIGN, await history.stored_days(ADV, Level.CAMPAIGN, [DAY]))
-    assert len(again) == 5 and history.cached_hours == 48  # read, not kept; its stale version forgotten
+    assert len(again) == 5 and history.hours_cached == 48  # read, not kept; its stale version forgotten
