@@ -12,8 +12,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
-import time
 import tempfile
+import time
 import tracemalloc
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
