@@ -1,18 +1,24 @@
-"""Baselines in a poll: past days' hourly reports fetched once and stored, and each entity's baseline values.
+"""Baselines and hourly profiles in a poll: past days' hourly reports fetched once and stored, and each entity's
+baseline values and profile share.
 
 A level's plan lists a baseline pseudo window (``baseline_4w``, ``stddev_3w``: :mod:`monitor.domain.baseline`)
-only when a rule reads one there; without one this module makes no call and reads nothing. With one, a poll:
+only when a rule reads one there, and the profile window (``profile_14d``: :mod:`monitor.domain.profile`) only when
+a rule reads ``projected_spend`` there; without one this module makes no call and reads nothing. With one, a poll:
 
-1. works out the local dates the baselines read today (the same weekday 1 .. ``weeks`` weeks back);
+1. works out the local dates they read today (the same weekday 1 .. ``weeks`` weeks back; the last 14 days for a
+   profile);
 2. fetches the ones not stored yet (:mod:`monitor.store.hourly`) with every metric the level's baselines need:
    one ``stat_time_hour`` report per local date (TikTok's hourly reports cover one day each), at most
    :data:`DAYS_PER_POLL` per poll for the whole advertiser, newest first, so a first use backfills over a few
    polls within the API budget. Each day fetched is stored at once and never fetched again (the dates are a
-   week old or more: complete). A report that fails is an error of the poll; its day is tried again next poll;
-3. reads the stored days and sets each entity's pseudo windows (missing until two of the weeks are stored).
+   week old or more, a profile's yesterday only once its report has settled: complete). A report that fails is
+   an error of the poll; its day is tried again next poll;
+3. reads the stored days and sets each entity's pseudo windows (missing until two of the weeks are stored; a
+   profile's share until three days with delivery are).
 
-**Calls**: none without a baseline rule; with one, in steady state one report per level per local day (the day
-a week ago; the older ones were fetched in earlier weeks), on first use up to ``weeks`` per level, paced.
+**Calls**: none without a baseline or projected_spend rule; with one, in steady state one report per level per
+local day (the day a week ago, or yesterday for a profile; the older ones were fetched before), on first use up
+to ``weeks`` (14 for a profile) per level, paced.
 """
 
 from __future__ import annotations
@@ -23,10 +29,11 @@ from dataclasses import replace
 from datetime import date, datetime
 
 from monitor.domain import EntityState, Level, MetricValue
-from monitor.domain.baseline import baseline_at, baseline_values, needed_days, parse_window
+from monitor.domain.baseline import DayRows, baseline_at, baseline_values, needed_days
 from monitor.domain.hourly import parse_hour, report_metrics
+from monitor.domain.profile import PROFILE_METRIC, PROFILE_WINDOW, profile_days, profile_share, reads_history
 from monitor.fetch_hours import HOUR_DIMENSION
-from monitor.store.hourly import HourlyHistory, Hours
+from monitor.store.hourly import HourlyHistory, Hours, StoredDay
 from monitor.tiktok.client import TikTokClient
 from monitor.tiktok.cooperative import cooperative
 from monitor.tiktok.errors import ApiError, AuthError
@@ -41,8 +48,33 @@ SMART_PLUS_AD_DIMENSION = "ad_id_v2"
 
 
 def baseline_windows(windows: Mapping[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
-    """The baseline pseudo windows among a level plan's windows."""
-    return {window: metrics for window, metrics in windows.items() if parse_window(window) is not None}
+    """The pseudo windows made from stored hourly history (baselines, the hourly profile) among a level plan's
+    windows."""
+    return {window: metrics for window, metrics in windows.items() if reads_history(window)}
+
+
+def history_days(windows: Collection[str], today: date, until: float) -> list[date]:
+    """Every past local date the history ``windows`` read on ``today`` at the local time ``until``, newest first."""
+    days = set(needed_days(list(windows), today))
+    if PROFILE_WINDOW in windows:
+        days.update(profile_days(today, until))
+    return sorted(days, reverse=True)
+
+
+def history_values(
+    windows: Mapping[str, Collection[str]],
+    days: Mapping[date, DayRows | None],
+    stored: Collection[date],
+    today: date,
+    until: float,
+) -> dict[str, dict[str, MetricValue]]:
+    """One entity's history windows: its baselines (:func:`~monitor.domain.baseline.baseline_values`) and its
+    hourly profile's share (:func:`~monitor.domain.profile.profile_share`) when ``windows`` has them."""
+    out = baseline_values(windows, days, stored, today, until)
+    if PROFILE_WINDOW in windows:
+        share = profile_share({d: rows for d, rows in days.items() if rows}, stored, today, until)
+        out[PROFILE_WINDOW] = {PROFILE_METRIC: share}
+    return out
 
 
 def days_to_fetch(
@@ -82,7 +114,7 @@ async def with_baselines(
     values: dict[tuple[Level, str], dict[str, dict[str, MetricValue]]] = {}
     for level, windows in wanted.items():
         metrics = report_metrics(m for wanted_metrics in windows.values() for m in wanted_metrics)
-        needed = needed_days(list(windows), today)
+        needed = history_days(windows, today, until)
         stored = await history.stored_days(advertiser.id, level, needed)
         fresh: dict[date, dict[str, Hours]] = {}
         for day in days_to_fetch(needed, stored, metrics, budget):
@@ -90,7 +122,7 @@ async def with_baselines(
             rows = await _fetch_day(client, advertiser.id, level, day, metrics, _smart_plus(level, states), errors)
             if rows is not None:
                 await history.save_day(advertiser.id, level, day, metrics, rows, now)
-                fresh[day], stored[day] = rows, frozenset(metrics)
+                fresh[day], stored[day] = rows, StoredDay(metrics)
         complete = {day for day, had in stored.items() if set(metrics) <= had}
         loaded = await history.load(advertiser.id, level, {d: stored[d] for d in complete if d not in fresh})
         for day, rows in fresh.items():
@@ -99,7 +131,7 @@ async def with_baselines(
         async for state in cooperative(states):  # 10,000 ads' 4 weeks take about 1.5 s of CPU: let others run
             if state.level is level:
                 days = loaded.get(state.id, {})
-                values[(level, state.id)] = baseline_values(windows, days, complete, today, until)
+                values[(level, state.id)] = history_values(windows, days, complete, today, until)
     return [_with(state, values.get(state.key)) for state in states], errors
 
 

@@ -167,7 +167,10 @@ class Pipeline:
         started = time.perf_counter()
         advertiser_id = info.id
         ruleset = self._rules().enabled()  # enabled = false: checked at load, never evaluated
-        plan = ruleset_plan(ruleset)
+        # fetched for this advertiser (reports, history, Change Log): only what the rules whose [rule.match] admits
+        # it (id, currency) read
+        applying = ruleset.applying_to(advertiser_id, info.currency)
+        plan = ruleset_plan(applying)
         with counting_calls() as calls:  # this poll's requests, not those of polls running beside it
             async with self._store.poll(advertiser_id, now) as poll:
                 try:
@@ -182,7 +185,7 @@ class Pipeline:
                     current = poll.current
                     progress.enter(Stage.DIFF)
                     changes = diff_snapshots(poll.previous, current)
-                    asked = wanted(ruleset, poll.previous, changes)  # who changed status or budget: Change Log
+                    asked = wanted(applying, poll.previous, changes)  # who changed status or budget: Change Log
                     if asked and poll.previous is not None:
                         who = await who_changed(self._client, advertiser_id, asked, poll.previous.taken_at, now)
                         if who.error is not None:

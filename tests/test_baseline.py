@@ -14,6 +14,7 @@ from monitor.domain.baseline import (
     baseline_at,
     baseline_values,
     day_value,
+    delivered_by,
     keep_days,
     mean_and_stddev,
     needed_days,
@@ -55,7 +56,10 @@ def test_a_days_value_up_to_a_local_time(metric: str, until: float, expected: fl
 def test_missing_is_never_zero_in_a_day() -> None:
     assert day_value("spend", {3: {"spend": 1.0}, 4: {"spend": None}}, 10) is None  # a missing hour's value
     assert day_value("cpc", {3: {"spend": 1.0, "clicks": 0}}, 10) is None  # over zero clicks
-    assert day_value("spend", {20: {"spend": 5.0}}, 10) == 0.0  # delivered that day, only later: 0 by 10:00
+    assert day_value("spend", {20: {"spend": 5.0}}, 10) == 0.0  # the day's own sum by 10:00 ...
+    assert not delivered_by({20: {"spend": 5.0}}, 10)  # ... but no delivery by then: not a sample (below)
+    assert delivered_by({9: {"spend": 0.0}}, 10) and delivered_by({9: {"spend": 5.0}}, 9.5)
+    assert not delivered_by({10: {"spend": 5.0}}, 10)  # the 10:00 hour has not begun at 10:00
     assert day_value("cpc", {20: {"spend": 5.0, "clicks": 1}}, 10) is None  # no clicks by then: no ratio
 
 
@@ -73,7 +77,9 @@ def values(days, stored, until=15.0, metrics=("spend",), weeks=4):
         ([100, 200, 300, 400], PAST[:1], None, None),  # rows of days not stored (a failed report) do not count
         ([100, None, 300, None], PAST, 200.0, math.sqrt(20000)),  # stored days without a row: not samples
         ([None, None, None, None], PAST, None, None),  # never delivered: no data
-        ([0, 0, 0, 0], PAST, 0.0, 0.0),  # delivered only later on each (20:00): a real zero by 15:00
+        # delivered only later on each (from 20:00: paused until then, created then): no sample, not a zero
+        ([0, 0, 0, 0], PAST, None, None),
+        ([100, 0, 300, 0], PAST, 200.0, math.sqrt(20000)),  # the two later-only days left out, not zeros
     ],
 )
 def test_baseline_and_stddev_of_the_samples(spends, stored, mean, stddev) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from monitor.config import load_settings
 from monitor.domain import Level
+from monitor.fetch_baseline import DAYS_PER_POLL
 from monitor.once import run_once
 from monitor.store.repo import Store
 
@@ -116,7 +117,8 @@ async def calls_of(tmp_path: Path, sandbox, when: str, clock) -> list[str]:
 
 async def test_the_new_names_cost_what_the_readme_says(tmp_path, sandbox, clock):
     """currency and day_elapsed cost no call; pace and projected_spend read today's spend of the level: one
-    report (a page per 1,000 rows) unless a rule already reads that window there."""
+    report (a page per 1,000 rows) unless a rule already reads that window there; projected_spend also the hourly
+    history of its profile: DAYS_PER_POLL past days' reports per poll until 14 are stored, then one a day."""
     cost = {}
     for number, when in enumerate(
         ["budget > 0", "budget > 0 and day_elapsed > 0.5 and currency == 'USD'", "spend > 0", "pace > 1.2",
@@ -126,4 +128,5 @@ async def test_the_new_names_cost_what_the_readme_says(tmp_path, sandbox, clock)
         cost[when] = await calls_of(tmp_path / str(number), sandbox, when, clock)
     fields, clock_and_account, spend, pace, both = cost.values()
     assert fields == clock_and_account == ["advertiser/info/", "campaign/get/"]
-    assert spend == pace == both == sorted([*fields, "report/integrated/get/"])
+    assert spend == pace == sorted([*fields, "report/integrated/get/"])
+    assert both == sorted([*fields, *["report/integrated/get/"] * (1 + DAYS_PER_POLL)])

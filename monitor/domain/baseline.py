@@ -11,8 +11,9 @@ Each past day is one **sample** of an entity when:
 
 * the day's hourly report is stored (:mod:`monitor.store.hourly` keeps them; a day not fetched yet, or whose
   report failed, is no sample: never zero);
-* the entity has a row for some hour of that day (a day it did not deliver at all, paused or not yet created,
-  is no sample, so a new campaign is not compared with zeros);
+* the entity has a row for some hour of that day that began before this local time (:func:`delivered_by`): a
+  day it did not deliver by then, paused or not created yet until later, is no sample, so a new campaign or one
+  paused until the evening is not compared with zeros;
 * the value is defined (a ratio whose denominator is zero through that hour is no sample).
 
 Sums for counts and money, ratios recomputed from the day's sums (``baseline(cpc)`` is the mean of each day's
@@ -97,6 +98,12 @@ def baseline_at(now: datetime, zone: tzinfo) -> tuple[date, float]:
     return local.date(), local_time(local.hour, local.minute, local.second + local.microsecond / 1e6)
 
 
+def delivered_by(rows: DayRows, until: float) -> bool:
+    """Whether one day's ``rows`` hold an hour that began before the local time ``until`` (hours): the entity had
+    delivery by then, so the day is a sample of a baseline at ``until`` (a row at 20:00 is none at 15:00)."""
+    return any(hour < until for hour in rows)
+
+
 def day_sums(rows: DayRows, names: Collection[str], until: float) -> dict[str, float | None]:
     """The sums of ``names`` over one day's ``rows`` from 00:00 up to the local time ``until`` (hours,
     :func:`local_time`): the hours before it whole, the one it falls in pro rata, in hour order. A sum is None
@@ -156,7 +163,11 @@ def baseline_values(
     parsed = {window: found for window in wanted if (found := parse_window(window)) is not None}
     names = report_metrics(m for window in parsed for m in wanted[window])
     dates = sample_days(today, max((weeks for _, weeks in parsed.values()), default=0))
-    sums = {day: day_sums(rows, names, until) for day in dates if day in stored and (rows := days.get(day))}
+    sums = {
+        day: day_sums(rows, names, until)
+        for day in dates
+        if day in stored and (rows := days.get(day)) and delivered_by(rows, until)
+    }
     stats: dict[tuple[int, str], tuple[float | None, float | None]] = {}
     out: dict[str, dict[str, MetricValue]] = {}
     for window, (kind, weeks) in parsed.items():

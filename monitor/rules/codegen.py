@@ -18,6 +18,7 @@ from types import MappingProxyType
 from typing import Any, TypeGuard
 
 from monitor.domain.budget import DAILY_MODES
+from monitor.domain.profile import MIN_SHARE, PROFILE_WINDOW
 from monitor.rules import names as N
 from monitor.rules.resolve import Ref
 
@@ -145,17 +146,21 @@ class Emitter:
         return self._once(("f", attr, False), "v", lambda n: [f"{n} = cur.{attr}"])
 
     def _derived(self, ref: Ref) -> str:
-        """budget_used = today's spend / daily budget; projected_spend = today's spend / base (the share of a
-        day's spend expected by now, None early in the day); pace = budget_used / base."""
+        """budget_used = today's spend / daily budget; projected_spend = today's spend over the share of a day's
+        spend expected by now (the entity's hourly profile, else base: monitor.domain.profile.projection; None
+        early in the day); pace = budget_used / base (linear)."""
         owner = "prev" if ref.prev else "cur"
         self.uses_prev |= ref.prev
         today, spend = self.window("today", ref.prev), self.const("spend")
-        if ref.key == "projected_spend":
-            return self._once(
+        if ref.key == "projected_spend":  # over the entity's hourly profile when it has one, else linear
+            profile, least, share = self.window(PROFILE_WINDOW, False), self.const(MIN_SHARE), self.fresh("t")
+            return self._once(  # monitor.domain.profile.projection, inlined (the audit allows no calls)
                 ("projected_spend",),
                 "v",
                 lambda n: [f"{n} = None", "if base:", f"    s = {today}.get({spend})", "    if s is not None:",
-                           f"        {n} = s / base"],
+                           f"        {share} = {profile}.get({spend})", f"        if {share} is None:",
+                           f"            {n} = s / base", f"        elif {share} >= {least}:",
+                           f"            {n} = s / {share}"],
             )  # fmt: skip
         daily = self.const(DAILY_MODES)
         guard = "prev is not None and " if ref.prev else ""

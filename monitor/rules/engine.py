@@ -127,10 +127,6 @@ def local_time(now: datetime, zone: tzinfo | str | None) -> tuple[int, str]:
     return day.hour, day.weekday
 
 
-def _admitted(rule: Rule, advertiser_id: str, currency: str | None) -> bool:
-    return rule.enabled and rule.match.admits_advertiser(advertiser_id) and rule.match.admits_currency(currency)
-
-
 def evaluate(
     rules: Iterable[Rule],
     current: Snapshot,
@@ -145,7 +141,7 @@ def evaluate(
     out."""
     day = local_day(now, zone)
     before = previous.entities if previous is not None else {}
-    rules = [rule for rule in rules if _admitted(rule, current.advertiser_id, currency)]
+    rules = [rule for rule in rules if rule.applies_to(current.advertiser_id, currency)]
     results: dict[str, _Outcome] = {}
     for level in dict.fromkeys(rule.level for rule in rules):
         group = tuple(rule for rule in rules if rule.level is level)

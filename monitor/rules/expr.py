@@ -13,11 +13,12 @@ Names
     Entity fields: ``id``, ``name``, ``level``, ``advertiser_id``, ``campaign_id``, ``adgroup_id``, ``ad_id``,
     ``operation_status``, ``secondary_status``, ``budget``, ``budget_mode``. Derived: ``budget_used`` = today's
     spend / budget, for daily budgets only (a ratio: 1.0 is the whole budget); ``projected_spend`` = today's
-    spend extrapolated to the whole local day (linear; no data before 2 hours of it are gone:
-    :mod:`monitor.rules.pacing`); ``pace`` = budget_used / the share of the day gone, daily budgets only (1.0:
-    on track to spend the budget). Time, in the advertiser's zone: ``hour`` (0-23), ``weekday`` ("mon" ..
-    "sun"), ``day_elapsed`` (0 to 1). The account: ``currency`` ("USD"; no data when unknown). ``prev.x`` is
-    x at the previous poll (not for the time, the account, projected_spend or pace).
+    spend extrapolated to the whole local day (the entity's hourly profile, else linear; no data before 2 hours
+    of it are gone: :mod:`monitor.domain.profile`, :mod:`monitor.rules.pacing`); ``pace`` = budget_used / the
+    share of the day gone, daily budgets only (1.0: on track to spend the budget). Time, in the advertiser's
+    zone: ``hour`` (0-23), ``weekday`` ("mon" .. "sun"), ``day_elapsed`` (0 to 1). The account: ``currency``
+    ("USD"; no data when unknown). ``prev.x`` is x at the previous poll (not for the time, the account,
+    projected_spend or pace).
 Functions
     ``has(x)``, ``changed(x)``, ``delta(x)`` (x - prev.x), ``abs(x)``, ``min(a, b, ...)``, ``max(a, b, ...)``;
     ``baseline(x, weeks=4)`` and ``stddev(x, weeks=4)``: today's metric x as it usually is by this local hour on
@@ -41,6 +42,7 @@ from dataclasses import dataclass
 from monitor.domain import Level
 from monitor.domain.baseline import DEFAULT_WEEKS, KINDS, MAX_WEEKS, MIN_WEEKS, baseline_window
 from monitor.domain.hourly import NOT_HOURLY
+from monitor.domain.profile import PROFILE_METRIC, PROFILE_WINDOW
 from monitor.rules import names as N
 from monitor.rules.codegen import IR, Const, Load, Op
 from monitor.rules.program import compile_condition
@@ -78,10 +80,13 @@ class Condition:
         return self._fn
 
     def metrics(self) -> set[tuple[str, str]]:
-        """The (window, metric) pairs the condition reads (budget_used reads today's spend)."""
+        """The (window, metric) pairs the condition reads (budget_used reads today's spend; projected_spend the
+        entity's hourly profile too: monitor.domain.profile)."""
         found = {(r.window, r.key) for r in self.refs if r.kind == "metric" and r.window}
         if any(r.kind == "derived" for r in self.refs):
             found.add(("today", "spend"))
+        if any(r.kind == "derived" and r.key == "projected_spend" for r in self.refs):
+            found.add((PROFILE_WINDOW, PROFILE_METRIC))
         return found
 
     def __repr__(self) -> str:

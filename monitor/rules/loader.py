@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from monitor.domain import LEVEL_ORDER
 from monitor.domain.baseline import parse_window
+from monitor.domain.profile import PROFILE_DAYS, PROFILE_WINDOW
 from monitor.errors import ConfigError, Origin, Problem
 from monitor.rules.active import ActiveTime
 from monitor.rules.model import Match, Rule, RuleSet
@@ -219,7 +220,9 @@ def summarize(ruleset: RuleSet) -> str:
 
 
 def _window(window: str) -> str:
-    """A window as ``check`` shows it: a baseline's says it reads stored hourly history."""
+    """A window as ``check`` shows it: a baseline's or the hourly profile's says it reads stored hourly history."""
+    if window == PROFILE_WINDOW:
+        return f"hourly profile over {PROFILE_DAYS} days (stored hourly history)"
     parsed = parse_window(window)
     return window if parsed is None else f"{parsed[0]} over {parsed[1]} weeks (stored hourly history)"
 

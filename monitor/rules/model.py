@@ -16,6 +16,7 @@ from types import MappingProxyType
 
 from monitor.domain import LEVEL_ORDER, EntityState, Level, Severity
 from monitor.domain.baseline import parse_window
+from monitor.domain.profile import PROFILE_WEEKS, reads_history
 from monitor.rules.active import ActiveTime
 from monitor.rules.expr import Condition
 
@@ -149,6 +150,11 @@ class Rule:
     def __repr__(self) -> str:
         return f"Rule({self.name!r}, {self.level.value}, {self.when.text!r})"
 
+    def applies_to(self, advertiser_id: str, currency: str | None) -> bool:
+        """Whether the rule is evaluated for the advertiser: enabled, and its match admits the advertiser's id and
+        currency (what decides both evaluation and what a poll of the advertiser fetches for the rule)."""
+        return self.enabled and self.match.admits_advertiser(advertiser_id) and self.match.admits_currency(currency)
+
 
 @dataclass(frozen=True)
 class Needs:
@@ -198,22 +204,28 @@ class RuleSet:
             return self
         return RuleSet(tuple(rule for rule in self.rules if rule.enabled), self.files)
 
+    def applying_to(self, advertiser_id: str, currency: str | None) -> RuleSet:
+        """The rules evaluated for the advertiser (:meth:`Rule.applies_to`), from the same files: what a poll of
+        it fetches for (a rule whose ``[rule.match]`` leaves the advertiser out costs it no call)."""
+        if all(rule.applies_to(advertiser_id, currency) for rule in self.rules):
+            return self
+        return RuleSet(tuple(rule for rule in self.rules if rule.applies_to(advertiser_id, currency)), self.files)
+
     def of_level(self, level: Level) -> tuple[Rule, ...]:
         return tuple(rule for rule in self.rules if rule.level is level)
 
     def baseline_weeks(self) -> int:
         """The longest ``weeks`` any enabled rule's baseline() or stddev() reads; 0 when none does (how much stored
-        hourly history the prune job keeps: monitor.domain.baseline.keep_days)."""
-        return max(
-            (
-                parsed[1]
-                for rule in self.rules
-                if rule.enabled
-                for window, _ in rule.when.metrics()
-                if (parsed := parse_window(window)) is not None
-            ),
-            default=0,
-        )
+        hourly history the prune job keeps: monitor.domain.baseline.keep_days); a projected_spend counts as the weeks
+        its hourly profile reads (monitor.domain.profile)."""
+        weeks = [
+            parsed[1] if (parsed := parse_window(window)) is not None else PROFILE_WEEKS
+            for rule in self.rules
+            if rule.enabled
+            for window, _ in rule.when.metrics()
+            if reads_history(window)
+        ]
+        return max(weeks, default=0)
 
     def needs(self) -> Needs:
         """The levels and (window, metric) pairs the rules read, so a poll fetches only those."""

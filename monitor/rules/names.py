@@ -70,7 +70,8 @@ CHANGED_BY = _CHANGED_BY
 ONE_POLL = frozenset({"changed_by"})
 
 #: Values computed from others: name -> (type, levels). ``budget_used``: today's spend / daily budget;
-#: ``projected_spend``: today's spend extrapolated to the whole local day (monitor.rules.pacing); ``pace``:
+#: ``projected_spend``: today's spend extrapolated to the whole local day (the entity's hourly profile, else
+#: linearly: monitor.domain.profile, monitor.rules.pacing); ``pace``:
 #: budget_used against the share of the day gone (1.0: on track to spend exactly the daily budget).
 DERIVED = MappingProxyType(
     {"budget_used": (NUMBER, _BUDGETED), "projected_spend": (NUMBER, ALL_LEVELS), "pace": (NUMBER, _BUDGETED)}

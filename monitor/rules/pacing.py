@@ -7,11 +7,11 @@ today's spend is extrapolated from for ``projected_spend`` and ``pace``.
 The day is measured in real time from local midnight to the next local midnight, so a day with a daylight
 saving change is 23 or 25 hours long and ``day_elapsed`` still runs from 0 to 1.
 
-Projection is **linear** for now: ``projected_spend = today.spend / day_elapsed``. Early in the day that is a
-wild number (5 minutes in, one click projects a fortune), so before :data:`MIN_HOURS` hours of the local day
-are gone there is no projection at all (``base`` is None: "no data", never a guess). The account's own hourly
-profile (the share of a day's spend usually done by this hour) will replace the linear share when hourly
-history exists in the store: :func:`spend_share` is the seam, the only place that decides the share.
+``base`` is the **linear** share (``day_elapsed``): ``pace`` divides by it, and ``projected_spend`` does when the
+entity has no hourly profile (:mod:`monitor.domain.profile`: with one it divides by the share of a day's spend
+the entity usually has done by now). Early in the day a projection is a wild number (5 minutes in, one click
+projects a fortune), so before :data:`MIN_HOURS` hours of the local day are gone there is none at all (``base``
+is None: "no data", never a guess), profile or not.
 """
 
 from __future__ import annotations
@@ -51,12 +51,10 @@ def local_day(now: datetime, zone: tzinfo | str | None) -> LocalDay:
 
 
 def spend_share(elapsed: float, gone: timedelta) -> float | None:
-    """The share of a whole day's spend expected after ``gone`` (``elapsed`` of the local day): linear for now.
-
-    The seam for the account's hourly profile: when hourly history exists, the share becomes the mean share of
-    a day's spend done by this local hour on past days; until then it is the fraction of the day gone. None
-    before :data:`MIN_HOURS` hours: too early for an honest projection.
-    """
+    """The linear share of a whole day's spend expected after ``gone`` (``elapsed`` of the local day): the
+    fraction of the day gone (an entity's hourly profile replaces it for projected_spend where it exists:
+    :func:`monitor.domain.profile.projection`). None before :data:`MIN_HOURS` hours: too early for an honest
+    projection."""
     if gone < timedelta(hours=MIN_HOURS):
         return None
     return elapsed

@@ -20,15 +20,31 @@ Strings are in double or single quotes with the escapes \\" \\' \\\\ \\n \\t. Nu
 optional fraction, exponent and ``_`` separators. There is no attribute access, subscript, call of anything
 but the listed functions, assignment or statement: the parser only builds data, it never evaluates anything.
 
-Every error is an :class:`ExprError` carrying the 0-based position of the offending text.
+Every error is an :class:`ExprError` carrying the 0-based position of the offending text. The tree's nodes live in
+:mod:`monitor.rules.nodes` (re-exported here).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
+from monitor.rules.nodes import Binary, Call, In, Literal, Logic, Name, Node, Not, Unary
 from monitor.rules.tokens import COMPARISONS, ExprError, Token, describe, tokenize
+
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_LENGTH",
+    "Binary",
+    "Call",
+    "In",
+    "Literal",
+    "Logic",
+    "Name",
+    "Node",
+    "Not",
+    "Unary",
+    "parse",
+]
 
 MAX_LENGTH = 4000
 MAX_DEPTH = 64
@@ -44,68 +60,6 @@ _WORD_MISTAKES = {
     "NOT": "write 'not' in lower case",
     "IN": "write 'in' in lower case",
 }
-# --- AST ---------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Node:
-    pos: int
-    end: int
-
-
-@dataclass(frozen=True, slots=True)
-class Literal(Node):
-    value: float | int | str | bool
-
-
-@dataclass(frozen=True, slots=True)
-class Name(Node):
-    parts: tuple[str, ...]
-
-    @property
-    def text(self) -> str:
-        return ".".join(self.parts)
-
-
-@dataclass(frozen=True, slots=True)
-class Call(Node):
-    func: str
-    args: tuple[Node, ...]
-    #: Keyword arguments, ``weeks=4``: (name, value) pairs in the order written.
-    keywords: tuple[tuple[str, Node], ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class Unary(Node):
-    op: str
-    operand: Node
-
-
-@dataclass(frozen=True, slots=True)
-class Binary(Node):
-    op: str  # + - * / and the comparisons
-    left: Node
-    right: Node
-
-
-@dataclass(frozen=True, slots=True)
-class In(Node):
-    operand: Node
-    items: tuple[Literal, ...]
-    negated: bool
-
-
-@dataclass(frozen=True, slots=True)
-class Not(Node):
-    operand: Node
-
-
-@dataclass(frozen=True, slots=True)
-class Logic(Node):
-    op: str  # "and" | "or"
-    operands: tuple[Node, ...]
-
-
 # --- parser ------------------------------------------------------------------------------------------------
 
 

@@ -22,6 +22,7 @@
     budget_mode = "BUDGET_MODE_DAY"
     today = { spend = 520.0, conversion = 0 }   # metrics per window: today, yesterday, last_3d, ... lifetime
     baseline = { spend = 200.0 }        # what baseline(spend) reads (any weeks); stddev = { ... } likewise
+    profile = { spend = 0.4 }           # projected_spend's hourly profile: 40 % of a day's spend usually done by now
 
     [[case.expect]]                     # what must be true right after one poll, for one rule
     at = 2026-11-24T15:15:00Z           # or poll = 4 (1-based)
@@ -103,6 +104,8 @@ class EntityModel(_Strict):
     #: What baseline(x) and stddev(x) read, whatever ``weeks`` the rule gives (no history is fetched in a test).
     baseline: dict[str, Number | str] | None = None
     stddev: dict[str, Number | str] | None = None
+    #: The hourly profile projected_spend reads: ``spend`` is the share of a day's spend usually done by now.
+    profile: dict[str, Number | str] | None = None
 
     @field_validator("level", mode="plain")
     @classmethod
@@ -121,7 +124,7 @@ class EntityModel(_Strict):
             raise fail(("", f'expected a number, or "-" for no data; got {value!r}'))
         return value
 
-    @field_validator(*N.WINDOWS, *KINDS, mode="before")
+    @field_validator(*N.WINDOWS, *KINDS, "profile", mode="before")
     @classmethod
     def _metrics(cls, value: object) -> object:
         if not isinstance(value, dict):

@@ -3,8 +3,8 @@
 :func:`run_rule_tests` reads a test file (format: :mod:`monitor.rules.testfile`), loads the rule files it names,
 and for each case feeds its polls in order through the same engine and lifecycle the daemon uses, comparing
 what happened with each ``[[case.expect]]``. :func:`render_report` prints one line per case and, for a failure,
-what was expected and what happened instead. Exit codes (:attr:`RuleTestReport.exit_code`): 0 every case passed,
-1 a case failed, 2 the test file (or a rule file) is invalid.
+what was expected and what happened instead (:mod:`monitor.rules.testreport`, re-exported here). Exit codes
+(:attr:`RuleTestReport.exit_code`): 0 every case passed, 1 a case failed, 2 the test file (or a rule file) is invalid.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import difflib
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from pydantic import ValidationError
 
 from monitor.domain import AlertState, EntityKey, EntityState, Snapshot
 from monitor.domain.baseline import KINDS, every_weeks
+from monitor.domain.profile import PROFILE_WINDOW
 from monitor.errors import ConfigError, Origin, Problem
 from monitor.rules.engine import evaluate
 from monitor.rules.lifecycle import FIRING, PENDING, RESOLVING, AlertKey, Progress, advance
@@ -30,34 +30,13 @@ from monitor.rules.model import Rule, RuleSet
 from monitor.rules.mute import Muting
 from monitor.rules.names import WINDOWS
 from monitor.rules.testfile import CLEAR, CaseModel, EntityModel, ExpectModel, TestFileModel, tidy
+from monitor.rules.testreport import CaseResult, RuleTestReport, render_report
 from monitor.tomlpos import KeyIndex
 from monitor.tomlvalidate import Loader, parse_toml, read_text
 
-EXIT_PASSED, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
+__all__ = ["CaseResult", "RuleTestReport", "render_report", "run_rule_tests"]
+
 _FIELDS = ("name", "operation_status", "secondary_status", "budget", "budget_mode", "campaign_id", "adgroup_id")
-
-
-@dataclass(frozen=True)
-class CaseResult:
-    name: str
-    failures: tuple[str, ...] = ()
-
-    @property
-    def passed(self) -> bool:
-        return not self.failures
-
-
-@dataclass(frozen=True)
-class RuleTestReport:
-    file: str
-    cases: tuple[CaseResult, ...] = ()
-    problems: tuple[Problem, ...] = ()  # the test file or a rule file is invalid: no case ran
-
-    @property
-    def exit_code(self) -> int:
-        if self.problems:
-            return EXIT_INVALID
-        return EXIT_FAILED if any(not case.passed for case in self.cases) else EXIT_PASSED
 
 
 def run_rule_tests(path: Path | str) -> RuleTestReport:
@@ -182,7 +161,7 @@ def _run_case(ruleset: RuleSet, case: CaseModel) -> CaseResult:
 
 
 #: An entity's tables in a case -> the window each sets: baseline = {...} sets baseline(x) of every weeks.
-_GIVEN = [(w, w) for w in WINDOWS] + [(k, w) for k in KINDS for w in every_weeks(k)]
+_GIVEN = [(w, w) for w in WINDOWS] + [(k, w) for k in KINDS for w in every_weeks(k)] + [("profile", PROFILE_WINDOW)]
 
 
 def _apply(
@@ -265,24 +244,6 @@ def _same_actions(wanted: Mapping[str, str], got: Mapping[str, str]) -> bool:
         if text not in (full, full.split(" ")[0] + suffix):
             return False
     return True
-
-
-# --- text ----------------------------------------------------------------------------------------------------
-
-
-def render_report(report: RuleTestReport) -> str:
-    """The report as the command prints it: problems, or PASS/FAIL per case and a total."""
-    if report.problems:
-        lines = [str(p) for p in report.problems]
-        return "\n".join([*lines, f"{len(lines)} problem(s) found: no test ran"])
-    lines = [report.file]
-    for case in report.cases:
-        lines.append(f"  {'PASS' if case.passed else 'FAIL'}  {case.name}")
-        lines.extend(f"        {failure}" for failure in case.failures)
-    failed = sum(1 for case in report.cases if not case.passed)
-    total = len(report.cases)
-    lines.append(f"{total} case{'s' if total != 1 else ''}: {total - failed} passed, {failed} failed")
-    return "\n".join(lines)
 
 
 def _show(moment: datetime) -> str:

@@ -13,6 +13,7 @@ from typing import Any
 from monitor.domain import EntityState, Level, Snapshot
 from monitor.domain.baseline import parse_window
 from monitor.domain.budget import DAILY_MODES as DAILY_BUDGET_MODES
+from monitor.domain.profile import PROFILE_WINDOW, projection
 from monitor.rules import Rule, compile_when
 from monitor.rules.codegen import Const, Load, Op
 from monitor.rules.engine import evaluate, local_time
@@ -25,7 +26,7 @@ T0 = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
 
 def entity(level: str = "campaign", id: str = "1", **fields: Any) -> EntityState:
     """An entity; window tables are keyword arguments: ``entity(today={"spend": 5}, name="x")``."""
-    windows = {w: fields.pop(w) for w in list(fields) if w in _WINDOWS or parse_window(w)}
+    windows = {w: fields.pop(w) for w in list(fields) if w in _WINDOWS or parse_window(w) or w == PROFILE_WINDOW}
     fields.setdefault("advertiser_id", ADVERTISER)
     return EntityState(level=Level(level), id=id, metrics=windows, **fields)
 
@@ -167,8 +168,8 @@ def read(ref: Any, ctx: Context) -> Any:
     spend = e.metrics.get("today", {}).get("spend")
     if spend is None:
         return None
-    if ref.key == "projected_spend":  # linear: today's spend over the share of the day gone, none too early
-        return None if not ctx.base else spend / ctx.base
+    if ref.key == "projected_spend":  # over the hourly profile's share if any, else linear; none too early
+        return projection(spend, ctx.base, e.metrics.get(PROFILE_WINDOW, {}).get("spend"))
     if not e.budget or e.budget_mode not in DAILY_BUDGET_MODES:
         return None
     if ref.key == "pace":  # budget used over the share of the day gone

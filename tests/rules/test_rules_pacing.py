@@ -1,4 +1,5 @@
-"""day_elapsed, projected_spend and pace: the advertiser's local day, linear projection, no data too early."""
+"""day_elapsed, projected_spend and pace: the advertiser's local day, projection over the hourly profile or
+linear, no data too early."""
 
 from __future__ import annotations
 
@@ -7,9 +8,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from rules_factories import decide, entity, rule, snapshot
 
-from monitor.domain import Level
+from monitor.domain import EntityState, Level
+from monitor.domain.baseline import keep_days
 from monitor.domain.budget import DAY, DYNAMIC_DAY, INFINITE, TOTAL
+from monitor.domain.profile import PROFILE_DAYS, PROFILE_WEEKS
 from monitor.rules import ExprError, compile_when, evaluate
+from monitor.rules.model import RuleSet
 from monitor.rules.pacing import MIN_HOURS, local_day
 
 KIRITIMATI = "Pacific/Kiritimati"  # UTC+14
@@ -50,6 +54,13 @@ def test_too_early_is_two_hours():
 
 
 CAMPAIGN = entity("campaign", "1", today={"spend": 300.0}, budget=1000.0, budget_mode=DAY)
+
+
+def profiled(share: float | None) -> EntityState:
+    """CAMPAIGN with its hourly profile's share (None: too little history for one)."""
+    return entity("campaign", "1", today={"spend": 300.0}, budget=1000.0, budget_mode=DAY, profile_14d={"spend": share})
+
+
 NOON_UTC = utc(12)
 
 
@@ -68,6 +79,14 @@ NOON_UTC = utc(12)
         ("projected_spend >= 0", CAMPAIGN, utc(11, 30), KIRITIMATI, None),  # 01:30 local: too early
         ("projected_spend == 3600", CAMPAIGN, utc(12), KIRITIMATI, True),  # 02:00 local: 300 / (2/24)
         ("projected_spend > 0", entity("campaign", "1", today={"spend": 0}), NOON_UTC, "UTC", False),  # 0 is 0
+        # with the entity's hourly profile (the share of a day's spend it usually has done by now): over that
+        ("projected_spend == 1200", profiled(0.25), NOON_UTC, "UTC", True),  # 300 / 0.25, not 300 / 0.5
+        ("projected_spend == 600", profiled(None), NOON_UTC, "UTC", True),  # too little history: linear
+        ("projected_spend >= 0", profiled(0.04), NOON_UTC, "UTC", None),  # < MIN_SHARE usually done: no data
+        ("projected_spend == 6000", profiled(0.05), NOON_UTC, "UTC", True),  # MIN_SHARE itself is enough
+        ("projected_spend >= 0", profiled(0.5), utc(11, 30), KIRITIMATI, None),  # 01:30 local: still too early
+        ("projected_spend == 750", profiled(0.4), utc(12), KIRITIMATI, True),  # 02:00 local: 300 / 0.4
+        ("projected_spend == 3000", profiled(0.1), utc(23), PAGO_PAGO, True),  # 12:00 local in UTC-11
         # pace: (spend / daily budget) / day_elapsed; 300 of 1000 at noon -> 0.6
         ("pace == 0.6", CAMPAIGN, NOON_UTC, "UTC", True),
         ("pace > 0.5", entity("campaign", "1", today={"spend": 300.0}, budget=1000.0, budget_mode=DYNAMIC_DAY),
@@ -140,7 +159,10 @@ def test_pace_is_for_budgeted_levels_only():
 
 def test_pacing_reads_todays_spend():
     assert compile_when("pace > 1.2", level=Level.CAMPAIGN, window="yesterday").metrics() == {("today", "spend")}
-    assert compile_when("projected_spend > 5", level=Level.AD, window="today").metrics() == {("today", "spend")}
+    assert compile_when("projected_spend > 5", level=Level.AD, window="today").metrics() == {
+        ("today", "spend"),
+        ("profile_14d", "spend"),  # the ad's own hourly profile, from stored hourly history
+    }
     assert compile_when("day_elapsed > 0.5", level=Level.AD, window="today").metrics() == set()
 
 
@@ -148,3 +170,12 @@ def test_at_most_one_day_elapsed():
     for minutes in range(0, 24 * 60, 7):
         day = local_day(utc(0) + timedelta(minutes=minutes), PAGO_PAGO)
         assert 0 <= day.elapsed < 1
+
+
+def test_the_prune_job_keeps_the_days_a_profile_reads():
+    assert RuleSet([rule("projected_spend > 5")]).baseline_weeks() == PROFILE_WEEKS == 3
+    assert (
+        RuleSet([rule("projected_spend > 5"), rule("spend > baseline(spend, weeks=6)", name="b")]).baseline_weeks() == 6
+    )
+    assert RuleSet([rule("pace > 1")]).baseline_weeks() == 0  # linear only: no history
+    assert keep_days(PROFILE_WEEKS) > PROFILE_DAYS + 1  # yesterday unsettled: the window reaches 15 days back

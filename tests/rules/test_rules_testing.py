@@ -402,3 +402,36 @@ def test_a_case_gives_baselines_of_any_weeks_and_a_missing_one_does_not_fire(tmp
         (tmp_path / "test.toml").write_text(BASELINE_CASE.format(baseline=baseline, firing=firing))
         report = run_rule_tests(tmp_path / "test.toml")
         assert report.exit_code == code, render_report(report)
+
+
+PROFILE_RULES = '[[rule]]\nname = "p"\nlevel = "campaign"\nwhen = "projected_spend > 1000"\nnotify = ["slack"]\n'
+PROFILE_CASE = """\
+rule_files = ["rules/*.toml"]
+
+[[case]]
+name = "projected over the profile"
+
+[[case.poll]]
+at = 2026-11-24T12:00:00Z
+[[case.poll.entity]]
+level = "campaign"
+id = "c1"
+today = {{ spend = 300 }}
+{profile}
+
+[[case.expect]]
+poll = 1
+rule = "p"
+firing = {firing}
+"""
+
+
+def test_a_case_gives_the_hourly_profile_projected_spend_reads(tmp_path):
+    # noon UTC: linear 300 / 0.5 = 600; over a profile of 0.25 done by noon, 1200
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "p.toml").write_text(PROFILE_RULES)
+    cases = (("profile = { spend = 0.25 }", '["c1"]'), ("", "[]"), ('profile = { spend = "-" }', "[]"))
+    for profile, firing in cases:
+        (tmp_path / "test.toml").write_text(PROFILE_CASE.format(profile=profile, firing=firing))
+        report = run_rule_tests(tmp_path / "test.toml")
+        assert report.exit_code == 0, render_report(report)

@@ -61,3 +61,32 @@ async def test_a_preview_keeps_nothing(store: Store) -> None:
     readonly = HourlyHistory(store.engine, writable=False)
     await readonly.save_day(ADV, Level.CAMPAIGN, DAY, ("spend",), {"c1": {1: {"spend": 1.0}}}, T0)
     assert await store.hourly.stored_days(ADV, Level.CAMPAIGN, [DAY]) == {}
+
+
+async def test_a_day_another_process_stored_again_with_the_same_metrics_is_read_anew(store: Store) -> None:
+    # the cache is keyed by the day's version (its fetched_at), not only by its metrics
+    mine, theirs = HourlyHistory(store.engine), HourlyHistory(store.engine)
+    await theirs.save_day(ADV, Level.CAMPAIGN, DAY, ("spend",), {"c1": {1: {"spend": 1.0}}}, T0)
+    assert await mine.load(ADV, Level.CAMPAIGN, await mine.stored_days(ADV, Level.CAMPAIGN, [DAY])) == {
+        "c1": {DAY: {1: {"spend": 1.0}}}
+    }
+    for later in (T0 + timedelta(hours=1), T0):  # a later clock, and one that says the same time again
+        await theirs.save_day(ADV, Level.CAMPAIGN, DAY, ("spend",), {"c2": {3: {"spend": later.hour}}}, later)
+        stored = await mine.stored_days(ADV, Level.CAMPAIGN, [DAY])
+        assert await mine.load(ADV, Level.CAMPAIGN, stored) == {"c2": {DAY: {3: {"spend": later.hour}}}}
+
+
+async def test_the_cache_is_bounded_by_entity_hours_not_days(store: Store) -> None:
+    history = HourlyHistory(store.engine, cached_hours=100)
+    days = [DAY - timedelta(days=n) for n in range(3)]
+    big = {f"c{i}": {h: {"spend": 1.0} for h in range(24)} for i in range(2)}  # 48 entity-hours a day
+    for day in days:
+        await history.save_day(ADV, Level.CAMPAIGN, day, ("spend",), big, T0)
+    stored = await history.stored_days(ADV, Level.CAMPAIGN, days)
+    loaded = await history.load(ADV, Level.CAMPAIGN, stored)
+    assert set(loaded["c0"]) == set(days)
+    assert history.hours_cached == 96  # two of the three days: 144 entity-hours would exceed 100
+    huge = {f"c{i}": {h: {"spend": 1.0} for h in range(24)} for i in range(5)}  # 120 > the whole cache
+    await history.save_day(ADV, Level.CAMPAIGN, DAY, ("spend",), huge, T0)
+    again = await history.load(ADV, Level.CAMPAIGN, await history.stored_days(ADV, Level.CAMPAIGN, [DAY]))
+    assert len(again) == 5 and history.hours_cached == 48  # read, not kept; its stale version forgotten
