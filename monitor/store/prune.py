@@ -2,8 +2,9 @@
 
 For each advertiser the oldest snapshot kept is the first successful poll at or after the cutoff, or the newest
 snapshot when there is none (the newest snapshot of an advertiser is never pruned: the next poll diffs against it).
-A history row older than that poll is deleted only when a newer row of the same entity, no newer than that poll,
-supersedes it; so every kept snapshot rebuilds exactly as before. Entities that had already disappeared by then go
+A history row older than that poll is deleted only when a newer row of the same entity (state rows) or of the same
+entity and window (window rows), no newer than that poll, supersedes it; so every kept snapshot rebuilds exactly
+as before. Entities that had already disappeared by then go
 with their history. Delivered or given-up outbox messages older than the cutoff are deleted too, and so are holds
 and silences that ended before it, and approvals decided (or expired) before it. The action journal is an audit
 trail and is kept.
@@ -19,23 +20,15 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from monitor.store.db import reading, writing
-from monitor.store.models import (
-    AdvertiserRow,
-    ApprovalRow,
-    EntityRow,
-    HoldRow,
-    OutboxRow,
-    PollRow,
-    SilenceRow,
-    SnapshotRow,
-)
-from monitor.store.snapshots import latest_poll, superseded_by
+from monitor.store.history import keys_t, metrics_t, states_t
+from monitor.store.history_forget import forget_superseded
+from monitor.store.models import AdvertiserRow, ApprovalRow, EntityRow, HoldRow, OutboxRow, PollRow, SilenceRow
+from monitor.store.snapshots import latest_poll
 from monitor.store.values import OutboxStatus, PollStatus, PruneReport
 
 advertisers_t = AdvertiserRow.__table__
 polls_t = PollRow.__table__
 entities_t = EntityRow.__table__
-rows_t = SnapshotRow.__table__
 outbox_t = OutboxRow.__table__
 holds_t = HoldRow.__table__
 silences_t = SilenceRow.__table__
@@ -81,25 +74,22 @@ async def _prune_advertiser(conn: AsyncConnection, advertiser_id: str, cutoff: d
     ).scalar_one_or_none()
     keep_from = min(first_kept, latest[0]) if first_kept is not None else latest[0]
 
-    superseded = superseded_by(keep_from)
-    history = (
-        await conn.execute(
-            sa.delete(rows_t).where(rows_t.c.advertiser_id == advertiser_id, rows_t.c.poll_id < keep_from, superseded)
-        )
-    ).rowcount
+    history = await forget_superseded(conn, advertiser_id, keep_from)
 
     gone = (entities_t.c.advertiser_id == advertiser_id) & entities_t.c.present.is_(False)
     gone &= entities_t.c.changed_poll <= keep_from  # absent from every kept snapshot
-    of_gone = (
-        sa.select(sa.literal(1))
-        .where(
-            gone,
-            entities_t.c.level == rows_t.c.level,
-            entities_t.c.entity_id == rows_t.c.entity_id,
-        )
-        .exists()
+    of_gone = sa.select(keys_t.c.sid).where(
+        keys_t.c.advertiser_id == advertiser_id,
+        sa.tuple_(keys_t.c.level, keys_t.c.entity_id).in_(
+            sa.select(entities_t.c.level, entities_t.c.entity_id).where(gone)
+        ),
     )
-    history += (await conn.execute(sa.delete(rows_t).where(rows_t.c.advertiser_id == advertiser_id, of_gone))).rowcount
+    for table in (states_t, metrics_t):
+        history += (await conn.execute(sa.delete(table).where(table.c.sid.in_(of_gone)))).rowcount
+    gone_keys = sa.tuple_(keys_t.c.level, keys_t.c.entity_id).in_(
+        sa.select(entities_t.c.level, entities_t.c.entity_id).where(gone)
+    )
+    await conn.execute(sa.delete(keys_t).where(keys_t.c.advertiser_id == advertiser_id, gone_keys))
     entities = (await conn.execute(sa.delete(entities_t).where(gone))).rowcount
 
     polls = (

@@ -1,0 +1,45 @@
+"""Forgetting history rows no kept snapshot needs: the one deletion pruning and the tiers' compaction share.
+
+A state row of an entity at poll p is needed by the snapshot of a kept poll k >= p only while no newer state row
+of the entity is at or before k; a window row likewise per (entity, window). So with ``keep`` the first poll kept
+after a span of polls that are no longer kept, the rows of that span that a newer row at or before ``keep``
+supersedes are not needed by any snapshot: deleting them changes no kept snapshot.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from monitor.store.history import keys_t, metrics_t, states_t
+
+
+async def forget_superseded(
+    conn: AsyncConnection,
+    advertiser_id: str,
+    keep: int,
+    *,
+    after: int | None = None,
+    sids: tuple[int, int] | None = None,
+) -> int:
+    """Delete the advertiser's history rows of polls before ``keep`` (and after ``after``, when given) that a
+    newer row no newer than ``keep`` supersedes; only entities with ``sids[0] <= sid < sids[1]`` when given (a
+    batch). Returns how many rows went."""
+    deleted = 0
+    for table, same in ((states_t, ("sid",)), (metrics_t, ("sid", "window_id"))):
+        newer = table.alias("newer")
+        superseded = (
+            sa.select(sa.literal(1))
+            .where(*(newer.c[c] == table.c[c] for c in same), newer.c.poll_id > table.c.poll_id, newer.c.poll_id <= keep)
+            .exists()
+        )
+        where = [table.c.poll_id < keep, superseded]
+        if after is not None:
+            where.append(table.c.poll_id > after)
+        if sids is not None:
+            where += [table.c.sid >= sids[0], table.c.sid < sids[1]]
+        owned = sa.select(keys_t.c.sid).where(keys_t.c.advertiser_id == advertiser_id)
+        if sids is not None:
+            owned = owned.where(keys_t.c.sid >= sids[0], keys_t.c.sid < sids[1])
+        deleted += (await conn.execute(sa.delete(table).where(table.c.sid.in_(owned), *where))).rowcount
+    return deleted
