@@ -130,7 +130,7 @@ async def run_daemon(
         discover=runtime.advertiser_ids,  # every account's advertisers and roles, at start and hourly
         send_outbox=send_outbox,
         outbox_interval=settings.notify.interval,
-        prune=lambda: runtime.store.prune(clock.now()),
+        prune=lambda: runtime.store.maintain(clock.now()),  # compaction, pruning, vacuum: monitor.store.maintain
         on_poll_done=[health.poll_done, metrics.poll_done, show_storage, count_poll, *on_poll_done],
         on_poll_skipped=[metrics.poll_skipped],
         on_advertisers=[health.set_advertisers, metrics.set_advertisers],

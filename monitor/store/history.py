@@ -34,9 +34,17 @@ async def load_sids(conn: AsyncConnection, advertiser_id: str) -> dict[EntityKey
 
 
 async def ensure_sids(
-    conn: AsyncConnection, advertiser_id: str, sids: dict[EntityKey, int], wanted: Iterable[EntityKey]
+    conn: AsyncConnection,
+    advertiser_id: str,
+    sids: dict[EntityKey, int],
+    wanted: Iterable[EntityKey],
+    recheck: Iterable[EntityKey] = (),
 ) -> None:
-    """Give the ``wanted`` entities missing from ``sids`` a key (their ``entities`` rows exist), into ``sids``."""
+    """Give the ``wanted`` entities missing from ``sids`` a key (their ``entities`` rows exist), into ``sids``.
+    Keys in ``recheck`` (entities appearing in this poll, whose key pruning may have deleted since ``sids`` was
+    read) are looked up again."""
+    for key in recheck:
+        sids.pop(key, None)
     missing = sorted({key for key in wanted if key not in sids}, key=lambda k: (k[0].value, k[1]))
     if not missing:
         return
@@ -44,7 +52,13 @@ async def ensure_sids(
         index_elements=[keys_t.c.advertiser_id, keys_t.c.level, keys_t.c.entity_id]
     )
     await conn.execute(insert, [{"advertiser_id": advertiser_id, "level": k[0].value, "entity_id": k[1]} for k in missing])
-    sids.update(await load_sids(conn, advertiser_id))
+    pair = sa.tuple_(keys_t.c.level, keys_t.c.entity_id)
+    for start in range(0, len(missing), 500):  # bounded statements: SQLite limits the parameters of one
+        chunk = [(level.value, entity_id) for level, entity_id in missing[start : start + 500]]
+        query = sa.select(keys_t.c.level, keys_t.c.entity_id, keys_t.c.sid).where(
+            keys_t.c.advertiser_id == advertiser_id, pair.in_(chunk)
+        )
+        sids.update({(_LEVELS[row.level], row.entity_id): row.sid for row in await conn.execute(query)})
 
 
 async def name_ids(conn: AsyncConnection, wanted: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
@@ -67,12 +81,19 @@ async def all_names(conn: AsyncConnection) -> dict[tuple[str, str], int]:
 
 
 async def write(
-    conn: AsyncConnection, advertiser_id: str, poll_id: int, changes: HistoryChanges, sids: dict[EntityKey, int]
+    conn: AsyncConnection,
+    advertiser_id: str,
+    poll_id: int,
+    changes: HistoryChanges,
+    sids: dict[EntityKey, int],
+    appearing: Iterable[EntityKey] = (),
 ) -> None:
-    """Insert one poll's history rows (the entities' rows are written already)."""
+    """Insert one poll's history rows (the entities' rows are written already); ``appearing``: the entities not
+    in the previous snapshot (their keys are looked up again, see :func:`ensure_sids`)."""
     if not len(changes):
         return
-    await ensure_sids(conn, advertiser_id, sids, [e.key for e in changes.states] + [w.key for w in changes.windows])
+    wanted = [e.key for e in changes.states] + [w.key for w in changes.windows]
+    await ensure_sids(conn, advertiser_id, sids, wanted, appearing)
     if changes.states:
         await conn.execute(
             sa.insert(states_t),

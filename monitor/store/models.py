@@ -174,7 +174,7 @@ class EntityRow(_EntityFields, table=True):
     __table_args__ = (sa.ForeignKeyConstraint(["advertiser_id"], ["advertisers.id"]),)
 
     first_seen_poll: int = Field(sa_type=sa.BigInteger)
-    changed_poll: int = Field(sa_type=sa.BigInteger)  # the poll of its newest snapshot_rows row
+    changed_poll: int = Field(sa_type=sa.BigInteger)  # the poll of its newest history state or window row
 
 
 class EntityKeyRow(StoreModel, table=True):

@@ -218,7 +218,9 @@ async def commit(engine: AsyncEngine, writer: PollWriter, finished_at: datetime)
             raise LeaseLostError(writer.advertiser_id, writer.owner)
         if rows:
             await _upsert_entities(conn, rows, writer.poll_id)
-            await history.write(conn, writer.advertiser_id, writer.poll_id, changes, writer._sids)
+            previous = {} if writer.previous is None else writer.previous.entities
+            appearing = [e.key for e in changes.states if e.present and e.key not in previous]
+            await history.write(conn, writer.advertiser_id, writer.poll_id, changes, writer._sids, appearing)
         await alerts.upsert(conn, writer._alert_saves.values(), now)
         await alerts.delete(conn, writer.advertiser_id, writer._alert_deletes)
         await holds.end(conn, writer.advertiser_id, writer._hold_ends, now)

@@ -9,7 +9,8 @@ with their history. Delivered or given-up outbox messages older than the cutoff 
 and silences that ended before it, and approvals decided (or expired) before it. The action journal is an audit
 trail and is kept.
 
-Each advertiser is pruned in its own short transaction, so pollers are never blocked for long.
+History rows go in batches of entity keys sized by a time budget (monitor.store.compact.Budget), one
+transaction each; the rest of an advertiser in one short transaction; so pollers are never blocked for long.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from monitor.store.db import reading, writing
 from monitor.store.history import keys_t, metrics_t, states_t
-from monitor.store.history_forget import forget_superseded
+from monitor.store.compact import Budget, batched
 from monitor.store.models import AdvertiserRow, ApprovalRow, EntityRow, HoldRow, OutboxRow, PollRow, SilenceRow
 from monitor.store.snapshots import latest_poll
 from monitor.store.values import OutboxStatus, PollStatus, PruneReport
@@ -35,14 +36,17 @@ silences_t = SilenceRow.__table__
 approvals_t = ApprovalRow.__table__
 
 
-async def prune(engine: AsyncEngine, cutoff: datetime) -> PruneReport:
-    """Delete what is older than ``cutoff`` (aware) under the rules in the module docstring."""
+async def prune(
+    engine: AsyncEngine, cutoff: datetime, history_cutoff: datetime | None = None, budget: Budget | None = None
+) -> PruneReport:
+    """Delete what is older than ``cutoff`` (aware) under the rules in the module docstring; snapshots older than
+    ``history_cutoff`` (default ``cutoff``). History rows go in batches sized by ``budget``."""
+    budget = budget or Budget()
     async with reading(engine) as conn:
         advertiser_ids = list((await conn.execute(sa.select(advertisers_t.c.id))).scalars())
     polls = history = entities = 0
     for advertiser_id in advertiser_ids:
-        async with writing(engine) as conn:
-            counts = await _prune_advertiser(conn, advertiser_id, cutoff)
+        counts = await _prune_advertiser(engine, advertiser_id, cutoff if history_cutoff is None else history_cutoff, budget)
         polls, history, entities = polls + counts[0], history + counts[1], entities + counts[2]
     async with writing(engine) as conn:
         result = await conn.execute(
@@ -59,23 +63,39 @@ async def prune(engine: AsyncEngine, cutoff: datetime) -> PruneReport:
     return PruneReport(cutoff, polls, history, entities, outbox, holds, silences, approvals)
 
 
-async def _prune_advertiser(conn: AsyncConnection, advertiser_id: str, cutoff: datetime) -> tuple[int, int, int]:
-    latest = await latest_poll(conn, advertiser_id)
-    if latest is None:
-        return 0, 0, 0
-    first_kept = (
-        await conn.execute(
-            sa.select(sa.func.min(polls_t.c.id)).where(
-                polls_t.c.advertiser_id == advertiser_id,
-                polls_t.c.status == PollStatus.OK.value,
-                polls_t.c.started_at >= cutoff,
+async def _prune_advertiser(
+    engine: AsyncEngine, advertiser_id: str, cutoff: datetime, budget: Budget
+) -> tuple[int, int, int]:
+    async with reading(engine) as conn:
+        latest = await latest_poll(conn, advertiser_id)
+        if latest is None:
+            return 0, 0, 0
+        first_kept = (
+            await conn.execute(
+                sa.select(sa.func.min(polls_t.c.id)).where(
+                    polls_t.c.advertiser_id == advertiser_id,
+                    polls_t.c.status == PollStatus.OK.value,
+                    polls_t.c.started_at >= cutoff,
+                )
             )
-        )
-    ).scalar_one_or_none()
+        ).scalar_one_or_none()
+        sids = (
+            await conn.execute(
+                sa.select(sa.func.min(keys_t.c.sid), sa.func.max(keys_t.c.sid)).where(
+                    keys_t.c.advertiser_id == advertiser_id
+                )
+            )
+        ).one()
     keep_from = min(first_kept, latest[0]) if first_kept is not None else latest[0]
+    history = 0
+    if sids[0] is not None:
+        history = await batched(engine, advertiser_id, keep_from, None, (sids[0], sids[1] + 1), budget)
+    async with writing(engine) as conn:
+        return await _forget_gone(conn, advertiser_id, keep_from, history)
 
-    history = await forget_superseded(conn, advertiser_id, keep_from)
 
+async def _forget_gone(conn: AsyncConnection, advertiser_id: str, keep_from: int, history: int) -> tuple[int, int, int]:
+    """Entities absent from every kept snapshot go with their history; polls before ``keep_from`` go."""
     gone = (entities_t.c.advertiser_id == advertiser_id) & entities_t.c.present.is_(False)
     gone &= entities_t.c.changed_poll <= keep_from  # absent from every kept snapshot
     of_gone = sa.select(keys_t.c.sid).where(

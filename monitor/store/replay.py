@@ -104,4 +104,13 @@ def _update(state: dict[EntityKey, EntityState], found: Assembler, sid: int) -> 
         state.pop((key.level, key.entity_id), None)
 
 
-__all__ = ["poll_times", "snapshots"]
+async def tiers_since(engine: AsyncEngine, advertiser_id: str, since: datetime) -> set[int]:
+    """The tiers (monitor.store.tiers) of the advertiser's kept polls at or after ``since``: the resolutions a
+    backtest from ``since`` replays."""
+    ok = (polls_t.c.advertiser_id == advertiser_id) & (polls_t.c.status == PollStatus.OK.value)
+    async with reading(engine) as conn:
+        rows = await conn.execute(sa.select(polls_t.c.tier).distinct().where(ok, polls_t.c.started_at >= since))
+        return set(rows.scalars())
+
+
+__all__ = ["poll_times", "snapshots", "tiers_since"]

@@ -31,6 +31,7 @@ from monitor.clock import Clock, SystemClock
 from monitor.domain import Level, Snapshot, aware
 from monitor.store import db, lease, snapshots
 from monitor.store import poll as polling
+from monitor.store import maintain as maintenance
 from monitor.store import prune as pruning
 from monitor.store.alerts import Alerts
 from monitor.store.approvals import Approvals
@@ -45,13 +46,22 @@ from monitor.store.problems import Problems
 from monitor.store.shards import Fence, Shards
 from monitor.store.silences import Silences
 from monitor.store.size import StorageSize, measure
+from monitor.store.compact import Budget
+from monitor.store.maintain import MaintenanceReport
+from monitor.store.tiers import Tiers
 from monitor.store.values import AdvertiserRecord, PollRun, PollStatus, PruneReport
 from monitor.tiktok.models import AdvertiserInfo
 
 advertisers_t = AdvertiserRow.__table__
 polls_t = PollRow.__table__
 
-DEFAULT_RETENTION = timedelta(days=30)
+DEFAULT_RETENTION = timedelta(days=90)
+
+
+def default_tiers(retention: timedelta) -> Tiers:
+    """Every poll for 48 h (at most ``retention``), hourly up to ``retention``, daily up to a year (at least
+    ``retention``)."""
+    return Tiers(min(timedelta(hours=48), retention), retention, max(timedelta(days=365), retention))
 #: The lease TTL for the default poll deadline (80 % of the default 5-minute interval): 60 s.
 DEFAULT_LEASE_TTL = lease.ttl_for(timedelta(minutes=4))
 RECORD_FAILURE_SECONDS = 10.0
@@ -66,11 +76,20 @@ class Store:
     """
 
     def __init__(
-        self, engine: AsyncEngine, *, clock: Clock, retention: timedelta, lease_ttl: timedelta, owner: str
+        self,
+        engine: AsyncEngine,
+        *,
+        clock: Clock,
+        retention: timedelta,
+        lease_ttl: timedelta,
+        owner: str,
+        tiers: Tiers | None = None,
     ) -> None:
         self._engine = engine
         self._clock = clock
         self.retention = retention
+        #: The history's tiers (monitor.store.tiers); by default hourly up to ``retention``.
+        self.tiers = tiers or default_tiers(retention)
         self.lease_ttl = lease_ttl
         self.owner = owner
         #: Seconds a failed poll may spend recording its failure and giving its lease back (PostgreSQL).
@@ -100,6 +119,7 @@ class Store:
         busy_timeout: float = 30.0,
         owner: str | None = None,
         max_bytes: int | None = None,
+        tiers: Tiers | None = None,
     ) -> Store:
         """Connect to ``url`` (``sqlite:///path``, ``postgresql://...``) and bring its schema up to date.
 
@@ -121,6 +141,7 @@ class Store:
             retention=retention,
             lease_ttl=lease_ttl,
             owner=owner or process_owner(),
+            tiers=tiers,
         )
 
     async def close(self) -> None:
@@ -210,8 +231,16 @@ class Store:
             return [_poll_run(row) for row in await conn.execute(query.limit(limit))]
 
     async def prune(self, now: datetime, retention: timedelta | None = None) -> PruneReport:
-        """The pruning job: forget history older than ``now - retention`` (see monitor.store.prune)."""
-        return await pruning.prune(self._engine, aware(now) - (self.retention if retention is None else retention))
+        """Forget what is older than ``now - retention`` (see monitor.store.prune): without ``retention``, history
+        older than the daily tier (``tiers.daily``) and the rest older than ``self.retention``."""
+        if retention is not None:
+            return await pruning.prune(self._engine, aware(now) - retention)
+        return await pruning.prune(self._engine, aware(now) - self.retention, now - self.tiers.daily)
+
+    async def maintain(self, now: datetime, budget: Budget | None = None) -> MaintenanceReport:
+        """The maintenance job: compaction into the tiers, pruning, incremental vacuum, in small batches (see
+        monitor.store.maintain)."""
+        return await maintenance.maintain(self._engine, self.tiers, self.retention, aware(now), budget)
 
     async def size(self) -> StorageSize:
         """The database's bytes on disk and its disk's free space (see monitor.store.size)."""

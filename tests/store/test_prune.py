@@ -75,7 +75,7 @@ async def test_prune_with_nothing_old_deletes_nothing(store: Store) -> None:
     await poll_at(store, 0, state("a1"))
     await poll_at(store, 1, state("a1", budget=5.0))
     report = await store.prune(T0 + 2 * HOUR)  # default retention: 30 days
-    assert (report.polls, report.snapshot_rows, report.entities, report.outbox) == (0, 0, 0, 0)
+    assert (report.polls, report.history_rows, report.entities, report.outbox) == (0, 0, 0, 0)
 
 
 async def test_prune_works_per_advertiser(store: Store) -> None:
