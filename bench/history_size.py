@@ -88,7 +88,7 @@ async def history_bytes(store: Store) -> int:
         if conn.dialect.name == "sqlite":
             await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
             names = ", ".join(f"'{name}'" for name in (*TABLES, *SQLITE_INDEXES))
-            query = f"SELECT sum(pgsize) FROM dbstat WHERE name IN ({names})"
+            query = f"SELECT sum(pgsize) FROM dbstat WHERE name IN ({names})"  # noqa: S608 (constant names)
         else:
             query = "SELECT " + " + ".join(f"pg_total_relation_size('{name}')" for name in TABLES)
         size = (await conn.exec_driver_sql(query)).scalar_one()
@@ -110,8 +110,10 @@ async def run(store: Store, backend: str, entities: int, polls: int, windows: in
     day = per_row * 1000 * POLLS_PER_DAY
     print(f"{backend}: {entities:,} ads, {polls} polls, metrics of {windows} window(s) x 10")
     print(f"  first poll (every entity new): {base / entities:,.0f} bytes per entity")
-    print(f"  history rows {rows:,} (entities changed per poll), {per_row:,.0f} bytes per row after the first poll, "
-          f"{total / rows:,.0f} on average (tables and indexes)")
+    print(
+        f"  history rows {rows:,} (entities changed per poll), {per_row:,.0f} bytes per row after the first poll, "
+        f"{total / rows:,.0f} on average (tables and indexes)"
+    )
     print(f"  per 1,000 entities per day at 5 min: {day / 1e6:,.1f} MB all changing, {day / 1e7:,.1f} MB one in ten")
     with tempfile.TemporaryDirectory() as tmp:
         rule = Path(tmp) / "r.toml"

@@ -112,13 +112,19 @@ class StorageSettings(Section):
     def _tiers_in_order(self) -> StorageSettings:
         if self.raw > self.retention:
             raise config_error(
-                ("raw", f"must not be longer than retention ({format_duration(self.retention)}): every poll is kept "
-                 "for raw, then one per hour up to retention")
+                (
+                    "raw",
+                    f"must not be longer than retention ({format_duration(self.retention)}): every poll is kept "
+                    "for raw, then one per hour up to retention",
+                )
             )
         if self.daily < self.retention:
             raise config_error(
-                ("daily", f"must not be shorter than retention ({format_duration(self.retention)}): one poll per "
-                 "hour is kept up to retention, then one per day up to daily")
+                (
+                    "daily",
+                    f"must not be shorter than retention ({format_duration(self.retention)}): one poll per "
+                    "hour is kept up to retention, then one per day up to daily",
+                )
             )
         return self
 

@@ -70,7 +70,9 @@ async def compact(engine: AsyncEngine, tiers: Tiers, now: datetime, budget: Budg
     return report
 
 
-async def _mark_span(engine: AsyncEngine, advertiser_id: str, tier: int, boundary: datetime, report: CompactReport) -> bool:
+async def _mark_span(
+    engine: AsyncEngine, advertiser_id: str, tier: int, boundary: datetime, report: CompactReport
+) -> bool:
     """Mark the oldest span of ``tier`` before ``boundary`` that still has finer polls; False: none left."""
     ok = (polls_t.c.advertiser_id == advertiser_id) & (polls_t.c.status == OK)
     async with writing(engine) as conn:

@@ -51,7 +51,9 @@ async def ensure_sids(
     insert = lease.dialect_insert(conn, keys_t).on_conflict_do_nothing(
         index_elements=[keys_t.c.advertiser_id, keys_t.c.level, keys_t.c.entity_id]
     )
-    await conn.execute(insert, [{"advertiser_id": advertiser_id, "level": k[0].value, "entity_id": k[1]} for k in missing])
+    await conn.execute(
+        insert, [{"advertiser_id": advertiser_id, "level": k[0].value, "entity_id": k[1]} for k in missing]
+    )
     pair = sa.tuple_(keys_t.c.level, keys_t.c.entity_id)
     for start in range(0, len(missing), 500):  # bounded statements: SQLite limits the parameters of one
         chunk = [(level.value, entity_id) for level, entity_id in missing[start : start + 500]]
@@ -112,10 +114,12 @@ async def write(
             ],
         )
     if changes.windows:
-        wanted = {(WINDOW, w.window) for w in changes.windows}
-        wanted |= {(METRIC_SET, metric_set(w.values)) for w in changes.windows if w.values is not None}
-        ids = await name_ids(conn, wanted)
-        await conn.execute(sa.insert(metrics_t), [window_row(ids, sids[w.key], w.window, w.values, poll_id) for w in changes.windows])
+        texts = {(WINDOW, w.window) for w in changes.windows}
+        texts |= {(METRIC_SET, metric_set(w.values)) for w in changes.windows if w.values is not None}
+        ids = await name_ids(conn, texts)
+        await conn.execute(
+            sa.insert(metrics_t), [window_row(ids, sids[w.key], w.window, w.values, poll_id) for w in changes.windows]
+        )
 
 
 def window_row(

@@ -30,7 +30,9 @@ async def forget_superseded(
         newer = table.alias("newer")
         superseded = (
             sa.select(sa.literal(1))
-            .where(*(newer.c[c] == table.c[c] for c in same), newer.c.poll_id > table.c.poll_id, newer.c.poll_id <= keep)
+            .where(
+                *(newer.c[c] == table.c[c] for c in same), newer.c.poll_id > table.c.poll_id, newer.c.poll_id <= keep
+            )
             .exists()
         )
         where = [table.c.poll_id < keep, superseded]

@@ -8,7 +8,7 @@ entity, its newest state row ``<= P`` (if present) and per window its newest win
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
@@ -126,7 +126,9 @@ def newest_states(advertiser_id: str, upto: int) -> sa.Select[Any]:
         .where(newer.c.sid == states_t.c.sid, newer.c.poll_id > states_t.c.poll_id, newer.c.poll_id <= upto)
         .exists()
     )
-    return sa.select(states_t).where(states_t.c.sid.in_(sids_of(advertiser_id)), states_t.c.poll_id <= upto, ~superseded)
+    return sa.select(states_t).where(
+        states_t.c.sid.in_(sids_of(advertiser_id)), states_t.c.poll_id <= upto, ~superseded
+    )
 
 
 def newest_windows(advertiser_id: str, upto: int) -> sa.Select[Any]:
@@ -205,7 +207,7 @@ def between(advertiser_id: str, after: int, upto: int) -> sa.Select[Any]:
     return sa.select(union).order_by(union.c.poll_id, union.c.kind)
 
 
-async def rows_between(conn: AsyncConnection, advertiser_id: str, after: int, upto: int) -> AsyncIterator[Any]:
+async def rows_between(conn: AsyncConnection, advertiser_id: str, after: int, upto: int) -> AsyncGenerator[Any]:
     """Stream :func:`between`, ``_SLICE`` rows per trip to the database."""
     result = await conn.stream(between(advertiser_id, after, upto).execution_options(yield_per=_SLICE))
     try:

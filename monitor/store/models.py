@@ -17,9 +17,9 @@ Layout and why:
 
 Indexes, one per read a poll makes: ``leases`` and ``advertisers`` by primary key; the newest successful poll
 by ``ix_polls_advertiser_status_id``; the current entities of an advertiser by the ``entities`` primary key
-(advertiser first); history reads and pruning by ``entity_keys``' unique key (advertiser first), then the history tables'
-primary keys (sid, [window,] poll); alert states by their primary key (advertiser first); an advertiser's live holds by
-``ix_holds_advertiser_id_ends_at``; due outbox messages by
+(advertiser first); history reads and pruning by ``entity_keys``' unique key (advertiser first), then the
+history tables' primary keys (sid, [window,] poll); alert states by their primary key (advertiser first); an
+advertiser's live holds by ``ix_holds_advertiser_id_ends_at``; due outbox messages by
 ``ix_outbox_status_next_attempt_at``; an advertiser's journal by ``ix_actions_advertiser_id_id``, the writes of
 the circuit breaker's window by ``ix_actions_created_at``; its newest episode by the ``breaker_episodes`` key.
 

@@ -1,10 +1,10 @@
 """One poll's writes: take the lease, buffer what the poll produced, commit it all in one transaction.
 
 Nothing the pipeline hands to a :class:`PollWriter` touches the database until the poll ends; then one
-transaction fences on the lease, writes the changed entities, the history rows (monitor.store.history), alert states, holds,
-outbox rows and the poll's record, and commits (or rolls back entirely). So a crash or an exception mid-poll leaves
-the previous snapshot as the newest, with no partial rows, and SQLite's single writer lock is held only for the
-short final write, not for the minutes a poll spends talking to TikTok.
+transaction fences on the lease, writes the changed entities, the history rows (monitor.store.history), alert
+states, holds, outbox rows and the poll's record, and commits (or rolls back entirely). So a crash or an exception
+mid-poll leaves the previous snapshot as the newest, with no partial rows, and SQLite's single writer lock is held
+only for the short final write, not for the minutes a poll spends talking to TikTok.
 """
 
 from __future__ import annotations

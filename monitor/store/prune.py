@@ -20,9 +20,9 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from monitor.store.compact import Budget, batched
 from monitor.store.db import reading, writing
 from monitor.store.history import keys_t, metrics_t, states_t
-from monitor.store.compact import Budget, batched
 from monitor.store.models import AdvertiserRow, ApprovalRow, EntityRow, HoldRow, OutboxRow, PollRow, SilenceRow
 from monitor.store.snapshots import latest_poll
 from monitor.store.values import OutboxStatus, PollStatus, PruneReport
@@ -46,7 +46,9 @@ async def prune(
         advertiser_ids = list((await conn.execute(sa.select(advertisers_t.c.id))).scalars())
     polls = history = entities = 0
     for advertiser_id in advertiser_ids:
-        counts = await _prune_advertiser(engine, advertiser_id, cutoff if history_cutoff is None else history_cutoff, budget)
+        counts = await _prune_advertiser(
+            engine, advertiser_id, cutoff if history_cutoff is None else history_cutoff, budget
+        )
         polls, history, entities = polls + counts[0], history + counts[1], entities + counts[2]
     async with writing(engine) as conn:
         result = await conn.execute(

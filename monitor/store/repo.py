@@ -30,15 +30,17 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from monitor.clock import Clock, SystemClock
 from monitor.domain import Level, Snapshot, aware
 from monitor.store import db, lease, snapshots
-from monitor.store import poll as polling
 from monitor.store import maintain as maintenance
+from monitor.store import poll as polling
 from monitor.store import prune as pruning
 from monitor.store.alerts import Alerts
 from monitor.store.approvals import Approvals
 from monitor.store.breaker import BreakerEpisodes
+from monitor.store.compact import Budget
 from monitor.store.holds import Holds
 from monitor.store.journal import Journal
 from monitor.store.lease import dialect_insert, process_owner
+from monitor.store.maintain import MaintenanceReport
 from monitor.store.models import AdvertiserRow, PollRow
 from monitor.store.outbox import Outbox
 from monitor.store.poll import PollWriter
@@ -46,8 +48,6 @@ from monitor.store.problems import Problems
 from monitor.store.shards import Fence, Shards
 from monitor.store.silences import Silences
 from monitor.store.size import StorageSize, measure
-from monitor.store.compact import Budget
-from monitor.store.maintain import MaintenanceReport
 from monitor.store.tiers import Tiers
 from monitor.store.values import AdvertiserRecord, PollRun, PollStatus, PruneReport
 from monitor.tiktok.models import AdvertiserInfo
@@ -62,6 +62,8 @@ def default_tiers(retention: timedelta) -> Tiers:
     """Every poll for 48 h (at most ``retention``), hourly up to ``retention``, daily up to a year (at least
     ``retention``)."""
     return Tiers(min(timedelta(hours=48), retention), retention, max(timedelta(days=365), retention))
+
+
 #: The lease TTL for the default poll deadline (80 % of the default 5-minute interval): 60 s.
 DEFAULT_LEASE_TTL = lease.ttl_for(timedelta(minutes=4))
 RECORD_FAILURE_SECONDS = 10.0

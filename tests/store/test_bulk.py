@@ -37,7 +37,11 @@ async def test_one_statement_per_table_per_poll(store: Store, n: int) -> None:
         ("INSERT", "outbox"): 1,
         ("UPDATE", "advertisers"): 1,
     }
-    assert all(many for verb, table, many in log.statements if table in ("entities", "history_states", "history_metrics", "outbox"))
+    assert all(
+        many
+        for verb, table, many in log.statements
+        if table in ("entities", "history_states", "history_metrics", "outbox")
+    )
 
     # a second poll with 5 % of the entities changed: the same statements, fewer rows
     changed = [state(str(i), metrics={"today": {"spend": i + 1.0, "conversion": None}}) for i in range(n // 20)]

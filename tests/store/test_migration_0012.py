@@ -29,8 +29,14 @@ def old_rows(seen: list[dict[EntityKey, EntityState]]) -> tuple[list[dict[str, A
     """``snapshot_rows`` and ``entities`` rows as the store at 0011 wrote them for these polls (ids 1, 2, ...)."""
     rows, entities, previous = [], {}, {}
     for poll_id, now in enumerate(seen, start=1):
-        changed = [row_values(s, json.dumps(s.metrics, default=dict), True) for k, s in now.items() if previous.get(k) != s or _types(previous[k]) != _types(s)]
-        changed += [row_values(s, json.dumps(s.metrics, default=dict), False) for k, s in previous.items() if k not in now]
+        changed = [
+            row_values(s, json.dumps(s.metrics, default=dict), True)
+            for k, s in now.items()
+            if previous.get(k) != s or _types(previous[k]) != _types(s)
+        ]
+        changed += [
+            row_values(s, json.dumps(s.metrics, default=dict), False) for k, s in previous.items() if k not in now
+        ]
         for row in changed:
             rows.append({**row, "poll_id": poll_id})
             key = (row["level"], row["entity_id"])
@@ -52,12 +58,25 @@ async def fill_0011(database: Database, seen: list[dict[EntityKey, EntityState]]
     rows, entities = old_rows(seen)
     meta = sa.MetaData()
     async with engine.begin() as conn:
-        tables = await conn.run_sync(lambda c: {n: sa.Table(n, meta, autoload_with=c) for n in ("advertisers", "polls", "entities", "snapshot_rows")})
+        tables = await conn.run_sync(
+            lambda c: {
+                n: sa.Table(n, meta, autoload_with=c) for n in ("advertisers", "polls", "entities", "snapshot_rows")
+            }
+        )
         await conn.execute(tables["advertisers"].insert(), [{"id": ADV, "created_at": ts, "updated_at": ts}])
         await conn.execute(
             tables["polls"].insert(),
             [
-                {"advertiser_id": ADV, "owner": "v11", "status": "ok", "started_at": ts + n * MINUTE, "errors": "[]", "api_calls": 1, "entities": 0, "rows_written": 0}
+                {
+                    "advertiser_id": ADV,
+                    "owner": "v11",
+                    "status": "ok",
+                    "started_at": ts + n * MINUTE,
+                    "errors": "[]",
+                    "api_calls": 1,
+                    "entities": 0,
+                    "rows_written": 0,
+                }
                 for n in range(len(seen))
             ],
         )
@@ -95,7 +114,7 @@ async def test_history_at_0011_is_converted_and_every_snapshot_rebuilds_the_same
         rule = tmp_path / "r.toml"
         rule.write_text(
             '[[rule]]\nname = "r"\nlevel = "ad"\n'
-            'when = "spend >= 0 or conversion == 0 or name != \'\' or changed(operation_status)"\n'
+            "when = \"spend >= 0 or conversion == 0 or name != '' or changed(operation_status)\"\n"
         )
         rules = load_rules(rule, channels=())
         for n in range(1, len(seen)):

@@ -10,7 +10,6 @@ from monitor.actions import GuardSettings
 from monitor.backtest.command import backtest
 from monitor.backtest.render import render_table
 from monitor.rules.loader import load_rules
-from monitor.store import Store
 from monitor.store import replay as history
 from monitor.store.compact import Budget
 from monitor.store.tiers import DAILY, HOURLY, RAW, Tiers, span_start
@@ -74,7 +73,9 @@ async def test_compaction_keeps_one_snapshot_per_hour_then_day_each_as_its_poll_
     assert found.polls == len(kept) and found.tiers == {RAW, HOURLY, DAILY}
     table = render_table(found)
     assert "resolution: one snapshot per day / one snapshot per hour / every poll" in table
-    recent = await backtest(database.url, ruleset, GuardSettings(), since=now - timedelta(hours=1), schema=database.schema)
+    recent = await backtest(
+        database.url, ruleset, GuardSettings(), since=now - timedelta(hours=1), schema=database.schema
+    )
     assert recent.resolution == "every poll"
 
 

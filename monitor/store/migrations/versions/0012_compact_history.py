@@ -129,19 +129,22 @@ def upgrade() -> None:
 
 def _old_rows(bind: sa.Connection) -> Iterator[Any]:
     """``snapshot_rows`` in key order, a page at a time (keyset pagination: no cursor held across writes)."""
-    columns = ", ".join((*OLD_KEY, "present", *STATE, "campaign_id", "adgroup_id", "metrics"))
-    last: dict[str, Any] | None = None
+    old = _table("snapshot_rows", *OLD_KEY, "present", *STATE, "campaign_id", "adgroup_id", "metrics")
+    key = sa.tuple_(*(old.c[name] for name in OLD_KEY))
+    last: tuple[Any, ...] | None = None
     while True:
-        after = "" if last is None else "WHERE (advertiser_id, level, entity_id, poll_id) > (:a, :l, :e, :p) "
-        page = bind.execute(
-            sa.text(f"SELECT {columns} FROM snapshot_rows {after}ORDER BY {', '.join(OLD_KEY)} LIMIT {PAGE}"),
-            last or {},
-        ).fetchall()
+        query = sa.select(old).order_by(*(old.c[name] for name in OLD_KEY)).limit(PAGE)
+        if last is not None:
+            query = query.where(key > sa.tuple_(*(sa.literal(v) for v in last)))
+        page = bind.execute(query).fetchall()
         yield from page
         if len(page) < PAGE:
             return
-        tail = page[-1]
-        last = {"a": tail.advertiser_id, "l": tail.level, "e": tail.entity_id, "p": tail.poll_id}
+        last = tuple(getattr(page[-1], name) for name in OLD_KEY)
+
+
+def _table(name: str, *columns: str) -> sa.TableClause:
+    return sa.table(name, *(sa.column(c) for c in columns))
 
 
 def _state(row: Any) -> EntityState:
@@ -179,19 +182,10 @@ def _window_row(
 
 def _flush(bind: sa.Connection, states: list[dict[str, Any]], windows: list[dict[str, Any]]) -> None:
     if states:
-        columns = ("sid", "poll_id", "present", *STATE)
-        bind.execute(
-            sa.text(f"INSERT INTO history_states ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)})"),
-            states,
-        )
+        bind.execute(_table("history_states", "sid", "poll_id", "present", *STATE).insert(), states)
     if windows:
-        bind.execute(
-            sa.text(
-                "INSERT INTO history_metrics (sid, window_id, poll_id, metric_set, vals) "
-                "VALUES (:sid, :window_id, :poll_id, :metric_set, :vals)"
-            ),
-            windows,
-        )
+        columns = ("sid", "window_id", "poll_id", "metric_set", "vals")
+        bind.execute(_table("history_metrics", *columns).insert(), windows)
     states.clear()
     windows.clear()
 
@@ -218,7 +212,9 @@ def downgrade() -> None:
         sa.PrimaryKeyConstraint("advertiser_id", "level", "entity_id", "poll_id", name="pk_snapshot_rows"),
     )
     bind = op.get_bind()
-    names = {row.id: (row.kind, row.value) for row in bind.execute(sa.text("SELECT id, kind, value FROM history_names"))}
+    names = {
+        row.id: (row.kind, row.value) for row in bind.execute(sa.text("SELECT id, kind, value FROM history_names"))
+    }
     keys = bind.execute(
         sa.text(
             "SELECT k.sid, k.advertiser_id, k.level, k.entity_id, e.campaign_id, e.adgroup_id FROM entity_keys k "
@@ -276,8 +272,5 @@ def _rebuilt(bind: sa.Connection, names: dict[int, tuple[str, str]], key: Any) -
 def _insert_old(bind: sa.Connection, rows: list[dict[str, Any]]) -> None:
     if rows:
         columns = (*OLD_KEY, "present", "campaign_id", "adgroup_id", *STATE, "metrics")
-        bind.execute(
-            sa.text(f"INSERT INTO snapshot_rows ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)})"),
-            rows,
-        )
+        bind.execute(_table("snapshot_rows", *columns).insert(), rows)
     rows.clear()
