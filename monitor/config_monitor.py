@@ -110,6 +110,11 @@ class StorageSettings(Section):
 
     @model_validator(mode="after")
     def _tiers_in_order(self) -> StorageSettings:
+        # unset tiers follow retention: raw at most, daily at least as long (the model is frozen)
+        if "raw" not in self.model_fields_set:
+            object.__setattr__(self, "raw", min(self.raw, self.retention))
+        if "daily" not in self.model_fields_set:
+            object.__setattr__(self, "daily", max(self.daily, self.retention))
         if self.raw > self.retention:
             raise config_error(
                 (
