@@ -16,11 +16,11 @@ History is two kinds of rows, keyed by an entity's small integer ``sid`` (``enti
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from monitor.domain import EntityKey, EntityState, Level, MetricValue
+from monitor.domain import EntityKey, EntityState, MetricValue
 from monitor.store.values import dumps
 
 #: The fields a state row holds (besides ``present``), in the order a row's columns list them.
@@ -89,27 +89,6 @@ def entity_events(old: EntityState | None, new: EntityState | None) -> tuple[Sta
     ]
     windows += [WindowEvent(new.key, w, None) for w in sorted(before) if w not in new.metrics]
     return state, windows
-
-
-def history_changes(
-    previous: Mapping[EntityKey, EntityState], saved: Mapping[EntityKey, EntityState], levels: Iterable[Level]
-) -> HistoryChanges:
-    """The history rows of a poll that saw ``saved`` (complete for ``levels``) after ``previous``."""
-    states: list[StateEvent] = []
-    windows: list[WindowEvent] = []
-    for key, new in saved.items():
-        state, changed = entity_events(previous.get(key), new)
-        if state is not None:
-            states.append(state)
-        windows += changed
-    wanted = set(levels)
-    for key, old in previous.items():
-        if key[0] in wanted and key not in saved:
-            state, changed = entity_events(old, None)
-            assert state is not None
-            states.append(state)
-            windows += changed
-    return HistoryChanges(tuple(states), tuple(windows))
 
 
 def check_values(state: EntityState) -> None:

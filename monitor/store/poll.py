@@ -22,7 +22,7 @@ from monitor.domain.approvals import Approval
 from monitor.store import alerts, approvals, history, holds, lease, outbox, shards
 from monitor.store.db import reading, writing
 from monitor.store.errors import LeaseLostError, ShardLostError
-from monitor.store.history_codec import HistoryChanges, check_values, history_changes
+from monitor.store.history_codec import HistoryChanges, StateEvent, WindowEvent, check_values, entity_events
 from monitor.store.models import AdvertiserRow, EntityRow, PollRow
 from monitor.store.shards import Fence
 from monitor.store.snapshots import STATE_COLUMNS, load_current, row_values
@@ -143,20 +143,28 @@ class PollWriter:
         self.errors.append(message)
 
     def changes(self) -> tuple[list[dict[str, object]], HistoryChanges]:
-        """Rows for ``entities`` (entities that appeared, changed or disappeared) and the history's rows."""
+        """Rows for ``entities`` (entities that appeared, changed or disappeared) and the history's rows of them."""
         previous = {} if self.previous is None else self.previous.entities
         out = []
+        states: list[StateEvent] = []
+        windows: list[WindowEvent] = []
         for key, state in self._saved.items():
             old = previous.get(key)
             if old is not None and old == state and _same_metric_types(old.metrics, state.metrics):
                 continue  # unchanged: costs no row
             check_values(state)
             out.append(row_values(state, dumps(state.metrics), present=True))
+            event, changed = entity_events(old, state)
+            states += [event] if event is not None else []
+            windows += changed
         for key, old in previous.items():
             if key[0] in self._saved_levels and key not in self._saved:
                 out.append(row_values(old, dumps(old.metrics), present=False))
+                event, changed = entity_events(old, None)
+                states += [event] if event is not None else []
+                windows += changed
         out.sort(key=lambda r: (LEVEL_ORDER[Level(r["level"])], r["entity_id"]))
-        return out, history_changes(previous, self._saved, self._saved_levels)
+        return out, HistoryChanges(tuple(states), tuple(windows))
 
 
 def _same_metric_types(a: Metrics, b: Metrics) -> bool:
