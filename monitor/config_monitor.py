@@ -104,7 +104,8 @@ class StorageSettings(Section):
     daily: Annotated[Duration, at_least(timedelta(hours=1)), at_most(YEAR, LONG)] = timedelta(days=365)
     #: ``/healthz`` is degraded while the database's disk has less free space than this (SQLite; "0" turns it off).
     min_free: ByteSize = 1000**3
-    #: SQLite only: the database file never grows beyond this; a write that would is refused like a full disk
+    #: SQLite only: the database file never grows beyond this; above 90 % of it maintenance deletes the oldest
+    #: history first (monitor.store.maintain), and a write that would still pass it is refused like a full disk
     #: (told as ``storage_full``). Keeps the monitor from filling a disk it shares.
     max_size: ByteSize | None = None
 

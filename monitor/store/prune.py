@@ -118,3 +118,18 @@ async def _forget_gone(conn: AsyncConnection, advertiser_id: str, keep_from: int
         await conn.execute(sa.delete(polls_t).where(polls_t.c.advertiser_id == advertiser_id, polls_t.c.id < keep_from))
     ).rowcount
     return polls, history, entities
+
+
+async def oldest_droppable(engine: AsyncEngine) -> datetime | None:
+    """The time of the oldest successful poll that is not its advertiser's newest (None: there is none)."""
+    newest = (
+        sa.select(polls_t.c.advertiser_id, sa.func.max(polls_t.c.id).label("id"))
+        .where(polls_t.c.status == PollStatus.OK.value)
+        .group_by(polls_t.c.advertiser_id)
+        .subquery()
+    )
+    query = sa.select(sa.func.min(polls_t.c.started_at)).where(
+        polls_t.c.status == PollStatus.OK.value, polls_t.c.id.not_in(sa.select(newest.c.id))
+    )
+    async with reading(engine) as conn:
+        return (await conn.execute(query)).scalar_one()

@@ -28,28 +28,25 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from monitor.clock import Clock, SystemClock
-from monitor.domain import Level, Snapshot, aware
+from monitor.domain import Level, aware
 from monitor.store import db, lease, snapshots
-from monitor.store import maintain as maintenance
 from monitor.store import poll as polling
-from monitor.store import prune as pruning
 from monitor.store.alerts import Alerts
 from monitor.store.approvals import Approvals
 from monitor.store.breaker import BreakerEpisodes
-from monitor.store.compact import Budget
 from monitor.store.holds import Holds
 from monitor.store.journal import Journal
 from monitor.store.lease import dialect_insert, process_owner
-from monitor.store.maintain import MaintenanceReport
 from monitor.store.models import AdvertiserRow, PollRow
 from monitor.store.outbox import Outbox
 from monitor.store.poll import PollWriter
 from monitor.store.problems import Problems
+from monitor.store.repo_history import HistoryAccess
 from monitor.store.shards import Fence, Shards
 from monitor.store.silences import Silences
 from monitor.store.size import StorageSize, measure
 from monitor.store.tiers import Tiers
-from monitor.store.values import AdvertiserRecord, PollRun, PollStatus, PruneReport
+from monitor.store.values import AdvertiserRecord, PollRun, PollStatus
 from monitor.tiktok.models import AdvertiserInfo
 
 advertisers_t = AdvertiserRow.__table__
@@ -58,18 +55,12 @@ polls_t = PollRow.__table__
 DEFAULT_RETENTION = timedelta(days=90)
 
 
-def default_tiers(retention: timedelta) -> Tiers:
-    """Every poll for 48 h (at most ``retention``), hourly up to ``retention``, daily up to a year (at least
-    ``retention``)."""
-    return Tiers(min(timedelta(hours=48), retention), retention, max(timedelta(days=365), retention))
-
-
 #: The lease TTL for the default poll deadline (80 % of the default 5-minute interval): 60 s.
 DEFAULT_LEASE_TTL = lease.ttl_for(timedelta(minutes=4))
 RECORD_FAILURE_SECONDS = 10.0
 
 
-class Store:
+class Store(HistoryAccess):
     """Snapshots, poll runs, alert states, holds, the outbox and the action journal of one database.
 
     ``journal``, ``outbox``, ``alerts``, ``holds``, ``silences``, ``problems`` (operational problems remembered across
@@ -91,7 +82,9 @@ class Store:
         self._clock = clock
         self.retention = retention
         #: The history's tiers (monitor.store.tiers); by default hourly up to ``retention``.
-        self.tiers = tiers or default_tiers(retention)
+        self.tiers = tiers or Tiers.following(retention)
+        #: ``[storage] max_size`` (SQLite): maintenance deletes the oldest history to stay under 90 % of it.
+        self.max_bytes: int | None = None
         self.lease_ttl = lease_ttl
         self.owner = owner
         #: Seconds a failed poll may spend recording its failure and giving its lease back (PostgreSQL).
@@ -137,7 +130,7 @@ class Store:
         except BaseException:
             await engine.dispose()
             raise
-        return cls(
+        store = cls(
             engine,
             clock=clock or SystemClock(),
             retention=retention,
@@ -145,6 +138,8 @@ class Store:
             owner=owner or process_owner(),
             tiers=tiers,
         )
+        store.max_bytes = max_bytes
+        return store
 
     async def close(self) -> None:
         await self._engine.dispose()
@@ -205,44 +200,11 @@ class Store:
         timeout, and cancelling one a second time would strand the aiosqlite connection: not bounded."""
         return self.record_failure_timeout if self._engine.dialect.name == "postgresql" else None
 
-    async def previous_snapshot(self, advertiser_id: str, before: int | None = None) -> Snapshot | None:
-        """The snapshot before poll ``before`` (default: before the newest one), or None if there is none."""
-        async with db.reading(self._engine) as conn:
-            if before is None:
-                latest = await snapshots.latest_poll(conn, advertiser_id)
-                if latest is None:
-                    return None
-                before = latest[0]
-            found = await snapshots.latest_poll(conn, advertiser_id, before=before)
-            if found is None:
-                return None
-            return await snapshots.load_at(conn, advertiser_id, *found)
-
-    async def snapshot(self, advertiser_id: str, poll_id: int) -> Snapshot | None:
-        """The snapshot of one successful poll, or None if there is no such poll (or it was pruned)."""
-        async with db.reading(self._engine) as conn:
-            found = await snapshots.latest_poll(conn, advertiser_id, before=poll_id + 1)
-            if found is None or found[0] != poll_id:
-                return None
-            return await snapshots.load_at(conn, advertiser_id, *found)
-
     async def polls(self, advertiser_id: str, limit: int = 20) -> list[PollRun]:
         """The advertiser's poll runs, newest first."""
         query = sa.select(polls_t).where(polls_t.c.advertiser_id == advertiser_id).order_by(polls_t.c.id.desc())
         async with db.reading(self._engine) as conn:
             return [_poll_run(row) for row in await conn.execute(query.limit(limit))]
-
-    async def prune(self, now: datetime, retention: timedelta | None = None) -> PruneReport:
-        """Forget what is older than ``now - retention`` (see monitor.store.prune): without ``retention``, history
-        older than the daily tier (``tiers.daily``) and the rest older than ``self.retention``."""
-        if retention is not None:
-            return await pruning.prune(self._engine, aware(now) - retention)
-        return await pruning.prune(self._engine, aware(now) - self.retention, now - self.tiers.daily)
-
-    async def maintain(self, now: datetime, budget: Budget | None = None) -> MaintenanceReport:
-        """The maintenance job: compaction into the tiers, pruning, incremental vacuum, in small batches (see
-        monitor.store.maintain)."""
-        return await maintenance.maintain(self._engine, self.tiers, self.retention, aware(now), budget)
 
     async def size(self) -> StorageSize:
         """The database's bytes on disk and its disk's free space (see monitor.store.size)."""

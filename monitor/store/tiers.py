@@ -30,6 +30,12 @@ class Tiers:
         if not timedelta(0) < self.raw <= self.hourly <= self.daily:
             raise ValueError(f"tiers must satisfy 0 < raw <= hourly <= daily, got {self}")
 
+    @classmethod
+    def following(cls, retention: timedelta) -> Tiers:
+        """The defaults around ``retention``: every poll for 48 h (at most ``retention``), hourly up to
+        ``retention``, daily up to a year (at least ``retention``)."""
+        return cls(min(cls.raw, retention), retention, max(cls.daily, retention))
+
     def boundary(self, tier: int, now: datetime) -> datetime:
         """Polls started before this are kept at ``tier`` (HOURLY or DAILY) or coarser."""
         return now - (self.raw if tier == HOURLY else self.hourly)
