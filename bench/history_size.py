@@ -65,6 +65,14 @@ def metrics(rng: random.Random, spend: float) -> dict[str, float | int | None]:
     }
 
 
+def window(rng: random.Random, poll: int, i: int, n: int, name: str) -> dict[str, float | int | None]:
+    """Today's values move on at every poll; the other windows are closed days: the same all day."""
+    if name == "today":
+        return metrics(rng, rng.uniform(0, 500) + poll)
+    fixed = random.Random(i * 31 + n)
+    return metrics(fixed, fixed.uniform(0, 500))
+
+
 def ad(i: int, rng: random.Random, windows: int, poll: int) -> EntityState:
     return EntityState(
         level=Level.AD,
@@ -75,11 +83,7 @@ def ad(i: int, rng: random.Random, windows: int, poll: int) -> EntityState:
         secondary_status="AD_STATUS_DELIVERY_OK",
         campaign_id=str(1_780_000_000_000_000_000 + i // 1000),
         adgroup_id=str(1_785_000_000_000_000_000 + i // 100),
-        # today moves on at every poll; the other windows are closed days: the same all day
-        metrics={
-            w: metrics(rng if w == "today" else random.Random(i * 31 + n), rng.uniform(0, 500) + poll * (w == "today"))
-            for n, w in enumerate(WINDOWS[:windows])
-        },
+        metrics={w: window(rng, poll, i, n, w) for n, w in enumerate(WINDOWS[:windows])},
     )
 
 

@@ -12,7 +12,8 @@ What compaction leaves of a span is exactly what a poll at its end would have wr
 the span's newest poll and the rows it needs), so older history is written at its tier's resolution directly:
 one poll per day before ``retention`` (90 days), one per hour up to the raw window, then every ``--interval``
 seconds for the raw window (48 h) plus two hours, with ``store.maintain`` every simulated hour, so the move from
-raw to hourly runs for real, batch by batch; the longest batch is printed (the write lock a poll may wait for).
+raw to hourly runs for real, batch by batch, beside that hour's first poll; the longest batch is printed (the write
+lock a poll may wait for), and the median and longest poll alone and beside maintenance.
 
 Prints the file's size (WAL checkpointed; new databases give freed pages back: incremental vacuum) after each
 tier and at the end, and the bytes of each table (``dbstat``). ``--scale-to`` extrapolates to more ads: the tables
@@ -31,6 +32,7 @@ import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from statistics import median
 from typing import Any
 
 from monitor.clock import FrozenClock
@@ -146,14 +148,20 @@ async def run(path: Path, ads: int, days: int, interval: int, change: float, sca
     polls, budget, started = 0, Budget(), time.perf_counter()
     per_hour = 1 - (1 - change) ** (3600 // interval)  # an ad that changed at any poll of the hour
 
-    async def poll(at: datetime, share: float) -> None:
+    alone: list[float] = []
+    beside: list[float] = []
+
+    async def poll(at: datetime, share: float, took: list[float] | None = None) -> None:
         nonlocal polls
         if at.date() != clock.now().date():
             model.new_day()
         clock.set(at)
         model.step(share)
+        began = time.perf_counter()
         async with store.poll(ADV, at) as writer:
             writer.save(model.ads)
+        if took is not None:
+            took.append(time.perf_counter() - began)
         polls += 1
 
     at = END - timedelta(days=days)
@@ -170,17 +178,23 @@ async def run(path: Path, ads: int, days: int, interval: int, change: float, sca
             at += timedelta(hours=1)
         report("hourly tier written", path, polls, started, ads, scale)
         step = timedelta(seconds=interval)
-        while at < END:  # raw: every poll, the daemon's maintenance every hour
-            await poll(at, change)
-            at += step
+        while at < END:  # raw: every poll; the daemon's maintenance every hour, beside that hour's first poll
             if at.minute == 0 and at.second == 0:
                 model.statuses(0.001)
-                await store.maintain(at, budget)
+                await asyncio.gather(store.maintain(at, budget), poll(at, change, beside))
+            else:
+                await poll(at, change, alone)
+            at += step
         await store.maintain(END, budget)
     finally:
         await store.close()
     report("end", path, polls, started, ads, scale)
     print(f"  maintenance: {budget.batches:,} batches, the longest held the write lock {budget.longest * 1000:.0f} ms")
+    if alone and beside:
+        print(
+            f"  raw-window polls: median {median(alone) * 1000:.0f} ms alone (max {max(alone) * 1000:.0f}), "
+            f"{median(beside) * 1000:.0f} ms beside maintenance (max {max(beside) * 1000:.0f}; {len(beside)} polls)"
+        )
 
 
 def report(stage: str, path: Path, polls: int, started: float, ads: int, scale: int) -> None:
