@@ -36,7 +36,7 @@ class Budget:
     longest batch seen is ``longest`` (what a poll waiting for the write lock may wait)."""
 
     target: float = 0.05
-    size: int = 2048
+    size: int = 128
     longest: float = 0.0
     batches: int = 0
 
