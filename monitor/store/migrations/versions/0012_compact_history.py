@@ -9,8 +9,8 @@ existing poll is tier 0 (every poll). The downgrade rebuilds ``snapshot_rows`` f
 row at each poll where an entity's state or a window changed).
 
 On SQLite both history tables are ``WITHOUT ROWID``. Space the old table held is reused by later writes; a new
-database gets ``auto_vacuum=INCREMENTAL`` (monitor.store.vacuum), an existing one keeps its mode (changing it needs
-a full ``VACUUM``, which ``tiktok-monitor`` does not run on its own).
+database gets ``auto_vacuum=INCREMENTAL`` (monitor.store.db, monitor.store.maintain), an existing one keeps its
+mode (changing it needs a full ``VACUUM``, which ``tiktok-monitor`` does not run on its own).
 
 Revision ID: 0012
 Revises: 0011
