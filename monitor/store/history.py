@@ -54,6 +54,9 @@ async def ensure_sids(
     await conn.execute(
         insert, [{"advertiser_id": advertiser_id, "level": k[0].value, "entity_id": k[1]} for k in missing]
     )
+    if len(missing) > 500:  # many new entities (a first poll): one range read of the advertiser's keys
+        sids.update(await load_sids(conn, advertiser_id))
+        return
     pair = sa.tuple_(keys_t.c.level, keys_t.c.entity_id)
     for start in range(0, len(missing), 500):  # bounded statements: SQLite limits the parameters of one
         chunk = [(level.value, entity_id) for level, entity_id in missing[start : start + 500]]
