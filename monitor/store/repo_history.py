@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from monitor.domain import Snapshot, aware
@@ -13,8 +14,9 @@ from monitor.store import maintain as maintenance
 from monitor.store import prune as pruning
 from monitor.store.compact import Budget
 from monitor.store.maintain import MaintenanceReport
+from monitor.store.models import PollRow
 from monitor.store.tiers import Tiers
-from monitor.store.values import PruneReport
+from monitor.store.values import PollStatus, PruneReport
 
 
 class HistoryAccess:
@@ -39,12 +41,33 @@ class HistoryAccess:
             return await snapshots.load_at(conn, advertiser_id, *found)
 
     async def snapshot(self, advertiser_id: str, poll_id: int) -> Snapshot | None:
-        """The snapshot of one successful poll, or None if there is no such poll (or it was pruned)."""
+        """The snapshot of one successful poll, or None if there is no such poll (or it was pruned, or merged into
+        the kept poll of its hour or day: :meth:`snapshot_at` finds that one)."""
         async with db.reading(self._engine) as conn:
             found = await snapshots.latest_poll(conn, advertiser_id, before=poll_id + 1)
             if found is None or found[0] != poll_id:
                 return None
             return await snapshots.load_at(conn, advertiser_id, *found)
+
+    async def snapshot_at(self, advertiser_id: str, moment: datetime) -> tuple[Snapshot, int] | None:
+        """The newest kept snapshot taken at or before ``moment``, whatever its tier, with the tier
+        (monitor.store.tiers: RAW, HOURLY, DAILY); None before the first one."""
+        polls = PollRow.__table__
+        query = (
+            sa.select(polls.c.id, polls.c.started_at, polls.c.tier)
+            .where(
+                polls.c.advertiser_id == advertiser_id,
+                polls.c.status == PollStatus.OK.value,
+                polls.c.started_at <= aware(moment),
+            )
+            .order_by(polls.c.started_at.desc(), polls.c.id.desc())
+            .limit(1)
+        )
+        async with db.reading(self._engine) as conn:
+            found = (await conn.execute(query)).first()
+            if found is None:
+                return None
+            return await snapshots.load_at(conn, advertiser_id, found.id, found.started_at), found.tier
 
     async def prune(self, now: datetime, retention: timedelta | None = None) -> PruneReport:
         """Forget what is older than ``now - retention`` (see monitor.store.prune): without ``retention``, history

@@ -62,6 +62,12 @@ async def test_compaction_keeps_one_snapshot_per_hour_then_day_each_as_its_poll_
             assert snapshot is not None and dict(snapshot.entities) == by_time[at], at
         streamed = [(s.taken_at, dict(s.entities)) async for s, _ in history.snapshots(store.engine, ADV, T0)]
         assert streamed == [(at, by_time[at]) for at in sorted(kept)]
+        # asked for a time, the reader picks the kept snapshot of whatever tier covers it
+        oldest_kept = min(kept)
+        picked = await store.snapshot_at(ADV, oldest_kept + timedelta(minutes=10))
+        assert picked is not None and picked[1] == kept[oldest_kept] == DAILY
+        assert dict(picked[0].entities) == by_time[oldest_kept]
+        assert await store.snapshot_at(ADV, T0 - STEP) is None
         assert await store.maintain(now) is not None  # again: nothing left to do, nothing changes
         assert sorted(r.started_at for r in await store.polls(ADV, limit=1000)) == sorted(kept)
     finally:
