@@ -35,7 +35,7 @@ class Budget:
     """The size of the next batch (entity keys), grown or shrunk so a batch takes about ``target`` seconds; the
     longest batch seen is ``longest`` (what a poll waiting for the write lock may wait)."""
 
-    target: float = 0.05
+    target: float = 0.04
     size: int = 128
     longest: float = 0.0
     batches: int = 0

@@ -28,8 +28,8 @@ from monitor.store.values import PruneReport
 
 log = logging.getLogger(__name__)
 
-#: Pages one incremental-vacuum transaction gives back (4 KiB each: about 2 MB).
-VACUUM_PAGES = 512
+#: Pages one incremental-vacuum transaction gives back (4 KiB each: about 1 MB).
+VACUUM_PAGES = 256
 
 
 #: With ``[storage] max_size`` (SQLite), the oldest history goes while the database uses more than this share.
