@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -32,21 +32,31 @@ OK, MERGED = PollStatus.OK.value, PollStatus.MERGED.value
 
 @dataclass
 class Budget:
-    """The size of the next batch (entity keys), grown or shrunk so a batch takes about ``target`` seconds; the
-    longest batch seen is ``longest`` (what a poll waiting for the write lock may wait)."""
+    """Batch sizes (entity keys), one per kind of work ("compact", "prune"), grown or shrunk so a batch takes
+    about ``target`` seconds; ``size`` is each kind's first. Every transaction of maintenance is recorded: the
+    longest is ``longest`` (what a poll waiting for the write lock may wait)."""
 
     target: float = 0.04
     size: int = 128
     longest: float = 0.0
     batches: int = 0
+    sizes: dict[str, int] = field(default_factory=dict)
 
-    def record(self, took: float) -> None:
+    def size_of(self, kind: str) -> int:
+        return self.sizes.get(kind, self.size)
+
+    def record(self, took: float, kind: str | None = None) -> None:
+        """A transaction took ``took`` seconds; a batch of ``kind`` resizes that kind's next one."""
         self.batches += 1
         self.longest = max(self.longest, took)
+        if kind is None:
+            return
+        size = self.size_of(kind)
         if took > self.target:
-            self.size = max(16, int(self.size * self.target / took / 1.5))
+            size = max(16, int(size * self.target / took / 1.5))
         elif took < self.target / 3:
-            self.size = min(1 << 20, self.size * 2)
+            size = min(1 << 20, size * 2)
+        self.sizes[kind] = size
 
 
 @dataclass
@@ -65,16 +75,17 @@ async def compact(engine: AsyncEngine, tiers: Tiers, now: datetime, budget: Budg
     for advertiser_id in advertisers:
         await _finish_merged(engine, advertiser_id, budget, report)
         for tier in (HOURLY, DAILY):
-            while await _mark_span(engine, advertiser_id, tier, tiers.boundary(tier, now), report):
+            while await _mark_span(engine, advertiser_id, tier, tiers.boundary(tier, now), report, budget):
                 await _finish_merged(engine, advertiser_id, budget, report)
     return report
 
 
 async def _mark_span(
-    engine: AsyncEngine, advertiser_id: str, tier: int, boundary: datetime, report: CompactReport
+    engine: AsyncEngine, advertiser_id: str, tier: int, boundary: datetime, report: CompactReport, budget: Budget
 ) -> bool:
     """Mark the oldest span of ``tier`` before ``boundary`` that still has finer polls; False: none left."""
     ok = (polls_t.c.advertiser_id == advertiser_id) & (polls_t.c.status == OK)
+    began = time.perf_counter()
     async with writing(engine) as conn:
         oldest = (
             await conn.execute(
@@ -94,6 +105,7 @@ async def _mark_span(
         keep = (await conn.execute(sa.select(sa.func.max(polls_t.c.id)).where(in_span))).scalar_one()
         merged = await conn.execute(sa.update(polls_t).where(in_span, polls_t.c.id < keep).values(status=MERGED))
         await conn.execute(sa.update(polls_t).where(polls_t.c.id == keep).values(tier=tier))
+    budget.record(time.perf_counter() - began)
     report.merged += merged.rowcount
     return True
 
@@ -121,24 +133,33 @@ async def _finish_merged(engine: AsyncEngine, advertiser_id: str, budget: Budget
                 )
             ).one()
         if keep is not None and low is not None:
-            report.history_rows += await batched(engine, advertiser_id, keep, first - 1, (low, high + 1), budget)
+            span = (low, high + 1)
+            report.history_rows += await batched(engine, advertiser_id, keep, first - 1, span, budget, "compact")
+        began = time.perf_counter()
         async with writing(engine) as conn:
             upto = polls_t.c.id < keep if keep is not None else sa.true()
             await conn.execute(sa.delete(polls_t).where(mine, polls_t.c.status == MERGED, polls_t.c.id >= first, upto))
+        budget.record(time.perf_counter() - began)
 
 
 async def batched(
-    engine: AsyncEngine, advertiser_id: str, keep: int, after: int | None, sids: tuple[int, int], budget: Budget
+    engine: AsyncEngine,
+    advertiser_id: str,
+    keep: int,
+    after: int | None,
+    sids: tuple[int, int],
+    budget: Budget,
+    kind: str,
 ) -> int:
     """:func:`forget_superseded` over the key range ``sids``, one budget-sized batch per transaction, giving
     other writers (a poll) a turn between batches."""
     deleted, start = 0, sids[0]
     while start < sids[1]:
-        stop = min(sids[1], start + budget.size)
+        stop = min(sids[1], start + budget.size_of(kind))
         began = time.perf_counter()
         async with writing(engine) as conn:
             deleted += await forget_superseded(conn, advertiser_id, keep, after=after, sids=(start, stop))
-        budget.record(time.perf_counter() - began)
+        budget.record(time.perf_counter() - began, kind)
         start = stop
         await asyncio.sleep(0)
     return deleted

@@ -15,6 +15,7 @@ transaction each; the rest of an advertiser in one short transaction; so pollers
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -91,9 +92,12 @@ async def _prune_advertiser(
     keep_from = min(first_kept, latest[0]) if first_kept is not None else latest[0]
     history = 0
     if sids[0] is not None:
-        history = await batched(engine, advertiser_id, keep_from, None, (sids[0], sids[1] + 1), budget)
+        history = await batched(engine, advertiser_id, keep_from, None, (sids[0], sids[1] + 1), budget, "prune")
+    began = time.perf_counter()
     async with writing(engine) as conn:
-        return await _forget_gone(conn, advertiser_id, keep_from, history)
+        counts = await _forget_gone(conn, advertiser_id, keep_from, history)
+    budget.record(time.perf_counter() - began)
+    return counts
 
 
 async def _forget_gone(conn: AsyncConnection, advertiser_id: str, keep_from: int, history: int) -> tuple[int, int, int]:
