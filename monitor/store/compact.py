@@ -85,8 +85,8 @@ async def _mark_span(
 ) -> bool:
     """Mark the oldest span of ``tier`` before ``boundary`` that still has finer polls; False: none left."""
     ok = (polls_t.c.advertiser_id == advertiser_id) & (polls_t.c.status == OK)
-    began = time.perf_counter()
     async with writing(engine) as conn:
+        began = time.perf_counter()  # the write lock is ours from here
         oldest = (
             await conn.execute(
                 sa.select(polls_t.c.started_at)
@@ -135,8 +135,8 @@ async def _finish_merged(engine: AsyncEngine, advertiser_id: str, budget: Budget
         if keep is not None and low is not None:
             span = (low, high + 1)
             report.history_rows += await batched(engine, advertiser_id, keep, first - 1, span, budget, "compact")
-        began = time.perf_counter()
         async with writing(engine) as conn:
+            began = time.perf_counter()  # the write lock is ours from here
             upto = polls_t.c.id < keep if keep is not None else sa.true()
             await conn.execute(sa.delete(polls_t).where(mine, polls_t.c.status == MERGED, polls_t.c.id >= first, upto))
         budget.record(time.perf_counter() - began)
@@ -156,8 +156,8 @@ async def batched(
     deleted, start = 0, sids[0]
     while start < sids[1]:
         stop = min(sids[1], start + budget.size_of(kind))
-        began = time.perf_counter()
         async with writing(engine) as conn:
+            began = time.perf_counter()  # the write lock is ours from here
             deleted += await forget_superseded(conn, advertiser_id, keep, after=after, sids=(start, stop))
         budget.record(time.perf_counter() - began, kind)
         start = stop

@@ -114,8 +114,8 @@ async def incremental_vacuum(engine: AsyncEngine, budget: Budget) -> int:
         return 0
     given = 0
     while free > 0:
-        began = time.perf_counter()
         async with writing(engine) as conn:
+            began = time.perf_counter()  # the write lock is ours from here
             await conn.exec_driver_sql(f"PRAGMA incremental_vacuum({VACUUM_PAGES})")
             left = (await conn.exec_driver_sql("PRAGMA freelist_count")).scalar_one()
         budget.record(time.perf_counter() - began)

@@ -93,8 +93,8 @@ async def _prune_advertiser(
     history = 0
     if sids[0] is not None:
         history = await batched(engine, advertiser_id, keep_from, None, (sids[0], sids[1] + 1), budget, "prune")
-    began = time.perf_counter()
     async with writing(engine) as conn:
+        began = time.perf_counter()  # the write lock is ours from here
         counts = await _forget_gone(conn, advertiser_id, keep_from, history)
     budget.record(time.perf_counter() - began)
     return counts
