@@ -1,14 +1,16 @@
-"""What the history costs on disk: bytes per ``snapshot_rows`` row (a row per entity per poll at which it
-changed, with the metrics of every window the rules read as JSON), and per 1,000 entities per day.
+"""What the history costs on disk: bytes per history row (an entity changed at one poll: its ``today`` moved on,
+the older windows stay the same all day), indexes included, and per 1,000 entities per day.
 
     .venv/bin/python bench/history_size.py [--entities 20000] [--polls 6] [--windows 2]
 
 Writes the snapshots of one advertiser's ads through the store's API (``store.poll``/``poll.save``), the first
-poll seeing every ad, each later one changing every ad (spend moves on: the worst case, an account where every
-ad spends all day). Measures the history table with its primary-key index: on SQLite from ``dbstat`` (pages of
-``snapshot_rows`` and its index), on PostgreSQL (when TEST_POSTGRES_URL is set, in a schema of its own, dropped
-afterwards) ``pg_total_relation_size('snapshot_rows')``. Prints bytes per row and what a day costs per 1,000
-entities at a 5-minute interval (288 polls), for every entity changing at every poll and for one in ten.
+poll seeing every ad, each later one changing every ad's ``today`` (spend moves on: the worst case, an account
+where every ad spends all day). Measures the history's tables (monitor.store.history_codec: ``history_states``,
+``history_metrics``, ``entity_keys`` with its unique index, ``history_names``) with every index: on SQLite from
+``dbstat`` (their pages; the history tables are WITHOUT ROWID, so the primary key is the table), on PostgreSQL
+(when TEST_POSTGRES_URL is set, in a schema of its own, dropped afterwards) ``pg_total_relation_size`` of each.
+Prints bytes per history row (per entity changed per poll) and what a day costs per 1,000 entities at a 5-minute
+interval (288 polls), for every entity changing at every poll and for one in ten.
 Then times a backtest of that history (``monitor.backtest``: the history streamed back poll by poll, one rule on
 the ads evaluated at each poll) in history rows per second.
 """
@@ -41,6 +43,8 @@ ADV = "7000000000000000001"
 T0 = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
 WINDOWS = ("today", "yesterday", "last_7d", "lifetime")
 POLLS_PER_DAY = 288  # every 5 minutes
+TABLES = ("history_states", "history_metrics", "entity_keys", "history_names")
+SQLITE_INDEXES = ("sqlite_autoindex_entity_keys_1", "sqlite_autoindex_history_names_1")
 
 
 def metrics(rng: random.Random, spend: float) -> dict[str, float | int | None]:
@@ -61,6 +65,14 @@ def metrics(rng: random.Random, spend: float) -> dict[str, float | int | None]:
     }
 
 
+def window(rng: random.Random, poll: int, i: int, n: int, name: str) -> dict[str, float | int | None]:
+    """Today's values move on at every poll; the other windows are closed days: the same all day."""
+    if name == "today":
+        return metrics(rng, rng.uniform(0, 500) + poll)
+    fixed = random.Random(i * 31 + n)
+    return metrics(fixed, fixed.uniform(0, 500))
+
+
 def ad(i: int, rng: random.Random, windows: int, poll: int) -> EntityState:
     return EntityState(
         level=Level.AD,
@@ -71,7 +83,7 @@ def ad(i: int, rng: random.Random, windows: int, poll: int) -> EntityState:
         secondary_status="AD_STATUS_DELIVERY_OK",
         campaign_id=str(1_780_000_000_000_000_000 + i // 1000),
         adgroup_id=str(1_785_000_000_000_000_000 + i // 100),
-        metrics={w: metrics(rng, rng.uniform(0, 500) + poll) for w in WINDOWS[:windows]},
+        metrics={w: window(rng, poll, i, n, w) for n, w in enumerate(WINDOWS[:windows])},
     )
 
 
@@ -79,9 +91,10 @@ async def history_bytes(store: Store) -> int:
     async with store.engine.connect() as conn:
         if conn.dialect.name == "sqlite":
             await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-            query = "SELECT sum(pgsize) FROM dbstat WHERE name IN ('snapshot_rows', 'sqlite_autoindex_snapshot_rows_1')"
+            names = ", ".join(f"'{name}'" for name in (*TABLES, *SQLITE_INDEXES))
+            query = f"SELECT sum(pgsize) FROM dbstat WHERE name IN ({names})"  # noqa: S608 (constant names)
         else:
-            query = "SELECT pg_total_relation_size('snapshot_rows')"
+            query = "SELECT " + " + ".join(f"pg_total_relation_size('{name}')" for name in TABLES)
         size = (await conn.exec_driver_sql(query)).scalar_one()
         await conn.rollback()
     return int(size)
@@ -89,14 +102,22 @@ async def history_bytes(store: Store) -> int:
 
 async def run(store: Store, backend: str, entities: int, polls: int, windows: int) -> None:
     rng = random.Random(7)
+    base = 0
     for poll in range(polls):
         async with store.poll(ADV, T0 + timedelta(minutes=5 * poll)) as writer:
             writer.save([ad(i, rng, windows, poll) for i in range(entities)])
+        if poll == 0:
+            base = await history_bytes(store)
     rows = entities * polls
-    per_row = await history_bytes(store) / rows
+    total = await history_bytes(store)
+    per_row = (total - base) / (entities * (polls - 1))  # the polls after the first: what a poll adds
     day = per_row * 1000 * POLLS_PER_DAY
     print(f"{backend}: {entities:,} ads, {polls} polls, metrics of {windows} window(s) x 10")
-    print(f"  history rows {rows:,}, {per_row:,.0f} bytes per row (table and its index)")
+    print(f"  first poll (every entity new): {base / entities:,.0f} bytes per entity")
+    print(
+        f"  history rows {rows:,} (entities changed per poll), {per_row:,.0f} bytes per row after the first poll, "
+        f"{total / rows:,.0f} on average (tables and indexes)"
+    )
     print(f"  per 1,000 entities per day at 5 min: {day / 1e6:,.1f} MB all changing, {day / 1e7:,.1f} MB one in ten")
     with tempfile.TemporaryDirectory() as tmp:
         rule = Path(tmp) / "r.toml"

@@ -34,7 +34,7 @@ from monitor.configtypes import (
     Section,
     config_error,
 )
-from monitor.durations import Duration, at_least, at_most
+from monitor.durations import Duration, at_least, at_most, format_duration
 from monitor.errors import MonitorError
 
 __all__ = [
@@ -96,12 +96,43 @@ class StorageSettings(Section):
     }
 
     url: str = Field(default="sqlite:///monitor.db", validate_default=True)
-    retention: Annotated[Duration, at_least(timedelta(hours=1)), at_most(YEAR, LONG)] = timedelta(days=30)
+    #: The history is kept in tiers (monitor.store.tiers): every poll for ``raw``, then one snapshot per hour up
+    #: to ``retention``, then one per day up to ``daily``; older history is deleted. Holds, silences, decided
+    #: approvals and delivered messages are kept ``retention`` after they ended.
+    raw: Annotated[Duration, at_least(timedelta(hours=1)), at_most(YEAR, LONG)] = timedelta(hours=48)
+    retention: Annotated[Duration, at_least(timedelta(hours=1)), at_most(YEAR, LONG)] = timedelta(days=90)
+    daily: Annotated[Duration, at_least(timedelta(hours=1)), at_most(YEAR, LONG)] = timedelta(days=365)
     #: ``/healthz`` is degraded while the database's disk has less free space than this (SQLite; "0" turns it off).
     min_free: ByteSize = 1000**3
-    #: SQLite only: the database file never grows beyond this; a write that would is refused like a full disk
+    #: SQLite only: the database file never grows beyond this; above 90 % of it maintenance deletes the oldest
+    #: history first (monitor.store.maintain), and a write that would still pass it is refused like a full disk
     #: (told as ``storage_full``). Keeps the monitor from filling a disk it shares.
     max_size: ByteSize | None = None
+
+    @model_validator(mode="after")
+    def _tiers_in_order(self) -> StorageSettings:
+        # unset tiers follow retention: raw at most, daily at least as long (the model is frozen)
+        if "raw" not in self.model_fields_set:
+            object.__setattr__(self, "raw", min(self.raw, self.retention))
+        if "daily" not in self.model_fields_set:
+            object.__setattr__(self, "daily", max(self.daily, self.retention))
+        if self.raw > self.retention:
+            raise config_error(
+                (
+                    "raw",
+                    f"must not be longer than retention ({format_duration(self.retention)}): every poll is kept "
+                    "for raw, then one per hour up to retention",
+                )
+            )
+        if self.daily < self.retention:
+            raise config_error(
+                (
+                    "daily",
+                    f"must not be shorter than retention ({format_duration(self.retention)}): one poll per "
+                    "hour is kept up to retention, then one per day up to daily",
+                )
+            )
+        return self
 
     @field_validator("url")
     @classmethod

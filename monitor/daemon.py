@@ -123,6 +123,10 @@ async def run_daemon(
         health.breaker_done(breaker.is_open, since, breaker.writes)
         metrics.set_breaker(breaker.is_open, breaker.writes)
 
+    async def maintain() -> None:
+        await runtime.store.maintain(clock.now())
+        await runtime.store.prune_hourly(clock.now(), runtime.rulebook.current.baseline_weeks())
+
     scheduler = Scheduler(
         poll=runtime.poll,
         interval=settings.monitor.interval,
@@ -130,7 +134,7 @@ async def run_daemon(
         discover=runtime.advertiser_ids,  # every account's advertisers and roles, at start and hourly
         send_outbox=send_outbox,
         outbox_interval=settings.notify.interval,
-        prune=lambda: runtime.store.prune(clock.now(), baseline_weeks=runtime.rulebook.current.baseline_weeks()),
+        prune=maintain,  # compaction, pruning, vacuum (monitor.store.maintain); stored hourly days
         on_poll_done=[health.poll_done, metrics.poll_done, show_storage, count_poll, *on_poll_done],
         on_poll_skipped=[metrics.poll_skipped],
         on_advertisers=[health.set_advertisers, metrics.set_advertisers],

@@ -38,6 +38,7 @@ from monitor.steering import Steering
 from monitor.store.budget import DEFAULT_APP, AppBudget
 from monitor.store.lease import ttl_for
 from monitor.store.repo import Store
+from monitor.store.tiers import Tiers
 from monitor.tiktok.client import TikTokClient
 from monitor.tiktok.sendtrace import send_trace
 
@@ -51,6 +52,7 @@ async def open_store(settings: Settings, clock: Clock | None = None) -> Store:
         clock=clock or SystemClock(),
         lease_ttl=ttl_for(settings.monitor.poll_deadline),
         max_bytes=settings.storage.max_size,
+        tiers=Tiers(settings.storage.raw, settings.storage.retention, settings.storage.daily),
     )
 
 

@@ -67,7 +67,8 @@ def test_defaults(tmp_path: Path) -> None:
     assert settings.monitor.rules == tmp_path / "rules"
     assert settings.monitor.templates is None
     assert settings.storage.url == f"sqlite:///{tmp_path}/monitor.db"
-    assert settings.storage.retention == timedelta(days=30)
+    assert settings.storage.retention == timedelta(days=90)
+    assert (settings.storage.raw, settings.storage.daily) == (timedelta(hours=48), timedelta(days=365))
     assert settings.slack is None
     assert settings.email is None
     assert settings.actions == ActionsSettings(enabled=True, max_writes=10)
@@ -691,7 +692,25 @@ def test_several_problems_at_once_in_file_order(tmp_path: Path) -> None:
         f'{path}:5: tiktok.max_qps: expected an integer, got the string "ten"',
         f"{path}:8: monitor.interval: '5x' is not a duration: {DURATION}",
         f"{path}:11: storage.retention: must be at least 1h, got '1m'",
-        f"{path}:12: storage.colour: unknown key; expected one of: url, retention, min_free, max_size",
+        f"{path}:12: storage.colour: unknown key; expected one of: url, raw, retention, daily, min_free, max_size",
+    ]
+
+
+def test_history_tiers_follow_retention_and_out_of_order_ones_are_named_with_their_line(tmp_path: Path) -> None:
+    head = '[tiktok]\naccess_token = "t"\nadvertiser_ids = ["1"]\n[storage]\n'
+    settings = load_settings(write(tmp_path, head + 'retention = "12h"\n'))
+    assert (settings.storage.raw, settings.storage.retention) == (timedelta(hours=12), timedelta(hours=12))
+    settings = load_settings(write(tmp_path, head + 'raw = "6h"\nretention = "30d"\ndaily = "200d"\n'))
+    assert (settings.storage.raw, settings.storage.daily) == (timedelta(hours=6), timedelta(days=200))
+    path = write(tmp_path, head + 'retention = "30d"\nraw = "40d"\n')
+    assert problems(path) == [
+        f"{path}:6: storage.raw: must not be longer than retention (30d): every poll is kept for raw, then one per "
+        "hour up to retention"
+    ]
+    path = write(tmp_path, head + 'daily = "10d"\n')
+    assert problems(path) == [
+        f"{path}:5: storage.daily: must not be shorter than retention (90d): one poll per hour is kept up to "
+        "retention, then one per day up to daily"
     ]
 
 

@@ -81,6 +81,7 @@ async def backtest(
                 raise BacktestError(f"advertiser {advertiser} has no stored history in this database")
         report = Report(since=since)
         for record in records:
+            report.tiers |= await history.tiers_since(engine, record.id, since)
             await replay(
                 ruleset,
                 history.snapshots(engine, record.id, since),

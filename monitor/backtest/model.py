@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from monitor.domain import Level, MetricValue
+from monitor.store.tiers import describe
 
 #: What became of an action in a backtest (the guards' verdict: nothing is ever written).
 WOULD_DO, DRY_RUN, BLOCKED = "would do", "dry run", "blocked"
@@ -66,3 +67,10 @@ class Report:
     actions: list[WouldAct] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)  # rule evaluation errors, "advertiser at: message"
     warnings: list[str] = field(default_factory=list)  # rules the stored history cannot decide
+    #: The history's tiers replayed (monitor.store.tiers: 0 every poll, 1 hourly, 2 daily).
+    tiers: set[int] = field(default_factory=set)
+
+    @property
+    def resolution(self) -> str:
+        """Which resolution the replayed history had ("every poll", "one snapshot per day / ... per hour")."""
+        return describe(self.tiers)

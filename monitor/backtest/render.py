@@ -62,8 +62,8 @@ def _heading(report: Report) -> str:
     if report.first is None:
         return head + "no stored polls to replay (the history goes back [storage] retention); nothing was written"
     return (
-        head + f"{report.polls} stored polls replayed, {_time(report.first)} to {_time(report.until)} UTC; "
-        "nothing was written"
+        head + f"{report.polls} stored polls replayed, {_time(report.first)} to {_time(report.until)} UTC "
+        f"(resolution: {report.resolution}); nothing was written"
     )
 
 
@@ -83,6 +83,7 @@ def report_json(report: Report) -> dict[str, Any]:
         "until": _iso(report.until),
         "advertisers": report.advertisers,
         "polls": report.polls,
+        "resolution": report.resolution,
         "firings": [_firing(f) for f in by_time(report.firings)],
         "actions": [_would(a) for a in report.actions],
         "errors": report.errors,

@@ -297,6 +297,8 @@ async def upgrade(engine: AsyncEngine, *, schema: str | None = None, revision: s
         return found
     if found and engine.dialect.name == "sqlite":
         await _backup_sqlite(engine, found[0])
+    if not found and engine.dialect.name == "sqlite":
+        await _incremental_vacuum_mode(engine)
     try:
         async with engine.connect() as conn:
             await _run_upgrade(engine, conn, revision)
@@ -314,6 +316,18 @@ async def upgrade(engine: AsyncEngine, *, schema: str | None = None, revision: s
     else:
         log.info("store created", extra={"to_revision": target})
     return found
+
+
+async def _incremental_vacuum_mode(engine: AsyncEngine) -> None:
+    """A new SQLite database returns freed pages in steps (monitor.store.maintain): the mode can only be set
+    before its first table."""
+    async with translate_errors(), engine.connect() as conn:
+        raw = (await conn.get_raw_connection()).driver_connection
+        assert raw is not None  # None only once the connection is closed
+        tables = await (await raw.execute("SELECT count(*) FROM sqlite_master")).fetchone()
+        if tables is not None and tables[0] == 0:
+            await raw.execute("PRAGMA auto_vacuum=INCREMENTAL")
+            await raw.execute("VACUUM")  # the file's first page exists (WAL mode): the mode takes effect now
 
 
 async def _run_upgrade(engine: AsyncEngine, conn: AsyncConnection, revision: str) -> None:

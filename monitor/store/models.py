@@ -4,18 +4,22 @@ Layout and why:
 
 * ``entities`` holds the *current* state of every entity ever seen (fields, metrics as canonical JSON, whether it
   is still present). A row is written only when something about the entity changed.
-* ``snapshot_rows`` is the history, delta-encoded: a row per entity per poll *in which it appeared, changed or
-  disappeared* (full state, so any row reconstructs the entity alone). The snapshot of poll P is, per entity, its
-  newest row with ``poll_id <= P`` if that row says present. An unchanged entity costs nothing per poll.
+* the history is compact and delta-encoded (migration 0013, monitor.store.history_codec): ``entity_keys`` gives
+  each entity a small integer ``sid``; ``history_states`` holds a row per entity per poll at which it appeared,
+  disappeared or its status, budget or name changed; ``history_metrics`` a row per entity, report window and poll
+  at which *that window's* values changed, packed against a metric set of ``history_names``. The snapshot of poll
+  P is, per entity, its newest state row with ``poll_id <= P`` if that says present, with per window its newest
+  window row ``<= P``. An unchanged entity costs nothing per poll. Both are ``WITHOUT ROWID`` tables on SQLite:
+  the primary key is the table, no second copy of the key in an index.
 * ``polls`` is one row per poll run; a snapshot exists for each poll with status "ok".
 * ``leases`` serializes pollers of one advertiser (one row per advertiser being polled).
 * ``holds`` are the spans during which rules leave a field of an entity alone (:class:`HoldRow`).
 
 Indexes, one per read a poll makes: ``leases`` and ``advertisers`` by primary key; the newest successful poll
 by ``ix_polls_advertiser_status_id``; the current entities of an advertiser by the ``entities`` primary key
-(advertiser first); history reads and pruning by the ``snapshot_rows`` primary key (advertiser, level, entity,
-poll); alert states by their primary key (advertiser first); an advertiser's live holds by
-``ix_holds_advertiser_id_ends_at``; due outbox messages by
+(advertiser first); history reads and pruning by ``entity_keys``' unique key (advertiser first), then the
+history tables' primary keys (sid, [window,] poll); alert states by their primary key (advertiser first); an
+advertiser's live holds by ``ix_holds_advertiser_id_ends_at``; due outbox messages by
 ``ix_outbox_status_next_attempt_at``; an advertiser's journal by ``ix_actions_advertiser_id_id``, the writes of
 the circuit breaker's window by ``ix_actions_created_at``; its newest episode by the ``breaker_episodes`` key.
 
@@ -144,6 +148,8 @@ class PollRow(StoreModel, table=True):
     errors: str = Field(default="[]", sa_type=sa.Text)  # JSON list of messages
     entities: int = Field(default=0)
     rows_written: int = Field(default=0)
+    # The history's resolution at this poll (migration 0013): 0 every poll, 1 hourly, 2 daily (monitor.store.tiers).
+    tier: int = Field(default=0, sa_type=sa.SmallInteger, sa_column_kwargs={"server_default": sa.text("0")})
 
 
 class _EntityFields(StoreModel):
@@ -168,21 +174,69 @@ class EntityRow(_EntityFields, table=True):
     __table_args__ = (sa.ForeignKeyConstraint(["advertiser_id"], ["advertisers.id"]),)
 
     first_seen_poll: int = Field(sa_type=sa.BigInteger)
-    changed_poll: int = Field(sa_type=sa.BigInteger)  # the poll of its newest snapshot_rows row
+    changed_poll: int = Field(sa_type=sa.BigInteger)  # the poll of its newest history state or window row
 
 
-class SnapshotRow(_EntityFields, table=True):
-    __tablename__ = "snapshot_rows"
+class EntityKeyRow(StoreModel, table=True):
+    """The small integer key (``sid``) the history uses for an entity instead of its three text key columns."""
+
+    __tablename__ = "entity_keys"
     __table_args__ = (
+        sa.UniqueConstraint("advertiser_id", "level", "entity_id"),
         sa.ForeignKeyConstraint(
             ["advertiser_id", "level", "entity_id"],
             ["entities.advertiser_id", "entities.level", "entities.entity_id"],
         ),
     )
 
-    # The primary key (advertiser_id, level, entity_id, poll_id) is the index every history read and prune uses.
-    # No foreign key to polls: the oldest kept row of an entity may outlive its pruned poll (it is the base state).
-    poll_id: int = Field(primary_key=True, sa_type=sa.BigInteger)
+    sid: int | None = Field(default=None, primary_key=True, sa_type=BigId)
+    advertiser_id: str = Field(sa_type=sa.String)
+    level: str = Field(sa_type=sa.String)
+    entity_id: str = Field(sa_type=sa.String)
+
+
+class HistoryStateRow(StoreModel, table=True):
+    """An entity's state from poll ``poll_id`` on (see monitor.store.history_codec): written when it appears,
+    disappears (``present`` false) or a status, budget or name changes. No foreign key to polls: the oldest kept
+    row of an entity may outlive its pruned poll (it is the base state)."""
+
+    __tablename__ = "history_states"
+    __table_args__ = (sa.ForeignKeyConstraint(["sid"], ["entity_keys.sid"]), {"sqlite_with_rowid": False})
+
+    sid: int = Field(primary_key=True, sa_type=sa.BigInteger, sa_column_kwargs={"autoincrement": False})
+    poll_id: int = Field(primary_key=True, sa_type=sa.BigInteger, sa_column_kwargs={"autoincrement": False})
+    present: bool = Field(default=True)
+    name: str | None = _text()
+    operation_status: str | None = _text()
+    secondary_status: str | None = _text()
+    budget: float | None = Field(default=None, sa_type=sa.Float)
+    budget_mode: str | None = _text()
+
+
+class HistoryMetricsRow(StoreModel, table=True):
+    """One report window's values of an entity from poll ``poll_id`` on, written when that window changed:
+    ``vals`` a JSON array in the order of metric set ``metric_set`` (``history_names``); both null: the window
+    is not reported from then on. ``window_id`` is a ``history_names`` id too."""
+
+    __tablename__ = "history_metrics"
+    __table_args__ = (sa.ForeignKeyConstraint(["sid"], ["entity_keys.sid"]), {"sqlite_with_rowid": False})
+
+    sid: int = Field(primary_key=True, sa_type=sa.BigInteger, sa_column_kwargs={"autoincrement": False})
+    window_id: int = Field(primary_key=True, sa_type=sa.Integer, sa_column_kwargs={"autoincrement": False})
+    poll_id: int = Field(primary_key=True, sa_type=sa.BigInteger, sa_column_kwargs={"autoincrement": False})
+    metric_set: int | None = Field(default=None, sa_type=sa.Integer)
+    vals: str | None = Field(default=None, sa_type=sa.Text)
+
+
+class HistoryNameRow(StoreModel, table=True):
+    """The few texts the history refers to by number: window names and metric sets (a JSON list of names)."""
+
+    __tablename__ = "history_names"
+    __table_args__ = (sa.UniqueConstraint("kind", "value"),)
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=sa.Integer)
+    kind: str = Field(sa_type=sa.String)
+    value: str = Field(sa_type=sa.Text)
 
 
 class AlertStateRow(StoreModel, table=True):

@@ -1,10 +1,10 @@
 """One poll's writes: take the lease, buffer what the poll produced, commit it all in one transaction.
 
 Nothing the pipeline hands to a :class:`PollWriter` touches the database until the poll ends; then one
-transaction fences on the lease, writes the changed entities, the snapshot history rows, alert states, holds,
-outbox rows and the poll's record, and commits (or rolls back entirely). So a crash or an exception mid-poll leaves
-the previous snapshot as the newest, with no partial rows, and SQLite's single writer lock is held only for the
-short final write, not for the minutes a poll spends talking to TikTok.
+transaction fences on the lease, writes the changed entities, the history rows (monitor.store.history), alert
+states, holds, outbox rows and the poll's record, and commits (or rolls back entirely). So a crash or an exception
+mid-poll leaves the previous snapshot as the newest, with no partial rows, and SQLite's single writer lock is held
+only for the short final write, not for the minutes a poll spends talking to TikTok.
 """
 
 from __future__ import annotations
@@ -19,10 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from monitor.domain import LEVEL_ORDER, AlertState, EntityKey, EntityState, Hold, Level, Metrics, Snapshot
 from monitor.domain.approvals import Approval
-from monitor.store import alerts, approvals, holds, lease, outbox, shards
+from monitor.store import alerts, approvals, history, holds, lease, outbox, shards
 from monitor.store.db import reading, writing
 from monitor.store.errors import LeaseLostError, ShardLostError
-from monitor.store.models import AdvertiserRow, EntityRow, PollRow, SnapshotRow
+from monitor.store.history_codec import HistoryChanges, StateEvent, WindowEvent, check_values, entity_events
+from monitor.store.models import AdvertiserRow, EntityRow, PollRow
 from monitor.store.shards import Fence
 from monitor.store.snapshots import STATE_COLUMNS, load_current, row_values
 from monitor.store.values import Notification, PollStatus, dumps
@@ -30,7 +31,6 @@ from monitor.store.values import Notification, PollStatus, dumps
 advertisers_t = AdvertiserRow.__table__
 polls_t = PollRow.__table__
 entities_t = EntityRow.__table__
-rows_t = SnapshotRow.__table__
 
 
 @dataclass
@@ -51,6 +51,7 @@ class PollWriter:
     previous: Snapshot | None
     _token: str = field(repr=False)
     fence: Fence | None = field(default=None, repr=False)
+    _sids: dict[EntityKey, int] = field(default_factory=dict, repr=False)  # the history's keys (monitor.store.history)
     _saved: dict[EntityKey, EntityState] = field(default_factory=dict, repr=False)
     _saved_levels: set[Level] = field(default_factory=set, repr=False)
     _alert_saves: dict[tuple[str, Level, str], AlertState] = field(default_factory=dict, repr=False)
@@ -141,30 +142,29 @@ class PollWriter:
     def note_error(self, message: str) -> None:
         self.errors.append(message)
 
-    def changes(self) -> list[dict[str, object]]:
-        """Rows for ``entities``/``snapshot_rows``: entities that appeared, changed or disappeared."""
+    def changes(self) -> tuple[list[dict[str, object]], HistoryChanges]:
+        """Rows for ``entities`` (entities that appeared, changed or disappeared) and the history's rows of them."""
         previous = {} if self.previous is None else self.previous.entities
         out = []
+        states: list[StateEvent] = []
+        windows: list[WindowEvent] = []
         for key, state in self._saved.items():
             old = previous.get(key)
             if old is not None and old == state and _same_metric_types(old.metrics, state.metrics):
                 continue  # unchanged: costs no row
-            out.append(row_values(state, _metrics_json(state), present=True))
+            check_values(state)
+            out.append(row_values(state, dumps(state.metrics), present=True))
+            event, changed = entity_events(old, state)
+            states += [event] if event is not None else []
+            windows += changed
         for key, old in previous.items():
             if key[0] in self._saved_levels and key not in self._saved:
                 out.append(row_values(old, dumps(old.metrics), present=False))
+                event, changed = entity_events(old, None)
+                states += [event] if event is not None else []
+                windows += changed
         out.sort(key=lambda r: (LEVEL_ORDER[Level(r["level"])], r["entity_id"]))
-        return out
-
-
-def _metrics_json(state: EntityState) -> str:
-    try:
-        return dumps(state.metrics)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(
-            f"{state.level.value} {state.id}: metric values must be finite numbers, strings or None "
-            f"(None for 'no data'): {exc}"
-        ) from exc
+        return out, HistoryChanges(tuple(states), tuple(windows))
 
 
 def _same_metric_types(a: Metrics, b: Metrics) -> bool:
@@ -202,10 +202,11 @@ async def begin(
     try:
         async with reading(engine) as conn:
             previous = await load_current(conn, advertiser_id)
+            sids = await history.load_sids(conn, advertiser_id)
     except BaseException:
         await fail(engine, _bare(advertiser_id, poll_id, now, owner, token), now, "could not load previous snapshot")
         raise
-    return PollWriter(advertiser_id, poll_id, now, owner, previous, token, fence)
+    return PollWriter(advertiser_id, poll_id, now, owner, previous, token, fence, sids)
 
 
 def _bare(advertiser_id: str, poll_id: int, now: datetime, owner: str, token: str) -> PollWriter:
@@ -215,7 +216,7 @@ def _bare(advertiser_id: str, poll_id: int, now: datetime, owner: str, token: st
 async def commit(engine: AsyncEngine, writer: PollWriter, finished_at: datetime) -> None:
     """Write everything the poll buffered in one transaction, fenced by the shard's epoch (when the poll has a
     fence) and by the lease token."""
-    rows = await asyncio.to_thread(writer.changes)  # pure CPU over the whole snapshot: off the event loop
+    rows, changes = await asyncio.to_thread(writer.changes)  # pure CPU over the whole snapshot: off the event loop
     now = writer.taken_at
     async with writing(engine) as conn:
         fence = writer.fence
@@ -225,7 +226,9 @@ async def commit(engine: AsyncEngine, writer: PollWriter, finished_at: datetime)
             raise LeaseLostError(writer.advertiser_id, writer.owner)
         if rows:
             await _upsert_entities(conn, rows, writer.poll_id)
-            await conn.execute(sa.insert(rows_t), [{**r, "poll_id": writer.poll_id} for r in rows])
+            previous = {} if writer.previous is None else writer.previous.entities
+            appearing = [e.key for e in changes.states if e.present and e.key not in previous]
+            await history.write(conn, writer.advertiser_id, writer.poll_id, changes, writer._sids, appearing)
         await alerts.upsert(conn, writer._alert_saves.values(), now)
         await alerts.delete(conn, writer.advertiser_id, writer._alert_deletes)
         await holds.end(conn, writer.advertiser_id, writer._hold_ends, now)

@@ -2,56 +2,56 @@
 
 For each advertiser the oldest snapshot kept is the first successful poll at or after the cutoff, or the newest
 snapshot when there is none (the newest snapshot of an advertiser is never pruned: the next poll diffs against it).
-A history row older than that poll is deleted only when a newer row of the same entity, no newer than that poll,
-supersedes it; so every kept snapshot rebuilds exactly as before. Entities that had already disappeared by then go
+A history row older than that poll is deleted only when a newer row of the same entity (state rows) or of the same
+entity and window (window rows), no newer than that poll, supersedes it; so every kept snapshot rebuilds exactly
+as before. Entities that had already disappeared by then go
 with their history. Delivered or given-up outbox messages older than the cutoff are deleted too, and so are holds
 and silences that ended before it, and approvals decided (or expired) before it. The action journal is an audit
 trail and is kept.
 
-Each advertiser is pruned in its own short transaction, so pollers are never blocked for long.
+History rows go in batches of entity keys sized by a time budget (monitor.store.compact.Budget), one
+transaction each; the rest of an advertiser in one short transaction; so pollers are never blocked for long.
 """
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from monitor.domain.baseline import keep_days
+from monitor.store.compact import Budget, batched
 from monitor.store.db import reading, writing
+from monitor.store.history import keys_t, metrics_t, states_t
 from monitor.store.hourly import prune_before
-from monitor.store.models import (
-    AdvertiserRow,
-    ApprovalRow,
-    EntityRow,
-    HoldRow,
-    OutboxRow,
-    PollRow,
-    SilenceRow,
-    SnapshotRow,
-)
-from monitor.store.snapshots import latest_poll, superseded_by
+from monitor.store.models import AdvertiserRow, ApprovalRow, EntityRow, HoldRow, OutboxRow, PollRow, SilenceRow
+from monitor.store.snapshots import latest_poll
 from monitor.store.values import OutboxStatus, PollStatus, PruneReport
 
 advertisers_t = AdvertiserRow.__table__
 polls_t = PollRow.__table__
 entities_t = EntityRow.__table__
-rows_t = SnapshotRow.__table__
 outbox_t = OutboxRow.__table__
 holds_t = HoldRow.__table__
 silences_t = SilenceRow.__table__
 approvals_t = ApprovalRow.__table__
 
 
-async def prune(engine: AsyncEngine, cutoff: datetime) -> PruneReport:
-    """Delete what is older than ``cutoff`` (aware) under the rules in the module docstring."""
+async def prune(
+    engine: AsyncEngine, cutoff: datetime, history_cutoff: datetime | None = None, budget: Budget | None = None
+) -> PruneReport:
+    """Delete what is older than ``cutoff`` (aware) under the rules in the module docstring; snapshots older than
+    ``history_cutoff`` (default ``cutoff``). History rows go in batches sized by ``budget``."""
+    budget = budget or Budget()
     async with reading(engine) as conn:
         advertiser_ids = list((await conn.execute(sa.select(advertisers_t.c.id))).scalars())
     polls = history = entities = 0
     for advertiser_id in advertiser_ids:
-        async with writing(engine) as conn:
-            counts = await _prune_advertiser(conn, advertiser_id, cutoff)
+        counts = await _prune_advertiser(
+            engine, advertiser_id, cutoff if history_cutoff is None else history_cutoff, budget
+        )
         polls, history, entities = polls + counts[0], history + counts[1], entities + counts[2]
     async with writing(engine) as conn:
         result = await conn.execute(
@@ -68,40 +68,56 @@ async def prune(engine: AsyncEngine, cutoff: datetime) -> PruneReport:
     return PruneReport(cutoff, polls, history, entities, outbox, holds, silences, approvals)
 
 
-async def _prune_advertiser(conn: AsyncConnection, advertiser_id: str, cutoff: datetime) -> tuple[int, int, int]:
-    latest = await latest_poll(conn, advertiser_id)
-    if latest is None:
-        return 0, 0, 0
-    first_kept = (
-        await conn.execute(
-            sa.select(sa.func.min(polls_t.c.id)).where(
-                polls_t.c.advertiser_id == advertiser_id,
-                polls_t.c.status == PollStatus.OK.value,
-                polls_t.c.started_at >= cutoff,
+async def _prune_advertiser(
+    engine: AsyncEngine, advertiser_id: str, cutoff: datetime, budget: Budget
+) -> tuple[int, int, int]:
+    async with reading(engine) as conn:
+        latest = await latest_poll(conn, advertiser_id)
+        if latest is None:
+            return 0, 0, 0
+        first_kept = (
+            await conn.execute(
+                sa.select(sa.func.min(polls_t.c.id)).where(
+                    polls_t.c.advertiser_id == advertiser_id,
+                    polls_t.c.status == PollStatus.OK.value,
+                    polls_t.c.started_at >= cutoff,
+                )
             )
-        )
-    ).scalar_one_or_none()
+        ).scalar_one_or_none()
+        sids = (
+            await conn.execute(
+                sa.select(sa.func.min(keys_t.c.sid), sa.func.max(keys_t.c.sid)).where(
+                    keys_t.c.advertiser_id == advertiser_id
+                )
+            )
+        ).one()
     keep_from = min(first_kept, latest[0]) if first_kept is not None else latest[0]
+    history = 0
+    if sids[0] is not None:
+        history = await batched(engine, advertiser_id, keep_from, None, (sids[0], sids[1] + 1), budget, "prune")
+    async with writing(engine) as conn:
+        began = time.perf_counter()  # the write lock is ours from here
+        counts = await _forget_gone(conn, advertiser_id, keep_from, history)
+    budget.record(time.perf_counter() - began)
+    return counts
 
-    superseded = superseded_by(keep_from)
-    history = (
-        await conn.execute(
-            sa.delete(rows_t).where(rows_t.c.advertiser_id == advertiser_id, rows_t.c.poll_id < keep_from, superseded)
-        )
-    ).rowcount
 
+async def _forget_gone(conn: AsyncConnection, advertiser_id: str, keep_from: int, history: int) -> tuple[int, int, int]:
+    """Entities absent from every kept snapshot go with their history; polls before ``keep_from`` go."""
     gone = (entities_t.c.advertiser_id == advertiser_id) & entities_t.c.present.is_(False)
     gone &= entities_t.c.changed_poll <= keep_from  # absent from every kept snapshot
-    of_gone = (
-        sa.select(sa.literal(1))
-        .where(
-            gone,
-            entities_t.c.level == rows_t.c.level,
-            entities_t.c.entity_id == rows_t.c.entity_id,
-        )
-        .exists()
+    of_gone = sa.select(keys_t.c.sid).where(
+        keys_t.c.advertiser_id == advertiser_id,
+        sa.tuple_(keys_t.c.level, keys_t.c.entity_id).in_(
+            sa.select(entities_t.c.level, entities_t.c.entity_id).where(gone)
+        ),
     )
-    history += (await conn.execute(sa.delete(rows_t).where(rows_t.c.advertiser_id == advertiser_id, of_gone))).rowcount
+    for table in (states_t, metrics_t):
+        history += (await conn.execute(sa.delete(table).where(table.c.sid.in_(of_gone)))).rowcount
+    gone_keys = sa.tuple_(keys_t.c.level, keys_t.c.entity_id).in_(
+        sa.select(entities_t.c.level, entities_t.c.entity_id).where(gone)
+    )
+    await conn.execute(sa.delete(keys_t).where(keys_t.c.advertiser_id == advertiser_id, gone_keys))
     entities = (await conn.execute(sa.delete(entities_t).where(gone))).rowcount
 
     polls = (
@@ -114,3 +130,18 @@ async def prune_hourly(engine: AsyncEngine, now: datetime, weeks: int) -> int:
     """Forget the stored hourly days (monitor.store.hourly) no baseline of at most ``weeks`` reads, beyond a
     margin (monitor.domain.baseline.keep_days); the date is taken a day early for every time zone's sake."""
     return await prune_before(engine, (now - timedelta(days=keep_days(weeks) + 1)).date())
+
+
+async def oldest_droppable(engine: AsyncEngine) -> datetime | None:
+    """The time of the oldest successful poll that is not its advertiser's newest (None: there is none)."""
+    newest = (
+        sa.select(polls_t.c.advertiser_id, sa.func.max(polls_t.c.id).label("id"))
+        .where(polls_t.c.status == PollStatus.OK.value)
+        .group_by(polls_t.c.advertiser_id)
+        .subquery()
+    )
+    query = sa.select(sa.func.min(polls_t.c.started_at)).where(
+        polls_t.c.status == PollStatus.OK.value, polls_t.c.id.not_in(sa.select(newest.c.id))
+    )
+    async with reading(engine) as conn:
+        return (await conn.execute(query)).scalar_one()

@@ -1,14 +1,18 @@
 """Reading the stored history back poll by poll, oldest first, for a backtest (``tiktok-monitor backtest``).
 
 Every successful poll has a row in ``polls`` (``started_at`` is the poll's time, the ``now`` its rules were
-evaluated at), also when nothing changed; ``snapshot_rows`` holds a row per entity only at the polls where it
-changed (``present`` false: it disappeared). So the snapshot of each poll is rebuilt incrementally:
+evaluated at), also when nothing changed; the history (monitor.store.history_codec) holds rows of an entity only
+at the polls where its state or a window's values changed. So the snapshot of each poll is rebuilt incrementally:
 
 1. the *base*: the snapshot of the newest successful poll before ``since`` (the "previous" of the first poll
-   replayed), rebuilt in one query the way :func:`monitor.store.snapshots.load_at` does; none when no poll is
+   replayed), rebuilt the way :func:`monitor.store.history_read.load_at` does; none when no poll is
    older (then the first poll replayed has no previous snapshot, as the daemon's first poll had none);
 2. then one query streams the advertiser's history rows newer than the base in ``poll_id`` order, and each poll's
-   snapshot is the previous one with that poll's rows applied (a row replaces the entity's state, or removes it).
+   snapshot is the previous one with that poll's rows applied (the entities they touch are rebuilt, or removed).
+
+Older history is kept at a coarser resolution (monitor.store.tiers: one poll per hour, then per day): only the
+polls kept have a ``polls`` row, so a backtest over that time sees one snapshot per hour (or day);
+:func:`resolutions` says which.
 
 Memory: one snapshot (and the previous one) at a time, plus the list of poll ids and times; never the history.
 Pruning keeps every snapshot from the retention cutoff on complete (see :mod:`monitor.store.prune`), so a
@@ -22,17 +26,15 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncResult
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from monitor.domain import EntityKey, EntityState, Snapshot
 from monitor.store.db import reading
-from monitor.store.models import PollRow, SnapshotRow
-from monitor.store.snapshots import _columns, load_at, state_from_row
+from monitor.store.history_read import Assembler, assemble_at, rows_between
+from monitor.store.models import PollRow
 from monitor.store.values import PollStatus
 
 polls_t = PollRow.__table__
-rows_t = SnapshotRow.__table__
-_SLICE = 2000  # history rows fetched per round trip
 
 
 async def poll_times(engine: AsyncEngine, advertiser_id: str, since: datetime) -> list[tuple[int, datetime]]:
@@ -67,23 +69,15 @@ async def snapshots(engine: AsyncEngine, advertiser_id: str, since: datetime) ->
     first = polls[0]
     has_base = first[1] < since
     async with reading(engine) as conn:
-        base = await load_at(conn, advertiser_id, *first)
-        state: dict[EntityKey, EntityState] = dict(base.entities)
-        yield base, not has_base
+        found = await assemble_at(conn, advertiser_id, first[0])
+        state: dict[EntityKey, EntityState] = found.entities()
+        yield Snapshot(advertiser_id, first[0], first[1], state), not has_base
         if len(polls) == 1:
             return
-        query = (
-            sa.select(*_columns(rows_t), rows_t.c.poll_id, rows_t.c.present)
-            .where(
-                rows_t.c.advertiser_id == advertiser_id, rows_t.c.poll_id > first[0], rows_t.c.poll_id <= polls[-1][0]
-            )
-            .order_by(rows_t.c.poll_id)
-            .execution_options(yield_per=_SLICE)
-        )
-        result = await conn.stream(query)
-        rows = _each(result)
+        rows = rows_between(conn, advertiser_id, first[0], polls[-1][0])
         pending: Any = None  # a row read ahead: it belongs to a later poll
         for poll_id, taken_at in polls[1:]:
+            touched: set[int] = set()
             while True:
                 if pending is None:
                     pending = await anext(rows, None)
@@ -91,26 +85,32 @@ async def snapshots(engine: AsyncEngine, advertiser_id: str, since: datetime) ->
                         break
                 if pending.poll_id > poll_id:
                     break
-                _apply(state, pending)
+                (found.apply_window if pending.kind else found.apply_state)(pending)
+                touched.add(pending.sid)
                 pending = None
+            for sid in touched:
+                _update(state, found, sid)
             yield Snapshot(advertiser_id, poll_id, taken_at, state), True
-        await result.close()
+        await rows.aclose()
 
 
-async def _each(result: AsyncResult[Any]) -> AsyncIterator[Any]:
-    """The rows of ``result``, fetched ``_SLICE`` at a time (one trip to the database's thread per slice)."""
-    async for part in result.partitions(_SLICE):
-        for row in part:
-            yield row
-
-
-def _apply(state: dict[EntityKey, EntityState], row: Any) -> None:
-    """One history row: the entity's new state, or its disappearance."""
-    entity = state_from_row(row)
-    if row.present:
+def _update(state: dict[EntityKey, EntityState], found: Assembler, sid: int) -> None:
+    """The entity's new state after its rows of one poll, or its disappearance."""
+    entity = found.entity(sid)
+    if entity is not None:
         state[entity.key] = entity
     else:
-        state.pop(entity.key, None)
+        key = found.keys[sid]
+        state.pop((key.level, key.entity_id), None)
 
 
-__all__ = ["poll_times", "snapshots"]
+async def tiers_since(engine: AsyncEngine, advertiser_id: str, since: datetime) -> set[int]:
+    """The tiers (monitor.store.tiers) of the advertiser's kept polls at or after ``since``: the resolutions a
+    backtest from ``since`` replays."""
+    ok = (polls_t.c.advertiser_id == advertiser_id) & (polls_t.c.status == PollStatus.OK.value)
+    async with reading(engine) as conn:
+        rows = await conn.execute(sa.select(polls_t.c.tier).distinct().where(ok, polls_t.c.started_at >= since))
+        return set(rows.scalars())
+
+
+__all__ = ["poll_times", "snapshots", "tiers_since"]

@@ -28,10 +28,9 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from monitor.clock import Clock, SystemClock
-from monitor.domain import Level, Snapshot, aware
+from monitor.domain import Level, aware
 from monitor.store import db, lease, snapshots
 from monitor.store import poll as polling
-from monitor.store import prune as pruning
 from monitor.store.alerts import Alerts
 from monitor.store.approvals import Approvals
 from monitor.store.breaker import BreakerEpisodes
@@ -43,22 +42,26 @@ from monitor.store.models import AdvertiserRow, PollRow
 from monitor.store.outbox import Outbox
 from monitor.store.poll import PollWriter
 from monitor.store.problems import Problems
+from monitor.store.repo_history import HistoryAccess
 from monitor.store.shards import Fence, Shards
 from monitor.store.silences import Silences
 from monitor.store.size import StorageSize, measure
-from monitor.store.values import AdvertiserRecord, PollRun, PollStatus, PruneReport
+from monitor.store.tiers import Tiers
+from monitor.store.values import AdvertiserRecord, PollRun, PollStatus
 from monitor.tiktok.models import AdvertiserInfo
 
 advertisers_t = AdvertiserRow.__table__
 polls_t = PollRow.__table__
 
-DEFAULT_RETENTION = timedelta(days=30)
+DEFAULT_RETENTION = timedelta(days=90)
+
+
 #: The lease TTL for the default poll deadline (80 % of the default 5-minute interval): 60 s.
 DEFAULT_LEASE_TTL = lease.ttl_for(timedelta(minutes=4))
 RECORD_FAILURE_SECONDS = 10.0
 
 
-class Store:
+class Store(HistoryAccess):
     """Snapshots, poll runs, alert states, holds, the outbox and the action journal of one database.
 
     ``journal``, ``outbox``, ``alerts``, ``holds``, ``silences``, ``problems`` (operational problems remembered across
@@ -67,11 +70,22 @@ class Store:
     """
 
     def __init__(
-        self, engine: AsyncEngine, *, clock: Clock, retention: timedelta, lease_ttl: timedelta, owner: str
+        self,
+        engine: AsyncEngine,
+        *,
+        clock: Clock,
+        retention: timedelta,
+        lease_ttl: timedelta,
+        owner: str,
+        tiers: Tiers | None = None,
     ) -> None:
         self._engine = engine
         self._clock = clock
         self.retention = retention
+        #: The history's tiers (monitor.store.tiers); by default hourly up to ``retention``.
+        self.tiers = tiers or Tiers.following(retention)
+        #: ``[storage] max_size`` (SQLite): maintenance deletes the oldest history to stay under 90 % of it.
+        self.max_bytes: int | None = None
         self.lease_ttl = lease_ttl
         self.owner = owner
         #: Seconds a failed poll may spend recording its failure and giving its lease back (PostgreSQL).
@@ -102,6 +116,7 @@ class Store:
         busy_timeout: float = 30.0,
         owner: str | None = None,
         max_bytes: int | None = None,
+        tiers: Tiers | None = None,
     ) -> Store:
         """Connect to ``url`` (``sqlite:///path``, ``postgresql://...``) and bring its schema up to date.
 
@@ -117,13 +132,16 @@ class Store:
         except BaseException:
             await engine.dispose()
             raise
-        return cls(
+        store = cls(
             engine,
             clock=clock or SystemClock(),
             retention=retention,
             lease_ttl=lease_ttl,
             owner=owner or process_owner(),
+            tiers=tiers,
         )
+        store.max_bytes = max_bytes
+        return store
 
     async def close(self) -> None:
         await self._engine.dispose()
@@ -184,43 +202,11 @@ class Store:
         timeout, and cancelling one a second time would strand the aiosqlite connection: not bounded."""
         return self.record_failure_timeout if self._engine.dialect.name == "postgresql" else None
 
-    async def previous_snapshot(self, advertiser_id: str, before: int | None = None) -> Snapshot | None:
-        """The snapshot before poll ``before`` (default: before the newest one), or None if there is none."""
-        async with db.reading(self._engine) as conn:
-            if before is None:
-                latest = await snapshots.latest_poll(conn, advertiser_id)
-                if latest is None:
-                    return None
-                before = latest[0]
-            found = await snapshots.latest_poll(conn, advertiser_id, before=before)
-            if found is None:
-                return None
-            return await snapshots.load_at(conn, advertiser_id, *found)
-
-    async def snapshot(self, advertiser_id: str, poll_id: int) -> Snapshot | None:
-        """The snapshot of one successful poll, or None if there is no such poll (or it was pruned)."""
-        async with db.reading(self._engine) as conn:
-            found = await snapshots.latest_poll(conn, advertiser_id, before=poll_id + 1)
-            if found is None or found[0] != poll_id:
-                return None
-            return await snapshots.load_at(conn, advertiser_id, *found)
-
     async def polls(self, advertiser_id: str, limit: int = 20) -> list[PollRun]:
         """The advertiser's poll runs, newest first."""
         query = sa.select(polls_t).where(polls_t.c.advertiser_id == advertiser_id).order_by(polls_t.c.id.desc())
         async with db.reading(self._engine) as conn:
             return [_poll_run(row) for row in await conn.execute(query.limit(limit))]
-
-    async def prune(
-        self, now: datetime, retention: timedelta | None = None, *, baseline_weeks: int | None = None
-    ) -> PruneReport:
-        """The pruning job: forget history older than ``now - retention`` (see monitor.store.prune), and, when
-        ``baseline_weeks`` is given (the longest ``weeks`` any rule's baseline reads, 0 for none), the stored
-        hourly days no baseline reads any more."""
-        report = await pruning.prune(self._engine, aware(now) - (self.retention if retention is None else retention))
-        if baseline_weeks is not None:
-            await pruning.prune_hourly(self._engine, aware(now), baseline_weeks)
-        return report
 
     async def size(self) -> StorageSize:
         """The database's bytes on disk and its disk's free space (see monitor.store.size)."""

@@ -1,8 +1,9 @@
-"""Reading snapshots back: the current one from ``entities``, any older one from the delta-encoded history.
+"""Reading snapshots back: the current one from ``entities``, any older one from the compact history.
 
-A snapshot exists for every poll with status "ok". The newest is the ``entities`` rows still present (a fast
-primary-key range read); an older poll P is rebuilt from ``snapshot_rows``: per entity, its newest row with
-``poll_id <= P``, if that row says the entity was present.
+A snapshot exists for every poll with status "ok" that is kept (monitor.store.tiers keeps one poll per hour, then
+per day, of older history). The newest is the ``entities`` rows still present (a fast primary-key range read); an
+older poll P is rebuilt from the history (monitor.store.history_read): per entity its newest state row with
+``poll_id <= P``, if that says the entity was present, with each window's newest values.
 """
 
 from __future__ import annotations
@@ -17,12 +18,12 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from monitor.domain import EntityKey, EntityState, Level, Snapshot
-from monitor.store.models import EntityRow, PollRow, SnapshotRow
+from monitor.store import history_read
+from monitor.store.models import EntityRow, PollRow
 from monitor.store.values import PollStatus
 
 entities_t = EntityRow.__table__
 _SLICE = 2000  # rows converted between two yields to the event loop (a few milliseconds of work)
-rows_t = SnapshotRow.__table__
 polls_t = PollRow.__table__
 
 #: Columns that describe an entity's state, in the order the change detection compares them.
@@ -41,7 +42,7 @@ _LEVELS = {level.value: level for level in Level}
 
 
 def state_from_row(row: Any) -> EntityState:
-    """Rebuild the value object from an ``entities`` or ``snapshot_rows`` row (selected with ``_columns``)."""
+    """Rebuild the value object from an ``entities`` row (selected with ``_columns``)."""
     metrics = json.loads(row.metrics)
     return EntityState(
         level=_LEVELS[row.level],
@@ -92,32 +93,9 @@ async def load_current(conn: AsyncConnection, advertiser_id: str) -> Snapshot | 
     return Snapshot(advertiser_id, poll[0], poll[1], await _states(conn, query))
 
 
-def superseded_by(upto: int) -> sa.Exists:
-    """True for a history row that a newer row of the same entity, written no later than poll ``upto``, replaces."""
-    newer = rows_t.alias("newer")
-    return (
-        sa.select(sa.literal(1))
-        .where(
-            newer.c.advertiser_id == rows_t.c.advertiser_id,
-            newer.c.level == rows_t.c.level,
-            newer.c.entity_id == rows_t.c.entity_id,
-            newer.c.poll_id > rows_t.c.poll_id,
-            newer.c.poll_id <= upto,
-        )
-        .exists()
-    )
-
-
 async def load_at(conn: AsyncConnection, advertiser_id: str, poll_id: int, taken_at: datetime) -> Snapshot:
-    """The snapshot of an older poll, rebuilt from the history."""
-    superseded = superseded_by(poll_id)
-    query = sa.select(*_columns(rows_t)).where(
-        rows_t.c.advertiser_id == advertiser_id,
-        rows_t.c.poll_id <= poll_id,
-        rows_t.c.present.is_(True),
-        ~superseded,
-    )
-    return Snapshot(advertiser_id, poll_id, taken_at, await _states(conn, query))
+    """The snapshot of an older poll, rebuilt from the history (monitor.store.history_read)."""
+    return await history_read.load_at(conn, advertiser_id, poll_id, taken_at)
 
 
 async def _states(conn: AsyncConnection, query: sa.Select[Any]) -> dict[EntityKey, EntityState]:
@@ -132,7 +110,7 @@ async def _states(conn: AsyncConnection, query: sa.Select[Any]) -> dict[EntityKe
 
 
 def row_values(state: EntityState, metrics_json: str, present: bool) -> dict[str, Any]:
-    """Column values shared by ``entities`` and ``snapshot_rows`` for one entity."""
+    """The ``entities`` column values of one entity."""
     values: dict[str, Any] = {
         "advertiser_id": state.advertiser_id,
         "level": state.level.value,

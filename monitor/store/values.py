@@ -37,6 +37,7 @@ class PollStatus(enum.StrEnum):
     OK = "ok"  # committed: its snapshot is part of the history
     FAILED = "failed"  # rolled back; nothing but this row and the advertiser's last result was written
     ABANDONED = "abandoned"  # was still "running" when another poller took the expired lease over
+    MERGED = "merged"  # older than its tier's resolution: merged into its span's kept poll (monitor.store.compact)
 
 
 @dataclass(frozen=True)
@@ -192,7 +193,7 @@ class PruneReport:
 
     cutoff: datetime
     polls: int = 0
-    snapshot_rows: int = 0
+    history_rows: int = 0  # state and window rows (monitor.store.history_codec)
     entities: int = 0
     outbox: int = 0
     holds: int = 0

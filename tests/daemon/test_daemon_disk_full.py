@@ -102,7 +102,7 @@ def fill(database: Path) -> tuple[int, list[tuple]]:
         conn.execute("VACUUM")  # no free page left: the next page a write needs is beyond the cap
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         pages = conn.execute("PRAGMA page_count").fetchone()[0] * conn.execute("PRAGMA page_size").fetchone()[0]
-        stored = conn.execute("SELECT * FROM snapshot_rows ORDER BY 1").fetchall()
+        stored = conn.execute("SELECT * FROM history_metrics ORDER BY 1, 2, 3").fetchall()
     return pages, stored
 
 
@@ -117,7 +117,7 @@ async def test_once_on_a_full_database_exits_1_with_the_reason(tmp_path: Path, l
     assert receiver.ops == [("storage_full", False)]  # told, straight to the ops channel: the outbox is full too
     with sqlite3.connect(tmp_path / "monitor.db") as conn:
         assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
-        assert conn.execute("SELECT * FROM snapshot_rows ORDER BY 1").fetchall() == stored
+        assert conn.execute("SELECT * FROM history_metrics ORDER BY 1, 2, 3").fetchall() == stored
 
 
 async def test_run_on_a_database_that_fills_up_says_so_and_recovers_by_itself(
@@ -179,7 +179,7 @@ async def test_run_on_a_database_that_fills_up_says_so_and_recovers_by_itself(
     assert receiver.ops == [("storage_full", False), ("storage_full", True)]  # once, and its recovery
     with sqlite3.connect(database) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
-        now = conn.execute("SELECT * FROM snapshot_rows ORDER BY 1").fetchall()
+        now = conn.execute("SELECT * FROM history_metrics ORDER BY 1, 2, 3").fetchall()
         big = conn.execute("SELECT count(*) FROM entities WHERE advertiser_id = ?", (BIG,)).fetchone()[0]
     assert set(stored) <= set(now)  # every row stored before is intact; later polls added rows (anywhere in the order)
     assert big >= 300  # stored once there was room

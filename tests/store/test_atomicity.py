@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from monitor.domain import AlertState, Level
 from monitor.store import Notification, PollStatus, Store
-from monitor.store.models import EntityRow, OutboxRow, SnapshotRow
+from monitor.store.models import EntityRow, HistoryMetricsRow, HistoryStateRow, OutboxRow
 from monitor.store.poll import begin as begin_poll
 
 from .conftest import ADV, T0, latest_snapshot, state
@@ -23,7 +23,7 @@ class Boom(Exception):
 async def rows(store: Store) -> dict[str, int]:
     out = {}
     async with store.engine.connect() as conn:
-        for table in (EntityRow.__table__, SnapshotRow.__table__, OutboxRow.__table__):
+        for table in (EntityRow.__table__, HistoryStateRow.__table__, HistoryMetricsRow.__table__, OutboxRow.__table__):
             out[table.name] = (await conn.execute(sa.select(sa.func.count()).select_from(table))).scalar_one()
     return out
 
@@ -63,7 +63,7 @@ async def test_exception_in_the_poll_writes_nothing(store: Store) -> None:
         poll.save([state("a1")])
 
 
-@pytest.mark.parametrize("table", ["snapshot_rows", "outbox", "polls"])
+@pytest.mark.parametrize("table", ["history_states", "history_metrics", "outbox", "polls"])
 async def test_failure_during_the_commit_leaves_no_partial_rows(store: Store, table: str) -> None:
     """A statement failing midway through the final transaction (entities already written) rolls all back."""
     await first_poll(store)

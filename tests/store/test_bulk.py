@@ -29,12 +29,19 @@ async def test_one_statement_per_table_per_poll(store: Store, n: int) -> None:
         # the commit: fence on the lease, then one statement per table whatever the number of rows
         ("DELETE", "leases"): 1,
         ("INSERT", "entities"): 1,
-        ("INSERT", "snapshot_rows"): 1,
+        ("INSERT", "entity_keys"): 1,  # the history's keys of the entities new in this poll
+        ("INSERT", "history_names"): 1,  # the window and metric set never seen before
+        ("INSERT", "history_states"): 1,
+        ("INSERT", "history_metrics"): 1,
         ("INSERT", "alert_states"): 1,
         ("INSERT", "outbox"): 1,
         ("UPDATE", "advertisers"): 1,
     }
-    assert all(many for verb, table, many in log.statements if table in ("entities", "snapshot_rows", "outbox"))
+    assert all(
+        many
+        for verb, table, many in log.statements
+        if table in ("entities", "history_states", "history_metrics", "outbox")
+    )
 
     # a second poll with 5 % of the entities changed: the same statements, fewer rows
     changed = [state(str(i), metrics={"today": {"spend": i + 1.0, "conversion": None}}) for i in range(n // 20)]
@@ -42,7 +49,10 @@ async def test_one_statement_per_table_per_poll(store: Store, n: int) -> None:
         async with store.poll(ADV, T0 + timedelta(minutes=5)) as poll:
             poll.save(changed + states[n // 20 :])
     writes = log.writes()
-    assert writes[("INSERT", "entities")] == 1 and writes[("INSERT", "snapshot_rows")] == 1
+    assert writes[("INSERT", "entities")] == 1 and writes[("INSERT", "history_metrics")] == 1
+    # only the window changed: no state row, no new key, no new name
+    assert ("INSERT", "history_states") not in writes and ("INSERT", "entity_keys") not in writes
+    assert ("INSERT", "history_names") not in writes
     (run, _) = await store.polls(ADV)
     assert run.rows_written == n // 20
 

@@ -91,7 +91,7 @@ async def test_a_write_fault_at_the_store_edge_is_store_full_and_writes_nothing(
     before = await latest_snapshot(store, ADV)
 
     def no_space(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if statement.lstrip().upper().startswith("INSERT INTO SNAPSHOT_ROWS"):
+        if statement.lstrip().upper().startswith("INSERT INTO HISTORY_METRICS"):
             raise OSError(errno.ENOSPC, "No space left on device")
 
     engine = store.engine.sync_engine

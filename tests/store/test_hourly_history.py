@@ -47,13 +47,13 @@ async def test_pruning_keeps_the_longest_baseline_and_a_margin(store: Store) -> 
     days = [today - timedelta(days=n) for n in (7, 28, keep_days(4), keep_days(4) + 2, 90)]
     for day in days:
         await store.hourly.save_day(ADV, Level.CAMPAIGN, day, ("spend",), {"c1": {1: {"spend": 1.0}}}, T0)
-    await store.prune(T0, baseline_weeks=4)
+    await store.prune_hourly(T0, baseline_weeks=4)
     kept = await store.hourly.stored_days(ADV, Level.CAMPAIGN, days)
     assert sorted(kept) == sorted(days[:3])  # keep_days(4) back is kept (a day early for every time zone)
     assert set((await store.hourly.load(ADV, Level.CAMPAIGN, kept))["c1"]) == set(days[:3])
-    await store.prune(T0)  # without baseline_weeks (another caller): hourly history untouched
+    await store.prune(T0)  # the snapshot history's pruning: hourly history untouched
     assert len(await store.hourly.stored_days(ADV, Level.CAMPAIGN, days)) == 3
-    await store.prune(T0, baseline_weeks=0)  # no rule reads a baseline any more: only the margin stays
+    await store.prune_hourly(T0, baseline_weeks=0)  # no rule reads a baseline any more: only the margin stays
     assert sorted(await store.hourly.stored_days(ADV, Level.CAMPAIGN, days)) == [days[0]]
 
 

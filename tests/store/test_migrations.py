@@ -159,7 +159,7 @@ async def test_a_newer_database_is_refused_and_left_untouched(database: Database
     try:
         assert await current_revisions(engine) == ("0099_from_the_future",)
         async with engine.connect() as conn:
-            assert (await conn.execute(sa.text("SELECT count(*) FROM snapshot_rows"))).scalar_one() == 1
+            assert (await conn.execute(sa.text("SELECT count(*) FROM history_states"))).scalar_one() == 1
     finally:
         await engine.dispose()
 

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from monitor.domain import EntityState
 from monitor.store import Notification, Store
-from monitor.store.models import EntityRow, PollRow, SnapshotRow
+from monitor.store.models import EntityKeyRow, EntityRow, HistoryStateRow, PollRow
 
 from .conftest import ADV, T0, latest_snapshot, state
 
@@ -43,13 +43,14 @@ async def test_prune_keeps_newer_snapshots_intact_and_drops_older_ones(store: St
     assert await store.snapshot(ADV, p0) is None
     assert await store.previous_snapshot(ADV) == kept[p3]
     assert await store.previous_snapshot(ADV, before=p3) is None
-    # a1 keeps its newest row at or before p3 (budget 3.0, from poll 2) and the one of p4
+    # a1 keeps its newest state row at or before p3 (budget 3.0, from poll 2) and the one of p4
+    keys, states = EntityKeyRow.__table__, HistoryStateRow.__table__
     async with store.engine.connect() as conn:
         rows = (
             await conn.execute(
-                sa.select(SnapshotRow.__table__.c.entity_id, SnapshotRow.__table__.c.budget).order_by(
-                    "entity_id", "poll_id"
-                )
+                sa.select(keys.c.entity_id, states.c.budget)
+                .join(keys, keys.c.sid == states.c.sid)
+                .order_by(keys.c.entity_id, states.c.poll_id)
             )
         ).all()
     assert [(r.entity_id, r.budget) for r in rows if r.entity_id == "a1"] == [("a1", 3.0), ("a1", 4.0)]
@@ -74,7 +75,7 @@ async def test_prune_with_nothing_old_deletes_nothing(store: Store) -> None:
     await poll_at(store, 0, state("a1"))
     await poll_at(store, 1, state("a1", budget=5.0))
     report = await store.prune(T0 + 2 * HOUR)  # default retention: 30 days
-    assert (report.polls, report.snapshot_rows, report.entities, report.outbox) == (0, 0, 0, 0)
+    assert (report.polls, report.history_rows, report.entities, report.outbox) == (0, 0, 0, 0)
 
 
 async def test_prune_works_per_advertiser(store: Store) -> None:

@@ -11,7 +11,7 @@ from monitor.clock import FrozenClock
 from monitor.domain import EntityState, Level
 from monitor.fetch import entity_state
 from monitor.store import PollStatus, Store, diff_snapshots
-from monitor.store.models import EntityRow, SnapshotRow
+from monitor.store.models import EntityRow, HistoryMetricsRow, HistoryStateRow
 from monitor.tiktok.models import Entity
 
 from .conftest import ADV, T0, data_bytes, latest_snapshot, state
@@ -150,13 +150,17 @@ async def test_unstorable_metric_values_fail_the_poll_and_write_nothing(store: S
     assert [r.status for r in await store.polls(ADV)] == [PollStatus.FAILED, PollStatus.OK]
 
 
+async def history_rows(store: Store) -> tuple[int, int]:
+    return await count(store, HistoryStateRow.__table__), await count(store, HistoryMetricsRow.__table__)
+
+
 async def test_unchanged_entities_cost_no_rows(store: Store) -> None:
     states = [state(str(i), metrics={"today": {"spend": 0.0, "conversion": None}}) for i in range(50)]
     await poll_once(store, *states)
-    assert await count(store, SnapshotRow.__table__) == 50
+    assert await history_rows(store) == (50, 50)  # a state row and a row of its one window per entity
     for at in range(1, 6):
         await poll_once(store, *states, at=at)
-    assert await count(store, SnapshotRow.__table__) == 50
+    assert await history_rows(store) == (50, 50)
     assert await count(store, EntityRow.__table__) == 50
     # one entity changes a status, one a metric (None -> 0 is a change), one goes from 0 to 0.0
     changed = list(states)
@@ -166,7 +170,7 @@ async def test_unchanged_entities_cost_no_rows(store: Store) -> None:
     changed[1] = state("1", metrics={"today": {"spend": 0.0, "conversion": 0}})
     changed[2] = state("2", metrics={"today": {"spend": 0, "conversion": None}})
     await poll_once(store, *changed, at=6)
-    assert await count(store, SnapshotRow.__table__) == 53
+    assert await history_rows(store) == (51, 52)  # the status: a state row; each metric change: its window
     runs = await store.polls(ADV, limit=1)
     assert (runs[0].status, runs[0].entities, runs[0].rows_written) == (PollStatus.OK, 50, 3)
     latest = await latest_snapshot(store, ADV)
@@ -181,7 +185,7 @@ async def test_bytes_do_not_grow_for_unchanged_polls(store: Store) -> None:
     size = await data_bytes(store)
     for at in range(2, 12):
         await poll_once(store, *states, at=at)
-    # ten polls of 2,000 unchanged entities: no row in entities or snapshot_rows, at most a few pages of bookkeeping
+    # ten polls of 2,000 unchanged entities: no row in entities or the history, at most a few pages of bookkeeping
     assert await data_bytes(store) - size <= 4 * 8192
 
 

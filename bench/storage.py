@@ -1,0 +1,230 @@
+"""What the database weighs after 30 days and after a year of polls, with the history's tiers (monitor.store.tiers).
+
+    .venv/bin/python bench/storage.py [--ads 1000] [--days 30] [--interval 60] [--change 0.21] [--scale-to 10000]
+
+Writes one advertiser's ads through the store's API (``store.poll``/``poll.save``, then ``store.maintain`` as the
+daemon's hourly job runs it) on a SQLite file, with an injected clock: no waiting. Every poll, each ad's ``today``
+moves on with probability ``--change`` (0.21: the share of the sandbox's 10,102 entities that changed per poll in
+issue 22's soak); at local midnight ``today`` starts over and ``yesterday`` and ``last_7d`` move on for every ad
+(10 metrics per window, as the sandbox reports them); one ad in a thousand changes its status per hour.
+
+What compaction leaves of a span is exactly what a poll at its end would have written (monitor.store.compact keeps
+the span's newest poll and the rows it needs), so older history is written at its tier's resolution directly:
+one poll per day before ``retention`` (90 days), one per hour up to the raw window, then every ``--interval``
+seconds for the raw window (48 h) plus two hours, with ``store.maintain`` every simulated hour, so the move from
+raw to hourly runs for real, batch by batch, beside that hour's first poll; the longest batch is printed (the write
+lock a poll may wait for), and the median and longest poll alone and beside maintenance.
+
+Prints the file's size (WAL checkpointed; new databases give freed pages back: incremental vacuum) after each
+tier and at the end, and the bytes of each table (``dbstat``). ``--scale-to`` extrapolates to more ads: the tables
+whose rows are per entity (``entities``, ``entity_keys``, ``history_states``, ``history_metrics``) grow with the
+number of ads, the rest (polls, names) does not. That is an extrapolation, said so in the output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import sqlite3
+import tempfile
+import time
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from statistics import median
+from typing import Any
+
+from monitor.clock import FrozenClock
+from monitor.domain import EntityState, Level
+from monitor.store import Store
+from monitor.store.compact import Budget
+from monitor.store.tiers import Tiers
+
+ADV = "7000000000000000001"
+END = datetime(2026, 12, 1, tzinfo=UTC)
+PER_ENTITY = ("entities", "entity_keys", "history_states", "history_metrics", "sqlite_autoindex_entity_keys_1")
+TIERS = Tiers()  # raw 48 h, hourly 90 days, daily a year: the defaults
+
+
+def window(rng: random.Random, spend: float) -> dict[str, float | int | None]:
+    impressions = int(spend * 1000 / rng.uniform(4, 12))
+    clicks = impressions // rng.randint(60, 140)
+    conversions = clicks // 25
+    return {
+        "spend": round(spend, 2),
+        "impressions": impressions,
+        "clicks": clicks,
+        "ctr": round(100 * clicks / impressions, 2) if impressions else None,
+        "cpc": round(spend / clicks, 2) if clicks else None,
+        "cpm": round(1000 * spend / impressions, 2) if impressions else None,
+        "reach": int(impressions / 1.12),
+        "conversion": conversions,
+        "cost_per_conversion": round(spend / conversions, 2) if conversions else None,
+        "result": conversions,
+    }
+
+
+class Ads:
+    """The advertiser's ads and how they move on."""
+
+    def __init__(self, count: int, change: float, seed: int = 7) -> None:
+        self.rng = random.Random(seed)
+        self.change = change
+        self.spend = [0.0] * count
+        self.day = 0  # yesterday's and last_7d's values are fixed for a day
+        self.ads = [
+            EntityState(
+                level=Level.AD,
+                id=str(1_790_000_000_000_000_000 + i),
+                advertiser_id=ADV,
+                name=f"Summer sale / video {i % 97} / {i}",
+                operation_status="ENABLE",
+                secondary_status="AD_STATUS_DELIVERY_OK",
+                campaign_id=str(1_780_000_000_000_000_000 + i // 1000),
+                adgroup_id=str(1_785_000_000_000_000_000 + i // 100),
+                metrics=self._metrics(i, 0.0),
+            )
+            for i in range(count)
+        ]
+
+    def _metrics(self, i: int, today: float) -> dict[str, Any]:
+        day = random.Random(i * 7919 + self.day * 104729)
+        return {
+            "today": window(self.rng, today),
+            "yesterday": window(day, 50 + 400 * day.random()),
+            "last_7d": window(day, 300 + 2800 * day.random()),
+        }
+
+    def step(self, share: float) -> None:
+        """A poll later: ``share`` of the ads spent more today; one in a thousand per hour changes status."""
+        for i in range(len(self.ads)):
+            if self.rng.random() < share:
+                self.spend[i] += self.rng.uniform(0.05, 2.0)
+                self.ads[i] = replace(self.ads[i], metrics=self._metrics(i, self.spend[i]))
+
+    def new_day(self) -> None:
+        """Midnight: today starts over, yesterday and last_7d move on (for every ad)."""
+        self.spend = [self.rng.uniform(0, 1) for _ in self.ads]
+        self.day += 1
+        for i, ad in enumerate(self.ads):
+            self.ads[i] = replace(ad, metrics=self._metrics(i, 0.0))
+
+    def statuses(self, share: float) -> None:
+        for i, ad in enumerate(self.ads):
+            if self.rng.random() < share:
+                status = "DISABLE" if ad.operation_status == "ENABLE" else "ENABLE"
+                self.ads[i] = replace(ad, operation_status=status)
+
+
+def file_bytes(path: Path) -> tuple[int, dict[str, int]]:
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        tables = dict(conn.execute("SELECT name, sum(pgsize) FROM dbstat GROUP BY name").fetchall())
+    return path.stat().st_size, tables
+
+
+def history_rows(path: Path) -> str:
+    """Rows of the window history, their bytes on disk each, and how full its pages are."""
+    with sqlite3.connect(path) as conn:
+        cells, payload, unused, size = conn.execute(
+            "SELECT sum(ncell), sum(payload), sum(unused), sum(pgsize) FROM dbstat "
+            "WHERE name = 'history_metrics' AND pagetype = 'leaf'"
+        ).fetchone()
+    return (
+        f"history_metrics: {cells:,} rows, {size / cells:,.0f} bytes per row on disk "
+        f"({payload / cells:,.0f} of data, pages {100 - 100 * unused / size:.0f}% full)"
+    )
+
+
+def mb(n: float) -> str:
+    return f"{n / 1e6:,.1f} MB"
+
+
+async def run(path: Path, ads: int, days: int, interval: int, change: float, scale: int) -> None:
+    clock = FrozenClock(END - timedelta(days=days))
+    store = await Store.open(f"sqlite:///{path}", clock=clock, retention=TIERS.hourly, tiers=TIERS, owner="bench")
+    model = Ads(ads, change)
+    polls, budget, started = 0, Budget(), time.perf_counter()
+    per_hour = 1 - (1 - change) ** (3600 // interval)  # an ad that changed at any poll of the hour
+
+    alone: list[float] = []
+    beside: list[float] = []
+
+    async def poll(at: datetime, share: float, took: list[float] | None = None) -> None:
+        nonlocal polls
+        if at.date() != clock.now().date():
+            model.new_day()
+        clock.set(at)
+        model.step(share)
+        began = time.perf_counter()
+        async with store.poll(ADV, at) as writer:
+            writer.save(model.ads)
+        if took is not None:
+            took.append(time.perf_counter() - began)
+        polls += 1
+
+    at = END - timedelta(days=days)
+    raw_from = END - TIERS.raw - timedelta(hours=2)
+    try:
+        while at < END - TIERS.hourly:  # daily: one poll at the end of each day
+            await poll(at + timedelta(hours=23, minutes=59), 1.0)
+            model.statuses(0.024)
+            at += timedelta(days=1)
+        report("daily tier written", path, polls, started, ads, scale)
+        while at < raw_from:  # hourly: one poll at the end of each hour
+            await poll(at + timedelta(minutes=59), per_hour)
+            model.statuses(0.001)
+            at += timedelta(hours=1)
+        report("hourly tier written", path, polls, started, ads, scale)
+        step = timedelta(seconds=interval)
+        while at < END:  # raw: every poll; the daemon's maintenance every hour, beside that hour's first poll
+            if at.minute == 0 and at.second == 0:
+                model.statuses(0.001)
+                await asyncio.gather(store.maintain(at, budget), poll(at, change, beside))
+            else:
+                await poll(at, change, alone)
+            at += step
+        await store.maintain(END, budget)
+    finally:
+        await store.close()
+    report("end", path, polls, started, ads, scale)
+    print(f"  maintenance: {budget.batches:,} batches, the longest held the write lock {budget.longest * 1000:.0f} ms")
+    if alone and beside:
+        print(
+            f"  raw-window polls: median {median(alone) * 1000:.0f} ms alone (max {max(alone) * 1000:.0f}), "
+            f"{median(beside) * 1000:.0f} ms beside maintenance (max {max(beside) * 1000:.0f}; {len(beside)} polls)"
+        )
+
+
+def report(stage: str, path: Path, polls: int, started: float, ads: int, scale: int) -> None:
+    size, tables = file_bytes(path)
+    entity = sum(tables.get(name, 0) for name in PER_ENTITY)
+    rest = sum(tables.values()) - entity
+    print(f"{stage}: {polls:,} polls in {time.perf_counter() - started:,.0f} s; file {mb(size)}", end="")
+    print(f" (history and entities {mb(entity)}, the rest {mb(rest)})")
+    if scale != ads:
+        print(
+            f"  extrapolated to {scale:,} ads: {mb(entity * scale / ads + rest)} (per-entity tables x{scale / ads:g})"
+        )
+    if stage == "end":
+        print(f"  {history_rows(path)}")
+        for name, n in sorted(tables.items(), key=lambda kv: -kv[1])[:8]:
+            print(f"    {name:<40} {mb(n)}")
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--ads", type=int, default=10_000)
+    parser.add_argument("--days", type=int, default=30)
+    parser.add_argument("--interval", type=int, default=60, help="seconds between polls in the raw window")
+    parser.add_argument("--change", type=float, default=0.21, help="share of the ads whose today moves per poll")
+    parser.add_argument("--scale-to", type=int, default=10_000, help="extrapolate the sizes to this many ads")
+    args = parser.parse_args()
+    print(f"{args.ads:,} ads, {args.days} days, every {args.interval} s in the raw window, {args.change:.0%} change")
+    with tempfile.TemporaryDirectory() as tmp:
+        await run(Path(tmp) / "bench.db", args.ads, args.days, args.interval, args.change, args.scale_to)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

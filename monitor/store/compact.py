@@ -1,0 +1,165 @@
+"""Compaction: older history down to one snapshot per hour, then per day (monitor.store.tiers), in small batches.
+
+For each advertiser and tier, the oldest span (UTC hour or day) that lies wholly before the tier's boundary is
+*marked* in one short transaction: its newest successful poll is kept (``polls.tier`` set), the others become
+``merged``, which no reader reads (readers take successful polls only), so every snapshot a reader can ask for
+stays whole while the rest runs. Then the merged polls' history rows that a newer row up to the kept poll
+supersedes are deleted (monitor.store.history_forget), a range of entity keys per transaction, sized by a
+:class:`Budget` so that no transaction holds the write lock longer than about ``Budget.target``; last the merged
+poll rows go. An interrupted run leaves ``merged`` polls behind, and the next one finishes them first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from monitor.store.db import reading, writing
+from monitor.store.history import keys_t
+from monitor.store.history_forget import forget_superseded
+from monitor.store.models import PollRow
+from monitor.store.tiers import DAILY, HOURLY, SPAN, Tiers, span_start
+from monitor.store.values import PollStatus
+
+polls_t = PollRow.__table__
+OK, MERGED = PollStatus.OK.value, PollStatus.MERGED.value
+
+
+@dataclass
+class Budget:
+    """Batch sizes (entity keys), one per kind of work ("compact", "prune"), grown or shrunk so a batch takes
+    about ``target`` seconds; ``size`` is each kind's first. Every transaction of maintenance is recorded: the
+    longest is ``longest`` (what a poll waiting for the write lock may wait)."""
+
+    target: float = 0.04
+    size: int = 128
+    longest: float = 0.0
+    batches: int = 0
+    sizes: dict[str, int] = field(default_factory=dict)
+
+    def size_of(self, kind: str) -> int:
+        return self.sizes.get(kind, self.size)
+
+    def record(self, took: float, kind: str | None = None) -> None:
+        """A transaction took ``took`` seconds; a batch of ``kind`` resizes that kind's next one."""
+        self.batches += 1
+        self.longest = max(self.longest, took)
+        if kind is None:
+            return
+        size = self.size_of(kind)
+        if took > self.target:
+            size = max(16, int(size * self.target / took / 1.5))
+        elif took < self.target / 3:
+            size = min(1 << 20, size * 2)
+        self.sizes[kind] = size
+
+
+@dataclass
+class CompactReport:
+    """What compaction did: polls merged into their span's kept poll, history rows deleted."""
+
+    merged: int = 0
+    history_rows: int = 0
+
+
+async def compact(engine: AsyncEngine, tiers: Tiers, now: datetime, budget: Budget) -> CompactReport:
+    """Compact every advertiser's history as of ``now``."""
+    async with reading(engine) as conn:
+        advertisers = list((await conn.execute(sa.select(polls_t.c.advertiser_id).distinct())).scalars())
+    report = CompactReport()
+    for advertiser_id in advertisers:
+        await _finish_merged(engine, advertiser_id, budget, report)
+        for tier in (HOURLY, DAILY):
+            while await _mark_span(engine, advertiser_id, tier, tiers.boundary(tier, now), report, budget):
+                await _finish_merged(engine, advertiser_id, budget, report)
+    return report
+
+
+async def _mark_span(
+    engine: AsyncEngine, advertiser_id: str, tier: int, boundary: datetime, report: CompactReport, budget: Budget
+) -> bool:
+    """Mark the oldest span of ``tier`` before ``boundary`` that still has finer polls; False: none left."""
+    ok = (polls_t.c.advertiser_id == advertiser_id) & (polls_t.c.status == OK)
+    async with writing(engine) as conn:
+        began = time.perf_counter()  # the write lock is ours from here
+        oldest = (
+            await conn.execute(
+                sa.select(polls_t.c.started_at)
+                .where(ok, polls_t.c.tier < tier, polls_t.c.started_at < boundary)
+                .order_by(polls_t.c.id)
+                .limit(1)
+            )
+        ).first()
+        if oldest is None:
+            return False
+        start = span_start(oldest.started_at, tier)
+        end = start + SPAN[tier]
+        if end > boundary:
+            return False
+        in_span = ok & (polls_t.c.started_at >= start) & (polls_t.c.started_at < end)
+        keep = (await conn.execute(sa.select(sa.func.max(polls_t.c.id)).where(in_span))).scalar_one()
+        merged = await conn.execute(sa.update(polls_t).where(in_span, polls_t.c.id < keep).values(status=MERGED))
+        await conn.execute(sa.update(polls_t).where(polls_t.c.id == keep).values(tier=tier))
+    budget.record(time.perf_counter() - began)
+    report.merged += merged.rowcount
+    return True
+
+
+async def _finish_merged(engine: AsyncEngine, advertiser_id: str, budget: Budget, report: CompactReport) -> None:
+    """Delete the history rows only merged polls needed, batch by batch, then the merged polls."""
+    mine = polls_t.c.advertiser_id == advertiser_id
+    while True:
+        async with reading(engine) as conn:
+            first = (
+                await conn.execute(sa.select(sa.func.min(polls_t.c.id)).where(mine, polls_t.c.status == MERGED))
+            ).scalar_one()
+            if first is None:
+                return
+            keep = (
+                await conn.execute(
+                    sa.select(sa.func.min(polls_t.c.id)).where(mine, polls_t.c.status == OK, polls_t.c.id > first)
+                )
+            ).scalar_one()
+            low, high = (
+                await conn.execute(
+                    sa.select(sa.func.min(keys_t.c.sid), sa.func.max(keys_t.c.sid)).where(
+                        keys_t.c.advertiser_id == advertiser_id
+                    )
+                )
+            ).one()
+        if keep is not None and low is not None:
+            span = (low, high + 1)
+            report.history_rows += await batched(engine, advertiser_id, keep, first - 1, span, budget, "compact")
+        async with writing(engine) as conn:
+            began = time.perf_counter()  # the write lock is ours from here
+            upto = polls_t.c.id < keep if keep is not None else sa.true()
+            await conn.execute(sa.delete(polls_t).where(mine, polls_t.c.status == MERGED, polls_t.c.id >= first, upto))
+        budget.record(time.perf_counter() - began)
+
+
+async def batched(
+    engine: AsyncEngine,
+    advertiser_id: str,
+    keep: int,
+    after: int | None,
+    sids: tuple[int, int],
+    budget: Budget,
+    kind: str,
+) -> int:
+    """:func:`forget_superseded` over the key range ``sids``, one budget-sized batch per transaction, giving
+    other writers (a poll) a turn between batches."""
+    deleted, start = 0, sids[0]
+    while start < sids[1]:
+        stop = min(sids[1], start + budget.size_of(kind))
+        async with writing(engine) as conn:
+            began = time.perf_counter()  # the write lock is ours from here
+            deleted += await forget_superseded(conn, advertiser_id, keep, after=after, sids=(start, stop))
+        budget.record(time.perf_counter() - began, kind)
+        start = stop
+        await asyncio.sleep(0)
+    return deleted

@@ -1,0 +1,139 @@
+"""Writing the compact history (monitor.store.history_codec): entity keys, names, and one poll's rows in bulk.
+
+A poll's writer knows the ``sid`` of every entity of its advertiser from :func:`load_sids` (read before the write
+transaction); only entities never seen before get new keys in the transaction (one INSERT, one SELECT). The
+``history_names`` (windows, metric sets) are a few dozen rows, read whole in the transaction and added to when a
+new window or metric set turns up. Then each table gets one bulk INSERT.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from monitor.domain import EntityKey, Level
+from monitor.store import lease
+from monitor.store.history_codec import METRIC_SET, WINDOW, HistoryChanges, metric_set, pack
+from monitor.store.models import EntityKeyRow, HistoryMetricsRow, HistoryNameRow, HistoryStateRow
+
+keys_t = EntityKeyRow.__table__
+states_t = HistoryStateRow.__table__
+metrics_t = HistoryMetricsRow.__table__
+names_t = HistoryNameRow.__table__
+
+_LEVELS = {level.value: level for level in Level}
+
+
+async def load_sids(conn: AsyncConnection, advertiser_id: str) -> dict[EntityKey, int]:
+    """The ``sid`` of every entity of the advertiser that has one."""
+    query = sa.select(keys_t.c.level, keys_t.c.entity_id, keys_t.c.sid).where(keys_t.c.advertiser_id == advertiser_id)
+    return {(_LEVELS[row.level], row.entity_id): row.sid for row in await conn.execute(query)}
+
+
+async def ensure_sids(
+    conn: AsyncConnection,
+    advertiser_id: str,
+    sids: dict[EntityKey, int],
+    wanted: Iterable[EntityKey],
+    recheck: Iterable[EntityKey] = (),
+) -> None:
+    """Give the ``wanted`` entities missing from ``sids`` a key (their ``entities`` rows exist), into ``sids``.
+    Keys in ``recheck`` (entities appearing in this poll, whose key pruning may have deleted since ``sids`` was
+    read) are looked up again."""
+    for key in recheck:
+        sids.pop(key, None)
+    missing = sorted({key for key in wanted if key not in sids}, key=lambda k: (k[0].value, k[1]))
+    if not missing:
+        return
+    insert = lease.dialect_insert(conn, keys_t).on_conflict_do_nothing(
+        index_elements=[keys_t.c.advertiser_id, keys_t.c.level, keys_t.c.entity_id]
+    )
+    await conn.execute(
+        insert, [{"advertiser_id": advertiser_id, "level": k[0].value, "entity_id": k[1]} for k in missing]
+    )
+    if len(missing) > 500:  # many new entities (a first poll): one range read of the advertiser's keys
+        sids.update(await load_sids(conn, advertiser_id))
+        return
+    pair = sa.tuple_(keys_t.c.level, keys_t.c.entity_id)
+    for start in range(0, len(missing), 500):  # bounded statements: SQLite limits the parameters of one
+        chunk = [(level.value, entity_id) for level, entity_id in missing[start : start + 500]]
+        query = sa.select(keys_t.c.level, keys_t.c.entity_id, keys_t.c.sid).where(
+            keys_t.c.advertiser_id == advertiser_id, pair.in_(chunk)
+        )
+        sids.update({(_LEVELS[row.level], row.entity_id): row.sid for row in await conn.execute(query)})
+
+
+async def name_ids(conn: AsyncConnection, wanted: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """The ids of ``history_names`` rows ``(kind, value)``, adding those that are new."""
+    found = await all_names(conn)
+    missing = sorted(set(wanted) - set(found))
+    if missing:
+        insert = lease.dialect_insert(conn, names_t).on_conflict_do_nothing(
+            index_elements=[names_t.c.kind, names_t.c.value]
+        )
+        await conn.execute(insert, [{"kind": kind, "value": value} for kind, value in missing])
+        found = await all_names(conn)
+    return found
+
+
+async def all_names(conn: AsyncConnection) -> dict[tuple[str, str], int]:
+    """Every ``history_names`` row, ``(kind, value) -> id``."""
+    rows = await conn.execute(sa.select(names_t.c.id, names_t.c.kind, names_t.c.value))
+    return {(row.kind, row.value): row.id for row in rows}
+
+
+async def write(
+    conn: AsyncConnection,
+    advertiser_id: str,
+    poll_id: int,
+    changes: HistoryChanges,
+    sids: dict[EntityKey, int],
+    appearing: Iterable[EntityKey] = (),
+) -> None:
+    """Insert one poll's history rows (the entities' rows are written already); ``appearing``: the entities not
+    in the previous snapshot (their keys are looked up again, see :func:`ensure_sids`)."""
+    if not len(changes):
+        return
+    wanted = [e.key for e in changes.states] + [w.key for w in changes.windows]
+    await ensure_sids(conn, advertiser_id, sids, wanted, appearing)
+    if changes.states:
+        await conn.execute(
+            sa.insert(states_t),
+            [
+                {
+                    "sid": sids[e.key],
+                    "poll_id": poll_id,
+                    "present": e.present,
+                    "name": e.state.name,
+                    "operation_status": e.state.operation_status,
+                    "secondary_status": e.state.secondary_status,
+                    "budget": e.state.budget,
+                    "budget_mode": e.state.budget_mode,
+                }
+                for e in changes.states
+            ],
+        )
+    if changes.windows:
+        texts = {(WINDOW, w.window) for w in changes.windows}
+        texts |= {(METRIC_SET, metric_set(w.values)) for w in changes.windows if w.values is not None}
+        ids = await name_ids(conn, texts)
+        await conn.execute(
+            sa.insert(metrics_t), [window_row(ids, sids[w.key], w.window, w.values, poll_id) for w in changes.windows]
+        )
+
+
+def window_row(
+    ids: Mapping[tuple[str, str], int], sid: int, window: str, values: Mapping[str, Any] | None, poll_id: int
+) -> dict[str, Any]:
+    """The ``history_metrics`` row of one window's values (None: not reported)."""
+    packed = None if values is None else (ids[(METRIC_SET, metric_set(values))], pack(values))
+    return {
+        "sid": sid,
+        "window_id": ids[(WINDOW, window)],
+        "poll_id": poll_id,
+        "metric_set": None if packed is None else packed[0],
+        "vals": None if packed is None else packed[1],
+    }

@@ -1,0 +1,123 @@
+"""The compact history's form, pure: which history rows one poll writes, and how a window's metrics are packed.
+
+History is two kinds of rows, keyed by an entity's small integer ``sid`` (``entity_keys``) and the poll:
+
+* a **state row** (``history_states``) when an entity appears, disappears, or one of :data:`STATE_FIELDS`
+  changes (a rename is such an event: older snapshots keep the name they had). Parents (``campaign_id``,
+  ``adgroup_id``) are not history: TikTok never moves an ad or ad group to another parent, so every snapshot
+  reads them from ``entities`` (the current ones).
+* a **window row** (``history_metrics``) per report window whose values changed: ``today`` moving on writes
+  ``today`` alone, ``yesterday`` is written once a day. The values are packed as a JSON array in the order of a
+  *metric set* (the window's sorted metric names, stored once in ``history_names``), so no key name is repeated;
+  JSON keeps what the store promises: ``None`` stays ``None``, ``0`` stays ``0`` and ``0.0`` stays ``0.0``. A
+  window that is no longer reported (or whose entity disappeared) is a row with no values (``None`` here).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from monitor.domain import EntityKey, EntityState, MetricValue
+from monitor.store.values import dumps
+
+#: The fields a state row holds (besides ``present``), in the order a row's columns list them.
+STATE_FIELDS = ("name", "operation_status", "secondary_status", "budget", "budget_mode")
+
+#: Kinds of ``history_names`` rows: a window's name, a metric set (JSON list of metric names).
+WINDOW = "window"
+METRIC_SET = "metrics"
+
+Values = Mapping[str, MetricValue]
+
+
+@dataclass(frozen=True, slots=True)
+class StateEvent:
+    """An entity's state from this poll on: ``state`` (its fields) and whether it is present."""
+
+    key: EntityKey
+    present: bool
+    state: EntityState
+
+
+@dataclass(frozen=True, slots=True)
+class WindowEvent:
+    """One window's values of an entity from this poll on; ``values`` None: the window is not reported."""
+
+    key: EntityKey
+    window: str
+    values: Values | None
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryChanges:
+    """What one poll adds to the history."""
+
+    states: tuple[StateEvent, ...] = ()
+    windows: tuple[WindowEvent, ...] = ()
+
+    def __len__(self) -> int:
+        return len(self.states) + len(self.windows)
+
+
+def same_values(a: Values, b: Values) -> bool:
+    """Equal values of equal types (``0`` -> ``0.0`` is a change, so what was saved reads back)."""
+    if a != b:
+        return False
+    return all(type(value) is type(b[name]) for name, value in a.items())
+
+
+def same_state(a: EntityState, b: EntityState) -> bool:
+    """Do two states of one entity differ in nothing a state row holds?"""
+    return all(getattr(a, name) == getattr(b, name) for name in STATE_FIELDS)
+
+
+def entity_events(old: EntityState | None, new: EntityState | None) -> tuple[StateEvent | None, list[WindowEvent]]:
+    """The rows that take an entity from ``old`` to ``new`` (None: absent then / gone now)."""
+    if new is None:
+        if old is None:
+            return None, []
+        return StateEvent(old.key, False, old), [WindowEvent(old.key, w, None) for w in sorted(old.metrics)]
+    state = None if old is not None and same_state(old, new) else StateEvent(new.key, True, new)
+    before = {} if old is None else old.metrics
+    windows = [
+        WindowEvent(new.key, w, v)
+        for w, v in sorted(new.metrics.items())
+        if w not in before or not same_values(before[w], v)
+    ]
+    windows += [WindowEvent(new.key, w, None) for w in sorted(before) if w not in new.metrics]
+    return state, windows
+
+
+def check_values(state: EntityState) -> None:
+    """Refuse metrics the packed form cannot hold (NaN, infinities, objects)."""
+    for window, values in state.metrics.items():
+        try:
+            dumps(list(values.values()))
+        except (TypeError, ValueError) as exc:
+            raise ValueError(
+                f"{state.level.value} {state.id}: metric values must be finite numbers, strings or None "
+                f"(None for 'no data'), in window {window}: {exc}"
+            ) from exc
+
+
+def metric_set(values: Values) -> str:
+    """The metric set of a window's values: its sorted names as JSON (the ``history_names`` value)."""
+    return dumps(sorted(values))
+
+
+def pack(values: Values) -> str:
+    """The values in the order of their metric set, as a JSON array."""
+    return dumps([values[name] for name in sorted(values)])
+
+
+def unpack(names: tuple[str, ...], packed: str) -> Mapping[str, MetricValue]:
+    """A window's values back from its metric set's names and the packed array (read-only)."""
+    return MappingProxyType(dict(zip(names, json.loads(packed), strict=True)))
+
+
+def set_names(value: str) -> tuple[str, ...]:
+    """A metric set's names from its ``history_names`` value."""
+    return tuple(json.loads(value))

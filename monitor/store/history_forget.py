@@ -1,0 +1,52 @@
+"""Forgetting history rows no kept snapshot needs: the one deletion pruning and the tiers' compaction share.
+
+A state row of an entity at poll p is needed by the snapshot of a kept poll k >= p only while no newer state row
+of the entity is at or before k; a window row likewise per (entity, window). So with ``keep`` the first poll kept
+after a span of polls that are no longer kept, the rows of that span that a newer row at or before ``keep``
+supersedes are not needed by any snapshot: deleting them changes no kept snapshot.
+
+The statements seek the primary keys: ``sid IN (...)`` (the batch's keys), ``window_id IN (...)`` (every window
+the history names) and a range of polls, so a batch reads the rows of its span, not the entities' whole history.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from monitor.store.history import keys_t, metrics_t, names_t, states_t
+from monitor.store.history_codec import WINDOW
+
+
+async def forget_superseded(
+    conn: AsyncConnection,
+    advertiser_id: str,
+    keep: int,
+    *,
+    after: int | None = None,
+    sids: tuple[int, int] | None = None,
+) -> int:
+    """Delete the advertiser's history rows of polls before ``keep`` (and after ``after``, when given) that a
+    newer row no newer than ``keep`` supersedes; only entities with ``sids[0] <= sid < sids[1]`` when given (a
+    batch). Returns how many rows went."""
+    owned = sa.select(keys_t.c.sid).where(keys_t.c.advertiser_id == advertiser_id)
+    if sids is not None:
+        owned = owned.where(keys_t.c.sid >= sids[0], keys_t.c.sid < sids[1])
+    windows = sa.select(names_t.c.id).where(names_t.c.kind == WINDOW)
+    deleted = 0
+    for table, same in ((states_t, ("sid",)), (metrics_t, ("sid", "window_id"))):
+        newer = table.alias("newer")
+        superseded = (
+            sa.select(sa.literal(1))
+            .where(
+                *(newer.c[c] == table.c[c] for c in same), newer.c.poll_id > table.c.poll_id, newer.c.poll_id <= keep
+            )
+            .exists()
+        )
+        where = [table.c.sid.in_(owned), table.c.poll_id < keep, superseded]
+        if table is metrics_t:
+            where.append(table.c.window_id.in_(windows))
+        if after is not None:
+            where.append(table.c.poll_id > after)
+        deleted += (await conn.execute(sa.delete(table).where(*where))).rowcount
+    return deleted
