@@ -75,7 +75,7 @@ async def quiet_sandbox():
         yield sandbox
 
 
-async def wait_for(predicate, within: float = 20.0) -> None:  # noqa: ANN001
+async def wait_for(predicate, within: float = 20.0) -> None:
     async with asyncio.timeout(within):
         while not predicate():  # noqa: ASYNC110 - waiting for another task's side effect
             await asyncio.sleep(0.05)
