@@ -139,8 +139,10 @@ async def run_daemon(
         on_extra=metrics.extra_poll,
     )
 
-    def adapt(outcome: PollOutcome) -> None:  # adaptive polling: spend about to make a rule fire
-        if outcome.summary is not None and outcome.summary.crossing is not None:
+    def after_poll(outcome: PollOutcome) -> None:
+        if outcome.summary is not None and outcome.summary.notifications:
+            scheduler.send_outbox_soon()  # the poll's messages leave now, not at the outbox's next period
+        if outcome.summary is not None and outcome.summary.crossing is not None:  # adaptive polling
             soon.ask(outcome.advertiser_id, Wish(ADAPTIVE, outcome.summary.crossing))
 
     scheduler = Scheduler(
@@ -152,7 +154,7 @@ async def run_daemon(
         outbox_interval=settings.notify.interval,
         prune=lambda: runtime.store.prune(clock.now()),
         on_poll_done=[
-            *(health.poll_done, metrics.poll_done, show_storage, count_poll, soon.poll_done, adapt),
+            *(health.poll_done, metrics.poll_done, show_storage, count_poll, soon.poll_done, after_poll),
             *on_poll_done,
         ],
         on_poll_skipped=[metrics.poll_skipped],

@@ -164,6 +164,12 @@ class Scheduler(JobRunner):
             loop = asyncio.get_running_loop()
             self._track(loop.create_task(self._run_poll(advertiser_id, extra=True), name=f"poll-extra:{advertiser_id}"))
 
+    def send_outbox_soon(self) -> None:
+        """Run the outbox job now instead of at its next period (a poll queued messages: they leave at once, not
+        up to ``outbox_interval`` later). A run in progress is not doubled: APScheduler's one instance."""
+        if self.running and self._send_outbox is not None and self._aps.get_job("outbox") is not None:
+            self._aps.modify_job("outbox", next_run_time=datetime.now(UTC))
+
     @property
     def interval(self) -> timedelta:
         """How often each advertiser is polled now."""

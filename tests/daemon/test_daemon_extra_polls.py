@@ -114,3 +114,27 @@ async def test_poll_soon_asks_for_nothing_without_budget_room() -> None:
     assert coordinator.ask(ADV, Wish(WEBHOOK)) is None
     await asyncio.sleep(0.05)
     assert fake.polled == [] and counted == []
+
+
+async def test_messages_a_poll_queued_leave_at_once_not_at_the_outbox_period() -> None:
+    sent: list[float] = []
+
+    async def send_outbox() -> None:
+        sent.append(asyncio.get_running_loop().time())
+
+    async def poll(advertiser_id: str) -> PollOutcome:
+        return PollOutcome(advertiser_id, PollResult.OK)
+
+    scheduler = Scheduler(
+        poll=poll, interval=quiet_interval(), send_outbox=send_outbox, outbox_interval=timedelta(hours=1)
+    )
+    scheduler.start()
+    try:
+        await asyncio.sleep(0.1)
+        assert sent == []  # its first run is an hour away
+        scheduler.send_outbox_soon()
+        async with asyncio.timeout(2):
+            while not sent:  # noqa: ASYNC110
+                await asyncio.sleep(0.01)
+    finally:
+        await scheduler.shutdown(1.0)
