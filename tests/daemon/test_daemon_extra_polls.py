@@ -14,6 +14,8 @@ from monitor.pollsoon import ADAPTIVE, WEBHOOK, PollSoon, Wish
 from monitor.scheduler import Scheduler
 
 ADV = "7000000000000000001"
+
+
 def quiet_interval() -> timedelta:
     """An interval whose next scheduled poll of ADV is more than a minute away: only extra polls in the test."""
     now = datetime.now(UTC)
