@@ -165,6 +165,16 @@ async def inject(sandbox: Sandbox, ad: Ad, args: argparse.Namespace, pauses: lis
     return injection
 
 
+async def first_post(slack: FakeSlack, ad: Ad, within: float) -> float | None:
+    """When the first Slack message naming ``ad`` arrived, waiting up to ``within`` seconds for it."""
+    deadline = time.monotonic() + within
+    while True:
+        posts = [t for t, body in slack.posts if ad.ad_id in body or ad.name in body]
+        if posts or time.monotonic() > deadline:
+            return posts[0] if posts else None
+        await asyncio.sleep(0.1)
+
+
 async def wait_healthy(url: str, process: asyncio.subprocess.Process, within: float = 120.0) -> None:
     deadline = time.monotonic() + within
     async with aiohttp.ClientSession() as http:
@@ -230,8 +240,7 @@ async def run_mode(
             for ad in ads:
                 await asyncio.sleep(rng.uniform(0, args.interval))
                 injection = await inject(sandbox, ad, args, pauses)
-                posts = [t for t, body in slack.posts if ad.ad_id in body or ad.name in body]
-                injection.slack = posts[0] if posts else None
+                injection.slack = await first_post(slack, ad, within=args.interval + 10)
                 result.injections.append(injection)
                 print(f"  {mode} {len(result.injections)}/{len(ads)}: {_line(injection)}", flush=True)
             watcher.cancel()
