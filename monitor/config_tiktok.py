@@ -32,8 +32,8 @@ __all__ = ["DEFAULT_ACCOUNT", "NOTIFY_FREQUENCIES", "AccountSettings", "Subscrip
 
 #: REPORT_DATA_CHANGE's notify_frequency values (tiktok-api.md §9.1).
 NOTIFY_FREQUENCIES = ("5_MINUTE", "15_MINUTE", "30_MINUTE", "60_MINUTE")
-#: Paths of the health listener a webhook receiver must not take.
-TAKEN_PATHS = ("/", "/healthz", "/metrics")
+#: Paths of the health listener (and of the status page beside it) a webhook receiver must not take.
+TAKEN_PATHS = ("/", "/healthz", "/metrics", "/login", "/silences", "/journal", "/approvals")
 
 
 #: The name of the one account of the single-token form (``[tiktok] access_token``).
@@ -63,8 +63,10 @@ class SubscriptionSettings(Section):
     @field_validator("path")
     @classmethod
     def _absolute(cls, value: str | None) -> str | None:
-        if value is not None and (not value.startswith("/") or value in TAKEN_PATHS):
-            raise config_error(("", f"expected a path like '/tiktok/report-data-change', not one of {TAKEN_PATHS}"))
+        taken = value is not None and any(value == p or (p != "/" and value.startswith(p + "/")) for p in TAKEN_PATHS)
+        if value is not None and (not value.startswith("/") or taken):
+            why = "expected a path like '/tiktok/report-data-change', not one the health listener uses"
+            raise config_error(("", why))
         return value
 
     @model_validator(mode="after")
