@@ -21,7 +21,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta, tzinfo
 
 from monitor.domain import EntityKey, EntityState, Snapshot
-from monitor.rules.engine import evaluate
+from monitor.rules.engine import Finding, evaluate
 from monitor.rules.model import Rule
 
 __all__ = ["GROWING_WINDOWS", "MARGIN", "first_crossing", "project"]
@@ -84,22 +84,26 @@ def first_crossing(
     margin: float = MARGIN,
     zone: tzinfo | str | None = None,
     currency: str | None = None,
+    found: Iterable[Finding] | None = None,
 ) -> datetime | None:
     """When the first entity whose spend is about to make a rule fire will have made it (``now`` at the
-    earliest, within ``ahead``), or None when no rule would fire anew before then."""
+    earliest, within ``ahead``), or None when no rule would fire anew before then. ``found``: the findings of
+    ``rules`` on ``current`` when the caller has them (the poll's evaluation), else they are evaluated here."""
     if ahead <= timedelta(0):
         return None
     rules = tuple(rules)
     speeds = velocities(current, previous)
-    now_found = evaluate(rules, current, previous, now, zone=zone, currency=currency).findings
-    firing = {(f.rule.name, f.entity.key) for f in now_found}
+    if found is None:
+        found = evaluate(rules, current, previous, now, zone=zone, currency=currency).findings
+    firing = {(f.rule.name, f.entity.key) for f in found}
+    spending = [key for key, entity in current.entities.items() if (_spend(entity, "today") or 0.0) > 0.0]
 
     def new_findings(after: timedelta, keys: Iterable[EntityKey]) -> set[EntityKey]:
         projected = project(current, speeds, after, margin, keys)
         found = evaluate(rules, projected, current, now + after, zone=zone, currency=currency).findings
         return {f.entity.key for f in found if (f.rule.name, f.entity.key) not in firing}
 
-    crossing = new_findings(ahead, current.entities)
+    crossing = new_findings(ahead, spending)  # an entity spending nothing today has no pace and no margin
     if not crossing:
         return None
     if new_findings(timedelta(0), crossing):

@@ -201,7 +201,7 @@ class Pipeline:
                     )
                     for error in evaluation.errors:
                         poll.note_error(error)
-                    crossing = self._crossing(ruleset, current, poll.previous, info, now)
+                    crossing = self._crossing(ruleset, current, poll.previous, info, now, evaluation)
                     progress.enter(Stage.LIFECYCLE)
                     alert_states = await self._store.alerts.load(advertiser_id)
                     # muted alerts (silences, rules' active times) keep their lifecycle but neither notify nor act
@@ -276,14 +276,23 @@ class Pipeline:
         )
 
     def _crossing(
-        self, ruleset: RuleSet, current: Snapshot, previous: Snapshot | None, info: AdvertiserInfo, now: datetime
+        self,
+        ruleset: RuleSet,
+        current: Snapshot,
+        previous: Snapshot | None,
+        info: AdvertiserInfo,
+        now: datetime,
+        evaluation: Evaluation,
     ) -> datetime | None:
         """When spend is projected to make a rule fire before the next scheduled poll (adaptive polling on)."""
         interval = self._adaptive()
         if interval is None:
             return None
         ahead = next_poll_at(info.id, interval, now + timedelta(microseconds=1)) - now
-        return first_crossing(ruleset, current, previous, now, ahead, zone=info.timezone, currency=info.currency)
+        zone, currency = info.timezone, info.currency
+        return first_crossing(
+            ruleset, current, previous, now, ahead, zone=zone, currency=currency, found=evaluation.findings
+        )
 
     def _ops_rows(self, messages: Sequence[OperationalMessage]) -> list[Notification]:
         rows: list[Notification] = []
