@@ -69,7 +69,9 @@ def project(
         metrics = dict(entity.metrics)
         for window in GROWING_WINDOWS:
             values = metrics.get(window)
-            spend = values.get("spend") if values is not None else None
+            if values is None:
+                continue
+            spend = values.get("spend")
             if isinstance(spend, int | float) and not isinstance(spend, bool):
                 metrics[window] = MappingProxyType({**values, "spend": spend + added + margin * abs(spend)})
         # the rest as it is, already frozen: replace() would freeze every window again (3x slower)
