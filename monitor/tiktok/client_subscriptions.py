@@ -30,7 +30,8 @@ class SubscriptionInfo:
 
 
 class Subscriptions(PagedClient):
-    """subscription/subscribe|get|unsubscribe; needs ``app_id`` and ``secret``."""
+    """subscription/subscribe and subscription/get; needs ``app_id`` and ``secret``. (The monitor never
+    unsubscribes: a replica cannot know that no other uses the subscription.)"""
 
     _app_id: str | None
     _secret: str | None
@@ -84,9 +85,3 @@ class Subscriptions(PagedClient):
             if not isinstance(total, int) or page >= total or page >= self.max_pages:
                 return found
             page += 1
-
-    async def unsubscribe(self, subscription_id: str) -> None:
-        """End a subscription (subscription/unsubscribe/)."""
-        path = "subscription/unsubscribe/"
-        body = {**self._app(path), "subscription_id": subscription_id}
-        await self.transport.request("POST", path, body=body, authenticated=False)
