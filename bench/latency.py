@@ -38,6 +38,7 @@ import json
 import math
 import os
 import random
+import shutil
 import socket
 import statistics
 import sys
@@ -251,6 +252,9 @@ async def run_mode(
             if process.returncode is None:
                 process.terminate()
             await process.wait()
+            if args.logs:  # the daemon's log of this mode, to see which polls ran when
+                Path(args.logs).mkdir(parents=True, exist_ok=True)
+                shutil.copy(Path(tmp) / "daemon.log", Path(args.logs) / f"{mode}-{args.interval:g}s.log")
             if process.returncode not in (0, -15):
                 print((Path(tmp) / "daemon.log").read_text(errors="replace")[-3000:], file=sys.stderr)
             log.close()
@@ -337,6 +341,7 @@ def main() -> None:
     parser.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES))
     parser.add_argument("--seed", type=int, default=18)
     parser.add_argument("--json", help="also write every injection's times to this file")
+    parser.add_argument("--logs", help="keep each mode's daemon log in this directory")
     args = parser.parse_args()
     args.ramp = args.interval if args.ramp is None else args.ramp
     args.window = 5 * args.interval if args.window is None else args.window
