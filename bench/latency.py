@@ -253,7 +253,7 @@ async def run_mode(
                 process.terminate()
             await process.wait()
             if args.logs:  # the daemon's log of this mode, to see which polls ran when
-                Path(args.logs).mkdir(parents=True, exist_ok=True)
+                Path(args.logs).mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - between modes
                 shutil.copy(Path(tmp) / "daemon.log", Path(args.logs) / f"{mode}-{args.interval:g}s.log")
             if process.returncode not in (0, -15):
                 print((Path(tmp) / "daemon.log").read_text(errors="replace")[-3000:], file=sys.stderr)
