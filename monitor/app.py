@@ -382,11 +382,13 @@ def sandbox(
     large_ads: int,
     extra_advertisers: int = 0,
     smart_plus: int = 0,
+    webhook_window: float | None = None,
     log_level: str = "info",
     log_format: str = "text",
 ) -> int:
     """Serve the simulated Business API until interrupted. ``smart_plus``: Upgraded Smart+ campaigns added to
-    each regular advertiser's three."""
+    each regular advertiser's three; ``webhook_window``: seconds between REPORT_DATA_CHANGE notices of one
+    advertiser instead of the subscription's notify_frequency."""
     from monitor.sandbox import SandboxSettings, serve_forever
 
     setup_logging(log_level, log_format)
@@ -395,6 +397,9 @@ def sandbox(
         return EXIT_FAILED
     if not 0 <= extra_advertisers <= 9999:
         log.error("--extra-advertisers must be between 0 and 9999")
+        return EXIT_FAILED
+    if webhook_window is not None and not webhook_window > 0:
+        log.error("--webhook-window must be positive")
         return EXIT_FAILED
     settings = SandboxSettings(
         token=token,
@@ -405,6 +410,7 @@ def sandbox(
         extra_advertisers=extra_advertisers,
         campaigns_per_advertiser=3 + smart_plus,
         smart_plus_campaigns=smart_plus,
+        webhook_window=webhook_window,
     )
     try:
         asyncio.run(serve_forever(settings, host, port))

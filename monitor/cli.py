@@ -134,6 +134,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--extra-advertisers", type=int, default=0, metavar="N", help="add N small advertisers (benchmarks; default 0)"
     )
     sandbox.add_argument(
+        "--webhook-window",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="REPORT_DATA_CHANGE notices at most this often per advertiser (default: as subscribed, 5 min or more)",
+    )
+    sandbox.add_argument(
         "--smart-plus",
         type=int,
         default=0,
@@ -231,6 +238,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 large_ads=args.large_ads,
                 extra_advertisers=args.extra_advertisers,
                 smart_plus=args.smart_plus,
+                webhook_window=args.webhook_window,
                 log_level=args.log_level,
                 log_format=args.log_format,
             )

@@ -37,7 +37,7 @@ from pydantic import (
 from monitor.config_http import HealthSettings, PageSettings
 from monitor.config_monitor import ActionsSettings, MonitorSettings, StorageSettings, mask_url_password
 from monitor.config_notify import ConsoleSettings, EmailSettings, NotifySettings, SlackSettings, WebhookSettings
-from monitor.config_tiktok import DEFAULT_ACCOUNT, AccountSettings, TikTokSettings
+from monitor.config_tiktok import DEFAULT_ACCOUNT, AccountSettings, SubscriptionSettings, TikTokSettings
 from monitor.configtypes import (
     CONFIG_DIR,
     Section,
@@ -60,6 +60,7 @@ __all__ = [
     "Settings",
     "SlackSettings",
     "StorageSettings",
+    "SubscriptionSettings",
     "TikTokSettings",
     "WebhookSettings",
     "load_settings",
@@ -116,6 +117,14 @@ class Settings(Section):
                 raise config_error(
                     (f"notify.ops_channels.{index}", f"channel {name!r} is not configured (configured: {shown})")
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _receiver_needs_health(self) -> Settings:
+        if self.tiktok.subscription.enabled and not self.health.enabled:
+            raise config_error(
+                ("tiktok.subscription.enabled", "the receiver answers on the [health] listener: enable [health]")
+            )
         return self
 
     @model_validator(mode="after")

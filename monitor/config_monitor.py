@@ -71,6 +71,13 @@ class MonitorSettings(Section):
     )
     rules: ConfigPath = Field(default=Path("rules"), validate_default=True)
     templates: ConfigPath | None = None
+    #: Adaptive polling (monitor.adaptive): an extra poll of an advertiser whose spend is about to make a rule
+    #: fire before its next scheduled poll. Off by default: it spends API budget beyond the schedule.
+    adaptive: Boolean = False
+    #: The least time between the end of an advertiser's poll and an extra one (adaptive, REPORT_DATA_CHANGE).
+    min_poll_gap: Annotated[Duration, at_least(timedelta(seconds=1)), at_most(DAY, "a gap between polls")] = timedelta(
+        seconds=15
+    )
 
     @property
     def poll_deadline(self) -> timedelta:

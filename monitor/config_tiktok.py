@@ -6,7 +6,8 @@ Part of the settings; :mod:`monitor.config` is the face (:class:`~monitor.config
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import ClassVar
+from typing import ClassVar, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     Field,
@@ -27,7 +28,12 @@ from monitor.configtypes import (
     config_error,
 )
 
-__all__ = ["DEFAULT_ACCOUNT", "AccountSettings", "TikTokSettings"]
+__all__ = ["DEFAULT_ACCOUNT", "NOTIFY_FREQUENCIES", "AccountSettings", "SubscriptionSettings", "TikTokSettings"]
+
+#: REPORT_DATA_CHANGE's notify_frequency values (tiktok-api.md §9.1).
+NOTIFY_FREQUENCIES = ("5_MINUTE", "15_MINUTE", "30_MINUTE", "60_MINUTE")
+#: Paths of the health listener (and of the status page beside it) a webhook receiver must not take.
+TAKEN_PATHS = ("/", "/healthz", "/metrics", "/login", "/silences", "/journal", "/approvals")
 
 
 #: The name of the one account of the single-token form (``[tiktok] access_token``).
@@ -41,6 +47,40 @@ class AccountSettings(Section):
     access_token: Secret
     advertiser_ids: UniqueIds = Field(default_factory=list)
     bc_ids: UniqueIds | None = None
+
+
+class SubscriptionSettings(Section):
+    """``[tiktok.subscription]``: TikTok's REPORT_DATA_CHANGE webhook as a trigger to poll an advertiser sooner
+    (never the source of truth: polling goes on as scheduled). ``callback_url`` is the public HTTPS URL TikTok
+    calls (a reverse proxy in front of ``[health] listen``); ``path`` is where the receiver answers on the health
+    listener (default: the callback URL's path)."""
+
+    enabled: Boolean = False
+    callback_url: HttpUrl | None = None
+    path: str | None = None
+    notify_frequency: Literal["5_MINUTE", "15_MINUTE", "30_MINUTE", "60_MINUTE"] = "5_MINUTE"
+
+    @field_validator("path")
+    @classmethod
+    def _absolute(cls, value: str | None) -> str | None:
+        taken = value is not None and any(value == p or (p != "/" and value.startswith(p + "/")) for p in TAKEN_PATHS)
+        if value is not None and (not value.startswith("/") or taken):
+            why = "expected a path like '/tiktok/report-data-change', not one the health listener uses"
+            raise config_error(("", why))
+        return value
+
+    @model_validator(mode="after")
+    def _needs_url(self) -> SubscriptionSettings:
+        if self.enabled and self.callback_url is None:
+            raise config_error(("callback_url", "required when enabled: the public URL TikTok calls"))
+        if self.enabled and self.path is None and self.receiver_path in TAKEN_PATHS:
+            raise config_error(("path", "the callback URL has no path of its own: set path (e.g. '/tiktok/hook')"))
+        return self
+
+    @property
+    def receiver_path(self) -> str:
+        """Where the receiver answers: ``path``, or the callback URL's path."""
+        return self.path or (urlsplit(self.callback_url or "").path or "/")
 
 
 class TikTokSettings(Section):
@@ -66,6 +106,7 @@ class TikTokSettings(Section):
     shared_budget: Boolean = True
     timeout: Timeout = timedelta(seconds=30)
     max_retries: Integer = Field(default=5, ge=0, le=20)
+    subscription: SubscriptionSettings = Field(default_factory=SubscriptionSettings)
 
     @field_validator("base_url")
     @classmethod
@@ -119,6 +160,17 @@ class TikTokSettings(Section):
         if self.secret is None:
             missing.append(("secret", f"required when {why}: set secret or secret_file"))
         if any(not a.advertiser_ids for a in self.token_accounts()) and missing:
+            raise config_error(*missing)
+        return self
+
+    @model_validator(mode="after")
+    def _subscription_needs_app(self) -> TikTokSettings:
+        if not self.subscription.enabled:
+            return self
+        why = "[tiktok.subscription] is enabled (subscribing takes the app's credentials)"
+        keys = [key for key in ("app_id", "secret") if getattr(self, key) is None]
+        missing = [(key, f"required when {why}: set {key}") for key in keys]
+        if missing:
             raise config_error(*missing)
         return self
 

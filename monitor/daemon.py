@@ -20,6 +20,8 @@ import signal
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 
+from aiohttp import web
+
 from monitor.actions.approve import expire_due
 from monitor.actions.breaker import tell_after
 from monitor.clock import Clock, SystemClock
@@ -29,9 +31,10 @@ from monitor.health import AppServer, HealthServer, HealthState, parse_listen
 from monitor.logs import SecretRedactor
 from monitor.metrics import Metrics
 from monitor.notify.base import Channel
-from monitor.page.app import add_routes
+from monitor.page.app import Page, add_routes
 from monitor.page.serve import page_of, page_server, shares_health
 from monitor.polls import PollOutcome, PollResult
+from monitor.pollsoon import ADAPTIVE, SPARE, WEBHOOK, PollSoon, Wish
 from monitor.reload import reload, watch_rules
 from monitor.replicas import Replicas
 from monitor.runtime import Runtime
@@ -39,6 +42,8 @@ from monitor.scheduler import PollListener, Scheduler
 from monitor.sdnotify import SystemdNotifier, watchdog_loop
 from monitor.storage import StorageWatch
 from monitor.store.shards import timing
+from monitor.subscribing import keep_subscribed
+from monitor.webhook import ReportChangeReceiver
 from monitor.wiring import configured_channels_of, open_runtime, slack_app_of
 
 log = logging.getLogger(__name__)
@@ -127,6 +132,23 @@ async def run_daemon(
         await runtime.store.maintain(clock.now())
         await runtime.store.prune_hourly(clock.now(), runtime.rulebook.current.baseline_weeks())
 
+    runtime.extra_polls = True
+    soon = PollSoon(
+        poll_now=lambda advertiser_id: scheduler.poll_extra(advertiser_id),
+        watched=lambda advertiser_id: scheduler.polls(advertiser_id) and replicas.owns(advertiser_id),
+        room=lambda: runtime.client.transport.limiter.room(SPARE),
+        interval=lambda: runtime.settings.monitor.interval,
+        floor=lambda: runtime.settings.monitor.min_poll_gap,
+        clock=clock,
+        on_extra=metrics.extra_poll,
+    )
+
+    def after_poll(outcome: PollOutcome) -> None:
+        if outcome.summary is not None and outcome.summary.notifications:
+            scheduler.send_outbox_soon()  # the poll's messages leave now, not at the outbox's next period
+        if outcome.summary is not None and outcome.summary.crossing is not None:  # adaptive polling
+            soon.ask(outcome.advertiser_id, Wish(ADAPTIVE, outcome.summary.crossing))
+
     scheduler = Scheduler(
         poll=runtime.poll,
         interval=settings.monitor.interval,
@@ -135,7 +157,10 @@ async def run_daemon(
         send_outbox=send_outbox,
         outbox_interval=settings.notify.interval,
         prune=maintain,  # compaction, pruning, vacuum (monitor.store.maintain); stored hourly days
-        on_poll_done=[health.poll_done, metrics.poll_done, show_storage, count_poll, *on_poll_done],
+        on_poll_done=[
+            *(health.poll_done, metrics.poll_done, show_storage, count_poll, soon.poll_done, after_poll),
+            *on_poll_done,
+        ],
         on_poll_skipped=[metrics.poll_skipped],
         on_advertisers=[health.set_advertisers, metrics.set_advertisers],
         on_discovery=[health.discovery_done],
@@ -165,7 +190,7 @@ async def run_daemon(
                 host=host,
                 port=port,
                 allowed_hosts=settings.health.allowed_hosts,
-                add_routes=None if beside is None else partial(add_routes, page=beside),
+                add_routes=partial(_more_routes, page=beside, receiver=_receiver(settings, soon, metrics)),
             )
             await server.start()
             log.info("health on http://%s:%d/healthz and /metrics", host, server.port)
@@ -181,6 +206,9 @@ async def run_daemon(
         if slack_app is not None:
             await slack_app.start()
         tasks.append(loop.create_task(replicas.run(stop)))
+        if settings.tiktok.subscription.enabled:  # REPORT_DATA_CHANGE: a trigger to poll sooner
+            wanted = partial(_by_account, runtime, scheduler)
+            tasks.append(loop.create_task(keep_subscribed(settings.tiktok.subscription, runtime.clients, wanted, stop)))
         tasks.append(loop.create_task(watch_rules(runtime, stop, RULES_CHECK_SECONDS)))
         # the watchdog proves the loop turns and the scheduler runs; /healthz proves advertisers are watched
         tasks.append(loop.create_task(watchdog_loop(notifier, lambda: scheduler.running)))
@@ -203,6 +231,7 @@ async def run_daemon(
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(runtime.sender.drain(), FLUSH_SECONDS)
     finally:
+        soon.close()
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -218,6 +247,31 @@ async def run_daemon(
         notifier.close()
     log.info("monitor stopped")
     return interrupted_code if signal.SIGINT in received else 0
+
+
+def _receiver(settings: Settings, soon: PollSoon, metrics: Metrics) -> tuple[str, ReportChangeReceiver] | None:
+    """The REPORT_DATA_CHANGE receiver and its path, with ``[tiktok.subscription] enabled``."""
+    subscription = settings.tiktok.subscription
+    if not subscription.enabled:
+        return None
+    receiver = ReportChangeReceiver(lambda advertiser_id: soon.ask(advertiser_id, Wish(WEBHOOK)), count=metrics.notice)
+    return subscription.receiver_path, receiver
+
+
+def _more_routes(app: web.Application, *, page: Page | None, receiver: tuple[str, ReportChangeReceiver] | None) -> None:
+    """The routes beside /healthz and /metrics: the status page (sharing the listener), the receiver."""
+    if page is not None:
+        add_routes(app, page=page)
+    if receiver is not None:
+        receiver[1].add_route(app, receiver[0])
+
+
+def _by_account(runtime: Runtime, scheduler: Scheduler) -> dict[str, list[str]]:
+    """The advertisers polled here, by the token account that polls them."""
+    found: dict[str, list[str]] = {}
+    for advertiser_id in scheduler.advertiser_ids:
+        found.setdefault(runtime.roster.account_of(advertiser_id), []).append(advertiser_id)
+    return found
 
 
 def _install_signals(

@@ -39,6 +39,9 @@ The series, all prefixed ``tiktok_monitor_``:
   ``pg_database_size``); ``database_free_bytes{backend}``: free space of the disk it is on, SQLite only (a
   PostgreSQL server's disk is not visible to a client: not exported); both measured at most once a minute;
   ``database_full``: 1 while polls cannot be stored because the database or its disk is full, else 0
+- ``extra_polls_total{reason}``: polls outside the schedule (:mod:`monitor.pollsoon`): adaptive | webhook
+- ``webhook_notices_total{result}``: REPORT_DATA_CHANGE notices received (:mod:`monitor.webhook`): accepted |
+  duplicate (delivered again: at-least-once) | refused (HTTP 400: not a notice)
 - ``process_*``: CPU, memory, open files of this process (Linux)
 """
 
@@ -130,6 +133,12 @@ class Metrics:
         )
         self._notifications = Counter(
             "notifications", "Notifications by channel and result", ["channel", "result"], namespace=ns, registry=reg
+        )
+        self._extra_polls = Counter(
+            "extra_polls", "Polls outside the schedule by reason", ["reason"], namespace=ns, registry=reg
+        )
+        self._notices = Counter(
+            "webhook_notices", "REPORT_DATA_CHANGE notices received by result", ["result"], namespace=ns, registry=reg
         )
         self._outbox_pending = Gauge("outbox_pending", "Notifications waiting to be sent", namespace=ns, registry=reg)
         self._breaker_open = Gauge(
@@ -278,6 +287,14 @@ class Metrics:
         """``count`` messages to ``channel`` (its configured name: slack, email, webhook) ended so: ``result`` is
         sent | failed (will retry) | dropped (gave up)."""
         self._notifications.labels(channel=channel, result=result).inc(count)
+
+    def extra_poll(self, reason: str) -> None:
+        """One poll outside the schedule began: ``reason`` adaptive | webhook."""
+        self._extra_polls.labels(reason=reason).inc()
+
+    def notice(self, result: str) -> None:
+        """One REPORT_DATA_CHANGE notice: ``result`` accepted | duplicate | refused."""
+        self._notices.labels(result=result).inc()
 
     def set_breaker(self, is_open: bool, writes: int) -> None:
         """The circuit breaker as read from the store (the daemon does after each outbox run)."""

@@ -21,17 +21,19 @@ import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from monitor.actions import ActionRunner
 from monitor.actions.breaker import Breaker
 from monitor.actions.budget import spend_needs
+from monitor.adaptive import first_crossing
 from monitor.clock import Clock
 from monitor.domain import AlertState, EntityKey, Level, Snapshot
 from monitor.fetch import FetchPlan, LevelPlan, fetch_snapshot
 from monitor.notify.compose import alert_notifications
 from monitor.notify.message import OperationalMessage, notifications
 from monitor.notify.names import display_name
+from monitor.phases import next_poll_at
 from monitor.polls import PollSummary
 from monitor.preview.tally import tallies
 from monitor.rules.engine import Evaluation, evaluate
@@ -132,8 +134,12 @@ class Pipeline:
         group_limit: int = 5,
         actions: ActionRunner | None = None,
         ops_channels: Sequence[str] = (),
+        adaptive: Callable[[], timedelta | None] | None = None,
     ) -> None:
         self._client = client
+        #: Adaptive polling: the interval while it is on (None: off); each poll then looks for spend about to
+        #: make a rule fire before the next scheduled poll (monitor.adaptive), PollSummary.crossing
+        self._adaptive = adaptive or (lambda: None)
         self._store = store
         self._rules = rules
         self._clock = clock
@@ -198,6 +204,7 @@ class Pipeline:
                     )
                     for error in evaluation.errors:
                         poll.note_error(error)
+                    crossing = self._crossing(ruleset, current, poll.previous, info, now, evaluation)
                     progress.enter(Stage.LIFECYCLE)
                     alert_states = await self._store.alerts.load(advertiser_id)
                     # muted alerts (silences, rules' active times) keep their lifecycle but neither notify nor act
@@ -268,6 +275,26 @@ class Pipeline:
             errors=fetched.errors + evaluation.errors,
             seconds=time.perf_counter() - started,
             stage_seconds={stage.value: seconds for stage, seconds in progress.seconds.items()},
+            crossing=crossing,
+        )
+
+    def _crossing(
+        self,
+        ruleset: RuleSet,
+        current: Snapshot,
+        previous: Snapshot | None,
+        info: AdvertiserInfo,
+        now: datetime,
+        evaluation: Evaluation,
+    ) -> datetime | None:
+        """When spend is projected to make a rule fire before the next scheduled poll (adaptive polling on)."""
+        interval = self._adaptive()
+        if interval is None:
+            return None
+        ahead = next_poll_at(info.id, interval, now + timedelta(microseconds=1)) - now
+        zone, currency = info.timezone, info.currency
+        return first_crossing(
+            ruleset, current, previous, now, ahead, zone=zone, currency=currency, found=evaluation.findings
         )
 
     def _ops_rows(self, messages: Sequence[OperationalMessage]) -> list[Notification]:

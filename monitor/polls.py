@@ -45,6 +45,9 @@ class PollSummary:
     seconds: float = 0.0
     #: wall seconds per stage of the poll (monitor.pipeline.Stage values: start, fetch, ..., commit)
     stage_seconds: Mapping[str, float] = field(default_factory=dict)
+    #: Adaptive polling: when spend is projected to make a rule fire before the next scheduled poll (None: no
+    #: rule would, or adaptive polling is off; monitor.adaptive)
+    crossing: datetime | None = None
 
 
 @dataclass(frozen=True)

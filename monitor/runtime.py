@@ -145,6 +145,7 @@ class Runtime:
                 group_limit=notify.group_limit,
                 actions=actions,
                 ops_channels=self.ops_channels,
+                adaptive=self.adaptive_interval,
             )
         first = next(iter(self.clients))
         self.client = self.clients[first]  # the first account's: for callers that need one (auth, summaries)
@@ -153,6 +154,8 @@ class Runtime:
         self.pollers: dict[str, AdvertiserPoller] = {}
         #: This replica's share of the advertisers (``run`` sets it); None: every advertiser is polled here.
         self.replicas: Replicas | None = None
+        #: Whether polls outside the schedule can happen (``run`` sets it: ``once`` has no next poll).
+        self.extra_polls = False
         self.polling: set[str] = set()  # advertisers whose poll is running now
         self._remembered: list[OpsState] = []  # operational problems the store remembers, read by load_problems
         self._books: dict[str, ProblemBook] = {}
@@ -211,6 +214,11 @@ class Runtime:
     def api_calls(self) -> int:
         """API calls made so far with every token."""
         return sum(client.transport.calls for client in self.clients.values())
+
+    def adaptive_interval(self) -> timedelta | None:
+        """The interval while adaptive polling is on (``[monitor] adaptive`` in ``run``), else None."""
+        monitor = self.settings.monitor
+        return monitor.interval if self.extra_polls and monitor.adaptive else None
 
     def known_advertiser(self, advertiser_id: str) -> AdvertiserInfo | None:
         """The advertiser's info if a poll has read it."""

@@ -105,6 +105,7 @@ class Scheduler(JobRunner):
         self._aps.add_listener(self._on_not_run, EVENT_JOB_MAX_INSTANCES | EVENT_JOB_MISSED)
         self._tasks: set[asyncio.Task[object]] = set()  # every job running now, for shutdown
         self._polling: set[str] = set()  # advertisers whose poll is running now
+        self._again: set[str] = set()  # advertisers to poll once more when their running poll ends
         self._failing: dict[str, str] = {}  # "poll of advertiser 1", "outbox job" -> error class of the streak
         self._started = False
         self._stopping = False
@@ -115,6 +116,10 @@ class Scheduler(JobRunner):
     def advertiser_ids(self) -> list[str]:
         """The advertisers polled now, sorted."""
         return sorted(self._advertisers)
+
+    def polls(self, advertiser_id: str) -> bool:
+        """Whether the advertiser is among those polled now."""
+        return advertiser_id in self._advertisers
 
     @property
     def running(self) -> bool:
@@ -150,6 +155,25 @@ class Scheduler(JobRunner):
         for advertiser_id in advertiser_ids:
             if advertiser_id in self._advertisers:
                 self._track(loop.create_task(self._run_poll(advertiser_id), name=f"poll-soon:{advertiser_id}"))
+
+    def poll_extra(self, advertiser_id: str) -> None:
+        """Poll the advertiser now, outside its phase (monitor.pollsoon: a REPORT_DATA_CHANGE notice, adaptive
+        polling). While its poll runs, exactly one more runs right after it (never two at once, and a burst of
+        asks while it runs makes one). An advertiser not polled here is ignored."""
+        if self.running and advertiser_id in self._advertisers:
+            loop = asyncio.get_running_loop()
+            self._track(loop.create_task(self._run_poll(advertiser_id, extra=True), name=f"poll-extra:{advertiser_id}"))
+
+    def send_outbox_soon(self) -> None:
+        """Run the outbox job now instead of at its next period (a poll queued messages: they leave at once, not
+        up to ``outbox_interval`` later). A run in progress is not doubled: APScheduler's one instance."""
+        if self.running and self._send_outbox is not None and self._aps.get_job("outbox") is not None:
+            self._aps.modify_job("outbox", next_run_time=datetime.now(UTC))
+
+    @property
+    def interval(self) -> timedelta:
+        """How often each advertiser is polled now."""
+        return self._interval
 
     def set_interval(self, interval: timedelta) -> None:
         """Poll every ``interval`` from now on (a reloaded configuration): each advertiser moves to its phase of

@@ -30,12 +30,16 @@ class JobRunner:
     _clock: Clock
     _stopping: bool
     _polling: set[str]
+    _again: set[str]
     _on_poll_done: list[Callable[[PollOutcome], None]]
     _on_poll_skipped: list[Callable[[str, str], None]]
     _tasks: set[asyncio.Task[object]]
     _failing: dict[str, str]
 
-    async def _run_poll(self, advertiser_id: str) -> None:
+    async def _run_poll(self, advertiser_id: str, *, extra: bool = False) -> None:
+        if not self._stopping and advertiser_id in self._polling and extra:
+            self._again.add(advertiser_id)  # an extra poll asked for while one runs: one more right after it
+            return
         if self._stopping or advertiser_id in self._polling:
             self._skipped(advertiser_id, "stopping" if self._stopping else "previous poll still running")
             return
@@ -55,6 +59,10 @@ class JobRunner:
             self._polling.discard(advertiser_id)
         for listener in self._on_poll_done:
             call_listener(listener, outcome)
+        if advertiser_id in self._again:
+            self._again.discard(advertiser_id)
+            if not self._stopping:
+                self._track(asyncio.get_running_loop().create_task(self._run_poll(advertiser_id, extra=True)))
 
     def _failed_poll(self, advertiser_id: str, started: float, reason: str) -> PollOutcome:
         seconds = self._clock.monotonic() - started

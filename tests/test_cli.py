@@ -185,7 +185,8 @@ def test_check_reports_every_problem_as_one_line_and_exits_2(tmp_path):
         f"{config}:2: tiktok.access_token: environment variable MISSING_TOKEN is not set",
         f'{config}:4: tiktok.max_qps: expected an integer, got the string "ten"',
         f'{config}:6: monitor.interval: \'5x\' is not a duration: expected a number with a unit s, m, h or d, like "90s", "5m", "4h"',
-        f"{config}:7: monitor.frobnicate: unknown key; expected one of: interval, poll_timeout, rules, templates",
+        f"{config}:7: monitor.frobnicate: unknown key; expected one of: interval, poll_timeout, rules, templates, "
+        "adaptive, min_poll_gap",
         "4 problem(s) found",
     ]
     assert "Traceback" not in result.stderr

@@ -7,6 +7,9 @@
 * ``POST /sandbox/reset``    clear faults and arrivals (and the rate limiter's windows) → ``{"ok": true}``; the world
   and a revoked token stay as they are;
 * ``GET /sandbox/reports/{task_id}``  the CSV of a CSV_DOWNLOAD async report task;
+* ``POST /sandbox/spend``   ``{"ad_id": ..., "amount": 500}``: the ad spends that much more now, beyond its budget
+  (:mod:`monitor.sandbox.surges`) → ``{"ok": true, "at": <world epoch seconds>}``;
+* ``GET /sandbox/webhooks``  every REPORT_DATA_CHANGE delivery attempt (:mod:`monitor.sandbox.subscriptions`);
 * ``POST /sandbox/changes``  a status or budget change made by a person or by TikTok, logged in the change log
   (:func:`monitor.sandbox.changelog.add_changes_route`).
 
@@ -21,6 +24,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from monitor.sandbox.changelog import add_changes_route
+from monitor.sandbox.entities import Ad
 from monitor.sandbox.faults import Fault
 
 if TYPE_CHECKING:
@@ -65,6 +69,24 @@ def add_admin_routes(app: web.Application, sandbox: SandboxState) -> None:
             headers={"Content-Disposition": f'attachment; filename="{task.file_name}.csv"'},
         )
 
+    async def spend(request: web.Request) -> web.Response:
+        try:
+            body = json.loads(await request.read() or b"null")
+            ad = sandbox.world.find(str(body["ad_id"])) if isinstance(body, dict) and "ad_id" in body else None
+            if not isinstance(ad, Ad):
+                raise ValueError("ad_id: no such ad")
+            amount = body.get("amount")
+            if isinstance(amount, bool) or not isinstance(amount, int | float):
+                raise ValueError("amount: expected a positive number")
+            now = sandbox.now()
+            sandbox.world.add_surge(ad, float(amount), now)
+        except ValueError as exc:
+            return web.json_response({"error": str(exc)}, status=400)
+        return web.json_response({"ok": True, "at": now})
+
+    async def webhooks(request: web.Request) -> web.Response:
+        return web.json_response([d.as_dict() for d in sandbox.subscriptions.deliveries])
+
     app.router.add_post("/sandbox/faults", add_fault)
     app.router.add_get("/sandbox/faults", list_faults)
     app.router.add_post("/sandbox/revoke", revoke)
@@ -72,4 +94,6 @@ def add_admin_routes(app: web.Application, sandbox: SandboxState) -> None:
     app.router.add_get("/sandbox/arrivals", arrivals)
     app.router.add_post("/sandbox/reset", reset)
     app.router.add_get("/sandbox/reports/{task_id}", report_file)
+    app.router.add_post("/sandbox/spend", spend)
+    app.router.add_get("/sandbox/webhooks", webhooks)
     add_changes_route(app, sandbox)

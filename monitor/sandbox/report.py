@@ -191,6 +191,8 @@ def _accumulate(
     seconds = [b[2] - b[1] for b in buckets]
     rows: dict[tuple[str | None, int], Row] = {}
     plain_cache: dict[str, list[float]] = {}
+    surges = world.surges
+    bounds = [buckets[0][1]] + [b[2] for b in buckets]
     for ad in ads:
         g = ad.adgroup
         state = world.state(g.campaign, now)
@@ -203,6 +205,9 @@ def _accumulate(
                 exposure = plain_cache[g.adgroup_id] = plain_exposure(state, g, xs)
         key, entity = _key_of(q, ad, world)
         rate, ipm, ctr, cvr = ad.rate, ad.imp_per_money, ad.ctr, ad.cvr
+        if surges:  # injected spend (surges.py): cumulative at each boundary, added to the delivered
+            extra = [surges.before(ad.ad_id, t) for t in bounds]
+            exposure = [e + x / rate for e, x in zip(exposure, extra, strict=True)] if rate > 0 else exposure
         s0 = rate * exposure[0]
         i0, c0, v0 = math.floor(s0 * ipm), math.floor(s0 * ipm * ctr), math.floor(s0 * ipm * ctr * cvr)
         for k in range(len(buckets)):

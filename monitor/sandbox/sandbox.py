@@ -28,6 +28,7 @@ from monitor.sandbox.api_oauth import PORTAL_PATH
 from monitor.sandbox.server import API_PREFIX, build_app
 from monitor.sandbox.settings import SandboxSettings
 from monitor.sandbox.state import SandboxState
+from monitor.sandbox.subscriptions import Notifier
 
 log = logging.getLogger("monitor.sandbox")
 
@@ -53,7 +54,12 @@ class Sandbox(SandboxState):
             bound_host, bound_port = runner.addresses[0][:2]
             shown = f"[{bound_host}]" if ":" in bound_host else bound_host
             self.base_url = f"http://{shown}:{bound_port}"
-            yield self.base_url
+            notifier = asyncio.get_running_loop().create_task(Notifier(self).run(), name="sandbox-webhooks")
+            try:
+                yield self.base_url
+            finally:
+                notifier.cancel()
+                await asyncio.gather(notifier, return_exceptions=True)
         finally:
             self.base_url = None
             await runner.cleanup()

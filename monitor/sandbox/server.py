@@ -37,6 +37,7 @@ from monitor.sandbox import (
     api_pixels,
     api_reports,
     api_smartplus,
+    api_subscription,
     api_user,
     api_writes,
     changelog,
@@ -102,7 +103,12 @@ ROUTES: tuple[tuple[str, str, Handler], ...] = (
     ("GET", "pixel/event/stats/", api_pixels.event_stats),
 )
 #: Endpoints called with app credentials in the body instead of an ``Access-Token`` header.
-PUBLIC_ROUTES: tuple[tuple[str, str, Handler], ...] = (("POST", "oauth2/access_token/", api_oauth.oauth2_access_token),)
+PUBLIC_ROUTES: tuple[tuple[str, str, Handler], ...] = (
+    ("POST", "oauth2/access_token/", api_oauth.oauth2_access_token),
+    ("POST", "subscription/subscribe/", api_subscription.subscribe),
+    ("GET", "subscription/get/", api_subscription.get),
+    ("POST", "subscription/unsubscribe/", api_subscription.unsubscribe),
+)
 
 HTML_PAGE = (
     "<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1>"

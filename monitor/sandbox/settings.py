@@ -37,6 +37,12 @@ class SandboxSettings:
     sync_ad_limit: int = 20_000
     #: The last this many campaigns of each regular advertiser are Upgraded Smart+ ones (monitor.sandbox.smartplus).
     smart_plus_campaigns: int = 0
+    #: REPORT_DATA_CHANGE notices (monitor.sandbox.subscriptions): seconds between two notices of one advertiser
+    #: instead of the subscription's notify_frequency (None: as subscribed; tests and benchmarks shorten it), how
+    #: often an undelivered notice is retried, and the first retry's delay (doubling).
+    webhook_window: float | None = None
+    webhook_retries: int = 3
+    webhook_backoff: float = 1.0
 
     def __post_init__(self) -> None:
         if not self.token:
@@ -52,6 +58,10 @@ class SandboxSettings:
             raise ValueError("sync_ad_limit must be at least 1")
         if not 0 <= self.smart_plus_campaigns <= self.campaigns_per_advertiser:
             raise ValueError("smart_plus_campaigns must be between 0 and campaigns_per_advertiser")
+        if self.webhook_window is not None and not self.webhook_window > 0:
+            raise ValueError("webhook_window must be positive")
+        if self.webhook_retries < 0 or not self.webhook_backoff > 0:
+            raise ValueError("webhook_retries must not be negative and webhook_backoff must be positive")
         if not 0 <= self.extra_advertisers <= 9999:
             raise ValueError("extra_advertisers must be between 0 and 9999")
 

@@ -22,6 +22,7 @@ from monitor.sandbox.grants import Grants
 from monitor.sandbox.ratelimit import RateLimiter
 from monitor.sandbox.report import ReportCache
 from monitor.sandbox.settings import SandboxSettings
+from monitor.sandbox.subscriptions import Subscriptions
 from monitor.sandbox.tasks import ReportTasks
 from monitor.sandbox.world import World
 
@@ -46,6 +47,8 @@ class SandboxState:
         self.changelog = ChangeLog()
         self.report_cache = ReportCache(self.settings.sync_ad_limit)
         self.grants = Grants(self.settings.app_id)
+        #: REPORT_DATA_CHANGE subscriptions and their deliveries (sent while serving: subscriptions.Notifier).
+        self.subscriptions = Subscriptions()
         self.business_centers: tuple[BusinessCenter, ...] = build_business_centers(self.world.advertisers)
         #: The advertisers an authorization through /portal/auth grants (None: every advertiser).
         self.portal_advertiser_ids: tuple[str, ...] | None = None

@@ -18,6 +18,7 @@ from monitor.sandbox.settings import SandboxSettings
 from monitor.sandbox.smartplus import SmartPlus
 from monitor.sandbox.spend import ad_cumulative
 from monitor.sandbox.status import ad_secondary, adgroup_secondary, campaign_secondary
+from monitor.sandbox.surges import Surges
 
 Entity = Campaign | AdGroup | Ad
 
@@ -40,6 +41,8 @@ class World:
         #: Bumped by every write; ``_last_write`` is the latest world time a write happened at.
         self.version = 0
         self._last_write = float("-inf")
+        #: Injected spend (``POST /sandbox/spend``): lumps reports add, budgets do not cap.
+        self.surges = Surges()
 
     # ---- lookup -------------------------------------------------------------------------------------------
     def advertiser(self, advertiser_id: str) -> Advertiser | None:
@@ -133,8 +136,14 @@ class World:
         """Spend of one ad in [t0, min(t1, now))."""
         c = ad.adgroup.campaign
         F = c.advertiser.curve.F
-        lo, hi = ad_cumulative(self.state(c, now), ad, [F(t0), F(min(t1, now))])
-        return max(0.0, hi - lo)
+        end = min(t1, now)
+        lo, hi = ad_cumulative(self.state(c, now), ad, [F(t0), F(end)])
+        return max(0.0, hi - lo) + max(0.0, self.surges.before(ad.ad_id, end) - self.surges.before(ad.ad_id, t0))
+
+    def add_surge(self, ad: Ad, amount: float, now: float) -> None:
+        """``ad`` spends ``amount`` more at ``now`` (see :mod:`monitor.sandbox.surges`)."""
+        self.surges.add(ad.ad_id, amount, now)
+        self.version += 1  # cached report results are stale
 
     # ---- writes -------------------------------------------------------------------------------------------
     def set_status(self, entity: Entity, status: str, now: float) -> None:

@@ -10,8 +10,9 @@ Every answer a read uses is checked at this edge (:mod:`monitor.tiktok.shape`): 
 The methods live in one mixin per concern, this class puts them together: pagination
 (:mod:`monitor.tiktok.client_paging`: a list is read whole or refused, never partial), accounts
 (:mod:`~monitor.tiktok.client_accounts`), campaigns, ad groups, ads, Smart+ and the Change Log
-(:mod:`~monitor.tiktok.client_entities`), reports (:mod:`~monitor.tiktok.client_reports`) and writes
-(:mod:`~monitor.tiktok.client_writes`).
+(:mod:`~monitor.tiktok.client_entities`), reports (:mod:`~monitor.tiktok.client_reports`), writes
+(:mod:`~monitor.tiktok.client_writes`) and REPORT_DATA_CHANGE subscriptions
+(:mod:`~monitor.tiktok.client_subscriptions`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from monitor.tiktok.client_accounts import AccountReads
 from monitor.tiktok.client_entities import EntityReads
 from monitor.tiktok.client_paging import MAX_PAGE_SIZE, MAX_PAGES, Pages
 from monitor.tiktok.client_reports import SYNC_REPORT_ADS, ReportReads
+from monitor.tiktok.client_subscriptions import Subscriptions
 from monitor.tiktok.client_writes import WRITE_BATCH, Writes
 from monitor.tiktok.models import BcAdvertiser
 from monitor.tiktok.transport import Transport
@@ -27,7 +29,7 @@ from monitor.tiktok.transport import Transport
 __all__ = ["MAX_PAGES", "MAX_PAGE_SIZE", "SYNC_REPORT_ADS", "WRITE_BATCH", "BcAdvertiser", "Pages", "TikTokClient"]
 
 
-class TikTokClient(AccountReads, EntityReads, ReportReads, Writes):
+class TikTokClient(AccountReads, EntityReads, ReportReads, Writes, Subscriptions):
     """The Business API for one access token. ``transport`` carries session, token, limiter and retries;
     ``app_id``/``secret`` are needed only for oauth2/advertiser/get."""
 

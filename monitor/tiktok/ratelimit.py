@@ -268,6 +268,16 @@ class RateLimiter:
 
     # --- the budget shared with other processes ----------------------------------------------------------------
 
+    def room(self, spare: float) -> bool:
+        """Whether polls beyond the schedule may spend budget now: at least ``spare`` (a share) of the per-minute
+        budget is unused by this process's requests of the last minute, and the app is neither paused nor at half
+        rate after a throttle (pauses another process recorded in the shared budget are adopted with each lease,
+        so they count too; the other processes' requests themselves are not seen here)."""
+        now = self._clock()
+        if now < self._app.until or now < self._app.aftermath_until:
+            return False
+        return self._minute.used(now) <= (1.0 - spare) * self.per_minute
+
     @property
     def shared(self) -> SharedBudget | None:
         """The budget this limiter shares with other processes (None: its own alone)."""

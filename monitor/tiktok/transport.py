@@ -127,6 +127,12 @@ class Transport:
         self.calls = 0
         self._on_call = on_call  # (endpoint, "ok" or the error class name), for metrics
 
+    @property
+    def access_token(self) -> str:
+        """The token this transport sends: for the one request body that carries it (a subscription's
+        ``subscription_detail``); never for logs."""
+        return self._token
+
     def redact(self, text: str) -> str:
         """``text`` with every secret this transport knows replaced by ***."""
         for secret in self._secrets:
