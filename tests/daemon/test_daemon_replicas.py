@@ -218,7 +218,12 @@ async def test_three_replicas_share_the_advertisers_and_take_over_from_a_killed_
         taken = [r for r in ok if r.advertiser_id == advertiser_id and r.started_at > killed]
         assert taken and taken[-1].started_at <= killed + 2 * INTERVAL, (advertiser_id, taken)
         assert {r.owner for r in taken} <= set(owners) - {victim_owner}
+    # a victim's advertiser may miss the slots from the first poll the kill cut short (one that began before the
+    # kill and never finished: on a loaded machine it can be the slot before the kill's) until the take-over
     kill_slot = {a: slot(a, killed) for a in ADVERTISERS}
+    for run in runs:
+        if run.owner == victim_owner and run.status is not PollStatus.OK and run.started_at <= killed:
+            kill_slot[run.advertiser_id] = min(kill_slot[run.advertiser_id], slot(run.advertiser_id, run.started_at))
     for advertiser_id in ADVERTISERS:
         missing = [
             n
@@ -226,8 +231,13 @@ async def test_three_replicas_share_the_advertisers_and_take_over_from_a_killed_
             if per_slot[(advertiser_id, n)] == 0
         ]
         if advertiser_id in victims:  # the slots until the take-over (at most two intervals) may be missed
-            missing = [n for n in missing if not kill_slot[advertiser_id] <= n <= kill_slot[advertiser_id] + 2]
-        assert not missing, f"advertiser {advertiser_id} not polled in intervals {missing}\n{text}"
+            missing = [n for n in missing if not kill_slot[advertiser_id] <= n <= slot(advertiser_id, killed) + 2]
+        seen = [
+            (slot(advertiser_id, r.started_at), r.owner, r.status.value)
+            for r in runs
+            if r.advertiser_id == advertiser_id
+        ]
+        assert not missing, f"advertiser {advertiser_id} not polled in intervals {missing}; its runs {seen}\n{text}"
 
     # the three replicas together stay within the app's budget: never more than max_qps in any second, no 40100
     assert max_in_window([a.t for a in live_sandbox.arrivals], 1.0) <= MAX_QPS
