@@ -11,11 +11,10 @@ import aiohttp
 
 from monitor.config import load_settings
 from monitor.domain import Level
-from monitor.fetch import FetchPlan, LevelPlan, fetch_snapshot
 from monitor.fetch_baseline import DAYS_PER_POLL
 from monitor.once import run_once
 from monitor.store.repo import Store
-from monitor.tiktok.models import DEFAULT_FIELDS
+from tests.test_hours_e2e import spend_today_at
 from tests.test_pacing_e2e import ACME, THROTTLED, write_config
 
 #: Tuesday 2026-12-22, 15:00 in New York: four weeks after the sandbox's T0, so its four previous Tuesdays all
@@ -28,24 +27,13 @@ UNDER = (
 HISTORY = "report/integrated/get/"
 
 
-async def spend_at(client, clock, at: datetime) -> dict[str, float]:
-    """Each campaign's spend of its local day up to ``at``, as the daily report says it with the clock at ``at``."""
-    now = clock.now()
-    clock.set(at)
-    try:
-        advertiser = (await client.advertiser_info([ACME]))[0]
-        plan = FetchPlan({Level.CAMPAIGN: LevelPlan(DEFAULT_FIELDS[Level.CAMPAIGN], {"today": ("spend",)})})
-        result = await fetch_snapshot(client, advertiser, plan, at)
-    finally:
-        clock.set(now)
-    return {s.id: s.metrics["today"]["spend"] or 0.0 for s in result.states if s.metrics.get("today")}
-
-
 async def test_a_baseline_rule_fires_after_four_weeks_of_history(tmp_path, sandbox, clock, make_client, capsys):
     client = make_client()
     # what each campaign spent by 15:00 on each of the four previous Tuesdays, read the way `today` is read
-    past = [await spend_at(client, clock, NOW - timedelta(weeks=back)) for back in range(1, 5)]
-    later = [await spend_at(client, clock, NOW + timedelta(minutes=10) - timedelta(weeks=back)) for back in range(1, 5)]
+    past = [await spend_today_at(client, clock, NOW - timedelta(weeks=back)) for back in range(1, 5)]
+    later = [
+        await spend_today_at(client, clock, NOW + timedelta(minutes=10) - timedelta(weeks=back)) for back in range(1, 5)
+    ]
     ids = set().union(*past)
     assert len(ids) == 2 and all(all(i in day for day in past) for i in ids)  # every Tuesday delivered
     two_weeks = {i: (past[0][i] + past[1][i]) / 2 for i in ids}  # what the first poll has: the newest two
