@@ -197,6 +197,7 @@ class Pipeline:
                         if who.error is not None:
                             poll.note_error(who.error)
                         current = with_changed_by(current, who.by)
+                        poll.note_changed_by(who.by)  # kept with the poll: a backtest sees what the rules saw
                     # 4 evaluate and 5 lifecycle
                     progress.enter(Stage.EVALUATE)
                     evaluation = evaluate(

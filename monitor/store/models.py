@@ -150,6 +150,9 @@ class PollRow(StoreModel, table=True):
     rows_written: int = Field(default=0)
     # The history's resolution at this poll (migration 0013): 0 every poll, 1 hourly, 2 daily (monitor.store.tiers).
     tier: int = Field(default=0, sa_type=sa.SmallInteger, sa_column_kwargs={"server_default": sa.text("0")})
+    # Who changed which entity, as the poll read it from TikTok's Change Log (migration 0014): a JSON list of
+    # [level, entity_id, who]; NULL when the poll learned nothing (monitor.store.poll.PollWriter.note_changed_by).
+    changed_by: str | None = Field(default=None, sa_type=sa.Text, nullable=True)
 
 
 class _EntityFields(StoreModel):

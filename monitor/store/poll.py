@@ -10,7 +10,7 @@ only for the short final write, not for the minutes a poll spends talking to Tik
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -61,6 +61,7 @@ class PollWriter:
     _outbox: list[Notification] = field(default_factory=list, repr=False)
     _approvals: list[Approval] = field(default_factory=list, repr=False)
     _current: Snapshot | None = field(default=None, repr=False)
+    _changed_by: dict[EntityKey, str] = field(default_factory=dict, repr=False)
     api_calls: int = 0
     errors: list[str] = field(default_factory=list)
 
@@ -141,6 +142,10 @@ class PollWriter:
 
     def note_error(self, message: str) -> None:
         self.errors.append(message)
+
+    def note_changed_by(self, by: Mapping[EntityKey, str]) -> None:
+        """Who changed these entities, as the Change Log said (stored with the poll, for a backtest)."""
+        self._changed_by.update(by)
 
     def changes(self) -> tuple[list[dict[str, object]], HistoryChanges]:
         """Rows for ``entities`` (entities that appeared, changed or disappeared) and the history's rows of them."""
@@ -275,6 +280,7 @@ async def _finish(
             errors=dumps(errors),
             entities=entities,
             rows_written=rows_written,
+            changed_by=_changed_by_json(writer) if status is PollStatus.OK else None,
         )
     )
     # Only if no newer poll has reported meanwhile (a poller whose lease was taken over finishes late).
@@ -289,3 +295,9 @@ async def _finish(
             last_poll_error=error or (writer.errors[-1] if writer.errors else None),
         )
     )
+
+
+def _changed_by_json(writer: PollWriter) -> str | None:
+    """The poll's ``changed_by`` column: ``[[level, entity_id, who], ...]`` sorted, or None."""
+    found = sorted((level.value, entity_id, who) for (level, entity_id), who in writer._changed_by.items())
+    return dumps([list(row) for row in found]) if found else None

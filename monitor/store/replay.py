@@ -21,6 +21,7 @@ backtest can reach back as far as ``[storage] retention``.
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
@@ -28,7 +29,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from monitor.domain import EntityKey, EntityState, Snapshot
+from monitor.domain import EntityKey, EntityState, Level, Snapshot
 from monitor.store.db import reading
 from monitor.store.history_read import Assembler, assemble_at, rows_between
 from monitor.store.models import PollRow
@@ -40,30 +41,50 @@ polls_t = PollRow.__table__
 async def poll_times(engine: AsyncEngine, advertiser_id: str, since: datetime) -> list[tuple[int, datetime]]:
     """(id, time) of the advertiser's successful polls at or after ``since``, preceded by the newest one before
     it if there is one (the base), oldest first."""
+    return [(poll_id, taken_at) for poll_id, taken_at, _ in await _polls(engine, advertiser_id, since)]
+
+
+async def _polls(engine: AsyncEngine, advertiser_id: str, since: datetime) -> list[tuple[int, datetime, ChangedBy]]:
+    """:func:`poll_times` with each poll's ``changed_by`` (who changed which entity, as that poll read it)."""
     ok = (polls_t.c.advertiser_id == advertiser_id) & (polls_t.c.status == PollStatus.OK.value)
+    columns = (polls_t.c.id, polls_t.c.started_at, polls_t.c.changed_by)
     async with reading(engine) as conn:
         base = (
             await conn.execute(
-                sa.select(polls_t.c.id, polls_t.c.started_at)
-                .where(ok, polls_t.c.started_at < since)
-                .order_by(polls_t.c.id.desc())
-                .limit(1)
+                sa.select(*columns).where(ok, polls_t.c.started_at < since).order_by(polls_t.c.id.desc()).limit(1)
             )
         ).first()
-        rows = await conn.execute(
-            sa.select(polls_t.c.id, polls_t.c.started_at)
-            .where(ok, polls_t.c.started_at >= since)
-            .order_by(polls_t.c.id)
-        )
-        found = [(row.id, row.started_at) for row in rows]
-    return ([(base.id, base.started_at)] if base is not None else []) + found
+        rows = await conn.execute(sa.select(*columns).where(ok, polls_t.c.started_at >= since).order_by(polls_t.c.id))
+        found = [*([base] if base is not None else []), *rows]
+    return [(row.id, row.started_at, _changed_by(row.changed_by)) for row in found]
+
+
+#: Who changed which entity in one poll.
+ChangedBy = dict[EntityKey, str]
+
+
+def _changed_by(value: str | None) -> ChangedBy:
+    return {(Level(level), entity_id): who for level, entity_id, who in json.loads(value)} if value else {}
+
+
+def _as_polled(advertiser_id: str, poll_id: int, taken_at: datetime, state: dict[EntityKey, EntityState],
+               by: ChangedBy) -> Snapshot:  # fmt: skip
+    """The poll's snapshot with its entities' ``changed_by`` as the poll read it (``state`` itself unchanged: the
+    next poll's snapshot is built from it, and ``changed_by`` holds for one poll only)."""
+    if not by:
+        return Snapshot(advertiser_id, poll_id, taken_at, state)
+    entities = dict(state)
+    for key, who in by.items():
+        if key in entities:
+            entities[key] = entities[key].with_changed_by(who)
+    return Snapshot(advertiser_id, poll_id, taken_at, entities)
 
 
 async def snapshots(engine: AsyncEngine, advertiser_id: str, since: datetime) -> AsyncIterator[tuple[Snapshot, bool]]:
     """Each stored snapshot of the advertiser from ``since`` on, oldest first, as (snapshot, replayed): the base
     (the poll before ``since``, if any) comes first with ``replayed`` false; it only serves as the previous
     snapshot of the first poll replayed."""
-    polls = await poll_times(engine, advertiser_id, since)
+    polls = await _polls(engine, advertiser_id, since)
     if not polls:
         return
     first = polls[0]
@@ -71,12 +92,12 @@ async def snapshots(engine: AsyncEngine, advertiser_id: str, since: datetime) ->
     async with reading(engine) as conn:
         found = await assemble_at(conn, advertiser_id, first[0])
         state: dict[EntityKey, EntityState] = found.entities()
-        yield Snapshot(advertiser_id, first[0], first[1], state), not has_base
+        yield _as_polled(advertiser_id, first[0], first[1], state, first[2]), not has_base
         if len(polls) == 1:
             return
         rows = rows_between(conn, advertiser_id, first[0], polls[-1][0])
         pending: Any = None  # a row read ahead: it belongs to a later poll
-        for poll_id, taken_at in polls[1:]:
+        for poll_id, taken_at, by in polls[1:]:
             touched: set[int] = set()
             while True:
                 if pending is None:
@@ -90,7 +111,7 @@ async def snapshots(engine: AsyncEngine, advertiser_id: str, since: datetime) ->
                 pending = None
             for sid in touched:
                 _update(state, found, sid)
-            yield Snapshot(advertiser_id, poll_id, taken_at, state), True
+            yield _as_polled(advertiser_id, poll_id, taken_at, state, by), True
         await rows.aclose()
 
 

@@ -8,7 +8,9 @@ import aiohttp
 import pytest
 from actions_factories import ADV, CAMPAIGN, outbox, writes
 
+from monitor.domain import Level
 from monitor.sandbox.faults import Fault
+from monitor.store.replay import snapshots
 
 CREATE = "changelog/task/create/"
 
@@ -61,6 +63,7 @@ async def test_changed_by_says_monitor_for_its_own_write_and_a_person_for_the_ad
     make_pipeline, sandbox, store, clock, http
 ):
     pipeline = make_pipeline(RULES)
+    start = clock.now()
     await paused_by_the_monitor(pipeline, sandbox, clock)
     [message] = [m for m in await outbox(store, clock.now()) if m.get("rule", {}).get("name") == "paused-by-monitor"]
     values = {v["name"]: v["value"] for v in message["entities"][0]["values"]}
@@ -80,6 +83,9 @@ async def test_changed_by_says_monitor_for_its_own_write_and_a_person_for_the_ad
     [again] = seen.actions  # the rule fires again and yields to the person
     assert again.outcome.value == "skipped" and again.reason.startswith("manual override: a person set it to ENABLE")
     assert writes(sandbox, "campaign/status/update/") == 1
+    # kept with each poll: replaying the history (what backtest does) gives the campaign what each poll's rules saw
+    replayed = [s.entities[(Level.CAMPAIGN, CAMPAIGN)].changed_by async for s, _ in snapshots(store.engine, ADV, start)]
+    assert replayed == [None, "monitor", None, "a person"]
 
 
 async def test_tiktok_switching_it_back_on_makes_no_hold_and_the_rule_acts_again(

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from monitor.actions import GuardSettings
 from monitor.backtest.command import BacktestError, backtest
-from monitor.domain import EntityState
+from monitor.domain import EntityState, Level
 from monitor.rules.loader import load_rules
 from monitor.store import Store
 from monitor.store.replay import poll_times, snapshots
@@ -102,3 +102,24 @@ async def test_the_backtest_command_reads_the_database_and_refuses_another_schem
         await conn.execute(sa.text("UPDATE alembic_version SET version_num = '0001'"))
     with pytest.raises(BacktestError, match="schema is at 0001"):
         await backtest(database.url, ruleset, GuardSettings(), since=T0, schema=database.schema)
+
+
+async def test_a_backtest_sees_who_changed_an_entity_in_the_poll_that_read_it(
+    store: Store, database: Database, tmp_path
+) -> None:
+    """``changed_by`` (the Change Log, read by one poll) is kept with that poll: the replayed snapshot of that
+    poll carries it, the next one does not (it holds for one poll), and a backtest's rule reading it fires there."""
+    first = await poll_at(store, 0, state("a1", operation_status="ENABLE"), state("a2"))
+    async with store.poll(ADV, T0 + HOUR) as poll:
+        poll.save([state("a1", operation_status="DISABLE"), state("a2")])
+        poll.note_changed_by({(Level.AD, "a1"): "a person"})
+    third = await poll_at(store, 2, state("a1", operation_status="DISABLE"), state("a2"))
+    seen = {s.poll_id: s async for s, _ in snapshots(store.engine, ADV, T0)}
+    assert list(seen) == [first, poll.poll_id, third]
+    assert [seen[p].entities[(Level.AD, "a1")].changed_by for p in seen] == [None, "a person", None]
+    assert seen[poll.poll_id].entities[(Level.AD, "a2")].changed_by is None
+
+    (tmp_path / "r.toml").write_text('[[rule]]\nname = "by-hand"\nlevel = "ad"\nwhen = "changed_by == \'a person\'"\n')
+    ruleset = load_rules(tmp_path / "r.toml", channels=())
+    report = await backtest(database.url, ruleset, GuardSettings(), since=T0, schema=database.schema)
+    assert [(f.entity_id, f.fired_at - T0) for f in report.firings] == [("a1", HOUR)]
