@@ -15,7 +15,8 @@ from monitor.domain.profile import MIN_PROFILE_DAYS, PROFILE_WINDOW
 from monitor.fetch_baseline import DAYS_PER_POLL
 from monitor.once import run_once
 from monitor.store.repo import Store
-from tests.test_baseline_e2e import HISTORY, NOW, spend_at
+from tests.test_baseline_e2e import HISTORY, NOW
+from tests.test_hours_e2e import spend_today_at
 from tests.test_pacing_e2e import ACME, THROTTLED, write_config
 
 PROJECTED = '[[rule]]\nname = "projected"\nlevel = "campaign"\nwhen = "projected_spend > 0"\nnotify = ["console"]\n'
@@ -24,7 +25,7 @@ PROJECTED = '[[rule]]\nname = "projected"\nlevel = "campaign"\nwhen = "projected
 async def test_projected_spend_follows_the_accounts_hourly_profile(tmp_path, sandbox, clock, make_client):
     client = make_client()
     # the day's real spend: what the daily report says a second before local midnight (NOW is 15:00 in New York)
-    real = await spend_at(client, clock, NOW + timedelta(hours=9) - timedelta(seconds=1))
+    real = await spend_today_at(client, clock, NOW + timedelta(hours=9) - timedelta(seconds=1))
     clock.set(NOW)
     settings = load_settings(write_config(tmp_path, sandbox.base_url, PROJECTED, [ACME]))
     made = []
