@@ -35,6 +35,7 @@ from monitor.config import Settings, load_settings
 from monitor.daemon import run_daemon
 from monitor.demo import run_demo
 from monitor.errors import ConfigError, MonitorError
+from monitor.gctune import tune_collector
 from monitor.logs import setup_logging
 from monitor.once import run_once
 from monitor.preview.dryrun import run_preview
@@ -308,6 +309,7 @@ def demo(*, cycles: int | None = None, log_level: str = "warning", log_format: s
 
 
 def _run_async(work: Coroutine[Any, Any, int]) -> int:
+    tune_collector()  # after the command's imports: see monitor.gctune
     try:
         return asyncio.run(work)
     except ConfigError as exc:  # rules checked at start-up

@@ -34,15 +34,17 @@ import logging
 from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
+from types import MappingProxyType
 from typing import Any
 
 from monitor.domain import EntityState, Level, Metrics, MetricValue, window_dates
 from monitor.domain.ratios import with_denominators
+from monitor.domain.values import EMPTY
 from monitor.fetch_baseline import baseline_windows, with_baselines
 from monitor.fetch_hours import HourlyRows, hourly_queries, hourly_windows
 from monitor.store.hourly import HourlyHistory
 from monitor.tiktok.client import TikTokClient
-from monitor.tiktok.cooperative import cooperative
+from monitor.tiktok.cooperative import slices
 from monitor.tiktok.errors import ApiError, AuthError
 from monitor.tiktok.models import AdvertiserInfo, Entity, Report, ReportQuery
 
@@ -149,7 +151,7 @@ async def fetch_snapshot(
         lists = [listing(level) for level in listed]
     all_lists, report_results = await _all_or_nothing(lists, [reading(lv, query) for lv, _, _, query in reports])
     entity_lists = all_lists[: len(listed)]
-    metrics: dict[tuple[Level, str], dict[str, dict[str, MetricValue]]] = {}
+    metrics: dict[tuple[Level, str], dict[str, Mapping[str, MetricValue]]] = {}
     hours = {level: HourlyRows() for level in hourly}
     for (level, window, wanted, _), result in zip(reports, report_results, strict=True):
         if isinstance(result, ApiError):
@@ -159,24 +161,27 @@ async def fetch_snapshot(
             id_of = (SMART_PLUS_AD_DIMENSION, level.id_field) if level is Level.AD else level.id_field
             hours[level].add(result, id_of)
             continue
-        async for row in cooperative(result.rows):
-            entity_id = row.dimensions.get(SMART_PLUS_AD_DIMENSION) if level is Level.AD else None
-            entity_id = entity_id or row.dimensions.get(level.id_field)
-            if entity_id:
-                values = {name: row.metrics.get(name) for name in wanted}
-                metrics.setdefault((level, entity_id), {})[window] = values
+        id_field, smart_ids = level.id_field, level is Level.AD
+        async for rows in slices(result.rows):
+            for row in rows:
+                dims = row.dimensions
+                entity_id = (smart_ids and dims.get(SMART_PLUS_AD_DIMENSION)) or dims.get(id_field)
+                if entity_id:
+                    got = row.metrics.get
+                    # read-only from the start (a fresh dict nobody else holds): EntityState keeps it without a copy
+                    values = MappingProxyType({name: got(name) for name in wanted})
+                    metrics.setdefault((level, entity_id), {})[window] = values
 
-    def of(level: Level, entity_id: str) -> dict[str, dict[str, MetricValue]] | None:
+    def of(level: Level, entity_id: str) -> dict[str, Mapping[str, MetricValue]] | None:
         mine = metrics.get((level, entity_id))
         if not hourly[level]:
             return mine
         return {**(mine or {}), **hours[level].values(entity_id, hourly[level], now, zone)}
 
-    states = [
-        entity_state(entity, of(level, entity.id))
-        for level, entities in zip(listed, entity_lists, strict=True)
-        async for entity in cooperative(entities)
-    ]
+    states = []
+    for level, entities in zip(listed, entity_lists, strict=True):
+        async for chunk in slices(entities):
+            states += [entity_state(entity, of(level, entity.id)) for entity in chunk]
     if Level.ADVERTISER in plan.levels:
         states.append(_advertiser_state(advertiser, of(Level.ADVERTISER, advertiser.id)))
     if history is not None and any(baselines.values()):
@@ -250,7 +255,7 @@ def entity_state(entity: Entity, metrics: Metrics | None = None) -> EntityState:
         budget_mode=entity.budget_mode,
         campaign_id=entity.campaign_id,
         adgroup_id=entity.adgroup_id,
-        metrics=metrics or {},
+        metrics=MappingProxyType(dict(metrics)) if metrics else EMPTY,  # windows read-only already: not copied
         smart_plus=entity.smart_plus,
     )
 

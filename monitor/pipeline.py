@@ -190,7 +190,7 @@ class Pipeline:
                     poll.save(fetched.states, levels=plan.levels)
                     current = poll.current
                     progress.enter(Stage.DIFF)
-                    changes = diff_snapshots(poll.previous, current)
+                    changes = diff_snapshots(poll.previous, current, metrics=False)  # fields only: who changed what
                     asked = wanted(applying, poll.previous, changes)  # who changed status or budget: Change Log
                     if asked and poll.previous is not None:
                         who = await who_changed(self._client, advertiser_id, asked, poll.previous.taken_at, now)

@@ -71,7 +71,7 @@ class Replayer:
         for transition in progress.transitions:
             self._record(transition, now)
         if self.actions.journal and previous is not None:  # only the backtest's own writes can be overridden
-            self.actions.observe(diff_snapshots(previous, current), now)
+            self.actions.observe(diff_snapshots(previous, current, metrics=False), now)
         for decision in self.actions.act(progress.transitions, now, current.poll_id):
             self._acted(decision, now)
         self.polls += 1

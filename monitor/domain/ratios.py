@@ -73,7 +73,19 @@ def without_undefined_ratios(metrics: Mapping[str, MetricValue]) -> dict[str, Me
     """One report row's metrics with every ratio whose denominator (in the same row) is zero or missing set to
     None; everything else as it was."""
     out = dict(metrics)
-    for name, denominator in DENOMINATORS.items():
-        if name in out and denominator in out and _zero_or_missing(out[denominator]):
-            out[name] = None
+    clear_undefined_ratios(out, ratio_pairs(out))
     return out
+
+
+def ratio_pairs(names: Iterable[str]) -> tuple[tuple[str, str], ...]:
+    """The (ratio, denominator) pairs a row with the metrics ``names`` carries both of: what
+    :func:`clear_undefined_ratios` checks. Worked out once per report, not per row."""
+    present = set(names)
+    return tuple((n, d) for n, d in DENOMINATORS.items() if n in present and d in present)
+
+
+def clear_undefined_ratios(metrics: dict[str, MetricValue], pairs: Iterable[tuple[str, str]]) -> None:
+    """In place: each ratio of ``pairs`` whose denominator is zero or missing becomes None."""
+    for name, denominator in pairs:
+        if _zero_or_missing(metrics[denominator]):
+            metrics[name] = None

@@ -55,8 +55,10 @@ class SnapshotDiff:
         return frozenset(c.field for c in self.changed if c.key == key)
 
 
-def diff_snapshots(previous: Snapshot | None, current: Snapshot) -> SnapshotDiff:
-    """Compare two snapshots of the same advertiser (``previous`` None means first sight of everything)."""
+def diff_snapshots(previous: Snapshot | None, current: Snapshot, *, metrics: bool = True) -> SnapshotDiff:
+    """Compare two snapshots of the same advertiser (``previous`` None means first sight of everything).
+    ``metrics=False`` leaves ``metric_deltas`` empty: a poll needs only the entities and fields that changed, and
+    comparing a 100,000-ad snapshot's metrics costs more than everything else in the diff."""
     if previous is not None and previous.advertiser_id != current.advertiser_id:
         raise ValueError(f"snapshots of different advertisers: {previous.advertiser_id}, {current.advertiser_id}")
     before = {} if previous is None else previous.entities
@@ -67,6 +69,9 @@ def diff_snapshots(previous: Snapshot | None, current: Snapshot) -> SnapshotDiff
     deltas: list[MetricDelta] = []
     for key in sorted((k for k in after if k in before), key=lambda k: (LEVEL_ORDER[k[0]], k[1])):
         old, new = before[key], after[key]
+        if not metrics:
+            changed += field_changes(old, new)
+            continue
         if old == new:
             continue
         changed.extend(field_changes(old, new))

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from monitor import fastjson
 from monitor.domain import LEVEL_ORDER, AlertState, EntityKey, EntityState, Hold, Level, Metrics, Snapshot
 from monitor.domain.approvals import Approval
 from monitor.store import alerts, approvals, history, holds, lease, outbox, shards
@@ -158,13 +159,13 @@ class PollWriter:
             if old is not None and old == state and _same_metric_types(old.metrics, state.metrics):
                 continue  # unchanged: costs no row
             check_values(state)
-            out.append(row_values(state, dumps(state.metrics), present=True))
+            out.append(row_values(state, fastjson.dumps(state.metrics), present=True))
             event, changed = entity_events(old, state)
             states += [event] if event is not None else []
             windows += changed
         for key, old in previous.items():
             if key[0] in self._saved_levels and key not in self._saved:
-                out.append(row_values(old, dumps(old.metrics), present=False))
+                out.append(row_values(old, fastjson.dumps(old.metrics), present=False))
                 event, changed = entity_events(old, None)
                 states += [event] if event is not None else []
                 windows += changed

@@ -8,7 +8,6 @@ older poll P is rebuilt from the history (monitor.store.history_read): per entit
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from datetime import datetime
 from types import MappingProxyType
@@ -17,7 +16,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from monitor import fastjson
 from monitor.domain import EntityKey, EntityState, Level, Snapshot
+from monitor.domain.values import shared
 from monitor.store import history_read
 from monitor.store.models import EntityRow, PollRow
 from monitor.store.values import PollStatus
@@ -43,18 +44,18 @@ _LEVELS = {level.value: level for level in Level}
 
 def state_from_row(row: Any) -> EntityState:
     """Rebuild the value object from an ``entities`` row (selected with ``_columns``)."""
-    metrics = json.loads(row.metrics)
+    metrics = fastjson.loads(row.metrics)
     return EntityState(
         level=_LEVELS[row.level],
         id=row.entity_id,
         advertiser_id=row.advertiser_id,
         name=row.name,
-        operation_status=row.operation_status,
-        secondary_status=row.secondary_status,
+        operation_status=shared(row.operation_status),
+        secondary_status=shared(row.secondary_status),
         budget=row.budget,
-        budget_mode=row.budget_mode,
-        campaign_id=row.campaign_id,
-        adgroup_id=row.adgroup_id,
+        budget_mode=shared(row.budget_mode),
+        campaign_id=shared(row.campaign_id),
+        adgroup_id=shared(row.adgroup_id),
         # freshly parsed, referenced by nobody else: wrapped without copying
         metrics=MappingProxyType({w: MappingProxyType(m) for w, m in metrics.items()}),
     )

@@ -8,13 +8,22 @@ holds back every request another task was granted meanwhile (and every other adv
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Sequence
 from typing import TypeVar
 
 _T = TypeVar("_T")
 
 #: Items between two yields to the event loop: a few milliseconds of work for the loops that use it.
 EVERY = 200
+
+
+async def slices(items: Sequence[_T], every: int = EVERY * 5) -> AsyncIterator[Sequence[_T]]:
+    """``items`` in slices of ``every``, giving the event loop a turn between two: for loops whose body is
+    cheap, where a generator step per item would cost more than the body."""
+    for start in range(0, len(items), every):
+        if start:
+            await asyncio.sleep(0)
+        yield items[start : start + every]
 
 
 async def cooperative(items: Iterable[_T], every: int = EVERY) -> AsyncIterator[_T]:

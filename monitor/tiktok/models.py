@@ -20,6 +20,7 @@ from typing import Any
 from pydantic import SecretStr
 
 from monitor.domain import Account, Level, MetricValue, zone_or_utc
+from monitor.domain.values import shared
 from monitor.tiktok.shape import ATTRIBUTE_METRICS as ATTRIBUTE_METRICS
 from monitor.tiktok.shape import Fields, Where
 from monitor.tiktok.shape import parse_metric as parse_metric
@@ -115,7 +116,6 @@ class Entity:
     budget_mode: str | None
     campaign_id: str | None = None
     adgroup_id: str | None = None
-    fields: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
     #: Part of an Upgraded Smart+ campaign (see :data:`UPGRADED_SMART_PLUS`).
     smart_plus: bool = False
 
@@ -134,13 +134,12 @@ class Entity:
             id=row.id(level.id_field),
             advertiser_id=advertiser_id,
             name=row.text(level.name_field),
-            operation_status=row.text("operation_status"),
-            secondary_status=row.text("secondary_status"),
+            operation_status=shared(row.text("operation_status")),
+            secondary_status=shared(row.text("secondary_status")),
             budget=row.number("budget"),
-            budget_mode=row.text("budget_mode"),
-            campaign_id=row.opt_id("campaign_id") if level is not Level.CAMPAIGN else None,
-            adgroup_id=row.opt_id("adgroup_id") if level is Level.AD else None,
-            fields=MappingProxyType(dict(row.raw)),
+            budget_mode=shared(row.text("budget_mode")),
+            campaign_id=shared(row.opt_id("campaign_id")) if level is not Level.CAMPAIGN else None,
+            adgroup_id=shared(row.opt_id("adgroup_id")) if level is Level.AD else None,
             smart_plus=level is Level.CAMPAIGN and row.text("campaign_automation_type") in UPGRADED_SMART_PLUS,
         )
 
@@ -163,7 +162,6 @@ class Entity:
             budget_mode=None,
             campaign_id=row.opt_id("campaign_id"),
             adgroup_id=row.opt_id("adgroup_id"),
-            fields=MappingProxyType(dict(row.raw)),
             smart_plus=True,
         )
 

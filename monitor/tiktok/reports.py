@@ -13,10 +13,11 @@ import io
 import json
 from collections.abc import Awaitable, Callable, Sequence
 
-from monitor.domain.ratios import without_undefined_ratios
+from monitor.domain import MetricValue
+from monitor.domain.ratios import clear_undefined_ratios, ratio_pairs
 from monitor.tiktok.errors import BadResponseError, PermanentApiError, TransientApiError
 from monitor.tiktok.models import Report, ReportQuery, ReportRow
-from monitor.tiktok.shape import answer_data, parse_metric
+from monitor.tiktok.shape import answer_data, parse_metric_text
 from monitor.tiktok.transport import Transport
 
 #: Seconds to wait before each status check: short at first, then patient. A task is never ready the moment
@@ -107,9 +108,8 @@ def parse_csv_report(
         )
     if not text.strip():  # no header and no rows: an empty report
         return ()
-    dimension_set = set(dimensions)
-    reader = csv.DictReader(io.StringIO(text))
-    header = reader.fieldnames or []
+    reader = csv.reader(io.StringIO(text))
+    header = next(reader, [])
     absent = [d for d in dimensions if d not in header]
     if absent:
         raise BadResponseError(
@@ -118,9 +118,26 @@ def parse_csv_report(
             endpoint="report/task/download/",
             advertiser_id=advertiser_id,
         )
+    # Columns by position, worked out once: a row is a list of cells, not a dict (100,000 rows a report).
+    # A repeated column name keeps its last cell, as csv.DictReader did; a short row's missing cells read as
+    # "" for dimensions and None (no data) for metrics.
+    dimension_set = set(dimensions)
+    dims_at = {name: i for i, name in enumerate(header) if name in dimension_set}
+    metrics_at = {name: i for i, name in enumerate(header) if name and name not in dimension_set}
+    pairs = ratio_pairs(metrics_at)
+    width = len(header)
     rows = []
     for record in reader:
-        dims = {k: (v or "") for k, v in record.items() if k in dimension_set}
-        metrics = {k: parse_metric(k, v) for k, v in record.items() if k and k not in dimension_set}
-        rows.append(ReportRow(dimensions=dims, metrics=without_undefined_ratios(metrics)))
+        if not record:  # a blank line is no row (as csv.DictReader skipped it)
+            continue
+        if len(record) < width:
+            record = record + [None] * (width - len(record))  # type: ignore[list-item]
+        dims = {name: record[i] or "" for name, i in dims_at.items()}
+        metrics: dict[str, MetricValue] = {}
+        for name, i in metrics_at.items():
+            cell = record[i]
+            metrics[name] = None if cell is None else parse_metric_text(name, cell)
+        if pairs:
+            clear_undefined_ratios(metrics, pairs)
+        rows.append(ReportRow(dimensions=dims, metrics=metrics))
     return tuple(rows)

@@ -65,6 +65,7 @@ ATTRIBUTE_METRICS = frozenset(
 )
 
 _INTEGER = re.compile(r"^[+-]?\d+$")
+_DECIMAL = re.compile(r"[0-9]+\.[0-9]+\Z")  # "14.68": ASCII digits only (float() takes others too)
 
 
 def parse_metric(name: str, raw: object) -> MetricValue:
@@ -92,6 +93,18 @@ def parse_metric(name: str, raw: object) -> MetricValue:
     except ValueError:
         return None
     return value if math.isfinite(value) else None
+
+
+def parse_metric_text(name: str, raw: str) -> MetricValue:
+    """:func:`parse_metric` of a string (a CSV cell), with the common cases (a plain integer or decimal) first and
+    without raising for them: the same result for every input, several times faster on a 100,000-row report."""
+    if name not in ATTRIBUTE_METRICS:
+        if raw.isascii() and raw.isdigit():
+            return int(raw)
+        if _DECIMAL.match(raw):
+            value = float(raw)
+            return value if math.isfinite(value) else None
+    return parse_metric(name, raw)  # attributes, "-", "12%", "1,234", " 12 ", signs, exponents, ...
 
 
 def parse_number(raw: object) -> float | None:

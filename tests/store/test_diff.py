@@ -119,3 +119,23 @@ def test_results_are_ordered_top_down_then_by_id() -> None:
 def test_snapshots_of_different_advertisers_are_refused() -> None:
     with pytest.raises(ValueError, match="different advertisers"):
         diff_snapshots(snap(state("a1")), snap(state("a1", advertiser_id="other"), advertiser_id="other"))
+
+
+def test_without_metrics_the_diff_has_the_same_entities_and_fields_and_no_deltas() -> None:
+    before = snap(
+        state("c1", CAMPAIGN, budget=100.0),
+        state("a1", metrics={"today": {"spend": 1.0}}),
+        state("a2", name="old", metrics={"today": {"spend": 2.0}}),
+        state("a3"),
+    )
+    after = snap(
+        state("c1", CAMPAIGN, budget=150.0),
+        state("a1", metrics={"today": {"spend": 9.0}}),
+        state("a2", name="new", metrics={"today": {"spend": 2.0}}),
+        state("a4"),
+        poll_id=2,
+    )
+    full, fields_only = diff_snapshots(before, after), diff_snapshots(before, after, metrics=False)
+    assert fields_only.changed == full.changed and len(full.changed) == 2
+    assert fields_only.appeared == full.appeared and fields_only.disappeared == full.disappeared
+    assert full.metric_deltas and fields_only.metric_deltas == ()
