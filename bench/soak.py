@@ -10,7 +10,8 @@ over the same stretch.
 With ``--tracemalloc`` the daemon runs with tracemalloc tracing (``-X tracemalloc=FRAMES``, ``--frames``, default 1)
 and writes a snapshot on SIGUSR2 (:mod:`monitor.memsnap`): one at poll ``--warmup``, one at the last poll; the bench
 prints the 15 largest increases between them by source line (``compare_to(old, "lineno")``). Tracing
-slows the daemon and adds its own memory to RSS: read the slope of such a run with that in mind.
+slows the daemon and adds its own memory to RSS (the first snapshot alone adds tens of MB, so the slope is measured
+from the sample after it): read the slope of such a run with that in mind.
 
     .venv/bin/python bench/soak.py [--ads 2000] [--interval 1s] [--polls 500] [--warmup 50] [--qps 1000]
         [--tracemalloc [--frames 1]]
@@ -140,6 +141,7 @@ async def main(
         )  # fmt: skip
         daemon: subprocess.Popen[bytes] | None = None
         samples: list[tuple[float, int, int, int]] = []  # seconds, polls, rss, database bytes
+        traced_from = 0.0
         try:
             async with aiohttp.ClientSession() as http:
                 while sandbox.poll() is None:
@@ -171,6 +173,7 @@ async def main(
                               f"  database {db / 1e6:7.1f} MB", flush=True)  # fmt: skip
                     if frames is not None and not snapshots and warmup <= done < polls:
                         snapshots.append((done, await snapshot(daemon, folder)))
+                        traced_from = time.monotonic() - t0  # the snapshot's own memory is not a slope
                 if snapshots:  # and one at the end
                     snapshots.append((done, await snapshot(daemon, folder)))
                     print_growth(snapshots[0][1], snapshots[1][1], snapshots[0][0], snapshots[1][0])
@@ -179,7 +182,7 @@ async def main(
                 if process is not None and process.poll() is None:
                     process.terminate()
                     process.wait(30)
-    after = [s for s in samples if s[1] >= warmup]
+    after = [s for s in samples if s[1] >= warmup and s[0] > traced_from]
     if len(after) < 3:
         raise SystemExit("too few samples after warm-up")
     mb_per_hour = slope([(s[0], s[2]) for s in after]) * 3600 / 1e6

@@ -180,7 +180,7 @@ async def run_daemon(
         tasks.append(loop.create_task(reload(runtime, scheduler, health, build_channels=build, redactor=redactor)))
 
     signals = _install_signals(loop, stop, received, hangup)
-    snapshots = snapshot_on_signal(loop, os.environ)  # SIGUSR2: a tracemalloc snapshot, when tracing
+    snapshots = snapshot_on_signal(loop, os.environ, lambda: bool(runtime.polling))  # SIGUSR2, when tracing
     if snapshots is not None:
         signals.append(snapshots)
     slack_app = slack_app_of(settings, runtime.store, clock, runtime.session)  # the buttons: [slack] app_token

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from monitor.clock import SystemClock
-from monitor.memsnap import DIRECTORY_VARIABLE, SUFFIX, snapshot_on_signal
+from monitor.memsnap import DIRECTORY_VARIABLE, SUFFIX, SnapshotWriter, snapshot_on_signal
 from monitor.sandbox import Sandbox, SandboxSettings
 
 ADV = "7000000000000000001"
@@ -79,3 +79,27 @@ async def test_sigusr2_writes_a_loadable_snapshot_when_tracing(tmp_path: Path, l
 async def test_nothing_is_installed_without_tracing() -> None:
     assert not tracemalloc.is_tracing()
     assert snapshot_on_signal(asyncio.get_running_loop(), {}) is None
+
+
+async def test_a_snapshot_waits_for_a_moment_without_a_poll_but_not_forever(tmp_path: Path) -> None:
+    checks: list[bool] = []
+
+    def busy() -> bool:  # a poll runs for the first three looks
+        checks.append(len(checks) < 3)
+        return checks[-1]
+
+    writer = SnapshotWriter(tmp_path)
+    tracemalloc.start()
+    try:
+        first = await writer.write_when_quiet(busy)
+        assert checks == [True, True, True, False]
+        second = await writer.write_when_quiet(lambda: True, wait=0.1)  # always busy: taken after the wait
+    finally:
+        tracemalloc.stop()
+    assert first is not None and second is not None
+    assert (first.name, second.name) == (
+        f"tiktok-monitor-{os.getpid()}-1{SUFFIX}",
+        f"tiktok-monitor-{os.getpid()}-2{SUFFIX}",
+    )
+    assert first.parent == second.parent == tmp_path
+    assert tracemalloc.Snapshot.load(str(second)).traces
