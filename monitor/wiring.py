@@ -26,7 +26,6 @@ from monitor.notify.templates import Templates
 from monitor.rulebook import RuleBook
 from monitor.rules.loader import configured_channels
 from monitor.runtime import Runtime
-from monitor.steering import Steering
 from monitor.store.budget import DEFAULT_APP, AppBudget
 from monitor.store.lease import ttl_for
 from monitor.store.repo import Store
@@ -38,6 +37,7 @@ if TYPE_CHECKING:
     from monitor.metrics import Metrics
     from monitor.preview.parts import PreviewParts
     from monitor.slackapp.socket import SlackApp
+    from monitor.steering import Steering
 
 # The preview's parts, the demo's console channels and the Slack buttons (slack_sdk) are imported by the functions
 # that build them: a command loads only what it uses (tests/structure/test_startup_imports.py).
@@ -168,6 +168,7 @@ async def open_preview(settings: Settings, clock: Clock | None = None) -> Previe
 def steering_of(settings: Settings, store: Store, clock: Clock, session: aiohttp.ClientSession) -> Steering:
     """The changes people make (silences, reverts, approvals) on ``store``, with API clients on ``session`` for
     reverts and approvals."""
+    from monitor.steering import Steering
 
     async def client_of(advertiser_id: str) -> TikTokClient:
         return await client_of_advertiser(settings, session, advertiser_id, store)

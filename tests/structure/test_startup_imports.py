@@ -27,7 +27,7 @@ PARTS = (
     "monitor.app", "monitor.wiring", "monitor.daemon", "monitor.scheduler", "monitor.metrics", "monitor.healthserver",
     "monitor.page.app", "monitor.slackapp.socket", "monitor.notify.slack", "monitor.notify.email",
     "monitor.preview.dryrun", "monitor.preview.explain", "monitor.backtest.replay", "monitor.status.collect",
-    "monitor.auth.flow",
+    "monitor.auth.flow", "monitor.rules.testing", "monitor.steering",
 )  # fmt: skip
 PROBE = f"""
 import json, sys
