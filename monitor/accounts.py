@@ -18,18 +18,21 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import aiohttp
 
 from monitor.auth.roles import Role, roles
 from monitor.config import AccountSettings, Settings
 from monitor.errors import MonitorError
-from monitor.metrics import Metrics
 from monitor.rules.model import RuleSet
 from monitor.tiktok.client import BcAdvertiser, TikTokClient
 from monitor.tiktok.models import AdvertiserInfo
 from monitor.tiktok.ratelimit import RateLimiter, SharedBudget, pause_cap
 from monitor.tiktok.transport import RetryPolicy, Transport
+
+if TYPE_CHECKING:
+    from monitor.metrics import Metrics
 
 log = logging.getLogger(__name__)
 

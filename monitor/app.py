@@ -7,7 +7,8 @@ its own). The environment is read only where each variable is used, not here: ``
 configuration file (:mod:`monitor.config`), ``TIKTOK_APP_ID`` / ``TIKTOK_APP_SECRET`` as defaults of ``auth``'s
 options (:mod:`monitor.cli`), where ``auth login`` keeps the token (``STATE_DIRECTORY``, ``XDG_STATE_HOME``,
 ``HOME``: :mod:`monitor.auth.tokenfile`), systemd's ``NOTIFY_SOCKET`` and ``WATCHDOG_USEC`` / ``WATCHDOG_PID``
-(:mod:`monitor.sdnotify`) and ``SLACK_BOT_TOKEN`` / ``SLACK_CHANNEL`` for the demo (:mod:`monitor.demo`).
+(:mod:`monitor.sdnotify`), ``SLACK_BOT_TOKEN`` / ``SLACK_CHANNEL`` for the demo (:mod:`monitor.demo`) and
+``TIKTOK_MONITOR_TRACEMALLOC_DIR`` for ``run``'s memory snapshots (:mod:`monitor.memsnap`).
 """
 
 from __future__ import annotations
@@ -23,25 +24,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from monitor.actions import GuardSettings
-from monitor.actions.breaker import Breaker, render_breaker, resumed_text
-from monitor.actions.history import parse_since
-from monitor.actions.history import render as render_history
 from monitor.checking import check as check  # the command line calls every command through this module
 from monitor.checking import print_problems
 from monitor.checking import test_rules as test_rules
 from monitor.clock import Clock, SystemClock
 from monitor.config import Settings, load_settings
-from monitor.daemon import run_daemon
-from monitor.demo import run_demo
 from monitor.errors import ConfigError, MonitorError
 from monitor.gctune import tune_collector
 from monitor.logs import setup_logging
-from monitor.once import run_once
-from monitor.preview.dryrun import run_preview
-from monitor.preview.explain_command import run_explain
-from monitor.status.command import run_status
-from monitor.wiring import api_session, build_client, open_store, steering_of
+
+# Each command imports the modules it uses in its own function, so a command loads only its own part of the
+# package and its libraries (tests/structure/test_startup_imports.py; bench/startup.py measures it).
 
 log = logging.getLogger("monitor")
 
@@ -67,6 +60,8 @@ def run(config: str | Path, *, log_level: str = "info", log_format: str = "text"
         return settings
     redactor = setup_logging(log_level, log_format, settings.secrets())
     _log_warnings(settings)
+    from monitor.daemon import run_daemon
+
     return _run_async(run_daemon(settings, redactor=redactor))
 
 
@@ -79,7 +74,11 @@ def once(config: str | Path, *, dry_run: bool = False, log_level: str = "warning
     setup_logging(log_level, log_format, settings.secrets())
     _log_warnings(settings)
     if dry_run:
+        from monitor.preview.dryrun import run_preview
+
         return _run_async(run_preview(settings))
+    from monitor.once import run_once
+
     return _run_async(run_once(settings, progress=sys.stderr.isatty()))
 
 
@@ -99,6 +98,8 @@ def explain(
     if isinstance(settings, int):
         return settings
     setup_logging(log_level, log_format, settings.secrets())
+    from monitor.preview.explain_command import run_explain
+
     return _run_async(run_explain(settings, rule, advertiser=advertiser, entity=entity, stored=stored))
 
 
@@ -119,6 +120,10 @@ def history(
     if isinstance(settings, int):
         return settings
     setup_logging(log_level, log_format, settings.secrets())
+    from monitor.actions.history import parse_since
+    from monitor.actions.history import render as render_history
+    from monitor.wiring import open_store
+
     try:
         start = parse_since(since, datetime.now(UTC)) if since else None
     except ValueError as exc:
@@ -159,6 +164,8 @@ def backtest(
     if isinstance(settings, int):
         return settings
     setup_logging(log_level, log_format, settings.secrets())
+    from monitor.actions.history import parse_since
+
     try:
         start = parse_since(since, datetime.now(UTC))
     except ValueError as exc:
@@ -184,6 +191,7 @@ def revert(
     if isinstance(settings, int):
         return settings
     setup_logging(log_level, log_format, settings.secrets())
+    from monitor.wiring import api_session, open_store, steering_of
 
     async def undo() -> int:
         clock = SystemClock()
@@ -221,6 +229,10 @@ async def run_actions(
     settings: Settings, command: str, *, by: str | None = None, clock: Clock | None = None, out: TextIO | None = None
 ) -> int:
     """The work of :func:`actions` (``command`` is ``resume`` or ``status``), printing on ``out``."""
+    from monitor.actions import GuardSettings
+    from monitor.actions.breaker import Breaker, render_breaker, resumed_text
+    from monitor.wiring import open_store
+
     clock = clock or SystemClock()
     out = out or sys.stdout
     store = await open_store(settings, clock)
@@ -242,6 +254,8 @@ def status(config: str | Path, *, as_json: bool = False, log_level: str = "warni
     if isinstance(settings, int):
         return settings
     setup_logging(log_level, log_format, settings.secrets())
+    from monitor.status.command import run_status
+
     return _run_async(run_status(settings, as_json=as_json))
 
 
@@ -305,6 +319,8 @@ def approvals(args: argparse.Namespace) -> int:
 def demo(*, cycles: int | None = None, log_level: str = "warning", log_format: str = "text") -> int:
     """The sandbox, a temporary database and the example rules; alerts print to the terminal."""
     redactor = setup_logging(log_level, log_format)
+    from monitor.demo import run_demo
+
     return _run_async(run_demo(cycles=cycles, redactor=redactor))
 
 
@@ -325,6 +341,7 @@ def _run_async(work: Coroutine[Any, Any, int]) -> int:
 def auth(args: argparse.Namespace) -> int:
     """``auth url|login|exchange|advertisers``: see monitor.auth.commands."""
     from monitor.auth import commands
+    from monitor.wiring import build_client
 
     setup_logging(args.log_level, args.log_format, [getattr(args, "secret", None) or ""])
     if args.auth_command == "advertisers":

@@ -1,5 +1,6 @@
-"""The daemon's HTTP listeners' plumbing: :func:`parse_listen` (``[health] listen``, ``[page] listen``) and
-:class:`AppServer`, which serves any aiohttp application (``/healthz`` and ``/metrics``, the status page)."""
+"""The daemon's HTTP listeners' plumbing: :func:`parse_listen` (``[health] listen``, ``[page] listen``; from
+:mod:`monitor.listen`) and :class:`AppServer`, which serves any aiohttp application (``/healthz`` and ``/metrics``,
+the status page)."""
 
 from __future__ import annotations
 
@@ -7,16 +8,9 @@ from typing import Self
 
 from aiohttp import web
 
+from monitor.listen import parse_listen
+
 __all__ = ["AppServer", "parse_listen"]
-
-
-def parse_listen(listen: str) -> tuple[str, int]:
-    """``"127.0.0.1:9108"``, ``"[::1]:9108"``, ``"0.0.0.0:9108"`` -> ``(host, port)``; ValueError otherwise."""
-    host, sep, port = listen.rpartition(":")
-    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
-    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
-        raise ValueError(f"expected HOST:PORT like '127.0.0.1:9108', got {listen!r}")
-    return host, int(port)
 
 
 class AppServer:

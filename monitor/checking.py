@@ -14,13 +14,10 @@ from monitor.config import Settings, load_settings, mask_url_password
 from monitor.durations import format_duration
 from monitor.errors import ConfigError, Problem
 from monitor.logs import setup_logging
-from monitor.notify.templates import Templates
 from monitor.preview.currencies import stored_currencies
 from monitor.rules.loader import configured_channels, load_rules, summarize
 from monitor.rules.model import RuleSet
 from monitor.rules.money import currency_warnings
-from monitor.rules.testfile import rule_test_files
-from monitor.rules.testing import render_report, run_rule_tests
 from monitor.tomlpos import key_line
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
@@ -49,6 +46,8 @@ def check(config: str | Path, *, log_level: str = "info", log_format: str = "tex
         )
     except ConfigError as exc:
         return print_problems(exc)
+    from monitor.notify.templates import Templates  # jinja2: loaded by the commands that render
+
     template_problems = Templates(settings.monitor.templates).check()  # renders every template with samples
     if template_problems:
         for problem in template_problems:
@@ -102,6 +101,9 @@ def test_rules(
 ) -> int:
     """Run rule unit-test files (a directory: its ``*.toml``), pass/fail per case: 0 every case passed, 1 a case
     failed, 2 a file is invalid (the other files still run)."""
+    from monitor.rules.testfile import rule_test_files
+    from monitor.rules.testing import render_report, run_rule_tests
+
     setup_logging(log_level, log_format)
     files, problems = rule_test_files([paths] if isinstance(paths, str | Path) else paths)
     for problem in problems:

@@ -22,6 +22,7 @@ from monitor.configtypes import (
     config_error,
 )
 from monitor.durations import Duration, at_least, at_most
+from monitor.listen import parse_listen  # the endpoint's own parser: one definition of HOST:PORT
 
 __all__ = ["HealthSettings", "PageSettings"]
 
@@ -37,8 +38,6 @@ class HealthSettings(Section):
     @field_validator("listen")
     @classmethod
     def _host_port(cls, value: str) -> str:
-        from monitor.appserver import parse_listen  # the endpoint's own parser: one definition of HOST:PORT
-
         try:
             parse_listen(value)
         except ValueError as exc:

@@ -36,6 +36,7 @@ from monitor.configtypes import (
 )
 from monitor.durations import Duration, at_least, at_most, format_duration
 from monitor.errors import MonitorError
+from monitor.store.urls import normalize_url  # the store's own rule: one definition of what it can open
 
 __all__ = [
     "MIN_POLL_TIMEOUT",
@@ -150,7 +151,6 @@ class StorageSettings(Section):
             raise config_error(
                 ("", "expected a database URL like 'sqlite:///monitor.db' or 'postgresql+asyncpg://...'")
             )
-        from monitor.store.db import normalize_url  # the store's own rule: one definition of what it can open
 
         try:
             normalize_url(value)

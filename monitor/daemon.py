@@ -6,7 +6,8 @@ reload the rules atomically; SIGHUP reloads the configuration too (what it appli
 and what needs a restart: :mod:`monitor.reload`) and tries every paused advertiser (revoked token, account not
 active) at once. SIGTERM/SIGINT stop taking new polls, let the
 running ones finish and commit (their journal entries and outbox rows with them), deliver what the outbox can
-in a few seconds, and exit 0; a second signal exits at once.
+in a few seconds, and exit 0; a second signal exits at once. Started with tracemalloc tracing, SIGUSR2 writes a
+memory snapshot (:mod:`monitor.memsnap`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from monitor.config import Settings
 from monitor.durations import format_duration
 from monitor.health import AppServer, HealthServer, HealthState, parse_listen
 from monitor.logs import SecretRedactor
+from monitor.memsnap import snapshot_on_signal
 from monitor.metrics import Metrics
 from monitor.notify.base import Channel
 from monitor.page.app import Page, add_routes
@@ -178,6 +180,9 @@ async def run_daemon(
         tasks.append(loop.create_task(reload(runtime, scheduler, health, build_channels=build, redactor=redactor)))
 
     signals = _install_signals(loop, stop, received, hangup)
+    snapshots = snapshot_on_signal(loop, os.environ, lambda: bool(runtime.polling))  # SIGUSR2, when tracing
+    if snapshots is not None:
+        signals.append(snapshots)
     slack_app = slack_app_of(settings, runtime.store, clock, runtime.session)  # the buttons: [slack] app_token
     try:
         page = page_of(settings, runtime) if settings.page.enabled else None

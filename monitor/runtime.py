@@ -18,6 +18,7 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 import aiohttp
 
@@ -31,7 +32,6 @@ from monitor.domain import Account, OpsKind, OpsState
 from monitor.domain.approvals import Approval
 from monitor.errors import MonitorError
 from monitor.fullstore import STORAGE_SUBJECT, FullStore
-from monitor.metrics import Metrics
 from monitor.notify.base import Channel, split_channel
 from monitor.notify.channels import close_channels
 from monitor.notify.message import OperationalMessage, notifications
@@ -49,6 +49,9 @@ from monitor.store.repo import Store
 from monitor.store.values import ActionStatus, JournalEntry
 from monitor.tiktok.client import TikTokClient
 from monitor.tiktok.models import AdvertiserInfo
+
+if TYPE_CHECKING:
+    from monitor.metrics import Metrics
 
 log = logging.getLogger(__name__)
 

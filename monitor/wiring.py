@@ -12,35 +12,35 @@ settings.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import aiohttp
-from slack_sdk.web.async_client import AsyncWebClient
 
 from monitor.accounts import Roster, build_clients
 from monitor.actions.base import GuardSettings
 from monitor.clock import Clock, SystemClock
 from monitor.config import Settings
-from monitor.metrics import Metrics
 from monitor.notify.base import Channel
 from monitor.notify.channels import build_channels
-from monitor.notify.console import AlsoOnConsole, ConsoleChannel
 from monitor.notify.templates import Templates
-from monitor.preview.parts import PreviewParts
-from monitor.preview.readonly import open_readonly
 from monitor.rulebook import RuleBook
 from monitor.rules.loader import configured_channels
 from monitor.runtime import Runtime
-from monitor.slackapp.allowlist import Allowlist
-from monitor.slackapp.handlers import ClickHandler
-from monitor.slackapp.socket import SlackApp
-from monitor.steering import Steering
 from monitor.store.budget import DEFAULT_APP, AppBudget
 from monitor.store.lease import ttl_for
 from monitor.store.repo import Store
 from monitor.store.tiers import Tiers
 from monitor.tiktok.client import TikTokClient
 from monitor.tiktok.sendtrace import send_trace
+
+if TYPE_CHECKING:
+    from monitor.metrics import Metrics
+    from monitor.preview.parts import PreviewParts
+    from monitor.slackapp.socket import SlackApp
+    from monitor.steering import Steering
+
+# The preview's parts, the demo's console channels and the Slack buttons (slack_sdk) are imported by the functions
+# that build them: a command loads only what it uses (tests/structure/test_startup_imports.py).
 
 
 async def open_store(settings: Settings, clock: Clock | None = None) -> Store:
@@ -98,6 +98,8 @@ def configured_channels_of(settings: Settings) -> dict[str, Channel]:
 def console_channels(settings: Settings, stream: TextIO, *, also_slack: bool) -> dict[str, Channel]:
     """The demo's channels: what rules send to ``slack`` is printed on ``stream`` (and sent to Slack too with
     ``also_slack``)."""
+    from monitor.notify.console import AlsoOnConsole, ConsoleChannel
+
     templates = Templates(settings.monitor.templates)
     console = ConsoleChannel(templates, stream)
     slack = build_channels(settings, templates)["slack"] if also_slack else None
@@ -147,6 +149,9 @@ async def open_preview(settings: Settings, clock: Clock | None = None) -> Previe
     """What ``once --dry-run`` and ``explain`` need: the database read-only (neither created nor migrated: see
     :mod:`monitor.preview.readonly`), clients behind this process's own rate limiter only (the app's shared budget
     is a table it would write), who polls which advertiser, the templates. Always ``close()`` the result."""
+    from monitor.preview.parts import PreviewParts
+    from monitor.preview.readonly import open_readonly
+
     readonly = await open_readonly(settings, clock or SystemClock())
     session = api_session()
     clients = build_clients(settings, session)
@@ -163,6 +168,7 @@ async def open_preview(settings: Settings, clock: Clock | None = None) -> Previe
 def steering_of(settings: Settings, store: Store, clock: Clock, session: aiohttp.ClientSession) -> Steering:
     """The changes people make (silences, reverts, approvals) on ``store``, with API clients on ``session`` for
     reverts and approvals."""
+    from monitor.steering import Steering
 
     async def client_of(advertiser_id: str) -> TikTokClient:
         return await client_of_advertiser(settings, session, advertiser_id, store)
@@ -176,6 +182,12 @@ def slack_app_of(settings: Settings, store: Store, clock: Clock, session: aiohtt
     slack = settings.slack
     if slack is None or slack.app_token is None or slack.token is None:
         return None
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    from monitor.slackapp.allowlist import Allowlist
+    from monitor.slackapp.handlers import ClickHandler
+    from monitor.slackapp.socket import SlackApp
+
     web = AsyncWebClient(token=slack.token.get_secret_value(), base_url=slack.base_url)
 
     async def members_of(group: str) -> list[str]:

@@ -1,17 +1,18 @@
-"""Channels from settings: what the composition root (app.py) calls to get ``{"slack": ..., "email": ...}``."""
+"""Channels from settings: what the composition root (app.py) calls to get ``{"slack": ..., "email": ...}``.
+
+Each channel's module (and its library: slack_sdk, aiosmtplib) is imported only when the configuration sets that
+channel up, so a configuration without ``[slack]`` never loads the Slack SDK."""
 
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from monitor.config import Settings
 from monitor.notify.base import Channel
-from monitor.notify.console import ConsoleChannel
-from monitor.notify.email import EmailChannel
-from monitor.notify.slack import SlackChannel
-from monitor.notify.templates import Templates
-from monitor.notify.webhook import WebhookChannel
+
+if TYPE_CHECKING:
+    from monitor.notify.templates import Templates
 
 
 def build_channels(
@@ -26,12 +27,20 @@ def build_channels(
     ``console``."""
     channels: dict[str, Channel] = {}
     if settings.slack is not None:
+        from monitor.notify.slack import SlackChannel
+
         channels["slack"] = SlackChannel.from_settings(settings.slack, templates)
     if settings.email is not None:
+        from monitor.notify.email import EmailChannel
+
         channels["email"] = EmailChannel.from_settings(settings.email, templates)
     if webhook_url is not None:
+        from monitor.notify.webhook import WebhookChannel
+
         channels["webhook"] = WebhookChannel(webhook_url, templates, secret=webhook_secret, timeout=webhook_timeout)
     if settings.console is not None:
+        from monitor.notify.console import ConsoleChannel
+
         stream = sys.stderr if settings.console.stream == "stderr" else sys.stdout
         channels["console"] = ConsoleChannel(templates, stream)
     return channels

@@ -15,12 +15,22 @@ and compiling ``when``), ``model`` (Rule, RuleSet, Action, Match), ``schema``/``
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from monitor.lazy import lazy_exports
 from monitor.rules.engine import Evaluation, Finding, evaluate
 from monitor.rules.expr import Condition, ExprError, compile_when
 from monitor.rules.lifecycle import Progress, Transition, advance, step
 from monitor.rules.loader import configured_channels, load_rules, summarize
 from monitor.rules.model import Action, Match, Needs, NotifyTarget, Rule, RuleSet
-from monitor.rules.testing import RuleTestReport, render_report, run_rule_tests
+
+if TYPE_CHECKING:
+    from monitor.rules.testing import RuleTestReport, render_report, run_rule_tests
+
+# test-rules' own modules (test files, the simulated polls): loaded on first use, not by every poll.
+__getattr__ = lazy_exports(
+    __name__, {"RuleTestReport": ".testing", "render_report": ".testing", "run_rule_tests": ".testing"}
+)
 
 __all__ = [
     "Action",

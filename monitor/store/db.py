@@ -39,6 +39,7 @@ from monitor.store.errors import (
     StoreFullError,
     StoreUnavailableError,
 )
+from monitor.store.urls import normalize_url
 
 log = logging.getLogger(__name__)
 
@@ -50,28 +51,6 @@ SQLITE_FULL = 13  # its primary result code
 
 #: PostgreSQL advisory lock key that serializes schema upgrades of replicas starting together ("tiktokmo").
 _UPGRADE_LOCK = 0x74696B746F6B6D6F
-
-
-def normalize_url(url: str) -> str:
-    """Pick the async driver for a storage URL: sqlite -> aiosqlite, postgresql/postgres -> asyncpg."""
-    scheme, sep, rest = url.partition("://")
-    if not sep:
-        raise StoreError(f"storage url {url.split('@')[-1]!r} is not a URL: expected sqlite:///path or postgresql://")
-    base, _, driver = scheme.partition("+")
-    if base == "sqlite":
-        return f"sqlite+aiosqlite://{rest}" if driver in ("", "aiosqlite") else _refuse(scheme)
-    if base in ("postgresql", "postgres"):
-        if driver in ("", "asyncpg"):
-            return f"postgresql+asyncpg://{rest}"
-        return f"postgresql+psycopg://{rest}" if driver in ("psycopg", "psycopg_async") else _refuse(scheme)
-    return _refuse(scheme)
-
-
-def _refuse(scheme: str) -> str:
-    raise StoreError(
-        f"storage url scheme {scheme!r} is not supported: use sqlite:///path, postgresql+asyncpg:// "
-        "or postgresql+psycopg://"
-    )
 
 
 def create_engine(

@@ -1,0 +1,119 @@
+"""Each command imports only what it uses (issue 18): ``--version`` and ``--help`` load none of the libraries,
+``check`` no database, HTTP, Slack, e-mail, scheduler or metrics library, ``once`` without ``[slack]`` and
+``[email]`` neither the Slack SDK nor aiosmtplib, nor the daemon's, the status page's, the preview's or the
+backtest's modules. Each probe is a fresh interpreter that runs :func:`monitor.cli.main` and then lists what
+``sys.modules`` holds."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+from monitor.clock import SystemClock
+from monitor.sandbox import Sandbox, SandboxSettings
+
+REPO = Path(__file__).resolve().parents[2]
+LIBRARIES = (
+    "sqlalchemy", "alembic", "aiosqlite", "asyncpg", "aiohttp", "slack_sdk", "aiosmtplib", "jinja2", "apscheduler",
+    "prometheus_client",
+)  # fmt: skip
+#: Modules of the package that only some commands use.
+PARTS = (
+    "monitor.app", "monitor.wiring", "monitor.daemon", "monitor.scheduler", "monitor.metrics", "monitor.healthserver",
+    "monitor.page.app", "monitor.slackapp.socket", "monitor.notify.slack", "monitor.notify.email",
+    "monitor.preview.dryrun", "monitor.preview.explain", "monitor.backtest.replay", "monitor.status.collect",
+    "monitor.auth.flow", "monitor.rules.testing", "monitor.steering",
+)  # fmt: skip
+PROBE = f"""
+import json, sys
+from monitor.cli import main
+try:
+    code = main(sys.argv[2:])
+except SystemExit as exc:
+    code = exc.code
+loaded = sorted({{m.split(".")[0] for m in sys.modules}} & set({list(LIBRARIES)!r}))
+parts = sorted(set(sys.modules) & set({list(PARTS)!r}))
+with open(sys.argv[1], "w") as out:
+    json.dump({{"code": code, "libraries": loaded, "parts": parts}}, out)
+"""
+ENV = {"TIKTOK_ACCESS_TOKEN": "t0ken-value", "SLACK_BOT_TOKEN": "xoxb-value"}  # the example config reads them
+
+
+async def probe(tmp_path: Path, *args: str) -> dict[str, Any]:
+    """Run the command line with ``args`` in a fresh interpreter (cwd ``tmp_path``); its exit code and imports."""
+    result = tmp_path / "probe.json"
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith(("TIKTOK_", "SLACK_"))}, **ENV}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", PROBE, str(result), *args,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, env=env, cwd=tmp_path,
+    )  # fmt: skip
+    output, _ = await asyncio.wait_for(process.communicate(), 120)
+    assert result.exists(), output.decode()
+    found: dict[str, Any] = json.loads(result.read_text())
+    found["output"] = output.decode()
+    return found
+
+
+def example_config(folder: Path) -> Path:
+    """config.example.toml and the example rules in ``folder``, where no database exists yet."""
+    shutil.copytree(REPO / "rules", folder / "rules")
+    return Path(shutil.copy(REPO / "config.example.toml", folder / "config.toml"))
+
+
+async def test_version_and_help_load_no_library_and_no_command(tmp_path: Path) -> None:
+    for args in (["--version"], ["--help"], ["once", "--help"], ["completion", "bash"]):
+        found = await probe(tmp_path, *args)
+        assert found["code"] == 0, found["output"]
+        assert (found["libraries"], found["parts"]) == ([], []), args
+
+
+async def test_check_loads_no_database_http_slack_or_scheduler_library(tmp_path: Path) -> None:
+    found = await probe(tmp_path, "check", "--config", str(example_config(tmp_path)))
+    assert found["code"] == 0, found["output"]
+    assert "OK" in found["output"]
+    assert found["libraries"] == ["jinja2"]  # it renders every template; it opens no database that does not exist
+    assert found["parts"] == ["monitor.app"]
+
+
+def sandbox_config(folder: Path, base_url: str, *, slack: bool) -> Path:
+    """The example rules telling the console only; ``[slack]`` only with ``slack``."""
+    rules = folder / "rules"
+    rules.mkdir()
+    (rules / "spend.toml").write_text(
+        '[[rule]]\nname = "spending"\nlevel = "campaign"\nwhen = "spend > 1"\nnotify = ["console"]\n'
+    )
+    config = folder / "config.toml"
+    config.write_text(
+        f'[tiktok]\nbase_url = "{base_url}"\naccess_token = "sandbox-token"\nadvertiser_ids = ["7000000000000000001", '
+        f'"7000000000000000002"]\n[monitor]\nrules = "rules"\n[storage]\nurl = "sqlite:///{folder / "monitor.db"}"\n'
+        '[actions]\nenabled = false\n[console]\n'
+        + ('[slack]\ntoken = "xoxb-1"\nchannel = "#ads"\nbase_url = "http://127.0.0.1:9/"\n' if slack else "")
+    )  # fmt: skip
+    return config
+
+
+async def test_once_loads_only_the_channels_it_is_configured_with(tmp_path: Path) -> None:
+    sandbox = Sandbox(SandboxSettings(), clock=SystemClock())
+    async with sandbox.serve("127.0.0.1", 0) as base_url:
+        plain, with_slack = tmp_path / "plain", tmp_path / "slack"
+        plain.mkdir()
+        with_slack.mkdir()
+        found = await probe(plain, "once", "--config", str(sandbox_config(plain, base_url, slack=False)))
+        told = await probe(with_slack, "once", "--config", str(sandbox_config(with_slack, base_url, slack=True)))
+        stored = await probe(plain, "check", "--config", str(plain / "config.toml"))
+    assert found["code"] == 0, found["output"]
+    assert "2 advertiser(s), 0 failed" in found["output"]
+    assert {"sqlalchemy", "aiohttp", "jinja2"} <= set(found["libraries"])  # what a poll uses
+    assert not {"slack_sdk", "aiosmtplib", "apscheduler", "prometheus_client"} & set(found["libraries"])
+    assert found["parts"] == ["monitor.app", "monitor.wiring"]
+    # the probe sees a channel's library when the configuration sets the channel up
+    assert told["code"] == 0, told["output"]
+    assert "slack_sdk" in told["libraries"] and "monitor.notify.slack" in told["parts"]
+    # check reads a database that exists (the accounts' currencies), so it loads the store then
+    assert stored["code"] == 0, stored["output"]
+    assert "sqlalchemy" in stored["libraries"]
