@@ -31,9 +31,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine, Mapping
+from collections.abc import AsyncIterator, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
+from itertools import repeat
 from types import MappingProxyType
 from typing import Any
 
@@ -47,8 +48,10 @@ from monitor.tiktok.client import TikTokClient
 from monitor.tiktok.cooperative import slices
 from monitor.tiktok.errors import ApiError, AuthError
 from monitor.tiktok.models import AdvertiserInfo, Entity, Report, ReportQuery
+from monitor.tiktok.report_table import ReportTable
 
 log = logging.getLogger(__name__)
+_SLICE = 1000  # report rows joined between two turns of the event loop
 #: The ad-level report dimension that keys Upgraded Smart+ ads by their smart_plus_ad_id (tiktok-api.md §12).
 SMART_PLUS_AD_DIMENSION = "ad_id_v2"
 
@@ -161,16 +164,9 @@ async def fetch_snapshot(
             id_of = (SMART_PLUS_AD_DIMENSION, level.id_field) if level is Level.AD else level.id_field
             hours[level].add(result, id_of)
             continue
-        id_field, smart_ids = level.id_field, level is Level.AD
-        async for rows in slices(result.rows):
-            for row in rows:
-                dims = row.dimensions
-                entity_id = (smart_ids and dims.get(SMART_PLUS_AD_DIMENSION)) or dims.get(id_field)
-                if entity_id:
-                    got = row.metrics.get
-                    # read-only from the start (a fresh dict nobody else holds): EntityState keeps it without a copy
-                    values = MappingProxyType({name: got(name) for name in wanted})
-                    metrics.setdefault((level, entity_id), {})[window] = values
+        async for joined in _joined(result.table, level, wanted):
+            for entity_id, values in joined:
+                metrics.setdefault((level, entity_id), {})[window] = values
 
     def of(level: Level, entity_id: str) -> dict[str, Mapping[str, MetricValue]] | None:
         mine = metrics.get((level, entity_id))
@@ -188,6 +184,32 @@ async def fetch_snapshot(
         states, failed = await with_baselines(client, history, advertiser, baselines, states, now)
         errors += failed
     return FetchResult(tuple(states), tuple(errors))
+
+
+async def _joined(
+    table: ReportTable, level: Level, wanted: tuple[str, ...]
+) -> AsyncIterator[list[tuple[str, Mapping[str, MetricValue]]]]:
+    """Each row's entity id and the ``wanted`` metrics of it (read-only: EntityState keeps them without a copy;
+    a metric the report lacks is None), a slice of rows at a time with a turn of the event loop in between (so
+    granted requests leave on time). Rows without an id are skipped. Ads are keyed by ``smart_plus_ad_id`` where
+    a row has one (Upgraded Smart+), else by ``ad_id``."""
+    n = len(table)
+    blank = [""] * n
+    ids: Sequence[str] = table.dimensions.get(level.id_field, blank)
+    if level is Level.AD and SMART_PLUS_AD_DIMENSION in table.dimensions:
+        ids = [smart or plain for smart, plain in zip(table.dimensions[SMART_PLUS_AD_DIMENSION], ids, strict=True)]
+    absent = [None] * n
+    columns = [table.metrics.get(name, absent) for name in wanted]
+    for start in range(0, n, _SLICE):
+        if start:
+            await asyncio.sleep(0)
+        stop = min(start + _SLICE, n)
+        rows = zip(*(c[start:stop] for c in columns), strict=True) if columns else repeat((), stop - start)
+        yield [
+            (entity_id, MappingProxyType(dict(zip(wanted, values, strict=True))))
+            for entity_id, values in zip(ids[start:stop], rows, strict=True)
+            if entity_id
+        ]
 
 
 async def _all_or_nothing(

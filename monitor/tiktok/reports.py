@@ -13,11 +13,10 @@ import io
 import json
 from collections.abc import Awaitable, Callable, Sequence
 
-from monitor.domain import MetricValue
-from monitor.domain.ratios import clear_undefined_ratios, ratio_pairs
 from monitor.tiktok.errors import BadResponseError, PermanentApiError, TransientApiError
 from monitor.tiktok.models import Report, ReportQuery, ReportRow
-from monitor.tiktok.shape import answer_data, parse_metric_text
+from monitor.tiktok.report_table import ReportTable, clear_undefined_ratio_columns, metric_column
+from monitor.tiktok.shape import answer_data
 from monitor.tiktok.transport import Transport
 
 #: Seconds to wait before each status check: short at first, then patient. A task is never ready the moment
@@ -82,16 +81,11 @@ async def run_report_task(
             raise link.error("download_url", "is missing: the answer had neither CSV nor a download_url")
         text = await transport.fetch_url(url)
     # 100,000 rows take about a second to parse: in a thread, so the event loop goes on sending
-    rows = await asyncio.to_thread(parse_csv_report, text, query.dimensions, advertiser_id=advertiser_id)
-    return Report(
-        rows=rows,
-        request_ids=tuple(r for r in request_ids if r),
-    )
+    table = await asyncio.to_thread(parse_csv_table, text, query.dimensions, advertiser_id=advertiser_id)
+    return Report(table=table, request_ids=tuple(r for r in request_ids if r))
 
 
-def parse_csv_report(
-    text: str, dimensions: Sequence[str], *, advertiser_id: str | None = None
-) -> tuple[ReportRow, ...]:
+def parse_csv_table(text: str, dimensions: Sequence[str], *, advertiser_id: str | None = None) -> ReportTable:
     """CSV with a header row of column names: dimension columns stay strings, the rest are metrics (a ratio over
     a zero count is None, :mod:`monitor.domain.ratios`). A CSV
     without a column for each of ``dimensions`` is a BadResponseError (its rows could not be attributed)."""
@@ -107,7 +101,7 @@ def parse_csv_report(
             code=envelope.get("code"),
         )
     if not text.strip():  # no header and no rows: an empty report
-        return ()
+        return ReportTable({name: [] for name in dimensions}, {})
     reader = csv.reader(io.StringIO(text))
     header = next(reader, [])
     absent = [d for d in dimensions if d not in header]
@@ -118,26 +112,22 @@ def parse_csv_report(
             endpoint="report/task/download/",
             advertiser_id=advertiser_id,
         )
-    # Columns by position, worked out once: a row is a list of cells, not a dict (100,000 rows a report).
-    # A repeated column name keeps its last cell, as csv.DictReader did; a short row's missing cells read as
-    # "" for dimensions and None (no data) for metrics.
+    # Columns by position: a repeated column name keeps its last cell, as csv.DictReader did; a row's missing
+    # cells read as "" for dimensions and None (no data) for metrics; a blank line is no row.
     dimension_set = set(dimensions)
     dims_at = {name: i for i, name in enumerate(header) if name in dimension_set}
     metrics_at = {name: i for i, name in enumerate(header) if name and name not in dimension_set}
-    pairs = ratio_pairs(metrics_at)
     width = len(header)
-    rows = []
-    for record in reader:
-        if not record:  # a blank line is no row (as csv.DictReader skipped it)
-            continue
-        if len(record) < width:
-            record = record + [None] * (width - len(record))  # type: ignore[list-item]
-        dims = {name: record[i] or "" for name, i in dims_at.items()}
-        metrics: dict[str, MetricValue] = {}
-        for name, i in metrics_at.items():
-            cell = record[i]
-            metrics[name] = None if cell is None else parse_metric_text(name, cell)
-        if pairs:
-            clear_undefined_ratios(metrics, pairs)
-        rows.append(ReportRow(dimensions=dims, metrics=metrics))
-    return tuple(rows)
+    records = [r if len(r) >= width else r + [None] * (width - len(r)) for r in reader if r]
+    columns: list[Sequence[str | None]] = list(zip(*records, strict=False)) if records else [()] * width
+    metrics = {name: metric_column(name, columns[i]) for name, i in metrics_at.items()}
+    clear_undefined_ratio_columns(metrics)
+    return ReportTable({name: [c or "" for c in columns[i]] for name, i in dims_at.items()}, metrics)
+
+
+def parse_csv_report(
+    text: str, dimensions: Sequence[str], *, advertiser_id: str | None = None
+) -> tuple[ReportRow, ...]:
+    """:func:`parse_csv_table`'s rows, one :class:`ReportRow` each."""
+    table = parse_csv_table(text, dimensions, advertiser_id=advertiser_id)
+    return tuple(ReportRow(dimensions=d, metrics=m) for d, m in table.records())

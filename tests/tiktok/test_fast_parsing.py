@@ -20,6 +20,8 @@ from hypothesis import strategies as st
 
 from monitor import fastjson
 from monitor.domain.ratios import without_undefined_ratios
+from monitor.tiktok.models import Report
+from monitor.tiktok.report_table import ReportTable, metric_column
 from monitor.tiktok.reports import parse_csv_report
 from monitor.tiktok.shape import parse_metric, parse_metric_text
 
@@ -118,3 +120,35 @@ def test_the_csv_report_reads_as_a_dict_reader_did(rows: list[list[str]]) -> Non
         assert dims == want_dims
         assert metrics.keys() == want_metrics.keys()
         assert all(same(metrics[k], want_metrics[k]) for k in metrics), (metrics, want_metrics)
+
+
+COLUMNS = st.one_of(
+    st.lists(st.integers(0, 10**6).map(str), max_size=6),  # whole columns of integers: converted at once
+    st.lists(st.decimals(0, 10**6, places=2).map(str), max_size=6),  # ... of decimals
+    st.lists(st.one_of(CELLS, st.none()), max_size=6),  # anything else: cell by cell
+    st.lists(st.sampled_from(["1" * 301, "12.5", "7"]), max_size=4),  # too long for the whole-column path
+)
+
+
+@given(name=st.sampled_from(["spend", "clicks", "objective_type"]), cells=COLUMNS)
+@settings(max_examples=400, deadline=None)
+def test_a_metric_column_reads_each_cell_as_parse_metric_does(name: str, cells: list[str | None]) -> None:
+    got = metric_column(name, cells)
+    expected = [None if c is None else parse_metric(name, c) for c in cells]
+    assert len(got) == len(expected) and all(same(a, b) for a, b in zip(got, expected, strict=True))
+
+
+def test_a_report_as_rows_and_as_columns_is_the_same_report() -> None:
+    rows = parse_csv_report("ad_id,spend,clicks,cpc\r\n1,2.50,0,0.10\r\n2,-,4,0.5\r\n", ("ad_id",))
+    from_rows, from_table = (
+        Report(rows),
+        Report(
+            table=ReportTable.from_records(
+                ["ad_id"], ["spend", "clicks", "cpc"], [(r.dimensions, r.metrics) for r in rows]
+            )
+        ),
+    )
+    assert from_rows.table == from_table.table and from_rows.rows == from_table.rows
+    assert from_table.table.metrics["cpc"] == [None, 0.5]  # a ratio over zero clicks is no data
+    with pytest.raises(ValueError):
+        Report()

@@ -1,0 +1,89 @@
+"""A report as columns (issue 18): what a 100,000-row CSV is read into, and what a poll joins into its entities.
+
+A row per object (a dict of dimensions and a dict of metrics for each of 100,000 ads) cost more than everything
+else in reading a report. Here each column is one list, rows aligned by position, and a column whose cells are
+all plain integers or all plain decimals (the usual case: ``spend`` is ``"12.34"`` throughout, ``clicks`` ``"7"``)
+is converted in one pass of C code (``map(float, ...)``) after one regular-expression check of the whole column.
+Any other column is read cell by cell with :func:`~monitor.tiktok.shape.parse_metric_text`, so every cell reads
+exactly as :func:`~monitor.tiktok.shape.parse_metric` reads it ("-" is no data, never 0; a ratio over a zero count
+is no data: :mod:`monitor.domain.ratios`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+
+from monitor.domain import MetricValue
+from monitor.domain.ratios import ratio_pairs
+from monitor.tiktok.shape import ATTRIBUTE_METRICS, parse_metric_text
+
+__all__ = ["ReportTable", "metric_column"]
+
+#: A whole column of plain integers / plain decimals, one per line (ASCII digits only).
+_INTEGERS = re.compile(r"[0-9]+(?:\n[0-9]+)*")
+_DECIMALS = re.compile(r"[0-9]+\.[0-9]+(?:\n[0-9]+\.[0-9]+)*")
+#: Longer cells go cell by cell: int() refuses more than 4,300 digits and float() overflows past 308.
+_LONGEST = 300
+_NUMBERS = (int, float)
+
+#: One row: its dimensions and its metrics.
+Record = tuple[Mapping[str, str], Mapping[str, MetricValue]]
+
+
+@dataclass(frozen=True)
+class ReportTable:
+    """Columns of one report: dimension values (strings, "" when missing) and parsed metrics, equal lengths."""
+
+    dimensions: Mapping[str, Sequence[str]]
+    metrics: Mapping[str, Sequence[MetricValue]]
+
+    def __len__(self) -> int:
+        for column in (*self.dimensions.values(), *self.metrics.values()):
+            return len(column)
+        return 0
+
+    def records(self) -> Iterator[tuple[dict[str, str], dict[str, MetricValue]]]:
+        """Each row as (dimensions, metrics) dicts, in order."""
+        dims, names = tuple(self.dimensions), tuple(self.metrics)
+        for dim_values, values in zip(
+            zip(*self.dimensions.values(), strict=True), zip(*self.metrics.values(), strict=True), strict=True
+        ):
+            yield dict(zip(dims, dim_values, strict=True)), dict(zip(names, values, strict=True))
+
+    @classmethod
+    def from_records(
+        cls,
+        dimensions: Sequence[str],
+        metrics: Sequence[str],
+        records: Sequence[tuple[Mapping[str, str], Mapping[str, MetricValue]]],
+    ) -> ReportTable:
+        """Columns from rows of dicts (a JSON report's rows); a value a row lacks is "" / None."""
+        return cls(
+            {name: [dims.get(name, "") for dims, _ in records] for name in dimensions},
+            {name: [values.get(name) for _, values in records] for name in metrics},
+        )
+
+
+def metric_column(name: str, cells: Sequence[str | None]) -> list[MetricValue]:
+    """One metric's cells parsed (None for a cell the row did not have)."""
+    if name not in ATTRIBUTE_METRICS and cells and None not in cells:
+        text = "\n".join(cells)  # type: ignore[arg-type]  # no None: checked
+        if text.isascii() and max(map(len, cells)) <= _LONGEST:  # type: ignore[arg-type]
+            if _INTEGERS.fullmatch(text):
+                return list(map(int, cells))  # type: ignore[arg-type]
+            if _DECIMALS.fullmatch(text):
+                return list(map(float, cells))  # type: ignore[arg-type]
+    return [None if cell is None else parse_metric_text(name, cell) for cell in cells]
+
+
+def clear_undefined_ratio_columns(metrics: dict[str, list[MetricValue]]) -> None:
+    """In place, column-wise: a ratio whose denominator (in the same row) is zero or missing becomes None
+    (:func:`monitor.domain.ratios.clear_undefined_ratios`, per column)."""
+    for name, denominator in ratio_pairs(metrics):
+        counts = metrics[denominator]
+        metrics[name] = [
+            None if count is None or (type(count) in _NUMBERS and count == 0) else value
+            for value, count in zip(metrics[name], counts, strict=True)
+        ]
