@@ -46,14 +46,15 @@ def _default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
-def dumps(value: Any) -> str:
+def dumps(value: Any, *, finite: bool = False) -> str:
     """Compact JSON with sorted keys; mappings of any kind (read-only proxies too) are objects. Raises
-    ValueError for NaN or an infinity anywhere in ``value``, TypeError for what JSON cannot hold."""
+    ValueError for NaN or an infinity anywhere in ``value`` (``finite=True``: the caller has checked that every
+    float in it is finite, so the scan for them is skipped), TypeError for what JSON cannot hold."""
     try:
         text = orjson.dumps(value, default=_default, option=_OPTIONS)
     except orjson.JSONEncodeError as exc:
         raise TypeError(str(exc)) from None
-    if b"null" in text and _has_nonfinite(value):  # orjson writes NaN/inf as null: refuse them instead
+    if not finite and b"null" in text and _has_nonfinite(value):  # orjson writes NaN/inf as null: refuse them instead
         raise ValueError("Out of range float values are not JSON compliant (NaN or an infinity)")
     return text.decode()
 

@@ -1,18 +1,20 @@
 """The cyclic garbage collector, tuned for a process that builds 100,000s of objects per poll.
 
 A poll of a large account builds a snapshot of containers (an :class:`~monitor.domain.EntityState` with its
-read-only metrics per entity, about eight tracked objects each) while the previous snapshot is alive. With
-CPython's default thresholds (700, 10, 10) the collector runs a young collection every 700 new containers and
-rescans the whole heap each time it has grown by a quarter, so a 100,000-ad poll spent about a third of its CPU
-in the collector (issue 18: `bench/cycle.py`, 14-15 s of CPU for a warm `once` with the defaults, 9-10 s with
-this tuning, same result). Two changes, both common practice for long-running Python services:
+read-only metrics per entity, about six tracked objects each) while the previous snapshot is alive. With
+CPython's default thresholds (700, 10, 10) the collector runs a young collection every 700 new containers, a
+middle one every 7,000 and rescans the whole heap each time it has grown by a quarter, so every object of a
+snapshot is scanned several times while it is built: a warm `once` of a 100,000-ad account spent about a third
+of its CPU in the collector (issue 18; 14-15 s of CPU with the defaults). Measured with ``gc.callbacks`` on the
+same poll: 2.2 s in 808 collections at (20,000, 10, 10) and 1.1 s in 234 at (100,000, 20, 10), 10.3 and 9.5 s of
+CPU in all; with the collector off, 8.2 s. Two changes, both common practice for long-running Python services:
 
 * :func:`gc.freeze` after start-up: the modules, classes and functions imported at start live as long as the
   process; frozen, no collection scans them again;
-* a first-generation threshold of 20,000 instead of 700: young collections come 30 times less often, so far
-  fewer objects of a poll in progress are promoted and rescanned. The older generations keep their defaults,
-  so a full collection still follows every 2,000,000 or so net allocations: cyclic garbage (SQLAlchemy's
-  statements, for one) is still reclaimed within a poll or two, which ``bench/soak.py`` watches.
+* thresholds of 100,000 young containers and 20 young collections (instead of 700 and 10): far fewer objects of
+  a poll in progress are promoted and rescanned. The oldest generation keeps its default, so a full collection
+  still follows every 20,000,000 or so net allocations and whenever the heap has grown by a quarter: cyclic
+  garbage (SQLAlchemy's statements, for one) is still reclaimed, which ``bench/soak.py`` watches.
 
 Reference counting, which frees almost everything a poll drops (snapshots hold no cycles), is not affected.
 """
@@ -21,16 +23,17 @@ from __future__ import annotations
 
 import gc
 
-#: Containers allocated (net) between two young collections; CPython's default is 700.
-YOUNG_THRESHOLD = 20_000
+#: Containers allocated (net) between two young collections (CPython's default: 700), and young collections
+#: between two of the middle generation (default: 10).
+YOUNG_THRESHOLD = 100_000
+MIDDLE_THRESHOLD = 20
 
 
 def tune_collector() -> None:
     """Raise the young generation's threshold and freeze what start-up built, once per process (a second call,
     e.g. a test running several commands in one process, changes nothing)."""
-    _, middle, old = gc.get_threshold()
-    if gc.get_freeze_count() and gc.get_threshold()[0] == YOUNG_THRESHOLD:
+    if gc.get_freeze_count() and gc.get_threshold()[:2] == (YOUNG_THRESHOLD, MIDDLE_THRESHOLD):
         return
     gc.collect()  # start-up's garbage is not frozen with it (a few tens of milliseconds)
     gc.freeze()
-    gc.set_threshold(YOUNG_THRESHOLD, middle, old)
+    gc.set_threshold(YOUNG_THRESHOLD, MIDDLE_THRESHOLD, gc.get_threshold()[2])

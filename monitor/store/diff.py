@@ -16,6 +16,7 @@ Everything is ordered from the top of the account tree down, then by id, so resu
 from __future__ import annotations
 
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any
 
 from monitor.domain import LEVEL_ORDER, TRACKED_FIELDS, EntityKey, EntityState, MetricValue, Snapshot, sorted_states
@@ -67,16 +68,21 @@ def diff_snapshots(previous: Snapshot | None, current: Snapshot, *, metrics: boo
     disappeared = sorted_states(s for k, s in before.items() if k not in after)
     changed: list[FieldChange] = []
     deltas: list[MetricDelta] = []
+    if not metrics:  # the tracked fields of each entity in both, compared at once; only those that differ sorted
+        differ = [k for k, new in after.items() if k in before and _tracked(before[k]) != _tracked(new)]
+        for key in sorted(differ, key=lambda k: (LEVEL_ORDER[k[0]], k[1])):
+            changed += field_changes(before[key], after[key])
+        return SnapshotDiff(tuple(appeared), tuple(disappeared), tuple(changed), ())
     for key in sorted((k for k in after if k in before), key=lambda k: (LEVEL_ORDER[k[0]], k[1])):
         old, new = before[key], after[key]
-        if not metrics:
-            changed += field_changes(old, new)
-            continue
         if old == new:
             continue
         changed.extend(field_changes(old, new))
         deltas.extend(metric_deltas(old, new))
     return SnapshotDiff(tuple(appeared), tuple(disappeared), tuple(changed), tuple(deltas))
+
+
+_tracked = attrgetter(*TRACKED_FIELDS)
 
 
 def field_changes(old: EntityState, new: EntityState) -> list[FieldChange]:

@@ -159,7 +159,7 @@ class PollWriter:
             if old is not None and old == state and _same_metric_types(old.metrics, state.metrics):
                 continue  # unchanged: costs no row
             check_values(state)
-            out.append(row_values(state, fastjson.dumps(state.metrics), present=True))
+            out.append(row_values(state, fastjson.dumps(state.metrics, finite=True), present=True))  # checked
             event, changed = entity_events(old, state)
             states += [event] if event is not None else []
             windows += changed
@@ -175,7 +175,11 @@ class PollWriter:
 
 def _same_metric_types(a: Metrics, b: Metrics) -> bool:
     """For equal metrics: are the types equal too? 0 -> 0.0 is stored as a change, so what was saved reads back."""
-    return all(type(value) is type(b[window][name]) for window, values in a.items() for name, value in values.items())
+    for window, values in a.items():
+        other = b[window]
+        if list(map(type, values.values())) != list(map(type, map(other.__getitem__, values))):
+            return False
+    return True
 
 
 async def begin(

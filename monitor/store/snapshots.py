@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from monitor import fastjson
 from monitor.domain import EntityKey, EntityState, Level, Snapshot
-from monitor.domain.values import shared
+from monitor.domain.values import EMPTY, shared
 from monitor.store import history_read
 from monitor.store.models import EntityRow, PollRow
 from monitor.store.values import PollStatus
@@ -100,13 +100,28 @@ async def load_at(conn: AsyncConnection, advertiser_id: str, poll_id: int, taken
 
 
 async def _states(conn: AsyncConnection, query: sa.Select[Any]) -> dict[EntityKey, EntityState]:
-    """Stream the rows in slices and convert each slice, so the event loop runs between slices."""
+    """Stream the rows (selected with ``_columns``) in slices and convert each slice, so the event loop runs
+    between slices. The same as :func:`state_from_row` per row, unrolled: this reads 100,000s of rows a poll."""
     out: dict[EntityKey, EntityState] = {}
     result = await conn.stream(query.execution_options(yield_per=_SLICE))
+    loads, levels, proxy = fastjson.loads, _LEVELS, MappingProxyType
     async for rows in result.partitions():
-        for row in rows:
-            state = state_from_row(row)
-            out[(state.level, state.id)] = state
+        for advertiser_id, level_name, entity_id, metrics_json, campaign, adgroup, name, op, sec, budget, mode in rows:
+            level = levels[level_name]
+            metrics = loads(metrics_json)
+            out[(level, entity_id)] = EntityState(
+                level,
+                entity_id,
+                advertiser_id,
+                name,
+                shared(op),
+                shared(sec),
+                budget,
+                shared(mode),
+                shared(campaign),
+                shared(adgroup),
+                proxy({w: proxy(m) for w, m in metrics.items()}) if metrics else EMPTY,
+            )
     return out
 
 
