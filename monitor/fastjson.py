@@ -60,10 +60,11 @@ def dumps(value: Any, *, finite: bool = False) -> str:
 
 
 def _has_nonfinite(value: Any) -> bool:
-    if isinstance(value, float):
+    kind = type(value)
+    if kind is float:
         return not math.isfinite(value)
-    if isinstance(value, Mapping):
-        return any(_has_nonfinite(v) for v in value.values())
-    if isinstance(value, list | tuple):
-        return any(_has_nonfinite(v) for v in value)
+    if kind is list or kind is tuple:
+        return any(map(_has_nonfinite, value))
+    if kind is dict or isinstance(value, Mapping):
+        return any(map(_has_nonfinite, value.values()))
     return False

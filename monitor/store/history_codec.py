@@ -19,6 +19,7 @@ import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from types import MappingProxyType
 
 from monitor import fastjson
@@ -112,12 +113,23 @@ def check_values(state: EntityState) -> None:
 
 def metric_set(values: Values) -> str:
     """The metric set of a window's values: its sorted names as JSON (the ``history_names`` value)."""
-    return dumps(sorted(values))
+    return _set_text(tuple(values))
 
 
 def pack(values: Values) -> str:
     """The values in the order of their metric set, as a JSON array."""
-    return fastjson.dumps([values[name] for name in sorted(values)])
+    return fastjson.dumps(list(map(values.__getitem__, _sorted(tuple(values)))))
+
+
+# A poll writes 100,000s of window rows over a handful of metric sets: each set's order and text worked out once.
+@lru_cache(maxsize=1024)
+def _sorted(names: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(sorted(names))
+
+
+@lru_cache(maxsize=1024)
+def _set_text(names: tuple[str, ...]) -> str:
+    return dumps(list(_sorted(names)))
 
 
 def unpack(names: tuple[str, ...], packed: str) -> Mapping[str, MetricValue]:

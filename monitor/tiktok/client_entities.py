@@ -10,8 +10,8 @@ from typing import Any
 from monitor.domain import Level
 from monitor.tiktok.changelog import ChangeRecord, read_change_log
 from monitor.tiktok.client_paging import MAX_PAGE_SIZE, PagedClient
-from monitor.tiktok.cooperative import cooperative
 from monitor.tiktok.models import DEFAULT_FIELDS, Entity
+from monitor.tiktok.shape import Fields
 
 __all__ = ["SMART_PLUS_AD_PAGE_SIZE", "EntityReads"]
 
@@ -43,12 +43,15 @@ class EntityReads(PagedClient):
         params: dict[str, Any] = {"advertiser_id": advertiser_id, "fields": wanted}
         if filtering:
             params["filtering"] = dict(filtering)
-        pages = await self._pages(f"{level.value}/get/", params, advertiser_id=advertiser_id, page_size=page_size)
-        seen: dict[str, Entity] = {}  # an entity created between two page reads can shift pages: dedupe
-        async for row in cooperative(pages.rows):
-            entity = Entity.from_api(level, advertiser_id, row)
-            seen[entity.id] = entity
-        return list(seen.values())
+
+        def convert(rows: list[Fields]) -> list[Entity]:  # a page (1,000 rows) at a time: a few milliseconds
+            return [Entity.from_api(level, advertiser_id, row) for row in rows]
+
+        pages = await self._pages(
+            f"{level.value}/get/", params, advertiser_id=advertiser_id, page_size=page_size, convert=convert
+        )
+        seen = {entity.id: entity for entity in pages.rows}  # an entity created between two page reads can shift
+        return list(seen.values())  # pages: deduplicated
 
     async def campaigns(self, advertiser_id: str, **kwargs: Any) -> list[Entity]:
         return await self.entities(Level.CAMPAIGN, advertiser_id, **kwargs)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections.abc import Coroutine, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -42,11 +42,11 @@ TRUNCATION_HEADER = "X-Tt-Ads-Throttle"
 
 @dataclass(frozen=True)
 class Pages:
-    """The checked rows of every page read, the answers they came in, and whether TikTok flagged the (sync
-    report's) rows as capped at 20,000 ads."""
+    """The checked rows of every page read (or what ``convert`` made of them), the request ids of the answers
+    they came in, and whether TikTok flagged the (sync report's) rows as capped at 20,000 ads."""
 
-    rows: list[Fields]
-    responses: list[ApiResponse]
+    rows: list[Any]  # Fields, or what ``convert`` made of each page's rows
+    request_ids: list[str]
     truncated: bool = False
 
 
@@ -66,24 +66,37 @@ class PagedClient:
         max_page_size: int = MAX_PAGE_SIZE,
         advertiser_id: str | None = None,
         stop_if_truncated: bool = False,
+        convert: Callable[[list[Fields]], list[Any]] | None = None,
     ) -> Pages:
         """Every row of a paginated list, checked: page 1, then the pages its count asks for, a few at a time
         (see the module docstring for the rule). Raises BadResponseError when the list cannot be read whole.
-        ``stop_if_truncated``: when page 1 says TikTok capped the rows, only page 1 is read."""
+        ``stop_if_truncated``: when page 1 says TikTok capped the rows, only page 1 is read. ``convert``: each
+        page's rows are converted as the page arrives and its answer is let go (a 100,000-ad list never holds
+        every page's JSON at once); the rows counted are the page's, before conversion."""
         page_size = max(1, min(page_size, max_page_size))
+        flagged: list[bool] = []  # per page: TikTok flagged its rows as capped
 
-        async def page(number: int) -> tuple[ApiResponse, list[Fields]]:
+        async def page(number: int) -> tuple[str, int, list[Any]]:
             response = await self.transport.request(
                 "GET", path, params={**params, "page": number, "page_size": page_size}, advertiser_id=advertiser_id
             )
-            return response, answer_data(response, path, advertiser_id, page=number).rows()
+            rows = answer_data(response, path, advertiser_id, page=number).rows()
+            flagged.append(_truncated(response))
+            return response.request_id or "", len(rows), rows if convert is None else convert(rows)
 
-        first, rows = await page(1)
-        data = answer_data(first, path, advertiser_id, page=1)
-        if stop_if_truncated and _truncated(first):
-            return Pages(rows, [first], truncated=True)
-        total, expected, size = self._page_count(data, len(rows), page_size)
-        responses, number, last = [first], 1, len(rows)
+        first_response = await self.transport.request(
+            "GET", path, params={**params, "page": 1, "page_size": page_size}, advertiser_id=advertiser_id
+        )
+        data = answer_data(first_response, path, advertiser_id, page=1)
+        first_rows = data.rows()
+        request_ids = [first_response.request_id or ""]
+        rows = first_rows if convert is None else convert(first_rows)
+        if stop_if_truncated and _truncated(first_response):
+            return Pages(rows, [r for r in request_ids if r], truncated=True)
+        flagged.append(_truncated(first_response))
+        total, expected, size = self._page_count(data, len(first_rows), page_size)
+        count, number, last = len(first_rows), 1, len(first_rows)
+        del first_response, first_rows
         # Read on while the last page was full: up to the count; past total_page (when it is all page_info
         # says) or without any count, one page at a time up to the cap.
         while last >= size and not (total is not None and expected is not None and number >= expected):
@@ -102,21 +115,22 @@ class PagedClient:
             counted_to = expected if expected is not None and number < expected else None
             width = PAGE_CONCURRENCY if counted_to is not None else 1
             numbers = range(number + 1, min(number + width, counted_to or self.max_pages) + 1)
-            for response, page_rows in await _all_of([page(n) for n in numbers]):
+            for request_id, held, page_rows in await _all_of([page(n) for n in numbers]):
                 number += 1
-                responses.append(response)
+                request_ids.append(request_id)
                 rows.extend(page_rows)
-                last = len(page_rows)
+                count += held
+                last = held
                 if last < size:  # the end of the list: a later page of this batch can only be empty
                     break
-        truncated = any(_truncated(r) for r in responses)
-        if total is not None and len(rows) < total and not truncated:
+        truncated = any(flagged)
+        if total is not None and count < total and not truncated:
             raise data.error(
                 "page_info.total_number",
-                f"is {total} but {number} page(s) of {size} held {len(rows)} rows: the list is incomplete "
+                f"is {total} but {number} page(s) of {size} held {count} rows: the list is incomplete "
                 "(TikTok's answer contradicts itself, or entities changed while it was read)",
             )
-        return Pages(rows, responses, truncated)
+        return Pages(rows, [r for r in request_ids if r], truncated)
 
     def _page_count(self, data: Fields, first_rows: int, page_size: int) -> tuple[int | None, int | None, int]:
         """(total_number, pages to read, rows per page) from page 1's ``page_info``; a count is None when it

@@ -36,7 +36,7 @@ class ReportReads(PagedClient):
         return Report(
             rows=tuple([_report_row(row, query.dimensions) async for row in cooperative(pages.rows)]),
             truncated=pages.truncated,
-            request_ids=tuple(r.request_id for r in pages.responses if r.request_id),
+            request_ids=tuple(pages.request_ids),
         )
 
     async def async_report(self, advertiser_id: str, query: ReportQuery, **options: Any) -> Report:
