@@ -69,7 +69,7 @@ def slope(points: list[tuple[float, float]]) -> float:
     return sum((x - mx) * (y - my) for x, y in points) / sxx if sxx else 0.0
 
 
-def write_config(folder: Path, base_url: str, port: int, interval: str) -> Path:
+def write_config(folder: Path, base_url: str, port: int, interval: str, qps: int) -> Path:
     """The examples in rules/, every message to the console channel (stdout, discarded)."""
     rules = folder / "rules"
     rules.mkdir()
@@ -78,7 +78,7 @@ def write_config(folder: Path, base_url: str, port: int, interval: str) -> Path:
     config = folder / "config.toml"
     config.write_text(
         f'[tiktok]\nbase_url = "{base_url}"\naccess_token = "sandbox-token"\n'
-        f'advertiser_ids = ["{LARGE_ADVERTISER_ID}"]\nmax_qps = 1000\n'
+        f'advertiser_ids = ["{LARGE_ADVERTISER_ID}"]\nmax_qps = {qps}\n'
         f'[monitor]\ninterval = "{interval}"\nrules = "{rules}"\n'
         f'[storage]\nurl = "sqlite:///{folder / "monitor.db"}"\nmin_free = "1MB"\n'
         f"[actions]\nenabled = false\n[console]\n"
@@ -150,7 +150,7 @@ async def main(
                             if resp.status == 200:
                                 break
                     await asyncio.sleep(0.2)
-                config = write_config(folder, sandbox_url, health_port, interval)
+                config = write_config(folder, sandbox_url, health_port, interval, qps)
                 log = folder / "daemon.log"
                 tracing = [] if frames is None else ["-X", f"tracemalloc={frames}"]
                 daemon = subprocess.Popen(  # noqa: ASYNC220, S603
