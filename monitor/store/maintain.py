@@ -6,7 +6,9 @@ SQLite: a database created by this version has ``auto_vacuum=INCREMENTAL`` (moni
 given back with ``PRAGMA incremental_vacuum(n)``, a few hundred pages per transaction. An older database keeps
 the mode it was created with (``NONE``): its freed pages are reused by later writes but the file does not shrink;
 ``sqlite3 monitor.db 'PRAGMA auto_vacuum=INCREMENTAL; VACUUM;'`` with the daemon stopped converts it.
-PostgreSQL's autovacuum reuses the space of deleted rows by itself.
+PostgreSQL: the history is partitioned by day (monitor.store.partitions). The job first makes the partitions of
+today and the next days (and of any day whose rows wait in the default partition); pruning drops expired days
+whole (monitor.store.partition_drop); autovacuum reuses the space of the rows compaction deletes.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from monitor.bytesize import format_size
-from monitor.store import compact, prune
+from monitor.store import compact, partitions, prune
 from monitor.store.compact import Budget, CompactReport
 from monitor.store.db import writing
 from monitor.store.tiers import DAILY, Tiers, span_start
@@ -57,10 +59,13 @@ async def maintain(
     budget: Budget | None = None,
     max_bytes: int | None = None,
 ) -> MaintenanceReport:
-    """Compact (monitor.store.compact), prune history older than ``tiers.daily`` and the rest older than
-    ``retention`` (monitor.store.prune), drop the oldest history while a SQLite database uses more than
-    :data:`HEADROOM` of ``max_bytes`` (logged as a warning), then give freed pages back (SQLite)."""
+    """Make the coming days' history partitions (PostgreSQL), compact (monitor.store.compact), prune history
+    older than ``tiers.daily`` and the rest older than ``retention`` (monitor.store.prune), drop the oldest
+    history while a SQLite database uses more than :data:`HEADROOM` of ``max_bytes`` (logged as a warning), then
+    give freed pages back (SQLite)."""
     budget = budget or Budget()
+    if partitions.partitioned(engine):
+        await partitions.prepare(engine, now)
     compacted = await compact.compact(engine, tiers, now, budget)
     pruned = await prune.prune(engine, now - retention, now - tiers.daily, budget=budget)
     dropped = None if max_bytes is None else await within_size(engine, max_bytes, now - retention, budget)
