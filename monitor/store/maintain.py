@@ -8,7 +8,8 @@ the mode it was created with (``NONE``): its freed pages are reused by later wri
 ``sqlite3 monitor.db 'PRAGMA auto_vacuum=INCREMENTAL; VACUUM;'`` with the daemon stopped converts it.
 PostgreSQL: the history is partitioned by day (monitor.store.partitions). The job first makes the partitions of
 today and the next days (and of any day whose rows wait in the default partition); pruning drops expired days
-whole (monitor.store.partition_drop); autovacuum reuses the space of the rows compaction deletes.
+whole (monitor.store.partition_drop); last, the partitions of the days compaction is done with are rewritten to
+the size of their kept rows (monitor.store.partition_rewrite).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from monitor.bytesize import format_size
-from monitor.store import compact, partitions, prune
+from monitor.store import compact, partition_rewrite, partitions, prune
 from monitor.store.compact import Budget, CompactReport
 from monitor.store.db import writing
 from monitor.store.tiers import DAILY, Tiers, span_start
@@ -49,6 +50,7 @@ class MaintenanceReport:
     longest_batch: float
     batches: int
     dropped_before: datetime | None = None
+    rewritten: tuple[partition_rewrite.Rewritten, ...] = ()  # PostgreSQL: partitions compaction is done with
 
 
 async def maintain(
@@ -62,7 +64,7 @@ async def maintain(
     """Make the coming days' history partitions (PostgreSQL), compact (monitor.store.compact), prune history
     older than ``tiers.daily`` and the rest older than ``retention`` (monitor.store.prune), drop the oldest
     history while a SQLite database uses more than :data:`HEADROOM` of ``max_bytes`` (logged as a warning), then
-    give freed pages back (SQLite)."""
+    give freed pages back (SQLite) or rewrite the partitions of days compaction is done with (PostgreSQL)."""
     budget = budget or Budget()
     if partitions.partitioned(engine):
         await partitions.prepare(engine, now)
@@ -70,7 +72,10 @@ async def maintain(
     pruned = await prune.prune(engine, now - retention, now - tiers.daily, budget=budget)
     dropped = None if max_bytes is None else await within_size(engine, max_bytes, now - retention, budget)
     pages = await incremental_vacuum(engine, budget)
-    return MaintenanceReport(compacted, pruned, pages, budget.longest, budget.batches, dropped)
+    rewritten = ()
+    if partitions.partitioned(engine):
+        rewritten = tuple(await partition_rewrite.rewrite_compacted(engine, tiers, now))
+    return MaintenanceReport(compacted, pruned, pages, budget.longest, budget.batches, dropped, rewritten)
 
 
 async def used_bytes(engine: AsyncEngine) -> int | None:

@@ -69,15 +69,19 @@ def upgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
     bind = op.get_bind()
-    days = [row[0] for row in bind.execute(sa.text(f"SELECT DISTINCT {DAY} FROM polls ORDER BY 1"))]
+    # each day with polls, and the tier all its polls are kept at (a partition written whole is compact already:
+    # monitor.store.partition_rewrite reads the comment)
+    days = bind.execute(sa.text(f"SELECT {DAY}, min(tier) FROM polls GROUP BY 1 ORDER BY 1")).all()
     oldest = sa.text(f"(SELECT min({DAY}) FROM polls)")
     for table, columns in COLUMNS.items():
         op.execute(f"ALTER TABLE {table} RENAME TO {table}_0014")
         op.execute(f"ALTER TABLE {table}_0014 RENAME CONSTRAINT pk_{table} TO pk_{table}_0014")
         op.execute(_plain(table, day=True))
         op.execute(f"CREATE TABLE {table}_default PARTITION OF {table} DEFAULT")
-        for day in days:
+        for day, tier in days:
             op.execute(f"CREATE TABLE {_name(table, day)} PARTITION OF {table} {_bounds(day)}")
+            if tier > 0:
+                op.execute(f"COMMENT ON TABLE {_name(table, day)} IS 'compacted at tier {tier}'")
         old = ", ".join(f"h.{c.strip()}" for c in columns.split(","))
         op.execute(
             f"INSERT INTO {table} ({columns}, day) SELECT {old}, "
