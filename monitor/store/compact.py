@@ -6,8 +6,9 @@ For each advertiser and tier, the oldest span (UTC hour or day) that lies wholly
 stays whole while the rest runs. Then the merged polls' history rows that a newer row up to the kept poll
 supersedes are deleted (monitor.store.history_forget), a range of entity keys per transaction, sized by a
 :class:`Budget` so that no transaction holds the write lock longer than about ``Budget.target``; last the merged
-poll rows go. On PostgreSQL those batched deletes read only the partitions of the span's days
-(monitor.store.partitions: a span is one UTC hour or day, so one partition). An interrupted run leaves ``merged`` polls behind, and the next one finishes them first.
+poll rows go. An interrupted run leaves ``merged`` polls behind, and the next one finishes them first. On
+PostgreSQL those batched deletes read only the partitions of the span's days (monitor.store.partitions: a span is
+one UTC hour or day, so one partition).
 """
 
 from __future__ import annotations
@@ -173,9 +174,7 @@ async def batched(
         stop = min(sids[1], start + budget.size_of(kind))
         async with writing(engine) as conn:
             began = time.perf_counter()  # the write lock is ours from here
-            deleted += await forget_superseded(
-                conn, advertiser_id, keep, after=after, sids=(start, stop), days=days
-            )
+            deleted += await forget_superseded(conn, advertiser_id, keep, after=after, sids=(start, stop), days=days)
         budget.record(time.perf_counter() - began, kind)
         start = stop
         await asyncio.sleep(0)

@@ -72,7 +72,7 @@ async def maintain(
     pruned = await prune.prune(engine, now - retention, now - tiers.daily, budget=budget)
     dropped = None if max_bytes is None else await within_size(engine, max_bytes, now - retention, budget)
     pages = await incremental_vacuum(engine, budget)
-    rewritten = ()
+    rewritten: tuple[partition_rewrite.Rewritten, ...] = ()
     if partitions.partitioned(engine):
         rewritten = tuple(await partition_rewrite.rewrite_compacted(engine, tiers, now))
     return MaintenanceReport(compacted, pruned, pages, budget.longest, budget.batches, dropped, rewritten)

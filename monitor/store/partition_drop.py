@@ -88,7 +88,12 @@ async def drop_before(engine: AsyncEngine, before: date, keep: Mapping[str, tupl
 
 
 async def _move_needed(
-    engine: AsyncEngine, day: date, into: date, upto: date, keep: Mapping[str, tuple[int, date]], have: dict
+    engine: AsyncEngine,
+    day: date,
+    into: date,
+    upto: date,
+    keep: Mapping[str, tuple[int, date]],
+    have: dict[str, set[date]],
 ) -> int:
     """Copy the rows of ``day`` that a kept snapshot reads into the partition of ``into``; how many."""
     advertisers = sorted(keep)
@@ -106,12 +111,13 @@ async def _move_needed(
                 continue
             columns = ", ".join(COLUMNS[table])
             same = " AND ".join(f"n.{c} = r.{c}" for c in SAME[table])
+            # names from monitor.store.partitions' constants and a date, never from input
             statement = (
-                f"INSERT INTO {table} ({columns}, day) "
+                f"INSERT INTO {table} ({columns}, day) "  # noqa: S608
                 f"SELECT {', '.join(f'r.{c}' for c in COLUMNS[table])}, :into FROM {partition_name(table, day)} r "
                 "JOIN entity_keys k ON k.sid = r.sid "
-                "LEFT JOIN unnest(CAST(:advertisers AS text[]), CAST(:polls AS bigint[])) AS keep(advertiser_id, poll_id)"
-                " ON keep.advertiser_id = k.advertiser_id "
+                "LEFT JOIN unnest(CAST(:advertisers AS text[]), CAST(:polls AS bigint[])) "
+                "AS keep(advertiser_id, poll_id) ON keep.advertiser_id = k.advertiser_id "
                 f"WHERE NOT EXISTS (SELECT 1 FROM {table} n WHERE {same} AND n.poll_id > r.poll_id "
                 "AND n.poll_id <= keep.poll_id AND n.day >= :day AND n.day <= :upto) "
                 "ON CONFLICT DO NOTHING"
@@ -120,7 +126,7 @@ async def _move_needed(
     return moved
 
 
-async def _drop(engine: AsyncEngine, day: date, have: dict) -> bool:
+async def _drop(engine: AsyncEngine, day: date, have: dict[str, set[date]]) -> bool:
     """Drop the day's partitions, each waiting at most LOCK_TIMEOUT_MS for its lock, ATTEMPTS times."""
     for table in TABLES:
         if day not in have[table]:

@@ -21,7 +21,8 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time as clock_time, timedelta
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as clock_time
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -69,9 +70,9 @@ async def rewrite_compacted(engine: AsyncEngine, tiers: Tiers, now: datetime) ->
         await conn.rollback()
     out = []
     for name, tier in sorted(due):
-        done = await _rewrite(engine, name, tier)
-        if done is not None:
-            out.append(done)
+        rewritten = await _rewrite(engine, name, tier)
+        if rewritten is not None:
+            out.append(rewritten)
     return out
 
 

@@ -35,8 +35,16 @@ log = logging.getLogger(__name__)
 TABLES = ("history_states", "history_metrics")
 #: Each table's columns besides ``day``, and the columns a newer row of the same thing shares (its identity).
 COLUMNS = {
-    "history_states": ("sid", "poll_id", "present", "name", "operation_status", "secondary_status", "budget")
-    + ("budget_mode",),
+    "history_states": (
+        "sid",
+        "poll_id",
+        "present",
+        "name",
+        "operation_status",
+        "secondary_status",
+        "budget",
+        "budget_mode",
+    ),
     "history_metrics": ("sid", "window_id", "poll_id", "metric_set", "vals"),
 }
 SAME = {"history_states": ("sid",), "history_metrics": ("sid", "window_id")}
@@ -83,7 +91,9 @@ def is_layout(name: str | None, kind: str, table: str | None = None) -> bool:
     do not describe: a history table's partition (``kind`` "table") or its ``day`` column (``kind`` "column" of
     ``table``)? For comparing the schema with the models."""
     if kind == "table" and name is not None:
-        return any(name == default_name(t) or (name.startswith(f"{t}_p") and name[len(t) + 2 :].isdigit()) for t in TABLES)
+        return any(
+            name == default_name(t) or (name.startswith(f"{t}_p") and name[len(t) + 2 :].isdigit()) for t in TABLES
+        )
     return kind == "column" and name == "day" and table in TABLES
 
 
@@ -116,7 +126,7 @@ async def stray_days(conn: AsyncConnection) -> set[date]:
     """The days rows in a default partition belong to (their partition was missing when they were written)."""
     out: set[date] = set()
     for table in TABLES:
-        rows = await conn.execute(sa.text(f"SELECT DISTINCT day FROM {default_name(table)}"))
+        rows = await conn.execute(sa.text(f"SELECT DISTINCT day FROM {default_name(table)}"))  # noqa: S608
         out |= {row[0] for row in rows}
     return out
 
@@ -150,7 +160,7 @@ async def create(engine: AsyncEngine, wanted: Iterable[date]) -> bool:
 
 async def _create(conn: AsyncConnection, table: str, day: date) -> None:
     name, default = partition_name(table, day), default_name(table)
-    stray = f"SELECT EXISTS (SELECT 1 FROM {default} WHERE day = :d)"
+    stray = f"SELECT EXISTS (SELECT 1 FROM {default} WHERE day = :d)"  # noqa: S608
     if not (await conn.execute(sa.text(stray), {"d": day})).scalar():
         await conn.execute(sa.text(f"CREATE TABLE IF NOT EXISTS {name} PARTITION OF {table} {bounds(day)}"))
         return
@@ -159,7 +169,7 @@ async def _create(conn: AsyncConnection, table: str, day: date) -> None:
     await conn.execute(sa.text(f"CREATE TABLE {name} (LIKE {table} INCLUDING DEFAULTS)"))
     await conn.execute(
         sa.text(
-            f"WITH moved AS (DELETE FROM {default} WHERE day = :d RETURNING {columns}) "
+            f"WITH moved AS (DELETE FROM {default} WHERE day = :d RETURNING {columns}) "  # noqa: S608
             f"INSERT INTO {name} ({columns}) SELECT {columns} FROM moved"
         ),
         {"d": day},

@@ -25,11 +25,11 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from monitor.domain.baseline import keep_days
+from monitor.store import partition_drop
 from monitor.store.compact import Budget, batched
 from monitor.store.db import reading, writing
 from monitor.store.history import keys_t, metrics_t, states_t
 from monitor.store.hourly import prune_before
-from monitor.store import partition_drop
 from monitor.store.models import AdvertiserRow, ApprovalRow, EntityRow, HoldRow, OutboxRow, PollRow, SilenceRow
 from monitor.store.partitions import partitioned, utc_day
 from monitor.store.snapshots import latest_poll

@@ -27,7 +27,9 @@ async def reads(database: Database, polls: range) -> tuple[list[object], list[ob
     """Every snapshot of ``polls`` and the backtest's stream from T0, read from the database as it is (no
     upgrade: a store made on the engine)."""
     engine = create_engine(database.url, schema=database.schema)
-    store = Store(engine, clock=FrozenClock(T0), retention=timedelta(days=90), lease_ttl=timedelta(minutes=1), owner="t")
+    store = Store(
+        engine, clock=FrozenClock(T0), retention=timedelta(days=90), lease_ttl=timedelta(minutes=1), owner="t"
+    )
     try:
         snapshots = [await store.snapshot(ADV, p) for p in polls]
         streamed = [(s, replayed) async for s, replayed in history.snapshots(engine, ADV, T0)]
@@ -52,7 +54,7 @@ async def layout(database: Database) -> dict[str, dict[str, int]]:
                 )
                 out[table] = {}
                 for (name,) in list(names):
-                    out[table][name] = (await conn.execute(sa.text(f"SELECT count(*) FROM {name}"))).scalar_one()
+                    out[table][name] = (await conn.execute(sa.text(f"SELECT count(*) FROM {name}"))).scalar_one()  # noqa: S608
     finally:
         await engine.dispose()
     return out
@@ -68,7 +70,7 @@ async def test_history_at_0014_is_partitioned_by_day_and_reads_the_same(database
     async with engine.begin() as conn:  # the first two polls were pruned: their rows that poll 3 reads stay
         await conn.execute(sa.text("DELETE FROM polls WHERE id <= 2"))
         total = {
-            t: (await conn.execute(sa.text(f"SELECT count(*) FROM {t}"))).scalar_one()
+            t: (await conn.execute(sa.text(f"SELECT count(*) FROM {t}"))).scalar_one()  # noqa: S608
             for t in ("history_states", "history_metrics")
         }
     await engine.dispose()

@@ -40,7 +40,7 @@ async def partitions_of(store: Store, table: str = "history_states") -> dict[str
         ).scalars()
         out = {}
         for name in list(names):
-            out[name] = (await conn.execute(sa.text(f"SELECT count(*) FROM {name}"))).scalar_one()
+            out[name] = (await conn.execute(sa.text(f"SELECT count(*) FROM {name}"))).scalar_one()  # noqa: S608
         await conn.rollback()
     return out
 
@@ -77,7 +77,7 @@ async def test_a_poll_on_a_new_day_writes_into_that_days_partition(database: Dat
             assert name(utc_day(tomorrow), table) in found and found[f"{table}_default"] == 0
         async with store.engine.connect() as conn:
             rows = await conn.execute(
-                sa.text(f"SELECT count(*) FROM {name(utc_day(tomorrow), 'history_metrics')} WHERE poll_id = :p"),
+                sa.text(f"SELECT count(*) FROM {name(utc_day(tomorrow), 'history_metrics')} WHERE poll_id = :p"),  # noqa: S608
                 {"p": second},
             )
             assert rows.scalar_one() == 2  # the two ads whose spend moved
@@ -187,7 +187,9 @@ async def test_a_day_compacted_to_hourly_is_rewritten_to_the_size_of_its_kept_ro
         polls = []
         for n in range(144):
             at = first + n * 5 * timedelta(minutes=1)
-            polls.append(await poll(store, at, *(state(f"a{i}", metrics={"today": {"spend": n + i}}) for i in range(50))))
+            polls.append(
+                await poll(store, at, *(state(f"a{i}", metrics={"today": {"spend": n + i}}) for i in range(50)))
+            )
         part = name(utc_day(first), "history_metrics")
         kept = {p: await store.snapshot(ADV, p) for p in polls[11::12]}  # each hour's last poll
 

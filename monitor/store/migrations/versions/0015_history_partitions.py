@@ -71,8 +71,8 @@ def upgrade() -> None:
     bind = op.get_bind()
     # each day with polls, and the tier all its polls are kept at (a partition written whole is compact already:
     # monitor.store.partition_rewrite reads the comment)
-    days = bind.execute(sa.text(f"SELECT {DAY}, min(tier) FROM polls GROUP BY 1 ORDER BY 1")).all()
-    oldest = sa.text(f"(SELECT min({DAY}) FROM polls)")
+    days = bind.execute(sa.text(f"SELECT {DAY}, min(tier) FROM polls GROUP BY 1 ORDER BY 1")).all()  # noqa: S608
+    oldest = sa.text(f"(SELECT min({DAY}) FROM polls)")  # noqa: S608
     for table, columns in COLUMNS.items():
         op.execute(f"ALTER TABLE {table} RENAME TO {table}_0014")
         op.execute(f"ALTER TABLE {table}_0014 RENAME CONSTRAINT pk_{table} TO pk_{table}_0014")
@@ -84,7 +84,7 @@ def upgrade() -> None:
                 op.execute(f"COMMENT ON TABLE {_name(table, day)} IS 'compacted at tier {tier}'")
         old = ", ".join(f"h.{c.strip()}" for c in columns.split(","))
         op.execute(
-            f"INSERT INTO {table} ({columns}, day) SELECT {old}, "
+            f"INSERT INTO {table} ({columns}, day) SELECT {old}, "  # noqa: S608
             f"COALESCE((p.started_at AT TIME ZONE 'UTC')::date, {oldest.text}, (now() AT TIME ZONE 'UTC')::date) "
             f"FROM {table}_0014 h LEFT JOIN polls p ON p.id = h.poll_id"
         )
@@ -98,9 +98,7 @@ def downgrade() -> None:
         op.execute(f"ALTER TABLE {table} RENAME TO {table}_0015")
         op.execute(f"ALTER TABLE {table}_0015 RENAME CONSTRAINT pk_{table} TO pk_{table}_0015")
         op.execute(_plain(table, day=False))
-        op.execute(
-            f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {table}_0015 ON CONFLICT DO NOTHING"
-        )
+        op.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {table}_0015 ON CONFLICT DO NOTHING")  # noqa: S608
         op.execute(f"DROP TABLE {table}_0015")  # its partitions with it
 
 
