@@ -57,6 +57,7 @@ except ImportError:  # run as a script: bench/ is on the path
 ADV = "7000000000000000001"
 END = datetime(2026, 12, 1, tzinfo=UTC)
 PER_ENTITY = ("entities", "entity_keys", "history_states", "history_metrics", "sqlite_autoindex_entity_keys_1")
+HISTORY = ("history_states", "history_metrics")
 TIERS = Tiers()  # raw 48 h, hourly 90 days, daily a year: the defaults
 
 
@@ -263,15 +264,19 @@ async def report(
     last: tuple[int, int],
     days: float,
 ) -> tuple[int, int]:
-    """Print the sizes now, and what this part added per day (``days`` long); returns (size, per-entity bytes)."""
+    """Print the sizes now, and what this part added per day (``days`` long); returns (size, history bytes)."""
     size, tables = await where.sizes(store)
     entity = sum(tables.get(name, 0) for name in PER_ENTITY)
+    history = sum(tables.get(name, 0) for name in HISTORY)
     rest = sum(tables.values()) - entity
     what = "file" if where.url is None else "tables"
     print(f"{stage}: {polls:,} polls in {time.perf_counter() - started:,.0f} s; {what} {mb(size)}", end="")
     print(f" (history and entities {mb(entity)}, the rest {mb(rest)})")
     if days:
-        print(f"  this part: +{mb(size - last[0])} over {days:g} days, {mb((size - last[0]) / days)} per day")
+        print(
+            f"  this part: +{mb(size - last[0])} over {days:g} days, {mb((size - last[0]) / days)} per day; "
+            f"the history tables +{mb(history - last[1])}, {mb((history - last[1]) / days)} per day"
+        )
     if scale != ads:
         print(
             f"  extrapolated to {scale:,} ads: {mb(entity * scale / ads + rest)} (per-entity tables x{scale / ads:g})"
@@ -280,7 +285,7 @@ async def report(
         print(f"  {await where.rows(store)}")
         for name, n in sorted(tables.items(), key=lambda kv: -kv[1])[:8]:
             print(f"    {name:<40} {mb(n)}")
-    return size, entity
+    return size, history
 
 
 async def main() -> None:

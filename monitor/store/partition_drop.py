@@ -45,7 +45,7 @@ from monitor.store.partitions import (
 log = logging.getLogger(__name__)
 
 #: Tries at a partition's lock per run, and the pause between them (seconds, growing).
-ATTEMPTS = 10
+ATTEMPTS = 5
 PAUSE = 0.2
 
 

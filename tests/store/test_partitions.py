@@ -6,6 +6,7 @@ lands in the default partition, and maintenance moves it into its day's."""
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import date, timedelta
 from typing import Any
 
@@ -206,5 +207,30 @@ async def test_a_day_compacted_to_hourly_is_rewritten_to_the_size_of_its_kept_ro
             assert await store.snapshot(ADV, p) == snapshot
         # done once per tier: the next run leaves it alone
         assert part not in {r.name for r in (await store.maintain(first + 2 * DAY + HOUR)).rewritten}
+    finally:
+        await store.close()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("database", [BACKENDS[1]], indirect=True)
+async def test_partitions_wait_briefly_for_a_long_reader_and_are_made_or_dropped_after_it(database: Database) -> None:
+    store = await database.open(FrozenClock(T0))
+    try:
+        polls = [await poll(store, T0 + n * DAY, *ads(4, n)) for n in range(3)]
+        async with store.engine.connect() as reader:  # a long read of the history (a backtest, say)
+            await reader.execute(sa.text("LOCK TABLE history_metrics IN ACCESS SHARE MODE"))
+            began = time.perf_counter()
+            third = await poll(store, T0 + 3 * DAY, *ads(4, 3))  # its day's partition cannot be made now
+            made = time.perf_counter() - began
+            report = await pruning.prune(store.engine, T0 + 2 * DAY - HOUR)  # day 0 cannot be dropped now
+            await reader.rollback()
+        assert made < 2.0  # waited 100 ms for the lock, not for the reader
+        assert report.days_dropped == 0
+        assert (await partitions_of(store, "history_metrics"))["history_metrics_default"] == 2
+        assert await store.snapshot(ADV, third) is not None
+
+        assert (await pruning.prune(store.engine, T0 + 2 * DAY - HOUR)).days_dropped == 2
+        assert name(utc_day(T0)) not in await partitions_of(store)
+        assert await store.snapshot(ADV, polls[2]) is not None
     finally:
         await store.close()
