@@ -26,109 +26,39 @@ number of ads, the rest (polls, names) does not. That is an extrapolation, said 
 and ``--daily-days`` shorten a tier's part of the run (default: what ``--days`` gives each), for sizes that would
 take too long to write whole: each part prints its bytes per day, from which the rest is extrapolated.
 ``--settle`` ends with the maintenance run of two days later: the raw polls compacted into their hours and, on
-PostgreSQL, their day's partitions rewritten (monitor.store.partition_rewrite), with the time it took.
+PostgreSQL, their day's partitions rewritten (monitor.store.partition_rewrite), with the time it took. ``--expire``
+then prunes the days before the hourly tier as if they had passed ``daily``: dropped whole on PostgreSQL
+(monitor.store.partition_drop), deleted row by row on SQLite, with the time it took.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import random
 import sqlite3
 import tempfile
 import time
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from statistics import median
-from typing import Any
 
 from monitor.clock import FrozenClock
-from monitor.domain import EntityState, Level
 from monitor.store import Store
+from monitor.store import prune as pruning
 from monitor.store.compact import Budget
 from monitor.store.tiers import Tiers
 
 try:
     from bench import storage_pg
+    from bench.storage_ads import ADV, Ads
 except ImportError:  # run as a script: bench/ is on the path
     import storage_pg  # type: ignore[no-redef]
+    from storage_ads import ADV, Ads  # type: ignore[no-redef]
 
-ADV = "7000000000000000001"
 END = datetime(2026, 12, 1, tzinfo=UTC)
 PER_ENTITY = ("entities", "entity_keys", "history_states", "history_metrics", "sqlite_autoindex_entity_keys_1")
 HISTORY = ("history_states", "history_metrics")
 TIERS = Tiers()  # raw 48 h, hourly 90 days, daily a year: the defaults
-
-
-def window(rng: random.Random, spend: float) -> dict[str, float | int | None]:
-    impressions = int(spend * 1000 / rng.uniform(4, 12))
-    clicks = impressions // rng.randint(60, 140)
-    conversions = clicks // 25
-    return {
-        "spend": round(spend, 2),
-        "impressions": impressions,
-        "clicks": clicks,
-        "ctr": round(100 * clicks / impressions, 2) if impressions else None,
-        "cpc": round(spend / clicks, 2) if clicks else None,
-        "cpm": round(1000 * spend / impressions, 2) if impressions else None,
-        "reach": int(impressions / 1.12),
-        "conversion": conversions,
-        "cost_per_conversion": round(spend / conversions, 2) if conversions else None,
-        "result": conversions,
-    }
-
-
-class Ads:
-    """The advertiser's ads and how they move on."""
-
-    def __init__(self, count: int, change: float, seed: int = 7) -> None:
-        self.rng = random.Random(seed)
-        self.change = change
-        self.spend = [0.0] * count
-        self.day = 0  # yesterday's and last_7d's values are fixed for a day
-        self.ads = [
-            EntityState(
-                level=Level.AD,
-                id=str(1_790_000_000_000_000_000 + i),
-                advertiser_id=ADV,
-                name=f"Summer sale / video {i % 97} / {i}",
-                operation_status="ENABLE",
-                secondary_status="AD_STATUS_DELIVERY_OK",
-                campaign_id=str(1_780_000_000_000_000_000 + i // 1000),
-                adgroup_id=str(1_785_000_000_000_000_000 + i // 100),
-                metrics=self._metrics(i, 0.0),
-            )
-            for i in range(count)
-        ]
-
-    def _metrics(self, i: int, today: float) -> dict[str, Any]:
-        day = random.Random(i * 7919 + self.day * 104729)
-        return {
-            "today": window(self.rng, today),
-            "yesterday": window(day, 50 + 400 * day.random()),
-            "last_7d": window(day, 300 + 2800 * day.random()),
-        }
-
-    def step(self, share: float) -> None:
-        """A poll later: ``share`` of the ads spent more today; one in a thousand per hour changes status."""
-        for i in range(len(self.ads)):
-            if self.rng.random() < share:
-                self.spend[i] += self.rng.uniform(0.05, 2.0)
-                self.ads[i] = replace(self.ads[i], metrics=self._metrics(i, self.spend[i]))
-
-    def new_day(self) -> None:
-        """Midnight: today starts over, yesterday and last_7d move on (for every ad)."""
-        self.spend = [self.rng.uniform(0, 1) for _ in self.ads]
-        self.day += 1
-        for i, ad in enumerate(self.ads):
-            self.ads[i] = replace(ad, metrics=self._metrics(i, 0.0))
-
-    def statuses(self, share: float) -> None:
-        for i, ad in enumerate(self.ads):
-            if self.rng.random() < share:
-                status = "DISABLE" if ad.operation_status == "ENABLE" else "ENABLE"
-                self.ads[i] = replace(ad, operation_status=status)
 
 
 def file_bytes(path: Path) -> tuple[int, dict[str, int]]:
@@ -176,9 +106,10 @@ class Where:
 
 
 async def run(
-    where: Where, ads: int, phases: tuple[int, float, float], interval: int, change: float, scale: int, settle: bool
+    where: Where, ads: int, phases: tuple[int, float, float], interval: int, change: float, scale: int, ends: str
 ) -> None:
-    """``phases``: days of the daily tier, hours of the hourly tier, hours of the raw window written."""
+    """``phases``: days of the daily tier, hours of the hourly tier, hours of the raw window written; ``ends``:
+    "settle" and/or "expire" (see the module docstring)."""
     daily_days, hourly_hours, raw_hours = phases
     begin = END - timedelta(days=daily_days, hours=hourly_hours + raw_hours)
     clock = FrozenClock(begin)
@@ -232,7 +163,7 @@ async def run(
             at += step
         await store.maintain(END, budget)
         last = await report("raw window written", where, store, polls, started, ads, scale, last, raw_hours / 24)
-        if settle:  # two days later: the raw polls are kept hourly now
+        if "settle" in ends:  # two days later: the raw polls are kept hourly now
             began = time.perf_counter()
             done = await store.maintain(END + TIERS.raw + timedelta(days=1), budget)
             print(f"  settled (maintenance two days later) in {time.perf_counter() - began:,.0f} s: ", end="")
@@ -242,6 +173,14 @@ async def run(
                     f"    rewrote {part.name} (tier {part.tier}): {mb(part.before)} -> {mb(part.after)} "
                     f"in {part.seconds:,.1f} s"
                 )
+        if "expire" in ends:  # the days before the hourly tier expire: dropped whole on PostgreSQL, deleted on SQLite
+            began = time.perf_counter()
+            pruned = await pruning.prune(store.engine, hourly_from, budget=budget)
+            print(
+                f"  expired the {daily_days + 1} days before the hourly tier in {time.perf_counter() - began:,.1f} s: "
+                f"{pruned.days_dropped} partitions' days dropped, {pruned.history_rows:,} history rows deleted, "
+                f"{pruned.polls} polls"
+            )
         await report("end", where, store, polls, started, ads, scale, last, 0)
     finally:
         await store.close()
@@ -300,6 +239,7 @@ async def main() -> None:
     parser.add_argument("--hourly-days", type=float, help="days of hourly polls (default: what --days leaves)")
     parser.add_argument("--daily-days", type=int, help="days of daily polls (default: what --days leaves)")
     parser.add_argument("--settle", action="store_true", help="end with the maintenance of two days later")
+    parser.add_argument("--expire", action="store_true", help="last, expire the days before the hourly tier")
     args = parser.parse_args()
     raw = args.raw_hours if args.raw_hours is not None else TIERS.raw / timedelta(hours=1) + 2
     daily = args.daily_days if args.daily_days is not None else max(0, args.days - TIERS.hourly.days)
@@ -313,7 +253,16 @@ async def main() -> None:
         if where.url and where.schema:
             await storage_pg.create_schema(where.url, where.schema)
         try:
-            await run(where, args.ads, (daily, hourly, raw), args.interval, args.change, args.scale_to, args.settle)
+            await run(
+                where,
+                args.ads,
+                (daily, hourly, raw),
+                args.interval,
+                args.change,
+                args.scale_to,
+                args.settle,
+                args.expire,
+            )
         finally:
             if where.url and where.schema:
                 await storage_pg.drop_schema(where.url, where.schema)
