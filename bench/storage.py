@@ -42,18 +42,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from statistics import median
 
+import storage_pg  # bench/, the script's directory, is on the path
+from storage_ads import ADV, Ads
+
 from monitor.clock import FrozenClock
 from monitor.store import Store
 from monitor.store import prune as pruning
 from monitor.store.compact import Budget
 from monitor.store.tiers import Tiers
-
-try:
-    from bench import storage_pg
-    from bench.storage_ads import ADV, Ads
-except ImportError:  # run as a script: bench/ is on the path
-    import storage_pg  # type: ignore[no-redef]
-    from storage_ads import ADV, Ads  # type: ignore[no-redef]
 
 END = datetime(2026, 12, 1, tzinfo=UTC)
 PER_ENTITY = ("entities", "entity_keys", "history_states", "history_metrics", "sqlite_autoindex_entity_keys_1")
@@ -177,8 +173,8 @@ async def run(
             began = time.perf_counter()
             pruned = await pruning.prune(store.engine, hourly_from, budget=budget)
             print(
-                f"  expired the {daily_days + 1} days before the hourly tier in {time.perf_counter() - began:,.1f} s: "
-                f"{pruned.days_dropped} partitions' days dropped, {pruned.history_rows:,} history rows deleted, "
+                f"  expired the history before {hourly_from:%Y-%m-%d %H:%M} in {time.perf_counter() - began:,.1f} s: "
+                f"{pruned.days_dropped} days dropped whole, {pruned.history_rows:,} history rows deleted, "
                 f"{pruned.polls} polls"
             )
         await report("end", where, store, polls, started, ads, scale, last, 0)
@@ -253,16 +249,8 @@ async def main() -> None:
         if where.url and where.schema:
             await storage_pg.create_schema(where.url, where.schema)
         try:
-            await run(
-                where,
-                args.ads,
-                (daily, hourly, raw),
-                args.interval,
-                args.change,
-                args.scale_to,
-                args.settle,
-                args.expire,
-            )
+            ends = ("settle " if args.settle else "") + ("expire" if args.expire else "")
+            await run(where, args.ads, (daily, hourly, raw), args.interval, args.change, args.scale_to, ends)
         finally:
             if where.url and where.schema:
                 await storage_pg.drop_schema(where.url, where.schema)
