@@ -21,6 +21,9 @@ tier and at the end, and the bytes of each table (``dbstat``). ``--scale-to`` ex
 whose rows are per entity (``entities``, ``entity_keys``, ``history_states``, ``history_metrics``) grow with the
 number of ads, the rest (polls, names) does not. That is an extrapolation, said so in the output.
 
+The first poll (every ad new) is written apart, a minute before the first part, so that each part's growth is
+what its tier costs.
+
 ``--url`` runs it on PostgreSQL instead (a schema of its own, dropped at the end; bench/storage_pg.py): sizes are
 ``pg_total_relation_size`` per table, the day partitions of the history summed. ``--raw-hours``, ``--hourly-days``
 and ``--daily-days`` shorten a tier's part of the run (default: what ``--days`` gives each), for sizes that would
