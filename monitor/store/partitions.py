@@ -194,11 +194,13 @@ def sqlstate(exc: BaseException) -> str | None:
 
 class DayPartitions:
     """A store's check, before a poll, that the partition of the poll's day exists (made if not); asked once
-    per day per process. Nothing on SQLite; never fails a poll (the default partition takes its rows)."""
+    per day per process once it exists. Nothing on SQLite; never fails a poll (the default partition takes its
+    rows; a failure is logged once a day)."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self._ready: set[date] = set()
+        self._warned: set[date] = set()
 
     async def ready(self, now: datetime) -> None:
         day = utc_day(now)
@@ -207,7 +209,9 @@ class DayPartitions:
         try:
             made = await create(self._engine, [day])
         except Exception as exc:  # the poll goes on: its rows go to the default partition
-            log.warning("could not make the history partition of %s: %s", day, exc)
+            if day not in self._warned:
+                self._warned.add(day)
+                log.warning("could not make the history partition of %s (its rows go to the default one): %s", day, exc)
             return
         if made:
             self._ready.add(day)

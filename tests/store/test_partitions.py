@@ -1,7 +1,8 @@
 """PostgreSQL keeps the history partitioned by day (migration 0015, monitor.store.partitions): a poll on a new day
 writes into that day's partition, made for it; expired days go as whole partitions while every kept snapshot
 reads the same; two stores starting a new day at once both commit; a poll whose partition could not be made
-lands in the default partition, and maintenance moves it into its day's."""
+lands in the default partition, and maintenance moves it into its day's; a day compaction is done with is
+rewritten to its kept rows. On both backends, pruning a random history day by day keeps every later snapshot."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from monitor.store.partitions import LOCK_KEY, utc_day
 from monitor.store.tiers import HOURLY, Tiers
 
 from .conftest import ADV, BACKENDS, T0, Database, state
+from .histories import histories
 
 DAY = timedelta(days=1)
 HOUR = timedelta(hours=1)
@@ -232,5 +234,25 @@ async def test_partitions_wait_briefly_for_a_long_reader_and_are_made_or_dropped
         assert (await pruning.prune(store.engine, T0 + 2 * DAY - HOUR)).days_dropped == 2
         assert name(utc_day(T0)) not in await partitions_of(store)
         assert await store.snapshot(ADV, polls[2]) is not None
+    finally:
+        await store.close()
+
+
+async def test_pruning_day_by_day_keeps_every_later_snapshot_of_a_random_history(database: Database) -> None:
+    """Renames, status changes, windows that come and go, entities that disappear and come back: on both
+    backends (whole days dropped on PostgreSQL), every snapshot from the first kept poll on reads what it saw."""
+    seen = histories(seed=3, polls=16)
+    step = 5 * HOUR
+    store = await database.open(FrozenClock(T0))
+    try:
+        ids = [await poll(store, T0 + n * step, *entities.values()) for n, entities in enumerate(seen)]
+        for first_kept in (5, 9, 12, 15):
+            await pruning.prune(store.engine, T0 + first_kept * step - HOUR)
+            for n in range(first_kept, len(seen)):
+                snapshot = await store.snapshot(ADV, ids[n])
+                assert snapshot is not None and dict(snapshot.entities) == seen[n], (first_kept, n)
+            assert await store.snapshot(ADV, ids[first_kept - 1]) is None
+        if database.backend == "postgres":
+            assert name(utc_day(T0)) not in await partitions_of(store)
     finally:
         await store.close()
