@@ -7,9 +7,10 @@ ad whose status never changed). So, before the drop, the rows of the day that no
 kept poll supersedes are copied, unchanged (same ``sid``, ``poll_id``, values), into the newest partition there
 is; every kept snapshot reads the same. They are moved again only when that partition expires in turn (a year
 later, by default), so each day's move is small: what still stands from a year ago. The copy is one
-``INSERT ... SELECT`` per table (it blocks no poll); the superseding rows are looked for in the days from the
-dropped one to the newest kept poll's only (newer rows are newer polls'; a row moved earlier is older than the
-day's), so the query reads a few partitions, never the whole history.
+``INSERT ... SELECT`` per table and group of advertisers whose kept polls fall on the same day (it blocks no
+poll); the superseding rows are looked for in the days from the dropped one to that kept poll's only (newer rows
+are newer polls'; a row moved earlier is older than the day's), so the query reads a few partitions, never the
+whole history.
 
 Then ``DROP TABLE``, which takes an ``ACCESS EXCLUSIVE`` lock on the parent table: it waits at most
 :data:`monitor.store.partitions.LOCK_TIMEOUT_MS` for it (a poll queued behind waits no longer) and tries again a
@@ -72,12 +73,11 @@ async def drop_before(engine: AsyncEngine, before: date, keep: Mapping[str, tupl
     into = newest if newest >= before else before
     if into not in have[TABLES[0]] or into not in have[TABLES[1]]:
         await create(engine, [into])
-    upto = max([before, *(day for _, day in keep.values())])
     dropped: list[date] = []
     left: list[date] = []
     moved = 0
     for day in expired:
-        moved += await _move_needed(engine, day, into, upto, keep, have)
+        moved += await _move_needed(engine, day, into, before, keep, have)
         if await _drop(engine, day, have):
             dropped.append(day)
         else:
@@ -91,39 +91,57 @@ async def _move_needed(
     engine: AsyncEngine,
     day: date,
     into: date,
-    upto: date,
+    before: date,
     keep: Mapping[str, tuple[int, date]],
     have: dict[str, set[date]],
 ) -> int:
-    """Copy the rows of ``day`` that a kept snapshot reads into the partition of ``into``; how many."""
-    advertisers = sorted(keep)
-    params = {
-        "into": into,
-        "day": day,
-        "upto": upto,
-        "advertisers": advertisers,
-        "polls": [keep[a][0] for a in advertisers],
-    }
+    """Copy the rows of ``day`` that a kept snapshot reads into the partition of ``into``; how many. One statement
+    per table and group of advertisers whose kept polls fall on the same day, so that each looks for newer rows in
+    the partitions up to that day only (an advertiser added last week must not make the dropping of a year-old
+    day read a year of history); rows of an advertiser with no kept poll are all copied."""
+    groups: dict[date, list[str]] = {}
+    for advertiser_id, (_, kept_day) in keep.items():
+        groups.setdefault(max(before, kept_day), []).append(advertiser_id)
     moved = 0
     async with writing(engine) as conn:
         for table in TABLES:
             if day not in have[table]:
                 continue
-            columns = ", ".join(COLUMNS[table])
-            same = " AND ".join(f"n.{c} = r.{c}" for c in SAME[table])
-            # names from monitor.store.partitions' constants and a date, never from input
-            statement = (
-                f"INSERT INTO {table} ({columns}, day) "  # noqa: S608
-                f"SELECT {', '.join(f'r.{c}' for c in COLUMNS[table])}, :into FROM {partition_name(table, day)} r "
-                "JOIN entity_keys k ON k.sid = r.sid "
-                "LEFT JOIN unnest(CAST(:advertisers AS text[]), CAST(:polls AS bigint[])) "
-                "AS keep(advertiser_id, poll_id) ON keep.advertiser_id = k.advertiser_id "
-                f"WHERE NOT EXISTS (SELECT 1 FROM {table} n WHERE {same} AND n.poll_id > r.poll_id "
-                "AND n.poll_id <= keep.poll_id AND n.day >= :day AND n.day <= :upto) "
-                "ON CONFLICT DO NOTHING"
-            )
-            moved += (await conn.execute(sa.text(statement), params)).rowcount
+            for upto, advertisers in sorted(groups.items()):
+                params = {
+                    "into": into,
+                    "day": day,
+                    "upto": upto,
+                    "advertisers": advertisers,
+                    "polls": [keep[a][0] for a in advertisers],
+                }
+                moved += (await conn.execute(sa.text(_copy(table, day, kept=True)), params)).rowcount
+            params = {"into": into, "advertisers": sorted(keep)}
+            moved += (await conn.execute(sa.text(_copy(table, day, kept=False)), params)).rowcount
     return moved
+
+
+def _copy(table: str, day: date, *, kept: bool) -> str:
+    """The statement copying the rows of ``day`` still read: those of the ``:advertisers`` (``kept``) that no
+    newer row up to their kept poll ``:polls`` supersedes in the days ``:day`` to ``:upto``; or (not ``kept``)
+    every row of the advertisers not in ``:advertisers``. Names come from monitor.store.partitions' constants and a
+    date, never from input."""
+    columns = ", ".join(COLUMNS[table])
+    select = (
+        f"INSERT INTO {table} ({columns}, day) "  # noqa: S608
+        f"SELECT {', '.join(f'r.{c}' for c in COLUMNS[table])}, :into FROM {partition_name(table, day)} r "
+        "JOIN entity_keys k ON k.sid = r.sid "
+    )
+    if not kept:
+        return select + "WHERE k.advertiser_id <> ALL(CAST(:advertisers AS text[])) ON CONFLICT DO NOTHING"
+    same = " AND ".join(f"n.{c} = r.{c}" for c in SAME[table])
+    return (
+        select + "JOIN unnest(CAST(:advertisers AS text[]), CAST(:polls AS bigint[])) "  # noqa: S608
+        "AS keep(advertiser_id, poll_id) ON keep.advertiser_id = k.advertiser_id "
+        f"WHERE NOT EXISTS (SELECT 1 FROM {table} n WHERE {same} AND n.poll_id > r.poll_id "
+        "AND n.poll_id <= keep.poll_id AND n.day >= :day AND n.day <= :upto) "
+        "ON CONFLICT DO NOTHING"
+    )
 
 
 async def _drop(engine: AsyncEngine, day: date, have: dict[str, set[date]]) -> bool:

@@ -27,6 +27,7 @@ from .histories import histories
 DAY = timedelta(days=1)
 HOUR = timedelta(hours=1)
 OTHER = "7000000000000000002"
+THIRD = "7000000000000000003"
 
 
 async def partitions_of(store: Store, table: str = "history_states") -> dict[str, int]:
@@ -98,6 +99,9 @@ async def test_expired_days_are_dropped_whole_and_kept_snapshots_read_the_same(d
         polls = [await poll(store, T0 + n * DAY, *ads(6, n)) for n in range(6)]
         # another advertiser polled last on the first day: its newest snapshot is kept whatever its age
         stale = await poll(store, T0 + HOUR, *ads(2, 0, OTHER), advertiser_id=OTHER)
+        # and one added on day 4: its first kept poll is on another day than the others' (another group)
+        late = await poll(store, T0 + 4 * DAY + HOUR, *ads(2, 0, THIRD), advertiser_id=THIRD)
+        old_late = await store.snapshot(THIRD, late)
         cutoff = T0 + 3 * DAY - HOUR  # days 0, 1 and 2 lie wholly before the cutoff's day
         kept = {p: await store.snapshot(ADV, p) for p in polls[3:]}
         old_stale = await store.snapshot(OTHER, stale)
@@ -111,6 +115,7 @@ async def test_expired_days_are_dropped_whole_and_kept_snapshots_read_the_same(d
         for p, snapshot in kept.items():
             assert await store.snapshot(ADV, p) == snapshot
         assert await store.snapshot(OTHER, stale) == old_stale
+        assert await store.snapshot(THIRD, late) == old_late
         assert await store.snapshot(ADV, polls[2]) is None
         # the kept days lost no row; the newest got the rows kept snapshots still read from the dropped days
         newest = name(utc_day(T0 + 5 * DAY))
