@@ -261,3 +261,21 @@ async def test_pruning_day_by_day_keeps_every_later_snapshot_of_a_random_history
             assert name(utc_day(T0)) not in await partitions_of(store)
     finally:
         await store.close()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("database", [BACKENDS[1]], indirect=True)
+async def test_a_poll_does_not_wait_for_an_older_days_partition_being_rewritten(database: Database) -> None:
+    store = await database.open(FrozenClock(T0))
+    try:
+        await poll(store, T0, *ads(6, 0))
+        await poll(store, T0 + DAY, *ads(6, 1))  # today's partitions exist
+        async with store.engine.connect() as rewriting:  # what VACUUM FULL holds on the day it rewrites
+            for table in ("history_states", "history_metrics"):
+                await rewriting.execute(sa.text(f"LOCK TABLE {name(utc_day(T0), table)} IN ACCESS EXCLUSIVE MODE"))
+            polled = await asyncio.wait_for(poll(store, T0 + DAY + HOUR, *ads(6, 2)), timeout=10)
+            await rewriting.rollback()
+        snapshot = await store.snapshot(ADV, polled)
+        assert snapshot is not None and dict(snapshot.entities) == {s.key: s for s in ads(6, 2)}
+    finally:
+        await store.close()
