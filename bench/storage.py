@@ -1,6 +1,7 @@
 """What the database weighs after 30 days and after a year of polls, with the history's tiers (monitor.store.tiers).
 
     .venv/bin/python bench/storage.py [--ads 1000] [--days 30] [--interval 60] [--change 0.21] [--scale-to 10000]
+        [--url postgresql://user:pw@host/db] [--raw-hours 50] [--hourly-days N] [--daily-days N] [--settle]
 
 Writes one advertiser's ads through the store's API (``store.poll``/``poll.save``, then ``store.maintain`` as the
 daemon's hourly job runs it) on a SQLite file, with an injected clock: no waiting. Every poll, each ad's ``today``
@@ -19,102 +20,44 @@ Prints the file's size (WAL checkpointed; new databases give freed pages back: i
 tier and at the end, and the bytes of each table (``dbstat``). ``--scale-to`` extrapolates to more ads: the tables
 whose rows are per entity (``entities``, ``entity_keys``, ``history_states``, ``history_metrics``) grow with the
 number of ads, the rest (polls, names) does not. That is an extrapolation, said so in the output.
+
+The first poll (every ad new) is written apart, a minute before the first part, so that each part's growth is
+what its tier costs.
+
+``--url`` runs it on PostgreSQL instead (a schema of its own, dropped at the end; bench/storage_pg.py): sizes are
+``pg_total_relation_size`` per table, the day partitions of the history summed. ``--raw-hours``, ``--hourly-days``
+and ``--daily-days`` shorten a tier's part of the run (default: what ``--days`` gives each), for sizes that would
+take too long to write whole: each part prints its bytes per day, from which the rest is extrapolated.
+``--settle`` ends with the maintenance run of two days later: the raw polls compacted into their hours and, on
+PostgreSQL, their day's partitions rewritten (monitor.store.partition_rewrite), with the time it took. ``--expire``
+then prunes the days before the hourly tier as if they had passed ``daily``: dropped whole on PostgreSQL
+(monitor.store.partition_drop), deleted row by row on SQLite, with the time it took.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import random
 import sqlite3
 import tempfile
 import time
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from statistics import median
-from typing import Any
+
+import storage_pg  # bench/, the script's directory, is on the path
+from storage_ads import ADV, Ads
 
 from monitor.clock import FrozenClock
-from monitor.domain import EntityState, Level
 from monitor.store import Store
+from monitor.store import prune as pruning
 from monitor.store.compact import Budget
 from monitor.store.tiers import Tiers
 
-ADV = "7000000000000000001"
 END = datetime(2026, 12, 1, tzinfo=UTC)
 PER_ENTITY = ("entities", "entity_keys", "history_states", "history_metrics", "sqlite_autoindex_entity_keys_1")
+HISTORY = ("history_states", "history_metrics")
 TIERS = Tiers()  # raw 48 h, hourly 90 days, daily a year: the defaults
-
-
-def window(rng: random.Random, spend: float) -> dict[str, float | int | None]:
-    impressions = int(spend * 1000 / rng.uniform(4, 12))
-    clicks = impressions // rng.randint(60, 140)
-    conversions = clicks // 25
-    return {
-        "spend": round(spend, 2),
-        "impressions": impressions,
-        "clicks": clicks,
-        "ctr": round(100 * clicks / impressions, 2) if impressions else None,
-        "cpc": round(spend / clicks, 2) if clicks else None,
-        "cpm": round(1000 * spend / impressions, 2) if impressions else None,
-        "reach": int(impressions / 1.12),
-        "conversion": conversions,
-        "cost_per_conversion": round(spend / conversions, 2) if conversions else None,
-        "result": conversions,
-    }
-
-
-class Ads:
-    """The advertiser's ads and how they move on."""
-
-    def __init__(self, count: int, change: float, seed: int = 7) -> None:
-        self.rng = random.Random(seed)
-        self.change = change
-        self.spend = [0.0] * count
-        self.day = 0  # yesterday's and last_7d's values are fixed for a day
-        self.ads = [
-            EntityState(
-                level=Level.AD,
-                id=str(1_790_000_000_000_000_000 + i),
-                advertiser_id=ADV,
-                name=f"Summer sale / video {i % 97} / {i}",
-                operation_status="ENABLE",
-                secondary_status="AD_STATUS_DELIVERY_OK",
-                campaign_id=str(1_780_000_000_000_000_000 + i // 1000),
-                adgroup_id=str(1_785_000_000_000_000_000 + i // 100),
-                metrics=self._metrics(i, 0.0),
-            )
-            for i in range(count)
-        ]
-
-    def _metrics(self, i: int, today: float) -> dict[str, Any]:
-        day = random.Random(i * 7919 + self.day * 104729)
-        return {
-            "today": window(self.rng, today),
-            "yesterday": window(day, 50 + 400 * day.random()),
-            "last_7d": window(day, 300 + 2800 * day.random()),
-        }
-
-    def step(self, share: float) -> None:
-        """A poll later: ``share`` of the ads spent more today; one in a thousand per hour changes status."""
-        for i in range(len(self.ads)):
-            if self.rng.random() < share:
-                self.spend[i] += self.rng.uniform(0.05, 2.0)
-                self.ads[i] = replace(self.ads[i], metrics=self._metrics(i, self.spend[i]))
-
-    def new_day(self) -> None:
-        """Midnight: today starts over, yesterday and last_7d move on (for every ad)."""
-        self.spend = [self.rng.uniform(0, 1) for _ in self.ads]
-        self.day += 1
-        for i, ad in enumerate(self.ads):
-            self.ads[i] = replace(ad, metrics=self._metrics(i, 0.0))
-
-    def statuses(self, share: float) -> None:
-        for i, ad in enumerate(self.ads):
-            if self.rng.random() < share:
-                status = "DISABLE" if ad.operation_status == "ENABLE" else "ENABLE"
-                self.ads[i] = replace(ad, operation_status=status)
 
 
 def file_bytes(path: Path) -> tuple[int, dict[str, int]]:
@@ -141,9 +84,37 @@ def mb(n: float) -> str:
     return f"{n / 1e6:,.1f} MB"
 
 
-async def run(path: Path, ads: int, days: int, interval: int, change: float, scale: int) -> None:
-    clock = FrozenClock(END - timedelta(days=days))
-    store = await Store.open(f"sqlite:///{path}", clock=clock, retention=TIERS.hourly, tiers=TIERS, owner="bench")
+class Where:
+    """The database the bench writes: a SQLite file, or a PostgreSQL schema of its own."""
+
+    def __init__(self, path: Path, url: str | None) -> None:
+        self.path, self.url = path, url
+        self.schema = storage_pg.schema_name() if url else None
+
+    @property
+    def store_url(self) -> str:
+        return self.url or f"sqlite:///{self.path}"
+
+    async def sizes(self, store: Store) -> tuple[int, dict[str, int]]:
+        if self.url is None:
+            return file_bytes(self.path)
+        return await storage_pg.table_bytes(store.engine)
+
+    async def rows(self, store: Store) -> str:
+        return history_rows(self.path) if self.url is None else await storage_pg.history_rows(store.engine)
+
+
+async def run(
+    where: Where, ads: int, phases: tuple[int, float, float], interval: int, change: float, scale: int, ends: str
+) -> None:
+    """``phases``: days of the daily tier, hours of the hourly tier, hours of the raw window written; ``ends``:
+    "settle" and/or "expire" (see the module docstring)."""
+    daily_days, hourly_hours, raw_hours = phases
+    begin = END - timedelta(days=daily_days, hours=hourly_hours + raw_hours)
+    clock = FrozenClock(begin)
+    store = await Store.open(
+        where.store_url, schema=where.schema, clock=clock, retention=TIERS.hourly, tiers=TIERS, owner="bench"
+    )
     model = Ads(ads, change)
     polls, budget, started = 0, Budget(), time.perf_counter()
     per_hour = 1 - (1 - change) ** (3600 // interval)  # an ad that changed at any poll of the hour
@@ -164,19 +135,23 @@ async def run(path: Path, ads: int, days: int, interval: int, change: float, sca
             took.append(time.perf_counter() - began)
         polls += 1
 
-    at = END - timedelta(days=days)
-    raw_from = END - TIERS.raw - timedelta(hours=2)
+    at = begin
+    raw_from = END - timedelta(hours=raw_hours)
+    last = (0, 0)
     try:
-        while at < END - TIERS.hourly:  # daily: one poll at the end of each day
+        await poll(at - timedelta(minutes=1), 1.0)  # every ad new: the first poll, apart from the tiers
+        last = await report("first poll", where, store, polls, started, ads, scale, last, 0)
+        hourly_from = at + timedelta(days=daily_days)
+        while at < hourly_from:  # daily: one poll at the end of each day
             await poll(at + timedelta(hours=23, minutes=59), 1.0)
             model.statuses(0.024)
             at += timedelta(days=1)
-        report("daily tier written", path, polls, started, ads, scale)
+        last = await report("daily tier written", where, store, polls, started, ads, scale, last, daily_days)
         while at < raw_from:  # hourly: one poll at the end of each hour
             await poll(at + timedelta(minutes=59), per_hour)
             model.statuses(0.001)
             at += timedelta(hours=1)
-        report("hourly tier written", path, polls, started, ads, scale)
+        last = await report("hourly tier written", where, store, polls, started, ads, scale, last, hourly_hours / 24)
         step = timedelta(seconds=interval)
         while at < END:  # raw: every poll; the daemon's maintenance every hour, beside that hour's first poll
             if at.minute == 0 and at.second == 0:
@@ -186,9 +161,28 @@ async def run(path: Path, ads: int, days: int, interval: int, change: float, sca
                 await poll(at, change, alone)
             at += step
         await store.maintain(END, budget)
+        last = await report("raw window written", where, store, polls, started, ads, scale, last, raw_hours / 24)
+        if "settle" in ends:  # two days later: the raw polls are kept hourly now
+            began = time.perf_counter()
+            done = await store.maintain(END + TIERS.raw + timedelta(days=1), budget)
+            print(f"  settled (maintenance two days later) in {time.perf_counter() - began:,.0f} s: ", end="")
+            print(f"{done.compacted.merged:,} polls merged, {done.compacted.history_rows:,} history rows deleted")
+            for part in done.rewritten:
+                print(
+                    f"    rewrote {part.name} (tier {part.tier}): {mb(part.before)} -> {mb(part.after)} "
+                    f"in {part.seconds:,.1f} s"
+                )
+        if "expire" in ends:  # the days before the hourly tier expire: dropped whole on PostgreSQL, deleted on SQLite
+            began = time.perf_counter()
+            pruned = await pruning.prune(store.engine, hourly_from, budget=budget)
+            print(
+                f"  expired the history before {hourly_from:%Y-%m-%d %H:%M} in {time.perf_counter() - began:,.1f} s: "
+                f"{pruned.days_dropped} days dropped whole, {pruned.history_rows:,} history rows deleted, "
+                f"{pruned.polls} polls"
+            )
+        await report("end", where, store, polls, started, ads, scale, last, 0)
     finally:
         await store.close()
-    report("end", path, polls, started, ads, scale)
     print(f"  maintenance: {budget.batches:,} batches, the longest held the write lock {budget.longest * 1000:.0f} ms")
     if alone and beside:
         print(
@@ -197,20 +191,39 @@ async def run(path: Path, ads: int, days: int, interval: int, change: float, sca
         )
 
 
-def report(stage: str, path: Path, polls: int, started: float, ads: int, scale: int) -> None:
-    size, tables = file_bytes(path)
+async def report(
+    stage: str,
+    where: Where,
+    store: Store,
+    polls: int,
+    started: float,
+    ads: int,
+    scale: int,
+    last: tuple[int, int],
+    days: float,
+) -> tuple[int, int]:
+    """Print the sizes now, and what this part added per day (``days`` long); returns (size, history bytes)."""
+    size, tables = await where.sizes(store)
     entity = sum(tables.get(name, 0) for name in PER_ENTITY)
+    history = sum(tables.get(name, 0) for name in HISTORY)
     rest = sum(tables.values()) - entity
-    print(f"{stage}: {polls:,} polls in {time.perf_counter() - started:,.0f} s; file {mb(size)}", end="")
+    what = "file" if where.url is None else "tables"
+    print(f"{stage}: {polls:,} polls in {time.perf_counter() - started:,.0f} s; {what} {mb(size)}", end="")
     print(f" (history and entities {mb(entity)}, the rest {mb(rest)})")
+    if days:
+        print(
+            f"  this part: +{mb(size - last[0])} over {days:g} days, {mb((size - last[0]) / days)} per day; "
+            f"the history tables +{mb(history - last[1])}, {mb((history - last[1]) / days)} per day"
+        )
     if scale != ads:
         print(
             f"  extrapolated to {scale:,} ads: {mb(entity * scale / ads + rest)} (per-entity tables x{scale / ads:g})"
         )
     if stage == "end":
-        print(f"  {history_rows(path)}")
+        print(f"  {await where.rows(store)}")
         for name, n in sorted(tables.items(), key=lambda kv: -kv[1])[:8]:
             print(f"    {name:<40} {mb(n)}")
+    return size, history
 
 
 async def main() -> None:
@@ -220,10 +233,30 @@ async def main() -> None:
     parser.add_argument("--interval", type=int, default=60, help="seconds between polls in the raw window")
     parser.add_argument("--change", type=float, default=0.21, help="share of the ads whose today moves per poll")
     parser.add_argument("--scale-to", type=int, default=10_000, help="extrapolate the sizes to this many ads")
+    parser.add_argument("--url", help="PostgreSQL URL (a schema of the bench's own is made and dropped)")
+    parser.add_argument("--raw-hours", type=float, help="hours of raw polls (default: the raw window + 2 h)")
+    parser.add_argument("--hourly-days", type=float, help="days of hourly polls (default: what --days leaves)")
+    parser.add_argument("--daily-days", type=int, help="days of daily polls (default: what --days leaves)")
+    parser.add_argument("--settle", action="store_true", help="end with the maintenance of two days later")
+    parser.add_argument("--expire", action="store_true", help="last, expire the days before the hourly tier")
     args = parser.parse_args()
-    print(f"{args.ads:,} ads, {args.days} days, every {args.interval} s in the raw window, {args.change:.0%} change")
+    raw = args.raw_hours if args.raw_hours is not None else TIERS.raw / timedelta(hours=1) + 2
+    daily = args.daily_days if args.daily_days is not None else max(0, args.days - TIERS.hourly.days)
+    hourly = args.hourly_days * 24 if args.hourly_days is not None else max(0.0, (args.days - daily) * 24 - raw)
+    print(
+        f"{args.ads:,} ads: {daily} days daily, {hourly / 24:g} days hourly, {raw:g} hours every {args.interval} s; "
+        f"{args.change:.0%} change; {'PostgreSQL' if args.url else 'SQLite'}"
+    )
     with tempfile.TemporaryDirectory() as tmp:
-        await run(Path(tmp) / "bench.db", args.ads, args.days, args.interval, args.change, args.scale_to)
+        where = Where(Path(tmp) / "bench.db", args.url)
+        if where.url and where.schema:
+            await storage_pg.create_schema(where.url, where.schema)
+        try:
+            ends = ("settle " if args.settle else "") + ("expire" if args.expire else "")
+            await run(where, args.ads, (daily, hourly, raw), args.interval, args.change, args.scale_to, ends)
+        finally:
+            if where.url and where.schema:
+                await storage_pg.drop_schema(where.url, where.schema)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,9 @@ For each advertiser and tier, the oldest span (UTC hour or day) that lies wholly
 stays whole while the rest runs. Then the merged polls' history rows that a newer row up to the kept poll
 supersedes are deleted (monitor.store.history_forget), a range of entity keys per transaction, sized by a
 :class:`Budget` so that no transaction holds the write lock longer than about ``Budget.target``; last the merged
-poll rows go. An interrupted run leaves ``merged`` polls behind, and the next one finishes them first.
+poll rows go. An interrupted run leaves ``merged`` polls behind, and the next one finishes them first. On
+PostgreSQL those batched deletes read only the partitions of the span's days (monitor.store.partitions: a span is
+one UTC hour or day, so one partition).
 """
 
 from __future__ import annotations
@@ -14,15 +16,16 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from monitor.store.db import reading, writing
 from monitor.store.history import keys_t
 from monitor.store.history_forget import forget_superseded
 from monitor.store.models import PollRow
+from monitor.store.partitions import partitioned, utc_day
 from monitor.store.tiers import DAILY, HOURLY, SPAN, Tiers, span_start
 from monitor.store.values import PollStatus
 
@@ -132,14 +135,26 @@ async def _finish_merged(engine: AsyncEngine, advertiser_id: str, budget: Budget
                     )
                 )
             ).one()
+            days = await _days(conn, first, keep) if partitioned(engine) and keep is not None else None
         if keep is not None and low is not None:
             span = (low, high + 1)
-            report.history_rows += await batched(engine, advertiser_id, keep, first - 1, span, budget, "compact")
+            report.history_rows += await batched(
+                engine, advertiser_id, keep, first - 1, span, budget, "compact", days=days
+            )
         async with writing(engine) as conn:
             began = time.perf_counter()  # the write lock is ours from here
             upto = polls_t.c.id < keep if keep is not None else sa.true()
             await conn.execute(sa.delete(polls_t).where(mine, polls_t.c.status == MERGED, polls_t.c.id >= first, upto))
         budget.record(time.perf_counter() - began)
+
+
+async def _days(conn: AsyncConnection, first: int, keep: int) -> tuple[date, date]:
+    """The days the polls from ``first`` to ``keep`` started on (PostgreSQL: their rows' partitions)."""
+    found = sa.select(sa.func.min(polls_t.c.started_at), sa.func.max(polls_t.c.started_at)).where(
+        polls_t.c.id >= first, polls_t.c.id <= keep
+    )
+    low, high = (await conn.execute(found)).one()
+    return utc_day(low), utc_day(high)
 
 
 async def batched(
@@ -150,15 +165,16 @@ async def batched(
     sids: tuple[int, int],
     budget: Budget,
     kind: str,
+    days: tuple[date, date] | None = None,
 ) -> int:
     """:func:`forget_superseded` over the key range ``sids``, one budget-sized batch per transaction, giving
-    other writers (a poll) a turn between batches."""
+    other writers (a poll) a turn between batches; ``days``: the partitions to read (PostgreSQL)."""
     deleted, start = 0, sids[0]
     while start < sids[1]:
         stop = min(sids[1], start + budget.size_of(kind))
         async with writing(engine) as conn:
             began = time.perf_counter()  # the write lock is ours from here
-            deleted += await forget_superseded(conn, advertiser_id, keep, after=after, sids=(start, stop))
+            deleted += await forget_superseded(conn, advertiser_id, keep, after=after, sids=(start, stop), days=days)
         budget.record(time.perf_counter() - began, kind)
         start = stop
         await asyncio.sleep(0)

@@ -3,7 +3,8 @@
 A poll's writer knows the ``sid`` of every entity of its advertiser from :func:`load_sids` (read before the write
 transaction); only entities never seen before get new keys in the transaction (one INSERT, one SELECT). The
 ``history_names`` (windows, metric sets) are a few dozen rows, read whole in the transaction and added to when a
-new window or metric set turns up. Then each table gets one bulk INSERT.
+new window or metric set turns up. Then each table gets one bulk INSERT. On PostgreSQL each row also carries the
+``day`` it is stored under (its poll's UTC date, read from ``polls``: monitor.store.partitions).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from monitor.domain import EntityKey, Level
-from monitor.store import lease
+from monitor.store import lease, partitions
 from monitor.store.history_codec import METRIC_SET, WINDOW, HistoryChanges, metric_set, pack
 from monitor.store.models import EntityKeyRow, HistoryMetricsRow, HistoryNameRow, HistoryStateRow
 
@@ -99,9 +100,10 @@ async def write(
         return
     wanted = [e.key for e in changes.states] + [w.key for w in changes.windows]
     await ensure_sids(conn, advertiser_id, sids, wanted, appearing)
+    day = {"day": await partitions.poll_day(conn, poll_id)} if partitions.partitioned(conn) else {}
     if changes.states:
         await conn.execute(
-            sa.insert(states_t),
+            sa.insert(partitions.with_day(states_t) if day else states_t),
             [
                 {
                     "sid": sids[e.key],
@@ -112,6 +114,7 @@ async def write(
                     "secondary_status": e.state.secondary_status,
                     "budget": e.state.budget,
                     "budget_mode": e.state.budget_mode,
+                    **day,
                 }
                 for e in changes.states
             ],
@@ -121,7 +124,8 @@ async def write(
         texts |= {(METRIC_SET, metric_set(w.values)) for w in changes.windows if w.values is not None}
         ids = await name_ids(conn, texts)
         await conn.execute(
-            sa.insert(metrics_t), [window_row(ids, sids[w.key], w.window, w.values, poll_id) for w in changes.windows]
+            sa.insert(partitions.with_day(metrics_t) if day else metrics_t),
+            [window_row(ids, sids[w.key], w.window, w.values, poll_id) | day for w in changes.windows],
         )
 
 

@@ -6,7 +6,10 @@ SQLite: a database created by this version has ``auto_vacuum=INCREMENTAL`` (moni
 given back with ``PRAGMA incremental_vacuum(n)``, a few hundred pages per transaction. An older database keeps
 the mode it was created with (``NONE``): its freed pages are reused by later writes but the file does not shrink;
 ``sqlite3 monitor.db 'PRAGMA auto_vacuum=INCREMENTAL; VACUUM;'`` with the daemon stopped converts it.
-PostgreSQL's autovacuum reuses the space of deleted rows by itself.
+PostgreSQL: the history is partitioned by day (monitor.store.partitions). The job first makes the partitions of
+today and the next days (and of any day whose rows wait in the default partition); pruning drops expired days
+whole (monitor.store.partition_drop); last, the partitions of the days compaction is done with are rewritten to
+the size of their kept rows (monitor.store.partition_rewrite).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from monitor.bytesize import format_size
-from monitor.store import compact, prune
+from monitor.store import compact, partition_rewrite, partitions, prune
 from monitor.store.compact import Budget, CompactReport
 from monitor.store.db import writing
 from monitor.store.tiers import DAILY, Tiers, span_start
@@ -47,6 +50,7 @@ class MaintenanceReport:
     longest_batch: float
     batches: int
     dropped_before: datetime | None = None
+    rewritten: tuple[partition_rewrite.Rewritten, ...] = ()  # PostgreSQL: partitions compaction is done with
 
 
 async def maintain(
@@ -57,15 +61,21 @@ async def maintain(
     budget: Budget | None = None,
     max_bytes: int | None = None,
 ) -> MaintenanceReport:
-    """Compact (monitor.store.compact), prune history older than ``tiers.daily`` and the rest older than
-    ``retention`` (monitor.store.prune), drop the oldest history while a SQLite database uses more than
-    :data:`HEADROOM` of ``max_bytes`` (logged as a warning), then give freed pages back (SQLite)."""
+    """Make the coming days' history partitions (PostgreSQL), compact (monitor.store.compact), prune history
+    older than ``tiers.daily`` and the rest older than ``retention`` (monitor.store.prune), drop the oldest
+    history while a SQLite database uses more than :data:`HEADROOM` of ``max_bytes`` (logged as a warning), then
+    give freed pages back (SQLite) or rewrite the partitions of days compaction is done with (PostgreSQL)."""
     budget = budget or Budget()
+    if partitions.partitioned(engine):
+        await partitions.prepare(engine, now)
     compacted = await compact.compact(engine, tiers, now, budget)
     pruned = await prune.prune(engine, now - retention, now - tiers.daily, budget=budget)
     dropped = None if max_bytes is None else await within_size(engine, max_bytes, now - retention, budget)
     pages = await incremental_vacuum(engine, budget)
-    return MaintenanceReport(compacted, pruned, pages, budget.longest, budget.batches, dropped)
+    rewritten: tuple[partition_rewrite.Rewritten, ...] = ()
+    if partitions.partitioned(engine):
+        rewritten = tuple(await partition_rewrite.rewrite_compacted(engine, tiers, now))
+    return MaintenanceReport(compacted, pruned, pages, budget.longest, budget.batches, dropped, rewritten)
 
 
 async def used_bytes(engine: AsyncEngine) -> int | None:

@@ -201,7 +201,8 @@ class EntityKeyRow(StoreModel, table=True):
 class HistoryStateRow(StoreModel, table=True):
     """An entity's state from poll ``poll_id`` on (see monitor.store.history_codec): written when it appears,
     disappears (``present`` false) or a status, budget or name changes. No foreign key to polls: the oldest kept
-    row of an entity may outlive its pruned poll (it is the base state)."""
+    row of an entity may outlive its pruned poll (it is the base state). On PostgreSQL the table is partitioned by
+    day and has a ``day`` column this model leaves out (monitor.store.partitions)."""
 
     __tablename__ = "history_states"
     __table_args__ = (sa.ForeignKeyConstraint(["sid"], ["entity_keys.sid"]), {"sqlite_with_rowid": False})
@@ -219,7 +220,8 @@ class HistoryStateRow(StoreModel, table=True):
 class HistoryMetricsRow(StoreModel, table=True):
     """One report window's values of an entity from poll ``poll_id`` on, written when that window changed:
     ``vals`` a JSON array in the order of metric set ``metric_set`` (``history_names``); both null: the window
-    is not reported from then on. ``window_id`` is a ``history_names`` id too."""
+    is not reported from then on. ``window_id`` is a ``history_names`` id too. Partitioned by day on PostgreSQL,
+    like ``history_states``."""
 
     __tablename__ = "history_metrics"
     __table_args__ = (sa.ForeignKeyConstraint(["sid"], ["entity_keys.sid"]), {"sqlite_with_rowid": False})

@@ -11,6 +11,9 @@ trail and is kept.
 
 History rows go in batches of entity keys sized by a time budget (monitor.store.compact.Budget), one
 transaction each; the rest of an advertiser in one short transaction; so pollers are never blocked for long.
+On PostgreSQL the days wholly before the cutoff go first, as whole partitions (monitor.store.partition_drop: the
+rows a kept snapshot still reads are moved out of them), and the batches read only the cutoff's day up to each
+advertiser's first kept poll.
 """
 
 from __future__ import annotations
@@ -22,11 +25,13 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from monitor.domain.baseline import keep_days
+from monitor.store import partition_drop
 from monitor.store.compact import Budget, batched
 from monitor.store.db import reading, writing
 from monitor.store.history import keys_t, metrics_t, states_t
 from monitor.store.hourly import prune_before
 from monitor.store.models import AdvertiserRow, ApprovalRow, EntityRow, HoldRow, OutboxRow, PollRow, SilenceRow
+from monitor.store.partitions import partitioned, utc_day
 from monitor.store.snapshots import latest_poll
 from monitor.store.values import OutboxStatus, PollStatus, PruneReport
 
@@ -43,15 +48,20 @@ async def prune(
     engine: AsyncEngine, cutoff: datetime, history_cutoff: datetime | None = None, budget: Budget | None = None
 ) -> PruneReport:
     """Delete what is older than ``cutoff`` (aware) under the rules in the module docstring; snapshots older than
-    ``history_cutoff`` (default ``cutoff``). History rows go in batches sized by ``budget``."""
+    ``history_cutoff`` (default ``cutoff``). History rows go in batches sized by ``budget``; on PostgreSQL the
+    days wholly before ``history_cutoff`` go as partitions first."""
     budget = budget or Budget()
+    history_cutoff = cutoff if history_cutoff is None else history_cutoff
     async with reading(engine) as conn:
         advertiser_ids = list((await conn.execute(sa.select(advertisers_t.c.id))).scalars())
+        keeps = {a: k for a in advertiser_ids if (k := await _keep_from(conn, a, history_cutoff)) is not None}
+    days = 0
+    if partitioned(engine):
+        kept = {a: (k[0], utc_day(k[1])) for a, k in keeps.items()}
+        days = len((await partition_drop.drop_before(engine, utc_day(history_cutoff), kept)).days)
     polls = history = entities = 0
-    for advertiser_id in advertiser_ids:
-        counts = await _prune_advertiser(
-            engine, advertiser_id, cutoff if history_cutoff is None else history_cutoff, budget
-        )
+    for advertiser_id, keep in keeps.items():
+        counts = await _prune_advertiser(engine, advertiser_id, keep, history_cutoff, budget)
         polls, history, entities = polls + counts[0], history + counts[1], entities + counts[2]
     async with writing(engine) as conn:
         result = await conn.execute(
@@ -65,25 +75,35 @@ async def prune(
         silences = (await conn.execute(sa.delete(silences_t).where(silences_t.c.ends_at < cutoff))).rowcount
         decided = sa.and_(approvals_t.c.decided_at.is_not(None), approvals_t.c.decided_at < cutoff)
         approvals = (await conn.execute(sa.delete(approvals_t).where(decided))).rowcount
-    return PruneReport(cutoff, polls, history, entities, outbox, holds, silences, approvals)
+    return PruneReport(cutoff, polls, history, entities, outbox, holds, silences, approvals, days)
+
+
+async def _keep_from(conn: AsyncConnection, advertiser_id: str, cutoff: datetime) -> tuple[int, datetime] | None:
+    """The advertiser's first kept snapshot: its first successful poll at or after ``cutoff``, or its newest
+    (None: it has none); id and start."""
+    latest = await latest_poll(conn, advertiser_id)
+    if latest is None:
+        return None
+    first_kept = (
+        await conn.execute(
+            sa.select(polls_t.c.id, polls_t.c.started_at)
+            .where(
+                polls_t.c.advertiser_id == advertiser_id,
+                polls_t.c.status == PollStatus.OK.value,
+                polls_t.c.started_at >= cutoff,
+            )
+            .order_by(polls_t.c.id)
+            .limit(1)
+        )
+    ).first()
+    return latest if first_kept is None or first_kept.id > latest[0] else (first_kept.id, first_kept.started_at)
 
 
 async def _prune_advertiser(
-    engine: AsyncEngine, advertiser_id: str, cutoff: datetime, budget: Budget
+    engine: AsyncEngine, advertiser_id: str, keep: tuple[int, datetime], cutoff: datetime, budget: Budget
 ) -> tuple[int, int, int]:
+    keep_from = keep[0]
     async with reading(engine) as conn:
-        latest = await latest_poll(conn, advertiser_id)
-        if latest is None:
-            return 0, 0, 0
-        first_kept = (
-            await conn.execute(
-                sa.select(sa.func.min(polls_t.c.id)).where(
-                    polls_t.c.advertiser_id == advertiser_id,
-                    polls_t.c.status == PollStatus.OK.value,
-                    polls_t.c.started_at >= cutoff,
-                )
-            )
-        ).scalar_one_or_none()
         sids = (
             await conn.execute(
                 sa.select(sa.func.min(keys_t.c.sid), sa.func.max(keys_t.c.sid)).where(
@@ -91,10 +111,13 @@ async def _prune_advertiser(
                 )
             )
         ).one()
-    keep_from = min(first_kept, latest[0]) if first_kept is not None else latest[0]
+    # PostgreSQL: the days before the cutoff's were dropped whole; rows of polls before keep_from are stored
+    # under the cutoff's day up to keep_from's
+    days = (utc_day(cutoff), utc_day(keep[1])) if partitioned(engine) else None
     history = 0
-    if sids[0] is not None:
-        history = await batched(engine, advertiser_id, keep_from, None, (sids[0], sids[1] + 1), budget, "prune")
+    if sids[0] is not None and (days is None or days[0] <= days[1]):
+        span = (sids[0], sids[1] + 1)
+        history = await batched(engine, advertiser_id, keep_from, None, span, budget, "prune", days=days)
     async with writing(engine) as conn:
         began = time.perf_counter()  # the write lock is ours from here
         counts = await _forget_gone(conn, advertiser_id, keep_from, history)

@@ -40,6 +40,7 @@ from monitor.store.journal import Journal
 from monitor.store.lease import dialect_insert, process_owner
 from monitor.store.models import AdvertiserRow, PollRow
 from monitor.store.outbox import Outbox
+from monitor.store.partitions import DayPartitions
 from monitor.store.poll import PollWriter
 from monitor.store.problems import Problems
 from monitor.store.repo_history import HistoryAccess
@@ -100,6 +101,7 @@ class Store(HistoryAccess):
         self.breaker = BreakerEpisodes(engine)
         self.shards = Shards(engine)
         self.hourly = HourlyHistory(engine)  # past days' hourly reports, for baselines
+        self.partitions = DayPartitions(engine)  # PostgreSQL: the history's partition of a poll's day
         #: The fence of a poll of an advertiser (its shard, owner and epoch), or None for no fencing: given by
         #: the replica's shard assignment (monitor.replicas) in ``run``; ``once`` and tools poll unfenced.
         self.fence_of: Callable[[str], Fence | None] = _no_fence
@@ -176,6 +178,7 @@ class Store(HistoryAccess):
         aware(now, "poll time")
         ttl = ttl or self.lease_ttl
         fence = self.fence_of(advertiser_id)
+        await self.partitions.ready(now)
         writer = await polling.begin(self._engine, advertiser_id, now, owner or self.owner, ttl, fence)
         heartbeat = lease.Heartbeat(self._engine, advertiser_id, writer._token, ttl, self._clock.now)
         heartbeat.start()

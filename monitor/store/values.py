@@ -199,3 +199,4 @@ class PruneReport:
     holds: int = 0
     silences: int = 0
     approvals: int = 0
+    days_dropped: int = 0  # PostgreSQL: history partitions dropped whole (monitor.store.partition_drop)

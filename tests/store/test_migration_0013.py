@@ -50,7 +50,8 @@ def _types(entity: EntityState) -> Any:
     return {w: {m: type(v) for m, v in vs.items()} for w, vs in entity.metrics.items()}
 
 
-async def fill_0011(database: Database, seen: list[dict[EntityKey, EntityState]]) -> None:
+async def fill_0011(database: Database, seen: list[dict[EntityKey, EntityState]], step: timedelta = MINUTE) -> None:
+    """The polls of ``seen`` (ids 1, 2, ...; ``step`` apart from T0) stored at revision 0011."""
     engine = create_engine(database.url, schema=database.schema)
     await upgrade(engine, schema=database.schema, revision="0011")
     sqlite = engine.dialect.name == "sqlite"
@@ -71,7 +72,7 @@ async def fill_0011(database: Database, seen: list[dict[EntityKey, EntityState]]
                     "advertiser_id": ADV,
                     "owner": "v11",
                     "status": "ok",
-                    "started_at": ts + n * MINUTE,
+                    "started_at": ts + n * step,
                     "errors": "[]",
                     "api_calls": 1,
                     "entities": 0,
