@@ -8,6 +8,7 @@ from datetime import datetime
 from types import MappingProxyType
 
 from monitor.domain.levels import LEVEL_ORDER, Level
+from monitor.domain.stored import StoredMetrics
 from monitor.domain.values import EMPTY, Metrics, MetricValue, freeze_metrics
 
 #: An entity within one advertiser: ``(Level.AD, "1790...")``.
@@ -43,7 +44,8 @@ class EntityState:
     def __post_init__(self) -> None:
         if type(self.level) is not Level:
             object.__setattr__(self, "level", Level(self.level))
-        object.__setattr__(self, "metrics", freeze_metrics(self.metrics))
+        if type(self.metrics) is not StoredMetrics:  # read-only already, and decoded only when read
+            object.__setattr__(self, "metrics", freeze_metrics(self.metrics))
 
     @property
     def key(self) -> EntityKey:

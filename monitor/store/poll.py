@@ -17,16 +17,16 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from monitor import fastjson
-from monitor.domain import LEVEL_ORDER, AlertState, EntityKey, EntityState, Hold, Level, Metrics, Snapshot
+from monitor.domain import AlertState, EntityKey, EntityState, Hold, Level, Snapshot
 from monitor.domain.approvals import Approval
 from monitor.store import alerts, approvals, history, holds, lease, outbox, shards
 from monitor.store.db import reading, writing
 from monitor.store.errors import LeaseLostError, ShardLostError
-from monitor.store.history_codec import HistoryChanges, StateEvent, WindowEvent, check_values, entity_events
+from monitor.store.history_codec import HistoryChanges
 from monitor.store.models import AdvertiserRow, EntityRow, PollRow
+from monitor.store.poll_changes import poll_changes
 from monitor.store.shards import Fence
-from monitor.store.snapshots import STATE_COLUMNS, load_current, row_values
+from monitor.store.snapshots import STATE_COLUMNS, load_current
 from monitor.store.values import Notification, PollStatus, dumps
 
 advertisers_t = AdvertiserRow.__table__
@@ -151,35 +151,7 @@ class PollWriter:
     def changes(self) -> tuple[list[dict[str, object]], HistoryChanges]:
         """Rows for ``entities`` (entities that appeared, changed or disappeared) and the history's rows of them."""
         previous = {} if self.previous is None else self.previous.entities
-        out = []
-        states: list[StateEvent] = []
-        windows: list[WindowEvent] = []
-        for key, state in self._saved.items():
-            old = previous.get(key)
-            if old is not None and old == state and _same_metric_types(old.metrics, state.metrics):
-                continue  # unchanged: costs no row
-            check_values(state)
-            out.append(row_values(state, fastjson.dumps(state.metrics, finite=True), present=True))  # checked
-            event, changed = entity_events(old, state)
-            states += [event] if event is not None else []
-            windows += changed
-        for key, old in previous.items():
-            if key[0] in self._saved_levels and key not in self._saved:
-                out.append(row_values(old, fastjson.dumps(old.metrics), present=False))
-                event, changed = entity_events(old, None)
-                states += [event] if event is not None else []
-                windows += changed
-        out.sort(key=lambda r: (LEVEL_ORDER[Level(r["level"])], r["entity_id"]))
-        return out, HistoryChanges(tuple(states), tuple(windows))
-
-
-def _same_metric_types(a: Metrics, b: Metrics) -> bool:
-    """For equal metrics: are the types equal too? 0 -> 0.0 is stored as a change, so what was saved reads back."""
-    for window, values in a.items():
-        other = b[window]
-        if list(map(type, values.values())) != list(map(type, map(other.__getitem__, values))):
-            return False
-    return True
+        return poll_changes(previous, self._saved, self._saved_levels)
 
 
 async def begin(

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from monitor import fastjson
 from monitor.domain import EntityKey, EntityState, Level, Snapshot
+from monitor.domain.stored import StoredMetrics
 from monitor.domain.values import EMPTY, shared
 from monitor.store import history_read
 from monitor.store.models import EntityRow, PollRow
@@ -104,11 +105,10 @@ async def _states(conn: AsyncConnection, query: sa.Select[Any]) -> dict[EntityKe
     between slices. The same as :func:`state_from_row` per row, unrolled: this reads 100,000s of rows a poll."""
     out: dict[EntityKey, EntityState] = {}
     result = await conn.stream(query.execution_options(yield_per=_SLICE))
-    loads, levels, proxy = fastjson.loads, _LEVELS, MappingProxyType
+    levels = _LEVELS
     async for rows in result.partitions():
         for advertiser_id, level_name, entity_id, metrics_json, campaign, adgroup, name, op, sec, budget, mode in rows:
             level = levels[level_name]
-            metrics = loads(metrics_json)
             out[(level, entity_id)] = EntityState(
                 level,
                 entity_id,
@@ -120,7 +120,7 @@ async def _states(conn: AsyncConnection, query: sa.Select[Any]) -> dict[EntityKe
                 shared(mode),
                 shared(campaign),
                 shared(adgroup),
-                proxy({w: proxy(m) for w, m in metrics.items()}) if metrics else EMPTY,
+                StoredMetrics(metrics_json) if metrics_json != "{}" else EMPTY,  # decoded when read
             )
     return out
 

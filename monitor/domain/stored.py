@@ -1,0 +1,68 @@
+"""Metrics as the store keeps them: its canonical JSON text, decoded on first read.
+
+Every poll reads the previous snapshot back (100,000 entities for a large account), yet most of it is only
+compared with the new one, and that comparison can be made on the stored text (:mod:`monitor.store.poll`: the new
+metrics encoded the same way, compared as text). Decoding every entity's metrics into read-only dicts cost about
+2 kB and several microseconds per entity; kept as text until something reads a value (a rule's ``prev``, the
+history of an entity that changed), a previous snapshot costs a fraction of that. Reading behaves exactly as the
+decoded metrics would: read-only windows of read-only values, ``None`` for no data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from types import MappingProxyType
+from typing import Any
+
+from monitor import fastjson
+from monitor.domain.values import EMPTY, MetricValue
+
+__all__ = ["StoredMetrics"]
+
+Window = Mapping[str, MetricValue]
+
+
+class StoredMetrics(Mapping[str, Window]):
+    """Read-only metrics (window -> metric -> value) from their stored JSON ``text``, decoded when first read."""
+
+    __slots__ = ("_decoded", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._decoded: Mapping[str, Window] | None = None
+
+    @property
+    def decoded(self) -> bool:
+        """Whether anything has read the values yet (the text is then no longer the only copy)."""
+        return self._decoded is not None
+
+    def _metrics(self) -> Mapping[str, Window]:
+        if self._decoded is None:
+            data = fastjson.loads(self.text)
+            self._decoded = MappingProxyType({w: MappingProxyType(m) for w, m in data.items()}) if data else EMPTY
+        return self._decoded
+
+    def __getitem__(self, window: str) -> Window:
+        return self._metrics()[window]
+
+    def get(self, window: str, default: Any = None) -> Any:
+        return self._metrics().get(window, default)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._metrics())
+
+    def __len__(self) -> int:
+        return len(self._metrics())
+
+    def __contains__(self, window: object) -> bool:
+        return window in self._metrics()
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Mapping):
+            return NotImplemented
+        return dict(self._metrics()) == dict(other)
+
+    __hash__ = None  # type: ignore[assignment]  # like the dicts it stands for
+
+    def __repr__(self) -> str:
+        return f"StoredMetrics({self.text!r})"
