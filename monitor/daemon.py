@@ -28,7 +28,7 @@ from monitor.actions.breaker import tell_after
 from monitor.clock import Clock, SystemClock
 from monitor.config import Settings
 from monitor.durations import format_duration
-from monitor.health import AppServer, HealthServer, HealthState, parse_listen
+from monitor.health import STALE_AFTER_INTERVALS, AppServer, HealthServer, HealthState, parse_listen
 from monitor.logs import SecretRedactor
 from monitor.memsnap import snapshot_on_signal
 from monitor.metrics import Metrics
@@ -94,7 +94,13 @@ async def run_daemon(
     )
     runtime.replicas = replicas
     runtime.store.fence_of = replicas.fence_of
-    storage = StorageWatch(runtime.store.size, clock=clock, min_free=settings.storage.min_free)
+    storage = StorageWatch(
+        runtime.store.size,
+        clock=clock,
+        min_free=settings.storage.min_free,
+        write_lock=runtime.store.write_lock,
+        locked_after=STALE_AFTER_INTERVALS * settings.monitor.interval,  # as long as /healthz waits for a poll
+    )
     finished = 0
 
     def show_storage(_outcome: PollOutcome | None = None) -> None:

@@ -106,9 +106,8 @@ async def _lock_is_free(database: Any, store: Store) -> bool:
     try:
         async with other.connect() as conn:
             await conn.exec_driver_sql("SET lock_timeout = '200ms'")
-            await conn.exec_driver_sql(
-                f"UPDATE \"{database.schema}\".advertisers SET name = 'other' WHERE id = '{ADV}'"
-            )
+            table = f'"{database.schema}".advertisers'
+            await conn.execute(sa.text(f"UPDATE {table} SET name = 'other' WHERE id = :id"), {"id": ADV})  # noqa: S608
             await conn.rollback()
         return True
     except sa.exc.OperationalError:
