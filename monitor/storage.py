@@ -19,6 +19,7 @@ from typing import Any
 from monitor.bytesize import format_size
 from monitor.clock import Clock
 from monitor.domain import OpsState
+from monitor.durations import format_duration
 from monitor.errors import MonitorError
 from monitor.store.size import StorageSize
 from monitor.store.writelock import WriteLockWatch
@@ -34,10 +35,10 @@ def lock_problem(locked_since: datetime | None, detail: str, now: datetime, limi
     (``detail``: the last refusal), for longer than ``limit``."""
     if locked_since is None or now - locked_since <= limit:
         return None
-    minutes = int((now - locked_since).total_seconds() // 60)
+    lasted = format_duration(timedelta(seconds=int((now - locked_since).total_seconds())))
     return (
         f"database locked since {locked_since:%Y-%m-%d %H:%M} UTC, every write of this process fails ({detail}) "
-        f"for {minutes} min: a connection keeps the database's write lock (another process stuck in a "
+        f"for {lasted}: a connection keeps the database's write lock (another process stuck in a "
         "transaction, or one of this process left behind: restart it if this does not clear)"
     )
 
