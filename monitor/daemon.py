@@ -28,7 +28,8 @@ from monitor.actions.breaker import tell_after
 from monitor.clock import Clock, SystemClock
 from monitor.config import Settings
 from monitor.durations import format_duration
-from monitor.health import AppServer, HealthServer, HealthState, parse_listen
+from monitor.gctune import collect_all
+from monitor.health import STALE_AFTER_INTERVALS, AppServer, HealthServer, HealthState, parse_listen
 from monitor.logs import SecretRedactor
 from monitor.memsnap import snapshot_on_signal
 from monitor.metrics import Metrics
@@ -94,7 +95,13 @@ async def run_daemon(
     )
     runtime.replicas = replicas
     runtime.store.fence_of = replicas.fence_of
-    storage = StorageWatch(runtime.store.size, clock=clock, min_free=settings.storage.min_free)
+    storage = StorageWatch(
+        runtime.store.size,
+        clock=clock,
+        min_free=settings.storage.min_free,
+        write_lock=runtime.store.write_lock,
+        locked_after=STALE_AFTER_INTERVALS * settings.monitor.interval,  # as long as /healthz waits for a poll
+    )
     finished = 0
 
     def show_storage(_outcome: PollOutcome | None = None) -> None:
@@ -133,6 +140,7 @@ async def run_daemon(
     async def maintain() -> None:
         await runtime.store.maintain(clock.now())
         await runtime.store.prune_hourly(clock.now(), runtime.rulebook.current.baseline_weeks())
+        collect_all()  # see monitor.gctune: what the tuned collector would leave for hours
 
     runtime.extra_polls = True
     soon = PollSoon(

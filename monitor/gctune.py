@@ -14,7 +14,8 @@ CPU in all; with the collector off, 8.2 s. Two changes, both common practice for
 * thresholds of 100,000 young containers and 20 young collections (instead of 700 and 10): far fewer objects of
   a poll in progress are promoted and rescanned. The oldest generation keeps its default, so a full collection
   still follows every 20,000,000 or so net allocations and whenever the heap has grown by a quarter: cyclic
-  garbage (SQLAlchemy's statements, for one) is still reclaimed, which ``bench/soak.py`` watches.
+  garbage (SQLAlchemy's statements, for one) is still reclaimed, which ``bench/soak.py`` watches, and the
+  daemon's hourly maintenance runs a full collection (:func:`collect_all`).
 
 Reference counting, which frees almost everything a poll drops (snapshots hold no cycles), is not affected.
 """
@@ -37,3 +38,12 @@ def tune_collector() -> None:
     gc.collect()  # start-up's garbage is not frozen with it (a few tens of milliseconds)
     gc.freeze()
     gc.set_threshold(YOUNG_THRESHOLD, MIDDLE_THRESHOLD, gc.get_threshold()[2])
+
+
+def collect_all() -> int:
+    """A full collection, for the daemon's hourly maintenance: with the thresholds above a full collection can
+    be hours apart in a quiet daemon, and some garbage holds more than memory (a SQLite connection SQLAlchemy
+    terminated under cancellation keeps its file handle until its cursor, in a reference cycle, is collected:
+    monitor.store.rollback_first). Blocks the event loop for a fraction of a second once an hour; returns the
+    number of objects collected."""
+    return gc.collect()

@@ -3,8 +3,10 @@
 :class:`StorageWatch` measures (``Store.size``: a stat and a statvfs, or one query on PostgreSQL) at most every
 :data:`MEASURE_EVERY` (the daemon asks from its outbox job, so never per request), and learns after every poll
 whether the store is full (the ``storage_full`` problem the pollers share). The pure :func:`storage_problem` says
-what ``/healthz`` shows: the database is full (polls cannot be stored, so nothing is watched), or its disk has less
-free space than ``[storage] min_free``. ``/metrics`` gets the numbers (monitor.metrics ``database_*``).
+what ``/healthz`` shows: every write has failed for a lock for longer than two intervals (:func:`lock_problem`,
+from the store's :class:`~monitor.store.writelock.WriteLockWatch`), the database is full (polls cannot be stored,
+so nothing is watched), or its disk has less free space than ``[storage] min_free``. ``/metrics`` gets the numbers
+(monitor.metrics ``database_*``).
 """
 
 from __future__ import annotations
@@ -17,8 +19,10 @@ from typing import Any
 from monitor.bytesize import format_size
 from monitor.clock import Clock
 from monitor.domain import OpsState
+from monitor.durations import format_duration
 from monitor.errors import MonitorError
 from monitor.store.size import StorageSize
+from monitor.store.writelock import WriteLockWatch
 
 log = logging.getLogger(__name__)
 
@@ -26,10 +30,27 @@ log = logging.getLogger(__name__)
 MEASURE_EVERY = timedelta(seconds=60)
 
 
-def storage_problem(size: StorageSize | None, full: OpsState | None, min_free: int) -> str | None:
-    """Why the database is a problem now, for ``/healthz`` (None: it is not). ``full`` is the open
-    ``storage_full`` problem (None: the last poll stored, or none met a full store); ``min_free`` 0 turns the
-    free-space check off. A free space that is unknown (PostgreSQL) is not a problem."""
+def lock_problem(locked_since: datetime | None, detail: str, now: datetime, limit: timedelta) -> str | None:
+    """Why writing is a problem (None: it is not): every write since ``locked_since`` failed for a lock
+    (``detail``: the last refusal), for longer than ``limit``."""
+    if locked_since is None or now - locked_since <= limit:
+        return None
+    lasted = format_duration(timedelta(seconds=int((now - locked_since).total_seconds())))
+    return (
+        f"database locked since {locked_since:%Y-%m-%d %H:%M} UTC, every write of this process fails ({detail}) "
+        f"for {lasted}: a connection keeps the database's write lock (another process stuck in a "
+        "transaction, or one of this process left behind: restart it if this does not clear)"
+    )
+
+
+def storage_problem(
+    size: StorageSize | None, full: OpsState | None, min_free: int, locked: str | None = None
+) -> str | None:
+    """Why the database is a problem now, for ``/healthz`` (None: it is not). ``locked`` is :func:`lock_problem`;
+    ``full`` is the open ``storage_full`` problem (None: the last poll stored, or none met a full store);
+    ``min_free`` 0 turns the free-space check off. A free space that is unknown (PostgreSQL) is not a problem."""
+    if locked is not None:
+        return locked
     if full is not None:
         return (
             f"database full since {full.since:%Y-%m-%d %H:%M} UTC, polls are not stored ({full.detail}): free space "
@@ -44,7 +65,8 @@ def storage_problem(size: StorageSize | None, full: OpsState | None, min_free: i
 
 
 class StorageWatch:
-    """The last measurement and the full state of the database; ``measure`` is ``Store.size``."""
+    """The last measurement and the full state of the database; ``measure`` is ``Store.size``. ``write_lock``
+    (the store's) tells since when every write failed for a lock, a problem after ``locked_after``."""
 
     def __init__(
         self,
@@ -53,11 +75,15 @@ class StorageWatch:
         clock: Clock,
         min_free: int,
         every: timedelta = MEASURE_EVERY,
+        write_lock: WriteLockWatch | None = None,
+        locked_after: timedelta = timedelta(minutes=1),
     ) -> None:
         self._measure = measure
         self._clock = clock
         self.min_free = min_free
         self._every = every
+        self._write_lock = write_lock
+        self._locked_after = locked_after
         self.size: StorageSize | None = None
         self.full: OpsState | None = None
         self._measured_at: datetime | None = None
@@ -79,13 +105,20 @@ class StorageWatch:
     @property
     def problem(self) -> str | None:
         """:func:`storage_problem` of what is known now."""
-        return storage_problem(self.size, self.full, self.min_free)
+        locked = None
+        if self._write_lock is not None:
+            watch = self._write_lock
+            locked = lock_problem(watch.locked_since, watch.detail, self._clock.now(), self._locked_after)
+        return storage_problem(self.size, self.full, self.min_free, locked)
 
     def details(self) -> dict[str, Any]:
         """The ``storage`` part of ``/healthz``."""
         size = self.size
         return {
             "full": self.full is not None,
+            "locked_since": None
+            if self._write_lock is None or self._write_lock.locked_since is None
+            else self._write_lock.locked_since.isoformat(),
             "problem": self.problem,
             "database_bytes": None if size is None else size.bytes,
             "free_bytes": None if size is None else size.free_bytes,

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import weakref
 
-from monitor.gctune import MIDDLE_THRESHOLD, YOUNG_THRESHOLD
+from monitor.gctune import MIDDLE_THRESHOLD, YOUNG_THRESHOLD, collect_all
 
 PROBE = """
 import gc, json
@@ -26,3 +27,15 @@ def test_tuning_raises_the_thresholds_and_freezes_start_up_once() -> None:
     assert seen["after"] == [YOUNG_THRESHOLD, MIDDLE_THRESHOLD, 10]
     assert seen["frozen"] > 1000  # the imported modules' objects
     assert seen["again"] == seen["frozen"]
+
+
+def test_the_hourly_full_collection_frees_cyclic_garbage() -> None:
+    class Node:
+        other: object = None
+
+    a, b = Node(), Node()
+    a.other, b.other = b, a  # a reference cycle: only the collector frees it
+    probe = weakref.ref(a)
+    del a, b
+    assert collect_all() >= 0
+    assert probe() is None

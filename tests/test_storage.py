@@ -18,8 +18,9 @@ from monitor.notify.message import OperationalMessage
 from monitor.notify.ops import OpsPolicy
 from monitor.notify.problems import ProblemBook
 from monitor.polls import PollOutcome, PollResult
-from monitor.storage import StorageWatch, storage_problem
+from monitor.storage import StorageWatch, lock_problem, storage_problem
 from monitor.store.size import StorageSize
+from monitor.store.writelock import WriteLockWatch
 
 T0 = datetime(2026, 12, 6, 6, 0, tzinfo=UTC)
 GB = 1000**3
@@ -135,3 +136,53 @@ async def test_a_full_store_is_told_once_for_every_advertiser_and_recovers_when_
         (OpsKind.STORAGE_FULL, True),
     ]
     assert full.state is None
+
+
+@pytest.mark.parametrize(
+    ("locked_for", "expected"),
+    [
+        (None, None),  # writes go through
+        (timedelta(seconds=30), None),  # exactly the limit: not beyond it
+        (timedelta(seconds=31), "database locked since 2026-12-06 06:00 UTC, every write of this process fails"),
+    ],
+)
+def test_lock_problem(locked_for: timedelta | None, expected: str | None) -> None:
+    now = T0 + (locked_for or timedelta())
+    problem = lock_problem(None if locked_for is None else T0, "database is locked", now, timedelta(seconds=30))
+    assert (problem is None) is (expected is None), problem
+    if expected is not None:
+        assert problem is not None and problem.startswith(expected)
+        assert "fails (database is locked) for 31s: a connection keeps the database's write lock" in problem
+        # the lock leads: it is why the rest fails
+        assert storage_problem(None, FULL, GB, problem) == problem
+
+
+def test_healthz_says_when_every_write_has_failed_for_a_lock_for_two_intervals() -> None:
+    clock = FrozenClock(T0)
+    interval = timedelta(seconds=15)
+    lock = WriteLockWatch(clock)
+    watch = StorageWatch(_never_measured, clock=clock, min_free=0, write_lock=lock, locked_after=2 * interval)
+    state = HealthState(clock=clock, interval=interval)
+    state.set_advertisers(["a"])
+    state.poll_done(PollOutcome("a", PollResult.OK, seconds=0.1))
+
+    lock.failed("database is locked")
+    lock.failed("no such table: x")  # another error: neither starts nor ends the streak
+    clock.advance(20)
+    lock.failed("database is locked\n[SQL: BEGIN IMMEDIATE]")
+    state.storage_done(watch.problem, watch.details())
+    assert health_status(state, clock.now(), interval)[1]["status"] == "ok"  # 20 s: within two intervals
+    clock.advance(11)
+    state.storage_done(watch.problem, watch.details())
+    healthy, details = health_status(state, clock.now(), interval)
+    assert (healthy, details["status"]) == (False, "failing")  # and nothing polled for two intervals either
+    assert details["reason"].startswith("database locked since 2026-12-06 06:00 UTC, every write of this process")
+    assert details["storage"]["locked_since"] == T0.isoformat()
+
+    lock.written()  # a write went through: the lock is had again
+    state.storage_done(watch.problem, watch.details())
+    assert health_status(state, clock.now(), interval)[1]["storage"]["problem"] is None
+
+
+async def _never_measured() -> StorageSize:
+    raise AssertionError("not measured in this test")

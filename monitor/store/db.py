@@ -4,7 +4,9 @@
   WAL journaling (readers never block the writer), a busy timeout (writers queue instead of failing),
   ``foreign_keys=ON`` and ``synchronous=FULL`` (a committed poll survives power loss; one commit per poll makes
   the cost negligible). SQLAlchemy, not the sqlite3 module, emits BEGIN, so reads are consistent and DDL is
-  transactional; write transactions use ``BEGIN IMMEDIATE`` so they queue for the lock up front.
+  transactional; write transactions use ``BEGIN IMMEDIATE`` so they queue for the lock up front. A connection
+  is rolled back before it is closed (:mod:`monitor.store.rollback_first`): one closed under a cancelled
+  statement would otherwise keep its transaction, and the write lock, until the garbage collector came by.
 * ``postgresql://`` becomes ``postgresql+asyncpg://``; ``postgresql+psycopg://`` is used as given (install the
   ``psycopg`` extra). An optional schema puts the tables in their own ``search_path``.
 * ``read_only=True`` (``once --dry-run``, ``explain``) refuses every write at the database itself: SQLite opens
@@ -39,6 +41,7 @@ from monitor.store.errors import (
     StoreFullError,
     StoreUnavailableError,
 )
+from monitor.store.rollback_first import roll_back_before_close
 from monitor.store.urls import normalize_url
 
 log = logging.getLogger(__name__)
@@ -89,6 +92,7 @@ def create_engine(
             # Said here, clearly, rather than as "unable to open database file" from the driver.
             raise StoreError(f"the directory of the SQLite database {database} does not exist")
         _sqlite_settings(sync_engine, int(busy_timeout * 1000), read_only=read_only, max_bytes=max_bytes)
+        roll_back_before_close(sync_engine)  # a cancelled statement must not leave its transaction behind
     elif max_bytes is not None:
         raise StoreError("storage max_size is for SQLite; size a PostgreSQL database with its own disk or quota")
     elif schema:

@@ -49,6 +49,7 @@ from monitor.store.silences import Silences
 from monitor.store.size import StorageSize, measure
 from monitor.store.tiers import Tiers
 from monitor.store.values import AdvertiserRecord, PollRun, PollStatus
+from monitor.store.writelock import WriteLockWatch
 from monitor.tiktok.models import AdvertiserInfo
 
 advertisers_t = AdvertiserRow.__table__
@@ -102,6 +103,7 @@ class Store(HistoryAccess):
         self.shards = Shards(engine)
         self.hourly = HourlyHistory(engine)  # past days' hourly reports, for baselines
         self.partitions = DayPartitions(engine)  # PostgreSQL: the history's partition of a poll's day
+        self.write_lock = WriteLockWatch.attach(engine, clock)  # since when every write fails for a lock
         #: The fence of a poll of an advertiser (its shard, owner and epoch), or None for no fencing: given by
         #: the replica's shard assignment (monitor.replicas) in ``run``; ``once`` and tools poll unfenced.
         self.fence_of: Callable[[str], Fence | None] = _no_fence
