@@ -12,7 +12,9 @@ least gap between polls, ``[monitor] min_poll_gap``): the latest a change of pac
 to be able to look again sooner. That is the fastest pace consistent with what was seen that another poll could
 still tell apart, so the projection asks for an extra poll early enough to *measure* the pace; the extra poll's
 own interval is then about ``floor`` long, its average pace is the current one, and the next projection finds
-the crossing at its time. An entity whose pace did not at least double, or whose last interval is no longer than
+the crossing at its time. The span is never shorter than the last :data:`MAX_STRETCH`-th of the interval (at a
+1-hour interval and a 15 s gap, assuming the last 15 s would make every ad within 240 times its rise of a
+threshold ask for polls). An entity whose pace did not at least double, or whose last interval is no longer than
 ``floor``, keeps its average pace: noise in a steady spender is not amplified.
 
 :class:`PaceBook` keeps, per advertiser, the paces of its last poll (only entities whose spend grew), so the
@@ -28,10 +30,12 @@ from datetime import datetime, timedelta
 
 from monitor.domain import EntityKey, EntityState, Snapshot
 
-__all__ = ["RISE", "PaceBook", "paces", "spend_in", "velocities"]
+__all__ = ["MAX_STRETCH", "RISE", "PaceBook", "paces", "spend_in", "velocities"]
 
 #: The pace of the last interval must be at least this many times the pace of the one before to count as a rise.
 RISE = 2.0
+#: The extra spend of a rise is assumed within the last ``1 / MAX_STRETCH`` of the interval at the shortest.
+MAX_STRETCH = 4.0
 #: A snapshot read back from the store is the poll remembered when their times differ by less than this.
 SAME_POLL = timedelta(seconds=1)
 
@@ -70,7 +74,8 @@ def paces(
     before it (an entity missing from it did not spend then), None when unknown: ``last`` as it is."""
     if before is None or last_interval <= floor or floor <= timedelta(0):
         return dict(last)
-    stretch = last_interval / floor  # how many times shorter the extra spend's assumed span is
+    # how many times shorter than the interval the extra spend's assumed span is
+    stretch = min(last_interval / floor, MAX_STRETCH)
     found: dict[EntityKey, float] = {}
     for key, pace in last.items():
         earlier = before.get(key, 0.0)

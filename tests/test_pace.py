@@ -30,6 +30,8 @@ A = (Level.CAMPAIGN, "a")
         pytest.param(1.5, 1.0, MINUTE, GAP, 1.5, id="less than doubled: noise, the average"),
         pytest.param(0.5, 1.0, MINUTE, GAP, 0.5, id="slowed: the average"),
         pytest.param(3.0, 1.0, GAP, GAP, 3.0, id="an interval no longer than the gap: measured already"),
+        pytest.param(2.0, 1.0, 10 * MINUTE, GAP, 5.0, id="a long interval: within its last quarter, not the gap"),
+        pytest.param(2.0, 1.0, 2 * GAP, GAP, 3.0, id="two gaps long: within its last gap"),
         pytest.param(3.0, 1.0, MINUTE, timedelta(0), 3.0, id="no gap: the average"),
     ],
 )
