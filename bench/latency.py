@@ -8,7 +8,8 @@ and told to Slack. Then, one after the other, each of ``--injections`` ads overs
 (uniform within one interval) the bench makes it spend ``--threshold`` dollars more over ``--ramp`` seconds, in
 steps of 0.2 s (``POST /sandbox/spend``-style surges, straight on the world: the bench is the sandbox), until
 the daemon pauses it. An ad spending fast, as after a budget set ten times too high: adaptive polling can see
-it coming (its velocity from the last two polls); ``--ramp 0`` makes it one jump, which only a poll can see.
+it coming (its pace over the last two intervals, monitor/pace.py); ``--ramp 0`` makes it one jump, which only a
+poll can see.
 
 The overspend moment is the ramp step after which the ad's spend today passes the threshold (computed from the
 sandbox's world, to 0.2 s). Measured from it: the fake Slack receiving the chat.postMessage that names the ad,

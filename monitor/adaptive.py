@@ -1,7 +1,8 @@
 """Adaptive polling, the rules' half (pure): would a rule fire before the next scheduled poll?
 
 After a poll, :func:`first_crossing` projects each entity's **spend** forward: its velocity is the change of
-today's spend between the previous snapshot and this one, divided by the time between them, and the spend of
+today's spend between the previous snapshot and this one, divided by the time between them (or, from the
+pipeline, :func:`monitor.pace.paces`: faster for an entity whose pace rose in the last interval), and the spend of
 every window that grows with the present (``today``, ``this_hour``, ``lifetime``) is moved on by that velocity
 times the time ahead, plus ``margin`` (a share of the current spend: an entity *near* a threshold counts as about
 to cross it even when it is not moving). The rules are evaluated on the projection by the same engine that
@@ -10,51 +11,43 @@ touched); a finding the projection has and this poll has not is an entity about 
 found by bisecting the time ahead (a few evaluations of those entities only). Other metrics are not projected:
 clicks or conversions near a threshold do not ask for an extra poll.
 
-What to do with the answer (the floor between polls, at most one extra poll per interval, the API budget) is
+What to do with the answer (the floor between polls, at most two adaptive extra polls per interval, the API
+budget) is
 :func:`monitor.pollsoon.extra_poll_at`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta, tzinfo
 from types import MappingProxyType
 
 from monitor.domain import EntityKey, EntityState, Snapshot
+from monitor.pace import spend_in, velocities
 from monitor.rules.engine import Finding, evaluate
 from monitor.rules.model import Rule
 
-__all__ = ["GROWING_WINDOWS", "MARGIN", "first_crossing", "project"]
+__all__ = ["GROWING_WINDOWS", "MARGIN", "Cadence", "first_crossing", "project", "velocities"]
 
 #: The windows whose spend grows as time passes (the others are complete days or hours).
 GROWING_WINDOWS = ("today", "this_hour", "lifetime")
 #: Near a threshold: spend within this share of it counts as about to cross.
 MARGIN = 0.02
 _FIELDS = tuple(f.name for f in fields(EntityState))
+
+
+@dataclass(frozen=True, slots=True)
+class Cadence:
+    """What adaptive polling needs of the schedule: the poll interval and the least gap after a poll
+    (``[monitor] interval`` and ``min_poll_gap``)."""
+
+    interval: timedelta
+    floor: timedelta
+
+
 #: Bisection steps for the crossing time: the time ahead / 2**5, 2 s of a 60 s interval.
 STEPS = 5
-
-
-def _spend(entity: EntityState | None, window: str) -> float | None:
-    value = entity.metric("spend", window) if entity is not None else None
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
-
-
-def velocities(current: Snapshot, previous: Snapshot | None) -> dict[EntityKey, float]:
-    """Spend per second of each entity whose today's spend grew since ``previous`` (none without one, or when
-    the local day began in between: today's spend fell)."""
-    if previous is None:
-        return {}
-    seconds = (current.taken_at - previous.taken_at).total_seconds()
-    if seconds <= 0:
-        return {}
-    found: dict[EntityKey, float] = {}
-    for key, entity in current.entities.items():
-        now, before = _spend(entity, "today"), _spend(previous.entities.get(key), "today")
-        if now is not None and before is not None and now > before:
-            found[key] = (now - before) / seconds
-    return found
 
 
 def project(
@@ -94,18 +87,22 @@ def first_crossing(
     zone: tzinfo | str | None = None,
     currency: str | None = None,
     found: Iterable[Finding] | None = None,
+    speeds: Mapping[EntityKey, float] | None = None,
 ) -> datetime | None:
     """When the first entity whose spend is about to make a rule fire will have made it (``now`` at the
     earliest, within ``ahead``), or None when no rule would fire anew before then. ``found``: the findings of
-    ``rules`` on ``current`` when the caller has them (the poll's evaluation), else they are evaluated here."""
+    ``rules`` on ``current`` when the caller has them (the poll's evaluation), else they are evaluated here.
+    ``speeds``: each entity's pace to project (spend per second, :func:`monitor.pace.paces`); by default the
+    average pace since ``previous``."""
     if ahead <= timedelta(0):
         return None
     rules = tuple(rules)
-    speeds = velocities(current, previous)
+    if speeds is None:
+        speeds = velocities(current, previous)
     if found is None:
         found = evaluate(rules, current, previous, now, zone=zone, currency=currency).findings
     firing = {(f.rule.name, f.entity.key) for f in found}
-    spending = [key for key, entity in current.entities.items() if (_spend(entity, "today") or 0.0) > 0.0]
+    spending = [key for key, entity in current.entities.items() if (spend_in(entity, "today") or 0.0) > 0.0]
 
     def new_findings(after: timedelta, keys: Iterable[EntityKey]) -> set[EntityKey]:
         projected = project(current, speeds, after, margin, keys)

@@ -26,13 +26,14 @@ from datetime import datetime, timedelta
 from monitor.actions import ActionRunner
 from monitor.actions.breaker import Breaker
 from monitor.actions.budget import spend_needs
-from monitor.adaptive import first_crossing
+from monitor.adaptive import Cadence, first_crossing
 from monitor.clock import Clock
 from monitor.domain import AlertState, EntityKey, Level, Snapshot
 from monitor.fetch import FetchPlan, LevelPlan, fetch_snapshot
 from monitor.notify.compose import alert_notifications
 from monitor.notify.message import OperationalMessage, notifications
 from monitor.notify.names import display_name
+from monitor.pace import PaceBook, paces, velocities
 from monitor.phases import next_poll_at
 from monitor.polls import PollSummary
 from monitor.preview.tally import tallies
@@ -134,12 +135,14 @@ class Pipeline:
         group_limit: int = 5,
         actions: ActionRunner | None = None,
         ops_channels: Sequence[str] = (),
-        adaptive: Callable[[], timedelta | None] | None = None,
+        adaptive: Callable[[], Cadence | None] | None = None,
     ) -> None:
         self._client = client
-        #: Adaptive polling: the interval while it is on (None: off); each poll then looks for spend about to
-        #: make a rule fire before the next scheduled poll (monitor.adaptive), PollSummary.crossing
+        #: Adaptive polling: the interval and gap while it is on (None: off); each poll then looks for spend about
+        #: to make a rule fire before the next scheduled poll (monitor.adaptive), PollSummary.crossing, at the
+        #: paces of monitor.pace (the last interval's, and the one before it, kept here)
         self._adaptive = adaptive or (lambda: None)
+        self._paces = PaceBook()
         self._store = store
         self._rules = rules
         self._clock = clock
@@ -289,14 +292,21 @@ class Pipeline:
         evaluation: Evaluation,
     ) -> datetime | None:
         """When spend is projected to make a rule fire before the next scheduled poll (adaptive polling on)."""
-        interval = self._adaptive()
-        if interval is None:
+        cadence = self._adaptive()
+        if cadence is None:
             return None
-        ahead = next_poll_at(info.id, interval, now + timedelta(microseconds=1)) - now
+        ahead = next_poll_at(info.id, cadence.interval, now + timedelta(microseconds=1)) - now
+        last = velocities(current, previous)
+        before = self._paces.recall(info.id, previous.taken_at if previous is not None else None)
+        if previous is not None:  # else no pace is known, not "none grew"
+            self._paces.remember(info.id, current.taken_at, last)
+        span = current.taken_at - previous.taken_at if previous is not None else timedelta(0)
+        speeds = paces(last, before, span, cadence.floor)
         zone, currency = info.timezone, info.currency
         return first_crossing(
-            ruleset, current, previous, now, ahead, zone=zone, currency=currency, found=evaluation.findings
-        )
+            ruleset, current, previous, now, ahead, zone=zone, currency=currency, found=evaluation.findings,
+            speeds=speeds,
+        )  # fmt: skip
 
     def _ops_rows(self, messages: Sequence[OperationalMessage]) -> list[Notification]:
         rows: list[Notification] = []

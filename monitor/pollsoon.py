@@ -12,7 +12,8 @@ Bounds, so that a flood of notices (or an account hovering at a threshold) canno
 
 * never closer than ``floor`` after the advertiser's previous poll ended (an earlier wish waits for it);
 * never when the scheduled poll comes within ``floor`` of that time anyway (it will do);
-* adaptive polls: at most one per interval per advertiser;
+* adaptive polls: at most :data:`ADAPTIVE_PER_INTERVAL` per interval per advertiser (one to measure a pace that
+  rose, one at the crossing it then projects: :mod:`monitor.pace`);
 * only while the app's budget has room (:meth:`monitor.tiktok.ratelimit.RateLimiter.room`: this process's
   requests of the last minute leave at least :data:`SPARE` of the per-minute budget, and no throttle pause or
   half-rate aftermath is on, learnt from the shared budget too).
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -30,13 +31,15 @@ from monitor.clock import Clock
 from monitor.phases import next_poll_at
 from monitor.polls import PollOutcome, PollResult
 
-__all__ = ["ADAPTIVE", "SPARE", "WEBHOOK", "PollSoon", "Wish", "extra_poll_at"]
+__all__ = ["ADAPTIVE", "ADAPTIVE_PER_INTERVAL", "SPARE", "WEBHOOK", "PollSoon", "Wish", "extra_poll_at"]
 
 log = logging.getLogger(__name__)
 
 ADAPTIVE, WEBHOOK = "adaptive", "webhook"
 #: An extra poll needs at least this share of the per-minute API budget unused.
 SPARE = 0.3
+#: Adaptive extra polls of one advertiser within any one interval, at most.
+ADAPTIVE_PER_INTERVAL = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,17 +56,17 @@ def extra_poll_at(
     *,
     next_scheduled: datetime,
     last_done: datetime | None,
-    last_extra: datetime | None,
+    last_extras: Sequence[datetime],
     interval: timedelta,
     floor: timedelta,
     room: bool,
 ) -> datetime | None:
     """When the extra poll ``wish`` asks for may run (``now`` or later), or None when it should not: no budget
-    room, an adaptive one within an interval of the last adaptive one, or the scheduled poll comes about as
-    soon."""
+    room, an adaptive one when :data:`ADAPTIVE_PER_INTERVAL` adaptive ones (``last_extras``: when the earlier
+    ones were set to run) fall within the last interval, or the scheduled poll comes about as soon."""
     if not room:
         return None
-    if wish.reason == ADAPTIVE and last_extra is not None and now - last_extra < interval:
+    if wish.reason == ADAPTIVE and sum(1 for t in last_extras if now - t < interval) >= ADAPTIVE_PER_INTERVAL:
         return None
     at = max(now, wish.at or now)
     if last_done is not None:
@@ -99,7 +102,7 @@ class PollSoon:
         self._clock = clock
         self._on_extra = on_extra
         self._last_done: dict[str, datetime] = {}
-        self._last_extra: dict[str, datetime] = {}
+        self._last_extras: dict[str, list[datetime]] = {}  # adaptive ones, the last ADAPTIVE_PER_INTERVAL
         self._waiting: dict[str, asyncio.TimerHandle] = {}  # an extra poll set for later, one per advertiser
 
     def poll_done(self, outcome: PollOutcome) -> None:
@@ -121,7 +124,7 @@ class PollSoon:
             now,
             next_scheduled=next_poll_at(advertiser_id, interval, now),
             last_done=self._last_done.get(advertiser_id),
-            last_extra=self._last_extra.get(advertiser_id),
+            last_extras=self._last_extras.get(advertiser_id, ()),
             interval=interval,
             floor=self._floor(),
             room=self._room(),
@@ -130,7 +133,9 @@ class PollSoon:
             log.debug("no extra poll of advertiser %s (%s): not within the bounds", advertiser_id, wish.reason)
             return None
         if wish.reason == ADAPTIVE:
-            self._last_extra[advertiser_id] = at
+            extras = self._last_extras.setdefault(advertiser_id, [])
+            extras.append(at)
+            del extras[:-ADAPTIVE_PER_INTERVAL]
         delay = max(0.0, (at - now).total_seconds())
         log.info("extra poll of advertiser %s (%s) in %.1fs", advertiser_id, wish.reason, delay)
         handle = asyncio.get_running_loop().call_later(delay, self._fire, advertiser_id, wish.reason)

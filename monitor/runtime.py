@@ -26,6 +26,7 @@ from monitor.accounts import Roster, analyst_warnings
 from monitor.actions import ActionRunner, GuardSettings
 from monitor.actions.base import METRIC_OUTCOME
 from monitor.actions.breaker import Breaker
+from monitor.adaptive import Cadence
 from monitor.clock import Clock
 from monitor.config import Settings
 from monitor.domain import Account, OpsKind, OpsState
@@ -148,7 +149,7 @@ class Runtime:
                 group_limit=notify.group_limit,
                 actions=actions,
                 ops_channels=self.ops_channels,
-                adaptive=self.adaptive_interval,
+                adaptive=self.adaptive_cadence,
             )
         first = next(iter(self.clients))
         self.client = self.clients[first]  # the first account's: for callers that need one (auth, summaries)
@@ -218,10 +219,13 @@ class Runtime:
         """API calls made so far with every token."""
         return sum(client.transport.calls for client in self.clients.values())
 
-    def adaptive_interval(self) -> timedelta | None:
-        """The interval while adaptive polling is on (``[monitor] adaptive`` in ``run``), else None."""
+    def adaptive_cadence(self) -> Cadence | None:
+        """The interval and least gap between polls while adaptive polling is on (``[monitor] adaptive`` in
+        ``run``), else None."""
         monitor = self.settings.monitor
-        return monitor.interval if self.extra_polls and monitor.adaptive else None
+        if not (self.extra_polls and monitor.adaptive):
+            return None
+        return Cadence(monitor.interval, monitor.min_poll_gap)
 
     def known_advertiser(self, advertiser_id: str) -> AdvertiserInfo | None:
         """The advertiser's info if a poll has read it."""

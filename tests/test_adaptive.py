@@ -86,32 +86,54 @@ GAP = timedelta(seconds=15)
 
 
 @pytest.mark.parametrize(
-    ("wish", "last_done", "last_extra", "room", "expected"),
+    ("wish", "last_done", "last_extras", "room", "expected"),
     [
-        pytest.param(Wish(WEBHOOK), NOW - timedelta(seconds=30), None, True, NOW, id="at once"),
-        pytest.param(Wish(WEBHOOK), NOW - timedelta(seconds=5), None, True, NOW + timedelta(seconds=10), id="gap"),
-        pytest.param(Wish(WEBHOOK), NOW - timedelta(seconds=30), None, False, None, id="no budget room"),
+        pytest.param(Wish(WEBHOOK), NOW - timedelta(seconds=30), [], True, NOW, id="at once"),
+        pytest.param(Wish(WEBHOOK), NOW - timedelta(seconds=5), [], True, NOW + timedelta(seconds=10), id="gap"),
+        pytest.param(Wish(WEBHOOK), NOW - timedelta(seconds=30), [], False, None, id="no budget room"),
         pytest.param(
-            Wish(ADAPTIVE, NOW + timedelta(seconds=20)), None, None, True, NOW + timedelta(seconds=20), id="when"
+            Wish(ADAPTIVE, NOW + timedelta(seconds=20)), None, [], True, NOW + timedelta(seconds=20), id="when"
         ),
         pytest.param(
-            Wish(ADAPTIVE, NOW + timedelta(seconds=40)), None, None, True, None, id="the schedule comes as soon"
+            Wish(ADAPTIVE, NOW + timedelta(seconds=40)), None, [], True, None, id="the schedule comes as soon"
         ),
-        pytest.param(Wish(ADAPTIVE), None, NOW - timedelta(seconds=30), True, None, id="one adaptive per interval"),
-        pytest.param(Wish(ADAPTIVE), None, NOW - timedelta(seconds=61), True, NOW, id="a new interval"),
-        pytest.param(Wish(WEBHOOK), None, NOW - timedelta(seconds=30), True, NOW, id="webhooks: the gap only"),
-        pytest.param(Wish(ADAPTIVE, NOW - timedelta(seconds=5)), None, None, True, NOW, id="a past wish: now"),
+        pytest.param(Wish(ADAPTIVE), None, [NOW - timedelta(seconds=30)], True, NOW, id="a second adaptive one"),
+        pytest.param(
+            Wish(ADAPTIVE),
+            None,
+            [NOW - timedelta(seconds=40), NOW - timedelta(seconds=20)],
+            True,
+            None,
+            id="two adaptive per interval",
+        ),
+        pytest.param(
+            Wish(ADAPTIVE),
+            None,
+            [NOW - timedelta(seconds=61), NOW - timedelta(seconds=20)],
+            True,
+            NOW,
+            id="one of the two in the interval before",
+        ),
+        pytest.param(
+            Wish(WEBHOOK),
+            None,
+            [NOW - timedelta(seconds=40), NOW - timedelta(seconds=20)],
+            True,
+            NOW,
+            id="webhooks: the gap only",
+        ),
+        pytest.param(Wish(ADAPTIVE, NOW - timedelta(seconds=5)), None, [], True, NOW, id="a past wish: now"),
     ],
 )
 def test_extra_poll_at(
-    wish: Wish, last_done: datetime | None, last_extra: datetime | None, room: bool, expected: datetime | None
+    wish: Wish, last_done: datetime | None, last_extras: list[datetime], room: bool, expected: datetime | None
 ) -> None:
     at = extra_poll_at(
         wish,
         NOW,
         next_scheduled=NEXT,
         last_done=last_done,
-        last_extra=last_extra,
+        last_extras=last_extras,
         interval=MINUTE,
         floor=GAP,
         room=room,

@@ -10,12 +10,14 @@ from pathlib import Path
 import pytest
 from polling import PipelinePolls
 
+from monitor.adaptive import Cadence
 from monitor.pipeline import Pipeline
 from monitor.rules.loader import load_rules
 from monitor.store.repo import Store
 
 ADV = "7000000000000000001"
 INTERVAL = timedelta(minutes=10)
+GAP = timedelta(seconds=15)
 
 
 @pytest.fixture
@@ -36,7 +38,7 @@ def polls(make_client, store, tmp_path, clock, *, adaptive: bool, threshold: flo
         store=store,
         rules=lambda: ruleset,
         clock=clock,
-        adaptive=(lambda: INTERVAL) if adaptive else None,
+        adaptive=(lambda: Cadence(INTERVAL, GAP)) if adaptive else None,
     )
     return PipelinePolls(pipeline, clock)
 
@@ -65,3 +67,30 @@ async def test_spend_fast_toward_a_threshold_asks_for_a_poll_when_it_crosses(
     assert second.crossing is not None
     ahead = (second.crossing - clock.now()).total_seconds()
     assert 30 <= ahead <= 75, ahead
+
+
+@pytest.mark.parametrize("remembered", [True, False])
+async def test_a_pace_that_rose_shortly_before_the_poll_is_projected_at_its_recent_pace(
+    make_client, store, tmp_path, clock, sandbox, remembered: bool
+) -> None:
+    ad = sandbox.world.advertisers[ADV].campaigns[0].adgroups[0].ads[0]
+    now = sandbox.now()
+    threshold = round(sandbox.world.ad_spend(ad, now - 86_400 * 2, now, now) + 1000, 2)
+    poller = polls(make_client, store, tmp_path, clock, adaptive=True, threshold=threshold)
+    await poller.poll(ADV)
+    clock.advance(60)
+    await poller.poll(ADV)  # a quiet minute: the pace before
+    if not remembered:  # a fresh pipeline does not know it: the last interval's average pace only
+        poller = polls(make_client, store, tmp_path, clock, adaptive=True, threshold=threshold)
+    clock.advance(42)
+    for _ in range(3):  # 600 in the last 15 s of the minute: 40 a second, the rest of the way in 10 s
+        clock.advance(5)
+        sandbox.world.add_surge(ad, 200.0, sandbox.now())
+    clock.advance(3)
+    third = await poller.poll(ADV)
+    assert third.crossing is not None
+    ahead = (third.crossing - clock.now()).total_seconds()
+    if remembered:  # as if the 600 came within the last min_poll_gap (15 s)
+        assert ahead <= 12, ahead
+    else:  # averaged over the minute: 10 a second, 40 s (bisected to a 32nd of the 10 minutes ahead)
+        assert 30 <= ahead <= 60, ahead
