@@ -11,7 +11,7 @@ exceed 2**53). A metric TikTok did not report is ``None``: never 0.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
 from types import MappingProxyType
@@ -19,9 +19,11 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from monitor.domain import Account, Level, MetricValue, zone_or_utc
+from monitor.domain import Account, Level, zone_or_utc
 from monitor.domain.values import shared
-from monitor.tiktok.report_table import ReportTable
+from monitor.tiktok.report_table import Report as Report
+from monitor.tiktok.report_table import ReportRow as ReportRow
+from monitor.tiktok.report_table import ReportTable as ReportTable
 from monitor.tiktok.shape import ATTRIBUTE_METRICS as ATTRIBUTE_METRICS
 from monitor.tiktok.shape import Fields, Where
 from monitor.tiktok.shape import parse_metric as parse_metric
@@ -208,59 +210,6 @@ class ReportQuery:
         if self.filtering:
             params["filtering"] = [dict(f) for f in self.filtering]
         return params
-
-
-@dataclass(frozen=True)
-class ReportRow:
-    """One row of a report: the dimension values (strings) and the parsed metrics."""
-
-    dimensions: Mapping[str, str]
-    metrics: Mapping[str, MetricValue]
-
-
-class Report:
-    """All pages of one report, as rows (:class:`ReportRow`) or as columns (:class:`ReportTable`, what an async
-    report's CSV is read into); either form is built from the other when first asked for. ``truncated`` is set
-    when TikTok capped the rows (20,000-ad limit)."""
-
-    __slots__ = ("_rows", "_table", "request_ids", "truncated")
-
-    def __init__(
-        self,
-        rows: Sequence[ReportRow] | None = None,
-        truncated: bool = False,
-        request_ids: tuple[str, ...] = (),
-        *,
-        table: ReportTable | None = None,
-    ) -> None:
-        if (rows is None) == (table is None):
-            raise ValueError("a report is built from rows or from a table, one of them")
-        self._rows = None if rows is None else tuple(rows)
-        self._table = table
-        self.truncated = truncated
-        self.request_ids = request_ids
-
-    @property
-    def rows(self) -> tuple[ReportRow, ...]:
-        if self._rows is None:
-            assert self._table is not None
-            self._rows = tuple(ReportRow(dimensions=d, metrics=m) for d, m in self._table.records())
-        return self._rows
-
-    @property
-    def table(self) -> ReportTable:
-        if self._table is None:
-            rows = self.rows
-            dims = list(dict.fromkeys(name for row in rows for name in row.dimensions))
-            names = list(dict.fromkeys(name for row in rows for name in row.metrics))
-            self._table = ReportTable.from_records(dims, names, [(r.dimensions, r.metrics) for r in rows])
-        return self._table
-
-    def __len__(self) -> int:
-        return len(self._table) if self._rows is None and self._table is not None else len(self.rows)
-
-    def __repr__(self) -> str:
-        return f"Report({len(self)} rows, truncated={self.truncated})"
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""A report as columns (issue 18): what a 100,000-row CSV is read into, and what a poll joins into its entities.
+"""A report: its rows (:class:`ReportRow`, :class:`Report`) or its columns (:class:`ReportTable`, issue 18), what a
+100,000-row CSV is read into and what a poll joins into its entities.
 
 A row per object (a dict of dimensions and a dict of metrics for each of 100,000 ads) cost more than everything
 else in reading a report. Here each column is one list, rows aligned by position, and a column whose cells are
@@ -19,7 +20,7 @@ from monitor.domain import MetricValue
 from monitor.domain.ratios import ratio_pairs
 from monitor.tiktok.shape import ATTRIBUTE_METRICS, parse_metric_text
 
-__all__ = ["ReportTable", "metric_column"]
+__all__ = ["Report", "ReportRow", "ReportTable", "metric_column"]
 
 #: A whole column of plain integers / plain decimals, one per line (ASCII digits only).
 _INTEGERS = re.compile(r"[0-9]+(?:\n[0-9]+)*")
@@ -87,3 +88,56 @@ def clear_undefined_ratio_columns(metrics: dict[str, list[MetricValue]]) -> None
             None if count is None or (type(count) in _NUMBERS and count == 0) else value
             for value, count in zip(metrics[name], counts, strict=True)
         ]
+
+
+@dataclass(frozen=True)
+class ReportRow:
+    """One row of a report: the dimension values (strings) and the parsed metrics."""
+
+    dimensions: Mapping[str, str]
+    metrics: Mapping[str, MetricValue]
+
+
+class Report:
+    """All pages of one report, as rows (:class:`ReportRow`) or as columns (:class:`ReportTable`, what an async
+    report's CSV is read into); either form is built from the other when first asked for. ``truncated`` is set
+    when TikTok capped the rows (20,000-ad limit)."""
+
+    __slots__ = ("_rows", "_table", "request_ids", "truncated")
+
+    def __init__(
+        self,
+        rows: Sequence[ReportRow] | None = None,
+        truncated: bool = False,
+        request_ids: tuple[str, ...] = (),
+        *,
+        table: ReportTable | None = None,
+    ) -> None:
+        if (rows is None) == (table is None):
+            raise ValueError("a report is built from rows or from a table, one of them")
+        self._rows = None if rows is None else tuple(rows)
+        self._table = table
+        self.truncated = truncated
+        self.request_ids = request_ids
+
+    @property
+    def rows(self) -> tuple[ReportRow, ...]:
+        if self._rows is None:
+            assert self._table is not None
+            self._rows = tuple(ReportRow(dimensions=d, metrics=m) for d, m in self._table.records())
+        return self._rows
+
+    @property
+    def table(self) -> ReportTable:
+        if self._table is None:
+            rows = self.rows
+            dims = list(dict.fromkeys(name for row in rows for name in row.dimensions))
+            names = list(dict.fromkeys(name for row in rows for name in row.metrics))
+            self._table = ReportTable.from_records(dims, names, [(r.dimensions, r.metrics) for r in rows])
+        return self._table
+
+    def __len__(self) -> int:
+        return len(self._table) if self._rows is None and self._table is not None else len(self.rows)
+
+    def __repr__(self) -> str:
+        return f"Report({len(self)} rows, truncated={self.truncated})"
