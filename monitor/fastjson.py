@@ -6,11 +6,12 @@ encodes without building intermediate strings. Where orjson refuses what the sta
 answer the monitor read before still reads the same. One difference remains: an integer beyond 64 bits becomes a
 float (the standard library keeps it exact). TikTok's ids are 19 digits, within 64 bits; an id that is not would
 read as a decimal number, which the answer's validation refuses as an id (monitor.tiktok.shape), so it is never
-silently rounded.
+silently rounded; a stored metric past 64 bits (a count no account reaches) reads back as a float.
 
 :func:`dumps` is the compact canonical form the store writes (sorted keys, no spaces); it refuses NaN and the
 infinities like the store always did (orjson itself would write them as ``null``, which would turn a bad value into
-"no data").
+"no data"); what orjson cannot write (an integer past 64 bits) the standard library writes, exactly. Text
+written before orjson (the standard library escapes non-ASCII characters and writes ``1e-05``) reads the same.
 """
 
 from __future__ import annotations
@@ -52,8 +53,10 @@ def dumps(value: Any, *, finite: bool = False) -> str:
     float in it is finite, so the scan for them is skipped), TypeError for what JSON cannot hold."""
     try:
         text = orjson.dumps(value, default=_default, option=_OPTIONS)
-    except orjson.JSONEncodeError as exc:
-        raise TypeError(str(exc)) from None
+    except orjson.JSONEncodeError:
+        # what orjson cannot write (an integer past 64 bits): the standard library writes it exactly, or raises
+        # TypeError/ValueError for what JSON cannot hold
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False, default=_default)
     if not finite and b"null" in text and _has_nonfinite(value):  # orjson writes NaN/inf as null: refuse them instead
         raise ValueError("Out of range float values are not JSON compliant (NaN or an infinity)")
     return text.decode()

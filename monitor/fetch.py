@@ -162,7 +162,7 @@ async def fetch_snapshot(
             continue
         if window not in plan.levels[level].windows:  # an hourly report
             id_of = (SMART_PLUS_AD_DIMENSION, level.id_field) if level is Level.AD else level.id_field
-            hours[level].add(result, id_of)
+            await asyncio.to_thread(hours[level].add, result, id_of)  # 24 rows per entity: off the event loop
             continue
         async for joined in _joined(result.table, level, wanted):
             for entity_id, values in joined:

@@ -23,6 +23,7 @@ to ``weeks`` (14 for a profile) per level, paced.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import replace
@@ -168,4 +169,4 @@ async def _fetch_day(
         errors.append(f"{level.value} hourly history for {day.isoformat()}: {exc}")
         return None
     id_of = (SMART_PLUS_AD_DIMENSION, level.id_field) if level is Level.AD else (level.id_field,)
-    return day_rows(report, id_of)
+    return await asyncio.to_thread(day_rows, report, id_of)  # up to 24 rows per entity: off the event loop

@@ -37,5 +37,5 @@ def test_the_hourly_full_collection_frees_cyclic_garbage() -> None:
     a.other, b.other = b, a  # a reference cycle: only the collector frees it
     probe = weakref.ref(a)
     del a, b
-    assert collect_all() >= 0
+    collect_all()
     assert probe() is None

@@ -1,11 +1,13 @@
 """Metrics as the store keeps them: its canonical JSON text, decoded on first read.
 
 Every poll reads the previous snapshot back (100,000 entities for a large account), yet most of it is only
-compared with the new one, and that comparison can be made on the stored text (:mod:`monitor.store.poll`: the new
-metrics encoded the same way, compared as text). Decoding every entity's metrics into read-only dicts cost about
-2 kB and several microseconds per entity; kept as text until something reads a value (a rule's ``prev``, the
-history of an entity that changed), a previous snapshot costs a fraction of that. Reading behaves exactly as the
-decoded metrics would: read-only windows of read-only values, ``None`` for no data.
+compared with the new one, and that comparison can be made on the stored text (:mod:`monitor.store.poll_changes`:
+the new metrics encoded the same way, compared as text). Decoding every entity's metrics into read-only dicts
+cost about 2 kB and several microseconds per entity; kept as text until something reads a value (a rule's
+``prev``, the history of an entity that changed), a previous snapshot costs a fraction of that. Reading behaves
+exactly as the decoded metrics would: read-only windows of read-only values, ``None`` for no data. Text written
+in another form (before orjson, or ``-0.0`` for ``0.0``) compares unequal once: that entity's row is written
+again, its values and history unchanged.
 """
 
 from __future__ import annotations

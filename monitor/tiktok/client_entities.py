@@ -10,6 +10,7 @@ from typing import Any
 from monitor.domain import Level
 from monitor.tiktok.changelog import ChangeRecord, read_change_log
 from monitor.tiktok.client_paging import MAX_PAGE_SIZE, PagedClient
+from monitor.tiktok.cooperative import EVERY, slices
 from monitor.tiktok.models import DEFAULT_FIELDS, Entity
 from monitor.tiktok.shape import Fields
 
@@ -44,8 +45,11 @@ class EntityReads(PagedClient):
         if filtering:
             params["filtering"] = dict(filtering)
 
-        def convert(rows: list[Fields]) -> list[Entity]:  # a page (1,000 rows) at a time: a few milliseconds
-            return [Entity.from_api(level, advertiser_id, row) for row in rows]
+        async def convert(rows: list[Fields]) -> list[Entity]:  # a page as it comes, the loop's turn every 200
+            out: list[Entity] = []
+            async for chunk in slices(rows, EVERY):
+                out += [Entity.from_api(level, advertiser_id, row) for row in chunk]
+            return out
 
         pages = await self._pages(
             f"{level.value}/get/", params, advertiser_id=advertiser_id, page_size=page_size, convert=convert

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import repeat
 
 from monitor.domain import MetricValue
 from monitor.domain.ratios import ratio_pairs
@@ -47,10 +48,10 @@ class ReportTable:
 
     def records(self) -> Iterator[tuple[dict[str, str], dict[str, MetricValue]]]:
         """Each row as (dimensions, metrics) dicts, in order."""
-        dims, names = tuple(self.dimensions), tuple(self.metrics)
-        for dim_values, values in zip(
-            zip(*self.dimensions.values(), strict=True), zip(*self.metrics.values(), strict=True), strict=True
-        ):
+        dims, names, n = tuple(self.dimensions), tuple(self.metrics), len(self)
+        dim_rows = zip(*self.dimensions.values(), strict=True) if dims else repeat((), n)
+        metric_rows = zip(*self.metrics.values(), strict=True) if names else repeat((), n)
+        for dim_values, values in zip(dim_rows, metric_rows, strict=True):
             yield dict(zip(dims, dim_values, strict=True)), dict(zip(names, values, strict=True))
 
     @classmethod
@@ -71,7 +72,9 @@ def metric_column(name: str, cells: Sequence[str | None]) -> list[MetricValue]:
     """One metric's cells parsed (None for a cell the row did not have)."""
     if name not in ATTRIBUTE_METRICS and cells and None not in cells:
         text = "\n".join(cells)  # type: ignore[arg-type]  # no None: checked
-        if text.isascii() and max(map(len, cells)) <= _LONGEST:  # type: ignore[arg-type]
+        # one line per cell (a quoted cell may hold a line break), ASCII, none too long for int()/float()
+        one_per_line = text.count("\n") == len(cells) - 1
+        if one_per_line and text.isascii() and max(map(len, cells)) <= _LONGEST:  # type: ignore[arg-type]
             if _INTEGERS.fullmatch(text):
                 return list(map(int, cells))  # type: ignore[arg-type]
             if _DECIMALS.fullmatch(text):

@@ -20,9 +20,9 @@ from hypothesis import strategies as st
 
 from monitor import fastjson
 from monitor.domain.ratios import without_undefined_ratios
-from monitor.tiktok.models import Report
-from monitor.tiktok.report_table import ReportTable, metric_column
-from monitor.tiktok.reports import parse_csv_report
+from monitor.tiktok.models import Report, ReportRow
+from monitor.tiktok.report_table import metric_column
+from monitor.tiktok.reports import parse_csv_report, parse_csv_table
 from monitor.tiktok.shape import parse_metric, parse_metric_text
 
 
@@ -139,16 +139,42 @@ def test_a_metric_column_reads_each_cell_as_parse_metric_does(name: str, cells: 
 
 
 def test_a_report_as_rows_and_as_columns_is_the_same_report() -> None:
-    rows = parse_csv_report("ad_id,spend,clicks,cpc\r\n1,2.50,0,0.10\r\n2,-,4,0.5\r\n", ("ad_id",))
-    from_rows, from_table = (
-        Report(rows),
-        Report(
-            table=ReportTable.from_records(
-                ["ad_id"], ["spend", "clicks", "cpc"], [(r.dimensions, r.metrics) for r in rows]
-            )
-        ),
-    )
-    assert from_rows.table == from_table.table and from_rows.rows == from_table.rows
-    assert from_table.table.metrics["cpc"] == [None, 0.5]  # a ratio over zero clicks is no data
+    text = "ad_id,spend,clicks,cpc\r\n1,2.50,0,0.10\r\n2,-,4,0.5\r\n"
+    rows, table = parse_csv_report(text, ("ad_id",)), parse_csv_table(text, ("ad_id",))
+    assert Report(table=table).rows == rows  # rows built from the columns
+    assert Report(rows).table == table  # columns built from the rows
+    assert table.metrics["cpc"] == [None, 0.5]  # a ratio over zero clicks is no data
     with pytest.raises(ValueError):
         Report()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('ad_id,spend\n1,"1\n2"\n2,3\n', [("1", None), ("2", 3)]),  # a quoted line break: no number, no crash
+        ('ad_id,spend\n1,"4.5"\n2,"1.0\n2.0"\n', [("1", 4.5), ("2", None)]),
+        ("\ufeffad_id,spend\n1,2\n", [("1", 2)]),  # a byte order mark
+        ("ad_id,spend,spend\n1,2,3\n", [("1", 3)]),  # a repeated column: its last cell, as DictReader
+    ],
+)
+def test_csv_cells_that_are_not_plain_read_as_parse_metric_reads_them(
+    text: str, expected: list[tuple[str, object]]
+) -> None:
+    rows = parse_csv_report(text, ("ad_id",))
+    assert [(r.dimensions["ad_id"], r.metrics["spend"]) for r in rows] == expected
+    assert rows == tuple(ReportRow(d, m) for d, m in dict_reader_rows(text.lstrip("\ufeff"), ("ad_id",)))
+
+
+def test_a_report_of_dimensions_only_has_rows_without_metrics() -> None:
+    rows = parse_csv_report("campaign_id\n1\n2\n", ("campaign_id",))
+    assert [(dict(r.dimensions), dict(r.metrics)) for r in rows] == [
+        ({"campaign_id": "1"}, {}),
+        ({"campaign_id": "2"}, {}),
+    ]
+
+
+def test_dumps_writes_integers_past_64_bits_exactly() -> None:
+    text = fastjson.dumps({"today": {"impressions": 2**64 + 1, "spend": 1.5}})
+    assert json.loads(text) == {"today": {"impressions": 2**64 + 1, "spend": 1.5}}
+    with pytest.raises(ValueError):
+        fastjson.dumps({"today": {"impressions": 2**64, "spend": math.nan}})
