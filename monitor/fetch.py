@@ -47,13 +47,12 @@ from monitor.store.hourly import HourlyHistory
 from monitor.tiktok.client import TikTokClient
 from monitor.tiktok.cooperative import slices
 from monitor.tiktok.errors import ApiError, AuthError
-from monitor.tiktok.models import AdvertiserInfo, Entity, Report, ReportQuery
+from monitor.tiktok.models import SMART_PLUS_AD_DIMENSION, AdvertiserInfo, Entity, Report, ReportQuery
 from monitor.tiktok.report_table import ReportTable
 
 log = logging.getLogger(__name__)
 _SLICE = 1000  # report rows joined between two turns of the event loop
 #: The ad-level report dimension that keys Upgraded Smart+ ads by their smart_plus_ad_id (tiktok-api.md §12).
-SMART_PLUS_AD_DIMENSION = "ad_id_v2"
 
 
 def window_query(window: str, level: Level, metrics: tuple[str, ...], today: date) -> ReportQuery:

@@ -38,14 +38,13 @@ from monitor.store.hourly import HourlyHistory, Hours, StoredDay
 from monitor.tiktok.client import TikTokClient
 from monitor.tiktok.cooperative import cooperative
 from monitor.tiktok.errors import ApiError, AuthError
-from monitor.tiktok.models import AdvertiserInfo, Report, ReportQuery
+from monitor.tiktok.models import SMART_PLUS_AD_DIMENSION, AdvertiserInfo, Report, ReportQuery
 
 log = logging.getLogger(__name__)
 
 #: Past days fetched per poll of one advertiser, all levels together (the backfill's pace).
 DAYS_PER_POLL = 2
 #: The ad-level report dimension that keys Upgraded Smart+ ads (as monitor.fetch uses it).
-SMART_PLUS_AD_DIMENSION = "ad_id_v2"
 
 
 def baseline_windows(windows: Mapping[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:

@@ -58,14 +58,14 @@ def poll_changes(
 def _unchanged_or_text(old: EntityState | None, new: EntityState) -> str | None:
     """None when ``new`` is ``old`` unchanged; else the stored text of ``new``'s metrics (checked first)."""
     stored = old.metrics if old is not None and type(old.metrics) is StoredMetrics else None
-    if old is not None and stored is not None and not stored.decoded:
-        check_values(new)
-        text = fastjson.dumps(new.metrics, finite=True)  # every float checked finite just above
-        return None if text == stored.text and _fields(old) == _fields(new) else text
-    if old is not None and old == new and _same_metric_types(old.metrics, new.metrics):
+    as_text = stored is not None and not stored.decoded  # compared as text: nothing of ``old`` decoded
+    if old is not None and not as_text and old == new and _same_metric_types(old.metrics, new.metrics):
         return None
     check_values(new)
-    return fastjson.dumps(new.metrics, finite=True)
+    text = fastjson.dumps(new.metrics, finite=True)  # every float checked finite just above
+    if as_text and text == stored.text and _fields(old) == _fields(new):  # type: ignore[union-attr]
+        return None
+    return text
 
 
 def _same_metric_types(a: Metrics, b: Metrics) -> bool:

@@ -33,6 +33,9 @@ log = logging.getLogger(__name__)
 
 #: ``campaign_automation_type`` values of Upgraded Smart+ campaigns: their objects are read and written through
 #: the smart_plus/* endpoints (tiktok-api.md §12). Plain SMART_PLUS (the older kind) uses the ordinary ones.
+#: The report dimension that keys Upgraded Smart+ ads (``ad_id`` keys their creatives there).
+SMART_PLUS_AD_DIMENSION = "ad_id_v2"
+
 UPGRADED_SMART_PLUS = frozenset({"UPGRADED_SMART_PLUS", "UPGRADED_SMART_PLUS_CREATIVE"})
 
 #: Fields fetched when the caller names none: what status diffs and budget rules read.
