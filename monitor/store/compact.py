@@ -49,17 +49,23 @@ class Budget:
         return self.sizes.get(kind, self.size)
 
     def record(self, took: float, kind: str | None = None) -> None:
-        """A transaction took ``took`` seconds; a batch of ``kind`` resizes that kind's next one."""
+        """A transaction took ``took`` seconds; a batch of ``kind`` resizes that kind's next one: shrunk in
+        proportion past ``target``, grown toward 70 % of it (at most doubled) below half of it, so one quick
+        batch cannot make the next overshoot by much."""
         self.batches += 1
         self.longest = max(self.longest, took)
         if kind is None:
             return
-        size = self.size_of(kind)
-        if took > self.target:
-            size = max(16, int(size * self.target / took / 1.5))
-        elif took < self.target / 3:
-            size = min(1 << 20, size * 2)
-        self.sizes[kind] = size
+        self.sizes[kind] = resized(self.size_of(kind), took, self.target)
+
+
+def resized(size: int, took: float, target: float) -> int:
+    """The next batch size after a batch of ``size`` took ``took`` seconds (see :meth:`Budget.record`)."""
+    if took > target:
+        return max(16, int(size * target / took / 1.5))
+    if took < target / 2:
+        return min(1 << 20, int(size * min(2.0, 0.7 * target / max(took, 1e-9))))
+    return size
 
 
 @dataclass
@@ -167,15 +173,26 @@ async def batched(
     kind: str,
     days: tuple[date, date] | None = None,
 ) -> int:
-    """:func:`forget_superseded` over the key range ``sids``, one budget-sized batch per transaction, giving
-    other writers (a poll) a turn between batches; ``days``: the partitions to read (PostgreSQL)."""
+    """:func:`forget_superseded` over the key range ``sids``, one budget-sized batch per transaction (cut short
+    once three quarters of the target are spent), giving other writers (a poll) a turn between batches; ``days``:
+    the partitions to read (PostgreSQL)."""
     deleted, start = 0, sids[0]
     while start < sids[1]:
-        stop = min(sids[1], start + budget.size_of(kind))
+        end = min(sids[1], start + budget.size_of(kind))
+        step = max(16, (end - start) // 4)
         async with writing(engine) as conn:
             began = time.perf_counter()  # the write lock is ours from here
-            deleted += await forget_superseded(conn, advertiser_id, keep, after=after, sids=(start, stop), days=days)
-        budget.record(time.perf_counter() - began, kind)
-        start = stop
+            # a quarter of the batch at a time, committing early once most of the target is spent: keys are not
+            # all equally dear (some span many more rows), and this bounds the overshoot to about one quarter
+            while True:  # at least one step, so the work always goes on
+                stop = min(end, start + step)
+                deleted += await forget_superseded(
+                    conn, advertiser_id, keep, after=after, sids=(start, stop), days=days
+                )
+                start = stop
+                if start >= end or time.perf_counter() - began >= budget.target * 0.75:
+                    break
+            took = time.perf_counter() - began
+        budget.record(took, kind)
         await asyncio.sleep(0)
     return deleted

@@ -10,7 +10,8 @@ and silences that ended before it, and approvals decided (or expired) before it.
 trail and is kept.
 
 History rows go in batches of entity keys sized by a time budget (monitor.store.compact.Budget), one
-transaction each; the rest of an advertiser in one short transaction; so pollers are never blocked for long.
+transaction each; so do the gone entities (monitor.store.forget_gone); the advertiser's old poll rows go last, in
+one short transaction; so pollers are never blocked for long.
 On PostgreSQL the days wholly before the cutoff go first, as whole partitions (monitor.store.partition_drop: the
 rows a kept snapshot still reads are moved out of them), and the batches read only the cutoff's day up to each
 advertiser's first kept poll.
@@ -28,16 +29,16 @@ from monitor.domain.baseline import keep_days
 from monitor.store import partition_drop
 from monitor.store.compact import Budget, batched
 from monitor.store.db import reading, writing
-from monitor.store.history import keys_t, metrics_t, states_t
+from monitor.store.forget_gone import forget_gone
+from monitor.store.history import keys_t
 from monitor.store.hourly import prune_before
-from monitor.store.models import AdvertiserRow, ApprovalRow, EntityRow, HoldRow, OutboxRow, PollRow, SilenceRow
+from monitor.store.models import AdvertiserRow, ApprovalRow, HoldRow, OutboxRow, PollRow, SilenceRow
 from monitor.store.partitions import partitioned, utc_day
 from monitor.store.snapshots import latest_poll
 from monitor.store.values import OutboxStatus, PollStatus, PruneReport
 
 advertisers_t = AdvertiserRow.__table__
 polls_t = PollRow.__table__
-entities_t = EntityRow.__table__
 outbox_t = OutboxRow.__table__
 holds_t = HoldRow.__table__
 silences_t = SilenceRow.__table__
@@ -118,35 +119,13 @@ async def _prune_advertiser(
     if sids[0] is not None and (days is None or days[0] <= days[1]):
         span = (sids[0], sids[1] + 1)
         history = await batched(engine, advertiser_id, keep_from, None, span, budget, "prune", days=days)
+    gone_history, entities = await forget_gone(engine, advertiser_id, keep_from, budget)
     async with writing(engine) as conn:
         began = time.perf_counter()  # the write lock is ours from here
-        counts = await _forget_gone(conn, advertiser_id, keep_from, history)
+        where = (polls_t.c.advertiser_id == advertiser_id) & (polls_t.c.id < keep_from)
+        polls = (await conn.execute(sa.delete(polls_t).where(where))).rowcount
     budget.record(time.perf_counter() - began)
-    return counts
-
-
-async def _forget_gone(conn: AsyncConnection, advertiser_id: str, keep_from: int, history: int) -> tuple[int, int, int]:
-    """Entities absent from every kept snapshot go with their history; polls before ``keep_from`` go."""
-    gone = (entities_t.c.advertiser_id == advertiser_id) & entities_t.c.present.is_(False)
-    gone &= entities_t.c.changed_poll <= keep_from  # absent from every kept snapshot
-    of_gone = sa.select(keys_t.c.sid).where(
-        keys_t.c.advertiser_id == advertiser_id,
-        sa.tuple_(keys_t.c.level, keys_t.c.entity_id).in_(
-            sa.select(entities_t.c.level, entities_t.c.entity_id).where(gone)
-        ),
-    )
-    for table in (states_t, metrics_t):
-        history += (await conn.execute(sa.delete(table).where(table.c.sid.in_(of_gone)))).rowcount
-    gone_keys = sa.tuple_(keys_t.c.level, keys_t.c.entity_id).in_(
-        sa.select(entities_t.c.level, entities_t.c.entity_id).where(gone)
-    )
-    await conn.execute(sa.delete(keys_t).where(keys_t.c.advertiser_id == advertiser_id, gone_keys))
-    entities = (await conn.execute(sa.delete(entities_t).where(gone))).rowcount
-
-    polls = (
-        await conn.execute(sa.delete(polls_t).where(polls_t.c.advertiser_id == advertiser_id, polls_t.c.id < keep_from))
-    ).rowcount
-    return polls, history, entities
+    return polls, history + gone_history, entities
 
 
 async def prune_hourly(engine: AsyncEngine, now: datetime, weeks: int) -> int:

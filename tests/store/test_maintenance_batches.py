@@ -1,0 +1,106 @@
+"""Maintenance holds the write lock a batch at a time (issue 22): gone entities go in batches, each rechecked; a
+compaction batch is cut short once most of its time target is spent; batch sizes never jump past the target."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import sqlalchemy as sa
+from hypothesis import given
+from hypothesis import strategies as st
+
+from monitor.store import Store
+from monitor.store import prune as pruning
+from monitor.store.compact import Budget, resized
+from monitor.store.db import reading, writing
+from monitor.store.forget_gone import KIND, forget_batch, gone_sids
+from monitor.store.models import EntityRow
+
+from .conftest import ADV, T0, state
+
+HOUR = timedelta(hours=1)
+
+
+@dataclass
+class Kinds(Budget):
+    """A budget that remembers the kind of every transaction recorded."""
+
+    kinds: list[str | None] = field(default_factory=list)
+
+    def record(self, took: float, kind: str | None = None) -> None:
+        self.kinds.append(kind)
+        super().record(took, kind)
+
+
+@given(
+    size=st.integers(16, 1 << 20),
+    took=st.floats(1e-6, 10.0),
+    target=st.floats(0.001, 1.0),
+)
+def test_a_resized_batch_aims_below_its_target_and_at_most_doubles(size: int, took: float, target: float) -> None:
+    new = resized(size, took, target)
+    assert 16 <= new <= max(16, 2 * size)
+    if took > target:
+        assert new <= max(16, size)
+    elif took < target / 2:
+        assert new >= size or new == 1 << 20
+        # at the cost per key just seen, the next batch is expected to take at most 70 % of the target
+        assert new * took / size <= 0.7 * target + 1e-9 or new == size
+    else:
+        assert new == size
+
+
+async def poll_at(store: Store, hours: float, ids: range) -> int:
+    async with store.poll(ADV, T0 + hours * HOUR) as poll:
+        poll.save([state(f"a{i}", metrics={"today": {"spend": float(hours)}}) for i in ids])
+    return poll.poll_id
+
+
+async def test_gone_entities_go_in_batches_and_every_kept_snapshot_stays(store: Store) -> None:
+    await poll_at(store, 0, range(60))
+    await poll_at(store, 1, range(10))  # a10..a59 disappear
+    kept = [await poll_at(store, h, range(10)) for h in (2, 3)]
+    snapshots = [await store.snapshot(ADV, p) for p in kept]
+    budget = Kinds(target=1e-9)  # every batch is past the target: sizes stay at their floor of 16 keys
+    budget.sizes[KIND] = 16
+
+    report = await pruning.prune(store.engine, T0 + 2 * HOUR, budget=budget)
+
+    assert report.entities == 50
+    assert budget.kinds.count(KIND) == 4  # 16 + 16 + 16 + 2
+    assert [await store.snapshot(ADV, p) for p in kept] == snapshots
+    async with store.engine.connect() as conn:
+        left = (await conn.execute(sa.select(sa.func.count()).select_from(EntityRow.__table__))).scalar_one()
+    assert left == 10
+
+
+async def test_an_entity_back_before_its_batch_keeps_its_history(store: Store) -> None:
+    await poll_at(store, 0, range(3))
+    first_kept = await poll_at(store, 1, range(1))  # a1, a2 disappear
+    async with reading(store.engine) as conn:
+        sids = await gone_sids(conn, ADV, first_kept)
+    assert len(sids) == 2
+    back = await poll_at(store, 2, range(2))  # a1 is back before the batch runs
+
+    async with writing(store.engine) as conn:
+        history, entities = await forget_batch(conn, ADV, first_kept, sids)
+
+    assert entities == 1  # a2 only
+    snapshot = await store.snapshot(ADV, back)
+    assert snapshot is not None and {e.id for e in snapshot.entities.values()} == {"a0", "a1"}
+    assert history > 0
+
+
+async def test_a_compaction_batch_past_its_target_stops_after_one_step_and_loses_nothing(store: Store) -> None:
+    polls = [await poll_at(store, n / 4, range(200)) for n in range(8)]
+    kept = await store.snapshot(ADV, polls[3])  # the last of the first hour
+    newest = await store.snapshot(ADV, polls[-1])
+    budget = Budget(target=0.0, size=512)  # every step is past the target: one step per transaction
+
+    report = await store.maintain(T0 + 50 * HOUR, budget)
+
+    assert report.compacted.merged > 0
+    assert budget.batches > 200 // 16  # steps of 16 keys or more, each its own transaction
+    assert await store.snapshot(ADV, polls[3]) == kept
+    assert await store.snapshot(ADV, polls[-1]) == newest
