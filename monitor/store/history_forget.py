@@ -40,7 +40,11 @@ async def forget_superseded(
     rows went."""
     owned = sa.select(keys_t.c.sid).where(keys_t.c.advertiser_id == advertiser_id)
     if sids is not None:
-        owned = owned.where(keys_t.c.sid >= sids[0], keys_t.c.sid < sids[1])
+        # the batch's keys by their primary key range, the advertiser checked on each: written plainly, SQLite
+        # reads every key of the advertiser through its (advertiser_id, level, entity_id) index for each
+        # statement (10,000 keys a statement at 10,000 ads); ``|| ''`` keeps that index out of the choice
+        mine = keys_t.c.advertiser_id.concat("") == advertiser_id
+        owned = sa.select(keys_t.c.sid).where(keys_t.c.sid >= sids[0], keys_t.c.sid < sids[1], mine)
     windows = sa.select(names_t.c.id).where(names_t.c.kind == WINDOW)
     deleted = 0
     for model, same in ((states_t, ("sid",)), (metrics_t, ("sid", "window_id"))):

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from hypothesis import given
@@ -12,12 +14,12 @@ from hypothesis import strategies as st
 
 from monitor.store import Store
 from monitor.store import prune as pruning
-from monitor.store.compact import Budget, resized
+from monitor.store.compact import Budget, batched, resized
 from monitor.store.db import reading, writing
 from monitor.store.forget_gone import KIND, forget_batch, gone_sids
 from monitor.store.models import EntityRow
 
-from .conftest import ADV, T0, state
+from .conftest import ADV, T0, Database, state
 
 HOUR = timedelta(hours=1)
 
@@ -104,3 +106,36 @@ async def test_a_compaction_batch_past_its_target_stops_after_one_step_and_loses
     assert budget.batches > 200 // 16  # steps of 16 keys or more, each its own transaction
     assert await store.snapshot(ADV, polls[3]) == kept
     assert await store.snapshot(ADV, polls[-1]) == newest
+
+
+class Plans:
+    """Every DELETE statement sent, with its parameters, for EXPLAIN QUERY PLAN afterwards."""
+
+    def __init__(self) -> None:
+        self.deletes: list[tuple[str, Any]] = []
+
+    def __call__(self, _conn: Any, _cursor: Any, statement: str, params: Any, _ctx: Any, _many: bool) -> None:
+        if statement.lstrip().upper().startswith("DELETE"):
+            self.deletes.append((statement, params))
+
+
+async def test_a_batch_reads_the_keys_of_its_range_not_every_key_of_the_advertiser(tmp_path: Path) -> None:
+    # with 10,000 ads each statement read the advertiser's 10,000 keys through its (advertiser_id, ...) index
+    store = await Database("sqlite", f"sqlite:///{tmp_path / 'monitor.db'}").open()
+    try:
+        await poll_at(store, 0, range(100))
+        keep = await poll_at(store, 1, range(100))
+        plans = Plans()
+        sa.event.listen(store.engine.sync_engine, "before_cursor_execute", plans)
+        try:
+            await batched(store.engine, ADV, keep, None, (1, 60), Budget(), "prune")
+        finally:
+            sa.event.remove(store.engine.sync_engine, "before_cursor_execute", plans)
+        assert len(plans.deletes) >= 2
+        async with store.engine.connect() as conn:
+            for statement, params in plans.deletes:
+                plan = (await conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, params)).all()
+                keys = [row[-1] for row in plan if "entity_keys" in row[-1]]
+                assert keys and all("PRIMARY KEY" in step for step in keys), plan
+    finally:
+        await store.close()
