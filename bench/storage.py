@@ -13,8 +13,11 @@ What compaction leaves of a span is exactly what a poll at its end would have wr
 the span's newest poll and the rows it needs), so older history is written at its tier's resolution directly:
 one poll per day before ``retention`` (90 days), one per hour up to the raw window, then every ``--interval``
 seconds for the raw window (48 h) plus two hours, with ``store.maintain`` every simulated hour, so the move from
-raw to hourly runs for real, batch by batch, beside that hour's first poll; the longest batch is printed (the write
-lock a poll may wait for), and the median and longest poll alone and beside maintenance.
+raw to hourly runs for real, batch by batch, beside that hour's first poll; the longest batch by maintenance's own
+timer is printed, and the median and longest poll alone and beside maintenance. On SQLite, while maintenance runs
+alone (the last run of the raw window, ``--settle``, ``--expire``), a second process takes the write lock every
+few milliseconds (bench/lockprobe.py) and the longest time it waited is printed: the write lock a poll may wait
+for, seen from outside.
 
 Prints the file's size (WAL checkpointed; new databases give freed pages back: incremental vacuum) after each
 tier and at the end, and the bytes of each table (``dbstat``). ``--scale-to`` extrapolates to more ads: the tables
@@ -38,14 +41,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import sqlite3
 import tempfile
 import time
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from statistics import median
 
 import storage_pg  # bench/, the script's directory, is on the path
+from lockprobe import LockProbe, Waits
 from storage_ads import ADV, Ads
 
 from monitor.clock import FrozenClock
@@ -104,6 +110,21 @@ class Where:
         return history_rows(self.path) if self.url is None else await storage_pg.history_rows(store.engine)
 
 
+@contextlib.asynccontextmanager
+async def probing(where: Where, waits: list[float]) -> AsyncIterator[None]:
+    """On SQLite, a second process takes the write lock every few ms while the block runs (bench/lockprobe.py);
+    its waits are added to ``waits``."""
+    if where.url is not None:
+        yield
+        return
+    probe = LockProbe(where.path)
+    probe.start()
+    try:
+        yield
+    finally:
+        waits.extend(probe.stop().waits)
+
+
 async def run(
     where: Where, ads: int, phases: tuple[int, float, float], interval: int, change: float, scale: int, ends: str
 ) -> None:
@@ -138,6 +159,7 @@ async def run(
     at = begin
     raw_from = END - timedelta(hours=raw_hours)
     last = (0, 0)
+    waits: list[float] = []
     try:
         await poll(at - timedelta(minutes=1), 1.0)  # every ad new: the first poll, apart from the tiers
         last = await report("first poll", where, store, polls, started, ads, scale, last, 0)
@@ -160,11 +182,13 @@ async def run(
             else:
                 await poll(at, change, alone)
             at += step
-        await store.maintain(END, budget)
+        async with probing(where, waits):
+            await store.maintain(END, budget)
         last = await report("raw window written", where, store, polls, started, ads, scale, last, raw_hours / 24)
         if "settle" in ends:  # two days later: the raw polls are kept hourly now
             began = time.perf_counter()
-            done = await store.maintain(END + TIERS.raw + timedelta(days=1), budget)
+            async with probing(where, waits):
+                done = await store.maintain(END + TIERS.raw + timedelta(days=1), budget)
             print(f"  settled (maintenance two days later) in {time.perf_counter() - began:,.0f} s: ", end="")
             print(f"{done.compacted.merged:,} polls merged, {done.compacted.history_rows:,} history rows deleted")
             for part in done.rewritten:
@@ -174,7 +198,8 @@ async def run(
                 )
         if "expire" in ends:  # the days before the hourly tier expire: dropped whole on PostgreSQL, deleted on SQLite
             began = time.perf_counter()
-            pruned = await pruning.prune(store.engine, hourly_from, budget=budget)
+            async with probing(where, waits):
+                pruned = await pruning.prune(store.engine, hourly_from, budget=budget)
             print(
                 f"  expired the history before {hourly_from:%Y-%m-%d %H:%M} in {time.perf_counter() - began:,.1f} s: "
                 f"{pruned.days_dropped} days dropped whole, {pruned.history_rows:,} history rows deleted, "
@@ -183,7 +208,9 @@ async def run(
         await report("end", where, store, polls, started, ads, scale, last, 0)
     finally:
         await store.close()
-    print(f"  maintenance: {budget.batches:,} batches, the longest held the write lock {budget.longest * 1000:.0f} ms")
+    print(f"  maintenance: {budget.batches:,} batches, the longest took {budget.longest * 1000:.0f} ms (its own timer)")
+    if waits:
+        print(f"  maintenance alone (last run, settle, expire): {Waits(tuple(waits)).line()}")
     if alone and beside:
         print(
             f"  raw-window polls: median {median(alone) * 1000:.0f} ms alone (max {max(alone) * 1000:.0f}), "

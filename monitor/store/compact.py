@@ -33,16 +33,22 @@ polls_t = PollRow.__table__
 OK, MERGED = PollStatus.OK.value, PollStatus.MERGED.value
 
 
+MIN_REST = 0.002
+
+
 @dataclass
 class Budget:
     """Batch sizes (entity keys), one per kind of work ("compact", "prune"), grown or shrunk so a batch takes
     about ``target`` seconds; ``size`` is each kind's first. Every transaction of maintenance is recorded: the
-    longest is ``longest`` (what a poll waiting for the write lock may wait)."""
+    longest is ``longest``. Between two transactions maintenance rests (:meth:`turn`), so that a poll waiting for
+the write lock waits for about one of them."""
 
     target: float = 0.04
     size: int = 128
+    rest: float = 1.0
     longest: float = 0.0
     batches: int = 0
+    last: float = 0.0
     sizes: dict[str, int] = field(default_factory=dict)
 
     def size_of(self, kind: str) -> int:
@@ -53,10 +59,21 @@ class Budget:
         proportion past ``target``, grown toward 70 % of it (at most doubled) below half of it, so one quick
         batch cannot make the next overshoot by much."""
         self.batches += 1
+        self.last = took
         self.longest = max(self.longest, took)
         if kind is None:
             return
         self.sizes[kind] = resized(self.size_of(kind), took, self.target)
+
+    async def turn(self) -> None:
+        """Leave the write lock free for ``rest`` times as long as the last transaction held it (at least
+        :data:`MIN_REST`): SQLite queues no one, and a writer waiting in its busy handler retries only every few
+        to 100 ms, so back-to-back batches could keep a poll waiting for many of them."""
+        await asyncio.sleep(self.rest_after())
+
+    def rest_after(self) -> float:
+        """Seconds :meth:`turn` rests after the last transaction."""
+        return max(MIN_REST, self.last * self.rest)
 
 
 def resized(size: int, took: float, target: float) -> int:
@@ -115,6 +132,7 @@ async def _mark_span(
         merged = await conn.execute(sa.update(polls_t).where(in_span, polls_t.c.id < keep).values(status=MERGED))
         await conn.execute(sa.update(polls_t).where(polls_t.c.id == keep).values(tier=tier))
     budget.record(time.perf_counter() - began)
+    await budget.turn()
     report.merged += merged.rowcount
     return True
 
@@ -152,6 +170,7 @@ async def _finish_merged(engine: AsyncEngine, advertiser_id: str, budget: Budget
             upto = polls_t.c.id < keep if keep is not None else sa.true()
             await conn.execute(sa.delete(polls_t).where(mine, polls_t.c.status == MERGED, polls_t.c.id >= first, upto))
         budget.record(time.perf_counter() - began)
+        await budget.turn()
 
 
 async def _days(conn: AsyncConnection, first: int, keep: int) -> tuple[date, date]:
@@ -194,5 +213,5 @@ async def batched(
                 if start >= end or time.perf_counter() - began >= budget.target / 2:
                     break
         budget.record(time.perf_counter() - began, kind)  # the commit included: the lock is held until it ends
-        await asyncio.sleep(0)
+        await budget.turn()
     return deleted

@@ -10,7 +10,6 @@ still gone: one a poll brought back between the read and the batch keeps its his
 
 from __future__ import annotations
 
-import asyncio
 import time
 
 import sqlalchemy as sa
@@ -83,5 +82,5 @@ async def forget_gone(engine: AsyncEngine, advertiser_id: str, keep_from: int, b
         budget.record(time.perf_counter() - began, KIND)
         history, entities = history + counts[0], entities + counts[1]
         start += len(batch)
-        await asyncio.sleep(0)
+        await budget.turn()
     return history, entities

@@ -14,7 +14,6 @@ the size of their kept rows (monitor.store.partition_rewrite).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from dataclasses import dataclass
@@ -133,5 +132,5 @@ async def incremental_vacuum(engine: AsyncEngine, budget: Budget) -> int:
         if left >= free:
             break
         free = left
-        await asyncio.sleep(0)
+        await budget.turn()
     return given

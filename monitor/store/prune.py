@@ -125,6 +125,7 @@ async def _prune_advertiser(
         where = (polls_t.c.advertiser_id == advertiser_id) & (polls_t.c.id < keep_from)
         polls = (await conn.execute(sa.delete(polls_t).where(where))).rowcount
     budget.record(time.perf_counter() - began)
+    await budget.turn()
     return polls, history + gone_history, entities
 
 

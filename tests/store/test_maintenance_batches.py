@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from monitor.store import Store
 from monitor.store import prune as pruning
-from monitor.store.compact import Budget, batched, resized
+from monitor.store.compact import MIN_REST, Budget, batched, resized
 from monitor.store.db import reading, writing
 from monitor.store.forget_gone import KIND, forget_batch, gone_sids
 from monitor.store.models import EntityRow
@@ -139,3 +139,12 @@ async def test_a_batch_reads_the_keys_of_its_range_not_every_key_of_the_advertis
                 assert keys and all("PRIMARY KEY" in step for step in keys), plan
     finally:
         await store.close()
+
+
+def test_maintenance_rests_between_transactions_as_long_as_the_last_one_held_the_lock() -> None:
+    budget = Budget()
+    budget.record(0.03, "compact")
+    assert budget.rest_after() == 0.03  # SQLite queues no one: a waiting poll needs a gap to get in
+    budget.record(0.0)
+    assert budget.rest_after() == MIN_REST
+    assert Budget(rest=0.5, last=0.04).rest_after() == 0.02
