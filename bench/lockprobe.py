@@ -4,8 +4,10 @@ A child process opens the file with the sqlite3 module and, until told to stop, 
 (``BEGIN IMMEDIATE``) and gives it back (``COMMIT``) every few milliseconds. It does not use SQLite's busy
 handler, whose back-off sleeps (up to 100 ms each) would blur the measure: a refused ``BEGIN IMMEDIATE`` is retried
 after 1 ms. Each wait is the time from the first try to the lock. A transaction's own timer inside the process
-that holds the lock misses what its commit costs and counts what a loaded machine adds; this one sees exactly what
-a poll would wait.
+that holds the lock counts what is not lock time (a passive WAL checkpoint after the commit, other tasks on its
+event loop); this one sees the lock from outside. A poll waits somewhat longer than the probe: SQLite's busy
+handler retries after growing sleeps (up to 100 ms), not every millisecond (a review measured p99 57 ms for a
+busy-handler writer where the probe saw 45 ms). On a loaded machine the probe's own wait for a core counts too.
 
     probe = LockProbe(path); probe.start(); ...maintenance...; waits = probe.stop()
 """

@@ -34,14 +34,16 @@ OK, MERGED = PollStatus.OK.value, PollStatus.MERGED.value
 
 
 MIN_REST = 0.002
+MOST_KEYS = 1 << 16  # keys of a batch at most, whatever quick batches before suggested
+MOST_STEP = 2048  # keys of one statement at most
 
 
 @dataclass
 class Budget:
     """Batch sizes (entity keys), one per kind of work ("compact", "prune"), grown or shrunk so a batch takes
-    about ``target`` seconds; ``size`` is each kind's first. Every transaction of maintenance is recorded: the
-    longest is ``longest``. Between two transactions maintenance rests (:meth:`turn`), so that a poll waiting for
-the write lock waits for about one of them."""
+        about ``target`` seconds; ``size`` is each kind's first. Every transaction of maintenance is recorded: the
+        longest is ``longest``. Between two transactions maintenance rests (:meth:`turn`), so that a poll waiting for
+    the write lock waits for about one of them."""
 
     target: float = 0.04
     size: int = 128
@@ -51,19 +53,26 @@ the write lock waits for about one of them."""
     last: float = 0.0
     sizes: dict[str, int] = field(default_factory=dict)
 
+    @classmethod
+    def for_engine(cls, engine: AsyncEngine) -> Budget:
+        """The default budget for a database: rests between transactions on SQLite only (PostgreSQL locks rows, a
+        poll never waits for maintenance's transaction as a whole)."""
+        return cls(rest=1.0 if engine.dialect.name == "sqlite" else 0.0)
+
     def size_of(self, kind: str) -> int:
         return self.sizes.get(kind, self.size)
 
-    def record(self, took: float, kind: str | None = None) -> None:
-        """A transaction took ``took`` seconds; a batch of ``kind`` resizes that kind's next one: shrunk in
-        proportion past ``target``, grown toward 70 % of it (at most doubled) below half of it, so one quick
-        batch cannot make the next overshoot by much."""
+    def record(self, took: float, kind: str | None = None, done: int | None = None) -> None:
+        """A transaction took ``took`` seconds; a batch of ``kind`` that went through ``done`` keys (default: its
+        whole size) resizes that kind's next one: shrunk in proportion past ``target``, grown toward 70 % of it (at
+        most doubled) below half of it, so one quick batch cannot make the next overshoot by much; the size is
+        worked out from the keys done, so a batch cut short or the short last one of a range does not grow it."""
         self.batches += 1
         self.last = took
         self.longest = max(self.longest, took)
         if kind is None:
             return
-        self.sizes[kind] = resized(self.size_of(kind), took, self.target)
+        self.sizes[kind] = resized(self.size_of(kind) if done is None else max(1, done), took, self.target)
 
     async def turn(self) -> None:
         """Leave the write lock free for ``rest`` times as long as the last transaction held it (at least
@@ -77,12 +86,13 @@ the write lock waits for about one of them."""
 
 
 def resized(size: int, took: float, target: float) -> int:
-    """The next batch size after a batch of ``size`` took ``took`` seconds (see :meth:`Budget.record`)."""
+    """The next batch size after a batch of ``size`` keys took ``took`` seconds (see :meth:`Budget.record`); at
+    least 16, at most :data:`MOST_KEYS`."""
     if took > target:
-        return max(16, int(size * target / took / 1.5))
-    if took < target / 2:
-        return min(1 << 20, int(size * min(2.0, 0.7 * target / max(took, 1e-9))))
-    return size
+        size = int(size * target / took / 1.5)
+    elif took < target / 2:
+        size = int(size * min(2.0, 0.7 * target / max(took, 1e-9)))
+    return max(16, min(MOST_KEYS, size))
 
 
 @dataclass
@@ -198,7 +208,8 @@ async def batched(
     deleted, start = 0, sids[0]
     while start < sids[1]:
         end = min(sids[1], start + budget.size_of(kind))
-        step = max(16, (end - start) // 8)
+        step = max(16, min(MOST_STEP, (end - start) // 8))
+        first = start
         async with writing(engine) as conn:
             began = time.perf_counter()  # the write lock is ours from here
             # an eighth of the batch at a time, committing early once half the target is spent: keys are not all
@@ -212,6 +223,7 @@ async def batched(
                 start = stop
                 if start >= end or time.perf_counter() - began >= budget.target / 2:
                     break
-        budget.record(time.perf_counter() - began, kind)  # the commit included: the lock is held until it ends
+        # the commit included: the lock is held until it ends
+        budget.record(time.perf_counter() - began, kind, done=start - first)
         await budget.turn()
     return deleted

@@ -64,7 +64,7 @@ async def maintain(
     older than ``tiers.daily`` and the rest older than ``retention`` (monitor.store.prune), drop the oldest
     history while a SQLite database uses more than :data:`HEADROOM` of ``max_bytes`` (logged as a warning), then
     give freed pages back (SQLite) or rewrite the partitions of days compaction is done with (PostgreSQL)."""
-    budget = budget or Budget()
+    budget = budget or Budget.for_engine(engine)
     if partitions.partitioned(engine):
         await partitions.prepare(engine, now)
     compacted = await compact.compact(engine, tiers, now, budget)

@@ -10,8 +10,8 @@ and silences that ended before it, and approvals decided (or expired) before it.
 trail and is kept.
 
 History rows go in batches of entity keys sized by a time budget (monitor.store.compact.Budget), one
-transaction each; so do the gone entities (monitor.store.forget_gone); the advertiser's old poll rows go last, in
-one short transaction; so pollers are never blocked for long.
+transaction each; then the advertiser's old poll rows, in one short transaction; then the gone entities, in
+batches too (monitor.store.forget_gone); so pollers are never blocked for long.
 On PostgreSQL the days wholly before the cutoff go first, as whole partitions (monitor.store.partition_drop: the
 rows a kept snapshot still reads are moved out of them), and the batches read only the cutoff's day up to each
 advertiser's first kept poll.
@@ -51,7 +51,7 @@ async def prune(
     """Delete what is older than ``cutoff`` (aware) under the rules in the module docstring; snapshots older than
     ``history_cutoff`` (default ``cutoff``). History rows go in batches sized by ``budget``; on PostgreSQL the
     days wholly before ``history_cutoff`` go as partitions first."""
-    budget = budget or Budget()
+    budget = budget or Budget.for_engine(engine)
     history_cutoff = cutoff if history_cutoff is None else history_cutoff
     async with reading(engine) as conn:
         advertiser_ids = list((await conn.execute(sa.select(advertisers_t.c.id))).scalars())
@@ -119,13 +119,13 @@ async def _prune_advertiser(
     if sids[0] is not None and (days is None or days[0] <= days[1]):
         span = (sids[0], sids[1] + 1)
         history = await batched(engine, advertiser_id, keep_from, None, span, budget, "prune", days=days)
-    gone_history, entities = await forget_gone(engine, advertiser_id, keep_from, budget)
-    async with writing(engine) as conn:
+    async with writing(engine) as conn:  # the old polls first: no reader reads a snapshot missing what goes next
         began = time.perf_counter()  # the write lock is ours from here
         where = (polls_t.c.advertiser_id == advertiser_id) & (polls_t.c.id < keep_from)
         polls = (await conn.execute(sa.delete(polls_t).where(where))).rowcount
     budget.record(time.perf_counter() - began)
     await budget.turn()
+    gone_history, entities = await forget_gone(engine, advertiser_id, keep_from, budget)
     return polls, history + gone_history, entities
 
 
