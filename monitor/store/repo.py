@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from monitor.clock import Clock, SystemClock
 from monitor.domain import Level, aware
-from monitor.store import db, lease, snapshots
+from monitor.store import db, lease, migrate, snapshots
 from monitor.store import poll as polling
 from monitor.store.alerts import Alerts
 from monitor.store.approvals import Approvals
@@ -132,7 +132,7 @@ class Store(HistoryAccess):
         """
         engine = db.create_engine(url, schema=schema, busy_timeout=busy_timeout, max_bytes=max_bytes)
         try:
-            await db.upgrade(engine, schema=schema)
+            await migrate.upgrade(engine, schema=schema)
         except BaseException:
             await engine.dispose()
             raise

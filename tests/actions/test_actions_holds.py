@@ -13,7 +13,8 @@ from monitor.actions import GuardSettings
 from monitor.actions.revert import revert
 from monitor.domain import Level
 from monitor.pipeline import Pipeline
-from monitor.store.db import create_engine, upgrade
+from monitor.store.db import create_engine
+from monitor.store.migrate import upgrade
 from monitor.store.repo import Store
 from monitor.store.values import ActionIntent, ActionStatus
 
