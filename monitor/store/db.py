@@ -29,7 +29,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from monitor.store.errors import StoreError, StoreFullError, StoreUnavailableError
-from monitor.store.rollback_first import roll_back_before_close
+from monitor.store.rollback_first import roll_back_before_close, roll_back_on_return
 from monitor.store.urls import normalize_url
 
 log = logging.getLogger(__name__)
@@ -61,8 +61,13 @@ def create_engine(
     connect_args: dict[str, Any] = {}
     if read_only:
         target, connect_args = _read_only(target)
+    # A SQLite connection is a file opened in this process: it never goes stale, so it is not pinged, and it is
+    # rolled back on its return to the pool in aiosqlite's thread only if a transaction is still open (the pool's
+    # own rollback would be one more round trip to that thread per transaction; see rollback_first).
+    sqlite = sa.engine.make_url(target).get_backend_name() == "sqlite"
+    pooling: dict[str, Any] = {"pool_pre_ping": False, "pool_reset_on_return": None} if sqlite else {}
     try:
-        engine = create_async_engine(target, pool_pre_ping=True, connect_args=connect_args)
+        engine = create_async_engine(target, connect_args=connect_args, **({"pool_pre_ping": True} | pooling))
     except ModuleNotFoundError as exc:
         raise StoreError(
             f"storage url needs the {exc.name} driver, which is not installed "
@@ -78,6 +83,7 @@ def create_engine(
             raise StoreError(f"the directory of the SQLite database {database} does not exist")
         _sqlite_settings(sync_engine, int(busy_timeout * 1000), read_only=read_only, max_bytes=max_bytes)
         roll_back_before_close(sync_engine)  # a cancelled statement must not leave its transaction behind
+        roll_back_on_return(sync_engine)
     elif max_bytes is not None:
         raise StoreError("storage max_size is for SQLite; size a PostgreSQL database with its own disk or quota")
     elif schema:
