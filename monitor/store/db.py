@@ -6,7 +6,9 @@
   the cost negligible). SQLAlchemy, not the sqlite3 module, emits BEGIN, so reads are consistent and DDL is
   transactional; write transactions use ``BEGIN IMMEDIATE`` so they queue for the lock up front. A connection
   is rolled back before it is closed (:mod:`monitor.store.rollback_first`): one closed under a cancelled
-  statement would otherwise keep its transaction, and the write lock, until the garbage collector came by.
+  statement would otherwise keep its transaction, and the write lock, until the garbage collector came by. A
+  pooled connection is not pinged, and its reset on return is a rollback queued in aiosqlite's thread that runs
+  only if a transaction is open: a transaction costs its statements and BEGIN/COMMIT, no more round trips.
 * ``postgresql://`` becomes ``postgresql+asyncpg://``; ``postgresql+psycopg://`` is used as given (install the
   ``psycopg`` extra). An optional schema puts the tables in their own ``search_path``.
 * ``read_only=True`` (``once --dry-run``, ``explain``) refuses every write at the database itself: SQLite opens
@@ -53,9 +55,10 @@ def create_engine(
 
     ``busy_timeout`` (SQLite) is how long a writer waits for another writer before giving up; it must exceed the
     longest write transaction (one poll's commit). ``schema`` (PostgreSQL) is created when missing (by
-    :func:`upgrade`). ``read_only``: every write fails in the database (see the module docstring); a SQLite file
-    must exist then. ``max_bytes`` (SQLite, ``[storage] max_size``) caps the database file with ``PRAGMA
-    max_page_count`` on every connection: a write beyond it fails as a full disk (:class:`StoreFullError`).
+    :func:`monitor.store.migrate.upgrade`). ``read_only``: every write fails in the database (see the module
+    docstring); a SQLite file must exist then. ``max_bytes`` (SQLite, ``[storage] max_size``) caps the database
+    file with ``PRAGMA max_page_count`` on every connection: a write beyond it fails as a full disk
+    (:class:`StoreFullError`).
     """
     target = normalize_url(url)
     connect_args: dict[str, Any] = {}
@@ -65,9 +68,11 @@ def create_engine(
     # rolled back on its return to the pool in aiosqlite's thread only if a transaction is still open (the pool's
     # own rollback would be one more round trip to that thread per transaction; see rollback_first).
     sqlite = sa.engine.make_url(target).get_backend_name() == "sqlite"
-    pooling: dict[str, Any] = {"pool_pre_ping": False, "pool_reset_on_return": None} if sqlite else {}
+    pooling: dict[str, Any] = (
+        {"pool_pre_ping": False, "pool_reset_on_return": None} if sqlite else {"pool_pre_ping": True}
+    )
     try:
-        engine = create_async_engine(target, connect_args=connect_args, **({"pool_pre_ping": True} | pooling))
+        engine = create_async_engine(target, connect_args=connect_args, **pooling)
     except ModuleNotFoundError as exc:
         raise StoreError(
             f"storage url needs the {exc.name} driver, which is not installed "
