@@ -210,9 +210,10 @@ class Pipeline:
                         poll.note_error(error)
                     crossing = self._crossing(ruleset, current, poll.previous, info, now, evaluation)
                     progress.enter(Stage.LIFECYCLE)
-                    alert_states = await self._store.alerts.load(advertiser_id)
+                    reads = await self._store.poll_reads(advertiser_id, now)  # alert states, silences, holds
+                    alert_states = reads.alert_states
                     # muted alerts (silences, rules' active times) keep their lifecycle but neither notify nor act
-                    silences = await self._store.silences.active(now)
+                    silences = reads.silences
                     names = _names(poll.previous) if silences else None
                     mute = Muting.of(advertiser_id, now, info.timezone, silences, names)
                     lifecycle = advance(ruleset, alert_states, evaluation, now, mute)
@@ -229,7 +230,7 @@ class Pipeline:
                         previous=poll.previous,
                         changes=changes,
                         polled=plan.levels,
-                        holds=await self._store.holds.active(advertiser_id, now),
+                        holds=reads.holds,
                         now=now,
                         poll_id=poll.poll_id,
                         # read only when a rule waits for approval: the others never queue one

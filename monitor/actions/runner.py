@@ -126,11 +126,15 @@ class ActionRunner:
         notes: list[str] = []
         made: list[Hold] = []
         # 1 settle entries a crash left pending, 2 verify what was written since the previous poll
-        await self._reconcile(info, current, polled, now, failed, notes, made)
         since = recent_since(now, info.zone())
         if previous is not None:
             since = min(since, previous.taken_at - SCHEDULE_REACH)
-        recent = await self._journal.history(advertiser_id=info.id, since=since, limit=None)
+        read = await self._journal.recent_and_pending(info.id, since)  # one read for both
+        pending = [e for e in read if e.status is ActionStatus.PENDING]
+        if await self._reconcile(info, pending, current, polled, now, failed, notes, made):
+            recent = await self._journal.history(advertiser_id=info.id, since=since, limit=None)  # as settled
+        else:
+            recent = [e for e in read if e.created_at >= since]
         await self._verify(info, recent, current, previous, polled, now, failed, notes)
         # 3 manual overrides seen in the diff: a new hold replaces the stored one of the same field
         fresh = await self._overrides(info, current, changes, polled, now)
@@ -167,17 +171,19 @@ class ActionRunner:
     async def _reconcile(
         self,
         info: AdvertiserInfo,
+        pending: Sequence[JournalEntry],
         current: Snapshot,
         polled: frozenset[Level],
         now: datetime,
         failed: list[str],
         notes: list[str],
         made: list[Hold],
-    ) -> None:
-        """Finish the pending entries of the advertiser from what this poll read (we hold the lease: none of
-        them can still be in flight). A daily budget that has not taken effect yet stays pending. A revert that
-        took effect makes its hold here (the revert died before it could store it)."""
-        for entry in await self._journal.history(advertiser_id=info.id, statuses=[ActionStatus.PENDING], limit=None):
+    ) -> bool:
+        """Finish the ``pending`` entries of the advertiser from what this poll read (we hold the lease: none of
+        them can still be in flight); whether any was finished. A daily budget that has not taken effect yet stays
+        pending. A revert that took effect makes its hold here (the revert died before it could store it)."""
+        settled_any = False
+        for entry in pending:
             intent = entry.intent
             polled_level = intent.level in polled
             found = current.get(intent.level, intent.entity_id) if polled_level else None
@@ -185,6 +191,7 @@ class ActionRunner:
             if settled is None:
                 continue
             status, text = settled
+            settled_any = True
             await self._journal.finish(entry.id, now, status, error=text)
             notes.append(f"journal #{entry.id}: {text}")
             if status is ActionStatus.FAILED:
@@ -192,6 +199,7 @@ class ActionRunner:
             hold = override.revert_hold(entry, self.settings.override_hold)
             if status is ActionStatus.SUCCEEDED and hold is not None and hold.live(now):
                 made.append(hold)
+        return settled_any
 
     async def _verify(
         self,

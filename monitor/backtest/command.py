@@ -23,7 +23,7 @@ from monitor.domain import zone_or_utc
 from monitor.errors import MonitorError
 from monitor.rules.loader import configured_channels, load_rules
 from monitor.rules.model import RuleSet
-from monitor.store import db
+from monitor.store import db, migrate
 from monitor.store import replay as history
 from monitor.store.repo import DEFAULT_LEASE_TTL, DEFAULT_RETENTION, Store
 
@@ -64,7 +64,7 @@ async def backtest(
     """The report of ``ruleset`` over the database at ``url`` (in ``schema``, PostgreSQL; read only)."""
     engine = db.create_engine(url, schema=schema)
     try:
-        found, head = await db.current_revisions(engine), db.head_revision()
+        found, head = await migrate.current_revisions(engine), migrate.head_revision()
         if found != (head,):
             stamped = ", ".join(found) or "none (no monitor database)"
             raise BacktestError(

@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from monitor.clock import Clock
 from monitor.config import Settings
 from monitor.domain import Snapshot, aware
-from monitor.store import db
+from monitor.store import db, migrate
 from monitor.store.errors import SchemaVersionError
 from monitor.store.hourly import HourlyHistory
 from monitor.store.lease import process_owner, ttl_for
@@ -90,14 +90,14 @@ async def open_readonly(settings: Settings, clock: Clock) -> ReadOnly:
         return await _empty(f"the database {shown} does not exist yet", clock, retention, ttl)
     engine = db.create_engine(storage.url, read_only=True)
     try:
-        found = await db.current_revisions(engine)
+        found = await migrate.current_revisions(engine)
     except BaseException:
         await engine.dispose()
         raise
     if not found:
         await engine.dispose()
         return await _empty(f"the database {shown} has no tables yet", clock, retention, ttl)
-    head = db.head_revision()
+    head = migrate.head_revision()
     if found != (head,):
         await engine.dispose()
         raise SchemaVersionError(found, head)
@@ -108,7 +108,7 @@ async def _empty(why: str, clock: Clock, retention: timedelta, ttl: timedelta) -
     scratch = tempfile.TemporaryDirectory(prefix="tiktok-monitor-preview-")
     engine = db.create_engine(f"sqlite:///{Path(scratch.name) / 'empty.db'}")
     try:
-        await db.upgrade(engine)
+        await migrate.upgrade(engine)
     except BaseException:
         await engine.dispose()
         scratch.cleanup()

@@ -34,9 +34,7 @@ class Alerts:
     async def load(self, advertiser_id: str) -> dict[AlertKey, AlertState]:
         """Every stored alert state of one advertiser, keyed by (rule, level, entity_id)."""
         async with reading(self._engine) as conn:
-            rows = await conn.execute(sa.select(alerts_t).where(alerts_t.c.advertiser_id == advertiser_id))
-            states = [_from_row(row) for row in rows]
-        return {s.key: s for s in states}
+            return await load_states(conn, advertiser_id)
 
     async def in_states(self, states: Collection[str]) -> list[AlertState]:
         """Every advertiser's alert states that are in one of ``states`` (e.g. pending, firing), by advertiser,
@@ -48,6 +46,13 @@ class Alerts:
         )
         async with reading(self._engine) as conn:
             return [_from_row(row) for row in await conn.execute(query)]
+
+
+async def load_states(conn: AsyncConnection, advertiser_id: str) -> dict[AlertKey, AlertState]:
+    """:meth:`Alerts.load` within a transaction of the caller's."""
+    rows = await conn.execute(sa.select(alerts_t).where(alerts_t.c.advertiser_id == advertiser_id))
+    states = [_from_row(row) for row in rows]
+    return {s.key: s for s in states}
 
 
 def _from_row(row: Any) -> AlertState:

@@ -5,9 +5,9 @@ TikTok counts requests per app (tiktok-api.md §8.1), so N replicas with a limit
 :meth:`AppBudget.lease` runs one short write transaction that locks the app's ``api_budget`` row (``SELECT ...
 FOR UPDATE`` on PostgreSQL; SQLite's ``BEGIN IMMEDIATE`` makes it the only writer), reads the time, sums the
 tokens leased in the last second and minute (``api_budget_leases``), records a batch of at most what is left
-and deletes leases older than a minute. The process spends the batch through its own
-:class:`~monitor.tiktok.ratelimit.RateLimiter` windows, and only within ``validity`` seconds of asking: a token
-not spent by then is lost, never carried over.
+and deletes leases older than a minute (when there are any: most leases delete nothing). The process spends the
+batch through its own :class:`~monitor.tiktok.ratelimit.RateLimiter` windows, and only within ``validity`` seconds
+of asking: a token not spent by then is lost, never carried over.
 
 **Why the sum stays within budget.** A batch leased at ``t`` is spent within ``[t, t + validity)``. A request
 sent in any window ``[a, a + w]`` (``w`` = one second plus the margin) therefore comes from a batch leased in
@@ -90,14 +90,15 @@ class AppBudget:
             now = await self._now(conn)
             second_from, minute_from = now - self._second, now - self._minute
             t = leases_t.c.t
-            in_second = t > second_from
+            in_second, in_minute = t > second_from, t > minute_from
             query = sa.select(
                 sa.func.coalesce(sa.func.sum(sa.case((in_second, leases_t.c.tokens), else_=0)), 0),
                 sa.func.min(sa.case((in_second, t), else_=None)),
-                sa.func.coalesce(sa.func.sum(leases_t.c.tokens), 0),
-                sa.func.min(t),
-            ).where(leases_t.c.app == self.app, t > minute_from)
-            in_1s, oldest_1s, in_60s, oldest_60s = (await conn.execute(query)).one()
+                sa.func.coalesce(sa.func.sum(sa.case((in_minute, leases_t.c.tokens), else_=0)), 0),
+                sa.func.min(sa.case((in_minute, t), else_=None)),
+                sa.func.min(t),  # the oldest lease kept: is there one to delete?
+            ).where(leases_t.c.app == self.app)
+            in_1s, oldest_1s, in_60s, oldest_60s, oldest = (await conn.execute(query)).one()
             paused_for = max(0.0, row.paused_until - now)
             slow_for = max(0.0, row.slow_until - now)
             cap = max(1, qps // 2) if slow_for > 0 else qps
@@ -115,7 +116,8 @@ class AppBudget:
             if tokens:
                 self.batches += 1
                 await conn.execute(sa.insert(leases_t).values(app=self.app, t=now, tokens=tokens))
-            await conn.execute(sa.delete(leases_t).where(leases_t.c.app == self.app, t <= minute_from))
+            if oldest is not None and oldest <= minute_from:  # a DELETE only when a lease left the minute
+                await conn.execute(sa.delete(leases_t).where(leases_t.c.app == self.app, t <= minute_from))
         return BudgetLease(
             tokens=tokens,
             valid_for=self.validity,

@@ -1,4 +1,4 @@
-"""Engines from a URL, connection settings, transactions, and upgrade-on-open.
+"""Engines from a URL, connection settings, transactions (schema versions and upgrades: :mod:`monitor.store.migrate`).
 
 * ``sqlite:///monitor.db`` (the default) becomes ``sqlite+aiosqlite:///monitor.db``; every connection gets
   WAL journaling (readers never block the writer), a busy timeout (writers queue instead of failing),
@@ -6,7 +6,9 @@
   the cost negligible). SQLAlchemy, not the sqlite3 module, emits BEGIN, so reads are consistent and DDL is
   transactional; write transactions use ``BEGIN IMMEDIATE`` so they queue for the lock up front. A connection
   is rolled back before it is closed (:mod:`monitor.store.rollback_first`): one closed under a cancelled
-  statement would otherwise keep its transaction, and the write lock, until the garbage collector came by.
+  statement would otherwise keep its transaction, and the write lock, until the garbage collector came by. A
+  pooled connection is not pinged, and its reset on return is a rollback queued in aiosqlite's thread that runs
+  only if a transaction is open: a transaction costs its statements and BEGIN/COMMIT, no more round trips.
 * ``postgresql://`` becomes ``postgresql+asyncpg://``; ``postgresql+psycopg://`` is used as given (install the
   ``psycopg`` extra). An optional schema puts the tables in their own ``search_path``.
 * ``read_only=True`` (``once --dry-run``, ``explain``) refuses every write at the database itself: SQLite opens
@@ -18,7 +20,6 @@ All database work is async (aiosqlite runs SQLite in its own thread), so the eve
 
 from __future__ import annotations
 
-import asyncio
 import errno
 import logging
 from collections.abc import AsyncIterator
@@ -27,21 +28,10 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.util import CommandError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from monitor.store.errors import (
-    MigrationError,
-    SchemaVersionError,
-    StoreError,
-    StoreFullError,
-    StoreUnavailableError,
-)
-from monitor.store.rollback_first import roll_back_before_close
+from monitor.store.errors import StoreError, StoreFullError, StoreUnavailableError
+from monitor.store.rollback_first import roll_back_before_close, roll_back_on_return
 from monitor.store.urls import normalize_url
 
 log = logging.getLogger(__name__)
@@ -51,9 +41,6 @@ PG_DISK_FULL = "53100"
 #: SQLite's text of SQLITE_FULL (also what ``PRAGMA max_page_count`` gives at its limit).
 SQLITE_FULL_TEXT = "database or disk is full"
 SQLITE_FULL = 13  # its primary result code
-
-#: PostgreSQL advisory lock key that serializes schema upgrades of replicas starting together ("tiktokmo").
-_UPGRADE_LOCK = 0x74696B746F6B6D6F
 
 
 def create_engine(
@@ -68,16 +55,24 @@ def create_engine(
 
     ``busy_timeout`` (SQLite) is how long a writer waits for another writer before giving up; it must exceed the
     longest write transaction (one poll's commit). ``schema`` (PostgreSQL) is created when missing (by
-    :func:`upgrade`). ``read_only``: every write fails in the database (see the module docstring); a SQLite file
-    must exist then. ``max_bytes`` (SQLite, ``[storage] max_size``) caps the database file with ``PRAGMA
-    max_page_count`` on every connection: a write beyond it fails as a full disk (:class:`StoreFullError`).
+    :func:`monitor.store.migrate.upgrade`). ``read_only``: every write fails in the database (see the module
+    docstring); a SQLite file must exist then. ``max_bytes`` (SQLite, ``[storage] max_size``) caps the database
+    file with ``PRAGMA max_page_count`` on every connection: a write beyond it fails as a full disk
+    (:class:`StoreFullError`).
     """
     target = normalize_url(url)
     connect_args: dict[str, Any] = {}
     if read_only:
         target, connect_args = _read_only(target)
+    # A SQLite connection is a file opened in this process: it never goes stale, so it is not pinged, and it is
+    # rolled back on its return to the pool in aiosqlite's thread only if a transaction is still open (the pool's
+    # own rollback would be one more round trip to that thread per transaction; see rollback_first).
+    sqlite = sa.engine.make_url(target).get_backend_name() == "sqlite"
+    pooling: dict[str, Any] = (
+        {"pool_pre_ping": False, "pool_reset_on_return": None} if sqlite else {"pool_pre_ping": True}
+    )
     try:
-        engine = create_async_engine(target, pool_pre_ping=True, connect_args=connect_args)
+        engine = create_async_engine(target, connect_args=connect_args, **pooling)
     except ModuleNotFoundError as exc:
         raise StoreError(
             f"storage url needs the {exc.name} driver, which is not installed "
@@ -93,6 +88,7 @@ def create_engine(
             raise StoreError(f"the directory of the SQLite database {database} does not exist")
         _sqlite_settings(sync_engine, int(busy_timeout * 1000), read_only=read_only, max_bytes=max_bytes)
         roll_back_before_close(sync_engine)  # a cancelled statement must not leave its transaction behind
+        roll_back_on_return(sync_engine)
     elif max_bytes is not None:
         raise StoreError("storage max_size is for SQLite; size a PostgreSQL database with its own disk or quota")
     elif schema:
@@ -167,11 +163,11 @@ async def translate_errors() -> AsyncIterator[None]:
         yield
     except (sa.exc.DBAPIError, OSError, TimeoutError) as exc:
         if is_full(exc):
-            text = _short(exc)
+            text = short_error(exc)
             raise StoreFullError(text if SQLITE_FULL_TEXT in text else f"{SQLITE_FULL_TEXT}: {text}") from exc
         if is_transient(exc):
-            raise StoreUnavailableError(f"database unavailable: {_short(exc)}") from exc
-        raise StoreError(f"database error: {_short(exc)}") from exc
+            raise StoreUnavailableError(f"database unavailable: {short_error(exc)}") from exc
+        raise StoreError(f"database error: {short_error(exc)}") from exc
 
 
 def is_full(exc: BaseException) -> bool:
@@ -205,7 +201,8 @@ def _is_sqlite(exc: sa.exc.DBAPIError) -> bool:
     return type(exc.orig).__module__.startswith(("sqlite3", "aiosqlite"))
 
 
-def _short(exc: BaseException) -> str:
+def short_error(exc: BaseException) -> str:
+    """The first line of a driver's error (at most 300 characters), for messages."""
     orig = getattr(exc, "orig", None) or exc
     return (str(orig).strip().splitlines() or [type(orig).__name__])[0][:300]
 
@@ -227,136 +224,3 @@ async def reading(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
             await conn.execution_options(isolation_level="REPEATABLE READ")
         async with conn.begin():
             yield conn
-
-
-# --- schema versions ------------------------------------------------------------------------------------------
-
-
-def alembic_config() -> Config:
-    """The migrations shipped in this package, configured without an alembic.ini."""
-    cfg = Config()
-    cfg.set_main_option("script_location", "monitor.store:migrations")
-    return cfg
-
-
-def head_revision() -> str:
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    assert head is not None
-    return head
-
-
-async def current_revisions(engine: AsyncEngine) -> tuple[str, ...]:
-    """The revisions the database is stamped with; empty for a new database."""
-    async with translate_errors(), engine.connect() as conn:
-        heads = await conn.run_sync(lambda c: MigrationContext.configure(c).get_current_heads())
-        await conn.rollback()
-    return tuple(heads)
-
-
-async def upgrade(engine: AsyncEngine, *, schema: str | None = None, revision: str = "head") -> tuple[str, ...]:
-    """Bring the database to ``revision`` (default: the newest this code knows); returns the revisions it had.
-
-    A database stamped with a revision this code does not know (a newer monitor wrote it) is refused with
-    :class:`SchemaVersionError` before anything is touched. The upgrade runs in one transaction (both backends
-    have transactional DDL); on SQLite a copy of an existing database is written next to it first
-    (``<file>.before-<revision>``), and foreign keys are checked before the commit.
-    """
-    script = ScriptDirectory.from_config(alembic_config())
-    head = head_revision()
-    if schema and engine.dialect.name == "postgresql":
-        async with writing(engine) as conn:
-            quoted = engine.dialect.identifier_preparer.quote(schema)
-            await conn.execute(sa.text(f"CREATE SCHEMA IF NOT EXISTS {quoted}"))
-    found = await current_revisions(engine)
-    for rev in found:
-        try:
-            known = script.get_revision(rev)
-        except CommandError:
-            known = None
-        if known is None:
-            raise SchemaVersionError(found, head)
-    target = head if revision == "head" else revision
-    if found == (target,):
-        return found
-    if found and engine.dialect.name == "sqlite":
-        await _backup_sqlite(engine, found[0])
-    if not found and engine.dialect.name == "sqlite":
-        await _incremental_vacuum_mode(engine)
-    try:
-        async with engine.connect() as conn:
-            await _run_upgrade(engine, conn, revision)
-    except MigrationError:
-        raise
-    except Exception as exc:
-        if is_transient(exc):
-            raise StoreUnavailableError(f"database unavailable during schema upgrade: {_short(exc)}") from exc
-        raise MigrationError(
-            f"schema upgrade from {', '.join(found) or 'an empty database'} to {target} failed and was rolled "
-            f"back: {_short(exc)}"
-        ) from exc
-    if found:
-        log.info("store schema upgraded", extra={"from_revision": found, "to_revision": target})
-    else:
-        log.info("store created", extra={"to_revision": target})
-    return found
-
-
-async def _incremental_vacuum_mode(engine: AsyncEngine) -> None:
-    """A new SQLite database returns freed pages in steps (monitor.store.maintain): the mode can only be set
-    before its first table."""
-    async with translate_errors(), engine.connect() as conn:
-        raw = (await conn.get_raw_connection()).driver_connection
-        assert raw is not None  # None only once the connection is closed
-        tables = await (await raw.execute("SELECT count(*) FROM sqlite_master")).fetchone()
-        if tables is not None and tables[0] == 0:
-            await raw.execute("PRAGMA auto_vacuum=INCREMENTAL")
-            await raw.execute("VACUUM")  # the file's first page exists (WAL mode): the mode takes effect now
-
-
-async def _run_upgrade(engine: AsyncEngine, conn: AsyncConnection, revision: str) -> None:
-    sqlite = engine.dialect.name == "sqlite"
-    raw = (await conn.get_raw_connection()).driver_connection if sqlite else None
-    if raw is not None:
-        # Rebuilding a table (SQLite batch mode) with foreign keys on would cascade or fail; they are off during
-        # the upgrade and verified before it commits. The pragma only works outside a transaction.
-        await raw.execute("PRAGMA foreign_keys=OFF")
-    try:
-        await conn.execution_options(store_write=True)
-        async with conn.begin():
-            if not sqlite:
-                await conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _UPGRADE_LOCK})
-            await conn.run_sync(_alembic_upgrade, revision)
-            if sqlite:
-                broken = (await conn.exec_driver_sql("PRAGMA foreign_key_check")).fetchall()
-                if broken:
-                    raise MigrationError(f"schema upgrade would break foreign keys: {broken[:5]}")
-    finally:
-        if raw is not None:
-            await raw.execute("PRAGMA foreign_keys=ON")
-
-
-def _alembic_upgrade(connection: sa.Connection, revision: str) -> None:
-    cfg = alembic_config()
-    cfg.attributes["connection"] = connection
-    command.upgrade(cfg, revision)
-
-
-async def _backup_sqlite(engine: AsyncEngine, revision: str) -> Path | None:
-    database = engine.url.database
-    if not database or database == ":memory:":
-        return None
-    target = await asyncio.to_thread(_free_path, f"{database}.before-{revision}")
-    async with translate_errors(), engine.connect() as conn:
-        raw = (await conn.get_raw_connection()).driver_connection
-        assert raw is not None  # None only once the connection is closed
-        await raw.execute("VACUUM INTO ?", (str(target),))  # a consistent copy, WAL included
-    log.info("store backed up before schema upgrade", extra={"backup": str(target)})
-    return target
-
-
-def _free_path(base: str) -> Path:
-    target, n = Path(base), 1
-    while target.exists():
-        n += 1
-        target = Path(f"{base}.{n}")
-    return target

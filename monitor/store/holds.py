@@ -33,14 +33,8 @@ class Holds:
 
     async def active(self, advertiser_id: str, now: datetime) -> list[Hold]:
         """The advertiser's holds still live at ``now`` (ending after it), oldest first."""
-        aware(now)
-        query = (
-            sa.select(holds_t)
-            .where(holds_t.c.advertiser_id == advertiser_id, holds_t.c.ends_at > now)
-            .order_by(holds_t.c.id)
-        )
         async with reading(self._engine) as conn:
-            return [_from_row(row) for row in await conn.execute(query)]
+            return await live_holds(conn, advertiser_id, now)
 
     async def live(self, now: datetime) -> list[Hold]:
         """Every advertiser's holds still live at ``now``, by advertiser then age (``tiktok-monitor status``)."""
@@ -53,6 +47,17 @@ class Holds:
         """Store holds in a transaction of their own (one statement); ``now`` is when they were written."""
         async with writing(self._engine) as conn:
             await insert(conn, holds, aware(now))
+
+
+async def live_holds(conn: AsyncConnection, advertiser_id: str, now: datetime) -> list[Hold]:
+    """:meth:`Holds.active` within a transaction of the caller's."""
+    aware(now)
+    query = (
+        sa.select(holds_t)
+        .where(holds_t.c.advertiser_id == advertiser_id, holds_t.c.ends_at > now)
+        .order_by(holds_t.c.id)
+    )
+    return [_from_row(row) for row in await conn.execute(query)]
 
 
 def _from_row(row: Any) -> Hold:

@@ -5,7 +5,8 @@
 action nobody knows about. :meth:`Journal.finish` records the outcome and TikTok's request id. These writes are
 their own transactions, not the poll's: an action that reached TikTok happened even if the poll later fails.
 
-:meth:`Journal.history` filters by advertiser, rule, entity, time, status and reverted entry; :meth:`Journal.note`
+:meth:`Journal.history` filters by advertiser, rule, entity, time, status and reverted entry
+(:meth:`Journal.recent_and_pending`: what a poll's act step reads, in one statement); :meth:`Journal.note`
 adds a remark to a finished entry (e.g. "not confirmed by the next poll"); :meth:`Journal.lease` holds an
 advertiser's poll lease for a write made outside a poll (``tiktok-monitor revert``), so it never races a poll,
 renewed by a heartbeat like a poll's (see :mod:`monitor.store.lease`).
@@ -121,6 +122,24 @@ class Journal:
             query = query.where(actions_t.c.reverts == reverts)
         if before_id is not None:
             query = query.where(actions_t.c.id < before_id)
+        async with reading(self._engine) as conn:
+            return [_from_row(row) for row in await conn.execute(query)]
+
+    async def recent_and_pending(self, advertiser_id: str, since: datetime) -> list[JournalEntry]:
+        """The advertiser's entries created at or after ``since`` and its pending ones (whenever created), newest
+        first, in one statement: what a poll's act step starts from (``history(since=...)`` and
+        ``history(statuses=[PENDING])`` together)."""
+        query = (
+            sa.select(actions_t)
+            .where(
+                actions_t.c.advertiser_id == advertiser_id,
+                sa.or_(
+                    actions_t.c.created_at >= aware(since, "since"),
+                    actions_t.c.status == ActionStatus.PENDING.value,
+                ),
+            )
+            .order_by(actions_t.c.id.desc())
+        )
         async with reading(self._engine) as conn:
             return [_from_row(row) for row in await conn.execute(query)]
 

@@ -33,15 +33,18 @@ import secrets
 import socket
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from monitor.store.db import writing
 from monitor.store.errors import LeaseHeldError
 from monitor.store.models import LeaseRow
+
+if TYPE_CHECKING:
+    from sqlalchemy.dialects import postgresql
 
 log = logging.getLogger(__name__)
 
@@ -91,8 +94,13 @@ def holder_is_gone(owner: str | None) -> bool:
 
 
 def dialect_insert(conn: AsyncConnection, table: sa.Table) -> postgresql.Insert | sqlite.Insert:
-    """The INSERT construct of the connection's dialect, for ``ON CONFLICT`` clauses."""
-    return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
+    """The INSERT construct of the connection's dialect, for ``ON CONFLICT`` clauses. (PostgreSQL's module is
+    imported here: a process on SQLite does not load it.)"""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
+        return postgresql.insert(table)
+    return sqlite.insert(table)
 
 
 async def take(conn: AsyncConnection, advertiser_id: str, owner: str, now: datetime, ttl: timedelta) -> str:

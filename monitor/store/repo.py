@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from monitor.clock import Clock, SystemClock
 from monitor.domain import Level, aware
-from monitor.store import db, lease, snapshots
+from monitor.store import db, lease, migrate, snapshots
 from monitor.store import poll as polling
 from monitor.store.alerts import Alerts
 from monitor.store.approvals import Approvals
@@ -42,6 +42,7 @@ from monitor.store.models import AdvertiserRow, PollRow
 from monitor.store.outbox import Outbox
 from monitor.store.partitions import DayPartitions
 from monitor.store.poll import PollWriter
+from monitor.store.pollreads import PollReads, poll_reads
 from monitor.store.problems import Problems
 from monitor.store.repo_history import HistoryAccess
 from monitor.store.shards import Fence, Shards
@@ -132,7 +133,7 @@ class Store(HistoryAccess):
         """
         engine = db.create_engine(url, schema=schema, busy_timeout=busy_timeout, max_bytes=max_bytes)
         try:
-            await db.upgrade(engine, schema=schema)
+            await migrate.upgrade(engine, schema=schema)
         except BaseException:
             await engine.dispose()
             raise
@@ -206,6 +207,11 @@ class Store(HistoryAccess):
         left "running" is marked abandoned by the advertiser's next poll). SQLite's waits end with its busy
         timeout, and cancelling one a second time would strand the aiosqlite connection: not bounded."""
         return self.record_failure_timeout if self._engine.dialect.name == "postgresql" else None
+
+    async def poll_reads(self, advertiser_id: str, now: datetime) -> PollReads:
+        """The advertiser's alert states and live holds and the silences active at ``now``, in one read
+        transaction (monitor.store.pollreads): what a poll reads besides its snapshot."""
+        return await poll_reads(self._engine, advertiser_id, now)
 
     async def polls(self, advertiser_id: str, limit: int = 20) -> list[PollRun]:
         """The advertiser's poll runs, newest first."""

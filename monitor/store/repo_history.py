@@ -4,19 +4,20 @@ keeps the history in its tiers (monitor.store.maintain)."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from monitor.domain import Snapshot, aware
 from monitor.store import db, snapshots
-from monitor.store import maintain as maintenance
-from monitor.store import prune as pruning
-from monitor.store.compact import Budget
-from monitor.store.maintain import MaintenanceReport
 from monitor.store.models import PollRow
 from monitor.store.tiers import Tiers
 from monitor.store.values import PollStatus, PruneReport
+
+if TYPE_CHECKING:  # maintenance's modules are imported when it runs: `once` and most commands never run it
+    from monitor.store.compact import Budget
+    from monitor.store.maintain import MaintenanceReport
 
 
 class HistoryAccess:
@@ -72,6 +73,8 @@ class HistoryAccess:
     async def prune(self, now: datetime, retention: timedelta | None = None) -> PruneReport:
         """Forget what is older than ``now - retention`` (see monitor.store.prune): without ``retention``, history
         older than the daily tier (``tiers.daily``) and the rest older than ``self.retention``."""
+        from monitor.store import prune as pruning
+
         if retention is not None:
             return await pruning.prune(self._engine, aware(now) - retention)
         return await pruning.prune(self._engine, aware(now) - self.retention, now - self.tiers.daily)
@@ -79,11 +82,15 @@ class HistoryAccess:
     async def prune_hourly(self, now: datetime, baseline_weeks: int) -> int:
         """Forget the stored hourly days (monitor.store.hourly) that no baseline of at most ``baseline_weeks``
         reads (the longest ``weeks`` any rule reads, 0 for none); returns the days forgotten."""
+        from monitor.store import prune as pruning
+
         return await pruning.prune_hourly(self._engine, aware(now), baseline_weeks)
 
     async def maintain(self, now: datetime, budget: Budget | None = None) -> MaintenanceReport:
         """The maintenance job: compaction into the tiers, pruning, incremental vacuum, in small batches (see
         monitor.store.maintain)."""
+        from monitor.store import maintain as maintenance
+
         return await maintenance.maintain(
             self._engine, self.tiers, self.retention, aware(now), budget, max_bytes=self.max_bytes
         )

@@ -40,6 +40,18 @@ def roll_back_before_close(sync_engine: sa.Engine) -> None:
         queue_rollback(dbapi_connection)
 
 
+def roll_back_on_return(sync_engine: sa.Engine) -> None:
+    """The reset of a connection returned to ``sync_engine``'s pool (created with ``pool_reset_on_return=None``):
+    a rollback queued on its aiosqlite thread, run there only if a transaction is open. Not awaited: the next
+    use of the connection queues behind it, and the event loop is spared a round trip per transaction (a
+    transaction committed or rolled back by SQLAlchemy, the usual case, leaves nothing to roll back)."""
+
+    @sa.event.listens_for(sync_engine, "reset")
+    def on_reset(dbapi_connection: Any, _record: Any, state: Any) -> None:
+        if not state.transaction_was_reset:
+            queue_rollback(dbapi_connection)
+
+
 def queue_rollback(dbapi_connection: Any) -> bool:
     """Queue a rollback on the aiosqlite thread of ``dbapi_connection`` (SQLAlchemy's adapter); whether it was."""
     worker = getattr(dbapi_connection, "_connection", None)  # the aiosqlite.Connection

@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from monitor.domain import Matcher, Silence, aware
 from monitor.store.db import reading, writing
@@ -64,7 +64,8 @@ class Silences:
 
     async def active(self, now: datetime) -> builtins.list[Silence]:
         """The silences muting alerts at ``now`` (started, not ended)."""
-        return [s for s in await self.list(now) if s.active(now)]
+        async with reading(self._engine) as conn:
+            return await active_at(conn, now)
 
     async def get(self, silence_id: int) -> Silence | None:
         async with reading(self._engine) as conn:
@@ -84,6 +85,13 @@ class Silences:
                 )
             )
         return await self.get(silence_id)
+
+
+async def active_at(conn: AsyncConnection, now: datetime) -> list[Silence]:
+    """:meth:`Silences.active` within a transaction of the caller's."""
+    query = sa.select(silences_t).where(silences_t.c.ends_at > aware(now))
+    silences = [_from_row(row) for row in await conn.execute(query.order_by(silences_t.c.starts_at, silences_t.c.id))]
+    return [s for s in silences if s.active(now)]
 
 
 def _from_row(row: Any) -> Silence:

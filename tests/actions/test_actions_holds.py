@@ -3,7 +3,7 @@ kept in the holds table across restarts, honoured by the guards, and never seen 
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -13,7 +13,9 @@ from monitor.actions import GuardSettings
 from monitor.actions.revert import revert
 from monitor.domain import Level
 from monitor.pipeline import Pipeline
-from monitor.store.db import create_engine, upgrade
+from monitor.store.db import create_engine
+from monitor.store.migrate import upgrade
+from monitor.store.pollreads import PollReads
 from monitor.store.repo import Store
 from monitor.store.values import ActionIntent, ActionStatus
 
@@ -34,14 +36,14 @@ async def pause_then_resolve(pipeline: Pipeline, clock) -> int:
 def spy_on_alert_states(store: Store) -> list[dict]:
     """Record every set of alert states the pipeline loads for the lifecycle."""
     loaded: list[dict] = []
-    load = store.alerts.load
+    read = store.poll_reads
 
-    async def spy(advertiser_id: str) -> dict:
-        states = await load(advertiser_id)
-        loaded.append(states)
-        return states
+    async def spy(advertiser_id: str, now: datetime) -> PollReads:
+        reads = await read(advertiser_id, now)
+        loaded.append(dict(reads.alert_states))
+        return reads
 
-    store.alerts.load = spy  # type: ignore[method-assign]
+    store.poll_reads = spy  # type: ignore[method-assign]
     return loaded
 
 

@@ -12,7 +12,8 @@ import sqlalchemy as sa
 from monitor.domain import Level, Matcher, Silence
 from monitor.domain.approvals import Approval, ApprovalState, PlannedChange
 from monitor.store import Store
-from monitor.store.db import create_engine, current_revisions, upgrade
+from monitor.store.db import create_engine
+from monitor.store.migrate import current_revisions, upgrade
 from monitor.store.values import ActionIntent, Notification
 
 from .conftest import ADV, T0, Database

@@ -62,6 +62,19 @@ async def test_history_filters_by_rule_entity_time_status_and_reverts(store: Sto
         await store.journal.history(since=T0.replace(tzinfo=None))
 
 
+async def test_recent_and_pending_is_the_two_reads_a_poll_made_before(store: Store, filled: dict[str, int]) -> None:
+    """One statement (issue 18) gives what ``history(since=...)`` and ``history(statuses=[PENDING])`` gave."""
+    for since in (T0 - MINUTE, T0, T0 + MINUTE + timedelta(seconds=1), T0 + 4 * MINUTE, T0 + 9 * MINUTE):
+        recent = await store.journal.history(advertiser_id=ADV, since=since, limit=None)
+        pending = await store.journal.history(advertiser_id=ADV, statuses=[ActionStatus.PENDING], limit=None)
+        both = sorted({e.id: e for e in [*recent, *pending]}.values(), key=lambda e: e.id, reverse=True)
+        assert await store.journal.recent_and_pending(ADV, since) == both, since
+    assert [e.id for e in await store.journal.recent_and_pending(ADV, T0 + 9 * MINUTE)] == [
+        filled["undo"],
+        filled["c2"],
+    ]  # the pending ones, whenever made; never another advertiser's
+
+
 async def test_a_note_is_added_once_after_what_is_there(store: Store, filled: dict[str, int]) -> None:
     entry = await store.journal.note(filled["c1"], "not confirmed")
     assert entry.error == "not confirmed"

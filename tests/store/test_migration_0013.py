@@ -14,7 +14,8 @@ from monitor.domain import EntityKey, EntityState, Level, Snapshot
 from monitor.rules.engine import evaluate
 from monitor.rules.loader import load_rules
 from monitor.store import replay as history
-from monitor.store.db import create_engine, upgrade
+from monitor.store.db import create_engine
+from monitor.store.migrate import upgrade
 from monitor.store.snapshots import row_values
 
 from .conftest import ADV, T0, Database

@@ -13,7 +13,8 @@ import sqlalchemy as sa
 from monitor.clock import FrozenClock
 from monitor.store import Store
 from monitor.store import replay as history
-from monitor.store.db import create_engine, current_revisions, head_revision, upgrade
+from monitor.store.db import create_engine
+from monitor.store.migrate import current_revisions, head_revision, upgrade
 
 from .conftest import ADV, BACKENDS, T0, Database
 from .histories import histories

@@ -18,7 +18,8 @@ from alembic.migration import MigrationContext
 
 from monitor.domain import AlertState, Hold, Level
 from monitor.store import ActionIntent, MigrationError, SchemaVersionError, Store
-from monitor.store.db import alembic_config, create_engine, current_revisions, head_revision, upgrade
+from monitor.store.db import create_engine
+from monitor.store.migrate import alembic_config, current_revisions, head_revision, upgrade
 from monitor.store.models import StoreModel
 from monitor.store.partitions import is_layout
 
@@ -351,10 +352,10 @@ async def alert_state_rows_like(database: Database, rows: list[dict[str, Any]]) 
 
 
 async def test_a_new_database_is_created_not_upgraded(tmp_path, caplog) -> None:
-    with caplog.at_level(logging.INFO, logger="monitor.store.db"):
+    with caplog.at_level(logging.INFO, logger="monitor.store.migrate"):
         store = await Store.open(f"sqlite:///{tmp_path / 'new.db'}")
         await store.close()
         store = await Store.open(f"sqlite:///{tmp_path / 'new.db'}")  # opened again: nothing to say
         await store.close()
-    said = [r.getMessage() for r in caplog.records if r.name == "monitor.store.db"]
+    said = [r.getMessage() for r in caplog.records if r.name == "monitor.store.migrate"]
     assert said == ["store created"]

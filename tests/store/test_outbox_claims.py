@@ -14,7 +14,8 @@ from alembic import command
 from alembic.script import ScriptDirectory
 
 from monitor.store import Notification, OutboxStatus, Store
-from monitor.store.db import alembic_config, create_engine, current_revisions, upgrade
+from monitor.store.db import create_engine
+from monitor.store.migrate import alembic_config, current_revisions, upgrade
 
 from .conftest import NO_POSTGRES, SKIP_POSTGRES, T0, Database
 

@@ -9,7 +9,8 @@ import sqlalchemy as sa
 
 from monitor.domain import AlertState, Level, Matcher, Silence
 from monitor.store import Store
-from monitor.store.db import create_engine, current_revisions, upgrade
+from monitor.store.db import create_engine
+from monitor.store.migrate import current_revisions, upgrade
 
 from .conftest import ADV, T0, Database
 from .test_migrations import ALERT_STATES, alert_state_rows, downgrade_to, table

@@ -1,8 +1,8 @@
 """Each command imports only what it uses (issue 18): ``--version`` and ``--help`` load none of the libraries,
 ``check`` no database, HTTP, Slack, e-mail, scheduler or metrics library, ``once`` without ``[slack]`` and
 ``[email]`` neither the Slack SDK nor aiosmtplib, nor the daemon's, the status page's, the preview's or the
-backtest's modules. Each probe is a fresh interpreter that runs :func:`monitor.cli.main` and then lists what
-``sys.modules`` holds."""
+backtest's modules, nor alembic once the database is at the head revision. Each probe is a fresh interpreter that
+runs :func:`monitor.cli.main` and then lists what ``sys.modules`` holds."""
 
 from __future__ import annotations
 
@@ -19,8 +19,8 @@ from monitor.sandbox import Sandbox, SandboxSettings
 
 REPO = Path(__file__).resolve().parents[2]
 LIBRARIES = (
-    "sqlalchemy", "alembic", "aiosqlite", "asyncpg", "aiohttp", "slack_sdk", "aiosmtplib", "jinja2", "apscheduler",
-    "prometheus_client",
+    "sqlalchemy", "alembic", "mako", "aiosqlite", "asyncpg", "aiohttp", "slack_sdk", "aiosmtplib", "jinja2",
+    "apscheduler", "prometheus_client",
 )  # fmt: skip
 #: Modules of the package that only some commands use.
 PARTS = (
@@ -104,6 +104,7 @@ async def test_once_loads_only_the_channels_it_is_configured_with(tmp_path: Path
         plain.mkdir()
         with_slack.mkdir()
         found = await probe(plain, "once", "--config", str(sandbox_config(plain, base_url, slack=False)))
+        again = await probe(plain, "once", "--config", str(plain / "config.toml"))  # the database is at head now
         told = await probe(with_slack, "once", "--config", str(sandbox_config(with_slack, base_url, slack=True)))
         stored = await probe(plain, "check", "--config", str(plain / "config.toml"))
     assert found["code"] == 0, found["output"]
@@ -111,9 +112,13 @@ async def test_once_loads_only_the_channels_it_is_configured_with(tmp_path: Path
     assert {"sqlalchemy", "aiohttp", "jinja2"} <= set(found["libraries"])  # what a poll uses
     assert not {"slack_sdk", "aiosmtplib", "apscheduler", "prometheus_client"} & set(found["libraries"])
     assert found["parts"] == ["monitor.app", "monitor.wiring"]
+    assert "alembic" in found["libraries"]  # it created the database
+    # a database at the head revision is opened without alembic (its version read with plain SQL)
+    assert again["code"] == 0, again["output"]
+    assert not {"alembic", "mako"} & set(again["libraries"])
     # the probe sees a channel's library when the configuration sets the channel up
     assert told["code"] == 0, told["output"]
     assert "slack_sdk" in told["libraries"] and "monitor.notify.slack" in told["parts"]
     # check reads a database that exists (the accounts' currencies), so it loads the store then
     assert stored["code"] == 0, stored["output"]
-    assert "sqlalchemy" in stored["libraries"]
+    assert "sqlalchemy" in stored["libraries"] and "alembic" not in stored["libraries"]

@@ -1,4 +1,4 @@
-"""Alembic environment: runs on the connection ``monitor.store.db.upgrade`` hands over, inside its transaction."""
+"""Alembic environment: runs on the connection ``monitor.store.migrate.upgrade`` hands over, inside its transaction."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from monitor.store.models import StoreModel
 
 connection = context.config.attributes.get("connection")
 if connection is None:
-    raise RuntimeError("the store's migrations run through monitor.store.db.upgrade(), not the alembic command line")
+    raise RuntimeError("the store's migrations run through monitor.store.migrate.upgrade(), not alembic's command line")
 
 context.configure(
     connection=connection,
