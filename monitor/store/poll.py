@@ -183,8 +183,10 @@ async def begin(
         ).scalar_one()
     try:
         async with reading(engine) as conn:
-            previous = await load_current(conn, advertiser_id)
-            sids = await history.load_sids(conn, advertiser_id)
+            sids: dict[EntityKey, int] = {}
+            previous = await load_current(conn, advertiser_id, sids)  # the sids of its entities in the same read
+            if previous is None:
+                sids = await history.load_sids(conn, advertiser_id)
     except BaseException:
         await fail(engine, _bare(advertiser_id, poll_id, now, owner, token), now, "could not load previous snapshot")
         raise
