@@ -108,14 +108,14 @@ async def write(
             (sids[e.key], poll_id, e.present, *_state_values(e.state), *day)  # STATE_ROW_COLUMNS' order
             for e in changes.states
         ]
-        await bulk.execute_many(conn, sa.insert(table), STATE_ROW_COLUMNS + (("day",) if day else ()), rows)
+        await bulk.insert_many(conn, sa.insert(table), STATE_ROW_COLUMNS + (("day",) if day else ()), rows)
     if changes.windows:
         texts = {(WINDOW, w.window) for w in changes.windows}
         texts |= {(METRIC_SET, metric_set(w.values)) for w in changes.windows if w.values is not None}
         ids = await name_ids(conn, texts)
         table = partitions.with_day(metrics_t) if day else metrics_t
         windows = [(*_window_values(ids, sids[w.key], w.window, w.values, poll_id), *day) for w in changes.windows]
-        await bulk.execute_many(conn, sa.insert(table), WINDOW_COLUMNS + (("day",) if day else ()), windows)
+        await bulk.insert_many(conn, sa.insert(table), WINDOW_COLUMNS + (("day",) if day else ()), windows)
 
 
 #: The columns of a ``history_states`` row, in the order :func:`write` builds them.

@@ -231,7 +231,7 @@ async def _upsert_entities(conn: AsyncConnection, rows: list[dict[str, object]],
         set_={**{name: insert.excluded[name] for name in changing}, "changed_poll": insert.excluded.changed_poll},
     )
     values = [(*row, poll_id, poll_id) for row in map(_entity_values, rows)]
-    await bulk.execute_many(conn, statement, (*ENTITY_COLUMNS, "first_seen_poll", "changed_poll"), values)
+    await bulk.insert_many(conn, statement, (*ENTITY_COLUMNS, "first_seen_poll", "changed_poll"), values)
 
 
 #: The columns of an ``entities`` row that poll_changes gives (monitor.store.snapshots.row_values).

@@ -54,3 +54,25 @@ async def test_a_driver_with_named_parameters_gets_dicts(tmp_path: Path) -> None
             await bulk.execute_many(conn, sa.insert(scratch), ("k",), [])  # nothing to write: no statement
     finally:
         await engine.dispose()
+
+
+async def test_insert_many_twice_in_a_transaction_after_one_rolled_back(store: Store) -> None:
+    """On PostgreSQL the rows pass through a temporary table: emptied after each batch, gone with a rolled back
+    transaction that created it, made again by the next."""
+    columns = ("k", "n", "x", "flag", "text")
+    async with writing(store.engine) as conn:
+        await conn.run_sync(meta.create_all)
+    try:
+        async with writing(store.engine) as conn:
+            await bulk.insert_many(conn, sa.insert(scratch), columns, [ROWS[0]])
+            raise RuntimeError("the commit fails")
+    except RuntimeError:
+        pass
+    async with writing(store.engine) as conn:
+        await bulk.insert_many(conn, sa.insert(scratch), columns, ROWS[:2])
+        insert = lease.dialect_insert(conn, scratch)
+        upsert = insert.on_conflict_do_update(index_elements=[scratch.c.k], set_={"text": insert.excluded.text})
+        await bulk.insert_many(conn, upsert, columns, [("b", 5, 5.0, True, "b2"), ROWS[2]])
+        await bulk.insert_many(conn, sa.insert(scratch), columns, [])
+    async with writing(store.engine) as conn:
+        assert await read(conn) == [ROWS[0], ("b", None, None, False, "b2"), ROWS[2]]
