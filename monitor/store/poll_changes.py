@@ -37,6 +37,7 @@ _fields = attrgetter(*(f.name for f in fields(EntityState) if f.compare and f.na
 _OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
 _is_float: Callable[[object], bool] = float.__instancecheck__
 _values = methodcaller("values")
+_metrics = attrgetter("metrics")
 _ORDER = {level.value: LEVEL_ORDER[level] for level in Level}
 
 
@@ -48,12 +49,13 @@ def poll_changes(
     """Rows for ``entities`` and the history's rows: each of ``saved`` that is new or changed against
     ``previous``, and each of ``previous`` of ``saved_levels`` that is no longer saved (it disappeared)."""
     levels = set(saved_levels)
+    checked = _finite(chain.from_iterable(map(_values, map(_metrics, saved.values()))))  # nearly always: one pass
     out = []
     states: list[StateEvent] = []
     windows: list[WindowEvent] = []
     for key, state in saved.items():
         old = previous.get(key)
-        text = _unchanged_or_text(old, state)
+        text = _unchanged_or_text(old, state, checked)
         if text is None:
             continue  # unchanged: costs no row
         out.append(row_values(state, text, present=True))
@@ -70,15 +72,16 @@ def poll_changes(
     return out, HistoryChanges(tuple(states), tuple(windows))
 
 
-def stored_text(state: EntityState) -> str | None:
+def stored_text(state: EntityState, checked: bool = False) -> str | None:
     """The text the store writes for ``state``'s metrics (``fastjson.dumps``' canonical form), encoded in one
     call; None when its values need :func:`check_values`' verdict (a NaN or an infinity, a value JSON cannot
-    hold, an integer past 64 bits): the caller then takes the general way, which refuses or encodes them."""
+    hold, an integer past 64 bits): the caller then takes the general way, which refuses or encodes them.
+    ``checked``: every float of the metrics is known to be finite."""
     try:
         text = orjson.dumps(state.metrics, default=_plain, option=_OPTIONS)
     except orjson.JSONEncodeError:
         return None
-    if b"null" in text and not _finite(state.metrics):  # orjson writes NaN and the infinities as null
+    if not checked and b"null" in text and not _finite(state.metrics.values()):  # orjson writes NaN, inf as null
         return None
     return text.decode()
 
@@ -94,15 +97,17 @@ def _plain(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
-def _finite(metrics: Metrics) -> bool:
-    """Is every float finite? A sum of finite floats that overflows says no: the general check then decides."""
-    return math.isfinite(sum(filter(_is_float, chain.from_iterable(map(_values, metrics.values())))))
+def _finite(windows: Iterable[Mapping[str, Any]]) -> bool:
+    """Is every float of these windows finite? Summed in C; a sum of finite floats that overflows says no (the
+    general check then decides, entity by entity)."""
+    return math.isfinite(sum(filter(_is_float, chain.from_iterable(map(_values, windows)))))
 
 
-def _unchanged_or_text(old: EntityState | None, new: EntityState) -> str | None:
-    """None when ``new`` is ``old`` unchanged; else the stored text of ``new``'s metrics (checked first)."""
+def _unchanged_or_text(old: EntityState | None, new: EntityState, checked: bool) -> str | None:
+    """None when ``new`` is ``old`` unchanged; else the stored text of ``new``'s metrics (checked first;
+    ``checked``: every float is known to be finite)."""
     was = None if old is None else _stored_form(old.metrics)
-    text = None if was is None else stored_text(new)  # the fingerprint: stored text, then the fields
+    text = None if was is None else stored_text(new, checked)  # the fingerprint: stored text, then the fields
     if text is None:
         if was is None and old is not None and old == new and _same_metric_types(old.metrics, new.metrics):
             return None

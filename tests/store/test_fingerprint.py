@@ -155,3 +155,18 @@ def test_an_integer_past_64_bits_is_encoded_the_general_way_and_compared_as_text
     assert stored_text(old) is None
     rows, _ = poll_changes({old.key: as_read(old, False)}, {old.key: old}, [Level.AD])
     assert rows == []
+
+
+def test_floats_whose_sum_overflows_are_finite_all_the_same() -> None:
+    huge = EntityState(Level.AD, "a1", ADV, metrics={"today": {"spend": 1e308, "budget": 1e308}})
+    others = [EntityState(Level.AD, f"a{i}", ADV, metrics={"today": {"spend": 1.5}}) for i in range(2, 5)]
+    previous = {s.key: as_read(s, False) for s in [huge, *others]}
+    rows, _ = poll_changes(previous, {s.key: s for s in [huge, *others]}, [Level.AD])
+    assert rows == []
+
+
+def test_one_nan_among_many_entities_is_refused() -> None:
+    olds = [EntityState(Level.AD, f"a{i}", ADV, metrics={"today": {"ctr": None}}) for i in range(50)]
+    news = [*olds[:-1], replace(olds[-1], metrics={"today": {"ctr": math.nan}})]
+    with pytest.raises(ValueError, match="finite"):
+        poll_changes({s.key: as_read(s, False) for s in olds}, {s.key: s for s in news}, [Level.AD])
