@@ -1,10 +1,12 @@
 """Writing the compact history (monitor.store.history_codec): entity keys, names, and one poll's rows in bulk.
 
-A poll's writer knows the ``sid`` of every entity of its advertiser from :func:`load_sids` (read before the write
-transaction); only entities never seen before get new keys in the transaction (one INSERT, one SELECT). The
-``history_names`` (windows, metric sets) are a few dozen rows, read whole in the transaction and added to when a
-new window or metric set turns up. Then each table gets one bulk INSERT. On PostgreSQL each row also carries the
-``day`` it is stored under (its poll's UTC date, read from ``polls``: monitor.store.partitions).
+A poll's writer knows the ``sid`` of every entity of its previous snapshot (read with it before the write
+transaction: monitor.store.snapshots.load_current; :func:`load_sids` before a first poll); the others are looked
+up or given new keys in the transaction (one INSERT, one SELECT). The ``history_names`` (windows, metric sets) are
+a few dozen rows, read whole in the transaction and added to when a new window or metric set turns up. Then each
+table gets one bulk INSERT of tuples (monitor.store.bulk: an executemany, on PostgreSQL a COPY). On PostgreSQL
+each row also carries the ``day`` it is stored under (its poll's UTC date, read from ``polls``:
+monitor.store.partitions).
 """
 
 from __future__ import annotations
