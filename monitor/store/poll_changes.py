@@ -107,7 +107,7 @@ def _unchanged_or_text(old: EntityState | None, new: EntityState, checked: bool)
     """None when ``new`` is ``old`` unchanged; else the stored text of ``new``'s metrics (checked first;
     ``checked``: every float is known to be finite)."""
     was = None if old is None else _stored_form(old.metrics)
-    text = None if was is None else stored_text(new, checked)  # the fingerprint: stored text, then the fields
+    text = None if was is None and old is not None else stored_text(new, checked)  # stored text, then the fields
     if text is None:
         if was is None and old is not None and old == new and _same_metric_types(old.metrics, new.metrics):
             return None

@@ -112,6 +112,8 @@ def test_the_fingerprint_finds_exactly_the_changes_the_general_comparison_finds(
     news = [data.draw(moved(old)) for old in olds]
     gone = data.draw(st.integers(0, n - 1))  # one entity is no longer saved: it disappeared
     saved = {s.key: s for i, s in enumerate(news) if i != gone}
+    new = data.draw(state_of("n1"))  # one never seen before
+    saved[new.key] = new
     in_memory = {s.key: s for s in olds}
     read_back = {s.key: as_read(s, decoded) for s in olds}
 
@@ -119,8 +121,10 @@ def test_the_fingerprint_finds_exactly_the_changes_the_general_comparison_finds(
     by_print, history_by_print = poll_changes(read_back, saved, [Level.AD])
 
     expected = {s.id for i, (o, s) in enumerate(zip(olds, news, strict=True)) if i == gone or differs(o, s)}
+    expected.add(new.id)
     assert {r["entity_id"] for r in by_print} == expected
     assert by_print == by_values
+    assert next(r for r in by_print if r["entity_id"] == "n1")["metrics"] == fastjson.dumps(new.metrics)
     assert history_by_print == history_by_values
     kept = [s for i, s in enumerate(read_back.values()) if i != gone]  # a disappearing one's windows are read
     assert decoded or not any(s.metrics.decoded for s in kept)  # type: ignore[attr-defined]
