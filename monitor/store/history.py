@@ -1,23 +1,26 @@
 """Writing the compact history (monitor.store.history_codec): entity keys, names, and one poll's rows in bulk.
 
-A poll's writer knows the ``sid`` of every entity of its advertiser from :func:`load_sids` (read before the write
-transaction); only entities never seen before get new keys in the transaction (one INSERT, one SELECT). The
-``history_names`` (windows, metric sets) are a few dozen rows, read whole in the transaction and added to when a
-new window or metric set turns up. Then each table gets one bulk INSERT. On PostgreSQL each row also carries the
-``day`` it is stored under (its poll's UTC date, read from ``polls``: monitor.store.partitions).
+A poll's writer knows the ``sid`` of every entity of its previous snapshot (read with it before the write
+transaction: monitor.store.snapshots.load_current; :func:`load_sids` before a first poll); the others are looked
+up or given new keys in the transaction (one INSERT, one SELECT). The ``history_names`` (windows, metric sets) are
+a few dozen rows, read whole in the transaction and added to when a new window or metric set turns up. Then each
+table gets one bulk INSERT of tuples (monitor.store.bulk: an executemany, on PostgreSQL a COPY). On PostgreSQL
+each row also carries the ``day`` it is stored under (its poll's UTC date, read from ``polls``:
+monitor.store.partitions).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from operator import attrgetter
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from monitor.domain import EntityKey, Level
-from monitor.store import lease, partitions
-from monitor.store.history_codec import METRIC_SET, WINDOW, HistoryChanges, metric_set, pack
+from monitor.store import bulk, lease, partitions
+from monitor.store.history_codec import METRIC_SET, STATE_FIELDS, WINDOW, HistoryChanges, metric_set, pack
 from monitor.store.models import EntityKeyRow, HistoryMetricsRow, HistoryNameRow, HistoryStateRow
 
 keys_t = EntityKeyRow.__table__
@@ -100,44 +103,34 @@ async def write(
         return
     wanted = [e.key for e in changes.states] + [w.key for w in changes.windows]
     await ensure_sids(conn, advertiser_id, sids, wanted, appearing)
-    day = {"day": await partitions.poll_day(conn, poll_id)} if partitions.partitioned(conn) else {}
+    day = (await partitions.poll_day(conn, poll_id),) if partitions.partitioned(conn) else ()
     if changes.states:
-        await conn.execute(
-            sa.insert(partitions.with_day(states_t) if day else states_t),
-            [
-                {
-                    "sid": sids[e.key],
-                    "poll_id": poll_id,
-                    "present": e.present,
-                    "name": e.state.name,
-                    "operation_status": e.state.operation_status,
-                    "secondary_status": e.state.secondary_status,
-                    "budget": e.state.budget,
-                    "budget_mode": e.state.budget_mode,
-                    **day,
-                }
-                for e in changes.states
-            ],
-        )
+        table = partitions.with_day(states_t) if day else states_t
+        rows = [
+            (sids[e.key], poll_id, e.present, *_state_values(e.state), *day)  # STATE_ROW_COLUMNS' order
+            for e in changes.states
+        ]
+        await bulk.insert_many(conn, sa.insert(table), STATE_ROW_COLUMNS + (("day",) if day else ()), rows)
     if changes.windows:
         texts = {(WINDOW, w.window) for w in changes.windows}
         texts |= {(METRIC_SET, metric_set(w.values)) for w in changes.windows if w.values is not None}
         ids = await name_ids(conn, texts)
-        await conn.execute(
-            sa.insert(partitions.with_day(metrics_t) if day else metrics_t),
-            [window_row(ids, sids[w.key], w.window, w.values, poll_id) | day for w in changes.windows],
-        )
+        table = partitions.with_day(metrics_t) if day else metrics_t
+        windows = [(*_window_values(ids, sids[w.key], w.window, w.values, poll_id), *day) for w in changes.windows]
+        await bulk.insert_many(conn, sa.insert(table), WINDOW_COLUMNS + (("day",) if day else ()), windows)
 
 
-def window_row(
+#: The columns of a ``history_states`` row, in the order :func:`write` builds them.
+STATE_ROW_COLUMNS = ("sid", "poll_id", "present", *STATE_FIELDS)
+_state_values = attrgetter(*STATE_FIELDS)
+#: The columns of a ``history_metrics`` row, in the order :func:`_window_values` builds them.
+WINDOW_COLUMNS = ("sid", "window_id", "poll_id", "metric_set", "vals")
+
+
+def _window_values(
     ids: Mapping[tuple[str, str], int], sid: int, window: str, values: Mapping[str, Any] | None, poll_id: int
-) -> dict[str, Any]:
-    """The ``history_metrics`` row of one window's values (None: not reported)."""
-    packed = None if values is None else (ids[(METRIC_SET, metric_set(values))], pack(values))
-    return {
-        "sid": sid,
-        "window_id": ids[(WINDOW, window)],
-        "poll_id": poll_id,
-        "metric_set": None if packed is None else packed[0],
-        "vals": None if packed is None else packed[1],
-    }
+) -> tuple[Any, ...]:
+    """A ``history_metrics`` row (:data:`WINDOW_COLUMNS`) of one window's values (None: not reported)."""
+    if values is None:
+        return (sid, ids[(WINDOW, window)], poll_id, None, None)
+    return (sid, ids[(WINDOW, window)], poll_id, ids[(METRIC_SET, metric_set(values))], pack(values))

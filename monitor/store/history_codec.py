@@ -20,10 +20,11 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from operator import attrgetter
 from types import MappingProxyType
 
 from monitor import fastjson
-from monitor.domain import EntityKey, EntityState, MetricValue
+from monitor.domain import EntityKey, EntityState, Metrics, MetricValue
 from monitor.store.values import dumps
 
 #: The fields a state row holds (besides ``present``), in the order a row's columns list them.
@@ -74,17 +75,20 @@ def same_values(a: Values, b: Values) -> bool:
 
 def same_state(a: EntityState, b: EntityState) -> bool:
     """Do two states of one entity differ in nothing a state row holds?"""
-    return all(getattr(a, name) == getattr(b, name) for name in STATE_FIELDS)
+    return _state_fields(a) == _state_fields(b)
 
 
-def entity_events(old: EntityState | None, new: EntityState | None) -> tuple[StateEvent | None, list[WindowEvent]]:
-    """The rows that take an entity from ``old`` to ``new`` (None: absent then / gone now)."""
+def entity_events(
+    old: EntityState | None, new: EntityState | None, old_metrics: Metrics | None = None
+) -> tuple[StateEvent | None, list[WindowEvent]]:
+    """The rows that take an entity from ``old`` to ``new`` (None: absent then / gone now); ``old_metrics``:
+    ``old``'s metrics in another form to compare windows with (plain dicts parsed from its stored text)."""
     if new is None:
         if old is None:
             return None, []
         return StateEvent(old.key, False, old), [WindowEvent(old.key, w, None) for w in sorted(old.metrics)]
     state = None if old is not None and same_state(old, new) else StateEvent(new.key, True, new)
-    before = {} if old is None else old.metrics
+    before = {} if old is None else old.metrics if old_metrics is None else old_metrics
     windows = [
         WindowEvent(new.key, w, v)
         for w, v in sorted(new.metrics.items())
@@ -95,6 +99,7 @@ def entity_events(old: EntityState | None, new: EntityState | None) -> tuple[Sta
 
 
 _PLAIN = (int, str, type(None))
+_state_fields = attrgetter(*STATE_FIELDS)
 
 
 def check_values(state: EntityState) -> None:

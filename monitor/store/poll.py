@@ -13,13 +13,14 @@ import asyncio
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from operator import itemgetter
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from monitor.domain import AlertState, EntityKey, EntityState, Hold, Level, Snapshot
 from monitor.domain.approvals import Approval
-from monitor.store import alerts, approvals, history, holds, lease, outbox, shards
+from monitor.store import alerts, approvals, bulk, history, holds, lease, outbox, shards
 from monitor.store.db import reading, writing
 from monitor.store.errors import LeaseLostError, ShardLostError
 from monitor.store.history_codec import HistoryChanges
@@ -183,8 +184,10 @@ async def begin(
         ).scalar_one()
     try:
         async with reading(engine) as conn:
-            previous = await load_current(conn, advertiser_id)
-            sids = await history.load_sids(conn, advertiser_id)
+            sids: dict[EntityKey, int] = {}
+            previous = await load_current(conn, advertiser_id, sids)  # the sids of its entities in the same read
+            if previous is None:
+                sids = await history.load_sids(conn, advertiser_id)
     except BaseException:
         await fail(engine, _bare(advertiser_id, poll_id, now, owner, token), now, "could not load previous snapshot")
         raise
@@ -227,7 +230,13 @@ async def _upsert_entities(conn: AsyncConnection, rows: list[dict[str, object]],
         index_elements=[entities_t.c.advertiser_id, entities_t.c.level, entities_t.c.entity_id],
         set_={**{name: insert.excluded[name] for name in changing}, "changed_poll": insert.excluded.changed_poll},
     )
-    await conn.execute(statement, [{**r, "first_seen_poll": poll_id, "changed_poll": poll_id} for r in rows])
+    values = [(*row, poll_id, poll_id) for row in map(_entity_values, rows)]
+    await bulk.insert_many(conn, statement, (*ENTITY_COLUMNS, "first_seen_poll", "changed_poll"), values)
+
+
+#: The columns of an ``entities`` row that poll_changes gives (monitor.store.snapshots.row_values).
+ENTITY_COLUMNS = ("advertiser_id", "level", "entity_id", "present", "metrics", *STATE_COLUMNS)
+_entity_values = itemgetter(*ENTITY_COLUMNS)
 
 
 async def fail(engine: AsyncEngine, writer: PollWriter, finished_at: datetime, error: str) -> None:

@@ -1,28 +1,44 @@
 """Which rows one poll writes (pure): the entities that appeared, changed or disappeared, and their history rows.
 
-An entity costs no row when nothing about it changed. When the previous state's metrics are still the stored
-text (:class:`~monitor.domain.stored.StoredMetrics`, nothing has read them), the new metrics are encoded the way
-the store writes them and compared as text: equal text is equal values of equal types (``0`` and ``0.0`` differ,
-so what was saved reads back), and nothing of the previous snapshot is decoded. Otherwise the states are compared
-as values, types included.
+An entity costs no row when nothing about it changed. Its *fingerprint* decides that with one comparison: the
+canonical stored text of its metrics (:func:`stored_text`, the very text the store writes) next to the previous
+state's stored text (:class:`~monitor.domain.stored.StoredMetrics` keeps it as read), plus a tuple comparison of its
+fields. Equal text is equal values of equal types (``0`` and ``0.0`` differ, so what was saved reads back) and
+nothing of the previous snapshot is decoded: an unchanged entity costs one encoding in C and two comparisons. A
+changed entity's previous text is parsed once into plain dicts for its history rows (not decoded into the
+snapshot). A previous state whose metrics are not stored text (a snapshot built in memory) is compared as values,
+types included: the general comparison the fingerprint stands for.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import math
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import fields
-from operator import attrgetter
+from itertools import chain
+from operator import attrgetter, methodcaller
+from types import MappingProxyType
+from typing import Any
+
+import orjson
 
 from monitor import fastjson
 from monitor.domain import LEVEL_ORDER, EntityKey, EntityState, Level, Metrics
 from monitor.domain.stored import StoredMetrics
+from monitor.domain.values import EMPTY
 from monitor.store.history_codec import HistoryChanges, StateEvent, WindowEvent, check_values, entity_events
 from monitor.store.snapshots import row_values
 
-__all__ = ["poll_changes"]
+__all__ = ["poll_changes", "stored_text"]
 
 #: Every compared field of a state but its metrics.
 _fields = attrgetter(*(f.name for f in fields(EntityState) if f.compare and f.name != "metrics"))
+#: fastjson.dumps' options: the stored text's canonical form.
+_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
+_is_float: Callable[[object], bool] = float.__instancecheck__
+_values = methodcaller("values")
+_metrics = attrgetter("metrics")
+_ORDER = {level.value: LEVEL_ORDER[level] for level in Level}
 
 
 def poll_changes(
@@ -33,39 +49,98 @@ def poll_changes(
     """Rows for ``entities`` and the history's rows: each of ``saved`` that is new or changed against
     ``previous``, and each of ``previous`` of ``saved_levels`` that is no longer saved (it disappeared)."""
     levels = set(saved_levels)
+    checked = _finite(chain.from_iterable(map(_values, map(_metrics, saved.values()))))  # nearly always: one pass
     out = []
     states: list[StateEvent] = []
     windows: list[WindowEvent] = []
     for key, state in saved.items():
         old = previous.get(key)
-        text = _unchanged_or_text(old, state)
+        text = _unchanged_or_text(old, state, checked)
         if text is None:
             continue  # unchanged: costs no row
         out.append(row_values(state, text, present=True))
-        event, changed = entity_events(old, state)
+        event, changed = entity_events(old, state, _before(old))
         states += [event] if event is not None else []
         windows += changed
     for key, old in previous.items():
         if key[0] in levels and key not in saved:
-            out.append(row_values(old, fastjson.dumps(old.metrics), present=False))
+            out.append(row_values(old, _text_of(old.metrics), present=False))
             event, changed = entity_events(old, None)
             states += [event] if event is not None else []
             windows += changed
-    out.sort(key=lambda r: (LEVEL_ORDER[Level(r["level"])], r["entity_id"]))
+    out.sort(key=lambda r: (_ORDER[r["level"]], r["entity_id"]))
     return out, HistoryChanges(tuple(states), tuple(windows))
 
 
-def _unchanged_or_text(old: EntityState | None, new: EntityState) -> str | None:
-    """None when ``new`` is ``old`` unchanged; else the stored text of ``new``'s metrics (checked first)."""
-    stored = old.metrics if old is not None and type(old.metrics) is StoredMetrics else None
-    as_text = stored is not None and not stored.decoded  # compared as text: nothing of ``old`` decoded
-    if old is not None and not as_text and old == new and _same_metric_types(old.metrics, new.metrics):
+def stored_text(state: EntityState, checked: bool = False) -> str | None:
+    """The text the store writes for ``state``'s metrics (``fastjson.dumps``' canonical form), encoded in one
+    call; None when its values need :func:`check_values`' verdict (a NaN or an infinity, a value JSON cannot
+    hold, an integer past 64 bits): the caller then takes the general way, which refuses or encodes them.
+    ``checked``: every float of the metrics is known to be finite."""
+    try:
+        text = orjson.dumps(state.metrics, default=_plain, option=_OPTIONS)
+    except orjson.JSONEncodeError:
         return None
-    check_values(new)
-    text = fastjson.dumps(new.metrics, finite=True)  # every float checked finite just above
-    if as_text and text == stored.text and _fields(old) == _fields(new):  # type: ignore[union-attr]
+    if not checked and b"null" in text and not _finite(state.metrics.values()):  # orjson writes NaN, inf as null
+        return None
+    return text.decode()
+
+
+def _plain(value: Any) -> Any:
+    """What orjson cannot encode by itself: read-only windows (fastjson's ``_default``, the common case first)."""
+    if type(value) is MappingProxyType:
+        return value.copy()
+    if isinstance(value, Mapping):
+        return dict(value)
+    if isinstance(value, tuple):
+        return list(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def _finite(windows: Iterable[Mapping[str, Any]]) -> bool:
+    """Is every float of these windows finite? Summed in C; a sum of finite floats that overflows says no (the
+    general check then decides, entity by entity)."""
+    return math.isfinite(sum(filter(_is_float, chain.from_iterable(map(_values, windows)))))
+
+
+def _unchanged_or_text(old: EntityState | None, new: EntityState, checked: bool) -> str | None:
+    """None when ``new`` is ``old`` unchanged; else the stored text of ``new``'s metrics (checked first;
+    ``checked``: every float is known to be finite)."""
+    was = None if old is None else _stored_form(old.metrics)
+    text = None if was is None and old is not None else stored_text(new, checked)  # stored text, then the fields
+    if text is None:
+        if was is None and old is not None and old == new and _same_metric_types(old.metrics, new.metrics):
+            return None
+        check_values(new)
+        text = fastjson.dumps(new.metrics, finite=True)  # every float checked finite just above
+    if was is not None and text == was and _fields(old) == _fields(new):
         return None
     return text
+
+
+def _stored_form(metrics: Metrics) -> str | None:
+    """The stored text of metrics read from the store, None for metrics built in memory."""
+    if type(metrics) is StoredMetrics:
+        return metrics.text
+    return "{}" if metrics is EMPTY else None
+
+
+def _before(old: EntityState | None) -> Metrics | None:
+    """``old``'s metrics for comparing windows: stored text parsed into plain dicts (the snapshot's own copy
+    stays undecoded), else the metrics themselves."""
+    if old is None:
+        return None
+    metrics = old.metrics
+    if type(metrics) is StoredMetrics and not metrics.decoded:
+        parsed: Metrics = fastjson.loads(metrics.text)
+        return parsed
+    return metrics
+
+
+def _text_of(metrics: Metrics) -> str:
+    """The stored text of a disappearing entity's metrics (its stored text as read, when it is that)."""
+    stored = _stored_form(metrics)
+    return fastjson.dumps(metrics) if stored is None else stored
 
 
 def _same_metric_types(a: Metrics, b: Metrics) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,12 +20,13 @@ from monitor.domain import EntityKey, EntityState, Level, Snapshot
 from monitor.domain.stored import StoredMetrics
 from monitor.domain.values import EMPTY, shared
 from monitor.store import history_read
-from monitor.store.models import EntityRow, PollRow
+from monitor.store.models import EntityKeyRow, EntityRow, PollRow
 from monitor.store.values import PollStatus
 
 entities_t = EntityRow.__table__
 _SLICE = 2000  # rows converted between two yields to the event loop (a few milliseconds of work)
 polls_t = PollRow.__table__
+keys_t = EntityKeyRow.__table__
 
 #: Columns that describe an entity's state, in the order the change detection compares them.
 STATE_COLUMNS = (
@@ -36,15 +38,24 @@ STATE_COLUMNS = (
     "budget",
     "budget_mode",
 )
-
+_state_columns = attrgetter(*STATE_COLUMNS)
 
 _LEVELS = {level.value: level for level in Level}
+#: An ``entities`` row's ``entity_keys`` row (its history's key).
+_same_key = sa.and_(
+    keys_t.c.advertiser_id == entities_t.c.advertiser_id,
+    keys_t.c.level == entities_t.c.level,
+    keys_t.c.entity_id == entities_t.c.entity_id,
+)
 
 
-def _columns(table: sa.Table) -> list[sa.Column[Any]]:
-    return [table.c.advertiser_id, table.c.level, table.c.entity_id, table.c.metrics] + [
-        table.c[name] for name in STATE_COLUMNS
-    ]
+class _Shared(dict[str | None, str | None]):
+    """One string object per distinct status, mode or parent id of a snapshot (monitor.domain.values.shared),
+    looked up as a dict: interned once per distinct value, not once per row."""
+
+    def __missing__(self, text: str | None) -> str | None:
+        self[text] = found = shared(text)
+        return found
 
 
 async def latest_poll(
@@ -63,15 +74,21 @@ async def latest_poll(
     return None if row is None else (row.id, row.started_at)
 
 
-async def load_current(conn: AsyncConnection, advertiser_id: str) -> Snapshot | None:
-    """The newest snapshot of the advertiser, or None before its first successful poll."""
+async def load_current(
+    conn: AsyncConnection, advertiser_id: str, sids: dict[EntityKey, int] | None = None
+) -> Snapshot | None:
+    """The newest snapshot of the advertiser, or None before its first successful poll. ``sids``: filled, in the
+    same read, with the history's key of each of its entities that has one (monitor.store.history)."""
     poll = await latest_poll(conn, advertiser_id)
     if poll is None:
         return None
-    query = sa.select(*_columns(entities_t)).where(
-        entities_t.c.advertiser_id == advertiser_id, entities_t.c.present.is_(True)
-    )
-    return Snapshot(advertiser_id, poll[0], poll[1], await _states(conn, query))
+    columns = [entities_t.c.level, entities_t.c.entity_id, entities_t.c.metrics]
+    columns += [entities_t.c[name] for name in STATE_COLUMNS]
+    query = sa.select(*columns, *([] if sids is None else [keys_t.c.sid]))
+    if sids is not None:
+        query = query.select_from(entities_t.outerjoin(keys_t, _same_key))
+    query = query.where(entities_t.c.advertiser_id == advertiser_id, entities_t.c.present.is_(True))
+    return Snapshot(advertiser_id, poll[0], poll[1], await _states(conn, query, advertiser_id, sids))
 
 
 async def load_at(conn: AsyncConnection, advertiser_id: str, poll_id: int, taken_at: datetime) -> Snapshot:
@@ -79,28 +96,37 @@ async def load_at(conn: AsyncConnection, advertiser_id: str, poll_id: int, taken
     return await history_read.load_at(conn, advertiser_id, poll_id, taken_at)
 
 
-async def _states(conn: AsyncConnection, query: sa.Select[Any]) -> dict[EntityKey, EntityState]:
-    """Stream the rows (selected with ``_columns``) in slices and convert each slice, so the event loop runs
-    between slices; each row unpacked as a tuple (100,000s of rows a poll), its metrics kept as stored text."""
+async def _states(
+    conn: AsyncConnection, query: sa.Select[Any], advertiser_id: str, sids: dict[EntityKey, int] | None
+) -> dict[EntityKey, EntityState]:
+    """Stream the rows (level, id, metrics, :data:`STATE_COLUMNS`, the sid when ``sids`` is given) in slices and
+    convert each slice, so the event loop runs between slices; each row unpacked as a tuple (100,000s of rows a
+    poll), its metrics kept as stored text. Every state shares the one ``advertiser_id`` string given."""
     out: dict[EntityKey, EntityState] = {}
     result = await conn.stream(query.execution_options(yield_per=_SLICE))
     levels = _LEVELS
+    one = _Shared()
+    stored = StoredMetrics
+    for_sids = sids if sids is not None else {}
     async for rows in result.partitions():
-        for advertiser_id, level_name, entity_id, metrics_json, campaign, adgroup, name, op, sec, budget, mode in rows:
+        for level_name, entity_id, metrics_json, campaign, adgroup, name, op, sec, budget, mode, *sid in rows:
             level = levels[level_name]
-            out[(level, entity_id)] = EntityState(
+            key = (level, entity_id)
+            out[key] = EntityState(
                 level,
                 entity_id,
                 advertiser_id,
                 name,
-                shared(op),
-                shared(sec),
+                one[op],
+                one[sec],
                 budget,
-                shared(mode),
-                shared(campaign),
-                shared(adgroup),
-                StoredMetrics(metrics_json) if metrics_json != "{}" else EMPTY,  # decoded when read
+                one[mode],
+                one[campaign],
+                one[adgroup],
+                stored(metrics_json) if metrics_json != "{}" else EMPTY,  # decoded when read
             )
+            if sid and sid[0] is not None:
+                for_sids[key] = sid[0]
     return out
 
 
@@ -113,8 +139,7 @@ def row_values(state: EntityState, metrics_json: str, present: bool) -> dict[str
         "present": present,
         "metrics": metrics_json,
     }
-    for name in STATE_COLUMNS:
-        values[name] = getattr(state, name)
+    values.update(zip(STATE_COLUMNS, _state_columns(state), strict=True))
     return values
 
 

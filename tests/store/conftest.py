@@ -120,7 +120,8 @@ def make_state() -> Callable[..., EntityState]:
 class StatementLog:
     """Counts the statements sent to the database, by verb and table (one per executemany call)."""
 
-    _SHAPE = re.compile(r'^\s*(INSERT INTO|UPDATE|DELETE FROM|SELECT)\s+(?:.*?\bFROM\s+)?"?(\w+)', re.I | re.S)
+    #: The verb and the table written (INSERT INTO t ... SELECT ... FROM s writes t), or the table read first.
+    _SHAPE = re.compile(r'^\s*(?:(INSERT INTO|UPDATE|DELETE FROM)|(SELECT)\s+.*?\bFROM)\s+"?(\w+)', re.I | re.S)
 
     def __init__(self) -> None:
         self.statements: list[tuple[str, str, bool]] = []
@@ -128,8 +129,8 @@ class StatementLog:
     def __call__(self, _conn: Any, _cursor: Any, statement: str, _params: Any, _ctx: Any, executemany: bool) -> None:
         match = self._SHAPE.match(statement)
         if match:
-            verb = match.group(1).split()[0].upper()
-            self.statements.append((verb, match.group(2).lower(), executemany))
+            verb = (match.group(1) or match.group(2)).split()[0].upper()
+            self.statements.append((verb, match.group(3).lower(), executemany))
 
     def count(self, verb: str, table: str) -> int:
         return sum(1 for v, t, _ in self.statements if v == verb and t == table)

@@ -37,10 +37,11 @@ async def test_one_statement_per_table_per_poll(store: Store, n: int) -> None:
         ("INSERT", "outbox"): 1,
         ("UPDATE", "advertisers"): 1,
     }
-    assert all(
-        many
+    copied = ("entities", "history_states", "history_metrics") if store.engine.dialect.driver == "asyncpg" else ()
+    assert all(  # one executemany, or (PostgreSQL) a COPY to a temporary table and one INSERT ... SELECT from it
+        many is (table not in copied)
         for verb, table, many in log.statements
-        if table in ("entities", "history_states", "history_metrics", "outbox")
+        if table in ("entities", "history_states", "history_metrics", "outbox") and verb == "INSERT"
     )
 
     # a second poll with 5 % of the entities changed: the same statements, fewer rows
