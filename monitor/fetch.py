@@ -38,7 +38,7 @@ from itertools import repeat
 from types import MappingProxyType
 from typing import Any
 
-from monitor.domain import EntityState, Level, Metrics, MetricValue, window_dates
+from monitor.domain import EntityFields, EntityState, Level, Metrics, MetricValue, window_dates
 from monitor.domain.ratios import with_denominators
 from monitor.domain.values import EMPTY
 from monitor.fetch_baseline import baseline_windows, with_baselines
@@ -46,13 +46,14 @@ from monitor.fetch_hours import HourlyRows, hourly_queries, hourly_windows
 from monitor.store.hourly import HourlyHistory
 from monitor.tiktok.client import TikTokClient
 from monitor.tiktok.cooperative import slices
+from monitor.tiktok.entity_rows import entity_fields
 from monitor.tiktok.errors import ApiError, AuthError
 from monitor.tiktok.models import SMART_PLUS_AD_DIMENSION, AdvertiserInfo, Entity, Report, ReportQuery
 from monitor.tiktok.report_table import ReportTable
 
 log = logging.getLogger(__name__)
 _SLICE = 1000  # report rows joined between two turns of the event loop
-#: The ad-level report dimension that keys Upgraded Smart+ ads by their smart_plus_ad_id (tiktok-api.md §12).
+_CAMPAIGN_ID, _SMART_PLUS = 6, 8  # positions in an EntityFields tuple
 
 
 def window_query(window: str, level: Level, metrics: tuple[str, ...], today: date) -> ReportQuery:
@@ -117,22 +118,22 @@ async def fetch_snapshot(
     smart: asyncio.Future[frozenset[str]] = loop.create_future()  # the Upgraded Smart+ campaigns' ids
     errors: list[str] = []
 
-    async def listing(level: Level) -> list[Entity]:
-        entities = await _entities(client, advertiser.id, level, plan.levels[level])
+    async def listing(level: Level) -> list[EntityFields]:
+        rows = await client.entity_rows(level, advertiser.id, fields=plan.levels[level].fields or None)
         if level is Level.CAMPAIGN:
-            smart.set_result(frozenset(e.id for e in entities if e.smart_plus))
+            smart.set_result(frozenset(row[0] for row in rows if row[_SMART_PLUS]))
         elif level is Level.ADGROUP:
-            smart_ids = await smart
-            entities = [replace(e, smart_plus=True) if e.campaign_id in smart_ids else e for e in entities]
+            if smart_ids := await smart:
+                rows = [_smart_plus(row) if row[_CAMPAIGN_ID] in smart_ids else row for row in rows]
         elif level is Level.AD:
-            ad_count.set_result(len(entities))
+            ad_count.set_result(len(rows))
             smart_ids = await smart
             if smart_ids:  # ad/get's rows of Smart+ campaigns are creatives: the ads come from smart_plus/ad/get
-                plain = [e for e in entities if e.campaign_id not in smart_ids]
-                entities = plain + await client.smart_plus_ads(advertiser.id)
-        return entities
+                plain = [row for row in rows if row[_CAMPAIGN_ID] not in smart_ids]
+                rows = plain + [entity_fields(e) for e in await client.smart_plus_ads(advertiser.id)]
+        return rows
 
-    async def smart_campaigns() -> list[Entity]:
+    async def smart_campaigns() -> list[EntityFields]:
         smart.set_result(await _smart_plus_ids(client, advertiser.id, errors))
         return []
 
@@ -174,9 +175,9 @@ async def fetch_snapshot(
         return {**(mine or {}), **hours[level].values(entity_id, hourly[level], now, zone)}
 
     states = []
-    for level, entities in zip(listed, entity_lists, strict=True):
-        async for chunk in slices(entities):
-            states += [entity_state(entity, of(level, entity.id)) for entity in chunk]
+    for level, rows in zip(listed, entity_lists, strict=True):
+        async for chunk in slices(rows):
+            states += [_listed_state(level, advertiser.id, row, of(level, row[0])) for row in chunk]
     if Level.ADVERTISER in plan.levels:
         states.append(_advertiser_state(advertiser, of(Level.ADVERTISER, advertiser.id)))
     if history is not None and any(baselines.values()):
@@ -212,8 +213,8 @@ async def _joined(
 
 
 async def _all_or_nothing(
-    lists: list[Coroutine[Any, Any, list[Entity]]], reports: list[Coroutine[Any, Any, Report | ApiError]]
-) -> tuple[list[list[Entity]], list[Report | ApiError]]:
+    lists: list[Coroutine[Any, Any, list[EntityFields]]], reports: list[Coroutine[Any, Any, Report | ApiError]]
+) -> tuple[list[list[EntityFields]], list[Report | ApiError]]:
     """Run every read concurrently; when one raises, cancel the others (a failed poll must not leave requests
     running after it released its lease) and raise that error, not an ExceptionGroup."""
     try:
@@ -236,10 +237,6 @@ async def _smart_plus_ids(client: TikTokClient, advertiser_id: str, errors: list
         log.warning("advertiser %s: Upgraded Smart+ campaigns unknown this poll: %s", advertiser_id, exc)
         errors.append(f"Upgraded Smart+ campaigns: {exc}")
         return frozenset()
-
-
-async def _entities(client: TikTokClient, advertiser_id: str, level: Level, plan: LevelPlan) -> list[Entity]:
-    return await client.entities(level, advertiser_id, fields=plan.fields or None)
 
 
 async def _report(
@@ -278,6 +275,30 @@ def entity_state(entity: Entity, metrics: Metrics | None = None) -> EntityState:
         adgroup_id=entity.adgroup_id,
         metrics=MappingProxyType(dict(metrics)) if metrics else EMPTY,  # windows read-only already: not copied
         smart_plus=entity.smart_plus,
+    )
+
+
+def _smart_plus(row: EntityFields) -> EntityFields:
+    """An ad group's fields, marked part of an Upgraded Smart+ campaign."""
+    entity_id, name, operation, secondary, budget, mode, campaign_id, adgroup_id, _ = row
+    return (entity_id, name, operation, secondary, budget, mode, campaign_id, adgroup_id, True)
+
+
+def _listed_state(level: Level, advertiser_id: str, row: EntityFields, metrics: Metrics | None) -> EntityState:
+    entity_id, name, operation, secondary, budget, mode, campaign_id, adgroup_id, smart_plus = row
+    return EntityState(
+        level=level,
+        id=entity_id,
+        advertiser_id=advertiser_id,
+        name=name,
+        operation_status=operation,
+        secondary_status=secondary,
+        budget=budget,
+        budget_mode=mode,
+        campaign_id=campaign_id,
+        adgroup_id=adgroup_id,
+        metrics=MappingProxyType(dict(metrics)) if metrics else EMPTY,  # windows read-only already: not copied
+        smart_plus=smart_plus,
     )
 
 
