@@ -1,0 +1,124 @@
+"""The edge of step 1 where what the API said becomes the domain's :class:`EntityState`: a level's listed rows
+(:data:`~monitor.domain.EntityFields`, read by :mod:`monitor.tiktok.entity_rows`) and its report windows.
+
+Issue 18: each report row's ``wanted`` metrics become one read-only window (a ``MappingProxyType`` of a plain
+dict: what the rules' compiled conditions read), put straight into the entity's dict of windows; that dict is
+then handed to the state as it is (wrapped read-only, never copied), and the states are built in bulk by
+:func:`~monitor.domain.building.build_states`, which repeats none of the checks the values have had. Every
+entity's windows dict is its own; a window dict is never copied.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from datetime import datetime, tzinfo
+from itertools import repeat
+from types import MappingProxyType
+
+from monitor.domain import EntityFields, EntityState, Level, Metrics, MetricValue
+from monitor.domain.building import build_states
+from monitor.domain.values import EMPTY
+from monitor.fetch_hours import HourlyRows
+from monitor.tiktok.cooperative import slices
+from monitor.tiktok.models import SMART_PLUS_AD_DIMENSION, AdvertiserInfo, Entity
+from monitor.tiktok.report_table import ReportTable
+
+__all__ = ["Windows", "add_hours", "advertiser_state", "entity_state", "join_window", "level_states", "smart_plus"]
+
+#: One level's report values: entity id -> window -> the window's read-only values.
+Windows = dict[str, dict[str, Mapping[str, MetricValue]]]
+
+_SLICE = 1000  # report rows joined between two turns of the event loop
+
+
+async def join_window(into: Windows, table: ReportTable, level: Level, window: str, wanted: tuple[str, ...]) -> None:
+    """Put each row's ``wanted`` metrics into ``into[id][window]`` (read-only; a metric the report lacks is None),
+    a slice of rows at a time with a turn of the event loop in between (so granted requests leave on time). Rows
+    without an id are skipped; of two rows with one id the last counts. Ads are keyed by ``smart_plus_ad_id``
+    where a row has one (Upgraded Smart+), else by ``ad_id``."""
+    n = len(table)
+    ids: Sequence[str] = table.dimensions.get(level.id_field, [""] * n)
+    if level is Level.AD and SMART_PLUS_AD_DIMENSION in table.dimensions:
+        ids = [smart or plain for smart, plain in zip(table.dimensions[SMART_PLUS_AD_DIMENSION], ids, strict=True)]
+    absent = [None] * n
+    columns = [table.metrics.get(name, absent) for name in wanted]
+    found = into.get
+    for start in range(0, n, _SLICE):
+        if start:
+            await asyncio.sleep(0)
+        stop = min(start + _SLICE, n)
+        rows = zip(*(c[start:stop] for c in columns), strict=True) if columns else repeat((), stop - start)
+        values = map(MappingProxyType, map(dict, map(zip, repeat(wanted), rows)))
+        for entity_id, window_values in zip(ids[start:stop], values, strict=True):
+            if entity_id:
+                mine = found(entity_id)
+                if mine is None:
+                    into[entity_id] = {window: window_values}
+                else:
+                    mine[window] = window_values
+
+
+def add_hours(
+    into: Windows,
+    ids: Sequence[str],
+    hours: HourlyRows,
+    windows: Mapping[str, tuple[str, ...]],
+    now: datetime,
+    zone: tzinfo,
+) -> None:
+    """Put each of ``ids``' hourly ``windows`` (read-only) into ``into``."""
+    for entity_id in ids:
+        values = {window: MappingProxyType(v) for window, v in hours.values(entity_id, windows, now, zone).items()}
+        if entity_id in into:
+            into[entity_id].update(values)
+        else:
+            into[entity_id] = dict(values)
+
+
+async def level_states(
+    level: Level, advertiser_id: str, rows: Sequence[EntityFields], windows: Windows
+) -> list[EntityState]:
+    """The states of one level's listed ``rows`` with their ``windows`` (handed over: see
+    :func:`~monitor.domain.building.build_states`), a slice at a time with a turn of the event loop in between."""
+    states: list[EntityState] = []
+    async for chunk in slices(rows):
+        states += build_states(level, advertiser_id, chunk, windows)
+    return states
+
+
+def smart_plus(row: EntityFields) -> EntityFields:
+    """An ad group's fields, marked part of an Upgraded Smart+ campaign."""
+    entity_id, name, operation, secondary, budget, mode, campaign_id, adgroup_id, _ = row
+    return (entity_id, name, operation, secondary, budget, mode, campaign_id, adgroup_id, True)
+
+
+def entity_state(entity: Entity, metrics: Metrics | None = None) -> EntityState:
+    """What campaign|adgroup|ad/get returned for one entity, with the report values for it, as the daemon's
+    :class:`EntityState` (the general constructor: a poll builds its states with :func:`level_states`)."""
+    return EntityState(
+        level=entity.level,
+        id=entity.id,
+        advertiser_id=entity.advertiser_id,
+        name=entity.name,
+        operation_status=entity.operation_status,
+        secondary_status=entity.secondary_status,
+        budget=entity.budget,
+        budget_mode=entity.budget_mode,
+        campaign_id=entity.campaign_id,
+        adgroup_id=entity.adgroup_id,
+        metrics=MappingProxyType(dict(metrics)) if metrics else EMPTY,  # windows read-only already: not copied
+        smart_plus=entity.smart_plus,
+    )
+
+
+def advertiser_state(advertiser: AdvertiserInfo, metrics: Metrics | None) -> EntityState:
+    """The advertiser itself as an entity, with its report values."""
+    return EntityState(
+        level=Level.ADVERTISER,
+        id=advertiser.id,
+        advertiser_id=advertiser.id,
+        name=advertiser.name,
+        secondary_status=advertiser.status,
+        metrics=metrics or {},
+    )
