@@ -5,11 +5,14 @@ types (0 stays 0, 0.0 stays 0.0, missing stays missing)."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from monitor.domain import EntityState, Level, MetricValue, sorted_states
 from monitor.fetch import FetchPlan, LevelPlan, entity_state, fetch_snapshot, window_query
@@ -122,3 +125,60 @@ async def test_report_columns_join_as_their_rows_would() -> None:
     }
     assert type(into["2"]["today"]["spend"]) is int and type(into["1"]["today"]["spend"]) is int
     assert all(type(window) is MappingProxyType for windows in into.values() for window in windows.values())
+
+
+cells = st.sampled_from([None, 0, 0.0, -0.0, 1, 1.0, 2.5, -2.5, "x", "0"])
+
+
+@st.composite
+def tables(draw: st.DrawFn) -> tuple[ReportTable, tuple[str, ...]]:
+    n = draw(st.integers(0, 12))
+    names = draw(st.lists(st.sampled_from(["spend", "clicks", "cpc", "campaign_name"]), unique=True, max_size=3))
+    column = st.one_of(  # homogeneous columns (as most are) or any mix
+        st.sampled_from([[1.5] * n, [0.0] * n, [0] * n, [None] * n]),
+        st.lists(st.sampled_from([0.0, 1.5, None]), min_size=n, max_size=n),
+        st.lists(st.sampled_from([0, 3]), min_size=n, max_size=n),
+        st.lists(cells, min_size=n, max_size=n),
+    )
+    metrics = {name: draw(column) for name in names}
+    ids = draw(st.lists(st.sampled_from(["1", "2", "3", ""]), min_size=n, max_size=n))
+    wanted = tuple(draw(st.permutations([*names, "impressions"])))  # one the report lacks
+    return ReportTable({"ad_id": ids}, metrics), wanted
+
+
+def exactly(value: Any) -> tuple[type, str]:
+    return (type(value), repr(value))  # repr: -0.0 is not 0.0
+
+
+@settings(max_examples=300, deadline=None)
+@given(tables())
+def test_joined_windows_hold_each_rows_own_values(case: tuple[ReportTable, tuple[str, ...]]) -> None:
+    """Rows with equal values may share one window object, never one with a 0 for a 0.0 or 0.0 for -0.0."""
+    table, wanted = case
+    into: dict[str, dict[str, Any]] = {}
+    asyncio.run(join_window(into, table, Level.AD, "today", wanted))
+    expected: dict[str, dict[str, Any]] = {}
+    for dims, values in table.records():
+        if dims["ad_id"]:
+            expected[dims["ad_id"]] = {"today": {m: values.get(m) for m in wanted}}
+    assert into == expected
+    assert {i: {w: [exactly(v) for v in m.values()] for w, m in ws.items()} for i, ws in into.items()} == {
+        i: {w: [exactly(v) for v in m.values()] for w, m in ws.items()} for i, ws in expected.items()
+    }
+
+
+async def test_rows_with_the_same_values_share_one_window() -> None:
+    table = ReportTable(
+        {"ad_id": ["1", "2", "3", "4", "5"]},
+        {"spend": [0.0, 0.0, 1.5, 0.0, None], "clicks": [0, 0, 2, 0, None], "cpc": [None, None, 0.75, None, None]},
+    )
+    into: dict[str, dict[str, Any]] = {}
+    await join_window(into, table, Level.AD, "today", ("spend", "clicks", "cpc"))
+    assert into["1"]["today"] is into["2"]["today"] is into["4"]["today"]
+    assert len({id(w["today"]) for w in into.values()}) == 3
+    mixed = ReportTable({"ad_id": ["1", "2"]}, {"spend": [0, 0.0]})  # 0 == 0.0, but an int is not a float
+    await join_window(into, mixed, Level.AD, "yesterday", ("spend",))
+    assert [type(into[i]["yesterday"]["spend"]) for i in ("1", "2")] == [int, float]
+    signed = ReportTable({"ad_id": ["1", "2"]}, {"spend": [0.0, -0.0]})
+    await join_window(into, signed, Level.AD, "last_7d", ("spend",))
+    assert [repr(into[i]["last_7d"]["spend"]) for i in ("1", "2")] == ["0.0", "-0.0"]
