@@ -101,13 +101,32 @@ def add_hours(
     now: datetime,
     zone: tzinfo,
 ) -> None:
-    """Put each of ``ids``' hourly ``windows`` (read-only) into ``into``."""
+    """Put each of ``ids``' hourly ``windows`` (read-only) into ``into``; equal windows (the same values of the
+    same types: most entities spent nothing in the last hours) are one shared window."""
+    shared: dict[tuple[str, tuple[tuple[type, MetricValue], ...]], Mapping[str, MetricValue]] = {}
     for entity_id in ids:
-        values = {window: MappingProxyType(v) for window, v in hours.values(entity_id, windows, now, zone).items()}
-        if entity_id in into:
-            into[entity_id].update(values)
-        else:
-            into[entity_id] = dict(values)
+        mine = into.get(entity_id)
+        if mine is None:
+            mine = into[entity_id] = {}
+        for window, values in hours.values(entity_id, windows, now, zone).items():
+            key = _exact(values.values())
+            found = None if key is None else shared.get((window, key))
+            if found is None:
+                found = MappingProxyType(values)
+                if key is not None:
+                    shared[(window, key)] = found
+            mine[window] = found
+
+
+def _exact(values: Iterable[MetricValue]) -> tuple[tuple[type, MetricValue], ...] | None:
+    """``values`` with their types, equal only for the same values of the same types; None when one is a float
+    that is negative or not a number (-0.0 == 0.0, nan != nan): such windows are not shared."""
+    key = []
+    for value in values:
+        if type(value) is float and (value != value or copysign(1.0, value) < 0):
+            return None
+        key.append((type(value), value))
+    return tuple(key)
 
 
 async def level_states(

@@ -6,7 +6,7 @@ types (0 stays 0, 0.0 stays 0.0, missing stays missing)."""
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
+from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any
 
@@ -15,9 +15,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from monitor.domain import EntityState, Level, MetricValue, sorted_states
+from monitor.domain.windows import window_hours
 from monitor.fetch import FetchPlan, LevelPlan, entity_state, fetch_snapshot, window_query
 from monitor.fetch_hours import HourlyRows, hourly_queries, hourly_windows
-from monitor.fetch_states import join_window
+from monitor.fetch_states import _exact, add_hours, join_window
 from monitor.sandbox import SandboxSettings
 from monitor.tiktok.client import TikTokClient
 from monitor.tiktok.models import DEFAULT_FIELDS, AdvertiserInfo, Entity, ReportTable
@@ -182,3 +183,31 @@ async def test_rows_with_the_same_values_share_one_window() -> None:
     signed = ReportTable({"ad_id": ["1", "2"]}, {"spend": [0.0, -0.0]})
     await join_window(into, signed, Level.AD, "last_7d", ("spend",))
     assert [repr(into[i]["last_7d"]["spend"]) for i in ("1", "2")] == ["0.0", "-0.0"]
+
+
+def test_equal_hourly_windows_are_shared_and_each_is_the_entitys_own_values() -> None:
+    now = datetime(2026, 11, 24, 15, 30, tzinfo=UTC)
+    hours_3h = window_hours("last_3h", now, UTC)
+    rows = {
+        "3": {hour: {"spend": 2.5, "clicks": 1} for hour in hours_3h},
+        "4": {hours_3h[0]: {"spend": 0.0, "clicks": 0}},
+    }
+    hours = HourlyRows(reported=set(hours_3h), rows=rows)
+    windows = {"last_3h": ("spend", "clicks", "cpc"), "this_hour": ("spend",)}
+    into: dict[str, dict[str, Any]] = {"1": {"today": MappingProxyType({"spend": 0.0})}}
+    add_hours(into, ["1", "2", "3", "4"], hours, windows, now, UTC)
+    for entity_id in ("1", "2", "3", "4"):
+        expected = hours.values(entity_id, windows, now, UTC)
+        assert {w: into[entity_id][w] for w in windows} == expected
+        for window, values in expected.items():
+            assert [exactly(v) for v in into[entity_id][window].values()] == [exactly(v) for v in values.values()]
+            assert type(into[entity_id][window]) is MappingProxyType
+    assert set(into["1"]) == {"today", "last_3h", "this_hour"}  # the report's windows kept
+    assert into["1"]["last_3h"] is into["2"]["last_3h"]  # nothing spent: one window
+    assert into["2"]["last_3h"] is not into["4"]["last_3h"]  # 0.0 spent in one hour: spend 0.0, not 0
+    assert into["3"]["last_3h"]["cpc"] == 2.5 and into["1"]["this_hour"]["spend"] is None
+
+
+def test_only_values_that_are_the_same_when_equal_share_a_window() -> None:
+    assert _exact([0, None, "x"]) == _exact([0, None, "x"]) != _exact([0.0, None, "x"])
+    assert _exact([-0.0]) is None and _exact([float("nan")]) is None and _exact([-1.5]) is None
