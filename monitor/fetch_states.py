@@ -60,33 +60,33 @@ async def join_window(into: Windows, table: ReportTable, level: Level, window: s
             await asyncio.sleep(0)
         stop = min(start + _SLICE, n)
         rows = zip(*(c[start:stop] for c in columns), strict=True) if columns else repeat((), stop - start)
-        for entity_id, row in zip(ids[start:stop], rows, strict=True):
-            if not entity_id:
-                continue
-            window_values = None if shared is None else shared.get(row)  # rows with equal values share one window
-            if window_values is None:
-                window_values = proxy(dict(zip(wanted, row, strict=True)))
-                if shared is not None:
-                    shared[row] = window_values
-            mine = found(entity_id)
-            if mine is None:
-                into[entity_id] = {window: window_values}
-            else:
-                mine[window] = window_values
+        if shared is None:
+            values: Iterable[Mapping[str, MetricValue]] = map(proxy, map(dict, map(zip, repeat(wanted), rows)))
+        else:  # rows with equal values share one window
+            get, keep = shared.get, shared.setdefault  # (zip's strict= costs a third of the dict: lengths agree)
+            values = [get(row) or keep(row, proxy(dict(zip(wanted, row)))) for row in rows]  # noqa: B905
+        for entity_id, window_values in zip(ids[start:stop], values, strict=True):
+            if entity_id:
+                mine = found(entity_id)
+                if mine is None:
+                    into[entity_id] = {window: window_values}
+                else:
+                    mine[window] = window_values
 
 
 def _shareable(columns: Sequence[Sequence[MetricValue]]) -> bool:
     """Whether rows of these columns whose values are equal (``==``, as tuples) have the very same values, so
-    that they can share one window: each column holds one type besides None (0 == 0.0, and 0 is not 0.0) and no
-    negative float (-0.0 == 0.0). Checked a whole column at a time, in C."""
+    that they can share one window: each column holds one type besides None (0 == 0.0, and 0 is not 0.0) and,
+    when it holds a zero, no negative float (-0.0 == 0.0). Checked a whole column at a time, in C."""
     for column in columns:
         kinds = set(map(type, column))
         kinds.discard(type(None))
         if len(kinds) > 1:
             return False
-        floats = cast(Iterable[float], filter(_not_none, column))
-        if kinds == {float} and min(map(copysign, repeat(1.0), floats), default=1.0) < 0:
-            return False
+        if kinds == {float} and 0.0 in column:  # a -0.0 is == 0.0: is any float negative?
+            floats = cast(Iterable[float], filter(_not_none, column))
+            if min(map(copysign, repeat(1.0), floats)) < 0:
+                return False
     return True
 
 
