@@ -31,28 +31,34 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Coroutine, Mapping, Sequence
+from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-from itertools import repeat
-from types import MappingProxyType
 from typing import Any
 
-from monitor.domain import EntityState, Level, Metrics, MetricValue, window_dates
+from monitor.domain import EntityFields, EntityState, Level, window_dates
 from monitor.domain.ratios import with_denominators
-from monitor.domain.values import EMPTY
 from monitor.fetch_baseline import baseline_windows, with_baselines
 from monitor.fetch_hours import HourlyRows, hourly_queries, hourly_windows
+from monitor.fetch_states import (
+    Windows,
+    add_hours,
+    advertiser_state,
+    entity_state,
+    join_window,
+    level_states,
+    smart_plus,
+)
 from monitor.store.hourly import HourlyHistory
 from monitor.tiktok.client import TikTokClient
-from monitor.tiktok.cooperative import slices
+from monitor.tiktok.entity_rows import entity_fields
 from monitor.tiktok.errors import ApiError, AuthError
-from monitor.tiktok.models import SMART_PLUS_AD_DIMENSION, AdvertiserInfo, Entity, Report, ReportQuery
-from monitor.tiktok.report_table import ReportTable
+from monitor.tiktok.models import SMART_PLUS_AD_DIMENSION, AdvertiserInfo, Report, ReportQuery
+
+__all__ = ["FetchPlan", "FetchResult", "LevelPlan", "entity_state", "fetch_snapshot", "window_query"]
 
 log = logging.getLogger(__name__)
-_SLICE = 1000  # report rows joined between two turns of the event loop
-#: The ad-level report dimension that keys Upgraded Smart+ ads by their smart_plus_ad_id (tiktok-api.md §12).
+_CAMPAIGN_ID, _SMART_PLUS = 6, 8  # positions in an EntityFields tuple
 
 
 def window_query(window: str, level: Level, metrics: tuple[str, ...], today: date) -> ReportQuery:
@@ -117,22 +123,22 @@ async def fetch_snapshot(
     smart: asyncio.Future[frozenset[str]] = loop.create_future()  # the Upgraded Smart+ campaigns' ids
     errors: list[str] = []
 
-    async def listing(level: Level) -> list[Entity]:
-        entities = await _entities(client, advertiser.id, level, plan.levels[level])
+    async def listing(level: Level) -> list[EntityFields]:
+        rows = await client.entity_rows(level, advertiser.id, fields=plan.levels[level].fields or None)
         if level is Level.CAMPAIGN:
-            smart.set_result(frozenset(e.id for e in entities if e.smart_plus))
+            smart.set_result(frozenset(row[0] for row in rows if row[_SMART_PLUS]))
         elif level is Level.ADGROUP:
-            smart_ids = await smart
-            entities = [replace(e, smart_plus=True) if e.campaign_id in smart_ids else e for e in entities]
+            if smart_ids := await smart:
+                rows = [smart_plus(row) if row[_CAMPAIGN_ID] in smart_ids else row for row in rows]
         elif level is Level.AD:
-            ad_count.set_result(len(entities))
+            ad_count.set_result(len(rows))
             smart_ids = await smart
             if smart_ids:  # ad/get's rows of Smart+ campaigns are creatives: the ads come from smart_plus/ad/get
-                plain = [e for e in entities if e.campaign_id not in smart_ids]
-                entities = plain + await client.smart_plus_ads(advertiser.id)
-        return entities
+                plain = [row for row in rows if row[_CAMPAIGN_ID] not in smart_ids]
+                rows = plain + [entity_fields(e) for e in await client.smart_plus_ads(advertiser.id)]
+        return rows
 
-    async def smart_campaigns() -> list[Entity]:
+    async def smart_campaigns() -> list[EntityFields]:
         smart.set_result(await _smart_plus_ids(client, advertiser.id, errors))
         return []
 
@@ -153,7 +159,7 @@ async def fetch_snapshot(
         lists = [listing(level) for level in listed]
     all_lists, report_results = await _all_or_nothing(lists, [reading(lv, query) for lv, _, _, query in reports])
     entity_lists = all_lists[: len(listed)]
-    metrics: dict[tuple[Level, str], dict[str, Mapping[str, MetricValue]]] = {}
+    windows: dict[Level, Windows] = {level: {} for level in plan.levels}
     hours = {level: HourlyRows() for level in hourly}
     for (level, window, wanted, _), result in zip(reports, report_results, strict=True):
         if isinstance(result, ApiError):
@@ -163,57 +169,27 @@ async def fetch_snapshot(
             id_of = (SMART_PLUS_AD_DIMENSION, level.id_field) if level is Level.AD else level.id_field
             await asyncio.to_thread(hours[level].add, result, id_of)  # 24 rows per entity: off the event loop
             continue
-        async for joined in _joined(result.table, level, wanted):
-            for entity_id, values in joined:
-                metrics.setdefault((level, entity_id), {})[window] = values
-
-    def of(level: Level, entity_id: str) -> dict[str, Mapping[str, MetricValue]] | None:
-        mine = metrics.get((level, entity_id))
-        if not hourly[level]:
-            return mine
-        return {**(mine or {}), **hours[level].values(entity_id, hourly[level], now, zone)}
-
-    states = []
-    for level, entities in zip(listed, entity_lists, strict=True):
-        async for chunk in slices(entities):
-            states += [entity_state(entity, of(level, entity.id)) for entity in chunk]
+        await join_window(windows[level], result.table, level, window, wanted)
+    states: list[EntityState] = []
+    for level, rows in zip(listed, entity_lists, strict=True):
+        if hourly[level]:
+            add_hours(windows[level], [row[0] for row in rows], hours[level], hourly[level], now, zone)
+        states += await level_states(level, advertiser.id, rows, windows.pop(level))
     if Level.ADVERTISER in plan.levels:
-        states.append(_advertiser_state(advertiser, of(Level.ADVERTISER, advertiser.id)))
+        if hourly[Level.ADVERTISER]:
+            add_hours(
+                windows[Level.ADVERTISER], [advertiser.id], hours[Level.ADVERTISER], hourly[Level.ADVERTISER], now, zone
+            )
+        states.append(advertiser_state(advertiser, windows[Level.ADVERTISER].get(advertiser.id)))
     if history is not None and any(baselines.values()):
         states, failed = await with_baselines(client, history, advertiser, baselines, states, now)
         errors += failed
     return FetchResult(tuple(states), tuple(errors))
 
 
-async def _joined(
-    table: ReportTable, level: Level, wanted: tuple[str, ...]
-) -> AsyncIterator[list[tuple[str, Mapping[str, MetricValue]]]]:
-    """Each row's entity id and the ``wanted`` metrics of it (read-only: EntityState keeps them without a copy;
-    a metric the report lacks is None), a slice of rows at a time with a turn of the event loop in between (so
-    granted requests leave on time). Rows without an id are skipped. Ads are keyed by ``smart_plus_ad_id`` where
-    a row has one (Upgraded Smart+), else by ``ad_id``."""
-    n = len(table)
-    blank = [""] * n
-    ids: Sequence[str] = table.dimensions.get(level.id_field, blank)
-    if level is Level.AD and SMART_PLUS_AD_DIMENSION in table.dimensions:
-        ids = [smart or plain for smart, plain in zip(table.dimensions[SMART_PLUS_AD_DIMENSION], ids, strict=True)]
-    absent = [None] * n
-    columns = [table.metrics.get(name, absent) for name in wanted]
-    for start in range(0, n, _SLICE):
-        if start:
-            await asyncio.sleep(0)
-        stop = min(start + _SLICE, n)
-        rows = zip(*(c[start:stop] for c in columns), strict=True) if columns else repeat((), stop - start)
-        yield [
-            (entity_id, MappingProxyType(dict(zip(wanted, values, strict=True))))
-            for entity_id, values in zip(ids[start:stop], rows, strict=True)
-            if entity_id
-        ]
-
-
 async def _all_or_nothing(
-    lists: list[Coroutine[Any, Any, list[Entity]]], reports: list[Coroutine[Any, Any, Report | ApiError]]
-) -> tuple[list[list[Entity]], list[Report | ApiError]]:
+    lists: list[Coroutine[Any, Any, list[EntityFields]]], reports: list[Coroutine[Any, Any, Report | ApiError]]
+) -> tuple[list[list[EntityFields]], list[Report | ApiError]]:
     """Run every read concurrently; when one raises, cancel the others (a failed poll must not leave requests
     running after it released its lease) and raise that error, not an ExceptionGroup."""
     try:
@@ -238,10 +214,6 @@ async def _smart_plus_ids(client: TikTokClient, advertiser_id: str, errors: list
         return frozenset()
 
 
-async def _entities(client: TikTokClient, advertiser_id: str, level: Level, plan: LevelPlan) -> list[Entity]:
-    return await client.entities(level, advertiser_id, fields=plan.fields or None)
-
-
 async def _report(
     client: TikTokClient, advertiser_id: str, query: ReportQuery, *, use_task: bool = False
 ) -> Report | ApiError:
@@ -260,35 +232,3 @@ async def _report(
     except ApiError as exc:
         log.warning("advertiser %s: report failed, its values are missing this poll: %s", advertiser_id, exc)
         return exc
-
-
-def entity_state(entity: Entity, metrics: Metrics | None = None) -> EntityState:
-    """What campaign|adgroup|ad/get returned for one entity, with the report values for it, as the daemon's
-    :class:`EntityState` (the edge between the API's types and the domain's)."""
-    return EntityState(
-        level=entity.level,
-        id=entity.id,
-        advertiser_id=entity.advertiser_id,
-        name=entity.name,
-        operation_status=entity.operation_status,
-        secondary_status=entity.secondary_status,
-        budget=entity.budget,
-        budget_mode=entity.budget_mode,
-        campaign_id=entity.campaign_id,
-        adgroup_id=entity.adgroup_id,
-        metrics=MappingProxyType(dict(metrics)) if metrics else EMPTY,  # windows read-only already: not copied
-        smart_plus=entity.smart_plus,
-    )
-
-
-def _advertiser_state(
-    advertiser: AdvertiserInfo, metrics: Mapping[str, Mapping[str, MetricValue]] | None
-) -> EntityState:
-    return EntityState(
-        level=Level.ADVERTISER,
-        id=advertiser.id,
-        advertiser_id=advertiser.id,
-        name=advertiser.name,
-        secondary_status=advertiser.status,
-        metrics=metrics or {},
-    )

@@ -14,6 +14,11 @@ from monitor.domain.values import EMPTY, Metrics, MetricValue, freeze_metrics
 #: An entity within one advertiser: ``(Level.AD, "1790...")``.
 EntityKey = tuple[Level, str]
 
+#: An entity's own fields in :class:`EntityState`'s order, without its level and advertiser (those of a whole
+#: list): ``(id, name, operation_status, secondary_status, budget, budget_mode, campaign_id, adgroup_id,
+#: smart_plus)``. What a poll reads a list page into (monitor.tiktok.entity_rows).
+EntityFields = tuple[str, str | None, str | None, str | None, float | None, str | None, str | None, str | None, bool]
+
 #: The entity fields a snapshot tracks and the diff compares (parent ids never change for an entity).
 TRACKED_FIELDS = ("name", "operation_status", "secondary_status", "budget", "budget_mode")
 

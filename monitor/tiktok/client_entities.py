@@ -7,10 +7,10 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from monitor.domain import Level
+from monitor.domain import EntityFields, Level
 from monitor.tiktok.changelog import ChangeRecord, read_change_log
 from monitor.tiktok.client_paging import MAX_PAGE_SIZE, PagedClient
-from monitor.tiktok.cooperative import EVERY, slices
+from monitor.tiktok.entity_rows import read_page
 from monitor.tiktok.models import DEFAULT_FIELDS, Entity
 from monitor.tiktok.shape import Fields
 
@@ -33,6 +33,20 @@ class EntityReads(PagedClient):
     ) -> list[Entity]:
         """All campaigns, ad groups or ads of an advertiser (every page), with ``fields`` plus the id,
         name and parent ids that an :class:`Entity` needs. Deleted ones are excluded, as the API does."""
+        rows = await self.entity_rows(level, advertiser_id, fields=fields, filtering=filtering, page_size=page_size)
+        return [Entity(level, row[0], advertiser_id, *row[1:]) for row in rows]
+
+    async def entity_rows(
+        self,
+        level: Level,
+        advertiser_id: str,
+        *,
+        fields: Iterable[str] | None = None,
+        filtering: Mapping[str, Any] | None = None,
+        page_size: int = MAX_PAGE_SIZE,
+    ) -> list[EntityFields]:
+        """What :meth:`entities` reads, as plain tuples (:func:`~monitor.tiktok.entity_rows.read_page`; the
+        level and advertiser are the caller's): what a poll builds its snapshot of."""
         if level is Level.ADVERTISER:
             raise ValueError("advertisers are read with advertiser_info()")
         smart = ("campaign_automation_type",) if level is Level.CAMPAIGN else ()  # which are Upgraded Smart+
@@ -45,16 +59,13 @@ class EntityReads(PagedClient):
         if filtering:
             params["filtering"] = dict(filtering)
 
-        async def convert(rows: list[Fields]) -> list[Entity]:  # a page as it comes, the loop's turn every 200
-            out: list[Entity] = []
-            async for chunk in slices(rows, EVERY):
-                out += [Entity.from_api(level, advertiser_id, row) for row in chunk]
-            return out
+        async def convert(rows: list[Any], data: Fields) -> list[EntityFields]:  # a page as it comes (< 1 ms)
+            return read_page(level, advertiser_id, rows, data)
 
         pages = await self._pages(
             f"{level.value}/get/", params, advertiser_id=advertiser_id, page_size=page_size, convert=convert
         )
-        seen = {entity.id: entity for entity in pages.rows}  # an entity created between two page reads can shift
+        seen = {row[0]: row for row in pages.rows}  # an entity created between two page reads can shift
         return list(seen.values())  # pages: deduplicated
 
     async def campaigns(self, advertiser_id: str, **kwargs: Any) -> list[Entity]:

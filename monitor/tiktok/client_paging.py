@@ -66,14 +66,15 @@ class PagedClient:
         max_page_size: int = MAX_PAGE_SIZE,
         advertiser_id: str | None = None,
         stop_if_truncated: bool = False,
-        convert: Callable[[list[Fields]], Awaitable[list[Any]]] | None = None,
+        convert: Callable[[list[Any], Fields], Awaitable[list[Any]]] | None = None,
     ) -> Pages:
         """Every row of a paginated list, checked: page 1, then the pages its count asks for, a few at a time
         (see the module docstring for the rule). Raises BadResponseError when the list cannot be read whole.
         ``stop_if_truncated``: when page 1 says TikTok capped the rows, only page 1 is read. ``convert``: each
         page's rows are converted as the page arrives and its answer is let go (a 100,000-ad list never holds
-        every page's JSON at once; page 1's stays, for the count and its errors); the rows counted are the
-        page's, before conversion."""
+        every page's JSON at once; page 1's stays, for the count and its errors); it is given the page's
+        ``data.list`` as decoded (its rows not checked: ``convert`` checks them, e.g. with ``data.rows()``) and
+        the page's ``data``; the rows counted are the page's, before conversion."""
         page_size = max(1, min(page_size, max_page_size))
         flagged: list[bool] = []  # per page: TikTok flagged its rows as capped
 
@@ -81,17 +82,21 @@ class PagedClient:
             response = await self.transport.request(
                 "GET", path, params={**params, "page": number, "page_size": page_size}, advertiser_id=advertiser_id
             )
-            rows = answer_data(response, path, advertiser_id, page=number).rows()
+            data = answer_data(response, path, advertiser_id, page=number)
             flagged.append(_truncated(response))
-            return response.request_id or "", len(rows), rows if convert is None else await convert(rows)
+            if convert is None:
+                rows = data.rows()
+                return response.request_id or "", len(rows), rows
+            items = data.items()
+            return response.request_id or "", len(items), await convert(items, data)
 
         first_response = await self.transport.request(
             "GET", path, params={**params, "page": 1, "page_size": page_size}, advertiser_id=advertiser_id
         )
         data = answer_data(first_response, path, advertiser_id, page=1)
-        first_rows = data.rows()
+        first_rows: list[Any] = data.rows() if convert is None else data.items()
         request_ids = [first_response.request_id or ""]
-        rows = first_rows if convert is None else await convert(first_rows)
+        rows = first_rows if convert is None else await convert(first_rows, data)
         if stop_if_truncated and _truncated(first_response):
             return Pages(rows, [r for r in request_ids if r], truncated=True)
         flagged.append(_truncated(first_response))

@@ -4,8 +4,10 @@ The daemon's own vocabulary (:class:`Level`, :data:`MetricValue`, :class:`Accoun
 this module is the API's side of the edge. Answers are read with the checks of :mod:`monitor.tiktok.shape`
 (where the parsing of the API's string-typed numbers lives, re-exported here).
 
-Everything here is frozen: API answers leave ``tiktok/`` only as these types. IDs stay strings (some
-exceed 2**53). A metric TikTok did not report is ``None``: never 0.
+Everything here is frozen: API answers leave ``tiktok/`` only as these types, or as plain tuples of them (a
+list page's :data:`~monitor.domain.EntityFields`, :mod:`monitor.tiktok.entity_rows`; a report's columns,
+:mod:`monitor.tiktok.report_table`). IDs stay strings (some exceed 2**53). A metric TikTok did not report is
+``None``: never 0.
 """
 
 from __future__ import annotations

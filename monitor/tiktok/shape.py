@@ -201,6 +201,10 @@ class Fields:
 
     def rows(self, key: str = "list") -> list[Fields]:
         """The list of objects at ``key`` (required; null is an empty list)."""
+        return [Fields.of(row, f"{self._at(key)}[{i}]", self.where) for i, row in enumerate(self.items(key))]
+
+    def items(self, key: str = "list") -> list[Any]:
+        """The list at ``key`` as decoded, its items not checked (required; null is an empty list)."""
         value = self.raw.get(key, _MISSING)
         if value is _MISSING:
             raise self.error(key, "is missing")
@@ -208,7 +212,7 @@ class Fields:
             return []
         if not isinstance(value, list):
             raise self._wrong(key, value, "a list")
-        return [Fields.of(row, f"{self._at(key)}[{i}]", self.where) for i, row in enumerate(value)]
+        return value
 
     def id(self, key: str) -> str:
         """A required id, as a string."""
