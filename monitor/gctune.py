@@ -23,6 +23,8 @@ Reference counting, which frees almost everything a poll drops (snapshots hold n
 from __future__ import annotations
 
 import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 #: Containers allocated (net) between two young collections (CPython's default: 700), and young collections
 #: between two of the middle generation (default: 10).
@@ -47,3 +49,19 @@ def collect_all() -> int:
     monitor.store.rollback_first). Blocks the event loop for a fraction of a second once an hour; returns the
     number of objects collected."""
     return gc.collect()
+
+
+@contextmanager
+def collector_held_off() -> Iterator[None]:
+    """No cyclic collection while the block runs; one that fell due runs after it, at the next allocation. For
+    maintenance's write transactions (monitor.store.holding): a collection that starts inside one holds SQLite's
+    write lock with it, and with the thresholds above a young collection of a large process took 116-133 ms
+    (``gc.callbacks`` in ``bench/storage.py`` at 10,000 ads) against maintenance's 40 ms per transaction. Nested
+    blocks leave the collector as the outermost found it."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()

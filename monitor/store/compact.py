@@ -21,9 +21,10 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from monitor.store.db import reading, writing
+from monitor.store.db import reading
 from monitor.store.history import keys_t
 from monitor.store.history_forget import forget_superseded
+from monitor.store.holding import holding
 from monitor.store.models import PollRow
 from monitor.store.partitions import partitioned, utc_day
 from monitor.store.tiers import DAILY, HOURLY, SPAN, Tiers, span_start
@@ -121,7 +122,7 @@ async def _mark_span(
 ) -> bool:
     """Mark the oldest span of ``tier`` before ``boundary`` that still has finer polls; False: none left."""
     ok = (polls_t.c.advertiser_id == advertiser_id) & (polls_t.c.status == OK)
-    async with writing(engine) as conn:
+    async with holding(engine) as conn:
         began = time.perf_counter()  # the write lock is ours from here
         oldest = (
             await conn.execute(
@@ -175,7 +176,7 @@ async def _finish_merged(engine: AsyncEngine, advertiser_id: str, budget: Budget
             report.history_rows += await batched(
                 engine, advertiser_id, keep, first - 1, span, budget, "compact", days=days
             )
-        async with writing(engine) as conn:
+        async with holding(engine) as conn:
             began = time.perf_counter()  # the write lock is ours from here
             upto = polls_t.c.id < keep if keep is not None else sa.true()
             await conn.execute(sa.delete(polls_t).where(mine, polls_t.c.status == MERGED, polls_t.c.id >= first, upto))
@@ -210,7 +211,7 @@ async def batched(
         end = min(sids[1], start + budget.size_of(kind))
         step = max(16, min(MOST_STEP, (end - start) // 8))
         first = start
-        async with writing(engine) as conn:
+        async with holding(engine) as conn:
             began = time.perf_counter()  # the write lock is ours from here
             # an eighth of the batch at a time, committing early once half the target is spent: keys are not all
             # equally dear (at 10,000 ads some ranges cost ten times others), and this bounds the overshoot to

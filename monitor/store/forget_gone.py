@@ -18,8 +18,9 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from monitor.store.compact import Budget
-from monitor.store.db import reading, writing
+from monitor.store.db import reading
 from monitor.store.history import keys_t, metrics_t, states_t
+from monitor.store.holding import holding
 from monitor.store.models import EntityRow
 
 entities_t = EntityRow.__table__
@@ -106,7 +107,7 @@ async def forget_gone(engine: AsyncEngine, advertiser_id: str, keep_from: int, b
     start = 0
     while start < len(sids):
         batch = sids[start : start + min(MOST, budget.size_of(KIND))]
-        async with writing(engine) as conn:
+        async with holding(engine) as conn:
             began = time.perf_counter()  # the write lock is ours from here
             counts = await forget_batch(conn, advertiser_id, keep_from, batch)
         budget.record(time.perf_counter() - began, KIND, done=len(batch))

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from monitor.bytesize import format_size
 from monitor.store import compact, partition_rewrite, partitions, prune
 from monitor.store.compact import Budget, CompactReport
-from monitor.store.db import writing
+from monitor.store.holding import holding
 from monitor.store.tiers import DAILY, Tiers, span_start
 from monitor.store.values import PruneReport
 
@@ -123,7 +123,7 @@ async def incremental_vacuum(engine: AsyncEngine, budget: Budget) -> int:
         return 0
     given = 0
     while free > 0:
-        async with writing(engine) as conn:
+        async with holding(engine) as conn:
             began = time.perf_counter()  # the write lock is ours from here
             await conn.exec_driver_sql(f"PRAGMA incremental_vacuum({VACUUM_PAGES})")
             left = (await conn.exec_driver_sql("PRAGMA freelist_count")).scalar_one()

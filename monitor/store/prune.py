@@ -28,9 +28,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from monitor.domain.baseline import keep_days
 from monitor.store import partition_drop
 from monitor.store.compact import Budget, batched
-from monitor.store.db import reading, writing
+from monitor.store.db import reading
 from monitor.store.forget_gone import forget_gone
 from monitor.store.history import keys_t
+from monitor.store.holding import holding
 from monitor.store.hourly import prune_before
 from monitor.store.models import AdvertiserRow, ApprovalRow, HoldRow, OutboxRow, PollRow, SilenceRow
 from monitor.store.partitions import partitioned, utc_day
@@ -64,7 +65,7 @@ async def prune(
     for advertiser_id, keep in keeps.items():
         counts = await _prune_advertiser(engine, advertiser_id, keep, history_cutoff, budget)
         polls, history, entities = polls + counts[0], history + counts[1], entities + counts[2]
-    async with writing(engine) as conn:
+    async with holding(engine) as conn:
         result = await conn.execute(
             sa.delete(outbox_t).where(
                 outbox_t.c.status.in_([OutboxStatus.SENT.value, OutboxStatus.FAILED.value]),
@@ -119,7 +120,7 @@ async def _prune_advertiser(
     if sids[0] is not None and (days is None or days[0] <= days[1]):
         span = (sids[0], sids[1] + 1)
         history = await batched(engine, advertiser_id, keep_from, None, span, budget, "prune", days=days)
-    async with writing(engine) as conn:  # the old polls first: no reader reads a snapshot missing what goes next
+    async with holding(engine) as conn:  # the old polls first: no reader reads a snapshot missing what goes next
         began = time.perf_counter()  # the write lock is ours from here
         where = (polls_t.c.advertiser_id == advertiser_id) & (polls_t.c.id < keep_from)
         polls = (await conn.execute(sa.delete(polls_t).where(where))).rowcount
