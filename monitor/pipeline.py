@@ -191,6 +191,7 @@ class Pipeline:
                     # 2 store and 3 diff
                     progress.enter(Stage.STORE)
                     poll.save(fetched.states, levels=plan.levels)
+                    await poll.compare()  # what changed, before the rules read the previous poll (decoded once)
                     current = poll.current
                     progress.enter(Stage.DIFF)
                     changes = diff_snapshots(poll.previous, current, metrics=False)  # fields only: who changed what

@@ -4,10 +4,12 @@ Every poll reads the previous snapshot back (100,000 entities for a large accoun
 compared with the new one, and that comparison can be made on the stored text (:mod:`monitor.store.poll_changes`:
 the new metrics encoded the same way, compared as text). Decoding every entity's metrics into read-only dicts
 cost about 2 kB and several microseconds per entity; kept as text until something reads a value (a rule's
-``prev``, the history of an entity that changed), a previous snapshot costs a fraction of that. Reading behaves
-exactly as the decoded metrics would: read-only windows of read-only values, ``None`` for no data. Text written
-in another form (before orjson, or ``-0.0`` for ``0.0``) compares unequal once: that entity's row is written
-again, its values and history unchanged.
+``prev``, the history of an entity that changed), a previous snapshot costs a fraction of that. When the store
+has compared a new poll with it before the rules run, an unchanged entity's metrics *are* the new ones
+(:meth:`StoredMetrics.adopt`) and a changed one's are those the comparison parsed: nothing is decoded twice.
+Reading behaves exactly as the decoded metrics would: read-only windows of read-only values, ``None`` for no
+data. Text written in another form (before orjson, or ``-0.0`` for ``0.0``) compares unequal once: that entity's
+row is written again, its values and history unchanged.
 """
 
 from __future__ import annotations
@@ -19,9 +21,15 @@ from typing import Any
 from monitor import fastjson
 from monitor.domain.values import EMPTY, MetricValue
 
-__all__ = ["StoredMetrics"]
+__all__ = ["StoredMetrics", "read_only"]
 
 Window = Mapping[str, MetricValue]
+
+
+def read_only(data: dict[str, dict[str, MetricValue]]) -> Mapping[str, Window]:
+    """Parsed stored metrics as the snapshot holds them: read-only windows of read-only values (the dicts are
+    wrapped, not copied)."""
+    return MappingProxyType({w: MappingProxyType(m) for w, m in data.items()}) if data else EMPTY
 
 
 class StoredMetrics(Mapping[str, Window]):
@@ -40,9 +48,15 @@ class StoredMetrics(Mapping[str, Window]):
 
     def _metrics(self) -> Mapping[str, Window]:
         if self._decoded is None:
-            data = fastjson.loads(self.text)
-            self._decoded = MappingProxyType({w: MappingProxyType(m) for w, m in data.items()}) if data else EMPTY
+            self._decoded = read_only(fastjson.loads(self.text))
         return self._decoded
+
+    def adopt(self, metrics: Mapping[str, Window]) -> None:
+        """Take ``metrics`` as the decoded form, so nothing decodes the text again. The caller vouches that they
+        are what the text decodes to: equal values of equal types (:mod:`monitor.store.poll_changes` knows it
+        when a new poll's metrics encode to the same text, or when it has parsed the text itself)."""
+        if self._decoded is None:
+            self._decoded = metrics
 
     def __getitem__(self, window: str) -> Window:
         return self._metrics()[window]

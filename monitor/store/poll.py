@@ -64,6 +64,7 @@ class PollWriter:
     _approvals: list[Approval] = field(default_factory=list, repr=False)
     _current: Snapshot | None = field(default=None, repr=False)
     _changed_by: dict[EntityKey, str] = field(default_factory=dict, repr=False)
+    _changes: tuple[list[dict[str, object]], HistoryChanges] | None = field(default=None, repr=False)
     api_calls: int = 0
     errors: list[str] = field(default_factory=list)
 
@@ -89,6 +90,7 @@ class PollWriter:
         self._saved.update(batch)
         self._saved_levels |= wanted
         self._current = None
+        self._changes = None
 
     @property
     def current(self) -> Snapshot:
@@ -150,9 +152,18 @@ class PollWriter:
         self._changed_by.update(by)
 
     def changes(self) -> tuple[list[dict[str, object]], HistoryChanges]:
-        """Rows for ``entities`` (entities that appeared, changed or disappeared) and the history's rows of them."""
-        previous = {} if self.previous is None else self.previous.entities
-        return poll_changes(previous, self._saved, self._saved_levels)
+        """Rows for ``entities`` (entities that appeared, changed or disappeared) and the history's rows of them
+        (worked out once per :meth:`save`)."""
+        if self._changes is None:
+            previous = {} if self.previous is None else self.previous.entities
+            self._changes = poll_changes(previous, self._saved, self._saved_levels)
+        return self._changes
+
+    async def compare(self) -> None:
+        """Work out :meth:`changes` now, off the event loop, rather than at commit. Call it after :meth:`save`
+        and before anything reads ``previous``'s metrics: comparing hands them what it decoded, and an unchanged
+        entity's previous metrics become the new ones, so the rules decode nothing of the previous poll."""
+        await asyncio.to_thread(self.changes)
 
 
 async def begin(

@@ -1,13 +1,16 @@
-"""Which rows one poll writes (pure): the entities that appeared, changed or disappeared, and their history rows.
+"""Which rows one poll writes: the entities that appeared, changed or disappeared, and their history rows. Pure
+but for one cache: what it learns of the previous snapshot's metrics is handed to them.
 
 An entity costs no row when nothing about it changed. Its *fingerprint* decides that with one comparison: the
 canonical stored text of its metrics (:func:`stored_text`, the very text the store writes) next to the previous
 state's stored text (:class:`~monitor.domain.stored.StoredMetrics` keeps it as read), plus a tuple comparison of its
-fields. Equal text is equal values of equal types (``0`` and ``0.0`` differ, so what was saved reads back) and
-nothing of the previous snapshot is decoded: an unchanged entity costs one encoding in C and two comparisons. A
-changed entity's previous text is parsed once into plain dicts for its history rows (not decoded into the
-snapshot). A previous state whose metrics are not stored text (a snapshot built in memory) is compared as values,
-types included: the general comparison the fingerprint stands for.
+fields. Equal text is equal values of equal types (``0`` and ``0.0`` differ, so what was saved reads back), so an
+unchanged entity costs one encoding in C and two comparisons, and its previous metrics become the new ones
+(:meth:`~monitor.domain.stored.StoredMetrics.adopt`). A changed entity's previous text is parsed once into plain
+dicts, for its history rows and, wrapped read-only, for the rules' reads of the previous poll: when the pipeline
+compares before it evaluates (:meth:`~monitor.store.poll.PollWriter.compare`), nothing is decoded twice. A previous
+state whose metrics are not stored text (a snapshot built in memory) is compared as values, types included: the
+general comparison the fingerprint stands for.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import orjson
 
 from monitor import fastjson
 from monitor.domain import LEVEL_ORDER, EntityKey, EntityState, Level, Metrics
-from monitor.domain.stored import StoredMetrics
+from monitor.domain.stored import StoredMetrics, read_only
 from monitor.domain.values import EMPTY
 from monitor.store.history_codec import HistoryChanges, StateEvent, WindowEvent, check_values, entity_events
 from monitor.store.snapshots import row_values
@@ -113,8 +116,10 @@ def _unchanged_or_text(old: EntityState | None, new: EntityState, checked: bool)
             return None
         check_values(new)
         text = fastjson.dumps(new.metrics, finite=True)  # every float checked finite just above
-    if was is not None and text == was and _fields(old) == _fields(new):
-        return None
+    if was is not None and text == was:
+        _adopt(old, new)  # equal text: equal values of equal types, so the rules need not decode the old text
+        if _fields(old) == _fields(new):
+            return None
     return text
 
 
@@ -132,9 +137,17 @@ def _before(old: EntityState | None) -> Metrics | None:
         return None
     metrics = old.metrics
     if type(metrics) is StoredMetrics and not metrics.decoded:
-        parsed: Metrics = fastjson.loads(metrics.text)
+        parsed = fastjson.loads(metrics.text)
+        metrics.adopt(read_only(parsed))  # parsed once: the rules read these (wrapped, not copied)
         return parsed
     return metrics
+
+
+def _adopt(old: EntityState | None, new: EntityState) -> None:
+    """Let ``old``'s stored metrics be ``new``'s, which encode to the same text."""
+    metrics = None if old is None else old.metrics
+    if type(metrics) is StoredMetrics:
+        metrics.adopt(new.metrics)
 
 
 def _text_of(metrics: Metrics) -> str:

@@ -1,0 +1,113 @@
+"""A poll compares its snapshot with the previous one before the rules run (issue 18), and what the comparison
+learns of the previous metrics is kept: an unchanged entity's previous metrics become the new ones, a changed
+entity's are those the comparison parsed. So the rules' reads of the previous poll (``delta``, ``prev``) decode
+nothing, and read exactly what the stored text says: equal values of equal types, read-only."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import timedelta
+from types import MappingProxyType
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from monitor import fastjson
+from monitor.domain import EntityState, Level
+from monitor.domain.stored import StoredMetrics
+from monitor.store import Store
+from monitor.store.poll_changes import poll_changes
+
+from .conftest import ADV, T0, latest_snapshot, state
+from .test_fingerprint import as_read, moved, state_of
+
+
+def typed(metrics: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, tuple[type, Any]]]:
+    """Metrics with each value's type: ``0`` and ``0.0`` read differently."""
+    return {w: {k: (type(v), v) for k, v in values.items()} for w, values in metrics.items()}
+
+
+def reads_as_its_text(metrics: StoredMetrics) -> bool:
+    """Does ``metrics`` read exactly as its stored text decodes, windows read-only?"""
+    fresh = StoredMetrics(metrics.text)
+    read_only = all(type(window) is MappingProxyType for window in metrics.values())
+    return typed(metrics) == typed(fresh) and read_only
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.data(), n=st.integers(1, 6))
+def test_after_comparing_every_previous_entity_reads_as_its_stored_text(data: st.DataObject, n: int) -> None:
+    olds = [data.draw(state_of(f"a{i}")) for i in range(n)]
+    news = [data.draw(moved(old)) for old in olds]
+    previous = {s.key: as_read(s, decoded=False) for s in olds}
+
+    poll_changes(previous, {s.key: s for s in news}, [Level.AD])
+
+    for old, new in zip(previous.values(), news, strict=True):
+        metrics = old.metrics
+        assert isinstance(metrics, StoredMetrics)
+        assert metrics.decoded  # nothing left for a rule to decode
+        assert reads_as_its_text(metrics)
+        if metrics.text == fastjson.dumps(new.metrics):
+            assert all(metrics[w] is new.metrics[w] for w in new.metrics)  # the new windows themselves
+
+
+def test_a_value_whose_type_changed_reads_with_its_old_type() -> None:
+    old = state("a1", metrics={"today": {"spend": 0, "clicks": 3}})
+    new = replace(old, metrics={"today": {"spend": 0.0, "clicks": 3}})
+    previous = {old.key: as_read(old, decoded=False)}
+    rows, _ = poll_changes(previous, {new.key: new}, [Level.AD])
+    assert [r["entity_id"] for r in rows] == ["a1"]  # 0 -> 0.0 is a change
+    spend = previous[old.key].metrics["today"]["spend"]
+    assert type(spend) is int and spend == 0
+
+
+async def _two_polls(store: Store, first: list[EntityState], second: list[EntityState], compare: bool) -> Any:
+    async with store.poll(ADV, T0) as poll:
+        poll.save(first)
+    async with store.poll(ADV, T0 + timedelta(minutes=5)) as poll:
+        previous = poll.previous
+        poll.save(second)
+        if compare:
+            await poll.compare()
+        decoded = {k: s.metrics.decoded for k, s in previous.entities.items()}  # type: ignore[union-attr]
+        windows = {k: dict(s.metrics) for k, s in previous.entities.items()}  # type: ignore[union-attr]
+    return decoded, windows
+
+
+@pytest.mark.parametrize("compare", [False, True])
+async def test_a_poll_that_compares_first_commits_the_same_rows_and_hands_the_rules_decoded_metrics(
+    store: Store, compare: bool
+) -> None:
+    same = state("a1", metrics={"today": {"spend": 1.5, "impressions": 10}})
+    moving = state("a2", metrics={"today": {"spend": 2.0, "impressions": 10}})
+    moved_on = replace(moving, metrics={"today": {"spend": 3.25, "impressions": 12}})
+    decoded, windows = await _two_polls(store, [same, moving], [same, moved_on], compare)
+    if compare:
+        assert all(decoded.values())  # compared before the rules read: nothing of it is decoded again
+    else:
+        assert not any(decoded.values())  # nothing has read the previous poll yet
+    assert typed(windows[same.key]) == typed(same.metrics)
+    assert typed(windows[moving.key]) == typed(moving.metrics)
+    latest = await latest_snapshot(store, ADV)
+    assert latest is not None
+    assert typed(latest.entities[moving.key].metrics) == typed(moved_on.metrics)
+    assert latest.entities[same.key] == same
+
+
+async def test_saving_again_after_comparing_compares_again(store: Store) -> None:
+    ad = state("a1", metrics={"today": {"spend": 1.0}})
+    async with store.poll(ADV, T0) as poll:
+        poll.save([ad])
+    campaign = state("c1", Level.CAMPAIGN, metrics={"today": {"spend": 9.0}})
+    async with store.poll(ADV, T0 + timedelta(minutes=5)) as poll:
+        poll.save([replace(ad, metrics={"today": {"spend": 2.0}})], levels=[Level.AD])
+        await poll.compare()
+        poll.save([campaign], levels=[Level.CAMPAIGN])  # a level saved after comparing is not forgotten
+    latest = await latest_snapshot(store, ADV)
+    assert latest is not None
+    assert latest.entities[campaign.key] == campaign
+    assert latest.entities[ad.key].metrics["today"]["spend"] == 2.0
