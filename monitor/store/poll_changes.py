@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import fields
 from itertools import chain
 from operator import attrgetter, methodcaller
 from types import MappingProxyType
@@ -30,12 +29,14 @@ from monitor.domain import LEVEL_ORDER, EntityKey, EntityState, Level, Metrics
 from monitor.domain.stored import StoredMetrics, read_only
 from monitor.domain.values import EMPTY
 from monitor.store.history_codec import HistoryChanges, StateEvent, WindowEvent, check_values, entity_events
-from monitor.store.snapshots import row_values
+from monitor.store.snapshots import STATE_COLUMNS, row_values
 
 __all__ = ["poll_changes", "stored_text"]
 
-#: Every compared field of a state but its metrics.
-_fields = attrgetter(*(f.name for f in fields(EntityState) if f.compare and f.name != "metrics"))
+#: The fields of a state an ``entities`` row stores, besides its key and metrics. Not ``smart_plus``: it is read
+#: from the API each poll and never stored, so a state read back always says False and comparing it would write
+#: every Smart+ entity's row again at every poll.
+_fields = attrgetter(*STATE_COLUMNS)
 #: fastjson.dumps' options: the stored text's canonical form.
 _OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
 _is_float: Callable[[object], bool] = float.__instancecheck__

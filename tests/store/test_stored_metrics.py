@@ -98,3 +98,14 @@ async def test_a_warm_poll_decodes_nothing_twice_and_writes_only_the_changed_row
     assert runs[0].rows_written == 1
     snapshot = await latest_snapshot(store, ADV)
     assert snapshot is not None and snapshot.get(Level.AD, "a0").metric("spend") == 20.0  # type: ignore[union-attr]
+
+
+async def test_an_unchanged_smart_plus_entity_writes_no_row(store: Store) -> None:
+    """``smart_plus`` comes from the API each poll and is not stored: a state read back says False, which is no
+    change (it made every Upgraded Smart+ entity's row be written again at every poll)."""
+    entities = [state("c1", Level.CAMPAIGN, metrics=TODAY, smart_plus=True), state("a1", metrics=TODAY)]
+    for minutes in (0, 5):
+        async with store.poll(ADV, T0 + timedelta(minutes=minutes)) as poll:
+            poll.save(entities)
+    runs = await store.polls(ADV)
+    assert [run.rows_written for run in runs] == [0, 2]  # newest first
