@@ -8,7 +8,8 @@ lifetime; some with ``for``/``cooldown`` and pacing) into a fresh SQLite databas
 ``python -m monitor --log-level debug once`` twice as a child process: cold (empty database) and warm (the
 second poll; the sandbox's world moves on in between, as time passes).
 
-Each ``once`` is measured as a process of its own: wall seconds, CPU seconds (user + system) and peak RSS from
+Each ``once`` is measured as a process of its own, with the monitor package's bytecode written as an installed
+one has it (``bench/bytecode.py``): wall seconds, CPU seconds (user + system) and peak RSS from
 ``os.wait4`` of that child (the sandbox's CPU is not in it); API calls by endpoint and 40100 answers from the
 sandbox's request log; database bytes per entity (the SQLite file and its WAL after the cold run, divided by
 the entities polled; for the warm run, the growth); and the split by stage, from the debug line each poll
@@ -41,6 +42,8 @@ import urllib.request
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from bytecode import installed_env  # bench/: run as a script, this folder is on sys.path
 
 from monitor.sandbox import LARGE_ADVERTISER_ID
 from monitor.sandbox.arrivals import max_in_window
@@ -120,11 +123,12 @@ def db_bytes(directory: Path) -> int:
 
 def once(cfg: Path, url: str, directory: Path) -> Run:
     http(f"{url}/sandbox/reset", "POST")
+    env = installed_env()
     command = [sys.executable, "-m", "monitor", "--log-level", "debug", "once", "--config", str(cfg)]
     out_path, err_path = directory / "once.out", directory / "once.err"
     started = time.perf_counter()
     with out_path.open("wb") as out, err_path.open("wb") as err:
-        process = subprocess.Popen(command, stdout=out, stderr=err, stdin=subprocess.DEVNULL)  # noqa: S603
+        process = subprocess.Popen(command, stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=env)  # noqa: S603
         _, status, usage = os.wait4(process.pid, 0)  # this child's own CPU and peak RSS
     process.returncode = os.waitstatus_to_exitcode(status)
     wall = time.perf_counter() - started
