@@ -71,7 +71,10 @@ def setup_logging(level: str = "info", fmt: str = "text", secrets: Iterable[str]
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    # libraries' routine chatter: an access line per request, two lines per scheduled job, migration details
-    for noisy in ("aiohttp.access", "apscheduler.executors.default", "apscheduler.scheduler", "alembic.runtime"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    # libraries' routine chatter: an access line per request, two lines per scheduled job, migration details, and
+    # aiosqlite's two debug lines per statement with all its parameters (at 100,000 entities one line of 14 MB: a
+    # debug run of ``once`` spent more CPU formatting them than polling)
+    noisy = ("aiohttp.access", "apscheduler.executors.default", "apscheduler.scheduler", "alembic.runtime", "aiosqlite")
+    for name in noisy:
+        logging.getLogger(name).setLevel(logging.WARNING)
     return redactor
