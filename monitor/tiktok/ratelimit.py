@@ -28,9 +28,9 @@ advertiser and token; ``advertiser`` (40133) pauses only that advertiser's reque
 a small batch (at most the callers waiting, at most ``batch_max``), spends it within the lease's validity and
 leases again, so the sum of every process's requests stays within ``max_qps`` and ``per_minute`` at the cost
 of one database transaction per batch, not per request. Its own windows then grow to the fleet's (one second
-plus the margin plus a batch's validity), so a process alone never leases in vain. An app pause it makes is
-recorded there too, and a pause another process recorded is adopted at the next lease (as if this process had
-made it: answers to grants from before it change nothing, a throttle after it escalates from its length). Should the database fail, the
+plus the margin plus a batch's validity), so a process alone never leases in vain. An app pause it makes is recorded there too, and a
+pause another process recorded is adopted at the next lease (as if this process had made it: answers to grants
+from before it change nothing, a throttle after it escalates from its length). Should the database fail, the
 limiter goes on with its own windows alone and tries it again a second later.
 """
 
