@@ -27,8 +27,7 @@ advertiser and token; ``advertiser`` (40133) pauses only that advertiser's reque
 :class:`monitor.store.budget.AppBudget`), a request also needs a token of the fleet's budget: the limiter leases
 a small batch (at most the callers waiting, at most ``batch_max``), spends it within the lease's validity and
 leases again, so the sum of every process's requests stays within ``max_qps`` and ``per_minute`` at the cost
-of one database transaction per batch, not per request. Its own windows then grow to the fleet's (one second
-plus the margin plus a batch's validity), so a process alone never leases in vain. An app pause it makes is recorded there too, and a
+of one database transaction per batch, not per request. An app pause it makes is recorded there too, and a
 pause another process recorded is adopted at the next lease (as if this process had made it: answers to grants
 from before it change nothing, a throttle after it escalates from its length). Should the database fail, the
 limiter goes on with its own windows alone and tries it again a second later.
@@ -309,20 +308,11 @@ class RateLimiter:
             return True
         self.leases += 1
         after = self._clock()
-        self._fleet_windows(lease.valid_for)
         self._adopt(lease, after)
         self._tokens, self._tokens_until = lease.tokens, now + lease.valid_for
         if lease.tokens == 0:
             self._lease_after = after + lease.retry_in
         return lease.tokens > 0 and self._clock() < self._tokens_until
-
-    def _fleet_windows(self, validity: float) -> None:
-        """Count this process's sends in the windows the fleet counts its leases in: a batch may be spent up to
-        ``validity`` after it was leased, so the fleet's windows are that much longer (monitor.store.budget). With
-        the shorter ones a process alone at full rate found room here before the fleet did, and about every third
-        lease gave no token: a write transaction in vain."""
-        self._second.length = max(self._second.length, 1.0 + self._margin + validity)
-        self._minute.length = max(self._minute.length, 60.0 + self._margin + validity)
 
     def _adopt(self, lease: BudgetLease, now: float) -> None:
         """Take over the app pause (and the half rate after it) another process recorded."""

@@ -10,8 +10,6 @@ import pytest
 from limiter_time import VirtualTime, grant_all
 
 from monitor.sandbox.arrivals import max_in_window
-from monitor.store import Store
-from monitor.store.budget import AppBudget
 from monitor.tiktok.ratelimit import BudgetLease, RateLimiter
 
 
@@ -149,20 +147,3 @@ async def test_our_own_pause_read_back_a_little_later_is_not_another_processes(c
     assert vt.now - start >= 1.1
     assert "another process" not in caplog.text
     assert (limiter.episodes, limiter.pauses) == (1, 1)
-
-
-async def test_a_process_alone_never_asks_the_fleet_for_a_token_it_cannot_have(tmp_path):
-    """The limiter counts its sends in the windows the fleet counts its leases in (one second plus the margin
-    plus a batch's validity), so a process alone never leases in vain. Before, its own window was shorter by the
-    validity, and at full rate about every third lease gave no token (57 of 149 in a 21-advertiser ``once``),
-    each one a write transaction."""
-    store = await Store.open(f"sqlite:///{tmp_path / 'monitor.db'}")  # the real budget: SQLite, the wall given
-    try:
-        vt = VirtualTime()
-        budget = AppBudget(store.engine, "app", wall=vt.clock)
-        limiter = RateLimiter(10, clock=vt.clock, sleep=vt.sleep, shared=budget)
-        grants = await grant_all(limiter, vt, callers=8, per_caller=10)
-        assert len(grants) == 80 and max_in_window(grants, 1.0) <= 10
-        assert budget.round_trips == budget.batches  # every lease gave tokens
-    finally:
-        await store.close()
