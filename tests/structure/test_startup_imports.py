@@ -1,7 +1,8 @@
 """Each command imports only what it uses (issue 18): ``--version`` and ``--help`` load none of the libraries,
 ``check`` no database, HTTP, Slack, e-mail, scheduler or metrics library, ``once`` without ``[slack]`` and
 ``[email]`` neither the Slack SDK nor aiosmtplib, nor the daemon's, the status page's, the preview's or the
-backtest's modules, nor alembic once the database is at the head revision. Each probe is a fresh interpreter that
+backtest's modules, nor alembic once the database is at the head revision, nor jinja2 when it sends no message;
+no cyclic collection runs while a command imports its modules (monitor.gctune.start_up). Each probe is a fresh interpreter that
 runs :func:`monitor.cli.main` and then lists what ``sys.modules`` holds."""
 
 from __future__ import annotations
@@ -30,8 +31,10 @@ PARTS = (
     "monitor.auth.flow", "monitor.rules.testing", "monitor.steering",
 )  # fmt: skip
 PROBE = f"""
-import json, sys
+import gc, json, sys
 from monitor.cli import main
+early = []  # the cyclic collections that ran before start-up's objects were frozen (monitor.gctune)
+gc.callbacks.append(lambda phase, info: early.append(info["generation"]) if phase == "start" and not gc.get_freeze_count() else None)
 try:
     code = main(sys.argv[2:])
 except SystemExit as exc:
@@ -39,7 +42,8 @@ except SystemExit as exc:
 loaded = sorted({{m.split(".")[0] for m in sys.modules}} & set({list(LIBRARIES)!r}))
 parts = sorted(set(sys.modules) & set({list(PARTS)!r}))
 with open(sys.argv[1], "w") as out:
-    json.dump({{"code": code, "libraries": loaded, "parts": parts}}, out)
+    json.dump({{"code": code, "libraries": loaded, "parts": parts, "start_up_collections": len(early),
+               "collector_on": gc.isenabled()}}, out)
 """
 ENV = {"TIKTOK_ACCESS_TOKEN": "t0ken-value", "SLACK_BOT_TOKEN": "xoxb-value"}  # the example config reads them
 
@@ -70,6 +74,7 @@ async def test_version_and_help_load_no_library_and_no_command(tmp_path: Path) -
         found = await probe(tmp_path, *args)
         assert found["code"] == 0, found["output"]
         assert (found["libraries"], found["parts"]) == ([], []), args
+        assert found["collector_on"], args  # as it was before the command
 
 
 async def test_check_loads_no_database_http_slack_or_scheduler_library(tmp_path: Path) -> None:
@@ -78,6 +83,7 @@ async def test_check_loads_no_database_http_slack_or_scheduler_library(tmp_path:
     assert "OK" in found["output"]
     assert found["libraries"] == ["jinja2"]  # it renders every template; it opens no database that does not exist
     assert found["parts"] == ["monitor.app"]
+    assert found["collector_on"]  # off while it ran (it calls no tune_collector), on again after
 
 
 def sandbox_config(folder: Path, base_url: str, *, slack: bool) -> Path:
@@ -113,9 +119,13 @@ async def test_once_loads_only_the_channels_it_is_configured_with(tmp_path: Path
     assert not {"slack_sdk", "aiosmtplib", "apscheduler", "prometheus_client"} & set(found["libraries"])
     assert found["parts"] == ["monitor.app", "monitor.wiring"]
     assert "alembic" in found["libraries"]  # it created the database
-    # a database at the head revision is opened without alembic (its version read with plain SQL)
+    # no cyclic collection while the modules were imported; frozen, then the collector is on
+    assert found["start_up_collections"] == 0 and found["collector_on"]
+    # a database at the head revision is opened without alembic (its version read with plain SQL); a poll that
+    # sends no message renders no template, so it loads no jinja2
     assert again["code"] == 0, again["output"]
-    assert not {"alembic", "mako"} & set(again["libraries"])
+    assert "0 message(s) queued" in again["output"]
+    assert not {"alembic", "mako", "jinja2"} & set(again["libraries"])
     # the probe sees a channel's library when the configuration sets the channel up
     assert told["code"] == 0, told["output"]
     assert "slack_sdk" in told["libraries"] and "monitor.notify.slack" in told["parts"]
