@@ -1,9 +1,10 @@
 """Each command imports only what it uses (issue 18): ``--version`` and ``--help`` load none of the libraries,
 ``check`` no database, HTTP, Slack, e-mail, scheduler or metrics library, ``once`` without ``[slack]`` and
 ``[email]`` neither the Slack SDK nor aiosmtplib, nor the daemon's, the status page's, the preview's or the
-backtest's modules, nor alembic once the database is at the head revision, nor jinja2 when it sends no message;
-no cyclic collection runs while a command imports its modules (monitor.gctune.start_up). Each probe is a fresh interpreter that
-runs :func:`monitor.cli.main` and then lists what ``sys.modules`` holds."""
+backtest's modules, nor sqlmodel (the store's tables are Core tables), nor alembic once the database is at the
+head revision, nor jinja2 when it sends no message; no cyclic collection runs while a command imports its modules
+(monitor.gctune.start_up). Each probe is a fresh interpreter that runs :func:`monitor.cli.main` and then lists
+what ``sys.modules`` holds."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from monitor.sandbox import Sandbox, SandboxSettings
 REPO = Path(__file__).resolve().parents[2]
 LIBRARIES = (
     "sqlalchemy", "alembic", "mako", "aiosqlite", "asyncpg", "aiohttp", "slack_sdk", "aiosmtplib", "jinja2",
-    "apscheduler", "prometheus_client",
+    "apscheduler", "prometheus_client", "sqlmodel",
 )  # fmt: skip
 #: Modules of the package that only some commands use.
 PARTS = (
@@ -117,6 +118,7 @@ async def test_once_loads_only_the_channels_it_is_configured_with(tmp_path: Path
     assert "2 advertiser(s), 0 failed" in found["output"]
     assert {"sqlalchemy", "aiohttp", "jinja2"} <= set(found["libraries"])  # what a poll uses
     assert not {"slack_sdk", "aiosmtplib", "apscheduler", "prometheus_client"} & set(found["libraries"])
+    assert "sqlmodel" not in found["libraries"]  # the store's tables are plain SQLAlchemy Core tables
     assert found["parts"] == ["monitor.app", "monitor.wiring"]
     assert "alembic" in found["libraries"]  # it created the database
     # no cyclic collection while the modules were imported; frozen, then the collector is on
