@@ -87,12 +87,12 @@ async def test_check_loads_no_database_http_slack_or_scheduler_library(tmp_path:
     assert found["collector_on"]  # off while it ran (it calls no tune_collector), on again after
 
 
-def sandbox_config(folder: Path, base_url: str, *, slack: bool) -> Path:
-    """The example rules telling the console only; ``[slack]`` only with ``slack``."""
+def sandbox_config(folder: Path, base_url: str, *, slack: bool, when: str = "spend > 1") -> Path:
+    """A rule (``when``) telling the console only; ``[slack]`` only with ``slack``."""
     rules = folder / "rules"
     rules.mkdir()
     (rules / "spend.toml").write_text(
-        '[[rule]]\nname = "spending"\nlevel = "campaign"\nwhen = "spend > 1"\nnotify = ["console"]\n'
+        f'[[rule]]\nname = "spending"\nlevel = "campaign"\nwhen = "{when}"\nnotify = ["console"]\n'
     )
     config = folder / "config.toml"
     config.write_text(
@@ -107,12 +107,14 @@ def sandbox_config(folder: Path, base_url: str, *, slack: bool) -> Path:
 async def test_once_loads_only_the_channels_it_is_configured_with(tmp_path: Path) -> None:
     sandbox = Sandbox(SandboxSettings(), clock=SystemClock())
     async with sandbox.serve("127.0.0.1", 0) as base_url:
-        plain, with_slack = tmp_path / "plain", tmp_path / "slack"
-        plain.mkdir()
-        with_slack.mkdir()
+        plain, with_slack, quiet = tmp_path / "plain", tmp_path / "slack", tmp_path / "quiet"
+        for folder in (plain, with_slack, quiet):
+            folder.mkdir()
         found = await probe(plain, "once", "--config", str(sandbox_config(plain, base_url, slack=False)))
         again = await probe(plain, "once", "--config", str(plain / "config.toml"))  # the database is at head now
         told = await probe(with_slack, "once", "--config", str(sandbox_config(with_slack, base_url, slack=True)))
+        never = sandbox_config(quiet, base_url, slack=False, when="spend < 0")  # no finding: no message
+        silent = await probe(quiet, "once", "--config", str(never))
         stored = await probe(plain, "check", "--config", str(plain / "config.toml"))
     assert found["code"] == 0, found["output"]
     assert "2 advertiser(s), 0 failed" in found["output"]
@@ -123,11 +125,13 @@ async def test_once_loads_only_the_channels_it_is_configured_with(tmp_path: Path
     assert "alembic" in found["libraries"]  # it created the database
     # no cyclic collection while the modules were imported; frozen, then the collector is on
     assert found["start_up_collections"] == 0 and found["collector_on"]
-    # a database at the head revision is opened without alembic (its version read with plain SQL); a poll that
-    # sends no message renders no template, so it loads no jinja2
+    # a database at the head revision is opened without alembic (its version read with plain SQL)
     assert again["code"] == 0, again["output"]
-    assert "0 message(s) queued" in again["output"]
-    assert not {"alembic", "mako", "jinja2"} & set(again["libraries"])
+    assert not {"alembic", "mako"} & set(again["libraries"])
+    # a poll that sends no message renders no template, so it loads no jinja2
+    assert silent["code"] == 0, silent["output"]
+    assert "0 findings; 0 message(s) queued" in silent["output"]
+    assert "sqlalchemy" in silent["libraries"] and "jinja2" not in silent["libraries"]
     # the probe sees a channel's library when the configuration sets the channel up
     assert told["code"] == 0, told["output"]
     assert "slack_sdk" in told["libraries"] and "monitor.notify.slack" in told["parts"]
