@@ -30,7 +30,7 @@ from monitor.checking import test_rules as test_rules
 from monitor.clock import Clock, SystemClock
 from monitor.config import Settings, load_settings
 from monitor.errors import ConfigError, MonitorError
-from monitor.gctune import tune_collector
+from monitor.gctune import start_up_over, tune_collector
 from monitor.logs import setup_logging
 
 # Each command imports the modules it uses in its own function, so a command loads only its own part of the
@@ -62,7 +62,7 @@ def run(config: str | Path, *, log_level: str = "info", log_format: str = "text"
     _log_warnings(settings)
     from monitor.daemon import run_daemon
 
-    return _run_async(run_daemon(settings, redactor=redactor))
+    return _run_async(run_daemon(settings, redactor=redactor), long_lived=True)
 
 
 def once(config: str | Path, *, dry_run: bool = False, log_level: str = "warning", log_format: str = "text") -> int:
@@ -321,11 +321,11 @@ def demo(*, cycles: int | None = None, log_level: str = "warning", log_format: s
     redactor = setup_logging(log_level, log_format)
     from monitor.demo import run_demo
 
-    return _run_async(run_demo(cycles=cycles, redactor=redactor))
+    return _run_async(run_demo(cycles=cycles, redactor=redactor), long_lived=True)
 
 
-def _run_async(work: Coroutine[Any, Any, int]) -> int:
-    tune_collector()  # after the command's imports: see monitor.gctune
+def _run_async(work: Coroutine[Any, Any, int], *, long_lived: bool = False) -> int:
+    tune_collector(collect=long_lived)  # after the command's imports: see monitor.gctune
     try:
         return asyncio.run(work)
     except ConfigError as exc:  # rules checked at start-up
@@ -431,6 +431,7 @@ def sandbox(
         smart_plus_campaigns=smart_plus,
         webhook_window=webhook_window,
     )
+    start_up_over()  # the collector on, as it was before monitor.gctune.start_up (it serves until stopped)
     try:
         asyncio.run(serve_forever(settings, host, port))
     except KeyboardInterrupt:

@@ -20,6 +20,7 @@ from monitor import __version__
 from monitor.cli_examples import EXAMPLES
 from monitor.cli_groups import add_actions, add_approvals, add_auth, add_silence
 from monitor.completion import SHELLS, script
+from monitor.gctune import start_up
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -154,11 +155,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.command == "completion":
-        sys.stdout.write(script(parser, args.shell))
-        return 0
+    with start_up():  # no cyclic collection while the command's modules are imported (monitor.gctune)
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if args.command == "completion":
+            sys.stdout.write(script(parser, args.shell))
+            return 0
+        return _dispatch(args)
+
+
+def _dispatch(args: argparse.Namespace) -> int:
     from monitor import app  # imported late so --help stays fast
 
     try:

@@ -28,14 +28,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
-
-import jinja2
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, PrefixLoader, StrictUndefined
-from jinja2.environment import TemplateModule
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from monitor.domain import zone_or_utc
 from monitor.notify.message import Message
+
+if TYPE_CHECKING:  # jinja2 is imported when the first message is rendered (tests/structure/test_startup_imports.py)
+    import jinja2
+    from jinja2 import Environment
+    from jinja2.environment import TemplateModule
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -116,6 +117,8 @@ def _level_name(level: object) -> str:
 
 
 def _environment(loader: jinja2.BaseLoader, flavour: str) -> Environment:
+    from jinja2 import Environment, StrictUndefined
+
     options: dict[str, Any] = {}
     if flavour == "slack":
         options["finalize"] = _slack_finalize
@@ -174,13 +177,32 @@ class Templates:
 
     def __init__(self, directory: Path | str | None = None) -> None:
         self.directory = None if directory is None else Path(directory)
-        builtin = PackageLoader("monitor.notify", "templates")
-        with_prefix = PrefixLoader({"builtin": builtin})
-        user = [FileSystemLoader(self.directory)] if self.directory is not None else []
-        flavours = ("slack", "html", "text")
-        self._envs = {f: _environment(ChoiceLoader([*user, builtin, with_prefix]), f) for f in flavours}
-        self._builtin = {f: _environment(ChoiceLoader([builtin, with_prefix]), f) for f in flavours}
+        self._made: tuple[dict[str, Environment], dict[str, Environment]] | None = None
         self._failed: set[str] = set()
+
+    def _environments(self) -> tuple[dict[str, Environment], dict[str, Environment]]:
+        """Per flavour, the environment with the user's templates over the built-in ones, and the built-in one;
+        made at the first render, so a process that renders no message imports no jinja2."""
+        if self._made is None:
+            from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
+
+            builtin = PackageLoader("monitor.notify", "templates")
+            with_prefix = PrefixLoader({"builtin": builtin})
+            user = [FileSystemLoader(self.directory)] if self.directory is not None else []
+            flavours = ("slack", "html", "text")
+            self._made = (
+                {f: _environment(ChoiceLoader([*user, builtin, with_prefix]), f) for f in flavours},
+                {f: _environment(ChoiceLoader([builtin, with_prefix]), f) for f in flavours},
+            )
+        return self._made
+
+    @property
+    def _envs(self) -> dict[str, Environment]:
+        return self._environments()[0]
+
+    @property
+    def _builtin(self) -> dict[str, Environment]:
+        return self._environments()[1]
 
     def slack(self, message: Message) -> SlackText:
         return self._render(f"{message.type}.slack.j2", message, _slack_parts)
@@ -270,6 +292,8 @@ def _html_parts(module: TemplateModule, message: Message) -> str:
 
 
 def _describe(exc: Exception) -> str:
-    if isinstance(exc, jinja2.TemplateSyntaxError):
+    from jinja2 import TemplateSyntaxError  # loaded already: a template was rendered
+
+    if isinstance(exc, TemplateSyntaxError):
         return f"line {exc.lineno}: {exc.message}"
     return f"{type(exc).__name__}: {exc}"

@@ -23,11 +23,10 @@ from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlmodel import Field
 
 from monitor.domain import Level, MetricValue, aware
 from monitor.store.db import reading, writing
-from monitor.store.models import StoreModel, UTCDateTime
+from monitor.store.models import METADATA, UTCDateTime
 
 #: One stored day of one entity: local hour -> metric -> value.
 Hours = dict[int, dict[str, MetricValue]]
@@ -55,29 +54,33 @@ class StoredDay(frozenset[str]):
         return day
 
 
-class HourlyDayRow(StoreModel, table=True):
+class HourlyDayRow:
     """A local day whose hourly report is stored for one level of one advertiser."""
 
-    __tablename__ = "hourly_days"
+    __table__ = sa.Table(
+        "hourly_days",
+        METADATA,
+        sa.Column("advertiser_id", sa.String, primary_key=True, nullable=False),
+        sa.Column("level", sa.String, primary_key=True, nullable=False),
+        sa.Column("day", sa.Date, primary_key=True, nullable=False),
+        sa.Column("metrics", sa.Text, nullable=False),  # comma-separated, sorted
+        sa.Column("fetched_at", UTCDateTime, nullable=False),  # also the day's version: see save_day
+    )
 
-    advertiser_id: str = Field(primary_key=True)
-    level: str = Field(primary_key=True)
-    day: date = Field(primary_key=True)
-    metrics: str = Field(sa_type=sa.Text, nullable=False)  # comma-separated, sorted
-    fetched_at: datetime = Field(sa_type=UTCDateTime, nullable=False)  # also the day's version: see save_day
 
-
-class HourlyStatRow(StoreModel, table=True):
+class HourlyStatRow:
     """One entity's hours of one stored day (JSON)."""
 
-    __tablename__ = "hourly_stats"
-    __table_args__ = (sa.Index("ix_hourly_stats_day", "day"),)
-
-    advertiser_id: str = Field(primary_key=True)
-    level: str = Field(primary_key=True)
-    day: date = Field(primary_key=True)
-    entity_id: str = Field(primary_key=True)
-    hours: str = Field(sa_type=sa.Text, nullable=False)
+    __table__ = sa.Table(
+        "hourly_stats",
+        METADATA,
+        sa.Column("advertiser_id", sa.String, primary_key=True, nullable=False),
+        sa.Column("level", sa.String, primary_key=True, nullable=False),
+        sa.Column("day", sa.Date, primary_key=True, nullable=False),
+        sa.Column("entity_id", sa.String, primary_key=True, nullable=False),
+        sa.Column("hours", sa.Text, nullable=False),
+        sa.Index("ix_hourly_stats_day", "day"),
+    )
 
 
 days_t = HourlyDayRow.__table__

@@ -1,4 +1,4 @@
-"""The tables (SQLModel). Internal to ``store/``: rows are converted to :mod:`monitor.store.values` on the way out.
+"""The tables (Core), internal to ``store/``: rows are converted to :mod:`monitor.store.values` on the way out.
 
 Layout and why:
 
@@ -23,17 +23,18 @@ advertiser's live holds by ``ix_holds_advertiser_id_ends_at``; due outbox messag
 ``ix_outbox_status_next_attempt_at``; an advertiser's journal by ``ix_actions_advertiser_id_id``, the writes of
 the circuit breaker's window by ``ix_actions_created_at``; its newest episode by the ``breaker_episodes`` key.
 
-Bulk reads and writes go through SQLAlchemy Core on these tables (``Model.__table__``), not the ORM session.
+Every read and write goes through SQLAlchemy Core. Each table is a plain ``sa.Table``, the ``__table__`` of a
+class named after its rows (``PollRow.__table__``), with no ORM mapping and no validating model: they were
+SQLModel classes until issue 18, and building those (sqlmodel's import, a mapper and a pydantic model per table)
+cost about 120 ms of every command's start-up, against about 10 ms for the tables themselves.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 import sqlalchemy as sa
-from sqlalchemy.orm import registry
-from sqlmodel import Field, SQLModel
 
 #: Constraint names are explicit so future migrations (SQLite batch mode included) can refer to them.
 NAMING = {
@@ -70,121 +71,152 @@ class UTCDateTime(sa.TypeDecorator[datetime]):
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
-def _ts(nullable: bool = False, **kw: Any) -> Any:
-    return Field(sa_type=UTCDateTime, nullable=nullable, **kw)
+def _ts(name: str, *, nullable: bool = False) -> sa.Column[Any]:
+    return sa.Column(name, UTCDateTime, nullable=nullable)
 
 
-def _text(nullable: bool = True) -> Any:
-    return Field(default=None, sa_type=sa.String, nullable=nullable)
+def _text(name: str, type_: Any = sa.String, *args: Any) -> sa.Column[Any]:
+    """A column that may be NULL."""
+    return sa.Column(name, type_, *args, nullable=True)
 
 
-class StoreModel(SQLModel, registry=registry(metadata=sa.MetaData(naming_convention=NAMING))):
-    """Base of the store's tables; its own metadata keeps them apart from any other SQLModel tables."""
-
-    if TYPE_CHECKING:  # SQLModel sets it on every table=True class but does not declare it
-        __table__: ClassVar[sa.Table]
+def _req(name: str, type_: Any = sa.String, *args: Any, **kw: Any) -> sa.Column[Any]:
+    """A column that may not be NULL; ``default``: the value an insert that leaves it out writes."""
+    return sa.Column(name, type_, *args, nullable=False, **kw)
 
 
-class AdvertiserRow(StoreModel, table=True):
-    __tablename__ = "advertisers"
-
-    id: str = Field(primary_key=True, sa_type=sa.String)
-    name: str | None = _text()
-    timezone: str | None = _text()
-    currency: str | None = _text()
-    status: str | None = _text()
-    created_at: datetime = _ts()
-    updated_at: datetime = _ts()
-    last_poll_id: int | None = Field(default=None, sa_type=sa.BigInteger)
-    last_poll_at: datetime | None = _ts(nullable=True, default=None)
-    last_poll_status: str | None = _text()
-    last_poll_error: str | None = Field(default=None, sa_type=sa.Text)
+def _key(name: str, type_: Any = sa.String, *args: Any, **kw: Any) -> sa.Column[Any]:
+    """A column of the primary key."""
+    return sa.Column(name, type_, *args, primary_key=True, nullable=False, **kw)
 
 
-class LeaseRow(StoreModel, table=True):
-    __tablename__ = "leases"
-
-    advertiser_id: str = Field(primary_key=True, foreign_key="advertisers.id", sa_type=sa.String)
-    owner: str = Field(sa_type=sa.String)
-    token: str = Field(sa_type=sa.String)
-    acquired_at: datetime = _ts()
-    expires_at: datetime = _ts()
+def _fk(target: str) -> sa.ForeignKey:
+    return sa.ForeignKey(target)
 
 
-class ReplicaRow(StoreModel, table=True):
+#: Every table of the store (alembic's target: monitor.store.migrations.env; tests/store/test_migrations.py).
+METADATA = sa.MetaData(naming_convention=NAMING)
+
+
+class StoreModel:
+    """The store's tables' metadata: ``StoreModel.metadata``."""
+
+    metadata: ClassVar[sa.MetaData] = METADATA
+
+
+class AdvertiserRow:
+    __table__ = sa.Table(
+        "advertisers",
+        METADATA,
+        _key("id"),
+        _text("name"),
+        _text("timezone"),
+        _text("currency"),
+        _text("status"),
+        _ts("created_at"),
+        _ts("updated_at"),
+        _text("last_poll_id", sa.BigInteger),
+        _ts("last_poll_at", nullable=True),
+        _text("last_poll_status"),
+        _text("last_poll_error", sa.Text),
+    )
+
+
+class LeaseRow:
+    __table__ = sa.Table(
+        "leases",
+        METADATA,
+        _key("advertiser_id", sa.String, _fk("advertisers.id")),
+        _req("owner"),
+        _req("token"),
+        _ts("acquired_at"),
+        _ts("expires_at"),
+    )
+
+
+class ReplicaRow:
     """One running ``run`` process (``<host>:<pid>``): alive while its ``heartbeat_at`` is within the replica TTL
     (see monitor.store.shards). A clean stop deletes its row."""
 
-    __tablename__ = "replicas"
-
-    id: str = Field(primary_key=True, sa_type=sa.String)
-    started_at: datetime = _ts()
-    heartbeat_at: datetime = _ts()
+    __table__ = sa.Table("replicas", METADATA, _key("id"), _ts("started_at"), _ts("heartbeat_at"))
 
 
-class ShardRow(StoreModel, table=True):
+class ShardRow:
     """One of the ``SHARD_COUNT`` shards advertisers hash into: its ``owner`` (a replica id, NULL: nobody) and its
     ``epoch``, incremented on every change of owner, so a poll that saw epoch N commits only while it is still N."""
 
-    __tablename__ = "shards"
-
-    shard: int = Field(primary_key=True, sa_type=sa.Integer, sa_column_kwargs={"autoincrement": False})
-    owner: str | None = _text()
-    epoch: int = Field(default=0, sa_type=sa.BigInteger)
-    changed_at: datetime | None = _ts(nullable=True, default=None)
-
-
-class PollRow(StoreModel, table=True):
-    __tablename__ = "polls"
-    __table_args__ = (sa.Index("ix_polls_advertiser_status_id", "advertiser_id", "status", "id"),)
-
-    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
-    advertiser_id: str = Field(foreign_key="advertisers.id", sa_type=sa.String)
-    owner: str = Field(sa_type=sa.String)
-    started_at: datetime = _ts()
-    finished_at: datetime | None = _ts(nullable=True, default=None)
-    status: str = Field(sa_type=sa.String)
-    api_calls: int = Field(default=0)
-    errors: str = Field(default="[]", sa_type=sa.Text)  # JSON list of messages
-    entities: int = Field(default=0)
-    rows_written: int = Field(default=0)
-    # The history's resolution at this poll (migration 0013): 0 every poll, 1 hourly, 2 daily (monitor.store.tiers).
-    tier: int = Field(default=0, sa_type=sa.SmallInteger, sa_column_kwargs={"server_default": sa.text("0")})
-    # Who changed which entity, as the poll read it from TikTok's Change Log (migration 0014): a JSON list of
-    # [level, entity_id, who]; NULL when the poll learned nothing (monitor.store.poll.PollWriter.note_changed_by).
-    changed_by: str | None = Field(default=None, sa_type=sa.Text, nullable=True)
+    __table__ = sa.Table(
+        "shards",
+        METADATA,
+        _key("shard", sa.Integer, autoincrement=False),
+        _text("owner"),
+        _req("epoch", sa.BigInteger, default=0),
+        _ts("changed_at", nullable=True),
+    )
 
 
-class _EntityFields(StoreModel):
+class PollRow:
+    __table__ = sa.Table(
+        "polls",
+        METADATA,
+        _key("id", BigId),
+        _req("advertiser_id", sa.String, _fk("advertisers.id")),
+        _req("owner"),
+        _ts("started_at"),
+        _ts("finished_at", nullable=True),
+        _req("status"),
+        _req("api_calls", sa.Integer, default=0),
+        _req("errors", sa.Text, default="[]"),  # JSON list of messages
+        _req("entities", sa.Integer, default=0),
+        _req("rows_written", sa.Integer, default=0),
+        # The history's resolution at this poll (migration 0013): 0 every poll, 1 hourly, 2 daily (monitor.store.tiers).
+        _req("tier", sa.SmallInteger, default=0, server_default=sa.text("0")),
+        # Who changed which entity, as the poll read it from TikTok's Change Log (migration 0014): a JSON list of
+        # [level, entity_id, who]; NULL when the poll learned nothing (monitor.store.poll.PollWriter.note_changed_by).
+        _text("changed_by", sa.Text),
+        sa.Index("ix_polls_advertiser_status_id", "advertiser_id", "status", "id"),
+    )
+
+
+def _entity_fields() -> list[sa.Column[Any]]:
     """Columns shared by the current state and the history rows."""
-
-    advertiser_id: str = Field(primary_key=True, sa_type=sa.String)
-    level: str = Field(primary_key=True, sa_type=sa.String)
-    entity_id: str = Field(primary_key=True, sa_type=sa.String)
-    present: bool = Field(default=True)
-    campaign_id: str | None = _text()
-    adgroup_id: str | None = _text()
-    name: str | None = _text()
-    operation_status: str | None = _text()
-    secondary_status: str | None = _text()
-    budget: float | None = Field(default=None, sa_type=sa.Float)
-    budget_mode: str | None = _text()
-    metrics: str = Field(default="{}", sa_type=sa.Text)  # canonical JSON: {window: {metric: value|null}}
-
-
-class EntityRow(_EntityFields, table=True):
-    __tablename__ = "entities"
-    __table_args__ = (sa.ForeignKeyConstraint(["advertiser_id"], ["advertisers.id"]),)
-
-    first_seen_poll: int = Field(sa_type=sa.BigInteger)
-    changed_poll: int = Field(sa_type=sa.BigInteger)  # the poll of its newest history state or window row
+    return [
+        _key("advertiser_id"),
+        _key("level"),
+        _key("entity_id"),
+        _req("present", sa.Boolean, default=True),
+        _text("campaign_id"),
+        _text("adgroup_id"),
+        _text("name"),
+        _text("operation_status"),
+        _text("secondary_status"),
+        _text("budget", sa.Float),
+        _text("budget_mode"),
+        _req("metrics", sa.Text, default="{}"),  # canonical JSON: {window: {metric: value|null}}
+    ]
 
 
-class EntityKeyRow(StoreModel, table=True):
+class EntityRow:
+    __table__ = sa.Table(
+        "entities",
+        METADATA,
+        *_entity_fields(),
+        _req("first_seen_poll", sa.BigInteger),
+        _req("changed_poll", sa.BigInteger),  # the poll of its newest history state or window row
+        sa.ForeignKeyConstraint(["advertiser_id"], ["advertisers.id"]),
+    )
+
+
+class EntityKeyRow:
     """The small integer key (``sid``) the history uses for an entity instead of its three text key columns."""
 
-    __tablename__ = "entity_keys"
-    __table_args__ = (
+    __table__ = sa.Table(
+        "entity_keys",
+        METADATA,
+        _key("sid", BigId),
+        _req("advertiser_id"),
+        _req("level"),
+        _req("entity_id"),
         sa.UniqueConstraint("advertiser_id", "level", "entity_id"),
         sa.ForeignKeyConstraint(
             ["advertiser_id", "level", "entity_id"],
@@ -192,76 +224,81 @@ class EntityKeyRow(StoreModel, table=True):
         ),
     )
 
-    sid: int | None = Field(default=None, primary_key=True, sa_type=BigId)
-    advertiser_id: str = Field(sa_type=sa.String)
-    level: str = Field(sa_type=sa.String)
-    entity_id: str = Field(sa_type=sa.String)
 
-
-class HistoryStateRow(StoreModel, table=True):
+class HistoryStateRow:
     """An entity's state from poll ``poll_id`` on (see monitor.store.history_codec): written when it appears,
     disappears (``present`` false) or a status, budget or name changes. No foreign key to polls: the oldest kept
     row of an entity may outlive its pruned poll (it is the base state). On PostgreSQL the table is partitioned by
     day and has a ``day`` column this model leaves out (monitor.store.partitions)."""
 
-    __tablename__ = "history_states"
-    __table_args__ = (sa.ForeignKeyConstraint(["sid"], ["entity_keys.sid"]), {"sqlite_with_rowid": False})
+    __table__ = sa.Table(
+        "history_states",
+        METADATA,
+        _key("sid", sa.BigInteger, autoincrement=False),
+        _key("poll_id", sa.BigInteger, autoincrement=False),
+        _req("present", sa.Boolean, default=True),
+        _text("name"),
+        _text("operation_status"),
+        _text("secondary_status"),
+        _text("budget", sa.Float),
+        _text("budget_mode"),
+        sa.ForeignKeyConstraint(["sid"], ["entity_keys.sid"]),
+        sqlite_with_rowid=False,
+    )
 
-    sid: int = Field(primary_key=True, sa_type=sa.BigInteger, sa_column_kwargs={"autoincrement": False})
-    poll_id: int = Field(primary_key=True, sa_type=sa.BigInteger, sa_column_kwargs={"autoincrement": False})
-    present: bool = Field(default=True)
-    name: str | None = _text()
-    operation_status: str | None = _text()
-    secondary_status: str | None = _text()
-    budget: float | None = Field(default=None, sa_type=sa.Float)
-    budget_mode: str | None = _text()
 
-
-class HistoryMetricsRow(StoreModel, table=True):
+class HistoryMetricsRow:
     """One report window's values of an entity from poll ``poll_id`` on, written when that window changed:
     ``vals`` a JSON array in the order of metric set ``metric_set`` (``history_names``); both null: the window
     is not reported from then on. ``window_id`` is a ``history_names`` id too. Partitioned by day on PostgreSQL,
     like ``history_states``."""
 
-    __tablename__ = "history_metrics"
-    __table_args__ = (sa.ForeignKeyConstraint(["sid"], ["entity_keys.sid"]), {"sqlite_with_rowid": False})
+    __table__ = sa.Table(
+        "history_metrics",
+        METADATA,
+        _key("sid", sa.BigInteger, autoincrement=False),
+        _key("window_id", sa.Integer, autoincrement=False),
+        _key("poll_id", sa.BigInteger, autoincrement=False),
+        _text("metric_set", sa.Integer),
+        _text("vals", sa.Text),
+        sa.ForeignKeyConstraint(["sid"], ["entity_keys.sid"]),
+        sqlite_with_rowid=False,
+    )
 
-    sid: int = Field(primary_key=True, sa_type=sa.BigInteger, sa_column_kwargs={"autoincrement": False})
-    window_id: int = Field(primary_key=True, sa_type=sa.Integer, sa_column_kwargs={"autoincrement": False})
-    poll_id: int = Field(primary_key=True, sa_type=sa.BigInteger, sa_column_kwargs={"autoincrement": False})
-    metric_set: int | None = Field(default=None, sa_type=sa.Integer)
-    vals: str | None = Field(default=None, sa_type=sa.Text)
 
-
-class HistoryNameRow(StoreModel, table=True):
+class HistoryNameRow:
     """The few texts the history refers to by number: window names and metric sets (a JSON list of names)."""
 
-    __tablename__ = "history_names"
-    __table_args__ = (sa.UniqueConstraint("kind", "value"),)
-
-    id: int | None = Field(default=None, primary_key=True, sa_type=sa.Integer)
-    kind: str = Field(sa_type=sa.String)
-    value: str = Field(sa_type=sa.Text)
-
-
-class AlertStateRow(StoreModel, table=True):
-    __tablename__ = "alert_states"
-
-    # Advertiser first: every poll loads the states of one advertiser through this primary key.
-    advertiser_id: str = Field(primary_key=True, foreign_key="advertisers.id", sa_type=sa.String)
-    rule: str = Field(primary_key=True, sa_type=sa.String)
-    level: str = Field(primary_key=True, sa_type=sa.String)
-    entity_id: str = Field(primary_key=True, sa_type=sa.String)
-    state: str = Field(sa_type=sa.String)
-    since: datetime = _ts()
-    last_notified_at: datetime | None = _ts(nullable=True, default=None)
-    last_values: str = Field(default="{}", sa_type=sa.Text)
-    updated_at: datetime = _ts()
-    # The firing was muted (silence, active time) and is still to be told and acted on (migration 0010).
-    withheld: bool = Field(default=False, sa_type=sa.Boolean, sa_column_kwargs={"server_default": sa.false()})
+    __table__ = sa.Table(
+        "history_names",
+        METADATA,
+        _key("id", sa.Integer),
+        _req("kind"),
+        _req("value", sa.Text),
+        sa.UniqueConstraint("kind", "value"),
+    )
 
 
-class HoldRow(StoreModel, table=True):
+class AlertStateRow:
+    __table__ = sa.Table(
+        "alert_states",
+        METADATA,
+        # Advertiser first: every poll loads the states of one advertiser through this primary key.
+        _key("advertiser_id", sa.String, _fk("advertisers.id")),
+        _key("rule"),
+        _key("level"),
+        _key("entity_id"),
+        _req("state"),
+        _ts("since"),
+        _ts("last_notified_at", nullable=True),
+        _req("last_values", sa.Text, default="{}"),
+        _ts("updated_at"),
+        # The firing was muted (silence, active time) and is still to be told and acted on (migration 0010).
+        _req("withheld", sa.Boolean, default=False, server_default=sa.false()),
+    )
+
+
+class HoldRow:
     """A hold: rules leave ``field`` (operation_status, budget) of one entity alone from ``starts_at`` until
     ``ends_at`` (see :class:`monitor.domain.Hold`). One row per hold, never updated but to end it early (set
     ``ends_at``); a hold is live while ``ends_at`` is in the future, and pruned ``retention`` after it ended.
@@ -273,75 +310,79 @@ class HoldRow(StoreModel, table=True):
     Silences live beside this table with the same shape of columns (:class:`SilenceRow`).
     """
 
-    __tablename__ = "holds"
-    # Every poll reads the live holds of one advertiser: advertiser, then end.
-    __table_args__ = (sa.Index("ix_holds_advertiser_id_ends_at", "advertiser_id", "ends_at"),)
+    __table__ = sa.Table(
+        "holds",
+        METADATA,
+        _key("id", BigId),
+        _req("advertiser_id", sa.String, _fk("advertisers.id")),
+        _req("level"),
+        _req("entity_id"),
+        _req("field"),
+        _ts("starts_at"),
+        _ts("ends_at"),
+        _req("created_by"),
+        _text("comment", sa.Text),
+        _text("journal_id", sa.BigInteger),
+        _text("value", sa.Text),  # JSON
+        _ts("created_at"),
+        # Every poll reads the live holds of one advertiser: advertiser, then end.
+        sa.Index("ix_holds_advertiser_id_ends_at", "advertiser_id", "ends_at"),
+    )
 
-    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
-    advertiser_id: str = Field(foreign_key="advertisers.id", sa_type=sa.String)
-    level: str = Field(sa_type=sa.String)
-    entity_id: str = Field(sa_type=sa.String)
-    field: str = Field(sa_type=sa.String)
-    starts_at: datetime = _ts()
-    ends_at: datetime = _ts()
-    created_by: str = Field(sa_type=sa.String)
-    comment: str | None = Field(default=None, sa_type=sa.Text)
-    journal_id: int | None = Field(default=None, sa_type=sa.BigInteger)
-    value: str | None = Field(default=None, sa_type=sa.Text)  # JSON
-    created_at: datetime = _ts()
 
-
-class SilenceRow(StoreModel, table=True):
+class SilenceRow:
     """A silence (see :class:`monitor.domain.Silence`): alerts matched by every one of ``matchers`` (JSON:
     ``[{"name", "value", "is_glob"}]``) neither notify nor act from ``starts_at`` until ``ends_at``. Never updated
     but to expire it (``ends_at`` set to the time of ``silence expire``); pruned ``retention`` after it ended.
     ``created_by`` is who made it, ``comment`` why."""
 
-    __tablename__ = "silences"
-    # Every poll reads the silences not yet ended.
-    __table_args__ = (sa.Index("ix_silences_ends_at", "ends_at"),)
+    __table__ = sa.Table(
+        "silences",
+        METADATA,
+        _key("id", BigId),
+        _req("matchers", sa.Text),
+        _ts("starts_at"),
+        _ts("ends_at"),
+        _req("created_by"),
+        _text("comment", sa.Text),
+        _ts("created_at"),
+        _text("expired_by"),  # who ended it early (``silence expire --by``; migration 0011)
+        # Every poll reads the silences not yet ended.
+        sa.Index("ix_silences_ends_at", "ends_at"),
+    )
 
-    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
-    matchers: str = Field(sa_type=sa.Text)
-    starts_at: datetime = _ts()
-    ends_at: datetime = _ts()
-    created_by: str = Field(sa_type=sa.String)
-    comment: str | None = Field(default=None, sa_type=sa.Text)
-    created_at: datetime = _ts()
-    expired_by: str | None = _text()  # who ended it early (``silence expire --by``; migration 0011)
 
-
-class ApprovalRow(StoreModel, table=True):
+class ApprovalRow:
     """An action waiting for a person (:class:`monitor.domain.approvals.Approval`, migration 0011): made in the
     transaction of the poll that would have acted, one pending per alert; decided by a conditional update
     (``WHERE state = 'pending'``), so of two people approving at once one wins. ``change`` (the rule's action and
     the state before) and ``reason`` (the rule's values) are JSON. Pruned ``retention`` after it was decided."""
 
-    __tablename__ = "approvals"
-    # Status, the page and Slack read the pending ones (of an advertiser, or due to expire): state, then expiry.
-    __table_args__ = (
+    __table__ = sa.Table(
+        "approvals",
+        METADATA,
+        _key("id"),
+        _req("advertiser_id", sa.String, _fk("advertisers.id")),
+        _req("rule"),
+        _req("level"),
+        _req("entity_id"),
+        _text("entity_name"),
+        _req("change", sa.Text),
+        _req("reason", sa.Text, default="{}"),
+        _ts("requested_at"),
+        _ts("expires_at"),
+        _req("state"),
+        _text("decided_by"),
+        _ts("decided_at", nullable=True),
+        _text("journal_id", sa.BigInteger),
+        _text("outcome", sa.Text),
+        # Status, the page and Slack read the pending ones (of an advertiser, or due to expire): state, then expiry.
         sa.Index("ix_approvals_state_expires_at", "state", "expires_at"),
         sa.Index("ix_approvals_advertiser_id_state", "advertiser_id", "state"),
     )
 
-    id: str = Field(primary_key=True, sa_type=sa.String)
-    advertiser_id: str = Field(foreign_key="advertisers.id", sa_type=sa.String)
-    rule: str = Field(sa_type=sa.String)
-    level: str = Field(sa_type=sa.String)
-    entity_id: str = Field(sa_type=sa.String)
-    entity_name: str | None = _text()
-    change: str = Field(sa_type=sa.Text)
-    reason: str = Field(default="{}", sa_type=sa.Text)
-    requested_at: datetime = _ts()
-    expires_at: datetime = _ts()
-    state: str = Field(sa_type=sa.String)
-    decided_by: str | None = _text()
-    decided_at: datetime | None = _ts(nullable=True, default=None)
-    journal_id: int | None = Field(default=None, sa_type=sa.BigInteger)
-    outcome: str | None = Field(default=None, sa_type=sa.Text)
 
-
-class OpsStateRow(StoreModel, table=True):
+class OpsStateRow:
     """What is remembered about one operational problem (:class:`monitor.notify.ops.OpsState`), so "told once"
     survives restarts and a cron'd ``once``: one row per (kind, subject), deleted when the problem clears.
 
@@ -349,37 +390,41 @@ class OpsStateRow(StoreModel, table=True):
     action that was told (so it is told once per journal entry).
     """
 
-    __tablename__ = "ops_states"
+    __table__ = sa.Table(
+        "ops_states",
+        METADATA,
+        _key("kind"),
+        _key("subject"),
+        _ts("since"),
+        _req("notified", sa.Boolean, default=False),
+        _ts("last_notified_at", nullable=True),
+        _req("failures", sa.Integer, default=0),
+        _req("detail", sa.Text, default=""),
+        _ts("updated_at"),
+    )
 
-    kind: str = Field(primary_key=True, sa_type=sa.String)
-    subject: str = Field(primary_key=True, sa_type=sa.String)
-    since: datetime = _ts()
-    notified: bool = Field(default=False, sa_type=sa.Boolean)
-    last_notified_at: datetime | None = _ts(nullable=True, default=None)
-    failures: int = Field(default=0, sa_type=sa.Integer)
-    detail: str = Field(default="", sa_type=sa.Text)
-    updated_at: datetime = _ts()
 
-
-class BreakerRow(StoreModel, table=True):
+class BreakerRow:
     """One opening of the actions' circuit breaker (:class:`monitor.domain.BreakerEpisode`): the newest row is
     the breaker's state (open while ``closed_at`` is null and ``breaker_reset`` has not passed). Rows are the
     breaker's journal: why it opened, what it held back (``held``: a JSON list, at most 50, ``held_count`` in
     all), when people were told (``told_at``: told once per opening), who closed it and when."""
 
-    __tablename__ = "breaker_episodes"
+    __table__ = sa.Table(
+        "breaker_episodes",
+        METADATA,
+        _key("id", BigId),
+        _ts("opened_at"),
+        _req("reason", sa.Text),
+        _req("held", sa.Text, default="[]"),
+        _req("held_count", sa.Integer, default=0),
+        _ts("told_at", nullable=True),
+        _ts("closed_at", nullable=True),
+        _text("closed_by"),
+    )
 
-    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
-    opened_at: datetime = _ts()
-    reason: str = Field(sa_type=sa.Text)
-    held: str = Field(default="[]", sa_type=sa.Text)
-    held_count: int = Field(default=0, sa_type=sa.Integer)
-    told_at: datetime | None = _ts(nullable=True, default=None)
-    closed_at: datetime | None = _ts(nullable=True, default=None)
-    closed_by: str | None = _text()
 
-
-class OutboxRow(StoreModel, table=True):
+class OutboxRow:
     """A notification and its delivery record. ``status`` is pending until it is sent or given up (failed).
 
     A sender *claims* a pending row before delivering it: ``claimed_by`` names the sender, ``claimed_until`` is
@@ -389,74 +434,80 @@ class OutboxRow(StoreModel, table=True):
     over, and asks the channel first whether it arrived (see monitor.store.outbox).
     """
 
-    __tablename__ = "outbox"
-    __table_args__ = (sa.Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),)
+    __table__ = sa.Table(
+        "outbox",
+        METADATA,
+        _key("id", BigId),
+        _ts("created_at"),
+        _text("advertiser_id", sa.String, _fk("advertisers.id")),
+        _text("poll_id", sa.BigInteger),
+        _req("channel"),
+        _text("key"),
+        _req("payload", sa.Text),
+        _req("status"),
+        _req("attempts", sa.Integer, default=0),
+        _ts("next_attempt_at", nullable=True),
+        _ts("sent_at", nullable=True),
+        _text("last_error", sa.Text),
+        _text("claimed_by"),
+        _ts("claimed_until", nullable=True),
+        sa.Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),
+    )
 
-    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
-    created_at: datetime = _ts()
-    advertiser_id: str | None = Field(default=None, foreign_key="advertisers.id", sa_type=sa.String)
-    poll_id: int | None = Field(default=None, sa_type=sa.BigInteger)
-    channel: str = Field(sa_type=sa.String)
-    key: str | None = _text()
-    payload: str = Field(sa_type=sa.Text)
-    status: str = Field(sa_type=sa.String)
-    attempts: int = Field(default=0)
-    next_attempt_at: datetime | None = _ts(nullable=True, default=None)
-    sent_at: datetime | None = _ts(nullable=True, default=None)
-    last_error: str | None = Field(default=None, sa_type=sa.Text)
-    claimed_by: str | None = _text()
-    claimed_until: datetime | None = _ts(nullable=True, default=None)
 
-
-class ActionRow(StoreModel, table=True):
-    __tablename__ = "actions"
-    # An advertiser's journal; the circuit breaker counts the real writes of the last window (every advertiser).
-    __table_args__ = (
+class ActionRow:
+    __table__ = sa.Table(
+        "actions",
+        METADATA,
+        _key("id", BigId),
+        _ts("created_at"),
+        _ts("finished_at", nullable=True),
+        _req("advertiser_id", sa.String, _fk("advertisers.id")),
+        _req("level"),
+        _req("entity_id"),
+        _req("action"),
+        _req("reason", sa.Text),
+        _text("rule"),
+        _req("dry_run", sa.Boolean, default=False),
+        _text("poll_id", sa.BigInteger),
+        _text("reverts", sa.BigInteger, _fk("actions.id")),
+        _req("before", sa.Text, default="{}"),
+        _req("after", sa.Text, default="{}"),
+        _req("status"),
+        _text("request_id"),
+        _text("error", sa.Text),
+        _text("approved_by"),  # who approved the rule's action (approvals, migration 0011)
+        # An advertiser's journal; the circuit breaker counts the real writes of the last window (every advertiser).
         sa.Index("ix_actions_advertiser_id_id", "advertiser_id", "id"),
         sa.Index("ix_actions_created_at", "created_at"),
     )
 
-    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
-    created_at: datetime = _ts()
-    finished_at: datetime | None = _ts(nullable=True, default=None)
-    advertiser_id: str = Field(foreign_key="advertisers.id", sa_type=sa.String)
-    level: str = Field(sa_type=sa.String)
-    entity_id: str = Field(sa_type=sa.String)
-    action: str = Field(sa_type=sa.String)
-    reason: str = Field(sa_type=sa.Text)
-    rule: str | None = _text()
-    dry_run: bool = Field(default=False)
-    poll_id: int | None = Field(default=None, sa_type=sa.BigInteger)
-    reverts: int | None = Field(default=None, foreign_key="actions.id", sa_type=sa.BigInteger)
-    before: str = Field(default="{}", sa_type=sa.Text)
-    after: str = Field(default="{}", sa_type=sa.Text)
-    status: str = Field(sa_type=sa.String)
-    request_id: str | None = _text()
-    error: str | None = Field(default=None, sa_type=sa.Text)
-    approved_by: str | None = _text()  # who approved the rule's action (approvals, migration 0011)
 
-
-class ApiBudgetRow(StoreModel, table=True):
+class ApiBudgetRow:
     """The API budget of one developer app, shared by every process on this database (monitor.store.budget):
     the shared throttle pause. Times are seconds since the epoch on the database's clock (PostgreSQL) or the
     host's (SQLite, one host)."""
 
-    __tablename__ = "api_budget"
+    __table__ = sa.Table(
+        "api_budget",
+        METADATA,
+        _key("app"),
+        _req("paused_until", sa.Double, default=0.0),  # every request of the app waits until then
+        _req("pause", sa.Double, default=0.0),  # the length of the latest pause (escalation)
+        _req("slow_until", sa.Double, default=0.0),  # half rate until then
+    )
 
-    app: str = Field(primary_key=True, sa_type=sa.String)
-    paused_until: float = Field(default=0.0, sa_type=sa.Double)  # every request of the app waits until then
-    pause: float = Field(default=0.0, sa_type=sa.Double)  # the length of the latest pause (escalation)
-    slow_until: float = Field(default=0.0, sa_type=sa.Double)  # half rate until then
 
-
-class ApiBudgetLeaseRow(StoreModel, table=True):
+class ApiBudgetLeaseRow:
     """One batch of request tokens a process leased at ``t``: spent within the lease's validity or never.
     Kept for the minute window, then deleted by the next lease."""
 
-    __tablename__ = "api_budget_leases"
-    __table_args__ = (sa.Index("ix_api_budget_leases_app_t", "app", "t"),)
-
-    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
-    app: str = Field(sa_type=sa.String)
-    t: float = Field(sa_type=sa.Double)
-    tokens: int = Field(sa_type=sa.Integer)
+    __table__ = sa.Table(
+        "api_budget_leases",
+        METADATA,
+        _key("id", BigId),
+        _req("app"),
+        _req("t", sa.Double),
+        _req("tokens", sa.Integer),
+        sa.Index("ix_api_budget_leases_app_t", "app", "t"),
+    )

@@ -1,8 +1,10 @@
 """Each command imports only what it uses (issue 18): ``--version`` and ``--help`` load none of the libraries,
 ``check`` no database, HTTP, Slack, e-mail, scheduler or metrics library, ``once`` without ``[slack]`` and
 ``[email]`` neither the Slack SDK nor aiosmtplib, nor the daemon's, the status page's, the preview's or the
-backtest's modules, nor alembic once the database is at the head revision. Each probe is a fresh interpreter that
-runs :func:`monitor.cli.main` and then lists what ``sys.modules`` holds."""
+backtest's modules, nor sqlmodel (the store's tables are Core tables), nor alembic once the database is at the
+head revision, nor jinja2 when it sends no message; no cyclic collection runs while a command imports its modules
+(monitor.gctune.start_up). Each probe is a fresh interpreter that runs :func:`monitor.cli.main` and then lists
+what ``sys.modules`` holds."""
 
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ from monitor.sandbox import Sandbox, SandboxSettings
 REPO = Path(__file__).resolve().parents[2]
 LIBRARIES = (
     "sqlalchemy", "alembic", "mako", "aiosqlite", "asyncpg", "aiohttp", "slack_sdk", "aiosmtplib", "jinja2",
-    "apscheduler", "prometheus_client",
+    "apscheduler", "prometheus_client", "sqlmodel",
 )  # fmt: skip
 #: Modules of the package that only some commands use.
 PARTS = (
@@ -30,8 +32,10 @@ PARTS = (
     "monitor.auth.flow", "monitor.rules.testing", "monitor.steering",
 )  # fmt: skip
 PROBE = f"""
-import json, sys
+import gc, json, sys
 from monitor.cli import main
+early = []  # the cyclic collections that ran before start-up's objects were frozen (monitor.gctune)
+gc.callbacks.append(lambda phase, info: early.append(info["generation"]) if phase == "start" and not gc.get_freeze_count() else None)
 try:
     code = main(sys.argv[2:])
 except SystemExit as exc:
@@ -39,7 +43,8 @@ except SystemExit as exc:
 loaded = sorted({{m.split(".")[0] for m in sys.modules}} & set({list(LIBRARIES)!r}))
 parts = sorted(set(sys.modules) & set({list(PARTS)!r}))
 with open(sys.argv[1], "w") as out:
-    json.dump({{"code": code, "libraries": loaded, "parts": parts}}, out)
+    json.dump({{"code": code, "libraries": loaded, "parts": parts, "start_up_collections": len(early),
+               "collector_on": gc.isenabled()}}, out)
 """
 ENV = {"TIKTOK_ACCESS_TOKEN": "t0ken-value", "SLACK_BOT_TOKEN": "xoxb-value"}  # the example config reads them
 
@@ -70,6 +75,7 @@ async def test_version_and_help_load_no_library_and_no_command(tmp_path: Path) -
         found = await probe(tmp_path, *args)
         assert found["code"] == 0, found["output"]
         assert (found["libraries"], found["parts"]) == ([], []), args
+        assert found["collector_on"], args  # as it was before the command
 
 
 async def test_check_loads_no_database_http_slack_or_scheduler_library(tmp_path: Path) -> None:
@@ -78,14 +84,15 @@ async def test_check_loads_no_database_http_slack_or_scheduler_library(tmp_path:
     assert "OK" in found["output"]
     assert found["libraries"] == ["jinja2"]  # it renders every template; it opens no database that does not exist
     assert found["parts"] == ["monitor.app"]
+    assert found["collector_on"]  # off while it ran (it calls no tune_collector), on again after
 
 
-def sandbox_config(folder: Path, base_url: str, *, slack: bool) -> Path:
-    """The example rules telling the console only; ``[slack]`` only with ``slack``."""
+def sandbox_config(folder: Path, base_url: str, *, slack: bool, when: str = "spend > 1") -> Path:
+    """A rule (``when``) telling the console only; ``[slack]`` only with ``slack``."""
     rules = folder / "rules"
     rules.mkdir()
     (rules / "spend.toml").write_text(
-        '[[rule]]\nname = "spending"\nlevel = "campaign"\nwhen = "spend > 1"\nnotify = ["console"]\n'
+        f'[[rule]]\nname = "spending"\nlevel = "campaign"\nwhen = "{when}"\nnotify = ["console"]\n'
     )
     config = folder / "config.toml"
     config.write_text(
@@ -100,22 +107,31 @@ def sandbox_config(folder: Path, base_url: str, *, slack: bool) -> Path:
 async def test_once_loads_only_the_channels_it_is_configured_with(tmp_path: Path) -> None:
     sandbox = Sandbox(SandboxSettings(), clock=SystemClock())
     async with sandbox.serve("127.0.0.1", 0) as base_url:
-        plain, with_slack = tmp_path / "plain", tmp_path / "slack"
-        plain.mkdir()
-        with_slack.mkdir()
+        plain, with_slack, quiet = tmp_path / "plain", tmp_path / "slack", tmp_path / "quiet"
+        for folder in (plain, with_slack, quiet):
+            folder.mkdir()
         found = await probe(plain, "once", "--config", str(sandbox_config(plain, base_url, slack=False)))
         again = await probe(plain, "once", "--config", str(plain / "config.toml"))  # the database is at head now
         told = await probe(with_slack, "once", "--config", str(sandbox_config(with_slack, base_url, slack=True)))
+        never = sandbox_config(quiet, base_url, slack=False, when="spend < 0")  # no finding: no message
+        silent = await probe(quiet, "once", "--config", str(never))
         stored = await probe(plain, "check", "--config", str(plain / "config.toml"))
     assert found["code"] == 0, found["output"]
     assert "2 advertiser(s), 0 failed" in found["output"]
     assert {"sqlalchemy", "aiohttp", "jinja2"} <= set(found["libraries"])  # what a poll uses
     assert not {"slack_sdk", "aiosmtplib", "apscheduler", "prometheus_client"} & set(found["libraries"])
+    assert "sqlmodel" not in found["libraries"]  # the store's tables are plain SQLAlchemy Core tables
     assert found["parts"] == ["monitor.app", "monitor.wiring"]
     assert "alembic" in found["libraries"]  # it created the database
+    # no cyclic collection while the modules were imported; frozen, then the collector is on
+    assert found["start_up_collections"] == 0 and found["collector_on"]
     # a database at the head revision is opened without alembic (its version read with plain SQL)
     assert again["code"] == 0, again["output"]
     assert not {"alembic", "mako"} & set(again["libraries"])
+    # a poll that sends no message renders no template, so it loads no jinja2
+    assert silent["code"] == 0, silent["output"]
+    assert "0 findings; 0 message(s) queued" in silent["output"]
+    assert "sqlalchemy" in silent["libraries"] and "jinja2" not in silent["libraries"]
     # the probe sees a channel's library when the configuration sets the channel up
     assert told["code"] == 0, told["output"]
     assert "slack_sdk" in told["libraries"] and "monitor.notify.slack" in told["parts"]
