@@ -39,6 +39,7 @@ _NUMBER_BYTES = b"0123456789.,-+eE\n"
 #: A row's marker in the JSON array: a value no cell can be (the body holds no quote), and no object for the
 #: cyclic garbage collector to track.
 _MARK = '""'
+_LINE_END, _BETWEEN_ROWS = "\n", f",{_MARK},"
 #: Beyond these, orjson's number is a float where parse_metric's is an int (or the column is not counts anyway).
 _LARGEST = 2**63
 #: A shorter field size limit (the default is 131,072) is left to csv.
@@ -68,13 +69,15 @@ def numeric_table(text: str, dimensions: Sequence[str]) -> ReportTable | None:
     if any(name not in header for name in dimensions):
         return None  # the general reader says which
     rows, width = body.count("\n") + 1, len(header)
-    marked = body.replace("\n", f",{_MARK},")
-    if ",-," in marked or marked.startswith("-,") or marked.endswith(",-") or marked == "-":
-        marked = f",{marked},".replace(",-,", ",null,").replace(",-,", ",null,")[1:-1]  # twice: ",-,-," has two
+    document = f"[{_MARK},{body.replace(_LINE_END, _BETWEEN_ROWS)},{_MARK}]"  # each cell between two commas
+    del body  # (only one copy of the text at a time besides the caller's)
+    if ",-," in document:  # no data: null. Twice, as ",-,-," holds two that share a comma
+        document = document.replace(",-,", ",null,").replace(",-,", ",null,")
     try:
-        values = orjson.loads(f"[{_MARK},{marked},{_MARK}]")
+        values = orjson.loads(document)
     except orjson.JSONDecodeError:
         return None
+    del document
     step = width + 1  # a marker, then a row's cells
     if len(values) != rows * step + 1 or values[::step].count("") != rows + 1:
         return None  # a line with more or fewer cells than the header: the markers are not every width + 1
