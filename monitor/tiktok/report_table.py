@@ -3,8 +3,8 @@
 
 A row per object (a dict of dimensions and a dict of metrics for each of 100,000 ads) cost more than everything
 else in reading a report. Here each column is one list, rows aligned by position, and a column whose cells are
-all plain integers or all plain decimals (the usual case: ``spend`` is ``"12.34"`` throughout, ``clicks`` ``"7"``)
-is converted in one pass of C code (``map(float, ...)``) after one regular-expression check of the whole column.
+all integers or all decimals (the usual case: ``spend`` is ``"12.34"`` throughout, ``clicks`` ``"7"``) is
+converted in one pass of C code (``map(float, ...)``), checked afterwards (:func:`metric_column`).
 Any other column is read cell by cell with :func:`~monitor.tiktok.shape.parse_metric_text`, so every cell reads
 exactly as :func:`~monitor.tiktok.shape.parse_metric` reads it ("-" is no data, never 0; a ratio over a zero count
 is no data: :mod:`monitor.domain.ratios`).
@@ -12,10 +12,13 @@ is no data: :mod:`monitor.domain.ratios`).
 
 from __future__ import annotations
 
-import re
+from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from itertools import repeat
+from itertools import compress, count, repeat
+from math import isfinite
+from operator import not_
+from typing import cast
 
 from monitor.domain import MetricValue
 from monitor.domain.ratios import ratio_pairs
@@ -23,12 +26,8 @@ from monitor.tiktok.shape import ATTRIBUTE_METRICS, parse_metric_text
 
 __all__ = ["Report", "ReportRow", "ReportTable", "metric_column"]
 
-#: A whole column of plain integers / plain decimals, one per line (ASCII digits only).
-_INTEGERS = re.compile(r"[0-9]+(?:\n[0-9]+)*")
-_DECIMALS = re.compile(r"[0-9]+\.[0-9]+(?:\n[0-9]+\.[0-9]+)*")
-#: Longer cells go cell by cell: int() refuses more than 4,300 digits and float() overflows past 308.
-_LONGEST = 300
 _NUMBERS = (int, float)
+_PLAIN_COUNTS = frozenset({int, float, type(None)})
 
 #: One row: its dimensions and its metrics.
 Record = tuple[Mapping[str, str], Mapping[str, MetricValue]]
@@ -69,16 +68,27 @@ class ReportTable:
 
 
 def metric_column(name: str, cells: Sequence[str | None]) -> list[MetricValue]:
-    """One metric's cells parsed (None for a cell the row did not have)."""
+    """One metric's cells parsed (None for a cell the row did not have), each as
+    :func:`~monitor.tiktok.shape.parse_metric` reads it. A column that ``int()`` reads whole, with no ``_`` in any
+    cell, is those ints (``int()`` then reads exactly what parse_metric reads as an integer: sign, digits and
+    spaces around them); one that ``float()`` reads whole, with one ``.`` in each cell (none an integer to
+    parse_metric) and all finite, is those floats. Any other goes cell by cell."""
     if name not in ATTRIBUTE_METRICS and cells and None not in cells:
-        text = "\n".join(cells)  # type: ignore[arg-type]  # no None: checked
-        # one line per cell (a quoted cell may hold a line break), ASCII, none too long for int()/float()
-        one_per_line = text.count("\n") == len(cells) - 1
-        if one_per_line and text.isascii() and max(map(len, cells)) <= _LONGEST:  # type: ignore[arg-type]
-            if _INTEGERS.fullmatch(text):
-                return list(map(int, cells))  # type: ignore[arg-type]
-            if _DECIMALS.fullmatch(text):
-                return list(map(float, cells))  # type: ignore[arg-type]
+        texts = cast(Sequence[str], cells)  # no None: checked
+        try:
+            ints: list[MetricValue] = list(map(int, texts))
+        except ValueError:
+            pass
+        else:
+            if "_" not in "".join(texts):  # int("1_000") is 1000, parse_metric("1_000") 1000.0
+                return ints
+        try:
+            floats = list(map(float, texts))
+        except ValueError:
+            pass
+        else:  # a sum that is not finite: some value is not (or they overflow together: cell by cell then)
+            if "".join(texts).count(".") == len(texts) and isfinite(sum(floats)):
+                return cast(list[MetricValue], floats)
     return [None if cell is None else parse_metric_text(name, cell) for cell in cells]
 
 
@@ -86,10 +96,18 @@ def clear_undefined_ratio_columns(metrics: dict[str, list[MetricValue]]) -> None
     """In place, column-wise: a ratio whose denominator (in the same row) is zero or missing becomes None
     (:func:`monitor.domain.ratios.clear_undefined_ratios`, per column)."""
     for name, denominator in ratio_pairs(metrics):
-        counts = metrics[denominator]
+        counts, values = metrics[denominator], metrics[name]
+        if None not in counts and 0 not in counts:
+            continue  # no zero and no missing count (0 in counts: == 0, so 0.0 and -0.0 too): nothing to clear
+        if len(values) == len(counts) and set(map(type, counts)) <= _PLAIN_COUNTS:
+            # numbers and None: the zero and missing counts are the false ones; set those rows' values to None in C
+            cleared = list(values)
+            deque(map(cleared.__setitem__, compress(count(), map(not_, counts)), repeat(None)), maxlen=0)
+            metrics[name] = cleared
+            continue
         metrics[name] = [
-            None if count is None or (type(count) in _NUMBERS and count == 0) else value
-            for value, count in zip(metrics[name], counts, strict=True)
+            None if n is None or (type(n) in _NUMBERS and n == 0) else value
+            for value, n in zip(values, counts, strict=True)
         ]
 
 

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from monitor.tiktok.errors import BadResponseError, PermanentApiError, TransientApiError
 from monitor.tiktok.models import Report, ReportQuery, ReportRow
+from monitor.tiktok.numeric_csv import numeric_table
 from monitor.tiktok.report_table import ReportTable, clear_undefined_ratio_columns, metric_column
 from monitor.tiktok.shape import answer_data
 from monitor.tiktok.transport import Transport
@@ -88,7 +89,9 @@ async def run_report_task(
 def parse_csv_table(text: str, dimensions: Sequence[str], *, advertiser_id: str | None = None) -> ReportTable:
     """CSV with a header row of column names: dimension columns stay strings, the rest are metrics (a ratio over
     a zero count is None, :mod:`monitor.domain.ratios`). A CSV
-    without a column for each of ``dimensions`` is a BadResponseError (its rows could not be attributed)."""
+    without a column for each of ``dimensions`` is a BadResponseError (its rows could not be attributed).
+    A CSV of ids and numbers only (the usual report) is read by one JSON parse
+    (:func:`~monitor.tiktok.numeric_csv.numeric_table`), any other by :func:`csv_table`: the same table."""
     text = text.lstrip("\ufeff")
     if text.lstrip().startswith("{"):  # an envelope where CSV was expected
         try:
@@ -100,8 +103,14 @@ def parse_csv_table(text: str, dimensions: Sequence[str], *, advertiser_id: str 
             endpoint="report/task/download/",
             code=envelope.get("code"),
         )
-    if not text.strip():  # no header and no rows: an empty report
+    if not text or text.isspace():  # no header and no rows: an empty report
         return ReportTable({name: [] for name in dimensions}, {})
+    table = numeric_table(text, dimensions)
+    return csv_table(text, dimensions, advertiser_id=advertiser_id) if table is None else table
+
+
+def csv_table(text: str, dimensions: Sequence[str], *, advertiser_id: str | None = None) -> ReportTable:
+    """:func:`parse_csv_table`'s reading of any CSV (a header line, no byte order mark), by :mod:`csv`."""
     reader = csv.reader(io.StringIO(text))
     header = next(reader, [])
     absent = [d for d in dimensions if d not in header]
