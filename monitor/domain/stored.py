@@ -26,43 +26,64 @@ __all__ = ["StoredMetrics", "read_only"]
 Window = Mapping[str, MetricValue]
 
 
-def read_only(data: dict[str, dict[str, MetricValue]]) -> Mapping[str, Window]:
+def read_only(data: Mapping[str, Mapping[str, MetricValue]]) -> Mapping[str, Window]:
     """Parsed stored metrics as the snapshot holds them: read-only windows of read-only values (the dicts are
-    wrapped, not copied)."""
-    return MappingProxyType({w: MappingProxyType(m) for w, m in data.items()}) if data else EMPTY
+    wrapped, not copied; a window wrapped already is kept)."""
+    if not data:
+        return EMPTY
+    return MappingProxyType({w: m if type(m) is MappingProxyType else MappingProxyType(m) for w, m in data.items()})
 
 
 class StoredMetrics(Mapping[str, Window]):
     """Read-only metrics (window -> metric -> value) from their stored JSON ``text``, decoded when first read."""
 
-    __slots__ = ("_decoded", "text")
+    __slots__ = ("_decoded", "_parsed", "text")
 
     def __init__(self, text: str) -> None:
         self.text = text
         self._decoded: Mapping[str, Window] | None = None
+        self._parsed: dict[str, Any] | None = None  # handed over parsed; each window wrapped when first read
 
     @property
     def decoded(self) -> bool:
-        """Whether anything has read the values yet (the text is then no longer the only copy)."""
-        return self._decoded is not None
+        """Whether the values are at hand (read, or handed over): the text is then no longer the only copy."""
+        return self._decoded is not None or self._parsed is not None
 
     def _metrics(self) -> Mapping[str, Window]:
         if self._decoded is None:
-            self._decoded = read_only(fastjson.loads(self.text))
+            parsed = self._parsed if self._parsed is not None else fastjson.loads(self.text)
+            self._decoded, self._parsed = read_only(parsed), None
         return self._decoded
 
     def adopt(self, metrics: Mapping[str, Window]) -> None:
         """Take ``metrics`` as the decoded form, so nothing decodes the text again. The caller vouches that they
         are what the text decodes to: equal values of equal types (:mod:`monitor.store.poll_changes` knows it
-        when a new poll's metrics encode to the same text, or when it has parsed the text itself)."""
-        if self._decoded is None:
+        when a new poll's metrics encode to the same text)."""
+        if not self.decoded:
             self._decoded = metrics
 
+    def adopt_parsed(self, parsed: dict[str, dict[str, MetricValue]]) -> None:
+        """Take ``parsed``, this text as the caller parsed it (plain dicts it no longer touches), as the values.
+        A window is wrapped read-only when it is first read: a rule that reads one window of the previous poll
+        (``delta(spend)``) wraps that one alone."""
+        if not self.decoded:
+            self._parsed = parsed
+
+    def _window(self, parsed: dict[str, Any], window: str) -> Window:
+        values = parsed[window]
+        if type(values) is not MappingProxyType:
+            values = parsed[window] = MappingProxyType(values)
+        return values
+
     def __getitem__(self, window: str) -> Window:
-        return self._metrics()[window]
+        parsed = self._parsed
+        return self._metrics()[window] if parsed is None else self._window(parsed, window)
 
     def get(self, window: str, default: Any = None) -> Any:
-        return self._metrics().get(window, default)
+        parsed = self._parsed
+        if parsed is None:
+            return self._metrics().get(window, default)
+        return self._window(parsed, window) if window in parsed else default
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._metrics())

@@ -26,7 +26,7 @@ import orjson
 
 from monitor import fastjson
 from monitor.domain import LEVEL_ORDER, EntityKey, EntityState, Level, Metrics
-from monitor.domain.stored import StoredMetrics, read_only
+from monitor.domain.stored import StoredMetrics
 from monitor.domain.values import EMPTY
 from monitor.store.history_codec import HistoryChanges, StateEvent, WindowEvent, check_values, entity_events
 from monitor.store.snapshots import STATE_COLUMNS, row_values
@@ -139,7 +139,7 @@ def _before(old: EntityState | None) -> Metrics | None:
     metrics = old.metrics
     if type(metrics) is StoredMetrics and not metrics.decoded:
         parsed = fastjson.loads(metrics.text)
-        metrics.adopt(read_only(parsed))  # parsed once: the rules read these (wrapped, not copied)
+        metrics.adopt_parsed(parsed)  # parsed once: the rules read these (wrapped when read, not copied)
         return parsed
     return metrics
 

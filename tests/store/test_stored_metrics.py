@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import timedelta
+from types import MappingProxyType
 from typing import Any
 
 import pytest
@@ -109,3 +110,20 @@ async def test_an_unchanged_smart_plus_entity_writes_no_row(store: Store) -> Non
             poll.save(entities)
     runs = await store.polls(ADV)
     assert [run.rows_written for run in runs] == [0, 2]  # newest first
+
+
+def test_metrics_handed_over_parsed_read_exactly_as_decoded_ones() -> None:
+    text = fastjson.dumps(TODAY)
+    fresh, handed = StoredMetrics(text), StoredMetrics(text)
+    handed.adopt_parsed(fastjson.loads(text))
+    assert handed.decoded
+    today = handed["today"]
+    assert type(today) is MappingProxyType and handed.get("today") is today  # wrapped once, when first read
+    with pytest.raises(TypeError):
+        today["spend"] = 1.0  # type: ignore[index]
+    assert handed.get("yesterday", "none") == "none" and "yesterday" not in handed
+    with pytest.raises(KeyError):
+        handed["yesterday"]
+    assert type(handed.get("lifetime")["spend"]) is float
+    assert list(handed) == list(fresh) and handed == fresh
+    assert all(type(w) is MappingProxyType for w in handed.values())
