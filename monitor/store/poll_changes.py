@@ -112,13 +112,15 @@ def _unchanged_or_text(old: EntityState | None, new: EntityState, checked: bool)
     ``checked``: every float is known to be finite)."""
     was = None if old is None else _stored_form(old.metrics)
     text = None if was is None and old is not None else stored_text(new, checked)  # stored text, then the fields
+    exact = text is not None  # orjson's text: equal text is equal values of equal types (not so past 64 bits)
     if text is None:
         if was is None and old is not None and old == new and _same_metric_types(old.metrics, new.metrics):
             return None
         check_values(new)
         text = fastjson.dumps(new.metrics, finite=True)  # every float checked finite just above
     if was is not None and text == was:
-        _adopt(old, new)  # equal text: equal values of equal types, so the rules need not decode the old text
+        if exact:
+            _adopt(old, new)  # equal values of equal types: the rules need not decode the old text
         if _fields(old) == _fields(new):
             return None
     return text

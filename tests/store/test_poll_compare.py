@@ -111,3 +111,15 @@ async def test_saving_again_after_comparing_compares_again(store: Store) -> None
     assert latest is not None
     assert latest.entities[campaign.key] == campaign
     assert latest.entities[ad.key].metrics["today"]["spend"] == 2.0
+
+
+def test_an_integer_past_64_bits_reaches_the_rules_as_the_store_reads_it() -> None:
+    """Such a count is stored as a float (monitor.fastjson): an unchanged entity's previous metrics are read from
+    the text then, not taken from the new poll's exact integer (prev and delta keep the stored form)."""
+    new = state("a1", metrics={"today": {"impressions": 2**64 + 5}})
+    previous = {new.key: as_read(new, decoded=False)}
+    rows, _ = poll_changes(previous, {new.key: new}, [Level.AD])
+    assert rows == []
+    metrics = previous[new.key].metrics
+    assert isinstance(metrics, StoredMetrics) and reads_as_its_text(metrics)
+    assert type(metrics["today"]["impressions"]) is float
