@@ -158,23 +158,30 @@ async def fetch_snapshot(
     else:
         lists = [listing(level) for level in listed]
     all_lists, report_results = await _all_or_nothing(lists, [reading(lv, query) for lv, _, _, query in reports])
-    entity_lists = all_lists[: len(listed)]
+    # Each report and each list is let go as soon as it is read into windows and states (issue 18: a 100,000-ad
+    # report's columns are megabytes; kept to the end, every one of them was alive while the states were built)
+    entity_lists: list[list[EntityFields]] = all_lists[: len(listed)]
+    results: list[Report | ApiError | None] = [*report_results]
+    del all_lists, report_results
     windows: dict[Level, Windows] = {level: {} for level in plan.levels}
     hours = {level: HourlyRows() for level in hourly}
-    for (level, window, wanted, _), result in zip(reports, report_results, strict=True):
+    for index, (level, window, wanted, _) in enumerate(reports):
+        result, results[index] = results[index], None
         if isinstance(result, ApiError):
             errors.append(f"{level.value} report for {window}: {result}")
-            continue
-        if window not in plan.levels[level].windows:  # an hourly report
+        elif result is not None and window not in plan.levels[level].windows:  # an hourly report
             id_of = (SMART_PLUS_AD_DIMENSION, level.id_field) if level is Level.AD else level.id_field
             await asyncio.to_thread(hours[level].add, result, id_of)  # 24 rows per entity: off the event loop
-            continue
-        await join_window(windows[level], result.table, level, window, wanted)
+        elif result is not None:
+            await join_window(windows[level], result.table, level, window, wanted)
+        result = None
     states: list[EntityState] = []
-    for level, rows in zip(listed, entity_lists, strict=True):
+    for index, level in enumerate(listed):
+        rows, entity_lists[index] = entity_lists[index], []
         if hourly[level]:
-            add_hours(windows[level], [row[0] for row in rows], hours[level], hourly[level], now, zone)
+            add_hours(windows[level], [row[0] for row in rows], hours.pop(level), hourly[level], now, zone)
         states += await level_states(level, advertiser.id, rows, windows.pop(level))
+        del rows
     if Level.ADVERTISER in plan.levels:
         if hourly[Level.ADVERTISER]:
             add_hours(

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 from operator import attrgetter
+from types import MappingProxyType
 from typing import Any
 
 import sqlalchemy as sa
@@ -88,7 +89,8 @@ async def load_current(
     if sids is not None:
         query = query.select_from(entities_t.outerjoin(keys_t, _same_key))
     query = query.where(entities_t.c.advertiser_id == advertiser_id, entities_t.c.present.is_(True))
-    return Snapshot(advertiser_id, poll[0], poll[1], await _states(conn, query, advertiser_id, sids))
+    # read-only as it is: Snapshot copies any other mapping, 5 MB and a moment for 100,000 entities
+    return Snapshot(advertiser_id, poll[0], poll[1], MappingProxyType(await _states(conn, query, advertiser_id, sids)))
 
 
 async def load_at(conn: AsyncConnection, advertiser_id: str, poll_id: int, taken_at: datetime) -> Snapshot:
