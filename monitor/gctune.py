@@ -1,4 +1,4 @@
-"""The cyclic garbage collector, tuned for a process that builds 100,000s of objects per poll.
+"""The cyclic garbage collector and the C allocator, tuned for a process that builds 100,000s of objects per poll.
 
 A poll of a large account builds a snapshot of containers (an :class:`~monitor.domain.EntityState` with its
 read-only metrics per entity, about six tracked objects each) while the previous snapshot is alive. With
@@ -22,10 +22,20 @@ CPU in all; with the collector off, 8.2 s. Two changes, both common practice for
   maintenance runs a full collection (:func:`collect_all`).
 
 Reference counting, which frees almost everything a poll drops (snapshots hold no cycles), is not affected.
+
+**The C allocator** (glibc): :func:`tune_malloc` fixes its mmap threshold at :data:`MMAP_THRESHOLD`. By default
+glibc raises that threshold to the size of each large block freed (up to 32 MB), so after the first report's CSV
+text or a 100,000-entry dict is freed the next large blocks come from the heap, and the heap's free memory stays
+in the process while the poll goes on building: a fixed threshold puts every block above it in a mapping of its
+own, returned when freed (and the heap's top is trimmed past 128 kB, glibc's default). A warm 100,000-ad `once`
+peaked at 520-538 MB RSS with glibc's default and at 460-466 MB with it (three runs each, the same poll); it
+costs some 0.15 s of system time (more mappings and page faults) in that poll. Like ``MALLOC_MMAP_THRESHOLD_``
+in the environment, which it overrides; nothing on a C library without ``mallopt``.
 """
 
 from __future__ import annotations
 
+import ctypes
 import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -36,11 +46,29 @@ YOUNG_THRESHOLD = 100_000
 MIDDLE_THRESHOLD = 100
 
 
+#: Bytes from which the C allocator maps each block apart (:func:`tune_malloc`).
+MMAP_THRESHOLD = 4 * 1024 * 1024
+_M_MMAP_THRESHOLD = -3  # mallopt's parameter number (glibc's malloc.h)
+
+
+def tune_malloc() -> bool:
+    """Fix glibc's mmap threshold at :data:`MMAP_THRESHOLD` (see the module docstring); False where the C library
+    has no ``mallopt`` or refuses it (musl's does nothing, macOS has none)."""
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return False
+    mallopt.argtypes, mallopt.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int
+    return bool(mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD))
+
+
 def tune_collector() -> None:
     """Raise the young generation's threshold and freeze what start-up built, once per process (a second call,
-    e.g. a test running several commands in one process, changes nothing)."""
+    e.g. a test running several commands in one process, changes nothing); and fix the C allocator's mmap
+    threshold (:func:`tune_malloc`)."""
     if gc.get_freeze_count() and gc.get_threshold()[:2] == (YOUNG_THRESHOLD, MIDDLE_THRESHOLD):
         return
+    tune_malloc()
     gc.collect()  # start-up's garbage is not frozen with it (a few tens of milliseconds)
     gc.freeze()
     gc.set_threshold(YOUNG_THRESHOLD, MIDDLE_THRESHOLD, gc.get_threshold()[2])
