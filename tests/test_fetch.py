@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Collection
+from dataclasses import replace
 from datetime import date
 
 import pytest
@@ -17,7 +18,7 @@ from monitor.store.repo import Store
 from monitor.tiktok.client import TikTokClient
 from monitor.tiktok.client_paging import MAX_PAGE_SIZE
 from monitor.tiktok.errors import PermanentApiError
-from monitor.tiktok.models import Report, ReportQuery
+from monitor.tiktok.models import DEFAULT_FIELDS, Report, ReportQuery
 from monitor.tiktok.report_table import ReportTable
 from monitor.tiktok.transport import Transport
 
@@ -176,3 +177,24 @@ async def test_reports_are_let_go_once_read_into_the_states(sandbox, clock, make
         await store.close()
     assert not result.errors and any(s.metric("spend") is not None for s in result.states)  # read into the states
     assert history.first == (1, 0)  # today's report, read into the states and let go
+
+
+async def test_known_entities_lend_their_ids_and_names(sandbox, clock, make_client, advertiser):
+    """Issue 18 (memory at the peak): a poll's new states hold the previous snapshot's id and name strings where
+    they are equal, and are otherwise the very states a fetch without them builds."""
+    client = make_client()
+    plan = FetchPlan(
+        {level: LevelPlan(DEFAULT_FIELDS[level], {"today": ("spend",)}) for level in (Level.CAMPAIGN, Level.AD)}
+    )
+    first = await fetch_snapshot(client, advertiser, plan, clock.now())
+    renamed = next(s for s in first.states if s.level is Level.AD)
+    known = {s.key: s for s in first.states}
+    known[renamed.key] = replace(renamed, name=f"{renamed.name} (before)")  # renamed since: its own name kept
+    plain = await fetch_snapshot(client, advertiser, plan, clock.now())
+    sharing = await fetch_snapshot(client, advertiser, plan, clock.now(), known=known)
+    assert sharing.states == plain.states and len(plain.states) > 10
+    assert [type(s.name) for s in sharing.states] == [type(s.name) for s in plain.states]
+    for state in sharing.states:
+        old = known[state.key]
+        assert state.id is old.id
+        assert (state.name is old.name) == (state.key != renamed.key)
