@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from monitor.domain import EntityKey, EntityState, Level, Snapshot
+from monitor.domain.building import restored_state
 from monitor.domain.stored import StoredMetrics
 from monitor.domain.values import EMPTY, shared
 from monitor.store import history_read
@@ -108,13 +109,13 @@ async def _states(
     result = await conn.stream(query.execution_options(yield_per=_SLICE))
     levels = _LEVELS
     one = _Shared()
-    stored = StoredMetrics
+    stored, restored = StoredMetrics, restored_state
     for_sids = sids if sids is not None else {}
     async for rows in result.partitions():
         for level_name, entity_id, metrics_json, campaign, adgroup, name, op, sec, budget, mode, *sid in rows:
             level = levels[level_name]
             key = (level, entity_id)
-            out[key] = EntityState(
+            out[key] = restored(  # EntityState(...) without its checks: monitor.domain.building
                 level,
                 entity_id,
                 advertiser_id,
