@@ -11,8 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from monitor import fastjson
 from monitor.domain import EntityFields, EntityState, Level
-from monitor.domain.building import build_states
+from monitor.domain.building import build_states, restored_state
+from monitor.domain.stored import StoredMetrics
 from monitor.domain.values import EMPTY
 
 ADV = "7000000000000000001"
@@ -127,3 +129,20 @@ def test_an_entity_without_windows_has_the_shared_empty_metrics() -> None:
 def test_a_level_that_is_not_a_level_is_refused() -> None:
     with pytest.raises(TypeError):
         build_states("ad", ADV, [], {})  # type: ignore[arg-type]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(list(Level)), rows(), windows, st.booleans())
+def test_restored_states_are_the_public_constructors(level: Level, row: EntityFields, given: Any, empty: bool) -> None:
+    """What the store reads back (monitor.store.snapshots): the same state ``EntityState(...)`` builds, its metrics
+    (stored text, or the shared empty ones) the very object given."""
+    metrics = EMPTY if empty else StoredMetrics(fastjson.dumps({w: dict(m) for w, m in given.items()}))
+    entity_id, name, operation, secondary, budget, mode, campaign_id, adgroup_id, _ = row
+    values = (level, entity_id, ADV, name, operation, secondary, budget, mode, campaign_id, adgroup_id, metrics)
+    restored, expected = restored_state(*values), EntityState(*values)
+    assert restored == expected and repr(restored) == repr(expected)
+    assert every_field(restored) == every_field(expected)
+    assert restored.metrics is metrics and expected.metrics is metrics
+    assert not restored.smart_plus and restored.changed_by is None
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        restored.name = "changed"  # type: ignore[misc]

@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import weakref
+from collections.abc import Collection
+from dataclasses import replace
 from datetime import date
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from monitor.domain import Level
 from monitor.fetch import FetchPlan, LevelPlan, fetch_snapshot, window_query
 from monitor.sandbox import Fault
+from monitor.store.hourly import HourlyHistory, StoredDay
+from monitor.store.repo import Store
+from monitor.tiktok.client import TikTokClient
+from monitor.tiktok.client_paging import MAX_PAGE_SIZE
 from monitor.tiktok.errors import PermanentApiError
+from monitor.tiktok.models import DEFAULT_FIELDS, Report, ReportQuery
+from monitor.tiktok.report_table import ReportTable
+from monitor.tiktok.transport import Transport
 
 ADV = "7000000000000000001"
 
@@ -121,3 +132,69 @@ async def test_a_ratio_over_zero_clicks_is_missing_whatever_the_api_sends(
     assert cpc[with_cpc[-1]] is None
     assert all(isinstance(cpc[i], float) for i in with_cpc[:-1])
     assert set(next(s for s in result.states if s.id == with_cpc[-1]).metrics["today"]) == {"cpc"}
+
+
+class _RecordingClient(TikTokClient):
+    """The sandbox's client, keeping a weak reference to the columns of each report it returns."""
+
+    def __init__(self, transport: Transport) -> None:
+        super().__init__(transport)
+        self.tables: list[weakref.ref[ReportTable]] = []
+
+    async def report(self, advertiser_id: str, query: ReportQuery, *, page_size: int = MAX_PAGE_SIZE) -> Report:
+        found = await super().report(advertiser_id, query, page_size=page_size)
+        self.tables.append(weakref.ref(found.table))  # built here as the join would build it, kept by the report
+        return found
+
+
+class _WatchingHistory(HourlyHistory):
+    """A store's hourly history that notes, when it is first asked which days it holds (after the states are
+    built, before any past day is fetched), how many reports were read and how many of their columns are alive."""
+
+    def __init__(self, engine: AsyncEngine, tables: list[weakref.ref[ReportTable]]) -> None:
+        super().__init__(engine)
+        self.tables: list[weakref.ref[ReportTable]] = tables
+        self.first: tuple[int, int] | None = None  # (reports read, their columns alive)
+
+    async def stored_days(self, advertiser_id: str, level: Level, days: Collection[date]) -> dict[date, StoredDay]:
+        if self.first is None:
+            self.first = (len(self.tables), sum(table() is not None for table in self.tables))
+        return await super().stored_days(advertiser_id, level, days)
+
+
+async def test_reports_are_let_go_once_read_into_the_states(sandbox, clock, make_client, advertiser, tmp_path):
+    """Issue 18 (memory at the peak): a report's columns are not kept until the end of the fetch; a 100,000-ad
+    report's are megabytes, and all of them were alive while the states were built."""
+    client = _RecordingClient(make_client().transport)
+    store = await Store.open(f"sqlite:///{tmp_path / 'm.db'}")
+    try:
+        history = _WatchingHistory(store.engine, client.tables)
+        plan = FetchPlan(
+            {Level.CAMPAIGN: LevelPlan(("operation_status",), {"today": ("spend",), "baseline_3w": ("spend",)})}
+        )
+        result = await fetch_snapshot(client, advertiser, plan, clock.now(), history)
+    finally:
+        await store.close()
+    assert not result.errors and any(s.metric("spend") is not None for s in result.states)  # read into the states
+    assert history.first == (1, 0)  # today's report, read into the states and let go
+
+
+async def test_known_entities_lend_their_ids_and_names(sandbox, clock, make_client, advertiser):
+    """Issue 18 (memory at the peak): a poll's new states hold the previous snapshot's id and name strings where
+    they are equal, and are otherwise the very states a fetch without them builds."""
+    client = make_client()
+    plan = FetchPlan(
+        {level: LevelPlan(DEFAULT_FIELDS[level], {"today": ("spend",)}) for level in (Level.CAMPAIGN, Level.AD)}
+    )
+    first = await fetch_snapshot(client, advertiser, plan, clock.now())
+    renamed = next(s for s in first.states if s.level is Level.AD)
+    known = {s.key: s for s in first.states}
+    known[renamed.key] = replace(renamed, name=f"{renamed.name} (before)")  # renamed since: its own name kept
+    plain = await fetch_snapshot(client, advertiser, plan, clock.now())
+    sharing = await fetch_snapshot(client, advertiser, plan, clock.now(), known=known)
+    assert sharing.states == plain.states and len(plain.states) > 10
+    assert [type(s.name) for s in sharing.states] == [type(s.name) for s in plain.states]
+    for state in sharing.states:
+        old = known[state.key]
+        assert state.id is old.id
+        assert (state.name is old.name) == (state.key != renamed.key)

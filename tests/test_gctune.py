@@ -39,3 +39,38 @@ def test_the_hourly_full_collection_frees_cyclic_garbage() -> None:
     del a, b
     collect_all()
     assert probe() is None
+
+
+MALLOC_PROBE = """
+import json, sys
+from monitor.gctune import tune_malloc
+
+def unnamed() -> int:  # bytes in anonymous mappings of their own (the heap is named [heap])
+    total = 0
+    for line in open("/proc/self/maps"):
+        fields = line.split()
+        if len(fields) == 5:
+            start, end = (int(x, 16) for x in fields[0].split("-"))
+            total += end - start
+    return total
+
+block = bytearray(24 << 20)
+del block  # glibc: freeing a mapped 24 MB block raises its threshold to 24 MB
+tuned = tune_malloc() if sys.argv[1] == "tune" else None
+before = unnamed()
+block = bytearray(12 << 20)
+print(json.dumps({"tuned": tuned, "mapped": unnamed() - before >= 12 << 20}))
+"""
+
+
+def test_large_blocks_stay_mapped_apart_once_tuned() -> None:
+    """Issue 18 (peak memory): a large block freed does not send the next large blocks to the heap, where what
+    they leave when freed stays in the process."""
+    seen = {}
+    for mode in ("default", "tune"):
+        out = subprocess.run(
+            [sys.executable, "-c", MALLOC_PROBE, mode], capture_output=True, text=True, check=True, timeout=60
+        )
+        seen[mode] = json.loads(out.stdout)
+    assert seen["default"] == {"tuned": None, "mapped": False}  # glibc's own way: from the heap
+    assert seen["tune"] == {"tuned": True, "mapped": True}

@@ -7,7 +7,9 @@ dataclass sets each of its 13 fields through ``object.__setattr__``: about 4 mic
 makes: entity fields read and checked at the edge (:mod:`monitor.tiktok.entity_rows`) and report windows built
 read-only (:mod:`monitor.fetch_states`). :func:`build_states` sets the slots directly and checks nothing; it is
 equal to the public constructor for such values (the tests compare the two on generated inputs) and is for the
-fetch path only: everything else builds states with ``EntityState(...)``.
+fetch path only: everything else builds states with ``EntityState(...)``. :func:`restored_state` is the same for
+one state the store reads back (:mod:`monitor.store.snapshots`: 100,000 a poll of a large account, 0.7 against 1.5
+microseconds each).
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ from types import MappingProxyType
 
 from monitor.domain.entities import EntityFields, EntityState
 from monitor.domain.levels import Level
-from monitor.domain.values import EMPTY, MetricValue
+from monitor.domain.stored import StoredMetrics
+from monitor.domain.values import EMPTY, Metrics, MetricValue
 
-__all__ = ["build_states"]
+__all__ = ["build_states", "restored_state"]
 
 _new = object.__new__
 _slot = {name: getattr(EntityState, name).__set__ for name in EntityState.__slots__}
@@ -64,3 +67,42 @@ def build_states(
         set_changed_by(state, None)
         append(state)
     return out
+
+
+_set_level, _set_id, _set_advertiser, _set_name = _slot["level"], _slot["id"], _slot["advertiser_id"], _slot["name"]
+_set_operation, _set_secondary, _set_budget = _slot["operation_status"], _slot["secondary_status"], _slot["budget"]
+_set_mode, _set_campaign, _set_adgroup = _slot["budget_mode"], _slot["campaign_id"], _slot["adgroup_id"]
+_set_metrics, _set_smart, _set_changed_by = _slot["metrics"], _slot["smart_plus"], _slot["changed_by"]
+
+
+def restored_state(
+    level: Level,
+    entity_id: str,
+    advertiser_id: str,
+    name: str | None,
+    operation_status: str | None,
+    secondary_status: str | None,
+    budget: float | None,
+    budget_mode: str | None,
+    campaign_id: str | None,
+    adgroup_id: str | None,
+    metrics: StoredMetrics | Metrics,
+) -> EntityState:
+    """``EntityState(level, entity_id, advertiser_id, name, ..., adgroup_id, metrics)`` for values the store read
+    back, unchecked: ``level`` is a :class:`Level` and ``metrics`` a :class:`StoredMetrics` or :data:`EMPTY` (what
+    the constructor keeps as they are); ``smart_plus`` False and ``changed_by`` None, as stored states have."""
+    state = _new(EntityState)
+    _set_level(state, level)
+    _set_id(state, entity_id)
+    _set_advertiser(state, advertiser_id)
+    _set_name(state, name)
+    _set_operation(state, operation_status)
+    _set_secondary(state, secondary_status)
+    _set_budget(state, budget)
+    _set_mode(state, budget_mode)
+    _set_campaign(state, campaign_id)
+    _set_adgroup(state, adgroup_id)
+    _set_metrics(state, metrics)
+    _set_smart(state, False)
+    _set_changed_by(state, None)
+    return state

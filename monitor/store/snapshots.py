@@ -11,12 +11,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 from operator import attrgetter
+from types import MappingProxyType
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from monitor.domain import EntityKey, EntityState, Level, Snapshot
+from monitor.domain.building import restored_state
 from monitor.domain.stored import StoredMetrics
 from monitor.domain.values import EMPTY, shared
 from monitor.store import history_read
@@ -88,7 +90,8 @@ async def load_current(
     if sids is not None:
         query = query.select_from(entities_t.outerjoin(keys_t, _same_key))
     query = query.where(entities_t.c.advertiser_id == advertiser_id, entities_t.c.present.is_(True))
-    return Snapshot(advertiser_id, poll[0], poll[1], await _states(conn, query, advertiser_id, sids))
+    # read-only as it is: Snapshot copies any other mapping, 5 MB and a moment for 100,000 entities
+    return Snapshot(advertiser_id, poll[0], poll[1], MappingProxyType(await _states(conn, query, advertiser_id, sids)))
 
 
 async def load_at(conn: AsyncConnection, advertiser_id: str, poll_id: int, taken_at: datetime) -> Snapshot:
@@ -106,13 +109,13 @@ async def _states(
     result = await conn.stream(query.execution_options(yield_per=_SLICE))
     levels = _LEVELS
     one = _Shared()
-    stored = StoredMetrics
+    stored, restored = StoredMetrics, restored_state
     for_sids = sids if sids is not None else {}
     async for rows in result.partitions():
         for level_name, entity_id, metrics_json, campaign, adgroup, name, op, sec, budget, mode, *sid in rows:
             level = levels[level_name]
             key = (level, entity_id)
-            out[key] = EntityState(
+            out[key] = restored(  # EntityState(...) without its checks: monitor.domain.building
                 level,
                 entity_id,
                 advertiser_id,
