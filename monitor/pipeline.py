@@ -185,7 +185,8 @@ class Pipeline:
                 try:
                     # 1 fetch (under the lease: two replicas never poll one advertiser at once)
                     progress.enter(Stage.FETCH)
-                    fetched = await fetch_snapshot(self._client, info, plan, now, self._store.hourly)
+                    known = None if poll.previous is None else poll.previous.entities  # lends ids and names
+                    fetched = await fetch_snapshot(self._client, info, plan, now, self._store.hourly, known=known)
                     for error in fetched.errors:
                         poll.note_error(error)
                     # 2 store and 3 diff

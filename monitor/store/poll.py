@@ -13,7 +13,7 @@ import asyncio
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from operator import itemgetter
+from types import MappingProxyType
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -27,7 +27,7 @@ from monitor.store.history_codec import HistoryChanges
 from monitor.store.models import AdvertiserRow, EntityRow, PollRow
 from monitor.store.poll_changes import poll_changes
 from monitor.store.shards import Fence
-from monitor.store.snapshots import STATE_COLUMNS, load_current
+from monitor.store.snapshots import ENTITY_COLUMNS, STATE_COLUMNS, EntityValues, load_current
 from monitor.store.values import Notification, PollStatus, dumps
 
 advertisers_t = AdvertiserRow.__table__
@@ -64,7 +64,7 @@ class PollWriter:
     _approvals: list[Approval] = field(default_factory=list, repr=False)
     _current: Snapshot | None = field(default=None, repr=False)
     _changed_by: dict[EntityKey, str] = field(default_factory=dict, repr=False)
-    _changes: tuple[list[dict[str, object]], HistoryChanges] | None = field(default=None, repr=False)
+    _changes: tuple[list[EntityValues], HistoryChanges] | None = field(default=None, repr=False)
     api_calls: int = 0
     errors: list[str] = field(default_factory=list)
 
@@ -99,7 +99,8 @@ class PollWriter:
             carried = {} if self.previous is None else self.previous.entities
             entities = {k: v for k, v in carried.items() if k[0] not in self._saved_levels}
             entities.update(self._saved)
-            self._current = Snapshot(self.advertiser_id, self.poll_id, self.taken_at, entities)
+            # wrapped here, so Snapshot need not copy it (100,000 entries for a large account)
+            self._current = Snapshot(self.advertiser_id, self.poll_id, self.taken_at, MappingProxyType(entities))
         return self._current
 
     def save_alert_states(self, states: Iterable[AlertState]) -> None:
@@ -151,7 +152,7 @@ class PollWriter:
         """Who changed these entities, as the Change Log said (stored with the poll, for a backtest)."""
         self._changed_by.update(by)
 
-    def changes(self) -> tuple[list[dict[str, object]], HistoryChanges]:
+    def changes(self) -> tuple[list[EntityValues], HistoryChanges]:
         """Rows for ``entities`` (entities that appeared, changed or disappeared) and the history's rows of them
         (worked out once per :meth:`save`)."""
         if self._changes is None:
@@ -234,20 +235,15 @@ async def commit(engine: AsyncEngine, writer: PollWriter, finished_at: datetime)
         await _finish(conn, writer, finished_at, PollStatus.OK, len(writer.current), len(rows), None)
 
 
-async def _upsert_entities(conn: AsyncConnection, rows: list[dict[str, object]], poll_id: int) -> None:
+async def _upsert_entities(conn: AsyncConnection, rows: list[EntityValues], poll_id: int) -> None:
     insert = lease.dialect_insert(conn, entities_t)
     changing = ("present", "metrics", *STATE_COLUMNS)
     statement = insert.on_conflict_do_update(
         index_elements=[entities_t.c.advertiser_id, entities_t.c.level, entities_t.c.entity_id],
         set_={**{name: insert.excluded[name] for name in changing}, "changed_poll": insert.excluded.changed_poll},
     )
-    values = [(*row, poll_id, poll_id) for row in map(_entity_values, rows)]
+    values = [(*row, poll_id, poll_id) for row in rows]
     await bulk.insert_many(conn, statement, (*ENTITY_COLUMNS, "first_seen_poll", "changed_poll"), values)
-
-
-#: The columns of an ``entities`` row that poll_changes gives (monitor.store.snapshots.row_values).
-ENTITY_COLUMNS = ("advertiser_id", "level", "entity_id", "present", "metrics", *STATE_COLUMNS)
-_entity_values = itemgetter(*ENTITY_COLUMNS)
 
 
 async def fail(engine: AsyncEngine, writer: PollWriter, finished_at: datetime, error: str) -> None:

@@ -29,7 +29,7 @@ from monitor.domain import LEVEL_ORDER, EntityKey, EntityState, Level, Metrics
 from monitor.domain.stored import StoredMetrics
 from monitor.domain.values import EMPTY
 from monitor.store.history_codec import HistoryChanges, StateEvent, WindowEvent, check_values, entity_events
-from monitor.store.snapshots import STATE_COLUMNS, row_values
+from monitor.store.snapshots import STATE_COLUMNS, EntityValues, row_values
 
 __all__ = ["poll_changes", "stored_text"]
 
@@ -49,7 +49,7 @@ def poll_changes(
     previous: Mapping[EntityKey, EntityState],
     saved: Mapping[EntityKey, EntityState],
     saved_levels: Iterable[Level],
-) -> tuple[list[dict[str, object]], HistoryChanges]:
+) -> tuple[list[EntityValues], HistoryChanges]:
     """Rows for ``entities`` and the history's rows: each of ``saved`` that is new or changed against
     ``previous``, and each of ``previous`` of ``saved_levels`` that is no longer saved (it disappeared)."""
     levels = set(saved_levels)
@@ -72,7 +72,7 @@ def poll_changes(
             event, changed = entity_events(old, None)
             states += [event] if event is not None else []
             windows += changed
-    out.sort(key=lambda r: (_ORDER[r["level"]], r["entity_id"]))
+    out.sort(key=lambda r: (_ORDER[r.level], r.entity_id))
     return out, HistoryChanges(tuple(states), tuple(windows))
 
 

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from operator import attrgetter
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -133,17 +133,31 @@ async def _states(
     return out
 
 
-def row_values(state: EntityState, metrics_json: str, present: bool) -> dict[str, Any]:
+class EntityValues(NamedTuple):
+    """The column values of one ``entities`` row (:data:`ENTITY_COLUMNS`' order): a plain tuple for the
+    driver's executemany, one per changed entity of a poll (no dict per row)."""
+
+    advertiser_id: str
+    level: str
+    entity_id: str
+    present: bool
+    metrics: str
+    campaign_id: str | None
+    adgroup_id: str | None
+    name: str | None
+    operation_status: str | None
+    secondary_status: str | None
+    budget: float | None
+    budget_mode: str | None
+
+
+#: The columns of an ``entities`` row that :func:`row_values` gives.
+ENTITY_COLUMNS = EntityValues._fields
+
+
+def row_values(state: EntityState, metrics_json: str, present: bool) -> EntityValues:
     """The ``entities`` column values of one entity."""
-    values: dict[str, Any] = {
-        "advertiser_id": state.advertiser_id,
-        "level": state.level.value,
-        "entity_id": state.id,
-        "present": present,
-        "metrics": metrics_json,
-    }
-    values.update(zip(STATE_COLUMNS, _state_columns(state), strict=True))
-    return values
+    return EntityValues(state.advertiser_id, state.level.value, state.id, present, metrics_json, *_state_columns(state))
 
 
 async def entity_names(

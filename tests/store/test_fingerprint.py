@@ -122,9 +122,9 @@ def test_the_fingerprint_finds_exactly_the_changes_the_general_comparison_finds(
 
     expected = {s.id for i, (o, s) in enumerate(zip(olds, news, strict=True)) if i == gone or differs(o, s)}
     expected.add(new.id)
-    assert {r["entity_id"] for r in by_print} == expected
+    assert {r.entity_id for r in by_print} == expected
     assert by_print == by_values
-    assert next(r for r in by_print if r["entity_id"] == "n1")["metrics"] == fastjson.dumps(new.metrics)
+    assert next(r for r in by_print if r.entity_id == "n1").metrics == fastjson.dumps(new.metrics)
     assert history_by_print == history_by_values
     kept = [s for i, s in enumerate(read_back.values()) if i != gone]
     assert all(s.metrics.decoded for s in kept)  # type: ignore[attr-defined]  # handed what it read: test_poll_compare

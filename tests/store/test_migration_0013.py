@@ -31,12 +31,14 @@ def old_rows(seen: list[dict[EntityKey, EntityState]]) -> tuple[list[dict[str, A
     rows, entities, previous = [], {}, {}
     for poll_id, now in enumerate(seen, start=1):
         changed = [
-            row_values(s, json.dumps(s.metrics, default=dict), True)
+            row_values(s, json.dumps(s.metrics, default=dict), True)._asdict()
             for k, s in now.items()
             if previous.get(k) != s or _types(previous[k]) != _types(s)
         ]
         changed += [
-            row_values(s, json.dumps(s.metrics, default=dict), False) for k, s in previous.items() if k not in now
+            row_values(s, json.dumps(s.metrics, default=dict), False)._asdict()
+            for k, s in previous.items()
+            if k not in now
         ]
         for row in changed:
             rows.append({**row, "poll_id": poll_id})

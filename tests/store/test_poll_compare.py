@@ -60,7 +60,7 @@ def test_a_value_whose_type_changed_reads_with_its_old_type() -> None:
     new = replace(old, metrics={"today": {"spend": 0.0, "clicks": 3}})
     previous = {old.key: as_read(old, decoded=False)}
     rows, _ = poll_changes(previous, {new.key: new}, [Level.AD])
-    assert [r["entity_id"] for r in rows] == ["a1"]  # 0 -> 0.0 is a change
+    assert [r.entity_id for r in rows] == ["a1"]  # 0 -> 0.0 is a change
     spend = previous[old.key].metrics["today"]["spend"]
     assert type(spend) is int and spend == 0
 

@@ -10,7 +10,7 @@ from monitor.domain import Level
 from monitor.store import Store
 from monitor.store import history as store_history
 from monitor.store.db import reading
-from monitor.store.snapshots import load_current
+from monitor.store.snapshots import ENTITY_COLUMNS, STATE_COLUMNS, load_current, row_values
 
 from .conftest import ADV, T0, latest_snapshot, state, statement_log
 
@@ -51,3 +51,15 @@ async def test_every_state_of_a_snapshot_shares_its_strings(store: Store) -> Non
     for name in ("advertiser_id", "operation_status", "secondary_status", "campaign_id", "adgroup_id"):
         values = {getattr(s, name) for s in read}
         assert len({id(getattr(s, name)) for s in read}) == len(values), name
+
+
+def test_an_entities_row_lists_the_state_columns_in_their_order() -> None:
+    """poll_changes' rows are plain tuples handed to executemany by ENTITY_COLUMNS: their order is the store's."""
+    assert ENTITY_COLUMNS[:5] == ("advertiser_id", "level", "entity_id", "present", "metrics")
+    assert ENTITY_COLUMNS[5:] == STATE_COLUMNS
+    entity = state("a1", metrics={"today": {"spend": 1.0}})
+    row = row_values(entity, "{}", True)
+    assert dict(zip(ENTITY_COLUMNS, row, strict=True)) == {
+        "advertiser_id": entity.advertiser_id, "level": "ad", "entity_id": "a1", "present": True, "metrics": "{}",
+        **{name: getattr(entity, name) for name in STATE_COLUMNS},
+    }  # fmt: skip
