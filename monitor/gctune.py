@@ -70,13 +70,8 @@ def start_up() -> Iterator[None]:
     middle and a full collection (60-80 ms of a small ``once``'s ~0.9 s of CPU). A command that does not call
     :func:`tune_collector` runs with the collector off (``check``, ``test-rules``, ``auth``: short) or turns it
     on itself (:func:`start_up_over`, the sandbox); it is on again when the block ends."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
+    with collector_held_off():
         yield
-    finally:
-        if was:
-            gc.enable()
 
 
 def start_up_over() -> None:
