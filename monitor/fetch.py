@@ -209,7 +209,7 @@ def _sharing(level: Level, rows: list[EntityFields], known: Mapping[EntityKey, E
     for row in rows:
         entity_id, name, operation, secondary, budget, mode, campaign_id, adgroup_id, smart = row
         old = found((level, entity_id))
-        if old is None or old.id != entity_id:
+        if old is None:
             append(row)
             continue
         if name is not None and name == old.name:
