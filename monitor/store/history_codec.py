@@ -19,8 +19,9 @@ import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from operator import attrgetter, is_
+from typing import NamedTuple
 from functools import lru_cache
-from operator import attrgetter
 from types import MappingProxyType
 
 from monitor import fastjson
@@ -37,17 +38,16 @@ METRIC_SET = "metrics"
 Values = Mapping[str, MetricValue]
 
 
-@dataclass(frozen=True, slots=True)
-class StateEvent:
-    """An entity's state from this poll on: ``state`` (its fields) and whether it is present."""
+class StateEvent(NamedTuple):
+    """An entity's state from this poll on: ``state`` (its fields) and whether it is present. (Tuples: a poll of
+    a large account makes 100,000s of events, and a frozen dataclass costs several times a tuple to build.)"""
 
     key: EntityKey
     present: bool
     state: EntityState
 
 
-@dataclass(frozen=True, slots=True)
-class WindowEvent:
+class WindowEvent(NamedTuple):
     """One window's values of an entity from this poll on; ``values`` None: the window is not reported."""
 
     key: EntityKey
@@ -66,11 +66,10 @@ class HistoryChanges:
         return len(self.states) + len(self.windows)
 
 
-def same_values(a: Values, b: Values) -> bool:
-    """Equal values of equal types (``0`` -> ``0.0`` is a change, so what was saved reads back)."""
-    if a != b:
-        return False
-    return all(type(value) is type(b[name]) for name, value in a.items())
+def same_values(a: Values | None, b: Values) -> bool:
+    """Equal values of equal types (``0`` -> ``0.0`` is a change, so what was saved reads back); ``a`` None (no
+    such window before) is never the same. The types are compared in C, without a generator's frames."""
+    return a == b and all(map(is_, map(type, a.values()), map(type, map(b.__getitem__, a))))  # type: ignore[union-attr]
 
 
 def same_state(a: EntityState, b: EntityState) -> bool:
@@ -87,18 +86,18 @@ def entity_events(
         if old is None:
             return None, []
         return StateEvent(old.key, False, old), [WindowEvent(old.key, w, None) for w in sorted(old.metrics)]
-    state = None if old is not None and same_state(old, new) else StateEvent(new.key, True, new)
-    before = {} if old is None else old.metrics if old_metrics is None else old_metrics
-    windows = [
-        WindowEvent(new.key, w, v)
-        for w, v in sorted(new.metrics.items())
-        if w not in before or not same_values(before[w], v)
-    ]
-    windows += [WindowEvent(new.key, w, None) for w in sorted(before) if w not in new.metrics]
+    key, metrics = new.key, new.metrics
+    state = None if old is not None and _state_fields(old) == _state_fields(new) else StateEvent(key, True, new)
+    before: Metrics = _NONE if old is None else old.metrics if old_metrics is None else old_metrics
+    was = before.get
+    windows = [WindowEvent(key, w, v) for w, v in sorted(metrics.items()) if not same_values(was(w), v)]
+    if before.keys() != metrics.keys():  # a window no longer reported
+        windows += [WindowEvent(key, w, None) for w in sorted(before) if w not in metrics]
     return state, windows
 
 
 _PLAIN = (int, str, type(None))
+_NONE: Metrics = MappingProxyType({})
 _state_fields = attrgetter(*STATE_FIELDS)
 
 

@@ -64,7 +64,8 @@ def poll_changes(
             continue  # unchanged: costs no row
         out.append(row_values(state, text, present=True))
         event, changed = entity_events(old, state, _before(old))
-        states += [event] if event is not None else []
+        if event is not None:
+            states.append(event)
         windows += changed
     for key, old in previous.items():
         if key[0] in levels and key not in saved:
