@@ -19,10 +19,10 @@ import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from operator import attrgetter, is_
-from typing import NamedTuple
 from functools import lru_cache
+from operator import attrgetter, is_
 from types import MappingProxyType
+from typing import NamedTuple
 
 from monitor import fastjson
 from monitor.domain import EntityKey, EntityState, Metrics, MetricValue
@@ -69,7 +69,7 @@ class HistoryChanges:
 def same_values(a: Values | None, b: Values) -> bool:
     """Equal values of equal types (``0`` -> ``0.0`` is a change, so what was saved reads back); ``a`` None (no
     such window before) is never the same. The types are compared in C, without a generator's frames."""
-    return a == b and all(map(is_, map(type, a.values()), map(type, map(b.__getitem__, a))))  # type: ignore[union-attr]
+    return a == b and all(map(is_, map(type, a.values()), map(type, map(b.__getitem__, a))))
 
 
 def same_state(a: EntityState, b: EntityState) -> bool:
