@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from operator import attrgetter, is_
 from types import MappingProxyType
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from monitor import fastjson
 from monitor.domain import EntityKey, EntityState, Metrics, MetricValue
@@ -78,10 +78,15 @@ def same_state(a: EntityState, b: EntityState) -> bool:
 
 
 def entity_events(
-    old: EntityState | None, new: EntityState | None, old_metrics: Metrics | None = None
+    old: EntityState | None,
+    new: EntityState | None,
+    old_metrics: Metrics | None = None,
+    share: dict[str, Any] | None = None,
 ) -> tuple[StateEvent | None, list[WindowEvent]]:
     """The rows that take an entity from ``old`` to ``new`` (None: absent then / gone now); ``old_metrics``:
-    ``old``'s metrics in another form to compare windows with (plain dicts parsed from its stored text)."""
+    ``old``'s metrics in another form to compare windows with (plain dicts parsed from its stored text).
+    ``share``: that form, the caller's own, to take ``new``'s window where it is the same (equal values of equal
+    types), so that one copy of it is kept."""
     if new is None:
         if old is None:
             return None, []
@@ -90,7 +95,12 @@ def entity_events(
     state = None if old is not None and _state_fields(old) == _state_fields(new) else StateEvent(key, True, new)
     before: Metrics = _NONE if old is None else old.metrics if old_metrics is None else old_metrics
     was = before.get
-    windows = [WindowEvent(key, w, v) for w, v in sorted(metrics.items()) if not same_values(was(w), v)]
+    windows = []
+    for w, v in sorted(metrics.items()):
+        if not same_values(was(w), v):
+            windows.append(WindowEvent(key, w, v))
+        elif share is not None:
+            share[w] = v
     if before.keys() != metrics.keys():  # a window no longer reported
         windows += [WindowEvent(key, w, None) for w in sorted(before) if w not in metrics]
     return state, windows

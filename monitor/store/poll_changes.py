@@ -64,9 +64,7 @@ def poll_changes(
             continue  # unchanged: costs no row
         out.append(row_values(state, text, present=True))
         parsed = _parsed(old)
-        event, changed = entity_events(old, state, parsed)
-        if parsed is not None and len(changed) < len(parsed):
-            _share_unchanged(parsed, state.metrics, changed, old, text)
+        event, changed = entity_events(old, state, parsed, parsed if _shareable(parsed, old, text) else None)
         if event is not None:
             states.append(event)
         windows += changed
@@ -149,19 +147,14 @@ def _parsed(old: EntityState | None) -> dict[str, Any] | None:
     return None
 
 
-def _share_unchanged(
-    parsed: dict[str, Any], metrics: Metrics, changed: list[WindowEvent], old: EntityState | None, text: str
-) -> None:
-    """Let ``old``'s parsed metrics hold ``metrics``' own window where it did not change (equal values of equal
-    types): the parsed copy is let go, and a large account's previous poll holds only the windows that moved
-    (about 1 kB an entity parsed, most of it windows that did not change). Not when either text has a ``-0.0``
-    (or what looks like one): ``-0.0 == 0.0``, and the previous poll must read what it stored."""
-    if "-0.0" in text or old is None or "-0.0" in cast(StoredMetrics, old.metrics).text:
-        return
-    moved = {event.window for event in changed}
-    for window, values in metrics.items():
-        if window not in moved and window in parsed:
-            parsed[window] = values
+def _shareable(parsed: dict[str, Any] | None, old: EntityState | None, text: str) -> bool:
+    """May ``old``'s parsed metrics take the new poll's own window where it did not change? Then the parsed copy
+    is let go, and a large account's previous poll holds only the windows that moved (about 1 kB an entity
+    parsed, most of it windows that did not change). Not when either text has a ``-0.0`` (or what looks like
+    one): ``-0.0 == 0.0``, and the previous poll must read what it stored."""
+    if parsed is None or old is None or "-0.0" in text:
+        return False
+    return "-0.0" not in cast(StoredMetrics, old.metrics).text
 
 
 def _adopt(old: EntityState | None, new: EntityState) -> None:
