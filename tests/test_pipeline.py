@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from polling import PipelinePolls
@@ -12,6 +16,7 @@ from monitor.pipeline import Pipeline, fetch_plan
 from monitor.rules.loader import load_rules
 from monitor.sandbox import Fault
 from monitor.store.db import reading
+from monitor.store.poll import PollWriter
 from monitor.store.repo import Store
 from monitor.store.snapshots import load_current
 
@@ -131,3 +136,39 @@ async def test_at_debug_level_a_poll_logs_its_stage_seconds(pipeline, caplog):
     assert len(lines) == 1
     assert lines[0].startswith(f"advertiser {ADV}: stage seconds start=")
     assert " fetch=" in lines[0] and " commit=" in lines[0]
+
+
+class _WatchedStore(Store):
+    """A store that keeps each poll's writer, to look at the snapshots a poll had in hand."""
+
+    writers: list[PollWriter]
+
+    @asynccontextmanager
+    async def poll(self, advertiser_id: str, now: datetime, **kwargs: Any) -> AsyncIterator[PollWriter]:
+        async with super().poll(advertiser_id, now, **kwargs) as writer:
+            self.writers.append(writer)
+            yield writer
+
+
+async def test_a_poll_lends_the_previous_snapshots_ids_and_names_to_the_new_one(
+    make_client, rules_dir, clock, tmp_path
+):
+    """Issue 18: the fetch shares the previous snapshot's id and name strings where equal (``known=``), so a large
+    account's two snapshots hold one copy of each, not two."""
+    store = await _WatchedStore.open(f"sqlite:///{tmp_path / 'watched.db'}")
+    store.writers = []
+    try:
+        ruleset = load_rules(rules_dir, channels={"slack"})
+        polls = PipelinePolls(Pipeline(client=make_client(), store=store, rules=lambda: ruleset, clock=clock), clock)
+        await polls.poll(ADV)
+        await polls.poll(ADV)
+        writer = store.writers[-1]
+        assert writer.previous is not None
+        previous, current = writer.previous.entities, writer.current.entities
+        both = [key for key in current if key in previous]
+        assert len(both) == 3 + 24
+        assert all(current[key].id is previous[key].id for key in both)
+        named = [key for key in both if current[key].name == previous[key].name]
+        assert named and all(current[key].name is previous[key].name for key in named)
+    finally:
+        await store.close()
