@@ -22,6 +22,7 @@ from monitor.store.errors import (
     ShardLostError,
     StoreError,
     StoreUnavailableError,
+    UnstorableMetricsError,
 )
 from monitor.store.values import (
     ActionIntent,
@@ -70,5 +71,6 @@ __all__ = [
     "Store",
     "StoreError",
     "StoreUnavailableError",
+    "UnstorableMetricsError",
     "diff_snapshots",
 ]

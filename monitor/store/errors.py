@@ -9,7 +9,8 @@
         ├── LeaseError              the per-advertiser poll lease
         │   ├── LeaseHeldError      another poller holds the advertiser's lease and it has not expired
         │   └── LeaseLostError      our lease was taken over (it had expired) before we committed: nothing written
-        └── ShardLostError          the advertiser's shard changed owner (its epoch moved on): nothing written
+        ├── ShardLostError          the advertiser's shard changed owner (its epoch moved on): nothing written
+        └── UnstorableMetricsError  a poll's metrics hold what the store cannot keep (NaN, infinities, objects)
 
 Only :class:`StoreUnavailableError` is worth retrying as is; a :class:`LeaseHeldError` is retried by the next
 scheduled poll. Messages name advertisers, owners and schema revisions, never passwords from the URL.
@@ -103,3 +104,9 @@ class ShardLostError(StoreError):
             f"advertiser {advertiser_id}: shard {shard} is no longer owned by {owner} at epoch {epoch}; "
             f"the poll's writes were discarded (another replica polls it now)"
         )
+
+
+class UnstorableMetricsError(StoreError, ValueError):
+    """A poll's metrics hold a value the store cannot keep as it is (a NaN, an infinity, an object): the poll
+    fails and nothing of it is written. The fetch never makes such values (the API's are parsed into finite
+    numbers or None); a ValueError too, as it always was."""

@@ -26,6 +26,7 @@ from typing import Any, NamedTuple
 
 from monitor import fastjson
 from monitor.domain import EntityKey, EntityState, Metrics, MetricValue
+from monitor.store.errors import UnstorableMetricsError
 from monitor.store.values import dumps
 
 #: The fields a state row holds (besides ``present``), in the order a row's columns list them.
@@ -119,7 +120,7 @@ def check_values(state: EntityState) -> None:
         try:
             dumps(list(values.values()))
         except (TypeError, ValueError) as exc:
-            raise ValueError(
+            raise UnstorableMetricsError(
                 f"{state.level.value} {state.id}: metric values must be finite numbers, strings or None "
                 f"(None for 'no data'), in window {window}: {exc}"
             ) from exc

@@ -9,8 +9,9 @@ import sqlalchemy as sa
 
 from monitor.clock import FrozenClock
 from monitor.domain import EntityState, Level
+from monitor.errors import MonitorError
 from monitor.fetch import entity_state
-from monitor.store import PollStatus, Store, diff_snapshots
+from monitor.store import PollStatus, Store, UnstorableMetricsError, diff_snapshots
 from monitor.store.models import EntityRow, HistoryMetricsRow, HistoryStateRow
 from monitor.tiktok.models import Entity
 
@@ -143,8 +144,10 @@ async def test_save_checks_its_input(store: Store) -> None:
 @pytest.mark.parametrize("bad", [float("nan"), float("inf"), object()])
 async def test_unstorable_metric_values_fail_the_poll_and_write_nothing(store: Store, bad: object) -> None:
     await poll_once(store, state("a1"))
-    with pytest.raises(ValueError, match="metric values must be finite numbers"):
+    with pytest.raises(UnstorableMetricsError, match="metric values must be finite numbers") as refused:
         await poll_once(store, state("a1", metrics={"today": {"spend": bad}}), at=1)
+    # a MonitorError: what a preview (once --dry-run) reports as the advertiser's failure, not a traceback
+    assert isinstance(refused.value, MonitorError) and isinstance(refused.value, ValueError)
     latest = await latest_snapshot(store, ADV)
     assert latest is not None and latest.get("ad", "a1") == state("a1")
     assert [r.status for r in await store.polls(ADV)] == [PollStatus.FAILED, PollStatus.OK]
