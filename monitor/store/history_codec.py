@@ -99,7 +99,7 @@ def entity_events(
     windows = []
     for w, v in sorted(metrics.items()):
         if not same_values(was(w), v):
-            windows.append(WindowEvent(key, w, v))
+            windows.append(_tuple_new(WindowEvent, (key, w, v)))  # not WindowEvent's __new__: a Python function
         elif share is not None:
             share[w] = v
     if before.keys() != metrics.keys():  # a window no longer reported
@@ -109,6 +109,7 @@ def entity_events(
 
 _PLAIN = (int, str, type(None))
 _NONE: Metrics = MappingProxyType({})
+_tuple_new = tuple.__new__
 _state_fields = attrgetter(*STATE_FIELDS)
 
 
