@@ -16,12 +16,13 @@ negative float (``-0.0 == 0.0``); a window is read-only, so sharing it changes n
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, tzinfo
 from functools import partial
 from itertools import repeat
 from math import copysign
-from operator import is_not
+from operator import is_not, setitem
 from types import MappingProxyType
 from typing import cast
 
@@ -39,33 +40,61 @@ __all__ = ["Windows", "add_hours", "advertiser_state", "entity_state", "join_win
 Windows = dict[str, dict[str, Mapping[str, MetricValue]]]
 
 _SLICE = 1000  # report rows joined between two turns of the event loop
+#: Past the first slice, more distinct windows than this share of the rows joined: no more sharing (see join_window)
+_UNIQUE = 0.9
 
 
-async def join_window(into: Windows, table: ReportTable, level: Level, window: str, wanted: tuple[str, ...]) -> None:
+async def join_window(
+    into: Windows,
+    table: ReportTable,
+    level: Level,
+    window: str,
+    wanted: tuple[str, ...],
+    *,
+    rows_per_slice: int = _SLICE,
+) -> None:
     """Put each row's ``wanted`` metrics into ``into[id][window]`` (read-only; a metric the report lacks is None),
-    a slice of rows at a time with a turn of the event loop in between (so granted requests leave on time). Rows
-    without an id are skipped; of two rows with one id the last counts; rows with the same values share one
-    window (see the module docstring). Ads are keyed by ``smart_plus_ad_id`` where a row has one (Upgraded
-    Smart+), else by ``ad_id``."""
+    ``rows_per_slice`` rows at a time with a turn of the event loop in between (so granted requests leave on
+    time). Rows without an id are skipped; of two rows with one id the last counts; rows with the same values
+    share one window (see the module docstring), but for a report whose rows past the first slice nearly all
+    differ. Ads are keyed by ``smart_plus_ad_id`` where a row has one (Upgraded Smart+), else by ``ad_id``."""
     n = len(table)
     ids: Sequence[str] = table.dimensions.get(level.id_field, [""] * n)
     if level is Level.AD and SMART_PLUS_AD_DIMENSION in table.dimensions:
         ids = [smart or plain for smart, plain in zip(table.dimensions[SMART_PLUS_AD_DIMENSION], ids, strict=True)]
     absent = [None] * n
     columns = [table.metrics.get(name, absent) for name in wanted]
-    found, proxy = into.get, MappingProxyType
+    proxy = MappingProxyType
     shared: dict[tuple[MetricValue, ...], Mapping[str, MetricValue]] | None = {} if _shareable(columns) else None
-    for start in range(0, n, _SLICE):
+    first = not into  # the level's first window: each entity's dict of windows is made here
+    for start in range(0, n, rows_per_slice):
         if start:
             await asyncio.sleep(0)
-        stop = min(start + _SLICE, n)
+            if shared is not None and len(shared) > _UNIQUE * start:
+                shared = None  # nearly every row its own values (today's): sharing would only cost
+        stop = min(start + rows_per_slice, n)
         rows = zip(*(c[start:stop] for c in columns), strict=True) if columns else repeat((), stop - start)
+        values: list[Mapping[str, MetricValue]]
         if shared is None:
-            values: Iterable[Mapping[str, MetricValue]] = map(proxy, map(dict, map(zip, repeat(wanted), rows)))
+            values = list(map(proxy, map(dict, map(zip, repeat(wanted), rows))))
         else:  # rows with equal values share one window
             get, keep = shared.get, shared.setdefault  # (zip's strict= costs a third of the dict: lengths agree)
             values = [get(row) or keep(row, proxy(dict(zip(wanted, row)))) for row in rows]  # noqa: B905
-        for entity_id, window_values in zip(ids[start:stop], values, strict=True):
+        _put(into, ids[start:stop], window, values, first)
+
+
+def _put(into: Windows, ids: Sequence[str], window: str, values: list[Mapping[str, MetricValue]], first: bool) -> None:
+    """``into[id][window] = values[i]`` for each of ``ids`` but blank ones, the last of an id counting; in C when
+    the level has no window yet (``first``: a dict of windows made per entity) or when every id has one."""
+    if first:
+        made = dict(zip(ids, map(dict, zip(zip(repeat(window), values))), strict=True))  # id -> {window: values}
+        made.pop("", None)
+        into.update(made)
+    elif "" not in into and into.keys() >= set(ids):
+        deque(map(setitem, map(into.__getitem__, ids), repeat(window), values), maxlen=0)
+    else:
+        found = into.get
+        for entity_id, window_values in zip(ids, values, strict=True):
             if entity_id:
                 mine = found(entity_id)
                 if mine is None:

@@ -211,3 +211,58 @@ def test_equal_hourly_windows_are_shared_and_each_is_the_entitys_own_values() ->
 def test_only_values_that_are_the_same_when_equal_share_a_window() -> None:
     assert _exact([0, None, "x"]) == _exact([0, None, "x"]) != _exact([0.0, None, "x"])
     assert _exact([-0.0]) is None and _exact([float("nan")]) is None and _exact([-1.5]) is None
+
+
+@st.composite
+def window_reports(draw: st.DrawFn) -> list[tuple[str, ReportTable]]:
+    """A level's reports of several windows: ids blank, repeated, in one report and not another, or all the same."""
+    pool = draw(st.lists(st.sampled_from(["1", "2", "3", "4", "5", ""]), min_size=1, max_size=6, unique=True))
+    reports = []
+    for window in draw(st.lists(st.sampled_from(["today", "yesterday", "last_7d"]), min_size=1, unique=True)):
+        n = draw(st.integers(0, 9))
+        ids = draw(st.lists(st.sampled_from(pool), min_size=n, max_size=n))
+        values = draw(st.lists(st.sampled_from([None, 0, 0.0, -0.0, 1.5]), min_size=n, max_size=n))
+        reports.append((window, ReportTable({"ad_id": ids}, {"spend": values})))
+    return reports
+
+
+def joined_row_by_row(reports: list[tuple[str, ReportTable]], wanted: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    """The general join: every row in order, the last of an id counting, a window added to an entity's dict."""
+    into: dict[str, dict[str, Any]] = {}
+    for window, table in reports:
+        for dims, values in table.records():
+            if dims["ad_id"]:
+                into.setdefault(dims["ad_id"], {})[window] = {m: values.get(m) for m in wanted}
+    return into
+
+
+@settings(max_examples=300, deadline=None)
+@given(window_reports(), st.integers(1, 4))
+def test_a_levels_windows_join_as_row_by_row_whatever_the_slices(
+    reports: list[tuple[str, ReportTable]], rows_per_slice: int
+) -> None:
+    """The first window makes each entity's dict in one go and a window whose ids all have one is set in one go
+    (issue 18); the result is the row-by-row join's, windows in the same order, values of the same types."""
+    into: dict[str, dict[str, Any]] = {}
+    for window, table in reports:
+        asyncio.run(join_window(into, table, Level.AD, window, ("spend",), rows_per_slice=rows_per_slice))
+    expected = joined_row_by_row(reports, ("spend",))
+    assert into == expected
+    assert {i: [(w, [exactly(v) for v in m.values()]) for w, m in ws.items()] for i, ws in into.items()} == {
+        i: [(w, [exactly(v) for v in m.values()]) for w, m in ws.items()] for i, ws in expected.items()
+    }
+    assert list(into) == list(expected)  # entities in the order they were first reported
+    assert all(type(window) is MappingProxyType for windows in into.values() for window in windows.values())
+
+
+async def test_a_report_whose_rows_nearly_all_differ_stops_sharing_after_its_first_slice() -> None:
+    """Sharing costs a lookup per row and saves nothing for today's window, which nearly every ad has its own."""
+    spend = [float(i) for i in range(8)] + [0.0, 0.0, 0.0, 0.0]
+    table = ReportTable({"ad_id": [str(i) for i in range(12)]}, {"spend": spend})
+    into: dict[str, dict[str, Any]] = {}
+    await join_window(into, table, Level.AD, "today", ("spend",), rows_per_slice=4)
+    assert [into[str(i)]["today"]["spend"] for i in range(12)] == spend
+    assert into["8"]["today"] is not into["9"]["today"]  # past the first slice: no more sharing
+    mostly_equal = ReportTable({"ad_id": [str(i) for i in range(12)]}, {"spend": [0.0] * 12})
+    await join_window(into, mostly_equal, Level.AD, "yesterday", ("spend",), rows_per_slice=4)
+    assert len({id(windows["yesterday"]) for windows in into.values()}) == 1
