@@ -5,12 +5,14 @@ and SQLAlchemy's asyncio extension without the ORM its package imports (:func:`d
 from __future__ import annotations
 
 import importlib
-import importlib.abc
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from importlib.machinery import ModuleSpec, PathFinder
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
+
+if TYPE_CHECKING:
+    from importlib.abc import Loader  # importlib.abc imports importlib.resources, tempfile, shutil...: not at start
 
 
 def lazy_exports(package: str, exports: Mapping[str, str]) -> Callable[[str], Any]:
@@ -51,13 +53,15 @@ def defer_asyncio_orm() -> None:
     without running its ``__init__``; the names of :data:`ASYNCIO_CORE` come from their own modules
     (``.engine``, ``.result``, which import no ORM) on first use, and the first use of any other name (say
     ``AsyncSession``) runs the package's ``__init__`` as SQLAlchemy wrote it, ORM and all: every name still
-    works. Does nothing once the package is imported (its ``__init__`` already ran) or a second time."""
+    works (the check that greenlet is installed, which that ``__init__`` makes, comes at the first connection
+    instead). Does nothing once the package is imported (its ``__init__`` already ran) or a second time."""
     if ASYNCIO_PACKAGE not in sys.modules and not any(isinstance(f, _DeferredPackage) for f in sys.meta_path):
         sys.meta_path.insert(0, _DeferredPackage(ASYNCIO_PACKAGE, ASYNCIO_CORE))
 
 
-class _DeferredPackage(importlib.abc.MetaPathFinder):
-    """Finds ``package`` as the path finder does, with its ``__init__`` deferred (:class:`_DeferredInit`)."""
+class _DeferredPackage:
+    """A finder of ``sys.meta_path``: ``package`` as the path finder finds it, with its ``__init__`` deferred
+    (:class:`_DeferredInit`)."""
 
     def __init__(self, package: str, names: Mapping[str, str]) -> None:
         self._package = package
@@ -69,18 +73,18 @@ class _DeferredPackage(importlib.abc.MetaPathFinder):
         if fullname != self._package:
             return None
         spec = PathFinder.find_spec(fullname, path, target)
-        if spec is None or not isinstance(spec.loader, importlib.abc.Loader) or spec.submodule_search_locations is None:
+        if spec is None or spec.loader is None or spec.submodule_search_locations is None:
             return None  # not a package found on the path: imported as usual
-        spec.loader = _DeferredInit(spec.loader, self._names)
+        spec.loader = cast("Loader", _DeferredInit(spec.loader, self._names))  # a loader by its two methods
         return spec
 
 
-class _DeferredInit(importlib.abc.Loader):
+class _DeferredInit:
     """A package's loader that gives the package a module ``__getattr__`` instead of running its ``__init__``:
     ``names`` are imported from their modules on first use; a submodule is imported by the import system as
     usual (``from . import exc`` in the package's own modules); any other name runs the ``__init__``, once."""
 
-    def __init__(self, loader: importlib.abc.Loader, names: Mapping[str, str]) -> None:
+    def __init__(self, loader: Loader, names: Mapping[str, str]) -> None:
         self._loader = loader
         self._names = names
 
