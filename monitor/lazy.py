@@ -81,8 +81,8 @@ class _DeferredPackage:
 
 class _DeferredInit:
     """A package's loader that gives the package a module ``__getattr__`` instead of running its ``__init__``:
-    ``names`` are imported from their modules on first use; a submodule is imported by the import system as
-    usual (``from . import exc`` in the package's own modules); any other name runs the ``__init__``, once."""
+    ``names`` are imported from their modules on first use, a submodule when it is first asked for (``from .
+    import exc`` in the package's own modules, ``package.engine``); any other name runs the ``__init__``, once."""
 
     def __init__(self, loader: Loader, names: Mapping[str, str]) -> None:
         self._loader = loader
@@ -95,8 +95,10 @@ class _DeferredInit:
         loader, names, package = self._loader, self._names, module.__name__
 
         def __getattr__(name: str) -> Any:
-            if name.startswith("__") or PathFinder.find_spec(f"{package}.{name}", module.__path__) is not None:
-                raise AttributeError(f"module {package!r} has no attribute {name!r}")  # the import system's turn
+            if name.startswith("__"):
+                raise AttributeError(f"module {package!r} has no attribute {name!r}")
+            if PathFinder.find_spec(f"{package}.{name}", module.__path__) is not None:
+                return importlib.import_module(f"{package}.{name}")  # a submodule, as the __init__ would have it
             where = names.get(name)
             if where is None:  # a name beyond the Core ones: the package's own __init__, whole
                 del module.__getattr__

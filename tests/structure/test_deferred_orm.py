@@ -27,9 +27,10 @@ async def core():
     return value, isinstance(engine, AsyncEngine)
 
 value, engine = asyncio.run(core())
+import sqlalchemy.ext.asyncio as package
+submodule = package.engine.AsyncEngine is AsyncEngine  # its submodules are its attributes, as the __init__ makes them
 orm_after_core = "sqlalchemy.orm" in sys.modules
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker  # the ORM half: the package's own __init__
-import sqlalchemy.ext.asyncio as package
 from sqlalchemy.ext.asyncio.session import AsyncSession as session_class
 
 async def orm():
@@ -44,7 +45,7 @@ try:
     missing = "imported"
 except ImportError:
     missing = "ImportError"
-json.dump({"finders": finders, "core": value, "engine": engine, "orm_after_core": orm_after_core,
+json.dump({"finders": finders, "core": value, "engine": engine, "submodule": submodule, "orm_after_core": orm_after_core,
            "orm": asyncio.run(orm()), "same_class": AsyncSession is session_class,
            "orm_loaded": "sqlalchemy.orm" in sys.modules, "engine_name": package.AsyncEngine is AsyncEngine,
            "missing": missing}, open(sys.argv[1], "w"))
@@ -74,7 +75,8 @@ def run(tmp_path: Path, code: str) -> dict[str, Any]:
 def test_the_asyncio_engine_works_without_the_orm_and_the_orm_half_still_loads_when_used(tmp_path: Path) -> None:
     found = run(tmp_path, PROBE)
     assert found["finders"] == 1
-    assert (found["core"], found["engine"]) == (42, True)  # a Core engine and connection, statements run
+    # a Core engine and connection ran a statement; the package's submodules are its attributes
+    assert (found["core"], found["engine"], found["submodule"]) == (42, True, True)
     assert found["orm_after_core"] is False  # ... and sqlalchemy.orm was never imported
     # the names of the ORM half are the package's own, and work: AsyncSession is sqlalchemy's, a session runs
     assert (found["orm"], found["same_class"], found["orm_loaded"], found["engine_name"]) == (42, True, True, True)
