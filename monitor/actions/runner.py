@@ -82,8 +82,8 @@ class ActionRunner:
     """Acts for every advertiser of one daemon. ``read_only(advertiser)`` returns why an advertiser may not be
     written to (every action a dry run), or None: the hook for analyst-only access (issue 8). ``breaker``: the
     fleet-wide circuit breaker (None: no limit on writes, for tests of the other guards). ``executor`` carries
-    the decisions out (default: journal, API call, journal, made at the first write; a preview's writes nothing).
-    A poll with nothing to write loads neither the guards nor the executor (issue 18: start-up imports)."""
+    the decisions out (default: journal, API call, journal; a preview's writes nothing). The guards and the
+    default executor are loaded at the first write: a poll whose rules only notify never needs them (issue 18)."""
 
     def __init__(
         self,
