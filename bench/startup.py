@@ -6,11 +6,14 @@ its own, its four small advertisers, the example rules with their messages sent 
 file in a temporary directory; one unmeasured ``once`` first, so the database exists), each ``--repeats`` times
 (default 5): the median CPU seconds (user + system, ``os.wait4`` of the child) and wall seconds. Then once more
 with ``-X importtime``: the whole import time (the sum of the top-level imports' cumulative microseconds), the
-``--top`` top-level modules by cumulative microseconds, and which of the heavy libraries were loaded.
+number of modules imported (those the interpreter imports before ``-X importtime`` starts aside), the ``--top``
+top-level modules by cumulative microseconds, and which of the heavy libraries (and SQLAlchemy's ORM, which no
+command uses: ``monitor.lazy.defer_asyncio_orm``) were loaded.
 
     .venv/bin/python bench/startup.py [--repeats 5] [--top 6] [--once]
 
-``PYTHONPATH`` chooses the code measured (e.g. a ``git archive`` of an older commit, for a before/after).
+``PYTHONPATH`` chooses the code measured (e.g. a ``git archive`` of an older commit, for a before/after); its
+bytecode is written first and the children run without ``PYTHONDONTWRITEBYTECODE`` (``bench/bytecode.py``).
 """
 
 from __future__ import annotations
@@ -30,11 +33,15 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+from bytecode import installed_env  # bench/: run as a script, this folder is on sys.path
+
 REPO = Path(__file__).resolve().parent.parent
 HEAVY = (
     "sqlalchemy", "alembic", "aiohttp", "slack_sdk", "aiosmtplib", "jinja2", "apscheduler", "prometheus_client",
     "aiosqlite", "asyncpg",
 )  # fmt: skip
+#: Parts of libraries shown apart from their library when loaded.
+HEAVY_PARTS = ("sqlalchemy.orm",)
 CHANNEL = re.compile(r'"(slack|email|webhook|ops)"')
 LINE = re.compile(r"^import time:\s+(\d+) \|\s+(\d+) \| ( *)(\S+)$")
 #: ``check`` of the example configuration reads these from the environment.
@@ -56,24 +63,29 @@ def timed(args: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float
     return usage.ru_utime + usage.ru_stime, wall
 
 
-def imports(args: list[str], env: dict[str, str], cwd: Path) -> tuple[int, list[tuple[int, str]], list[str]]:
-    """``-X importtime``: the whole import time (µs), the top-level modules by cumulative µs, the heavy libraries."""
+def imports(args: list[str], env: dict[str, str], cwd: Path) -> tuple[int, int, list[tuple[int, str]], list[str]]:
+    """``-X importtime``: the whole import time (µs), the number of modules imported, the top-level modules by
+    cumulative µs, the heavy libraries (and :data:`HEAVY_PARTS`) loaded."""
     done = subprocess.run(  # noqa: S603
         [sys.executable, "-X", "importtime", "-m", "monitor", *args],
         capture_output=True, text=True, env=env, cwd=cwd, check=False,
     )  # fmt: skip
     top: list[tuple[int, str]] = []
     loaded: set[str] = set()
+    count = 0
     for line in done.stderr.splitlines():
         match = LINE.match(line)
         if match is None:
             continue
+        count += 1
         cumulative, indent, name = int(match[2]), len(match[3]), match[4]
         if indent == 0:
             top.append((cumulative, name))
         if name.split(".")[0] in HEAVY:
             loaded.add(name.split(".")[0])
-    return sum(c for c, _ in top), sorted(top, reverse=True), sorted(loaded)
+        if name in HEAVY_PARTS:
+            loaded.add(name)
+    return sum(c for c, _ in top), count, sorted(top, reverse=True), sorted(loaded)
 
 
 def free_port() -> int:
@@ -117,14 +129,17 @@ def sandbox_config(folder: Path, env: dict[str, str]) -> Iterator[Path]:
 def measure(name: str, args: list[str], env: dict[str, str], repeats: int, top: int, cwd: Path) -> None:
     runs = [timed(args, env, cwd) for _ in range(repeats)]
     cpu, wall = statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs)
-    total, modules, loaded = imports(args, env, cwd)
-    print(f"{name:18s} CPU {cpu * 1000:6.0f} ms  wall {wall * 1000:6.0f} ms  imports {total / 1000:6.0f} ms")
+    total, count, modules, loaded = imports(args, env, cwd)
+    print(
+        f"{name:18s} CPU {cpu * 1000:6.0f} ms  wall {wall * 1000:6.0f} ms  imports {total / 1000:6.0f} ms "
+        f"({count} modules)"
+    )
     print("    top-level imports (cumulative µs): " + ", ".join(f"{m} {c:,}" for c, m in modules[:top]))
     print(f"    heavy libraries loaded: {', '.join(loaded) or 'none'}")
 
 
 def main(repeats: int, top: int, once: bool) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TIKTOK_", "SLACK_"))}
+    env = {k: v for k, v in installed_env().items() if not k.startswith(("TIKTOK_", "SLACK_"))}  # bytecode as installed
     example = {**env, **EXAMPLE_ENV}
     print(f"medians of {repeats} runs; Python {sys.version.split()[0]}; PYTHONPATH={env.get('PYTHONPATH', '')}")
     with tempfile.TemporaryDirectory() as tmp:

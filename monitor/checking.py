@@ -14,7 +14,6 @@ from monitor.config import Settings, load_settings, mask_url_password
 from monitor.durations import format_duration
 from monitor.errors import ConfigError, Problem
 from monitor.logs import setup_logging
-from monitor.preview.currencies import stored_currencies
 from monitor.rules.loader import configured_channels, load_rules, summarize
 from monitor.rules.model import RuleSet
 from monitor.rules.money import currency_warnings
@@ -54,6 +53,8 @@ def check(config: str | Path, *, log_level: str = "info", log_format: str = "tex
             print(problem, file=sys.stderr)
         print(f"{len(template_problems)} problem(s) found", file=sys.stderr)
         return EXIT_INVALID
+    from monitor.preview.currencies import stored_currencies  # only check reads them: not the other commands
+
     currencies = asyncio.run(stored_currencies(settings))  # the accounts polled before; {} without a database
     warnings = [*settings.warnings, *silent_rules(ruleset), *min_budget_warnings(settings)]
     for warning in [*warnings, *currency_warnings(ruleset, currencies)]:

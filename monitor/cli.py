@@ -21,6 +21,7 @@ from monitor.cli_examples import EXAMPLES
 from monitor.cli_groups import add_actions, add_approvals, add_auth, add_silence
 from monitor.completion import SHELLS, script
 from monitor.gctune import start_up
+from monitor.lazy import defer_asyncio_orm
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -165,6 +166,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
+    defer_asyncio_orm()  # the store is SQLAlchemy Core: its asyncio engine without the ORM (monitor.lazy)
     from monitor import app  # imported late so --help stays fast
 
     try:

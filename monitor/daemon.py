@@ -23,8 +23,8 @@ from functools import partial
 
 from aiohttp import web
 
-from monitor.actions.approve import expire_due
 from monitor.actions.breaker import tell_after
+from monitor.actions.expiry import expire_due
 from monitor.clock import Clock, SystemClock
 from monitor.config import Settings
 from monitor.durations import format_duration

@@ -5,17 +5,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from monitor.actions import Taken
-from monitor.actions.approve import expire_due
+from monitor.actions.expiry import expire_due
 from monitor.clock import Clock
 from monitor.config import Settings
 from monitor.domain import Outcome
 from monitor.notify.names import display_name
-from monitor.notify.outbox import SendReport
 from monitor.polls import PollOutcome, PollResult, PollSummary
 from monitor.wiring import open_runtime
+
+if TYPE_CHECKING:
+    from monitor.actions import Taken
+    from monitor.notify.outbox import SendReport
 
 log = logging.getLogger(__name__)
 

@@ -12,14 +12,21 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from monitor.actions.base import Decision, GuardSettings, Planned, Taken, Verdict, planned_from
-from monitor.actions.guard import GuardContext, GuardResult, decide
 from monitor.lazy import lazy_exports
 
 if TYPE_CHECKING:
+    from monitor.actions.guard import GuardContext, GuardResult, decide
     from monitor.actions.runner import ActionRunner, ActResult
 
-# The runner talks to the API and the journal: loaded on first use, so the guards load without them.
-__getattr__ = lazy_exports(__name__, {"ActionRunner": ".runner", "ActResult": ".runner"})
+# Loaded on first use: the runner talks to the API and the journal, so the guards load without them; the guards
+# only when something is to be written (a poll whose rules only notify decides nothing).
+__getattr__ = lazy_exports(
+    __name__,
+    {
+        "ActionRunner": ".runner", "ActResult": ".runner",
+        "GuardContext": ".guard", "GuardResult": ".guard", "decide": ".guard",
+    },
+)  # fmt: skip
 
 __all__ = [
     "ActResult",

@@ -14,36 +14,32 @@ recorded, the claim is given back: the approval is pending again (the result say
 
 :func:`reject` claims it as rejected: nothing is written.
 
-:func:`expire_due` is the daemon's expiry job (run with the outbox job, by any replica: idempotent): pending
-approvals past ``expires_at`` become ``expired`` and one ``actions_held`` message per approval says the action
-was dropped, queued in the same transaction for the rule's channels (the operational ones when the rule is gone
-or notifies nobody).
+:func:`~monitor.actions.expiry.expire_due` (the daemon's expiry job, and ``once``'s) drops the approvals that
+expired: a module of its own, so a poll loads none of the above.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from monitor.actions.base import BUDGET_TYPES, GuardSettings, Planned, Taken
 from monitor.actions.breaker import Breaker
 from monitor.actions.execute import Executor
+from monitor.actions.expiry import described
 from monitor.actions.facts import collect, recent_since
 from monitor.actions.guard import GuardContext
 from monitor.actions.revert import LEASE_RETRY_SECONDS, advertiser_info
 from monitor.clock import Clock
-from monitor.domain import Account, OpsKind, Outcome
+from monitor.domain import Outcome
 from monitor.domain.approvals import Approval, ApprovalState
 from monitor.fetch import FetchPlan, LevelPlan, fetch_snapshot
-from monitor.notify.message import OperationalMessage, notifications
-from monitor.notify.names import display_name
 from monitor.rules.model import Action as RuleAction
 from monitor.store.errors import LeaseHeldError
 from monitor.store.repo import Store
-from monitor.store.values import ActionStatus, Notification
+from monitor.store.values import ActionStatus
 from monitor.tiktok.client import TikTokClient
 from monitor.tiktok.models import DEFAULT_FIELDS, AdvertiserInfo
 
@@ -72,7 +68,7 @@ async def reject(approval_id: str, *, store: Store, clock: Clock, by: str) -> Ap
     if claimed is None:
         return await _refusal(store, approval_id, "rejected", None, now)
     settled = await store.approvals.settle(approval_id, ApprovalState.REJECTED, outcome=f"rejected by {by}")
-    return ApprovalResult(True, f"approval {_described(claimed)} rejected by {by}: nothing was written", settled)
+    return ApprovalResult(True, f"approval {described(claimed)} rejected by {by}: nothing was written", settled)
 
 
 async def approve(
@@ -168,7 +164,7 @@ async def _carry_out(
     taken = (await Executor(client, store.journal, clock).run(info.id, result.decisions, None, begun))[0]
     if taken.outcome is Outcome.SKIPPED:
         settled = await store.approvals.settle(approval.id, ApprovalState.BLOCKED, outcome=f"blocked: {taken.reason}")
-        text = f"approval {_described(approval)} approved by {by} but not carried out: a guard said no: {taken.reason}"
+        text = f"approval {described(approval)} approved by {by} but not carried out: a guard said no: {taken.reason}"
         return ApprovalResult(False, text, settled, taken)
     word = {Outcome.DONE: "done", Outcome.DRY_RUN: "dry run"}.get(taken.outcome, "failed")
     outcome = f"{word}: {taken.reason}"
@@ -176,40 +172,8 @@ async def _carry_out(
         approval.id, ApprovalState.APPROVED, outcome=outcome, journal_id=taken.journal_id
     )
     where = f" (journal #{taken.journal_id})" if taken.journal_id is not None else ""
-    text = f"approval {_described(approval)} approved by {by}: {word}{where}: {taken.reason}"
+    text = f"approval {described(approval)} approved by {by}: {word}{where}: {taken.reason}"
     return ApprovalResult(taken.outcome in (Outcome.DONE, Outcome.DRY_RUN), text, settled, taken)
-
-
-async def expire_due(store: Store, clock: Clock, channels_of: Callable[[Approval], Sequence[str]]) -> list[Approval]:
-    """Drop the approvals that expired (see the module docstring); returns those this call dropped."""
-    now = clock.now()
-
-    def compose(approval: Approval) -> list[Notification]:
-        message = expired_message(approval, now)
-        log.warning("approval %s expired: %s", approval.id, message.detail)
-        return notifications(message, channels_of(approval))
-
-    return await store.approvals.expire_due(now, compose)
-
-
-def expired_message(approval: Approval, now: datetime) -> OperationalMessage:
-    """The message of an approval that expired: what was dropped, asked when, for which values."""
-    values = ", ".join(f"{k} = {v}" for k, v in approval.reason.items())
-    detail = (
-        f"approval {_described(approval)} expired at {approval.expires_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC before "
-        f"anyone approved it: the action was dropped (nothing was written). Asked at "
-        f"{approval.requested_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC" + (f" ({values})" if values else "") + "; the "
-        "rule acts again when its alert fires anew"
-    )
-    return OperationalMessage(
-        OpsKind.ACTIONS_HELD, f"approval:{approval.id}", detail, approval.requested_at, now,
-        advertiser=Account(approval.advertiser_id),
-    )  # fmt: skip
-
-
-def _described(approval: Approval) -> str:
-    """The approval as messages name it, its entity's name shown as names from TikTok are."""
-    return approval.describe(display_name(approval.entity_name))
 
 
 async def _refusal(

@@ -25,17 +25,19 @@ import dataclasses
 import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from monitor.actions.base import GuardSettings, Planned, Verdict
-from monitor.actions.execute import intent_of
 from monitor.actions.facts import BreakerFacts
-from monitor.actions.guard import GuardContext, GuardResult, decide
 from monitor.clock import Clock
 from monitor.domain import BreakerEpisode, OpsKind
 from monitor.durations import format_duration
 from monitor.notify.message import OperationalMessage, notifications
 from monitor.store.breaker import Admission, BreakerEpisodes, BreakerStatus
 from monitor.store.values import JournalEntry, Notification
+
+if TYPE_CHECKING:
+    from monitor.actions.guard import GuardContext, GuardResult
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +63,10 @@ class Breaker:
     ) -> tuple[GuardResult, dict[int, JournalEntry]]:
         """The guards' decisions on ``plans`` with the breaker's facts, and the journal entries (pending) of the
         writes admitted, by position in the decisions. Without a write to make, the store is not asked."""
+        # only a poll with something to write gets here: the others load neither the guards nor the executor
+        from monitor.actions.execute import intent_of
+        from monitor.actions.guard import decide
+
         preview = decide(plans, ctx)
         if not any(d.verdict is Verdict.GO and d.planned.reverts is None for d in preview.decisions):
             return preview, {}

@@ -31,15 +31,11 @@ import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from monitor.actions import override, verify
 from monitor.actions.base import WRITABLE, GuardSettings, Planned, Taken, planned_from
-from monitor.actions.breaker import Breaker
-from monitor.actions.execute import Executor
 from monitor.actions.facts import collect, recent_since
-from monitor.actions.guard import GuardContext, decide
-from monitor.actions.queue import Queued, queue
 from monitor.clock import Clock
 from monitor.domain import Account, Hold, Level, OpsKind, Outcome, Snapshot
 from monitor.domain.approvals import Approval
@@ -51,6 +47,12 @@ from monitor.store.journal import Journal
 from monitor.store.values import ActionStatus, JournalEntry
 from monitor.tiktok.client import TikTokClient
 from monitor.tiktok.models import AdvertiserInfo
+
+if TYPE_CHECKING:
+    from monitor.actions.breaker import Breaker
+    from monitor.actions.execute import Executor
+    from monitor.actions.guard import GuardContext
+    from monitor.actions.queue import Queued
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +82,8 @@ class ActionRunner:
     """Acts for every advertiser of one daemon. ``read_only(advertiser)`` returns why an advertiser may not be
     written to (every action a dry run), or None: the hook for analyst-only access (issue 8). ``breaker``: the
     fleet-wide circuit breaker (None: no limit on writes, for tests of the other guards). ``executor`` carries
-    the decisions out (default: journal, API call, journal; a preview's writes nothing)."""
+    the decisions out (default: journal, API call, journal; a preview's writes nothing). The guards and the
+    default executor are loaded at the first write: a poll whose rules only notify never needs them (issue 18)."""
 
     def __init__(
         self,
@@ -96,8 +99,10 @@ class ActionRunner:
     ) -> None:
         self.settings = settings or GuardSettings()
         self.breaker = breaker
+        self._client = client
         self._journal = journal
-        self._executor = executor or Executor(client, journal, clock)
+        self._clock = clock
+        self._executor = executor
         self._read_only = read_only
         self._on_taken = on_taken
 
@@ -147,11 +152,11 @@ class ActionRunner:
         # 4 approvals, 5 guards and 6 execute
         plans = planned_from(transitions)
         taken: list[Taken] = []
-        queued = Queued((), (), ())
+        approvals: tuple[Approval, ...] = ()
         if plans:
             values = {(t.rule.name, t.alert.level, t.alert.entity_id): t.alert.values for t in transitions}
             queued, ctx = await self._queue(info, plans, recent, [*stored, *made], now, waiting, values, poll_id)
-            taken = list(queued.taken)
+            taken, approvals = list(queued.taken), queued.approvals
             if queued.rest:
                 taken += await self._decide_and_run(info, queued.rest, ctx, held, poll_id)
         failed += [
@@ -166,7 +171,7 @@ class ActionRunner:
         messages = [self._message(OpsKind.ACTION_FAILED, info, failed, now)] if failed else []
         if held:
             messages.append(self._message(OpsKind.ACTIONS_HELD, info, held, now))
-        return ActResult(tuple(taken), tuple(messages), tuple(made), ended, queued.approvals, tuple(notes))
+        return ActResult(tuple(taken), tuple(messages), tuple(made), ended, approvals, tuple(notes))
 
     async def _reconcile(
         self,
@@ -253,6 +258,9 @@ class ActionRunner:
         poll_id: int | None,
     ) -> tuple[Queued, GuardContext]:
         """The guards' context of this poll, and the writes of rules with ``approve`` queued for a person."""
+        from monitor.actions.guard import GuardContext, decide
+        from monitor.actions.queue import Queued, queue
+
         pending = await self._journal.history(advertiser_id=info.id, statuses=[ActionStatus.PENDING], limit=None)
         entries = {e.id: e for e in [*recent, *pending]}
         facts = collect(entries.values(), holds, now, info.zone())
@@ -271,11 +279,16 @@ class ActionRunner:
         held: list[str],
         poll_id: int | None,
     ) -> list[Taken]:
+        from monitor.actions.execute import Executor
+        from monitor.actions.guard import decide
+
         if self.breaker is not None:
             result, begun = await self.breaker.decide(info.id, plans, ctx, poll_id)
         else:
             result, begun = decide(plans, ctx), {}
         held.extend(result.problems)
+        if self._executor is None:
+            self._executor = Executor(self._client, self._journal, self._clock)
         return await self._executor.run(info.id, result.decisions, poll_id, begun)
 
     def _message(self, kind: OpsKind, info: AdvertiserInfo, lines: list[str], now: datetime) -> OperationalMessage:

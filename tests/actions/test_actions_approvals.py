@@ -18,7 +18,8 @@ from actions_factories import ADV, CAMPAIGN, actions_in, ops, outbox, rule, writ
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from monitor.actions import GuardSettings
-from monitor.actions.approve import approve, expire_due
+from monitor.actions.approve import approve
+from monitor.actions.expiry import expire_due
 from monitor.clock import FrozenClock
 from monitor.domain.approvals import ApprovalState
 from monitor.sandbox import Fault

@@ -2,8 +2,10 @@
 ``check`` no database, HTTP, Slack, e-mail, scheduler or metrics library, ``once`` without ``[slack]`` and
 ``[email]`` neither the Slack SDK nor aiosmtplib, nor the daemon's, the status page's, the preview's or the
 backtest's modules, nor sqlmodel (the store's tables are Core tables), nor alembic once the database is at the
-head revision, nor jinja2 when it sends no message; no cyclic collection runs while a command imports its modules
-(monitor.gctune.start_up). Each probe is a fresh interpreter that runs :func:`monitor.cli.main` and then lists
+head revision, nor jinja2 when it sends no message, nor SQLAlchemy's ORM (the store is Core:
+monitor.lazy.defer_asyncio_orm), nor, when its rules only notify, the guards, the approval queue, the executor or
+the approvals' decisions; no cyclic collection runs while a command imports its modules (monitor.gctune.start_up).
+Each probe is a fresh interpreter that runs :func:`monitor.cli.main` and then lists
 what ``sys.modules`` holds."""
 
 from __future__ import annotations
@@ -29,8 +31,16 @@ PARTS = (
     "monitor.app", "monitor.wiring", "monitor.daemon", "monitor.scheduler", "monitor.metrics", "monitor.healthserver",
     "monitor.page.app", "monitor.slackapp.socket", "monitor.notify.slack", "monitor.notify.email",
     "monitor.preview.dryrun", "monitor.preview.explain", "monitor.backtest.replay", "monitor.status.collect",
-    "monitor.auth.flow", "monitor.rules.testing", "monitor.steering",
+    "monitor.auth.flow", "monitor.rules.testing", "monitor.steering", "monitor.preview.currencies",
 )  # fmt: skip
+#: What a poll loads only when one of its rules writes (act step: guards, approvals' queue, journal and API call),
+#: and ``approvals approve`` (deciding one).
+ACTING = (
+    "monitor.actions.guard", "monitor.actions.queue", "monitor.actions.execute", "monitor.actions.approve",
+    "monitor.actions.revert",
+)  # fmt: skip
+#: Modules of libraries that no command uses: the store is SQLAlchemy Core (``AsyncSession`` imports the ORM).
+UNUSED = ("sqlalchemy.orm", "sqlalchemy.ext.asyncio.session")
 PROBE = f"""
 import gc, json, sys
 from monitor.cli import main
@@ -42,8 +52,11 @@ except SystemExit as exc:
     code = exc.code
 loaded = sorted({{m.split(".")[0] for m in sys.modules}} & set({list(LIBRARIES)!r}))
 parts = sorted(set(sys.modules) & set({list(PARTS)!r}))
+acting = sorted(set(sys.modules) & set({list(ACTING)!r}))
+unused = sorted(set(sys.modules) & set({list(UNUSED)!r}))
 with open(sys.argv[1], "w") as out:
-    json.dump({{"code": code, "libraries": loaded, "parts": parts, "start_up_collections": len(early),
+    json.dump({{"code": code, "libraries": loaded, "parts": parts, "acting": acting, "unused": unused,
+               "start_up_collections": len(early),
                "collector_on": gc.isenabled()}}, out)
 """
 ENV = {"TIKTOK_ACCESS_TOKEN": "t0ken-value", "SLACK_BOT_TOKEN": "xoxb-value"}  # the example config reads them
@@ -83,16 +96,18 @@ async def test_check_loads_no_database_http_slack_or_scheduler_library(tmp_path:
     assert found["code"] == 0, found["output"]
     assert "OK" in found["output"]
     assert found["libraries"] == ["jinja2"]  # it renders every template; it opens no database that does not exist
-    assert found["parts"] == ["monitor.app"]
+    assert found["parts"] == ["monitor.app", "monitor.preview.currencies"]  # the stored ones: none without a database
     assert found["collector_on"]  # off while it ran (it calls no tune_collector), on again after
 
 
-def sandbox_config(folder: Path, base_url: str, *, slack: bool, when: str = "spend > 1") -> Path:
-    """A rule (``when``) telling the console only; ``[slack]`` only with ``slack``."""
+def sandbox_config(folder: Path, base_url: str, *, slack: bool, when: str = "spend > 1", acts: bool = False) -> Path:
+    """A rule (``when``) telling the console only, and pausing what it finds with ``acts`` (a dry run: actions are
+    disabled); ``[slack]`` only with ``slack``."""
     rules = folder / "rules"
     rules.mkdir()
     (rules / "spend.toml").write_text(
         f'[[rule]]\nname = "spending"\nlevel = "campaign"\nwhen = "{when}"\nnotify = ["console"]\n'
+        + ('action = "pause"\n' if acts else "")
     )
     config = folder / "config.toml"
     config.write_text(
@@ -107,8 +122,8 @@ def sandbox_config(folder: Path, base_url: str, *, slack: bool, when: str = "spe
 async def test_once_loads_only_the_channels_it_is_configured_with(tmp_path: Path) -> None:
     sandbox = Sandbox(SandboxSettings(), clock=SystemClock())
     async with sandbox.serve("127.0.0.1", 0) as base_url:
-        plain, with_slack, quiet = tmp_path / "plain", tmp_path / "slack", tmp_path / "quiet"
-        for folder in (plain, with_slack, quiet):
+        plain, with_slack, quiet, acting = (tmp_path / name for name in ("plain", "slack", "quiet", "acting"))
+        for folder in (plain, with_slack, quiet, acting):
             folder.mkdir()
         found = await probe(plain, "once", "--config", str(sandbox_config(plain, base_url, slack=False)))
         again = await probe(plain, "once", "--config", str(plain / "config.toml"))  # the database is at head now
@@ -116,6 +131,7 @@ async def test_once_loads_only_the_channels_it_is_configured_with(tmp_path: Path
         never = sandbox_config(quiet, base_url, slack=False, when="spend < 0")  # no finding: no message
         silent = await probe(quiet, "once", "--config", str(never))
         stored = await probe(plain, "check", "--config", str(plain / "config.toml"))
+        acts = await probe(acting, "once", "--config", str(sandbox_config(acting, base_url, slack=False, acts=True)))
     assert found["code"] == 0, found["output"]
     assert "2 advertiser(s), 0 failed" in found["output"]
     assert {"sqlalchemy", "aiohttp", "jinja2"} <= set(found["libraries"])  # what a poll uses
@@ -123,6 +139,10 @@ async def test_once_loads_only_the_channels_it_is_configured_with(tmp_path: Path
     assert "sqlmodel" not in found["libraries"]  # the store's tables are plain SQLAlchemy Core tables
     assert found["parts"] == ["monitor.app", "monitor.wiring"]
     assert "alembic" in found["libraries"]  # it created the database
+    # the store is SQLAlchemy Core: its asyncio engine without the ORM, migrations included (monitor.lazy)
+    assert found["unused"] == again["unused"] == []
+    # its rules only notify: no guard, approval queue or executor, nor the approvals' decisions (approve, revert)
+    assert found["acting"] == again["acting"] == []
     # no cyclic collection while the modules were imported; frozen, then the collector is on
     assert found["start_up_collections"] == 0 and found["collector_on"]
     # a database at the head revision is opened without alembic (its version read with plain SQL)
@@ -138,3 +158,9 @@ async def test_once_loads_only_the_channels_it_is_configured_with(tmp_path: Path
     # check reads a database that exists (the accounts' currencies), so it loads the store then
     assert stored["code"] == 0, stored["output"]
     assert "sqlalchemy" in stored["libraries"] and "alembic" not in stored["libraries"]
+    assert stored["unused"] == []
+    # a rule that acts: the guards decide (a dry run, actions are disabled), the executor journals; still no ORM
+    assert acts["code"] == 0, acts["output"]
+    assert "dry run" in acts["output"] and "actions: none asked for" not in acts["output"]
+    assert acts["acting"] == ["monitor.actions.execute", "monitor.actions.guard", "monitor.actions.queue"]
+    assert acts["unused"] == []
