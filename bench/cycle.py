@@ -12,7 +12,9 @@ Each ``once`` is measured as a process of its own, with the monitor package's by
 one has it (``bench/bytecode.py``): wall seconds, CPU seconds (user + system) and peak RSS from
 ``os.wait4`` of that child (the sandbox's CPU is not in it); API calls by endpoint and 40100 answers from the
 sandbox's request log; database bytes per entity (the SQLite file and its WAL after the cold run, divided by
-the entities polled; for the warm run, the growth); and the split by stage, from the debug line each poll
+the entities polled; for the warm run, the growth); the entity rows the large advertiser's poll wrote (those that
+appeared, changed or disappeared: the sandbox's ads all spend, so a warm poll's share depends on the time since
+the cold one); and the split by stage, from the debug line each poll
 logs (``advertiser ...: stage seconds start=... fetch=...``), for the large advertiser (the 21 polls run
 concurrently and share the rate limit, so the small ones' fetch time is mostly waiting for their turn).
 ``start`` is taking the lease and loading the previous snapshot, ``commit`` writing everything of the poll in
@@ -32,6 +34,7 @@ import json
 import os
 import re
 import socket
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -69,6 +72,7 @@ class Run:
     throttled: int
     busiest: int
     db_bytes: int
+    rows_written: int  # entity rows the large advertiser's poll wrote: those that appeared, changed or disappeared
     stages: dict[str, float] = field(default_factory=dict)
 
 
@@ -121,6 +125,16 @@ def db_bytes(directory: Path) -> int:
     return sum(p.stat().st_size for p in directory.glob("monitor.db*"))
 
 
+def rows_written(directory: Path) -> int:
+    """The entity rows the large advertiser's newest poll wrote (``polls.rows_written``): a warm poll's cost
+    grows with them, and the sandbox's ads all spend, so how many changed depends on the time between polls."""
+    with contextlib.closing(sqlite3.connect(directory / "monitor.db")) as db:
+        found = db.execute(
+            "SELECT rows_written FROM polls WHERE advertiser_id = ? ORDER BY id DESC LIMIT 1", (LARGE_ADVERTISER_ID,)
+        ).fetchone()
+    return int(found[0] or 0) if found else 0
+
+
 def once(cfg: Path, url: str, directory: Path) -> Run:
     http(f"{url}/sandbox/reset", "POST")
     env = installed_env()
@@ -157,6 +171,7 @@ def once(cfg: Path, url: str, directory: Path) -> Run:
         throttled=sum(1 for a in arrivals if a["code"] == 40100),
         busiest=max_in_window(times, 1.0) if times else 0,
         db_bytes=db_bytes(directory),
+        rows_written=rows_written(directory),
         stages=stages,
     )
 
@@ -200,6 +215,7 @@ def table(results: dict[int, tuple[list[Run], list[Run]]]) -> str:
 
     row("entities polled", each("{:,.0f}", lambda r: median(r, "entities")))
     row("failed polls", each("{:.0f}", lambda r: median(r, "failed")))
+    row("large advertiser's rows written", each("{:,.0f}", lambda r: median(r, "rows_written")))
     row("wall s", each("{:.1f}", lambda r: median(r, "wall")))
     row("CPU s (user+system, once only)", each("{:.2f}", lambda r: median(r, "cpu")))
     row("peak RSS MB", each("{:.0f}", lambda r: median(r, "rss_mb")))
