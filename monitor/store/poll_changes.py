@@ -53,7 +53,7 @@ def poll_changes(
     """Rows for ``entities`` and the history's rows: each of ``saved`` that is new or changed against
     ``previous``, and each of ``previous`` of ``saved_levels`` that is no longer saved (it disappeared)."""
     levels = set(saved_levels)
-    checked = _finite(chain.from_iterable(map(_values, map(_metrics, saved.values()))))  # nearly always: one pass
+    checked = _finite(_distinct(chain.from_iterable(map(_values, map(_metrics, saved.values())))))  # nearly always
     out = []
     states: list[StateEvent] = []
     windows: list[WindowEvent] = []
@@ -107,6 +107,13 @@ def _finite(windows: Iterable[Mapping[str, Any]]) -> bool:
     """Is every float of these windows finite? Summed in C; a sum of finite floats that overflows says no (the
     general check then decides, entity by entity)."""
     return math.isfinite(sum(filter(_is_float, chain.from_iterable(map(_values, windows)))))
+
+
+def _distinct(windows: Iterable[Mapping[str, Any]]) -> Iterable[Mapping[str, Any]]:
+    """Each window object once: most are shared by many entities (the fetch shares equal windows), and looking
+    at each once costs less than reading its values again (worked out in C)."""
+    every = list(windows)
+    return dict(zip(map(id, every), every, strict=True)).values()
 
 
 def _unchanged_or_text(old: EntityState | None, new: EntityState, checked: bool) -> str | None:
