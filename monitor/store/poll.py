@@ -242,8 +242,9 @@ async def _upsert_entities(conn: AsyncConnection, rows: list[EntityValues], poll
         index_elements=[entities_t.c.advertiser_id, entities_t.c.level, entities_t.c.entity_id],
         set_={**{name: insert.excluded[name] for name in changing}, "changed_poll": insert.excluded.changed_poll},
     )
-    values = [(*row, poll_id, poll_id) for row in rows]
-    await bulk.insert_many(conn, statement, (*ENTITY_COLUMNS, "first_seen_poll", "changed_poll"), values)
+    # the rows as they are (no tuple built per row): the poll's id is the same in each
+    constants = {"first_seen_poll": poll_id, "changed_poll": poll_id}
+    await bulk.insert_many(conn, statement, ENTITY_COLUMNS, rows, constants)
 
 
 async def fail(engine: AsyncEngine, writer: PollWriter, finished_at: datetime, error: str) -> None:
