@@ -4,6 +4,7 @@ dicts wrote: in any column order, as an upsert, and with a driver that takes nam
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -92,7 +93,7 @@ async def test_constants_are_in_every_row_and_no_row_carries_them(store: Store) 
     """Values the same in every row (a poll's id) are given once: an integer is a literal of the statement (the
     rows carry the other columns only, also a key column, with nothing fetched back), others go with each row;
     an upsert keeps its conflict clause. On PostgreSQL's COPY both go with each row."""
-    statements: list[tuple[str, object]] = []
+    statements: list[tuple[str, Any]] = []
 
     def seen(_conn: object, _cursor: object, statement: str, params: object, *_: object) -> None:
         if "bulk_keyed" in statement and statement.lstrip().upper().startswith("INSERT"):

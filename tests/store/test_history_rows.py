@@ -40,7 +40,8 @@ def test_packed_text_is_packs(values: dict[str, Any]) -> None:
 @pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
 def test_what_pack_refuses_is_refused(bad: float) -> None:
     """orjson writes NaN and the infinities as null: the packed text must refuse them as pack does."""
-    for values in ({"spend": bad}, {"spend": bad, "ctr": None}, {"a": None, "b": [bad]}):
+    cases: list[dict[str, Any]] = [{"spend": bad}, {"spend": bad, "ctr": None}, {"a": None, "b": [bad]}]
+    for values in cases:
         with pytest.raises(ValueError):
             pack(values)
         with pytest.raises(ValueError):
