@@ -11,7 +11,7 @@ monitor.store.partitions).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from operator import attrgetter, itemgetter
 from typing import Any
 
@@ -110,19 +110,39 @@ async def write(
     in the previous snapshot (their keys are looked up again, see :func:`ensure_sids`)."""
     if not len(changes):
         return
-    wanted = [e.key for e in changes.states] + [w.key for w in changes.windows]
-    await ensure_sids(conn, advertiser_id, sids, wanted, appearing)
+    # an entity new to the history has a state row: its key is made with those of the states
+    states = await _keys_of(conn, advertiser_id, sids, [e.key for e in changes.states], appearing)
     poll: dict[str, Any] = {"poll_id": poll_id}  # the same in every row: not a value of each (monitor.store.bulk)
     if partitions.partitioned(conn):
         poll["day"] = await partitions.poll_day(conn, poll_id)
     if changes.states:
         table = partitions.with_day(states_t) if "day" in poll else states_t
-        rows = [(sids[e.key], e.present, *_state_values(e.state)) for e in changes.states]  # STATE_ROW_COLUMNS
+        rows = [(sid, e.present, *_state_values(e.state)) for sid, e in zip(states, changes.states, strict=True)]
         await bulk.insert_many(conn, sa.insert(table), STATE_ROW_COLUMNS, rows, poll)
     if changes.windows:
         table = partitions.with_day(metrics_t) if "day" in poll else metrics_t
-        windows = await _window_rows(conn, changes.windows, sids)
+        keys = await _keys_of(conn, advertiser_id, sids, [w.key for w in changes.windows])
+        windows = await _window_rows(conn, changes.windows, keys)
         await bulk.insert_many(conn, sa.insert(table), WINDOW_COLUMNS, windows, poll)
+
+
+async def _keys_of(
+    conn: AsyncConnection,
+    advertiser_id: str,
+    sids: dict[EntityKey, int],
+    keys: list[EntityKey],
+    recheck: Iterable[EntityKey] = (),
+) -> list[int]:
+    """The ``sid`` of each of ``keys``, in order, making those missing (:func:`ensure_sids`). Without ``recheck``
+    each key is looked up once when all are known (the common case: 100,000s of window rows, each key hashed
+    once, not again to find the missing)."""
+    if not recheck:
+        try:
+            return list(map(sids.__getitem__, keys))
+        except KeyError:
+            pass
+    await ensure_sids(conn, advertiser_id, sids, keys, recheck)
+    return list(map(sids.__getitem__, keys))
 
 
 #: The columns of a ``history_states`` row (but its poll), in the order :func:`write` builds them.
@@ -133,12 +153,11 @@ WINDOW_COLUMNS = ("sid", "window_id", "metric_set", "vals")
 _OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS  # fastjson.dumps' options
 
 
-async def _window_rows(
-    conn: AsyncConnection, windows: Sequence[WindowEvent], sids: Mapping[EntityKey, int]
-) -> list[tuple[Any, ...]]:
-    """The ``history_metrics`` rows (:data:`WINDOW_COLUMNS`) of the window events, adding new window names and
-    metric sets to ``history_names``. A poll writes 100,000s of them over a handful of metric sets (the names of
-    a window's values, in their order): each set's id and sorting are worked out once."""
+async def _window_rows(conn: AsyncConnection, windows: Sequence[WindowEvent], sids: list[int]) -> list[tuple[Any, ...]]:
+    """The ``history_metrics`` rows (:data:`WINDOW_COLUMNS`) of the window events (``sids``: their entities'
+    keys, in order), adding new window names and metric sets to ``history_names``. A poll writes 100,000s of them
+    over a handful of metric sets (the names of a window's values, in their order): each set's id and sorting are
+    worked out once."""
     shapes = {tuple(w.values) for w in windows if w.values is not None}
     texts = {(WINDOW, w.window) for w in windows} | {(METRIC_SET, metric_set(dict.fromkeys(s))) for s in shapes}
     ids = await name_ids(conn, texts)
@@ -146,13 +165,13 @@ async def _window_rows(
     layouts = {s: (ids[(METRIC_SET, metric_set(dict.fromkeys(s)))], _getter(sorted(s))) for s in shapes}
     rows: list[tuple[Any, ...]] = []
     add = rows.append
-    for w in windows:
+    for sid, w in zip(sids, windows, strict=True):
         values = w.values
         if values is None:
-            add((sids[w.key], window_ids[w.window], None, None))
+            add((sid, window_ids[w.window], None, None))
             continue
         set_id, ordered = layouts[tuple(values)]
-        add((sids[w.key], window_ids[w.window], set_id, _pack(values, ordered)))
+        add((sid, window_ids[w.window], set_id, _pack(values, ordered)))
     return rows
 
 

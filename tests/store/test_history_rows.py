@@ -12,10 +12,12 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from monitor.store import Store
+from monitor.domain import EntityKey, Level
+from monitor.store import Store, history
+from monitor.store.db import writing
 from monitor.store.history import _getter, _pack
-from monitor.store.history_codec import pack
-from monitor.store.models import HistoryMetricsRow, HistoryNameRow
+from monitor.store.history_codec import HistoryChanges, WindowEvent, pack
+from monitor.store.models import EntityKeyRow, HistoryMetricsRow, HistoryNameRow
 
 from .conftest import ADV, T0, state
 
@@ -72,3 +74,23 @@ async def test_windows_of_every_shape_read_back_as_saved(store: Store) -> None:
         assert len(sets) == len(set(sets)) == len({tuple(sorted(w)) for w in plain})
         vals = HistoryMetricsRow.__table__.c.vals
         assert "[null,0.0,null,0]" in (await conn.execute(sa.select(vals))).scalars().all()  # clicks,cost,reach,spend
+
+
+async def test_a_window_of_an_entity_whose_key_the_writer_lacks_is_looked_up(store: Store) -> None:
+    """The writer knows the keys of the previous snapshot's entities; a window row of any other entity (it has no
+    state row in this poll) still gets its entity's key, from the store."""
+    async with store.poll(ADV, T0) as poll:
+        poll.save([state("a1"), state("a2")])
+    keys = EntityKeyRow.__table__
+    async with writing(store.engine) as conn:
+        query = sa.select(keys.c.entity_id, keys.c.sid).order_by(keys.c.entity_id)
+        known = {entity_id: sid for entity_id, sid in await conn.execute(query)}
+        sids: dict[EntityKey, int] = {}  # knows neither
+        window = WindowEvent((Level.AD, "a2"), "yesterday", {"spend": 2.0})  # a window new in that poll
+        await history.write(conn, ADV, poll.poll_id, HistoryChanges(windows=(window,)), sids)
+        metrics = HistoryMetricsRow.__table__
+        written = [
+            tuple(row) for row in await conn.execute(sa.select(metrics.c.sid, metrics.c.poll_id, metrics.c.vals))
+        ]
+    assert sids == {(Level.AD, "a2"): known["a2"]}
+    assert (known["a2"], poll.poll_id, "[2.0]") in written
