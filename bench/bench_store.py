@@ -2,9 +2,11 @@
 
     .venv/bin/python bench/bench_store.py [--entities 100000] [--polls 6] [--changed 0.05]
 
-Runs against a SQLite file in a temporary directory and, when TEST_POSTGRES_URL is set, against PostgreSQL (in
-a schema of its own, dropped afterwards). For each backend it prints, per kind of poll: rows written, seconds
-to load the previous snapshot and to commit, rows written per second of commit and entities compared per second,
+(``--changed 0.8``: about what a poll of ads that all spend writes.) Runs against a SQLite file in a temporary
+directory and, when TEST_POSTGRES_URL is set, against PostgreSQL (in a schema of its own, dropped afterwards).
+For each backend it prints, per kind of poll: rows written, seconds to load the previous snapshot, to compare
+(``poll.compare()``, as the pipeline calls it) and to commit, the commit's CPU seconds (every thread), rows
+written per second of commit and entities compared per second,
 bytes the database grew per entity per poll (SQLite: file size with the WAL checkpointed; PostgreSQL:
 pg_total_relation_size of the store's tables), and the longest the event loop was blocked during the poll.
 """
