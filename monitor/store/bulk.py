@@ -15,7 +15,7 @@ columns written this way have no type that converts values.
 
 A value the same in every row (a poll's id) can be given once, as a *constant*: an integer constant is written into
 the statement as a literal, so each row is one value shorter and need not be built with it (for 100,000 rows that
-is 100,000 tuples fewer); on PostgreSQL's COPY the constants are added to each row (COPY takes rows only).
+is 100,000 tuples fewer); on PostgreSQL's COPY they are parameters of the INSERT ... SELECT, not COPYed.
 """
 
 from __future__ import annotations
@@ -84,27 +84,27 @@ async def insert_many(
     """Run ``insert`` (an INSERT of one table, an upsert too) for each of ``rows`` (tuples in ``columns`` order);
     ``constants``: values of further columns, the same for every row (see :func:`execute_many`).
 
-    On PostgreSQL through asyncpg the rows are COPYed into a temporary table shaped like the target (one per table
-    and session, emptied at commit) and ``insert`` takes them from there in one INSERT ... SELECT: the server's bulk
-    load instead of one execution per row, and still a statement of SQLAlchemy's (its transaction, its events).
-    Elsewhere: :func:`execute_many`."""
+    On PostgreSQL through asyncpg the rows are COPYed into a temporary table with the target's columns (one per
+    table and session, emptied at commit) and ``insert`` takes them, and the constants, from there in one INSERT
+    ... SELECT: the server's bulk load instead of one execution per row, and still a statement of SQLAlchemy's
+    (its transaction, its events). Elsewhere: :func:`execute_many`."""
     if not rows:
         return
     if conn.dialect.name != "postgresql" or conn.dialect.driver != "asyncpg":
         await execute_many(conn, insert, columns, rows, constants)
         return
-    if constants:  # COPY takes whole rows
-        columns, extra = (*columns, *constants), tuple(constants.values())
-        rows = [(*row, *extra) for row in rows]
     target = insert.table.name
     staging = f"bulk_{target}"
     quote = conn.dialect.identifier_preparer.quote
-    await conn.exec_driver_sql(
-        f"CREATE TEMPORARY TABLE IF NOT EXISTS {quote(staging)} (LIKE {quote(target)}) ON COMMIT DELETE ROWS"
-    )
+    # the target's columns without their NOT NULL (LIKE would copy those): the constants are not COPYed
+    create = f"CREATE TEMPORARY TABLE IF NOT EXISTS {quote(staging)} ON COMMIT DELETE ROWS AS SELECT * FROM "  # noqa: S608
+    await conn.exec_driver_sql(f"{create}{quote(target)} WITH NO DATA")
     raw = await conn.get_raw_connection()
     driver: Any = raw.driver_connection
     await driver.copy_records_to_table(staging, records=rows, columns=list(columns))
-    source: Any = sa.select(*(sa.column(name) for name in columns)).select_from(sa.table(staging))
-    await conn.execute(insert.from_select(list(columns), source))
+    constant = constants or {}
+    table: Any = insert.table
+    given = [sa.literal(value, table.c[name].type).label(name) for name, value in constant.items()]  # parameters
+    source: Any = sa.select(*(sa.column(name) for name in columns), *given).select_from(sa.table(staging))
+    await conn.execute(insert.from_select([*columns, *constant], source))
     await conn.exec_driver_sql(f"TRUNCATE {quote(staging)}")  # a second batch of the same table in this transaction
