@@ -158,19 +158,21 @@ async def _window_rows(conn: AsyncConnection, windows: Sequence[WindowEvent], si
     keys, in order), adding new window names and metric sets to ``history_names``. A poll writes 100,000s of them
     over a handful of metric sets (the names of a window's values, in their order): each set's id and sorting are
     worked out once."""
-    shapes = {tuple(w.values) for w in windows if w.values is not None}
-    texts = {(WINDOW, w.window) for w in windows} | {(METRIC_SET, metric_set(dict.fromkeys(s))) for s in shapes}
+    of = [None if w.values is None else tuple(w.values) for w in windows]  # each window's names, in its order
+    shapes = {shape for shape in set(of) if shape is not None}
+    texts = {(WINDOW, name) for name in {w.window for w in windows}}
+    texts |= {(METRIC_SET, metric_set(dict.fromkeys(s))) for s in shapes}
     ids = await name_ids(conn, texts)
     window_ids = {name: found for (kind, name), found in ids.items() if kind == WINDOW}
     layouts = {s: (ids[(METRIC_SET, metric_set(dict.fromkeys(s)))], _getter(sorted(s))) for s in shapes}
     rows: list[tuple[Any, ...]] = []
     add = rows.append
-    for sid, w in zip(sids, windows, strict=True):
+    for sid, w, shape in zip(sids, windows, of, strict=True):
         values = w.values
-        if values is None:
+        if shape is None or values is None:
             add((sid, window_ids[w.window], None, None))
             continue
-        set_id, ordered = layouts[tuple(values)]
+        set_id, ordered = layouts[shape]
         add((sid, window_ids[w.window], set_id, _pack(values, ordered)))
     return rows
 
