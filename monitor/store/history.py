@@ -11,16 +11,26 @@ monitor.store.partitions).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from operator import attrgetter
+from collections.abc import Callable, Iterable, Sequence
+from operator import attrgetter, itemgetter
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from monitor.domain import EntityKey, Level
 from monitor.store import bulk, lease, partitions
-from monitor.store.history_codec import METRIC_SET, STATE_FIELDS, WINDOW, HistoryChanges, metric_set, pack
+from monitor.store.history_codec import (
+    METRIC_SET,
+    STATE_FIELDS,
+    WINDOW,
+    HistoryChanges,
+    Values,
+    WindowEvent,
+    metric_set,
+    pack,
+)
 from monitor.store.models import EntityKeyRow, HistoryMetricsRow, HistoryNameRow, HistoryStateRow
 
 keys_t = EntityKeyRow.__table__
@@ -55,9 +65,8 @@ async def ensure_sids(
     insert = lease.dialect_insert(conn, keys_t).on_conflict_do_nothing(
         index_elements=[keys_t.c.advertiser_id, keys_t.c.level, keys_t.c.entity_id]
     )
-    await conn.execute(
-        insert, [{"advertiser_id": advertiser_id, "level": k[0].value, "entity_id": k[1]} for k in missing]
-    )
+    rows = [(advertiser_id, level.value, entity_id) for level, entity_id in missing]
+    await bulk.execute_many(conn, insert, ("advertiser_id", "level", "entity_id"), rows)
     if len(missing) > 500:  # many new entities (a first poll): one range read of the advertiser's keys
         sids.update(await load_sids(conn, advertiser_id))
         return
@@ -101,36 +110,92 @@ async def write(
     in the previous snapshot (their keys are looked up again, see :func:`ensure_sids`)."""
     if not len(changes):
         return
-    wanted = [e.key for e in changes.states] + [w.key for w in changes.windows]
-    await ensure_sids(conn, advertiser_id, sids, wanted, appearing)
-    day = (await partitions.poll_day(conn, poll_id),) if partitions.partitioned(conn) else ()
+    # an entity new to the history has a state row: its key is made with those of the states
+    states = await _keys_of(conn, advertiser_id, sids, [e.key for e in changes.states], appearing)
+    poll: dict[str, Any] = {"poll_id": poll_id}  # the same in every row: not a value of each (monitor.store.bulk)
+    if partitions.partitioned(conn):
+        poll["day"] = await partitions.poll_day(conn, poll_id)
     if changes.states:
-        table = partitions.with_day(states_t) if day else states_t
-        rows = [
-            (sids[e.key], poll_id, e.present, *_state_values(e.state), *day)  # STATE_ROW_COLUMNS' order
-            for e in changes.states
-        ]
-        await bulk.insert_many(conn, sa.insert(table), STATE_ROW_COLUMNS + (("day",) if day else ()), rows)
+        table = partitions.with_day(states_t) if "day" in poll else states_t
+        rows = [(sid, e.present, *_state_values(e.state)) for sid, e in zip(states, changes.states, strict=True)]
+        await bulk.insert_many(conn, sa.insert(table), STATE_ROW_COLUMNS, rows, poll)
     if changes.windows:
-        texts = {(WINDOW, w.window) for w in changes.windows}
-        texts |= {(METRIC_SET, metric_set(w.values)) for w in changes.windows if w.values is not None}
-        ids = await name_ids(conn, texts)
-        table = partitions.with_day(metrics_t) if day else metrics_t
-        windows = [(*_window_values(ids, sids[w.key], w.window, w.values, poll_id), *day) for w in changes.windows]
-        await bulk.insert_many(conn, sa.insert(table), WINDOW_COLUMNS + (("day",) if day else ()), windows)
+        table = partitions.with_day(metrics_t) if "day" in poll else metrics_t
+        keys = await _keys_of(conn, advertiser_id, sids, [w.key for w in changes.windows])
+        windows = await _window_rows(conn, changes.windows, keys)
+        await bulk.insert_many(conn, sa.insert(table), WINDOW_COLUMNS, windows, poll)
 
 
-#: The columns of a ``history_states`` row, in the order :func:`write` builds them.
-STATE_ROW_COLUMNS = ("sid", "poll_id", "present", *STATE_FIELDS)
+async def _keys_of(
+    conn: AsyncConnection,
+    advertiser_id: str,
+    sids: dict[EntityKey, int],
+    keys: list[EntityKey],
+    recheck: Iterable[EntityKey] = (),
+) -> list[int]:
+    """The ``sid`` of each of ``keys``, in order, making those missing (:func:`ensure_sids`). Without ``recheck``
+    each key is looked up once when all are known (the common case: 100,000s of window rows, each key hashed
+    once, not again to find the missing)."""
+    if not recheck:
+        try:
+            return list(map(sids.__getitem__, keys))
+        except KeyError:
+            pass
+    await ensure_sids(conn, advertiser_id, sids, keys, recheck)
+    return list(map(sids.__getitem__, keys))
+
+
+#: The columns of a ``history_states`` row (but its poll), in the order :func:`write` builds them.
+STATE_ROW_COLUMNS = ("sid", "present", *STATE_FIELDS)
 _state_values = attrgetter(*STATE_FIELDS)
-#: The columns of a ``history_metrics`` row, in the order :func:`_window_values` builds them.
-WINDOW_COLUMNS = ("sid", "window_id", "poll_id", "metric_set", "vals")
+#: The columns of a ``history_metrics`` row (but its poll), in the order :func:`_window_rows` builds them.
+WINDOW_COLUMNS = ("sid", "window_id", "metric_set", "vals")
+_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS  # fastjson.dumps' options
 
 
-def _window_values(
-    ids: Mapping[tuple[str, str], int], sid: int, window: str, values: Mapping[str, Any] | None, poll_id: int
-) -> tuple[Any, ...]:
-    """A ``history_metrics`` row (:data:`WINDOW_COLUMNS`) of one window's values (None: not reported)."""
-    if values is None:
-        return (sid, ids[(WINDOW, window)], poll_id, None, None)
-    return (sid, ids[(WINDOW, window)], poll_id, ids[(METRIC_SET, metric_set(values))], pack(values))
+async def _window_rows(conn: AsyncConnection, windows: Sequence[WindowEvent], sids: list[int]) -> list[tuple[Any, ...]]:
+    """The ``history_metrics`` rows (:data:`WINDOW_COLUMNS`) of the window events (``sids``: their entities'
+    keys, in order), adding new window names and metric sets to ``history_names``. A poll writes 100,000s of them
+    over a handful of metric sets (the names of a window's values, in their order): each set's id and sorting are
+    worked out once."""
+    of = [None if w.values is None else tuple(w.values) for w in windows]  # each window's names, in its order
+    shapes = {shape for shape in set(of) if shape is not None}
+    texts = {(WINDOW, name) for name in {w.window for w in windows}}
+    texts |= {(METRIC_SET, metric_set(dict.fromkeys(s))) for s in shapes}
+    ids = await name_ids(conn, texts)
+    window_ids = {name: found for (kind, name), found in ids.items() if kind == WINDOW}
+    layouts = {s: (ids[(METRIC_SET, metric_set(dict.fromkeys(s)))], _getter(sorted(s))) for s in shapes}
+    rows: list[tuple[Any, ...]] = []
+    add = rows.append
+    for sid, w, shape in zip(sids, windows, of, strict=True):
+        values = w.values
+        if shape is None or values is None:
+            add((sid, window_ids[w.window], None, None))
+            continue
+        set_id, ordered = layouts[shape]
+        add((sid, window_ids[w.window], set_id, _pack(values, ordered)))
+    return rows
+
+
+def _getter(names: list[str]) -> Callable[[Values], tuple[Any, ...]]:
+    """Reads a window's values in the order of ``names`` into a tuple (in C)."""
+    if not names:
+        return lambda values: ()
+    if len(names) == 1:
+        (name,) = names
+        return lambda values: (values[name],)
+    return itemgetter(*names)  # a tuple for two names or more
+
+
+def _pack(values: Values, ordered: Callable[[Values], tuple[Any, ...]]) -> str:
+    """:func:`~monitor.store.history_codec.pack`'s text of ``values`` (``ordered``: their metric set's getter),
+    encoded in one call; pack itself decides what orjson refuses and a ``null`` that is not a None (orjson writes
+    NaN and the infinities as null; pack refuses them)."""
+    row = ordered(values)
+    try:
+        text = orjson.dumps(row, option=_OPTIONS)
+    except orjson.JSONEncodeError:
+        return pack(values)
+    if b"null" in text and text.count(b"null") != row.count(None):
+        return pack(values)
+    return text.decode()

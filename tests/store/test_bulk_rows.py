@@ -4,6 +4,7 @@ dicts wrote: in any column order, as an upsert, and with a driver that takes nam
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -76,3 +77,53 @@ async def test_insert_many_twice_in_a_transaction_after_one_rolled_back(store: S
         await bulk.insert_many(conn, sa.insert(scratch), columns, [])
     async with writing(store.engine) as conn:
         assert await read(conn) == [ROWS[0], ("b", None, None, False, "b2"), ROWS[2]]
+
+
+keyed = sa.Table(
+    "bulk_keyed",
+    meta,
+    sa.Column("k", sa.String, primary_key=True),
+    sa.Column("poll", sa.BigInteger, primary_key=True),
+    sa.Column("n", sa.BigInteger),
+    sa.Column("tag", sa.String),
+)
+
+
+async def test_constants_are_in_every_row_and_no_row_carries_them(store: Store) -> None:
+    """Values the same in every row (a poll's id) are given once: an integer is a literal of the statement (the
+    rows carry the other columns only, also a key column, with nothing fetched back), others go with each row;
+    an upsert keeps its conflict clause. On PostgreSQL's COPY both go with each row."""
+    statements: list[tuple[str, Any]] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, params: object, *_: object) -> None:
+        if "bulk_keyed" in statement and statement.lstrip().upper().startswith("INSERT"):
+            statements.append((statement, params))
+
+    async with writing(store.engine) as conn:
+        await conn.run_sync(meta.create_all)
+    sa.event.listen(store.engine.sync_engine, "before_cursor_execute", seen)
+    try:
+        async with writing(store.engine) as conn:
+            rows = [("a", 1), ("b", None)]
+            await bulk.insert_many(conn, sa.insert(keyed), ("k", "n"), rows, {"poll": 7, "tag": "x"})
+            insert = lease.dialect_insert(conn, keyed)
+            upsert = insert.on_conflict_do_update(
+                index_elements=[keyed.c.k, keyed.c.poll], set_={"n": insert.excluded.n, "tag": insert.excluded.tag}
+            )
+            await bulk.insert_many(conn, upsert, ("k", "n"), [("b", 5), ("c", 6)], {"poll": 7, "tag": "y"})
+            await bulk.execute_many(conn, sa.insert(keyed), ("k", "n", "tag"), [("a", 2, "z")], {"poll": 8})
+    finally:
+        sa.event.remove(store.engine.sync_engine, "before_cursor_execute", seen)
+    async with writing(store.engine) as conn:
+        query = sa.select(keyed.c.k, keyed.c.poll, keyed.c.n, keyed.c.tag).order_by(keyed.c.k, keyed.c.poll)
+        assert [tuple(r) for r in await conn.execute(query)] == [
+            ("a", 7, 1, "x"),
+            ("a", 8, 2, "z"),
+            ("b", 7, 5, "y"),
+            ("c", 7, 6, "y"),
+        ]
+    assert statements and not any("RETURNING" in statement.upper() for statement, _ in statements)
+    if store.engine.dialect.driver != "asyncpg":
+        assert all(" 7" in s or " 8" in s for s, _ in statements)  # the poll: a literal, not a value of each row
+        rows_sent = [row for _, params in statements for row in (params if isinstance(params, list) else [params])]
+        assert [len(row) for row in rows_sent] == [3, 3, 3, 3, 3]  # k, n, tag: no poll

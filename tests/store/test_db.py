@@ -135,3 +135,26 @@ def test_a_missing_driver_is_named_with_the_extra_to_install() -> None:
         pytest.skip("psycopg is installed here, so nothing is missing")
     with pytest.raises(StoreError, match=r"psycopg driver.*tiktok-ads-monitor\[psycopg\]"):
         create_engine("postgresql+psycopg://monitor:secret@db/monitor")
+
+
+async def test_sqlite_binds_none_and_booleans_through_the_registry_as_null_and_integers(tmp_path: Path) -> None:
+    """A SQLite engine registers adapters for None and booleans (the sqlite3 module's fast way to bind them, not
+    its lookups of __adapt__ and __conform__); what is stored is what it always was: NULL, 1 and 0."""
+    import sqlite3
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    try:
+        assert {type(None), bool} <= {kind for kind, _ in sqlite3.adapters}
+        async with engine.begin() as conn:
+            await conn.exec_driver_sql("CREATE TABLE t (v)")
+            await conn.exec_driver_sql("INSERT INTO t (v) VALUES (?)", [(None,), (True,), (False,), (0,), (2.5,)])
+            got = (await conn.exec_driver_sql("SELECT v, typeof(v) FROM t ORDER BY rowid")).all()
+        assert [tuple(row) for row in got] == [
+            (None, "null"),
+            (1, "integer"),
+            (0, "integer"),
+            (0, "integer"),
+            (2.5, "real"),
+        ]
+    finally:
+        await engine.dispose()
