@@ -9,8 +9,8 @@
         ├── LeaseError              the per-advertiser poll lease
         │   ├── LeaseHeldError      another poller holds the advertiser's lease and it has not expired
         │   └── LeaseLostError      our lease was taken over (it had expired) before we committed: nothing written
-        ├── ShardLostError          the advertiser's shard changed owner (its epoch moved on): nothing written
-        └── UnstorableMetricsError  a poll's metrics hold what the store cannot keep (NaN, infinities, objects)
+        └── ShardLostError          the advertiser's shard changed owner (its epoch moved on): nothing written
+    UnstorableMetricsError          a poll's metrics hold what the store cannot keep (NaN, infinities, objects)
 
 Only :class:`StoreUnavailableError` is worth retrying as is; a :class:`LeaseHeldError` is retried by the next
 scheduled poll. Messages name advertisers, owners and schema revisions, never passwords from the URL.
@@ -106,7 +106,8 @@ class ShardLostError(StoreError):
         )
 
 
-class UnstorableMetricsError(StoreError, ValueError):
+class UnstorableMetricsError(MonitorError, ValueError):
     """A poll's metrics hold a value the store cannot keep as it is (a NaN, an infinity, an object): the poll
     fails and nothing of it is written. The fetch never makes such values (the API's are parsed into finite
-    numbers or None); a ValueError too, as it always was."""
+    numbers or None). Not a :class:`StoreError`: the database is fine, the poll's data is not, so the poller tells
+    it as the advertiser's problem; a ValueError too, as it always was."""

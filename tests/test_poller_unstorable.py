@@ -1,0 +1,48 @@
+"""A poll whose metrics the store refuses (a NaN, an infinity) fails and is told as the advertiser's problem, as any
+other failure of its data: it is not a database problem, so not left to a log line and /healthz alone."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+
+from monitor.clock import FrozenClock
+from monitor.notify.message import OperationalMessage
+from monitor.notify.ops import OpsKind, OpsPolicy
+from monitor.notify.problems import ProblemBook
+from monitor.pipeline import Pipeline, Progress
+from monitor.poller import AdvertiserPoller
+from monitor.polls import PollResult, PollSummary
+from monitor.store import Store
+from monitor.store.errors import UnstorableMetricsError
+from monitor.tiktok.models import AdvertiserInfo
+
+ADV = "7000000000000000001"
+
+
+class _RefusedMetrics(Pipeline):
+    """The pipeline as it fails when the store refuses a poll's metrics (the fetch makes none it refuses)."""
+
+    async def poll(self, info: AdvertiserInfo, now: datetime, progress: Progress | None = None) -> PollSummary:
+        raise UnstorableMetricsError("ad a1: metric values must be finite numbers, strings or None, in window today")
+
+
+async def test_metrics_the_store_refuses_are_told_as_the_advertisers_problem(
+    make_client, tmp_path: Path, clock: FrozenClock
+) -> None:
+    store = await Store.open(f"sqlite:///{tmp_path / 'monitor.db'}")
+    told: list[OperationalMessage] = []
+
+    async def tell(messages: Sequence[OperationalMessage], now: datetime) -> None:
+        told.extend(messages)
+
+    pipeline = _RefusedMetrics(client=make_client(), store=store, rules=lambda: None, clock=clock)  # type: ignore[arg-type]
+    poller = AdvertiserPoller(
+        ADV, pipeline=pipeline, clock_now=clock.now, problems=ProblemBook(ADV, OpsPolicy()), tell=tell
+    )
+    outcomes = [await poller.poll() for _ in range(5)]
+    assert {outcome.result for outcome in outcomes} == {PollResult.FAILED}
+    assert [m.kind for m in told] == [OpsKind.ADVERTISER_UNREACHABLE]
+    assert "metric values must be finite" in told[0].detail
+    await store.close()
