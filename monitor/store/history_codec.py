@@ -20,6 +20,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from math import copysign
 from operator import attrgetter, is_
 from types import MappingProxyType
 from typing import Any, NamedTuple
@@ -68,9 +69,17 @@ class HistoryChanges:
 
 
 def same_values(a: Values | None, b: Values) -> bool:
-    """Equal values of equal types (``0`` -> ``0.0`` is a change, so what was saved reads back); ``a`` None (no
-    such window before) is never the same. The types are compared in C, without a generator's frames."""
-    return a == b and all(map(is_, map(type, a.values()), map(type, map(b.__getitem__, a))))
+    """Equal values of equal types and signs (``0`` -> ``0.0`` and ``0.0`` -> ``-0.0`` are changes, so what was
+    saved reads back); ``a`` None (no such window before) is never the same. The types are compared in C,
+    without a generator's frames; the signs only where a value is zero."""
+    if a != b or not all(map(is_, map(type, a.values()), map(type, map(b.__getitem__, a)))):
+        return False
+    return 0 not in a.values() or _same_zeros(a, b)
+
+
+def _same_zeros(a: Values, b: Values) -> bool:
+    """Of two windows equal in values and types: do their float zeros have the same signs (-0.0 == 0.0)?"""
+    return all(copysign(1.0, v) == copysign(1.0, b[k]) for k, v in a.items() if type(v) is float and v == 0.0)  # type: ignore[arg-type]
 
 
 def same_state(a: EntityState, b: EntityState) -> bool:

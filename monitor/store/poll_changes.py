@@ -66,7 +66,7 @@ def poll_changes(
             continue  # unchanged: costs no row
         out.append(row_values(state, text, present=True))
         parsed = _parsed(old)
-        event, changed = entity_events(old, state, parsed, parsed if _shareable(parsed, old, text) else None)
+        event, changed = entity_events(old, state, parsed, parsed if _shareable(parsed, old, state, text) else None)
         if event is not None:
             states.append(event)
         windows += changed
@@ -156,14 +156,18 @@ def _parsed(old: EntityState | None) -> dict[str, Any] | None:
     return None
 
 
-def _shareable(parsed: dict[str, Any] | None, old: EntityState | None, text: str) -> bool:
+def _shareable(parsed: dict[str, Any] | None, old: EntityState | None, new: EntityState, text: str) -> bool:
     """May ``old``'s parsed metrics take the new poll's own window where it did not change? Then the parsed copy
     is let go, and a large account's previous poll holds only the windows that moved (about 1 kB an entity
-    parsed, most of it windows that did not change). Not when either text has a ``-0.0`` (or what looks like
-    one): ``-0.0 == 0.0``, and the previous poll must read what it stored."""
-    if parsed is None or old is None or "-0.0" in text:
+    parsed, most of it windows that did not change). ``text`` is ``new``'s. Only when both texts hold plain
+    values (numbers, strings, nulls: no ``[`` and no ``{`` but the windows'), which
+    :func:`~monitor.store.history_codec.same_values` tells apart exactly (types and the signs of zeros); a list
+    or an object within a window (the fetch never makes one) could be equal with other types inside. A string
+    holding a bracket only keeps the parsed copy."""
+    if parsed is None or old is None or "[" in text or text.count("{") != len(new.metrics) + 1:
         return False
-    return "-0.0" not in cast(StoredMetrics, old.metrics).text
+    was = cast(StoredMetrics, old.metrics).text
+    return "[" not in was and was.count("{") == len(parsed) + 1
 
 
 def _adopt(old: EntityState | None, new: EntityState) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import timedelta
 
 import pytest
@@ -57,3 +58,18 @@ async def test_a_window_is_written_when_it_changes_not_with_today(store: Store) 
             )
         ).all()
     assert [tuple(r) for r in rows] == [("today", 50), ("yesterday", 10)]
+
+
+@pytest.mark.parametrize(("before", "after"), [(-0.0, 0.0), (0.0, -0.0)])
+async def test_a_zero_that_changed_sign_is_in_the_history(store: Store, before: float, after: float) -> None:
+    """``-0.0 == 0.0``: the window's row is written all the same, so each poll reads back the sign it saved."""
+    ids = []
+    for n, spend in enumerate([before, after]):
+        async with store.poll(ADV, T0 + n * MINUTE) as poll:
+            poll.save([state("a1", metrics={"today": {"spend": spend, "clicks": 0}})])
+        ids.append(poll.poll_id)
+    for poll_id, spend in zip(ids, [before, after], strict=True):
+        snapshot = await store.snapshot(ADV, poll_id)
+        assert snapshot is not None
+        read = snapshot.entities[state("a1").key].metrics["today"]["spend"]
+        assert isinstance(read, float) and math.copysign(1.0, read) == math.copysign(1.0, spend)

@@ -150,3 +150,13 @@ def test_a_zero_that_changed_sign_reads_as_it_was_stored(before: float, after: f
     spend = previous[old.key].metrics["lifetime"]["spend"]
     assert isinstance(spend, float)
     assert math.copysign(1.0, spend) == math.copysign(1.0, before)
+
+
+def test_a_list_within_a_window_is_never_taken_from_the_new_poll() -> None:
+    """``[0] == [0.0]``: a window holding a list (the fetch never makes one) keeps its own parsed copy."""
+    old = state("a1", metrics={"today": {"spend": 1.5}, "lifetime": {"m": [0]}})  # type: ignore[dict-item]
+    new = replace(old, metrics={"today": {"spend": 2.5}, "lifetime": {"m": [0.0]}})
+    previous = {old.key: as_read(old, decoded=False)}
+    poll_changes(previous, {new.key: new}, [Level.AD])
+    kept = previous[old.key].metrics["lifetime"]["m"]
+    assert [type(v) for v in kept] == [int]  # type: ignore[union-attr]
