@@ -74,7 +74,8 @@ def same_values(a: Values | None, b: Values) -> bool:
     without a generator's frames; the signs only where a value is zero."""
     if a != b or not all(map(is_, map(type, a.values()), map(type, map(b.__getitem__, a)))):
         return False
-    return 0 not in a.values() or _same_zeros(a, b)
+    values = a.values()  # a zero (0 == 0.0 == -0.0), then a float zero: mind its sign
+    return 0 not in values or 0.0 not in filter(_is_float, values) or _same_zeros(a, b)
 
 
 def _same_zeros(a: Values, b: Values) -> bool:
@@ -119,6 +120,7 @@ def entity_events(
 _PLAIN = (int, str, type(None))
 _NONE: Metrics = MappingProxyType({})
 _tuple_new = tuple.__new__
+_is_float = float.__instancecheck__
 _state_fields = attrgetter(*STATE_FIELDS)
 
 
