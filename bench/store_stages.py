@@ -1,5 +1,6 @@
 """The in-memory stages of a warm poll of one large advertiser, each timed on the same data: loading the previous
-snapshot, comparing (the rows and history a poll writes), the diff, the rules, and letting both snapshots go.
+snapshot, comparing (the rows and history a poll writes), the diff, the rules, and letting the previous
+snapshot go (the fetched states are kept for the next run).
 
 Polls the sandbox once into a fresh SQLite database (the previous snapshot), fetches again ``--wait`` seconds
 later (the sandbox's ads all spend, so the longer the wait, the more entities changed), and then, ``--runs``

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from importlib.machinery import ModuleSpec, PathFinder
 from types import ModuleType
@@ -82,17 +83,23 @@ class _DeferredPackage:
 class _DeferredInit:
     """A package's loader that gives the package a module ``__getattr__`` instead of running its ``__init__``:
     ``names`` are imported from their modules on first use, a submodule when it is first asked for (``from .
-    import exc`` in the package's own modules, ``package.engine``); any other name runs the ``__init__``, once."""
+    import exc`` in the package's own modules, ``package.engine``); any other name runs the ``__init__``, once
+    (threads asking at once wait for the first); everything else a loader does is the real loader's."""
 
     def __init__(self, loader: Loader, names: Mapping[str, str]) -> None:
         self._loader = loader
         self._names = names
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._loader, name)  # the real loader's other methods (resources, source, is_package)
 
     def create_module(self, spec: ModuleSpec) -> ModuleType | None:
         return self._loader.create_module(spec)
 
     def exec_module(self, module: ModuleType) -> None:
         loader, names, package = self._loader, self._names, module.__name__
+        whole = threading.RLock()  # one thread runs the __init__; the others wait for it, then read its names
+        ran: list[bool] = []
 
         def __getattr__(name: str) -> Any:
             if name.startswith("__"):
@@ -100,10 +107,15 @@ class _DeferredInit:
             if PathFinder.find_spec(f"{package}.{name}", module.__path__) is not None:
                 return importlib.import_module(f"{package}.{name}")  # a submodule, as the __init__ would have it
             where = names.get(name)
-            if where is None:  # a name beyond the Core ones: the package's own __init__, whole
-                del module.__getattr__
-                loader.exec_module(module)
-                return getattr(module, name)
+            if where is None:  # a name beyond the Core ones: the package's own __init__, whole, once
+                with whole:
+                    if not ran:
+                        loader.exec_module(module)  # raises: nothing marked, the next use tries again
+                        ran.append(True)
+                        module.__dict__.pop("__getattr__", None)
+                if name not in module.__dict__:
+                    raise AttributeError(f"module {package!r} has no attribute {name!r}")
+                return module.__dict__[name]
             value = getattr(importlib.import_module(where, package), name)
             setattr(module, name, value)
             return value

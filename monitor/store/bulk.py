@@ -96,7 +96,9 @@ async def insert_many(
     target = insert.table.name
     staging = f"bulk_{target}"
     quote = conn.dialect.identifier_preparer.quote
-    # the target's columns without their NOT NULL (LIKE would copy those): the constants are not COPYed
+    # the target's columns without their NOT NULL (LIKE would copy those): the constants are not COPYed. (Made
+    # once per connection; on a partitioned history it plans a scan of every partition, and locks each until
+    # commit as dropping a partition locks the parent anyway: harmless.)
     create = f"CREATE TEMPORARY TABLE IF NOT EXISTS {quote(staging)} ON COMMIT DELETE ROWS AS SELECT * FROM "  # noqa: S608
     await conn.exec_driver_sql(f"{create}{quote(target)} WITH NO DATA")
     raw = await conn.get_raw_connection()

@@ -92,7 +92,8 @@ keyed = sa.Table(
 async def test_constants_are_in_every_row_and_no_row_carries_them(store: Store) -> None:
     """Values the same in every row (a poll's id) are given once: an integer is a literal of the statement (the
     rows carry the other columns only, also a key column, with nothing fetched back), others go with each row;
-    an upsert keeps its conflict clause. On PostgreSQL's COPY both go with each row."""
+    an upsert keeps its conflict clause. On PostgreSQL the rows are COPYed without the constants, which are
+    parameters of the one INSERT ... SELECT."""
     statements: list[tuple[str, Any]] = []
 
     def seen(_conn: object, _cursor: object, statement: str, params: object, *_: object) -> None:

@@ -85,3 +85,36 @@ def test_the_asyncio_engine_works_without_the_orm_and_the_orm_half_still_loads_w
 
 def test_it_does_nothing_once_the_package_is_imported(tmp_path: Path) -> None:
     assert run(tmp_path, AFTER) == {"unchanged": True}
+
+
+THREADS = """
+import importlib.resources, json, sys, threading
+from monitor.lazy import defer_asyncio_orm
+defer_asyncio_orm()
+import sqlalchemy.ext.asyncio
+failed = []
+start = threading.Barrier(4)
+
+def use():
+    start.wait()
+    try:
+        from sqlalchemy.ext.asyncio import async_sessionmaker  # the ORM half, asked for by four threads at once
+    except BaseException as exc:
+        failed.append(type(exc).__name__)
+
+threads = [threading.Thread(target=use) for _ in range(4)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+files = sorted(p.name for p in importlib.resources.files("sqlalchemy.ext.asyncio").iterdir() if p.name.endswith(".py"))
+json.dump({"failed": failed, "has_init": "__init__.py" in files, "has_engine": "engine.py" in files},
+          open(sys.argv[1], "w"))
+"""
+
+
+def test_threads_asking_for_the_orm_half_at_once_all_get_it_and_the_packages_files_are_its_own(tmp_path: Path) -> None:
+    """The package's ``__init__`` runs once, whichever thread asks first; the others wait for it (review). Its
+    loader is still the real one for everything but running the ``__init__`` (resources, source)."""
+    found = run(tmp_path, THREADS)
+    assert found == {"failed": [], "has_init": True, "has_engine": True}
