@@ -30,6 +30,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from monitor.store import sqlite_trips
 from monitor.store.errors import StoreError, StoreFullError, StoreUnavailableError
 from monitor.store.rollback_first import roll_back_before_close, roll_back_on_return
 from monitor.store.urls import normalize_url
@@ -87,6 +88,7 @@ def create_engine(
             # Said here, clearly, rather than as "unable to open database file" from the driver.
             raise StoreError(f"the directory of the SQLite database {database} does not exist")
         _sqlite_settings(sync_engine, int(busy_timeout * 1000), read_only=read_only, max_bytes=max_bytes)
+        _one_trip_per_statement(sync_engine)
         roll_back_before_close(sync_engine)  # a cancelled statement must not leave its transaction behind
         roll_back_on_return(sync_engine)
     elif max_bytes is not None:
@@ -143,6 +145,14 @@ def _sqlite_settings(
     def on_begin(connection: sa.Connection) -> None:
         immediate = connection.get_execution_options().get("store_write", False)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def _one_trip_per_statement(sync_engine: sa.Engine) -> None:
+    """Connections of :mod:`monitor.store.sqlite_trips`: one trip to aiosqlite's thread per statement."""
+
+    @sa.event.listens_for(sync_engine, "do_connect")
+    def on_do_connect(dialect: Any, _record: Any, cargs: list[Any], cparams: dict[str, Any]) -> Any:
+        return dialect.dbapi.connect(*cargs, async_creator_fn=sqlite_trips.connect, **cparams)
 
 
 def _search_path(sync_engine: sa.Engine, quoted_schema: str) -> None:

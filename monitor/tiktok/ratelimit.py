@@ -197,6 +197,7 @@ class RateLimiter:
         self._own_until = float("-inf")  # the latest app pause we recorded in the shared budget ends by then
         self._publishing: set[asyncio.Task[None]] = set()
         self.leases = 0
+        self._valid_for = 0.0  # how long a batch of the shared budget may be spent (known from the first lease)
 
     # --- granting ---------------------------------------------------------------------------------------------
 
@@ -293,7 +294,8 @@ class RateLimiter:
         if now < self._lease_after:
             await self._sleep(self._lease_after - now)
             return False
-        room = self._current_qps(now) - self._second.used(now)
+        # what can be spent while the batch is valid: slots that leave the window by then count as room
+        room = self._current_qps(now) - self._second.used(now, ahead=self._valid_for)
         wanted = max(1, min(self._waiting, self.batch_max, room))
         try:
             lease = await self._shared.lease(wanted, self.max_qps, self.per_minute)
@@ -308,11 +310,21 @@ class RateLimiter:
             return True
         self.leases += 1
         after = self._clock()
+        self._fleet_windows(lease.valid_for)
         self._adopt(lease, after)
         self._tokens, self._tokens_until = lease.tokens, now + lease.valid_for
         if lease.tokens == 0:
             self._lease_after = after + lease.retry_in
         return lease.tokens > 0 and self._clock() < self._tokens_until
+
+    def _fleet_windows(self, valid_for: float) -> None:
+        """Count this process's requests in windows as long as the fleet's (a second or a minute, plus the margin and
+        a batch's ``valid_for``: the shared budget counts a batch from its lease, up to ``valid_for`` before its
+        requests leave). With shorter windows the limiter asked the fleet as soon as its own requests left its
+        second and was refused, in vain, until they had left the fleet's too: a lease more per second."""
+        self._second.length = 1.0 + self._margin + valid_for
+        self._minute.length = 60.0 + self._margin + valid_for
+        self._valid_for = valid_for
 
     def _adopt(self, lease: BudgetLease, now: float) -> None:
         """Take over the app pause (and the half rate after it) another process recorded."""
