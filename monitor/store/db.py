@@ -8,7 +8,8 @@
   is rolled back before it is closed (:mod:`monitor.store.rollback_first`): one closed under a cancelled
   statement would otherwise keep its transaction, and the write lock, until the garbage collector came by. A
   pooled connection is not pinged, and its reset on return is a rollback queued in aiosqlite's thread that runs
-  only if a transaction is open: a transaction costs its statements and BEGIN/COMMIT, no more round trips.
+  only if a transaction is open: a transaction costs its statements and BEGIN/COMMIT, no more round trips. Each
+  statement is one trip to aiosqlite's thread, not four (:mod:`monitor.store.sqlite_trips`).
 * ``postgresql://`` becomes ``postgresql+asyncpg://``; ``postgresql+psycopg://`` is used as given (install the
   ``psycopg`` extra). An optional schema puts the tables in their own ``search_path``.
 * ``read_only=True`` (``once --dry-run``, ``explain``) refuses every write at the database itself: SQLite opens

@@ -38,10 +38,17 @@ def connect(database: str, **kwargs: Any) -> TripConnection:
 
 
 class TripConnection(aiosqlite.Connection):
-    """An aiosqlite connection whose cursors make one trip per statement (see the module docstring)."""
+    """An aiosqlite connection whose cursors make one trip per statement (see the module docstring);
+    ``trips`` counts the trips to its thread (for tests and bench/)."""
+
+    trips = 0
 
     def cursor(self) -> Any:  # aiosqlite's is a coroutine: SQLAlchemy only enters it (``async with``)
         return TripCursor(self)
+
+    async def _execute(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        self.trips += 1
+        return await super()._execute(fn, *args, **kwargs)
 
 
 class TripCursor:

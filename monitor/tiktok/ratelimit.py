@@ -27,10 +27,12 @@ advertiser and token; ``advertiser`` (40133) pauses only that advertiser's reque
 :class:`monitor.store.budget.AppBudget`), a request also needs a token of the fleet's budget: the limiter leases
 a small batch (at most the callers waiting, at most ``batch_max``), spends it within the lease's validity and
 leases again, so the sum of every process's requests stays within ``max_qps`` and ``per_minute`` at the cost
-of one database transaction per batch, not per request. An app pause it makes is recorded there too, and a
-pause another process recorded is adopted at the next lease (as if this process had made it: answers to grants
-from before it change nothing, a throttle after it escalates from its length). Should the database fail, the
-limiter goes on with its own windows alone and tries it again a second later.
+of one database transaction per batch, not per request. It counts its own requests in windows as long as the
+fleet's (a batch counts there from its lease, up to its validity before it is sent), so it asks only when the
+fleet can have room, and for what it can send while the batch is valid. An app pause it makes is recorded
+there too, and a pause another process recorded is adopted at the next lease (as if this process had made it:
+answers to grants from before it change nothing, a throttle after it escalates from its length). Should the
+database fail, the limiter goes on with its own windows alone and tries it again a second later.
 """
 
 from __future__ import annotations
