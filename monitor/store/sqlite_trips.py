@@ -3,8 +3,8 @@
 aiosqlite runs each SQLite connection in a thread of its own; every call is a trip there and back: a queue, a
 wake-up of that thread, a wake-up of the event loop. SQLAlchemy's adapter makes four per statement: create a
 cursor, execute, fetch the rows, close the cursor. A poll of a small advertiser runs a few dozen statements
-(the app budget's leases a few more): 3,800 trips and twice as many thread switches for a `once` of 20 small
-advertisers, a large part of its fixed cost; about 1,100 with these connections.
+(the app budget's leases a few more): a `once` of 20 small advertisers made 3,800 trips (and thread switches
+twice as many), a large part of its fixed cost; 1,100 with these connections and the polls' fewer statements.
 
 :func:`connect` makes an :class:`aiosqlite.Connection` whose :meth:`~TripConnection.cursor` is a
 :class:`TripCursor`: made without a trip, its ``execute`` runs the statement, reads the first rows and closes the
