@@ -5,14 +5,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, TextIO
 
 from monitor.actions.expiry import expire_due
 from monitor.clock import Clock
 from monitor.config import Settings
 from monitor.domain import Outcome
+from monitor.errors import MonitorError
 from monitor.notify.names import display_name
 from monitor.polls import PollOutcome, PollResult, PollSummary
+from monitor.runtime import Runtime
+from monitor.store.errors import StoreError
+from monitor.tiktok.models import AdvertiserInfo
 from monitor.wiring import open_runtime
 
 if TYPE_CHECKING:
@@ -36,6 +41,7 @@ async def run_once(
     try:
         discovery = await runtime.discover()
         advertiser_ids = discovery.advertiser_ids
+        await read_infos(runtime, advertiser_ids)
 
         async def poll(advertiser_id: str) -> PollOutcome:
             outcome = await runtime.poll(advertiser_id)  # never raises: failures come back as outcomes
@@ -59,6 +65,35 @@ async def run_once(
     finally:
         await runtime.close()
     return 0 if all(r.ok for r in results) and not discovery.problems else 1
+
+
+async def read_infos(runtime: Runtime, advertiser_ids: Sequence[str]) -> None:
+    """advertiser/info of every advertiser in one call per token account (100 advertisers a call) and one write of
+    them, handed to their pollers: each poller would read and store its own (a call and a transaction per
+    advertiser). An account whose call fails, an advertiser the answer leaves out, a write that fails: those
+    pollers read their own, as without this, and meet what they meet there."""
+    now = runtime.clock.now()
+    by_account: dict[str, list[str]] = {}
+    for advertiser_id in advertiser_ids:
+        by_account.setdefault(runtime.roster.account_of(advertiser_id), []).append(advertiser_id)
+    found: list[AdvertiserInfo] = []
+    for account, ids in by_account.items():
+        try:
+            infos = await runtime.clients[account].advertiser_info(ids)
+        except (MonitorError, OSError) as exc:
+            log.debug("advertiser/info of token account %r at once failed (each poll reads its own): %s", account, exc)
+            continue
+        wanted = set(ids)
+        found += [info for info in {i.id: i for i in infos}.values() if info.id in wanted]
+    if not found:
+        return
+    try:
+        await runtime.store.upsert_advertisers(found, now)
+    except StoreError as exc:
+        log.debug("storing the advertisers' info at once failed (each poll stores its own): %s", exc)
+        return
+    for info in found:
+        runtime.poller(info.id).prime(info, now)
 
 
 def render_summary(advertiser_ids: list[str], results: list[PollOutcome], delivered: SendReport, calls: int) -> str:

@@ -206,6 +206,13 @@ class AdvertiserPoller:
                 raise PollTimeoutError(self.poll_timeout, progress.stage) from None
             raise
 
+    def prime(self, info: AdvertiserInfo, read_at: datetime) -> None:
+        """Take ``info``, read (and stored) at ``read_at`` by someone reading many advertisers' at once, as if this
+        poller had read it: its next poll does not read it again while it is fresh."""
+        if info.id != self.advertiser_id:
+            raise ValueError(f"advertiser/info of {info.id} given to the poller of {self.advertiser_id}")
+        self._info, self._info_read_at = info, read_at
+
     async def _advertiser_info(self, now: datetime) -> AdvertiserInfo:
         """The advertiser's info, read at most once a day (hourly while the account is not active) and kept in
         the store."""

@@ -98,8 +98,43 @@ async def test_each_row_counts_the_calls_of_its_own_poll(tmp_path, sandbox, cloc
     for advertiser_id in IDS:
         calls = int(rows[advertiser_id][-3])  # the "calls" column
         own = sum(1 for a in sandbox.arrivals if a.advertiser_id == advertiser_id)
-        info = 1  # its advertiser/info read (advertiser_ids=[...]: the arrival names no single advertiser)
-        assert calls == own + info, (advertiser_id, calls, own)
+        assert calls == own, (advertiser_id, calls, own)  # advertiser/info was read for both at once, before
+
+
+async def test_once_reads_every_advertisers_info_in_one_call(tmp_path, sandbox, clock):
+    """advertiser/info takes 100 advertisers a call: ``once`` reads them all at once and stores them in one
+    transaction, rather than one call and one transaction per advertiser (issue 18)."""
+    settings = write_config(tmp_path, sandbox.base_url)
+    assert await run_once(settings, out=io.StringIO(), clock=clock) == 0
+    infos = [a for a in sandbox.arrivals if a.path == "advertiser/info/"]
+    assert len(infos) == 1
+    store = await Store.open(settings.storage.url)
+    try:
+        names = {record.id: record.name for record in await store.advertisers()}
+    finally:
+        await store.close()
+    assert names == {IDS[0]: "Acme Outdoor US", IDS[1]: "Kiwi Coffee Roasters"}
+
+
+async def test_once_reads_the_info_of_an_advertiser_left_out_of_the_answer_in_its_own_poll(tmp_path, sandbox, clock):
+    settings = write_config(tmp_path, sandbox.base_url)
+    keep_first = [{"op": "remove", "path": "/data/list/1"}]  # the answer for both names only the first
+    sandbox.faults.add(Fault(kind="patch", path="advertiser/info/", patch=keep_first, count=1))
+    out = io.StringIO()
+    assert await run_once(settings, out=out, clock=clock) == 0
+    assert "Acme Outdoor US" in out.getvalue() and "Kiwi Coffee" in out.getvalue()
+    infos = [a for a in sandbox.arrivals if a.path == "advertiser/info/"]
+    assert len(infos) == 2  # the one for both, then the left-out advertiser's own
+
+
+async def test_once_polls_as_usual_when_reading_every_info_at_once_fails(tmp_path, sandbox, clock):
+    settings = write_config(tmp_path, sandbox.base_url)
+    sandbox.faults.add(Fault(kind="api_code", path="advertiser/info/", code=40002, count=1))
+    out = io.StringIO()
+    assert await run_once(settings, out=out, clock=clock) == 0
+    assert "2 advertiser(s), 0 failed" in out.getvalue()
+    infos = [a for a in sandbox.arrivals if a.path == "advertiser/info/"]
+    assert len(infos) == 3  # the one that failed, then each poll's own
 
 
 def test_the_summary_shows_an_advertisers_name_as_one_line_without_bidi_controls():

@@ -79,26 +79,20 @@ class AppBudget:
         self._rng = rng or random.Random()
         self.round_trips = 0
         self.batches = 0
+        self._statements = _Statements(app)
 
     async def lease(self, wanted: int, qps: int, per_minute: int) -> BudgetLease:
         """At most ``wanted`` tokens the fleet's windows still allow (``qps`` per second, halved while the app is
         slowed down, and ``per_minute``); none while the app is paused. The shared pause comes with it."""
         wanted = max(1, wanted)
         self.round_trips += 1
+        statements = self._statements
         async with writing(self._engine) as conn:
             row = await self._locked_row(conn)
             now = await self._now(conn)
             second_from, minute_from = now - self._second, now - self._minute
-            t = leases_t.c.t
-            in_second, in_minute = t > second_from, t > minute_from
-            query = sa.select(
-                sa.func.coalesce(sa.func.sum(sa.case((in_second, leases_t.c.tokens), else_=0)), 0),
-                sa.func.min(sa.case((in_second, t), else_=None)),
-                sa.func.coalesce(sa.func.sum(sa.case((in_minute, leases_t.c.tokens), else_=0)), 0),
-                sa.func.min(sa.case((in_minute, t), else_=None)),
-                sa.func.min(t),  # the oldest lease kept: is there one to delete?
-            ).where(leases_t.c.app == self.app)
-            in_1s, oldest_1s, in_60s, oldest_60s, oldest = (await conn.execute(query)).one()
+            windows = {"second_from": second_from, "minute_from": minute_from}
+            in_1s, oldest_1s, in_60s, oldest_60s, oldest = (await conn.execute(statements.sums, windows)).one()
             paused_for = max(0.0, row.paused_until - now)
             slow_for = max(0.0, row.slow_until - now)
             cap = max(1, qps // 2) if slow_for > 0 else qps
@@ -115,9 +109,9 @@ class AppBudget:
                 retry_in = max([0.01, *waits]) + self._rng.uniform(0.0, self.validity / 2)
             if tokens:
                 self.batches += 1
-                await conn.execute(sa.insert(leases_t).values(app=self.app, t=now, tokens=tokens))
+                await conn.execute(statements.insert, {"t": now, "tokens": tokens})
             if oldest is not None and oldest <= minute_from:  # a DELETE only when a lease left the minute
-                await conn.execute(sa.delete(leases_t).where(leases_t.c.app == self.app, t <= minute_from))
+                await conn.execute(statements.delete, windows)
         return BudgetLease(
             tokens=tokens,
             valid_for=self.validity,
@@ -144,7 +138,7 @@ class AppBudget:
             await conn.execute(sa.update(budget_t).where(budget_t.c.app == self.app).values(**values))
 
     async def _locked_row(self, conn: AsyncConnection) -> Any:
-        select = sa.select(budget_t).where(budget_t.c.app == self.app).with_for_update()
+        select = self._statements.row
         row = (await conn.execute(select)).first()
         if row is None:  # the first lease of this app: create its row (another process may do so at once)
             insert = dialect_insert(conn, budget_t).values(app=self.app, paused_until=0.0, pause=0.0, slow_until=0.0)
@@ -155,5 +149,30 @@ class AppBudget:
     async def _now(self, conn: AsyncConnection) -> float:
         """Seconds since the epoch, read once the row is locked: the server's clock on PostgreSQL."""
         if conn.dialect.name == "postgresql":
-            return float((await conn.execute(sa.text("SELECT extract(epoch FROM clock_timestamp())"))).scalar_one())
+            return float((await conn.execute(_SERVER_NOW)).scalar_one())
         return self._wall()
+
+
+#: The PostgreSQL server's clock, in seconds since the epoch.
+_SERVER_NOW = sa.text("SELECT extract(epoch FROM clock_timestamp())")
+
+
+class _Statements:
+    """One app's statements of a lease, built once: SQLAlchemy then finds each compiled in its cache without
+    building it and working out its cache key again (a lease is a few statements, a poll a few leases). The
+    times of the windows are bound at each execution (``second_from``, ``minute_from``)."""
+
+    def __init__(self, app: str) -> None:
+        self.row = sa.select(budget_t).where(budget_t.c.app == app).with_for_update()
+        t, mine = leases_t.c.t, leases_t.c.app == app
+        in_second = t > sa.bindparam("second_from", type_=sa.Double)
+        in_minute = t > sa.bindparam("minute_from", type_=sa.Double)
+        self.sums = sa.select(
+            sa.func.coalesce(sa.func.sum(sa.case((in_second, leases_t.c.tokens), else_=0)), 0),
+            sa.func.min(sa.case((in_second, t), else_=None)),
+            sa.func.coalesce(sa.func.sum(sa.case((in_minute, leases_t.c.tokens), else_=0)), 0),
+            sa.func.min(sa.case((in_minute, t), else_=None)),
+            sa.func.min(t),  # the oldest lease kept: is there one to delete?
+        ).where(mine)
+        self.insert = sa.insert(leases_t).values(app=app)
+        self.delete = sa.delete(leases_t).where(mine, t <= sa.bindparam("minute_from", type_=sa.Double))

@@ -9,7 +9,8 @@
   is rolled back before it is closed (:mod:`monitor.store.rollback_first`): one closed under a cancelled
   statement would otherwise keep its transaction, and the write lock, until the garbage collector came by. A
   pooled connection is not pinged, and its reset on return is a rollback queued in aiosqlite's thread that runs
-  only if a transaction is open: a transaction costs its statements and BEGIN/COMMIT, no more round trips.
+  only if a transaction is open: a transaction costs its statements and BEGIN/COMMIT, no more round trips. Each
+  statement is one trip to aiosqlite's thread, not four (:mod:`monitor.store.sqlite_trips`).
 * ``postgresql://`` becomes ``postgresql+asyncpg://``; ``postgresql+psycopg://`` is used as given (install the
   ``psycopg`` extra). An optional schema puts the tables in their own ``search_path``.
 * ``read_only=True`` (``once --dry-run``, ``explain``) refuses every write at the database itself: SQLite opens
@@ -31,6 +32,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from monitor.store import sqlite_trips
 from monitor.store.errors import StoreError, StoreFullError, StoreUnavailableError
 from monitor.store.rollback_first import roll_back_before_close, roll_back_on_return
 from monitor.store.urls import normalize_url
@@ -89,6 +91,7 @@ def create_engine(
             raise StoreError(f"the directory of the SQLite database {database} does not exist")
         _sqlite_settings(sync_engine, int(busy_timeout * 1000), read_only=read_only, max_bytes=max_bytes)
         bind_plain_values_directly()
+        _one_trip_per_statement(sync_engine)
         roll_back_before_close(sync_engine)  # a cancelled statement must not leave its transaction behind
         roll_back_on_return(sync_engine)
     elif max_bytes is not None:
@@ -165,6 +168,14 @@ def bind_plain_values_directly() -> None:
 
 def _itself(value: None) -> None:
     return value
+
+
+def _one_trip_per_statement(sync_engine: sa.Engine) -> None:
+    """Connections of :mod:`monitor.store.sqlite_trips`: one trip to aiosqlite's thread per statement."""
+
+    @sa.event.listens_for(sync_engine, "do_connect")
+    def on_do_connect(dialect: Any, _record: Any, cargs: list[Any], cparams: dict[str, Any]) -> Any:
+        return dialect.dbapi.connect(*cargs, async_creator_fn=sqlite_trips.connect, **cparams)
 
 
 def _search_path(sync_engine: sa.Engine, quoted_schema: str) -> None:

@@ -1,8 +1,11 @@
 """The per-advertiser poll lease: at most one poller writes an advertiser's snapshots at a time.
 
-A lease is one row in ``leases`` (advertiser, owner, token, expiry). It is *taken* with a single
-``INSERT ... ON CONFLICT DO UPDATE ... WHERE expires_at <= now`` statement, which both SQLite and PostgreSQL
-execute atomically: of two pollers racing, exactly one gets its token back. The poll's commit *fences* on the
+A lease is one row in ``leases`` (advertiser, owner, token, expiry). It is *taken* with ``INSERT ... ON CONFLICT
+DO NOTHING`` when there is none (the usual case: its last holder gave it back), else taken over with
+``INSERT ... ON CONFLICT DO UPDATE ... WHERE expires_at <= now``; both SQLite and PostgreSQL execute each
+atomically: of two pollers racing, exactly one gets its token back. :func:`acquire` tells which of the two it was:
+only a lease taken over can leave a poll of its former holder "running" (a holder gives its lease back in the
+transaction that records how its poll ended). The poll's commit *fences* on the
 token: its first statement deletes the lease row by token, inside the same transaction as the writes, so a poller
 whose lease was taken over cannot commit (``LeaseLostError``), and on PostgreSQL the row lock makes a competing
 taker wait for that commit. Expiry is judged with the ``now`` the pollers pass in, so replicas should keep their
@@ -32,6 +35,7 @@ import os
 import secrets
 import socket
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -107,9 +111,27 @@ async def take(conn: AsyncConnection, advertiser_id: str, owner: str, now: datet
     """Take the advertiser's lease for ``ttl`` and return its token, or raise :class:`LeaseHeldError`.
 
     A lease that expired, or whose holder is a process of this host that no longer runs, is taken over."""
+    return (await acquire(conn, advertiser_id, owner, now, ttl)).token
+
+
+@dataclass(frozen=True)
+class Taken:
+    """A lease :func:`acquire` took: its ``token``, and whether it ``took_over`` one another holder still had (it
+    expired, or its holder no longer runs), rather than finding none."""
+
+    token: str
+    took_over: bool
+
+
+async def acquire(conn: AsyncConnection, advertiser_id: str, owner: str, now: datetime, ttl: timedelta) -> Taken:
+    """:func:`take`, telling whether the lease was taken over from another holder. Usually there is no lease (its
+    holder gave it back): one INSERT takes it."""
     token = secrets.token_hex(16)
     values = {"owner": owner, "token": token, "acquired_at": now, "expires_at": now + ttl}
     insert = dialect_insert(conn, leases_t).values(advertiser_id=advertiser_id, **values)
+    fresh = insert.on_conflict_do_nothing(index_elements=[leases_t.c.advertiser_id]).returning(leases_t.c.token)
+    if (await conn.execute(fresh)).scalar_one_or_none() == token:
+        return Taken(token, took_over=False)
     excluded = insert.excluded
     statement = insert.on_conflict_do_update(
         index_elements=[leases_t.c.advertiser_id],
@@ -118,7 +140,7 @@ async def take(conn: AsyncConnection, advertiser_id: str, owner: str, now: datet
     ).returning(leases_t.c.token)
     got = (await conn.execute(statement)).scalar_one_or_none()
     if got == token:
-        return token
+        return Taken(token, took_over=True)
     holder = await _holder(conn, advertiser_id)
     if holder is not None and holder.owner != owner and holder_is_gone(holder.owner):
         # compare-and-set on the dead holder's token: of two takers, one wins; the other sees the new holder
@@ -134,7 +156,7 @@ async def take(conn: AsyncConnection, advertiser_id: str, owner: str, now: datet
                 holder.owner,
                 holder.expires_at.isoformat(),
             )
-            return token
+            return Taken(token, took_over=True)
         holder = await _holder(conn, advertiser_id)
     raise LeaseHeldError(advertiser_id, holder.owner if holder else None, holder.expires_at if holder else None)
 

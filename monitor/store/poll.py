@@ -169,25 +169,37 @@ class PollWriter:
 
 
 async def begin(
-    engine: AsyncEngine, advertiser_id: str, now: datetime, owner: str, ttl: timedelta, fence: Fence | None = None
+    engine: AsyncEngine,
+    advertiser_id: str,
+    now: datetime,
+    owner: str,
+    ttl: timedelta,
+    fence: Fence | None = None,
+    *,
+    stored: bool = False,
 ) -> PollWriter:
     """Check the shard's fence (when given), take the lease, open the poll's record and load the previous
-    snapshot."""
+    snapshot. ``stored``: the advertiser's row is known to exist (rows of ``advertisers`` are never deleted), so
+    it is not inserted."""
     async with writing(engine) as conn:
         if fence is not None and not await shards.holds(conn, fence):
             raise ShardLostError(advertiser_id, fence.shard, fence.owner, fence.epoch)
-        await conn.execute(
-            lease.dialect_insert(conn, advertisers_t)
-            .values(id=advertiser_id, created_at=now, updated_at=now)
-            .on_conflict_do_nothing(index_elements=[advertisers_t.c.id])
-        )
-        token = await lease.take(conn, advertiser_id, owner, now, ttl)
-        # Polls still "running" belonged to a poller whose lease expired: they never committed.
-        await conn.execute(
-            sa.update(polls_t)
-            .where(polls_t.c.advertiser_id == advertiser_id, polls_t.c.status == PollStatus.RUNNING.value)
-            .values(status=PollStatus.ABANDONED.value, finished_at=now)
-        )
+        if not stored:
+            await conn.execute(
+                lease.dialect_insert(conn, advertisers_t)
+                .values(id=advertiser_id, created_at=now, updated_at=now)
+                .on_conflict_do_nothing(index_elements=[advertisers_t.c.id])
+            )
+        taken = await lease.acquire(conn, advertiser_id, owner, now, ttl)
+        token = taken.token
+        if taken.took_over:
+            # Polls still "running" belonged to the poller whose lease expired (or which no longer runs): they
+            # never committed. A lease given back ended its poll in the same transaction: none is running then.
+            await conn.execute(
+                sa.update(polls_t)
+                .where(polls_t.c.advertiser_id == advertiser_id, polls_t.c.status == PollStatus.RUNNING.value)
+                .values(status=PollStatus.ABANDONED.value, finished_at=now)
+            )
         poll_id = (
             await conn.execute(
                 sa.insert(polls_t)

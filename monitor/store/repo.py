@@ -108,6 +108,9 @@ class Store(HistoryAccess):
         #: The fence of a poll of an advertiser (its shard, owner and epoch), or None for no fencing: given by
         #: the replica's shard assignment (monitor.replicas) in ``run``; ``once`` and tools poll unfenced.
         self.fence_of: Callable[[str], Fence | None] = _no_fence
+        #: Advertisers whose row this store wrote or found (rows of ``advertisers`` are never deleted): a poll of
+        #: one need not insert it.
+        self._stored_advertisers: set[str] = set()
 
     @classmethod
     async def open(
@@ -182,7 +185,9 @@ class Store(HistoryAccess):
         ttl = ttl or self.lease_ttl
         fence = self.fence_of(advertiser_id)
         await self.partitions.ready(now)
-        writer = await polling.begin(self._engine, advertiser_id, now, owner or self.owner, ttl, fence)
+        stored = advertiser_id in self._stored_advertisers
+        writer = await polling.begin(self._engine, advertiser_id, now, owner or self.owner, ttl, fence, stored=stored)
+        self._stored_advertisers.add(advertiser_id)
         heartbeat = lease.Heartbeat(self._engine, advertiser_id, writer._token, ttl, self._clock.now)
         heartbeat.start()
         try:
@@ -249,6 +254,7 @@ class Store(HistoryAccess):
                 index_elements=[advertisers_t.c.id], set_={name: insert.excluded[name] for name in changing}
             )
             await conn.execute(statement, rows)
+        self._stored_advertisers.update(str(row["id"]) for row in rows)
 
     async def advertisers(self) -> list[AdvertiserRecord]:
         async with db.reading(self._engine) as conn:

@@ -27,10 +27,12 @@ advertiser and token; ``advertiser`` (40133) pauses only that advertiser's reque
 :class:`monitor.store.budget.AppBudget`), a request also needs a token of the fleet's budget: the limiter leases
 a small batch (at most the callers waiting, at most ``batch_max``), spends it within the lease's validity and
 leases again, so the sum of every process's requests stays within ``max_qps`` and ``per_minute`` at the cost
-of one database transaction per batch, not per request. An app pause it makes is recorded there too, and a
-pause another process recorded is adopted at the next lease (as if this process had made it: answers to grants
-from before it change nothing, a throttle after it escalates from its length). Should the database fail, the
-limiter goes on with its own windows alone and tries it again a second later.
+of one database transaction per batch, not per request. It counts its own requests in windows as long as the
+fleet's (a batch counts there from its lease, up to its validity before it is sent), so it asks only when the
+fleet can have room, and for what it can send while the batch is valid. An app pause it makes is recorded
+there too, and a pause another process recorded is adopted at the next lease (as if this process had made it:
+answers to grants from before it change nothing, a throttle after it escalates from its length). Should the
+database fail, the limiter goes on with its own windows alone and tries it again a second later.
 """
 
 from __future__ import annotations
@@ -197,6 +199,7 @@ class RateLimiter:
         self._own_until = float("-inf")  # the latest app pause we recorded in the shared budget ends by then
         self._publishing: set[asyncio.Task[None]] = set()
         self.leases = 0
+        self._valid_for = 0.0  # how long a batch of the shared budget may be spent (known from the first lease)
 
     # --- granting ---------------------------------------------------------------------------------------------
 
@@ -293,7 +296,8 @@ class RateLimiter:
         if now < self._lease_after:
             await self._sleep(self._lease_after - now)
             return False
-        room = self._current_qps(now) - self._second.used(now)
+        # what can be spent while the batch is valid: slots that leave the window by then count as room
+        room = self._current_qps(now) - self._second.used(now, ahead=self._valid_for)
         wanted = max(1, min(self._waiting, self.batch_max, room))
         try:
             lease = await self._shared.lease(wanted, self.max_qps, self.per_minute)
@@ -308,11 +312,21 @@ class RateLimiter:
             return True
         self.leases += 1
         after = self._clock()
+        self._fleet_windows(lease.valid_for)
         self._adopt(lease, after)
         self._tokens, self._tokens_until = lease.tokens, now + lease.valid_for
         if lease.tokens == 0:
             self._lease_after = after + lease.retry_in
         return lease.tokens > 0 and self._clock() < self._tokens_until
+
+    def _fleet_windows(self, valid_for: float) -> None:
+        """Count this process's requests in windows as long as the fleet's (a second or a minute, plus the margin and
+        a batch's ``valid_for``: the shared budget counts a batch from its lease, up to ``valid_for`` before its
+        requests leave). With shorter windows the limiter asked the fleet as soon as its own requests left its
+        second and was refused, in vain, until they had left the fleet's too: a lease more per second."""
+        self._second.length = 1.0 + self._margin + valid_for
+        self._minute.length = 60.0 + self._margin + valid_for
+        self._valid_for = valid_for
 
     def _adopt(self, lease: BudgetLease, now: float) -> None:
         """Take over the app pause (and the half rate after it) another process recorded."""

@@ -58,10 +58,12 @@ class SendWindow:
         times.sort()
         return pending, times
 
-    def used(self, now: float) -> int:
-        """Slots that count now: pending ones and those sent within the window."""
+    def used(self, now: float, ahead: float = 0.0) -> int:
+        """Slots that count now: pending ones and those sent within the window; with ``ahead``, those that will
+        still count ``ahead`` seconds from now (no more sent meanwhile)."""
         pending, times = self._live(now)
-        return pending + len(times)
+        start = now + ahead - self.length
+        return pending + sum(1 for t in times if t > start)
 
     def wait(self, limit: int, now: float) -> float:
         """Seconds until one more slot fits under ``limit`` (0 now). While pending slots alone fill it, the

@@ -4,10 +4,15 @@ leases of a poll delete nothing)."""
 
 from __future__ import annotations
 
+import asyncio
+import random
+
 import sqlalchemy as sa
 
+from monitor.sandbox.arrivals import max_in_window
 from monitor.store import Store
 from monitor.store.budget import AppBudget, leases_t
+from monitor.tiktok.ratelimit import RateLimiter
 
 from .conftest import statement_log
 
@@ -60,5 +65,42 @@ async def test_leases_count_the_last_second_and_minute(tmp_path) -> None:
         wall.t += 20  # the first two left the minute (60 s + margin + validity after them)
         assert (await budget.lease(30, qps=10, per_minute=30)).tokens == 10
         assert await kept(store) == [(1_000_030.5, 10), (1_000_040.5, 10), (1_000_070.5, 10)]
+    finally:
+        await store.close()
+
+
+class VirtualClock:
+    """Seconds that pass only when someone sleeps: the limiter's clock and the budget's wall."""
+
+    def __init__(self) -> None:
+        self.t = 1_000_000.0
+
+    def now(self) -> float:
+        return self.t
+
+    async def sleep(self, seconds: float) -> None:
+        self.t += max(seconds, 0.0)
+        await asyncio.sleep(0)
+
+
+async def test_a_process_alone_never_asks_the_budget_in_vain(tmp_path) -> None:
+    """Its limiter counts its own requests in windows as long as the budget's, so it asks only when there is room:
+    with shorter windows it asked once more each second, and was refused (issue 18: a transaction each)."""
+    store = await Store.open(f"sqlite:///{tmp_path / 'monitor.db'}")
+    try:
+        clock = VirtualClock()
+        budget = AppBudget(store.engine, "app", wall=clock.now, rng=random.Random(7))
+        limiter = RateLimiter(10, clock=clock.now, sleep=clock.sleep, shared=budget)
+        sent: list[float] = []
+
+        async def caller() -> None:
+            for _ in range(6):
+                await limiter.acquire()
+                sent.append(clock.t)
+
+        await asyncio.gather(*(caller() for _ in range(10)))
+        assert len(sent) == 60 and max_in_window(sent, 1.0) <= 10
+        assert budget.batches <= 13  # five tokens each (half of max_qps; the first caller came alone), ...
+        assert budget.round_trips == budget.batches  # ... and no lease that gave none
     finally:
         await store.close()

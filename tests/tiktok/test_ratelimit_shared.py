@@ -147,3 +147,26 @@ async def test_our_own_pause_read_back_a_little_later_is_not_another_processes(c
     assert vt.now - start >= 1.1
     assert "another process" not in caplog.text
     assert (limiter.episodes, limiter.pauses) == (1, 1)
+
+
+async def test_a_lease_asks_for_what_can_be_sent_while_it_is_valid():
+    """When the second's first request leaves the window, the next ones leave within the batch's validity: the
+    lease asks for them too, not for the one free slot (issue 18: a transaction per token or two)."""
+    vt, budget = VirtualTime(), FakeBudget(valid_for=0.1)
+    limiter = RateLimiter(10, margin=0.1, clock=vt.clock, sleep=vt.sleep, shared=budget, batch_max=5)
+    for _ in range(10):  # a second's ten requests, one every 10 ms
+        await limiter.acquire()
+        vt.now += 0.01
+    budget.asked.clear()
+    grants = await grant_all(limiter, vt, callers=5, per_caller=1)
+    assert budget.asked[0] == 5 and len(budget.asked) == 1
+    assert len(grants) == 5
+
+
+async def test_the_windows_are_as_long_as_the_fleets():
+    """The shared budget counts a batch from its lease, up to its validity before the requests leave: counted in
+    windows that long here too, no request is granted that the fleet would refuse a token for."""
+    vt, budget = VirtualTime(), FakeBudget(valid_for=0.1)
+    limiter = RateLimiter(10, margin=0.1, clock=vt.clock, sleep=vt.sleep, shared=budget)
+    grants = await grant_all(limiter, vt, callers=10, per_caller=3)
+    assert len(grants) == 30 and max_in_window(grants, 1.0 + 0.1 + 0.1 - 1e-9) <= 10

@@ -1,0 +1,67 @@
+"""What a poll writes around its snapshot (issue 18: the fixed cost of every advertiser's poll): its lease and its
+record, and the advertiser's row only when the store does not know it to exist; polls of a holder whose lease was
+taken over are marked abandoned, and only then is there any to mark."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from monitor.store import PollStatus, Store
+from monitor.store.poll import begin as begin_poll
+from monitor.tiktok.models import AdvertiserInfo
+
+from .conftest import ADV, T0, state, statement_log
+
+MINUTE = timedelta(minutes=1)
+
+
+async def test_a_poll_after_one_that_ended_writes_its_lease_its_record_and_nothing_else(store: Store) -> None:
+    async with store.poll(ADV, T0) as poll:
+        poll.save([state("1")])
+    with statement_log(store.engine) as log:
+        async with store.poll(ADV, T0 + MINUTE) as poll:
+            poll.save([state("1")])  # unchanged: no entity or history row
+    assert log.writes() == {
+        ("INSERT", "leases"): 1,  # no lease was left: taken with one INSERT, no running poll to abandon
+        ("INSERT", "polls"): 1,
+        ("DELETE", "leases"): 1,  # the commit's fence
+        ("UPDATE", "polls"): 1,
+        ("UPDATE", "advertisers"): 1,
+    }
+    assert [r.status for r in await store.polls(ADV)] == [PollStatus.OK, PollStatus.OK]
+
+
+async def test_the_advertisers_row_is_inserted_by_a_poll_only_when_the_store_does_not_know_it(
+    store: Store, database: Any
+) -> None:
+    other = await database.open()  # another process: it has not seen the row
+    try:
+        await store.upsert_advertisers([AdvertiserInfo(ADV, "Shop", "UTC", "USD", "STATUS_ENABLE")], T0)
+        with statement_log(store.engine) as log:
+            async with store.poll(ADV, T0) as poll:
+                poll.save([state("1")])
+        assert log.count("INSERT", "advertisers") == 0  # this store wrote it
+        with statement_log(other.engine) as log:
+            async with other.poll(ADV, T0 + MINUTE) as poll:
+                poll.save([state("1")])
+            async with other.poll(ADV, T0 + 2 * MINUTE) as poll:
+                poll.save([state("1")])
+        assert log.count("INSERT", "advertisers") == 1  # its first poll; its second knows
+        record = await other.advertiser(ADV)
+        assert record is not None and record.name == "Shop" and record.last_poll_status is PollStatus.OK
+    finally:
+        await other.close()
+
+
+async def test_a_poll_that_takes_over_an_expired_lease_abandons_its_holders_poll(store: Store) -> None:
+    # what entering a poll does; its process dies before the block ends: the lease is never given back
+    await begin_poll(store.engine, ADV, T0, "crashed", timedelta(seconds=10))
+    with statement_log(store.engine) as log:
+        async with store.poll(ADV, T0 + MINUTE, owner="replica-b") as poll:
+            poll.save([state("1")])
+    assert log.count("UPDATE", "polls") == 2  # the holder's poll abandoned, then this one's ended
+    assert [(r.owner, r.status) for r in await store.polls(ADV)] == [
+        ("replica-b", PollStatus.OK),
+        ("crashed", PollStatus.ABANDONED),
+    ]
