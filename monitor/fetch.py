@@ -253,7 +253,7 @@ async def _report(
     try:
         if use_task:
             return await client.async_report(advertiser_id, query)
-        report = await client.report(advertiser_id, query)
+        report = await client.report(advertiser_id, query, combine=True)  # maybe with others: tiktok/report_batch.py
         if report.truncated:  # TikTok capped the sync report at 20,000 ads: the task has no cap
             log.info("advertiser %s: %s report truncated, using an async report task", advertiser_id, query.level)
             report = await client.async_report(advertiser_id, query)

@@ -1,0 +1,277 @@
+"""Sync reports of up to 5 advertisers in one call: report/integrated/get/ over ``advertiser_ids`` (issue 18,
+item 4 "minimal calls"; tiktok-api.md §7.1, §12).
+
+A small advertiser's poll costs one report call per rule window, most of them a page of a few rows. Polls run
+together (``once`` starts them all at once, ``run`` schedules them at the same moments), so their reports of the
+same shape arrive together: :class:`ReportBatcher` gathers the requests that are equal but for the advertiser
+(level, dimensions, metrics, dates or lifetime, filters, page size: one :func:`batch_key`) for a short moment
+(:data:`GATHER_SECONDS`, or until 5 distinct advertisers asked) and sends them as one request over
+``advertiser_ids``. The answer lists each account's rows; the ``advertiser_id`` metric (added to the request)
+says whose each row is, and each poll gets the rows of its advertiser, without that metric unless it asked for it.
+Dates are each account's own local dates (TikTok computes each account in its own time zone), so only requests
+with equal dates are combined: the key holds them.
+
+**Anything unexpected falls back to one call per advertiser** (each poll makes its own, as without combining):
+an error of the combined call, a capped answer (the 20,000-ad cap applies across the advertisers), a row without
+an ``advertiser_id`` or naming one not asked for. A refusal (a permanent API error such as 40002) is remembered
+for the request's shape (:func:`shape_key`: the key without dates) and an answer this module cannot read turns
+combining off for the client: a real API that does not combine costs one failed call per shape, not one per
+poll; each is logged once. Auth and transient errors are not remembered (the singles meet them again).
+
+**Money values**: TikTok says money values of a multi-advertiser report "lose their decimal formatting"
+(**verify** against a live account). The single report sends them with decimals (``"14.68"``, ``"0.00"``: parsed
+as floats), so a money metric that arrives as a whole number is made a float here: each poll gets the types its
+own report would have given (the store compares values with their types).
+
+**Calls** (:mod:`monitor.tiktok.callcount`): a combined request is sent in the context of the poll whose request
+opened the group, so it counts once, in that poll (and every counter around it, e.g. a whole ``once``); the
+others' reports it answered cost them no call. The sum over polls stays the number of requests sent. The
+limiter sees one request (for the first advertiser's id); the shared budget one token.
+
+A poll cancelled while it waits leaves the group: the others get their rows (or go alone); a group whose
+members all left is not sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import json
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+
+from monitor.tiktok.errors import ApiError, AuthError, BadResponseError, PermanentApiError, TransientApiError
+from monitor.tiktok.models import Report, ReportQuery, ReportRow
+
+__all__ = [
+    "GATHER_SECONDS",
+    "MAX_ADVERTISERS",
+    "OWNER_METRIC",
+    "Combined",
+    "ReportBatcher",
+    "batch_key",
+    "shape_key",
+    "split_rows",
+]
+
+log = logging.getLogger(__name__)
+
+#: The most advertisers one report/integrated/get/ may cover (``advertiser_ids``).
+MAX_ADVERTISERS = 5
+#: How long a group waits for more advertisers after its first request. Polls that start together make their
+#: report requests within a few tens of milliseconds of each other (their lists and reports are sent at once);
+#: at 10 requests a second, 0.2 s is two requests' worth of waiting, once per poll (the reports run together).
+GATHER_SECONDS = 0.2
+#: The longest a group waits for more advertisers, however often they keep coming.
+MOST_SECONDS = 1.0
+#: The metric naming each row's account in a multi-advertiser answer.
+OWNER_METRIC = "advertiser_id"
+
+_MONEY = frozenset(
+    {
+        "spend", "cpc", "cpm", "cash_spend", "voucher_spend", "total_purchase_value", "value_per_complete_payment",
+        "cost_per_1000_reached",
+    }
+)  # fmt: skip
+_MONEY_PREFIXES = ("cost_per_", "real_time_cost_per_")
+
+
+@dataclass(frozen=True)
+class Combined:
+    """What the client read of one combined report: each row with its owner (the ``advertiser_id`` metric as
+    sent), whether TikTok flagged the rows as capped, and the answers' request ids."""
+
+    rows: list[tuple[str, ReportRow]]
+    truncated: bool
+    request_ids: tuple[str, ...]
+
+
+#: The client's read of one report over several advertisers: (advertiser ids, query, page size) -> Combined.
+CombinedRead = Callable[[list[str], ReportQuery, int], Awaitable[Combined]]
+
+
+def batch_key(query: ReportQuery, page_size: int) -> str:
+    """What must be equal for two advertisers' requests to share a call: every parameter but the advertiser."""
+    params = query.params("")
+    del params["advertiser_id"]
+    return json.dumps([params, page_size], sort_keys=True, default=str)
+
+
+def shape_key(query: ReportQuery) -> str:
+    """The request without its dates: what a refusal of combining is remembered for."""
+    params = query.params("")
+    for name in ("advertiser_id", "start_date", "end_date"):
+        params.pop(name, None)
+    return json.dumps(params, sort_keys=True, default=str)
+
+
+def is_money(name: str) -> bool:
+    """Whether ``name`` is a metric in the account's currency (spend, cpc, cost_per_*, ...)."""
+    return name in _MONEY or name.startswith(_MONEY_PREFIXES)
+
+
+def split_rows(
+    rows: Sequence[tuple[str, ReportRow]], advertiser_ids: Sequence[str], asked: Sequence[str]
+) -> dict[str, list[ReportRow]]:
+    """Each advertiser's rows, in the order they came, with only the metrics in ``asked`` (the owner metric
+    added for the split goes) and money metrics sent as whole numbers made floats (the module docstring).
+    Raises ValueError for a row naming an advertiser not asked for."""
+    out: dict[str, list[ReportRow]] = {advertiser_id: [] for advertiser_id in advertiser_ids}
+    keep = frozenset(asked)
+    for owner, row in rows:
+        found = out.get(owner)
+        if found is None:
+            raise ValueError(f"a row of advertiser {owner}, which was not asked for")
+        metrics = {
+            name: float(value) if type(value) is int and is_money(name) else value
+            for name, value in row.metrics.items()
+            if name in keep
+        }
+        found.append(ReportRow(dimensions=row.dimensions, metrics=metrics))
+    return out
+
+
+@dataclass
+class _Group:
+    """Requests of one key waiting to be sent: per advertiser, the futures of the polls that asked."""
+
+    query: ReportQuery
+    page_size: int
+    context: contextvars.Context  # the first request's: the combined call counts in its poll
+    deadline: float  # loop time when it leaves at the latest
+    waiting: dict[str, list[asyncio.Future[Report | None]]] = field(default_factory=dict)
+    timer: asyncio.TimerHandle | None = None
+
+
+class ReportBatcher:
+    """Gathers sync report requests that differ only in the advertiser and sends them over ``advertiser_ids``
+    (see the module docstring). One per client; ``read`` is the client's combined read."""
+
+    def __init__(self, read: CombinedRead, *, gather: float = GATHER_SECONDS, most: float = MOST_SECONDS) -> None:
+        self._read = read
+        self._gather = gather
+        self._most = max(most, gather)
+        self._open: dict[str, _Group] = {}
+        self._refused: set[str] = set()  # shape keys the API refused to combine
+        self._off: str | None = None  # why combining is off for this client (an answer it could not read)
+        self._sending: set[asyncio.Task[None]] = set()
+        #: Combined requests sent, and requests of polls they answered (for tests and benchmarks).
+        self.sent = 0
+        self.answered = 0
+
+    @property
+    def off(self) -> str | None:
+        """Why this client no longer combines reports (None: it does)."""
+        return self._off
+
+    def refused(self, query: ReportQuery) -> bool:
+        """Whether requests of ``query``'s shape go alone (the API refused to combine them, or combining is off)."""
+        return self._off is not None or shape_key(query) in self._refused
+
+    async def report(
+        self, advertiser_id: str, query: ReportQuery, page_size: int, alone: Callable[[], Awaitable[Report]]
+    ) -> Report:
+        """``advertiser_id``'s report of ``query``: from a combined call when others ask for the same within the
+        moment, else (or when combining fails) from ``alone()``, the single-advertiser read."""
+        if self.refused(query):
+            return await alone()
+        future: asyncio.Future[Report | None] = asyncio.get_running_loop().create_future()
+        self._join(advertiser_id, query, page_size, future)
+        report = await future
+        return report if report is not None else await alone()
+
+    def _join(self, advertiser_id: str, query: ReportQuery, page_size: int, future: asyncio.Future[Report | None]) -> None:
+        """Add the request to its key's open group (opening one); the group leaves when 5 advertisers asked, or
+        when none joined for ``gather`` seconds, or ``most`` seconds after it opened."""
+        loop = asyncio.get_running_loop()
+        key = batch_key(query, page_size)
+        group = self._open.get(key)
+        if group is None:
+            group = self._open[key] = _Group(query, page_size, contextvars.copy_context(), loop.time() + self._most)
+        group.waiting.setdefault(advertiser_id, []).append(future)
+        if len(group.waiting) >= MAX_ADVERTISERS:
+            self._flush(key)
+            return
+        if group.timer is not None:
+            group.timer.cancel()
+        group.timer = loop.call_at(min(loop.time() + self._gather, group.deadline), self._flush, key)
+
+    def _flush(self, key: str) -> None:
+        group = self._open.pop(key, None)
+        if group is None:
+            return
+        if group.timer is not None:
+            group.timer.cancel()
+        waiting = {a: [f for f in fs if not f.done()] for a, fs in group.waiting.items()}  # cancelled polls left
+        waiting = {a: fs for a, fs in waiting.items() if fs}
+        log.debug("report group %s: %d advertiser(s)", key[:60], len(waiting))
+        if len(waiting) < 2:  # nothing to combine: each goes alone, as it would have
+            _answer(waiting, lambda _: None)
+            return
+        task = asyncio.get_running_loop().create_task(self._send(group, waiting), context=group.context)
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)
+
+    async def _send(self, group: _Group, waiting: dict[str, list[asyncio.Future[Report | None]]]) -> None:
+        ids = list(waiting)
+        query = group.query
+        try:
+            combined = await self._read(ids, query, group.page_size)
+            if combined.truncated:  # capped across the advertisers: each reads its own (and its task if need be)
+                log.info("a report over %d advertisers was capped at 20,000 ads: each reads its own", len(ids))
+                _answer(waiting, lambda _: None)
+                return
+            split = split_rows(combined.rows, ids, query.metrics)
+        except (AuthError, TransientApiError) as exc:
+            log.info("a report over %d advertisers failed, each reads its own: %s", len(ids), exc)
+            _answer(waiting, lambda _: None)
+            return
+        except PermanentApiError as exc:
+            self._refuse(query, exc)
+            _answer(waiting, lambda _: None)
+            return
+        except (BadResponseError, ValueError) as exc:
+            self._turn_off(str(exc))
+            _answer(waiting, lambda _: None)
+            return
+        except ApiError as exc:  # any other failure of the API: not remembered
+            log.info("a report over %d advertisers failed, each reads its own: %s", len(ids), exc)
+            _answer(waiting, lambda _: None)
+            return
+        except BaseException:  # cancelled (shutdown) or a bug: nobody is left waiting forever
+            _answer(waiting, lambda _: None)
+            raise
+        self.sent += 1
+        self.answered += sum(len(fs) for fs in waiting.values())
+        _answer(waiting, lambda a: Report(rows=split[a], request_ids=combined.request_ids))
+
+    def _refuse(self, query: ReportQuery, exc: ApiError) -> None:
+        shape = shape_key(query)
+        if shape not in self._refused:
+            self._refused.add(shape)
+            log.warning(
+                "the API refused a %s report over several advertisers (advertiser_ids); such reports are read one "
+                "advertiser per call from now on: %s",
+                query.level.value,
+                exc,
+            )
+
+    def _turn_off(self, reason: str) -> None:
+        if self._off is None:
+            self._off = reason
+            log.warning(
+                "a report over several advertisers (advertiser_ids) could not be read; reports are read one "
+                "advertiser per call from now on: %s",
+                reason,
+            )
+
+
+def _answer(
+    waiting: dict[str, list[asyncio.Future[Report | None]]], result: Callable[[str], Report | None]
+) -> None:
+    """Give each waiting poll its result (None: read your own), skipping those cancelled meanwhile."""
+    for advertiser_id, futures in waiting.items():
+        for future in futures:
+            if not future.done():
+                future.set_result(result(advertiser_id))
