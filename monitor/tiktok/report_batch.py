@@ -5,7 +5,7 @@ A small advertiser's poll costs one report call per rule window, most of them a 
 together (``once`` starts them all at once, ``run`` schedules them at the same moments), so their reports of the
 same shape arrive together: :class:`ReportBatcher` gathers the requests that are equal but for the advertiser
 (level, dimensions, metrics, dates or lifetime, filters, page size: one :func:`batch_key`) for a short moment
-(:data:`GATHER_SECONDS`, or until 5 distinct advertisers asked) and sends them as one request over
+(until none joined for :data:`GATHER_SECONDS`, at most :data:`MOST_SECONDS`, or until 5 advertisers asked) and sends them as one request over
 ``advertiser_ids``. The answer lists each account's rows; the ``advertiser_id`` metric (added to the request)
 says whose each row is, and each poll gets the rows of its advertiser, without that metric unless it asked for it.
 Dates are each account's own local dates (TikTok computes each account in its own time zone), so only requests
@@ -59,11 +59,11 @@ log = logging.getLogger(__name__)
 
 #: The most advertisers one report/integrated/get/ may cover (``advertiser_ids``).
 MAX_ADVERTISERS = 5
-#: How long a group waits for more advertisers after its first request. Polls that start together make their
-#: report requests within a few tens of milliseconds of each other (their lists and reports are sent at once);
-#: at 10 requests a second, 0.2 s is two requests' worth of waiting, once per poll (the reports run together).
+#: A group leaves once no other advertiser joined it for this long (or when 5 did). Polls that start together
+#: make their reports within moments of each other (each poll sends its lists and reports at once; the ad level's
+#: after its ad list), a poll alone waits this long once per wave of reports.
 GATHER_SECONDS = 0.2
-#: The longest a group waits for more advertisers, however often they keep coming.
+#: The longest a group waits for more advertisers, however often they keep joining.
 MOST_SECONDS = 1.0
 #: The metric naming each row's account in a multi-advertiser answer.
 OWNER_METRIC = "advertiser_id"
@@ -205,7 +205,7 @@ class ReportBatcher:
             group.timer.cancel()
         waiting = {a: [f for f in fs if not f.done()] for a, fs in group.waiting.items()}  # cancelled polls left
         waiting = {a: fs for a, fs in waiting.items() if fs}
-        log.debug("report group %s: %d advertiser(s)", key[:60], len(waiting))
+        log.debug("%s report asked for by %d advertiser(s) at once", group.query.level.value, len(waiting))
         if len(waiting) < 2:  # nothing to combine: each goes alone, as it would have
             _answer(waiting, lambda _: None)
             return
