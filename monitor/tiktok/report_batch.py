@@ -5,16 +5,18 @@ A small advertiser's poll costs one report call per rule window, most of them a 
 together (``once`` starts them all at once, ``run`` schedules them at the same moments), so their reports of the
 same shape arrive together: :class:`ReportBatcher` gathers the requests that are equal but for the advertiser
 (level, dimensions, metrics, dates or lifetime, filters, page size: one :func:`batch_key`) for a short moment
-(until none joined for :data:`GATHER_SECONDS`, at most :data:`MOST_SECONDS`, or until 5 advertisers asked) and sends them as one request over
-``advertiser_ids``. The answer lists each account's rows; the ``advertiser_id`` metric (added to the request)
-says whose each row is, and each poll gets the rows of its advertiser, without that metric unless it asked for it.
+(until none joined for :data:`GATHER_SECONDS`, at most :data:`MOST_SECONDS`, or until 5 advertisers asked)
+and sends them as one request over ``advertiser_ids``. The answer lists each account's rows; the
+``advertiser_id`` metric (added to the request) says whose each row is, and each poll gets the rows of its
+advertiser, without that metric unless it asked for it.
 Dates are each account's own local dates (TikTok computes each account in its own time zone), so only requests
 with equal dates are combined: the key holds them.
 
 **Anything unexpected falls back to one call per advertiser** (each poll makes its own, as without combining):
 an error of the combined call, a capped answer (the 20,000-ad cap applies across the advertisers), a row without
 an ``advertiser_id`` or naming one not asked for. A refusal (a permanent API error such as 40002) is remembered
-for the request's shape (:func:`shape_key`: the key without dates) and an answer this module cannot read turns
+where it says so: for the advertisers its message names (no permission, another user's account: they go alone),
+else for the request's shape (:func:`shape_key`: the key without dates); an answer this module cannot read turns
 combining off for the client: a real API that does not combine costs one failed call per shape, not one per
 poll; each is logged once. Auth and transient errors are not remembered (the singles meet them again).
 
@@ -154,6 +156,7 @@ class ReportBatcher:
         self._most = max(most, gather)
         self._open: dict[str, _Group] = {}
         self._refused: set[str] = set()  # shape keys the API refused to combine
+        self._apart: set[str] = set()  # advertisers a refusal named (another user's, no permission, ...)
         self._off: str | None = None  # why combining is off for this client (an answer it could not read)
         self._sending: set[asyncio.Task[None]] = set()
         #: Combined requests sent, and requests of polls they answered (for tests and benchmarks).
@@ -165,23 +168,26 @@ class ReportBatcher:
         """Why this client no longer combines reports (None: it does)."""
         return self._off
 
-    def refused(self, query: ReportQuery) -> bool:
-        """Whether requests of ``query``'s shape go alone (the API refused to combine them, or combining is off)."""
-        return self._off is not None or shape_key(query) in self._refused
+    def refused(self, query: ReportQuery, advertiser_id: str | None = None) -> bool:
+        """Whether requests of ``query``'s shape (of ``advertiser_id``) go alone: the API refused to combine them
+        (or to combine that advertiser with others), or combining is off."""
+        return self._off is not None or advertiser_id in self._apart or shape_key(query) in self._refused
 
     async def report(
         self, advertiser_id: str, query: ReportQuery, page_size: int, alone: Callable[[], Awaitable[Report]]
     ) -> Report:
         """``advertiser_id``'s report of ``query``: from a combined call when others ask for the same within the
         moment, else (or when combining fails) from ``alone()``, the single-advertiser read."""
-        if self.refused(query):
+        if self.refused(query, advertiser_id):
             return await alone()
         future: asyncio.Future[Report | None] = asyncio.get_running_loop().create_future()
         self._join(advertiser_id, query, page_size, future)
         report = await future
         return report if report is not None else await alone()
 
-    def _join(self, advertiser_id: str, query: ReportQuery, page_size: int, future: asyncio.Future[Report | None]) -> None:
+    def _join(
+        self, advertiser_id: str, query: ReportQuery, page_size: int, future: asyncio.Future[Report | None]
+    ) -> None:
         """Add the request to its key's open group (opening one); the group leaves when 5 advertisers asked, or
         when none joined for ``gather`` seconds, or ``most`` seconds after it opened."""
         loop = asyncio.get_running_loop()
@@ -228,7 +234,7 @@ class ReportBatcher:
             _answer(waiting, lambda _: None)
             return
         except PermanentApiError as exc:
-            self._refuse(query, exc)
+            self._refuse(query, ids, exc)
             _answer(waiting, lambda _: None)
             return
         except (BadResponseError, ValueError) as exc:
@@ -246,7 +252,20 @@ class ReportBatcher:
         self.answered += sum(len(fs) for fs in waiting.values())
         _answer(waiting, lambda a: Report(rows=split[a], request_ids=combined.request_ids))
 
-    def _refuse(self, query: ReportQuery, exc: ApiError) -> None:
+    def _refuse(self, query: ReportQuery, ids: list[str], exc: ApiError) -> None:
+        """Remember a refusal where it says so: the advertisers its message names (e.g. "no permission to access
+        advertiser(s) ..."; TikTok combines only accounts of one TikTok for Business user) go alone from now on;
+        a refusal naming none of them is the request's shape's (any report like it goes alone)."""
+        named = [advertiser_id for advertiser_id in ids if advertiser_id in exc.message]
+        if named:
+            self._apart.update(named)
+            log.warning(
+                "the API refused a report over several advertisers (advertiser_ids) naming %s; their reports are "
+                "read one advertiser per call from now on: %s",
+                ", ".join(named),
+                exc,
+            )
+            return
         shape = shape_key(query)
         if shape not in self._refused:
             self._refused.add(shape)
@@ -267,9 +286,7 @@ class ReportBatcher:
             )
 
 
-def _answer(
-    waiting: dict[str, list[asyncio.Future[Report | None]]], result: Callable[[str], Report | None]
-) -> None:
+def _answer(waiting: dict[str, list[asyncio.Future[Report | None]]], result: Callable[[str], Report | None]) -> None:
     """Give each waiting poll its result (None: read your own), skipping those cancelled meanwhile."""
     for advertiser_id, futures in waiting.items():
         for future in futures:

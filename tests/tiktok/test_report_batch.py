@@ -12,6 +12,7 @@ import pytest
 from monitor.domain import Level
 from monitor.fetch import window_query
 from monitor.sandbox import Fault, SandboxSettings
+from monitor.tiktok.errors import ApiError
 from monitor.tiktok.models import Report, ReportQuery, ReportRow
 from monitor.tiktok.report_batch import split_rows
 
@@ -118,6 +119,30 @@ async def test_a_combination_the_api_refuses_falls_back_to_one_call_each_and_is_
     assert client.report_batcher.refused(query)
     assert not client.report_batcher.refused(LIFETIME)  # other reports are still combined
     assert len([r for r in caplog.records if "advertiser_ids" in r.getMessage()]) == 1  # logged once
+
+
+async def test_a_refusal_naming_an_advertiser_leaves_only_that_advertiser_alone(sandbox, make_client, caplog):
+    # TikTok combines only accounts of one TikTok for Business user: a refusal that names an advertiser (here one
+    # the token does not reach) sends that one alone from then on; the others are still combined
+    client = make_client()
+    good = [a for a in sandbox.world.advertisers if a not in DEFAULT][:2]
+    stranger = "7000000000000000099"
+    queries = {a: LIFETIME for a in [*good, stranger]}
+    with caplog.at_level(logging.WARNING, logger="monitor.tiktok.report_batch"):
+        first = await asyncio.gather(
+            *(client.report(a, LIFETIME, combine=True) for a in queries), return_exceptions=True
+        )
+        assert [a.code for a in sandbox.arrivals if a.path == PATH and a.advertiser_id is None] == [40002]
+        assert report_calls(sandbox) == (1, 3)
+        second = await asyncio.gather(
+            *(client.report(a, LIFETIME, combine=True) for a in queries), return_exceptions=True
+        )
+    assert report_calls(sandbox) == (2, 4)  # the two others combined again, the stranger alone
+    assert isinstance(first[2], ApiError) and isinstance(second[2], ApiError)
+    single = await alone(client, {a: LIFETIME for a in good})
+    assert [typed(r) for r in first[:2]] == [typed(r) for r in second[:2]] == [typed(single[a]) for a in good]
+    assert client.report_batcher.refused(LIFETIME, stranger) and not client.report_batcher.refused(LIFETIME, good[0])
+    assert len(caplog.records) == 1 and stranger in caplog.records[0].getMessage()
 
 
 async def test_an_answer_naming_an_advertiser_not_asked_for_turns_combining_off(sandbox, make_client, caplog):
