@@ -159,7 +159,7 @@ class ReportBatcher:
         self._apart: set[str] = set()  # advertisers a refusal named (another user's, no permission, ...)
         self._off: str | None = None  # why combining is off for this client (an answer it could not read)
         self._sending: set[asyncio.Task[None]] = set()
-        #: Combined requests sent, and requests of polls they answered (for tests and benchmarks).
+        #: Combined reports read and shared out, and the polls' requests they answered (tests, benchmarks).
         self.sent = 0
         self.answered = 0
 
@@ -237,7 +237,7 @@ class ReportBatcher:
             self._refuse(query, ids, exc)
             _answer(waiting, lambda _: None)
             return
-        except (BadResponseError, ValueError) as exc:
+        except (BadResponseError, ValueError) as exc:  # an answer it cannot read
             self._turn_off(str(exc))
             _answer(waiting, lambda _: None)
             return
@@ -245,7 +245,11 @@ class ReportBatcher:
             log.info("a report over %d advertisers failed, each reads its own: %s", len(ids), exc)
             _answer(waiting, lambda _: None)
             return
-        except BaseException:  # cancelled (shutdown) or a bug: nobody is left waiting forever
+        except Exception as exc:  # anything else: no poll is left without its report, and no task error is lost
+            self._turn_off(f"{type(exc).__name__}: {exc}")
+            _answer(waiting, lambda _: None)
+            return
+        except BaseException:  # cancelled (the loop shuts down): nobody is left waiting forever
             _answer(waiting, lambda _: None)
             raise
         self.sent += 1
