@@ -2,13 +2,14 @@
 item 4 "minimal calls"; tiktok-api.md §7.1, §12).
 
 A small advertiser's poll costs one report call per rule window, most of them a page of a few rows. Polls run
-together (``once`` starts them all at once, ``run`` schedules them at the same moments), so their reports of the
-same shape arrive together: :class:`ReportBatcher` gathers the requests that are equal but for the advertiser
-(level, dimensions, metrics, dates or lifetime, filters, page size: one :func:`batch_key`) for a short moment
-(until none joined for :data:`GATHER_SECONDS`, at most :data:`MOST_SECONDS`, or until 5 advertisers asked)
-and sends them as one request over ``advertiser_ids``. The answer lists each account's rows; the
-``advertiser_id`` metric (added to the request) says whose each row is, and each poll gets the rows of its
-advertiser, without that metric unless it asked for it.
+together (``once`` starts them all at once; in ``run`` polls overlap when they take long), so their reports of
+the same shape arrive together: :class:`ReportBatcher` gathers the requests that are equal but for the
+advertiser (level, dimensions, metrics, dates or lifetime, filters, page size: one :func:`batch_key`) for a
+short moment (until none joined for :data:`GATHER_SECONDS`, at most :data:`MOST_SECONDS`, or until 5
+advertisers asked; no wait while no other advertiser is reading a report) and sends them as one request over
+``advertiser_ids``. The answer lists each account's rows; the ``advertiser_id`` metric (added to the request)
+says whose each row is, and each poll gets the rows of its advertiser, without that metric unless it asked for
+it.
 Dates are each account's own local dates (TikTok computes each account in its own time zone), so only requests
 with equal dates are combined: the key holds them.
 
@@ -63,7 +64,7 @@ log = logging.getLogger(__name__)
 MAX_ADVERTISERS = 5
 #: A group leaves once no other advertiser joined it for this long (or when 5 did). Polls that start together
 #: make their reports within moments of each other (each poll sends its lists and reports at once; the ad level's
-#: after its ad list), a poll alone waits this long once per wave of reports.
+#: after its ad list). It waits only while another advertiser is reading a report: a poll alone does not wait.
 GATHER_SECONDS = 0.2
 #: The longest a group waits for more advertisers, however often they keep joining.
 MOST_SECONDS = 1.0
@@ -159,6 +160,7 @@ class ReportBatcher:
         self._apart: set[str] = set()  # advertisers a refusal named (another user's, no permission, ...)
         self._off: str | None = None  # why combining is off for this client (an answer it could not read)
         self._sending: set[asyncio.Task[None]] = set()
+        self._busy: dict[str, int] = {}  # advertiser -> its report requests in progress here (waiting or reading)
         #: Combined reports read and shared out, and the polls' requests they answered (tests, benchmarks).
         self.sent = 0
         self.answered = 0
@@ -180,16 +182,27 @@ class ReportBatcher:
         moment, else (or when combining fails) from ``alone()``, the single-advertiser read."""
         if self.refused(query, advertiser_id):
             return await alone()
-        future: asyncio.Future[Report | None] = asyncio.get_running_loop().create_future()
-        self._join(advertiser_id, query, page_size, future)
-        report = await future
-        return report if report is not None else await alone()
+        busy = self._busy
+        busy[advertiser_id] = busy.get(advertiser_id, 0) + 1
+        try:
+            future: asyncio.Future[Report | None] = asyncio.get_running_loop().create_future()
+            self._join(advertiser_id, query, page_size, future)
+            report = await future
+            return report if report is not None else await alone()
+        finally:
+            if busy[advertiser_id] > 1:
+                busy[advertiser_id] -= 1
+            else:
+                del busy[advertiser_id]
 
     def _join(
         self, advertiser_id: str, query: ReportQuery, page_size: int, future: asyncio.Future[Report | None]
     ) -> None:
         """Add the request to its key's open group (opening one); the group leaves when 5 advertisers asked, or
-        when none joined for ``gather`` seconds, or ``most`` seconds after it opened."""
+        when none joined for ``gather`` seconds, or ``most`` seconds after it opened. While no other advertiser
+        is reading a report (a poll alone, as ``run``'s polls mostly are: each advertiser has its own phase in the
+        interval) there is nobody to wait for: the group leaves at the next turn of the event loop, after the
+        requests made at the same moment joined."""
         loop = asyncio.get_running_loop()
         key = batch_key(query, page_size)
         group = self._open.get(key)
@@ -201,7 +214,9 @@ class ReportBatcher:
             return
         if group.timer is not None:
             group.timer.cancel()
-        group.timer = loop.call_at(min(loop.time() + self._gather, group.deadline), self._flush, key)
+        others = len(self._busy) > (advertiser_id in self._busy)  # another advertiser reads a report now
+        wait = self._gather if others else 0.0
+        group.timer = loop.call_at(min(loop.time() + wait, group.deadline), self._flush, key)
 
     def _flush(self, key: str) -> None:
         group = self._open.pop(key, None)

@@ -14,7 +14,7 @@ from monitor.fetch import window_query
 from monitor.sandbox import Fault, SandboxSettings
 from monitor.tiktok.errors import ApiError
 from monitor.tiktok.models import Report, ReportQuery, ReportRow
-from monitor.tiktok.report_batch import split_rows
+from monitor.tiktok.report_batch import ReportBatcher, split_rows
 
 PATH = "report/integrated/get/"
 DEFAULT = ["7000000000000000001", "7000000000000000002", "7000000000000000003", "7000000000000000004"]
@@ -83,6 +83,19 @@ async def test_every_level_and_several_pages(sandbox, make_client):
     assert report_calls(sandbox) == (4, 0)
     single = await alone(client, {a: query for a in ids})
     assert [typed(r) for r in paged] == [typed(single[a]) for a in ids]
+
+
+async def test_a_poll_alone_does_not_wait_for_others(sandbox, make_client):
+    # run's polls have phases of their own in the interval: most run alone and must not wait for a group. The
+    # gather here is long; a lone request still goes out at once, and so does a group as soon as 5 joined
+    client = make_client()
+    client.report_batcher = ReportBatcher(client._report_over, gather=30.0, most=30.0)
+    ids = [a for a in sandbox.world.advertisers if a not in DEFAULT][:5]
+    report = await asyncio.wait_for(client.report(ids[0], LIFETIME, combine=True), timeout=10)
+    assert report_calls(sandbox) == (0, 1) and report.rows
+    combined = await asyncio.wait_for(together(client, {a: LIFETIME for a in ids}), timeout=10)
+    assert report_calls(sandbox) == (1, 1)
+    assert typed(combined[ids[0]]) == typed(report)
 
 
 async def test_advertisers_on_different_local_dates_are_read_in_separate_calls(sandbox, make_client, clock):
