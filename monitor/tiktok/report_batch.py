@@ -6,7 +6,7 @@ together (``once`` starts them all at once; in ``run`` polls overlap when they t
 the same shape arrive together: :class:`ReportBatcher` gathers the requests that are equal but for the
 advertiser (level, dimensions, metrics, dates or lifetime, filters, page size: one :func:`batch_key`) for a
 short moment (until none joined for :data:`GATHER_SECONDS`, at most :data:`MOST_SECONDS`, or until 5
-advertisers asked; no wait while no other advertiser is reading a report) and sends them as one request over
+advertisers asked; no wait while no other advertiser is active) and sends them as one request over
 ``advertiser_ids``. The answer lists each account's rows; the ``advertiser_id`` metric (added to the request)
 says whose each row is, and each poll gets the rows of its advertiser, without that metric unless it asked for
 it.
@@ -64,10 +64,14 @@ log = logging.getLogger(__name__)
 MAX_ADVERTISERS = 5
 #: A group leaves once no other advertiser joined it for this long (or when 5 did). Polls that start together
 #: make their reports within moments of each other (each poll sends its lists and reports at once; the ad level's
-#: after its ad list). It waits only while another advertiser is reading a report: a poll alone does not wait.
+#: after its ad list). It waits only while other advertisers are active (:data:`ACTIVE_SECONDS`).
 GATHER_SECONDS = 0.2
 #: The longest a group waits for more advertisers, however often they keep joining.
 MOST_SECONDS = 1.0
+#: Another advertiser that asked for or got a report this recently has a poll under way: a group waits for
+#: others only then (or while one reads a report), so a poll alone (``run``'s polls have phases of their own in
+#: the interval) does not wait.
+ACTIVE_SECONDS = 2.0
 #: The metric naming each row's account in a multi-advertiser answer.
 OWNER_METRIC = "advertiser_id"
 
@@ -161,6 +165,7 @@ class ReportBatcher:
         self._off: str | None = None  # why combining is off for this client (an answer it could not read)
         self._sending: set[asyncio.Task[None]] = set()
         self._busy: dict[str, int] = {}  # advertiser -> its report requests in progress here (waiting or reading)
+        self._latest: list[tuple[str, float]] = []  # the two advertisers last active here, and when (loop time)
         #: Combined reports read and shared out, and the polls' requests they answered (tests, benchmarks).
         self.sent = 0
         self.answered = 0
@@ -182,10 +187,10 @@ class ReportBatcher:
         moment, else (or when combining fails) from ``alone()``, the single-advertiser read."""
         if self.refused(query, advertiser_id):
             return await alone()
-        busy = self._busy
+        busy, loop = self._busy, asyncio.get_running_loop()
         busy[advertiser_id] = busy.get(advertiser_id, 0) + 1
         try:
-            future: asyncio.Future[Report | None] = asyncio.get_running_loop().create_future()
+            future: asyncio.Future[Report | None] = loop.create_future()
             self._join(advertiser_id, query, page_size, future)
             report = await future
             return report if report is not None else await alone()
@@ -194,15 +199,16 @@ class ReportBatcher:
                 busy[advertiser_id] -= 1
             else:
                 del busy[advertiser_id]
+            self._seen(advertiser_id, loop.time())
 
     def _join(
         self, advertiser_id: str, query: ReportQuery, page_size: int, future: asyncio.Future[Report | None]
     ) -> None:
         """Add the request to its key's open group (opening one); the group leaves when 5 advertisers asked, or
         when none joined for ``gather`` seconds, or ``most`` seconds after it opened. While no other advertiser
-        is reading a report (a poll alone, as ``run``'s polls mostly are: each advertiser has its own phase in the
-        interval) there is nobody to wait for: the group leaves at the next turn of the event loop, after the
-        requests made at the same moment joined."""
+        is active (a poll alone, as ``run``'s polls mostly are: each advertiser has its own phase in the interval)
+        there is nobody to wait for: the group leaves at the next turn of the event loop, after the requests made
+        at the same moment joined."""
         loop = asyncio.get_running_loop()
         key = batch_key(query, page_size)
         group = self._open.get(key)
@@ -214,9 +220,21 @@ class ReportBatcher:
             return
         if group.timer is not None:
             group.timer.cancel()
-        others = len(self._busy) > (advertiser_id in self._busy)  # another advertiser reads a report now
-        wait = self._gather if others else 0.0
+        now = loop.time()
+        wait = self._gather if self._others_active(advertiser_id, now) else 0.0
+        self._seen(advertiser_id, now)
         group.timer = loop.call_at(min(loop.time() + wait, group.deadline), self._flush, key)
+
+    def _others_active(self, advertiser_id: str, now: float) -> bool:
+        """Whether another advertiser is reading a report here, or asked for or got one in the last
+        :data:`ACTIVE_SECONDS`: its poll is under way, others may be too, and more reports may come."""
+        if len(self._busy) > (advertiser_id in self._busy):
+            return True
+        return any(other != advertiser_id and now - t <= ACTIVE_SECONDS for other, t in self._latest)
+
+    def _seen(self, advertiser_id: str, now: float) -> None:
+        """Note activity of ``advertiser_id``: the two advertisers last active, each once, the latest first."""
+        self._latest = [(advertiser_id, now), *[(a, t) for a, t in self._latest if a != advertiser_id][:1]]
 
     def _flush(self, key: str) -> None:
         group = self._open.pop(key, None)
