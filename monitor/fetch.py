@@ -249,11 +249,13 @@ async def _report(
     client: TikTokClient, advertiser_id: str, query: ReportQuery, *, use_task: bool = False
 ) -> Report | ApiError:
     """The report of one window: an async task when ``use_task`` (more ads than the sync report covers) or when
-    the sync report's page 1 says TikTok capped it; a failure is returned, not raised (auth errors are)."""
+    the sync report's page 1 says TikTok capped it; a failure is returned, not raised (auth errors are). The sync
+    report may come from a call over other advertisers' equal reports too (:mod:`monitor.tiktok.report_batch`:
+    polls that run together), with the same rows as alone."""
     try:
         if use_task:
             return await client.async_report(advertiser_id, query)
-        report = await client.report(advertiser_id, query)
+        report = await client.report(advertiser_id, query, combine=True)
         if report.truncated:  # TikTok capped the sync report at 20,000 ads: the task has no cap
             log.info("advertiser %s: %s report truncated, using an async report task", advertiser_id, query.level)
             report = await client.async_report(advertiser_id, query)

@@ -141,8 +141,10 @@ class _RecordingClient(TikTokClient):
         super().__init__(transport)
         self.tables: list[weakref.ref[ReportTable]] = []
 
-    async def report(self, advertiser_id: str, query: ReportQuery, *, page_size: int = MAX_PAGE_SIZE) -> Report:
-        found = await super().report(advertiser_id, query, page_size=page_size)
+    async def report(
+        self, advertiser_id: str, query: ReportQuery, *, page_size: int = MAX_PAGE_SIZE, combine: bool = False
+    ) -> Report:
+        found = await super().report(advertiser_id, query, page_size=page_size, combine=combine)
         self.tables.append(weakref.ref(found.table))  # built here as the join would build it, kept by the report
         return found
 

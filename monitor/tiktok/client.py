@@ -24,6 +24,7 @@ from monitor.tiktok.client_reports import SYNC_REPORT_ADS, ReportReads
 from monitor.tiktok.client_subscriptions import Subscriptions
 from monitor.tiktok.client_writes import WRITE_BATCH, Writes
 from monitor.tiktok.models import BcAdvertiser
+from monitor.tiktok.report_batch import GATHER_SECONDS, ReportBatcher
 from monitor.tiktok.transport import Transport
 
 __all__ = ["MAX_PAGES", "MAX_PAGE_SIZE", "SYNC_REPORT_ADS", "WRITE_BATCH", "BcAdvertiser", "Pages", "TikTokClient"]
@@ -31,7 +32,9 @@ __all__ = ["MAX_PAGES", "MAX_PAGE_SIZE", "SYNC_REPORT_ADS", "WRITE_BATCH", "BcAd
 
 class TikTokClient(AccountReads, EntityReads, ReportReads, Writes, Subscriptions):
     """The Business API for one access token. ``transport`` carries session, token, limiter and retries;
-    ``app_id``/``secret`` are needed only for oauth2/advertiser/get."""
+    ``app_id``/``secret`` are needed only for oauth2/advertiser/get. ``report_gather``: how long a poll's sync
+    report waits for the same report of other advertisers, to read them in one call (None: never combined;
+    :mod:`monitor.tiktok.report_batch`)."""
 
     def __init__(
         self,
@@ -41,6 +44,7 @@ class TikTokClient(AccountReads, EntityReads, ReportReads, Writes, Subscriptions
         secret: str | None = None,
         max_pages: int = MAX_PAGES,
         sync_report_ads: int = SYNC_REPORT_ADS,
+        report_gather: float | None = GATHER_SECONDS,
     ) -> None:
         self.transport = transport
         self._app_id = app_id
@@ -48,6 +52,7 @@ class TikTokClient(AccountReads, EntityReads, ReportReads, Writes, Subscriptions
         self.max_pages = max_pages
         #: The most ads an ad-level sync report covers (TikTok's cap): past it, reports go to a task at once.
         self.sync_report_ads = sync_report_ads
+        self.report_batcher = None if report_gather is None else ReportBatcher(self._report_over, gather=report_gather)
 
     @property
     def app_id(self) -> str | None:
