@@ -12,11 +12,9 @@ from monitor.actions.expiry import expire_due
 from monitor.clock import Clock
 from monitor.config import Settings
 from monitor.domain import Outcome
-from monitor.errors import MonitorError
 from monitor.notify.names import display_name
 from monitor.polls import PollOutcome, PollResult, PollSummary
 from monitor.runtime import Runtime
-from monitor.store.errors import StoreError
 from monitor.tiktok.models import AdvertiserInfo
 from monitor.wiring import open_runtime
 
@@ -80,7 +78,7 @@ async def read_infos(runtime: Runtime, advertiser_ids: Sequence[str]) -> None:
     for account, ids in by_account.items():
         try:
             infos = await runtime.clients[account].advertiser_info(ids)
-        except (MonitorError, OSError) as exc:
+        except Exception as exc:  # anything: each poll then reads its own, and meets (and tells) what it meets there
             log.debug("advertiser/info of token account %r at once failed (each poll reads its own): %s", account, exc)
             continue
         wanted = set(ids)
@@ -89,7 +87,7 @@ async def read_infos(runtime: Runtime, advertiser_ids: Sequence[str]) -> None:
         return
     try:
         await runtime.store.upsert_advertisers(found, now)
-    except StoreError as exc:
+    except Exception as exc:  # a full or locked database, anything: each poll stores its own
         log.debug("storing the advertisers' info at once failed (each poll stores its own): %s", exc)
         return
     for info in found:

@@ -45,7 +45,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from monitor.store.db import writing
 from monitor.store.errors import LeaseHeldError
-from monitor.store.models import LeaseRow
+from monitor.store.models import LeaseRow, PollRow
+from monitor.store.values import PollStatus
 
 if TYPE_CHECKING:
     from sqlalchemy.dialects import postgresql
@@ -53,6 +54,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 leases_t = LeaseRow.__table__
+polls_t = PollRow.__table__
 
 #: The shortest and longest lease TTL :func:`ttl_for` gives.
 MIN_TTL = timedelta(seconds=10)
@@ -140,6 +142,7 @@ async def acquire(conn: AsyncConnection, advertiser_id: str, owner: str, now: da
     ).returning(leases_t.c.token)
     got = (await conn.execute(statement)).scalar_one_or_none()
     if got == token:
+        await _abandon_running(conn, advertiser_id, now)
         return Taken(token, took_over=True)
     holder = await _holder(conn, advertiser_id)
     if holder is not None and holder.owner != owner and holder_is_gone(holder.owner):
@@ -156,9 +159,21 @@ async def acquire(conn: AsyncConnection, advertiser_id: str, owner: str, now: da
                 holder.owner,
                 holder.expires_at.isoformat(),
             )
+            await _abandon_running(conn, advertiser_id, now)
             return Taken(token, took_over=True)
         holder = await _holder(conn, advertiser_id)
     raise LeaseHeldError(advertiser_id, holder.owner if holder else None, holder.expires_at if holder else None)
+
+
+async def _abandon_running(conn: AsyncConnection, advertiser_id: str, now: datetime) -> None:
+    """A lease taken over (by a poll, a revert, an approval: whoever takes it): the polls its holder left
+    "running" never committed. A lease given back ended its poll in the same transaction, so a lease found free
+    leaves none running."""
+    await conn.execute(
+        sa.update(polls_t)
+        .where(polls_t.c.advertiser_id == advertiser_id, polls_t.c.status == PollStatus.RUNNING.value)
+        .values(status=PollStatus.ABANDONED.value, finished_at=now)
+    )
 
 
 async def _holder(conn: AsyncConnection, advertiser_id: str) -> Any:

@@ -190,16 +190,8 @@ async def begin(
                 .values(id=advertiser_id, created_at=now, updated_at=now)
                 .on_conflict_do_nothing(index_elements=[advertisers_t.c.id])
             )
-        taken = await lease.acquire(conn, advertiser_id, owner, now, ttl)
-        token = taken.token
-        if taken.took_over:
-            # Polls still "running" belonged to the poller whose lease expired (or which no longer runs): they
-            # never committed. A lease given back ended its poll in the same transaction: none is running then.
-            await conn.execute(
-                sa.update(polls_t)
-                .where(polls_t.c.advertiser_id == advertiser_id, polls_t.c.status == PollStatus.RUNNING.value)
-                .values(status=PollStatus.ABANDONED.value, finished_at=now)
-            )
+        # taking over a lease marks the polls its holder left running abandoned (monitor.store.lease)
+        token = (await lease.acquire(conn, advertiser_id, owner, now, ttl)).token
         poll_id = (
             await conn.execute(
                 sa.insert(polls_t)

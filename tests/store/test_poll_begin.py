@@ -65,3 +65,17 @@ async def test_a_poll_that_takes_over_an_expired_lease_abandons_its_holders_poll
         ("replica-b", PollStatus.OK),
         ("crashed", PollStatus.ABANDONED),
     ]
+
+
+async def test_a_poll_left_running_is_abandoned_by_whoever_takes_its_lease_over(store: Store) -> None:
+    """A poller dies mid-poll; a revert (the journal's lease) takes the expired lease over and gives it back; the
+    next poll finds no lease: the dead poll's record says abandoned all the same (review of the one-INSERT take)."""
+    await begin_poll(store.engine, ADV, T0, "otherhost:1", timedelta(seconds=10))  # dies holding the lease
+    async with store.journal.lease(ADV, "otherhost:2 (revert)", T0 + MINUTE, timedelta(seconds=30)):
+        pass
+    async with store.poll(ADV, T0 + 2 * MINUTE) as poll:
+        poll.save([state("1")])
+    assert [(r.owner, r.status) for r in await store.polls(ADV)] == [
+        (store.owner, PollStatus.OK),
+        ("otherhost:1", PollStatus.ABANDONED),
+    ]
