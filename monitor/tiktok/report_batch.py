@@ -44,7 +44,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
-from monitor.tiktok.errors import ApiError, AuthError, BadResponseError, PermanentApiError, TransientApiError
+from monitor.tiktok.errors import ApiError, BadResponseError, PermanentApiError
 from monitor.tiktok.models import Report, ReportQuery, ReportRow
 
 __all__ = [
@@ -259,39 +259,31 @@ class ReportBatcher:
     async def _send(self, group: _Group, waiting: dict[str, list[asyncio.Future[Report | None]]]) -> None:
         ids = list(waiting)
         query = group.query
+        split: dict[str, list[ReportRow]] | None = None
         try:
             combined = await self._read(ids, query, group.page_size)
             if combined.truncated:  # capped across the advertisers: each reads its own (and its task if need be)
                 log.info("a report over %d advertisers was capped at 20,000 ads: each reads its own", len(ids))
-                _answer(waiting, lambda _: None)
-                return
-            split = split_rows(combined.rows, ids, query.metrics)
-        except (AuthError, TransientApiError) as exc:
-            log.info("a report over %d advertisers failed, each reads its own: %s", len(ids), exc)
-            _answer(waiting, lambda _: None)
-            return
+            else:
+                split = split_rows(combined.rows, ids, query.metrics)
         except PermanentApiError as exc:
             self._refuse(query, ids, exc)
-            _answer(waiting, lambda _: None)
-            return
         except (BadResponseError, ValueError) as exc:  # an answer it cannot read
             self._turn_off(str(exc))
-            _answer(waiting, lambda _: None)
-            return
-        except ApiError as exc:  # any other failure of the API: not remembered
+        except ApiError as exc:  # auth, transient or any other failure of the API: not remembered
             log.info("a report over %d advertisers failed, each reads its own: %s", len(ids), exc)
-            _answer(waiting, lambda _: None)
-            return
         except Exception as exc:  # anything else: no poll is left without its report, and no task error is lost
             self._turn_off(f"{type(exc).__name__}: {exc}")
-            _answer(waiting, lambda _: None)
-            return
         except BaseException:  # cancelled (the loop shuts down): nobody is left waiting forever
             _answer(waiting, lambda _: None)
             raise
+        if split is None:  # each reads its own, as it would have
+            _answer(waiting, lambda _: None)
+            return
         self.sent += 1
         self.answered += sum(len(fs) for fs in waiting.values())
-        _answer(waiting, lambda a: Report(rows=split[a], request_ids=combined.request_ids))
+        rows = split
+        _answer(waiting, lambda a: Report(rows=rows[a], request_ids=combined.request_ids))
 
     def _refuse(self, query: ReportQuery, ids: list[str], exc: ApiError) -> None:
         """Remember a refusal where it says so: the advertisers its message names (e.g. "no permission to access
