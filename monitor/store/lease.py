@@ -35,7 +35,6 @@ import os
 import secrets
 import socket
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -112,28 +111,15 @@ def dialect_insert(conn: AsyncConnection, table: sa.Table) -> postgresql.Insert 
 async def take(conn: AsyncConnection, advertiser_id: str, owner: str, now: datetime, ttl: timedelta) -> str:
     """Take the advertiser's lease for ``ttl`` and return its token, or raise :class:`LeaseHeldError`.
 
-    A lease that expired, or whose holder is a process of this host that no longer runs, is taken over."""
-    return (await acquire(conn, advertiser_id, owner, now, ttl)).token
-
-
-@dataclass(frozen=True)
-class Taken:
-    """A lease :func:`acquire` took: its ``token``, and whether it ``took_over`` one another holder still had (it
-    expired, or its holder no longer runs), rather than finding none."""
-
-    token: str
-    took_over: bool
-
-
-async def acquire(conn: AsyncConnection, advertiser_id: str, owner: str, now: datetime, ttl: timedelta) -> Taken:
-    """:func:`take`, telling whether the lease was taken over from another holder. Usually there is no lease (its
-    holder gave it back): one INSERT takes it."""
+    Usually there is no lease (its holder gave it back): one INSERT takes it. A lease that expired, or whose
+    holder is a process of this host that no longer runs, is taken over, and the polls its holder left running
+    are marked abandoned."""
     token = secrets.token_hex(16)
     values = {"owner": owner, "token": token, "acquired_at": now, "expires_at": now + ttl}
     insert = dialect_insert(conn, leases_t).values(advertiser_id=advertiser_id, **values)
     fresh = insert.on_conflict_do_nothing(index_elements=[leases_t.c.advertiser_id]).returning(leases_t.c.token)
     if (await conn.execute(fresh)).scalar_one_or_none() == token:
-        return Taken(token, took_over=False)
+        return token
     excluded = insert.excluded
     statement = insert.on_conflict_do_update(
         index_elements=[leases_t.c.advertiser_id],
@@ -143,7 +129,7 @@ async def acquire(conn: AsyncConnection, advertiser_id: str, owner: str, now: da
     got = (await conn.execute(statement)).scalar_one_or_none()
     if got == token:
         await _abandon_running(conn, advertiser_id, now)
-        return Taken(token, took_over=True)
+        return token
     holder = await _holder(conn, advertiser_id)
     if holder is not None and holder.owner != owner and holder_is_gone(holder.owner):
         # compare-and-set on the dead holder's token: of two takers, one wins; the other sees the new holder
@@ -160,7 +146,7 @@ async def acquire(conn: AsyncConnection, advertiser_id: str, owner: str, now: da
                 holder.expires_at.isoformat(),
             )
             await _abandon_running(conn, advertiser_id, now)
-            return Taken(token, took_over=True)
+            return token
         holder = await _holder(conn, advertiser_id)
     raise LeaseHeldError(advertiser_id, holder.owner if holder else None, holder.expires_at if holder else None)
 

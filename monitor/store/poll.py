@@ -191,7 +191,7 @@ async def begin(
                 .on_conflict_do_nothing(index_elements=[advertisers_t.c.id])
             )
         # taking over a lease marks the polls its holder left running abandoned (monitor.store.lease)
-        token = (await lease.acquire(conn, advertiser_id, owner, now, ttl)).token
+        token = await lease.take(conn, advertiser_id, owner, now, ttl)
         poll_id = (
             await conn.execute(
                 sa.insert(polls_t)
