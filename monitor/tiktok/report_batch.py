@@ -62,13 +62,14 @@ log = logging.getLogger(__name__)
 
 #: The most advertisers one report/integrated/get/ may cover (``advertiser_ids``).
 MAX_ADVERTISERS = 5
-#: A group leaves once no other advertiser joined it for this long (or when 5 did). Polls that run together make
-#: their reports in waves (each poll sends its lists and reports at once, its ad-level reports once its ad list
-#: came back). At 10 requests a second the waves come about one limiter window (1.1 s) apart: waiting 1.5 s (at
-#: most 3) combined nearly every report of bench/cycle.py (54 calls, the least being 50, against 76-98 at 0.2 s),
-#: but made the polls of a dense ``run`` (8 advertisers every 4 s, tests/daemon/test_daemon_replicas.py) outlast
-#: their interval. A group waits only while other advertisers are active (:data:`ACTIVE_SECONDS`): a poll alone
-#: does not wait.
+#: A group leaves once no other advertiser joined it for this long (or when 5 did). Polls that run together send
+#: their reports at once (a first poll its ad-level reports once its ad list came back: monitor.fetch_ad_reports),
+#: so a short gather combines them (bench/cycle.py's warm ``once``: 50 calls, the least possible). A first poll's
+#: ad reports come in waves about one limiter window (1.1 s) apart at 10 requests a second: waiting 1.5 s (at
+#: most 3) combined nearly all of them too (54 calls against 76-98 at 0.2 s, before later polls started their ad
+#: reports at once), but made the polls of a dense ``run`` (8 advertisers every 4 s,
+#: tests/daemon/test_daemon_replicas.py) outlast their interval. A group waits only while other advertisers are
+#: active (:data:`ACTIVE_SECONDS`): a poll alone does not wait.
 GATHER_SECONDS = 0.2
 #: The longest a group waits for more advertisers, however often they keep joining.
 MOST_SECONDS = 1.0
