@@ -156,7 +156,8 @@ async def fetch_snapshot(
         return []
 
     async def ad_read() -> AdRead:  # what the lists say: the ad count (sync report or task), Smart+ (ad_id_v2)
-        return AdRead(Level.AD in listed and await ad_count > client.sync_report_ads, bool(await smart))
+        ads = await ad_count if Level.AD in listed else None
+        return AdRead(ads is not None and ads > client.sync_report_ads, bool(await smart), ads)
 
     guessed = None
     if any(level is Level.AD for level, *_ in reports):  # how the previous snapshot suggests to read them

@@ -42,10 +42,12 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True, slots=True)
 class AdRead:
     """How an ad-level report is read: through an async report task (else the sync report, and the task only if
-    TikTok says it capped it) and keyed by ``ad_id_v2`` (the advertiser has Upgraded Smart+ campaigns)."""
+    TikTok says it capped it) and keyed by ``ad_id_v2`` (the advertiser has Upgraded Smart+ campaigns); ``ads``:
+    the count of ads it goes by (a sync report over several advertisers stays within the cap in all)."""
 
     use_task: bool
     smart_plus: bool
+    ads: int | None = None
 
 
 def guess(known: Mapping[EntityKey, EntityState] | None, cap: int, smart_plus: bool) -> AdRead | None:
@@ -57,7 +59,7 @@ def guess(known: Mapping[EntityKey, EntityState] | None, cap: int, smart_plus: b
     ads = sum(1 for level, _ in known if level is Level.AD)
     if not ads:
         return None
-    return AdRead(use_task=ads > cap, smart_plus=smart_plus)
+    return AdRead(use_task=ads > cap, smart_plus=smart_plus, ads=ads)
 
 
 async def ad_report(
@@ -104,7 +106,7 @@ async def read_report(
     try:
         if by_task:
             return await client.async_report(advertiser_id, query), True
-        report = await client.report(advertiser_id, query, combine=True)
+        report = await client.report(advertiser_id, query, combine=True, ads=how.ads if how is not None else None)
         if report.truncated:  # TikTok capped the sync report at 20,000 ads: the task has no cap
             log.info("advertiser %s: %s report truncated, using an async report task", advertiser_id, query.level)
             by_task = True

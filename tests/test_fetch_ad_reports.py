@@ -91,6 +91,33 @@ async def test_ad_reports_of_polls_whose_lists_come_back_apart_share_one_call(sa
         assert any(s.metric("spend") for s in mine.states if s.level is Level.AD)
 
 
+async def test_ad_reports_are_combined_only_as_far_as_the_sync_reports_cap_goes(sandbox, make_client, clock):
+    # TikTok caps a sync report over several advertisers at 20,000 ads in all (here 40): two advertisers of 24 ads
+    # each (New York and Honolulu, on the same local date) go in a call each, not in one capped call followed by a
+    # call each
+    ids = ["7000000000000000001", "7000000000000000003"]
+    for advertiser_id in ids:
+        for campaign in sandbox.world.advertisers[advertiser_id].campaigns:
+            campaign.automation_type = "MANUAL"
+    client = make_client(limiter=RateLimiter(1000))
+    client.sync_report_ads = sandbox.report_cache.ad_limit = 40
+    infos = await client.advertiser_info(ids)
+    now = clock.now()
+    assert infos[0].local_date(now) == infos[1].local_date(now)
+    first = await asyncio.gather(*(fetch_snapshot(client, i, PLAN, now) for i in infos))
+    assert [sum(1 for s in f.states if s.level is Level.AD) for f in first] == [24, 24]
+    sandbox.arrivals.clear()
+
+    warm = await asyncio.gather(
+        *(fetch_snapshot(client, i, PLAN, now, known=previous(f.states)) for i, f in zip(infos, first, strict=True))
+    )
+
+    assert report_calls(sandbox) == (0, 2 * AD_WINDOWS)
+    for mine, cold in zip(warm, first, strict=True):
+        assert not mine.errors
+        assert typed(mine.states) == typed(cold.states)
+
+
 async def test_a_first_poll_waits_for_its_lists(sandbox, make_client, clock):
     # no previous snapshot with ads: nothing to guess from, the report is read as the lists say, in one go
     client = make_client(limiter=RateLimiter(1000))
@@ -146,5 +173,5 @@ def test_the_guess_comes_from_the_previous_snapshots_ads():
     assert guess(None, 3, smart_plus=False) is None
     assert guess({}, 3, smart_plus=True) is None
     assert guess(ads(0), 3, smart_plus=False) is None  # ads were not read: nothing to go by
-    assert guess(ads(3), 3, smart_plus=False) == AdRead(use_task=False, smart_plus=False)
-    assert guess(ads(4), 3, smart_plus=True) == AdRead(use_task=True, smart_plus=True)
+    assert guess(ads(3), 3, smart_plus=False) == AdRead(use_task=False, smart_plus=False, ads=3)
+    assert guess(ads(4), 3, smart_plus=True) == AdRead(use_task=True, smart_plus=True, ads=4)
