@@ -13,9 +13,11 @@ reports, each fetched once and kept in the store (:mod:`monitor.fetch_baseline`)
 **Calls** (issue 18): a poll makes the pages of each level's list plus, per window some rule reads at a level,
 the report's pages, plus, when some rule reads an hourly window at a level, one report per local date those
 windows cover (1, or 2 across local midnight), and no more. The sync report covers at most 20,000 ads
-(:attr:`TikTokClient.sync_report_ads`): an ad-level report waits for the ad list and, when the advertiser has
-more ads than that, goes straight to an async report task (create, check, download) instead of paging a capped
-sync report first. Should a sync report still say it was capped, it stops after page 1 and the task follows.
+(:attr:`TikTokClient.sync_report_ads`): past it an ad-level report goes straight to an async report task
+(create, check, download) instead of paging a capped sync report first; should a sync report still say it was
+capped, it stops after page 1 and the task follows. The ad list's count decides; a poll with a previous snapshot
+starts its ad reports at once as that snapshot's count suggests, checked against the list when it comes
+(:mod:`monitor.fetch_ad_reports`: combined with other polls' equal reports, not held back by the lists).
 
 **Upgraded Smart+** (tiktok-api.md §12): campaign/get says which campaigns are Upgraded Smart+
 (``campaign_automation_type``; a poll that lists ad groups or ads but not campaigns asks
@@ -32,12 +34,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Coroutine, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
 from monitor.domain import EntityFields, EntityKey, EntityState, Level, window_dates
 from monitor.domain.ratios import with_denominators
+from monitor.fetch_ad_reports import AdRead, ad_report, guess, read_report
 from monitor.fetch_baseline import baseline_windows, with_baselines
 from monitor.fetch_hours import HourlyRows, hourly_queries, hourly_windows
 from monitor.fetch_states import (
@@ -126,10 +129,17 @@ async def fetch_snapshot(
     smart: asyncio.Future[frozenset[str]] = loop.create_future()  # the Upgraded Smart+ campaigns' ids
     errors: list[str] = []
 
+    def found_smart(ids: frozenset[str]) -> None:  # and remembered: the next poll's ad reports guess from it
+        smart.set_result(ids)
+        if ids:
+            client.smart_plus_advertisers.add(advertiser.id)
+        else:
+            client.smart_plus_advertisers.discard(advertiser.id)
+
     async def listing(level: Level) -> list[EntityFields]:
         rows = await client.entity_rows(level, advertiser.id, fields=plan.levels[level].fields or None)
         if level is Level.CAMPAIGN:
-            smart.set_result(frozenset(row[0] for row in rows if row[_SMART_PLUS]))
+            found_smart(frozenset(row[0] for row in rows if row[_SMART_PLUS]))
         elif level is Level.ADGROUP:
             if smart_ids := await smart:
                 rows = [smart_plus(row) if row[_CAMPAIGN_ID] in smart_ids else row for row in rows]
@@ -142,15 +152,21 @@ async def fetch_snapshot(
         return rows
 
     async def smart_campaigns() -> list[EntityFields]:
-        smart.set_result(await _smart_plus_ids(client, advertiser.id, errors))
+        found_smart(await _smart_plus_ids(client, advertiser.id, errors))
         return []
 
+    async def ad_read() -> AdRead:  # what the lists say: the ad count (sync report or task), Smart+ (ad_id_v2)
+        ads = await ad_count if Level.AD in listed else None
+        return AdRead(ads is not None and ads > client.sync_report_ads, bool(await smart), ads)
+
+    guessed = None
+    if any(level is Level.AD for level, *_ in reports):  # how the previous snapshot suggests to read them
+        guessed = guess(known, client.sync_report_ads, advertiser.id in client.smart_plus_advertisers)
+
     async def reading(level: Level, query: ReportQuery) -> Report | ApiError:
-        # ad-level: the ad count decides between the sync report and the task (the list runs beside)
-        many = level is Level.AD and Level.AD in listed and await ad_count > client.sync_report_ads
-        if level is Level.AD and await smart:  # Smart+ ads are keyed by ad_id_v2 (ad_id: their creatives)
-            query = replace(query, dimensions=(SMART_PLUS_AD_DIMENSION, *query.dimensions[1:]))
-        return await _report(client, advertiser.id, query, use_task=many)
+        if level is Level.AD:
+            return await ad_report(client, advertiser.id, query, guessed, ad_read())
+        return (await read_report(client, advertiser.id, query))[0]
 
     if Level.CAMPAIGN not in listed:
         if {Level.ADGROUP, Level.AD} & set(listed):
@@ -243,25 +259,3 @@ async def _smart_plus_ids(client: TikTokClient, advertiser_id: str, errors: list
         log.warning("advertiser %s: Upgraded Smart+ campaigns unknown this poll: %s", advertiser_id, exc)
         errors.append(f"Upgraded Smart+ campaigns: {exc}")
         return frozenset()
-
-
-async def _report(
-    client: TikTokClient, advertiser_id: str, query: ReportQuery, *, use_task: bool = False
-) -> Report | ApiError:
-    """The report of one window: an async task when ``use_task`` (more ads than the sync report covers) or when
-    the sync report's page 1 says TikTok capped it; a failure is returned, not raised (auth errors are). The sync
-    report may come from a call over other advertisers' equal reports too (:mod:`monitor.tiktok.report_batch`:
-    polls that run together), with the same rows as alone."""
-    try:
-        if use_task:
-            return await client.async_report(advertiser_id, query)
-        report = await client.report(advertiser_id, query, combine=True)
-        if report.truncated:  # TikTok capped the sync report at 20,000 ads: the task has no cap
-            log.info("advertiser %s: %s report truncated, using an async report task", advertiser_id, query.level)
-            report = await client.async_report(advertiser_id, query)
-        return report
-    except AuthError:
-        raise
-    except ApiError as exc:
-        log.warning("advertiser %s: report failed, its values are missing this poll: %s", advertiser_id, exc)
-        return exc

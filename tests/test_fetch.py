@@ -142,9 +142,15 @@ class _RecordingClient(TikTokClient):
         self.tables: list[weakref.ref[ReportTable]] = []
 
     async def report(
-        self, advertiser_id: str, query: ReportQuery, *, page_size: int = MAX_PAGE_SIZE, combine: bool = False
+        self,
+        advertiser_id: str,
+        query: ReportQuery,
+        *,
+        page_size: int = MAX_PAGE_SIZE,
+        combine: bool = False,
+        ads: int | None = None,
     ) -> Report:
-        found = await super().report(advertiser_id, query, page_size=page_size, combine=combine)
+        found = await super().report(advertiser_id, query, page_size=page_size, combine=combine, ads=ads)
         self.tables.append(weakref.ref(found.table))  # built here as the join would build it, kept by the report
         return found
 

@@ -10,14 +10,16 @@ capped reports read before switching to the task. The sandbox's cap is lowered t
 
 from __future__ import annotations
 
+import asyncio
 import math
 
 import pytest
 
-from monitor.domain import EntityState, Level
+from monitor.domain import EntityKey, EntityState, Level
 from monitor.fetch import FetchPlan, LevelPlan, fetch_snapshot
-from monitor.sandbox import SandboxSettings
+from monitor.sandbox import Fault, SandboxSettings
 from monitor.tiktok.client import MAX_PAGE_SIZE
+from monitor.tiktok.errors import ApiError
 from monitor.tiktok.models import DEFAULT_FIELDS
 
 ADV = "7000000000000000001"
@@ -53,16 +55,22 @@ def minimum(states: tuple[EntityState, ...], plan: FetchPlan, cap: int) -> int:
     return calls
 
 
+@pytest.mark.parametrize("warm", [False, True], ids=["first-poll", "with-previous-snapshot"])
 @pytest.mark.parametrize("cap", [CAP, 20_000], ids=["past-the-cap-task", "within-the-cap-sync"])
-async def test_a_poll_makes_the_minimum_of_calls(sandbox, make_client, clock, cap):
+async def test_a_poll_makes_the_minimum_of_calls(sandbox, make_client, clock, cap, warm):
+    # a first poll waits for its ad list to choose; a later one starts its ad reports as the previous snapshot
+    # suggests (monitor/fetch_ad_reports.py): right here, so no call more
     client = make_client()
     client.sync_report_ads = cap
     sandbox.report_cache.ad_limit = cap
     advertiser = (await client.advertiser_info([ADV]))[0]
-    before = len(sandbox.arrivals)
     plan = FetchPlan({level: LevelPlan(DEFAULT_FIELDS[level], windows) for level, windows in WINDOWS.items()})
+    known = None
+    if warm:
+        known = {s.key: s for s in (await fetch_snapshot(client, advertiser, plan, clock.now())).states}
+    before = len(sandbox.arrivals)
 
-    result = await fetch_snapshot(client, advertiser, plan, clock.now())
+    result = await fetch_snapshot(client, advertiser, plan, clock.now(), known=known)
 
     calls = [a for a in sandbox.arrivals[before:] if a.path != "advertiser/info/"]
     ads = [s for s in result.states if s.level is Level.AD]
@@ -92,3 +100,79 @@ async def test_a_sync_report_that_says_it_was_capped_costs_one_page_before_the_t
     assert sum(1 for s in result.states if "today" in s.metrics) > CAP
     assert paths.count("report/integrated/get/") == 1
     assert len(paths) == minimum(result.states, plan, CAP) + 1
+
+
+def typed(states: tuple[EntityState, ...]) -> list[tuple[object, ...]]:
+    """Every state with its metrics' types (0 and 0.0 differ, None is no data)."""
+    return sorted(
+        (
+            s.level.value,
+            s.id,
+            sorted((w, sorted((k, type(v).__name__, v) for k, v in m.items())) for w, m in s.metrics.items()),
+        )
+        for s in states
+    )
+
+
+AD_PLAN = FetchPlan({Level.AD: LevelPlan(DEFAULT_FIELDS[Level.AD], WINDOWS[Level.AD])})
+
+
+def ads_known(n: int) -> dict[EntityKey, EntityState]:
+    """A previous snapshot of ``n`` ads (made up: only their count matters here)."""
+    return {(Level.AD, f"9{i}"): EntityState(Level.AD, f"9{i}", ADV) for i in range(n)}
+
+
+@pytest.mark.parametrize(
+    ("previous_ads", "client_cap", "sandbox_cap", "extra"),
+    [
+        # 100 ads before, 3,000 now: the sync report guessed says it was capped on page 1, the task follows
+        (100, CAP, CAP, {"report/integrated/get/": 2}),
+        # 100 ads before, 3,000 now, and the sync report is not capped (the API's cap differs from the client's):
+        # the list says task, so the task is read (as without a guess), the sync report's 3 pages were in vain
+        (100, CAP, 20_000, {"report/integrated/get/": 6}),
+        # 5,000 ads before, 3,000 now, under a cap of 4,000: the task guessed is cancelled or left unread, the
+        # sync report read
+        (5_000, 4_000, 20_000, None),
+    ],
+    ids=["guessed-sync-capped", "guessed-sync-complete", "guessed-task"],
+)
+async def test_a_wrong_guess_from_the_previous_count_reads_what_the_list_says(
+    sandbox, make_client, clock, previous_ads, client_cap, sandbox_cap, extra
+):
+    client = make_client()
+    client.sync_report_ads = client_cap
+    sandbox.report_cache.ad_limit = sandbox_cap
+    advertiser = (await client.advertiser_info([ADV]))[0]
+    waited = await fetch_snapshot(client, advertiser, AD_PLAN, clock.now())  # no previous snapshot: it waits
+    before = len(sandbox.arrivals)
+
+    result = await fetch_snapshot(client, advertiser, AD_PLAN, clock.now(), known=ads_known(previous_ads))
+
+    assert not result.errors and not waited.errors
+    assert typed(result.states) == typed(waited.states)
+    assert any(s.metric("spend") for s in result.states)
+    paths = [a.path for a in sandbox.arrivals[before:]]
+    windows = len(AD_PLAN.levels[Level.AD].windows)
+    if extra is not None:  # the lists say task: each window read by one
+        assert paths.count("report/task/create/") == windows
+        made = {p: paths.count(p) for p in extra}
+        assert made == extra
+        assert len(paths) == minimum(result.states, AD_PLAN, client_cap) + sum(extra.values())
+    else:  # the lists say sync: each window's report is the sync one's 3 pages
+        assert paths.count("report/integrated/get/") == 3 * windows
+
+
+async def test_a_poll_that_fails_leaves_no_report_task_running(sandbox, make_client, clock):
+    # the previous snapshot says task: the ad reports' tasks start at once; the ad list fails, the poll fails, and
+    # its tasks are not checked or downloaded after it did (it may have released its lease)
+    client = make_client()
+    advertiser = (await client.advertiser_info([ADV]))[0]
+    sandbox.faults.add(Fault(kind="slow", delay=0.3, path="ad/get/"))  # page 1, while the tasks are created
+    sandbox.faults.add(Fault(kind="api_code", code=40002, path="ad/get/", count=2))  # pages 2 and 3
+    before = len(sandbox.arrivals)
+    with pytest.raises(ApiError):
+        await fetch_snapshot(client, advertiser, AD_PLAN, clock.now(), known=ads_known(CAP + 1))
+    failed_at = len(sandbox.arrivals)
+    assert "report/task/create/" in [a.path for a in sandbox.arrivals[before:]]
+    await asyncio.sleep(1.5)  # a task is checked a second after it was created
+    assert sandbox.arrivals[failed_at:] == []

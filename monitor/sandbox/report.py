@@ -52,6 +52,7 @@ class ReportResult:
     rows: list[Row]
     truncated: bool
     now: float
+    ads: int = 0  # at AUCTION_AD level, the ads the report covers before the cap (a multi report's cap: all of them)
 
 
 def run_report(
@@ -59,6 +60,7 @@ def run_report(
 ) -> ReportResult:
     buckets = _buckets(adv, q, now)
     ads = _candidate_ads(adv, q, now)
+    covered = len(ads) if q.level == "AUCTION_AD" else 0
     truncated = False
     if sync and q.level == "AUCTION_AD" and len(ads) > ad_limit:
         ads = sorted(ads, key=lambda a: (a.create_time, int(a.ad_id)), reverse=True)[:ad_limit]
@@ -70,7 +72,7 @@ def run_report(
     if q.order_field:
         field = q.order_field
         rows.sort(key=lambda r: numbers(r.totals).get(field) or 0.0, reverse=q.order_desc)
-    return ReportResult(q, adv, rows, truncated, now)
+    return ReportResult(q, adv, rows, truncated, now, covered)
 
 
 class ReportCache:

@@ -1,6 +1,11 @@
 """report/integrated/get/ over ``advertiser_ids`` (tiktok-api.md §7.1, §12): one BASIC report over up to 5
 advertisers the token reaches.
 
+At AUCTION_AD level the sync report's cap (``SandboxSettings.sync_ad_limit``, 20,000 ads) applies across the
+advertisers (tiktok-api.md §12): past it the answer is flagged (``X-Tt-Ads-Throttle``) and holds the rows of the
+advertisers whose ads, with those before them in the order given, stay within it (which ads TikTok keeps then is
+not simulated).
+
 Each advertiser's rows are computed as its own report (dates in its own time zone, its own currency) and the
 answer lists them advertiser by advertiser in the order given, then pages through them as one list. The
 metrics ``advertiser_id``, ``currency`` and ``timezone`` carry each row's account when asked for.
@@ -50,10 +55,14 @@ async def report_over_advertisers(call: Call) -> Answer:
         )
     cache, world, now = call.sandbox.report_cache, call.world, call.now
     rows: list[dict[str, Any]] = []
-    truncated = False
+    truncated, covered = False, 0
     for q in queries:
         adv = world.advertisers[q.advertiser_id]
         result = await call.sandbox.offload(lambda adv=adv, q=q: cache.get_or_run(world, adv, q, now))  # type: ignore[misc]
+        covered += result.ads
+        if covered > cache.ad_limit:  # capped across the advertisers: this one's rows and the rest's are left out
+            truncated = True
+            break
         truncated = truncated or result.truncated
         account = {"advertiser_id": adv.advertiser_id, "currency": adv.currency, "timezone": adv.zone_name}
         for row in result.rows:

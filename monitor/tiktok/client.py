@@ -53,6 +53,9 @@ class TikTokClient(AccountReads, EntityReads, ReportReads, Writes, Subscriptions
         #: The most ads an ad-level sync report covers (TikTok's cap): past it, reports go to a task at once.
         self.sync_report_ads = sync_report_ads
         self.report_batcher = None if report_gather is None else ReportBatcher(self._report_over, gather=report_gather)
+        #: Advertisers whose latest poll found Upgraded Smart+ campaigns: the next poll's ad-level reports start
+        #: keyed by ad_id_v2 before campaign/get says so (a guess it checks: monitor.fetch_ad_reports).
+        self.smart_plus_advertisers: set[str] = set()
 
     @property
     def app_id(self) -> str | None:

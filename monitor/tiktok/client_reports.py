@@ -28,7 +28,13 @@ class ReportReads(PagedClient):
     report_batcher: ReportBatcher | None
 
     async def report(
-        self, advertiser_id: str, query: ReportQuery, *, page_size: int = MAX_PAGE_SIZE, combine: bool = False
+        self,
+        advertiser_id: str,
+        query: ReportQuery,
+        *,
+        page_size: int = MAX_PAGE_SIZE,
+        combine: bool = False,
+        ads: int | None = None,
     ) -> Report:
         """report/integrated/get (BASIC), every page. Missing values ("-") come back as None, and so does a ratio
         whose denominator in the row is zero (cpc without clicks: :mod:`monitor.domain.ratios`). ``truncated``
@@ -36,10 +42,17 @@ class ReportReads(PagedClient):
         report either; use :meth:`async_report` for such accounts, :attr:`sync_report_ads`).
 
         ``combine``: the same report of other advertisers asked for within a moment may be read in the same call
-        (:mod:`monitor.tiktok.report_batch`); the result is the same as alone."""
+        (:mod:`monitor.tiktok.report_batch`); the result is the same as alone. ``ads``: how many ads the report
+        covers (an ad-level one: the advertiser's ads, as far as known), so a combined call stays within
+        :attr:`sync_report_ads` in all."""
         if combine and self.report_batcher is not None:
             return await self.report_batcher.report(
-                advertiser_id, query, page_size, lambda: self._report_alone(advertiser_id, query, page_size)
+                advertiser_id,
+                query,
+                page_size,
+                lambda: self._report_alone(advertiser_id, query, page_size),
+                ads=ads,
+                cap=self.sync_report_ads,
             )
         return await self._report_alone(advertiser_id, query, page_size)
 

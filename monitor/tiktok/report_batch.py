@@ -14,7 +14,8 @@ Dates are each account's own local dates (TikTok computes each account in its ow
 with equal dates are combined: the key holds them.
 
 **Anything unexpected falls back to one call per advertiser** (each poll makes its own, as without combining):
-an error of the combined call, a capped answer (the 20,000-ad cap applies across the advertisers), a row without
+an error of the combined call, a capped answer (the 20,000-ad cap applies across the advertisers: an ad-level
+request says how many ads it covers, as far as its poll knows, and a group takes no more than that), a row without
 an ``advertiser_id`` or naming one not asked for. A refusal (a permanent API error such as 40002) is remembered
 where it says so: for the advertisers its message names (no permission, another user's account: they go alone),
 else for the request's shape (:func:`shape_key`: the key without dates); an answer this module cannot read turns
@@ -62,13 +63,14 @@ log = logging.getLogger(__name__)
 
 #: The most advertisers one report/integrated/get/ may cover (``advertiser_ids``).
 MAX_ADVERTISERS = 5
-#: A group leaves once no other advertiser joined it for this long (or when 5 did). Polls that run together make
-#: their reports in waves (each poll sends its lists and reports at once, its ad-level reports once its ad list
-#: came back). At 10 requests a second the waves come about one limiter window (1.1 s) apart: waiting 1.5 s (at
-#: most 3) combined nearly every report of bench/cycle.py (54 calls, the least being 50, against 76-98 at 0.2 s),
-#: but made the polls of a dense ``run`` (8 advertisers every 4 s, tests/daemon/test_daemon_replicas.py) outlast
-#: their interval. A group waits only while other advertisers are active (:data:`ACTIVE_SECONDS`): a poll alone
-#: does not wait.
+#: A group leaves once no other advertiser joined it for this long (or when 5 did). Polls that run together send
+#: their reports at once (a first poll its ad-level reports once its ad list came back: monitor.fetch_ad_reports),
+#: so a short gather combines them (bench/cycle.py's warm ``once``: 50 calls, the least possible). A first poll's
+#: ad reports come in waves about one limiter window (1.1 s) apart at 10 requests a second: waiting 1.5 s (at
+#: most 3) combined nearly all of them too (54 calls against 76-98 at 0.2 s, before later polls started their ad
+#: reports at once), but made the polls of a dense ``run`` (8 advertisers every 4 s,
+#: tests/daemon/test_daemon_replicas.py) outlast their interval. A group waits only while other advertisers are
+#: active (:data:`ACTIVE_SECONDS`): a poll alone does not wait.
 GATHER_SECONDS = 0.2
 #: The longest a group waits for more advertisers, however often they keep joining.
 MOST_SECONDS = 1.0
@@ -153,6 +155,7 @@ class _Group:
     deadline: float  # loop time when it leaves at the latest
     waiting: dict[str, list[asyncio.Future[Report | None]]] = field(default_factory=dict)
     timer: asyncio.TimerHandle | None = None
+    ads: dict[str, int] = field(default_factory=dict)  # per advertiser, the ads its report covers (when known)
 
 
 class ReportBatcher:
@@ -185,17 +188,28 @@ class ReportBatcher:
         return self._off is not None or advertiser_id in self._apart or shape_key(query) in self._refused
 
     async def report(
-        self, advertiser_id: str, query: ReportQuery, page_size: int, alone: Callable[[], Awaitable[Report]]
+        self,
+        advertiser_id: str,
+        query: ReportQuery,
+        page_size: int,
+        alone: Callable[[], Awaitable[Report]],
+        *,
+        ads: int | None = None,
+        cap: int | None = None,
     ) -> Report:
         """``advertiser_id``'s report of ``query``: from a combined call when others ask for the same within the
-        moment, else (or when combining fails) from ``alone()``, the single-advertiser read."""
-        if self.refused(query, advertiser_id):
+        moment, else (or when combining fails) from ``alone()``, the single-advertiser read. ``ads``: how many ads
+        the report covers (an ad-level report: the advertiser's ads, as far as known); a combined call covers at
+        most ``cap`` ads in all (TikTok caps the sync report across the advertisers), so a group that would pass
+        it leaves without this advertiser, which opens the next."""
+        covers = (ads, cap) if ads is not None and cap is not None else None
+        if self.refused(query, advertiser_id) or (covers is not None and covers[0] > covers[1]):
             return await alone()
         busy, loop = self._busy, asyncio.get_running_loop()
         busy[advertiser_id] = busy.get(advertiser_id, 0) + 1
         try:
             future: asyncio.Future[Report | None] = loop.create_future()
-            self._join(advertiser_id, query, page_size, future)
+            self._join(advertiser_id, query, page_size, future, covers)
             report = await future
             return report if report is not None else await alone()
         finally:
@@ -206,19 +220,31 @@ class ReportBatcher:
             self._seen(advertiser_id, loop.time())
 
     def _join(
-        self, advertiser_id: str, query: ReportQuery, page_size: int, future: asyncio.Future[Report | None]
+        self,
+        advertiser_id: str,
+        query: ReportQuery,
+        page_size: int,
+        future: asyncio.Future[Report | None],
+        covers: tuple[int, int] | None,
     ) -> None:
         """Add the request to its key's open group (opening one); the group leaves when 5 advertisers asked, or
         when none joined for ``gather`` seconds, or ``most`` seconds after it opened. While no other advertiser
         is active (a poll alone, as ``run``'s polls mostly are: each advertiser has its own phase in the interval)
         there is nobody to wait for: the group leaves at the next turn of the event loop, after the requests made
-        at the same moment joined."""
+        at the same moment joined. ``covers``: the ads of this report and the most a combined call may cover; a
+        group that would pass it with this advertiser leaves first, without it."""
         loop = asyncio.get_running_loop()
         key = batch_key(query, page_size)
         group = self._open.get(key)
+        ads, cap = covers if covers is not None else (0, 0)
+        if group is not None and covers is not None and _ads_without(group, advertiser_id) + ads > cap:
+            self._flush(key)  # with this advertiser its answer would be capped: it leaves as it is
+            group = None
         if group is None:
             group = self._open[key] = _Group(query, page_size, contextvars.copy_context(), loop.time() + self._most)
         group.waiting.setdefault(advertiser_id, []).append(future)
+        if covers is not None:
+            group.ads[advertiser_id] = max(ads, group.ads.get(advertiser_id, 0))
         if len(group.waiting) >= MAX_ADVERTISERS:
             self._flush(key)
             return
@@ -317,6 +343,11 @@ class ReportBatcher:
                 "advertiser per call from now on: %s",
                 reason,
             )
+
+
+def _ads_without(group: _Group, advertiser_id: str) -> int:
+    """The ads the reports of ``group`` cover, but for ``advertiser_id``'s."""
+    return sum(ads for other, ads in group.ads.items() if other != advertiser_id)
 
 
 def _answer(waiting: dict[str, list[asyncio.Future[Report | None]]], result: Callable[[str], Report | None]) -> None:

@@ -104,6 +104,27 @@ async def test_report_over_advertiser_ids_lists_each_accounts_rows(api: Api) -> 
     assert six.code == 40002
 
 
+async def test_an_ad_report_over_advertiser_ids_is_capped_across_the_advertisers(api: Api, sandbox: Sandbox) -> None:
+    # tiktok-api.md §12: the sync report's 20,000-ad cap applies across the advertisers of advertiser_ids
+    ads = {
+        adv: sum(len(g.ads) for c in sandbox.world.advertisers[adv].campaigns for g in c.adgroups) for adv in (NY, AKL)
+    }
+    sandbox.report_cache.ad_limit = ads[NY] + ads[AKL] - 1  # each within it, both together past it
+    params = {**BASE, "data_level": "AUCTION_AD", "dimensions": ["ad_id"], "page_size": "1000"}
+    del params["advertiser_id"]
+    metrics = ["spend", "advertiser_id"]
+    for adv in (NY, AKL):
+        alone = await api.get("report/integrated/get/", **{**params, "advertiser_id": adv}, metrics=metrics)
+        assert alone.code == 0 and "X-Tt-Ads-Throttle" not in alone.headers
+    both = await api.get("report/integrated/get/", **params, advertiser_ids=[NY, AKL], metrics=metrics)
+    assert both.code == 0 and both.headers["X-Tt-Ads-Throttle"] == "true"
+    assert {row["metrics"]["advertiser_id"] for row in both.data["list"]} == {NY}  # the first one's rows
+    sandbox.report_cache.ad_limit = ads[NY] + ads[AKL]
+    both = await api.get("report/integrated/get/", **params, advertiser_ids=[NY, AKL], metrics=metrics)
+    assert "X-Tt-Ads-Throttle" not in both.headers
+    assert {row["metrics"]["advertiser_id"] for row in both.data["list"]} == {NY, AKL}
+
+
 async def test_user_info_answers_with_and_without_trailing_slash(api: Api) -> None:
     for path in ("user/info/", "user/info"):
         r = await api.get(path)

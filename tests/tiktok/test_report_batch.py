@@ -213,6 +213,24 @@ async def test_the_combined_call_counts_once_in_the_poll_that_opened_the_group(s
     assert [counters[a].n for a in ids] == [1, 0, 0]
 
 
+async def test_requests_that_say_how_many_ads_they_cover_are_grouped_within_the_cap(sandbox, make_client):
+    # the sync report's cap (20,000 ads; 30 here) applies across the advertisers of a combined call: a group that
+    # would pass it leaves without the advertiser that would, which opens the next; one past it alone goes alone
+    client = make_client()
+    ids = [a for a in sandbox.world.advertisers if a not in DEFAULT][:5]
+    query = ReportQuery(Level.AD, ("spend", "impressions"), lifetime=True)
+
+    async def asking(advertiser_id: str, ads: int) -> Report:
+        return await client.report(advertiser_id, query, combine=True, ads=ads)
+
+    client.sync_report_ads = 30
+    found = await asyncio.gather(*(asking(a, n) for a, n in zip(ids, [12, 12, 12, 12, 31], strict=True)))
+    assert report_calls(sandbox) == (2, 1)  # {1, 2} (24 ads), {3, 4} (24), and the fifth alone (31)
+    single = await alone(client, {a: query for a in ids})
+    assert [typed(r) for r in found] == [typed(single[a]) for a in ids]
+    assert all(r.rows for r in found)
+
+
 def test_money_sent_without_decimals_keeps_the_single_reports_type():
     # tiktok-api.md §7.1: with advertiser_ids "money values lose their decimal formatting" (verify): "15" where
     # the single report says "15.00"; the split makes money floats again, counts stay ints, None stays None
