@@ -40,10 +40,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from monitor.tiktok.endpoint_budget import ENDPOINT_BUDGETS, EndpointWindows
 from monitor.tiktok.sendwindow import SendWindow, Slot
 
 log = logging.getLogger(__name__)
@@ -147,6 +148,9 @@ class RateLimiter:
     throttled answer and, with scope ``local``, whenever a request had to wait for the budget;
     ``on_episode(scope)`` when an episode begins (the metrics hooks). ``shared`` makes it spend the budget of
     the whole app with other processes (see the module docstring); ``leases`` counts its leases.
+    ``endpoint_budgets`` (path -> requests per second, per minute): endpoints TikTok limits on their own, whose
+    requests also wait for room in their endpoint's windows (:mod:`monitor.tiktok.endpoint_budget`; a 40016 still
+    pauses the endpoint for what this process cannot see).
     """
 
     def __init__(
@@ -164,6 +168,7 @@ class RateLimiter:
         on_episode: Callable[[str], None] | None = None,
         shared: SharedBudget | None = None,
         batch_max: int | None = None,
+        endpoint_budgets: Mapping[str, tuple[int, int]] = ENDPOINT_BUDGETS,
     ) -> None:
         if max_qps < 1:
             raise ValueError("max_qps must be at least 1")
@@ -181,6 +186,7 @@ class RateLimiter:
         self._on_episode = on_episode
         self._second = SendWindow(1.0 + margin)
         self._minute = SendWindow(60.0 + margin)
+        self._endpoint_windows = EndpointWindows(endpoint_budgets, margin)
         self._lock = asyncio.Lock()
         self._app = _Throttle()
         self._endpoints: dict[str, _Throttle] = {}
@@ -212,8 +218,9 @@ class RateLimiter:
         return max(wait, self._second.wait(self._current_qps(now), now), self._minute.wait(self.per_minute, now))
 
     def _scoped_wait(self, advertiser_id: str | None, endpoint: str | None, now: float) -> float:
-        """Seconds until neither the advertiser nor the endpoint is paused."""
-        wait = 0.0
+        """Seconds until neither the advertiser nor the endpoint is paused, and the endpoint's own budget (if it
+        has one: :mod:`monitor.tiktok.endpoint_budget`) has room."""
+        wait = self._endpoint_windows.wait(endpoint, now)
         for states, key in ((self._advertisers, advertiser_id), (self._endpoints, endpoint)):
             state = states.get(key) if key is not None else None
             if state is not None:
@@ -261,6 +268,7 @@ class RateLimiter:
                 slot = Slot(now, pending=hold)
                 self._second.add(slot)
                 self._minute.add(slot)
+                self._endpoint_windows.add(endpoint, slot)
                 if self._shared is not None:
                     self._tokens -= 1
                 self.granted += 1
