@@ -8,7 +8,8 @@ older poll P is rebuilt from the history (monitor.store.history_read): per entit
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import asyncio
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from operator import attrgetter
 from types import MappingProxyType
@@ -26,7 +27,7 @@ from monitor.store.models import EntityKeyRow, EntityRow, PollRow
 from monitor.store.values import PollStatus
 
 entities_t = EntityRow.__table__
-_SLICE = 2000  # rows converted between two yields to the event loop (a few milliseconds of work)
+_SLICE = 5000  # rows converted between two turns of the event loop (a few milliseconds of work)
 polls_t = PollRow.__table__
 keys_t = EntityKeyRow.__table__
 
@@ -86,12 +87,26 @@ async def load_current(
         return None
     columns = [entities_t.c.level, entities_t.c.entity_id, entities_t.c.metrics]
     columns += [entities_t.c[name] for name in STATE_COLUMNS]
-    query = sa.select(*columns, *([] if sids is None else [keys_t.c.sid]))
+    query = sa.select(*columns, keys_t.c.sid if sids is not None else sa.null().label("sid"))
     if sids is not None:
         query = query.select_from(entities_t.outerjoin(keys_t, _same_key))
     query = query.where(entities_t.c.advertiser_id == advertiser_id, entities_t.c.present.is_(True))
+    rows = await driver_rows(conn, query)
     # read-only as it is: Snapshot copies any other mapping, 5 MB and a moment for 100,000 entities
-    return Snapshot(advertiser_id, poll[0], poll[1], MappingProxyType(await _states(conn, query, advertiser_id, sids)))
+    return Snapshot(advertiser_id, poll[0], poll[1], MappingProxyType(await _states(rows, advertiser_id, sids)))
+
+
+async def driver_rows(conn: AsyncConnection, query: sa.Select[Any]) -> list[Sequence[Any]]:
+    """Every row of ``query`` as the database driver gives it (a tuple from sqlite3, a Record from asyncpg), in
+    one statement: no SQLAlchemy ``Row`` per row and no round trip per slice (on SQLite, two trips to aiosqlite's
+    thread in all; monitor.store.sqlite_trips). For columns SQLAlchemy gives as the driver does, with no result
+    processing: text, floats and integers (tests/store/test_snapshot_load.py checks that of the snapshot's
+    columns on both databases)."""
+    result = await conn.execute(query)
+    try:
+        return list(result.cursor.fetchall())  # read already: the statement's rows wait in the adapter's cursor
+    finally:
+        result.close()
 
 
 async def load_at(conn: AsyncConnection, advertiser_id: str, poll_id: int, taken_at: datetime) -> Snapshot:
@@ -100,19 +115,21 @@ async def load_at(conn: AsyncConnection, advertiser_id: str, poll_id: int, taken
 
 
 async def _states(
-    conn: AsyncConnection, query: sa.Select[Any], advertiser_id: str, sids: dict[EntityKey, int] | None
+    rows: list[Sequence[Any]], advertiser_id: str, sids: dict[EntityKey, int] | None
 ) -> dict[EntityKey, EntityState]:
-    """Stream the rows (level, id, metrics, :data:`STATE_COLUMNS`, the sid when ``sids`` is given) in slices and
-    convert each slice, so the event loop runs between slices; each row unpacked as a tuple (100,000s of rows a
-    poll), its metrics kept as stored text. Every state shares the one ``advertiser_id`` string given."""
+    """The states of ``rows`` (level, id, metrics, :data:`STATE_COLUMNS`, sid or None), converted in slices with
+    a turn of the event loop between two, each slice's rows dropped once converted; each row unpacked as a tuple
+    (100,000s of rows a poll), its metrics kept as stored text. Every state shares the one ``advertiser_id``
+    string given."""
     out: dict[EntityKey, EntityState] = {}
-    result = await conn.stream(query.execution_options(yield_per=_SLICE))
     levels = _LEVELS
     one = _Shared()
     stored, restored = StoredMetrics, restored_state
     for_sids = sids if sids is not None else {}
-    async for rows in result.partitions():
-        for level_name, entity_id, metrics_json, campaign, adgroup, name, op, sec, budget, mode, *sid in rows:
+    while rows:
+        part = rows[:_SLICE]
+        del rows[:_SLICE]  # what a state does not keep of its row goes now, not at the end
+        for level_name, entity_id, metrics_json, campaign, adgroup, name, op, sec, budget, mode, sid in part:
             level = levels[level_name]
             key = (level, entity_id)
             out[key] = restored(  # EntityState(...) without its checks: monitor.domain.building
@@ -128,8 +145,10 @@ async def _states(
                 one[adgroup],
                 stored(metrics_json) if metrics_json != "{}" else EMPTY,  # decoded when read
             )
-            if sid and sid[0] is not None:
-                for_sids[key] = sid[0]
+            if sid is not None:
+                for_sids[key] = sid
+        if rows:
+            await asyncio.sleep(0)
     return out
 
 
