@@ -8,8 +8,7 @@ older poll P is rebuilt from the history (monitor.store.history_read): per entit
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from operator import attrgetter
 from types import MappingProxyType
@@ -18,6 +17,7 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from monitor import fastjson
 from monitor.domain import EntityKey, EntityState, Level, Snapshot
 from monitor.domain.building import restored_state
 from monitor.domain.stored import StoredMetrics
@@ -27,7 +27,7 @@ from monitor.store.models import EntityKeyRow, EntityRow, PollRow
 from monitor.store.values import PollStatus
 
 entities_t = EntityRow.__table__
-_SLICE = 5000  # rows converted between two turns of the event loop (a few milliseconds of work)
+_SLICE = 2000  # rows read in one trip and converted between two turns of the event loop (a few milliseconds)
 polls_t = PollRow.__table__
 keys_t = EntityKeyRow.__table__
 
@@ -42,6 +42,11 @@ STATE_COLUMNS = (
     "budget_mode",
 )
 _state_columns = attrgetter(*STATE_COLUMNS)
+#: The columns whose values many states share (a handful of levels and statuses, a few thousand parents): a poll
+#: reads them as one text per row, a JSON array (:func:`_shared_text`), and converts each distinct text once.
+#: Read apart, each is a value the driver makes per row; SQLite's module (Python 3.11) also releases and takes
+#: the GIL around each column of each row.
+SHARED_COLUMNS = ("level", "operation_status", "secondary_status", "budget_mode", "campaign_id", "adgroup_id")
 
 _LEVELS = {level.value: level for level in Level}
 #: An ``entities`` row's ``entity_keys`` row (its history's key).
@@ -52,12 +57,22 @@ _same_key = sa.and_(
 )
 
 
-class _Shared(dict[str | None, str | None]):
-    """One string object per distinct status, mode or parent id of a snapshot (monitor.domain.values.shared),
-    looked up as a dict: interned once per distinct value, not once per row."""
+SharedFields = tuple[Level, str | None, str | None, str | None, str | None, str | None]
 
-    def __missing__(self, text: str | None) -> str | None:
-        self[text] = found = shared(text)
+
+class _SharedFields(dict[Any, SharedFields]):
+    """:data:`SHARED_COLUMNS`' values of a row (the level a :class:`Level`, each text one string object:
+    monitor.domain.values.shared) by the row's text of them (``parse`` makes the values of it), looked up as a
+    dict: each distinct text converted once, not once per row."""
+
+    def __init__(self, parse: Callable[[Any], Sequence[Any]]) -> None:
+        super().__init__()
+        self._parse = parse
+
+    def __missing__(self, text: Any) -> SharedFields:
+        level, operation, secondary, mode, campaign, adgroup = self._parse(text)
+        found = (_LEVELS[level], shared(operation), shared(secondary), shared(mode), shared(campaign), shared(adgroup))
+        self[text] = found
         return found
 
 
@@ -78,35 +93,43 @@ async def latest_poll(
 
 
 async def load_current(
-    conn: AsyncConnection, advertiser_id: str, sids: dict[EntityKey, int] | None = None
+    conn: AsyncConnection,
+    advertiser_id: str,
+    sids: dict[EntityKey, int] | None = None,
+    *,
+    shared_text: bool = True,
 ) -> Snapshot | None:
     """The newest snapshot of the advertiser, or None before its first successful poll. ``sids``: filled, in the
-    same read, with the history's key of each of its entities that has one (monitor.store.history)."""
+    same read, with the history's key of each of its entities that has one (monitor.store.history).
+    ``shared_text`` False: :data:`SHARED_COLUMNS` read apart even where the database can make them one text
+    (the tests compare the two reads)."""
     poll = await latest_poll(conn, advertiser_id)
     if poll is None:
         return None
-    columns = [entities_t.c.level, entities_t.c.entity_id, entities_t.c.metrics]
-    columns += [entities_t.c[name] for name in STATE_COLUMNS]
-    query = sa.select(*columns, keys_t.c.sid if sids is not None else sa.null().label("sid"))
+    shared = _shared_text(conn.dialect) if shared_text else None
+    columns: list[sa.ColumnElement[Any]] = [entities_t.c.entity_id, entities_t.c.metrics, entities_t.c.name]
+    columns.append(entities_t.c.budget)
+    columns.append(keys_t.c.sid if sids is not None else sa.null().label("sid"))
+    columns += [shared] if shared is not None else [entities_t.c[name] for name in SHARED_COLUMNS]
+    query = sa.select(*columns)
     if sids is not None:
         query = query.select_from(entities_t.outerjoin(keys_t, _same_key))
     query = query.where(entities_t.c.advertiser_id == advertiser_id, entities_t.c.present.is_(True))
-    rows = await driver_rows(conn, query)
+    fields = _SharedFields(fastjson.loads if shared is not None else tuple)
+    states = await _states(conn, query, advertiser_id, sids, fields, apart=shared is None)
     # read-only as it is: Snapshot copies any other mapping, 5 MB and a moment for 100,000 entities
-    return Snapshot(advertiser_id, poll[0], poll[1], MappingProxyType(await _states(rows, advertiser_id, sids)))
+    return Snapshot(advertiser_id, poll[0], poll[1], MappingProxyType(states))
 
 
-async def driver_rows(conn: AsyncConnection, query: sa.Select[Any]) -> list[Sequence[Any]]:
-    """Every row of ``query`` as the database driver gives it (a tuple from sqlite3, a Record from asyncpg), in
-    one statement: no SQLAlchemy ``Row`` per row and no round trip per slice (on SQLite, two trips to aiosqlite's
-    thread in all; monitor.store.sqlite_trips). For columns SQLAlchemy gives as the driver does, with no result
-    processing: text, floats and integers (tests/store/test_snapshot_load.py checks that of the snapshot's
-    columns on both databases)."""
-    result = await conn.execute(query)
-    try:
-        return list(result.cursor.fetchall())  # read already: the statement's rows wait in the adapter's cursor
-    finally:
-        result.close()
+def _shared_text(dialect: sa.Dialect) -> sa.ColumnElement[Any] | None:
+    """:data:`SHARED_COLUMNS` as one JSON array text, or None where the database has no JSON functions (SQLite
+    before 3.38 may lack them; those columns are then read apart)."""
+    columns = [entities_t.c[name] for name in SHARED_COLUMNS]
+    if dialect.name == "postgresql":
+        return sa.cast(sa.func.json_build_array(*columns), sa.Text)
+    if dialect.name == "sqlite" and (dialect.server_version_info or (0,)) >= (3, 38):
+        return sa.func.json_array(*columns)
+    return None
 
 
 async def load_at(conn: AsyncConnection, advertiser_id: str, poll_id: int, taken_at: datetime) -> Snapshot:
@@ -115,40 +138,42 @@ async def load_at(conn: AsyncConnection, advertiser_id: str, poll_id: int, taken
 
 
 async def _states(
-    rows: list[Sequence[Any]], advertiser_id: str, sids: dict[EntityKey, int] | None
+    conn: AsyncConnection,
+    query: sa.Select[Any],
+    advertiser_id: str,
+    sids: dict[EntityKey, int] | None,
+    fields: _SharedFields,
+    *,
+    apart: bool,
 ) -> dict[EntityKey, EntityState]:
-    """The states of ``rows`` (level, id, metrics, :data:`STATE_COLUMNS`, sid or None), converted in slices with
-    a turn of the event loop between two, each slice's rows dropped once converted; each row unpacked as a tuple
-    (100,000s of rows a poll), its metrics kept as stored text. Every state shares the one ``advertiser_id``
-    string given."""
+    """Stream the rows (id, metrics, name, budget, sid or None, then :data:`SHARED_COLUMNS` as one text or, when
+    ``apart``, as columns) in slices and convert each slice, so the event loop runs between slices; each row
+    unpacked as a tuple (100,000s of rows a poll), its metrics kept as stored text. Every state shares the one
+    ``advertiser_id`` string given."""
     out: dict[EntityKey, EntityState] = {}
-    levels = _LEVELS
-    one = _Shared()
+    result = await conn.stream(query.execution_options(yield_per=_SLICE))
     stored, restored = StoredMetrics, restored_state
     for_sids = sids if sids is not None else {}
-    while rows:
-        part = rows[:_SLICE]
-        del rows[:_SLICE]  # what a state does not keep of its row goes now, not at the end
-        for level_name, entity_id, metrics_json, campaign, adgroup, name, op, sec, budget, mode, sid in part:
-            level = levels[level_name]
+    async for part in result.partitions():
+        rows: Iterable[Sequence[Any]] = part if not apart else [(*r[:5], r[5:]) for r in part]
+        for entity_id, metrics_json, name, budget, sid, text in rows:
+            level, operation, secondary, mode, campaign, adgroup = fields[text]
             key = (level, entity_id)
             out[key] = restored(  # EntityState(...) without its checks: monitor.domain.building
                 level,
                 entity_id,
                 advertiser_id,
                 name,
-                one[op],
-                one[sec],
+                operation,
+                secondary,
                 budget,
-                one[mode],
-                one[campaign],
-                one[adgroup],
+                mode,
+                campaign,
+                adgroup,
                 stored(metrics_json) if metrics_json != "{}" else EMPTY,  # decoded when read
             )
             if sid is not None:
                 for_sids[key] = sid
-        if rows:
-            await asyncio.sleep(0)
     return out
 
 
