@@ -57,10 +57,10 @@ _same_key = sa.and_(
 )
 
 
-SharedFields = tuple[Level, str | None, str | None, str | None, str | None, str | None]
+_Values = tuple[Level, str | None, str | None, str | None, str | None, str | None]
 
 
-class _SharedFields(dict[Any, SharedFields]):
+class _SharedFields(dict[Any, _Values]):
     """:data:`SHARED_COLUMNS`' values of a row (the level a :class:`Level`, each text one string object:
     monitor.domain.values.shared) by the row's text of them (``parse`` makes the values of it), looked up as a
     dict: each distinct text converted once, not once per row."""
@@ -69,7 +69,7 @@ class _SharedFields(dict[Any, SharedFields]):
         super().__init__()
         self._parse = parse
 
-    def __missing__(self, text: Any) -> SharedFields:
+    def __missing__(self, text: Any) -> _Values:
         level, operation, secondary, mode, campaign, adgroup = self._parse(text)
         found = (_LEVELS[level], shared(operation), shared(secondary), shared(mode), shared(campaign), shared(adgroup))
         self[text] = found
