@@ -23,12 +23,15 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from datetime import datetime, tzinfo
 
 import aiohttp
 
 from monitor.clock import SystemClock
 from monitor.domain import EntityState, Level
+from monitor.domain.windows import hour_dates
 from monitor.fetch import FetchPlan, fetch_snapshot
+from monitor.fetch_hours import hourly_windows
 from monitor.pipeline import ruleset_plan
 from monitor.rules.loader import load_rules
 from monitor.sandbox import LARGE_ADVERTISER_ID
@@ -41,17 +44,30 @@ TASK_CALLS = 3
 CHANNELS = ("slack", "email", "webhook", "console", "ops", "default")
 
 
-def minimum(states: tuple[EntityState, ...], plan: FetchPlan, cap: int) -> int:
+def minimum(
+    states: tuple[EntityState, ...], plan: FetchPlan, cap: int, now: datetime, zone: tzinfo, *, hour_rows: bool
+) -> int:
+    """Each level's list pages, plus per window a rule reads the report's pages (1,000 rows a page; an ad-level
+    window past ``cap`` ads one async task). A level's hourly windows share one report per local date
+    (monitor.fetch_hours) whose rows are one per entity and hour: ``hour_rows`` counts every entity and hour of
+    the date so far (an upper bound: TikTok leaves out rows without data), else one page per date (a lower one)."""
     calls = 0
+    local = now.astimezone(zone)
     for level, level_plan in plan.levels.items():
         of_level = [s for s in states if s.level is level]
         if level is not Level.ADVERTISER:
             calls += max(1, math.ceil(len(of_level) / MAX_PAGE_SIZE))
+        hourly = hourly_windows(level_plan.windows)
         for window in level_plan.windows:
+            if window in hourly:
+                continue
             if level is Level.AD and len(of_level) > cap:
                 calls += TASK_CALLS
             else:
                 calls += max(1, math.ceil(sum(1 for s in of_level if window in s.metrics) / MAX_PAGE_SIZE))
+        for day in hour_dates(list(hourly), now, zone):
+            hours = 24 if day < local.date() else local.hour + 1
+            calls += max(1, math.ceil(len(of_level) * hours / MAX_PAGE_SIZE)) if hour_rows else 1
     return calls
 
 
@@ -101,10 +117,11 @@ async def main(ads: int, qps: int, rules: str) -> None:
             info = (await client.advertiser_info([LARGE_ADVERTISER_ID]))[0]
             async with session.post(f"{url}/sandbox/reset") as resp:
                 resp.raise_for_status()
-            done, seen = asyncio.Event(), []
+            done, seen = asyncio.Event(), list[tuple[float, float]]()
             watcher = asyncio.create_task(stalls(done, seen))
             t0, m0 = time.perf_counter(), time.monotonic()
-            result = await fetch_snapshot(client, info, plan, SystemClock().now())
+            polled_at = SystemClock().now()
+            result = await fetch_snapshot(client, info, plan, polled_at)
             seconds = time.perf_counter() - t0
             done.set()
             await watcher
@@ -121,7 +138,12 @@ async def main(ads: int, qps: int, rules: str) -> None:
     print("longest stalls (s after the poll began, ms):", [(round(t - m0, 2), round(s * 1000)) for t, s in worst])
     by_path = Counter(a["path"] for a in arrivals)
     cap = client.sync_report_ads
-    print(f"\none poll at {qps} QPS: {len(arrivals)} calls, minimum {minimum(result.states, plan, cap)}")
+    low = minimum(result.states, plan, cap, polled_at, info.zone(), hour_rows=False)
+    high = minimum(result.states, plan, cap, polled_at, info.zone(), hour_rows=True)
+    print(
+        f"\none poll at {qps} QPS: {len(arrivals)} calls, minimum {low}-{high} (hourly reports at 1 page per date"
+        " to one row per entity and hour so far)"
+    )
     for path, n in sorted(by_path.items()):
         print(f"  {path:28} {n:5d}")
     print(
