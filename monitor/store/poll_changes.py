@@ -67,6 +67,8 @@ def poll_changes(
         out.append(row_values(state, text, present=True))
         parsed = _parsed(old)
         event, changed = entity_events(old, state, parsed, parsed if _shareable(parsed, old, state, text) else None)
+        if old is not None and type(old.metrics) is StoredMetrics:  # parsed or adopted above: the values at hand,
+            old.metrics.release_text()  # the text is not needed again this poll
         if event is not None:
             states.append(event)
         windows += changed

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from datetime import timedelta
 from types import MappingProxyType
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from hypothesis import given, settings
@@ -160,3 +160,23 @@ def test_a_list_within_a_window_is_never_taken_from_the_new_poll() -> None:
     poll_changes(previous, {new.key: new}, [Level.AD])
     kept = previous[old.key].metrics["lifetime"]["m"]
     assert [type(v) for v in kept] == [int]  # type: ignore[union-attr]
+
+
+@settings(max_examples=100, deadline=None)
+@given(data=st.data(), n=st.integers(1, 6))
+def test_a_changed_entitys_previous_text_is_let_go_and_reads_back_the_same(data: st.DataObject, n: int) -> None:
+    olds = [data.draw(state_of(f"a{i}")) for i in range(n)]
+    news = [data.draw(moved(old)) for old in olds]
+    previous = {s.key: as_read(s, decoded=False) for s in olds}
+    texts = {key: cast(StoredMetrics, s.metrics).text for key, s in previous.items()}
+
+    rows, _ = poll_changes(previous, {s.key: s for s in news}, [Level.AD])
+
+    changed = {(Level(r.level), r.entity_id) for r in rows}
+    for key, old in previous.items():
+        metrics = cast(StoredMetrics, old.metrics)
+        assert metrics.text == texts[key]  # the same text, kept or encoded again
+        if key in changed and texts[key] != "{}":  # ("{}" may be one constant string object)
+            assert metrics.text is not texts[key]  # the comparison parsed it and let the text go
+    # compared again (a poll that saves another level), the same rows
+    assert poll_changes(previous, {s.key: s for s in news}, [Level.AD])[0] == rows
