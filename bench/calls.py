@@ -67,7 +67,10 @@ def minimum(
                 calls += max(1, math.ceil(sum(1 for s in of_level if window in s.metrics) / MAX_PAGE_SIZE))
         for day in hour_dates(list(hourly), now, zone):
             hours = 24 if day < local.date() else local.hour + 1
-            calls += max(1, math.ceil(len(of_level) * hours / MAX_PAGE_SIZE)) if hour_rows else 1
+            if level is Level.AD and len(of_level) > cap:
+                calls += TASK_CALLS  # read as the ad level's other reports are past the cap: one task
+            else:
+                calls += max(1, math.ceil(len(of_level) * hours / MAX_PAGE_SIZE)) if hour_rows else 1
     return calls
 
 

@@ -10,12 +10,20 @@ advertisers (:mod:`monitor.tiktok.report_batch`) in twos and threes, not fives.
 So a poll whose previous snapshot has ads guesses (:func:`guess`) from what was seen before: the previous
 snapshot's count of ads (more than the cap: the task) and whether this advertiser's latest poll in this process
 found Smart+ campaigns (:attr:`TikTokClient.smart_plus_advertisers`; not known: none), and starts the report at
-once (:func:`ad_report`). The lists then decide as they always did; a guess they contradict is dropped
-(cancelled if it is still running) and the report is read the way they say, so the values are always those of
-the report the lists choose, the same as if it had waited. A wrong guess costs calls only: the capped sync page
-(or a complete sync report) of an advertiser that passed 20,000 ads since its previous poll, the task of one that
-fell below, the ``ad_id`` report of an advertiser with Smart+ campaigns on its first poll in the process (often
-nothing more: it shared a combined call).
+once (:func:`ad_report`). The lists then decide as they always did, and the report is read the way they say, so
+the values are always those of the report the lists choose, the same as if it had waited. What a wrong guess
+costs:
+
+* a sync report guessed where the lists want the task (the advertiser passed 20,000 ads since its previous poll):
+  the sync read is awaited to its end (a capped page 1 hands over to the task at once; a complete report is read
+  again by task), so calls and time; and a combined call it joined with its old, smaller count may come back
+  capped, sending every advertiser of that group to a call of its own;
+* a task guessed where the lists want the sync report (it fell below): the task is cancelled, usually after its
+  ``report/task/create/`` was sent (which counts against TikTok's tasks per account and hour and takes a turn of
+  that endpoint's budget, :mod:`monitor.tiktok.endpoint_budget`); an advertiser hovering about 20,000 ads pays
+  this at every poll;
+* keyed by ``ad_id`` where the advertiser has Smart+ campaigns (its first poll in the process, or the poll after
+  one whose Smart+ campaigns could not be read): read again (often nothing more: it shared a combined call).
 
 A poll without a previous snapshot holding ads (its first, or the first since ads are read) waits for its lists,
 as before: it happens once per advertiser, and guessing the sync report would cost every large advertiser a

@@ -12,6 +12,7 @@ tool creating tasks with the same app).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 
 from monitor.tiktok.sendwindow import SendWindow, Slot
@@ -35,6 +36,13 @@ class EndpointWindows:
             path: (qps, per_minute, SendWindow(1.0 + margin), SendWindow(60.0 + margin))
             for path, (qps, per_minute) in budgets.items()
         }
+        self._turns = {path: asyncio.Lock() for path in budgets}
+
+    def turn(self, endpoint: str | None) -> asyncio.Lock | None:
+        """The lock an endpoint's callers take in turn (None: no budget of its own). Without it, callers that
+        found room at once would all join the limiter's queue, all but one find the endpoint full there and
+        queue again behind everything that came meanwhile, out of their order."""
+        return None if endpoint is None else self._turns.get(endpoint)
 
     def wait(self, endpoint: str | None, now: float) -> float:
         """Seconds until one more request to ``endpoint`` fits its windows (0: now, or it has no budget)."""

@@ -235,6 +235,13 @@ class RateLimiter:
         until :meth:`sent` says when it left, and from then on by that time (see
         :mod:`monitor.tiktok.sendwindow`). Whoever holds must call :meth:`sent` once the request was written,
         or failed without being written."""
+        turn = self._endpoint_windows.turn(endpoint)
+        if turn is None:
+            return await self._counted(advertiser_id, endpoint, hold)
+        async with turn:  # an endpoint with a budget of its own: its callers one at a time, in the order they asked
+            return await self._counted(advertiser_id, endpoint, hold)
+
+    async def _counted(self, advertiser_id: str | None, endpoint: str | None, hold: bool) -> Grant:
         self._waiting += 1
         try:
             return await self._acquire(advertiser_id, endpoint, hold)
@@ -253,7 +260,7 @@ class RateLimiter:
             while (wait := self._scoped_wait(advertiser_id, endpoint, self._clock())) > 0:
                 waited = True
                 await self._sleep(wait)
-            async with self._lock:  # FIFO: callers are granted in the order they asked
+            async with self._lock:  # FIFO: callers are granted in the order they could be sent (joined the queue)
                 while True:
                     while (wait := self._wait_needed(self._clock())) > 0:
                         waited = True

@@ -63,3 +63,18 @@ def test_an_endpoint_without_a_budget_never_waits():
     windows = EndpointWindows(ENDPOINT_BUDGETS, margin=0.1)
     assert windows.wait("ad/get/", 0.0) == 0.0
     assert windows.wait(None, 0.0) == 0.0
+
+
+async def test_task_creates_asked_for_with_a_crowd_are_granted_in_the_order_they_asked():
+    vt = VirtualTime()
+    limiter = RateLimiter(10, margin=0.0, clock=vt.clock, sleep=vt.sleep)
+    order: list[str] = []
+
+    async def one(name: str, endpoint: str) -> None:
+        await limiter.acquire("7000000000000000001", endpoint)
+        order.append(name)
+
+    creates = [one(f"create {i}", TASKS) for i in range(4)]
+    crowd = [one(f"page {i}", "ad/get/") for i in range(40)]
+    await asyncio.gather(*creates, *crowd)
+    assert [name for name in order if name.startswith("create")] == [f"create {i}" for i in range(4)]
