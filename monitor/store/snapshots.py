@@ -119,14 +119,21 @@ async def load_current(
         query = query.select_from(entities_t.outerjoin(keys_t, _same_key))
     query = query.where(entities_t.c.advertiser_id == advertiser_id, entities_t.c.present.is_(True))
     fields = _SharedFields(fastjson.loads if shared is not None else tuple)
-    states = await _states(conn, query, advertiser_id, sids, fields, apart=shared is None)
+    try:
+        states = await _states(conn, query, advertiser_id, sids, fields, apart=shared is None)
+    except sa.exc.OperationalError:
+        if shared is None or conn.dialect.name != "sqlite":
+            raise
+        # a SQLite of 3.38 or later built without its JSON functions (SQLITE_OMIT_JSON): read them apart
+        return await load_current(conn, advertiser_id, sids, shared_text=False)
     # read-only as it is: Snapshot copies any other mapping, 5 MB and a moment for 100,000 entities
     return Snapshot(advertiser_id, poll[0], poll[1], MappingProxyType(states))
 
 
 def _shared_text(dialect: sa.Dialect) -> sa.ColumnElement[Any] | None:
     """:data:`SHARED_COLUMNS` as one JSON array text, or None where the database has no JSON functions (SQLite
-    before 3.38 may lack them; those columns are then read apart)."""
+    before 3.38 may lack them; those columns are then read apart). A later SQLite built without them fails the
+    read, which :func:`load_current` then makes apart."""
     columns = [entities_t.c[name] for name in SHARED_COLUMNS]
     if dialect.name == "postgresql":
         return sa.cast(sa.func.json_build_array(*columns), sa.Text)

@@ -20,7 +20,7 @@ from monitor.store import history as store_history
 from monitor.store.db import reading
 from monitor.store.snapshots import _shared_text, load_current
 
-from .conftest import ADV, T0, state
+from .conftest import ADV, T0, Database, state
 
 #: Texts JSON has to escape or could mistake for something else, in the columns read as one text.
 ODD = ["", 'say "hi"', "back\\slash", "ünïcødé ☃ 🚀", "[1, 2]", "null", "tab\tnew\nline", "it's", "\u2028", "\x01"]
@@ -131,3 +131,33 @@ def test_a_sqlite_without_json_functions_reads_the_columns_apart() -> None:
     assert _shared_text(old) is None
     assert "json_array" in str(_shared_text(new))
     assert "json_build_array" in str(_shared_text(postgresql.dialect()))
+
+
+async def test_a_sqlite_that_fails_the_json_read_gives_the_snapshot_read_apart(tmp_path: Any) -> None:
+    """A SQLite of 3.38 or later may be built without its JSON functions: the read fails, and is made apart."""
+    store = await Database("sqlite", f"sqlite:///{tmp_path / 'monitor.db'}").open()
+    try:
+        await _fails_the_json_read(store)
+    finally:
+        await store.close()
+
+
+async def _fails_the_json_read(store: Store) -> None:
+    saved = entities()
+    async with store.poll(ADV, T0) as poll:
+        poll.save(saved)
+    failed: list[str] = []
+
+    def no_json(*_: Any) -> None:
+        failed.append("json_array")
+        raise ValueError("no such function: json_array")  # as a build without it fails the statement
+
+    async with reading(store.engine) as conn:
+        raw = await conn.get_raw_connection()
+        await raw.driver_connection.create_function("json_array", -1, no_json)  # type: ignore[union-attr]
+        try:
+            snapshot = await load_current(conn, ADV)
+        finally:
+            await raw.driver_connection.create_function("json_array", -1, None)  # type: ignore[union-attr]
+    assert failed  # the JSON read was tried, and failed
+    assert snapshot is not None and dict(snapshot.entities) == as_stored(saved)
