@@ -53,10 +53,12 @@ async def ensure_sids(
     sids: dict[EntityKey, int],
     wanted: Iterable[EntityKey],
     recheck: Iterable[EntityKey] = (),
+    slice_rows: int = bulk.SLICE_ROWS,
 ) -> None:
     """Give the ``wanted`` entities missing from ``sids`` a key (their ``entities`` rows exist), into ``sids``.
     Keys in ``recheck`` (entities appearing in this poll, whose key pruning may have deleted since ``sids`` was
-    read) are looked up again."""
+    read) are looked up again. The keys are inserted in one order (level, entity id), ``slice_rows`` at a time;
+    ``sids`` keeps the ``wanted`` key objects (no copy of each entity's id read back)."""
     for key in recheck:
         sids.pop(key, None)
     missing = sorted({key for key in wanted if key not in sids}, key=lambda k: (k[0].value, k[1]))
@@ -65,10 +67,12 @@ async def ensure_sids(
     insert = lease.dialect_insert(conn, keys_t).on_conflict_do_nothing(
         index_elements=[keys_t.c.advertiser_id, keys_t.c.level, keys_t.c.entity_id]
     )
-    rows = [(advertiser_id, level.value, entity_id) for level, entity_id in missing]
-    await bulk.execute_many(conn, insert, ("advertiser_id", "level", "entity_id"), rows)
+    async with bulk.executing(conn, insert, ("advertiser_id", "level", "entity_id")) as add:
+        for start in range(0, len(missing), slice_rows):
+            part = missing[start : start + slice_rows]
+            await add([(advertiser_id, level.value, entity_id) for level, entity_id in part])
     if len(missing) > 500:  # many new entities (a first poll): one range read of the advertiser's keys
-        sids.update(await load_sids(conn, advertiser_id))
+        await _read_sids(conn, advertiser_id, sids, {key: key for key in missing}, slice_rows)
         return
     pair = sa.tuple_(keys_t.c.level, keys_t.c.entity_id)
     for start in range(0, len(missing), 500):  # bounded statements: SQLite limits the parameters of one
@@ -77,6 +81,25 @@ async def ensure_sids(
             keys_t.c.advertiser_id == advertiser_id, pair.in_(chunk)
         )
         sids.update({(_LEVELS[row.level], row.entity_id): row.sid for row in await conn.execute(query)})
+
+
+async def _read_sids(
+    conn: AsyncConnection,
+    advertiser_id: str,
+    sids: dict[EntityKey, int],
+    own: dict[EntityKey, EntityKey],
+    slice_rows: int,
+) -> None:
+    """Every ``sid`` of the advertiser into ``sids``, streamed ``slice_rows`` at a time; a key found in ``own``
+    is stored as that object (the caller's, which refers to its entity's id: a first poll's 100,000 keys are
+    not each read back into a new tuple and string kept as long as the poll)."""
+    query = sa.select(keys_t.c.level, keys_t.c.entity_id, keys_t.c.sid).where(keys_t.c.advertiser_id == advertiser_id)
+    result = await conn.stream(query.execution_options(yield_per=slice_rows))
+    levels, mine = _LEVELS, own.get
+    async for rows in result.partitions():
+        for level, entity_id, sid in rows:
+            key = (levels[level], entity_id)
+            sids[mine(key, key)] = sid
 
 
 async def name_ids(conn: AsyncConnection, wanted: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
@@ -105,76 +128,80 @@ async def write(
     changes: HistoryChanges,
     sids: dict[EntityKey, int],
     appearing: Iterable[EntityKey] = (),
+    slice_rows: int = bulk.SLICE_ROWS,
 ) -> None:
     """Insert one poll's history rows (the entities' rows are written already); ``appearing``: the entities not
-    in the previous snapshot (their keys are looked up again, see :func:`ensure_sids`)."""
+    in the previous snapshot (their keys are looked up again, see :func:`ensure_sids`). The rows are built and
+    handed over ``slice_rows`` at a time (a first poll of a large account writes 100,000s)."""
     if not len(changes):
         return
+    states, windows = changes.states, changes.windows
     # an entity new to the history has a state row: its key is made with those of the states
-    states = await _keys_of(conn, advertiser_id, sids, [e.key for e in changes.states], appearing)
+    recheck = list(appearing)
+    if recheck or not all(map(sids.__contains__, map(_key, states))):
+        await ensure_sids(conn, advertiser_id, sids, map(_key, states), recheck, slice_rows)
     poll: dict[str, Any] = {"poll_id": poll_id}  # the same in every row: not a value of each (monitor.store.bulk)
     if partitions.partitioned(conn):
         poll["day"] = await partitions.poll_day(conn, poll_id)
-    if changes.states:
+    sid = sids.__getitem__
+    if states:
         table = partitions.with_day(states_t) if "day" in poll else states_t
-        rows = [(sid, e.present, *_state_values(e.state)) for sid, e in zip(states, changes.states, strict=True)]
-        await bulk.insert_many(conn, sa.insert(table), STATE_ROW_COLUMNS, rows, poll)
-    if changes.windows:
+        async with bulk.inserting(conn, sa.insert(table), STATE_ROW_COLUMNS, poll) as add:
+            for start in range(0, len(states), slice_rows):
+                part = states[start : start + slice_rows]
+                await add([(sid(e.key), e.present, *_state_values(e.state)) for e in part])
+    if windows:
+        if not all(map(sids.__contains__, map(_key, windows))):  # the common case: each key hashed once
+            await ensure_sids(conn, advertiser_id, sids, map(_key, windows), (), slice_rows)
         table = partitions.with_day(metrics_t) if "day" in poll else metrics_t
-        keys = await _keys_of(conn, advertiser_id, sids, [w.key for w in changes.windows])
-        windows = await _window_rows(conn, changes.windows, keys)
-        await bulk.insert_many(conn, sa.insert(table), WINDOW_COLUMNS, windows, poll)
+        async with bulk.inserting(conn, sa.insert(table), WINDOW_COLUMNS, poll) as add:
+            await _write_windows(conn, windows, sids, add, slice_rows)
 
 
-async def _keys_of(
-    conn: AsyncConnection,
-    advertiser_id: str,
-    sids: dict[EntityKey, int],
-    keys: list[EntityKey],
-    recheck: Iterable[EntityKey] = (),
-) -> list[int]:
-    """The ``sid`` of each of ``keys``, in order, making those missing (:func:`ensure_sids`). Without ``recheck``
-    each key is looked up once when all are known (the common case: 100,000s of window rows, each key hashed
-    once, not again to find the missing)."""
-    if not recheck:
-        try:
-            return list(map(sids.__getitem__, keys))
-        except KeyError:
-            pass
-    await ensure_sids(conn, advertiser_id, sids, keys, recheck)
-    return list(map(sids.__getitem__, keys))
-
-
+_key = attrgetter("key")
 #: The columns of a ``history_states`` row (but its poll), in the order :func:`write` builds them.
 STATE_ROW_COLUMNS = ("sid", "present", *STATE_FIELDS)
 _state_values = attrgetter(*STATE_FIELDS)
-#: The columns of a ``history_metrics`` row (but its poll), in the order :func:`_window_rows` builds them.
+#: The columns of a ``history_metrics`` row (but its poll), in the order :func:`_write_windows` builds them.
 WINDOW_COLUMNS = ("sid", "window_id", "metric_set", "vals")
 _OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS  # fastjson.dumps' options
 
 
-async def _window_rows(conn: AsyncConnection, windows: Sequence[WindowEvent], sids: list[int]) -> list[tuple[Any, ...]]:
-    """The ``history_metrics`` rows (:data:`WINDOW_COLUMNS`) of the window events (``sids``: their entities'
-    keys, in order), adding new window names and metric sets to ``history_names``. A poll writes 100,000s of them
-    over a handful of metric sets (the names of a window's values, in their order): each set's id and sorting are
-    worked out once."""
-    of = [None if w.values is None else tuple(w.values) for w in windows]  # each window's names, in its order
-    shapes = {shape for shape in set(of) if shape is not None}
+class _Shapes(dict[tuple[str, ...], int]):
+    """Each distinct metric set (a window's names, in their order) numbered as it is first seen."""
+
+    def __missing__(self, shape: tuple[str, ...]) -> int:
+        self[shape] = number = len(self)
+        return number
+
+
+async def _write_windows(
+    conn: AsyncConnection, windows: Sequence[WindowEvent], sids: dict[EntityKey, int], add: bulk.Add, slice_rows: int
+) -> None:
+    """Hand the ``history_metrics`` rows (:data:`WINDOW_COLUMNS`) of the window events to ``add``, ``slice_rows``
+    at a time (``sids``: their entities' keys), adding new window names and metric sets to ``history_names``
+    first, all at once. A poll writes 100,000s of them over a handful of metric sets: each set's id and sorting
+    are worked out once, and each window's set is remembered by its number (no tuple of names kept per row)."""
+    shapes = _Shapes()
+    of = [-1 if w.values is None else shapes[tuple(w.values)] for w in windows]  # each window's set, by number
     texts = {(WINDOW, name) for name in {w.window for w in windows}}
     texts |= {(METRIC_SET, metric_set(dict.fromkeys(s))) for s in shapes}
     ids = await name_ids(conn, texts)
     window_ids = {name: found for (kind, name), found in ids.items() if kind == WINDOW}
-    layouts = {s: (ids[(METRIC_SET, metric_set(dict.fromkeys(s)))], _getter(sorted(s))) for s in shapes}
-    rows: list[tuple[Any, ...]] = []
-    add = rows.append
-    for sid, w, shape in zip(sids, windows, of, strict=True):
-        values = w.values
-        if shape is None or values is None:
-            add((sid, window_ids[w.window], None, None))
-            continue
-        set_id, ordered = layouts[shape]
-        add((sid, window_ids[w.window], set_id, _pack(values, ordered)))
-    return rows
+    layouts = [(ids[(METRIC_SET, metric_set(dict.fromkeys(s)))], _getter(sorted(s))) for s in shapes]
+    sid = sids.__getitem__
+    for start in range(0, len(windows), slice_rows):
+        rows: list[tuple[Any, ...]] = []
+        row = rows.append
+        for w, shape in zip(windows[start : start + slice_rows], of[start : start + slice_rows], strict=True):
+            values = w.values
+            if shape < 0 or values is None:
+                row((sid(w.key), window_ids[w.window], None, None))
+                continue
+            set_id, ordered = layouts[shape]
+            row((sid(w.key), window_ids[w.window], set_id, _pack(values, ordered)))
+        await add(rows)
+        del rows
 
 
 def _getter(names: list[str]) -> Callable[[Values], tuple[Any, ...]]:
