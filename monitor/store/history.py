@@ -11,7 +11,8 @@ monitor.store.partitions).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
+from itertools import filterfalse, repeat
 from operator import attrgetter, itemgetter
 from typing import Any
 
@@ -39,6 +40,7 @@ metrics_t = HistoryMetricsRow.__table__
 names_t = HistoryNameRow.__table__
 
 _LEVELS = {level.value: level for level in Level}
+_level_name = attrgetter("value")
 
 
 async def load_sids(conn: AsyncConnection, advertiser_id: str) -> dict[EntityKey, int]:
@@ -52,16 +54,17 @@ async def ensure_sids(
     advertiser_id: str,
     sids: dict[EntityKey, int],
     wanted: Iterable[EntityKey],
-    recheck: Iterable[EntityKey] = (),
+    recheck: Collection[EntityKey] = (),
     slice_rows: int = bulk.SLICE_ROWS,
 ) -> None:
     """Give the ``wanted`` entities missing from ``sids`` a key (their ``entities`` rows exist), into ``sids``.
     Keys in ``recheck`` (entities appearing in this poll, whose key pruning may have deleted since ``sids`` was
-    read) are looked up again. The keys are inserted in one order (level, entity id), ``slice_rows`` at a time;
-    ``sids`` keeps the ``wanted`` key objects (no copy of each entity's id read back)."""
+    read) are looked up again. The keys are inserted in one order (level name, entity id), ``slice_rows`` at a
+    time; ``sids`` keeps the ``wanted`` key objects (a first poll's 100,000 keys are not each read back into a
+    new tuple and id string kept as long as the poll)."""
     for key in recheck:
         sids.pop(key, None)
-    missing = sorted({key for key in wanted if key not in sids}, key=lambda k: (k[0].value, k[1]))
+    missing = sorted_keys(set(filterfalse(sids.__contains__, wanted)), _level_name)
     if not missing:
         return
     insert = lease.dialect_insert(conn, keys_t).on_conflict_do_nothing(
@@ -72,7 +75,10 @@ async def ensure_sids(
             part = missing[start : start + slice_rows]
             await add([(advertiser_id, level.value, entity_id) for level, entity_id in part])
     if len(missing) > 500:  # many new entities (a first poll): one range read of the advertiser's keys
-        await _read_sids(conn, advertiser_id, sids, {key: key for key in missing}, slice_rows)
+        # each key in sids first, as the caller's object: a key read back equal to it then sets its value only
+        sids.update(zip(missing, repeat(_UNREAD)))
+        del missing
+        await _read_sids(conn, advertiser_id, sids, slice_rows)
         return
     pair = sa.tuple_(keys_t.c.level, keys_t.c.entity_id)
     for start in range(0, len(missing), 500):  # bounded statements: SQLite limits the parameters of one
@@ -83,23 +89,34 @@ async def ensure_sids(
         sids.update({(_LEVELS[row.level], row.entity_id): row.sid for row in await conn.execute(query)})
 
 
-async def _read_sids(
-    conn: AsyncConnection,
-    advertiser_id: str,
-    sids: dict[EntityKey, int],
-    own: dict[EntityKey, EntityKey],
-    slice_rows: int,
-) -> None:
-    """Every ``sid`` of the advertiser into ``sids``, streamed ``slice_rows`` at a time; a key found in ``own``
-    is stored as that object (the caller's, which refers to its entity's id: a first poll's 100,000 keys are
-    not each read back into a new tuple and string kept as long as the poll)."""
+#: The value of a key in ``sids`` before it is read back (see :func:`ensure_sids`).
+_UNREAD = -1
+
+
+def sorted_keys(keys: Iterable[EntityKey], level_order: Callable[[Level], Any]) -> list[EntityKey]:
+    """``keys`` sorted by ``level_order`` of their level, then by entity id: each level's keys sorted in C (they
+    compare by id), without a sort key made per entity."""
+    by_level: dict[Level, list[EntityKey]] = {}
+    for key in keys:
+        by_level.setdefault(key[0], []).append(key)
+    ordered: list[EntityKey] = []
+    for level in sorted(by_level, key=level_order):
+        ordered += sorted(by_level.pop(level))
+    return ordered
+
+
+async def _read_sids(conn: AsyncConnection, advertiser_id: str, sids: dict[EntityKey, int], slice_rows: int) -> None:
+    """Every ``sid`` of the advertiser into ``sids``, streamed ``slice_rows`` rows at a time; a key of ``sids``
+    left :data:`_UNREAD` (none should be: its row was just inserted) is taken out again, as if never made."""
     query = sa.select(keys_t.c.level, keys_t.c.entity_id, keys_t.c.sid).where(keys_t.c.advertiser_id == advertiser_id)
     result = await conn.stream(query.execution_options(yield_per=slice_rows))
-    levels, mine = _LEVELS, own.get
+    levels = _LEVELS
     async for rows in result.partitions():
         for level, entity_id, sid in rows:
-            key = (levels[level], entity_id)
-            sids[mine(key, key)] = sid
+            sids[(levels[level], entity_id)] = sid  # an equal key there already stays that object
+    if _UNREAD in sids.values():
+        for key in [key for key, sid in sids.items() if sid == _UNREAD]:
+            del sids[key]
 
 
 async def name_ids(conn: AsyncConnection, wanted: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
@@ -127,7 +144,7 @@ async def write(
     poll_id: int,
     changes: HistoryChanges,
     sids: dict[EntityKey, int],
-    appearing: Iterable[EntityKey] = (),
+    appearing: Collection[EntityKey] = (),
     slice_rows: int = bulk.SLICE_ROWS,
 ) -> None:
     """Insert one poll's history rows (the entities' rows are written already); ``appearing``: the entities not
@@ -137,9 +154,8 @@ async def write(
         return
     states, windows = changes.states, changes.windows
     # an entity new to the history has a state row: its key is made with those of the states
-    recheck = list(appearing)
-    if recheck or not all(map(sids.__contains__, map(_key, states))):
-        await ensure_sids(conn, advertiser_id, sids, map(_key, states), recheck, slice_rows)
+    if appearing or not all(map(sids.__contains__, map(_key, states))):
+        await ensure_sids(conn, advertiser_id, sids, map(_key, states), appearing, slice_rows)
     poll: dict[str, Any] = {"poll_id": poll_id}  # the same in every row: not a value of each (monitor.store.bulk)
     if partitions.partitioned(conn):
         poll["day"] = await partitions.poll_day(conn, poll_id)

@@ -109,7 +109,7 @@ async def _compare_and_add(
     states: list[StateEvent] = []
     windows: list[WindowEvent] = []
     written = 0
-    keys = _in_row_order(chain(saved, gone))
+    keys = history.sorted_keys(chain(saved, gone), LEVEL_ORDER.__getitem__)  # the order of the rows
     for start in range(0, len(keys), slice_rows):
         part = keys[start : start + slice_rows]
         was = {key: previous[key] for key in part if key in previous} if previous else {}
@@ -124,15 +124,3 @@ async def _compare_and_add(
         states += changes.states
         windows += changes.windows
     return written, HistoryChanges(tuple(states), tuple(windows))
-
-
-def _in_row_order(keys: Iterable[EntityKey]) -> list[EntityKey]:
-    """``keys`` in the order of the ``entities`` rows of a poll: by level (campaigns first), then entity id (each
-    level's ids sorted as strings, in C)."""
-    by_level: dict[Level, list[EntityKey]] = {}
-    for key in keys:
-        by_level.setdefault(key[0], []).append(key)
-    ordered: list[EntityKey] = []
-    for level in sorted(by_level, key=LEVEL_ORDER.__getitem__):
-        ordered += sorted(by_level[level])  # one level: the tuples compare by id
-    return ordered
