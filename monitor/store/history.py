@@ -4,7 +4,9 @@ A poll's writer knows the ``sid`` of every entity of its previous snapshot (read
 transaction: monitor.store.snapshots.load_current; :func:`load_sids` before a first poll); the others are looked
 up or given new keys in the transaction (one INSERT, one SELECT). The ``history_names`` (windows, metric sets) are
 a few dozen rows, read whole in the transaction and added to when a new window or metric set turns up. Then each
-table gets one bulk INSERT of tuples (monitor.store.bulk: an executemany, on PostgreSQL a COPY). On PostgreSQL
+table gets a bulk INSERT of tuples (monitor.store.bulk: an executemany per slice of rows, on PostgreSQL a COPY per
+slice and one INSERT ... SELECT), each slice of rows built, handed over and let go before the next (a large
+account's first poll writes 100,000s of them: monitor.store.poll_write). On PostgreSQL
 each row also carries the ``day`` it is stored under (its poll's UTC date, read from ``polls``:
 monitor.store.partitions).
 """
