@@ -87,7 +87,8 @@ class PollWriter:
             if state.key in batch:
                 raise ValueError(f"{state.key} given twice")
             batch[state.key] = state
-        self._saved.update(batch)
+        # a new dict, not this one updated: the snapshot ``current`` made may be this very dict
+        self._saved = {**self._saved, **batch} if self._saved else batch
         self._saved_levels |= wanted
         self._current = None
         self._changes = None
@@ -98,7 +99,10 @@ class PollWriter:
         if self._current is None:
             carried = {} if self.previous is None else self.previous.entities
             entities = {k: v for k, v in carried.items() if k[0] not in self._saved_levels}
-            entities.update(self._saved)
+            if entities:
+                entities.update(self._saved)
+            else:  # every level saved (a poll's usual case): the saved states themselves, not a copy of 100,000s
+                entities = self._saved
             # wrapped here, so Snapshot need not copy it (100,000 entries for a large account)
             self._current = Snapshot(self.advertiser_id, self.poll_id, self.taken_at, MappingProxyType(entities))
         return self._current
