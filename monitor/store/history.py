@@ -29,6 +29,7 @@ from monitor.store.history_codec import (
     STATE_FIELDS,
     WINDOW,
     HistoryChanges,
+    StateEvent,
     Values,
     WindowEvent,
     metric_set,
@@ -156,24 +157,40 @@ async def write(
         return
     states, windows = changes.states, changes.windows
     # an entity new to the history has a state row: its key is made with those of the states
-    if appearing or not all(map(sids.__contains__, map(_key, states))):
-        await ensure_sids(conn, advertiser_id, sids, map(_key, states), appearing, slice_rows)
+    state_sids = await _sids_of(conn, advertiser_id, sids, states, appearing, slice_rows)
     poll: dict[str, Any] = {"poll_id": poll_id}  # the same in every row: not a value of each (monitor.store.bulk)
     if partitions.partitioned(conn):
         poll["day"] = await partitions.poll_day(conn, poll_id)
-    sid = sids.__getitem__
     if states:
         table = partitions.with_day(states_t) if "day" in poll else states_t
         async with bulk.inserting(conn, sa.insert(table), STATE_ROW_COLUMNS, poll) as add:
             for start in range(0, len(states), slice_rows):
-                part = states[start : start + slice_rows]
-                await add([(sid(e.key), e.present, *_state_values(e.state)) for e in part])
+                part = zip(state_sids[start : start + slice_rows], states[start : start + slice_rows], strict=True)
+                await add([(sid, e.present, *_state_values(e.state)) for sid, e in part])
+    del state_sids
     if windows:
-        if not all(map(sids.__contains__, map(_key, windows))):  # the common case: each key hashed once
-            await ensure_sids(conn, advertiser_id, sids, map(_key, windows), (), slice_rows)
         table = partitions.with_day(metrics_t) if "day" in poll else metrics_t
         async with bulk.inserting(conn, sa.insert(table), WINDOW_COLUMNS, poll) as add:
-            await _write_windows(conn, windows, sids, add, slice_rows)
+            await _write_windows(conn, advertiser_id, windows, sids, add, slice_rows)
+
+
+async def _sids_of(
+    conn: AsyncConnection,
+    advertiser_id: str,
+    sids: dict[EntityKey, int],
+    events: Sequence[StateEvent],
+    recheck: Collection[EntityKey] = (),
+    slice_rows: int = bulk.SLICE_ROWS,
+) -> list[int]:
+    """The ``sid`` of each state event's entity, in order, making those missing (:func:`ensure_sids`). Without
+    ``recheck`` each key is looked up once when all are known (the common case), not again to find the missing."""
+    if not recheck:
+        try:
+            return list(map(sids.__getitem__, map(_key, events)))
+        except KeyError:
+            pass
+    await ensure_sids(conn, advertiser_id, sids, map(_key, events), recheck, slice_rows)
+    return list(map(sids.__getitem__, map(_key, events)))
 
 
 _key = attrgetter("key")
@@ -194,12 +211,18 @@ class _Shapes(dict[tuple[str, ...], int]):
 
 
 async def _write_windows(
-    conn: AsyncConnection, windows: Sequence[WindowEvent], sids: dict[EntityKey, int], add: bulk.Add, slice_rows: int
+    conn: AsyncConnection,
+    advertiser_id: str,
+    windows: Sequence[WindowEvent],
+    sids: dict[EntityKey, int],
+    add: bulk.Add,
+    slice_rows: int,
 ) -> None:
     """Hand the ``history_metrics`` rows (:data:`WINDOW_COLUMNS`) of the window events to ``add``, ``slice_rows``
-    at a time (``sids``: their entities' keys), adding new window names and metric sets to ``history_names``
-    first, all at once. A poll writes 100,000s of them over a handful of metric sets: each set's id and sorting
-    are worked out once, and each window's set is remembered by its number (no tuple of names kept per row)."""
+    at a time (``sids``: their entities' keys, made for those without one), adding new window names and metric
+    sets to ``history_names`` first, all at once. A poll writes 100,000s of them over a handful of metric sets:
+    each set's id and sorting are worked out once, and each window's set is remembered by its number (no tuple of
+    names kept per row)."""
     shapes = _Shapes()
     of = [-1 if w.values is None else shapes[tuple(w.values)] for w in windows]  # each window's set, by number
     texts = {(WINDOW, name) for name in {w.window for w in windows}}
@@ -207,17 +230,22 @@ async def _write_windows(
     ids = await name_ids(conn, texts)
     window_ids = {name: found for (kind, name), found in ids.items() if kind == WINDOW}
     layouts = [(ids[(METRIC_SET, metric_set(dict.fromkeys(s)))], _getter(sorted(s))) for s in shapes]
-    sid = sids.__getitem__
     for start in range(0, len(windows), slice_rows):
+        part = windows[start : start + slice_rows]
+        try:
+            keys = list(map(sids.__getitem__, map(_key, part)))  # each looked up once
+        except KeyError:  # an entity without a key and without a state row: make those of every window's at once
+            await ensure_sids(conn, advertiser_id, sids, map(_key, windows), (), slice_rows)
+            keys = list(map(sids.__getitem__, map(_key, part)))
         rows: list[tuple[Any, ...]] = []
         row = rows.append
-        for w, shape in zip(windows[start : start + slice_rows], of[start : start + slice_rows], strict=True):
+        for sid, w, shape in zip(keys, part, of[start : start + slice_rows], strict=True):
             values = w.values
             if shape < 0 or values is None:
-                row((sid(w.key), window_ids[w.window], None, None))
+                row((sid, window_ids[w.window], None, None))
                 continue
             set_id, ordered = layouts[shape]
-            row((sid(w.key), window_ids[w.window], set_id, _pack(values, ordered)))
+            row((sid, window_ids[w.window], set_id, _pack(values, ordered)))
         await add(rows)
         del rows
 
