@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable, Mapping
+from contextlib import AbstractAsyncContextManager
 from itertools import chain
 from typing import Any
 
@@ -81,7 +82,7 @@ async def write_poll_rows(
     return written
 
 
-def _upserting(conn: AsyncConnection, poll_id: int) -> Any:
+def _upserting(conn: AsyncConnection, poll_id: int) -> AbstractAsyncContextManager[bulk.Add]:
     """:func:`monitor.store.bulk.inserting` for ``entities`` rows: new ones inserted, known ones updated."""
     table: Any = _entities_in_row_order
     insert = lease.dialect_insert(conn, table)
