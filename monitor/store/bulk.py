@@ -123,8 +123,9 @@ async def inserting(
     On PostgreSQL through asyncpg each slice of rows is COPYed into a temporary table with the target's columns
     (one per table and session, emptied at commit) and, when the block ends without an error, ``insert`` takes
     them all, and the constants, from there in one INSERT ... SELECT: the server's bulk load instead of one
-    execution per row, and still a statement of SQLAlchemy's (its transaction, its events). Elsewhere each slice
-    is one ``executemany`` (:func:`executing`)."""
+    execution per row, and still a statement of SQLAlchemy's (its transaction, its events); a block that raises
+    leaves the slices COPYed so far in the temporary table until its transaction ends (roll it back). Elsewhere
+    each slice is one ``executemany`` (:func:`executing`)."""
     if conn.dialect.name != "postgresql" or conn.dialect.driver != "asyncpg":
         async with executing(conn, insert, columns, constants) as add:
             yield add
