@@ -1,14 +1,21 @@
-"""Many rows in one statement, without SQLAlchemy's work per row (issue 18).
+"""Many rows in one statement, without SQLAlchemy's work per row (issue 18), handed over in bounded slices.
 
-A warm poll of a 100,000-ad advertiser writes tens of thousands of ``entities`` and history rows. Handed to
-SQLAlchemy as a list of dicts, each row costs several microseconds of parameter processing before the driver sees
-it; here the statement is compiled once and the rows go to the driver as the tuples they were built as:
+A warm poll of a 100,000-ad advertiser writes tens of thousands of ``entities`` and history rows, its first poll
+100,000s. Handed to SQLAlchemy as a list of dicts, each row costs several microseconds of parameter processing
+before the driver sees it; here the statement is compiled once and the rows go to the driver as the tuples they
+were built as:
 
-* :func:`execute_many` runs a statement once per row with the driver's ``executemany`` (SQLite, and PostgreSQL
-  through asyncpg or psycopg), still through SQLAlchemy's connection (its transaction, its events).
-* :func:`insert_many` (inserts and upserts): on PostgreSQL through asyncpg a COPY into a temporary table and one
-  INSERT ... SELECT from it (the server's bulk load, several times cheaper than an execution per row); elsewhere
-  :func:`execute_many`.
+* :func:`executing` runs a statement once per row with the driver's ``executemany`` (SQLite, and PostgreSQL
+  through asyncpg or psycopg), still through SQLAlchemy's connection (its transaction, its events): one
+  ``executemany`` per slice of rows handed to it.
+* :func:`inserting` (inserts and upserts): on PostgreSQL through asyncpg each slice is COPYed into a temporary
+  table and one INSERT ... SELECT takes them all from there when the block ends (the server's bulk load, several
+  times cheaper than an execution per row); elsewhere :func:`executing`.
+* :func:`execute_many` and :func:`insert_many`: the same for rows that are at hand whole, as one slice.
+
+Slices let a caller build the rows of one slice, hand them over and let them go before building the next, so a
+poll of 100,000s of rows never holds them all at once (the rows' texts are most of a large poll's memory at its
+peak; :data:`SLICE_ROWS`).
 
 The values must be what the driver takes as they are (strings, numbers, booleans, None, dates on PostgreSQL): the
 columns written this way have no type that converts values.
@@ -20,16 +27,66 @@ is 100,000 tuples fewer); on PostgreSQL's COPY they are parameters of the INSERT
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from operator import itemgetter
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-__all__ = ["execute_many", "insert_many"]
+__all__ = ["SLICE_ROWS", "Add", "execute_many", "executing", "insert_many", "inserting"]
 
 Row = tuple[Any, ...]
+#: Hands one slice of rows to the statement (see :func:`executing`, :func:`inserting`).
+Add = Callable[[Sequence[Row]], Awaitable[None]]
+
+#: Rows a writer builds and hands over at a time (a few MB of a poll's rows and their texts).
+SLICE_ROWS = 5000
+
+
+@asynccontextmanager
+async def executing(
+    conn: AsyncConnection,
+    statement: sa.ClauseElement,
+    columns: Sequence[str],
+    constants: Mapping[str, Any] | None = None,
+) -> AsyncIterator[Add]:
+    """Gives ``add``: ``await add(rows)`` runs ``statement`` once for each of ``rows`` (tuples of the bound
+    parameters named ``columns``, in that order) in one ``executemany``; compiled once for the connection's
+    dialect, when the first rows come. ``constants``: values of further columns, the same for every row
+    (``statement`` must then be an INSERT); integers become literals of the statement, others a parameter added
+    to each row."""
+    rest: tuple[Any, ...] = ()
+    if constants:
+        literal = {name: value for name, value in constants.items() if type(value) is int}
+        if len(literal) < len(constants):
+            rest = tuple(value for name, value in constants.items() if name not in literal)
+            columns = (*columns, *(name for name in constants if name not in literal))
+        if literal:
+            insert: Any = statement  # an Insert (of a dialect too)
+            # inline: no RETURNING of a key column given as SQL (SQLAlchemy fetches those otherwise)
+            values: dict[str, Any] = {name: sa.literal_column(str(value)) for name, value in literal.items()}
+            statement = insert.inline().values(values)
+    compiled: Any = None  # a SQLCompiler, once rows come
+
+    async def add(rows: Sequence[Row]) -> None:
+        nonlocal compiled
+        if not rows:
+            return
+        if compiled is None:
+            compiled = statement.compile(dialect=conn.dialect, column_keys=list(columns))
+        if rest:
+            rows = [(*row, *rest) for row in rows]
+        params: Sequence[Any]
+        if compiled.positional:
+            order = [columns.index(name) for name in compiled.positiontup or ()]
+            params = rows if order == list(range(len(columns))) else _reordered(rows, order)
+        else:
+            params = [dict(zip(columns, row, strict=True)) for row in rows]
+        await conn.exec_driver_sql(compiled.string, params)
+
+    yield add
 
 
 async def execute_many(
@@ -39,31 +96,9 @@ async def execute_many(
     rows: Sequence[Row],
     constants: Mapping[str, Any] | None = None,
 ) -> None:
-    """Run ``statement`` once for each of ``rows`` (tuples of the bound parameters named ``columns``, in that
-    order), compiled once for the connection's dialect. ``constants``: values of further columns, the same for
-    every row (``statement`` must then be an INSERT); integers become literals of the statement, others a
-    parameter added to each row."""
-    if not rows:
-        return
-    if constants:
-        literal = {name: value for name, value in constants.items() if type(value) is int}
-        if len(literal) < len(constants):
-            rest = tuple(value for name, value in constants.items() if name not in literal)
-            columns = (*columns, *(name for name in constants if name not in literal))
-            rows = [(*row, *rest) for row in rows]
-        if literal:
-            insert: Any = statement  # an Insert (of a dialect too)
-            # inline: no RETURNING of a key column given as SQL (SQLAlchemy fetches those otherwise)
-            values: dict[str, Any] = {name: sa.literal_column(str(value)) for name, value in literal.items()}
-            statement = insert.inline().values(values)
-    compiled: Any = statement.compile(dialect=conn.dialect, column_keys=list(columns))  # a SQLCompiler
-    params: Sequence[Any]
-    if compiled.positional:
-        order = [columns.index(name) for name in compiled.positiontup or ()]
-        params = rows if order == list(range(len(columns))) else _reordered(rows, order)
-    else:
-        params = [dict(zip(columns, row, strict=True)) for row in rows]
-    await conn.exec_driver_sql(compiled.string, params)
+    """Run ``statement`` once for each of ``rows`` in one ``executemany`` (see :func:`executing`)."""
+    async with executing(conn, statement, columns, constants) as add:
+        await add(rows)
 
 
 def _reordered(rows: Sequence[Row], order: list[int]) -> list[Row]:
@@ -74,6 +109,58 @@ def _reordered(rows: Sequence[Row], order: list[int]) -> list[Row]:
     return list(map(itemgetter(*order), rows))
 
 
+@asynccontextmanager
+async def inserting(
+    conn: AsyncConnection,
+    insert: sa.Insert,
+    columns: Sequence[str],
+    constants: Mapping[str, Any] | None = None,
+) -> AsyncIterator[Add]:
+    """Gives ``add``: ``await add(rows)`` inserts ``rows`` (tuples in ``columns`` order) with ``insert`` (an
+    INSERT of one table, an upsert too); ``constants``: values of further columns, the same for every row (see
+    :func:`executing`).
+
+    On PostgreSQL through asyncpg each slice of rows is COPYed into a temporary table with the target's columns
+    (one per table and session, emptied at commit) and, when the block ends without an error, ``insert`` takes
+    them all, and the constants, from there in one INSERT ... SELECT: the server's bulk load instead of one
+    execution per row, and still a statement of SQLAlchemy's (its transaction, its events); a block that raises
+    leaves the slices COPYed so far in the temporary table until its transaction ends (roll it back). Elsewhere
+    each slice is one ``executemany`` (:func:`executing`)."""
+    if conn.dialect.name != "postgresql" or conn.dialect.driver != "asyncpg":
+        async with executing(conn, insert, columns, constants) as add:
+            yield add
+        return
+    target = insert.table.name
+    staging = f"bulk_{target}"
+    quote = conn.dialect.identifier_preparer.quote
+    copied = False
+    driver: Any = None
+
+    async def copy(rows: Sequence[Row]) -> None:
+        nonlocal copied, driver
+        if not rows:
+            return
+        if driver is None:
+            # the target's columns without their NOT NULL (LIKE would copy those): the constants are not COPYed.
+            # (Made once per connection; on a partitioned history it plans a scan of every partition, and locks
+            # each until commit as dropping a partition locks the parent anyway: harmless.)
+            create = f"CREATE TEMPORARY TABLE IF NOT EXISTS {quote(staging)} ON COMMIT DELETE ROWS AS SELECT * FROM "  # noqa: S608
+            await conn.exec_driver_sql(f"{create}{quote(target)} WITH NO DATA")
+            driver = (await conn.get_raw_connection()).driver_connection
+        await driver.copy_records_to_table(staging, records=rows, columns=list(columns))
+        copied = True
+
+    yield copy
+    if not copied:
+        return
+    constant = constants or {}
+    table: Any = insert.table
+    given = [sa.literal(value, table.c[name].type).label(name) for name, value in constant.items()]  # parameters
+    source: Any = sa.select(*(sa.column(name) for name in columns), *given).select_from(sa.table(staging))
+    await conn.execute(insert.from_select([*columns, *constant], source))
+    await conn.exec_driver_sql(f"TRUNCATE {quote(staging)}")  # a second batch of the same table in this transaction
+
+
 async def insert_many(
     conn: AsyncConnection,
     insert: sa.Insert,
@@ -81,32 +168,6 @@ async def insert_many(
     rows: Sequence[Row],
     constants: Mapping[str, Any] | None = None,
 ) -> None:
-    """Run ``insert`` (an INSERT of one table, an upsert too) for each of ``rows`` (tuples in ``columns`` order);
-    ``constants``: values of further columns, the same for every row (see :func:`execute_many`).
-
-    On PostgreSQL through asyncpg the rows are COPYed into a temporary table with the target's columns (one per
-    table and session, emptied at commit) and ``insert`` takes them, and the constants, from there in one INSERT
-    ... SELECT: the server's bulk load instead of one execution per row, and still a statement of SQLAlchemy's
-    (its transaction, its events). Elsewhere: :func:`execute_many`."""
-    if not rows:
-        return
-    if conn.dialect.name != "postgresql" or conn.dialect.driver != "asyncpg":
-        await execute_many(conn, insert, columns, rows, constants)
-        return
-    target = insert.table.name
-    staging = f"bulk_{target}"
-    quote = conn.dialect.identifier_preparer.quote
-    # the target's columns without their NOT NULL (LIKE would copy those): the constants are not COPYed. (Made
-    # once per connection; on a partitioned history it plans a scan of every partition, and locks each until
-    # commit as dropping a partition locks the parent anyway: harmless.)
-    create = f"CREATE TEMPORARY TABLE IF NOT EXISTS {quote(staging)} ON COMMIT DELETE ROWS AS SELECT * FROM "  # noqa: S608
-    await conn.exec_driver_sql(f"{create}{quote(target)} WITH NO DATA")
-    raw = await conn.get_raw_connection()
-    driver: Any = raw.driver_connection
-    await driver.copy_records_to_table(staging, records=rows, columns=list(columns))
-    constant = constants or {}
-    table: Any = insert.table
-    given = [sa.literal(value, table.c[name].type).label(name) for name, value in constant.items()]  # parameters
-    source: Any = sa.select(*(sa.column(name) for name in columns), *given).select_from(sa.table(staging))
-    await conn.execute(insert.from_select([*columns, *constant], source))
-    await conn.exec_driver_sql(f"TRUNCATE {quote(staging)}")  # a second batch of the same table in this transaction
+    """Insert ``rows`` (tuples in ``columns`` order) with ``insert`` as one slice (see :func:`inserting`)."""
+    async with inserting(conn, insert, columns, constants) as add:
+        await add(rows)

@@ -4,14 +4,17 @@ A poll's writer knows the ``sid`` of every entity of its previous snapshot (read
 transaction: monitor.store.snapshots.load_current; :func:`load_sids` before a first poll); the others are looked
 up or given new keys in the transaction (one INSERT, one SELECT). The ``history_names`` (windows, metric sets) are
 a few dozen rows, read whole in the transaction and added to when a new window or metric set turns up. Then each
-table gets one bulk INSERT of tuples (monitor.store.bulk: an executemany, on PostgreSQL a COPY). On PostgreSQL
+table gets a bulk INSERT of tuples (monitor.store.bulk: an executemany per slice of rows, on PostgreSQL a COPY per
+slice and one INSERT ... SELECT), each slice of rows built, handed over and let go before the next (a large
+account's first poll writes 100,000s of them: monitor.store.poll_write). On PostgreSQL
 each row also carries the ``day`` it is stored under (its poll's UTC date, read from ``polls``:
 monitor.store.partitions).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
+from itertools import filterfalse, repeat
 from operator import attrgetter, itemgetter
 from typing import Any
 
@@ -26,6 +29,7 @@ from monitor.store.history_codec import (
     STATE_FIELDS,
     WINDOW,
     HistoryChanges,
+    StateEvent,
     Values,
     WindowEvent,
     metric_set,
@@ -39,6 +43,7 @@ metrics_t = HistoryMetricsRow.__table__
 names_t = HistoryNameRow.__table__
 
 _LEVELS = {level.value: level for level in Level}
+_level_name = attrgetter("value")
 
 
 async def load_sids(conn: AsyncConnection, advertiser_id: str) -> dict[EntityKey, int]:
@@ -52,23 +57,31 @@ async def ensure_sids(
     advertiser_id: str,
     sids: dict[EntityKey, int],
     wanted: Iterable[EntityKey],
-    recheck: Iterable[EntityKey] = (),
+    recheck: Collection[EntityKey] = (),
+    slice_rows: int = bulk.SLICE_ROWS,
 ) -> None:
     """Give the ``wanted`` entities missing from ``sids`` a key (their ``entities`` rows exist), into ``sids``.
     Keys in ``recheck`` (entities appearing in this poll, whose key pruning may have deleted since ``sids`` was
-    read) are looked up again."""
+    read) are looked up again. The keys are inserted in one order (level name, entity id), ``slice_rows`` at a
+    time; ``sids`` keeps the ``wanted`` key objects (a first poll's 100,000 keys are not each read back into a
+    new tuple and id string kept as long as the poll)."""
     for key in recheck:
         sids.pop(key, None)
-    missing = sorted({key for key in wanted if key not in sids}, key=lambda k: (k[0].value, k[1]))
+    missing = sorted_keys(set(filterfalse(sids.__contains__, wanted)), _level_name)
     if not missing:
         return
     insert = lease.dialect_insert(conn, keys_t).on_conflict_do_nothing(
         index_elements=[keys_t.c.advertiser_id, keys_t.c.level, keys_t.c.entity_id]
     )
-    rows = [(advertiser_id, level.value, entity_id) for level, entity_id in missing]
-    await bulk.execute_many(conn, insert, ("advertiser_id", "level", "entity_id"), rows)
+    async with bulk.executing(conn, insert, ("advertiser_id", "level", "entity_id")) as add:
+        for start in range(0, len(missing), slice_rows):
+            part = missing[start : start + slice_rows]
+            await add([(advertiser_id, level.value, entity_id) for level, entity_id in part])
     if len(missing) > 500:  # many new entities (a first poll): one range read of the advertiser's keys
-        sids.update(await load_sids(conn, advertiser_id))
+        # each key in sids first, as the caller's object: a key read back equal to it then sets its value only
+        sids.update(zip(missing, repeat(_UNREAD)))
+        del missing
+        await _read_sids(conn, advertiser_id, sids, slice_rows)
         return
     pair = sa.tuple_(keys_t.c.level, keys_t.c.entity_id)
     for start in range(0, len(missing), 500):  # bounded statements: SQLite limits the parameters of one
@@ -77,6 +90,36 @@ async def ensure_sids(
             keys_t.c.advertiser_id == advertiser_id, pair.in_(chunk)
         )
         sids.update({(_LEVELS[row.level], row.entity_id): row.sid for row in await conn.execute(query)})
+
+
+#: The value of a key in ``sids`` before it is read back (see :func:`ensure_sids`).
+_UNREAD = -1
+
+
+def sorted_keys(keys: Iterable[EntityKey], level_order: Callable[[Level], Any]) -> list[EntityKey]:
+    """``keys`` sorted by ``level_order`` of their level, then by entity id: each level's keys sorted in C (they
+    compare by id), without a sort key made per entity."""
+    by_level: dict[Level, list[EntityKey]] = {}
+    for key in keys:
+        by_level.setdefault(key[0], []).append(key)
+    ordered: list[EntityKey] = []
+    for level in sorted(by_level, key=level_order):
+        ordered += sorted(by_level.pop(level))
+    return ordered
+
+
+async def _read_sids(conn: AsyncConnection, advertiser_id: str, sids: dict[EntityKey, int], slice_rows: int) -> None:
+    """Every ``sid`` of the advertiser into ``sids``, streamed ``slice_rows`` rows at a time; a key of ``sids``
+    left :data:`_UNREAD` (none should be: its row was just inserted) is taken out again, as if never made."""
+    query = sa.select(keys_t.c.level, keys_t.c.entity_id, keys_t.c.sid).where(keys_t.c.advertiser_id == advertiser_id)
+    result = await conn.stream(query.execution_options(yield_per=slice_rows))
+    levels = _LEVELS
+    async for rows in result.partitions():
+        for level, entity_id, sid in rows:
+            sids[(levels[level], entity_id)] = sid  # an equal key there already stays that object
+    if _UNREAD in sids.values():
+        for key in [key for key, sid in sids.items() if sid == _UNREAD]:
+            del sids[key]
 
 
 async def name_ids(conn: AsyncConnection, wanted: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
@@ -104,77 +147,107 @@ async def write(
     poll_id: int,
     changes: HistoryChanges,
     sids: dict[EntityKey, int],
-    appearing: Iterable[EntityKey] = (),
+    appearing: Collection[EntityKey] = (),
+    slice_rows: int = bulk.SLICE_ROWS,
 ) -> None:
     """Insert one poll's history rows (the entities' rows are written already); ``appearing``: the entities not
-    in the previous snapshot (their keys are looked up again, see :func:`ensure_sids`)."""
+    in the previous snapshot (their keys are looked up again, see :func:`ensure_sids`). The rows are built and
+    handed over ``slice_rows`` at a time (a first poll of a large account writes 100,000s)."""
     if not len(changes):
         return
+    states, windows = changes.states, changes.windows
     # an entity new to the history has a state row: its key is made with those of the states
-    states = await _keys_of(conn, advertiser_id, sids, [e.key for e in changes.states], appearing)
+    state_sids = await _sids_of(conn, advertiser_id, sids, states, appearing, slice_rows)
     poll: dict[str, Any] = {"poll_id": poll_id}  # the same in every row: not a value of each (monitor.store.bulk)
     if partitions.partitioned(conn):
         poll["day"] = await partitions.poll_day(conn, poll_id)
-    if changes.states:
+    if states:
         table = partitions.with_day(states_t) if "day" in poll else states_t
-        rows = [(sid, e.present, *_state_values(e.state)) for sid, e in zip(states, changes.states, strict=True)]
-        await bulk.insert_many(conn, sa.insert(table), STATE_ROW_COLUMNS, rows, poll)
-    if changes.windows:
+        async with bulk.inserting(conn, sa.insert(table), STATE_ROW_COLUMNS, poll) as add:
+            for start in range(0, len(states), slice_rows):
+                part = zip(state_sids[start : start + slice_rows], states[start : start + slice_rows], strict=True)
+                await add([(sid, e.present, *_state_values(e.state)) for sid, e in part])
+    del state_sids
+    if windows:
         table = partitions.with_day(metrics_t) if "day" in poll else metrics_t
-        keys = await _keys_of(conn, advertiser_id, sids, [w.key for w in changes.windows])
-        windows = await _window_rows(conn, changes.windows, keys)
-        await bulk.insert_many(conn, sa.insert(table), WINDOW_COLUMNS, windows, poll)
+        async with bulk.inserting(conn, sa.insert(table), WINDOW_COLUMNS, poll) as add:
+            await _write_windows(conn, advertiser_id, windows, sids, add, slice_rows)
 
 
-async def _keys_of(
+async def _sids_of(
     conn: AsyncConnection,
     advertiser_id: str,
     sids: dict[EntityKey, int],
-    keys: list[EntityKey],
-    recheck: Iterable[EntityKey] = (),
+    events: Sequence[StateEvent],
+    recheck: Collection[EntityKey] = (),
+    slice_rows: int = bulk.SLICE_ROWS,
 ) -> list[int]:
-    """The ``sid`` of each of ``keys``, in order, making those missing (:func:`ensure_sids`). Without ``recheck``
-    each key is looked up once when all are known (the common case: 100,000s of window rows, each key hashed
-    once, not again to find the missing)."""
+    """The ``sid`` of each state event's entity, in order, making those missing (:func:`ensure_sids`). Without
+    ``recheck`` each key is looked up once when all are known (the common case), not again to find the missing."""
     if not recheck:
         try:
-            return list(map(sids.__getitem__, keys))
+            return list(map(sids.__getitem__, map(_key, events)))
         except KeyError:
             pass
-    await ensure_sids(conn, advertiser_id, sids, keys, recheck)
-    return list(map(sids.__getitem__, keys))
+    await ensure_sids(conn, advertiser_id, sids, map(_key, events), recheck, slice_rows)
+    return list(map(sids.__getitem__, map(_key, events)))
 
 
+_key = attrgetter("key")
 #: The columns of a ``history_states`` row (but its poll), in the order :func:`write` builds them.
 STATE_ROW_COLUMNS = ("sid", "present", *STATE_FIELDS)
 _state_values = attrgetter(*STATE_FIELDS)
-#: The columns of a ``history_metrics`` row (but its poll), in the order :func:`_window_rows` builds them.
+#: The columns of a ``history_metrics`` row (but its poll), in the order :func:`_write_windows` builds them.
 WINDOW_COLUMNS = ("sid", "window_id", "metric_set", "vals")
 _OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS  # fastjson.dumps' options
 
 
-async def _window_rows(conn: AsyncConnection, windows: Sequence[WindowEvent], sids: list[int]) -> list[tuple[Any, ...]]:
-    """The ``history_metrics`` rows (:data:`WINDOW_COLUMNS`) of the window events (``sids``: their entities'
-    keys, in order), adding new window names and metric sets to ``history_names``. A poll writes 100,000s of them
-    over a handful of metric sets (the names of a window's values, in their order): each set's id and sorting are
-    worked out once."""
-    of = [None if w.values is None else tuple(w.values) for w in windows]  # each window's names, in its order
-    shapes = {shape for shape in set(of) if shape is not None}
+class _Shapes(dict[tuple[str, ...], int]):
+    """Each distinct metric set (a window's names, in their order) numbered as it is first seen."""
+
+    def __missing__(self, shape: tuple[str, ...]) -> int:
+        self[shape] = number = len(self)
+        return number
+
+
+async def _write_windows(
+    conn: AsyncConnection,
+    advertiser_id: str,
+    windows: Sequence[WindowEvent],
+    sids: dict[EntityKey, int],
+    add: bulk.Add,
+    slice_rows: int,
+) -> None:
+    """Hand the ``history_metrics`` rows (:data:`WINDOW_COLUMNS`) of the window events to ``add``, ``slice_rows``
+    at a time (``sids``: their entities' keys, made for those without one), adding new window names and metric
+    sets to ``history_names`` first, all at once. A poll writes 100,000s of them over a handful of metric sets:
+    each set's id and sorting are worked out once, and each window's set is remembered by its number (no tuple of
+    names kept per row)."""
+    shapes = _Shapes()
+    of = [-1 if w.values is None else shapes[tuple(w.values)] for w in windows]  # each window's set, by number
     texts = {(WINDOW, name) for name in {w.window for w in windows}}
     texts |= {(METRIC_SET, metric_set(dict.fromkeys(s))) for s in shapes}
     ids = await name_ids(conn, texts)
     window_ids = {name: found for (kind, name), found in ids.items() if kind == WINDOW}
-    layouts = {s: (ids[(METRIC_SET, metric_set(dict.fromkeys(s)))], _getter(sorted(s))) for s in shapes}
-    rows: list[tuple[Any, ...]] = []
-    add = rows.append
-    for sid, w, shape in zip(sids, windows, of, strict=True):
-        values = w.values
-        if shape is None or values is None:
-            add((sid, window_ids[w.window], None, None))
-            continue
-        set_id, ordered = layouts[shape]
-        add((sid, window_ids[w.window], set_id, _pack(values, ordered)))
-    return rows
+    layouts = [(ids[(METRIC_SET, metric_set(dict.fromkeys(s)))], _getter(sorted(s))) for s in shapes]
+    for start in range(0, len(windows), slice_rows):
+        part = windows[start : start + slice_rows]
+        try:
+            keys = list(map(sids.__getitem__, map(_key, part)))  # each looked up once
+        except KeyError:  # an entity without a key and without a state row: make those of every window's at once
+            await ensure_sids(conn, advertiser_id, sids, map(_key, windows), (), slice_rows)
+            keys = list(map(sids.__getitem__, map(_key, part)))
+        rows: list[tuple[Any, ...]] = []
+        row = rows.append
+        for sid, w, shape in zip(keys, part, of[start : start + slice_rows], strict=True):
+            values = w.values
+            if shape < 0 or values is None:
+                row((sid, window_ids[w.window], None, None))
+                continue
+            set_id, ordered = layouts[shape]
+            row((sid, window_ids[w.window], set_id, _pack(values, ordered)))
+        await add(rows)
+        del rows
 
 
 def _getter(names: list[str]) -> Callable[[Values], tuple[Any, ...]]:

@@ -14,7 +14,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import MappingProxyType
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -25,15 +24,15 @@ from monitor.store import alerts, approvals, bulk, history, holds, lease, outbox
 from monitor.store.db import reading, writing
 from monitor.store.errors import LeaseLostError, ShardLostError
 from monitor.store.history_codec import HistoryChanges
-from monitor.store.models import AdvertiserRow, EntityRow, PollRow
+from monitor.store.models import AdvertiserRow, PollRow
 from monitor.store.poll_changes import poll_changes
+from monitor.store.poll_write import write_poll_rows
 from monitor.store.shards import Fence
-from monitor.store.snapshots import ENTITY_COLUMNS, STATE_COLUMNS, EntityValues, load_current
+from monitor.store.snapshots import EntityValues, load_current
 from monitor.store.values import Notification, PollStatus, dumps
 
 advertisers_t = AdvertiserRow.__table__
 polls_t = PollRow.__table__
-entities_t = EntityRow.__table__
 
 
 @dataclass
@@ -88,7 +87,8 @@ class PollWriter:
             if state.key in batch:
                 raise ValueError(f"{state.key} given twice")
             batch[state.key] = state
-        self._saved.update(batch)
+        # a new dict, not this one updated: the snapshot ``current`` made may be this very dict
+        self._saved = {**self._saved, **batch} if self._saved else batch
         self._saved_levels |= wanted
         self._current = None
         self._changes = None
@@ -99,7 +99,10 @@ class PollWriter:
         if self._current is None:
             carried = {} if self.previous is None else self.previous.entities
             entities = {k: v for k, v in carried.items() if k[0] not in self._saved_levels}
-            entities.update(self._saved)
+            if entities:
+                entities.update(self._saved)
+            else:  # every level saved (a poll's usual case): the saved states themselves, not a copy of 100,000s
+                entities = self._saved
             # wrapped here, so Snapshot need not copy it (100,000 entries for a large account)
             self._current = Snapshot(self.advertiser_id, self.poll_id, self.taken_at, MappingProxyType(entities))
         return self._current
@@ -164,8 +167,11 @@ class PollWriter:
     async def compare(self) -> None:
         """Work out :meth:`changes` now, off the event loop, rather than at commit. Call it after :meth:`save`
         and before anything reads ``previous``'s metrics: comparing hands them what it decoded, and an unchanged
-        entity's previous metrics become the new ones, so the rules decode nothing of the previous poll."""
-        await asyncio.to_thread(self.changes)
+        entity's previous metrics become the new ones, so the rules decode nothing of the previous poll. Without a
+        previous snapshot (a first poll) there is nothing to hand over: the commit compares then, slice by slice,
+        and never holds all the rows of the poll at once (monitor.store.poll_write)."""
+        if self.previous is not None:
+            await asyncio.to_thread(self.changes)
 
 
 async def begin(
@@ -215,10 +221,12 @@ def _bare(advertiser_id: str, poll_id: int, now: datetime, owner: str, token: st
     return PollWriter(advertiser_id, poll_id, now, owner, None, token)
 
 
-async def commit(engine: AsyncEngine, writer: PollWriter, finished_at: datetime) -> None:
+async def commit(
+    engine: AsyncEngine, writer: PollWriter, finished_at: datetime, slice_rows: int = bulk.SLICE_ROWS
+) -> None:
     """Write everything the poll buffered in one transaction, fenced by the shard's epoch (when the poll has a
-    fence) and by the lease token."""
-    rows, changes = await asyncio.to_thread(writer.changes)  # pure CPU over the whole snapshot: off the event loop
+    fence) and by the lease token. ``slice_rows``: entity and history rows built and handed to the driver at a
+    time (monitor.store.poll_write)."""
     now = writer.taken_at
     async with writing(engine) as conn:
         fence = writer.fence
@@ -226,40 +234,28 @@ async def commit(engine: AsyncEngine, writer: PollWriter, finished_at: datetime)
             raise ShardLostError(writer.advertiser_id, fence.shard, fence.owner, fence.epoch)
         if not await lease.release(conn, writer.advertiser_id, writer._token):
             raise LeaseLostError(writer.advertiser_id, writer.owner)
-        if rows:
-            await _upsert_entities(conn, rows, writer.poll_id)
-            previous = {} if writer.previous is None else writer.previous.entities
-            appearing = [e.key for e in changes.states if e.present and e.key not in previous]
-            await history.write(conn, writer.advertiser_id, writer.poll_id, changes, writer._sids, appearing)
+        # compared already (the pipeline compares before the rules) or compared here in slices: either way the
+        # rows are written a slice at a time and let go (monitor.store.poll_write)
+        compared, writer._changes = writer._changes, None
+        previous = {} if writer.previous is None else writer.previous.entities
+        written = await write_poll_rows(
+            conn,
+            writer.advertiser_id,
+            writer.poll_id,
+            previous,
+            writer._saved,
+            writer._saved_levels,
+            compared,
+            writer._sids,
+            slice_rows,
+        )
         await alerts.upsert(conn, writer._alert_saves.values(), now)
         await alerts.delete(conn, writer.advertiser_id, writer._alert_deletes)
         await holds.end(conn, writer.advertiser_id, writer._hold_ends, now)
         await holds.insert(conn, writer._hold_saves, now)
         await approvals.insert(conn, writer._approvals)
         await outbox.insert(conn, writer._outbox, now, writer.poll_id)
-        await _finish(conn, writer, finished_at, PollStatus.OK, len(writer.current), len(rows), None)
-
-
-#: ``entities`` with its columns in the order of a row of :class:`EntityValues` (then the poll's ids): the
-#: statement's parameters come in the rows' order, so the rows go to the driver as they are, not rebuilt in the
-#: table's order (100,000s a poll).
-_entities_in_row_order = sa.table(
-    "entities",
-    *(sa.column(name, entities_t.c[name].type) for name in (*ENTITY_COLUMNS, "first_seen_poll", "changed_poll")),
-)
-
-
-async def _upsert_entities(conn: AsyncConnection, rows: list[EntityValues], poll_id: int) -> None:
-    table: Any = _entities_in_row_order
-    insert = lease.dialect_insert(conn, table)
-    changing = ("present", "metrics", *STATE_COLUMNS)
-    statement = insert.on_conflict_do_update(
-        index_elements=["advertiser_id", "level", "entity_id"],
-        set_={**{name: insert.excluded[name] for name in changing}, "changed_poll": insert.excluded.changed_poll},
-    )
-    # the poll's id is the same in each row: a literal of the statement, not a value of each row
-    constants = {"first_seen_poll": poll_id, "changed_poll": poll_id}
-    await bulk.insert_many(conn, statement, ENTITY_COLUMNS, rows, constants)
+        await _finish(conn, writer, finished_at, PollStatus.OK, len(writer.current), written, None)
 
 
 async def fail(engine: AsyncEngine, writer: PollWriter, finished_at: datetime, error: str) -> None:

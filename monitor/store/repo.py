@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from monitor.clock import Clock, SystemClock
 from monitor.domain import Level, aware
-from monitor.store import db, lease, migrate, snapshots
+from monitor.store import bulk, db, lease, migrate, snapshots
 from monitor.store import poll as polling
 from monitor.store.alerts import Alerts
 from monitor.store.approvals import Approvals
@@ -93,6 +93,8 @@ class Store(HistoryAccess):
         self.owner = owner
         #: Seconds a failed poll may spend recording its failure and giving its lease back (PostgreSQL).
         self.record_failure_timeout = RECORD_FAILURE_SECONDS
+        #: Rows a poll's commit builds and hands to the driver at a time (monitor.store.poll_write).
+        self.write_slice = bulk.SLICE_ROWS
         self.journal = Journal(engine, clock)
         self.outbox = Outbox(engine)
         self.alerts = Alerts(engine)
@@ -193,7 +195,7 @@ class Store(HistoryAccess):
         try:
             yield writer
             await heartbeat.stop()
-            await polling.commit(self._engine, writer, self._clock.now())
+            await polling.commit(self._engine, writer, self._clock.now(), self.write_slice)
         except GeneratorExit:  # the block was abandoned without an exception (loop shutdown): no I/O now
             heartbeat.cancel()
             raise

@@ -1,4 +1,5 @@
-"""Economy: a poll writes each table with one statement, however many entities it has."""
+"""Economy: a poll writes each table with one statement per slice of ``Store.write_slice`` rows (5,000: one for
+these), however many entities it has; on PostgreSQL one INSERT per table (tests/store/test_poll_slices.py)."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ async def test_one_statement_per_table_per_poll(store: Store, n: int) -> None:
         ("INSERT", "leases"): 1,
         ("UPDATE", "polls"): 1,  # this one when it finishes
         ("INSERT", "polls"): 1,
-        # the commit: fence on the lease, then one statement per table whatever the number of rows
+        # the commit: fence on the lease, then one statement per table (and slice of rows)
         ("DELETE", "leases"): 1,
         ("INSERT", "entities"): 1,
         ("INSERT", "entity_keys"): 1,  # the history's keys of the entities new in this poll

@@ -128,6 +128,19 @@ async def test_levels_not_saved_carry_over(store: Store) -> None:
     assert snapshot.get("campaign", "c1").budget == 9.0  # type: ignore[union-attr]
 
 
+async def test_a_current_snapshot_stays_as_it_was_when_more_levels_are_saved(store: Store) -> None:
+    """``current`` holds the saved states as they are (not a copy of them): saving another level later makes a new
+    snapshot and leaves the one handed out before unchanged."""
+    async with store.poll(ADV, T0) as poll:
+        poll.save([state("a1"), state("a2")], levels=[Level.AD])
+        ads = poll.current
+        poll.save([state("c1", Level.CAMPAIGN)], levels=[Level.CAMPAIGN])
+        both = poll.current
+    assert sorted(k[1] for k in ads.entities) == ["a1", "a2"]
+    assert sorted(k[1] for k in both.entities) == ["a1", "a2", "c1"]
+    assert await latest_snapshot(store, ADV) == both
+
+
 async def test_save_checks_its_input(store: Store) -> None:
     async with store.poll(ADV, T0) as poll:
         with pytest.raises(ValueError, match="belongs to advertiser"):

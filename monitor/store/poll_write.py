@@ -1,0 +1,127 @@
+"""A poll's ``entities`` rows and history written in slices, inside the commit's one transaction (issue 18).
+
+The rows of a poll are the entities that appeared, changed or disappeared (monitor.store.poll_changes), each
+with its metrics' stored text, and their history rows (monitor.store.history). A large account's first poll
+writes all of them: 100,000 entity rows with their texts and 400,000 window rows, which held at once were most
+of the poll's memory at its peak. Here no slice of rows outlives its write:
+
+* **compared** (the pipeline compares before the rules run: :meth:`~monitor.store.poll.PollWriter.compare`):
+  the entity rows are at hand; each slice is handed to the driver and let go before the next (the texts are no
+  longer kept, once written, while the history is built);
+* **not compared** (a first poll: there is no previous snapshot whose metrics the comparison could hand to the
+  rules, so the pipeline does not compare before): the entities are compared slice by slice, in the order their
+  rows are written, each slice off the event loop; its rows are written and let go, and only its history events
+  (small tuples of the entity's key and the window's values, which the poll holds anyway) are kept for the
+  history.
+
+Either way the rows reach the database in the same order as one list would (level, then entity id: the order of
+:func:`~monitor.store.poll_changes.poll_changes`), with the same values; the history's rows are then written in
+slices too (:func:`monitor.store.history.write`). All of it runs in the caller's transaction: a crash or an
+error in any slice leaves nothing of the poll written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Mapping
+from contextlib import AbstractAsyncContextManager
+from itertools import chain
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from monitor.domain import LEVEL_ORDER, EntityKey, EntityState, Level
+from monitor.store import bulk, history, lease
+from monitor.store.history_codec import HistoryChanges, StateEvent, WindowEvent
+from monitor.store.models import EntityRow
+from monitor.store.poll_changes import poll_changes
+from monitor.store.snapshots import ENTITY_COLUMNS, STATE_COLUMNS, EntityValues
+
+__all__ = ["write_poll_rows"]
+
+entities_t = EntityRow.__table__
+
+#: ``entities`` with its columns in the order of a row of :class:`EntityValues` (then the poll's ids): the
+#: statement's parameters come in the rows' order, so the rows go to the driver as they are, not rebuilt in the
+#: table's order (100,000s a poll).
+_entities_in_row_order = sa.table(
+    "entities",
+    *(sa.column(name, entities_t.c[name].type) for name in (*ENTITY_COLUMNS, "first_seen_poll", "changed_poll")),
+)
+
+
+async def write_poll_rows(
+    conn: AsyncConnection,
+    advertiser_id: str,
+    poll_id: int,
+    previous: Mapping[EntityKey, EntityState],
+    saved: Mapping[EntityKey, EntityState],
+    saved_levels: Iterable[Level],
+    compared: tuple[list[EntityValues], HistoryChanges] | None,
+    sids: dict[EntityKey, int],
+    slice_rows: int = bulk.SLICE_ROWS,
+) -> int:
+    """Write the ``entities`` rows of the poll and their history, ``slice_rows`` at a time; the number of
+    ``entities`` rows written. ``compared``: the poll's rows worked out already (the list is emptied as it is
+    written: the caller hands it over), or None to compare ``previous`` and ``saved`` (complete for
+    ``saved_levels``) here, slice by slice. ``sids``: the history's keys known (see
+    :func:`monitor.store.history.write`)."""
+    async with _upserting(conn, poll_id) as add:
+        if compared is not None:
+            rows, changes = compared
+            written = len(rows)
+            while rows:
+                await add(rows[:slice_rows])
+                del rows[:slice_rows]  # its texts are let go before the history is built
+        else:
+            written, changes = await _compare_and_add(previous, saved, set(saved_levels), add, slice_rows)
+    if written:
+        appearing = [e.key for e in changes.states if e.present and e.key not in previous]
+        await history.write(conn, advertiser_id, poll_id, changes, sids, appearing, slice_rows)
+    return written
+
+
+def _upserting(conn: AsyncConnection, poll_id: int) -> AbstractAsyncContextManager[bulk.Add]:
+    """:func:`monitor.store.bulk.inserting` for ``entities`` rows: new ones inserted, known ones updated."""
+    table: Any = _entities_in_row_order
+    insert = lease.dialect_insert(conn, table)
+    changing = ("present", "metrics", *STATE_COLUMNS)
+    statement = insert.on_conflict_do_update(
+        index_elements=["advertiser_id", "level", "entity_id"],
+        set_={**{name: insert.excluded[name] for name in changing}, "changed_poll": insert.excluded.changed_poll},
+    )
+    # the poll's id is the same in each row: a literal of the statement, not a value of each row
+    constants = {"first_seen_poll": poll_id, "changed_poll": poll_id}
+    return bulk.inserting(conn, statement, ENTITY_COLUMNS, constants)
+
+
+async def _compare_and_add(
+    previous: Mapping[EntityKey, EntityState],
+    saved: Mapping[EntityKey, EntityState],
+    levels: set[Level],
+    add: bulk.Add,
+    slice_rows: int,
+) -> tuple[int, HistoryChanges]:
+    """Compare the entities in slices of ``slice_rows`` keys, in the order their rows are written (each slice
+    worked out off the event loop), and hand each slice's rows to ``add``; the rows written and the history's
+    events of all of them."""
+    gone = [key for key in previous if key[0] in levels and key not in saved]  # saved states are of those levels
+    states: list[StateEvent] = []
+    windows: list[WindowEvent] = []
+    written = 0
+    keys = history.sorted_keys(chain(saved, gone), LEVEL_ORDER.__getitem__)  # the order of the rows
+    for start in range(0, len(keys), slice_rows):
+        part = keys[start : start + slice_rows]
+        was = {key: previous[key] for key in part if key in previous} if previous else {}
+        if gone:
+            now = {key: saved[key] for key in part if key in saved}
+        else:  # every key is saved's: taken in C
+            now = dict(zip(part, map(saved.__getitem__, part), strict=True))
+        rows, changes = await asyncio.to_thread(poll_changes, was, now, levels)
+        written += len(rows)
+        await add(rows)
+        del rows
+        states += changes.states
+        windows += changes.windows
+    return written, HistoryChanges(tuple(states), tuple(windows))
