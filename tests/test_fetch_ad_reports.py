@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from test_combined_reports_e2e import report_calls  # (imported by bare name: tests/ is not a package)
 
 from monitor.domain import EntityState, Level
 from monitor.fetch import FetchPlan, LevelPlan, fetch_snapshot
@@ -43,12 +44,6 @@ def sandbox_settings() -> SandboxSettings:
         extra_advertisers=4,
         smart_plus_campaigns=1,
     )
-
-
-def report_calls(sandbox) -> tuple[int, int]:
-    """(calls over advertiser_ids, calls for one advertiser) of report/integrated/get/."""
-    calls = [a for a in sandbox.arrivals if a.path == PATH]
-    return sum(a.advertiser_id is None for a in calls), sum(a.advertiser_id is not None for a in calls)
 
 
 def typed(states: tuple[EntityState, ...]) -> list[tuple[object, ...]]:
