@@ -19,7 +19,6 @@ from monitor.tiktok.client import TikTokClient
 from monitor.tiktok.models import DEFAULT_FIELDS
 from monitor.tiktok.ratelimit import RateLimiter
 
-PATH = "report/integrated/get/"
 SMART = "7000000000000000001"  # a regular advertiser (New York): its last campaign is Upgraded Smart+
 UPGRADED = "UPGRADED_SMART_PLUS"
 # campaigns listed (they say which are Smart+), ad-level windows only: every report call is an ad-level one
