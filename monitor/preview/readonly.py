@@ -15,6 +15,7 @@ beside a running ``run`` never blocks it: it reads what ``run`` committed last.
 
 from __future__ import annotations
 
+import asyncio
 import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -50,12 +51,15 @@ class PreviewStore(Store):
     async def poll(
         self, advertiser_id: str, now: datetime, *, owner: str | None = None, ttl: timedelta | None = None
     ) -> AsyncIterator[PollWriter]:
-        """The previous snapshot and a writer that buffers what the poll would write; no lease, no commit."""
+        """The previous snapshot and a writer that buffers what the poll would write; no lease, no commit. The
+        poll's rows are worked out as a commit would (a first poll is compared only at its commit), so metrics the
+        store would refuse fail the preview as they would fail the poll."""
         aware(now, "poll time")
         async with db.reading(self.engine) as conn:
             previous = await load_current(conn, advertiser_id)
         writer = PollWriter(advertiser_id, 0, now, owner or self.owner, previous, _token="")
         yield writer
+        await asyncio.to_thread(writer.changes)
         self.unwritten[advertiser_id] = writer
 
     async def latest(self, advertiser_id: str) -> Snapshot | None:
