@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import errno
 import logging
-from collections.abc import AsyncIterator
+import sqlite3
+import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -137,7 +139,10 @@ def _sqlite_settings(
         dbapi_connection.isolation_level = None  # we emit BEGIN ourselves (see on_begin)
         cursor = dbapi_connection.cursor()
         for pragma in pragmas:
-            cursor.execute(f"PRAGMA {pragma}")
+            if pragma == "journal_mode=WAL":
+                _enter_wal(cursor, busy_ms)
+            else:
+                cursor.execute(f"PRAGMA {pragma}")
         if max_bytes is not None:
             cursor.execute("PRAGMA page_size")
             page_size = cursor.fetchone()[0]
@@ -148,6 +153,27 @@ def _sqlite_settings(
     def on_begin(connection: sa.Connection) -> None:
         immediate = connection.get_execution_options().get("store_write", False)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def _enter_wal(cursor: Any, busy_ms: int, *, clock: Callable[[], float] = time.monotonic) -> None:
+    """``PRAGMA journal_mode=WAL``, retried on "database is locked" for up to ``busy_ms``.
+
+    Why: on a new database (still in rollback mode) the change needs an exclusive lock, and when two connections
+    ask at once SQLite answers one of them SQLITE_BUSY without calling its busy handler (waiting could deadlock
+    two readers that each want to write). Two processes opening a new file together (``once`` beside ``run``, a
+    daemon and a test's reader) failed that way about once in ten tries; the loser retries here instead.
+    """
+    deadline = clock() + busy_ms / 1000
+    pause = 0.005
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or clock() + pause > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.1)
 
 
 def bind_plain_values_directly() -> None:

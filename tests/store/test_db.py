@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import sqlite3
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from monitor.store import StoreError, StoreUnavailableError
-from monitor.store.db import create_engine, normalize_url, writing
+from monitor.store.db import _enter_wal, create_engine, normalize_url, writing
 from monitor.store.errors import MonitorError
 from monitor.store.models import AdvertiserRow, EntityRow
 
@@ -158,3 +159,58 @@ async def test_sqlite_binds_none_and_booleans_through_the_registry_as_null_and_i
         ]
     finally:
         await engine.dispose()
+
+
+async def test_two_connections_opening_a_new_sqlite_file_at_once_both_get_wal(tmp_path: Path) -> None:
+    # Changing a new file's journal mode needs an exclusive lock, and SQLite answers one of two connections asking
+    # at once "database is locked" without waiting (about one try in ten without the retry): both must open.
+    for trial in range(40):
+        path = tmp_path / f"new-{trial}.db"
+        engines = [create_engine(f"sqlite:///{path}") for _ in range(2)]
+
+        async def mode(engine: sa.ext.asyncio.AsyncEngine) -> str:
+            async with engine.connect() as conn:
+                return str((await conn.exec_driver_sql("PRAGMA journal_mode")).scalar())
+
+        try:
+            assert await asyncio.gather(*(mode(e) for e in engines)) == ["wal", "wal"], f"trial {trial}"
+        finally:
+            for engine in engines:
+                await engine.dispose()
+
+
+class _LockedCursor:
+    """A cursor whose journal-mode change finds the file locked ``times`` times (then succeeds), or fails with
+    ``error``."""
+
+    def __init__(self, times: int, error: str = "database is locked") -> None:
+        self.times, self.error, self.tries = times, error, 0
+
+    def execute(self, sql: str) -> None:
+        assert sql == "PRAGMA journal_mode=WAL"
+        self.tries += 1
+        if self.tries <= self.times:
+            raise sqlite3.OperationalError(self.error)
+
+
+def test_entering_wal_retries_a_locked_file_within_the_busy_timeout() -> None:
+    cursor = _LockedCursor(times=3)
+    _enter_wal(cursor, 5_000)
+    assert cursor.tries == 4
+
+
+def test_entering_wal_gives_up_at_the_busy_timeout_and_at_once_on_other_errors() -> None:
+    now = [0.0]
+
+    def clock() -> float:
+        now[0] += 0.05  # each look at the clock: 50 ms later
+        return now[0]
+
+    locked = _LockedCursor(times=1_000)
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        _enter_wal(locked, 1_000, clock=clock)
+    assert 5 <= locked.tries <= 20  # about a second of 50 ms steps, not forever
+    broken = _LockedCursor(times=1_000, error="disk I/O error")
+    with pytest.raises(sqlite3.OperationalError, match="disk I/O"):
+        _enter_wal(broken, 1_000)
+    assert broken.tries == 1
