@@ -90,10 +90,13 @@ class FetchPlan:
 
 @dataclass(frozen=True)
 class FetchResult:
-    """Entity states for the snapshot, and the errors that left data missing."""
+    """Entity states for the snapshot, and the errors that left data missing; ``smart_plus``: whether the
+    advertiser has Upgraded Smart+ campaigns (None: this poll could not tell, or read no ads, ad groups or
+    campaigns)."""
 
     states: tuple[EntityState, ...]
     errors: tuple[str, ...]
+    smart_plus: bool | None = None
 
 
 async def fetch_snapshot(
@@ -104,11 +107,14 @@ async def fetch_snapshot(
     history: HourlyHistory | None = None,
     *,
     known: Mapping[EntityKey, EntityState] | None = None,
+    stored_smart_plus: bool | None = None,
 ) -> FetchResult:
     """Read everything ``plan`` asks for. Raises when an entity list cannot be read (the poll fails);
     a failed report only makes its window missing. Auth errors always propagate. Baseline windows are read from
     and kept in ``history`` (:mod:`monitor.fetch_baseline`; None: they stay missing). ``known``: the previous
-    snapshot's entities, whose id and name strings the new states share where equal (:func:`_sharing`)."""
+    snapshot's entities, whose id and name strings the new states share where equal (:func:`_sharing`).
+    ``stored_smart_plus``: whether the advertiser's latest stored poll found Upgraded Smart+ campaigns (None: not
+    known), for the ad reports' guess when this process has not polled it (``client.smart_plus``)."""
     today, zone = advertiser.local_date(now), advertiser.zone()
     listed = [level for level in plan.levels if level is not Level.ADVERTISER]
     hourly = {level: hourly_windows(lp.windows) for level, lp in plan.levels.items()}
@@ -128,13 +134,13 @@ async def fetch_snapshot(
     ad_count: asyncio.Future[int] = loop.create_future()
     smart: asyncio.Future[frozenset[str]] = loop.create_future()  # the Upgraded Smart+ campaigns' ids
     errors: list[str] = []
+    found: list[bool] = []  # whether the Smart+ campaigns were read, and any found (none read: not known)
 
-    def found_smart(ids: frozenset[str]) -> None:  # and remembered: the next poll's ad reports guess from it
-        smart.set_result(ids)
-        if ids:
-            client.smart_plus_advertisers.add(advertiser.id)
-        else:
-            client.smart_plus_advertisers.discard(advertiser.id)
+    def found_smart(ids: frozenset[str] | None) -> None:  # and remembered: the next poll's ad reports guess from it
+        smart.set_result(ids or frozenset())
+        if ids is not None:  # None: smart_plus/campaign/get failed; what was known stays
+            client.smart_plus[advertiser.id] = bool(ids)
+            found.append(bool(ids))
 
     async def listing(level: Level) -> list[EntityFields]:
         rows = await client.entity_rows(level, advertiser.id, fields=plan.levels[level].fields or None)
@@ -161,7 +167,8 @@ async def fetch_snapshot(
 
     guessed = None
     if any(level is Level.AD for level, *_ in reports):  # how the previous snapshot suggests to read them
-        guessed = guess(known, client.sync_report_ads, advertiser.id in client.smart_plus_advertisers)
+        remembered = client.smart_plus.get(advertiser.id, stored_smart_plus)
+        guessed = guess(known, client.sync_report_ads, bool(remembered))
 
     async def reading(level: Level, query: ReportQuery) -> Report | ApiError:
         if level is Level.AD:
@@ -212,7 +219,7 @@ async def fetch_snapshot(
     if history is not None and any(baselines.values()):
         states, failed = await with_baselines(client, history, advertiser, baselines, states, now)
         errors += failed
-    return FetchResult(tuple(states), tuple(errors))
+    return FetchResult(tuple(states), tuple(errors), found[0] if found else None)
 
 
 def _sharing(level: Level, rows: list[EntityFields], known: Mapping[EntityKey, EntityState]) -> list[EntityFields]:
@@ -248,8 +255,8 @@ async def _all_or_nothing(
     return [t.result() for t in list_tasks], [t.result() for t in report_tasks]
 
 
-async def _smart_plus_ids(client: TikTokClient, advertiser_id: str, errors: list[str]) -> frozenset[str]:
-    """The Upgraded Smart+ campaigns' ids when campaigns are not listed; none (and an error noted) when
+async def _smart_plus_ids(client: TikTokClient, advertiser_id: str, errors: list[str]) -> frozenset[str] | None:
+    """The Upgraded Smart+ campaigns' ids when campaigns are not listed; None (and an error noted) when
     smart_plus/campaign/get fails: Smart+ ads then show as their creatives for this poll."""
     try:
         return await client.smart_plus_campaign_ids(advertiser_id)
@@ -258,4 +265,4 @@ async def _smart_plus_ids(client: TikTokClient, advertiser_id: str, errors: list
     except ApiError as exc:
         log.warning("advertiser %s: Upgraded Smart+ campaigns unknown this poll: %s", advertiser_id, exc)
         errors.append(f"Upgraded Smart+ campaigns: {exc}")
-        return frozenset()
+        return None

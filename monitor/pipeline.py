@@ -186,9 +186,18 @@ class Pipeline:
                     # 1 fetch (under the lease: two replicas never poll one advertiser at once)
                     progress.enter(Stage.FETCH)
                     known = None if poll.previous is None else poll.previous.entities  # lends ids and names
-                    fetched = await fetch_snapshot(self._client, info, plan, now, self._store.hourly, known=known)
+                    fetched = await fetch_snapshot(
+                        self._client,
+                        info,
+                        plan,
+                        now,
+                        self._store.hourly,
+                        known=known,
+                        stored_smart_plus=poll.smart_plus_before,
+                    )
                     for error in fetched.errors:
                         poll.note_error(error)
+                    poll.note_smart_plus(fetched.smart_plus)  # for the next poll's guess, whichever process runs it
                     # 2 store and 3 diff
                     progress.enter(Stage.STORE)
                     poll.save(fetched.states, levels=plan.levels)

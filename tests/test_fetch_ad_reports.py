@@ -119,7 +119,7 @@ async def test_a_first_poll_waits_for_its_lists(sandbox, make_client, clock):
     campaigns_only = FetchPlan({Level.CAMPAIGN: PLAN.levels[Level.CAMPAIGN]})
     before = await fetch_snapshot(client, advertiser, campaigns_only, clock.now())
     for known in (None, {}, previous(before.states)):
-        client.smart_plus_advertisers.clear()
+        client.smart_plus.clear()
         sandbox.arrivals.clear()
         result = await fetch_snapshot(client, advertiser, PLAN, clock.now(), known=known)
         assert not result.errors
@@ -131,7 +131,7 @@ async def test_smart_plus_guessed_wrong_reads_again_and_is_remembered(sandbox, m
     client = make_client(limiter=RateLimiter(1000))
     advertiser = (await client.advertiser_info([SMART]))[0]
     cold = await fetch_snapshot(client, advertiser, PLAN, clock.now())
-    assert client.smart_plus_advertisers == {SMART}
+    assert client.smart_plus == {SMART: True}
     known = previous(cold.states)
 
     # another process (a later `once`) knows nothing of Smart+: its ad reports start keyed by ad_id, are read
@@ -141,7 +141,7 @@ async def test_smart_plus_guessed_wrong_reads_again_and_is_remembered(sandbox, m
     guessed_wrong = await fetch_snapshot(fresh, advertiser, PLAN, clock.now(), known=known)
     assert typed(guessed_wrong.states) == typed(cold.states)
     assert report_calls(sandbox) == (0, 2 * AD_WINDOWS)
-    assert fresh.smart_plus_advertisers == {SMART}
+    assert fresh.smart_plus == {SMART: True}
     sandbox.arrivals.clear()
     remembered = await fetch_snapshot(fresh, advertiser, PLAN, clock.now(), known=known)
     assert typed(remembered.states) == typed(cold.states)
@@ -156,7 +156,7 @@ async def test_smart_plus_guessed_wrong_reads_again_and_is_remembered(sandbox, m
     assert typed(now_plain.states) == typed(plain.states) != typed(cold.states)
     assert not any(s.smart_plus for s in now_plain.states)
     assert report_calls(sandbox) == (0, 2 * AD_WINDOWS)
-    assert fresh.smart_plus_advertisers == set()
+    assert fresh.smart_plus == {SMART: False}
 
 
 def test_the_guess_comes_from_the_previous_snapshots_ads():
@@ -169,3 +169,39 @@ def test_the_guess_comes_from_the_previous_snapshots_ads():
     assert guess(ads(0), 3, smart_plus=False) is None  # ads were not read: nothing to go by
     assert guess(ads(3), 3, smart_plus=False) == AdRead(use_task=False, smart_plus=False, ads=3)
     assert guess(ads(4), 3, smart_plus=True) == AdRead(use_task=True, smart_plus=True, ads=4)
+
+
+async def test_a_fresh_process_guesses_smart_plus_from_what_the_store_says(sandbox, make_client, clock):
+    # issue 18, item 4: what the advertiser's latest stored poll found (the pipeline passes the store's
+    # advertisers.smart_plus) spares a fresh process (each `once`, the first poll after a restart) a second read
+    client = make_client(limiter=RateLimiter(1000))
+    advertiser = (await client.advertiser_info([SMART]))[0]
+    cold = await fetch_snapshot(client, advertiser, PLAN, clock.now())
+    assert cold.smart_plus is True  # what the pipeline stores with the poll
+    known = previous(cold.states)
+    for stored, calls in ((True, (0, AD_WINDOWS)), (False, (0, 2 * AD_WINDOWS)), (None, (0, 2 * AD_WINDOWS))):
+        fresh = TikTokClient(client.transport)
+        sandbox.arrivals.clear()
+        warm = await fetch_snapshot(fresh, advertiser, PLAN, clock.now(), known=known, stored_smart_plus=stored)
+        assert report_calls(sandbox) == calls, stored  # a wrong or missing stored flag: read again, as before
+        assert typed(warm.states) == typed(cold.states)
+        assert warm.smart_plus is True and fresh.smart_plus == {SMART: True}
+    # what this process learned itself goes before what the store says (its own poll may not have committed)
+    sandbox.arrivals.clear()
+    await fetch_snapshot(fresh, advertiser, PLAN, clock.now(), known=known, stored_smart_plus=False)
+    assert report_calls(sandbox) == (0, AD_WINDOWS)
+
+
+async def test_smart_plus_campaigns_that_cannot_be_read_leave_what_was_known(sandbox, make_client, clock):
+    # ads listed without campaigns: smart_plus/campaign/get says which campaigns are Smart+; when it fails the
+    # poll cannot tell (None, nothing stored) and the process keeps what it knew, instead of forgetting it
+    ads_only = FetchPlan({Level.AD: PLAN.levels[Level.AD]})
+    client = make_client(limiter=RateLimiter(1000))
+    advertiser = (await client.advertiser_info([SMART]))[0]
+    first = await fetch_snapshot(client, advertiser, ads_only, clock.now())
+    assert first.smart_plus is True and client.smart_plus == {SMART: True}
+    sandbox.faults.add(Fault(kind="api_code", code=40002, message="bad", path="smart_plus/campaign/get/"))
+    blind = await fetch_snapshot(client, advertiser, ads_only, clock.now(), known=previous(first.states))
+    assert blind.smart_plus is None
+    assert any("Upgraded Smart+ campaigns" in error for error in blind.errors)
+    assert client.smart_plus == {SMART: True}

@@ -119,6 +119,7 @@ class AdvertiserRow:
         _ts("last_poll_at", nullable=True),
         _text("last_poll_status"),
         _text("last_poll_error", sa.Text),
+        _text("smart_plus", sa.Boolean),  # did its latest poll find Upgraded Smart+ campaigns (NULL: never known)
     )
 
 

@@ -67,6 +67,11 @@ class PollWriter:
     _changes: tuple[list[EntityValues], HistoryChanges] | None = field(default=None, repr=False)
     api_calls: int = 0
     errors: list[str] = field(default_factory=list)
+    #: Whether the advertiser's latest committed poll found Upgraded Smart+ campaigns (None: never known): what
+    #: this poll's ad reports guess from when the process knows nothing newer (monitor.fetch_ad_reports).
+    smart_plus_before: bool | None = None
+    #: What this poll found (None: it could not tell): stored with the poll (:meth:`note_smart_plus`).
+    smart_plus: bool | None = None
 
     def save(self, states: Iterable[EntityState], *, levels: Iterable[Level | str] | None = None) -> None:
         """Record the entities this poll saw, complete for ``levels`` (default: every level).
@@ -152,6 +157,10 @@ class PollWriter:
     def note_error(self, message: str) -> None:
         self.errors.append(message)
 
+    def note_smart_plus(self, found: bool | None) -> None:
+        """Whether this poll found Upgraded Smart+ campaigns (None: it could not tell; the stored value stays)."""
+        self.smart_plus = found
+
     def note_changed_by(self, by: Mapping[EntityKey, str]) -> None:
         """Who changed these entities, as the Change Log said (stored with the poll, for a backtest)."""
         self._changed_by.update(by)
@@ -211,10 +220,18 @@ async def begin(
             previous = await load_current(conn, advertiser_id, sids)  # the sids of its entities in the same read
             if previous is None:
                 sids = await history.load_sids(conn, advertiser_id)
+            smart_plus = await stored_smart_plus(conn, advertiser_id)
     except BaseException:
         await fail(engine, _bare(advertiser_id, poll_id, now, owner, token), now, "could not load previous snapshot")
         raise
-    return PollWriter(advertiser_id, poll_id, now, owner, previous, token, fence, sids)
+    return PollWriter(advertiser_id, poll_id, now, owner, previous, token, fence, sids, smart_plus_before=smart_plus)
+
+
+async def stored_smart_plus(conn: AsyncConnection, advertiser_id: str) -> bool | None:
+    """Whether the advertiser's latest committed poll found Upgraded Smart+ campaigns (None: never known)."""
+    found = await conn.execute(sa.select(advertisers_t.c.smart_plus).where(advertisers_t.c.id == advertiser_id))
+    value = found.scalar_one_or_none()
+    return None if value is None else bool(value)
 
 
 def _bare(advertiser_id: str, poll_id: int, now: datetime, owner: str, token: str) -> PollWriter:
@@ -298,6 +315,7 @@ async def _finish(
             last_poll_at=writer.taken_at,
             last_poll_status=status.value,
             last_poll_error=error or (writer.errors[-1] if writer.errors else None),
+            **({"smart_plus": writer.smart_plus} if status is PollStatus.OK and writer.smart_plus is not None else {}),
         )
     )
 
