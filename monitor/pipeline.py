@@ -28,7 +28,7 @@ from monitor.actions.breaker import Breaker
 from monitor.actions.budget import spend_needs
 from monitor.adaptive import Cadence, first_crossing
 from monitor.clock import Clock
-from monitor.domain import AlertState, EntityKey, Level, Snapshot
+from monitor.domain import AlertState, EntityKey, EntityState, Level, Snapshot
 from monitor.fetch import FetchPlan, LevelPlan, fetch_snapshot
 from monitor.notify.compose import alert_notifications
 from monitor.notify.message import OperationalMessage, notifications
@@ -193,7 +193,7 @@ class Pipeline:
                         now,
                         self._store.hourly,
                         known=known,
-                        stored_smart_plus=poll.smart_plus_before,
+                        stored_smart_plus=await self._stored_smart_plus(advertiser_id, known),
                     )
                     for error in fetched.errors:
                         poll.note_error(error)
@@ -319,6 +319,17 @@ class Pipeline:
             ruleset, current, previous, now, ahead, zone=zone, currency=currency, found=evaluation.findings,
             speeds=speeds,
         )  # fmt: skip
+
+    async def _stored_smart_plus(
+        self, advertiser_id: str, known: Mapping[EntityKey, EntityState] | None
+    ) -> bool | None:
+        """What the advertiser's row says its latest poll found of Upgraded Smart+, for the ad reports' guess: read
+        only when there is something to guess from (a previous snapshot) and this process has not polled it yet
+        (each `once`, the first poll after a restart: a later poll goes by what the process saw itself)."""
+        if not known or advertiser_id in self._client.smart_plus:
+            return None
+        record = await self._store.advertiser(advertiser_id)
+        return None if record is None else record.smart_plus
 
     def _ops_rows(self, messages: Sequence[OperationalMessage]) -> list[Notification]:
         rows: list[Notification] = []

@@ -33,7 +33,7 @@ from monitor.store import db, migrate
 from monitor.store.errors import SchemaVersionError
 from monitor.store.hourly import HourlyHistory
 from monitor.store.lease import process_owner, ttl_for
-from monitor.store.poll import PollWriter, stored_smart_plus
+from monitor.store.poll import PollWriter
 from monitor.store.repo import Store
 from monitor.store.snapshots import load_current
 
@@ -57,10 +57,7 @@ class PreviewStore(Store):
         aware(now, "poll time")
         async with db.reading(self.engine) as conn:
             previous = await load_current(conn, advertiser_id)
-            smart_plus = await stored_smart_plus(conn, advertiser_id)
-        writer = PollWriter(
-            advertiser_id, 0, now, owner or self.owner, previous, _token="", smart_plus_before=smart_plus
-        )
+        writer = PollWriter(advertiser_id, 0, now, owner or self.owner, previous, _token="")
         yield writer
         await asyncio.to_thread(writer.changes)
         self.unwritten[advertiser_id] = writer

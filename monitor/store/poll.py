@@ -67,10 +67,8 @@ class PollWriter:
     _changes: tuple[list[EntityValues], HistoryChanges] | None = field(default=None, repr=False)
     api_calls: int = 0
     errors: list[str] = field(default_factory=list)
-    #: Whether the advertiser's latest committed poll found Upgraded Smart+ campaigns (None: never known): what
-    #: this poll's ad reports guess from when the process knows nothing newer (monitor.fetch_ad_reports).
-    smart_plus_before: bool | None = None
-    #: What this poll found (None: it could not tell): stored with the poll (:meth:`note_smart_plus`).
+    #: Whether this poll found Upgraded Smart+ campaigns (None: it could not tell): stored with the poll in the
+    #: advertiser's row (:meth:`note_smart_plus`), for the next poll's guess whichever process runs it.
     smart_plus: bool | None = None
 
     def save(self, states: Iterable[EntityState], *, levels: Iterable[Level | str] | None = None) -> None:
@@ -220,18 +218,10 @@ async def begin(
             previous = await load_current(conn, advertiser_id, sids)  # the sids of its entities in the same read
             if previous is None:
                 sids = await history.load_sids(conn, advertiser_id)
-            smart_plus = await stored_smart_plus(conn, advertiser_id)
     except BaseException:
         await fail(engine, _bare(advertiser_id, poll_id, now, owner, token), now, "could not load previous snapshot")
         raise
-    return PollWriter(advertiser_id, poll_id, now, owner, previous, token, fence, sids, smart_plus_before=smart_plus)
-
-
-async def stored_smart_plus(conn: AsyncConnection, advertiser_id: str) -> bool | None:
-    """Whether the advertiser's latest committed poll found Upgraded Smart+ campaigns (None: never known)."""
-    found = await conn.execute(sa.select(advertisers_t.c.smart_plus).where(advertisers_t.c.id == advertiser_id))
-    value = found.scalar_one_or_none()
-    return None if value is None else bool(value)
+    return PollWriter(advertiser_id, poll_id, now, owner, previous, token, fence, sids)
 
 
 def _bare(advertiser_id: str, poll_id: int, now: datetime, owner: str, token: str) -> PollWriter:

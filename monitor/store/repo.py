@@ -316,4 +316,5 @@ def _advertiser(row: Any) -> AdvertiserRecord:
         last_poll_at=row.last_poll_at,
         last_poll_status=PollStatus(row.last_poll_status) if row.last_poll_status else None,
         last_poll_error=row.last_poll_error,
+        smart_plus=None if row.smart_plus is None else bool(row.smart_plus),
     )

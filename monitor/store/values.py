@@ -69,6 +69,8 @@ class AdvertiserRecord:
     last_poll_at: datetime | None
     last_poll_status: PollStatus | None
     last_poll_error: str | None
+    #: Whether its latest successful poll that could tell found Upgraded Smart+ campaigns (None: never known).
+    smart_plus: bool | None = None
 
 
 @dataclass(frozen=True)

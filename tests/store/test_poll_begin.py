@@ -4,6 +4,7 @@ taken over are marked abandoned, and only then is there any to mark."""
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
 from typing import Any
 
@@ -81,46 +82,38 @@ async def test_a_poll_left_running_is_abandoned_by_whoever_takes_its_lease_over(
     ]
 
 
-async def test_what_a_poll_found_of_smart_plus_is_there_for_the_next_poll_whichever_process_runs_it(
+
+async def test_what_a_poll_found_of_smart_plus_is_in_the_advertisers_row_for_any_process(
     store: Store, database: Any
 ) -> None:
     # issue 18, item 4: a poll's ad reports guess Smart+ from the latest committed poll's finding (advertisers.
-    # smart_plus), not only from what the process polling it remembers
+    # smart_plus; the pipeline reads it when its process has not polled the advertiser), not only from memory
+    async def stored(of: Store) -> bool | None:
+        record = await of.advertiser(ADV)
+        assert record is not None
+        return record.smart_plus
+
     async with store.poll(ADV, T0) as poll:
-        assert poll.smart_plus_before is None  # never known
+        poll.save([state("1")])
+    assert await stored(store) is None  # never known
+    async with store.poll(ADV, T0 + MINUTE) as poll:
         poll.save([state("1")])
         poll.note_smart_plus(True)
     other = await database.open()  # another process (a `once` beside `run`)
     try:
-        async with other.poll(ADV, T0 + MINUTE) as poll:
-            assert poll.smart_plus_before is True
+        assert await stored(other) is True
+        async with other.poll(ADV, T0 + 2 * MINUTE) as poll:
             poll.save([state("1")])
             poll.note_smart_plus(None)  # could not tell: what was known stays
-        async with other.poll(ADV, T0 + 2 * MINUTE) as poll:
-            assert poll.smart_plus_before is True
+        assert await stored(other) is True
+        async with other.poll(ADV, T0 + 3 * MINUTE) as poll:
             poll.save([state("1")])
             poll.note_smart_plus(False)
-        async with store.poll(ADV, T0 + 3 * MINUTE) as poll:
-            assert poll.smart_plus_before is False
-            poll.save([state("1")])
-            poll.note_smart_plus(True)
+        assert await stored(store) is False
+        with contextlib.suppress(RuntimeError):
+            async with store.poll(ADV, T0 + 4 * MINUTE) as poll:
+                poll.note_smart_plus(True)
+                raise RuntimeError("the rules failed")  # a failed poll writes none of what it found
+        assert await stored(store) is False
     finally:
         await other.close()
-    async with store.poll(ADV, T0 + 4 * MINUTE) as poll:
-        assert poll.smart_plus_before is True
-        poll.save([state("1")])
-
-
-async def test_a_failed_poll_leaves_the_stored_smart_plus_as_it_was(store: Store) -> None:
-    async with store.poll(ADV, T0) as poll:
-        poll.save([state("1")])
-        poll.note_smart_plus(False)
-    try:
-        async with store.poll(ADV, T0 + MINUTE) as poll:
-            poll.note_smart_plus(True)
-            raise RuntimeError("the rules failed")
-    except RuntimeError:
-        pass
-    async with store.poll(ADV, T0 + 2 * MINUTE) as poll:
-        assert poll.smart_plus_before is False
-        poll.save([state("1")])
