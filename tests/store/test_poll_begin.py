@@ -82,7 +82,6 @@ async def test_a_poll_left_running_is_abandoned_by_whoever_takes_its_lease_over(
     ]
 
 
-
 async def test_what_a_poll_found_of_smart_plus_is_in_the_advertisers_row_for_any_process(
     store: Store, database: Any
 ) -> None:
