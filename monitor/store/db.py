@@ -22,6 +22,7 @@ All database work is async (aiosqlite runs SQLite in its own thread), so the eve
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import logging
 import sqlite3
@@ -33,6 +34,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.util.concurrency import await_only, in_greenlet
 
 from monitor.store import sqlite_trips
 from monitor.store.errors import StoreError, StoreFullError, StoreUnavailableError
@@ -127,8 +129,8 @@ def _sqlite_settings(
         ("query_only=ON", f"busy_timeout={busy_ms}")
         if read_only
         else (
+            f"busy_timeout={busy_ms}",  # first: the pragmas after it wait up to the configured timeout
             "journal_mode=WAL",
-            f"busy_timeout={busy_ms}",
             "foreign_keys=ON",
             "synchronous=FULL",
         )
@@ -155,14 +157,22 @@ def _sqlite_settings(
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
-def _enter_wal(cursor: Any, busy_ms: int, *, clock: Callable[[], float] = time.monotonic) -> None:
+def _enter_wal(
+    cursor: Any,
+    busy_ms: int,
+    *,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] | None = None,
+) -> None:
     """``PRAGMA journal_mode=WAL``, retried on "database is locked" for up to ``busy_ms``.
 
     Why: on a new database (still in rollback mode) the change needs an exclusive lock, and when two connections
     ask at once SQLite answers one of them SQLITE_BUSY without calling its busy handler (waiting could deadlock
     two readers that each want to write). Two processes opening a new file together (``once`` beside ``run``, a
-    daemon and a test's reader) failed that way about once in ten tries; the loser retries here instead.
+    daemon and a test's reader) failed that way about once in ten tries; the loser retries here instead. It waits
+    with ``sleep`` (default :func:`_pause`: the event loop's sleep when called from an async engine's connect).
     """
+    sleep = sleep or _pause
     deadline = clock() + busy_ms / 1000
     pause = 0.005
     while True:
@@ -172,8 +182,17 @@ def _enter_wal(cursor: Any, busy_ms: int, *, clock: Callable[[], float] = time.m
         except sqlite3.OperationalError as exc:
             if "locked" not in str(exc) or clock() + pause > deadline:
                 raise
-        time.sleep(pause)
+        sleep(pause)
         pause = min(pause * 2, 0.1)
+
+
+def _pause(seconds: float) -> None:
+    """Wait between two tries of :func:`_enter_wal`: an async engine connects inside SQLAlchemy's greenlet on the
+    event loop's thread, where a blocking sleep would stop the whole daemon; elsewhere (a plain thread) block."""
+    if in_greenlet():
+        await_only(asyncio.sleep(seconds))
+    else:
+        time.sleep(seconds)
 
 
 def bind_plain_values_directly() -> None:

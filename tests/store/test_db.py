@@ -5,14 +5,17 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import sqlite3
+import threading
+import time
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.util.concurrency import greenlet_spawn
 
 from monitor.store import StoreError, StoreUnavailableError
-from monitor.store.db import _enter_wal, create_engine, normalize_url, writing
+from monitor.store.db import _enter_wal, _pause, create_engine, normalize_url, writing
 from monitor.store.errors import MonitorError
 from monitor.store.models import AdvertiserRow, EntityRow
 
@@ -214,3 +217,42 @@ def test_entering_wal_gives_up_at_the_busy_timeout_and_at_once_on_other_errors()
     with pytest.raises(sqlite3.OperationalError, match="disk I/O"):
         _enter_wal(broken, 1_000)
     assert broken.tries == 1
+
+
+def test_entering_wal_waits_out_a_file_another_connection_holds(tmp_path: Path) -> None:
+    # the real thing: a new file (still in rollback mode) locked by another connection answers a journal-mode
+    # change "database is locked" at once (no busy timeout here); the retry waits until it is let go
+    path = tmp_path / "new.db"
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    loser = sqlite3.connect(path, timeout=0, isolation_level=None)
+    try:
+        holder.execute("BEGIN EXCLUSIVE")
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            loser.execute("PRAGMA journal_mode=WAL")
+        release = threading.Timer(0.3, lambda: holder.execute("COMMIT"))
+        release.start()
+        _enter_wal(loser.cursor(), 5_000, sleep=time.sleep)
+        release.join()
+        assert loser.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    finally:
+        loser.close()
+        holder.close()
+
+
+async def test_the_pause_between_tries_leaves_the_event_loop_free() -> None:
+    # an async engine connects in SQLAlchemy's greenlet on the loop's thread: a blocking sleep there would stop
+    # every other task of the daemon for the whole wait
+    ticks = 0
+
+    async def tick() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0.01)
+
+    ticking = asyncio.create_task(tick())
+    try:
+        await greenlet_spawn(_pause, 0.2)
+    finally:
+        ticking.cancel()
+    assert ticks >= 5
