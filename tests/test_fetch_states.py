@@ -18,7 +18,7 @@ from monitor.domain import EntityState, Level, MetricValue, sorted_states
 from monitor.domain.windows import window_hours
 from monitor.fetch import FetchPlan, LevelPlan, entity_state, fetch_snapshot, window_query
 from monitor.fetch_hours import HourlyRows, hourly_queries, hourly_windows
-from monitor.fetch_states import _exact, add_hours, join_window
+from monitor.fetch_states import Aligned, _exact, add_hours, join_window
 from monitor.sandbox import SandboxSettings
 from monitor.tiktok.client import TikTokClient
 from monitor.tiktok.models import DEFAULT_FIELDS, AdvertiserInfo, Entity, ReportTable
@@ -215,12 +215,17 @@ def test_only_values_that_are_the_same_when_equal_share_a_window() -> None:
 
 @st.composite
 def window_reports(draw: st.DrawFn) -> list[tuple[str, ReportTable]]:
-    """A level's reports of several windows: ids blank, repeated, in one report and not another, or all the same."""
+    """A level's reports of several windows: ids blank, repeated, in one report and not another, or all the same
+    (in the same order: as most reports of a level list them, an equal list of other strings)."""
     pool = draw(st.lists(st.sampled_from(["1", "2", "3", "4", "5", ""]), min_size=1, max_size=6, unique=True))
-    reports = []
+    reports: list[tuple[str, ReportTable]] = []
     for window in draw(st.lists(st.sampled_from(["today", "yesterday", "last_7d"]), min_size=1, unique=True)):
-        n = draw(st.integers(0, 9))
-        ids = draw(st.lists(st.sampled_from(pool), min_size=n, max_size=n))
+        if reports and draw(st.booleans()):
+            ids = ["".join(["", i]) for i in reports[0][1].dimensions["ad_id"]]
+            n = len(ids)
+        else:
+            n = draw(st.integers(0, 9))
+            ids = draw(st.lists(st.sampled_from(pool), min_size=n, max_size=n))
         values = draw(st.lists(st.sampled_from([None, 0, 0.0, -0.0, 1.5]), min_size=n, max_size=n))
         reports.append((window, ReportTable({"ad_id": ids}, {"spend": values})))
     return reports
@@ -236,16 +241,20 @@ def joined_row_by_row(reports: list[tuple[str, ReportTable]], wanted: tuple[str,
     return into
 
 
-@settings(max_examples=300, deadline=None)
-@given(window_reports(), st.integers(1, 4))
+@settings(max_examples=500, deadline=None)
+@given(window_reports(), st.integers(1, 4), st.booleans())
 def test_a_levels_windows_join_as_row_by_row_whatever_the_slices(
-    reports: list[tuple[str, ReportTable]], rows_per_slice: int
+    reports: list[tuple[str, ReportTable]], rows_per_slice: int, by_row: bool
 ) -> None:
-    """The first window makes each entity's dict in one go and a window whose ids all have one is set in one go
-    (issue 18); the result is the row-by-row join's, windows in the same order, values of the same types."""
+    """The first window makes each entity's dict in one go, a window whose ids all have one is set in one go, and
+    (``by_row``: Aligned) one of the first report's very ids is put row by row (issue 18); the result is the
+    row-by-row join's, windows in the same order, values of the same types."""
     into: dict[str, dict[str, Any]] = {}
+    aligned = Aligned() if by_row else None
     for window, table in reports:
-        asyncio.run(join_window(into, table, Level.AD, window, ("spend",), rows_per_slice=rows_per_slice))
+        asyncio.run(
+            join_window(into, table, Level.AD, window, ("spend",), rows_per_slice=rows_per_slice, aligned=aligned)
+        )
     expected = joined_row_by_row(reports, ("spend",))
     assert into == expected
     assert {i: [(w, [exactly(v) for v in m.values()]) for w, m in ws.items()] for i, ws in into.items()} == {
