@@ -30,7 +30,6 @@ from monitor.domain import EntityFields, EntityKey, EntityState, Level, Metrics,
 from monitor.domain.building import build_states
 from monitor.domain.values import EMPTY
 from monitor.fetch_hours import HourlyRows
-from monitor.tiktok.cooperative import slices
 from monitor.tiktok.models import SMART_PLUS_AD_DIMENSION, AdvertiserInfo, Entity
 from monitor.tiktok.report_table import ReportTable
 
@@ -202,16 +201,27 @@ def _exact(values: Iterable[MetricValue]) -> tuple[tuple[type, MetricValue], ...
 async def level_states(
     level: Level,
     advertiser_id: str,
-    rows: Sequence[EntityFields],
+    rows: list[EntityFields],
     windows: Windows,
     known: Mapping[EntityKey, EntityState] | None = None,
+    *,
+    rows_per_slice: int = _SLICE,
 ) -> list[EntityState]:
     """The states of one level's listed ``rows`` with their ``windows`` (handed over) sharing the strings of the
-    ``known`` states (see :func:`~monitor.domain.building.build_states`), a slice at a time with a turn of the
-    event loop in between."""
+    ``known`` states (see :func:`~monitor.domain.building.build_states`), ``rows_per_slice`` at a time with a turn
+    of the event loop in between. ``rows`` is handed over too, and emptied: each slice is let go once its states
+    are built, so the rows' own id and name strings, where the known states lend theirs, are freed while the
+    states are built and their memory serves the next ones (as when the rows were made to share them first)."""
     states: list[EntityState] = []
-    async for chunk in slices(rows):
+    rows.reverse()  # the slices taken off its end (no copy of the rest), each put back in the rows' order
+    while rows:
+        if states:
+            await asyncio.sleep(0)
+        chunk = rows[-rows_per_slice:]
+        del rows[-rows_per_slice:]
+        chunk.reverse()
         states += build_states(level, advertiser_id, chunk, windows, known)
+        del chunk
     return states
 
 

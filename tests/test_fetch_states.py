@@ -15,10 +15,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from monitor.domain import EntityState, Level, MetricValue, sorted_states
+from monitor.domain.building import build_states
 from monitor.domain.windows import window_hours
 from monitor.fetch import FetchPlan, LevelPlan, entity_state, fetch_snapshot, window_query
 from monitor.fetch_hours import HourlyRows, hourly_queries, hourly_windows
-from monitor.fetch_states import Aligned, _exact, add_hours, join_window
+from monitor.fetch_states import Aligned, _exact, add_hours, join_window, level_states
 from monitor.sandbox import SandboxSettings
 from monitor.tiktok.client import TikTokClient
 from monitor.tiktok.models import DEFAULT_FIELDS, AdvertiserInfo, Entity, ReportTable
@@ -275,3 +276,16 @@ async def test_a_report_whose_rows_nearly_all_differ_stops_sharing_after_its_fir
     mostly_equal = ReportTable({"ad_id": [str(i) for i in range(12)]}, {"spend": [0.0] * 12})
     await join_window(into, mostly_equal, Level.AD, "yesterday", ("spend",), rows_per_slice=4)
     assert len({id(windows["yesterday"]) for windows in into.values()}) == 1
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.sampled_from(["1", "2", "3", "4", "5"]), max_size=12), st.integers(1, 5))
+def test_a_levels_states_are_built_in_the_rows_order_and_the_rows_let_go(ids: list[str], rows_per_slice: int) -> None:
+    """Built a slice at a time, each slice's rows let go once built: the states of the rows in their order."""
+    rows: list[Any] = [(entity_id, f"ad {n}", None, None, None, None, None, None, False) for n, entity_id in
+                       enumerate(ids)]  # fmt: skip
+    windows: dict[str, dict[str, Any]] = {"2": {"today": MappingProxyType({"spend": 1.5})}}
+    expected = build_states(Level.AD, ADV, rows, windows)
+    built = asyncio.run(level_states(Level.AD, ADV, rows, windows, rows_per_slice=rows_per_slice))
+    assert built == expected and [s.name for s in built] == [f"ad {n}" for n in range(len(ids))]
+    assert rows == []  # handed over: emptied
