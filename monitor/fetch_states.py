@@ -88,7 +88,9 @@ async def join_window(
     absent = [None] * n
     columns = [table.metrics.get(name, absent) for name in wanted]
     proxy = MappingProxyType
-    shared: dict[tuple[MetricValue, ...], Mapping[str, MetricValue]] | None = {} if _shareable(columns) else None
+    shared: dict[MetricValue | tuple[MetricValue, ...], Mapping[str, MetricValue]] | None = (
+        {} if _shareable(columns) else None
+    )  # keyed by the rows (tuples), or by the values of a single column
     first = not into  # the level's first window: each entity's dict of windows is made here
     by_row = None  # each row's dict of windows, when these ids are the first report's
     if aligned is not None:
@@ -106,6 +108,9 @@ async def join_window(
         values: list[Mapping[str, MetricValue]]
         if shared is None:
             values = list(map(proxy, map(dict, map(zip, repeat(wanted), rows))))
+        elif len(columns) == 1:  # rows with equal values share one window, keyed by the value (no tuple per row)
+            get, keep, name = shared.get, shared.setdefault, wanted[0]
+            values = [get(value) or keep(value, proxy({name: value})) for value in columns[0][start:stop]]
         else:  # rows with equal values share one window
             get, keep = shared.get, shared.setdefault  # (zip's strict= costs a third of the dict: lengths agree)
             values = [get(row) or keep(row, proxy(dict(zip(wanted, row)))) for row in rows]  # noqa: B905

@@ -19,7 +19,7 @@ from monitor.domain.building import build_states
 from monitor.domain.windows import window_hours
 from monitor.fetch import FetchPlan, LevelPlan, entity_state, fetch_snapshot, window_query
 from monitor.fetch_hours import HourlyRows, hourly_queries, hourly_windows
-from monitor.fetch_states import Aligned, _exact, add_hours, join_window, level_states
+from monitor.fetch_states import Aligned, _exact, _shareable, add_hours, join_window, level_states
 from monitor.sandbox import SandboxSettings
 from monitor.tiktok.client import TikTokClient
 from monitor.tiktok.models import DEFAULT_FIELDS, AdvertiserInfo, Entity, ReportTable
@@ -289,3 +289,29 @@ def test_a_levels_states_are_built_in_the_rows_order_and_the_rows_let_go(ids: li
     built = asyncio.run(level_states(Level.AD, ADV, rows, windows, rows_per_slice=rows_per_slice))
     assert built == expected and [s.name for s in built] == [f"ad {n}" for n in range(len(ids))]
     assert rows == []  # handed over: emptied
+
+
+@pytest.mark.parametrize(
+    ("column", "shareable"),
+    [
+        ([0.0, 1.5, None, 0.0], True),
+        ([0.0, -1.5], False),  # a negative float beside a zero: -0.0 could be among them
+        ([0.0, -0.0], False),
+        ([0.0, float("-nan")], False),  # a sign bit set, as copysign reads it
+        ([-0.0, None], False),
+        ([1.5, -1.5], True),  # no zero: no -0.0 either
+        ([0, 0.0], False),  # 0 == 0.0, but an int is not a float
+        ([0, -3, None], True),
+    ],
+)
+def test_a_column_is_shared_only_where_equal_values_are_the_same(column: list[Any], shareable: bool) -> None:
+    assert _shareable([column]) is shareable
+    assert _shareable([[1.0] * len(column), column]) is shareable
+
+
+async def test_rows_of_one_metric_share_one_window_per_value() -> None:
+    table = ReportTable({"ad_id": ["1", "2", "3", "4"]}, {"spend": [None, 2.5, None, 2.5]})
+    into: dict[str, dict[str, Any]] = {}
+    await join_window(into, table, Level.AD, "today", ("spend",))
+    assert into["1"]["today"] is into["3"]["today"] and into["2"]["today"] is into["4"]["today"]
+    assert into["1"]["today"] == {"spend": None} and into["2"]["today"] == {"spend": 2.5}
