@@ -44,6 +44,7 @@ from monitor.fetch_ad_reports import AdRead, ad_report, guess, read_report
 from monitor.fetch_baseline import baseline_windows, with_baselines
 from monitor.fetch_hours import HourlyRows, hourly_queries, hourly_windows
 from monitor.fetch_states import (
+    Aligned,
     Windows,
     add_hours,
     advertiser_state,
@@ -112,7 +113,8 @@ async def fetch_snapshot(
     """Read everything ``plan`` asks for. Raises when an entity list cannot be read (the poll fails);
     a failed report only makes its window missing. Auth errors always propagate. Baseline windows are read from
     and kept in ``history`` (:mod:`monitor.fetch_baseline`; None: they stay missing). ``known``: the previous
-    snapshot's entities, whose id and name strings the new states share where equal (:func:`_sharing`).
+    snapshot's entities, whose id and name strings the new states share where equal
+    (:func:`~monitor.domain.building.build_states`).
     ``stored_smart_plus``: whether the advertiser's latest stored poll found Upgraded Smart+ campaigns (None: not
     known), for the ad reports' guess when this process has not polled it (``client.smart_plus``)."""
     today, zone = advertiser.local_date(now), advertiser.zone()
@@ -190,6 +192,7 @@ async def fetch_snapshot(
     results: list[Report | ApiError | None] = [*report_results]
     del all_lists, report_results
     windows: dict[Level, Windows] = {level: {} for level in plan.levels}
+    aligned = {level: Aligned() for level in plan.levels}  # (windows[level] changes only by join_window until used)
     hours = {level: HourlyRows() for level in hourly}
     for index, (level, window, wanted, _) in enumerate(reports):
         result, results[index] = results[index], None
@@ -199,16 +202,15 @@ async def fetch_snapshot(
             id_of = (SMART_PLUS_AD_DIMENSION, level.id_field) if level is Level.AD else level.id_field
             await asyncio.to_thread(hours[level].add, result, id_of)  # 24 rows per entity: off the event loop
         elif result is not None:
-            await join_window(windows[level], result.table, level, window, wanted)
+            await join_window(windows[level], result.table, level, window, wanted, aligned=aligned[level])
         result = None
+    del aligned
     states: list[EntityState] = []
     for index, level in enumerate(listed):
         rows, entity_lists[index] = entity_lists[index], []
-        if known:
-            rows = _sharing(level, rows, known)
         if hourly[level]:
             add_hours(windows[level], [row[0] for row in rows], hours.pop(level), hourly[level], now, zone)
-        states += await level_states(level, advertiser.id, rows, windows.pop(level))
+        states += await level_states(level, advertiser.id, rows, windows.pop(level), known)
         del rows
     if Level.ADVERTISER in plan.levels:
         if hourly[Level.ADVERTISER]:
@@ -220,25 +222,6 @@ async def fetch_snapshot(
         states, failed = await with_baselines(client, history, advertiser, baselines, states, now)
         errors += failed
     return FetchResult(tuple(states), tuple(errors), found[0] if found else None)
-
-
-def _sharing(level: Level, rows: list[EntityFields], known: Mapping[EntityKey, EntityState]) -> list[EntityFields]:
-    """``rows`` with each id and name equal to those of the entity's state in ``known`` replaced by that state's
-    very strings (issue 18: the previous and the new snapshot of a poll then hold one copy of 100,000 ids and
-    names, not two, some 13 MB); every value stays equal, of the same type."""
-    found = known.get
-    out: list[EntityFields] = []
-    append = out.append
-    for row in rows:
-        entity_id, name, operation, secondary, budget, mode, campaign_id, adgroup_id, smart = row
-        old = found((level, entity_id))
-        if old is None:
-            append(row)
-            continue
-        if name is not None and name == old.name:
-            name = old.name
-        append((old.id, name, operation, secondary, budget, mode, campaign_id, adgroup_id, smart))
-    return out
 
 
 async def _all_or_nothing(

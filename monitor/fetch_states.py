@@ -26,15 +26,23 @@ from operator import is_not, setitem
 from types import MappingProxyType
 from typing import cast
 
-from monitor.domain import EntityFields, EntityState, Level, Metrics, MetricValue
+from monitor.domain import EntityFields, EntityKey, EntityState, Level, Metrics, MetricValue
 from monitor.domain.building import build_states
 from monitor.domain.values import EMPTY
 from monitor.fetch_hours import HourlyRows
-from monitor.tiktok.cooperative import slices
 from monitor.tiktok.models import SMART_PLUS_AD_DIMENSION, AdvertiserInfo, Entity
 from monitor.tiktok.report_table import ReportTable
 
-__all__ = ["Windows", "add_hours", "advertiser_state", "entity_state", "join_window", "level_states", "smart_plus"]
+__all__ = [
+    "Aligned",
+    "Windows",
+    "add_hours",
+    "advertiser_state",
+    "entity_state",
+    "join_window",
+    "level_states",
+    "smart_plus",
+]
 
 #: One level's report values: entity id -> window -> the window's read-only values.
 Windows = dict[str, dict[str, Mapping[str, MetricValue]]]
@@ -42,6 +50,18 @@ Windows = dict[str, dict[str, Mapping[str, MetricValue]]]
 _SLICE = 1000  # report rows joined between two turns of the event loop
 #: Past the first slice, more distinct windows than this share of the rows joined: no more sharing (see join_window)
 _UNIQUE = 0.9
+
+
+class Aligned:
+    """A level's first report as joined: its ids and each row's dict of windows (``into[id]`` is the dict of an
+    id's last row). A later report of the very same ids in the same order (a level's reports usually are) puts
+    each row's window straight into its row's dict: no id hashed or looked up (:func:`join_window`)."""
+
+    __slots__ = ("ids", "rows")
+
+    def __init__(self) -> None:
+        self.ids: Sequence[str] | None = None
+        self.rows: list[dict[str, Mapping[str, MetricValue]]] = []
 
 
 async def join_window(
@@ -52,12 +72,15 @@ async def join_window(
     wanted: tuple[str, ...],
     *,
     rows_per_slice: int = _SLICE,
+    aligned: Aligned | None = None,
 ) -> None:
     """Put each row's ``wanted`` metrics into ``into[id][window]`` (read-only; a metric the report lacks is None),
     ``rows_per_slice`` rows at a time with a turn of the event loop in between (so granted requests leave on
     time). Rows without an id are skipped; of two rows with one id the last counts; rows with the same values
     share one window (see the module docstring), but for a report whose rows past the first slice nearly all
-    differ. Ads are keyed by ``smart_plus_ad_id`` where a row has one (Upgraded Smart+), else by ``ad_id``."""
+    differ. Ads are keyed by ``smart_plus_ad_id`` where a row has one (Upgraded Smart+), else by ``ad_id``.
+    ``aligned``: the same for each of a level's reports (empty at first), so that a report listing the first
+    one's ids puts its windows by row (:class:`Aligned`); ``into`` must then change only here."""
     n = len(table)
     ids: Sequence[str] = table.dimensions.get(level.id_field, [""] * n)
     if level is Level.AD and SMART_PLUS_AD_DIMENSION in table.dimensions:
@@ -65,8 +88,16 @@ async def join_window(
     absent = [None] * n
     columns = [table.metrics.get(name, absent) for name in wanted]
     proxy = MappingProxyType
-    shared: dict[tuple[MetricValue, ...], Mapping[str, MetricValue]] | None = {} if _shareable(columns) else None
+    shared: dict[MetricValue | tuple[MetricValue, ...], Mapping[str, MetricValue]] | None = (
+        {} if _shareable(columns) else None
+    )  # keyed by the rows (tuples), or by the values of a single column
     first = not into  # the level's first window: each entity's dict of windows is made here
+    by_row = None  # each row's dict of windows, when these ids are the first report's
+    if aligned is not None:
+        if first:
+            aligned.ids, aligned.rows = ids, []
+        elif aligned.ids is not None and len(aligned.ids) == n and aligned.ids == ids:
+            by_row = aligned.rows
     for start in range(0, n, rows_per_slice):
         if start:
             await asyncio.sleep(0)
@@ -77,20 +108,34 @@ async def join_window(
         values: list[Mapping[str, MetricValue]]
         if shared is None:
             values = list(map(proxy, map(dict, map(zip, repeat(wanted), rows))))
+        elif len(columns) == 1:  # rows with equal values share one window, keyed by the value (no tuple per row)
+            get, keep, name = shared.get, shared.setdefault, wanted[0]
+            values = [get(value) or keep(value, proxy({name: value})) for value in columns[0][start:stop]]
         else:  # rows with equal values share one window
             get, keep = shared.get, shared.setdefault  # (zip's strict= costs a third of the dict: lengths agree)
             values = [get(row) or keep(row, proxy(dict(zip(wanted, row)))) for row in rows]  # noqa: B905
-        _put(into, ids[start:stop], window, values, first)
+        if by_row is not None:
+            deque(map(setitem, by_row[start:stop], repeat(window), values), maxlen=0)
+        elif first:
+            made = [{window: found} for found in values]
+            _first(into, ids[start:stop], made)
+            if aligned is not None:
+                aligned.rows += made
+        else:
+            _put(into, ids[start:stop], window, values)
 
 
-def _put(into: Windows, ids: Sequence[str], window: str, values: list[Mapping[str, MetricValue]], first: bool) -> None:
+def _first(into: Windows, ids: Sequence[str], made: list[dict[str, Mapping[str, MetricValue]]]) -> None:
+    """``into[id] = made[i]`` for each of ``ids`` but blank ones, the last of an id counting (in C)."""
+    found = dict(zip(ids, made, strict=True))
+    found.pop("", None)
+    into.update(found)
+
+
+def _put(into: Windows, ids: Sequence[str], window: str, values: list[Mapping[str, MetricValue]]) -> None:
     """``into[id][window] = values[i]`` for each of ``ids`` but blank ones, the last of an id counting; in C when
-    the level has no window yet (``first``: a dict of windows made per entity) or when every id has one."""
-    if first:
-        made = dict(zip(ids, map(dict, zip(zip(repeat(window), values))), strict=True))  # id -> {window: values}
-        made.pop("", None)
-        into.update(made)
-    elif "" not in into and into.keys() >= set(ids):
+    every id has a dict of windows already."""
+    if "" not in into and into.keys() >= set(ids):
         deque(map(setitem, map(into.__getitem__, ids), repeat(window), values), maxlen=0)
     else:
         found = into.get
@@ -159,13 +204,29 @@ def _exact(values: Iterable[MetricValue]) -> tuple[tuple[type, MetricValue], ...
 
 
 async def level_states(
-    level: Level, advertiser_id: str, rows: Sequence[EntityFields], windows: Windows
+    level: Level,
+    advertiser_id: str,
+    rows: list[EntityFields],
+    windows: Windows,
+    known: Mapping[EntityKey, EntityState] | None = None,
+    *,
+    rows_per_slice: int = _SLICE,
 ) -> list[EntityState]:
-    """The states of one level's listed ``rows`` with their ``windows`` (handed over: see
-    :func:`~monitor.domain.building.build_states`), a slice at a time with a turn of the event loop in between."""
+    """The states of one level's listed ``rows`` with their ``windows`` (handed over) sharing the strings of the
+    ``known`` states (see :func:`~monitor.domain.building.build_states`), ``rows_per_slice`` at a time with a turn
+    of the event loop in between. ``rows`` is handed over too, and emptied: each slice is let go once its states
+    are built, so the rows' own id and name strings, where the known states lend theirs, are freed while the
+    states are built and their memory serves the next ones (as when the rows were made to share them first)."""
     states: list[EntityState] = []
-    async for chunk in slices(rows):
-        states += build_states(level, advertiser_id, chunk, windows)
+    rows.reverse()  # the slices taken off its end (no copy of the rest), each put back in the rows' order
+    while rows:
+        if states:
+            await asyncio.sleep(0)
+        chunk = rows[-rows_per_slice:]
+        del rows[-rows_per_slice:]
+        chunk.reverse()
+        states += build_states(level, advertiser_id, chunk, windows, known)
+        del chunk
     return states
 
 

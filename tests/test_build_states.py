@@ -146,3 +146,26 @@ def test_restored_states_are_the_public_constructors(level: Level, row: EntityFi
     assert not restored.smart_plus and restored.changed_by is None
     with pytest.raises(dataclasses.FrozenInstanceError):
         restored.name = "changed"  # type: ignore[misc]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from(list(Level)), st.lists(rows(), max_size=8), st.data())
+def test_known_states_lend_their_id_and_equal_name_strings(level: Level, listed: list[EntityFields], data: Any) -> None:
+    """With the previous snapshot's states, each new state holds the known state's very id string, and its name
+    string where equal; otherwise the very states built without them (equal, every field of the same type)."""
+    other = Level.AD if level is not Level.AD else Level.CAMPAIGN
+    known: dict[Any, EntityState] = {}
+    for row in listed:
+        entity_id, name = "".join(["", row[0]]), data.draw(st.sampled_from([row[1], f"{row[1]} (before)", None]))
+        old = public(level, (entity_id, name, *row[2:]), None)  # an equal id, another string object
+        known[(level if data.draw(st.booleans()) else other, row[0])] = old  # of another level: not this entity
+    plain, sharing = build_states(level, ADV, listed, {}), build_states(level, ADV, listed, {}, known)
+    assert sharing == plain
+    assert [every_field(s) for s in sharing] == [every_field(s) for s in plain]
+    for state, row in zip(sharing, listed, strict=True):
+        old = known.get((level, row[0]))
+        if old is None:
+            assert state.id is row[0] and state.name is row[1]
+        else:
+            assert state.id is old.id
+            assert state.name is (old.name if row[1] is not None and row[1] == old.name else row[1])

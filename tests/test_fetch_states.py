@@ -15,10 +15,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from monitor.domain import EntityState, Level, MetricValue, sorted_states
+from monitor.domain.building import build_states
 from monitor.domain.windows import window_hours
 from monitor.fetch import FetchPlan, LevelPlan, entity_state, fetch_snapshot, window_query
 from monitor.fetch_hours import HourlyRows, hourly_queries, hourly_windows
-from monitor.fetch_states import _exact, add_hours, join_window
+from monitor.fetch_states import Aligned, _exact, _shareable, add_hours, join_window, level_states
 from monitor.sandbox import SandboxSettings
 from monitor.tiktok.client import TikTokClient
 from monitor.tiktok.models import DEFAULT_FIELDS, AdvertiserInfo, Entity, ReportTable
@@ -215,12 +216,17 @@ def test_only_values_that_are_the_same_when_equal_share_a_window() -> None:
 
 @st.composite
 def window_reports(draw: st.DrawFn) -> list[tuple[str, ReportTable]]:
-    """A level's reports of several windows: ids blank, repeated, in one report and not another, or all the same."""
+    """A level's reports of several windows: ids blank, repeated, in one report and not another, or all the same
+    (in the same order: as most reports of a level list them, an equal list of other strings)."""
     pool = draw(st.lists(st.sampled_from(["1", "2", "3", "4", "5", ""]), min_size=1, max_size=6, unique=True))
-    reports = []
+    reports: list[tuple[str, ReportTable]] = []
     for window in draw(st.lists(st.sampled_from(["today", "yesterday", "last_7d"]), min_size=1, unique=True)):
-        n = draw(st.integers(0, 9))
-        ids = draw(st.lists(st.sampled_from(pool), min_size=n, max_size=n))
+        if reports and draw(st.booleans()):
+            ids = ["".join(["", i]) for i in reports[0][1].dimensions["ad_id"]]
+            n = len(ids)
+        else:
+            n = draw(st.integers(0, 9))
+            ids = draw(st.lists(st.sampled_from(pool), min_size=n, max_size=n))
         values = draw(st.lists(st.sampled_from([None, 0, 0.0, -0.0, 1.5]), min_size=n, max_size=n))
         reports.append((window, ReportTable({"ad_id": ids}, {"spend": values})))
     return reports
@@ -236,16 +242,20 @@ def joined_row_by_row(reports: list[tuple[str, ReportTable]], wanted: tuple[str,
     return into
 
 
-@settings(max_examples=300, deadline=None)
-@given(window_reports(), st.integers(1, 4))
+@settings(max_examples=500, deadline=None)
+@given(window_reports(), st.integers(1, 4), st.booleans())
 def test_a_levels_windows_join_as_row_by_row_whatever_the_slices(
-    reports: list[tuple[str, ReportTable]], rows_per_slice: int
+    reports: list[tuple[str, ReportTable]], rows_per_slice: int, by_row: bool
 ) -> None:
-    """The first window makes each entity's dict in one go and a window whose ids all have one is set in one go
-    (issue 18); the result is the row-by-row join's, windows in the same order, values of the same types."""
+    """The first window makes each entity's dict in one go, a window whose ids all have one is set in one go, and
+    (``by_row``: Aligned) one of the first report's very ids is put row by row (issue 18); the result is the
+    row-by-row join's, windows in the same order, values of the same types."""
     into: dict[str, dict[str, Any]] = {}
+    aligned = Aligned() if by_row else None
     for window, table in reports:
-        asyncio.run(join_window(into, table, Level.AD, window, ("spend",), rows_per_slice=rows_per_slice))
+        asyncio.run(
+            join_window(into, table, Level.AD, window, ("spend",), rows_per_slice=rows_per_slice, aligned=aligned)
+        )
     expected = joined_row_by_row(reports, ("spend",))
     assert into == expected
     assert {i: [(w, [exactly(v) for v in m.values()]) for w, m in ws.items()] for i, ws in into.items()} == {
@@ -266,3 +276,42 @@ async def test_a_report_whose_rows_nearly_all_differ_stops_sharing_after_its_fir
     mostly_equal = ReportTable({"ad_id": [str(i) for i in range(12)]}, {"spend": [0.0] * 12})
     await join_window(into, mostly_equal, Level.AD, "yesterday", ("spend",), rows_per_slice=4)
     assert len({id(windows["yesterday"]) for windows in into.values()}) == 1
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.sampled_from(["1", "2", "3", "4", "5"]), max_size=12), st.integers(1, 5))
+def test_a_levels_states_are_built_in_the_rows_order_and_the_rows_let_go(ids: list[str], rows_per_slice: int) -> None:
+    """Built a slice at a time, each slice's rows let go once built: the states of the rows in their order."""
+    rows: list[Any] = [(entity_id, f"ad {n}", None, None, None, None, None, None, False) for n, entity_id in
+                       enumerate(ids)]  # fmt: skip
+    windows: dict[str, dict[str, Any]] = {"2": {"today": MappingProxyType({"spend": 1.5})}}
+    expected = build_states(Level.AD, ADV, rows, windows)
+    built = asyncio.run(level_states(Level.AD, ADV, rows, windows, rows_per_slice=rows_per_slice))
+    assert built == expected and [s.name for s in built] == [f"ad {n}" for n in range(len(ids))]
+    assert rows == []  # handed over: emptied
+
+
+@pytest.mark.parametrize(
+    ("column", "shareable"),
+    [
+        ([0.0, 1.5, None, 0.0], True),
+        ([0.0, -1.5], False),  # a negative float beside a zero: -0.0 could be among them
+        ([0.0, -0.0], False),
+        ([0.0, float("-nan")], False),  # a sign bit set, as copysign reads it
+        ([-0.0, None], False),
+        ([1.5, -1.5], True),  # no zero: no -0.0 either
+        ([0, 0.0], False),  # 0 == 0.0, but an int is not a float
+        ([0, -3, None], True),
+    ],
+)
+def test_a_column_is_shared_only_where_equal_values_are_the_same(column: list[Any], shareable: bool) -> None:
+    assert _shareable([column]) is shareable
+    assert _shareable([[1.0] * len(column), column]) is shareable
+
+
+async def test_rows_of_one_metric_share_one_window_per_value() -> None:
+    table = ReportTable({"ad_id": ["1", "2", "3", "4"]}, {"spend": [None, 2.5, None, 2.5]})
+    into: dict[str, dict[str, Any]] = {}
+    await join_window(into, table, Level.AD, "today", ("spend",))
+    assert into["1"]["today"] is into["3"]["today"] and into["2"]["today"] is into["4"]["today"]
+    assert into["1"]["today"] == {"spend": None} and into["2"]["today"] == {"spend": 2.5}

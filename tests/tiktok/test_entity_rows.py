@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from monitor.domain import Level
+from monitor.tiktok.client_entities import deduplicated
 from monitor.tiktok.entity_rows import entity_fields, read_page
 from monitor.tiktok.models import Entity
 from monitor.tiktok.shape import Fields, Where
@@ -149,3 +150,13 @@ def test_unusual_values_the_general_reader_accepts_read_the_same() -> None:
         ("2", None, None, None, None, None, None, "3", False),
         ("3", None, None, None, 40.0, None, None, None, False),
     ]
+
+
+@given(st.lists(st.tuples(st.sampled_from("abcd"), st.integers(0, 3)), max_size=12))
+def test_a_repeated_entity_is_its_last_row_in_the_place_of_its_first(listed: list[tuple[str, int]]) -> None:
+    """Pages shifted by an entity created between two reads repeat a row: one per id, as a dict of them keeps."""
+    rows: list[Any] = [(entity_id, str(n), None, None, None, None, None, None, False) for entity_id, n in listed]
+    expected: dict[str, Any] = {}
+    for row in rows:
+        expected[row[0]] = row
+    assert [id(row) for row in deduplicated(rows)] == [id(row) for row in expected.values()]

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from monitor.domain.ratios import without_undefined_ratios
 from monitor.tiktok.errors import BadResponseError
-from monitor.tiktok.numeric_csv import numeric_table
+from monitor.tiktok.numeric_csv import _texts, numeric_table
 from monitor.tiktok.report_table import ReportTable, clear_undefined_ratio_columns, metric_column
 from monitor.tiktok.reports import csv_table, parse_csv_table
 from monitor.tiktok.shape import parse_metric
@@ -273,3 +273,9 @@ def test_ratios_over_zero_counts_clear_as_row_by_row(data: st.DataObject) -> Non
     assert [exact(v) for v in metrics["cpc"]] == [exact(row["cpc"]) for row in rows]
     assert [exact(c) for c in metrics["clicks"]] == [exact(c) for c in counts]  # counts and others unchanged
     assert [exact(v) for v in metrics["spend"]] == [exact(v) for v in values]
+
+
+@given(st.lists(st.integers(-(2**70), 2**70)))
+def test_a_dimensions_integers_are_written_as_str_writes_them(integers: list[int]) -> None:
+    """The ids' texts, from one text orjson writes (or one by one past 64 bits, which orjson does not write)."""
+    assert _texts(integers) == list(map(str, integers))
