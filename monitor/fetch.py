@@ -33,8 +33,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -108,15 +108,16 @@ async def fetch_snapshot(
     history: HourlyHistory | None = None,
     *,
     known: Mapping[EntityKey, EntityState] | None = None,
-    stored_smart_plus: bool | None = None,
+    smart_plus_known: Callable[[], Awaitable[bool | None]] | None = None,
 ) -> FetchResult:
     """Read everything ``plan`` asks for. Raises when an entity list cannot be read (the poll fails);
     a failed report only makes its window missing. Auth errors always propagate. Baseline windows are read from
     and kept in ``history`` (:mod:`monitor.fetch_baseline`; None: they stay missing). ``known``: the previous
     snapshot's entities, whose id and name strings the new states share where equal
     (:func:`~monitor.domain.building.build_states`).
-    ``stored_smart_plus``: whether the advertiser's latest stored poll found Upgraded Smart+ campaigns (None: not
-    known), for the ad reports' guess when this process has not polled it (``client.smart_plus``)."""
+    ``smart_plus_known``: asked whether the advertiser's latest poll found Upgraded Smart+ campaigns (None: not known;
+    :mod:`monitor.smart_plus_seen`), only when ad-level reports start before the lists (a previous snapshot with
+    ads); not given: guessed without."""
     today, zone = advertiser.local_date(now), advertiser.zone()
     listed = [level for level in plan.levels if level is not Level.ADVERTISER]
     hourly = {level: hourly_windows(lp.windows) for level, lp in plan.levels.items()}
@@ -136,12 +137,11 @@ async def fetch_snapshot(
     ad_count: asyncio.Future[int] = loop.create_future()
     smart: asyncio.Future[frozenset[str]] = loop.create_future()  # the Upgraded Smart+ campaigns' ids
     errors: list[str] = []
-    found: list[bool] = []  # whether the Smart+ campaigns were read, and any found (none read: not known)
+    found: list[bool] = []  # any Smart+ campaigns found, once they were read (not read: not known)
 
-    def found_smart(ids: frozenset[str] | None) -> None:  # and remembered: the next poll's ad reports guess from it
+    def found_smart(ids: frozenset[str] | None) -> None:  # and stored with the poll: the next poll guesses from it
         smart.set_result(ids or frozenset())
-        if ids is not None:  # None: smart_plus/campaign/get failed; what was known stays
-            client.smart_plus[advertiser.id] = bool(ids)
+        if ids is not None:  # None: smart_plus/campaign/get failed, the poll cannot tell
             found.append(bool(ids))
 
     async def listing(level: Level) -> list[EntityFields]:
@@ -169,8 +169,9 @@ async def fetch_snapshot(
 
     guessed = None
     if any(level is Level.AD for level, *_ in reports):  # how the previous snapshot suggests to read them
-        remembered = client.smart_plus.get(advertiser.id, stored_smart_plus)
-        guessed = guess(known, client.sync_report_ads, bool(remembered))
+        guessed = guess(known, client.sync_report_ads, smart_plus=False)
+        if guessed is not None and smart_plus_known is not None and await smart_plus_known():
+            guessed = replace(guessed, smart_plus=True)
 
     async def reading(level: Level, query: ReportQuery) -> Report | ApiError:
         if level is Level.AD:

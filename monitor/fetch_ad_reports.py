@@ -8,11 +8,11 @@ lists held each poll's ad reports back until its own lists came back; polls runn
 advertisers (:mod:`monitor.tiktok.report_batch`) in twos and threes, not fives.
 
 So a poll whose previous snapshot has ads guesses (:func:`guess`) from what was seen before: the previous
-snapshot's count of ads (more than the cap: the task) and whether this advertiser's latest poll in this process
-found Smart+ campaigns (:attr:`TikTokClient.smart_plus_advertisers`; not known: none), and starts the report at
-once (:func:`ad_report`). The lists then decide as they always did, and the report is read the way they say, so
-the values are always those of the report the lists choose, the same as if it had waited. What a wrong guess
-costs:
+snapshot's count of ads (more than the cap: the task) and whether the advertiser's latest poll found Smart+
+campaigns (:mod:`monitor.smart_plus_seen`: this process's own finding while current, else the one stored with
+the latest committed poll; not known: none), and starts the report at once (:func:`ad_report`). The lists then
+decide as they always did, and the report is read the way they say, so the values are always those of the report
+the lists choose, the same as if it had waited. What a wrong guess costs:
 
 * a sync report guessed where the lists want the task (the advertiser passed 20,000 ads since its previous poll):
   the sync read is awaited to its end (a capped page 1 hands over to the task at once; a complete report is read
@@ -22,8 +22,9 @@ costs:
   ``report/task/create/`` was sent (which counts against TikTok's tasks per account and hour and takes a turn of
   that endpoint's budget, :mod:`monitor.tiktok.endpoint_budget`); an advertiser hovering about 20,000 ads pays
   this at every poll;
-* keyed by ``ad_id`` where the advertiser has Smart+ campaigns (its first poll in the process, or the poll after
-  one whose Smart+ campaigns could not be read): read again (often nothing more: it shared a combined call).
+* keyed by ``ad_id`` where the advertiser has Smart+ campaigns (they are new since its latest poll that could
+  tell, or no poll has told yet), or by ``ad_id_v2`` where it has none any more: read again (often nothing more:
+  it shared a combined call).
 
 A poll without a previous snapshot holding ads (its first, or the first since ads are read) waits for its lists,
 as before: it happens once per advertiser, and guessing the sync report would cost every large advertiser a

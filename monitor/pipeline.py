@@ -28,7 +28,7 @@ from monitor.actions.breaker import Breaker
 from monitor.actions.budget import spend_needs
 from monitor.adaptive import Cadence, first_crossing
 from monitor.clock import Clock
-from monitor.domain import AlertState, EntityKey, EntityState, Level, Snapshot
+from monitor.domain import AlertState, EntityKey, Level, Snapshot
 from monitor.fetch import FetchPlan, LevelPlan, fetch_snapshot
 from monitor.notify.compose import alert_notifications
 from monitor.notify.message import OperationalMessage, notifications
@@ -42,6 +42,7 @@ from monitor.rules.lifecycle import AlertKey, Transition, advance, firing_counts
 from monitor.rules.lifecycle import Progress as LifecycleProgress
 from monitor.rules.model import Needs, RuleSet
 from monitor.rules.mute import Muting
+from monitor.smart_plus_seen import SmartPlusSeen
 from monitor.store.diff import diff_snapshots
 from monitor.store.repo import Store
 from monitor.store.values import Notification
@@ -144,6 +145,7 @@ class Pipeline:
         self._adaptive = adaptive or (lambda: None)
         self._paces = PaceBook()
         self._store = store
+        self._smart_plus = SmartPlusSeen(store)  # what the ad reports guess from (monitor.smart_plus_seen)
         self._rules = rules
         self._clock = clock
         self._group_limit = group_limit
@@ -193,11 +195,14 @@ class Pipeline:
                         now,
                         self._store.hourly,
                         known=known,
-                        stored_smart_plus=await self._stored_smart_plus(advertiser_id, known),
+                        smart_plus_known=self._smart_plus.asker(
+                            advertiser_id, None if poll.previous is None else poll.previous.poll_id
+                        ),
                     )
                     for error in fetched.errors:
                         poll.note_error(error)
                     poll.note_smart_plus(fetched.smart_plus)  # for the next poll's guess, whichever process runs it
+                    self._smart_plus.note(advertiser_id, poll.poll_id, fetched.smart_plus)
                     # 2 store and 3 diff
                     progress.enter(Stage.STORE)
                     poll.save(fetched.states, levels=plan.levels)
@@ -319,17 +324,6 @@ class Pipeline:
             ruleset, current, previous, now, ahead, zone=zone, currency=currency, found=evaluation.findings,
             speeds=speeds,
         )  # fmt: skip
-
-    async def _stored_smart_plus(
-        self, advertiser_id: str, known: Mapping[EntityKey, EntityState] | None
-    ) -> bool | None:
-        """What the advertiser's row says its latest poll found of Upgraded Smart+, for the ad reports' guess: read
-        only when there is something to guess from (a previous snapshot) and this process has not polled it yet
-        (each `once`, the first poll after a restart: a later poll goes by what the process saw itself)."""
-        if not known or advertiser_id in self._client.smart_plus:
-            return None
-        record = await self._store.advertiser(advertiser_id)
-        return None if record is None else record.smart_plus
 
     def _ops_rows(self, messages: Sequence[OperationalMessage]) -> list[Notification]:
         rows: list[Notification] = []

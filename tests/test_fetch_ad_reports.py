@@ -6,6 +6,7 @@ waits for them, as every poll did before)."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 
 import pytest
 from test_combined_reports_e2e import report_calls  # (imported by bare name: tests/ is not a package)
@@ -119,7 +120,6 @@ async def test_a_first_poll_waits_for_its_lists(sandbox, make_client, clock):
     campaigns_only = FetchPlan({Level.CAMPAIGN: PLAN.levels[Level.CAMPAIGN]})
     before = await fetch_snapshot(client, advertiser, campaigns_only, clock.now())
     for known in (None, {}, previous(before.states)):
-        client.smart_plus.clear()
         sandbox.arrivals.clear()
         result = await fetch_snapshot(client, advertiser, PLAN, clock.now(), known=known)
         assert not result.errors
@@ -127,36 +127,61 @@ async def test_a_first_poll_waits_for_its_lists(sandbox, make_client, clock):
         assert report_calls(sandbox) == (0, AD_WINDOWS)  # keyed by ad_id_v2 from the start: no call in vain
 
 
-async def test_smart_plus_guessed_wrong_reads_again_and_is_remembered(sandbox, make_client, clock):
+def knowing(found: bool | None, asked: list[bool | None] | None = None) -> Callable[[], Awaitable[bool | None]]:
+    """What the pipeline hands the fetch (monitor.smart_plus_seen): the advertiser's latest finding of Smart+."""
+
+    async def ask() -> bool | None:
+        if asked is not None:
+            asked.append(found)
+        return found
+
+    return ask
+
+
+async def test_smart_plus_known_keys_the_early_ad_reports_and_a_wrong_or_missing_finding_reads_again(
+    sandbox, make_client, clock
+):
     client = make_client(limiter=RateLimiter(1000))
     advertiser = (await client.advertiser_info([SMART]))[0]
     cold = await fetch_snapshot(client, advertiser, PLAN, clock.now())
-    assert client.smart_plus == {SMART: True}
+    assert cold.smart_plus is True  # what the pipeline stores with the poll and remembers
     known = previous(cold.states)
+    # the finding right (each `once` that reads it stored, a `run` that remembers it): each window read once; not
+    # known or wrong: started keyed by ad_id, read again by ad_id_v2 once campaign/get says so
+    for found, calls in ((True, (0, AD_WINDOWS)), (False, (0, 2 * AD_WINDOWS)), (None, (0, 2 * AD_WINDOWS))):
+        sandbox.arrivals.clear()
+        warm = await fetch_snapshot(client, advertiser, PLAN, clock.now(), known=known, smart_plus_known=knowing(found))
+        assert report_calls(sandbox) == calls, found
+        assert typed(warm.states) == typed(cold.states)
+        assert warm.smart_plus is True
 
-    # another process (a later `once`) knows nothing of Smart+: its ad reports start keyed by ad_id, are read
-    # again by ad_id_v2 once campaign/get says so, and it remembers
-    fresh = TikTokClient(client.transport)
-    sandbox.arrivals.clear()
-    guessed_wrong = await fetch_snapshot(fresh, advertiser, PLAN, clock.now(), known=known)
-    assert typed(guessed_wrong.states) == typed(cold.states)
-    assert report_calls(sandbox) == (0, 2 * AD_WINDOWS)
-    assert fresh.smart_plus == {SMART: True}
-    sandbox.arrivals.clear()
-    remembered = await fetch_snapshot(fresh, advertiser, PLAN, clock.now(), known=known)
-    assert typed(remembered.states) == typed(cold.states)
-    assert report_calls(sandbox) == (0, AD_WINDOWS)
-
-    # the Smart+ campaign is an ordinary one now: the remembered ad_id_v2 is wrong, ad_id is read
+    # the Smart+ campaign is an ordinary one now: the finding is wrong, ad_id is read
     for campaign in sandbox.world.advertisers[SMART].campaigns:
         campaign.automation_type = "MANUAL"
     plain = await fetch_snapshot(TikTokClient(client.transport, report_gather=None), advertiser, PLAN, clock.now())
     sandbox.arrivals.clear()
-    now_plain = await fetch_snapshot(fresh, advertiser, PLAN, clock.now(), known=known)
+    now_plain = await fetch_snapshot(client, advertiser, PLAN, clock.now(), known=known, smart_plus_known=knowing(True))
     assert typed(now_plain.states) == typed(plain.states) != typed(cold.states)
     assert not any(s.smart_plus for s in now_plain.states)
     assert report_calls(sandbox) == (0, 2 * AD_WINDOWS)
-    assert fresh.smart_plus == {SMART: False}
+    assert now_plain.smart_plus is False
+
+
+async def test_the_finding_is_asked_only_when_ad_reports_are_guessed(sandbox, make_client, clock):
+    # asking may read the database: not for a first poll, nor a plan without ad-level windows
+    client = make_client(limiter=RateLimiter(1000))
+    advertiser = (await client.advertiser_info([SMART]))[0]
+    lists_only = FetchPlan({level: LevelPlan(plan.fields) for level, plan in PLAN.levels.items()})
+    asked: list[bool | None] = []
+    cold = await fetch_snapshot(client, advertiser, PLAN, clock.now(), smart_plus_known=knowing(True, asked))
+    await fetch_snapshot(
+        client, advertiser, lists_only, clock.now(), known=previous(cold.states), smart_plus_known=knowing(True, asked)
+    )
+    assert asked == []
+    await fetch_snapshot(
+        client, advertiser, PLAN, clock.now(), known=previous(cold.states), smart_plus_known=knowing(True, asked)
+    )
+    assert asked == [True]
 
 
 def test_the_guess_comes_from_the_previous_snapshots_ads():
@@ -171,37 +196,15 @@ def test_the_guess_comes_from_the_previous_snapshots_ads():
     assert guess(ads(4), 3, smart_plus=True) == AdRead(use_task=True, smart_plus=True, ads=4)
 
 
-async def test_a_fresh_process_guesses_smart_plus_from_what_the_store_says(sandbox, make_client, clock):
-    # issue 18, item 4: what the advertiser's latest stored poll found (the pipeline passes the store's
-    # advertisers.smart_plus) spares a fresh process (each `once`, the first poll after a restart) a second read
-    client = make_client(limiter=RateLimiter(1000))
-    advertiser = (await client.advertiser_info([SMART]))[0]
-    cold = await fetch_snapshot(client, advertiser, PLAN, clock.now())
-    assert cold.smart_plus is True  # what the pipeline stores with the poll
-    known = previous(cold.states)
-    for stored, calls in ((True, (0, AD_WINDOWS)), (False, (0, 2 * AD_WINDOWS)), (None, (0, 2 * AD_WINDOWS))):
-        fresh = TikTokClient(client.transport)
-        sandbox.arrivals.clear()
-        warm = await fetch_snapshot(fresh, advertiser, PLAN, clock.now(), known=known, stored_smart_plus=stored)
-        assert report_calls(sandbox) == calls, stored  # a wrong or missing stored flag: read again, as before
-        assert typed(warm.states) == typed(cold.states)
-        assert warm.smart_plus is True and fresh.smart_plus == {SMART: True}
-    # what this process learned itself goes before what the store says (its own poll may not have committed)
-    sandbox.arrivals.clear()
-    await fetch_snapshot(fresh, advertiser, PLAN, clock.now(), known=known, stored_smart_plus=False)
-    assert report_calls(sandbox) == (0, AD_WINDOWS)
-
-
-async def test_smart_plus_campaigns_that_cannot_be_read_leave_what_was_known(sandbox, make_client, clock):
+async def test_smart_plus_campaigns_that_cannot_be_read_make_the_finding_unknown(sandbox, make_client, clock):
     # ads listed without campaigns: smart_plus/campaign/get says which campaigns are Smart+; when it fails the
-    # poll cannot tell (None, nothing stored) and the process keeps what it knew, instead of forgetting it
+    # poll cannot tell (None: nothing is stored or remembered, what was known stays; monitor.smart_plus_seen)
     ads_only = FetchPlan({Level.AD: PLAN.levels[Level.AD]})
     client = make_client(limiter=RateLimiter(1000))
     advertiser = (await client.advertiser_info([SMART]))[0]
     first = await fetch_snapshot(client, advertiser, ads_only, clock.now())
-    assert first.smart_plus is True and client.smart_plus == {SMART: True}
+    assert first.smart_plus is True
     sandbox.faults.add(Fault(kind="api_code", code=40002, message="bad", path="smart_plus/campaign/get/"))
     blind = await fetch_snapshot(client, advertiser, ads_only, clock.now(), known=previous(first.states))
     assert blind.smart_plus is None
     assert any("Upgraded Smart+ campaigns" in error for error in blind.errors)
-    assert client.smart_plus == {SMART: True}

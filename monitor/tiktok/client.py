@@ -53,11 +53,6 @@ class TikTokClient(AccountReads, EntityReads, ReportReads, Writes, Subscriptions
         #: The most ads an ad-level sync report covers (TikTok's cap): past it, reports go to a task at once.
         self.sync_report_ads = sync_report_ads
         self.report_batcher = None if report_gather is None else ReportBatcher(self._report_over, gather=report_gather)
-        #: Whether each advertiser's latest poll in this process found Upgraded Smart+ campaigns (one that could
-        #: not tell leaves it as it was): the next poll's ad-level reports start keyed by ad_id_v2 before
-        #: campaign/get says so (a guess it checks: monitor.fetch_ad_reports). An advertiser not here goes by
-        #: what the store says its latest poll found.
-        self.smart_plus: dict[str, bool] = {}
 
     @property
     def app_id(self) -> str | None:
