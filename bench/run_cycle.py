@@ -7,8 +7,10 @@ This bench starts the same sandbox and configuration as ``bench/cycle.py`` (one 
 ``python -m monitor --log-level debug run`` at ``--interval``. Each time the large advertiser's poll ends (its
 ``stage seconds`` debug line) it reads the daemon's CPU (user + system, ``/proc/PID/stat``) and RSS
 (``/proc/PID/status``): the CPU between two such moments is one cycle of every advertiser (each is polled once
-per interval), everything the daemon did meanwhile included (outbox, maintenance, health). The first cycle is
-cold (and holds the start-up); the table shows each later one and their median.
+per interval), everything the daemon did meanwhile included (outbox, maintenance, health); the ``polls`` column
+counts the polls of every advertiser that ended in it (21 when each was polled once: a cycle longer than the
+interval holds more). The first cycle is cold (and holds the start-up); the table shows each later one and
+their median.
 
     .venv/bin/python bench/run_cycle.py [--ads 100000] [--interval 60s] [--cycles 5] [--qps 10]
 """
@@ -45,6 +47,7 @@ class Moment:
     peak_mb: float  # VmHWM: the highest RSS so far
     stages: str
     rows: int  # the entity rows the poll wrote (those that appeared, changed or disappeared)
+    polls: int  # polls of every advertiser that ended so far
 
 
 def cpu_seconds(pid: int) -> float:
@@ -64,12 +67,17 @@ def memory_mb(pid: int) -> tuple[float, float]:
 def watch(daemon: subprocess.Popen[str], directory: Path, moments: list[Moment], log: list[str]) -> None:
     """Read the daemon's log; at each end of the large advertiser's poll note where it stands."""
     assert daemon.stderr is not None
+    polls = 0
     for line in daemon.stderr:
         log.append(line)
         match = STAGE_LINE.search(line.rstrip())
+        polls += match is not None
         if match and match.group(1) == LARGE_ADVERTISER_ID:
-            at, cpu, (rss, peak) = time.monotonic(), cpu_seconds(daemon.pid), memory_mb(daemon.pid)
-            moments.append(Moment(at, cpu, rss, peak, match.group(2), rows_written(directory)))
+            try:
+                at, cpu, (rss, peak) = time.monotonic(), cpu_seconds(daemon.pid), memory_mb(daemon.pid)
+            except FileNotFoundError:  # the daemon has just exited
+                return
+            moments.append(Moment(at, cpu, rss, peak, match.group(2), rows_written(directory), polls))
 
 
 def measure(ads: int, interval: str, cycles: int, qps: int) -> tuple[list[Moment], int]:
@@ -98,7 +106,11 @@ def measure(ads: int, interval: str, cycles: int, qps: int) -> tuple[list[Moment
                     time.sleep(0.5)
             finally:
                 daemon.terminate()
-                daemon.wait(60)
+                try:
+                    daemon.wait(60)
+                except subprocess.TimeoutExpired:
+                    daemon.kill()
+                    daemon.wait()
         arrivals = http(f"{url}/sandbox/arrivals")
         assert isinstance(arrivals, list)
         throttled = sum(1 for a in arrivals if a["code"] == 40100)
@@ -119,12 +131,13 @@ def main() -> None:
     print(f"run against the sandbox at {args.qps} QPS, every {args.interval}: 1 advertiser of {args.ads:,} ads + "
           f"{EXTRA} small ones, 20 rules")  # fmt: skip
     print(
-        f"{'cycle':>5} {'CPU s':>7} {'wall s':>7} {'RSS MB':>7} {'peak MB':>8} {'rows':>7}  large advertiser's stages"
+        f"{'cycle':>5} {'CPU s':>7} {'wall s':>7} {'RSS MB':>7} {'peak MB':>8} {'rows':>7} {'polls':>5}"
+        "  large advertiser's stages"
     )
     first = moments[0]
     print(
-        f"{'1':>5} {first.cpu:>7.2f} {'':>7} {first.rss_mb:>7.0f} {first.peak_mb:>8.0f} {first.rows:>7}  {first.stages}"
-        "  (cold, with start-up)"
+        f"{'1':>5} {first.cpu:>7.2f} {'':>7} {first.rss_mb:>7.0f} {first.peak_mb:>8.0f} {first.rows:>7}"
+        f" {first.polls:>5}  {first.stages}  (cold, with start-up)"
     )
     warm = []
     for number, (before, after) in enumerate(itertools.pairwise(moments), start=2):
@@ -132,7 +145,7 @@ def main() -> None:
         warm.append(cpu)
         print(
             f"{number:>5} {cpu:>7.2f} {after.at - before.at:>7.1f} {after.rss_mb:>7.0f} {after.peak_mb:>8.0f}"
-            f" {after.rows:>7}  {after.stages}"
+            f" {after.rows:>7} {after.polls - before.polls:>5}  {after.stages}"
         )
     print(f"warm cycles: median {statistics.median(warm):.2f} s CPU (min {min(warm):.2f}, max {max(warm):.2f}); "
           f"peak RSS {moments[-1].peak_mb:.0f} MB; 40100 answers {throttled}")  # fmt: skip
