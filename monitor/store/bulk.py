@@ -36,7 +36,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-__all__ = ["SLICE_ROWS", "Add", "Count", "copying", "counting", "execute_many", "executing", "insert_many", "inserting"]
+__all__ = ["SLICE_ROWS", "Add", "Count", "counting", "execute_many", "executing", "insert_many", "inserting"]
 
 Row = tuple[Any, ...]
 #: Hands one slice of rows to the statement (see :func:`executing`, :func:`inserting`).
@@ -136,11 +136,6 @@ def _reordered(rows: Sequence[Row], order: list[int]) -> list[Row]:
     return list(map(itemgetter(*order), rows))
 
 
-def copying(conn: AsyncConnection) -> bool:
-    """Does :func:`inserting` COPY the rows (PostgreSQL through asyncpg) rather than execute a statement per row?"""
-    return conn.dialect.name == "postgresql" and conn.dialect.driver == "asyncpg"
-
-
 @asynccontextmanager
 async def inserting(
     conn: AsyncConnection,
@@ -158,7 +153,7 @@ async def inserting(
     execution per row, and still a statement of SQLAlchemy's (its transaction, its events); a block that raises
     leaves the slices COPYed so far in the temporary table until its transaction ends (roll it back). Elsewhere
     each slice is one ``executemany`` (:func:`executing`)."""
-    if not copying(conn):
+    if conn.dialect.name != "postgresql" or conn.dialect.driver != "asyncpg":
         async with executing(conn, insert, columns, constants) as add:
             yield add
         return

@@ -27,8 +27,8 @@ for 44,867 such rows of a 100,000-ad poll, 0.21 s of CPU in SQLite's thread inst
 --upserts, medians of 6 runs each on a shared machine). The rows end the same: the upsert would set those fields
 to the values they hold (a float budget equal to the new one is the same REAL to SQLite). Should a row not be
 there or not be present after all (the count of rows updated says so), the slice's rows are all upserted then,
-in their order, as without the UPDATE. PostgreSQL through asyncpg COPYs the rows and upserts them in one
-statement (monitor.store.bulk), which an UPDATE per row would not beat: every row is upserted there.
+in their order, as without the UPDATE. On PostgreSQL every row is upserted, as before: through asyncpg the rows
+are COPYed and upserted in one statement (monitor.store.bulk), which an UPDATE per row would not beat.
 """
 
 from __future__ import annotations
