@@ -11,6 +11,7 @@ were built as:
 * :func:`inserting` (inserts and upserts): on PostgreSQL through asyncpg each slice is COPYed into a temporary
   table and one INSERT ... SELECT takes them all from there when the block ends (the server's bulk load, several
   times cheaper than an execution per row); elsewhere :func:`executing`.
+* :func:`counting`: :func:`executing` that says how many rows the statements changed (an UPDATE's).
 * :func:`execute_many` and :func:`insert_many`: the same for rows that are at hand whole, as one slice.
 
 Slices let a caller build the rows of one slice, hand them over and let them go before building the next, so a
@@ -35,11 +36,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-__all__ = ["SLICE_ROWS", "Add", "execute_many", "executing", "insert_many", "inserting"]
+__all__ = ["SLICE_ROWS", "Add", "Count", "counting", "execute_many", "executing", "insert_many", "inserting"]
 
 Row = tuple[Any, ...]
 #: Hands one slice of rows to the statement (see :func:`executing`, :func:`inserting`).
 Add = Callable[[Sequence[Row]], Awaitable[None]]
+#: The same, and the number of rows the statements changed (see :func:`counting`).
+Count = Callable[[Sequence[Row]], Awaitable[int]]
 
 #: Rows a writer builds and hands over at a time (a few MB of a poll's rows and their texts).
 SLICE_ROWS = 5000
@@ -57,6 +60,29 @@ async def executing(
     dialect, when the first rows come. ``constants``: values of further columns, the same for every row
     (``statement`` must then be an INSERT); integers become literals of the statement, others a parameter added
     to each row."""
+    run = _runner(conn, statement, columns, constants)
+
+    async def add(rows: Sequence[Row]) -> None:
+        await run(rows)
+
+    yield add
+
+
+@asynccontextmanager
+async def counting(conn: AsyncConnection, statement: sa.ClauseElement, columns: Sequence[str]) -> AsyncIterator[Count]:
+    """:func:`executing` that gives ``count``: ``await count(rows)`` is the number of rows the statements changed,
+    as the driver counts them (SQLite's module: the sum over the rows; 0 for no rows)."""
+    yield _runner(conn, statement, columns, None)
+
+
+def _runner(
+    conn: AsyncConnection,
+    statement: sa.ClauseElement,
+    columns: Sequence[str],
+    constants: Mapping[str, Any] | None,
+) -> Count:
+    """What :func:`executing` and :func:`counting` give: runs the statement for each of the rows it is handed in
+    one ``executemany``, and says how many rows the driver counted."""
     rest: tuple[Any, ...] = ()
     if constants:
         literal = {name: value for name, value in constants.items() if type(value) is int}
@@ -70,10 +96,10 @@ async def executing(
             statement = insert.inline().values(values)
     compiled: Any = None  # a SQLCompiler, once rows come
 
-    async def add(rows: Sequence[Row]) -> None:
+    async def run(rows: Sequence[Row]) -> int:
         nonlocal compiled
         if not rows:
-            return
+            return 0
         if compiled is None:
             compiled = statement.compile(dialect=conn.dialect, column_keys=list(columns))
         if rest:
@@ -84,9 +110,10 @@ async def executing(
             params = rows if order == list(range(len(columns))) else _reordered(rows, order)
         else:
             params = [dict(zip(columns, row, strict=True)) for row in rows]
-        await conn.exec_driver_sql(compiled.string, params)
+        result = await conn.exec_driver_sql(compiled.string, params)
+        return int(result.rowcount)
 
-    yield add
+    return run
 
 
 async def execute_many(

@@ -229,11 +229,16 @@ def _bare(advertiser_id: str, poll_id: int, now: datetime, owner: str, token: st
 
 
 async def commit(
-    engine: AsyncEngine, writer: PollWriter, finished_at: datetime, slice_rows: int = bulk.SLICE_ROWS
+    engine: AsyncEngine,
+    writer: PollWriter,
+    finished_at: datetime,
+    slice_rows: int = bulk.SLICE_ROWS,
+    *,
+    metrics_updates: bool = True,
 ) -> None:
     """Write everything the poll buffered in one transaction, fenced by the shard's epoch (when the poll has a
     fence) and by the lease token. ``slice_rows``: entity and history rows built and handed to the driver at a
-    time (monitor.store.poll_write)."""
+    time; ``metrics_updates`` False: every ``entities`` row upserted (monitor.store.poll_write)."""
     now = writer.taken_at
     async with writing(engine) as conn:
         fence = writer.fence
@@ -255,6 +260,7 @@ async def commit(
             compared,
             writer._sids,
             slice_rows,
+            metrics_updates=metrics_updates,
         )
         await alerts.upsert(conn, writer._alert_saves.values(), now)
         await alerts.delete(conn, writer.advertiser_id, writer._alert_deletes)

@@ -18,14 +18,26 @@ Either way the rows reach the database in the same order as one list would (leve
 :func:`~monitor.store.poll_changes.poll_changes`), with the same values; the history's rows are then written in
 slices too (:func:`monitor.store.history.write`). All of it runs in the caller's transaction: a crash or an
 error in any slice leaves nothing of the poll written.
+
+On SQLite most rows of a warm poll are entities whose metrics moved and nothing else: their row is there, present,
+with the very fields the previous snapshot read from it. Those are written by an UPDATE of the metrics (and
+``changed_poll``) by primary key, four values a row, instead of the upsert's twelve with its attempted insert:
+for 44,867 such rows of a 100,000-ad poll, 0.21 s of CPU in SQLite's thread instead of 0.30 s, and the commit
+0.61 s instead of 0.66 s once the check of each row against the previous state is paid (bench/store_poll_db.py
+--upserts, medians of 6 runs each on a shared machine). The rows end the same: the upsert would set those fields
+to the values they hold (a float budget equal to the new one is the same REAL to SQLite). Should a row not be
+there or not be present after all (the count of rows updated says so), the slice's rows are all upserted then,
+in their order, as without the UPDATE. On PostgreSQL every row is upserted, as before: through asyncpg the rows
+are COPYed and upserted in one statement (monitor.store.bulk), which an UPDATE per row would not beat.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Mapping
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from itertools import chain
+from operator import attrgetter
 from typing import Any
 
 import sqlalchemy as sa
@@ -61,13 +73,16 @@ async def write_poll_rows(
     compared: tuple[list[EntityValues], HistoryChanges] | None,
     sids: dict[EntityKey, int],
     slice_rows: int = bulk.SLICE_ROWS,
+    *,
+    metrics_updates: bool = True,
 ) -> int:
     """Write the ``entities`` rows of the poll and their history, ``slice_rows`` at a time; the number of
     ``entities`` rows written. ``compared``: the poll's rows worked out already (the list is emptied as it is
     written: the caller hands it over), or None to compare ``previous`` and ``saved`` (complete for
     ``saved_levels``) here, slice by slice. ``sids``: the history's keys known (see
-    :func:`monitor.store.history.write`)."""
-    async with _upserting(conn, poll_id) as add:
+    :func:`monitor.store.history.write`). ``metrics_updates`` False: every row upserted, none updated by its
+    metrics alone (see the module docstring; the tests compare the two)."""
+    async with _writing_entities(conn, poll_id, previous if metrics_updates else None) as add:
         if compared is not None:
             rows, changes = compared
             written = len(rows)
@@ -80,6 +95,67 @@ async def write_poll_rows(
         appearing = [e.key for e in changes.states if e.present and e.key not in previous]
         await history.write(conn, advertiser_id, poll_id, changes, sids, appearing, slice_rows)
     return written
+
+
+@asynccontextmanager
+async def _writing_entities(
+    conn: AsyncConnection, poll_id: int, previous: Mapping[EntityKey, EntityState] | None
+) -> AsyncIterator[bulk.Add]:
+    """Gives ``add`` for the poll's ``entities`` rows: each upserted, or (``previous`` given, on SQLite) updated by
+    its metrics when ``previous`` holds the entity with the row's very fields (see the module docstring)."""
+    async with _upserting(conn, poll_id) as upsert:
+        if previous is None or conn.dialect.name != "sqlite":
+            yield upsert
+            return
+        async with bulk.counting(conn, _metrics_update(poll_id), _ROW_NAMES) as update:
+
+            async def add(rows: Sequence[bulk.Row]) -> None:
+                updates, upserts = _metrics_only(rows, previous)
+                if updates and await update(updates) != len(updates):
+                    upserts = rows  # a row not there or not present: every row of the slice upserted, in order
+                await upsert(upserts)
+
+            yield add
+
+
+#: The names of a row's values (:data:`ENTITY_COLUMNS`) as :func:`_metrics_update` binds them (no name of a
+#: column: SQLAlchemy keeps those for the values it sets): the rows go to the driver as they are, the statement's
+#: four values taken from each in C (monitor.store.bulk), not copied into a tuple of their own per row.
+_ROW_NAMES = tuple(f"row_{name}" for name in ENTITY_COLUMNS)
+_LEVELS = {level.value: level for level in Level}
+_state_columns = attrgetter(*STATE_COLUMNS)
+
+
+def _metrics_update(poll_id: int) -> sa.Update:
+    """An ``entities`` row's metrics and ``changed_poll`` set, by its key, if it is present."""
+    return (
+        sa.update(entities_t)
+        .where(
+            entities_t.c.advertiser_id == sa.bindparam("row_advertiser_id"),
+            entities_t.c.level == sa.bindparam("row_level"),
+            entities_t.c.entity_id == sa.bindparam("row_entity_id"),
+            entities_t.c.present.is_(True),
+        )
+        .values(metrics=sa.bindparam("row_metrics"), changed_poll=sa.literal_column(str(int(poll_id))))
+    )
+
+
+def _metrics_only(
+    rows: Sequence[bulk.Row], previous: Mapping[EntityKey, EntityState]
+) -> tuple[list[bulk.Row], Sequence[bulk.Row]]:
+    """Of ``rows`` (:class:`EntityValues`), those of entities present in ``previous`` and still present with the
+    same fields, and the others."""
+    updates: list[bulk.Row] = []
+    upserts: list[bulk.Row] = []
+    get, levels, fields = previous.get, _LEVELS, _state_columns
+    for row in rows:
+        old = get((levels[row[1]], row[2]))
+        # row[5:] is the row's STATE_COLUMNS (monitor.store.snapshots.row_values)
+        if old is not None and row[3] is True and row[5:] == fields(old):
+            updates.append(row)
+        else:
+            upserts.append(row)
+    return updates, upserts
 
 
 def _upserting(conn: AsyncConnection, poll_id: int) -> AbstractAsyncContextManager[bulk.Add]:

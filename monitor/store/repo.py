@@ -95,6 +95,8 @@ class Store(HistoryAccess):
         self.record_failure_timeout = RECORD_FAILURE_SECONDS
         #: Rows a poll's commit builds and hands to the driver at a time (monitor.store.poll_write).
         self.write_slice = bulk.SLICE_ROWS
+        #: False: a poll upserts every ``entities`` row, none updated by its metrics alone (monitor.store.poll_write).
+        self.metrics_updates = True
         self.journal = Journal(engine, clock)
         self.outbox = Outbox(engine)
         self.alerts = Alerts(engine)
@@ -195,7 +197,9 @@ class Store(HistoryAccess):
         try:
             yield writer
             await heartbeat.stop()
-            await polling.commit(self._engine, writer, self._clock.now(), self.write_slice)
+            await polling.commit(
+                self._engine, writer, self._clock.now(), self.write_slice, metrics_updates=self.metrics_updates
+            )
         except GeneratorExit:  # the block was abandoned without an exception (loop shutdown): no I/O now
             heartbeat.cancel()
             raise
