@@ -5,29 +5,32 @@ An entity costs no row when nothing about it changed. Its *fingerprint* decides 
 canonical stored text of its metrics (:func:`stored_text`, the very text the store writes) next to the previous
 state's stored text (:class:`~monitor.domain.stored.StoredMetrics` keeps it as read), plus a tuple comparison of its
 fields. Equal text is equal values of equal types (``0`` and ``0.0`` differ, so what was saved reads back), so an
-unchanged entity costs its text (:class:`~monitor.store.metric_texts.MetricTexts`: each window object of the poll
-encoded and checked once, an entity's text laid out from its windows' texts) and two comparisons, and its previous
-metrics become the new ones (:meth:`~monitor.domain.stored.StoredMetrics.adopt`). A changed entity's previous
-text is parsed once into plain dicts, for its history rows and, wrapped read-only, for the rules' reads of the
-previous poll: when the pipeline compares before it evaluates (:meth:`~monitor.store.poll.PollWriter.compare`),
-nothing is decoded twice. Of those dicts, a window that did not change is replaced by the new poll's own (equal
-values of equal types), so the previous poll keeps its own copy only of the windows that moved (see
-:func:`_shareable`). A previous state whose metrics are not stored text (a snapshot built in memory) is compared as
-values, types included: the general comparison the fingerprint stands for.
+unchanged entity costs one encoding in C and two comparisons, and its previous metrics become the new ones
+(:meth:`~monitor.domain.stored.StoredMetrics.adopt`). A changed entity's previous text is parsed once into plain
+dicts, for its history rows and, wrapped read-only, for the rules' reads of the previous poll: when the pipeline
+compares before it evaluates (:meth:`~monitor.store.poll.PollWriter.compare`), nothing is decoded twice. Of those
+dicts, a window that did not change is replaced by the new poll's own (equal values of equal types), so the
+previous poll keeps its own copy only of the windows that moved (see :func:`_shareable`). A previous
+state whose metrics are not stored text (a snapshot built in memory) is compared as values, types included: the
+general comparison the fingerprint stands for.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from operator import attrgetter
+import math
+from collections.abc import Callable, Iterable, Mapping
+from itertools import chain
+from operator import attrgetter, methodcaller
+from types import MappingProxyType
 from typing import Any, cast
+
+import orjson
 
 from monitor import fastjson
 from monitor.domain import LEVEL_ORDER, EntityKey, EntityState, Level, Metrics
 from monitor.domain.stored import StoredMetrics
 from monitor.domain.values import EMPTY
 from monitor.store.history_codec import HistoryChanges, StateEvent, WindowEvent, check_values, entity_events
-from monitor.store.metric_texts import MetricTexts
 from monitor.store.snapshots import STATE_COLUMNS, EntityValues, row_values
 
 __all__ = ["poll_changes", "stored_text"]
@@ -36,6 +39,11 @@ __all__ = ["poll_changes", "stored_text"]
 #: from the API each poll and never stored, so a state read back always says False and comparing it would write
 #: every Smart+ entity's row again at every poll.
 _fields = attrgetter(*STATE_COLUMNS)
+#: fastjson.dumps' options: the stored text's canonical form.
+_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
+_is_float: Callable[[object], bool] = float.__instancecheck__
+_values = methodcaller("values")
+_metrics = attrgetter("metrics")
 _ORDER = {level.value: LEVEL_ORDER[level] for level in Level}
 
 
@@ -47,23 +55,23 @@ def poll_changes(
     """Rows for ``entities`` and the history's rows: each of ``saved`` that is new or changed against
     ``previous``, and each of ``previous`` of ``saved_levels`` that is no longer saved (it disappeared)."""
     levels = set(saved_levels)
-    texts = MetricTexts()
+    checked = _finite(_distinct(chain.from_iterable(map(_values, map(_metrics, saved.values())))))  # nearly always
     out = []
     states: list[StateEvent] = []
     windows: list[WindowEvent] = []
-    text_of, find = texts.text, previous.get
-    appeared = 0  # entities of saved not in previous
+    find, appeared = previous.get, 0  # appeared: entities of saved not in previous
     for key, state in saved.items():
         old = find(key)
         stored = None if old is None else old.metrics
-        if type(stored) is StoredMetrics and (text := text_of(state.metrics)) is not None:  # the common case
+        # the common case first: _unchanged_or_text's way for stored text, inline (100,000 entities a poll)
+        if type(stored) is StoredMetrics and (text := stored_text(state, checked)) is not None:
             if text == stored.text:
                 stored.adopt(state.metrics)  # equal values of equal types: the rules need not decode the old text
                 if _fields(old) == _fields(state):
                     continue  # unchanged: costs no row
-        elif (text := _unchanged_or_text(old, state, texts)) is None:
+        elif (text := _unchanged_or_text(old, state, checked)) is None:
             continue
-        appeared += old is None
+        appeared += old is None  # (an entity not in previous is never unchanged: each is counted here)
         out.append(row_values(state, text, present=True))
         parsed = _parsed(old)
         event, changed = entity_events(old, state, parsed, parsed if _shareable(parsed, old, state, text) else None)
@@ -72,35 +80,60 @@ def poll_changes(
         if event is not None:
             states.append(event)
         windows += changed
-    if len(saved) - appeared == len(previous):
-        return _sorted(out), HistoryChanges(tuple(states), tuple(windows))  # every previous entity still there
-    for key, old in previous.items():
-        if key[0] in levels and key not in saved:
-            out.append(row_values(old, _text_of(old.metrics), present=False))
-            event, changed = entity_events(old, None)
-            states += [event] if event is not None else []
-            windows += changed
-    return _sorted(out), HistoryChanges(tuple(states), tuple(windows))
+    if len(saved) - appeared < len(previous):  # else every previous entity is still saved: none disappeared
+        for key, old in previous.items():  # (a Python loop over 100,000 keys, each looked up in saved)
+            if key[0] in levels and key not in saved:
+                out.append(row_values(old, _text_of(old.metrics), present=False))
+                event, changed = entity_events(old, None)
+                states += [event] if event is not None else []
+                windows += changed
+    out.sort(key=lambda r: (_ORDER[r.level], r.entity_id))
+    return out, HistoryChanges(tuple(states), tuple(windows))
 
 
-def _sorted(rows: list[EntityValues]) -> list[EntityValues]:
-    """The rows in the order the store writes them: by level (parents first), then by id."""
-    rows.sort(key=lambda r: (_ORDER[r.level], r.entity_id))
-    return rows
+def stored_text(state: EntityState, checked: bool = False) -> str | None:
+    """The text the store writes for ``state``'s metrics (``fastjson.dumps``' canonical form), encoded in one
+    call; None when its values need :func:`check_values`' verdict (a NaN or an infinity, a value JSON cannot
+    hold, an integer past 64 bits): the caller then takes the general way, which refuses or encodes them.
+    ``checked``: every float of the metrics is known to be finite."""
+    try:
+        text = orjson.dumps(state.metrics, default=_plain, option=_OPTIONS)
+    except orjson.JSONEncodeError:
+        return None
+    if not checked and b"null" in text and not _finite(state.metrics.values()):  # orjson writes NaN, inf as null
+        return None
+    return text.decode()
 
 
-def stored_text(state: EntityState) -> str | None:
-    """The text the store writes for ``state``'s metrics (``fastjson.dumps``' canonical form, made by orjson);
-    None when its values need :func:`check_values`' verdict (a NaN or an infinity, a value JSON cannot hold, an
-    integer past 64 bits): the caller then takes the general way, which refuses or encodes them. (A poll makes
-    its entities' texts with one :class:`MetricTexts`, which encodes a window shared by many entities once.)"""
-    return MetricTexts().text(state.metrics)
+def _plain(value: Any) -> Any:
+    """What orjson cannot encode by itself: read-only windows (fastjson's ``_default``, the common case first)."""
+    if type(value) is MappingProxyType:
+        return value.copy()
+    if isinstance(value, Mapping):
+        return dict(value)
+    if isinstance(value, tuple):
+        return list(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
-def _unchanged_or_text(old: EntityState | None, new: EntityState, texts: MetricTexts) -> str | None:
-    """None when ``new`` is ``old`` unchanged; else the stored text of ``new``'s metrics (checked first)."""
+def _finite(windows: Iterable[Mapping[str, Any]]) -> bool:
+    """Is every float of these windows finite? Summed in C; a sum of finite floats that overflows says no (the
+    general check then decides, entity by entity)."""
+    return math.isfinite(sum(filter(_is_float, chain.from_iterable(map(_values, windows)))))
+
+
+def _distinct(windows: Iterable[Mapping[str, Any]]) -> Iterable[Mapping[str, Any]]:
+    """Each window object once: most are shared by many entities (the fetch shares equal windows), and looking
+    at each once costs less than reading its values again (worked out in C)."""
+    every = list(windows)
+    return dict(zip(map(id, every), every, strict=True)).values()
+
+
+def _unchanged_or_text(old: EntityState | None, new: EntityState, checked: bool) -> str | None:
+    """None when ``new`` is ``old`` unchanged; else the stored text of ``new``'s metrics (checked first;
+    ``checked``: every float is known to be finite)."""
     was = None if old is None else _stored_form(old.metrics)
-    text = None if was is None and old is not None else texts.text(new.metrics)  # stored text, then the fields
+    text = None if was is None and old is not None else stored_text(new, checked)  # stored text, then the fields
     exact = text is not None  # orjson's text: equal text is equal values of equal types (not so past 64 bits)
     if text is None:
         if was is None and old is not None and old == new and _same_metric_types(old.metrics, new.metrics):
