@@ -59,11 +59,19 @@ def poll_changes(
     out = []
     states: list[StateEvent] = []
     windows: list[WindowEvent] = []
+    find, appeared = previous.get, 0  # appeared: entities of saved not in previous
     for key, state in saved.items():
-        old = previous.get(key)
-        text = _unchanged_or_text(old, state, checked)
-        if text is None:
-            continue  # unchanged: costs no row
+        old = find(key)
+        stored = None if old is None else old.metrics
+        # the common case first: _unchanged_or_text's way for stored text, inline (100,000 entities a poll)
+        if type(stored) is StoredMetrics and (text := stored_text(state, checked)) is not None:
+            if text == stored.text:
+                stored.adopt(state.metrics)  # equal values of equal types: the rules need not decode the old text
+                if _fields(old) == _fields(state):
+                    continue  # unchanged: costs no row
+        elif (text := _unchanged_or_text(old, state, checked)) is None:
+            continue
+        appeared += old is None  # (an entity not in previous is never unchanged: each is counted here)
         out.append(row_values(state, text, present=True))
         parsed = _parsed(old)
         event, changed = entity_events(old, state, parsed, parsed if _shareable(parsed, old, state, text) else None)
@@ -72,12 +80,13 @@ def poll_changes(
         if event is not None:
             states.append(event)
         windows += changed
-    for key, old in previous.items():
-        if key[0] in levels and key not in saved:
-            out.append(row_values(old, _text_of(old.metrics), present=False))
-            event, changed = entity_events(old, None)
-            states += [event] if event is not None else []
-            windows += changed
+    if len(saved) - appeared < len(previous):  # else every previous entity is still saved: none disappeared
+        for key, old in previous.items():  # (a Python loop over 100,000 keys, each looked up in saved)
+            if key[0] in levels and key not in saved:
+                out.append(row_values(old, _text_of(old.metrics), present=False))
+                event, changed = entity_events(old, None)
+                states += [event] if event is not None else []
+                windows += changed
     out.sort(key=lambda r: (_ORDER[r.level], r.entity_id))
     return out, HistoryChanges(tuple(states), tuple(windows))
 

@@ -180,3 +180,18 @@ def test_a_changed_entitys_previous_text_is_let_go_and_reads_back_the_same(data:
             assert metrics.text is not texts[key]  # the comparison parsed it and let the text go
     # compared again (a poll that saves another level), the same rows
     assert poll_changes(previous, {s.key: s for s in news}, [Level.AD])[0] == rows
+
+
+def test_disappeared_entities_are_found_when_as_many_appeared_and_only_at_the_saved_levels() -> None:
+    kept, gone = state("a1", metrics={"today": {"spend": 1}}), state("a2")
+    campaign = EntityState(Level.CAMPAIGN, "c9", ADV)  # of a level this poll does not save: not gone
+    arrived = state("a3")
+    previous = {s.key: as_read(s, decoded=False) for s in (kept, gone, campaign)}
+    rows, history = poll_changes(previous, {kept.key: kept, arrived.key: arrived}, [Level.AD])
+    assert [(r.entity_id, r.present) for r in rows] == [("a2", False), ("a3", True)]
+    assert [(e.key, e.present) for e in history.states] == [(arrived.key, True), (gone.key, False)]
+    rows, history = poll_changes(previous, {kept.key: kept}, [Level.AD, Level.CAMPAIGN])
+    assert [(r.entity_id, r.present) for r in rows] == [("c9", False), ("a2", False)]
+    del previous[campaign.key]  # as many entities as before, one of them new
+    rows, _ = poll_changes(previous, {kept.key: kept, arrived.key: arrived}, [Level.AD])
+    assert [(r.entity_id, r.present) for r in rows] == [("a2", False), ("a3", True)]

@@ -15,7 +15,7 @@ import pytest
 from monitor import fastjson
 from monitor.domain import EntityState, Level
 from monitor.domain.stored import StoredMetrics
-from monitor.domain.values import EMPTY
+from monitor.domain.values import EMPTY, freeze_metrics
 from monitor.store import Store
 from monitor.store.poll_changes import poll_changes
 
@@ -127,3 +127,20 @@ def test_metrics_handed_over_parsed_read_exactly_as_decoded_ones() -> None:
     assert type(handed.get("lifetime")["spend"]) is float
     assert list(handed) == list(fresh) and handed == fresh
     assert all(type(w) is MappingProxyType for w in handed.values())
+
+
+def test_adopted_metrics_are_taken_only_while_nothing_was_read_or_handed_over() -> None:
+    text = fastjson.dumps(TODAY)
+    new = freeze_metrics(fastjson.loads(text))
+    adopted = StoredMetrics(text)
+    adopted.adopt(new)
+    assert adopted["today"] is new["today"] and adopted.decoded
+    adopted.adopt(freeze_metrics(fastjson.loads(text)))  # the first hand-over stays
+    assert adopted["today"] is new["today"]
+    read, parsed = StoredMetrics(text), StoredMetrics(text)
+    first = read["today"]
+    read.adopt(new)
+    assert read["today"] is first
+    parsed.adopt_parsed(fastjson.loads(text))
+    parsed.adopt(new)
+    assert parsed["today"] is not new["today"] and parsed == new
