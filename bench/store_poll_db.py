@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from store_stages import _lap  # bench/: run as a script, this folder is on sys.path
 
 from monitor.clock import SystemClock
 from monitor.domain import EntityState
@@ -154,12 +155,6 @@ async def _polled(base_url: str, base: Path, plan: Any, wait: float) -> tuple[st
         await asyncio.sleep(wait)
         now = clock.now()
         return info.id, now, list((await fetch_snapshot(client, info, plan, now)).states)
-
-
-def _lap(seconds: dict[str, list[float]], stage: str, since: float) -> float:
-    now = time.process_time()
-    seconds[stage].append(now - since)
-    return now
 
 
 if __name__ == "__main__":
