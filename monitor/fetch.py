@@ -93,11 +93,13 @@ class FetchPlan:
 class FetchResult:
     """Entity states for the snapshot, and the errors that left data missing; ``smart_plus``: whether the
     advertiser has Upgraded Smart+ campaigns (None: this poll could not tell, or read no ads, ad groups or
-    campaigns)."""
+    campaigns); ``finite``: every float of the states' metrics is known finite (what the store may skip checking:
+    :meth:`~monitor.store.poll.PollWriter.save`); False when not known (baseline windows are not checked here)."""
 
     states: tuple[EntityState, ...]
     errors: tuple[str, ...]
     smart_plus: bool | None = None
+    finite: bool = False
 
 
 async def fetch_snapshot(
@@ -195,6 +197,7 @@ async def fetch_snapshot(
     windows: dict[Level, Windows] = {level: {} for level in plan.levels}
     aligned = {level: Aligned() for level in plan.levels}  # (windows[level] changes only by join_window until used)
     hours = {level: HourlyRows() for level in hourly}
+    finite = True  # every float put into a window so far is finite (each report's and hour's say)
     for index, (level, window, wanted, _) in enumerate(reports):
         result, results[index] = results[index], None
         if isinstance(result, ApiError):
@@ -203,26 +206,28 @@ async def fetch_snapshot(
             id_of = (SMART_PLUS_AD_DIMENSION, level.id_field) if level is Level.AD else level.id_field
             await asyncio.to_thread(hours[level].add, result, id_of)  # 24 rows per entity: off the event loop
         elif result is not None:
-            await join_window(windows[level], result.table, level, window, wanted, aligned=aligned[level])
+            joined = await join_window(windows[level], result.table, level, window, wanted, aligned=aligned[level])
+            finite = finite and joined
         result = None
     del aligned
     states: list[EntityState] = []
     for index, level in enumerate(listed):
         rows, entity_lists[index] = entity_lists[index], []
         if hourly[level]:
-            add_hours(windows[level], [row[0] for row in rows], hours.pop(level), hourly[level], now, zone)
+            ids = [row[0] for row in rows]
+            finite = add_hours(windows[level], ids, hours.pop(level), hourly[level], now, zone) and finite
         states += await level_states(level, advertiser.id, rows, windows.pop(level), known)
         del rows
     if Level.ADVERTISER in plan.levels:
         if hourly[Level.ADVERTISER]:
-            add_hours(
-                windows[Level.ADVERTISER], [advertiser.id], hours[Level.ADVERTISER], hourly[Level.ADVERTISER], now, zone
-            )
+            own, wanted_hours = windows[Level.ADVERTISER], hourly[Level.ADVERTISER]
+            finite = add_hours(own, [advertiser.id], hours[Level.ADVERTISER], wanted_hours, now, zone) and finite
         states.append(advertiser_state(advertiser, windows[Level.ADVERTISER].get(advertiser.id)))
     if history is not None and any(baselines.values()):
         states, failed = await with_baselines(client, history, advertiser, baselines, states, now)
         errors += failed
-    return FetchResult(tuple(states), tuple(errors), found[0] if found else None)
+        finite = False  # baselines are worked out of stored hours: not vouched for here, the store checks
+    return FetchResult(tuple(states), tuple(errors), found[0] if found else None, finite)
 
 
 async def _all_or_nothing(

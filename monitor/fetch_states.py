@@ -17,14 +17,14 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, tzinfo
 from functools import partial
-from itertools import repeat
-from math import copysign
+from itertools import chain, repeat
+from math import copysign, isfinite
 from operator import is_not, setitem
 from types import MappingProxyType
-from typing import cast
+from typing import Any, cast
 
 from monitor.domain import EntityFields, EntityKey, EntityState, Level, Metrics, MetricValue
 from monitor.domain.building import build_states
@@ -39,6 +39,7 @@ __all__ = [
     "add_hours",
     "advertiser_state",
     "entity_state",
+    "finite_values",
     "join_window",
     "level_states",
     "smart_plus",
@@ -73,20 +74,23 @@ async def join_window(
     *,
     rows_per_slice: int = _SLICE,
     aligned: Aligned | None = None,
-) -> None:
+) -> bool:
     """Put each row's ``wanted`` metrics into ``into[id][window]`` (read-only; a metric the report lacks is None),
     ``rows_per_slice`` rows at a time with a turn of the event loop in between (so granted requests leave on
     time). Rows without an id are skipped; of two rows with one id the last counts; rows with the same values
     share one window (see the module docstring), but for a report whose rows past the first slice nearly all
     differ. Ads are keyed by ``smart_plus_ad_id`` where a row has one (Upgraded Smart+), else by ``ad_id``.
     ``aligned``: the same for each of a level's reports (empty at first), so that a report listing the first
-    one's ids puts its windows by row (:class:`Aligned`); ``into`` must then change only here."""
+    one's ids puts its windows by row (:class:`Aligned`); ``into`` must then change only here. Returns whether
+    every float put is finite: as the table's reader vouches (``table.finite``), else checked here (False: some
+    value is not, or the check cannot tell, and the store checks each entity)."""
     n = len(table)
     ids: Sequence[str] = table.dimensions.get(level.id_field, [""] * n)
     if level is Level.AD and SMART_PLUS_AD_DIMENSION in table.dimensions:
         ids = [smart or plain for smart, plain in zip(table.dimensions[SMART_PLUS_AD_DIMENSION], ids, strict=True)]
     absent = [None] * n
     columns = [table.metrics.get(name, absent) for name in wanted]
+    finite = table.finite or finite_values(chain.from_iterable(columns))
     proxy = MappingProxyType
     shared: dict[MetricValue | tuple[MetricValue, ...], Mapping[str, MetricValue]] | None = (
         {} if _shareable(columns) else None
@@ -123,6 +127,7 @@ async def join_window(
                 aligned.rows += made
         else:
             _put(into, ids[start:stop], window, values)
+    return finite
 
 
 def _first(into: Windows, ids: Sequence[str], made: list[dict[str, Mapping[str, MetricValue]]]) -> None:
@@ -174,10 +179,12 @@ def add_hours(
     windows: Mapping[str, tuple[str, ...]],
     now: datetime,
     zone: tzinfo,
-) -> None:
+) -> bool:
     """Put each of ``ids``' hourly ``windows`` (read-only) into ``into``; equal windows (the same values of the
-    same types: most entities spent nothing in the last hours) are one shared window."""
+    same types: most entities spent nothing in the last hours) are one shared window. Returns whether every
+    float of them is finite (their sums and ratios are worked out here: finite hours can overflow)."""
     shared: dict[tuple[str, tuple[tuple[type, MetricValue], ...]], Mapping[str, MetricValue]] = {}
+    finite = True
     for entity_id in ids:
         mine = into.get(entity_id)
         if mine is None:
@@ -187,9 +194,20 @@ def add_hours(
             found = None if key is None else shared.get((window, key))
             if found is None:
                 found = MappingProxyType(values)
+                finite = finite and finite_values(values.values())
                 if key is not None:
                     shared[(window, key)] = found
             mine[window] = found
+    return finite
+
+
+def finite_values(values: Iterable[Any]) -> bool:
+    """Is every float of ``values`` finite? Summed in C: a sum of finite floats that overflows says no too (then
+    the store checks each entity; no value is lost either way)."""
+    return isfinite(sum(filter(_is_float, values)))
+
+
+_is_float: Callable[[object], bool] = float.__instancecheck__
 
 
 def _exact(values: Iterable[MetricValue]) -> tuple[tuple[type, MetricValue], ...] | None:

@@ -205,7 +205,7 @@ class Pipeline:
                     self._smart_plus.note(advertiser_id, poll.poll_id, fetched.smart_plus)
                     # 2 store and 3 diff
                     progress.enter(Stage.STORE)
-                    poll.save(fetched.states, levels=plan.levels)
+                    poll.save(fetched.states, levels=plan.levels, finite=fetched.finite)
                     await poll.compare()  # what changed, before the rules read the previous poll (decoded once)
                     current = poll.current
                     progress.enter(Stage.DIFF)

@@ -71,6 +71,7 @@ async def test_days_are_fetched_once_paced_and_a_failed_one_again(sandbox, clock
     assert {s.metrics["baseline_3w"]["spend"] for s in first.states} == {None}  # one day stored: no data yet
     second, history = await poll()
     assert history == DAYS_PER_POLL and not second.errors  # the failed day again, and the third week
+    assert not second.finite  # baselines are not vouched for by the fetch: the store checks them
     third, history = await poll()
     assert history == 0  # every day the 3 weeks read is stored: never fetched again
     stored = await store.hourly.stored_days(ACME, Level.CAMPAIGN, PAST)

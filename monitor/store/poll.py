@@ -65,18 +65,24 @@ class PollWriter:
     _current: Snapshot | None = field(default=None, repr=False)
     _changed_by: dict[EntityKey, str] = field(default_factory=dict, repr=False)
     _changes: tuple[list[EntityValues], HistoryChanges] | None = field(default=None, repr=False)
+    _unvouched: bool = field(default=False, repr=False)  # some saved states' floats not vouched finite (save)
     api_calls: int = 0
     errors: list[str] = field(default_factory=list)
     #: Whether this poll found Upgraded Smart+ campaigns (None: it could not tell): stored with the poll in the
     #: advertiser's row (:meth:`note_smart_plus`), for the next poll's guess whichever process runs it.
     smart_plus: bool | None = None
 
-    def save(self, states: Iterable[EntityState], *, levels: Iterable[Level | str] | None = None) -> None:
+    def save(
+        self, states: Iterable[EntityState], *, levels: Iterable[Level | str] | None = None, finite: bool = False
+    ) -> None:
         """Record the entities this poll saw, complete for ``levels`` (default: every level).
 
         An entity of those levels that was in the previous snapshot but is not given here has disappeared.
         Entities of levels never saved in this poll carry over unchanged (for a poll that fetched only some
         levels). Each level may be saved once per poll; states must belong to this poll's advertiser.
+        ``finite``: the caller vouches that every float of these states' metrics is finite (a poll's fetch:
+        ``FetchResult.finite``), so the comparison need not check (a value that is not would be stored as
+        ``null``, read back as no data, unnoticed: vouch only for values made finite by their reader).
         """
         wanted = set(Level) if levels is None else {Level(level) for level in levels}
         if again := wanted & self._saved_levels:
@@ -93,6 +99,7 @@ class PollWriter:
         # a new dict, not this one updated: the snapshot ``current`` made may be this very dict
         self._saved = {**self._saved, **batch} if self._saved else batch
         self._saved_levels |= wanted
+        self._unvouched |= bool(batch) and not finite
         self._current = None
         self._changes = None
 
@@ -168,7 +175,7 @@ class PollWriter:
         (worked out once per :meth:`save`)."""
         if self._changes is None:
             previous = {} if self.previous is None else self.previous.entities
-            self._changes = poll_changes(previous, self._saved, self._saved_levels)
+            self._changes = poll_changes(previous, self._saved, self._saved_levels, finite=not self._unvouched)
         return self._changes
 
     async def compare(self) -> None:
@@ -261,6 +268,7 @@ async def commit(
             writer._sids,
             slice_rows,
             metrics_updates=metrics_updates,
+            finite=not writer._unvouched,
         )
         await alerts.upsert(conn, writer._alert_saves.values(), now)
         await alerts.delete(conn, writer.advertiser_id, writer._alert_deletes)

@@ -51,11 +51,16 @@ def poll_changes(
     previous: Mapping[EntityKey, EntityState],
     saved: Mapping[EntityKey, EntityState],
     saved_levels: Iterable[Level],
+    *,
+    finite: bool = False,
 ) -> tuple[list[EntityValues], HistoryChanges]:
     """Rows for ``entities`` and the history's rows: each of ``saved`` that is new or changed against
-    ``previous``, and each of ``previous`` of ``saved_levels`` that is no longer saved (it disappeared)."""
+    ``previous``, and each of ``previous`` of ``saved_levels`` that is no longer saved (it disappeared).
+    ``finite``: the caller vouches that every float of ``saved``'s metrics is finite (a poll's fetch knows it:
+    monitor.fetch's ``FetchResult.finite``); else that is checked here, one pass over every distinct window
+    (0.1-0.2 s and a dict of 400,000 entries for a 100,000-ad poll)."""
     levels = set(saved_levels)
-    checked = _finite(_distinct(chain.from_iterable(map(_values, map(_metrics, saved.values())))))  # nearly always
+    checked = finite or _finite(_distinct(chain.from_iterable(map(_values, map(_metrics, saved.values())))))
     out = []
     states: list[StateEvent] = []
     windows: list[WindowEvent] = []

@@ -36,6 +36,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from functools import partial
 from itertools import chain
 from operator import attrgetter
 from typing import Any
@@ -75,11 +76,13 @@ async def write_poll_rows(
     slice_rows: int = bulk.SLICE_ROWS,
     *,
     metrics_updates: bool = True,
+    finite: bool = False,
 ) -> int:
     """Write the ``entities`` rows of the poll and their history, ``slice_rows`` at a time; the number of
     ``entities`` rows written. ``compared``: the poll's rows worked out already (the list is emptied as it is
     written: the caller hands it over), or None to compare ``previous`` and ``saved`` (complete for
-    ``saved_levels``) here, slice by slice. ``sids``: the history's keys known (see
+    ``saved_levels``) here, slice by slice (``finite``: every float of ``saved``'s metrics known finite,
+    :func:`~monitor.store.poll_changes.poll_changes`). ``sids``: the history's keys known (see
     :func:`monitor.store.history.write`). ``metrics_updates`` False: every row upserted, none updated by its
     metrics alone (see the module docstring; the tests compare the two)."""
     async with _writing_entities(conn, poll_id, previous if metrics_updates else None) as add:
@@ -90,7 +93,7 @@ async def write_poll_rows(
                 await add(rows[:slice_rows])
                 del rows[:slice_rows]  # its texts are let go before the history is built
         else:
-            written, changes = await _compare_and_add(previous, saved, set(saved_levels), add, slice_rows)
+            written, changes = await _compare_and_add(previous, saved, set(saved_levels), add, slice_rows, finite)
     if written:
         appearing = [e.key for e in changes.states if e.present and e.key not in previous]
         await history.write(conn, advertiser_id, poll_id, changes, sids, appearing, slice_rows)
@@ -178,6 +181,7 @@ async def _compare_and_add(
     levels: set[Level],
     add: bulk.Add,
     slice_rows: int,
+    finite: bool = False,
 ) -> tuple[int, HistoryChanges]:
     """Compare the entities in slices of ``slice_rows`` keys, in the order their rows are written (each slice
     worked out off the event loop), and hand each slice's rows to ``add``; the rows written and the history's
@@ -194,7 +198,7 @@ async def _compare_and_add(
             now = {key: saved[key] for key in part if key in saved}
         else:  # every key is saved's: taken in C
             now = dict(zip(part, map(saved.__getitem__, part), strict=True))
-        rows, changes = await asyncio.to_thread(poll_changes, was, now, levels)
+        rows, changes = await asyncio.to_thread(partial(poll_changes, was, now, levels, finite=finite))
         written += len(rows)
         await add(rows)
         del rows

@@ -96,7 +96,7 @@ def numeric_table(text: str, dimensions: Sequence[str]) -> ReportTable | None:
                 return None
             metrics[name] = column
     clear_undefined_ratio_columns(metrics)
-    return ReportTable(dims, metrics)
+    return ReportTable(dims, metrics, finite=True)  # JSON has no NaN or infinity; orjson refuses overflowing ones
 
 
 def _texts(integers: list[int]) -> list[str]:

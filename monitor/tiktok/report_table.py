@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import compress, count, repeat
 from math import isfinite
 from operator import not_
@@ -35,10 +35,14 @@ Record = tuple[Mapping[str, str], Mapping[str, MetricValue]]
 
 @dataclass(frozen=True)
 class ReportTable:
-    """Columns of one report: dimension values (strings, "" when missing) and parsed metrics, equal lengths."""
+    """Columns of one report: dimension values (strings, "" when missing) and parsed metrics, equal lengths.
+    ``finite``: every float of ``metrics`` is finite, as the reader that made the table guarantees (the CSV
+    readers do: :func:`metric_column` and parse_metric read a value that is not as no data, and JSON has no such
+    numbers); False when not known (whoever needs it checks). Not part of equality."""
 
     dimensions: Mapping[str, Sequence[str]]
     metrics: Mapping[str, Sequence[MetricValue]]
+    finite: bool = field(default=False, compare=False)
 
     def __len__(self) -> int:
         for column in (*self.dimensions.values(), *self.metrics.values()):

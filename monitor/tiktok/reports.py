@@ -104,7 +104,7 @@ def parse_csv_table(text: str, dimensions: Sequence[str], *, advertiser_id: str 
             code=envelope.get("code"),
         )
     if not text or text.isspace():  # no header and no rows: an empty report
-        return ReportTable({name: [] for name in dimensions}, {})
+        return ReportTable({name: [] for name in dimensions}, {}, finite=True)
     table = numeric_table(text, dimensions)
     return csv_table(text, dimensions, advertiser_id=advertiser_id) if table is None else table
 
@@ -131,7 +131,8 @@ def csv_table(text: str, dimensions: Sequence[str], *, advertiser_id: str | None
     columns: list[Sequence[str | None]] = list(zip(*records, strict=False)) if records else [()] * width
     metrics = {name: metric_column(name, columns[i]) for name, i in metrics_at.items()}
     clear_undefined_ratio_columns(metrics)
-    return ReportTable({name: [c or "" for c in columns[i]] for name, i in dims_at.items()}, metrics)
+    # every value as metric_column reads it: a float that is not finite is no data (None)
+    return ReportTable({name: [c or "" for c in columns[i]] for name, i in dims_at.items()}, metrics, finite=True)
 
 
 def parse_csv_report(
