@@ -180,6 +180,31 @@ async def fetch_snapshot(
             return await ad_report(client, advertiser.id, query, guessed, ad_read())
         return (await read_report(client, advertiser.id, query))[0]
 
+    # Each report is read into its level's windows as soon as it comes, and let go (issue 18: a 100,000-ad
+    # report's columns are some 18 MB; read after every report had come, all of them were alive at once, and the
+    # poll's peak of memory was there). One report of a level at a time: the first one read makes the entities'
+    # dicts of windows (and Aligned's rows), the later ones fill them. An ad report started early waits for the
+    # ad list (fetch_ad_reports) as its CSV text, parsed only when its turn to be read in comes.
+    windows: dict[Level, Windows] = {level: {} for level in plan.levels}
+    aligned = {level: Aligned() for level in plan.levels}  # (windows[level] changes only by join_window until used)
+    hours = {level: HourlyRows() for level in hourly}
+    joining = {level: asyncio.Lock() for level in plan.levels}
+    report_errors: dict[int, str] = {}  # by the report's index: errors in the plan's order, whatever order they came in
+
+    async def report(index: int, level: Level, window: str, wanted: tuple[str, ...], query: ReportQuery) -> bool:
+        """Read one report into the windows; whether every float it put there is finite."""
+        result = await reading(level, query)
+        async with joining[level]:
+            if isinstance(result, ApiError):
+                report_errors[index] = f"{level.value} report for {window}: {result}"
+            elif window not in plan.levels[level].windows:  # an hourly report
+                id_of = (SMART_PLUS_AD_DIMENSION, level.id_field) if level is Level.AD else level.id_field
+                await asyncio.to_thread(hours[level].add, result, id_of)  # 24 rows per entity: off the event loop
+            else:  # an async report's CSV is read here, one of the level's at a time (Report.table_off_loop)
+                table = await result.table_off_loop()
+                return await join_window(windows[level], table, level, window, wanted, aligned=aligned[level])
+        return True
+
     if Level.CAMPAIGN not in listed:
         if {Level.ADGROUP, Level.AD} & set(listed):
             lists = [*(listing(level) for level in listed), smart_campaigns()]
@@ -188,28 +213,10 @@ async def fetch_snapshot(
             lists = [listing(level) for level in listed]
     else:
         lists = [listing(level) for level in listed]
-    all_lists, report_results = await _all_or_nothing(lists, [reading(lv, query) for lv, _, _, query in reports])
-    # Each report and each list is let go as soon as it is read into windows and states (issue 18: a 100,000-ad
-    # report's columns are megabytes; kept to the end, every one of them was alive while the states were built)
-    entity_lists: list[list[EntityFields]] = all_lists[: len(listed)]
-    results: list[Report | ApiError | None] = [*report_results]
-    del all_lists, report_results
-    windows: dict[Level, Windows] = {level: {} for level in plan.levels}
-    aligned = {level: Aligned() for level in plan.levels}  # (windows[level] changes only by join_window until used)
-    hours = {level: HourlyRows() for level in hourly}
-    finite = True  # every float put into a window so far is finite (each report's and hour's say)
-    for index, (level, window, wanted, _) in enumerate(reports):
-        result, results[index] = results[index], None
-        if isinstance(result, ApiError):
-            errors.append(f"{level.value} report for {window}: {result}")
-        elif result is not None and window not in plan.levels[level].windows:  # an hourly report
-            id_of = (SMART_PLUS_AD_DIMENSION, level.id_field) if level is Level.AD else level.id_field
-            await asyncio.to_thread(hours[level].add, result, id_of)  # 24 rows per entity: off the event loop
-        elif result is not None:
-            joined = await join_window(windows[level], result.table, level, window, wanted, aligned=aligned[level])
-            finite = finite and joined
-        result = None
-    del aligned
+    entity_lists, read = await _all_or_nothing(lists, [report(i, *r) for i, r in enumerate(reports)])
+    errors += (report_errors[index] for index in sorted(report_errors))
+    finite = all(read)  # every float put into a window so far is finite (each report's say; the hours' below)
+    aligned.clear()  # (the first reports' ids and rows: not needed past the joins)
     states: list[EntityState] = []
     for index, level in enumerate(listed):
         rows, entity_lists[index] = entity_lists[index], []
@@ -231,8 +238,8 @@ async def fetch_snapshot(
 
 
 async def _all_or_nothing(
-    lists: list[Coroutine[Any, Any, list[EntityFields]]], reports: list[Coroutine[Any, Any, Report | ApiError]]
-) -> tuple[list[list[EntityFields]], list[Report | ApiError]]:
+    lists: list[Coroutine[Any, Any, list[EntityFields]]], reports: list[Coroutine[Any, Any, bool]]
+) -> tuple[list[list[EntityFields]], list[bool]]:
     """Run every read concurrently; when one raises, cancel the others (a failed poll must not leave requests
     running after it released its lease) and raise that error, not an ExceptionGroup."""
     try:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import weakref
 from collections.abc import Collection
 from dataclasses import replace
 from datetime import date
+from typing import Any
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from monitor.domain import Level
+from monitor.domain import EntityFields, Level
 from monitor.fetch import FetchPlan, LevelPlan, fetch_snapshot, window_query
 from monitor.sandbox import Fault
 from monitor.store.hourly import HourlyHistory, StoredDay
@@ -185,6 +187,40 @@ async def test_reports_are_let_go_once_read_into_the_states(sandbox, clock, make
         await store.close()
     assert not result.errors and any(s.metric("spend") is not None for s in result.states)  # read into the states
     assert history.first == (1, 0)  # today's report, read into the states and let go
+
+
+class _ListingLast(_RecordingClient):
+    """A client whose campaign list comes once ``reports`` reports were returned (and a few turns of the event
+    loop later), noting then how many of their columns are alive."""
+
+    def __init__(self, transport: Transport, reports: int) -> None:
+        super().__init__(transport)
+        self.reports = reports
+        self.alive: int | None = None
+
+    async def entity_rows(self, level: Level, advertiser_id: str, **options: Any) -> list[EntityFields]:
+        for _ in range(2000):
+            if len(self.tables) >= self.reports:
+                break
+            await asyncio.sleep(0.005)
+        for _ in range(5):
+            await asyncio.sleep(0)
+        self.alive = sum(table() is not None for table in self.tables)
+        return await super().entity_rows(level, advertiser_id, **options)
+
+
+async def test_each_report_is_let_go_once_read_not_when_every_read_is_done(sandbox, clock, make_client, advertiser):
+    """Issue 18 (memory at the peak): a report is read into the windows as soon as it comes, not once the lists
+    and every other report have come (a 100,000-ad poll's four ad reports were all alive at once then)."""
+    client = _ListingLast(make_client().transport, reports=3)
+    windows = {"today": ("spend",), "yesterday": ("spend",), "lifetime": ("spend", "clicks")}
+    plan = FetchPlan({Level.CAMPAIGN: LevelPlan(("operation_status",), windows)})
+    result = await fetch_snapshot(client, advertiser, plan, clock.now())
+    assert not result.errors and len(client.tables) == 3
+    assert client.alive == 0  # all three read before the list came, and each let go once read into the windows
+    states = [s for s in result.states if s.level is Level.CAMPAIGN]
+    for window in windows:  # each report read into the states
+        assert any(s.metric("spend", window) is not None for s in states)
 
 
 async def test_known_entities_lend_their_ids_and_names(sandbox, clock, make_client, advertiser):

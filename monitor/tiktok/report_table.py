@@ -12,19 +12,20 @@ is no data: :mod:`monitor.domain.ratios`).
 
 from __future__ import annotations
 
+import asyncio
 from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import compress, count, repeat
 from math import isfinite
 from operator import not_
-from typing import cast
+from typing import Protocol, cast
 
 from monitor.domain import MetricValue
 from monitor.domain.ratios import ratio_pairs
 from monitor.tiktok.shape import ATTRIBUTE_METRICS, parse_metric_text
 
-__all__ = ["Report", "ReportRow", "ReportTable", "metric_column"]
+__all__ = ["Report", "ReportRow", "ReportTable", "Unread", "metric_column"]
 
 _NUMBERS = (int, float)
 _PLAIN_COUNTS = frozenset({int, float, type(None)})
@@ -123,12 +124,24 @@ class ReportRow:
     metrics: Mapping[str, MetricValue]
 
 
+class Unread(Protocol):
+    """A report's body not read yet (an async report's CSV text, checked but not parsed): :meth:`read` makes its
+    table, raising only what reading that body can raise."""
+
+    def read(self) -> ReportTable: ...
+
+
 class Report:
     """All pages of one report, as rows (:class:`ReportRow`) or as columns (:class:`ReportTable`, what an async
     report's CSV is read into); either form is built from the other when first asked for. ``truncated`` is set
-    when TikTok capped the rows (20,000-ad limit)."""
+    when TikTok capped the rows (20,000-ad limit).
 
-    __slots__ = ("_rows", "_table", "request_ids", "truncated")
+    Built from an ``unread`` body (an async report's CSV), the table is read when first asked for, and
+    :meth:`table_off_loop` reads it in a thread: a poll that holds several 100,000-ad reports until its ad list
+    has come holds their texts (some 3 MB each) rather than their columns (some 18 MB each), and reads each when
+    it joins it (issue 18: the peak of memory of a warm 100,000-ad poll was there)."""
+
+    __slots__ = ("_rows", "_table", "_unread", "request_ids", "truncated")
 
     def __init__(
         self,
@@ -137,23 +150,26 @@ class Report:
         request_ids: tuple[str, ...] = (),
         *,
         table: ReportTable | None = None,
+        unread: Unread | None = None,
     ) -> None:
-        if (rows is None) == (table is None):
-            raise ValueError("a report is built from rows or from a table, one of them")
+        if sum(form is not None for form in (rows, table, unread)) != 1:
+            raise ValueError("a report is built from rows, from a table or from an unread body, one of them")
         self._rows = None if rows is None else tuple(rows)
         self._table = table
+        self._unread = unread
         self.truncated = truncated
         self.request_ids = request_ids
 
     @property
     def rows(self) -> tuple[ReportRow, ...]:
         if self._rows is None:
-            assert self._table is not None
-            self._rows = tuple(ReportRow(dimensions=d, metrics=m) for d, m in self._table.records())
+            self._rows = tuple(ReportRow(dimensions=d, metrics=m) for d, m in self.table.records())
         return self._rows
 
     @property
     def table(self) -> ReportTable:
+        if self._table is None and self._unread is not None:
+            self._table, self._unread = self._unread.read(), None  # (the body let go once read)
         if self._table is None:
             rows = self.rows
             dims = list(dict.fromkeys(name for row in rows for name in row.dimensions))
@@ -161,8 +177,14 @@ class Report:
             self._table = ReportTable.from_records(dims, names, [(r.dimensions, r.metrics) for r in rows])
         return self._table
 
+    async def table_off_loop(self) -> ReportTable:
+        """:attr:`table`, read in a thread when the body is not read yet (a 100,000-row CSV: about 0.1 s)."""
+        if self._table is None and self._unread is not None:
+            return await asyncio.to_thread(getattr, self, "table")
+        return self.table
+
     def __len__(self) -> int:
-        return len(self._table) if self._rows is None and self._table is not None else len(self.rows)
+        return len(self.rows) if self._rows is not None else len(self.table)
 
     def __repr__(self) -> str:
         return f"Report({len(self)} rows, truncated={self.truncated})"

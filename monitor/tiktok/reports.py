@@ -7,11 +7,11 @@ shared limiter's budget covers for the daemon's rare use.
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 import json
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 
 from monitor.tiktok.errors import BadResponseError, PermanentApiError, TransientApiError
 from monitor.tiktok.models import Report, ReportQuery, ReportRow
@@ -81,17 +81,29 @@ async def run_report_task(
         if not url:
             raise link.error("download_url", "is missing: the answer had neither CSV nor a download_url")
         text = await transport.fetch_url(url)
-    # 100,000 rows take about a second to parse: in a thread, so the event loop goes on sending
-    table = await asyncio.to_thread(parse_csv_table, text, query.dimensions, advertiser_id=advertiser_id)
-    return Report(table=table, request_ids=tuple(r for r in request_ids if r))
+    # checked now (what it is, its header), its rows read when the report is read (Report.table_off_loop: in a
+    # thread, 100,000 rows take about 0.1 s), so a poll holds the text of a report it has not used yet, not columns
+    text = checked_csv(text, query.dimensions, advertiser_id=advertiser_id)
+    unread = CsvBody(text, tuple(query.dimensions), advertiser_id)
+    return Report(unread=unread, request_ids=tuple(r for r in request_ids if r))
 
 
-def parse_csv_table(text: str, dimensions: Sequence[str], *, advertiser_id: str | None = None) -> ReportTable:
-    """CSV with a header row of column names: dimension columns stay strings, the rest are metrics (a ratio over
-    a zero count is None, :mod:`monitor.domain.ratios`). A CSV
-    without a column for each of ``dimensions`` is a BadResponseError (its rows could not be attributed).
-    A CSV of ids and numbers only (the usual report) is read by one JSON parse
-    (:func:`~monitor.tiktok.numeric_csv.numeric_table`), any other by :func:`csv_table`: the same table."""
+@dataclass(frozen=True, slots=True)
+class CsvBody:
+    """An async report's CSV text, checked by :func:`checked_csv`: :meth:`read` parses it (:class:`Unread`)."""
+
+    text: str
+    dimensions: tuple[str, ...]
+    advertiser_id: str | None = None
+
+    def read(self) -> ReportTable:
+        return parse_csv_table(self.text, self.dimensions, advertiser_id=self.advertiser_id)
+
+
+def checked_csv(text: str, dimensions: Sequence[str], *, advertiser_id: str | None = None) -> str:
+    """``text`` without a byte order mark, once it is known to be what :func:`parse_csv_table` reads without
+    complaint: raises as it would for an envelope where CSV was expected and for a header without a column for
+    each of ``dimensions``, without reading the rows."""
     text = text.lstrip("\ufeff")
     if text.lstrip().startswith("{"):  # an envelope where CSV was expected
         try:
@@ -103,6 +115,38 @@ def parse_csv_table(text: str, dimensions: Sequence[str], *, advertiser_id: str 
             endpoint="report/task/download/",
             code=envelope.get("code"),
         )
+    if text and not text.isspace():
+        _check_header(_header(text), dimensions, advertiser_id)
+    return text
+
+
+def _header(text: str) -> list[str]:
+    """The CSV's header cells: its first line split at commas, or as :mod:`csv` reads it where it has a quote."""
+    end = text.find("\n")
+    line = (text if end < 0 else text[:end]).removesuffix("\r")
+    if '"' in line or "\r" in line:
+        return next(csv.reader(io.StringIO(text)), [])
+    return line.split(",")
+
+
+def _check_header(header: Sequence[str], dimensions: Sequence[str], advertiser_id: str | None) -> None:
+    absent = [d for d in dimensions if d not in header]
+    if absent:
+        raise BadResponseError(
+            f"CSV header has no column {', '.join(absent)} (columns: {', '.join(header)[:200] or 'none'})",
+            field="csv header",
+            endpoint="report/task/download/",
+            advertiser_id=advertiser_id,
+        )
+
+
+def parse_csv_table(text: str, dimensions: Sequence[str], *, advertiser_id: str | None = None) -> ReportTable:
+    """CSV with a header row of column names: dimension columns stay strings, the rest are metrics (a ratio over
+    a zero count is None, :mod:`monitor.domain.ratios`). A CSV
+    without a column for each of ``dimensions`` is a BadResponseError (its rows could not be attributed).
+    A CSV of ids and numbers only (the usual report) is read by one JSON parse
+    (:func:`~monitor.tiktok.numeric_csv.numeric_table`), any other by :func:`csv_table`: the same table."""
+    text = checked_csv(text, dimensions, advertiser_id=advertiser_id)
     if not text or text.isspace():  # no header and no rows: an empty report
         return ReportTable({name: [] for name in dimensions}, {}, finite=True)
     table = numeric_table(text, dimensions)
@@ -113,14 +157,7 @@ def csv_table(text: str, dimensions: Sequence[str], *, advertiser_id: str | None
     """:func:`parse_csv_table`'s reading of any CSV (a header line, no byte order mark), by :mod:`csv`."""
     reader = csv.reader(io.StringIO(text))
     header = next(reader, [])
-    absent = [d for d in dimensions if d not in header]
-    if absent:
-        raise BadResponseError(
-            f"CSV header has no column {', '.join(absent)} (columns: {', '.join(header)[:200] or 'none'})",
-            field="csv header",
-            endpoint="report/task/download/",
-            advertiser_id=advertiser_id,
-        )
+    _check_header(header, dimensions, advertiser_id)
     # Columns by position: a repeated column name keeps its last cell, as csv.DictReader did; a row's missing
     # cells read as "" for dimensions and None (no data) for metrics; a blank line is no row.
     dimension_set = set(dimensions)
