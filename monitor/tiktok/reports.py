@@ -36,7 +36,8 @@ async def run_report_task(
     sleep: Callable[[float], Awaitable[None]] | None = None,
 ) -> Report:
     """Create a task, wait for it (a second before the first check, then longer), download CSV_STRING output
-    and parse it like the sync report: three calls when the task is ready at the first check."""
+    and check it (:func:`checked_csv`): three calls when the task is ready at the first check. The report's rows
+    are read like the sync report's when it is first read (:class:`CsvBody`, :meth:`Report.table_off_loop`)."""
     sleep = sleep or transport.sleep
     body = query.params(advertiser_id)
     body.update(output_format="CSV_STRING", enable_report_title_translation=False)
