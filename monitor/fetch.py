@@ -42,22 +42,20 @@ from monitor.domain import EntityFields, EntityKey, EntityState, Level, window_d
 from monitor.domain.ratios import with_denominators
 from monitor.fetch_ad_reports import AdRead, ad_report, guess, read_report
 from monitor.fetch_baseline import baseline_windows, with_baselines
-from monitor.fetch_hours import HourlyRows, hourly_queries, hourly_windows
+from monitor.fetch_hours import hourly_queries, hourly_windows
 from monitor.fetch_states import (
-    Aligned,
-    Windows,
     add_hours,
     advertiser_state,
     entity_state,
-    join_window,
     level_states,
     smart_plus,
 )
+from monitor.fetch_windows import LevelReports
 from monitor.store.hourly import HourlyHistory
 from monitor.tiktok.client import TikTokClient
 from monitor.tiktok.entity_rows import entity_fields
 from monitor.tiktok.errors import ApiError, AuthError
-from monitor.tiktok.models import SMART_PLUS_AD_DIMENSION, AdvertiserInfo, Report, ReportQuery
+from monitor.tiktok.models import AdvertiserInfo, Report, ReportQuery
 
 __all__ = ["FetchPlan", "FetchResult", "LevelPlan", "entity_state", "fetch_snapshot", "window_query"]
 
@@ -180,30 +178,23 @@ async def fetch_snapshot(
             return await ad_report(client, advertiser.id, query, guessed, ad_read())
         return (await read_report(client, advertiser.id, query))[0]
 
-    # Each report is read into its level's windows as soon as it comes, and let go (issue 18: a 100,000-ad
-    # report's columns are some 18 MB; read after every report had come, all of them were alive at once, and the
-    # poll's peak of memory was there). One report of a level at a time: the first one read makes the entities'
-    # dicts of windows (and Aligned's rows), the later ones fill them. An ad report started early waits for the
-    # ad list (fetch_ad_reports) as its CSV text, parsed only when its turn to be read in comes.
-    windows: dict[Level, Windows] = {level: {} for level in plan.levels}
-    aligned = {level: Aligned() for level in plan.levels}  # (windows[level] changes only by join_window until used)
-    hours = {level: HourlyRows() for level in hourly}
-    joining = {level: asyncio.Lock() for level in plan.levels}
+    # each report read into its level's windows as it comes, and let go (monitor.fetch_windows)
+    read_in = {level: LevelReports(level) for level in plan.levels}
     report_errors: dict[int, str] = {}  # by the report's index: errors in the plan's order, whatever order they came in
 
     async def report(index: int, level: Level, window: str, wanted: tuple[str, ...], query: ReportQuery) -> bool:
         """Read one report into the windows; whether every float it put there is finite."""
-        result = await reading(level, query)
-        async with joining[level]:
-            if isinstance(result, ApiError):
-                report_errors[index] = f"{level.value} report for {window}: {result}"
-            elif window not in plan.levels[level].windows:  # an hourly report
-                id_of = (SMART_PLUS_AD_DIMENSION, level.id_field) if level is Level.AD else level.id_field
-                await asyncio.to_thread(hours[level].add, result, id_of)  # 24 rows per entity: off the event loop
-            else:  # an async report's CSV is read here, one of the level's at a time (Report.table_off_loop)
-                table = await result.table_off_loop()
-                return await join_window(windows[level], table, level, window, wanted, aligned=aligned[level])
-        return True
+        got = await reading(level, query)
+        read: bool | ApiError | None = got if isinstance(got, ApiError) else None
+        if isinstance(got, Report):
+            if window in plan.levels[level].windows:
+                read = await read_in[level].join(got, window, wanted)
+            else:  # an hourly report
+                read = await read_in[level].add_hours(got)
+        del got  # (let go once read in)
+        if isinstance(read, ApiError):
+            report_errors[index] = f"{level.value} report for {window}: {read}"
+        return read is not False
 
     if Level.CAMPAIGN not in listed:
         if {Level.ADGROUP, Level.AD} & set(listed):
@@ -216,7 +207,9 @@ async def fetch_snapshot(
     entity_lists, read = await _all_or_nothing(lists, [report(i, *r) for i, r in enumerate(reports)])
     errors += (report_errors[index] for index in sorted(report_errors))
     finite = all(read)  # every float put into a window so far is finite (each report's say; the hours' below)
-    aligned.clear()  # (the first reports' ids and rows: not needed past the joins)
+    windows = {level: levels_reports.windows for level, levels_reports in read_in.items()}
+    hours = {level: read_in[level].hours for level in hourly}
+    read_in.clear()  # (each level's windows handed over to its states below, its first report's ids let go)
     states: list[EntityState] = []
     for index, level in enumerate(listed):
         rows, entity_lists[index] = entity_lists[index], []

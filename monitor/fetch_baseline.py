@@ -161,6 +161,7 @@ async def _fetch_day(
         report = await client.report(advertiser_id, query)
         if report.truncated:  # more ads than the sync report covers: the task has no cap
             report = await client.async_report(advertiser_id, query)
+        await report.table_off_loop()  # (a task's CSV is read when first used: a body it cannot read is this error)
     except AuthError:
         raise
     except ApiError as exc:

@@ -196,7 +196,7 @@ class _ListingLast(_RecordingClient):
     def __init__(self, transport: Transport, reports: int) -> None:
         super().__init__(transport)
         self.reports = reports
-        self.alive: int | None = None
+        self.alive: tuple[int, int] | None = None  # (reports returned, their columns alive) when the list came
 
     async def entity_rows(self, level: Level, advertiser_id: str, **options: Any) -> list[EntityFields]:
         for _ in range(2000):
@@ -205,7 +205,7 @@ class _ListingLast(_RecordingClient):
             await asyncio.sleep(0.005)
         for _ in range(5):
             await asyncio.sleep(0)
-        self.alive = sum(table() is not None for table in self.tables)
+        self.alive = (len(self.tables), sum(table() is not None for table in self.tables))
         return await super().entity_rows(level, advertiser_id, **options)
 
 
@@ -217,7 +217,7 @@ async def test_each_report_is_let_go_once_read_not_when_every_read_is_done(sandb
     plan = FetchPlan({Level.CAMPAIGN: LevelPlan(("operation_status",), windows)})
     result = await fetch_snapshot(client, advertiser, plan, clock.now())
     assert not result.errors and len(client.tables) == 3
-    assert client.alive == 0  # all three read before the list came, and each let go once read into the windows
+    assert client.alive == (3, 0)  # all three read before the list came, and each let go once read into the windows
     states = [s for s in result.states if s.level is Level.CAMPAIGN]
     for window in windows:  # each report read into the states
         assert any(s.metric("spend", window) is not None for s in states)

@@ -168,8 +168,9 @@ class Report:
 
     @property
     def table(self) -> ReportTable:
-        if self._table is None and self._unread is not None:
-            self._table, self._unread = self._unread.read(), None  # (the body let go once read)
+        unread = self._unread  # (once: another reader may let it go meanwhile; one reader at a time is the use)
+        if self._table is None and unread is not None:
+            self._table, self._unread = unread.read(), None  # (the body let go once read)
         if self._table is None:
             rows = self.rows
             dims = list(dict.fromkeys(name for row in rows for name in row.dimensions))

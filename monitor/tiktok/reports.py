@@ -13,7 +13,7 @@ import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
-from monitor.tiktok.errors import BadResponseError, PermanentApiError, TransientApiError
+from monitor.tiktok.errors import ApiError, BadResponseError, PermanentApiError, TransientApiError
 from monitor.tiktok.models import Report, ReportQuery, ReportRow
 from monitor.tiktok.numeric_csv import numeric_table
 from monitor.tiktok.report_table import ReportTable, clear_undefined_ratio_columns, metric_column
@@ -98,13 +98,26 @@ class CsvBody:
     advertiser_id: str | None = None
 
     def read(self) -> ReportTable:
-        return parse_csv_table(self.text, self.dimensions, advertiser_id=self.advertiser_id)
+        """The table; a row :mod:`csv` or a number cannot read (a bare carriage return, a number of thousands of
+        digits) is a BadResponseError, as a body the download's check refuses is."""
+        try:
+            return parse_csv_table(self.text, self.dimensions, advertiser_id=self.advertiser_id)
+        except ApiError:
+            raise
+        except (csv.Error, ValueError) as exc:
+            raise BadResponseError(
+                f"CSV cannot be read: {exc}",
+                field="csv",
+                endpoint="report/task/download/",
+                advertiser_id=self.advertiser_id,
+            ) from None
 
 
 def checked_csv(text: str, dimensions: Sequence[str], *, advertiser_id: str | None = None) -> str:
-    """``text`` without a byte order mark, once it is known to be what :func:`parse_csv_table` reads without
-    complaint: raises as it would for an envelope where CSV was expected and for a header without a column for
-    each of ``dimensions``, without reading the rows."""
+    """``text`` without a byte order mark, once its envelope and header are checked as :func:`parse_csv_table`
+    checks them: raises as it would for an envelope where CSV was expected and for a header without a column for
+    each of ``dimensions``. The rows are not read here: a row that cannot be read is found when the report is
+    (:meth:`CsvBody.read`)."""
     text = text.lstrip("\ufeff")
     if text.lstrip().startswith("{"):  # an envelope where CSV was expected
         try:

@@ -43,3 +43,14 @@ async def test_the_store_checks_unless_every_save_of_the_poll_was_vouched_for(st
     # every save vouched for: the comparison does not check (a false vouch is the reader's defect)
     assert await changes_of(store, [(Level.CAMPAIGN, 2.0, True), (Level.AD, nan, True)], at=3) == 2
     assert await changes_of(store, [(Level.CAMPAIGN, 2.0, True), (Level.AD, 1.0, False)], at=4) == 2
+
+
+async def test_a_first_poll_committed_with_one_save_not_vouched_for_is_checked(store: Store) -> None:
+    """The commit of a first poll compares slice by slice (monitor.store.poll_write): the same rule."""
+    with pytest.raises(UnstorableMetricsError):
+        async with store.poll(ADV, T0) as poll:
+            poll.save(
+                [state("1", Level.CAMPAIGN, metrics={"today": {"spend": 1.0}})], levels=[Level.CAMPAIGN], finite=True
+            )
+            poll.save([state("1", Level.AD, metrics={"today": {"spend": float("nan")}})], levels=[Level.AD])
+    assert await store.previous_snapshot(ADV) is None  # nothing committed

@@ -1,8 +1,9 @@
 """An async report's CSV is checked when it is downloaded and read when it is used (issue 18, peak memory).
 
 A poll holds its early ad reports until its ad list has come; held as columns, four 100,000-ad reports were
-some 70 MB at the poll's peak, held as text some 11 MB. What the download's check refuses is what reading the
-CSV would refuse (an envelope where CSV was expected, a header without the dimensions), raised where it was.
+some 70 MB at the poll's peak, held as text some 11 MB. The download's check refuses what reading the CSV's
+envelope and header would refuse (an envelope where CSV was expected, a header without the dimensions), raised
+where it was; a row that cannot be read is a BadResponseError when the report is read.
 """
 
 from __future__ import annotations
@@ -98,3 +99,12 @@ def test_what_the_download_accepts_reads_without_complaint(text: str) -> None:
     checked = checked_csv(text, ["campaign_id"])
     assert not checked.startswith("\ufeff")
     assert parse_csv_table(checked, ["campaign_id"]) == parse_csv_table(text, ["campaign_id"])
+
+
+@pytest.mark.parametrize("row", ["1,\r2", "1," + "9" * 5000])  # a bare carriage return; too many digits for int()
+def test_a_row_that_cannot_be_read_is_a_bad_response(row: str) -> None:
+    body = CsvBody(f"campaign_id,spend\n{row}\n", ("campaign_id",), "7000000000000000001")
+    assert checked_csv(body.text, body.dimensions) == body.text  # the download's check reads no row
+    with pytest.raises(BadResponseError, match="CSV cannot be read") as refused:
+        body.read()
+    assert refused.value.advertiser_id == "7000000000000000001"
