@@ -6,8 +6,9 @@ Polls the sandbox once into a fresh SQLite database (the previous snapshot), fet
 later (the sandbox's ads all spend, so the longer the wait, the more entities changed), then ``--runs`` times
 each way, in turns (each way first every other run): loads the previous snapshot and compares the fetched states
 with it, as a poll does (nothing of the second poll is written, so every run sees the same data). CPU seconds are
-this process's (every thread), medians over the runs; ``held`` is what the loaded previous snapshot holds
-(tracemalloc, a run of its own each way, as tracing slows everything). Start the sandbox first, e.g.
+this process's (every thread), medians over the runs; ``held`` is what the previous snapshot holds once loaded
+(through the fetch) and once compared (through the rules and the commit): tracemalloc, a run of its own each way,
+as tracing slows everything. Start the sandbox first, e.g.
 
     .venv/bin/python -m monitor sandbox --port 48200 --qps 1000 --large-ads 100000 &
     .venv/bin/python bench/store_lean.py --base-url http://127.0.0.1:48200 [--runs 5] [--wait 60]
@@ -69,16 +70,23 @@ async def _way(store: Store, lean: bool, states: dict[EntityKey, EntityState], p
     return [b - a for a, b in pairwise(laps)]
 
 
-async def _held(store: Store, lean: bool) -> float:
-    """MB the loaded previous snapshot holds."""
+async def _held(store: Store, lean: bool, states: dict[EntityKey, EntityState], plan: Any) -> tuple[float, float]:
+    """MB the previous snapshot holds once loaded (through the fetch) and once compared (through the rules and
+    the commit: the comparison's rows let go)."""
     gc.collect()
     tracemalloc.start()
     async with reading(store.engine) as conn:
         read = await (load_lean if lean else load_current)(conn, LARGE_ADVERTISER_ID)
-    held = tracemalloc.get_traced_memory()[0]
+    loaded = tracemalloc.get_traced_memory()[0]
+    assert read is not None
+    changes = poll_changes(read if lean else read.entities, states, plan.levels)  # type: ignore[union-attr, arg-type]
+    previous = read.snapshot() if lean else read  # type: ignore[union-attr]
+    del read, changes
+    gc.collect()
+    compared = tracemalloc.get_traced_memory()[0]
     tracemalloc.stop()
-    del read
-    return held / 1e6
+    del previous
+    return loaded / 1e6, compared / 1e6
 
 
 async def main(base_url: str, runs: int, wait: float) -> None:
@@ -107,7 +115,7 @@ async def main(base_url: str, runs: int, wait: float) -> None:
                 for way in ("full", "lean") if run % 2 else ("lean", "full"):  # neither always second
                     for stage, spent in zip(STAGES, await _way(store, way == "lean", states, plan, now), strict=True):
                         seconds.setdefault((way, stage), []).append(spent)
-            held = {way: await _held(store, way == "lean") for way in ("full", "lean")}
+            held = {way: await _held(store, way == "lean", states, plan) for way in ("full", "lean")}
             async with reading(store.engine) as conn:
                 previous = await load_current(conn, info.id)
             assert previous is not None
@@ -115,11 +123,11 @@ async def main(base_url: str, runs: int, wait: float) -> None:
         finally:
             await store.close()
     print(f"{len(states):,} entities, {changed:,} rows to write ({wait:.0f} s apart), {runs} runs")
-    print(f"{'':6}" + "".join(f"{stage:>10}" for stage in (*STAGES, "total")) + f"{'held':>10}")
+    print(f"{'':6}" + "".join(f"{stage:>10}" for stage in (*STAGES, "total")) + "   held: loaded, compared")
     for way in ("full", "lean"):
         median = [statistics.median(seconds[(way, stage)]) for stage in STAGES]
         cells = "".join(f"{s:10.3f}" for s in (*median, sum(median)))
-        print(f"{way:6}{cells}{held[way]:8.1f}MB")
+        print(f"{way:6}{cells}{held[way][0]:10.1f} MB{held[way][1]:8.1f} MB")
 
 
 if __name__ == "__main__":
