@@ -39,6 +39,7 @@ from datetime import date, datetime
 from typing import Any
 
 from monitor.domain import EntityFields, EntityKey, EntityState, Level, window_dates
+from monitor.domain.building import Known
 from monitor.domain.ratios import with_denominators
 from monitor.fetch_ad_reports import AdRead, ad_report, guess, read_report
 from monitor.fetch_baseline import baseline_windows, with_baselines
@@ -107,14 +108,14 @@ async def fetch_snapshot(
     now: datetime,
     history: HourlyHistory | None = None,
     *,
-    known: Mapping[EntityKey, EntityState] | None = None,
+    known: Mapping[EntityKey, Known] | None = None,
     smart_plus_known: Callable[[], Awaitable[bool | None]] | None = None,
 ) -> FetchResult:
     """Read everything ``plan`` asks for. Raises when an entity list cannot be read (the poll fails);
     a failed report only makes its window missing. Auth errors always propagate. Baseline windows are read from
     and kept in ``history`` (:mod:`monitor.fetch_baseline`; None: they stay missing). ``known``: the previous
-    snapshot's entities, whose id and name strings the new states share where equal
-    (:func:`~monitor.domain.building.build_states`).
+    snapshot's entities (states, or rows read lean: monitor.store.lean), whose id and name strings the new states
+    share where equal (:func:`~monitor.domain.building.build_states`).
     ``smart_plus_known``: asked whether the advertiser's latest poll found Upgraded Smart+ campaigns (None: not known;
     :mod:`monitor.smart_plus_seen`), only when ad-level reports start before the lists (a previous snapshot with
     ads); not given: guessed without."""

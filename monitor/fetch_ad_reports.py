@@ -38,7 +38,7 @@ import logging
 from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass, replace
 
-from monitor.domain import EntityKey, EntityState, Level
+from monitor.domain import EntityKey, Level
 from monitor.tiktok.client import TikTokClient
 from monitor.tiktok.errors import ApiError, AuthError
 from monitor.tiktok.models import SMART_PLUS_AD_DIMENSION, Report, ReportQuery
@@ -59,7 +59,7 @@ class AdRead:
     ads: int | None = None
 
 
-def guess(known: Mapping[EntityKey, EntityState] | None, cap: int, smart_plus: bool) -> AdRead | None:
+def guess(known: Mapping[EntityKey, object] | None, cap: int, smart_plus: bool) -> AdRead | None:
     """How this poll's ad reports are likely read, from the previous snapshot ``known`` (its ads: more than
     ``cap``, the task) and ``smart_plus`` (the advertiser's latest poll found Smart+ campaigns); None when the
     previous snapshot has no ads (none, or ads were not read): then the lists are waited for."""

@@ -27,7 +27,7 @@ from types import MappingProxyType
 from typing import Any, cast
 
 from monitor.domain import EntityFields, EntityKey, EntityState, Level, Metrics, MetricValue
-from monitor.domain.building import build_states
+from monitor.domain.building import Known, build_states
 from monitor.domain.values import EMPTY
 from monitor.fetch_hours import HourlyRows
 from monitor.tiktok.models import SMART_PLUS_AD_DIMENSION, AdvertiserInfo, Entity
@@ -226,7 +226,7 @@ async def level_states(
     advertiser_id: str,
     rows: list[EntityFields],
     windows: Windows,
-    known: Mapping[EntityKey, EntityState] | None = None,
+    known: Mapping[EntityKey, Known] | None = None,
     *,
     rows_per_slice: int = _SLICE,
 ) -> list[EntityState]:

@@ -187,7 +187,7 @@ class Pipeline:
                 try:
                     # 1 fetch (under the lease: two replicas never poll one advertiser at once)
                     progress.enter(Stage.FETCH)
-                    known = None if poll.previous is None else poll.previous.entities  # lends ids and names
+                    known = poll.known  # lends ids and names (read lean: no state made of the previous poll yet)
                     fetched = await fetch_snapshot(
                         self._client,
                         info,
@@ -195,9 +195,7 @@ class Pipeline:
                         now,
                         self._store.hourly,
                         known=known,
-                        smart_plus_known=self._smart_plus.asker(
-                            advertiser_id, None if poll.previous is None else poll.previous.poll_id
-                        ),
+                        smart_plus_known=self._smart_plus.asker(advertiser_id, poll.previous_id),
                     )
                     for error in fetched.errors:
                         poll.note_error(error)

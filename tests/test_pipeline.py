@@ -172,3 +172,26 @@ async def test_a_poll_lends_the_previous_snapshots_ids_and_names_to_the_new_one(
         assert named and all(current[key].name is previous[key].name for key in named)
     finally:
         await store.close()
+
+
+async def test_a_poll_makes_no_previous_state_of_an_entity_that_did_not_change(make_client, rules_dir, clock, tmp_path):
+    """Issue 18: the poll reads the previous snapshot lean (monitor.store.lean) and compares before anything reads
+    it whole: an unchanged entity's previous state is the new state itself (tests/store/test_lean_previous.py
+    compares the two ways), and what the poll saw of the previous one is what was stored."""
+    store = await _WatchedStore.open(f"sqlite:///{tmp_path / 'watched.db'}")
+    store.writers = []
+    try:
+        ruleset = load_rules(rules_dir, channels={"slack"})
+        polls = PipelinePolls(Pipeline(client=make_client(), store=store, rules=lambda: ruleset, clock=clock), clock)
+        await polls.poll(ADV)
+        stored = await latest_snapshot(store, ADV)
+        await polls.poll(ADV)
+        writer = store.writers[-1]
+        assert writer.previous is not None and stored is not None
+        previous, current = writer.previous.entities, writer.current.entities
+        assert list(previous) == list(stored.entities)
+        same = [key for key in previous if previous[key] is current.get(key)]
+        assert same  # the mock's entities do not change: none has a previous state of its own
+        assert all(previous[key] == stored.entities[key] for key in previous)
+    finally:
+        await store.close()

@@ -17,16 +17,27 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from types import MappingProxyType
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from monitor.domain.entities import EntityFields, EntityKey, EntityState
 from monitor.domain.levels import Level
 from monitor.domain.stored import StoredMetrics
 from monitor.domain.values import EMPTY, Metrics, MetricValue
 
-__all__ = ["build_states", "restored_state"]
+__all__ = ["Known", "build_states", "restored_state"]
 
 _new = object.__new__
+
+
+class Known(Protocol):
+    """What :func:`build_states` reads of a previous entity: a state, or its row as the store read it
+    (monitor.store.lean)."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def name(self) -> str | None: ...
 
 
 def build_states(
@@ -34,13 +45,14 @@ def build_states(
     advertiser_id: str,
     rows: Iterable[EntityFields],
     windows: Mapping[str, dict[str, Mapping[str, MetricValue]]],
-    known: Mapping[EntityKey, EntityState] | None = None,
+    known: Mapping[EntityKey, Known] | None = None,
 ) -> list[EntityState]:
     """The states of ``rows`` (one level's, of one advertiser), each with its metrics ``windows[id]`` (none when
     absent), as ``EntityState(level=level, id=..., advertiser_id=advertiser_id, ..., metrics=...)`` would be.
-    ``known`` (the previous snapshot's states): where it has the entity, the new state holds that state's very id
-    string, and its name string when equal (issue 18: two snapshots then hold one copy of 100,000 ids and names,
-    not two, some 13 MB); every value stays equal, of the same type.
+    ``known`` (the previous snapshot's states, or its rows read lean: monitor.store.lean): where it has the
+    entity, the new state holds that entity's very id string, and its name string when equal (issue 18: two
+    snapshots then hold one copy of 100,000 ids and names, not two, some 13 MB); every value stays equal, of the
+    same type.
 
     What the caller guarantees, unchecked: ``level`` is a :class:`Level`; the rows' values have the types
     :data:`EntityFields` declares; each window in ``windows`` is read-only (a ``MappingProxyType`` of a plain
@@ -80,7 +92,7 @@ def build_states(
 
 
 #: No previous states: what ``known`` is when none are given.
-_NONE_KNOWN: Mapping[EntityKey, EntityState] = MappingProxyType({})
+_NONE_KNOWN: Mapping[EntityKey, Known] = MappingProxyType({})
 
 
 class _Restoring:

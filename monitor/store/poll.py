@@ -20,15 +20,17 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from monitor.domain import AlertState, EntityKey, EntityState, Hold, Level, Snapshot
 from monitor.domain.approvals import Approval
+from monitor.domain.building import Known
 from monitor.store import alerts, approvals, bulk, history, holds, lease, outbox, shards
 from monitor.store.db import reading, writing
 from monitor.store.errors import LeaseLostError, ShardLostError
 from monitor.store.history_codec import HistoryChanges
+from monitor.store.lean import LeanPrevious, load_lean
 from monitor.store.models import AdvertiserRow, PollRow
 from monitor.store.poll_changes import poll_changes
 from monitor.store.poll_write import write_poll_rows
 from monitor.store.shards import Fence
-from monitor.store.snapshots import EntityValues, load_current
+from monitor.store.snapshots import EntityValues
 from monitor.store.values import Notification, PollStatus, dumps
 
 advertisers_t = AdvertiserRow.__table__
@@ -40,6 +42,9 @@ class PollWriter:
     """What one poll will write, buffered until the poll ends. Obtain it from ``Store.poll``.
 
     * ``previous`` is the newest committed snapshot before this poll (None on the first poll): diff against it.
+      A poll reads it lean (monitor.store.lean): :attr:`known` and :attr:`previous_id` are what the fetch reads
+      of it, and :meth:`compare` makes the states of it that changed; ``previous`` read before that makes every
+      state.
     * :meth:`save` hands over the entity states the poll saw; ``current`` is the resulting snapshot.
     * :meth:`save_alert_states`, :meth:`delete_alert_states`, :meth:`save_holds`, :meth:`end_holds`,
       :meth:`save_approvals` and :meth:`enqueue` commit with the snapshot.
@@ -50,7 +55,7 @@ class PollWriter:
     poll_id: int
     taken_at: datetime
     owner: str
-    previous: Snapshot | None
+    _previous: Snapshot | None
     _token: str = field(repr=False)
     fence: Fence | None = field(default=None, repr=False)
     _sids: dict[EntityKey, int] = field(default_factory=dict, repr=False)  # the history's keys (monitor.store.history)
@@ -71,6 +76,27 @@ class PollWriter:
     #: Whether this poll found Upgraded Smart+ campaigns (None: it could not tell): stored with the poll in the
     #: advertiser's row (:meth:`note_smart_plus`), for the next poll's guess whichever process runs it.
     smart_plus: bool | None = None
+    _lean: LeanPrevious | None = field(default=None, repr=False)  # the previous snapshot until compared
+
+    @property
+    def previous(self) -> Snapshot | None:
+        """The newest committed snapshot before this poll (None on the first poll)."""
+        if self._lean is not None:  # read before the comparison: every state made now
+            self._previous, self._lean = self._lean.snapshot(), None
+        return self._previous
+
+    @property
+    def previous_id(self) -> int | None:
+        """The id of :attr:`previous`'s poll (None on the first poll), read without making its states."""
+        lean = self._lean
+        return lean.poll_id if lean is not None else None if self._previous is None else self._previous.poll_id
+
+    @property
+    def known(self) -> Mapping[EntityKey, Known] | None:
+        """The ids and names of :attr:`previous`'s entities by key (None on the first poll), for the fetch to
+        share their strings (monitor.domain.building.build_states), read without making its states."""
+        lean = self._lean
+        return lean if lean is not None else None if self._previous is None else self._previous.entities
 
     def save(
         self, states: Iterable[EntityState], *, levels: Iterable[Level | str] | None = None, finite: bool = False
@@ -174,17 +200,23 @@ class PollWriter:
         """Rows for ``entities`` (entities that appeared, changed or disappeared) and the history's rows of them
         (worked out once per :meth:`save`)."""
         if self._changes is None:
+            lean = self._lean
+            if lean is not None:  # the states of it that changed made as compared, the others the new ones
+                self._changes = poll_changes(lean, self._saved, self._saved_levels)
+                self._previous, self._lean = lean.snapshot(), None
+                return self._changes
             previous = {} if self.previous is None else self.previous.entities
             self._changes = poll_changes(previous, self._saved, self._saved_levels, finite=not self._unvouched)
         return self._changes
 
     async def compare(self) -> None:
         """Work out :meth:`changes` now, off the event loop, rather than at commit. Call it after :meth:`save`
-        and before anything reads ``previous``'s metrics: comparing hands them what it decoded, and an unchanged
-        entity's previous metrics become the new ones, so the rules decode nothing of the previous poll. Without a
+        and before anything reads ``previous``: comparing hands its metrics what it decoded, and an unchanged
+        entity's previous state is the new one (monitor.store.lean), so the rules decode nothing of the previous
+        poll and its states are made only for entities that changed or disappeared. Without a
         previous snapshot (a first poll) there is nothing to hand over: the commit compares then, slice by slice,
         and never holds all the rows of the poll at once (monitor.store.poll_write)."""
-        if self.previous is not None:
+        if self._lean is not None or self._previous is not None:
             await asyncio.to_thread(self.changes)
 
 
@@ -222,13 +254,13 @@ async def begin(
     try:
         async with reading(engine) as conn:
             sids: dict[EntityKey, int] = {}
-            previous = await load_current(conn, advertiser_id, sids)  # the sids of its entities in the same read
+            previous = await load_lean(conn, advertiser_id, sids)  # the sids of its entities in the same read
             if previous is None:
                 sids = await history.load_sids(conn, advertiser_id)
     except BaseException:
         await fail(engine, _bare(advertiser_id, poll_id, now, owner, token), now, "could not load previous snapshot")
         raise
-    return PollWriter(advertiser_id, poll_id, now, owner, previous, token, fence, sids)
+    return PollWriter(advertiser_id, poll_id, now, owner, None, token, fence, sids, _lean=previous)
 
 
 def _bare(advertiser_id: str, poll_id: int, now: datetime, owner: str, token: str) -> PollWriter:

@@ -8,14 +8,14 @@ older poll P is rebuilt from the history (monitor.store.history_read): per entit
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import datetime
 from operator import attrgetter
 from types import MappingProxyType
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncResult
 
 from monitor import fastjson
 from monitor.domain import EntityKey, EntityState, Level, Snapshot
@@ -60,10 +60,11 @@ _same_key = sa.and_(
 )
 
 
-_Values = tuple[Level, str | None, str | None, str | None, str | None, str | None]
+SharedValues = tuple[Level, str | None, str | None, str | None, str | None, str | None]
+_T = TypeVar("_T")
 
 
-class _SharedFields(dict[Any, _Values]):
+class SharedFields(dict[Any, SharedValues]):
     """:data:`SHARED_COLUMNS`' values of a row (the level a :class:`Level`, each text one string object:
     monitor.domain.values.shared) by the row's text of them, or the tuple of them when read apart (``parse``
     makes the values of it), looked up as a dict: each distinct text converted once, not once per row."""
@@ -72,7 +73,7 @@ class _SharedFields(dict[Any, _Values]):
         super().__init__()
         self._parse = parse
 
-    def __missing__(self, text: Any) -> _Values:
+    def __missing__(self, text: Any) -> SharedValues:
         level, operation, secondary, mode, campaign, adgroup = self._parse(text)
         found = (_LEVELS[level], shared(operation), shared(secondary), shared(mode), shared(campaign), shared(adgroup))
         self[text] = found
@@ -106,6 +107,31 @@ async def load_current(
     same read, with the history's key of each of its entities that has one (monitor.store.history).
     ``shared_text`` False: :data:`SHARED_COLUMNS` read apart even where the database can make them one text
     (the tests compare the two reads)."""
+    found = await read_current(conn, advertiser_id, sids, _states, shared_text=shared_text)
+    if found is None:
+        return None
+    poll_id, taken_at, states = found
+    # read-only as it is: Snapshot copies any other mapping, 5 MB and a moment for 100,000 entities
+    return Snapshot(advertiser_id, poll_id, taken_at, MappingProxyType(states))
+
+
+#: What :func:`read_current` hands the rows to: ``(rows, advertiser_id, sids, fields, apart)`` -> what it made of
+#: them (:func:`_states` here; monitor.store.lean keeps the rows as read).
+Convert = Callable[[AsyncResult[Any], str, dict[EntityKey, int] | None, "SharedFields", bool], Awaitable[_T]]
+
+
+async def read_current(
+    conn: AsyncConnection,
+    advertiser_id: str,
+    sids: dict[EntityKey, int] | None,
+    convert: Convert[_T],
+    *,
+    shared_text: bool = True,
+) -> tuple[int, datetime, _T] | None:
+    """The newest successful poll of the advertiser (id, time) and what ``convert`` made of its present
+    ``entities`` rows, streamed (id, metrics, name, budget, sid or None, then :data:`SHARED_COLUMNS` as one text
+    or, when ``apart``, as columns); None before its first successful poll. ``sids`` and ``shared_text``: as
+    :func:`load_current` has them."""
     poll = await latest_poll(conn, advertiser_id)
     if poll is None:
         return None
@@ -118,16 +144,16 @@ async def load_current(
     if sids is not None:
         query = query.select_from(entities_t.outerjoin(keys_t, _same_key))
     query = query.where(entities_t.c.advertiser_id == advertiser_id, entities_t.c.present.is_(True))
-    fields = _SharedFields(fastjson.loads if shared is not None else tuple)
+    fields = SharedFields(fastjson.loads if shared is not None else tuple)
     try:
-        states = await _states(conn, query, advertiser_id, sids, fields, apart=shared is None)
+        result = await conn.stream(query.execution_options(yield_per=_SLICE))
+        made = await convert(result, advertiser_id, sids, fields, shared is None)
     except sa.exc.OperationalError:
         if shared is None or conn.dialect.name != "sqlite":
             raise
         # a SQLite of 3.38 or later built without its JSON functions (SQLITE_OMIT_JSON): read them apart
-        return await load_current(conn, advertiser_id, sids, shared_text=False)
-    # read-only as it is: Snapshot copies any other mapping, 5 MB and a moment for 100,000 entities
-    return Snapshot(advertiser_id, poll[0], poll[1], MappingProxyType(states))
+        return await read_current(conn, advertiser_id, sids, convert, shared_text=False)
+    return poll[0], poll[1], made
 
 
 def _shared_text(dialect: sa.Dialect) -> sa.ColumnElement[Any] | None:
@@ -148,24 +174,20 @@ async def load_at(conn: AsyncConnection, advertiser_id: str, poll_id: int, taken
 
 
 async def _states(
-    conn: AsyncConnection,
-    query: sa.Select[Any],
+    result: AsyncResult[Any],
     advertiser_id: str,
     sids: dict[EntityKey, int] | None,
-    fields: _SharedFields,
-    *,
+    fields: SharedFields,
     apart: bool,
 ) -> dict[EntityKey, EntityState]:
-    """Stream the rows (id, metrics, name, budget, sid or None, then :data:`SHARED_COLUMNS` as one text or, when
-    ``apart``, as columns) in slices and convert each slice, so the event loop runs between slices; each row
-    unpacked as a tuple (100,000s of rows a poll), its metrics kept as stored text. Every state shares the one
-    ``advertiser_id`` string given."""
+    """The states of the rows :func:`read_current` streams, converted a slice at a time, so the event loop runs
+    between slices; each row unpacked as a tuple (100,000s of rows a poll), its metrics kept as stored text.
+    Every state shares the one ``advertiser_id`` string given."""
     out: dict[EntityKey, EntityState] = {}
-    result = await conn.stream(query.execution_options(yield_per=_SLICE))
     stored, restored = StoredMetrics, restored_state
     for_sids = sids if sids is not None else {}
     async for part in result.partitions():
-        rows: Iterable[Sequence[Any]] = part if not apart else [(*r[:5], r[5:]) for r in part]
+        rows: Iterable[Sequence[Any]] = part if not apart else apart_rows(part)
         for entity_id, metrics_json, name, budget, sid, text in rows:
             level, operation, secondary, mode, campaign, adgroup = fields[text]
             key = (level, entity_id)
@@ -185,6 +207,11 @@ async def _states(
             if sid is not None:
                 for_sids[key] = sid
     return out
+
+
+def apart_rows(part: Iterable[Sequence[Any]]) -> list[tuple[Any, ...]]:
+    """Rows whose :data:`SHARED_COLUMNS` were read apart, as one tuple of them in the place of the one text."""
+    return [(*r[:5], r[5:]) for r in part]
 
 
 class EntityValues(NamedTuple):
