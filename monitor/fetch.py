@@ -92,8 +92,9 @@ class FetchPlan:
 class FetchResult:
     """Entity states for the snapshot, and the errors that left data missing; ``smart_plus``: whether the
     advertiser has Upgraded Smart+ campaigns (None: this poll could not tell, or read no ads, ad groups or
-    campaigns); ``finite``: every float of the states' metrics is known finite (what the store may skip checking:
-    :meth:`~monitor.store.poll.PollWriter.save`); False when not known (baseline windows are not checked here)."""
+    campaigns); ``finite``: every float of the states' metrics is known finite (what the store may skip
+    checking: :meth:`~monitor.store.poll_writer.PollWriter.save`); False when not known (baseline windows are not
+    checked here)."""
 
     states: tuple[EntityState, ...]
     errors: tuple[str, ...]

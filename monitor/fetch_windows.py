@@ -38,24 +38,27 @@ class LevelReports:
         """Read ``report`` into ``window`` of the entities' windows (:func:`~monitor.fetch_states.join_window`):
         whether every float it put is finite, or the error of a body that could not be read (nothing put)."""
         async with self._turn:
-            try:
-                table = await report.table_off_loop()
-            except AuthError:
-                raise
-            except ApiError as exc:
-                return exc
-            return await join_window(self.windows, table, self.level, window, wanted, aligned=self._aligned)
+            if (failed := await _read(report)) is not None:
+                return failed
+            return await join_window(self.windows, report.table, self.level, window, wanted, aligned=self._aligned)
 
     async def add_hours(self, report: Report) -> ApiError | None:
         """Take an hourly report's rows (:meth:`HourlyRows.add`, off the event loop: 24 rows per entity); the
         error of a body that could not be read."""
         id_of = (SMART_PLUS_AD_DIMENSION, self.level.id_field) if self.level is Level.AD else self.level.id_field
         async with self._turn:
-            try:
-                await report.table_off_loop()
-            except AuthError:
-                raise
-            except ApiError as exc:
-                return exc
+            if (failed := await _read(report)) is not None:
+                return failed
             await asyncio.to_thread(self.hours.add, report, id_of)
         return None
+
+
+async def _read(report: Report) -> ApiError | None:
+    """Read ``report``'s body (off the event loop); the error of one that cannot be read (auth errors raise)."""
+    try:
+        await report.table_off_loop()
+    except AuthError:
+        raise
+    except ApiError as exc:
+        return exc
+    return None

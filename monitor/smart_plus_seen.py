@@ -5,7 +5,7 @@ A poll's ad-level reports start before its lists come back (:mod:`monitor.fetch_
 
 * what this process's own latest poll of the advertiser found (:class:`SmartPlusSeen`), with that poll's id;
 * what the advertiser's latest committed poll found, by whichever process (``advertisers.smart_plus``, written at
-  its commit: :meth:`~monitor.store.poll.PollWriter.note_smart_plus`).
+  its commit: :meth:`~monitor.store.poll_writer.PollWriter.note_smart_plus`).
 
 The process's own finding is used when it is at least as new as the previous snapshot's poll (poll ids come from
 one sequence for every process): the poll that made that snapshot, or a later one of this process that did not

@@ -9,7 +9,7 @@ refused (a preview does not migrate: ``once`` or ``run`` does).
 
 :class:`PreviewStore` is a :class:`~monitor.store.repo.Store` whose :meth:`~PreviewStore.poll` takes no lease
 and commits nothing: it loads the previous snapshot in one read transaction and hands the pipeline a
-:class:`~monitor.store.poll.PollWriter` that is kept (``unwritten``) for the report, never written. So a preview
+:class:`~monitor.store.poll_writer.PollWriter` that is kept (``unwritten``) for the report, never written. So a preview
 beside a running ``run`` never blocks it: it reads what ``run`` committed last.
 """
 

@@ -173,7 +173,8 @@ class PollRow:
         # The history's resolution at this poll (migration 0013): 0 every poll, 1 hourly, 2 daily (monitor.store.tiers).
         _req("tier", sa.SmallInteger, default=0, server_default=sa.text("0")),
         # Who changed which entity, as the poll read it from TikTok's Change Log (migration 0014): a JSON list of
-        # [level, entity_id, who]; NULL when the poll learned nothing (monitor.store.poll.PollWriter.note_changed_by).
+        # [level, entity_id, who]; NULL when the poll learned nothing
+        # (monitor.store.poll_writer.PollWriter.note_changed_by).
         _text("changed_by", sa.Text),
         sa.Index("ix_polls_advertiser_status_id", "advertiser_id", "status", "id"),
     )

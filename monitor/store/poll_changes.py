@@ -8,7 +8,7 @@ fields. Equal text is equal values of equal types (``0`` and ``0.0`` differ, so 
 unchanged entity costs one encoding in C and two comparisons, and its previous metrics become the new ones
 (:meth:`~monitor.domain.stored.StoredMetrics.adopt`). A changed entity's previous text is parsed once into plain
 dicts, for its history rows and, wrapped read-only, for the rules' reads of the previous poll: when the pipeline
-compares before it evaluates (:meth:`~monitor.store.poll.PollWriter.compare`), nothing is decoded twice. Of those
+compares before it evaluates (:meth:`~monitor.store.poll_writer.PollWriter.compare`), nothing is decoded twice. Of those
 dicts, a window that did not change is replaced by the new poll's own (equal values of equal types), so the
 previous poll keeps its own copy only of the windows that moved (see :func:`_shareable`). A previous
 state whose metrics are not stored text (a snapshot built in memory) is compared as values, types included: the

@@ -5,7 +5,7 @@ with its metrics' stored text, and their history rows (monitor.store.history). A
 writes all of them: 100,000 entity rows with their texts and 400,000 window rows, which held at once were most
 of the poll's memory at its peak. Here no slice of rows outlives its write:
 
-* **compared** (the pipeline compares before the rules run: :meth:`~monitor.store.poll.PollWriter.compare`):
+* **compared** (the pipeline compares before the rules run: :meth:`~monitor.store.poll_writer.PollWriter.compare`):
   the entity rows are at hand; each slice is handed to the driver and let go before the next (the texts are no
   longer kept, once written, while the history is built);
 * **not compared** (a first poll: there is no previous snapshot whose metrics the comparison could hand to the

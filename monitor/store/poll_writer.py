@@ -78,15 +78,17 @@ class PollWriter:
     @property
     def previous_id(self) -> int | None:
         """The id of :attr:`previous`'s poll (None on the first poll), read without making its states."""
-        lean = self._lean
-        return lean.poll_id if lean is not None else None if self._previous is None else self._previous.poll_id
+        if self._lean is not None:
+            return self._lean.poll_id
+        return None if self._previous is None else self._previous.poll_id
 
     @property
     def known(self) -> Mapping[EntityKey, Known] | None:
         """The ids and names of :attr:`previous`'s entities by key (None on the first poll), for the fetch to
         share their strings (monitor.domain.building.build_states), read without making its states."""
-        lean = self._lean
-        return lean if lean is not None else None if self._previous is None else self._previous.entities
+        if self._lean is not None:
+            return self._lean
+        return None if self._previous is None else self._previous.entities
 
     def save(
         self, states: Iterable[EntityState], *, levels: Iterable[Level | str] | None = None, finite: bool = False
@@ -190,13 +192,15 @@ class PollWriter:
         """Rows for ``entities`` (entities that appeared, changed or disappeared) and the history's rows of them
         (worked out once per :meth:`save`)."""
         if self._changes is None:
-            finite, lean = not self._unvouched, self._lean
-            if lean is not None:  # the states of it that changed made as compared, the others the new ones
-                self._changes = poll_changes(lean, self._saved, self._saved_levels, finite=finite)
+            lean = self._lean  # read lean: the states of it that changed made as compared, the others the new ones
+            previous: Mapping[EntityKey, EntityState] | LeanPrevious = {}
+            if lean is not None:
+                previous = lean
+            elif self._previous is not None:
+                previous = self._previous.entities
+            self._changes = poll_changes(previous, self._saved, self._saved_levels, finite=not self._unvouched)
+            if lean is not None:
                 self._previous, self._lean = lean.snapshot(), None
-                return self._changes
-            previous = {} if self.previous is None else self.previous.entities
-            self._changes = poll_changes(previous, self._saved, self._saved_levels, finite=finite)
         return self._changes
 
     async def compare(self) -> None:
