@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 import os
 import signal
@@ -74,9 +73,6 @@ async def run_daemon(
     Returns the exit code: 0, or ``interrupted_code`` when SIGINT (Ctrl-C) stopped it (the demo's 130).
     ``on_poll_done`` listeners get each poll's outcome besides health and metrics; ``redactor`` learns the secrets
     of a configuration SIGHUP reloads. Given ``channels`` stay as they are on SIGHUP."""
-    # Snapshots of big accounts make hundreds of thousands of small objects: collecting them less often
-    # shortens event-loop stalls (measured in bench/README.md).
-    gc.set_threshold(50_000, 10, 10)
     clock = clock or SystemClock()
     stop = stop or asyncio.Event()
     metrics = Metrics()
