@@ -183,7 +183,7 @@ class Pipeline:
         applying = ruleset.applying_to(advertiser_id, info.currency)
         plan = ruleset_plan(applying)
         with counting_calls() as calls:  # this poll's requests, not those of polls running beside it
-            async with self._store.poll(advertiser_id, now) as poll:
+            async with self._store.poll(advertiser_id, now, fingerprints=True) as poll:
                 try:
                     # 1 fetch (under the lease: two replicas never poll one advertiser at once)
                     progress.enter(Stage.FETCH)

@@ -49,11 +49,18 @@ class PreviewStore(Store):
 
     @asynccontextmanager
     async def poll(
-        self, advertiser_id: str, now: datetime, *, owner: str | None = None, ttl: timedelta | None = None
+        self,
+        advertiser_id: str,
+        now: datetime,
+        *,
+        owner: str | None = None,
+        ttl: timedelta | None = None,
+        fingerprints: bool = False,
     ) -> AsyncIterator[PollWriter]:
         """The previous snapshot and a writer that buffers what the poll would write; no lease, no commit. The
         poll's rows are worked out as a commit would (a first poll is compared only at its commit), so metrics the
-        store would refuse fail the preview as they would fail the poll."""
+        store would refuse fail the preview as they would fail the poll. The snapshot is read whole
+        (``fingerprints`` changes nothing here)."""
         aware(now, "poll time")
         async with db.reading(self.engine) as conn:
             previous = await load_current(conn, advertiser_id)

@@ -19,25 +19,36 @@ stored, so a new state that is Smart+, says who changed it or has a budget of an
 own, as ``load_current`` reads it. After the comparison, :meth:`LeanPrevious.snapshot` is the previous snapshot,
 in the order it was read, and the rows are let go: the unchanged entities' texts (about 260 bytes each) are then
 no longer held for the rest of the poll.
+
+**Read by fingerprint** (``load_lean(..., fingerprints=True)``, the pipeline's polls): a row keeps the hash of
+its metrics' text in place of the text (:attr:`LeanRow.fingerprint`, Python's ``hash`` of the ``str``: computed
+and compared in this process only, never stored). The texts of a warm 100,000-ad poll were about 30 MB of the
+peak, held through the fetch only to be compared with the new ones. :meth:`LeanPrevious.settle` compares each
+new state's text with its row's fingerprint and settles the unchanged rows; the texts of the rows left (changed,
+gone, or of levels the poll did not save) are then read again by key and put in their rows
+(:meth:`LeanPrevious.fill`), and the comparison goes on as above. Two different texts with one hash (a chance of
+about 2**-64 per comparison, the hash keyed per process) would leave one metrics change unwritten for one poll:
+the next poll compares with the text still stored.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from operator import attrgetter
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncResult
 
-from monitor.domain import EntityKey, EntityState, Snapshot
+from monitor.domain import EntityKey, EntityState, Level, Snapshot
 from monitor.domain.building import restored_state
 from monitor.domain.stored import StoredMetrics
 from monitor.domain.values import EMPTY
-from monitor.store.snapshots import SharedFields, SharedValues, apart_rows, read_current
+from monitor.store.snapshots import SharedFields, SharedValues, apart_rows, entities_t, read_current
 
-__all__ = ["LeanPrevious", "LeanRow", "load_lean"]
+__all__ = ["LeanPrevious", "LeanRow", "load_lean", "read_texts"]
 
 
 class LeanRow(NamedTuple):
@@ -45,12 +56,13 @@ class LeanRow(NamedTuple):
     (monitor.domain.building.build_states' ``known``)."""
 
     id: str
-    text: str  # the metrics' stored text
+    text: str | None  # the metrics' stored text (None: read by fingerprint, not yet filled)
     name: str | None
     budget: float | None
     #: level, operation_status, secondary_status, budget_mode, campaign_id, adgroup_id (one tuple per distinct
     #: combination: monitor.store.snapshots.SharedFields)
     shared: SharedValues
+    fingerprint: int = 0  # hash(text) where the row was read by fingerprint (see the module docstring)
 
 
 #: A state's values in a :class:`LeanRow`'s order from ``name`` on, compared with ``row[2:]``.
@@ -70,21 +82,50 @@ class LeanPrevious(dict[EntityKey, LeanRow | EntityState]):
         self.poll_id = 0
         self.taken_at: datetime | None = None
         self._settled = 0
+        #: Rows read by fingerprint whose texts are not all filled yet (:meth:`settle`, :meth:`fill`).
+        self.unfilled = False
 
-    def keep(self, key: EntityKey, row: LeanRow, new: EntityState) -> bool:
+    def keep(self, key: EntityKey, row: LeanRow, new: EntityState, text: str | None = None) -> bool:
         """Whether ``new``, whose metrics the caller found to encode to ``row``'s very text, has the row's
         fields too (the comparison of :func:`~monitor.store.poll_changes.poll_changes`, in this row's order);
-        if so, ``new`` stands for the previous state of ``key`` (see the module docstring)."""
-        if (new.name, new.budget, _shared(new)) != row[2:]:
+        if so, ``new`` stands for the previous state of ``key`` (see the module docstring). ``text``: that
+        text, for a row read by fingerprint."""
+        if (new.name, new.budget, _shared(new)) != row[2:5]:
             return False
         if new.smart_plus is False and new.changed_by is None and type(new.budget) is type(row.budget):
             self[key] = new
             self._settled += 1
         else:  # what load_current reads: its metrics the new ones, as the comparison hands them over
-            metrics = self.state(key, row).metrics
+            metrics = self.state(key, row if row.text is not None else row._replace(text=text)).metrics
             if type(metrics) is StoredMetrics:
                 metrics.adopt(new.metrics)
         return True
+
+    def settle(
+        self, saved: Mapping[EntityKey, EntityState], text_of: Callable[[EntityState], str | None]
+    ) -> list[EntityKey]:
+        """For rows read by fingerprint: settle each row of ``saved``'s keys whose new state's metrics text
+        (``text_of``: None when it cannot tell) has the row's fingerprint and whose fields are the row's
+        (:meth:`keep`); returns the keys of the rows left, whose texts :meth:`fill` must put in before the
+        comparison goes on (those that changed, disappeared, or are of levels not saved)."""
+        lean, find = LeanRow, self.get
+        for key, state in saved.items():
+            row = find(key)
+            if type(row) is lean and row.text is None:
+                text = text_of(state)
+                if text is not None and hash(text) == row.fingerprint:
+                    self.keep(key, row, state, text)
+        left = [key for key, row in self.items() if type(row) is lean and row.text is None]
+        self.unfilled = bool(left)
+        return left
+
+    def fill(self, texts: Mapping[EntityKey, str]) -> None:
+        """Put the texts read again into the rows :meth:`settle` left (``texts`` must hold each of them)."""
+        for key, text in texts.items():
+            row = self[key]
+            if type(row) is LeanRow and row.text is None:
+                self[key] = row._replace(text=text)
+        self.unfilled = any(type(row) is LeanRow and row.text is None for row in self.values())
 
     def state(self, key: EntityKey, row: LeanRow) -> EntityState:
         """The previous state of ``key`` (``row``), as ``load_current`` reads it; kept as the snapshot's."""
@@ -93,7 +134,9 @@ class LeanPrevious(dict[EntityKey, LeanRow | EntityState]):
         return made
 
     def _made(self, row: LeanRow) -> EntityState:
-        entity_id, text, name, budget, (level, operation, secondary, mode, campaign, adgroup) = row
+        entity_id, text, name, budget, (level, operation, secondary, mode, campaign, adgroup), _ = row
+        if text is None:
+            raise RuntimeError(f"the previous state of {entity_id} was read by fingerprint: fill its text first")
         metrics = StoredMetrics(text) if text != "{}" else EMPTY
         return restored_state(
             level, entity_id, self.advertiser_id, name, operation, secondary, budget, mode, campaign, adgroup, metrics
@@ -115,10 +158,13 @@ async def load_lean(
     sids: dict[EntityKey, int] | None = None,
     *,
     shared_text: bool = True,
+    fingerprints: bool = False,
 ) -> LeanPrevious | None:
     """:func:`~monitor.store.snapshots.load_current`'s snapshot as rows (None before the first successful poll);
-    ``sids`` and ``shared_text`` as it has them."""
-    found = await read_current(conn, advertiser_id, sids, _rows, shared_text=shared_text)
+    ``sids`` and ``shared_text`` as it has them; ``fingerprints``: each row's metrics read as the hash of their
+    text (see the module docstring)."""
+    convert = _fingerprinted_rows if fingerprints else _rows
+    found = await read_current(conn, advertiser_id, sids, convert, shared_text=shared_text)
     if found is None:
         return None
     poll_id, taken_at, rows = found
@@ -131,7 +177,27 @@ async def _rows(
 ) -> LeanPrevious:
     """The rows :func:`~monitor.store.snapshots.read_current` streams, a slice at a time (the event loop runs
     between slices), each kept as a :class:`LeanRow` of the values the driver made."""
+    return await _read_rows(result, advertiser_id, sids, fields, apart, fingerprints=False)
+
+
+async def _fingerprinted_rows(
+    result: AsyncResult[Any], advertiser_id: str, sids: dict[EntityKey, int] | None, fields: SharedFields, apart: bool
+) -> LeanPrevious:
+    """:func:`_rows`, each row's text kept as its hash only."""
+    return await _read_rows(result, advertiser_id, sids, fields, apart, fingerprints=True)
+
+
+async def _read_rows(
+    result: AsyncResult[Any],
+    advertiser_id: str,
+    sids: dict[EntityKey, int] | None,
+    fields: SharedFields,
+    apart: bool,
+    *,
+    fingerprints: bool,
+) -> LeanPrevious:
     out = LeanPrevious(advertiser_id)
+    out.unfilled = fingerprints
     for_sids = sids if sids is not None else {}
     new, lean = _tuple_new, LeanRow
     async for part in result.partitions():
@@ -139,7 +205,34 @@ async def _rows(
         for entity_id, text, name, budget, sid, shared_text in rows:
             shared = fields[shared_text]
             key = (shared[0], entity_id)
-            out[key] = new(lean, (entity_id, text, name, budget, shared))
+            if fingerprints:
+                out[key] = new(lean, (entity_id, None, name, budget, shared, hash(text)))
+            else:
+                out[key] = new(lean, (entity_id, text, name, budget, shared, 0))
             if sid is not None:
                 for_sids[key] = sid
     return out
+
+
+#: Ids per statement of :func:`read_texts` (below SQLite's oldest limit of 999 bound parameters).
+_IDS_PER_READ = 500
+
+
+async def read_texts(conn: AsyncConnection, advertiser_id: str, keys: Iterable[EntityKey]) -> dict[EntityKey, str]:
+    """The metrics' stored text of the advertiser's present ``entities`` rows of these keys (a key with no such
+    row is not in the answer), for :meth:`LeanPrevious.fill`."""
+    by_level: dict[Level, list[str]] = {}
+    for level, entity_id in keys:
+        by_level.setdefault(level, []).append(entity_id)
+    found: dict[EntityKey, str] = {}
+    c = entities_t.c
+    for level, ids in by_level.items():
+        for start in range(0, len(ids), _IDS_PER_READ):
+            query = sa.select(c.entity_id, c.metrics).where(
+                c.advertiser_id == advertiser_id,
+                c.level == level,
+                c.present.is_(True),
+                c.entity_id.in_(ids[start : start + _IDS_PER_READ]),
+            )
+            found.update(((level, entity_id), text) for entity_id, text in await conn.execute(query))
+    return found

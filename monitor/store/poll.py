@@ -10,6 +10,7 @@ only for the short final write, not for the minutes a poll spends talking to Tik
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -19,7 +20,7 @@ from monitor.domain import EntityKey
 from monitor.store import alerts, approvals, bulk, history, holds, lease, outbox, shards
 from monitor.store.db import reading, writing
 from monitor.store.errors import LeaseLostError, ShardLostError
-from monitor.store.lean import load_lean
+from monitor.store.lean import load_lean, read_texts
 from monitor.store.models import AdvertiserRow, PollRow
 from monitor.store.poll_write import write_poll_rows
 from monitor.store.poll_writer import PollWriter
@@ -41,10 +42,13 @@ async def begin(
     fence: Fence | None = None,
     *,
     stored: bool = False,
+    fingerprints: bool = False,
 ) -> PollWriter:
     """Check the shard's fence (when given), take the lease, open the poll's record and load the previous
     snapshot. ``stored``: the advertiser's row is known to exist (rows of ``advertisers`` are never deleted), so
-    it is not inserted."""
+    it is not inserted. ``fingerprints``: the previous snapshot's metrics read as fingerprints, their texts read
+    again by :meth:`PollWriter.compare` for the entities that changed (monitor.store.lean); call it before
+    reading ``previous``."""
     async with writing(engine) as conn:
         if fence is not None and not await shards.holds(conn, fence):
             raise ShardLostError(advertiser_id, fence.shard, fence.owner, fence.epoch)
@@ -66,13 +70,19 @@ async def begin(
     try:
         async with reading(engine) as conn:
             sids: dict[EntityKey, int] = {}
-            previous = await load_lean(conn, advertiser_id, sids)  # the sids of its entities in the same read
+            # the sids of its entities in the same read
+            previous = await load_lean(conn, advertiser_id, sids, fingerprints=fingerprints)
             if previous is None:
                 sids = await history.load_sids(conn, advertiser_id)
     except BaseException:
         await fail(engine, _bare(advertiser_id, poll_id, now, owner, token), now, "could not load previous snapshot")
         raise
-    return PollWriter(advertiser_id, poll_id, now, owner, None, token, fence, sids, _lean=previous)
+
+    async def texts(keys: Sequence[EntityKey]) -> dict[EntityKey, str]:
+        async with reading(engine) as conn:
+            return await read_texts(conn, advertiser_id, keys)
+
+    return PollWriter(advertiser_id, poll_id, now, owner, None, token, fence, sids, _lean=previous, _read_texts=texts)
 
 
 def _bare(advertiser_id: str, poll_id: int, now: datetime, owner: str, token: str) -> PollWriter:
@@ -91,6 +101,8 @@ async def commit(
     fence) and by the lease token. ``slice_rows``: entity and history rows built and handed to the driver at a
     time; ``metrics_updates`` False: every ``entities`` row upserted (monitor.store.poll_write)."""
     now = writer.taken_at
+    if writer._lean is not None and writer._lean.unfilled:  # read by fingerprint and not compared yet
+        await writer.compare()
     async with writing(engine) as conn:
         fence = writer.fence
         if fence is not None and not await shards.holds(conn, fence):

@@ -71,6 +71,8 @@ def poll_changes(
     lean = cast(LeanPrevious, previous)  # used only where previous gave a LeanRow: then it is one
     for key, state in saved.items():
         old, text = find(key), None
+        if old is state:  # settled unchanged before (monitor.store.lean.LeanPrevious.settle)
+            continue
         if isinstance(old, LeanRow):  # read lean (monitor.store.lean): a previous state made only if it changed
             if (text := stored_text(state, checked)) is not None and text == old.text and lean.keep(key, old, state):
                 continue  # unchanged: costs no row, and the new state stands for the previous one

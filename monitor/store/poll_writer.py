@@ -9,7 +9,7 @@ holds the previous snapshot (read lean at the poll's start: monitor.store.lean) 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
@@ -19,7 +19,7 @@ from monitor.domain.approvals import Approval
 from monitor.domain.building import Known
 from monitor.store.history_codec import HistoryChanges
 from monitor.store.lean import LeanPrevious
-from monitor.store.poll_changes import poll_changes
+from monitor.store.poll_changes import poll_changes, stored_text
 from monitor.store.shards import Fence
 from monitor.store.snapshots import EntityValues
 from monitor.store.values import Notification
@@ -67,11 +67,17 @@ class PollWriter:
     #: advertiser's row (:meth:`note_smart_plus`), for the next poll's guess whichever process runs it.
     smart_plus: bool | None = None
     _lean: LeanPrevious | None = field(default=None, repr=False)  # the previous snapshot until compared
+    #: Reads the metrics texts of the previous snapshot's rows of these keys, for a previous snapshot read by
+    #: fingerprint (monitor.store.lean): :meth:`compare` reads those of the rows that changed.
+    _read_texts: Callable[[Sequence[EntityKey]], Awaitable[Mapping[EntityKey, str]]] | None = field(
+        default=None, repr=False
+    )
 
     @property
     def previous(self) -> Snapshot | None:
         """The newest committed snapshot before this poll (None on the first poll)."""
         if self._lean is not None:  # read before the comparison: every state made now
+            self._filled(self._lean)
             self._previous, self._lean = self._lean.snapshot(), None
         return self._previous
 
@@ -195,7 +201,7 @@ class PollWriter:
             lean = self._lean  # read lean: the states of it that changed made as compared, the others the new ones
             previous: Mapping[EntityKey, EntityState] | LeanPrevious = {}
             if lean is not None:
-                previous = lean
+                previous = self._filled(lean)
             elif self._previous is not None:
                 previous = self._previous.entities
             self._changes = poll_changes(previous, self._saved, self._saved_levels, finite=not self._unvouched)
@@ -210,5 +216,24 @@ class PollWriter:
         poll and its states are made only for entities that changed or disappeared. Without a
         previous snapshot (a first poll) there is nothing to hand over: the commit compares then, slice by slice,
         and never holds all the rows of the poll at once (monitor.store.poll_write)."""
+        lean = self._lean
+        if lean is not None and lean.unfilled and self._changes is None:  # read by fingerprint: texts of the changed
+            checked = not self._unvouched
+            left = await asyncio.to_thread(lean.settle, self._saved, lambda state: stored_text(state, checked))
+            if left:
+                assert self._read_texts is not None  # given with every previous snapshot read by fingerprint
+                texts = await self._read_texts(left)
+                if len(texts) != len(left):
+                    raise RuntimeError(
+                        f"{len(left) - len(texts)} of {len(left)} entities of the previous snapshot of advertiser "
+                        f"{self.advertiser_id} were no longer stored when read again"
+                    )
+                lean.fill(texts)
         if self._lean is not None or self._previous is not None:
             await asyncio.to_thread(self.changes)
+
+    @staticmethod
+    def _filled(lean: LeanPrevious) -> LeanPrevious:
+        if lean.unfilled:  # a programming error: compare() reads what the comparison needs first
+            raise RuntimeError("the previous snapshot was read by fingerprint: await compare() before reading it")
+        return lean

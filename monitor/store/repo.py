@@ -173,7 +173,13 @@ class Store(HistoryAccess):
 
     @asynccontextmanager
     async def poll(
-        self, advertiser_id: str, now: datetime, *, owner: str | None = None, ttl: timedelta | None = None
+        self,
+        advertiser_id: str,
+        now: datetime,
+        *,
+        owner: str | None = None,
+        ttl: timedelta | None = None,
+        fingerprints: bool = False,
     ) -> AsyncIterator[PollWriter]:
         """One poll of one advertiser, as a transaction around the block.
 
@@ -183,14 +189,17 @@ class Store(HistoryAccess):
         renews the lease every ``ttl / 3``. On normal exit: commits every buffered write at once (or raises
         :class:`LeaseLostError` if the lease was taken over meanwhile, writing nothing). On an exception (or a
         cancellation): writes nothing of the poll, records it as failed, re-raises. The lease is released either
-        way. ``now`` is the poll's time: the snapshot's ``taken_at``.
+        way. ``now`` is the poll's time: the snapshot's ``taken_at``. ``fingerprints``: ``previous`` read by
+        fingerprint (monitor.store.lean, less memory through the poll): await ``compare()`` before reading it.
         """
         aware(now, "poll time")
         ttl = ttl or self.lease_ttl
         fence = self.fence_of(advertiser_id)
         await self.partitions.ready(now)
         stored = advertiser_id in self._stored_advertisers
-        writer = await polling.begin(self._engine, advertiser_id, now, owner or self.owner, ttl, fence, stored=stored)
+        writer = await polling.begin(
+            self._engine, advertiser_id, now, owner or self.owner, ttl, fence, stored=stored, fingerprints=fingerprints
+        )
         self._stored_advertisers.add(advertiser_id)
         heartbeat = lease.Heartbeat(self._engine, advertiser_id, writer._token, ttl, self._clock.now)
         heartbeat.start()
