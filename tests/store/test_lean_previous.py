@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -20,12 +21,12 @@ from monitor import fastjson
 from monitor.domain import EntityKey, EntityState, Level, Snapshot
 from monitor.pace import velocities
 from monitor.store import Store
-from monitor.store.db import reading
+from monitor.store.db import reading, writing
 from monitor.store.diff import diff_snapshots
 from monitor.store.history_codec import HistoryChanges
 from monitor.store.lean import LeanPrevious, LeanRow, load_lean
-from monitor.store.poll_changes import poll_changes
-from monitor.store.snapshots import load_current
+from monitor.store.poll_changes import poll_changes, stored_text
+from monitor.store.snapshots import entities_t, latest_poll, load_current
 
 from .conftest import ADV, T0, state
 from .test_fingerprint import as_read, moved, state_of
@@ -55,14 +56,29 @@ def history(changes: HistoryChanges) -> list[Any]:
     return [states, windows]
 
 
-def lean_of(states: Iterable[EntityState]) -> LeanPrevious:
-    """``states`` as :func:`~monitor.store.lean.load_lean` keeps them."""
+def lean_of(states: Iterable[EntityState], *, fingerprints: bool = False) -> LeanPrevious:
+    """``states`` as :func:`~monitor.store.lean.load_lean` keeps them (``fingerprints``: the hash of each text)."""
     lean = LeanPrevious(ADV)
     lean.poll_id, lean.taken_at = 1, T0
     for s in states:
         shared = (s.level, s.operation_status, s.secondary_status, s.budget_mode, s.campaign_id, s.adgroup_id)
-        lean[s.key] = LeanRow(s.id, fastjson.dumps(s.metrics), s.name, s.budget, shared)
+        text = fastjson.dumps(s.metrics)
+        if fingerprints:
+            lean[s.key] = LeanRow(s.id, None, s.name, s.budget, shared, hash(text))
+        else:
+            lean[s.key] = LeanRow(s.id, text, s.name, s.budget, shared)
+    lean.unfilled = fingerprints
     return lean
+
+
+def settled(lean: LeanPrevious, olds: Iterable[EntityState], saved: Mapping[EntityKey, EntityState]) -> list[Any]:
+    """What a poll does with a previous snapshot read by fingerprint before comparing: settle, then fill the
+    texts of the rows left (as read again from the store); returns the keys left."""
+    left = lean.settle(saved, stored_text)
+    texts = {s.key: fastjson.dumps(s.metrics) for s in olds}
+    lean.fill({key: texts[key] for key in left})
+    assert not lean.unfilled
+    return left
 
 
 @st.composite
@@ -89,7 +105,12 @@ def test_a_lean_previous_gives_the_rows_history_and_previous_snapshot_of_the_ful
 
     full = {s.key: as_read(s, decoded=False) for s in olds}
     rows, changes = poll_changes(full, saved, levels)
-    lean = lean_of(olds)
+    fingerprints = data.draw(st.booleans())
+    lean = lean_of(olds, fingerprints=fingerprints)
+    if fingerprints:
+        left = settled(lean, olds, saved)  # read again: only what changed, disappeared or was not saved, and
+        written = {(r.level, r.entity_id) for r in rows}  # what the fingerprint cannot tell (a float sum past
+        assert all(k not in saved or k in written or stored_text(saved[k]) is None for k in left)  # the largest)
     lean_rows, lean_changes = poll_changes(lean, saved, levels)
     previous = lean.snapshot()
 
@@ -200,15 +221,18 @@ def next_poll(rng: random.Random, olds: list[EntityState], advertiser_id: str) -
     return out + [state(f"n{i}", advertiser_id=advertiser_id) for i in range(rng.randint(0, 3))]
 
 
-async def _poll_twice(store: Store, adv: str, seed: int, levels: list[Level], lean: bool) -> str:
-    """Two polls of ``adv`` (the second compared lean, or with ``previous`` read first: every state made); what
-    the second wrote and saw of the first, and the snapshot it committed, the advertiser's id written ADV."""
+async def _poll_twice(
+    store: Store, adv: str, seed: int, levels: list[Level], lean: bool, fingerprints: bool = False
+) -> str:
+    """Two polls of ``adv`` (the second compared lean, maybe read by fingerprint, or with ``previous`` read
+    first: every state made); what the second wrote and saw of the first, and the snapshot it committed, the
+    advertiser's id written ADV."""
     rng = random.Random(seed)
     first = generated(rng, adv, 40)
     async with store.poll(adv, T0) as poll:
         poll.save(first)
     second = [s for s in next_poll(rng, first, adv) if s.level in levels]
-    async with store.poll(adv, T0 + timedelta(minutes=5)) as poll:
+    async with store.poll(adv, T0 + timedelta(minutes=5), fingerprints=fingerprints) as poll:
         if not lean:
             assert poll.previous is not None  # read before comparing: the full snapshot
         poll.save(second, levels=levels)
@@ -223,11 +247,59 @@ async def _poll_twice(store: Store, adv: str, seed: int, levels: list[Level], le
     return repr([*found, seen_all(after.entities)]).replace(adv, "ADV")
 
 
+@pytest.mark.parametrize("fingerprints", [False, True], ids=["texts", "fingerprints"])
 @pytest.mark.parametrize("seed", [1, 2, 3])
 @pytest.mark.parametrize("levels", [list(Level), [Level.AD]], ids=["all", "ads"])
 async def test_a_poll_compared_lean_writes_and_sees_what_one_compared_in_full_does(
-    store: Store, seed: int, levels: list[Level]
+    store: Store, seed: int, levels: list[Level], fingerprints: bool
 ) -> None:
-    assert await _poll_twice(store, ADV, seed, levels, lean=True) == await _poll_twice(
+    assert await _poll_twice(store, ADV, seed, levels, lean=True, fingerprints=fingerprints) == await _poll_twice(
         store, OTHER, seed, levels, lean=False
     )
+
+
+async def test_a_previous_read_by_fingerprint_holds_no_text_and_reads_again_only_what_changed(store: Store) -> None:
+    olds = generated(random.Random(7), ADV, 30)
+    async with store.poll(ADV, T0) as poll:
+        poll.save(olds)
+    news = [replace(s, name="renamed") if s.id == "a001" else s for s in olds if s.id != "a002"]
+    news = [replace(s, metrics={"today": {"spend": 9.5}}) if s.id == "a003" else s for s in news]
+    asked: list[EntityKey] = []
+    async with store.poll(ADV, T0 + timedelta(minutes=5), fingerprints=True) as poll:
+        known = poll.known
+        assert known is not None and len(known) == len(olds)
+        assert all(isinstance(row, LeanRow) and row.text is None for row in known.values())  # no text held
+        with pytest.raises(RuntimeError, match="compare"):
+            poll.previous  # noqa: B018 (a programming error: the texts are not read yet)
+        read = poll._read_texts
+        assert read is not None
+
+        async def counted(keys: Any) -> Mapping[EntityKey, str]:
+            asked.extend(keys)
+            return await read(keys)
+
+        poll._read_texts = counted
+        poll.save(news)
+        await poll.compare()
+        previous = poll.previous
+        rows = list(poll.changes()[0])  # (the commit lets its rows go as it writes them)
+    assert sorted(k[1] for k in asked) == ["a001", "a002", "a003"]  # renamed, gone, spent: nothing else
+    assert sorted(r.entity_id for r in rows) == ["a001", "a002", "a003"]
+    assert previous is not None and previous.entities.keys() == {s.key for s in olds}  # (read as in full: above)
+
+
+async def test_a_previous_row_gone_when_its_text_is_read_again_fails_the_poll_and_writes_nothing(store: Store) -> None:
+    olds = generated(random.Random(8), ADV, 5)
+    async with store.poll(ADV, T0) as poll:
+        poll.save(olds)
+    first_id = poll.poll_id
+    news = [replace(s, metrics={"today": {"spend": 1.0}}) for s in olds]
+    with pytest.raises(RuntimeError, match="no longer stored when read again"):
+        async with store.poll(ADV, T0 + timedelta(minutes=5), fingerprints=True) as poll:
+            async with writing(store.engine) as conn:  # what the lease rules out: another writer of its rows
+                await conn.execute(sa.update(entities_t).where(entities_t.c.entity_id == "a004").values(present=False))
+            poll.save(news)
+            await poll.compare()
+    async with reading(store.engine) as conn:
+        latest = await latest_poll(conn, ADV)
+    assert latest is not None and latest[0] == first_id  # the failed poll committed nothing
