@@ -84,6 +84,8 @@ class LeanPrevious(dict[EntityKey, LeanRow | EntityState]):
         self._settled = 0
         #: Rows read by fingerprint whose texts are not all filled yet (:meth:`settle`, :meth:`fill`).
         self.unfilled = False
+        #: The new states' metrics texts :meth:`settle` worked out for rows it left, by key (each taken once).
+        self.new_texts: dict[EntityKey, str] = {}
 
     def keep(self, key: EntityKey, row: LeanRow, new: EntityState, text: str | None = None) -> bool:
         """Whether ``new``, whose metrics the caller found to encode to ``row``'s very text, has the row's
@@ -108,13 +110,13 @@ class LeanPrevious(dict[EntityKey, LeanRow | EntityState]):
         (``text_of``: None when it cannot tell) has the row's fingerprint and whose fields are the row's
         (:meth:`keep`); returns the keys of the rows left, whose texts :meth:`fill` must put in before the
         comparison goes on (those that changed, disappeared, or are of levels not saved)."""
-        lean, find = LeanRow, self.get
+        lean, find, known = LeanRow, self.get, self.new_texts
         for key, state in saved.items():
             row = find(key)
             if type(row) is lean and row.text is None:
                 text = text_of(state)
-                if text is not None and hash(text) == row.fingerprint:
-                    self.keep(key, row, state, text)
+                if text is not None and not (hash(text) == row.fingerprint and self.keep(key, row, state, text)):
+                    known[key] = text  # the comparison needs it again (monitor.store.poll_changes)
         left = [key for key, row in self.items() if type(row) is lean and row.text is None]
         self.unfilled = bool(left)
         return left
@@ -214,8 +216,9 @@ async def _read_rows(
     return out
 
 
-#: Ids per statement of :func:`read_texts` (below SQLite's oldest limit of 999 bound parameters).
-_IDS_PER_READ = 500
+#: Ids per statement of :func:`read_texts`: within the bound parameters SQLite allows (32,766 since 3.32, 999
+#: before) and asyncpg (32,767).
+_IDS_PER_READ, _IDS_PER_READ_OLD_SQLITE = 5000, 900
 
 
 async def read_texts(conn: AsyncConnection, advertiser_id: str, keys: Iterable[EntityKey]) -> dict[EntityKey, str]:
@@ -226,13 +229,15 @@ async def read_texts(conn: AsyncConnection, advertiser_id: str, keys: Iterable[E
         by_level.setdefault(level, []).append(entity_id)
     found: dict[EntityKey, str] = {}
     c = entities_t.c
+    old = conn.dialect.name == "sqlite" and (conn.dialect.server_version_info or (0,)) < (3, 32)
+    step = _IDS_PER_READ_OLD_SQLITE if old else _IDS_PER_READ
     for level, ids in by_level.items():
-        for start in range(0, len(ids), _IDS_PER_READ):
+        for start in range(0, len(ids), step):
             query = sa.select(c.entity_id, c.metrics).where(
                 c.advertiser_id == advertiser_id,
                 c.level == level,
                 c.present.is_(True),
-                c.entity_id.in_(ids[start : start + _IDS_PER_READ]),
+                c.entity_id.in_(ids[start : start + step]),
             )
             found.update(((level, entity_id), text) for entity_id, text in await conn.execute(query))
     return found

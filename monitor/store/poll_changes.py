@@ -74,7 +74,8 @@ def poll_changes(
         if old is state:  # settled unchanged before (monitor.store.lean.LeanPrevious.settle)
             continue
         if isinstance(old, LeanRow):  # read lean (monitor.store.lean): a previous state made only if it changed
-            if (text := stored_text(state, checked)) is not None and text == old.text and lean.keep(key, old, state):
+            text = lean.new_texts.pop(key, None) or stored_text(state, checked)  # (worked out when it was settled)
+            if text is not None and text == old.text and lean.keep(key, old, state):
                 continue  # unchanged: costs no row, and the new state stands for the previous one
             old = lean.state(key, old)  # compared below as any state read back (its text encoded once)
         stored = None if old is None else old.metrics
