@@ -59,7 +59,8 @@ PERMISSION_CODES = frozenset({40001, 40106, 40119, 40125, 40300, 40301})
 POLL_PROBLEMS = (OpsKind.TOKEN_REVOKED, OpsKind.PERMISSION_LOST, OpsKind.ADVERTISER_UNREACHABLE)
 
 #: Stages of a poll where it waits for our own database (a deadline there is not the account's problem).
-DATABASE_STAGES = frozenset({Stage.START, Stage.COMMIT})
+#: (STORE reads again the previous snapshot's texts of the entities that changed: monitor.store.lean)
+DATABASE_STAGES = frozenset({Stage.START, Stage.STORE, Stage.COMMIT})
 
 #: Hands operational messages to people (log and outbox): ``tell(messages, now)``.
 Tell = Callable[[Sequence[OperationalMessage], datetime], Awaitable[None]]

@@ -65,7 +65,7 @@ class LeanRow(NamedTuple):
     fingerprint: int = 0  # hash(text) where the row was read by fingerprint (see the module docstring)
 
 
-#: A state's values in a :class:`LeanRow`'s order from ``name`` on, compared with ``row[2:]``.
+#: A state's values in a :class:`LeanRow`'s order from ``name`` to ``shared``, compared with ``row[2:5]``.
 _shared = attrgetter("level", "operation_status", "secondary_status", "budget_mode", "campaign_id", "adgroup_id")
 _tuple_new = tuple.__new__
 
@@ -84,6 +84,7 @@ class LeanPrevious(dict[EntityKey, LeanRow | EntityState]):
         self._settled = 0
         #: Rows read by fingerprint whose texts are not all filled yet (:meth:`settle`, :meth:`fill`).
         self.unfilled = False
+        self._left = 0  # rows settle() left whose texts are not filled yet
         #: The new states' metrics texts :meth:`settle` worked out for rows it left, by key (each taken once).
         self.new_texts: dict[EntityKey, str] = {}
 
@@ -118,7 +119,7 @@ class LeanPrevious(dict[EntityKey, LeanRow | EntityState]):
                 if text is not None and not (hash(text) == row.fingerprint and self.keep(key, row, state, text)):
                     known[key] = text  # the comparison needs it again (monitor.store.poll_changes)
         left = [key for key, row in self.items() if type(row) is lean and row.text is None]
-        self.unfilled = bool(left)
+        self.unfilled, self._left = bool(left), len(left)
         return left
 
     def fill(self, texts: Mapping[EntityKey, str]) -> None:
@@ -127,7 +128,8 @@ class LeanPrevious(dict[EntityKey, LeanRow | EntityState]):
             row = self[key]
             if type(row) is LeanRow and row.text is None:
                 self[key] = row._replace(text=text)
-        self.unfilled = any(type(row) is LeanRow and row.text is None for row in self.values())
+                self._left -= 1
+        self.unfilled = self._left > 0
 
     def state(self, key: EntityKey, row: LeanRow) -> EntityState:
         """The previous state of ``key`` (``row``), as ``load_current`` reads it; kept as the snapshot's."""
@@ -221,9 +223,12 @@ async def _read_rows(
 _IDS_PER_READ, _IDS_PER_READ_OLD_SQLITE = 5000, 900
 
 
-async def read_texts(conn: AsyncConnection, advertiser_id: str, keys: Iterable[EntityKey]) -> dict[EntityKey, str]:
-    """The metrics' stored text of the advertiser's present ``entities`` rows of these keys (a key with no such
-    row is not in the answer), for :meth:`LeanPrevious.fill`."""
+async def read_texts(
+    conn: AsyncConnection, advertiser_id: str, keys: Iterable[EntityKey], *, as_of: int
+) -> dict[EntityKey, str]:
+    """The metrics' stored text of the advertiser's present ``entities`` rows of these keys last written by poll
+    ``as_of`` or before (a key with no such row is not in the answer: another process wrote it since, which only
+    a poll that lost its lease sees), for :meth:`LeanPrevious.fill`."""
     by_level: dict[Level, list[str]] = {}
     for level, entity_id in keys:
         by_level.setdefault(level, []).append(entity_id)
@@ -237,6 +242,7 @@ async def read_texts(conn: AsyncConnection, advertiser_id: str, keys: Iterable[E
                 c.advertiser_id == advertiser_id,
                 c.level == level,
                 c.present.is_(True),
+                c.changed_poll <= as_of,
                 c.entity_id.in_(ids[start : start + step]),
             )
             found.update(((level, entity_id), text) for entity_id, text in await conn.execute(query))

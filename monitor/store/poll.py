@@ -79,8 +79,9 @@ async def begin(
         raise
 
     async def texts(keys: Sequence[EntityKey]) -> dict[EntityKey, str]:
+        assert previous is not None  # (only a previous snapshot read by fingerprint asks)
         async with reading(engine) as conn:
-            return await read_texts(conn, advertiser_id, keys)
+            return await read_texts(conn, advertiser_id, keys, as_of=previous.poll_id)
 
     return PollWriter(advertiser_id, poll_id, now, owner, None, token, fence, sids, _lean=previous, _read_texts=texts)
 
@@ -101,8 +102,8 @@ async def commit(
     fence) and by the lease token. ``slice_rows``: entity and history rows built and handed to the driver at a
     time; ``metrics_updates`` False: every ``entities`` row upserted (monitor.store.poll_write)."""
     now = writer.taken_at
-    if writer._lean is not None and writer._lean.unfilled:  # read by fingerprint and not compared yet
-        await writer.compare()
+    if writer._lean is not None and writer._lean.unfilled:  # read by fingerprint and not compared yet: compared
+        await writer.compare()  # whole here (the texts of the rows that changed read first)
     async with writing(engine) as conn:
         fence = writer.fence
         if fence is not None and not await shards.holds(conn, fence):

@@ -17,6 +17,7 @@ from types import MappingProxyType
 from monitor.domain import AlertState, EntityKey, EntityState, Hold, Level, Snapshot
 from monitor.domain.approvals import Approval
 from monitor.domain.building import Known
+from monitor.store.errors import LeaseLostError
 from monitor.store.history_codec import HistoryChanges
 from monitor.store.lean import LeanPrevious
 from monitor.store.poll_changes import poll_changes, stored_text
@@ -34,7 +35,9 @@ class PollWriter:
     * ``previous`` is the newest committed snapshot before this poll (None on the first poll): diff against it.
       A poll reads it lean (monitor.store.lean): :attr:`known` and :attr:`previous_id` are what the fetch reads
       of it, and :meth:`compare` makes the states of it that changed; ``previous`` read before that makes every
-      state.
+      state, but for a previous snapshot read by fingerprint (``Store.poll(..., fingerprints=True)``), whose
+      texts :meth:`compare` reads first: ``previous``, ``current`` and :meth:`changes` raise ``RuntimeError``
+      before it.
     * :meth:`save` hands over the entity states the poll saw; ``current`` is the resulting snapshot.
     * :meth:`save_alert_states`, :meth:`delete_alert_states`, :meth:`save_holds`, :meth:`end_holds`,
       :meth:`save_approvals` and :meth:`enqueue` commit with the snapshot.
@@ -75,7 +78,8 @@ class PollWriter:
 
     @property
     def previous(self) -> Snapshot | None:
-        """The newest committed snapshot before this poll (None on the first poll)."""
+        """The newest committed snapshot before this poll (None on the first poll); ``RuntimeError`` when read by
+        fingerprint and not compared yet (see the class docstring)."""
         if self._lean is not None:  # read before the comparison: every state made now
             self._filled(self._lean)
             self._previous, self._lean = self._lean.snapshot(), None
@@ -223,11 +227,8 @@ class PollWriter:
             if left:
                 assert self._read_texts is not None  # given with every previous snapshot read by fingerprint
                 texts = await self._read_texts(left)
-                if len(texts) != len(left):
-                    raise RuntimeError(
-                        f"{len(left) - len(texts)} of {len(left)} entities of the previous snapshot of advertiser "
-                        f"{self.advertiser_id} were no longer stored when read again"
-                    )
+                if len(texts) != len(left):  # written since by another process: this poll's lease was lost
+                    raise LeaseLostError(self.advertiser_id, self.owner)
                 lean.fill(texts)
         if self._lean is not None or self._previous is not None:
             await asyncio.to_thread(self.changes)

@@ -23,6 +23,7 @@ from monitor.pace import velocities
 from monitor.store import Store
 from monitor.store.db import reading, writing
 from monitor.store.diff import diff_snapshots
+from monitor.store.errors import LeaseLostError
 from monitor.store.history_codec import HistoryChanges
 from monitor.store.lean import LeanPrevious, LeanRow, load_lean
 from monitor.store.poll_changes import poll_changes, stored_text
@@ -288,18 +289,48 @@ async def test_a_previous_read_by_fingerprint_holds_no_text_and_reads_again_only
     assert previous is not None and previous.entities.keys() == {s.key for s in olds}  # (read as in full: above)
 
 
-async def test_a_previous_row_gone_when_its_text_is_read_again_fails_the_poll_and_writes_nothing(store: Store) -> None:
+@pytest.mark.parametrize("how", ["gone", "written since"])
+async def test_a_previous_row_written_by_another_process_before_it_is_read_again_is_a_lost_lease(
+    store: Store, how: str
+) -> None:
+    """What the lease rules out, but a poll that lost it meets: another process committed a poll of the same
+    advertiser between this one's load and its comparison. Its texts would mix two polls: the poll fails as one
+    whose lease was taken over, and writes nothing."""
     olds = generated(random.Random(8), ADV, 5)
     async with store.poll(ADV, T0) as poll:
         poll.save(olds)
     first_id = poll.poll_id
     news = [replace(s, metrics={"today": {"spend": 1.0}}) for s in olds]
-    with pytest.raises(RuntimeError, match="no longer stored when read again"):
+    with pytest.raises(LeaseLostError):
         async with store.poll(ADV, T0 + timedelta(minutes=5), fingerprints=True) as poll:
-            async with writing(store.engine) as conn:  # what the lease rules out: another writer of its rows
-                await conn.execute(sa.update(entities_t).where(entities_t.c.entity_id == "a004").values(present=False))
+            async with writing(store.engine) as conn:
+                change = {"present": False} if how == "gone" else {"changed_poll": first_id + 100}
+                await conn.execute(sa.update(entities_t).where(entities_t.c.entity_id == "a004").values(**change))
             poll.save(news)
             await poll.compare()
     async with reading(store.engine) as conn:
         latest = await latest_poll(conn, ADV)
     assert latest is not None and latest[0] == first_id  # the failed poll committed nothing
+
+
+@pytest.mark.parametrize("smart_plus", [False, True])
+async def test_a_poll_read_by_fingerprint_and_not_compared_is_compared_at_its_commit(
+    store: Store, smart_plus: bool
+) -> None:
+    """The commit compares a poll the pipeline did not: the same rows as one compared first (an unchanged
+    Smart+ state, which keeps a previous state of its own, included)."""
+    found = []
+    for adv, compare in ((ADV, True), (OTHER, False)):
+        olds = generated(random.Random(9), adv, 20)
+        async with store.poll(adv, T0) as poll:
+            poll.save(olds)
+        news = [replace(s, smart_plus=smart_plus) for s in next_poll(random.Random(10), olds, adv)]
+        async with store.poll(adv, T0 + timedelta(minutes=5), fingerprints=True) as poll:
+            poll.save(news)
+            if compare:
+                await poll.compare()
+            poll_id = poll.poll_id
+        after = await store.snapshot(adv, poll_id)
+        assert after is not None
+        found.append(repr(seen_all(after.entities)).replace(adv, "ADV"))
+    assert found[0] == found[1]
