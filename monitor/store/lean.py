@@ -35,6 +35,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
+from functools import partial
 from operator import attrgetter
 from types import MappingProxyType
 from typing import Any, NamedTuple
@@ -82,9 +83,7 @@ class LeanPrevious(dict[EntityKey, LeanRow | EntityState]):
         self.poll_id = 0
         self.taken_at: datetime | None = None
         self._settled = 0
-        #: Rows read by fingerprint whose texts are not all filled yet (:meth:`settle`, :meth:`fill`).
-        self.unfilled = False
-        self._left = 0  # rows settle() left whose texts are not filled yet
+        self._left = 0  # rows read by fingerprint whose texts are not filled yet (all of them until settle())
         #: The new states' metrics texts :meth:`settle` worked out for rows it left, by key (each taken once).
         self.new_texts: dict[EntityKey, str] = {}
 
@@ -104,6 +103,11 @@ class LeanPrevious(dict[EntityKey, LeanRow | EntityState]):
                 metrics.adopt(new.metrics)
         return True
 
+    @property
+    def unfilled(self) -> bool:
+        """Whether some row read by fingerprint has no text yet (:meth:`settle`, :meth:`fill`)."""
+        return self._left > 0
+
     def settle(
         self, saved: Mapping[EntityKey, EntityState], text_of: Callable[[EntityState], str | None]
     ) -> list[EntityKey]:
@@ -119,7 +123,7 @@ class LeanPrevious(dict[EntityKey, LeanRow | EntityState]):
                 if text is not None and not (hash(text) == row.fingerprint and self.keep(key, row, state, text)):
                     known[key] = text  # the comparison needs it again (monitor.store.poll_changes)
         left = [key for key, row in self.items() if type(row) is lean and row.text is None]
-        self.unfilled, self._left = bool(left), len(left)
+        self._left = len(left)
         return left
 
     def fill(self, texts: Mapping[EntityKey, str]) -> None:
@@ -129,7 +133,6 @@ class LeanPrevious(dict[EntityKey, LeanRow | EntityState]):
             if type(row) is LeanRow and row.text is None:
                 self[key] = row._replace(text=text)
                 self._left -= 1
-        self.unfilled = self._left > 0
 
     def state(self, key: EntityKey, row: LeanRow) -> EntityState:
         """The previous state of ``key`` (``row``), as ``load_current`` reads it; kept as the snapshot's."""
@@ -167,8 +170,9 @@ async def load_lean(
     """:func:`~monitor.store.snapshots.load_current`'s snapshot as rows (None before the first successful poll);
     ``sids`` and ``shared_text`` as it has them; ``fingerprints``: each row's metrics read as the hash of their
     text (see the module docstring)."""
-    convert = _fingerprinted_rows if fingerprints else _rows
-    found = await read_current(conn, advertiser_id, sids, convert, shared_text=shared_text)
+    found = await read_current(
+        conn, advertiser_id, sids, partial(_rows, fingerprints=fingerprints), shared_text=shared_text
+    )
     if found is None:
         return None
     poll_id, taken_at, rows = found
@@ -177,21 +181,6 @@ async def load_lean(
 
 
 async def _rows(
-    result: AsyncResult[Any], advertiser_id: str, sids: dict[EntityKey, int] | None, fields: SharedFields, apart: bool
-) -> LeanPrevious:
-    """The rows :func:`~monitor.store.snapshots.read_current` streams, a slice at a time (the event loop runs
-    between slices), each kept as a :class:`LeanRow` of the values the driver made."""
-    return await _read_rows(result, advertiser_id, sids, fields, apart, fingerprints=False)
-
-
-async def _fingerprinted_rows(
-    result: AsyncResult[Any], advertiser_id: str, sids: dict[EntityKey, int] | None, fields: SharedFields, apart: bool
-) -> LeanPrevious:
-    """:func:`_rows`, each row's text kept as its hash only."""
-    return await _read_rows(result, advertiser_id, sids, fields, apart, fingerprints=True)
-
-
-async def _read_rows(
     result: AsyncResult[Any],
     advertiser_id: str,
     sids: dict[EntityKey, int] | None,
@@ -200,8 +189,10 @@ async def _read_rows(
     *,
     fingerprints: bool,
 ) -> LeanPrevious:
+    """The rows :func:`~monitor.store.snapshots.read_current` streams, a slice at a time (the event loop runs
+    between slices), each kept as a :class:`LeanRow` of the values the driver made (``fingerprints``: its text
+    kept as its hash only)."""
     out = LeanPrevious(advertiser_id)
-    out.unfilled = fingerprints
     for_sids = sids if sids is not None else {}
     new, lean = _tuple_new, LeanRow
     async for part in result.partitions():
@@ -215,6 +206,7 @@ async def _read_rows(
                 out[key] = new(lean, (entity_id, text, name, budget, shared, 0))
             if sid is not None:
                 for_sids[key] = sid
+    out._left = len(out) if fingerprints else 0
     return out
 
 

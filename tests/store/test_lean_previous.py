@@ -68,7 +68,7 @@ def lean_of(states: Iterable[EntityState], *, fingerprints: bool = False) -> Lea
             lean[s.key] = LeanRow(s.id, None, s.name, s.budget, shared, hash(text))
         else:
             lean[s.key] = LeanRow(s.id, text, s.name, s.budget, shared)
-    lean.unfilled = fingerprints
+    lean._left = len(lean) if fingerprints else 0  # (as load_lean reads them: no text filled yet)
     return lean
 
 
