@@ -1,13 +1,14 @@
 """The edge of step 1 where what the API said becomes the domain's :class:`EntityState`: a level's listed rows
 (:data:`~monitor.domain.EntityFields`, read by :mod:`monitor.tiktok.entity_rows`) and its report windows.
 
-Issue 18: each report row's ``wanted`` metrics become one read-only window (a ``MappingProxyType`` of a plain
-dict: what the rules' compiled conditions read), put straight into the entity's dict of windows; that dict is
-then handed to the state as it is (wrapped read-only, never copied), and the states are built in bulk by
+Issue 18: each report row's ``wanted`` metrics become one read-only window (a
+:class:`~monitor.domain.values.ReadOnlyDict`: what the rules' compiled conditions read, in C), put straight
+into the entity's dict of windows (one too, filled here through ``dict.__setitem__``); that dict is then handed
+to the state as it is (never copied), and the states are built in bulk by
 :func:`~monitor.domain.building.build_states`, which repeats none of the checks the values have had.
 
 Rows with the same values share one window: most of a large account's ads report the same few values (no
-conversions yesterday, no spend in their lifetime), and a window costs about 250 bytes (its dict, its proxy), so
+conversions yesterday, no spend in their lifetime), and a window cost about 250 bytes (its dict, and a proxy then), so
 a 100,000-ad snapshot with four windows held some 300,000 copies of a few thousand windows (about 70 MB). They are
 shared only where equal values are the same values: each column of one type besides None (``0 == 0.0``) and no
 negative float (``-0.0 == 0.0``); a window is read-only, so sharing it changes nothing a reader can see.
@@ -22,13 +23,12 @@ from datetime import datetime, tzinfo
 from functools import partial
 from itertools import chain, repeat
 from math import copysign, isfinite
-from operator import is_not, setitem
-from types import MappingProxyType
+from operator import is_not
 from typing import Any, cast
 
 from monitor.domain import EntityFields, EntityKey, EntityState, Level, Metrics, MetricValue
 from monitor.domain.building import Known, build_states
-from monitor.domain.values import EMPTY
+from monitor.domain.values import EMPTY, ReadOnlyDict
 from monitor.fetch_hours import HourlyRows
 from monitor.tiktok.models import SMART_PLUS_AD_DIMENSION, AdvertiserInfo, Entity
 from monitor.tiktok.report_table import ReportTable
@@ -91,7 +91,7 @@ async def join_window(
     absent = [None] * n
     columns = [table.metrics.get(name, absent) for name in wanted]
     finite = table.finite or finite_values(chain.from_iterable(columns))
-    proxy = MappingProxyType
+    frozen = ReadOnlyDict
     shared: dict[MetricValue | tuple[MetricValue, ...], Mapping[str, MetricValue]] | None = (
         {} if _shareable(columns) else None
     )  # keyed by the rows (tuples), or by the values of a single column
@@ -111,17 +111,18 @@ async def join_window(
         rows = zip(*(c[start:stop] for c in columns), strict=True) if columns else repeat((), stop - start)
         values: list[Mapping[str, MetricValue]]
         if shared is None:
-            values = list(map(proxy, map(dict, map(zip, repeat(wanted), rows))))
+            values = list(map(frozen, map(zip, repeat(wanted), rows)))
         elif len(columns) == 1:  # rows with equal values share one window, keyed by the value (no tuple per row)
             get, keep, name = shared.get, shared.setdefault, wanted[0]
-            values = [get(value) or keep(value, proxy({name: value})) for value in columns[0][start:stop]]
+            values = [get(value) or keep(value, frozen(((name, value),))) for value in columns[0][start:stop]]
         else:  # rows with equal values share one window
             get, keep = shared.get, shared.setdefault  # (zip's strict= costs a third of the dict: lengths agree)
-            values = [get(row) or keep(row, proxy(dict(zip(wanted, row)))) for row in rows]  # noqa: B905
+            values = [get(row) or keep(row, frozen(zip(wanted, row))) for row in rows]  # noqa: B905
         if by_row is not None:
-            deque(map(setitem, by_row[start:stop], repeat(window), values), maxlen=0)
+            deque(map(_fill, by_row[start:stop], repeat(window), values), maxlen=0)
         elif first:
-            made = [{window: found} for found in values]
+            made: list[dict[str, Mapping[str, MetricValue]]] = [frozen() for _ in values]
+            deque(map(_fill, made, repeat(window), values), maxlen=0)
             _first(into, ids[start:stop], made)
             if aligned is not None:
                 aligned.rows += made
@@ -137,20 +138,24 @@ def _first(into: Windows, ids: Sequence[str], made: list[dict[str, Mapping[str, 
     into.update(found)
 
 
+#: Puts a value into a :class:`ReadOnlyDict` being made (its own ``__setitem__`` refuses), in C.
+_fill: Callable[[dict[str, Any], str, Any], None] = dict.__setitem__
+
+
 def _put(into: Windows, ids: Sequence[str], window: str, values: list[Mapping[str, MetricValue]]) -> None:
     """``into[id][window] = values[i]`` for each of ``ids`` but blank ones, the last of an id counting; in C when
     every id has a dict of windows already."""
     if "" not in into and into.keys() >= set(ids):
-        deque(map(setitem, map(into.__getitem__, ids), repeat(window), values), maxlen=0)
+        deque(map(_fill, map(into.__getitem__, ids), repeat(window), values), maxlen=0)
     else:
         found = into.get
         for entity_id, window_values in zip(ids, values, strict=True):
             if entity_id:
                 mine = found(entity_id)
                 if mine is None:
-                    into[entity_id] = {window: window_values}
+                    into[entity_id] = ReadOnlyDict(((window, window_values),))
                 else:
-                    mine[window] = window_values
+                    _fill(mine, window, window_values)
 
 
 def _shareable(columns: Sequence[Sequence[MetricValue]]) -> bool:
@@ -188,16 +193,16 @@ def add_hours(
     for entity_id in ids:
         mine = into.get(entity_id)
         if mine is None:
-            mine = into[entity_id] = {}
+            mine = into[entity_id] = ReadOnlyDict()
         for window, values in hours.values(entity_id, windows, now, zone).items():
             key = _exact(values.values())
             found = None if key is None else shared.get((window, key))
             if found is None:
-                found = MappingProxyType(values)
+                found = ReadOnlyDict(values)
                 finite = finite and finite_values(values.values())
                 if key is not None:
                     shared[(window, key)] = found
-            mine[window] = found
+            _fill(mine, window, found)
     return finite
 
 
@@ -268,7 +273,7 @@ def entity_state(entity: Entity, metrics: Metrics | None = None) -> EntityState:
         budget_mode=entity.budget_mode,
         campaign_id=entity.campaign_id,
         adgroup_id=entity.adgroup_id,
-        metrics=MappingProxyType(dict(metrics)) if metrics else EMPTY,  # windows read-only already: not copied
+        metrics=ReadOnlyDict(metrics) if metrics else EMPTY,  # windows read-only already: not copied
         smart_plus=entity.smart_plus,
     )
 

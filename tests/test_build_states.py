@@ -15,7 +15,7 @@ from monitor import fastjson
 from monitor.domain import EntityFields, EntityState, Level
 from monitor.domain.building import build_states, restored_state
 from monitor.domain.stored import StoredMetrics
-from monitor.domain.values import EMPTY
+from monitor.domain.values import EMPTY, ReadOnlyDict
 
 ADV = "7000000000000000001"
 METRICS = ("spend", "clicks", "conversion", "cpc", "ctr", "campaign_name")
@@ -115,6 +115,15 @@ def test_each_entitys_windows_are_handed_over_not_copied() -> None:
     assert "yesterday" in state.metrics
     with pytest.raises(TypeError):
         state.metrics["x"] = today  # type: ignore[index]
+
+
+def test_a_read_only_dict_of_windows_is_the_states_own() -> None:
+    today = ReadOnlyDict(spend=1.5, conversion=0)
+    mine = ReadOnlyDict(today=today)  # as the fetch makes them (monitor.fetch_states)
+    (state,) = build_states(Level.AD, ADV, [("1", "ad", None, None, None, None, "10", "20", False)], {"1": mine})
+    assert state.metrics is mine and state.metrics["today"] is today  # not wrapped: read-only already
+    assert state == EntityState(level=Level.AD, id="1", advertiser_id=ADV, name="ad", campaign_id="10",
+                                adgroup_id="20", metrics={"today": {"spend": 1.5, "conversion": 0}})  # fmt: skip
 
 
 def test_an_entity_without_windows_has_the_shared_empty_metrics() -> None:

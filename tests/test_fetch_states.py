@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from monitor.domain import EntityState, Level, MetricValue, sorted_states
 from monitor.domain.building import build_states
+from monitor.domain.values import EMPTY, ReadOnlyDict
 from monitor.domain.windows import window_hours
 from monitor.fetch import FetchPlan, LevelPlan, entity_state, fetch_snapshot, window_query
 from monitor.fetch_hours import HourlyRows, hourly_queries, hourly_windows
@@ -109,9 +110,11 @@ async def test_a_snapshot_is_the_one_the_general_way_builds(clock, make_client, 
     assert built == expected
     assert [types_of(s) for s in built] == [types_of(s) for s in expected]
     assert any(not s.metrics for s in built if s.level is Level.AD)  # disabled ads: no report row, no windows
-    for state in built:
-        assert type(state.metrics) is MappingProxyType or not state.metrics
-        assert all(type(window) is MappingProxyType for window in state.metrics.values())
+    for state in built:  # read-only all the way down, one object a window (monitor.domain.values.ReadOnlyDict)
+        assert type(state.metrics) is ReadOnlyDict or state.metrics is EMPTY
+        assert all(type(window) is ReadOnlyDict for window in state.metrics.values())
+    with pytest.raises(TypeError):
+        next(s for s in built if s.metrics).metrics["today"] = {}  # type: ignore[index]
 
 
 async def test_report_columns_join_as_their_rows_would() -> None:
@@ -127,7 +130,9 @@ async def test_report_columns_join_as_their_rows_would() -> None:
         "9": {"today": {"spend": None, "impressions": None}},  # an Upgraded Smart+ ad: keyed by ad_id_v2
     }
     assert type(into["2"]["today"]["spend"]) is int and type(into["1"]["today"]["spend"]) is int
-    assert all(type(window) is MappingProxyType for windows in into.values() for window in windows.values())
+    assert type(into["2"]["yesterday"]) is MappingProxyType  # the window it had is kept, the new ones made read-only
+    assert all(type(windows["today"]) is ReadOnlyDict for windows in into.values())
+    assert type(into["1"]) is ReadOnlyDict  # an entity's dict of windows made here is read-only too
 
 
 cells = st.sampled_from([None, 0, 0.0, -0.0, 1, 1.0, 2.5, -2.5, "x", "0"])
@@ -203,7 +208,7 @@ def test_equal_hourly_windows_are_shared_and_each_is_the_entitys_own_values() ->
         assert {w: into[entity_id][w] for w in windows} == expected
         for window, values in expected.items():
             assert [exactly(v) for v in into[entity_id][window].values()] == [exactly(v) for v in values.values()]
-            assert type(into[entity_id][window]) is MappingProxyType
+            assert type(into[entity_id][window]) is ReadOnlyDict
     assert set(into["1"]) == {"today", "last_3h", "this_hour"}  # the report's windows kept
     assert into["1"]["last_3h"] is into["2"]["last_3h"]  # nothing spent: one window
     assert into["2"]["last_3h"] is not into["4"]["last_3h"]  # 0.0 spent in one hour: spend 0.0, not 0
@@ -263,7 +268,7 @@ def test_a_levels_windows_join_as_row_by_row_whatever_the_slices(
         i: [(w, [exactly(v) for v in m.values()]) for w, m in ws.items()] for i, ws in expected.items()
     }
     assert list(into) == list(expected)  # entities in the order they were first reported
-    assert all(type(window) is MappingProxyType for windows in into.values() for window in windows.values())
+    assert all(type(window) is ReadOnlyDict for windows in into.values() for window in windows.values())
 
 
 async def test_a_report_whose_rows_nearly_all_differ_stops_sharing_after_its_first_slice() -> None:

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Mapping
 from datetime import datetime
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NoReturn
 
 #: One metric's value: a number, an attribute string, or None for "no data".
 MetricValue = float | int | str | None
@@ -17,6 +17,39 @@ MetricValue = float | int | str | None
 Metrics = Mapping[str, Mapping[str, MetricValue]]
 
 EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+
+class ReadOnlyDict(dict[str, Any]):
+    """A dict that refuses every change once made, as a ``MappingProxyType`` of a dict does: what a poll's fetch
+    builds each entity's metrics of (its dict of windows, and each window's values; monitor.fetch_states).
+
+    Issue 18: a proxy and its dict are two objects (the proxy 48 bytes, tracked by the collector) for each window
+    and for each entity's windows, 100,000s a poll; this is one. It reads as a dict, in C (``get``, ``[]``,
+    ``operator.itemgetter``), and orjson encodes it as one without calling back into Python (a proxy it cannot
+    encode: the store's encoder copied each into a dict first). Only its maker fills it, through
+    ``dict.__setitem__`` before anyone else holds it; every change through the object raises TypeError. Copies
+    (``copy()``, ``|``, ``dict(...)``) are plain dicts; ``copy.copy`` and ``copy.deepcopy`` give it back as it
+    is (it holds only values nothing can change)."""
+
+    __slots__ = ()
+
+    def _refuse(self, *args: object, **kwargs: object) -> NoReturn:
+        raise TypeError(f"'{type(self).__name__}' object does not support item assignment or deletion")
+
+    __setitem__ = __delitem__ = setdefault = pop = popitem = clear = update = __ior__ = _refuse
+
+    def __reduce__(self) -> tuple[type[ReadOnlyDict], tuple[dict[str, Any]]]:
+        return (ReadOnlyDict, (dict(self),))
+
+    def __copy__(self) -> ReadOnlyDict:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> ReadOnlyDict:
+        return self
+
+
+#: The read-only mapping types a window or a dict of windows may be (kept as they are by :func:`freeze_metrics`).
+READ_ONLY = (MappingProxyType, ReadOnlyDict)
 
 
 def shared(text: str | None) -> str | None:
@@ -42,9 +75,10 @@ def freeze(value: Any) -> Any:
 
 
 def freeze_metrics(metrics: Metrics | None) -> Metrics:
-    """Read-only metrics. Already frozen ones (proxies all the way down, as the store builds them) are kept as is."""
+    """Read-only metrics. Already frozen ones (read-only all the way down: proxies, as the store builds them, or
+    :class:`ReadOnlyDict`, as the fetch does) are kept as is."""
     if not metrics:
         return EMPTY
-    if type(metrics) is MappingProxyType and all(type(m) is MappingProxyType for m in metrics.values()):
+    if type(metrics) in READ_ONLY and all(type(m) in READ_ONLY for m in metrics.values()):
         return metrics
     return MappingProxyType({str(w): MappingProxyType(dict(m)) for w, m in metrics.items()})

@@ -96,8 +96,9 @@ class Emitter:
         ``v2, v3, v5 = g0(w1)`` (an ``operator.itemgetter``) costs one call where ``w1.get(k1)`` costs one per
         metric; reads are most of an evaluation's time. A window without data (``E``) gives None for each; a
         row that lacks one of the metrics falls back to ``.get`` for each, so a missing key is still None.
-        (Windows are plain dicts behind read-only proxies, as :func:`monitor.store.values.freeze_metrics`
-        makes them: a mapping with ``__missing__`` would answer the getter with its default.)
+        (Windows are plain dicts behind read-only proxies, as :func:`monitor.domain.values.freeze_metrics`
+        makes them, or read-only dicts without ``__missing__``, as the fetch makes them: a mapping with
+        ``__missing__`` would answer the getter with its default.)
         """
         groups: dict[tuple[str, bool], list[str]] = {}
         for key in keys:
