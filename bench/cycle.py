@@ -1,8 +1,11 @@
 """One full cycle of ``once``, cold and warm, against the sandbox: wall, CPU, peak RSS, calls, bytes, stages.
 
 For each size in ``--ads`` (default 1,000, 10,000 and 100,000), starts the sandbox as a process of its own
-(``tiktok-monitor sandbox --large-ads N --extra-advertisers 20 --qps Q``: one advertiser with N ads over
-campaigns and ad groups, and 20 small ones with one campaign, ad group and ad each), writes a config that
+(``tiktok-monitor sandbox --large-ads N --extra-advertisers 20 --qps Q --flat-delivery``: one advertiser with N
+ads over campaigns and ad groups, and 20 small ones with one campaign, ad group and ad each; every ad spending at
+its average rate all day, so that how many entities change between two polls does not depend on the hour the
+bench runs: with the sandbox's usual curve, peaking at 20:00 in each account's zone, it changes by up to four
+times over a day, and benchmarks run hours apart did not measure the same work), writes a config that
 watches those 21 advertisers with the 20 rules of ``bench/rules/`` (three levels; today, yesterday, last_7d and
 lifetime; some with ``for``/``cooldown`` and pacing) into a fresh SQLite database, and runs
 ``python -m monitor --log-level debug once`` twice as a child process: cold (empty database) and warm (the
@@ -181,7 +184,7 @@ def cycle(ads: int, qps: int) -> tuple[Run, Run, float]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     command = [sys.executable, "-m", "monitor", "sandbox", "--port", str(port), "--qps", str(qps)]
-    command += ["--large-ads", str(ads), "--extra-advertisers", str(EXTRA)]
+    command += ["--large-ads", str(ads), "--extra-advertisers", str(EXTRA), "--flat-delivery"]  # (see the docstring)
     t0 = time.perf_counter()
     process = subprocess.Popen(command, stderr=subprocess.DEVNULL)  # noqa: S603
     try:

@@ -3,7 +3,8 @@
 ``bench/cycle.py`` measures ``once``: a process of its own per cycle, so each warm cycle there also pays Python's
 start-up, the imports (about 0.6 s of CPU), the configuration and opening the database. A daemon pays those once.
 This bench starts the same sandbox and configuration as ``bench/cycle.py`` (one advertiser with ``--ads`` ads and
-20 small ones, the 20 rules of ``bench/rules/``, a fresh SQLite file, ``--qps``) and runs
+20 small ones, spending alike at every hour: ``--flat-delivery``, see there; the 20 rules of ``bench/rules/``, a
+fresh SQLite file, ``--qps``) and runs
 ``python -m monitor --log-level debug run`` at ``--interval``. Each time the large advertiser's poll ends (its
 ``stage seconds`` debug line) it reads the daemon's CPU (user + system, ``/proc/PID/stat``) and RSS
 (``/proc/PID/status``): the CPU between two such moments is one cycle of every advertiser (each is polled once
@@ -12,13 +13,17 @@ counts the polls of every advertiser that ended in it (21 when each was polled o
 interval holds more). The first cycle is cold (and holds the start-up); the table shows each later one and
 their median.
 
-    .venv/bin/python bench/run_cycle.py [--ads 100000] [--interval 60s] [--cycles 5] [--qps 10]
+    .venv/bin/python bench/run_cycle.py [--ads 100000] [--interval 60s] [--cycles 5] [--qps 10] [--keep DIR]
+
+``--keep DIR`` writes the daemon's debug log (``run.log``) and the sandbox's arrivals (``arrivals.json``: each
+request's time, endpoint and answer code) there, to see what came before a 40100.
 """
 
 from __future__ import annotations
 
 import argparse
 import itertools
+import json
 import os
 import statistics
 import subprocess
@@ -80,12 +85,13 @@ def watch(daemon: subprocess.Popen[str], directory: Path, moments: list[Moment],
             moments.append(Moment(at, cpu, rss, peak, match.group(2), rows_written(directory), polls))
 
 
-def measure(ads: int, interval: str, cycles: int, qps: int) -> tuple[list[Moment], int]:
-    """The moments of ``cycles`` + 1 polls of the large advertiser, and the 40100 answers the sandbox gave."""
+def measure(ads: int, interval: str, cycles: int, qps: int, keep: Path | None = None) -> tuple[list[Moment], int]:
+    """The moments of ``cycles`` + 1 polls of the large advertiser, and the 40100 answers the sandbox gave
+    (``keep``: a directory for the daemon's log and the sandbox's arrivals)."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     command = [sys.executable, "-m", "monitor", "sandbox", "--port", str(port), "--qps", str(qps)]
-    command += ["--large-ads", str(ads), "--extra-advertisers", str(EXTRA)]
+    command += ["--large-ads", str(ads), "--extra-advertisers", str(EXTRA), "--flat-delivery"]  # (see the docstring)
     sandbox = subprocess.Popen(command, stderr=subprocess.DEVNULL)  # noqa: S603
     moments: list[Moment] = []
     log: list[str] = []
@@ -113,6 +119,10 @@ def measure(ads: int, interval: str, cycles: int, qps: int) -> tuple[list[Moment
                     daemon.wait()
         arrivals = http(f"{url}/sandbox/arrivals")
         assert isinstance(arrivals, list)
+        if keep is not None:
+            keep.mkdir(parents=True, exist_ok=True)
+            (keep / "run.log").write_text("".join(log))
+            (keep / "arrivals.json").write_text(json.dumps(arrivals))
         throttled = sum(1 for a in arrivals if a["code"] == 40100)
     finally:
         sandbox.terminate()
@@ -126,8 +136,9 @@ def main() -> None:
     parser.add_argument("--interval", default="60s")
     parser.add_argument("--cycles", type=int, default=5)
     parser.add_argument("--qps", type=int, default=10)
+    parser.add_argument("--keep", type=Path, help="a directory for the daemon's log and the sandbox's arrivals")
     args = parser.parse_args()
-    moments, throttled = measure(args.ads, args.interval, args.cycles, args.qps)
+    moments, throttled = measure(args.ads, args.interval, args.cycles, args.qps, args.keep)
     print(f"run against the sandbox at {args.qps} QPS, every {args.interval}: 1 advertiser of {args.ads:,} ads + "
           f"{EXTRA} small ones, 20 rules")  # fmt: skip
     print(

@@ -402,13 +402,16 @@ def sandbox(
     extra_advertisers: int = 0,
     smart_plus: int = 0,
     webhook_window: float | None = None,
+    flat_delivery: bool = False,
     log_level: str = "info",
     log_format: str = "text",
 ) -> int:
     """Serve the simulated Business API until interrupted. ``smart_plus``: Upgraded Smart+ campaigns added to
     each regular advertiser's three; ``webhook_window``: seconds between REPORT_DATA_CHANGE notices of one
-    advertiser instead of the subscription's notify_frequency."""
+    advertiser instead of the subscription's notify_frequency; ``flat_delivery``: spend rates that do not swing
+    over the day (:attr:`SandboxSettings.delivery_amplitude` 0)."""
     from monitor.sandbox import SandboxSettings, serve_forever
+    from monitor.sandbox.curve import AMPLITUDE
 
     setup_logging(log_level, log_format)
     if smart_plus < 0:
@@ -430,6 +433,7 @@ def sandbox(
         campaigns_per_advertiser=3 + smart_plus,
         smart_plus_campaigns=smart_plus,
         webhook_window=webhook_window,
+        delivery_amplitude=0.0 if flat_delivery else AMPLITUDE,
     )
     start_up_over()  # the collector on, as it was before monitor.gctune.start_up (it serves until stopped)
     try:

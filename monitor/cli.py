@@ -136,6 +136,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--extra-advertisers", type=int, default=0, metavar="N", help="add N small advertisers (benchmarks; default 0)"
     )
     sandbox.add_argument(
+        "--flat-delivery",
+        action="store_true",
+        help="every ad spends at its average rate all day, not more in the evening (benchmarks: as many entities "
+        "change between two polls whatever the hour)",
+    )
+    sandbox.add_argument(
         "--webhook-window",
         type=float,
         default=None,
@@ -247,6 +253,7 @@ def _dispatch(args: argparse.Namespace) -> int:
                 extra_advertisers=args.extra_advertisers,
                 smart_plus=args.smart_plus,
                 webhook_window=args.webhook_window,
+                flat_delivery=args.flat_delivery,
                 log_level=args.log_level,
                 log_format=args.log_format,
             )

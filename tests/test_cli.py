@@ -312,3 +312,9 @@ def test_sandbox_serves_the_extra_advertisers_asked_for(tmp_path):
         server.wait(10)
     assert body["code"] == 0
     assert sorted(a["advertiser_id"] for a in body["data"]["list"]) == [extra_advertiser_id(0), extra_advertiser_id(1)]
+
+
+def test_sandbox_flat_delivery_is_an_option_off_by_default() -> None:
+    parser = build_parser()
+    assert parser.parse_args(["sandbox", "--flat-delivery"]).flat_delivery is True
+    assert parser.parse_args(["sandbox"]).flat_delivery is False

@@ -37,6 +37,7 @@ from monitor.sandbox.catalog import (
     OBJECTIVES,
     AccountSpec,
 )
+from monitor.sandbox.curve import AMPLITUDE
 from monitor.sandbox.entities import (
     DAY,
     DISABLE,
@@ -72,7 +73,7 @@ class _Ids:
 def build_advertisers(settings: SandboxSettings, start: float) -> list[Advertiser]:
     out = [_regular(spec, settings, start) for spec in ACCOUNTS]
     if settings.large_ads:
-        out.append(_large(settings.large_ads, start))
+        out.append(_large(settings.large_ads, start, amplitude=settings.delivery_amplitude))
     small = replace(  # extra advertisers are not regular ones: never Smart+ (smartplus.SmartPlus.mark)
         settings, campaigns_per_advertiser=1, adgroups_per_campaign=1, ads_per_adgroup=1, smart_plus_campaigns=0
     )
@@ -85,7 +86,7 @@ def build_advertisers(settings: SandboxSettings, start: float) -> list[Advertise
     return out
 
 
-def _account(spec: AccountSpec, start: float) -> Advertiser:
+def _account(spec: AccountSpec, start: float, amplitude: float = AMPLITUDE) -> Advertiser:
     cur = CURRENCIES[spec.currency]
     rng = random.Random(f"{spec.advertiser_id}:account")
     return Advertiser(
@@ -100,11 +101,12 @@ def _account(spec: AccountSpec, start: float) -> Advertiser:
         spec.industry,
         float(int(start - 400 * DAY_S)),
         round(rng.uniform(2_000, 20_000) * cur.per_usd, cur.decimals),
+        amplitude,
     )
 
 
 def _regular(spec: AccountSpec, settings: SandboxSettings, start: float, ids: _Ids | None = None) -> Advertiser:
-    adv = _account(spec, start)
+    adv = _account(spec, start, settings.delivery_amplitude)
     cur = CURRENCIES[spec.currency]
     ids = ids or _Ids(spec.advertiser_id)
     n_groups, n_ads = settings.adgroups_per_campaign, settings.ads_per_adgroup
@@ -230,10 +232,12 @@ def _chunks(total: int, size: int) -> Iterator[int]:
         total -= size
 
 
-def _large(n_ads: int, start: float, ads_per_group: int = 100, groups_per_campaign: int = 50) -> Advertiser:
+def _large(
+    n_ads: int, start: float, ads_per_group: int = 100, groups_per_campaign: int = 50, *, amplitude: float = AMPLITUDE
+) -> Advertiser:
     """The benchmark account: ``n_ads`` ads, ≤100 per ad group, ≤50 ad groups per campaign, no tight budgets."""
     spec = LARGE_ACCOUNT
-    adv = _account(spec, start)
+    adv = _account(spec, start, amplitude)
     cur = CURRENCIES[spec.currency]
     ids = _Ids(spec.advertiser_id)
     sizes = list(_chunks(n_ads, ads_per_group))

@@ -13,7 +13,7 @@ from __future__ import annotations
 from bisect import bisect_right, insort
 from typing import Generic, TypeVar
 
-from monitor.sandbox.curve import DiurnalCurve
+from monitor.sandbox.curve import AMPLITUDE, DiurnalCurve
 from monitor.sandbox.localtime import AccountCalendar
 
 T = TypeVar("T")
@@ -89,6 +89,7 @@ class Advertiser:
         industry: str,
         create_time: float,
         balance: float,
+        amplitude: float = AMPLITUDE,
     ) -> None:
         self.advertiser_id = advertiser_id
         self.name = name
@@ -102,7 +103,7 @@ class Advertiser:
         self.balance = balance
         self.status = "STATUS_ENABLE"  # advertiser/info status; Sandbox.set_advertiser_status changes it
         self.calendar = AccountCalendar(zone_name)
-        self.curve = DiurnalCurve(utc_offset_hours)
+        self.curve = DiurnalCurve(utc_offset_hours, amplitude)
         self.campaigns: list[Campaign] = []
         self.campaign_index: dict[str, Campaign] = {}
         self.adgroup_index: dict[str, AdGroup] = {}

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from monitor.sandbox.curve import AMPLITUDE
+
 #: The advertiser added when ``large_ads`` > 0 (benchmarks).
 LARGE_ADVERTISER_ID = "7000000000000000099"
 
@@ -22,6 +24,9 @@ class SandboxSettings:
     adds that many small advertisers (UTC, USD, one campaign, ad group and ad each; ids from
     :func:`extra_advertiser_id`), for agency-sized configurations. ``sync_ad_limit`` is the most ads an ad-level
     sync report covers (TikTok's 20,000; lower it to test the capped report with a small world).
+    ``delivery_amplitude`` is how far each account's spend rate swings over its day (monitor.sandbox.curve: 0.6,
+    peaking in the evening; 0: every ad spends at its average rate all day, so how many entities change between
+    two polls does not depend on the hour a benchmark runs).
     """
 
     token: str = "sandbox-token"  # noqa: S105 - the sandbox's own fake credential
@@ -43,6 +48,7 @@ class SandboxSettings:
     webhook_window: float | None = None
     webhook_retries: int = 3
     webhook_backoff: float = 1.0
+    delivery_amplitude: float = AMPLITUDE
 
     def __post_init__(self) -> None:
         if not self.token:
@@ -64,6 +70,8 @@ class SandboxSettings:
             raise ValueError("webhook_retries must not be negative and webhook_backoff must be positive")
         if not 0 <= self.extra_advertisers <= 9999:
             raise ValueError("extra_advertisers must be between 0 and 9999")
+        if not 0.0 <= self.delivery_amplitude < 1.0:
+            raise ValueError("delivery_amplitude must be at least 0 and less than 1")
 
     @property
     def effective_qpm(self) -> int:

@@ -117,13 +117,14 @@ class PollWriter:
             raise ValueError(f"levels already saved in this poll: {sorted(level.value for level in again)}")
         batch: dict[EntityKey, EntityState] = {}
         for state in states:
+            key = state.key  # (a tuple made by each read of the property: once here, 100,000s a poll)
             if state.advertiser_id != self.advertiser_id:
-                raise ValueError(f"{state.key} belongs to advertiser {state.advertiser_id}, not {self.advertiser_id}")
+                raise ValueError(f"{key} belongs to advertiser {state.advertiser_id}, not {self.advertiser_id}")
             if state.level not in wanted:
-                raise ValueError(f"{state.key} is not of the levels being saved: {sorted(x.value for x in wanted)}")
-            if state.key in batch:
-                raise ValueError(f"{state.key} given twice")
-            batch[state.key] = state
+                raise ValueError(f"{key} is not of the levels being saved: {sorted(x.value for x in wanted)}")
+            if key in batch:
+                raise ValueError(f"{key} given twice")
+            batch[key] = state
         # a new dict, not this one updated: the snapshot ``current`` made may be this very dict
         self._saved = {**self._saved, **batch} if self._saved else batch
         self._saved_levels |= wanted

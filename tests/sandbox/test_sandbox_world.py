@@ -8,6 +8,7 @@ import logging
 import re
 import time
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 
 import aiohttp
 import pytest
@@ -172,3 +173,29 @@ async def test_serve_forever_serves_until_cancelled(caplog: pytest.LogCaptureFix
 def test_sandbox_uses_the_clock_it_is_given() -> None:
     sb = Sandbox(SandboxSettings())
     assert abs(sb.now() - datetime.now(UTC).timestamp()) < 5
+
+
+def test_flat_delivery_spends_as_much_at_dawn_as_in_the_evening() -> None:
+    """``delivery_amplitude=0`` (``sandbox --flat-delivery``, the benchmarks): every hour of the day spends alike, so
+    how many entities change between two polls does not depend on the hour a benchmark runs; the usual world
+    spends most in each account's evening."""
+    midnight = datetime(2026, 11, 26, tzinfo=UTC).timestamp()  # the day after START; the large account is UTC
+
+    def hour_spend(world: World, hour: int) -> float:
+        campaign = world.advertisers[LARGE_ADVERTISER_ID].campaigns[0]  # uncapped: spends by the curve alone
+        start = midnight + hour * 3600
+        return world.spend_lifetime(campaign, start + 3600) - world.spend_lifetime(campaign, start)
+
+    flat = World(SandboxSettings(large_ads=200, delivery_amplitude=0.0), START)
+    usual = World(SandboxSettings(large_ads=200), START)
+    assert hour_spend(flat, 4) == pytest.approx(hour_spend(flat, 20), rel=1e-9) and hour_spend(flat, 4) > 0
+    assert hour_spend(usual, 20) > 2 * hour_spend(usual, 4)
+    assert sum(map(partial(hour_spend, flat), range(24))) == pytest.approx(
+        sum(map(partial(hour_spend, usual), range(24))), rel=1e-6
+    )  # the same spend over a whole day: only its spread changes
+
+
+@pytest.mark.parametrize("amplitude", [-0.1, 1.0])
+def test_a_delivery_amplitude_outside_0_to_1_is_refused(amplitude: float) -> None:
+    with pytest.raises(ValueError, match="delivery_amplitude"):
+        SandboxSettings(delivery_amplitude=amplitude)
