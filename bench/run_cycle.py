@@ -117,12 +117,13 @@ def measure(ads: int, interval: str, cycles: int, qps: int, keep: Path | None = 
                 except subprocess.TimeoutExpired:
                     daemon.kill()
                     daemon.wait()
+                reader.join(5)  # the log's last lines read
+                if keep is not None:  # kept for a run that failed or was interrupted too
+                    keep.mkdir(parents=True, exist_ok=True)
+                    (keep / "run.log").write_text("".join(log))
+                    (keep / "arrivals.json").write_text(json.dumps(http(f"{url}/sandbox/arrivals")))
         arrivals = http(f"{url}/sandbox/arrivals")
         assert isinstance(arrivals, list)
-        if keep is not None:
-            keep.mkdir(parents=True, exist_ok=True)
-            (keep / "run.log").write_text("".join(log))
-            (keep / "arrivals.json").write_text(json.dumps(arrivals))
         throttled = sum(1 for a in arrivals if a["code"] == 40100)
     finally:
         sandbox.terminate()

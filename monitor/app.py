@@ -22,7 +22,7 @@ import sys
 from collections.abc import Coroutine
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from monitor.checking import check as check  # the command line calls every command through this module
 from monitor.checking import print_problems
@@ -32,6 +32,9 @@ from monitor.config import Settings, load_settings
 from monitor.errors import ConfigError, MonitorError
 from monitor.gctune import start_up_over, tune_collector
 from monitor.logs import setup_logging
+
+if TYPE_CHECKING:
+    from monitor.sandbox import SandboxSettings
 
 # Each command imports the modules it uses in its own function, so a command loads only its own part of the
 # package and its libraries (tests/structure/test_startup_imports.py; bench/startup.py measures it).
@@ -390,6 +393,36 @@ def _print_result(work: Coroutine[Any, Any, str], *, stream: TextIO = sys.stdout
     return EXIT_OK
 
 
+def sandbox_settings(
+    *,
+    token: str,
+    app_id: str,
+    secret: str,
+    qps: int,
+    large_ads: int,
+    extra_advertisers: int,
+    smart_plus: int,
+    webhook_window: float | None,
+    flat_delivery: bool,
+) -> SandboxSettings:
+    """The sandbox command's options as the settings it serves with (see :func:`sandbox`)."""
+    from monitor.sandbox import SandboxSettings
+    from monitor.sandbox.curve import AMPLITUDE
+
+    return SandboxSettings(
+        token=token,
+        app_id=app_id,
+        secret=secret,
+        qps=qps,
+        large_ads=large_ads,
+        extra_advertisers=extra_advertisers,
+        campaigns_per_advertiser=3 + smart_plus,
+        smart_plus_campaigns=smart_plus,
+        webhook_window=webhook_window,
+        delivery_amplitude=0.0 if flat_delivery else AMPLITUDE,
+    )
+
+
 def sandbox(
     *,
     host: str,
@@ -410,8 +443,7 @@ def sandbox(
     each regular advertiser's three; ``webhook_window``: seconds between REPORT_DATA_CHANGE notices of one
     advertiser instead of the subscription's notify_frequency; ``flat_delivery``: spend rates that do not swing
     over the day (:attr:`SandboxSettings.delivery_amplitude` 0)."""
-    from monitor.sandbox import SandboxSettings, serve_forever
-    from monitor.sandbox.curve import AMPLITUDE
+    from monitor.sandbox import serve_forever
 
     setup_logging(log_level, log_format)
     if smart_plus < 0:
@@ -423,17 +455,16 @@ def sandbox(
     if webhook_window is not None and not webhook_window > 0:
         log.error("--webhook-window must be positive")
         return EXIT_FAILED
-    settings = SandboxSettings(
+    settings = sandbox_settings(
         token=token,
         app_id=app_id,
         secret=secret,
         qps=qps,
         large_ads=large_ads,
         extra_advertisers=extra_advertisers,
-        campaigns_per_advertiser=3 + smart_plus,
-        smart_plus_campaigns=smart_plus,
+        smart_plus=smart_plus,
         webhook_window=webhook_window,
-        delivery_amplitude=0.0 if flat_delivery else AMPLITUDE,
+        flat_delivery=flat_delivery,
     )
     start_up_over()  # the collector on, as it was before monitor.gctune.start_up (it serves until stopped)
     try:

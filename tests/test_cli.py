@@ -315,6 +315,13 @@ def test_sandbox_serves_the_extra_advertisers_asked_for(tmp_path):
 
 
 def test_sandbox_flat_delivery_is_an_option_off_by_default() -> None:
+    from monitor.app import sandbox_settings
+    from monitor.sandbox.curve import AMPLITUDE
+
     parser = build_parser()
     assert parser.parse_args(["sandbox", "--flat-delivery"]).flat_delivery is True
     assert parser.parse_args(["sandbox"]).flat_delivery is False
+    options = dict(token="t", app_id="1", secret="s", qps=10, large_ads=0, extra_advertisers=0, smart_plus=0)
+    flat = sandbox_settings(**options, webhook_window=None, flat_delivery=True)  # type: ignore[arg-type]
+    usual = sandbox_settings(**options, webhook_window=None, flat_delivery=False)  # type: ignore[arg-type]
+    assert flat.delivery_amplitude == 0.0 and usual.delivery_amplitude == AMPLITUDE > 0

@@ -19,7 +19,7 @@ from types import MappingProxyType
 from typing import Any
 
 from monitor import fastjson
-from monitor.domain.values import EMPTY, MetricValue
+from monitor.domain.values import EMPTY, READ_ONLY, MetricValue
 
 __all__ = ["StoredMetrics", "read_only"]
 
@@ -28,10 +28,11 @@ Window = Mapping[str, MetricValue]
 
 def read_only(data: Mapping[str, Mapping[str, MetricValue]]) -> Mapping[str, Window]:
     """Parsed stored metrics as the snapshot holds them: read-only windows of read-only values (the dicts are
-    wrapped, not copied; a window wrapped already is kept)."""
+    wrapped, not copied; a window read-only already is kept: a proxy, or a new poll's ``ReadOnlyDict`` the
+    comparison shared where it had not changed)."""
     if not data:
         return EMPTY
-    return MappingProxyType({w: m if type(m) is MappingProxyType else MappingProxyType(m) for w, m in data.items()})
+    return MappingProxyType({w: m if type(m) in READ_ONLY else MappingProxyType(m) for w, m in data.items()})
 
 
 class StoredMetrics(Mapping[str, Window]):
@@ -86,8 +87,8 @@ class StoredMetrics(Mapping[str, Window]):
             self._parsed = parsed
 
     def _window(self, parsed: dict[str, Any], window: str) -> Window:
-        values = parsed[window]
-        if type(values) is not MappingProxyType:
+        values: Window = parsed[window]
+        if type(values) not in READ_ONLY:  # (a window shared with the new poll is read-only already)
             values = parsed[window] = MappingProxyType(values)
         return values
 

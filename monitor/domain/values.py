@@ -27,7 +27,9 @@ class ReadOnlyDict(dict[str, Any]):
     and for each entity's windows, 100,000s a poll; this is one. It reads as a dict, in C (``get``, ``[]``,
     ``operator.itemgetter``), and orjson encodes it as one without calling back into Python (a proxy it cannot
     encode: the store's encoder copied each into a dict first). Only its maker fills it, through
-    ``dict.__setitem__`` before anyone else holds it; every change through the object raises TypeError. Copies
+    ``dict.__setitem__`` before anyone else holds it; every change through its own methods and operators raises
+    TypeError. ``dict``'s methods called on it (``dict.__setitem__(x, ...)``) and ``x.__init__(...)`` get round
+    that, as nothing stops code that means to (not overridden: ``__init__`` would cost a call per window). Copies
     (``copy()``, ``|``, ``dict(...)``) are plain dicts; ``copy.copy`` and ``copy.deepcopy`` give it back as it
     is (it holds only values nothing can change)."""
 

@@ -123,7 +123,9 @@ def stored_text(state: EntityState, checked: bool = False) -> str | None:
 
 
 def _plain(value: Any) -> Any:
-    """What orjson cannot encode by itself: read-only windows (fastjson's ``_default``, the common case first)."""
+    """What orjson cannot encode by itself (fastjson's ``_default``, the common case first): read-only proxies, as
+    states the store or a test builds hold (a poll's fetch makes ``ReadOnlyDict``s, which orjson encodes as they
+    are, without calling this)."""
     if type(value) is MappingProxyType:
         return value.copy()
     if isinstance(value, Mapping):

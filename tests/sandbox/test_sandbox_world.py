@@ -193,6 +193,10 @@ def test_flat_delivery_spends_as_much_at_dawn_as_in_the_evening() -> None:
     assert sum(map(partial(hour_spend, flat), range(24))) == pytest.approx(
         sum(map(partial(hour_spend, usual), range(24))), rel=1e-6
     )  # the same spend over a whole day: only its spread changes
+    every = World(SandboxSettings(large_ads=10, extra_advertisers=2, delivery_amplitude=0.0), START)
+    assert len(every.advertisers) == 4 + 1 + 2  # the regular accounts, the large one and the extra ones
+    for advertiser in every.advertisers.values():
+        assert {advertiser.curve.f(midnight + hour * 3600) for hour in range(24)} == {1.0}
 
 
 @pytest.mark.parametrize("amplitude", [-0.1, 1.0])

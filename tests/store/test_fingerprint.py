@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from monitor import fastjson
 from monitor.domain import EntityState, Level
 from monitor.domain.stored import StoredMetrics
+from monitor.domain.values import ReadOnlyDict
 from monitor.store.poll_changes import poll_changes, stored_text
 
 from .conftest import ADV
@@ -40,6 +41,16 @@ metrics = st.dictionaries(st.sampled_from(WINDOWS), windows, max_size=len(WINDOW
 budgets = st.one_of(st.none(), st.sampled_from([0, 0.0, 50.0, 50.5]))
 
 
+def read_only(grid: dict[str, dict[str, Any]], kind: str) -> dict[str, Any] | ReadOnlyDict:
+    """Windows made read-only as the store makes them (``proxy``) or as a poll's fetch does (``fetch``)."""
+    if kind == "fetch":
+        return ReadOnlyDict((w, ReadOnlyDict(v)) for w, v in grid.items())
+    return {w: MappingProxyType(v) for w, v in grid.items()}
+
+
+kinds = st.sampled_from(["proxy", "fetch"])
+
+
 @st.composite
 def state_of(draw: st.DrawFn, entity_id: str) -> EntityState:
     return EntityState(
@@ -53,7 +64,7 @@ def state_of(draw: st.DrawFn, entity_id: str) -> EntityState:
         budget_mode=draw(st.sampled_from([None, "BUDGET_MODE_DAY"])),
         campaign_id="c1",
         adgroup_id="g1",
-        metrics={w: MappingProxyType(v) for w, v in draw(metrics).items()},
+        metrics=read_only(draw(metrics), draw(kinds)),
     )
 
 
@@ -82,7 +93,7 @@ def moved(draw: st.DrawFn, old: EntityState) -> EntityState:
                 del grid[window][metric]
             else:
                 grid[window][metric] = draw(values)
-        new = replace(new, metrics={w: MappingProxyType(v) for w, v in grid.items()})
+        new = replace(new, metrics=read_only(grid, draw(kinds)))
     return new
 
 

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from monitor import fastjson
 from monitor.domain import EntityKey, EntityState, Level, Snapshot
+from monitor.domain.values import READ_ONLY
 from monitor.pace import velocities
 from monitor.store import Store
 from monitor.store.db import reading, writing
@@ -41,7 +42,7 @@ def seen(entity: EntityState) -> tuple[Any, ...]:
     value with its type), and whether every window is read-only."""
     fields = (getattr(entity, n) for n in EntityState.__slots__ if n != "metrics")
     metrics = {w: [(k, type(v), repr(v)) for k, v in values.items()] for w, values in entity.metrics.items()}
-    frozen = all(type(values).__name__ == "mappingproxy" for values in entity.metrics.values())
+    frozen = all(type(values) in READ_ONLY for values in entity.metrics.values())
     return type(entity), *((type(v), repr(v)) for v in fields), metrics, frozen, len(entity.metrics)
 
 

@@ -9,7 +9,6 @@ import math
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import timedelta
-from types import MappingProxyType
 from typing import Any, cast
 
 import pytest
@@ -19,6 +18,7 @@ from hypothesis import strategies as st
 from monitor import fastjson
 from monitor.domain import EntityState, Level
 from monitor.domain.stored import StoredMetrics
+from monitor.domain.values import READ_ONLY
 from monitor.store import Store
 from monitor.store.poll_changes import poll_changes
 
@@ -34,7 +34,7 @@ def typed(metrics: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, tuple
 def reads_as_its_text(metrics: StoredMetrics) -> bool:
     """Does ``metrics`` read exactly as its stored text decodes, windows read-only?"""
     fresh = StoredMetrics(metrics.text)
-    read_only = all(type(window) is MappingProxyType for window in metrics.values())
+    read_only = all(type(window) in READ_ONLY for window in metrics.values())
     return typed(metrics) == typed(fresh) and read_only
 
 
