@@ -37,7 +37,6 @@ from monitor.sandbox.catalog import (
     OBJECTIVES,
     AccountSpec,
 )
-from monitor.sandbox.curve import AMPLITUDE
 from monitor.sandbox.entities import (
     DAY,
     DISABLE,
@@ -86,7 +85,7 @@ def build_advertisers(settings: SandboxSettings, start: float) -> list[Advertise
     return out
 
 
-def _account(spec: AccountSpec, start: float, amplitude: float = AMPLITUDE) -> Advertiser:
+def _account(spec: AccountSpec, start: float, amplitude: float) -> Advertiser:
     cur = CURRENCIES[spec.currency]
     rng = random.Random(f"{spec.advertiser_id}:account")
     return Advertiser(
@@ -233,7 +232,7 @@ def _chunks(total: int, size: int) -> Iterator[int]:
 
 
 def _large(
-    n_ads: int, start: float, ads_per_group: int = 100, groups_per_campaign: int = 50, *, amplitude: float = AMPLITUDE
+    n_ads: int, start: float, ads_per_group: int = 100, groups_per_campaign: int = 50, *, amplitude: float
 ) -> Advertiser:
     """The benchmark account: ``n_ads`` ads, ≤100 per ad group, ≤50 ad groups per campaign, no tight budgets."""
     spec = LARGE_ACCOUNT
