@@ -204,7 +204,9 @@ class Pipeline:
                     # 2 store and 3 diff
                     progress.enter(Stage.STORE)
                     poll.save(fetched.states, levels=plan.levels, finite=fetched.finite)
-                    await poll.compare()  # what changed, before the rules read the previous poll (decoded once)
+                    # what changed, before the rules read the previous poll (decoded once where they read it;
+                    # adaptive polling reads every level's previous spend)
+                    await poll.compare(applying.previous_metric_levels() if self._adaptive() is None else None)
                     current = poll.current
                     progress.enter(Stage.DIFF)
                     changes = diff_snapshots(poll.previous, current, metrics=False)  # fields only: who changed what

@@ -12,6 +12,7 @@ import pytest
 from polling import PipelinePolls
 
 from monitor.domain import Level, Snapshot
+from monitor.domain.stored import StoredMetrics
 from monitor.pipeline import Pipeline, fetch_plan
 from monitor.rules.loader import load_rules
 from monitor.sandbox import Fault
@@ -193,5 +194,40 @@ async def test_a_poll_makes_no_previous_state_of_an_entity_that_did_not_change(m
         same = [key for key in previous if previous[key] is current.get(key)]
         assert same  # the mock's entities do not change: none has a previous state of its own
         assert all(previous[key] == stored.entities[key] for key in previous)
+    finally:
+        await store.close()
+
+
+@pytest.mark.parametrize(
+    ("when", "parsed"), [("spend > 0", False), ("spend > 0 and delta(spend) > -1", True)], ids=["now", "delta"]
+)
+async def test_a_poll_keeps_the_previous_metrics_parsed_only_where_a_rule_reads_them(
+    make_client, tmp_path, clock, when, parsed
+):
+    """Issue 18: comparing parses a changed entity's previous metrics; the poll keeps them parsed (decoded once) at
+    the levels whose previous metrics a rule reads, and else keeps only their text (about half the memory, held
+    for the rest of the poll), decoded if something reads it."""
+    directory = tmp_path / "rules"
+    directory.mkdir()
+    (directory / "r.toml").write_text(
+        f'[[rule]]\nname = "c"\nlevel = "campaign"\nwhen = "{when}"\nnotify = ["slack"]\n'
+    )
+    store = await _WatchedStore.open(f"sqlite:///{tmp_path / 'watched.db'}")
+    store.writers = []
+    try:
+        ruleset = load_rules(directory, channels={"slack"})
+        polls = PipelinePolls(Pipeline(client=make_client(), store=store, rules=lambda: ruleset, clock=clock), clock)
+        await polls.poll(ADV)
+        stored = await latest_snapshot(store, ADV)
+        clock.advance(600)  # the sandbox's campaigns spend meanwhile
+        await polls.poll(ADV)
+        writer = store.writers[-1]
+        assert writer.previous is not None and stored is not None
+        previous, current = writer.previous.entities, writer.current.entities
+        moved = [key for key in previous if previous[key] is not current[key]]
+        assert moved  # compared: these changed
+        assert all(type(previous[key].metrics) is StoredMetrics for key in moved)
+        assert [previous[key].metrics.decoded for key in moved] == [parsed] * len(moved)  # type: ignore[attr-defined]
+        assert all(dict(previous[key].metrics) == dict(stored.entities[key].metrics) for key in moved)
     finally:
         await store.close()

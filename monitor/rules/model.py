@@ -214,6 +214,16 @@ class RuleSet:
     def of_level(self, level: Level) -> tuple[Rule, ...]:
         return tuple(rule for rule in self.rules if rule.level is level)
 
+    def previous_metric_levels(self) -> frozenset[Level]:
+        """The levels whose previous poll's metrics an enabled rule reads: ``prev.x``, ``changed(x)`` or
+        ``delta(x)`` of a metric or of a value worked out from metrics (``prev.operation_status`` reads a field,
+        not metrics). A poll keeps those parsed after comparing (monitor.store.poll_changes)."""
+        return frozenset(
+            rule.level
+            for rule in self.rules
+            if rule.enabled and any(ref.prev and ref.kind in ("metric", "derived") for ref in rule.when.refs)
+        )
+
     def baseline_weeks(self) -> int:
         """The longest ``weeks`` any enabled rule's baseline() or stddev() reads; 0 when none does (how much stored
         hourly history the prune job keeps: monitor.domain.baseline.keep_days); a projected_spend counts as the weeks

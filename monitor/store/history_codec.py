@@ -93,16 +93,19 @@ def entity_events(
     new: EntityState | None,
     old_metrics: Metrics | None = None,
     share: dict[str, Any] | None = None,
+    key: EntityKey | None = None,
 ) -> tuple[StateEvent | None, list[WindowEvent]]:
     """The rows that take an entity from ``old`` to ``new`` (None: absent then / gone now); ``old_metrics``:
     ``old``'s metrics in another form to compare windows with (plain dicts parsed from its stored text).
     ``share``: that form, the caller's own, to take ``new``'s window where it is the same (equal values of equal
-    types), so that one copy of it is kept."""
+    types), so that one copy of it is kept. ``key``: ``new``'s key as the caller holds it (the rows then share
+    that tuple rather than each changed entity's rows holding one of their own: ``EntityState.key`` makes one
+    at each read)."""
     if new is None:
         if old is None:
             return None, []
         return StateEvent(old.key, False, old), [WindowEvent(old.key, w, None) for w in sorted(old.metrics)]
-    key, metrics = new.key, new.metrics
+    key, metrics = new.key if key is None else key, new.metrics
     state = None if old is not None and _state_fields(old) == _state_fields(new) else StateEvent(key, True, new)
     before: Metrics = _NONE if old is None else old.metrics if old_metrics is None else old_metrics
     was = before.get

@@ -9,7 +9,7 @@ holds the previous snapshot (read lean at the poll's start: monitor.store.lean) 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
@@ -64,6 +64,8 @@ class PollWriter:
     _changed_by: dict[EntityKey, str] = field(default_factory=dict, repr=False)
     _changes: tuple[list[EntityValues], HistoryChanges] | None = field(default=None, repr=False)
     _unvouched: bool = field(default=False, repr=False)  # some saved states' floats not vouched finite (save)
+    #: The levels whose previous metrics this poll reads (None: every level; :meth:`compare`).
+    _parsed_levels: frozenset[Level] | None = field(default=None, repr=False)
     api_calls: int = 0
     errors: list[str] = field(default_factory=list)
     #: Whether this poll found Upgraded Smart+ campaigns (None: it could not tell): stored with the poll in the
@@ -209,18 +211,24 @@ class PollWriter:
                 previous = self._filled(lean)
             elif self._previous is not None:
                 previous = self._previous.entities
-            self._changes = poll_changes(previous, self._saved, self._saved_levels, finite=not self._unvouched)
+            self._changes = poll_changes(
+                previous, self._saved, self._saved_levels, finite=not self._unvouched, parsed_levels=self._parsed_levels
+            )
             if lean is not None:
                 self._previous, self._lean = lean.snapshot(), None
         return self._changes
 
-    async def compare(self) -> None:
+    async def compare(self, parsed_levels: Collection[Level] | None = None) -> None:
         """Work out :meth:`changes` now, off the event loop, rather than at commit. Call it after :meth:`save`
         and before anything reads ``previous``: comparing hands its metrics what it decoded, and an unchanged
         entity's previous state is the new one (monitor.store.lean), so the rules decode nothing of the previous
-        poll and its states are made only for entities that changed or disappeared. Without a
+        poll and its states are made only for entities that changed or disappeared. ``parsed_levels``: the levels
+        whose previous metrics the poll reads (the rules' ``prev.x`` of a metric: RuleSet.previous_metric_levels),
+        None for every level; at the others a changed entity's previous metrics keep their text, decoded only if
+        read (monitor.store.poll_changes: less memory held for the rest of the poll). Without a
         previous snapshot (a first poll) there is nothing to hand over: the commit compares then, slice by slice,
         and never holds all the rows of the poll at once (monitor.store.poll_write)."""
+        self._parsed_levels = None if parsed_levels is None else frozenset(parsed_levels)
         lean = self._lean
         if lean is not None and lean.unfilled and self._changes is None:  # read by fingerprint: texts of the changed
             checked = not self._unvouched

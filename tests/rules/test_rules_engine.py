@@ -166,3 +166,20 @@ def test_a_rule_set_knows_its_rules():
     assert rules.get("b").level is Level.AD and rules.get("z") is None
     assert [r.name for r in rules.of_level(Level.AD)] == ["b"]
     assert [r.name for r in rules] == ["a", "b"]
+
+
+def test_the_levels_whose_previous_metrics_a_rule_reads() -> None:
+    """What a poll keeps parsed after comparing (monitor.store.poll_changes): a metric read at the previous poll
+    (prev.x, delta(x), changed(x)), or a value worked out from metrics; a field's previous value is not metrics."""
+    rules = RuleSet(
+        [
+            rule("delta(spend) > 5", level="ad", name="a"),
+            rule("prev.operation_status == 'ENABLE' and changed(secondary_status)", level="campaign", name="c"),
+            rule("changed(clicks)", level="adgroup", name="g", enabled=False),  # never evaluated
+            rule("spend > 5", level="adgroup", name="g2"),
+        ]
+    )
+    assert rules.previous_metric_levels() == {Level.AD}
+    assert RuleSet([rule("prev.budget_used > 0.5", level="adgroup")]).previous_metric_levels() == {Level.ADGROUP}
+    assert RuleSet([rule("changed(clicks)", level="campaign")]).previous_metric_levels() == {Level.CAMPAIGN}
+    assert RuleSet([]).previous_metric_levels() == frozenset()
