@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from polling import PipelinePolls
 
+from monitor.adaptive import Cadence
 from monitor.domain import Level, Snapshot
 from monitor.domain.stored import StoredMetrics
 from monitor.pipeline import Pipeline, fetch_plan
@@ -199,14 +200,17 @@ async def test_a_poll_makes_no_previous_state_of_an_entity_that_did_not_change(m
 
 
 @pytest.mark.parametrize(
-    ("when", "parsed"), [("spend > 0", False), ("spend > 0 and delta(spend) > -1", True)], ids=["now", "delta"]
+    ("when", "adaptive", "parsed"),
+    [("spend > 0", False, False), ("spend > 0 and delta(spend) > -1", False, True), ("spend > 0", True, True)],
+    ids=["now", "delta", "now-adaptive"],
 )
 async def test_a_poll_keeps_the_previous_metrics_parsed_only_where_a_rule_reads_them(
-    make_client, tmp_path, clock, when, parsed
+    make_client, tmp_path, clock, when, adaptive, parsed
 ):
-    """Issue 18: comparing parses a changed entity's previous metrics; the poll keeps them parsed (decoded once) at
-    the levels whose previous metrics a rule reads, and else keeps only their text (about half the memory, held
-    for the rest of the poll), decoded if something reads it."""
+    """Issue 18: comparing parses a changed entity's previous metrics; the poll keeps them parsed (decoded once,
+    the text let go) at the levels whose previous metrics a rule reads, at every level with adaptive polling
+    (monitor.pace reads every entity's previous spend), and else keeps only their text (about half the memory,
+    held for the rest of the poll), decoded if something reads it."""
     directory = tmp_path / "rules"
     directory.mkdir()
     (directory / "r.toml").write_text(
@@ -216,7 +220,9 @@ async def test_a_poll_keeps_the_previous_metrics_parsed_only_where_a_rule_reads_
     store.writers = []
     try:
         ruleset = load_rules(directory, channels={"slack"})
-        polls = PipelinePolls(Pipeline(client=make_client(), store=store, rules=lambda: ruleset, clock=clock), clock)
+        cadence = (lambda: Cadence(timedelta(minutes=5), timedelta(minutes=1))) if adaptive else None
+        pipeline = Pipeline(client=make_client(), store=store, rules=lambda: ruleset, clock=clock, adaptive=cadence)
+        polls = PipelinePolls(pipeline, clock)
         await polls.poll(ADV)
         stored = await latest_snapshot(store, ADV)
         clock.advance(600)  # the sandbox's campaigns spend meanwhile
@@ -227,7 +233,9 @@ async def test_a_poll_keeps_the_previous_metrics_parsed_only_where_a_rule_reads_
         moved = [key for key in previous if previous[key] is not current[key]]
         assert moved  # compared: these changed
         assert all(type(previous[key].metrics) is StoredMetrics for key in moved)
-        assert [previous[key].metrics.decoded for key in moved] == [parsed] * len(moved)  # type: ignore[attr-defined]
+        metrics = [cast(StoredMetrics, previous[key].metrics) for key in moved]
+        # handed over parsed: the text let go (a rule's read alone would decode and keep it)
+        assert [(m.decoded, m.text_held) for m in metrics] == [(parsed, not parsed)] * len(moved)
         assert all(dict(previous[key].metrics) == dict(stored.entities[key].metrics) for key in moved)
     finally:
         await store.close()

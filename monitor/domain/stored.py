@@ -61,6 +61,11 @@ class StoredMetrics(Mapping[str, Window]):
             self._text = None
 
     @property
+    def text_held(self) -> bool:
+        """Whether the stored text is still held (not let go by :meth:`release_text`)."""
+        return self._text is not None
+
+    @property
     def decoded(self) -> bool:
         """Whether the values are at hand (read, or handed over): the text is then no longer the only copy."""
         return self._decoded is not None or self._parsed is not None

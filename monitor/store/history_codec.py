@@ -98,9 +98,9 @@ def entity_events(
     """The rows that take an entity from ``old`` to ``new`` (None: absent then / gone now); ``old_metrics``:
     ``old``'s metrics in another form to compare windows with (plain dicts parsed from its stored text).
     ``share``: that form, the caller's own, to take ``new``'s window where it is the same (equal values of equal
-    types), so that one copy of it is kept. ``key``: ``new``'s key as the caller holds it (the rows then share
-    that tuple rather than each changed entity's rows holding one of their own: ``EntityState.key`` makes one
-    at each read)."""
+    types), so that one copy of it is kept. ``key``: ``new``'s key (it must equal ``new.key``) as the caller
+    holds it: the rows then share that tuple, rather than each changed entity's rows holding one of their own
+    (``EntityState.key`` makes one at each read)."""
     if new is None:
         if old is None:
             return None, []

@@ -65,11 +65,12 @@ def poll_changes(
     (0.1-0.2 s and a dict of 400,000 entries for a 100,000-ad poll). ``previous`` read lean
     (:class:`~monitor.store.lean.LeanPrevious`): each row compared is settled there (its
     :meth:`~monitor.store.lean.LeanPrevious.snapshot` is then the previous snapshot).
-    ``parsed_levels``: the levels whose previous metrics are read this poll (a rule's ``prev.x`` or ``delta(x)``
-    of a metric), None for every level. A changed entity's previous text is parsed to compare its windows; at
-    those levels the parsed values are handed to its metrics (nothing decodes it twice), at the others they are
-    let go and the text is kept, decoded again only if something reads it: the text is about 250 bytes, the
-    parsed values about 570 (38 MB at the comparison's peak of a 100,000-ad poll whose ads mostly changed)."""
+    ``parsed_levels``: the levels whose previous metrics are read this poll (a rule's ``prev.x``, ``changed(x)``
+    or ``delta(x)`` of a metric or a derived value; adaptive polling reads every level's), None for every level.
+    A changed entity's previous text is parsed to compare its windows; at those levels the parsed values are
+    handed to its metrics (nothing decodes it twice), at the others they are let go and the text is kept,
+    decoded again only if something reads it: the text is about 250 bytes, the parsed values about 570 (38 MB
+    at the comparison's peak of a 100,000-ad poll whose ads mostly changed, when no ad rule reads them)."""
     levels = set(saved_levels)
     checked = finite or _finite(_distinct(chain.from_iterable(map(_values, map(_metrics, saved.values())))))
     out = []
@@ -101,8 +102,8 @@ def poll_changes(
         parsed = _parsed(old, hand_over)
         share = parsed if hand_over and _shareable(parsed, old, state, text) else None
         event, changed = entity_events(old, state, parsed, share, key)
-        if hand_over and old is not None and type(old.metrics) is StoredMetrics:  # parsed or adopted above: the
-            old.metrics.release_text()  # values at hand, the text is not needed again this poll
+        if old is not None and type(old.metrics) is StoredMetrics:  # parsed (handed over) or adopted above: the
+            old.metrics.release_text()  # values at hand, the text is not needed again (else it stays: undecoded)
         if event is not None:
             states.append(event)
         windows += changed

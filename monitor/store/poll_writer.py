@@ -223,9 +223,10 @@ class PollWriter:
         and before anything reads ``previous``: comparing hands its metrics what it decoded, and an unchanged
         entity's previous state is the new one (monitor.store.lean), so the rules decode nothing of the previous
         poll and its states are made only for entities that changed or disappeared. ``parsed_levels``: the levels
-        whose previous metrics the poll reads (the rules' ``prev.x`` of a metric: RuleSet.previous_metric_levels),
-        None for every level; at the others a changed entity's previous metrics keep their text, decoded only if
-        read (monitor.store.poll_changes: less memory held for the rest of the poll). Without a
+        whose previous metrics the poll reads (RuleSet.previous_metric_levels: ``prev.x``, ``changed(x)``,
+        ``delta(x)`` of a metric or a derived value), None for every level; at the others a changed entity's
+        previous metrics keep their text, decoded only if read (monitor.store.poll_changes: less memory held for
+        the rest of the poll). Without a
         previous snapshot (a first poll) there is nothing to hand over: the commit compares then, slice by slice,
         and never holds all the rows of the poll at once (monitor.store.poll_write)."""
         self._parsed_levels = None if parsed_levels is None else frozenset(parsed_levels)

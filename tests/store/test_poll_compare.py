@@ -219,9 +219,11 @@ def test_at_a_level_no_rule_reads_the_previous_metrics_of_the_comparison_keep_th
     changed = {(Level(r.level), r.entity_id) for r in got[0]}
     for key, old in kept.items():
         metrics = cast(StoredMetrics, old.metrics)
-        if key in changed and texts[key] != fastjson.dumps(saved[key].metrics):  # (equal metrics: adopted)
+        if key in changed and texts[key] != fastjson.dumps(saved[key].metrics):
             assert not metrics.decoded  # let go: nothing parsed held for the rest of the poll
             assert metrics.text is texts[key]  # the text as read, not encoded again
+        elif key in changed:  # only its fields changed: its metrics adopted the new ones, and the text is let go
+            assert metrics.decoded and not metrics.text_held
         assert reads_as_its_text(metrics)  # decoded when read, as the rules would
         assert typed(metrics) == typed(handed[key].metrics)
 
@@ -246,3 +248,17 @@ def test_the_history_rows_of_a_changed_entity_share_the_key_the_poll_holds() -> 
     _, history = poll_changes({old.key: as_read(old, decoded=False)}, saved, [Level.AD])
     assert [event.key for event in history.windows] == [key, key]
     assert all(event.key is key for event in (*history.states, *history.windows))
+
+
+def test_an_entity_whose_fields_alone_changed_lets_its_previous_text_go_at_every_level() -> None:
+    """Its previous metrics adopt the new ones (equal text): the values are at hand, so the text is let go whether
+    or not the level's previous metrics are read."""
+    old = state("a1", metrics={"today": {"spend": 1.5}})
+    new = replace(old, operation_status="DISABLE")
+    for levels in (None, frozenset({Level.CAMPAIGN})):
+        previous = {old.key: as_read(old, decoded=False)}
+        rows, _ = poll_changes(previous, {new.key: new}, [Level.AD], parsed_levels=levels)
+        metrics = cast(StoredMetrics, previous[old.key].metrics)
+        assert [r.entity_id for r in rows] == ["a1"]
+        assert metrics.decoded and not metrics.text_held
+        assert metrics["today"] is new.metrics["today"]
