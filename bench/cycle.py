@@ -100,7 +100,7 @@ def wait_started(url: str, process: subprocess.Popen[bytes]) -> None:
     raise SystemExit("the sandbox did not start")
 
 
-def config(directory: Path, url: str, qps: int) -> Path:
+def config(directory: Path, url: str, qps: int, rules: Path = RULES) -> Path:
     ids = [LARGE_ADVERTISER_ID, *(extra_advertiser_id(i) for i in range(EXTRA))]
     path = directory / "config.toml"
     path.write_text(
@@ -113,7 +113,7 @@ max_qps = {qps}
 [monitor]
 interval = "5m"
 poll_timeout = "30m"
-rules = "{RULES}"
+rules = "{rules}"
 [storage]
 url = "sqlite:///{directory / "monitor.db"}"
 [console]

@@ -14,6 +14,7 @@ interval holds more). The first cycle is cold (and holds the start-up); the tabl
 their median.
 
     .venv/bin/python bench/run_cycle.py [--ads 100000] [--interval 60s] [--cycles 5] [--qps 10] [--keep DIR]
+                                        [--rules DIR]
 
 ``--keep DIR`` writes the daemon's debug log (``run.log``) and the sandbox's arrivals (``arrivals.json``: each
 request's time, endpoint and answer code) there, to see what came before a 40100.
@@ -35,7 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bytecode import installed_env  # bench/: run as a script, this folder is on sys.path
-from cycle import EXTRA, STAGE_LINE, config, free_port, http, rows_written, wait_started
+from cycle import EXTRA, RULES, STAGE_LINE, config, free_port, http, rows_written, wait_started
 
 from monitor.sandbox import LARGE_ADVERTISER_ID
 
@@ -85,9 +86,11 @@ def watch(daemon: subprocess.Popen[str], directory: Path, moments: list[Moment],
             moments.append(Moment(at, cpu, rss, peak, match.group(2), rows_written(directory), polls))
 
 
-def measure(ads: int, interval: str, cycles: int, qps: int, keep: Path | None = None) -> tuple[list[Moment], int]:
+def measure(
+    ads: int, interval: str, cycles: int, qps: int, keep: Path | None = None, rules: Path = RULES
+) -> tuple[list[Moment], int]:
     """The moments of ``cycles`` + 1 polls of the large advertiser, and the 40100 answers the sandbox gave
-    (``keep``: a directory for the daemon's log and the sandbox's arrivals)."""
+    (``keep``: a directory for the daemon's log and the sandbox's arrivals; ``rules``: the rules directory)."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     command = [sys.executable, "-m", "monitor", "sandbox", "--port", str(port), "--qps", str(qps)]
@@ -98,7 +101,7 @@ def measure(ads: int, interval: str, cycles: int, qps: int, keep: Path | None = 
     try:
         wait_started(url, sandbox)
         with tempfile.TemporaryDirectory() as tmp:
-            cfg = config(Path(tmp), url, qps)
+            cfg = config(Path(tmp), url, qps, rules)
             cfg.write_text(cfg.read_text().replace('interval = "5m"', f'interval = "{interval}"'))
             run = [sys.executable, "-m", "monitor", "--log-level", "debug", "run", "--config", str(cfg)]
             quiet, env = subprocess.DEVNULL, installed_env()
@@ -138,8 +141,9 @@ def main() -> None:
     parser.add_argument("--cycles", type=int, default=5)
     parser.add_argument("--qps", type=int, default=10)
     parser.add_argument("--keep", type=Path, help="a directory for the daemon's log and the sandbox's arrivals")
+    parser.add_argument("--rules", type=Path, default=RULES, help="the rules directory (default: bench/rules)")
     args = parser.parse_args()
-    moments, throttled = measure(args.ads, args.interval, args.cycles, args.qps, args.keep)
+    moments, throttled = measure(args.ads, args.interval, args.cycles, args.qps, args.keep, args.rules)
     print(f"run against the sandbox at {args.qps} QPS, every {args.interval}: 1 advertiser of {args.ads:,} ads + "
           f"{EXTRA} small ones, 20 rules")  # fmt: skip
     print(
