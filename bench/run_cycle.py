@@ -3,9 +3,9 @@
 ``bench/cycle.py`` measures ``once``: a process of its own per cycle, so each warm cycle there also pays Python's
 start-up, the imports (about 0.6 s of CPU), the configuration and opening the database. A daemon pays those once.
 This bench starts the same sandbox and configuration as ``bench/cycle.py`` (one advertiser with ``--ads`` ads and
-20 small ones, spending alike at every hour: ``--flat-delivery``, see there; the 20 rules of ``bench/rules/``, a
-fresh SQLite file, ``--qps``) and runs
-``python -m monitor --log-level debug run`` at ``--interval``. Each time the large advertiser's poll ends (its
+20 small ones, spending alike at every hour: ``--flat-delivery``, see there; the 20 rules of ``bench/rules/`` or
+``--rules DIR``, a fresh SQLite file, ``--qps``) and runs ``python -m monitor --log-level debug run`` at
+``--interval``. Each time the large advertiser's poll ends (its
 ``stage seconds`` debug line) it reads the daemon's CPU (user + system, ``/proc/PID/stat``) and RSS
 (``/proc/PID/status``): the CPU between two such moments is one cycle of every advertiser (each is polled once
 per interval), everything the daemon did meanwhile included (outbox, maintenance, health); the ``polls`` column
@@ -145,7 +145,7 @@ def main() -> None:
     args = parser.parse_args()
     moments, throttled = measure(args.ads, args.interval, args.cycles, args.qps, args.keep, args.rules)
     print(f"run against the sandbox at {args.qps} QPS, every {args.interval}: 1 advertiser of {args.ads:,} ads + "
-          f"{EXTRA} small ones, 20 rules")  # fmt: skip
+          f"{EXTRA} small ones, the rules of {args.rules}")  # fmt: skip
     print(
         f"{'cycle':>5} {'CPU s':>7} {'wall s':>7} {'RSS MB':>7} {'peak MB':>8} {'rows':>7} {'polls':>5}"
         "  large advertiser's stages"

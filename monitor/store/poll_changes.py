@@ -185,7 +185,7 @@ def _stored_form(metrics: Metrics) -> str | None:
     return "{}" if metrics is EMPTY else None
 
 
-def _parsed(old: EntityState | None, hand_over: bool = True) -> dict[str, Any] | None:
+def _parsed(old: EntityState | None, hand_over: bool) -> dict[str, Any] | None:
     """``old``'s stored text parsed into plain dicts for comparing windows, and (``hand_over``) handed to its
     metrics (the rules read these, each window wrapped when read, not copied); None when ``old`` has no text left
     undecoded (its metrics are then compared as they are)."""
