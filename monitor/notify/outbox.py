@@ -10,8 +10,8 @@ through its channel outside any transaction, and records the outcome:
 
 * accepted by the channel -> ``mark_sent`` right away;
 * :class:`TransientDeliveryError` (or a timeout, or a bug) -> retried later with exponential back-off and jitter
-  (at least the receiver's Retry-After); the other claimed rows to the same destination wait with it, so an
-  unreachable Slack costs one attempt per back-off period and sender, not one per message; after
+  (:class:`Backoff`, at least the receiver's Retry-After); the other claimed rows to the same destination wait with
+  it, so an unreachable Slack costs one attempt per back-off period and sender, not one per message; after
   ``max_attempts`` it is given up (failed);
 * :class:`PermanentDeliveryError` -> failed at once; logged once per (destination, error code), not once per
   message, until a delivery through that destination succeeds; :attr:`OutboxSender.problems` lists them meanwhile
@@ -22,11 +22,9 @@ messages of that run. The next run starts only when the slowest channel has fini
 channel (each call waits up to ``send_timeout``) delays the messages queued meanwhile for every channel.
 Polling never waits for delivery: the pipeline only enqueues.
 
-Several senders on one database (replicas of ``run``). A claim lasts ``CLAIM_MARGIN`` × ``send_timeout``; before
-each call to a channel the sender renews its claim if fewer than ``RENEW_MARGIN`` × ``send_timeout`` are left, so a
-claim never runs out during a delivery of a live sender, and no two senders hold a row at once: each row is
-delivered once however many senders run. Only the claimant records a result. A sender that dies (or hangs past its
-claim) leaves its rows claimed; once the claim has run out, another sender takes them over.
+Several senders on one database (replicas of ``run``): each row is delivered once however many senders run, by the
+sender holding its claim (monitor.notify.outbox_claim); a sender that dies leaves its rows to another once its claim
+has run out. How each result is recorded, the back-off and the once-per-problem log: monitor.notify.outbox_results.
 
 Delivery guarantee. A row marked sent is never sent again. A sender that dies (or loses an answer) between "the
 channel accepted it" and "the row is marked sent" leaves a row that may already have been delivered. Before
@@ -41,86 +39,34 @@ Message-ID, X-Monitor-Delivery header) to deduplicate on.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import hashlib
 import logging
 import os
 import random
 import secrets
 import socket
-from collections import Counter
 from collections.abc import Awaitable, Collection, Mapping
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TypeVar
 
 from monitor.clock import Clock
 from monitor.notify.base import Channel, Reconciler, split_channel
-from monitor.notify.errors import DeliveryError, PermanentDeliveryError, TransientDeliveryError
+from monitor.notify.errors import PermanentDeliveryError, TransientDeliveryError
 from monitor.notify.message import from_json
+from monitor.notify.outbox_claim import Claims, Held
+from monitor.notify.outbox_results import Backoff, Results, SendReport
 from monitor.store import OutboxMessage, Store
 from monitor.store.values import dumps
 
 log = logging.getLogger(__name__)
 
-#: A claim lasts this many ``send_timeout``s ...
-CLAIM_MARGIN = 3
-#: ... and is renewed before a call to a channel when fewer than this many are left: the call (at most one
-#: ``send_timeout``) and the recording of its result fit in what is left.
-RENEW_MARGIN = 2
-
 _T = TypeVar("_T")
-
-
-@dataclass(frozen=True)
-class Backoff:
-    """Delay before attempt n+1 after n failed ones: ``first * factor**(n-1)``, at most ``cap``, ± ``jitter``."""
-
-    first: timedelta = timedelta(seconds=30)
-    factor: float = 2.0
-    cap: timedelta = timedelta(hours=1)
-    jitter: float = 0.2
-
-    def delay(self, failures: int, rng: random.Random) -> timedelta:
-        seconds = min(self.first.total_seconds() * self.factor ** max(failures - 1, 0), self.cap.total_seconds())
-        return timedelta(seconds=seconds * (1 + rng.uniform(-self.jitter, self.jitter)))
-
-
-@dataclass
-class SendReport:
-    """What one :meth:`OutboxSender.run_once` did."""
-
-    fetched: int = 0  # rows claimed
-    sent: int = 0
-    already_delivered: int = 0  # found at the destination after an interrupted delivery: not sent again
-    retrying: int = 0
-    failed: int = 0
-    lost: int = 0  # taken over by another sender after this one's claim ran out: result not recorded here
-    #: (channel name, result) -> messages: ``sent``, ``failed`` (will retry) or ``dropped`` (given up), for the
-    #: metrics; the channel is the configured name (``slack`` for ``slack:#ops`` too)
-    by_channel: Counter[tuple[str, str]] = field(default_factory=Counter)
-
-    def tally(self, row: OutboxMessage, result: str) -> None:
-        """Count one result of ``row`` under its channel's name."""
-        self.by_channel[(split_channel(row.channel)[0], result)] += 1
-
-    def add(self, other: SendReport) -> None:
-        for name in (f.name for f in dataclasses.fields(self)):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
 def delivery_id(row: OutboxMessage) -> str:
     """Stable for a row across attempts and restarts, and unlikely to collide across databases."""
     digest = hashlib.sha256(f"{row.created_at.isoformat()}|{row.channel}|{dumps(row.payload)}".encode()).hexdigest()
     return f"tam-{row.id}-{digest[:12]}"
-
-
-@dataclass
-class _Held:
-    """One channel task's share of a claim: until when it lasts, and the rows lost to another sender."""
-
-    until: datetime
-    lost: set[int] = field(default_factory=set)
 
 
 class OutboxSender:
@@ -148,21 +94,23 @@ class OutboxSender:
         self._channels = dict(channels)
         self._clock = clock
         self._batch = batch
-        self._max_attempts = max_attempts
-        self._backoff = backoff or Backoff()
         self._send_timeout = send_timeout
-        self._claim_for = timedelta(seconds=send_timeout * CLAIM_MARGIN)
-        self._renew_below = timedelta(seconds=send_timeout * RENEW_MARGIN)
-        self._rng = rng or random.Random()
         self.claimant = f"{name or f'{socket.gethostname()}:{os.getpid()}'}/{secrets.token_hex(4)}"
+        self._claims = Claims(store, clock, self.claimant, send_timeout)
+        self._results = Results(
+            store,
+            clock,
+            self.claimant,
+            max_attempts=max_attempts,
+            backoff=backoff or Backoff(),
+            rng=rng or random.Random(),
+        )
         self._running = asyncio.Lock()  # one run at a time: a run takes back this sender's unfinished claims
-        self._problems: dict[tuple[str, str], str] = {}
-        self._unconfirmed: set[int] = set()  # delivered, but recording it failed: record, never re-send
 
     @property
     def problems(self) -> dict[str, str]:
         """Permanent delivery problems not yet cleared by a success: ``"slack: invalid_auth" -> message``."""
-        return {f"{spec}: {code}": text for (spec, code), text in self._problems.items()}
+        return self._results.problems
 
     async def replace_channels(self, channels: Mapping[str, Channel]) -> dict[str, Channel]:
         """Deliver through ``channels`` from now on (a reloaded configuration's); returns the previous ones once
@@ -178,7 +126,7 @@ class OutboxSender:
         async with self._running:
             now = now or self._clock.now()
             report = SendReport()
-            claim = await self._store.outbox.claim_due(now, self.claimant, now + self._claim_for, self._batch)
+            claim = await self._store.outbox.claim_due(now, self.claimant, now + self._claims.lasts, self._batch)
             report.fetched = len(claim.messages)
             for row_id, previous in claim.taken_over.items():
                 if previous != self.claimant:
@@ -188,7 +136,7 @@ class OutboxSender:
                 by_channel.setdefault(split_channel(row.channel)[0], []).append(row)
             results = await asyncio.gather(
                 *(
-                    self._deliver_all(name, rows, claim.taken_over.keys(), _Held(claim.until), report)
+                    self._deliver_all(name, rows, claim.taken_over.keys(), Held(claim.until), report)
                     for name, rows in by_channel.items()
                 ),
                 return_exceptions=True,
@@ -211,15 +159,15 @@ class OutboxSender:
     # --- one channel -----------------------------------------------------------------------------------------
 
     async def _deliver_all(
-        self, name: str, rows: list[OutboxMessage], taken_over: Collection[int], held: _Held, report: SendReport
+        self, name: str, rows: list[OutboxMessage], taken_over: Collection[int], held: Held, report: SendReport
     ) -> None:
         channel = self._channels.get(name)
         if channel is None:
             missing = PermanentDeliveryError(f"no notification channel named {name!r} is configured", code="no_channel")
             for row in rows:
-                await self._give_up(row, missing, report)
+                await self._results.give_up(row, missing, report)
             return
-        rows = await self._confirm_unrecorded(rows, report)
+        rows = await self._results.confirm_unrecorded(rows, report)
         rows = await self._skip_delivered(name, channel, rows, taken_over, held, report)
         blocked: dict[str | None, tuple[TransientDeliveryError, datetime]] = {}
         for index, row in enumerate(rows):
@@ -228,9 +176,9 @@ class OutboxSender:
             target = split_channel(row.channel)[1]
             if target in blocked:
                 error, retry_at = blocked[target]
-                await self._retry(row, error, report, retry_at=retry_at, deferred=True)
+                await self._results.retry(row, error, report, retry_at=retry_at, deferred=True)
                 continue
-            await self._keep_claim(rows[index:], held, report)
+            await self._claims.keep(rows[index:], held, report)
             if row.id in held.lost:
                 continue
             failure = await self._attempt(channel, row, report)
@@ -241,20 +189,6 @@ class OutboxSender:
             log.warning(
                 "%s: delivery failed (%s: %s); next attempt at %s", where, error.code, error, f"{retry_at:%H:%M:%S}"
             )
-
-    async def _keep_claim(self, rows: list[OutboxMessage], held: _Held, report: SendReport) -> None:
-        """Before a call to a channel: renew the claim on ``rows`` if the call might outlast it."""
-        now = self._clock.now()
-        if held.until - now >= self._renew_below:
-            return
-        wanted = [row.id for row in rows if row.id not in held.lost]
-        until = now + self._claim_for
-        kept = await self._store.outbox.renew(wanted, self.claimant, until)
-        held.until = until
-        for row_id in set(wanted) - kept:
-            held.lost.add(row_id)
-            report.lost += 1
-            log.warning("outbox row %s: this sender's claim ran out and another sender took it over", row_id)
 
     async def _call(self, call: Awaitable[_T]) -> _T:
         """A call to a channel, bounded by ``send_timeout`` (a claim lasts only so long)."""
@@ -267,7 +201,7 @@ class OutboxSender:
         try:
             message = from_json(row.payload)
         except ValueError as exc:
-            await self._give_up(
+            await self._results.give_up(
                 row, PermanentDeliveryError(f"unreadable outbox row: {exc}", code="bad_payload"), report
             )
             return None
@@ -275,7 +209,7 @@ class OutboxSender:
         try:
             await self._call(channel.send(message, target, delivery_id=delivery_id(row)))
         except PermanentDeliveryError as exc:
-            await self._give_up(row, exc, report)
+            await self._results.give_up(row, exc, report)
             return None
         except TransientDeliveryError as exc:
             error = exc
@@ -285,44 +219,9 @@ class OutboxSender:
             log.exception("%s: unexpected error delivering outbox row %s", row.channel, row.id)
             error = TransientDeliveryError(f"{type(exc).__name__}: {exc}", code="unexpected")
         else:
-            await self._mark_sent(row, report)
+            await self._results.mark_sent(row, report)
             return None
-        return error, await self._retry(row, error, report)
-
-    async def _mark_sent(self, row: OutboxMessage, report: SendReport, *, already: bool = False) -> None:
-        """Record a delivery (``already``: found at the destination, not sent by this run)."""
-        self._unconfirmed.add(row.id)
-        recorded = await self._store.outbox.mark_sent(row.id, self._clock.now(), claimant=self.claimant)
-        self._unconfirmed.discard(row.id)
-        if not recorded:
-            report.lost += 1
-            log.warning(
-                "%s: outbox row %s was delivered after this sender's claim on it ran out, and another sender took it "
-                "over: it may arrive twice (Slack with a bot token: that sender looks for it in the channel first)",
-                row.channel,
-                row.id,
-            )
-            return
-        if already:
-            report.already_delivered += 1
-        else:
-            report.sent += 1
-            report.tally(row, "sent")
-        cleared = [key for key in self._problems if key[0] == row.channel]
-        if cleared:
-            for key in cleared:
-                del self._problems[key]
-            log.info("%s: delivering again", row.channel)
-
-    async def _confirm_unrecorded(self, rows: list[OutboxMessage], report: SendReport) -> list[OutboxMessage]:
-        """Rows this process delivered but could not mark sent (the store failed): mark them, do not re-send."""
-        rest = []
-        for row in rows:
-            if row.id in self._unconfirmed:
-                await self._mark_sent(row, report, already=True)
-            else:
-                rest.append(row)
-        return rest
+        return error, await self._results.retry(row, error, report)
 
     async def _skip_delivered(
         self,
@@ -330,7 +229,7 @@ class OutboxSender:
         channel: Channel,
         rows: list[OutboxMessage],
         taken_over: Collection[int],
-        held: _Held,
+        held: Held,
         report: SendReport,
     ) -> list[OutboxMessage]:
         """Ask the channel about rows that may have been delivered already (taken over from a claim that ran out,
@@ -343,7 +242,7 @@ class OutboxSender:
                 doubtful.setdefault(split_channel(row.channel)[1], []).append(row)
         skip: set[int] = set()
         for target, candidates in doubtful.items():
-            await self._keep_claim(rows, held, report)
+            await self._claims.keep(rows, held, report)
             ids = {delivery_id(row): row for row in candidates if row.id not in held.lost}
             if not ids:
                 continue
@@ -358,72 +257,15 @@ class OutboxSender:
                 )
                 retry_at = None
                 for row in ids.values():
-                    retry_at = await self._retry(row, error, report, retry_at=retry_at)
+                    retry_at = await self._results.retry(row, error, report, retry_at=retry_at)
                     skip.add(row.id)
                 continue
             for key in found or ():
                 row = ids[key]
                 log.info("%s: outbox row %s was already delivered (interrupted before it was recorded)", name, row.id)
-                await self._mark_sent(row, report, already=True)
+                await self._results.mark_sent(row, report, already=True)
                 skip.add(row.id)
         return [row for row in rows if row.id not in skip and row.id not in held.lost]
-
-    # --- recording -------------------------------------------------------------------------------------------
-
-    async def _retry(
-        self,
-        row: OutboxMessage,
-        error: TransientDeliveryError,
-        report: SendReport,
-        *,
-        retry_at: datetime | None = None,
-        deferred: bool = False,
-    ) -> datetime:
-        """Schedule the row's next attempt (or give up after max_attempts); returns when it will be."""
-        now = self._clock.now()
-        failures = row.attempts + 1
-        if failures >= self._max_attempts:
-            gave_up = PermanentDeliveryError(f"gave up after {failures} attempts; last: {error}", code=error.code)
-            if await self._give_up(row, gave_up, report, log_it=False):
-                log.error("%s: gave up on outbox row %s after %d attempts: %s", row.channel, row.id, failures, error)
-            return now
-        if retry_at is None:
-            delay = self._backoff.delay(failures, self._rng)
-            if error.retry_after is not None:
-                delay = max(delay, timedelta(seconds=error.retry_after))
-            retry_at = now + delay
-        text = f"{error.code}: {error}" + (
-            " (waiting for an earlier message to the same destination)" if deferred else ""
-        )
-        if await self._record_failure(row, text, retry_at, report):
-            report.retrying += 1
-            report.tally(row, "failed")
-        return retry_at
-
-    async def _give_up(
-        self, row: OutboxMessage, error: DeliveryError, report: SendReport, *, log_it: bool = True
-    ) -> bool:
-        if not await self._record_failure(row, f"{error.code}: {error}", None, report):
-            return False
-        report.failed += 1
-        report.tally(row, "dropped")
-        key = (row.channel, error.code)
-        if log_it and key not in self._problems:
-            log.error("%s: %s (logged once; such messages fail until it is fixed)", row.channel, error)
-        elif log_it:
-            log.debug("%s: outbox row %s failed: %s", row.channel, row.id, error)
-        if log_it:
-            self._problems[key] = str(error)
-        return True
-
-    async def _record_failure(
-        self, row: OutboxMessage, text: str, retry_at: datetime | None, report: SendReport
-    ) -> bool:
-        if await self._store.outbox.mark_failed(row.id, text, retry_at, claimant=self.claimant):
-            return True
-        report.lost += 1
-        log.info("%s: outbox row %s was taken over by another sender; not recording this result", row.channel, row.id)
-        return False
 
 
 __all__ = ["Backoff", "OutboxSender", "SendReport", "delivery_id"]
