@@ -22,7 +22,8 @@ from monitor.domain import Level
 from monitor.sandbox import Sandbox, SandboxSettings
 from monitor.sandbox.settings import extra_advertiser_id
 from monitor.tiktok.client import TikTokClient
-from monitor.tiktok.ratelimit import RateLimiter, pause_cap
+from monitor.tiktok.ratelimit import RateLimiter
+from monitor.tiktok.throttle import pause_cap
 from monitor.tiktok.transport import Transport
 
 

@@ -28,7 +28,9 @@ from monitor.errors import MonitorError
 from monitor.rules.model import RuleSet
 from monitor.tiktok.client import BcAdvertiser, TikTokClient
 from monitor.tiktok.models import AdvertiserInfo
-from monitor.tiktok.ratelimit import RateLimiter, SharedBudget, pause_cap
+from monitor.tiktok.ratelimit import RateLimiter
+from monitor.tiktok.shared_budget import SharedBudget
+from monitor.tiktok.throttle import pause_cap
 from monitor.tiktok.transport import RetryPolicy, Transport
 
 if TYPE_CHECKING:

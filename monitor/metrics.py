@@ -18,7 +18,7 @@ The series, all prefixed ``tiktok_monitor_``:
   endpoint of the app) | advertiser (40133), and local (our own limiter made a request wait)
 - ``api_throttle_episodes_total{scope}``: throttle episodes begun (app | endpoint | advertiser): the answers to
   requests in flight when TikTok starts throttling make one episode and one pause; it ends a minute after its
-  last pause passes without another (:mod:`monitor.tiktok.ratelimit`). Many answers per episode are normal;
+  last pause passes without another (:mod:`monitor.tiktok.throttle`). Many answers per episode are normal;
   episodes often (``increase(...[1h])``) mean something else spends the app's budget: a monitor process on
   another database or with ``[tiktok] shared_budget = false``, or another tool (lower ``max_qps`` in each)
 - ``findings_total{rule,severity}``, ``actions_total{type,outcome}``

@@ -42,7 +42,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from monitor.store.db import writing
 from monitor.store.lease import dialect_insert
 from monitor.store.models import ApiBudgetLeaseRow, ApiBudgetRow
-from monitor.tiktok.ratelimit import DEFAULT_MARGIN, BudgetLease
+from monitor.tiktok.ratelimit import DEFAULT_MARGIN
+from monitor.tiktok.shared_budget import BudgetLease
 
 budget_t = ApiBudgetRow.__table__
 leases_t = ApiBudgetLeaseRow.__table__
@@ -55,7 +56,7 @@ DEFAULT_APP = "default"
 
 class AppBudget:
     """One app's budget in the database: :meth:`lease` batches of tokens, :meth:`pause` the app. Implements
-    :class:`monitor.tiktok.ratelimit.SharedBudget`. ``round_trips`` counts the transactions, ``batches`` the
+    :class:`monitor.tiktok.shared_budget.SharedBudget`. ``round_trips`` counts the transactions, ``batches`` the
     leases that gave tokens (for bench/)."""
 
     def __init__(

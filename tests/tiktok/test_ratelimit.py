@@ -12,7 +12,8 @@ from limiter_time import VirtualTime, grant_all
 
 from monitor.sandbox.arrivals import max_in_window
 from monitor.tiktok.errors import error_for_code
-from monitor.tiktok.ratelimit import FIRST_PAUSE, MAX_PAUSE, RateLimiter, pause_cap
+from monitor.tiktok.ratelimit import RateLimiter
+from monitor.tiktok.throttle import FIRST_PAUSE, MAX_PAUSE, pause_cap
 
 
 async def test_never_more_than_max_qps_in_any_second_with_50_callers():

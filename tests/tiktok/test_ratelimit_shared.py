@@ -10,7 +10,8 @@ import pytest
 from limiter_time import VirtualTime, grant_all
 
 from monitor.sandbox.arrivals import max_in_window
-from monitor.tiktok.ratelimit import BudgetLease, RateLimiter
+from monitor.tiktok.ratelimit import RateLimiter
+from monitor.tiktok.shared_budget import BudgetLease
 
 
 class FakeBudget:
@@ -90,7 +91,7 @@ async def test_the_pause_another_process_recorded_holds_every_request_and_escala
     assert vt.now - start >= 4.0  # waited for the other process's pause
     assert "another process sharing the app's budget was rate-limited" in caplog.text
     assert limiter.episodes == 1 and limiter.pauses == 0  # adopted, not made
-    assert limiter._current_qps(vt.now) == 5  # half rate after it, as the shared row says
+    assert limiter.throttling.qps(vt.now) == 5  # half rate after it, as the shared row says
     assert limiter.throttled(grant, "app", code=40100) == 8.0  # sent after that pause: escalates from 4 s
     await asyncio.sleep(0)
     assert budget.paused == [(8.0, limiter.slow_period)]  # and tells the others
