@@ -2,7 +2,7 @@
 
 One :class:`Metrics` object is built by the composition root and handed to whoever records something: the
 scheduler's poll listener, the client (API calls, throttles), the pipeline (findings, actions) and the outbox
-(notifications). ``/metrics`` (:mod:`monitor.health`) serves ``metrics.registry``.
+(notifications). ``/metrics`` (:mod:`monitor.healthserver`) serves ``metrics.registry``.
 
 The series (names, labels, what they mean) are :mod:`monitor.metrics_series`; ``POLL_BUCKETS`` is re-exported
 here.
