@@ -32,7 +32,7 @@ from monitor.domain import EntityState, Level
 from monitor.domain.windows import hour_dates
 from monitor.fetch import FetchPlan, fetch_snapshot
 from monitor.fetch_hours import hourly_windows
-from monitor.pipeline import ruleset_plan
+from monitor.fetch_plan import ruleset_plan
 from monitor.rules.loader import load_rules
 from monitor.sandbox import LARGE_ADVERTISER_ID
 from monitor.sandbox.arrivals import max_in_window

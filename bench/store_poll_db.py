@@ -36,8 +36,8 @@ from store_stages import _lap  # bench/: run as a script, this folder is on sys.
 from monitor.clock import SystemClock
 from monitor.domain import EntityState
 from monitor.fetch import fetch_snapshot
+from monitor.fetch_plan import ruleset_plan
 from monitor.gctune import tune_collector
-from monitor.pipeline import ruleset_plan
 from monitor.rules.loader import load_rules
 from monitor.sandbox import LARGE_ADVERTISER_ID
 from monitor.store import Store, sqlite_trips

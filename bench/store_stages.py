@@ -31,8 +31,8 @@ import aiohttp
 from monitor.clock import SystemClock
 from monitor.domain import Snapshot
 from monitor.fetch import fetch_snapshot
+from monitor.fetch_plan import ruleset_plan
 from monitor.gctune import tune_collector
-from monitor.pipeline import ruleset_plan
 from monitor.rules.engine import evaluate
 from monitor.rules.loader import load_rules
 from monitor.sandbox import LARGE_ADVERTISER_ID

@@ -35,7 +35,8 @@ from monitor.errors import MonitorError, PollTimeoutError
 from monitor.fullstore import FullStore
 from monitor.notify.message import OperationalMessage
 from monitor.notify.problems import ProblemBook
-from monitor.pipeline import Pipeline, Progress, Stage
+from monitor.pipeline import Pipeline
+from monitor.poll_stages import Progress, Stage
 from monitor.polls import PollOutcome, PollResult, PollSummary
 from monitor.store.errors import LeaseHeldError, ShardLostError, StoreError, StoreFullError
 from monitor.tiktok.callcount import counting_calls

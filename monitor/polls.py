@@ -43,7 +43,7 @@ class PollSummary:
     actions: tuple[Taken, ...] = ()  # what each action the rules asked for became (done, dry run, skipped, failed)
     errors: tuple[str, ...] = ()
     seconds: float = 0.0
-    #: wall seconds per stage of the poll (monitor.pipeline.Stage values: start, fetch, ..., commit)
+    #: wall seconds per stage of the poll (monitor.poll_stages.Stage values: start, fetch, ..., commit)
     stage_seconds: Mapping[str, float] = field(default_factory=dict)
     #: Adaptive polling: when spend is projected to make a rule fire before the next scheduled poll (None: no
     #: rule would, or adaptive polling is off; monitor.adaptive)

@@ -23,8 +23,9 @@ with a traceback only for an unexpected error.
 :meth:`Scheduler.shutdown` stops starting jobs, waits for the running ones up to a limit (then cancels them) and,
 when they all finished in time, runs the outbox job once more.
 
-The phases are :mod:`monitor.phases` (re-exported here); what happens around each job (listeners, failure
-streaks, skips, tracking for shutdown) is :mod:`monitor.scheduler_jobs`.
+The phases are :mod:`monitor.phases` (re-exported here); when each job runs on APScheduler (triggers, job
+options) is :mod:`monitor.scheduler_triggers`; what happens around each job (listeners, failure streaks, skips,
+tracking for shutdown) is :mod:`monitor.scheduler_jobs`.
 """
 
 from __future__ import annotations
@@ -36,13 +37,13 @@ from datetime import UTC, datetime, timedelta
 
 from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from apscheduler.triggers.interval import IntervalTrigger
 
 from monitor.clock import Clock, SystemClock
 from monitor.durations import format_duration
 from monitor.phases import EPOCH, next_poll_at, phase_offset
 from monitor.polls import PollOutcome
 from monitor.scheduler_jobs import POLL_JOB, JobRunner, call_listener, describe_error
+from monitor.scheduler_triggers import add_periodic, add_poll_job, first_poll
 
 logger = logging.getLogger(__name__)
 
@@ -134,11 +135,13 @@ class Scheduler(JobRunner):
         ids, self._advertisers = self._advertisers, []
         self.set_advertisers(ids)
         if self._discover is not None:
-            self._add_periodic("discover", self._run_discover, self._discover_interval, now=True)
+            add_periodic(self._aps, "discover", self._run_discover, self._discover_interval, now=True)
         if self._send_outbox is not None:
-            self._add_periodic("outbox", self._guarded("outbox", self._send_outbox), self._outbox_interval, now=False)
+            add_periodic(
+                self._aps, "outbox", self._guarded("outbox", self._send_outbox), self._outbox_interval, now=False
+            )
         if self._prune is not None:
-            self._add_periodic("prune", self._guarded("prune", self._prune), self._prune_interval, now=False)
+            add_periodic(self._aps, "prune", self._guarded("prune", self._prune), self._prune_interval, now=False)
         logger.info(
             "scheduler started: %d advertiser(s) every %s%s",
             len(self._advertisers),
@@ -185,7 +188,7 @@ class Scheduler(JobRunner):
             for advertiser_id in self._advertisers:
                 self._aps.remove_job(POLL_JOB + advertiser_id)
                 self._add_poll_job(advertiser_id)
-            logger.info("polling every %s from now on%s", format_duration(interval), self._first_poll())
+            logger.info("polling every %s from now on%s", format_duration(interval), first_poll(self._aps))
 
     def set_advertisers(self, advertiser_ids: Iterable[str]) -> tuple[list[str], list[str]]:
         """Poll exactly these advertisers from now on; returns ``(added, removed)``. Running polls finish."""
@@ -199,7 +202,7 @@ class Scheduler(JobRunner):
             for advertiser_id in added:
                 self._add_poll_job(advertiser_id)
             if added or removed:
-                first = self._first_poll() if len(added) == len(wanted) and self._aps.running else ""
+                first = first_poll(self._aps) if len(added) == len(wanted) and self._aps.running else ""
                 logger.info("advertisers: %d polled, added %s, removed %s%s", len(wanted), added, removed, first)
             for listener in self._on_advertisers:
                 call_listener(listener, sorted(wanted))
@@ -233,56 +236,11 @@ class Scheduler(JobRunner):
         await asyncio.sleep(0)  # AsyncIOScheduler.shutdown runs on the next loop iteration
         logger.info("scheduler stopped")
 
-    def _first_poll(self) -> str:
-        """``; first poll at 04:52:10 UTC (in 3m12s)``: when the earliest poll job runs (each has its phase)."""
-        times = [
-            job.next_run_time
-            for job in self._aps.get_jobs()
-            if job.id.startswith(POLL_JOB) and job.next_run_time is not None
-        ]
-        if not times:
-            return ""
-        first = min(times)
-        wait = timedelta(seconds=max(0, round((first - datetime.now(UTC)).total_seconds())))
-        return f"; first poll at {first:%H:%M:%S} UTC (in {format_duration(wait)})"
-
     # --- jobs ----------------------------------------------------------------------------------------------------
 
-    def _poll_trigger(self, advertiser_id: str) -> IntervalTrigger:
-        # start_date in the past: APScheduler fires at start_date + n * interval, i.e. at the advertiser's phase.
-        # No APScheduler jitter: the phases already spread the load, and in 3.x an interval trigger measures
-        # each next time from the jittered previous one, so phases would random-walk into each other.
-        return IntervalTrigger(
-            seconds=self._interval.total_seconds(),
-            start_date=EPOCH + phase_offset(advertiser_id, self._interval),
-            timezone=UTC,
-        )
-
     def _add_poll_job(self, advertiser_id: str) -> None:
-        grace = self._misfire_grace or self._interval / 2
-        self._aps.add_job(
-            self._run_poll,
-            self._poll_trigger(advertiser_id),
-            args=[advertiser_id],
-            id=POLL_JOB + advertiser_id,
-            name=f"poll {advertiser_id}",
-            max_instances=1,
-            coalesce=True,
-            misfire_grace_time=max(1, round(grace.total_seconds())),
-        )
-
-    def _add_periodic(self, name: str, func: Callable[[], Awaitable[None]], every: timedelta, *, now: bool) -> None:
-        # first run after one period, or at once; (APScheduler reads next_run_time=None as "paused")
-        first = {"next_run_time": datetime.now(UTC)} if now else {}
-        self._aps.add_job(
-            func,
-            IntervalTrigger(seconds=every.total_seconds(), timezone=UTC),
-            id=name,
-            name=name,
-            max_instances=1,
-            coalesce=True,
-            misfire_grace_time=max(1, round(every.total_seconds())),
-            **first,
+        add_poll_job(
+            self._aps, self._run_poll, advertiser_id, self._interval, self._misfire_grace or self._interval / 2
         )
 
     async def _run_discover(self) -> None:

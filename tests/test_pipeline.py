@@ -14,7 +14,8 @@ from polling import PipelinePolls
 from monitor.adaptive import Cadence
 from monitor.domain import Level, Snapshot
 from monitor.domain.stored import StoredMetrics
-from monitor.pipeline import Pipeline, fetch_plan
+from monitor.fetch_plan import fetch_plan
+from monitor.pipeline import Pipeline
 from monitor.rules.loader import load_rules
 from monitor.sandbox import Fault
 from monitor.store.db import reading

@@ -94,3 +94,25 @@ async def test_a_pace_that_rose_shortly_before_the_poll_is_projected_at_its_rece
         assert ahead <= 12, ahead
     else:  # averaged over the minute: 10 a second, 40 s (bisected to a 32nd of the 10 minutes ahead)
         assert 30 <= ahead <= 60, ahead
+
+
+async def test_the_adaptive_setting_is_read_once_per_poll(make_client, store, tmp_path, clock, sandbox) -> None:
+    """The levels the comparison parses and the look ahead come from one read, so a reload between them cannot make
+    them disagree."""
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "r.toml").write_text(
+        '[[rule]]\nname = "overspend"\nlevel = "ad"\nwhen = "spend > 1000000"\nnotify = ["slack"]\n'
+    )
+    ruleset = load_rules(tmp_path / "rules", channels={"slack"})
+    reads: list[Cadence] = []
+
+    def adaptive() -> Cadence:
+        reads.append(Cadence(INTERVAL, GAP))
+        return reads[-1]
+
+    pipeline = Pipeline(client=make_client(), store=store, rules=lambda: ruleset, clock=clock, adaptive=adaptive)
+    poller = PipelinePolls(pipeline, clock)
+    await poller.poll(ADV)
+    clock.advance(60)
+    await poller.poll(ADV)
+    assert len(reads) == 2

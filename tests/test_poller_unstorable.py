@@ -11,7 +11,8 @@ from monitor.clock import FrozenClock
 from monitor.notify.message import OperationalMessage
 from monitor.notify.ops import OpsKind, OpsPolicy
 from monitor.notify.problems import ProblemBook
-from monitor.pipeline import Pipeline, Progress
+from monitor.pipeline import Pipeline
+from monitor.poll_stages import Progress
 from monitor.poller import AdvertiserPoller
 from monitor.polls import PollResult, PollSummary
 from monitor.store import Store

@@ -17,7 +17,7 @@ from monitor.config import Settings
 from monitor.domain import Snapshot
 from monitor.errors import ConfigError, MonitorError
 from monitor.fetch import fetch_snapshot
-from monitor.pipeline import ruleset_plan
+from monitor.fetch_plan import ruleset_plan
 from monitor.preview.explain import explain_rule
 from monitor.preview.explain_table import render_table, rule_header
 from monitor.preview.parts import PreviewParts

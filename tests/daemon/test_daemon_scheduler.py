@@ -16,6 +16,7 @@ import pytest
 from monitor.errors import MonitorError
 from monitor.polls import PollOutcome, PollResult
 from monitor.scheduler import EPOCH, Scheduler, next_poll_at, phase_offset
+from monitor.scheduler_triggers import poll_trigger
 
 INTERVAL = timedelta(seconds=0.3)
 
@@ -121,14 +122,10 @@ async def test_a_new_interval_moves_every_poll_to_its_phase_of_that_interval(
 
 @pytest.mark.parametrize("interval", [timedelta(seconds=2), timedelta(minutes=5), timedelta(hours=1)])
 def test_next_poll_at_is_when_the_poll_job_fires_next(interval: timedelta) -> None:
-    async def poll(advertiser_id: str) -> PollOutcome:
-        raise AssertionError("never run")
-
-    scheduler = Scheduler(poll=poll, interval=interval)
     now = datetime(2026, 11, 24, 20, 0, 0, 123456, tzinfo=UTC)
     for i in range(20):
         advertiser_id = f"70000000000000000{i:02d}"
-        trigger = scheduler._poll_trigger(advertiser_id)  # the job's own trigger (APScheduler's arithmetic)
+        trigger = poll_trigger(advertiser_id, interval)  # the job's own trigger (APScheduler's arithmetic)
         on_time = EPOCH + phase_offset(advertiser_id, interval) + interval * 300_000  # exactly a firing time
         for moment in (now, now + interval * 7 / 3, on_time):
             fires = trigger.get_next_fire_time(None, moment)
