@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 def lazy_exports(package: str, exports: Mapping[str, str]) -> Callable[[str], Any]:
     """A module ``__getattr__`` for ``package`` that imports ``exports[name]`` (a module path relative to
-    ``package``, e.g. ``".repo"``) on first use of ``name`` and caches the value in the package."""
+    ``package``, e.g. ``".repo"``, or absolute) on first use of ``name`` and caches the value in the package."""
 
     def __getattr__(name: str) -> Any:
         module = exports.get(name)

@@ -315,8 +315,8 @@ def test_sandbox_serves_the_extra_advertisers_asked_for(tmp_path):
 
 
 def test_sandbox_flat_delivery_is_an_option_off_by_default() -> None:
-    from monitor.app import sandbox_settings
     from monitor.sandbox.curve import AMPLITUDE
+    from monitor.sandbox_command import sandbox_settings
 
     parser = build_parser()
     assert parser.parse_args(["sandbox", "--flat-delivery"]).flat_delivery is True

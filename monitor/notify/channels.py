@@ -1,4 +1,4 @@
-"""Channels from settings: what the composition root (app.py) calls to get ``{"slack": ..., "email": ...}``.
+"""Channels from settings: what the composition root (wiring.py) calls to get ``{"slack": ..., "email": ...}``.
 
 Each channel's module (and its library: slack_sdk, aiosmtplib) is imported only when the configuration sets that
 channel up, so a configuration without ``[slack]`` never loads the Slack SDK."""

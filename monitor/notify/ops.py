@@ -19,8 +19,8 @@ what was remembered (an :class:`OpsState`, or None) and ``now``, it returns what
   forgotten silently.
 
 The problem books keep the states per (kind, subject) and write every change to the store (``ops_states``), so a
-problem told once is not told again after a restart or by the next cron'd ``once``. ``Runtime.tell`` queues each
-message in the outbox at once, in a transaction of its own (not the poll's).
+problem told once is not told again after a restart or by the next cron'd ``once``. ``OpsAlerts.tell``
+(:mod:`monitor.ops_alerts`) queues each message in the outbox at once, in a transaction of its own (not the poll's).
 """
 
 from __future__ import annotations

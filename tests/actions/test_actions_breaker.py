@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from monitor import app
 from monitor.clock import FrozenClock
 from monitor.config import Settings, load_settings
 from monitor.domain import Outcome
+from monitor.journal_commands import run_actions
 from monitor.once import run_once
 from monitor.sandbox import Sandbox, SandboxSettings
 from monitor.sandbox.settings import extra_advertiser_id
@@ -112,7 +112,7 @@ async def test_once_makes_at_most_max_writes_tells_once_and_writes_again_only_af
 
     # a person resumes: writes go out again (the held-back actions are not replayed; a rule firing anew acts)
     printed = io.StringIO()
-    assert await app.run_actions(settings, "resume", by="alice", clock=clock, out=printed) == 0
+    assert await run_actions(settings, "resume", by="alice", clock=clock, out=printed) == 0
     assert printed.getvalue().startswith("circuit breaker closed by alice at 2026-11-24 20:05:00 UTC")
     (tmp_path / "rules" / "a.toml").write_text(pause_rule("stop-spending-after-resume"))
     clock.advance(60)

@@ -22,7 +22,7 @@ from monitor.actions import GuardSettings
 from monitor.actions.breaker import Breaker
 from monitor.actions.revert import revert
 from monitor.domain import Level
-from monitor.runtime import interrupted_lines
+from monitor.interrupted import interrupted_lines
 from monitor.sandbox import Fault
 from monitor.store.values import ActionIntent, ActionStatus
 from monitor.tiktok.models import AdvertiserInfo
