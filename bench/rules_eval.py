@@ -32,9 +32,10 @@ from datetime import UTC, datetime
 
 from monitor.domain import EntityState, Level, Snapshot
 from monitor.rules import Rule, evaluate
-from monitor.rules.codegen import EMPTY, Emitter, indent
+from monitor.rules.codegen import Emitter
 from monitor.rules.expr import Context, compile_when
 from monitor.rules.program import Source, audit
+from monitor.rules.reads import EMPTY, indent
 
 NOW = datetime(2026, 11, 24, 20, 0, tzinfo=UTC)
 ADVERTISER = "7000000000000000001"

@@ -45,7 +45,8 @@ from monitor.configtypes import (
 )
 from monitor.errors import ConfigError, Origin, Problem
 from monitor.tomlpos import KeyIndex
-from monitor.tomlvalidate import Loader, parse_toml, read_text
+from monitor.tomlread import parse_toml, read_text
+from monitor.tomlvalidate import Loader
 
 __all__ = [
     "DEFAULT_ACCOUNT",

@@ -86,7 +86,7 @@ class SubscriptionSettings(Section):
 class TikTokSettings(Section):
     """``[tiktok]``: where the Business API is and how to use it; one token, or several ``accounts``."""
 
-    #: What people write for our keys: suggested before the closest spelling (see tomlvalidate).
+    #: What people write for our keys: suggested before the closest spelling (see tomlmessages).
     SYNONYMS: ClassVar[dict[str, str]] = {
         "token": "access_token",
         "qps": "max_qps",

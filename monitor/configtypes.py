@@ -18,7 +18,8 @@ from pydantic_core import PydanticCustomError
 
 from monitor.domain.budget import AMOUNT_TEXT, MAX_AMOUNT, MAX_CHANGE_PERCENT
 from monitor.durations import Duration, at_least, at_most
-from monitor.tomlvalidate import FromEnv, show_value
+from monitor.tomlmessages import show_value
+from monitor.tomlvalidate import FromEnv
 
 CONFIG_DIR = "config_dir"  # validation context key: the directory relative paths are resolved against
 

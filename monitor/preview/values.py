@@ -1,6 +1,6 @@
 """The values a rule's condition reads for one entity, by name, as the engine reads them. Pure.
 
-:func:`read` follows :meth:`monitor.rules.codegen.Emitter.load`: a metric of a window (None when the window or
+:func:`read` follows :meth:`monitor.rules.reads.Reads.load`: a metric of a window (None when the window or
 the metric is missing: "no data"), an entity field, ``budget_used`` (today's spend / a daily budget),
 ``projected_spend``, ``pace``, ``hour``, ``weekday``, ``day_elapsed`` and ``currency``; ``prev.x`` reads the
 entity as the previous poll saw it (None when it was not there).

@@ -8,9 +8,10 @@ The pipeline's view::
     evaluation = evaluate(ruleset, current, previous, now, zone=advertiser_zone)
     progress = advance(ruleset, alert_states, evaluation, now)  # -> states to write/delete, transitions
 
-Modules: ``names`` (vocabulary), ``tokens``/``syntax`` (parsing), ``resolve``/``expr``/``codegen`` (checking
-and compiling ``when``), ``model`` (Rule, RuleSet, Action, Match), ``schema``/``loader`` (rule files),
-``engine`` (findings), ``lifecycle`` (alert states and transitions), ``testfile``/``testing`` (test-rules).
+Modules: ``names`` (vocabulary), ``tokens``/``syntax`` (parsing), ``resolve``/``expr``/``ir``/``reads``/``codegen``
+(checking and compiling ``when``), ``model`` (Rule, RuleSet, Action, Match), ``schema``/``channels``/``actionspec``/
+``validation``/``loader`` (rule files), ``engine`` (findings), ``lifecycle`` (alert states and transitions),
+``testfile``/``testing`` (test-rules).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 :func:`compile_when` parses a condition (:mod:`monitor.rules.syntax`), resolves every name against the
 vocabulary (:mod:`monitor.rules.names`) for the rule's level and window, checks types, and returns a
-:class:`Condition` holding a small typed tree (:mod:`monitor.rules.codegen` IR); the engine compiles the
+:class:`Condition` holding a small typed tree (:mod:`monitor.rules.ir`); the engine compiles the
 conditions of a level together from those trees (:mod:`monitor.rules.program`). A condition can only read the
 values listed below; it cannot call, import or reach attributes: the language has no way to say so, and the
 generated code is audited to contain no text from the rule file.
@@ -44,7 +44,7 @@ from monitor.domain.baseline import DEFAULT_WEEKS, KINDS, MAX_WEEKS, MIN_WEEKS, 
 from monitor.domain.hourly import NOT_HOURLY
 from monitor.domain.profile import PROFILE_METRIC, PROFILE_WINDOW
 from monitor.rules import names as N
-from monitor.rules.codegen import IR, Const, Load, Op
+from monitor.rules.ir import IR, Const, Load, Op
 from monitor.rules.program import compile_condition
 from monitor.rules.resolve import Context, Ref, check_value, resolve
 from monitor.rules.syntax import Binary, Call, In, Literal, Logic, Name, Node, Not, Unary, parse

@@ -22,18 +22,12 @@ from monitor.domain.baseline import parse_window
 from monitor.domain.profile import PROFILE_DAYS, PROFILE_WINDOW
 from monitor.errors import ConfigError, Origin, Problem
 from monitor.rules.active import ActiveTime
+from monitor.rules.channels import CHANNELS, CHANNELS_HINT, CONFIG_HINT, KNOWN_CHANNELS
 from monitor.rules.model import Match, Rule, RuleSet
-from monitor.rules.schema import (
-    CHANNELS,
-    CHANNELS_HINT,
-    CONFIG_HINT,
-    KNOWN_CHANNELS,
-    RULE_NAME,
-    RuleFileModel,
-    RuleModel,
-)
+from monitor.rules.schema import RULE_NAME, RuleFileModel, RuleModel
 from monitor.tomlpos import KeyIndex
-from monitor.tomlvalidate import Loader, parse_toml, read_text
+from monitor.tomlread import parse_toml, read_text
+from monitor.tomlvalidate import Loader
 
 __all__ = ["configured_channels", "load_rules", "rule_files", "summarize"]
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 
 from monitor.notify.units import unit_for
-from monitor.rules.codegen import IR, Const, Load, Op
+from monitor.rules.ir import IR, Const, Load, Op
 from monitor.rules.model import Rule
 from monitor.rules.resolve import Ref
 

@@ -25,7 +25,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from monitor.rules.codegen import EMPTY, FIELD_ATTRS, IR, Emitter, indent
+from monitor.rules.codegen import Emitter
+from monitor.rules.ir import IR
+from monitor.rules.reads import EMPTY, FIELD_ATTRS, indent
 from monitor.rules.resolve import Ref
 
 Program = Callable[..., None]

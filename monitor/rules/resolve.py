@@ -1,7 +1,7 @@
 """Names of the ``when`` language: what each one reads, and the checks of literal values compared with them.
 
 :func:`resolve` turns ``("yesterday", "cpc")`` into a :class:`Ref`: "the metric cpc of the window yesterday",
-one of a fixed vocabulary, chosen at load (:mod:`monitor.rules.codegen` turns refs into reads). Problems are
+one of a fixed vocabulary, chosen at load (:mod:`monitor.rules.reads` turns refs into reads). Problems are
 raised as ``ValueError`` with a one-line message ("did you mean" included).
 """
 

@@ -1,17 +1,16 @@
 """The pydantic models of a rule file: every key of ``[[rule]]``, validated strictly, with one-line messages.
 
-Errors are raised as pydantic custom errors of type "config" carrying ``problems`` (key relative to the failing
-place, message), which :class:`monitor.tomlvalidate.Loader` turns into ``file:line: key: message`` lines.
-Cross-references (notify channels) read the set of configured channels from the validation context.
+Errors are raised as pydantic custom errors of type "config" (:func:`monitor.rules.validation.fail`), which
+:class:`monitor.tomlvalidate.Loader` turns into ``file:line: key: message`` lines. Cross-references (notify
+channels, :mod:`monitor.rules.channels`) read the set of configured channels from the validation context; an
+``action`` is checked by :mod:`monitor.rules.actionspec`.
 """
 
 from __future__ import annotations
 
-import difflib
 import re
-from collections.abc import Iterable
 from datetime import timedelta
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, ClassVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
@@ -19,42 +18,18 @@ from pydantic_core import PydanticCustomError
 from monitor.configtypes import Boolean, NumericId
 from monitor.domain import Level, Severity
 from monitor.domain.approvals import DEFAULT_APPROVE_WITHIN
-from monitor.domain.budget import AMOUNT_TEXT, MAX_AMOUNT, MAX_CHANGE_PERCENT
 from monitor.durations import Duration, at_most
 from monitor.rules import names as N
+from monitor.rules.actionspec import parse_action
 from monitor.rules.active import parse_range
+from monitor.rules.channels import CHANNELS, CHANNELS_HINT, CONFIG_HINT, KNOWN_CHANNELS, notify_target
 from monitor.rules.expr import Condition, ExprError, compile_when
-from monitor.rules.model import ACTION_TYPES, DEFAULT_COOLDOWN, Action, NotifyTarget
+from monitor.rules.model import DEFAULT_COOLDOWN, Action, NotifyTarget
 from monitor.rules.tokens import located
-from monitor.tomlvalidate import show_value
-
-#: Channels a rule may name; which of them are usable depends on the config (context key "channels").
-KNOWN_CHANNELS = ("slack", "email", "webhook", "console")
-CHANNELS = "channels"
-#: Context key: what to do about a channel that is not configured, a template with {channel}.
-CHANNELS_HINT = "channels_hint"
-CONFIG_HINT = "add [{channel}] to the config"
+from monitor.rules.validation import fail, one_of
+from monitor.tomlmessages import show_value
 
 RULE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9 _.:-]{0,99}")
-_PERCENT = re.compile(r"([+-])(\d+(?:\.\d+)?)%")
-_EMAIL = re.compile(r"[^@\s<>]+@[^@\s<>]+")
-_SLACK_TARGET = re.compile(r"#[a-z0-9][a-z0-9_-]*|@[\w.-]+|[CGDU][A-Z0-9]{6,}")
-
-
-def fail(*problems: tuple[str, str]) -> PydanticCustomError:
-    """A validation error reported as is: ``(key relative to the failing place, message)`` pairs."""
-    summary = "; ".join(f"{key}: {message}" if key else message for key, message in problems)
-    return PydanticCustomError("config", "{summary}", {"summary": summary, "problems": list(problems)})
-
-
-def one_of(value: object, choices: Iterable[str], what: str) -> str:
-    """``value`` if it is one of ``choices``, else a "did you mean" error."""
-    choices = list(choices)
-    if isinstance(value, str) and value in choices:
-        return value
-    close = difflib.get_close_matches(value, choices, n=1) if isinstance(value, str) else []
-    hint = f"; did you mean {close[0]!r}?" if close else ""
-    raise fail(("", f"{what} must be one of {', '.join(choices)}; got {show_value(value)}{hint}"))
 
 
 def _rule_name(value: str) -> str:
@@ -282,96 +257,3 @@ class RuleFileModel(_Strict):
     """A whole rule file: an array of ``[[rule]]`` tables and nothing else."""
 
     rule: list[RuleModel] = Field(default_factory=list)
-
-
-def notify_target(entry: object, configured: frozenset[str], hint: str = CONFIG_HINT) -> NotifyTarget:
-    """Parse "slack", "slack:#other", "email:ops@example.com"; the channel must be configured (``hint``, a template
-    with {channel}, says where)."""
-    if not isinstance(entry, str) or not entry:
-        raise ValueError(f'expected a channel name like "slack", got {show_value(entry)}')
-    channel, sep, target = entry.partition(":")
-    if channel not in KNOWN_CHANNELS:
-        close = difflib.get_close_matches(channel, KNOWN_CHANNELS, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else f" (channels are {', '.join(KNOWN_CHANNELS)})"
-        raise ValueError(f"unknown channel {channel!r}{hint}")
-    if channel not in configured:
-        have = ", ".join(c for c in KNOWN_CHANNELS if c in configured) or "none"
-        raise ValueError(f"channel {channel!r} is not configured (configured: {have}): {hint.format(channel=channel)}")
-    if not sep:
-        return NotifyTarget(channel)
-    if channel == "slack" and not _SLACK_TARGET.fullmatch(target):
-        raise ValueError(f"expected a Slack channel like 'slack:#ads-alerts' or 'slack:@someone', got {entry!r}")
-    if channel == "email" and not _EMAIL.fullmatch(target):
-        raise ValueError(f"expected an address like 'email:ops@example.com', got {entry!r}")
-    if not target.strip():
-        raise ValueError(f"nothing after ':' in {entry!r}")
-    return NotifyTarget(channel, target)
-
-
-_ACTION_KEYS = {
-    "pause": ("type",),
-    "enable": ("type",),
-    "scale_budget": ("type", "by", "min", "max"),
-    "set_budget": ("type", "to"),
-}
-
-
-def parse_action(value: object, level: Level | None) -> Action:
-    """An action as written: ``"pause"``, ``"enable"``, ``{type = "scale_budget", by = "+20%", max = 2000}``,
-    ``{type = "set_budget", to = 150}``. ``level`` (None: unknown) rules out what the level cannot do."""
-    table: dict[str, Any] = {"type": value} if isinstance(value, str) else value if isinstance(value, dict) else {}
-    if not table:
-        expected = 'expected "pause", "enable" or a table like { type = "set_budget", to = 150 }'
-        raise fail(("", f"{expected}, got {show_value(value)}"))
-    if "type" not in table:
-        raise fail(("", f"required: set type ({', '.join(ACTION_TYPES)})"))
-    key = "type" if isinstance(value, dict) else ""
-    try:
-        kind = one_of(table["type"], ACTION_TYPES, "action")
-    except PydanticCustomError as exc:
-        # context is optional in pydantic-core's types; fail() always sets it
-        raise fail((key, exc.context["problems"][0][1])) from None  # type: ignore[index]
-    problems = []
-    for name in table:
-        if name not in _ACTION_KEYS[kind]:
-            close = difflib.get_close_matches(name, _ACTION_KEYS[kind], n=1)
-            takes = ", ".join(_ACTION_KEYS[kind][1:]) or "nothing else"
-            hint = f"did you mean {close[0]!r}?" if close else f"{kind} takes {takes}"
-            problems.append((name, f"unknown key; {hint}"))
-    if level is Level.ADVERTISER:
-        why = "the API changes campaigns, ad groups and ads"
-        problems.append((key, f"{kind} is not available in advertiser rules: {why}"))
-    elif level is Level.AD and kind.endswith("_budget"):
-        why = "ads have no budget (use an adgroup or campaign rule)"
-        problems.append((key, f"{kind} is not available in ad rules: {why}"))
-    fields: dict[str, float] = {}
-    if kind == "scale_budget":
-        by = table.get("by")
-        match = _PERCENT.fullmatch(by) if isinstance(by, str) else None
-        if by is None:
-            problems.append(("", 'required: set by, like by = "+20%"'))
-        elif match is None or float(match.group(2)) == 0 or (match.group(1) == "-" and float(match.group(2)) >= 100):
-            problems.append(("by", f'expected a change like "+20%" or "-10%" (more than -100%), got {show_value(by)}'))
-        elif float(match.group(2)) > MAX_CHANGE_PERCENT:
-            why = f"+{MAX_CHANGE_PERCENT}% is eleven times the budget"
-            problems.append(("by", f"must be at most +{MAX_CHANGE_PERCENT}% ({why}), got {show_value(by)}"))
-        else:
-            fields["by"] = float(match.group(1) + match.group(2))
-    if kind == "set_budget" and "to" not in table:
-        problems.append(("", "required: set to, the new budget, like to = 150"))
-    for name in ("to", "min", "max"):
-        if name in table and name in _ACTION_KEYS[kind]:
-            number = table[name]
-            if isinstance(number, bool) or not isinstance(number, int | float) or not number > 0:
-                problems.append((name, f"expected a positive number, got {show_value(number)}"))
-            elif not number < MAX_AMOUNT:  # also inf, and integers too large for a float
-                problems.append(
-                    (name, f"must be less than {AMOUNT_TEXT} (an amount of money), got {show_value(number)}")
-                )
-            else:
-                fields[name] = float(number)
-    if "min" in fields and "max" in fields and fields["min"] > fields["max"]:
-        problems.append(("min", f"min ({fields['min']:g}) is more than max ({fields['max']:g})"))
-    if problems:
-        raise fail(*problems)
-    return Action(kind, **fields)

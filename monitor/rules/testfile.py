@@ -56,7 +56,8 @@ from monitor.domain.baseline import KINDS
 from monitor.durations import Duration
 from monitor.errors import Problem
 from monitor.rules import names as N
-from monitor.rules.schema import KNOWN_CHANNELS, fail, one_of
+from monitor.rules.channels import KNOWN_CHANNELS
+from monitor.rules.validation import fail, one_of
 
 NOTICE_KINDS = ("firing", "repeat", "resolved")
 CLEAR = "-"

@@ -32,7 +32,8 @@ from monitor.rules.names import WINDOWS
 from monitor.rules.testfile import CLEAR, CaseModel, EntityModel, ExpectModel, TestFileModel, tidy
 from monitor.rules.testreport import CaseResult, RuleTestReport, render_report
 from monitor.tomlpos import KeyIndex
-from monitor.tomlvalidate import Loader, parse_toml, read_text
+from monitor.tomlread import parse_toml, read_text
+from monitor.tomlvalidate import Loader
 
 __all__ = ["CaseResult", "RuleTestReport", "render_report", "run_rule_tests"]
 

@@ -15,8 +15,8 @@ from monitor.domain.baseline import parse_window
 from monitor.domain.budget import DAILY_MODES as DAILY_BUDGET_MODES
 from monitor.domain.profile import PROFILE_WINDOW, projection
 from monitor.rules import Rule, compile_when
-from monitor.rules.codegen import Const, Load, Op
 from monitor.rules.engine import evaluate, local_time
+from monitor.rules.ir import Const, Load, Op
 from monitor.rules.pacing import local_day
 
 ADVERTISER = "7000000000000000001"
