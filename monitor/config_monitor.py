@@ -106,7 +106,7 @@ class StorageSettings(Section):
     url: str = Field(default="sqlite:///monitor.db", validate_default=True)
     #: The history is kept in tiers (monitor.store.tiers): every poll for ``raw``, then one snapshot per hour up
     #: to ``retention``, then one per day up to ``daily``; older history is deleted. Holds, silences, decided
-    #: approvals and delivered messages are kept ``retention`` after they ended.
+    #: approvals, delivered messages and closed breaker episodes are kept ``retention`` after they ended.
     raw: Annotated[Duration, at_least(timedelta(hours=1)), at_most(YEAR, LONG)] = timedelta(hours=48)
     retention: Annotated[Duration, at_least(timedelta(hours=1)), at_most(YEAR, LONG)] = timedelta(days=90)
     daily: Annotated[Duration, at_least(timedelta(hours=1)), at_most(YEAR, LONG)] = timedelta(days=365)

@@ -14,10 +14,18 @@ writes into today's partition and never waits for it (an INSERT locks only the p
 reader of the whole history (a backtest, a snapshot of an older poll) waits until the rewrite ends. The lock is
 waited for at most :data:`monitor.store.partitions.LOCK_TIMEOUT_MS` (a reader holding it for longer leaves the
 rewrite to the next run), so nothing queues behind a waiting rewrite for longer than that.
+
+``VACUUM FULL`` copies a deleted row that a transaction older than the delete may still see (PostgreSQL keeps it
+for that transaction): a write transaction anywhere on the server, or a snapshot read in this database, older than
+compaction's deletes would leave the day at the size of every poll, and the comment would say it was done. So the
+rewrites first wait, at most :data:`SNAPSHOT_WAIT` seconds, for every such transaction to end (a plain
+``VACUUM``, which holds back nothing, is not waited for); one still running after that leaves the rewrites to the
+next run.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass
@@ -35,6 +43,20 @@ log = logging.getLogger(__name__)
 
 COMMENT = "compacted at tier "
 
+#: Seconds the rewrites wait for the transactions older than compaction's deletes to end (module docstring).
+SNAPSHOT_WAIT = 10.0
+_RECHECK = 0.05
+
+# Whether a transaction that began before transaction id :xid, or a snapshot read in this database taken before
+# it, still runs: the first running transaction id anywhere (the new snapshot's xmin) is not yet past it, or a
+# session of this database holds an older snapshot (a larger age() is older; lazy VACUUMs hold back nothing).
+_OLDER_RUNNING = sa.text(
+    "SELECT pg_snapshot_xmin(pg_current_snapshot()) < CAST(CAST(:xid AS text) AS xid8) OR EXISTS ("
+    "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() "
+    "AND pid NOT IN (SELECT pid FROM pg_stat_progress_vacuum) "
+    "AND age(backend_xmin) > age(CAST(CAST(:xid32 AS text) AS xid)))"
+)
+
 
 @dataclass(frozen=True)
 class Rewritten:
@@ -47,10 +69,17 @@ class Rewritten:
     seconds: float
 
 
-async def rewrite_compacted(engine: AsyncEngine, tiers: Tiers, now: datetime) -> list[Rewritten]:
-    """Rewrite the partitions of the days compaction is done with (see the module docstring); what was done."""
+async def rewrite_compacted(
+    engine: AsyncEngine, tiers: Tiers, now: datetime, wait: float = SNAPSHOT_WAIT
+) -> list[Rewritten]:
+    """Rewrite the partitions of the days compaction is done with, once the transactions older than now have
+    ended (waited for at most ``wait`` seconds: see the module docstring); what was done."""
     due: list[tuple[str, int]] = []
     async with translate_errors(), engine.connect() as conn:
+        # every delete compaction committed has a transaction id before this one, the first not yet given out
+        xid = int(
+            (await conn.execute(sa.text("SELECT CAST(pg_snapshot_xmax(pg_current_snapshot()) AS text)"))).scalar_one()
+        )
         for table in TABLES:
             rows = await conn.execute(
                 sa.text(
@@ -68,12 +97,33 @@ async def rewrite_compacted(engine: AsyncEngine, tiers: Tiers, now: datetime) ->
                 if tier > done:
                     due.append((name, tier))
         await conn.rollback()
+    if due and not await _older_transactions_ended(engine, xid, wait):
+        log.info(
+            "history partitions %s not rewritten yet: an older transaction still runs",
+            ", ".join(sorted(n for n, _ in due)),
+        )
+        return []
     out = []
     for name, tier in sorted(due):
         rewritten = await _rewrite(engine, name, tier)
         if rewritten is not None:
             out.append(rewritten)
     return out
+
+
+async def _older_transactions_ended(engine: AsyncEngine, xid: int, wait: float) -> bool:
+    """Whether every transaction that began before transaction id ``xid`` (and every snapshot of this database
+    taken before it) ended within ``wait`` seconds: only then can ``VACUUM FULL`` leave out the rows deleted before
+    ``xid``."""
+    deadline = time.monotonic() + wait
+    params = {"xid": str(xid), "xid32": str(xid % (1 << 32))}  # pg_stat_activity has 32-bit transaction ids
+    async with translate_errors(), engine.connect() as conn:
+        conn = await conn.execution_options(isolation_level="AUTOCOMMIT")  # a fresh snapshot each time
+        while (await conn.execute(_OLDER_RUNNING, params)).scalar_one():
+            if time.monotonic() >= deadline:
+                return False
+            await asyncio.sleep(_RECHECK)
+    return True
 
 
 def _day(table: str, name: str) -> date | None:

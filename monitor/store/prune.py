@@ -6,8 +6,9 @@ A history row older than that poll is deleted only when a newer row of the same 
 entity and window (window rows), no newer than that poll, supersedes it; so every kept snapshot rebuilds exactly
 as before. Entities that had already disappeared by then go
 with their history. Delivered or given-up outbox messages older than the cutoff are deleted too, and so are holds
-and silences that ended before it, and approvals decided (or expired) before it. The action journal is an audit
-trail and is kept.
+and silences that ended before it, approvals decided (or expired) before it, and the circuit breaker's episodes
+closed before it (never the newest: it is the breaker's state, monitor.store.breaker; an open one has not closed).
+The action journal is an audit trail and is kept.
 
 History rows go in batches of entity keys sized by a time budget (monitor.store.compact.Budget), one
 transaction each; then the advertiser's old poll rows, in one short transaction; then the gone entities, in
@@ -33,7 +34,7 @@ from monitor.store.forget_gone import forget_gone
 from monitor.store.history import keys_t
 from monitor.store.holding import holding
 from monitor.store.hourly import prune_before
-from monitor.store.models import AdvertiserRow, ApprovalRow, HoldRow, OutboxRow, PollRow, SilenceRow
+from monitor.store.models import AdvertiserRow, ApprovalRow, BreakerRow, HoldRow, OutboxRow, PollRow, SilenceRow
 from monitor.store.partitions import partitioned, utc_day
 from monitor.store.snapshots import latest_poll
 from monitor.store.values import OutboxStatus, PollStatus, PruneReport
@@ -44,6 +45,7 @@ outbox_t = OutboxRow.__table__
 holds_t = HoldRow.__table__
 silences_t = SilenceRow.__table__
 approvals_t = ApprovalRow.__table__
+episodes_t = BreakerRow.__table__
 
 
 async def prune(
@@ -77,7 +79,14 @@ async def prune(
         silences = (await conn.execute(sa.delete(silences_t).where(silences_t.c.ends_at < cutoff))).rowcount
         decided = sa.and_(approvals_t.c.decided_at.is_not(None), approvals_t.c.decided_at < cutoff)
         approvals = (await conn.execute(sa.delete(approvals_t).where(decided))).rowcount
-    return PruneReport(cutoff, polls, history, entities, outbox, holds, silences, approvals, days)
+        episodes = (await conn.execute(sa.delete(episodes_t).where(_episode_closed_before(cutoff)))).rowcount
+    return PruneReport(cutoff, polls, history, entities, outbox, holds, silences, approvals, days, episodes)
+
+
+def _episode_closed_before(cutoff: datetime) -> sa.ColumnElement[bool]:
+    """The breaker's episodes closed before ``cutoff``, but for the newest (the breaker's state, whatever its age)."""
+    newest = sa.select(sa.func.max(episodes_t.c.id)).scalar_subquery()
+    return sa.and_(episodes_t.c.closed_at.is_not(None), episodes_t.c.closed_at < cutoff, episodes_t.c.id < newest)
 
 
 async def _keep_from(conn: AsyncConnection, advertiser_id: str, cutoff: datetime) -> tuple[int, datetime] | None:

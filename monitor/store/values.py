@@ -202,3 +202,4 @@ class PruneReport:
     silences: int = 0
     approvals: int = 0
     days_dropped: int = 0  # PostgreSQL: history partitions dropped whole (monitor.store.partition_drop)
+    breaker_episodes: int = 0  # closed before the cutoff, never the newest (monitor.store.breaker)

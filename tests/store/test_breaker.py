@@ -145,3 +145,39 @@ async def test_two_processes_never_both_pass_the_last_write_of_the_window(databa
     finally:
         for other in others:
             await other.close()
+
+
+async def test_maintenance_forgets_episodes_closed_retention_ago_but_never_the_open_or_the_newest(
+    database: Database,
+) -> None:
+    day = timedelta(days=1)
+    store = await database.open(retention=30 * day)
+    try:
+        await known_advertiser(store)
+        await store.breaker.admit(T0, WINDOW, RESET, limit(0))  # opens the first episode...
+        await store.breaker.resume(T0 + timedelta(minutes=1), "alice", RESET)  # ...closed by a person
+        await store.breaker.admit(T0 + 10 * day, WINDOW, RESET, limit(0))  # closed by breaker_reset, an hour on
+        await store.breaker.admit(T0 + 20 * day, WINDOW, RESET, limit(0))
+        await store.breaker.resume(T0 + 20 * day + timedelta(minutes=1), "bob", RESET)
+        await store.breaker.admit(T0 + 44 * day, WINDOW, RESET, limit(0))  # open
+        opened = [e.opened_at for e in await store.breaker.episodes()]
+        assert opened == [T0 + 44 * day, T0 + 20 * day, T0 + 10 * day, T0]
+
+        report = await store.maintain(T0 + 45 * day)  # the cutoff: T0 + 15 days
+
+        assert report.pruned.breaker_episodes == 2
+        kept = await store.breaker.episodes()
+        assert [(e.opened_at, e.is_open) for e in kept] == [(T0 + 44 * day, True), (T0 + 20 * day, False)]
+        assert (await store.breaker.status(T0 + 45 * day, WINDOW, RESET)).episode == kept[0].as_of(T0 + 45 * day, RESET)
+
+        # months later: the newest episode stays, however old, so the breaker's state reads the same
+        resumed = T0 + 44 * day + timedelta(minutes=1)
+        await store.breaker.resume(resumed, "carol", RESET)
+        later = T0 + 200 * day
+        before = await store.breaker.status(later, WINDOW, RESET)
+        assert (await store.maintain(later)).pruned.breaker_episodes == 1
+        [newest] = await store.breaker.episodes()
+        assert (newest.opened_at, newest.closed_at, newest.closed_by) == (T0 + 44 * day, resumed, "carol")
+        assert await store.breaker.status(later, WINDOW, RESET) == before
+    finally:
+        await store.close()

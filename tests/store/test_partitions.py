@@ -1,8 +1,8 @@
 """PostgreSQL keeps the history partitioned by day (migration 0015, monitor.store.partitions): a poll on a new day
 writes into that day's partition, made for it; expired days go as whole partitions while every kept snapshot
 reads the same; two stores starting a new day at once both commit; a poll whose partition could not be made
-lands in the default partition, and maintenance moves it into its day's; a day compaction is done with is
-rewritten to its kept rows. On both backends, pruning a random history day by day keeps every later snapshot."""
+lands in the default partition, and maintenance moves it into its day's (a day compaction is done with is
+rewritten to its kept rows: test_partition_rewrite). On both backends, pruning a random history day by day keeps every later snapshot."""
 
 from __future__ import annotations
 
@@ -19,7 +19,6 @@ from monitor.domain import EntityState
 from monitor.store import Store
 from monitor.store import prune as pruning
 from monitor.store.partitions import LOCK_KEY, utc_day
-from monitor.store.tiers import HOURLY, Tiers
 
 from .conftest import ADV, BACKENDS, T0, Database, state
 from .histories import histories
@@ -181,39 +180,6 @@ async def test_a_poll_whose_partition_is_missing_lands_in_default_and_maintenanc
             assert name(utc_day(tomorrow + 2 * DAY), table) in found  # made ahead
         assert (await partitions_of(store, "history_metrics"))[name(utc_day(tomorrow), "history_metrics")] == 2
         assert await store.snapshot(ADV, second) == expected
-    finally:
-        await store.close()
-
-
-@pytest.mark.postgres
-@pytest.mark.parametrize("database", [BACKENDS[1]], indirect=True)
-async def test_a_day_compacted_to_hourly_is_rewritten_to_the_size_of_its_kept_rows(database: Database) -> None:
-    tiers = Tiers(raw=HOUR, hourly=3 * DAY, daily=10 * DAY)
-    store = await database.open(FrozenClock(T0), tiers=tiers)
-    first = T0.replace(hour=0)  # the whole of a UTC day: a poll every 5 minutes for 12 hours
-    try:
-        polls = []
-        for n in range(144):
-            at = first + n * 5 * timedelta(minutes=1)
-            polls.append(
-                await poll(store, at, *(state(f"a{i}", metrics={"today": {"spend": n + i}}) for i in range(50)))
-            )
-        part = name(utc_day(first), "history_metrics")
-        kept = {p: await store.snapshot(ADV, p) for p in polls[11::12]}  # each hour's last poll
-
-        report = await store.maintain(first + 2 * DAY)
-
-        assert report.compacted.merged == 144 - 12
-        rewritten = {r.name: r for r in report.rewritten}
-        assert rewritten[part].tier == HOURLY and rewritten[part].after < rewritten[part].before / 4
-        async with store.engine.connect() as conn:
-            size = await conn.execute(sa.text("SELECT pg_total_relation_size(CAST(:n AS regclass))"), {"n": part})
-            assert size.scalar_one() == rewritten[part].after
-        assert (await partitions_of(store, "history_metrics"))[part] == 12 * 50
-        for p, snapshot in kept.items():
-            assert await store.snapshot(ADV, p) == snapshot
-        # done once per tier: the next run leaves it alone
-        assert part not in {r.name for r in (await store.maintain(first + 2 * DAY + HOUR)).rewritten}
     finally:
         await store.close()
 
