@@ -26,7 +26,7 @@ from typing import Any
 from monitor.domain import Account, Level, Outcome, Severity
 from monitor.notify import Action, AlertEntity, AlertKind, AlertMessage, MatchedValue, RuleInfo, Templates
 from monitor.notify.links import ads_manager_url
-from monitor.notify.slack import build_blocks
+from monitor.notify.slack_blocks import build_blocks
 from monitor.notify.templates import format_time
 from monitor.slackapp.buttons import actions_block, after_click, buttons_of
 

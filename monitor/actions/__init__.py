@@ -1,7 +1,8 @@
 """Guarded actions: pause, enable and budget changes, journaled before and after, verified, and reversible.
 
 * :mod:`base`: the vocabulary (:class:`Planned`, :class:`Decision`, :class:`Taken`, :class:`GuardSettings`);
-* :mod:`guard`: the guard rails, pure (:func:`decide`); :mod:`budget`: TikTok's budget rules, pure;
+* :mod:`guard`: the guard rails, pure (:func:`decide`; :mod:`guard_conflicts`, :mod:`guard_budget` and
+  :mod:`guard_breaker` are three of them); :mod:`budget`: TikTok's budget rules, pure;
 * :mod:`facts`, :mod:`override`, :mod:`verify`: what the past says (journal facts, manual overrides, checks);
 * :mod:`execute`: journal, API call, journal; :mod:`runner`: the poll's "act" step;
 * :mod:`revert` and :mod:`history`: ``tiktok-monitor revert ID`` and ``tiktok-monitor history``.

@@ -1,7 +1,8 @@
 """The fleet-wide circuit breaker as the act step, the daemon and ``tiktok-monitor actions`` use it.
 
-The guard itself is pure (guard 8 of :func:`monitor.actions.guard.decide`); this module gives it what it needs
-and records what it decided, through the store (:class:`monitor.store.breaker.BreakerEpisodes`):
+The guard itself is pure (guard 8 of :func:`monitor.actions.guard.decide`: :mod:`monitor.actions.guard_breaker`);
+this module gives it what it needs and records what it decided, through the store
+(:class:`monitor.store.breaker.BreakerEpisodes`):
 
 * :meth:`Breaker.decide`: the guards' decisions for one poll's plans. When some write would go out, the store's
   check-and-record runs: under the breaker's lock it reads the open episode and the real writes of the window

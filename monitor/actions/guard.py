@@ -3,7 +3,9 @@
 :func:`decide` takes the planned actions, the facts (journal and holds) and a :class:`GuardContext` (settings,
 ``now``, the account's time zone and currency, and the circuit breaker's facts) and returns one
 :class:`Decision` per planned action, in order, plus the cycle-level problems to tell people about. The guards,
-in the order they apply:
+in the order they apply (this module has guards 1, 3, 4, 5 and 7 and the order; guard 2 is
+:mod:`~monitor.actions.guard_conflicts`, the budget's part of 5 and guard 6 :mod:`~monitor.actions.guard_budget`,
+guard 8 :mod:`~monitor.actions.guard_breaker`):
 
 1. **entity**: the entity must be in the poll (and the level must have the field): else skip.
 2. **conflict**: two rules asking different things of one field of one entity in one cycle (pause and enable,
@@ -36,24 +38,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, tzinfo
+from datetime import datetime, tzinfo
 from typing import Any
 
-from monitor.actions import budget as rules
-from monitor.actions.base import (
-    BUDGET,
-    SCHEDULED_FROM,
-    STATUS,
-    STATUS_TARGET,
-    Decision,
-    GuardSettings,
-    Planned,
-    Verdict,
-)
+from monitor.actions.base import STATUS, STATUS_TARGET, Decision, GuardSettings, Planned, Verdict
 from monitor.actions.facts import BreakerFacts, Facts
-from monitor.domain import BreakerEpisode, Level
+from monitor.actions.guard_breaker import hold_back
+from monitor.actions.guard_budget import budget_decision
+from monitor.actions.guard_conflicts import conflicts
+from monitor.domain import Level
 from monitor.domain.budget import INFINITE
-from monitor.durations import format_duration
 
 
 @dataclass(frozen=True)
@@ -92,59 +86,16 @@ def decide(plans: Sequence[Planned], ctx: GuardContext) -> GuardResult:
             decisions[i] = _skip(plan, problem)
         else:
             asked[i] = value
-    problems = _conflicts(plans, asked, decisions, ctx.currency)
+    problems = conflicts(plans, asked, decisions, ctx.currency)
     for i, plan in enumerate(plans):
         if decisions[i] is None:
             decisions[i] = _check(plan, asked[i], ctx)
     final = [_dry(d, ctx) for d in decisions if d is not None]
-    final, held, opens = _breaker(final, ctx)
+    final, held, opens = hold_back(final, ctx.breaker, ctx.settings)
     return GuardResult(tuple(final), tuple(problems), held, opens)
 
 
-def _breaker(final: list[Decision], ctx: GuardContext) -> tuple[list[Decision], tuple[Decision, ...], str | None]:
-    """Guard 8: hold every write back while the breaker is open, or when this poll's writes would take the count
-    past ``max_writes`` (which opens it)."""
-    facts, settings = ctx.breaker, ctx.settings
-    if facts is None:
-        return final, (), None
-    live = [d for d in final if d.verdict is Verdict.GO and d.planned.reverts is None]
-    if not live:
-        return final, (), None
-    opens = None
-    episode = facts.open
-    if episode is None:
-        if facts.writes + len(live) <= settings.max_writes:
-            return final, (), None
-        opens = (
-            f"{facts.writes} writes within {format_duration(settings.window)} and {len(live)} more asked, more than "
-            f"max_writes = {settings.max_writes}"
-        )
-        episode = BreakerEpisode(facts.now, opens)
-    why = held_reason(episode, settings)
-    holding = {id(d) for d in live}
-    out: list[Decision] = []
-    held: list[Decision] = []
-    for decision in final:
-        if id(decision) in holding:
-            decision = _skip(decision.planned, why, decision)
-            held.append(decision)
-        out.append(decision)
-    return out, tuple(held), opens
-
-
-def held_reason(episode: BreakerEpisode, settings: GuardSettings) -> str:
-    """Why the open breaker holds a write back: what opened it, the setting, and how it closes."""
-    opened, closes = episode.opened_at.astimezone(UTC), episode.closes_at(settings.breaker_reset).astimezone(UTC)
-    return (
-        f"circuit breaker open since {opened:%Y-%m-%d %H:%M} UTC: {episode.reason}; resume with "
-        f"tiktok-monitor actions resume (or it closes by itself at {closes:%Y-%m-%d %H:%M} UTC: breaker_reset = "
-        f"{format_duration(settings.breaker_reset)})"
-    )
-
-
-def _skip(plan: Planned, reason: str, was: Decision | None = None) -> Decision:
-    if was is not None:
-        return Decision(plan, Verdict.SKIP, reason, was.before, was.after)
+def _skip(plan: Planned, reason: str) -> Decision:
     return Decision(plan, Verdict.SKIP, reason)
 
 
@@ -172,47 +123,6 @@ def _ask(plan: Planned) -> tuple[str, Any]:
     return "", target
 
 
-def _conflicts(
-    plans: Sequence[Planned], asked: dict[int, Any], decisions: list[Decision | None], currency: str | None
-) -> list[str]:
-    """Skip plans that contradict each other on one field of one entity; return what to tell people."""
-    groups: dict[tuple[Any, str], list[int]] = {}
-    for i in asked:
-        groups.setdefault((plans[i].key, plans[i].field), []).append(i)
-    problems = []
-    for (key, name), members in groups.items():
-        if len(members) < 2:
-            continue
-        live = [i for i in members if not plans[i].dry_run]
-        values = {_norm(asked[i], name, currency) for i in (live or members)}
-        if len(values) > 1:
-            what = ", ".join(f"{plans[i].who} asks {plans[i].type} ({_show(asked[i], name)})" for i in members)
-            why = f"conflicting rules on {key[0].value} {key[1]}: {what}: none of them acted"
-            problems.append(why)
-            for i in members:
-                decisions[i] = _skip(plans[i], why)
-            continue
-        first = (live or members)[0]
-        for i in members:
-            if i != first:
-                same = _norm(asked[i], name, currency) == _norm(asked[first], name, currency)
-                why = (
-                    f"{plans[first].who} makes this change in this cycle"
-                    if same
-                    else (f"conflicts with {plans[first].who}, which acts")
-                )
-                decisions[i] = _skip(plans[i], why)
-    return problems
-
-
-def _norm(value: Any, name: str, currency: str | None) -> Any:
-    return rules.round_money(float(value), currency) if name == BUDGET else value
-
-
-def _show(value: Any, name: str) -> str:
-    return f"{value:g}" if name == BUDGET else str(value)
-
-
 def _check(plan: Planned, value: Any, ctx: GuardContext) -> Decision:
     entity = plan.entity
     assert entity is not None  # _ask skipped the others
@@ -225,7 +135,7 @@ def _check(plan: Planned, value: Any, ctx: GuardContext) -> Decision:
             return _skip(plan, f"manual override: {hold.describe()}")
     if plan.field == STATUS:
         return _status(plan, value)
-    return _budget(plan, float(value), ctx)
+    return budget_decision(plan, float(value), ctx)
 
 
 def _status(plan: Planned, target: str) -> Decision:
@@ -238,78 +148,6 @@ def _status(plan: Planned, target: str) -> Decision:
         shown = current or "unknown"
         return Decision(plan, Verdict.SKIP, f"{STATUS} is {shown}: only ENABLE and DISABLE are switched", before, after)
     return Decision(plan, Verdict.GO, f"{STATUS} {current} -> {target}", before, after)
-
-
-def _budget(plan: Planned, target: float, ctx: GuardContext) -> Decision:
-    entity = plan.entity
-    assert entity is not None and entity.budget is not None
-    currency, now = ctx.currency, ctx.now
-    current, mode = entity.budget, entity.budget_mode
-    later = rules.scheduled(plan.level, mode)
-    today = ctx.facts.budget_today.get(plan.key, ())
-    pending_value = _scheduled_value(today, now) if later else None
-    effective = pending_value if pending_value is not None else current
-    target = rules.round_money(target, currency)
-    before = {BUDGET: current}
-    after: dict[str, Any] = {BUDGET: target}
-    if later:
-        after[SCHEDULED_FROM] = rules.next_midnight(now, ctx.zone).isoformat()
-
-    def skip(why: str) -> Decision:
-        return Decision(plan, Verdict.SKIP, why, before, after)
-
-    if rules.same_money(target, effective, currency):
-        shown = rules.money(effective, currency)
-        return skip(
-            f"already scheduled for tomorrow: {shown}" if pending_value is not None else f"budget is already {shown}"
-        )
-    if rules.in_lock_window(now, ctx.zone):
-        return skip("TikTok refuses budget changes from 23:55 to midnight, account time")
-    notes = []
-    base = float(today[0].intent.before.get(BUDGET, current)) if today else current
-    low, high = _day_range(base, ctx.settings)
-    if target > high or target < low:
-        target = rules.round_money(high, currency, "down") if target > high else rules.round_money(low, currency, "up")
-        after[BUDGET] = target
-        notes.append(
-            f"trimmed to {rules.money(target, currency)} by max_change_per_day = {ctx.settings.describe_limit()} "
-            f"(from {rules.money(base, currency)} at the start of the day)"
-        )
-        if rules.same_money(target, effective, currency):
-            return skip(f"max_change_per_day = {ctx.settings.describe_limit()} reached for today: {notes[0]}")
-    spent = entity.metric("spend", rules.spend_window(mode))
-    configured = ctx.settings.min_budget
-    problem = rules.floor_problem(plan.level, target, _number(spent), mode, currency, configured)
-    if problem:
-        return skip(f"not changing the budget: {problem}")
-    unknown = rules.unknown_minimum(plan.level, currency, configured)
-    if unknown:
-        notes.append(unknown)
-    reason = f"budget {rules.money(effective, currency)} -> {rules.money(target, currency)}"
-    if later:
-        reason += " from the next local midnight (daily ad-group budgets take effect the next day)"
-    return Decision(plan, Verdict.GO, "; ".join([reason, *notes]), before, after)
-
-
-def _number(value: object) -> float | None:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
-
-
-def _day_range(base: float, settings: GuardSettings) -> tuple[float, float]:
-    if settings.change_percent is not None:
-        factor = 1 + settings.change_percent / 100
-        return base / factor, base * factor
-    amount = settings.change_amount or 0.0
-    return max(base - amount, 0.0), base + amount
-
-
-def _scheduled_value(today: Sequence[Any], now: datetime) -> float | None:
-    """The daily ad-group budget the monitor scheduled today for the next day, if one is still to come."""
-    for entry in reversed(today):
-        starts = entry.intent.after.get(SCHEDULED_FROM)
-        if starts is not None and datetime.fromisoformat(starts) > now:
-            return float(entry.intent.after[BUDGET])
-    return None
 
 
 def _dry(decision: Decision | None, ctx: GuardContext) -> Decision:

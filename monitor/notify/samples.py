@@ -96,7 +96,7 @@ def _preview(directory: str | None) -> str:
     import json
     import re
 
-    from monitor.notify.slack import build_blocks
+    from monitor.notify.slack_blocks import build_blocks
     from monitor.notify.templates import Templates, slack_unescape
 
     templates = Templates(directory)

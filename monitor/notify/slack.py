@@ -2,12 +2,13 @@
 
 Messages are rendered from the ``<type>.slack.j2`` templates (monitor.notify.templates), where every piece of
 text from the API is escaped (& < >): no campaign name can mention @channel, fake a link or break the message.
-Links to Ads Manager are built by us from ids.
+Links to Ads Manager are built by us from ids. The Block Kit blocks and Slack's size limits are
+monitor.notify.slack_blocks; a Block Kit form Slack refuses is sent again as text alone.
 
-Failures are classified: HTTP 429 is retried by slack-sdk itself, honouring Retry-After, ``rate_limit_retries``
-times; after that, 429, 5xx, Slack's own transient errors, timeouts and network errors raise
-:class:`TransientDeliveryError`. ``invalid_auth``, ``channel_not_found``, ``not_in_channel`` and other request
-errors raise :class:`PermanentDeliveryError` (the outbox logs each code once).
+HTTP 429 is retried by slack-sdk itself, honouring Retry-After, ``rate_limit_retries`` times. After that, failures
+are classified (monitor.notify.slack_errors): 429, 5xx, Slack's own transient errors, timeouts and network errors
+raise :class:`TransientDeliveryError`; ``invalid_auth``, ``channel_not_found``, ``not_in_channel`` and other
+request errors raise :class:`PermanentDeliveryError` (the outbox logs each code once).
 
 With a bot token, every message carries metadata ``{"event_type": "tiktok_ads_monitor", "event_payload":
 {"delivery_id": ...}}``; :meth:`SlackChannel.find_delivered` reads the channel's recent history for those ids, so
@@ -18,7 +19,6 @@ private channels); without them the check is skipped (logged once) and delivery 
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 from collections.abc import Collection
@@ -33,28 +33,17 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from monitor.config import SlackSettings
-from monitor.notify.errors import DeliveryError, PermanentDeliveryError, TransientDeliveryError
+from monitor.notify.errors import PermanentDeliveryError, TransientDeliveryError
 from monitor.notify.message import Message
-from monitor.notify.templates import SlackText, Templates
+from monitor.notify.slack_blocks import TEXT_LIMIT, build_blocks, truncate
+from monitor.notify.slack_errors import BLOCK_ERRORS, classify, network_error, parse_retry_after
+from monitor.notify.templates import Templates
 from monitor.slackapp.buttons import actions_block
 
 log = logging.getLogger(__name__)
 
 SLACK_API = "https://slack.com/api/"
 EVENT_TYPE = "tiktok_ads_monitor"
-TEXT_LIMIT, SECTION_LIMIT, HEADER_LIMIT, MAX_BLOCKS = 39_000, 3_000, 150, 50
-_TRANSIENT = frozenset({"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"})
-_BLOCK_ERRORS = frozenset({"invalid_blocks", "invalid_blocks_format", "msg_blocks_too_long", "msg_too_long"})
-_HINTS = {
-    "invalid_auth": "the bot token is wrong or was revoked: check [slack] token",
-    "not_authed": "no bot token was sent: check [slack] token",
-    "token_revoked": "the bot token was revoked: install the app again and update [slack] token",
-    "account_inactive": "the bot's account was deactivated: install the app again",
-    "channel_not_found": "no such channel, or the bot cannot see it (invite the bot to private channels)",
-    "not_in_channel": "the bot is not a member of the channel: /invite it there",
-    "is_archived": "the channel is archived",
-    "missing_scope": "the bot token lacks the chat:write scope",
-}
 _CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]{6,}")
 
 
@@ -129,7 +118,7 @@ class SlackChannel:
         try:
             await self._post(channel, text, blocks, metadata)
         except PermanentDeliveryError as exc:
-            if exc.code not in _BLOCK_ERRORS:
+            if exc.code not in BLOCK_ERRORS:
                 raise
             log.warning("Slack refused the Block Kit form (%s); sending the text alone", exc.code)
             await self._post(channel, text, None, metadata)
@@ -143,7 +132,7 @@ class SlackChannel:
         except SlackApiError as exc:
             raise classify(exc, channel) from None
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-            raise _network_error(exc) from None
+            raise network_error(exc) from None
         if isinstance(response.get("channel"), str):
             self._channel_ids[channel.lstrip("#")] = response["channel"]
 
@@ -152,7 +141,7 @@ class SlackChannel:
         try:
             response = await self._hook.send(text=text, blocks=blocks, unfurl_links=False, unfurl_media=False)
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-            raise _network_error(exc) from None
+            raise network_error(exc) from None
         if response.status_code == 200:
             return
         code = (response.body or "").strip()[:60] or f"http_{response.status_code}"
@@ -160,9 +149,9 @@ class SlackChannel:
             raise TransientDeliveryError(
                 f"Slack webhook answered HTTP {response.status_code}",
                 code=code,
-                retry_after=_retry_after(response.headers),
+                retry_after=parse_retry_after(response.headers),
             )
-        if code in _BLOCK_ERRORS or code == "invalid_payload":
+        if code in BLOCK_ERRORS or code == "invalid_payload":
             log.warning("Slack refused the Block Kit form (%s); sending the text alone", code)
             response = await self._hook.send(text=text, unfurl_links=False, unfurl_media=False)
             if response.status_code == 200:
@@ -209,7 +198,7 @@ class SlackChannel:
             )
             return None
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-            raise _network_error(exc) from None
+            raise network_error(exc) from None
         return wanted & found
 
     async def _channel_id(self, channel: str) -> str | None:
@@ -239,80 +228,9 @@ class SlackChannel:
         except SlackApiError as exc:
             raise classify(exc, self.channel or "") from None
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-            raise _network_error(exc) from None
+            raise network_error(exc) from None
 
     def _warn_once(self, code: str, text: str) -> None:
         if code not in self._warned:
             self._warned.add(code)
             log.warning("slack: %s", text)
-
-
-# --- classification and Block Kit ------------------------------------------------------------------------------
-
-
-def classify(exc: SlackApiError, channel: str) -> DeliveryError:
-    """Turn a Slack Web API error into a transient or permanent delivery error."""
-    response = exc.response
-    status = getattr(response, "status_code", 0) or 0
-    data = getattr(response, "data", None)
-    error = data.get("error") if isinstance(data, dict) else None
-    code = error or f"http_{status}"
-    if status == 429 or error == "ratelimited":
-        retry_after = _retry_after(getattr(response, "headers", None) or {})
-        return TransientDeliveryError("Slack is rate limiting the bot", code="ratelimited", retry_after=retry_after)
-    if status >= 500 or error in _TRANSIENT:
-        return TransientDeliveryError(f"Slack failed: {code}", code=code)
-    if status == 200 and error is None:  # a 200 whose body was not Slack's JSON: a proxy or a broken answer
-        return TransientDeliveryError("Slack sent an unreadable answer", code="bad_answer")
-    hint = _HINTS.get(code)
-    return PermanentDeliveryError(
-        f"Slack refused the message for {channel}: {code}" + (f" ({hint})" if hint else ""), code=code
-    )
-
-
-def _retry_after(headers: Any) -> float | None:
-    for name, value in dict(headers).items():
-        if name.lower() == "retry-after":
-            raw = value[0] if isinstance(value, list) else value
-            try:
-                return max(float(raw), 0.0)
-            except (TypeError, ValueError):
-                return None
-    return None
-
-
-def _network_error(exc: BaseException) -> TransientDeliveryError:
-    if isinstance(exc, asyncio.TimeoutError | TimeoutError):
-        return TransientDeliveryError("Slack did not answer in time", code="timeout")
-    return TransientDeliveryError(f"cannot reach Slack: {type(exc).__name__}: {exc}", code="network")
-
-
-def truncate(text: str, limit: int) -> str:
-    """Cut mrkdwn at ``limit`` without splitting a ``<link|label>`` or an ``&entity;``."""
-    if len(text) <= limit:
-        return text
-    cut = text[: limit - 1]
-    if cut.rfind("<") > cut.rfind(">"):
-        cut = cut[: cut.rfind("<")]
-    if cut.rfind("&") > cut.rfind(";"):
-        cut = cut[: cut.rfind("&")]
-    return cut + "…"
-
-
-def build_blocks(parts: SlackText, tail: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
-    """Block Kit: a header, the summary, one section per listed entity, a context line, and ``tail`` (the
-    buttons), within Slack's 50 blocks."""
-    tail = tail or []
-    blocks: list[dict[str, Any]] = []
-    if parts.header:
-        header = parts.header if len(parts.header) <= HEADER_LIMIT else parts.header[: HEADER_LIMIT - 1] + "…"
-        blocks.append({"type": "header", "text": {"type": "plain_text", "text": header, "emoji": True}})
-    for text in (parts.summary, *parts.entities):
-        if text:
-            blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": truncate(text, SECTION_LIMIT)}})
-    blocks = blocks[: MAX_BLOCKS - 1 - len(tail)]
-    if parts.footer:
-        blocks.append(
-            {"type": "context", "elements": [{"type": "mrkdwn", "text": truncate(parts.footer, SECTION_LIMIT)}]}
-        )
-    return blocks + tail

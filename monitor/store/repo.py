@@ -13,6 +13,8 @@
     await store.close()
 
 Every method returns frozen value objects (monitor.store.values), never ORM rows. All times are aware UTC.
+This module has the store's opening and closing and its polls; older snapshots and maintenance are its history
+face (monitor.store.repo_history), the advertisers' rows its advertisers face (monitor.store.repo_advertisers).
 """
 
 from __future__ import annotations
@@ -37,23 +39,22 @@ from monitor.store.breaker import BreakerEpisodes
 from monitor.store.holds import Holds
 from monitor.store.hourly import HourlyHistory
 from monitor.store.journal import Journal
-from monitor.store.lease import dialect_insert, process_owner
-from monitor.store.models import AdvertiserRow, PollRow
+from monitor.store.lease import process_owner
+from monitor.store.models import PollRow
 from monitor.store.outbox import Outbox
 from monitor.store.partitions import DayPartitions
 from monitor.store.poll import PollWriter
 from monitor.store.pollreads import PollReads, poll_reads
 from monitor.store.problems import Problems
+from monitor.store.repo_advertisers import AdvertiserAccess
 from monitor.store.repo_history import HistoryAccess
 from monitor.store.shards import Fence, Shards
 from monitor.store.silences import Silences
 from monitor.store.size import StorageSize, measure
 from monitor.store.tiers import Tiers
-from monitor.store.values import AdvertiserRecord, PollRun, PollStatus
+from monitor.store.values import PollRun, PollStatus
 from monitor.store.writelock import WriteLockWatch
-from monitor.tiktok.models import AdvertiserInfo
 
-advertisers_t = AdvertiserRow.__table__
 polls_t = PollRow.__table__
 
 DEFAULT_RETENTION = timedelta(days=90)
@@ -64,12 +65,14 @@ DEFAULT_LEASE_TTL = lease.ttl_for(timedelta(minutes=4))
 RECORD_FAILURE_SECONDS = 10.0
 
 
-class Store(HistoryAccess):
+class Store(HistoryAccess, AdvertiserAccess):
     """Snapshots, poll runs, alert states, holds, the outbox and the action journal of one database.
 
     ``journal``, ``outbox``, ``alerts``, ``holds``, ``silences``, ``problems`` (operational problems remembered across
     restarts) and ``breaker`` (the actions' circuit breaker) are the sub-repositories for those tables. Open with
-    :meth:`open` (which upgrades an older schema and refuses a newer one) and close with :meth:`close`.
+    :meth:`open` (which upgrades an older schema and refuses a newer one) and close with :meth:`close`. Older
+    snapshots and maintenance come from :class:`~monitor.store.repo_history.HistoryAccess`, the advertisers' rows
+    from :class:`~monitor.store.repo_advertisers.AdvertiserAccess`.
     """
 
     def __init__(
@@ -233,6 +236,11 @@ class Store(HistoryAccess):
         transaction (monitor.store.pollreads): what a poll reads besides its snapshot."""
         return await poll_reads(self._engine, advertiser_id, now)
 
+    async def entity_names(self, keys: Iterable[tuple[str, Level, str]]) -> dict[tuple[str, Level, str], str | None]:
+        """The current names of these entities, keyed ``(advertiser_id, level, entity_id)``; unknown ones absent."""
+        async with db.reading(self._engine) as conn:
+            return await snapshots.entity_names(conn, keys)
+
     async def polls(self, advertiser_id: str, limit: int = 20) -> list[PollRun]:
         """The advertiser's poll runs, newest first."""
         query = sa.select(polls_t).where(polls_t.c.advertiser_id == advertiser_id).order_by(polls_t.c.id.desc())
@@ -242,54 +250,6 @@ class Store(HistoryAccess):
     async def size(self) -> StorageSize:
         """The database's bytes on disk and its disk's free space (see monitor.store.size)."""
         return await measure(self._engine)
-
-    # --- advertisers ---------------------------------------------------------------------------------------------
-
-    async def upsert_advertisers(self, infos: Iterable[AdvertiserInfo], now: datetime) -> None:
-        """Insert or update what advertiser/info says about each advertiser (one statement)."""
-        aware(now)
-        rows = [
-            {
-                "id": info.id,
-                "name": info.name,
-                "timezone": info.timezone,
-                "currency": info.currency,
-                "status": info.status,
-                "created_at": now,
-                "updated_at": now,
-            }
-            for info in infos
-        ]
-        if not rows:
-            return
-        async with db.writing(self._engine) as conn:
-            insert = dialect_insert(conn, advertisers_t)
-            changing = ("name", "timezone", "currency", "status", "updated_at")
-            statement = insert.on_conflict_do_update(
-                index_elements=[advertisers_t.c.id], set_={name: insert.excluded[name] for name in changing}
-            )
-            await conn.execute(statement, rows)
-        self._stored_advertisers.update(str(row["id"]) for row in rows)
-
-    async def advertisers(self) -> list[AdvertiserRecord]:
-        async with db.reading(self._engine) as conn:
-            rows = await conn.execute(sa.select(advertisers_t).order_by(advertisers_t.c.id))
-            return [_advertiser(row) for row in rows]
-
-    async def entity_names(self, keys: Iterable[tuple[str, Level, str]]) -> dict[tuple[str, Level, str], str | None]:
-        """The current names of these entities, keyed ``(advertiser_id, level, entity_id)``; unknown ones absent."""
-        async with db.reading(self._engine) as conn:
-            return await snapshots.entity_names(conn, keys)
-
-    async def polled_elsewhere(self, now: datetime) -> set[str]:
-        """The advertisers another live process polls now (it holds their lease)."""
-        async with db.reading(self._engine) as conn:
-            return await lease.held_elsewhere(conn, self.owner, aware(now))
-
-    async def advertiser(self, advertiser_id: str) -> AdvertiserRecord | None:
-        async with db.reading(self._engine) as conn:
-            row = (await conn.execute(sa.select(advertisers_t).where(advertisers_t.c.id == advertiser_id))).first()
-            return None if row is None else _advertiser(row)
 
 
 def _no_fence(advertiser_id: str) -> Fence | None:
@@ -315,19 +275,4 @@ def _poll_run(row: Any) -> PollRun:
         errors=tuple(json.loads(row.errors)),
         entities=row.entities,
         rows_written=row.rows_written,
-    )
-
-
-def _advertiser(row: Any) -> AdvertiserRecord:
-    return AdvertiserRecord(
-        id=row.id,
-        name=row.name,
-        timezone=row.timezone,
-        currency=row.currency,
-        status=row.status,
-        last_poll_id=row.last_poll_id,
-        last_poll_at=row.last_poll_at,
-        last_poll_status=PollStatus(row.last_poll_status) if row.last_poll_status else None,
-        last_poll_error=row.last_poll_error,
-        smart_plus=None if row.smart_plus is None else bool(row.smart_plus),
     )

@@ -36,7 +36,8 @@ PARTS = (
 #: What a poll loads only when one of its rules writes (act step: guards, approvals' queue, journal and API call),
 #: and ``approvals approve`` (deciding one).
 ACTING = (
-    "monitor.actions.guard", "monitor.actions.queue", "monitor.actions.execute", "monitor.actions.approve",
+    "monitor.actions.guard", "monitor.actions.guard_conflicts", "monitor.actions.guard_budget",
+    "monitor.actions.guard_breaker", "monitor.actions.queue", "monitor.actions.execute", "monitor.actions.approve",
     "monitor.actions.revert",
 )  # fmt: skip
 #: Modules of libraries that no command uses: the store is SQLAlchemy Core (``AsyncSession`` imports the ORM).
@@ -162,5 +163,8 @@ async def test_once_loads_only_the_channels_it_is_configured_with(tmp_path: Path
     # a rule that acts: the guards decide (a dry run, actions are disabled), the executor journals; still no ORM
     assert acts["code"] == 0, acts["output"]
     assert "dry run" in acts["output"] and "actions: none asked for" not in acts["output"]
-    assert acts["acting"] == ["monitor.actions.execute", "monitor.actions.guard", "monitor.actions.queue"]
+    assert acts["acting"] == [
+        "monitor.actions.execute", "monitor.actions.guard", "monitor.actions.guard_breaker",
+        "monitor.actions.guard_budget", "monitor.actions.guard_conflicts", "monitor.actions.queue",
+    ]  # fmt: skip
     assert acts["unused"] == []
