@@ -14,20 +14,14 @@ from typing import Annotated
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, SecretStr, ValidationInfo
-from pydantic_core import PydanticCustomError
 
 from monitor.domain.budget import AMOUNT_TEXT, MAX_AMOUNT, MAX_CHANGE_PERCENT
 from monitor.durations import Duration, at_least, at_most
+from monitor.tomlmessages import config_error as config_error  # the config models import it from here
 from monitor.tomlmessages import show_value
 from monitor.tomlvalidate import FromEnv
 
 CONFIG_DIR = "config_dir"  # validation context key: the directory relative paths are resolved against
-
-
-def config_error(*problems: tuple[str, str]) -> PydanticCustomError:
-    """A validation error that load_settings reports as is: ``(key relative to the failing place, message)``."""
-    summary = "; ".join(f"{key}: {message}" if key else message for key, message in problems)
-    return PydanticCustomError("config", "{summary}", {"summary": summary, "problems": list(problems)})
 
 
 # --- field types -----------------------------------------------------------------------------------------

@@ -16,7 +16,8 @@ from datetime import timedelta
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, PlainSerializer, PlainValidator
-from pydantic_core import PydanticCustomError
+
+from monitor.tomlmessages import config_error
 
 UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
 EXPECTED = 'expected a number with a unit s, m, h or d, like "90s", "5m", "4h"'
@@ -73,7 +74,7 @@ def _validate(value: Any) -> timedelta:
     try:
         return parse_duration(value)
     except ValueError as exc:
-        raise PydanticCustomError("config", "{message}", {"message": str(exc), "problems": [("", str(exc))]}) from None
+        raise config_error(("", str(exc))) from None
 
 
 def at_least(minimum: timedelta) -> AfterValidator:
@@ -82,7 +83,7 @@ def at_least(minimum: timedelta) -> AfterValidator:
     def check(value: timedelta) -> timedelta:
         if value < minimum:
             message = f"must be at least {format_duration(minimum)}, got {format_duration(value)!r}"
-            raise PydanticCustomError("config", "{message}", {"message": message, "problems": [("", message)]})
+            raise config_error(("", message))
         return value
 
     return AfterValidator(check)
@@ -95,7 +96,7 @@ def at_most(maximum: timedelta, why: str) -> AfterValidator:
     def check(value: timedelta) -> timedelta:
         if value > maximum:
             message = f"must be at most {format_duration(maximum)} ({why}), got {format_duration(value)!r}"
-            raise PydanticCustomError("config", "{message}", {"message": message, "problems": [("", message)]})
+            raise config_error(("", message))
         return value
 
     return AfterValidator(check)

@@ -45,7 +45,6 @@ from monitor.rulebook import ReloadResult, RuleBook
 from monitor.rules.money import CurrencyWatch
 from monitor.store.repo import Store
 from monitor.tiktok.client import TikTokClient
-from monitor.tiktok.models import AdvertiserInfo
 
 if TYPE_CHECKING:
     from monitor.metrics import Metrics
@@ -168,11 +167,6 @@ class Runtime:
         if not (self.extra_polls and monitor.adaptive):
             return None
         return Cadence(monitor.interval, monitor.min_poll_gap)
-
-    def known_advertiser(self, advertiser_id: str) -> AdvertiserInfo | None:
-        """The advertiser's info if a poll has read it."""
-        poller = self.pollers.get(advertiser_id)
-        return poller.info if poller else None
 
     def poller(self, advertiser_id: str) -> AdvertiserPoller:
         """The advertiser's poller (made on first use), with its token account's pipeline."""

@@ -16,8 +16,8 @@ from pydantic_core import PydanticCustomError
 from monitor.domain import Level
 from monitor.domain.budget import AMOUNT_TEXT, MAX_AMOUNT, MAX_CHANGE_PERCENT
 from monitor.rules.model import ACTION_TYPES, Action
-from monitor.rules.validation import fail, one_of
-from monitor.tomlmessages import show_value
+from monitor.rules.validation import one_of
+from monitor.tomlmessages import config_error, show_value
 
 _PERCENT = re.compile(r"([+-])(\d+(?:\.\d+)?)%")
 
@@ -35,15 +35,15 @@ def parse_action(value: object, level: Level | None) -> Action:
     table: dict[str, Any] = {"type": value} if isinstance(value, str) else value if isinstance(value, dict) else {}
     if not table:
         expected = 'expected "pause", "enable" or a table like { type = "set_budget", to = 150 }'
-        raise fail(("", f"{expected}, got {show_value(value)}"))
+        raise config_error(("", f"{expected}, got {show_value(value)}"))
     if "type" not in table:
-        raise fail(("", f"required: set type ({', '.join(ACTION_TYPES)})"))
+        raise config_error(("", f"required: set type ({', '.join(ACTION_TYPES)})"))
     key = "type" if isinstance(value, dict) else ""
     try:
         kind = one_of(table["type"], ACTION_TYPES, "action")
     except PydanticCustomError as exc:
-        # context is optional in pydantic-core's types; fail() always sets it
-        raise fail((key, exc.context["problems"][0][1])) from None  # type: ignore[index]
+        # context is optional in pydantic-core's types; config_error() always sets it
+        raise config_error((key, exc.context["problems"][0][1])) from None  # type: ignore[index]
     problems = []
     for name in table:
         if name not in _ACTION_KEYS[kind]:
@@ -86,5 +86,5 @@ def parse_action(value: object, level: Level | None) -> Action:
     if "min" in fields and "max" in fields and fields["min"] > fields["max"]:
         problems.append(("min", f"min ({fields['min']:g}) is more than max ({fields['max']:g})"))
     if problems:
-        raise fail(*problems)
+        raise config_error(*problems)
     return Action(kind, **fields)

@@ -1,6 +1,6 @@
 """The pydantic models of a rule file: every key of ``[[rule]]``, validated strictly, with one-line messages.
 
-Errors are raised as pydantic custom errors of type "config" (:func:`monitor.rules.validation.fail`), which
+Errors are raised as pydantic custom errors of type "config" (:func:`monitor.tomlmessages.config_error`), which
 :class:`monitor.tomlvalidate.Loader` turns into ``file:line: key: message`` lines. Cross-references (notify
 channels, :mod:`monitor.rules.channels`) read the set of configured channels from the validation context; an
 ``action`` is checked by :mod:`monitor.rules.actionspec`.
@@ -26,15 +26,15 @@ from monitor.rules.channels import CHANNELS, CHANNELS_HINT, CONFIG_HINT, KNOWN_C
 from monitor.rules.expr import Condition, ExprError, compile_when
 from monitor.rules.model import DEFAULT_COOLDOWN, Action, NotifyTarget
 from monitor.rules.tokens import located
-from monitor.rules.validation import fail, one_of
-from monitor.tomlmessages import show_value
+from monitor.rules.validation import one_of
+from monitor.tomlmessages import config_error, show_value
 
 RULE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9 _.:-]{0,99}")
 
 
 def _rule_name(value: str) -> str:
     if not RULE_NAME.fullmatch(value):
-        raise fail(
+        raise config_error(
             ("", f"expected 1-100 letters, digits, spaces or _ . : - (starting with a letter or digit); got {value!r}")
         )
     return value
@@ -66,9 +66,9 @@ class MatchModel(_Strict):
     def _currencies(cls, value: list[str] | None) -> list[str] | None:
         for index, code in enumerate(value or []):
             if not _CURRENCY.fullmatch(code):
-                raise fail((str(index), f'is an ISO 4217 code in capitals, like "USD" or "JPY"; got {code!r}'))
+                raise config_error((str(index), f'is an ISO 4217 code in capitals, like "USD" or "JPY"; got {code!r}'))
         if value is not None and not value:
-            raise fail(("", "must not be empty: leave currencies out to match every currency"))
+            raise config_error(("", "must not be empty: leave currencies out to match every currency"))
         return value
 
     @field_validator("name")
@@ -77,7 +77,7 @@ class MatchModel(_Strict):
         globs = [value] if isinstance(value, str) else value or []
         for index, glob in enumerate(globs):
             if not glob:
-                raise fail(("" if isinstance(value, str) else str(index), "must not be empty"))
+                raise config_error(("" if isinstance(value, str) else str(index), "must not be empty"))
         return value
 
 
@@ -148,7 +148,9 @@ class RuleModel(_Strict):
     def _active(cls, value: object) -> tuple[tuple[int, int], ...]:
         ranges = [value] if isinstance(value, str) else value if isinstance(value, list) and value else None
         if ranges is None or not all(isinstance(r, str) for r in ranges):
-            raise fail(("", f'expected a time range like "08:00-20:00" or a list of them, got {show_value(value)}'))
+            raise config_error(
+                ("", f'expected a time range like "08:00-20:00" or a list of them, got {show_value(value)}')
+            )
         parsed, problems = [], []
         for index, text in enumerate(ranges):
             try:
@@ -156,19 +158,19 @@ class RuleModel(_Strict):
             except ValueError as exc:
                 problems.append(("" if isinstance(value, str) else str(index), str(exc)))
         if problems:
-            raise fail(*problems)
+            raise config_error(*problems)
         return tuple(sorted(parsed))
 
     @field_validator("active_days", mode="plain")
     @classmethod
     def _active_days(cls, value: object) -> frozenset[str]:
         if not isinstance(value, list) or not value:
-            raise fail(("", f'expected a list of days like ["mon", "tue"], got {show_value(value)}'))
+            raise config_error(("", f'expected a list of days like ["mon", "tue"], got {show_value(value)}'))
         for index, day in enumerate(value):
             try:
                 one_of(day, N.WEEKDAYS, "a day")
             except PydanticCustomError as exc:
-                raise fail((str(index), exc.context["problems"][0][1])) from None  # type: ignore[index]
+                raise config_error((str(index), exc.context["problems"][0][1])) from None  # type: ignore[index]
         return frozenset(value)
 
     @field_validator("level", mode="plain")
@@ -190,19 +192,19 @@ class RuleModel(_Strict):
     @classmethod
     def _when(cls, value: object, info: ValidationInfo) -> Condition:
         if not isinstance(value, str):
-            raise fail(("", f'expected a condition as a string, like "spend > 100", got {show_value(value)}'))
+            raise config_error(("", f'expected a condition as a string, like "spend > 100", got {show_value(value)}'))
         level = info.data.get("level")
         window = info.data.get("window", N.DEFAULT_WINDOW)
         try:
             return compile_when(value, level=level, window=window)
         except ExprError as exc:
-            raise fail(*(("", located(pos, message)) for pos, message in exc.problems)) from None
+            raise config_error(*(("", located(pos, message)) for pos, message in exc.problems)) from None
 
     @field_validator("notify", mode="plain")
     @classmethod
     def _notify(cls, value: object, info: ValidationInfo) -> tuple[NotifyTarget, ...]:
         if not isinstance(value, list):
-            raise fail(("", f'expected an array of channel names, like ["slack"], got {show_value(value)}'))
+            raise config_error(("", f'expected an array of channel names, like ["slack"], got {show_value(value)}'))
         configured = frozenset((info.context or {}).get(CHANNELS, KNOWN_CHANNELS))
         hint = (info.context or {}).get(CHANNELS_HINT, CONFIG_HINT)
         targets, problems, seen = [], [], set()
@@ -217,7 +219,7 @@ class RuleModel(_Strict):
             seen.add(str(target))
             targets.append(target)
         if problems:
-            raise fail(*problems)
+            raise config_error(*problems)
         return tuple(targets)
 
     @field_validator("action", mode="plain")
@@ -242,7 +244,7 @@ class RuleModel(_Strict):
         if self.match is not None and self.match.campaign_ids is not None and self.level is Level.ADVERTISER:
             problems.append(("match.campaign_ids", "does not apply to advertiser rules"))
         if problems:
-            raise fail(*problems)
+            raise config_error(*problems)
         return self
 
     def approval_wait(self) -> timedelta | None:

@@ -57,7 +57,8 @@ from monitor.durations import Duration
 from monitor.errors import Problem
 from monitor.rules import names as N
 from monitor.rules.channels import KNOWN_CHANNELS
-from monitor.rules.validation import fail, one_of
+from monitor.rules.validation import one_of
+from monitor.tomlmessages import config_error
 
 NOTICE_KINDS = ("firing", "repeat", "resolved")
 CLEAR = "-"
@@ -69,7 +70,7 @@ class _Strict(BaseModel):
 
 def _aware(value: datetime | None) -> datetime | None:
     if value is not None and (value.tzinfo is None or value.utcoffset() is None):
-        raise fail(("", f"write the time with its offset, like {value.isoformat()}Z"))
+        raise config_error(("", f"write the time with its offset, like {value.isoformat()}Z"))
     return value
 
 
@@ -122,7 +123,7 @@ class EntityModel(_Strict):
     @classmethod
     def _budget(cls, value: object) -> object:
         if isinstance(value, str) and value != CLEAR:
-            raise fail(("", f'expected a number, or "-" for no data; got {value!r}'))
+            raise config_error(("", f'expected a number, or "-" for no data; got {value!r}'))
         return value
 
     @field_validator(*N.WINDOWS, *KINDS, "profile", mode="before")
@@ -137,7 +138,7 @@ class EntityModel(_Strict):
             elif isinstance(number, bool) or not (isinstance(number, int | float) or number == CLEAR):
                 problems.append((name, f'expected a number, or "-" for no data; got {number!r}'))
         if problems:
-            raise fail(*problems)
+            raise config_error(*problems)
         return value
 
     def given(self) -> set[str]:
@@ -157,7 +158,7 @@ class PollModel(_Strict):
     @model_validator(mode="after")
     def _when(self) -> PollModel:
         if (self.at is None) == (self.after is None):
-            raise fail(("at", 'set either at (a time like 2026-11-24T10:00:00Z) or after (like "5m")'))
+            raise config_error(("at", 'set either at (a time like 2026-11-24T10:00:00Z) or after (like "5m")'))
         return self
 
 
@@ -183,13 +184,13 @@ class ExpectModel(_Strict):
             if kind not in NOTICE_KINDS:
                 problems.append((entity, f"expected one of {', '.join(NOTICE_KINDS)}; got {kind!r}"))
         if problems:
-            raise fail(*problems)
+            raise config_error(*problems)
         return value
 
     @model_validator(mode="after")
     def _which_poll(self) -> ExpectModel:
         if (self.at is None) == (self.poll is None):
-            raise fail(("at", "set either at (the time of a poll) or poll (its number, from 1)"))
+            raise config_error(("at", "set either at (the time of a poll) or poll (its number, from 1)"))
         return self
 
 
@@ -206,7 +207,7 @@ class CaseModel(_Strict):
     @classmethod
     def _currency(cls, value: str) -> str:
         if not re.fullmatch(r"[A-Z]{3}", value):
-            raise fail(("", f'is an ISO 4217 code in capitals, like "USD" or "JPY"; got {value!r}'))
+            raise config_error(("", f'is an ISO 4217 code in capitals, like "USD" or "JPY"; got {value!r}'))
         return value
 
     @field_validator("timezone")
@@ -215,7 +216,9 @@ class CaseModel(_Strict):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise fail(("", f"unknown time zone {value!r}; expected an IANA name like 'America/New_York'")) from None
+            raise config_error(
+                ("", f"unknown time zone {value!r}; expected an IANA name like 'America/New_York'")
+            ) from None
         return value
 
 
@@ -234,7 +237,7 @@ class TestFileModel(_Strict):
             except PydanticCustomError as exc:  # the "config" error carries the message in its context, always set
                 problems.append((str(index), exc.context["problems"][0][1]))  # type: ignore[index]
         if problems:
-            raise fail(*problems)
+            raise config_error(*problems)
         return value
 
 

@@ -1,7 +1,7 @@
-"""The errors the rule file and rule test file models raise: pydantic custom errors of type "config".
+"""A value one of a fixed set, or a "did you mean" error: the check the rule file and rule test file models share.
 
-Each carries ``problems``, (key relative to the failing place, message) pairs, which
-:class:`monitor.tomlvalidate.Loader` turns into ``file:line: key: message`` lines as they are.
+The error is :func:`monitor.tomlmessages.config_error`'s (type "config"), which
+:class:`monitor.tomlvalidate.Loader` turns into a ``file:line: key: message`` line as it is.
 """
 
 from __future__ import annotations
@@ -9,15 +9,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
-from pydantic_core import PydanticCustomError
-
-from monitor.tomlmessages import show_value
-
-
-def fail(*problems: tuple[str, str]) -> PydanticCustomError:
-    """A validation error reported as is: ``(key relative to the failing place, message)`` pairs."""
-    summary = "; ".join(f"{key}: {message}" if key else message for key, message in problems)
-    return PydanticCustomError("config", "{summary}", {"summary": summary, "problems": list(problems)})
+from monitor.tomlmessages import config_error, show_value
 
 
 def one_of(value: object, choices: Iterable[str], what: str) -> str:
@@ -27,4 +19,4 @@ def one_of(value: object, choices: Iterable[str], what: str) -> str:
         return value
     close = difflib.get_close_matches(value, choices, n=1) if isinstance(value, str) else []
     hint = f"; did you mean {close[0]!r}?" if close else ""
-    raise fail(("", f"{what} must be one of {', '.join(choices)}; got {show_value(value)}{hint}"))
+    raise config_error(("", f"{what} must be one of {', '.join(choices)}; got {show_value(value)}{hint}"))
