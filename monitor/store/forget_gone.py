@@ -6,8 +6,16 @@ batches sized by a :class:`~monitor.store.compact.Budget`, one short write trans
 the write lock waits for one batch, not for the advertiser (issue 22: one transaction over every gone entity of a
 10,000-ad advertiser held the lock 153 ms). Each batch checks again, inside its transaction, that its entities are
 still gone (on PostgreSQL locking their rows): one a poll brought back between the read and the batch keeps its
-history. A poll that read an entity's key before a batch forgot it, and brings the entity back after, fails on the
-missing key (a store error, told like any failed poll) and the next poll writes it anew: nothing is lost.
+history.
+
+A poll that read its previous snapshot before a batch, and brings back an entity the batch forgot, commits: a poll
+holds the keys of its previous snapshot's entities only (read with it, monitor.store.lean: present ones, never a
+gone one's), and an entity it brings back appears in it, whose key it looks up again inside its write transaction,
+made anew if a batch forgot it (:func:`monitor.store.history.ensure_sids`; a first poll, which holds every key of
+the advertiser, looks up each of its entities' keys again). On PostgreSQL the poll's upsert of the entity's row
+waits for a batch that locked it, so the key is looked up after that batch committed. The entity's history starts
+again at that poll, under one key (``entity_keys`` is unique per entity; SQLite may give it the forgotten key's
+number again, whose rows went with it): tests/store/test_forget_gone_race.py.
 """
 
 from __future__ import annotations

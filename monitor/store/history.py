@@ -61,8 +61,9 @@ async def ensure_sids(
     slice_rows: int = bulk.SLICE_ROWS,
 ) -> None:
     """Give the ``wanted`` entities missing from ``sids`` a key (their ``entities`` rows exist), into ``sids``.
-    Keys in ``recheck`` (entities appearing in this poll, whose key pruning may have deleted since ``sids`` was
-    read) are looked up again. The keys are inserted in one order (level name, entity id), ``slice_rows`` at a
+    Keys in ``recheck`` (entities appearing in this poll: a first poll's ``sids``, :func:`load_sids`, hold every
+    key of the advertiser, gone entities' too, which pruning may have deleted since: monitor.store.forget_gone)
+    are looked up again. The keys are inserted in one order (level name, entity id), ``slice_rows`` at a
     time; ``sids`` keeps the ``wanted`` key objects (a first poll's 100,000 keys are not each read back into a
     new tuple and id string kept as long as the poll)."""
     for key in recheck:
