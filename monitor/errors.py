@@ -36,12 +36,14 @@ class MonitorError(Exception):
 
 class PollTimeoutError(MonitorError):
     """A poll ran past its deadline (``[monitor] poll_timeout``) and was cancelled in ``stage`` (fetch, act, ...);
-    nothing of it was committed."""
+    nothing of it was committed. ``detail``: more, when there is (a COMMIT under way is waited for, and one the
+    PostgreSQL server did not answer in time is let go: whether it was written is unknown; its record tells)."""
 
-    def __init__(self, timeout: timedelta, stage: str) -> None:
+    def __init__(self, timeout: timedelta, stage: str, detail: str | None = None) -> None:
         self.timeout = timeout
         self.stage = stage
-        super().__init__(f"poll timed out after {format_duration(timeout)} in stage {stage}")
+        more = f": {detail}" if detail else ""
+        super().__init__(f"poll timed out after {format_duration(timeout)} in stage {stage}{more}")
 
 
 @dataclass(frozen=True)
