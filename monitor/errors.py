@@ -36,8 +36,9 @@ class MonitorError(Exception):
 
 class PollTimeoutError(MonitorError):
     """A poll ran past its deadline (``[monitor] poll_timeout``) and was cancelled in ``stage`` (fetch, act, ...);
-    nothing of it was committed. ``detail``: more, when there is (a COMMIT under way is waited for, and one the
-    PostgreSQL server did not answer in time is let go: whether it was written is unknown; its record tells)."""
+    nothing of it was committed. (A COMMIT under way is waited for, and a poll it committed does not fail; one that
+    PostgreSQL leaves unanswered too long is let go, and ``detail`` then says that whether it was written is
+    unknown: the poll's record tells.)"""
 
     def __init__(self, timeout: timedelta, stage: str, detail: str | None = None) -> None:
         self.timeout = timeout

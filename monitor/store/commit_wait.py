@@ -17,6 +17,7 @@ means now), one that failed raises the cancellation (nothing was written), and o
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -51,13 +52,15 @@ async def commit_to_the_end(conn: AsyncConnection, limit: float | None = None) -
             await _wait(committing, limit)
     if not committing.done():  # let go: called off, and its connection dropped (SQLAlchemy invalidates it)
         committing.cancel()
-        await asyncio.wait({committing}, timeout=LET_GO_SECONDS)
+        with contextlib.suppress(asyncio.CancelledError):  # cancelled again: the outcome is unknown all the same
+            await asyncio.wait({committing}, timeout=LET_GO_SECONDS)
         if committing.done() and not committing.cancelled():
             committing.exception()  # seen (whatever it says, the outcome is not known)
         raise CommitUnfinishedError(limit or 0.0) from None
     error = committing.exception() if not committing.cancelled() else asyncio.CancelledError()
     if error is not None:
         raise asyncio.CancelledError() from error
+    # not uncancel()ed: whoever cancelled takes the request back (the deadline's asyncio.timeout does, on its exit)
     return True
 
 
