@@ -197,9 +197,8 @@ class AdvertiserPoller:
         return self._outcome(PollResult.OK, started, summary=summary)
 
     async def _run_pipeline(self, info: AdvertiserInfo, now: datetime) -> PollSummary:
-        """The seven steps, cancelled at the poll deadline: then :class:`PollTimeoutError` names the stage. A
-        deadline that falls while the poll's COMMIT runs waits for it (monitor.store.commit_wait): a poll it
-        committed is a good poll, with a warning that it overran."""
+        """The seven steps, cancelled at the poll deadline: then :class:`PollTimeoutError` names the stage. (One
+        falling while the COMMIT runs waits for it: a poll it committed is good, warned as overrun.)"""
         if self.poll_timeout is None:
             return await self.pipeline.poll(info, now)
         progress = Progress()
@@ -211,14 +210,9 @@ class AdvertiserPoller:
             if deadline.expired():
                 raise PollTimeoutError(self.poll_timeout, progress.stage, _why(exc)) from None
             raise
-        if deadline.expired():
-            log.warning(
-                "poll of advertiser %s ran past its deadline (%s) in stage %s; its COMMIT had begun, was waited for "
-                "and committed: the poll is written and counts",
-                self.advertiser_id,
-                format_duration(self.poll_timeout),
-                progress.stage,
-            )
+        if deadline.expired():  # it fell while the COMMIT ran, which was waited for and committed: a good poll
+            late, who = format_duration(self.poll_timeout), self.advertiser_id
+            log.warning("poll of advertiser %s ran past its deadline (%s) but committed: it counts", who, late)
         return summary
 
     def prime(self, info: AdvertiserInfo, read_at: datetime) -> None:
