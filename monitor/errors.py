@@ -36,12 +36,15 @@ class MonitorError(Exception):
 
 class PollTimeoutError(MonitorError):
     """A poll ran past its deadline (``[monitor] poll_timeout``) and was cancelled in ``stage`` (fetch, act, ...);
-    nothing of it was committed."""
+    nothing of it was committed. (A COMMIT under way is waited for, and a poll it committed does not fail; one that
+    PostgreSQL leaves unanswered too long is let go, and ``detail`` then says that whether it was written is
+    unknown: the poll's record tells.)"""
 
-    def __init__(self, timeout: timedelta, stage: str) -> None:
+    def __init__(self, timeout: timedelta, stage: str, detail: str | None = None) -> None:
         self.timeout = timeout
         self.stage = stage
-        super().__init__(f"poll timed out after {format_duration(timeout)} in stage {stage}")
+        more = f": {detail}" if detail else ""
+        super().__init__(f"poll timed out after {format_duration(timeout)} in stage {stage}{more}")
 
 
 @dataclass(frozen=True)

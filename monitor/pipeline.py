@@ -107,7 +107,8 @@ class Pipeline:
     async def poll(self, info: AdvertiserInfo, now: datetime, progress: Progress | None = None) -> PollSummary:
         """Run the seven steps for the advertiser of ``info`` at ``now``. Raises what stops the poll (API, lease
         or store errors, a cancellation): nothing of the poll is written then, and the previous snapshot stays the
-        latest. ``progress`` (optional) follows the stage the poll is in."""
+        latest. (A cancellation that comes while the poll's COMMIT runs waits for it: a poll it committed returns
+        as done; see ``Store.poll``.) ``progress`` (optional) follows the stage the poll is in."""
         progress = progress if progress is not None else Progress()
         progress.start()
         started = time.perf_counter()

@@ -10,7 +10,8 @@ it raises for none, so one bad advertiser never stops the others. It reads the c
   permission is told once and the advertiser is then *paused*, tried again with back-off from a minute up to an
   hour, and at once after :meth:`AdvertiserPoller.recheck` (SIGHUP);
 * the **poll deadline** (``[monitor] poll_timeout``): a poll still running then is cancelled and fails with a
-  :class:`~monitor.errors.PollTimeoutError` naming the stage it was in, so the next one runs on time;
+  :class:`~monitor.errors.PollTimeoutError` naming the stage it was in, so the next one runs on time; but a
+  COMMIT already under way is waited for (monitor.store.commit_wait), and a poll it committed is a good poll;
 * its one **failure streak** (consecutive failed polls), which ``/healthz`` and ``/metrics`` read from the outcome;
 * its **operational problems** (:class:`~monitor.notify.problems.ProblemBook`, remembered in the store across
   restarts): token revoked, permission lost, advertiser unreachable, account limited, each told once per episode
@@ -31,6 +32,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from monitor.domain import OpsKind
+from monitor.durations import format_duration
 from monitor.errors import MonitorError, PollTimeoutError
 from monitor.fullstore import FullStore
 from monitor.notify.message import OperationalMessage
@@ -195,18 +197,23 @@ class AdvertiserPoller:
         return self._outcome(PollResult.OK, started, summary=summary)
 
     async def _run_pipeline(self, info: AdvertiserInfo, now: datetime) -> PollSummary:
-        """The seven steps, cancelled at the poll deadline: then :class:`PollTimeoutError` names the stage."""
+        """The seven steps, cancelled at the poll deadline: then :class:`PollTimeoutError` names the stage. (One
+        falling while the COMMIT runs waits for it: a poll it committed is good, warned as overrun.)"""
         if self.poll_timeout is None:
             return await self.pipeline.poll(info, now)
         progress = Progress()
         deadline = asyncio.timeout(self.poll_timeout.total_seconds())
         try:
             async with deadline:
-                return await self.pipeline.poll(info, now, progress)
-        except TimeoutError:
+                summary = await self.pipeline.poll(info, now, progress)
+        except TimeoutError as exc:
             if deadline.expired():
-                raise PollTimeoutError(self.poll_timeout, progress.stage) from None
+                raise PollTimeoutError(self.poll_timeout, progress.stage, _why(exc)) from None
             raise
+        if deadline.expired():  # it fell while the COMMIT ran, which was waited for and committed: a good poll
+            late, who = format_duration(self.poll_timeout), self.advertiser_id
+            log.warning("poll of advertiser %s ran past its deadline (%s) but committed: it counts", who, late)
+        return summary
 
     def prime(self, info: AdvertiserInfo, read_at: datetime) -> None:
         """Take ``info``, read (and stored) at ``read_at`` by someone reading many advertisers' at once, as if this
@@ -278,6 +285,12 @@ class AdvertiserPoller:
         )
         if messages:
             await self._tell(messages, now)
+
+
+def _why(timeout: TimeoutError) -> str | None:
+    """What the store said of the cancellation the deadline made (a COMMIT let go), if anything."""
+    cancelled = timeout.__cause__
+    return (str(cancelled) or None) if isinstance(cancelled, asyncio.CancelledError) else None
 
 
 def _describe(exc: BaseException) -> str:

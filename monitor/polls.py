@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 class PollResult(enum.StrEnum):
     OK = "ok"  # the seven steps ran and committed
     PAUSED = "paused"  # not polled on purpose until its cause goes (reason says which); people were told
-    FAILED = "failed"  # the poll ran and failed; nothing of it was written
+    FAILED = "failed"  # the poll ran and failed; nothing of it was written (or, said so: a COMMIT let go, unknown)
     NOT_MINE = "not_mine"  # another replica owns the advertiser's shard: not polled here, and not a failure
 
 

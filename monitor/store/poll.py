@@ -3,9 +3,11 @@
 Nothing the pipeline hands to a :class:`~monitor.store.poll_writer.PollWriter` touches the database until the
 poll ends (:func:`begin` makes it, with the previous snapshot read lean); then one
 transaction fences on the lease, writes the changed entities, the history rows (monitor.store.history), alert
-states, holds, outbox rows and the poll's record, and commits (or rolls back entirely). So a crash or an exception
-mid-poll leaves the previous snapshot as the newest, with no partial rows, and SQLite's single writer lock is held
-only for the short final write, not for the minutes a poll spends talking to TikTok.
+states, holds, outbox rows and the poll's record, and commits (or rolls back entirely); a COMMIT once sent is
+waited for to its end, even by a cancelled poll (monitor.store.commit_wait), so the poll's record says what the
+database holds. So a crash or an exception mid-poll leaves the previous snapshot as the newest, with no partial
+rows, and SQLite's single writer lock is held only for the short final write, not for the minutes a poll spends
+talking to TikTok.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from monitor.domain import EntityKey
 from monitor.store import alerts, approvals, bulk, history, holds, lease, outbox, shards
+from monitor.store.commit_wait import commit_to_the_end
 from monitor.store.db import reading, writing
 from monitor.store.errors import LeaseLostError, ShardLostError
 from monitor.store.lean import load_lean, read_texts
@@ -97,10 +100,16 @@ async def commit(
     slice_rows: int = bulk.SLICE_ROWS,
     *,
     metrics_updates: bool = True,
-) -> None:
+    commit_limit: float | None = None,
+) -> bool:
     """Write everything the poll buffered in one transaction, fenced by the shard's epoch (when the poll has a
     fence) and by the lease token. ``slice_rows``: entity and history rows built and handed to the driver at a
-    time; ``metrics_updates`` False: every ``entities`` row upserted (monitor.store.poll_write)."""
+    time; ``metrics_updates`` False: every ``entities`` row upserted (monitor.store.poll_write).
+
+    A cancellation before the COMMIT rolls everything back. One that comes while the COMMIT runs waits for it
+    (monitor.store.commit_wait; ``commit_limit`` seconds at most, None: to its end): True is returned when it
+    committed nevertheless (the poll is written and recorded ok), ``CancelledError`` raised when it failed, and
+    :class:`~monitor.store.commit_wait.CommitUnfinishedError` when it had not ended within the limit."""
     now = writer.taken_at
     if writer._lean is not None and writer._lean.unfilled:  # read by fingerprint and not compared yet: compared
         await writer.compare()  # whole here (the texts of the rows that changed read first)
@@ -134,6 +143,7 @@ async def commit(
         await approvals.insert(conn, writer._approvals)
         await outbox.insert(conn, writer._outbox, now, writer.poll_id)
         await _finish(conn, writer, finished_at, PollStatus.OK, len(writer.current), written, None)
+        return await commit_to_the_end(conn, commit_limit)
 
 
 async def fail(engine: AsyncEngine, writer: PollWriter, finished_at: datetime, error: str) -> None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
@@ -36,6 +37,7 @@ from monitor.store import poll as polling
 from monitor.store.alerts import Alerts
 from monitor.store.approvals import Approvals
 from monitor.store.breaker import BreakerEpisodes
+from monitor.store.commit_wait import CommitUnfinishedError
 from monitor.store.holds import Holds
 from monitor.store.hourly import HourlyHistory
 from monitor.store.journal import Journal
@@ -55,6 +57,7 @@ from monitor.store.tiers import Tiers
 from monitor.store.values import PollRun, PollStatus
 from monitor.store.writelock import WriteLockWatch
 
+log = logging.getLogger(__name__)
 polls_t = PollRow.__table__
 
 DEFAULT_RETENTION = timedelta(days=90)
@@ -94,7 +97,8 @@ class Store(HistoryAccess, AdvertiserAccess):
         self.max_bytes: int | None = None
         self.lease_ttl = lease_ttl
         self.owner = owner
-        #: Seconds a failed poll may spend recording its failure and giving its lease back (PostgreSQL).
+        #: Seconds a failed poll may spend recording its failure and giving its lease back, and a cancelled one
+        #: waiting for its COMMIT under way (PostgreSQL).
         self.record_failure_timeout = RECORD_FAILURE_SECONDS
         #: Rows a poll's commit builds and hands to the driver at a time (monitor.store.poll_write).
         self.write_slice = bulk.SLICE_ROWS
@@ -192,8 +196,12 @@ class Store(HistoryAccess, AdvertiserAccess):
         renews the lease every ``ttl / 3``. On normal exit: commits every buffered write at once (or raises
         :class:`LeaseLostError` if the lease was taken over meanwhile, writing nothing). On an exception (or a
         cancellation): writes nothing of the poll, records it as failed, re-raises. The lease is released either
-        way. ``now`` is the poll's time: the snapshot's ``taken_at``. ``fingerprints``: ``previous`` read by
-        fingerprint (monitor.store.lean, less memory through the poll): await ``compare()`` before reading it.
+        way. A cancellation that comes while the final COMMIT runs waits for it (monitor.store.commit_wait; on
+        PostgreSQL for ``record_failure_timeout`` at most): committed, the block ends as if not cancelled (the
+        poll is written and recorded ok, and counts); failed, as above; not ended in time, ``CancelledError``,
+        with no failure recorded over the COMMIT let go. ``now`` is the poll's time: the snapshot's
+        ``taken_at``. ``fingerprints``: ``previous`` read by fingerprint (monitor.store.lean, less memory through
+        the poll): await ``compare()`` before reading it.
         """
         aware(now, "poll time")
         ttl = ttl or self.lease_ttl
@@ -209,12 +217,21 @@ class Store(HistoryAccess, AdvertiserAccess):
         try:
             yield writer
             await heartbeat.stop()
-            await polling.commit(
-                self._engine, writer, self._clock.now(), self.write_slice, metrics_updates=self.metrics_updates
+            overran = await polling.commit(
+                self._engine,
+                writer,
+                self._clock.now(),
+                self.write_slice,
+                metrics_updates=self.metrics_updates,
+                commit_limit=self._record_failure_timeout(),
             )
         except GeneratorExit:  # the block was abandoned without an exception (loop shutdown): no I/O now
             heartbeat.cancel()
             raise
+        except CommitUnfinishedError as exc:  # its record says what became of it once the database answers: ok if
+            # committed, else "running", marked abandoned by the next poll; no failure written over it
+            log.warning("poll %d of advertiser %s was cancelled: %s", writer.poll_id, advertiser_id, exc)
+            raise asyncio.CancelledError(str(exc)) from None
         except BaseException as exc:
             try:
                 async with asyncio.timeout(self._record_failure_timeout()):
@@ -223,12 +240,15 @@ class Store(HistoryAccess, AdvertiserAccess):
             except Exception as record_exc:  # the original error matters more than failing to record it
                 exc.add_note(f"(recording the failed poll also failed: {_failure(record_exc)})")
             raise
+        if overran:  # cancelled while its COMMIT ran, which committed: the poll is written, and counts (not raised)
+            log.info("poll %d of advertiser %s: cancelled while it committed; committed", writer.poll_id, advertiser_id)
 
     def _record_failure_timeout(self) -> float | None:
-        """How long a failed poll may take to record its failure. PostgreSQL waits for a lock without end, so
-        that a cancelled poll (its deadline) ends even while the database hangs, the wait is bounded (the record
-        left "running" is marked abandoned by the advertiser's next poll). SQLite's waits end with its busy
-        timeout, and cancelling one a second time would strand the aiosqlite connection: not bounded."""
+        """How long a failed poll may take to record its failure, and a cancelled one to wait for its COMMIT.
+        PostgreSQL waits for a lock (or a COMMIT for a synchronous standby) without end, so that a cancelled poll
+        (its deadline) ends even while the database hangs, the wait is bounded (the record left "running" is
+        marked abandoned by the advertiser's next poll). SQLite's waits end with its busy timeout, and cancelling
+        one a second time would strand the aiosqlite connection: not bounded."""
         return self.record_failure_timeout if self._engine.dialect.name == "postgresql" else None
 
     async def poll_reads(self, advertiser_id: str, now: datetime) -> PollReads:
