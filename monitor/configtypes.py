@@ -15,9 +15,9 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, SecretStr, ValidationInfo
 
+from monitor.config_error import config_error as config_error  # the config models import it from here
 from monitor.domain.budget import AMOUNT_TEXT, MAX_AMOUNT, MAX_CHANGE_PERCENT
 from monitor.durations import Duration, at_least, at_most
-from monitor.tomlmessages import config_error as config_error  # the config models import it from here
 from monitor.tomlmessages import show_value
 from monitor.tomlvalidate import FromEnv
 

@@ -17,7 +17,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, PlainSerializer, PlainValidator
 
-from monitor.tomlmessages import config_error
+from monitor.config_error import config_error
 
 UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
 EXPECTED = 'expected a number with a unit s, m, h or d, like "90s", "5m", "4h"'

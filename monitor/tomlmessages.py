@@ -1,11 +1,10 @@
 """How a problem in a TOML input is said: pydantic's validation errors as one plain line each, keys dotted.
 
 :func:`messages` turns one pydantic error into (location, message) pairs: errors of type "config" (raised by our
-validators with ``problems``, keys relative to the failing place) as they are, a missing key as "required" (with
+validators with ``problems``: :func:`monitor.config_error.config_error`, keys relative to the failing place) as they are, a missing key as "required" (with
 its ``_file`` form for a secret), an unknown key with "did you mean" (a model's ``SYNONYMS`` first), the rest as
 "expected ..., got VALUE" (:func:`show_value`; a secret's value is never quoted). :func:`dotted` writes a location
-as the key people see: ``tiktok.accounts[0].name``. :func:`config_error` is the error our validators raise: the
-one producer of the "config" errors :func:`messages` reads.
+as the key people see: ``tiktok.accounts[0].name``.
 """
 
 from __future__ import annotations
@@ -16,17 +15,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from pydantic import BaseModel
-from pydantic_core import PydanticCustomError
 
 from monitor.tomlfields import is_secret, model_at, secret_fields, suggested_keys
 from monitor.tomlpos import KeyPath
-
-
-def config_error(*problems: tuple[str, str]) -> PydanticCustomError:
-    """A validation error reported as is: ``(key relative to the failing place, message)`` pairs, which
-    :func:`messages` (and so :class:`monitor.tomlvalidate.Loader`) turns into ``file:line: key: message`` lines."""
-    summary = "; ".join(f"{key}: {message}" if key else message for key, message in problems)
-    return PydanticCustomError("config", "{summary}", {"summary": summary, "problems": list(problems)})
 
 
 def messages(root: type[BaseModel], error: Any) -> Iterator[tuple[KeyPath, str]]:

@@ -13,11 +13,12 @@ from typing import Any
 
 from pydantic_core import PydanticCustomError
 
+from monitor.config_error import config_error
 from monitor.domain import Level
 from monitor.domain.budget import AMOUNT_TEXT, MAX_AMOUNT, MAX_CHANGE_PERCENT
 from monitor.rules.model import ACTION_TYPES, Action
 from monitor.rules.validation import one_of
-from monitor.tomlmessages import config_error, show_value
+from monitor.tomlmessages import show_value
 
 _PERCENT = re.compile(r"([+-])(\d+(?:\.\d+)?)%")
 

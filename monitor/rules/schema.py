@@ -1,6 +1,6 @@
 """The pydantic models of a rule file: every key of ``[[rule]]``, validated strictly, with one-line messages.
 
-Errors are raised as pydantic custom errors of type "config" (:func:`monitor.tomlmessages.config_error`), which
+Errors are raised as pydantic custom errors of type "config" (:func:`monitor.config_error.config_error`), which
 :class:`monitor.tomlvalidate.Loader` turns into ``file:line: key: message`` lines. Cross-references (notify
 channels, :mod:`monitor.rules.channels`) read the set of configured channels from the validation context; an
 ``action`` is checked by :mod:`monitor.rules.actionspec`.
@@ -15,6 +15,7 @@ from typing import Annotated, ClassVar
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from monitor.config_error import config_error
 from monitor.configtypes import Boolean, NumericId
 from monitor.domain import Level, Severity
 from monitor.domain.approvals import DEFAULT_APPROVE_WITHIN
@@ -27,7 +28,7 @@ from monitor.rules.expr import Condition, ExprError, compile_when
 from monitor.rules.model import DEFAULT_COOLDOWN, Action, NotifyTarget
 from monitor.rules.tokens import located
 from monitor.rules.validation import one_of
-from monitor.tomlmessages import config_error, show_value
+from monitor.tomlmessages import show_value
 
 RULE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9 _.:-]{0,99}")
 

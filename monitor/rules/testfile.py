@@ -50,6 +50,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from monitor.config_error import config_error
 from monitor.configtypes import Boolean
 from monitor.domain import Level
 from monitor.domain.baseline import KINDS
@@ -58,7 +59,6 @@ from monitor.errors import Problem
 from monitor.rules import names as N
 from monitor.rules.channels import KNOWN_CHANNELS
 from monitor.rules.validation import one_of
-from monitor.tomlmessages import config_error
 
 NOTICE_KINDS = ("firing", "repeat", "resolved")
 CLEAR = "-"

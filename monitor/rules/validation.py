@@ -1,6 +1,6 @@
 """A value one of a fixed set, or a "did you mean" error: the check the rule file and rule test file models share.
 
-The error is :func:`monitor.tomlmessages.config_error`'s (type "config"), which
+The error is :func:`monitor.config_error.config_error`'s (type "config"), which
 :class:`monitor.tomlvalidate.Loader` turns into a ``file:line: key: message`` line as it is.
 """
 
@@ -9,7 +9,8 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
-from monitor.tomlmessages import config_error, show_value
+from monitor.config_error import config_error
+from monitor.tomlmessages import show_value
 
 
 def one_of(value: object, choices: Iterable[str], what: str) -> str:

@@ -93,7 +93,7 @@ class Pausing:
 
 async def test_a_poll_committing_while_a_batch_forgets_its_entity_writes_it_after(store: Store) -> None:
     # the batch has read the keys and locked the gone entities' rows (PostgreSQL: FOR UPDATE; SQLite: the write
-    # lock) when the poll, which read its previous snapshot before, commits: its commit waits for the batch's
+    # lock) when the poll, which read its previous snapshot before, commits: its commit waits for the batch to end
     first_kept, sids = await gone_after_two_polls(store)
     locked = asyncio.Event()
 
