@@ -27,7 +27,7 @@ from monitor.actions.expiry import expire_due
 from monitor.clock import Clock, SystemClock
 from monitor.config import Settings
 from monitor.durations import format_duration
-from monitor.gctune import collect_all
+from monitor.gctune import collect_all, trim_malloc
 from monitor.health import STALE_AFTER_INTERVALS, AppServer, HealthServer, HealthState, parse_listen
 from monitor.logs import SecretRedactor
 from monitor.memsnap import snapshot_on_signal
@@ -90,6 +90,7 @@ async def run_daemon(
         on_assignment=[health.set_assignment, metrics.set_assignment],
     )
     runtime.replicas = replicas
+    runtime.after_large_poll = trim_malloc  # a large poll's freed memory given back (monitor.gctune)
     runtime.store.fence_of = replicas.fence_of
     storage = StorageWatch(
         runtime.store.size,

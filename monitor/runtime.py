@@ -16,7 +16,7 @@ subject) and told through :class:`~monitor.ops_alerts.OpsAlerts`; the store reme
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 import aiohttp
@@ -32,6 +32,7 @@ from monitor.discovery import Discovery, DiscoveryError, discover
 from monitor.domain import OpsKind
 from monitor.domain.approvals import Approval
 from monitor.fullstore import STORAGE_SUBJECT, FullStore
+from monitor.gctune import TRIM_AFTER_ENTITIES
 from monitor.interrupted import report_interrupted_actions
 from monitor.notify.base import Channel
 from monitor.notify.channels import close_channels
@@ -119,6 +120,10 @@ class Runtime:
         #: Whether polls outside the schedule can happen (``run`` sets it: ``once`` has no next poll).
         self.extra_polls = False
         self.polling: set[str] = set()  # advertisers whose poll is running now
+        #: Called after each poll of at least ``large_poll_entities`` entities (``run`` sets it:
+        #: monitor.gctune.trim_malloc, the C allocator's free memory given back); None: nothing.
+        self.after_large_poll: Callable[[], object] | None = None
+        self.large_poll_entities = TRIM_AFTER_ENTITIES
         #: Whether polls cannot be stored (the database is full): one problem for every advertiser.
         self.full_store = FullStore(self.alerts.problems_of(STORAGE_SUBJECT), self.alerts.tell)
 
@@ -221,6 +226,9 @@ class Runtime:
             outcome = await poller.poll()
         finally:
             self.polling.discard(advertiser_id)
+        large = outcome.summary is not None and outcome.summary.entities >= self.large_poll_entities
+        if large and self.after_large_poll is not None:
+            self.after_large_poll()
         info = poller.info
         if info is not None:  # its currency is known: warn about money thresholds across currencies (once)
             for line in self.currencies.observe(advertiser_id, info.currency, self.rulebook.current):

@@ -1,10 +1,10 @@
 """How a problem in a TOML input is said: pydantic's validation errors as one plain line each, keys dotted.
 
 :func:`messages` turns one pydantic error into (location, message) pairs: errors of type "config" (raised by our
-validators with ``problems``: :func:`monitor.config_error.config_error`, keys relative to the failing place) as they are, a missing key as "required" (with
-its ``_file`` form for a secret), an unknown key with "did you mean" (a model's ``SYNONYMS`` first), the rest as
-"expected ..., got VALUE" (:func:`show_value`; a secret's value is never quoted). :func:`dotted` writes a location
-as the key people see: ``tiktok.accounts[0].name``.
+validators with ``problems``: :func:`monitor.config_error.config_error`, keys relative to the failing place) as
+they are, a missing key as "required" (with its ``_file`` form for a secret), an unknown key with "did you mean"
+(a model's ``SYNONYMS`` first), the rest as "expected ..., got VALUE" (:func:`show_value`; a secret's value is
+never quoted). :func:`dotted` writes a location as the key people see: ``tiktok.accounts[0].name``.
 """
 
 from __future__ import annotations

@@ -74,3 +74,41 @@ def test_large_blocks_stay_mapped_apart_once_tuned() -> None:
         seen[mode] = json.loads(out.stdout)
     assert seen["default"] == {"tuned": None, "mapped": False}  # glibc's own way: from the heap
     assert seen["tune"] == {"tuned": True, "mapped": True}
+
+
+TRIM_PROBE = """
+import json, sys
+from monitor.gctune import trim_malloc, tune_malloc
+
+def resident() -> int:
+    for line in open("/proc/self/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) << 10
+    raise RuntimeError("no VmRSS")
+
+def touched(size: int) -> bytearray:  # each page written (resident), with no block freed in between
+    block = bytearray(size)
+    block[::4096] = b"x" * len(range(0, size, 4096))
+    return block
+
+tune_malloc()  # as run has it: blocks under 4 MB come from the heap
+blocks = [touched(64 << 10) for _ in range(3200)]  # 200 MB of 64 kB blocks
+pin = touched(64 << 10)  # the heap's top stays in use: glibc cannot give back what lies below it by itself
+del blocks
+freed = resident()
+trimmed = trim_malloc() if sys.argv[1] == "trim" else None
+print(json.dumps({"trimmed": trimmed, "given_back": freed - resident()}))
+"""
+
+
+def test_a_trim_gives_back_the_free_memory_inside_the_heap() -> None:
+    """What ``run`` does after a large poll (monitor.gctune.trim_malloc): memory freed below a block still in use
+    stays resident until trimmed."""
+    seen = {}
+    for mode in ("leave", "trim"):
+        out = subprocess.run(
+            [sys.executable, "-c", TRIM_PROBE, mode], capture_output=True, text=True, check=True, timeout=60
+        )
+        seen[mode] = json.loads(out.stdout)
+    assert seen["leave"]["trimmed"] is None and seen["leave"]["given_back"] < 20 << 20  # freed, yet resident
+    assert seen["trim"]["trimmed"] is True and seen["trim"]["given_back"] > 150 << 20
