@@ -7,11 +7,12 @@ This bench starts the same sandbox and configuration as ``bench/cycle.py`` (one 
 ``--rules DIR``, a fresh SQLite file, ``--qps``) and runs ``python -m monitor --log-level debug run`` at
 ``--interval``. Each time the large advertiser's poll ends (its
 ``stage seconds`` debug line) it reads the daemon's CPU (user + system, ``/proc/PID/stat``) and RSS
-(``/proc/PID/status``): the CPU between two such moments is one cycle of every advertiser (each is polled once
-per interval), everything the daemon did meanwhile included (outbox, maintenance, health); the ``polls`` column
-counts the polls of every advertiser that ended in it (21 when each was polled once: a cycle longer than the
-interval holds more). The first cycle is cold (and holds the start-up); the table shows each later one and
-their median.
+(``/proc/PID/status``; the ``later`` column reads the RSS again 5 s after, between polls, once ``run`` has
+given the C allocator's free memory back): the CPU between two such moments is one cycle of every advertiser
+(each is polled once per interval), everything the daemon did meanwhile included (outbox, maintenance, health);
+the ``polls`` column counts the polls of every advertiser that ended in it (21 when each was polled once: a
+cycle longer than the interval holds more). The first cycle is cold (and holds the start-up); the table shows
+each later one and their median.
 
     .venv/bin/python bench/run_cycle.py [--ads 100000] [--interval 60s] [--cycles 5] [--qps 10] [--keep DIR]
                                         [--rules DIR]
@@ -23,6 +24,7 @@ request's time, endpoint and answer code) there, to see what came before a 40100
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import json
 import os
@@ -54,6 +56,12 @@ class Moment:
     stages: str
     rows: int  # the entity rows the poll wrote (those that appeared, changed or disappeared)
     polls: int  # polls of every advertiser that ended so far
+    rss_later_mb: float | None = None  # RSS LATER seconds after (between polls: what the poll left resident)
+
+
+#: Seconds after the end of the large advertiser's poll at which the RSS is read again (the daemon between polls:
+#: ``run`` gives the C allocator's free memory back after a large poll, once the poll has returned).
+LATER = 5.0
 
 
 def cpu_seconds(pid: int) -> float:
@@ -83,7 +91,15 @@ def watch(daemon: subprocess.Popen[str], directory: Path, moments: list[Moment],
                 at, cpu, (rss, peak) = time.monotonic(), cpu_seconds(daemon.pid), memory_mb(daemon.pid)
             except FileNotFoundError:  # the daemon has just exited
                 return
-            moments.append(Moment(at, cpu, rss, peak, match.group(2), rows_written(directory), polls))
+            moment = Moment(at, cpu, rss, peak, match.group(2), rows_written(directory), polls)
+            moments.append(moment)
+            threading.Timer(LATER, read_later, args=(daemon.pid, moment)).start()
+
+
+def read_later(pid: int, moment: Moment) -> None:
+    """The daemon's RSS :data:`LATER` seconds after ``moment`` (left None if it has exited)."""
+    with contextlib.suppress(FileNotFoundError):
+        moment.rss_later_mb = memory_mb(pid)[0]
 
 
 def measure(
@@ -147,24 +163,29 @@ def main() -> None:
     print(f"run against the sandbox at {args.qps} QPS, every {args.interval}: 1 advertiser of {args.ads:,} ads + "
           f"{EXTRA} small ones, the rules of {args.rules}")  # fmt: skip
     print(
-        f"{'cycle':>5} {'CPU s':>7} {'wall s':>7} {'RSS MB':>7} {'peak MB':>8} {'rows':>7} {'polls':>5}"
+        f"{'cycle':>5} {'CPU s':>7} {'wall s':>7} {'RSS MB':>7} {'later':>6} {'peak MB':>8} {'rows':>7} {'polls':>5}"
         "  large advertiser's stages"
     )
     first = moments[0]
     print(
-        f"{'1':>5} {first.cpu:>7.2f} {'':>7} {first.rss_mb:>7.0f} {first.peak_mb:>8.0f} {first.rows:>7}"
-        f" {first.polls:>5}  {first.stages}  (cold, with start-up)"
+        f"{'1':>5} {first.cpu:>7.2f} {'':>7} {first.rss_mb:>7.0f} {later(first):>6} {first.peak_mb:>8.0f}"
+        f" {first.rows:>7} {first.polls:>5}  {first.stages}  (cold, with start-up)"
     )
     warm = []
     for number, (before, after) in enumerate(itertools.pairwise(moments), start=2):
         cpu = after.cpu - before.cpu
         warm.append(cpu)
         print(
-            f"{number:>5} {cpu:>7.2f} {after.at - before.at:>7.1f} {after.rss_mb:>7.0f} {after.peak_mb:>8.0f}"
+            f"{number:>5} {cpu:>7.2f} {after.at - before.at:>7.1f} {after.rss_mb:>7.0f} {later(after):>6}"
+            f" {after.peak_mb:>8.0f}"
             f" {after.rows:>7} {after.polls - before.polls:>5}  {after.stages}"
         )
     print(f"warm cycles: median {statistics.median(warm):.2f} s CPU (min {min(warm):.2f}, max {max(warm):.2f}); "
           f"peak RSS {moments[-1].peak_mb:.0f} MB; 40100 answers {throttled}")  # fmt: skip
+
+
+def later(moment: Moment) -> str:
+    return "" if moment.rss_later_mb is None else f"{moment.rss_later_mb:.0f}"
 
 
 if __name__ == "__main__":
