@@ -75,9 +75,10 @@ def trim_malloc() -> bool:
     below the mmap threshold (lists and dicts of 100,000 entries, answers' texts, in the loop's heap and the
     worker threads' arenas) that stay resident, scattered among blocks still alive, until later blocks of the
     same sizes reuse them; Python's own allocator takes new memory by mmap, never from those holes. Measured with
-    ``bench/run_cycle.py`` (100,000 ads at 60 s, two runs each): RSS between polls 325-334 MB with it against
-    345-377 without; the peak, set inside the poll, is about the same (349 and 359 MB against 364 and 389). A
-    call took 0.3-2 ms after a 100,000-ad poll. False where the C library has no ``malloc_trim`` (musl, macOS)."""
+    ``bench/run_cycle.py`` (100,000 ads at 60 s, one run each, other work on the machine): RSS 5 s after the
+    large poll 208-264 MB with it against 218-293 without (10-40 MB less, cycles 2-6); the peak, set inside the
+    poll, is the same (361 and 354 MB). A call took 0.3-2 ms after a 100,000-ad poll. False where the C library
+    has no ``malloc_trim`` (musl, macOS)."""
     try:
         trim = ctypes.CDLL(None).malloc_trim
     except (OSError, AttributeError):
