@@ -50,6 +50,7 @@ class MaintenanceReport:
     batches: int
     dropped_before: datetime | None = None
     rewritten: tuple[partition_rewrite.Rewritten, ...] = ()  # PostgreSQL: partitions compaction is done with
+    rewrites_deferred: int = 0  # PostgreSQL: partitions due but left to the next run (monitor.store.partition_rewrite)
 
 
 async def maintain(
@@ -59,11 +60,13 @@ async def maintain(
     now: datetime,
     budget: Budget | None = None,
     max_bytes: int | None = None,
+    horizons: partition_rewrite.Horizons | None = None,
 ) -> MaintenanceReport:
     """Make the coming days' history partitions (PostgreSQL), compact (monitor.store.compact), prune history
     older than ``tiers.daily`` and the rest older than ``retention`` (monitor.store.prune), drop the oldest
     history while a SQLite database uses more than :data:`HEADROOM` of ``max_bytes`` (logged as a warning), then
-    give freed pages back (SQLite) or rewrite the partitions of days compaction is done with (PostgreSQL)."""
+    give freed pages back (SQLite) or rewrite the partitions of days compaction is done with (PostgreSQL; their
+    ``horizons``, kept from run to run by the caller: monitor.store.partition_rewrite)."""
     budget = budget or Budget.for_engine(engine)
     if partitions.partitioned(engine):
         await partitions.prepare(engine, now)
@@ -71,10 +74,12 @@ async def maintain(
     pruned = await prune.prune(engine, now - retention, now - tiers.daily, budget=budget)
     dropped = None if max_bytes is None else await within_size(engine, max_bytes, now - retention, budget)
     pages = await incremental_vacuum(engine, budget)
-    rewritten: tuple[partition_rewrite.Rewritten, ...] = ()
+    rewrites = partition_rewrite.Rewrites()
     if partitions.partitioned(engine):
-        rewritten = tuple(await partition_rewrite.rewrite_compacted(engine, tiers, now))
-    return MaintenanceReport(compacted, pruned, pages, budget.longest, budget.batches, dropped, rewritten)
+        rewrites = await partition_rewrite.rewrite_compacted(engine, tiers, now, horizons=horizons)
+    return MaintenanceReport(
+        compacted, pruned, pages, budget.longest, budget.batches, dropped, rewrites.rewritten, len(rewrites.deferred)
+    )
 
 
 async def used_bytes(engine: AsyncEngine) -> int | None:

@@ -15,12 +15,21 @@ reader of the whole history (a backtest, a snapshot of an older poll) waits unti
 waited for at most :data:`monitor.store.partitions.LOCK_TIMEOUT_MS` (a reader holding it for longer leaves the
 rewrite to the next run), so nothing queues behind a waiting rewrite for longer than that.
 
-``VACUUM FULL`` copies a deleted row that a transaction older than the delete may still see (PostgreSQL keeps it
-for that transaction): a write transaction anywhere on the server, or a snapshot read in this database, older than
-compaction's deletes would leave the day at the size of every poll, and the comment would say it was done. So the
-rewrites first wait, at most :data:`SNAPSHOT_WAIT` seconds, for every such transaction to end (a plain
-``VACUUM``, which holds back nothing, is not waited for); one still running after that leaves the rewrites to the
-next run.
+``VACUUM FULL`` copies a deleted row that something older than the delete may still see (a transaction, a
+snapshot, a replication slot: monitor.store.partition_horizon), and the day would keep the size of every poll yet
+be recorded as done. So each partition has a *horizon*, the first transaction id not given out when it was first
+found due (compaction's deletes of it committed before, in the same maintenance run), kept in ``horizons`` (the
+store keeps it for its process: after a restart the horizon is that run's); the rewrites wait, at most
+:data:`SNAPSHOT_WAIT` seconds in all, until nothing older than a partition's horizon runs, oldest horizon first
+(a later run waits for what is older than the day's deletes, not than itself, so long reads that overlap every
+hour do not put the rewrite off forever), and rewrite every partition whose horizon has passed. The wait can be
+wrong (``vacuum_defer_cleanup_age``, a delete after the horizon), so what ``VACUUM FULL`` would keep is counted
+first, exactly: a plain ``VACUUM`` of the partition sets ``n_dead_tup`` (``pg_stat_all_tables``) to the deleted
+rows it must keep (PostgreSQL 15 and later at once; older versions' statistics arrive a moment later). Neither
+``n_dead_tup`` after ``ANALYZE`` (it counts such rows neither live nor dead: 0) nor ``reltuples`` after
+``VACUUM FULL`` (the index rebuild sets the live rows) would tell. A partition waited for in vain, with rows to
+keep, or whose lock was not had, is *deferred*: not rewritten nor recorded as done, so the next run tries again
+(with the horizon of then when rows were to be kept), and logged as a warning naming what holds the rows back.
 """
 
 from __future__ import annotations
@@ -36,6 +45,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from monitor.store.db import translate_errors
+from monitor.store.partition_horizon import holders, next_xid, wait_until_passed
 from monitor.store.partitions import LOCK_NOT_AVAILABLE, LOCK_TIMEOUT_MS, TABLES, sqlstate
 from monitor.store.tiers import DAILY, HOURLY, Tiers
 
@@ -43,19 +53,11 @@ log = logging.getLogger(__name__)
 
 COMMENT = "compacted at tier "
 
-#: Seconds the rewrites wait for the transactions older than compaction's deletes to end (module docstring).
+#: Seconds the rewrites of one run wait, in all, for what is older than their partitions' horizons to end.
 SNAPSHOT_WAIT = 10.0
-_RECHECK = 0.05
 
-# Whether a transaction that began before transaction id :xid, or a snapshot read in this database taken before
-# it, still runs: the first running transaction id anywhere (the new snapshot's xmin) is not yet past it, or a
-# session of this database holds an older snapshot (a larger age() is older; lazy VACUUMs hold back nothing).
-_OLDER_RUNNING = sa.text(
-    "SELECT pg_snapshot_xmin(pg_current_snapshot()) < CAST(CAST(:xid AS text) AS xid8) OR EXISTS ("
-    "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() "
-    "AND pid NOT IN (SELECT pid FROM pg_stat_progress_vacuum) "
-    "AND age(backend_xmin) > age(CAST(CAST(:xid32 AS text) AS xid)))"
-)
+#: A partition's horizon (module docstring), by its name and the tier it is due at.
+Horizons = dict[tuple[str, int], int]
 
 
 @dataclass(frozen=True)
@@ -69,17 +71,66 @@ class Rewritten:
     seconds: float
 
 
+@dataclass(frozen=True)
+class Rewrites:
+    """What one run did: the partitions rewritten, and the names of those deferred to the next run."""
+
+    rewritten: tuple[Rewritten, ...] = ()
+    deferred: tuple[str, ...] = ()
+
+
 async def rewrite_compacted(
-    engine: AsyncEngine, tiers: Tiers, now: datetime, wait: float = SNAPSHOT_WAIT
-) -> list[Rewritten]:
-    """Rewrite the partitions of the days compaction is done with, once the transactions older than now have
-    ended (waited for at most ``wait`` seconds: see the module docstring); what was done."""
+    engine: AsyncEngine,
+    tiers: Tiers,
+    now: datetime,
+    wait: float = SNAPSHOT_WAIT,
+    horizons: Horizons | None = None,
+    blocked: asyncio.Event | None = None,
+) -> Rewrites:
+    """Rewrite the partitions of the days compaction is done with, each once nothing older than its horizon
+    runs (waited for at most ``wait`` seconds in all), and record those whose deleted rows are gone (see the module
+    docstring). ``horizons`` is kept from run to run by the caller (None: each partition's is now);
+    ``blocked`` is set when a wait finds something older running."""
+    horizons = {} if horizons is None else horizons
+    due = await _due(engine, tiers, now)
+    current = await next_xid(engine)
+    for key in due:
+        horizons.setdefault(key, current)
+    for key in [k for k in horizons if k not in due]:  # done, or dropped
+        del horizons[key]
+    deadline = time.monotonic() + wait
+    rewritten, deferred = [], []
+    for name, tier in sorted(due, key=lambda k: (horizons[k], k)):  # the oldest first: it is the first to pass
+        horizon = horizons[(name, tier)]
+        if not await wait_until_passed(engine, horizon, deadline, blocked):
+            log.warning(
+                "history partition %s not rewritten yet (tried again next run): held back by %s",
+                name,
+                await holders(engine, horizon),
+            )
+        elif (done := await _rewrite(engine, name, tier)) is None:
+            pass  # the partition was being read (logged)
+        elif done.rewritten is None:
+            horizons[(name, tier)] = await next_xid(engine)  # the rows deleted since are waited for too
+            log.warning(
+                "history partition %s not rewritten yet (tried again next run): it would keep %d deleted rows, "
+                "held back by %s",
+                name,
+                done.kept,
+                await holders(engine, horizons[(name, tier)]),
+            )
+        else:
+            rewritten.append(done.rewritten)
+            del horizons[(name, tier)]
+            continue
+        deferred.append(name)
+    return Rewrites(tuple(sorted(rewritten, key=lambda r: r.name)), tuple(sorted(deferred)))
+
+
+async def _due(engine: AsyncEngine, tiers: Tiers, now: datetime) -> list[tuple[str, int]]:
+    """The partitions whose day is kept at a tier beyond the one their comment records, with that tier."""
     due: list[tuple[str, int]] = []
     async with translate_errors(), engine.connect() as conn:
-        # every delete compaction committed has a transaction id before this one, the first not yet given out
-        xid = int(
-            (await conn.execute(sa.text("SELECT CAST(pg_snapshot_xmax(pg_current_snapshot()) AS text)"))).scalar_one()
-        )
         for table in TABLES:
             rows = await conn.execute(
                 sa.text(
@@ -97,33 +148,7 @@ async def rewrite_compacted(
                 if tier > done:
                     due.append((name, tier))
         await conn.rollback()
-    if due and not await _older_transactions_ended(engine, xid, wait):
-        log.info(
-            "history partitions %s not rewritten yet: an older transaction still runs",
-            ", ".join(sorted(n for n, _ in due)),
-        )
-        return []
-    out = []
-    for name, tier in sorted(due):
-        rewritten = await _rewrite(engine, name, tier)
-        if rewritten is not None:
-            out.append(rewritten)
-    return out
-
-
-async def _older_transactions_ended(engine: AsyncEngine, xid: int, wait: float) -> bool:
-    """Whether every transaction that began before transaction id ``xid`` (and every snapshot of this database
-    taken before it) ended within ``wait`` seconds: only then can ``VACUUM FULL`` leave out the rows deleted before
-    ``xid``."""
-    deadline = time.monotonic() + wait
-    params = {"xid": str(xid), "xid32": str(xid % (1 << 32))}  # pg_stat_activity has 32-bit transaction ids
-    async with translate_errors(), engine.connect() as conn:
-        conn = await conn.execution_options(isolation_level="AUTOCOMMIT")  # a fresh snapshot each time
-        while (await conn.execute(_OLDER_RUNNING, params)).scalar_one():
-            if time.monotonic() >= deadline:
-                return False
-            await asyncio.sleep(_RECHECK)
-    return True
+    return due
 
 
 def _day(table: str, name: str) -> date | None:
@@ -142,14 +167,29 @@ def _tier_of(day: date, tiers: Tiers, now: datetime) -> int:
     return 0
 
 
-async def _rewrite(engine: AsyncEngine, name: str, tier: int) -> Rewritten | None:
+@dataclass(frozen=True)
+class _Outcome:
+    rewritten: Rewritten | None
+    kept: int  # deleted rows VACUUM FULL would have copied (then it did not run)
+
+
+async def _rewrite(engine: AsyncEngine, name: str, tier: int) -> _Outcome | None:
+    """``VACUUM FULL`` the partition and record the tier, unless a plain ``VACUUM`` found deleted rows it must
+    keep (then nothing more: the count of those); None when its lock was not had in time."""
     size = sa.text("SELECT pg_total_relation_size(CAST(:n AS regclass))")
+    # a plain VACUUM's count of the deleted rows it had to keep, exact; a fresh read of the statistics
+    held = sa.text("SELECT n_dead_tup FROM pg_stat_all_tables WHERE relid = CAST(:n AS regclass)")
     async with translate_errors(), engine.connect() as conn:
         conn = await conn.execution_options(isolation_level="AUTOCOMMIT")  # VACUUM runs outside a transaction
         before = (await conn.execute(size, {"n": name})).scalar_one()
         began = time.perf_counter()
         await conn.execute(sa.text(f"SET lock_timeout = '{LOCK_TIMEOUT_MS}ms'"))
         try:
+            await conn.execute(sa.text(f"VACUUM {name}"))
+            await conn.execute(sa.text("SELECT pg_stat_clear_snapshot()"))
+            kept = int((await conn.execute(held, {"n": name})).scalar_one() or 0)
+            if kept:
+                return _Outcome(None, kept)
             await conn.execute(sa.text(f"VACUUM (FULL, ANALYZE) {name}"))
         except sa.exc.DBAPIError as exc:
             if sqlstate(exc) != LOCK_NOT_AVAILABLE:
@@ -161,4 +201,4 @@ async def _rewrite(engine: AsyncEngine, name: str, tier: int) -> Rewritten | Non
         took = time.perf_counter() - began
         await conn.execute(sa.text(f"COMMENT ON TABLE {name} IS '{COMMENT}{tier}'"))
         after = (await conn.execute(size, {"n": name})).scalar_one()
-    return Rewritten(name, tier, int(before), int(after), took)
+    return _Outcome(Rewritten(name, tier, int(before), int(after), took), 0)

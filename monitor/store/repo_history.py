@@ -27,6 +27,8 @@ class HistoryAccess:
     retention: timedelta
     tiers: Tiers
     max_bytes: int | None
+    #: PostgreSQL: the horizons of the partitions due for a rewrite, kept from one maintenance run to the next.
+    rewrite_horizons: dict[tuple[str, int], int]
 
     async def previous_snapshot(self, advertiser_id: str, before: int | None = None) -> Snapshot | None:
         """The snapshot before poll ``before`` (default: before the newest one), or None if there is none."""
@@ -92,5 +94,11 @@ class HistoryAccess:
         from monitor.store import maintain as maintenance
 
         return await maintenance.maintain(
-            self._engine, self.tiers, self.retention, aware(now), budget, max_bytes=self.max_bytes
+            self._engine,
+            self.tiers,
+            self.retention,
+            aware(now),
+            budget,
+            max_bytes=self.max_bytes,
+            horizons=self.rewrite_horizons,
         )
