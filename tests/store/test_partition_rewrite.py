@@ -141,7 +141,10 @@ async def test_a_rewrite_not_waited_for_is_deferred_with_a_warning_naming_the_wr
             await writer.rollback()
             await writer.close()
         assert done.rewritten == () and PART in done.deferred
-        assert await size_and_comment(store) == (before, None)  # not rewritten, nor recorded as done
+        size, comment = await size_and_comment(store)
+        # not rewritten (a rewrite leaves under a quarter; autovacuum may change a page or two meanwhile), nor
+        # recorded as done
+        assert size > before / 2 and comment is None
         warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING and PART in r.getMessage()]
         assert len(warned) == 1 and f"pid {pid} (database " in warned[0] and "client backend" in warned[0]
         assert "txid_current" not in warned[0]  # never the query text
@@ -223,7 +226,10 @@ async def test_a_snapshot_older_than_compaction_leaves_the_rewrite_to_the_next_r
 
             done = await partition_rewrite.rewrite_compacted(store.engine, TIERS, LATER, wait=0.2)
             assert done.rewritten == () and PART in done.deferred
-            assert await size_and_comment(store) == (before, None)  # not rewritten, nor recorded as done
+            size, comment = await size_and_comment(store)
+            # not rewritten (a rewrite leaves under a quarter; the check's plain VACUUM or autovacuum may change a
+            # page of the maps), nor recorded as done
+            assert size > before / 2 and comment is None
             await reader.rollback()
 
         rewritten = {r.name: r for r in (await store.maintain(LATER + HOUR)).rewritten}
