@@ -28,7 +28,7 @@ from monitor.tiktok.client import TikTokClient
 from .conftest import ADV, BACKENDS, latest_snapshot
 
 RULES = '[[rule]]\nname = "spending"\nlevel = "campaign"\nwhen = "spend > 0"\nnotify = ["slack"]\n'
-DEADLINE = timedelta(seconds=1)
+DEADLINE = timedelta(seconds=2)  # the fetch and store of the small world fit in it on a loaded CI machine
 HANG = 4.0  # seconds the sandbox sits on the request: far past the deadline
 
 
@@ -70,7 +70,7 @@ async def test_a_hung_poll_is_cancelled_recorded_as_failed_and_the_next_one_runs
     clock.advance(60)
     hung = await poller.poll()
     assert hung.result is PollResult.FAILED
-    assert hung.reason == "PollTimeoutError: poll timed out after 1s in stage fetch"
+    assert hung.reason == "PollTimeoutError: poll timed out after 2s in stage fetch"
     assert hung.consecutive_failures == 1
     assert hung.seconds < HANG  # cut short, not waited out
 
@@ -117,7 +117,7 @@ async def _stuck_then_next(poller: AdvertiserPoller, store: Store, database: Any
         await conn.rollback()
     await engine.dispose()
     assert stuck.result is PollResult.FAILED
-    assert stuck.reason == "PollTimeoutError: poll timed out after 1s in stage start"
+    assert stuck.reason == "PollTimeoutError: poll timed out after 2s in stage start"
     clock.advance(60)
     after = await poller.poll()
     assert after.result is PollResult.OK, after.reason
@@ -169,7 +169,7 @@ async def test_a_poll_stuck_in_its_commit_is_cancelled_in_stage_commit(
         await release()
         stuck = await asyncio.wait_for(polling, 30)
         assert stuck.result is PollResult.FAILED
-        assert stuck.reason == "PollTimeoutError: poll timed out after 1s in stage commit"
+        assert stuck.reason == "PollTimeoutError: poll timed out after 2s in stage commit"
         clock.advance(60)
         after = await poller.poll()
         assert after.result is PollResult.OK, after.reason
@@ -193,7 +193,7 @@ async def test_a_cancelled_poll_ends_even_while_the_database_hangs(
         stuck = await asyncio.wait_for(polling, 30)  # the lock is still held: the failure cannot be recorded
         await release()
         assert stuck.result is PollResult.FAILED
-        assert stuck.reason == "PollTimeoutError: poll timed out after 1s in stage commit"
+        assert stuck.reason == "PollTimeoutError: poll timed out after 2s in stage commit"
         clock.advance(60)
         after = await poller.poll()
         assert after.result is PollResult.OK, after.reason
