@@ -1,15 +1,17 @@
 """Store fixtures: every test runs against a real SQLite file and, when TEST_POSTGRES_URL is set, a real
-PostgreSQL server (each test in a schema of its own, dropped afterwards)."""
+PostgreSQL server (each test in a schema of its own, dropped afterwards); and ``make_poller``, the advertiser
+poller of the tests of the poll deadline, over a store and with the deadline they give it."""
 
 from __future__ import annotations
 
 import os
 import re
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,9 +20,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from monitor.clock import FrozenClock
 from monitor.domain import EntityState, Level, Snapshot
+from monitor.notify.message import OperationalMessage
+from monitor.notify.ops import OpsPolicy
+from monitor.notify.problems import ProblemBook
+from monitor.pipeline import Pipeline
+from monitor.poller import AdvertiserPoller
+from monitor.rules.loader import load_rules
 from monitor.store import Store
 from monitor.store.db import normalize_url, reading
 from monitor.store.snapshots import load_current
+from monitor.tiktok.client import TikTokClient
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL")
 NO_POSTGRES = "TEST_POSTGRES_URL not set (CI starts PostgreSQL)"
@@ -36,6 +45,10 @@ BACKENDS = [
 ]
 T0 = datetime(2026, 11, 24, 20, 0, tzinfo=UTC)
 ADV = "7000000000000000001"
+#: The rule of ``make_poller``'s polls: it fires on the sandbox's campaigns, so a poll stores alerts and messages.
+SPENDING_RULE = '[[rule]]\nname = "spending"\nlevel = "campaign"\nwhen = "spend > 0"\nnotify = ["slack"]\n'
+#: What the ``make_poller`` fixture is: ``make_poller(store, poll_timeout)`` -> the poller.
+MakePoller = Callable[[Store, timedelta], AdvertiserPoller]
 
 
 @dataclass(frozen=True)
@@ -77,10 +90,37 @@ async def store(database: Database, clock: FrozenClock) -> AsyncIterator[Store]:
     await opened.close()
 
 
+@pytest.fixture
+def make_poller(tmp_path: Path, make_client: Callable[..., TikTokClient], clock: FrozenClock) -> MakePoller:
+    """``make_poller(store, poll_timeout)``: the poller of advertiser ADV that polls the sandbox into ``store``
+    with :data:`SPENDING_RULE` and cancels a poll still running after ``poll_timeout`` (it tells no one)."""
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "r.toml").write_text(SPENDING_RULE)
+    ruleset = load_rules(tmp_path / "rules", channels={"slack"})
+
+    async def tell(messages: Sequence[OperationalMessage], now: datetime) -> None:
+        pass
+
+    def make(store: Store, poll_timeout: timedelta) -> AdvertiserPoller:
+        pipeline = Pipeline(client=make_client(timeout=10.0), store=store, rules=lambda: ruleset, clock=clock)
+        problems = ProblemBook(ADV, OpsPolicy(), memory=store.problems)
+        return AdvertiserPoller(
+            ADV, pipeline=pipeline, clock_now=clock.now, problems=problems, tell=tell, poll_timeout=poll_timeout
+        )
+
+    return make
+
+
 async def latest_snapshot(store: Store, advertiser_id: str) -> Snapshot | None:
     """The newest committed snapshot, read the way a poll loads ``poll.previous`` (None before the first one)."""
     async with reading(store.engine) as conn:
         return await load_current(conn, advertiser_id)
+
+
+async def queued_messages(store: Store, clock: FrozenClock) -> int:
+    """How many messages the outbox holds pending, due by a day from now (all that the polls queued; at most
+    100)."""
+    return len(await store.outbox.fetch_due(clock.now() + timedelta(days=1)))
 
 
 def state(

@@ -4,58 +4,28 @@ recorded as failed with nothing of it committed, and the next poll runs (on SQLi
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
-from pathlib import Path
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from monitor.clock import FrozenClock
-from monitor.notify.message import OperationalMessage
-from monitor.notify.ops import OpsPolicy
-from monitor.notify.problems import ProblemBook
-from monitor.pipeline import Pipeline
 from monitor.poller import AdvertiserPoller
 from monitor.polls import PollResult
-from monitor.rules.loader import load_rules
 from monitor.sandbox import Fault, Sandbox
 from monitor.store import PollStatus, Store
 from monitor.store.db import normalize_url
-from monitor.tiktok.client import TikTokClient
 
-from .conftest import ADV, BACKENDS, latest_snapshot
+from .conftest import ADV, BACKENDS, MakePoller, latest_snapshot, queued_messages
 
-RULES = '[[rule]]\nname = "spending"\nlevel = "campaign"\nwhen = "spend > 0"\nnotify = ["slack"]\n'
 DEADLINE = timedelta(seconds=2)  # the fetch and store of the small world fit in it on a loaded CI machine
 HANG = 4.0  # seconds the sandbox sits on the request: far past the deadline
 
 
 @pytest.fixture
-def make_poller(
-    tmp_path: Path, make_client: Callable[..., TikTokClient], clock: FrozenClock
-) -> Callable[[Store], AdvertiserPoller]:
-    (tmp_path / "rules").mkdir()
-    (tmp_path / "rules" / "r.toml").write_text(RULES)
-    ruleset = load_rules(tmp_path / "rules", channels={"slack"})
-
-    async def tell(messages: Sequence[OperationalMessage], now: datetime) -> None:
-        pass
-
-    def make(store: Store) -> AdvertiserPoller:
-        pipeline = Pipeline(client=make_client(timeout=10.0), store=store, rules=lambda: ruleset, clock=clock)
-        problems = ProblemBook(ADV, OpsPolicy(), memory=store.problems)
-        return AdvertiserPoller(
-            ADV, pipeline=pipeline, clock_now=clock.now, problems=problems, tell=tell, poll_timeout=DEADLINE
-        )
-
-    return make
-
-
-@pytest.fixture
-def poller(make_poller: Callable[[Store], AdvertiserPoller], store: Store) -> AdvertiserPoller:
-    return make_poller(store)
+def poller(make_poller: MakePoller, store: Store) -> AdvertiserPoller:
+    return make_poller(store, DEADLINE)
 
 
 async def test_a_hung_poll_is_cancelled_recorded_as_failed_and_the_next_one_runs(
@@ -64,7 +34,7 @@ async def test_a_hung_poll_is_cancelled_recorded_as_failed_and_the_next_one_runs
     first = await poller.poll()
     assert first.result is PollResult.OK, first.reason
     before = await latest_snapshot(store, ADV)
-    outbox_before = len(await store.outbox.fetch_due(clock.now() + timedelta(days=1)))
+    outbox_before = await queued_messages(store, clock)
 
     sandbox.faults.add(Fault(kind="slow", delay=HANG, path="campaign/get/"))
     clock.advance(60)
@@ -79,7 +49,7 @@ async def test_a_hung_poll_is_cancelled_recorded_as_failed_and_the_next_one_runs
     assert record.status is PollStatus.FAILED
     assert "cancelled in stage fetch" in record.errors
     assert await latest_snapshot(store, ADV) == before
-    assert len(await store.outbox.fetch_due(clock.now() + timedelta(days=1))) == outbox_before
+    assert await queued_messages(store, clock) == outbox_before
     advertiser = await store.advertiser(ADV)
     assert advertiser is not None and advertiser.last_poll_status is PollStatus.FAILED
 
@@ -91,13 +61,13 @@ async def test_a_hung_poll_is_cancelled_recorded_as_failed_and_the_next_one_runs
 
 
 async def test_a_poll_stuck_on_a_locked_database_is_cancelled_and_the_next_one_runs(
-    make_poller: Callable[[Store], AdvertiserPoller], database: Any, clock: FrozenClock
+    make_poller: MakePoller, database: Any, clock: FrozenClock
 ) -> None:
     # SQLite waits for its lock in a thread that a cancellation cannot interrupt: the poll ends when the busy
     # timeout does (30 s in production); PostgreSQL cancels the statement at the deadline
     store = await database.open(clock, busy_timeout=2.0)
     try:
-        await _stuck_then_next(make_poller(store), store, database, clock)
+        await _stuck_then_next(make_poller(store, DEADLINE), store, database, clock)
     finally:
         await store.close()
 
@@ -156,12 +126,12 @@ async def start_poll_and_lock_its_commit(poller: AdvertiserPoller, sandbox: Sand
 
 
 async def test_a_poll_stuck_in_its_commit_is_cancelled_in_stage_commit(
-    make_poller: Callable[[Store], AdvertiserPoller], database: Any, sandbox: Sandbox, clock: FrozenClock, lock: Any
+    make_poller: MakePoller, database: Any, sandbox: Sandbox, clock: FrozenClock, lock: Any
 ) -> None:
     take, release = lock
     store = await database.open(clock, busy_timeout=5.0)
     try:
-        poller = make_poller(store)
+        poller = make_poller(store, DEADLINE)
         assert (await poller.poll()).result is PollResult.OK
         clock.advance(60)
         polling = await start_poll_and_lock_its_commit(poller, sandbox, take)
@@ -180,13 +150,13 @@ async def test_a_poll_stuck_in_its_commit_is_cancelled_in_stage_commit(
 
 @pytest.mark.parametrize("database", [b for b in BACKENDS if b.id == "postgres"], indirect=True)
 async def test_a_cancelled_poll_ends_even_while_the_database_hangs(
-    make_poller: Callable[[Store], AdvertiserPoller], database: Any, sandbox: Sandbox, clock: FrozenClock, lock: Any
+    make_poller: MakePoller, database: Any, sandbox: Sandbox, clock: FrozenClock, lock: Any
 ) -> None:
     take, release = lock
     store = await database.open(clock)
     store.record_failure_timeout = 1.0
     try:
-        poller = make_poller(store)
+        poller = make_poller(store, DEADLINE)
         assert (await poller.poll()).result is PollResult.OK
         clock.advance(60)
         polling = await start_poll_and_lock_its_commit(poller, sandbox, take)
