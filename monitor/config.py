@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,
+    ConfigDict,
     Field,
     PrivateAttr,
     SecretStr,
@@ -81,6 +82,8 @@ DEPRECATED = {
 
 class Settings(Section):
     """The whole config.toml. Built by :func:`load_settings`; built in code, ``source`` is None."""
+
+    model_config = ConfigDict(defer_build=False)  # every command validates one: built when defined, unlike a Section
 
     tiktok: TikTokSettings
     monitor: MonitorSettings = Field(default_factory=MonitorSettings)
