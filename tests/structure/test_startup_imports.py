@@ -30,7 +30,7 @@ LIBRARIES = (
 #: Modules of the package that only some commands use.
 PARTS = (
     "monitor.app", "monitor.wiring", "monitor.daemon", "monitor.scheduler", "monitor.metrics", "monitor.healthserver",
-    "monitor.page.app", "monitor.slackapp.socket", "monitor.notify.slack", "monitor.notify.email",
+    "monitor.page.app", "monitor.page.auth", "monitor.slackapp.socket", "monitor.notify.slack", "monitor.notify.email",
     "monitor.preview.dryrun", "monitor.preview.explain", "monitor.backtest.replay", "monitor.status.collect",
     "monitor.auth.flow", "monitor.rules.testing", "monitor.steering", "monitor.preview.currencies",
 )  # fmt: skip
