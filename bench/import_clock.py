@@ -6,9 +6,9 @@ Runs the command line as ``python -m monitor ARGS`` does (:func:`monitor.cli.mai
 ``_find_and_load`` (where every import that is not already in ``sys.modules`` goes, ``import`` statements and
 ``importlib.import_module`` alike) wrapped: the process CPU time (user + system) spent in the outermost imports,
 those made at start-up and those the command makes while it works (jinja2 when it first renders, say), is written
-to OUT with the whole process's CPU time, as JSON. Unlike ``-X importtime``, which prints a line per module and
-more than doubles what it measures here, this costs one Python call per module imported. ``bench/startup.py``
-runs it.
+to OUT with the whole process's CPU time, as JSON. Unlike ``-X importtime``, which times and prints every module
+(its sum reads 1.3-2x this on ``once``), this costs one Python call per module imported. ``bench/startup.py`` runs
+it.
 """
 
 from __future__ import annotations
