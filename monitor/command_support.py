@@ -8,7 +8,6 @@ Imported by each command's module (:mod:`monitor.app`, :mod:`monitor.journal_com
 from __future__ import annotations
 
 import asyncio
-import getpass
 import logging
 import os
 from collections.abc import Coroutine
@@ -57,6 +56,8 @@ def run_async(work: Coroutine[Any, Any, int], *, long_lived: bool = False) -> in
 
 def os_user() -> str:
     """Who runs this command, as the OS says (the uid when it has no name for it, as in some containers)."""
+    import getpass  # (and termios) only for the commands that record who ran them, not at every start
+
     try:
         return getpass.getuser()
     except (KeyError, OSError):

@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,
+    ConfigDict,
     Field,
     PrivateAttr,
     SecretStr,
@@ -82,6 +83,8 @@ DEPRECATED = {
 class Settings(Section):
     """The whole config.toml. Built by :func:`load_settings`; built in code, ``source`` is None."""
 
+    model_config = ConfigDict(defer_build=False)  # every command validates one: built when defined, unlike a Section
+
     tiktok: TikTokSettings
     monitor: MonitorSettings = Field(default_factory=MonitorSettings)
     storage: StorageSettings = Field(default_factory=StorageSettings)
@@ -130,11 +133,11 @@ class Settings(Section):
 
     @model_validator(mode="after")
     def _page_off_loopback_needs_auth(self) -> Settings:
-        from monitor.page.auth import is_loopback  # the page's own rule: one definition of the loopback
-
         page = self.page
         if not page.enabled or page.authenticated:
             return self
+        from monitor.page.auth import is_loopback  # the page's own rule (one loopback), loaded when a page is on
+
         key = "page.listen" if page.listen is not None else "health.listen"
         host = self.page_listen().rpartition(":")[0].strip("[]")
         if not is_loopback(host):

@@ -3,10 +3,11 @@
 ``[email]`` neither the Slack SDK nor aiosmtplib, nor the daemon's, the status page's, the preview's or the
 backtest's modules, nor sqlmodel (the store's tables are Core tables), nor alembic once the database is at the
 head revision, nor jinja2 when it sends no message, nor SQLAlchemy's ORM (the store is Core:
-monitor.lazy.defer_asyncio_orm), nor, when its rules only notify, the guards, the approval queue, the executor or
-the approvals' decisions; no cyclic collection runs while a command imports its modules (monitor.gctune.start_up).
-Each probe is a fresh interpreter that runs :func:`monitor.cli.main` and then lists
-what ``sys.modules`` holds."""
+monitor.lazy.defer_asyncio_orm), nor getpass (a poll records no one who ran it), nor, when its rules only notify,
+the guards, the approval queue, the executor or the approvals' decisions; no cyclic collection runs while a
+command imports its modules (monitor.gctune.start_up); a configuration section's own validator is built only when
+the section is validated on its own, not for the file (monitor.configtypes.Section). Each probe is a fresh
+interpreter that runs :func:`monitor.cli.main` and then lists what ``sys.modules`` holds."""
 
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ LIBRARIES = (
 #: Modules of the package that only some commands use.
 PARTS = (
     "monitor.app", "monitor.wiring", "monitor.daemon", "monitor.scheduler", "monitor.metrics", "monitor.healthserver",
-    "monitor.page.app", "monitor.slackapp.socket", "monitor.notify.slack", "monitor.notify.email",
+    "monitor.page.app", "monitor.page.auth", "monitor.slackapp.socket", "monitor.notify.slack", "monitor.notify.email",
     "monitor.preview.dryrun", "monitor.preview.explain", "monitor.backtest.replay", "monitor.status.collect",
     "monitor.auth.flow", "monitor.rules.testing", "monitor.steering", "monitor.preview.currencies",
 )  # fmt: skip
@@ -40,8 +41,12 @@ ACTING = (
     "monitor.actions.guard_breaker", "monitor.actions.queue", "monitor.actions.execute", "monitor.actions.approve",
     "monitor.actions.revert",
 )  # fmt: skip
-#: Modules of libraries that no command uses: the store is SQLAlchemy Core (``AsyncSession`` imports the ORM).
-UNUSED = ("sqlalchemy.orm", "sqlalchemy.ext.asyncio.session")
+#: Modules of libraries that no command uses: the store is SQLAlchemy Core (``AsyncSession`` imports the ORM);
+#: and getpass, which only the commands that record who ran them use (monitor.command_support.os_user).
+UNUSED = ("sqlalchemy.orm", "sqlalchemy.ext.asyncio.session", "getpass")
+#: Models of tables that config.example.toml and the probes' configurations hold (``[slack]``: the example's and
+#: one probe's), validated by ``Settings``' validator as part of the file.
+FILE_SECTIONS = ("TikTokSettings", "MonitorSettings", "StorageSettings", "SlackSettings", "ActionsSettings")
 PROBE = f"""
 import gc, json, sys
 from monitor.cli import main
@@ -55,8 +60,14 @@ loaded = sorted({{m.split(".")[0] for m in sys.modules}} & set({list(LIBRARIES)!
 parts = sorted(set(sys.modules) & set({list(PARTS)!r}))
 acting = sorted(set(sys.modules) & set({list(ACTING)!r}))
 unused = sorted(set(sys.modules) & set({list(UNUSED)!r}))
+built = []  # the configuration's models whose validator was built
+if "monitor.configtypes" in sys.modules:
+    sections = list(sys.modules["monitor.configtypes"].Section.__subclasses__())
+    for section in sections:
+        sections += section.__subclasses__()
+    built = sorted(s.__name__ for s in sections if s.__pydantic_complete__)
 with open(sys.argv[1], "w") as out:
-    json.dump({{"code": code, "libraries": loaded, "parts": parts, "acting": acting, "unused": unused,
+    json.dump({{"code": code, "libraries": loaded, "parts": parts, "acting": acting, "unused": unused, "built": built,
                "start_up_collections": len(early),
                "collector_on": gc.isenabled()}}, out)
 """
@@ -98,6 +109,9 @@ async def test_check_loads_no_database_http_slack_or_scheduler_library(tmp_path:
     assert "OK" in found["output"]
     assert found["libraries"] == ["jinja2"]  # it renders every template; it opens no database that does not exist
     assert found["parts"] == ["monitor.app", "monitor.preview.currencies"]  # the stored ones: none without a database
+    # Settings validates the whole file: the sections it holds build no validator of their own (the single token's
+    # AccountSettings does: TikTokSettings.token_accounts makes one in code)
+    assert "Settings" in found["built"] and not set(FILE_SECTIONS) & set(found["built"])
     assert found["collector_on"]  # off while it ran (it calls no tune_collector), on again after
 
 
@@ -140,10 +154,14 @@ async def test_once_loads_only_the_channels_it_is_configured_with(tmp_path: Path
     assert "sqlmodel" not in found["libraries"]  # the store's tables are plain SQLAlchemy Core tables
     assert found["parts"] == ["monitor.app", "monitor.wiring"]
     assert "alembic" in found["libraries"]  # it created the database
-    # the store is SQLAlchemy Core: its asyncio engine without the ORM, migrations included (monitor.lazy)
+    # the store is SQLAlchemy Core: its asyncio engine without the ORM, migrations included (monitor.lazy); and
+    # no getpass: a poll records no one who ran it
     assert found["unused"] == again["unused"] == []
     # its rules only notify: no guard, approval queue or executor, nor the approvals' decisions (approve, revert)
     assert found["acting"] == again["acting"] == []
+    # the file is validated by Settings' validator: no [tiktok], [monitor], [storage] or [slack] one of their own
+    for built in (found["built"], told["built"]):
+        assert "Settings" in built and not set(FILE_SECTIONS) & set(built)
     # no cyclic collection while the modules were imported; frozen, then the collector is on
     assert found["start_up_collections"] == 0 and found["collector_on"]
     # a database at the head revision is opened without alembic (its version read with plain SQL)
