@@ -27,9 +27,10 @@ from monitor.actions.expiry import expire_due
 from monitor.clock import Clock, SystemClock
 from monitor.config import Settings
 from monitor.durations import format_duration
-from monitor.gctune import collect_all, trim_malloc
+from monitor.gctune import trim_malloc
 from monitor.health import STALE_AFTER_INTERVALS, AppServer, HealthServer, HealthState, parse_listen
 from monitor.logs import SecretRedactor
+from monitor.maintenance import maintenance
 from monitor.memsnap import snapshot_on_signal
 from monitor.metrics import Metrics
 from monitor.notify.base import Channel
@@ -134,11 +135,6 @@ async def run_daemon(
         health.breaker_done(breaker.is_open, since, breaker.writes)
         metrics.set_breaker(breaker.is_open, breaker.writes)
 
-    async def maintain() -> None:
-        await runtime.store.maintain(clock.now())
-        await runtime.store.prune_hourly(clock.now(), runtime.rulebook.current.baseline_weeks())
-        collect_all()  # see monitor.gctune: what the tuned collector would leave for hours
-
     runtime.extra_polls = True
     soon = PollSoon(
         poll_now=lambda advertiser_id: scheduler.poll_extra(advertiser_id),
@@ -163,7 +159,8 @@ async def run_daemon(
         discover=runtime.advertiser_ids,  # every account's advertisers and roles, at start and hourly
         send_outbox=send_outbox,
         outbox_interval=settings.notify.interval,
-        prune=maintain,  # compaction, pruning, vacuum (monitor.store.maintain); stored hourly days
+        # compaction, pruning, vacuum (monitor.store.maintain); stored hourly days; counted in the metrics
+        prune=partial(maintenance, runtime.store, clock, metrics, lambda: runtime.rulebook.current.baseline_weeks()),
         on_poll_done=[
             *(health.poll_done, metrics.poll_done, show_storage, count_poll, soon.poll_done, after_poll),
             *on_poll_done,

@@ -1,8 +1,9 @@
 """Prometheus metrics of the daemon, kept in their own CollectorRegistry (never the process-global one).
 
 One :class:`Metrics` object is built by the composition root and handed to whoever records something: the
-scheduler's poll listener, the client (API calls, throttles), the pipeline (findings, actions) and the outbox
-(notifications). ``/metrics`` (:mod:`monitor.healthserver`) serves ``metrics.registry``.
+scheduler's poll listener, the client (API calls, throttles), the pipeline (findings, actions), the outbox
+(notifications) and the maintenance job (:mod:`monitor.maintenance`). ``/metrics`` (:mod:`monitor.healthserver`)
+serves ``metrics.registry``.
 
 The series (names, labels, what they mean) are :mod:`monitor.metrics_series`; ``POLL_BUCKETS`` is re-exported
 here.
@@ -12,6 +13,8 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry
 
@@ -19,6 +22,9 @@ from monitor.metrics_series import POLL_BUCKETS, Series
 from monitor.polls import PollOutcome, PollResult
 from monitor.store.shards import Assignment
 from monitor.store.size import StorageSize
+
+if TYPE_CHECKING:  # the store's maintenance modules are imported when it first runs
+    from monitor.store.maintain import MaintenanceReport
 
 __all__ = ["POLL_BUCKETS", "Metrics"]
 
@@ -176,3 +182,24 @@ class Metrics:
     def set_outbox_pending(self, count: int) -> None:
         """The pending outbox rows, every channel together (the daemon counts them after each outbox run)."""
         self._series.outbox_pending.set(count)
+
+    # --- the maintenance job --------------------------------------------------------------------------------
+
+    def maintenance_done(self, report: MaintenanceReport, at: datetime) -> None:
+        """A maintenance run (monitor.maintenance) ended well at ``at``; ``report``: what the store's part did."""
+        self._series.maintenance_runs.labels(result="ok").inc()
+        self._series.maintenance_last_success.set(at.timestamp())
+        self._count_maintained(report)
+
+    def maintenance_failed(self, report: MaintenanceReport | None = None) -> None:
+        """A maintenance run raised; ``report``: what the store's part did when a later part failed (None: the
+        store's part failed)."""
+        self._series.maintenance_runs.labels(result="failed").inc()
+        if report is not None:
+            self._count_maintained(report)
+
+    def _count_maintained(self, report: MaintenanceReport) -> None:
+        self._series.history_rows_deleted.labels(by="compaction").inc(report.compacted.history_rows)
+        self._series.history_rows_deleted.labels(by="pruning").inc(report.pruned.history_rows)
+        self._series.partition_rewrites.labels(result="rewritten").inc(len(report.rewritten))
+        self._series.partition_rewrites.labels(result="deferred").inc(report.rewrites_deferred)

@@ -39,6 +39,13 @@ The series, all prefixed ``tiktok_monitor_``:
 - ``extra_polls_total{reason}``: polls outside the schedule (:mod:`monitor.pollsoon`): adaptive | webhook
 - ``webhook_notices_total{result}``: REPORT_DATA_CHANGE notices received (:mod:`monitor.webhook`): accepted |
   duplicate (delivered again: at-least-once) | refused (HTTP 400: not a notice)
+- ``maintenance_runs_total{result}``: runs of the hourly maintenance job (:mod:`monitor.maintenance`): ok |
+  failed (logged by the scheduler); ``maintenance_last_success_timestamp_seconds``: unix time the last ok run ended
+  (0 before the first); ``history_rows_deleted_total{by}``: history rows it deleted, by compaction (polls merged
+  into their hour or day) | pruning (row by row: PostgreSQL drops expired days whole, not counted);
+  ``history_partition_rewrites_total{result}`` (PostgreSQL): finished days' partitions rewritten to their kept rows
+  | deferred to the next run (held back: a warning names what holds them; a partition deferred at three runs
+  counts three)
 - ``process_*``: CPU, memory, open files of this process (Linux)
 """
 
@@ -57,7 +64,7 @@ POLL_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, f
 
 class Series:
     """Every series of the daemon, registered in ``registry`` under ``namespace``, in this order; ``build_info`` is
-    set, ``unwatched_advertisers`` and ``polls_total`` present at 0 from the start."""
+    set, ``unwatched_advertisers``, ``polls_total`` and the maintenance counters present at 0 from the start."""
 
     def __init__(self, registry: CollectorRegistry, namespace: str) -> None:
         ns, reg = namespace, registry
@@ -153,7 +160,32 @@ class Series:
         self.database_full = Gauge(
             "database_full", "1 while polls cannot be stored: the database is full", namespace=ns, registry=reg
         )
+        self.maintenance_runs = Counter(
+            "maintenance_runs", "Runs of the hourly maintenance job by result", ["result"], namespace=ns, registry=reg
+        )
+        self.maintenance_last_success = Gauge(
+            "maintenance_last_success_timestamp_seconds",
+            "Unix time the last successful maintenance run ended",
+            namespace=ns,
+            registry=reg,
+        )
+        self.history_rows_deleted = Counter(
+            "history_rows_deleted", "History rows maintenance deleted, by what", ["by"], namespace=ns, registry=reg
+        )
+        self.partition_rewrites = Counter(
+            "history_partition_rewrites",
+            "History partitions of finished days rewritten, or deferred to the next run (PostgreSQL)",
+            ["result"],
+            namespace=ns,
+            registry=reg,
+        )
         for state in ("paused", "failing"):
             self.not_watched.labels(state=state).set(0)
         for result in ("ok", "failed", "paused", "skipped"):
             self.polls.labels(result=result)  # present at 0 from the start, so rate() sees the first one
+        for result in ("ok", "failed"):
+            self.maintenance_runs.labels(result=result)
+        for by in ("compaction", "pruning"):
+            self.history_rows_deleted.labels(by=by)
+        for result in ("rewritten", "deferred"):
+            self.partition_rewrites.labels(result=result)

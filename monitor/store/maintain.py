@@ -60,13 +60,12 @@ async def maintain(
     now: datetime,
     budget: Budget | None = None,
     max_bytes: int | None = None,
-    horizons: partition_rewrite.Horizons | None = None,
 ) -> MaintenanceReport:
     """Make the coming days' history partitions (PostgreSQL), compact (monitor.store.compact), prune history
     older than ``tiers.daily`` and the rest older than ``retention`` (monitor.store.prune), drop the oldest
     history while a SQLite database uses more than :data:`HEADROOM` of ``max_bytes`` (logged as a warning), then
-    give freed pages back (SQLite) or rewrite the partitions of days compaction is done with (PostgreSQL; their
-    ``horizons``, kept from run to run by the caller: monitor.store.partition_rewrite)."""
+    give freed pages back (SQLite) or rewrite the partitions of days compaction is done with (PostgreSQL:
+    monitor.store.partition_rewrite)."""
     budget = budget or Budget.for_engine(engine)
     if partitions.partitioned(engine):
         await partitions.prepare(engine, now)
@@ -76,7 +75,7 @@ async def maintain(
     pages = await incremental_vacuum(engine, budget)
     rewrites = partition_rewrite.Rewrites()
     if partitions.partitioned(engine):
-        rewrites = await partition_rewrite.rewrite_compacted(engine, tiers, now, horizons=horizons)
+        rewrites = await partition_rewrite.rewrite_compacted(engine, tiers, now)
     return MaintenanceReport(
         compacted, pruned, pages, budget.longest, budget.batches, dropped, rewrites.rewritten, len(rewrites.deferred)
     )

@@ -18,24 +18,34 @@ rewrite to the next run), so nothing queues behind a waiting rewrite for longer 
 ``VACUUM FULL`` copies a deleted row that something older than the delete may still see (a transaction, a
 snapshot, a replication slot: monitor.store.partition_horizon), and the day would keep the size of every poll yet
 be recorded as done. So each partition has a *horizon*, the first transaction id not given out when it was first
-found due (compaction's deletes of it committed before, in the same maintenance run), kept in ``horizons`` (the
-store keeps it for its process: after a restart the horizon is that run's); the rewrites wait, at most
-:data:`SNAPSHOT_WAIT` seconds in all, until nothing older than a partition's horizon runs, oldest horizon first
-(a later run waits for what is older than the day's deletes, not than itself, so long reads that overlap every
-hour do not put the rewrite off forever), and rewrite every partition whose horizon has passed. The wait can be
-wrong (``vacuum_defer_cleanup_age``, a delete after the horizon), so what ``VACUUM FULL`` would keep is counted
-first, exactly: a plain ``VACUUM`` of the partition sets ``n_dead_tup`` (``pg_stat_all_tables``) to the deleted
-rows it must keep (PostgreSQL 15 and later at once; older versions' statistics arrive a moment later). Neither
+found due at its tier (compaction's deletes of it committed before, in the same maintenance run). It is kept with
+the partition, in the same comment as the tier mark (``horizon 1234 for tier 2; compacted at tier 1``, the mark
+absent before the first rewrite; a comment without a horizon, as written before, is read as the mark alone): a
+restarted process and every replica on the database read the one horizon written when the day was found due, so
+none of them waits for snapshots begun after the day's deletes (a horizon of its own, taken at its start, would
+make it wait for every read older than itself). The horizon comes first so that an older version, which reads a
+comment starting with the mark only, takes such a day as not yet rewritten (one rewrite more) rather than failing
+to read it. ``COMMENT`` locks the partition against other maintenance only (``SHARE UPDATE EXCLUSIVE``), at most
+:data:`monitor.store.partitions.LOCK_TIMEOUT_MS` (a horizon not written is used by this run alone, and taken anew
+by the next). The rewrites wait, at most :data:`SNAPSHOT_WAIT` seconds in all, until nothing older than a
+partition's horizon runs, oldest horizon first (a later run waits for what is older than the day's deletes, not
+than itself, so long reads that overlap every hour do not put the rewrite off forever), and rewrite every
+partition whose horizon has passed, whatever happened to the others. The wait can be wrong
+(``vacuum_defer_cleanup_age``, a delete after the horizon), so what ``VACUUM FULL`` would keep is counted first,
+exactly: a plain ``VACUUM`` of the partition sets ``n_dead_tup`` (``pg_stat_all_tables``) to the deleted rows it
+must keep (PostgreSQL 15 and later at once; older versions' statistics arrive a moment later). Neither
 ``n_dead_tup`` after ``ANALYZE`` (it counts such rows neither live nor dead: 0) nor ``reltuples`` after
 ``VACUUM FULL`` (the index rebuild sets the live rows) would tell. A partition waited for in vain, with rows to
 keep, or whose lock was not had, is *deferred*: not rewritten nor recorded as done, so the next run tries again
-(with the horizon of then when rows were to be kept), and logged as a warning naming what holds the rows back.
+(with the horizon of then, written over the old one, when rows were to be kept), and logged as a warning naming
+what holds the rows back.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -52,12 +62,11 @@ from monitor.store.tiers import DAILY, HOURLY, Tiers
 log = logging.getLogger(__name__)
 
 COMMENT = "compacted at tier "
+#: The partition's comment: its horizon and the tier it is due at, then the tier it was last rewritten at.
+_COMMENT = re.compile(r"(?:horizon (\d+) for tier (\d+))?(?:; )?(?:compacted at tier (\d+))?")
 
 #: Seconds the rewrites of one run wait, in all, for what is older than their partitions' horizons to end.
 SNAPSHOT_WAIT = 10.0
-
-#: A partition's horizon (module docstring), by its name and the tier it is due at.
-Horizons = dict[tuple[str, int], int]
 
 
 @dataclass(frozen=True)
@@ -79,57 +88,62 @@ class Rewrites:
     deferred: tuple[str, ...] = ()
 
 
+@dataclass
+class _Due:
+    """A partition due for a rewrite at ``tier``; ``done``: the tier of its last one (0: none); its horizon."""
+
+    name: str
+    tier: int
+    done: int
+    horizon: int
+
+
 async def rewrite_compacted(
-    engine: AsyncEngine,
-    tiers: Tiers,
-    now: datetime,
-    wait: float = SNAPSHOT_WAIT,
-    horizons: Horizons | None = None,
-    blocked: asyncio.Event | None = None,
+    engine: AsyncEngine, tiers: Tiers, now: datetime, wait: float = SNAPSHOT_WAIT, blocked: asyncio.Event | None = None
 ) -> Rewrites:
     """Rewrite the partitions of the days compaction is done with, each once nothing older than its horizon
     runs (waited for at most ``wait`` seconds in all), and record those whose deleted rows are gone (see the module
-    docstring). ``horizons`` is kept from run to run by the caller (None: each partition's is now);
+    docstring). A partition due without a horizon for its tier gets one, written into its comment;
     ``blocked`` is set when a wait finds something older running."""
-    horizons = {} if horizons is None else horizons
-    due = await _due(engine, tiers, now)
-    current = await next_xid(engine)
-    for key in due:
-        horizons.setdefault(key, current)
-    for key in [k for k in horizons if k not in due]:  # done, or dropped
-        del horizons[key]
+    found = await _due(engine, tiers, now)
+    current = await next_xid(engine) if any(horizon is None for *_, horizon in found) else 0
+    due: list[_Due] = []
+    for name, tier, marked, horizon in found:
+        due.append(_Due(name, tier, marked, current if horizon is None else horizon))
+        if horizon is None:
+            await _remember(engine, due[-1])
     deadline = time.monotonic() + wait
     rewritten, deferred = [], []
-    for name, tier in sorted(due, key=lambda k: (horizons[k], k)):  # the oldest first: it is the first to pass
-        horizon = horizons[(name, tier)]
-        if not await wait_until_passed(engine, horizon, deadline, blocked):
+    for d in sorted(due, key=lambda d: (d.horizon, d.name)):  # the oldest first: it is the first to pass
+        if not await wait_until_passed(engine, d.horizon, deadline, blocked):
             log.warning(
                 "history partition %s not rewritten yet (tried again next run): held back by %s",
-                name,
-                await holders(engine, horizon),
+                d.name,
+                await holders(engine, d.horizon),
             )
-        elif (done := await _rewrite(engine, name, tier)) is None:
+        elif (done := await _rewrite(engine, d.name, d.tier)) is None:
             pass  # the partition was being read (logged)
         elif done.rewritten is None:
-            horizons[(name, tier)] = await next_xid(engine)  # the rows deleted since are waited for too
+            d.horizon = await next_xid(engine)  # the rows deleted since are waited for too
+            await _remember(engine, d)
             log.warning(
                 "history partition %s not rewritten yet (tried again next run): it would keep %d deleted rows, "
                 "held back by %s",
-                name,
+                d.name,
                 done.kept,
-                await holders(engine, horizons[(name, tier)]),
+                await holders(engine, d.horizon),
             )
         else:
             rewritten.append(done.rewritten)
-            del horizons[(name, tier)]
             continue
-        deferred.append(name)
+        deferred.append(d.name)
     return Rewrites(tuple(sorted(rewritten, key=lambda r: r.name)), tuple(sorted(deferred)))
 
 
-async def _due(engine: AsyncEngine, tiers: Tiers, now: datetime) -> list[tuple[str, int]]:
-    """The partitions whose day is kept at a tier beyond the one their comment records, with that tier."""
-    due: list[tuple[str, int]] = []
+async def _due(engine: AsyncEngine, tiers: Tiers, now: datetime) -> list[tuple[str, int, int, int | None]]:
+    """The partitions whose day is kept at a tier beyond the one their comment records: the name, that tier, the
+    recorded one (0: none) and the horizon their comment holds for that tier (None: none, or an earlier tier's)."""
+    due: list[tuple[str, int, int, int | None]] = []
     async with translate_errors(), engine.connect() as conn:
         for table in TABLES:
             rows = await conn.execute(
@@ -143,12 +157,31 @@ async def _due(engine: AsyncEngine, tiers: Tiers, now: datetime) -> list[tuple[s
                 day = _day(table, name)
                 if day is None:
                     continue
-                done = int(comment[len(COMMENT) :]) if comment and comment.startswith(COMMENT) else 0
+                found = _COMMENT.fullmatch(comment or "")  # None: another comment, none of ours
+                horizon, due_at, done = found.groups() if found else (None, None, None)
                 tier = _tier_of(day, tiers, now)
-                if tier > done:
-                    due.append((name, tier))
+                if tier > int(done or 0):
+                    kept = int(horizon) if horizon is not None and due_at == str(tier) else None
+                    due.append((name, tier, int(done or 0), kept))
         await conn.rollback()
     return due
+
+
+async def _remember(engine: AsyncEngine, due: _Due) -> None:
+    """Write the partition's horizon into its comment, with the tier it was last rewritten at (module docstring)."""
+    mark = f"; {COMMENT}{due.done}" if due.done else ""
+    comment = f"horizon {due.horizon} for tier {due.tier}{mark}"
+    async with translate_errors(), engine.connect() as conn:
+        conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        await conn.execute(sa.text(f"SET lock_timeout = '{LOCK_TIMEOUT_MS}ms'"))
+        try:
+            await conn.execute(sa.text(f"COMMENT ON TABLE {due.name} IS '{comment}'"))
+        except sa.exc.DBAPIError as exc:
+            if sqlstate(exc) != LOCK_NOT_AVAILABLE:
+                raise
+            log.info("history partition %s: its horizon is not written yet (its lock was taken)", due.name)
+        finally:
+            await conn.execute(sa.text("RESET lock_timeout"))
 
 
 def _day(table: str, name: str) -> date | None:

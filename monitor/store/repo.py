@@ -95,7 +95,6 @@ class Store(HistoryAccess, AdvertiserAccess):
         self.tiers = tiers or Tiers.following(retention)
         #: ``[storage] max_size`` (SQLite): maintenance deletes the oldest history to stay under 90 % of it.
         self.max_bytes: int | None = None
-        self.rewrite_horizons: dict[tuple[str, int], int] = {}
         self.lease_ttl = lease_ttl
         self.owner = owner
         #: Seconds a failed poll may spend recording its failure and giving its lease back, and a cancelled one

@@ -27,8 +27,6 @@ class HistoryAccess:
     retention: timedelta
     tiers: Tiers
     max_bytes: int | None
-    #: PostgreSQL: the horizons of the partitions due for a rewrite, kept from one maintenance run to the next.
-    rewrite_horizons: dict[tuple[str, int], int]
 
     async def previous_snapshot(self, advertiser_id: str, before: int | None = None) -> Snapshot | None:
         """The snapshot before poll ``before`` (default: before the newest one), or None if there is none."""
@@ -100,5 +98,4 @@ class HistoryAccess:
             aware(now),
             budget,
             max_bytes=self.max_bytes,
-            horizons=self.rewrite_horizons,
         )

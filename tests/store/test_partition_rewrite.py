@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from datetime import datetime, timedelta
 
 import pytest
@@ -71,6 +72,18 @@ async def test_a_day_compacted_to_hourly_is_rewritten_to_the_size_of_its_kept_ro
         assert PART not in {r.name for r in (await store.maintain(LATER + HOUR)).rewritten}
     finally:
         await store.close()
+
+
+async def comment_on(store: Store, part: str, comment: str) -> None:
+    async with store.engine.begin() as conn:
+        await conn.execute(sa.text(f"COMMENT ON TABLE {part} IS '{comment}'"))
+
+
+def horizon_in(comment: str | None) -> int:
+    """The horizon a partition's comment holds (monitor.store.partition_rewrite), for the hourly tier."""
+    found = re.fullmatch(rf"horizon (\d+) for tier {HOURLY}", comment or "")
+    assert found is not None, comment
+    return int(found[1])
 
 
 async def compacted(store: Store) -> int:
@@ -144,8 +157,8 @@ async def test_a_rewrite_not_waited_for_is_deferred_with_a_warning_naming_the_wr
         assert done.rewritten == () and PART in done.deferred
         size, comment = await size_and_comment(store)
         # not rewritten (a rewrite leaves under a quarter; autovacuum may change a page or two meanwhile), nor
-        # recorded as done
-        assert size > before / 2 and comment is None
+        # recorded as done (the comment holds the horizon alone)
+        assert size > before / 2 and horizon_in(comment)
         warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING and PART in r.getMessage()]
         assert len(warned) == 1 and f"pid {pid} (database " in warned[0] and "client backend" in warned[0]
         assert "txid_current" not in warned[0]  # never the query text
@@ -156,23 +169,25 @@ async def test_a_rewrite_not_waited_for_is_deferred_with_a_warning_naming_the_wr
 @pytest.mark.postgres
 @pytest.mark.parametrize("database", [BACKENDS[1]], indirect=True)
 async def test_deleted_rows_kept_despite_the_wait_leave_the_day_unmarked(database: Database) -> None:
-    """The wait can be wrong (here: a horizon older than the writer, as if remembered from before its deletes);
-    the rows VACUUM FULL would keep are counted and the day is neither rewritten nor recorded as done."""
+    """The wait can be wrong (here: a horizon older than the writer, as if written before its deletes); the rows
+    VACUUM FULL would keep are counted and the day is neither rewritten nor recorded as done, its horizon renewed."""
     store = await database.open(FrozenClock(T0), tiers=TIERS)
     try:
         await a_day_of_polls(store)
         before, _ = await size_and_comment(store)
-        horizons = {(PART, HOURLY): await partition_horizon.next_xid(store.engine)}
+        old = await partition_horizon.next_xid(store.engine)
+        await comment_on(store, PART, f"horizon {old} for tier {HOURLY}")
         writer = await a_writer(store)  # newer than the horizon: not waited for, yet it holds back the deletes
         try:
             await compact.compact(store.engine, TIERS, LATER, compact.Budget.for_engine(store.engine))
-            done = await partition_rewrite.rewrite_compacted(store.engine, TIERS, LATER, wait=0, horizons=horizons)
+            done = await partition_rewrite.rewrite_compacted(store.engine, TIERS, LATER, wait=0)
         finally:
             await writer.rollback()
             await writer.close()
         assert PART in done.deferred and PART not in {r.name for r in done.rewritten}
         size, comment = await size_and_comment(store)
-        assert comment is None and size >= before  # not rewritten (a plain VACUUM adds its free space map)
+        assert size >= before  # not rewritten (a plain VACUUM adds its free space map)
+        assert horizon_in(comment) > old  # nor recorded as done: the rows deleted since are waited for too
         report = await store.maintain(LATER + HOUR)  # the writer ended: the next run does it
         assert PART in {r.name for r in report.rewritten} and report.rewrites_deferred == 0
         assert (await size_and_comment(store))[1] == f"compacted at tier {HOURLY}"
@@ -191,23 +206,24 @@ async def test_a_later_run_waits_only_for_what_is_older_than_the_days_deletes(da
         first = await first.execution_options(isolation_level="REPEATABLE READ")
         await first.execute(sa.text("SELECT count(*) FROM polls"))
         before = await compacted(store)
-        horizons: partition_rewrite.Horizons = {}
-        done = await partition_rewrite.rewrite_compacted(store.engine, TIERS, LATER, wait=0, horizons=horizons)
+        done = await partition_rewrite.rewrite_compacted(store.engine, TIERS, LATER, wait=0)
         assert PART in done.deferred
+        horizon = horizon_in((await size_and_comment(store))[1])  # written with the partition
         second = await store.engine.connect()  # began after the deletes, before the next run
         second = await second.execution_options(isolation_level="REPEATABLE READ")
         await second.execute(sa.text("SELECT count(*) FROM polls"))
+        await poll(store, LATER, state("a0"))  # polls go on: a horizon taken now would be newer than the reader
         await first.rollback()
         await first.close()
         try:
-            done = await partition_rewrite.rewrite_compacted(
-                store.engine, TIERS, LATER + HOUR, wait=0, horizons=horizons
-            )
+            assert horizon_in((await size_and_comment(store))[1]) == horizon  # not taken anew by the next run
+            done = await partition_rewrite.rewrite_compacted(store.engine, TIERS, LATER + HOUR, wait=0)
         finally:
             await second.rollback()
             await second.close()
         rewritten = {r.name: r for r in done.rewritten}
-        assert rewritten[PART].after < before / 4 and PART not in done.deferred and (PART, HOURLY) not in horizons
+        assert rewritten[PART].after < before / 4 and PART not in done.deferred
+        assert (await size_and_comment(store))[1] == f"compacted at tier {HOURLY}"  # the horizon gone with it
     finally:
         await store.close()
 
@@ -229,8 +245,8 @@ async def test_a_snapshot_older_than_compaction_leaves_the_rewrite_to_the_next_r
             assert done.rewritten == () and PART in done.deferred
             size, comment = await size_and_comment(store)
             # not rewritten (a rewrite leaves under a quarter; the check's plain VACUUM or autovacuum may change a
-            # page of the maps), nor recorded as done
-            assert size > before / 2 and comment is None
+            # page of the maps), nor recorded as done (the comment holds the horizon alone)
+            assert size > before / 2 and horizon_in(comment)
             await reader.rollback()
 
         rewritten = {r.name: r for r in (await store.maintain(LATER + HOUR)).rewritten}
