@@ -7,7 +7,8 @@ Jobs:
   the interval (:func:`phase_offset`, a hash of its id measured from the Unix epoch), so 50 advertisers spread
   over the interval instead of bursting, and keep their slots across restarts and discovery changes.
   ``max_instances=1`` and ``coalesce=True``: a slow poll never overlaps itself and missed runs collapse into one;
-  a run later than ``misfire_grace`` (default half an interval) is skipped. Skipped polls go to the skip listeners.
+  a run later than ``misfire_grace`` (default half an interval) is skipped. Skipped polls go to the skip listeners
+  and are logged once per streak (a WARNING, then DEBUG until the advertiser's polls keep up again).
 * ``discover`` (optional): at start and every ``discover_interval``; its list replaces the polled advertisers,
   except that a failed discovery, or an empty answer while advertisers are known, keeps polling the known ones.
 * ``outbox`` every ``outbox_interval`` and ``prune`` every ``prune_interval`` (both optional), first after one
@@ -42,7 +43,7 @@ from monitor.clock import Clock, SystemClock
 from monitor.durations import format_duration
 from monitor.phases import EPOCH, next_poll_at, phase_offset
 from monitor.polls import PollOutcome
-from monitor.scheduler_jobs import POLL_JOB, JobRunner, call_listener, describe_error
+from monitor.scheduler_jobs import POLL_JOB, JobRunner, call_listener, describe_error, quiet_apscheduler_skips
 from monitor.scheduler_triggers import add_periodic, add_poll_job, first_poll
 
 logger = logging.getLogger(__name__)
@@ -104,10 +105,12 @@ class Scheduler(JobRunner):
         self._misfire_grace = misfire_grace
         self._aps = AsyncIOScheduler(timezone=UTC)
         self._aps.add_listener(self._on_not_run, EVENT_JOB_MAX_INSTANCES | EVENT_JOB_MISSED)
+        quiet_apscheduler_skips()  # _on_not_run tells skipped polls, once per streak: not APScheduler each time
         self._tasks: set[asyncio.Task[object]] = set()  # every job running now, for shutdown
         self._polling: set[str] = set()  # advertisers whose poll is running now
         self._again: set[str] = set()  # advertisers to poll once more when their running poll ends
         self._failing: dict[str, str] = {}  # "poll of advertiser 1", "outbox job" -> error class of the streak
+        self._skip_streaks: dict[str, int] = {}  # advertiser -> its polls skipped since its polls last kept up
         self._started = False
         self._stopping = False
 
@@ -199,6 +202,7 @@ class Scheduler(JobRunner):
         if self._started:
             for advertiser_id in removed:
                 self._aps.remove_job(POLL_JOB + advertiser_id)
+                self._skip_streaks.pop(advertiser_id, None)  # polled again later: a new streak, told again
             for advertiser_id in added:
                 self._add_poll_job(advertiser_id)
             if added or removed:

@@ -82,7 +82,7 @@ async def test_once_warns_about_a_money_threshold_over_two_currencies_and_check_
     result = run_check(config)
     assert result.returncode == 0, result.stderr
     assert f"warning: rule 'expensive-clicks' ({tmp_path / 'rules' / 'a.toml'}:1) compares cpc" in result.stderr
-    assert '[rule.match] currencies = ["NZD"]' in result.stderr
+    assert '([rule.match] currencies = ["NZD"] or ["USD"]) and add a copy' in result.stderr  # none picked for you
     (tmp_path / "rules" / "a.toml").write_text(EXPENSIVE_CLICKS + '[rule.match]\ncurrencies = ["USD"]\n')
     assert "compares cpc" not in run_check(config).stderr  # scoped to one currency: nothing to warn about
 

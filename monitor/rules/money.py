@@ -5,7 +5,8 @@ see :func:`monitor.notify.units.unit_for`; ``budget``; ``projected_spend``) with
 comparison reads money, the other reads nothing at all (``spend > 100``, ``cpc * 2 >= 1.4``). Comparing money
 with money (``spend > 2 * yesterday.spend``) or ratios (``budget_used``, ``pace``) is the same in every
 currency. :func:`currency_warnings` names the enabled rules with a money threshold that apply to accounts in
-more than one currency (their ``[rule.match]`` advertiser_ids and currencies admit them); accounts whose
+more than one currency (their ``[rule.match]`` advertiser_ids and currencies admit them), and suggests one copy
+of the rule per currency (no currency is picked for the reader: the threshold's own is not known); accounts whose
 currency is unknown are left out.
 """
 
@@ -78,10 +79,13 @@ def currency_warnings(rules: Iterable[Rule], currencies: Mapping[str, str | None
         }
         if len(seen) > 1:
             where = f" ({rule.source})" if rule.source else ""
+            codes = sorted(seen)
+            choices = ", ".join(f'["{code}"]' for code in codes[:-1]) + f' or ["{codes[-1]}"]'
             lines.append(
                 f"rule {rule.name!r}{where} compares {', '.join(money)} with a fixed amount but applies to accounts "
-                f"in {len(seen)} currencies ({', '.join(sorted(seen))}): the same number is a different amount in "
-                f'each; scope it with [rule.match] currencies = ["{min(seen)}"] (or advertiser_ids)'
+                f"in {len(seen)} currencies ({', '.join(codes)}): the same number is a different amount in each; "
+                f"scope it to one currency ([rule.match] currencies = {choices}) and add a copy with a threshold "
+                "of its own for each other one (or scope it with advertiser_ids)"
             )
     return lines
 

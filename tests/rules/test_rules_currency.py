@@ -113,7 +113,8 @@ def test_a_money_threshold_over_two_currencies_is_warned_once():
     lines = currency_warnings(rules, {USD: "USD", JPY: "JPY", "7000000000000000003": None})
     assert lines == [
         "rule 'cpc' compares cpc with a fixed amount but applies to accounts in 2 currencies (JPY, USD): the same "
-        'number is a different amount in each; scope it with [rule.match] currencies = ["JPY"] (or advertiser_ids)'
+        'number is a different amount in each; scope it to one currency ([rule.match] currencies = ["JPY"] or '
+        '["USD"]) and add a copy with a threshold of its own for each other one (or scope it with advertiser_ids)'
     ]
     assert currency_warnings(rules, {USD: "USD", "7000000000000000004": "USD"}) == []
     watch = CurrencyWatch()
@@ -121,5 +122,6 @@ def test_a_money_threshold_over_two_currencies_is_warned_once():
     assert watch.observe(JPY, None, rules) == []  # not known yet
     assert watch.observe(JPY, "JPY", rules) == lines
     assert watch.observe(JPY, "JPY", rules) == []  # told once
-    three = lines[0].replace("2 currencies (JPY, USD)", "3 currencies (EUR, JPY, USD)").replace('["JPY"]', '["EUR"]')
+    three = lines[0].replace("2 currencies (JPY, USD)", "3 currencies (EUR, JPY, USD)")
+    three = three.replace('= ["JPY"] or', '= ["EUR"], ["JPY"] or')  # every currency it applies to, none picked
     assert watch.observe("7000000000000000005", "EUR", rules) == [three]  # a new account, a new warning
