@@ -169,13 +169,14 @@ class Roster:
 
 
 def analyst_warnings(ruleset: RuleSet, analysts: Iterable[str]) -> list[str]:
-    """One line per rule with an action that would meet an advertiser where the token is only an analyst."""
+    """One line per rule with an action that would meet an advertiser where the token is only an analyst (a rule
+    that is a dry run everywhere is left out: analyst access changes nothing for it)."""
     analysts = sorted(set(analysts))
     if not analysts:
         return []
     lines = []
     for rule in ruleset:
-        if rule.action is None:
+        if rule.action is None or rule.dry_run:
             continue
         hit = [a for a in analysts if rule.match.admits_advertiser(a)]
         if hit:
