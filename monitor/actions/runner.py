@@ -6,7 +6,8 @@ writes to the advertiser meanwhile), after the lifecycle and before the notifica
 1. **reconcile**: journal entries left pending by a crash are settled from what this poll read (never retried);
    a revert found to have succeeded makes the hold the crash kept it from storing;
 2. **verify**: writes the previous poll (or a revert since) made are compared with what this poll read; a
-   mismatch is noted in the journal and told as an ``action_failed`` operational message;
+   mismatch is noted in the journal and told as an ``action_failed`` operational message; a confirmed revert whose
+   hold is not stored (cut short after its answer was journaled) makes it;
 3. **overrides**: the diff shows a person undoing the monitor's change: a new :class:`~monitor.domain.Hold` is
    returned for the poll to store (ending the stored hold of the same field it replaces) and told as
    ``actions_held``. A hold that ran out needs nothing: it is no longer live;
@@ -124,7 +125,7 @@ class ActionRunner:
         (other levels in ``current`` are carried over, so nothing is verified from them); ``holds`` are the
         advertiser's live holds as stored (``Store.holds.active``); ``waiting`` its pending approvals
         (``Store.approvals.waiting``). Raises only what stops the poll (auth, store)."""
-        transitions = tuple(transitions)
+        transitions, holds = tuple(transitions), tuple(holds)
         polled = frozenset(polled)
         failed: list[str] = []
         held: list[str] = []
@@ -140,7 +141,7 @@ class ActionRunner:
             recent = await self._journal.history(advertiser_id=info.id, since=since, limit=None)  # as settled
         else:
             recent = [e for e in read if e.created_at >= since]
-        await self._verify(info, recent, current, previous, polled, now, failed, notes)
+        await self._verify(info, recent, current, previous, polled, now, failed, notes, holds, made)
         # 3 manual overrides seen in the diff: a new hold replaces the stored one of the same field
         fresh = await self._overrides(info, current, changes, polled, now)
         for hold in fresh:
@@ -216,8 +217,11 @@ class ActionRunner:
         now: datetime,
         failed: list[str],
         notes: list[str],
+        stored: Sequence[Hold],
+        made: list[Hold],
     ) -> None:
-        """Compare the writes this poll is the first to see with what it read; note and tell a mismatch."""
+        """Compare the writes this poll is the first to see with what it read; note and tell a mismatch. A revert
+        confirmed whose hold is neither ``stored`` nor ``made`` (by the reconciling) has it made."""
         for entry in verify.to_verify(recent, previous.taken_at if previous else None, now):
             intent = entry.intent
             if intent.level not in polled:
@@ -225,6 +229,9 @@ class ActionRunner:
             problem = verify.mismatch(entry, current.get(intent.level, intent.entity_id), info.currency)
             if problem is None:
                 notes.append(f"journal #{entry.id} confirmed by the poll at {now:%H:%M} UTC")
+                hold = override.missing_revert_hold(entry, [*stored, *made], self.settings.override_hold)
+                if hold is not None and hold.live(now):
+                    made.append(hold)
                 continue
             text = f"not confirmed by the poll at {now:%Y-%m-%d %H:%M} UTC: {problem}"
             await self._journal.note(entry.id, text)

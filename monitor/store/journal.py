@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from monitor.clock import Clock, SystemClock
 from monitor.domain import Level, aware
 from monitor.store import lease as leases
+from monitor.store.commit_wait import record_limit
 from monitor.store.db import reading, writing
 from monitor.store.errors import StoreError
 from monitor.store.models import ActionRow
@@ -40,6 +41,8 @@ class Journal:
     def __init__(self, engine: AsyncEngine, clock: Clock | None = None) -> None:
         self._engine = engine
         self._clock = clock or SystemClock()  # for renewing a lease held by :meth:`lease`
+        #: How long an outcome being journaled is waited for after a cancellation (monitor.store.commit_wait).
+        self.record_limit = record_limit(engine)
 
     async def begin(self, intent: ActionIntent, now: datetime) -> JournalEntry:
         """Journal an action about to be sent ("pending"); a dry run is journaled as finished ("dry_run")."""
