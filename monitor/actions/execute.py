@@ -35,14 +35,11 @@ from monitor.actions.base import BUDGET, SCHEDULED_FROM, STATUS, Decision, Taken
 from monitor.clock import Clock
 from monitor.domain import Level, Outcome
 from monitor.store.commit_wait import record_to_the_end
-from monitor.store.journal import Journal
+from monitor.store.journal import NOT_SENT_CANCELLED, Journal
 from monitor.store.values import ActionIntent, ActionStatus, JournalEntry
 from monitor.tiktok.client import WRITE_BATCH, TikTokClient
 from monitor.tiktok.errors import AuthError, is_throttle_code, throttle_meaning
 from monitor.tiktok.models import WriteResult
-
-#: What a write journaled but never sent says, when a cancellation stopped the writes before its request.
-NOT_SENT_CANCELLED = "not sent: cancelled before its request (the poll's deadline, or a shutdown)"
 
 
 @dataclass

@@ -1,25 +1,31 @@
-"""TikTok has answered a write and a cancellation comes (the poll deadline: the act stage runs inside the poll; the
-daemon's shutdown) while its answer is being journaled: the journal says what TikTok answered, on SQLite and
-PostgreSQL. Before, a COMMIT cancelled before it reached the database left the entry "pending" with TikTok's
-request id lost (the next poll settled it as "interrupted before TikTok answered", or as failed when it did not read
-that level), the batch's other answers unrecorded, and the writes the circuit breaker had journaled for later
-batches "pending" though never sent (settled as failed writes, told as ``action_failed``).
+"""A cancellation (the poll deadline: the act stage runs inside the poll; the daemon's shutdown) comes while the
+journal commits: the journal says what happened, on SQLite and PostgreSQL.
+
+TikTok has answered and its answer is being journaled: it is journaled, request id and all. Before, a COMMIT
+cancelled before it reached the database left the entry "pending" with TikTok's request id lost (the next poll
+settled it as "interrupted before TikTok answered", or as failed when it did not read that level), and the batch's
+other answers unrecorded; the writes the circuit breaker had journaled for later batches stayed "pending" though
+never sent (settled as failed writes, told as ``action_failed``). Writes being journaled as pending, whose COMMIT
+lands: journaled as not sent (before, left pending, settled and told the same way).
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Sequence
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from slow_commits import SlowCommit
 
 from monitor.actions.base import STATUS, Decision, Planned, Verdict
-from monitor.actions.execute import NOT_SENT_CANCELLED, Executor, intent_of
+from monitor.actions.execute import Executor, intent_of
 from monitor.clock import FrozenClock
 from monitor.domain import Level
 from monitor.store import Store
+from monitor.store.breaker import Admission
+from monitor.store.journal import NOT_SENT_CANCELLED
 from monitor.store.values import ActionStatus, JournalEntry
 from monitor.tiktok.models import AdvertiserInfo, WriteResult
 
@@ -98,3 +104,25 @@ async def test_writes_journaled_for_later_batches_are_journaled_as_not_sent(stor
     first, second = await journaled(store)
     assert (first.status, first.request_id) == (ActionStatus.SUCCEEDED, "req-1")
     assert (second.status, second.request_id, second.error) == (ActionStatus.FAILED, None, NOT_SENT_CANCELLED)
+
+
+@pytest.mark.parametrize("by", ["breaker", "journal"])
+@pytest.mark.parametrize("database", BACKENDS, indirect=True)
+async def test_writes_whose_pending_commit_lands_after_the_deadline_are_journaled_as_not_sent(
+    store: Store, clock: FrozenClock, by: str
+) -> None:
+    intent = intent_of(ADV, decision("1", "DISABLE"), None)
+    slow = SlowCommit(store.engine, "INSERT INTO actions", SLOW, lands=True)
+    try:
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(DEADLINE):
+                if by == "breaker":  # admits the poll's writes, journaled in its check-and-record
+                    window = timedelta(hours=1)
+                    await store.breaker.admit(clock.now(), window, window, lambda episode, writes: Admission((intent,)))
+                else:  # without the breaker (a revert's write, say): journaled just before its request
+                    await store.journal.begin(intent, clock.now())
+    finally:
+        slow.remove()
+    assert slow.held
+    [entry] = await journaled(store)
+    assert (entry.status, entry.error) == (ActionStatus.FAILED, NOT_SENT_CANCELLED)
