@@ -222,7 +222,8 @@ async def commit_intents(conn: AsyncConnection, entries: Sequence[JournalEntry],
     except CommitUnfinishedError as exc:  # let go: whether they were journaled is unknown (the next poll settles)
         raise asyncio.CancelledError(str(exc)) from None
     if cancelled:
-        await record_to_the_end(_not_sent(conn.engine, [e.id for e in entries], now), limit)
+        if entries:
+            await record_to_the_end(_not_sent(conn.engine, [e.id for e in entries], now), limit)
         raise asyncio.CancelledError
 
 
