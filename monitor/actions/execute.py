@@ -77,6 +77,22 @@ class Executor:
         written for some writes, by their position in ``decisions`` (the circuit breaker journals the writes it
         admits); the others are journaled here, before their request."""
         begun = begun or {}
+        unsent = {entry.id: entry for entry in begun.values()}  # journaled, request not sent yet
+        try:
+            return await self._run(advertiser_id, decisions, poll_id, begun, unsent)
+        except (AuthError, asyncio.CancelledError) as exc:  # the writes journaled and not sent did not happen
+            error = f"not sent: {exc}" if isinstance(exc, AuthError) else NOT_SENT_CANCELLED
+            await self._record([_Finish(entry, ActionStatus.FAILED, None, error) for entry in unsent.values()])
+            raise
+
+    async def _run(
+        self,
+        advertiser_id: str,
+        decisions: Sequence[Decision],
+        poll_id: int | None,
+        begun: Mapping[int, JournalEntry],
+        unsent: dict[int, JournalEntry],
+    ) -> list[Taken]:
         taken: dict[int, Taken] = {}
         for i, decision in enumerate(decisions):
             if decision.verdict is Verdict.SKIP:
@@ -87,16 +103,9 @@ class Executor:
                 )
                 taken[i] = Taken(decision.planned, Outcome.DRY_RUN, decision.reason, entry.id)
         index = {id(d): i for i, d in enumerate(decisions)}
-        batches = self._batches(advertiser_id, [d for d in decisions if d.verdict is Verdict.GO])
-        unsent = {entry.id: entry for entry in begun.values()}  # journaled, request not sent yet
-        for batch in batches:
+        for batch in self._batches(advertiser_id, [d for d in decisions if d.verdict is Verdict.GO]):
             entries = {id(d): begun[index[id(d)]] for d in batch.decisions if index[id(d)] in begun}
-            try:
-                results = await self._send(advertiser_id, batch, poll_id, entries, unsent)
-            except (AuthError, asyncio.CancelledError) as exc:  # the writes journaled and not sent did not happen
-                error = f"not sent: {exc}" if isinstance(exc, AuthError) else NOT_SENT_CANCELLED
-                await self._record([_Finish(entry, ActionStatus.FAILED, None, error) for entry in unsent.values()])
-                raise
+            results = await self._send(advertiser_id, batch, poll_id, entries, unsent)
             for decision, result in zip(batch.decisions, results, strict=True):
                 taken[index[id(decision)]] = result
         return [taken[i] for i in range(len(decisions))]
