@@ -10,7 +10,10 @@ write it admits). A write that goes is journaled with ``approved_by`` and carrie
 :class:`~monitor.actions.execute.Executor`; the approval ends ``approved`` with the journal entry and outcome. A
 guard that now says no ends it ``blocked``, with the guard's reason (nothing written). When the lease cannot be
 had within ``wait`` (a poll of the advertiser runs long), or the API or the store fails before an outcome is
-recorded, the claim is given back: the approval is pending again (the result says why).
+recorded, the claim is given back: the approval is pending again (the result says why). A cancellation (Ctrl-C of
+``approvals approve``, the shutdown of a daemon whose Slack button or status page ran it), even one that comes while
+the claim's COMMIT lands, does the same, through the cancellation (``record_to_the_end``); but when the journal shows
+a write this approval made, the approval is settled with it instead: never left claimed and undecided for good.
 
 :func:`reject` claims it as rejected: nothing is written.
 
@@ -37,6 +40,7 @@ from monitor.domain import Outcome
 from monitor.domain.approvals import Approval, ApprovalState
 from monitor.fetch import FetchPlan, LevelPlan, fetch_snapshot
 from monitor.rules.model import Action as RuleAction
+from monitor.store.commit_wait import record_limit, record_to_the_end
 from monitor.store.errors import LeaseHeldError
 from monitor.store.repo import Store
 from monitor.store.values import ActionStatus
@@ -87,20 +91,24 @@ async def approve(
     current = await store.approvals.get(approval_id)
     if current is None or current.refusal(now) is not None:
         return await _refusal(store, approval_id, "approved", current, now)
-    claimed = await store.approvals.claim(approval_id, ApprovalState.APPROVED, by=by, now=now)
-    if claimed is None:  # someone else decided it first (or it expired meanwhile)
-        return await _refusal(store, approval_id, "approved", None, now)
     try:
-        return await _under_lease(claimed, store, client, clock, settings, by, wait)
-    except Exception as exc:  # the API or the store failed before a result was recorded: undecided again
-        await store.approvals.unclaim(approval_id, by)
-        log.warning("approval %s by %s not carried out: %s: %s", approval_id, by, type(exc).__name__, exc)
-        return ApprovalResult(
-            False,
-            f"not approved: {type(exc).__name__}: {exc}; approval #{approval_id} is pending again (unless the "
-            "journal shows a write: tiktok-monitor history)",
-            await store.approvals.get(approval_id),
-        )
+        claimed = await store.approvals.claim(approval_id, ApprovalState.APPROVED, by=by, now=now)
+        if claimed is None:  # someone else decided it first (or it expired meanwhile)
+            return await _refusal(store, approval_id, "approved", None, now)
+        try:
+            return await _under_lease(claimed, store, client, clock, settings, by, wait)
+        except Exception as exc:  # the API or the store failed before a result was recorded: undecided again
+            await store.approvals.unclaim(approval_id, by)
+            log.warning("approval %s by %s not carried out: %s: %s", approval_id, by, type(exc).__name__, exc)
+            return ApprovalResult(
+                False,
+                f"not approved: {type(exc).__name__}: {exc}; approval #{approval_id} is pending again (unless the "
+                "journal shows a write: tiktok-monitor history)",
+                await store.approvals.get(approval_id),
+            )
+    except asyncio.CancelledError:  # cut short, maybe while the claim's COMMIT landed: never left claimed for good
+        await record_to_the_end(_cut_short(store, approval_id, by, now), record_limit(store.engine))
+        raise
 
 
 async def _under_lease(
@@ -174,6 +182,26 @@ async def _carry_out(
     where = f" (journal #{taken.journal_id})" if taken.journal_id is not None else ""
     text = f"approval {described(approval)} approved by {by}: {word}{where}: {taken.reason}"
     return ApprovalResult(taken.outcome in (Outcome.DONE, Outcome.DRY_RUN), text, settled, taken)
+
+
+async def _cut_short(store: Store, approval_id: str, by: str, claimed_at: datetime) -> None:
+    """After a cancellation: an approval ``by`` claimed and left undecided is settled with the write it journaled
+    (since ``claimed_at``), or, none, given back (pending again)."""
+    approval = await store.approvals.get(approval_id)
+    if approval is None or approval.state is not ApprovalState.APPROVED or approval.decided_by != by:
+        return  # not claimed (the claim never landed), or another's
+    if approval.outcome is not None:
+        return  # settled already
+    entries = await store.journal.history(
+        advertiser_id=approval.advertiser_id, entity_id=approval.entity_id, since=claimed_at, limit=None
+    )
+    made = next((e for e in entries if e.intent.approved_by == by and e.intent.rule == approval.rule), None)
+    if made is None:
+        await store.approvals.unclaim(approval_id, by)
+        log.warning("approval %s by %s cut short before any write: pending again", approval_id, by)
+        return
+    outcome = f"cut short after journal #{made.id} ({made.status.value}): tiktok-monitor history says how it went"
+    await store.approvals.settle(approval_id, ApprovalState.APPROVED, outcome=outcome, journal_id=made.id)
 
 
 async def _refusal(

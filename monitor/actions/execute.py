@@ -9,11 +9,15 @@ and sent nowhere; skipped actions are not journaled (their reason goes into the 
 
 Crash semantics: a process that dies between "pending" and the answer leaves pending entries; the next poll of
 the advertiser (under its lease, so no write can be in flight) reconciles them against what it reads, and they
-are reported at start-up. Nothing is ever retried blindly. The client's transport retries transient failures
-(HTTP 5xx, timeouts, codes 50000...) a few times; status and budget writes set absolute values, so a repeat is
-harmless. An auth error stops the writes (and the poll); other API errors fail only their batch. A write TikTok
-still throttles after the retries (40100, 40016 the app's limit on one endpoint, 40133) was refused, so it is
-journaled as not written, saying which limit, and left to the next poll.
+are reported at start-up. Nothing is ever retried blindly. A cancellation (the poll deadline, the daemon's
+shutdown) is no crash: TikTok's answer, once in, is journaled to the end of its COMMIT whatever cancellation comes
+meanwhile (``record_to_the_end``, monitor.store.commit_wait), and the writes journaled but not sent yet are
+journaled as not sent; only a request under way when the cancellation came is left pending, its outcome unknown.
+The client's transport retries transient failures (HTTP 5xx, timeouts, codes 50000...) a few times; status and
+budget writes set absolute values, so a repeat is harmless. An auth error stops the writes (and the poll); other
+API errors fail only their batch. A write TikTok still throttles after the retries (40100, 40016 the app's limit
+on one endpoint, 40133) was refused, so it is journaled as not written, saying which limit, and left to the next
+poll.
 
 TikTok's code for a budget it refuses (below its minimum, above its maximum, under 105 % of spend) is not
 documented, so no code is singled out: every permanent error of a budget write is journaled as "TikTok refused
@@ -23,13 +27,15 @@ currency's minimum, TikTok's answer is what decides).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from monitor.actions.base import BUDGET, SCHEDULED_FROM, STATUS, Decision, Taken, Verdict
 from monitor.clock import Clock
 from monitor.domain import Level, Outcome
-from monitor.store.journal import Journal
+from monitor.store.commit_wait import record_to_the_end
+from monitor.store.journal import NOT_SENT_CANCELLED, Journal
 from monitor.store.values import ActionIntent, ActionStatus, JournalEntry
 from monitor.tiktok.client import WRITE_BATCH, TikTokClient
 from monitor.tiktok.errors import AuthError, is_throttle_code, throttle_meaning
@@ -40,6 +46,16 @@ from monitor.tiktok.models import WriteResult
 class _Batch:
     decisions: list[Decision]
     send: Callable[[], Awaitable[WriteResult]]
+
+
+@dataclass(frozen=True)
+class _Finish:
+    """How one journaled write ended, to record."""
+
+    entry: JournalEntry
+    status: ActionStatus
+    request_id: str | None
+    error: str | None = None
 
 
 class Executor:
@@ -61,6 +77,22 @@ class Executor:
         written for some writes, by their position in ``decisions`` (the circuit breaker journals the writes it
         admits); the others are journaled here, before their request."""
         begun = begun or {}
+        unsent = {entry.id: entry for entry in begun.values()}  # journaled, request not sent yet
+        try:
+            return await self._run(advertiser_id, decisions, poll_id, begun, unsent)
+        except (AuthError, asyncio.CancelledError) as exc:  # the writes journaled and not sent did not happen
+            error = f"not sent: {exc}" if isinstance(exc, AuthError) else NOT_SENT_CANCELLED
+            await self._record([_Finish(entry, ActionStatus.FAILED, None, error) for entry in unsent.values()])
+            raise
+
+    async def _run(
+        self,
+        advertiser_id: str,
+        decisions: Sequence[Decision],
+        poll_id: int | None,
+        begun: Mapping[int, JournalEntry],
+        unsent: dict[int, JournalEntry],
+    ) -> list[Taken]:
         taken: dict[int, Taken] = {}
         for i, decision in enumerate(decisions):
             if decision.verdict is Verdict.SKIP:
@@ -71,18 +103,9 @@ class Executor:
                 )
                 taken[i] = Taken(decision.planned, Outcome.DRY_RUN, decision.reason, entry.id)
         index = {id(d): i for i, d in enumerate(decisions)}
-        batches = self._batches(advertiser_id, [d for d in decisions if d.verdict is Verdict.GO])
-        for n, batch in enumerate(batches):
+        for batch in self._batches(advertiser_id, [d for d in decisions if d.verdict is Verdict.GO]):
             entries = {id(d): begun[index[id(d)]] for d in batch.decisions if index[id(d)] in begun}
-            try:
-                results = await self._send(advertiser_id, batch, poll_id, entries)
-            except AuthError as exc:  # the writes journaled beforehand and not sent did not happen
-                for later in batches[n + 1 :]:
-                    for decision in later.decisions:
-                        unsent = begun.get(index[id(decision)])
-                        if unsent is not None:
-                            await self._finish(unsent, ActionStatus.FAILED, request_id=None, error=f"not sent: {exc}")
-                raise
+            results = await self._send(advertiser_id, batch, poll_id, entries, unsent)
             for decision, result in zip(batch.decisions, results, strict=True):
                 taken[index[id(decision)]] = result
         return [taken[i] for i in range(len(decisions))]
@@ -120,25 +143,37 @@ class Executor:
         return batches
 
     async def _send(
-        self, advertiser_id: str, batch: _Batch, poll_id: int | None, begun: Mapping[int, JournalEntry]
+        self,
+        advertiser_id: str,
+        batch: _Batch,
+        poll_id: int | None,
+        begun: Mapping[int, JournalEntry],
+        unsent: dict[int, JournalEntry],
     ) -> list[Taken]:
-        entries = [
-            begun.get(id(d)) or await self._journal.begin(intent_of(advertiser_id, d, poll_id), self._clock.now())
-            for d in batch.decisions
-        ]
+        """Journal the batch's writes (those not ``begun``), send its request, journal TikTok's answer. ``unsent``:
+        the entries journaled whose request has not gone out (this batch's leave it as its request goes)."""
+        entries = []
+        for d in batch.decisions:
+            entry = begun.get(id(d)) or await self._journal.begin(
+                intent_of(advertiser_id, d, poll_id), self._clock.now()
+            )
+            unsent[entry.id] = entry
+            entries.append(entry)
+        for entry in entries:
+            del unsent[entry.id]
         try:
             result = await batch.send()
         except AuthError as exc:
-            for entry in entries:
-                await self._finish(entry, ActionStatus.FAILED, request_id=exc.request_id, error=str(exc))
+            await self._record([_Finish(e, ActionStatus.FAILED, exc.request_id, str(exc)) for e in entries])
             raise
         failed = {i: f for f in result.failures for i in f.ids}
         request_id = result.request_ids[0] if result.request_ids else None
         out = []
+        finishes = []
         for decision, entry in zip(batch.decisions, entries, strict=True):
             failure = failed.get(decision.planned.entity_id)
             if failure is None:
-                await self._finish(entry, ActionStatus.SUCCEEDED, request_id=request_id)
+                finishes.append(_Finish(entry, ActionStatus.SUCCEEDED, request_id))
                 out.append(Taken(decision.planned, Outcome.DONE, decision.reason, entry.id, request_id))
                 continue
             code = f"code {failure.code}: " if failure.code is not None else ""
@@ -152,14 +187,22 @@ class Executor:
                 error += " (still failing after retries; it may or may not have taken effect: see the next poll)"
             elif decision.planned.field == BUDGET:
                 error = f"TikTok refused the budget: {error}"
-            await self._finish(entry, ActionStatus.FAILED, request_id=failure.request_id, error=error)
+            finishes.append(_Finish(entry, ActionStatus.FAILED, failure.request_id, error))
             out.append(Taken(decision.planned, Outcome.FAILED, error, entry.id, failure.request_id))
+        await self._record(finishes)
         return out
 
-    async def _finish(
-        self, entry: JournalEntry, status: ActionStatus, *, request_id: str | None, error: str | None = None
-    ) -> None:
-        await self._journal.finish(entry.id, self._clock.now(), status, request_id=request_id, error=error)
+    async def _record(self, finishes: Sequence[_Finish]) -> None:
+        """Journal how the writes ended, each in its own transaction, to the end of the last COMMIT whatever
+        cancellation comes meanwhile (then raised): what TikTok answered is never left "pending"."""
+
+        async def finish_all() -> None:
+            for f in finishes:
+                now = self._clock.now()
+                await self._journal.finish(f.entry.id, now, f.status, request_id=f.request_id, error=f.error)
+
+        if finishes:
+            await record_to_the_end(finish_all(), self._journal.record_limit)
 
 
 def intent_of(advertiser_id: str, decision: Decision, poll_id: int | None, *, dry: bool = False) -> ActionIntent:

@@ -3,9 +3,10 @@ the circuit breaker's state and count (:class:`BreakerFacts`, read by :mod:`moni
 
 :func:`collect` reduces journal entries and the live holds to :class:`Facts` (pure): the entries still pending,
 each entity's budget writes of the current local day (for ``max_change_per_day``), and per field of an entity the
-hold during which rules leave it alone. Holds (:class:`monitor.domain.Hold`) come from the store, which keeps
-them in their own table: made by a poll that saw a person undo the monitor's change (:mod:`override`) or by
-``tiktok-monitor revert`` (:mod:`revert`); :func:`collect` takes them only from what it is given.
+hold during which rules leave it alone; :func:`uncommitted` gives the rules' writes by polls that did not commit
+(``Facts.uncommitted``). Holds (:class:`monitor.domain.Hold`) come from the store, which keeps them in their own
+table: made by a poll that saw a person undo the monitor's change (:mod:`override`) or by ``tiktok-monitor
+revert`` (:mod:`revert`); :func:`collect` takes them only from what it is given.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ class Facts:
     pending: Mapping[tuple[EntityKey, str], JournalEntry] = field(default_factory=dict)  # per (entity, field)
     budget_today: Mapping[EntityKey, tuple[JournalEntry, ...]] = field(default_factory=dict)  # oldest first
     holds: Mapping[tuple[EntityKey, str], Hold] = field(default_factory=dict)
+    #: per (rule, entity, field): that rule's write of it by a poll that did not commit (see :func:`uncommitted`)
+    uncommitted: Mapping[tuple[str, EntityKey, str], JournalEntry] = field(default_factory=dict)
 
     def hold(self, key: EntityKey, name: str, now: datetime) -> Hold | None:
         found = self.holds.get((key, name))
@@ -75,6 +78,24 @@ def collect(entries: Iterable[JournalEntry], holds: Iterable[Hold], now: datetim
         if mine is None or hold.until > mine.until:
             held[(hold.key, hold.field)] = hold
     return Facts(pending, {k: tuple(v) for k, v in today.items()}, held)
+
+
+def uncommitted(
+    entries: Iterable[JournalEntry], committed_poll: int | None, this_poll: int | None
+) -> dict[tuple[str, EntityKey, str], JournalEntry]:
+    """The rules' writes (made, or maybe made) by polls of the advertiser after ``committed_poll`` (the poll of the
+    stored snapshot; None: none committed yet), other than ``this_poll``: polls that did not commit (failed after
+    their act step, or cancelled by their deadline). Their alert states rolled back, so their rules fire again at
+    the next poll: the same firing, whose write is not to be made twice (a budget scaled by a share would be)."""
+    found: dict[tuple[str, EntityKey, str], JournalEntry] = {}
+    for entry in sorted(entries, key=lambda e: e.id):
+        intent, name = entry.intent, written(entry)
+        poll = intent.poll_id
+        if poll is None or poll == this_poll or (committed_poll is not None and poll <= committed_poll):
+            continue
+        if name and intent.rule and intent.reverts is None and is_write(entry):
+            found[(intent.rule, (intent.level, intent.entity_id), name)] = entry
+    return found
 
 
 def recent_since(now: datetime, zone: tzinfo) -> datetime:

@@ -10,7 +10,8 @@ guard 8 :mod:`~monitor.actions.guard_breaker`):
 1. **entity**: the entity must be in the poll (and the level must have the field): else skip.
 2. **conflict**: two rules asking different things of one field of one entity in one cycle (pause and enable,
    or two different budgets): none of them acts, and people are told. The same ask twice is done once.
-3. **pending**: an earlier write of the field has no known outcome (its journal entry is pending): skip.
+3. **pending**: an earlier write of the field has no known outcome (its journal entry is pending), or the rule
+   wrote it in a poll that did not commit (``Facts.uncommitted``: the rule fires again for the same firing): skip.
 4. **manual override**: a person undid the monitor's change (re-enabled what it paused, set another budget, or
    ran ``revert``): rules leave that field alone for ``override_hold``. Reverts themselves are exempt.
 5. **idempotence**: never pause what is not enabled, enable what is not paused, or set a budget it already has
@@ -129,6 +130,9 @@ def _check(plan: Planned, value: Any, ctx: GuardContext) -> Decision:
     pending = ctx.facts.pending.get((plan.key, plan.field))
     if pending is not None:
         return _skip(plan, f"journal #{pending.id} ({pending.intent.action}) on it has no known outcome yet")
+    done = ctx.facts.uncommitted.get((plan.rule, plan.key, plan.field)) if plan.rule else None
+    if done is not None and plan.reverts is None:
+        return _skip(plan, f"done already (journal #{done.id}) by poll #{done.intent.poll_id}, which did not commit")
     if plan.reverts is None:
         hold = ctx.facts.hold(plan.key, plan.field, ctx.now)
         if hold is not None:

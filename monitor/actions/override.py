@@ -11,7 +11,8 @@ Who moved it comes from TikTok's Change Log when the poll read it (``changed_by`
 "TikTok" (its own system changes) and "monitor" (a write of this app, e.g. by another instance) make none, so
 the rules keep acting. When the log did not say (not read, failed, no row), the change is taken for a person's,
 as before the Change Log was read. Done on purpose, with ``tiktok-monitor revert``: :func:`revert_hold` is the
-hold a successful revert makes. Pure, apart from the types.
+hold a successful revert makes, :func:`missing_revert_hold` the one a revert cut short did not store (the poll
+that confirms the revert makes it). Pure, apart from the types.
 """
 
 from __future__ import annotations
@@ -82,6 +83,16 @@ def revert_hold(entry: JournalEntry, hold: timedelta) -> Hold | None:
     key = (intent.level, intent.entity_id)
     value = intent.after[name]
     return Hold(intent.advertiser_id, key, name, since, since + hold, intent.reverts, value, f"revert #{entry.id}")
+
+
+def missing_revert_hold(entry: JournalEntry, stored: Iterable[Hold], hold: timedelta) -> Hold | None:
+    """The hold of the revert journaled as ``entry`` (succeeded) when ``stored`` has none by it: the revert was cut
+    short after journaling TikTok's answer and before storing its hold (a cancellation: Ctrl-C of ``revert``, the
+    shutdown of a daemon whose Slack button or status page ran it, a crash). None when it is stored or no revert."""
+    made = revert_hold(entry, hold)
+    if made is None or any((h.by, h.key, h.field) == (made.by, made.key, made.field) for h in stored):
+        return None
+    return made
 
 
 def _same(a: object, b: object, name: str, currency: str | None) -> bool:

@@ -3,10 +3,11 @@
 :meth:`ActionRunner.act` runs inside the poll's block, under the advertiser's lease (no other poll or revert
 writes to the advertiser meanwhile), after the lifecycle and before the notifications:
 
-1. **reconcile**: journal entries left pending by a crash are settled from what this poll read (never retried);
-   a revert found to have succeeded makes the hold the crash kept it from storing;
-2. **verify**: writes the previous poll (or a revert since) made are compared with what this poll read; a
-   mismatch is noted in the journal and told as an ``action_failed`` operational message;
+1. **reconcile** (:mod:`settle`): journal entries left pending by a crash are settled from what this poll read
+   (never retried); a revert found to have succeeded makes the hold the crash kept it from storing;
+2. **verify** (:mod:`settle`): writes the previous poll (or a revert since) made are compared with what this poll
+   read; a mismatch is noted in the journal and told as an ``action_failed`` operational message; a confirmed
+   revert whose hold is not stored (cut short after its answer was journaled) makes it;
 3. **overrides**: the diff shows a person undoing the monitor's change: a new :class:`~monitor.domain.Hold` is
    returned for the poll to store (ending the stored hold of the same field it replaces) and told as
    ``actions_held``. A hold that ran out needs nothing: it is no longer live;
@@ -21,23 +22,25 @@ writes to the advertiser meanwhile), after the lifecycle and before the notifica
 
 The journal is written in its own transactions (a write that reached TikTok stays recorded even if the poll
 then fails); new and ended holds, alert states and every message commit with the poll. If the poll fails after
-writing, its alert states roll back: the next poll sees the rule fire again and the guards find the entity already
-changed.
+writing (or its deadline cancels it), its alert states roll back: the next poll sees the rule fire again and the
+guards find the rule's write made by the poll that did not commit (``facts.uncommitted``): not made twice.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from monitor.actions import override, verify
+from monitor.actions import override
 from monitor.actions.base import WRITABLE, GuardSettings, Planned, Taken, planned_from
-from monitor.actions.facts import collect, recent_since
+from monitor.actions.facts import collect, recent_since, uncommitted
+from monitor.actions.settle import Settling
 from monitor.clock import Clock
-from monitor.domain import Account, Hold, Level, OpsKind, Outcome, Snapshot
+from monitor.domain import Account, EntityKey, Hold, Level, OpsKind, Outcome, Snapshot
 from monitor.domain.approvals import Approval
 from monitor.notify.message import Action as MessageAction
 from monitor.notify.message import OperationalMessage
@@ -124,23 +127,22 @@ class ActionRunner:
         (other levels in ``current`` are carried over, so nothing is verified from them); ``holds`` are the
         advertiser's live holds as stored (``Store.holds.active``); ``waiting`` its pending approvals
         (``Store.approvals.waiting``). Raises only what stops the poll (auth, store)."""
-        transitions = tuple(transitions)
+        transitions, holds = tuple(transitions), tuple(holds)
         polled = frozenset(polled)
-        failed: list[str] = []
         held: list[str] = []
-        notes: list[str] = []
-        made: list[Hold] = []
-        # 1 settle entries a crash left pending, 2 verify what was written since the previous poll
+        # 1 settle entries a crash left pending, 2 verify what was written since the previous poll (settle.py)
+        settling = Settling(self._journal, self.settings.override_hold, info, current, polled, now)
+        failed, notes, made = settling.failed, settling.notes, settling.made
         since = recent_since(now, info.zone())
         if previous is not None:
             since = min(since, previous.taken_at - SCHEDULE_REACH)
         read = await self._journal.recent_and_pending(info.id, since)  # one read for both
         pending = [e for e in read if e.status is ActionStatus.PENDING]
-        if await self._reconcile(info, pending, current, polled, now, failed, notes, made):
+        if await settling.reconcile(pending):
             recent = await self._journal.history(advertiser_id=info.id, since=since, limit=None)  # as settled
         else:
             recent = [e for e in read if e.created_at >= since]
-        await self._verify(info, recent, current, previous, polled, now, failed, notes)
+        await settling.verify(recent, previous, holds)
         # 3 manual overrides seen in the diff: a new hold replaces the stored one of the same field
         fresh = await self._overrides(info, current, changes, polled, now)
         for hold in fresh:
@@ -155,7 +157,10 @@ class ActionRunner:
         approvals: tuple[Approval, ...] = ()
         if plans:
             values = {(t.rule.name, t.alert.level, t.alert.entity_id): t.alert.values for t in transitions}
-            queued, ctx = await self._queue(info, plans, recent, [*stored, *made], now, waiting, values, poll_id)
+            undone = uncommitted(recent, previous.poll_id if previous else None, poll_id)  # rules fire again for them
+            queued, ctx = await self._queue(
+                info, plans, recent, [*stored, *made], now, waiting, values, poll_id, undone
+            )
             taken, approvals = list(queued.taken), queued.approvals
             if queued.rest:
                 taken += await self._decide_and_run(info, queued.rest, ctx, held, poll_id)
@@ -172,63 +177,6 @@ class ActionRunner:
         if held:
             messages.append(self._message(OpsKind.ACTIONS_HELD, info, held, now))
         return ActResult(tuple(taken), tuple(messages), tuple(made), ended, approvals, tuple(notes))
-
-    async def _reconcile(
-        self,
-        info: AdvertiserInfo,
-        pending: Sequence[JournalEntry],
-        current: Snapshot,
-        polled: frozenset[Level],
-        now: datetime,
-        failed: list[str],
-        notes: list[str],
-        made: list[Hold],
-    ) -> bool:
-        """Finish the ``pending`` entries of the advertiser from what this poll read (we hold the lease: none of
-        them can still be in flight); whether any was finished. A daily budget that has not taken effect yet stays
-        pending. A revert that took effect makes its hold here (the revert died before it could store it)."""
-        settled_any = False
-        for entry in pending:
-            intent = entry.intent
-            polled_level = intent.level in polled
-            found = current.get(intent.level, intent.entity_id) if polled_level else None
-            settled = verify.reconcile(entry, found, polled_level, now, info.currency)
-            if settled is None:
-                continue
-            status, text = settled
-            settled_any = True
-            await self._journal.finish(entry.id, now, status, error=text)
-            notes.append(f"journal #{entry.id}: {text}")
-            if status is ActionStatus.FAILED:
-                failed.append(f"#{entry.id} {intent.action} {intent.level.value} {intent.entity_id}: {text}")
-            hold = override.revert_hold(entry, self.settings.override_hold)
-            if status is ActionStatus.SUCCEEDED and hold is not None and hold.live(now):
-                made.append(hold)
-        return settled_any
-
-    async def _verify(
-        self,
-        info: AdvertiserInfo,
-        recent: Sequence[JournalEntry],
-        current: Snapshot,
-        previous: Snapshot | None,
-        polled: frozenset[Level],
-        now: datetime,
-        failed: list[str],
-        notes: list[str],
-    ) -> None:
-        """Compare the writes this poll is the first to see with what it read; note and tell a mismatch."""
-        for entry in verify.to_verify(recent, previous.taken_at if previous else None, now):
-            intent = entry.intent
-            if intent.level not in polled:
-                continue
-            problem = verify.mismatch(entry, current.get(intent.level, intent.entity_id), info.currency)
-            if problem is None:
-                notes.append(f"journal #{entry.id} confirmed by the poll at {now:%H:%M} UTC")
-                continue
-            text = f"not confirmed by the poll at {now:%Y-%m-%d %H:%M} UTC: {problem}"
-            await self._journal.note(entry.id, text)
-            failed.append(f"#{entry.id} {intent.action} {intent.level.value} {intent.entity_id}: {text}")
 
     async def _overrides(
         self, info: AdvertiserInfo, current: Snapshot, changes: SnapshotDiff, polled: frozenset[Level], now: datetime
@@ -256,14 +204,16 @@ class ActionRunner:
         waiting: Sequence[Approval],
         values: Mapping[tuple[str, Level, str], Mapping[str, Any]],
         poll_id: int | None,
+        undone: Mapping[tuple[str, EntityKey, str], JournalEntry],
     ) -> tuple[Queued, GuardContext]:
-        """The guards' context of this poll, and the writes of rules with ``approve`` queued for a person."""
+        """The guards' context of this poll (``undone``: the rules' writes by polls that did not commit), and the
+        writes of rules with ``approve`` queued for a person."""
         from monitor.actions.guard import GuardContext, decide
         from monitor.actions.queue import Queued, queue
 
         pending = await self._journal.history(advertiser_id=info.id, statuses=[ActionStatus.PENDING], limit=None)
         entries = {e.id: e for e in [*recent, *pending]}
-        facts = collect(entries.values(), holds, now, info.zone())
+        facts = dataclasses.replace(collect(entries.values(), holds, now, info.zone()), uncommitted=undone)
         read_only = self._read_only(info) if self._read_only is not None else None
         ctx = GuardContext(now, info.zone(), info.currency, self.settings, facts, read_only)
         if not any(p.approve is not None for p in plans):

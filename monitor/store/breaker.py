@@ -10,8 +10,9 @@ one write transaction that no two processes run at once: on SQLite the write tra
 IMMEDIATE`` (one writer per database file), on PostgreSQL its first statement takes a transaction-level advisory
 lock (released by the commit) and every later statement, at READ COMMITTED, sees what the previous holder
 committed. Two replicas can therefore never both pass the last write the window allows. The API calls happen
-after the commit: the lock is held for a few statements, never across a request. :meth:`resume` and
-:meth:`tell_once` take the same lock.
+after the commit: the lock is held for a few statements, never across a request. A cancellation that comes while
+it commits is raised once the COMMIT has ended, the writes journaled as not sent (``journal.commit_intents``).
+:meth:`resume` and :meth:`tell_once` take the same lock.
 """
 
 from __future__ import annotations
@@ -104,6 +105,7 @@ class BreakerEpisodes:
             elif admission.opens is not None:
                 opened = BreakerEpisode(now, admission.opens).holding(admission.held)
                 await conn.execute(sa.insert(episodes_t).values(_to_row(opened)))
+            await journal.commit_intents(conn, entries, now)  # cancelled meanwhile: journaled as not sent
         return entries
 
     async def resume(self, now: datetime, by: str, reset: timedelta) -> BreakerEpisode | None:

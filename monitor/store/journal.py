@@ -4,6 +4,10 @@
 *before* the request goes out, so a crash mid-action leaves a "pending" entry to reconcile instead of an
 action nobody knows about. :meth:`Journal.finish` records the outcome and TikTok's request id. These writes are
 their own transactions, not the poll's: an action that reached TikTok happened even if the poll later fails.
+A cancellation (the poll deadline, a shutdown) that comes while "pending" is committed waits for the COMMIT
+(:func:`commit_intents`): committed, the entries are journaled as not sent (:data:`NOT_SENT_CANCELLED`) before
+the cancellation is raised, so none is left for the next poll to settle as a write interrupted before TikTok
+answered, and tell as failed.
 
 :meth:`Journal.history` filters by advertiser, rule, entity, time, status and reverted entry
 (:meth:`Journal.recent_and_pending`: what a poll's act step reads, in one statement); :meth:`Journal.note`
@@ -14,8 +18,9 @@ renewed by a heartbeat like a poll's (see :mod:`monitor.store.lease`).
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import AsyncIterator, Collection, Mapping
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from typing import Any
@@ -26,12 +31,16 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from monitor.clock import Clock, SystemClock
 from monitor.domain import Level, aware
 from monitor.store import lease as leases
+from monitor.store.commit_wait import CommitUnfinishedError, commit_to_the_end, record_limit, record_to_the_end
 from monitor.store.db import reading, writing
 from monitor.store.errors import StoreError
 from monitor.store.models import ActionRow
 from monitor.store.values import ActionIntent, ActionStatus, JournalEntry, dumps
 
 actions_t = ActionRow.__table__
+
+#: What a write journaled but never sent says, when a cancellation stopped the writes before its request.
+NOT_SENT_CANCELLED = "not sent: cancelled before its request (the poll's deadline, or a shutdown)"
 
 
 class Journal:
@@ -40,12 +49,16 @@ class Journal:
     def __init__(self, engine: AsyncEngine, clock: Clock | None = None) -> None:
         self._engine = engine
         self._clock = clock or SystemClock()  # for renewing a lease held by :meth:`lease`
+        #: How long an outcome being journaled is waited for after a cancellation (monitor.store.commit_wait).
+        self.record_limit = record_limit(engine)
 
     async def begin(self, intent: ActionIntent, now: datetime) -> JournalEntry:
         """Journal an action about to be sent ("pending"); a dry run is journaled as finished ("dry_run")."""
         aware(now)
         async with writing(self._engine) as conn:
-            return await insert_entry(conn, intent, now)
+            entry = await insert_entry(conn, intent, now)
+            await commit_intents(conn, [entry], now)
+        return entry
 
     async def finish(
         self,
@@ -197,6 +210,30 @@ async def insert_entry(conn: AsyncConnection, intent: ActionIntent, now: datetim
     entry_id = (await conn.execute(sa.insert(actions_t).values(values).returning(actions_t.c.id))).scalar_one()
     row = (await conn.execute(sa.select(actions_t).where(actions_t.c.id == entry_id))).one()
     return _from_row(row)
+
+
+async def commit_intents(conn: AsyncConnection, entries: Sequence[JournalEntry], now: datetime) -> None:
+    """Commit the caller's transaction, which journaled ``entries`` before their requests go out. A cancellation
+    that comes meanwhile is raised once the COMMIT has ended; when it committed, the pending entries are journaled
+    as not sent first (see the module docstring)."""
+    limit = record_limit(conn.engine)
+    try:
+        cancelled = await commit_to_the_end(conn, limit)
+    except CommitUnfinishedError as exc:  # let go: whether they were journaled is unknown (the next poll settles)
+        raise asyncio.CancelledError(str(exc)) from None
+    if cancelled:
+        if entries:
+            await record_to_the_end(_not_sent(conn.engine, [e.id for e in entries], now), limit)
+        raise asyncio.CancelledError
+
+
+async def _not_sent(engine: AsyncEngine, entry_ids: Sequence[int], now: datetime) -> None:
+    async with writing(engine) as conn:
+        await conn.execute(
+            sa.update(actions_t)
+            .where(actions_t.c.id.in_(entry_ids), actions_t.c.status == ActionStatus.PENDING.value)
+            .values(status=ActionStatus.FAILED.value, finished_at=now, error=NOT_SENT_CANCELLED)
+        )
 
 
 def _from_row(row: Any) -> JournalEntry:

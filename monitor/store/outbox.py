@@ -15,7 +15,10 @@ transaction, and records each result (sent, or failed with a retry time). Any nu
   already. :meth:`Outbox.renew` extends a claim that would run out before a delivery could finish.
 * Only the claimant records a result: :meth:`Outbox.mark_sent` and :meth:`Outbox.mark_failed` update the row only
   where ``claimed_by`` is the caller, and release the claim. A sender whose claim was taken over meanwhile gets
-  False and records nothing; the row belongs to the other sender now.
+  False and records nothing; the row belongs to the other sender now. A result is recorded to the end of its
+  COMMIT whatever cancellation comes meanwhile (the daemon's shutdown cuts the last delivery short), then the
+  cancellation is raised (``record_to_the_end``, monitor.store.commit_wait): a message a channel accepted is not
+  left claimed and unrecorded, for the sender that takes it over once the claim runs out to send it again.
 
 Claimed rows are still pending: :meth:`Outbox.count_pending` counts them until their result is recorded.
 Expiry is judged with the ``now`` the senders pass in, so replicas should keep their clocks in sync (NTP).
@@ -32,6 +35,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from monitor.domain import aware, freeze
+from monitor.store.commit_wait import record_limit, record_to_the_end
 from monitor.store.db import reading, writing
 from monitor.store.errors import StoreError
 from monitor.store.models import OutboxRow
@@ -179,6 +183,9 @@ class Outbox:
         )
 
     async def _record(self, message_id: int, claimant: str, **values: Any) -> bool:
+        return await record_to_the_end(self._update(message_id, claimant, **values), record_limit(self._engine))
+
+    async def _update(self, message_id: int, claimant: str, **values: Any) -> bool:
         async with writing(self._engine) as conn:
             result = await conn.execute(
                 sa.update(outbox_t)

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from monitor.actions import GuardContext, GuardSettings, Planned, Verdict, decide
-from monitor.actions.facts import BreakerFacts, Facts, collect
+from monitor.actions.facts import BreakerFacts, Facts, collect, uncommitted
 from monitor.actions.override import revert_hold
 from monitor.domain import BreakerEpisode, EntityState, Hold, Level
 from monitor.domain.breaker import counted_from
@@ -235,6 +235,19 @@ def test_a_pending_write_of_the_field_blocks_it() -> None:
     verdict, reason, _ = one(plan(), ctx(entries=(pending,)))
     assert (verdict, reason) == (Verdict.SKIP, "journal #5 (x) on it has no known outcome yet")
     assert one(plan("scale_budget"), ctx(entries=(pending,)))[0] is Verdict.GO  # another field
+
+
+def test_the_rules_write_by_a_poll_that_did_not_commit_is_not_made_again() -> None:
+    intent = ActionIntent(ADV, Level.CAMPAIGN, "c1", "scale_budget", "why", {"budget": 100.0}, {"budget": 120.0},
+                          rule="r1", poll_id=8)  # fmt: skip
+    scaled = JournalEntry(5, NOW - timedelta(minutes=5), intent, ActionStatus.SUCCEEDED, NOW, "req", None)
+    assert uncommitted([scaled], 7, 9) == {("r1", (Level.CAMPAIGN, "c1"), "budget"): scaled}  # poll 8 did not commit
+    assert uncommitted([scaled], 8, 9) == {}  # poll 8 committed: the rule's next firing is a new one
+    facts = dataclasses.replace(collect([scaled], [], NOW, NY), uncommitted=uncommitted([scaled], 7, 9))
+    verdict, reason, _ = one(plan("scale_budget"), ctx(facts=facts))
+    assert (verdict, reason) == (Verdict.SKIP, "done already (journal #5) by poll #8, which did not commit")
+    assert one(plan("scale_budget", rule="r2"), ctx(facts=facts))[0] is Verdict.GO  # another rule's own firing
+    assert one(plan("pause"), ctx(facts=facts))[0] is Verdict.GO  # another field
 
 
 HOLD = Hold(ADV, (Level.CAMPAIGN, "c1"), "operation_status", NOW - timedelta(hours=2), NOW + timedelta(hours=22), 3,

@@ -3,11 +3,14 @@ kept in the holds table across restarts, honoured by the guards, and never seen 
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from actions_factories import ADV, CAMPAIGN, rule, writes
+from slow_commits import SlowCommit
 
 from monitor.actions import GuardSettings
 from monitor.actions.revert import revert
@@ -174,3 +177,35 @@ async def test_a_hold_an_older_version_kept_as_an_alert_state_is_honoured_and_th
         assert writes(sandbox, "campaign/status/update/") == 0
     finally:
         await store.close()
+
+
+@pytest.mark.parametrize("lands", [True, False], ids=["after-it-landed", "before-it-lands"])
+async def test_a_revert_cut_short_before_its_hold_gets_it_from_the_poll_that_confirms_it(
+    make_pipeline, make_client, sandbox, store, clock, lands
+):
+    # Ctrl-C of `revert`, or the shutdown of a daemon whose Slack button ran it, while TikTok's answer is journaled:
+    # the answer is journaled, the hold is not stored; before, the next poll's rule paused the campaign again
+    pipeline = make_pipeline(PAUSE_RUNNING_SPENDER)
+    paused = await pause_then_resolve(pipeline, clock)
+    clock.advance(60)
+    slow = SlowCommit(store.engine, "UPDATE actions", 0.5, lands=lands)
+    try:
+        reverting = asyncio.create_task(
+            revert(paused, store=store, client=make_client(), clock=clock, settings=GuardSettings())
+        )
+        await asyncio.wait_for(slow.holding.wait(), 10)
+        reverting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await reverting
+    finally:
+        slow.remove()
+    [undo] = await store.journal.history(reverts=paused, limit=None)
+    assert undo.status is ActionStatus.SUCCEEDED and undo.request_id  # journaled to the end, TikTok's answer kept
+    assert await store.holds.active(ADV, clock.now()) == []  # cut short before the hold
+    clock.advance(240)
+    [again] = (await pipeline.poll(ADV)).actions  # running again: the rule fires, and yields to the revert
+    assert again.outcome.value == "skipped"
+    assert again.reason.startswith(f"manual override: revert #{undo.id} set it to ENABLE")
+    [hold] = await store.holds.active(ADV, clock.now())
+    assert (hold.by, hold.journal_id) == (f"revert #{undo.id}", paused)
+    assert writes(sandbox, "campaign/status/update/") == 2  # the pause and the revert

@@ -1,4 +1,5 @@
-"""commit_to_the_end: a COMMIT under way is waited for through cancellations, and says whether one came."""
+"""commit_to_the_end: a COMMIT under way is waited for through cancellations, and says whether one came;
+record_to_the_end: a write recording what happened is waited for, then the cancellation raised."""
 
 from __future__ import annotations
 
@@ -10,7 +11,13 @@ import sqlalchemy as sa
 from sqlalchemy.util import await_only
 
 from monitor.store import Store
-from monitor.store.commit_wait import CommitUnfinishedError, commit_to_the_end
+from monitor.store.commit_wait import (
+    RECORD_SECONDS,
+    CommitUnfinishedError,
+    commit_to_the_end,
+    record_limit,
+    record_to_the_end,
+)
 from monitor.store.db import writing
 from monitor.tiktok.models import AdvertiserInfo
 
@@ -66,5 +73,32 @@ async def test_a_commit_not_ended_within_the_limit_is_let_go(store: Store) -> No
     await asyncio.sleep(0.1)
     task.cancel()
     with pytest.raises(CommitUnfinishedError, match=r"had not ended 0\.1s after the cancellation"):
+        await task
+    assert await _name(store) == "a"  # let go before the database had it (here): not written
+
+
+async def _rename_plainly(store: Store) -> None:
+    async with writing(store.engine) as conn:
+        await conn.execute(sa.text("UPDATE advertisers SET name = 'written' WHERE id = :id"), {"id": ADV})
+
+
+async def test_a_record_cancelled_twice_is_written_then_the_cancellation_raised(store: Store) -> None:
+    task = asyncio.create_task(record_to_the_end(_rename_plainly(store)))
+    await asyncio.sleep(SLOW_COMMIT / 3)
+    task.cancel()
+    await asyncio.sleep(SLOW_COMMIT / 3)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert await _name(store) == "written"
+
+
+@pytest.mark.parametrize("database", [b for b in BACKENDS if b.id == "postgres"], indirect=True)
+async def test_a_record_not_ended_within_the_limit_is_let_go(store: Store) -> None:
+    assert record_limit(store.engine) == RECORD_SECONDS  # PostgreSQL's waits are bounded; SQLite's end by themselves
+    task = asyncio.create_task(record_to_the_end(_rename_plainly(store), limit=0.1))
+    await asyncio.sleep(0.1)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
         await task
     assert await _name(store) == "a"  # let go before the database had it (here): not written

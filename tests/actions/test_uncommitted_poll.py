@@ -1,0 +1,84 @@
+"""A poll that wrote to TikTok and then did not commit (its COMMIT failed, its deadline cancelled it after the act
+step, its COMMIT was let go): its alert states rolled back, so the next poll sees the rule fire again for the same
+firing, and the write is not made twice (on SQLite and PostgreSQL). Before, a budget scaled by a share was scaled a
+second time (434.00 -> 520.80 -> 624.96 USD for one firing).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from actions_factories import ADV, CAMPAIGN, actions_in, outbox, rule, writes
+from databases import DATABASES, own_database
+from polling import PollFailed
+
+from monitor.clock import FrozenClock
+from monitor.store.repo import Store
+from monitor.store.values import ActionStatus
+
+GROW = rule("grow", "spend > 300", '{ type = "scale_budget", by = "+20%" }')
+BUDGET_UPDATE = "campaign/update/"
+
+
+@pytest.fixture(params=DATABASES)
+async def store(request: pytest.FixtureRequest, tmp_path: Path, clock: FrozenClock) -> AsyncIterator[Store]:
+    async with own_database(request.param, tmp_path, "uncommitted") as url:
+        opened = await Store.open(url, clock=clock)
+        yield opened
+        await opened.close()
+
+
+class FailingPollCommit:
+    """The next poll's final COMMIT fails (a disk error): nothing of the poll is written (an engine event)."""
+
+    def __init__(self, engine: Any) -> None:
+        self.armed = True
+        self._engine = engine.sync_engine
+        sa.event.listen(self._engine, "before_cursor_execute", self._note)
+        sa.event.listen(self._engine, "commit", self._commit)
+
+    def remove(self) -> None:
+        sa.event.remove(self._engine, "before_cursor_execute", self._note)
+        sa.event.remove(self._engine, "commit", self._commit)
+
+    def _note(self, conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if self.armed and statement.lstrip().startswith("UPDATE") and "last_poll_status" in statement:
+            conn.info["fail_commit"] = True
+
+    def _commit(self, conn: Any) -> None:
+        if conn.info.pop("fail_commit", False) and self.armed:
+            self.armed = False
+            conn.connection.dbapi_connection.rollback()
+            raise sa.exc.OperationalError("COMMIT", None, OSError("disk I/O error"))
+
+
+async def test_the_write_of_a_poll_that_did_not_commit_is_not_made_again(
+    make_pipeline, sandbox, store: Store, clock: FrozenClock
+) -> None:
+    polls = make_pipeline(GROW)
+    failing = FailingPollCommit(store.engine)
+    try:
+        with pytest.raises(PollFailed):
+            await polls.poll(ADV)
+    finally:
+        failing.remove()
+    assert writes(sandbox, BUDGET_UPDATE) == 1  # written, and journaled
+    [entry] = await store.journal.history(advertiser_id=ADV, limit=None)
+    assert entry.status is ActionStatus.SUCCEEDED and entry.intent.after["budget"] == pytest.approx(520.8)
+
+    clock.advance(300)
+    [again] = (await polls.poll(ADV)).actions  # the rule fires again: the same firing
+    assert again.outcome.value == "skipped"
+    assert again.reason == f"done already (journal #{entry.id}) by poll #{entry.intent.poll_id}, which did not commit"
+    assert writes(sandbox, BUDGET_UPDATE) == 1
+    assert sandbox.world.find(CAMPAIGN).budgets.at(clock.now().timestamp()) == pytest.approx(520.8)  # +20 %, once
+    [told] = actions_in(await outbox(store, clock.now()), "grow")  # the alert is told once, with what became of it
+    assert told["outcome"] == "skipped" and told["journal_id"] is None
+
+    clock.advance(300)
+    assert (await polls.poll(ADV)).actions == ()  # firing on, committed: nothing more
+    assert writes(sandbox, BUDGET_UPDATE) == 1
