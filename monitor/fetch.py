@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
@@ -175,10 +176,14 @@ async def fetch_snapshot(
         if guessed is not None and smart_plus_known is not None and await smart_plus_known():
             guessed = replace(guessed, smart_plus=True)
 
-    async def reading(level: Level, query: ReportQuery) -> Report | ApiError:
+    # the rows a window's report likely holds: the level's entities in the previous snapshot (a report combined
+    # over advertisers stays within a page: monitor.tiktok.report_batch)
+    known_rows = Counter(level for level, _ in known) if known else Counter[Level]()
+
+    async def reading(level: Level, query: ReportQuery, rows: int | None) -> Report | ApiError:
         if level is Level.AD:
             return await ad_report(client, advertiser.id, query, guessed, ad_read())
-        return (await read_report(client, advertiser.id, query))[0]
+        return (await read_report(client, advertiser.id, query, rows=rows))[0]
 
     # each report read into its level's windows as it comes, and let go (monitor.fetch_windows)
     read_in = {level: LevelReports(level) for level in plan.levels}
@@ -186,7 +191,7 @@ async def fetch_snapshot(
 
     async def report(index: int, level: Level, window: str, wanted: tuple[str, ...], query: ReportQuery) -> bool:
         """Read one report into the windows; whether every float it put there is finite."""
-        got = await reading(level, query)
+        got = await reading(level, query, known_rows.get(level) if window in plan.levels[level].windows else None)
         read: bool | ApiError | None = got if isinstance(got, ApiError) else None
         if isinstance(got, Report):
             if window in plan.levels[level].windows:

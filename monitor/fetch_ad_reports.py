@@ -102,20 +102,22 @@ async def ad_report(
 
 
 async def read_report(
-    client: TikTokClient, advertiser_id: str, query: ReportQuery, how: AdRead | None = None
+    client: TikTokClient, advertiser_id: str, query: ReportQuery, how: AdRead | None = None, rows: int | None = None
 ) -> tuple[Report | ApiError, bool]:
     """The report of one window, and whether it came from an async task: a task when ``how.use_task`` (more ads
     than the sync report covers) or when the sync report's page 1 says TikTok capped it; keyed by ``ad_id_v2``
     when ``how.smart_plus``. A failure is returned, not raised (auth errors are). The sync report may come from
     a call over other advertisers' equal reports too (:mod:`monitor.tiktok.report_batch`: polls that run
-    together), with the same rows as alone."""
+    together), with the same rows as alone; ``rows``: how many rows it likely holds (an ad-level one: ``how.ads``),
+    so such a call stays within a page."""
     if how is not None and how.smart_plus:  # Smart+ ads are keyed by ad_id_v2 (ad_id: their creatives)
         query = replace(query, dimensions=(SMART_PLUS_AD_DIMENSION, *query.dimensions[1:]))
     by_task = how is not None and how.use_task
     try:
         if by_task:
             return await client.async_report(advertiser_id, query), True
-        report = await client.report(advertiser_id, query, combine=True, ads=how.ads if how is not None else None)
+        ads = how.ads if how is not None else None
+        report = await client.report(advertiser_id, query, combine=True, ads=ads, rows=rows if ads is None else ads)
         if report.truncated:  # TikTok capped the sync report at 20,000 ads: the task has no cap
             log.info("advertiser %s: %s report truncated, using an async report task", advertiser_id, query.level)
             by_task = True

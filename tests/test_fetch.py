@@ -151,8 +151,9 @@ class _RecordingClient(TikTokClient):
         page_size: int = MAX_PAGE_SIZE,
         combine: bool = False,
         ads: int | None = None,
+        rows: int | None = None,
     ) -> Report:
-        found = await super().report(advertiser_id, query, page_size=page_size, combine=combine, ads=ads)
+        found = await super().report(advertiser_id, query, page_size=page_size, combine=combine, ads=ads, rows=rows)
         self.tables.append(weakref.ref(found.table))  # built here as the join would build it, kept by the report
         return found
 

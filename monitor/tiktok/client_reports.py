@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -15,6 +16,8 @@ from monitor.tiktok.reports import run_report_task
 from monitor.tiktok.shape import Fields
 
 __all__ = ["SYNC_REPORT_ADS", "ReportReads"]
+
+log = logging.getLogger("monitor.tiktok.client")  # the client's logger, as before the client was split
 
 #: The sync report covers at most this many ads (the newest); TikTok flags a capped one (TRUNCATION_HEADER).
 SYNC_REPORT_ADS = 20_000
@@ -35,6 +38,7 @@ class ReportReads(PagedClient):
         page_size: int = MAX_PAGE_SIZE,
         combine: bool = False,
         ads: int | None = None,
+        rows: int | None = None,
     ) -> Report:
         """report/integrated/get (BASIC), every page. Missing values ("-") come back as None, and so does a ratio
         whose denominator in the row is zero (cpc without clicks: :mod:`monitor.domain.ratios`). ``truncated``
@@ -44,7 +48,8 @@ class ReportReads(PagedClient):
         ``combine``: the same report of other advertisers asked for within a moment may be read in the same call
         (:mod:`monitor.tiktok.report_batch`); the result is the same as alone. ``ads``: how many ads the report
         covers (an ad-level one: the advertiser's ads, as far as known), so a combined call stays within
-        :attr:`sync_report_ads` in all."""
+        :attr:`sync_report_ads` in all; ``rows``: how many rows it likely holds (the level's entities, as far as
+        known), so a combined call stays within one page."""
         if combine and self.report_batcher is not None:
             return await self.report_batcher.report(
                 advertiser_id,
@@ -53,6 +58,7 @@ class ReportReads(PagedClient):
                 lambda: self._report_alone(advertiser_id, query, page_size),
                 ads=ads,
                 cap=self.sync_report_ads,
+                rows=rows,
             )
         return await self._report_alone(advertiser_id, query, page_size)
 
@@ -61,6 +67,7 @@ class ReportReads(PagedClient):
         pages = await self._pages(
             "report/integrated/get/", params, advertiser_id=advertiser_id, page_size=page_size, stop_if_truncated=True
         )
+        log.debug("report %s of advertiser %s: %d page(s)", _described(query), advertiser_id, len(pages.request_ids))
         return Report(
             rows=tuple([_report_row(row, query.dimensions) async for row in cooperative(pages.rows)]),
             truncated=pages.truncated,
@@ -83,6 +90,8 @@ class ReportReads(PagedClient):
             page_size=page_size,
             stop_if_truncated=True,
         )
+        described, pages_read = _described(query), len(pages.request_ids)
+        log.debug("report %s over advertisers %s: %d page(s)", described, ",".join(advertiser_ids), pages_read)
         rows = []
         async for row in cooperative(pages.rows):
             rows.append((row.object("metrics").id(OWNER_METRIC), _report_row(row, query.dimensions)))
@@ -91,6 +100,7 @@ class ReportReads(PagedClient):
     async def async_report(self, advertiser_id: str, query: ReportQuery, **options: Any) -> Report:
         """The same report through report/task/* (no 20,000-ad cap, minutes of latency); see
         :func:`monitor.tiktok.reports.run_report_task` for ``options``."""
+        log.debug("report task %s of advertiser %s", _described(query), advertiser_id)
         return await run_report_task(self.transport, advertiser_id, query, **options)
 
 
@@ -102,3 +112,9 @@ def _report_row(row: Fields, dimensions: Sequence[str]) -> ReportRow:
         if name not in values:
             raise row.error(f"dimensions.{name}", "is missing")
     return ReportRow(dimensions=values, metrics=without_undefined_ratios(row.metrics("metrics")))
+
+
+def _described(query: ReportQuery) -> str:
+    """What a report asks for, for the debug log (which reads a poll makes: issue 18's count of calls)."""
+    dates = "lifetime" if query.lifetime else f"{query.start_date}..{query.end_date or query.start_date}"
+    return f"{query.level.value} {dates} by {','.join(query.dimensions)} of {','.join(query.metrics)}"

@@ -11,7 +11,10 @@ advertisers asked; no wait while no other advertiser is active) and sends them a
 says whose each row is, and each poll gets the rows of its advertiser, without that metric unless it asked for
 it.
 Dates are each account's own local dates (TikTok computes each account in its own time zone), so only requests
-with equal dates are combined: the key holds them.
+with equal dates are combined: the key holds them. A combined call reads one page: each request says how many rows
+its answer likely holds (the entities its poll knows of at that level), a group takes no more than a page of
+them, and a report of a page or more goes alone (with others it would take a page more and share nothing:
+bench/cycle.py's account of 1,000 ad groups and four small ones took 2 pages, and the four could share a fifth's).
 
 **Anything unexpected falls back to one call per advertiser** (each poll makes its own, as without combining):
 an error of the combined call, a capped answer (the 20,000-ad cap applies across the advertisers: an ad-level
@@ -87,7 +90,8 @@ class _Group:
     deadline: float  # loop time when it leaves at the latest
     waiting: dict[str, list[asyncio.Future[Report | None]]] = field(default_factory=dict)
     timer: asyncio.TimerHandle | None = None
-    ads: dict[str, int] = field(default_factory=dict)  # per advertiser, the ads its report covers (when known)
+    #: per advertiser, the ads its report covers and the rows it likely holds (as far as known; 0: not known)
+    sizes: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
 class ReportBatcher:
@@ -128,20 +132,23 @@ class ReportBatcher:
         *,
         ads: int | None = None,
         cap: int | None = None,
+        rows: int | None = None,
     ) -> Report:
         """``advertiser_id``'s report of ``query``: from a combined call when others ask for the same within the
         moment, else (or when combining fails) from ``alone()``, the single-advertiser read. ``ads``: how many ads
         the report covers (an ad-level report: the advertiser's ads, as far as known); a combined call covers at
-        most ``cap`` ads in all (TikTok caps the sync report across the advertisers), so a group that would pass
-        it leaves without this advertiser, which opens the next."""
-        covers = (ads, cap) if ads is not None and cap is not None else None
-        if self.refused(query, advertiser_id) or (covers is not None and covers[0] > covers[1]):
+        most ``cap`` ads in all (TikTok caps the sync report across the advertisers). ``rows``: how many rows its
+        answer likely holds (the entities of the level its poll knows of); a combined call reads one page, so a
+        report of a page or more goes alone (with others it would take a page more, and share nothing). A group
+        that would pass either bound with this advertiser leaves without it, and it opens the next."""
+        too_many_ads = ads is not None and cap is not None and ads > cap
+        if self.refused(query, advertiser_id) or too_many_ads or (rows is not None and rows >= page_size):
             return await alone()
         busy, loop = self._busy, asyncio.get_running_loop()
         busy[advertiser_id] = busy.get(advertiser_id, 0) + 1
         try:
             future: asyncio.Future[Report | None] = loop.create_future()
-            self._join(advertiser_id, query, page_size, future, covers)
+            self._join(advertiser_id, query, page_size, future, (ads or 0, rows or 0), cap)
             report = await future
             return report if report is not None else await alone()
         finally:
@@ -157,26 +164,26 @@ class ReportBatcher:
         query: ReportQuery,
         page_size: int,
         future: asyncio.Future[Report | None],
-        covers: tuple[int, int] | None,
+        size: tuple[int, int],
+        cap: int | None,
     ) -> None:
         """Add the request to its key's open group (opening one); the group leaves when 5 advertisers asked, or
         when none joined for ``gather`` seconds, or ``most`` seconds after it opened. While no other advertiser
         is active (a poll alone, as ``run``'s polls mostly are: each advertiser has its own phase in the interval)
         there is nobody to wait for: the group leaves at the next turn of the event loop, after the requests made
-        at the same moment joined. ``covers``: the ads of this report and the most a combined call may cover; a
-        group that would pass it with this advertiser leaves first, without it."""
+        at the same moment joined. ``size``: the ads and rows of this report (0: not known); a group that with this
+        advertiser would cover more than ``cap`` ads (None: no cap) or a page of rows leaves first, without it."""
         loop = asyncio.get_running_loop()
         key = batch_key(query, page_size)
         group = self._open.get(key)
-        ads, cap = covers if covers is not None else (0, 0)
-        if group is not None and covers is not None and _ads_without(group, advertiser_id) + ads > cap:
-            self._flush(key)  # with this advertiser its answer would be capped: it leaves as it is
+        if group is not None and not _fits(group, advertiser_id, size, cap):
+            self._flush(key)  # with this advertiser its answer would be capped, or take a page more: it leaves as is
             group = None
         if group is None:
             group = self._open[key] = _Group(query, page_size, contextvars.copy_context(), loop.time() + self._most)
         group.waiting.setdefault(advertiser_id, []).append(future)
-        if covers is not None:
-            group.ads[advertiser_id] = max(ads, group.ads.get(advertiser_id, 0))
+        ads, rows = group.sizes.get(advertiser_id, (0, 0))
+        group.sizes[advertiser_id] = (max(ads, size[0]), max(rows, size[1]))
         if len(group.waiting) >= MAX_ADVERTISERS:
             self._flush(key)
             return
@@ -277,9 +284,12 @@ class ReportBatcher:
             )
 
 
-def _ads_without(group: _Group, advertiser_id: str) -> int:
-    """The ads the reports of ``group`` cover, but for ``advertiser_id``'s."""
-    return sum(ads for other, ads in group.ads.items() if other != advertiser_id)
+def _fits(group: _Group, advertiser_id: str, size: tuple[int, int], cap: int | None) -> bool:
+    """Whether ``group`` with ``advertiser_id``'s report of ``size`` (ads, rows) in place of any it has stays
+    within ``cap`` ads (None: no cap) and one page of rows."""
+    others = [other_size for other, other_size in group.sizes.items() if other != advertiser_id]
+    ads, rows = size[0] + sum(a for a, _ in others), size[1] + sum(r for _, r in others)
+    return (cap is None or ads <= cap) and rows <= group.page_size
 
 
 def _answer(waiting: dict[str, list[asyncio.Future[Report | None]]], result: Callable[[str], Report | None]) -> None:

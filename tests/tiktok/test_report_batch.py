@@ -85,6 +85,23 @@ async def test_every_level_and_several_pages(sandbox, make_client):
     assert [typed(r) for r in paged] == [typed(single[a]) for a in ids]
 
 
+async def test_a_combined_call_stays_within_a_page_of_the_rows_its_polls_expect(sandbox, make_client):
+    # 24 ads each, pages of 50: two advertisers share a page, the third would make it two and opens the next
+    # group (alone here); a report of a page or more goes alone at once
+    client = make_client()
+    ids = [a for a in sandbox.world.advertisers if a not in DEFAULT][:3]
+    query = ReportQuery(Level.AD, ("spend",), lifetime=True)
+    reads = [client.report(a, query, page_size=50, combine=True, rows=24) for a in ids]
+    paged = await asyncio.gather(*reads)
+    assert report_calls(sandbox) == (1, 1)
+    single = await alone(client, {a: query for a in ids})
+    assert [typed(r) for r in paged] == [typed(single[a]) for a in ids] and all(r.rows for r in paged)
+    sandbox.arrivals.clear()
+    reads = [client.report(a, query, page_size=50, combine=True, rows=24 if a != ids[0] else 50) for a in ids]
+    assert [typed(r) for r in await asyncio.gather(*reads)] == [typed(r) for r in paged]
+    assert report_calls(sandbox) == (1, 1)  # the first alone, the other two in one call
+
+
 async def test_a_poll_alone_does_not_wait_for_others(sandbox, make_client):
     # run's polls have phases of their own in the interval: most run alone and must not wait for a group. The
     # gather here is long; a lone request still goes out at once, and so does a group as soon as 5 joined
