@@ -117,9 +117,10 @@ class AppBudget:
                     waits.append(oldest_1s + self._second - now)
                 if int(in_60s) >= per_minute and oldest_60s is not None:
                     waits.append(oldest_60s + self._minute - now)
-                # replicas that found it full all learn the same moment: spread their retries over half a
-                # batch's life, so fewer of them ask in vain
-                retry_in = max([0.01, *waits]) + self._rng.uniform(0.0, valid / 2)
+                # replicas that found it full all learn the same moment: spread their retries over half the
+                # longest batch's life (50 ms), so fewer of them ask in vain (over 25 ms, bench/bench_budget.py's
+                # three replicas made up to twice as many transactions)
+                retry_in = max([0.01, *waits]) + self._rng.uniform(0.0, self.validity / 2)
             if tokens:
                 self.batches += 1
                 # recorded as if valid ``validity``: counted until ``now + valid + w`` (see the module docstring)
