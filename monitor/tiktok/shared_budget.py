@@ -16,9 +16,11 @@ fleet counts a batch for its validity longer than its requests, and the fleet's 
 ``1 + margin + validity`` long: the validity is paid in every second the fleet sends at its limit. The limiter
 asks for batches valid :data:`BATCH_VALID_FOR` (the budget's own, :data:`monitor.store.budget.VALIDITY`, is the
 most it gives): 10 requests per 1.15 s instead of 1.2 s. Long enough to come back and be spent: a lease is one
-short transaction, 2-25 ms measured on a loaded two-core machine with SQLite; a batch that comes back later than
-its validity is lost for the window (its tokens unspent, counted by the fleet). Every batch is asked for the same
-validity: this process's windows are one length for all its requests, so they match the fleet's.
+short transaction, median 3 ms, 99th percentile 35 ms, longest 138 ms over 229 leases of ``bench/cycle.py``'s
+``once`` on a loaded two-core machine with SQLite; a batch that comes back later than its validity is lost for
+the window (its tokens unspent, counted by the fleet). Every batch is asked for the same validity: this process's
+windows are one length for all its requests, so they match the fleet's (asking for a few times the recent round
+trips instead made them differ, and cost leases refused in part or in vain).
 """
 
 from __future__ import annotations
