@@ -14,16 +14,8 @@ sent in any window ``[a, a + w]`` (``w`` = one second plus the margin) therefore
 ``(a - validity, a + w]``; the newest of them checked, under the lock, that the batches leased in the
 ``w + validity`` before it, its own included, hold at most ``max_qps`` tokens. Batches are leased in lock
 order and ``t`` is read once the lock is held, so every earlier batch is visible with a smaller ``t``. The
-price: the fleet sends at most ``max_qps`` per ``w + validity`` seconds, and a batch no request used costs its
-tokens until it leaves the window.
-
-**Shorter batches.** A process may ask for a batch valid ``v`` < ``validity`` (the limiter asks for 50 ms,
-:data:`monitor.tiktok.shared_budget.BATCH_VALID_FOR`). It is recorded at ``t - (validity - v)``, so the windows,
-``w + validity`` long, count it while its last spend, ``t + v``, is less than ``w`` before a lease. The argument
-holds with ``t + v`` for the end of each batch's spending: the newest batch that can have a request in a window
-``[a, a + w]`` was leased at ``t_N <= a + w``, and every other one's last spend is after ``a >= t_N - w``, so the
-newest counted it. A process that does not ask (an older version) records ``t``, as before, and counts the others'
-batches as they are recorded. With batches valid 50 ms the fleet sends ``max_qps`` per ``w + 0.05`` seconds.
+price: the fleet sends at most ``max_qps`` per ``w + validity`` seconds (about 8.3/s for 10 with the defaults),
+and a batch no request used costs its tokens until it leaves the window.
 
 **Time.** On PostgreSQL ``t`` is the database server's ``clock_timestamp()``: one clock for every replica,
 whatever their hosts' clocks say. SQLite is one file on one host, so the host's wall clock (``wall``) serves.
@@ -56,10 +48,8 @@ from monitor.tiktok.shared_budget import BudgetLease
 budget_t = ApiBudgetRow.__table__
 leases_t = ApiBudgetLeaseRow.__table__
 
-#: How long a leased batch may be spent after it was asked for, at most (see the module docstring) ...
+#: How long a leased batch may be spent after it was asked for (see the module docstring).
 VALIDITY = 0.1
-#: ... and at least, whatever a process asks for.
-MIN_VALIDITY = 0.001
 #: The app key when the configuration names no app_id.
 DEFAULT_APP = "default"
 
@@ -92,12 +82,10 @@ class AppBudget:
         self.batches = 0
         self._statements = _Statements(app)
 
-    async def lease(self, wanted: int, qps: int, per_minute: int, valid_for: float | None = None) -> BudgetLease:
+    async def lease(self, wanted: int, qps: int, per_minute: int) -> BudgetLease:
         """At most ``wanted`` tokens the fleet's windows still allow (``qps`` per second, halved while the app is
-        slowed down, and ``per_minute``); none while the app is paused. The shared pause comes with it. The batch
-        is valid ``valid_for`` seconds (at most :attr:`validity`, the default; see the module docstring)."""
+        slowed down, and ``per_minute``); none while the app is paused. The shared pause comes with it."""
         wanted = max(1, wanted)
-        valid = self.validity if valid_for is None else min(self.validity, max(valid_for, MIN_VALIDITY))
         self.round_trips += 1
         statements = self._statements
         async with writing(self._engine) as conn:
@@ -117,19 +105,17 @@ class AppBudget:
                     waits.append(oldest_1s + self._second - now)
                 if int(in_60s) >= per_minute and oldest_60s is not None:
                     waits.append(oldest_60s + self._minute - now)
-                # replicas that found it full all learn the same moment: spread their retries over half the
-                # longest batch's life (50 ms), so fewer of them ask in vain (over 25 ms, bench/bench_budget.py's
-                # three replicas made up to twice as many transactions)
+                # replicas that found it full all learn the same moment: spread their retries over half a
+                # batch's life, so fewer of them ask in vain
                 retry_in = max([0.01, *waits]) + self._rng.uniform(0.0, self.validity / 2)
             if tokens:
                 self.batches += 1
-                # recorded as if valid ``validity``: counted until ``now + valid + w`` (see the module docstring)
-                await conn.execute(statements.insert, {"t": now - (self.validity - valid), "tokens": tokens})
+                await conn.execute(statements.insert, {"t": now, "tokens": tokens})
             if oldest is not None and oldest <= minute_from:  # a DELETE only when a lease left the minute
                 await conn.execute(statements.delete, windows)
         return BudgetLease(
             tokens=tokens,
-            valid_for=valid,
+            valid_for=self.validity,
             retry_in=retry_in,
             paused_for=paused_for,
             pause=row.pause,

@@ -10,17 +10,6 @@ asks only when the fleet can have room, and for what it can send while the batch
 recorded there too, and a pause another process recorded is adopted at the next lease (as if this process had made
 it: answers to grants from before it change nothing, a throttle after it escalates from its length). Should the
 database fail, the limiter goes on with its own windows alone and tries it again a second later.
-
-**How long a batch is valid.** The database cannot know when in its validity a batch's requests leave, so the
-fleet counts a batch for its validity longer than its requests, and the fleet's windows (and this process's) are
-``1 + margin + validity`` long: the validity is paid in every second the fleet sends at its limit. The limiter
-asks for batches valid :data:`BATCH_VALID_FOR` (the budget's own, :data:`monitor.store.budget.VALIDITY`, is the
-most it gives): 10 requests per 1.15 s instead of 1.2 s. Long enough to come back and be spent: a lease is one
-short transaction, median 3 ms, 99th percentile 35 ms, longest 138 ms over 229 leases of ``bench/cycle.py``'s
-``once`` on a loaded two-core machine with SQLite; a batch that comes back later than its validity is lost for
-the window (its tokens unspent, counted by the fleet). Every batch is asked for the same validity: this process's
-windows are one length for all its requests, so they match the fleet's (asking for a few times the recent round
-trips instead made them differ, and cost leases refused in part or in vain).
 """
 
 from __future__ import annotations
@@ -39,8 +28,6 @@ log = logging.getLogger("monitor.tiktok.ratelimit")
 
 #: After the shared budget failed (database unreachable), the limiter runs alone this long before asking again.
 SHARED_RETRY = 1.0
-#: How long (seconds) the limiter asks a batch of the shared budget to be valid (see the module docstring).
-BATCH_VALID_FOR = 0.05
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +47,7 @@ class BudgetLease:
 class SharedBudget(Protocol):
     """The app's budget shared with other processes (monitor.store.budget.AppBudget)."""
 
-    async def lease(self, wanted: int, qps: int, per_minute: int, valid_for: float | None = None) -> BudgetLease: ...
+    async def lease(self, wanted: int, qps: int, per_minute: int) -> BudgetLease: ...
 
     async def pause(self, seconds: float, slow_period: float) -> None: ...
 
@@ -119,7 +106,7 @@ class FleetTokens:
         room = self._throttling.qps(now) - self._second.used(now, ahead=self._valid_for)
         wanted = max(1, min(waiting, self._batch_max, room))
         try:
-            lease = await self.budget.lease(wanted, self._throttling.max_qps, self._per_minute, BATCH_VALID_FOR)
+            lease = await self.budget.lease(wanted, self._throttling.max_qps, self._per_minute)
         except Exception as exc:  # the database is away: go on alone, as a process without a shared budget
             log.warning(
                 "the app's shared request budget is unavailable (%s): this process limits itself alone for %.0fs",

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import random
 
-import pytest
 import sqlalchemy as sa
 
 from monitor.sandbox.arrivals import max_in_window
@@ -66,31 +65,6 @@ async def test_leases_count_the_last_second_and_minute(tmp_path) -> None:
         wall.t += 20  # the first two left the minute (60 s + margin + validity after them)
         assert (await budget.lease(30, qps=10, per_minute=30)).tokens == 10
         assert await kept(store) == [(1_000_030.5, 10), (1_000_040.5, 10), (1_000_070.5, 10)]
-    finally:
-        await store.close()
-
-
-async def test_a_shorter_batch_counts_only_its_own_validity_longer_than_its_requests(tmp_path) -> None:
-    """A batch asked valid 50 ms is recorded 50 ms before its lease: the windows (a second, the margin and the
-    budget's 0.1 s) count it until 1.15 s after it, as long as its requests can share a 1.1 s window with a later
-    batch's. A batch of a process that asks for nothing (an older version) counts 1.2 s, as before."""
-    store = await Store.open(f"sqlite:///{tmp_path / 'monitor.db'}")
-    try:
-        wall = Wall(1_000_000.0)
-        budget = AppBudget(store.engine, "app", margin=0.1, validity=0.1, wall=wall)
-        short = await budget.lease(10, qps=10, per_minute=600, valid_for=0.05)
-        assert (short.tokens, short.valid_for) == (10, 0.05)
-        wall.t += 1.149
-        assert (await budget.lease(10, qps=10, per_minute=600)).tokens == 0
-        wall.t += 0.002
-        longer = await budget.lease(10, qps=10, per_minute=600)  # valid the budget's 0.1 s
-        assert (longer.tokens, longer.valid_for) == (10, 0.1)
-        wall.t += 1.199
-        assert (await budget.lease(10, qps=10, per_minute=600, valid_for=0.5)).tokens == 0
-        wall.t += 0.002
-        capped = await budget.lease(10, qps=10, per_minute=600, valid_for=0.5)  # never longer than the budget's
-        assert (capped.tokens, capped.valid_for) == (10, 0.1)
-        assert [t - 1_000_000.0 for t, _ in await kept(store)] == pytest.approx([-0.05, 1.151, 2.352])
     finally:
         await store.close()
 

@@ -11,31 +11,27 @@ from limiter_time import VirtualTime, grant_all
 
 from monitor.sandbox.arrivals import max_in_window
 from monitor.tiktok.ratelimit import RateLimiter
-from monitor.tiktok.shared_budget import BATCH_VALID_FOR, BudgetLease
+from monitor.tiktok.shared_budget import BudgetLease
 
 
 class FakeBudget:
-    """Gives ``tokens`` per lease (valid ``valid_for``, or less when asked), or what ``script`` says first; records
-    the pauses."""
+    """Gives ``tokens`` per lease (valid ``valid_for``), or what ``script`` says first; records the pauses."""
 
     def __init__(self, tokens: int = 100, valid_for: float = 0.2) -> None:
         self.tokens, self.valid_for = tokens, valid_for
         self.script: list[BudgetLease | Exception] = []
         self.asked: list[int] = []
-        self.valid_asked: list[float | None] = []
         self.paused: list[tuple[float, float]] = []
 
-    async def lease(self, wanted: int, qps: int, per_minute: int, valid_for: float | None = None) -> BudgetLease:
+    async def lease(self, wanted: int, qps: int, per_minute: int) -> BudgetLease:
         self.asked.append(wanted)
-        self.valid_asked.append(valid_for)
         await asyncio.sleep(0)  # a round trip: other callers queue meanwhile
         if self.script:
             item = self.script.pop(0)
             if isinstance(item, Exception):
                 raise item
             return item
-        valid = self.valid_for if valid_for is None else min(self.valid_for, valid_for)
-        return BudgetLease(tokens=min(wanted, self.tokens), valid_for=valid)
+        return BudgetLease(tokens=min(wanted, self.tokens), valid_for=self.valid_for)
 
     async def pause(self, seconds: float, slow_period: float) -> None:
         self.paused.append((seconds, slow_period))
@@ -159,7 +155,7 @@ async def test_a_lease_asks_for_what_can_be_sent_while_it_is_valid():
     lease asks for them too, not for the one free slot (issue 18: a transaction per token or two)."""
     vt, budget = VirtualTime(), FakeBudget(valid_for=0.1)
     limiter = RateLimiter(10, margin=0.1, clock=vt.clock, sleep=vt.sleep, shared=budget, batch_max=5)
-    for _ in range(10):  # a second's ten requests, one every 10 ms (batches valid 50 ms)
+    for _ in range(10):  # a second's ten requests, one every 10 ms
         await limiter.acquire()
         vt.now += 0.01
     budget.asked.clear()
@@ -170,11 +166,8 @@ async def test_a_lease_asks_for_what_can_be_sent_while_it_is_valid():
 
 async def test_the_windows_are_as_long_as_the_fleets():
     """The shared budget counts a batch from its lease, up to its validity before the requests leave: counted in
-    windows that long here too, no request is granted that the fleet would refuse a token for. Every batch is asked
-    to be valid 50 ms, less than the budget's 0.1 s: the windows are 1.15 s long, not 1.2 s."""
+    windows that long here too, no request is granted that the fleet would refuse a token for."""
     vt, budget = VirtualTime(), FakeBudget(valid_for=0.1)
     limiter = RateLimiter(10, margin=0.1, clock=vt.clock, sleep=vt.sleep, shared=budget)
     grants = await grant_all(limiter, vt, callers=10, per_caller=3)
-    assert budget.valid_asked == [BATCH_VALID_FOR] * len(budget.asked) and BATCH_VALID_FOR < 0.1
-    assert len(grants) == 30 and max_in_window(grants, 1.0 + 0.1 + BATCH_VALID_FOR - 1e-9) <= 10
-    assert max_in_window(grants, 1.0 + 0.1 + BATCH_VALID_FOR + 1e-9) > 10  # and no longer
+    assert len(grants) == 30 and max_in_window(grants, 1.0 + 0.1 + 0.1 - 1e-9) <= 10
