@@ -22,7 +22,8 @@ def _tune_collector() -> None:
     world frozen, so full collections no longer scan it. With CPython's defaults a full collection over a
     100,000-ad world took up to 0.7 s (25 of them, 7.6 s in all, in a cold and a warm ``once`` of
     ``bench/cycle.py``), holding the event loop: requests that arrived meanwhile were logged and rate-limited when
-    it was free, together, as if sent together (40100s no client caused)."""
+    it was free, together, as if sent together (40100s no client caused). Tuned, the longest stall in such a run
+    was 0.14-0.23 s (a busy loop still logs requests late)."""
     tune_collector(collect=True)
 
 
