@@ -95,7 +95,8 @@ def start_up() -> Iterator[None]:
     tracked objects that live as long as the process; with the collector on, that cost about 200 young, 20
     middle and a full collection (60-80 ms of a small ``once``'s ~0.9 s of CPU). A command that does not call
     :func:`tune_collector` runs with the collector off (``check``, ``test-rules``, ``auth``: short) or turns it
-    on itself (:func:`start_up_over`, the sandbox); it is on again when the block ends."""
+    on itself (:func:`start_up_over`, the sandbox, which tunes it once its world is built); it is on again when
+    the block ends."""
     with collector_held_off():
         yield
 

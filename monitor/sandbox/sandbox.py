@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 
@@ -69,11 +69,20 @@ class Sandbox(SandboxState):
 
 
 async def serve_forever(
-    settings: SandboxSettings | None = None, host: str = "127.0.0.1", port: int = 8765, *, clock: Clock | None = None
+    settings: SandboxSettings | None = None,
+    host: str = "127.0.0.1",
+    port: int = 8765,
+    *,
+    clock: Clock | None = None,
+    on_built: Callable[[], None] | None = None,
 ) -> None:
     """Serve a sandbox until cancelled (Ctrl-C). Logs the URL, the sandbox's own credentials and its
-    advertisers, so they can be copied into a config file (they are the sandbox's fake settings)."""
+    advertisers, so they can be copied into a config file (they are the sandbox's fake settings).
+
+    ``on_built`` is called once the world is built (the sandbox command tunes the collector then)."""
     sb = Sandbox(settings, clock=clock)
+    if on_built is not None:
+        on_built()
     async with sb.serve(host, port) as url:
         log.info("TikTok Business API sandbox on %s (API base %s%s)", url, url, API_PREFIX)
         log.info("advertiser authorization portal: %s%s (for tiktok-monitor auth login)", url, PORTAL_PATH)

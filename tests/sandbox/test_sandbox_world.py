@@ -145,7 +145,8 @@ def test_world_mix_of_modes_and_lifetime_budgets_hold() -> None:
 
 async def test_serve_forever_serves_until_cancelled(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="monitor.sandbox")
-    task = asyncio.create_task(serve_forever(SandboxSettings(), "127.0.0.1", 0))
+    built: list[int] = []  # the sandbox command tunes the collector then (monitor.sandbox_command)
+    task = asyncio.create_task(serve_forever(SandboxSettings(), "127.0.0.1", 0, on_built=lambda: built.append(1)))
     url = None
     for _ in range(200):
         await asyncio.sleep(0.01)
@@ -154,6 +155,7 @@ async def test_serve_forever_serves_until_cancelled(caplog: pytest.LogCaptureFix
             url = re.search(r"http://\S+", found[0]).group(0)  # type: ignore[union-attr]
             break
     assert url is not None
+    assert built == [1]
     assert any("7000000000000000004" in r.getMessage() for r in caplog.records)
     async with (
         aiohttp.ClientSession() as s,
