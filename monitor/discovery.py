@@ -64,7 +64,5 @@ async def discover(
             problems[account.name] = failure
         book = alerts.problems_of(f"discovery:{account.name}")
         detail = f"token account {account.name!r}: {failure}" if failure else ""
-        message = await book.observe(OpsKind.DISCOVERY_FAILED, failure is not None, now, detail=detail)
-        if message is not None:
-            await alerts.tell([message], now)
+        await book.observe(OpsKind.DISCOVERY_FAILED, failure is not None, now, detail=detail)  # and told
     return Discovery(list(assignment.owners), problems)

@@ -4,32 +4,26 @@ A full database (or disk) is not an advertiser's problem: every poller shares on
 the advertisers whose last poll could not be stored. The problem is present while any is, so it is told once
 however many advertisers fail, and its recovery is told when the last of them stores a poll again: a small poll
 that still fits beside a big one that does not clears nothing. What is told goes through the ``storage`` problem
-book (:data:`STORAGE_SUBJECT`), remembered across restarts like every operational problem.
+book (:data:`STORAGE_SUBJECT`), remembered across restarts and told like every operational problem.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 
 from monitor.domain import OpsKind, OpsState
-from monitor.notify.message import OperationalMessage
 from monitor.notify.problems import ProblemBook
 
 #: The subject of the database's own problems (``storage_full``): one for every advertiser.
 STORAGE_SUBJECT = "storage"
 
-#: Hands operational messages to people (log and outbox, or the ops channels directly while the outbox is full).
-Tell = Callable[[Sequence[OperationalMessage], datetime], Awaitable[None]]
-
 
 class FullStore:
     """Which advertisers' polls could not be stored because the database is full; ``book`` is the ``storage``
-    problem book and ``tell`` delivers what it decides to tell."""
+    problem book, which tells what it decides to tell."""
 
-    def __init__(self, book: ProblemBook, tell: Tell) -> None:
+    def __init__(self, book: ProblemBook) -> None:
         self._book = book
-        self._tell = tell
         self._failing: set[str] = set()
 
     @property
@@ -49,6 +43,4 @@ class FullStore:
             await self._observe(False, now)
 
     async def _observe(self, full: bool, now: datetime, detail: str = "") -> None:
-        message = await self._book.observe(OpsKind.STORAGE_FULL, full, now, detail=detail)
-        if message is not None:
-            await self._tell([message], now)
+        await self._book.observe(OpsKind.STORAGE_FULL, full, now, detail=detail)

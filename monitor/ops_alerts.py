@@ -1,7 +1,8 @@
 """The running monitor's operational alerts (:class:`OpsAlerts`, which :class:`~monitor.runtime.Runtime` holds):
 one problem book per subject (an advertiser, ``rules``, ``discovery:<account>``, ``storage``), made from what the
 store remembers, so each problem is told once per episode, across restarts too; and telling them: logged, queued
-in the outbox for the operational channels, or, when the database is full, sent to those channels at once."""
+in the outbox for the operational channels, or, when the database is full, sent to those channels at once. A
+book's change is remembered and its message queued in one transaction (:meth:`OpsAlerts.record`)."""
 
 from __future__ import annotations
 
@@ -53,18 +54,37 @@ class OpsAlerts:
 
     def problems_of(self, subject: str) -> ProblemBook:
         """The problem book of ``subject`` (an advertiser id, ``rules``, ``discovery:<account>``), made on first
-        use from what the store remembers."""
+        use from what the store remembers; its changes and messages go through :meth:`record`."""
         book = self._books.get(subject)
         if book is None:
-            book = ProblemBook(subject, self.policy, states=self.remembered, memory=self._store.problems)
+            book = ProblemBook(subject, self.policy, states=self.remembered, recorder=self)
             self._books[subject] = book
         return book
 
+    async def record(
+        self, kind: OpsKind, subject: str, state: OpsState | None, message: OperationalMessage | None, now: datetime
+    ) -> None:
+        """A problem book's change: ``state`` remembered (None: forgotten) and ``message`` queued for the ops
+        channels in one transaction, then logged. When the database is full the message is sent to the ops
+        channels at once instead, the state kept only in the book (logged); any other failure raises, and neither
+        is written (:class:`~monitor.notify.problems.ProblemRecorder`)."""
+        told = notifications(message, self.ops_channels) if message is not None and self.ops_channels else []
+        try:
+            await self._store.problems.record(kind, subject, state, told, now)
+        except StoreFullError as exc:
+            if message is None:
+                raise
+            log.warning("could not remember operational problem %s of %s: %s", kind.value, subject, exc)
+            _log(message)
+            await self._send_now(message)  # the outbox cannot take it: said now, once, straight to the ops channels
+            return
+        if message is not None:
+            _log(message)
+
     async def tell(self, messages: Sequence[OperationalMessage], now: datetime) -> None:
-        """Log operational messages and enqueue them for the ops channels."""
+        """Log operational messages and enqueue them for the ops channels (messages no problem book remembers)."""
         for message in messages:
-            what = "recovered" if message.recovered else message.detail
-            log.warning("operational alert %s for %s: %s", message.kind.value, message.subject, what)
+            _log(message)
             if not self.ops_channels:
                 continue
             try:
@@ -84,3 +104,8 @@ class OpsAlerts:
                 await channel.send(message, target)
             except Exception as exc:
                 log.warning("could not send operational alert %s to %s: %s", message.kind.value, spec, exc)
+
+
+def _log(message: OperationalMessage) -> None:
+    what = "recovered" if message.recovered else message.detail
+    log.warning("operational alert %s for %s: %s", message.kind.value, message.subject, what)

@@ -27,7 +27,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -35,7 +35,6 @@ from monitor.domain import OpsKind
 from monitor.durations import format_duration
 from monitor.errors import MonitorError, PollTimeoutError
 from monitor.fullstore import FullStore
-from monitor.notify.message import OperationalMessage
 from monitor.notify.problems import ProblemBook
 from monitor.pipeline import Pipeline
 from monitor.poll_stages import Progress, Stage
@@ -65,9 +64,6 @@ POLL_PROBLEMS = (OpsKind.TOKEN_REVOKED, OpsKind.PERMISSION_LOST, OpsKind.ADVERTI
 #: (STORE reads again the previous snapshot's texts of the entities that changed: monitor.store.lean)
 DATABASE_STAGES = frozenset({Stage.START, Stage.STORE, Stage.COMMIT})
 
-#: Hands operational messages to people (log and outbox): ``tell(messages, now)``.
-Tell = Callable[[Sequence[OperationalMessage], datetime], Awaitable[None]]
-
 
 def classify_failure(exc: BaseException) -> OpsKind:
     """Which operational problem a failed poll shows."""
@@ -79,9 +75,9 @@ def classify_failure(exc: BaseException) -> OpsKind:
 
 
 class AdvertiserPoller:
-    """Polls one advertiser with ``pipeline`` (its token account's); ``tell`` delivers its operational messages.
-    ``poll_timeout`` (None: none) cancels a poll's seven steps that run longer. ``storage`` tells a full
-    database, shared by every poller (None: one of this poller's own, told through ``problems``)."""
+    """Polls one advertiser with ``pipeline`` (its token account's); ``problems`` remembers and tells its
+    operational problems. ``poll_timeout`` (None: none) cancels a poll's seven steps that run longer. ``storage``
+    tells a full database, shared by every poller (None: one of this poller's own, told through ``problems``)."""
 
     def __init__(
         self,
@@ -90,7 +86,6 @@ class AdvertiserPoller:
         pipeline: Pipeline,
         clock_now: Callable[[], datetime],
         problems: ProblemBook,
-        tell: Tell,
         poll_timeout: timedelta | None = None,
         storage: FullStore | None = None,
     ) -> None:
@@ -98,9 +93,8 @@ class AdvertiserPoller:
         self.poll_timeout = poll_timeout
         self.pipeline = pipeline
         self._now = clock_now
-        self._tell = tell
         self._problems = problems
-        self._storage = storage or FullStore(problems, tell)
+        self._storage = storage or FullStore(problems)
         self._info: AdvertiserInfo | None = None
         self._info_read_at: datetime | None = None
         self._limited = False  # the account is not active: polls paused
@@ -274,17 +268,13 @@ class AdvertiserPoller:
 
     async def _observe(self, kind: OpsKind, present: bool, now: datetime, detail: str = "") -> None:
         account = self._info.account if self._info else None
-        message = await self._problems.observe(kind, present, now, detail=detail, account=account)
-        if message is not None:
-            await self._tell([message], now)
+        await self._problems.observe(kind, present, now, detail=detail, account=account)
 
     async def _settle(self, failing: OpsKind | None, now: datetime, detail: str) -> None:
         account = self._info.account if self._info else None
-        messages = await self._problems.settle(
+        await self._problems.settle(
             failing, POLL_PROBLEMS, now, detail=detail, account=account, failures=self._failures
         )
-        if messages:
-            await self._tell(messages, now)
 
 
 def _why(timeout: TimeoutError) -> str | None:

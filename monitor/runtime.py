@@ -125,7 +125,7 @@ class Runtime:
         self.after_large_poll: Callable[[], object] | None = None
         self.large_poll_entities = TRIM_AFTER_ENTITIES
         #: Whether polls cannot be stored (the database is full): one problem for every advertiser.
-        self.full_store = FullStore(self.alerts.problems_of(STORAGE_SUBJECT), self.alerts.tell)
+        self.full_store = FullStore(self.alerts.problems_of(STORAGE_SUBJECT))
 
     @property
     def channels(self) -> dict[str, Channel]:
@@ -148,7 +148,7 @@ class Runtime:
     async def load_problems(self) -> None:
         """Read the operational problems the store remembers (told before a restart, or by an earlier ``once``)."""
         await self.alerts.load()
-        self.full_store = FullStore(self.alerts.problems_of(STORAGE_SUBJECT), self.alerts.tell)
+        self.full_store = FullStore(self.alerts.problems_of(STORAGE_SUBJECT))
 
     async def report_interrupted_actions(self) -> None:
         """At start-up, after :meth:`load_problems`: tell people about the actions the last stop interrupted
@@ -184,7 +184,6 @@ class Runtime:
                 clock_now=self.clock.now,
                 problems=self.alerts.problems_of(advertiser_id),
                 storage=self.full_store,
-                tell=self.alerts.tell,
                 poll_timeout=self.settings.monitor.poll_deadline,
             )
             self.pollers[advertiser_id] = poller
@@ -243,9 +242,7 @@ class Runtime:
             now = self.clock.now()
             detail = "; ".join(str(p) for p in result.problems[:5])
             book = self.alerts.problems_of("rules")
-            message = await book.observe(OpsKind.RULES_RELOAD_FAILED, bool(result.problems), now, detail=detail)
-            if message is not None:
-                await self.alerts.tell([message], now)
+            await book.observe(OpsKind.RULES_RELOAD_FAILED, bool(result.problems), now, detail=detail)  # and told
         return result
 
     def approval_channels(self, approval: Approval) -> list[str]:

@@ -1,18 +1,32 @@
 """Polls a pipeline the way the daemon does, through an :class:`AdvertiserPoller` per advertiser, for tests that
-want the summary of a poll that ran (and an exception, with the outcome's reason, for one that did not)."""
+want the summary of a poll that ran (and an exception, with the outcome's reason, for one that did not); and
+:class:`ToldMessages`, a problem book's recorder that keeps what it is told in a list."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 
 from monitor.clock import Clock
+from monitor.domain import OpsKind, OpsState
 from monitor.notify.message import OperationalMessage
 from monitor.notify.ops import OpsPolicy
 from monitor.notify.problems import ProblemBook
 from monitor.pipeline import Pipeline
 from monitor.poller import AdvertiserPoller
 from monitor.polls import PollOutcome, PollResult, PollSummary
+
+
+class ToldMessages:
+    """A :class:`~monitor.notify.problems.ProblemRecorder` that remembers nothing and keeps the messages told."""
+
+    def __init__(self) -> None:
+        self.messages: list[OperationalMessage] = []
+
+    async def record(
+        self, kind: OpsKind, subject: str, state: OpsState | None, message: OperationalMessage | None, now: datetime
+    ) -> None:
+        if message is not None:
+            self.messages.append(message)
 
 
 class PollFailed(Exception):
@@ -27,23 +41,21 @@ class PipelinePolls:
         self.pipeline = pipeline
         self._clock = clock
         self._pollers: dict[str, AdvertiserPoller] = {}
-        self.told: list[OperationalMessage] = []
+        self._told = ToldMessages()
+        self.told = self._told.messages
 
     async def poll(self, advertiser_id: str) -> PollSummary:
         poller = self._pollers.get(advertiser_id)
         if poller is None:
-            problems = ProblemBook(advertiser_id, OpsPolicy())  # kept in memory only
+            problems = ProblemBook(advertiser_id, OpsPolicy(), recorder=self._told)  # kept in memory only
             poller = AdvertiserPoller(
-                advertiser_id, pipeline=self.pipeline, clock_now=self._clock.now, problems=problems, tell=self._tell
+                advertiser_id, pipeline=self.pipeline, clock_now=self._clock.now, problems=problems
             )
             self._pollers[advertiser_id] = poller
         outcome = await poller.poll()
         if outcome.summary is None:
             raise PollFailed(f"{outcome.result.value}: {outcome.reason}")
         return outcome.summary
-
-    async def _tell(self, messages: Sequence[OperationalMessage], now: datetime) -> None:
-        self.told.extend(messages)
 
 
 class Outcomes:

@@ -3,12 +3,12 @@ other failure of its data: it is not a database problem, so not left to a log li
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
+from polling import ToldMessages
+
 from monitor.clock import FrozenClock
-from monitor.notify.message import OperationalMessage
 from monitor.notify.ops import OpsKind, OpsPolicy
 from monitor.notify.problems import ProblemBook
 from monitor.pipeline import Pipeline
@@ -33,17 +33,13 @@ async def test_metrics_the_store_refuses_are_told_as_the_advertisers_problem(
     make_client, tmp_path: Path, clock: FrozenClock
 ) -> None:
     store = await Store.open(f"sqlite:///{tmp_path / 'monitor.db'}")
-    told: list[OperationalMessage] = []
-
-    async def tell(messages: Sequence[OperationalMessage], now: datetime) -> None:
-        told.extend(messages)
+    told = ToldMessages()
 
     pipeline = _RefusedMetrics(client=make_client(), store=store, rules=lambda: None, clock=clock)  # type: ignore[arg-type]
-    poller = AdvertiserPoller(
-        ADV, pipeline=pipeline, clock_now=clock.now, problems=ProblemBook(ADV, OpsPolicy()), tell=tell
-    )
+    problems = ProblemBook(ADV, OpsPolicy(), recorder=told)
+    poller = AdvertiserPoller(ADV, pipeline=pipeline, clock_now=clock.now, problems=problems)
     outcomes = [await poller.poll() for _ in range(5)]
     assert {outcome.result for outcome in outcomes} == {PollResult.FAILED}
-    assert [m.kind for m in told] == [OpsKind.ADVERTISER_UNREACHABLE]
-    assert "metric values must be finite" in told[0].detail
+    assert [m.kind for m in told.messages] == [OpsKind.ADVERTISER_UNREACHABLE]
+    assert "metric values must be finite" in told.messages[0].detail
     await store.close()

@@ -3,10 +3,12 @@ people write them, and one ``storage_full`` problem for every advertiser (told o
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
+from polling import ToldMessages
 
 from monitor.bytesize import format_size, parse_size
 from monitor.clock import FrozenClock
@@ -14,7 +16,6 @@ from monitor.domain import OpsKind, OpsState
 from monitor.fullstore import STORAGE_SUBJECT, FullStore
 from monitor.health import HealthState, health_status
 from monitor.metrics import Metrics
-from monitor.notify.message import OperationalMessage
 from monitor.notify.ops import OpsPolicy
 from monitor.notify.problems import ProblemBook
 from monitor.polls import PollOutcome, PollResult
@@ -111,17 +112,9 @@ async def test_the_watch_measures_at_most_once_a_minute() -> None:
     assert await watch.refresh() and watch.details()["database_bytes"] == 2
 
 
-class Told:
-    def __init__(self) -> None:
-        self.messages: list[OperationalMessage] = []
-
-    async def __call__(self, messages: Sequence[OperationalMessage], now: datetime) -> None:
-        self.messages.extend(messages)
-
-
 async def test_a_full_store_is_told_once_for_every_advertiser_and_recovers_when_none_fails() -> None:
-    told = Told()
-    full = FullStore(ProblemBook(STORAGE_SUBJECT, OpsPolicy()), told)
+    told = ToldMessages()
+    full = FullStore(ProblemBook(STORAGE_SUBJECT, OpsPolicy(), recorder=told))
     await full.failed("big", T0, "database or disk is full")
     await full.failed("other", T0, "database or disk is full")
     await full.stored("small", T0 + timedelta(seconds=5))  # a small poll still fits: nothing is cleared
@@ -136,6 +129,23 @@ async def test_a_full_store_is_told_once_for_every_advertiser_and_recovers_when_
         (OpsKind.STORAGE_FULL, True),
     ]
     assert full.state is None
+
+
+class SlowlyTold(ToldMessages):
+    """A recorder whose write takes a moment, as the database's does: the other pollers run meanwhile."""
+
+    async def record(self, *args: Any) -> None:
+        await asyncio.sleep(0.01)
+        await super().record(*args)
+
+
+async def test_advertisers_that_meet_a_full_store_at_once_tell_it_once() -> None:
+    told = SlowlyTold()
+    full = FullStore(ProblemBook(STORAGE_SUBJECT, OpsPolicy(), recorder=told))
+    await asyncio.gather(*(full.failed(advertiser, T0, "database or disk is full") for advertiser in "abc"))
+    assert [(m.kind, m.recovered) for m in told.messages] == [(OpsKind.STORAGE_FULL, False)]
+    await asyncio.gather(*(full.stored(advertiser, T0 + timedelta(seconds=5)) for advertiser in "abc"))
+    assert [m.recovered for m in told.messages] == [False, True]
 
 
 @pytest.mark.parametrize(

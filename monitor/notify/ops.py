@@ -19,8 +19,9 @@ what was remembered (an :class:`OpsState`, or None) and ``now``, it returns what
   forgotten silently.
 
 The problem books keep the states per (kind, subject) and write every change to the store (``ops_states``), so a
-problem told once is not told again after a restart or by the next cron'd ``once``. ``OpsAlerts.tell``
-(:mod:`monitor.ops_alerts`) queues each message in the outbox at once, in a transaction of its own (not the poll's).
+problem told once is not told again after a restart or by the next cron'd ``once``. ``OpsAlerts.record``
+(:mod:`monitor.ops_alerts`) writes the change and queues its message in the outbox at once, in one transaction of
+their own (not the poll's).
 """
 
 from __future__ import annotations

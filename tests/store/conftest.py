@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import re
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -19,10 +19,11 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from monitor.clock import FrozenClock
+from monitor.config_notify import NotifySettings
 from monitor.domain import EntityState, Level, Snapshot
-from monitor.notify.message import OperationalMessage
 from monitor.notify.ops import OpsPolicy
 from monitor.notify.problems import ProblemBook
+from monitor.ops_alerts import OpsAlerts
 from monitor.pipeline import Pipeline
 from monitor.poller import AdvertiserPoller
 from monitor.rules.loader import load_rules
@@ -98,14 +99,11 @@ def make_poller(tmp_path: Path, make_client: Callable[..., TikTokClient], clock:
     (tmp_path / "rules" / "r.toml").write_text(SPENDING_RULE)
     ruleset = load_rules(tmp_path / "rules", channels={"slack"})
 
-    async def tell(messages: Sequence[OperationalMessage], now: datetime) -> None:
-        pass
-
     def make(store: Store, poll_timeout: timedelta) -> AdvertiserPoller:
         pipeline = Pipeline(client=make_client(timeout=10.0), store=store, rules=lambda: ruleset, clock=clock)
-        problems = ProblemBook(ADV, OpsPolicy(), memory=store.problems)
+        problems = ProblemBook(ADV, OpsPolicy(), recorder=OpsAlerts(store, {}, NotifySettings()))  # no channel
         return AdvertiserPoller(
-            ADV, pipeline=pipeline, clock_now=clock.now, problems=problems, tell=tell, poll_timeout=poll_timeout
+            ADV, pipeline=pipeline, clock_now=clock.now, problems=problems, poll_timeout=poll_timeout
         )
 
     return make
