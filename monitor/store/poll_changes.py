@@ -14,7 +14,9 @@ half the memory, decoded again only if something reads it. Of those
 dicts, a window that did not change is replaced by the new poll's own (equal values of equal types), so the
 previous poll keeps its own copy only of the windows that moved (see :func:`_shareable`). A previous
 state whose metrics are not stored text (a snapshot built in memory) is compared as values, types included: the
-general comparison the fingerprint stands for.
+general comparison the fingerprint stands for. The row of an entity that was in the previous snapshot with the
+same fields and whose metrics alone moved is a :class:`~monitor.store.snapshots.MetricsMoved` (the same values:
+the commit updates its metrics only, monitor.store.poll_write).
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from monitor.domain.stored import StoredMetrics
 from monitor.domain.values import EMPTY
 from monitor.store.history_codec import HistoryChanges, StateEvent, WindowEvent, check_values, entity_events
 from monitor.store.lean import LeanPrevious, LeanRow
-from monitor.store.snapshots import STATE_COLUMNS, EntityValues, row_values
+from monitor.store.snapshots import STATE_COLUMNS, EntityValues, MetricsMoved, row_values
 
 __all__ = ["poll_changes", "stored_text"]
 
@@ -90,14 +92,18 @@ def poll_changes(
         stored = None if old is None else old.metrics
         # the common case first: _unchanged_or_text's way for stored text, inline (100,000 entities a poll)
         if type(stored) is StoredMetrics and (text := text or stored_text(state, checked)) is not None:
+            same_fields = _fields(old) == _fields(state)
             if text == stored.text:
                 stored.adopt(state.metrics)  # equal values of equal types: the rules need not decode the old text
-                if _fields(old) == _fields(state):
+                if same_fields:
                     continue  # unchanged: costs no row
         elif (text := _unchanged_or_text(old, state, checked)) is None:
             continue
+        else:
+            same_fields = old is not None and _fields(old) == _fields(state)
         appeared += old is None  # (an entity not in previous is never unchanged: each is counted here)
-        out.append(row_values(state, text, present=True))
+        # the same fields (and metrics that differ, or it would be unchanged): its metrics alone moved
+        out.append(row_values(state, text, True, MetricsMoved if same_fields else EntityValues))
         hand_over = parsed_levels is None or key[0] in parsed_levels
         parsed = _parsed(old, hand_over)
         share = parsed if hand_over and _shareable(parsed, old, state, text) else None

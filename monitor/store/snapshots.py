@@ -4,6 +4,9 @@ A snapshot exists for every poll with status "ok" that is kept (monitor.store.ti
 per day, of older history). The newest is the ``entities`` rows still present (a fast primary-key range read); an
 older poll P is rebuilt from the history (monitor.store.history_read): per entity its newest state row with
 ``poll_id <= P``, if that says the entity was present, with each window's newest values.
+
+The values of an ``entities`` row as a poll's writer builds them are here too (:class:`EntityValues`,
+:func:`row_values`; :class:`MetricsMoved` for a row whose entity's metrics alone moved).
 """
 
 from __future__ import annotations
@@ -232,16 +235,26 @@ class EntityValues(NamedTuple):
     budget_mode: str | None
 
 
+class MetricsMoved(EntityValues):
+    """The values of an ``entities`` row whose entity was in the previous snapshot with the same
+    :data:`STATE_COLUMNS` and is still present: only its metrics moved (the same values as any
+    :class:`EntityValues`; its type says so, without a flag per row: monitor.store.poll_write)."""
+
+    __slots__ = ()
+
+
 #: The columns of an ``entities`` row that :func:`row_values` gives.
 ENTITY_COLUMNS = EntityValues._fields
 _tuple_new = tuple.__new__
 
 
-def row_values(state: EntityState, metrics_json: str, present: bool) -> EntityValues:
-    """The ``entities`` column values of one entity."""
+def row_values(
+    state: EntityState, metrics_json: str, present: bool, kind: type[EntityValues] = EntityValues
+) -> EntityValues:
+    """The ``entities`` column values of one entity, as a ``kind`` (:class:`MetricsMoved` or EntityValues)."""
     # tuple.__new__ straight: a NamedTuple's own __new__ is a Python function (100,000 rows a poll)
     key = (state.advertiser_id, state.level.value, state.id, present, metrics_json)
-    return _tuple_new(EntityValues, key + _state_columns(state))
+    return _tuple_new(kind, key + _state_columns(state))
 
 
 async def entity_names(

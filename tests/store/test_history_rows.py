@@ -1,6 +1,7 @@
 """monitor.store.history's rows: a window's packed values are exactly history_codec.pack's text (each metric set's
-order worked out once, encoded in one call), and what a poll writes reads back as it was saved, for windows of
-any shape: names in any order, one name, none, ``None``, 0 and 0.0, integers past 64 bits, texts that say null."""
+order worked out once, encoded in one call, or many windows in one), and what a poll writes reads back as it was
+saved, for windows of any shape: names in any order, one name, none, ``None``, 0 and 0.0, integers past 64 bits,
+texts that say null or hold a row's boundary."""
 
 from __future__ import annotations
 
@@ -15,8 +16,7 @@ import sqlalchemy as sa
 from monitor.domain import EntityKey, Level
 from monitor.store import Store, history
 from monitor.store.db import writing
-from monitor.store.history import _getter, _pack
-from monitor.store.history_codec import HistoryChanges, WindowEvent, pack
+from monitor.store.history_codec import HistoryChanges, WindowEvent, in_order, pack, pack_many, pack_ordered
 from monitor.store.models import EntityKeyRow, HistoryMetricsRow, HistoryNameRow
 
 from .conftest import ADV, T0, state
@@ -31,12 +31,24 @@ WINDOWS: list[dict[str, Any]] = [
     {"big": 2**70, "spend": 3.0},  # past 64 bits: what orjson cannot write, the general way writes exactly
     {"nested": {"b": 1, "a": [1.0, None]}, "t": (1, 2), "view": MappingProxyType({"z": 1, "y": 2})},
     {"é": "ü", "spend": -0.0, "tiny": 1e-05, "huge": 1e300},
+    {"label": "a],[b", "spend": 1.0},  # a row's boundary inside a text
 ]
 
 
 @pytest.mark.parametrize("values", WINDOWS)
 def test_packed_text_is_packs(values: dict[str, Any]) -> None:
-    assert _pack(values, _getter(sorted(values))) == pack(values)
+    assert pack_ordered(values, in_order(sorted(values))) == pack(values)
+
+
+def test_windows_packed_at_once_are_each_packed() -> None:
+    """pack_many's texts are pack's; None (each is then packed alone) when one encoding cannot be split exactly."""
+    odd = [w for w in WINDOWS if "nested" in w or "big" in w or "note" in w or "label" in w]
+    clean = [w for w in WINDOWS if w not in odd]
+    rows = [in_order(sorted(w))(w) for w in clean]
+    assert pack_many(rows) == [pack(w) for w in clean]  # None, 0 and 0.0, -0.0, no values at all, one, unicode
+    assert pack_many(rows[:1]) == [pack(clean[0])]
+    for values in [*odd, {"x": math.nan}, {"x": -math.inf, "y": None}, {"a": [1, 2], "b": [3]}]:
+        assert pack_many([*rows, in_order(sorted(values))(values), *rows]) is None
 
 
 @pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
@@ -47,7 +59,7 @@ def test_what_pack_refuses_is_refused(bad: float) -> None:
         with pytest.raises(ValueError):
             pack(values)
         with pytest.raises(ValueError):
-            _pack(values, _getter(sorted(values)))
+            pack_ordered(values, in_order(sorted(values)))
 
 
 async def test_windows_of_every_shape_read_back_as_saved(store: Store) -> None:

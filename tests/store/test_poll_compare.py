@@ -21,6 +21,7 @@ from monitor.domain.stored import StoredMetrics
 from monitor.domain.values import READ_ONLY
 from monitor.store import Store
 from monitor.store.poll_changes import poll_changes
+from monitor.store.snapshots import EntityValues, MetricsMoved
 
 from .conftest import ADV, T0, latest_snapshot, state
 from .test_fingerprint import as_read, moved, state_of
@@ -195,6 +196,31 @@ def test_disappeared_entities_are_found_when_as_many_appeared_and_only_at_the_sa
     del previous[campaign.key]  # as many entities as before, one of them new
     rows, _ = poll_changes(previous, {kept.key: kept, arrived.key: arrived}, [Level.AD])
     assert [(r.entity_id, r.present) for r in rows] == [("a2", False), ("a3", True)]
+
+
+def test_the_rows_of_entities_whose_metrics_alone_moved_say_so_by_their_type() -> None:
+    """The commit updates only the metrics of those (monitor.store.poll_write): present before with the same
+    fields, stored text or not; a renamed, a paused, a moved, a new or a gone entity's row is a plain one."""
+    olds = [state(f"a{i}", metrics={"today": {"spend": 1}}) for i in range(6)]
+    news = [replace(s, metrics={"today": {"spend": 2}}) for s in olds]
+    news[1] = replace(news[1], name="renamed")
+    news[2] = replace(news[2], operation_status="DISABLE", metrics=olds[2].metrics)  # its fields alone
+    news[3] = replace(news[3], adgroup_id="g-other")
+    news[5] = state("a9")  # new; a5 gone
+    for decoded in (False, True, None):  # None: a previous snapshot built in memory (no stored text)
+        previous = {s.key: s if decoded is None else as_read(s, decoded) for s in olds}
+        rows, _ = poll_changes(previous, {s.key: s for s in news}, [Level.AD])
+        kinds = {r.entity_id: (type(r) is MetricsMoved, r.present) for r in rows}
+        assert kinds == {
+            "a0": (True, True),
+            "a1": (False, True),
+            "a2": (False, True),
+            "a3": (False, True),
+            "a4": (True, True),
+            "a5": (False, False),
+            "a9": (False, True),
+        }
+        assert all(type(r) in (EntityValues, MetricsMoved) for r in rows)
 
 
 @settings(max_examples=100, deadline=None)
