@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import repeat
@@ -100,13 +100,16 @@ def entity_events(
     old_metrics: Metrics | None = None,
     share: dict[str, Any] | None = None,
     key: EntityKey | None = None,
+    same: Iterable[bool] = (),
 ) -> tuple[StateEvent | None, list[WindowEvent]]:
     """The rows that take an entity from ``old`` to ``new`` (None: absent then / gone now); ``old_metrics``:
     ``old``'s metrics in another form to compare windows with (plain dicts parsed from its stored text).
     ``share``: that form, the caller's own, to take ``new``'s window where it is the same (equal values of equal
     types), so that one copy of it is kept. ``key``: ``new``'s key (it must equal ``new.key``) as the caller
     holds it: the rows then share that tuple, rather than each changed entity's rows holding one of their own
-    (``EntityState.key`` makes one at each read)."""
+    (``EntityState.key`` makes one at each read). ``same``: for ``new``'s windows in sorted order, whether each is
+    known to be the same as before (equal values of equal types: monitor.store.poll_changes compares their text);
+    a window not known (False, or past its end) is compared as values."""
     if new is None:
         if old is None:
             return None, []
@@ -115,10 +118,17 @@ def entity_events(
     state = None if old is not None and _state_fields(old) == _state_fields(new) else StateEvent(key, True, new)
     before: Metrics = _NONE if old is None else old.metrics if old_metrics is None else old_metrics
     was = before.get
-    windows = []
+    windows, known = [], iter(same)
     for w, v in sorted(metrics.items()):
-        if not same_values(was(w), v):
+        if next(known, False):  # the same text
+            if share is not None:
+                share[w] = v
+            continue
+        a = was(w)  # same_values(a, v), inline (100,000s of windows a poll): equal values, of equal types, ...
+        if a is None or a != v or not all(map(is_, map(type, a.values()), map(type, map(v.__getitem__, a)))):
             windows.append(_tuple_new(WindowEvent, (key, w, v)))  # not WindowEvent's __new__: a Python function
+        elif 0 in (values := a.values()) and 0.0 in filter(_is_float, values) and not _same_zeros(a, v):
+            windows.append(_tuple_new(WindowEvent, (key, w, v)))  # ... and a float zero's sign
         elif share is not None:
             share[w] = v
     if before.keys() != metrics.keys():  # a window no longer reported

@@ -128,11 +128,13 @@ class LeanPrevious(dict[EntityKey, LeanRow | EntityState]):
 
     def fill(self, texts: Mapping[EntityKey, str]) -> None:
         """Put the texts read again into the rows :meth:`settle` left (``texts`` must hold each of them)."""
+        new, lean, filled = _tuple_new, LeanRow, 0
         for key, text in texts.items():
             row = self[key]
-            if type(row) is LeanRow and row.text is None:
-                self[key] = row._replace(text=text)
-                self._left -= 1
+            if type(row) is lean and row[1] is None:  # (row[1]: its text; a row made anew, not _replace's calls)
+                self[key] = new(lean, (row[0], text, *row[2:]))
+                filled += 1
+        self._left -= filled
 
     def state(self, key: EntityKey, row: LeanRow) -> EntityState:
         """The previous state of ``key`` (``row``), as ``load_current`` reads it; kept as the snapshot's."""
