@@ -65,21 +65,20 @@ class OpsAlerts:
         self, kind: OpsKind, subject: str, state: OpsState | None, message: OperationalMessage | None, now: datetime
     ) -> None:
         """A problem book's change: ``state`` remembered (None: forgotten) and ``message`` queued for the ops
-        channels in one transaction, then logged. When the database is full the message is sent to the ops
-        channels at once instead, the state kept only in the book (logged); any other failure raises, and neither
-        is written (:class:`~monitor.notify.problems.ProblemRecorder`)."""
+        channels in one transaction; the message is logged first, so its detail is in the log even when the
+        database cannot take it. When the database is full the message is sent to the ops channels at once
+        instead, the state kept only in the book (logged); any other failure raises, and neither is written
+        (:class:`~monitor.notify.problems.ProblemRecorder`)."""
         told = notifications(message, self.ops_channels) if message is not None and self.ops_channels else []
+        if message is not None:
+            _log(message)  # first: the log says it (with its detail) even when the database cannot take it
         try:
             await self._store.problems.record(kind, subject, state, told, now)
         except StoreFullError as exc:
             if message is None:
                 raise
             log.warning("could not remember operational problem %s of %s: %s", kind.value, subject, exc)
-            _log(message)
             await self._send_now(message)  # the outbox cannot take it: said now, once, straight to the ops channels
-            return
-        if message is not None:
-            _log(message)
 
     async def tell(self, messages: Sequence[OperationalMessage], now: datetime) -> None:
         """Log operational messages and enqueue them for the ops channels (messages no problem book remembers)."""

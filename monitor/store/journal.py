@@ -40,7 +40,7 @@ from monitor.store.values import ActionIntent, ActionStatus, JournalEntry, dumps
 actions_t = ActionRow.__table__
 
 #: What a write journaled but never sent says, when a cancellation stopped the writes before its request.
-NOT_SENT_CANCELLED = "not sent: cancelled before its request (the poll's deadline, or a shutdown)"
+NOT_SENT_CANCELLED = "not sent: cancelled before its request (the poll's deadline, a shutdown or Ctrl-C)"
 
 
 class Journal:

@@ -11,9 +11,10 @@ advertisers asked; no wait while no other advertiser is active) and sends them a
 says whose each row is, and each poll gets the rows of its advertiser, without that metric unless it asked for
 it.
 Dates are each account's own local dates (TikTok computes each account in its own time zone), so only requests
-with equal dates are combined: the key holds them. A combined call reads one page: each request says how many rows
-its answer likely holds (the entities its poll knows of at that level), a group takes no more than a page of
-them, and a report of a page or more goes alone (with others it would take a page more and share nothing:
+with equal dates are combined: the key holds them. A combined call is meant to read one page: each request says how
+many rows its answer likely holds (the entities its poll knows of at that level; no estimate on a first poll,
+nor for hourly reports, whose rows are hours), a group takes no more than a page of them by those estimates, and
+a report of a page or more goes alone (with others it would take a page more and share nothing:
 bench/cycle.py's account of 1,000 ad groups and four small ones took 2 pages, and the four could share a fifth's).
 
 **Anything unexpected falls back to one call per advertiser** (each poll makes its own, as without combining):

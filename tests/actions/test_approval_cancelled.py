@@ -61,7 +61,13 @@ async def test_cut_short_while_a_poll_holds_the_lease_it_is_pending_again(
     approval_id = await waiting_approval(make_pipeline)
     async with store.journal.lease(ADV, "replica-b:42", clock.now(), store.lease_ttl):  # a poll runs
         task = approving(store, clock, make_client(), approval_id)
-        await asyncio.sleep(0.5)  # claimed, waiting for the lease
+        for _ in range(200):  # claimed (its COMMIT landed), now waiting for the lease
+            claimed = await store.approvals.get(approval_id)
+            if claimed is not None and claimed.state is ApprovalState.APPROVED:
+                break
+            await asyncio.sleep(0.05)
+        else:
+            raise AssertionError("the approval was never claimed")
         await cut_short(task)
     left = await store.approvals.get(approval_id)
     assert left is not None and (left.state, left.decided_by) == (ApprovalState.PENDING, None)

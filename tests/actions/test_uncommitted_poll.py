@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from actions_factories import ADV, CAMPAIGN, actions_in, outbox, rule, writes
 from databases import DATABASES, own_database
 from polling import PollFailed
+from slow_commits import CommitHook, final_poll_write
 
 from monitor.clock import FrozenClock
 from monitor.store.repo import Store
@@ -32,28 +33,15 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path, clock: FrozenClo
         await opened.close()
 
 
-class FailingPollCommit:
+class FailingPollCommit(CommitHook):
     """The next poll's final COMMIT fails (a disk error): nothing of the poll is written (an engine event)."""
 
-    def __init__(self, engine: Any) -> None:
-        self.armed = True
-        self._engine = engine.sync_engine
-        sa.event.listen(self._engine, "before_cursor_execute", self._note)
-        sa.event.listen(self._engine, "commit", self._commit)
+    def picks(self, statement: str) -> bool:
+        return final_poll_write(statement)
 
-    def remove(self) -> None:
-        sa.event.remove(self._engine, "before_cursor_execute", self._note)
-        sa.event.remove(self._engine, "commit", self._commit)
-
-    def _note(self, conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if self.armed and statement.lstrip().startswith("UPDATE") and "last_poll_status" in statement:
-            conn.info["fail_commit"] = True
-
-    def _commit(self, conn: Any) -> None:
-        if conn.info.pop("fail_commit", False) and self.armed:
-            self.armed = False
-            conn.connection.dbapi_connection.rollback()
-            raise sa.exc.OperationalError("COMMIT", None, OSError("disk I/O error"))
+    def at_commit(self, dbapi: Any) -> None:
+        dbapi.rollback()
+        raise sa.exc.OperationalError("COMMIT", None, OSError("disk I/O error"))
 
 
 async def test_the_write_of_a_poll_that_did_not_commit_is_not_made_again(

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from slow_commits import CommitHook, final_poll_write
 from sqlalchemy.util import await_only
 
 from monitor.clock import FrozenClock
@@ -29,31 +30,19 @@ DEADLINE = timedelta(seconds=2)  # the fetch and store of the small world fit in
 LATE = 4.0  # seconds the COMMIT's answer takes (or it is held): the deadline falls meanwhile, with time to spare
 
 
-class LateCommit:
+class LateCommit(CommitHook):
     """The next poll's final transaction (the one that records its outcome on the advertiser) is committed by the
     database at once and its answer reaches the poll ``seconds`` later; ``fails``: instead, after ``seconds`` the
     COMMIT fails and nothing is written. Listens to the engine's events; disarmed after one COMMIT."""
 
     def __init__(self, engine: Any, seconds: float = LATE, *, fails: bool = False) -> None:
-        self.seconds, self.fails, self.armed, self.landed = seconds, fails, True, False
-        self._engine = engine.sync_engine
-        sa.event.listen(self._engine, "before_cursor_execute", self._note)
-        sa.event.listen(self._engine, "commit", self._commit)
+        self.seconds, self.fails, self.landed = seconds, fails, False
+        super().__init__(engine)
 
-    def remove(self) -> None:
-        sa.event.remove(self._engine, "before_cursor_execute", self._note)
-        sa.event.remove(self._engine, "commit", self._commit)
+    def picks(self, statement: str) -> bool:
+        return final_poll_write(statement)
 
-    def _note(self, conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if self.armed and statement.lstrip().startswith("UPDATE") and "last_poll_status" in statement:
-            conn.info["late_commit"] = True
-
-    def _commit(self, conn: Any) -> None:
-        if conn.info.pop("late_commit", False) and self.armed:
-            self.armed = False
-            self._hold(conn.connection.dbapi_connection)
-
-    def _hold(self, dbapi: Any) -> None:
+    def at_commit(self, dbapi: Any) -> None:
         if self.fails:
             await_only(asyncio.sleep(self.seconds))
             dbapi.rollback()

@@ -7,6 +7,7 @@ recovery for good, a problem until its repeat cooldown)."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -96,14 +97,19 @@ async def test_a_shutdown_between_remembering_and_queueing_loses_no_message(
 
 
 @pytest.mark.parametrize("present", [True, False], ids=["problem", "recovery"])
-async def test_a_queueing_write_that_fails_loses_no_message(store: Store, clock: FrozenClock, present: bool) -> None:
+async def test_a_queueing_write_that_fails_loses_no_message(
+    store: Store, clock: FrozenClock, present: bool, caplog: pytest.LogCaptureFixture
+) -> None:
     alerts = await alerts_of(store)
     if not present:
         await observe(alerts, True, clock)
         clock.advance(60)
-    with outbox_write_fails(store) as failed:
+    caplog.clear()
+    with outbox_write_fails(store) as failed, caplog.at_level(logging.WARNING, logger="monitor"):
         await observe(alerts, present, clock)  # logged, not raised: a poll raises for nothing
     assert failed  # the write into the outbox was made, and failed
+    said = "recovered" if not present else "AuthError: token revoked"  # the log has it while the store has not
+    assert f"operational alert token_revoked for {ADV}: {said}" in caplog.text
     clock.advance(60)  # the next poll sees the same
     await observe(alerts, present, clock)
     assert await queued(store, clock) == ([] if present else [False]) + [not present]
