@@ -35,7 +35,7 @@ from monitor.actions.base import BUDGET, SCHEDULED_FROM, STATUS, Decision, Taken
 from monitor.clock import Clock
 from monitor.domain import Level, Outcome
 from monitor.store.commit_wait import record_to_the_end
-from monitor.store.journal import NOT_SENT_CANCELLED, Journal
+from monitor.store.journal import NOT_SENT, NOT_SENT_CANCELLED, Journal
 from monitor.store.values import ActionIntent, ActionStatus, JournalEntry
 from monitor.tiktok.client import WRITE_BATCH, TikTokClient
 from monitor.tiktok.errors import AuthError, is_throttle_code, throttle_meaning
@@ -81,7 +81,7 @@ class Executor:
         try:
             return await self._run(advertiser_id, decisions, poll_id, begun, unsent)
         except (AuthError, asyncio.CancelledError) as exc:  # the writes journaled and not sent did not happen
-            error = f"not sent: {exc}" if isinstance(exc, AuthError) else NOT_SENT_CANCELLED
+            error = f"{NOT_SENT}{exc}" if isinstance(exc, AuthError) else NOT_SENT_CANCELLED
             await self._record([_Finish(entry, ActionStatus.FAILED, None, error) for entry in unsent.values()])
             raise
 

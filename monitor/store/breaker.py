@@ -1,7 +1,8 @@
 """The actions' circuit breaker in the database: its episodes, and the count of real writes it limits.
 
-The count lives in the journal: the entries of the last ``window`` that are real writes (not dry runs) made by
-rules (not reverts), written by any process sharing the database. The breaker's state is the newest row of
+The count lives in the journal: the entries of the last ``window`` that are real writes (not dry runs, nor
+writes journaled and never sent: ``journal.NOT_SENT``) made by rules (not reverts), written by any process sharing
+the database. The breaker's state is the newest row of
 ``breaker_episodes`` (see :class:`monitor.domain.BreakerEpisode`).
 
 **Atomic check-and-record.** :meth:`BreakerEpisodes.admit` reads the newest episode, counts the writes, lets the
@@ -180,6 +181,10 @@ async def _status(
             actions_t.c.created_at >= since,
             actions_t.c.dry_run == sa.false(),
             actions_t.c.reverts.is_(None),
+            # journaled, then never sent (a cancellation or a refused token before the request): no write
+            sa.or_(
+                actions_t.c.error.is_(None), sa.not_(actions_t.c.error.startswith(journal.NOT_SENT, autoescape=True))
+            ),
         )
     )
     writes = int((await conn.execute(query)).scalar_one())

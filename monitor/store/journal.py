@@ -40,7 +40,9 @@ from monitor.store.values import ActionIntent, ActionStatus, JournalEntry, dumps
 actions_t = ActionRow.__table__
 
 #: What a write journaled but never sent says, when a cancellation stopped the writes before its request.
-NOT_SENT_CANCELLED = "not sent: cancelled before its request (the poll's deadline, a shutdown or Ctrl-C)"
+#: How the error of a write journaled and never sent begins (the circuit breaker counts no such write).
+NOT_SENT = "not sent: "
+NOT_SENT_CANCELLED = NOT_SENT + "cancelled before its request (the poll's deadline, a shutdown or Ctrl-C)"
 
 
 class Journal:

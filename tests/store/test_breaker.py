@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from monitor.domain import BreakerEpisode, Level
 from monitor.store.breaker import Admission
+from monitor.store.journal import NOT_SENT_CANCELLED
 from monitor.store.repo import Store
 from monitor.store.values import ActionIntent, ActionStatus, Notification
 from monitor.tiktok.models import AdvertiserInfo
@@ -55,6 +56,8 @@ async def test_the_count_is_the_real_rule_writes_of_the_window(store: Store) -> 
     await journal.begin(intent("c", dry_run=True), T0)  # dry runs write nothing
     await journal.begin(intent("d", reverts=inside.id), T0)  # a person's revert is not the rules' write
     await journal.begin(intent("e"), T0)  # pending: it may have reached TikTok
+    unsent = await journal.begin(intent("f"), T0)  # journaled, never sent (a cancellation before its request)
+    await journal.finish(unsent.id, T0, ActionStatus.FAILED, error=NOT_SENT_CANCELLED)
     status = await store.breaker.status(T0, WINDOW, RESET)
     assert (status.writes, status.episode, status.is_open, status.counted_from) == (3, None, False, T0 - WINDOW)
 
