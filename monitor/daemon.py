@@ -160,7 +160,7 @@ async def run_daemon(
         send_outbox=send_outbox,
         outbox_interval=settings.notify.interval,
         # compaction, pruning, vacuum (monitor.store.maintain); stored hourly days; counted in the metrics
-        prune=partial(maintenance, runtime.store, clock, metrics, lambda: runtime.rulebook.current.baseline_weeks()),
+        maintain=partial(maintenance, runtime.store, clock, metrics, lambda: runtime.rulebook.current.baseline_weeks()),
         on_poll_done=[
             *(health.poll_done, metrics.poll_done, show_storage, count_poll, soon.poll_done, after_poll),
             *on_poll_done,

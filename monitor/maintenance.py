@@ -1,4 +1,4 @@
-"""The daemon's maintenance job (the scheduler's hourly ``prune`` job): the store's maintenance (compaction,
+"""The daemon's maintenance job (the scheduler's hourly ``maintenance`` job): the store's maintenance (compaction,
 pruning, and freed pages given back or, on PostgreSQL, finished days rewritten: monitor.store.maintain), then the
 stored hourly days no baseline reads any more, then a full collection (monitor.gctune).
 

@@ -1,5 +1,5 @@
 """When things run: the daemon's jobs on APScheduler 3.x (AsyncIOScheduler), and what happens around each job;
-the work itself is in the injected callables (poll, discover, send_outbox, prune).
+the work itself is in the injected callables (poll, discover, send_outbox, maintain).
 
 Jobs:
 
@@ -11,14 +11,14 @@ Jobs:
   and are logged once per streak (a WARNING, then DEBUG until the advertiser's polls keep up again).
 * ``discover`` (optional): at start and every ``discover_interval``; its list replaces the polled advertisers,
   except that a failed discovery, or an empty answer while advertisers are known, keeps polling the known ones.
-* ``outbox`` every ``outbox_interval`` and ``prune`` every ``prune_interval`` (both optional), first after one
-  period.
+* ``outbox`` every ``outbox_interval`` and ``maintenance`` every ``maintenance_interval`` (both optional), first
+  after one period.
 
 A poll returns its :class:`~monitor.polls.PollOutcome` (ok, paused or failed): the per-advertiser boundary
 (:class:`~monitor.poller.AdvertiserPoller`) has already caught, counted, logged and told its failure. The
 scheduler hands each outcome to its listeners (health, metrics), which are plain callables and must not block.
 A poll callable that raises anyway is a bug: it is logged with its traceback and reported as failed, and it
-never delays another advertiser. A failing outbox, prune or discovery job is logged once per failure streak
+never delays another advertiser. A failing outbox, maintenance or discovery job is logged once per failure streak
 with a traceback only for an unexpected error.
 
 :meth:`Scheduler.shutdown` stops starting jobs, waits for the running ones up to a limit (then cancels them) and,
@@ -57,7 +57,7 @@ SkipListener = Callable[[str, str], None]
 
 
 class Scheduler(JobRunner):
-    """Runs ``poll(advertiser_id)`` for each advertiser every ``interval``, plus outbox, prune and discovery.
+    """Runs ``poll(advertiser_id)`` for each advertiser every ``interval``, plus outbox, maintenance and discovery.
 
     ``advertiser_ids`` are polled from :meth:`start`; with ``discover``, its answer (at start, then every
     ``discover_interval``) replaces them. After each poll every ``on_poll_done`` listener gets its
@@ -77,8 +77,8 @@ class Scheduler(JobRunner):
         discover_interval: timedelta = timedelta(hours=1),
         send_outbox: Callable[[], Awaitable[object]] | None = None,
         outbox_interval: timedelta = timedelta(seconds=5),
-        prune: Callable[[], Awaitable[object]] | None = None,
-        prune_interval: timedelta = timedelta(hours=1),
+        maintain: Callable[[], Awaitable[object]] | None = None,
+        maintenance_interval: timedelta = timedelta(hours=1),
         on_poll_done: Sequence[PollListener] = (),
         on_poll_skipped: Sequence[SkipListener] = (),
         on_advertisers: Sequence[Callable[[list[str]], None]] = (),
@@ -95,8 +95,8 @@ class Scheduler(JobRunner):
         self._discover_interval = discover_interval
         self._send_outbox = send_outbox
         self._outbox_interval = outbox_interval
-        self._prune = prune
-        self._prune_interval = prune_interval
+        self._maintain = maintain
+        self._maintenance_interval = maintenance_interval
         self._on_poll_done = list(on_poll_done)
         self._on_poll_skipped = list(on_poll_skipped)
         self._on_advertisers = list(on_advertisers)
@@ -143,8 +143,14 @@ class Scheduler(JobRunner):
             add_periodic(
                 self._aps, "outbox", self._guarded("outbox", self._send_outbox), self._outbox_interval, now=False
             )
-        if self._prune is not None:
-            add_periodic(self._aps, "prune", self._guarded("prune", self._prune), self._prune_interval, now=False)
+        if self._maintain is not None:
+            add_periodic(
+                self._aps,
+                "maintenance",
+                self._guarded("maintenance", self._maintain),
+                self._maintenance_interval,
+                now=False,
+            )
         logger.info(
             "scheduler started: %d advertiser(s) every %s%s",
             len(self._advertisers),

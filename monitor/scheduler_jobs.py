@@ -1,6 +1,6 @@
 """What happens around each of the scheduler's jobs (a mixin of :class:`~monitor.scheduler.Scheduler`): a poll's
 outcome handed to the listeners (a poll callable that raises is a bug: logged with its traceback, reported as
-failed), a failing outbox, prune or discovery job logged once per failure streak, skipped polls told, and the
+failed), a failing outbox, maintenance or discovery job logged once per failure streak, skipped polls told, and the
 running jobs tracked for shutdown.
 
 A skipped poll goes to the skip listeners every time; the log tells it once per streak: a WARNING at an

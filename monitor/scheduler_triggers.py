@@ -1,5 +1,5 @@
 """When the scheduler's jobs run on APScheduler: each advertiser's poll job at its phase of the interval
-(:mod:`monitor.phases`), the periodic jobs (discovery, outbox, prune), and when the earliest poll job runs next
+(:mod:`monitor.phases`), the periodic jobs (discovery, outbox, maintenance), and when the earliest poll job runs next
 (what :class:`~monitor.scheduler.Scheduler` logs)."""
 
 from __future__ import annotations

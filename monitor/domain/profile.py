@@ -42,7 +42,8 @@ SETTLE_HOURS = 6.0
 MIN_SHARE = 0.05
 #: The pseudo window holding an entity's profile share (metric "spend"), as rules read it.
 PROFILE_WINDOW = f"profile_{PROFILE_DAYS}d"
-#: The weeks of stored hourly history a profile reads, as the prune job counts them (yesterday's settling day too).
+#: The weeks of stored hourly history a profile reads, as the maintenance job counts them (yesterday's settling
+#: day too).
 PROFILE_WEEKS = (PROFILE_DAYS + 1 + 6) // 7
 #: The metric the profile is made of.
 PROFILE_METRIC = "spend"

@@ -226,8 +226,8 @@ class RuleSet:
 
     def baseline_weeks(self) -> int:
         """The longest ``weeks`` any enabled rule's baseline() or stddev() reads; 0 when none does (how much stored
-        hourly history the prune job keeps: monitor.domain.baseline.keep_days); a projected_spend counts as the weeks
-        its hourly profile reads (monitor.domain.profile)."""
+        hourly history the maintenance job keeps: monitor.domain.baseline.keep_days); a projected_spend counts as the
+        weeks its hourly profile reads (monitor.domain.profile)."""
         weeks = [
             parsed[1] if (parsed := parse_window(window)) is not None else PROFILE_WEEKS
             for rule in self.rules

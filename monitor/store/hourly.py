@@ -10,7 +10,7 @@ Two tables:
   out). An entity of a stored day without a row here had no delivery that day.
 
 :meth:`HourlyHistory.save_day` replaces a day (its stats and its day row) in one transaction, so a day is either
-wholly stored or not at all. :func:`prune_before` forgets the days before a date (the prune job: the longest
+wholly stored or not at all. :func:`prune_before` forgets the days before a date (the maintenance job: the longest
 ``weeks`` any rule reads, plus a margin).
 """
 

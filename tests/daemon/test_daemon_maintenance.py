@@ -127,8 +127,8 @@ async def test_a_failed_run_is_counted_and_logged_and_the_next_good_one_too(
         scheduler = Scheduler(
             poll=as_poller(poll),  # no advertiser: never called
             interval=timedelta(minutes=5),
-            prune=job,
-            prune_interval=timedelta(seconds=0.1),
+            maintain=job,
+            maintenance_interval=timedelta(seconds=0.1),
         )
         scheduler.start()
         try:
@@ -140,4 +140,4 @@ async def test_a_failed_run_is_counted_and_logged_and_the_next_good_one_too(
     assert values[key(NS + "maintenance_runs_total", result="ok")] == failing.calls - 1
     assert values[key(NS + "maintenance_last_success_timestamp_seconds")] == clock.now().timestamp()
     assert values[key(NS + "history_rows_deleted_total", by="compaction")] == 7 * (failing.calls - 1)
-    assert [r.getMessage() for r in caplog.records] == ["prune job failed: StoreError: database is locked"]
+    assert [r.getMessage() for r in caplog.records] == ["maintenance job failed: StoreError: database is locked"]

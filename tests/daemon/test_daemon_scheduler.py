@@ -350,8 +350,8 @@ async def test_outbox_and_prune_run_periodically_and_survive_errors(
             poll=poll,
             send_outbox=send_outbox,
             outbox_interval=timedelta(seconds=0.1),
-            prune=prune,
-            prune_interval=timedelta(seconds=0.2),
+            maintain=prune,
+            maintenance_interval=timedelta(seconds=0.2),
         )
         await wait_until(lambda: runs["outbox"] >= 3 and runs["prune"] >= 2)
     assert any(r.getMessage() == "outbox job failed: MonitorError: slack is down" for r in caplog.records)
