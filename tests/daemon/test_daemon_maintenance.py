@@ -13,8 +13,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 from databases import DATABASES, own_database
+from scheduling import as_poller, wait_until
 from test_daemon_metrics import key, scrape
-from test_daemon_scheduler import as_poller, wait_until
 
 from monitor.clock import FrozenClock
 from monitor.domain import EntityState, Level

@@ -5,16 +5,16 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-import time
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from scheduling import as_poller, wait_until
 
 from monitor.errors import MonitorError
-from monitor.polls import PollOutcome, PollResult
+from monitor.polls import PollOutcome
 from monitor.scheduler import EPOCH, Scheduler, next_poll_at, phase_offset
 from monitor.scheduler_triggers import poll_trigger
 
@@ -40,62 +40,32 @@ class Recorder:
         return sum(1 for a, ok, _, _ in self.done if a == advertiser_id and ok)
 
 
-def as_poller(poll: Callable[[str], Awaitable[None]]) -> Callable[[str], Awaitable[PollOutcome]]:
-    """A test's poll as the per-advertiser boundary reports it: an outcome per poll, failed with the error's
-    ``"ClassName: message"`` when it raises (the boundary catches; the scheduler only passes outcomes on)."""
-
-    async def run(advertiser_id: str) -> PollOutcome:
-        started = time.monotonic()
-        try:
-            await poll(advertiser_id)
-        except Exception as exc:
-            failed = PollResult.FAILED
-            return PollOutcome(
-                advertiser_id, failed, f"{type(exc).__name__}: {exc}", seconds=time.monotonic() - started
-            )
-        return PollOutcome(advertiser_id, PollResult.OK, seconds=time.monotonic() - started)
-
-    return run
-
-
 @pytest.fixture
 def recorder() -> Recorder:
     return Recorder()
 
 
 @pytest.fixture
-async def make_scheduler(recorder: Recorder) -> AsyncIterator[Callable[..., Scheduler]]:
-    """Build and start a scheduler whose listeners feed ``recorder``; shut down at the end of the test."""
-    made: list[Scheduler] = []
+def make_scheduler(start_scheduler: Callable[..., Scheduler], recorder: Recorder) -> Callable[..., Scheduler]:
+    """Start a scheduler whose listeners feed ``recorder`` (the test's poll through :func:`as_poller`)."""
 
     def make(**kwargs: object) -> Scheduler:
         kwargs.setdefault("interval", INTERVAL)
         kwargs["poll"] = as_poller(kwargs["poll"])  # type: ignore[arg-type]
-        scheduler = Scheduler(
+        return start_scheduler(
             on_poll_done=[recorder.poll_done],
             on_poll_skipped=[recorder.poll_skipped],
             on_advertisers=[recorder.advertisers.append],
-            **kwargs,  # type: ignore[arg-type]
+            **kwargs,
         )
-        scheduler.start()
-        made.append(scheduler)
-        return scheduler
 
-    yield make
-    for scheduler in made:
-        await scheduler.shutdown(wait_seconds=1.0)
+    return make
 
 
 def due(scheduler: Scheduler, advertiser_id: str) -> datetime | None:
     """When APScheduler runs the advertiser's poll job next (None: the advertiser has no poll job)."""
     job = scheduler._aps.get_job(f"poll:{advertiser_id}")
     return None if job is None else job.next_run_time
-
-
-async def wait_until(condition: Callable[[], bool], within: float = 3.0) -> None:
-    async with asyncio.timeout(within):
-        while not condition():  # noqa: ASYNC110 - polls state the scheduler owns; no event to wait on
-            await asyncio.sleep(0.02)
 
 
 async def test_a_new_interval_moves_every_poll_to_its_phase_of_that_interval(
@@ -222,9 +192,7 @@ async def test_a_poll_that_raises_is_a_failed_outcome_with_its_traceback(
     assert raised and all(r.exc_info for r in raised)
 
 
-async def test_a_failing_listener_does_not_break_polling(
-    make_scheduler: Callable[..., Scheduler], recorder: Recorder, caplog: pytest.LogCaptureFixture
-) -> None:
+async def test_a_failing_listener_does_not_break_polling(recorder: Recorder, caplog: pytest.LogCaptureFixture) -> None:
     def broken(*args: object) -> None:
         raise RuntimeError("listener bug")
 

@@ -6,10 +6,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from scheduling import wait_until
 
 from monitor.polls import PollOutcome, PollResult
 from monitor.scheduler import Scheduler
@@ -43,29 +44,16 @@ def skips(caplog: pytest.LogCaptureFixture) -> Skips:
 
 
 @pytest.fixture
-async def make_scheduler(skips: Skips) -> AsyncIterator[Callable[..., Scheduler]]:
-    made: list[Scheduler] = []
-
+def make_scheduler(skips: Skips, start_scheduler: Callable[..., Scheduler]) -> Callable[..., Scheduler]:
     def make(poll: Callable[[str], Awaitable[None]], **kwargs: object) -> Scheduler:
         async def run(advertiser_id: str) -> PollOutcome:
             await poll(advertiser_id)
             return PollOutcome(advertiser_id, PollResult.OK)
 
         kwargs.setdefault("interval", INTERVAL)
-        scheduler = Scheduler(poll=run, on_poll_skipped=[skips], **kwargs)  # type: ignore[arg-type]
-        scheduler.start()
-        made.append(scheduler)
-        return scheduler
+        return start_scheduler(poll=run, on_poll_skipped=[skips], **kwargs)
 
-    yield make
-    for scheduler in made:
-        await scheduler.shutdown(wait_seconds=1.0)
-
-
-async def wait_until(condition: Callable[[], bool], within: float = 5.0) -> None:
-    async with asyncio.timeout(within):
-        while not condition():  # noqa: ASYNC110 - polls state the scheduler owns; no event to wait on
-            await asyncio.sleep(0.02)
+    return make
 
 
 async def test_a_streak_of_skipped_polls_is_told_once_by_the_monitor_and_again_after_it_ended(
