@@ -1,4 +1,5 @@
-"""Fixtures shared by the daemon's tests: schedulers started for a test and shut down after it."""
+"""Fixtures shared by the daemon's tests: a sandbox API on the real clock for a daemon run as a process, and
+schedulers started for a test and shut down after it."""
 
 from __future__ import annotations
 
@@ -7,7 +8,18 @@ from typing import Any
 
 import pytest
 
+from monitor.clock import SystemClock
+from monitor.sandbox import Sandbox, SandboxSettings
 from monitor.scheduler import Scheduler
+
+
+@pytest.fixture
+async def live_sandbox() -> AsyncIterator[Sandbox]:
+    """The sandbox API with its default settings on loopback; on the real clock, as the daemon under test is (a
+    test module that needs other settings defines its own ``live_sandbox``)."""
+    sandbox = Sandbox(SandboxSettings(), clock=SystemClock())
+    async with sandbox.serve("127.0.0.1", 0):  # sets sandbox.base_url
+        yield sandbox
 
 
 @pytest.fixture

@@ -9,21 +9,9 @@ import sys
 import tracemalloc
 from pathlib import Path
 
-import pytest
-
-from monitor.clock import SystemClock
 from monitor.memsnap import DIRECTORY_VARIABLE, SUFFIX, SnapshotWriter, snapshot_on_signal
-from monitor.sandbox import Sandbox, SandboxSettings
 
 ADV = "7000000000000000001"
-
-
-@pytest.fixture
-async def live_sandbox():
-    sandbox = Sandbox(SandboxSettings(), clock=SystemClock())
-    async with sandbox.serve("127.0.0.1", 0) as base_url:
-        sandbox.base_url = base_url
-        yield sandbox
 
 
 async def wait_until(predicate, within: float, process: asyncio.subprocess.Process) -> None:

@@ -10,23 +10,11 @@ import signal
 import sys
 from pathlib import Path
 
-import pytest
-
-from monitor.clock import SystemClock
 from monitor.config import load_settings
 from monitor.reload import config_changes, merged
-from monitor.sandbox import Sandbox, SandboxSettings
 
 ADV = "7000000000000000001"
 RULE = '[[rule]]\nname = "{name}"\nlevel = "campaign"\nwhen = "spend > 0"\nnotify = {notify}\n'
-
-
-@pytest.fixture
-async def live_sandbox():
-    sandbox = Sandbox(SandboxSettings(), clock=SystemClock())  # real time: the daemon runs on the real clock
-    async with sandbox.serve("127.0.0.1", 0) as base_url:
-        sandbox.base_url = base_url
-        yield sandbox
 
 
 def config_text(base_url: str, tmp_path: Path, *, interval: str, rules: str, extra: str = "") -> str:

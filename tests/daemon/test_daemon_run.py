@@ -16,8 +16,6 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from monitor.clock import SystemClock
-from monitor.sandbox import Sandbox, SandboxSettings
 from monitor.store.repo import Store
 
 ADV = "7000000000000000001"
@@ -64,14 +62,6 @@ async def receiver():
     receiver.url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}/hook"  # type: ignore[attr-defined]
     yield receiver
     await runner.cleanup()
-
-
-@pytest.fixture
-async def live_sandbox():
-    sandbox = Sandbox(SandboxSettings(), clock=SystemClock())  # real time: the daemon runs on the real clock
-    async with sandbox.serve("127.0.0.1", 0) as base_url:
-        sandbox.base_url = base_url
-        yield sandbox
 
 
 async def test_run_alerts_reloads_survives_a_broken_rule_and_stops_cleanly(tmp_path: Path, live_sandbox, receiver):

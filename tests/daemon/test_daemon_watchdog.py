@@ -13,18 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from monitor.clock import SystemClock
-from monitor.sandbox import Fault, Sandbox, SandboxSettings
+from monitor.sandbox import Fault, Sandbox
 
 ADV = "7000000000000000001"
 STUCK = 6.0  # seconds every campaign/get/ waits: six intervals with no poll finishing
-
-
-@pytest.fixture
-async def live_sandbox():
-    sandbox = Sandbox(SandboxSettings(), clock=SystemClock())
-    async with sandbox.serve("127.0.0.1", 0):
-        yield sandbox
 
 
 def drain(sock: socket.socket) -> list[str]:

@@ -15,20 +15,8 @@ import sys
 from pathlib import Path
 
 import aiohttp
-import pytest
-
-from monitor.clock import SystemClock
-from monitor.sandbox import Sandbox, SandboxSettings
 
 ADV = "7000000000000000001"
-
-
-@pytest.fixture
-async def live_sandbox():
-    sandbox = Sandbox(SandboxSettings(), clock=SystemClock())  # real time: the daemon runs on the real clock
-    async with sandbox.serve("127.0.0.1", 0) as base_url:
-        sandbox.base_url = base_url
-        yield sandbox
 
 
 def free_port() -> int:
