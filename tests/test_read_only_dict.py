@@ -100,9 +100,11 @@ def test_freeze_metrics_keeps_read_only_dicts_and_wraps_anything_else() -> None:
 def test_stored_metrics_keep_a_read_only_dict_window_they_were_handed() -> None:
     """A changed entity's previous metrics take the new poll's window where it did not change (the comparison's
     sharing, monitor.store.history_codec): reading it gives that very window, not a proxy made around it."""
-    shared, moved = ReadOnlyDict(spend=1.0), {"spend": 2.0}
+    shared = ReadOnlyDict(spend=1.0)
     parsed = StoredMetrics('{"today":{"spend":2.0},"yesterday":{"spend":1.0}}')
-    parsed.adopt_parsed({"today": moved, "yesterday": shared})
+    handed, _ = parsed.parse_text(hand_over=True)
+    assert handed is not None
+    moved, handed["yesterday"] = handed["today"], shared  # the comparison shares the new poll's equal window
     assert parsed["yesterday"] is shared and parsed.get("yesterday") is shared
     assert type(parsed["today"]) is MappingProxyType and parsed["today"] == moved  # a plain dict: wrapped
     decoded = read_only({"today": moved, "yesterday": shared})

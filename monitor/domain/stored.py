@@ -47,22 +47,15 @@ class StoredMetrics(Mapping[str, Window]):
 
     @property
     def text(self) -> str:
-        """The stored JSON text; once let go (:meth:`release_text`), the values encoded again, which is the same
-        text (the store's canonical form: the values were read from it, and equal values of equal types encode
+        """The stored JSON text; once let go (:meth:`parse_text`), the values encoded again, which is the same text
+        (the store's canonical form: the values were read from it, and equal values of equal types encode
         alike)."""
         text = self._text
         return fastjson.dumps(self._metrics()) if text is None else text
 
-    def release_text(self) -> None:
-        """Let the text go once the values are at hand (handed over parsed, or read): a poll's comparison has
-        parsed a changed entity's text, and keeping both for the rest of the poll cost about 260 bytes an entity
-        (26 MB at the peak of a 100,000-ad poll whose ads all changed). Reading :attr:`text` again encodes it."""
-        if self.decoded:
-            self._text = None
-
     @property
     def text_held(self) -> bool:
-        """Whether the stored text is still held (not let go by :meth:`release_text`)."""
+        """Whether the stored text is still held (not let go by :meth:`parse_text`)."""
         return self._text is not None
 
     @property
@@ -84,20 +77,14 @@ class StoredMetrics(Mapping[str, Window]):
         if self._decoded is None and self._parsed is None:
             self._decoded = metrics
 
-    def adopt_parsed(self, parsed: dict[str, dict[str, MetricValue]]) -> None:
-        """Take ``parsed``, this text as the caller parsed it (plain dicts it no longer touches), as the values.
-        A window is wrapped read-only when it is first read: a rule that reads one window of the previous poll
-        (``delta(spend)``) wraps that one alone."""
-        if not self.decoded:
-            self._parsed = parsed
-
     def parse_text(self, hand_over: bool) -> tuple[dict[str, Any] | None, str | None]:
         """The text parsed into plain dicts, and the text, for a comparison (monitor.store.poll_changes): (None,
-        None) when the values are at hand already (read, adopted or handed over), and then the text is let go
-        (:meth:`release_text`). ``hand_over``: the parsed dicts are taken as the values, as :meth:`adopt_parsed`
-        takes them, and the text let go (the caller no longer changes them but to share a window equal to its
-        own, as :meth:`adopt_parsed` allows: :func:`read_only` keeps such a window as it is). One call, where
-        parsing, handing over and letting go made six of a poll's 100,000 changed entities each."""
+        None) when the values are at hand already (read, adopted or handed over). ``hand_over``: the parsed dicts
+        are taken as the values (the caller no longer changes them but to share a window equal to its own, which
+        :func:`read_only` keeps as it is); each window is wrapped read-only when first read, so a rule that reads
+        one window of the previous poll (``delta(spend)``) wraps that one alone. Once the values are at hand the
+        text is let go: keeping both for the rest of the poll cost about 260 bytes an entity (26 MB at the peak
+        of a 100,000-ad poll whose ads all changed); reading :attr:`text` again encodes it."""
         text = self._text
         if self._decoded is not None or self._parsed is not None:
             self._text = None

@@ -115,8 +115,8 @@ async def test_an_unchanged_smart_plus_entity_writes_no_row(store: Store) -> Non
 def test_metrics_handed_over_parsed_read_exactly_as_decoded_ones() -> None:
     text = fastjson.dumps(TODAY)
     fresh, handed = StoredMetrics(text), StoredMetrics(text)
-    handed.adopt_parsed(fastjson.loads(text))
-    assert handed.decoded
+    assert handed.parse_text(hand_over=True) == (fastjson.loads(text), text)
+    assert handed.decoded and not handed.text_held and handed.text == text  # let go; encoded again alike
     today = handed["today"]
     assert type(today) is MappingProxyType and handed.get("today") is today  # wrapped once, when first read
     with pytest.raises(TypeError):
@@ -141,6 +141,6 @@ def test_adopted_metrics_are_taken_only_while_nothing_was_read_or_handed_over() 
     first = read["today"]
     read.adopt(new)
     assert read["today"] is first
-    parsed.adopt_parsed(fastjson.loads(text))
+    parsed.parse_text(hand_over=True)
     parsed.adopt(new)
     assert parsed["today"] is not new["today"] and parsed == new
