@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import Counter
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
@@ -42,7 +41,7 @@ from typing import Any
 from monitor.domain import EntityFields, EntityKey, EntityState, Level, window_dates
 from monitor.domain.building import Known
 from monitor.domain.ratios import with_denominators
-from monitor.fetch_ad_reports import AdRead, ad_report, guess, read_report
+from monitor.fetch_ad_reports import AdRead, ad_report, guess, known_count, read_report
 from monitor.fetch_baseline import baseline_windows, with_baselines
 from monitor.fetch_hours import hourly_queries, hourly_windows
 from monitor.fetch_states import (
@@ -177,8 +176,12 @@ async def fetch_snapshot(
             guessed = replace(guessed, smart_plus=True)
 
     # the rows a window's report likely holds: the level's entities in the previous snapshot (a report combined
-    # over advertisers stays within a page: monitor.tiktok.report_batch)
-    known_rows = Counter(level for level, _ in known) if known else Counter[Level]()
+    # over advertisers stays within a page: monitor.tiktok.report_batch; none known: no estimate). Counted only
+    # at the levels above the ads that read a window: an ad-level report goes by guess's count of the ads
+    counted = {level for level, window, *_ in reports if level is not Level.AD and window in plan.levels[level].windows}
+    known_rows: dict[Level, int] = {}
+    if known:
+        known_rows = {level: count for level in counted if (count := known_count(known, level))}
 
     async def reading(level: Level, query: ReportQuery, rows: int | None) -> Report | ApiError:
         if level is Level.AD:

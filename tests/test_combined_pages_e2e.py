@@ -15,6 +15,7 @@ from monitor.sandbox.settings import extra_advertiser_id
 from monitor.tiktok.ratelimit import RateLimiter
 
 PATH = "report/integrated/get/"
+ACME = "7000000000000000001"  # America/New_York
 PLAN = FetchPlan({Level.AD: LevelPlan(("operation_status",), {"today": ("spend", "clicks")})})
 
 
@@ -52,3 +53,37 @@ async def test_a_report_of_a_page_or_more_is_read_alone_and_the_small_ones_share
     for fetched, before in zip(warm, first, strict=True):
         assert not fetched.errors and sorted(map(repr, fetched.states)) == sorted(map(repr, before.states))
         assert any(s.metrics.get("today") for s in fetched.states)
+
+
+@pytest.mark.parametrize(
+    "sandbox_settings",
+    [
+        SandboxSettings(
+            qps=1000, extra_advertisers=5, campaigns_per_advertiser=1000, adgroups_per_campaign=1, ads_per_adgroup=1
+        )
+    ],
+)
+async def test_a_campaign_report_of_a_page_goes_alone_as_the_previous_snapshot_counts_its_campaigns(
+    sandbox, make_client, clock
+):
+    # A level above the ads goes by the previous snapshot's count of that level's entities (Acme's local date is
+    # UTC's at T0: its report may combine with the five small accounts')
+    client = make_client(limiter=RateLimiter(1000))
+    ids = [ACME, *(extra_advertiser_id(i) for i in range(5))]
+    plan = FetchPlan({Level.CAMPAIGN: LevelPlan(("operation_status",), {"today": ("spend", "clicks")})})
+    infos = await client.advertiser_info(ids)
+    now = clock.now()
+    first = await asyncio.gather(*(fetch_snapshot(client, i, plan, now) for i in infos))
+    assert [len(f.states) for f in first] == [1000, 1, 1, 1, 1, 1]
+    known = [{s.key: s for s in fetched.states} for fetched in first]
+    sandbox.arrivals.clear()
+    warm = await asyncio.gather(
+        *(fetch_snapshot(client, i, plan, now, known=k) for i, k in zip(infos, known, strict=True))
+    )
+    # by the estimate (1,000 campaigns known) Acme's report fills a page and goes alone, the five small accounts
+    # share a call; not counted, Acme's would join four of them and the fifth go alone (its rows happen to fit a
+    # page: only the campaigns that delivered today have one)
+    assert report_calls(sandbox) == (1, 1)
+    assert [a.advertiser_id for a in sandbox.arrivals if a.path == PATH and a.advertiser_id] == [ACME]
+    for fetched, before in zip(warm, first, strict=True):
+        assert not fetched.errors and sorted(map(repr, fetched.states)) == sorted(map(repr, before.states))
