@@ -3,13 +3,11 @@
 
 from __future__ import annotations
 
-import asyncio
-import os
-import sys
 from pathlib import Path
 
 import pytest
 from actions_factories import ADV, CAMPAIGN, rule
+from commands import cli
 from polling import PipelinePolls
 
 from monitor.actions import ActionRunner
@@ -17,19 +15,6 @@ from monitor.clock import FrozenClock
 from monitor.pipeline import Pipeline
 from monitor.rules.loader import load_rules
 from monitor.store.repo import Store
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-async def cli(*args: str) -> tuple[int, str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TIKTOK_")}
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "monitor", *args,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env, cwd=REPO,
-    )  # fmt: skip
-    out, err = await asyncio.wait_for(process.communicate(), 60)
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
 
 
 @pytest.fixture

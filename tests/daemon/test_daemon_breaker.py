@@ -6,15 +6,14 @@ the held-back campaigns, ``/healthz`` and ``/metrics`` showing it open, and writ
 from __future__ import annotations
 
 import asyncio
-import os
 import socket
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
+from commands import cli
 
 from monitor.clock import SystemClock
 from monitor.config import load_settings
@@ -23,7 +22,6 @@ from monitor.sandbox import Sandbox, SandboxSettings
 from monitor.sandbox.settings import extra_advertiser_id
 from monitor.store.repo import Store
 
-REPO = Path(__file__).resolve().parents[2]
 ADVERTISERS = [extra_advertiser_id(i) for i in range(12)]
 STATUS_WRITES = "campaign/status/update/"
 
@@ -46,17 +44,6 @@ async def live_sandbox():
     async with sandbox.serve("127.0.0.1", 0) as base_url:
         sandbox.base_url = base_url
         yield sandbox
-
-
-async def cli(*args: str) -> tuple[int, str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TIKTOK_")}
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "monitor", *args,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env, cwd=REPO,
-    )  # fmt: skip
-    out, err = await asyncio.wait_for(process.communicate(), 60)
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
 
 
 async def breaker_messages(url: str) -> list[dict[str, Any]]:
