@@ -1,4 +1,4 @@
-"""The store's maintenance job (the daemon's ``prune`` job, hourly): compaction into the history's tiers, pruning,
+"""The store's maintenance job (the daemon's hourly ``maintenance`` job): compaction into the history's tiers, pruning,
 and on SQLite returning freed pages to the file system, every part in small batches with a time budget so that a
 poll beside it waits for at most one batch (about :attr:`Budget.target`, at most ~100 ms) for the write lock.
 

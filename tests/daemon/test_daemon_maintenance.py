@@ -1,4 +1,4 @@
-"""The maintenance job (monitor.maintenance, the daemon's hourly ``prune`` job) is counted in /metrics: runs by
+"""The maintenance job (monitor.maintenance, the daemon's hourly ``maintenance`` job) is counted in /metrics: runs by
 result, the last good one's time, the history rows it deleted and the partitions it rewrote or deferred; a run
 that raises is counted ``failed`` and logged by the scheduler, and the next good run is counted ``ok``."""
 
