@@ -92,9 +92,11 @@ async def join_window(
     columns = [table.metrics.get(name, absent) for name in wanted]
     finite = table.finite or finite_values(chain.from_iterable(columns))
     frozen = ReadOnlyDict
+    # keyed by the rows (tuples), or by the values of a single column; the first slice's own values checked
+    # first, the whole columns only when sharing goes on past it (today's window seldom does: its check saved)
     shared: dict[MetricValue | tuple[MetricValue, ...], Mapping[str, MetricValue]] | None = (
-        {} if _shareable(columns) else None
-    )  # keyed by the rows (tuples), or by the values of a single column
+        {} if _shareable([c[:rows_per_slice] for c in columns]) else None
+    )
     first = not into  # the level's first window: each entity's dict of windows is made here
     by_row = None  # each row's dict of windows, when these ids are the first report's
     if aligned is not None:
@@ -107,6 +109,8 @@ async def join_window(
             await asyncio.sleep(0)
             if shared is not None and len(shared) > _UNIQUE * start:
                 shared = None  # nearly every row its own values (today's): sharing would only cost
+            elif shared is not None and start == rows_per_slice and not _shareable(columns):
+                shared = None  # the first slice's windows hold its own values; later rows get windows of their own
         stop = min(start + rows_per_slice, n)
         rows = zip(*(c[start:stop] for c in columns), strict=True) if columns else repeat((), stop - start)
         values: list[Mapping[str, MetricValue]]
