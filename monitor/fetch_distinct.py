@@ -3,9 +3,12 @@ windows: what :func:`~monitor.fetch_states.join_window` makes of the same report
 made once per distinct text of values, not per row (issue 18).
 
 Rows with the same text have the same values, so they share one window; distinct texts with equal values (a
-metric not wanted differs, ``0.00`` beside ``0.0``) share one too where :func:`~monitor.fetch_states.join_window`
-would share them (each column of one type besides None, no ``-0.0`` beside a ``0.0``). Each row's window is then
-a lookup of its text, in C, and goes where :class:`~monitor.fetch_states.Placing` puts a row's window.
+metric not wanted differs: a ratio's denominator) share one too where :func:`~monitor.fetch_states.join_window`
+would share them (each column of one type besides None, no ``-0.0`` beside a ``0.0``). When every metric of the
+report is wanted they are left apart: distinct texts are then distinct values but for another spelling (``0.0``
+beside ``0.00``) or a ratio over a zero count (no data, whatever its text), too few to be worth a lookup each.
+Each row's window is then a lookup of its text, in C, and goes where :class:`~monitor.fetch_placing.Placing`
+puts a row's window.
 """
 
 from __future__ import annotations
@@ -44,7 +47,8 @@ async def join_distinct(
     absent = [None] * len(rows.distinct)
     columns = [table.metrics.get(name, absent) for name in wanted]
     finite = table.finite or finite_values(chain.from_iterable(columns))
-    by_text = dict(zip(rows.distinct, await _windows(columns, wanted, rows_per_slice), strict=True))
+    share = not table.metrics.keys() <= set(wanted)  # (every metric wanted: distinct texts, distinct values)
+    by_text = dict(zip(rows.distinct, await _windows(columns, wanted, share, rows_per_slice), strict=True))
     ids, keys, n = rows.ids, rows.keys, len(rows.ids)
     place = Placing(into, ids, window, aligned)
     for start in range(0, n, rows_per_slice):
@@ -57,14 +61,15 @@ async def join_distinct(
 
 
 async def _windows(
-    columns: Sequence[Sequence[MetricValue]], wanted: tuple[str, ...], rows_per_slice: int
+    columns: Sequence[Sequence[MetricValue]], wanted: tuple[str, ...], share: bool, rows_per_slice: int
 ) -> list[Mapping[str, MetricValue]]:
-    """The window of each distinct row of ``columns`` (read-only), equal ones shared where equal values are the
-    same values (:func:`~monitor.fetch_states._shareable`)."""
+    """The window of each distinct row of ``columns`` (read-only); with ``share``, equal ones shared where equal
+    values are the same values (:func:`~monitor.fetch_states._shareable`); without, each its own (the module
+    docstring)."""
     frozen = ReadOnlyDict
     m = len(columns[0]) if columns else 0
     shared: dict[MetricValue | tuple[MetricValue, ...], Mapping[str, MetricValue]] | None = (
-        {} if _shareable(columns) else None
+        {} if share and _shareable(columns) else None
     )
     windows: list[Mapping[str, MetricValue]] = []
     for start in range(0, m, rows_per_slice):
