@@ -40,12 +40,13 @@ class Placing:
     puts each row's window into its row's dict, any other puts it by id. Rows without an id are skipped; of two
     rows with one id the last counts; ``into`` must change only here while ``aligned`` is used."""
 
-    __slots__ = ("aligned", "by_row", "first", "ids", "into", "window")
+    __slots__ = ("aligned", "by_row", "first", "ids", "into", "placed", "window")
 
     def __init__(self, into: Windows, ids: Sequence[str], window: str, aligned: Aligned | None) -> None:
         self.into, self.ids, self.window, self.aligned = into, ids, window, aligned
         self.first = not into  # the level's first window: each entity's dict of windows is made here
-        self.by_row = None  # each row's dict of windows, when these ids are the first report's
+        self.by_row = None  # each row's dict of windows, when these ids are the aligned report's
+        self.placed: list[dict[str, Mapping[str, MetricValue]]] = []  # each row's dict, put by id
         if aligned is not None:
             if self.first:
                 aligned.ids, aligned.rows = ids, []
@@ -66,19 +67,14 @@ class Placing:
             if self.aligned is not None:
                 self.aligned.rows += made
         else:
-            _put(self.into, self.ids[start:stop], window, values)
+            self.placed += _put(self.into, self.ids[start:stop], window, values)
 
     def done(self) -> None:
         """After the last slice: a report put by id (not the aligned one's ids) becomes the aligned one, so that
         the next report of these ids is put by row (a level's first report often lacks some entities that all
-        later ones list: today's, of the ads that have not delivered yet). A blank id's row gets a dict of its
-        own that no entity holds (its window is skipped, as by id)."""
-        if self.aligned is None or self.first or self.by_row is not None:
-            return
-        rows = list(map(self.into.get, self.ids))
-        if None in rows:
-            rows = [ReadOnlyDict() if mine is None else mine for mine in rows]
-        self.aligned.ids, self.aligned.rows = self.ids, cast(list[dict[str, Mapping[str, MetricValue]]], rows)
+        later ones list: today's, of the ads that have not delivered yet)."""
+        if self.aligned is not None and not self.first and self.by_row is None:
+            self.aligned.ids, self.aligned.rows = self.ids, self.placed
 
 
 def _first(into: Windows, ids: Sequence[str], made: list[dict[str, Mapping[str, MetricValue]]]) -> None:
@@ -92,19 +88,22 @@ def _first(into: Windows, ids: Sequence[str], made: list[dict[str, Mapping[str, 
 _fill: Callable[[dict[str, Any], str, Any], None] = dict.__setitem__
 
 
-def _put(into: Windows, ids: Sequence[str], window: str, values: list[Mapping[str, MetricValue]]) -> None:
-    """``into[id][window] = values[i]`` for each of ``ids`` but blank ones, the last of an id counting; in C when
-    every id has a dict of windows already."""
-    if "" not in ids:  # the entities not seen yet get a dict first, in their order; then all are filled in C
-        fresh = ReadOnlyDict
-        into.update({entity_id: fresh() for entity_id in ids if entity_id not in into})
-        deque(map(_fill, map(into.__getitem__, ids), repeat(window), values), maxlen=0)
-    else:
-        found = into.get
-        for entity_id, window_values in zip(ids, values, strict=True):
-            if entity_id:
-                mine = found(entity_id)
-                if mine is None:
-                    into[entity_id] = ReadOnlyDict(((window, window_values),))
-                else:
-                    _fill(mine, window, window_values)
+def _put(
+    into: Windows, ids: Sequence[str], window: str, values: list[Mapping[str, MetricValue]]
+) -> list[dict[str, Mapping[str, MetricValue]]]:
+    """``into[id][window] = values[i]`` for each of ``ids`` but blank ones, the last of an id counting; each row's
+    dict of windows (a blank id's: one of its own, which no entity holds). Each id looked up once, in C; an id
+    not seen yet gets its dict in its order (one for all its rows)."""
+    rows = list(map(into.get, ids))
+    if not all(rows):  # (None: a new entity, or a blank id; an entity's dict is never empty)
+        for i in [i for i, mine in enumerate(rows) if mine is None]:
+            entity_id = ids[i]
+            mine = into.get(entity_id) if entity_id else None  # (an id new in an earlier row has its dict now)
+            if mine is None:
+                mine = ReadOnlyDict()
+                if entity_id:
+                    into[entity_id] = mine
+            rows[i] = mine
+    placed = cast(list[dict[str, Mapping[str, MetricValue]]], rows)
+    deque(map(_fill, placed, repeat(window), values), maxlen=0)
+    return placed
