@@ -30,9 +30,10 @@ _id_of, _rest_of = itemgetter(0), itemgetter(2)
 
 
 class KnownIds:
-    """The ids of a level's report read before (its first): a later report whose lines start with the very same
-    ids, in the same order, is split by them (:meth:`split`), not at each line's first comma, and its rows' ids
-    are this very list: no string made per id, and a join that finds them the same ids at once (``is``)."""
+    """The ids of a level's report read before (the aligned one: :class:`~monitor.fetch_placing.Aligned`): a
+    later report whose lines start with the very same ids, in the same order, is split by them (:meth:`split`),
+    not at each line's first comma, and its rows' ids are this very list: no string made per id, and a join
+    that finds them the same ids at once (``is``)."""
 
     __slots__ = ("_length", "_prefixes", "ids")
 
