@@ -17,7 +17,6 @@ negative float (``-0.0 == 0.0``); a window is read-only, so sharing it changes n
 from __future__ import annotations
 
 import asyncio
-from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, tzinfo
 from functools import partial
@@ -30,6 +29,7 @@ from monitor.domain import EntityFields, EntityKey, EntityState, Level, Metrics,
 from monitor.domain.building import Known, build_states
 from monitor.domain.values import EMPTY, ReadOnlyDict
 from monitor.fetch_hours import HourlyRows
+from monitor.fetch_placing import Aligned, Placing, Windows
 from monitor.tiktok.models import SMART_PLUS_AD_DIMENSION, AdvertiserInfo, Entity
 from monitor.tiktok.report_table import ReportTable
 
@@ -45,24 +45,10 @@ __all__ = [
     "smart_plus",
 ]
 
-#: One level's report values: entity id -> window -> the window's read-only values.
-Windows = dict[str, dict[str, Mapping[str, MetricValue]]]
 
 _SLICE = 1000  # report rows joined between two turns of the event loop
 #: Past the first slice, more distinct windows than this share of the rows joined: no more sharing (see join_window)
 _UNIQUE = 0.9
-
-
-class Aligned:
-    """A level's first report as joined: its ids and each row's dict of windows (``into[id]`` is the dict of an
-    id's last row). A later report of the very same ids in the same order (a level's reports usually are) puts
-    each row's window straight into its row's dict: no id hashed or looked up (:func:`join_window`)."""
-
-    __slots__ = ("ids", "rows")
-
-    def __init__(self) -> None:
-        self.ids: Sequence[str] | None = None
-        self.rows: list[dict[str, Mapping[str, MetricValue]]] = []
 
 
 async def join_window(
@@ -80,8 +66,9 @@ async def join_window(
     time). Rows without an id are skipped; of two rows with one id the last counts; rows with the same values
     share one window (see the module docstring), but for a report whose rows past the first slice nearly all
     differ. Ads are keyed by ``smart_plus_ad_id`` where a row has one (Upgraded Smart+), else by ``ad_id``.
-    ``aligned``: the same for each of a level's reports (empty at first), so that a report listing the first
-    one's ids puts its windows by row (:class:`Aligned`); ``into`` must then change only here. Returns whether
+    ``aligned``: the same for each of a level's reports (empty at first), so that a report listing the very ids
+    of the one before puts its windows by row (:class:`~monitor.fetch_placing.Placing`); ``into`` must then
+    change only there. A report read as its distinct rows is joined by :mod:`monitor.fetch_distinct`. Returns whether
     every float put is finite: as the table's reader vouches (``table.finite``), else checked here (False: some
     value is not, or the check cannot tell, and the store checks each entity)."""
     n = len(table)
@@ -92,21 +79,19 @@ async def join_window(
     columns = [table.metrics.get(name, absent) for name in wanted]
     finite = table.finite or finite_values(chain.from_iterable(columns))
     frozen = ReadOnlyDict
+    # keyed by the rows (tuples), or by the values of a single column; the first slice's own values checked
+    # first, the whole columns only when sharing goes on past it (today's window seldom does: its check saved)
     shared: dict[MetricValue | tuple[MetricValue, ...], Mapping[str, MetricValue]] | None = (
-        {} if _shareable(columns) else None
-    )  # keyed by the rows (tuples), or by the values of a single column
-    first = not into  # the level's first window: each entity's dict of windows is made here
-    by_row = None  # each row's dict of windows, when these ids are the first report's
-    if aligned is not None:
-        if first:
-            aligned.ids, aligned.rows = ids, []
-        elif aligned.ids is not None and len(aligned.ids) == n and aligned.ids == ids:
-            by_row = aligned.rows
+        {} if _shareable([c[:rows_per_slice] for c in columns]) else None
+    )
+    place = Placing(into, ids, window, aligned)
     for start in range(0, n, rows_per_slice):
         if start:
             await asyncio.sleep(0)
             if shared is not None and len(shared) > _UNIQUE * start:
                 shared = None  # nearly every row its own values (today's): sharing would only cost
+            elif shared is not None and start == rows_per_slice and not _shareable(columns):
+                shared = None  # the first slice's windows hold its own values; later rows get windows of their own
         stop = min(start + rows_per_slice, n)
         rows = zip(*(c[start:stop] for c in columns), strict=True) if columns else repeat((), stop - start)
         values: list[Mapping[str, MetricValue]]
@@ -118,44 +103,13 @@ async def join_window(
         else:  # rows with equal values share one window
             get, keep = shared.get, shared.setdefault  # (zip's strict= costs a third of the dict: lengths agree)
             values = [get(row) or keep(row, frozen(zip(wanted, row))) for row in rows]  # noqa: B905
-        if by_row is not None:
-            deque(map(_fill, by_row[start:stop], repeat(window), values), maxlen=0)
-        elif first:
-            made: list[dict[str, Mapping[str, MetricValue]]] = [frozen() for _ in values]
-            deque(map(_fill, made, repeat(window), values), maxlen=0)
-            _first(into, ids[start:stop], made)
-            if aligned is not None:
-                aligned.rows += made
-        else:
-            _put(into, ids[start:stop], window, values)
+        place.put(start, stop, values)
+    place.done()
     return finite
-
-
-def _first(into: Windows, ids: Sequence[str], made: list[dict[str, Mapping[str, MetricValue]]]) -> None:
-    """``into[id] = made[i]`` for each of ``ids`` but blank ones, the last of an id counting (in C)."""
-    found = dict(zip(ids, made, strict=True))
-    found.pop("", None)
-    into.update(found)
 
 
 #: Puts a value into a :class:`ReadOnlyDict` being made (its own ``__setitem__`` refuses), in C.
 _fill: Callable[[dict[str, Any], str, Any], None] = dict.__setitem__
-
-
-def _put(into: Windows, ids: Sequence[str], window: str, values: list[Mapping[str, MetricValue]]) -> None:
-    """``into[id][window] = values[i]`` for each of ``ids`` but blank ones, the last of an id counting; in C when
-    every id has a dict of windows already."""
-    if "" not in into and into.keys() >= set(ids):
-        deque(map(_fill, map(into.__getitem__, ids), repeat(window), values), maxlen=0)
-    else:
-        found = into.get
-        for entity_id, window_values in zip(ids, values, strict=True):
-            if entity_id:
-                mine = found(entity_id)
-                if mine is None:
-                    into[entity_id] = ReadOnlyDict(((window, window_values),))
-                else:
-                    _fill(mine, window, window_values)
 
 
 def _shareable(columns: Sequence[Sequence[MetricValue]]) -> bool:

@@ -15,8 +15,10 @@ from __future__ import annotations
 import asyncio
 
 from monitor.domain import Level
+from monitor.fetch_distinct import join_distinct
 from monitor.fetch_hours import HourlyRows
 from monitor.fetch_states import Aligned, Windows, join_window
+from monitor.tiktok.distinct_csv import KnownIds
 from monitor.tiktok.errors import ApiError, AuthError
 from monitor.tiktok.models import SMART_PLUS_AD_DIMENSION, Report
 
@@ -32,15 +34,27 @@ class LevelReports:
         self.windows: Windows = {}
         self.hours = HourlyRows()
         self._aligned = Aligned()
+        self._known: KnownIds | None = None
+        self._keys = {level.id_field, SMART_PLUS_AD_DIMENSION} if level is Level.AD else {level.id_field}
         self._turn = asyncio.Lock()
 
     async def join(self, report: Report, window: str, wanted: tuple[str, ...]) -> bool | ApiError:
         """Read ``report`` into ``window`` of the entities' windows (:func:`~monitor.fetch_states.join_window`):
         whether every float it put is finite, or the error of a body that could not be read (nothing put)."""
         async with self._turn:
-            if (failed := await _read(report)) is not None:
-                return failed
-            return await join_window(self.windows, report.table, self.level, window, wanted, aligned=self._aligned)
+            rows = await report.distinct_off_loop(self._known)
+            if rows is not None and rows.dimension in self._keys:
+                finite = await join_distinct(self.windows, rows, self.level, window, wanted, aligned=self._aligned)
+            else:
+                del rows
+                if (failed := await _read(report)) is not None:
+                    return failed
+                table = report.table
+                finite = await join_window(self.windows, table, self.level, window, wanted, aligned=self._aligned)
+            ids = self._aligned.ids
+            if ids is not None and (self._known is None or self._known.ids is not ids):
+                self._known = KnownIds(ids)  # (the aligned report's: later ones likely list them again)
+            return finite
 
     async def add_hours(self, report: Report) -> ApiError | None:
         """Take an hourly report's rows (:meth:`HourlyRows.add`, off the event loop: 24 rows per entity); the

@@ -321,3 +321,15 @@ async def test_rows_of_one_metric_share_one_window_per_value() -> None:
     await join_window(into, table, Level.AD, "today", ("spend",))
     assert into["1"]["today"] is into["3"]["today"] and into["2"]["today"] is into["4"]["today"]
     assert into["1"]["today"] == {"spend": None} and into["2"]["today"] == {"spend": 2.5}
+
+
+async def test_a_column_that_stops_being_shareable_past_the_first_slice_shares_no_more() -> None:
+    """Shareability is checked on the first slice, and on the whole columns only when sharing goes on past it: a
+    -0.0 (== 0.0) or a 0 (== 0.0) in a later slice never gets the first slice's window of 0.0."""
+    spend: list[Any] = [0.0, 0.0, 0.0, 0.0, -0.0, 0, 0.0, 1.5]
+    table = ReportTable({"ad_id": [str(i) for i in range(8)]}, {"spend": spend})
+    into: dict[str, dict[str, Any]] = {}
+    await join_window(into, table, Level.AD, "today", ("spend",), rows_per_slice=4)
+    assert [repr(into[str(i)]["today"]["spend"]) for i in range(8)] == list(map(repr, spend))
+    assert into["0"]["today"] is into["3"]["today"]  # the first slice shares
+    assert into["6"]["today"] is not into["0"]["today"]  # past it, no more

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Sequence
+from typing import Any, cast
 
 import orjson
 
@@ -49,6 +50,35 @@ _SHORTEST_LIMIT = 1024
 def numeric_table(text: str, dimensions: Sequence[str]) -> ReportTable | None:
     """``text`` (a CSV with a header line and no byte order mark) as :func:`parse_csv_table` reads it, when its
     cells are all numbers (or ``-``) and its dimensions all integers; None when that is not certain."""
+    checked = numeric_body(text)
+    if checked is None:
+        return None
+    header, body = checked
+    if any(name not in header for name in dimensions):
+        return None  # the general reader says which
+    rows, width = body.count("\n") + 1, len(header)
+    read = json_cells([body], width)  # (one text: its lines are the rows)
+    del body  # (only one copy of the text at a time besides the caller's)
+    if read is None or len(read[0]) != rows * (width + 1) + 1:
+        return None
+    values, nulls = read
+    step = width + 1  # a marker, then a row's cells
+    dimension_set = set(dimensions)
+    dims: dict[str, list[str]] = {}
+    for i, name in enumerate(header):  # a repeated name: its last column counts, as in the general reader
+        if name in dimension_set:
+            column = values[i + 1 :: step]
+            if set(map(type, column)) != {int} or 0 in column:
+                return None  # a dimension read as a decimal, "-" or "-0": its text is not the number's
+            dims[name] = _texts(column)
+    metrics = metric_columns(values, [(i, n) for i, n in enumerate(header) if n not in dimension_set], step, nulls)
+    return None if metrics is None else ReportTable(dims, metrics, finite=True)
+
+
+def numeric_body(text: str) -> tuple[list[str], str] | None:
+    """``text``'s header cells and its body (its rows' lines, blank ones at the end dropped), when every cell of
+    the body is a number, ``-`` or not JSON at all, and no line is too long for csv (the module docstring); None
+    when not."""
     if "\r" in text:
         text = text.replace("\r\n", "\n")
     header_line, _, body = text.partition("\n")
@@ -65,38 +95,55 @@ def numeric_table(text: str, dimensions: Sequence[str]) -> ReportTable | None:
         or _long_line(body, limit)
     ):
         return None
-    header = header_line.split(",")
-    if any(name not in header for name in dimensions):
-        return None  # the general reader says which
-    rows, width, dashes = body.count("\n") + 1, len(header), "-" in body  # (one character: found at memchr's speed)
-    document = f"[{_MARK},{body.replace(_LINE_END, _BETWEEN_ROWS)},{_MARK}]"  # each cell between two commas
-    del body  # (only one copy of the text at a time besides the caller's)
-    if dashes and ",-," in document:  # no data: null. Twice, as ",-,-," holds two that share a comma
+    return header_line.split(","), body
+
+
+def json_cells(rows: Sequence[str], width: int) -> tuple[list[Any], bool] | None:
+    """The cells of ``rows`` (texts of lines, or of several lines each) read by one JSON parse, each row after a
+    marker and a last marker at the end (``width`` cells a row: ``len(rows) * (width + 1) + 1`` values, or more
+    when a text holds several lines), and whether any cell is ``-`` (None); None when they are not JSON or a line
+    has more or fewer than ``width`` cells (the markers are not every ``width + 1`` values)."""
+    body = _BETWEEN_ROWS.join(rows).replace(_LINE_END, _BETWEEN_ROWS)
+    document = f"[{_MARK},{body},{_MARK}]"  # each cell between two commas
+    del body
+    nulls = "-" in document and ",-," in document  # (one character: found at memchr's speed)
+    if nulls:  # no data: null. Twice, as ",-,-," holds two that share a comma
         document = document.replace(",-,", ",null,").replace(",-,", ",null,")
     try:
         values = orjson.loads(document)
     except orjson.JSONDecodeError:
         return None
     del document
-    step = width + 1  # a marker, then a row's cells
-    if len(values) != rows * step + 1 or values[::step].count("") != rows + 1:
-        return None  # a line with more or fewer cells than the header: the markers are not every width + 1
-    dimension_set = set(dimensions)
-    dims: dict[str, list[str]] = {}
+    step = width + 1
+    if len(values) % step != 1 or values[::step].count("") != len(values) // step + 1:
+        return None
+    return cast(list[Any], values), nulls
+
+
+def metric_columns(
+    values: list[Any], names: Sequence[tuple[int, str]], step: int, nulls: bool
+) -> dict[str, list[MetricValue]] | None:
+    """The metric columns of ``values`` (:func:`json_cells`' cells, a row every ``step``, ``nulls``: whether any is
+    None; ``names``: each metric's position in a row and its name; a repeated name: its last column counts, an
+    empty one is no column), ratios over a zero count cleared; None when one is an attribute metric (text) or
+    holds a number beyond the 64-bit integers (the module docstring)."""
     metrics: dict[str, list[MetricValue]] = {}
-    for i, name in enumerate(header):  # a repeated name: its last column counts, as in the general reader
+    for i, name in names:
+        if not name:
+            continue
         column = values[i + 1 :: step]
-        if name in dimension_set:
-            if set(map(type, column)) != {int} or 0 in column:
-                return None  # a dimension read as a decimal, "-" or "-0": its text is not the number's
-            dims[name] = _texts(column)
-        elif name:
-            numbers = list(filter(None, column))  # not None (and no zero: the bounds do not need them)
-            if name in ATTRIBUTE_METRICS or (numbers and (max(numbers) >= _LARGEST or min(numbers) <= -_LARGEST)):
-                return None
-            metrics[name] = column
+        if name in ATTRIBUTE_METRICS or not _within(column, nulls):
+            return None
+        metrics[name] = column
     clear_undefined_ratio_columns(metrics)
-    return ReportTable(dims, metrics, finite=True)  # JSON has no NaN or infinity; orjson refuses overflowing ones
+    return metrics
+
+
+def _within(column: list[Any], nulls: bool) -> bool:
+    """Whether every number of ``column`` (None in it only if ``nulls``) is within the 64-bit integers (orjson
+    reads one beyond as a float): its largest and smallest, of its numbers when it may hold None."""
+    numbers = list(filter(None, column)) if nulls else column  # (no zero either: the bounds need none)
+    return not numbers or (max(numbers) < _LARGEST and min(numbers) > -_LARGEST)
 
 
 def _texts(integers: list[int]) -> list[str]:

@@ -19,13 +19,13 @@ from dataclasses import dataclass, field
 from itertools import compress, count, repeat
 from math import isfinite
 from operator import not_
-from typing import Protocol, cast
+from typing import Any, Protocol, cast
 
 from monitor.domain import MetricValue
 from monitor.domain.ratios import ratio_pairs
 from monitor.tiktok.shape import ATTRIBUTE_METRICS, parse_metric_text
 
-__all__ = ["Report", "ReportRow", "ReportTable", "Unread", "metric_column"]
+__all__ = ["DistinctRows", "Report", "ReportRow", "ReportTable", "Unread", "metric_column"]
 
 _NUMBERS = (int, float)
 _PLAIN_COUNTS = frozenset({int, float, type(None)})
@@ -70,6 +70,30 @@ class ReportTable:
             {name: [dims.get(name, "") for dims, _ in records] for name in dimensions},
             {name: [values.get(name) for _, values in records] for name in metrics},
         )
+
+
+@dataclass(frozen=True)
+class DistinctRows:
+    """A report of one dimension as its rows' ids and their distinct values (:mod:`monitor.tiktok.distinct_csv`):
+    row ``i`` has the id ``ids[i]`` (the dimension's text) and the values of ``keys[i]`` (the text of its cells),
+    which is ``distinct[j]`` for one ``j``, the ``j``-th row of ``table`` (its metric columns: one row per
+    distinct text, in the order first seen; no dimension). Its rows read as :class:`ReportTable`'s would."""
+
+    dimension: str
+    ids: Sequence[str]
+    keys: Sequence[str]
+    distinct: Sequence[str]
+    table: ReportTable
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def expanded(self) -> ReportTable:
+        """The same rows as a :class:`ReportTable` (each row's values repeated)."""
+        row_of = dict(zip(self.distinct, range(len(self.distinct)), strict=True))
+        rows = [row_of[key] for key in self.keys]
+        metrics = {name: [column[j] for j in rows] for name, column in self.table.metrics.items()}
+        return ReportTable({self.dimension: list(self.ids)}, metrics, finite=self.table.finite)
 
 
 def metric_column(name: str, cells: Sequence[str | None]) -> list[MetricValue]:
@@ -131,6 +155,12 @@ class Unread(Protocol):
     def read(self) -> ReportTable: ...
 
 
+class UnreadDistinct(Unread, Protocol):
+    """An unread body that can be read as its distinct rows too (:meth:`distinct`: None when it cannot tell)."""
+
+    def distinct(self, known: Any) -> DistinctRows | None: ...
+
+
 class Report:
     """All pages of one report, as rows (:class:`ReportRow`) or as columns (:class:`ReportTable`, what an async
     report's CSV is read into); either form is built from the other when first asked for. ``truncated`` is set
@@ -183,6 +213,16 @@ class Report:
         if self._table is None and self._unread is not None:
             return await asyncio.to_thread(getattr, self, "table")
         return self.table
+
+    async def distinct_off_loop(self, known: Any = None) -> DistinctRows | None:
+        """The report as its distinct rows (:class:`DistinctRows`, read in a thread; ``known``: the ids it likely
+        lists, :class:`~monitor.tiktok.distinct_csv.KnownIds`), when its body is not read yet and can be read so
+        (an async report's usual CSV); None when not: read :attr:`table` (or :attr:`rows`) then. The body is
+        kept: read so, the report is read again if its table is asked for."""
+        unread = self._unread
+        if self._table is not None or not callable(getattr(unread, "distinct", None)):
+            return None
+        return await asyncio.to_thread(cast(UnreadDistinct, unread).distinct, known)
 
     def __len__(self) -> int:
         return len(self.rows) if self._rows is not None else len(self.table)

@@ -13,10 +13,11 @@ import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
+from monitor.tiktok.distinct_csv import KnownIds, distinct_rows
 from monitor.tiktok.errors import ApiError, BadResponseError, PermanentApiError, TransientApiError
 from monitor.tiktok.models import Report, ReportQuery, ReportRow
 from monitor.tiktok.numeric_csv import numeric_table
-from monitor.tiktok.report_table import ReportTable, clear_undefined_ratio_columns, metric_column
+from monitor.tiktok.report_table import DistinctRows, ReportTable, clear_undefined_ratio_columns, metric_column
 from monitor.tiktok.shape import answer_data
 from monitor.tiktok.transport import Transport
 
@@ -111,6 +112,13 @@ class CsvBody:
                 endpoint="report/task/download/",
                 advertiser_id=self.advertiser_id,
             ) from None
+
+    def distinct(self, known: KnownIds | None = None) -> DistinctRows | None:
+        """The body as its distinct rows (:func:`~monitor.tiktok.distinct_csv.distinct_rows`, ``known``: ids it
+        likely lists) when it has one dimension and can be read so; None when not (:meth:`read` reads it then)."""
+        if len(self.dimensions) != 1:
+            return None
+        return distinct_rows(self.text, self.dimensions[0], known)
 
 
 def checked_csv(text: str, dimensions: Sequence[str], *, advertiser_id: str | None = None) -> str:
