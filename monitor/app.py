@@ -23,14 +23,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from monitor.checking import check as check  # the command line calls every command through this module
-from monitor.checking import test_rules as test_rules
 from monitor.command_support import EXIT_INVALID, log_warnings, os_user, run_async, settings_or_exit
 from monitor.lazy import lazy_exports
 from monitor.logs import setup_logging
 
 if TYPE_CHECKING:
     from monitor.auth_command import auth as auth
+    from monitor.checking import check as check  # the command line calls every command through this module
+    from monitor.checking import test_rules as test_rules
     from monitor.journal_commands import actions as actions
     from monitor.journal_commands import history as history
     from monitor.journal_commands import revert as revert
@@ -44,6 +44,7 @@ __getattr__ = lazy_exports(
     {
         **dict.fromkeys(("actions", "history", "revert"), "monitor.journal_commands"),
         "auth": "monitor.auth_command",
+        **dict.fromkeys(("check", "test_rules"), "monitor.checking"),
         "sandbox": "monitor.sandbox_command",
     },
 )

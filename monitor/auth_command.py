@@ -9,8 +9,7 @@ import sys
 from collections.abc import Coroutine
 from typing import Any, TextIO
 
-from monitor.checking import print_problems
-from monitor.command_support import EXIT_FAILED, EXIT_INVALID, EXIT_OK, settings_or_exit
+from monitor.command_support import EXIT_FAILED, EXIT_INVALID, EXIT_OK, print_problems, settings_or_exit
 from monitor.errors import ConfigError, MonitorError
 from monitor.logs import setup_logging
 

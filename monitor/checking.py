@@ -10,6 +10,7 @@ from pathlib import Path
 
 from monitor.actions import GuardSettings
 from monitor.actions.budget import below_documented, describe_minimums
+from monitor.command_support import print_problems as print_problems  # (re-exported) as every command prints
 from monitor.config import Settings, load_settings, mask_url_password
 from monitor.durations import format_duration
 from monitor.errors import ConfigError, Problem
@@ -20,14 +21,6 @@ from monitor.rules.money import currency_warnings
 from monitor.tomlpos import key_line
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
-
-
-def print_problems(exc: ConfigError) -> int:
-    """Each problem on its own line on stderr, then their count; the exit code of an invalid configuration."""
-    for problem in exc.problems:
-        print(problem, file=sys.stderr)
-    print(f"{len(exc.problems)} problem(s) found", file=sys.stderr)
-    return EXIT_INVALID
 
 
 def check(config: str | Path, *, log_level: str = "info", log_format: str = "text") -> int:

@@ -10,11 +10,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import sys
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
-from monitor.checking import print_problems
 from monitor.config import Settings, load_settings
 from monitor.errors import ConfigError, MonitorError
 from monitor.gctune import tune_collector
@@ -22,6 +22,14 @@ from monitor.gctune import tune_collector
 log = logging.getLogger("monitor")  # the commands' logger, as before they were split from monitor.app
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
+
+
+def print_problems(exc: ConfigError) -> int:
+    """Each problem on its own line on stderr, then their count; the exit code of an invalid configuration."""
+    for problem in exc.problems:
+        print(problem, file=sys.stderr)
+    print(f"{len(exc.problems)} problem(s) found", file=sys.stderr)
+    return EXIT_INVALID
 
 
 def settings_or_exit(config: str | Path) -> Settings | int:

@@ -10,7 +10,6 @@ from collections.abc import Mapping, Sequence
 from monitor.domain import AlertState
 from monitor.notify.names import display_name
 from monitor.poll_stages import Progress
-from monitor.preview.tally import tallies
 from monitor.rules.engine import Evaluation
 from monitor.rules.lifecycle import AlertKey, Transition
 from monitor.rules.lifecycle import Progress as LifecycleProgress
@@ -28,6 +27,8 @@ def log_tallies(
     """One debug line per rule: entities evaluated, true, no data, and its alerts firing and pending now."""
     if not log.isEnabledFor(logging.DEBUG):
         return
+    from monitor.preview.tally import tallies  # the preview's tallies: loaded when they are logged
+
     after = {**before, **{state.key: state for state in lifecycle.states}}
     for key in lifecycle.removed:
         after.pop(key, None)

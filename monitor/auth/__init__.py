@@ -8,12 +8,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from monitor.auth.errors import AuthFlowError, TokenFileError
 from monitor.auth.roles import Role, parse_role, roles
-from monitor.auth.tokenfile import default_token_path, load_token, save_token
 from monitor.lazy import lazy_exports
 
 if TYPE_CHECKING:
+    from monitor.auth.errors import AuthFlowError, TokenFileError
     from monitor.auth.flow import (
         CALLBACK_PATH,
         PORTAL_BASE,
@@ -24,9 +23,10 @@ if TYPE_CHECKING:
         redirect_uri,
     )
     from monitor.auth.listing import AdvertiserRow, list_advertisers, render_advertisers
+    from monitor.auth.tokenfile import default_token_path, load_token, save_token
 
-# The login flow (a loopback web server, the browser) and the listing are the `auth` commands' own: loaded on
-# first use, so a poll that reads roles does not load them.
+# The login flow (a loopback web server, the browser), the listing and the token file are the `auth` commands'
+# own: loaded on first use, so a poll that reads roles does not load them.
 __getattr__ = lazy_exports(
     __name__,
     {
@@ -35,6 +35,8 @@ __getattr__ = lazy_exports(
         ),
         "redirect_uri": ".flow",
         **dict.fromkeys(("AdvertiserRow", "list_advertisers", "render_advertisers"), ".listing"),
+        **dict.fromkeys(("AuthFlowError", "TokenFileError"), ".errors"),
+        **dict.fromkeys(("default_token_path", "load_token", "save_token"), ".tokenfile"),
     },
 )
 

@@ -25,7 +25,7 @@ import logging
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -52,10 +52,12 @@ from monitor.store.repo_advertisers import AdvertiserAccess
 from monitor.store.repo_history import HistoryAccess
 from monitor.store.shards import Fence, Shards
 from monitor.store.silences import Silences
-from monitor.store.size import StorageSize, measure
 from monitor.store.tiers import Tiers
 from monitor.store.values import PollRun, PollStatus
 from monitor.store.writelock import WriteLockWatch
+
+if TYPE_CHECKING:
+    from monitor.store.size import StorageSize
 
 log = logging.getLogger(__name__)
 polls_t = PollRow.__table__
@@ -269,6 +271,8 @@ class Store(HistoryAccess, AdvertiserAccess):
 
     async def size(self) -> StorageSize:
         """The database's bytes on disk and its disk's free space (see monitor.store.size)."""
+        from monitor.store.size import measure  # maintenance's and the metrics', not a poll's
+
         return await measure(self._engine)
 
 

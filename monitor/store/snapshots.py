@@ -25,7 +25,6 @@ from monitor.domain import EntityKey, EntityState, Level, Snapshot
 from monitor.domain.building import restored_state
 from monitor.domain.stored import StoredMetrics
 from monitor.domain.values import EMPTY, shared
-from monitor.store import history_read
 from monitor.store.models import EntityKeyRow, EntityRow, PollRow
 from monitor.store.values import PollStatus
 
@@ -173,6 +172,8 @@ def _shared_text(dialect: sa.Dialect) -> sa.ColumnElement[Any] | None:
 
 async def load_at(conn: AsyncConnection, advertiser_id: str, poll_id: int, taken_at: datetime) -> Snapshot:
     """The snapshot of an older poll, rebuilt from the history (monitor.store.history_read)."""
+    from monitor.store import history_read  # explain, backtest and revert read older polls; a poll never does
+
     return await history_read.load_at(conn, advertiser_id, poll_id, taken_at)
 
 

@@ -6,14 +6,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from operator import itemgetter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from monitor.domain import EntityFields, Level
-from monitor.tiktok.changelog import ChangeRecord, read_change_log
 from monitor.tiktok.client_paging import MAX_PAGE_SIZE, PagedClient
 from monitor.tiktok.entity_rows import read_page
 from monitor.tiktok.models import DEFAULT_FIELDS, Entity
 from monitor.tiktok.shape import Fields
+
+if TYPE_CHECKING:
+    from monitor.tiktok.changelog import ChangeRecord
 
 __all__ = ["SMART_PLUS_AD_PAGE_SIZE", "EntityReads", "deduplicated"]
 
@@ -105,6 +107,8 @@ class EntityReads(PagedClient):
     ) -> list[ChangeRecord]:
         """Who changed what between ``start`` and ``end`` (changelog/task/*; see
         :func:`monitor.tiktok.changelog.read_change_log` for ``options``)."""
+        from monitor.tiktok.changelog import read_change_log  # a poll asks only when a status or budget changed
+
         return await read_change_log(self.transport, advertiser_id, start, end, **options)
 
 

@@ -4,7 +4,8 @@
 backtest's modules, nor sqlmodel (the store's tables are Core tables), nor alembic once the database is at the
 head revision, nor jinja2 when it sends no message, nor SQLAlchemy's ORM (the store is Core:
 monitor.lazy.defer_asyncio_orm), nor getpass (a poll records no one who ran it), nor, when its rules only notify,
-the guards, the approval queue, the executor or the approvals' decisions; no cyclic collection runs while a
+the guards, the approval queue, the executor or the approvals' decisions, nor what a poll uses only on a rare
+branch (the Change Log, report tasks, an older snapshot, ``check``'s module...); no cyclic collection runs while a
 command imports its modules (monitor.gctune.start_up); a configuration section's own validator is built only when
 the section is validated on its own, not for the file (monitor.configtypes.Section). Each probe is a fresh
 interpreter that runs :func:`monitor.cli.main` and then lists what ``sys.modules`` holds."""
@@ -41,6 +42,14 @@ ACTING = (
     "monitor.actions.guard_breaker", "monitor.actions.queue", "monitor.actions.execute", "monitor.actions.approve",
     "monitor.actions.revert",
 )  # fmt: skip
+#: What a poll loads only on a branch it seldom takes, and ``once`` not at all otherwise: ``check``'s module, the
+#: Change Log (a status or budget changed), report tasks (an account past the sync report's cap), an older poll
+#: rebuilt from the history, the database's size (maintenance, metrics), the rules' tallies (logged at debug) and
+#: the token file (``auth``).
+RARE = (
+    "monitor.checking", "monitor.tiktok.changelog", "monitor.tiktok.reports", "monitor.store.history_read",
+    "monitor.store.size", "monitor.preview.tally", "monitor.auth.tokenfile",
+)  # fmt: skip
 #: Modules of libraries that no command uses: the store is SQLAlchemy Core (``AsyncSession`` imports the ORM);
 #: and getpass, which only the commands that record who ran them use (monitor.command_support.os_user).
 UNUSED = ("sqlalchemy.orm", "sqlalchemy.ext.asyncio.session", "getpass")
@@ -60,6 +69,7 @@ loaded = sorted({{m.split(".")[0] for m in sys.modules}} & set({list(LIBRARIES)!
 parts = sorted(set(sys.modules) & set({list(PARTS)!r}))
 acting = sorted(set(sys.modules) & set({list(ACTING)!r}))
 unused = sorted(set(sys.modules) & set({list(UNUSED)!r}))
+rare = sorted(set(sys.modules) & set({list(RARE)!r}))
 built = []  # the configuration's models whose validator was built
 if "monitor.configtypes" in sys.modules:
     sections = list(sys.modules["monitor.configtypes"].Section.__subclasses__())
@@ -67,7 +77,8 @@ if "monitor.configtypes" in sys.modules:
         sections += section.__subclasses__()
     built = sorted(s.__name__ for s in sections if s.__pydantic_complete__)
 with open(sys.argv[1], "w") as out:
-    json.dump({{"code": code, "libraries": loaded, "parts": parts, "acting": acting, "unused": unused, "built": built,
+    json.dump({{"code": code, "libraries": loaded, "parts": parts, "acting": acting, "unused": unused, "rare": rare,
+               "built": built,
                "start_up_collections": len(early),
                "collector_on": gc.isenabled()}}, out)
 """
@@ -159,6 +170,8 @@ async def test_once_loads_only_the_channels_it_is_configured_with(tmp_path: Path
     assert found["unused"] == again["unused"] == []
     # its rules only notify: no guard, approval queue or executor, nor the approvals' decisions (approve, revert)
     assert found["acting"] == again["acting"] == []
+    # nor what a poll needs only now and then (RARE)
+    assert found["rare"] == again["rare"] == silent["rare"] == []
     # the file is validated by Settings' validator: no [tiktok], [monitor], [storage] or [slack] one of their own
     for built in (found["built"], told["built"]):
         assert "Settings" in built and not set(FILE_SECTIONS) & set(built)
