@@ -88,6 +88,9 @@ class LeanPrevious(dict[EntityKey, LeanRow | EntityState]):
         self._left = 0  # rows read by fingerprint whose texts are not filled yet (all of them until settle())
         #: The new states' metrics texts :meth:`settle` worked out for rows it left, by key (each taken once).
         self.new_texts: dict[EntityKey, str] = {}
+        #: The mapping :meth:`settle` was given and those of its entries it did not settle with the new state
+        #: itself: all the comparison need look at of that mapping (monitor.store.poll_changes).
+        self.pending: tuple[Mapping[EntityKey, EntityState], list[tuple[EntityKey, EntityState]]] | None = None
 
     def keep(self, key: EntityKey, row: LeanRow, new: EntityState, text: str | None = None) -> bool:
         """Whether ``new``, whose metrics the caller found to encode to ``row``'s very text, has the row's
@@ -116,16 +119,31 @@ class LeanPrevious(dict[EntityKey, LeanRow | EntityState]):
         """For rows read by fingerprint: settle each row of ``saved``'s keys whose new state's metrics text
         (``text_of``: None when it cannot tell) has the row's fingerprint and whose fields are the row's
         (:meth:`keep`); returns the keys of the rows left, whose texts :meth:`fill` must put in before the
-        comparison goes on (those that changed, disappeared, or are of levels not saved)."""
+        comparison goes on (those that changed, disappeared, or are of levels not saved). :attr:`pending`: the
+        entries of ``saved`` not settled, which the comparison then looks at without going over the others."""
         lean, find, known = LeanRow, self.get, self.new_texts
-        for key, state in saved.items():
+        left: list[EntityKey] = []
+        pending: list[tuple[EntityKey, EntityState]] = []  # saved's entries whose previous state is not theirs
+        unfilled = 0  # rows without text found in saved
+        for item in saved.items():
+            key, state = item
             row = find(key)
             if type(row) is lean and row.text is None:
+                unfilled += 1
                 text = text_of(state)
-                if text is not None and not (hash(text) == row.fingerprint and self.keep(key, row, state, text)):
-                    known[key] = text  # the comparison needs it again (monitor.store.poll_changes)
-        left = [key for key, row in self.items() if type(row) is lean and row.text is None]
+                if text is None or not (hash(text) == row.fingerprint and self.keep(key, row, state, text)):
+                    if text is not None:
+                        known[key] = text  # the comparison needs it again (monitor.store.poll_changes)
+                    left.append(key)
+                    pending.append(item)
+                elif find(key) is not state:  # kept as a state of its own (see keep)
+                    pending.append(item)
+            elif row is not state:
+                pending.append(item)
+        if unfilled < self._left:  # rows without text of keys not in saved (gone, or of levels not saved)
+            left = [key for key, row in self.items() if type(row) is lean and row.text is None]
         self._left = len(left)
+        self.pending = (saved, pending)
         return left
 
     def fill(self, texts: Mapping[EntityKey, str]) -> None:
