@@ -1,7 +1,8 @@
 """Writing the compact history (monitor.store.history_codec): entity keys, names, and one poll's rows in bulk.
 
 A poll's writer knows the ``sid`` of every entity of its previous snapshot (read with it before the write
-transaction: monitor.store.lean.load_lean; :func:`load_sids` before a first poll); the others are looked
+transaction: monitor.store.lean.load_lean, or, read by fingerprint, of those that changed or disappeared, read with
+their texts: monitor.store.lean.read_texts; :func:`load_sids` before a first poll); the others are looked
 up or given new keys in the transaction (one INSERT, one SELECT). The ``history_names`` (windows, metric sets) are
 a few dozen rows, read whole in the transaction and added to when a new window or metric set turns up. Then each
 table gets a bulk INSERT of tuples (monitor.store.bulk: an executemany per slice of rows, on PostgreSQL a COPY per

@@ -26,7 +26,9 @@ and compared in this process only, never stored). The texts of a warm 100,000-ad
 peak, held through the fetch only to be compared with the new ones. :meth:`LeanPrevious.settle` compares each
 new state's text with its row's fingerprint and settles the unchanged rows; the texts of the rows left (changed,
 gone, or of levels the poll did not save) are then read again by key and put in their rows
-(:meth:`LeanPrevious.fill`), and the comparison goes on as above. Two different texts with one hash (a chance of
+(:meth:`LeanPrevious.fill`), with their history keys (``sids``, which no row settled unchanged needs: it writes
+no history; not read with every row, the previous snapshot's read is one join less), and the comparison goes
+on as above. Two different texts with one hash (a chance of
 about 2**-64 per comparison, the hash keyed per process) would leave one metrics change unwritten for one poll:
 the next poll compares with the text still stored.
 """
@@ -47,7 +49,7 @@ from monitor.domain import EntityKey, EntityState, Level, Snapshot
 from monitor.domain.building import restored_state
 from monitor.domain.stored import StoredMetrics
 from monitor.domain.values import EMPTY
-from monitor.store.snapshots import SharedFields, SharedValues, apart_rows, entities_t, read_current
+from monitor.store.snapshots import SharedFields, SharedValues, apart_rows, entities_t, keys_t, read_current, same_key
 
 __all__ = ["LeanPrevious", "LeanRow", "load_lean", "read_texts"]
 
@@ -86,6 +88,9 @@ class LeanPrevious(dict[EntityKey, LeanRow | EntityState]):
         self._left = 0  # rows read by fingerprint whose texts are not filled yet (all of them until settle())
         #: The new states' metrics texts :meth:`settle` worked out for rows it left, by key (each taken once).
         self.new_texts: dict[EntityKey, str] = {}
+        #: The mapping :meth:`settle` was given and those of its entries it did not settle with the new state
+        #: itself: all the comparison need look at of that mapping (monitor.store.poll_changes).
+        self.pending: tuple[Mapping[EntityKey, EntityState], list[tuple[EntityKey, EntityState]]] | None = None
 
     def keep(self, key: EntityKey, row: LeanRow, new: EntityState, text: str | None = None) -> bool:
         """Whether ``new``, whose metrics the caller found to encode to ``row``'s very text, has the row's
@@ -114,16 +119,31 @@ class LeanPrevious(dict[EntityKey, LeanRow | EntityState]):
         """For rows read by fingerprint: settle each row of ``saved``'s keys whose new state's metrics text
         (``text_of``: None when it cannot tell) has the row's fingerprint and whose fields are the row's
         (:meth:`keep`); returns the keys of the rows left, whose texts :meth:`fill` must put in before the
-        comparison goes on (those that changed, disappeared, or are of levels not saved)."""
+        comparison goes on (those that changed, disappeared, or are of levels not saved). :attr:`pending`: the
+        entries of ``saved`` not settled, which the comparison then looks at without going over the others."""
         lean, find, known = LeanRow, self.get, self.new_texts
-        for key, state in saved.items():
+        left: list[EntityKey] = []
+        pending: list[tuple[EntityKey, EntityState]] = []  # saved's entries whose previous state is not theirs
+        unfilled = 0  # rows without text found in saved
+        for item in saved.items():
+            key, state = item
             row = find(key)
             if type(row) is lean and row.text is None:
+                unfilled += 1
                 text = text_of(state)
-                if text is not None and not (hash(text) == row.fingerprint and self.keep(key, row, state, text)):
-                    known[key] = text  # the comparison needs it again (monitor.store.poll_changes)
-        left = [key for key, row in self.items() if type(row) is lean and row.text is None]
+                if text is None or not (hash(text) == row.fingerprint and self.keep(key, row, state, text)):
+                    if text is not None:
+                        known[key] = text  # the comparison needs it again (monitor.store.poll_changes)
+                    left.append(key)
+                    pending.append(item)
+                elif find(key) is not state:  # kept as a state of its own (see keep)
+                    pending.append(item)
+            elif row is not state:
+                pending.append(item)
+        if unfilled < self._left:  # rows without text of keys not in saved (gone, or of levels not saved)
+            left = [key for key, row in self.items() if type(row) is lean and row.text is None]
         self._left = len(left)
+        self.pending = (saved, pending)
         return left
 
     def fill(self, texts: Mapping[EntityKey, str]) -> None:
@@ -218,11 +238,18 @@ _IDS_PER_READ, _IDS_PER_READ_OLD_SQLITE = 5000, 900
 
 
 async def read_texts(
-    conn: AsyncConnection, advertiser_id: str, keys: Iterable[EntityKey], *, as_of: int
+    conn: AsyncConnection,
+    advertiser_id: str,
+    keys: Iterable[EntityKey],
+    *,
+    as_of: int,
+    sids: dict[EntityKey, int] | None = None,
 ) -> dict[EntityKey, str]:
     """The metrics' stored text of the advertiser's present ``entities`` rows of these keys last written by poll
     ``as_of`` or before (a key with no such row is not in the answer: another process wrote it since, which only
-    a poll that lost its lease sees), for :meth:`LeanPrevious.fill`."""
+    a poll that lost its lease sees), for :meth:`LeanPrevious.fill`. ``sids``: filled, in the same read, with the
+    history's key of each of them that has one (a previous snapshot read by fingerprint reads them here, of the
+    rows that changed or disappeared only: an entity settled unchanged writes no history)."""
     by_level: dict[Level, list[str]] = {}
     for level, entity_id in keys:
         by_level.setdefault(level, []).append(entity_id)
@@ -232,12 +259,19 @@ async def read_texts(
     step = _IDS_PER_READ_OLD_SQLITE if old else _IDS_PER_READ
     for level, ids in by_level.items():
         for start in range(0, len(ids), step):
-            query = sa.select(c.entity_id, c.metrics).where(
+            query = sa.select(c.entity_id, c.metrics, keys_t.c.sid if sids is not None else sa.null()).where(
                 c.advertiser_id == advertiser_id,
                 c.level == level,
                 c.present.is_(True),
                 c.changed_poll <= as_of,
                 c.entity_id.in_(ids[start : start + step]),
             )
-            found.update(((level, entity_id), text) for entity_id, text in await conn.execute(query))
+            if sids is None:
+                found.update(((level, entity_id), text) for entity_id, text, _ in await conn.execute(query))
+                continue
+            for entity_id, text, sid in await conn.execute(query.select_from(entities_t.outerjoin(keys_t, same_key))):
+                key = (level, entity_id)
+                found[key] = text
+                if sid is not None:
+                    sids[key] = sid
     return found

@@ -51,7 +51,7 @@ async def begin(
     snapshot. ``stored``: the advertiser's row is known to exist (rows of ``advertisers`` are never deleted), so
     it is not inserted. ``fingerprints``: the previous snapshot's metrics read as fingerprints, their texts read
     again by :meth:`PollWriter.compare` for the entities that changed (monitor.store.lean); call it before
-    reading ``previous``."""
+    reading ``previous``; the history's keys are then read with the texts, of those rows only."""
     async with writing(engine) as conn:
         if fence is not None and not await shards.holds(conn, fence):
             raise ShardLostError(advertiser_id, fence.shard, fence.owner, fence.epoch)
@@ -73,8 +73,9 @@ async def begin(
     try:
         async with reading(engine) as conn:
             sids: dict[EntityKey, int] = {}
-            # the sids of its entities in the same read
-            previous = await load_lean(conn, advertiser_id, sids, fingerprints=fingerprints)
+            # the sids of its entities in the same read; read by fingerprint, only those of the rows whose texts
+            # are read again (texts() below): no other entity of it has a history row to write
+            previous = await load_lean(conn, advertiser_id, None if fingerprints else sids, fingerprints=fingerprints)
             if previous is None:
                 sids = await history.load_sids(conn, advertiser_id)
     except BaseException:
@@ -84,7 +85,7 @@ async def begin(
     async def texts(keys: Sequence[EntityKey]) -> dict[EntityKey, str]:
         assert previous is not None  # (only a previous snapshot read by fingerprint asks)
         async with reading(engine) as conn:
-            return await read_texts(conn, advertiser_id, keys, as_of=previous.poll_id)
+            return await read_texts(conn, advertiser_id, keys, as_of=previous.poll_id, sids=sids)
 
     return PollWriter(advertiser_id, poll_id, now, owner, None, token, fence, sids, _lean=previous, _read_texts=texts)
 

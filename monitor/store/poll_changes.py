@@ -84,7 +84,10 @@ def poll_changes(
     windows: list[WindowEvent] = []
     find, appeared = previous.get, 0  # appeared: entities of saved not in previous
     lean = cast(LeanPrevious, previous)  # used only where previous gave a LeanRow: then it is one
-    for key, state in saved.items():
+    # settled (monitor.store.lean.LeanPrevious.settle): only the entries it left, not 100,000 keys looked up again
+    pending = previous.pending if type(previous) is LeanPrevious else None
+    entries = pending[1] if pending is not None and pending[0] is saved else saved.items()
+    for key, state in entries:
         old, text = find(key), None
         if old is state:  # settled unchanged before (monitor.store.lean.LeanPrevious.settle)
             continue

@@ -55,7 +55,7 @@ SHARED_COLUMNS = ("level", "operation_status", "secondary_status", "budget_mode"
 
 _LEVELS = {level.value: level for level in Level}
 #: An ``entities`` row's ``entity_keys`` row (its history's key).
-_same_key = sa.and_(
+same_key = sa.and_(
     keys_t.c.advertiser_id == entities_t.c.advertiser_id,
     keys_t.c.level == entities_t.c.level,
     keys_t.c.entity_id == entities_t.c.entity_id,
@@ -144,7 +144,7 @@ async def read_current(
     columns += [shared] if shared is not None else [entities_t.c[name] for name in SHARED_COLUMNS]
     query = sa.select(*columns)
     if sids is not None:
-        query = query.select_from(entities_t.outerjoin(keys_t, _same_key))
+        query = query.select_from(entities_t.outerjoin(keys_t, same_key))
     query = query.where(entities_t.c.advertiser_id == advertiser_id, entities_t.c.present.is_(True))
     fields = SharedFields(fastjson.loads if shared is not None else tuple)
     try:

@@ -25,6 +25,7 @@ from monitor.store import Store
 from monitor.store.db import reading, writing
 from monitor.store.diff import diff_snapshots
 from monitor.store.errors import LeaseLostError
+from monitor.store.history import load_sids
 from monitor.store.history_codec import HistoryChanges
 from monitor.store.lean import LeanPrevious, LeanRow, load_lean
 from monitor.store.poll_changes import poll_changes, stored_text
@@ -288,6 +289,26 @@ async def test_a_previous_read_by_fingerprint_holds_no_text_and_reads_again_only
     assert sorted(k[1] for k in asked) == ["a001", "a002", "a003"]  # renamed, gone, spent: nothing else
     assert sorted(r.entity_id for r in rows) == ["a001", "a002", "a003"]
     assert previous is not None and previous.entities.keys() == {s.key for s in olds}  # (read as in full: above)
+
+
+async def test_a_previous_read_by_fingerprint_reads_the_history_keys_of_the_rows_read_again_only(
+    store: Store,
+) -> None:
+    """An entity settled unchanged writes no history: its key is not read (nor the join that reads it, with every
+    row of the previous snapshot); those that changed or disappeared have theirs, read with their texts, so the
+    commit's transaction need not look them up."""
+    olds = generated(random.Random(9), ADV, 30)
+    async with store.poll(ADV, T0) as poll:
+        poll.save(olds)
+    async with reading(store.engine) as conn:
+        stored = await load_sids(conn, ADV)
+    news = [replace(s, name="renamed") if s.id == "a001" else s for s in olds if s.id != "a002"]
+    async with store.poll(ADV, T0 + timedelta(minutes=5), fingerprints=True) as poll:
+        assert poll._sids == {}  # none read with the rows
+        poll.save(news)
+        await poll.compare()
+        changed = {key: stored[key] for key in stored if key[1] in ("a001", "a002")}
+        assert len(changed) == 2 and poll._sids == changed
 
 
 @pytest.mark.parametrize("how", ["gone", "written since"])
