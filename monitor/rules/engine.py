@@ -20,7 +20,7 @@ from __future__ import annotations
 import functools
 import json
 import operator
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from types import MappingProxyType
@@ -135,17 +135,27 @@ def evaluate(
     *,
     zone: tzinfo | str | None = None,
     currency: str | None = None,
+    moved: Collection[EntityKey] | None = None,
 ) -> Evaluation:
     """Evaluate ``rules`` over ``current``; ``previous`` (the poll before, or None) serves prev.x and changed().
     Rules with ``enabled = false``, and those whose match leaves out the advertiser or its currency, are left
-    out."""
+    out.
+
+    ``moved`` (optional): keys of ``current``'s entities that include each whose previous state is not its very
+    state object (:func:`~monitor.domain.moved_keys` of the two snapshots' entities; more keys do no harm). Every
+    other entity is then its own previous state, and the previous states are looked up among the moved ones only:
+    a poll whose store found 85,000 of 100,000 ads unchanged looks up 15,000 (a dict that small stays in the
+    processor's cache). The findings are the same as without it."""
     day = local_day(now, zone)
-    before = previous.entities if previous is not None else {}
+    before: Mapping[EntityKey, EntityState | None] = previous.entities if previous is not None else {}
+    kept = False
+    if previous is not None and moved is not None:  # the moved ones' previous states (None: appeared)
+        before, kept = dict(zip(moved, map(before.get, moved), strict=True)), True
     rules = [rule for rule in rules if rule.applies_to(current.advertiser_id, currency)]
     results: dict[str, _Outcome] = {}
     for level in dict.fromkeys(rule.level for rule in rules):
         group = tuple(rule for rule in rules if rule.level is level)
-        results.update(_run(group, current.of_level(level), before, day, currency))
+        results.update(_run(group, current.of_level(level), before, kept, day, currency))
     findings: list[Finding] = []
     by_rule: dict[str, Mapping[str, Finding]] = {}
     undecided: dict[str, frozenset[str]] = {}
@@ -193,7 +203,8 @@ class _Outcome:
 def _run(
     rules: tuple[Rule, ...],
     entities: Sequence[EntityState],
-    before: Mapping[EntityKey, EntityState],
+    before: Mapping[EntityKey, EntityState | None],
+    kept: bool,
     day: LocalDay,
     currency: str | None,
 ) -> dict[str, _Outcome]:
@@ -207,7 +218,7 @@ def _run(
         for outcome in outcomes:
             outcome.fail(entity, exc)
 
-    _program(rules)(entities, before, day.hour, day.weekday, day.elapsed, day.base, currency, fail, *sinks)
+    _program(rules)(entities, before, kept, day.hour, day.weekday, day.elapsed, day.base, currency, fail, *sinks)
     return {rule.name: outcome for rule, outcome in zip(rules, outcomes, strict=True)}
 
 

@@ -15,12 +15,21 @@ Everything is ordered from the top of the account tree down, then by id, so resu
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import compress
-from operator import attrgetter, is_not
+from operator import attrgetter
 from typing import Any
 
-from monitor.domain import LEVEL_ORDER, TRACKED_FIELDS, EntityKey, EntityState, MetricValue, Snapshot, sorted_states
+from monitor.domain import (
+    LEVEL_ORDER,
+    TRACKED_FIELDS,
+    EntityKey,
+    EntityState,
+    MetricValue,
+    Snapshot,
+    moved_keys,
+    sorted_states,
+)
 
 
 @dataclass(frozen=True)
@@ -57,21 +66,28 @@ class SnapshotDiff:
         return frozenset(c.field for c in self.changed if c.key == key)
 
 
-def diff_snapshots(previous: Snapshot | None, current: Snapshot, *, metrics: bool = True) -> SnapshotDiff:
+def diff_snapshots(
+    previous: Snapshot | None,
+    current: Snapshot,
+    *,
+    metrics: bool = True,
+    moved: Sequence[EntityKey] | None = None,
+) -> SnapshotDiff:
     """Compare two snapshots of the same advertiser (``previous`` None means first sight of everything).
     ``metrics=False`` leaves ``metric_deltas`` empty: a poll needs only the entities and fields that changed, and
     comparing a 100,000-ad snapshot's metrics costs more than everything else in the diff.
 
     An entity whose previous state is its very state object differs in nothing, and is set apart without a look
     at its fields: a poll's previous snapshot holds the new state itself for each entity the store found
-    unchanged (monitor.store.lean: 75-90 % of a large account's), so only the others are looked at one by one."""
+    unchanged (monitor.store.lean: 75-90 % of a large account's), so only the others are looked at one by one.
+    ``moved``: those others, when the caller has them already (:func:`~monitor.domain.moved_keys` of the two
+    snapshots' entities; more keys of ``current``, each once, do no harm)."""
     if previous is not None and previous.advertiser_id != current.advertiser_id:
         raise ValueError(f"snapshots of different advertisers: {previous.advertiser_id}, {current.advertiser_id}")
     before = {} if previous is None else previous.entities
     after = current.entities
-    # the keys of the states that are not their previous state (in C: no Python step per unchanged entity);
-    # that includes those that appeared (no previous state)
-    moved = list(compress(after, map(is_not, map(before.get, after), after.values())))
+    if moved is None:  # the keys of the states that are not their previous state, those that appeared included
+        moved = moved_keys(before, after)
     appeared = sorted_states(after[k] for k in moved if k not in before)
     both = [k for k in moved if k in before]
     # every previous key is among the current ones unless fewer of them are than the previous snapshot holds
