@@ -17,7 +17,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from operator import attrgetter
+from itertools import compress
+from operator import attrgetter, ne
 from typing import Any
 
 from monitor.domain import (
@@ -96,7 +97,8 @@ def diff_snapshots(
     changed: list[FieldChange] = []
     deltas: list[MetricDelta] = []
     if not metrics:  # the tracked fields of each entity in both, compared at once; only those that differ sorted
-        differ = [k for k in both if _tracked(before[k]) != _tracked(after[k])]
+        olds, news = map(_tracked, map(before.__getitem__, both)), map(_tracked, map(after.__getitem__, both))
+        differ = list(compress(both, map(ne, olds, news)))  # (in C: no Python step per entity)
         for key in sorted(differ, key=lambda k: (LEVEL_ORDER[k[0]], k[1])):
             changed += field_changes(before[key], after[key])
         return SnapshotDiff(tuple(appeared), tuple(disappeared), tuple(changed), ())
