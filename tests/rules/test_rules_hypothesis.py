@@ -298,6 +298,8 @@ def test_rules_told_which_entities_moved_find_what_they_find_without(texts, pair
         moved += list(current.entities)[:2] + [(Level.CAMPAIGN, "gone")]
     full = evaluate(rules, current, before, T0)
     assert evaluate(rules, current, before, T0, moved=moved) == full
+    for the_rule in rules:  # counted without gathering the ids: each entity is listed once
+        assert full.undecided_count(the_rule.name) == len(full.undecided.get(the_rule.name, ()))
     assert evaluate(rules, current, None, T0, moved=moved) == evaluate(rules, current, None, T0)
 
 
