@@ -295,7 +295,7 @@ def test_rules_told_which_entities_moved_find_what_they_find_without(texts, pair
     current, before = snapshot(*entities), snapshot(*previous, poll_id=0)
     moved = moved_keys(before.entities, current.entities)
     if more:  # more keys than moved (some of each kind), as the pipeline's after who changed what
-        moved += list(current.entities)[:2] + [(Level.CAMPAIGN, "gone")]
+        moved += [*list(current.entities)[:2], (Level.CAMPAIGN, "gone")]
     full = evaluate(rules, current, before, T0)
     assert evaluate(rules, current, before, T0, moved=moved) == full
     for the_rule in rules:  # counted without gathering the ids: each entity is listed once
