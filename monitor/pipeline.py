@@ -31,7 +31,7 @@ from monitor.actions.breaker import Breaker
 from monitor.adaptive import Cadence
 from monitor.clock import Clock
 from monitor.crossing import CrossingForecast
-from monitor.domain import EntityKey, Snapshot
+from monitor.domain import EntityKey, Snapshot, moved_keys
 from monitor.fetch import fetch_snapshot
 from monitor.fetch_plan import fetch_plan, ruleset_plan
 from monitor.notify.compose import alert_notifications
@@ -146,18 +146,22 @@ class Pipeline:
                     await poll.compare(applying.previous_metric_levels() if cadence is None else None)
                     current = poll.current
                     progress.enter(Stage.DIFF)
-                    changes = diff_snapshots(poll.previous, current, metrics=False)  # fields only: who changed what
+                    # the entities that are not their own previous state (the store's comparison made the new
+                    # state stand for each unchanged one): the diff and the rules look only at them one by one
+                    moved = None if poll.previous is None else moved_keys(poll.previous.entities, current.entities)
+                    changes = diff_snapshots(poll.previous, current, metrics=False, moved=moved)  # fields only
                     asked = wanted(applying, poll.previous, changes)  # who changed status or budget: Change Log
                     if asked and poll.previous is not None:
                         who = await who_changed(self._client, advertiser_id, asked, poll.previous.taken_at, now)
                         if who.error is not None:
                             poll.note_error(who.error)
                         current = with_changed_by(current, who.by)
+                        moved = None if moved is None else [*moved, *who.by]  # those states are made anew
                         poll.note_changed_by(who.by)  # kept with the poll: a backtest sees what the rules saw
                     # 4 evaluate and 5 lifecycle
                     progress.enter(Stage.EVALUATE)
                     evaluation = evaluate(
-                        ruleset, current, poll.previous, now, zone=info.timezone, currency=info.currency
+                        ruleset, current, poll.previous, now, zone=info.timezone, currency=info.currency, moved=moved
                     )
                     for error in evaluation.errors:
                         poll.note_error(error)

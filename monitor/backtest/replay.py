@@ -60,7 +60,7 @@ class Replayer:
         levels = Counter(level for level, _ in current.entities)
         for rule in self.ruleset:
             self.seen[rule.name] += levels[rule.level]
-            self.unknown[rule.name] += len(evaluation.undecided.get(rule.name, ()))
+            self.unknown[rule.name] += evaluation.undecided_count(rule.name)
         # the rules' active hours mute as they do in the daemon; silences are not replayed (the question is what
         # the rules would do)
         progress = advance(self.ruleset, self.alerts, evaluation, now, Muting.of(current.advertiser_id, now, self.zone))

@@ -19,7 +19,15 @@ from monitor.domain.account import Account, zone_or_utc
 from monitor.domain.alerts import AlertState, Outcome, Severity
 from monitor.domain.breaker import BreakerEpisode
 from monitor.domain.budget import BUDGET_MODES, DAILY_MODES, DAY, DYNAMIC_DAY, INFINITE, TOTAL
-from monitor.domain.entities import TRACKED_FIELDS, EntityFields, EntityKey, EntityState, Snapshot, sorted_states
+from monitor.domain.entities import (
+    TRACKED_FIELDS,
+    EntityFields,
+    EntityKey,
+    EntityState,
+    Snapshot,
+    moved_keys,
+    sorted_states,
+)
 from monitor.domain.holds import Hold
 from monitor.domain.levels import LEVEL_ORDER, Level
 from monitor.domain.problems import OpsKind, OpsState
@@ -61,6 +69,7 @@ __all__ = [
     "aware",
     "freeze",
     "freeze_metrics",
+    "moved_keys",
     "sorted_states",
     "window_dates",
     "zone_or_utc",

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from itertools import compress
+from operator import is_not
 from types import MappingProxyType
 
 from monitor.domain.levels import LEVEL_ORDER, Level
@@ -101,3 +103,11 @@ class Snapshot:
 def sorted_states(states: Iterable[EntityState]) -> list[EntityState]:
     """States from the top of the tree down, then by id: the order diffs and writes use."""
     return sorted(states, key=lambda s: (LEVEL_ORDER[s.level], s.id))
+
+
+def moved_keys(before: Mapping[EntityKey, EntityState], after: Mapping[EntityKey, EntityState]) -> list[EntityKey]:
+    """The keys of ``after`` whose state is not the very object ``before`` holds for it (those not in ``before``
+    too), in ``after``'s order: every other entity is its own previous state, so nothing about it changed. A poll's
+    previous snapshot holds the new state itself for each entity the store found unchanged (monitor.store.lean:
+    75-90 % of a large account's); worked out in C, without a Python step per entity."""
+    return list(compress(after, map(is_not, map(before.get, after), after.values())))

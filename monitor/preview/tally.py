@@ -48,7 +48,7 @@ def tallies(rules: Iterable[Rule], evaluation: Evaluation, states: Iterable[Aler
                 rule.level.value,
                 evaluated,
                 len(evaluation.by_rule.get(rule.name, {})),
-                len(evaluation.undecided.get(rule.name, ())),
+                evaluation.undecided_count(rule.name),
                 sum(1 for s in states if s.rule == rule.name and s.state == FIRING),
                 sum(1 for s in states if s.rule == rule.name and s.state == PENDING),
             )

@@ -38,7 +38,7 @@ _ALLOWED = frozenset(
     | {"while", "break"}
     | {"try", "except", "as", "Exception", "KeyError", "make", "run", "cond", "c", "cur", "prev", "hour", "weekday"}
     | {"elapsed", "base", "currency"}
-    | {"E"}
+    | {"E", "kept"}
     | {"entities", "before", "exc", "metrics", "get", "budget", "budget_mode", "s", "fail", "continue"}
     | FIELD_ATTRS
 )
@@ -46,7 +46,7 @@ _CALLABLE = frozenset({"get", "make", "run", "cond", "fail"})
 _NUMBERED = re.compile(r"[kvwptmhuxng][0-9]+")
 _NUMBERED_CALLABLE = re.compile(r"[mhuxg][0-9]+")
 #: The parameters of a program's ``run`` before the sinks.
-_RUN = ["entities", "before", "hour", "weekday", "elapsed", "base", "currency", "fail"]
+_RUN = ["entities", "before", "kept", "hour", "weekday", "elapsed", "base", "currency", "fail"]
 _OPERATORS = frozenset({"(", ")", ",", ":", ".", "=", "==", "!=", "<", "<=", ">", ">=", "+", "-", "*", "/"})
 
 
@@ -71,10 +71,12 @@ def compile_condition(node: IR) -> Callable[[Any], bool | None]:
 
 def compile_program(conditions: Sequence[Conditioned]) -> Program:
     """Many conditions over many entities in one loop:
-    ``run(entities, before, hour, weekday, elapsed, base, currency, fail, *sinks)``.
+    ``run(entities, before, kept, hour, weekday, elapsed, base, currency, fail, *sinks)``.
 
     ``conditions`` are (condition, refs, match) triples; ``match(entity)`` (None: every entity) scopes a
-    condition. ``before`` maps entity keys to the previous poll's entities; ``hour``, ``weekday``, ``elapsed``
+    condition. ``before`` maps entity keys to the previous poll's entities; an entity it does not hold has no
+    previous state, or (``kept`` true) is its own previous state: then ``before`` need hold only the entities
+    that are not (see :func:`monitor.rules.engine.evaluate`'s ``moved``). ``hour``, ``weekday``, ``elapsed``
     and ``base`` are the advertiser's local day (:class:`monitor.rules.pacing.LocalDay`), ``currency`` its
     own. ``sinks`` are three callables per condition, in order: ``hit((entity, values))`` (true; ``values``
     what ``refs`` read), ``unknown(entity)`` (no data to decide), ``error(entity, exc)``; ``fail(entity,
@@ -121,7 +123,7 @@ def program_source(conditions: Sequence[Conditioned]) -> Source:
             matches.append(f"m{number}")
             block = [f"if m{number}(cur):", *indent(block, 4)]
         blocks += block
-    prologue = ["prev = before.get((cur.level, cur.id))"] if emitter.uses_prev else []
+    prologue = ["prev = before.get((cur.level, cur.id), cur if kept else None)"] if emitter.uses_prev else []
     prologue += emitter.prologue
     lines = [
         f"def make({_params(['E', *_slots(emitter), *_getters(emitter), *matches])}):",
