@@ -26,12 +26,16 @@ whatever their hosts' clocks say. SQLite is one file on one host, so the host's 
 therefore learns of another's pause at its next lease, at most ``validity`` after the pause was recorded (plus
 the requests already on the wire).
 
+**SQLite** runs a lease's transaction in one trip to the connection's thread, committed without an fsync
+(:mod:`monitor.store.budget_sqlite`); PostgreSQL's goes through SQLAlchemy. Both grant by :meth:`AppBudget._grant`.
+
 If the database cannot be reached the limiter goes on alone (see RateLimiter), as before this module.
 """
 
 from __future__ import annotations
 
 import random
+import sqlite3
 import time
 from collections.abc import Callable
 from typing import Any
@@ -39,9 +43,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from monitor.store.db import writing
+from monitor.store.budget_sqlite import Decide, Sums, lease_in_one_trip
+from monitor.store.db import translate_errors, writing
 from monitor.store.lease import dialect_insert
 from monitor.store.models import ApiBudgetLeaseRow, ApiBudgetRow
+from monitor.store.sqlite_trips import TripConnection
 from monitor.tiktok.ratelimit import DEFAULT_MARGIN
 from monitor.tiktok.shared_budget import BudgetLease
 
@@ -57,7 +63,7 @@ DEFAULT_APP = "default"
 class AppBudget:
     """One app's budget in the database: :meth:`lease` batches of tokens, :meth:`pause` the app. Implements
     :class:`monitor.tiktok.shared_budget.SharedBudget`. ``round_trips`` counts the transactions, ``batches`` the
-    leases that gave tokens (for bench/)."""
+    leases that gave tokens (for bench/), ``deletes`` the leases that deleted those older than the minute."""
 
     def __init__(
         self,
@@ -80,6 +86,7 @@ class AppBudget:
         self._rng = rng or random.Random()
         self.round_trips = 0
         self.batches = 0
+        self.deletes = 0
         self._statements = _Statements(app)
 
     async def lease(self, wanted: int, qps: int, per_minute: int) -> BudgetLease:
@@ -87,38 +94,75 @@ class AppBudget:
         slowed down, and ``per_minute``); none while the app is paused. The shared pause comes with it."""
         wanted = max(1, wanted)
         self.round_trips += 1
+
+        def decide(row: tuple[float, float, float], sums: Sums, now: float) -> BudgetLease:
+            return self._grant(wanted, qps, per_minute, row, sums, now)
+
+        async with translate_errors(), self._engine.connect() as conn:
+            driver = (await conn.get_raw_connection()).driver_connection
+            if isinstance(driver, TripConnection):  # SQLite: the transaction in one trip (monitor.store.budget_sqlite)
+                windows = (self._second, self._minute)
+                try:
+                    leased = await driver.run(lease_in_one_trip, self.app, windows, self._wall, decide)
+                except sqlite3.Error as exc:  # as SQLAlchemy would have raised it: translated to a StoreError
+                    raise sa.exc.DBAPIError.instance("lease", None, exc, sqlite3.Error) from None
+                lease, deleted = leased.lease, leased.deleted
+            else:
+                await conn.execution_options(store_write=True)
+                async with conn.begin():
+                    lease, deleted = await self._lease_on(conn, decide)
+        if lease.tokens:
+            self.batches += 1
+        if deleted:
+            self.deletes += 1
+        return lease
+
+    async def _lease_on(self, conn: AsyncConnection, decide: Decide) -> tuple[BudgetLease, bool]:
+        """The lease's transaction through SQLAlchemy (PostgreSQL): the row locked, then the sums; whether it
+        deleted the leases older than the minute."""
         statements = self._statements
-        async with writing(self._engine) as conn:
-            row = await self._locked_row(conn)
-            now = await self._now(conn)
-            second_from, minute_from = now - self._second, now - self._minute
-            windows = {"second_from": second_from, "minute_from": minute_from}
-            in_1s, oldest_1s, in_60s, oldest_60s, oldest = (await conn.execute(statements.sums, windows)).one()
-            paused_for = max(0.0, row.paused_until - now)
-            slow_for = max(0.0, row.slow_until - now)
-            cap = max(1, qps // 2) if slow_for > 0 else qps
-            tokens = 0 if paused_for > 0 else max(0, min(wanted, cap - int(in_1s), per_minute - int(in_60s)))
-            retry_in = paused_for
-            if tokens == 0 and paused_for == 0:
-                waits = []
-                if int(in_1s) >= cap and oldest_1s is not None:
-                    waits.append(oldest_1s + self._second - now)
-                if int(in_60s) >= per_minute and oldest_60s is not None:
-                    waits.append(oldest_60s + self._minute - now)
-                # replicas that found it full all learn the same moment: spread their retries over half a
-                # batch's life, so fewer of them ask in vain
-                retry_in = max([0.01, *waits]) + self._rng.uniform(0.0, self.validity / 2)
-            if tokens:
-                self.batches += 1
-                await conn.execute(statements.insert, {"t": now, "tokens": tokens})
-            if oldest is not None and oldest <= minute_from:  # a DELETE only when a lease left the minute
-                await conn.execute(statements.delete, windows)
+        row = await self._locked_row(conn)
+        now = await self._now(conn)
+        second_from, minute_from = now - self._second, now - self._minute
+        windows = {"second_from": second_from, "minute_from": minute_from}
+        in_1s, oldest_1s, in_60s, oldest_60s, oldest = (await conn.execute(statements.sums, windows)).one()
+        lease = decide(
+            (row.paused_until, row.pause, row.slow_until), (int(in_1s), oldest_1s, int(in_60s), oldest_60s), now
+        )
+        if lease.tokens:
+            await conn.execute(statements.insert, {"t": now, "tokens": lease.tokens})
+        deleted = oldest is not None and oldest <= minute_from  # a DELETE only when a lease left the minute
+        if deleted:
+            await conn.execute(statements.delete, windows)
+        return lease, deleted
+
+    def _grant(
+        self, wanted: int, qps: int, per_minute: int, row: tuple[float, float, float], sums: Sums, now: float
+    ) -> BudgetLease:
+        """The lease a transaction records (pure): ``row`` the app's (paused_until, pause, slow_until), ``sums``
+        the tokens leased in the last second and minute and the oldest lease of each, ``now`` its time."""
+        paused_until, pause, slow_until = row
+        in_1s, oldest_1s, in_60s, oldest_60s = sums
+        paused_for = max(0.0, paused_until - now)
+        slow_for = max(0.0, slow_until - now)
+        cap = max(1, qps // 2) if slow_for > 0 else qps
+        tokens = 0 if paused_for > 0 else max(0, min(wanted, cap - in_1s, per_minute - in_60s))
+        retry_in = paused_for
+        if tokens == 0 and paused_for == 0:
+            waits = []
+            if in_1s >= cap and oldest_1s is not None:
+                waits.append(oldest_1s + self._second - now)
+            if in_60s >= per_minute and oldest_60s is not None:
+                waits.append(oldest_60s + self._minute - now)
+            # replicas that found it full all learn the same moment: spread their retries over half a
+            # batch's life, so fewer of them ask in vain
+            retry_in = max([0.01, *waits]) + self._rng.uniform(0.0, self.validity / 2)
         return BudgetLease(
             tokens=tokens,
             valid_for=self.validity,
             retry_in=retry_in,
             paused_for=paused_for,
-            pause=row.pause,
+            pause=pause,
             slow_for=slow_for,
         )
 

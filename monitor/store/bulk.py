@@ -31,7 +31,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from operator import itemgetter
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -57,9 +57,9 @@ async def executing(
 ) -> AsyncIterator[Add]:
     """Gives ``add``: ``await add(rows)`` runs ``statement`` once for each of ``rows`` (tuples of the bound
     parameters named ``columns``, in that order) in one ``executemany``; compiled once for the connection's
-    dialect, when the first rows come. ``constants``: values of further columns, the same for every row
-    (``statement`` must then be an INSERT); integers become literals of the statement, others a parameter added
-    to each row."""
+    dialect (and kept for the next block with the same statement object: :data:`_COMPILED`), when the first rows
+    come. ``constants``: values of further columns, the same for every row (of an INSERT, or set by an UPDATE);
+    integers become literals of the statement, others a parameter added to each row (an INSERT's only)."""
     run = _runner(conn, statement, columns, constants)
 
     async def add(rows: Sequence[Row]) -> None:
@@ -69,10 +69,15 @@ async def executing(
 
 
 @asynccontextmanager
-async def counting(conn: AsyncConnection, statement: sa.ClauseElement, columns: Sequence[str]) -> AsyncIterator[Count]:
+async def counting(
+    conn: AsyncConnection,
+    statement: sa.ClauseElement,
+    columns: Sequence[str],
+    constants: Mapping[str, int] | None = None,
+) -> AsyncIterator[Count]:
     """:func:`executing` that gives ``count``: ``await count(rows)`` is the number of rows the statements changed,
     as the driver counts them (SQLite's module: the sum over the rows; 0 for no rows)."""
-    yield _runner(conn, statement, columns, None)
+    yield _runner(conn, statement, columns, constants)
 
 
 def _runner(
@@ -83,37 +88,75 @@ def _runner(
 ) -> Count:
     """What :func:`executing` and :func:`counting` give: runs the statement for each of the rows it is handed in
     one ``executemany``, and says how many rows the driver counted."""
+    literal: dict[str, int] = {}
     rest: tuple[Any, ...] = ()
     if constants:
         literal = {name: value for name, value in constants.items() if type(value) is int}
         if len(literal) < len(constants):
             rest = tuple(value for name, value in constants.items() if name not in literal)
             columns = (*columns, *(name for name in constants if name not in literal))
-        if literal:
-            insert: Any = statement  # an Insert (of a dialect too)
-            # inline: no RETURNING of a key column given as SQL (SQLAlchemy fetches those otherwise)
-            values: dict[str, Any] = {name: sa.literal_column(str(value)) for name, value in literal.items()}
-            statement = insert.inline().values(values)
-    compiled: Any = None  # a SQLCompiler, once rows come
+    found: tuple[str, list[int] | None] | None = None  # the statement's text and the rows' order, once rows come
 
     async def run(rows: Sequence[Row]) -> int:
-        nonlocal compiled
+        nonlocal found
         if not rows:
             return 0
-        if compiled is None:
-            compiled = statement.compile(dialect=conn.dialect, column_keys=list(columns))
+        if found is None:
+            text, order = _compiled(conn.dialect, statement, tuple(columns), tuple(literal))
+            for name, value in literal.items():
+                text = text.replace(_marker(name), str(value))
+            found = (text, order)
+        text, order = found
         if rest:
             rows = [(*row, *rest) for row in rows]
         params: Sequence[Any]
-        if compiled.positional:
-            order = [columns.index(name) for name in compiled.positiontup or ()]
-            params = rows if order == list(range(len(columns))) else _reordered(rows, order)
-        else:
+        if order is None:
             params = [dict(zip(columns, row, strict=True)) for row in rows]
-        result = await conn.exec_driver_sql(compiled.string, params)
+        else:
+            params = rows if order == list(range(len(columns))) else _reordered(rows, order)
+        result = await conn.exec_driver_sql(text, params)
         return int(result.rowcount)
 
     return run
+
+
+#: Compiled statements (text, and the rows' order for a positional one, None for named parameters) by statement,
+#: dialect, columns and the names of the constants written as literals: a poll's statements are the same objects
+#: poll after poll (built once per process by their modules), so each is compiled once, not at every poll (a
+#: compile is about a millisecond, a poll of a small advertiser writes with a few). Bounded, should a caller
+#: build a new statement each time.
+_COMPILED: dict[tuple[Any, ...], tuple[str, list[int] | None]] = {}
+_COMPILED_MAX = 64
+
+
+def _compiled(
+    dialect: sa.Dialect, statement: sa.ClauseElement, columns: tuple[str, ...], literal: tuple[str, ...]
+) -> tuple[str, list[int] | None]:
+    """``statement`` compiled for ``dialect`` with ``columns`` bound and a marker (:func:`_marker`) for each
+    constant in ``literal``, as a literal of the statement (an INSERT's column or an UPDATE's SET); cached."""
+    key = (statement, dialect.name, dialect.driver, columns, literal)
+    found = _COMPILED.get(key)
+    if found is not None:
+        return found
+    if literal:
+        values: dict[str, Any] = {name: sa.literal_column(_marker(name)) for name in literal}
+        if isinstance(statement, sa.Insert):
+            # inline: no RETURNING of a key column given as SQL (SQLAlchemy fetches those otherwise)
+            statement = statement.inline().values(values)
+        else:
+            statement = cast(sa.Update, statement).values(values)
+    compiled: Any = statement.compile(dialect=dialect, column_keys=list(columns))
+    order = [columns.index(name) for name in compiled.positiontup or ()] if compiled.positional else None
+    found = (compiled.string, order)
+    if len(_COMPILED) >= _COMPILED_MAX:
+        _COMPILED.pop(next(iter(_COMPILED)))
+    _COMPILED[key] = found
+    return found
+
+
+def _marker(name: str) -> str:
+    """What stands for the constant ``name`` in a cached statement's text until a runner writes its value."""
+    return f"__bulk_constant_{name}__"
 
 
 async def execute_many(

@@ -15,6 +15,7 @@ monitor.store.partitions).
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Sequence
+from functools import cache
 from itertools import filterfalse, repeat
 from operator import attrgetter, call
 from typing import Any
@@ -37,6 +38,7 @@ from monitor.store.history_codec import (
     pack_ordered,
 )
 from monitor.store.models import EntityKeyRow, HistoryMetricsRow, HistoryNameRow, HistoryStateRow
+from monitor.store.prebuilt import PerDialect
 
 keys_t = EntityKeyRow.__table__
 states_t = HistoryStateRow.__table__
@@ -45,6 +47,20 @@ names_t = HistoryNameRow.__table__
 
 _LEVELS = {level.value: level for level in Level}
 _level_name = attrgetter("value")
+
+
+#: The INSERT of entities' history keys that has none (an entity's key made once), per dialect; and the INSERT
+#: into each history table: built once, so that monitor.store.bulk compiles each once per process.
+_NEW_KEYS = PerDialect(
+    lambda dialect: lease.insert_of(dialect, keys_t).on_conflict_do_nothing(
+        index_elements=[keys_t.c.advertiser_id, keys_t.c.level, keys_t.c.entity_id]
+    )
+)
+
+
+@cache
+def _insert_into(table: sa.TableClause) -> sa.Insert:
+    return sa.insert(table)
 
 
 async def load_sids(conn: AsyncConnection, advertiser_id: str) -> dict[EntityKey, int]:
@@ -72,10 +88,7 @@ async def ensure_sids(
     missing = sorted_keys(set(filterfalse(sids.__contains__, wanted)), _level_name)
     if not missing:
         return
-    insert = lease.dialect_insert(conn, keys_t).on_conflict_do_nothing(
-        index_elements=[keys_t.c.advertiser_id, keys_t.c.level, keys_t.c.entity_id]
-    )
-    async with bulk.executing(conn, insert, ("advertiser_id", "level", "entity_id")) as add:
+    async with bulk.executing(conn, _NEW_KEYS(conn), ("advertiser_id", "level", "entity_id")) as add:
         for start in range(0, len(missing), slice_rows):
             part = missing[start : start + slice_rows]
             await add([(advertiser_id, level.value, entity_id) for level, entity_id in part])
@@ -165,14 +178,14 @@ async def write(
         poll["day"] = await partitions.poll_day(conn, poll_id)
     if states:
         table = partitions.with_day(states_t) if "day" in poll else states_t
-        async with bulk.inserting(conn, sa.insert(table), STATE_ROW_COLUMNS, poll) as add:
+        async with bulk.inserting(conn, _insert_into(table), STATE_ROW_COLUMNS, poll) as add:
             for start in range(0, len(states), slice_rows):
                 part = zip(state_sids[start : start + slice_rows], states[start : start + slice_rows], strict=True)
                 await add([(sid, e.present, *_state_values(e.state)) for sid, e in part])
     del state_sids
     if windows:
         table = partitions.with_day(metrics_t) if "day" in poll else metrics_t
-        async with bulk.inserting(conn, sa.insert(table), WINDOW_COLUMNS, poll) as add:
+        async with bulk.inserting(conn, _insert_into(table), WINDOW_COLUMNS, poll) as add:
             await _write_windows(conn, advertiser_id, windows, sids, add, slice_rows)
 
 

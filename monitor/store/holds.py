@@ -52,12 +52,18 @@ class Holds:
 async def live_holds(conn: AsyncConnection, advertiser_id: str, now: datetime) -> list[Hold]:
     """:meth:`Holds.active` within a transaction of the caller's."""
     aware(now)
-    query = (
-        sa.select(holds_t)
-        .where(holds_t.c.advertiser_id == advertiser_id, holds_t.c.ends_at > now)
-        .order_by(holds_t.c.id)
+    return [_from_row(row) for row in await conn.execute(_LIVE, {"advertiser_id": advertiser_id, "now": now})]
+
+
+#: :func:`live_holds`' statement, built once: every poll runs it (monitor.store.prebuilt).
+_LIVE = (
+    sa.select(holds_t)
+    .where(
+        holds_t.c.advertiser_id == sa.bindparam("advertiser_id"),
+        holds_t.c.ends_at > sa.bindparam("now", type_=holds_t.c.ends_at.type),
     )
-    return [_from_row(row) for row in await conn.execute(query)]
+    .order_by(holds_t.c.id)
+)
 
 
 def _from_row(row: Any) -> Hold:

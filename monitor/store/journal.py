@@ -144,19 +144,9 @@ class Journal:
         """The advertiser's entries created at or after ``since`` and its pending ones (whenever created), newest
         first, in one statement: what a poll's act step starts from (``history(since=...)`` and
         ``history(statuses=[PENDING])`` together)."""
-        query = (
-            sa.select(actions_t)
-            .where(
-                actions_t.c.advertiser_id == advertiser_id,
-                sa.or_(
-                    actions_t.c.created_at >= aware(since, "since"),
-                    actions_t.c.status == ActionStatus.PENDING.value,
-                ),
-            )
-            .order_by(actions_t.c.id.desc())
-        )
+        values = {"advertiser_id": advertiser_id, "since": aware(since, "since")}
         async with reading(self._engine) as conn:
-            return [_from_row(row) for row in await conn.execute(query)]
+            return [_from_row(row) for row in await conn.execute(_RECENT_AND_PENDING, values)]
 
     async def note(self, entry_id: int, text: str) -> JournalEntry:
         """Add a remark to an entry (kept in ``error``, after what is there); the same remark is added once."""
@@ -236,6 +226,20 @@ async def _not_sent(engine: AsyncEngine, entry_ids: Sequence[int], now: datetime
             .where(actions_t.c.id.in_(entry_ids), actions_t.c.status == ActionStatus.PENDING.value)
             .values(status=ActionStatus.FAILED.value, finished_at=now, error=NOT_SENT_CANCELLED)
         )
+
+
+#: :meth:`Journal.recent_and_pending`'s statement, built once: every poll's act step runs it (monitor.store.prebuilt).
+_RECENT_AND_PENDING = (
+    sa.select(actions_t)
+    .where(
+        actions_t.c.advertiser_id == sa.bindparam("advertiser_id"),
+        sa.or_(
+            actions_t.c.created_at >= sa.bindparam("since", type_=actions_t.c.created_at.type),
+            actions_t.c.status == ActionStatus.PENDING.value,
+        ),
+    )
+    .order_by(actions_t.c.id.desc())
+)
 
 
 def _from_row(row: Any) -> JournalEntry:

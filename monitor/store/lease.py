@@ -45,6 +45,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from monitor.store.db import writing
 from monitor.store.errors import LeaseHeldError
 from monitor.store.models import LeaseRow, PollRow
+from monitor.store.prebuilt import PerDialect
 from monitor.store.values import PollStatus
 
 if TYPE_CHECKING:
@@ -101,11 +102,39 @@ def holder_is_gone(owner: str | None) -> bool:
 def dialect_insert(conn: AsyncConnection, table: sa.Table) -> postgresql.Insert | sqlite.Insert:
     """The INSERT construct of the connection's dialect, for ``ON CONFLICT`` clauses. (PostgreSQL's module is
     imported here: a process on SQLite does not load it.)"""
-    if conn.dialect.name == "postgresql":
+    return insert_of(conn.dialect.name, table)
+
+
+def insert_of(dialect: str, table: sa.Table) -> postgresql.Insert | sqlite.Insert:
+    """:func:`dialect_insert` by the dialect's name (for statements built once: monitor.store.prebuilt)."""
+    if dialect == "postgresql":
         from sqlalchemy.dialects import postgresql
 
         return postgresql.insert(table)
     return sqlite.insert(table)
+
+
+#: take's INSERT of a lease (the advertiser's row absent), and its takeover (the row expired), per dialect
+_TAKE_VALUES = ("owner", "token", "acquired_at", "expires_at")
+_FRESH = PerDialect(
+    lambda dialect: (
+        insert_of(dialect, leases_t)
+        .on_conflict_do_nothing(index_elements=[leases_t.c.advertiser_id])
+        .returning(leases_t.c.token)
+    )
+)
+
+
+def _takeover(dialect: str) -> Any:
+    insert = insert_of(dialect, leases_t)
+    return insert.on_conflict_do_update(
+        index_elements=[leases_t.c.advertiser_id],
+        set_={name: insert.excluded[name] for name in _TAKE_VALUES},
+        where=leases_t.c.expires_at <= sa.bindparam("now", type_=leases_t.c.expires_at.type),
+    ).returning(leases_t.c.token)
+
+
+_TAKEOVER = PerDialect(_takeover)
 
 
 async def take(conn: AsyncConnection, advertiser_id: str, owner: str, now: datetime, ttl: timedelta) -> str:
@@ -116,17 +145,10 @@ async def take(conn: AsyncConnection, advertiser_id: str, owner: str, now: datet
     are marked abandoned."""
     token = secrets.token_hex(16)
     values = {"owner": owner, "token": token, "acquired_at": now, "expires_at": now + ttl}
-    insert = dialect_insert(conn, leases_t).values(advertiser_id=advertiser_id, **values)
-    fresh = insert.on_conflict_do_nothing(index_elements=[leases_t.c.advertiser_id]).returning(leases_t.c.token)
-    if (await conn.execute(fresh)).scalar_one_or_none() == token:
+    row = {"advertiser_id": advertiser_id, **values}
+    if (await conn.execute(_FRESH(conn), row)).scalar_one_or_none() == token:
         return token
-    excluded = insert.excluded
-    statement = insert.on_conflict_do_update(
-        index_elements=[leases_t.c.advertiser_id],
-        set_={name: excluded[name] for name in values},
-        where=leases_t.c.expires_at <= now,
-    ).returning(leases_t.c.token)
-    got = (await conn.execute(statement)).scalar_one_or_none()
+    got = (await conn.execute(_TAKEOVER(conn), {**row, "now": now})).scalar_one_or_none()
     if got == token:
         await _abandon_running(conn, advertiser_id, now)
         return token
@@ -188,11 +210,14 @@ async def renew(conn: AsyncConnection, advertiser_id: str, token: str, expires_a
     return result.rowcount == 1
 
 
+_RELEASE = sa.delete(leases_t).where(
+    leases_t.c.advertiser_id == sa.bindparam("advertiser_id"), leases_t.c.token == sa.bindparam("token")
+)
+
+
 async def release(conn: AsyncConnection, advertiser_id: str, token: str) -> bool:
     """Delete our lease row; False when it is no longer ours (it expired and was taken over)."""
-    result = await conn.execute(
-        sa.delete(leases_t).where(leases_t.c.advertiser_id == advertiser_id, leases_t.c.token == token)
-    )
+    result = await conn.execute(_RELEASE, {"advertiser_id": advertiser_id, "token": token})
     return result.rowcount == 1
 
 

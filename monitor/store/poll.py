@@ -63,13 +63,8 @@ async def begin(
             )
         # taking over a lease marks the polls its holder left running abandoned (monitor.store.lease)
         token = await lease.take(conn, advertiser_id, owner, now, ttl)
-        poll_id = (
-            await conn.execute(
-                sa.insert(polls_t)
-                .values(advertiser_id=advertiser_id, owner=owner, started_at=now, status=PollStatus.RUNNING.value)
-                .returning(polls_t.c.id)
-            )
-        ).scalar_one()
+        running = {"advertiser_id": advertiser_id, "owner": owner, "started_at": now, "status": _RUNNING}
+        poll_id = (await conn.execute(_NEW_POLL, running)).scalar_one()
     try:
         async with reading(engine) as conn:
             sids: dict[EntityKey, int] = {}
@@ -164,32 +159,40 @@ async def _finish(
     error: str | None,
 ) -> None:
     errors = [*writer.errors, *([error] if error else [])]
-    await conn.execute(
-        sa.update(polls_t)
-        .where(polls_t.c.id == writer.poll_id)
-        .values(
-            status=status.value,
-            finished_at=finished_at,
-            api_calls=writer.api_calls,
-            errors=dumps(errors),
-            entities=entities,
-            rows_written=rows_written,
-            changed_by=_changed_by_json(writer) if status is PollStatus.OK else None,
-        )
-    )
-    # Only if no newer poll has reported meanwhile (a poller whose lease was taken over finishes late).
-    newest = sa.or_(advertisers_t.c.last_poll_id.is_(None), advertisers_t.c.last_poll_id <= writer.poll_id)
-    await conn.execute(
-        sa.update(advertisers_t)
-        .where(advertisers_t.c.id == writer.advertiser_id, newest)
-        .values(
-            last_poll_id=writer.poll_id,
-            last_poll_at=writer.taken_at,
-            last_poll_status=status.value,
-            last_poll_error=error or (writer.errors[-1] if writer.errors else None),
-            **({"smart_plus": writer.smart_plus} if status is PollStatus.OK and writer.smart_plus is not None else {}),
-        )
-    )
+    finished = {
+        "poll_id": writer.poll_id,
+        "status": status.value,
+        "finished_at": finished_at,
+        "api_calls": writer.api_calls,
+        "errors": dumps(errors),
+        "entities": entities,
+        "rows_written": rows_written,
+        "changed_by": _changed_by_json(writer) if status is PollStatus.OK else None,
+    }
+    await conn.execute(_FINISHED, finished)
+    last = {
+        "advertiser_id": writer.advertiser_id,
+        "poll_id": writer.poll_id,
+        "last_poll_id": writer.poll_id,
+        "last_poll_at": writer.taken_at,
+        "last_poll_status": status.value,
+        "last_poll_error": error or (writer.errors[-1] if writer.errors else None),
+    }
+    if status is PollStatus.OK and writer.smart_plus is not None:
+        last["smart_plus"] = writer.smart_plus
+    await conn.execute(_LAST_POLL, last)
+
+
+#: The statements of every poll, built once (monitor.store.prebuilt): its record made, its record finished, and
+#: the advertiser's last poll (and its Smart+ finding, when the poll made one), only if no newer poll has reported
+#: meanwhile (a poller whose lease was taken over finishes late). The columns set are the values bound.
+_RUNNING = PollStatus.RUNNING.value
+_NEW_POLL = sa.insert(polls_t).returning(polls_t.c.id)
+_FINISHED = sa.update(polls_t).where(polls_t.c.id == sa.bindparam("poll_id"))
+_LAST_POLL = sa.update(advertisers_t).where(
+    advertisers_t.c.id == sa.bindparam("advertiser_id"),
+    sa.or_(advertisers_t.c.last_poll_id.is_(None), advertisers_t.c.last_poll_id <= sa.bindparam("poll_id")),
+)
 
 
 def _changed_by_json(writer: PollWriter) -> str | None:

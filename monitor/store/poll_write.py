@@ -53,6 +53,7 @@ from monitor.store import bulk, history, lease
 from monitor.store.history_codec import HistoryChanges, StateEvent, WindowEvent
 from monitor.store.models import EntityRow
 from monitor.store.poll_changes import poll_changes
+from monitor.store.prebuilt import PerDialect
 from monitor.store.snapshots import ENTITY_COLUMNS, STATE_COLUMNS, EntityValues, MetricsMoved
 
 __all__ = ["write_poll_rows"]
@@ -113,7 +114,7 @@ async def _writing_entities(conn: AsyncConnection, poll_id: int, metrics_updates
         if not metrics_updates or conn.dialect.name != "sqlite":
             yield upsert
             return
-        async with bulk.counting(conn, _metrics_update(poll_id), _ROW_NAMES) as update:
+        async with bulk.counting(conn, _METRICS_UPDATE, _ROW_NAMES, {"changed_poll": poll_id}) as update:
 
             async def add(rows: Sequence[bulk.Row]) -> None:
                 updates, upserts = _metrics_only(rows)
@@ -130,18 +131,18 @@ async def _writing_entities(conn: AsyncConnection, poll_id: int, metrics_updates
 _ROW_NAMES = tuple(f"row_{name}" for name in ENTITY_COLUMNS)
 
 
-def _metrics_update(poll_id: int) -> sa.Update:
-    """An ``entities`` row's metrics and ``changed_poll`` set, by its key, if it is present."""
-    return (
-        sa.update(entities_t)
-        .where(
-            entities_t.c.advertiser_id == sa.bindparam("row_advertiser_id"),
-            entities_t.c.level == sa.bindparam("row_level"),
-            entities_t.c.entity_id == sa.bindparam("row_entity_id"),
-            entities_t.c.present.is_(True),
-        )
-        .values(metrics=sa.bindparam("row_metrics"), changed_poll=sa.literal_column(str(int(poll_id))))
+#: An ``entities`` row's metrics set, by its key, if it is present; and ``changed_poll``, the poll's id, a constant
+#: of the statement (monitor.store.bulk). Built once: the same statement object poll after poll is compiled once.
+_METRICS_UPDATE = (
+    sa.update(entities_t)
+    .where(
+        entities_t.c.advertiser_id == sa.bindparam("row_advertiser_id"),
+        entities_t.c.level == sa.bindparam("row_level"),
+        entities_t.c.entity_id == sa.bindparam("row_entity_id"),
+        entities_t.c.present.is_(True),
     )
+    .values(metrics=sa.bindparam("row_metrics"))
+)
 
 
 def _metrics_only(rows: Sequence[bulk.Row]) -> tuple[list[bulk.Row], Sequence[bulk.Row]]:
@@ -152,18 +153,25 @@ def _metrics_only(rows: Sequence[bulk.Row]) -> tuple[list[bulk.Row], Sequence[bu
     return list(compress(rows, moved)), list(compress(rows, map(not_, moved)))
 
 
-def _upserting(conn: AsyncConnection, poll_id: int) -> AbstractAsyncContextManager[bulk.Add]:
-    """:func:`monitor.store.bulk.inserting` for ``entities`` rows: new ones inserted, known ones updated."""
+def _upsert(dialect: str) -> Any:
+    """The upsert of ``entities`` rows: new ones inserted, known ones updated."""
     table: Any = _entities_in_row_order
-    insert = lease.dialect_insert(conn, table)
+    insert = lease.insert_of(dialect, table)
     changing = ("present", "metrics", *STATE_COLUMNS)
-    statement = insert.on_conflict_do_update(
+    return insert.on_conflict_do_update(
         index_elements=["advertiser_id", "level", "entity_id"],
         set_={**{name: insert.excluded[name] for name in changing}, "changed_poll": insert.excluded.changed_poll},
     )
+
+
+_UPSERT = PerDialect(_upsert)  # built once per dialect: compiled once (monitor.store.bulk)
+
+
+def _upserting(conn: AsyncConnection, poll_id: int) -> AbstractAsyncContextManager[bulk.Add]:
+    """:func:`monitor.store.bulk.inserting` for ``entities`` rows: new ones inserted, known ones updated."""
     # the poll's id is the same in each row: a literal of the statement, not a value of each row
     constants = {"first_seen_poll": poll_id, "changed_poll": poll_id}
-    return bulk.inserting(conn, statement, ENTITY_COLUMNS, constants)
+    return bulk.inserting(conn, _UPSERT(conn), ENTITY_COLUMNS, constants)
 
 
 async def _compare_and_add(

@@ -65,8 +65,12 @@ class AdvertiserAccess:
 
     async def advertiser(self, advertiser_id: str) -> AdvertiserRecord | None:
         async with db.reading(self._engine) as conn:
-            row = (await conn.execute(sa.select(advertisers_t).where(advertisers_t.c.id == advertiser_id))).first()
+            row = (await conn.execute(_ADVERTISER, {"advertiser_id": advertiser_id})).first()
             return None if row is None else _advertiser(row)
+
+
+#: :meth:`AdvertiserAccess.advertiser`'s statement, built once: polls ask it (monitor.store.prebuilt).
+_ADVERTISER = sa.select(advertisers_t).where(advertisers_t.c.id == sa.bindparam("advertiser_id"))
 
 
 def _advertiser(row: Any) -> AdvertiserRecord:

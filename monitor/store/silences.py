@@ -89,9 +89,16 @@ class Silences:
 
 async def active_at(conn: AsyncConnection, now: datetime) -> list[Silence]:
     """:meth:`Silences.active` within a transaction of the caller's."""
-    query = sa.select(silences_t).where(silences_t.c.ends_at > aware(now))
-    silences = [_from_row(row) for row in await conn.execute(query.order_by(silences_t.c.starts_at, silences_t.c.id))]
+    silences = [_from_row(row) for row in await conn.execute(_ACTIVE, {"now": aware(now)})]
     return [s for s in silences if s.active(now)]
+
+
+#: :func:`active_at`'s statement, built once: every poll runs it (monitor.store.prebuilt).
+_ACTIVE = (
+    sa.select(silences_t)
+    .where(silences_t.c.ends_at > sa.bindparam("now", type_=silences_t.c.ends_at.type))
+    .order_by(silences_t.c.starts_at, silences_t.c.id)
+)
 
 
 def _from_row(row: Any) -> Silence:

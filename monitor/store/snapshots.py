@@ -86,16 +86,21 @@ async def latest_poll(
     conn: AsyncConnection, advertiser_id: str, before: int | None = None
 ) -> tuple[int, datetime] | None:
     """Id and time of the newest successful poll of the advertiser (older than poll ``before`` if given)."""
-    query = (
-        sa.select(polls_t.c.id, polls_t.c.started_at)
-        .where(polls_t.c.advertiser_id == advertiser_id, polls_t.c.status == PollStatus.OK.value)
-        .order_by(polls_t.c.id.desc())
-        .limit(1)
-    )
-    if before is not None:
-        query = query.where(polls_t.c.id < before)
-    row = (await conn.execute(query)).first()
+    if before is None:
+        row = (await conn.execute(_LATEST_POLL, {"advertiser_id": advertiser_id})).first()
+    else:
+        row = (await conn.execute(_LATEST_POLL_BEFORE, {"advertiser_id": advertiser_id, "before": before})).first()
     return None if row is None else (row.id, row.started_at)
+
+
+#: :func:`latest_poll`'s statements, built once: every poll runs one (monitor.store.prebuilt).
+_LATEST_POLL = (
+    sa.select(polls_t.c.id, polls_t.c.started_at)
+    .where(polls_t.c.advertiser_id == sa.bindparam("advertiser_id"), polls_t.c.status == PollStatus.OK.value)
+    .order_by(polls_t.c.id.desc())
+    .limit(1)
+)
+_LATEST_POLL_BEFORE = _LATEST_POLL.where(polls_t.c.id < sa.bindparam("before"))
 
 
 async def load_current(

@@ -17,10 +17,12 @@ as before; closing it is one more. Everything else is aiosqlite's (its thread, i
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
 
 import aiosqlite
+
+_T = TypeVar("_T")
 
 #: Rows read in the trip that executes a statement; a longer result is read on by further trips.
 FIRST_ROWS = 256
@@ -50,6 +52,12 @@ class TripConnection(aiosqlite.Connection):
     async def _execute(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         self.trips += 1
         return await super()._execute(fn, *args, **kwargs)
+
+    async def run(self, fn: Callable[..., _T], *args: Any) -> _T:
+        """``fn(sqlite3_connection, *args)`` in the connection's thread: one trip, for work done there whole (a
+        transaction of plain sqlite3 calls: monitor.store.budget_sqlite)."""
+        result: _T = await self._execute(fn, self._conn, *args)
+        return result
 
 
 class TripCursor:

@@ -38,12 +38,15 @@ async def test_a_lease_deletes_only_when_a_lease_left_the_minute(store: Store) -
     with statement_log(store.engine) as log:
         assert (await budget.lease(2, qps=10, per_minute=600)).tokens == 2
         assert (await budget.lease(2, qps=10, per_minute=600)).tokens == 2
-    assert log.count("DELETE", "api_budget_leases") == 0  # nothing had left the minute
+    # nothing had left the minute (SQLite's lease runs its statements in one trip, past SQLAlchemy's log)
+    assert log.count("DELETE", "api_budget_leases") == 0 and budget.deletes == 0
     async with store.engine.begin() as conn:  # a lease of long ago
         await conn.execute(sa.insert(leases_t).values(app="app", t=1000.0, tokens=5))
     with statement_log(store.engine) as log:
         assert (await budget.lease(2, qps=10, per_minute=600)).tokens == 2
-    assert log.count("DELETE", "api_budget_leases") == 1
+    assert budget.deletes == 1
+    if store.engine.dialect.name == "postgresql":
+        assert log.count("DELETE", "api_budget_leases") == 1
     assert [tokens for _, tokens in await kept(store)] == [2, 2, 2]
 
 

@@ -128,3 +128,31 @@ async def test_constants_are_in_every_row_and_no_row_carries_them(store: Store) 
         assert all(" 7" in s or " 8" in s for s, _ in statements)  # the poll: a literal, not a value of each row
         rows_sent = [row for _, params in statements for row in (params if isinstance(params, list) else [params])]
         assert [len(row) for row in rows_sent] == [3, 3, 3, 3, 3]  # k, n, tag: no poll
+
+
+KEYED_INSERT = sa.insert(keyed)  # one statement object, as a poll's modules keep theirs
+KEYED_UPDATE = sa.update(keyed).where(keyed.c.k == sa.bindparam("row_k")).values(n=sa.bindparam("row_n"))
+
+
+async def test_a_statement_used_again_is_compiled_once_and_takes_each_blocks_constants(store: Store) -> None:
+    """A poll's statements are the same objects poll after poll: compiled once per process, the constants (the
+    poll's id) written into each block's text (an INSERT's column, an UPDATE's SET)."""
+    async with writing(store.engine) as conn:
+        await conn.run_sync(meta.create_all)
+    for poll in (7, 8):
+        async with writing(store.engine) as conn:
+            await bulk.execute_many(conn, KEYED_INSERT, ("k", "n"), [(f"a{poll}", 1), (f"b{poll}", 2)], {"poll": poll})
+            async with bulk.counting(conn, KEYED_UPDATE, ("row_k", "row_n"), {"poll": poll + 10}) as update:
+                assert await update([(f"a{poll}", 5)]) == 1
+    async with writing(store.engine) as conn:
+        query = sa.select(keyed.c.k, keyed.c.poll, keyed.c.n).order_by(keyed.c.k)
+        assert [tuple(r) for r in await conn.execute(query)] == [
+            ("a7", 17, 5),
+            ("a8", 18, 5),
+            ("b7", 7, 2),
+            ("b8", 8, 2),
+        ]
+    dialect = store.engine.dialect
+    first = bulk._compiled(dialect, KEYED_INSERT, ("k", "n"), ("poll",))
+    assert bulk._compiled(dialect, KEYED_INSERT, ("k", "n"), ("poll",)) is first  # kept, not compiled again
+    assert "7" not in first[0] and "8" not in first[0]  # a marker stands for the constant until a block writes it
