@@ -254,12 +254,7 @@ def test_compiled_conditions_agree_with_the_reference(text, pairs, zone):
 @settings(max_examples=100, suppress_health_check=[HealthCheck.too_slow], deadline=None)
 @given(st.lists(condition(2), min_size=2, max_size=6), st.lists(campaigns(), min_size=1, max_size=4))
 def test_many_rules_in_one_program_agree_with_each_rule_alone(texts, pairs):
-    rules = []
-    for n, text in enumerate(texts):
-        try:
-            rules.append(Rule(name=f"r{n}", level=Level.CAMPAIGN, when=compile_when(text, level=Level.CAMPAIGN)))
-        except ExprError:
-            continue
+    rules = _campaign_rules(texts)
     entities = [entity("campaign", str(n), **_fields(cur)) for n, (cur, _) in enumerate(pairs)]
     previous = [entity("campaign", str(n), **_fields(prev)) for n, (_, prev) in enumerate(pairs) if prev]
     together = evaluate(rules, snapshot(*entities), snapshot(*previous), T0)
@@ -279,12 +274,7 @@ def test_many_rules_in_one_program_agree_with_each_rule_alone(texts, pairs):
 def test_rules_told_which_entities_moved_find_what_they_find_without(texts, pairs, more):
     """evaluate(..., moved=): the entities not moved are their own previous state (the store's comparison makes
     the new state stand for an unchanged one), and the findings, undecided and errors are the same."""
-    rules = []
-    for n, text in enumerate(texts):
-        try:
-            rules.append(Rule(name=f"r{n}", level=Level.CAMPAIGN, when=compile_when(text, level=Level.CAMPAIGN)))
-        except ExprError:
-            continue
+    rules = _campaign_rules(texts)
     entities, previous = [], []
     for n, ((cur, prev), unchanged) in enumerate(pairs):
         entities.append(entity("campaign", str(n), **_fields(cur)))
@@ -316,3 +306,14 @@ def _fields(state):
 def test_the_vocabulary_is_consistent():
     assert set(WINDOWS) & set(METRICS) == set()
     assert set(FUNCTIONS) & set(METRICS) == set()
+
+
+def _campaign_rules(texts: list[str]) -> list[Rule]:
+    """A campaign rule ``r<n>`` for each text that compiles (the others are left out)."""
+    rules = []
+    for n, text in enumerate(texts):
+        try:
+            rules.append(Rule(name=f"r{n}", level=Level.CAMPAIGN, when=compile_when(text, level=Level.CAMPAIGN)))
+        except ExprError:
+            continue
+    return rules
