@@ -58,7 +58,9 @@ def run(config: str | Path, *, log_level: str = "info", log_format: str = "text"
     redactor = setup_logging(log_level, log_format, settings.secrets())
     log_warnings(settings)
     from monitor.daemon import run_daemon
+    from monitor.lazy import load_later
 
+    load_later()  # what once loads lazily, the daemon loads now (see monitor.lazy.LATER)
     return run_async(run_daemon(settings, redactor=redactor), long_lived=True)
 
 

@@ -16,6 +16,22 @@ if TYPE_CHECKING:
     from importlib.abc import Loader  # importlib.abc imports importlib.resources, tempfile, shutil...: not at start
 
 
+#: Modules a poll loads only on a rare branch (a status or budget changed: the Change Log; an account past the sync
+#: report's cap: report tasks; explain, backtest, revert; maintenance; debug tallies; the token file): ``once``
+#: never pays for them unless it takes that branch (tests/structure/test_startup_imports.py).
+LATER = (
+    "monitor.checking", "monitor.tiktok.changelog", "monitor.tiktok.reports", "monitor.store.history_read",
+    "monitor.store.size", "monitor.preview.tally", "monitor.auth.tokenfile",
+)  # fmt: skip
+
+
+def load_later() -> None:
+    """Import :data:`LATER` now: the daemon does at start, so that a package upgraded in place while it runs for
+    months cannot load a newer module into the old process hours later, at the first rare branch."""
+    for module in LATER:
+        importlib.import_module(module)
+
+
 def lazy_exports(package: str, exports: Mapping[str, str]) -> Callable[[str], Any]:
     """A module ``__getattr__`` for ``package`` that imports ``exports[name]`` (a module path relative to
     ``package``, e.g. ``".repo"``, or absolute) on first use of ``name`` and caches the value in the package."""

@@ -61,7 +61,7 @@ def shared_budget(settings: Settings, store: Store) -> AppBudget | None:
     shared_budget``, default on); None keeps the budget per process."""
     if not settings.tiktok.shared_budget:
         return None
-    return AppBudget(store.engine, settings.tiktok.app_id or DEFAULT_APP)
+    return AppBudget(store.engine, settings.tiktok.app_id or DEFAULT_APP, write_lock=store.write_lock)
 
 
 def build_client(settings: Settings, session: aiohttp.ClientSession, metrics: Metrics | None = None) -> TikTokClient:

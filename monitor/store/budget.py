@@ -48,6 +48,7 @@ from monitor.store.db import translate_errors, writing
 from monitor.store.lease import dialect_insert
 from monitor.store.models import ApiBudgetLeaseRow, ApiBudgetRow
 from monitor.store.sqlite_trips import TripConnection
+from monitor.store.writelock import WriteLockWatch
 from monitor.tiktok.ratelimit import DEFAULT_MARGIN
 from monitor.tiktok.shared_budget import BudgetLease
 
@@ -63,7 +64,9 @@ DEFAULT_APP = "default"
 class AppBudget:
     """One app's budget in the database: :meth:`lease` batches of tokens, :meth:`pause` the app. Implements
     :class:`monitor.tiktok.shared_budget.SharedBudget`. ``round_trips`` counts the transactions, ``batches`` the
-    leases that gave tokens (for bench/), ``deletes`` the leases that deleted those older than the minute."""
+    leases that gave tokens (for bench/), ``deletes`` the leases that deleted those older than the minute.
+    ``write_lock``: the store's watch of its write lock, told of each SQLite lease (SQLAlchemy's events, which it
+    listens to, do not see them)."""
 
     def __init__(
         self,
@@ -74,6 +77,7 @@ class AppBudget:
         validity: float = VALIDITY,
         wall: Callable[[], float] = time.time,
         rng: random.Random | None = None,
+        write_lock: WriteLockWatch | None = None,
     ) -> None:
         if validity <= 0:
             raise ValueError("validity must be positive")
@@ -88,6 +92,7 @@ class AppBudget:
         self.batches = 0
         self.deletes = 0
         self._statements = _Statements(app)
+        self._write_lock = write_lock  # told of a SQLite lease's outcome, which SQLAlchemy's events do not see
 
     async def lease(self, wanted: int, qps: int, per_minute: int) -> BudgetLease:
         """At most ``wanted`` tokens the fleet's windows still allow (``qps`` per second, halved while the app is
@@ -105,7 +110,12 @@ class AppBudget:
                 try:
                     leased = await driver.run(lease_in_one_trip, self.app, windows, self._wall, decide)
                 except sqlite3.Error as exc:  # as SQLAlchemy would have raised it: translated to a StoreError
+                    if self._write_lock is not None:
+                        self._write_lock.failed(str(exc))  # a lock: /healthz tells since when writes fail
+                    await conn.invalidate()  # not pooled again: it may be closed, or its synchronous not restored
                     raise sa.exc.DBAPIError.instance("lease", None, exc, sqlite3.Error) from None
+                if self._write_lock is not None:
+                    self._write_lock.written()  # committed: the write lock was had
                 lease, deleted = leased.lease, leased.deleted
             else:
                 await conn.execution_options(store_write=True)

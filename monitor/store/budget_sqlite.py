@@ -8,11 +8,11 @@ and 5 ms of wall each, on the path of every request that waits for it. Here the 
 thread, in one function, as plain sqlite3 calls: about 0.2 ms of CPU and 0.4 ms of wall.
 
 **Not durable, on purpose.** The transaction commits with ``PRAGMA synchronous=NORMAL`` (set before its BEGIN,
-the connection's own setting restored after its end, in the same trip: SQLite refuses the change inside a
-transaction): in WAL mode its COMMIT is visible to every other connection at once, as before, but is not
-fsynced. Only a power cut or an OS crash can lose it, and that stops every process sharing the file (SQLite is
-one host's), while a lease matters for a minute at most. The polls' own commits keep ``synchronous=FULL``, and
-their fsync of the WAL carries the leases written before them.
+the store's own setting, ``monitor.store.db.SYNCHRONOUS``, restored after its end, in the same trip: SQLite
+refuses the change inside a transaction): in WAL mode its COMMIT is visible to every other connection at once,
+as before, but is not fsynced. Only a power cut or an OS crash can lose it, and that stops every process
+sharing the file (SQLite is one host's), while a lease matters for a minute at most. The polls' own commits keep
+``synchronous=FULL``, and their fsync of the WAL carries the leases written before them.
 
 **The same transaction** as the SQLAlchemy path (monitor.store.budget, and PostgreSQL's): ``BEGIN IMMEDIATE``
 makes it the only writer before it reads, the time is read once the lock is held, and ``decide`` (the pure
@@ -27,6 +27,7 @@ import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from monitor.store.db import SYNCHRONOUS
 from monitor.tiktok.shared_budget import BudgetLease
 
 _ROW = "SELECT paused_until, pause, slow_until FROM api_budget WHERE app = ?"
@@ -62,7 +63,6 @@ def lease_in_one_trip(
 ) -> Leased:
     """In the connection's thread: the lease's whole transaction (see the module docstring). ``windows``: the
     seconds the second's and the minute's leases are counted in."""
-    (synchronous,) = raw.execute("PRAGMA synchronous").fetchone()
     raw.execute("PRAGMA synchronous=NORMAL")
     try:
         raw.execute("BEGIN IMMEDIATE")
@@ -87,6 +87,6 @@ def lease_in_one_trip(
             if raw.in_transaction:
                 raw.rollback()
             raise
-    finally:
-        raw.execute(f"PRAGMA synchronous={int(synchronous)}")  # the connection's own (FULL: monitor.store.db)
+    finally:  # the store's own setting, not the one found: a NORMAL left behind would not outlive this lease
+        raw.execute(f"PRAGMA synchronous={SYNCHRONOUS}")  # (if this fails, the caller discards the connection)
     return Leased(lease, deleted)

@@ -48,6 +48,9 @@ PG_DISK_FULL = "53100"
 #: SQLite's text of SQLITE_FULL (also what ``PRAGMA max_page_count`` gives at its limit).
 SQLITE_FULL_TEXT = "database or disk is full"
 SQLITE_FULL = 13  # its primary result code
+#: SQLite's ``synchronous`` for the store's writes: a COMMIT waits for the disk (the budget's leases alone do
+#: not: monitor.store.budget_sqlite, which sets this one back after each).
+SYNCHRONOUS = "FULL"
 
 
 def create_engine(
@@ -132,7 +135,7 @@ def _sqlite_settings(
             f"busy_timeout={busy_ms}",  # first: the pragmas after it wait up to the configured timeout
             "journal_mode=WAL",
             "foreign_keys=ON",
-            "synchronous=FULL",
+            f"synchronous={SYNCHRONOUS}",
         )
     )
 

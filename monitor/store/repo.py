@@ -25,7 +25,7 @@ import logging
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -55,9 +55,6 @@ from monitor.store.silences import Silences
 from monitor.store.tiers import Tiers
 from monitor.store.values import PollRun, PollStatus
 from monitor.store.writelock import WriteLockWatch
-
-if TYPE_CHECKING:
-    from monitor.store.size import StorageSize
 
 log = logging.getLogger(__name__)
 polls_t = PollRow.__table__
@@ -268,12 +265,6 @@ class Store(HistoryAccess, AdvertiserAccess):
         query = sa.select(polls_t).where(polls_t.c.advertiser_id == advertiser_id).order_by(polls_t.c.id.desc())
         async with db.reading(self._engine) as conn:
             return [_poll_run(row) for row in await conn.execute(query.limit(limit))]
-
-    async def size(self) -> StorageSize:
-        """The database's bytes on disk and its disk's free space (see monitor.store.size)."""
-        from monitor.store.size import measure  # maintenance's and the metrics', not a poll's
-
-        return await measure(self._engine)
 
 
 def _no_fence(advertiser_id: str) -> Fence | None:

@@ -1,5 +1,5 @@
-"""The store's history face (a part of :class:`monitor.store.Store`): older snapshots, and the maintenance that
-keeps the history in its tiers (monitor.store.maintain)."""
+"""The store's history face (a part of :class:`monitor.store.Store`): older snapshots, the maintenance that
+keeps the history in its tiers (monitor.store.maintain), and the database's size."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from monitor.store.values import PollStatus, PruneReport
 if TYPE_CHECKING:  # maintenance's modules are imported when it runs: `once` and most commands never run it
     from monitor.store.compact import Budget
     from monitor.store.maintain import MaintenanceReport
+    from monitor.store.size import StorageSize
 
 
 class HistoryAccess:
@@ -99,3 +100,9 @@ class HistoryAccess:
             budget,
             max_bytes=self.max_bytes,
         )
+
+    async def size(self) -> StorageSize:
+        """The database's bytes on disk and its disk's free space (see monitor.store.size)."""
+        from monitor.store.size import measure  # maintenance's and the metrics', not a poll's
+
+        return await measure(self._engine)

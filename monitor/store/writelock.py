@@ -9,7 +9,9 @@ log.
 
 It listens to the engine: a DBAPI error whose text says the database is locked or busy starts the streak (the
 first one's time is kept), a write transaction's commit (``writing``: the ``store_write`` execution option) ends
-it. Reads commit too but prove nothing about the lock, so they do not count.
+it. Reads commit too but prove nothing about the lock, so they do not count. The app budget's lease on SQLite
+runs outside SQLAlchemy (monitor.store.budget_sqlite), so its events do not fire: AppBudget tells the watch
+itself (``failed`` and ``written``).
 """
 
 from __future__ import annotations

@@ -59,13 +59,16 @@ async def test_a_lease_is_one_trip_and_leaves_the_connection_durable(store: Stor
 async def test_a_lease_that_cannot_write_fails_as_the_store_does_and_leaves_nothing_open(
     store: Store, tmp_path: Path
 ) -> None:
-    budget = AppBudget(store.engine, "app")
+    budget = AppBudget(store.engine, "app", write_lock=store.write_lock)
     await budget.lease(1, qps=10, per_minute=600)
     with contextlib.closing(sqlite3.connect(tmp_path / "monitor.db", isolation_level=None)) as other:
         other.execute("BEGIN IMMEDIATE")  # another process writes: the lease waits its busy timeout, then fails
         with pytest.raises(StoreUnavailableError, match="locked"):
             await budget.lease(1, qps=10, per_minute=600)
         other.execute("ROLLBACK")
+    assert store.write_lock.locked_since is not None  # /healthz: since when writes fail for the lock
+    assert "locked" in store.write_lock.detail
     _, synchronous, in_transaction = await pooled(store)
     assert synchronous == 2 and not in_transaction
     assert (await budget.lease(2, qps=10, per_minute=600)).tokens == 2
+    assert store.write_lock.locked_since is None  # a lease committed: the lock was had

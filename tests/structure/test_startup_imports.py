@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from monitor.clock import SystemClock
+from monitor.lazy import LATER, load_later
 from monitor.sandbox import Sandbox, SandboxSettings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -46,10 +47,7 @@ ACTING = (
 #: Change Log (a status or budget changed), report tasks (an account past the sync report's cap), an older poll
 #: rebuilt from the history, the database's size (maintenance, metrics), the rules' tallies (logged at debug) and
 #: the token file (``auth``).
-RARE = (
-    "monitor.checking", "monitor.tiktok.changelog", "monitor.tiktok.reports", "monitor.store.history_read",
-    "monitor.store.size", "monitor.preview.tally", "monitor.auth.tokenfile",
-)  # fmt: skip
+RARE = LATER
 #: Modules of libraries that no command uses: the store is SQLAlchemy Core (``AsyncSession`` imports the ORM);
 #: and getpass, which only the commands that record who ran them use (monitor.command_support.os_user).
 UNUSED = ("sqlalchemy.orm", "sqlalchemy.ext.asyncio.session", "getpass")
@@ -199,3 +197,10 @@ async def test_once_loads_only_the_channels_it_is_configured_with(tmp_path: Path
         "monitor.actions.guard_budget", "monitor.actions.guard_conflicts", "monitor.actions.queue",
     ]  # fmt: skip
     assert acts["unused"] == []
+
+
+def test_the_daemon_loads_at_start_what_once_loads_on_a_rare_branch() -> None:
+    """``run`` calls load_later before it polls: each module named exists and imports (a package upgraded in place
+    cannot hand the old daemon a newer one hours later)."""
+    load_later()
+    assert set(LATER) <= set(sys.modules)
