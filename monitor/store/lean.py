@@ -257,21 +257,41 @@ async def read_texts(
     c = entities_t.c
     old = conn.dialect.name == "sqlite" and (conn.dialect.server_version_info or (0,)) < (3, 32)
     step = _IDS_PER_READ_OLD_SQLITE if old else _IDS_PER_READ
-    for level, ids in by_level.items():
-        for start in range(0, len(ids), step):
-            query = sa.select(c.entity_id, c.metrics, keys_t.c.sid if sids is not None else sa.null()).where(
+    sid = keys_t.c.sid if sids is not None else sa.null()
+    for arms in _packed(
+        [(level, ids[start : start + step]) for level, ids in by_level.items() for start in range(0, len(ids), step)],
+        step,
+    ):
+        # the levels' reads in one statement (a UNION ALL, each arm read by the key's index): one trip to the
+        # database where a small poll's changed entities of three or four levels made one each (issue 18)
+        selects = []
+        for arm, (level, ids) in enumerate(arms):
+            query = sa.select(sa.literal_column(str(arm)), c.entity_id, c.metrics, sid).where(
                 c.advertiser_id == advertiser_id,
                 c.level == level,
                 c.present.is_(True),
                 c.changed_poll <= as_of,
-                c.entity_id.in_(ids[start : start + step]),
+                c.entity_id.in_(ids),
             )
-            if sids is None:
-                found.update(((level, entity_id), text) for entity_id, text, _ in await conn.execute(query))
-                continue
-            for entity_id, text, sid in await conn.execute(query.select_from(entities_t.outerjoin(keys_t, same_key))):
-                key = (level, entity_id)
-                found[key] = text
-                if sid is not None:
-                    sids[key] = sid
+            selects.append(query if sids is None else query.select_from(entities_t.outerjoin(keys_t, same_key)))
+        statement = selects[0] if len(selects) == 1 else sa.union_all(*selects)
+        for arm, entity_id, text, entity_sid in await conn.execute(statement):
+            key = (arms[arm][0], entity_id)
+            found[key] = text
+            if sids is not None and entity_sid is not None:
+                sids[key] = entity_sid
     return found
+
+
+def _packed(arms: list[tuple[Level, list[str]]], step: int) -> list[list[tuple[Level, list[str]]]]:
+    """Consecutive ``(level, ids)`` reads grouped so that each group names ``step`` ids at most (each arm binds
+    its own few parameters besides: at most one arm per level is not full, so a group has four at most)."""
+    groups: list[list[tuple[Level, list[str]]]] = []
+    total = step
+    for arm in arms:
+        if total + len(arm[1]) > step:
+            groups.append([])
+            total = 0
+        groups[-1].append(arm)
+        total += len(arm[1])
+    return groups
