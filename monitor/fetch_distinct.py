@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
-from itertools import chain, repeat
+from itertools import chain
 
 from monitor.domain import Level, MetricValue
-from monitor.domain.values import ReadOnlyDict
 from monitor.fetch_placing import Aligned, Placing, Windows
-from monitor.fetch_states import _shareable, finite_values
+from monitor.fetch_states import Shared, _shareable, finite_values, slice_windows
 from monitor.tiktok.report_table import DistinctRows
 
 __all__ = ["join_distinct"]
@@ -66,23 +65,11 @@ async def _windows(
     """The window of each distinct row of ``columns`` (read-only); with ``share``, equal ones shared where equal
     values are the same values (:func:`~monitor.fetch_states._shareable`); without, each its own (the module
     docstring)."""
-    frozen = ReadOnlyDict
     m = len(columns[0]) if columns else 0
-    shared: dict[MetricValue | tuple[MetricValue, ...], Mapping[str, MetricValue]] | None = (
-        {} if share and _shareable(columns) else None
-    )
+    shared: Shared | None = {} if share and _shareable(columns) else None
     windows: list[Mapping[str, MetricValue]] = []
     for start in range(0, m, rows_per_slice):
         if start:
             await asyncio.sleep(0)
-        stop = min(start + rows_per_slice, m)
-        values = zip(*(c[start:stop] for c in columns), strict=True) if columns else repeat((), stop - start)
-        if shared is None:
-            windows += map(frozen, map(zip, repeat(wanted), values))
-        elif len(columns) == 1:
-            get, keep, name = shared.get, shared.setdefault, wanted[0]
-            windows += [get(value) or keep(value, frozen(((name, value),))) for value in columns[0][start:stop]]
-        else:
-            get, keep = shared.get, shared.setdefault
-            windows += [get(row) or keep(row, frozen(zip(wanted, row))) for row in values]  # noqa: B905
+        windows += slice_windows(columns, wanted, shared, start, min(start + rows_per_slice, m))
     return windows

@@ -78,12 +78,9 @@ async def join_window(
     absent = [None] * n
     columns = [table.metrics.get(name, absent) for name in wanted]
     finite = table.finite or finite_values(chain.from_iterable(columns))
-    frozen = ReadOnlyDict
-    # keyed by the rows (tuples), or by the values of a single column; the first slice's own values checked
-    # first, the whole columns only when sharing goes on past it (today's window seldom does: its check saved)
-    shared: dict[MetricValue | tuple[MetricValue, ...], Mapping[str, MetricValue]] | None = (
-        {} if _shareable([c[:rows_per_slice] for c in columns]) else None
-    )
+    # the first slice's own values checked first, the whole columns only when sharing goes on past it (today's
+    # window seldom does: its check saved)
+    shared: Shared | None = {} if _shareable([c[:rows_per_slice] for c in columns]) else None
     place = Placing(into, ids, window, aligned)
     for start in range(0, n, rows_per_slice):
         if start:
@@ -93,19 +90,29 @@ async def join_window(
             elif shared is not None and start == rows_per_slice and not _shareable(columns):
                 shared = None  # the first slice's windows hold its own values; later rows get windows of their own
         stop = min(start + rows_per_slice, n)
-        rows = zip(*(c[start:stop] for c in columns), strict=True) if columns else repeat((), stop - start)
-        values: list[Mapping[str, MetricValue]]
-        if shared is None:
-            values = list(map(frozen, map(zip, repeat(wanted), rows)))
-        elif len(columns) == 1:  # rows with equal values share one window, keyed by the value (no tuple per row)
-            get, keep, name = shared.get, shared.setdefault, wanted[0]
-            values = [get(value) or keep(value, frozen(((name, value),))) for value in columns[0][start:stop]]
-        else:  # rows with equal values share one window
-            get, keep = shared.get, shared.setdefault  # (zip's strict= costs a third of the dict: lengths agree)
-            values = [get(row) or keep(row, frozen(zip(wanted, row))) for row in rows]  # noqa: B905
-        place.put(start, stop, values)
+        place.put(start, stop, slice_windows(columns, wanted, shared, start, stop))
     place.done()
     return finite
+
+
+#: Windows already made, keyed by their row (a tuple), or by the value of a single column (see slice_windows).
+Shared = dict[MetricValue | tuple[MetricValue, ...], Mapping[str, MetricValue]]
+
+
+def slice_windows(
+    columns: Sequence[Sequence[MetricValue]], wanted: tuple[str, ...], shared: Shared | None, start: int, stop: int
+) -> list[Mapping[str, MetricValue]]:
+    """The read-only window of each row ``start:stop`` of ``columns`` (``wanted`` its metrics' names, in order);
+    with ``shared``, rows with equal values share one window (made once, kept there), else each its own."""
+    frozen = ReadOnlyDict
+    rows = zip(*(c[start:stop] for c in columns), strict=True) if columns else repeat((), stop - start)
+    if shared is None:
+        return list(map(frozen, map(zip, repeat(wanted), rows)))
+    if len(columns) == 1:  # keyed by the value: no tuple per row
+        get, keep, name = shared.get, shared.setdefault, wanted[0]
+        return [get(value) or keep(value, frozen(((name, value),))) for value in columns[0][start:stop]]
+    get, keep = shared.get, shared.setdefault  # (zip's strict= costs a third of the dict: lengths agree)
+    return [get(row) or keep(row, frozen(zip(wanted, row))) for row in rows]  # noqa: B905
 
 
 #: Puts a value into a :class:`ReadOnlyDict` being made (its own ``__setitem__`` refuses), in C.
